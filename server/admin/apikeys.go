@@ -1,0 +1,154 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/server/store"
+)
+
+// kindAPIKeyHashOf maps a key's name to the hash of its secret, so that
+// deleting a key also deletes its entry in kindAPIKeyHashes.
+const kindAPIKeyHashOf store.Kind = "apiKeyHashOf"
+
+// apiKeyPrefix starts every generated key, so leaked keys are recognisable
+// by secret scanners.
+const apiKeyPrefix = "tgk_"
+
+// generateKeyValue returns a new secret with 256 bits of entropy.
+func generateKeyValue() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return apiKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// HashAPIKey returns the hex SHA-256 of an API key's secret: the only form in
+// which the gateway stores it. Keys have at least 20 characters (generated
+// ones 256 bits of entropy), so an unsalted fast hash is not brute-forceable,
+// and lookups by hash stay O(1).
+func HashAPIKey(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateApiKey creates an API key. The response is the only place its value
+// ever appears.
+func (s *Service) CreateApiKey(ctx context.Context, req *adminv1.CreateApiKeyRequest) (*adminv1.ApiKey, error) {
+	value := req.GetApiKey().GetValue()
+	if value == "" {
+		value = generateKeyValue()
+	} else {
+		var v violations
+		checkKeyValue(&v, "api_key.value", value)
+		if err := v.err(); err != nil {
+			return nil, err
+		}
+	}
+	hash := HashAPIKey(value)
+	k, err := createResource(ctx, s, apiKeys, "", req.GetApiKeyId(), req.GetApiKey(), func(tx store.Tx, k *adminv1.ApiKey) error {
+		k.Value = "" // never stored
+		if k.Enabled == nil {
+			k.Enabled = proto.Bool(true)
+		}
+		var v violations
+		validateAPIKey(&v, "api_key", k)
+		if err := v.err(); err != nil {
+			return err
+		}
+		if taken, err := exists(tx, kindAPIKeyHashes, hash); err != nil {
+			return err
+		} else if taken {
+			// Say which field, never which key holds the value.
+			return alreadyExists("API key", "with this value")
+		}
+		if err := tx.Put(kindAPIKeyHashes, hash, []byte(k.GetName())); err != nil {
+			return err
+		}
+		return tx.Put(kindAPIKeyHashOf, k.GetName(), []byte(hash))
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.Value = value
+	return k, nil
+}
+
+// GetApiKey gets an API key, without its value.
+func (s *Service) GetApiKey(ctx context.Context, req *adminv1.GetApiKeyRequest) (*adminv1.ApiKey, error) {
+	return getResource[adminv1.ApiKey](ctx, s, apiKeys, req.GetName())
+}
+
+// ListApiKeys lists API keys in name order, without their values.
+func (s *Service) ListApiKeys(ctx context.Context, req *adminv1.ListApiKeysRequest) (*adminv1.ListApiKeysResponse, error) {
+	items, next, err := listResources[adminv1.ApiKey](ctx, s, apiKeys, "", req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &adminv1.ListApiKeysResponse{ApiKeys: items, NextPageToken: next}, nil
+}
+
+// UpdateApiKey updates an API key, e.g. to disable it. Its value cannot change.
+func (s *Service) UpdateApiKey(ctx context.Context, req *adminv1.UpdateApiKeyRequest) (*adminv1.ApiKey, error) {
+	return updateResource(ctx, s, apiKeys, req.GetApiKey(), req.GetUpdateMask(), func(_ store.Tx, _, k *adminv1.ApiKey) error {
+		if k.Enabled == nil {
+			k.Enabled = proto.Bool(true)
+		}
+		var v violations
+		validateAPIKey(&v, "api_key", k)
+		return v.err()
+	})
+}
+
+// DeleteApiKey deletes an API key and removes it from every usage plan.
+func (s *Service) DeleteApiKey(ctx context.Context, req *adminv1.DeleteApiKeyRequest) (*emptypb.Empty, error) {
+	err := deleteResource(ctx, s, apiKeys, req.GetName(), req.GetEtag(), func(tx store.Tx, k *adminv1.ApiKey) error {
+		hash, err := tx.Get(kindAPIKeyHashOf, k.GetName())
+		if err == nil {
+			if err := tx.Delete(kindAPIKeyHashes, string(hash)); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err := tx.Delete(kindAPIKeyHashOf, k.GetName()); err != nil {
+				return err
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		memberships, err := planKeysOf(tx, k.GetName())
+		if err != nil {
+			return err
+		}
+		for _, pk := range memberships {
+			if err := tx.Delete(kindUsagePlanKeys, pk.GetName()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// planKeysOf returns the usage plan memberships of an API key.
+func planKeysOf(tx store.Tx, apiKey string) ([]*adminv1.UsagePlanKey, error) {
+	all, err := loadAll[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, "usagePlans/")
+	if err != nil {
+		return nil, err
+	}
+	var out []*adminv1.UsagePlanKey
+	for _, pk := range all {
+		if pk.GetApiKey() == apiKey {
+			out = append(out, pk)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,95 @@
+package admin
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/server/store"
+)
+
+// CreateApi creates an API.
+func (s *Service) CreateApi(ctx context.Context, req *adminv1.CreateApiRequest) (*adminv1.Api, error) {
+	return createResource(ctx, s, apis, "", req.GetApiId(), req.GetApi(), func(_ store.Tx, a *adminv1.Api) error {
+		if a.GetProtocol() == adminv1.Api_PROTOCOL_UNSPECIFIED {
+			a.Protocol = adminv1.Api_PROTOCOL_GRPC_REST
+		}
+		if a.GetApiKeySource() == adminv1.Api_API_KEY_SOURCE_UNSPECIFIED {
+			a.ApiKeySource = adminv1.Api_API_KEY_SOURCE_HEADER
+		}
+		var v violations
+		validateAPI(&v, "api", a)
+		return v.err()
+	})
+}
+
+// GetApi gets an API.
+func (s *Service) GetApi(ctx context.Context, req *adminv1.GetApiRequest) (*adminv1.Api, error) {
+	return getResource[adminv1.Api](ctx, s, apis, req.GetName())
+}
+
+// ListApis lists APIs in name order.
+func (s *Service) ListApis(ctx context.Context, req *adminv1.ListApisRequest) (*adminv1.ListApisResponse, error) {
+	items, next, err := listResources[adminv1.Api](ctx, s, apis, "", req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &adminv1.ListApisResponse{Apis: items, NextPageToken: next}, nil
+}
+
+// UpdateApi updates an API. Routes that no longer match the new schema are
+// reported when the API is next deployed, not here: the live configuration
+// may be inconsistent while it is being edited.
+func (s *Service) UpdateApi(ctx context.Context, req *adminv1.UpdateApiRequest) (*adminv1.Api, error) {
+	return updateResource(ctx, s, apis, req.GetApi(), req.GetUpdateMask(), func(_ store.Tx, _, a *adminv1.Api) error {
+		if a.GetApiKeySource() == adminv1.Api_API_KEY_SOURCE_UNSPECIFIED {
+			a.ApiKeySource = adminv1.Api_API_KEY_SOURCE_HEADER
+		}
+		var v violations
+		validateAPI(&v, "api", a)
+		return v.err()
+	})
+}
+
+// DeleteApi deletes an API. With force it also deletes its routes,
+// authorizers, deployments and stages; it never deletes a stage that a usage
+// plan covers.
+func (s *Service) DeleteApi(ctx context.Context, req *adminv1.DeleteApiRequest) (*emptypb.Empty, error) {
+	err := deleteResource(ctx, s, apis, req.GetName(), req.GetEtag(), func(tx store.Tx, a *adminv1.Api) error {
+		children := []store.Kind{kindRoutes, kindAuthorizers, kindDeployments, kindStages}
+		prefix := a.GetName() + "/"
+		stageList, err := loadAll[adminv1.Stage](tx, kindStages, prefix)
+		if err != nil {
+			return err
+		}
+		for _, st := range stageList {
+			if err := refuseIfPlanCovers(tx, st.GetName()); err != nil {
+				return err
+			}
+		}
+		if !req.GetForce() {
+			for _, k := range children {
+				n, err := tx.Count(k, prefix)
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					return preconditionFailed("API_HAS_CHILDREN", a.GetName(),
+						"API %q still has %d %s: delete them first, or set force to delete them with the API", a.GetName(), n, k)
+				}
+			}
+			return nil
+		}
+		for _, k := range children {
+			if err := deleteAll(tx, k, prefix); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}

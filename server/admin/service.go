@@ -1,0 +1,70 @@
+package admin
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/server/store"
+)
+
+// Service implements adminv1.AdminServiceServer over a store.Store.
+// It is safe for concurrent use: every method runs in one store transaction.
+type Service struct {
+	adminv1.UnimplementedAdminServiceServer
+
+	store           store.Store
+	logger          *slog.Logger
+	now             func() time.Time
+	maxRouteTimeout time.Duration
+}
+
+var _ adminv1.AdminServiceServer = (*Service)(nil)
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithLogger sets the logger. The default discards logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Service) {
+		if l != nil {
+			s.logger = l
+		}
+	}
+}
+
+// WithClock sets the source of create and update times. The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(s *Service) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// WithMaxRouteTimeout sets the largest route timeout a route may ask for.
+// The default is 29 s, Amazon API Gateway's limit; it must be at least 50 ms.
+func WithMaxRouteTimeout(d time.Duration) Option {
+	return func(s *Service) { s.maxRouteTimeout = d }
+}
+
+// New returns a Service storing its resources in st.
+func New(st store.Store, opts ...Option) (*Service, error) {
+	if st == nil {
+		return nil, errors.New("admin: a store is required")
+	}
+	s := &Service{
+		store:           st,
+		logger:          slog.New(slog.DiscardHandler),
+		now:             time.Now,
+		maxRouteTimeout: defaultRouteTimeout,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.maxRouteTimeout < minRouteTimeout {
+		return nil, errors.New("admin: the maximum route timeout must be at least 50ms")
+	}
+	return s, nil
+}

@@ -1,0 +1,151 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/server/store"
+)
+
+// dateLayout is the layout of usage dates.
+const dateLayout = "2006-01-02"
+
+// maxUsageDays bounds one usage report.
+const maxUsageDays = 366
+
+// UsageKey returns the store key under which the data plane counts the calls
+// of an API key in a usage plan on one UTC day.
+func UsageKey(plan, apiKeyID string, day time.Time) string {
+	return plan + "/keys/" + apiKeyID + "/" + day.UTC().Format(dateLayout)
+}
+
+// GetUsage reports calls per key per day for a usage plan, with the quota
+// left in the current period.
+func (s *Service) GetUsage(ctx context.Context, req *adminv1.GetUsageRequest) (*adminv1.GetUsageResponse, error) {
+	var v violations
+	checkName(&v, "usage_plan", req.GetUsagePlan(), "usagePlans/*")
+	start, errStart := time.Parse(dateLayout, req.GetStartDate())
+	if errStart != nil {
+		v.add("start_date", `must be a date "YYYY-MM-DD" (got %s)`, quoteShort(req.GetStartDate()))
+	}
+	end, errEnd := time.Parse(dateLayout, req.GetEndDate())
+	if errEnd != nil {
+		v.add("end_date", `must be a date "YYYY-MM-DD" (got %s)`, quoteShort(req.GetEndDate()))
+	}
+	if errStart == nil && errEnd == nil {
+		if end.Before(start) {
+			v.add("end_date", "must not be before start_date")
+		} else if days := int(end.Sub(start).Hours()/24) + 1; days > maxUsageDays {
+			v.add("end_date", "must be at most %d days after start_date (got %d days)", maxUsageDays-1, days-1)
+		}
+	}
+	if req.GetApiKey() != "" {
+		checkName(&v, "api_key", req.GetApiKey(), "apiKeys/*")
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	plan := req.GetUsagePlan()
+	prefix := plan + "/keys/"
+	if req.GetApiKey() != "" {
+		prefix += lastID(req.GetApiKey())
+	}
+	p, err := parsePage(prefix, req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	resp := &adminv1.GetUsageResponse{UsagePlan: plan, StartDate: req.GetStartDate(), EndDate: req.GetEndDate()}
+	err = s.store.View(ctx, func(tx store.Tx) error {
+		up, err := loadOr[adminv1.UsagePlan](tx, kindUsagePlans, "usage plan", plan)
+		if err != nil {
+			return err
+		}
+		members, next, err := listPage[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, prefix, p)
+		if err != nil {
+			return err
+		}
+		if req.GetApiKey() != "" && len(members) == 0 && req.GetPageToken() == "" {
+			return invalidArgument("api_key", "%q is not a key of usage plan %q", req.GetApiKey(), plan)
+		}
+		resp.NextPageToken = next
+		for _, m := range members {
+			ku, err := keyUsage(tx, up, m, start, end, s.now())
+			if err != nil {
+				return err
+			}
+			resp.Items = append(resp.Items, ku)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, internalError("get usage", err)
+	}
+	return resp, nil
+}
+
+// keyUsage reads the daily counts of one key and its remaining quota.
+func keyUsage(tx store.Tx, plan *adminv1.UsagePlan, m *adminv1.UsagePlanKey, start, end, now time.Time) (*adminv1.KeyUsage, error) {
+	id := lastID(m.GetName())
+	ku := &adminv1.KeyUsage{ApiKey: m.GetApiKey(), RemainingQuota: -1}
+	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
+		n, err := dayCount(tx, plan.GetName(), id, day)
+		if err != nil {
+			return nil, err
+		}
+		ku.Days = append(ku.Days, &adminv1.DailyUsage{Date: day.Format(dateLayout), Calls: n})
+	}
+	if q := plan.GetQuota(); q != nil {
+		from, to := QuotaPeriod(q, now)
+		var used int64
+		for day := from; day.Before(to); day = day.AddDate(0, 0, 1) {
+			n, err := dayCount(tx, plan.GetName(), id, day)
+			if err != nil {
+				return nil, err
+			}
+			used += n
+		}
+		ku.RemainingQuota = max(q.GetLimit()-used, 0)
+	}
+	return ku, nil
+}
+
+// dayCount reads one day's count; a day without calls has no record.
+func dayCount(tx store.Tx, plan, keyID string, day time.Time) (int64, error) {
+	b, err := tx.Get(kindUsage, UsageKey(plan, keyID, day))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(string(b), 10, 64)
+}
+
+// QuotaPeriod returns the UTC quota period [from, to) of q containing now:
+// days, weeks starting on Monday, or calendar months, shifted by the offset
+// in days.
+func QuotaPeriod(q *adminv1.QuotaSettings, now time.Time) (from, to time.Time) {
+	now = now.UTC()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	off := int(q.GetOffset())
+	switch q.GetPeriod() {
+	case adminv1.QuotaSettings_PERIOD_WEEK:
+		sinceMonday := (int(today.Weekday()) + 6) % 7
+		from = today.AddDate(0, 0, -sinceMonday+off)
+		if from.After(today) {
+			from = from.AddDate(0, 0, -7)
+		}
+		return from, from.AddDate(0, 0, 7)
+	case adminv1.QuotaSettings_PERIOD_MONTH:
+		from = time.Date(today.Year(), today.Month(), 1+off, 0, 0, 0, 0, time.UTC)
+		if from.After(today) {
+			from = time.Date(today.Year(), today.Month()-1, 1+off, 0, 0, 0, 0, time.UTC)
+		}
+		return from, time.Date(from.Year(), from.Month()+1, from.Day(), 0, 0, 0, 0, time.UTC)
+	default:
+		return today, today.AddDate(0, 0, 1)
+	}
+}

@@ -1,0 +1,180 @@
+package admin
+
+import (
+	"context"
+	"strconv"
+
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/server/store"
+)
+
+// CreateUsagePlan creates a usage plan.
+func (s *Service) CreateUsagePlan(ctx context.Context, req *adminv1.CreateUsagePlanRequest) (*adminv1.UsagePlan, error) {
+	return createResource(ctx, s, usagePlans, "", req.GetUsagePlanId(), req.GetUsagePlan(), func(tx store.Tx, p *adminv1.UsagePlan) error {
+		return checkUsagePlan(tx, p)
+	})
+}
+
+// checkUsagePlan validates a plan, that its stages exist, and that none of
+// its keys is in another plan covering one of its stages: a call must map to
+// exactly one plan.
+func checkUsagePlan(tx store.Tx, p *adminv1.UsagePlan) error {
+	var v violations
+	validateUsagePlan(&v, "usage_plan", p)
+	if err := v.err(); err != nil {
+		return err
+	}
+	for i, as := range p.GetApiStages() {
+		if err := checkRef(tx, &v, "usage_plan.api_stages["+strconv.Itoa(i)+"].stage", kindStages, "stage", as.GetStage()); err != nil {
+			return err
+		}
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	members, err := loadAll[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, p.GetName()+"/keys/")
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if err := checkKeyPlanConflict(tx, m.GetApiKey(), p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkKeyPlanConflict fails when apiKey is in a plan other than p that
+// covers one of p's stages.
+func checkKeyPlanConflict(tx store.Tx, apiKey string, p *adminv1.UsagePlan) error {
+	memberships, err := planKeysOf(tx, apiKey)
+	if err != nil {
+		return err
+	}
+	covered := map[string]bool{}
+	for _, as := range p.GetApiStages() {
+		covered[as.GetStage()] = true
+	}
+	for _, m := range memberships {
+		other := parentOf(m.GetName())
+		if other == p.GetName() {
+			continue
+		}
+		op, err := load[adminv1.UsagePlan](tx, kindUsagePlans, other)
+		if err != nil {
+			return err
+		}
+		for _, as := range op.GetApiStages() {
+			if covered[as.GetStage()] {
+				return preconditionFailed("KEY_IN_TWO_PLANS", apiKey,
+					"API key %q is also in usage plan %q, which covers stage %q too; a key may be in only one plan per stage",
+					apiKey, other, as.GetStage())
+			}
+		}
+	}
+	return nil
+}
+
+// GetUsagePlan gets a usage plan.
+func (s *Service) GetUsagePlan(ctx context.Context, req *adminv1.GetUsagePlanRequest) (*adminv1.UsagePlan, error) {
+	return getResource[adminv1.UsagePlan](ctx, s, usagePlans, req.GetName())
+}
+
+// ListUsagePlans lists usage plans in name order.
+func (s *Service) ListUsagePlans(ctx context.Context, req *adminv1.ListUsagePlansRequest) (*adminv1.ListUsagePlansResponse, error) {
+	items, next, err := listResources[adminv1.UsagePlan](ctx, s, usagePlans, "", req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &adminv1.ListUsagePlansResponse{UsagePlans: items, NextPageToken: next}, nil
+}
+
+// UpdateUsagePlan updates a usage plan.
+func (s *Service) UpdateUsagePlan(ctx context.Context, req *adminv1.UpdateUsagePlanRequest) (*adminv1.UsagePlan, error) {
+	return updateResource(ctx, s, usagePlans, req.GetUsagePlan(), req.GetUpdateMask(), func(tx store.Tx, _, p *adminv1.UsagePlan) error {
+		return checkUsagePlan(tx, p)
+	})
+}
+
+// DeleteUsagePlan deletes a usage plan and its key memberships (the keys
+// themselves remain).
+func (s *Service) DeleteUsagePlan(ctx context.Context, req *adminv1.DeleteUsagePlanRequest) (*emptypb.Empty, error) {
+	err := deleteResource(ctx, s, usagePlans, req.GetName(), req.GetEtag(), func(tx store.Tx, p *adminv1.UsagePlan) error {
+		return deleteAll(tx, kindUsagePlanKeys, p.GetName()+"/keys/")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// CreateUsagePlanKey adds an API key to a usage plan. The new resource's ID
+// is the key's ID.
+func (s *Service) CreateUsagePlanKey(ctx context.Context, req *adminv1.CreateUsagePlanKeyRequest) (*adminv1.UsagePlanKey, error) {
+	var v violations
+	planKeys.checkParent(&v, req.GetParent())
+	pk := req.GetUsagePlanKey()
+	if pk == nil {
+		v.add("usage_plan_key", "is required")
+	} else {
+		checkName(&v, "usage_plan_key.api_key", pk.GetApiKey(), "apiKeys/*")
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	out := &adminv1.UsagePlanKey{
+		Name:       req.GetParent() + "/keys/" + lastID(pk.GetApiKey()),
+		ApiKey:     pk.GetApiKey(),
+		CreateTime: timestamppb.New(s.now()),
+	}
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		plan, err := loadOr[adminv1.UsagePlan](tx, kindUsagePlans, "usage plan", req.GetParent())
+		if err != nil {
+			return err
+		}
+		if err := checkRef(tx, &v, "usage_plan_key.api_key", kindAPIKeys, "API key", pk.GetApiKey()); err != nil {
+			return err
+		}
+		if err := v.err(); err != nil {
+			return err
+		}
+		if ok, err := exists(tx, kindUsagePlanKeys, out.GetName()); err != nil {
+			return err
+		} else if ok {
+			return alreadyExists("usage plan key", out.GetName())
+		}
+		if err := checkKeyPlanConflict(tx, pk.GetApiKey(), plan); err != nil {
+			return err
+		}
+		return save(tx, kindUsagePlanKeys, out.GetName(), out)
+	})
+	if err != nil {
+		return nil, internalError("create usage plan key", err)
+	}
+	return out, nil
+}
+
+// GetUsagePlanKey gets a usage plan key.
+func (s *Service) GetUsagePlanKey(ctx context.Context, req *adminv1.GetUsagePlanKeyRequest) (*adminv1.UsagePlanKey, error) {
+	return getResource[adminv1.UsagePlanKey](ctx, s, planKeys, req.GetName())
+}
+
+// ListUsagePlanKeys lists the keys of a usage plan in name order.
+func (s *Service) ListUsagePlanKeys(ctx context.Context, req *adminv1.ListUsagePlanKeysRequest) (*adminv1.ListUsagePlanKeysResponse, error) {
+	items, next, err := listResources[adminv1.UsagePlanKey](ctx, s, planKeys, req.GetParent(), req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &adminv1.ListUsagePlanKeysResponse{UsagePlanKeys: items, NextPageToken: next}, nil
+}
+
+// DeleteUsagePlanKey removes an API key from a usage plan.
+func (s *Service) DeleteUsagePlanKey(ctx context.Context, req *adminv1.DeleteUsagePlanKeyRequest) (*emptypb.Empty, error) {
+	if err := deleteResource[adminv1.UsagePlanKey](ctx, s, planKeys, req.GetName(), "", nil); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}

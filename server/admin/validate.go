@@ -1,0 +1,634 @@
+package admin
+
+import (
+	"encoding/json"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
+)
+
+// This file is the one place where resources are checked. Each validateX
+// records every problem of a resource in v, with field paths relative to the
+// request (e.g. "route.http.path"); checks that need other resources (that
+// an authorizer exists, say) live with the handlers, inside the transaction.
+
+// Limits of free-text fields.
+const (
+	maxDisplayName    = 128
+	maxDescription    = 1024
+	maxDescriptorSet  = 8 << 20
+	maxTargetLen      = 512
+	maxStageVariables = 100
+	maxMockBody       = 1 << 20
+)
+
+// Route timeout bounds. The maximum is configurable per gateway.
+const (
+	defaultRouteTimeout = 29 * time.Second
+	minRouteTimeout     = 50 * time.Millisecond
+)
+
+// Defaults of authorizers and caches.
+const (
+	defaultAuthorizerTTL     = 300
+	maxAuthorizerTTL         = 3600
+	defaultAuthorizerTimeout = 10 * time.Second
+	maxAuthorizerTimeout     = 29 * time.Second
+	defaultJWTLeeway         = 60 * time.Second
+	maxJWTLeeway             = 5 * time.Minute
+	defaultCacheCapacity     = 64 << 20
+	maxCacheCapacity         = 8 << 30
+	defaultCacheTTL          = 300
+	maxCacheTTL              = 3600
+	defaultCacheMaxEntry     = 1 << 20
+)
+
+// Default account-wide throttle, as Amazon API Gateway's per-region default.
+const (
+	defaultAccountRate  = 10000
+	defaultAccountBurst = 5000
+)
+
+var (
+	grpcMethodPattern     = regexp.MustCompile(`^/([A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*/([A-Za-z_][A-Za-z0-9_]*|\*)$`)
+	serviceNamePattern    = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*$`)
+	stageVariableName     = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+	stageVariableRef      = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
+	httpToken             = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+	identitySourcePattern = regexp.MustCompile(`^\$(request\.(header|querystring)\.[A-Za-z0-9_.-]{1,128}|context\.[A-Za-z0-9_.]{1,128}|stageVariables\.[A-Za-z0-9_]{1,64})$`)
+	cacheKeyParamPattern  = regexp.MustCompile(`^method\.request\.(querystring|header|path)\.[A-Za-z0-9_.-]{1,128}$`)
+	selectionExprPattern  = regexp.MustCompile(`^\$\{?request\.body\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\}?$`)
+	websocketKeyPattern   = regexp.MustCompile(`^[^$\s][^\s]{0,127}$`)
+)
+
+// httpMethods are the methods an HttpMatch may name; "*" is any.
+var httpMethods = map[string]bool{
+	http.MethodGet: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodHead: true, http.MethodOptions: true, "*": true,
+}
+
+// accessLogFields are the fields an access log may contain, named like
+// Amazon API Gateway's $context variables.
+var accessLogFields = map[string]bool{
+	"requestId": true, "requestTime": true, "clientIp": true, "httpMethod": true, "path": true,
+	"protocol": true, "api": true, "stage": true, "route": true, "grpcMethod": true, "status": true,
+	"grpcStatus": true, "latency": true, "integrationLatency": true, "requestLength": true,
+	"responseLength": true, "apiKeyId": true, "principal": true, "errorMessage": true,
+	"userAgent": true, "deployment": true, "traceId": true,
+}
+
+// checkText validates a free-text field's length and encoding.
+func checkText(v *violations, field, s string, max int) {
+	if !utf8.ValidString(s) {
+		v.add(field, "must be valid UTF-8")
+	} else if n := utf8.RuneCountInString(s); n > max {
+		v.add(field, "must be at most %d characters (got %d)", max, n)
+	}
+}
+
+// validateAPI checks an Api, after defaults are applied.
+func validateAPI(v *violations, field string, a *adminv1.Api) {
+	checkText(v, field+".display_name", a.GetDisplayName(), maxDisplayName)
+	checkText(v, field+".description", a.GetDescription(), maxDescription)
+	if _, ok := adminv1.Api_Protocol_name[int32(a.GetProtocol())]; !ok || a.GetProtocol() == adminv1.Api_PROTOCOL_UNSPECIFIED {
+		v.add(field+".protocol", "must be PROTOCOL_GRPC_REST or PROTOCOL_WEBSOCKET")
+	}
+	if _, ok := adminv1.Api_ApiKeySource_name[int32(a.GetApiKeySource())]; !ok || a.GetApiKeySource() == adminv1.Api_API_KEY_SOURCE_UNSPECIFIED {
+		v.add(field+".api_key_source", "must be API_KEY_SOURCE_HEADER or API_KEY_SOURCE_AUTHORIZER")
+	}
+	switch src := a.GetDescriptorSource().(type) {
+	case *adminv1.Api_FileDescriptorSet:
+		if _, err := parseDescriptorSet(src.FileDescriptorSet); err != nil {
+			v.add(field+".file_descriptor_set", "%s", err.Error())
+		}
+	case *adminv1.Api_Reflection:
+		r := src.Reflection
+		checkTarget(v, field+".reflection.target", r.GetTarget())
+		for i, s := range r.GetServices() {
+			if !serviceNamePattern.MatchString(s) {
+				v.add(field+".reflection.services["+strconv.Itoa(i)+"]", "must be a fully-qualified service name such as \"shop.v1.OrderService\" (got %s)", quoteShort(s))
+			}
+		}
+	}
+	if a.GetDefaultIntegration() != nil {
+		validateIntegration(v, field+".default_integration", a.GetDefaultIntegration())
+	}
+	expr := a.GetRouteSelectionExpression()
+	if a.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET {
+		if expr == "" {
+			v.add(field+".route_selection_expression", `is required for WebSocket APIs, e.g. "$request.body.action"`)
+		} else if !selectionExprPattern.MatchString(expr) {
+			v.add(field+".route_selection_expression", `must select a JSON field of the message, e.g. "$request.body.action" (got %s)`, quoteShort(expr))
+		}
+	} else if expr != "" {
+		v.add(field+".route_selection_expression", "is only for WebSocket APIs")
+	}
+}
+
+// descriptorError is a descriptor set that does not parse, with a message a
+// person can act on.
+type descriptorError struct{ msg string }
+
+func (e *descriptorError) Error() string { return e.msg }
+
+// parseDescriptorSet decodes a serialized FileDescriptorSet and links it,
+// so that a set with missing imports or bad references is refused at upload
+// time rather than at the first call.
+func parseDescriptorSet(b []byte) (*protoregistry.Files, error) {
+	if len(b) == 0 {
+		return nil, &descriptorError{"must not be empty: upload a FileDescriptorSet, e.g. from `buf build -o api.binpb`"}
+	}
+	if len(b) > maxDescriptorSet {
+		return nil, &descriptorError{"must be at most 8 MiB (got " + strconv.Itoa(len(b)) + " bytes)"}
+	}
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(b, &set); err != nil {
+		return nil, &descriptorError{"is not a serialized google.protobuf.FileDescriptorSet: " + err.Error()}
+	}
+	if len(set.GetFile()) == 0 {
+		return nil, &descriptorError{"contains no files"}
+	}
+	files, err := protodesc.NewFiles(&set)
+	if err != nil {
+		return nil, &descriptorError{"does not link (build it with its imports, e.g. `protoc --include_imports` or `buf build`): " + err.Error()}
+	}
+	services := 0
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		services += fd.Services().Len()
+		return true
+	})
+	if services == 0 {
+		return nil, &descriptorError{"defines no service"}
+	}
+	return files, nil
+}
+
+// checkTarget validates a gRPC target ("host:port" or "scheme:///...").
+func checkTarget(v *violations, field, t string) {
+	switch {
+	case t == "":
+		v.add(field, `is required, e.g. "localhost:50051" or "dns:///orders.internal:443"`)
+	case len(t) > maxTargetLen:
+		v.add(field, "must be at most %d characters", maxTargetLen)
+	case strings.ContainsAny(t, " \t\r\n"):
+		v.add(field, "must not contain whitespace (got %s)", quoteShort(t))
+	case strings.Contains(t, "://"):
+		u, err := url.Parse(stageVariableRef.ReplaceAllString(t, "x"))
+		if err != nil || u.Scheme == "" {
+			v.add(field, "is not a valid gRPC target (got %s)", quoteShort(t))
+		}
+	default:
+		host, port, err := net.SplitHostPort(stageVariableRef.ReplaceAllString(t, "x"))
+		if err != nil || host == "" || port == "" {
+			v.add(field, `must be "host:port" or a gRPC target URI such as "dns:///host:port" (got %s)`, quoteShort(t))
+		}
+	}
+}
+
+// validateIntegration checks an Integration.
+func validateIntegration(v *violations, field string, in *adminv1.Integration) {
+	switch t := in.GetTarget().(type) {
+	case *adminv1.Integration_Grpc:
+		validateGrpcIntegration(v, field+".grpc", t.Grpc)
+	case *adminv1.Integration_Http:
+		validateHTTPIntegration(v, field+".http", t.Http)
+	case *adminv1.Integration_Mock:
+		m := t.Mock
+		if c := m.GetStatusCode(); c != 0 && (c < 100 || c > 599) {
+			v.add(field+".mock.status_code", "must be an HTTP status between 100 and 599 (got %d)", c)
+		}
+		if len(m.GetBody()) > maxMockBody {
+			v.add(field+".mock.body", "must be at most 1 MiB")
+		}
+		for k, val := range m.GetHeaders() {
+			if !httpToken.MatchString(k) {
+				v.add(field+".mock.headers", "%s is not a valid header name", quoteShort(k))
+			}
+			if strings.ContainsAny(val, "\r\n\x00") {
+				v.add(field+".mock.headers", "value of %s must not contain CR, LF or NUL", quoteShort(k))
+			}
+		}
+	default:
+		v.add(field, "must set one of grpc, http or mock")
+	}
+}
+
+// validateGrpcIntegration checks a GrpcIntegration.
+func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegration) {
+	checkTarget(v, field+".target", g.GetTarget())
+	if a := g.GetAuthority(); a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil && !httpToken.MatchString(a) {
+			v.add(field+".authority", "must be a host name or host:port (got %s)", quoteShort(a))
+		}
+	}
+	if m := g.GetMethod(); m != "" && (!grpcMethodPattern.MatchString(m) || strings.HasSuffix(m, "/*")) {
+		v.add(field+".method", `must be a full method name such as "/chat.v1.Chat/Send" (got %s)`, quoteShort(m))
+	}
+}
+
+// validateHTTPIntegration checks an HttpIntegration.
+func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegration) {
+	raw := h.GetUri()
+	if raw == "" {
+		v.add(field+".uri", `is required, e.g. "https://backend.internal/v1"`)
+	} else {
+		u, err := url.Parse(stageVariableRef.ReplaceAllString(raw, "x"))
+		switch {
+		case err != nil:
+			v.add(field+".uri", "is not a valid URL: %v", err)
+		case u.Scheme != "http" && u.Scheme != "https":
+			v.add(field+".uri", "must be an http:// or https:// URL (got %s)", quoteShort(raw))
+		case u.Host == "":
+			v.add(field+".uri", "must name a host (got %s)", quoteShort(raw))
+		case u.User != nil:
+			v.add(field+".uri", "must not contain credentials; use a header or an authorizer instead")
+		case u.Fragment != "" || u.RawQuery != "":
+			v.add(field+".uri", "must not have a query or fragment")
+		}
+	}
+	if m := h.GetMethod(); m != "" && (!httpMethods[m] || m == "*") {
+		v.add(field+".method", "must be GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (got %s)", quoteShort(m))
+	}
+}
+
+// validateRoute checks a Route of api. maxTimeout is the gateway's limit.
+func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.Api, maxTimeout time.Duration) {
+	checkText(v, field+".description", r.GetDescription(), maxDescription)
+	websocket := api.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET
+	switch m := r.GetMatch().(type) {
+	case *adminv1.Route_GrpcMethod:
+		if websocket {
+			v.add(field+".grpc_method", "WebSocket APIs match websocket_route_key, not gRPC methods")
+		} else if !grpcMethodPattern.MatchString(m.GrpcMethod) {
+			v.add(field+".grpc_method", `must be "/package.Service/Method" or "/package.Service/*" (got %s)`, quoteShort(m.GrpcMethod))
+		} else if files := apiFiles(api); files != nil {
+			if msg := checkMethodExists(files, m.GrpcMethod); msg != "" {
+				v.add(field+".grpc_method", "%s", msg)
+			}
+		}
+	case *adminv1.Route_Http:
+		if websocket {
+			v.add(field+".http", "WebSocket APIs match websocket_route_key, not HTTP requests")
+		}
+		if !httpMethods[m.Http.GetMethod()] {
+			v.add(field+".http.method", "must be GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or * (got %s)", quoteShort(m.Http.GetMethod()))
+		}
+		if m.Http.GetPath() == "" {
+			v.add(field+".http.path", `is required, e.g. "/v1/books/{id}"`)
+		} else if _, err := pathtemplate.Parse(m.Http.GetPath()); err != nil {
+			v.add(field+".http.path", "%v", err)
+		}
+	case *adminv1.Route_WebsocketRouteKey:
+		k := m.WebsocketRouteKey
+		switch {
+		case !websocket:
+			v.add(field+".websocket_route_key", "is only for WebSocket APIs")
+		case k == "$connect" || k == "$disconnect" || k == "$default":
+		case !websocketKeyPattern.MatchString(k):
+			v.add(field+".websocket_route_key", `must be $connect, $disconnect, $default, or 1-128 characters without spaces not starting with "$" (got %s)`, quoteShort(k))
+		}
+	default:
+		v.add(field, "must set one of grpc_method, http or websocket_route_key")
+	}
+	if r.GetIntegration() != nil {
+		validateIntegration(v, field+".integration", r.GetIntegration())
+	}
+	if d := r.GetTimeout(); d != nil {
+		if err := d.CheckValid(); err != nil {
+			v.add(field+".timeout", "is not a valid duration: %v", err)
+		} else if t := d.AsDuration(); t < minRouteTimeout || t > maxTimeout {
+			v.add(field+".timeout", "must be between %v and %v (got %v)", minRouteTimeout, maxTimeout, t)
+		}
+	}
+	auth := r.GetAuthorization()
+	switch auth.GetType() {
+	case adminv1.RouteAuthorization_TYPE_UNSPECIFIED, adminv1.RouteAuthorization_TYPE_NONE, adminv1.RouteAuthorization_TYPE_API_KEY:
+		if auth.GetAuthorizer() != "" {
+			v.add(field+".authorization.authorizer", "must be empty unless type is TYPE_AUTHORIZER")
+		}
+		if len(auth.GetScopes()) > 0 {
+			v.add(field+".authorization.scopes", "need a JWT authorizer (type TYPE_AUTHORIZER)")
+		}
+	case adminv1.RouteAuthorization_TYPE_AUTHORIZER:
+		want := api.GetName() + "/authorizers/*"
+		if ids := checkName(v, field+".authorization.authorizer", auth.GetAuthorizer(), "apis/*/authorizers/*"); ids != nil && parentOf(auth.GetAuthorizer()) != api.GetName() {
+			v.add(field+".authorization.authorizer", "must be an authorizer of the same API (%s)", want)
+		}
+	default:
+		v.add(field+".authorization.type", "is not a known authorization type (%d)", auth.GetType())
+	}
+	for i, s := range auth.GetScopes() {
+		if s == "" || len(s) > 256 || strings.ContainsAny(s, " \t\r\n") {
+			v.add(field+".authorization.scopes["+strconv.Itoa(i)+"]", "must be 1-256 characters without spaces")
+		}
+	}
+	for i, p := range r.GetCacheKeyParameters() {
+		if !cacheKeyParamPattern.MatchString(p) {
+			v.add(field+".cache_key_parameters["+strconv.Itoa(i)+"]", `must be "method.request.querystring.NAME", "method.request.header.NAME" or "method.request.path.NAME" (got %s)`, quoteShort(p))
+		}
+	}
+}
+
+// apiFiles returns the linked descriptors uploaded with api, or nil when the
+// API reads its schema by reflection at deploy time (or has none yet).
+func apiFiles(api *adminv1.Api) *protoregistry.Files {
+	b := api.GetFileDescriptorSet()
+	if b == nil {
+		return nil
+	}
+	files, err := parseDescriptorSet(b)
+	if err != nil {
+		return nil
+	}
+	return files
+}
+
+// checkMethodExists says why a "/pkg.Service/Method" (or "/pkg.Service/*")
+// is not in files, or "".
+func checkMethodExists(files *protoregistry.Files, fullMethod string) string {
+	svcName, method, _ := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	d, err := files.FindDescriptorByName(protoreflect.FullName(svcName))
+	if err != nil {
+		return "service " + quoteShort(svcName) + " is not in the API's file_descriptor_set"
+	}
+	svc, ok := d.(protoreflect.ServiceDescriptor)
+	if !ok {
+		return quoteShort(svcName) + " is not a service"
+	}
+	if method != "*" && svc.Methods().ByName(protoreflect.Name(method)) == nil {
+		return "service " + quoteShort(svcName) + " has no method " + quoteShort(method)
+	}
+	return ""
+}
+
+// validateAuthorizer checks an Authorizer.
+func validateAuthorizer(v *violations, field string, a *adminv1.Authorizer) {
+	checkText(v, field+".display_name", a.GetDisplayName(), maxDisplayName)
+	switch t := a.GetType().(type) {
+	case *adminv1.Authorizer_Jwt:
+		j := t.Jwt
+		f := field + ".jwt"
+		if j.GetIssuer() == "" {
+			v.add(f+".issuer", `is required: the exact "iss" claim of accepted tokens`)
+		}
+		if len(j.GetAudiences()) == 0 {
+			v.add(f+".audiences", `needs at least one accepted "aud" value`)
+		}
+		for i, aud := range j.GetAudiences() {
+			if aud == "" {
+				v.add(f+".audiences["+strconv.Itoa(i)+"]", "must not be empty")
+			}
+		}
+		switch k := j.GetKeys().(type) {
+		case *adminv1.JwtAuthorizer_JwksUri:
+			checkJWKSURI(v, f+".jwks_uri", k.JwksUri)
+		case *adminv1.JwtAuthorizer_InlineJwks:
+			var set struct {
+				Keys []json.RawMessage `json:"keys"`
+			}
+			if err := json.Unmarshal([]byte(k.InlineJwks), &set); err != nil || len(set.Keys) == 0 {
+				v.add(f+".inline_jwks", `must be a JSON Web Key Set document: {"keys":[...]} with at least one key`)
+			}
+		default:
+			v.add(f, "must set jwks_uri or inline_jwks")
+		}
+		checkIdentitySources(v, f+".identity_sources", j.GetIdentitySources())
+		checkDuration(v, f+".leeway", j.GetLeeway(), 0, maxJWTLeeway)
+	case *adminv1.Authorizer_Custom:
+		c := t.Custom
+		f := field + ".custom"
+		switch c.GetType() {
+		case adminv1.CustomAuthorizer_TYPE_TOKEN:
+			if len(c.GetIdentitySources()) != 1 {
+				v.add(f+".identity_sources", "must name exactly one source for a TOKEN authorizer, e.g. \"$request.header.Authorization\"")
+			}
+			if e := c.GetIdentityValidationExpression(); e != "" {
+				if _, err := regexp.Compile(e); err != nil {
+					v.add(f+".identity_validation_expression", "is not a valid regular expression: %v", err)
+				}
+			}
+		case adminv1.CustomAuthorizer_TYPE_REQUEST:
+			if c.GetIdentityValidationExpression() != "" {
+				v.add(f+".identity_validation_expression", "is only for TOKEN authorizers")
+			}
+			if c.GetResultTtlSeconds() > 0 && len(c.GetIdentitySources()) == 0 {
+				v.add(f+".identity_sources", "must name at least one source when results are cached: they are the cache key")
+			}
+		default:
+			v.add(f+".type", "must be TYPE_TOKEN or TYPE_REQUEST")
+		}
+		switch cc := c.GetCallout().(type) {
+		case *adminv1.CustomAuthorizer_Grpc:
+			validateGrpcIntegration(v, f+".grpc", cc.Grpc)
+		case *adminv1.CustomAuthorizer_Http:
+			validateHTTPIntegration(v, f+".http", cc.Http)
+		default:
+			v.add(f, "must set grpc or http: where the authorizer runs")
+		}
+		checkIdentitySources(v, f+".identity_sources", c.GetIdentitySources())
+		if ttl := c.GetResultTtlSeconds(); ttl < 0 || ttl > maxAuthorizerTTL {
+			v.add(f+".result_ttl_seconds", "must be between 0 and %d (got %d)", maxAuthorizerTTL, ttl)
+		}
+		checkDuration(v, f+".timeout", c.GetTimeout(), time.Millisecond, maxAuthorizerTimeout)
+	default:
+		v.add(field, "must set jwt or custom")
+	}
+}
+
+// checkJWKSURI requires HTTPS, except for loopback hosts used in development.
+func checkJWKSURI(v *violations, field, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		v.add(field, "must be an https:// URL (got %s)", quoteShort(raw))
+		return
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			v.add(field, "must use https (http is allowed only for loopback hosts)")
+		}
+	default:
+		v.add(field, "must be an https:// URL (got %s)", quoteShort(raw))
+	}
+}
+
+// checkIdentitySources validates identity source expressions.
+func checkIdentitySources(v *violations, field string, sources []string) {
+	for i, s := range sources {
+		if !identitySourcePattern.MatchString(s) {
+			v.add(field+"["+strconv.Itoa(i)+"]", `must be "$request.header.NAME", "$request.querystring.NAME", "$context.NAME" or "$stageVariables.NAME" (got %s)`, quoteShort(s))
+		}
+	}
+}
+
+// checkDuration validates an optional duration against [min, max].
+func checkDuration(v *violations, field string, d *durationpb.Duration, min, max time.Duration) {
+	if d == nil {
+		return
+	}
+	if err := d.CheckValid(); err != nil {
+		v.add(field, "is not a valid duration: %v", err)
+	} else if t := d.AsDuration(); t < min || t > max {
+		v.add(field, "must be between %v and %v (got %v)", min, max, t)
+	}
+}
+
+// validateThrottle checks ThrottleSettings.
+func validateThrottle(v *violations, field string, t *adminv1.ThrottleSettings) {
+	if t == nil {
+		return
+	}
+	r := t.GetRateLimit()
+	if math.IsNaN(r) || math.IsInf(r, 0) || r < 0 || r > 1e9 {
+		v.add(field+".rate_limit", "must be between 0 and 1e9 calls per second (got %v)", r)
+	}
+	if b := t.GetBurstLimit(); b < 0 || b > 1e8 {
+		v.add(field+".burst_limit", "must be between 0 and 100000000 (got %d)", b)
+	} else if b == 0 && r > 0 {
+		v.add(field+".burst_limit", "must be at least 1 when rate_limit is above 0, or no call could pass")
+	}
+}
+
+// checkVariables validates stage variables.
+func checkVariables(v *violations, field string, vars map[string]string) {
+	if len(vars) > maxStageVariables {
+		v.add(field, "must have at most %d variables (got %d)", maxStageVariables, len(vars))
+	}
+	for k, val := range vars {
+		if !stageVariableName.MatchString(k) {
+			v.add(field, "variable name %s must be 1-64 letters, digits or underscores", quoteShort(k))
+		}
+		if len(val) > 512 || !utf8.ValidString(val) || strings.ContainsAny(val, "\r\n\x00") {
+			v.add(field+"."+k, "must be at most 512 characters of UTF-8 without CR, LF or NUL")
+		}
+	}
+}
+
+// validateStage checks a Stage's own fields; the handler checks references.
+func validateStage(v *violations, field string, s *adminv1.Stage) {
+	checkText(v, field+".description", s.GetDescription(), maxDescription)
+	checkName(v, field+".deployment", s.GetDeployment(), "apis/*/deployments/*")
+	checkVariables(v, field+".variables", s.GetVariables())
+	validateThrottle(v, field+".default_throttle", s.GetDefaultThrottle())
+	for id, rs := range s.GetRouteSettings() {
+		f := field + ".route_settings[" + id + "]"
+		if msg := checkID(id); msg != "" {
+			v.add(f, "key must be a route ID: %s", msg)
+		}
+		validateThrottle(v, f+".throttle", rs.GetThrottle())
+		if rs.CacheTtlSeconds != nil && (rs.GetCacheTtlSeconds() < 0 || rs.GetCacheTtlSeconds() > maxCacheTTL) {
+			v.add(f+".cache_ttl_seconds", "must be between 0 and %d (got %d)", maxCacheTTL, rs.GetCacheTtlSeconds())
+		}
+	}
+	if c := s.GetCache(); c != nil {
+		f := field + ".cache"
+		if c.GetCapacityBytes() < 0 || c.GetCapacityBytes() > maxCacheCapacity {
+			v.add(f+".capacity_bytes", "must be between 0 (default 64 MiB) and 8 GiB")
+		}
+		if c.TtlSeconds != nil && (c.GetTtlSeconds() < 0 || c.GetTtlSeconds() > maxCacheTTL) {
+			v.add(f+".ttl_seconds", "must be between 0 and %d (got %d)", maxCacheTTL, c.GetTtlSeconds())
+		}
+		if c.GetMaxEntryBytes() < 0 || (c.GetCapacityBytes() > 0 && c.GetMaxEntryBytes() > c.GetCapacityBytes()) {
+			v.add(f+".max_entry_bytes", "must be between 0 (default 1 MiB) and capacity_bytes")
+		}
+		if _, ok := adminv1.CacheSettings_UnauthorizedCacheControl_name[int32(c.GetUnauthorizedCacheControl())]; !ok {
+			v.add(f+".unauthorized_cache_control", "is not a known strategy (%d)", c.GetUnauthorizedCacheControl())
+		}
+	}
+	if c := s.GetCanary(); c != nil {
+		f := field + ".canary"
+		if c.GetDeployment() != "" || c.GetPercent() != 0 {
+			checkName(v, f+".deployment", c.GetDeployment(), "apis/*/deployments/*")
+		}
+		if p := c.GetPercent(); math.IsNaN(p) || p < 0 || p > 100 {
+			v.add(f+".percent", "must be between 0 and 100 (got %v)", p)
+		}
+		checkVariables(v, f+".variable_overrides", c.GetVariableOverrides())
+	}
+	for i, name := range s.GetAccessLog().GetFields() {
+		if !accessLogFields[name] {
+			v.add(field+".access_log.fields["+strconv.Itoa(i)+"]", "%s is not a known access log field", quoteShort(name))
+		}
+	}
+}
+
+// validateAPIKey checks an ApiKey; value is checked only on create.
+func validateAPIKey(v *violations, field string, k *adminv1.ApiKey) {
+	checkText(v, field+".display_name", k.GetDisplayName(), maxDisplayName)
+	checkText(v, field+".description", k.GetDescription(), maxDescription)
+	checkText(v, field+".customer_id", k.GetCustomerId(), maxDisplayName)
+}
+
+// checkKeyValue validates a client-supplied API key secret.
+func checkKeyValue(v *violations, field, value string) {
+	if n := len(value); n < 20 || n > 128 {
+		v.add(field, "must be 20 to 128 characters, or empty to let the gateway generate one (got %d)", n)
+		return
+	}
+	for _, c := range value {
+		if c <= ' ' || c > '~' {
+			v.add(field, "must be printable ASCII without spaces")
+			return
+		}
+	}
+}
+
+// validateUsagePlan checks a UsagePlan's own fields; the handler checks
+// that its stages exist.
+func validateUsagePlan(v *violations, field string, p *adminv1.UsagePlan) {
+	checkText(v, field+".display_name", p.GetDisplayName(), maxDisplayName)
+	checkText(v, field+".description", p.GetDescription(), maxDescription)
+	seen := map[string]bool{}
+	for i, as := range p.GetApiStages() {
+		f := field + ".api_stages[" + strconv.Itoa(i) + "]"
+		checkName(v, f+".stage", as.GetStage(), "apis/*/stages/*")
+		if seen[as.GetStage()] {
+			v.add(f+".stage", "%s is listed twice", quoteShort(as.GetStage()))
+		}
+		seen[as.GetStage()] = true
+		for id, t := range as.GetRouteThrottles() {
+			if msg := checkID(id); msg != "" {
+				v.add(f+".route_throttles", "key must be a route ID: %s", msg)
+			}
+			validateThrottle(v, f+".route_throttles["+id+"]", t)
+		}
+	}
+	validateThrottle(v, field+".throttle", p.GetThrottle())
+	if q := p.GetQuota(); q != nil {
+		f := field + ".quota"
+		if q.GetLimit() <= 0 {
+			v.add(f+".limit", "must be above 0 (got %d); remove the quota to allow unlimited calls", q.GetLimit())
+		}
+		maxOffset := int32(0)
+		switch q.GetPeriod() {
+		case adminv1.QuotaSettings_PERIOD_DAY:
+		case adminv1.QuotaSettings_PERIOD_WEEK:
+			maxOffset = 6
+		case adminv1.QuotaSettings_PERIOD_MONTH:
+			maxOffset = 27
+		default:
+			v.add(f+".period", "must be PERIOD_DAY, PERIOD_WEEK or PERIOD_MONTH")
+		}
+		if o := q.GetOffset(); o < 0 || o > maxOffset {
+			v.add(f+".offset", "must be between 0 and %d for this period (got %d)", maxOffset, o)
+		}
+	}
+}

@@ -1,0 +1,211 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/tollgate-gw/tollgate/server/adminauth"
+)
+
+// Defaults of the Config fields. A zero field means its default, so the zero
+// Config is a valid local setup.
+const (
+	// DefaultDataDir is the default Config.DataDir.
+	DefaultDataDir = "./tollgate-data"
+	// DefaultAdminAddr is the default Config.AdminAddr. It is a loopback
+	// address because the admin API has no TLS yet: exposing it is a choice
+	// the operator must make explicitly.
+	DefaultAdminAddr = "127.0.0.1:9090"
+	// DefaultListenAddr is the default Config.ListenAddr.
+	DefaultListenAddr = ":8080"
+	// DefaultLogFormat is the default Config.LogFormat.
+	DefaultLogFormat = LogFormatText
+	// DefaultMaxRouteTimeout is the default Config.MaxRouteTimeout: 29
+	// seconds, the limit of Amazon API Gateway, which clients and load
+	// balancers in front of gateways are commonly tuned for.
+	DefaultMaxRouteTimeout = 29 * time.Second
+	// DefaultShutdownTimeout is the default Config.ShutdownTimeout. It is
+	// longer than DefaultMaxRouteTimeout so that a call that started just
+	// before shutdown can still finish.
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Log formats accepted by Config.LogFormat.
+const (
+	// LogFormatText writes logfmt-style lines (key=value), for people.
+	LogFormatText = "text"
+	// LogFormatJSON writes one JSON object per line, for log collectors.
+	LogFormatJSON = "json"
+)
+
+// minMaxRouteTimeout is the lower bound of Config.MaxRouteTimeout: the
+// shortest timeout a route may have, so a smaller maximum would leave no
+// valid route timeout at all.
+const minMaxRouteTimeout = 50 * time.Millisecond
+
+// Config is the configuration of a [Server]. Every field may be left zero
+// to get its default; [DefaultConfig] returns the defaults spelled out. The
+// field comments are the user documentation of the matching flags of
+// `tollgate serve`.
+type Config struct {
+	// DataDir is the directory holding Tollgate's state: the database
+	// (tollgate.db) and the generated admin token (admin-token). It is
+	// created with mode 0700 if missing. Only one Tollgate process can use a
+	// data dir at a time. Default "./tollgate-data".
+	DataDir string
+
+	// AdminAddr is the host:port of the admin API, serving both gRPC and
+	// REST/JSON on one port. The admin API has no TLS yet, so keep it on a
+	// loopback or private address. Port 0 picks a free port. Default
+	// "127.0.0.1:9090".
+	AdminAddr string
+
+	// ListenAddr is the host:port where deployed APIs are served to
+	// clients. Port 0 picks a free port. Default ":8080" (every interface).
+	ListenAddr string
+
+	// LogFormat is the format of the logs written to standard error: "text"
+	// or "json". It is ignored when Logger is set. Default "text".
+	LogFormat string
+
+	// AdminToken is the token that admin API calls must send as
+	// "authorization: Bearer <token>"; at least 16 visible ASCII
+	// characters. Empty means: use the token in DataDir/admin-token,
+	// generating it on first start. `tollgate serve` reads it only from the
+	// environment (TOLLGATE_ADMIN_TOKEN), never from a flag, because
+	// command lines are visible to every user of the machine.
+	AdminToken string
+
+	// Demo, when true, starts an example bookstore backend in the process
+	// and deploys an API for it to the stage apis/bookstore/stages/demo, so
+	// there is something to call right away. Running it again on the same
+	// DataDir updates that API instead of duplicating it. Default false.
+	Demo bool
+
+	// MaxRouteTimeout is the largest backend timeout a route may be given;
+	// at least 50ms. Default 29s.
+	MaxRouteTimeout time.Duration
+
+	// ShutdownTimeout is how long a graceful shutdown waits for calls in
+	// flight before closing them. Default 30s.
+	ShutdownTimeout time.Duration
+
+	// Logger receives the server's logs. Nil builds one that writes
+	// LogFormat to Stderr.
+	Logger *slog.Logger
+
+	// Stderr is where a newly generated admin token is shown, once, to the
+	// operator (it never goes to the logs), and where the default Logger
+	// writes. Nil means os.Stderr.
+	Stderr io.Writer
+}
+
+// DefaultConfig returns the Config that the zero Config stands for, with
+// every default spelled out, for flag defaults and documentation.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         DefaultDataDir,
+		AdminAddr:       DefaultAdminAddr,
+		ListenAddr:      DefaultListenAddr,
+		LogFormat:       DefaultLogFormat,
+		MaxRouteTimeout: DefaultMaxRouteTimeout,
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.DataDir == "" {
+		c.DataDir = d.DataDir
+	}
+	if c.AdminAddr == "" {
+		c.AdminAddr = d.AdminAddr
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = d.ListenAddr
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = d.LogFormat
+	}
+	if c.MaxRouteTimeout == 0 {
+		c.MaxRouteTimeout = d.MaxRouteTimeout
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = d.ShutdownTimeout
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+	return c
+}
+
+// Validate reports every problem of c at once, joined, each prefixed with
+// the name of the flag that sets the field (for example "admin-addr: ..."),
+// so an operator can fix a configuration in one go. Zero fields are valid:
+// they stand for their defaults. Validate does not touch the network or the
+// file system.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	add := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		}
+	}
+	add("admin-addr", validateAddr(c.AdminAddr))
+	add("listen", validateAddr(c.ListenAddr))
+	if c.AdminAddr == c.ListenAddr && !hasPortZero(c.AdminAddr) {
+		errs = append(errs, fmt.Errorf("listen: %q is also the admin-addr; the admin API and the data plane need separate ports", c.ListenAddr))
+	}
+	switch c.LogFormat {
+	case LogFormatText, LogFormatJSON:
+	default:
+		errs = append(errs, fmt.Errorf("log-format: %q is not a log format; use %q or %q", c.LogFormat, LogFormatText, LogFormatJSON))
+	}
+	if c.AdminToken != "" {
+		add("admin-token", adminauth.ValidateToken(c.AdminToken))
+	}
+	if c.MaxRouteTimeout < minMaxRouteTimeout {
+		errs = append(errs, fmt.Errorf("max-route-timeout: %s is too short; it must be at least %s", c.MaxRouteTimeout, minMaxRouteTimeout))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// validateAddr checks that addr is host:port with a numeric port; the host
+// may be empty (every interface). Names are not resolved here.
+func validateAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not a host:port address: %w", addr, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	return nil
+}
+
+// hasPortZero reports whether addr asks for a free port, in which case two
+// equal addresses still get distinct ports.
+func hasPortZero(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port == "0"
+}
+
+// newLogger builds the default logger for c, which must have its defaults
+// applied: LogFormat to c.Stderr.
+func newLogger(c Config) *slog.Logger {
+	if c.LogFormat == LogFormatJSON {
+		return slog.New(slog.NewJSONHandler(c.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(c.Stderr, nil))
+}

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc/codes"
+)
+
+const (
+	// readHeaderTimeout bounds how long a client may take to send request
+	// headers, so that idle half-open connections (slowloris) cannot pile
+	// up. There is no overall read or write timeout: gRPC streams and large
+	// uploads legitimately take long.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes keep-alive connections that carry no request.
+	idleTimeout = 2 * time.Minute
+)
+
+// Paths of the health probes served on both ports.
+const (
+	healthzPath = "/healthz"
+	readyzPath  = "/readyz"
+)
+
+// notDeployedMessage is the answer of the data port at a path where no API
+// is deployed.
+const notDeployedMessage = "no API is deployed at this path"
+
+// newHTTPServer returns an http.Server for h that speaks HTTP/1.1 and
+// unencrypted HTTP/2 (h2c with prior knowledge), which gRPC clients need
+// when there is no TLS.
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           h,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// withProbes answers the health probes and passes every other request to
+// next. next is read on every request, so a replaced handler takes effect.
+func (s *Server) withProbes(next func() http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case healthzPath:
+			// Liveness: answering at all proves the process is alive.
+			probe(w, r, http.StatusOK, "ok")
+		case readyzPath:
+			if s.serving.Load() {
+				probe(w, r, http.StatusOK, "ok")
+			} else {
+				probe(w, r, http.StatusServiceUnavailable, "not ready")
+			}
+		default:
+			next().ServeHTTP(w, r)
+		}
+	})
+}
+
+// probe writes a plain-text probe answer.
+func probe(w http.ResponseWriter, r *http.Request, code int, body string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write([]byte(body + "\n"))
+	}
+}
+
+// notDeployed is the data port's handler until the data plane exists: it
+// answers every call with NOT_FOUND, as JSON for HTTP clients and as a gRPC
+// status for gRPC clients, so each sees an error it understands.
+func notDeployed(w http.ResponseWriter, r *http.Request) {
+	if isGRPC(r) {
+		writeGRPCStatus(w, codes.NotFound, notDeployedMessage)
+		return
+	}
+	writeStatusJSON(w, http.StatusNotFound, codes.NotFound, notDeployedMessage)
+}
+
+// statusJSON is the JSON form of a google.rpc.Status, as grpc-gateway
+// writes it, so clients parse gateway errors one way. Details is always
+// present, as an empty list when there are none.
+type statusJSON struct {
+	Code    codes.Code `json:"code"`
+	Message string     `json:"message"`
+	Details []any      `json:"details"`
+}
+
+// writeStatusJSON writes a google.rpc.Status JSON error body.
+func writeStatusJSON(w http.ResponseWriter, httpStatus int, code codes.Code, msg string) {
+	body, err := json.Marshal(statusJSON{Code: code, Message: msg, Details: []any{}})
+	if err != nil {
+		// Cannot happen for this fixed shape; fall back to plain text.
+		http.Error(w, msg, httpStatus)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(body)
+}
+
+// writeGRPCStatus answers a gRPC call with a "trailers-only" response: the
+// status travels in the headers of an otherwise empty response, which gRPC
+// clients read as the call's status.
+func writeGRPCStatus(w http.ResponseWriter, code codes.Code, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/grpc")
+	h.Set("Grpc-Status", strconv.Itoa(int(code)))
+	// gRPC percent-encodes the message; PathEscape is a superset of what
+	// the spec requires and every client decodes it.
+	h.Set("Grpc-Message", url.PathEscape(msg))
+	w.WriteHeader(http.StatusOK)
+}

@@ -42,7 +42,13 @@ func HashAPIKey(value string) string {
 // CreateApiKey creates an API key. The response is the only place its value
 // ever appears.
 func (s *Service) CreateApiKey(ctx context.Context, req *adminv1.CreateApiKeyRequest) (*adminv1.ApiKey, error) {
-	value := req.GetApiKey().GetValue()
+	in := req.GetApiKey()
+	if in == nil {
+		// Every field of a key is optional, so an absent body is a key
+		// with a generated value.
+		in = &adminv1.ApiKey{}
+	}
+	value := in.GetValue()
 	if value == "" {
 		value = generateKeyValue()
 	} else {
@@ -53,7 +59,7 @@ func (s *Service) CreateApiKey(ctx context.Context, req *adminv1.CreateApiKeyReq
 		}
 	}
 	hash := HashAPIKey(value)
-	k, err := createResource(ctx, s, apiKeys, "", req.GetApiKeyId(), req.GetApiKey(), func(tx store.Tx, k *adminv1.ApiKey) error {
+	k, err := createResource(ctx, s, apiKeys, "", req.GetApiKeyId(), in, func(tx store.Tx, k *adminv1.ApiKey) error {
 		k.Value = "" // never stored
 		if k.Enabled == nil {
 			k.Enabled = proto.Bool(true)

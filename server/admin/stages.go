@@ -40,17 +40,14 @@ func stageDefaults(st *adminv1.Stage) {
 func checkStage(tx store.Tx, st *adminv1.Stage) error {
 	var v violations
 	validateStage(&v, "stage", st)
-	if err := v.err(); err != nil {
-		return err
-	}
 	api := parentOf(st.GetName())
 	refs := []struct{ field, name string }{
 		{"stage.deployment", st.GetDeployment()},
 		{"stage.canary.deployment", st.GetCanary().GetDeployment()},
 	}
 	for _, ref := range refs {
-		if ref.name == "" {
-			continue
+		if _, ok := parseName(ref.name, "apis/*/deployments/*"); !ok {
+			continue // reported by validateStage
 		}
 		if parentOf(ref.name) != api {
 			v.add(ref.field, "must be a deployment of the stage's API (%s/deployments/*), got %q", api, ref.name)

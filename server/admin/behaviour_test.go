@@ -311,17 +311,26 @@ func TestReferentialIntegrity(t *testing.T) {
 	precondition("api with a stage in a plan", err, "USAGE_PLAN_COVERS_STAGE")
 
 	// Deleting the key removes its membership.
-	must[*struct{}](t)(nil, func() error { _, err := e.client.DeleteApiKey(c, &adminv1.DeleteApiKeyRequest{Name: key.GetName()}); return err }())
+	must[*struct{}](t)(nil, func() error {
+		_, err := e.client.DeleteApiKey(c, &adminv1.DeleteApiKeyRequest{Name: key.GetName()})
+		return err
+	}())
 	keys := must[*adminv1.ListUsagePlanKeysResponse](t)(e.client.ListUsagePlanKeys(c, &adminv1.ListUsagePlanKeysRequest{Parent: plan.GetName()}))
 	if len(keys.GetUsagePlanKeys()) != 0 {
 		t.Fatalf("memberships of a deleted key remain: %v", keys)
 	}
 	for _, p := range []string{plan.GetName(), other.GetName()} {
-		must[*struct{}](t)(nil, func() error { _, err := e.client.DeleteUsagePlan(c, &adminv1.DeleteUsagePlanRequest{Name: p}); return err }())
+		must[*struct{}](t)(nil, func() error {
+			_, err := e.client.DeleteUsagePlan(c, &adminv1.DeleteUsagePlanRequest{Name: p})
+			return err
+		}())
 	}
 	_, err = e.client.DeleteApi(c, &adminv1.DeleteApiRequest{Name: api.GetName()})
 	precondition("api with children", err, "API_HAS_CHILDREN")
-	must[*struct{}](t)(nil, func() error { _, err := e.client.DeleteApi(c, &adminv1.DeleteApiRequest{Name: api.GetName(), Force: true}); return err }())
+	must[*struct{}](t)(nil, func() error {
+		_, err := e.client.DeleteApi(c, &adminv1.DeleteApiRequest{Name: api.GetName(), Force: true})
+		return err
+	}())
 	_, err = e.client.GetStage(c, &adminv1.GetStageRequest{Name: stage.GetName()})
 	wantCode(t, err, codes.NotFound)
 }
@@ -405,9 +414,15 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	api, dep, stage := seedAPI(t, e)
 	e.restart()
 	for name, get := range map[string]func() error{
-		api.GetName():   func() error { _, err := e.client.GetApi(c, &adminv1.GetApiRequest{Name: api.GetName()}); return err },
-		dep.GetName():   func() error { _, err := e.client.GetDeployment(c, &adminv1.GetDeploymentRequest{Name: dep.GetName()}); return err },
-		stage.GetName(): func() error { _, err := e.client.GetStage(c, &adminv1.GetStageRequest{Name: stage.GetName()}); return err },
+		api.GetName(): func() error { _, err := e.client.GetApi(c, &adminv1.GetApiRequest{Name: api.GetName()}); return err },
+		dep.GetName(): func() error {
+			_, err := e.client.GetDeployment(c, &adminv1.GetDeploymentRequest{Name: dep.GetName()})
+			return err
+		},
+		stage.GetName(): func() error {
+			_, err := e.client.GetStage(c, &adminv1.GetStageRequest{Name: stage.GetName()})
+			return err
+		},
 	} {
 		if err := get(); err != nil {
 			t.Errorf("%s after restart: %v", name, err)
@@ -478,4 +493,3 @@ func TestQuotaPeriod(t *testing.T) {
 		})
 	}
 }
-

@@ -152,4 +152,3 @@ func seedAPI(t *testing.T, e *env) (*adminv1.Api, *adminv1.Deployment, *adminv1.
 	stage := must[*adminv1.Stage](t)(e.client.CreateStage(c, &adminv1.CreateStageRequest{Parent: api.GetName(), StageId: "prod", Stage: &adminv1.Stage{Deployment: dep.GetName()}}))
 	return api, dep, stage
 }
-

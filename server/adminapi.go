@@ -84,6 +84,7 @@ func (s *Server) buildAdminAPI(auth *adminauth.Authenticator) error {
 			MarshalOptions:   protojson.MarshalOptions{},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
+		runtime.WithErrorHandler(errorHandler),
 	)
 	// grpc-gateway forwards the HTTP Authorization header as the
 	// "authorization" metadata that adminauth checks; the server tests
@@ -94,6 +95,34 @@ func (s *Server) buildAdminAPI(auth *adminauth.Authenticator) error {
 	s.adminAPI = routeAdmin(s.grpc, limitBody(mux, maxRequestBytes))
 	return nil
 }
+
+// bearerChallenge is the WWW-Authenticate value of a 401 from the admin
+// API (RFC 6750, section 3).
+const bearerChallenge = `Bearer realm="tollgate-admin"`
+
+// errorHandler is grpc-gateway's default error handler, whose body and
+// status mapping it keeps, with one fix: the default sets WWW-Authenticate
+// on a 401 to the status message, which is not a valid challenge and trips
+// up HTTP clients that parse it. A 401 gets a proper Bearer challenge.
+func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, challengeWriter{w}, r, err)
+}
+
+// challengeWriter sets the Bearer challenge as a 401 is written.
+type challengeWriter struct {
+	http.ResponseWriter
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (c challengeWriter) WriteHeader(code int) {
+	if code == http.StatusUnauthorized {
+		c.Header().Set("WWW-Authenticate", bearerChallenge)
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c challengeWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // routeAdmin shares the admin port between gRPC and REST: HTTP/2 requests
 // with a gRPC content type go to the gRPC server, everything else to the

@@ -70,7 +70,7 @@ type Config struct {
 	// clients. Port 0 picks a free port. Default ":8080" (every interface).
 	ListenAddr string
 
-	// LogFormat is the format of the logs written to standard error: "text"
+	// LogFormat is the format of the logs written to Stderr: "text"
 	// or "json". It is ignored when Logger is set. Default "text".
 	LogFormat string
 

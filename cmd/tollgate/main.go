@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/tollgate-gw/tollgate/server"
+)
+
+// version is the release version, set at build time with
+// -ldflags "-X main.version=v1.2.3". Empty falls back to the module version
+// recorded by `go install`, then to "(devel)".
+var version = ""
+
+// adminTokenEnv is the only way to set the admin token: flags show up in
+// ps and shell history, the environment does not.
+const adminTokenEnv = "TOLLGATE_ADMIN_TOKEN"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tollgate: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run executes the command line args (without the program name). getenv
+// reads the environment; output asked for (help, version) goes to stdout,
+// diagnostics and logs to stderr. It returns when the command is done: for
+// serve, after ctx is cancelled and the server has shut down.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		writeUsage(stderr)
+		return errors.New("missing command")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		cfg, err := parseServe(rest, getenv, stdout)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cfg.Stderr = stderr
+		return server.Run(ctx, cfg)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "tollgate %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return nil
+	case "help", "--help", "-help", "-h":
+		if len(rest) > 0 && rest[0] == "serve" {
+			writeServeUsage(stdout, newServeFlags(&server.Config{}))
+			return nil
+		}
+		writeUsage(stdout)
+		return nil
+	default:
+		writeUsage(stderr)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// writeUsage writes the top-level help.
+func writeUsage(w io.Writer) {
+	fmt.Fprint(w, `Tollgate is a self-hosted API gateway for gRPC and REST.
+
+Usage:
+  tollgate serve [flags]    run the gateway until SIGINT or SIGTERM
+  tollgate version          print the version
+  tollgate help [command]   show help
+
+Run 'tollgate serve --help' for the flags and environment variables.
+`)
+}
+
+// versionString returns the version to report.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// serveFlagEnv maps each serve flag to its environment variable.
+var serveFlagEnv = map[string]string{
+	"data-dir":          "TOLLGATE_DATA_DIR",
+	"admin-addr":        "TOLLGATE_ADMIN_ADDR",
+	"listen":            "TOLLGATE_LISTEN",
+	"log-format":        "TOLLGATE_LOG_FORMAT",
+	"demo":              "TOLLGATE_DEMO",
+	"max-route-timeout": "TOLLGATE_MAX_ROUTE_TIMEOUT",
+	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
+}
+
+// newServeFlags defines the serve flags, writing into cfg, with the
+// defaults of server.DefaultConfig.
+func newServeFlags(cfg *server.Config) *flag.FlagSet {
+	d := server.DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	// Errors are returned, and help is written by parseServe, so the flag
+	// package must not print anything itself.
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.DataDir, "data-dir", d.DataDir,
+		"`dir`ectory for the database and the generated admin token; created with mode 0700")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", d.AdminAddr,
+		"`host:port` of the admin API (gRPC and REST on one port); it has no TLS yet, so keep it on loopback or a private network")
+	fs.StringVar(&cfg.ListenAddr, "listen", d.ListenAddr,
+		"`host:port` where deployed APIs are served")
+	fs.StringVar(&cfg.LogFormat, "log-format", d.LogFormat,
+		"log `format` on stderr: text or json")
+	fs.BoolVar(&cfg.Demo, "demo", d.Demo,
+		"start an example bookstore backend and deploy an API for it to apis/bookstore/stages/demo")
+	fs.DurationVar(&cfg.MaxRouteTimeout, "max-route-timeout", d.MaxRouteTimeout,
+		"largest backend `timeout` a route may be given; at least 50ms")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout,
+		"how long a shutdown waits for calls in flight before cutting them")
+	return fs
+}
+
+// parseServe turns the serve arguments and the environment into a Config:
+// a flag wins over its environment variable, which wins over the default.
+// An empty variable counts as unset. With -h or --help it writes the help
+// to stdout and returns flag.ErrHelp.
+func parseServe(args []string, getenv func(string) string, stdout io.Writer) (server.Config, error) {
+	var cfg server.Config
+	fs := newServeFlags(&cfg)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			writeServeUsage(stdout, fs)
+			return server.Config{}, err
+		}
+		return server.Config{}, fmt.Errorf("serve: %w (see 'tollgate serve --help')", err)
+	}
+	if fs.NArg() > 0 {
+		return server.Config{}, fmt.Errorf("serve: unexpected argument %q (see 'tollgate serve --help')", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := serveFlagEnv[f.Name]
+		val := getenv(env)
+		if set[f.Name] || val == "" {
+			return
+		}
+		// Setting the flag reuses its parser, so a variable accepts
+		// exactly what its flag accepts.
+		if err := fs.Set(f.Name, val); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", env, val, err))
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return server.Config{}, fmt.Errorf("serve: %w", err)
+	}
+	cfg.AdminToken = getenv(adminTokenEnv)
+	return cfg, nil
+}
+
+// writeServeUsage writes the help of serve, listing each flag with its
+// environment variable and default.
+func writeServeUsage(w io.Writer, fs *flag.FlagSet) {
+	var b strings.Builder
+	b.WriteString(`Usage: tollgate serve [flags]
+
+Runs the gateway until SIGINT or SIGTERM: the admin API (gRPC and REST/JSON,
+behind the admin token) on --admin-addr, and deployed APIs on --listen. Both
+ports answer /healthz and /readyz.
+
+Flags, each with its environment variable; a flag wins over its variable,
+which wins over the default:
+`)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "\n  --%s", f.Name)
+		if name != "" {
+			fmt.Fprintf(&b, " %s", name)
+		}
+		fmt.Fprintf(&b, "  (env %s)\n", serveFlagEnv[f.Name])
+		b.WriteString(wrap(fmt.Sprintf("%s (default %q)", usage, f.DefValue), "      ", 80))
+	})
+	b.WriteString(`
+Environment only:
+
+  ` + adminTokenEnv + `
+      The admin token, at least 16 visible ASCII characters, that admin calls
+      send as "authorization: Bearer <token>". It is not a flag because
+      command lines are visible to every user of the machine. Unset: the token
+      in <data-dir>/admin-token is used, generated on first start and shown
+      once on stderr.
+`)
+	_, _ = io.WriteString(w, b.String())
+}
+
+// wrap breaks text into lines of at most width columns (longer words stay
+// whole), each starting with indent and ending with a newline.
+func wrap(text, indent string, width int) string {
+	var b strings.Builder
+	line := indent
+	for _, word := range strings.Fields(text) {
+		if line != indent && len(line)+1+len(word) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += word
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}

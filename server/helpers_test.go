@@ -1,0 +1,183 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/tollgate-gw/tollgate/server"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testServer is a running Server with what tests need to reach it.
+type testServer struct {
+	*server.Server
+	logs   *syncBuffer // everything logged
+	stderr *syncBuffer // what was shown on Stderr (the token notice)
+	cancel context.CancelFunc
+	done   chan error // receives Serve's result
+}
+
+// testConfig returns a Config on loopback free ports and a fresh data dir.
+func testConfig(t *testing.T) server.Config {
+	return server.Config{
+		DataDir:    t.TempDir(),
+		AdminAddr:  "127.0.0.1:0",
+		ListenAddr: "127.0.0.1:0",
+		// Tests stop servers explicitly; a short timeout keeps a broken
+		// shutdown from hanging the suite.
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// startServer builds and serves a Server for cfg and waits until it is
+// ready. The server is stopped at the end of the test, which also checks
+// that Serve returned nil.
+func startServer(t *testing.T, cfg server.Config) *testServer {
+	t.Helper()
+	ts := &testServer{logs: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.MultiWriter(ts.logs, t.Output()), nil))
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = ts.stderr
+	}
+	s, err := server.New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ts.Server = s
+	ctx, cancel := context.WithCancel(context.Background())
+	ts.cancel = cancel
+	go func() { ts.done <- s.Serve(ctx) }()
+	select {
+	case <-s.Ready():
+	case err := <-ts.done:
+		cancel()
+		t.Fatalf("Serve returned before ready: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("server not ready after 30s")
+	}
+	t.Cleanup(func() { ts.stop(t) })
+	return ts
+}
+
+// stop cancels Serve and checks that it returns nil. It is idempotent.
+func (ts *testServer) stop(t *testing.T) {
+	t.Helper()
+	ts.cancel()
+	select {
+	case err, ok := <-ts.done:
+		if ok && err != nil {
+			t.Errorf("Serve returned %v, want nil", err)
+		}
+		if ok {
+			close(ts.done)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("Serve did not return within 30s of cancellation")
+	}
+}
+
+// dial returns a gRPC client connection to addr, closed with the test.
+func dial(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// withToken returns a context carrying "authorization: Bearer token", or
+// no authorization at all when token is empty.
+func withToken(t *testing.T, token string) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	if token == "" {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
+
+// httpResult is a finished HTTP exchange.
+type httpResult struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// doHTTP sends a request with an optional Authorization header value.
+func doHTTP(t *testing.T, client *http.Client, method, url, authorization, body string) httpResult {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, url, err)
+	}
+	return httpResult{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// h2cClient is an HTTP client speaking unencrypted HTTP/2 with prior
+// knowledge, as gRPC clients do.
+func h2cClient(t *testing.T) *http.Client {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &p}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// http1Client is a plain HTTP/1.1 client.
+func http1Client(t *testing.T) *http.Client {
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}

@@ -1,0 +1,134 @@
+package requestid
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// MetadataKey is the metadata entry (and HTTP header) carrying the ID.
+const MetadataKey = "x-request-id"
+
+// maxLen bounds a client-chosen ID, which ends up in logs.
+const maxLen = 128
+
+type ctxKey struct{}
+
+// FromContext returns the call's request ID, or "".
+func FromContext(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// NewContext returns ctx carrying a request ID.
+func NewContext(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// Option configures the interceptors.
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+	attrs  func(ctx context.Context) []slog.Attr
+	now    func() time.Time
+}
+
+// WithLogger sets where finished calls are logged. The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithAttributes adds attributes to each call's log line, computed from the
+// call's context (e.g. the matched API and stage).
+func WithAttributes(f func(ctx context.Context) []slog.Attr) Option {
+	return func(o *options) { o.attrs = f }
+}
+
+// StreamServerInterceptor assigns the request ID and logs every call. It
+// works for every kind of call, since the data plane's proxy is one generic
+// stream handler.
+func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
+	o := options{logger: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := o.now()
+		ctx := ss.Context()
+		id := fromMetadata(ctx)
+		if id == "" {
+			id = generate()
+		}
+		ctx = NewContext(ctx, id)
+		// Tell the backend the same ID: replace whatever the client sent.
+		md, _ := metadata.FromIncomingContext(ctx)
+		md = md.Copy()
+		md.Set(MetadataKey, id)
+		ctx = metadata.NewIncomingContext(ctx, md)
+		_ = ss.SetHeader(metadata.Pairs(MetadataKey, id))
+		err := handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+		if o.logger.Enabled(ctx, slog.LevelInfo) {
+			attrs := []slog.Attr{
+				slog.String("request_id", id),
+				slog.String("method", info.FullMethod),
+				slog.String("code", status.Code(err).String()),
+				slog.Duration("latency", o.now().Sub(start)),
+			}
+			if o.attrs != nil {
+				attrs = append(attrs, o.attrs(ctx)...)
+			}
+			o.logger.LogAttrs(ctx, slog.LevelInfo, "call", attrs...)
+		}
+		return err
+	}
+}
+
+// fromMetadata returns the client's ID if it is acceptable.
+func fromMetadata(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get(MetadataKey)
+	if len(vals) == 0 || !valid(vals[0]) {
+		return ""
+	}
+	return vals[0]
+}
+
+// valid accepts IDs of visible ASCII: anything else could forge log lines.
+func valid(id string) bool {
+	if id == "" || len(id) > maxLen {
+		return false
+	}
+	for i := range len(id) {
+		if c := id[i]; c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// generate returns a random 128-bit ID in hex.
+func generate() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// wrappedStream replaces a stream's context.
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+// Context returns the replaced context.
+func (w *wrappedStream) Context() context.Context { return w.ctx }

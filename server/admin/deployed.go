@@ -1,0 +1,66 @@
+package admin
+
+import (
+	"context"
+	"errors"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/server/store"
+)
+
+// DeployedStage is a stage with the deployments it serves: what the data
+// plane compiles.
+type DeployedStage struct {
+	// Stage is the stage's configuration.
+	Stage *adminv1.Stage
+	// Deployment is the deployment it serves.
+	Deployment *adminv1.Deployment
+	// Canary is its canary deployment, or nil.
+	Canary *adminv1.Deployment
+}
+
+// Deployed reads every stage and its deployments in one consistent
+// snapshot of the store.
+func (s *Service) Deployed(ctx context.Context) ([]DeployedStage, error) {
+	var out []DeployedStage
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		stageList, err := loadAll[adminv1.Stage](tx, kindStages, "apis/")
+		if err != nil {
+			return err
+		}
+		for _, st := range stageList {
+			d, err := load[adminv1.Deployment](tx, kindDeployments, st.GetDeployment())
+			if err != nil {
+				// Referential checks make this impossible; skip rather
+				// than take every other stage down with it.
+				if errors.Is(err, store.ErrNotFound) {
+					s.logger.ErrorContext(ctx, "stage serves a missing deployment", "stage", st.GetName(), "deployment", st.GetDeployment())
+					continue
+				}
+				return err
+			}
+			ds := DeployedStage{Stage: st, Deployment: d}
+			if c := st.GetCanary().GetDeployment(); c != "" {
+				if cd, err := load[adminv1.Deployment](tx, kindDeployments, c); err == nil {
+					ds.Canary = cd
+				}
+			}
+			out = append(out, ds)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// WithOnChange sets a function called after every successful write, so
+// the data plane can reload what is deployed. It must not block.
+func WithOnChange(f func()) Option {
+	return func(s *Service) { s.onChange = f }
+}
+
+// changed notifies the data plane of a write.
+func (s *Service) changed() {
+	if s.onChange != nil {
+		s.onChange()
+	}
+}

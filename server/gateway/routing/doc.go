@@ -1,0 +1,22 @@
+// Package routing compiles deployed API snapshots into immutable routing
+// tables and answers, for one call, which stage, route and integration serve
+// it.
+//
+// A Table is built from every stage and the deployments it serves; it is
+// never modified afterwards. The data plane swaps the whole table atomically
+// when a stage changes, and each call resolves against the table it started
+// with, so a deployment or rollback never mixes two configurations in one
+// call.
+//
+// How a call finds its stage:
+//
+//   - gRPC: by full method name ("/pkg.Service/Method") across every deployed
+//     API. The x-tollgate-stage metadata entry chooses the stage: a stage
+//     resource name ("apis/shop/stages/prod"), "api/stage" ("shop/prod"), or a
+//     stage ID ("prod"). Without it, the method must be served by exactly one
+//     stage; otherwise the call fails with FAILED_PRECONDITION listing the
+//     candidates.
+//   - REST/JSON and HTTP: the first path segment is the stage ID
+//     ("/prod/v1/books/1"); the rest is matched against the routes of every
+//     API with a stage of that ID, in API name order.
+package routing

@@ -1,0 +1,402 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
+)
+
+// DefaultTimeout is the route timeout when a route sets none: 29 s, as
+// Amazon API Gateway's integration timeout.
+const DefaultTimeout = 29 * time.Second
+
+// Errors of resolution. The data plane maps them to statuses at its edge.
+var (
+	// ErrNoRoute means no deployed stage serves the call.
+	ErrNoRoute = errors.New("no deployed API serves this call")
+	// ErrAmbiguous means several stages serve the call and none was chosen.
+	ErrAmbiguous = errors.New("several stages serve this call")
+)
+
+// Entry is one stage to compile with the deployments it serves.
+type Entry struct {
+	// Stage is the stage's configuration.
+	Stage *adminv1.Stage
+	// Deployment is the deployment the stage serves.
+	Deployment *adminv1.Deployment
+	// Canary is the stage's canary deployment, or nil.
+	Canary *adminv1.Deployment
+}
+
+// Route is what serves one call: a stage and an integration.
+type Route struct {
+	// Stage is the compiled stage (or canary) serving the call.
+	Stage *Stage
+	// Config is the matched route, or nil when the API's default
+	// integration serves a method that no route names.
+	Config *adminv1.Route
+	// Integration is where the call goes, with stage variables substituted.
+	Integration *adminv1.Integration
+	// Timeout caps the backend call.
+	Timeout time.Duration
+	// Method describes the gRPC method, or is nil when the API has no
+	// descriptors or the route is a plain HTTP route.
+	Method protoreflect.MethodDescriptor
+	// Template is the path template of an HTTP route, or nil.
+	Template *pathtemplate.Template
+}
+
+// Name returns the route's resource name, or "" for the default integration.
+func (r *Route) Name() string { return r.Config.GetName() }
+
+// Stage is one stage compiled from one deployment.
+type Stage struct {
+	// API is the API's resource name, e.g. "apis/shop".
+	API string
+	// Name is the stage's resource name, e.g. "apis/shop/stages/prod".
+	Name string
+	// ID is the stage's ID, the first segment of its REST paths.
+	ID string
+	// Deployment is the deployment's resource name.
+	Deployment string
+	// IsCanary reports whether this is the canary of the stage.
+	IsCanary bool
+	// Config is the stage's configuration.
+	Config *adminv1.Stage
+	// Snapshot is the deployed API.
+	Snapshot *adminv1.ApiSnapshot
+	// Variables are the stage variables (with canary overrides applied).
+	Variables map[string]string
+	// Files holds the API's descriptors, or is nil.
+	Files *protoregistry.Files
+	// Services lists the gRPC services of the API's descriptors.
+	Services []protoreflect.ServiceDescriptor
+
+	methods   map[string]*Route // exact full method names
+	wildcards map[string]*Route // "/pkg.Service/" prefixes of "/pkg.Service/*" routes
+	fallback  *Route            // the default integration for any method (no descriptors)
+	http      map[string]*pathtemplate.Set
+	canary    *Stage
+	canaryPct float64
+}
+
+// Methods returns the full method names the stage serves, sorted.
+func (s *Stage) Methods() []string {
+	out := make([]string, 0, len(s.methods))
+	for m := range s.methods {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Method returns the route of a gRPC method on this stage.
+func (s *Stage) Method(fullMethod string) (*Route, bool) {
+	if r, ok := s.methods[fullMethod]; ok {
+		return r, true
+	}
+	if i := strings.LastIndexByte(fullMethod, '/'); i > 0 {
+		if r, ok := s.wildcards[fullMethod[:i+1]]; ok {
+			return r, true
+		}
+	}
+	if s.fallback != nil {
+		return s.fallback, true
+	}
+	return nil, false
+}
+
+// HTTPRoute returns the plain HTTP route matching a method and a path
+// relative to the stage, with the path's variable bindings.
+func (s *Stage) HTTPRoute(method, path string) (*Route, map[string]string, bool) {
+	for _, m := range []string{method, "*"} {
+		set := s.http[m]
+		if set == nil {
+			continue
+		}
+		if v, b, ok := set.Lookup(path); ok {
+			return v.(*Route), b, true
+		}
+	}
+	return nil, nil, false
+}
+
+// PickCanary returns the stage's canary for a share of calls as configured,
+// or the stage itself.
+func (s *Stage) PickCanary() *Stage {
+	if s.canary != nil && rand.Float64()*100 < s.canaryPct {
+		return s.canary
+	}
+	return s
+}
+
+// Canary returns the compiled canary of the stage, or nil.
+func (s *Stage) Canary() *Stage { return s.canary }
+
+// Table is an immutable routing table over every deployed stage.
+type Table struct {
+	stages   map[string]*Stage   // by stage resource name
+	byID     map[string][]*Stage // by stage ID, in API name order
+	byMethod map[string][]*Stage // by exact full method, in stage name order
+	catchAll []*Stage            // stages that proxy any method (no descriptors, default integration)
+}
+
+// Empty is a table that serves nothing.
+func Empty() *Table {
+	return &Table{stages: map[string]*Stage{}, byID: map[string][]*Stage{}, byMethod: map[string][]*Stage{}}
+}
+
+// Compile builds a table. A stage that cannot be compiled is left out and
+// reported in errs; the others are served.
+func Compile(entries []Entry) (t *Table, errs []error) {
+	t = Empty()
+	sorted := slices.Clone(entries)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Stage.GetName() < sorted[j].Stage.GetName() })
+	for _, e := range sorted {
+		st, err := compileStage(e.Stage, e.Deployment, false)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stage %s: %w", e.Stage.GetName(), err))
+			continue
+		}
+		if c := e.Stage.GetCanary(); e.Canary != nil && c.GetPercent() > 0 {
+			cs, err := compileStage(e.Stage, e.Canary, true)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("stage %s canary: %w", e.Stage.GetName(), err))
+			} else {
+				st.canary, st.canaryPct = cs, c.GetPercent()
+			}
+		}
+		t.stages[st.Name] = st
+		t.byID[st.ID] = append(t.byID[st.ID], st)
+		for m := range st.methods {
+			t.byMethod[m] = append(t.byMethod[m], st)
+		}
+		if st.fallback != nil {
+			t.catchAll = append(t.catchAll, st)
+		}
+	}
+	return t, errs
+}
+
+// Stages returns every compiled stage, by name.
+func (t *Table) Stages() []*Stage {
+	out := make([]*Stage, 0, len(t.stages))
+	for _, s := range t.stages {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// StagesByID returns the stages with an ID, in API name order.
+func (t *Table) StagesByID(id string) []*Stage { return t.byID[id] }
+
+// ResolveGRPC finds the route of a gRPC call. hint is the value of the
+// x-tollgate-stage metadata entry, or "".
+func (t *Table) ResolveGRPC(fullMethod, hint string) (*Route, error) {
+	var candidates []*Stage
+	if hint != "" {
+		candidates = t.stagesByHint(hint)
+		if len(candidates) == 0 {
+			return nil, fmt.Errorf("%w: no deployed stage %q", ErrNoRoute, hint)
+		}
+	} else {
+		candidates = t.byMethod[fullMethod]
+		if len(candidates) == 0 {
+			candidates = t.catchAll
+		}
+	}
+	var found []*Stage
+	var route *Route
+	for _, s := range candidates {
+		if r, ok := s.Method(fullMethod); ok {
+			found = append(found, s)
+			route = r
+		}
+	}
+	switch len(found) {
+	case 0:
+		if hint != "" {
+			return nil, fmt.Errorf("%w: stage %q does not serve %s", ErrNoRoute, hint, fullMethod)
+		}
+		return nil, fmt.Errorf("%w: no deployed API has the method %s", ErrNoRoute, fullMethod)
+	case 1:
+		if c := found[0].PickCanary(); c != found[0] {
+			if r, ok := c.Method(fullMethod); ok {
+				return r, nil
+			}
+		}
+		return route, nil
+	}
+	names := make([]string, len(found))
+	for i, s := range found {
+		names[i] = s.Name
+	}
+	return nil, fmt.Errorf("%w: %s is served by %s; choose one with the x-tollgate-stage metadata entry", ErrAmbiguous, fullMethod, strings.Join(names, ", "))
+}
+
+// stagesByHint resolves "apis/a/stages/s", "a/s" or "s".
+func (t *Table) stagesByHint(hint string) []*Stage {
+	if s, ok := t.stages[hint]; ok {
+		return []*Stage{s}
+	}
+	if api, stage, ok := strings.Cut(hint, "/"); ok && !strings.Contains(stage, "/") {
+		if s, ok := t.stages["apis/"+api+"/stages/"+stage]; ok {
+			return []*Stage{s}
+		}
+		return nil
+	}
+	return t.byID[hint]
+}
+
+// stageVariableRef matches ${stageVariables.NAME}.
+var stageVariableRef = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
+
+// compileStage builds the routes of one stage from one deployment.
+func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool) (*Stage, error) {
+	snap := dep.GetSnapshot()
+	if snap.GetApi() == nil {
+		return nil, fmt.Errorf("deployment %s has no snapshot", dep.GetName())
+	}
+	vars := cfg.GetVariables()
+	if canary && len(cfg.GetCanary().GetVariableOverrides()) > 0 {
+		vars = make(map[string]string, len(cfg.GetVariables()))
+		for k, v := range cfg.GetVariables() {
+			vars[k] = v
+		}
+		for k, v := range cfg.GetCanary().GetVariableOverrides() {
+			vars[k] = v
+		}
+	}
+	name := cfg.GetName()
+	st := &Stage{
+		API:        snap.GetApi().GetName(),
+		Name:       name,
+		ID:         name[strings.LastIndexByte(name, '/')+1:],
+		Deployment: dep.GetName(),
+		IsCanary:   canary,
+		Config:     cfg,
+		Snapshot:   snap,
+		Variables:  vars,
+		methods:    map[string]*Route{},
+		wildcards:  map[string]*Route{},
+		http:       map[string]*pathtemplate.Set{},
+	}
+	if b := snap.GetApi().GetFileDescriptorSet(); b != nil {
+		var set descriptorpb.FileDescriptorSet
+		if err := proto.Unmarshal(b, &set); err != nil {
+			return nil, fmt.Errorf("decode descriptors: %w", err)
+		}
+		files, err := protodesc.NewFiles(&set)
+		if err != nil {
+			return nil, fmt.Errorf("link descriptors: %w", err)
+		}
+		st.Files = files
+		files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+			for i := range fd.Services().Len() {
+				st.Services = append(st.Services, fd.Services().Get(i))
+			}
+			return true
+		})
+		sort.Slice(st.Services, func(i, j int) bool { return st.Services[i].FullName() < st.Services[j].FullName() })
+	}
+	def := snap.GetApi().GetDefaultIntegration()
+	newRoute := func(r *adminv1.Route) *Route {
+		in := r.GetIntegration()
+		if in == nil {
+			in = def
+		}
+		timeout := DefaultTimeout
+		if d := r.GetTimeout(); d != nil {
+			timeout = d.AsDuration()
+		}
+		return &Route{Stage: st, Config: r, Integration: substitute(in, vars), Timeout: timeout}
+	}
+	for _, r := range snap.GetRoutes() {
+		switch m := r.GetMatch().(type) {
+		case *adminv1.Route_GrpcMethod:
+			if strings.HasSuffix(m.GrpcMethod, "/*") {
+				st.wildcards[strings.TrimSuffix(m.GrpcMethod, "*")] = newRoute(r)
+			} else {
+				st.methods[m.GrpcMethod] = newRoute(r)
+			}
+		case *adminv1.Route_Http:
+			tpl, err := pathtemplate.Parse(m.Http.GetPath())
+			if err != nil {
+				return nil, fmt.Errorf("route %s: %w", r.GetName(), err)
+			}
+			rt := newRoute(r)
+			rt.Template = tpl
+			set := st.http[m.Http.GetMethod()]
+			if set == nil {
+				set = &pathtemplate.Set{}
+				st.http[m.Http.GetMethod()] = set
+			}
+			if err := set.Add(tpl, rt); err != nil {
+				return nil, fmt.Errorf("route %s: %w", r.GetName(), err)
+			}
+		}
+	}
+	// Every method of the descriptors is served: by its route, its
+	// service's wildcard route, or the default integration.
+	for _, svc := range st.Services {
+		for i := range svc.Methods().Len() {
+			md := svc.Methods().Get(i)
+			full := "/" + string(svc.FullName()) + "/" + string(md.Name())
+			var rt *Route
+			if r, ok := st.methods[full]; ok {
+				rt = r
+			} else if r, ok := st.wildcards["/"+string(svc.FullName())+"/"]; ok {
+				copied := *r
+				rt = &copied
+			} else if def != nil {
+				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout}
+			} else {
+				continue
+			}
+			rt.Method = md
+			st.methods[full] = rt
+		}
+	}
+	if st.Files == nil && def != nil {
+		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout}
+	}
+	return st, nil
+}
+
+// substitute returns in with ${stageVariables.NAME} replaced in its targets.
+func substitute(in *adminv1.Integration, vars map[string]string) *adminv1.Integration {
+	if in == nil {
+		return nil
+	}
+	repl := func(s string) string {
+		if !strings.Contains(s, "${") {
+			return s
+		}
+		return stageVariableRef.ReplaceAllStringFunc(s, func(m string) string {
+			return vars[stageVariableRef.FindStringSubmatch(m)[1]]
+		})
+	}
+	out := proto.Clone(in).(*adminv1.Integration)
+	if g := out.GetGrpc(); g != nil {
+		g.Target = repl(g.GetTarget())
+	}
+	if h := out.GetHttp(); h != nil {
+		h.Uri = repl(h.GetUri())
+	}
+	return out
+}

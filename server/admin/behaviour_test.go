@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/examplebackend"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
@@ -492,4 +493,28 @@ func TestQuotaPeriod(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDeploymentReadsSchemaByReflection(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	b, err := examplebackend.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Stop)
+	api := must[*adminv1.Api](t)(e.client.CreateApi(c, &adminv1.CreateApiRequest{ApiId: "refl", Api: &adminv1.Api{
+		DescriptorSource:   &adminv1.Api_Reflection{Reflection: &adminv1.ReflectionSource{Target: b.Addr()}},
+		DefaultIntegration: grpcIntegration(b.Addr()),
+	}}))
+	d := must[*adminv1.Deployment](t)(e.client.CreateDeployment(c, &adminv1.CreateDeploymentRequest{Parent: api.GetName()}))
+	if len(d.GetSnapshot().GetApi().GetFileDescriptorSet()) == 0 {
+		t.Fatalf("snapshot has no descriptors: %v", d.GetSnapshot().GetApi())
+	}
+	down := must[*adminv1.Api](t)(e.client.CreateApi(c, &adminv1.CreateApiRequest{ApiId: "down", Api: &adminv1.Api{
+		DescriptorSource:   &adminv1.Api_Reflection{Reflection: &adminv1.ReflectionSource{Target: "127.0.0.1:1"}},
+		DefaultIntegration: grpcIntegration("127.0.0.1:1"),
+	}}))
+	_, err = e.client.CreateDeployment(c, &adminv1.CreateDeploymentRequest{Parent: down.GetName()})
+	wantCode(t, err, codes.FailedPrecondition)
 }

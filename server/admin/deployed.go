@@ -52,15 +52,20 @@ func (s *Service) Deployed(ctx context.Context) ([]DeployedStage, error) {
 	return out, err
 }
 
-// WithOnChange sets a function called after every successful write, so
-// the data plane can reload what is deployed. It must not block.
-func WithOnChange(f func()) Option {
-	return func(s *Service) { s.onChange = f }
+// WithOnDeploy sets a function called after every write that changes what
+// is deployed (stages, deployments, APIs), before the write's response is
+// sent: once it returns, new calls see the change.
+func WithOnDeploy(f func()) Option {
+	return func(s *Service) { s.onDeploy = f }
 }
 
-// changed notifies the data plane of a write.
-func (s *Service) changed() {
-	if s.onChange != nil {
-		s.onChange()
+// changed notifies the data plane of a write to kind.
+func (s *Service) changed(kind store.Kind) {
+	if s.onDeploy == nil {
+		return
+	}
+	switch kind {
+	case kindStages, kindDeployments, kindAPIs:
+		s.onDeploy()
 	}
 }

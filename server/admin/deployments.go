@@ -2,12 +2,19 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/reflectclient"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
@@ -21,6 +28,13 @@ func (s *Service) CreateDeployment(ctx context.Context, req *adminv1.CreateDeplo
 		// A deployment has nothing but a description to set, so an
 		// absent body is a deployment without one.
 		d = &adminv1.Deployment{}
+	}
+	// An API that names a backend to reflect on is read before the
+	// transaction (a network call must not hold the store's write lock), and
+	// frozen into the snapshot: a deployment never changes afterwards.
+	reflected, err := s.reflectSchema(ctx, req.GetParent())
+	if err != nil {
+		return nil, err
 	}
 	return createResource(ctx, s, deployments, req.GetParent(), req.GetDeploymentId(), d, func(tx store.Tx, d *adminv1.Deployment) error {
 		var v violations
@@ -40,6 +54,12 @@ func (s *Service) CreateDeployment(ctx context.Context, req *adminv1.CreateDeplo
 		as, err := loadAll[adminv1.Authorizer](tx, kindAuthorizers, apiName+"/authorizers/")
 		if err != nil {
 			return err
+		}
+		if r := api.GetReflection(); r != nil {
+			if reflected == nil || !proto.Equal(reflected.source, r) {
+				return status.Errorf(codes.Aborted, "the schema source of %q changed while its schema was read; retry", apiName)
+			}
+			api.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: reflected.set}
 		}
 		if err := checkDeployable(api, rs); err != nil {
 			return err
@@ -111,4 +131,51 @@ func (s *Service) DeleteDeployment(ctx context.Context, req *adminv1.DeleteDeplo
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
+}
+
+// reflectTimeout bounds reading a schema by reflection at deploy time.
+const reflectTimeout = 15 * time.Second
+
+// reflectedSchema is a schema read from a backend.
+type reflectedSchema struct {
+	source *adminv1.ReflectionSource
+	set    []byte // a serialized FileDescriptorSet
+}
+
+// reflectSchema reads the schema of an API whose descriptors come from a
+// backend by reflection; it returns nil for other APIs.
+func (s *Service) reflectSchema(ctx context.Context, apiName string) (*reflectedSchema, error) {
+	if _, ok := parseName(apiName, "apis/*"); !ok {
+		return nil, nil // createResource reports the bad parent
+	}
+	var api *adminv1.Api
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		api, err = load[adminv1.Api](tx, kindAPIs, apiName)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // createResource reports NOT_FOUND
+	}
+	if err != nil {
+		return nil, internalError("create deployment", err)
+	}
+	src := api.GetReflection()
+	if src == nil {
+		return nil, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, reflectTimeout)
+	defer cancel()
+	set, err := reflectclient.Fetch(rctx, src.GetTarget(), src.GetTls(), src.GetServices())
+	if err != nil {
+		return nil, preconditionFailed("SCHEMA_UNAVAILABLE", apiName, "cannot deploy %q: reading its schema by reflection failed: %v", apiName, err)
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(set)
+	if err != nil {
+		return nil, internalError("create deployment", err)
+	}
+	if _, err := parseDescriptorSet(b); err != nil {
+		return nil, preconditionFailed("SCHEMA_UNAVAILABLE", apiName, "cannot deploy %q: the schema read from %s %v", apiName, src.GetTarget(), err)
+	}
+	return &reflectedSchema{source: src, set: b}, nil
 }

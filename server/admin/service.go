@@ -18,7 +18,7 @@ type Service struct {
 	logger          *slog.Logger
 	now             func() time.Time
 	maxRouteTimeout time.Duration
-	onChange        func()
+	onDeploy        func()
 }
 
 var _ adminv1.AdminServiceServer = (*Service)(nil)

@@ -75,6 +75,10 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, req *adminv1.Update
 		if err := v.err(); err != nil {
 			return err
 		}
+		if proto.Equal(old, updated) {
+			out = old // nothing changed: keep update_time and etag
+			return nil
+		}
 		s.stamp(updated)
 		out = updated
 		return save(tx, kindSettings, settingsName, updated)

@@ -50,9 +50,6 @@ func (s *Service) GetUsage(ctx context.Context, req *adminv1.GetUsageRequest) (*
 	}
 	plan := req.GetUsagePlan()
 	prefix := plan + "/keys/"
-	if req.GetApiKey() != "" {
-		prefix += lastID(req.GetApiKey())
-	}
 	p, err := parsePage(prefix, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
@@ -63,12 +60,18 @@ func (s *Service) GetUsage(ctx context.Context, req *adminv1.GetUsageRequest) (*
 		if err != nil {
 			return err
 		}
-		members, next, err := listPage[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, prefix, p)
-		if err != nil {
+		var members []*adminv1.UsagePlanKey
+		var next string
+		if k := req.GetApiKey(); k != "" {
+			m, err := load[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, prefix+lastID(k))
+			if errors.Is(err, store.ErrNotFound) {
+				return invalidArgument("api_key", "%q is not a key of usage plan %q", k, plan)
+			} else if err != nil {
+				return err
+			}
+			members = append(members, m)
+		} else if members, next, err = listPage[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, prefix, p); err != nil {
 			return err
-		}
-		if req.GetApiKey() != "" && len(members) == 0 && req.GetPageToken() == "" {
-			return invalidArgument("api_key", "%q is not a key of usage plan %q", req.GetApiKey(), plan)
 		}
 		resp.NextPageToken = next
 		for _, m := range members {

@@ -1,0 +1,138 @@
+package grpcproxy
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+)
+
+// Defaults of a [Pool].
+const (
+	// DefaultMaxMsgSize is the default limit on the size of one message
+	// between the gateway and a backend, in both directions: 4 MiB, grpc-go's
+	// default receive limit, so that the gateway accepts what a grpc-go
+	// backend would.
+	DefaultMaxMsgSize = 4 << 20
+	// DefaultRetainGrace is how long [Pool.Retain] lets calls in flight on a
+	// retired connection finish before it closes the connection.
+	DefaultRetainGrace = 30 * time.Second
+)
+
+// defaultKeepalive notices a dead backend (a host that vanished without
+// closing its connections) within about five minutes, while idle
+// connections send no pings at all. Five minutes is the most frequent ping
+// that grpc-go servers accept by default (their EnforcementPolicy.MinTime):
+// pinging faster would make such backends close the connection with
+// GOAWAY "too_many_pings". Use WithKeepalive for faster detection against
+// backends that allow it.
+var defaultKeepalive = keepalive.ClientParameters{
+	Time:                5 * time.Minute,
+	Timeout:             10 * time.Second,
+	PermitWithoutStream: false,
+}
+
+// Option configures a [Proxy].
+type Option interface {
+	applyToProxy(*proxyOptions)
+}
+
+// PoolOption configures a [Pool].
+type PoolOption interface {
+	applyToPool(*poolOptions)
+}
+
+// SharedOption configures both a [Proxy] and a [Pool], so that a setting
+// such as the logger is given the same way to both.
+type SharedOption interface {
+	Option
+	PoolOption
+}
+
+type proxyOptions struct {
+	logger *slog.Logger
+}
+
+type poolOptions struct {
+	maxMsgSize  int
+	keepalive   keepalive.ClientParameters
+	dialOptions []grpc.DialOption
+	tlsConfig   *tls.Config
+	retainGrace time.Duration
+	logger      *slog.Logger
+}
+
+// discardLogger is the default logger: a library logs nothing unless told
+// where to.
+var discardLogger = slog.New(slog.DiscardHandler)
+
+type poolOptionFunc func(*poolOptions)
+
+func (f poolOptionFunc) applyToPool(o *poolOptions) { f(o) }
+
+type loggerOption struct{ logger *slog.Logger }
+
+func (o loggerOption) applyToProxy(p *proxyOptions) { p.logger = o.logger }
+func (o loggerOption) applyToPool(p *poolOptions)   { p.logger = o.logger }
+
+// WithLogger sets the logger of a Proxy or a Pool. They log at debug level
+// only: calls that fail in the gateway rather than in the backend, and
+// connections opened and closed. A nil logger, the default, discards
+// everything.
+func WithLogger(logger *slog.Logger) SharedOption {
+	if logger == nil {
+		logger = discardLogger
+	}
+	return loggerOption{logger: logger}
+}
+
+// WithMaxRecvMsgSize sets the largest message, in bytes, that the Pool's
+// connections accept from a backend and also send to one; a larger message
+// fails the call with RESOURCE_EXHAUSTED. The default, also used when n is
+// not positive, is [DefaultMaxMsgSize]. The data-plane server has its own
+// limit on what clients send (grpc.MaxRecvMsgSize, also 4 MiB by default);
+// raise both together.
+func WithMaxRecvMsgSize(n int) PoolOption {
+	return poolOptionFunc(func(o *poolOptions) {
+		if n <= 0 {
+			n = DefaultMaxMsgSize
+		}
+		o.maxMsgSize = n
+	})
+}
+
+// WithKeepalive sets the keepalive pings of the Pool's connections. The
+// default pings after 30 seconds without activity while calls are open,
+// waits 10 seconds for the answer, and never pings idle connections; the
+// package documentation explains how it interacts with backends'
+// enforcement policies.
+func WithKeepalive(params keepalive.ClientParameters) PoolOption {
+	return poolOptionFunc(func(o *poolOptions) { o.keepalive = params })
+}
+
+// WithDialOptions adds options to every connection the Pool makes, after
+// its own, so they can override them (for example a stats handler for
+// tracing, or custom transport credentials).
+func WithDialOptions(opts ...grpc.DialOption) PoolOption {
+	return poolOptionFunc(func(o *poolOptions) { o.dialOptions = append(o.dialOptions, opts...) })
+}
+
+// WithTLSConfig sets the TLS configuration that connections to backends
+// with [Backend.TLS] start from, for example to trust a private CA with
+// RootCAs or to present a client certificate. The Pool clones it for each
+// backend and clears ServerName when the backend has an Authority, which
+// then names the server. The default is the system's roots and TLS 1.2 or
+// later; nil restores it.
+func WithTLSConfig(cfg *tls.Config) PoolOption {
+	return poolOptionFunc(func(o *poolOptions) { o.tlsConfig = cfg })
+}
+
+// WithRetainGrace sets how long [Pool.Retain] waits before it closes a
+// connection it retires, so that calls in flight on it can finish; calls
+// still open then fail with CANCELED or UNAVAILABLE. Zero or less closes at
+// once. The default is [DefaultRetainGrace].
+func WithRetainGrace(d time.Duration) PoolOption {
+	return poolOptionFunc(func(o *poolOptions) { o.retainGrace = max(d, 0) })
+}

@@ -1,0 +1,269 @@
+package grpcproxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Call is what a [Director] decided for one call.
+type Call struct {
+	// Backend is where the call goes.
+	Backend Backend
+	// Timeout caps the call's duration: the backend call ends at the
+	// client's deadline or after Timeout, whichever comes first. Zero means
+	// no cap beyond the client's deadline.
+	Timeout time.Duration
+}
+
+// Director picks the backend of a call from its context (which carries the
+// incoming metadata and whatever the gateway's interceptors added) and its
+// full method name, "/package.Service/Method". Its error goes back to the
+// client as it is, so it should be a status error, such as UNIMPLEMENTED
+// for a method no route serves; any other error reaches the client as
+// UNKNOWN. A Director is called concurrently.
+type Director func(ctx context.Context, fullMethod string) (Call, error)
+
+// Proxy forwards calls to the backends its [Director] picks, over
+// connections from its [Pool]. Make one with [New]; it is safe for
+// concurrent use.
+type Proxy struct {
+	pool     *Pool
+	director Director
+	logger   *slog.Logger
+}
+
+// New returns a Proxy that routes calls with director over connections from
+// pool. It panics if pool or director is nil, a programming error.
+func New(pool *Pool, director Director, opts ...Option) *Proxy {
+	if pool == nil {
+		panic("grpcproxy: New with a nil Pool")
+	}
+	if director == nil {
+		panic("grpcproxy: New with a nil Director")
+	}
+	o := proxyOptions{logger: discardLogger}
+	for _, opt := range opts {
+		opt.applyToProxy(&o)
+	}
+	return &Proxy{pool: pool, director: director, logger: o.logger}
+}
+
+// Handler returns the stream handler that proxies every call, for
+// grpc.UnknownServiceHandler. The server must use [Codec]
+// (grpc.ForceServerCodecV2), because the handler exchanges *[Frame]s with
+// it. The package documentation describes what the handler forwards and
+// which errors it returns.
+func (p *Proxy) Handler() grpc.StreamHandler { return p.handle }
+
+// errRouteTimeout is the cause of the context of a call that reached its
+// route timeout; it tells that apart from the client's own deadline.
+var errRouteTimeout = errors.New("grpcproxy: route timeout")
+
+// proxyStreamDesc describes every proxied call as bidirectional: on the
+// wire all four kinds of call look the same, and the proxy only relays.
+var proxyStreamDesc = &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}
+
+// callOptions forces the pass-through codec on each call even if
+// WithDialOptions changed the connection's default codec: the proxy must
+// never decode a payload.
+var callOptions = []grpc.CallOption{grpc.ForceCodecV2(Codec())}
+
+func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
+	ctx := ss.Context()
+	method, ok := grpc.MethodFromServerStream(ss)
+	if !ok {
+		return status.Error(codes.Internal, "grpcproxy: the call carries no method name")
+	}
+	call, err := p.director(ctx, method)
+	if err != nil {
+		return err
+	}
+	conn, err := p.pool.Conn(call.Backend)
+	if err != nil {
+		p.logger.DebugContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)
+		return status.Errorf(codes.Unavailable, "backend %s is unavailable: %v", call.Backend.Target, err)
+	}
+
+	// The backend call lives in a context derived from the client's, so the
+	// client's cancellation and deadline reach the backend; cancel also
+	// ends the backend call when the client side fails first.
+	var (
+		cancel        context.CancelFunc
+		routeDeadline time.Time // set when the route timeout is the earlier deadline
+	)
+	if call.Timeout > 0 {
+		dl := time.Now().Add(call.Timeout)
+		if clientDL, ok := ctx.Deadline(); !ok || dl.Before(clientDL) {
+			routeDeadline = dl
+		}
+		ctx, cancel = context.WithDeadlineCause(ctx, dl, errRouteTimeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+
+	// FromIncomingContext returns a copy, which becomes the outgoing
+	// metadata once stripped.
+	in, _ := metadata.FromIncomingContext(ctx)
+	opts := callOptions
+	if sub := contentSubtype(in); sub != "" {
+		// Keep a JSON (or other) client's content-type: the bytes are
+		// relayed unchanged, so their label must be too.
+		opts = append(opts[:len(opts):len(opts)], grpc.CallContentSubtype(sub))
+	}
+	cs, err := conn.NewStream(metadata.NewOutgoingContext(ctx, stripRequestMetadata(in)), proxyStreamDesc, method, opts...)
+	if err != nil {
+		return p.backendError(ctx, method, call, routeDeadline, err, true)
+	}
+
+	// Client to backend runs in its own goroutine, backend to client in
+	// this one. The goroutine ends when the client half-closes, when the
+	// backend call ends (cancel below unblocks a pending send), or at the
+	// latest when this handler returns: gRPC then ends a RecvMsg still
+	// waiting for a client that keeps its side open, which nothing else can
+	// interrupt, so the handler cannot wait for the goroutine in every case.
+	reqErr := make(chan error, 1)
+	go func() {
+		err := forwardRequests(ss, cs)
+		// Report before cancelling, so that the handler, woken by the
+		// cancellation, finds the cause.
+		reqErr <- err
+		if err != nil {
+			cancel()
+		}
+	}()
+
+	fromBackend, respErr := forwardResponses(ss, cs)
+	if errors.Is(respErr, io.EOF) {
+		ss.SetTrailer(responseMetadata(cs.Trailer()))
+		return nil
+	}
+	// Look for a failure of the request side before cancelling: it reports
+	// before it cancels, so if it caused respErr, its error is already
+	// there, and an error caused by the cancellation below cannot be.
+	select {
+	case err := <-reqErr:
+		if err != nil {
+			// The client side failed first (it went away, or sent a
+			// message over a size limit); respErr is only the consequence.
+			return err
+		}
+	default:
+	}
+	if !fromBackend {
+		// Sending to the client failed: the client is gone or misbehaved.
+		return respErr
+	}
+	ss.SetTrailer(responseMetadata(cs.Trailer()))
+	return p.backendError(ctx, method, call, routeDeadline, respErr, false)
+}
+
+// forwardRequests relays the client's messages to the backend until the
+// client half-closes or either side fails. It returns nil when the client
+// half-closed, and also when the backend call ended (SendMsg's io.EOF),
+// whose status the other direction reports.
+func forwardRequests(ss grpc.ServerStream, cs grpc.ClientStream) error {
+	for {
+		f := new(Frame)
+		if err := ss.RecvMsg(f); err != nil {
+			if errors.Is(err, io.EOF) {
+				return cs.CloseSend()
+			}
+			return err
+		}
+		err := cs.SendMsg(f)
+		f.Free()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// forwardResponses relays the backend's headers and messages to the client
+// until the backend's side ends. Its error is io.EOF when the backend
+// succeeded; fromBackend tells a backend's error from a failure to send to
+// the client.
+func forwardResponses(ss grpc.ServerStream, cs grpc.ClientStream) (fromBackend bool, err error) {
+	// Header waits for the backend's headers, so a backend that sends them
+	// before its first message (a server stream waiting for events) is
+	// heard at once. It returns nil metadata when the backend answered with
+	// trailers only, and then the client gets trailers only too.
+	md, _ := cs.Header()
+	if md != nil {
+		// An error here means the client is gone, which the next SendMsg
+		// reports, or that an interceptor has already sent the headers,
+		// which must not fail the call.
+		_ = ss.SendHeader(responseMetadata(md))
+	}
+	for {
+		f := new(Frame)
+		if err := cs.RecvMsg(f); err != nil {
+			return true, err
+		}
+		err := ss.SendMsg(f)
+		f.Free()
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// backendError returns the error the client gets for a failed backend
+// call: the backend's status verbatim, except when the gateway itself ended
+// the call. routeDeadline is when the route timeout ends the call, zero if
+// the client's deadline comes first. atStart tells an error of NewStream,
+// which fails only when gRPC could not reach the backend, from one
+// reported by the backend.
+func (p *Proxy) backendError(ctx context.Context, method string, call Call, routeDeadline time.Time, err error, atStart bool) error {
+	st := status.Convert(err)
+	switch {
+	case st.Code() == codes.DeadlineExceeded && routeTimedOut(ctx, routeDeadline):
+		p.logger.DebugContext(ctx, "grpcproxy: route timeout", "method", method, "target", call.Backend.Target, "timeout", call.Timeout)
+		return status.Errorf(codes.DeadlineExceeded, "backend %s did not answer within the route timeout of %s", call.Backend.Target, call.Timeout)
+	case st.Code() == codes.Unavailable && atStart:
+		p.logger.DebugContext(ctx, "grpcproxy: backend unavailable", "method", method, "target", call.Backend.Target, "error", st.Message())
+		return status.Errorf(codes.Unavailable, "backend %s is unavailable: %s", call.Backend.Target, st.Message())
+	}
+	return err
+}
+
+// routeTimedOut reports whether the route timeout ended the call. The
+// backend, which got the same deadline as grpc-timeout, may notice it and
+// answer DEADLINE_EXCEEDED before the gateway's own timer fires, so the
+// clock decides as well as the context.
+func routeTimedOut(ctx context.Context, routeDeadline time.Time) bool {
+	if errors.Is(context.Cause(ctx), errRouteTimeout) {
+		return true
+	}
+	return !routeDeadline.IsZero() && !time.Now().Before(routeDeadline)
+}
+
+// contentSubtype returns the content-subtype of the incoming call, such as
+// "json" for "application/grpc+json", or "" for the default, proto.
+func contentSubtype(in metadata.MD) string {
+	vs := in.Get("content-type")
+	if len(vs) == 0 {
+		return ""
+	}
+	ct := strings.ToLower(vs[0])
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	sub, ok := strings.CutPrefix(ct, "application/grpc+")
+	if !ok || sub == "proto" {
+		return ""
+	}
+	return sub
+}

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -19,6 +17,9 @@ const (
 	readHeaderTimeout = 10 * time.Second
 	// idleTimeout closes keep-alive connections that carry no request.
 	idleTimeout = 2 * time.Minute
+	// maxConcurrentStreams bounds the HTTP/2 streams (calls) a client may
+	// have open on one connection.
+	maxConcurrentStreams = 1000
 )
 
 // Paths of the health probes served on both ports.
@@ -26,10 +27,6 @@ const (
 	healthzPath = "/healthz"
 	readyzPath  = "/readyz"
 )
-
-// notDeployedMessage is the answer of the data port at a path where no API
-// is deployed.
-const notDeployedMessage = "no API is deployed at this path"
 
 // newHTTPServer returns an http.Server for h that speaks HTTP/1.1 and
 // unencrypted HTTP/2 (h2c with prior knowledge), which gRPC clients need
@@ -39,8 +36,11 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		Handler:           h,
-		Protocols:         &protocols,
+		Handler:   h,
+		Protocols: &protocols,
+		// Bounded streams per connection; Go's HTTP/2 server also limits
+		// control frames (ping and settings floods) and reset streams.
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: maxConcurrentStreams},
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -82,17 +82,6 @@ func probe(w http.ResponseWriter, r *http.Request, code int, body string) {
 	}
 }
 
-// notDeployed is the data port's handler until the data plane exists: it
-// answers every call with NOT_FOUND, as JSON for HTTP clients and as a gRPC
-// status for gRPC clients, so each sees an error it understands.
-func notDeployed(w http.ResponseWriter, r *http.Request) {
-	if isGRPC(r) {
-		writeGRPCStatus(w, codes.NotFound, notDeployedMessage)
-		return
-	}
-	writeStatusJSON(w, http.StatusNotFound, codes.NotFound, notDeployedMessage)
-}
-
 // statusJSON is the JSON form of a google.rpc.Status, as grpc-gateway
 // writes it, so clients parse gateway errors one way. Details is always
 // present, as an empty list when there are none.
@@ -114,17 +103,4 @@ func writeStatusJSON(w http.ResponseWriter, httpStatus int, code codes.Code, msg
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
-}
-
-// writeGRPCStatus answers a gRPC call with a "trailers-only" response: the
-// status travels in the headers of an otherwise empty response, which gRPC
-// clients read as the call's status.
-func writeGRPCStatus(w http.ResponseWriter, code codes.Code, msg string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/grpc")
-	h.Set("Grpc-Status", strconv.Itoa(int(code)))
-	// gRPC percent-encodes the message; PathEscape is a superset of what
-	// the spec requires and every client decodes it.
-	h.Set("Grpc-Message", url.PathEscape(msg))
-	w.WriteHeader(http.StatusOK)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -81,6 +82,8 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	if s.cfg.Demo {
 		stop, err := demo.Run(ctx, s.admin, s.log,
 			demo.WithAdminURL("http://"+s.AdminAddr()),
+			demo.WithDataAddr(s.DataAddr()),
+			demo.WithProtosetPath(filepath.Join(s.cfg.DataDir, "bookstore.protoset")),
 			demo.WithTokenHint(s.tokenHint()))
 		if err != nil {
 			s.shutdown(adminSrv, dataSrv, stopDemo)
@@ -173,6 +176,7 @@ func (s *Server) shutdown(adminSrv, dataSrv *http.Server, stopDemo func()) {
 		})
 	}
 	wg.Wait()
+	s.stopDataPlane(ctx)
 
 	done := make(chan struct{})
 	go func() {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
+	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/store"
 	"github.com/tollgate-gw/tollgate/server/store/boltstore"
 )
@@ -42,6 +43,7 @@ type Server struct {
 	tokenSource string // "file" or "config": where adminToken came from
 	tokenPath   string // the token file, when tokenSource is "file"
 	admin       *admin.Service
+	gateway     *gateway.Gateway
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway
@@ -125,14 +127,18 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout))
+	if err := s.buildDataPlane(); err != nil {
+		return nil, err
+	}
+	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout),
+		admin.WithOnDeploy(s.loadDeployed))
 	if err != nil {
 		return nil, fmt.Errorf("server: build admin service: %w", err)
 	}
 	if err := s.buildAdminAPI(auth); err != nil {
 		return nil, err
 	}
-	s.dataHandler = http.HandlerFunc(notDeployed)
+	s.loadDeployed()
 	return s, nil
 }
 
@@ -220,6 +226,11 @@ func (s *Server) Close() error {
 func (s *Server) release() error {
 	s.releaseOnce.Do(func() {
 		var errs []error
+		if s.gateway != nil {
+			if err := s.gateway.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close data plane: %w", err))
+			}
+		}
 		if s.grpc != nil {
 			// Stop is a no-op when GracefulStop already ran.
 			s.grpc.Stop()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -38,8 +39,27 @@ const apiDescription = "Created by `tollgate serve --demo`: the example bookstor
 type Option func(*options)
 
 type options struct {
-	adminURL  string
-	tokenHint string
+	adminURL     string
+	dataAddr     string
+	tokenHint    string
+	protosetPath string
+}
+
+// WithProtosetPath makes Run write the demo API's FileDescriptorSet to path,
+// so that grpcurl can call the gateway with -protoset (the data port serves
+// no reflection: schemas are the API owner's to publish).
+func WithProtosetPath(path string) Option {
+	return func(o *options) { o.protosetPath = path }
+}
+
+// WithDataAddr sets the data port's address, such as "127.0.0.1:8080", used
+// in the how-to-call hints that Run logs.
+func WithDataAddr(addr string) Option {
+	return func(o *options) {
+		if addr != "" {
+			o.dataAddr = addr
+		}
+	}
 }
 
 // WithAdminURL sets the base URL of the admin REST API, such as
@@ -98,6 +118,11 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("demo: encode descriptors: %w", err)
 	}
+	if o.protosetPath != "" {
+		if err := os.WriteFile(o.protosetPath, fds, 0o644); err != nil {
+			return nil, fmt.Errorf("demo: write protoset: %w", err)
+		}
+	}
 	api, apiCreated, err := upsertAPI(ctx, svc, apiResource(fds, backend.Addr()))
 	if err != nil {
 		return nil, err
@@ -133,6 +158,12 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 		"backend_addr", backend.Addr())
 	logger.Info("demo: inspect the stage with the admin API",
 		"command", fmt.Sprintf(`curl -H "Authorization: Bearer %s" %s/v1/%s`, o.tokenHint, o.adminURL, stage.GetName()))
+	if o.dataAddr != "" && o.protosetPath != "" {
+		logger.Info("demo: call the API through the gateway over REST",
+			"command", fmt.Sprintf("curl http://%s/%s/v1/shelves/fiction/books", o.dataAddr, StageID))
+		logger.Info("demo: call the API through the gateway over gRPC",
+			"command", fmt.Sprintf("grpcurl -plaintext -protoset %s %s tollgate.example.v1.BookstoreService/ListShelves", o.protosetPath, o.dataAddr))
+	}
 	logger.Info("demo: call the backend directly",
 		"command", fmt.Sprintf("grpcurl -plaintext %s tollgate.example.v1.BookstoreService/ListShelves", backend.Addr()))
 	return backend.Stop, nil

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tollgate-gw/tollgate/server/gateway"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
+)
+
+// loadTimeout bounds reading the deployed configuration for a reload.
+const loadTimeout = 10 * time.Second
+
+// buildDataPlane creates the gateway that serves the data port.
+func (s *Server) buildDataPlane() error {
+	gw, err := gateway.New(gateway.WithLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("server: build data plane: %w", err)
+	}
+	s.gateway = gw
+	s.dataHandler = gw
+	return nil
+}
+
+// loadDeployed compiles what is deployed into the data plane. The admin
+// service calls it after every write that changes a stage, a deployment or
+// an API, before answering, so that a deploy is visible once acknowledged.
+func (s *Server) loadDeployed() {
+	if s.gateway == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
+	deployed, err := s.admin.Deployed(ctx)
+	if err != nil {
+		s.log.Error("could not read the deployed configuration; the data plane keeps serving the previous one", "error", err)
+		return
+	}
+	entries := make([]routing.Entry, 0, len(deployed))
+	for _, d := range deployed {
+		entries = append(entries, routing.Entry{Stage: d.Stage, Deployment: d.Deployment, Canary: d.Canary})
+	}
+	s.gateway.Load(entries)
+}
+
+// stopDataPlane waits for transcoded calls to finish, then closes the
+// gateway's backend connections.
+func (s *Server) stopDataPlane(ctx context.Context) {
+	if s.gateway != nil {
+		s.gateway.GracefulStop(ctx)
+	}
+}
+
+var _ http.Handler = (*gateway.Gateway)(nil)

@@ -1,0 +1,325 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
+)
+
+// Metadata entries the gateway reads. Every "x-tollgate-" entry is removed
+// before a call reaches a backend.
+const (
+	// StageMetadataKey selects the stage of a gRPC call: a stage resource
+	// name, "api/stage", or a stage ID.
+	StageMetadataKey = "x-tollgate-stage"
+	// stageRefMetadataKey pins a transcoded call to the compiled stage that
+	// matched it. Trusted only on in-process calls.
+	stageRefMetadataKey = "x-tollgate-stage-ref"
+)
+
+// Defaults of the data plane.
+const (
+	DefaultMaxBodyBytes   = 10 << 20
+	DefaultMaxRecvMsgSize = 4 << 20
+	// stageRefGrace is how long a replaced table's stages stay reachable by
+	// in-process calls: far longer than the instant between matching a REST
+	// call and dispatching it.
+	stageRefGrace = time.Minute
+)
+
+// Option configures a Gateway.
+type Option func(*Gateway)
+
+// WithLogger sets the logger. The default discards logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(g *Gateway) {
+		if l != nil {
+			g.logger = l
+		}
+	}
+}
+
+// WithInterceptors appends policy interceptors to the chain, after routing
+// and the request ID. They see the call's route with routing.FromContext.
+func WithInterceptors(i ...grpc.StreamServerInterceptor) Option {
+	return func(g *Gateway) { g.policy = append(g.policy, i...) }
+}
+
+// WithMaxBodyBytes limits REST request bodies. Default 10 MiB.
+func WithMaxBodyBytes(n int64) Option {
+	return func(g *Gateway) { g.maxBodyBytes = n }
+}
+
+// WithMaxRecvMsgSize limits gRPC messages received from clients and
+// backends. Default 4 MiB, as grpc-go.
+func WithMaxRecvMsgSize(n int) Option {
+	return func(g *Gateway) { g.maxRecvMsgSize = n }
+}
+
+// Gateway is the data plane. Create it with New, give it a routing table with
+// Load, serve it with ServeHTTP, and Close it.
+type Gateway struct {
+	logger         *slog.Logger
+	policy         []grpc.StreamServerInterceptor
+	maxBodyBytes   int64
+	maxRecvMsgSize int
+
+	grpcServer *grpc.Server
+	pool       *grpcproxy.Pool
+	inproc     *bufconn.Listener
+	inprocConn *grpc.ClientConn
+	httpProxy  *httpIntegrations
+
+	current atomic.Pointer[compiled]
+	mu      sync.Mutex // serializes Load
+	refs    sync.Map   // stage ref → *stageRuntime, for in-process calls
+	nextRef atomic.Uint64
+	serving sync.WaitGroup
+	closed  atomic.Bool
+}
+
+// New returns a Gateway serving nothing until Load.
+func New(opts ...Option) (*Gateway, error) {
+	g := &Gateway{
+		logger:         slog.New(slog.DiscardHandler),
+		maxBodyBytes:   DefaultMaxBodyBytes,
+		maxRecvMsgSize: DefaultMaxRecvMsgSize,
+	}
+	for _, o := range opts {
+		o(g)
+	}
+	if g.maxBodyBytes <= 0 || g.maxRecvMsgSize <= 0 {
+		return nil, errors.New("gateway: body and message size limits must be positive")
+	}
+	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger))
+	proxy := grpcproxy.New(g.pool, g.direct, grpcproxy.WithLogger(g.logger))
+	chain := append([]grpc.StreamServerInterceptor{
+		g.routeInterceptor,
+		requestid.StreamServerInterceptor(requestid.WithLogger(g.logger), requestid.WithAttributes(routeAttrs)),
+	}, g.policy...)
+	g.grpcServer = grpc.NewServer(
+		grpc.UnknownServiceHandler(proxy.Handler()),
+		grpc.ForceServerCodecV2(grpcproxy.Codec()),
+		grpc.ChainStreamInterceptor(chain...),
+		grpc.MaxRecvMsgSize(g.maxRecvMsgSize),
+	)
+	g.inproc = bufconn.Listen(1 << 20)
+	g.serving.Add(1)
+	go func() {
+		defer g.serving.Done()
+		_ = g.grpcServer.Serve(g.inproc)
+	}()
+	conn, err := grpc.NewClient("passthrough:///tollgate-inprocess",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.inproc.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(g.maxRecvMsgSize), grpc.MaxCallSendMsgSize(g.maxRecvMsgSize)),
+	)
+	if err != nil {
+		g.grpcServer.Stop()
+		return nil, fmt.Errorf("gateway: in-process connection: %w", err)
+	}
+	g.inprocConn = conn
+	g.httpProxy = newHTTPIntegrations()
+	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
+	return g, nil
+}
+
+// routeAttrs adds the matched route to access log lines.
+func routeAttrs(ctx context.Context) []slog.Attr {
+	r := routing.FromContext(ctx)
+	if r == nil {
+		return nil
+	}
+	return []slog.Attr{slog.String("stage", r.Stage.Name), slog.String("deployment", r.Stage.Deployment), slog.String("route", r.Name())}
+}
+
+// Load compiles entries into a new routing table and swaps it in atomically.
+// Calls already running finish on the table they started with. Stages that
+// fail to compile are left out and returned as errors.
+func (g *Gateway) Load(entries []routing.Entry) []error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	table, errs := routing.Compile(entries)
+	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
+	var backends []grpcproxy.Backend
+	for _, st := range table.Stages() {
+		for _, s := range []*routing.Stage{st, st.Canary()} {
+			if s == nil {
+				continue
+			}
+			rt, err := g.newStageRuntime(s)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("stage %s: %w", s.Name, err))
+				continue
+			}
+			next.stages[s] = rt
+			backends = append(backends, stageBackends(s)...)
+		}
+	}
+	prev := g.current.Swap(next)
+	g.pool.Retain(backends)
+	if prev != nil {
+		old := prev.stages
+		time.AfterFunc(stageRefGrace, func() {
+			for _, rt := range old {
+				g.refs.Delete(rt.ref)
+			}
+		})
+	}
+	for _, err := range errs {
+		g.logger.Error("stage not served", "error", err)
+	}
+	return errs
+}
+
+// stageBackends lists the gRPC backends a stage uses, to keep their
+// pooled connections.
+func stageBackends(s *routing.Stage) []grpcproxy.Backend {
+	var out []grpcproxy.Backend
+	for _, m := range s.Methods() {
+		r, _ := s.Method(m)
+		if g := r.Integration.GetGrpc(); g != nil {
+			out = append(out, grpcproxy.Backend{Target: g.GetTarget(), TLS: g.GetTls(), Authority: g.GetAuthority()})
+		}
+	}
+	return out
+}
+
+// Close stops the data plane: running calls are cancelled.
+func (g *Gateway) Close() error {
+	if g.closed.Swap(true) {
+		return nil
+	}
+	g.grpcServer.Stop()
+	_ = g.inprocConn.Close()
+	g.serving.Wait()
+	g.httpProxy.close()
+	return g.pool.Close()
+}
+
+// GracefulStop waits for running calls to finish, then closes the data plane.
+func (g *Gateway) GracefulStop(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		g.grpcServer.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	_ = g.Close()
+}
+
+// routeInterceptor resolves the route of every call and puts it in the
+// context; calls no stage serves end here with UNIMPLEMENTED.
+func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx := ss.Context()
+	md, _ := metadata.FromIncomingContext(ctx)
+	var route *routing.Route
+	if ref := firstValue(md, stageRefMetadataKey); ref != "" && inProcess(ctx) {
+		v, ok := g.refs.Load(ref)
+		if !ok {
+			return status.Error(codes.Unavailable, "the deployment serving this call was replaced; retry")
+		}
+		r, ok := v.(*stageRuntime).stage.Method(info.FullMethod)
+		if !ok {
+			return status.Errorf(codes.Unimplemented, "stage %s does not serve %s", v.(*stageRuntime).stage.Name, info.FullMethod)
+		}
+		route = r
+	} else {
+		r, err := g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(md, StageMetadataKey))
+		switch {
+		case errors.Is(err, routing.ErrAmbiguous):
+			return status.Error(codes.FailedPrecondition, err.Error())
+		case err != nil:
+			return status.Error(codes.Unimplemented, err.Error())
+		}
+		route = r
+	}
+	return handler(srv, &routedStream{ServerStream: ss, ctx: routing.NewContext(ctx, route)})
+}
+
+// direct is the proxy's director: the route chosen by routeInterceptor.
+func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call, error) {
+	r := routing.FromContext(ctx)
+	if r == nil {
+		return grpcproxy.Call{}, status.Errorf(codes.Internal, "no route for %s", fullMethod)
+	}
+	in := r.Integration.GetGrpc()
+	if in == nil {
+		kind := "no"
+		switch {
+		case r.Integration.GetHttp() != nil:
+			kind = "an HTTP"
+		case r.Integration.GetMock() != nil:
+			kind = "a mock"
+		}
+		return grpcproxy.Call{}, status.Errorf(codes.Unimplemented, "%s has %s integration; gRPC calls need a gRPC integration", routeLabel(r), kind)
+	}
+	return grpcproxy.Call{
+		Backend: grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority()},
+		Timeout: r.Timeout,
+	}, nil
+}
+
+// routeLabel names a route in messages.
+func routeLabel(r *routing.Route) string {
+	if n := r.Name(); n != "" {
+		return "route " + n
+	}
+	return "the default integration of " + r.Stage.API
+}
+
+// inProcess reports whether a call came from the gateway's own transcoder.
+func inProcess(ctx context.Context) bool {
+	p, ok := peer.FromContext(ctx)
+	return ok && p.Addr != nil && p.Addr.Network() == "bufconn"
+}
+
+// firstValue returns the first value of a metadata key, or "".
+func firstValue(md metadata.MD, key string) string {
+	if v := md.Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// routedStream carries the routed context.
+type routedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+// Context returns the routed context.
+func (s *routedStream) Context() context.Context { return s.ctx }
+
+// newRef returns a fresh stage reference.
+func (g *Gateway) newRef() string {
+	return strconv.FormatUint(g.nextRef.Add(1), 36)
+}
+
+// isGRPC reports whether an HTTP request is a gRPC call.
+func isGRPC(r *http.Request) bool {
+	return r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
+}

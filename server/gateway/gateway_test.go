@@ -1,0 +1,338 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+)
+
+func TestGRPCAllKindsThroughStage(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", b.Addr()), nil))
+	echo := examplev1.NewEchoServiceClient(tg.grpcConn(t))
+	c := ctx(t)
+
+	resp, err := echo.Echo(c, &examplev1.EchoRequest{Message: "hi"})
+	if err != nil || resp.GetMessage() != "hi" {
+		t.Fatalf("unary: %v, %v", resp, err)
+	}
+	ss, err := echo.EchoServerStream(c, &examplev1.EchoRequest{Message: "s", Repeat: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		_, err := ss.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Fatalf("server stream: %d messages, want 3", n)
+	}
+	cs, err := echo.EchoClientStream(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"a", "b"} {
+		if err := cs.Send(&examplev1.EchoRequest{Message: m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cr, err := cs.CloseAndRecv()
+	if err != nil || cr.GetMessage() != "ab" {
+		t.Fatalf("client stream: %v, %v", cr, err)
+	}
+	bidi, err := echo.EchoBidiStream(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := bidi.Send(&examplev1.EchoRequest{Message: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := bidi.Recv()
+		if err != nil || r.GetMessage() != fmt.Sprint(i) {
+			t.Fatalf("bidi %d: %v, %v", i, r, err)
+		}
+	}
+	_ = bidi.CloseSend()
+	if _, err := bidi.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("bidi end: %v", err)
+	}
+	if got := tg.calls.Load(); got != 4 {
+		t.Errorf("policy interceptor saw %d calls, want 4", got)
+	}
+}
+
+func TestStageSelection(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	tg.load(t,
+		entry("shop", "prod", deployment(t, "shop", "v1", b.Addr()), nil),
+		entry("shop", "beta", deployment(t, "shop", "v1", b.Addr()), nil),
+	)
+	echo := examplev1.NewEchoServiceClient(tg.grpcConn(t))
+	tests := []struct {
+		name string
+		hint string
+		want codes.Code
+	}{
+		{"ambiguous without a hint", "", codes.FailedPrecondition},
+		{"stage resource name", "apis/shop/stages/prod", codes.OK},
+		{"api/stage", "shop/beta", codes.OK},
+		{"stage id", "prod", codes.FailedPrecondition}, // two... no: one API, so one stage
+		{"unknown stage", "shop/nope", codes.Unimplemented},
+	}
+	tests[3].want = codes.OK
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ctx(t)
+			if tt.hint != "" {
+				c = metadata.AppendToOutgoingContext(c, "x-tollgate-stage", tt.hint)
+			}
+			_, err := echo.Echo(c, &examplev1.EchoRequest{Message: "x"})
+			if got := status.Code(err); got != tt.want {
+				t.Fatalf("code = %v (%v), want %v", got, err, tt.want)
+			}
+		})
+	}
+	_, err := tg.grpcConn(t).NewStream(ctx(t), nil, "/no.Such/Method")
+	_ = err
+	err = tg.grpcConn(t).Invoke(ctx(t), "/no.Such/Method", &examplev1.EchoRequest{}, &examplev1.EchoResponse{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Fatalf("unknown method: %v", err)
+	}
+}
+
+func TestRouteOverridesAndTimeout(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	routes := []*adminv1.Route{
+		{
+			Name:    "apis/shop/routes/echo",
+			Match:   &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/Echo"},
+			Timeout: durationpb.New(200 * time.Millisecond),
+		},
+		{
+			Name:        "apis/shop/routes/down",
+			Match:       &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},
+			Integration: &adminv1.Integration{Target: &adminv1.Integration_Grpc{Grpc: &adminv1.GrpcIntegration{Target: "${stageVariables.down}"}}},
+		},
+	}
+	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", b.Addr(), routes...), map[string]string{"down": "127.0.0.1:1"}))
+	conn := tg.grpcConn(t)
+	echo := examplev1.NewEchoServiceClient(conn)
+	_, err := echo.Echo(ctx(t), &examplev1.EchoRequest{Message: "sleep:2s"})
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("route timeout: %v", err)
+	}
+	_, err = examplev1.NewBookstoreServiceClient(conn).ListShelves(ctx(t), &examplev1.ListShelvesRequest{})
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("backend down: %v", err)
+	}
+	_, err = echo.Echo(ctx(t), &examplev1.EchoRequest{Message: "fail:NOT_FOUND"})
+	if status.Code(err) != codes.NotFound || len(status.Convert(err).Details()) == 0 {
+		t.Fatalf("backend status with details: %v", err)
+	}
+}
+
+// TestDeployUnderLoad swaps deployments while calls run: none may fail.
+func TestDeployUnderLoad(t *testing.T) {
+	b1, b2 := backend(t), backend(t)
+	tg := startGateway(t)
+	d1 := deployment(t, "shop", "v1", b1.Addr())
+	d2 := deployment(t, "shop", "v2", b2.Addr())
+	tg.load(t, entry("shop", "prod", d1, nil))
+	echo := examplev1.NewEchoServiceClient(tg.grpcConn(t))
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	stop := make(chan struct{})
+	var calls, failures atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var err error
+				if w%2 == 0 {
+					_, err = echo.Echo(ctx(t), &examplev1.EchoRequest{Message: "load"})
+				} else {
+					var resp *http.Response
+					resp, err = client.Post(tg.url("/prod/v1/echo"), "application/json", strings.NewReader(`{"message":"load"}`))
+					if err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						_ = resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							err = fmt.Errorf("REST status %d", resp.StatusCode)
+						}
+					}
+				}
+				calls.Add(1)
+				if err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		})
+	}
+	for i := range 40 {
+		d := d1
+		if i%2 == 0 {
+			d = d2
+		}
+		tg.load(t, entry("shop", "prod", d, nil))
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if failures.Load() != 0 {
+		t.Fatalf("%d of %d calls failed during deployments; first: %v", failures.Load(), calls.Load(), firstErr.Load())
+	}
+	if calls.Load() < 100 {
+		t.Fatalf("only %d calls ran", calls.Load())
+	}
+}
+
+// TestRESTAndGRPCPassTheSameChain calls one method both ways and checks
+// that the same interceptor saw both.
+func TestRESTAndGRPCPassTheSameChain(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", b.Addr()), nil))
+	book, err := examplev1.NewBookstoreServiceClient(tg.grpcConn(t)).GetBook(ctx(t), &examplev1.GetBookRequest{Name: "shelves/fiction/books/b1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-tg.seen; got != "/tollgate.example.v1.BookstoreService/GetBook" {
+		t.Fatalf("gRPC call seen as %q", got)
+	}
+	resp, err := http.Get(tg.url("/prod/v1/shelves/fiction/books/b1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("REST: %d %v %v", resp.StatusCode, got, err)
+	}
+	if got["title"] != book.GetTitle() {
+		t.Fatalf("REST title %v, gRPC %q", got["title"], book.GetTitle())
+	}
+	if seen := <-tg.seen; seen != "/tollgate.example.v1.BookstoreService/GetBook" {
+		t.Fatalf("REST call seen as %q", seen)
+	}
+	if resp.Header.Get("X-Request-Id") == "" && resp.Header.Get("Grpc-Metadata-X-Request-Id") == "" {
+		t.Errorf("REST response has no request id: %v", resp.Header)
+	}
+}
+
+// TestHTTPIntegration proxies plain HTTP routes and checks what the backend
+// received, including requests that try to escape the matched path.
+func TestHTTPIntegration(t *testing.T) {
+	type received struct {
+		path, rawPath, query, xff, host string
+	}
+	got := make(chan received, 16)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- received{r.URL.EscapedPath(), "", r.URL.RawQuery, r.Header.Get("X-Forwarded-For"), r.Host}
+		if strings.Contains(r.URL.Path, "slow") {
+			time.Sleep(2 * time.Second)
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(upstream.Close)
+	tg := startGateway(t)
+	d := deployment(t, "files", "v1", "127.0.0.1:1",
+		&adminv1.Route{
+			Name:        "apis/files/routes/files",
+			Match:       &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/files/{path=**}"}},
+			Integration: &adminv1.Integration{Target: &adminv1.Integration_Http{Http: &adminv1.HttpIntegration{Uri: "${stageVariables.base}/base"}}},
+			Timeout:     durationpb.New(300 * time.Millisecond),
+		},
+		&adminv1.Route{
+			Name:        "apis/files/routes/down",
+			Match:       &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "*", Path: "/down"}},
+			Integration: &adminv1.Integration{Target: &adminv1.Integration_Http{Http: &adminv1.HttpIntegration{Uri: "http://127.0.0.1:1"}}},
+		},
+		&adminv1.Route{
+			Name:        "apis/files/routes/mock",
+			Match:       &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/status"}},
+			Integration: &adminv1.Integration{Target: &adminv1.Integration_Mock{Mock: &adminv1.MockIntegration{StatusCode: 418, Body: "teapot", Headers: map[string]string{"X-Mock": "1"}}}},
+		},
+	)
+	d.Snapshot.Api.DescriptorSource = nil
+	tg.load(t, entry("files", "prod", d, map[string]string{"base": upstream.URL}))
+
+	tests := []struct {
+		name       string
+		target     string // raw request target
+		wantStatus int
+		wantPath   string // path the backend must see; "" = must not be called
+		wantQuery  string
+	}{
+		{"plain", "/prod/files/a/b.txt?x=1", 200, "/base/files/a/b.txt", "x=1"},
+		{"encoded slash stays one segment", "/prod/files/a%2Fb", 200, "/base/files/a%2Fb", ""},
+		{"dot segments never match", "/prod/files/../../etc/passwd", 404, "", ""},
+		{"encoded dot segments never match", "/prod/files/%2e%2e/secret", 404, "", ""},
+		{"double encoding passes literally", "/prod/files/%252e%252e/x", 200, "/base/files/%252e%252e/x", ""},
+		{"empty segment", "/prod/files//x", 404, "", ""},
+		{"absolute-form target", "http://internal/prod/files/x", 400, "", ""},
+		{"opaque target", "http:http://internal/x", 400, "", ""},
+		{"encoded stage", "/pr%6fd/files/x", 404, "", ""},
+		{"mock", "/prod/status", 418, "", ""},
+		{"backend refuses connection", "/prod/down", 502, "", ""},
+		{"backend exceeds route timeout", "/prod/files/slow", 504, "/base/files/slow", ""},
+		{"unknown stage", "/nope/files/x", 404, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := rawRequest(t, tg.addr, "GET", tt.target, "X-Forwarded-For: 6.6.6.6\r\n")
+			if status != tt.wantStatus {
+				t.Fatalf("status = %d (%s), want %d", status, body, tt.wantStatus)
+			}
+			if tt.wantPath == "" {
+				select {
+				case r := <-got:
+					t.Fatalf("backend was called with %+v", r)
+				default:
+				}
+				return
+			}
+			r := <-got
+			path := r.path // as sent on the wire
+			if path != tt.wantPath || r.query != tt.wantQuery {
+				t.Errorf("backend got path %q query %q, want %q %q", path, r.query, tt.wantPath, tt.wantQuery)
+			}
+			if strings.Contains(r.xff, "6.6.6.6") || r.xff == "" {
+				t.Errorf("X-Forwarded-For = %q: the client's copy must be replaced by the gateway's", r.xff)
+			}
+		})
+	}
+}

@@ -1,0 +1,167 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
+	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
+)
+
+// compiled is one routing table with the runtime parts built for it.
+type compiled struct {
+	table  *routing.Table
+	stages map[*routing.Stage]*stageRuntime
+}
+
+// stageRuntime is what serves REST calls for one compiled stage.
+type stageRuntime struct {
+	ref        string
+	stage      *routing.Stage
+	transcoder *transcode.Transcoder        // nil without descriptors
+	bindings   map[string]*pathtemplate.Set // HTTP verb → REST bindings, to choose between APIs
+}
+
+// newStageRuntime builds the transcoder of a compiled stage.
+func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
+	rt := &stageRuntime{ref: g.newRef(), stage: s, bindings: map[string]*pathtemplate.Set{}}
+	if s.Files != nil && len(s.Services) > 0 {
+		tc, err := transcode.New(s.Files, s.Services, g.inprocConn,
+			transcode.WithMaxBodyBytes(g.maxBodyBytes),
+			transcode.WithOutgoingMetadata(metadata.Pairs(stageRefMetadataKey, rt.ref)),
+			transcode.WithLogger(g.logger),
+		)
+		if err != nil {
+			return nil, err
+		}
+		rt.transcoder = tc
+		for _, b := range tc.Bindings() {
+			tpl, err := pathtemplate.Parse(b.Path)
+			if err != nil {
+				continue // still served when this API is the only one on the stage ID
+			}
+			set := rt.bindings[b.HTTPMethod]
+			if set == nil {
+				set = &pathtemplate.Set{}
+				rt.bindings[b.HTTPMethod] = set
+			}
+			_ = set.Add(tpl, b)
+		}
+	}
+	g.refs.Store(rt.ref, rt)
+	return rt, nil
+}
+
+// matches reports whether a REST binding of the stage matches.
+func (rt *stageRuntime) matches(method, path string) bool {
+	set := rt.bindings[method]
+	if set == nil {
+		return false
+	}
+	_, _, ok := set.Lookup(path)
+	return ok
+}
+
+// stageIDPattern is the syntax of stage IDs, checked before any lookup so
+// that an encoded or odd first segment never selects a stage.
+var stageIDPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ServeHTTP serves the data port: gRPC calls, REST/JSON calls transcoded onto
+// gRPC, and plain HTTP routes.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isGRPC(r) {
+		g.grpcServer.ServeHTTP(w, r)
+		return
+	}
+	// Only origin-form targets ("/path?query") are routed: an absolute or
+	// opaque target ("http://internal/x", "http:http://x") could otherwise
+	// make the matched path differ from the path a backend receives.
+	if r.URL.Opaque != "" || r.URL.Scheme != "" || r.URL.Host != "" || r.URL.User != nil {
+		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request target must be a path such as /stage/resource")
+		return
+	}
+	raw := r.URL.EscapedPath()
+	if !strings.HasPrefix(raw, "/") {
+		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request path must start with /")
+		return
+	}
+	stageID, rest, _ := strings.Cut(raw[1:], "/")
+	rest = "/" + rest
+	if !stageIDPattern.MatchString(stageID) {
+		writeError(w, http.StatusNotFound, codes.NotFound, "no API is deployed at this path: it must start with /{stage}/")
+		return
+	}
+	cur := g.current.Load()
+	stages := cur.table.StagesByID(stageID)
+	if len(stages) == 0 {
+		writeError(w, http.StatusNotFound, codes.NotFound, "no stage "+stageID+" is deployed")
+		return
+	}
+	for _, st := range stages {
+		if route, _, ok := st.HTTPRoute(r.Method, rest); ok {
+			if c := st.PickCanary(); c != st {
+				if cr, _, ok := c.HTTPRoute(r.Method, rest); ok {
+					route = cr
+				}
+			}
+			g.httpProxy.serve(w, r, route, rest)
+			return
+		}
+	}
+	var only *stageRuntime
+	transcoders := 0
+	for _, st := range stages {
+		rt := cur.stages[st.PickCanary()]
+		if rt == nil || rt.transcoder == nil {
+			continue
+		}
+		transcoders++
+		only = rt
+		if rt.matches(r.Method, rest) {
+			g.transcode(w, r, rt, rest)
+			return
+		}
+	}
+	if transcoders == 1 {
+		// The API's own transcoder answers 404/405 the way grpc-gateway does.
+		g.transcode(w, r, only, rest)
+		return
+	}
+	writeError(w, http.StatusNotFound, codes.NotFound, "no route of stage "+stageID+" matches "+r.Method+" "+rest)
+}
+
+// transcode hands a REST call to a stage's transcoder, with the path
+// relative to the stage.
+func (g *Gateway) transcode(w http.ResponseWriter, r *http.Request, rt *stageRuntime, rest string) {
+	decoded, err := url.PathUnescape(rest)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request path is not validly percent-encoded")
+		return
+	}
+	r2 := r.WithContext(r.Context())
+	u := *r.URL
+	u.Path, u.RawPath = decoded, rest
+	r2.URL = &u
+	r2.RequestURI = u.RequestURI()
+	rt.transcoder.ServeHTTP(w, r2)
+}
+
+// writeError writes a google.rpc.Status JSON error, the shape every error of
+// the data plane has.
+func writeError(w http.ResponseWriter, httpStatus int, code codes.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(httpStatus)
+	_ = json.NewEncoder(w).Encode(struct {
+		Code    int32  `json:"code"`
+		Message string `json:"message"`
+		Details []any  `json:"details"`
+	}{int32(code), msg, []any{}})
+}

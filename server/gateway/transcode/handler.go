@@ -1,0 +1,343 @@
+package transcode
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/api/httpbody"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// handler returns the runtime.HandlerFunc of c: the steps of grpc-gateway's
+// generated RegisterXHandlerClient closures and request_X functions, on
+// dynamic messages.
+func (t *Transcoder) handler(c *compiled) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		_, outbound := runtime.MarshalerForRequest(t.mux, req)
+		annotated, err := runtime.AnnotateContext(ctx, t.mux, req, c.Procedure, runtime.WithHTTPPathPattern(c.Path))
+		if err != nil {
+			runtime.HTTPError(ctx, t.mux, outbound, w, req, err)
+			return
+		}
+		if c.ServerStreaming {
+			stream, md, err := t.startStream(annotated, c, req, pathParams)
+			annotated = runtime.NewServerMetadataContext(annotated, md)
+			if err != nil {
+				runtime.HTTPError(annotated, t.mux, outbound, w, req, err)
+				return
+			}
+			recv := func() (proto.Message, error) {
+				m := t.newResponse(c)
+				if err := stream.RecvMsg(m); err != nil {
+					return nil, err
+				}
+				return t.wrapResponse(c, m), nil
+			}
+			if !c.httpBody && wantsEventStream(req) {
+				t.forwardEventStream(annotated, outbound, w, recv)
+				return
+			}
+			runtime.ForwardResponseStream(annotated, t.mux, outbound, w, req, recv, t.mux.GetForwardResponseOptions()...)
+			return
+		}
+		resp, md, err := t.callUnary(annotated, c, req, pathParams)
+		annotated = runtime.NewServerMetadataContext(annotated, md)
+		if err != nil {
+			runtime.HTTPError(annotated, t.mux, outbound, w, req, err)
+			return
+		}
+		runtime.ForwardResponseMessage(annotated, t.mux, outbound, w, req, t.wrapResponse(c, resp), t.mux.GetForwardResponseOptions()...)
+	}
+}
+
+// newResponse returns an empty response message for c.
+func (t *Transcoder) newResponse(c *compiled) proto.Message {
+	if c.httpBody {
+		return &httpbody.HttpBody{}
+	}
+	return c.respType.New().Interface()
+}
+
+// wrapResponse applies c's response_body to resp.
+func (t *Transcoder) wrapResponse(c *compiled, resp proto.Message) proto.Message {
+	if c.responseBody == nil {
+		return resp
+	}
+	return responseBodyMessage{Message: resp, body: c.responseBody(resp.ProtoReflect())}
+}
+
+// callUnary makes a unary call.
+func (t *Transcoder) callUnary(ctx context.Context, c *compiled, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var md runtime.ServerMetadata
+	in, err := t.buildRequest(c, req, pathParams)
+	if err != nil {
+		return nil, md, err
+	}
+	out := t.newResponse(c)
+	err = t.conn.Invoke(ctx, c.Procedure, in, out, grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD))
+	return out, md, err
+}
+
+// serverStreamDesc describes every server-streaming call.
+var serverStreamDesc = &grpc.StreamDesc{ServerStreams: true}
+
+// startStream starts a server-streaming call and waits for its headers.
+func (t *Transcoder) startStream(ctx context.Context, c *compiled, req *http.Request, pathParams map[string]string) (grpc.ClientStream, runtime.ServerMetadata, error) {
+	var md runtime.ServerMetadata
+	in, err := t.buildRequest(c, req, pathParams)
+	if err != nil {
+		return nil, md, err
+	}
+	stream, err := t.conn.NewStream(ctx, serverStreamDesc, c.Procedure)
+	if err != nil {
+		return nil, md, err
+	}
+	if err := stream.SendMsg(in); err != nil {
+		return nil, md, err
+	}
+	if err := stream.CloseSend(); err != nil {
+		return nil, md, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		return nil, md, err
+	}
+	md.HeaderMD = header
+	return stream, md, nil
+}
+
+// buildRequest builds the request message from the body, the path
+// variables and the query string, in the order of grpc-gateway's generated
+// request_X functions, so that a later source overrides an earlier one the
+// same way and the first error reported is the same.
+func (t *Transcoder) buildRequest(c *compiled, req *http.Request, pathParams map[string]string) (proto.Message, error) {
+	msg := c.reqType.New()
+	if c.hasBody {
+		if err := t.decodeBody(c, msg, req); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range c.params {
+		val, ok := pathParams[p.name]
+		if !ok {
+			return nil, status.Errorf(codes.InvalidArgument, "missing parameter %s", p.name)
+		}
+		if err := p.set(msg, val); err != nil {
+			return nil, err
+		}
+	}
+	if c.query {
+		if err := req.ParseForm(); err != nil {
+			return nil, bodyError(err)
+		}
+		if err := populateQueryParameters(msg, req.Form, c.filter); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "%v", err)
+		}
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	return msg.Interface(), nil
+}
+
+// decodeBody fills msg, or its body field, from the request body.
+func (t *Transcoder) decodeBody(c *compiled, msg protoreflect.Message, req *http.Request) error {
+	if err := checkContentType(req.Header.Values("Content-Type")); err != nil {
+		return err
+	}
+	if req.ContentLength > t.maxBody {
+		return tooLarge(t.maxBody)
+	}
+	var body io.Reader = http.NoBody
+	if req.Body != nil {
+		body = req.Body
+	}
+
+	// The body's target: the request, or the (nested) body field.
+	target := msg
+	for _, fd := range c.bodyPath[:max(len(c.bodyPath)-1, 0)] {
+		target = target.Mutable(fd).Message()
+	}
+	var field protoreflect.FieldDescriptor
+	if len(c.bodyPath) > 0 {
+		field = c.bodyPath[len(c.bodyPath)-1]
+	}
+
+	var raw []byte
+	if c.patchMask != nil {
+		// grpc-gateway reads the whole body to decode it and then derive the
+		// field mask from it.
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return bodyError(err)
+		}
+		raw = b
+		body = bytes.NewReader(b)
+	}
+
+	switch {
+	case field == nil:
+		if err := t.decodeMessage(body, target.Interface()); err != nil {
+			return err
+		}
+	case field.Message() != nil && !field.IsList() && !field.IsMap():
+		// Mutable marks the field present even for an empty body, as
+		// grpc-gateway's generated code allocates it before decoding.
+		if err := t.decodeMessage(body, target.Mutable(field).Message().Interface()); err != nil {
+			return err
+		}
+	default:
+		if err := t.decodeField(body, target, field); err != nil {
+			return err
+		}
+	}
+
+	if c.patchMask != nil {
+		mask := msg.Get(c.patchMask).Message()
+		if !msg.Has(c.patchMask) || mask.Get(mask.Descriptor().Fields().ByName("paths")).List().Len() == 0 {
+			fm, err := runtime.FieldMaskFromRequestBody(bytes.NewReader(raw), target.Get(field).Message().Interface())
+			if err != nil {
+				return status.Errorf(codes.InvalidArgument, "%v", err)
+			}
+			msg.Set(c.patchMask, protoreflect.ValueOfMessage(fm.ProtoReflect()))
+		}
+	}
+	return nil
+}
+
+// decodeMessage decodes one JSON value from r into m with the runtime's
+// JSONPb decoder (encoding/json reads the value, protojson decodes it), as
+// grpc-gateway does. An empty body leaves m empty. Unlike grpc-gateway, it
+// rejects anything but white space after the value.
+func (t *Transcoder) decodeMessage(r io.Reader, m proto.Message) error {
+	dec := runtime.DecoderWrapper{Decoder: json.NewDecoder(r), UnmarshalOptions: t.unmarshaler}
+	if err := dec.Decode(m); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return bodyError(err)
+	}
+	return checkTrailing(io.MultiReader(dec.Buffered(), r))
+}
+
+// decodeField decodes one JSON value from r into the non-message (scalar,
+// repeated or map) field fd of m, with protojson's rules for fd's type.
+// (grpc-gateway decodes such fields with encoding/json into the Go field,
+// which, for example, refuses enum names and quoted int64s.)
+func (t *Transcoder) decodeField(r io.Reader, m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+	dec := json.NewDecoder(r)
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return bodyError(err)
+	}
+	if err := checkTrailing(io.MultiReader(dec.Buffered(), r)); err != nil {
+		return err
+	}
+	name, err := json.Marshal(fd.JSONName())
+	if err != nil {
+		return status.Errorf(codes.Internal, "%v", err)
+	}
+	wrapped := make([]byte, 0, len(raw)+len(name)+3)
+	wrapped = append(append(append(append(wrapped, '{'), name...), ':'), raw...)
+	wrapped = append(wrapped, '}')
+	tmp := m.New()
+	if err := t.unmarshaler.Unmarshal(wrapped, tmp.Interface()); err != nil {
+		return status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if tmp.Has(fd) {
+		m.Set(fd, tmp.Get(fd))
+	}
+	return nil
+}
+
+// checkTrailing fails unless r holds only JSON white space.
+func checkTrailing(r io.Reader) error {
+	var buf [512]byte
+	for {
+		n, err := r.Read(buf[:])
+		for _, b := range buf[:n] {
+			switch b {
+			case ' ', '\t', '\r', '\n':
+			default:
+				return status.Errorf(codes.InvalidArgument, "invalid character %q after the JSON value: the body must hold exactly one JSON value", b)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return bodyError(err)
+		}
+	}
+}
+
+// bodyError converts an error reading or decoding the body to the error
+// the client gets: 413 for a body over the limit, INVALID_ARGUMENT
+// otherwise.
+func bodyError(err error) error {
+	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return tooLarge(mbe.Limit)
+	}
+	return status.Errorf(codes.InvalidArgument, "%v", err)
+}
+
+// tooLarge is the error for a body over the limit: RESOURCE_EXHAUSTED (the
+// code gRPC uses for a message over the size limit), with HTTP status 413
+// instead of the 429 the code would map to.
+func tooLarge(limit int64) error {
+	return &runtime.HTTPStatusError{
+		HTTPStatus: http.StatusRequestEntityTooLarge,
+		Err:        status.Errorf(codes.ResourceExhausted, "the request body is larger than the limit of %d bytes", limit),
+	}
+}
+
+// checkContentType accepts a request body without a Content-Type, or with
+// application/json or any */*+json type (parameters such as charset
+// ignored), and answers any other with 415 Unsupported Media Type.
+func checkContentType(values []string) error {
+	for _, v := range values {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		mt, _, err := mime.ParseMediaType(v)
+		if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			continue
+		}
+		return &runtime.HTTPStatusError{
+			HTTPStatus: http.StatusUnsupportedMediaType,
+			Err:        status.Errorf(codes.InvalidArgument, "unsupported Content-Type %q: the request body must be JSON (application/json)", v),
+		}
+	}
+	return nil
+}
+
+// routingErrorHandler is runtime.DefaultRoutingErrorHandler, except that a
+// known path with another HTTP method is answered with 405 Method Not
+// Allowed, where grpc-gateway answers 501 (its status JSON has the code
+// UNIMPLEMENTED either way).
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus == http.StatusMethodNotAllowed {
+		runtime.HTTPError(ctx, mux, m, w, r, &runtime.HTTPStatusError{
+			HTTPStatus: http.StatusMethodNotAllowed,
+			Err:        status.Error(codes.Unimplemented, http.StatusText(httpStatus)),
+		})
+		return
+	}
+	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+}

@@ -1,0 +1,65 @@
+package transcode
+
+import (
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+)
+
+// forwardedHeaders are the request headers forwarded to gRPC metadata under
+// their own (lowercased) name, on top of what grpc-gateway's
+// runtime.DefaultHeaderMatcher forwards.
+var forwardedHeaders = map[string]bool{
+	"x-api-key":    true,
+	"x-request-id": true,
+	"traceparent":  true,
+	"tracestate":   true,
+	"baggage":      true,
+}
+
+// IncomingHeaderMatcher decides which HTTP request headers a [Transcoder]
+// forwards to the gRPC call's metadata, and under which key. It is the
+// runtime.HeaderMatcherFunc the Transcoder gives its runtime.ServeMux
+// (runtime.WithIncomingHeaderMatcher):
+//
+//   - X-Api-Key, X-Request-Id, Traceparent, Tracestate and Baggage are
+//     forwarded unprefixed, lowercased ("x-api-key"), so that the gateway's
+//     interceptors see them as they see them on gRPC calls;
+//   - everything else is decided by runtime.DefaultHeaderMatcher: the IANA
+//     permanent headers are forwarded with the "grpcgateway-" prefix
+//     ("grpcgateway-user-agent"), others are dropped.
+//
+// Independently of the matcher, runtime.AnnotateContext forwards
+// Authorization as "authorization", sets x-forwarded-for and
+// x-forwarded-host, and turns Grpc-Timeout into the call's deadline.
+// Grpc-Metadata-* headers are not forwarded (grpc-gateway stopped doing so
+// by default, since they let a client set any metadata key).
+func IncomingHeaderMatcher(key string) (string, bool) {
+	if k := strings.ToLower(key); forwardedHeaders[k] {
+		return k, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// outgoingHeaderMatcher maps response header metadata to HTTP headers as
+// grpc-gateway does ("Grpc-Metadata-" + key), except that binary ("-bin")
+// metadata is dropped: its raw bytes are not a valid HTTP header value, and
+// grpc-gateway's copy of them breaks the response.
+func outgoingHeaderMatcher(key string) (string, bool) {
+	if strings.HasSuffix(strings.ToLower(key), "-bin") {
+		return "", false
+	}
+	return runtime.MetadataHeaderPrefix + key, true
+}
+
+// outgoingTrailerMatcher maps response trailer metadata to HTTP trailers
+// ("Grpc-Trailer-" + key, sent only to clients that accept trailers), except
+// binary ("-bin") metadata, such as grpc-status-details-bin, whose raw bytes
+// grpc-gateway would write into the trailer (the details are in the body's
+// google.rpc.Status anyway).
+func outgoingTrailerMatcher(key string) (string, bool) {
+	if strings.HasSuffix(strings.ToLower(key), "-bin") {
+		return "", false
+	}
+	return runtime.MetadataTrailerPrefix + key, true
+}

@@ -1,0 +1,65 @@
+package transcode
+
+import (
+	"log/slog"
+	"strings"
+
+	"google.golang.org/grpc/metadata"
+)
+
+// DefaultMaxBodyBytes is the request body limit of a [Transcoder] made
+// without [WithMaxBodyBytes]: 10 MiB.
+const DefaultMaxBodyBytes int64 = 10 << 20
+
+// Option configures a [Transcoder]. Options are applied, and validated, once
+// by [New].
+type Option func(*options)
+
+type options struct {
+	maxBodyBytes int64
+	outgoing     metadata.MD
+	logger       *slog.Logger
+}
+
+func defaultOptions() options {
+	return options{
+		maxBodyBytes: DefaultMaxBodyBytes,
+		logger:       slog.New(slog.DiscardHandler),
+	}
+}
+
+// WithMaxBodyBytes limits request bodies to n bytes (default
+// [DefaultMaxBodyBytes]). A larger body is answered with 413 Request Entity
+// Too Large, without being read past the limit. n must be positive; New
+// rejects other values.
+func WithMaxBodyBytes(n int64) Option {
+	return func(o *options) { o.maxBodyBytes = n }
+}
+
+// WithOutgoingMetadata adds md to the metadata of every gRPC call the
+// Transcoder makes, for example the gateway's own "x-tollgate-stage". Its
+// keys (lowercased) replace any value of the same key that the client's
+// headers would have forwarded, so a client cannot forge them. Calling it
+// again adds to the metadata given before. md is copied.
+func WithOutgoingMetadata(md metadata.MD) Option {
+	return func(o *options) {
+		if o.outgoing == nil {
+			o.outgoing = metadata.MD{}
+		}
+		for k, vs := range md {
+			k = strings.ToLower(k)
+			o.outgoing[k] = append(o.outgoing[k], vs...)
+		}
+	}
+}
+
+// WithLogger makes the Transcoder log to l: the methods it leaves unbound
+// when it is built (debug), and failures to write a response (debug). Nil,
+// and the default, discard the logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}

@@ -336,3 +336,51 @@ func TestHTTPIntegration(t *testing.T) {
 		})
 	}
 }
+
+// TestRESTBackendFailures checks the HTTP statuses of backend failures on
+// transcoded calls: the gateway's own errors read as a gateway's.
+func TestRESTBackendFailures(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	routes := []*adminv1.Route{{
+		Name:    "apis/shop/routes/echo",
+		Match:   &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/Echo"},
+		Timeout: durationpb.New(200 * time.Millisecond),
+	}}
+	tg.load(t,
+		entry("shop", "prod", deployment(t, "shop", "v1", b.Addr(), routes...), nil),
+		entry("down", "down", deployment(t, "down", "v1", "127.0.0.1:1"), nil),
+	)
+	tests := []struct {
+		name, path, body string
+		want             int
+		wantCode         float64
+	}{
+		{"backend refuses connection", "/down/v1/echo", `{"message":"x"}`, http.StatusBadGateway, float64(codes.Unavailable)},
+		{"backend exceeds route timeout", "/prod/v1/echo", `{"message":"sleep:2s"}`, http.StatusGatewayTimeout, float64(codes.DeadlineExceeded)},
+		{"backend status passes with its own mapping", "/prod/v1/echo", `{"message":"fail:UNAVAILABLE"}`, http.StatusServiceUnavailable, float64(codes.Unavailable)},
+		{"backend panic", "/prod/v1/echo", `{"message":"panic"}`, http.StatusInternalServerError, float64(codes.Internal)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := http.Post(tg.url(tt.path), "application/json", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var st map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.want || st["code"] != tt.wantCode {
+				t.Fatalf("status %d body %v, want %d code %v", resp.StatusCode, st, tt.want, tt.wantCode)
+			}
+		})
+	}
+	// The gateway still serves after all of that.
+	resp, err := http.Post(tg.url("/prod/v1/echo"), "application/json", strings.NewReader(`{"message":"ok"}`))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after failures: %v %v", resp, err)
+	}
+	_ = resp.Body.Close()
+}

@@ -3,6 +3,7 @@ package grpcproxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // Call is what a [Director] decided for one call.
@@ -90,7 +93,8 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	conn, err := p.pool.Conn(call.Backend)
 	if err != nil {
 		p.logger.DebugContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)
-		return status.Errorf(codes.Unavailable, "backend %s is unavailable: %v", call.Backend.Target, err)
+		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, call.Backend.Target,
+			fmt.Sprintf("backend %s is unavailable: %v", call.Backend.Target, err))
 	}
 
 	// The backend call lives in a context derived from the client's, so the
@@ -231,12 +235,36 @@ func (p *Proxy) backendError(ctx context.Context, method string, call Call, rout
 	switch {
 	case st.Code() == codes.DeadlineExceeded && routeTimedOut(ctx, routeDeadline):
 		p.logger.DebugContext(ctx, "grpcproxy: route timeout", "method", method, "target", call.Backend.Target, "timeout", call.Timeout)
-		return status.Errorf(codes.DeadlineExceeded, "backend %s did not answer within the route timeout of %s", call.Backend.Target, call.Timeout)
+		return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout, call.Backend.Target,
+			fmt.Sprintf("backend %s did not answer within the route timeout of %s", call.Backend.Target, call.Timeout))
 	case st.Code() == codes.Unavailable && atStart:
 		p.logger.DebugContext(ctx, "grpcproxy: backend unavailable", "method", method, "target", call.Backend.Target, "error", st.Message())
-		return status.Errorf(codes.Unavailable, "backend %s is unavailable: %s", call.Backend.Target, st.Message())
+		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, call.Backend.Target,
+			fmt.Sprintf("backend %s is unavailable: %s", call.Backend.Target, st.Message()))
+	case brokenStream(st) && ctx.Err() == nil:
+		// The backend's connection or stream broke: no status of its own.
+		p.logger.DebugContext(ctx, "grpcproxy: backend stream broke", "method", method, "target", call.Backend.Target, "error", st.Message())
+		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, call.Backend.Target,
+			fmt.Sprintf("backend %s broke the call: %s", call.Backend.Target, st.Message()))
 	}
 	return err
+}
+
+// brokenStream reports whether a status is grpc-go's report of a broken
+// stream or connection (RST_STREAM, EOF, a closed transport) rather than a
+// status the backend sent: those carry a recognisable message and never
+// details.
+func brokenStream(st *status.Status) bool {
+	if len(st.Details()) > 0 || (st.Code() != codes.Unavailable && st.Code() != codes.Internal && st.Code() != codes.Unknown) {
+		return false
+	}
+	msg := st.Message()
+	for _, s := range []string{"RST_STREAM", "error reading from server", "transport is closing", "connection closed", "server closed the stream without sending trailers"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // routeTimedOut reports whether the route timeout ended the call. The

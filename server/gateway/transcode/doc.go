@@ -63,7 +63,10 @@
 // Errors are google.rpc.Status JSON bodies ({"code", "message",
 // "details"}) with grpc-gateway's code → HTTP status mapping
 // (runtime.HTTPStatusFromCode: INVALID_ARGUMENT 400, NOT_FOUND 404,
-// UNAUTHENTICATED 401, RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, ...).
+// UNAUTHENTICATED 401, RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, ...),
+// except for the errors the gateway raises about the backend itself
+// (internal/gatewayerr): an unreachable or broken backend is 502 Bad
+// Gateway and a route timeout 504 Gateway Timeout.
 // Request problems are INVALID_ARGUMENT (400) naming the problem: malformed
 // JSON, a value of the wrong type, an unknown field, a duplicate key,
 // invalid UTF-8, nesting too deep, a path variable or query parameter that

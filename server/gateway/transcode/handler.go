@@ -17,6 +17,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // handler returns the runtime.HandlerFunc of c: the steps of grpc-gateway's
@@ -341,3 +343,35 @@ func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 	}
 	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 }
+
+// errorHandler is runtime.DefaultHTTPErrorHandler, except that errors the
+// gateway raised itself about the backend get the status of an HTTP
+// gateway (502 Bad Gateway, 504 Gateway Timeout) rather than grpc-gateway's
+// 503 and 504 for any UNAVAILABLE and DEADLINE_EXCEEDED: a client can then
+// tell "the backend is down" from "the backend said it is unavailable".
+func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if code := gatewayerr.HTTPStatus(err); code != 0 {
+		w = &statusOverride{ResponseWriter: w, code: code}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// httpStatus is the HTTP status of an error, as errorHandler writes it.
+func httpStatus(err error) int {
+	if code := gatewayerr.HTTPStatus(err); code != 0 {
+		return code
+	}
+	return runtime.HTTPStatusFromCode(status.Code(err))
+}
+
+// statusOverride replaces the status code the wrapped handler writes.
+type statusOverride struct {
+	http.ResponseWriter
+	code int
+}
+
+// WriteHeader writes the overriding status instead of code.
+func (s *statusOverride) WriteHeader(int) { s.ResponseWriter.WriteHeader(s.code) }
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (s *statusOverride) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -63,7 +63,7 @@ func (t *Transcoder) forwardEventStream(ctx context.Context, marshaler runtime.M
 	writeError := func(err error) {
 		st := status.Convert(err)
 		if !wrote {
-			w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
+			w.WriteHeader(httpStatus(err))
 		}
 		buf, merr := marshaler.Marshal(st.Proto())
 		if merr != nil {

@@ -128,6 +128,7 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
 		runtime.WithOutgoingTrailerMatcher(outgoingTrailerMatcher),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithErrorHandler(errorHandler),
 	}
 	if len(o.outgoing) > 0 {
 		md := o.outgoing.Copy()

@@ -15,7 +15,9 @@
 //     resource name ("apis/shop/stages/prod"), "api/stage" ("shop/prod"), or a
 //     stage ID ("prod"). Without it, the method must be served by exactly one
 //     stage; otherwise the call fails with FAILED_PRECONDITION listing the
-//     candidates.
+//     candidates. A stage whose API has no descriptors and a default
+//     integration proxies any method, but only when no stage names the
+//     method in its schema or routes.
 //   - REST/JSON and HTTP: the first path segment is the stage ID
 //     ("/prod/v1/books/1"); the rest is matched against the routes of every
 //     API with a stage of that ID, in API name order.

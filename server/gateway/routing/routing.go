@@ -106,6 +106,18 @@ func (s *Stage) Methods() []string {
 
 // Method returns the route of a gRPC method on this stage.
 func (s *Stage) Method(fullMethod string) (*Route, bool) {
+	if r, ok := s.explicit(fullMethod); ok {
+		return r, true
+	}
+	if s.fallback != nil {
+		return s.fallback, true
+	}
+	return nil, false
+}
+
+// explicit returns the route of a method the stage names: in its schema or
+// in a route, as opposed to its catch-all default integration.
+func (s *Stage) explicit(fullMethod string) (*Route, bool) {
 	if r, ok := s.methods[fullMethod]; ok {
 		return r, true
 	}
@@ -113,9 +125,6 @@ func (s *Stage) Method(fullMethod string) (*Route, bool) {
 		if r, ok := s.wildcards[fullMethod[:i+1]]; ok {
 			return r, true
 		}
-	}
-	if s.fallback != nil {
-		return s.fallback, true
 	}
 	return nil, false
 }
@@ -220,12 +229,22 @@ func (t *Table) ResolveGRPC(fullMethod, hint string) (*Route, error) {
 			candidates = t.catchAll
 		}
 	}
+	// Stages that name the method win over schema-less stages that would
+	// proxy any method to their default integration.
 	var found []*Stage
 	var route *Route
 	for _, s := range candidates {
-		if r, ok := s.Method(fullMethod); ok {
+		if r, ok := s.explicit(fullMethod); ok {
 			found = append(found, s)
 			route = r
+		}
+	}
+	if len(found) == 0 {
+		for _, s := range candidates {
+			if s.fallback != nil {
+				found = append(found, s)
+				route = s.fallback
+			}
 		}
 	}
 	switch len(found) {

@@ -1,0 +1,165 @@
+package routing_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/examplebackend"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
+)
+
+func grpcTo(target string) *adminv1.Integration {
+	return &adminv1.Integration{Target: &adminv1.Integration_Grpc{Grpc: &adminv1.GrpcIntegration{Target: target}}}
+}
+
+// deployed builds an entry for stage api/stage serving the example schema
+// (or no schema) with a default integration and routes.
+func deployed(t testing.TB, api, stage string, withSchema bool, routes ...*adminv1.Route) routing.Entry {
+	t.Helper()
+	a := &adminv1.Api{Name: "apis/" + api, DefaultIntegration: grpcTo(api + "-default:1")}
+	if withSchema {
+		b, err := proto.Marshal(examplebackend.FileDescriptorSet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: b}
+	}
+	d := &adminv1.Deployment{Name: a.GetName() + "/deployments/d1", Snapshot: &adminv1.ApiSnapshot{Api: a, Routes: routes}}
+	return routing.Entry{
+		Stage:      &adminv1.Stage{Name: a.GetName() + "/stages/" + stage, Deployment: d.GetName(), Variables: map[string]string{"host": stage + "-host"}},
+		Deployment: d,
+	}
+}
+
+const getBook = "/tollgate.example.v1.BookstoreService/GetBook"
+
+func TestResolveGRPC(t *testing.T) {
+	routeGet := &adminv1.Route{Name: "apis/shop/routes/get", Match: &adminv1.Route_GrpcMethod{GrpcMethod: getBook}, Integration: grpcTo("${stageVariables.host}:443")}
+	routeEcho := &adminv1.Route{Name: "apis/shop/routes/echo", Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/*"}, Integration: grpcTo("echo:1")}
+	table, errs := routing.Compile([]routing.Entry{
+		deployed(t, "shop", "prod", true, routeGet, routeEcho),
+		deployed(t, "shop", "beta", true),
+		deployed(t, "legacy", "prod", false, &adminv1.Route{Name: "apis/legacy/routes/x", Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/legacy.v1.Old/Call"}}),
+	})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	tests := []struct {
+		name, method, hint string
+		wantTarget         string
+		wantStage          string
+		wantErr            error
+	}{
+		{"route with stage variable", getBook, "shop/prod", "prod-host:443", "apis/shop/stages/prod", nil},
+		{"default integration on another stage", getBook, "apis/shop/stages/beta", "shop-default:1", "apis/shop/stages/beta", nil},
+		{"service wildcard", "/tollgate.example.v1.EchoService/Echo", "shop/prod", "echo:1", "apis/shop/stages/prod", nil},
+		{"two stages serve it", getBook, "", "", "", routing.ErrAmbiguous},
+		{"stage id shared by two APIs", getBook, "prod", "prod-host:443", "apis/shop/stages/prod", nil},
+		{"only one API has the method", "/legacy.v1.Old/Call", "", "legacy-default:1", "apis/legacy/stages/prod", nil},
+		{"schema-less API proxies any method to its default", "/legacy.v1.Old/Other", "legacy/prod", "legacy-default:1", "apis/legacy/stages/prod", nil},
+		{"unknown method falls to the catch-all API", "/nope.Svc/M", "", "legacy-default:1", "apis/legacy/stages/prod", nil},
+		{"unknown stage", getBook, "shop/gamma", "", "", routing.ErrNoRoute},
+		{"method not in the stage's schema", "/tollgate.example.v1.BookstoreService/Nope", "shop/beta", "", "", routing.ErrNoRoute},
+		{"hint with too many segments", getBook, "a/b/c", "", "", routing.ErrNoRoute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := table.ResolveGRPC(tt.method, tt.hint)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Integration.GetGrpc().GetTarget(); got != tt.wantTarget || r.Stage.Name != tt.wantStage {
+				t.Fatalf("resolved to %s on %s, want %s on %s", got, r.Stage.Name, tt.wantTarget, tt.wantStage)
+			}
+		})
+	}
+}
+
+func TestHTTPRoutesAndCanary(t *testing.T) {
+	e := deployed(t, "files", "prod", false,
+		&adminv1.Route{Name: "apis/files/routes/get", Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/files/{path=**}"}}},
+		&adminv1.Route{Name: "apis/files/routes/any", Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "*", Path: "/health"}}},
+	)
+	canary := proto.Clone(e.Deployment).(*adminv1.Deployment)
+	canary.Name = "apis/files/deployments/d2"
+	e.Canary = canary
+	e.Stage.Canary = &adminv1.CanarySettings{Deployment: canary.GetName(), Percent: 100, VariableOverrides: map[string]string{"host": "canary"}}
+	table, errs := routing.Compile([]routing.Entry{e})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	st := table.StagesByID("prod")[0]
+	tests := []struct {
+		method, path, wantRoute string
+		wantBinding             string
+	}{
+		{"GET", "/files/a/b", "apis/files/routes/get", "a/b"},
+		{"POST", "/files/a", "", ""},
+		{"DELETE", "/health", "apis/files/routes/any", ""},
+		{"GET", "/files/../x", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r, b, ok := st.HTTPRoute(tt.method, tt.path)
+			if tt.wantRoute == "" {
+				if ok {
+					t.Fatalf("matched %s", r.Name())
+				}
+				return
+			}
+			if !ok || r.Name() != tt.wantRoute || b["path"] != tt.wantBinding {
+				t.Fatalf("got %v %v %v", r, b, ok)
+			}
+		})
+	}
+	if c := st.PickCanary(); !c.IsCanary || c.Variables["host"] != "canary" || c.Deployment != "apis/files/deployments/d2" {
+		t.Fatalf("a 100%% canary was not picked: %+v", c)
+	}
+}
+
+func TestCompileSkipsBrokenStages(t *testing.T) {
+	good := deployed(t, "good", "prod", true)
+	bad := deployed(t, "bad", "prod", false)
+	bad.Deployment.Snapshot.Api.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: []byte("garbage")}
+	table, errs := routing.Compile([]routing.Entry{good, bad})
+	if len(errs) != 1 || len(table.Stages()) != 1 {
+		t.Fatalf("errs %v, stages %d", errs, len(table.Stages()))
+	}
+}
+
+func BenchmarkResolveGRPC(b *testing.B) {
+	var entries []routing.Entry
+	for i := range 50 {
+		entries = append(entries, deployed(b, fmt.Sprintf("api-%d", i), "prod", i == 0))
+	}
+	table, _ := routing.Compile(entries)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := table.ResolveGRPC(getBook, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func FuzzResolveGRPC(f *testing.F) {
+	table, _ := routing.Compile([]routing.Entry{deployed(f, "shop", "prod", true), deployed(f, "legacy", "beta", false)})
+	f.Add(getBook, "")
+	f.Add("/a/b", "shop/prod")
+	f.Add("", "apis/shop/stages/prod")
+	f.Fuzz(func(t *testing.T, method, hint string) {
+		r, err := table.ResolveGRPC(method, hint)
+		if err == nil && (r == nil || r.Stage == nil) {
+			t.Fatal("nil route without error")
+		}
+	})
+}

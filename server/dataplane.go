@@ -38,11 +38,11 @@ func (s *Server) loadDeployed() {
 		s.log.Error("could not read the deployed configuration; the data plane keeps serving the previous one", "error", err)
 		return
 	}
-	entries := make([]routing.Entry, 0, len(deployed))
-	for _, d := range deployed {
-		entries = append(entries, routing.Entry{Stage: d.Stage, Deployment: d.Deployment, Canary: d.Canary})
+	cfg := routing.Config{DomainMappings: deployed.DomainMappings}
+	for _, d := range deployed.Stages {
+		cfg.Stages = append(cfg.Stages, routing.Entry{Stage: d.Stage, Deployment: d.Deployment, Canary: d.Canary})
 	}
-	s.gateway.Load(entries)
+	s.gateway.Load(cfg)
 }
 
 // stopDataPlane waits for transcoded calls to finish, then closes the

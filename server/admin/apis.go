@@ -64,6 +64,9 @@ func (s *Service) DeleteApi(ctx context.Context, req *adminv1.DeleteApiRequest) 
 			return err
 		}
 		for _, st := range stageList {
+			if err := refuseIfMapped(tx, st.GetName()); err != nil {
+				return err
+			}
 			if err := refuseIfPlanCovers(tx, st.GetName()); err != nil {
 				return err
 			}

@@ -248,6 +248,10 @@ func TestValidation(t *testing.T) {
 			_, err := e.client.CreateUsagePlan(c, &adminv1.CreateUsagePlanRequest{UsagePlan: &adminv1.UsagePlan{ApiStages: []*adminv1.ApiStage{{Stage: "apis/shop/stages/nope"}}}})
 			return err
 		}, []string{"usage_plan.api_stages[0].stage"}},
+		{"domain mapping with a bad domain, base path and stage", func() error {
+			_, err := e.client.CreateDomainMapping(c, &adminv1.CreateDomainMappingRequest{DomainMapping: &adminv1.DomainMapping{Domain: "Bad Domain:80", BasePath: "/x/", Stage: "apis/shop/stages/nope"}})
+			return err
+		}, []string{"domain_mapping.domain", "domain_mapping.base_path", "domain_mapping.stage"}},
 		{"bad names", func() error {
 			_, err := e.client.GetStage(c, &adminv1.GetStageRequest{Name: "apis/shop/stage/prod"})
 			return err
@@ -310,6 +314,17 @@ func TestReferentialIntegrity(t *testing.T) {
 	precondition("stage in a plan", err, "USAGE_PLAN_COVERS_STAGE")
 	_, err = e.client.DeleteApi(c, &adminv1.DeleteApiRequest{Name: api.GetName(), Force: true})
 	precondition("api with a stage in a plan", err, "USAGE_PLAN_COVERS_STAGE")
+	dm := must[*adminv1.DomainMapping](t)(e.client.CreateDomainMapping(c, &adminv1.CreateDomainMappingRequest{DomainMapping: &adminv1.DomainMapping{Domain: "shop.example.com", Stage: stage.GetName()}}))
+	_, err = e.client.CreateDomainMapping(c, &adminv1.CreateDomainMappingRequest{DomainMapping: &adminv1.DomainMapping{Domain: "shop.example.com", Stage: stage.GetName()}})
+	wantCode(t, err, codes.AlreadyExists)
+	must[*adminv1.UsagePlan](t)(e.client.UpdateUsagePlan(c, &adminv1.UpdateUsagePlanRequest{UsagePlan: &adminv1.UsagePlan{Name: plan.GetName()}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"api_stages"}}}))
+	must[*adminv1.UsagePlan](t)(e.client.UpdateUsagePlan(c, &adminv1.UpdateUsagePlanRequest{UsagePlan: &adminv1.UsagePlan{Name: other.GetName()}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"api_stages"}}}))
+	_, err = e.client.DeleteStage(c, &adminv1.DeleteStageRequest{Name: stage.GetName()})
+	precondition("stage under a domain", err, "DOMAIN_MAPPING_USES_STAGE")
+	must[*struct{}](t)(nil, func() error {
+		_, err := e.client.DeleteDomainMapping(c, &adminv1.DeleteDomainMappingRequest{Name: dm.GetName()})
+		return err
+	}())
 
 	// Deleting the key removes its membership.
 	must[*struct{}](t)(nil, func() error {

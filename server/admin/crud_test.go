@@ -189,6 +189,33 @@ func TestCRUD(t *testing.T) {
 			},
 		},
 		{
+			name: "domain mapping",
+			create: func() (resource, error) {
+				return e.client.CreateDomainMapping(c, &adminv1.CreateDomainMappingRequest{DomainMappingId: "shop", DomainMapping: &adminv1.DomainMapping{Domain: "api.example.com", BasePath: "/shop", Stage: stage.GetName()}})
+			},
+			get: func(n string) (resource, error) {
+				return e.client.GetDomainMapping(c, &adminv1.GetDomainMappingRequest{Name: n})
+			},
+			list: func() (int, error) {
+				r, err := e.client.ListDomainMappings(c, &adminv1.ListDomainMappingsRequest{})
+				return len(r.GetDomainMappings()), err
+			},
+			update: func(r resource) (resource, error) {
+				return e.client.UpdateDomainMapping(c, &adminv1.UpdateDomainMappingRequest{DomainMapping: &adminv1.DomainMapping{Name: r.GetName(), BasePath: "/v2"}})
+			},
+			check: func(r resource) string {
+				m := r.(*adminv1.DomainMapping)
+				if m.GetBasePath() != "/v2" || m.GetDomain() != "api.example.com" {
+					return fmt.Sprintf("mapping after update: %v", m)
+				}
+				return ""
+			},
+			delete: func(r resource) error {
+				_, err := e.client.DeleteDomainMapping(c, &adminv1.DeleteDomainMappingRequest{Name: r.GetName()})
+				return err
+			},
+		},
+		{
 			name: "usage plan key",
 			create: func() (resource, error) {
 				return e.client.CreateUsagePlanKey(c, &adminv1.CreateUsagePlanKeyRequest{Parent: plan.GetName(), UsagePlanKey: &adminv1.UsagePlanKey{ApiKey: key.GetName()}})

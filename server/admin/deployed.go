@@ -19,11 +19,24 @@ type DeployedStage struct {
 	Canary *adminv1.Deployment
 }
 
-// Deployed reads every stage and its deployments in one consistent
-// snapshot of the store.
-func (s *Service) Deployed(ctx context.Context) ([]DeployedStage, error) {
-	var out []DeployedStage
+// DeployedConfig is everything the data plane serves.
+type DeployedConfig struct {
+	// Stages are the stages with their deployments.
+	Stages []DeployedStage
+	// DomainMappings map host names to stages.
+	DomainMappings []*adminv1.DomainMapping
+}
+
+// Deployed reads every stage with its deployments, and the domain mappings,
+// in one consistent snapshot of the store.
+func (s *Service) Deployed(ctx context.Context) (DeployedConfig, error) {
+	var out DeployedConfig
 	err := s.store.View(ctx, func(tx store.Tx) error {
+		mappings, err := loadAll[adminv1.DomainMapping](tx, kindDomainMappings, "domainMappings/")
+		if err != nil {
+			return err
+		}
+		out.DomainMappings = mappings
 		stageList, err := loadAll[adminv1.Stage](tx, kindStages, "apis/")
 		if err != nil {
 			return err
@@ -45,7 +58,7 @@ func (s *Service) Deployed(ctx context.Context) ([]DeployedStage, error) {
 					ds.Canary = cd
 				}
 			}
-			out = append(out, ds)
+			out.Stages = append(out.Stages, ds)
 		}
 		return nil
 	})
@@ -65,7 +78,7 @@ func (s *Service) changed(kind store.Kind) {
 		return
 	}
 	switch kind {
-	case kindStages, kindDeployments, kindAPIs:
+	case kindStages, kindDeployments, kindAPIs, kindDomainMappings:
 		s.onDeploy()
 	}
 }

@@ -86,6 +86,9 @@ func (s *Service) UpdateStage(ctx context.Context, req *adminv1.UpdateStageReque
 // DeleteStage deletes a stage that no usage plan covers.
 func (s *Service) DeleteStage(ctx context.Context, req *adminv1.DeleteStageRequest) (*emptypb.Empty, error) {
 	err := deleteResource(ctx, s, stages, req.GetName(), req.GetEtag(), func(tx store.Tx, st *adminv1.Stage) error {
+		if err := refuseIfMapped(tx, st.GetName()); err != nil {
+			return err
+		}
 		return refuseIfPlanCovers(tx, st.GetName())
 	})
 	if err != nil {

@@ -156,10 +156,10 @@ func routeAttrs(ctx context.Context) []slog.Attr {
 // Load compiles entries into a new routing table and swaps it in atomically.
 // Calls already running finish on the table they started with. Stages that
 // fail to compile are left out and returned as errors.
-func (g *Gateway) Load(entries []routing.Entry) []error {
+func (g *Gateway) Load(cfg routing.Config) []error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	table, errs := routing.Compile(entries)
+	table, errs := routing.Compile(cfg)
 	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
 	var backends []grpcproxy.Backend
 	for _, st := range table.Stages() {
@@ -248,7 +248,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		route = r
 	} else {
-		r, err := g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(md, StageMetadataKey))
+		r, err := g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(md, StageMetadataKey), firstValue(md, ":authority"))
 		switch {
 		case errors.Is(err, routing.ErrAmbiguous):
 			return status.Error(codes.FailedPrecondition, err.Error())

@@ -13,13 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
 func TestGRPCAllKindsThroughStage(t *testing.T) {
@@ -383,4 +386,62 @@ func TestRESTBackendFailures(t *testing.T) {
 		t.Fatalf("after failures: %v %v", resp, err)
 	}
 	_ = resp.Body.Close()
+}
+
+func TestDomainMappings(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	prod := entry("shop", "prod", deployment(t, "shop", "v1", b.Addr()), nil)
+	beta := entry("shop", "beta", deployment(t, "shop", "v1", b.Addr()), nil)
+	errs := tg.gw.Load(routing.Config{
+		Stages: []routing.Entry{prod, beta},
+		DomainMappings: []*adminv1.DomainMapping{
+			{Name: "domainMappings/shop", Domain: "shop.example.com", Stage: "apis/shop/stages/beta"},
+			{Name: "domainMappings/books", Domain: "api.example.com", BasePath: "/books", Stage: "apis/shop/stages/prod"},
+		},
+	})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	tests := []struct {
+		name, host, target string
+		want               int
+	}{
+		{"whole domain", "shop.example.com", "/v1/shelves/fiction/books/b1", 200},
+		{"with port", "shop.example.com:8080", "/v1/shelves/fiction/books/b1", 200},
+		{"base path", "api.example.com", "/books/v1/shelves/fiction/books/b1", 200},
+		{"base path must be whole segments", "api.example.com", "/booksv1/shelves", 404},
+		{"mapped domain, other path", "api.example.com", "/prod/v1/shelves/fiction/books/b1", 404},
+		{"unmapped host uses stage prefixes", "localhost", "/prod/v1/shelves/fiction/books/b1", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", tg.url(tt.target), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = tt.host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tt.want)
+			}
+		})
+	}
+	// gRPC: the :authority picks the stage that would otherwise be ambiguous.
+	conn, err := grpc.NewClient(tg.addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithAuthority("shop.example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := examplev1.NewEchoServiceClient(conn).Echo(ctx(t), &examplev1.EchoRequest{Message: "x"}); err != nil {
+		t.Fatalf("gRPC through a mapped authority: %v", err)
+	}
+	if _, err := examplev1.NewEchoServiceClient(tg.grpcConn(t)).Echo(ctx(t), &examplev1.EchoRequest{Message: "x"}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("unmapped authority with two stages: %v", err)
+	}
 }

@@ -114,7 +114,7 @@ func entry(api, stage string, d *adminv1.Deployment, vars map[string]string) rou
 // load loads entries and fails on compile errors.
 func (tg *testGateway) load(t testing.TB, entries ...routing.Entry) {
 	t.Helper()
-	if errs := tg.gw.Load(entries); len(errs) > 0 {
+	if errs := tg.gw.Load(routing.Config{Stages: entries}); len(errs) > 0 {
 		t.Fatalf("load: %v", errs)
 	}
 }

@@ -92,18 +92,33 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request path must start with /")
 		return
 	}
+	cur := g.current.Load()
+	if cur.table.IsMapped(r.Host) {
+		st, rest, ok := cur.table.StageForHost(r.Host, raw)
+		if !ok {
+			writeError(w, http.StatusNotFound, codes.NotFound, "no API is mapped at this path of "+r.Host)
+			return
+		}
+		g.serveStages(w, r, cur, []*routing.Stage{st}, rest)
+		return
+	}
 	stageID, rest, _ := strings.Cut(raw[1:], "/")
 	rest = "/" + rest
 	if !stageIDPattern.MatchString(stageID) {
 		writeError(w, http.StatusNotFound, codes.NotFound, "no API is deployed at this path: it must start with /{stage}/")
 		return
 	}
-	cur := g.current.Load()
 	stages := cur.table.StagesByID(stageID)
 	if len(stages) == 0 {
 		writeError(w, http.StatusNotFound, codes.NotFound, "no stage "+stageID+" is deployed")
 		return
 	}
+	g.serveStages(w, r, cur, stages, rest)
+}
+
+// serveStages serves a REST or HTTP call on the first of stages with a
+// matching route. rest is the escaped path relative to the stage.
+func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compiled, stages []*routing.Stage, rest string) {
 	for _, st := range stages {
 		if route, _, ok := st.HTTPRoute(r.Method, rest); ok {
 			if c := st.PickCanary(); c != st {
@@ -134,7 +149,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.transcode(w, r, only, rest)
 		return
 	}
-	writeError(w, http.StatusNotFound, codes.NotFound, "no route of stage "+stageID+" matches "+r.Method+" "+rest)
+	writeError(w, http.StatusNotFound, codes.NotFound, "no route of stage "+stages[0].ID+" matches "+r.Method+" "+rest)
 }
 
 // transcode hands a REST call to a stage's transcoder, with the path

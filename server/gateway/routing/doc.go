@@ -10,8 +10,13 @@
 //
 // How a call finds its stage:
 //
+//   - Domain mappings come first: a request whose Host (REST) or :authority
+//     (gRPC) is a mapped domain is served by the mapped stage, with the
+//     mapping's base path removed from REST paths (the longest matching base
+//     path wins, on whole segments).
 //   - gRPC: by full method name ("/pkg.Service/Method") across every deployed
-//     API. The x-tollgate-stage metadata entry chooses the stage: a stage
+//     API. The x-tollgate-stage metadata entry chooses the stage (it wins
+//     over a domain mapping): a stage
 //     resource name ("apis/shop/stages/prod"), "api/stage" ("shop/prod"), or a
 //     stage ID ("prod"). Without it, the method must be served by exactly one
 //     stage; otherwise the call fails with FAILED_PRECONDITION listing the

@@ -156,23 +156,39 @@ func (s *Stage) PickCanary() *Stage {
 // Canary returns the compiled canary of the stage, or nil.
 func (s *Stage) Canary() *Stage { return s.canary }
 
+// Config is what a table is compiled from.
+type Config struct {
+	// Stages are the deployed stages.
+	Stages []Entry
+	// DomainMappings serve stages under host names.
+	DomainMappings []*adminv1.DomainMapping
+}
+
 // Table is an immutable routing table over every deployed stage.
 type Table struct {
 	stages   map[string]*Stage   // by stage resource name
 	byID     map[string][]*Stage // by stage ID, in API name order
 	byMethod map[string][]*Stage // by exact full method, in stage name order
 	catchAll []*Stage            // stages that proxy any method (no descriptors, default integration)
+	domains  map[string][]domainRoute
+}
+
+// domainRoute is one base path of a mapped domain.
+type domainRoute struct {
+	basePath string // "" or "/a/b"
+	stage    *Stage
 }
 
 // Empty is a table that serves nothing.
 func Empty() *Table {
-	return &Table{stages: map[string]*Stage{}, byID: map[string][]*Stage{}, byMethod: map[string][]*Stage{}}
+	return &Table{stages: map[string]*Stage{}, byID: map[string][]*Stage{}, byMethod: map[string][]*Stage{}, domains: map[string][]domainRoute{}}
 }
 
 // Compile builds a table. A stage that cannot be compiled is left out and
 // reported in errs; the others are served.
-func Compile(entries []Entry) (t *Table, errs []error) {
+func Compile(cfg Config) (t *Table, errs []error) {
 	t = Empty()
+	entries := cfg.Stages
 	sorted := slices.Clone(entries)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Stage.GetName() < sorted[j].Stage.GetName() })
 	for _, e := range sorted {
@@ -198,7 +214,68 @@ func Compile(entries []Entry) (t *Table, errs []error) {
 			t.catchAll = append(t.catchAll, st)
 		}
 	}
+	for _, m := range cfg.DomainMappings {
+		st, ok := t.stages[m.GetStage()]
+		if !ok {
+			errs = append(errs, fmt.Errorf("domain mapping %s: stage %s is not served", m.GetName(), m.GetStage()))
+			continue
+		}
+		d := strings.ToLower(m.GetDomain())
+		t.domains[d] = append(t.domains[d], domainRoute{basePath: m.GetBasePath(), stage: st})
+	}
+	for _, routes := range t.domains {
+		// Longest base path first, so "/v1/orders" wins over "/v1".
+		sort.Slice(routes, func(i, j int) bool { return len(routes[i].basePath) > len(routes[j].basePath) })
+	}
 	return t, errs
+}
+
+// hostOnly returns the lowercase host of a Host header or :authority.
+func hostOnly(hostport string) string {
+	host := hostport
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// IsMapped reports whether a host (with or without port) has domain mappings.
+func (t *Table) IsMapped(hostport string) bool {
+	return len(t.domains[hostOnly(hostport)]) > 0
+}
+
+// StageForHost returns the stage a domain mapping serves at an escaped
+// request path, and the rest of the path after the mapping's base path.
+// A base path matches whole segments only: "/orders" matches "/orders" and
+// "/orders/1", never "/ordersx".
+func (t *Table) StageForHost(hostport, path string) (st *Stage, rest string, ok bool) {
+	for _, d := range t.domains[hostOnly(hostport)] {
+		if d.basePath == "" {
+			return d.stage, path, true
+		}
+		if path == d.basePath {
+			return d.stage, "/", true
+		}
+		if strings.HasPrefix(path, d.basePath+"/") {
+			return d.stage, path[len(d.basePath):], true
+		}
+	}
+	return nil, "", false
+}
+
+// stageForAuthority returns the stage a gRPC :authority maps to: the
+// mapping of the domain without a base path, or its only mapping.
+func (t *Table) stageForAuthority(authority string) *Stage {
+	routes := t.domains[hostOnly(authority)]
+	for _, d := range routes {
+		if d.basePath == "" {
+			return d.stage
+		}
+	}
+	if len(routes) == 1 {
+		return routes[0].stage
+	}
+	return nil
 }
 
 // Stages returns every compiled stage, by name.
@@ -215,9 +292,16 @@ func (t *Table) Stages() []*Stage {
 func (t *Table) StagesByID(id string) []*Stage { return t.byID[id] }
 
 // ResolveGRPC finds the route of a gRPC call. hint is the value of the
-// x-tollgate-stage metadata entry, or "".
-func (t *Table) ResolveGRPC(fullMethod, hint string) (*Route, error) {
+// x-tollgate-stage metadata entry, or ""; authority is the call's
+// :authority, which selects a stage through a domain mapping when there is
+// no hint.
+func (t *Table) ResolveGRPC(fullMethod, hint, authority string) (*Route, error) {
 	var candidates []*Stage
+	if hint == "" && authority != "" {
+		if st := t.stageForAuthority(authority); st != nil {
+			hint = st.Name
+		}
+	}
 	if hint != "" {
 		candidates = t.stagesByHint(hint)
 		if len(candidates) == 0 {

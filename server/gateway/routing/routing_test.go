@@ -40,35 +40,42 @@ const getBook = "/tollgate.example.v1.BookstoreService/GetBook"
 func TestResolveGRPC(t *testing.T) {
 	routeGet := &adminv1.Route{Name: "apis/shop/routes/get", Match: &adminv1.Route_GrpcMethod{GrpcMethod: getBook}, Integration: grpcTo("${stageVariables.host}:443")}
 	routeEcho := &adminv1.Route{Name: "apis/shop/routes/echo", Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/*"}, Integration: grpcTo("echo:1")}
-	table, errs := routing.Compile([]routing.Entry{
+	table, errs := routing.Compile(routing.Config{Stages: []routing.Entry{
 		deployed(t, "shop", "prod", true, routeGet, routeEcho),
 		deployed(t, "shop", "beta", true),
 		deployed(t, "legacy", "prod", false, &adminv1.Route{Name: "apis/legacy/routes/x", Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/legacy.v1.Old/Call"}}),
-	})
+	}, DomainMappings: []*adminv1.DomainMapping{
+		{Name: "domainMappings/beta", Domain: "beta.shop.example", Stage: "apis/shop/stages/beta"},
+	}})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	tests := []struct {
 		name, method, hint string
+		authority          string
 		wantTarget         string
 		wantStage          string
 		wantErr            error
 	}{
-		{"route with stage variable", getBook, "shop/prod", "prod-host:443", "apis/shop/stages/prod", nil},
-		{"default integration on another stage", getBook, "apis/shop/stages/beta", "shop-default:1", "apis/shop/stages/beta", nil},
-		{"service wildcard", "/tollgate.example.v1.EchoService/Echo", "shop/prod", "echo:1", "apis/shop/stages/prod", nil},
-		{"two stages serve it", getBook, "", "", "", routing.ErrAmbiguous},
-		{"stage id shared by two APIs", getBook, "prod", "prod-host:443", "apis/shop/stages/prod", nil},
-		{"only one API has the method", "/legacy.v1.Old/Call", "", "legacy-default:1", "apis/legacy/stages/prod", nil},
-		{"schema-less API proxies any method to its default", "/legacy.v1.Old/Other", "legacy/prod", "legacy-default:1", "apis/legacy/stages/prod", nil},
-		{"unknown method falls to the catch-all API", "/nope.Svc/M", "", "legacy-default:1", "apis/legacy/stages/prod", nil},
-		{"unknown stage", getBook, "shop/gamma", "", "", routing.ErrNoRoute},
-		{"method not in the stage's schema", "/tollgate.example.v1.BookstoreService/Nope", "shop/beta", "", "", routing.ErrNoRoute},
-		{"hint with too many segments", getBook, "a/b/c", "", "", routing.ErrNoRoute},
+		{"route with stage variable", getBook, "shop/prod", "", "prod-host:443", "apis/shop/stages/prod", nil},
+		{"default integration on another stage", getBook, "apis/shop/stages/beta", "", "shop-default:1", "apis/shop/stages/beta", nil},
+		{"service wildcard", "/tollgate.example.v1.EchoService/Echo", "shop/prod", "", "echo:1", "apis/shop/stages/prod", nil},
+		{"two stages serve it", getBook, "", "", "", "", routing.ErrAmbiguous},
+		{"stage id shared by two APIs", getBook, "prod", "", "prod-host:443", "apis/shop/stages/prod", nil},
+		{"only one API has the method", "/legacy.v1.Old/Call", "", "", "legacy-default:1", "apis/legacy/stages/prod", nil},
+		{"schema-less API proxies any method to its default", "/legacy.v1.Old/Other", "legacy/prod", "", "legacy-default:1", "apis/legacy/stages/prod", nil},
+		{"unknown method falls to the catch-all API", "/nope.Svc/M", "", "", "legacy-default:1", "apis/legacy/stages/prod", nil},
+		{"unknown stage", getBook, "shop/gamma", "", "", "", routing.ErrNoRoute},
+		{"method not in the stage's schema", "/tollgate.example.v1.BookstoreService/Nope", "shop/beta", "", "", "", routing.ErrNoRoute},
+		{"hint with too many segments", getBook, "a/b/c", "", "", "", routing.ErrNoRoute},
+		{"domain mapping picks the stage", getBook, "", "beta.shop.example:443", "shop-default:1", "apis/shop/stages/beta", nil},
+		{"domain mapping is case-insensitive", getBook, "", "BETA.shop.example", "shop-default:1", "apis/shop/stages/beta", nil},
+		{"hint wins over the domain", getBook, "shop/prod", "beta.shop.example", "prod-host:443", "apis/shop/stages/prod", nil},
+		{"unmapped authority", getBook, "", "other.example", "", "", routing.ErrAmbiguous},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := table.ResolveGRPC(tt.method, tt.hint)
+			r, err := table.ResolveGRPC(tt.method, tt.hint, tt.authority)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -94,7 +101,7 @@ func TestHTTPRoutesAndCanary(t *testing.T) {
 	canary.Name = "apis/files/deployments/d2"
 	e.Canary = canary
 	e.Stage.Canary = &adminv1.CanarySettings{Deployment: canary.GetName(), Percent: 100, VariableOverrides: map[string]string{"host": "canary"}}
-	table, errs := routing.Compile([]routing.Entry{e})
+	table, errs := routing.Compile(routing.Config{Stages: []routing.Entry{e}})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -131,7 +138,7 @@ func TestCompileSkipsBrokenStages(t *testing.T) {
 	good := deployed(t, "good", "prod", true)
 	bad := deployed(t, "bad", "prod", false)
 	bad.Deployment.Snapshot.Api.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: []byte("garbage")}
-	table, errs := routing.Compile([]routing.Entry{good, bad})
+	table, errs := routing.Compile(routing.Config{Stages: []routing.Entry{good, bad}})
 	if len(errs) != 1 || len(table.Stages()) != 1 {
 		t.Fatalf("errs %v, stages %d", errs, len(table.Stages()))
 	}
@@ -142,24 +149,62 @@ func BenchmarkResolveGRPC(b *testing.B) {
 	for i := range 50 {
 		entries = append(entries, deployed(b, fmt.Sprintf("api-%d", i), "prod", i == 0))
 	}
-	table, _ := routing.Compile(entries)
+	table, _ := routing.Compile(routing.Config{Stages: entries})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := table.ResolveGRPC(getBook, ""); err != nil {
+		if _, err := table.ResolveGRPC(getBook, "", ""); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func FuzzResolveGRPC(f *testing.F) {
-	table, _ := routing.Compile([]routing.Entry{deployed(f, "shop", "prod", true), deployed(f, "legacy", "beta", false)})
+	table, _ := routing.Compile(routing.Config{Stages: []routing.Entry{deployed(f, "shop", "prod", true), deployed(f, "legacy", "beta", false)}})
 	f.Add(getBook, "")
 	f.Add("/a/b", "shop/prod")
 	f.Add("", "apis/shop/stages/prod")
 	f.Fuzz(func(t *testing.T, method, hint string) {
-		r, err := table.ResolveGRPC(method, hint)
+		r, err := table.ResolveGRPC(method, hint, "")
 		if err == nil && (r == nil || r.Stage == nil) {
 			t.Fatal("nil route without error")
 		}
 	})
+}
+
+func TestStageForHost(t *testing.T) {
+	table, errs := routing.Compile(routing.Config{
+		Stages: []routing.Entry{deployed(t, "shop", "prod", true), deployed(t, "orders", "prod", true)},
+		DomainMappings: []*adminv1.DomainMapping{
+			{Name: "domainMappings/a", Domain: "api.example.com", Stage: "apis/shop/stages/prod"},
+			{Name: "domainMappings/b", Domain: "api.example.com", BasePath: "/orders", Stage: "apis/orders/stages/prod"},
+			{Name: "domainMappings/c", Domain: "gone.example.com", Stage: "apis/gone/stages/prod"},
+		},
+	})
+	if len(errs) != 1 {
+		t.Fatalf("errs = %v, want one for the mapping of a stage that is not served", errs)
+	}
+	tests := []struct {
+		host, path, wantStage, wantRest string
+	}{
+		{"api.example.com", "/v1/shelves", "apis/shop/stages/prod", "/v1/shelves"},
+		{"api.example.com:8080", "/orders/1", "apis/orders/stages/prod", "/1"},
+		{"api.example.com", "/orders", "apis/orders/stages/prod", "/"},
+		{"api.example.com", "/ordersx", "apis/shop/stages/prod", "/ordersx"},
+		{"API.Example.com.", "/x", "apis/shop/stages/prod", "/x"},
+		{"other.example.com", "/x", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host+tt.path, func(t *testing.T) {
+			st, rest, ok := table.StageForHost(tt.host, tt.path)
+			if tt.wantStage == "" {
+				if ok {
+					t.Fatalf("mapped to %s", st.Name)
+				}
+				return
+			}
+			if !ok || st.Name != tt.wantStage || rest != tt.wantRest {
+				t.Fatalf("got %v %q %v, want %s %q", st, rest, ok, tt.wantStage, tt.wantRest)
+			}
+		})
+	}
 }

@@ -2867,6 +2867,330 @@ func (x *GetUsageResponse) GetNextPageToken() string {
 	return ""
 }
 
+// CreateDomainMappingRequest is the request of CreateDomainMapping.
+type CreateDomainMappingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ID of the new domain mapping, the last segment of its name: 1-63
+	// characters of lowercase letters, digits and hyphens, starting with a
+	// letter. Empty lets the gateway choose one.
+	DomainMappingId string `protobuf:"bytes,1,opt,name=domain_mapping_id,json=domainMappingId,proto3" json:"domain_mapping_id,omitempty"`
+	// The domain mapping to create.
+	DomainMapping *DomainMapping `protobuf:"bytes,2,opt,name=domain_mapping,json=domainMapping,proto3" json:"domain_mapping,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDomainMappingRequest) Reset() {
+	*x = CreateDomainMappingRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDomainMappingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDomainMappingRequest) ProtoMessage() {}
+
+func (x *CreateDomainMappingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDomainMappingRequest.ProtoReflect.Descriptor instead.
+func (*CreateDomainMappingRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CreateDomainMappingRequest) GetDomainMappingId() string {
+	if x != nil {
+		return x.DomainMappingId
+	}
+	return ""
+}
+
+func (x *CreateDomainMappingRequest) GetDomainMapping() *DomainMapping {
+	if x != nil {
+		return x.DomainMapping
+	}
+	return nil
+}
+
+// GetDomainMappingRequest is the request of GetDomainMapping.
+type GetDomainMappingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name of the domain mapping.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDomainMappingRequest) Reset() {
+	*x = GetDomainMappingRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDomainMappingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDomainMappingRequest) ProtoMessage() {}
+
+func (x *GetDomainMappingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDomainMappingRequest.ProtoReflect.Descriptor instead.
+func (*GetDomainMappingRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *GetDomainMappingRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ListDomainMappingsRequest is the request of ListDomainMappings.
+type ListDomainMappingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of results, 1 to 1000. 0 means 50.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A next_page_token from a previous call, to get the next page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDomainMappingsRequest) Reset() {
+	*x = ListDomainMappingsRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDomainMappingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDomainMappingsRequest) ProtoMessage() {}
+
+func (x *ListDomainMappingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDomainMappingsRequest.ProtoReflect.Descriptor instead.
+func (*ListDomainMappingsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListDomainMappingsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDomainMappingsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListDomainMappingsResponse is the response of ListDomainMappings.
+type ListDomainMappingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The domain mappings.
+	DomainMappings []*DomainMapping `protobuf:"bytes,1,rep,name=domain_mappings,json=domainMappings,proto3" json:"domain_mappings,omitempty"`
+	// Pass as page_token to get the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDomainMappingsResponse) Reset() {
+	*x = ListDomainMappingsResponse{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDomainMappingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDomainMappingsResponse) ProtoMessage() {}
+
+func (x *ListDomainMappingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDomainMappingsResponse.ProtoReflect.Descriptor instead.
+func (*ListDomainMappingsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ListDomainMappingsResponse) GetDomainMappings() []*DomainMapping {
+	if x != nil {
+		return x.DomainMappings
+	}
+	return nil
+}
+
+func (x *ListDomainMappingsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// UpdateDomainMappingRequest is the request of UpdateDomainMapping.
+type UpdateDomainMappingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The domain mapping, with its name and the new values. If its etag is
+	// set, the update fails with ABORTED unless it matches the current one.
+	DomainMapping *DomainMapping `protobuf:"bytes,1,opt,name=domain_mapping,json=domainMapping,proto3" json:"domain_mapping,omitempty"`
+	// The fields to change, e.g. "stage". "*" replaces every mutable field.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateDomainMappingRequest) Reset() {
+	*x = UpdateDomainMappingRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDomainMappingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDomainMappingRequest) ProtoMessage() {}
+
+func (x *UpdateDomainMappingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDomainMappingRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDomainMappingRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *UpdateDomainMappingRequest) GetDomainMapping() *DomainMapping {
+	if x != nil {
+		return x.DomainMapping
+	}
+	return nil
+}
+
+func (x *UpdateDomainMappingRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// DeleteDomainMappingRequest is the request of DeleteDomainMapping.
+type DeleteDomainMappingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name of the domain mapping.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, the delete fails with ABORTED unless it matches the current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteDomainMappingRequest) Reset() {
+	*x = DeleteDomainMappingRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteDomainMappingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteDomainMappingRequest) ProtoMessage() {}
+
+func (x *DeleteDomainMappingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteDomainMappingRequest.ProtoReflect.Descriptor instead.
+func (*DeleteDomainMappingRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *DeleteDomainMappingRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteDomainMappingRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
@@ -3076,7 +3400,28 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"start_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\x03 \x01(\tR\aendDate\x121\n" +
 	"\x05items\x18\x04 \x03(\v2\x1b.tollgate.admin.v1.KeyUsageR\x05items\x12&\n" +
-	"\x0fnext_page_token\x18\x05 \x01(\tR\rnextPageToken2\xc2-\n" +
+	"\x0fnext_page_token\x18\x05 \x01(\tR\rnextPageToken\"\x96\x01\n" +
+	"\x1aCreateDomainMappingRequest\x12*\n" +
+	"\x11domain_mapping_id\x18\x01 \x01(\tR\x0fdomainMappingId\x12L\n" +
+	"\x0edomain_mapping\x18\x02 \x01(\v2 .tollgate.admin.v1.DomainMappingB\x03\xe0A\x02R\rdomainMapping\"Q\n" +
+	"\x17GetDomainMappingRequest\x126\n" +
+	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xfaA\x1c\n" +
+	"\x1atollgate.dev/DomainMappingR\x04name\"W\n" +
+	"\x19ListDomainMappingsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x8f\x01\n" +
+	"\x1aListDomainMappingsResponse\x12I\n" +
+	"\x0fdomain_mappings\x18\x01 \x03(\v2 .tollgate.admin.v1.DomainMappingR\x0edomainMappings\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa7\x01\n" +
+	"\x1aUpdateDomainMappingRequest\x12L\n" +
+	"\x0edomain_mapping\x18\x01 \x01(\v2 .tollgate.admin.v1.DomainMappingB\x03\xe0A\x02R\rdomainMapping\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"h\n" +
+	"\x1aDeleteDomainMappingRequest\x126\n" +
+	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xfaA\x1c\n" +
+	"\x1atollgate.dev/DomainMappingR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag2\xee3\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -3124,7 +3469,12 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x12CreateUsagePlanKey\x12,.tollgate.admin.v1.CreateUsagePlanKeyRequest\x1a\x1f.tollgate.admin.v1.UsagePlanKey\"N\xdaA\x15parent,usage_plan_key\x82\xd3\xe4\x93\x020:\x0eusage_plan_key\"\x1e/v1/{parent=usagePlans/*}/keys\x12\x8c\x01\n" +
 	"\x0fGetUsagePlanKey\x12).tollgate.admin.v1.GetUsagePlanKeyRequest\x1a\x1f.tollgate.admin.v1.UsagePlanKey\"-\xdaA\x04name\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{name=usagePlans/*/keys/*}\x12\x9f\x01\n" +
 	"\x11ListUsagePlanKeys\x12+.tollgate.admin.v1.ListUsagePlanKeysRequest\x1a,.tollgate.admin.v1.ListUsagePlanKeysResponse\"/\xdaA\x06parent\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{parent=usagePlans/*}/keys\x12\x89\x01\n" +
-	"\x12DeleteUsagePlanKey\x12,.tollgate.admin.v1.DeleteUsagePlanKeyRequest\x1a\x16.google.protobuf.Empty\"-\xdaA\x04name\x82\xd3\xe4\x93\x02 *\x1e/v1/{name=usagePlans/*/keys/*}\x12\x8a\x01\n" +
+	"\x12DeleteUsagePlanKey\x12,.tollgate.admin.v1.DeleteUsagePlanKeyRequest\x1a\x16.google.protobuf.Empty\"-\xdaA\x04name\x82\xd3\xe4\x93\x02 *\x1e/v1/{name=usagePlans/*/keys/*}\x12\xb5\x01\n" +
+	"\x13CreateDomainMapping\x12-.tollgate.admin.v1.CreateDomainMappingRequest\x1a .tollgate.admin.v1.DomainMapping\"M\xdaA domain_mapping,domain_mapping_id\x82\xd3\xe4\x93\x02$:\x0edomain_mapping\"\x12/v1/domainMappings\x12\x8c\x01\n" +
+	"\x10GetDomainMapping\x12*.tollgate.admin.v1.GetDomainMappingRequest\x1a .tollgate.admin.v1.DomainMapping\"*\xdaA\x04name\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/{name=domainMappings/*}\x12\x8d\x01\n" +
+	"\x12ListDomainMappings\x12,.tollgate.admin.v1.ListDomainMappingsRequest\x1a-.tollgate.admin.v1.ListDomainMappingsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/domainMappings\x12\xc7\x01\n" +
+	"\x13UpdateDomainMapping\x12-.tollgate.admin.v1.UpdateDomainMappingRequest\x1a .tollgate.admin.v1.DomainMapping\"_\xdaA\x1adomain_mapping,update_mask\x82\xd3\xe4\x93\x02<:\x0edomain_mapping2*/v1/{domain_mapping.name=domainMappings/*}\x12\x88\x01\n" +
+	"\x13DeleteDomainMapping\x12-.tollgate.admin.v1.DeleteDomainMappingRequest\x1a\x16.google.protobuf.Empty\"*\xdaA\x04name\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/{name=domainMappings/*}\x12\x8a\x01\n" +
 	"\x12GetAccountSettings\x12,.tollgate.admin.v1.GetAccountSettingsRequest\x1a\".tollgate.admin.v1.AccountSettings\"\"\xdaA\x04name\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=settings}\x12\xcb\x01\n" +
 	"\x15UpdateAccountSettings\x12/.tollgate.admin.v1.UpdateAccountSettingsRequest\x1a\".tollgate.admin.v1.AccountSettings\"]\xdaA\x1caccount_settings,update_mask\x82\xd3\xe4\x93\x028:\x10account_settings2$/v1/{account_settings.name=settings}\x12\xa1\x01\n" +
 	"\bGetUsage\x12\".tollgate.admin.v1.GetUsageRequest\x1a#.tollgate.admin.v1.GetUsageResponse\"L\xdaA\x1eusage_plan,start_date,end_date\x82\xd3\xe4\x93\x02%\x12#/v1/{usage_plan=usagePlans/*}/usage\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
@@ -3142,7 +3492,7 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_tollgate_admin_v1_admin_service_proto_rawDescData
 }
 
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(*CreateApiRequest)(nil),             // 0: tollgate.admin.v1.CreateApiRequest
 	(*GetApiRequest)(nil),                // 1: tollgate.admin.v1.GetApiRequest
@@ -3194,138 +3544,159 @@ var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(*UpdateAccountSettingsRequest)(nil), // 47: tollgate.admin.v1.UpdateAccountSettingsRequest
 	(*GetUsageRequest)(nil),              // 48: tollgate.admin.v1.GetUsageRequest
 	(*GetUsageResponse)(nil),             // 49: tollgate.admin.v1.GetUsageResponse
-	(*Api)(nil),                          // 50: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),        // 51: google.protobuf.FieldMask
-	(*Route)(nil),                        // 52: tollgate.admin.v1.Route
-	(*Authorizer)(nil),                   // 53: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),                   // 54: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                        // 55: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                       // 56: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                    // 57: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),                 // 58: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),              // 59: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                     // 60: tollgate.admin.v1.KeyUsage
-	(*emptypb.Empty)(nil),                // 61: google.protobuf.Empty
+	(*CreateDomainMappingRequest)(nil),   // 50: tollgate.admin.v1.CreateDomainMappingRequest
+	(*GetDomainMappingRequest)(nil),      // 51: tollgate.admin.v1.GetDomainMappingRequest
+	(*ListDomainMappingsRequest)(nil),    // 52: tollgate.admin.v1.ListDomainMappingsRequest
+	(*ListDomainMappingsResponse)(nil),   // 53: tollgate.admin.v1.ListDomainMappingsResponse
+	(*UpdateDomainMappingRequest)(nil),   // 54: tollgate.admin.v1.UpdateDomainMappingRequest
+	(*DeleteDomainMappingRequest)(nil),   // 55: tollgate.admin.v1.DeleteDomainMappingRequest
+	(*Api)(nil),                          // 56: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),        // 57: google.protobuf.FieldMask
+	(*Route)(nil),                        // 58: tollgate.admin.v1.Route
+	(*Authorizer)(nil),                   // 59: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),                   // 60: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                        // 61: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                       // 62: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                    // 63: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),                 // 64: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),              // 65: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                     // 66: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),                // 67: tollgate.admin.v1.DomainMapping
+	(*emptypb.Empty)(nil),                // 68: google.protobuf.Empty
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	50, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	50, // 1: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	50, // 2: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	51, // 3: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	52, // 4: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	52, // 5: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	52, // 6: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	51, // 7: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	53, // 8: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	53, // 9: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	53, // 10: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	51, // 11: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	54, // 12: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	54, // 13: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	55, // 14: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	55, // 15: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	55, // 16: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	51, // 17: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	56, // 18: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	56, // 19: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	56, // 20: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	51, // 21: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	57, // 22: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	57, // 23: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	57, // 24: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	51, // 25: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	58, // 26: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	58, // 27: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	59, // 28: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	51, // 29: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	60, // 30: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	0,  // 31: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
-	1,  // 32: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
-	2,  // 33: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
-	4,  // 34: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
-	5,  // 35: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
-	6,  // 36: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
-	7,  // 37: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
-	8,  // 38: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
-	10, // 39: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
-	11, // 40: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
-	12, // 41: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
-	13, // 42: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
-	14, // 43: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
-	16, // 44: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
-	17, // 45: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
-	18, // 46: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
-	19, // 47: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
-	20, // 48: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
-	22, // 49: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
-	23, // 50: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
-	24, // 51: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
-	25, // 52: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
-	27, // 53: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
-	28, // 54: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
-	29, // 55: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
-	30, // 56: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
-	31, // 57: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
-	33, // 58: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
-	34, // 59: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
-	35, // 60: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
-	36, // 61: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
-	37, // 62: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
-	39, // 63: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
-	40, // 64: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
-	41, // 65: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
-	42, // 66: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
-	43, // 67: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
-	45, // 68: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	46, // 69: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
-	47, // 70: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
-	48, // 71: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
-	50, // 72: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	50, // 73: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	3,  // 74: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	50, // 75: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	61, // 76: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	52, // 77: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	52, // 78: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	9,  // 79: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	52, // 80: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	61, // 81: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	53, // 82: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	53, // 83: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	15, // 84: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	53, // 85: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	61, // 86: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	54, // 87: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	54, // 88: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	21, // 89: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	61, // 90: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	55, // 91: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	55, // 92: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	26, // 93: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	55, // 94: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	61, // 95: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	56, // 96: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	56, // 97: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	32, // 98: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	56, // 99: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	61, // 100: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	57, // 101: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	57, // 102: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	38, // 103: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	57, // 104: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	61, // 105: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	58, // 106: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	58, // 107: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	44, // 108: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	61, // 109: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	59, // 110: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	59, // 111: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	49, // 112: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	72, // [72:113] is the sub-list for method output_type
-	31, // [31:72] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	56, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	56, // 1: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	56, // 2: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	57, // 3: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 4: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	58, // 5: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	58, // 6: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	57, // 7: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	59, // 8: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	59, // 9: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	59, // 10: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	57, // 11: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	60, // 12: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	60, // 13: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	61, // 14: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	61, // 15: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	61, // 16: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	57, // 17: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 18: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	62, // 19: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	62, // 20: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	57, // 21: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 22: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	63, // 23: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	63, // 24: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	57, // 25: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 26: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	64, // 27: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	65, // 28: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	57, // 29: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 30: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	67, // 31: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	67, // 32: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	67, // 33: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	57, // 34: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 35: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
+	1,  // 36: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
+	2,  // 37: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
+	4,  // 38: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
+	5,  // 39: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
+	6,  // 40: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
+	7,  // 41: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
+	8,  // 42: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
+	10, // 43: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
+	11, // 44: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
+	12, // 45: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
+	13, // 46: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
+	14, // 47: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
+	16, // 48: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
+	17, // 49: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
+	18, // 50: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
+	19, // 51: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
+	20, // 52: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
+	22, // 53: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
+	23, // 54: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
+	24, // 55: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
+	25, // 56: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
+	27, // 57: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
+	28, // 58: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
+	29, // 59: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
+	30, // 60: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
+	31, // 61: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
+	33, // 62: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
+	34, // 63: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
+	35, // 64: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
+	36, // 65: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
+	37, // 66: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
+	39, // 67: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
+	40, // 68: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
+	41, // 69: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
+	42, // 70: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
+	43, // 71: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
+	45, // 72: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	50, // 73: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
+	51, // 74: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
+	52, // 75: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
+	54, // 76: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
+	55, // 77: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
+	46, // 78: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
+	47, // 79: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
+	48, // 80: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
+	56, // 81: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	56, // 82: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	3,  // 83: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	56, // 84: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	68, // 85: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	58, // 86: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	58, // 87: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	9,  // 88: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	58, // 89: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	68, // 90: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	59, // 91: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	59, // 92: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	15, // 93: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	59, // 94: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	68, // 95: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	60, // 96: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	60, // 97: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	21, // 98: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	68, // 99: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	61, // 100: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	61, // 101: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	26, // 102: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	61, // 103: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	68, // 104: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	62, // 105: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	62, // 106: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	32, // 107: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	62, // 108: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	68, // 109: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	63, // 110: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	63, // 111: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	38, // 112: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	63, // 113: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	68, // 114: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	64, // 115: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	64, // 116: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	44, // 117: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	68, // 118: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	67, // 119: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	67, // 120: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	53, // 121: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	67, // 122: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	68, // 123: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	65, // 124: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	65, // 125: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	49, // 126: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	81, // [81:127] is the sub-list for method output_type
+	35, // [35:81] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_admin_service_proto_init() }
@@ -3341,7 +3712,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   50,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

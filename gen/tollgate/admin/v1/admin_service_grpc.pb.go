@@ -58,6 +58,11 @@ const (
 	AdminService_GetUsagePlanKey_FullMethodName       = "/tollgate.admin.v1.AdminService/GetUsagePlanKey"
 	AdminService_ListUsagePlanKeys_FullMethodName     = "/tollgate.admin.v1.AdminService/ListUsagePlanKeys"
 	AdminService_DeleteUsagePlanKey_FullMethodName    = "/tollgate.admin.v1.AdminService/DeleteUsagePlanKey"
+	AdminService_CreateDomainMapping_FullMethodName   = "/tollgate.admin.v1.AdminService/CreateDomainMapping"
+	AdminService_GetDomainMapping_FullMethodName      = "/tollgate.admin.v1.AdminService/GetDomainMapping"
+	AdminService_ListDomainMappings_FullMethodName    = "/tollgate.admin.v1.AdminService/ListDomainMappings"
+	AdminService_UpdateDomainMapping_FullMethodName   = "/tollgate.admin.v1.AdminService/UpdateDomainMapping"
+	AdminService_DeleteDomainMapping_FullMethodName   = "/tollgate.admin.v1.AdminService/DeleteDomainMapping"
 	AdminService_GetAccountSettings_FullMethodName    = "/tollgate.admin.v1.AdminService/GetAccountSettings"
 	AdminService_UpdateAccountSettings_FullMethodName = "/tollgate.admin.v1.AdminService/UpdateAccountSettings"
 	AdminService_GetUsage_FullMethodName              = "/tollgate.admin.v1.AdminService/GetUsage"
@@ -157,6 +162,17 @@ type AdminServiceClient interface {
 	ListUsagePlanKeys(ctx context.Context, in *ListUsagePlanKeysRequest, opts ...grpc.CallOption) (*ListUsagePlanKeysResponse, error)
 	// Deletes an usage plan key.
 	DeleteUsagePlanKey(ctx context.Context, in *DeleteUsagePlanKeyRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Creates a domain mapping.
+	CreateDomainMapping(ctx context.Context, in *CreateDomainMappingRequest, opts ...grpc.CallOption) (*DomainMapping, error)
+	// Gets a domain mapping.
+	GetDomainMapping(ctx context.Context, in *GetDomainMappingRequest, opts ...grpc.CallOption) (*DomainMapping, error)
+	// Lists domain mappings in name order.
+	ListDomainMappings(ctx context.Context, in *ListDomainMappingsRequest, opts ...grpc.CallOption) (*ListDomainMappingsResponse, error)
+	// Updates a domain mapping. Only the fields named in update_mask change; an
+	// empty mask changes every field set in the request.
+	UpdateDomainMapping(ctx context.Context, in *UpdateDomainMappingRequest, opts ...grpc.CallOption) (*DomainMapping, error)
+	// Deletes a domain mapping.
+	DeleteDomainMapping(ctx context.Context, in *DeleteDomainMappingRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Gets the account settings.
 	GetAccountSettings(ctx context.Context, in *GetAccountSettingsRequest, opts ...grpc.CallOption) (*AccountSettings, error)
 	// Updates the account settings.
@@ -554,6 +570,56 @@ func (c *adminServiceClient) DeleteUsagePlanKey(ctx context.Context, in *DeleteU
 	return out, nil
 }
 
+func (c *adminServiceClient) CreateDomainMapping(ctx context.Context, in *CreateDomainMappingRequest, opts ...grpc.CallOption) (*DomainMapping, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DomainMapping)
+	err := c.cc.Invoke(ctx, AdminService_CreateDomainMapping_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetDomainMapping(ctx context.Context, in *GetDomainMappingRequest, opts ...grpc.CallOption) (*DomainMapping, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DomainMapping)
+	err := c.cc.Invoke(ctx, AdminService_GetDomainMapping_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListDomainMappings(ctx context.Context, in *ListDomainMappingsRequest, opts ...grpc.CallOption) (*ListDomainMappingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDomainMappingsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListDomainMappings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) UpdateDomainMapping(ctx context.Context, in *UpdateDomainMappingRequest, opts ...grpc.CallOption) (*DomainMapping, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DomainMapping)
+	err := c.cc.Invoke(ctx, AdminService_UpdateDomainMapping_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteDomainMapping(ctx context.Context, in *DeleteDomainMappingRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AdminService_DeleteDomainMapping_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) GetAccountSettings(ctx context.Context, in *GetAccountSettingsRequest, opts ...grpc.CallOption) (*AccountSettings, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AccountSettings)
@@ -678,6 +744,17 @@ type AdminServiceServer interface {
 	ListUsagePlanKeys(context.Context, *ListUsagePlanKeysRequest) (*ListUsagePlanKeysResponse, error)
 	// Deletes an usage plan key.
 	DeleteUsagePlanKey(context.Context, *DeleteUsagePlanKeyRequest) (*emptypb.Empty, error)
+	// Creates a domain mapping.
+	CreateDomainMapping(context.Context, *CreateDomainMappingRequest) (*DomainMapping, error)
+	// Gets a domain mapping.
+	GetDomainMapping(context.Context, *GetDomainMappingRequest) (*DomainMapping, error)
+	// Lists domain mappings in name order.
+	ListDomainMappings(context.Context, *ListDomainMappingsRequest) (*ListDomainMappingsResponse, error)
+	// Updates a domain mapping. Only the fields named in update_mask change; an
+	// empty mask changes every field set in the request.
+	UpdateDomainMapping(context.Context, *UpdateDomainMappingRequest) (*DomainMapping, error)
+	// Deletes a domain mapping.
+	DeleteDomainMapping(context.Context, *DeleteDomainMappingRequest) (*emptypb.Empty, error)
 	// Gets the account settings.
 	GetAccountSettings(context.Context, *GetAccountSettingsRequest) (*AccountSettings, error)
 	// Updates the account settings.
@@ -808,6 +885,21 @@ func (UnimplementedAdminServiceServer) ListUsagePlanKeys(context.Context, *ListU
 }
 func (UnimplementedAdminServiceServer) DeleteUsagePlanKey(context.Context, *DeleteUsagePlanKeyRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteUsagePlanKey not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateDomainMapping(context.Context, *CreateDomainMappingRequest) (*DomainMapping, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateDomainMapping not implemented")
+}
+func (UnimplementedAdminServiceServer) GetDomainMapping(context.Context, *GetDomainMappingRequest) (*DomainMapping, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDomainMapping not implemented")
+}
+func (UnimplementedAdminServiceServer) ListDomainMappings(context.Context, *ListDomainMappingsRequest) (*ListDomainMappingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDomainMappings not implemented")
+}
+func (UnimplementedAdminServiceServer) UpdateDomainMapping(context.Context, *UpdateDomainMappingRequest) (*DomainMapping, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateDomainMapping not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteDomainMapping(context.Context, *DeleteDomainMappingRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteDomainMapping not implemented")
 }
 func (UnimplementedAdminServiceServer) GetAccountSettings(context.Context, *GetAccountSettingsRequest) (*AccountSettings, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAccountSettings not implemented")
@@ -1523,6 +1615,96 @@ func _AdminService_DeleteUsagePlanKey_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_CreateDomainMapping_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateDomainMappingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateDomainMapping(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateDomainMapping_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateDomainMapping(ctx, req.(*CreateDomainMappingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetDomainMapping_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDomainMappingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetDomainMapping(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetDomainMapping_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetDomainMapping(ctx, req.(*GetDomainMappingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListDomainMappings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDomainMappingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListDomainMappings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListDomainMappings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListDomainMappings(ctx, req.(*ListDomainMappingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_UpdateDomainMapping_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDomainMappingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).UpdateDomainMapping(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_UpdateDomainMapping_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).UpdateDomainMapping(ctx, req.(*UpdateDomainMappingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteDomainMapping_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteDomainMappingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteDomainMapping(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteDomainMapping_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteDomainMapping(ctx, req.(*DeleteDomainMappingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_GetAccountSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetAccountSettingsRequest)
 	if err := dec(in); err != nil {
@@ -1735,6 +1917,26 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteUsagePlanKey",
 			Handler:    _AdminService_DeleteUsagePlanKey_Handler,
+		},
+		{
+			MethodName: "CreateDomainMapping",
+			Handler:    _AdminService_CreateDomainMapping_Handler,
+		},
+		{
+			MethodName: "GetDomainMapping",
+			Handler:    _AdminService_GetDomainMapping_Handler,
+		},
+		{
+			MethodName: "ListDomainMappings",
+			Handler:    _AdminService_ListDomainMappings_Handler,
+		},
+		{
+			MethodName: "UpdateDomainMapping",
+			Handler:    _AdminService_UpdateDomainMapping_Handler,
+		},
+		{
+			MethodName: "DeleteDomainMapping",
+			Handler:    _AdminService_DeleteDomainMapping_Handler,
 		},
 		{
 			MethodName: "GetAccountSettings",

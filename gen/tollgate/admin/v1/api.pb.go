@@ -1791,6 +1791,119 @@ func (x *TracingSettings) GetEnabled() bool {
 	return false
 }
 
+// DomainMapping serves a stage under a host name (and optional base path),
+// so that several APIs share the data port: REST calls to
+// https://{domain}{base_path}/... and gRPC calls with that :authority reach
+// the stage without a "/{stage}" path prefix or x-tollgate-stage entry.
+type DomainMapping struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name, "domainMappings/{domain_mapping}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// System-assigned unique identifier.
+	Uid string `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	// The host name clients use, e.g. "api.example.com" (lowercase, no port).
+	Domain string `protobuf:"bytes,3,opt,name=domain,proto3" json:"domain,omitempty"`
+	// A path prefix under the domain, e.g. "/orders"; empty maps the whole
+	// domain. A domain and base path pair maps to one stage only.
+	BasePath string `protobuf:"bytes,4,opt,name=base_path,json=basePath,proto3" json:"base_path,omitempty"`
+	// The stage served, "apis/{api}/stages/{stage}".
+	Stage string `protobuf:"bytes,5,opt,name=stage,proto3" json:"stage,omitempty"`
+	// Creation time.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Last modification time.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Checksum of the current state, for optimistic concurrency.
+	Etag          string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainMapping) Reset() {
+	*x = DomainMapping{}
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainMapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainMapping) ProtoMessage() {}
+
+func (x *DomainMapping) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainMapping.ProtoReflect.Descriptor instead.
+func (*DomainMapping) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DomainMapping) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DomainMapping) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *DomainMapping) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *DomainMapping) GetBasePath() string {
+	if x != nil {
+		return x.BasePath
+	}
+	return ""
+}
+
+func (x *DomainMapping) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *DomainMapping) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *DomainMapping) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *DomainMapping) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_api_proto_rawDesc = "" +
@@ -1968,7 +2081,19 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x16\n" +
 	"\x06fields\x18\x02 \x03(\tR\x06fields\"+\n" +
 	"\x0fTracingSettings\x12\x18\n" +
-	"\aenabled\x18\x01 \x01(\bR\aenabledB\xc6\x01\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\"\x8d\x03\n" +
+	"\rDomainMapping\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
+	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12\x1b\n" +
+	"\x06domain\x18\x03 \x01(\tB\x03\xe0A\x02R\x06domain\x12\x1b\n" +
+	"\tbase_path\x18\x04 \x01(\tR\bbasePath\x12\x19\n" +
+	"\x05stage\x18\x05 \x01(\tB\x03\xe0A\x02R\x05stage\x12@\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag:_\xeaA\\\n" +
+	"\x1atollgate.dev/DomainMapping\x12\x1fdomainMappings/{domain_mapping}*\x0edomainMappings2\rdomainMappingB\xc6\x01\n" +
 	"\x15com.tollgate.admin.v1B\bApiProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -1984,7 +2109,7 @@ func file_tollgate_admin_v1_api_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(Api_Protocol)(0),                           // 0: tollgate.admin.v1.Api.Protocol
 	(Api_ApiKeySource)(0),                       // 1: tollgate.admin.v1.Api.ApiKeySource
@@ -2005,62 +2130,65 @@ var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(*CanarySettings)(nil),                      // 16: tollgate.admin.v1.CanarySettings
 	(*AccessLogSettings)(nil),                   // 17: tollgate.admin.v1.AccessLogSettings
 	(*TracingSettings)(nil),                     // 18: tollgate.admin.v1.TracingSettings
-	nil,                                         // 19: tollgate.admin.v1.Stage.VariablesEntry
-	nil,                                         // 20: tollgate.admin.v1.Stage.RouteSettingsEntry
-	nil,                                         // 21: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	(*Integration)(nil),                         // 22: tollgate.admin.v1.Integration
-	(*timestamppb.Timestamp)(nil),               // 23: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),                 // 24: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 25: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 26: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 27: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 28: tollgate.admin.v1.ThrottleSettings
+	(*DomainMapping)(nil),                       // 19: tollgate.admin.v1.DomainMapping
+	nil,                                         // 20: tollgate.admin.v1.Stage.VariablesEntry
+	nil,                                         // 21: tollgate.admin.v1.Stage.RouteSettingsEntry
+	nil,                                         // 22: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	(*Integration)(nil),                         // 23: tollgate.admin.v1.Integration
+	(*timestamppb.Timestamp)(nil),               // 24: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),                 // 25: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 26: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 27: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 28: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 29: tollgate.admin.v1.ThrottleSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
 	5,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
-	22, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
+	23, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
-	23, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
-	23, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
+	24, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
+	24, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 6: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	22, // 7: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	24, // 8: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	25, // 9: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	23, // 10: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	23, // 11: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	23, // 7: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	25, // 8: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	26, // 9: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	24, // 10: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	24, // 11: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
 	9,  // 12: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
 	10, // 13: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	23, // 14: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	23, // 15: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	24, // 16: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	24, // 14: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	24, // 15: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	25, // 16: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
 	2,  // 17: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	26, // 18: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	27, // 19: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	24, // 20: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	27, // 18: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	28, // 19: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	25, // 20: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
 	12, // 21: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	23, // 22: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	24, // 22: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 23: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
 	6,  // 24: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
 	8,  // 25: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	19, // 26: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	28, // 27: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	20, // 28: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	20, // 26: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	29, // 27: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	21, // 28: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
 	15, // 29: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
 	16, // 30: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
 	17, // 31: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
 	18, // 32: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	23, // 33: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	23, // 34: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	28, // 35: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	24, // 33: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	24, // 34: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	29, // 35: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
 	3,  // 36: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	21, // 37: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	14, // 38: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	39, // [39:39] is the sub-list for method output_type
-	39, // [39:39] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	22, // 37: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	24, // 38: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	24, // 39: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	14, // 40: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	41, // [41:41] is the sub-list for method output_type
+	41, // [41:41] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -2098,7 +2226,7 @@ func file_tollgate_admin_v1_api_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_api_proto_rawDesc), len(file_tollgate_admin_v1_api_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -277,8 +277,9 @@ type rpcStatusJSON struct {
 	Details json.RawMessage `json:"details"`
 }
 
-// checkStatusJSON checks that body is a google.rpc.Status JSON with code.
-func checkStatusJSON(t *testing.T, header http.Header, body []byte, code codes.Code) {
+// checkStatusJSON checks that body is a google.rpc.Status JSON with code
+// and a message containing msg.
+func checkStatusJSON(t *testing.T, header http.Header, body []byte, code codes.Code, msg string) {
 	t.Helper()
 	if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type = %q, want application/json", ct)
@@ -295,9 +296,8 @@ func checkStatusJSON(t *testing.T, header http.Header, body []byte, code codes.C
 	if codes.Code(*st.Code) != code {
 		t.Errorf("code = %v (%s), want %v", codes.Code(*st.Code), *st.Message, code)
 	}
-	t.Logf("DEBUG %s", body)
-	if strings.TrimSpace(*st.Message) == "" {
-		t.Errorf("error body %q has an empty message", body)
+	if strings.TrimSpace(*st.Message) == "" || !strings.Contains(*st.Message, msg) {
+		t.Errorf("message = %q, want a non-empty message containing %q", *st.Message, msg)
 	}
 }
 
@@ -319,20 +319,21 @@ func TestRESTBadInput(t *testing.T) {
 		body        string
 		wantStatus  int
 		wantCode    codes.Code
+		wantMsg     string // in the status message
 	}{
-		{"malformed JSON", "POST", "/prod/v1/echo", "application/json", `{"message":`, 400, codes.InvalidArgument},
-		{"not JSON at all", "POST", "/prod/v1/echo", "application/json", `message=hi`, 400, codes.InvalidArgument},
-		{"wrong field type", "POST", "/prod/v1/echo", "application/json", `{"message":5}`, 400, codes.InvalidArgument},
-		{"wrong field type int", "POST", "/prod/v1/echo:stream", "application/json", `{"repeat":"many"}`, 400, codes.InvalidArgument},
-		{"unknown field", "POST", "/prod/v1/echo", "application/json", `{"message":"hi","nope":1}`, 400, codes.InvalidArgument},
-		{"trailing data", "POST", "/prod/v1/echo", "application/json", `{"message":"hi"} {}`, 400, codes.InvalidArgument},
-		{"unsupported content type", "POST", "/prod/v1/echo", "text/plain", `{"message":"hi"}`, 415, codes.InvalidArgument},
-		{"10,000 levels of nesting", "POST", "/prod/v1/echo", "application/json", nested, 400, codes.InvalidArgument},
-		{"duplicate keys", "POST", "/prod/v1/echo", "application/json", `{"message":"a","message":"b"}`, 400, codes.InvalidArgument},
-		{"invalid UTF-8 in a string", "POST", "/prod/v1/echo", "application/json", "{\"message\":\"a\xff\xfeb\"}", 400, codes.InvalidArgument},
-		{"unknown path under a deployed stage", "POST", "/prod/v1/nope", "application/json", `{}`, 404, codes.NotFound},
-		{"known path, wrong method", "GET", "/prod/v1/echo", "", "", 405, codes.Unimplemented},
-		{"unknown stage", "POST", "/nostage/v1/echo", "application/json", `{"message":"hi"}`, 404, codes.NotFound},
+		{"malformed JSON", "POST", "/prod/v1/echo", "application/json", `{"message":`, 400, codes.InvalidArgument, "unexpected EOF"},
+		{"not JSON at all", "POST", "/prod/v1/echo", "application/json", `message=hi`, 400, codes.InvalidArgument, "invalid character"},
+		{"wrong field type", "POST", "/prod/v1/echo", "application/json", `{"message":5}`, 400, codes.InvalidArgument, "invalid value for string field message"},
+		{"wrong field type int", "POST", "/prod/v1/echo:stream", "application/json", `{"repeat":"many"}`, 400, codes.InvalidArgument, "invalid value for int32 field repeat"},
+		{"unknown field", "POST", "/prod/v1/echo", "application/json", `{"message":"hi","nope":1}`, 400, codes.InvalidArgument, `unknown field "nope"`},
+		{"trailing data", "POST", "/prod/v1/echo", "application/json", `{"message":"hi"} {}`, 400, codes.InvalidArgument, "exactly one JSON value"},
+		{"unsupported content type", "POST", "/prod/v1/echo", "text/plain", `{"message":"hi"}`, 415, codes.InvalidArgument, "unsupported Content-Type"},
+		{"10,000 levels of nesting", "POST", "/prod/v1/echo", "application/json", nested, 400, codes.InvalidArgument, "max depth"},
+		{"duplicate keys", "POST", "/prod/v1/echo", "application/json", `{"message":"a","message":"b"}`, 400, codes.InvalidArgument, `duplicate field "message"`},
+		{"invalid UTF-8 in a string", "POST", "/prod/v1/echo", "application/json", "{\"message\":\"a\xff\xfeb\"}", 400, codes.InvalidArgument, "invalid UTF-8"},
+		{"unknown path under a deployed stage", "POST", "/prod/v1/nope", "application/json", `{}`, 404, codes.NotFound, "Not Found"},
+		{"known path, wrong method", "GET", "/prod/v1/echo", "", "", 405, codes.Unimplemented, "Method Not Allowed"},
+		{"unknown stage", "POST", "/nostage/v1/echo", "application/json", `{"message":"hi"}`, 404, codes.NotFound, "no stage nostage"},
 	}
 	client := &http.Client{Timeout: robustWait}
 	for _, tt := range tests {
@@ -360,7 +361,7 @@ func TestRESTBadInput(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d (%s), want %d", resp.StatusCode, got, tt.wantStatus)
 			}
-			checkStatusJSON(t, resp.Header, got, tt.wantCode)
+			checkStatusJSON(t, resp.Header, got, tt.wantCode, tt.wantMsg)
 			if tt.name == "unknown stage" {
 				if !bytes.HasPrefix(got, []byte(`{"code":5,`)) {
 					t.Errorf("body = %s, want it to start with {\"code\":5,", got)
@@ -391,7 +392,7 @@ func TestRESTBadInput(t *testing.T) {
 		if resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status = %d (%s), want 413", resp.StatusCode, got)
 		}
-		checkStatusJSON(t, resp.Header, got, codes.ResourceExhausted)
+		checkStatusJSON(t, resp.Header, got, codes.ResourceExhausted, "larger than the limit of 10485760 bytes")
 	})
 	t.Run("chunked body over the limit", func(t *testing.T) {
 		conn := rawConn(t, tg.addr)
@@ -424,10 +425,13 @@ func TestRESTBadInput(t *testing.T) {
 		if resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status = %d (%s), want 413", resp.StatusCode, got)
 		}
-		checkStatusJSON(t, resp.Header, got, codes.ResourceExhausted)
+		checkStatusJSON(t, resp.Header, got, codes.ResourceExhausted, "larger than the limit of 10485760 bytes")
 		_ = conn.Close()
 		<-writeErr
 	})
+	if n := tg.calls.Load(); n != 0 {
+		t.Errorf("%d bad requests reached the gRPC chain; every one must be refused before", n)
+	}
 }
 
 // rawConn dials addr with a deadline for the whole exchange.

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -301,6 +302,13 @@ func TestDataPortSurvivesPingFlood(t *testing.T) {
 		t.Logf("outcome: the server closed the flooding connection after %d PING acks were read: %v", acks, end)
 	default:
 		t.Logf("outcome: the connection stayed open but stalled after %d PING acks: %v", acks, end)
+		buf := make([]byte, 8<<20)
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if strings.Contains(g, "http2") {
+				t.Logf("GOROUTINE %s", g)
+			}
+		}
 	}
 	checkDataPortHealthy(t, ts)
 }

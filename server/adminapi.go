@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 )
 
@@ -40,8 +41,8 @@ const (
 // of it, and the handler that shares the admin port between them.
 func (s *Server) buildAdminAPI(auth *adminauth.Authenticator) error {
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(auth.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(auth.StreamServerInterceptor()),
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(s.log), auth.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(s.log), auth.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(maxRequestBytes),
 	)
 	adminv1.RegisterAdminServiceServer(s.grpc, s.admin)

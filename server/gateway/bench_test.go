@@ -6,12 +6,14 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
 // The dispatch benchmarks compare one 1 KiB unary call made directly to the
@@ -73,4 +75,20 @@ func startBenchGateway(b *testing.B) (backendAddr string, tg *testGateway) {
 	tg = startGateway(b)
 	tg.load(b, entry("shop", "prod", deployment(b, "shop", "v1", be.Addr()), nil))
 	return be.Addr(), tg
+}
+
+// BenchmarkLoad measures recompiling the routing table of 50 stages, which
+// every deploy-affecting admin write does before it is acknowledged.
+func BenchmarkLoad(b *testing.B) {
+	be := backend(b)
+	tg := startGateway(b)
+	var entries []routing.Entry
+	for i := range 50 {
+		api := "api" + strconv.Itoa(i)
+		entries = append(entries, entry(api, "prod", deployment(b, api, "v1", be.Addr()), nil))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tg.load(b, entries...)
+	}
 }

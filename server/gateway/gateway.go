@@ -161,30 +161,45 @@ func routeAttrs(ctx context.Context) []slog.Attr {
 func (g *Gateway) Load(cfg routing.Config) []error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	prev := g.current.Load()
+	cfg.Previous = prev.table
 	table, errs := routing.Compile(cfg)
 	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
+	// A stage still serving the same deployment keeps its transcoder:
+	// building one is most of the cost of a reload.
+	reusable := map[string]*stageRuntime{}
+	for s, rt := range prev.stages {
+		reusable[runtimeKey(s)] = rt
+	}
+	live := map[string]bool{}
 	var backends []grpcproxy.Backend
 	for _, st := range table.Stages() {
 		for _, s := range []*routing.Stage{st, st.Canary()} {
 			if s == nil {
 				continue
 			}
-			rt, err := g.newStageRuntime(s)
+			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)])
 			if err != nil {
 				errs = append(errs, fmt.Errorf("stage %s: %w", s.Name, err))
 				continue
 			}
 			next.stages[s] = rt
+			live[rt.ref] = true
 			backends = append(backends, stageBackends(s)...)
 		}
 	}
-	prev := g.current.Swap(next)
+	g.current.Store(next)
 	g.pool.Retain(backends)
-	if prev != nil {
-		old := prev.stages
+	var retired []string
+	for _, rt := range prev.stages {
+		if !live[rt.ref] {
+			retired = append(retired, rt.ref)
+		}
+	}
+	if len(retired) > 0 {
 		time.AfterFunc(stageRefGrace, func() {
-			for _, rt := range old {
-				g.refs.Delete(rt.ref)
+			for _, ref := range retired {
+				g.refs.Delete(ref)
 			}
 		})
 	}
@@ -192,6 +207,12 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 		g.logger.Error("stage not served", "error", err)
 	}
 	return errs
+}
+
+// runtimeKey identifies what a stage runtime depends on: the stage, the
+// deployment (immutable) and whether it is the canary.
+func runtimeKey(s *routing.Stage) string {
+	return s.Name + "\x00" + s.Deployment + "\x00" + strconv.FormatBool(s.IsCanary)
 }
 
 // stageBackends lists the gRPC backends a stage uses, to keep their

@@ -80,6 +80,10 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), route.Timeout)
 	defer cancel()
+	// Let the backend's response start while the request body still
+	// streams in, on HTTP/1.1 too (HTTP/2 always allows it). An error only
+	// means the connection cannot, which changes nothing.
+	_ = http.NewResponseController(w).EnableFullDuplex()
 	transport := h.transport
 	if hi.GetInsecureSkipVerify() {
 		transport = h.insecureTransport

@@ -29,6 +29,19 @@ type stageRuntime struct {
 	bindings   map[string]*pathtemplate.Set // HTTP verb → REST bindings, to choose between APIs
 }
 
+// stageRuntime returns the runtime of a compiled stage: prev's transcoder
+// under prev's reference when prev serves the same linked descriptors, a
+// new one otherwise. Reusing the reference keeps in-process calls that were
+// matched on the previous table valid.
+func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime) (*stageRuntime, error) {
+	if prev != nil && prev.stage.Files == s.Files {
+		rt := &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings}
+		g.refs.Store(rt.ref, rt)
+		return rt, nil
+	}
+	return g.newStageRuntime(s)
+}
+
 // newStageRuntime builds the transcoder of a compiled stage.
 func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 	rt := &stageRuntime{ref: g.newRef(), stage: s, bindings: map[string]*pathtemplate.Set{}}

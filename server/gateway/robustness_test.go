@@ -452,8 +452,10 @@ func rawConn(t *testing.T, addr string) net.Conn {
 // still working.
 //
 // Full duplex needs HTTP/2 between the client and the gateway: on HTTP/1.1
-// Go's server consumes the rest of the request body before it writes the
-// response headers unless the handler enables full duplex, which
+// the response headers do not come back until the request body ends, since
+// Go's HTTP/1 server consumes the request body before it writes response
+// headers unless the handler enables full duplex
+// (http.ResponseController.EnableFullDuplex), which the gateway's
 // httputil.ReverseProxy does not.
 func TestHTTPIntegrationStreams(t *testing.T) {
 	release := make(chan struct{})
@@ -514,6 +516,8 @@ func TestHTTPIntegrationStreams(t *testing.T) {
 		defer cancel()
 		pr, pw := io.Pipe()
 		defer pw.Close()
+		// Unblock the transport's body writer if the test times out.
+		defer context.AfterFunc(c, func() { _ = pw.CloseWithError(c.Err()) })()
 		req, err := http.NewRequestWithContext(c, http.MethodPost, tg.url("/prod/duplex"), pr)
 		if err != nil {
 			t.Fatal(err)

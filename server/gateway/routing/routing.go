@@ -162,6 +162,10 @@ type Config struct {
 	Stages []Entry
 	// DomainMappings serve stages under host names.
 	DomainMappings []*adminv1.DomainMapping
+	// Previous is the table being replaced, or nil. Deployments are
+	// immutable, so the linked descriptors of a deployment it already
+	// compiled are reused instead of being parsed again.
+	Previous *Table
 }
 
 // Table is an immutable routing table over every deployed stage.
@@ -188,17 +192,27 @@ func Empty() *Table {
 // reported in errs; the others are served.
 func Compile(cfg Config) (t *Table, errs []error) {
 	t = Empty()
+	schemas := map[string]*schema{}
+	if cfg.Previous != nil {
+		for _, st := range cfg.Previous.stages {
+			for _, s := range []*Stage{st, st.canary} {
+				if s != nil && s.Files != nil {
+					schemas[s.Deployment] = &schema{files: s.Files, services: s.Services}
+				}
+			}
+		}
+	}
 	entries := cfg.Stages
 	sorted := slices.Clone(entries)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Stage.GetName() < sorted[j].Stage.GetName() })
 	for _, e := range sorted {
-		st, err := compileStage(e.Stage, e.Deployment, false)
+		st, err := compileStage(e.Stage, e.Deployment, false, schemas)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("stage %s: %w", e.Stage.GetName(), err))
 			continue
 		}
 		if c := e.Stage.GetCanary(); e.Canary != nil && c.GetPercent() > 0 {
-			cs, err := compileStage(e.Stage, e.Canary, true)
+			cs, err := compileStage(e.Stage, e.Canary, true, schemas)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("stage %s canary: %w", e.Stage.GetName(), err))
 			} else {
@@ -369,8 +383,15 @@ func (t *Table) stagesByHint(hint string) []*Stage {
 // stageVariableRef matches ${stageVariables.NAME}.
 var stageVariableRef = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
 
-// compileStage builds the routes of one stage from one deployment.
-func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool) (*Stage, error) {
+// schema is the linked descriptors of one deployment.
+type schema struct {
+	files    *protoregistry.Files
+	services []protoreflect.ServiceDescriptor
+}
+
+// compileStage builds the routes of one stage from one deployment. schemas
+// caches linked descriptors by deployment name; compileStage adds to it.
+func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, schemas map[string]*schema) (*Stage, error) {
 	snap := dep.GetSnapshot()
 	if snap.GetApi() == nil {
 		return nil, fmt.Errorf("deployment %s has no snapshot", dep.GetName())
@@ -399,7 +420,9 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool) (*St
 		wildcards:  map[string]*Route{},
 		http:       map[string]*pathtemplate.Set{},
 	}
-	if b := snap.GetApi().GetFileDescriptorSet(); b != nil {
+	if sc, ok := schemas[dep.GetName()]; ok {
+		st.Files, st.Services = sc.files, sc.services
+	} else if b := snap.GetApi().GetFileDescriptorSet(); b != nil {
 		var set descriptorpb.FileDescriptorSet
 		if err := proto.Unmarshal(b, &set); err != nil {
 			return nil, fmt.Errorf("decode descriptors: %w", err)
@@ -416,6 +439,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool) (*St
 			return true
 		})
 		sort.Slice(st.Services, func(i, j int) bool { return st.Services[i].FullName() < st.Services[j].FullName() })
+		schemas[dep.GetName()] = &schema{files: st.Files, services: st.Services}
 	}
 	def := snap.GetApi().GetDefaultIntegration()
 	newRoute := func(r *adminv1.Route) *Route {

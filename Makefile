@@ -121,7 +121,7 @@ breaking: protodeps ## buf breaking: working tree protos vs BASE (default HEAD~1
 
 .PHONY: test
 test: ## Run all tests with the race detector (the README test command)
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 5m ./...
 
 .PHONY: bench
 bench: ## Run all benchmarks (no tests)

@@ -19,6 +19,13 @@ import (
 // would upload from `buf build --as-file-descriptor-set`, without source
 // info. Each call returns a new set that the caller may change.
 func FileDescriptorSet() *descriptorpb.FileDescriptorSet {
+	return DescriptorSetOf(examplev1.File_tollgate_example_v1_bookstore_proto, examplev1.File_tollgate_example_v1_echo_proto)
+}
+
+// DescriptorSetOf returns the FileDescriptorSet of files and everything
+// they import, each file after its imports, as a user would upload it. The
+// files must be linked into the binary (generated packages are).
+func DescriptorSetOf(files ...protoreflect.FileDescriptor) *descriptorpb.FileDescriptorSet {
 	set := &descriptorpb.FileDescriptorSet{}
 	seen := map[string]bool{}
 	var visit func(fd protoreflect.FileDescriptor)
@@ -30,8 +37,8 @@ func FileDescriptorSet() *descriptorpb.FileDescriptorSet {
 		if fd.IsPlaceholder() {
 			resolved, err := protoregistry.GlobalFiles.FindFileByPath(fd.Path())
 			if err != nil {
-				// The generated packages import the Go packages of all
-				// their imports, so this means a broken build.
+				// Generated packages import the Go packages of all their
+				// imports, so this means a broken build.
 				panic(fmt.Sprintf("examplebackend: %s is not linked in: %v", fd.Path(), err))
 			}
 			fd = resolved
@@ -42,7 +49,8 @@ func FileDescriptorSet() *descriptorpb.FileDescriptorSet {
 		}
 		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
 	}
-	visit(examplev1.File_tollgate_example_v1_bookstore_proto)
-	visit(examplev1.File_tollgate_example_v1_echo_proto)
+	for _, f := range files {
+		visit(f)
+	}
 	return set
 }

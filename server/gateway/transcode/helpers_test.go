@@ -32,6 +32,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	testingv1 "github.com/tollgate-gw/tollgate/gen/tollgate/testing/v1"
+	"github.com/tollgate-gw/tollgate/internal/examplebackend"
 	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
 )
 
@@ -39,34 +40,9 @@ import (
 const testTimeout = 10 * time.Second
 
 // descriptorSet returns the FileDescriptorSet of the given files and
-// everything they import, each file after its imports, as a user would
-// upload it.
+// everything they import, as a user would upload it.
 func descriptorSet(files ...protoreflect.FileDescriptor) *descriptorpb.FileDescriptorSet {
-	set := &descriptorpb.FileDescriptorSet{}
-	seen := map[string]bool{}
-	var visit func(fd protoreflect.FileDescriptor)
-	visit = func(fd protoreflect.FileDescriptor) {
-		if seen[fd.Path()] {
-			return
-		}
-		seen[fd.Path()] = true
-		if fd.IsPlaceholder() {
-			resolved, err := protoregistry.GlobalFiles.FindFileByPath(fd.Path())
-			if err != nil {
-				panic(fmt.Sprintf("%s is not linked in: %v", fd.Path(), err))
-			}
-			fd = resolved
-		}
-		imports := fd.Imports()
-		for i := range imports.Len() {
-			visit(imports.Get(i).FileDescriptor)
-		}
-		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
-	}
-	for _, f := range files {
-		visit(f)
-	}
-	return set
+	return examplebackend.DescriptorSetOf(files...)
 }
 
 // filesFrom builds a registry from set the way the gateway does for a

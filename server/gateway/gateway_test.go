@@ -445,3 +445,41 @@ func TestDomainMappings(t *testing.T) {
 		t.Fatalf("unmapped authority with two stages: %v", err)
 	}
 }
+
+// TestBackendResetsTheStream: a backend that resets its streams (here an
+// HTTP/2 server aborting every request) gives the client 502 / UNAVAILABLE,
+// and the gateway keeps serving.
+func TestBackendResetsTheStream(t *testing.T) {
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	resetting := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic(http.ErrAbortHandler) // sends RST_STREAM
+	}))
+	resetting.Config.Protocols = &protocols
+	resetting.Start()
+	t.Cleanup(resetting.Close)
+	good := backend(t)
+	tg := startGateway(t)
+	tg.load(t,
+		entry("reset", "reset", deployment(t, "reset", "v1", strings.TrimPrefix(resetting.URL, "http://")), nil),
+		entry("shop", "prod", deployment(t, "shop", "v1", good.Addr()), nil),
+	)
+	_, err := examplev1.NewEchoServiceClient(tg.grpcConn(t)).Echo(
+		metadata.AppendToOutgoingContext(ctx(t), "x-tollgate-stage", "reset/reset"), &examplev1.EchoRequest{Message: "x"})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("gRPC through a resetting backend: %v", err)
+	}
+	resp, err := http.Post(tg.url("/reset/v1/echo"), "application/json", strings.NewReader(`{"message":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("REST through a resetting backend: %d %s", resp.StatusCode, body)
+	}
+	if _, err := examplev1.NewEchoServiceClient(tg.grpcConn(t)).Echo(
+		metadata.AppendToOutgoingContext(ctx(t), "x-tollgate-stage", "shop/prod"), &examplev1.EchoRequest{Message: "x"}); err != nil {
+		t.Fatalf("the gateway stopped serving: %v", err)
+	}
+}

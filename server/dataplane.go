@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -13,9 +14,17 @@ import (
 // loadTimeout bounds reading the deployed configuration for a reload.
 const loadTimeout = 10 * time.Second
 
+// apiKeyCacheTTL bounds how long a disabled or deleted API key can still be
+// accepted by a running gateway.
+const apiKeyCacheTTL = 500 * time.Millisecond
+
 // buildDataPlane creates the gateway that serves the data port.
 func (s *Server) buildDataPlane() error {
-	gw, err := gateway.New(gateway.WithLogger(s.log))
+	// The policy chain, after routing and the request ID: authorization.
+	// Throttling, metering and tracing join it with their issues.
+	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(
+		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
+	))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}

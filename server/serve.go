@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
@@ -70,7 +71,9 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	go func() { errc <- serveHTTP(adminSrv, adminLn, "admin-addr") }()
 	go func() { errc <- serveHTTP(dataSrv, dataLn, "listen") }()
 	go func() {
-		if err := s.grpc.Serve(s.memLis); err != nil {
+		// ErrServerStopped means a shutdown came before this goroutine
+		// started serving: not a failure.
+		if err := s.grpc.Serve(s.memLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			errc <- fmt.Errorf("server: admin gRPC: %w", err)
 			return
 		}

@@ -127,13 +127,13 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	if err := s.buildDataPlane(); err != nil {
-		return nil, err
-	}
 	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout),
 		admin.WithOnDeploy(s.loadDeployed))
 	if err != nil {
 		return nil, fmt.Errorf("server: build admin service: %w", err)
+	}
+	if err := s.buildDataPlane(); err != nil {
+		return nil, err
 	}
 	if err := s.buildAdminAPI(auth); err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
@@ -34,8 +35,13 @@ const (
 	// name, "api/stage", or a stage ID.
 	StageMetadataKey = "x-tollgate-stage"
 	// stageRefMetadataKey pins a transcoded call to the compiled stage that
-	// matched it. Trusted only on in-process calls.
-	stageRefMetadataKey = "x-tollgate-stage-ref"
+	// matched it. Trusted only on in-process calls, as are the entries
+	// below, which describe the HTTP request of a transcoded call.
+	stageRefMetadataKey   = "x-tollgate-stage-ref"
+	httpMethodMetadataKey = "x-tollgate-http-method"
+	httpPathMetadataKey   = "x-tollgate-http-path"
+	httpQueryMetadataKey  = "x-tollgate-http-query"
+	sourceIPMetadataKey   = "x-tollgate-source-ip"
 )
 
 // Defaults of the data plane.
@@ -260,7 +266,8 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	ctx := ss.Context()
 	md, _ := metadata.FromIncomingContext(ctx)
 	var route *routing.Route
-	if ref := firstValue(md, stageRefMetadataKey); ref != "" && inProcess(ctx) {
+	internal := inProcess(ctx)
+	if ref := firstValue(md, stageRefMetadataKey); ref != "" && internal {
 		v, ok := g.refs.Load(ref)
 		if !ok {
 			return status.Error(codes.Unavailable, "the deployment serving this call was replaced; retry")
@@ -271,6 +278,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		route = r
 	} else {
+		internal = false
 		r, err := g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(md, StageMetadataKey), firstValue(md, ":authority"))
 		switch {
 		case errors.Is(err, routing.ErrAmbiguous):
@@ -280,7 +288,42 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		route = r
 	}
-	return handler(srv, &routedStream{ServerStream: ss, ctx: routing.NewContext(ctx, route)})
+	call := newCall(route, info.FullMethod)
+	if internal {
+		call.Protocol = callinfo.REST
+		call.HTTPMethod = firstValue(md, httpMethodMetadataKey)
+		call.HTTPPath = firstValue(md, httpPathMetadataKey)
+		call.RawQuery = firstValue(md, httpQueryMetadataKey)
+		call.SourceIP = firstValue(md, sourceIPMetadataKey)
+	} else if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		call.SourceIP = hostOf(p.Addr.String())
+	}
+	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
+	return handler(srv, &routedStream{ServerStream: ss, ctx: ctx})
+}
+
+// newCall describes a routed call for the policy interceptors.
+func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
+	st := r.Stage
+	return &callinfo.Call{
+		API:            st.API,
+		Stage:          st.Name,
+		Deployment:     st.Deployment,
+		Route:          r.Config,
+		Authorizers:    st.Authorizers,
+		APIKeySource:   st.Snapshot.GetApi().GetApiKeySource(),
+		StageVariables: st.Variables,
+		Protocol:       callinfo.GRPC,
+		FullMethod:     fullMethod,
+	}
+}
+
+// hostOf returns the host of a host:port address.
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }
 
 // direct is the proxy's director: the route chosen by routeInterceptor.
@@ -300,10 +343,14 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		}
 		return grpcproxy.Call{}, status.Errorf(codes.Unimplemented, "%s has %s integration; gRPC calls need a gRPC integration", routeLabel(r), kind)
 	}
-	return grpcproxy.Call{
+	pc := grpcproxy.Call{
 		Backend: grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority()},
 		Timeout: r.Timeout,
-	}, nil
+	}
+	if call := callinfo.FromContext(ctx); call != nil {
+		pc.Metadata = call.BackendMetadata
+	}
+	return pc, nil
 }
 
 // routeLabel names a route in messages.

@@ -49,6 +49,7 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 		tc, err := transcode.New(s.Files, s.Services, g.inprocConn,
 			transcode.WithMaxBodyBytes(g.maxBodyBytes),
 			transcode.WithOutgoingMetadata(metadata.Pairs(stageRefMetadataKey, rt.ref)),
+			transcode.WithRequestMetadata(requestMetadata),
 			transcode.WithLogger(g.logger),
 		)
 		if err != nil {
@@ -70,6 +71,18 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 	}
 	g.refs.Store(rt.ref, rt)
 	return rt, nil
+}
+
+// requestMetadata describes a transcoded call's HTTP request to the
+// policy interceptors (the path relative to the stage, as the transcoder
+// receives it).
+func requestMetadata(r *http.Request) metadata.MD {
+	return metadata.Pairs(
+		httpMethodMetadataKey, r.Method,
+		httpPathMetadataKey, r.URL.EscapedPath(),
+		httpQueryMetadataKey, r.URL.RawQuery,
+		sourceIPMetadataKey, hostOf(r.RemoteAddr),
+	)
 }
 
 // matches reports whether a REST binding of the stage matches.

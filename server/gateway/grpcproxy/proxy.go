@@ -25,6 +25,10 @@ type Call struct {
 	// client's deadline or after Timeout, whichever comes first. Zero means
 	// no cap beyond the client's deadline.
 	Timeout time.Duration
+	// Metadata is added to the backend call after the client's metadata was
+	// filtered (so after any client-sent x-tollgate-* entry was removed):
+	// what the gateway asserts about the caller, such as its principal.
+	Metadata metadata.MD
 }
 
 // Director picks the backend of a call from its context (which carries the
@@ -124,7 +128,14 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 		// relayed unchanged, so their label must be too.
 		opts = append(opts[:len(opts):len(opts)], grpc.CallContentSubtype(sub))
 	}
-	cs, err := conn.NewStream(metadata.NewOutgoingContext(ctx, stripRequestMetadata(in)), proxyStreamDesc, method, opts...)
+	out := stripRequestMetadata(in)
+	if out == nil && len(call.Metadata) > 0 {
+		out = metadata.MD{}
+	}
+	for k, vs := range call.Metadata {
+		out[k] = append(out[k], vs...)
+	}
+	cs, err := conn.NewStream(metadata.NewOutgoingContext(ctx, out), proxyStreamDesc, method, opts...)
 	if err != nil {
 		return p.backendError(ctx, method, call, routeDeadline, err, true)
 	}

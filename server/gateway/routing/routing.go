@@ -85,6 +85,8 @@ type Stage struct {
 	Files *protoregistry.Files
 	// Services lists the gRPC services of the API's descriptors.
 	Services []protoreflect.ServiceDescriptor
+	// Authorizers are the deployment's authorizers by resource name.
+	Authorizers map[string]*adminv1.Authorizer
 
 	methods   map[string]*Route // exact full method names
 	wildcards map[string]*Route // "/pkg.Service/" prefixes of "/pkg.Service/*" routes
@@ -408,17 +410,18 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 	}
 	name := cfg.GetName()
 	st := &Stage{
-		API:        snap.GetApi().GetName(),
-		Name:       name,
-		ID:         name[strings.LastIndexByte(name, '/')+1:],
-		Deployment: dep.GetName(),
-		IsCanary:   canary,
-		Config:     cfg,
-		Snapshot:   snap,
-		Variables:  vars,
-		methods:    map[string]*Route{},
-		wildcards:  map[string]*Route{},
-		http:       map[string]*pathtemplate.Set{},
+		API:         snap.GetApi().GetName(),
+		Name:        name,
+		ID:          name[strings.LastIndexByte(name, '/')+1:],
+		Deployment:  dep.GetName(),
+		IsCanary:    canary,
+		Config:      cfg,
+		Snapshot:    snap,
+		Variables:   vars,
+		methods:     map[string]*Route{},
+		wildcards:   map[string]*Route{},
+		Authorizers: map[string]*adminv1.Authorizer{},
+		http:        map[string]*pathtemplate.Set{},
 	}
 	if sc, ok := schemas[dep.GetName()]; ok {
 		st.Files, st.Services = sc.files, sc.services
@@ -440,6 +443,9 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		})
 		sort.Slice(st.Services, func(i, j int) bool { return st.Services[i].FullName() < st.Services[j].FullName() })
 		schemas[dep.GetName()] = &schema{files: st.Files, services: st.Services}
+	}
+	for _, a := range snap.GetAuthorizers() {
+		st.Authorizers[a.GetName()] = a
 	}
 	def := snap.GetApi().GetDefaultIntegration()
 	newRoute := func(r *adminv1.Route) *Route {

@@ -38,7 +38,13 @@ func IncomingHeaderMatcher(key string) (string, bool) {
 	if k := strings.ToLower(key); forwardedHeaders[k] {
 		return k, true
 	}
-	return runtime.DefaultHeaderMatcher(key)
+	k, ok := runtime.DefaultHeaderMatcher(key)
+	// "Grpc-Metadata-X-Tollgate-…" would become gateway-internal metadata,
+	// which only the gateway itself may set.
+	if ok && strings.HasPrefix(strings.ToLower(k), "x-tollgate-") {
+		return "", false
+	}
+	return k, ok
 }
 
 // outgoingHeaderMatcher maps response header metadata to HTTP headers as

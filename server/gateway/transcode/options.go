@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"google.golang.org/grpc/metadata"
@@ -18,6 +19,7 @@ type Option func(*options)
 type options struct {
 	maxBodyBytes int64
 	outgoing     metadata.MD
+	perRequest   func(*http.Request) metadata.MD
 	logger       *slog.Logger
 }
 
@@ -51,6 +53,15 @@ func WithOutgoingMetadata(md metadata.MD) Option {
 			o.outgoing[k] = append(o.outgoing[k], vs...)
 		}
 	}
+}
+
+// WithRequestMetadata adds the metadata f returns for each request to the
+// gRPC call made for it, after (and overriding) the client's forwarded
+// headers and the WithOutgoingMetadata entries: what the gateway knows
+// about the HTTP request itself, such as its method, path and source
+// address.
+func WithRequestMetadata(f func(*http.Request) metadata.MD) Option {
+	return func(o *options) { o.perRequest = f }
 }
 
 // WithLogger makes the Transcoder log to l: the methods it leaves unbound

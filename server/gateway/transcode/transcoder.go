@@ -130,9 +130,15 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithErrorHandler(errorHandler),
 	}
-	if len(o.outgoing) > 0 {
-		md := o.outgoing.Copy()
-		muxOpts = append(muxOpts, runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return md }))
+	if len(o.outgoing) > 0 || o.perRequest != nil {
+		fixed := o.outgoing.Copy()
+		perRequest := o.perRequest
+		muxOpts = append(muxOpts, runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			if perRequest == nil {
+				return fixed
+			}
+			return metadata.Join(fixed, perRequest(r))
+		}))
 	}
 	t.mux = runtime.NewServeMux(muxOpts...)
 

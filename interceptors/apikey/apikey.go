@@ -1,0 +1,157 @@
+package apikey
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+)
+
+// MetadataKey is the metadata entry (HTTP header) carrying the key.
+const MetadataKey = "x-api-key"
+
+// errForbidden is the one answer to every refused key.
+var errForbidden = status.Error(codes.PermissionDenied, "Forbidden")
+
+// Key is what a Lookup knows about a key.
+type Key struct {
+	// Name is the key's resource name.
+	Name string
+	// Enabled reports whether the key is accepted.
+	Enabled bool
+	// CustomerID is the key's customer ID.
+	CustomerID string
+	// UsagePlans maps each stage covered by one of the key's usage plans
+	// to that plan's resource name.
+	UsagePlans map[string]string
+}
+
+// Lookup finds a key by the hex SHA-256 of its value. It returns nil and no
+// error for an unknown key.
+type Lookup interface {
+	LookupAPIKey(ctx context.Context, hash string) (*Key, error)
+}
+
+// LookupFunc adapts a function to Lookup.
+type LookupFunc func(ctx context.Context, hash string) (*Key, error)
+
+// LookupAPIKey calls f.
+func (f LookupFunc) LookupAPIKey(ctx context.Context, hash string) (*Key, error) { return f(ctx, hash) }
+
+// Hash returns the hex SHA-256 of a key value, the form keys are stored in.
+func Hash(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return hex.EncodeToString(sum[:])
+}
+
+// Required reports whether a route needs an API key.
+func Required(r *adminv1.Route) bool {
+	return r.GetApiKeyRequired() || r.GetAuthorization().GetType() == adminv1.RouteAuthorization_TYPE_API_KEY
+}
+
+// StreamServerInterceptor checks the API key of calls whose route requires
+// one and records the resolved key in the call (callinfo.Call.APIKey).
+// Calls without callinfo (outside the data plane) pass untouched.
+func StreamServerInterceptor(lookup Lookup) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		call := callinfo.FromContext(ss.Context())
+		if call == nil || !Required(call.Route) {
+			return handler(srv, ss)
+		}
+		if err := check(ss.Context(), lookup, call); err != nil {
+			return err
+		}
+		return handler(srv, ss)
+	}
+}
+
+// check resolves and validates the key of a call.
+func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
+	var value string
+	if call.APIKeySource == adminv1.Api_API_KEY_SOURCE_AUTHORIZER {
+		value = call.UsageIdentifierKey
+	} else {
+		vals := metadata.ValueFromIncomingContext(ctx, MetadataKey)
+		if len(vals) != 1 {
+			// None, or several: never guess which one was meant.
+			return errForbidden
+		}
+		value = vals[0]
+	}
+	if value == "" {
+		return errForbidden
+	}
+	key, err := lookup.LookupAPIKey(ctx, Hash(value))
+	if err != nil {
+		return status.Error(codes.Internal, "could not check the API key")
+	}
+	if key == nil || !key.Enabled {
+		return errForbidden
+	}
+	plan, ok := key.UsagePlans[call.Stage]
+	if !ok {
+		return errForbidden
+	}
+	call.APIKey = &callinfo.APIKey{Name: key.Name, UsagePlan: plan, CustomerID: key.CustomerID}
+	return nil
+}
+
+// Cache is a Lookup that remembers answers, known and unknown keys alike,
+// for at most its TTL.
+type Cache struct {
+	next    Lookup
+	ttl     time.Duration
+	max     int
+	now     func() time.Time
+	mu      sync.Mutex
+	entries map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	key     *Key
+	expires time.Time
+}
+
+// NewCache caches next's answers for ttl (default one second) and at most
+// max entries (default 100,000; when full, the cache starts afresh rather
+// than letting a flood of random keys grow it).
+func NewCache(next Lookup, ttl time.Duration, max int) *Cache {
+	if ttl <= 0 {
+		ttl = time.Second
+	}
+	if max <= 0 {
+		max = 100_000
+	}
+	return &Cache{next: next, ttl: ttl, max: max, now: time.Now, entries: map[string]cacheEntry{}}
+}
+
+// LookupAPIKey answers from the cache or asks the next Lookup.
+func (c *Cache) LookupAPIKey(ctx context.Context, hash string) (*Key, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[hash]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.key, nil
+	}
+	key, err := c.next.LookupAPIKey(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.entries) >= c.max {
+		c.entries = map[string]cacheEntry{}
+	}
+	c.entries[hash] = cacheEntry{key: key, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return key, nil
+}

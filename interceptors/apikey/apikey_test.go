@@ -1,0 +1,147 @@
+package apikey_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/apikey"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+)
+
+// fakeStream is a server stream with a context.
+type fakeStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (f *fakeStream) Context() context.Context { return f.ctx }
+
+const stage = "apis/shop/stages/prod"
+
+var keys = map[string]*apikey.Key{
+	apikey.Hash("good-key-0123456789abcdef"):  {Name: "apiKeys/good", Enabled: true, UsagePlans: map[string]string{stage: "usagePlans/gold"}},
+	apikey.Hash("off-key-0123456789abcdef"):   {Name: "apiKeys/off", Enabled: false, UsagePlans: map[string]string{stage: "usagePlans/gold"}},
+	apikey.Hash("other-key-0123456789abcdef"): {Name: "apiKeys/other", Enabled: true, UsagePlans: map[string]string{"apis/shop/stages/beta": "usagePlans/gold"}},
+}
+
+func lookup(_ context.Context, hash string) (*apikey.Key, error) { return keys[hash], nil }
+
+func run(t testing.TB, route *adminv1.Route, source adminv1.Api_ApiKeySource, usageKey string, md metadata.MD) (*callinfo.Call, error) {
+	call := &callinfo.Call{Stage: stage, Route: route, APIKeySource: source, UsageIdentifierKey: usageKey}
+	ctx := callinfo.NewContext(metadata.NewIncomingContext(context.Background(), md), call)
+	intercept := apikey.StreamServerInterceptor(apikey.LookupFunc(lookup))
+	err := intercept(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: "/a.B/C"}, func(any, grpc.ServerStream) error { return nil })
+	return call, err
+}
+
+func TestInterceptor(t *testing.T) {
+	required := &adminv1.Route{ApiKeyRequired: true}
+	keyType := &adminv1.Route{Authorization: &adminv1.RouteAuthorization{Type: adminv1.RouteAuthorization_TYPE_API_KEY}}
+	header := adminv1.Api_API_KEY_SOURCE_HEADER
+	tests := []struct {
+		name     string
+		route    *adminv1.Route
+		source   adminv1.Api_ApiKeySource
+		usageKey string
+		md       metadata.MD
+		want     codes.Code
+		wantKey  string
+	}{
+		{"open route", &adminv1.Route{}, header, "", nil, codes.OK, ""},
+		{"default integration", nil, header, "", nil, codes.OK, ""},
+		{"missing", required, header, "", nil, codes.PermissionDenied, ""},
+		{"unknown", required, header, "", metadata.Pairs("x-api-key", "nope"), codes.PermissionDenied, ""},
+		{"disabled", required, header, "", metadata.Pairs("x-api-key", "off-key-0123456789abcdef"), codes.PermissionDenied, ""},
+		{"not covering the stage", required, header, "", metadata.Pairs("x-api-key", "other-key-0123456789abcdef"), codes.PermissionDenied, ""},
+		{"two keys", required, header, "", metadata.Pairs("x-api-key", "good-key-0123456789abcdef", "x-api-key", "good-key-0123456789abcdef"), codes.PermissionDenied, ""},
+		{"good", required, header, "", metadata.Pairs("x-api-key", "good-key-0123456789abcdef"), codes.OK, "apiKeys/good"},
+		{"API_KEY authorization type", keyType, header, "", metadata.Pairs("x-api-key", "good-key-0123456789abcdef"), codes.OK, "apiKeys/good"},
+		{"key from the authorizer", required, adminv1.Api_API_KEY_SOURCE_AUTHORIZER, "good-key-0123456789abcdef", nil, codes.OK, "apiKeys/good"},
+		{"authorizer source ignores the header", required, adminv1.Api_API_KEY_SOURCE_AUTHORIZER, "", metadata.Pairs("x-api-key", "good-key-0123456789abcdef"), codes.PermissionDenied, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			call, err := run(t, tt.route, tt.source, tt.usageKey, tt.md)
+			if status.Code(err) != tt.want {
+				t.Fatalf("code %v (%v), want %v", status.Code(err), err, tt.want)
+			}
+			if err != nil && status.Convert(err).Message() != "Forbidden" {
+				t.Errorf("message %q reveals why", status.Convert(err).Message())
+			}
+			got := ""
+			if call.APIKey != nil {
+				got = call.APIKey.Name
+			}
+			if got != tt.wantKey {
+				t.Errorf("resolved key %q, want %q", got, tt.wantKey)
+			}
+		})
+	}
+}
+
+func TestCacheTTL(t *testing.T) {
+	var calls atomic.Int64
+	enabled := true
+	next := apikey.LookupFunc(func(context.Context, string) (*apikey.Key, error) {
+		calls.Add(1)
+		return &apikey.Key{Enabled: enabled}, nil
+	})
+	c := apikey.NewCache(next, 100*time.Millisecond, 0)
+	for range 10 {
+		if k, _ := c.LookupAPIKey(context.Background(), "h"); !k.Enabled {
+			t.Fatal("not enabled")
+		}
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d lookups for 10 cached calls", calls.Load())
+	}
+	enabled = false
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if k, _ := c.LookupAPIKey(context.Background(), "h"); !k.Enabled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cache never saw the key disabled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCacheBound(t *testing.T) {
+	var calls atomic.Int64
+	next := apikey.LookupFunc(func(context.Context, string) (*apikey.Key, error) { calls.Add(1); return nil, nil })
+	c := apikey.NewCache(next, time.Hour, 10)
+	for i := range 1000 {
+		_, _ = c.LookupAPIKey(context.Background(), string(rune('a'+i%26))+time.Duration(i).String())
+	}
+	if calls.Load() != 1000 {
+		t.Fatalf("%d lookups", calls.Load())
+	}
+}
+
+// BenchmarkInterceptorCached is the cost of checking a key held in the cache.
+func BenchmarkInterceptorCached(b *testing.B) {
+	c := apikey.NewCache(apikey.LookupFunc(lookup), time.Hour, 0)
+	intercept := apikey.StreamServerInterceptor(c)
+	route := &adminv1.Route{ApiKeyRequired: true}
+	md := metadata.Pairs("x-api-key", "good-key-0123456789abcdef")
+	base := metadata.NewIncomingContext(context.Background(), md)
+	info := &grpc.StreamServerInfo{FullMethod: "/a.B/C"}
+	done := func(any, grpc.ServerStream) error { return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		call := &callinfo.Call{Stage: stage, Route: route}
+		if err := intercept(nil, &fakeStream{ctx: callinfo.NewContext(base, call)}, info, done); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

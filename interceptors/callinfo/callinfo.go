@@ -1,0 +1,122 @@
+// Package callinfo carries what the data plane knows about one call from the
+// routing step to the policy interceptors (authorization, throttling,
+// metering) and to the proxy, so that policies never depend on the gateway's
+// internals and never differ by protocol.
+package callinfo
+
+import (
+	"context"
+
+	"google.golang.org/grpc/metadata"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+)
+
+// Protocol is how the client called.
+type Protocol int
+
+const (
+	// GRPC is a gRPC call.
+	GRPC Protocol = iota + 1
+	// REST is a REST/JSON call transcoded onto gRPC.
+	REST
+)
+
+// String returns "grpc" or "rest".
+func (p Protocol) String() string {
+	switch p {
+	case GRPC:
+		return "grpc"
+	case REST:
+		return "rest"
+	}
+	return "unknown"
+}
+
+// Call describes one call. The routing step creates it; policy interceptors
+// read it and fill in what they learn (the API key, the principal). A call's
+// interceptors and its proxy run one after the other, so Call needs no lock.
+type Call struct {
+	// API is the API's resource name, e.g. "apis/shop".
+	API string
+	// Stage is the stage's resource name, e.g. "apis/shop/stages/prod".
+	Stage string
+	// Deployment is the deployment's resource name.
+	Deployment string
+	// Route is the matched route, or nil for a method served by the API's
+	// default integration.
+	Route *adminv1.Route
+	// Authorizers are the deployment's authorizers by resource name.
+	Authorizers map[string]*adminv1.Authorizer
+	// APIKeySource says where the API key is read from.
+	APIKeySource adminv1.Api_ApiKeySource
+	// StageVariables are the stage's variables.
+	StageVariables map[string]string
+	// Protocol is how the client called.
+	Protocol Protocol
+	// FullMethod is the gRPC method, "/pkg.Service/Method".
+	FullMethod string
+	// HTTPMethod, HTTPPath and RawQuery describe a REST call: the client's
+	// method, the path relative to the stage, and the query string.
+	HTTPMethod, HTTPPath, RawQuery string
+	// SourceIP is the client's address, without port.
+	SourceIP string
+	// RequestID is the call's request ID.
+	RequestID string
+
+	// UsageIdentifierKey is the API key value a custom authorizer chose
+	// for the caller, for APIs whose key source is the authorizer.
+	UsageIdentifierKey string
+	// APIKey is the caller's API key, once resolved.
+	APIKey *APIKey
+	// Principal is the caller's identity, once authorized.
+	Principal string
+	// BackendMetadata is added to the backend call after the client's own
+	// x-tollgate-* entries were removed: what the gateway asserts about
+	// the caller (principal, authorizer context).
+	BackendMetadata metadata.MD
+}
+
+// APIKey is a resolved API key.
+type APIKey struct {
+	// Name is the key's resource name, "apiKeys/{key}"; never the secret.
+	Name string
+	// UsagePlan is the usage plan covering the call's stage.
+	UsagePlan string
+	// CustomerID is the key's customer ID.
+	CustomerID string
+}
+
+// Resource returns the call as the resource string of authorizer policies:
+// "{api}/{stage}/{HTTP verb}/{path}" for REST, "{api}/{stage}/GRPC/{full
+// method}" for gRPC, with IDs rather than resource names.
+func (c *Call) Resource() string {
+	api, stage := lastSegment(c.API), lastSegment(c.Stage)
+	if c.Protocol == REST {
+		return api + "/" + stage + "/" + c.HTTPMethod + c.HTTPPath
+	}
+	return api + "/" + stage + "/GRPC" + c.FullMethod
+}
+
+// lastSegment returns the ID at the end of a resource name.
+func lastSegment(name string) string {
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '/' {
+			return name[i+1:]
+		}
+	}
+	return name
+}
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying c.
+func NewContext(ctx context.Context, c *Call) context.Context {
+	return context.WithValue(ctx, ctxKey{}, c)
+}
+
+// FromContext returns the call, or nil outside the data plane.
+func FromContext(ctx context.Context) *Call {
+	c, _ := ctx.Value(ctxKey{}).(*Call)
+	return c
+}

@@ -12,6 +12,13 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 )
 
+// HeaderMetadataPrefix starts the metadata entries through which the data
+// plane hands a transcoded REST call's HTTP headers to the policy
+// interceptors: "x-tollgate-header-" + the lowercase header name. The
+// gateway sets them only on its own in-process calls, and the proxy removes
+// every x-tollgate-* entry before a backend call.
+const HeaderMetadataPrefix = "x-tollgate-header-"
+
 // Protocol is how the client called.
 type Protocol int
 
@@ -85,6 +92,15 @@ type APIKey struct {
 	UsagePlan string
 	// CustomerID is the key's customer ID.
 	CustomerID string
+}
+
+// GetRouteAuthorization returns the route's authorization, or nil; it is
+// safe on a nil Call.
+func (c *Call) GetRouteAuthorization() *adminv1.RouteAuthorization {
+	if c == nil {
+		return nil
+	}
+	return c.Route.GetAuthorization()
 }
 
 // Resource returns the call as the resource string of authorizer policies:

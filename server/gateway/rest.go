@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
@@ -77,12 +78,19 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 // policy interceptors (the path relative to the stage, as the transcoder
 // receives it).
 func requestMetadata(r *http.Request) metadata.MD {
-	return metadata.Pairs(
+	md := metadata.Pairs(
 		httpMethodMetadataKey, r.Method,
 		httpPathMetadataKey, r.URL.EscapedPath(),
 		httpQueryMetadataKey, r.URL.RawQuery,
 		sourceIPMetadataKey, hostOf(r.RemoteAddr),
 	)
+	// Every header, as the client sent it, for authorizer identity sources
+	// and REQUEST authorizers (grpc-gateway forwards only some headers).
+	for k, vs := range r.Header {
+		key := callinfo.HeaderMetadataPrefix + strings.ToLower(k)
+		md[key] = append(md[key], vs...)
+	}
+	return md
 }
 
 // matches reports whether a REST binding of the stage matches.

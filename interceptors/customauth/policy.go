@@ -1,0 +1,123 @@
+package customauth
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+)
+
+// MatchResource reports whether a policy resource pattern matches a method
+// resource. In the pattern, "*" matches any sequence of bytes, including
+// none and including "/"; every other byte matches itself, so matching is
+// case-sensitive and "?" or "[" have no special meaning. "*" matches every
+// resource and "" only the empty one.
+//
+// It does not allocate, and takes at most time proportional to
+// len(pattern)×len(resource).
+func MatchResource(pattern, resource string) bool {
+	p, r := 0, 0
+	// star is the index in pattern of the last "*" seen (-1: none yet) and
+	// mark the index in resource where its match currently ends. On a
+	// mismatch the last star swallows one more byte and matching resumes
+	// after it; earlier stars never need to be revisited, because whatever
+	// they could match instead, the last star can match too.
+	star, mark := -1, 0
+	for r < len(resource) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, r
+			p++
+		case p < len(pattern) && pattern[p] == resource[r]:
+			p++
+			r++
+		case star >= 0:
+			mark++
+			p, r = star+1, mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// policy is a validated authorizer response: what is cached, shared by every
+// call with the same identity and never modified once built.
+type policy struct {
+	principalID string
+	allow       []string
+	deny        []string
+	// context is nil when the response had none, so that a decision
+	// allocates no empty map.
+	context  map[string]string
+	usageKey string
+}
+
+// errMalformed describes a response that breaks the protocol. Decide wraps
+// it with ErrAuthorizerFailed.
+var errMalformed = errors.New("malformed response")
+
+// compile validates an authorizer response and turns it into a policy. See
+// the package documentation for what is malformed.
+func compile(resp *datav1.AuthorizeResponse) (*policy, error) {
+	if resp == nil {
+		return nil, fmt.Errorf("%w: no response", errMalformed)
+	}
+	p := &policy{
+		principalID: resp.GetPrincipalId(),
+		usageKey:    resp.GetUsageIdentifierKey(),
+	}
+	if len(resp.GetContext()) > 0 {
+		p.context = maps.Clone(resp.GetContext())
+	}
+	for i, st := range resp.GetPolicy() {
+		resources := st.GetResources()
+		if len(resources) == 0 {
+			return nil, fmt.Errorf("%w: policy statement %d has no resources", errMalformed, i)
+		}
+		for j, r := range resources {
+			if r == "" {
+				return nil, fmt.Errorf("%w: policy statement %d: resource %d is empty", errMalformed, i, j)
+			}
+		}
+		switch e := st.GetEffect(); e {
+		case datav1.Effect_EFFECT_ALLOW:
+			p.allow = append(p.allow, resources...)
+		case datav1.Effect_EFFECT_DENY:
+			p.deny = append(p.deny, resources...)
+		default:
+			return nil, fmt.Errorf("%w: policy statement %d has effect %v, want EFFECT_ALLOW or EFFECT_DENY", errMalformed, i, e)
+		}
+	}
+	if len(p.allow) > 0 && p.principalID == "" {
+		return nil, fmt.Errorf("%w: the policy allows calls but the principal ID is empty", errMalformed)
+	}
+	return p, nil
+}
+
+// decide evaluates the policy for one method resource: a matching Deny
+// statement wins, then a matching Allow; a resource nothing matches is
+// denied. Only an allowed decision carries the context and the usage
+// identifier key; the principal is always set, for the access log.
+func (p *policy) decide(resource string) Decision {
+	for _, pattern := range p.deny {
+		if MatchResource(pattern, resource) {
+			return Decision{PrincipalID: p.principalID}
+		}
+	}
+	for _, pattern := range p.allow {
+		if MatchResource(pattern, resource) {
+			return Decision{
+				Allowed:            true,
+				PrincipalID:        p.principalID,
+				Context:            maps.Clone(p.context),
+				UsageIdentifierKey: p.usageKey,
+			}
+		}
+	}
+	return Decision{PrincipalID: p.principalID}
+}

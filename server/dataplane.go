@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
+	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -20,9 +21,13 @@ const apiKeyCacheTTL = 500 * time.Millisecond
 
 // buildDataPlane creates the gateway that serves the data port.
 func (s *Server) buildDataPlane() error {
-	// The policy chain, after routing and the request ID: authorization.
-	// Throttling, metering and tracing join it with their issues.
+	// The policy chain, after routing and the request ID: authorization —
+	// the route's authorizer first (a custom one may choose the caller's
+	// API key), then the API key. Throttling, metering and tracing join it
+	// with their issues.
+	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
 	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(
+		s.authorizers.StreamServerInterceptor(),
 		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
 	))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 	"github.com/tollgate-gw/tollgate/server/gateway"
@@ -44,6 +45,7 @@ type Server struct {
 	tokenPath   string // the token file, when tokenSource is "file"
 	admin       *admin.Service
 	gateway     *gateway.Gateway
+	authorizers *authorizer.Interceptor
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway
@@ -229,6 +231,11 @@ func (s *Server) release() error {
 		if s.gateway != nil {
 			if err := s.gateway.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close data plane: %w", err))
+			}
+		}
+		if s.authorizers != nil {
+			if err := s.authorizers.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close authorizer connections: %w", err))
 			}
 		}
 		if s.grpc != nil {

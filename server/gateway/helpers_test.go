@@ -46,6 +46,15 @@ func startGateway(t testing.TB) *testGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
+	served := serveGateway(t, gw)
+	tg.gw, tg.addr = served.gw, served.addr
+	return tg
+}
+
+// serveGateway serves gw on a loopback listener speaking HTTP/1.1 and h2c,
+// as the real data port does.
+func serveGateway(t testing.TB, gw *gateway.Gateway) *testGateway {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -61,8 +70,7 @@ func startGateway(t testing.TB) *testGateway {
 		_ = srv.Shutdown(ctx)
 		_ = gw.Close()
 	})
-	tg.gw, tg.addr = gw, ln.Addr().String()
-	return tg
+	return &testGateway{gw: gw, addr: ln.Addr().String(), seen: make(chan string, 1)}
 }
 
 // backend starts the example backend.

@@ -1,0 +1,477 @@
+package authorizer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/interceptors/customauth"
+	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
+	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+)
+
+// Metadata entries the gateway sends to backends about the caller.
+const (
+	// PrincipalMetadataKey carries the authorized caller's identity.
+	PrincipalMetadataKey = "x-tollgate-principal"
+	// ContextMetadataPrefix starts the entries of a custom authorizer's context.
+	ContextMetadataPrefix = "x-tollgate-ctx-"
+)
+
+// Statuses of refused calls: the same words AWS uses, nothing more.
+var (
+	errUnauthorized = status.Error(codes.Unauthenticated, "Unauthorized")
+	errForbidden    = status.Error(codes.PermissionDenied, "Forbidden")
+)
+
+// Option configures an Interceptor.
+type Option func(*Interceptor)
+
+// WithLogger sets the logger: refusals are logged at debug level with
+// their reason, authorizer failures at error level. The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(i *Interceptor) {
+		if l != nil {
+			i.logger = l
+		}
+	}
+}
+
+// WithHTTPClient sets the client for JWKS downloads and HTTP authorizer
+// callouts. The default has a 10 s timeout.
+func WithHTTPClient(c *http.Client) Option {
+	return func(i *Interceptor) {
+		if c != nil {
+			i.httpClient = c
+		}
+	}
+}
+
+// Interceptor enforces authorizers. It builds one JWT verifier or custom
+// authorizer per configured authorizer version, lazily, and keeps them (with
+// their key and policy caches) while the configuration is unchanged.
+type Interceptor struct {
+	logger     *slog.Logger
+	httpClient *http.Client
+
+	mu     sync.Mutex
+	jwt    map[string]*jwtauth.Verifier // by authorizer uid + etag
+	custom map[string]*customEntry      // by authorizer uid + etag
+	conns  map[string]*grpc.ClientConn  // gRPC callout targets
+	// fast maps a deployment's authorizer message (one pointer per
+	// compiled deployment) to its entry, sparing the hot path the version
+	// and generation strings. Bounded: reset when it grows past fastMax.
+	fast map[*adminv1.Authorizer]*customEntry
+}
+
+// fastMax bounds the pointer cache of custom authorizers.
+const fastMax = 4096
+
+// customEntry is a custom authorizer with its compiled token pattern.
+type customEntry struct {
+	authorizer *customauth.Authorizer
+	pattern    *regexp.Regexp // nil: no identity_validation_expression
+	generation string         // deployment and authorizer version, for cache keys
+}
+
+// New returns an Interceptor. Close it to release callout connections.
+func New(opts ...Option) *Interceptor {
+	i := &Interceptor{
+		logger:     slog.New(slog.DiscardHandler),
+		httpClient: &http.Client{Timeout: 10 * time.Second},
+		jwt:        map[string]*jwtauth.Verifier{},
+		custom:     map[string]*customEntry{},
+		conns:      map[string]*grpc.ClientConn{},
+		fast:       map[*adminv1.Authorizer]*customEntry{},
+	}
+	for _, o := range opts {
+		o(i)
+	}
+	return i
+}
+
+// Close releases the connections to gRPC authorizers.
+func (i *Interceptor) Close() error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var errs []error
+	for _, c := range i.conns {
+		errs = append(errs, c.Close())
+	}
+	i.conns = map[string]*grpc.ClientConn{}
+	return errors.Join(errs...)
+}
+
+// StreamServerInterceptor enforces the authorizer of calls whose route has
+// authorization type TYPE_AUTHORIZER; other calls pass untouched.
+func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		call := callinfo.FromContext(ss.Context())
+		auth := call.GetRouteAuthorization()
+		if call == nil || auth.GetType() != adminv1.RouteAuthorization_TYPE_AUTHORIZER {
+			return handler(srv, ss)
+		}
+		if err := i.authorize(ss.Context(), call, auth); err != nil {
+			return err
+		}
+		return handler(srv, ss)
+	}
+}
+
+// authorize runs the route's authorizer for one call.
+func (i *Interceptor) authorize(ctx context.Context, call *callinfo.Call, auth *adminv1.RouteAuthorization) error {
+	a := call.Authorizers[auth.GetAuthorizer()]
+	if a == nil {
+		i.logger.ErrorContext(ctx, "route names an authorizer its deployment lacks", "route", call.Route.GetName(), "authorizer", auth.GetAuthorizer())
+		return status.Error(codes.Internal, "the route's authorizer is not deployed")
+	}
+	switch {
+	case a.GetJwt() != nil:
+		return i.authorizeJWT(ctx, call, a, auth.GetScopes())
+	case a.GetCustom() != nil:
+		return i.authorizeCustom(ctx, call, a)
+	}
+	return status.Error(codes.Internal, "the route's authorizer has no type")
+}
+
+// version identifies one configuration of an authorizer.
+func version(a *adminv1.Authorizer) string { return a.GetUid() + ":" + a.GetEtag() }
+
+// authorizeJWT verifies the bearer token of a call.
+func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *adminv1.Authorizer, scopes []string) error {
+	j := a.GetJwt()
+	sources := j.GetIdentitySources()
+	if len(sources) == 0 {
+		sources = []string{"$request.header.Authorization"}
+	}
+	token, err := identity(ctx, call, sources[0])
+	if err != nil {
+		i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
+		return errUnauthorized
+	}
+	if strings.EqualFold(sources[0], "$request.header.Authorization") {
+		token = jwtauth.BearerToken(token)
+	}
+	if token == "" {
+		return errUnauthorized
+	}
+	v, err := i.verifier(a)
+	if err != nil {
+		i.logger.ErrorContext(ctx, "JWT authorizer cannot be built", "authorizer", a.GetName(), "error", err)
+		return status.Error(codes.Internal, "the route's authorizer is misconfigured")
+	}
+	claims, err := v.Verify(ctx, token)
+	if err != nil {
+		i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
+		return errUnauthorized
+	}
+	if !jwtauth.HasScope(claims, scopes) {
+		return errForbidden
+	}
+	call.Principal = claims.Subject
+	call.BackendMetadata = appendMD(call.BackendMetadata, PrincipalMetadataKey, claims.Subject)
+	return nil
+}
+
+// verifier returns the verifier of an authorizer version, building it once.
+func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtauth.Verifier, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if v, ok := i.jwt[version(a)]; ok {
+		return v, nil
+	}
+	j := a.GetJwt()
+	cfg := jwtauth.Config{
+		Issuer:     j.GetIssuer(),
+		Audiences:  j.GetAudiences(),
+		JWKSURI:    j.GetJwksUri(),
+		InlineJWKS: []byte(j.GetInlineJwks()),
+		Leeway:     j.GetLeeway().AsDuration(),
+	}
+	if j.GetInlineJwks() == "" {
+		cfg.InlineJWKS = nil
+	}
+	v, err := jwtauth.New(cfg, jwtauth.WithHTTPClient(i.httpClient), jwtauth.WithLogger(i.logger))
+	if err != nil {
+		return nil, err
+	}
+	i.jwt[version(a)] = v
+	return v, nil
+}
+
+// authorizeCustom asks a custom authorizer (or its cache) about a call.
+func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, a *adminv1.Authorizer) error {
+	c := a.GetCustom()
+	values := make([]string, len(c.GetIdentitySources()))
+	for n, src := range c.GetIdentitySources() {
+		v, err := identity(ctx, call, src)
+		if err != nil {
+			i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
+			return errUnauthorized
+		}
+		values[n] = v
+	}
+	entry, err := i.customAuthorizer(call, a)
+	if err != nil {
+		i.logger.ErrorContext(ctx, "custom authorizer cannot be built", "authorizer", a.GetName(), "error", err)
+		return status.Error(codes.Internal, "the route's authorizer is misconfigured")
+	}
+	resource := call.Resource()
+	req := &datav1.AuthorizeRequest{
+		MethodResource: resource,
+		Api:            lastSegment(call.API),
+		Stage:          lastSegment(call.Stage),
+		Deployment:     lastSegment(call.Deployment),
+	}
+	typ := datav1.AuthorizeRequest_TYPE_REQUEST
+	if c.GetType() == adminv1.CustomAuthorizer_TYPE_TOKEN {
+		typ = datav1.AuthorizeRequest_TYPE_TOKEN
+		req.AuthorizationToken = values[0]
+		if entry.pattern != nil && !entry.pattern.MatchString(values[0]) {
+			return errUnauthorized
+		}
+	} else {
+		fillRequest(ctx, call, req)
+	}
+	req.Type = typ
+	d, err := entry.authorizer.Decide(ctx, customauth.Request{
+		AuthorizerName:  a.GetName(),
+		Generation:      entry.generation,
+		Type:            typ,
+		IdentitySources: c.GetIdentitySources(),
+		IdentityValues:  values,
+		MethodResource:  resource,
+		Proto:           req,
+	})
+	switch {
+	case errors.Is(err, customauth.ErrAuthorizerTimeout):
+		i.logger.ErrorContext(ctx, "custom authorizer timed out", "authorizer", a.GetName(), "error", err)
+		return status.Error(codes.DeadlineExceeded, "the authorizer did not answer in time")
+	case err != nil:
+		i.logger.ErrorContext(ctx, "custom authorizer failed", "authorizer", a.GetName(), "error", err)
+		return status.Error(codes.Internal, "the authorizer failed")
+	case !d.Allowed:
+		return errForbidden
+	}
+	call.Principal = d.PrincipalID
+	call.UsageIdentifierKey = d.UsageIdentifierKey
+	if d.PrincipalID != "" {
+		call.BackendMetadata = appendMD(call.BackendMetadata, PrincipalMetadataKey, d.PrincipalID)
+	}
+	for k, v := range d.Context {
+		if key := contextKey(k); key != "" {
+			call.BackendMetadata = appendMD(call.BackendMetadata, ContextMetadataPrefix+key, v)
+		}
+	}
+	return nil
+}
+
+// fillRequest adds what a REQUEST authorizer receives.
+func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.AuthorizeRequest) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	req.Headers = map[string]string{}
+	for k, vs := range md {
+		name := k
+		if call.Protocol == callinfo.REST {
+			if !strings.HasPrefix(k, callinfo.HeaderMetadataPrefix) {
+				continue
+			}
+			name = strings.TrimPrefix(k, callinfo.HeaderMetadataPrefix)
+		} else if strings.HasPrefix(k, ":") || strings.HasPrefix(k, "x-tollgate-") || strings.HasPrefix(k, "grpc-") {
+			continue
+		}
+		req.Headers[name] = strings.Join(vs, ", ")
+	}
+	if q, err := url.ParseQuery(call.RawQuery); err == nil && len(q) > 0 {
+		req.QueryStringParameters = map[string]string{}
+		for k, vs := range q {
+			req.QueryStringParameters[k] = strings.Join(vs, ",")
+		}
+	}
+	req.StageVariables = call.StageVariables
+	req.HttpMethod = call.HTTPMethod
+	req.Path = call.HTTPPath
+	if call.Protocol == callinfo.GRPC {
+		req.HttpMethod = "POST"
+		req.Path = call.FullMethod
+	}
+	req.SourceIp = call.SourceIP
+	req.RequestId = requestid.FromContext(ctx)
+}
+
+// customAuthorizer returns the custom authorizer of an authorizer version,
+// building it (and its callout connection) once.
+func (i *Interceptor) customAuthorizer(call *callinfo.Call, a *adminv1.Authorizer) (*customEntry, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if e, ok := i.fast[a]; ok {
+		return e, nil
+	}
+	e, err := i.buildCustom(call, a)
+	if err != nil {
+		return nil, err
+	}
+	if len(i.fast) >= fastMax {
+		i.fast = map[*adminv1.Authorizer]*customEntry{}
+	}
+	// Per deployment: a new deployment starts with an empty policy cache.
+	fast := *e
+	fast.generation = call.Deployment + "\x00" + version(a)
+	i.fast[a] = &fast
+	return &fast, nil
+}
+
+// buildCustom returns the shared custom authorizer of an authorizer
+// version, building it (and its callout connection) once. Call with i.mu held.
+func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*customEntry, error) {
+	if e, ok := i.custom[version(a)]; ok {
+		return e, nil
+	}
+	c := a.GetCustom()
+	var caller customauth.Caller
+	switch co := c.GetCallout().(type) {
+	case *adminv1.CustomAuthorizer_Grpc:
+		target := substitute(co.Grpc.GetTarget(), call.StageVariables)
+		key := target + "|" + boolString(co.Grpc.GetTls())
+		conn, ok := i.conns[key]
+		if !ok {
+			creds := insecure.NewCredentials()
+			if co.Grpc.GetTls() {
+				creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+			}
+			var err error
+			if conn, err = grpc.NewClient(target, grpc.WithTransportCredentials(creds)); err != nil {
+				return nil, err
+			}
+			i.conns[key] = conn
+		}
+		caller = customauth.NewGRPCCaller(conn)
+	case *adminv1.CustomAuthorizer_Http:
+		caller = customauth.NewHTTPCaller(substitute(co.Http.GetUri(), call.StageVariables), i.httpClient)
+	default:
+		return nil, errors.New("no callout target")
+	}
+	e := &customEntry{authorizer: customauth.New(caller,
+		customauth.WithTTL(time.Duration(c.GetResultTtlSeconds())*time.Second),
+		customauth.WithTimeout(c.GetTimeout().AsDuration()),
+		customauth.WithLogger(i.logger),
+	)}
+	if expr := c.GetIdentityValidationExpression(); expr != "" {
+		re, err := regexp.Compile("^(?:" + expr + ")$")
+		if err != nil {
+			return nil, err
+		}
+		e.pattern = re
+	}
+	i.custom[version(a)] = e
+	return e, nil
+}
+
+// errMissing and errRepeated are why an identity source has no value.
+var (
+	errMissing  = errors.New("identity source missing")
+	errRepeated = errors.New("identity source repeated")
+)
+
+// identity returns the value of one identity source for a call. A header
+// or query parameter that appears more than once is refused rather than
+// guessed at: the authorizer must see exactly what the backend sees.
+func identity(ctx context.Context, call *callinfo.Call, source string) (string, error) {
+	one := func(vals []string) (string, error) {
+		switch {
+		case len(vals) == 0 || vals[0] == "":
+			return "", errMissing
+		case len(vals) > 1:
+			return "", errRepeated
+		}
+		return vals[0], nil
+	}
+	switch {
+	case strings.HasPrefix(source, "$request.header."):
+		name := strings.ToLower(strings.TrimPrefix(source, "$request.header."))
+		if call.Protocol == callinfo.REST {
+			name = callinfo.HeaderMetadataPrefix + name
+		}
+		return one(metadata.ValueFromIncomingContext(ctx, name))
+	case strings.HasPrefix(source, "$request.querystring."):
+		q, err := url.ParseQuery(call.RawQuery)
+		if err != nil {
+			return "", errMissing
+		}
+		return one(q[strings.TrimPrefix(source, "$request.querystring.")])
+	case strings.HasPrefix(source, "$stageVariables."):
+		return one(nonEmpty(call.StageVariables[strings.TrimPrefix(source, "$stageVariables.")]))
+	case source == "$context.sourceIp":
+		return one(nonEmpty(call.SourceIP))
+	case source == "$context.requestId":
+		return one(nonEmpty(requestid.FromContext(ctx)))
+	}
+	return "", errMissing
+}
+
+// nonEmpty returns s as a one-element list, or none.
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+// contextKeyPattern is what a context key may be in a metadata key.
+var contextKeyPattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+
+// contextKey returns a context key as a metadata key suffix, or "" when it
+// cannot be one (it is then not forwarded).
+func contextKey(k string) string {
+	k = strings.ToLower(k)
+	if !contextKeyPattern.MatchString(k) || strings.HasSuffix(k, "-bin") {
+		return ""
+	}
+	return k
+}
+
+// appendMD adds a value to md, creating it.
+func appendMD(md metadata.MD, k, v string) metadata.MD {
+	if md == nil {
+		md = metadata.MD{}
+	}
+	md[k] = append(md[k], v)
+	return md
+}
+
+// stageVariableRef matches ${stageVariables.NAME}.
+var stageVariableRef = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
+
+// substitute replaces stage variables in a callout target.
+func substitute(s string, vars map[string]string) string {
+	return stageVariableRef.ReplaceAllStringFunc(s, func(m string) string {
+		return vars[stageVariableRef.FindStringSubmatch(m)[1]]
+	})
+}
+
+// lastSegment returns the ID at the end of a resource name.
+func lastSegment(name string) string { return name[strings.LastIndexByte(name, '/')+1:] }
+
+func boolString(b bool) string {
+	if b {
+		return "tls"
+	}
+	return "plain"
+}

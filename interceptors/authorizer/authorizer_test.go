@@ -1,0 +1,148 @@
+package authorizer_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+)
+
+type fakeStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (f *fakeStream) Context() context.Context { return f.ctx }
+
+// httpAuthorizer allows the token "t" on everything and records requests.
+func httpAuthorizer(t testing.TB, calls *atomic.Int64, last *atomic.Value) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req datav1.AuthorizeRequest
+		var raw json.RawMessage
+		_ = json.NewDecoder(r.Body).Decode(&raw)
+		_ = protojson.Unmarshal(raw, &req)
+		last.Store(&req)
+		resp := &datav1.AuthorizeResponse{PrincipalId: "p", Policy: []*datav1.Statement{{Effect: datav1.Effect_EFFECT_ALLOW, Resources: []string{"*"}}}}
+		b, _ := protojson.Marshal(resp)
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func customCall(url string, typ adminv1.CustomAuthorizer_Type, sources ...string) *callinfo.Call {
+	a := &adminv1.Authorizer{Name: "apis/shop/authorizers/a", Uid: "u", Etag: "e", Type: &adminv1.Authorizer_Custom{Custom: &adminv1.CustomAuthorizer{
+		Type: typ, Callout: &adminv1.CustomAuthorizer_Http{Http: &adminv1.HttpIntegration{Uri: url}},
+		IdentitySources: sources, ResultTtlSeconds: proto.Int32(300), Timeout: durationpb.New(5 * time.Second),
+	}}}
+	return &callinfo.Call{
+		API: "apis/shop", Stage: "apis/shop/stages/prod", Deployment: "apis/shop/deployments/d1",
+		Route: &adminv1.Route{Name: "apis/shop/routes/r", Authorization: &adminv1.RouteAuthorization{
+			Type: adminv1.RouteAuthorization_TYPE_AUTHORIZER, Authorizer: a.GetName()}},
+		Authorizers:    map[string]*adminv1.Authorizer{a.GetName(): a},
+		StageVariables: map[string]string{"v": "1"},
+		FullMethod:     "/a.B/C",
+	}
+}
+
+func run(i *authorizer.Interceptor, call *callinfo.Call, md metadata.MD) error {
+	ctx := callinfo.NewContext(metadata.NewIncomingContext(context.Background(), md), call)
+	return i.StreamServerInterceptor()(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: call.FullMethod},
+		func(any, grpc.ServerStream) error { return nil })
+}
+
+func TestIdentitySources(t *testing.T) {
+	var calls atomic.Int64
+	var last atomic.Value
+	url := httpAuthorizer(t, &calls, &last)
+	i := authorizer.New()
+	t.Cleanup(func() { _ = i.Close() })
+	tests := []struct {
+		name     string
+		protocol callinfo.Protocol
+		sources  []string
+		query    string
+		md       metadata.MD
+		want     codes.Code
+	}{
+		{"gRPC header", callinfo.GRPC, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-token", "t"), codes.OK},
+		{"gRPC header missing", callinfo.GRPC, []string{"$request.header.X-Token"}, "", nil, codes.Unauthenticated},
+		{"repeated header refused", callinfo.GRPC, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-token", "t", "x-token", "u"), codes.Unauthenticated},
+		{"REST header comes from the gateway's copy", callinfo.REST, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-tollgate-header-x-token", "t"), codes.OK},
+		{"REST ignores an unprefixed entry", callinfo.REST, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-token", "t"), codes.Unauthenticated},
+		{"query string", callinfo.REST, []string{"$request.querystring.token"}, "token=t", nil, codes.OK},
+		{"repeated query parameter refused", callinfo.REST, []string{"$request.querystring.token"}, "token=t&token=u", nil, codes.Unauthenticated},
+		{"all sources must be present", callinfo.REST, []string{"$request.querystring.token", "$request.header.X-Other"}, "token=t", nil, codes.Unauthenticated},
+		{"stage variable", callinfo.GRPC, []string{"$stageVariables.v"}, "", nil, codes.OK},
+		{"source ip", callinfo.GRPC, []string{"$context.sourceIp"}, "", nil, codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			call := customCall(url, adminv1.CustomAuthorizer_TYPE_REQUEST, tt.sources...)
+			call.Protocol, call.RawQuery, call.SourceIP = tt.protocol, tt.query, "10.0.0.1"
+			if err := run(i, call, tt.md); status.Code(err) != tt.want {
+				t.Fatalf("code %v (%v), want %v", status.Code(err), err, tt.want)
+			}
+		})
+	}
+	// A REQUEST authorizer hears the call's details.
+	call := customCall(url, adminv1.CustomAuthorizer_TYPE_REQUEST, "$request.header.X-Token")
+	call.Protocol, call.HTTPMethod, call.HTTPPath, call.RawQuery, call.SourceIP = callinfo.REST, "GET", "/v1/pets/1", "a=b", "10.0.0.9"
+	call.Deployment = "apis/shop/deployments/d2" // a new deployment: not cached
+	if err := run(i, call, metadata.Pairs("x-tollgate-header-x-token", "t", "x-tollgate-header-accept", "json")); err != nil {
+		t.Fatal(err)
+	}
+	req := last.Load().(*datav1.AuthorizeRequest)
+	if req.GetMethodResource() != "shop/prod/GET/v1/pets/1" || req.GetHeaders()["accept"] != "json" || req.GetQueryStringParameters()["a"] != "b" ||
+		req.GetSourceIp() != "10.0.0.9" || req.GetStageVariables()["v"] != "1" {
+		t.Fatalf("authorizer got %v", req)
+	}
+}
+
+// BenchmarkCachedDecision is the cost the authorizer interceptor adds to a
+// call whose policy is cached (a TOKEN authorizer).
+func BenchmarkCachedDecision(b *testing.B) {
+	var calls atomic.Int64
+	var last atomic.Value
+	url := httpAuthorizer(b, &calls, &last)
+	i := authorizer.New()
+	b.Cleanup(func() { _ = i.Close() })
+	call := customCall(url, adminv1.CustomAuthorizer_TYPE_TOKEN, "$request.header.Authorization")
+	call.Protocol = callinfo.GRPC
+	md := metadata.Pairs("authorization", "Bearer some-opaque-token-0123456789")
+	base := metadata.NewIncomingContext(context.Background(), md)
+	next := func(any, grpc.ServerStream) error { return nil }
+	intercept := i.StreamServerInterceptor()
+	info := &grpc.StreamServerInfo{FullMethod: call.FullMethod}
+	if err := run(i, call, md); err != nil {
+		b.Fatal(err)
+	}
+	stream := &fakeStream{ctx: callinfo.NewContext(base, call)}
+	b.ReportAllocs()
+	for b.Loop() {
+		call.BackendMetadata = nil
+		if err := intercept(nil, stream, info, next); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if calls.Load() != 1 {
+		b.Fatalf("%d callouts", calls.Load())
+	}
+}

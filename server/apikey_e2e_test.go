@@ -36,6 +36,12 @@ func TestAPIKeys(t *testing.T) {
 		ApiKeyRequired: true,
 	}})
 	must(err)
+	_, err = admin.CreateRoute(actx, &adminv1.CreateRouteRequest{Parent: "apis/bookstore", RouteId: "teapot", Route: &adminv1.Route{
+		Match:          &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/teapot"}},
+		Integration:    &adminv1.Integration{Target: &adminv1.Integration_Mock{Mock: &adminv1.MockIntegration{StatusCode: 418}}},
+		ApiKeyRequired: true,
+	}})
+	must(err)
 	d, err := admin.CreateDeployment(actx, &adminv1.CreateDeploymentRequest{Parent: "apis/bookstore"})
 	must(err)
 	_, err = admin.UpdateStage(actx, &adminv1.UpdateStageRequest{Stage: &adminv1.Stage{Name: "apis/bookstore/stages/demo", Deployment: d.GetName()}})
@@ -63,8 +69,8 @@ func TestAPIKeys(t *testing.T) {
 		}
 		return status.Code(err)
 	}
-	restCall := func(key string) int {
-		req, err := http.NewRequest(http.MethodGet, "http://"+ts.DataAddr()+"/demo/v1/shelves/fiction/books/b1", nil)
+	httpCall := func(path, key string) int {
+		req, err := http.NewRequest(http.MethodGet, "http://"+ts.DataAddr()+path, nil)
 		must(err)
 		if key != "" {
 			req.Header.Set("X-Api-Key", key)
@@ -74,16 +80,19 @@ func TestAPIKeys(t *testing.T) {
 		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
+	restCall := func(key string) int { return httpCall("/demo/v1/shelves/fiction/books/b1", key) }
+	plainCall := func(key string) int { return httpCall("/demo/teapot", key) }
 	tests := []struct {
-		name     string
-		key      string
-		wantGRPC codes.Code
-		wantREST int
+		name      string
+		key       string
+		wantGRPC  codes.Code
+		wantREST  int
+		wantPlain int // a plain HTTP route with a mock integration
 	}{
-		{"no key", "", codes.PermissionDenied, http.StatusForbidden},
-		{"unknown key", "tgk_not-a-key-at-all-0123456789", codes.PermissionDenied, http.StatusForbidden},
-		{"key in no plan for the stage", uncovered.GetValue(), codes.PermissionDenied, http.StatusForbidden},
-		{"key of a plan covering the stage", covered.GetValue(), codes.OK, http.StatusOK},
+		{"no key", "", codes.PermissionDenied, http.StatusForbidden, http.StatusForbidden},
+		{"unknown key", "tgk_not-a-key-at-all-0123456789", codes.PermissionDenied, http.StatusForbidden, http.StatusForbidden},
+		{"key in no plan for the stage", uncovered.GetValue(), codes.PermissionDenied, http.StatusForbidden, http.StatusForbidden},
+		{"key of a plan covering the stage", covered.GetValue(), codes.OK, http.StatusOK, http.StatusTeapot},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +101,9 @@ func TestAPIKeys(t *testing.T) {
 			}
 			if got := restCall(tt.key); got != tt.wantREST {
 				t.Errorf("REST: %d, want %d", got, tt.wantREST)
+			}
+			if got := plainCall(tt.key); got != tt.wantPlain {
+				t.Errorf("plain HTTP route: %d, want %d", got, tt.wantPlain)
 			}
 		})
 	}

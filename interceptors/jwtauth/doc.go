@@ -22,7 +22,8 @@
 //
 // Only the JWS Compact Serialization is accepted: JWE tokens, the JSON
 // serializations (and so multiple signatures), and headers with "crit" or
-// "b64" are rejected.
+// "b64" are rejected. Keys that a token carries or points to ("jwk", "jku",
+// "x5u", "x5c") are ignored: only the configured key set is trusted.
 //
 // # Fetching key sets
 //

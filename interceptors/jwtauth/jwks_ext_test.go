@@ -248,12 +248,13 @@ func TestStaleKeysServedWhileRefreshing(t *testing.T) {
 		t.Fatal(err)
 	}
 	gate := make(chan struct{})
+	t.Cleanup(func() { closeOnce(gate) }) // before srv.Close, which waits for the handler
 	srv.set(response{body: jwksJSON(t, publicJWK(k.ec256, "ec", "")), gate: gate})
 	clock.Advance(2 * time.Hour)
 	if _, err := v.Verify(ctx, mint(t, jose.ES256, k.ec256, "ec", claimsAt(clock.Now(), nil))); err != nil {
 		t.Fatal(err)
 	}
-	close(gate)
+	closeOnce(gate)
 	v.WaitIdle()
 	wantFetches(t, srv, 2)
 }
@@ -480,6 +481,7 @@ func TestCallerGivesUp(t *testing.T) {
 	k := keys()
 	gate := make(chan struct{})
 	srv := newJWKSServer(t, nil)
+	t.Cleanup(func() { closeOnce(gate) }) // before srv.Close, which waits for the handler
 	srv.set(response{body: jwksJSON(t, publicJWK(k.rsa, "k1", "")), gate: gate})
 	v, clock := newRemote(t, srv.URL)
 	tok := mint(t, jose.RS256, k.rsa, "k1", claimsAt(clock.Now(), nil))
@@ -489,10 +491,19 @@ func TestCallerGivesUp(t *testing.T) {
 	if !errors.Is(err, jwtauth.ErrKeysUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Verify error = %v, want ErrKeysUnavailable and DeadlineExceeded", err)
 	}
-	close(gate)
+	closeOnce(gate)
 	v.WaitIdle()
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
 	wantFetches(t, srv, 1)
+}
+
+// closeOnce closes a gate that may already be closed.
+func closeOnce(gate chan struct{}) {
+	select {
+	case <-gate:
+	default:
+		close(gate)
+	}
 }

@@ -129,7 +129,8 @@ type jwsHeader struct {
 // claims. It checks, in order: the token's form (JWS Compact
 // Serialization), its algorithm against the allow-list of the key that
 // verifies it, its signature, then the claims: iss, aud, exp (required),
-// nbf and iat (optional), the last three with the configured leeway.
+// nbf and iat (optional), the last three with the configured leeway. A
+// token issued in the future (iat beyond the leeway) is invalid.
 //
 // ctx bounds the wait for the key set when Verify has to fetch it (the
 // first call, or a token with an unknown key ID); the fetch itself goes on

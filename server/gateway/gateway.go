@@ -88,6 +88,7 @@ func WithMaxRecvMsgSize(n int) Option {
 type Gateway struct {
 	logger         *slog.Logger
 	policy         []grpc.StreamServerInterceptor
+	httpChain      []grpc.StreamServerInterceptor // the chain after routing
 	maxBodyBytes   int64
 	maxRecvMsgSize int
 
@@ -120,11 +121,15 @@ func New(opts ...Option) (*Gateway, error) {
 	}
 	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger))
 	proxy := grpcproxy.New(g.pool, g.direct, grpcproxy.WithLogger(g.logger))
+	// After routing, every call — gRPC, transcoded REST, plain HTTP —
+	// passes the same interceptors: g.httpChain is that part of the chain.
+	g.httpChain = append([]grpc.StreamServerInterceptor{
+		requestid.StreamServerInterceptor(requestid.WithLogger(g.logger), requestid.WithAttributes(routeAttrs)),
+	}, g.policy...)
 	chain := append([]grpc.StreamServerInterceptor{
 		recovery.StreamServerInterceptor(g.logger),
 		g.routeInterceptor,
-		requestid.StreamServerInterceptor(requestid.WithLogger(g.logger), requestid.WithAttributes(routeAttrs)),
-	}, g.policy...)
+	}, g.httpChain...)
 	g.grpcServer = grpc.NewServer(
 		grpc.UnknownServiceHandler(proxy.Handler()),
 		grpc.ForceServerCodecV2(grpcproxy.Codec()),

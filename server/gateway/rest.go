@@ -160,7 +160,7 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 					route = cr
 				}
 			}
-			g.httpProxy.serve(w, r, route, rest)
+			g.serveHTTPRoute(w, r, route, rest)
 			return
 		}
 	}

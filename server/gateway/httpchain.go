@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/tollgate-gw/tollgate/interceptors/apikey"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
+)
+
+// httpMethodName is the method name plain HTTP calls have in the
+// interceptor chain (and its logs): they are not gRPC calls, but they pass
+// the same policy interceptors.
+const httpMethodName = "/tollgate.gateway.HTTP/Proxy"
+
+// serveHTTPRoute runs a plain HTTP route's call through the same policy
+// interceptors as gRPC and REST calls, then proxies it. A refusal is written
+// as the same google.rpc.Status JSON with the same HTTP status a transcoded
+// call would get.
+func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *routing.Route, rest string) {
+	call := newCall(route, httpMethodName)
+	call.Protocol = callinfo.REST
+	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
+	call.SourceIP = hostOf(r.RemoteAddr)
+	md := metadata.MD{}
+	for k, vs := range r.Header {
+		lk := strings.ToLower(k)
+		md[callinfo.HeaderMetadataPrefix+lk] = append(md[callinfo.HeaderMetadataPrefix+lk], vs...)
+		if lk == apikey.MetadataKey || lk == "x-request-id" {
+			md[lk] = append(md[lk], vs...)
+		}
+	}
+	ctx := metadata.NewIncomingContext(r.Context(), md)
+	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
+	stream := &httpStream{ctx: ctx, w: w}
+	err := chain(g.httpChain, stream, &grpc.StreamServerInfo{FullMethod: httpMethodName, IsClientStream: true, IsServerStream: true},
+		func(_ any, ss grpc.ServerStream) error {
+			out := r.WithContext(ss.Context())
+			out.Header = r.Header.Clone()
+			if id := requestid.FromContext(ss.Context()); id != "" {
+				out.Header.Set(requestid.MetadataKey, id)
+			}
+			for k, vs := range call.BackendMetadata {
+				for _, v := range vs {
+					out.Header.Add(k, v)
+				}
+			}
+			stream.proxied = true
+			g.httpProxy.serve(w, out, route, rest)
+			return nil
+		})
+	if err != nil && !stream.proxied {
+		st := status.Convert(err)
+		writeError(w, runtime.HTTPStatusFromCode(st.Code()), st.Code(), st.Message())
+	}
+}
+
+// chain runs interceptors around handler, the first outermost.
+func chain(interceptors []grpc.StreamServerInterceptor, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if len(interceptors) == 0 {
+		return handler(nil, ss)
+	}
+	return interceptors[0](nil, ss, info, func(srv any, ss grpc.ServerStream) error {
+		return chain(interceptors[1:], ss, info, handler)
+	})
+}
+
+// httpStream is the grpc.ServerStream of a plain HTTP call in the
+// interceptor chain: response headers set by interceptors (the request ID)
+// become HTTP headers; there are no messages.
+type httpStream struct {
+	ctx     context.Context
+	w       http.ResponseWriter
+	proxied bool
+}
+
+var _ grpc.ServerStream = (*httpStream)(nil)
+
+// errNoMessages is returned by the message methods of an httpStream.
+var errNoMessages = errors.New("gateway: a plain HTTP call has no gRPC messages")
+
+func (s *httpStream) SetHeader(md metadata.MD) error {
+	for k, vs := range md {
+		for _, v := range vs {
+			s.w.Header().Add(k, v)
+		}
+	}
+	return nil
+}
+func (s *httpStream) SendHeader(md metadata.MD) error { return s.SetHeader(md) }
+func (s *httpStream) SetTrailer(metadata.MD)          {}
+func (s *httpStream) Context() context.Context        { return s.ctx }
+func (s *httpStream) SendMsg(any) error               { return errNoMessages }
+func (s *httpStream) RecvMsg(any) error               { return errNoMessages }

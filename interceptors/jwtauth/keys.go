@@ -222,7 +222,7 @@ func parseJWK(raw json.RawMessage, logger *slog.Logger) (*verifyKey, error) {
 		}
 	case ed25519.PublicKey:
 		if len(pub) != ed25519.PublicKeySize {
-			return nil, errors.New("Ed25519 key has the wrong length")
+			return nil, errors.New("wrong length for an Ed25519 key")
 		}
 	case []byte:
 		if len(pub) < minHMACBytes {

@@ -193,7 +193,13 @@ func (f *fetcher) cleanServices(services []string) ([]string, error) {
 // rpcError turns an error of the reflection stream into one for the caller;
 // doing says what Fetch was doing, as in "listing services".
 func (f *fetcher) rpcError(ctx context.Context, doing string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	ctxErr := ctx.Err()
+	if ctxErr == nil && status.Code(err) == codes.DeadlineExceeded {
+		// The deadline can end the stream (the server's timer) a moment
+		// before the client's context notices: the same timeout.
+		ctxErr = context.DeadlineExceeded
+	}
+	if ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
 			return f.errorf("gave up %s: %w (the backend did not answer in time; check the address, that it is a gRPC server, and whether it expects TLS)", doing, ctxErr)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
+	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -21,14 +22,18 @@ const apiKeyCacheTTL = 500 * time.Millisecond
 
 // buildDataPlane creates the gateway that serves the data port.
 func (s *Server) buildDataPlane() error {
-	// The policy chain, after routing and the request ID: authorization —
-	// the route's authorizer first (a custom one may choose the caller's
-	// API key), then the API key. Throttling, metering and tracing join it
-	// with their issues.
+	// The policy chain, after routing and the request ID, in Amazon API
+	// Gateway's order: account and stage throttling; authorization — the
+	// route's authorizer first (a custom one may choose the caller's API
+	// key), then the API key; then the usage plan's throttle for that key.
+	// Quotas, metering and tracing join it with their issues.
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
+	limiter := throttle.NewLocalLimiter()
 	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(
+		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
 		s.authorizers.StreamServerInterceptor(),
 		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
+		throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
 	))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)

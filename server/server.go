@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/test/bufconn"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
@@ -46,6 +47,7 @@ type Server struct {
 	admin       *admin.Service
 	gateway     *gateway.Gateway
 	authorizers *authorizer.Interceptor
+	account     atomic.Pointer[adminv1.AccountSettings] // for the account-wide throttle
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway
@@ -130,10 +132,15 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout),
-		admin.WithOnDeploy(s.loadDeployed))
+		admin.WithOnDeploy(s.loadDeployed), admin.WithOnSettings(s.setAccountSettings))
 	if err != nil {
 		return nil, fmt.Errorf("server: build admin service: %w", err)
 	}
+	acct, err := s.admin.GetAccountSettings(context.Background(), &adminv1.GetAccountSettingsRequest{Name: "settings"})
+	if err != nil {
+		return nil, fmt.Errorf("server: read account settings: %w", err)
+	}
+	s.account.Store(acct)
 	if err := s.buildDataPlane(); err != nil {
 		return nil, err
 	}

@@ -31,8 +31,8 @@ type Key struct {
 	// CustomerID is the key's customer ID.
 	CustomerID string
 	// UsagePlans maps each stage covered by one of the key's usage plans
-	// to that plan's resource name.
-	UsagePlans map[string]string
+	// to that plan.
+	UsagePlans map[string]*adminv1.UsagePlan
 }
 
 // Lookup finds a key by the hex SHA-256 of its value. It returns nil and no
@@ -101,7 +101,7 @@ func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
 	if !ok {
 		return errForbidden
 	}
-	call.APIKey = &callinfo.APIKey{Name: key.Name, UsagePlan: plan, CustomerID: key.CustomerID}
+	call.APIKey = &callinfo.APIKey{Name: key.Name, UsagePlan: plan.GetName(), Plan: plan, CustomerID: key.CustomerID}
 	return nil
 }
 

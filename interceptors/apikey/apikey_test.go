@@ -26,10 +26,12 @@ func (f *fakeStream) Context() context.Context { return f.ctx }
 
 const stage = "apis/shop/stages/prod"
 
+var gold = &adminv1.UsagePlan{Name: "usagePlans/gold"}
+
 var keys = map[string]*apikey.Key{
-	apikey.Hash("good-key-0123456789abcdef"):  {Name: "apiKeys/good", Enabled: true, UsagePlans: map[string]string{stage: "usagePlans/gold"}},
-	apikey.Hash("off-key-0123456789abcdef"):   {Name: "apiKeys/off", Enabled: false, UsagePlans: map[string]string{stage: "usagePlans/gold"}},
-	apikey.Hash("other-key-0123456789abcdef"): {Name: "apiKeys/other", Enabled: true, UsagePlans: map[string]string{"apis/shop/stages/beta": "usagePlans/gold"}},
+	apikey.Hash("good-key-0123456789abcdef"):  {Name: "apiKeys/good", Enabled: true, UsagePlans: map[string]*adminv1.UsagePlan{stage: gold}},
+	apikey.Hash("off-key-0123456789abcdef"):   {Name: "apiKeys/off", Enabled: false, UsagePlans: map[string]*adminv1.UsagePlan{stage: gold}},
+	apikey.Hash("other-key-0123456789abcdef"): {Name: "apiKeys/other", Enabled: true, UsagePlans: map[string]*adminv1.UsagePlan{"apis/shop/stages/beta": gold}},
 }
 
 func lookup(_ context.Context, hash string) (*apikey.Key, error) { return keys[hash], nil }

@@ -59,6 +59,15 @@ type Call struct {
 	APIKeySource adminv1.Api_ApiKeySource
 	// StageVariables are the stage's variables.
 	StageVariables map[string]string
+	// StageConfig is the stage's configuration: throttling, route settings.
+	StageConfig *adminv1.Stage
+	// RouteKey identifies what the call targets within its stage for
+	// per-route settings and buckets: the route's ID, or for a method
+	// without a route, its full method name. Computed once per deployment.
+	RouteKey string
+	// ThrottleKey is the stage-level bucket of the call's route:
+	// "{stage}|{RouteKey}". Computed once per deployment.
+	ThrottleKey string
 	// Protocol is how the client called.
 	Protocol Protocol
 	// FullMethod is the gRPC method, "/pkg.Service/Method".
@@ -88,8 +97,10 @@ type Call struct {
 type APIKey struct {
 	// Name is the key's resource name, "apiKeys/{key}"; never the secret.
 	Name string
-	// UsagePlan is the usage plan covering the call's stage.
+	// UsagePlan is the resource name of the usage plan covering the call's stage.
 	UsagePlan string
+	// Plan is that usage plan, with its throttle and quota.
+	Plan *adminv1.UsagePlan
 	// CustomerID is the key's customer ID.
 	CustomerID string
 }

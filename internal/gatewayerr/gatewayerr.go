@@ -6,6 +6,7 @@ package gatewayerr
 
 import (
 	"net/http"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -62,4 +63,22 @@ func HTTPStatus(err error) int {
 		return http.StatusGatewayTimeout
 	}
 	return 0
+}
+
+// RetryAfterSeconds returns the whole seconds (rounded up, at least 1) of an
+// error's google.rpc.RetryInfo detail, for the HTTP Retry-After header of a
+// throttled call.
+func RetryAfterSeconds(err error) (int, bool) {
+	st, ok := status.FromError(err)
+	if !ok {
+		return 0, false
+	}
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			delay := ri.GetRetryDelay().AsDuration()
+			secs := int((delay + time.Second - 1) / time.Second)
+			return max(secs, 1), true
+		}
+	}
+	return 0, false
 }

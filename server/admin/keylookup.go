@@ -29,7 +29,7 @@ func (s *Service) LookupAPIKey(ctx context.Context, hash string) (*apikey.Key, e
 		} else if err != nil {
 			return err
 		}
-		out = &apikey.Key{Name: k.GetName(), Enabled: k.GetEnabled(), CustomerID: k.GetCustomerId(), UsagePlans: map[string]string{}}
+		out = &apikey.Key{Name: k.GetName(), Enabled: k.GetEnabled(), CustomerID: k.GetCustomerId(), UsagePlans: map[string]*adminv1.UsagePlan{}}
 		memberships, err := planKeysOf(tx, k.GetName())
 		if err != nil {
 			return err
@@ -43,7 +43,7 @@ func (s *Service) LookupAPIKey(ctx context.Context, hash string) (*apikey.Key, e
 				return err
 			}
 			for _, as := range plan.GetApiStages() {
-				out.UsagePlans[as.GetStage()] = plan.GetName()
+				out.UsagePlans[as.GetStage()] = plan
 			}
 		}
 		return nil

@@ -19,6 +19,7 @@ type Service struct {
 	now             func() time.Time
 	maxRouteTimeout time.Duration
 	onDeploy        func()
+	onSettings      func(*adminv1.AccountSettings)
 }
 
 var _ adminv1.AdminServiceServer = (*Service)(nil)

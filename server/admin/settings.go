@@ -83,5 +83,18 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, req *adminv1.Update
 		out = updated
 		return save(tx, kindSettings, settingsName, updated)
 	})
-	return out, internalError("update account settings", err)
+	if err != nil {
+		return nil, internalError("update account settings", err)
+	}
+	if s.onSettings != nil {
+		s.onSettings(out)
+	}
+	return out, nil
+}
+
+// WithOnSettings sets a function called with the new account settings after
+// every successful update, before the response is sent, so the data plane
+// applies an account-wide limit as soon as it is acknowledged.
+func WithOnSettings(f func(*adminv1.AccountSettings)) Option {
+	return func(s *Service) { s.onSettings = f }
 }

@@ -318,6 +318,9 @@ func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
 		Authorizers:    st.Authorizers,
 		APIKeySource:   st.Snapshot.GetApi().GetApiKeySource(),
 		StageVariables: st.Variables,
+		StageConfig:    st.Config,
+		RouteKey:       r.Key,
+		ThrottleKey:    r.ThrottleKey,
 		Protocol:       callinfo.GRPC,
 		FullMethod:     fullMethod,
 	}

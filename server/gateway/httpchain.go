@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -14,6 +15,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -59,6 +61,9 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 			return nil
 		})
 	if err != nil && !stream.proxied {
+		if secs, ok := gatewayerr.RetryAfterSeconds(err); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
 		st := status.Convert(err)
 		writeError(w, runtime.HTTPStatusFromCode(st.Code()), st.Code(), st.Message())
 	}

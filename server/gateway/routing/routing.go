@@ -58,6 +58,12 @@ type Route struct {
 	Method protoreflect.MethodDescriptor
 	// Template is the path template of an HTTP route, or nil.
 	Template *pathtemplate.Template
+	// Key identifies the route within its stage for per-route settings and
+	// buckets: the route's ID, or the full method served by the default
+	// integration.
+	Key string
+	// ThrottleKey is the stage-level bucket of the route, "{stage}|{Key}".
+	ThrottleKey string
 }
 
 // Name returns the route's resource name, or "" for the default integration.
@@ -457,7 +463,8 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		if d := r.GetTimeout(); d != nil {
 			timeout = d.AsDuration()
 		}
-		return &Route{Stage: st, Config: r, Integration: substitute(in, vars), Timeout: timeout}
+		id := r.GetName()[strings.LastIndexByte(r.GetName(), '/')+1:]
+		return &Route{Stage: st, Config: r, Integration: substitute(in, vars), Timeout: timeout, Key: id, ThrottleKey: name + "|" + id}
 	}
 	for _, r := range snap.GetRoutes() {
 		switch m := r.GetMatch().(type) {
@@ -497,7 +504,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 				copied := *r
 				rt = &copied
 			} else if def != nil {
-				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout}
+				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: full, ThrottleKey: name + "|" + full}
 			} else {
 				continue
 			}
@@ -506,7 +513,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		}
 	}
 	if st.Files == nil && def != nil {
-		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout}
+		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: "*", ThrottleKey: name + "|*"}
 	}
 	return st, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -350,6 +351,9 @@ func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 // 503 and 504 for any UNAVAILABLE and DEADLINE_EXCEEDED: a client can then
 // tell "the backend is down" from "the backend said it is unavailable".
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if secs, ok := gatewayerr.RetryAfterSeconds(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
 	if code := gatewayerr.HTTPStatus(err); code != 0 {
 		w = &statusOverride{ResponseWriter: w, code: code}
 	}

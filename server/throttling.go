@@ -1,0 +1,70 @@
+package server
+
+import (
+	"context"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+)
+
+// Bucket key prefixes, one per level, so that levels never share a bucket.
+const (
+	accountBucket = "account"
+	planPrefix    = "plan|"
+)
+
+// limitOf converts configured throttle settings.
+func limitOf(t *adminv1.ThrottleSettings) throttle.Limit {
+	return throttle.Limit{Rate: t.GetRateLimit(), Burst: int(t.GetBurstLimit())}
+}
+
+// callThrottleChecks lists the levels every call passes before
+// authorization, in Amazon API Gateway's order: the account, then the
+// stage — the route's override on the stage if it has one, else the
+// stage's default. A level that is not configured does not apply. Bucket
+// keys were computed when the deployment was compiled, so this allocates
+// nothing.
+func (s *Server) callThrottleChecks(ctx context.Context, dst []throttle.Check) []throttle.Check {
+	call := callinfo.FromContext(ctx)
+	if call == nil {
+		return dst
+	}
+	if acct := s.account.Load(); acct.GetThrottle() != nil {
+		dst = append(dst, throttle.Check{Level: "account", Key: accountBucket, Limit: limitOf(acct.GetThrottle())})
+	}
+	if rs, ok := call.StageConfig.GetRouteSettings()[call.RouteKey]; ok && rs.GetThrottle() != nil {
+		dst = append(dst, throttle.Check{Level: "route", Key: call.ThrottleKey, Limit: limitOf(rs.GetThrottle())})
+	} else if t := call.StageConfig.GetDefaultThrottle(); t != nil {
+		dst = append(dst, throttle.Check{Level: "stage", Key: call.ThrottleKey, Limit: limitOf(t)})
+	}
+	return dst
+}
+
+// planThrottleChecks lists the usage-plan levels of a call with a resolved
+// API key, after authorization: the plan's per-route override on the
+// stage if it has one, else the plan's throttle, per API key.
+func (s *Server) planThrottleChecks(ctx context.Context, dst []throttle.Check) []throttle.Check {
+	call := callinfo.FromContext(ctx)
+	if call == nil || call.APIKey == nil || call.APIKey.Plan == nil {
+		return dst
+	}
+	plan := call.APIKey.Plan
+	for _, as := range plan.GetApiStages() {
+		if as.GetStage() != call.Stage {
+			continue
+		}
+		if t, ok := as.GetRouteThrottles()[call.RouteKey]; ok {
+			return append(dst, throttle.Check{Level: "plan-route", Key: planPrefix + call.APIKey.Name + "|" + call.ThrottleKey, Limit: limitOf(t)})
+		}
+	}
+	if t := plan.GetThrottle(); t != nil {
+		dst = append(dst, throttle.Check{Level: "plan", Key: planPrefix + call.APIKey.Name + "|" + plan.GetName(), Limit: limitOf(t)})
+	}
+	return dst
+}
+
+// setAccountSettings makes new account settings effective at once.
+func (s *Server) setAccountSettings(a *adminv1.AccountSettings) {
+	s.account.Store(a)
+}

@@ -65,6 +65,7 @@ const (
 	AdminService_DeleteDomainMapping_FullMethodName   = "/tollgate.admin.v1.AdminService/DeleteDomainMapping"
 	AdminService_GetAccountSettings_FullMethodName    = "/tollgate.admin.v1.AdminService/GetAccountSettings"
 	AdminService_UpdateAccountSettings_FullMethodName = "/tollgate.admin.v1.AdminService/UpdateAccountSettings"
+	AdminService_AdjustQuota_FullMethodName           = "/tollgate.admin.v1.AdminService/AdjustQuota"
 	AdminService_GetUsage_FullMethodName              = "/tollgate.admin.v1.AdminService/GetUsage"
 )
 
@@ -177,6 +178,10 @@ type AdminServiceClient interface {
 	GetAccountSettings(ctx context.Context, in *GetAccountSettingsRequest, opts ...grpc.CallOption) (*AccountSettings, error)
 	// Updates the account settings.
 	UpdateAccountSettings(ctx context.Context, in *UpdateAccountSettingsRequest, opts ...grpc.CallOption) (*AccountSettings, error)
+	// Sets the quota left to an API key in the current period of its usage
+	// plan (as Amazon API Gateway's UpdateUsage), e.g. to grant a customer
+	// more calls this month.
+	AdjustQuota(ctx context.Context, in *AdjustQuotaRequest, opts ...grpc.CallOption) (*KeyUsage, error)
 	// Gets the calls per API key per UTC day of a usage plan, with the quota
 	// left per key.
 	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
@@ -640,6 +645,16 @@ func (c *adminServiceClient) UpdateAccountSettings(ctx context.Context, in *Upda
 	return out, nil
 }
 
+func (c *adminServiceClient) AdjustQuota(ctx context.Context, in *AdjustQuotaRequest, opts ...grpc.CallOption) (*KeyUsage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(KeyUsage)
+	err := c.cc.Invoke(ctx, AdminService_AdjustQuota_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetUsageResponse)
@@ -759,6 +774,10 @@ type AdminServiceServer interface {
 	GetAccountSettings(context.Context, *GetAccountSettingsRequest) (*AccountSettings, error)
 	// Updates the account settings.
 	UpdateAccountSettings(context.Context, *UpdateAccountSettingsRequest) (*AccountSettings, error)
+	// Sets the quota left to an API key in the current period of its usage
+	// plan (as Amazon API Gateway's UpdateUsage), e.g. to grant a customer
+	// more calls this month.
+	AdjustQuota(context.Context, *AdjustQuotaRequest) (*KeyUsage, error)
 	// Gets the calls per API key per UTC day of a usage plan, with the quota
 	// left per key.
 	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
@@ -906,6 +925,9 @@ func (UnimplementedAdminServiceServer) GetAccountSettings(context.Context, *GetA
 }
 func (UnimplementedAdminServiceServer) UpdateAccountSettings(context.Context, *UpdateAccountSettingsRequest) (*AccountSettings, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateAccountSettings not implemented")
+}
+func (UnimplementedAdminServiceServer) AdjustQuota(context.Context, *AdjustQuotaRequest) (*KeyUsage, error) {
+	return nil, status.Error(codes.Unimplemented, "method AdjustQuota not implemented")
 }
 func (UnimplementedAdminServiceServer) GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUsage not implemented")
@@ -1741,6 +1763,24 @@ func _AdminService_UpdateAccountSettings_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_AdjustQuota_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdjustQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).AdjustQuota(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_AdjustQuota_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).AdjustQuota(ctx, req.(*AdjustQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_GetUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetUsageRequest)
 	if err := dec(in); err != nil {
@@ -1945,6 +1985,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateAccountSettings",
 			Handler:    _AdminService_UpdateAccountSettings_Handler,
+		},
+		{
+			MethodName: "AdjustQuota",
+			Handler:    _AdminService_AdjustQuota_Handler,
 		},
 		{
 			MethodName: "GetUsage",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
+	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
@@ -25,8 +26,8 @@ func (s *Server) buildDataPlane() error {
 	// The policy chain, after routing and the request ID, in Amazon API
 	// Gateway's order: account and stage throttling; authorization — the
 	// route's authorizer first (a custom one may choose the caller's API
-	// key), then the API key; then the usage plan's throttle for that key.
-	// Quotas, metering and tracing join it with their issues.
+	// key), then the API key; then the usage plan's throttle and quota for
+	// that key. Metering and tracing join it with their issues.
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
 	limiter := throttle.NewLocalLimiter()
 	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(
@@ -34,6 +35,7 @@ func (s *Server) buildDataPlane() error {
 		s.authorizers.StreamServerInterceptor(),
 		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
 		throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
+		quota.StreamServerInterceptor(s.quota),
 	))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)

@@ -81,6 +81,19 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	}()
 	pending := workers
 
+	// Usage counts are flushed to the store every second, and once more
+	// after the data plane has stopped (see shutdown).
+	quotaCtx, stopQuota := context.WithCancel(context.Background())
+	quotaDone := make(chan struct{})
+	go func() {
+		defer close(quotaDone)
+		s.quota.Run(quotaCtx)
+	}()
+	defer func() {
+		stopQuota()
+		<-quotaDone
+	}()
+
 	stopDemo := func() {}
 	if s.cfg.Demo {
 		stop, err := demo.Run(ctx, s.admin, s.log,

@@ -18,6 +18,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
+	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 	"github.com/tollgate-gw/tollgate/server/gateway"
@@ -48,6 +49,7 @@ type Server struct {
 	gateway     *gateway.Gateway
 	authorizers *authorizer.Interceptor
 	account     atomic.Pointer[adminv1.AccountSettings] // for the account-wide throttle
+	quota       *quota.Counter                          // usage counts and quotas
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway
@@ -131,8 +133,9 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.quota = quota.NewCounter(admin.NewUsageStore(st), quota.WithLogger(log))
 	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout),
-		admin.WithOnDeploy(s.loadDeployed), admin.WithOnSettings(s.setAccountSettings))
+		admin.WithOnDeploy(s.loadDeployed), admin.WithOnSettings(s.setAccountSettings), admin.WithQuotaCounter(s.quota))
 	if err != nil {
 		return nil, fmt.Errorf("server: build admin service: %w", err)
 	}

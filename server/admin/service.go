@@ -20,6 +20,7 @@ type Service struct {
 	maxRouteTimeout time.Duration
 	onDeploy        func()
 	onSettings      func(*adminv1.AccountSettings)
+	quota           QuotaCounter
 }
 
 var _ adminv1.AdminServiceServer = (*Service)(nil)

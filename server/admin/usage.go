@@ -7,6 +7,7 @@ import (
 	"time"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
@@ -47,6 +48,12 @@ func (s *Service) GetUsage(ctx context.Context, req *adminv1.GetUsageRequest) (*
 	}
 	if err := v.err(); err != nil {
 		return nil, err
+	}
+	if s.quota != nil {
+		// Include the calls counted since the data plane's last flush.
+		if err := s.quota.Flush(ctx); err != nil {
+			s.logger.WarnContext(ctx, "usage report without the latest calls: flushing the counter failed", "error", err)
+		}
 	}
 	plan := req.GetUsagePlan()
 	prefix := plan + "/keys/"
@@ -127,28 +134,8 @@ func dayCount(tx store.Tx, plan, keyID string, day time.Time) (int64, error) {
 	return strconv.ParseInt(string(b), 10, 64)
 }
 
-// QuotaPeriod returns the UTC quota period [from, to) of q containing now:
-// days, weeks starting on Monday, or calendar months, shifted by the offset
-// in days.
+// QuotaPeriod returns the UTC quota period [from, to) of q containing now;
+// see quota.Period, which the data plane uses too.
 func QuotaPeriod(q *adminv1.QuotaSettings, now time.Time) (from, to time.Time) {
-	now = now.UTC()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	off := int(q.GetOffset())
-	switch q.GetPeriod() {
-	case adminv1.QuotaSettings_PERIOD_WEEK:
-		sinceMonday := (int(today.Weekday()) + 6) % 7
-		from = today.AddDate(0, 0, -sinceMonday+off)
-		if from.After(today) {
-			from = from.AddDate(0, 0, -7)
-		}
-		return from, from.AddDate(0, 0, 7)
-	case adminv1.QuotaSettings_PERIOD_MONTH:
-		from = time.Date(today.Year(), today.Month(), 1+off, 0, 0, 0, 0, time.UTC)
-		if from.After(today) {
-			from = time.Date(today.Year(), today.Month()-1, 1+off, 0, 0, 0, 0, time.UTC)
-		}
-		return from, time.Date(from.Year(), from.Month()+1, from.Day(), 0, 0, 0, 0, time.UTC)
-	default:
-		return today, today.AddDate(0, 0, 1)
-	}
+	return quota.Period(q, now)
 }

@@ -31,12 +31,12 @@ func (s *Server) callThrottleChecks(ctx context.Context, dst []throttle.Check) [
 		return dst
 	}
 	if acct := s.account.Load(); acct.GetThrottle() != nil {
-		dst = append(dst, throttle.Check{Level: "account", Key: accountBucket, Limit: limitOf(acct.GetThrottle())})
+		dst = append(dst, throttle.Check{Level: throttle.LevelAccount, Key: accountBucket, Limit: limitOf(acct.GetThrottle())})
 	}
 	if rs, ok := call.StageConfig.GetRouteSettings()[call.RouteKey]; ok && rs.GetThrottle() != nil {
-		dst = append(dst, throttle.Check{Level: "route", Key: call.ThrottleKey, Limit: limitOf(rs.GetThrottle())})
+		dst = append(dst, throttle.Check{Level: throttle.LevelRoute, Key: call.ThrottleKey, Limit: limitOf(rs.GetThrottle())})
 	} else if t := call.StageConfig.GetDefaultThrottle(); t != nil {
-		dst = append(dst, throttle.Check{Level: "stage", Key: call.ThrottleKey, Limit: limitOf(t)})
+		dst = append(dst, throttle.Check{Level: throttle.LevelStage, Key: call.ThrottleKey, Limit: limitOf(t)})
 	}
 	return dst
 }
@@ -55,11 +55,11 @@ func (s *Server) planThrottleChecks(ctx context.Context, dst []throttle.Check) [
 			continue
 		}
 		if t, ok := as.GetRouteThrottles()[call.RouteKey]; ok {
-			return append(dst, throttle.Check{Level: "plan-route", Key: planPrefix + call.APIKey.Name + "|" + call.ThrottleKey, Limit: limitOf(t)})
+			return append(dst, throttle.Check{Level: throttle.LevelPlanRoute, Key: planPrefix + call.APIKey.Name + "|" + call.ThrottleKey, Limit: limitOf(t)})
 		}
 	}
 	if t := plan.GetThrottle(); t != nil {
-		dst = append(dst, throttle.Check{Level: "plan", Key: planPrefix + call.APIKey.Name + "|" + plan.GetName(), Limit: limitOf(t)})
+		dst = append(dst, throttle.Check{Level: throttle.LevelPlan, Key: planPrefix + call.APIKey.Name + "|" + plan.GetName(), Limit: limitOf(t)})
 	}
 	return dst
 }

@@ -123,6 +123,10 @@ breaking: protodeps ## buf breaking: working tree protos vs BASE (default HEAD~1
 test: ## Run all tests with the race detector (the README test command)
 	$(GO) test -race -count=1 -timeout 5m ./...
 
+.PHONY: loadbench
+loadbench: ## Load harness: direct vs Tollgate vs grpc-gateway vs Vanguard (bench/, its own module; ~2 min)
+	cd bench && $(GO) run ./cmd/loadbench
+
 .PHONY: bench
 bench: ## Run all benchmarks (no tests)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,307 @@
+// Command loadbench is Tollgate's load harness. It starts an echo backend,
+// puts proxies in front of it (Tollgate, grpc-gateway, vanguard), drives
+// closed-loop load at several concurrencies and prints a table of calls/s,
+// latency quantiles, errors and the proxy's CPU and peak memory, and writes
+// the same as JSON. See bench/README.md.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+const (
+	scenarioGRPCUnary  = "grpc-unary"
+	scenarioRESTUnary  = "rest-unary"
+	scenarioGRPCStream = "grpc-stream"
+	targetDirect       = "direct"
+)
+
+var notes = []string{
+	"The load generator (client) and the echo backend run in ONE process; the proxy under test runs as a separate child process so its CPU and memory are its own. Client, backend and proxy all compete for the same cores, so absolute numbers are pessimistic: compare rows of one run on one machine.",
+	"Proxy CPU is getrusage(RUSAGE_SELF) user+system of the proxy child over the measured window (warm-up excluded), divided by calls (unary) or messages (stream). Peak RSS is the child's VmHWM, reset before each cell via /proc/<pid>/clear_refs when permitted.",
+	"Tollgate's account throttle is raised to 1e6 rps for the run so it does not cap the load; every other Tollgate policy (API keys, authorizers, usage plans) is not configured, so this measures routing + proxying/transcoding only.",
+	"Envoy (grpc_json_transcoder) is not measured: it is not installable from the Debian repositories available here.",
+	"gRPC clients use one HTTP/2 connection per target; REST clients use HTTP/1.1 with a keep-alive pool (one connection per concurrent worker).",
+}
+
+// cell is one measured (scenario, target, concurrency).
+type cell struct {
+	Scenario       string  `json:"scenario"`
+	Target         string  `json:"target"`
+	Concurrency    int     `json:"concurrency"`
+	Unit           string  `json:"unit"` // "call" or "msg": what ops_per_sec and proxy_cpu_us_per_op count
+	ElapsedSec     float64 `json:"elapsed_sec"`
+	Calls          int     `json:"calls"`
+	Msgs           int     `json:"msgs"`
+	Errors         int     `json:"errors"`
+	FirstError     string  `json:"first_error,omitempty"`
+	CallsPerSec    float64 `json:"calls_per_sec"`
+	OpsPerSec      float64 `json:"ops_per_sec"`
+	P50Micros      float64 `json:"p50_us"`
+	P99Micros      float64 `json:"p99_us"`
+	P999Micros     float64 `json:"p999_us"`
+	ProxyCPUMicros float64 `json:"proxy_cpu_us,omitempty"`
+	ProxyCPUPerOp  float64 `json:"proxy_cpu_us_per_op,omitempty"`
+	ProxyCores     float64 `json:"proxy_cores,omitempty"`
+	ProxyPeakRSS   int64   `json:"proxy_peak_rss_bytes,omitempty"`
+}
+
+type report struct {
+	Time         time.Time `json:"time"`
+	GoVersion    string    `json:"go_version"`
+	NumCPU       int       `json:"num_cpu"`
+	GOMAXPROCS   int       `json:"gomaxprocs"`
+	DurationSec  float64   `json:"duration_sec"`
+	WarmupSec    float64   `json:"warmup_sec"`
+	PayloadBytes int       `json:"payload_bytes"`
+	StreamRepeat int       `json:"stream_repeat"`
+	Notes        []string  `json:"notes"`
+	Cells        []cell    `json:"cells"`
+}
+
+func main() {
+	var (
+		role        = flag.String("role", "main", "internal: main, or proxy for a proxy child process")
+		kind        = flag.String("kind", "", "internal: proxy kind of a -role=proxy child")
+		backend     = flag.String("backend", "", "internal: backend address of a -role=proxy child")
+		duration    = flag.Duration("duration", 5*time.Second, "measured duration of each cell")
+		warmup      = flag.Duration("warmup", 500*time.Millisecond, "unmeasured warm-up before each cell")
+		concList    = flag.String("concurrency", "1,16,64", "comma-separated concurrency levels")
+		payload     = flag.Int("payload", 1024, "payload size in bytes")
+		repeat      = flag.Int("stream-repeat", 1000, "messages per EchoServerStream call (at most 10000)")
+		scenarioArg = flag.String("scenarios", "grpc-unary,rest-unary,grpc-stream", "comma-separated scenarios: grpc-unary, rest-unary, grpc-stream")
+		out         = flag.String("out", "results/latest.json", "JSON output file (empty: none)")
+	)
+	flag.Parse()
+	if *role == "proxy" {
+		if err := runProxyChild(*kind, *backend); err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench proxy:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	concs, err := parseInts(*concList)
+	if err != nil {
+		fatal(err)
+	}
+	scenarios := strings.Split(*scenarioArg, ",")
+	for _, s := range scenarios {
+		switch s {
+		case scenarioGRPCUnary, scenarioRESTUnary, scenarioGRPCStream:
+		default:
+			fatal(fmt.Errorf("unknown scenario %q", s))
+		}
+	}
+	if *repeat < 1 || *repeat > 10000 {
+		fatal(fmt.Errorf("-stream-repeat must be between 1 and 10000"))
+	}
+	rep := report{
+		Time: time.Now().UTC(), GoVersion: runtime.Version(), NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		DurationSec: duration.Seconds(), WarmupSec: warmup.Seconds(), PayloadBytes: *payload, StreamRepeat: *repeat, Notes: notes,
+	}
+	b := &bench{duration: *duration, warmup: *warmup, concs: concs, payload: make([]byte, *payload), repeat: int32(*repeat)}
+	for i := range b.payload {
+		b.payload[i] = byte(i)
+	}
+	b.backend, b.stopBackend, err = startBackend()
+	if err != nil {
+		fatal(err)
+	}
+	defer b.stopBackend()
+	for _, s := range scenarios {
+		cells, err := b.scenario(s)
+		rep.Cells = append(rep.Cells, cells...)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadbench: %s: %v\n", s, err)
+		}
+	}
+	printTable(rep)
+	if *out != "" {
+		if err := writeJSON(*out, rep); err != nil {
+			fatal(err)
+		}
+		fmt.Printf("\nwrote %s\n", *out)
+	}
+}
+
+type bench struct {
+	duration, warmup time.Duration
+	concs            []int
+	payload          []byte
+	repeat           int32
+	backend          string
+	stopBackend      func()
+}
+
+// scenario runs every target of scenario s at every concurrency.
+func (b *bench) scenario(s string) ([]cell, error) {
+	var targets []string
+	switch s {
+	case scenarioGRPCUnary, scenarioGRPCStream:
+		targets = []string{targetDirect, kindTollgate}
+	case scenarioRESTUnary:
+		targets = []string{kindTollgate, kindGRPCGateway, kindVanguard}
+	}
+	var cells []cell
+	for _, t := range targets {
+		cs, err := b.target(s, t)
+		cells = append(cells, cs...)
+		if err != nil {
+			return cells, fmt.Errorf("%s: %w", t, err)
+		}
+	}
+	return cells, nil
+}
+
+func (b *bench) target(s, t string) ([]cell, error) {
+	addr := b.backend
+	var p *proxyProcess
+	if t != targetDirect {
+		var err error
+		if p, err = spawnProxy(t, b.backend); err != nil {
+			return nil, err
+		}
+		defer p.stop()
+		addr = p.addr
+	}
+	var fn callFunc
+	unit := "call"
+	switch s {
+	case scenarioGRPCUnary, scenarioGRPCStream:
+		conn, err := dialGRPC(addr)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		stage := ""
+		if t == kindTollgate {
+			stage = benchStageID
+		}
+		if s == scenarioGRPCUnary {
+			fn = grpcUnary(conn, stage, b.payload)
+		} else {
+			fn = grpcStream(conn, stage, b.payload, b.repeat)
+			unit = "msg"
+		}
+	case scenarioRESTUnary:
+		url := "http://" + addr + "/v1/echo"
+		if t == kindTollgate {
+			url = "http://" + addr + "/" + benchStageID + "/v1/echo"
+		}
+		client := newHTTPClient()
+		defer client.CloseIdleConnections()
+		fn = restUnary(client, url, b.payload)
+	}
+	var cells []cell
+	for _, conc := range b.concs {
+		fmt.Fprintf(os.Stderr, "loadbench: %-11s %-12s c=%-3d ...", s, t, conc)
+		if b.warmup > 0 {
+			runLoad(conc, b.warmup, fn)
+		}
+		var cpu0 time.Duration
+		if p != nil {
+			p.resetPeakRSS()
+			var err error
+			if cpu0, err = p.cpu(); err != nil {
+				return cells, err
+			}
+		}
+		r := runLoad(conc, b.duration, fn)
+		c := cell{
+			Scenario: s, Target: t, Concurrency: conc, Unit: unit,
+			ElapsedSec: r.Elapsed.Seconds(), Calls: r.Calls, Msgs: r.Msgs, Errors: r.Errors, FirstError: r.FirstErr,
+			CallsPerSec: float64(r.Calls-r.Errors) / r.Elapsed.Seconds(),
+			P50Micros:   micros(quantile(r.Latencies, 0.50)),
+			P99Micros:   micros(quantile(r.Latencies, 0.99)),
+			P999Micros:  micros(quantile(r.Latencies, 0.999)),
+		}
+		ops := r.Calls - r.Errors
+		if unit == "msg" {
+			ops = r.Msgs
+		}
+		c.OpsPerSec = float64(ops) / r.Elapsed.Seconds()
+		if p != nil {
+			cpu1, err := p.cpu()
+			if err != nil {
+				return cells, err
+			}
+			c.ProxyCPUMicros = micros(cpu1 - cpu0)
+			if ops > 0 {
+				c.ProxyCPUPerOp = c.ProxyCPUMicros / float64(ops)
+			}
+			c.ProxyCores = (cpu1 - cpu0).Seconds() / r.Elapsed.Seconds()
+			if rss, err := p.peakRSS(); err == nil {
+				c.ProxyPeakRSS = rss
+			}
+		}
+		fmt.Fprintf(os.Stderr, " %.0f %s/s, %d errors\n", c.OpsPerSec, unit, c.Errors)
+		if r.FirstErr != "" {
+			fmt.Fprintf(os.Stderr, "loadbench:   first error: %s\n", r.FirstErr)
+		}
+		cells = append(cells, c)
+	}
+	return cells, nil
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+func printTable(r report) {
+	fmt.Printf("\nTollgate load harness — %s, %d CPUs, GOMAXPROCS=%d, %s per cell (+%s warm-up), payload %d B, stream repeat %d\n\n",
+		r.GoVersion, r.NumCPU, r.GOMAXPROCS, time.Duration(r.DurationSec*float64(time.Second)),
+		time.Duration(r.WarmupSec*float64(time.Second)), r.PayloadBytes, r.StreamRepeat)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "scenario\ttarget\tconc\tcalls/s\tops/s\tunit\tp50 µs\tp99 µs\tp99.9 µs\terrors\tproxy CPU µs/op\tproxy cores\tproxy peak RSS MiB\t")
+	for _, c := range r.Cells {
+		cpu, cores, rss := "-", "-", "-"
+		if c.Target != targetDirect {
+			cpu = fmt.Sprintf("%.1f", c.ProxyCPUPerOp)
+			cores = fmt.Sprintf("%.2f", c.ProxyCores)
+			rss = fmt.Sprintf("%.1f", float64(c.ProxyPeakRSS)/(1<<20))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t\n",
+			c.Scenario, c.Target, c.Concurrency, c.CallsPerSec, c.OpsPerSec, c.Unit,
+			c.P50Micros, c.P99Micros, c.P999Micros, c.Errors, cpu, cores, rss)
+	}
+	w.Flush()
+	fmt.Println()
+	for _, n := range r.Notes {
+		fmt.Println("* " + n)
+	}
+}
+
+func writeJSON(path string, r report) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad concurrency %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "loadbench:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"connectrpc.com/vanguard"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/server"
+)
+
+// Proxy kinds; each runs in its own child process.
+const (
+	kindTollgate    = "tollgate"
+	kindGRPCGateway = "grpc-gateway"
+	kindVanguard    = "vanguard"
+)
+
+const (
+	benchAdminToken = "bench-admin-token-0123456789abcdef"
+	benchAPIID      = "bench"
+	benchStageID    = "bench"
+)
+
+// runProxyChild is the body of `loadbench -role=proxy`: it starts one proxy
+// in front of backend, writes "READY <addr>" to stdout, then answers each
+// "cpu" line on stdin with "CPU <user+system µs>" until stdin closes.
+func runProxyChild(kind, backend string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		addr string
+		done func()
+		err  error
+	)
+	switch kind {
+	case kindTollgate:
+		addr, done, err = startTollgate(ctx, backend)
+	case kindGRPCGateway:
+		addr, done, err = startGRPCGateway(ctx, backend)
+	case kindVanguard:
+		addr, done, err = startVanguard(backend)
+	default:
+		err = fmt.Errorf("unknown proxy kind %q", kind)
+	}
+	if err != nil {
+		return err
+	}
+	defer done()
+	fmt.Printf("READY %s\n", addr)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		switch in.Text() {
+		case "cpu":
+			var ru syscall.Rusage
+			if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+				return err
+			}
+			us := ru.Utime.Sec*1e6 + ru.Utime.Usec + ru.Stime.Sec*1e6 + ru.Stime.Usec
+			fmt.Printf("CPU %d\n", us)
+		}
+	}
+	return nil
+}
+
+func startTollgate(ctx context.Context, backend string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "loadbench-tollgate-")
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := server.New(server.Config{
+		DataDir:    dir,
+		AdminAddr:  "127.0.0.1:0",
+		ListenAddr: "127.0.0.1:0",
+		AdminToken: benchAdminToken,
+		Logger:     slog.New(slog.DiscardHandler),
+		Stderr:     io.Discard,
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(sctx) }()
+	cleanup := func() {
+		stop()
+		<-served
+		os.RemoveAll(dir)
+	}
+	select {
+	case <-s.Ready():
+	case err := <-served:
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("tollgate: %w", err)
+	case <-time.After(30 * time.Second):
+		cleanup()
+		return "", nil, errors.New("tollgate: not ready after 30s")
+	}
+	if err := deployEcho(ctx, s.AdminAddr(), backend); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return s.DataAddr(), cleanup, nil
+}
+
+// deployEcho creates the API "bench" for the echo backend, deploys it to the
+// stage "bench" and lifts the account throttle so it does not cap the load.
+func deployEcho(ctx context.Context, adminAddr, backend string) error {
+	conn, err := grpc.NewClient(adminAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	admin := adminv1.NewAdminServiceClient(conn)
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+benchAdminToken)
+	fds, err := echoDescriptorSet()
+	if err != nil {
+		return err
+	}
+	raw, err := proto.Marshal(fds)
+	if err != nil {
+		return err
+	}
+	api, err := admin.CreateApi(ctx, &adminv1.CreateApiRequest{ApiId: benchAPIID, Api: &adminv1.Api{
+		Protocol:         adminv1.Api_PROTOCOL_GRPC_REST,
+		DescriptorSource: &adminv1.Api_FileDescriptorSet{FileDescriptorSet: raw},
+		DefaultIntegration: &adminv1.Integration{Target: &adminv1.Integration_Grpc{
+			Grpc: &adminv1.GrpcIntegration{Target: backend},
+		}},
+	}})
+	if err != nil {
+		return fmt.Errorf("create api: %w", err)
+	}
+	dep, err := admin.CreateDeployment(ctx, &adminv1.CreateDeploymentRequest{Parent: api.GetName()})
+	if err != nil {
+		return fmt.Errorf("create deployment: %w", err)
+	}
+	if _, err := admin.CreateStage(ctx, &adminv1.CreateStageRequest{
+		Parent: api.GetName(), StageId: benchStageID,
+		Stage: &adminv1.Stage{Deployment: dep.GetName()},
+	}); err != nil {
+		return fmt.Errorf("create stage: %w", err)
+	}
+	if _, err := admin.UpdateAccountSettings(ctx, &adminv1.UpdateAccountSettingsRequest{
+		AccountSettings: &adminv1.AccountSettings{
+			Name:     "settings",
+			Throttle: &adminv1.ThrottleSettings{RateLimit: 1e6, BurstLimit: 1e6},
+		},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"throttle"}},
+	}); err != nil {
+		return fmt.Errorf("raise account throttle: %w", err)
+	}
+	return nil
+}
+
+func serveHTTP(h http.Handler) (string, func(), error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(lis)
+	return lis.Addr().String(), func() { srv.Close() }, nil
+}
+
+// startGRPCGateway serves the generated (static) grpc-gateway handler of the
+// echo service.
+func startGRPCGateway(ctx context.Context, backend string) (string, func(), error) {
+	mux := runtime.NewServeMux()
+	if err := examplev1.RegisterEchoServiceHandlerFromEndpoint(ctx, mux, backend,
+		[]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}); err != nil {
+		return "", nil, err
+	}
+	return serveHTTP(mux)
+}
+
+// startVanguard serves a vanguard transcoder that turns REST/JSON into gRPC
+// (binary protobuf) and forwards it over h2c to backend.
+func startVanguard(backend string) (string, func(), error) {
+	target, err := url.Parse("http://" + backend)
+	if err != nil {
+		return "", nil, err
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	tr := &http.Transport{MaxIdleConnsPerHost: 256}
+	tr.Protocols = new(http.Protocols)
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	proxy.Transport = tr
+	svc := vanguard.NewService(examplev1.EchoService_ServiceDesc.ServiceName, proxy,
+		vanguard.WithTargetProtocols(vanguard.ProtocolGRPC),
+		vanguard.WithTargetCodecs(vanguard.CodecProto),
+	)
+	tc, err := vanguard.NewTranscoder([]*vanguard.Service{svc})
+	if err != nil {
+		return "", nil, err
+	}
+	return serveHTTP(tc)
+}
+
+// proxyProcess is the parent's handle on a proxy child.
+type proxyProcess struct {
+	kind string
+	addr string
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+}
+
+func spawnProxy(kind, backend string) (*proxyProcess, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-role=proxy", "-kind="+kind, "-backend="+backend)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proxyProcess{kind: kind, cmd: cmd, in: in, out: bufio.NewReader(stdout)}
+	line, err := p.out.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "READY ") {
+		p.stop()
+		return nil, fmt.Errorf("%s proxy did not start (got %q, %v)", kind, line, err)
+	}
+	p.addr = strings.TrimSpace(strings.TrimPrefix(line, "READY "))
+	return p, nil
+}
+
+// cpu returns the child's user+system CPU time so far.
+func (p *proxyProcess) cpu() (time.Duration, error) {
+	if _, err := io.WriteString(p.in, "cpu\n"); err != nil {
+		return 0, err
+	}
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	us, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "CPU ")), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad cpu line %q: %w", line, err)
+	}
+	return time.Duration(us) * time.Microsecond, nil
+}
+
+// resetPeakRSS resets the child's VmHWM (Linux clear_refs "5"); best effort.
+func (p *proxyProcess) resetPeakRSS() bool {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0) == nil
+}
+
+// peakRSS returns the child's VmHWM in bytes.
+func (p *proxyProcess) peakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				break
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+func (p *proxyProcess) stop() {
+	p.in.Close()
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}

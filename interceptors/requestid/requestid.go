@@ -55,7 +55,8 @@ func WithAttributes(f func(ctx context.Context) []slog.Attr) Option {
 	return func(o *options) { o.attrs = f }
 }
 
-// StreamServerInterceptor assigns the request ID and logs every call. It
+// StreamServerInterceptor assigns the request ID and logs every call at
+// debug level (per-stage access logs are configured separately). It
 // works for every kind of call, since the data plane's proxy is one generic
 // stream handler.
 func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
@@ -78,7 +79,7 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 		ctx = metadata.NewIncomingContext(ctx, md)
 		_ = ss.SetHeader(metadata.Pairs(MetadataKey, id))
 		err := handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
-		if o.logger.Enabled(ctx, slog.LevelInfo) {
+		if o.logger.Enabled(ctx, slog.LevelDebug) {
 			attrs := []slog.Attr{
 				slog.String("request_id", id),
 				slog.String("method", info.FullMethod),
@@ -88,7 +89,7 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 			if o.attrs != nil {
 				attrs = append(attrs, o.attrs(ctx)...)
 			}
-			o.logger.LogAttrs(ctx, slog.LevelInfo, "call", attrs...)
+			o.logger.LogAttrs(ctx, slog.LevelDebug, "call", attrs...)
 		}
 		return err
 	}

@@ -41,7 +41,7 @@ func TestRequestID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			intercept := requestid.StreamServerInterceptor(requestid.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			intercept := requestid.StreamServerInterceptor(requestid.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 			s := &stream{ctx: metadata.NewIncomingContext(context.Background(), tt.incoming)}
 			var seenID string
 			var forwarded []string

@@ -93,7 +93,7 @@ func (s *Server) buildAdminAPI(auth *adminauth.Authenticator) error {
 	if err := adminv1.RegisterAdminServiceHandler(context.Background(), mux, conn); err != nil {
 		return fmt.Errorf("server: register REST gateway: %w", err)
 	}
-	s.adminAPI = routeAdmin(s.grpc, limitBody(mux, maxRequestBytes))
+	s.adminAPI = routeAdmin(s.grpc, limitBody(mux, maxRequestBytes), s.metrics())
 	return nil
 }
 
@@ -128,8 +128,14 @@ func (c challengeWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter 
 // routeAdmin shares the admin port between gRPC and REST: HTTP/2 requests
 // with a gRPC content type go to the gRPC server, everything else to the
 // REST gateway.
-func routeAdmin(grpcServer *grpc.Server, rest http.Handler) http.Handler {
+func routeAdmin(grpcServer *grpc.Server, rest, metrics http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Prometheus scrapes without the admin token, like the health
+		// probes: the admin port listens on loopback by default.
+		if r.URL.Path == metricsPath && metrics != nil && r.Method == http.MethodGet {
+			metrics.ServeHTTP(w, r)
+			return
+		}
 		if isGRPC(r) {
 			grpcServer.ServeHTTP(w, r)
 			return

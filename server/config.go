@@ -104,6 +104,10 @@ type Config struct {
 	// operator (it never goes to the logs), and where the default Logger
 	// writes. Nil means os.Stderr.
 	Stderr io.Writer
+
+	// AccessLog is where stages with access logging enabled write one JSON
+	// line per call. Nil means os.Stdout.
+	AccessLog io.Writer
 }
 
 // DefaultConfig returns the Config that the zero Config stands for, with

@@ -24,19 +24,26 @@ const apiKeyCacheTTL = 500 * time.Millisecond
 // buildDataPlane creates the gateway that serves the data port.
 func (s *Server) buildDataPlane() error {
 	// The policy chain, after routing and the request ID, in Amazon API
-	// Gateway's order: account and stage throttling; authorization — the
+	// Gateway's order: tracing, metrics and access logs (so that they see
+	// refused calls too); account and stage throttling; authorization — the
 	// route's authorizer first (a custom one may choose the caller's API
 	// key), then the API key; then the usage plan's throttle and quota for
-	// that key. Metering and tracing join it with their issues.
+	// that key.
+	obs, err := s.buildObservability()
+	if err != nil {
+		return err
+	}
+	s.obs = obs
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
 	limiter := throttle.NewLocalLimiter()
-	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(
+	chain := append(obs.interceptors,
 		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
 		s.authorizers.StreamServerInterceptor(),
 		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
 		throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
 		quota.StreamServerInterceptor(s.quota),
-	))
+	)
+	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -50,6 +51,7 @@ type Server struct {
 	authorizers *authorizer.Interceptor
 	account     atomic.Pointer[adminv1.AccountSettings] // for the account-wide throttle
 	quota       *quota.Counter                          // usage counts and quotas
+	obs         *observability                          // traces, metrics, access logs
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway
@@ -242,6 +244,13 @@ func (s *Server) release() error {
 			if err := s.gateway.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close data plane: %w", err))
 			}
+		}
+		if s.obs != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := s.obs.shutdownTracing(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("flush traces: %w", err))
+			}
+			cancel()
 		}
 		if s.authorizers != nil {
 			if err := s.authorizers.Close(); err != nil {

@@ -1,0 +1,25 @@
+// Package tracing creates OpenTelemetry server spans for data-plane calls
+// and propagates the W3C trace context to backends.
+//
+// Tracer.StreamServerInterceptor runs after the routing step, which puts a
+// callinfo.Call in the context. A call is traced only when its stage has
+// tracing enabled (Stage.Tracing.Enabled); an incoming sampled traceparent
+// alone does not turn tracing on, so clients cannot make the gateway record
+// spans for a stage whose operator left tracing off. When a stage is not
+// traced, the interceptor costs a context lookup and the client's
+// traceparent, tracestate and baggage reach the backend untouched, so the
+// trace still continues across the gateway, just without a gateway span.
+//
+// For a traced call the interceptor extracts the parent context from the
+// incoming metadata (traceparent, tracestate, baggage; for transcoded REST
+// calls the HTTP headers of the same names), starts a server span named
+// after the method ("pkg.Service/Method", as RPC semantic conventions
+// require), and replaces traceparent and tracestate in the incoming
+// metadata seen by later handlers, so that the proxy, which forwards that
+// metadata, gives the backend the gateway span as parent. The span ends
+// when the handler returns, with the call's gRPC status code.
+//
+// Later interceptors and the proxy create child spans (authorizer callouts,
+// backend calls) with StartChild. NewProvider builds the tracer provider
+// from the standard OTEL_* environment variables.
+package tracing

@@ -1,0 +1,201 @@
+package tracing
+
+import (
+	"context"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+)
+
+// ScopeName is the instrumentation scope of the gateway's spans.
+const ScopeName = "github.com/tollgate-gw/tollgate/interceptors/tracing"
+
+// Attribute keys set on server spans, besides the RPC semantic conventions
+// (rpc.system, rpc.service, rpc.method, rpc.grpc.status_code).
+const (
+	// AttrAPI is the API's resource name, e.g. "apis/shop".
+	AttrAPI = attribute.Key("tollgate.api")
+	// AttrStage is the stage's resource name.
+	AttrStage = attribute.Key("tollgate.stage")
+	// AttrRoute is the call's route key: the route's ID, or the full
+	// method for a method served by the API's default integration.
+	AttrRoute = attribute.Key("tollgate.route")
+	// AttrAPIKeyID is the resource name of the caller's API key, never
+	// its secret. It is set when the call ends, since the key is resolved
+	// by an interceptor that runs after this one.
+	AttrAPIKeyID = attribute.Key("tollgate.api_key_id")
+	// AttrProtocol is how the client called: "grpc" or "rest".
+	AttrProtocol = attribute.Key("tollgate.protocol")
+)
+
+// Tracer creates server spans for data-plane calls. It is safe for
+// concurrent use.
+type Tracer struct {
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+}
+
+// Option configures a Tracer.
+type Option func(*Tracer)
+
+// WithPropagator sets how trace context is read from and written to call
+// metadata. The default is the W3C TraceContext and Baggage propagators.
+// A nil propagator is ignored.
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return func(t *Tracer) {
+		if p != nil {
+			t.propagator = p
+		}
+	}
+}
+
+// New returns a Tracer creating spans with tp. A nil tp creates no spans.
+func New(tp trace.TracerProvider, opts ...Option) *Tracer {
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	t := &Tracer{
+		tracer:     tp.Tracer(ScopeName),
+		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+	}
+	for _, opt := range opts {
+		opt(t)
+	}
+	return t
+}
+
+// StreamServerInterceptor returns the interceptor tracing the calls of
+// stages with tracing enabled; other calls pass through unchanged. It must
+// run after the routing step, which provides the callinfo.Call, and before
+// the interceptors whose work should appear as child spans.
+func (t *Tracer) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := ss.Context()
+		call := callinfo.FromContext(ctx)
+		if !enabled(call) {
+			return handler(srv, ss)
+		}
+		return t.trace(ctx, call, srv, ss, info, handler)
+	}
+}
+
+// enabled reports whether the call's stage has tracing on.
+func enabled(call *callinfo.Call) bool {
+	return call != nil && call.StageConfig.GetTracing().GetEnabled()
+}
+
+// trace runs handler inside a server span.
+func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	// FromIncomingContext returns a copy, which this call may modify.
+	md, _ := metadata.FromIncomingContext(ctx)
+	if md == nil {
+		md = metadata.MD{}
+	}
+	ctx = t.propagator.Extract(ctx, Carrier(md))
+
+	name := strings.TrimPrefix(info.FullMethod, "/")
+	service, method, _ := strings.Cut(name, "/")
+	ctx, span := t.tracer.Start(ctx, name,
+		trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(
+			attribute.String("rpc.system", "grpc"),
+			attribute.String("rpc.service", service),
+			attribute.String("rpc.method", method),
+			AttrAPI.String(call.API),
+			AttrStage.String(call.Stage),
+			AttrRoute.String(call.RouteKey),
+			AttrProtocol.String(call.Protocol.String()),
+		))
+	defer span.End()
+
+	// Replace the client's trace context with the gateway span's: a stale
+	// tracestate must not travel with the new traceparent.
+	delete(md, "traceparent")
+	delete(md, "tracestate")
+	t.propagator.Inject(ctx, Carrier(md))
+	ctx = metadata.NewIncomingContext(ctx, md)
+
+	err := handler(srv, &tracedStream{ServerStream: ss, ctx: ctx})
+
+	if call.APIKey != nil && call.APIKey.Name != "" {
+		span.SetAttributes(AttrAPIKeyID.String(call.APIKey.Name))
+	}
+	code := status.Code(err)
+	span.SetAttributes(attribute.Int("rpc.grpc.status_code", int(code)))
+	if serverError(code) {
+		span.SetStatus(otelcodes.Error, status.Convert(err).Message())
+	}
+	return err
+}
+
+// serverError reports whether code means the server failed, per the RPC
+// semantic conventions for server spans; other codes blame the client and
+// leave the span status unset.
+func serverError(code codes.Code) bool {
+	switch code {
+	case codes.Unknown, codes.DeadlineExceeded, codes.Unimplemented,
+		codes.Internal, codes.Unavailable, codes.DataLoss:
+		return true
+	}
+	return false
+}
+
+// StartChild starts a span named name as a child of the span in ctx, with
+// the tracer provider of that span: an authorizer callout or a backend
+// call within a traced call. Outside a traced call it returns ctx and a
+// no-op span. The caller must end the span.
+func StartChild(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	parent := trace.SpanFromContext(ctx)
+	if !parent.SpanContext().IsValid() {
+		return ctx, parent
+	}
+	return parent.TracerProvider().Tracer(ScopeName).Start(ctx, name, opts...)
+}
+
+// Carrier adapts metadata to a propagation.TextMapCarrier. Keys are
+// lowercase, as in gRPC metadata.
+type Carrier metadata.MD
+
+var _ propagation.TextMapCarrier = Carrier(nil)
+
+// Get returns the first value of key, or "".
+func (c Carrier) Get(key string) string {
+	vs := c[strings.ToLower(key)]
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+// Set replaces the values of key with value.
+func (c Carrier) Set(key, value string) {
+	c[strings.ToLower(key)] = []string{value}
+}
+
+// Keys returns the keys present.
+func (c Carrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// tracedStream replaces a stream's context.
+type tracedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+// Context returns the replaced context.
+func (s *tracedStream) Context() context.Context { return s.ctx }

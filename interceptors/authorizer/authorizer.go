@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/customauth"
 	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+	"github.com/tollgate-gw/tollgate/interceptors/tracing"
 )
 
 // Metadata entries the gateway sends to backends about the caller.
@@ -137,6 +138,8 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 
 // authorize runs the route's authorizer for one call.
 func (i *Interceptor) authorize(ctx context.Context, call *callinfo.Call, auth *adminv1.RouteAuthorization) error {
+	ctx, span := tracing.StartChild(ctx, "authorizer "+auth.GetAuthorizer())
+	defer span.End()
 	a := call.Authorizers[auth.GetAuthorizer()]
 	if a == nil {
 		i.logger.ErrorContext(ctx, "route names an authorizer its deployment lacks", "route", call.Route.GetName(), "authorizer", auth.GetAuthorizer())

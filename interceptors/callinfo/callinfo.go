@@ -6,6 +6,7 @@ package callinfo
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/grpc/metadata"
 
@@ -87,6 +88,9 @@ type Call struct {
 	APIKey *APIKey
 	// Principal is the caller's identity, once authorized.
 	Principal string
+	// IntegrationLatency is how long the backend call took, set when it ends
+	// (zero for calls refused before reaching the backend).
+	IntegrationLatency time.Duration
 	// BackendMetadata is added to the backend call after the client's own
 	// x-tollgate-* entries were removed: what the gateway asserts about
 	// the caller (principal, authorizer context).

@@ -41,6 +41,7 @@ const maxCachedSets = 10000
 type Metrics struct {
 	calls, calls4xx, calls5xx, throttled metric.Int64Counter
 	duration                             metric.Float64Histogram
+	integration                          metric.Float64Histogram
 
 	mu   sync.RWMutex
 	sets map[setKey]*setEntry
@@ -81,6 +82,10 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 		metric.WithDescription("Latency of data-plane calls, policies and backend included."),
 		metric.WithExplicitBucketBoundaries(DurationBuckets...))
 	err = errors.Join(err, e)
+	m.integration, e = meter.Float64Histogram("tollgate.integration.duration", metric.WithUnit("ms"),
+		metric.WithDescription("Latency of the backend calls of data-plane calls that reached a backend."),
+		metric.WithExplicitBucketBoundaries(DurationBuckets...))
+	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +121,9 @@ func (m *Metrics) record(ctx context.Context, c *callinfo.Call, code codes.Code,
 		m.throttled.Add(ctx, 1, e.add...)
 	}
 	m.duration.Record(ctx, float64(d.Microseconds())/1000, e.record...)
+	if il := c.IntegrationLatency; il > 0 {
+		m.integration.Record(ctx, float64(il.Microseconds())/1000, e.record...)
+	}
 }
 
 // entry returns the prepared options of k, caching them while the cache

@@ -126,6 +126,7 @@ func New(opts ...Option) (*Gateway, error) {
 	g.httpChain = append([]grpc.StreamServerInterceptor{
 		requestid.StreamServerInterceptor(requestid.WithLogger(g.logger), requestid.WithAttributes(routeAttrs)),
 	}, g.policy...)
+	g.httpChain = append(g.httpChain, integrationInterceptor)
 	chain := append([]grpc.StreamServerInterceptor{
 		recovery.StreamServerInterceptor(g.logger),
 		g.routeInterceptor,

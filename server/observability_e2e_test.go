@@ -22,7 +22,7 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	ts := startServer(t, cfg)
 	admin := adminv1.NewAdminServiceClient(dial(t, ts.AdminAddr()))
 	_, err := admin.UpdateStage(withToken(t, ts.AdminToken()), &adminv1.UpdateStageRequest{
-		Stage:      &adminv1.Stage{Name: "apis/bookstore/stages/demo", AccessLog: &adminv1.AccessLogSettings{Enabled: true, Fields: []string{"requestId", "grpcMethod", "status", "protocol", "integrationLatency"}}},
+		Stage:      &adminv1.Stage{Name: "apis/bookstore/stages/demo", AccessLog: &adminv1.AccessLogSettings{Enabled: true, Fields: []string{"requestId", "grpcMethod", "status", "protocol", "integrationLatency", "requestLength", "responseLength"}}},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"access_log"}},
 	})
 	if err != nil {
@@ -33,7 +33,8 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	}
 	res := doHTTP(t, http1Client(t), http.MethodGet, "http://"+ts.AdminAddr()+"/metrics", "", "")
 	if res.status != http.StatusOK || !strings.Contains(res.body, `tollgate_calls_total{`) || !strings.Contains(res.body, `stage="apis/bookstore/stages/demo"`) ||
-		!strings.Contains(res.body, "tollgate_integration_duration_milliseconds_bucket") {
+		!strings.Contains(res.body, "tollgate_integration_duration_milliseconds_bucket") ||
+		!strings.Contains(res.body, "tollgate_request_bytes_total{") || !strings.Contains(res.body, "tollgate_response_bytes_total{") {
 		t.Fatalf("/metrics: %d\n%s", res.status, res.body)
 	}
 	line := strings.TrimSpace(access.String())
@@ -41,7 +42,8 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &entry); err != nil {
 		t.Fatalf("access log %q: %v", line, err)
 	}
-	if il, _ := entry["integrationLatency"].(float64); entry["grpcMethod"] != "/tollgate.example.v1.EchoService/Echo" || entry["protocol"] != "grpc" || entry["requestId"] == "" || il <= 0 {
+	if il, _ := entry["integrationLatency"].(float64); entry["grpcMethod"] != "/tollgate.example.v1.EchoService/Echo" || entry["protocol"] != "grpc" || entry["requestId"] == "" || il <= 0 ||
+		entry["requestLength"] != float64(3) || entry["responseLength"] != float64(3) {
 		t.Fatalf("access log entry %v", entry)
 	}
 }

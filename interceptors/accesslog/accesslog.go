@@ -126,6 +126,10 @@ func (l *Logger) write(ctx context.Context, c *callinfo.Call, info *grpc.StreamS
 			str(f, metrics.CodeName(code))
 		case "latency":
 			attrs = append(attrs, slog.Float64(f, float64(d.Microseconds())/1000))
+		case "requestLength":
+			attrs = append(attrs, slog.Int64(f, c.RequestBytes))
+		case "responseLength":
+			attrs = append(attrs, slog.Int64(f, c.ResponseBytes))
 		case "integrationLatency":
 			if il := c.IntegrationLatency; il > 0 {
 				attrs = append(attrs, slog.Float64(f, float64(il.Microseconds())/1000))

@@ -30,13 +30,14 @@
 //	               precision), policies and backend included
 //	integrationLatency  the backend call's duration in milliseconds, for
 //	               calls that reached a backend
+//	requestLength  message bytes the client sent
+//	responseLength message bytes the client received
 //	apiKeyId       the API key's resource name, never its secret
 //	principal      the caller's identity, once authorized
 //	errorMessage   the status message of a failed call
 //
 // A string field without a value for the call (httpMethod of a gRPC call,
 // apiKeyId of a call without a key, errorMessage of a successful call) is
-// left out of the line. The fields requestLength,
-// responseLength, userAgent and traceId are accepted by the admin API but
+// left out of the line. The fields userAgent and traceId are accepted by the admin API but
 // not written yet.
 package accesslog

@@ -270,7 +270,12 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 	case err != nil:
 		i.logger.ErrorContext(ctx, "custom authorizer failed", "authorizer", a.GetName(), "error", err)
 		return status.Error(codes.Internal, "the authorizer failed")
-	case !d.Allowed:
+	}
+	call.AuthorizerCache = callinfo.CacheMiss
+	if d.FromCache {
+		call.AuthorizerCache = callinfo.CacheHit
+	}
+	if !d.Allowed {
 		return errForbidden
 	}
 	call.Principal = d.PrincipalID

@@ -88,6 +88,13 @@ type Call struct {
 	APIKey *APIKey
 	// Principal is the caller's identity, once authorized.
 	Principal string
+	// RequestBytes and ResponseBytes count the message bytes the client
+	// sent and received (protobuf payloads for gRPC and REST calls, body
+	// bytes for plain HTTP routes).
+	RequestBytes, ResponseBytes int64
+	// AuthorizerCache says whether a custom authorizer's decision came from
+	// its cache.
+	AuthorizerCache CacheOutcome
 	// IntegrationLatency is how long the backend call took, set when it ends
 	// (zero for calls refused before reaching the backend).
 	IntegrationLatency time.Duration
@@ -117,6 +124,18 @@ func (c *Call) GetRouteAuthorization() *adminv1.RouteAuthorization {
 	}
 	return c.Route.GetAuthorization()
 }
+
+// CacheOutcome is whether a cached answer served a call.
+type CacheOutcome int
+
+const (
+	// CacheUnused means no cache was involved.
+	CacheUnused CacheOutcome = iota
+	// CacheHit means a cached answer was used.
+	CacheHit
+	// CacheMiss means the cache had no answer and the source was asked.
+	CacheMiss
+)
 
 // Resource returns the call as the resource string of authorizer policies:
 // "{api}/{stage}/{HTTP verb}/{path}" for REST, "{api}/{stage}/GRPC/{full

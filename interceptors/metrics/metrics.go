@@ -42,6 +42,8 @@ type Metrics struct {
 	calls, calls4xx, calls5xx, throttled metric.Int64Counter
 	duration                             metric.Float64Histogram
 	integration                          metric.Float64Histogram
+	bytesIn, bytesOut                    metric.Int64Counter
+	authzHits, authzMisses               metric.Int64Counter
 
 	mu   sync.RWMutex
 	sets map[setKey]*setEntry
@@ -86,6 +88,18 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 		metric.WithDescription("Latency of the backend calls of data-plane calls that reached a backend."),
 		metric.WithExplicitBucketBoundaries(DurationBuckets...))
 	err = errors.Join(err, e)
+	m.bytesIn, e = meter.Int64Counter("tollgate.request.bytes", metric.WithUnit("By"),
+		metric.WithDescription("Message bytes clients sent (protobuf payloads; body bytes for plain HTTP routes)."))
+	err = errors.Join(err, e)
+	m.bytesOut, e = meter.Int64Counter("tollgate.response.bytes", metric.WithUnit("By"),
+		metric.WithDescription("Message bytes clients received (protobuf payloads; body bytes for plain HTTP routes)."))
+	err = errors.Join(err, e)
+	m.authzHits, e = meter.Int64Counter("tollgate.authorizer.cache.hits", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls whose custom authorizer decision came from the policy cache."))
+	err = errors.Join(err, e)
+	m.authzMisses, e = meter.Int64Counter("tollgate.authorizer.cache.misses", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls whose custom authorizer was called out to."))
+	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +137,18 @@ func (m *Metrics) record(ctx context.Context, c *callinfo.Call, code codes.Code,
 	m.duration.Record(ctx, float64(d.Microseconds())/1000, e.record...)
 	if il := c.IntegrationLatency; il > 0 {
 		m.integration.Record(ctx, float64(il.Microseconds())/1000, e.record...)
+	}
+	if c.RequestBytes > 0 {
+		m.bytesIn.Add(ctx, c.RequestBytes, e.add...)
+	}
+	if c.ResponseBytes > 0 {
+		m.bytesOut.Add(ctx, c.ResponseBytes, e.add...)
+	}
+	switch c.AuthorizerCache {
+	case callinfo.CacheHit:
+		m.authzHits.Add(ctx, 1, e.add...)
+	case callinfo.CacheMiss:
+		m.authzMisses.Add(ctx, 1, e.add...)
 	}
 }
 

@@ -57,7 +57,10 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 				}
 			}
 			stream.proxied = true
-			g.httpProxy.serve(w, out, route, rest)
+			cw := &countingWriter{ResponseWriter: w}
+			g.httpProxy.serve(cw, out, route, rest)
+			call.ResponseBytes = cw.n
+			call.RequestBytes = max(r.ContentLength, 0)
 			return nil
 		})
 	if err != nil && !stream.proxied {
@@ -106,3 +109,20 @@ func (s *httpStream) SetTrailer(metadata.MD)          {}
 func (s *httpStream) Context() context.Context        { return s.ctx }
 func (s *httpStream) SendMsg(any) error               { return errNoMessages }
 func (s *httpStream) RecvMsg(any) error               { return errNoMessages }
+
+// countingWriter counts the body bytes written to the client.
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+// Write counts and writes.
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer (flushing,
+// full duplex).
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

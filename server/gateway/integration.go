@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"context"
 	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
+	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -22,9 +24,36 @@ func integrationInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	ctx, span := tracing.StartChild(ss.Context(), "backend "+backendName(routing.FromContext(ss.Context())))
 	defer span.End()
 	start := time.Now()
-	err := handler(srv, &routedStream{ServerStream: ss, ctx: ctx})
+	err := handler(srv, &countingStream{ServerStream: ss, ctx: ctx, call: call})
 	call.IntegrationLatency = time.Since(start)
 	return err
+}
+
+// countingStream counts the raw message bytes a proxied call carries.
+type countingStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	call *callinfo.Call
+}
+
+// Context returns the call's context with the backend span.
+func (s *countingStream) Context() context.Context { return s.ctx }
+
+// RecvMsg counts a message from the client.
+func (s *countingStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if f, ok := m.(*grpcproxy.Frame); ok && err == nil {
+		s.call.RequestBytes += int64(f.Len())
+	}
+	return err
+}
+
+// SendMsg counts a message to the client.
+func (s *countingStream) SendMsg(m any) error {
+	if f, ok := m.(*grpcproxy.Frame); ok {
+		s.call.ResponseBytes += int64(f.Len())
+	}
+	return s.ServerStream.SendMsg(m)
 }
 
 // backendName names a route's backend for spans.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,9 +20,9 @@ const metricsPath = "/metrics"
 // observability is what the data plane reports through: traces (OTEL_*
 // environment), metrics (/metrics on the admin port) and access logs.
 type observability struct {
-	interceptors    []grpc.StreamServerInterceptor
-	metricsHandler  http.Handler
-	shutdownTracing func(context.Context) error
+	interceptors   []grpc.StreamServerInterceptor
+	metricsHandler http.Handler
+	shutdown       func(context.Context) error // flushes traces and OTLP metrics
 }
 
 // buildObservability sets up tracing, metrics and access logs, the first
@@ -31,10 +32,10 @@ func (s *Server) buildObservability() (*observability, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: tracing from OTEL_* environment: %w", err)
 	}
-	mp, handler, err := metrics.PrometheusHandler()
+	mp, handler, shutdownMetrics, err := metrics.NewProvider(context.Background(), os.Getenv)
 	if err != nil {
 		_ = shutdown(context.Background())
-		return nil, fmt.Errorf("server: metrics: %w", err)
+		return nil, fmt.Errorf("server: metrics from OTEL_* environment: %w", err)
 	}
 	m, err := metrics.New(mp)
 	if err != nil {
@@ -51,8 +52,10 @@ func (s *Server) buildObservability() (*observability, error) {
 			m.StreamServerInterceptor(),
 			accesslog.New(w).StreamServerInterceptor(),
 		},
-		metricsHandler:  handler,
-		shutdownTracing: shutdown,
+		metricsHandler: handler,
+		shutdown: func(ctx context.Context) error {
+			return errors.Join(shutdown(ctx), shutdownMetrics(ctx))
+		},
 	}, nil
 }
 

@@ -247,8 +247,8 @@ func (s *Server) release() error {
 		}
 		if s.obs != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := s.obs.shutdownTracing(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("flush traces: %w", err))
+			if err := s.obs.shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("flush traces and metrics: %w", err))
 			}
 			cancel()
 		}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
@@ -21,8 +24,17 @@ func integrationInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	if call == nil {
 		return handler(srv, ss)
 	}
-	ctx, span := tracing.StartChild(ss.Context(), "backend "+backendName(routing.FromContext(ss.Context())))
+	ctx, span := tracing.StartChild(ss.Context(), "backend "+backendName(routing.FromContext(ss.Context())), trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
+	if span.SpanContext().IsValid() {
+		// The backend's parent is this span: replace the traceparent the
+		// server span put in the metadata the proxy forwards.
+		md, _ := metadata.FromIncomingContext(ctx)
+		md = md.Copy()
+		md.Delete("traceparent")
+		propagation.TraceContext{}.Inject(ctx, tracing.Carrier(md))
+		ctx = metadata.NewIncomingContext(ctx, md)
+	}
 	start := time.Now()
 	err := handler(srv, &countingStream{ServerStream: ss, ctx: ctx, call: call})
 	call.IntegrationLatency = time.Since(start)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -30,24 +31,41 @@ const ScopeName = "github.com/tollgate-gw/tollgate/interceptors/metrics"
 // milliseconds, from a cached policy decision to a slow backend.
 var DurationBuckets = []float64{1, 2.5, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 10000, 30000}
 
-// maxCachedSets bounds the attribute set cache. Past it, sets are built per
-// call rather than cached, so that a runaway number of routes or methods
-// cannot grow the cache without limit.
+// maxCachedSets bounds the attribute sets tracked. Past it, calls are
+// counted under an "_overflow" set, so that a runaway number of routes or
+// methods cannot grow memory or the exported series without limit.
 const maxCachedSets = 10000
 
 // Metrics records per API, stage and route the number of calls, of client
 // and server errors and of throttled calls, and the latency of calls. It is
 // safe for concurrent use.
 type Metrics struct {
-	calls, calls4xx, calls5xx, throttled metric.Int64Counter
-	duration                             metric.Float64Histogram
-	integration                          metric.Float64Histogram
-	bytesIn, bytesOut                    metric.Int64Counter
-	authzHits, authzMisses               metric.Int64Counter
+	// counters are observed at collection time from each entry's atomic
+	// totals: counting a call is an atomic add, not an SDK measurement.
+	counters    [numCounters]metric.Int64ObservableCounter
+	duration    metric.Float64Histogram
+	integration metric.Float64Histogram
 
 	mu   sync.RWMutex
 	sets map[setKey]*setEntry
 }
+
+// The counters of each attribute set.
+const (
+	cCalls = iota
+	c4xx
+	c5xx
+	cThrottled
+	cBytesIn
+	cBytesOut
+	cAuthzHits
+	cAuthzMisses
+	numCounters
+)
+
+// overflow stands for the API, stage and route of calls whose attribute
+// set did not fit in the cache, so that cardinality stays bounded.
+const overflow = "_overflow"
 
 // setKey identifies the attributes of one call.
 type setKey struct {
@@ -59,8 +77,9 @@ type setKey struct {
 // setEntry holds the prepared measurement options of one setKey: with the
 // code for the counters, without it for the histogram.
 type setEntry struct {
-	add    []metric.AddOption
+	attrs  attribute.Set // with the code, for the counters
 	record []metric.RecordOption
+	n      [numCounters]atomic.Int64
 }
 
 // New creates the instruments on a meter of mp.
@@ -68,18 +87,22 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 	meter := mp.Meter(ScopeName)
 	m := &Metrics{sets: make(map[setKey]*setEntry)}
 	var err, e error
-	m.calls, e = meter.Int64Counter("tollgate.calls", metric.WithUnit("{call}"),
-		metric.WithDescription("Data-plane calls."))
-	err = errors.Join(err, e)
-	m.calls4xx, e = meter.Int64Counter("tollgate.calls.4xx", metric.WithUnit("{call}"),
-		metric.WithDescription("Data-plane calls whose status maps to an HTTP 4xx status."))
-	err = errors.Join(err, e)
-	m.calls5xx, e = meter.Int64Counter("tollgate.calls.5xx", metric.WithUnit("{call}"),
-		metric.WithDescription("Data-plane calls whose status maps to an HTTP 5xx status."))
-	err = errors.Join(err, e)
-	m.throttled, e = meter.Int64Counter("tollgate.throttled", metric.WithUnit("{call}"),
-		metric.WithDescription("Data-plane calls refused with RESOURCE_EXHAUSTED (throttling or quota)."))
-	err = errors.Join(err, e)
+	specs := [numCounters]struct{ name, unit, desc string }{
+		cCalls:       {"tollgate.calls", "{call}", "Data-plane calls."},
+		c4xx:         {"tollgate.calls.4xx", "{call}", "Data-plane calls whose status maps to an HTTP 4xx status."},
+		c5xx:         {"tollgate.calls.5xx", "{call}", "Data-plane calls whose status maps to an HTTP 5xx status."},
+		cThrottled:   {"tollgate.throttled", "{call}", "Data-plane calls refused with RESOURCE_EXHAUSTED (throttling or quota)."},
+		cBytesIn:     {"tollgate.request.bytes", "By", "Message bytes clients sent (protobuf payloads; body bytes for plain HTTP routes)."},
+		cBytesOut:    {"tollgate.response.bytes", "By", "Message bytes clients received (protobuf payloads; body bytes for plain HTTP routes)."},
+		cAuthzHits:   {"tollgate.authorizer.cache.hits", "{call}", "Calls whose custom authorizer decision came from the policy cache."},
+		cAuthzMisses: {"tollgate.authorizer.cache.misses", "{call}", "Calls whose custom authorizer was called out to."},
+	}
+	observables := make([]metric.Observable, 0, numCounters)
+	for i, sp := range specs {
+		m.counters[i], e = meter.Int64ObservableCounter(sp.name, metric.WithUnit(sp.unit), metric.WithDescription(sp.desc))
+		err = errors.Join(err, e)
+		observables = append(observables, m.counters[i])
+	}
 	m.duration, e = meter.Float64Histogram("tollgate.call.duration", metric.WithUnit("ms"),
 		metric.WithDescription("Latency of data-plane calls, policies and backend included."),
 		metric.WithExplicitBucketBoundaries(DurationBuckets...))
@@ -88,18 +111,9 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 		metric.WithDescription("Latency of the backend calls of data-plane calls that reached a backend."),
 		metric.WithExplicitBucketBoundaries(DurationBuckets...))
 	err = errors.Join(err, e)
-	m.bytesIn, e = meter.Int64Counter("tollgate.request.bytes", metric.WithUnit("By"),
-		metric.WithDescription("Message bytes clients sent (protobuf payloads; body bytes for plain HTTP routes)."))
-	err = errors.Join(err, e)
-	m.bytesOut, e = meter.Int64Counter("tollgate.response.bytes", metric.WithUnit("By"),
-		metric.WithDescription("Message bytes clients received (protobuf payloads; body bytes for plain HTTP routes)."))
-	err = errors.Join(err, e)
-	m.authzHits, e = meter.Int64Counter("tollgate.authorizer.cache.hits", metric.WithUnit("{call}"),
-		metric.WithDescription("Calls whose custom authorizer decision came from the policy cache."))
-	err = errors.Join(err, e)
-	m.authzMisses, e = meter.Int64Counter("tollgate.authorizer.cache.misses", metric.WithUnit("{call}"),
-		metric.WithDescription("Calls whose custom authorizer was called out to."))
-	err = errors.Join(err, e)
+	if err == nil {
+		_, err = meter.RegisterCallback(m.observe, observables...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -124,42 +138,69 @@ func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // record records one finished call.
 func (m *Metrics) record(ctx context.Context, c *callinfo.Call, code codes.Code, d time.Duration) {
 	e := m.entry(setKey{api: c.API, stage: c.Stage, route: c.RouteKey, protocol: c.Protocol, code: code})
-	m.calls.Add(ctx, 1, e.add...)
+	e.n[cCalls].Add(1)
 	switch s := runtime.HTTPStatusFromCode(code); {
 	case s >= 500:
-		m.calls5xx.Add(ctx, 1, e.add...)
+		e.n[c5xx].Add(1)
 	case s >= 400:
-		m.calls4xx.Add(ctx, 1, e.add...)
+		e.n[c4xx].Add(1)
 	}
 	if code == codes.ResourceExhausted {
-		m.throttled.Add(ctx, 1, e.add...)
+		e.n[cThrottled].Add(1)
+	}
+	if c.RequestBytes > 0 {
+		e.n[cBytesIn].Add(c.RequestBytes)
+	}
+	if c.ResponseBytes > 0 {
+		e.n[cBytesOut].Add(c.ResponseBytes)
+	}
+	switch c.AuthorizerCache {
+	case callinfo.CacheHit:
+		e.n[cAuthzHits].Add(1)
+	case callinfo.CacheMiss:
+		e.n[cAuthzMisses].Add(1)
 	}
 	m.duration.Record(ctx, float64(d.Microseconds())/1000, e.record...)
 	if il := c.IntegrationLatency; il > 0 {
 		m.integration.Record(ctx, float64(il.Microseconds())/1000, e.record...)
 	}
-	if c.RequestBytes > 0 {
-		m.bytesIn.Add(ctx, c.RequestBytes, e.add...)
-	}
-	if c.ResponseBytes > 0 {
-		m.bytesOut.Add(ctx, c.ResponseBytes, e.add...)
-	}
-	switch c.AuthorizerCache {
-	case callinfo.CacheHit:
-		m.authzHits.Add(ctx, 1, e.add...)
-	case callinfo.CacheMiss:
-		m.authzMisses.Add(ctx, 1, e.add...)
-	}
 }
 
-// entry returns the prepared options of k, caching them while the cache
-// has room.
+// observe reports every attribute set's counter totals at collection time.
+func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, e := range m.sets {
+		opt := metric.WithAttributeSet(e.attrs)
+		for i := range numCounters {
+			if v := e.n[i].Load(); v > 0 {
+				o.ObserveInt64(m.counters[i], v, opt)
+			}
+		}
+	}
+	return nil
+}
+
+// entry returns the counters and options of k. Past maxCachedSets
+// distinct sets, calls are counted under an overflow set instead, so that
+// memory and cardinality stay bounded.
 func (m *Metrics) entry(k setKey) *setEntry {
 	m.mu.RLock()
 	e, ok := m.sets[k]
 	m.mu.RUnlock()
 	if ok {
 		return e
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.sets[k]; ok {
+		return e
+	}
+	if len(m.sets) >= maxCachedSets {
+		k.api, k.stage, k.route = overflow, overflow, overflow
+		if e, ok := m.sets[k]; ok {
+			return e
+		}
 	}
 	base := []attribute.KeyValue{
 		attribute.String("api", k.api),
@@ -169,16 +210,9 @@ func (m *Metrics) entry(k setKey) *setEntry {
 	}
 	e = &setEntry{
 		record: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(base...))},
-		add:    []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(append(base, attribute.String("code", CodeName(k.code)))...))},
+		attrs:  attribute.NewSet(append(base, attribute.String("code", CodeName(k.code)))...),
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if cached, ok := m.sets[k]; ok {
-		return cached
-	}
-	if len(m.sets) < maxCachedSets {
-		m.sets[k] = e
-	}
+	m.sets[k] = e
 	return e
 }
 

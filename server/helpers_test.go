@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/server"
 )
 
@@ -180,4 +181,22 @@ func http1Client(t *testing.T) *http.Client {
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// deployKeyedEcho adds to the demo API a route requiring an API key on
+// EchoService/Echo, deploys the API and points the demo stage at it.
+func deployKeyedEcho(t *testing.T, admin adminv1.AdminServiceClient, ctx context.Context) {
+	t.Helper()
+	if _, err := admin.CreateRoute(ctx, &adminv1.CreateRouteRequest{Parent: "apis/bookstore", RouteId: "echo", Route: &adminv1.Route{
+		Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/Echo"}, ApiKeyRequired: true,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := admin.CreateDeployment(ctx, &adminv1.CreateDeploymentRequest{Parent: "apis/bookstore"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.UpdateStage(ctx, &adminv1.UpdateStageRequest{Stage: &adminv1.Stage{Name: "apis/bookstore/stages/demo", Deployment: d.GetName()}}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -29,15 +29,8 @@ func TestQuotas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := admin.CreateRoute(actx, &adminv1.CreateRouteRequest{Parent: "apis/bookstore", RouteId: "echo", Route: &adminv1.Route{
-		Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/Echo"}, ApiKeyRequired: true,
-	}})
-	must(err)
-	d, err := admin.CreateDeployment(actx, &adminv1.CreateDeploymentRequest{Parent: "apis/bookstore"})
-	must(err)
-	_, err = admin.UpdateStage(actx, &adminv1.UpdateStageRequest{Stage: &adminv1.Stage{Name: "apis/bookstore/stages/demo", Deployment: d.GetName()}})
-	must(err)
-	_, err = admin.CreateUsagePlan(actx, &adminv1.CreateUsagePlanRequest{UsagePlanId: "small", UsagePlan: &adminv1.UsagePlan{
+	deployKeyedEcho(t, admin, actx)
+	_, err := admin.CreateUsagePlan(actx, &adminv1.CreateUsagePlanRequest{UsagePlanId: "small", UsagePlan: &adminv1.UsagePlan{
 		ApiStages: []*adminv1.ApiStage{{Stage: "apis/bookstore/stages/demo"}},
 		Quota:     &adminv1.QuotaSettings{Limit: 2, Period: adminv1.QuotaSettings_PERIOD_DAY},
 	}})

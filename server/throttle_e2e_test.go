@@ -114,14 +114,7 @@ func TestThrottling(t *testing.T) {
 	must(err)
 
 	// Usage plan level, per API key: burst 1 for the key, on a route that requires it.
-	_, err = admin.CreateRoute(actx, &adminv1.CreateRouteRequest{Parent: "apis/bookstore", RouteId: "echo", Route: &adminv1.Route{
-		Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/Echo"}, ApiKeyRequired: true,
-	}})
-	must(err)
-	d, err := admin.CreateDeployment(actx, &adminv1.CreateDeploymentRequest{Parent: "apis/bookstore"})
-	must(err)
-	_, err = admin.UpdateStage(actx, &adminv1.UpdateStageRequest{Stage: &adminv1.Stage{Name: "apis/bookstore/stages/demo", Deployment: d.GetName()}})
-	must(err)
+	deployKeyedEcho(t, admin, actx)
 	_, err = admin.CreateUsagePlan(actx, &adminv1.CreateUsagePlanRequest{UsagePlanId: "tiny", UsagePlan: &adminv1.UsagePlan{
 		ApiStages: []*adminv1.ApiStage{{Stage: "apis/bookstore/stages/demo"}},
 		Throttle:  &adminv1.ThrottleSettings{RateLimit: 0.1, BurstLimit: 1},

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -28,12 +29,13 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
 )
 
-// Metadata entries the gateway sends to backends about the caller.
+// Metadata entries the gateway sends to backends about the caller (see
+// callinfo.Call.BackendMetadata).
 const (
 	// PrincipalMetadataKey carries the authorized caller's identity.
-	PrincipalMetadataKey = "x-tollgate-principal"
+	PrincipalMetadataKey = callinfo.PrincipalMetadataKey
 	// ContextMetadataPrefix starts the entries of a custom authorizer's context.
-	ContextMetadataPrefix = "x-tollgate-ctx-"
+	ContextMetadataPrefix = callinfo.ContextMetadataPrefix
 )
 
 // Statuses of refused calls: the same words AWS uses, nothing more.
@@ -80,6 +82,11 @@ type Interceptor struct {
 	// compiled deployment) to its entry, sparing the hot path the version
 	// and generation strings. Bounded: reset when it grows past fastMax.
 	fast map[*adminv1.Authorizer]*customEntry
+	// headerKeys caches the metadata key of each header identity source
+	// for gRPC and for REST calls (whose headers arrive prefixed), so the
+	// hot path neither lower-cases nor concatenates. Bounded by the
+	// identity sources ever configured.
+	headerKeys sync.Map // headerSource → string
 }
 
 // fastMax bounds the pointer cache of custom authorizers.
@@ -138,8 +145,11 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 
 // authorize runs the route's authorizer for one call.
 func (i *Interceptor) authorize(ctx context.Context, call *callinfo.Call, auth *adminv1.RouteAuthorization) error {
-	ctx, span := tracing.StartChild(ctx, "authorizer "+auth.GetAuthorizer())
-	defer span.End()
+	if trace.SpanFromContext(ctx).SpanContext().IsValid() {
+		var span trace.Span
+		ctx, span = tracing.StartChild(ctx, "authorizer "+auth.GetAuthorizer())
+		defer span.End()
+	}
 	a := call.Authorizers[auth.GetAuthorizer()]
 	if a == nil {
 		i.logger.ErrorContext(ctx, "route names an authorizer its deployment lacks", "route", call.Route.GetName(), "authorizer", auth.GetAuthorizer())
@@ -164,7 +174,7 @@ func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *
 	if len(sources) == 0 {
 		sources = []string{"$request.header.Authorization"}
 	}
-	token, err := identity(ctx, call, sources[0])
+	token, err := i.identity(ctx, call, sources[0])
 	if err != nil {
 		i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
 		return errUnauthorized
@@ -189,7 +199,6 @@ func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *
 		return errForbidden
 	}
 	call.Principal = claims.Subject
-	call.BackendMetadata = appendMD(call.BackendMetadata, PrincipalMetadataKey, claims.Subject)
 	return nil
 }
 
@@ -224,7 +233,7 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 	c := a.GetCustom()
 	values := make([]string, len(c.GetIdentitySources()))
 	for n, src := range c.GetIdentitySources() {
-		v, err := identity(ctx, call, src)
+		v, err := i.identity(ctx, call, src)
 		if err != nil {
 			i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
 			return errUnauthorized
@@ -280,14 +289,7 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 	}
 	call.Principal = d.PrincipalID
 	call.UsageIdentifierKey = d.UsageIdentifierKey
-	if d.PrincipalID != "" {
-		call.BackendMetadata = appendMD(call.BackendMetadata, PrincipalMetadataKey, d.PrincipalID)
-	}
-	for k, v := range d.Context {
-		if key := contextKey(k); key != "" {
-			call.BackendMetadata = appendMD(call.BackendMetadata, ContextMetadataPrefix+key, v)
-		}
-	}
+	call.AuthorizerContext = d.Context
 	return nil
 }
 
@@ -401,7 +403,7 @@ var (
 // identity returns the value of one identity source for a call. A header
 // or query parameter that appears more than once is refused rather than
 // guessed at: the authorizer must see exactly what the backend sees.
-func identity(ctx context.Context, call *callinfo.Call, source string) (string, error) {
+func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source string) (string, error) {
 	one := func(vals []string) (string, error) {
 		switch {
 		case len(vals) == 0 || vals[0] == "":
@@ -413,11 +415,7 @@ func identity(ctx context.Context, call *callinfo.Call, source string) (string, 
 	}
 	switch {
 	case strings.HasPrefix(source, "$request.header."):
-		name := strings.ToLower(strings.TrimPrefix(source, "$request.header."))
-		if call.Protocol == callinfo.REST {
-			name = callinfo.HeaderMetadataPrefix + name
-		}
-		return one(metadata.ValueFromIncomingContext(ctx, name))
+		return one(metadata.ValueFromIncomingContext(ctx, i.headerKey(source, call.Protocol == callinfo.REST)))
 	case strings.HasPrefix(source, "$request.querystring."):
 		q, err := url.ParseQuery(call.RawQuery)
 		if err != nil {
@@ -434,34 +432,32 @@ func identity(ctx context.Context, call *callinfo.Call, source string) (string, 
 	return "", errMissing
 }
 
+// headerSource is a header identity source for one protocol.
+type headerSource struct {
+	source string
+	rest   bool
+}
+
+// headerKey returns the metadata key of a "$request.header.NAME" source.
+func (i *Interceptor) headerKey(source string, rest bool) string {
+	k := headerSource{source, rest}
+	if v, ok := i.headerKeys.Load(k); ok {
+		return v.(string)
+	}
+	name := strings.ToLower(strings.TrimPrefix(source, "$request.header."))
+	if rest {
+		name = callinfo.HeaderMetadataPrefix + name
+	}
+	i.headerKeys.Store(k, name)
+	return name
+}
+
 // nonEmpty returns s as a one-element list, or none.
 func nonEmpty(s string) []string {
 	if s == "" {
 		return nil
 	}
 	return []string{s}
-}
-
-// contextKeyPattern is what a context key may be in a metadata key.
-var contextKeyPattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
-
-// contextKey returns a context key as a metadata key suffix, or "" when it
-// cannot be one (it is then not forwarded).
-func contextKey(k string) string {
-	k = strings.ToLower(k)
-	if !contextKeyPattern.MatchString(k) || strings.HasSuffix(k, "-bin") {
-		return ""
-	}
-	return k
-}
-
-// appendMD adds a value to md, creating it.
-func appendMD(md metadata.MD, k, v string) metadata.MD {
-	if md == nil {
-		md = metadata.MD{}
-	}
-	md[k] = append(md[k], v)
-	return md
 }
 
 // stageVariableRef matches ${stageVariables.NAME}.

@@ -137,7 +137,7 @@ func BenchmarkCachedDecision(b *testing.B) {
 	stream := &fakeStream{ctx: callinfo.NewContext(base, call)}
 	b.ReportAllocs()
 	for b.Loop() {
-		call.BackendMetadata = nil
+		call.Principal, call.AuthorizerContext = "", nil
 		if err := intercept(nil, stream, info, next); err != nil {
 			b.Fatal(err)
 		}

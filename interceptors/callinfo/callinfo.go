@@ -6,6 +6,8 @@ package callinfo
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/metadata"
@@ -66,6 +68,9 @@ type Call struct {
 	// per-route settings and buckets: the route's ID, or for a method
 	// without a route, its full method name. Computed once per deployment.
 	RouteKey string
+	// GRPCResource is Resource() for a gRPC call, computed once per
+	// deployment, or "" to compute it per call.
+	GRPCResource string
 	// ThrottleKey is the stage-level bucket of the call's route:
 	// "{stage}|{RouteKey}". Computed once per deployment.
 	ThrottleKey string
@@ -98,10 +103,9 @@ type Call struct {
 	// IntegrationLatency is how long the backend call took, set when it ends
 	// (zero for calls refused before reaching the backend).
 	IntegrationLatency time.Duration
-	// BackendMetadata is added to the backend call after the client's own
-	// x-tollgate-* entries were removed: what the gateway asserts about
-	// the caller (principal, authorizer context).
-	BackendMetadata metadata.MD
+	// AuthorizerContext is the context a custom authorizer returned for an
+	// allowed call. Read-only: it may be shared with the policy cache.
+	AuthorizerContext map[string]string
 }
 
 // APIKey is a resolved API key.
@@ -114,6 +118,39 @@ type APIKey struct {
 	Plan *adminv1.UsagePlan
 	// CustomerID is the key's customer ID.
 	CustomerID string
+}
+
+// Metadata entries the gateway sends to backends about the caller.
+const (
+	// PrincipalMetadataKey carries the authorized caller's identity.
+	PrincipalMetadataKey = "x-tollgate-principal"
+	// ContextMetadataPrefix starts the entries of a custom authorizer's context.
+	ContextMetadataPrefix = "x-tollgate-ctx-"
+)
+
+// contextKeyPattern is what a context key may be in a metadata key.
+var contextKeyPattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+
+// BackendMetadata returns what the gateway asserts about the caller to the
+// backend — the principal and a custom authorizer's context — to be added
+// after the client's own x-tollgate-* entries were removed. Context keys
+// that cannot be metadata keys are left out. It returns nil when there is
+// nothing to add, so calls without an authorizer allocate nothing.
+func (c *Call) BackendMetadata() metadata.MD {
+	if c.Principal == "" && len(c.AuthorizerContext) == 0 {
+		return nil
+	}
+	md := make(metadata.MD, 1+len(c.AuthorizerContext))
+	if c.Principal != "" {
+		md[PrincipalMetadataKey] = []string{c.Principal}
+	}
+	for k, v := range c.AuthorizerContext {
+		k = strings.ToLower(k)
+		if contextKeyPattern.MatchString(k) && !strings.HasSuffix(k, "-bin") {
+			md[ContextMetadataPrefix+k] = append(md[ContextMetadataPrefix+k], v)
+		}
+	}
+	return md
 }
 
 // GetRouteAuthorization returns the route's authorization, or nil; it is
@@ -141,6 +178,9 @@ const (
 // "{api}/{stage}/{HTTP verb}/{path}" for REST, "{api}/{stage}/GRPC/{full
 // method}" for gRPC, with IDs rather than resource names.
 func (c *Call) Resource() string {
+	if c.Protocol != REST && c.GRPCResource != "" {
+		return c.GRPCResource
+	}
 	api, stage := lastSegment(c.API), lastSegment(c.Stage)
 	if c.Protocol == REST {
 		return api + "/" + stage + "/" + c.HTTPMethod + c.HTTPPath

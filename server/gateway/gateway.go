@@ -322,6 +322,7 @@ func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
 		StageConfig:    st.Config,
 		RouteKey:       r.Key,
 		ThrottleKey:    r.ThrottleKey,
+		GRPCResource:   r.GRPCResource,
 		Protocol:       callinfo.GRPC,
 		FullMethod:     fullMethod,
 	}
@@ -357,7 +358,7 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		Timeout: r.Timeout,
 	}
 	if call := callinfo.FromContext(ctx); call != nil {
-		pc.Metadata = call.BackendMetadata
+		pc.Metadata = call.BackendMetadata()
 	}
 	return pc, nil
 }

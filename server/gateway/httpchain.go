@@ -51,7 +51,7 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 			if id := requestid.FromContext(ss.Context()); id != "" {
 				out.Header.Set(requestid.MetadataKey, id)
 			}
-			for k, vs := range call.BackendMetadata {
+			for k, vs := range call.BackendMetadata() {
 				for _, v := range vs {
 					out.Header.Add(k, v)
 				}

@@ -64,6 +64,10 @@ type Route struct {
 	Key string
 	// ThrottleKey is the stage-level bucket of the route, "{stage}|{Key}".
 	ThrottleKey string
+	// GRPCResource is the authorizer-policy resource of a gRPC method
+	// route, "{api}/{stage}/GRPC/{pkg.Service/Method}", or "" when it
+	// depends on the call.
+	GRPCResource string
 }
 
 // Name returns the route's resource name, or "" for the default integration.
@@ -511,6 +515,10 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 			rt.Method = md
 			st.methods[full] = rt
 		}
+	}
+	apiID := st.API[strings.LastIndexByte(st.API, '/')+1:]
+	for full, rt := range st.methods {
+		rt.GRPCResource = apiID + "/" + st.ID + "/GRPC" + full
 	}
 	if st.Files == nil && def != nil {
 		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: "*", ThrottleKey: name + "|*"}

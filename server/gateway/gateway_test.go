@@ -483,3 +483,26 @@ func TestBackendResetsTheStream(t *testing.T) {
 		t.Fatalf("the gateway stopped serving: %v", err)
 	}
 }
+
+// TestMethodNotAllowedSaysWhatIs: a known REST path with another method is
+// 405 with an Allow header listing the bound methods.
+func TestMethodNotAllowedSaysWhatIs(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", b.Addr()), nil))
+	tests := []struct{ method, path, allow string }{
+		{"GET", "/prod/v1/echo", "POST"},
+		{"PUT", "/prod/v1/shelves/fiction/books/b1", "DELETE, GET"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, tg.url(tt.path), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d, Allow %q, want 405 and %q", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), tt.allow)
+		}
+	}
+}

@@ -332,10 +332,13 @@ func checkContentType(values []string) error {
 
 // routingErrorHandler is runtime.DefaultRoutingErrorHandler, except that a
 // known path with another HTTP method is answered with 405 Method Not
-// Allowed, where grpc-gateway answers 501 (its status JSON has the code
-// UNIMPLEMENTED either way).
-func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+// Allowed and an Allow header, where grpc-gateway answers 501 (its status
+// JSON has the code UNIMPLEMENTED either way).
+func (t *Transcoder) routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	if httpStatus == http.StatusMethodNotAllowed {
+		if allow := t.allowed(r.URL.EscapedPath()); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+		}
 		runtime.HTTPError(ctx, mux, m, w, r, &runtime.HTTPStatusError{
 			HTTPStatus: http.StatusMethodNotAllowed,
 			Err:        status.Error(codes.Unimplemented, http.StatusText(httpStatus)),

@@ -70,8 +70,11 @@ type Transcoder struct {
 	mux      *runtime.ServeMux
 	conn     grpc.ClientConnInterface
 	bindings []*compiled
-	logger   *slog.Logger
-	maxBody  int64
+	// templates are the bindings' paths, parsed once, for the Allow header
+	// of a 405 (a binding whose path does not parse is left out of it).
+	templates []boundTemplate
+	logger    *slog.Logger
+	maxBody   int64
 
 	marshaler   *runtime.HTTPBodyMarshaler
 	unmarshaler protojson.UnmarshalOptions
@@ -127,7 +130,7 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 		runtime.WithIncomingHeaderMatcher(IncomingHeaderMatcher),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
 		runtime.WithOutgoingTrailerMatcher(outgoingTrailerMatcher),
-		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithRoutingErrorHandler(t.routingErrorHandler),
 		runtime.WithErrorHandler(errorHandler),
 	}
 	if len(o.outgoing) > 0 || o.perRequest != nil {
@@ -223,6 +226,9 @@ func (t *Transcoder) addMethod(md protoreflect.MethodDescriptor, seen map[string
 			return fmt.Errorf("%s: binding %s %s: %w", md.FullName(), c.HTTPMethod, c.Path, err)
 		}
 		t.bindings = append(t.bindings, c)
+		if tpl, err := pathtemplate.Parse(c.Path); err == nil {
+			t.templates = append(t.templates, boundTemplate{tpl: tpl, method: c.HTTPMethod})
+		}
 	}
 	return nil
 }
@@ -246,6 +252,24 @@ func (t *Transcoder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // services and methods given to New, each method's rule before its
 // additional bindings. Client-streaming and bidirectional methods have
 // none. The caller may change the returned slice.
+// boundTemplate is a binding's parsed path and HTTP method.
+type boundTemplate struct {
+	tpl    *pathtemplate.Template
+	method string
+}
+
+// allowed returns the HTTP methods bound to a request path, sorted.
+func (t *Transcoder) allowed(path string) []string {
+	var out []string
+	for _, b := range t.templates {
+		if _, ok := b.tpl.Match(path); ok && !slices.Contains(out, b.method) {
+			out = append(out, b.method)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (t *Transcoder) Bindings() []Binding {
 	out := make([]Binding, len(t.bindings))
 	for i, c := range t.bindings {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
@@ -80,5 +79,3 @@ func (s *Server) stopDataPlane(ctx context.Context) {
 		s.gateway.GracefulStop(ctx)
 	}
 }
-
-var _ http.Handler = (*gateway.Gateway)(nil)

@@ -27,6 +27,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
+	"github.com/tollgate-gw/tollgate/internal/stagevars"
 )
 
 // Metadata entries the gateway sends to backends about the caller (see
@@ -460,14 +461,9 @@ func nonEmpty(s string) []string {
 	return []string{s}
 }
 
-// stageVariableRef matches ${stageVariables.NAME}.
-var stageVariableRef = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
-
 // substitute replaces stage variables in a callout target.
 func substitute(s string, vars map[string]string) string {
-	return stageVariableRef.ReplaceAllStringFunc(s, func(m string) string {
-		return vars[stageVariableRef.FindStringSubmatch(m)[1]]
-	})
+	return stagevars.Expand(s, func(name string) string { return vars[name] })
 }
 
 // lastSegment returns the ID at the end of a resource name.

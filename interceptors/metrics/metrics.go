@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
-	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	rpccode "google.golang.org/genproto/googleapis/rpc/code"
@@ -253,11 +250,6 @@ var codeNames = func() []string {
 // the Prometheus format by the returned handler, for /metrics. The exporter
 // registers with a registry of its own, not the global one.
 func PrometheusHandler() (*sdkmetric.MeterProvider, http.Handler, error) {
-	reg := prometheus.NewRegistry()
-	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
-	if err != nil {
-		return nil, nil, err
-	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
-	return mp, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), nil
+	mp, h, _, err := NewProvider(context.Background(), func(string) string { return "" })
+	return mp, h, err
 }

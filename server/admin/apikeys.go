@@ -3,15 +3,14 @@ package admin
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
@@ -28,15 +27,6 @@ func generateKeyValue() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	return apiKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// HashAPIKey returns the hex SHA-256 of an API key's secret: the only form in
-// which the gateway stores it. Keys have at least 20 characters (generated
-// ones 256 bits of entropy), so an unsalted fast hash is not brute-forceable,
-// and lookups by hash stay O(1).
-func HashAPIKey(value string) string {
-	sum := sha256.Sum256([]byte(value))
-	return hex.EncodeToString(sum[:])
 }
 
 // CreateApiKey creates an API key. The response is the only place its value
@@ -58,7 +48,7 @@ func (s *Service) CreateApiKey(ctx context.Context, req *adminv1.CreateApiKeyReq
 			return nil, err
 		}
 	}
-	hash := HashAPIKey(value)
+	hash := apikey.Hash(value)
 	k, err := createResource(ctx, s, apiKeys, "", req.GetApiKeyId(), in, func(tx store.Tx, k *adminv1.ApiKey) error {
 		k.Value = "" // never stored
 		if k.Enabled == nil {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/internal/examplebackend"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/store"
@@ -413,7 +414,7 @@ func TestAPIKeyValueIsNeverStored(t *testing.T) {
 					}
 				}
 			}
-			if _, err := tx.Get("apiKeyHashes", admin.HashAPIKey(supplied)); err != nil {
+			if _, err := tx.Get("apiKeyHashes", apikey.Hash(supplied)); err != nil {
 				return fmt.Errorf("hash index lacks the supplied key: %w", err)
 			}
 			return nil

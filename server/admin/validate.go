@@ -21,6 +21,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
+	"github.com/tollgate-gw/tollgate/internal/stagevars"
 )
 
 // This file is the one place where resources are checked. Each validateX
@@ -69,7 +70,6 @@ var (
 	grpcMethodPattern     = regexp.MustCompile(`^/([A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*/([A-Za-z_][A-Za-z0-9_]*|\*)$`)
 	serviceNamePattern    = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*$`)
 	stageVariableName     = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
-	stageVariableRef      = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
 	httpToken             = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 	identitySourcePattern = regexp.MustCompile(`^\$(request\.(header|querystring)\.[A-Za-z0-9_.-]{1,128}|context\.[A-Za-z0-9_.]{1,128}|stageVariables\.[A-Za-z0-9_]{1,64})$`)
 	cacheKeyParamPattern  = regexp.MustCompile(`^method\.request\.(querystring|header|path)\.[A-Za-z0-9_.-]{1,128}$`)
@@ -179,6 +179,12 @@ func parseDescriptorSet(b []byte) (*protoregistry.Files, error) {
 	return files, nil
 }
 
+// withPlaceholders replaces stage variable references with a placeholder,
+// so that the rest of a target or URI can be checked.
+func withPlaceholders(s string) string {
+	return stagevars.Expand(s, func(string) string { return "x" })
+}
+
 // checkTarget validates a gRPC target ("host:port" or "scheme:///...").
 func checkTarget(v *violations, field, t string) {
 	switch {
@@ -189,12 +195,12 @@ func checkTarget(v *violations, field, t string) {
 	case strings.ContainsAny(t, " \t\r\n"):
 		v.add(field, "must not contain whitespace (got %s)", quoteShort(t))
 	case strings.Contains(t, "://"):
-		u, err := url.Parse(stageVariableRef.ReplaceAllString(t, "x"))
+		u, err := url.Parse(withPlaceholders(t))
 		if err != nil || u.Scheme == "" {
 			v.add(field, "is not a valid gRPC target (got %s)", quoteShort(t))
 		}
 	default:
-		host, port, err := net.SplitHostPort(stageVariableRef.ReplaceAllString(t, "x"))
+		host, port, err := net.SplitHostPort(withPlaceholders(t))
 		if err != nil || host == "" || port == "" {
 			v.add(field, `must be "host:port" or a gRPC target URI such as "dns:///host:port" (got %s)`, quoteShort(t))
 		}
@@ -248,7 +254,7 @@ func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegra
 	if raw == "" {
 		v.add(field+".uri", `is required, e.g. "https://backend.internal/v1"`)
 	} else {
-		u, err := url.Parse(stageVariableRef.ReplaceAllString(raw, "x"))
+		u, err := url.Parse(withPlaceholders(raw))
 		switch {
 		case err != nil:
 			v.add(field+".uri", "is not a valid URL: %v", err)

@@ -106,6 +106,8 @@ type Gateway struct {
 	closed  atomic.Bool
 }
 
+var _ http.Handler = (*Gateway)(nil)
+
 // New returns a Gateway serving nothing until Load.
 func New(opts ...Option) (*Gateway, error) {
 	g := &Gateway{

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -33,13 +32,16 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 	call.Protocol = callinfo.REST
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
 	call.SourceIP = hostOf(r.RemoteAddr)
+	// The entries a gRPC client would send as metadata, and, for stages
+	// with authorizers, every header.
 	md := metadata.MD{}
-	for k, vs := range r.Header {
-		lk := strings.ToLower(k)
-		md[callinfo.HeaderMetadataPrefix+lk] = append(md[callinfo.HeaderMetadataPrefix+lk], vs...)
-		if lk == apikey.MetadataKey || lk == "x-request-id" {
-			md[lk] = append(md[lk], vs...)
+	for _, k := range []string{apikey.MetadataKey, requestid.MetadataKey} {
+		if vs := r.Header.Values(k); len(vs) > 0 {
+			md[k] = vs
 		}
+	}
+	if len(route.Stage.Authorizers) > 0 {
+		addHeaders(md, r.Header)
 	}
 	ctx := metadata.NewIncomingContext(r.Context(), md)
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)

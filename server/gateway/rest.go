@@ -50,7 +50,7 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 		tc, err := transcode.New(s.Files, s.Services, g.inprocConn,
 			transcode.WithMaxBodyBytes(g.maxBodyBytes),
 			transcode.WithOutgoingMetadata(metadata.Pairs(stageRefMetadataKey, rt.ref)),
-			transcode.WithRequestMetadata(requestMetadata),
+			transcode.WithRequestMetadata(requestMetadata(len(s.Authorizers) > 0)),
 			transcode.WithLogger(g.logger),
 		)
 		if err != nil {
@@ -74,23 +74,33 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 	return rt, nil
 }
 
-// requestMetadata describes a transcoded call's HTTP request to the
-// policy interceptors (the path relative to the stage, as the transcoder
-// receives it).
-func requestMetadata(r *http.Request) metadata.MD {
-	md := metadata.Pairs(
-		httpMethodMetadataKey, r.Method,
-		httpPathMetadataKey, r.URL.EscapedPath(),
-		httpQueryMetadataKey, r.URL.RawQuery,
-		sourceIPMetadataKey, hostOf(r.RemoteAddr),
-	)
-	// Every header, as the client sent it, for authorizer identity sources
-	// and REQUEST authorizers (grpc-gateway forwards only some headers).
-	for k, vs := range r.Header {
+// requestMetadata returns what describes a transcoded call's HTTP request
+// to the policy interceptors (the path relative to the stage, as the
+// transcoder receives it). Only stages with authorizers get the headers as
+// well: no other policy reads them, and copying every header is not free.
+func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
+	return func(r *http.Request) metadata.MD {
+		md := metadata.Pairs(
+			httpMethodMetadataKey, r.Method,
+			httpPathMetadataKey, r.URL.EscapedPath(),
+			httpQueryMetadataKey, r.URL.RawQuery,
+			sourceIPMetadataKey, hostOf(r.RemoteAddr),
+		)
+		if withHeaders {
+			addHeaders(md, r.Header)
+		}
+		return md
+	}
+}
+
+// addHeaders adds every header, as the client sent it, under
+// callinfo.HeaderMetadataPrefix: for authorizer identity sources and
+// REQUEST authorizers (grpc-gateway forwards only some headers).
+func addHeaders(md metadata.MD, h http.Header) {
+	for k, vs := range h {
 		key := callinfo.HeaderMetadataPrefix + strings.ToLower(k)
 		md[key] = append(md[key], vs...)
 	}
-	return md
 }
 
 // matches reports whether a REST binding of the stage matches.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
+	"github.com/tollgate-gw/tollgate/internal/stagevars"
 )
 
 // DefaultTimeout is the route timeout when a route sets none: 29 s, as
@@ -392,9 +392,6 @@ func (t *Table) stagesByHint(hint string) []*Stage {
 	return t.byID[hint]
 }
 
-// stageVariableRef matches ${stageVariables.NAME}.
-var stageVariableRef = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
-
 // schema is the linked descriptors of one deployment.
 type schema struct {
 	files    *protoregistry.Files
@@ -535,9 +532,7 @@ func substitute(in *adminv1.Integration, vars map[string]string) *adminv1.Integr
 		if !strings.Contains(s, "${") {
 			return s
 		}
-		return stageVariableRef.ReplaceAllStringFunc(s, func(m string) string {
-			return vars[stageVariableRef.FindStringSubmatch(m)[1]]
-		})
+		return stagevars.Expand(s, func(name string) string { return vars[name] })
 	}
 	out := proto.Clone(in).(*adminv1.Integration)
 	if g := out.GetGrpc(); g != nil {

@@ -1,0 +1,17 @@
+// Package stagevars expands ${stageVariables.NAME} references, the syntax
+// of stage variables in integration and authorizer targets, in one place
+// for the admin API (which validates targets) and the data plane (which
+// substitutes them).
+package stagevars
+
+import "regexp"
+
+// ref matches ${stageVariables.NAME}; NAME is the first submatch.
+var ref = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
+
+// Expand replaces every ${stageVariables.NAME} in s with value(NAME).
+func Expand(s string, value func(name string) string) string {
+	return ref.ReplaceAllStringFunc(s, func(m string) string {
+		return value(ref.FindStringSubmatch(m)[1])
+	})
+}

@@ -13,6 +13,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/connsplit"
 	"github.com/tollgate-gw/tollgate/server/demo"
 )
 
@@ -64,12 +65,17 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 
 	adminSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.adminAPI }))
 	dataSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.dataHandler }))
+	// The data port hands gRPC connections to the gateway's gRPC server
+	// (grpc-go's native transport) and the rest to the HTTP server.
+	dataSplit := connsplit.New(dataLn, connsplit.WithTimeout(readHeaderTimeout))
 	// Each serving goroutine reports exactly once, when it stops; the
 	// buffer lets them exit even when nobody is receiving any more.
-	const workers = 3
+	const workers = 5
 	errc := make(chan error, workers)
 	go func() { errc <- serveHTTP(adminSrv, adminLn, "admin-addr") }()
-	go func() { errc <- serveHTTP(dataSrv, dataLn, "listen") }()
+	go func() { errc <- serveHTTP(dataSrv, dataSplit.HTTP(), "listen") }()
+	go func() { errc <- wrapServeErr(dataSplit.Serve(), "listen") }()
+	go func() { errc <- wrapServeErr(s.gateway.ServeGRPC(dataSplit.GRPC()), "listen") }()
 	go func() {
 		// ErrServerStopped means a shutdown came before this goroutine
 		// started serving: not a failure.
@@ -150,6 +156,14 @@ func isClosed(ch <-chan struct{}) bool {
 // serveHTTP serves srv on ln until srv is shut down, which is not an error.
 func serveHTTP(srv *http.Server, ln net.Listener, setting string) error {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %s: %w", setting, err)
+	}
+	return nil
+}
+
+// wrapServeErr names the setting of a listener that failed.
+func wrapServeErr(err error, setting string) error {
+	if err != nil {
 		return fmt.Errorf("server: %s: %w", setting, err)
 	}
 	return nil

@@ -48,6 +48,9 @@ const (
 const (
 	DefaultMaxBodyBytes   = 10 << 20
 	DefaultMaxRecvMsgSize = 4 << 20
+	// MaxConcurrentStreams bounds the calls a client may have open on one
+	// gRPC connection.
+	MaxConcurrentStreams = 1000
 	// stageRefGrace is how long a replaced table's stages stay reachable by
 	// in-process calls: far longer than the instant between matching a REST
 	// call and dispatching it.
@@ -138,6 +141,10 @@ func New(opts ...Option) (*Gateway, error) {
 		grpc.ForceServerCodecV2(grpcproxy.Codec()),
 		grpc.ChainStreamInterceptor(chain...),
 		grpc.MaxRecvMsgSize(g.maxRecvMsgSize),
+		// Limits of the native transport (ServeGRPC), as the HTTP/2
+		// server's: bounded streams per connection; grpc-go also bounds
+		// pings without calls and queued control frames.
+		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
 	)
 	g.inproc = bufconn.Listen(1 << 20)
 	g.serving.Add(1)
@@ -240,6 +247,17 @@ func stageBackends(s *routing.Stage) []grpcproxy.Backend {
 		}
 	}
 	return out
+}
+
+// ServeGRPC serves gRPC connections accepted from ln with grpc-go's native
+// HTTP/2 transport (see internal/connsplit), which costs far less per call
+// than ServeHTTP. It returns nil once ln or the gateway is closed.
+func (g *Gateway) ServeGRPC(ln net.Listener) error {
+	err := g.grpcServer.Serve(ln)
+	if err == nil || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return fmt.Errorf("gateway: serving gRPC: %w", err)
 }
 
 // Close stops the data plane: running calls are cancelled.

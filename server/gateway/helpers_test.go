@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/connsplit"
 	"github.com/tollgate-gw/tollgate/internal/examplebackend"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
@@ -51,8 +52,8 @@ func startGateway(t testing.TB) *testGateway {
 	return tg
 }
 
-// serveGateway serves gw on a loopback listener speaking HTTP/1.1 and h2c,
-// as the real data port does.
+// serveGateway serves gw on a loopback listener speaking HTTP/1.1, h2c and
+// gRPC (native transport), as the real data port does.
 func serveGateway(t testing.TB, gw *gateway.Gateway) *testGateway {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,7 +64,10 @@ func serveGateway(t testing.TB, gw *gateway.Gateway) *testGateway {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{Handler: gw, Protocols: &protocols, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
+	split := connsplit.New(ln)
+	go func() { _ = split.Serve() }()
+	go func() { _ = srv.Serve(split.HTTP()) }()
+	go func() { _ = gw.ServeGRPC(split.GRPC()) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

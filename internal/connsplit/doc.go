@@ -1,0 +1,18 @@
+// Package connsplit serves gRPC and HTTP on one port without giving up
+// grpc-go's native transport.
+//
+// The data port speaks HTTP/1.1, cleartext HTTP/2 REST and gRPC. Serving
+// gRPC through net/http (grpc.Server.ServeHTTP) works but costs a system
+// call per frame and a goroutine per stream; grpc-go's own transport
+// batches writes and is several times cheaper per call. A Splitter looks at
+// the first bytes of each connection — the HTTP/2 preface and the
+// content-type of the first request, decoded from its HPACK header block —
+// and hands gRPC connections to a grpc.Server and all others to an
+// http.Server, replaying the bytes it read.
+//
+// The choice is per connection, as with TLS ALPN: gRPC clients do not mix
+// REST requests into their connections. An HTTP/2 connection that sends no
+// request within a short wait (gRPC channels connect ahead of their first
+// call) is gRPC. A connection that later mixes kinds is still served: the
+// HTTP side hands gRPC requests to grpc.Server.ServeHTTP.
+package connsplit

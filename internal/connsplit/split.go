@@ -1,0 +1,224 @@
+package connsplit
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// Defaults of a Splitter.
+const (
+	// DefaultTimeout bounds how long a client may take to send its first
+	// bytes (or its HTTP/2 preface): as the HTTP server's header timeout.
+	DefaultTimeout = 10 * time.Second
+	// DefaultFirstRequestWait is how long a cleartext HTTP/2 connection may
+	// stay without a request before it is handed to gRPC. gRPC channels
+	// connect ahead of their first call (and some clients wait for the
+	// server's SETTINGS before sending any request), while HTTP/2 REST
+	// clients send their request with the preface.
+	DefaultFirstRequestWait = 250 * time.Millisecond
+)
+
+// Option configures a Splitter.
+type Option func(*Splitter)
+
+// WithTimeout sets how long a connection may take to show what it is before
+// it is closed. Default DefaultTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(s *Splitter) { s.timeout = d }
+}
+
+// WithFirstRequestWait sets how long an HTTP/2 connection without a request
+// waits before it goes to gRPC. Default DefaultFirstRequestWait.
+func WithFirstRequestWait(d time.Duration) Option {
+	return func(s *Splitter) { s.firstRequestWait = d }
+}
+
+// Splitter accepts connections from one listener and hands each to the
+// gRPC or the HTTP listener it exposes, by the first request (see
+// Classify). Classification runs per connection, so a slow client never
+// delays others. Closing either listener, or the Splitter, closes the
+// underlying listener: the port stops accepting.
+type Splitter struct {
+	root             net.Listener
+	timeout          time.Duration
+	firstRequestWait time.Duration
+	grpc, http       *child
+	done             chan struct{}
+	closeOnce        sync.Once
+	closeErr         error
+	classifying      sync.WaitGroup
+}
+
+// New returns a Splitter over ln. Call Serve to start accepting.
+func New(ln net.Listener, opts ...Option) *Splitter {
+	s := &Splitter{
+		root:             ln,
+		timeout:          DefaultTimeout,
+		firstRequestWait: DefaultFirstRequestWait,
+		done:             make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.grpc = &child{s: s, conns: make(chan net.Conn)}
+	s.http = &child{s: s, conns: make(chan net.Conn)}
+	return s
+}
+
+// GRPC returns the listener of gRPC connections, for grpc.Server.Serve.
+func (s *Splitter) GRPC() net.Listener { return s.grpc }
+
+// HTTP returns the listener of every other connection, for http.Server.Serve.
+func (s *Splitter) HTTP() net.Listener { return s.http }
+
+// Serve accepts connections until the Splitter or one of its listeners is
+// closed, then returns nil; it returns the underlying listener's error if
+// accepting fails otherwise.
+func (s *Splitter) Serve() error {
+	defer s.classifying.Wait()
+	var delay time.Duration
+	for {
+		c, err := s.root.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return nil
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Out of file descriptors and the like: back off as
+				// net/http does, rather than spin.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(delay):
+					continue
+				case <-s.done:
+					return nil
+				}
+			}
+			_ = s.Close()
+			return err
+		}
+		delay = 0
+		s.classifying.Add(1)
+		go func() {
+			defer s.classifying.Done()
+			s.route(c)
+		}()
+	}
+}
+
+// Close closes the underlying listener and both listeners.
+func (s *Splitter) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.closeErr = s.root.Close()
+	})
+	return s.closeErr
+}
+
+// route classifies c and hands it over, or closes it.
+func (s *Splitter) route(c net.Conn) {
+	kind, buf, err := s.sniff(c)
+	if err != nil {
+		_ = c.Close()
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	dst := s.http
+	if kind == GRPC {
+		dst = s.grpc
+	}
+	rc := &replayConn{Conn: c, pending: buf}
+	select {
+	case dst.conns <- rc:
+	case <-s.done:
+		_ = c.Close()
+	}
+}
+
+// sniff reads from c until Classify decides, and returns what it read.
+func (s *Splitter) sniff(c net.Conn) (Kind, []byte, error) {
+	deadline := time.Now().Add(s.timeout)
+	_ = c.SetReadDeadline(deadline)
+	buf := make([]byte, 0, 512)
+	waiting := false // a complete preface arrived: wait firstRequestWait at most
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		kind := Classify(buf)
+		if kind != Undecided {
+			return kind, buf, nil
+		}
+		if err != nil {
+			var ne net.Error
+			if waiting && errors.As(err, &ne) && ne.Timeout() {
+				// An HTTP/2 connection opened ahead of its first request.
+				return GRPC, buf, nil
+			}
+			return Undecided, nil, err
+		}
+		if !waiting && len(buf) >= len(clientPreface) {
+			waiting = true
+			_ = c.SetReadDeadline(earliest(deadline, time.Now().Add(s.firstRequestWait)))
+		}
+	}
+}
+
+// earliest returns the earlier of two times.
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// child is one of a Splitter's listeners.
+type child struct {
+	s     *Splitter
+	conns chan net.Conn
+}
+
+// Accept returns the next connection of this kind.
+func (l *child) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.s.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close closes the Splitter: the port stops accepting.
+func (l *child) Close() error {
+	err := l.s.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Addr returns the underlying listener's address.
+func (l *child) Addr() net.Addr { return l.s.root.Addr() }
+
+// replayConn returns the sniffed bytes before reading on.
+type replayConn struct {
+	net.Conn
+	pending []byte
+}
+
+// Read returns the sniffed bytes first.
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}

@@ -51,6 +51,9 @@ const (
 	// MaxConcurrentStreams bounds the calls a client may have open on one
 	// gRPC connection.
 	MaxConcurrentStreams = 1000
+	// streamWorkers is how many goroutines serve calls; calls beyond them
+	// get a goroutine of their own, as without workers.
+	streamWorkers = 128
 	// stageRefGrace is how long a replaced table's stages stay reachable by
 	// in-process calls: far longer than the instant between matching a REST
 	// call and dispatching it.
@@ -92,6 +95,8 @@ type Gateway struct {
 	logger         *slog.Logger
 	policy         []grpc.StreamServerInterceptor
 	httpChain      []grpc.StreamServerInterceptor // the chain after routing
+	serverChain    []grpc.StreamServerInterceptor // the whole chain, routing included
+	proxyHandler   grpc.StreamHandler
 	maxBodyBytes   int64
 	maxRecvMsgSize int
 
@@ -99,6 +104,7 @@ type Gateway struct {
 	pool       *grpcproxy.Pool
 	inproc     *bufconn.Listener
 	inprocConn *grpc.ClientConn
+	transcoded *inProcessConn // what transcoders call
 	httpProxy  *httpIntegrations
 
 	current atomic.Pointer[compiled]
@@ -132,19 +138,24 @@ func New(opts ...Option) (*Gateway, error) {
 		requestid.StreamServerInterceptor(requestid.WithLogger(g.logger), requestid.WithAttributes(routeAttrs)),
 	}, g.policy...)
 	g.httpChain = append(g.httpChain, integrationInterceptor)
-	chain := append([]grpc.StreamServerInterceptor{
+	g.serverChain = append([]grpc.StreamServerInterceptor{
 		recovery.StreamServerInterceptor(g.logger),
 		g.routeInterceptor,
 	}, g.httpChain...)
+	g.proxyHandler = proxy.Handler()
 	g.grpcServer = grpc.NewServer(
-		grpc.UnknownServiceHandler(proxy.Handler()),
+		grpc.UnknownServiceHandler(g.proxyHandler),
 		grpc.ForceServerCodecV2(grpcproxy.Codec()),
-		grpc.ChainStreamInterceptor(chain...),
+		grpc.ChainStreamInterceptor(g.serverChain...),
 		grpc.MaxRecvMsgSize(g.maxRecvMsgSize),
 		// Limits of the native transport (ServeGRPC), as the HTTP/2
 		// server's: bounded streams per connection; grpc-go also bounds
 		// pings without calls and queued control frames.
 		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
+		// Calls run on reused goroutines whose stacks have already grown
+		// to the depth of the chain, instead of a fresh goroutine (and
+		// several stack copies) per call.
+		grpc.NumStreamWorkers(streamWorkers),
 	)
 	g.inproc = bufconn.Listen(1 << 20)
 	g.serving.Add(1)
@@ -162,6 +173,7 @@ func New(opts ...Option) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: in-process connection: %w", err)
 	}
 	g.inprocConn = conn
+	g.transcoded = &inProcessConn{g: g, stream: conn}
 	g.httpProxy = newHTTPIntegrations()
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
@@ -393,6 +405,9 @@ func routeLabel(r *routing.Route) string {
 
 // inProcess reports whether a call came from the gateway's own transcoder.
 func inProcess(ctx context.Context) bool {
+	if ctx.Value(inProcessKey{}) != nil {
+		return true
+	}
 	p, ok := peer.FromContext(ctx)
 	return ok && p.Addr != nil && p.Addr.Network() == "bufconn"
 }

@@ -47,7 +47,7 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime) (*stageRunt
 func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 	rt := &stageRuntime{ref: g.newRef(), stage: s, bindings: map[string]*pathtemplate.Set{}}
 	if s.Files != nil && len(s.Services) > 0 {
-		tc, err := transcode.New(s.Files, s.Services, g.inprocConn,
+		tc, err := transcode.New(s.Files, s.Services, g.transcoded,
 			transcode.WithMaxBodyBytes(g.maxBodyBytes),
 			transcode.WithOutgoingMetadata(metadata.Pairs(stageRefMetadataKey, rt.ref)),
 			transcode.WithRequestMetadata(requestMetadata(len(s.Authorizers) > 0)),

@@ -146,7 +146,7 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 
 // authorize runs the route's authorizer for one call.
 func (i *Interceptor) authorize(ctx context.Context, call *callinfo.Call, auth *adminv1.RouteAuthorization) error {
-	if trace.SpanFromContext(ctx).SpanContext().IsValid() {
+	if trace.SpanFromContext(ctx).IsRecording() {
 		var span trace.Span
 		ctx, span = tracing.StartChild(ctx, "authorizer "+auth.GetAuthorizer())
 		defer span.End()

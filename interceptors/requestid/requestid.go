@@ -73,8 +73,11 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 		}
 		ctx = NewContext(ctx, id)
 		// Tell the backend the same ID: replace whatever the client sent.
+		// FromIncomingContext returns a copy, which this call may modify.
 		md, _ := metadata.FromIncomingContext(ctx)
-		md = md.Copy()
+		if md == nil {
+			md = metadata.MD{}
+		}
 		md.Set(MetadataKey, id)
 		ctx = metadata.NewIncomingContext(ctx, md)
 		_ = ss.SetHeader(metadata.Pairs(MetadataKey, id))
@@ -97,8 +100,7 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 
 // fromMetadata returns the client's ID if it is acceptable.
 func fromMetadata(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get(MetadataKey)
+	vals := metadata.ValueFromIncomingContext(ctx, MetadataKey)
 	if len(vals) == 0 || !valid(vals[0]) {
 		return ""
 	}

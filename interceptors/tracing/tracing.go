@@ -105,9 +105,14 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 
 	name := strings.TrimPrefix(info.FullMethod, "/")
 	service, method, _ := strings.Cut(name, "/")
-	ctx, span := t.tracer.Start(ctx, name,
-		trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(
+	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))
+	defer span.End()
+	// Attributes are built only for recorded spans: most calls are not
+	// sampled, and building them would cost more than the span. (So a
+	// sampler cannot choose by them.)
+	recording := span.IsRecording()
+	if recording {
+		span.SetAttributes(
 			attribute.String("rpc.system", "grpc"),
 			attribute.String("rpc.service", service),
 			attribute.String("rpc.method", method),
@@ -115,8 +120,8 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 			AttrStage.String(call.Stage),
 			AttrRoute.String(call.RouteKey),
 			AttrProtocol.String(call.Protocol.String()),
-		))
-	defer span.End()
+		)
+	}
 
 	// Replace the client's trace context with the gateway span's: a stale
 	// tracestate must not travel with the new traceparent.
@@ -126,6 +131,9 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 	ctx = metadata.NewIncomingContext(ctx, md)
 
 	err := handler(srv, &tracedStream{ServerStream: ss, ctx: ctx})
+	if !recording {
+		return err
+	}
 
 	if call.APIKey != nil && call.APIKey.Name != "" {
 		span.SetAttributes(AttrAPIKeyID.String(call.APIKey.Name))
@@ -152,11 +160,14 @@ func serverError(code codes.Code) bool {
 
 // StartChild starts a span named name as a child of the span in ctx, with
 // the tracer provider of that span: an authorizer callout or a backend
-// call within a traced call. Outside a traced call it returns ctx and a
-// no-op span. The caller must end the span.
+// call within a traced call. Outside a recorded (sampled) call it returns
+// ctx and its span, which does not record: calls that are not sampled
+// propagate the server span's context, which says "not sampled" as well
+// as a child's would, without the cost of a child. The caller must end the
+// span.
 func StartChild(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	parent := trace.SpanFromContext(ctx)
-	if !parent.SpanContext().IsValid() {
+	if !parent.IsRecording() {
 		return ctx, parent
 	}
 	return parent.TracerProvider().Tracer(ScopeName).Start(ctx, name, opts...)

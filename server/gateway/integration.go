@@ -29,8 +29,8 @@ func integrationInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	if span.SpanContext().IsValid() {
 		// The backend's parent is this span: replace the traceparent the
 		// server span put in the metadata the proxy forwards.
+		// FromIncomingContext returns a copy, which this call may modify.
 		md, _ := metadata.FromIncomingContext(ctx)
-		md = md.Copy()
 		md.Delete("traceparent")
 		propagation.TraceContext{}.Inject(ctx, tracing.Carrier(md))
 		ctx = metadata.NewIncomingContext(ctx, md)

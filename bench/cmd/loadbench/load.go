@@ -96,14 +96,12 @@ func dialGRPC(addr string) (*grpc.ClientConn, error) {
 	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 }
 
-// grpcUnary calls Echo; stage, if set, selects the Tollgate stage.
-func grpcUnary(conn *grpc.ClientConn, stage string, payload []byte) callFunc {
+// grpcUnary calls Echo with md (the Tollgate stage and credentials).
+func grpcUnary(conn *grpc.ClientConn, md metadata.MD, payload []byte) callFunc {
 	c := examplev1.NewEchoServiceClient(conn)
 	req := &examplev1.EchoRequest{Message: "bench", Payload: payload}
 	return func(ctx context.Context) (int, error) {
-		if stage != "" {
-			ctx = metadata.AppendToOutgoingContext(ctx, "x-tollgate-stage", stage)
-		}
+		ctx = metadata.NewOutgoingContext(ctx, md)
 		resp, err := c.Echo(ctx, req)
 		if err != nil {
 			return 0, err
@@ -116,13 +114,11 @@ func grpcUnary(conn *grpc.ClientConn, stage string, payload []byte) callFunc {
 }
 
 // grpcStream calls EchoServerStream with repeat n and reads every message.
-func grpcStream(conn *grpc.ClientConn, stage string, payload []byte, n int32) callFunc {
+func grpcStream(conn *grpc.ClientConn, md metadata.MD, payload []byte, n int32) callFunc {
 	c := examplev1.NewEchoServiceClient(conn)
 	req := &examplev1.EchoRequest{Message: "bench", Payload: payload, Repeat: n}
 	return func(ctx context.Context) (int, error) {
-		if stage != "" {
-			ctx = metadata.AppendToOutgoingContext(ctx, "x-tollgate-stage", stage)
-		}
+		ctx = metadata.NewOutgoingContext(ctx, md)
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		s, err := c.EchoServerStream(ctx, req)
@@ -159,7 +155,7 @@ func newHTTPClient() *http.Client {
 }
 
 // restUnary POSTs the JSON form of an EchoRequest to url (HTTP/1.1).
-func restUnary(client *http.Client, url string, payload []byte) callFunc {
+func restUnary(client *http.Client, url string, header http.Header, payload []byte) callFunc {
 	body, _ := json.Marshal(map[string]string{
 		"message": "bench",
 		"payload": base64.StdEncoding.EncodeToString(payload),
@@ -168,6 +164,9 @@ func restUnary(client *http.Client, url string, payload []byte) callFunc {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			return 0, err
+		}
+		for k, v := range header {
+			req.Header[k] = v
 		}
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := client.Do(req)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"google.golang.org/grpc/metadata"
 )
 
 const (
@@ -147,9 +150,9 @@ func (b *bench) scenario(s string) ([]cell, error) {
 	var targets []string
 	switch s {
 	case scenarioGRPCUnary, scenarioGRPCStream:
-		targets = []string{targetDirect, kindTollgate}
+		targets = []string{targetDirect, kindTollgate, kindTollgatePolicy}
 	case scenarioRESTUnary:
-		targets = []string{kindTollgate, kindGRPCGateway, kindVanguard}
+		targets = []string{kindTollgate, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
 	}
 	var cells []cell
 	for _, t := range targets {
@@ -182,24 +185,33 @@ func (b *bench) target(s, t string) ([]cell, error) {
 			return nil, err
 		}
 		defer conn.Close()
-		stage := ""
-		if t == kindTollgate {
-			stage = benchStageID
+		md := metadata.MD{}
+		if t == kindTollgate || t == kindTollgatePolicy {
+			md.Set("x-tollgate-stage", benchStageID)
+		}
+		if t == kindTollgatePolicy {
+			md = metadata.Join(md, policyMetadata())
 		}
 		if s == scenarioGRPCUnary {
-			fn = grpcUnary(conn, stage, b.payload)
+			fn = grpcUnary(conn, md, b.payload)
 		} else {
-			fn = grpcStream(conn, stage, b.payload, b.repeat)
+			fn = grpcStream(conn, md, b.payload, b.repeat)
 			unit = "msg"
 		}
 	case scenarioRESTUnary:
 		url := "http://" + addr + "/v1/echo"
-		if t == kindTollgate {
+		header := http.Header{}
+		if t == kindTollgate || t == kindTollgatePolicy {
 			url = "http://" + addr + "/" + benchStageID + "/v1/echo"
+		}
+		if t == kindTollgatePolicy {
+			for k, v := range policyMetadata() {
+				header[http.CanonicalHeaderKey(k)] = v
+			}
 		}
 		client := newHTTPClient()
 		defer client.CloseIdleConnections()
-		fn = restUnary(client, url, b.payload)
+		fn = restUnary(client, url, header, b.payload)
 	}
 	var cells []cell
 	for _, conc := range b.concs {

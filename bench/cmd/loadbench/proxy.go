@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,14 +52,27 @@ const (
 func runProxyChild(kind, backend string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// LOADBENCH_CPUPROFILE_DIR=dir writes dir/<kind>.pprof: the proxy's CPU
+	// profile over the whole child's life (all its cells).
+	if dir := os.Getenv("LOADBENCH_CPUPROFILE_DIR"); dir != "" {
+		f, err := os.Create(filepath.Join(dir, kind+".pprof"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var (
 		addr string
 		done func()
 		err  error
 	)
 	switch kind {
-	case kindTollgate:
-		addr, done, err = startTollgate(ctx, backend)
+	case kindTollgate, kindTollgatePolicy:
+		addr, done, err = startTollgate(ctx, backend, kind == kindTollgatePolicy)
 	case kindGRPCGateway:
 		addr, done, err = startGRPCGateway(ctx, backend)
 	case kindVanguard:
@@ -85,9 +100,17 @@ func runProxyChild(kind, backend string) error {
 	return nil
 }
 
-func startTollgate(ctx context.Context, backend string) (string, func(), error) {
+func startTollgate(ctx context.Context, backend string, policies bool) (string, func(), error) {
+	stopSidecars, authAddr := func() {}, ""
+	if policies {
+		var err error
+		if authAddr, stopSidecars, err = startPolicySidecars(); err != nil {
+			return "", nil, err
+		}
+	}
 	dir, err := os.MkdirTemp("", "loadbench-tollgate-")
 	if err != nil {
+		stopSidecars()
 		return "", nil, err
 	}
 	s, err := server.New(server.Config{
@@ -108,6 +131,7 @@ func startTollgate(ctx context.Context, backend string) (string, func(), error) 
 	cleanup := func() {
 		stop()
 		<-served
+		stopSidecars()
 		os.RemoveAll(dir)
 	}
 	select {
@@ -119,7 +143,7 @@ func startTollgate(ctx context.Context, backend string) (string, func(), error) 
 		cleanup()
 		return "", nil, errors.New("tollgate: not ready after 30s")
 	}
-	if err := deployEcho(ctx, s.AdminAddr(), backend); err != nil {
+	if err := deployEcho(ctx, s.AdminAddr(), backend, authAddr); err != nil {
 		cleanup()
 		return "", nil, err
 	}
@@ -128,7 +152,9 @@ func startTollgate(ctx context.Context, backend string) (string, func(), error) 
 
 // deployEcho creates the API "bench" for the echo backend, deploys it to the
 // stage "bench" and lifts the account throttle so it does not cap the load.
-func deployEcho(ctx context.Context, adminAddr, backend string) error {
+// With authAddr set, it then turns the whole policy chain on
+// (enablePolicies).
+func deployEcho(ctx context.Context, adminAddr, backend, authAddr string) error {
 	conn, err := grpc.NewClient(adminAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
@@ -172,6 +198,9 @@ func deployEcho(ctx context.Context, adminAddr, backend string) error {
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"throttle"}},
 	}); err != nil {
 		return fmt.Errorf("raise account throttle: %w", err)
+	}
+	if authAddr != "" {
+		return enablePolicies(ctx, admin, api.GetName(), authAddr)
 	}
 	return nil
 }

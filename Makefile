@@ -127,12 +127,15 @@ RACE := $(if $(shell command -v $$($(GO) env CC) 2>/dev/null),-race,)
 test: ## Run all tests (with the race detector when a C compiler is present): the README test command
 	$(GO) test $(RACE) -count=1 -timeout 5m ./...
 
-.PHONY: loadbench
-loadbench: ## Load harness: direct vs Tollgate vs grpc-gateway vs Vanguard (bench/, its own module; ~2 min)
+.PHONY: bench
+bench: ## Load harness: direct vs Tollgate (bare and with every policy) vs grpc-gateway vs Vanguard, one table (bench/, its own module; ~3 min)
 	cd bench && $(GO) run ./cmd/loadbench
 
-.PHONY: bench
-bench: ## Run all benchmarks (no tests)
+.PHONY: loadbench
+loadbench: bench ## Same as bench
+
+.PHONY: microbench
+microbench: ## Run all go test benchmarks (no tests)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 .PHONY: fuzz

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -130,7 +131,11 @@ func New(opts ...Option) (*Gateway, error) {
 	if g.maxBodyBytes <= 0 || g.maxRecvMsgSize <= 0 {
 		return nil, errors.New("gateway: body and message size limits must be positive")
 	}
-	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger))
+	// One buffer pool for both sides of the proxy: a message received from
+	// a backend into a pooled buffer is sent to the client from it.
+	buffers := grpcproxy.NewBufferPool()
+	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger),
+		grpcproxy.WithDialOptions(experimental.WithBufferPool(buffers)))
 	proxy := grpcproxy.New(g.pool, g.direct, grpcproxy.WithLogger(g.logger))
 	// After routing, every call — gRPC, transcoded REST, plain HTTP —
 	// passes the same interceptors: g.httpChain is that part of the chain.
@@ -156,6 +161,7 @@ func New(opts ...Option) (*Gateway, error) {
 		// to the depth of the chain, instead of a fresh goroutine (and
 		// several stack copies) per call.
 		grpc.NumStreamWorkers(streamWorkers),
+		experimental.BufferPool(buffers),
 	)
 	g.inproc = bufconn.Listen(1 << 20)
 	g.serving.Add(1)

@@ -266,22 +266,54 @@ func (b *bench) target(s, t string) ([]cell, error) {
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
+// refKey identifies the cells compared with each other.
+type refKey struct {
+	scenario    string
+	concurrency int
+}
+
+// referenceOps returns, per scenario and concurrency, the ops/s that the
+// "vs ref" column compares with: the direct call where the scenario has one
+// (the physical limit), otherwise grpc-gateway's static handler (what a
+// user would hand-build).
+func referenceOps(cells []cell) map[refKey]float64 {
+	refs := map[refKey]float64{}
+	for _, c := range cells {
+		k := refKey{c.Scenario, c.Concurrency}
+		switch c.Target {
+		case targetDirect:
+			refs[k] = c.OpsPerSec
+		case kindGRPCGateway:
+			if _, ok := refs[k]; !ok {
+				refs[k] = c.OpsPerSec
+			}
+		}
+	}
+	return refs
+}
+
 func printTable(r report) {
 	fmt.Printf("\nTollgate load harness — %s, %d CPUs, GOMAXPROCS=%d, %s per cell (+%s warm-up), payload %d B, stream repeat %d\n\n",
 		r.GoVersion, r.NumCPU, r.GOMAXPROCS, time.Duration(r.DurationSec*float64(time.Second)),
 		time.Duration(r.WarmupSec*float64(time.Second)), r.PayloadBytes, r.StreamRepeat)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\ttarget\tconc\tcalls/s\tops/s\tunit\tp50 µs\tp99 µs\tp99.9 µs\terrors\tproxy CPU µs/op\tproxy cores\tproxy peak RSS MiB\t")
+	fmt.Fprintln(w, "scenario\ttarget\tconc\tcalls/s\tops/s\tunit\tvs ref\tp50 µs\tp99 µs\tp99.9 µs\terrors\tproxy CPU µs/op\tCPU s/10k ops\tproxy cores\tproxy peak RSS MiB\t")
+	refs := referenceOps(r.Cells)
 	for _, c := range r.Cells {
-		cpu, cores, rss := "-", "-", "-"
+		cpu, per10k, cores, rss := "-", "-", "-", "-"
 		if c.Target != targetDirect {
 			cpu = fmt.Sprintf("%.1f", c.ProxyCPUPerOp)
+			per10k = fmt.Sprintf("%.2f", c.ProxyCPUPerOp*1e4/1e6)
 			cores = fmt.Sprintf("%.2f", c.ProxyCores)
 			rss = fmt.Sprintf("%.1f", float64(c.ProxyPeakRSS)/(1<<20))
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t\n",
-			c.Scenario, c.Target, c.Concurrency, c.CallsPerSec, c.OpsPerSec, c.Unit,
-			c.P50Micros, c.P99Micros, c.P999Micros, c.Errors, cpu, cores, rss)
+		ratio := "-"
+		if ref := refs[refKey{c.Scenario, c.Concurrency}]; ref > 0 {
+			ratio = fmt.Sprintf("%.0f%%", 100*c.OpsPerSec/ref)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t\n",
+			c.Scenario, c.Target, c.Concurrency, c.CallsPerSec, c.OpsPerSec, c.Unit, ratio,
+			c.P50Micros, c.P99Micros, c.P999Micros, c.Errors, cpu, per10k, cores, rss)
 	}
 	w.Flush()
 	fmt.Println()

@@ -12,7 +12,12 @@
 //
 // The choice is per connection, as with TLS ALPN: gRPC clients do not mix
 // REST requests into their connections. An HTTP/2 connection that sends no
-// request within a short wait (gRPC channels connect ahead of their first
-// call) is gRPC. A connection that later mixes kinds is still served: the
-// HTTP side hands gRPC requests to grpc.Server.ServeHTTP.
+// request within a short wait (DefaultFirstRequestWait: gRPC channels
+// connect ahead of their first call, and some wait for the server's
+// SETTINGS) is gRPC. On a connection that later mixes kinds, a gRPC request
+// on an HTTP connection is still served (the HTTP side hands it to
+// grpc.Server.ServeHTTP), but a REST request on a gRPC connection gets
+// grpc-go's 415 Unsupported Media Type: a cleartext HTTP/2 REST client must
+// send its first request within the wait, as HTTP/2 clients do when they
+// connect on demand.
 package connsplit

@@ -55,8 +55,11 @@ func WithAttributes(f func(ctx context.Context) []slog.Attr) Option {
 	return func(o *options) { o.attrs = f }
 }
 
-// StreamServerInterceptor assigns the request ID and logs every call at
-// debug level (per-stage access logs are configured separately). It
+// StreamServerInterceptor assigns the request ID — the client's x-request-id
+// if it is acceptable, a new one otherwise — puts it in the context
+// (FromContext) and the response headers, and logs every call at debug
+// level (per-stage access logs are configured separately). Whoever calls
+// the backend sends it on from the context, in place of the client's. It
 // works for every kind of call, since the data plane's proxy is one generic
 // stream handler.
 func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
@@ -72,14 +75,6 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 			id = generate()
 		}
 		ctx = NewContext(ctx, id)
-		// Tell the backend the same ID: replace whatever the client sent.
-		// FromIncomingContext returns a copy, which this call may modify.
-		md, _ := metadata.FromIncomingContext(ctx)
-		if md == nil {
-			md = metadata.MD{}
-		}
-		md.Set(MetadataKey, id)
-		ctx = metadata.NewIncomingContext(ctx, md)
 		_ = ss.SetHeader(metadata.Pairs(MetadataKey, id))
 		err := handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 		if o.logger.Enabled(ctx, slog.LevelDebug) {

@@ -318,8 +318,13 @@ func TestConcurrentRealTime(t *testing.T) {
 	want := float64(limit.Burst) + limit.Rate*elapsed.Seconds()
 	got := float64(admitted.Load())
 	t.Logf("admitted %.0f, refused %d in %v; want %.0f", got, refused.Load(), elapsed, want)
-	if got > want*1.01 || got < want*0.97 {
-		t.Errorf("admitted %.0f calls, want %.0f (−3 %%, +1 %%)", got, want)
+	// Never more than the bucket allows: that is the guarantee. Fewer is
+	// possible on a loaded machine (a goroutine reads the clock, is
+	// descheduled, and asks with a stale time that refills nothing), so
+	// the lower bound only catches gross under-admission; the injected-
+	// clock tests check accuracy.
+	if got > want*1.01 || got < want*0.5 {
+		t.Errorf("admitted %.0f calls, want %.0f (−50 %%, +1 %%)", got, want)
 	}
 	if refused.Load() == 0 {
 		t.Error("no call was refused: the test did not hammer the bucket")

@@ -269,3 +269,62 @@ func TestJWTAuthorizer(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestIDReachesBackend checks that the backend receives exactly the
+// request ID the client gets back, over gRPC and REST: the client's when it
+// is acceptable, a generated one in its place otherwise.
+func TestRequestIDReachesBackend(t *testing.T) {
+	tg := authGateway(t, &adminv1.Authorizer{Type: &adminv1.Authorizer_Jwt{Jwt: &adminv1.JwtAuthorizer{Issuer: "i", Audiences: []string{"a"}, Keys: &adminv1.JwtAuthorizer_InlineJwks{InlineJwks: `{"keys":[]}`}}}},
+		&adminv1.RouteAuthorization{Type: adminv1.RouteAuthorization_TYPE_NONE})
+	for _, tt := range []struct {
+		name     string
+		clientID string
+		kept     bool
+	}{
+		{"client's ID", "client-id-1", true},
+		{"no ID", "", false},
+		{"too long", strings.Repeat("a", 200), false},
+	} {
+		t.Run(tt.name+"/grpc", func(t *testing.T) {
+			c := ctx(t)
+			if tt.clientID != "" {
+				c = metadata.AppendToOutgoingContext(c, "x-request-id", tt.clientID)
+			}
+			var header metadata.MD
+			resp, err := examplev1.NewEchoServiceClient(tg.grpcConn(t)).Echo(c, &examplev1.EchoRequest{}, grpc.Header(&header))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string][]string
+			_ = json.Unmarshal([]byte(resp.GetMessage()), &got)
+			checkForwardedID(t, got["x-request-id"], header.Get("x-request-id"), tt.clientID, tt.kept)
+		})
+		t.Run(tt.name+"/rest", func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, tg.url("/prod/v1/echo"), strings.NewReader(`{}`))
+			req.Header.Set("Content-Type", "application/json")
+			if tt.clientID != "" {
+				req.Header.Set("X-Request-Id", tt.clientID)
+			}
+			hr, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hr.Body.Close()
+			var body struct{ Message string }
+			_ = json.NewDecoder(hr.Body).Decode(&body)
+			var got map[string][]string
+			_ = json.Unmarshal([]byte(body.Message), &got)
+			checkForwardedID(t, got["x-request-id"], hr.Header.Values("X-Request-Id"), tt.clientID, tt.kept)
+		})
+	}
+}
+
+func checkForwardedID(t *testing.T, atBackend, returned []string, clientID string, kept bool) {
+	t.Helper()
+	if len(atBackend) != 1 || len(returned) != 1 || atBackend[0] != returned[0] {
+		t.Fatalf("backend saw request IDs %q, client got %q: want the same one ID", atBackend, returned)
+	}
+	if (atBackend[0] == clientID) != kept {
+		t.Fatalf("backend saw %q for client ID %q; kept = %v, want %v", atBackend[0], clientID, !kept, kept)
+	}
+}

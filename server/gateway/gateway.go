@@ -308,7 +308,8 @@ func (g *Gateway) GracefulStop(ctx context.Context) {
 // context; calls no stage serves end here with UNIMPLEMENTED.
 func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	ctx := ss.Context()
-	md, _ := metadata.FromIncomingContext(ctx)
+	// Single lookups: FromIncomingContext would copy the whole metadata.
+	md := incoming{ctx}
 	var route *routing.Route
 	internal := inProcess(ctx)
 	if ref := firstValue(md, stageRefMetadataKey); ref != "" && internal {
@@ -398,6 +399,14 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 	if call := callinfo.FromContext(ctx); call != nil {
 		pc.Metadata = call.BackendMetadata()
 	}
+	if id := requestid.FromContext(ctx); id != "" {
+		if pc.Metadata == nil {
+			pc.Metadata = metadata.MD{}
+		}
+		pc.Metadata[requestid.MetadataKey] = []string{id}
+	}
+	// An in-process unary call's request is in memory already.
+	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
 	return pc, nil
 }
 
@@ -418,9 +427,12 @@ func inProcess(ctx context.Context) bool {
 	return ok && p.Addr != nil && p.Addr.Network() == "bufconn"
 }
 
-// firstValue returns the first value of a metadata key, or "".
-func firstValue(md metadata.MD, key string) string {
-	if v := md.Get(key); len(v) > 0 {
+// incoming reads a call's incoming metadata without copying it.
+type incoming struct{ ctx context.Context }
+
+// firstValue returns the first value of a lowercase metadata key, or "".
+func firstValue(md incoming, key string) string {
+	if v := metadata.ValueFromIncomingContext(md.ctx, key); len(v) > 0 {
 		return v[0]
 	}
 	return ""

@@ -26,9 +26,15 @@ type Call struct {
 	// no cap beyond the client's deadline.
 	Timeout time.Duration
 	// Metadata is added to the backend call after the client's metadata was
-	// filtered (so after any client-sent x-tollgate-* entry was removed):
-	// what the gateway asserts about the caller, such as its principal.
+	// filtered (so after any client-sent x-tollgate-* entry was removed),
+	// replacing the client's entries of the same keys: what the gateway
+	// asserts about the caller, such as its principal and request ID.
 	Metadata metadata.MD
+	// RequestsBuffered says that the client's messages and its half-close
+	// are all there already (an in-process call with its one request), so
+	// the proxy relays them on the handler's goroutine before the
+	// responses instead of in a goroutine of their own alongside them.
+	RequestsBuffered bool
 }
 
 // Director picks the backend of a call from its context (which carries the
@@ -133,7 +139,7 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 		out = metadata.MD{}
 	}
 	for k, vs := range call.Metadata {
-		out[k] = append(out[k], vs...)
+		out[k] = vs
 	}
 	cs, err := conn.NewStream(metadata.NewOutgoingContext(ctx, out), proxyStreamDesc, method, opts...)
 	if err != nil {
@@ -147,7 +153,7 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	// waiting for a client that keeps its side open, which nothing else can
 	// interrupt, so the handler cannot wait for the goroutine in every case.
 	reqErr := make(chan error, 1)
-	go func() {
+	relayRequests := func() {
 		err := forwardRequests(ss, cs)
 		// Report before cancelling, so that the handler, woken by the
 		// cancellation, finds the cause.
@@ -155,7 +161,12 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 		if err != nil {
 			cancel()
 		}
-	}()
+	}
+	if call.RequestsBuffered {
+		relayRequests()
+	} else {
+		go relayRequests()
+	}
 
 	fromBackend, respErr := forwardResponses(ss, cs)
 	if errors.Is(respErr, io.EOF) {

@@ -530,9 +530,20 @@ type Route struct {
 	// Last modification time.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Checksum of the current state, for optimistic concurrency.
-	Etag          string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Lets a stage with a cache cache this route's calls even when they are
+	// not reads: REST calls other than GET, and gRPC methods not marked
+	// idempotency_level = NO_SIDE_EFFECTS. Only unary calls are ever cached.
+	// For a REST call with a body, the request message is part of the cache
+	// key. Default false: only GET and NO_SIDE_EFFECTS methods are cached.
+	CacheAllMethods bool `protobuf:"varint,15,opt,name=cache_all_methods,json=cacheAllMethods,proto3" json:"cache_all_methods,omitempty"`
+	// Declares the response identical for every caller the route authorizes:
+	// cache entries are then shared by all of them instead of being kept per
+	// caller identity (principal or API key). Authorization still runs, before
+	// the cache, for every call. Default false.
+	CacheSharedByCallers bool `protobuf:"varint,16,opt,name=cache_shared_by_callers,json=cacheSharedByCallers,proto3" json:"cache_shared_by_callers,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -674,6 +685,20 @@ func (x *Route) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Route) GetCacheAllMethods() bool {
+	if x != nil {
+		return x.CacheAllMethods
+	}
+	return false
+}
+
+func (x *Route) GetCacheSharedByCallers() bool {
+	if x != nil {
+		return x.CacheSharedByCallers
+	}
+	return false
 }
 
 type isRoute_Match interface {
@@ -1942,7 +1967,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xe6\x05\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xc9\x06\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -1961,7 +1986,9 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x0e \x01(\tR\x04etag:A\xeaA>\n" +
+	"\x04etag\x18\x0e \x01(\tR\x04etag\x12*\n" +
+	"\x11cache_all_methods\x18\x0f \x01(\bR\x0fcacheAllMethods\x125\n" +
+	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
 	"\x05match\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +

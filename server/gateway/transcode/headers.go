@@ -47,13 +47,28 @@ func IncomingHeaderMatcher(key string) (string, bool) {
 	return k, ok
 }
 
+// plainResponseHeaders are the response header metadata the gateway itself
+// adds for its clients, which REST clients get as HTTP headers of the same
+// name rather than prefixed: the response cache's status
+// (interceptors/cache.StatusHeader) and its note that a Cache-Control
+// header was ignored (interceptors/cache.ControlIgnoredHeader).
+var plainResponseHeaders = map[string]bool{
+	"x-tollgate-cache":         true,
+	"x-tollgate-cache-control": true,
+}
+
 // outgoingHeaderMatcher maps response header metadata to HTTP headers as
 // grpc-gateway does ("Grpc-Metadata-" + key), except that binary ("-bin")
 // metadata is dropped: its raw bytes are not a valid HTTP header value, and
-// grpc-gateway's copy of them breaks the response.
+// grpc-gateway's copy of them breaks the response. The gateway's own
+// plainResponseHeaders keep their name.
 func outgoingHeaderMatcher(key string) (string, bool) {
-	if strings.HasSuffix(strings.ToLower(key), "-bin") {
+	k := strings.ToLower(key)
+	if strings.HasSuffix(k, "-bin") {
 		return "", false
+	}
+	if plainResponseHeaders[k] {
+		return k, true
 	}
 	return runtime.MetadataHeaderPrefix + key, true
 }

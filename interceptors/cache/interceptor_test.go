@@ -155,7 +155,9 @@ func TestNotCached(t *testing.T) {
 		{"error response", func(_ *callinfo.Call, be *backend) { be.code.Store(int32(codes.NotFound)) }, nil, true, codes.NotFound},
 		{"oversize response", func(_ *callinfo.Call, be *backend) { be.pad = 2000 }, nil, true, codes.OK},
 		{"no-store", func(_ *callinfo.Call, be *backend) { be.header = metadata.Pairs("cache-control", "no-store") }, nil, true, codes.OK},
-		{"private", func(_ *callinfo.Call, be *backend) { be.header = metadata.Pairs("cache-control", "max-age=60, private") }, nil, true, codes.OK},
+		{"private", func(_ *callinfo.Call, be *backend) {
+			be.header = metadata.Pairs("cache-control", "max-age=60, private")
+		}, nil, true, codes.OK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -225,7 +225,8 @@ func (c *Cache) replay(ss grpc.ServerStream, l *lookup, e *entry, outcome string
 	if l.ignored {
 		hdr.Set(ControlIgnoredHeader, "ignored")
 	}
-	if err := ss.SendHeader(hdr); err != nil {
+	// Set, not sent: the headers then leave with the message, in one write.
+	if err := ss.SetHeader(hdr); err != nil {
 		return err
 	}
 	m := c.opts.codec.NewMessage()

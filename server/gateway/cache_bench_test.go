@@ -70,23 +70,6 @@ func BenchmarkResponseCache(b *testing.B) {
 			}
 		})
 	}
-	// The same calls from many goroutines: what a call costs in CPU when
-	// the gateway is busy, rather than in round trips.
-	for _, tc := range []struct{ name, stage string }{{"grpc-parallel/uncached", "nocache"}, {"grpc-parallel/hit", "prod"}} {
-		b.Run(tc.name, func(b *testing.B) {
-			ctx := metadata.AppendToOutgoingContext(ctx(b), gateway.StageMetadataKey, tc.stage)
-			b.ReportAllocs()
-			b.SetParallelism(16)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := client.GetBook(ctx, &examplev1.GetBookRequest{Name: "shelves/1/books/1"}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	}
 	httpClient := &http.Client{}
 	for _, tc := range []struct{ name, stage string }{{"rest/uncached", "nocache"}, {"rest/hit", "prod"}} {
 		b.Run(tc.name, func(b *testing.B) {

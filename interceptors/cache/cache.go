@@ -33,6 +33,10 @@ type Cache struct {
 
 	mu     sync.RWMutex
 	stages map[string]stageCaches // by stage resource name
+	// live is what the last Retain kept, or nil before the first: a
+	// deployment not in it gets no cache, so a call still running on a
+	// replaced deployment cannot bring back the cache Retain dropped.
+	live map[string][]string
 }
 
 // New returns a Cache with no entries.
@@ -66,6 +70,10 @@ func (c *Cache) Flush(stage string) bool {
 func (c *Cache) Retain(live map[string][]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.live = make(map[string][]string, len(live))
+	for stage, deps := range live {
+		c.live[stage] = append([]string(nil), deps...)
+	}
 	for stage, caches := range c.stages {
 		for dep, sc := range caches {
 			if !contains(live[stage], dep) {
@@ -79,7 +87,8 @@ func (c *Cache) Retain(live map[string][]string) {
 	}
 }
 
-// Close drops every cache and stops their goroutines.
+// Close drops every cache and stops their goroutines; later calls are not
+// cached.
 func (c *Cache) Close() {
 	c.Retain(nil)
 }

@@ -91,6 +91,8 @@ func (c *Cache) serve(srv any, ss grpc.ServerStream, handler grpc.StreamHandler,
 	l := &lookup{call: call, key: computeKey(call, md, req, id), req: req, ttl: ttl}
 	l.sc = c.stageCache(call.Stage, call.Deployment, capacity(call))
 	if l.sc == nil {
+		// A deployment no longer live (a call that started before a
+		// deploy): served, not cached.
 		return handler(srv, &recorder{ServerStream: ss, codec: c.opts.codec, req: req})
 	}
 
@@ -113,6 +115,13 @@ func (c *Cache) serve(srv any, ss grpc.ServerStream, handler grpc.StreamHandler,
 	// and ends its flight under the same lock, so a call never misses
 	// both and makes a second backend call.
 	sc := l.sc
+	if !refresh {
+		// The fast path, without the lock.
+		if e, ok := sc.get(l.key, c.opts.now()); ok {
+			call.ResponseCache = callinfo.CacheHit
+			return c.replay(ss, l, e, hit)
+		}
+	}
 	sc.mu.Lock()
 	if !refresh {
 		if e, ok := sc.get(l.key, c.opts.now()); ok {

@@ -311,6 +311,15 @@ func TestFlushAndRetain(t *testing.T) {
 	// The live deployment keeps its entries.
 	e.cache.Retain(map[string][]string{stage: {d1}})
 	want(t, "d1 kept", e.get("a", mdDeployment, d1), "a#4", "hit")
+	// A call still running on a replaced deployment is served, not cached:
+	// it cannot bring the dropped cache back.
+	for i := range 2 {
+		if r := e.get("a", mdDeployment, d2); r.code != codes.OK || r.cache != "" {
+			t.Errorf("call %d on the replaced deployment: %v cache %q, want OK without a cache", i, r.code, r.cache)
+		}
+	}
+	e.cache.Retain(map[string][]string{stage: {d1, d2}})
+	want(t, "d2 live again, from empty", e.get("a", mdDeployment, d2), "a#7", "miss")
 }
 
 // TestConcurrentMisses: 1,000 concurrent identical misses reach the

@@ -143,9 +143,10 @@ func (sc *stageCache) close() {
 // its canary's.
 type stageCaches map[string]*stageCache
 
-// caches returns the cache of a stage serving a deployment, creating it
-// (empty) the first time. capacity is the stage's capacity in bytes; a
-// changed capacity applies to the existing cache.
+// stageCache returns the cache of a stage serving a deployment, creating
+// it (empty) the first time, or nil for a deployment that Retain did not
+// keep. capacity is the stage's capacity in bytes; a changed capacity
+// applies to the existing cache.
 func (c *Cache) stageCache(stage, deployment string, capacity int64) *stageCache {
 	c.mu.RLock()
 	sc := c.stages[stage][deployment]
@@ -154,6 +155,9 @@ func (c *Cache) stageCache(stage, deployment string, capacity int64) *stageCache
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if sc = c.stages[stage][deployment]; sc == nil {
+			if c.live != nil && !contains(c.live[stage], deployment) {
+				return nil
+			}
 			var err error
 			sc, err = newStageCache(capacity, &c.opts)
 			if err != nil {

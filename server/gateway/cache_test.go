@@ -33,7 +33,8 @@ import (
 
 // countingBookstore answers GetBook, ListBooks and CreateBook with the
 // number of the call in the title, so a test tells a cached answer from a
-// fresh one; ListBooks's author is the principal the gateway asserted.
+// fresh one; ListBooks's author is the principal the gateway asserted. A
+// book named ".../slow" takes a millisecond more.
 type countingBookstore struct {
 	examplev1.UnimplementedBookstoreServiceServer
 	calls atomic.Int64
@@ -43,6 +44,9 @@ type countingBookstore struct {
 func (b *countingBookstore) GetBook(_ context.Context, req *examplev1.GetBookRequest) (*examplev1.Book, error) {
 	n := b.calls.Add(1)
 	time.Sleep(b.delay)
+	if strings.HasSuffix(req.GetName(), "/slow") {
+		time.Sleep(time.Millisecond) // a backend that does some work
+	}
 	if strings.HasSuffix(req.GetName(), "/missing") {
 		return nil, status.Error(codes.NotFound, "no such book")
 	}

@@ -1559,7 +1559,10 @@ func (x *RouteSettings) GetCacheTtlSeconds() int32 {
 	return 0
 }
 
-// CacheSettings configures a stage's response cache.
+// CacheSettings configures a stage's response cache. Unary calls of REST
+// GET and of gRPC methods marked idempotency_level = NO_SIDE_EFFECTS (and of
+// routes with cache_all_methods) are answered from it; their responses
+// carry x-tollgate-cache: hit or miss.
 type CacheSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Turns the cache on.
@@ -1570,7 +1573,11 @@ type CacheSettings struct {
 	TtlSeconds *int32 `protobuf:"varint,3,opt,name=ttl_seconds,json=ttlSeconds,proto3,oneof" json:"ttl_seconds,omitempty"`
 	// Largest response cached, in bytes. Default 1 MiB.
 	MaxEntryBytes int64 `protobuf:"varint,4,opt,name=max_entry_bytes,json=maxEntryBytes,proto3" json:"max_entry_bytes,omitempty"`
-	// Whether refreshing an entry needs the InvalidateCache permission.
+	// Whether refreshing an entry (a request with Cache-Control: max-age=0)
+	// needs permission: a custom authorizer's policy allowing
+	// "execute-api:InvalidateCache" on the call's resource, or the gateway's
+	// admin token in the x-tollgate-admin-token header. Without it, anyone
+	// may refresh.
 	RequireAuthorizationForCacheControl bool `protobuf:"varint,5,opt,name=require_authorization_for_cache_control,json=requireAuthorizationForCacheControl,proto3" json:"require_authorization_for_cache_control,omitempty"`
 	// What to do with an unauthorized refresh.
 	UnauthorizedCacheControl CacheSettings_UnauthorizedCacheControl `protobuf:"varint,6,opt,name=unauthorized_cache_control,json=unauthorizedCacheControl,proto3,enum=tollgate.admin.v1.CacheSettings_UnauthorizedCacheControl" json:"unauthorized_cache_control,omitempty"`

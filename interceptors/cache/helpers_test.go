@@ -69,6 +69,8 @@ type backend struct {
 	pad int
 	// delay holds every answer back.
 	delay time.Duration
+	// gate, when set, holds every answer back until it is closed.
+	gate chan struct{}
 }
 
 // handle is the backend's handler for every method.
@@ -80,6 +82,9 @@ func (b *backend) handle(_ any, ss grpc.ServerStream) error {
 	}
 	if b.delay > 0 {
 		time.Sleep(b.delay)
+	}
+	if b.gate != nil {
+		<-b.gate
 	}
 	if c := codes.Code(b.code.Load()); c != codes.OK {
 		return status.Error(c, "backend says no")

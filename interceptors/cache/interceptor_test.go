@@ -390,3 +390,20 @@ func TestCallerGivesUp(t *testing.T) {
 
 // wrapString returns a request or response message.
 func wrapString(s string) *wrapperspb.StringValue { return wrapperspb.String(s) }
+
+// TestFlushDuringBackendCall: a backend call that started before a flush
+// does not fill the flushed cache.
+func TestFlushDuringBackendCall(t *testing.T) {
+	be := &backend{gate: make(chan struct{})}
+	e := newEnv(t, be)
+	done := make(chan result)
+	go func() { done <- e.get("a") }()
+	for be.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	e.cache.Flush("apis/shop/stages/prod")
+	close(be.gate)
+	want(t, "the call in flight", <-done, "a#1", "miss")
+	want(t, "after it", e.get("a"), "a#2", "miss")
+	want(t, "then", e.get("a"), "a#2", "hit")
+}

@@ -51,7 +51,7 @@
 //
 // Responses of cacheable calls carry the header [StatusHeader]
 // (x-tollgate-cache) with "hit" or "miss"; the call's
-// callinfo.Call.ResponseCache says the same to the metrics and access logs.
+// callinfo.Call.ResponseCache says the same to the metrics.
 //
 // A request with Cache-Control: max-age=0 (or no-cache) asks for a fresh
 // response: the backend is called and the entry replaced. When the stage's

@@ -534,7 +534,7 @@ type Route struct {
 	// Lets a stage with a cache cache this route's calls even when they are
 	// not reads: REST calls other than GET, and gRPC methods not marked
 	// idempotency_level = NO_SIDE_EFFECTS. Only unary calls are ever cached.
-	// For a REST call with a body, the request message is part of the cache
+	// For a REST call other than GET, the request message is part of the cache
 	// key. Default false: only GET and NO_SIDE_EFFECTS methods are cached.
 	CacheAllMethods bool `protobuf:"varint,15,opt,name=cache_all_methods,json=cacheAllMethods,proto3" json:"cache_all_methods,omitempty"`
 	// Declares the response identical for every caller the route authorizes:

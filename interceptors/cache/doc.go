@@ -33,8 +33,9 @@
 //
 // An entry is found by the SHA-256 of length-prefixed parts: the API,
 // stage, deployment, route and method; for a REST call, its HTTP method and
-// path (so every path parameter); for a gRPC call, and a REST call with a
-// body, the request message's bytes; the values of the route's
+// path (so every path parameter); for a gRPC call, and a REST call other
+// than GET (whose body matters), the request message's bytes; the values of
+// the route's
 // cache_key_parameters ("method.request.querystring.NAME" for REST query
 // parameters, "method.request.header.NAME" for headers or gRPC metadata);
 // and, when the route is authorized (an authorizer, or an API key), the

@@ -27,7 +27,7 @@ func (s *Server) buildDataPlane() error {
 	// refused calls too); account and stage throttling; authorization — the
 	// route's authorizer first (a custom one may choose the caller's API
 	// key), then the API key; then the usage plan's throttle and quota for
-	// that key.
+	// that key; then the response cache, which refused calls never reach.
 	obs, err := s.buildObservability()
 	if err != nil {
 		return err
@@ -42,6 +42,12 @@ func (s *Server) buildDataPlane() error {
 		throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
 		quota.StreamServerInterceptor(s.quota),
 	)
+	respCache, err := s.newResponseCache()
+	if err != nil {
+		return err
+	}
+	s.respCache = respCache
+	chain = append(chain, respCache.StreamServerInterceptor())
 	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
@@ -70,6 +76,7 @@ func (s *Server) loadDeployed() {
 		cfg.Stages = append(cfg.Stages, routing.Entry{Stage: d.Stage, Deployment: d.Deployment, Canary: d.Canary})
 	}
 	s.gateway.Load(cfg)
+	s.retainCaches(deployed.Stages)
 }
 
 // stopDataPlane waits for transcoded calls to finish, then closes the
@@ -77,5 +84,8 @@ func (s *Server) loadDeployed() {
 func (s *Server) stopDataPlane(ctx context.Context) {
 	if s.gateway != nil {
 		s.gateway.GracefulStop(ctx)
+	}
+	if s.respCache != nil {
+		s.respCache.Close()
 	}
 }

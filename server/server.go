@@ -19,6 +19,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
+	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
@@ -51,6 +52,7 @@ type Server struct {
 	authorizers *authorizer.Interceptor
 	account     atomic.Pointer[adminv1.AccountSettings] // for the account-wide throttle
 	quota       *quota.Counter                          // usage counts and quotas
+	respCache   *cache.Cache                            // the stages' response caches
 	obs         *observability                          // traces, metrics, access logs
 
 	// grpc serves the admin API, health and reflection, both to gRPC
@@ -137,7 +139,7 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	s.quota = quota.NewCounter(admin.NewUsageStore(st), quota.WithLogger(log))
 	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout),
-		admin.WithOnDeploy(s.loadDeployed), admin.WithOnSettings(s.setAccountSettings), admin.WithQuotaCounter(s.quota))
+		admin.WithOnDeploy(s.loadDeployed), admin.WithOnSettings(s.setAccountSettings), admin.WithQuotaCounter(s.quota), admin.WithCacheFlusher(s.flushCache))
 	if err != nil {
 		return nil, fmt.Errorf("server: build admin service: %w", err)
 	}

@@ -291,6 +291,7 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 	call.Principal = d.PrincipalID
 	call.UsageIdentifierKey = d.UsageIdentifierKey
 	call.AuthorizerContext = d.Context
+	call.MayInvalidateCache = d.MayInvalidateCache
 	return nil
 }
 

@@ -74,6 +74,13 @@ type Call struct {
 	// ThrottleKey is the stage-level bucket of the call's route:
 	// "{stage}|{RouteKey}". Computed once per deployment.
 	ThrottleKey string
+	// Unary reports whether the method is unary (one request, one
+	// response), from its descriptor; false when the gateway has none.
+	// Computed once per deployment.
+	Unary bool
+	// NoSideEffects reports whether the method's descriptor marks it
+	// idempotency_level = NO_SIDE_EFFECTS. Computed once per deployment.
+	NoSideEffects bool
 	// Protocol is how the client called.
 	Protocol Protocol
 	// FullMethod is the gRPC method, "/pkg.Service/Method".
@@ -106,6 +113,13 @@ type Call struct {
 	// AuthorizerContext is the context a custom authorizer returned for an
 	// allowed call. Read-only: it may be shared with the policy cache.
 	AuthorizerContext map[string]string
+	// MayInvalidateCache reports whether the route's custom authorizer
+	// allowed the caller to refresh the call's cached response
+	// (execute-api:InvalidateCache).
+	MayInvalidateCache bool
+	// ResponseCache says whether the stage's response cache answered the
+	// call (CacheUnused when the call was not cacheable).
+	ResponseCache CacheOutcome
 }
 
 // APIKey is a resolved API key.

@@ -97,6 +97,10 @@ type Decision struct {
 	// usage plans; empty if the call is denied or the authorizer chose
 	// none.
 	UsageIdentifierKey string
+	// MayInvalidateCache reports whether the policy also allows the call
+	// to refresh its cached response (ActionInvalidateCache); false for a
+	// denied call.
+	MayInvalidateCache bool
 	// FromCache reports whether the decision came from a cached response.
 	// It is false for a call that made the callout or waited for another
 	// call's callout.

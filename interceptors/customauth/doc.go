@@ -27,6 +27,12 @@
 // An explicit Deny statement wins over any Allow; a call no statement matches
 // is denied. Policies that deny are cached like those that allow.
 //
+// A statement covers the actions it lists ([ActionInvoke],
+// [ActionInvalidateCache], [ActionAll]); one without actions covers
+// ActionInvoke only. [Decision.MayInvalidateCache] evaluates the
+// InvalidateCache statements the same way, for allowed calls only: it lets
+// the response cache honour the caller's Cache-Control: max-age=0.
+//
 // Concurrent misses for the same key are collapsed into one callout, whose
 // result every waiting call gets. A caller that gives up (its context ends)
 // does not cancel the shared callout, which runs to its own timeout
@@ -46,7 +52,7 @@
 // cached: the next call calls out again.
 //
 // A response is malformed when a statement has no effect or an unknown one,
-// has no resources or an empty resource, or when the policy has an Allow
+// has no resources or an empty resource or an unknown action, or when the policy has an Allow
 // statement but the principal ID is empty: a caller that is let in must be
 // someone. A deny-only policy may leave the principal empty, as simple
 // authorizers do when they reject a token. An empty policy is well formed

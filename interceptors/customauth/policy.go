@@ -49,8 +49,11 @@ func MatchResource(pattern, resource string) bool {
 // call with the same identity and never modified once built.
 type policy struct {
 	principalID string
-	allow       []string
-	deny        []string
+	// allow and deny are the resources of the statements covering
+	// execute-api:Invoke; allowInvalidate and denyInvalidate those of the
+	// statements covering execute-api:InvalidateCache.
+	allow, deny                     []string
+	allowInvalidate, denyInvalidate []string
 	// context is nil when the response had none, so that a decision
 	// allocates no empty map.
 	context  map[string]string
@@ -84,11 +87,25 @@ func compile(resp *datav1.AuthorizeResponse) (*policy, error) {
 				return nil, fmt.Errorf("%w: policy statement %d: resource %d is empty", errMalformed, i, j)
 			}
 		}
+		invoke, invalidate, err := statementActions(st.GetActions())
+		if err != nil {
+			return nil, fmt.Errorf("%w: policy statement %d: %w", errMalformed, i, err)
+		}
 		switch e := st.GetEffect(); e {
 		case datav1.Effect_EFFECT_ALLOW:
-			p.allow = append(p.allow, resources...)
+			if invoke {
+				p.allow = append(p.allow, resources...)
+			}
+			if invalidate {
+				p.allowInvalidate = append(p.allowInvalidate, resources...)
+			}
 		case datav1.Effect_EFFECT_DENY:
-			p.deny = append(p.deny, resources...)
+			if invoke {
+				p.deny = append(p.deny, resources...)
+			}
+			if invalidate {
+				p.denyInvalidate = append(p.denyInvalidate, resources...)
+			}
 		default:
 			return nil, fmt.Errorf("%w: policy statement %d has effect %v, want EFFECT_ALLOW or EFFECT_DENY", errMalformed, i, e)
 		}
@@ -99,25 +116,64 @@ func compile(resp *datav1.AuthorizeResponse) (*policy, error) {
 	return p, nil
 }
 
+// Policy actions (Statement.actions).
+const (
+	// ActionInvoke is calling a method, what a statement without actions
+	// covers.
+	ActionInvoke = "execute-api:Invoke"
+	// ActionInvalidateCache is refreshing a method's cached response with
+	// Cache-Control: max-age=0.
+	ActionInvalidateCache = "execute-api:InvalidateCache"
+	// ActionAll is every action.
+	ActionAll = "execute-api:*"
+)
+
+// statementActions reports which actions a statement's action list covers.
+// An empty list covers ActionInvoke only.
+func statementActions(actions []string) (invoke, invalidate bool, err error) {
+	if len(actions) == 0 {
+		return true, false, nil
+	}
+	for j, a := range actions {
+		switch a {
+		case ActionInvoke:
+			invoke = true
+		case ActionInvalidateCache:
+			invalidate = true
+		case ActionAll:
+			invoke, invalidate = true, true
+		default:
+			return false, false, fmt.Errorf("action %d is %q, want %s, %s or %s", j, a, ActionInvoke, ActionInvalidateCache, ActionAll)
+		}
+	}
+	return invoke, invalidate, nil
+}
+
+// matchesAny reports whether a pattern of patterns matches resource.
+func matchesAny(patterns []string, resource string) bool {
+	for _, pattern := range patterns {
+		if MatchResource(pattern, resource) {
+			return true
+		}
+	}
+	return false
+}
+
 // decide evaluates the policy for one method resource: a matching Deny
 // statement wins, then a matching Allow; a resource nothing matches is
 // denied. Only an allowed decision carries the context and the usage
-// identifier key; the principal is always set, for the access log.
+// identifier key, and only an allowed call may also be allowed to refresh
+// its cached response (execute-api:InvalidateCache, evaluated the same way);
+// the principal is always set, for the access log.
 func (p *policy) decide(resource string) Decision {
-	for _, pattern := range p.deny {
-		if MatchResource(pattern, resource) {
-			return Decision{PrincipalID: p.principalID}
-		}
+	if matchesAny(p.deny, resource) || !matchesAny(p.allow, resource) {
+		return Decision{PrincipalID: p.principalID}
 	}
-	for _, pattern := range p.allow {
-		if MatchResource(pattern, resource) {
-			return Decision{
-				Allowed:            true,
-				PrincipalID:        p.principalID,
-				Context:            maps.Clone(p.context),
-				UsageIdentifierKey: p.usageKey,
-			}
-		}
+	return Decision{
+		Allowed:            true,
+		PrincipalID:        p.principalID,
+		Context:            maps.Clone(p.context),
+		UsageIdentifierKey: p.usageKey,
+		MayInvalidateCache: !matchesAny(p.denyInvalidate, resource) && matchesAny(p.allowInvalidate, resource),
 	}
-	return Decision{PrincipalID: p.principalID}
 }

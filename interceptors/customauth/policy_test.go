@@ -106,6 +106,48 @@ func TestDecidePolicy(t *testing.T) {
 	}
 }
 
+// TestDecideInvalidateCache is the table of the execute-api:InvalidateCache
+// action: granted like Invoke (a Deny wins), never by a statement without
+// actions, and never to a call that may not invoke.
+func TestDecideInvalidateCache(t *testing.T) {
+	const res = "shop/prod/GET/v1/pets/1"
+	stmt := func(effect datav1.Effect, resource string, actions ...string) *datav1.Statement {
+		return &datav1.Statement{Effect: effect, Resources: []string{resource}, Actions: actions}
+	}
+	allowS := func(r string, actions ...string) *datav1.Statement {
+		return stmt(datav1.Effect_EFFECT_ALLOW, r, actions...)
+	}
+	denyS := func(r string, actions ...string) *datav1.Statement {
+		return stmt(datav1.Effect_EFFECT_DENY, r, actions...)
+	}
+	tests := []struct {
+		name                  string
+		policy                []*datav1.Statement
+		wantAllowed, wantInvl bool
+	}{
+		{"no actions is invoke only", []*datav1.Statement{allowS("*")}, true, false},
+		{"invoke and invalidate", []*datav1.Statement{allowS("*"), allowS(res, customauth.ActionInvalidateCache)}, true, true},
+		{"execute-api:* grants both", []*datav1.Statement{allowS("*", customauth.ActionAll)}, true, true},
+		{"invalidate elsewhere", []*datav1.Statement{allowS("*"), allowS("shop/prod/GET/v1/owners/*", customauth.ActionInvalidateCache)}, true, false},
+		{"invalidate without invoke", []*datav1.Statement{allowS("*", customauth.ActionInvalidateCache)}, false, false},
+		{"deny invalidate wins", []*datav1.Statement{allowS("*", customauth.ActionAll), denyS(res, customauth.ActionInvalidateCache)}, true, false},
+		{"deny invoke denies both", []*datav1.Statement{allowS("*", customauth.ActionAll), denyS(res)}, false, false},
+		{"explicit invoke", []*datav1.Statement{allowS("*", customauth.ActionInvoke)}, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := &datav1.AuthorizeResponse{PrincipalId: "user-1", Policy: tt.policy}
+			a := customauth.New(customauth.CallerFunc(func(context.Context, *datav1.AuthorizeRequest) (*datav1.AuthorizeResponse, error) {
+				return resp, nil
+			}))
+			got := decide(t, a, tokenRequest("tok", res))
+			if got.Allowed != tt.wantAllowed || got.MayInvalidateCache != tt.wantInvl {
+				t.Errorf("Decide = allowed %v, may invalidate %v; want %v, %v", got.Allowed, got.MayInvalidateCache, tt.wantAllowed, tt.wantInvl)
+			}
+		})
+	}
+}
+
 // TestDecideMalformed lists the responses that break the protocol.
 func TestDecideMalformed(t *testing.T) {
 	tests := []struct {
@@ -119,6 +161,7 @@ func TestDecideMalformed(t *testing.T) {
 		{"empty resource", &datav1.AuthorizeResponse{PrincipalId: "u", Policy: []*datav1.Statement{{Effect: datav1.Effect_EFFECT_ALLOW, Resources: []string{"shop/*", ""}}}}},
 		{"allow without principal", allow("", "*")},
 		{"nil statement", &datav1.AuthorizeResponse{PrincipalId: "u", Policy: []*datav1.Statement{nil}}},
+		{"unknown action", &datav1.AuthorizeResponse{PrincipalId: "u", Policy: []*datav1.Statement{{Effect: datav1.Effect_EFFECT_ALLOW, Resources: []string{"*"}, Actions: []string{"execute-api:Delete"}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

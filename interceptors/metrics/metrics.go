@@ -57,6 +57,8 @@ const (
 	cBytesOut
 	cAuthzHits
 	cAuthzMisses
+	cCacheHits
+	cCacheMisses
 	numCounters
 )
 
@@ -93,6 +95,8 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 		cBytesOut:    {"tollgate.response.bytes", "By", "Message bytes clients received (protobuf payloads; body bytes for plain HTTP routes)."},
 		cAuthzHits:   {"tollgate.authorizer.cache.hits", "{call}", "Calls whose custom authorizer decision came from the policy cache."},
 		cAuthzMisses: {"tollgate.authorizer.cache.misses", "{call}", "Calls whose custom authorizer was called out to."},
+		cCacheHits:   {"tollgate.cache.hits", "{call}", "Calls answered from the stage's response cache."},
+		cCacheMisses: {"tollgate.cache.misses", "{call}", "Cacheable calls the stage's response cache could not answer, which reached the backend."},
 	}
 	observables := make([]metric.Observable, 0, numCounters)
 	for i, sp := range specs {
@@ -156,6 +160,12 @@ func (m *Metrics) record(ctx context.Context, c *callinfo.Call, code codes.Code,
 		e.n[cAuthzHits].Add(1)
 	case callinfo.CacheMiss:
 		e.n[cAuthzMisses].Add(1)
+	}
+	switch c.ResponseCache {
+	case callinfo.CacheHit:
+		e.n[cCacheHits].Add(1)
+	case callinfo.CacheMiss:
+		e.n[cCacheMisses].Add(1)
 	}
 	m.duration.Record(ctx, float64(d.Microseconds())/1000, e.record...)
 	if il := c.IntegrationLatency; il > 0 {

@@ -72,8 +72,19 @@ func TestInterceptorPrometheus(t *testing.T) {
 		context.DeadlineExceeded,
 		errors.New("boom"),
 	}
-	for _, want := range errs {
-		got := ic(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error { return want })
+	for i, want := range errs {
+		got := ic(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{}, func(_ any, ss grpc.ServerStream) error {
+			// The two OK calls: one answered by the response cache, one not.
+			switch i {
+			case 0:
+				callinfo.FromContext(ss.Context()).ResponseCache = callinfo.CacheHit
+			case 1:
+				callinfo.FromContext(ss.Context()).ResponseCache = callinfo.CacheMiss
+			default:
+				callinfo.FromContext(ss.Context()).ResponseCache = callinfo.CacheUnused
+			}
+			return want
+		})
 		if got != want {
 			t.Fatalf("interceptor returned %v, want %v", got, want)
 		}
@@ -102,6 +113,8 @@ func TestInterceptorPrometheus(t *testing.T) {
 		{"tollgate_calls_5xx_total", "DEADLINE_EXCEEDED", "1"},
 		{"tollgate_calls_5xx_total", "UNKNOWN", "1"},
 		{"tollgate_throttled_total", "RESOURCE_EXHAUSTED", "1"},
+		{"tollgate_cache_hits_total", "OK", "1"},
+		{"tollgate_cache_misses_total", "OK", "1"},
 	} {
 		line := findSeries(text, want.metric, `code="`+want.code+`"`)
 		if line == "" {
@@ -121,6 +134,7 @@ func TestInterceptorPrometheus(t *testing.T) {
 		{"tollgate_calls_4xx_total", "OK"},
 		{"tollgate_calls_5xx_total", "NOT_FOUND"},
 		{"tollgate_throttled_total", "UNAVAILABLE"},
+		{"tollgate_cache_hits_total", "NOT_FOUND"},
 	} {
 		if line := findSeries(text, absent.metric, `code="`+absent.code+`"`); line != "" {
 			t.Errorf("unexpected series %s", line)

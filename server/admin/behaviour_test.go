@@ -253,6 +253,17 @@ func TestValidation(t *testing.T) {
 			_, err := e.client.CreateDomainMapping(c, &adminv1.CreateDomainMappingRequest{DomainMapping: &adminv1.DomainMapping{Domain: "Bad Domain:80", BasePath: "/x/", Stage: "apis/shop/stages/nope"}})
 			return err
 		}, []string{"domain_mapping.domain", "domain_mapping.base_path", "domain_mapping.stage"}},
+		{"cache options a route cannot have", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match:           &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/files/{path=**}"}},
+				CacheAllMethods: true, CacheSharedByCallers: true,
+			}})
+			return err
+		}, []string{"route.cache_all_methods", "route.cache_shared_by_callers"}},
+		{"flush the cache of a bad stage name", func() error {
+			_, err := e.client.FlushStageCache(c, &adminv1.FlushStageCacheRequest{Name: "apis/shop"})
+			return err
+		}, []string{"name"}},
 		{"bad names", func() error {
 			_, err := e.client.GetStage(c, &adminv1.GetStageRequest{Name: "apis/shop/stage/prod"})
 			return err
@@ -532,5 +543,17 @@ func TestDeploymentReadsSchemaByReflection(t *testing.T) {
 		DefaultIntegration: grpcIntegration("127.0.0.1:1"),
 	}}))
 	_, err = e.client.CreateDeployment(c, &adminv1.CreateDeploymentRequest{Parent: down.GetName()})
+	wantCode(t, err, codes.FailedPrecondition)
+}
+
+// TestFlushStageCache: a missing stage is NOT_FOUND; without a data plane
+// there is no cache to flush. (server's tests flush a real one.)
+func TestFlushStageCache(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	api, _, stage := seedAPI(t, e)
+	_, err := e.client.FlushStageCache(c, &adminv1.FlushStageCacheRequest{Name: api.GetName() + "/stages/nope"})
+	wantCode(t, err, codes.NotFound)
+	_, err = e.client.FlushStageCache(c, &adminv1.FlushStageCacheRequest{Name: stage.GetName()})
 	wantCode(t, err, codes.FailedPrecondition)
 }

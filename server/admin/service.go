@@ -21,6 +21,7 @@ type Service struct {
 	onDeploy        func()
 	onSettings      func(*adminv1.AccountSettings)
 	quota           QuotaCounter
+	flushCache      func(stage string)
 }
 
 var _ adminv1.AdminServiceServer = (*Service)(nil)

@@ -349,6 +349,13 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 			v.add(field+".cache_key_parameters["+strconv.Itoa(i)+"]", `must be "method.request.querystring.NAME", "method.request.header.NAME" or "method.request.path.NAME" (got %s)`, quoteShort(p))
 		}
 	}
+	if r.GetCacheAllMethods() && r.GetGrpcMethod() == "" {
+		v.add(field+".cache_all_methods", "applies only to gRPC method routes (and REST calls transcoded onto them): plain HTTP and WebSocket routes are never cached")
+	}
+	if t := r.GetAuthorization().GetType(); r.GetCacheSharedByCallers() && !r.GetApiKeyRequired() &&
+		t != adminv1.RouteAuthorization_TYPE_API_KEY && t != adminv1.RouteAuthorization_TYPE_AUTHORIZER {
+		v.add(field+".cache_shared_by_callers", "applies only to routes with authorization (an authorizer or a required API key): the calls of an open route share cache entries anyway")
+	}
 }
 
 // apiFiles returns the linked descriptors uploaded with api, or nil when the

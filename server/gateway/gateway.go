@@ -362,6 +362,8 @@ func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
 		RouteKey:       r.Key,
 		ThrottleKey:    r.ThrottleKey,
 		GRPCResource:   r.GRPCResource,
+		Unary:          r.Unary,
+		NoSideEffects:  r.NoSideEffects,
 		Protocol:       callinfo.GRPC,
 		FullMethod:     fullMethod,
 	}

@@ -50,7 +50,7 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 		tc, err := transcode.New(s.Files, s.Services, g.transcoded,
 			transcode.WithMaxBodyBytes(g.maxBodyBytes),
 			transcode.WithOutgoingMetadata(metadata.Pairs(stageRefMetadataKey, rt.ref)),
-			transcode.WithRequestMetadata(requestMetadata(len(s.Authorizers) > 0)),
+			transcode.WithRequestMetadata(requestMetadata(len(s.Authorizers) > 0 || namesHeaderCacheKeys(s))),
 			transcode.WithLogger(g.logger),
 		)
 		if err != nil {
@@ -76,8 +76,9 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 
 // requestMetadata returns what describes a transcoded call's HTTP request
 // to the policy interceptors (the path relative to the stage, as the
-// transcoder receives it). Only stages with authorizers get the headers as
-// well: no other policy reads them, and copying every header is not free.
+// transcoder receives it). Only stages with authorizers or header cache-key
+// parameters get every header as well (copying every header is not free);
+// the others get the few the response cache reads.
 func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 	return func(r *http.Request) metadata.MD {
 		md := metadata.Pairs(
@@ -88,9 +89,39 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 		)
 		if withHeaders {
 			addHeaders(md, r.Header)
+		} else {
+			addCacheHeaders(md, r.Header)
 		}
 		return md
 	}
+}
+
+// cacheHeaders are the request headers the response cache reads on every
+// stage: the client's Cache-Control, and the admin token that lets it
+// refresh an entry (interceptors/cache.AdminTokenHeader).
+var cacheHeaders = []string{"Cache-Control", "X-Tollgate-Admin-Token"}
+
+// addCacheHeaders adds the cacheHeaders the client sent, as addHeaders would.
+func addCacheHeaders(md metadata.MD, h http.Header) {
+	for _, k := range cacheHeaders {
+		if vs := h.Values(k); len(vs) > 0 {
+			md[callinfo.HeaderMetadataPrefix+strings.ToLower(k)] = vs
+		}
+	}
+}
+
+// namesHeaderCacheKeys reports whether a route of the stage makes request
+// headers part of its cache key: the stage's REST calls then carry every
+// header, as for authorizers.
+func namesHeaderCacheKeys(s *routing.Stage) bool {
+	for _, r := range s.Snapshot.GetRoutes() {
+		for _, p := range r.GetCacheKeyParameters() {
+			if strings.HasPrefix(p, "method.request.header.") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // addHeaders adds every header, as the client sent it, under

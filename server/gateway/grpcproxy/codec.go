@@ -129,3 +129,41 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 
 // Name returns "proto".
 func (codec) Name() string { return grpcproto.Name }
+
+// Messages converts between Frames and bytes for policies that keep
+// messages past a call or send messages of their own, such as the response
+// cache (its cache.Codec). It also accepts proto.Messages, which the
+// server's codec accepts too.
+type Messages struct{}
+
+// NewMessage returns an empty *Frame.
+func (Messages) NewMessage() any { return new(Frame) }
+
+// Marshal returns a copy of a Frame's bytes, or a proto.Message's encoding.
+func (Messages) Marshal(m any) ([]byte, error) {
+	if f, ok := m.(*Frame); ok {
+		return f.Bytes(), nil
+	}
+	bs, err := theCodec.base.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	defer bs.Free()
+	return bs.Materialize(), nil
+}
+
+// Unmarshal makes a *Frame hold b, without copying it (b must not be
+// modified afterwards), or decodes b into a proto.Message.
+func (Messages) Unmarshal(b []byte, m any) error {
+	if f, ok := m.(*Frame); ok {
+		if f == nil {
+			return errNilFrame
+		}
+		f.Free()
+		if len(b) > 0 {
+			f.data = mem.BufferSlice{mem.SliceBuffer(b)}
+		}
+		return nil
+	}
+	return theCodec.base.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, m)
+}

@@ -64,6 +64,10 @@ type Route struct {
 	Key string
 	// ThrottleKey is the stage-level bucket of the route, "{stage}|{Key}".
 	ThrottleKey string
+	// Unary reports whether Method is unary; NoSideEffects whether it is
+	// marked idempotency_level = NO_SIDE_EFFECTS. Both are false without a
+	// descriptor. They tell the response cache what it may cache.
+	Unary, NoSideEffects bool
 	// GRPCResource is the authorizer-policy resource of a gRPC method
 	// route, "{api}/{stage}/GRPC/{pkg.Service/Method}", or "" when it
 	// depends on the call.
@@ -510,6 +514,8 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 				continue
 			}
 			rt.Method = md
+			rt.Unary = !md.IsStreamingClient() && !md.IsStreamingServer()
+			rt.NoSideEffects = methodNoSideEffects(md)
 			st.methods[full] = rt
 		}
 	}
@@ -521,6 +527,13 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: "*", ThrottleKey: name + "|*"}
 	}
 	return st, nil
+}
+
+// methodNoSideEffects reports whether a method's options mark it
+// idempotency_level = NO_SIDE_EFFECTS.
+func methodNoSideEffects(md protoreflect.MethodDescriptor) bool {
+	opts, ok := md.Options().(*descriptorpb.MethodOptions)
+	return ok && opts.GetIdempotencyLevel() == descriptorpb.MethodOptions_NO_SIDE_EFFECTS
 }
 
 // substitute returns in with ${stageVariables.NAME} replaced in its targets.

@@ -208,3 +208,40 @@ func TestStageForHost(t *testing.T) {
 		})
 	}
 }
+
+// TestMethodKinds: what the response cache needs to know of each method is
+// computed once per deployment, from the descriptors, for routed methods,
+// wildcard routes and the default integration alike.
+func TestMethodKinds(t *testing.T) {
+	routeGet := &adminv1.Route{Name: "apis/shop/routes/get", Match: &adminv1.Route_GrpcMethod{GrpcMethod: getBook}}
+	routeEcho := &adminv1.Route{Name: "apis/shop/routes/echo", Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/*"}}
+	table, errs := routing.Compile(routing.Config{Stages: []routing.Entry{
+		deployed(t, "shop", "prod", true, routeGet, routeEcho),
+		deployed(t, "legacy", "prod", false),
+	}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	tests := []struct {
+		method, hint         string
+		unary, noSideEffects bool
+	}{
+		{getBook, "shop/prod", true, true},
+		{"/tollgate.example.v1.BookstoreService/ListBooks", "shop/prod", true, true},
+		{"/tollgate.example.v1.BookstoreService/CreateBook", "shop/prod", true, false},
+		{"/tollgate.example.v1.BookstoreService/WatchBooks", "shop/prod", false, false},
+		{"/tollgate.example.v1.EchoService/Echo", "shop/prod", true, false},
+		{"/tollgate.example.v1.EchoService/EchoBidiStream", "shop/prod", false, false},
+		{"/tollgate.example.v1.EchoService/EchoClientStream", "shop/prod", false, false},
+		{"/legacy.v1.Old/Call", "legacy/prod", false, false}, // no descriptors: unknown
+	}
+	for _, tt := range tests {
+		r, err := table.ResolveGRPC(tt.method, tt.hint, "")
+		if err != nil {
+			t.Fatalf("%s: %v", tt.method, err)
+		}
+		if r.Unary != tt.unary || r.NoSideEffects != tt.noSideEffects {
+			t.Errorf("%s: unary %v, no side effects %v; want %v, %v", tt.method, r.Unary, r.NoSideEffects, tt.unary, tt.noSideEffects)
+		}
+	}
+}

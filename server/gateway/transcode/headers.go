@@ -49,9 +49,14 @@ func IncomingHeaderMatcher(key string) (string, bool) {
 
 // plainResponseHeaders are the response header metadata the gateway itself
 // adds for its clients, which REST clients get as HTTP headers of the same
-// name rather than prefixed: the request ID (interceptors/requestid).
+// name rather than prefixed: the request ID (interceptors/requestid), the
+// response cache's status (interceptors/cache.StatusHeader) and its note
+// that a Cache-Control header was ignored
+// (interceptors/cache.ControlIgnoredHeader).
 var plainResponseHeaders = map[string]bool{
-	"x-request-id": true,
+	"x-request-id":             true,
+	"x-tollgate-cache":         true,
+	"x-tollgate-cache-control": true,
 }
 
 // outgoingHeaderMatcher maps response header metadata to HTTP headers as

@@ -3246,6 +3246,52 @@ func (x *AdjustQuotaRequest) GetRemainingQuota() int64 {
 	return 0
 }
 
+// FlushStageCacheRequest is the request of FlushStageCache.
+type FlushStageCacheRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stage, "apis/{api}/stages/{stage}".
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushStageCacheRequest) Reset() {
+	*x = FlushStageCacheRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushStageCacheRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushStageCacheRequest) ProtoMessage() {}
+
+func (x *FlushStageCacheRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushStageCacheRequest.ProtoReflect.Descriptor instead.
+func (*FlushStageCacheRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *FlushStageCacheRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
@@ -3480,7 +3526,10 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x12AdjustQuotaRequest\x125\n" +
 	"\x04name\x18\x01 \x01(\tB!\xe0A\x02\xfaA\x1b\n" +
 	"\x19tollgate.dev/UsagePlanKeyR\x04name\x12'\n" +
-	"\x0fremaining_quota\x18\x02 \x01(\x03R\x0eremainingQuota2\x905\n" +
+	"\x0fremaining_quota\x18\x02 \x01(\x03R\x0eremainingQuota\"H\n" +
+	"\x16FlushStageCacheRequest\x12.\n" +
+	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
+	"\x12tollgate.dev/StageR\x04name2\xa06\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -3537,7 +3586,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x12GetAccountSettings\x12,.tollgate.admin.v1.GetAccountSettingsRequest\x1a\".tollgate.admin.v1.AccountSettings\"\"\xdaA\x04name\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=settings}\x12\xcb\x01\n" +
 	"\x15UpdateAccountSettings\x12/.tollgate.admin.v1.UpdateAccountSettingsRequest\x1a\".tollgate.admin.v1.AccountSettings\"]\xdaA\x1caccount_settings,update_mask\x82\xd3\xe4\x93\x028:\x10account_settings2$/v1/{account_settings.name=settings}\x12\x9f\x01\n" +
 	"\vAdjustQuota\x12%.tollgate.admin.v1.AdjustQuotaRequest\x1a\x1b.tollgate.admin.v1.KeyUsage\"L\xdaA\x14name,remaining_quota\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/{name=usagePlans/*/keys/*}:adjustQuota\x12\xa1\x01\n" +
-	"\bGetUsage\x12\".tollgate.admin.v1.GetUsageRequest\x1a#.tollgate.admin.v1.GetUsageResponse\"L\xdaA\x1eusage_plan,start_date,end_date\x82\xd3\xe4\x93\x02%\x12#/v1/{usage_plan=usagePlans/*}/usage\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
+	"\bGetUsage\x12\".tollgate.admin.v1.GetUsageRequest\x1a#.tollgate.admin.v1.GetUsageResponse\"L\xdaA\x1eusage_plan,start_date,end_date\x82\xd3\xe4\x93\x02%\x12#/v1/{usage_plan=usagePlans/*}/usage\x12\x8d\x01\n" +
+	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
 	"\x15com.tollgate.admin.v1B\x11AdminServiceProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -3552,7 +3602,7 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_tollgate_admin_v1_admin_service_proto_rawDescData
 }
 
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(*CreateApiRequest)(nil),             // 0: tollgate.admin.v1.CreateApiRequest
 	(*GetApiRequest)(nil),                // 1: tollgate.admin.v1.GetApiRequest
@@ -3611,56 +3661,57 @@ var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(*UpdateDomainMappingRequest)(nil),   // 54: tollgate.admin.v1.UpdateDomainMappingRequest
 	(*DeleteDomainMappingRequest)(nil),   // 55: tollgate.admin.v1.DeleteDomainMappingRequest
 	(*AdjustQuotaRequest)(nil),           // 56: tollgate.admin.v1.AdjustQuotaRequest
-	(*Api)(nil),                          // 57: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),        // 58: google.protobuf.FieldMask
-	(*Route)(nil),                        // 59: tollgate.admin.v1.Route
-	(*Authorizer)(nil),                   // 60: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),                   // 61: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                        // 62: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                       // 63: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                    // 64: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),                 // 65: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),              // 66: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                     // 67: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),                // 68: tollgate.admin.v1.DomainMapping
-	(*emptypb.Empty)(nil),                // 69: google.protobuf.Empty
+	(*FlushStageCacheRequest)(nil),       // 57: tollgate.admin.v1.FlushStageCacheRequest
+	(*Api)(nil),                          // 58: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),        // 59: google.protobuf.FieldMask
+	(*Route)(nil),                        // 60: tollgate.admin.v1.Route
+	(*Authorizer)(nil),                   // 61: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),                   // 62: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                        // 63: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                       // 64: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                    // 65: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),                 // 66: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),              // 67: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                     // 68: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),                // 69: tollgate.admin.v1.DomainMapping
+	(*emptypb.Empty)(nil),                // 70: google.protobuf.Empty
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	57, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	57, // 1: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	57, // 2: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	58, // 3: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	59, // 4: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	59, // 5: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	59, // 6: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	58, // 7: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	60, // 8: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	60, // 9: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	60, // 10: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	58, // 11: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	61, // 12: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	61, // 13: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	62, // 14: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	62, // 15: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	62, // 16: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	58, // 17: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	63, // 18: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	63, // 19: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	63, // 20: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	58, // 21: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	64, // 22: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	64, // 23: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	64, // 24: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	58, // 25: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	65, // 26: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	65, // 27: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	66, // 28: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	58, // 29: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	67, // 30: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	68, // 31: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	68, // 32: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	68, // 33: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	58, // 34: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	58, // 1: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	58, // 2: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	59, // 3: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	60, // 4: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	60, // 5: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	60, // 6: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	59, // 7: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	61, // 8: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	61, // 9: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	61, // 10: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	59, // 11: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 12: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	62, // 13: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	63, // 14: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	63, // 15: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	63, // 16: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	59, // 17: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 18: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	64, // 19: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	64, // 20: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	59, // 21: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	65, // 22: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	65, // 23: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	65, // 24: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	59, // 25: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 26: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	66, // 27: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	67, // 28: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	59, // 29: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 30: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	69, // 31: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	69, // 32: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	69, // 33: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	59, // 34: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 35: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
 	1,  // 36: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
 	2,  // 37: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
@@ -3708,55 +3759,57 @@ var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	47, // 79: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
 	56, // 80: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
 	48, // 81: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
-	57, // 82: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	57, // 83: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	3,  // 84: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	57, // 85: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	69, // 86: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	59, // 87: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	59, // 88: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	9,  // 89: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	59, // 90: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	69, // 91: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	60, // 92: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	60, // 93: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	15, // 94: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	60, // 95: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	69, // 96: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	61, // 97: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	61, // 98: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	21, // 99: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	69, // 100: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	62, // 101: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	62, // 102: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	26, // 103: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	62, // 104: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	69, // 105: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	63, // 106: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	63, // 107: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	32, // 108: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	63, // 109: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	69, // 110: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	64, // 111: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	64, // 112: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	38, // 113: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	64, // 114: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	69, // 115: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	65, // 116: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	65, // 117: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	44, // 118: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	69, // 119: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	68, // 120: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	68, // 121: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	53, // 122: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	68, // 123: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	69, // 124: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	66, // 125: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	66, // 126: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	67, // 127: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	49, // 128: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	82, // [82:129] is the sub-list for method output_type
-	35, // [35:82] is the sub-list for method input_type
+	57, // 82: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
+	58, // 83: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	58, // 84: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	3,  // 85: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	58, // 86: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	70, // 87: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	60, // 88: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	60, // 89: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	9,  // 90: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	60, // 91: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	70, // 92: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	61, // 93: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	61, // 94: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	15, // 95: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	61, // 96: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	70, // 97: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	62, // 98: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	62, // 99: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	21, // 100: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	70, // 101: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	63, // 102: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	63, // 103: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	26, // 104: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	63, // 105: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	70, // 106: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	64, // 107: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	64, // 108: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	32, // 109: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	64, // 110: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	70, // 111: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	65, // 112: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	65, // 113: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	38, // 114: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	65, // 115: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	70, // 116: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	66, // 117: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	66, // 118: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	44, // 119: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	70, // 120: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	69, // 121: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	69, // 122: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	53, // 123: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	69, // 124: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	70, // 125: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	67, // 126: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	67, // 127: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	68, // 128: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	49, // 129: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	70, // 130: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	83, // [83:131] is the sub-list for method output_type
+	35, // [35:83] is the sub-list for method input_type
 	35, // [35:35] is the sub-list for extension type_name
 	35, // [35:35] is the sub-list for extension extendee
 	0,  // [0:35] is the sub-list for field type_name
@@ -3775,7 +3828,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   57,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -67,6 +67,7 @@ const (
 	AdminService_UpdateAccountSettings_FullMethodName = "/tollgate.admin.v1.AdminService/UpdateAccountSettings"
 	AdminService_AdjustQuota_FullMethodName           = "/tollgate.admin.v1.AdminService/AdjustQuota"
 	AdminService_GetUsage_FullMethodName              = "/tollgate.admin.v1.AdminService/GetUsage"
+	AdminService_FlushStageCache_FullMethodName       = "/tollgate.admin.v1.AdminService/FlushStageCache"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -185,6 +186,10 @@ type AdminServiceClient interface {
 	// Gets the calls per API key per UTC day of a usage plan, with the quota
 	// left per key.
 	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
+	// Empties a stage's response cache (as Amazon API Gateway's
+	// FlushStageCache): the next call of every cached route reaches the
+	// backend.
+	FlushStageCache(ctx context.Context, in *FlushStageCacheRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 }
 
 type adminServiceClient struct {
@@ -665,6 +670,16 @@ func (c *adminServiceClient) GetUsage(ctx context.Context, in *GetUsageRequest, 
 	return out, nil
 }
 
+func (c *adminServiceClient) FlushStageCache(ctx context.Context, in *FlushStageCacheRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AdminService_FlushStageCache_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -781,6 +796,10 @@ type AdminServiceServer interface {
 	// Gets the calls per API key per UTC day of a usage plan, with the quota
 	// left per key.
 	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
+	// Empties a stage's response cache (as Amazon API Gateway's
+	// FlushStageCache): the next call of every cached route reaches the
+	// backend.
+	FlushStageCache(context.Context, *FlushStageCacheRequest) (*emptypb.Empty, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -931,6 +950,9 @@ func (UnimplementedAdminServiceServer) AdjustQuota(context.Context, *AdjustQuota
 }
 func (UnimplementedAdminServiceServer) GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUsage not implemented")
+}
+func (UnimplementedAdminServiceServer) FlushStageCache(context.Context, *FlushStageCacheRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method FlushStageCache not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -1799,6 +1821,24 @@ func _AdminService_GetUsage_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_FlushStageCache_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FlushStageCacheRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).FlushStageCache(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_FlushStageCache_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).FlushStageCache(ctx, req.(*FlushStageCacheRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1993,6 +2033,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetUsage",
 			Handler:    _AdminService_GetUsage_Handler,
+		},
+		{
+			MethodName: "FlushStageCache",
+			Handler:    _AdminService_FlushStageCache_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

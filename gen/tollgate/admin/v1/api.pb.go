@@ -530,9 +530,20 @@ type Route struct {
 	// Last modification time.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Checksum of the current state, for optimistic concurrency.
-	Etag          string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Lets a stage with a cache cache this route's calls even when they are
+	// not reads: REST calls other than GET, and gRPC methods not marked
+	// idempotency_level = NO_SIDE_EFFECTS. Only unary calls are ever cached.
+	// For a REST call other than GET, the request message is part of the cache
+	// key. Default false: only GET and NO_SIDE_EFFECTS methods are cached.
+	CacheAllMethods bool `protobuf:"varint,15,opt,name=cache_all_methods,json=cacheAllMethods,proto3" json:"cache_all_methods,omitempty"`
+	// Declares the response identical for every caller the route authorizes:
+	// cache entries are then shared by all of them instead of being kept per
+	// caller identity (principal or API key). Authorization still runs, before
+	// the cache, for every call. Default false.
+	CacheSharedByCallers bool `protobuf:"varint,16,opt,name=cache_shared_by_callers,json=cacheSharedByCallers,proto3" json:"cache_shared_by_callers,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -674,6 +685,20 @@ func (x *Route) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Route) GetCacheAllMethods() bool {
+	if x != nil {
+		return x.CacheAllMethods
+	}
+	return false
+}
+
+func (x *Route) GetCacheSharedByCallers() bool {
+	if x != nil {
+		return x.CacheSharedByCallers
+	}
+	return false
 }
 
 type isRoute_Match interface {
@@ -1534,7 +1559,10 @@ func (x *RouteSettings) GetCacheTtlSeconds() int32 {
 	return 0
 }
 
-// CacheSettings configures a stage's response cache.
+// CacheSettings configures a stage's response cache. Unary calls of REST
+// GET and of gRPC methods marked idempotency_level = NO_SIDE_EFFECTS (and of
+// routes with cache_all_methods) are answered from it; their responses
+// carry x-tollgate-cache: hit or miss.
 type CacheSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Turns the cache on.
@@ -1545,7 +1573,11 @@ type CacheSettings struct {
 	TtlSeconds *int32 `protobuf:"varint,3,opt,name=ttl_seconds,json=ttlSeconds,proto3,oneof" json:"ttl_seconds,omitempty"`
 	// Largest response cached, in bytes. Default 1 MiB.
 	MaxEntryBytes int64 `protobuf:"varint,4,opt,name=max_entry_bytes,json=maxEntryBytes,proto3" json:"max_entry_bytes,omitempty"`
-	// Whether refreshing an entry needs the InvalidateCache permission.
+	// Whether refreshing an entry (a request with Cache-Control: max-age=0)
+	// needs permission: a custom authorizer's policy allowing
+	// "execute-api:InvalidateCache" on the call's resource, or the gateway's
+	// admin token in the x-tollgate-admin-token header. Without it, anyone
+	// may refresh.
 	RequireAuthorizationForCacheControl bool `protobuf:"varint,5,opt,name=require_authorization_for_cache_control,json=requireAuthorizationForCacheControl,proto3" json:"require_authorization_for_cache_control,omitempty"`
 	// What to do with an unauthorized refresh.
 	UnauthorizedCacheControl CacheSettings_UnauthorizedCacheControl `protobuf:"varint,6,opt,name=unauthorized_cache_control,json=unauthorizedCacheControl,proto3,enum=tollgate.admin.v1.CacheSettings_UnauthorizedCacheControl" json:"unauthorized_cache_control,omitempty"`
@@ -1942,7 +1974,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xe6\x05\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xc9\x06\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -1961,7 +1993,9 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x0e \x01(\tR\x04etag:A\xeaA>\n" +
+	"\x04etag\x18\x0e \x01(\tR\x04etag\x12*\n" +
+	"\x11cache_all_methods\x18\x0f \x01(\bR\x0fcacheAllMethods\x125\n" +
+	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
 	"\x05match\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +

@@ -411,7 +411,13 @@ type Statement struct {
 	// every other character matches itself, case-sensitively. "*" alone matches
 	// every call, "shop/*" every call of the API "shop", and
 	// "shop/prod/*/v1/pets/*" every method on the pets below /v1/pets/.
-	Resources     []string `protobuf:"bytes,2,rep,name=resources,proto3" json:"resources,omitempty"`
+	Resources []string `protobuf:"bytes,2,rep,name=resources,proto3" json:"resources,omitempty"`
+	// The actions the statement allows or denies on its resources, as in
+	// Amazon API Gateway's execute-api policies: "execute-api:Invoke" (call
+	// the method), "execute-api:InvalidateCache" (refresh the method's cached
+	// response with Cache-Control: max-age=0) or "execute-api:*" (both).
+	// Empty means "execute-api:Invoke" only. An unknown action is malformed.
+	Actions       []string `protobuf:"bytes,3,rep,name=actions,proto3" json:"actions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -456,6 +462,13 @@ func (x *Statement) GetEffect() Effect {
 func (x *Statement) GetResources() []string {
 	if x != nil {
 		return x.Resources
+	}
+	return nil
+}
+
+func (x *Statement) GetActions() []string {
+	if x != nil {
+		return x.Actions
 	}
 	return nil
 }
@@ -509,10 +522,11 @@ const file_tollgate_data_v1_authorizer_proto_rawDesc = "" +
 	"\x14usage_identifier_key\x18\x04 \x01(\tR\x12usageIdentifierKey\x1a:\n" +
 	"\fContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"[\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"u\n" +
 	"\tStatement\x120\n" +
 	"\x06effect\x18\x01 \x01(\x0e2\x18.tollgate.data.v1.EffectR\x06effect\x12\x1c\n" +
-	"\tresources\x18\x02 \x03(\tR\tresources*C\n" +
+	"\tresources\x18\x02 \x03(\tR\tresources\x12\x18\n" +
+	"\aactions\x18\x03 \x03(\tR\aactions*C\n" +
 	"\x06Effect\x12\x16\n" +
 	"\x12EFFECT_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fEFFECT_ALLOW\x10\x01\x12\x0f\n" +

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc/metadata"
+
+	"github.com/tollgate-gw/tollgate/interceptors/cache"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/server/admin"
+	"github.com/tollgate-gw/tollgate/server/adminauth"
+	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
+)
+
+// newResponseCache creates the stages' response cache. It reads the raw
+// frames of the data-plane server, and lets a caller that presents the
+// admin token (cache.AdminTokenHeader: gRPC metadata, or the HTTP header of
+// a REST call) refresh an entry as an authorizer's InvalidateCache
+// permission would.
+func (s *Server) newResponseCache() (*cache.Cache, error) {
+	auth, err := adminauth.New(s.adminToken)
+	if err != nil {
+		return nil, fmt.Errorf("server: response cache: %w", err)
+	}
+	return cache.New(
+		cache.WithCodec(grpcproxy.Messages{}),
+		cache.WithLogger(s.log),
+		cache.WithAdminPermission(func(ctx context.Context, call *callinfo.Call) bool {
+			key := cache.AdminTokenHeader
+			if call.Protocol == callinfo.REST {
+				key = callinfo.HeaderMetadataPrefix + key
+			}
+			md, _ := metadata.FromIncomingContext(ctx)
+			vs := md.Get(key)
+			return len(vs) == 1 && auth.Check(vs[0])
+		}),
+	), nil
+}
+
+// flushCache empties a stage's response cache, for the admin API's
+// FlushStageCache.
+func (s *Server) flushCache(stage string) {
+	if s.respCache != nil {
+		s.respCache.Flush(stage)
+	}
+}
+
+// retainCaches drops the response caches of deployments no stage serves
+// any more, so that a stage's new deployment starts with an empty cache.
+func (s *Server) retainCaches(stages []admin.DeployedStage) {
+	if s.respCache == nil {
+		return
+	}
+	live := make(map[string][]string, len(stages))
+	for _, d := range stages {
+		if !d.Stage.GetCache().GetEnabled() {
+			continue // a disabled cache frees its memory
+		}
+		deps := []string{d.Deployment.GetName()}
+		if d.Canary != nil {
+			deps = append(deps, d.Canary.GetName())
+		}
+		live[d.Stage.GetName()] = deps
+	}
+	s.respCache.Retain(live)
+}

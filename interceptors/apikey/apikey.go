@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -109,7 +110,9 @@ func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
 }
 
 // Cache is a Lookup that remembers answers, known and unknown keys alike,
-// for at most its TTL.
+// for at most its TTL. When an entry expires under load, one call reads the
+// store for it and the others wait for that answer, rather than every
+// concurrent call reading at once.
 type Cache struct {
 	next    Lookup
 	ttl     time.Duration
@@ -117,6 +120,7 @@ type Cache struct {
 	now     func() time.Time
 	mu      sync.Mutex
 	entries map[string]cacheEntry
+	flights singleflight.Group
 }
 
 type cacheEntry struct {
@@ -146,15 +150,23 @@ func (c *Cache) LookupAPIKey(ctx context.Context, hash string) (*Key, error) {
 	if ok && now.Before(e.expires) {
 		return e.key, nil
 	}
-	key, err := c.next.LookupAPIKey(ctx, hash)
+	// The shared lookup must not end with the first caller's
+	// cancellation; the store read is short and bounded by itself.
+	v, err, _ := c.flights.Do(hash, func() (any, error) {
+		key, err := c.next.LookupAPIKey(context.WithoutCancel(ctx), hash)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if len(c.entries) >= c.max {
+			c.entries = map[string]cacheEntry{}
+		}
+		c.entries[hash] = cacheEntry{key: key, expires: now.Add(c.ttl)}
+		c.mu.Unlock()
+		return key, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	if len(c.entries) >= c.max {
-		c.entries = map[string]cacheEntry{}
-	}
-	c.entries[hash] = cacheEntry{key: key, expires: now.Add(c.ttl)}
-	c.mu.Unlock()
-	return key, nil
+	return v.(*Key), nil
 }

@@ -2,6 +2,7 @@ package apikey_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,6 +116,40 @@ func TestCacheTTL(t *testing.T) {
 			t.Fatal("the cache never saw the key disabled")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCacheCollapsesConcurrentMisses(t *testing.T) {
+	var calls atomic.Int64
+	release := make(chan struct{})
+	next := apikey.LookupFunc(func(context.Context, string) (*apikey.Key, error) {
+		calls.Add(1)
+		<-release
+		return &apikey.Key{Enabled: true}, nil
+	})
+	c := apikey.NewCache(next, time.Hour, 0)
+	const callers = 100
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	started.Add(callers)
+	for range callers {
+		wg.Go(func() {
+			started.Done()
+			if k, err := c.LookupAPIKey(context.Background(), "h"); err != nil || !k.Enabled {
+				t.Errorf("lookup = %v, %v", k, err)
+			}
+		})
+	}
+	started.Wait()
+	// Let every caller reach the cache before the store answers.
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d store lookups for %d concurrent callers of one key, want 1", n, callers)
 	}
 }
 

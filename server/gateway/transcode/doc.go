@@ -82,7 +82,7 @@
 // "grpcgateway-" prefix; x-forwarded-for and x-forwarded-host; Grpc-Timeout
 // as the deadline. [WithOutgoingMetadata] adds the gateway's own metadata,
 // replacing any client value of the same keys. Response headers come back
-// as Grpc-Metadata-<key> (except the gateway's own x-tollgate-cache and
+// as Grpc-Metadata-<key> (except the gateway's own x-request-id, x-tollgate-cache and
 // x-tollgate-cache-control, under their own names), trailers as
 // Grpc-Trailer-<key> to clients that send "TE: trailers".
 //

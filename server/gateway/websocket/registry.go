@@ -1,0 +1,346 @@
+package websocket
+
+import (
+	"context"
+	"hash/maphash"
+	"log/slog"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// shardCount spreads the registry's locks: connects, disconnects and
+// lookups of different connections rarely contend.
+const shardCount = 64
+
+// groupPattern is what a group name may be.
+var groupPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithLogger sets the logger. The default discards logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(r *Registry) {
+		if l != nil {
+			r.logger = l
+		}
+	}
+}
+
+// Registry holds every live connection of the gateway, by ID, by stage and
+// by group. The zero value is not usable; use NewRegistry.
+type Registry struct {
+	logger  *slog.Logger
+	seed    maphash.Seed
+	shards  [shardCount]shard
+	serving sync.WaitGroup // connections being served and their handlers
+	closing atomic.Bool
+	count   atomic.Int64
+}
+
+// shard is one part of the registry.
+type shard struct {
+	mu     sync.RWMutex
+	conns  map[string]*Conn
+	stages map[string]map[*Conn]struct{}
+	groups map[groupKey]map[*Conn]struct{}
+}
+
+// groupKey names a group of a stage.
+type groupKey struct{ stage, group string }
+
+// NewRegistry returns an empty registry.
+func NewRegistry(opts ...Option) *Registry {
+	r := &Registry{logger: slog.New(slog.DiscardHandler), seed: maphash.MakeSeed()}
+	for _, o := range opts {
+		o(r)
+	}
+	for i := range r.shards {
+		r.shards[i] = shard{conns: map[string]*Conn{}, stages: map[string]map[*Conn]struct{}{}, groups: map[groupKey]map[*Conn]struct{}{}}
+	}
+	return r
+}
+
+// shardOf returns the shard of a connection ID.
+func (r *Registry) shardOf(id string) *shard {
+	return &r.shards[maphash.String(r.seed, id)%shardCount]
+}
+
+// Len returns the number of live connections.
+func (r *Registry) Len() int { return int(r.count.Load()) }
+
+// Get returns a live connection.
+func (r *Registry) Get(id string) (*Conn, bool) {
+	sh := r.shardOf(id)
+	sh.mu.RLock()
+	c, ok := sh.conns[id]
+	sh.mu.RUnlock()
+	return c, ok
+}
+
+// Handlers are what the data plane does with a connection's events.
+type Handlers struct {
+	// Message handles one data message in its own goroutine; at most
+	// MaxInFlight run at once per connection. Nil drops messages.
+	Message func(c *Conn, data []byte, binary bool)
+	// Disconnect runs exactly once per served connection, after it is
+	// closed and unregistered, with the close code and reason. Nil does
+	// nothing.
+	Disconnect func(c *Conn, code int, reason string)
+}
+
+// Serve registers an accepted connection, joins it to groups, and serves
+// it until it closes, in the calling goroutine (the upgrade request's):
+// reading messages, enforcing the limits, and finally calling
+// h.Disconnect exactly once, whatever ended the connection.
+func (r *Registry) Serve(ws *websocket.Conn, info Info, limits Limits, data any, groups []string, h Handlers) {
+	r.serving.Add(1)
+	defer r.serving.Done()
+	c := &Conn{Info: info, Data: data, reg: r, sh: r.shardOf(info.ID), ws: ws, limits: limits, inflight: make(chan struct{}, MaxInFlight)}
+	c.touch()
+	ws.SetReadLimit(limits.MaxMessageBytes)
+	r.add(c)
+	for _, g := range groups {
+		if groupPattern.MatchString(g) {
+			r.join(c, g)
+		}
+	}
+	c.startTimers()
+	if r.closing.Load() {
+		c.Close(CloseGoingAway, ReasonShutdown)
+	}
+	var readErr error
+	for {
+		typ, msg, err := ws.Read(context.Background())
+		if err != nil {
+			readErr = err
+			break
+		}
+		c.touch()
+		if h.Message == nil {
+			continue
+		}
+		c.inflight <- struct{}{}
+		r.serving.Add(1)
+		go func() {
+			defer r.serving.Done()
+			defer func() { <-c.inflight }()
+			h.Message(c, msg, typ == websocket.MessageBinary)
+		}()
+	}
+	code, reason := c.closeStatus(readErr)
+	c.stopTimers()
+	_ = ws.CloseNow()
+	r.remove(c)
+	// Messages being handled finish before $disconnect.
+	for range MaxInFlight {
+		c.inflight <- struct{}{}
+	}
+	if h.Disconnect != nil {
+		h.Disconnect(c, code, reason)
+	}
+}
+
+// add registers a connection.
+func (r *Registry) add(c *Conn) {
+	sh := c.sh
+	sh.mu.Lock()
+	sh.conns[c.ID] = c
+	set := sh.stages[c.Stage]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		sh.stages[c.Stage] = set
+	}
+	set[c] = struct{}{}
+	sh.mu.Unlock()
+	r.count.Add(1)
+}
+
+// remove unregisters a connection and its group memberships.
+func (r *Registry) remove(c *Conn) {
+	sh := c.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.conns[c.ID]; !ok {
+		return
+	}
+	delete(sh.conns, c.ID)
+	if set := sh.stages[c.Stage]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(sh.stages, c.Stage)
+		}
+	}
+	for _, g := range c.groups {
+		k := groupKey{c.Stage, g}
+		if set := sh.groups[k]; set != nil {
+			delete(set, c)
+			if len(set) == 0 {
+				delete(sh.groups, k)
+			}
+		}
+	}
+	c.groups = nil
+	r.count.Add(-1)
+}
+
+// join adds a connection to a group; it reports false for a connection
+// no longer registered.
+func (r *Registry) join(c *Conn, group string) bool {
+	sh := c.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.conns[c.ID] != c {
+		return false
+	}
+	if containsString(c.groups, group) {
+		return true
+	}
+	c.groups = append(c.groups, group)
+	k := groupKey{c.Stage, group}
+	set := sh.groups[k]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		sh.groups[k] = set
+	}
+	set[c] = struct{}{}
+	return true
+}
+
+// leave removes a connection from a group.
+func (r *Registry) leave(c *Conn, group string) bool {
+	sh := c.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.conns[c.ID] != c {
+		return false
+	}
+	for i, g := range c.groups {
+		if g == group {
+			c.groups = append(c.groups[:i], c.groups[i+1:]...)
+			break
+		}
+	}
+	k := groupKey{c.Stage, group}
+	if set := sh.groups[k]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(sh.groups, k)
+		}
+	}
+	return true
+}
+
+// containsString reports whether s contains v.
+func containsString(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// members returns the connections of a stage (group "") or of a group.
+func (r *Registry) members(stage, group string) []*Conn {
+	var out []*Conn
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		var set map[*Conn]struct{}
+		if group == "" {
+			set = sh.stages[stage]
+		} else {
+			set = sh.groups[groupKey{stage, group}]
+		}
+		for c := range set {
+			out = append(out, c)
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// Broadcast queues a message for every connection of a stage (group "")
+// or of one of its groups. It returns how many got it and how many were
+// disconnected because their send queue was full.
+func (r *Registry) Broadcast(stage, group string, data []byte, binary bool) (sent, dropped int) {
+	for _, c := range r.members(stage, group) {
+		switch err := c.Send(data, binary); err {
+		case nil:
+			sent++
+		case ErrQueueFull:
+			dropped++
+		}
+	}
+	return sent, dropped
+}
+
+// CloseStage closes every connection of a stage, e.g. when the stage is
+// no longer deployed.
+func (r *Registry) CloseStage(stage string, code websocket.StatusCode, reason string) {
+	for _, c := range r.members(stage, "") {
+		c.Close(code, reason)
+	}
+}
+
+// Stages returns the stages with live connections.
+func (r *Registry) Stages() map[string]bool {
+	out := map[string]bool{}
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		for s := range sh.stages {
+			out[s] = true
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// Shutdown closes every connection with 1001 (going away), refuses new
+// ones, and waits until each has run its $disconnect or ctx ends.
+func (r *Registry) Shutdown(ctx context.Context) {
+	r.closing.Store(true)
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		conns := make([]*Conn, 0, len(sh.conns))
+		for _, c := range sh.conns {
+			conns = append(conns, c)
+		}
+		sh.mu.RUnlock()
+		for _, c := range conns {
+			c.Close(CloseGoingAway, ReasonShutdown)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		r.serving.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Cut what is left: readers then return at once.
+		for i := range r.shards {
+			sh := &r.shards[i]
+			sh.mu.RLock()
+			for _, c := range sh.conns {
+				_ = c.ws.CloseNow()
+			}
+			sh.mu.RUnlock()
+		}
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Closing reports whether Shutdown was called.
+func (r *Registry) Closing() bool { return r.closing.Load() }

@@ -97,6 +97,9 @@ type Gateway struct {
 	inproc     *bufconn.Listener
 	inprocConn *grpc.ClientConn
 	httpProxy  *httpIntegrations
+	ws         *webSockets // WebSocket connections and their callback API
+	adminCheck func(token string) bool
+	publicURL  string
 
 	current atomic.Pointer[compiled]
 	mu      sync.Mutex // serializes Load
@@ -156,6 +159,11 @@ func New(opts ...Option) (*Gateway, error) {
 	}
 	g.inprocConn = conn
 	g.httpProxy = newHTTPIntegrations()
+	if err := g.initWebSockets(); err != nil {
+		g.grpcServer.Stop()
+		_ = conn.Close()
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }
@@ -203,6 +211,7 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 		}
 	}
 	g.current.Store(next)
+	g.closeRetiredWebSockets(table)
 	g.pool.Retain(backends)
 	var retired []string
 	for _, rt := range prev.stages {
@@ -239,14 +248,22 @@ func stageBackends(s *routing.Stage) []grpcproxy.Backend {
 			out = append(out, grpcproxy.Backend{Target: g.GetTarget(), TLS: g.GetTls(), Authority: g.GetAuthority()})
 		}
 	}
-	return out
+	return append(out, webSocketBackends(s)...)
 }
 
-// Close stops the data plane: running calls are cancelled.
+// closeWebSocketsTimeout bounds how long Close waits for WebSocket
+// connections to close and run $disconnect.
+const closeWebSocketsTimeout = 2 * time.Second
+
+// Close stops the data plane: running calls are cancelled, WebSocket
+// connections closed.
 func (g *Gateway) Close() error {
 	if g.closed.Swap(true) {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeWebSocketsTimeout)
+	g.shutdownWebSockets(ctx)
+	cancel()
 	g.grpcServer.Stop()
 	_ = g.inprocConn.Close()
 	g.serving.Wait()
@@ -254,8 +271,11 @@ func (g *Gateway) Close() error {
 	return g.pool.Close()
 }
 
-// GracefulStop waits for running calls to finish, then closes the data plane.
+// GracefulStop closes WebSocket connections with 1001 (going away) and
+// waits for their $disconnect integrations, waits for running calls to
+// finish, then closes the data plane.
 func (g *Gateway) GracefulStop(ctx context.Context) {
+	g.shutdownWebSockets(ctx)
 	done := make(chan struct{})
 	go func() {
 		g.grpcServer.GracefulStop()

@@ -121,6 +121,9 @@ var stageIDPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 // gRPC, and plain HTTP routes.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isGRPC(r) {
+		if g.serveConnectionsGRPC(w, r) {
+			return
+		}
 		g.grpcServer.ServeHTTP(w, r)
 		return
 	}
@@ -163,6 +166,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveStages serves a REST or HTTP call on the first of stages with a
 // matching route. rest is the escaped path relative to the stage.
 func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compiled, stages []*routing.Stage, rest string) {
+	if g.serveWebSocketStages(w, r, stages, rest) {
+		return
+	}
 	for _, st := range stages {
 		if route, _, ok := st.HTTPRoute(r.Method, rest); ok {
 			if c := st.PickCanary(); c != st {

@@ -48,6 +48,22 @@ func (w *WebSocket) Route(message []byte) (*Route, bool) {
 	return w.Default, w.Default != nil
 }
 
+// Routes returns every route of the stage with an integration.
+func (w *WebSocket) Routes() []*Route {
+	var out []*Route
+	for _, r := range []*Route{w.Connect, w.Disconnect, w.Default} {
+		if r != nil && r.Integration != nil {
+			out = append(out, r)
+		}
+	}
+	for _, r := range w.routes {
+		if r.Integration != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // WebSocket returns the stage's WebSocket routing, or nil for a stage of a
 // gRPC/REST API.
 func (s *Stage) WebSocket() *WebSocket { return s.ws }

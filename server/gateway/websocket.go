@@ -213,8 +213,8 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
 	stream := &httpStream{ctx: ctx, w: w}
 	var (
-		conn   *websocket.Conn
-		groups []string
+		conn *websocket.Conn
+		reg  *ws.Conn
 	)
 	err = chain(g.httpChain, stream, &grpc.StreamServerInfo{FullMethod: wsConnectMethod}, func(_ any, ss grpc.ServerStream) error {
 		data.principal, data.authCtx, data.apiKey, data.usageKey = call.Principal, call.AuthorizerContext, call.APIKey, call.UsageIdentifierKey
@@ -229,6 +229,10 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		if err != nil {
 			return err
 		}
+		// Reachable through the callback API before the client learns
+		// that it is connected.
+		data.requestMD = nil // only $connect sees the headers
+		reg = g.ws.reg.Register(info, ws.LimitsOf(st.Config.GetWebsocket()), data, res.groups)
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 			// Browsers from any origin may connect, as to Amazon API
 			// Gateway: authorization is the $connect chain's job, and
@@ -237,9 +241,10 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		})
 		stream.proxied = true // Accept answered, with 101 or an error
 		if err != nil {
+			g.ws.reg.Abort(reg)
 			return status.Errorf(codes.InvalidArgument, "websocket upgrade: %v", err)
 		}
-		conn, groups = c, res.groups
+		conn = c
 		return nil
 	})
 	if err != nil && !stream.proxied {
@@ -258,8 +263,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	if conn == nil {
 		return
 	}
-	data.requestMD = nil // only $connect sees the headers
-	g.ws.reg.Serve(conn, info, ws.LimitsOf(st.Config.GetWebsocket()), data, groups, ws.Handlers{
+	g.ws.reg.Serve(reg, conn, ws.Handlers{
 		Message:    g.wsMessage,
 		Disconnect: g.wsDisconnect,
 	})

@@ -134,8 +134,8 @@ func (c *Conn) Send(data []byte, binary bool) error {
 		return ErrQueueFull
 	}
 	c.queue = append(c.queue, outMsg{data: data, binary: binary})
-	start := !c.writing
-	c.writing = true
+	start := !c.writing && c.ws != nil // before Serve, the queue waits
+	c.writing = c.writing || start
 	c.mu.Unlock()
 	c.touch()
 	if start {
@@ -182,14 +182,18 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) {
 		return
 	}
 	c.closed, c.closeCode, c.closeReason = true, code, reason
+	ws := c.ws
 	c.mu.Unlock()
 	c.stopTimers()
+	if ws == nil {
+		return // not served yet: Serve closes it
+	}
 	go func() {
 		if code == CloseAbnormal {
-			_ = c.ws.CloseNow()
+			_ = ws.CloseNow()
 			return
 		}
-		_ = c.ws.Close(code, reason)
+		_ = ws.Close(code, reason)
 	}()
 }
 

@@ -93,24 +93,55 @@ type Handlers struct {
 	Disconnect func(c *Conn, code int, reason string)
 }
 
-// Serve registers an accepted connection, joins it to groups, and serves
-// it until it closes, in the calling goroutine (the upgrade request's):
-// reading messages, enforcing the limits, and finally calling
-// h.Disconnect exactly once, whatever ended the connection.
-func (r *Registry) Serve(ws *websocket.Conn, info Info, limits Limits, data any, groups []string, h Handlers) {
-	r.serving.Add(1)
-	defer r.serving.Done()
-	c := &Conn{Info: info, Data: data, reg: r, sh: r.shardOf(info.ID), ws: ws, limits: limits, inflight: make(chan struct{}, MaxInFlight)}
+// Register registers a connection about to be accepted, with its groups,
+// so that it is reachable through the callback API as soon as the client
+// sees the upgrade succeed. Messages sent to it wait in its queue until
+// Serve. Follow it with Serve, or with Abort if the upgrade fails.
+func (r *Registry) Register(info Info, limits Limits, data any, groups []string) *Conn {
+	c := &Conn{Info: info, Data: data, reg: r, sh: r.shardOf(info.ID), limits: limits, inflight: make(chan struct{}, MaxInFlight)}
 	c.touch()
-	ws.SetReadLimit(limits.MaxMessageBytes)
 	r.add(c)
 	for _, g := range groups {
 		if groupPattern.MatchString(g) {
 			r.join(c, g)
 		}
 	}
+	return c
+}
+
+// Abort unregisters a connection whose upgrade failed; $disconnect does
+// not run, as the client never connected.
+func (r *Registry) Abort(c *Conn) {
+	c.mu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.mu.Unlock()
+	r.remove(c)
+}
+
+// Serve serves a registered connection over an accepted WebSocket until it
+// closes, in the calling goroutine (the upgrade request's): reading
+// messages, enforcing the limits, and finally calling h.Disconnect exactly
+// once, whatever ended the connection.
+func (r *Registry) Serve(c *Conn, ws *websocket.Conn, h Handlers) {
+	r.serving.Add(1)
+	defer r.serving.Done()
+	ws.SetReadLimit(c.limits.MaxMessageBytes)
+	c.mu.Lock()
+	c.ws = ws
+	closed, code, reason := c.closed, c.closeCode, c.closeReason
+	start := !closed && len(c.queue) > 0
+	c.writing = c.writing || start
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
 	c.startTimers()
-	if r.closing.Load() {
+	switch {
+	case closed:
+		// Closed (e.g. deleted) between registration and the upgrade.
+		go func() { _ = ws.Close(code, reason) }()
+	case r.closing.Load():
 		c.Close(CloseGoingAway, ReasonShutdown)
 	}
 	var readErr error
@@ -132,7 +163,7 @@ func (r *Registry) Serve(ws *websocket.Conn, info Info, limits Limits, data any,
 			h.Message(c, msg, typ == websocket.MessageBinary)
 		}()
 	}
-	code, reason := c.closeStatus(readErr)
+	code2, reason2 := c.closeStatus(readErr)
 	c.stopTimers()
 	_ = ws.CloseNow()
 	r.remove(c)
@@ -141,7 +172,7 @@ func (r *Registry) Serve(ws *websocket.Conn, info Info, limits Limits, data any,
 		c.inflight <- struct{}{}
 	}
 	if h.Disconnect != nil {
-		h.Disconnect(c, code, reason)
+		h.Disconnect(c, code2, reason2)
 	}
 }
 
@@ -331,7 +362,12 @@ func (r *Registry) Shutdown(ctx context.Context) {
 			sh := &r.shards[i]
 			sh.mu.RLock()
 			for _, c := range sh.conns {
-				_ = c.ws.CloseNow()
+				c.mu.Lock()
+				ws := c.ws
+				c.mu.Unlock()
+				if ws != nil {
+					_ = ws.CloseNow()
+				}
 			}
 			sh.mu.RUnlock()
 		}

@@ -30,9 +30,9 @@ const handleMethod = "/tollgate.data.v1.WebSocketIntegrationService/HandleMessag
 // wsEvent is one event a test backend received.
 type wsEvent struct {
 	RouteKey, ConnectionID, Principal, Body, CallbackURL, CallbackToken string
-	Context, Headers, Query                                            map[string]string
-	Code                                                               int32
-	Reason                                                             string
+	Context, Headers, Query                                             map[string]string
+	Code                                                                int32
+	Reason                                                              string
 }
 
 // wsBackend is a gRPC WebSocket backend recording every event. $connect is

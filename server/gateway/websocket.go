@@ -175,8 +175,8 @@ func (g *Gateway) serveWebSocketStages(w http.ResponseWriter, r *http.Request, s
 
 // serveUpgrade runs a WebSocket upgrade as the $connect call: the stage's
 // policies, then the $connect integration, then the upgrade; any refusal
-// is an HTTP error before upgrading. The connection is then served in this
-// goroutine until it closes.
+// is an HTTP error before upgrading. The connection is then served by a
+// goroutine of its own, and the HTTP handler returns.
 func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routing.Stage, rest string) {
 	if g.ws.reg.Closing() {
 		writeError(w, http.StatusServiceUnavailable, codes.Unavailable, "the gateway is shutting down")
@@ -263,7 +263,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	if conn == nil {
 		return
 	}
-	g.ws.reg.Serve(reg, conn, ws.Handlers{
+	g.ws.reg.Start(reg, conn, ws.Handlers{
 		Message:    g.wsMessage,
 		Disconnect: g.wsDisconnect,
 	})

@@ -96,7 +96,7 @@ type Handlers struct {
 // Register registers a connection about to be accepted, with its groups,
 // so that it is reachable through the callback API as soon as the client
 // sees the upgrade succeed. Messages sent to it wait in its queue until
-// Serve. Follow it with Serve, or with Abort if the upgrade fails.
+// Start. Follow it with Start, or with Abort if the upgrade fails.
 func (r *Registry) Register(info Info, limits Limits, data any, groups []string) *Conn {
 	c := &Conn{Info: info, Data: data, reg: r, sh: r.shardOf(info.ID), limits: limits, inflight: make(chan struct{}, MaxInFlight)}
 	c.touch()
@@ -119,13 +119,21 @@ func (r *Registry) Abort(c *Conn) {
 	r.remove(c)
 }
 
-// Serve serves a registered connection over an accepted WebSocket until it
-// closes, in the calling goroutine (the upgrade request's): reading
-// messages, enforcing the limits, and finally calling h.Disconnect exactly
-// once, whatever ended the connection.
-func (r *Registry) Serve(c *Conn, ws *websocket.Conn, h Handlers) {
+// Start serves a registered connection over an accepted WebSocket until it
+// closes, in a new goroutine: reading messages, enforcing the limits, and
+// finally calling h.Disconnect exactly once, whatever ended the
+// connection. The upgrade request's handler should return at once: the
+// HTTP server then frees the request, its buffers and its (deep) stack.
+func (r *Registry) Start(c *Conn, ws *websocket.Conn, h Handlers) {
 	r.serving.Add(1)
-	defer r.serving.Done()
+	go func() {
+		defer r.serving.Done()
+		r.serve(c, ws, h)
+	}()
+}
+
+// serve is the reader loop of a connection.
+func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers) {
 	ws.SetReadLimit(c.limits.MaxMessageBytes)
 	c.mu.Lock()
 	c.ws = ws

@@ -162,9 +162,10 @@ func (c *Conn) writeLoop() {
 		if m.binary {
 			typ = websocket.MessageBinary
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.limits.PingInterval)
-		err := c.ws.Write(ctx, typ, m.data)
-		cancel()
+		// No deadline: a client too slow to take a write fills its queue
+		// and is closed on overflow, a dead one misses its ping; either
+		// close unblocks the write.
+		err := c.ws.Write(context.Background(), typ, m.data)
 		if err != nil {
 			// The library closed the connection; the reader sees it.
 			c.Close(CloseAbnormal, "")

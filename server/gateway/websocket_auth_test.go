@@ -281,4 +281,3 @@ func TestWebSocketHTTPIntegration(t *testing.T) {
 		t.Fatalf("$disconnect requests: %d", len(ds))
 	}
 }
-

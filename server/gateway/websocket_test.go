@@ -15,7 +15,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -319,6 +321,24 @@ func TestWebSocketTimeouts(t *testing.T) {
 			}
 		}
 	})
+	t.Run("keepalive", func(t *testing.T) {
+		s := settings(time.Hour, time.Hour, 0, 0)
+		s.PingInterval = durationpb.New(200 * time.Millisecond)
+		g := startWSGateway(t, s, nil)
+		// A reading client answers pings and stays.
+		alive, _ := g.mustDial(t, "/prod")
+		aliveCtx := alive.CloseRead(context.Background())
+		// A client that never reads never answers a ping.
+		deaf, id := g.mustDial(t, "/prod")
+		time.Sleep(time.Second)
+		if code, reason := closeStatus(t, deaf); code != websocket.StatusGoingAway || reason != "keepalive ping unanswered" {
+			t.Errorf("deaf client: close %d %q", code, reason)
+		}
+		g.backend.waitDisconnect(t, id, 1001)
+		if aliveCtx.Err() != nil {
+			t.Error("a client answering pings was disconnected")
+		}
+	})
 	t.Run("maximum duration", func(t *testing.T) {
 		g := startWSGateway(t, settings(time.Hour, 500*time.Millisecond, 0, 0), nil)
 		c, id := g.mustDial(t, "/prod")
@@ -464,4 +484,26 @@ func TestWebSocketStageUndeployed(t *testing.T) {
 	}
 	// $disconnect still reaches the backend of the stage it connected to.
 	g.backend.waitDisconnect(t, id, 1001)
+}
+
+func TestWebSocketDomainMapping(t *testing.T) {
+	g := startWSGateway(t, nil, nil)
+	d := wsDeployment(g.target, defaultWSRoutes()...)
+	st := wsStage(d, nil)
+	if errs := g.gw.Load(routing.Config{Stages: []routing.Entry{st}, DomainMappings: []*adminv1.DomainMapping{
+		{Name: "domainMappings/chat", Domain: "chat.example.com", BasePath: "/v1", Stage: st.Stage.GetName()},
+	}}); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	c, _, err := websocket.Dial(ctx(t), "ws://"+g.addr+"/v1", &websocket.DialOptions{Host: "chat.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if got := roundTrip(t, c, `{"action":"echo"}`); got != `echo:{"action":"echo"}` {
+		t.Errorf("got %q", got)
+	}
+	if want := "http://chat.example.com/v1/@connections"; g.backend.lastConnect(t).CallbackURL != want {
+		t.Errorf("callback URL %q, want %q", g.backend.lastConnect(t).CallbackURL, want)
+	}
 }

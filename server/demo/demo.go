@@ -149,6 +149,10 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 		}
 	}
 
+	if err := deployChat(ctx, svc, backend.Addr()); err != nil {
+		return nil, err
+	}
+
 	verb := "updated"
 	if apiCreated {
 		verb = "created"
@@ -163,6 +167,10 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 			"command", fmt.Sprintf("curl http://%s/%s/v1/shelves/fiction/books", o.dataAddr, StageID))
 		logger.Info("demo: call the API through the gateway over gRPC",
 			"command", fmt.Sprintf("grpcurl -plaintext -protoset %s %s tollgate.example.v1.BookstoreService/ListShelves", o.protosetPath, o.dataAddr))
+	}
+	if o.dataAddr != "" {
+		logger.Info("demo: chat over WebSocket (the WebSocket API "+ChatAPIName+"), then send {\"action\":\"send\",\"text\":\"hi\"}",
+			"command", fmt.Sprintf("websocat 'ws://%s/%s?room=lobby&name=ann'", o.dataAddr, ChatStageID))
 	}
 	logger.Info("demo: call the backend directly",
 		"command", fmt.Sprintf("grpcurl -plaintext %s tollgate.example.v1.BookstoreService/ListShelves", backend.Addr()))

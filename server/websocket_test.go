@@ -23,7 +23,7 @@ import (
 // stage's route throttle applied per message, the callback API with the
 // admin token, and connections closed with 1001 at shutdown.
 func TestWebSocketAPIEndToEnd(t *testing.T) {
-	be, err := examplebackend.Start("127.0.0.1:0")
+	be, err := examplebackend.StartChat("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

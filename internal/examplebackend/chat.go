@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -112,4 +114,47 @@ func (c *Chat) post(ctx context.Context, u, token string, body []byte) error {
 		return fmt.Errorf("callback API: %s", resp.Status)
 	}
 	return nil
+}
+
+// ChatServer is a running [Chat] on a TCP listener, made by [StartChat].
+type ChatServer struct {
+	grpc *grpc.Server
+	lis  net.Listener
+	done chan struct{}
+}
+
+// StartChat listens on addr ("127.0.0.1:0" picks a free port) and serves a
+// new [Chat] there, with panics recovered. It is a server of its own so
+// that the bookstore server's reflection lists only the example API.
+func StartChat(addr string) (*ChatServer, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("examplebackend: listening on %q: %w", addr, err)
+	}
+	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(recoverUnary))
+	datav1.RegisterWebSocketIntegrationServiceServer(gs, NewChat())
+	s := &ChatServer{grpc: gs, lis: lis, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		_ = gs.Serve(lis)
+	}()
+	return s, nil
+}
+
+// Addr returns the address the server listens on, as host:port.
+func (s *ChatServer) Addr() string { return s.lis.Addr().String() }
+
+// Stop stops the server, waiting up to 5 seconds for calls in flight.
+func (s *ChatServer) Stop() {
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(stopGrace):
+		s.grpc.Stop()
+	}
+	<-s.done
 }

@@ -50,7 +50,8 @@
 //
 // [Chat] is a WebSocket backend (tollgate.data.v1.WebSocketIntegrationService):
 // rooms as connection groups, messages broadcast through the gateway's
-// callback API. The demo deploys it as the WebSocket API apis/chat.
+// callback API. [StartChat] serves it on a listener of its own; the demo
+// deploys it as the WebSocket API apis/chat.
 //
 // # Serving
 //

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
-	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
 )
 
@@ -23,7 +22,7 @@ import (
 const stopGrace = 5 * time.Second
 
 // Register registers b as the BookstoreService and e as the EchoService on
-// s, a new [Chat] as the WebSocketIntegrationService, together with the gRPC health service (reporting SERVING for the whole
+// s, together with the gRPC health service (reporting SERVING for the whole
 // server and for both services) and server reflection (v1 and v1alpha).
 // It installs no interceptor: an Echo "panic" then really panics unless s
 // recovers it.
@@ -34,7 +33,6 @@ func Register(s *grpc.Server, b *Bookstore, e *Echo) {
 func register(s *grpc.Server, b *Bookstore, e *Echo) *health.Server {
 	examplev1.RegisterBookstoreServiceServer(s, b)
 	examplev1.RegisterEchoServiceServer(s, e)
-	datav1.RegisterWebSocketIntegrationServiceServer(s, NewChat())
 	hs := health.NewServer()
 	for _, name := range []string{"", examplev1.BookstoreService_ServiceDesc.ServiceName, examplev1.EchoService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)

@@ -149,7 +149,16 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 		}
 	}
 
-	if err := deployChat(ctx, svc, backend.Addr()); err != nil {
+	chat, err := examplebackend.StartChat("127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo: start chat backend: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			chat.Stop()
+		}
+	}()
+	if err := deployChat(ctx, svc, chat.Addr()); err != nil {
 		return nil, err
 	}
 
@@ -174,7 +183,10 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 	}
 	logger.Info("demo: call the backend directly",
 		"command", fmt.Sprintf("grpcurl -plaintext %s tollgate.example.v1.BookstoreService/ListShelves", backend.Addr()))
-	return backend.Stop, nil
+	return func() {
+		chat.Stop()
+		backend.Stop()
+	}, nil
 }
 
 // apiResource returns the demo API as the demo wants it.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -270,8 +271,11 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 }
 
 // callbackURL returns the callback API base URL of the stage a client
-// reached: the public URL (or the request's scheme and host), the path
-// prefix that selected the stage, and "/@connections".
+// reached: the public URL, the path prefix that selected the stage, and
+// "/@connections". Without a public URL, the scheme and host are the
+// request's only for a host a domain mapping names; otherwise the address
+// the connection arrived on. A client's Host header alone is never trusted:
+// backends send their callback token to this URL.
 func (g *Gateway) callbackURL(r *http.Request, rest string) string {
 	base := g.publicURL
 	if base == "" {
@@ -279,7 +283,13 @@ func (g *Gateway) callbackURL(r *http.Request, rest string) string {
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		base = scheme + "://" + r.Host
+		host := r.Host
+		if !g.current.Load().table.IsMapped(host) {
+			if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+				host = a.String()
+			}
+		}
+		base = scheme + "://" + host
 	}
 	prefix := r.URL.EscapedPath()
 	if strings.HasSuffix(prefix, rest) {

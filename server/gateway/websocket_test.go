@@ -63,6 +63,19 @@ func TestWebSocketRouteSelection(t *testing.T) {
 	}
 }
 
+func TestWebSocketCallbackURLIgnoresClientHost(t *testing.T) {
+	g := startWSGateway(t, nil, nil)
+	c, _, err := websocket.Dial(ctx(t), "ws://"+g.addr+"/prod", &websocket.DialOptions{Host: "attacker.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	// The callback token goes to this URL: never to a host a client named.
+	if got, want := g.backend.lastConnect(t).CallbackURL, "http://"+g.addr+"/prod/@connections"; got != want {
+		t.Errorf("callback URL %q, want %q", got, want)
+	}
+}
+
 func TestWebSocketNoDefaultRoute(t *testing.T) {
 	g := startWSGateway(t, nil, nil, wsRoute("echo", "echo", true))
 	c, _, err := g.dial(t, "/prod", nil)

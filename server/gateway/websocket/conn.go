@@ -200,7 +200,10 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) {
 
 // stopTimers stops the connection's timers.
 func (c *Conn) stopTimers() {
-	for _, t := range []*time.Timer{c.idle, c.maxDur, c.ping} {
+	c.mu.Lock()
+	timers := [...]*time.Timer{c.idle, c.maxDur, c.ping}
+	c.mu.Unlock()
+	for _, t := range timers {
 		if t != nil {
 			t.Stop()
 		}
@@ -212,6 +215,9 @@ func (c *Conn) stopTimers() {
 func (c *Conn) startTimers() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return // closed before it was served: nothing to time
+	}
 	c.maxDur = time.AfterFunc(c.limits.MaxDuration, func() { c.Close(CloseGoingAway, ReasonMaxDuration) })
 	c.idle = time.AfterFunc(c.limits.IdleTimeout, c.checkIdle)
 	c.ping = time.AfterFunc(c.limits.PingInterval, c.keepalive)

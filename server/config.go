@@ -99,8 +99,9 @@ type Config struct {
 
 	// PublicURL is the scheme and host ("https://gw.example.com") at which
 	// backends reach the data port, used in the callback URLs of WebSocket
-	// APIs sent with every integration call. Empty uses the scheme and
-	// Host of each client's upgrade request. Default "".
+	// APIs sent with every integration call. Empty uses the host of each
+	// upgrade request when a domain mapping names it, else the address the
+	// client connected to. Default "".
 	PublicURL string
 
 	// Logger receives the server's logs. Nil builds one that writes

@@ -683,6 +683,9 @@ const (
 	maxMessageBytes      = 16 << 20
 	maxSendQueue         = 4096
 	maxPingInterval      = 10 * time.Minute
+	// defaultWebSocketMessage is the default max_message_bytes (as the
+	// data plane's websocket.DefaultMaxMessageBytes).
+	defaultWebSocketMessage = 128 << 10
 )
 
 // validateWebSocketSettings checks a stage's WebSocket limits.
@@ -695,6 +698,13 @@ func validateWebSocketSettings(v *violations, field string, w *adminv1.WebSocket
 	checkDuration(v, field+".ping_interval", w.GetPingInterval(), minWebSocketDuration, maxPingInterval)
 	if n := w.GetMaxMessageBytes(); n != 0 && (n < minMessageBytes || n > maxMessageBytes) {
 		v.add(field+".max_message_bytes", "must be between %d and %d (got %d)", minMessageBytes, maxMessageBytes, n)
+	}
+	maxMsg := w.GetMaxMessageBytes()
+	if maxMsg == 0 {
+		maxMsg = defaultWebSocketMessage
+	}
+	if n := w.GetMaxFrameBytes(); n != 0 && (n < minMessageBytes || n > maxMsg) {
+		v.add(field+".max_frame_bytes", "must be between %d and max_message_bytes (%d) (got %d)", minMessageBytes, maxMsg, n)
 	}
 	if n := w.GetSendQueueSize(); n != 0 && (n < 1 || n > maxSendQueue) {
 		v.add(field+".send_queue_size", "must be between 1 and %d (got %d)", maxSendQueue, n)

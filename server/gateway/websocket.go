@@ -68,8 +68,10 @@ func WithCallbackAdminToken(check func(token string) bool) Option {
 }
 
 // WithPublicURL sets the scheme and host ("https://gw.example.com") of the
-// callback URLs sent to WebSocket backends. Default: the scheme and Host
-// header of each client's upgrade request.
+// callback URLs sent to WebSocket backends. Default: the request's host
+// when a domain mapping names it, else the local address the client
+// connected to (never an arbitrary Host header: backends send their
+// callback token to that URL).
 func WithPublicURL(u string) Option {
 	return func(g *Gateway) { g.publicURL = strings.TrimSuffix(u, "/") }
 }
@@ -233,8 +235,15 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		// Reachable through the callback API before the client learns
 		// that it is connected.
 		data.requestMD = nil // only $connect sees the headers
-		reg = g.ws.reg.Register(info, ws.LimitsOf(st.Config.GetWebsocket()), data, res.groups)
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		limits := ws.LimitsOf(st.Config.GetWebsocket())
+		reg = g.ws.reg.Register(info, limits, data, res.groups)
+		rw := w
+		if limits.MaxFrameBytes > 0 {
+			fl := ws.NewFrameLimiter(limits.MaxFrameBytes)
+			fl.Attach(reg)
+			rw = fl.Wrap(w)
+		}
+		c, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
 			// Browsers from any origin may connect, as to Amazon API
 			// Gateway: authorization is the $connect chain's job, and
 			// cookies are never a credential here.

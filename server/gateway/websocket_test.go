@@ -392,6 +392,42 @@ func TestWebSocketOversizeMessage(t *testing.T) {
 	g.backend.waitDisconnect(t, id, 1009)
 }
 
+func TestWebSocketFrameLimit(t *testing.T) {
+	s := settings(0, 0, 4096, 0)
+	s.MaxFrameBytes = 256
+	g := startWSGateway(t, s, nil)
+	c, id := g.mustDial(t, "/prod")
+	// A 600-byte message in frames of at most 200 bytes is fine.
+	msg := `{"action":"echo","pad":"` + strings.Repeat("x", 570) + `"}`
+	w, err := c.Writer(ctx(t), websocket.MessageText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rest := msg; rest != ""; {
+		n := min(200, len(rest))
+		if _, err := w.Write([]byte(rest[:n])); err != nil {
+			t.Fatal(err)
+		}
+		rest = rest[n:]
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, c); got != "echo:"+msg {
+		t.Fatalf("fragmented message: %q", got)
+	}
+	// One frame of 300 bytes is not.
+	_ = c.Write(ctx(t), websocket.MessageText, []byte(strings.Repeat("y", 300)))
+	start := time.Now()
+	if code, reason := closeStatus(t, c); code != websocket.StatusMessageTooBig || reason != "frame too big" {
+		t.Errorf("close %d %q, want 1009 frame too big", code, reason)
+	}
+	g.backend.waitDisconnect(t, id, 1009)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("closing took %v", d)
+	}
+}
+
 func TestWebSocketSlowConsumer(t *testing.T) {
 	g := startWSGateway(t, settings(0, 0, 64<<10, 4), nil)
 	slow, slowID := g.mustDial(t, "/prod")

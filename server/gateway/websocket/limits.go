@@ -30,6 +30,9 @@ type Limits struct {
 	SendQueueSize int
 	// PingInterval is how often the client is pinged.
 	PingInterval time.Duration
+	// MaxFrameBytes is the largest frame read from the client, or 0 for
+	// no limit beyond MaxMessageBytes.
+	MaxFrameBytes int64
 }
 
 // LimitsOf returns the limits a stage's settings give, defaults filled in.
@@ -56,6 +59,9 @@ func LimitsOf(s *adminv1.WebSocketSettings) Limits {
 	}
 	if d := s.GetPingInterval(); d != nil {
 		l.PingInterval = d.AsDuration()
+	}
+	if n := s.GetMaxFrameBytes(); n > 0 && n < l.MaxMessageBytes {
+		l.MaxFrameBytes = n
 	}
 	return l
 }

@@ -46,7 +46,13 @@ type WebSocketSettings struct {
 	// How often the gateway pings an otherwise silent client; a client that
 	// does not answer within the interval is disconnected with 1001.
 	// Default 30 s; between 1 s and 10 min.
-	PingInterval  *durationpb.Duration `protobuf:"bytes,5,opt,name=ping_interval,json=pingInterval,proto3" json:"ping_interval,omitempty"`
+	PingInterval *durationpb.Duration `protobuf:"bytes,5,opt,name=ping_interval,json=pingInterval,proto3" json:"ping_interval,omitempty"`
+	// Largest frame a client may send, in bytes: a frame header announcing
+	// more closes the connection with 1009, reason "frame too big", before
+	// its payload is read. Unset: no limit beyond max_message_bytes (browsers
+	// send each message as one frame; Amazon API Gateway's limit is 32 KiB).
+	// Between 128 bytes and max_message_bytes.
+	MaxFrameBytes int64 `protobuf:"varint,6,opt,name=max_frame_bytes,json=maxFrameBytes,proto3" json:"max_frame_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -116,17 +122,25 @@ func (x *WebSocketSettings) GetPingInterval() *durationpb.Duration {
 	return nil
 }
 
+func (x *WebSocketSettings) GetMaxFrameBytes() int64 {
+	if x != nil {
+		return x.MaxFrameBytes
+	}
+	return 0
+}
+
 var File_tollgate_admin_v1_websocket_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_websocket_proto_rawDesc = "" +
 	"\n" +
-	"!tollgate/admin/v1/websocket.proto\x12\x11tollgate.admin.v1\x1a\x1egoogle/protobuf/duration.proto\"\xb8\x02\n" +
+	"!tollgate/admin/v1/websocket.proto\x12\x11tollgate.admin.v1\x1a\x1egoogle/protobuf/duration.proto\"\xe0\x02\n" +
 	"\x11WebSocketSettings\x12<\n" +
 	"\fidle_timeout\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12Q\n" +
 	"\x17max_connection_duration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x15maxConnectionDuration\x12*\n" +
 	"\x11max_message_bytes\x18\x03 \x01(\x03R\x0fmaxMessageBytes\x12&\n" +
 	"\x0fsend_queue_size\x18\x04 \x01(\x05R\rsendQueueSize\x12>\n" +
-	"\rping_interval\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fpingIntervalB\xcc\x01\n" +
+	"\rping_interval\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fpingInterval\x12&\n" +
+	"\x0fmax_frame_bytes\x18\x06 \x01(\x03R\rmaxFrameBytesB\xcc\x01\n" +
 	"\x15com.tollgate.admin.v1B\x0eWebsocketProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (

@@ -63,7 +63,10 @@ func TestWebSocketAPIEndToEnd(t *testing.T) {
 	}
 	if _, err := admin.CreateStage(ctx, &adminv1.CreateStageRequest{Parent: "apis/chat", StageId: "live", Stage: &adminv1.Stage{
 		Deployment:    d.GetName(),
-		RouteSettings: map[string]*adminv1.RouteSettings{"whoami": {Throttle: &adminv1.ThrottleSettings{RateLimit: 0.001, BurstLimit: 1}}},
+		RouteSettings: map[string]*adminv1.RouteSettings{
+			"whoami":  {Throttle: &adminv1.ThrottleSettings{RateLimit: 0.001, BurstLimit: 1}},
+			"connect": {Throttle: &adminv1.ThrottleSettings{RateLimit: 0.001, BurstLimit: 3}},
+		},
 		Websocket:     &adminv1.WebSocketSettings{IdleTimeout: durationpb.New(time.Minute)},
 	}}); err != nil {
 		t.Fatal(err)
@@ -86,6 +89,11 @@ func TestWebSocketAPIEndToEnd(t *testing.T) {
 		return string(b)
 	}
 	ann, bob, eve := dialWS("?room=r1&name=ann"), dialWS("?room=r1&name=bob"), dialWS("?room=r2&name=eve")
+	// The $connect route's throttle refuses the fourth upgrade.
+	if _, resp, err := websocket.Dial(ctx, "ws://"+ts.DataAddr()+"/live", nil); err == nil || resp == nil ||
+		resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("fourth connect: %v %v, want 429 with Retry-After", err, resp)
+	}
 
 	if err := ann.Write(ctx, websocket.MessageText, []byte(`{"action":"send","text":"hi"}`)); err != nil {
 		t.Fatal(err)
@@ -117,6 +125,14 @@ func TestWebSocketAPIEndToEnd(t *testing.T) {
 	}
 	if res := doHTTP(t, http.DefaultClient, http.MethodGet, "http://"+ts.DataAddr()+"/live/@connections/"+who.ConnectionID, "", ""); res.status != http.StatusUnauthorized {
 		t.Errorf("GET without a token: %d", res.status)
+	}
+
+	// Every message is metered as a call of its route.
+	metrics := doHTTP(t, http.DefaultClient, http.MethodGet, "http://"+ts.AdminAddr()+"/metrics", "", "")
+	for _, want := range []string{`protocol="websocket"`, `route="whoami"`, `route="send"`, `route="connect"`} {
+		if !strings.Contains(metrics.body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 
 	ts.stop(t)

@@ -556,3 +556,34 @@ func TestWebSocketDomainMapping(t *testing.T) {
 		t.Errorf("callback URL %q, want %q", g.backend.lastConnect(t).CallbackURL, want)
 	}
 }
+
+func TestWebSocketMockIntegrations(t *testing.T) {
+	mock := func(code int32, body string) *adminv1.Integration {
+		return &adminv1.Integration{Target: &adminv1.Integration_Mock{Mock: &adminv1.MockIntegration{StatusCode: code, Body: body}}}
+	}
+	for _, tt := range []struct {
+		name    string
+		connect *adminv1.Integration
+		want    int
+	}{
+		{"mock refuses $connect", mock(403, "nope"), http.StatusForbidden},
+		{"mock accepts $connect", mock(200, ""), http.StatusSwitchingProtocols},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			connect := wsRoute("connect", "$connect", false)
+			connect.Integration = tt.connect
+			pong := wsRoute("ping", "ping", true)
+			pong.Integration = mock(0, `{"pong":true}`)
+			g := startWSGateway(t, nil, nil, connect, pong)
+			c, resp, err := g.dial(t, "/prod", nil)
+			if resp == nil || resp.StatusCode != tt.want {
+				t.Fatalf("dial: %v %v, want %d", err, resp, tt.want)
+			}
+			if err == nil {
+				if got := roundTrip(t, c, `{"action":"ping"}`); got != `{"pong":true}` {
+					t.Errorf("mock two-way route: %q", got)
+				}
+			}
+		})
+	}
+}

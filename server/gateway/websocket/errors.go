@@ -32,6 +32,11 @@ var (
 	ErrTooLarge = errors.New("the message is larger than the stage's maximum message size")
 	// ErrShuttingDown means the gateway is stopping.
 	ErrShuttingDown = errors.New("the gateway is shutting down")
+
+	// errMethod and errNoCallbackRoute are the HTTP callback API's own
+	// routing errors.
+	errMethod          = errors.New("method not allowed on this callback API path")
+	errNoCallbackRoute = errors.New("no such callback API path; see tollgate.data.v1.ConnectionsService")
 )
 
 // errorTable maps each error to its code, ErrorInfo reason and HTTP status.
@@ -49,6 +54,8 @@ var errorTable = []struct {
 	{ErrPermissionDenied, codes.PermissionDenied, "PERMISSION_DENIED", http.StatusForbidden},
 	{ErrTooLarge, codes.InvalidArgument, "MESSAGE_TOO_LARGE", http.StatusRequestEntityTooLarge},
 	{ErrShuttingDown, codes.Unavailable, "SHUTTING_DOWN", http.StatusServiceUnavailable},
+	{errMethod, codes.Unimplemented, "METHOD_NOT_ALLOWED", http.StatusMethodNotAllowed},
+	{errNoCallbackRoute, codes.NotFound, "NO_SUCH_PATH", http.StatusNotFound},
 }
 
 // Status converts an error of this package to a gRPC status with an

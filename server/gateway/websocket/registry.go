@@ -304,21 +304,6 @@ func (r *Registry) members(stage, group string) []*Conn {
 	return out
 }
 
-// Broadcast queues a message for every connection of a stage (group "")
-// or of one of its groups. It returns how many got it and how many were
-// disconnected because their send queue was full.
-func (r *Registry) Broadcast(stage, group string, data []byte, binary bool) (sent, dropped int) {
-	for _, c := range r.members(stage, group) {
-		switch err := c.Send(data, binary); err {
-		case nil:
-			sent++
-		case ErrQueueFull:
-			dropped++
-		}
-	}
-	return sent, dropped
-}
-
 // CloseStage closes every connection of a stage, e.g. when the stage is
 // no longer deployed.
 func (r *Registry) CloseStage(stage string, code websocket.StatusCode, reason string) {

@@ -300,25 +300,9 @@ func (s *Service) ServeHTTPCallback(w http.ResponseWriter, r *http.Request, stag
 	}
 }
 
-// Errors of the HTTP callback API's own routing.
-var (
-	errMethod          = errors.New("method not allowed")
-	errNoCallbackRoute = errors.New("no such callback API path")
-)
-
 // writeError writes an error as google.rpc.Status JSON.
 func writeError(w http.ResponseWriter, err error) {
-	code := 0
-	switch {
-	case errors.Is(err, errMethod):
-		code = http.StatusMethodNotAllowed
-	case errors.Is(err, errNoCallbackRoute):
-		code = http.StatusNotFound
-	}
 	st, httpCode := Status(err)
-	if code != 0 {
-		httpCode = code
-	}
 	b, _ := protojson.Marshal(st.Proto())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

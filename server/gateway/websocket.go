@@ -22,7 +22,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
@@ -86,16 +85,14 @@ type webSockets struct {
 
 // wsConnData is what the data plane keeps per connection, to give each
 // message the $connect call's identity.
+// The identity itself (principal, authorizer context) is in ws.Info. No
+// secret (API key value, query string) is kept past $connect.
 type wsConnData struct {
-	stage      *routing.Stage // at connect, for $disconnect if undeployed since
-	apiKey     *callinfo.APIKey
-	usageKey   string
-	apiKeyVal  string
-	principal  string
-	authCtx    map[string]string
-	requestMD  metadata.MD // $connect only
-	rawQuery   string
-	callbackTo string
+	stage     *routing.Stage // at connect, for $disconnect if undeployed since
+	apiKey    *callinfo.APIKey
+	usageKey  string
+	requestMD metadata.MD // $connect only
+	rawQuery  string      // $connect only
 }
 
 // initWebSockets builds the connection registry and the callback API.
@@ -220,10 +217,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		reg  *ws.Conn
 	)
 	err = chain(g.httpChain, stream, &grpc.StreamServerInfo{FullMethod: wsConnectMethod}, func(_ any, ss grpc.ServerStream) error {
-		data.principal, data.authCtx, data.apiKey, data.usageKey = call.Principal, call.AuthorizerContext, call.APIKey, call.UsageIdentifierKey
-		if v := md.Get(apikey.MetadataKey); len(v) == 1 {
-			data.apiKeyVal = v[0]
-		}
+		data.apiKey, data.usageKey = call.APIKey, call.UsageIdentifierKey
 		info.Principal, info.AuthorizerContext = call.Principal, call.AuthorizerContext
 		if call.APIKey != nil {
 			info.APIKey = call.APIKey.Name
@@ -234,7 +228,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		}
 		// Reachable through the callback API before the client learns
 		// that it is connected.
-		data.requestMD = nil // only $connect sees the headers
+		data.requestMD, data.rawQuery = nil, "" // only $connect sees them
 		limits := ws.LimitsOf(st.Config.GetWebsocket())
 		reg = g.ws.reg.Register(info, limits, data, res.groups)
 		rw := w
@@ -330,14 +324,12 @@ func (g *Gateway) wsMessage(c *ws.Conn, body []byte, binary bool) {
 	call := newCall(route, wsMessageMethod)
 	call.Protocol = callinfo.WEBSOCKET
 	call.SourceIP, call.ConnectionID = c.SourceIP, c.ID
-	call.Principal, call.AuthorizerContext = data.principal, data.authCtx
+	call.Principal, call.AuthorizerContext = c.Principal, c.AuthorizerContext
+	// The key resolved at $connect: usage plan throttles and quotas count
+	// every message against it.
 	call.APIKey, call.UsageIdentifierKey = data.apiKey, data.usageKey
 	call.RequestBytes = int64(len(body))
-	md := metadata.MD{}
-	if data.apiKeyVal != "" {
-		md[apikey.MetadataKey] = []string{data.apiKeyVal}
-	}
-	ctx := metadata.NewIncomingContext(context.Background(), md)
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.MD{})
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
 	stream := &wsStream{ctx: ctx}
 	err := chain(g.httpChain, stream, &grpc.StreamServerInfo{FullMethod: wsMessageMethod}, func(_ any, ss grpc.ServerStream) error {
@@ -372,7 +364,7 @@ func (g *Gateway) wsDisconnect(c *ws.Conn, code int, reason string) {
 	call := newCall(route, wsMessageMethod)
 	call.Protocol = callinfo.WEBSOCKET
 	call.SourceIP, call.ConnectionID = c.SourceIP, c.ID
-	call.Principal, call.AuthorizerContext = data.principal, data.authCtx
+	call.Principal, call.AuthorizerContext = c.Principal, c.AuthorizerContext
 	ctx := requestid.NewContext(context.Background(), newRequestID())
 	if _, err := g.wsIntegrate(ctx, call, route, c.Info, data, wsEvent{key: routing.DisconnectKey, code: code, reason: reason}); err != nil {
 		g.logger.Warn("$disconnect integration failed", "connection_id", c.ID, "stage", c.Stage, "error", err)

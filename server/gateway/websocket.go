@@ -238,9 +238,10 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 			rw = fl.Wrap(w)
 		}
 		c, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
-			// Browsers from any origin may connect, as to Amazon API
-			// Gateway: authorization is the $connect chain's job, and
-			// cookies are never a credential here.
+			// Pages from any origin may connect, as to Amazon API
+			// Gateway: authorizing is the $connect chain's job. An API
+			// that authorizes by cookie should check the Origin header
+			// in its REQUEST authorizer, which receives every header.
 			InsecureSkipVerify: true,
 		})
 		stream.proxied = true // Accept answered, with 101 or an error

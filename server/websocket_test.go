@@ -62,12 +62,12 @@ func TestWebSocketAPIEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := admin.CreateStage(ctx, &adminv1.CreateStageRequest{Parent: "apis/chat", StageId: "live", Stage: &adminv1.Stage{
-		Deployment:    d.GetName(),
+		Deployment: d.GetName(),
 		RouteSettings: map[string]*adminv1.RouteSettings{
 			"whoami":  {Throttle: &adminv1.ThrottleSettings{RateLimit: 0.001, BurstLimit: 1}},
 			"connect": {Throttle: &adminv1.ThrottleSettings{RateLimit: 0.001, BurstLimit: 3}},
 		},
-		Websocket:     &adminv1.WebSocketSettings{IdleTimeout: durationpb.New(time.Minute)},
+		Websocket: &adminv1.WebSocketSettings{IdleTimeout: durationpb.New(time.Minute)},
 	}}); err != nil {
 		t.Fatal(err)
 	}

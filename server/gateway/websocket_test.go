@@ -587,3 +587,56 @@ func TestWebSocketMockIntegrations(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketDisconnectOnceUnderRacingCloses closes connections from
+// both ends at once (client close frame, client vanishing, callback
+// DELETE, queue overflow, shutdown) and checks $disconnect ran exactly once
+// for each.
+func TestWebSocketDisconnectOnceUnderRacingCloses(t *testing.T) {
+	g := startWSGateway(t, settings(0, 0, 0, 1), nil)
+	client := datav1.NewConnectionsServiceClient(g.grpcConn(t))
+	authed := metadata.AppendToOutgoingContext(ctx(t), "authorization", "Bearer "+testAdminToken)
+	const n = 40
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		c, _, err := g.dial(t, "/prod", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = g.backend.lastConnect(t).ConnectionID
+		wg.Go(func() {
+			var inner sync.WaitGroup
+			inner.Go(func() {
+				if i%2 == 0 {
+					_ = c.Close(websocket.StatusNormalClosure, "")
+				} else {
+					_ = c.CloseNow()
+				}
+			})
+			inner.Go(func() { _, _ = client.DeleteConnection(authed, &datav1.DeleteConnectionRequest{ConnectionId: ids[i]}) })
+			inner.Go(func() {
+				for range 3 { // a queue of one overflows
+					_, _ = client.PostToConnection(authed, &datav1.PostToConnectionRequest{ConnectionId: ids[i], Data: []byte("x")})
+				}
+			})
+			inner.Wait()
+		})
+	}
+	wg.Wait()
+	sc, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	g.gw.GracefulStop(sc)
+	for _, id := range ids {
+		deadline := time.Now().Add(10 * time.Second)
+		for len(g.backend.disconnects(id)) == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if d := g.backend.disconnects(id); len(d) != 1 {
+			t.Errorf("%s: $disconnect ran %d times", id, len(d))
+		}
+	}
+	if g.gw.Connections() != 0 {
+		t.Errorf("%d connections left", g.gw.Connections())
+	}
+}

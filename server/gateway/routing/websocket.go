@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 )
@@ -164,67 +164,126 @@ func (e *SelectionExpression) String() string {
 // Select evaluates the expression on a message. The key is the selected
 // field's value when the message is a JSON object and the field a string,
 // number or boolean (numbers and booleans as written); otherwise there is
-// no key and the message goes to $default.
+// no key and the message goes to $default. Of a repeated member, the first
+// counts.
+//
+// The message is validated once (json.Valid) and then scanned in place:
+// no decoding, and no allocation unless the key has escapes.
 func (e *SelectionExpression) Select(message []byte) (string, bool) {
-	raw := json.RawMessage(message)
+	if !json.Valid(message) {
+		return "", false
+	}
+	raw := message
 	for _, name := range e.path {
-		v, ok := field(raw, name)
+		v, ok := member(raw, name)
 		if !ok {
 			return "", false
 		}
 		raw = v
 	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "", false
-	}
 	switch raw[0] {
 	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s := raw[1 : len(raw)-1]
+		if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+			return string(s), true
+		}
+		var out string
+		if err := json.Unmarshal(raw, &out); err != nil {
 			return "", false
 		}
-		return s, true
-	case 't', 'f':
-		return string(raw), true
+		return out, true
 	case '{', '[', 'n':
 		return "", false
 	}
-	if _, err := strconv.ParseFloat(string(raw), 64); err != nil {
-		return "", false
-	}
-	return string(raw), true
+	return string(raw), true // a number, true or false
 }
 
-// field returns the raw value of a member of a JSON object, scanning the
-// object's members without decoding their values.
-func field(obj json.RawMessage, name string) (json.RawMessage, bool) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+// member returns the value of the first member called name of the JSON
+// object v (valid JSON, possibly surrounded by spaces), or false when v is
+// not an object or has no such member.
+func member(v []byte, name string) ([]byte, bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '{' {
 		return nil, false
 	}
-	var found json.RawMessage
-	ok := false
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
+	i++
+	for {
+		i = skipSpace(v, i)
+		if v[i] == '}' {
 			return nil, false
 		}
-		key, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
+		keyEnd := skipString(v, i)
+		key := v[i+1 : keyEnd-1]
+		i = skipSpace(v, keyEnd) + 1 // past ':'
+		i = skipSpace(v, i)
+		end := skipValue(v, i)
+		if keyEquals(key, name) {
+			return v[i:end], true
+		}
+		i = skipSpace(v, end)
+		if v[i] == '}' {
 			return nil, false
 		}
-		if key == name && !ok {
-			found, ok = v, true
+		i++ // past ','
+	}
+}
+
+// keyEquals compares a raw JSON member name with a field name.
+func keyEquals(raw []byte, name string) bool {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw) == name
+	}
+	var s string
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	return json.Unmarshal(q, &s) == nil && s == name
+}
+
+// skipSpace returns the index of the first non-space byte at or after i.
+func skipSpace(v []byte, i int) int {
+	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at i.
+func skipString(v []byte, i int) int {
+	for i++; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
 		}
 	}
-	// The whole message must be JSON, as Amazon API Gateway requires.
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return nil, false
+	return i
+}
+
+// skipValue returns the index after the (valid) value starting at i.
+func skipValue(v []byte, i int) int {
+	switch v[i] {
+	case '"':
+		return skipString(v, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(v); i++ {
+			switch v[i] {
+			case '"':
+				i = skipString(v, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
 	}
-	if len(bytes.TrimSpace(obj[dec.InputOffset():])) > 0 {
-		return nil, false // trailing data
+	for i < len(v) && !strings.ContainsRune(",}] \t\n\r", rune(v[i])) {
+		i++
 	}
-	return found, ok
+	return i
 }

@@ -1,6 +1,10 @@
 package routing
 
 import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -51,10 +55,71 @@ func TestParseSelectionExpressionErrors(t *testing.T) {
 	}
 }
 
+// selectReference is Select by decoding, the behaviour Select's scanner
+// must match.
+func selectReference(e *SelectionExpression, message []byte) (string, bool) {
+	if !json.Valid(message) {
+		return "", false
+	}
+	var v any = json.RawMessage(message)
+	for _, name := range e.path {
+		obj, ok := firstMembers(v.(json.RawMessage))
+		if !ok {
+			return "", false
+		}
+		raw, ok := obj[name]
+		if !ok {
+			return "", false
+		}
+		v = raw
+	}
+	var val any
+	d := json.NewDecoder(bytes.NewReader(v.(json.RawMessage)))
+	d.UseNumber()
+	if err := d.Decode(&val); err != nil {
+		return "", false
+	}
+	switch x := val.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return strings.TrimSpace(string(v.(json.RawMessage))), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
+}
+
+// firstMembers decodes an object's members, keeping the first of repeated
+// names.
+func firstMembers(raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	out := map[string]json.RawMessage{}
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return nil, false
+		}
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			return nil, false
+		}
+		if _, dup := out[t.(string)]; !dup {
+			out[t.(string)] = v
+		}
+	}
+	return out, true
+}
+
 func FuzzSelectionExpression(f *testing.F) {
 	f.Add("$request.body.action", []byte(`{"action":"x"}`))
 	f.Add("${request.body.a.b}", []byte(`{"a":{"b":1}}`))
 	f.Add("$request.body.a", []byte(`{"a":"\ud800"}`))
+	f.Add("$request.body.a.b", []byte(` { "x" : [1,{"a":2}], "a" : { "b" : -1.5e3 } , "a":"z"} `))
+	f.Add("$request.body.k", []byte(`{"\u006b":"escaped key","k":"plain"}`))
 	f.Fuzz(func(t *testing.T, expr string, msg []byte) {
 		e, err := ParseSelectionExpression(expr)
 		if err != nil {
@@ -65,7 +130,11 @@ func FuzzSelectionExpression(f *testing.F) {
 		if err != nil || again.String() != e.String() {
 			t.Fatalf("String() %q does not round-trip: %v", e.String(), err)
 		}
-		_, _ = e.Select(msg)
+		got, ok := e.Select(msg)
+		want, wantOK := selectReference(e, msg)
+		if got != want || ok != wantOK {
+			t.Fatalf("Select(%q) = %q, %v; decoding gives %q, %v", msg, got, ok, want, wantOK)
+		}
 	})
 }
 
@@ -107,5 +176,19 @@ func TestCompileWebSocket(t *testing.T) {
 	}
 	if len(table.Stage("apis/chat/stages/prod").Methods()) != 0 {
 		t.Error("a WebSocket stage serves gRPC methods")
+	}
+}
+
+func BenchmarkSelectionExpression(b *testing.B) {
+	e, err := ParseSelectionExpression("$request.body.action")
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := []byte(`{"action":"sendmessage","data":{"room":"lobby","text":"hello, world","n":[1,2,3]}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if k, ok := e.Select(msg); !ok || k != "sendmessage" {
+			b.Fatal(k)
+		}
 	}
 }

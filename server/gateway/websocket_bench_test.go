@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,8 +20,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"google.golang.org/grpc"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 )
 
@@ -226,4 +229,54 @@ func BenchmarkWebSocketFanOut(b *testing.B) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(received.Load())/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "broadcasts/s")
+}
+
+// BenchmarkWebSocketMessage sends messages on a two-way route through the
+// gateway (routing, the interceptor chain, a unary gRPC integration call on
+// loopback) and waits for each answer, over one connection per parallel
+// worker.
+func BenchmarkWebSocketMessage(b *testing.B) {
+	be := newWSBackend()
+	be.notify = make(chan wsEvent) // unbuffered: drained below
+	go func() {
+		for range be.notify {
+		}
+	}()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	datav1.RegisterWebSocketIntegrationServiceServer(srv, be)
+	go func() { _ = srv.Serve(lis) }()
+	b.Cleanup(srv.Stop)
+	gw, err := gateway.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tg := serveGateway(b, gw)
+	tg.load(b, wsStage(wsDeployment(lis.Addr().String(), wsRoute("echo", "echo", true)), nil))
+	msg := []byte(`{"action":"echo","text":"` + strings.Repeat("x", 100) + `"}`)
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		c, _, err := websocket.Dial(ctx, "ws://"+tg.addr+"/prod", nil)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.CloseNow()
+		for pb.Next() {
+			if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, _, err := c.Read(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }

@@ -9,12 +9,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // CallbackTokenTTL is how long a callback token is valid. Every
-// integration call carries a fresh one, so a backend that keeps the
-// latest token always has a valid one.
+// integration call carries one minted within the last hour, so a backend
+// that keeps the latest token always has one valid for 23 hours or more.
 const CallbackTokenTTL = 24 * time.Hour
 
 // tokenPrefix starts every callback token, to tell it from an admin token.
@@ -27,10 +28,22 @@ const tokenPrefix = "tgcb1."
 // Authenticator is made, so they stop working when the gateway restarts —
 // as do the connections they are for.
 type Authenticator struct {
-	key   []byte
-	admin func(token string) bool
-	now   func() time.Time
+	key    []byte
+	admin  func(token string) bool
+	now    func() time.Time
+	minted sync.Map // stage → mintedToken, reused for tokenReuse
 }
+
+// mintedToken is a token minted for a stage.
+type mintedToken struct {
+	token   string
+	expires time.Time
+}
+
+// tokenReuse is how long a minted token is handed out again (it is still
+// valid for at least CallbackTokenTTL-tokenReuse then): signing once per
+// stage and hour instead of once per message.
+const tokenReuse = time.Hour
 
 // NewAuthenticator returns an Authenticator with a fresh signing key.
 // admin reports whether a bearer token is the admin token; nil accepts
@@ -43,11 +56,20 @@ func NewAuthenticator(admin func(token string) bool) (*Authenticator, error) {
 	return &Authenticator{key: key, admin: admin, now: time.Now}, nil
 }
 
-// Token mints a callback token for the connections of a stage.
+// Token returns a callback token for the connections of a stage, valid
+// for at least CallbackTokenTTL minus an hour.
 func (a *Authenticator) Token(stage string) (string, time.Time) {
-	exp := a.now().Add(CallbackTokenTTL).Truncate(time.Second)
+	now := a.now()
+	if v, ok := a.minted.Load(stage); ok {
+		if m := v.(mintedToken); m.expires.Sub(now) > CallbackTokenTTL-tokenReuse {
+			return m.token, m.expires
+		}
+	}
+	exp := now.Add(CallbackTokenTTL).Truncate(time.Second)
 	payload := tokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(stage)) + "." + strconv.FormatInt(exp.Unix(), 10)
-	return payload + "." + a.sign(payload), exp
+	m := mintedToken{token: payload + "." + a.sign(payload), expires: exp}
+	a.minted.Store(stage, m)
+	return m.token, m.expires
 }
 
 // sign returns the MAC of a token payload.

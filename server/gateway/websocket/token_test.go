@@ -24,6 +24,16 @@ func TestAuthenticator(t *testing.T) {
 	if !exp.Equal(now.Add(CallbackTokenTTL)) {
 		t.Errorf("expiry %v", exp)
 	}
+	// Reused within the hour, renewed after.
+	now = now.Add(59 * time.Minute)
+	if again, _ := a.Token("apis/chat/stages/prod"); again != tok {
+		t.Error("a token minted a minute ago was not reused")
+	}
+	now = now.Add(2 * time.Minute)
+	if renewed, e := a.Token("apis/chat/stages/prod"); renewed == tok || !e.After(exp) {
+		t.Error("a token minted an hour ago was reused")
+	}
+	now = time.Unix(1_800_000_000, 0)
 	other, _ := NewAuthenticator(nil)
 	foreign, _ := other.Token("apis/chat/stages/prod")
 	tampered := strings.Replace(tok, "."+strings.Split(tok, ".")[2]+".", ".9999999999.", 1)

@@ -237,7 +237,12 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 			fl.Attach(reg)
 			rw = fl.Wrap(w)
 		}
+		var subprotocols []string
+		if res.subprotocol != "" {
+			subprotocols = []string{res.subprotocol}
+		}
 		c, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
+			Subprotocols: subprotocols, // what the $connect integration chose
 			// Pages from any origin may connect, as to Amazon API
 			// Gateway: authorizing is the $connect chain's job. An API
 			// that authorizes by cookie should check the Origin header
@@ -452,8 +457,9 @@ type wsEvent struct {
 
 // wsResult is an integration's answer.
 type wsResult struct {
-	body   []byte
-	groups []string
+	body        []byte
+	groups      []string
+	subprotocol string // $connect only
 }
 
 // rejection is an HTTP backend's (or mock's) refusal, with its exact
@@ -572,7 +578,7 @@ func (g *Gateway) wsGRPC(ctx context.Context, call *callinfo.Call, route *routin
 	if err := cc.Invoke(metadata.NewOutgoingContext(ctx, md), method, req, &resp); err != nil {
 		return wsResult{}, err
 	}
-	return wsResult{body: resp.GetBody(), groups: resp.GetGroups()}, nil
+	return wsResult{body: resp.GetBody(), groups: resp.GetGroups(), subprotocol: resp.GetSubprotocol()}, nil
 }
 
 // wsHTTP POSTs an event to an HTTP integration.
@@ -647,7 +653,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 		}
 		return wsResult{}, &rejection{httpStatus: resp.StatusCode, msg: msg}
 	}
-	res := wsResult{body: body}
+	res := wsResult{body: body, subprotocol: resp.Header.Get("Sec-WebSocket-Protocol")}
 	for _, v := range resp.Header.Values(hdrGroups) {
 		for _, grp := range strings.Split(v, ",") {
 			if grp = strings.TrimSpace(grp); grp != "" {
@@ -659,9 +665,9 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 }
 
 // hopByHop are the upgrade request's headers not forwarded to a $connect
-// HTTP backend.
+// HTTP backend (Sec-WebSocket-Protocol is: the backend picks one).
 var hopByHop = map[string]bool{
 	"connection": true, "upgrade": true, "sec-websocket-key": true, "sec-websocket-version": true,
-	"sec-websocket-extensions": true, "sec-websocket-protocol": true, "content-length": true,
+	"sec-websocket-extensions": true, "content-length": true,
 	"transfer-encoding": true, "keep-alive": true, "te": true, "trailer": true, "host": true,
 }

@@ -67,7 +67,11 @@ func (b *wsBackend) HandleMessage(_ context.Context, req *datav1.HandleMessageRe
 		if g := req.GetQueryStringParameters()["groups"]; g != "" {
 			groups = strings.Split(g, ",")
 		}
-		return &datav1.HandleMessageResponse{Groups: groups}, nil
+		var sub string
+		if strings.Contains(req.GetHeaders()["sec-websocket-protocol"], "chat.v1") {
+			sub = "chat.v1"
+		}
+		return &datav1.HandleMessageResponse{Groups: groups, Subprotocol: sub}, nil
 	case routing.DisconnectKey:
 		return &datav1.HandleMessageResponse{}, nil
 	}

@@ -640,3 +640,24 @@ func TestWebSocketDisconnectOnceUnderRacingCloses(t *testing.T) {
 		t.Errorf("%d connections left", g.gw.Connections())
 	}
 }
+
+func TestWebSocketSubprotocol(t *testing.T) {
+	g := startWSGateway(t, nil, nil)
+	for _, tt := range []struct {
+		offered []string
+		want    string
+	}{
+		{[]string{"other", "chat.v1"}, "chat.v1"},
+		{[]string{"other"}, ""},
+		{nil, ""},
+	} {
+		c, _, err := websocket.Dial(ctx(t), "ws://"+g.addr+"/prod", &websocket.DialOptions{Subprotocols: tt.offered})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Subprotocol() != tt.want {
+			t.Errorf("offered %v: got %q, want %q (chosen by the $connect integration)", tt.offered, c.Subprotocol(), tt.want)
+		}
+		_ = c.CloseNow()
+	}
+}

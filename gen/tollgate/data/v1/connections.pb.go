@@ -1058,7 +1058,11 @@ type HandleMessageResponse struct {
 	// Sent back to the client when the route returns responses.
 	Body []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
 	// $connect only: groups the new connection joins.
-	Groups        []string `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	Groups []string `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	// $connect only: the subprotocol to accept, one of those the client
+	// offered in Sec-WebSocket-Protocol (see headers). Empty accepts none;
+	// browsers then fail a connection that offered some.
+	Subprotocol   string `protobuf:"bytes,3,opt,name=subprotocol,proto3" json:"subprotocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1105,6 +1109,13 @@ func (x *HandleMessageResponse) GetGroups() []string {
 		return x.Groups
 	}
 	return nil
+}
+
+func (x *HandleMessageResponse) GetSubprotocol() string {
+	if x != nil {
+		return x.Subprotocol
+	}
+	return ""
 }
 
 var File_tollgate_data_v1_connections_proto protoreflect.FileDescriptor
@@ -1188,10 +1199,11 @@ const file_tollgate_data_v1_connections_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aH\n" +
 	"\x1aQueryStringParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"C\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"e\n" +
 	"\x15HandleMessageResponse\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x12\x16\n" +
-	"\x06groups\x18\x02 \x03(\tR\x06groups2\xba\x05\n" +
+	"\x06groups\x18\x02 \x03(\tR\x06groups\x12 \n" +
+	"\vsubprotocol\x18\x03 \x01(\tR\vsubprotocol2\xba\x05\n" +
 	"\x12ConnectionsService\x12i\n" +
 	"\x10PostToConnection\x12).tollgate.data.v1.PostToConnectionRequest\x1a*.tollgate.data.v1.PostToConnectionResponse\x12U\n" +
 	"\rGetConnection\x12&.tollgate.data.v1.GetConnectionRequest\x1a\x1c.tollgate.data.v1.Connection\x12i\n" +

@@ -444,7 +444,8 @@ const (
 // string, $disconnect x-tollgate-disconnect-status-code and
 // x-tollgate-disconnect-reason. A non-2xx answer to $connect refuses the
 // upgrade with that status; an x-tollgate-groups response header (comma
-// separated) joins groups.
+// separated) joins groups, a Sec-WebSocket-Protocol response header picks
+// the subprotocol.
 type WebSocketIntegrationServiceClient interface {
 	// Handles one event of a connection: $connect, $disconnect, or a message.
 	HandleMessage(ctx context.Context, in *HandleMessageRequest, opts ...grpc.CallOption) (*HandleMessageResponse, error)
@@ -492,7 +493,8 @@ func (c *webSocketIntegrationServiceClient) HandleMessage(ctx context.Context, i
 // string, $disconnect x-tollgate-disconnect-status-code and
 // x-tollgate-disconnect-reason. A non-2xx answer to $connect refuses the
 // upgrade with that status; an x-tollgate-groups response header (comma
-// separated) joins groups.
+// separated) joins groups, a Sec-WebSocket-Protocol response header picks
+// the subprotocol.
 type WebSocketIntegrationServiceServer interface {
 	// Handles one event of a connection: $connect, $disconnect, or a message.
 	HandleMessage(context.Context, *HandleMessageRequest) (*HandleMessageResponse, error)

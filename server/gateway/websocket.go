@@ -165,7 +165,9 @@ func (g *Gateway) serveWebSocketStages(w http.ResponseWriter, r *http.Request, s
 		case rest == callbackPath || strings.HasPrefix(rest, callbackPath+"/"):
 			g.ws.service.ServeHTTPCallback(w, r, st.Name, strings.TrimPrefix(rest, callbackPath))
 			return true
-		case rest == "/":
+		case rest == "/" && (len(stages) == 1 || strings.EqualFold(r.Header.Get("Upgrade"), "websocket")):
+			// A plain GET is answered 426 only when no other API shares
+			// the stage ID.
 			g.serveUpgrade(w, r, st, rest)
 			return true
 		}
@@ -434,6 +436,7 @@ type wsStream struct {
 
 var _ grpc.ServerStream = (*wsStream)(nil)
 
+// SetHeader keeps the request ID the chain sets, for error frames.
 func (s *wsStream) SetHeader(md metadata.MD) error {
 	if v := md.Get(requestid.MetadataKey); len(v) > 0 {
 		s.requestID = v[0]

@@ -37,7 +37,7 @@ type Registry struct {
 	logger  *slog.Logger
 	seed    maphash.Seed
 	shards  [shardCount]shard
-	serving sync.WaitGroup // connections being served and their handlers
+	serving tracker // connections being served and their handlers
 	closing atomic.Bool
 	count   atomic.Int64
 }
@@ -125,9 +125,9 @@ func (r *Registry) Abort(c *Conn) {
 // connection. The upgrade request's handler should return at once: the
 // HTTP server then frees the request, its buffers and its (deep) stack.
 func (r *Registry) Start(c *Conn, ws *websocket.Conn, h Handlers) {
-	r.serving.Add(1)
+	r.serving.add()
 	go func() {
-		defer r.serving.Done()
+		defer r.serving.done()
 		r.serve(c, ws, h)
 	}()
 }
@@ -164,9 +164,9 @@ func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers) {
 			continue
 		}
 		c.inflight <- struct{}{}
-		r.serving.Add(1)
+		r.serving.add()
 		go func() {
-			defer r.serving.Done()
+			defer r.serving.done()
 			defer func() { <-c.inflight }()
 			h.Message(c, msg, typ == websocket.MessageBinary)
 		}()
@@ -342,33 +342,84 @@ func (r *Registry) Shutdown(ctx context.Context) {
 			c.Close(CloseGoingAway, ReasonShutdown)
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		r.serving.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		// Cut what is left: readers then return at once.
-		for i := range r.shards {
-			sh := &r.shards[i]
-			sh.mu.RLock()
-			for _, c := range sh.conns {
-				c.mu.Lock()
-				ws := c.ws
-				c.mu.Unlock()
-				if ws != nil {
-					_ = ws.CloseNow()
-				}
-			}
-			sh.mu.RUnlock()
-		}
+	// Connections accepted meanwhile are closed as they start: wait
+	// until none is left.
+	for {
 		select {
-		case <-done:
-		case <-time.After(time.Second):
+		case <-r.serving.idle():
+			if r.serving.count() == 0 {
+				return
+			}
+			continue
+		case <-ctx.Done():
 		}
+		break
 	}
+	// Cut what is left: readers then return at once.
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		for _, c := range sh.conns {
+			c.mu.Lock()
+			ws := c.ws
+			c.mu.Unlock()
+			if ws != nil {
+				_ = ws.CloseNow()
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	select {
+	case <-r.serving.idle():
+	case <-time.After(time.Second):
+	}
+}
+
+// tracker counts running goroutines. Unlike a sync.WaitGroup, goroutines
+// may start while someone waits (a connection upgraded during shutdown).
+type tracker struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0
+}
+
+// add counts a goroutine starting.
+func (t *tracker) add() {
+	t.mu.Lock()
+	if t.n == 0 {
+		t.zero = make(chan struct{})
+	}
+	t.n++
+	t.mu.Unlock()
+}
+
+// done counts a goroutine ending.
+func (t *tracker) done() {
+	t.mu.Lock()
+	t.n--
+	if t.n == 0 {
+		close(t.zero)
+	}
+	t.mu.Unlock()
+}
+
+// count returns how many run.
+func (t *tracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
+
+// idle returns a channel closed once none runs.
+func (t *tracker) idle() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return t.zero
 }
 
 // Closing reports whether Shutdown was called.

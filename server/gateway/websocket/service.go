@@ -47,6 +47,9 @@ func (s *Service) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 			token = BearerToken(v[0])
 		}
 		scope, err := s.auth.Authenticate(token)
+		if err == nil && s.reg.Closing() {
+			err = ErrShuttingDown
+		}
 		if err != nil {
 			st, _ := Status(err)
 			return nil, st.Err()
@@ -213,6 +216,9 @@ func checkGroup(g string) error {
 // application/octet-stream, as text otherwise.
 func (s *Service) ServeHTTPCallback(w http.ResponseWriter, r *http.Request, stage, path string) {
 	scope, err := s.auth.Authenticate(BearerToken(r.Header.Get("Authorization")))
+	if err == nil && s.reg.Closing() {
+		err = ErrShuttingDown
+	}
 	if err != nil {
 		writeError(w, err)
 		return

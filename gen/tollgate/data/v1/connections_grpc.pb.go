@@ -53,7 +53,9 @@ const (
 // with every integration call (HandleMessageRequest.callback_token, header
 // x-tollgate-callback-token), which is valid for the connections of that
 // API stage only. A closed or unknown connection is NOT_FOUND over gRPC
-// and 410 Gone over HTTP, with an ErrorInfo of reason GONE.
+// and 410 Gone over HTTP, with an ErrorInfo of reason GONE (domain
+// websocket.tollgate.dev); while the gateway shuts down, every call is
+// UNAVAILABLE / 503.
 type ConnectionsServiceClient interface {
 	// Sends a message to one connection. The message is queued for the
 	// client; the call does not wait for the client to read it.
@@ -178,7 +180,9 @@ func (c *connectionsServiceClient) PostToStage(ctx context.Context, in *PostToSt
 // with every integration call (HandleMessageRequest.callback_token, header
 // x-tollgate-callback-token), which is valid for the connections of that
 // API stage only. A closed or unknown connection is NOT_FOUND over gRPC
-// and 410 Gone over HTTP, with an ErrorInfo of reason GONE.
+// and 410 Gone over HTTP, with an ErrorInfo of reason GONE (domain
+// websocket.tollgate.dev); while the gateway shuts down, every call is
+// UNAVAILABLE / 503.
 type ConnectionsServiceServer interface {
 	// Sends a message to one connection. The message is queued for the
 	// client; the call does not wait for the client to read it.

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"regexp"
@@ -103,7 +104,7 @@ func (r *Registry) Register(info Info, limits Limits, data any, groups []string)
 	r.add(c)
 	for _, g := range groups {
 		if groupPattern.MatchString(g) {
-			r.join(c, g)
+			_ = r.join(c, g) // past MaxGroups, the rest are ignored
 		}
 	}
 	return c
@@ -227,17 +228,23 @@ func (r *Registry) remove(c *Conn) {
 	r.count.Add(-1)
 }
 
-// join adds a connection to a group; it reports false for a connection
-// no longer registered.
-func (r *Registry) join(c *Conn, group string) bool {
+// MaxGroups is how many groups one connection may belong to.
+const MaxGroups = 64
+
+// join adds a connection to a group. It fails with ErrGone for a
+// connection no longer registered, and ErrInvalid past MaxGroups.
+func (r *Registry) join(c *Conn, group string) error {
 	sh := c.sh
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.conns[c.ID] != c {
-		return false
+		return ErrGone
 	}
 	if containsString(c.groups, group) {
-		return true
+		return nil
+	}
+	if len(c.groups) >= MaxGroups {
+		return fmt.Errorf("%w: a connection belongs to at most %d groups", ErrInvalid, MaxGroups)
 	}
 	c.groups = append(c.groups, group)
 	k := groupKey{c.Stage, group}
@@ -247,7 +254,7 @@ func (r *Registry) join(c *Conn, group string) bool {
 		sh.groups[k] = set
 	}
 	set[c] = struct{}{}
-	return true
+	return nil
 }
 
 // leave removes a connection from a group.

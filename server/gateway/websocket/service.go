@@ -128,8 +128,8 @@ func (s *Service) AddToGroup(ctx context.Context, req *datav1.AddToGroupRequest)
 	if err != nil {
 		return nil, err
 	}
-	if !s.reg.join(c, req.GetGroup()) {
-		return nil, fmt.Errorf("connection %q: %w", c.ID, ErrGone)
+	if err := s.reg.join(c, req.GetGroup()); err != nil {
+		return nil, fmt.Errorf("connection %q: %w", c.ID, err)
 	}
 	return &datav1.AddToGroupResponse{}, nil
 }

@@ -34,6 +34,9 @@ const (
 	benchConnsEnv = "TOLLGATE_WS_BENCH_CONNS"
 	// clientAddrEnv makes TestWebSocketClientProcess a client process.
 	clientAddrEnv = "TOLLGATE_WS_CLIENT_ADDR"
+	// clientReadEnv makes the client process read and count messages,
+	// printing "count N" every 20 ms.
+	clientReadEnv = "TOLLGATE_WS_CLIENT_READ"
 )
 
 // raiseFileLimit raises the open file limit to its hard maximum.
@@ -63,10 +66,11 @@ func TestWebSocketClientProcess(t *testing.T) {
 	raiseFileLimit(t)
 	n, _ := strconv.Atoi(os.Getenv(benchConnsEnv))
 	var (
-		mu    sync.Mutex
-		conns []*websocket.Conn
-		fails atomic.Int64
-		wg    sync.WaitGroup
+		mu       sync.Mutex
+		conns    []*websocket.Conn
+		fails    atomic.Int64
+		received atomic.Int64
+		wg       sync.WaitGroup
 	)
 	sem := make(chan struct{}, 64)
 	for range n {
@@ -80,8 +84,19 @@ func TestWebSocketClientProcess(t *testing.T) {
 				fails.Add(1)
 				return
 			}
-			// Answer pings and notice a close, without keeping data.
-			c.CloseRead(context.Background())
+			if os.Getenv(clientReadEnv) != "" {
+				go func() {
+					for {
+						if _, _, err := c.Read(context.Background()); err != nil {
+							return
+						}
+						received.Add(1)
+					}
+				}()
+			} else {
+				// Answer pings and notice a close, without keeping data.
+				c.CloseRead(context.Background())
+			}
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
@@ -89,6 +104,14 @@ func TestWebSocketClientProcess(t *testing.T) {
 	}
 	wg.Wait()
 	fmt.Printf("ready %d %d\n", len(conns), fails.Load())
+	if os.Getenv(clientReadEnv) != "" {
+		go func() {
+			for {
+				time.Sleep(20 * time.Millisecond)
+				fmt.Printf("count %d\n", received.Load())
+			}
+		}()
+	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
@@ -279,4 +302,69 @@ func BenchmarkWebSocketMessage(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkWebSocketFanOutExternal is BenchmarkWebSocketFanOut with the
+// 1,000 clients in a separate process (which still shares the machine's
+// cores), so that only the gateway's work is in this process.
+func BenchmarkWebSocketFanOutExternal(b *testing.B) {
+	const conns, batch = 1000, 200
+	raiseFileLimit(b)
+	gw, err := gateway.New(gateway.WithCallbackAdminToken(func(tok string) bool { return tok == testAdminToken }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tg := serveGateway(b, gw)
+	tg.load(b, wsStage(wsDeployment("127.0.0.1:1"), &adminv1.WebSocketSettings{SendQueueSize: 4096}))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWebSocketClientProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), clientAddrEnv+"="+tg.addr, benchConnsEnv+"="+strconv.Itoa(conns), clientReadEnv+"=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	}()
+	var received atomic.Int64
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var n int64
+			if strings.HasPrefix(sc.Text(), "ready ") {
+				close(ready)
+			} else if _, err := fmt.Sscanf(sc.Text(), "count %d", &n); err == nil {
+				received.Store(n)
+			}
+		}
+	}()
+	<-ready
+	for gw.Connections() < conns {
+		time.Sleep(10 * time.Millisecond)
+	}
+	msg := strings.Repeat("m", 128)
+	b.ResetTimer()
+	start := time.Now()
+	sent := 0
+	for sent < b.N {
+		k := min(batch, b.N-sent)
+		for range k {
+			req, _ := http.NewRequest(http.MethodPost, tg.url("/prod/@connections"), strings.NewReader(msg))
+			req.Header.Set("Authorization", "Bearer "+testAdminToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+		}
+		sent += k
+		for received.Load() < int64(sent)*conns {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(int64(sent)*conns)/elapsed.Seconds(), "msgs/s")
 }

@@ -439,8 +439,9 @@ const (
 // other routes, the response body goes back to the client when the route's
 // return_response is set. $disconnect's response is ignored.
 //
-// HTTP backends receive the same as a POST whose body is the message and
-// whose headers are x-tollgate-connection-id, x-tollgate-route-key,
+// HTTP backends receive the same as a POST (or the integration's method) to
+// the integration's URI as it is, whose body is the message and whose
+// headers are x-tollgate-connection-id, x-tollgate-route-key,
 // x-tollgate-request-id, x-tollgate-stage, x-tollgate-callback-url,
 // x-tollgate-callback-token, x-tollgate-connected-at (RFC 3339),
 // x-tollgate-source-ip, x-tollgate-principal and x-tollgate-ctx-{key} (the
@@ -488,8 +489,9 @@ func (c *webSocketIntegrationServiceClient) HandleMessage(ctx context.Context, i
 // other routes, the response body goes back to the client when the route's
 // return_response is set. $disconnect's response is ignored.
 //
-// HTTP backends receive the same as a POST whose body is the message and
-// whose headers are x-tollgate-connection-id, x-tollgate-route-key,
+// HTTP backends receive the same as a POST (or the integration's method) to
+// the integration's URI as it is, whose body is the message and whose
+// headers are x-tollgate-connection-id, x-tollgate-route-key,
 // x-tollgate-request-id, x-tollgate-stage, x-tollgate-callback-url,
 // x-tollgate-callback-token, x-tollgate-connected-at (RFC 3339),
 // x-tollgate-source-ip, x-tollgate-principal and x-tollgate-ctx-{key} (the

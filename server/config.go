@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
@@ -96,6 +97,13 @@ type Config struct {
 	// flight before closing them. Default 30s.
 	ShutdownTimeout time.Duration
 
+	// PublicURL is the scheme and host ("https://gw.example.com") at which
+	// backends reach the data port, used in the callback URLs of WebSocket
+	// APIs sent with every integration call. Empty uses the host of each
+	// upgrade request when a domain mapping names it, else the address the
+	// client connected to. Default "".
+	PublicURL string
+
 	// Logger receives the server's logs. Nil builds one that writes
 	// LogFormat to Stderr.
 	Logger *slog.Logger
@@ -179,10 +187,28 @@ func (c Config) Validate() error {
 	if c.MaxRouteTimeout < minMaxRouteTimeout {
 		errs = append(errs, fmt.Errorf("max-route-timeout: %s is too short; it must be at least %s", c.MaxRouteTimeout, minMaxRouteTimeout))
 	}
+	if c.PublicURL != "" {
+		add("public-url", validatePublicURL(c.PublicURL))
+	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// validatePublicURL checks that u is an http(s) URL with a host and no
+// path, query or credentials.
+func validatePublicURL(u string) error {
+	p, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a URL: %w", u, err)
+	case p.Scheme != "http" && p.Scheme != "https":
+		return fmt.Errorf("%q must start with http:// or https://", u)
+	case p.Host == "" || p.User != nil || (p.Path != "" && p.Path != "/") || p.RawQuery != "" || p.Fragment != "":
+		return fmt.Errorf("%q must be a scheme and host only, e.g. https://gw.example.com", u)
+	}
+	return nil
 }
 
 // validateAddr checks that addr is host:port with a numeric port; the host

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"time"
 
@@ -48,7 +49,13 @@ func (s *Server) buildDataPlane() error {
 	}
 	s.respCache = respCache
 	chain = append(chain, respCache.StreamServerInterceptor())
-	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...))
+	admin := []byte(s.adminToken)
+	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...),
+		// The WebSocket callback API accepts the admin token too.
+		gateway.WithCallbackAdminToken(func(token string) bool {
+			return subtle.ConstantTimeCompare([]byte(token), admin) == 1
+		}),
+		gateway.WithPublicURL(s.cfg.PublicURL))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}

@@ -104,6 +104,7 @@ var serveFlagEnv = map[string]string{
 	"demo":              "TOLLGATE_DEMO",
 	"max-route-timeout": "TOLLGATE_MAX_ROUTE_TIMEOUT",
 	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
+	"public-url":        "TOLLGATE_PUBLIC_URL",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -128,6 +129,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"largest backend `timeout` a route may be given; at least 50ms")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout,
 		"how long a shutdown waits for calls in flight before cutting them")
+	fs.StringVar(&cfg.PublicURL, "public-url", d.PublicURL,
+		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
 	return fs
 }
 

@@ -30,15 +30,22 @@ const (
 	GRPC Protocol = iota + 1
 	// REST is a REST/JSON call transcoded onto gRPC.
 	REST
+	// WEBSOCKET is a WebSocket upgrade ($connect) or one message of a
+	// WebSocket connection. Its headers are metadata entries under their
+	// own lowercase names, as for gRPC; Resource() is
+	// "{api}/{stage}/{route key}".
+	WEBSOCKET
 )
 
-// String returns "grpc" or "rest".
+// String returns "grpc", "rest" or "websocket".
 func (p Protocol) String() string {
 	switch p {
 	case GRPC:
 		return "grpc"
 	case REST:
 		return "rest"
+	case WEBSOCKET:
+		return "websocket"
 	}
 	return "unknown"
 }
@@ -92,6 +99,8 @@ type Call struct {
 	SourceIP string
 	// RequestID is the call's request ID.
 	RequestID string
+	// ConnectionID is the WebSocket connection of a WEBSOCKET call.
+	ConnectionID string
 
 	// UsageIdentifierKey is the API key value a custom authorizer chose
 	// for the caller, for APIs whose key source is the authorizer.

@@ -46,6 +46,13 @@
 // registers services; a caller that wants a real panic (for example to
 // exercise a crash) can use it on its own server without recovery.
 //
+// # Chat
+//
+// [Chat] is a WebSocket backend (tollgate.data.v1.WebSocketIntegrationService):
+// rooms as connection groups, messages broadcast through the gateway's
+// callback API. [StartChat] serves it on a listener of its own; the demo
+// deploys it as the WebSocket API apis/chat.
+//
 // # Serving
 //
 // [Start] runs both services plus gRPC health (reported SERVING) and server

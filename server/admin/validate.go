@@ -130,6 +130,9 @@ func validateAPI(v *violations, field string, a *adminv1.Api) {
 		validateIntegration(v, field+".default_integration", a.GetDefaultIntegration())
 	}
 	expr := a.GetRouteSelectionExpression()
+	if g := a.GetDefaultIntegration().GetGrpc(); g != nil && g.GetMethod() == "" && a.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET {
+		v.add(field+".default_integration.grpc.method", `is required for WebSocket APIs: the unary method receiving each event, e.g. "/tollgate.data.v1.WebSocketIntegrationService/HandleMessage"`)
+	}
 	if a.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET {
 		if expr == "" {
 			v.add(field+".route_selection_expression", `is required for WebSocket APIs, e.g. "$request.body.action"`)
@@ -315,6 +318,7 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 	if r.GetIntegration() != nil {
 		validateIntegration(v, field+".integration", r.GetIntegration())
 	}
+	validateWebSocketRoute(v, field, r, websocket)
 	if d := r.GetTimeout(); d != nil {
 		if err := d.CheckValid(); err != nil {
 			v.add(field+".timeout", "is not a valid duration: %v", err)
@@ -541,6 +545,7 @@ func validateStage(v *violations, field string, s *adminv1.Stage) {
 	checkName(v, field+".deployment", s.GetDeployment(), "apis/*/deployments/*")
 	checkVariables(v, field+".variables", s.GetVariables())
 	validateThrottle(v, field+".default_throttle", s.GetDefaultThrottle())
+	validateWebSocketSettings(v, field+".websocket", s.GetWebsocket())
 	for id, rs := range s.GetRouteSettings() {
 		f := field + ".route_settings[" + id + "]"
 		if msg := checkID(id); msg != "" {
@@ -643,5 +648,72 @@ func validateUsagePlan(v *violations, field string, p *adminv1.UsagePlan) {
 		if o := q.GetOffset(); o < 0 || o > maxOffset {
 			v.add(f+".offset", "must be between 0 and %d for this period (got %d)", maxOffset, o)
 		}
+	}
+}
+
+// validateWebSocketRoute checks what is particular to WebSocket routes: as
+// with Amazon API Gateway, only $connect is authorized (the connection keeps
+// its identity and API key for every message), and a gRPC integration
+// names the unary method that receives each event.
+func validateWebSocketRoute(v *violations, field string, r *adminv1.Route, websocket bool) {
+	key := r.GetWebsocketRouteKey()
+	if !websocket {
+		if r.GetReturnResponse() {
+			v.add(field+".return_response", "is only for WebSocket routes")
+		}
+		return
+	}
+	if key == "$connect" || key == "$disconnect" {
+		if r.GetReturnResponse() {
+			v.add(field+".return_response", "is not supported on %s routes", key)
+		}
+	}
+	if key != "$connect" {
+		if t := r.GetAuthorization().GetType(); t != adminv1.RouteAuthorization_TYPE_UNSPECIFIED && t != adminv1.RouteAuthorization_TYPE_NONE {
+			v.add(field+".authorization", "WebSocket APIs authorize the $connect route only; every message keeps the identity established there")
+		}
+		if r.GetApiKeyRequired() {
+			v.add(field+".api_key_required", "WebSocket APIs check API keys on the $connect route only; every message keeps the key used there")
+		}
+	}
+	if g := r.GetIntegration().GetGrpc(); g != nil && g.GetMethod() == "" {
+		v.add(field+".integration.grpc.method", `is required for WebSocket routes: the unary method receiving each event, e.g. "/tollgate.data.v1.WebSocketIntegrationService/HandleMessage"`)
+	}
+}
+
+// WebSocket limits a stage may set.
+const (
+	minWebSocketDuration = time.Second
+	maxIdleTimeout       = 2 * time.Hour
+	maxConnDuration      = 24 * time.Hour
+	minMessageBytes      = 128
+	maxMessageBytes      = 16 << 20
+	maxSendQueue         = 4096
+	maxPingInterval      = 10 * time.Minute
+	// defaultWebSocketMessage is the default max_message_bytes (as the
+	// data plane's websocket.DefaultMaxMessageBytes).
+	defaultWebSocketMessage = 128 << 10
+)
+
+// validateWebSocketSettings checks a stage's WebSocket limits.
+func validateWebSocketSettings(v *violations, field string, w *adminv1.WebSocketSettings) {
+	if w == nil {
+		return
+	}
+	checkDuration(v, field+".idle_timeout", w.GetIdleTimeout(), minWebSocketDuration, maxIdleTimeout)
+	checkDuration(v, field+".max_connection_duration", w.GetMaxConnectionDuration(), minWebSocketDuration, maxConnDuration)
+	checkDuration(v, field+".ping_interval", w.GetPingInterval(), minWebSocketDuration, maxPingInterval)
+	if n := w.GetMaxMessageBytes(); n != 0 && (n < minMessageBytes || n > maxMessageBytes) {
+		v.add(field+".max_message_bytes", "must be between %d and %d (got %d)", minMessageBytes, maxMessageBytes, n)
+	}
+	maxMsg := w.GetMaxMessageBytes()
+	if maxMsg == 0 {
+		maxMsg = defaultWebSocketMessage
+	}
+	if n := w.GetMaxFrameBytes(); n != 0 && (n < minMessageBytes || n > maxMsg) {
+		v.add(field+".max_frame_bytes", "must be between %d and max_message_bytes (%d) (got %d)", minMessageBytes, maxMsg, n)
+	}
+	if n := w.GetSendQueueSize(); n != 0 && (n < 1 || n > maxSendQueue) {
+		v.add(field+".send_queue_size", "must be between 1 and %d (got %d)", maxSendQueue, n)
 	}
 }

@@ -149,6 +149,19 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 		}
 	}
 
+	chat, err := examplebackend.StartChat("127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo: start chat backend: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			chat.Stop()
+		}
+	}()
+	if err := deployChat(ctx, svc, chat.Addr()); err != nil {
+		return nil, err
+	}
+
 	verb := "updated"
 	if apiCreated {
 		verb = "created"
@@ -164,9 +177,16 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 		logger.Info("demo: call the API through the gateway over gRPC",
 			"command", fmt.Sprintf("grpcurl -plaintext -protoset %s %s tollgate.example.v1.BookstoreService/ListShelves", o.protosetPath, o.dataAddr))
 	}
+	if o.dataAddr != "" {
+		logger.Info("demo: chat over WebSocket (the WebSocket API "+ChatAPIName+"), then send {\"action\":\"send\",\"text\":\"hi\"}",
+			"command", fmt.Sprintf("websocat 'ws://%s/%s?room=lobby&name=ann'", o.dataAddr, ChatStageID))
+	}
 	logger.Info("demo: call the backend directly",
 		"command", fmt.Sprintf("grpcurl -plaintext %s tollgate.example.v1.BookstoreService/ListShelves", backend.Addr()))
-	return backend.Stop, nil
+	return func() {
+		chat.Stop()
+		backend.Stop()
+	}, nil
 }
 
 // apiResource returns the demo API as the demo wants it.

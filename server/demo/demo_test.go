@@ -119,8 +119,13 @@ func TestRunIsIdempotent(t *testing.T) {
 		if err := proto.Unmarshal(got.api.GetFileDescriptorSet(), fds); err != nil || !hasService(fds, "BookstoreService") {
 			t.Errorf("run %d: the api's descriptor set lacks BookstoreService (%v)", run, err)
 		}
-		if got.apis != 1 {
-			t.Errorf("run %d: %d apis, want 1", run, got.apis)
+		if got.apis != 2 {
+			t.Errorf("run %d: %d apis, want 2 (bookstore and chat)", run, got.apis)
+		}
+		chatStage, err := svc.GetStage(ctx, &adminv1.GetStageRequest{Name: demo.ChatStageName})
+		chatDeps, derr := svc.ListDeployments(ctx, &adminv1.ListDeploymentsRequest{Parent: demo.ChatAPIName})
+		if err != nil || derr != nil || len(chatDeps.GetDeployments()) != 1 || chatStage.GetDeployment() != chatDeps.GetDeployments()[0].GetName() {
+			t.Errorf("run %d: the chat stage %v does not serve its only deployment (%v, %v)", run, chatStage, err, derr)
 		}
 		// The stage serves the one current deployment; older ones are gone.
 		if len(got.deployments) != 1 || got.stage.GetDeployment() != got.deployments[0] {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
@@ -107,6 +108,9 @@ type Gateway struct {
 	inprocConn *grpc.ClientConn
 	transcoded *inProcessConn // what transcoders call
 	httpProxy  *httpIntegrations
+	ws         *webSockets // WebSocket connections and their callback API
+	adminCheck func(token string) bool
+	publicURL  string
 
 	current atomic.Pointer[compiled]
 	mu      sync.Mutex // serializes Load
@@ -148,10 +152,19 @@ func New(opts ...Option) (*Gateway, error) {
 		g.routeInterceptor,
 	}, g.httpChain...)
 	g.proxyHandler = proxy.Handler()
+	if err := g.initWebSockets(); err != nil {
+		_ = g.pool.Close()
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	g.grpcServer = grpc.NewServer(
 		grpc.UnknownServiceHandler(g.proxyHandler),
 		grpc.ForceServerCodecV2(grpcproxy.Codec()),
+		// Every proxied call is a stream call to the unknown-service
+		// handler, through the policy chain; the only registered service,
+		// the WebSocket callback API, is unary and has its own
+		// authentication.
 		grpc.ChainStreamInterceptor(g.serverChain...),
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(g.logger), g.ws.service.UnaryServerInterceptor()),
 		grpc.MaxRecvMsgSize(g.maxRecvMsgSize),
 		// Limits of the native transport (ServeGRPC), as the HTTP/2
 		// server's: bounded streams per connection; grpc-go also bounds
@@ -163,6 +176,7 @@ func New(opts ...Option) (*Gateway, error) {
 		grpc.NumStreamWorkers(streamWorkers),
 		experimental.BufferPool(buffers),
 	)
+	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.service)
 	g.inproc = bufconn.Listen(1 << 20)
 	g.serving.Add(1)
 	go func() {
@@ -228,6 +242,7 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 		}
 	}
 	g.current.Store(next)
+	g.closeRetiredWebSockets(table)
 	g.pool.Retain(backends)
 	var retired []string
 	for _, rt := range prev.stages {
@@ -264,7 +279,7 @@ func stageBackends(s *routing.Stage) []grpcproxy.Backend {
 			out = append(out, grpcproxy.Backend{Target: g.GetTarget(), TLS: g.GetTls(), Authority: g.GetAuthority()})
 		}
 	}
-	return out
+	return append(out, webSocketBackends(s)...)
 }
 
 // ServeGRPC serves gRPC connections accepted from ln with grpc-go's native
@@ -278,11 +293,19 @@ func (g *Gateway) ServeGRPC(ln net.Listener) error {
 	return fmt.Errorf("gateway: serving gRPC: %w", err)
 }
 
-// Close stops the data plane: running calls are cancelled.
+// closeWebSocketsTimeout bounds how long Close waits for WebSocket
+// connections to close and run $disconnect.
+const closeWebSocketsTimeout = 2 * time.Second
+
+// Close stops the data plane: running calls are cancelled, WebSocket
+// connections closed.
 func (g *Gateway) Close() error {
 	if g.closed.Swap(true) {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeWebSocketsTimeout)
+	g.shutdownWebSockets(ctx)
+	cancel()
 	g.grpcServer.Stop()
 	_ = g.inprocConn.Close()
 	g.serving.Wait()
@@ -290,8 +313,11 @@ func (g *Gateway) Close() error {
 	return g.pool.Close()
 }
 
-// GracefulStop waits for running calls to finish, then closes the data plane.
+// GracefulStop closes WebSocket connections with 1001 (going away) and
+// waits for their $disconnect integrations, waits for running calls to
+// finish, then closes the data plane.
 func (g *Gateway) GracefulStop(ctx context.Context) {
+	g.shutdownWebSockets(ctx)
 	done := make(chan struct{})
 	go func() {
 		g.grpcServer.GracefulStop()

@@ -194,6 +194,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveStages serves a REST or HTTP call on the first of stages with a
 // matching route. rest is the escaped path relative to the stage.
 func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compiled, stages []*routing.Stage, rest string) {
+	if g.serveWebSocketStages(w, r, stages, rest) {
+		return
+	}
 	for _, st := range stages {
 		if route, _, ok := st.HTTPRoute(r.Method, rest); ok {
 			if c := st.PickCanary(); c != st {

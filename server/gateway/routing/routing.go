@@ -108,6 +108,7 @@ type Stage struct {
 	http      map[string]*pathtemplate.Set
 	canary    *Stage
 	canaryPct float64
+	ws        *WebSocket // WebSocket APIs only
 }
 
 // Methods returns the full method names the stage serves, sorted.
@@ -495,6 +496,12 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 				return nil, fmt.Errorf("route %s: %w", r.GetName(), err)
 			}
 		}
+	}
+	if snap.GetApi().GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET {
+		if err := compileWebSocket(st, snap, newRoute); err != nil {
+			return nil, err
+		}
+		return st, nil
 	}
 	// Every method of the descriptors is served: by its route, its
 	// service's wildcard route, or the default integration.

@@ -542,8 +542,13 @@ type Route struct {
 	// caller identity (principal or API key). Authorization still runs, before
 	// the cache, for every call. Default false.
 	CacheSharedByCallers bool `protobuf:"varint,16,opt,name=cache_shared_by_callers,json=cacheSharedByCallers,proto3" json:"cache_shared_by_callers,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// WebSocket routes only: send the integration's response body back to the
+	// client as a message (a two-way route). Unset, the response is dropped
+	// (the backend can still reply through the @connections callback API).
+	// Ignored for $connect and $disconnect.
+	ReturnResponse bool `protobuf:"varint,20,opt,name=return_response,json=returnResponse,proto3" json:"return_response,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -697,6 +702,13 @@ func (x *Route) GetCacheAllMethods() bool {
 func (x *Route) GetCacheSharedByCallers() bool {
 	if x != nil {
 		return x.CacheSharedByCallers
+	}
+	return false
+}
+
+func (x *Route) GetReturnResponse() bool {
+	if x != nil {
+		return x.ReturnResponse
 	}
 	return false
 }
@@ -1362,7 +1374,10 @@ type Stage struct {
 	// Last modification time.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Checksum of the current state, for optimistic concurrency.
-	Etag          string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
+	// WebSocket APIs only: connection limits (idle timeout, maximum duration,
+	// message size, send queue, keepalive). Unset uses the defaults.
+	Websocket     *WebSocketSettings `protobuf:"bytes,15,opt,name=websocket,proto3" json:"websocket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1493,6 +1508,13 @@ func (x *Stage) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Stage) GetWebsocket() *WebSocketSettings {
+	if x != nil {
+		return x.Websocket
+	}
+	return nil
 }
 
 // RouteSettings overrides stage settings for one route.
@@ -1940,7 +1962,7 @@ var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\"\xaa\a\n" +
+	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xaa\a\n" +
 	"\x03Api\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12!\n" +
@@ -1974,7 +1996,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xc9\x06\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xf2\x06\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -1995,7 +2017,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\x0e \x01(\tR\x04etag\x12*\n" +
 	"\x11cache_all_methods\x18\x0f \x01(\bR\x0fcacheAllMethods\x125\n" +
-	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers:A\xeaA>\n" +
+	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers\x12'\n" +
+	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
 	"\x05match\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +
@@ -2053,7 +2076,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\vApiSnapshot\x12(\n" +
 	"\x03api\x18\x01 \x01(\v2\x16.tollgate.admin.v1.ApiR\x03api\x120\n" +
 	"\x06routes\x18\x02 \x03(\v2\x18.tollgate.admin.v1.RouteR\x06routes\x12?\n" +
-	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\xdc\a\n" +
+	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\xa0\b\n" +
 	"\x05Stage\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2074,7 +2097,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x0e \x01(\tR\x04etag\x1a<\n" +
+	"\x04etag\x18\x0e \x01(\tR\x04etag\x12B\n" +
+	"\twebsocket\x18\x0f \x01(\v2$.tollgate.admin.v1.WebSocketSettingsR\twebsocket\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1ab\n" +
@@ -2175,6 +2199,7 @@ var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(*GrpcIntegration)(nil),                     // 27: tollgate.admin.v1.GrpcIntegration
 	(*HttpIntegration)(nil),                     // 28: tollgate.admin.v1.HttpIntegration
 	(*ThrottleSettings)(nil),                    // 29: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 30: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
@@ -2212,17 +2237,18 @@ var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	18, // 32: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
 	24, // 33: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
 	24, // 34: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	29, // 35: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	3,  // 36: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	22, // 37: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	24, // 38: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	24, // 39: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	14, // 40: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	41, // [41:41] is the sub-list for method output_type
-	41, // [41:41] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	30, // 35: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	29, // 36: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	3,  // 37: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	22, // 38: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	24, // 39: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	24, // 40: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	14, // 41: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -2231,6 +2257,7 @@ func file_tollgate_admin_v1_api_proto_init() {
 		return
 	}
 	file_tollgate_admin_v1_common_proto_init()
+	file_tollgate_admin_v1_websocket_proto_init()
 	file_tollgate_admin_v1_api_proto_msgTypes[0].OneofWrappers = []any{
 		(*Api_FileDescriptorSet)(nil),
 		(*Api_Reflection)(nil),

@@ -1,0 +1,277 @@
+package websocket
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Close codes the gateway sends (RFC 6455 section 7.4.1).
+const (
+	// CloseNormal ends a connection deleted through the callback API.
+	CloseNormal = websocket.StatusNormalClosure
+	// CloseGoingAway ends a connection on idle timeout, maximum duration,
+	// missed pings and gateway shutdown.
+	CloseGoingAway = websocket.StatusGoingAway
+	// ClosePolicyViolation ends a connection whose send queue overflowed.
+	ClosePolicyViolation = websocket.StatusPolicyViolation
+	// CloseAbnormal is reported to $disconnect when the connection ended
+	// without a close frame (the client vanished).
+	CloseAbnormal = websocket.StatusAbnormalClosure
+)
+
+// Close reasons the gateway sends.
+const (
+	ReasonIdle        = "idle timeout"
+	ReasonMaxDuration = "maximum connection duration"
+	ReasonOverflow    = "send queue overflow"
+	ReasonPing        = "keepalive ping unanswered"
+	ReasonShutdown    = "gateway shutting down"
+	ReasonDeleted     = "closed through the callback API"
+	ReasonStageGone   = "stage no longer deployed"
+)
+
+// Info describes a connection. It is fixed once the connection is served.
+type Info struct {
+	// ID is the connection's ID.
+	ID string
+	// API and Stage are resource names.
+	API, Stage string
+	// SourceIP is the client's address.
+	SourceIP string
+	// UserAgent is the client's User-Agent header.
+	UserAgent string
+	// Principal is the identity an authorizer established at $connect.
+	Principal string
+	// AuthorizerContext is the context a custom authorizer returned.
+	AuthorizerContext map[string]string
+	// APIKey is the resource name of the API key used at $connect.
+	APIKey string
+	// CallbackURL is the stage's callback API base URL as this client
+	// reached the gateway, "…/@connections".
+	CallbackURL string
+	// ConnectedAt is when the upgrade was accepted.
+	ConnectedAt time.Time
+}
+
+// Conn is one live WebSocket connection.
+type Conn struct {
+	Info
+	// Data is the data plane's own state of the connection, opaque here.
+	Data any
+
+	reg        *Registry
+	sh         *shard
+	ws         *websocket.Conn
+	limits     Limits
+	lastActive atomic.Int64 // unix nanoseconds
+	inflight   chan struct{}
+
+	mu          sync.Mutex
+	queue       []outMsg
+	writing     bool
+	closed      bool
+	closeCode   websocket.StatusCode
+	closeReason string
+
+	groups []string // guarded by sh.mu
+
+	idle, maxDur, ping *time.Timer
+}
+
+// outMsg is a message waiting to be written.
+type outMsg struct {
+	data   []byte
+	binary bool
+}
+
+// NewID returns an unguessable connection ID: 16 random bytes, URL-safe
+// base64 without padding (22 characters).
+func NewID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("websocket: connection id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// LastActive returns when the last data message was read or queued.
+func (c *Conn) LastActive() time.Time { return time.Unix(0, c.lastActive.Load()) }
+
+// Groups returns the connection's groups, sorted.
+func (c *Conn) Groups() []string {
+	c.sh.mu.RLock()
+	defer c.sh.mu.RUnlock()
+	out := slices.Clone(c.groups)
+	slices.Sort(out)
+	return out
+}
+
+// touch records activity.
+func (c *Conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
+
+// Send queues a message for the client and returns at once. It fails with
+// ErrGone once the connection is closing, and with ErrQueueFull when the
+// client reads too slowly: the connection is then closed with 1008.
+func (c *Conn) Send(data []byte, binary bool) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrGone
+	}
+	if len(c.queue) >= c.limits.SendQueueSize {
+		c.mu.Unlock()
+		c.reg.logger.Warn("websocket client too slow; disconnecting", "connection_id", c.ID, "stage", c.Stage, "queued", c.limits.SendQueueSize)
+		c.Close(ClosePolicyViolation, ReasonOverflow)
+		return ErrQueueFull
+	}
+	c.queue = append(c.queue, outMsg{data: data, binary: binary})
+	start := !c.writing && c.ws != nil // before Serve, the queue waits
+	c.writing = c.writing || start
+	c.mu.Unlock()
+	c.touch()
+	if start {
+		go c.writeLoop()
+	}
+	return nil
+}
+
+// writeLoop writes queued messages until the queue is empty, then exits:
+// an idle connection has no writer goroutine.
+func (c *Conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.closed {
+			c.queue, c.writing = nil, false
+			c.mu.Unlock()
+			return
+		}
+		m := c.queue[0]
+		c.queue[0] = outMsg{}
+		c.queue = c.queue[1:]
+		c.mu.Unlock()
+		typ := websocket.MessageText
+		if m.binary {
+			typ = websocket.MessageBinary
+		}
+		// No deadline: a client too slow to take a write fills its queue
+		// and is closed on overflow, a dead one misses its ping; either
+		// close unblocks the write.
+		err := c.ws.Write(context.Background(), typ, m.data)
+		if err != nil {
+			// The library closed the connection; the reader sees it.
+			c.Close(CloseAbnormal, "")
+		}
+	}
+}
+
+// Close starts closing the connection with a close code and reason. It
+// returns at once; the connection's reader then unregisters it and runs
+// $disconnect exactly once. Only the first Close (or client close) counts.
+func (c *Conn) Close(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed, c.closeCode, c.closeReason = true, code, reason
+	ws := c.ws
+	c.mu.Unlock()
+	c.stopTimers()
+	if ws == nil {
+		return // not served yet: Serve closes it
+	}
+	go func() {
+		if code == CloseAbnormal {
+			_ = ws.CloseNow()
+			return
+		}
+		_ = ws.Close(code, reason)
+	}()
+}
+
+// stopTimers stops the connection's timers.
+func (c *Conn) stopTimers() {
+	c.mu.Lock()
+	timers := [...]*time.Timer{c.idle, c.maxDur, c.ping}
+	c.mu.Unlock()
+	for _, t := range timers {
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+// startTimers arms the idle, maximum-duration and keepalive timers. They
+// are runtime timers: no goroutine runs until one fires.
+func (c *Conn) startTimers() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return // closed before it was served: nothing to time
+	}
+	c.maxDur = time.AfterFunc(c.limits.MaxDuration, func() { c.Close(CloseGoingAway, ReasonMaxDuration) })
+	c.idle = time.AfterFunc(c.limits.IdleTimeout, c.checkIdle)
+	c.ping = time.AfterFunc(c.limits.PingInterval, c.keepalive)
+}
+
+// checkIdle closes an idle connection, or re-arms for the time left: the
+// hot path (each message) only stores a timestamp.
+func (c *Conn) checkIdle() {
+	left := c.limits.IdleTimeout - time.Since(c.LastActive())
+	if left <= 0 {
+		c.Close(CloseGoingAway, ReasonIdle)
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.idle.Reset(left)
+	}
+	c.mu.Unlock()
+}
+
+// keepalive pings the client; one that does not answer within the
+// interval is disconnected.
+func (c *Conn) keepalive() {
+	ctx, cancel := context.WithTimeout(context.Background(), c.limits.PingInterval)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err != nil {
+		c.Close(CloseGoingAway, ReasonPing)
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.ping.Reset(c.limits.PingInterval)
+	}
+	c.mu.Unlock()
+}
+
+// closeStatus returns the close code and reason $disconnect reports: the
+// gateway's own when it closed the connection, else the client's close
+// frame, else 1006 (or 1009 for an oversize message).
+func (c *Conn) closeStatus(readErr error) (int, string) {
+	c.mu.Lock()
+	closed, code, reason := c.closed, c.closeCode, c.closeReason
+	c.closed = true
+	c.mu.Unlock()
+	if closed && code != CloseAbnormal {
+		return int(code), reason
+	}
+	var ce websocket.CloseError
+	if errors.As(readErr, &ce) {
+		return int(ce.Code), ce.Reason
+	}
+	if errors.Is(readErr, websocket.ErrMessageTooBig) {
+		return int(websocket.StatusMessageTooBig), "message too big"
+	}
+	return int(CloseAbnormal), ""
+}

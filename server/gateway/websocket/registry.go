@@ -1,0 +1,433 @@
+package websocket
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// shardCount spreads the registry's locks: connects, disconnects and
+// lookups of different connections rarely contend.
+const shardCount = 64
+
+// groupPattern is what a group name may be.
+var groupPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithLogger sets the logger. The default discards logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(r *Registry) {
+		if l != nil {
+			r.logger = l
+		}
+	}
+}
+
+// Registry holds every live connection of the gateway, by ID, by stage and
+// by group. The zero value is not usable; use NewRegistry.
+type Registry struct {
+	logger  *slog.Logger
+	seed    maphash.Seed
+	shards  [shardCount]shard
+	serving tracker // connections being served and their handlers
+	closing atomic.Bool
+	count   atomic.Int64
+}
+
+// shard is one part of the registry.
+type shard struct {
+	mu     sync.RWMutex
+	conns  map[string]*Conn
+	stages map[string]map[*Conn]struct{}
+	groups map[groupKey]map[*Conn]struct{}
+}
+
+// groupKey names a group of a stage.
+type groupKey struct{ stage, group string }
+
+// NewRegistry returns an empty registry.
+func NewRegistry(opts ...Option) *Registry {
+	r := &Registry{logger: slog.New(slog.DiscardHandler), seed: maphash.MakeSeed()}
+	for _, o := range opts {
+		o(r)
+	}
+	for i := range r.shards {
+		r.shards[i] = shard{conns: map[string]*Conn{}, stages: map[string]map[*Conn]struct{}{}, groups: map[groupKey]map[*Conn]struct{}{}}
+	}
+	return r
+}
+
+// shardOf returns the shard of a connection ID.
+func (r *Registry) shardOf(id string) *shard {
+	return &r.shards[maphash.String(r.seed, id)%shardCount]
+}
+
+// Len returns the number of live connections.
+func (r *Registry) Len() int { return int(r.count.Load()) }
+
+// Get returns a live connection.
+func (r *Registry) Get(id string) (*Conn, bool) {
+	sh := r.shardOf(id)
+	sh.mu.RLock()
+	c, ok := sh.conns[id]
+	sh.mu.RUnlock()
+	return c, ok
+}
+
+// Handlers are what the data plane does with a connection's events.
+type Handlers struct {
+	// Message handles one data message in its own goroutine; at most
+	// MaxInFlight run at once per connection. Nil drops messages.
+	Message func(c *Conn, data []byte, binary bool)
+	// Disconnect runs exactly once per served connection, after it is
+	// closed and unregistered, with the close code and reason. Nil does
+	// nothing.
+	Disconnect func(c *Conn, code int, reason string)
+}
+
+// Register registers a connection about to be accepted, with its groups,
+// so that it is reachable through the callback API as soon as the client
+// sees the upgrade succeed. Messages sent to it wait in its queue until
+// Start. Follow it with Start, or with Abort if the upgrade fails.
+func (r *Registry) Register(info Info, limits Limits, data any, groups []string) *Conn {
+	c := &Conn{Info: info, Data: data, reg: r, sh: r.shardOf(info.ID), limits: limits, inflight: make(chan struct{}, MaxInFlight)}
+	c.touch()
+	r.add(c)
+	for _, g := range groups {
+		if groupPattern.MatchString(g) {
+			_ = r.join(c, g) // past MaxGroups, the rest are ignored
+		}
+	}
+	return c
+}
+
+// Abort unregisters a connection whose upgrade failed; $disconnect does
+// not run, as the client never connected.
+func (r *Registry) Abort(c *Conn) {
+	c.mu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.mu.Unlock()
+	r.remove(c)
+}
+
+// Start serves a registered connection over an accepted WebSocket until it
+// closes, in a new goroutine: reading messages, enforcing the limits, and
+// finally calling h.Disconnect exactly once, whatever ended the
+// connection. The upgrade request's handler should return at once: the
+// HTTP server then frees the request, its buffers and its (deep) stack.
+func (r *Registry) Start(c *Conn, ws *websocket.Conn, h Handlers) {
+	r.serving.add()
+	go func() {
+		defer r.serving.done()
+		r.serve(c, ws, h)
+	}()
+}
+
+// serve is the reader loop of a connection.
+func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers) {
+	ws.SetReadLimit(c.limits.MaxMessageBytes)
+	c.mu.Lock()
+	c.ws = ws
+	closed, code, reason := c.closed, c.closeCode, c.closeReason
+	start := !closed && len(c.queue) > 0
+	c.writing = c.writing || start
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	c.startTimers()
+	switch {
+	case closed:
+		// Closed (e.g. deleted) between registration and the upgrade.
+		go func() { _ = ws.Close(code, reason) }()
+	case r.closing.Load():
+		c.Close(CloseGoingAway, ReasonShutdown)
+	}
+	var readErr error
+	for {
+		typ, msg, err := ws.Read(context.Background())
+		if err != nil {
+			readErr = err
+			break
+		}
+		c.touch()
+		if h.Message == nil {
+			continue
+		}
+		c.inflight <- struct{}{}
+		r.serving.add()
+		go func() {
+			defer r.serving.done()
+			defer func() { <-c.inflight }()
+			h.Message(c, msg, typ == websocket.MessageBinary)
+		}()
+	}
+	code2, reason2 := c.closeStatus(readErr)
+	c.stopTimers()
+	_ = ws.CloseNow()
+	r.remove(c)
+	// Messages being handled finish before $disconnect.
+	for range MaxInFlight {
+		c.inflight <- struct{}{}
+	}
+	if h.Disconnect != nil {
+		h.Disconnect(c, code2, reason2)
+	}
+}
+
+// add registers a connection.
+func (r *Registry) add(c *Conn) {
+	sh := c.sh
+	sh.mu.Lock()
+	sh.conns[c.ID] = c
+	set := sh.stages[c.Stage]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		sh.stages[c.Stage] = set
+	}
+	set[c] = struct{}{}
+	sh.mu.Unlock()
+	r.count.Add(1)
+}
+
+// remove unregisters a connection and its group memberships.
+func (r *Registry) remove(c *Conn) {
+	sh := c.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.conns[c.ID]; !ok {
+		return
+	}
+	delete(sh.conns, c.ID)
+	if set := sh.stages[c.Stage]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(sh.stages, c.Stage)
+		}
+	}
+	for _, g := range c.groups {
+		k := groupKey{c.Stage, g}
+		if set := sh.groups[k]; set != nil {
+			delete(set, c)
+			if len(set) == 0 {
+				delete(sh.groups, k)
+			}
+		}
+	}
+	c.groups = nil
+	r.count.Add(-1)
+}
+
+// MaxGroups is how many groups one connection may belong to.
+const MaxGroups = 64
+
+// join adds a connection to a group. It fails with ErrGone for a
+// connection no longer registered, and ErrInvalid past MaxGroups.
+func (r *Registry) join(c *Conn, group string) error {
+	sh := c.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.conns[c.ID] != c {
+		return ErrGone
+	}
+	if containsString(c.groups, group) {
+		return nil
+	}
+	if len(c.groups) >= MaxGroups {
+		return fmt.Errorf("%w: a connection belongs to at most %d groups", ErrInvalid, MaxGroups)
+	}
+	c.groups = append(c.groups, group)
+	k := groupKey{c.Stage, group}
+	set := sh.groups[k]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		sh.groups[k] = set
+	}
+	set[c] = struct{}{}
+	return nil
+}
+
+// leave removes a connection from a group.
+func (r *Registry) leave(c *Conn, group string) bool {
+	sh := c.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.conns[c.ID] != c {
+		return false
+	}
+	for i, g := range c.groups {
+		if g == group {
+			c.groups = append(c.groups[:i], c.groups[i+1:]...)
+			break
+		}
+	}
+	k := groupKey{c.Stage, group}
+	if set := sh.groups[k]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(sh.groups, k)
+		}
+	}
+	return true
+}
+
+// containsString reports whether s contains v.
+func containsString(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// members returns the connections of a stage (group "") or of a group.
+func (r *Registry) members(stage, group string) []*Conn {
+	var out []*Conn
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		var set map[*Conn]struct{}
+		if group == "" {
+			set = sh.stages[stage]
+		} else {
+			set = sh.groups[groupKey{stage, group}]
+		}
+		for c := range set {
+			out = append(out, c)
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// CloseStage closes every connection of a stage, e.g. when the stage is
+// no longer deployed.
+func (r *Registry) CloseStage(stage string, code websocket.StatusCode, reason string) {
+	for _, c := range r.members(stage, "") {
+		c.Close(code, reason)
+	}
+}
+
+// Stages returns the stages with live connections.
+func (r *Registry) Stages() map[string]bool {
+	out := map[string]bool{}
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		for s := range sh.stages {
+			out[s] = true
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// Shutdown closes every connection with 1001 (going away), refuses new
+// ones, and waits until each has run its $disconnect or ctx ends.
+func (r *Registry) Shutdown(ctx context.Context) {
+	r.closing.Store(true)
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		conns := make([]*Conn, 0, len(sh.conns))
+		for _, c := range sh.conns {
+			conns = append(conns, c)
+		}
+		sh.mu.RUnlock()
+		for _, c := range conns {
+			c.Close(CloseGoingAway, ReasonShutdown)
+		}
+	}
+	// Connections accepted meanwhile are closed as they start: wait
+	// until none is left.
+	for {
+		select {
+		case <-r.serving.idle():
+			if r.serving.count() == 0 {
+				return
+			}
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	// Cut what is left: readers then return at once.
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		for _, c := range sh.conns {
+			c.mu.Lock()
+			ws := c.ws
+			c.mu.Unlock()
+			if ws != nil {
+				_ = ws.CloseNow()
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	select {
+	case <-r.serving.idle():
+	case <-time.After(time.Second):
+	}
+}
+
+// tracker counts running goroutines. Unlike a sync.WaitGroup, goroutines
+// may start while someone waits (a connection upgraded during shutdown).
+type tracker struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0
+}
+
+// add counts a goroutine starting.
+func (t *tracker) add() {
+	t.mu.Lock()
+	if t.n == 0 {
+		t.zero = make(chan struct{})
+	}
+	t.n++
+	t.mu.Unlock()
+}
+
+// done counts a goroutine ending.
+func (t *tracker) done() {
+	t.mu.Lock()
+	t.n--
+	if t.n == 0 {
+		close(t.zero)
+	}
+	t.mu.Unlock()
+}
+
+// count returns how many run.
+func (t *tracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
+
+// idle returns a channel closed once none runs.
+func (t *tracker) idle() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return t.zero
+}
+
+// Closing reports whether Shutdown was called.
+func (r *Registry) Closing() bool { return r.closing.Load() }

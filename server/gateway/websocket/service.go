@@ -1,0 +1,325 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+)
+
+// maxCallbackBody bounds a callback request's body before the stage's own
+// message limit is checked.
+const maxCallbackBody = 16 << 20
+
+// Service implements the callback API, tollgate.data.v1.ConnectionsService,
+// over a Registry. Serve it on a grpc.Server with its UnaryServerInterceptor
+// (which authenticates callers), and over HTTP with ServeHTTPCallback.
+type Service struct {
+	datav1.UnimplementedConnectionsServiceServer
+	reg  *Registry
+	auth *Authenticator
+}
+
+var _ datav1.ConnectionsServiceServer = (*Service)(nil)
+
+// NewService returns the callback API of a registry.
+func NewService(reg *Registry, auth *Authenticator) *Service {
+	return &Service{reg: reg, auth: auth}
+}
+
+// UnaryServerInterceptor authenticates callback API calls by their
+// "authorization: Bearer" metadata entry and maps errors of this package
+// to statuses, once.
+func (s *Service) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		var token string
+		if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) == 1 {
+			token = BearerToken(v[0])
+		}
+		scope, err := s.auth.Authenticate(token)
+		if err == nil && s.reg.Closing() {
+			err = ErrShuttingDown
+		}
+		if err != nil {
+			st, _ := Status(err)
+			return nil, st.Err()
+		}
+		resp, err := handler(withScope(ctx, scope), req)
+		if err != nil {
+			st, _ := Status(err)
+			return nil, st.Err()
+		}
+		return resp, nil
+	}
+}
+
+// conn returns a live connection the caller may reach; a connection of
+// another stage is as gone as an unknown one.
+func (s *Service) conn(ctx context.Context, id string) (*Conn, error) {
+	c, ok := s.reg.Get(id)
+	if !ok || !scopeOf(ctx).Allows(c.Stage) {
+		return nil, fmt.Errorf("connection %q: %w", id, ErrGone)
+	}
+	return c, nil
+}
+
+// PostToConnection sends a message to one connection.
+func (s *Service) PostToConnection(ctx context.Context, req *datav1.PostToConnectionRequest) (*datav1.PostToConnectionResponse, error) {
+	c, err := s.conn(ctx, req.GetConnectionId())
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(req.GetData())) > c.limits.MaxMessageBytes {
+		return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, c.limits.MaxMessageBytes)
+	}
+	if err := c.Send(req.GetData(), req.GetBinary()); err != nil {
+		return nil, fmt.Errorf("connection %q: %w", c.ID, err)
+	}
+	return &datav1.PostToConnectionResponse{}, nil
+}
+
+// GetConnection describes one connection.
+func (s *Service) GetConnection(ctx context.Context, req *datav1.GetConnectionRequest) (*datav1.Connection, error) {
+	c, err := s.conn(ctx, req.GetConnectionId())
+	if err != nil {
+		return nil, err
+	}
+	return &datav1.Connection{
+		ConnectionId: c.ID,
+		Stage:        c.Stage,
+		ConnectedAt:  timestamppb.New(c.ConnectedAt),
+		LastActiveAt: timestamppb.New(c.LastActive()),
+		Identity: &datav1.ConnectionIdentity{
+			SourceIp:  c.SourceIP,
+			UserAgent: c.UserAgent,
+			Principal: c.Principal,
+			ApiKey:    c.APIKey,
+		},
+		Groups: c.Groups(),
+	}, nil
+}
+
+// DeleteConnection closes one connection with 1000.
+func (s *Service) DeleteConnection(ctx context.Context, req *datav1.DeleteConnectionRequest) (*datav1.DeleteConnectionResponse, error) {
+	c, err := s.conn(ctx, req.GetConnectionId())
+	if err != nil {
+		return nil, err
+	}
+	c.Close(CloseNormal, ReasonDeleted)
+	return &datav1.DeleteConnectionResponse{}, nil
+}
+
+// AddToGroup adds a connection to a group.
+func (s *Service) AddToGroup(ctx context.Context, req *datav1.AddToGroupRequest) (*datav1.AddToGroupResponse, error) {
+	if err := checkGroup(req.GetGroup()); err != nil {
+		return nil, err
+	}
+	c, err := s.conn(ctx, req.GetConnectionId())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reg.join(c, req.GetGroup()); err != nil {
+		return nil, fmt.Errorf("connection %q: %w", c.ID, err)
+	}
+	return &datav1.AddToGroupResponse{}, nil
+}
+
+// RemoveFromGroup removes a connection from a group.
+func (s *Service) RemoveFromGroup(ctx context.Context, req *datav1.RemoveFromGroupRequest) (*datav1.RemoveFromGroupResponse, error) {
+	if err := checkGroup(req.GetGroup()); err != nil {
+		return nil, err
+	}
+	c, err := s.conn(ctx, req.GetConnectionId())
+	if err != nil {
+		return nil, err
+	}
+	if !s.reg.leave(c, req.GetGroup()) {
+		return nil, fmt.Errorf("connection %q: %w", c.ID, ErrGone)
+	}
+	return &datav1.RemoveFromGroupResponse{}, nil
+}
+
+// PostToGroup broadcasts to a group of a stage.
+func (s *Service) PostToGroup(ctx context.Context, req *datav1.PostToGroupRequest) (*datav1.PostToGroupResponse, error) {
+	if err := checkGroup(req.GetGroup()); err != nil {
+		return nil, err
+	}
+	sent, dropped, err := s.broadcast(ctx, req.GetStage(), req.GetGroup(), req.GetData(), req.GetBinary())
+	if err != nil {
+		return nil, err
+	}
+	return &datav1.PostToGroupResponse{Sent: sent, Dropped: dropped}, nil
+}
+
+// PostToStage broadcasts to every connection of a stage.
+func (s *Service) PostToStage(ctx context.Context, req *datav1.PostToStageRequest) (*datav1.PostToStageResponse, error) {
+	sent, dropped, err := s.broadcast(ctx, req.GetStage(), "", req.GetData(), req.GetBinary())
+	if err != nil {
+		return nil, err
+	}
+	return &datav1.PostToStageResponse{Sent: sent, Dropped: dropped}, nil
+}
+
+// broadcast checks the caller's scope and fans a message out.
+func (s *Service) broadcast(ctx context.Context, stage, group string, data []byte, binary bool) (sent, dropped int32, err error) {
+	if stage == "" {
+		return 0, 0, fmt.Errorf("%w: stage is required, e.g. \"apis/chat/stages/prod\"", ErrInvalid)
+	}
+	if !scopeOf(ctx).Allows(stage) {
+		return 0, 0, ErrPermissionDenied
+	}
+	members := s.reg.members(stage, group)
+	if len(members) > 0 && int64(len(data)) > members[0].limits.MaxMessageBytes {
+		return 0, 0, fmt.Errorf("%w (%d bytes)", ErrTooLarge, members[0].limits.MaxMessageBytes)
+	}
+	for _, c := range members {
+		switch err := c.Send(data, binary); {
+		case err == nil:
+			sent++
+		case errors.Is(err, ErrQueueFull):
+			dropped++
+		}
+	}
+	return sent, dropped, nil
+}
+
+// checkGroup validates a group name.
+func checkGroup(g string) error {
+	if !groupPattern.MatchString(g) {
+		return fmt.Errorf("%w: a group name is 1-128 characters of A-Z a-z 0-9 _ . : - (got %q)", ErrInvalid, g)
+	}
+	return nil
+}
+
+// ServeHTTPCallback serves the AWS-style callback API of one stage over
+// HTTP. path is the request path after ".../@connections":
+//
+//	POST   /{id}                 PostToConnection, body = the message
+//	GET    /{id}                 GetConnection (JSON)
+//	DELETE /{id}                 DeleteConnection (204)
+//	PUT    /{id}/groups/{group}  AddToGroup (204)
+//	DELETE /{id}/groups/{group}  RemoveFromGroup (204)
+//	POST   /@groups/{group}      PostToGroup, body = the message
+//	POST   "" or /               PostToStage, body = the message
+//
+// A message is sent as a binary frame when the request's Content-Type is
+// application/octet-stream, as text otherwise.
+func (s *Service) ServeHTTPCallback(w http.ResponseWriter, r *http.Request, stage, path string) {
+	scope, err := s.auth.Authenticate(BearerToken(r.Header.Get("Authorization")))
+	if err == nil && s.reg.Closing() {
+		err = ErrShuttingDown
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx := withScope(r.Context(), scope)
+	binary := r.Header.Get("Content-Type") == "application/octet-stream"
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	body := func() ([]byte, error) {
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxCallbackBody+1))
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading the body: %v", ErrInvalid, err)
+		}
+		if len(b) > maxCallbackBody {
+			return nil, ErrTooLarge
+		}
+		return b, nil
+	}
+	var resp any
+	switch {
+	case len(parts) == 1 && parts[0] == "" && r.Method == http.MethodPost:
+		var b []byte
+		if b, err = body(); err == nil {
+			resp, err = s.PostToStage(ctx, &datav1.PostToStageRequest{Stage: stage, Data: b, Binary: binary})
+		}
+	case len(parts) == 2 && parts[0] == "@groups" && r.Method == http.MethodPost:
+		var b []byte
+		if b, err = body(); err == nil {
+			resp, err = s.PostToGroup(ctx, &datav1.PostToGroupRequest{Stage: stage, Group: parts[1], Data: b, Binary: binary})
+		}
+	case len(parts) == 1 && parts[0] != "":
+		id := parts[0]
+		if c, ok := s.reg.Get(id); !ok || c.Stage != stage {
+			err = fmt.Errorf("connection %q: %w", id, ErrGone)
+			break
+		}
+		switch r.Method {
+		case http.MethodPost:
+			var b []byte
+			if b, err = body(); err == nil {
+				_, err = s.PostToConnection(ctx, &datav1.PostToConnectionRequest{ConnectionId: id, Data: b, Binary: binary})
+			}
+		case http.MethodGet:
+			resp, err = s.GetConnection(ctx, &datav1.GetConnectionRequest{ConnectionId: id})
+		case http.MethodDelete:
+			_, err = s.DeleteConnection(ctx, &datav1.DeleteConnectionRequest{ConnectionId: id})
+		default:
+			w.Header().Set("Allow", "DELETE, GET, POST")
+			err = errMethod
+		}
+	case len(parts) == 3 && parts[1] == "groups":
+		id := parts[0]
+		if c, ok := s.reg.Get(id); !ok || c.Stage != stage {
+			err = fmt.Errorf("connection %q: %w", id, ErrGone)
+			break
+		}
+		switch r.Method {
+		case http.MethodPut:
+			_, err = s.AddToGroup(ctx, &datav1.AddToGroupRequest{ConnectionId: id, Group: parts[2]})
+		case http.MethodDelete:
+			_, err = s.RemoveFromGroup(ctx, &datav1.RemoveFromGroupRequest{ConnectionId: id, Group: parts[2]})
+		default:
+			w.Header().Set("Allow", "DELETE, PUT")
+			err = errMethod
+		}
+	default:
+		err = errNoCallbackRoute
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	switch v := resp.(type) {
+	case *datav1.Connection:
+		writeJSON(w, http.StatusOK, v)
+	case *datav1.PostToGroupResponse:
+		writeJSON(w, http.StatusOK, v)
+	case *datav1.PostToStageResponse:
+		writeJSON(w, http.StatusOK, v)
+	default:
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusOK) // as Amazon API Gateway's PostToConnection
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// writeError writes an error as google.rpc.Status JSON.
+func writeError(w http.ResponseWriter, err error) {
+	st, httpCode := Status(err)
+	b, _ := protojson.Marshal(st.Proto())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(httpCode)
+	_, _ = w.Write(b)
+}
+
+// writeJSON writes a message as JSON.
+func writeJSON(w http.ResponseWriter, code int, m proto.Message) {
+	b, _ := protojson.Marshal(m)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}

@@ -6,6 +6,7 @@ replace github.com/tollgate-gw/tollgate => ../
 
 require (
 	connectrpc.com/vanguard v0.4.0
+	github.com/coder/websocket v1.8.15
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
 	github.com/tollgate-gw/tollgate v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.85.0

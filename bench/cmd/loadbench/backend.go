@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
 )
 
@@ -42,7 +43,8 @@ func (echoServer) EchoServerStream(req *examplev1.EchoRequest, stream grpc.Serve
 	return nil
 }
 
-// startBackend serves the echo service on a free loopback port.
+// startBackend serves the echo service and the WebSocket integration on a
+// free loopback port.
 func startBackend() (addr string, stop func(), err error) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,6 +52,7 @@ func startBackend() (addr string, stop func(), err error) {
 	}
 	s := grpc.NewServer()
 	examplev1.RegisterEchoServiceServer(s, echoServer{})
+	datav1.RegisterWebSocketIntegrationServiceServer(s, wsIntegration{})
 	go s.Serve(lis)
 	return lis.Addr().String(), s.Stop, nil
 }

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -81,7 +82,8 @@ func main() {
 		concList    = flag.String("concurrency", "1,16,64", "comma-separated concurrency levels")
 		payload     = flag.Int("payload", 1024, "payload size in bytes")
 		repeat      = flag.Int("stream-repeat", 1000, "messages per EchoServerStream call (at most 10000)")
-		scenarioArg = flag.String("scenarios", "grpc-unary,rest-unary,grpc-stream", "comma-separated scenarios: grpc-unary, rest-unary, grpc-stream")
+		scenarioArg = flag.String("scenarios", "grpc-unary,rest-unary,grpc-stream,ws-echo,ws-fanout", "comma-separated scenarios: grpc-unary, rest-unary, grpc-stream, ws-echo, ws-fanout")
+		fanoutConns = flag.Int("fanout-conns", 1000, "WebSocket connections a ws-fanout broadcast goes to")
 		out         = flag.String("out", "results/latest.json", "JSON output file (empty: none)")
 	)
 	flag.Parse()
@@ -99,7 +101,7 @@ func main() {
 	scenarios := strings.Split(*scenarioArg, ",")
 	for _, s := range scenarios {
 		switch s {
-		case scenarioGRPCUnary, scenarioRESTUnary, scenarioGRPCStream:
+		case scenarioGRPCUnary, scenarioRESTUnary, scenarioGRPCStream, scenarioWSEcho, scenarioWSFanout:
 		default:
 			fatal(fmt.Errorf("unknown scenario %q", s))
 		}
@@ -111,7 +113,11 @@ func main() {
 		Time: time.Now().UTC(), GoVersion: runtime.Version(), NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		DurationSec: duration.Seconds(), WarmupSec: warmup.Seconds(), PayloadBytes: *payload, StreamRepeat: *repeat, Notes: notes,
 	}
-	b := &bench{duration: *duration, warmup: *warmup, concs: concs, payload: make([]byte, *payload), repeat: int32(*repeat)}
+	if *fanoutConns < 1 {
+		fatal(fmt.Errorf("-fanout-conns must be at least 1"))
+	}
+	raiseFileLimit()
+	b := &bench{duration: *duration, warmup: *warmup, concs: concs, payload: make([]byte, *payload), repeat: int32(*repeat), fanoutConns: *fanoutConns}
 	for i := range b.payload {
 		b.payload[i] = byte(i)
 	}
@@ -120,6 +126,11 @@ func main() {
 		fatal(err)
 	}
 	defer b.stopBackend()
+	b.wsDirect, b.stopWSDirect, err = startWSDirect()
+	if err != nil {
+		fatal(err)
+	}
+	defer b.stopWSDirect()
 	for _, s := range scenarios {
 		cells, err := b.scenario(s)
 		rep.Cells = append(rep.Cells, cells...)
@@ -143,6 +154,9 @@ type bench struct {
 	repeat           int32
 	backend          string
 	stopBackend      func()
+	wsDirect         string // the direct WebSocket server
+	stopWSDirect     func()
+	fanoutConns      int
 }
 
 // scenario runs every target of scenario s at every concurrency.
@@ -153,6 +167,8 @@ func (b *bench) scenario(s string) ([]cell, error) {
 		targets = []string{targetDirect, kindTollgate, kindTollgatePolicy}
 	case scenarioRESTUnary:
 		targets = []string{kindTollgate, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
+	case scenarioWSEcho, scenarioWSFanout:
+		targets = []string{targetDirect, kindTollgate}
 	}
 	var cells []cell
 	for _, t := range targets {
@@ -176,8 +192,14 @@ func (b *bench) target(s, t string) ([]cell, error) {
 		defer p.stop()
 		addr = p.addr
 	}
-	var fn callFunc
 	unit := "call"
+	// makeFn returns the call of a cell with conc workers (or, for a
+	// fan-out, conc connections) and what to close after it.
+	var makeFn func(conc int) (callFunc, func(), error)
+	same := func(fn callFunc) func(int) (callFunc, func(), error) {
+		return func(int) (callFunc, func(), error) { return fn, func() {}, nil }
+	}
+	concs := b.concs
 	switch s {
 	case scenarioGRPCUnary, scenarioGRPCStream:
 		conn, err := dialGRPC(addr)
@@ -193,9 +215,9 @@ func (b *bench) target(s, t string) ([]cell, error) {
 			md = metadata.Join(md, policyMetadata())
 		}
 		if s == scenarioGRPCUnary {
-			fn = grpcUnary(conn, md, b.payload)
+			makeFn = same(grpcUnary(conn, md, b.payload))
 		} else {
-			fn = grpcStream(conn, md, b.payload, b.repeat)
+			makeFn = same(grpcStream(conn, md, b.payload, b.repeat))
 			unit = "msg"
 		}
 	case scenarioRESTUnary:
@@ -211,13 +233,54 @@ func (b *bench) target(s, t string) ([]cell, error) {
 		}
 		client := newHTTPClient()
 		defer client.CloseIdleConnections()
-		fn = restUnary(client, url, header, b.payload)
+		makeFn = same(restUnary(client, url, header, b.payload))
+	case scenarioWSEcho:
+		if t == targetDirect {
+			addr = b.wsDirect
+		}
+		echoURL, _ := wsURLs(t, addr)
+		makeFn = func(conc int) (callFunc, func(), error) {
+			return wsEcho(context.Background(), echoURL, conc, b.payload)
+		}
+	case scenarioWSFanout:
+		unit = "msg"
+		concs = []int{b.fanoutConns}
+		var post func(context.Context, []byte) error
+		if t == targetDirect {
+			addr = b.wsDirect
+			client := newHTTPClient()
+			defer client.CloseIdleConnections()
+			post = directPost(client, addr)
+		} else {
+			conn, err := dialGRPC(addr)
+			if err != nil {
+				return nil, err
+			}
+			defer conn.Close()
+			post = tollgatePost(conn)
+		}
+		_, fanoutURL := wsURLs(t, addr)
+		makeFn = func(conc int) (callFunc, func(), error) {
+			f, err := dialFanout(context.Background(), fanoutURL, conc)
+			if err != nil {
+				return nil, nil, err
+			}
+			return broadcaster(f, post, b.payload), f.close, nil
+		}
 	}
 	var cells []cell
-	for _, conc := range b.concs {
+	for _, conc := range concs {
 		fmt.Fprintf(os.Stderr, "loadbench: %-11s %-12s c=%-3d ...", s, t, conc)
+		fn, done, err := makeFn(conc)
+		if err != nil {
+			return cells, err
+		}
+		workers := conc
+		if s == scenarioWSFanout {
+			workers = 1 // one broadcaster; conc is the connections
+		}
 		if b.warmup > 0 {
-			runLoad(conc, b.warmup, fn)
+			runLoad(workers, b.warmup, fn)
 		}
 		var cpu0 time.Duration
 		if p != nil {
@@ -227,7 +290,8 @@ func (b *bench) target(s, t string) ([]cell, error) {
 				return cells, err
 			}
 		}
-		r := runLoad(conc, b.duration, fn)
+		r := runLoad(workers, b.duration, fn)
+		done()
 		c := cell{
 			Scenario: s, Target: t, Concurrency: conc, Unit: unit,
 			ElapsedSec: r.Elapsed.Seconds(), Calls: r.Calls, Msgs: r.Msgs, Errors: r.Errors, FirstError: r.FirstErr,

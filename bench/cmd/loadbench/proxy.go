@@ -202,7 +202,7 @@ func deployEcho(ctx context.Context, adminAddr, backend, authAddr string) error 
 	if authAddr != "" {
 		return enablePolicies(ctx, admin, api.GetName(), authAddr)
 	}
-	return nil
+	return deployWebSocket(ctx, admin, backend)
 }
 
 func serveHTTP(h http.Handler) (string, func(), error) {

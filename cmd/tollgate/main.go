@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tollgate-gw/tollgate/internal/gctune"
 	"github.com/tollgate-gw/tollgate/server"
 )
 
@@ -26,6 +27,9 @@ var version = ""
 const adminTokenEnv = "TOLLGATE_ADMIN_TOKEN"
 
 func main() {
+	// The gateway's garbage collector target (GOGC=400 unless GOGC is set):
+	// process-wide, so set here rather than in the server package.
+	gctune.Apply(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()

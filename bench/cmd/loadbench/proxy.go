@@ -30,6 +30,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/internal/gctune"
 	"github.com/tollgate-gw/tollgate/server"
 )
 
@@ -108,6 +109,8 @@ func startTollgate(ctx context.Context, backend string, policies bool) (string, 
 			return "", nil, err
 		}
 	}
+	// As the tollgate binary does (cmd/tollgate): GOGC=400 unless set.
+	gctune.Apply(os.Getenv)
 	dir, err := os.MkdirTemp("", "loadbench-tollgate-")
 	if err != nil {
 		stopSidecars()

@@ -134,6 +134,10 @@ bench: ## Load harness: direct vs Tollgate (bare and with every policy) vs grpc-
 .PHONY: loadbench
 loadbench: bench ## Same as bench
 
+.PHONY: benchcheck
+benchcheck: ## The load harness module is tidy, builds and vets (CI; does not run it)
+	cd bench && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) build -o /dev/null ./cmd/loadbench
+
 .PHONY: microbench
 microbench: ## Run all go test benchmarks (no tests)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

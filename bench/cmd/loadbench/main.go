@@ -31,9 +31,12 @@ const (
 
 var notes = []string{
 	"The load generator (client) and the echo backend run in ONE process; the proxy under test runs as a separate child process so its CPU and memory are its own. Client, backend and proxy all compete for the same cores, so absolute numbers are pessimistic: compare rows of one run on one machine.",
-	"Proxy CPU is getrusage(RUSAGE_SELF) user+system of the proxy child over the measured window (warm-up excluded), divided by calls (unary) or messages (stream). Peak RSS is the child's VmHWM, reset before each cell via /proc/<pid>/clear_refs when permitted.",
-	"Tollgate's account throttle is raised to 1e6 rps for the run so it does not cap the load; every other Tollgate policy (API keys, authorizers, usage plans) is not configured, so this measures routing + proxying/transcoding only.",
-	"Envoy (grpc_json_transcoder) is not measured: it is not installable from the Debian repositories available here.",
+	"Proxy CPU is getrusage(RUSAGE_SELF) user+system of the proxy child over the measured window (warm-up excluded), divided by calls (unary) or messages (stream, fan-out). Peak RSS is the child's VmHWM, reset before each cell via /proc/<pid>/clear_refs when permitted.",
+	"vs ref: ops/s as a share of the direct call's in the same scenario and concurrency (gRPC, WebSocket), or of grpc-gateway's static handler (REST).",
+	"tollgate: routing, request IDs, metrics, the account throttle (raised to 1e6 rps) and transcoding, no keys or authorizers. tollgate-policy: the whole chain on the same API: API key in a usage plan (plan throttle + quota), a custom authorizer whose decision is cached (300 s), account + stage + route throttles, metrics, tracing sampled at 1 % exported over OTLP/HTTP to a sink in the proxy process; limits high enough not to refuse.",
+	"Tollgate runs with its shipped default GOGC=400 (internal/gctune) unless GOGC is set; the peers, client and backend run with Go's default GOGC=100.",
+	"ws-echo: one WebSocket connection per worker, each round trip a 1 KiB JSON message; direct is a coder/websocket echo server in the bench process, Tollgate routes it through the chain to a gRPC HandleMessage backend and back (two-way route). ws-fanout: broadcasts of 1 KiB to -fanout-conns connections (conc column), at most 8 undelivered at a time; direct is the same per-connection queue design in the bench process, Tollgate is ConnectionsService.PostToStage.",
+	"Envoy (grpc_json_transcoder) is not measured: no Envoy package is available from the Debian repositories this machine can reach (checked with apt-cache, Debian 12).",
 	"gRPC clients use one HTTP/2 connection per target; REST clients use HTTP/1.1 with a keep-alive pool (one connection per concurrent worker).",
 }
 

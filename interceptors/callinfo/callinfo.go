@@ -126,6 +126,11 @@ type Call struct {
 	// allowed the caller to refresh the call's cached response
 	// (execute-api:InvalidateCache).
 	MayInvalidateCache bool
+	// TraceMetadata is the trace context the backend call carries in place
+	// of the client's (traceparent, tracestate, baggage), set by the
+	// tracing interceptor on traced stages; a key with no values removes
+	// the client's entry. Nil leaves the client's as they are.
+	TraceMetadata metadata.MD
 	// ResponseCache says whether the stage's response cache answered the
 	// call (CacheUnused when the call was not cacheable).
 	ResponseCache CacheOutcome
@@ -154,16 +159,20 @@ const (
 // contextKeyPattern is what a context key may be in a metadata key.
 var contextKeyPattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 
-// BackendMetadata returns what the gateway asserts about the caller to the
-// backend — the principal and a custom authorizer's context — to be added
-// after the client's own x-tollgate-* entries were removed. Context keys
-// that cannot be metadata keys are left out. It returns nil when there is
-// nothing to add, so calls without an authorizer allocate nothing.
+// BackendMetadata returns what the gateway asserts to the backend — the
+// principal, a custom authorizer's context, the trace context — to replace
+// the client's entries of the same keys after the client's own x-tollgate-*
+// entries were removed. Context keys that cannot be metadata keys are left
+// out. It returns nil when there is nothing to add, so calls without an
+// authorizer or tracing allocate nothing.
 func (c *Call) BackendMetadata() metadata.MD {
-	if c.Principal == "" && len(c.AuthorizerContext) == 0 {
+	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil {
 		return nil
 	}
-	md := make(metadata.MD, 1+len(c.AuthorizerContext))
+	md := make(metadata.MD, 1+len(c.AuthorizerContext)+len(c.TraceMetadata))
+	for k, vs := range c.TraceMetadata {
+		md[k] = vs
+	}
 	if c.Principal != "" {
 		md[PrincipalMetadataKey] = []string{c.Principal}
 	}

@@ -14,10 +14,12 @@
 // incoming metadata (traceparent, tracestate, baggage; for transcoded REST
 // calls the HTTP headers of the same names), starts a server span named
 // after the method ("pkg.Service/Method", as RPC semantic conventions
-// require), and replaces traceparent and tracestate in the incoming
-// metadata seen by later handlers, so that the proxy, which forwards that
-// metadata, gives the backend the gateway span as parent. The span ends
-// when the handler returns, with the call's gRPC status code.
+// require), and puts the gateway span's context in the call's
+// TraceMetadata (callinfo), which the proxy sends in place of the client's
+// traceparent and tracestate: the backend gets the gateway span as parent.
+// The incoming metadata is read without copying and left as it is. An
+// unsampled call gets neither span attributes nor child spans. The span
+// ends when the handler returns, with the call's gRPC status code.
 //
 // Later interceptors and the proxy create child spans (authorizer callouts,
 // backend calls) with StartChild. NewProvider builds the tracer provider

@@ -96,12 +96,7 @@ func enabled(call *callinfo.Call) bool {
 
 // trace runs handler inside a server span.
 func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	// FromIncomingContext returns a copy, which this call may modify.
-	md, _ := metadata.FromIncomingContext(ctx)
-	if md == nil {
-		md = metadata.MD{}
-	}
-	ctx = t.propagator.Extract(ctx, Carrier(md))
+	ctx = t.propagator.Extract(ctx, incomingCarrier{ctx})
 
 	name := strings.TrimPrefix(info.FullMethod, "/")
 	service, method, _ := strings.Cut(name, "/")
@@ -123,12 +118,13 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 		)
 	}
 
-	// Replace the client's trace context with the gateway span's: a stale
-	// tracestate must not travel with the new traceparent.
-	delete(md, "traceparent")
-	delete(md, "tracestate")
-	t.propagator.Inject(ctx, Carrier(md))
-	ctx = metadata.NewIncomingContext(ctx, md)
+	// The backend gets the gateway span's context in place of the
+	// client's (the proxy sends call.BackendMetadata()): a stale
+	// tracestate must not travel with the new traceparent, hence the keys
+	// without values, which remove the client's.
+	tm := metadata.MD{"traceparent": nil, "tracestate": nil}
+	t.propagator.Inject(ctx, Carrier(tm))
+	call.TraceMetadata = tm
 
 	err := handler(srv, &tracedStream{ServerStream: ss, ctx: ctx})
 	if !recording {
@@ -171,6 +167,27 @@ func StartChild(ctx context.Context, name string, opts ...trace.SpanStartOption)
 		return ctx, parent
 	}
 	return parent.TracerProvider().Tracer(ScopeName).Start(ctx, name, opts...)
+}
+
+// incomingCarrier reads a call's incoming metadata for Extract without
+// copying it.
+type incomingCarrier struct{ ctx context.Context }
+
+// Get returns the first value of key, or "".
+func (c incomingCarrier) Get(key string) string {
+	if vs := metadata.ValueFromIncomingContext(c.ctx, strings.ToLower(key)); len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// Set is not used by Extract.
+func (incomingCarrier) Set(string, string) {}
+
+// Keys lists the metadata keys (a copy is made only here).
+func (c incomingCarrier) Keys() []string {
+	md, _ := metadata.FromIncomingContext(c.ctx)
+	return Carrier(md).Keys()
 }
 
 // Carrier adapts metadata to a propagation.TextMapCarrier. Keys are

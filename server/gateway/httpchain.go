@@ -53,7 +53,9 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 			if id := requestid.FromContext(ss.Context()); id != "" {
 				out.Header.Set(requestid.MetadataKey, id)
 			}
+			// The gateway's entries replace the client's.
 			for k, vs := range call.BackendMetadata() {
+				out.Header.Del(k)
 				for _, v := range vs {
 					out.Header.Add(k, v)
 				}

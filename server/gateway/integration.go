@@ -7,7 +7,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
@@ -26,14 +25,9 @@ func integrationInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	}
 	ctx, span := tracing.StartChild(ss.Context(), "backend "+backendName(routing.FromContext(ss.Context())), trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
-	if span.SpanContext().IsValid() {
-		// The backend's parent is this span: replace the traceparent the
-		// server span put in the metadata the proxy forwards.
-		// FromIncomingContext returns a copy, which this call may modify.
-		md, _ := metadata.FromIncomingContext(ctx)
-		md.Delete("traceparent")
-		propagation.TraceContext{}.Inject(ctx, tracing.Carrier(md))
-		ctx = metadata.NewIncomingContext(ctx, md)
+	if span.IsRecording() && call.TraceMetadata != nil {
+		// The backend's parent is this span rather than the server span.
+		propagation.TraceContext{}.Inject(ctx, tracing.Carrier(call.TraceMetadata))
 	}
 	start := time.Now()
 	err := handler(srv, &countingStream{ServerStream: ss, ctx: ctx, call: call})

@@ -607,6 +607,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 		h.Set(hdrDisconnectReason, req.GetDisconnectReason())
 	}
 	for k, vs := range call.BackendMetadata() {
+		h.Del(k)
 		for _, v := range vs {
 			h.Add(k, v)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
@@ -140,6 +141,21 @@ func (l *Logger) write(ctx context.Context, c *callinfo.Call, info *grpc.StreamS
 			}
 		case "principal":
 			str(f, c.Principal)
+		case "userAgent":
+			str(f, c.UserAgent)
+		case "traceId":
+			if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+				str(f, sc.TraceID().String())
+			}
+		case "cacheStatus":
+			switch c.ResponseCache {
+			case callinfo.CacheHit:
+				str(f, "hit")
+			case callinfo.CacheMiss:
+				str(f, "miss")
+			}
+		case "connectionId":
+			str(f, c.ConnectionID)
 		case "errorMessage":
 			if err != nil {
 				str(f, errorMessage(err))

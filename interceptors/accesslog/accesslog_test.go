@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -205,5 +206,32 @@ func TestConcurrentLines(t *testing.T) {
 		if !json.Valid([]byte(line)) {
 			t.Fatalf("invalid line %q", line)
 		}
+	}
+}
+
+func TestClientAndCacheFields(t *testing.T) {
+	c := call(&adminv1.AccessLogSettings{Enabled: true, Fields: []string{"userAgent", "traceId", "cacheStatus", "connectionId", "protocol"}}, callinfo.WEBSOCKET)
+	c.UserAgent, c.ConnectionID = "curl/8.5", "conn-1"
+	var buf bytes.Buffer
+	l := New(&buf)
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid}))
+	ctx = callinfo.NewContext(ctx, c)
+	err := l.StreamServerInterceptor()(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: "/a.B/C"},
+		func(_ any, ss grpc.ServerStream) error {
+			callinfo.FromContext(ss.Context()).ResponseCache = callinfo.CacheHit
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("line %q: %v", buf.String(), err)
+	}
+	want := map[string]any{"userAgent": "curl/8.5", "traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "cacheStatus": "hit", "connectionId": "conn-1", "protocol": "websocket"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("line mismatch (-want +got):\n%s", diff)
 	}
 }

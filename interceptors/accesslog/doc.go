@@ -17,7 +17,7 @@
 //	clientIp       the client's address, without port
 //	httpMethod     the HTTP method of a REST call
 //	path           the path of a REST call, relative to the stage
-//	protocol       "grpc" or "rest"
+//	protocol       "grpc", "rest" or "websocket"
 //	api            the API's resource name
 //	stage          the stage's resource name
 //	deployment     the deployment's resource name
@@ -35,9 +35,13 @@
 //	apiKeyId       the API key's resource name, never its secret
 //	principal      the caller's identity, once authorized
 //	errorMessage   the status message of a failed call
+//	userAgent      the client's User-Agent
+//	traceId        the W3C trace ID of a traced call
+//	cacheStatus    "hit" or "miss" when the stage's response cache was
+//	               consulted
+//	connectionId   the WebSocket connection of a WebSocket call
 //
 // A string field without a value for the call (httpMethod of a gRPC call,
-// apiKeyId of a call without a key, errorMessage of a successful call) is
-// left out of the line. The fields userAgent and traceId are accepted by the admin API but
-// not written yet.
+// apiKeyId of a call without a key, errorMessage of a successful call,
+// traceId of an untraced call) is left out of the line.
 package accesslog

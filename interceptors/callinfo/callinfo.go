@@ -97,6 +97,9 @@ type Call struct {
 	HTTPMethod, HTTPPath, RawQuery string
 	// SourceIP is the client's address, without port.
 	SourceIP string
+	// UserAgent is the client's User-Agent (gRPC: its user-agent
+	// metadata).
+	UserAgent string
 	// RequestID is the call's request ID.
 	RequestID string
 	// ConnectionID is the WebSocket connection of a WEBSOCKET call.

@@ -90,7 +90,8 @@ var accessLogFields = map[string]bool{
 	"protocol": true, "api": true, "stage": true, "route": true, "grpcMethod": true, "status": true,
 	"grpcStatus": true, "latency": true, "integrationLatency": true, "requestLength": true,
 	"responseLength": true, "apiKeyId": true, "principal": true, "errorMessage": true,
-	"userAgent": true, "deployment": true, "traceId": true,
+	"userAgent": true, "deployment": true, "traceId": true, "cacheStatus": true,
+	"connectionId": true,
 }
 
 // checkText validates a free-text field's length and encoding.

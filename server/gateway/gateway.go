@@ -366,8 +366,14 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		call.HTTPPath = firstValue(md, httpPathMetadataKey)
 		call.RawQuery = firstValue(md, httpQueryMetadataKey)
 		call.SourceIP = firstValue(md, sourceIPMetadataKey)
-	} else if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		call.SourceIP = hostOf(p.Addr.String())
+		// grpc-gateway's runtime hands the client's User-Agent on under
+		// this name (a permanent HTTP header).
+		call.UserAgent = firstValue(md, "grpcgateway-user-agent")
+	} else {
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			call.SourceIP = hostOf(p.Addr.String())
+		}
+		call.UserAgent = firstValue(md, "user-agent")
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
 	return handler(srv, &routedStream{ServerStream: ss, ctx: ctx})

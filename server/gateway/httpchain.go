@@ -32,6 +32,7 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 	call.Protocol = callinfo.REST
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
 	call.SourceIP = hostOf(r.RemoteAddr)
+	call.UserAgent = r.UserAgent()
 	// The entries a gRPC client would send as metadata, and, for stages
 	// with authorizers, every header.
 	md := metadata.MD{}

@@ -184,6 +184,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	call.Protocol = callinfo.WEBSOCKET
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
 	call.SourceIP = hostOf(r.RemoteAddr)
+	call.UserAgent = r.UserAgent()
 	call.ConnectionID = id
 	// Headers become metadata under their own names, as a gRPC client's
 	// would: API keys, identity sources and REQUEST authorizers read them.
@@ -316,7 +317,7 @@ func (g *Gateway) wsMessage(c *ws.Conn, body []byte, binary bool) {
 	}
 	call := newCall(route, wsMessageMethod)
 	call.Protocol = callinfo.WEBSOCKET
-	call.SourceIP, call.ConnectionID = c.SourceIP, c.ID
+	call.SourceIP, call.ConnectionID, call.UserAgent = c.SourceIP, c.ID, c.UserAgent
 	call.Principal, call.AuthorizerContext = c.Principal, c.AuthorizerContext
 	// The key resolved at $connect: usage plan throttles and quotas count
 	// every message against it.
@@ -356,7 +357,7 @@ func (g *Gateway) wsDisconnect(c *ws.Conn, code int, reason string) {
 	}
 	call := newCall(route, wsMessageMethod)
 	call.Protocol = callinfo.WEBSOCKET
-	call.SourceIP, call.ConnectionID = c.SourceIP, c.ID
+	call.SourceIP, call.ConnectionID, call.UserAgent = c.SourceIP, c.ID, c.UserAgent
 	call.Principal, call.AuthorizerContext = c.Principal, c.AuthorizerContext
 	ctx := requestid.NewContext(context.Background(), newRequestID())
 	if _, err := g.wsIntegrate(ctx, call, route, c.Info, data, wsEvent{key: routing.DisconnectKey, code: code, reason: reason}); err != nil {

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/experimental"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -50,6 +51,8 @@ const (
 const (
 	DefaultMaxBodyBytes   = 10 << 20
 	DefaultMaxRecvMsgSize = 4 << 20
+	// DefaultIdleTimeout is how long a gRPC connection may carry no call.
+	DefaultIdleTimeout = 2 * time.Minute
 	// MaxConcurrentStreams bounds the calls a client may have open on one
 	// gRPC connection.
 	MaxConcurrentStreams = 1000
@@ -85,6 +88,14 @@ func WithMaxBodyBytes(n int64) Option {
 	return func(g *Gateway) { g.maxBodyBytes = n }
 }
 
+// WithIdleTimeout sets how long a natively served gRPC connection may go
+// without calls before the gateway sends GOAWAY and closes it (clients
+// reconnect on their next call), as the HTTP server closes idle keep-alive
+// connections. Default DefaultIdleTimeout.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(g *Gateway) { g.idleTimeout = d }
+}
+
 // WithMaxRecvMsgSize limits gRPC messages received from clients and
 // backends. Default 4 MiB, as grpc-go.
 func WithMaxRecvMsgSize(n int) Option {
@@ -101,6 +112,7 @@ type Gateway struct {
 	proxyHandler   grpc.StreamHandler
 	maxBodyBytes   int64
 	maxRecvMsgSize int
+	idleTimeout    time.Duration
 
 	grpcServer *grpc.Server
 	pool       *grpcproxy.Pool
@@ -128,12 +140,16 @@ func New(opts ...Option) (*Gateway, error) {
 		logger:         slog.New(slog.DiscardHandler),
 		maxBodyBytes:   DefaultMaxBodyBytes,
 		maxRecvMsgSize: DefaultMaxRecvMsgSize,
+		idleTimeout:    DefaultIdleTimeout,
 	}
 	for _, o := range opts {
 		o(g)
 	}
 	if g.maxBodyBytes <= 0 || g.maxRecvMsgSize <= 0 {
 		return nil, errors.New("gateway: body and message size limits must be positive")
+	}
+	if g.idleTimeout <= 0 {
+		return nil, errors.New("gateway: the idle timeout must be positive")
 	}
 	// One buffer pool for both sides of the proxy: a message received from
 	// a backend into a pooled buffer is sent to the client from it.
@@ -170,6 +186,9 @@ func New(opts ...Option) (*Gateway, error) {
 		// server's: bounded streams per connection; grpc-go also bounds
 		// pings without calls and queued control frames.
 		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
+		// Connections that carry no call are closed, so that idle
+		// connections (or ones that never make a call) cannot pile up.
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: g.idleTimeout}),
 		// Calls run on reused goroutines whose stacks have already grown
 		// to the depth of the chain, instead of a fresh goroutine (and
 		// several stack copies) per call.

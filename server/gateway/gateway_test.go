@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +23,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -501,5 +503,47 @@ func TestMethodNotAllowedSaysWhatIs(t *testing.T) {
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tt.allow {
 			t.Errorf("%s %s: %d, Allow %q, want 405 and %q", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), tt.allow)
 		}
+	}
+}
+
+// TestIdleGRPCConnectionsClosed: a cleartext HTTP/2 connection that makes
+// no call (here: one that sends only the preface and SETTINGS, and so is
+// handed to the gRPC transport) is closed after the idle timeout, so such
+// connections cannot pile up; a connection with calls in between is not.
+// (grpc-go sends GOAWAY with a ping and closes once the ping is answered
+// or after about 5 s: this raw client never answers.)
+func TestIdleGRPCConnectionsClosed(t *testing.T) {
+	gw, err := gateway.New(gateway.WithIdleTimeout(300 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := serveGateway(t, gw)
+
+	c, err := net.Dial("tcp", tg.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The client preface and an empty SETTINGS frame.
+	if _, err := io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("idle connection: %v (want it closed by the gateway, not a read timeout)", err)
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Errorf("closed after %v, before the idle timeout", waited)
+	}
+
+	// Calls keep a connection open past the idle timeout.
+	conn := tg.grpcConn(t)
+	for range 4 {
+		_, err := examplev1.NewEchoServiceClient(conn).Echo(ctx(t), &examplev1.EchoRequest{})
+		if status.Code(err) != codes.Unimplemented { // no stage is deployed
+			t.Fatalf("call: %v, want UNIMPLEMENTED", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

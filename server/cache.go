@@ -2,14 +2,12 @@ package server
 
 import (
 	"context"
-	"fmt"
 
 	"google.golang.org/grpc/metadata"
 
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/server/admin"
-	"github.com/tollgate-gw/tollgate/server/adminauth"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 )
 
@@ -18,11 +16,7 @@ import (
 // admin token (cache.AdminTokenHeader: gRPC metadata, or the HTTP header of
 // a REST call) refresh an entry as an authorizer's InvalidateCache
 // permission would.
-func (s *Server) newResponseCache() (*cache.Cache, error) {
-	auth, err := adminauth.New(s.adminToken)
-	if err != nil {
-		return nil, fmt.Errorf("server: response cache: %w", err)
-	}
+func (s *Server) newResponseCache() *cache.Cache {
 	return cache.New(
 		cache.WithCodec(grpcproxy.Messages{}),
 		cache.WithLogger(s.log),
@@ -31,11 +25,10 @@ func (s *Server) newResponseCache() (*cache.Cache, error) {
 			if call.Protocol == callinfo.REST {
 				key = callinfo.HeaderMetadataPrefix + key
 			}
-			md, _ := metadata.FromIncomingContext(ctx)
-			vs := md.Get(key)
-			return len(vs) == 1 && auth.Check(vs[0])
+			vs := metadata.ValueFromIncomingContext(ctx, key)
+			return len(vs) == 1 && s.adminAuth.Check(vs[0])
 		}),
-	), nil
+	)
 }
 
 // flushCache empties a stage's response cache, for the admin API's

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"time"
 
@@ -43,18 +42,11 @@ func (s *Server) buildDataPlane() error {
 		throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
 		quota.StreamServerInterceptor(s.quota),
 	)
-	respCache, err := s.newResponseCache()
-	if err != nil {
-		return err
-	}
-	s.respCache = respCache
-	chain = append(chain, respCache.StreamServerInterceptor())
-	admin := []byte(s.adminToken)
+	s.respCache = s.newResponseCache()
+	chain = append(chain, s.respCache.StreamServerInterceptor())
 	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...),
 		// The WebSocket callback API accepts the admin token too.
-		gateway.WithCallbackAdminToken(func(token string) bool {
-			return subtle.ConstantTimeCompare([]byte(token), admin) == 1
-		}),
+		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)

@@ -45,8 +45,9 @@ type Server struct {
 
 	store       store.Store
 	adminToken  string
-	tokenSource string // "file" or "config": where adminToken came from
-	tokenPath   string // the token file, when tokenSource is "file"
+	adminAuth   *adminauth.Authenticator // checks the admin token, on both ports
+	tokenSource string                   // "file" or "config": where adminToken came from
+	tokenPath   string                   // the token file, when tokenSource is "file"
 	admin       *admin.Service
 	gateway     *gateway.Gateway
 	authorizers *authorizer.Interceptor
@@ -133,7 +134,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := s.settleToken(); err != nil {
 		return nil, err
 	}
-	auth, err := adminauth.New(s.adminToken)
+	s.adminAuth, err = adminauth.New(s.adminToken)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -151,7 +152,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := s.buildDataPlane(); err != nil {
 		return nil, err
 	}
-	if err := s.buildAdminAPI(auth); err != nil {
+	if err := s.buildAdminAPI(s.adminAuth); err != nil {
 		return nil, err
 	}
 	s.loadDeployed()

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,11 +55,11 @@ func New(opts ...Option) *Cache {
 // reports whether the stage had a cache.
 func (c *Cache) Flush(stage string) bool {
 	c.mu.RLock()
+	defer c.mu.RUnlock()
 	caches := c.stages[stage]
 	for _, sc := range caches {
 		sc.flush()
 	}
-	c.mu.RUnlock()
 	return len(caches) > 0
 }
 
@@ -76,7 +77,7 @@ func (c *Cache) Retain(live map[string][]string) {
 	}
 	for stage, caches := range c.stages {
 		for dep, sc := range caches {
-			if !contains(live[stage], dep) {
+			if !slices.Contains(live[stage], dep) {
 				sc.close()
 				delete(caches, dep)
 			}
@@ -91,16 +92,6 @@ func (c *Cache) Retain(live map[string][]string) {
 // cached.
 func (c *Cache) Close() {
 	c.Retain(nil)
-}
-
-// contains reports whether s is in list.
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ttl returns the TTL of a call's route on its stage, 0 when the route

@@ -84,11 +84,14 @@ func (c *Cache) serve(srv any, ss grpc.ServerStream, handler grpc.StreamHandler,
 		return err
 	}
 	req, err := c.opts.codec.Marshal(in)
+	if f, ok := in.(interface{ Free() }); ok {
+		// A raw frame holds pooled buffers; req is a copy.
+		f.Free()
+	}
 	if err != nil {
 		return status.Errorf(codes.Internal, "cache: read the request: %v", err)
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	l := &lookup{call: call, key: computeKey(call, md, req, id), req: req, ttl: ttl}
+	l := &lookup{call: call, key: computeKey(ctx, call, req, id), req: req, ttl: ttl}
 	l.sc = c.stageCache(call.Stage, call.Deployment, capacity(call))
 	if l.sc == nil {
 		// A deployment no longer live (a call that started before a
@@ -97,7 +100,7 @@ func (c *Cache) serve(srv any, ss grpc.ServerStream, handler grpc.StreamHandler,
 	}
 
 	refresh := false
-	if parseCacheControl(headerValues(call, md, "cache-control")).maxAgeZero {
+	if parseCacheControl(headerValues(ctx, call, "cache-control")).maxAgeZero {
 		if c.mayRefresh(ctx, call) {
 			refresh = true
 		} else {
@@ -219,7 +222,8 @@ func (c *Cache) callBackend(srv any, ss grpc.ServerStream, handler grpc.StreamHa
 		hdr.Set(ControlIgnoredHeader, "ignored")
 	}
 	if err := ss.SetHeader(hdr); err != nil {
-		return nil, err
+		// The stream is done (the client went away): nothing was sent.
+		return &recorder{sendFailed: true}, err
 	}
 	rec := &recorder{ServerStream: ss, codec: c.opts.codec, req: l.req, max: maxEntry(l.call), record: true}
 	err := handler(srv, rec)

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
@@ -44,12 +45,12 @@ func identity(call *callinfo.Call) (id string, ok bool) {
 // headerValues returns the values of a request header: from the metadata
 // of a gRPC call, or from the copies of the HTTP headers the gateway adds
 // to a REST call's metadata (callinfo.HeaderMetadataPrefix).
-func headerValues(call *callinfo.Call, md metadata.MD, name string) []string {
+func headerValues(ctx context.Context, call *callinfo.Call, name string) []string {
 	name = strings.ToLower(name)
 	if call.Protocol == callinfo.REST {
-		return md.Get(callinfo.HeaderMetadataPrefix + name)
+		name = callinfo.HeaderMetadataPrefix + name
 	}
-	return md.Get(name)
+	return metadata.ValueFromIncomingContext(ctx, name)
 }
 
 // keyWriter hashes length-prefixed parts, so that no two different lists
@@ -88,7 +89,7 @@ func (w *keyWriter) addList(vs []string) {
 // message; the values of the route's cache-key parameters (query
 // parameters for REST, headers or metadata for both); and the caller's
 // identity.
-func computeKey(call *callinfo.Call, md metadata.MD, req []byte, id string) key {
+func computeKey(ctx context.Context, call *callinfo.Call, req []byte, id string) key {
 	w := keyWriter{h: sha256.New()}
 	w.add(call.API)
 	w.add(call.Stage)
@@ -124,7 +125,7 @@ func computeKey(call *callinfo.Call, md metadata.MD, req []byte, id string) key 
 			}
 			w.addList(query[strings.TrimPrefix(p, queryParamPrefix)])
 		case strings.HasPrefix(p, headerParamPrefix):
-			w.addList(headerValues(call, md, strings.TrimPrefix(p, headerParamPrefix)))
+			w.addList(headerValues(ctx, call, strings.TrimPrefix(p, headerParamPrefix)))
 		default:
 			// method.request.path.*: the whole path is in the key already.
 			w.addList(nil)

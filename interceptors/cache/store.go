@@ -3,7 +3,9 @@ package cache
 import (
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -56,6 +58,9 @@ func mdSize(md metadata.MD) int {
 // the stage's capacity, with the backend calls in progress.
 type stageCache struct {
 	entries *otter.Cache[key, *entry]
+	// capacity is the maximum weight last applied to entries, read on
+	// every call without otter's eviction lock.
+	capacity atomic.Int64
 
 	mu sync.Mutex
 	// epoch counts flushes: a backend call that started in an older epoch
@@ -104,7 +109,9 @@ func newStageCache(capacity int64, o *options) (*stageCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stageCache{entries: c, flights: map[key]*flight{}}, nil
+	sc := &stageCache{entries: c, flights: map[key]*flight{}}
+	sc.capacity.Store(capacity)
+	return sc, nil
 }
 
 // get returns the live entry of k.
@@ -155,7 +162,7 @@ func (c *Cache) stageCache(stage, deployment string, capacity int64) *stageCache
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if sc = c.stages[stage][deployment]; sc == nil {
-			if c.live != nil && !contains(c.live[stage], deployment) {
+			if c.live != nil && !slices.Contains(c.live[stage], deployment) {
 				return nil
 			}
 			var err error
@@ -172,8 +179,9 @@ func (c *Cache) stageCache(stage, deployment string, capacity int64) *stageCache
 			c.opts.logger.Debug("cache: new stage cache", slog.String("stage", stage), slog.String("deployment", deployment), slog.Int64("capacity", capacity))
 		}
 	}
-	if sc.entries.GetMaximum() != uint64(capacity) {
+	if sc.capacity.Load() != capacity {
 		sc.entries.SetMaximum(uint64(capacity))
+		sc.capacity.Store(capacity)
 	}
 	return sc
 }

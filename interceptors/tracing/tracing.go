@@ -175,7 +175,7 @@ type incomingCarrier struct{ ctx context.Context }
 
 // Get returns the first value of key, or "".
 func (c incomingCarrier) Get(key string) string {
-	if vs := metadata.ValueFromIncomingContext(c.ctx, strings.ToLower(key)); len(vs) > 0 {
+	if vs := metadata.ValueFromIncomingContext(c.ctx, key); len(vs) > 0 {
 		return vs[0]
 	}
 	return ""

@@ -6,7 +6,6 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
-	"github.com/tollgate-gw/tollgate/server/store"
 )
 
 // WithCacheFlusher connects the data plane's response cache: FlushStageCache
@@ -18,17 +17,8 @@ func WithCacheFlusher(f func(stage string)) Option {
 
 // FlushStageCache empties a stage's response cache.
 func (s *Service) FlushStageCache(ctx context.Context, req *adminv1.FlushStageCacheRequest) (*emptypb.Empty, error) {
-	var v violations
-	checkName(&v, "name", req.GetName(), "apis/*/stages/*")
-	if err := v.err(); err != nil {
+	if _, err := getResource[adminv1.Stage](ctx, s, stages, req.GetName()); err != nil {
 		return nil, err
-	}
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		_, err := loadOr[adminv1.Stage](tx, kindStages, "stage", req.GetName())
-		return err
-	})
-	if err != nil {
-		return nil, internalError("flush stage cache", err)
 	}
 	if s.flushCache == nil {
 		return nil, preconditionFailed("NO_DATA_PLANE", req.GetName(), "the response cache is kept by the data plane, which this admin service is not connected to")

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
@@ -295,7 +296,7 @@ func stageBackends(s *routing.Stage) []grpcproxy.Backend {
 	for _, m := range s.Methods() {
 		r, _ := s.Method(m)
 		if g := r.Integration.GetGrpc(); g != nil {
-			out = append(out, grpcproxy.Backend{Target: g.GetTarget(), TLS: g.GetTls(), Authority: g.GetAuthority()})
+			out = append(out, backendOf(g))
 		}
 	}
 	return append(out, webSocketBackends(s)...)
@@ -353,11 +354,9 @@ func (g *Gateway) GracefulStop(ctx context.Context) {
 // context; calls no stage serves end here with UNIMPLEMENTED.
 func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	ctx := ss.Context()
-	// Single lookups: FromIncomingContext would copy the whole metadata.
-	md := incoming{ctx}
 	var route *routing.Route
 	internal := inProcess(ctx)
-	if ref := firstValue(md, stageRefMetadataKey); ref != "" && internal {
+	if ref := firstValue(ctx, stageRefMetadataKey); ref != "" && internal {
 		v, ok := g.refs.Load(ref)
 		if !ok {
 			return status.Error(codes.Unavailable, "the deployment serving this call was replaced; retry")
@@ -369,7 +368,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		route = r
 	} else {
 		internal = false
-		r, err := g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(md, StageMetadataKey), firstValue(md, ":authority"))
+		r, err := g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(ctx, StageMetadataKey), firstValue(ctx, ":authority"))
 		switch {
 		case errors.Is(err, routing.ErrAmbiguous):
 			return status.Error(codes.FailedPrecondition, err.Error())
@@ -381,18 +380,18 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	call := newCall(route, info.FullMethod)
 	if internal {
 		call.Protocol = callinfo.REST
-		call.HTTPMethod = firstValue(md, httpMethodMetadataKey)
-		call.HTTPPath = firstValue(md, httpPathMetadataKey)
-		call.RawQuery = firstValue(md, httpQueryMetadataKey)
-		call.SourceIP = firstValue(md, sourceIPMetadataKey)
+		call.HTTPMethod = firstValue(ctx, httpMethodMetadataKey)
+		call.HTTPPath = firstValue(ctx, httpPathMetadataKey)
+		call.RawQuery = firstValue(ctx, httpQueryMetadataKey)
+		call.SourceIP = firstValue(ctx, sourceIPMetadataKey)
 		// grpc-gateway's runtime hands the client's User-Agent on under
 		// this name (a permanent HTTP header).
-		call.UserAgent = firstValue(md, "grpcgateway-user-agent")
+		call.UserAgent = firstValue(ctx, "grpcgateway-user-agent")
 	} else {
 		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 			call.SourceIP = hostOf(p.Addr.String())
 		}
-		call.UserAgent = firstValue(md, "user-agent")
+		call.UserAgent = firstValue(ctx, "user-agent")
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
 	return handler(srv, &routedStream{ServerStream: ss, ctx: ctx})
@@ -446,21 +445,32 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		return grpcproxy.Call{}, status.Errorf(codes.Unimplemented, "%s has %s integration; gRPC calls need a gRPC integration", routeLabel(r), kind)
 	}
 	pc := grpcproxy.Call{
-		Backend: grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority()},
+		Backend: backendOf(in),
 		Timeout: r.Timeout,
 	}
-	if call := callinfo.FromContext(ctx); call != nil {
-		pc.Metadata = call.BackendMetadata()
-	}
-	if id := requestid.FromContext(ctx); id != "" {
-		if pc.Metadata == nil {
-			pc.Metadata = metadata.MD{}
-		}
-		pc.Metadata[requestid.MetadataKey] = []string{id}
-	}
+	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
 	return pc, nil
+}
+
+// backendOf is the pooled-connection key of a gRPC integration.
+func backendOf(in *adminv1.GrpcIntegration) grpcproxy.Backend {
+	return grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority()}
+}
+
+// backendMetadata is what a gRPC backend call carries in place of the
+// client's entries of the same keys: what the gateway asserts about the
+// call (call may be nil) and its request ID.
+func backendMetadata(call *callinfo.Call, requestID string) metadata.MD {
+	md := call.BackendMetadata()
+	if requestID != "" {
+		if md == nil {
+			md = metadata.MD{}
+		}
+		md[requestid.MetadataKey] = []string{requestID}
+	}
+	return md
 }
 
 // routeLabel names a route in messages.
@@ -480,12 +490,11 @@ func inProcess(ctx context.Context) bool {
 	return ok && p.Addr != nil && p.Addr.Network() == "bufconn"
 }
 
-// incoming reads a call's incoming metadata without copying it.
-type incoming struct{ ctx context.Context }
-
-// firstValue returns the first value of a lowercase metadata key, or "".
-func firstValue(md incoming, key string) string {
-	if v := metadata.ValueFromIncomingContext(md.ctx, key); len(v) > 0 {
+// firstValue returns the first value of a lowercase key of the call's
+// incoming metadata, or "", without copying the metadata (as
+// metadata.FromIncomingContext would).
+func firstValue(ctx context.Context, key string) string {
+	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
 		return v[0]
 	}
 	return ""

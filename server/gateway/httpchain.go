@@ -54,13 +54,7 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 			if id := requestid.FromContext(ss.Context()); id != "" {
 				out.Header.Set(requestid.MetadataKey, id)
 			}
-			// The gateway's entries replace the client's.
-			for k, vs := range call.BackendMetadata() {
-				out.Header.Del(k)
-				for _, v := range vs {
-					out.Header.Add(k, v)
-				}
-			}
+			setHeaders(out.Header, call.BackendMetadata())
 			stream.proxied = true
 			cw := &countingWriter{ResponseWriter: w}
 			g.httpProxy.serve(cw, out, route, rest)
@@ -69,11 +63,34 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 			return nil
 		})
 	if err != nil && !stream.proxied {
-		if secs, ok := gatewayerr.RetryAfterSeconds(err); ok {
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeChainError(w, err)
+	}
+}
+
+// writeChainError answers an HTTP request whose call the chain (or the
+// gateway) refused: the HTTP status of a rejection, or the one of its gRPC
+// code, with Retry-After when the refusal names one.
+func writeChainError(w http.ResponseWriter, err error) {
+	var rej *rejection
+	if errors.As(err, &rej) {
+		writeError(w, rej.httpStatus, status.Code(err), rej.msg)
+		return
+	}
+	if secs, ok := gatewayerr.RetryAfterSeconds(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	st := status.Convert(err)
+	writeError(w, runtime.HTTPStatusFromCode(st.Code()), st.Code(), st.Message())
+}
+
+// setHeaders sets md's entries as HTTP headers, replacing the client's
+// headers of the same names: what the gateway asserts to an HTTP backend.
+func setHeaders(h http.Header, md metadata.MD) {
+	for k, vs := range md {
+		h.Del(k)
+		for _, v := range vs {
+			h.Add(k, v)
 		}
-		st := status.Convert(err)
-		writeError(w, runtime.HTTPStatusFromCode(st.Code()), st.Code(), st.Message())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -38,6 +39,15 @@ func newHTTPIntegrations() *httpIntegrations {
 		}
 	}
 	return &httpIntegrations{transport: mk(false), insecureTransport: mk(true)}
+}
+
+// transportFor is the transport of an HTTP integration: the one that skips
+// TLS verification only when the integration asks for it.
+func (h *httpIntegrations) transportFor(hi *adminv1.HttpIntegration) http.RoundTripper {
+	if hi.GetInsecureSkipVerify() {
+		return h.insecureTransport
+	}
+	return h.transport
 }
 
 func (h *httpIntegrations) close() {
@@ -84,12 +94,8 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 	// streams in, on HTTP/1.1 too (HTTP/2 always allows it). An error only
 	// means the connection cannot, which changes nothing.
 	_ = http.NewResponseController(w).EnableFullDuplex()
-	transport := h.transport
-	if hi.GetInsecureSkipVerify() {
-		transport = h.insecureTransport
-	}
 	proxy := &httputil.ReverseProxy{
-		Transport:     transport,
+		Transport:     h.transportFor(hi),
 		FlushInterval: -1, // stream responses as they come
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out

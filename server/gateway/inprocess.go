@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"io"
 	"sync"
 
@@ -34,11 +33,6 @@ var _ grpc.ClientConnInterface = (*inProcessConn)(nil)
 // routeInterceptor trusts as it trusts calls over bufconn.
 type inProcessKey struct{}
 
-// unaryInfo describes every in-process unary call to the interceptors.
-func unaryInfo(method string) *grpc.StreamServerInfo {
-	return &grpc.StreamServerInfo{FullMethod: method}
-}
-
 // Invoke runs a unary call through the chain and the proxy.
 func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
 	req, ok := args.(proto.Message)
@@ -54,7 +48,7 @@ func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply a
 	ctx = metadata.NewIncomingContext(context.WithValue(ctx, inProcessKey{}, true), md)
 	// grpc.Method, grpc.SetHeader and the like read the call from here.
 	ss.ctx = grpc.NewContextWithServerTransportStream(ctx, inProcessTransport{ss, method})
-	err := chain(c.g.serverChain, ss, unaryInfo(method), c.g.proxyHandler)
+	err := chain(c.g.serverChain, ss, &grpc.StreamServerInfo{FullMethod: method}, c.g.proxyHandler)
 	ss.mu.Lock()
 	header, trailer, sent := ss.header, ss.trailer, ss.sent
 	ss.mu.Unlock()
@@ -80,18 +74,13 @@ func (c *inProcessConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, me
 	return c.stream.NewStream(ctx, desc, method, opts...)
 }
 
-// toStatusError converts what a handler returned as gRPC's server would.
+// toStatusError converts what a handler returned as gRPC's server would:
+// a context error to its code, any other non-status error to UNKNOWN.
 func toStatusError(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, err.Error())
-	}
-	return status.Error(codes.Unknown, err.Error())
+	return status.FromContextError(err).Err()
 }
 
 // inProcessStream is the server side of an in-process unary call: one

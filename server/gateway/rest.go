@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
@@ -98,8 +99,8 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 
 // cacheHeaders are the request headers the response cache reads on every
 // stage: the client's Cache-Control, and the admin token that lets it
-// refresh an entry (interceptors/cache.AdminTokenHeader).
-var cacheHeaders = []string{"Cache-Control", "X-Tollgate-Admin-Token"}
+// refresh an entry.
+var cacheHeaders = []string{"Cache-Control", cache.AdminTokenHeader}
 
 // addCacheHeaders adds the cacheHeaders the client sent, as addHeaders would.
 func addCacheHeaders(md metadata.MD, h http.Header) {

@@ -23,6 +23,7 @@ import (
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
@@ -132,7 +133,7 @@ func webSocketBackends(s *routing.Stage) []grpcproxy.Backend {
 	var out []grpcproxy.Backend
 	for _, r := range w.Routes() {
 		if g := r.Integration.GetGrpc(); g != nil {
-			out = append(out, grpcproxy.Backend{Target: g.GetTarget(), TLS: g.GetTls(), Authority: g.GetAuthority()})
+			out = append(out, backendOf(g))
 		}
 	}
 	return out
@@ -246,16 +247,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		return nil
 	})
 	if err != nil && !stream.proxied {
-		var rej *rejection
-		if errors.As(err, &rej) {
-			writeError(w, rej.httpStatus, status.Code(err), rej.msg)
-			return
-		}
-		if secs, ok := gatewayerr.RetryAfterSeconds(err); ok {
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-		}
-		s := status.Convert(err)
-		writeError(w, runtime.HTTPStatusFromCode(s.Code()), s.Code(), s.Message())
+		writeChainError(w, err)
 		return
 	}
 	if conn == nil {
@@ -399,8 +391,8 @@ func errorFrameMessage(err error) string {
 	st := status.Convert(err)
 	switch st.Code() {
 	case codes.ResourceExhausted:
-		if strings.Contains(st.Message(), "Limit Exceeded") {
-			return "Limit Exceeded"
+		if gatewayerr.Reason(err) == quota.ReasonQuotaExceeded {
+			return quota.Message
 		}
 		return "Too Many Requests"
 	case codes.DeadlineExceeded:
@@ -554,15 +546,11 @@ func (g *Gateway) wsGRPC(ctx context.Context, call *callinfo.Call, route *routin
 	if method == "" {
 		return wsResult{}, status.Errorf(codes.Internal, "%s: a WebSocket route's gRPC integration needs a method", routeLabel(route))
 	}
-	cc, err := g.pool.Conn(grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority()})
+	cc, err := g.pool.Conn(backendOf(in))
 	if err != nil {
 		return wsResult{}, status.Errorf(codes.Unavailable, "backend %s: %v", in.GetTarget(), err)
 	}
-	md := call.BackendMetadata()
-	if md == nil {
-		md = metadata.MD{}
-	}
-	md.Set(requestid.MetadataKey, req.GetRequestId())
+	md := backendMetadata(call, req.GetRequestId())
 	var resp datav1.HandleMessageResponse
 	if err := cc.Invoke(metadata.NewOutgoingContext(ctx, md), method, req, &resp); err != nil {
 		return wsResult{}, err
@@ -607,12 +595,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 		h.Set(hdrDisconnectCode, strconv.Itoa(int(req.GetDisconnectStatusCode())))
 		h.Set(hdrDisconnectReason, req.GetDisconnectReason())
 	}
-	for k, vs := range call.BackendMetadata() {
-		h.Del(k)
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
+	setHeaders(h, call.BackendMetadata())
 	if h.Get("Content-Type") == "" || req.GetRouteKey() != routing.ConnectKey {
 		if req.GetBinary() {
 			h.Set("Content-Type", "application/octet-stream")
@@ -620,11 +603,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 			h.Set("Content-Type", "text/plain; charset=utf-8")
 		}
 	}
-	transport := g.httpProxy.transport
-	if in.GetInsecureSkipVerify() {
-		transport = g.httpProxy.insecureTransport
-	}
-	resp, err := transport.RoundTrip(hr)
+	resp, err := g.httpProxy.transportFor(in).RoundTrip(hr)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return wsResult{}, status.Errorf(codes.DeadlineExceeded, "the backend did not answer within the route timeout of %v", route.Timeout)

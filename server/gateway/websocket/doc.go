@@ -7,12 +7,15 @@
 // a whole stage.
 //
 // The package does not route or call backends: the data plane (package
-// gateway) accepts the upgrade after the $connect policies, hands the
-// connection to [Registry.Serve] with callbacks for messages and for the
-// single disconnect, and runs every message through the interceptor chain.
+// gateway) registers a connection before the upgrade completes
+// ([Registry.Register]), accepts the upgrade after the $connect policies,
+// hands the connection to [Registry.Start] with callbacks for messages and
+// for the single disconnect, and runs every message through the
+// interceptor chain.
 //
-// Resources per idle connection: one goroutine (the reader, which is the
-// HTTP handler's own goroutine), the hijacked connection's 4 KiB read and
+// Resources per idle connection: one goroutine (the reader, started by
+// Start, so the HTTP handler returns after the upgrade and its request is
+// freed), the hijacked connection's 4 KiB read and
 // write buffers, the Conn and three runtime timers (time.AfterFunc, no
 // goroutine until one fires). A writer goroutine exists only while
 // messages are queued for the client; a message handler goroutine only

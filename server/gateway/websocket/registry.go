@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -240,7 +241,7 @@ func (r *Registry) join(c *Conn, group string) error {
 	if sh.conns[c.ID] != c {
 		return ErrGone
 	}
-	if containsString(c.groups, group) {
+	if slices.Contains(c.groups, group) {
 		return nil
 	}
 	if len(c.groups) >= MaxGroups {
@@ -279,16 +280,6 @@ func (r *Registry) leave(c *Conn, group string) bool {
 		}
 	}
 	return true
-}
-
-// containsString reports whether s contains v.
-func containsString(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // members returns the connections of a stage (group "") or of a group.

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
 )
 
 // maxCallbackBody bounds a callback request's body before the stage's own
@@ -44,7 +45,7 @@ func (s *Service) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		var token string
 		if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) == 1 {
-			token = BearerToken(v[0])
+			token = jwtauth.BearerToken(v[0])
 		}
 		scope, err := s.auth.Authenticate(token)
 		if err == nil && s.reg.Closing() {
@@ -215,7 +216,7 @@ func checkGroup(g string) error {
 // A message is sent as a binary frame when the request's Content-Type is
 // application/octet-stream, as text otherwise.
 func (s *Service) ServeHTTPCallback(w http.ResponseWriter, r *http.Request, stage, path string) {
-	scope, err := s.auth.Authenticate(BearerToken(r.Header.Get("Authorization")))
+	scope, err := s.auth.Authenticate(jwtauth.BearerToken(r.Header.Get("Authorization")))
 	if err == nil && s.reg.Closing() {
 		err = ErrShuttingDown
 	}

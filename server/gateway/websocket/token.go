@@ -118,14 +118,6 @@ func (a *Authenticator) Authenticate(token string) (Scope, error) {
 	return Scope{Stage: string(stage)}, nil
 }
 
-// BearerToken returns the token of an "authorization: Bearer <token>" value.
-func BearerToken(value string) string {
-	if len(value) > 7 && strings.EqualFold(value[:7], "bearer ") {
-		return strings.TrimSpace(value[7:])
-	}
-	return ""
-}
-
 type scopeKey struct{}
 
 // withScope returns ctx carrying a caller's scope.

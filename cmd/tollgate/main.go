@@ -128,7 +128,7 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.LogFormat, "log-format", d.LogFormat,
 		"log `format` on stderr: text or json")
 	fs.BoolVar(&cfg.Demo, "demo", d.Demo,
-		"start an example bookstore backend and deploy an API for it to apis/bookstore/stages/demo")
+		"start the example backends and create what is missing of their APIs: the bookstore (gRPC and REST) on apis/bookstore/stages/demo and the WebSocket chat on apis/chat/stages/live")
 	fs.DurationVar(&cfg.MaxRouteTimeout, "max-route-timeout", d.MaxRouteTimeout,
 		"largest backend `timeout` a route may be given; at least 50ms")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout,

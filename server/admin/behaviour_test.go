@@ -485,7 +485,20 @@ func TestGetUsage(t *testing.T) {
 	if len(u.GetItems()) != 1 || len(u.GetItems()[0].GetDays()) != 3 || u.GetItems()[0].GetDays()[2].GetCalls() != 7 || u.GetItems()[0].GetRemainingQuota() != 93 {
 		t.Fatalf("usage = %v", u)
 	}
+	// Without dates: the plan's current (daily) quota period, today.
+	u = must[*adminv1.GetUsageResponse](t)(e.client.GetUsage(c, &adminv1.GetUsageRequest{UsagePlan: plan.GetName()}))
+	if u.GetStartDate() != day || u.GetEndDate() != day || len(u.GetItems()) != 1 || len(u.GetItems()[0].GetDays()) != 1 || u.GetItems()[0].GetDays()[0].GetCalls() != 7 {
+		t.Fatalf("usage without dates = %v", u)
+	}
+	// Only a start date: up to today.
+	u = must[*adminv1.GetUsageResponse](t)(e.client.GetUsage(c, &adminv1.GetUsageRequest{UsagePlan: plan.GetName(), StartDate: start}))
+	if u.GetStartDate() != start || u.GetEndDate() != day || len(u.GetItems()[0].GetDays()) != 3 {
+		t.Fatalf("usage from %s = %v", start, u)
+	}
 	_, err = e.client.GetUsage(c, &adminv1.GetUsageRequest{UsagePlan: plan.GetName(), StartDate: day, EndDate: start})
+	wantCode(t, err, codes.InvalidArgument)
+	// A start date after today without an end date: the end defaults to today.
+	_, err = e.client.GetUsage(c, &adminv1.GetUsageRequest{UsagePlan: plan.GetName(), StartDate: today.AddDate(0, 0, 3).Format("2006-01-02")})
 	wantCode(t, err, codes.InvalidArgument)
 	_, err = e.client.GetUsage(c, &adminv1.GetUsageRequest{UsagePlan: "usagePlans/none", StartDate: day, EndDate: day})
 	wantCode(t, err, codes.NotFound)

@@ -198,6 +198,9 @@ func checkTarget(v *violations, field, t string) {
 		v.add(field, "must be at most %d characters", maxTargetLen)
 	case strings.ContainsAny(t, " \t\r\n"):
 		v.add(field, "must not contain whitespace (got %s)", quoteShort(t))
+	case strings.HasPrefix(t, "${") && withPlaceholders(t) == "x":
+		// The whole target is one stage variable, as AWS allows: each
+		// stage says where its backend is (checked when it is dialed).
 	case strings.Contains(t, "://"):
 		u, err := url.Parse(withPlaceholders(t))
 		if err != nil || u.Scheme == "" {

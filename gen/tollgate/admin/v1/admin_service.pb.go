@@ -2699,9 +2699,12 @@ type GetUsageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The usage plan, "usagePlans/{usage_plan}".
 	UsagePlan string `protobuf:"bytes,1,opt,name=usage_plan,json=usagePlan,proto3" json:"usage_plan,omitempty"`
-	// First UTC day, "YYYY-MM-DD".
+	// First UTC day, "YYYY-MM-DD". Empty means the first day of the plan's
+	// current quota period (of the current UTC month for a plan without a
+	// quota).
 	StartDate string `protobuf:"bytes,2,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	// Last UTC day, "YYYY-MM-DD", inclusive; at most 366 days after start_date.
+	// Last UTC day, "YYYY-MM-DD", inclusive; at most 366 days after
+	// start_date. Empty means today (UTC).
 	EndDate string `protobuf:"bytes,3,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	// Only this API key, "apiKeys/{api_key}". Empty means every key of the plan.
 	ApiKey string `protobuf:"bytes,4,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
@@ -3488,8 +3491,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"usage_plan\x18\x01 \x01(\tB\x1e\xe0A\x02\xfaA\x18\n" +
 	"\x16tollgate.dev/UsagePlanR\tusagePlan\x12\"\n" +
 	"\n" +
-	"start_date\x18\x02 \x01(\tB\x03\xe0A\x02R\tstartDate\x12\x1e\n" +
-	"\bend_date\x18\x03 \x01(\tB\x03\xe0A\x02R\aendDate\x12\x17\n" +
+	"start_date\x18\x02 \x01(\tB\x03\xe0A\x01R\tstartDate\x12\x1e\n" +
+	"\bend_date\x18\x03 \x01(\tB\x03\xe0A\x01R\aendDate\x12\x17\n" +
 	"\aapi_key\x18\x04 \x01(\tR\x06apiKey\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +

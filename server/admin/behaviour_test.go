@@ -570,3 +570,42 @@ func TestFlushStageCache(t *testing.T) {
 	_, err = e.client.FlushStageCache(c, &adminv1.FlushStageCacheRequest{Name: stage.GetName()})
 	wantCode(t, err, codes.FailedPrecondition)
 }
+
+// ListApis leaves descriptor sets out unless asked (AIP-157 views); GetApi
+// returns them unless asked not to.
+func TestApiViews(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	seedAPI(t, e)
+	fds := descriptorSet(t)
+	for _, tt := range []struct {
+		name string
+		get  func() (*adminv1.Api, error)
+		full bool
+	}{
+		{"list", func() (*adminv1.Api, error) {
+			r, err := e.client.ListApis(c, &adminv1.ListApisRequest{})
+			return r.GetApis()[0], err
+		}, false},
+		{"list full", func() (*adminv1.Api, error) {
+			r, err := e.client.ListApis(c, &adminv1.ListApisRequest{View: adminv1.ApiView_API_VIEW_FULL})
+			return r.GetApis()[0], err
+		}, true},
+		{"get", func() (*adminv1.Api, error) {
+			return e.client.GetApi(c, &adminv1.GetApiRequest{Name: "apis/shop"})
+		}, true},
+		{"get basic", func() (*adminv1.Api, error) {
+			return e.client.GetApi(c, &adminv1.GetApiRequest{Name: "apis/shop", View: adminv1.ApiView_API_VIEW_BASIC})
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := must[*adminv1.Api](t)(tt.get())
+			if got := len(a.GetFileDescriptorSet()) == len(fds); got != tt.full {
+				t.Errorf("descriptor set of %d bytes returned, want full = %v", len(a.GetFileDescriptorSet()), tt.full)
+			}
+			if a.GetDisplayName() != "Shop" || a.GetDefaultIntegration() == nil {
+				t.Errorf("api = %v, want every other field", a)
+			}
+		})
+	}
+}

@@ -24,6 +24,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ApiView says how much of an Api a read returns (AIP-157): an API's
+// descriptor set can be tens of kilobytes, which a listing rarely needs.
+type ApiView int32
+
+const (
+	// The method's default: BASIC for ListApis, FULL for GetApi.
+	ApiView_API_VIEW_UNSPECIFIED ApiView = 0
+	// Every field but file_descriptor_set.
+	ApiView_API_VIEW_BASIC ApiView = 1
+	// Every field.
+	ApiView_API_VIEW_FULL ApiView = 2
+)
+
+// Enum value maps for ApiView.
+var (
+	ApiView_name = map[int32]string{
+		0: "API_VIEW_UNSPECIFIED",
+		1: "API_VIEW_BASIC",
+		2: "API_VIEW_FULL",
+	}
+	ApiView_value = map[string]int32{
+		"API_VIEW_UNSPECIFIED": 0,
+		"API_VIEW_BASIC":       1,
+		"API_VIEW_FULL":        2,
+	}
+)
+
+func (x ApiView) Enum() *ApiView {
+	p := new(ApiView)
+	*p = x
+	return p
+}
+
+func (x ApiView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ApiView) Descriptor() protoreflect.EnumDescriptor {
+	return file_tollgate_admin_v1_admin_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ApiView) Type() protoreflect.EnumType {
+	return &file_tollgate_admin_v1_admin_service_proto_enumTypes[0]
+}
+
+func (x ApiView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ApiView.Descriptor instead.
+func (ApiView) EnumDescriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{0}
+}
+
 // CreateApiRequest is the request of CreateApi.
 type CreateApiRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -85,7 +139,9 @@ func (x *CreateApiRequest) GetApi() *Api {
 type GetApiRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The name of the api.
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How much of the api to return. Unspecified means API_VIEW_FULL.
+	View          ApiView `protobuf:"varint,2,opt,name=view,proto3,enum=tollgate.admin.v1.ApiView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -127,6 +183,13 @@ func (x *GetApiRequest) GetName() string {
 	return ""
 }
 
+func (x *GetApiRequest) GetView() ApiView {
+	if x != nil {
+		return x.View
+	}
+	return ApiView_API_VIEW_UNSPECIFIED
+}
+
 // ListApisRequest is the request of ListApis.
 type ListApisRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -134,7 +197,10 @@ type ListApisRequest struct {
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A next_page_token from a previous call, to get the next page. The other
 	// fields must be the same as in that call.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// How much of each api to return. Unspecified means API_VIEW_BASIC:
+	// without the descriptor set.
+	View          ApiView `protobuf:"varint,3,opt,name=view,proto3,enum=tollgate.admin.v1.ApiView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -181,6 +247,13 @@ func (x *ListApisRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListApisRequest) GetView() ApiView {
+	if x != nil {
+		return x.View
+	}
+	return ApiView_API_VIEW_UNSPECIFIED
 }
 
 // ListApisResponse is the response of ListApis.
@@ -3302,14 +3375,16 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1btollgate/admin/v1/api.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
 	"\x10CreateApiRequest\x12\x15\n" +
 	"\x06api_id\x18\x01 \x01(\tR\x05apiId\x12-\n" +
-	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"=\n" +
+	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"m\n" +
 	"\rGetApiRequest\x12,\n" +
 	"\x04name\x18\x01 \x01(\tB\x18\xe0A\x02\xfaA\x12\n" +
-	"\x10tollgate.dev/ApiR\x04name\"M\n" +
+	"\x10tollgate.dev/ApiR\x04name\x12.\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x1a.tollgate.admin.v1.ApiViewR\x04view\"}\n" +
 	"\x0fListApisRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"f\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12.\n" +
+	"\x04view\x18\x03 \x01(\x0e2\x1a.tollgate.admin.v1.ApiViewR\x04view\"f\n" +
 	"\x10ListApisResponse\x12*\n" +
 	"\x04apis\x18\x01 \x03(\v2\x16.tollgate.admin.v1.ApiR\x04apis\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n" +
@@ -3532,7 +3607,11 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x0fremaining_quota\x18\x02 \x01(\x03R\x0eremainingQuota\"H\n" +
 	"\x16FlushStageCacheRequest\x12.\n" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
-	"\x12tollgate.dev/StageR\x04name2\xa06\n" +
+	"\x12tollgate.dev/StageR\x04name*J\n" +
+	"\aApiView\x12\x18\n" +
+	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
+	"\rAPI_VIEW_FULL\x10\x022\xa06\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -3605,217 +3684,221 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_tollgate_admin_v1_admin_service_proto_rawDescData
 }
 
+var file_tollgate_admin_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
-	(*CreateApiRequest)(nil),             // 0: tollgate.admin.v1.CreateApiRequest
-	(*GetApiRequest)(nil),                // 1: tollgate.admin.v1.GetApiRequest
-	(*ListApisRequest)(nil),              // 2: tollgate.admin.v1.ListApisRequest
-	(*ListApisResponse)(nil),             // 3: tollgate.admin.v1.ListApisResponse
-	(*UpdateApiRequest)(nil),             // 4: tollgate.admin.v1.UpdateApiRequest
-	(*DeleteApiRequest)(nil),             // 5: tollgate.admin.v1.DeleteApiRequest
-	(*CreateRouteRequest)(nil),           // 6: tollgate.admin.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),              // 7: tollgate.admin.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),            // 8: tollgate.admin.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),           // 9: tollgate.admin.v1.ListRoutesResponse
-	(*UpdateRouteRequest)(nil),           // 10: tollgate.admin.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),           // 11: tollgate.admin.v1.DeleteRouteRequest
-	(*CreateAuthorizerRequest)(nil),      // 12: tollgate.admin.v1.CreateAuthorizerRequest
-	(*GetAuthorizerRequest)(nil),         // 13: tollgate.admin.v1.GetAuthorizerRequest
-	(*ListAuthorizersRequest)(nil),       // 14: tollgate.admin.v1.ListAuthorizersRequest
-	(*ListAuthorizersResponse)(nil),      // 15: tollgate.admin.v1.ListAuthorizersResponse
-	(*UpdateAuthorizerRequest)(nil),      // 16: tollgate.admin.v1.UpdateAuthorizerRequest
-	(*DeleteAuthorizerRequest)(nil),      // 17: tollgate.admin.v1.DeleteAuthorizerRequest
-	(*CreateDeploymentRequest)(nil),      // 18: tollgate.admin.v1.CreateDeploymentRequest
-	(*GetDeploymentRequest)(nil),         // 19: tollgate.admin.v1.GetDeploymentRequest
-	(*ListDeploymentsRequest)(nil),       // 20: tollgate.admin.v1.ListDeploymentsRequest
-	(*ListDeploymentsResponse)(nil),      // 21: tollgate.admin.v1.ListDeploymentsResponse
-	(*DeleteDeploymentRequest)(nil),      // 22: tollgate.admin.v1.DeleteDeploymentRequest
-	(*CreateStageRequest)(nil),           // 23: tollgate.admin.v1.CreateStageRequest
-	(*GetStageRequest)(nil),              // 24: tollgate.admin.v1.GetStageRequest
-	(*ListStagesRequest)(nil),            // 25: tollgate.admin.v1.ListStagesRequest
-	(*ListStagesResponse)(nil),           // 26: tollgate.admin.v1.ListStagesResponse
-	(*UpdateStageRequest)(nil),           // 27: tollgate.admin.v1.UpdateStageRequest
-	(*DeleteStageRequest)(nil),           // 28: tollgate.admin.v1.DeleteStageRequest
-	(*CreateApiKeyRequest)(nil),          // 29: tollgate.admin.v1.CreateApiKeyRequest
-	(*GetApiKeyRequest)(nil),             // 30: tollgate.admin.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),           // 31: tollgate.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),          // 32: tollgate.admin.v1.ListApiKeysResponse
-	(*UpdateApiKeyRequest)(nil),          // 33: tollgate.admin.v1.UpdateApiKeyRequest
-	(*DeleteApiKeyRequest)(nil),          // 34: tollgate.admin.v1.DeleteApiKeyRequest
-	(*CreateUsagePlanRequest)(nil),       // 35: tollgate.admin.v1.CreateUsagePlanRequest
-	(*GetUsagePlanRequest)(nil),          // 36: tollgate.admin.v1.GetUsagePlanRequest
-	(*ListUsagePlansRequest)(nil),        // 37: tollgate.admin.v1.ListUsagePlansRequest
-	(*ListUsagePlansResponse)(nil),       // 38: tollgate.admin.v1.ListUsagePlansResponse
-	(*UpdateUsagePlanRequest)(nil),       // 39: tollgate.admin.v1.UpdateUsagePlanRequest
-	(*DeleteUsagePlanRequest)(nil),       // 40: tollgate.admin.v1.DeleteUsagePlanRequest
-	(*CreateUsagePlanKeyRequest)(nil),    // 41: tollgate.admin.v1.CreateUsagePlanKeyRequest
-	(*GetUsagePlanKeyRequest)(nil),       // 42: tollgate.admin.v1.GetUsagePlanKeyRequest
-	(*ListUsagePlanKeysRequest)(nil),     // 43: tollgate.admin.v1.ListUsagePlanKeysRequest
-	(*ListUsagePlanKeysResponse)(nil),    // 44: tollgate.admin.v1.ListUsagePlanKeysResponse
-	(*DeleteUsagePlanKeyRequest)(nil),    // 45: tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	(*GetAccountSettingsRequest)(nil),    // 46: tollgate.admin.v1.GetAccountSettingsRequest
-	(*UpdateAccountSettingsRequest)(nil), // 47: tollgate.admin.v1.UpdateAccountSettingsRequest
-	(*GetUsageRequest)(nil),              // 48: tollgate.admin.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),             // 49: tollgate.admin.v1.GetUsageResponse
-	(*CreateDomainMappingRequest)(nil),   // 50: tollgate.admin.v1.CreateDomainMappingRequest
-	(*GetDomainMappingRequest)(nil),      // 51: tollgate.admin.v1.GetDomainMappingRequest
-	(*ListDomainMappingsRequest)(nil),    // 52: tollgate.admin.v1.ListDomainMappingsRequest
-	(*ListDomainMappingsResponse)(nil),   // 53: tollgate.admin.v1.ListDomainMappingsResponse
-	(*UpdateDomainMappingRequest)(nil),   // 54: tollgate.admin.v1.UpdateDomainMappingRequest
-	(*DeleteDomainMappingRequest)(nil),   // 55: tollgate.admin.v1.DeleteDomainMappingRequest
-	(*AdjustQuotaRequest)(nil),           // 56: tollgate.admin.v1.AdjustQuotaRequest
-	(*FlushStageCacheRequest)(nil),       // 57: tollgate.admin.v1.FlushStageCacheRequest
-	(*Api)(nil),                          // 58: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),        // 59: google.protobuf.FieldMask
-	(*Route)(nil),                        // 60: tollgate.admin.v1.Route
-	(*Authorizer)(nil),                   // 61: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),                   // 62: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                        // 63: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                       // 64: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                    // 65: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),                 // 66: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),              // 67: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                     // 68: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),                // 69: tollgate.admin.v1.DomainMapping
-	(*emptypb.Empty)(nil),                // 70: google.protobuf.Empty
+	(ApiView)(0),                         // 0: tollgate.admin.v1.ApiView
+	(*CreateApiRequest)(nil),             // 1: tollgate.admin.v1.CreateApiRequest
+	(*GetApiRequest)(nil),                // 2: tollgate.admin.v1.GetApiRequest
+	(*ListApisRequest)(nil),              // 3: tollgate.admin.v1.ListApisRequest
+	(*ListApisResponse)(nil),             // 4: tollgate.admin.v1.ListApisResponse
+	(*UpdateApiRequest)(nil),             // 5: tollgate.admin.v1.UpdateApiRequest
+	(*DeleteApiRequest)(nil),             // 6: tollgate.admin.v1.DeleteApiRequest
+	(*CreateRouteRequest)(nil),           // 7: tollgate.admin.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),              // 8: tollgate.admin.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),            // 9: tollgate.admin.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),           // 10: tollgate.admin.v1.ListRoutesResponse
+	(*UpdateRouteRequest)(nil),           // 11: tollgate.admin.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),           // 12: tollgate.admin.v1.DeleteRouteRequest
+	(*CreateAuthorizerRequest)(nil),      // 13: tollgate.admin.v1.CreateAuthorizerRequest
+	(*GetAuthorizerRequest)(nil),         // 14: tollgate.admin.v1.GetAuthorizerRequest
+	(*ListAuthorizersRequest)(nil),       // 15: tollgate.admin.v1.ListAuthorizersRequest
+	(*ListAuthorizersResponse)(nil),      // 16: tollgate.admin.v1.ListAuthorizersResponse
+	(*UpdateAuthorizerRequest)(nil),      // 17: tollgate.admin.v1.UpdateAuthorizerRequest
+	(*DeleteAuthorizerRequest)(nil),      // 18: tollgate.admin.v1.DeleteAuthorizerRequest
+	(*CreateDeploymentRequest)(nil),      // 19: tollgate.admin.v1.CreateDeploymentRequest
+	(*GetDeploymentRequest)(nil),         // 20: tollgate.admin.v1.GetDeploymentRequest
+	(*ListDeploymentsRequest)(nil),       // 21: tollgate.admin.v1.ListDeploymentsRequest
+	(*ListDeploymentsResponse)(nil),      // 22: tollgate.admin.v1.ListDeploymentsResponse
+	(*DeleteDeploymentRequest)(nil),      // 23: tollgate.admin.v1.DeleteDeploymentRequest
+	(*CreateStageRequest)(nil),           // 24: tollgate.admin.v1.CreateStageRequest
+	(*GetStageRequest)(nil),              // 25: tollgate.admin.v1.GetStageRequest
+	(*ListStagesRequest)(nil),            // 26: tollgate.admin.v1.ListStagesRequest
+	(*ListStagesResponse)(nil),           // 27: tollgate.admin.v1.ListStagesResponse
+	(*UpdateStageRequest)(nil),           // 28: tollgate.admin.v1.UpdateStageRequest
+	(*DeleteStageRequest)(nil),           // 29: tollgate.admin.v1.DeleteStageRequest
+	(*CreateApiKeyRequest)(nil),          // 30: tollgate.admin.v1.CreateApiKeyRequest
+	(*GetApiKeyRequest)(nil),             // 31: tollgate.admin.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),           // 32: tollgate.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),          // 33: tollgate.admin.v1.ListApiKeysResponse
+	(*UpdateApiKeyRequest)(nil),          // 34: tollgate.admin.v1.UpdateApiKeyRequest
+	(*DeleteApiKeyRequest)(nil),          // 35: tollgate.admin.v1.DeleteApiKeyRequest
+	(*CreateUsagePlanRequest)(nil),       // 36: tollgate.admin.v1.CreateUsagePlanRequest
+	(*GetUsagePlanRequest)(nil),          // 37: tollgate.admin.v1.GetUsagePlanRequest
+	(*ListUsagePlansRequest)(nil),        // 38: tollgate.admin.v1.ListUsagePlansRequest
+	(*ListUsagePlansResponse)(nil),       // 39: tollgate.admin.v1.ListUsagePlansResponse
+	(*UpdateUsagePlanRequest)(nil),       // 40: tollgate.admin.v1.UpdateUsagePlanRequest
+	(*DeleteUsagePlanRequest)(nil),       // 41: tollgate.admin.v1.DeleteUsagePlanRequest
+	(*CreateUsagePlanKeyRequest)(nil),    // 42: tollgate.admin.v1.CreateUsagePlanKeyRequest
+	(*GetUsagePlanKeyRequest)(nil),       // 43: tollgate.admin.v1.GetUsagePlanKeyRequest
+	(*ListUsagePlanKeysRequest)(nil),     // 44: tollgate.admin.v1.ListUsagePlanKeysRequest
+	(*ListUsagePlanKeysResponse)(nil),    // 45: tollgate.admin.v1.ListUsagePlanKeysResponse
+	(*DeleteUsagePlanKeyRequest)(nil),    // 46: tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	(*GetAccountSettingsRequest)(nil),    // 47: tollgate.admin.v1.GetAccountSettingsRequest
+	(*UpdateAccountSettingsRequest)(nil), // 48: tollgate.admin.v1.UpdateAccountSettingsRequest
+	(*GetUsageRequest)(nil),              // 49: tollgate.admin.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),             // 50: tollgate.admin.v1.GetUsageResponse
+	(*CreateDomainMappingRequest)(nil),   // 51: tollgate.admin.v1.CreateDomainMappingRequest
+	(*GetDomainMappingRequest)(nil),      // 52: tollgate.admin.v1.GetDomainMappingRequest
+	(*ListDomainMappingsRequest)(nil),    // 53: tollgate.admin.v1.ListDomainMappingsRequest
+	(*ListDomainMappingsResponse)(nil),   // 54: tollgate.admin.v1.ListDomainMappingsResponse
+	(*UpdateDomainMappingRequest)(nil),   // 55: tollgate.admin.v1.UpdateDomainMappingRequest
+	(*DeleteDomainMappingRequest)(nil),   // 56: tollgate.admin.v1.DeleteDomainMappingRequest
+	(*AdjustQuotaRequest)(nil),           // 57: tollgate.admin.v1.AdjustQuotaRequest
+	(*FlushStageCacheRequest)(nil),       // 58: tollgate.admin.v1.FlushStageCacheRequest
+	(*Api)(nil),                          // 59: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),        // 60: google.protobuf.FieldMask
+	(*Route)(nil),                        // 61: tollgate.admin.v1.Route
+	(*Authorizer)(nil),                   // 62: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),                   // 63: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                        // 64: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                       // 65: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                    // 66: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),                 // 67: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),              // 68: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                     // 69: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),                // 70: tollgate.admin.v1.DomainMapping
+	(*emptypb.Empty)(nil),                // 71: google.protobuf.Empty
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	58, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	58, // 1: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	58, // 2: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	59, // 3: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	60, // 4: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	60, // 5: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	60, // 6: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	59, // 7: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	61, // 8: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	61, // 9: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	61, // 10: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	59, // 11: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 12: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	62, // 13: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	63, // 14: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	63, // 15: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	63, // 16: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	59, // 17: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	64, // 18: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	64, // 19: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	64, // 20: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	59, // 21: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	65, // 22: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	65, // 23: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	65, // 24: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	59, // 25: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 26: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	66, // 27: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	67, // 28: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	59, // 29: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 30: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	69, // 31: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	69, // 32: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	69, // 33: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	59, // 34: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 35: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
-	1,  // 36: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
-	2,  // 37: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
-	4,  // 38: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
-	5,  // 39: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
-	6,  // 40: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
-	7,  // 41: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
-	8,  // 42: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
-	10, // 43: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
-	11, // 44: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
-	12, // 45: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
-	13, // 46: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
-	14, // 47: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
-	16, // 48: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
-	17, // 49: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
-	18, // 50: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
-	19, // 51: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
-	20, // 52: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
-	22, // 53: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
-	23, // 54: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
-	24, // 55: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
-	25, // 56: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
-	27, // 57: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
-	28, // 58: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
-	29, // 59: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
-	30, // 60: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
-	31, // 61: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
-	33, // 62: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
-	34, // 63: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
-	35, // 64: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
-	36, // 65: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
-	37, // 66: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
-	39, // 67: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
-	40, // 68: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
-	41, // 69: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
-	42, // 70: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
-	43, // 71: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
-	45, // 72: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	50, // 73: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
-	51, // 74: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
-	52, // 75: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
-	54, // 76: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
-	55, // 77: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
-	46, // 78: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
-	47, // 79: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
-	56, // 80: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
-	48, // 81: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
-	57, // 82: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	58, // 83: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	58, // 84: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	3,  // 85: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	58, // 86: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	70, // 87: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	60, // 88: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	60, // 89: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	9,  // 90: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	60, // 91: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	70, // 92: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	61, // 93: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	61, // 94: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	15, // 95: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	61, // 96: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	70, // 97: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	62, // 98: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	62, // 99: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	21, // 100: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	70, // 101: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	63, // 102: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	63, // 103: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	26, // 104: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	63, // 105: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	70, // 106: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	64, // 107: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	64, // 108: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	32, // 109: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	64, // 110: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	70, // 111: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	65, // 112: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	65, // 113: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	38, // 114: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	65, // 115: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	70, // 116: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	66, // 117: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	66, // 118: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	44, // 119: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	70, // 120: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	69, // 121: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	69, // 122: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	53, // 123: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	69, // 124: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	70, // 125: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	67, // 126: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	67, // 127: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	68, // 128: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	49, // 129: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	70, // 130: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	83, // [83:131] is the sub-list for method output_type
-	35, // [35:83] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	59, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	0,  // 1: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
+	0,  // 2: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
+	59, // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	59, // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	60, // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	61, // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	61, // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	61, // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	60, // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	62, // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	62, // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	60, // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	63, // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	64, // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	64, // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	64, // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	60, // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	65, // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	65, // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	65, // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	60, // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	66, // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	66, // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	60, // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	67, // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	67, // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	68, // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	60, // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	70, // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	70, // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	70, // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	60, // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 37: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
+	2,  // 38: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
+	3,  // 39: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
+	5,  // 40: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
+	6,  // 41: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
+	7,  // 42: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
+	8,  // 43: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
+	9,  // 44: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
+	11, // 45: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
+	12, // 46: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
+	13, // 47: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
+	14, // 48: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
+	15, // 49: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
+	17, // 50: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
+	18, // 51: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
+	19, // 52: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
+	20, // 53: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
+	21, // 54: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
+	23, // 55: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
+	24, // 56: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
+	25, // 57: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
+	26, // 58: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
+	28, // 59: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
+	29, // 60: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
+	30, // 61: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
+	31, // 62: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
+	32, // 63: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
+	34, // 64: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
+	35, // 65: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
+	36, // 66: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
+	37, // 67: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
+	38, // 68: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
+	40, // 69: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
+	41, // 70: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
+	42, // 71: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
+	43, // 72: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
+	44, // 73: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
+	46, // 74: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	51, // 75: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
+	52, // 76: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
+	53, // 77: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
+	55, // 78: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
+	56, // 79: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
+	47, // 80: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
+	48, // 81: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
+	57, // 82: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
+	49, // 83: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
+	58, // 84: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
+	59, // 85: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	59, // 86: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	4,  // 87: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	59, // 88: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	71, // 89: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	61, // 90: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	61, // 91: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	10, // 92: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	61, // 93: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	71, // 94: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	62, // 95: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	62, // 96: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	16, // 97: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	62, // 98: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	71, // 99: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	63, // 100: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	63, // 101: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	22, // 102: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	71, // 103: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	64, // 104: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	64, // 105: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	27, // 106: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	64, // 107: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	71, // 108: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	65, // 109: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	65, // 110: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	33, // 111: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	65, // 112: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	71, // 113: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	66, // 114: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	66, // 115: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	39, // 116: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	66, // 117: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	71, // 118: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	67, // 119: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	67, // 120: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	45, // 121: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	71, // 122: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	70, // 123: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	70, // 124: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	54, // 125: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	70, // 126: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	71, // 127: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	68, // 128: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	68, // 129: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	69, // 130: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	50, // 131: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	71, // 132: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	85, // [85:133] is the sub-list for method output_type
+	37, // [37:85] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_admin_service_proto_init() }
@@ -3830,13 +3913,14 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tollgate_admin_v1_admin_service_proto_goTypes,
 		DependencyIndexes: file_tollgate_admin_v1_admin_service_proto_depIdxs,
+		EnumInfos:         file_tollgate_admin_v1_admin_service_proto_enumTypes,
 		MessageInfos:      file_tollgate_admin_v1_admin_service_proto_msgTypes,
 	}.Build()
 	File_tollgate_admin_v1_admin_service_proto = out.File

@@ -214,7 +214,7 @@ func New(opts ...Option) (*Gateway, error) {
 	}
 	g.inprocConn = conn
 	g.transcoded = &inProcessConn{g: g, stream: conn}
-	g.httpProxy = newHTTPIntegrations()
+	g.httpProxy = newHTTPIntegrations(g.logger)
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -73,14 +71,10 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 func writeChainError(w http.ResponseWriter, err error) {
 	var rej *rejection
 	if errors.As(err, &rej) {
-		writeError(w, rej.httpStatus, status.Code(err), rej.msg)
+		gatewayerr.WriteHTTP(w, rej.httpStatus, rej.GRPCStatus())
 		return
 	}
-	if secs, ok := gatewayerr.RetryAfterSeconds(err); ok {
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-	}
-	st := status.Convert(err)
-	writeError(w, runtime.HTTPStatusFromCode(st.Code()), st.Code(), st.Message())
+	gatewayerr.WriteHTTP(w, gatewayerr.HTTPStatusOf(err), status.Convert(err))
 }
 
 // setHeaders sets md's entries as HTTP headers, replacing the client's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -22,9 +24,10 @@ import (
 type httpIntegrations struct {
 	transport         *http.Transport // verifies backend certificates
 	insecureTransport *http.Transport // for insecure_skip_verify integrations
+	logger            *slog.Logger    // backend errors, which clients never see in full
 }
 
-func newHTTPIntegrations() *httpIntegrations {
+func newHTTPIntegrations(logger *slog.Logger) *httpIntegrations {
 	mk := func(insecure bool) *http.Transport {
 		return &http.Transport{
 			Proxy:                 nil, // the gateway talks to backends directly
@@ -38,7 +41,7 @@ func newHTTPIntegrations() *httpIntegrations {
 			TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}, //nolint:gosec // opt-in per integration, for testing
 		}
 	}
-	return &httpIntegrations{transport: mk(false), insecureTransport: mk(true)}
+	return &httpIntegrations{transport: mk(false), insecureTransport: mk(true), logger: logger}
 }
 
 // transportFor is the transport of an HTTP integration: the one that skips
@@ -116,15 +119,20 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			// only the gateway's own are sent.
 			pr.SetXForwarded()
 		},
+		// The same errors, with the same ErrorInfo reasons, as the gRPC
+		// proxy's; the backend's address and the error stay in the log.
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				writeError(w, http.StatusGatewayTimeout, codes.DeadlineExceeded, "the backend did not answer within the route timeout of "+route.Timeout.String())
+				h.logger.InfoContext(ctx, "gateway: route timeout", "route", routeLabel(route), "backend", base.Host, "timeout", route.Timeout)
+				writeChainError(w, gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
+					"the backend did not answer within the route timeout of "+route.Timeout.String()))
 				return
 			}
 			if errors.Is(r.Context().Err(), context.Canceled) {
 				return // the client is gone
 			}
-			writeError(w, http.StatusBadGateway, codes.Unavailable, "the backend "+base.Host+" is unavailable")
+			h.logger.WarnContext(ctx, "gateway: backend unavailable", "route", routeLabel(route), "backend", base.Host, "error", err)
+			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"))
 		},
 	}
 	proxy.ServeHTTP(w, r.WithContext(ctx))

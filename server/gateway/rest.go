@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,9 +8,11 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
@@ -248,14 +249,7 @@ func (g *Gateway) transcode(w http.ResponseWriter, r *http.Request, rt *stageRun
 }
 
 // writeError writes a google.rpc.Status JSON error, the shape every error of
-// the data plane has.
+// the data plane has (gatewayerr.WriteHTTP).
 func writeError(w http.ResponseWriter, httpStatus int, code codes.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(httpStatus)
-	_ = json.NewEncoder(w).Encode(struct {
-		Code    int32  `json:"code"`
-		Message string `json:"message"`
-		Details []any  `json:"details"`
-	}{int32(code), msg, []any{}})
+	gatewayerr.WriteHTTP(w, httpStatus, status.New(code, msg))
 }

@@ -79,7 +79,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithInterceptors appends policy interceptors to the chain, after routing
-// and the request ID. They see the call's route with routing.FromContext.
+// and the request ID. They see what the gateway knows of the call with
+// callinfo.FromContext (the policies never import the gateway).
 func WithInterceptors(i ...grpc.StreamServerInterceptor) Option {
 	return func(g *Gateway) { g.policy = append(g.policy, i...) }
 }

@@ -94,6 +94,10 @@ type Call struct {
 	FullMethod string
 	// HTTPMethod, HTTPPath and RawQuery describe a REST call: the client's
 	// method, the path relative to the stage, and the query string.
+	// HTTPPath is in its one canonical form (internal/reqpath: decoded
+	// once, dot-segments refused, only "%25" and an allowed "%2F" kept
+	// encoded), for plain HTTP and transcoded routes alike, so that
+	// Resource(), authorizers and cache keys see what the backend will.
 	HTTPMethod, HTTPPath, RawQuery string
 	// SourceIP is the client's address, without port.
 	SourceIP string

@@ -107,11 +107,9 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			if m := hi.GetMethod(); m != "" {
 				out.Method = m
 			}
-			for k := range out.Header {
-				if strings.HasPrefix(strings.ToLower(k), "x-tollgate-") {
-					out.Header.Del(k)
-				}
-			}
+			// The client's x-tollgate-* headers were removed before the
+			// gateway set its own (serveHTTPRoute): removing them here
+			// would take the caller's identity from the backend.
 			// Rewrite already dropped the client's X-Forwarded-* headers:
 			// only the gateway's own are sent.
 			pr.SetXForwarded()

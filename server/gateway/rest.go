@@ -12,7 +12,9 @@ import (
 
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
+	"github.com/tollgate-gw/tollgate/internal/reqpath"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
 )
@@ -84,7 +86,7 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 	return func(r *http.Request) metadata.MD {
 		md := metadata.Pairs(
 			httpMethodMetadataKey, r.Method,
-			httpPathMetadataKey, r.URL.EscapedPath(),
+			httpPathMetadataKey, canonicalPath(r.URL.EscapedPath()),
 			httpQueryMetadataKey, r.URL.RawQuery,
 			sourceIPMetadataKey, hostOf(r.RemoteAddr),
 		)
@@ -95,6 +97,17 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 		}
 		return md
 	}
+}
+
+// canonicalPath is the canonical form of a transcoded call's path relative
+// to the stage, which ServeHTTP already checked (encoded slashes included:
+// a REST binding never allows them).
+func canonicalPath(escaped string) string {
+	p, err := reqpath.Canonical(escaped, false)
+	if err != nil {
+		return escaped // unreachable: serveStages refused the call
+	}
+	return p
 }
 
 // cacheHeaders are the request headers the response cache reads on every
@@ -164,8 +177,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw := r.URL.EscapedPath()
-	if !strings.HasPrefix(raw, "/") {
-		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request path must start with /")
+	// Paths a backend could read otherwise than the gateway are refused
+	// before routing; an encoded slash only once the route is known, since
+	// a plain HTTP route may allow it.
+	if _, err := reqpath.Canonical(raw, true); err != nil {
+		writePathError(w, err)
 		return
 	}
 	cur := g.current.Load()
@@ -193,9 +209,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveStages serves a REST or HTTP call on the first of stages with a
-// matching route. rest is the escaped path relative to the stage.
+// matching route. rest is the escaped path relative to the stage, already
+// checked by reqpath except for encoded slashes, which only a plain HTTP
+// route with allow_encoded_slashes accepts.
 func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compiled, stages []*routing.Stage, rest string) {
-	if g.serveWebSocketStages(w, r, stages, rest) {
+	canon, slashErr := reqpath.Canonical(rest, false)
+	if slashErr == nil && g.serveWebSocketStages(w, r, stages, rest) {
 		return
 	}
 	for _, st := range stages {
@@ -205,9 +224,24 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 					route = cr
 				}
 			}
-			g.serveHTTPRoute(w, r, route, rest)
+			if slashErr != nil {
+				if !route.Config.GetAllowEncodedSlashes() {
+					writePathError(w, slashErr)
+					return
+				}
+				var err error
+				if canon, err = reqpath.Canonical(rest, true); err != nil {
+					writePathError(w, err)
+					return
+				}
+			}
+			g.serveHTTPRoute(w, r, route, rest, canon)
 			return
 		}
+	}
+	if slashErr != nil {
+		writePathError(w, slashErr)
+		return
 	}
 	var only *stageRuntime
 	transcoders := 0
@@ -245,6 +279,31 @@ func (g *Gateway) transcode(w http.ResponseWriter, r *http.Request, rt *stageRun
 	r2.URL = &u
 	r2.RequestURI = u.RequestURI()
 	rt.transcoder.ServeHTTP(w, r2)
+}
+
+// writePathError answers a request whose path reqpath refused: 400, with an
+// ErrorInfo whose reason is reqpath.Reason.
+func writePathError(w http.ResponseWriter, err error) {
+	writeErrorInfo(w, http.StatusBadRequest, codes.InvalidArgument, err.Error(), reqpath.Reason)
+}
+
+// writeErrorInfo writes a google.rpc.Status JSON error as writeError does,
+// with a google.rpc.ErrorInfo detail (domain gatewayerr.Domain) carrying a
+// machine-readable reason.
+func writeErrorInfo(w http.ResponseWriter, httpStatus int, code codes.Code, msg, reason string) {
+	type errorInfo struct {
+		Type   string `json:"@type"`
+		Reason string `json:"reason"`
+		Domain string `json:"domain"`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(httpStatus)
+	_ = json.NewEncoder(w).Encode(struct {
+		Code    int32       `json:"code"`
+		Message string      `json:"message"`
+		Details []errorInfo `json:"details"`
+	}{int32(code), msg, []errorInfo{{"type.googleapis.com/google.rpc.ErrorInfo", reason, gatewayerr.Domain}}})
 }
 
 // writeError writes a google.rpc.Status JSON error, the shape every error of

@@ -34,7 +34,7 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 	call := newCall(route, httpMethodName)
 	call.Protocol = callinfo.REST
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, canon, r.URL.RawQuery
-	call.SourceIP = hostOf(r.RemoteAddr)
+	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
 	// The entries a gRPC client would send as metadata, and, for stages
 	// with authorizers, every header.

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -110,9 +111,15 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			// The client's x-tollgate-* headers were removed before the
 			// gateway set its own (serveHTTPRoute): removing them here
 			// would take the caller's identity from the backend.
-			// Rewrite already dropped the client's X-Forwarded-* headers:
-			// only the gateway's own are sent.
-			pr.SetXForwarded()
+			// Rewrite dropped X-Forwarded-For, -Host and -Proto from Out:
+			// put back the gateway's own, which ServeHTTP set on the
+			// request in place of the client's (as Forwarded and
+			// X-Real-Ip, which Out still has).
+			for _, k := range []string{forwarded.XForwardedFor, forwarded.XForwardedHost, forwarded.XForwardedProto} {
+				if vs := pr.In.Header[k]; len(vs) > 0 {
+					out.Header[k] = vs
+				}
+			}
 		},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/reqpath"
@@ -88,8 +89,16 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 			httpMethodMetadataKey, r.Method,
 			httpPathMetadataKey, canonicalPath(r.URL.EscapedPath()),
 			httpQueryMetadataKey, r.URL.RawQuery,
-			sourceIPMetadataKey, hostOf(r.RemoteAddr),
+			sourceIPMetadataKey, clientIP(r),
 		)
+		// The gateway's forwarding headers (setForwarded), which replace
+		// the entries grpc-gateway derives from the request (it would
+		// append the peer to X-Forwarded-For once more).
+		for _, k := range forwarded.Names {
+			if v := r.Header.Get(k); v != "" {
+				md[strings.ToLower(k)] = []string{v}
+			}
+		}
 		if withHeaders {
 			addHeaders(md, r.Header)
 		} else {
@@ -169,6 +178,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.grpcServer.ServeHTTP(w, r)
 		return
 	}
+	g.setForwarded(r)
 	// Only origin-form targets ("/path?query") are routed: an absolute or
 	// opaque target ("http://internal/x", "http:http://x") could otherwise
 	// make the matched path differ from the path a backend receives.

@@ -184,7 +184,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	call := newCall(route, wsConnectMethod)
 	call.Protocol = callinfo.WEBSOCKET
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
-	call.SourceIP = hostOf(r.RemoteAddr)
+	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
 	call.ConnectionID = id
 	// Headers become metadata under their own names, as a gRPC client's

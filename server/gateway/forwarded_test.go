@@ -161,3 +161,38 @@ func TestTrustedProxyForwardingHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestIssue13WebSocketConnectGetsTheGatewaysHeaders upgrades a WebSocket
+// connection with forged forwarding and identity headers: the $connect
+// integration gets the gateway's forwarding headers and no x-tollgate-*
+// header from the client; an odd path is refused before the upgrade.
+func TestIssue13WebSocketConnectGetsTheGatewaysHeaders(t *testing.T) {
+	g := startWSGateway(t, nil, nil)
+	h := http.Header{}
+	for k, v := range clientForwarding {
+		h.Set(k, v)
+	}
+	h.Set("X-Tollgate-Principal", "admin")
+	if _, _, err := g.dial(t, "/prod", h); err != nil {
+		t.Fatal(err)
+	}
+	ev := g.backend.lastConnect(t)
+	want := map[string]string{"x-forwarded-for": "127.0.0.1", "x-forwarded-host": g.addr, "x-forwarded-proto": "http", "x-real-ip": "127.0.0.1"}
+	for k, v := range want {
+		if ev.Headers[k] != v {
+			t.Errorf("$connect header %s = %q, want %q", k, ev.Headers[k], v)
+		}
+	}
+	for k, v := range ev.Headers {
+		if strings.HasPrefix(k, "x-tollgate-") || strings.Contains(v, "evil") || strings.Contains(v, "6.6.6.6") {
+			t.Errorf("$connect got the client's header %s: %q", k, v)
+		}
+	}
+	if ev.Principal != "" {
+		t.Errorf("principal %q without an authorizer", ev.Principal)
+	}
+	status, body := rawRequest(t, g.addr, "GET", "/prod/%2e%2e/prod", "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+	if status != http.StatusBadRequest || !strings.Contains(body, "INVALID_PATH") {
+		t.Errorf("upgrade with a dot-segment: %d %s, want 400 INVALID_PATH", status, body)
+	}
+}

@@ -513,7 +513,11 @@ func (g *Gateway) wsIntegrate(ctx context.Context, call *callinfo.Call, route *r
 	if ev.key == routing.ConnectKey {
 		req.Headers = map[string]string{}
 		for k, vs := range data.requestMD {
-			req.Headers[k] = strings.Join(vs, ", ")
+			// A client's x-tollgate-* headers would pass for the gateway's
+			// own assertions (the principal is in its own field).
+			if !strings.HasPrefix(k, "x-tollgate-") {
+				req.Headers[k] = strings.Join(vs, ", ")
+			}
 		}
 		if q, err := url.ParseQuery(data.rawQuery); err == nil && len(q) > 0 {
 			req.QueryStringParameters = map[string]string{}

@@ -113,6 +113,9 @@ func TestIssue13ForwardingHeadersComeFromTheConnection(t *testing.T) {
 	for k, v := range clientForwarding {
 		extra.WriteString(k + ": " + v + "\r\n")
 	}
+	// Naming a header in Connection makes a proxy drop it: the gateway's
+	// own must still be sent.
+	extra.WriteString("Connection: X-Real-Ip, Forwarded\r\n")
 	status, body := rawRequest(t, env.tg.addr, "GET", "/prod/public/x", extra.String())
 	if status != 200 {
 		t.Fatalf("HTTP route: status %d (%s)", status, body)
@@ -124,7 +127,7 @@ func TestIssue13ForwardingHeadersComeFromTheConnection(t *testing.T) {
 			t.Errorf("HTTP route: backend got %s %q, want %q", k, g, v)
 		}
 	}
-	if f := got.headers.Get("Forwarded"); strings.Contains(f, "evil") || strings.Contains(f, "6.6.6.6") {
+	if f := got.headers.Get("Forwarded"); f == "" || strings.Contains(f, "evil") || strings.Contains(f, "6.6.6.6") {
 		t.Errorf("HTTP route: backend got Forwarded %q", f)
 	}
 }

@@ -111,11 +111,11 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			// The client's x-tollgate-* headers were removed before the
 			// gateway set its own (serveHTTPRoute): removing them here
 			// would take the caller's identity from the backend.
-			// Rewrite dropped X-Forwarded-For, -Host and -Proto from Out:
-			// put back the gateway's own, which ServeHTTP set on the
-			// request in place of the client's (as Forwarded and
-			// X-Real-Ip, which Out still has).
-			for _, k := range []string{forwarded.XForwardedFor, forwarded.XForwardedHost, forwarded.XForwardedProto} {
+			// ReverseProxy dropped X-Forwarded-For, -Host and -Proto from
+			// Out (and any header a client names in Connection): put back
+			// the gateway's own, which ServeHTTP set on the request in
+			// place of the client's.
+			for _, k := range forwarded.Names {
 				if vs := pr.In.Header[k]; len(vs) > 0 {
 					out.Header[k] = vs
 				}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 )
 
@@ -104,6 +105,16 @@ type Config struct {
 	// client connected to. Default "".
 	PublicURL string
 
+	// TrustedProxies is a comma-separated list of CIDR prefixes or
+	// addresses ("10.0.0.0/8, 192.168.1.10") of the proxies in front of the
+	// data port. Only from these peers are X-Forwarded-For, -Host, -Proto
+	// and Forwarded believed: the client IP is then the right-most
+	// X-Forwarded-For address not in the list, and the received chain is
+	// appended to. From every other peer, the gateway replaces those
+	// headers (and X-Real-Ip) with what the connection says. Default "":
+	// trust nobody.
+	TrustedProxies string
+
 	// Logger receives the server's logs. Nil builds one that writes
 	// LogFormat to Stderr.
 	Logger *slog.Logger
@@ -189,6 +200,9 @@ func (c Config) Validate() error {
 	}
 	if c.PublicURL != "" {
 		add("public-url", validatePublicURL(c.PublicURL))
+	}
+	if _, err := forwarded.ParsePrefixes(c.TrustedProxies); err != nil {
+		add("trusted-proxies", err)
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))

@@ -9,6 +9,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -44,10 +45,15 @@ func (s *Server) buildDataPlane() error {
 	)
 	s.respCache = s.newResponseCache()
 	chain = append(chain, s.respCache.StreamServerInterceptor())
+	trusted, err := forwarded.ParsePrefixes(s.cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("server: trusted proxies: %w", err) // Validate refused it already
+	}
 	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...),
 		// The WebSocket callback API accepts the admin token too.
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
-		gateway.WithPublicURL(s.cfg.PublicURL))
+		gateway.WithPublicURL(s.cfg.PublicURL),
+		gateway.WithTrustedProxies(trusted))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}

@@ -475,6 +475,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "route timeout too short", cfg: server.Config{MaxRouteTimeout: 10_000_000}, wantErr: []string{"max-route-timeout: "}},
 		{name: "negative route timeout", cfg: server.Config{MaxRouteTimeout: -1}, wantErr: []string{"max-route-timeout: "}},
 		{name: "negative shutdown timeout", cfg: server.Config{ShutdownTimeout: -1}, wantErr: []string{"shutdown-timeout: "}},
+		{name: "trusted proxies", cfg: server.Config{TrustedProxies: "10.0.0.0/8, 192.168.1.1, fd00::/8"}},
+		{name: "bad trusted proxy", cfg: server.Config{TrustedProxies: "10.0.0.0/8, proxy.internal"}, wantErr: []string{"trusted-proxies: ", "proxy.internal"}},
 		{
 			name:    "every problem at once",
 			cfg:     server.Config{AdminAddr: "x", ListenAddr: "y", LogFormat: "z", ShutdownTimeout: -1},

@@ -6,13 +6,13 @@
 //	tollgate version          print the version
 //	tollgate help [command]   show help
 //
-// Every flag of serve has an environment variable (TOLLGATE_DATA_DIR,
-// TOLLGATE_ADMIN_ADDR, TOLLGATE_LISTEN, TOLLGATE_LOG_FORMAT, TOLLGATE_DEMO,
-// TOLLGATE_MAX_ROUTE_TIMEOUT, TOLLGATE_SHUTDOWN_TIMEOUT,
-// TOLLGATE_PUBLIC_URL); a flag wins over its variable, which wins over the
-// default. The admin token is read only from TOLLGATE_ADMIN_TOKEN (at least
-// 16 characters), never from a flag, because command lines are visible to
-// every user of the machine. Run `tollgate serve --help` for the details.
+// Every flag of serve has an environment variable: TOLLGATE_ and the flag's
+// name in upper case with underscores (--data-dir is TOLLGATE_DATA_DIR,
+// --trusted-proxies TOLLGATE_TRUSTED_PROXIES); a flag wins over its
+// variable, which wins over the default. The admin token is read only from
+// TOLLGATE_ADMIN_TOKEN (at least 16 characters), never from a flag, because
+// command lines are visible to every user of the machine. Run
+// `tollgate serve --help` for the details.
 //
 // The command only turns flags and environment into a server.Config; the
 // gateway itself lives in package server.

@@ -109,6 +109,7 @@ var serveFlagEnv = map[string]string{
 	"max-route-timeout": "TOLLGATE_MAX_ROUTE_TIMEOUT",
 	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
 	"public-url":        "TOLLGATE_PUBLIC_URL",
+	"trusted-proxies":   "TOLLGATE_TRUSTED_PROXIES",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -135,6 +136,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"how long a shutdown waits for calls in flight before cutting them")
 	fs.StringVar(&cfg.PublicURL, "public-url", d.PublicURL,
 		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", d.TrustedProxies,
+		"comma-separated `CIDRs` of proxies in front of the data port whose X-Forwarded-For/-Host/-Proto and Forwarded headers are believed; default: none (the gateway sets them from the connection)")
 	return fs
 }
 

@@ -94,6 +94,10 @@ type Call struct {
 	FullMethod string
 	// HTTPMethod, HTTPPath and RawQuery describe a REST call: the client's
 	// method, the path relative to the stage, and the query string.
+	// HTTPPath is in its one canonical form (internal/reqpath: decoded
+	// once, dot-segments refused, only "%25" and an allowed "%2F" kept
+	// encoded), for plain HTTP and transcoded routes alike, so that
+	// Resource(), authorizers and cache keys see what the backend will.
 	HTTPMethod, HTTPPath, RawQuery string
 	// SourceIP is the client's address, without port.
 	SourceIP string
@@ -134,6 +138,12 @@ type Call struct {
 	// tracing interceptor on traced stages; a key with no values removes
 	// the client's entry. Nil leaves the client's as they are.
 	TraceMetadata metadata.MD
+	// Forwarded holds the forwarding entries (x-forwarded-for,
+	// x-forwarded-host, x-forwarded-proto, forwarded, x-real-ip) the
+	// backend call carries in place of the client's, for calls whose
+	// metadata the client wrote itself (gRPC); nil when the call's metadata
+	// already holds the gateway's own (transcoded REST).
+	Forwarded metadata.MD
 	// ResponseCache says whether the stage's response cache answered the
 	// call (CacheUnused when the call was not cacheable).
 	ResponseCache CacheOutcome
@@ -163,17 +173,21 @@ const (
 var contextKeyPattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 
 // BackendMetadata returns what the gateway asserts to the backend — the
-// principal, a custom authorizer's context, the trace context — to replace
+// principal, a custom authorizer's context, the trace context, the
+// forwarding entries — to replace
 // the client's entries of the same keys after the client's own x-tollgate-*
 // entries were removed. Context keys that cannot be metadata keys are left
 // out. It returns nil when there is nothing to add, so calls without an
 // authorizer or tracing allocate nothing.
 func (c *Call) BackendMetadata() metadata.MD {
-	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil {
+	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil && c.Forwarded == nil {
 		return nil
 	}
-	md := make(metadata.MD, 1+len(c.AuthorizerContext)+len(c.TraceMetadata))
+	md := make(metadata.MD, 1+len(c.AuthorizerContext)+len(c.TraceMetadata)+len(c.Forwarded))
 	for k, vs := range c.TraceMetadata {
+		md[k] = vs
+	}
+	for k, vs := range c.Forwarded {
 		md[k] = vs
 	}
 	if c.Principal != "" {

@@ -206,6 +206,12 @@ func TestValidation(t *testing.T) {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "FETCH", Path: "/v1/{a=**}/b"}}}})
 			return err
 		}, []string{"route.http.method", "route.http.path"}},
+		{"encoded slashes allowed on a gRPC route", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"}, AllowEncodedSlashes: true,
+			}})
+			return err
+		}, []string{"route.allow_encoded_slashes"}},
 		{"route with a missing authorizer", func() error {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
 				Match:         &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},

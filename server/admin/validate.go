@@ -319,6 +319,11 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 	default:
 		v.add(field, "must set one of grpc_method, http or websocket_route_key")
 	}
+	if r.GetAllowEncodedSlashes() && r.GetHttp() == nil {
+		// Transcoded and WebSocket paths are always refused with an encoded
+		// slash: only a plain HTTP route's backend receives the path as sent.
+		v.add(field+".allow_encoded_slashes", "is only for plain HTTP routes (match.http)")
+	}
 	if r.GetIntegration() != nil {
 		validateIntegration(v, field+".integration", r.GetIntegration())
 	}

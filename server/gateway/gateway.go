@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -98,6 +100,16 @@ func WithIdleTimeout(d time.Duration) Option {
 	return func(g *Gateway) { g.idleTimeout = d }
 }
 
+// WithTrustedProxies sets the proxies whose forwarding headers are believed
+// (X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, Forwarded): from
+// a peer in prefixes, the client IP is the right-most X-Forwarded-For
+// address not in prefixes, and the received chain is appended to. From any
+// other peer, and by default (no trusted proxies), the gateway replaces
+// them with what the connection says before anything reads them.
+func WithTrustedProxies(prefixes []netip.Prefix) Option {
+	return func(g *Gateway) { g.proxies = forwarded.NewProxies(prefixes) }
+}
+
 // WithMaxRecvMsgSize limits gRPC messages received from clients and
 // backends. Default 4 MiB, as grpc-go.
 func WithMaxRecvMsgSize(n int) Option {
@@ -115,6 +127,7 @@ type Gateway struct {
 	maxBodyBytes   int64
 	maxRecvMsgSize int
 	idleTimeout    time.Duration
+	proxies        *forwarded.Proxies // trusted proxies; nil trusts nobody
 
 	grpcServer *grpc.Server
 	pool       *grpcproxy.Pool
@@ -389,13 +402,79 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		// this name (a permanent HTTP header).
 		call.UserAgent = firstValue(ctx, "grpcgateway-user-agent")
 	} else {
-		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-			call.SourceIP = hostOf(p.Addr.String())
-		}
+		ctx = g.forwardGRPC(ctx, call)
 		call.UserAgent = firstValue(ctx, "user-agent")
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
 	return handler(srv, &routedStream{ServerStream: ss, ctx: ctx})
+}
+
+// forwardMetadataKeys are forwarded.Names as metadata keys.
+var forwardMetadataKeys = func() []string {
+	keys := make([]string, len(forwarded.Names))
+	for i, n := range forwarded.Names {
+		keys[i] = strings.ToLower(n)
+	}
+	return keys
+}()
+
+// forwardGRPC sets what the gateway asserts about a gRPC client's
+// connection: call.SourceIP, and call.Forwarded for the backend. A
+// client's own forwarding entries are replaced in the returned context's
+// metadata too, so that authorizers and cache keys never see them unless
+// the peer is a trusted proxy.
+func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.Context {
+	req := forwarded.Request{Host: firstValue(ctx, ":authority")}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		req.Peer, req.TLS = p.Addr.String(), p.AuthInfo != nil
+	}
+	in, _ := metadata.FromIncomingContext(ctx)
+	req.XForwardedFor, req.XForwardedHost = in["x-forwarded-for"], in["x-forwarded-host"]
+	req.XForwardedProto, req.Forwarded = in["x-forwarded-proto"], in["forwarded"]
+	res := g.proxies.Resolve(req)
+	call.SourceIP = res.ClientIP
+	call.Forwarded = metadata.MD{
+		"x-forwarded-for":   {res.XForwardedFor},
+		"x-forwarded-host":  {res.XForwardedHost},
+		"x-forwarded-proto": {res.XForwardedProto},
+		"forwarded":         {res.Forwarded},
+		"x-real-ip":         {res.ClientIP},
+	}
+	for _, k := range forwardMetadataKeys {
+		if _, ok := in[k]; ok {
+			out := in.Copy()
+			for k, vs := range call.Forwarded {
+				out[k] = vs
+			}
+			return metadata.NewIncomingContext(ctx, out)
+		}
+	}
+	return ctx
+}
+
+// setForwarded replaces r's forwarding headers with the gateway's own
+// (X-Real-Ip is the client IP) before anything reads them: routing,
+// policies, cache keys, the transcoder and the HTTP proxy see only these.
+func (g *Gateway) setForwarded(r *http.Request) {
+	h := r.Header
+	res := g.proxies.Resolve(forwarded.Request{
+		Peer: r.RemoteAddr, Host: r.Host, TLS: r.TLS != nil,
+		XForwardedFor: h.Values(forwarded.XForwardedFor), XForwardedHost: h.Values(forwarded.XForwardedHost),
+		XForwardedProto: h.Values(forwarded.XForwardedProto), Forwarded: h.Values(forwarded.Forwarded),
+	})
+	h[forwarded.XForwardedFor] = []string{res.XForwardedFor}
+	h[forwarded.XForwardedHost] = []string{res.XForwardedHost}
+	h[forwarded.XForwardedProto] = []string{res.XForwardedProto}
+	h[forwarded.Forwarded] = []string{res.Forwarded}
+	h[forwarded.XRealIP] = []string{res.ClientIP}
+}
+
+// clientIP is the client's address of an HTTP request after setForwarded.
+func clientIP(r *http.Request) string {
+	if ip := r.Header.Get(forwarded.XRealIP); ip != "" {
+		return ip
+	}
+	return hostOf(r.RemoteAddr)
 }
 
 // newCall describes a routed call for the policy interceptors.

@@ -301,9 +301,9 @@ func TestHTTPIntegration(t *testing.T) {
 		wantQuery  string
 	}{
 		{"plain", "/prod/files/a/b.txt?x=1", 200, "/base/files/a/b.txt", "x=1"},
-		{"encoded slash stays one segment", "/prod/files/a%2Fb", 200, "/base/files/a%2Fb", ""},
-		{"dot segments never match", "/prod/files/../../etc/passwd", 404, "", ""},
-		{"encoded dot segments never match", "/prod/files/%2e%2e/secret", 404, "", ""},
+		{"encoded slash refused by default", "/prod/files/a%2Fb", 400, "", ""},
+		{"dot segments refused", "/prod/files/../../etc/passwd", 400, "", ""},
+		{"encoded dot segments refused", "/prod/files/%2e%2e/secret", 400, "", ""},
 		{"double encoding passes literally", "/prod/files/%252e%252e/x", 200, "/base/files/%252e%252e/x", ""},
 		{"empty segment", "/prod/files//x", 404, "", ""},
 		{"absolute-form target", "http://internal/prod/files/x", 400, "", ""},

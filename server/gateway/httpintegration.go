@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -110,14 +111,18 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			if m := hi.GetMethod(); m != "" {
 				out.Method = m
 			}
-			for k := range out.Header {
-				if strings.HasPrefix(strings.ToLower(k), "x-tollgate-") {
-					out.Header.Del(k)
+			// The client's x-tollgate-* headers were removed before the
+			// gateway set its own (serveHTTPRoute): removing them here
+			// would take the caller's identity from the backend.
+			// ReverseProxy dropped X-Forwarded-For, -Host and -Proto from
+			// Out (and any header a client names in Connection): put back
+			// the gateway's own, which ServeHTTP set on the request in
+			// place of the client's.
+			for _, k := range forwarded.Names {
+				if vs := pr.In.Header[k]; len(vs) > 0 {
+					out.Header[k] = vs
 				}
 			}
-			// Rewrite already dropped the client's X-Forwarded-* headers:
-			// only the gateway's own are sent.
-			pr.SetXForwarded()
 		},
 		// The same errors, with the same ErrorInfo reasons, as the gRPC
 		// proxy's; the backend's address and the error stay in the log.

@@ -184,7 +184,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	call := newCall(route, wsConnectMethod)
 	call.Protocol = callinfo.WEBSOCKET
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
-	call.SourceIP = hostOf(r.RemoteAddr)
+	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
 	call.ConnectionID = id
 	// Headers become metadata under their own names, as a gRPC client's
@@ -513,7 +513,11 @@ func (g *Gateway) wsIntegrate(ctx context.Context, call *callinfo.Call, route *r
 	if ev.key == routing.ConnectKey {
 		req.Headers = map[string]string{}
 		for k, vs := range data.requestMD {
-			req.Headers[k] = strings.Join(vs, ", ")
+			// A client's x-tollgate-* headers would pass for the gateway's
+			// own assertions (the principal is in its own field).
+			if !strings.HasPrefix(k, "x-tollgate-") {
+				req.Headers[k] = strings.Join(vs, ", ")
+			}
 		}
 		if q, err := url.ParseQuery(data.rawQuery); err == nil && len(q) > 0 {
 			req.QueryStringParameters = map[string]string{}

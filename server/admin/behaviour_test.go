@@ -11,6 +11,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
@@ -613,5 +614,71 @@ func TestApiViews(t *testing.T) {
 				t.Errorf("api = %v, want every other field", a)
 			}
 		})
+	}
+}
+
+// Usage plan memberships are indexed by key: a key's plans are found, kept
+// and removed with the memberships, and a plan update checks only the
+// stages it newly covers.
+func TestUsagePlanKeyIndex(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	api, dep, prod := seedAPI(t, e)
+	beta := must[*adminv1.Stage](t)(e.client.CreateStage(c, &adminv1.CreateStageRequest{Parent: api.GetName(), StageId: "beta", Stage: &adminv1.Stage{Deployment: dep.GetName()}}))
+	gold := must[*adminv1.UsagePlan](t)(e.client.CreateUsagePlan(c, &adminv1.CreateUsagePlanRequest{UsagePlanId: "gold", UsagePlan: &adminv1.UsagePlan{ApiStages: []*adminv1.ApiStage{{Stage: prod.GetName()}}}}))
+	silver := must[*adminv1.UsagePlan](t)(e.client.CreateUsagePlan(c, &adminv1.CreateUsagePlanRequest{UsagePlanId: "silver", UsagePlan: &adminv1.UsagePlan{ApiStages: []*adminv1.ApiStage{{Stage: beta.GetName()}}}}))
+	key := must[*adminv1.ApiKey](t)(e.client.CreateApiKey(c, &adminv1.CreateApiKeyRequest{ApiKeyId: "k"}))
+	for _, p := range []*adminv1.UsagePlan{gold, silver} {
+		must[*adminv1.UsagePlanKey](t)(e.client.CreateUsagePlanKey(c, &adminv1.CreateUsagePlanKeyRequest{Parent: p.GetName(), UsagePlanKey: &adminv1.UsagePlanKey{ApiKey: key.GetName()}}))
+	}
+	covers := func(stages ...*adminv1.Stage) *adminv1.UpdateUsagePlanRequest {
+		p := &adminv1.UsagePlan{Name: silver.GetName()}
+		for _, s := range stages {
+			p.ApiStages = append(p.ApiStages, &adminv1.ApiStage{Stage: s.GetName()})
+		}
+		return &adminv1.UpdateUsagePlanRequest{UsagePlan: p, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"api_stages"}}}
+	}
+	// silver may not cover prod too while k is in both plans...
+	_, err := e.client.UpdateUsagePlan(c, covers(beta, prod))
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), key.GetName()) {
+		t.Errorf("refusal %q does not name the key", st.Message())
+	}
+	// ...an update that adds no stage needs no check...
+	must[*adminv1.UsagePlan](t)(e.client.UpdateUsagePlan(c, &adminv1.UpdateUsagePlanRequest{
+		UsagePlan: &adminv1.UsagePlan{Name: silver.GetName(), Description: "renamed"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description"}}}))
+	// ...and once k leaves gold, silver may.
+	must[*emptypb.Empty](t)(e.client.DeleteUsagePlanKey(c, &adminv1.DeleteUsagePlanKeyRequest{Name: gold.GetName() + "/keys/k"}))
+	must[*adminv1.UsagePlan](t)(e.client.UpdateUsagePlan(c, covers(beta, prod)))
+
+	// The index follows the memberships: k is in silver only, then nowhere.
+	plansOf := func() []string {
+		t.Helper()
+		var out []string
+		err := e.st.View(c, func(tx store.Tx) error {
+			recs, err := tx.List(store.APIKeyPlansKind, "", "", 0)
+			for _, r := range recs {
+				out = append(out, r.Key)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := plansOf(); !slices.Equal(got, []string{"apiKeys/k|usagePlans/silver"}) {
+		t.Errorf("index = %v, want k in silver only", got)
+	}
+	must[*emptypb.Empty](t)(e.client.DeleteApiKey(c, &adminv1.DeleteApiKeyRequest{Name: key.GetName()}))
+	if got := plansOf(); len(got) != 0 {
+		t.Errorf("index after deleting the key = %v, want empty", got)
+	}
+	// A new key of the same ID starts in no plan, and deleting a plan drops
+	// its memberships' index entries.
+	key = must[*adminv1.ApiKey](t)(e.client.CreateApiKey(c, &adminv1.CreateApiKeyRequest{ApiKeyId: "k"}))
+	must[*adminv1.UsagePlanKey](t)(e.client.CreateUsagePlanKey(c, &adminv1.CreateUsagePlanKeyRequest{Parent: gold.GetName(), UsagePlanKey: &adminv1.UsagePlanKey{ApiKey: key.GetName()}}))
+	must[*emptypb.Empty](t)(e.client.DeleteUsagePlan(c, &adminv1.DeleteUsagePlanRequest{Name: gold.GetName()}))
+	if got := plansOf(); len(got) != 0 {
+		t.Errorf("index after deleting the plan = %v, want empty", got)
 	}
 }

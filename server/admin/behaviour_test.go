@@ -557,3 +557,16 @@ func TestFlushStageCache(t *testing.T) {
 	_, err = e.client.FlushStageCache(c, &adminv1.FlushStageCacheRequest{Name: stage.GetName()})
 	wantCode(t, err, codes.FailedPrecondition)
 }
+
+// TestFlushStageAuthorizersCache: a missing stage is NOT_FOUND; without a
+// data plane there are no authorizer caches to flush. (server's tests
+// flush real ones.)
+func TestFlushStageAuthorizersCache(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	api, _, stage := seedAPI(t, e)
+	_, err := e.client.FlushStageAuthorizersCache(c, &adminv1.FlushStageAuthorizersCacheRequest{Name: api.GetName() + "/stages/nope"})
+	wantCode(t, err, codes.NotFound)
+	_, err = e.client.FlushStageAuthorizersCache(c, &adminv1.FlushStageAuthorizersCacheRequest{Name: stage.GetName()})
+	wantCode(t, err, codes.FailedPrecondition)
+}

@@ -22,6 +22,8 @@ type Service struct {
 	onSettings      func(*adminv1.AccountSettings)
 	quota           QuotaCounter
 	flushCache      func(stage string)
+	// flushAuthorizers empties authorizer policy caches (stage, authorizer).
+	flushAuthorizers func(stage, authorizer string)
 }
 
 var _ adminv1.AdminServiceServer = (*Service)(nil)

@@ -33,7 +33,7 @@ func (s *Server) buildDataPlane() error {
 		return err
 	}
 	s.obs = obs
-	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
+	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
 	limiter := throttle.NewLocalLimiter()
 	chain := append(obs.interceptors,
 		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
@@ -47,7 +47,7 @@ func (s *Server) buildDataPlane() error {
 	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...),
 		// The WebSocket callback API accepts the admin token too.
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
-		gateway.WithPublicURL(s.cfg.PublicURL))
+		gateway.WithPublicURL(s.cfg.PublicURL), gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}

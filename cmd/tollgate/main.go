@@ -109,6 +109,8 @@ var serveFlagEnv = map[string]string{
 	"max-route-timeout": "TOLLGATE_MAX_ROUTE_TIMEOUT",
 	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
 	"public-url":        "TOLLGATE_PUBLIC_URL",
+
+	"allow-link-local-targets": "TOLLGATE_ALLOW_LINK_LOCAL_TARGETS",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -135,6 +137,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"how long a shutdown waits for calls in flight before cutting them")
 	fs.StringVar(&cfg.PublicURL, "public-url", d.PublicURL,
 		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
+	fs.BoolVar(&cfg.AllowLinkLocalTargets, "allow-link-local-targets", d.AllowLinkLocalTargets,
+		"let backends, authorizers and JWKS URLs be on link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, metadata.google.internal...), refused by default")
 	return fs
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
+	"github.com/tollgate-gw/tollgate/internal/netguard"
 )
 
 // Metadata entries the gateway sends to backends about the caller (see
@@ -58,7 +59,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithHTTPClient sets the client for JWKS downloads and HTTP authorizer
-// callouts. The default has a 10 s timeout.
+// callouts. The default has a 10 s timeout and, unless
+// WithLinkLocalTargets allows them, refuses to connect to link-local and
+// cloud metadata addresses.
 func WithHTTPClient(c *http.Client) Option {
 	return func(i *Interceptor) {
 		if c != nil {
@@ -67,12 +70,21 @@ func WithHTTPClient(c *http.Client) Option {
 	}
 }
 
+// WithLinkLocalTargets lets authorizer callouts and JWKS downloads (with
+// the default HTTP client) connect to link-local and cloud metadata
+// addresses (see internal/netguard). By default they are refused after
+// name resolution, and the call fails as with an unreachable authorizer.
+func WithLinkLocalTargets(allow bool) Option {
+	return func(i *Interceptor) { i.allowLinkLocal = allow }
+}
+
 // Interceptor enforces authorizers. It builds one JWT verifier or custom
 // authorizer per configured authorizer version, lazily, and keeps them (with
 // their key and policy caches) while the configuration is unchanged.
 type Interceptor struct {
-	logger     *slog.Logger
-	httpClient *http.Client
+	logger         *slog.Logger
+	httpClient     *http.Client
+	allowLinkLocal bool
 
 	mu     sync.Mutex
 	jwt    map[string]*jwtauth.Verifier // by authorizer uid + etag
@@ -120,15 +132,21 @@ type customEntry struct {
 // New returns an Interceptor. Close it to release callout connections.
 func New(opts ...Option) *Interceptor {
 	i := &Interceptor{
-		logger:     slog.New(slog.DiscardHandler),
-		httpClient: &http.Client{Timeout: 10 * time.Second},
-		jwt:        map[string]*jwtauth.Verifier{},
-		custom:     map[customKey]*customEntry{},
-		conns:      map[string]*grpc.ClientConn{},
-		fast:       map[fastKey]*customEntry{},
+		logger: slog.New(slog.DiscardHandler),
+		jwt:    map[string]*jwtauth.Verifier{},
+		custom: map[customKey]*customEntry{},
+		conns:  map[string]*grpc.ClientConn{},
+		fast:   map[fastKey]*customEntry{},
 	}
 	for _, o := range opts {
 		o(i)
+	}
+	if i.httpClient == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if !i.allowLinkLocal {
+			tr.DialContext = netguard.Dialer(10*time.Second, 30*time.Second).DialContext
+		}
+		i.httpClient = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	}
 	return i
 }
@@ -406,7 +424,11 @@ func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*
 				creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
 			}
 			var err error
-			if conn, err = grpc.NewClient(target, grpc.WithTransportCredentials(creds)); err != nil {
+			dopts := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
+			if !i.allowLinkLocal {
+				dopts = append(dopts, grpc.WithContextDialer(netguard.GRPCDialer()))
+			}
+			if conn, err = grpc.NewClient(target, dopts...); err != nil {
 				return nil, err
 			}
 			i.conns[key] = conn

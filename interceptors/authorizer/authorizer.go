@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -300,13 +301,21 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 		fillRequest(ctx, call, req)
 	}
 	req.Type = typ
+	sources := c.GetIdentitySources()
+	if call.Protocol == callinfo.WEBSOCKET && len(sources) > 0 {
+		// A browser sends its cookies whichever page opens the
+		// connection: an answer given for one Origin is not reused for
+		// another. (A REQUEST authorizer sees Origin among the headers.)
+		sources = append(slices.Clip(sources), originSource)
+		values = append(values, strings.Join(metadata.ValueFromIncomingContext(ctx, "origin"), ", "))
+	}
 	d, err := entry.authorizer.Decide(ctx, customauth.Request{
 		AuthorizerName:  a.GetName(),
 		Stage:           call.Stage,
 		Target:          entry.target,
 		Generation:      entry.generation,
 		Type:            typ,
-		IdentitySources: c.GetIdentitySources(),
+		IdentitySources: sources,
 		IdentityValues:  values,
 		MethodResource:  resource,
 		Proto:           req,
@@ -333,6 +342,10 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 	call.MayInvalidateCache = d.MayInvalidateCache
 	return nil
 }
+
+// originSource names the Origin of a WebSocket upgrade in the policy
+// cache key; it is not a configurable identity source.
+const originSource = "$websocket.origin"
 
 // fillRequest adds what a REQUEST authorizer receives.
 func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.AuthorizeRequest) {

@@ -109,10 +109,10 @@ type issue13Env struct {
 	conn    *grpc.ClientConn
 }
 
-func newIssue13Env(t *testing.T, logger *slog.Logger) *issue13Env {
+func newIssue13Env(t *testing.T, logger *slog.Logger, opts ...authorizer.Option) *issue13Env {
 	t.Helper()
 	e := &issue13Env{backend: startServer(t, func(s *grpc.Server) { examplev1.RegisterEchoServiceServer(s, metadataEcho{}) })}
-	e.authz = authorizer.New(authorizer.WithLogger(logger))
+	e.authz = authorizer.New(append([]authorizer.Option{authorizer.WithLogger(logger)}, opts...)...)
 	t.Cleanup(func() { _ = e.authz.Close() })
 	e.cache = cache.New(cache.WithCodec(grpcproxy.Messages{}))
 	t.Cleanup(e.cache.Close)

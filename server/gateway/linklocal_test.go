@@ -12,9 +12,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 )
 
@@ -120,5 +123,58 @@ func TestIssue13LinkLocalBackendsRefused(t *testing.T) {
 				t.Errorf("a link-local backend was reached: %v, want %v", reached, tt.allow)
 			}
 		})
+	}
+}
+
+// TestIssue13LinkLocalAuthorizerRefused: a custom authorizer whose target
+// (through a stage variable) is a link-local address is not called unless
+// link-local targets are allowed; the call fails as with a failing
+// authorizer.
+func TestIssue13LinkLocalAuthorizerRefused(t *testing.T) {
+	fa := &funcAuthorizer{answer: func(*datav1.AuthorizeRequest) *datav1.AuthorizeResponse { return allowAll("u") }}
+	grpcLn, grpcAddr := linkLocalListener(t)
+	gs := grpc.NewServer()
+	datav1.RegisterAuthorizerServiceServer(gs, fa)
+	go func() { _ = gs.Serve(grpcLn) }()
+	t.Cleanup(gs.Stop)
+	var httpCalls atomic.Int64
+	httpLn, httpAddr := linkLocalListener(t)
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		httpCalls.Add(1)
+		b, _ := protojson.Marshal(allowAll("u"))
+		_, _ = w.Write(b)
+	})}
+	go func() { _ = hs.Serve(httpLn) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	vars := map[string]string{
+		"grpcauth": "passthrough:///" + strings.Replace(grpcAddr, "%", "%25", 1),
+		"httpauth": strings.Replace(httpAddr, "%", "%25", 1),
+	}
+	tests := []struct {
+		name    string
+		callout callout
+		calls   func() int64
+	}{
+		{"grpc", grpcCallout("${stageVariables.grpcauth}"), fa.calls.Load},
+		{"http", httpCallout("http://${stageVariables.httpauth}/authorize"), httpCalls.Load},
+	}
+	for _, tt := range tests {
+		for _, allow := range []bool{false, true} {
+			t.Run(tt.name+map[bool]string{false: "/refused by default", true: "/allowed"}[allow], func(t *testing.T) {
+				e := newIssue13Env(t, nil, authorizer.WithLinkLocalTargets(allow))
+				e.load(t, tokenAuthz(tt.callout), map[string]map[string]string{"prod": vars})
+				before := tt.calls()
+				want := codes.Internal
+				if allow {
+					want = codes.OK
+				}
+				if r := e.echoGRPC(t, "prod", map[string]string{"X-Token": "t"}); r.code != want {
+					t.Fatalf("%v, want %v", r.code, want)
+				}
+				if called := tt.calls() > before; called != allow {
+					t.Errorf("link-local authorizer called: %v, want %v", called, allow)
+				}
+			})
+		}
 	}
 }

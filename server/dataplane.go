@@ -34,7 +34,7 @@ func (s *Server) buildDataPlane() error {
 		return err
 	}
 	s.obs = obs
-	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
+	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
 	limiter := throttle.NewLocalLimiter()
 	chain := append(obs.interceptors,
 		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
@@ -53,6 +53,7 @@ func (s *Server) buildDataPlane() error {
 		// The WebSocket callback API accepts the admin token too.
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL),
+		gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets),
 		gateway.WithTrustedProxies(trusted))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)

@@ -101,15 +101,16 @@ func versionString() string {
 
 // serveFlagEnv maps each serve flag to its environment variable.
 var serveFlagEnv = map[string]string{
-	"data-dir":          "TOLLGATE_DATA_DIR",
-	"admin-addr":        "TOLLGATE_ADMIN_ADDR",
-	"listen":            "TOLLGATE_LISTEN",
-	"log-format":        "TOLLGATE_LOG_FORMAT",
-	"demo":              "TOLLGATE_DEMO",
-	"max-route-timeout": "TOLLGATE_MAX_ROUTE_TIMEOUT",
-	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
-	"public-url":        "TOLLGATE_PUBLIC_URL",
-	"trusted-proxies":   "TOLLGATE_TRUSTED_PROXIES",
+	"data-dir":                 "TOLLGATE_DATA_DIR",
+	"admin-addr":               "TOLLGATE_ADMIN_ADDR",
+	"listen":                   "TOLLGATE_LISTEN",
+	"log-format":               "TOLLGATE_LOG_FORMAT",
+	"demo":                     "TOLLGATE_DEMO",
+	"max-route-timeout":        "TOLLGATE_MAX_ROUTE_TIMEOUT",
+	"shutdown-timeout":         "TOLLGATE_SHUTDOWN_TIMEOUT",
+	"public-url":               "TOLLGATE_PUBLIC_URL",
+	"trusted-proxies":          "TOLLGATE_TRUSTED_PROXIES",
+	"allow-link-local-targets": "TOLLGATE_ALLOW_LINK_LOCAL_TARGETS",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -138,6 +139,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", d.TrustedProxies,
 		"comma-separated `CIDRs` of proxies in front of the data port whose X-Forwarded-For/-Host/-Proto and Forwarded headers are believed; default: none (the gateway sets them from the connection)")
+	fs.BoolVar(&cfg.AllowLinkLocalTargets, "allow-link-local-targets", d.AllowLinkLocalTargets,
+		"let backends, authorizers and JWKS URLs be on link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, metadata.google.internal...), refused by default")
 	return fs
 }
 

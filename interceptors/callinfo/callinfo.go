@@ -129,6 +129,12 @@ type Call struct {
 	// AuthorizerContext is the context a custom authorizer returned for an
 	// allowed call. Read-only: it may be shared with the policy cache.
 	AuthorizerContext map[string]string
+	// Claims are the verified claims of the caller's JWT, as decoded, set
+	// by a JWT authorizer. Read-only: shared with the verifier.
+	Claims map[string]any
+	// IdentitySourceValues are the values of a custom authorizer's
+	// identity sources for the call, in the configured order. Read-only.
+	IdentitySourceValues []string
 	// MayInvalidateCache reports whether the route's custom authorizer
 	// allowed the caller to refresh the call's cached response
 	// (execute-api:InvalidateCache).

@@ -191,6 +191,13 @@ func TestValidation(t *testing.T) {
 			_, err := e.client.CreateApi(c, &adminv1.CreateApiRequest{Api: &adminv1.Api{Protocol: adminv1.Api_PROTOCOL_WEBSOCKET}})
 			return err
 		}, []string{"api.route_selection_expression"}},
+		{"websocket allowed origins that are no origins", func() error {
+			_, err := e.client.CreateStage(c, &adminv1.CreateStageRequest{Parent: api.GetName(), StageId: "origins", Stage: &adminv1.Stage{
+				Deployment: dep.GetName(),
+				Websocket:  &adminv1.WebSocketSettings{AllowedOrigins: []string{"https://ok.example.com", "ftp://x.example", "https://a.*.example", "https://x.example/path"}},
+			}})
+			return err
+		}, []string{"stage.websocket.allowed_origins[1]", "stage.websocket.allowed_origins[2]", "stage.websocket.allowed_origins[3]"}},
 		{"bad integration target and uri", func() error {
 			_, err := e.client.CreateApi(c, &adminv1.CreateApiRequest{Api: &adminv1.Api{DefaultIntegration: &adminv1.Integration{Target: &adminv1.Integration_Http{Http: &adminv1.HttpIntegration{Uri: "ftp://x"}}}}})
 			return err
@@ -681,4 +688,17 @@ func TestUsagePlanKeyIndex(t *testing.T) {
 	if got := plansOf(); len(got) != 0 {
 		t.Errorf("index after deleting the plan = %v, want empty", got)
 	}
+}
+
+// TestFlushStageAuthorizersCache: a missing stage is NOT_FOUND; without a
+// data plane there are no authorizer caches to flush. (server's tests
+// flush real ones.)
+func TestFlushStageAuthorizersCache(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	api, _, stage := seedAPI(t, e)
+	_, err := e.client.FlushStageAuthorizersCache(c, &adminv1.FlushStageAuthorizersCacheRequest{Name: api.GetName() + "/stages/nope"})
+	wantCode(t, err, codes.NotFound)
+	_, err = e.client.FlushStageAuthorizersCache(c, &adminv1.FlushStageAuthorizersCacheRequest{Name: stage.GetName()})
+	wantCode(t, err, codes.FailedPrecondition)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/internal/reflectclient"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
@@ -166,7 +168,13 @@ func (s *Service) reflectSchema(ctx context.Context, apiName string) (*reflected
 	}
 	rctx, cancel := context.WithTimeout(ctx, reflectTimeout)
 	defer cancel()
-	set, err := reflectclient.Fetch(rctx, src.GetTarget(), src.GetTls(), src.GetServices())
+	var dialOpts []grpc.DialOption
+	if !s.allowLinkLocal {
+		// The target was checked when written; a name resolving to a
+		// link-local address is refused here.
+		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
+	}
+	set, err := reflectclient.Fetch(rctx, src.GetTarget(), src.GetTls(), src.GetServices(), dialOpts...)
 	if err != nil {
 		return nil, preconditionFailed("SCHEMA_UNAVAILABLE", apiName, "cannot deploy %q: reading its schema by reflection failed: %v", apiName, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
 )
@@ -724,5 +725,13 @@ func validateWebSocketSettings(v *violations, field string, w *adminv1.WebSocket
 	}
 	if n := w.GetSendQueueSize(); n != 0 && (n < 1 || n > maxSendQueue) {
 		v.add(field+".send_queue_size", "must be between 1 and %d (got %d)", maxSendQueue, n)
+	}
+	if n := len(w.GetAllowedOrigins()); n > origin.MaxPatterns {
+		v.add(field+".allowed_origins", "must have at most %d entries (got %d)", origin.MaxPatterns, n)
+	}
+	for i, p := range w.GetAllowedOrigins() {
+		if err := origin.Check(p); err != nil {
+			v.add(field+".allowed_origins["+strconv.Itoa(i)+"]", "%v (got %s)", err, quoteShort(p))
+		}
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
+	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -116,6 +117,15 @@ func WithMaxRecvMsgSize(n int) Option {
 	return func(g *Gateway) { g.maxRecvMsgSize = n }
 }
 
+// WithLinkLocalTargets lets the data plane connect to backends on
+// link-local and cloud metadata addresses (see internal/netguard). By
+// default such a connection is refused after name resolution, so neither a
+// host name nor a stage variable can lead a call to the host's metadata
+// service; the call fails as with an unreachable backend.
+func WithLinkLocalTargets(allow bool) Option {
+	return func(g *Gateway) { g.allowLinkLocal = allow }
+}
+
 // Gateway is the data plane. Create it with New, give it a routing table with
 // Load, serve it with ServeHTTP, and Close it.
 type Gateway struct {
@@ -128,6 +138,7 @@ type Gateway struct {
 	maxRecvMsgSize int
 	idleTimeout    time.Duration
 	proxies        *forwarded.Proxies // trusted proxies; nil trusts nobody
+	allowLinkLocal bool
 
 	grpcServer *grpc.Server
 	pool       *grpcproxy.Pool
@@ -169,8 +180,12 @@ func New(opts ...Option) (*Gateway, error) {
 	// One buffer pool for both sides of the proxy: a message received from
 	// a backend into a pooled buffer is sent to the client from it.
 	buffers := grpcproxy.NewBufferPool()
+	dialOpts := []grpc.DialOption{experimental.WithBufferPool(buffers)}
+	if !g.allowLinkLocal {
+		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
+	}
 	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger),
-		grpcproxy.WithDialOptions(experimental.WithBufferPool(buffers)))
+		grpcproxy.WithDialOptions(dialOpts...))
 	proxy := grpcproxy.New(g.pool, g.direct, grpcproxy.WithLogger(g.logger))
 	// After routing, every call — gRPC, transcoded REST, plain HTTP —
 	// passes the same interceptors: g.httpChain is that part of the chain.
@@ -228,7 +243,7 @@ func New(opts ...Option) (*Gateway, error) {
 	}
 	g.inprocConn = conn
 	g.transcoded = &inProcessConn{g: g, stream: conn}
-	g.httpProxy = newHTTPIntegrations(g.logger)
+	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal)
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }

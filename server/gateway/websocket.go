@@ -26,6 +26,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	ws "github.com/tollgate-gw/tollgate/server/gateway/websocket"
@@ -175,6 +176,14 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		writeError(w, http.StatusUpgradeRequired, codes.FailedPrecondition, "stage "+st.ID+" serves a WebSocket API: connect with a WebSocket client")
 		return
 	}
+	// Browsers send Origin; a page of another site must not open a
+	// connection the browser authenticates with the user's cookies. This
+	// runs before the chain, so no authorizer is called for it.
+	if o := r.Header.Get("Origin"); !origin.Allowed(o, r.Host, st.Config.GetWebsocket().GetAllowedOrigins()) {
+		g.logger.DebugContext(r.Context(), "websocket upgrade from a refused origin", "stage", st.Name, "origin", o)
+		writeError(w, http.StatusForbidden, codes.PermissionDenied, "origin "+strconv.Quote(o)+" may not connect to stage "+st.ID+": add it to the stage's websocket.allowedOrigins")
+		return
+	}
 	id, err := ws.NewID()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, codes.Internal, "could not create a connection")
@@ -232,10 +241,8 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		}
 		c, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
 			Subprotocols: subprotocols, // what the $connect integration chose
-			// Pages from any origin may connect, as to Amazon API
-			// Gateway: authorizing is the $connect chain's job. An API
-			// that authorizes by cookie should check the Origin header
-			// in its REQUEST authorizer, which receives every header.
+			// The origin was checked above against the stage's
+			// allowed origins, before the chain.
 			InsecureSkipVerify: true,
 		})
 		stream.proxied = true // Accept answered, with 101 or an error

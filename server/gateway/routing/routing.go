@@ -99,7 +99,9 @@ type Stage struct {
 	Files *protoregistry.Files
 	// Services lists the gRPC services of the API's descriptors.
 	Services []protoreflect.ServiceDescriptor
-	// Authorizers are the deployment's authorizers by resource name.
+	// Authorizers are the deployment's authorizers by resource name, with
+	// the stage's variables substituted in custom authorizers' callout
+	// targets (each stage has its own copies).
 	Authorizers map[string]*adminv1.Authorizer
 
 	methods   map[string]*Route // exact full method names
@@ -457,7 +459,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		schemas[dep.GetName()] = &schema{files: st.Files, services: st.Services}
 	}
 	for _, a := range snap.GetAuthorizers() {
-		st.Authorizers[a.GetName()] = a
+		st.Authorizers[a.GetName()] = resolveAuthorizer(a, vars)
 	}
 	def := snap.GetApi().GetDefaultIntegration()
 	newRoute := func(r *adminv1.Route) *Route {
@@ -543,17 +545,39 @@ func methodNoSideEffects(md protoreflect.MethodDescriptor) bool {
 	return ok && opts.GetIdempotencyLevel() == descriptorpb.MethodOptions_NO_SIDE_EFFECTS
 }
 
+// resolveAuthorizer returns a custom authorizer with ${stageVariables.NAME}
+// replaced in its callout target, as integrations are: resolved once per
+// compiled stage, never per call. A custom authorizer is always copied, so
+// that each stage has its own message (and, in the data plane, its own
+// policy cache); other authorizers are returned as they are.
+func resolveAuthorizer(a *adminv1.Authorizer, vars map[string]string) *adminv1.Authorizer {
+	if a.GetCustom() == nil {
+		return a
+	}
+	out := proto.CloneOf(a)
+	switch co := out.GetCustom().GetCallout().(type) {
+	case *adminv1.CustomAuthorizer_Grpc:
+		co.Grpc.Target = expand(co.Grpc.GetTarget(), vars)
+	case *adminv1.CustomAuthorizer_Http:
+		co.Http.Uri = expand(co.Http.GetUri(), vars)
+	}
+	return out
+}
+
+// expand replaces ${stageVariables.NAME} in s.
+func expand(s string, vars map[string]string) string {
+	if !strings.Contains(s, "${") {
+		return s
+	}
+	return stagevars.Expand(s, func(name string) string { return vars[name] })
+}
+
 // substitute returns in with ${stageVariables.NAME} replaced in its targets.
 func substitute(in *adminv1.Integration, vars map[string]string) *adminv1.Integration {
 	if in == nil {
 		return nil
 	}
-	repl := func(s string) string {
-		if !strings.Contains(s, "${") {
-			return s
-		}
-		return stagevars.Expand(s, func(name string) string { return vars[name] })
-	}
+	repl := func(s string) string { return expand(s, vars) }
 	out := proto.Clone(in).(*adminv1.Integration)
 	if g := out.GetGrpc(); g != nil {
 		g.Target = repl(g.GetTarget())

@@ -245,3 +245,50 @@ func TestMethodKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizerTargetsResolvedPerStage (issue 13): custom authorizer
+// targets get each stage's variables when the stage is compiled, in a copy
+// per stage; the deployment's snapshot is not modified.
+func TestAuthorizerTargetsResolvedPerStage(t *testing.T) {
+	custom := func(c *adminv1.CustomAuthorizer) *adminv1.Authorizer {
+		return &adminv1.Authorizer{Name: "apis/shop/authorizers/a", Type: &adminv1.Authorizer_Custom{Custom: c}}
+	}
+	tests := []struct {
+		name       string
+		authorizer *adminv1.Authorizer
+		target     func(*adminv1.Authorizer) string
+		want       map[string]string // stage ID → resolved target
+	}{
+		{"grpc", custom(&adminv1.CustomAuthorizer{Callout: &adminv1.CustomAuthorizer_Grpc{Grpc: &adminv1.GrpcIntegration{Target: "${stageVariables.host}:9000"}}}),
+			func(a *adminv1.Authorizer) string { return a.GetCustom().GetGrpc().GetTarget() },
+			map[string]string{"prod": "prod-host:9000", "prod2": "prod2-host:9000"}},
+		{"http", custom(&adminv1.CustomAuthorizer{Callout: &adminv1.CustomAuthorizer_Http{Http: &adminv1.HttpIntegration{Uri: "https://${stageVariables.host}/authorize"}}}),
+			func(a *adminv1.Authorizer) string { return a.GetCustom().GetHttp().GetUri() },
+			map[string]string{"prod": "https://prod-host/authorize", "prod2": "https://prod2-host/authorize"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prod := deployed(t, "shop", "prod", true)
+			prod.Deployment.Snapshot.Authorizers = []*adminv1.Authorizer{tt.authorizer}
+			prod2 := routing.Entry{Stage: &adminv1.Stage{Name: "apis/shop/stages/prod2", Deployment: prod.Deployment.GetName(), Variables: map[string]string{"host": "prod2-host"}}, Deployment: prod.Deployment}
+			table, errs := routing.Compile(routing.Config{Stages: []routing.Entry{prod, prod2}})
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			seen := map[*adminv1.Authorizer]bool{}
+			for _, st := range table.Stages() {
+				a := st.Authorizers["apis/shop/authorizers/a"]
+				if got := tt.target(a); got != tt.want[st.ID] {
+					t.Errorf("stage %s: target %q, want %q", st.ID, got, tt.want[st.ID])
+				}
+				if seen[a] {
+					t.Errorf("stage %s shares its authorizer message with another stage", st.ID)
+				}
+				seen[a] = true
+			}
+			if got := tt.target(tt.authorizer); got == tt.want["prod"] {
+				t.Errorf("the snapshot's authorizer was modified: %q", got)
+			}
+		})
+	}
+}

@@ -3368,6 +3368,63 @@ func (x *FlushStageCacheRequest) GetName() string {
 	return ""
 }
 
+// FlushStageAuthorizersCacheRequest is the request of
+// FlushStageAuthorizersCache.
+type FlushStageAuthorizersCacheRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stage, "apis/{api}/stages/{stage}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Only this authorizer's cache, "apis/{api}/authorizers/{authorizer}" (of
+	// the stage's API). Empty: every authorizer of the stage.
+	Authorizer    string `protobuf:"bytes,2,opt,name=authorizer,proto3" json:"authorizer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushStageAuthorizersCacheRequest) Reset() {
+	*x = FlushStageAuthorizersCacheRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushStageAuthorizersCacheRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushStageAuthorizersCacheRequest) ProtoMessage() {}
+
+func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushStageAuthorizersCacheRequest.ProtoReflect.Descriptor instead.
+func (*FlushStageAuthorizersCacheRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *FlushStageAuthorizersCacheRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FlushStageAuthorizersCacheRequest) GetAuthorizer() string {
+	if x != nil {
+		return x.Authorizer
+	}
+	return ""
+}
+
 var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
@@ -3607,11 +3664,18 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x0fremaining_quota\x18\x02 \x01(\x03R\x0eremainingQuota\"H\n" +
 	"\x16FlushStageCacheRequest\x12.\n" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
-	"\x12tollgate.dev/StageR\x04name*J\n" +
+	"\x12tollgate.dev/StageR\x04name\"\x94\x01\n" +
+	"!FlushStageAuthorizersCacheRequest\x12.\n" +
+	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
+	"\x12tollgate.dev/StageR\x04name\x12?\n" +
+	"\n" +
+	"authorizer\x18\x02 \x01(\tB\x1f\xe0A\x01\xfaA\x19\n" +
+	"\x17tollgate.dev/AuthorizerR\n" +
+	"authorizer*J\n" +
 	"\aApiView\x12\x18\n" +
 	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
-	"\rAPI_VIEW_FULL\x10\x022\xa06\n" +
+	"\rAPI_VIEW_FULL\x10\x022\xd17\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -3669,7 +3733,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x15UpdateAccountSettings\x12/.tollgate.admin.v1.UpdateAccountSettingsRequest\x1a\".tollgate.admin.v1.AccountSettings\"]\xdaA\x1caccount_settings,update_mask\x82\xd3\xe4\x93\x028:\x10account_settings2$/v1/{account_settings.name=settings}\x12\x9f\x01\n" +
 	"\vAdjustQuota\x12%.tollgate.admin.v1.AdjustQuotaRequest\x1a\x1b.tollgate.admin.v1.KeyUsage\"L\xdaA\x14name,remaining_quota\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/{name=usagePlans/*/keys/*}:adjustQuota\x12\xa1\x01\n" +
 	"\bGetUsage\x12\".tollgate.admin.v1.GetUsageRequest\x1a#.tollgate.admin.v1.GetUsageResponse\"L\xdaA\x1eusage_plan,start_date,end_date\x82\xd3\xe4\x93\x02%\x12#/v1/{usage_plan=usagePlans/*}/usage\x12\x8d\x01\n" +
-	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
+	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x12\xae\x01\n" +
+	"\x1aFlushStageAuthorizersCache\x124.tollgate.admin.v1.FlushStageAuthorizersCacheRequest\x1a\x16.google.protobuf.Empty\"B\xdaA\x04name\x82\xd3\xe4\x93\x025:\x01*\"0/v1/{name=apis/*/stages/*}:flushAuthorizersCache\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
 	"\x15com.tollgate.admin.v1B\x11AdminServiceProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -3685,119 +3750,120 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
-	(ApiView)(0),                         // 0: tollgate.admin.v1.ApiView
-	(*CreateApiRequest)(nil),             // 1: tollgate.admin.v1.CreateApiRequest
-	(*GetApiRequest)(nil),                // 2: tollgate.admin.v1.GetApiRequest
-	(*ListApisRequest)(nil),              // 3: tollgate.admin.v1.ListApisRequest
-	(*ListApisResponse)(nil),             // 4: tollgate.admin.v1.ListApisResponse
-	(*UpdateApiRequest)(nil),             // 5: tollgate.admin.v1.UpdateApiRequest
-	(*DeleteApiRequest)(nil),             // 6: tollgate.admin.v1.DeleteApiRequest
-	(*CreateRouteRequest)(nil),           // 7: tollgate.admin.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),              // 8: tollgate.admin.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),            // 9: tollgate.admin.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),           // 10: tollgate.admin.v1.ListRoutesResponse
-	(*UpdateRouteRequest)(nil),           // 11: tollgate.admin.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),           // 12: tollgate.admin.v1.DeleteRouteRequest
-	(*CreateAuthorizerRequest)(nil),      // 13: tollgate.admin.v1.CreateAuthorizerRequest
-	(*GetAuthorizerRequest)(nil),         // 14: tollgate.admin.v1.GetAuthorizerRequest
-	(*ListAuthorizersRequest)(nil),       // 15: tollgate.admin.v1.ListAuthorizersRequest
-	(*ListAuthorizersResponse)(nil),      // 16: tollgate.admin.v1.ListAuthorizersResponse
-	(*UpdateAuthorizerRequest)(nil),      // 17: tollgate.admin.v1.UpdateAuthorizerRequest
-	(*DeleteAuthorizerRequest)(nil),      // 18: tollgate.admin.v1.DeleteAuthorizerRequest
-	(*CreateDeploymentRequest)(nil),      // 19: tollgate.admin.v1.CreateDeploymentRequest
-	(*GetDeploymentRequest)(nil),         // 20: tollgate.admin.v1.GetDeploymentRequest
-	(*ListDeploymentsRequest)(nil),       // 21: tollgate.admin.v1.ListDeploymentsRequest
-	(*ListDeploymentsResponse)(nil),      // 22: tollgate.admin.v1.ListDeploymentsResponse
-	(*DeleteDeploymentRequest)(nil),      // 23: tollgate.admin.v1.DeleteDeploymentRequest
-	(*CreateStageRequest)(nil),           // 24: tollgate.admin.v1.CreateStageRequest
-	(*GetStageRequest)(nil),              // 25: tollgate.admin.v1.GetStageRequest
-	(*ListStagesRequest)(nil),            // 26: tollgate.admin.v1.ListStagesRequest
-	(*ListStagesResponse)(nil),           // 27: tollgate.admin.v1.ListStagesResponse
-	(*UpdateStageRequest)(nil),           // 28: tollgate.admin.v1.UpdateStageRequest
-	(*DeleteStageRequest)(nil),           // 29: tollgate.admin.v1.DeleteStageRequest
-	(*CreateApiKeyRequest)(nil),          // 30: tollgate.admin.v1.CreateApiKeyRequest
-	(*GetApiKeyRequest)(nil),             // 31: tollgate.admin.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),           // 32: tollgate.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),          // 33: tollgate.admin.v1.ListApiKeysResponse
-	(*UpdateApiKeyRequest)(nil),          // 34: tollgate.admin.v1.UpdateApiKeyRequest
-	(*DeleteApiKeyRequest)(nil),          // 35: tollgate.admin.v1.DeleteApiKeyRequest
-	(*CreateUsagePlanRequest)(nil),       // 36: tollgate.admin.v1.CreateUsagePlanRequest
-	(*GetUsagePlanRequest)(nil),          // 37: tollgate.admin.v1.GetUsagePlanRequest
-	(*ListUsagePlansRequest)(nil),        // 38: tollgate.admin.v1.ListUsagePlansRequest
-	(*ListUsagePlansResponse)(nil),       // 39: tollgate.admin.v1.ListUsagePlansResponse
-	(*UpdateUsagePlanRequest)(nil),       // 40: tollgate.admin.v1.UpdateUsagePlanRequest
-	(*DeleteUsagePlanRequest)(nil),       // 41: tollgate.admin.v1.DeleteUsagePlanRequest
-	(*CreateUsagePlanKeyRequest)(nil),    // 42: tollgate.admin.v1.CreateUsagePlanKeyRequest
-	(*GetUsagePlanKeyRequest)(nil),       // 43: tollgate.admin.v1.GetUsagePlanKeyRequest
-	(*ListUsagePlanKeysRequest)(nil),     // 44: tollgate.admin.v1.ListUsagePlanKeysRequest
-	(*ListUsagePlanKeysResponse)(nil),    // 45: tollgate.admin.v1.ListUsagePlanKeysResponse
-	(*DeleteUsagePlanKeyRequest)(nil),    // 46: tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	(*GetAccountSettingsRequest)(nil),    // 47: tollgate.admin.v1.GetAccountSettingsRequest
-	(*UpdateAccountSettingsRequest)(nil), // 48: tollgate.admin.v1.UpdateAccountSettingsRequest
-	(*GetUsageRequest)(nil),              // 49: tollgate.admin.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),             // 50: tollgate.admin.v1.GetUsageResponse
-	(*CreateDomainMappingRequest)(nil),   // 51: tollgate.admin.v1.CreateDomainMappingRequest
-	(*GetDomainMappingRequest)(nil),      // 52: tollgate.admin.v1.GetDomainMappingRequest
-	(*ListDomainMappingsRequest)(nil),    // 53: tollgate.admin.v1.ListDomainMappingsRequest
-	(*ListDomainMappingsResponse)(nil),   // 54: tollgate.admin.v1.ListDomainMappingsResponse
-	(*UpdateDomainMappingRequest)(nil),   // 55: tollgate.admin.v1.UpdateDomainMappingRequest
-	(*DeleteDomainMappingRequest)(nil),   // 56: tollgate.admin.v1.DeleteDomainMappingRequest
-	(*AdjustQuotaRequest)(nil),           // 57: tollgate.admin.v1.AdjustQuotaRequest
-	(*FlushStageCacheRequest)(nil),       // 58: tollgate.admin.v1.FlushStageCacheRequest
-	(*Api)(nil),                          // 59: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),        // 60: google.protobuf.FieldMask
-	(*Route)(nil),                        // 61: tollgate.admin.v1.Route
-	(*Authorizer)(nil),                   // 62: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),                   // 63: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                        // 64: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                       // 65: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                    // 66: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),                 // 67: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),              // 68: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                     // 69: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),                // 70: tollgate.admin.v1.DomainMapping
-	(*emptypb.Empty)(nil),                // 71: google.protobuf.Empty
+	(ApiView)(0),                              // 0: tollgate.admin.v1.ApiView
+	(*CreateApiRequest)(nil),                  // 1: tollgate.admin.v1.CreateApiRequest
+	(*GetApiRequest)(nil),                     // 2: tollgate.admin.v1.GetApiRequest
+	(*ListApisRequest)(nil),                   // 3: tollgate.admin.v1.ListApisRequest
+	(*ListApisResponse)(nil),                  // 4: tollgate.admin.v1.ListApisResponse
+	(*UpdateApiRequest)(nil),                  // 5: tollgate.admin.v1.UpdateApiRequest
+	(*DeleteApiRequest)(nil),                  // 6: tollgate.admin.v1.DeleteApiRequest
+	(*CreateRouteRequest)(nil),                // 7: tollgate.admin.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),                   // 8: tollgate.admin.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),                 // 9: tollgate.admin.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),                // 10: tollgate.admin.v1.ListRoutesResponse
+	(*UpdateRouteRequest)(nil),                // 11: tollgate.admin.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),                // 12: tollgate.admin.v1.DeleteRouteRequest
+	(*CreateAuthorizerRequest)(nil),           // 13: tollgate.admin.v1.CreateAuthorizerRequest
+	(*GetAuthorizerRequest)(nil),              // 14: tollgate.admin.v1.GetAuthorizerRequest
+	(*ListAuthorizersRequest)(nil),            // 15: tollgate.admin.v1.ListAuthorizersRequest
+	(*ListAuthorizersResponse)(nil),           // 16: tollgate.admin.v1.ListAuthorizersResponse
+	(*UpdateAuthorizerRequest)(nil),           // 17: tollgate.admin.v1.UpdateAuthorizerRequest
+	(*DeleteAuthorizerRequest)(nil),           // 18: tollgate.admin.v1.DeleteAuthorizerRequest
+	(*CreateDeploymentRequest)(nil),           // 19: tollgate.admin.v1.CreateDeploymentRequest
+	(*GetDeploymentRequest)(nil),              // 20: tollgate.admin.v1.GetDeploymentRequest
+	(*ListDeploymentsRequest)(nil),            // 21: tollgate.admin.v1.ListDeploymentsRequest
+	(*ListDeploymentsResponse)(nil),           // 22: tollgate.admin.v1.ListDeploymentsResponse
+	(*DeleteDeploymentRequest)(nil),           // 23: tollgate.admin.v1.DeleteDeploymentRequest
+	(*CreateStageRequest)(nil),                // 24: tollgate.admin.v1.CreateStageRequest
+	(*GetStageRequest)(nil),                   // 25: tollgate.admin.v1.GetStageRequest
+	(*ListStagesRequest)(nil),                 // 26: tollgate.admin.v1.ListStagesRequest
+	(*ListStagesResponse)(nil),                // 27: tollgate.admin.v1.ListStagesResponse
+	(*UpdateStageRequest)(nil),                // 28: tollgate.admin.v1.UpdateStageRequest
+	(*DeleteStageRequest)(nil),                // 29: tollgate.admin.v1.DeleteStageRequest
+	(*CreateApiKeyRequest)(nil),               // 30: tollgate.admin.v1.CreateApiKeyRequest
+	(*GetApiKeyRequest)(nil),                  // 31: tollgate.admin.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),                // 32: tollgate.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),               // 33: tollgate.admin.v1.ListApiKeysResponse
+	(*UpdateApiKeyRequest)(nil),               // 34: tollgate.admin.v1.UpdateApiKeyRequest
+	(*DeleteApiKeyRequest)(nil),               // 35: tollgate.admin.v1.DeleteApiKeyRequest
+	(*CreateUsagePlanRequest)(nil),            // 36: tollgate.admin.v1.CreateUsagePlanRequest
+	(*GetUsagePlanRequest)(nil),               // 37: tollgate.admin.v1.GetUsagePlanRequest
+	(*ListUsagePlansRequest)(nil),             // 38: tollgate.admin.v1.ListUsagePlansRequest
+	(*ListUsagePlansResponse)(nil),            // 39: tollgate.admin.v1.ListUsagePlansResponse
+	(*UpdateUsagePlanRequest)(nil),            // 40: tollgate.admin.v1.UpdateUsagePlanRequest
+	(*DeleteUsagePlanRequest)(nil),            // 41: tollgate.admin.v1.DeleteUsagePlanRequest
+	(*CreateUsagePlanKeyRequest)(nil),         // 42: tollgate.admin.v1.CreateUsagePlanKeyRequest
+	(*GetUsagePlanKeyRequest)(nil),            // 43: tollgate.admin.v1.GetUsagePlanKeyRequest
+	(*ListUsagePlanKeysRequest)(nil),          // 44: tollgate.admin.v1.ListUsagePlanKeysRequest
+	(*ListUsagePlanKeysResponse)(nil),         // 45: tollgate.admin.v1.ListUsagePlanKeysResponse
+	(*DeleteUsagePlanKeyRequest)(nil),         // 46: tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	(*GetAccountSettingsRequest)(nil),         // 47: tollgate.admin.v1.GetAccountSettingsRequest
+	(*UpdateAccountSettingsRequest)(nil),      // 48: tollgate.admin.v1.UpdateAccountSettingsRequest
+	(*GetUsageRequest)(nil),                   // 49: tollgate.admin.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),                  // 50: tollgate.admin.v1.GetUsageResponse
+	(*CreateDomainMappingRequest)(nil),        // 51: tollgate.admin.v1.CreateDomainMappingRequest
+	(*GetDomainMappingRequest)(nil),           // 52: tollgate.admin.v1.GetDomainMappingRequest
+	(*ListDomainMappingsRequest)(nil),         // 53: tollgate.admin.v1.ListDomainMappingsRequest
+	(*ListDomainMappingsResponse)(nil),        // 54: tollgate.admin.v1.ListDomainMappingsResponse
+	(*UpdateDomainMappingRequest)(nil),        // 55: tollgate.admin.v1.UpdateDomainMappingRequest
+	(*DeleteDomainMappingRequest)(nil),        // 56: tollgate.admin.v1.DeleteDomainMappingRequest
+	(*AdjustQuotaRequest)(nil),                // 57: tollgate.admin.v1.AdjustQuotaRequest
+	(*FlushStageCacheRequest)(nil),            // 58: tollgate.admin.v1.FlushStageCacheRequest
+	(*FlushStageAuthorizersCacheRequest)(nil), // 59: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	(*Api)(nil),                   // 60: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil), // 61: google.protobuf.FieldMask
+	(*Route)(nil),                 // 62: tollgate.admin.v1.Route
+	(*Authorizer)(nil),            // 63: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),            // 64: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                 // 65: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                // 66: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),             // 67: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),          // 68: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),       // 69: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),              // 70: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),         // 71: tollgate.admin.v1.DomainMapping
+	(*emptypb.Empty)(nil),         // 72: google.protobuf.Empty
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	59, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	60, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
 	0,  // 1: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
 	0,  // 2: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
-	59, // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	59, // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	60, // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	61, // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	61, // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	61, // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	60, // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	62, // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	62, // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	60, // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	63, // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	63, // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	64, // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	64, // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	64, // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	60, // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	65, // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	65, // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	65, // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	60, // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	66, // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	66, // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	60, // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	67, // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	67, // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	68, // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	60, // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	69, // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	70, // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	70, // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	70, // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	60, // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	60, // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	60, // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	61, // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	62, // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	62, // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	61, // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	63, // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	63, // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	61, // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	64, // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	65, // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	65, // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	65, // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	61, // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	66, // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	66, // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	61, // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	67, // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	67, // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	67, // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	61, // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	68, // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	69, // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	61, // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	70, // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	71, // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	71, // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	71, // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	61, // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 37: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
 	2,  // 38: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
 	3,  // 39: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
@@ -3846,56 +3912,58 @@ var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	57, // 82: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
 	49, // 83: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
 	58, // 84: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	59, // 85: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	59, // 86: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	4,  // 87: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	59, // 88: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	71, // 89: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	61, // 90: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	61, // 91: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	10, // 92: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	61, // 93: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	71, // 94: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	62, // 95: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	62, // 96: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	16, // 97: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	62, // 98: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	71, // 99: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	63, // 100: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	63, // 101: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	22, // 102: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	71, // 103: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	64, // 104: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	64, // 105: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	27, // 106: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	64, // 107: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	71, // 108: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	65, // 109: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	65, // 110: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	33, // 111: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	65, // 112: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	71, // 113: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	66, // 114: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	66, // 115: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	39, // 116: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	66, // 117: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	71, // 118: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	67, // 119: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	67, // 120: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	45, // 121: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	71, // 122: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	70, // 123: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	70, // 124: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	54, // 125: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	70, // 126: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	71, // 127: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	68, // 128: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	68, // 129: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	69, // 130: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	50, // 131: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	71, // 132: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	85, // [85:133] is the sub-list for method output_type
-	37, // [37:85] is the sub-list for method input_type
+	59, // 85: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	60, // 86: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	60, // 87: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	4,  // 88: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	60, // 89: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	72, // 90: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	62, // 91: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	62, // 92: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	10, // 93: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	62, // 94: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	72, // 95: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	63, // 96: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	63, // 97: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	16, // 98: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	63, // 99: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	72, // 100: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	64, // 101: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	64, // 102: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	22, // 103: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	72, // 104: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	65, // 105: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	65, // 106: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	27, // 107: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	65, // 108: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	72, // 109: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	66, // 110: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	66, // 111: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	33, // 112: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	66, // 113: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	72, // 114: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	67, // 115: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	67, // 116: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	39, // 117: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	67, // 118: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	72, // 119: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	68, // 120: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	68, // 121: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	45, // 122: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	72, // 123: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	71, // 124: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	71, // 125: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	54, // 126: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	71, // 127: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	72, // 128: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	69, // 129: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	69, // 130: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	70, // 131: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	50, // 132: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	72, // 133: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	72, // 134: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
+	86, // [86:135] is the sub-list for method output_type
+	37, // [37:86] is the sub-list for method input_type
 	37, // [37:37] is the sub-list for extension type_name
 	37, // [37:37] is the sub-list for extension extendee
 	0,  // [0:37] is the sub-list for field type_name
@@ -3914,7 +3982,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   58,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -50,15 +50,15 @@ type variable struct {
 // "/v1/{name=shelves/*/books/*}:publish". A Template is immutable and safe
 // for concurrent use.
 type Template struct {
-	segs       []segment
-	vars       []variable
-	verb       string // as written
-	verbDec    string // percent-decoded
-	doubleStar bool   // the last segment is "**"
-	unnamed    bool   // some "*" or "**" lies outside any variable
-	canonical  string
-	literals   int // number of literal segments
-	prefix     int // number of leading literal segments
+	segs      []segment
+	vars      []variable
+	verb      string // as written
+	verbDec   string // percent-decoded
+	dstar     int    // the index of the "**" segment in segs, or -1
+	unnamed   bool   // some "*" or "**" lies outside any variable
+	canonical string
+	literals  int // number of literal segments
+	prefix    int // number of leading literal segments
 }
 
 // ParseError describes why a template could not be parsed.
@@ -139,6 +139,15 @@ func (t *Template) buildCanonical() string {
 		}
 		writeSegments(&b, t.segs[i:i+1])
 		i++
+	}
+	if len(t.segs) == 0 {
+		b.WriteByte('/')
+	}
+	// A last literal segment holding a ':' is written with an empty verb
+	// ("/v1/a:b:"), or parsing the result would take the ':' for a verb's.
+	if last := len(t.segs) - 1; t.verb == "" && last >= 0 && t.segs[last].kind == segLiteral &&
+		strings.IndexByte(t.segs[last].raw, ':') >= 0 && (len(t.vars) == 0 || t.vars[len(t.vars)-1].end <= last) {
+		b.WriteByte(':')
 	}
 	if t.verb != "" {
 		b.WriteByte(':')

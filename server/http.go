@@ -97,10 +97,10 @@ func (s *Server) stagesReadiness() (int, string) {
 		}
 		if f.Kept == "" {
 			code, head = http.StatusServiceUnavailable, "not ready"
-			lines = append(lines, fmt.Sprintf("stage %s is not served: its %s %s cannot be compiled: %v", f.Stage, what, f.Deployment, f.Err))
+			lines = append(lines, fmt.Sprintf("stage %s cannot serve its %s %s: %v", f.Stage, what, f.Deployment, f.Err))
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("stage %s serves deployment %s: its %s %s cannot be compiled: %v", f.Stage, f.Kept, what, f.Deployment, f.Err))
+		lines = append(lines, fmt.Sprintf("stage %s serves deployment %s instead of its %s %s, which cannot be compiled: %v", f.Stage, f.Kept, what, f.Deployment, f.Err))
 	}
 	return code, head + "\n" + strings.Join(lines, "\n")
 }

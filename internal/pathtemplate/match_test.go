@@ -229,3 +229,14 @@ func TestMatchGrammar(t *testing.T) {
 		})
 	}
 }
+
+func TestMatchesNothing(t *testing.T) {
+	for tmpl, want := range map[string]bool{
+		"/v1/.": true, "/v1/%2e%2E/x": true, "/{a=x/..}": true, "/:v": true,
+		"/": false, "/v1/...": false, "/v1/x:.": false, "/**": false,
+	} {
+		if got := MustParse(tmpl).MatchesNothing(); got != want {
+			t.Errorf("Parse(%q).MatchesNothing() = %v, want %v", tmpl, got, want)
+		}
+	}
+}

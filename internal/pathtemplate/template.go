@@ -113,6 +113,22 @@ func (t *Template) FieldPaths() []string {
 	return fps
 }
 
+// MatchesNothing reports whether no request path can match the template:
+// it has a "." or ".." literal segment (also percent-encoded), which Match
+// never matches, or it is the root template with a verb ("/:verb"), which
+// grpc-gateway never matches either. grpc-gateway accepts such templates.
+func (t *Template) MatchesNothing() bool {
+	if len(t.segs) == 0 {
+		return t.verb != ""
+	}
+	for _, s := range t.segs {
+		if s.kind == segLiteral && (s.decoded == "." || s.decoded == "..") {
+			return true
+		}
+	}
+	return false
+}
+
 // LiteralPrefixLen returns the number of leading literal segments, counting
 // literals inside variables: 2 for "/v1/{name=shelves/*}" and 1 for
 // "/v1/{name}/books". Routers use it to order templates by specificity.

@@ -211,7 +211,7 @@ func TestValidation(t *testing.T) {
 			return err
 		}, []string{"route.grpc_method"}},
 		{"bad path template", func() error {
-			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "FETCH", Path: "/v1/{a=**}/b"}}}})
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "FETCH", Path: "/v1/{a=**}/**"}}}})
 			return err
 		}, []string{"route.http.method", "route.http.path"}},
 		{"encoded slashes allowed on a gRPC route", func() error {
@@ -220,6 +220,10 @@ func TestValidation(t *testing.T) {
 			}})
 			return err
 		}, []string{"route.allow_encoded_slashes"}},
+		{"path template that matches nothing", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/v1/../x"}}}})
+			return err
+		}, []string{"route.http.path"}},
 		{"route with a missing authorizer", func() error {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
 				Match:         &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},

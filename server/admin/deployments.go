@@ -22,8 +22,10 @@ import (
 
 // CreateDeployment snapshots an API with its routes and authorizers. The
 // snapshot must be servable: every route has an integration (its own or the
-// API's default) and, when the API carries descriptors, every gRPC route
-// names a method they define.
+// API's default), when the API carries descriptors every gRPC route names a
+// method they define, and the data plane's pre-flight compile (see
+// WithPreflight) accepts it: a REST binding that cannot be served is
+// INVALID_ARGUMENT on "parent", naming the method and the binding.
 func (s *Service) CreateDeployment(ctx context.Context, req *adminv1.CreateDeploymentRequest) (*adminv1.Deployment, error) {
 	d := req.GetDeployment()
 	if d == nil {
@@ -67,7 +69,7 @@ func (s *Service) CreateDeployment(ctx context.Context, req *adminv1.CreateDeplo
 			return err
 		}
 		d.Snapshot = &adminv1.ApiSnapshot{Api: api, Routes: rs, Authorizers: as}
-		return nil
+		return s.checkDeploymentServable(ctx, d)
 	})
 }
 

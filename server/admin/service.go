@@ -19,6 +19,7 @@ type Service struct {
 	now             func() time.Time
 	maxRouteTimeout time.Duration
 	onDeploy        func()
+	preflight       PreflightFunc
 	onSettings      func(*adminv1.AccountSettings)
 	quota           QuotaCounter
 	flushCache      func(stage string)

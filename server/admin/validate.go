@@ -305,8 +305,10 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 		}
 		if m.Http.GetPath() == "" {
 			v.add(field+".http.path", `is required, e.g. "/v1/books/{id}"`)
-		} else if _, err := pathtemplate.Parse(m.Http.GetPath()); err != nil {
+		} else if tpl, err := pathtemplate.Parse(m.Http.GetPath()); err != nil {
 			v.add(field+".http.path", "%v", err)
+		} else if tpl.MatchesNothing() {
+			v.add(field+".http.path", `%s can never match a request path: "." and ".." segments and a verb without segments never match`, quoteShort(m.Http.GetPath()))
 		}
 	case *adminv1.Route_WebsocketRouteKey:
 		k := m.WebsocketRouteKey

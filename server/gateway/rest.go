@@ -37,12 +37,10 @@ type stageRuntime struct {
 // stageRuntime returns the runtime of a compiled stage: prev's transcoder
 // under prev's reference when prev serves the same linked descriptors, a
 // new one otherwise. Reusing the reference keeps in-process calls that were
-// matched on the previous table valid.
+// matched on the previous table valid. Load registers the reference.
 func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime) (*stageRuntime, error) {
 	if prev != nil && prev.stage.Files == s.Files {
-		rt := &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings}
-		g.refs.Store(rt.ref, rt)
-		return rt, nil
+		return &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings}, nil
 	}
 	return g.newStageRuntime(s)
 }
@@ -74,7 +72,6 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 			_ = set.Add(tpl, b)
 		}
 	}
-	g.refs.Store(rt.ref, rt)
 	return rt, nil
 }
 

@@ -185,7 +185,42 @@ type Config struct {
 	// immutable, so the linked descriptors of a deployment it already
 	// compiled are reused instead of being parsed again.
 	Previous *Table
+	// KeepPrevious makes a stage that cannot be compiled keep serving its
+	// compilation in Previous, if it has one, instead of being left out.
+	KeepPrevious bool
+	// Keep names stages whose compilation in Previous is served as it is
+	// (with its canary), without compiling them again: stages whose
+	// compilation the data plane could not complete.
+	Keep map[string]bool
 }
+
+// StageError reports a stage that could not be compiled.
+type StageError struct {
+	// Stage is the stage's resource name.
+	Stage string
+	// Deployment is the deployment that could not be compiled: the stage's,
+	// or its canary's.
+	Deployment string
+	// Canary reports whether the canary deployment failed.
+	Canary bool
+	// Kept is the deployment the stage keeps serving instead (its previous
+	// compilation), or "" if the stage is not served.
+	Kept string
+	// Err says why.
+	Err error
+}
+
+// Error returns "stage NAME: ..." or "stage NAME canary: ...".
+func (e *StageError) Error() string {
+	what := "stage " + e.Stage
+	if e.Canary {
+		what += " canary"
+	}
+	return fmt.Sprintf("%s (deployment %s): %v", what, e.Deployment, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *StageError) Unwrap() error { return e.Err }
 
 // Table is an immutable routing table over every deployed stage.
 type Table struct {
@@ -207,8 +242,11 @@ func Empty() *Table {
 	return &Table{stages: map[string]*Stage{}, byID: map[string][]*Stage{}, byMethod: map[string][]*Stage{}, domains: map[string][]domainRoute{}}
 }
 
-// Compile builds a table. A stage that cannot be compiled is left out and
-// reported in errs; the others are served.
+// Compile builds a table. A stage that cannot be compiled is reported in
+// errs as a *StageError, and served as it was in cfg.Previous if
+// cfg.KeepPrevious is set and it was served there; otherwise it is left out
+// (or, when only its canary failed, served without its canary). The other
+// stages are served.
 func Compile(cfg Config) (t *Table, errs []error) {
 	t = Empty()
 	schemas := map[string]*schema{}
@@ -224,18 +262,29 @@ func Compile(cfg Config) (t *Table, errs []error) {
 	entries := cfg.Stages
 	sorted := slices.Clone(entries)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Stage.GetName() < sorted[j].Stage.GetName() })
+	var previous map[string]*Stage
+	if cfg.Previous != nil {
+		previous = cfg.Previous.stages
+	}
 	for _, e := range sorted {
-		st, err := compileStage(e.Stage, e.Deployment, false, schemas)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("stage %s: %w", e.Stage.GetName(), err))
-			continue
-		}
-		if c := e.Stage.GetCanary(); e.Canary != nil && c.GetPercent() > 0 {
-			cs, err := compileStage(e.Stage, e.Canary, true, schemas)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("stage %s canary: %w", e.Stage.GetName(), err))
-			} else {
-				st.canary, st.canaryPct = cs, c.GetPercent()
+		name := e.Stage.GetName()
+		var st *Stage
+		if cfg.Keep[name] && previous[name] != nil {
+			st = previous[name]
+		} else {
+			var serr *StageError
+			st, serr = compileEntry(e, schemas)
+			if serr != nil {
+				if prev := previous[name]; cfg.KeepPrevious && prev != nil {
+					st = prev
+				}
+				if st != nil {
+					serr.Kept = st.Deployment
+				}
+				errs = append(errs, serr)
+				if st == nil {
+					continue
+				}
 			}
 		}
 		t.stages[st.Name] = st
@@ -261,6 +310,24 @@ func Compile(cfg Config) (t *Table, errs []error) {
 		sort.Slice(routes, func(i, j int) bool { return len(routes[i].basePath) > len(routes[j].basePath) })
 	}
 	return t, errs
+}
+
+// compileEntry compiles a stage and its canary. When only the canary fails,
+// it returns the stage without its canary with the error.
+func compileEntry(e Entry, schemas map[string]*schema) (*Stage, *StageError) {
+	name := e.Stage.GetName()
+	st, err := compileStage(e.Stage, e.Deployment, false, schemas)
+	if err != nil {
+		return nil, &StageError{Stage: name, Deployment: e.Deployment.GetName(), Err: err}
+	}
+	if c := e.Stage.GetCanary(); e.Canary != nil && c.GetPercent() > 0 {
+		cs, err := compileStage(e.Stage, e.Canary, true, schemas)
+		if err != nil {
+			return st, &StageError{Stage: name, Deployment: e.Canary.GetName(), Canary: true, Err: err}
+		}
+		st.canary, st.canaryPct = cs, c.GetPercent()
+	}
+	return st, nil
 }
 
 // hostOnly returns the lowercase host of a Host header or :authority.

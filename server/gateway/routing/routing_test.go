@@ -292,3 +292,58 @@ func TestAuthorizerTargetsResolvedPerStage(t *testing.T) {
 		})
 	}
 }
+
+// TestCompileKeepsPrevious checks what a stage that cannot be compiled
+// serves: its previous compilation with KeepPrevious, nothing without, and
+// its stage without the canary when only the canary fails.
+func TestCompileKeepsPrevious(t *testing.T) {
+	good := deployed(t, "shop", "prod", true)
+	prev, errs := routing.Compile(routing.Config{Stages: []routing.Entry{good}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	broken := &adminv1.Deployment{Name: "apis/shop/deployments/d2", Snapshot: &adminv1.ApiSnapshot{Api: &adminv1.Api{
+		Name: "apis/shop", DescriptorSource: &adminv1.Api_FileDescriptorSet{FileDescriptorSet: []byte("not a descriptor set")}}}}
+	toBroken := routing.Entry{Stage: &adminv1.Stage{Name: good.Stage.GetName(), Deployment: broken.GetName()}, Deployment: broken}
+	canaryBroken := routing.Entry{
+		Stage:      &adminv1.Stage{Name: good.Stage.GetName(), Deployment: good.Deployment.GetName(), Canary: &adminv1.CanarySettings{Deployment: broken.GetName(), Percent: 50}},
+		Deployment: good.Deployment, Canary: broken,
+	}
+	tests := []struct {
+		name         string
+		cfg          routing.Config
+		wantServed   string // the deployment the stage serves, "" for none
+		wantKept     string
+		wantCanary   bool
+		wantDeployed string // StageError.Deployment
+	}{
+		{"kept", routing.Config{Stages: []routing.Entry{toBroken}, Previous: prev, KeepPrevious: true}, good.Deployment.GetName(), good.Deployment.GetName(), false, broken.GetName()},
+		{"left out", routing.Config{Stages: []routing.Entry{toBroken}, Previous: prev}, "", "", false, broken.GetName()},
+		{"left out without a previous table", routing.Config{Stages: []routing.Entry{toBroken}, KeepPrevious: true}, "", "", false, broken.GetName()},
+		{"canary only", routing.Config{Stages: []routing.Entry{canaryBroken}}, good.Deployment.GetName(), good.Deployment.GetName(), true, broken.GetName()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			table, errs := routing.Compile(tt.cfg)
+			if len(errs) != 1 {
+				t.Fatalf("errors %v, want one", errs)
+			}
+			var se *routing.StageError
+			if !errors.As(errs[0], &se) {
+				t.Fatalf("error %T, want *routing.StageError", errs[0])
+			}
+			if se.Stage != good.Stage.GetName() || se.Deployment != tt.wantDeployed || se.Kept != tt.wantKept || se.Canary != tt.wantCanary {
+				t.Errorf("StageError %+v, want deployment %s, kept %q, canary %v", se, tt.wantDeployed, tt.wantKept, tt.wantCanary)
+			}
+			st := table.Stage(good.Stage.GetName())
+			switch {
+			case tt.wantServed == "" && st != nil:
+				t.Errorf("stage served from %s, want not served", st.Deployment)
+			case tt.wantServed != "" && (st == nil || st.Deployment != tt.wantServed):
+				t.Errorf("stage %v, want served from %s", st, tt.wantServed)
+			case st != nil && st.Canary() != nil:
+				t.Errorf("stage serves a canary from %s", st.Canary().Deployment)
+			}
+		})
+	}
+}

@@ -302,7 +302,7 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 	}
 	req.Type = typ
 	sources := c.GetIdentitySources()
-	if call.Protocol == callinfo.WEBSOCKET && len(sources) > 0 {
+	if call.Protocol == callinfo.WebSocket && len(sources) > 0 {
 		// A browser sends its cookies whichever page opens the
 		// connection: an answer given for one Origin is not reused for
 		// another. (A REQUEST authorizer sees Origin among the headers.)

@@ -30,11 +30,11 @@ const (
 	GRPC Protocol = iota + 1
 	// REST is a REST/JSON call transcoded onto gRPC.
 	REST
-	// WEBSOCKET is a WebSocket upgrade ($connect) or one message of a
+	// WebSocket is a WebSocket upgrade ($connect) or one message of a
 	// WebSocket connection. Its headers are metadata entries under their
 	// own lowercase names, as for gRPC; Resource() is
 	// "{api}/{stage}/{route key}".
-	WEBSOCKET
+	WebSocket
 )
 
 // String returns "grpc", "rest" or "websocket".
@@ -44,7 +44,7 @@ func (p Protocol) String() string {
 		return "grpc"
 	case REST:
 		return "rest"
-	case WEBSOCKET:
+	case WebSocket:
 		return "websocket"
 	}
 	return "unknown"
@@ -106,7 +106,7 @@ type Call struct {
 	UserAgent string
 	// RequestID is the call's request ID.
 	RequestID string
-	// ConnectionID is the WebSocket connection of a WEBSOCKET call.
+	// ConnectionID is the WebSocket connection of a WebSocket call.
 	ConnectionID string
 
 	// UsageIdentifierKey is the API key value a custom authorizer chose

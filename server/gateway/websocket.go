@@ -191,7 +191,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	}
 	route := st.WebSocket().Connect
 	call := newCall(route, wsConnectMethod)
-	call.Protocol = callinfo.WEBSOCKET
+	call.Protocol = callinfo.WebSocket
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
 	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
@@ -315,7 +315,7 @@ func (g *Gateway) wsMessage(c *ws.Conn, body []byte, binary bool) {
 		return
 	}
 	call := newCall(route, wsMessageMethod)
-	call.Protocol = callinfo.WEBSOCKET
+	call.Protocol = callinfo.WebSocket
 	call.SourceIP, call.ConnectionID, call.UserAgent = c.SourceIP, c.ID, c.UserAgent
 	call.Principal, call.AuthorizerContext = c.Principal, c.AuthorizerContext
 	// The key resolved at $connect: usage plan throttles and quotas count
@@ -355,7 +355,7 @@ func (g *Gateway) wsDisconnect(c *ws.Conn, code int, reason string) {
 		return
 	}
 	call := newCall(route, wsMessageMethod)
-	call.Protocol = callinfo.WEBSOCKET
+	call.Protocol = callinfo.WebSocket
 	call.SourceIP, call.ConnectionID, call.UserAgent = c.SourceIP, c.ID, c.UserAgent
 	call.Principal, call.AuthorizerContext = c.Principal, c.AuthorizerContext
 	ctx := requestid.NewContext(context.Background(), newRequestID())

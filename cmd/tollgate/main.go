@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tollgate-gw/tollgate/internal/admincli"
 	"github.com/tollgate-gw/tollgate/internal/gctune"
 	"github.com/tollgate-gw/tollgate/server"
 )
@@ -70,6 +71,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		writeUsage(stdout)
 		return nil
 	default:
+		if admincli.IsCommand(cmd) {
+			// Manage a running gateway through its admin API.
+			return admincli.Execute(ctx, args, admincli.Env(getenv), stdout, stderr)
+		}
 		writeUsage(stderr)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
@@ -84,7 +89,17 @@ Usage:
   tollgate version          print the version
   tollgate help [command]   show help
 
-Run 'tollgate serve --help' for the flags and environment variables.
+Manage a running gateway through its admin API:
+  tollgate apis|routes|authorizers|deployments|stages|keys|plans|plan-keys|domains
+           list|get|create|update|delete
+  tollgate settings get|update
+  tollgate deploy API --stage STAGE
+  tollgate usage PLAN [--from DAY] [--to DAY]
+  tollgate flush-cache API STAGE [--authorizers]
+  tollgate completion bash|zsh|fish|powershell
+
+Run 'tollgate serve --help' for the gateway's flags and environment
+variables, 'tollgate <command> --help' for the others.
 `)
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
+	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
@@ -56,6 +57,10 @@ func (s *Server) buildDataPlane() error {
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL),
 		gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets),
+		// What the policies read from HTTP requests: the API key as a
+		// gRPC client sends it, the response cache's request headers.
+		gateway.WithMetadataHeaders(apikey.MetadataKey),
+		gateway.WithRequestHeaders("Cache-Control", cache.AdminTokenHeader),
 		gateway.WithTrustedProxies(trusted))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)

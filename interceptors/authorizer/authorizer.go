@@ -358,7 +358,7 @@ func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.Authorize
 				continue
 			}
 			name = strings.TrimPrefix(k, callinfo.HeaderMetadataPrefix)
-		} else if strings.HasPrefix(k, ":") || strings.HasPrefix(k, "x-tollgate-") || strings.HasPrefix(k, "grpc-") {
+		} else if strings.HasPrefix(k, ":") || callinfo.IsInternal(k) || strings.HasPrefix(k, "grpc-") {
 			continue
 		}
 		req.Headers[name] = strings.Join(vs, ", ")

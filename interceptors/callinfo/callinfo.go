@@ -6,6 +6,7 @@ package callinfo
 
 import (
 	"context"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -165,6 +166,29 @@ type APIKey struct {
 	Plan *adminv1.UsagePlan
 	// CustomerID is the key's customer ID.
 	CustomerID string
+}
+
+// InternalPrefix starts every metadata key and HTTP header the gateway
+// asserts itself (the caller's identity, its own request details): a
+// client's entries with this prefix are never believed, and are removed by
+// [IsInternal]'s users before anything is sent on.
+const InternalPrefix = "x-tollgate-"
+
+// IsInternal reports whether a metadata key or HTTP header name (any case)
+// is the gateway's own: the one rule, for every protocol, of what a client
+// may not send on.
+func IsInternal(key string) bool {
+	return len(key) >= len(InternalPrefix) && strings.EqualFold(key[:len(InternalPrefix)], InternalPrefix)
+}
+
+// StripInternal removes the gateway's own headers (IsInternal) from h: what
+// a client sent under those names reaches no backend.
+func StripInternal(h http.Header) {
+	for k := range h {
+		if IsInternal(k) {
+			delete(h, k)
+		}
+	}
 }
 
 // Metadata entries the gateway sends to backends about the caller.

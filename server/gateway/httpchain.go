@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -59,11 +58,7 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 			// The client's x-tollgate-* headers are removed once, here;
 			// the gateway's own (principal, authorizer context) are set
 			// after, so the backend gets them and only them.
-			for k := range out.Header {
-				if strings.HasPrefix(strings.ToLower(k), "x-tollgate-") {
-					delete(out.Header, k)
-				}
-			}
+			callinfo.StripInternal(out.Header)
 			if id := requestid.FromContext(ss.Context()); id != "" {
 				out.Header.Set(requestid.MetadataKey, id)
 			}

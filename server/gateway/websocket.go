@@ -523,7 +523,7 @@ func (g *Gateway) wsIntegrate(ctx context.Context, call *callinfo.Call, route *r
 		for k, vs := range data.requestMD {
 			// A client's x-tollgate-* headers would pass for the gateway's
 			// own assertions (the principal is in its own field).
-			if !strings.HasPrefix(k, "x-tollgate-") {
+			if !callinfo.IsInternal(k) {
 				req.Headers[k] = strings.Join(vs, ", ")
 			}
 		}
@@ -584,7 +584,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 	h := hr.Header
 	if req.GetRouteKey() == routing.ConnectKey {
 		for k, v := range req.GetHeaders() {
-			if !strings.HasPrefix(k, "x-tollgate-") && !hopByHop[k] {
+			if !callinfo.IsInternal(k) && !hopByHop[k] {
 				h.Set(k, v)
 			}
 		}

@@ -35,6 +35,14 @@ func WithFirstRequestWait(d time.Duration) Option {
 	return func(s *Splitter) { s.firstRequestWait = d }
 }
 
+// WithHTTP2Conn sets a function through which every HTTP/2 connection
+// (gRPC or h2c, by its preface) passes before it is handed over, to watch
+// or limit it at the frame level. The connection it is given replays the
+// bytes read to classify it, preface included. Default none.
+func WithHTTP2Conn(wrap func(net.Conn) net.Conn) Option {
+	return func(s *Splitter) { s.wrapHTTP2 = wrap }
+}
+
 // Splitter accepts connections from one listener and hands each to the
 // gRPC or the HTTP listener it exposes, by the first request (see
 // Classify). Classification runs per connection, so a slow client never
@@ -44,6 +52,7 @@ type Splitter struct {
 	root             net.Listener
 	timeout          time.Duration
 	firstRequestWait time.Duration
+	wrapHTTP2        func(net.Conn) net.Conn
 	grpc, http       *child
 	done             chan struct{}
 	closeOnce        sync.Once
@@ -132,7 +141,10 @@ func (s *Splitter) route(c net.Conn) {
 	if kind == GRPC {
 		dst = s.grpc
 	}
-	rc := &replayConn{Conn: c, pending: buf}
+	var rc net.Conn = &replayConn{Conn: c, pending: buf}
+	if s.wrapHTTP2 != nil && len(buf) >= len(clientPreface) && string(buf[:len(clientPreface)]) == clientPreface {
+		rc = s.wrapHTTP2(rc)
+	}
 	select {
 	case dst.conns <- rc:
 	case <-s.done:

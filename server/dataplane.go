@@ -52,7 +52,7 @@ func (s *Server) buildDataPlane() error {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}
 	s.gateway = gw
-	s.dataHandler = gw
+	s.dataHandler = s.edgeHandler(gw)
 	return nil
 }
 

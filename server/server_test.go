@@ -475,6 +475,14 @@ func TestConfigValidate(t *testing.T) {
 		{name: "route timeout too short", cfg: server.Config{MaxRouteTimeout: 10_000_000}, wantErr: []string{"max-route-timeout: "}},
 		{name: "negative route timeout", cfg: server.Config{MaxRouteTimeout: -1}, wantErr: []string{"max-route-timeout: "}},
 		{name: "negative shutdown timeout", cfg: server.Config{ShutdownTimeout: -1}, wantErr: []string{"shutdown-timeout: "}},
+		{name: "edge limits off", cfg: server.Config{MaxConnections: -1, MaxConnectionsPerIP: -1, MinBodyReadRate: -1, MinBodyWriteRate: -1, StreamResetLimit: -1}},
+		{
+			name: "bad edge limits",
+			cfg: server.Config{MaxConnections: -2, MaxConnectionsPerIP: -5, MinBodyReadRate: -2, MinBodyWriteRate: -3, StreamResetLimit: -4,
+				BodyReadTimeout: -1, MinRateGrace: -1},
+			wantErr: []string{"max-connections: ", "max-connections-per-ip: ", "min-body-read-rate: ", "min-body-write-rate: ",
+				"stream-reset-limit: ", "body-read-timeout: ", "min-rate-grace: "},
+		},
 		{
 			name:    "every problem at once",
 			cfg:     server.Config{AdminAddr: "x", ListenAddr: "y", LogFormat: "z", ShutdownTimeout: -1},

@@ -8,7 +8,8 @@
 //
 // Every flag of serve has an environment variable (TOLLGATE_DATA_DIR,
 // TOLLGATE_ADMIN_ADDR, TOLLGATE_LISTEN, TOLLGATE_LOG_FORMAT, TOLLGATE_DEMO,
-// TOLLGATE_MAX_ROUTE_TIMEOUT, TOLLGATE_SHUTDOWN_TIMEOUT); a flag wins over
+// TOLLGATE_MAX_ROUTE_TIMEOUT, TOLLGATE_SHUTDOWN_TIMEOUT,
+// TOLLGATE_MAX_CONNECTIONS, …); a flag wins over
 // its variable, which wins over the default. The admin token is read only
 // from TOLLGATE_ADMIN_TOKEN, never from a flag, because command lines are
 // visible to every user of the machine. Run `tollgate serve --help` for

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/internal/connlimit"
 	"github.com/tollgate-gw/tollgate/internal/connsplit"
+	"github.com/tollgate-gw/tollgate/internal/h1guard"
 	"github.com/tollgate-gw/tollgate/internal/h2guard"
 	"github.com/tollgate-gw/tollgate/internal/slowclient"
 )
@@ -131,6 +132,14 @@ func (s *Server) guardHTTP2() connsplit.Option {
 	})
 }
 
+// guardHTTP1 is the connsplit option that refuses HTTP/1.x requests with
+// both Content-Length and Transfer-Encoding (400, connection closed).
+func (s *Server) guardHTTP1() connsplit.Option {
+	return connsplit.WithHTTP1Conn(func(c net.Conn) net.Conn {
+		return h1guard.New(c, func() { s.ambiguousRefused.Add(1) })
+	})
+}
+
 // registerEdgeMetrics reports the process's goroutines and the data port's
 // open connections, refused connections and open streams (HTTP requests in
 // flight and natively served gRPC calls), read at collection time.
@@ -146,7 +155,9 @@ func (s *Server) registerEdgeMetrics(mp metric.MeterProvider) error {
 		metric.WithDescription("Data-port requests and gRPC calls in flight (HTTP/1.1 requests, HTTP/2 streams)."))
 	resets, err5 := meter.Int64ObservableCounter("tollgate.connections.reset_limited", metric.WithUnit("{connection}"),
 		metric.WithDescription("HTTP/2 connections closed with GOAWAY for resetting streams faster than stream-reset-limit."))
-	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+	ambiguous, err6 := meter.Int64ObservableCounter("tollgate.requests.ambiguous_framing", metric.WithUnit("{request}"),
+		metric.WithDescription("HTTP/1.x requests refused with 400 for carrying both Content-Length and Transfer-Encoding."))
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
 		return fmt.Errorf("edge metrics: %w", err)
 	}
 	httpAttr := metric.WithAttributeSet(attribute.NewSet(attribute.String("protocol", "http")))
@@ -162,8 +173,9 @@ func (s *Server) registerEdgeMetrics(mp metric.MeterProvider) error {
 		}
 		o.ObserveInt64(streams, s.openRequests.Load(), httpAttr)
 		o.ObserveInt64(resets, s.resetLimited.Load())
+		o.ObserveInt64(ambiguous, s.ambiguousRefused.Load())
 		return nil
-	}, goroutines, open, refused, streams, resets)
+	}, goroutines, open, refused, streams, resets, ambiguous)
 	if err != nil {
 		return fmt.Errorf("edge metrics: %w", err)
 	}

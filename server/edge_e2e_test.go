@@ -366,3 +366,64 @@ func TestIssue13HTTP2HostMismatch(t *testing.T) {
 		})
 	}
 }
+
+// TestIssue13AmbiguousFraming: an HTTP/1.1 request with both
+// Content-Length and Transfer-Encoding is refused with 400 and its
+// connection closed (net/http alone would serve it by Transfer-Encoding),
+// also when it follows other requests on a keep-alive connection, whose
+// bodies the check must skip correctly.
+func TestIssue13AmbiguousFraming(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	const headInBody = "X: y\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	const smuggle = "POST /nostage/x HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /nostage/y HTTP/1.1\r\nHost: x\r\n\r\n"
+	tests := []struct {
+		name   string
+		before string // requests sent first, each answered 404
+		last   string
+		want   int
+	}{
+		{"both headers", "", smuggle, http.StatusBadRequest},
+		{"after a chunked request", "POST /nostage/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab\r\n\r\n0\r\nT: v\r\n\r\n", smuggle, http.StatusBadRequest},
+		{"after a body holding a head", fmt.Sprintf("POST /nostage/a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(headInBody), headInBody), smuggle, http.StatusBadRequest},
+		{"a body holding a head", "", fmt.Sprintf("POST /nostage/a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(headInBody), headInBody), http.StatusNotFound},
+		{"Transfer-Encoding only", "", "POST /nostage/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", http.StatusNotFound},
+		{"Content-Length only", "", "POST /nostage/x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", ts.DataAddr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			br := bufio.NewReader(c)
+			if tt.before != "" {
+				if _, err := io.WriteString(c, tt.before); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil || resp.StatusCode != http.StatusNotFound {
+					t.Fatalf("first request: %v, %v", resp, err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+			}
+			if _, err := io.WriteString(c, tt.last); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if tt.want == http.StatusBadRequest {
+				if _, err := http.ReadResponse(br, nil); err == nil {
+					t.Fatal("the connection stayed open after the 400: the smuggled request was answered")
+				}
+			}
+		})
+	}
+}

@@ -62,6 +62,8 @@ type Server struct {
 	conns        atomic.Pointer[connlimit.Listener]
 	openRequests atomic.Int64
 	resetLimited atomic.Int64 // HTTP/2 connections ended for rapid reset
+	// HTTP/1.x requests refused for both Content-Length and Transfer-Encoding.
+	ambiguousRefused atomic.Int64
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway

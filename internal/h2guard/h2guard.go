@@ -47,7 +47,7 @@ type Conn struct {
 	// Write side, also taken by the reader to send GOAWAY.
 	wmu     sync.Mutex
 	out     frameScanner
-	pending bool // GOAWAY waits for the end of the server's current frame
+	pending atomic.Bool // GOAWAY waits for the end of the server's current frame
 	ended   atomic.Bool
 }
 
@@ -91,27 +91,32 @@ func (c *Conn) allow(n int) bool {
 // end sends GOAWAY as soon as the server is between frames, and closes the
 // connection.
 func (c *Conn) end() {
+	// Pending before ended, so that no Write sees the connection ended
+	// without a GOAWAY to send.
+	c.pending.Store(true)
 	if c.ended.Swap(true) {
 		return
 	}
 	if c.onLimit != nil {
 		c.onLimit()
 	}
-	c.wmu.Lock()
+	// The server may be in the middle of a frame, or blocked writing to a
+	// client that does not read: then the Write that ends the frame sends
+	// GOAWAY. The connection is closed after a moment in any case, which
+	// also ends a blocked Write.
+	time.AfterFunc(time.Second, func() { _ = c.Conn.Close() })
+	if !c.wmu.TryLock() {
+		return
+	}
 	defer c.wmu.Unlock()
 	if c.out.atBoundary() {
 		c.goAwayLocked()
-		return
 	}
-	// The server is in the middle of a frame: the Write that ends it sends
-	// GOAWAY. Close anyway after a moment, in case it never comes.
-	c.pending = true
-	time.AfterFunc(time.Second, func() { _ = c.Conn.Close() })
 }
 
 // goAwayLocked writes GOAWAY(ENHANCE_YOUR_CALM) and closes the connection.
 func (c *Conn) goAwayLocked() {
-	c.pending = false
+	c.pending.Store(false)
 	f := make([]byte, frameHeaderLen+8+len(goAwayDebugData))
 	binary.BigEndian.PutUint32(f[0:4], uint32(8+len(goAwayDebugData))<<8) // length, 24 bits
 	f[3] = frameGoAway
@@ -129,12 +134,12 @@ func (c *Conn) goAwayLocked() {
 func (c *Conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.ended.Load() && !c.pending {
+	if c.ended.Load() && !c.pending.Load() {
 		return 0, ErrTooManyResets
 	}
 	n, err := c.Conn.Write(p)
 	c.out.scan(p[:n], 0)
-	if c.pending && c.out.atBoundary() {
+	if c.pending.Load() && c.out.atBoundary() {
 		c.goAwayLocked()
 	}
 	return n, err

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
-	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
+	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
@@ -66,7 +66,7 @@ func (s *Server) buildDataPlane() error {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}
 	s.gateway = gw
-	s.dataHandler = gw
+	s.dataHandler = s.edgeHandler(gw)
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
+	"github.com/tollgate-gw/tollgate/internal/connlimit"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 	"github.com/tollgate-gw/tollgate/server/gateway"
@@ -55,6 +56,14 @@ type Server struct {
 	quota       *quota.Counter                          // usage counts and quotas
 	respCache   *cache.Cache                            // the stages' response caches
 	obs         *observability                          // traces, metrics, access logs
+
+	// The data port's connections (set once it listens) and HTTP requests
+	// in flight, for metrics.
+	conns        atomic.Pointer[connlimit.Listener]
+	openRequests atomic.Int64
+	resetLimited atomic.Int64 // HTTP/2 connections ended for rapid reset
+	// HTTP/1.x requests refused for both Content-Length and Transfer-Encoding.
+	ambiguousRefused atomic.Int64
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway

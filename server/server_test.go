@@ -477,6 +477,14 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative shutdown timeout", cfg: server.Config{ShutdownTimeout: -1}, wantErr: []string{"shutdown-timeout: "}},
 		{name: "trusted proxies", cfg: server.Config{TrustedProxies: "10.0.0.0/8, 192.168.1.1, fd00::/8"}},
 		{name: "bad trusted proxy", cfg: server.Config{TrustedProxies: "10.0.0.0/8, proxy.internal"}, wantErr: []string{"trusted-proxies: ", "proxy.internal"}},
+		{name: "edge limits off", cfg: server.Config{MaxConnections: -1, MaxConnectionsPerIP: -1, MinBodyReadRate: -1, MinBodyWriteRate: -1, StreamResetLimit: -1}},
+		{
+			name: "bad edge limits",
+			cfg: server.Config{MaxConnections: -2, MaxConnectionsPerIP: -5, MinBodyReadRate: -2, MinBodyWriteRate: -3, StreamResetLimit: -4,
+				BodyReadTimeout: -1, MinRateGrace: -1},
+			wantErr: []string{"max-connections: ", "max-connections-per-ip: ", "min-body-read-rate: ", "min-body-write-rate: ",
+				"stream-reset-limit: ", "body-read-timeout: ", "min-rate-grace: "},
+		},
 		{
 			name:    "every problem at once",
 			cfg:     server.Config{AdminAddr: "x", ListenAddr: "y", LogFormat: "z", ShutdownTimeout: -1},

@@ -61,6 +61,15 @@ type Config struct {
 	// data dir at a time. Default "./tollgate-data".
 	DataDir string
 
+	// Store selects where the configuration is stored. Empty or "bolt" is
+	// the embedded database in DataDir, for one process. A PostgreSQL URL
+	// (postgres://user@host:5432/db?sslmode=require, or postgresql://...)
+	// stores it in that database, shared by every process given the same
+	// URL: each applies the writes of the others within about a second.
+	// Prefer the environment (TOLLGATE_STORE) or PGPASSWORD/.pgpass to a
+	// password on the command line. Default "" (bolt).
+	Store string
+
 	// AdminAddr is the host:port of the admin API, serving both gRPC and
 	// REST/JSON on one port. The admin API has no TLS yet, so keep it on a
 	// loopback or private address. Port 0 picks a free port. Default
@@ -190,6 +199,7 @@ func (c Config) Validate() error {
 	if c.PublicURL != "" {
 		add("public-url", validatePublicURL(c.PublicURL))
 	}
+	add("store", validateStore(c.Store))
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
 	}

@@ -56,10 +56,10 @@ func (s *Server) withProbes(next func() http.Handler) http.Handler {
 			// Liveness: answering at all proves the process is alive.
 			probe(w, r, http.StatusOK, "ok")
 		case readyzPath:
-			if s.serving.Load() {
-				probe(w, r, http.StatusOK, "ok")
-			} else {
+			if !s.serving.Load() {
 				probe(w, r, http.StatusServiceUnavailable, "not ready")
+			} else {
+				s.readyWithStore(w, r)
 			}
 		default:
 			next().ServeHTTP(w, r)

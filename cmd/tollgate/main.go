@@ -109,6 +109,7 @@ var serveFlagEnv = map[string]string{
 	"max-route-timeout": "TOLLGATE_MAX_ROUTE_TIMEOUT",
 	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
 	"public-url":        "TOLLGATE_PUBLIC_URL",
+	"store":             "TOLLGATE_STORE",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -135,6 +136,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"how long a shutdown waits for calls in flight before cutting them")
 	fs.StringVar(&cfg.PublicURL, "public-url", d.PublicURL,
 		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
+	fs.StringVar(&cfg.Store, "store", d.Store,
+		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")
 	return fs
 }
 

@@ -138,8 +138,9 @@ type Watcher interface {
 	// Watch calls fn for the changes committed after version since, until
 	// ctx is done or the store is closed, and then returns ctx's error or
 	// ErrClosed. Calls are made one at a time, in commit order, with
-	// strictly increasing versions; changes that commit while fn runs are
-	// coalesced into the next call. Watch keeps trying while the store is
+	// increasing versions (a lower one, with nil Kinds, only when the store
+	// was restored from an older backup); changes that commit while fn runs
+	// are coalesced into the next call. Watch keeps trying while the store is
 	// unavailable and, once it is back, reports what it missed in one call.
 	Watch(ctx context.Context, since int64, fn func(Change)) error
 }

@@ -307,3 +307,39 @@ func TestOpenUnavailable(t *testing.T) {
 func equalChange(a, b store.Change) bool {
 	return a.Version == b.Version && slices.Equal(a.Kinds, b.Kinds)
 }
+
+// TestWatchMissedPrunedChanges: a watcher that starts after the rows of
+// the changes it missed were pruned (or after the store went back to an
+// older version) still reports the newest version, with unknown kinds.
+func TestWatchMissedPrunedChanges(t *testing.T) {
+	pg := pgtest.Start(t)
+	url := pg.NewDatabase(t)
+	s := open(t, url)
+	put(t, s, "apis", "a")
+	put(t, s, "stages", "b")
+	put(t, s, "routes", "c")
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "DELETE FROM tollgate_changes WHERE version <= 2"); err != nil {
+		t.Fatal(err)
+	}
+	got := watch(t, s, 0).waitFor(t, 3)
+	if want := (store.Change{Version: 3}); len(got) != 1 || !equalChange(got[0], want) || got[0].Kinds != nil {
+		t.Fatalf("changes = %+v, want one %+v with nil kinds", got, want)
+	}
+
+	// Up to date from version 2 on: nothing was pruned after it.
+	got = watch(t, s, 2).waitFor(t, 3)
+	if want := (store.Change{Version: 3, Kinds: []store.Kind{"routes"}}); len(got) != 1 || !equalChange(got[0], want) {
+		t.Fatalf("changes since 2 = %+v, want %+v", got, want)
+	}
+
+	// A watcher ahead of the store (restored from a backup) resyncs.
+	got = watch(t, s, 10).waitFor(t, 3)
+	if len(got) != 1 || got[0].Version != 3 || got[0].Kinds != nil {
+		t.Fatalf("changes since 10 = %+v, want version 3 with nil kinds", got)
+	}
+}

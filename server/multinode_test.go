@@ -111,7 +111,19 @@ func (a fleetAdmin) serveDeployment(deployment string) error {
 
 // hello calls GET /live/hello on a node's data port.
 func hello(client *http.Client, s *server.Server) (int, string, error) {
-	resp, err := client.Get("http://" + s.DataAddr() + "/live/hello")
+	return get(client, s, "/live/hello", "")
+}
+
+// get calls GET path on a node's data port, with an API key unless empty.
+func get(client *http.Client, s *server.Server, path, apiKey string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.DataAddr()+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if apiKey != "" {
+		req.Header.Set("X-Api-Key", apiKey)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, "", err
 	}
@@ -138,9 +150,10 @@ func waitServes(tb testing.TB, client *http.Client, s *server.Server, want strin
 }
 
 // TestFleetOnPostgres runs three gateways on one PostgreSQL: a deploy on
-// node A is served by B and C within a second; with PostgreSQL stopped B
-// keeps serving while admin writes fail with UNAVAILABLE; after a restart
-// a new deploy reaches B without restarting anything.
+// node A is served by B and C within a second, and so are account
+// settings; with PostgreSQL stopped B keeps serving (API keys it knew
+// included) while admin writes fail with UNAVAILABLE; after a restart a new
+// deploy reaches B and C without restarting anything.
 func TestFleetOnPostgres(t *testing.T) {
 	pg := pgtest.Start(t)
 	url := pg.NewDatabase(t)
@@ -184,14 +197,53 @@ func TestFleetOnPostgres(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // the 1/s bucket refills meanwhile too
 	waitServes(t, client, c, "v1", 2*time.Second)
 
+	// A route requiring an API key, for checking keys during the outage.
+	if _, err := admin.CreateRoute(admin.ctx, &adminv1.CreateRouteRequest{Parent: "apis/shop", RouteId: "keyed", Route: &adminv1.Route{
+		Match:          &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/keyed"}},
+		Integration:    &adminv1.Integration{Target: &adminv1.Integration_Mock{Mock: &adminv1.MockIntegration{Body: "keyed"}}},
+		ApiKeyRequired: true,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := admin.CreateApiKey(admin.ctx, &adminv1.CreateApiKeyRequest{ApiKeyId: "fleet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateUsagePlan(admin.ctx, &adminv1.CreateUsagePlanRequest{UsagePlanId: "gold", UsagePlan: &adminv1.UsagePlan{
+		ApiStages: []*adminv1.ApiStage{{Stage: "apis/shop/stages/live"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateUsagePlanKey(admin.ctx, &adminv1.CreateUsagePlanKeyRequest{Parent: "usagePlans/gold", UsagePlanKey: &adminv1.UsagePlanKey{ApiKey: key.GetName()}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.serveDeployment(admin.deployMock(t, "v1")); err != nil {
+		t.Fatal(err)
+	}
+	keyed := func() (int, string, error) { return get(client, b, "/live/keyed", key.GetValue()) }
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		code, body, err := keyed()
+		if err == nil && code == http.StatusOK && body == "keyed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node B never served the keyed route: %d %q %v", code, body, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
 	pg.Stop(t)
+	time.Sleep(600 * time.Millisecond) // past the API key cache's TTL
+	if code, body, err := keyed(); err != nil || code != http.StatusOK || body != "keyed" {
+		t.Errorf("node B with PostgreSQL down answered the keyed route %d %q %v; want the key it knew admitted", code, body, err)
+	}
 	for range 20 {
 		if code, body, err := hello(client, b); err != nil || code != http.StatusOK || body != "v1" {
 			t.Fatalf("node B with PostgreSQL down answered %d %q %v; want its last configuration", code, body, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	_, err := admin.CreateDeployment(admin.ctx, &adminv1.CreateDeploymentRequest{Parent: "apis/shop"})
+	_, err = admin.CreateDeployment(admin.ctx, &adminv1.CreateDeploymentRequest{Parent: "apis/shop"})
 	if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "configuration store is unavailable") {
 		t.Fatalf("admin write with PostgreSQL down = %v; want UNAVAILABLE saying the store is unavailable", err)
 	}

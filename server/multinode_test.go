@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -151,7 +152,8 @@ func waitServes(tb testing.TB, client *http.Client, s *server.Server, want strin
 
 // TestFleetOnPostgres runs three gateways on one PostgreSQL: a deploy on
 // node A is served by B and C within a second, and so are account
-// settings; with PostgreSQL stopped B keeps serving (API keys it knew
+// settings; usage counted on all three adds up exactly in GetUsage on A;
+// with PostgreSQL stopped B keeps serving (API keys it knew
 // included) while admin writes fail with UNAVAILABLE; after a restart a new
 // deploy reaches B and C without restarting anything.
 func TestFleetOnPostgres(t *testing.T) {
@@ -230,6 +232,42 @@ func TestFleetOnPostgres(t *testing.T) {
 			t.Fatalf("node B never served the keyed route: %d %q %v", code, body, err)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+
+	// Usage counted on every node adds up exactly in the shared store:
+	// each node flushes its counts every second, in a serialized write.
+	usage := func() int64 {
+		t.Helper()
+		resp, err := admin.GetUsage(admin.ctx, &adminv1.GetUsageRequest{UsagePlan: "usagePlans/gold"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, k := range resp.GetItems() {
+			for _, d := range k.GetDays() {
+				n += d.GetCalls()
+			}
+		}
+		return n
+	}
+	time.Sleep(1200 * time.Millisecond) // the calls above are flushed
+	before := usage()
+	var wg sync.WaitGroup
+	var failed sync.Map
+	for i, n := range nodes {
+		wg.Go(func() {
+			for range 10 * (i + 1) {
+				if code, _, err := get(client, n, "/live/keyed", key.GetValue()); err != nil || code != http.StatusOK {
+					failed.Store(n.DataAddr(), fmt.Sprint(code, err))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	failed.Range(func(k, v any) bool { t.Errorf("keyed call on %v failed: %v", k, v); return true })
+	time.Sleep(1200 * time.Millisecond)
+	if got := usage() - before; got != 60 {
+		t.Errorf("GetUsage on node A counts %d calls made on the three nodes, want 60", got)
 	}
 
 	pg.Stop(t)

@@ -56,9 +56,10 @@ const minMaxRouteTimeout = 50 * time.Millisecond
 // `tollgate serve`.
 type Config struct {
 	// DataDir is the directory holding Tollgate's state: the database
-	// (tollgate.db) and the generated admin token (admin-token). It is
-	// created with mode 0700 if missing. Only one Tollgate process can use a
-	// data dir at a time. Default "./tollgate-data".
+	// (tollgate.db, unless Store names PostgreSQL) and the generated admin
+	// token (admin-token). It is created with mode 0700 if missing. Only one
+	// Tollgate process can use a data dir at a time. Default
+	// "./tollgate-data".
 	DataDir string
 
 	// Store selects where the configuration is stored. Empty or "bolt" is

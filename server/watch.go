@@ -45,6 +45,10 @@ func (s *Server) watchStore(since int64) {
 	if !ok {
 		return
 	}
+	if s.tokenSource == "file" {
+		s.log.Warn("this node shares its store with others, but its admin token comes from its own data dir; set the same TOLLGATE_ADMIN_TOKEN on every node",
+			"token_file", s.tokenPath)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.watch.cancel, s.watch.done = cancel, make(chan struct{})
 	go func() {

@@ -50,7 +50,10 @@ func (s *Store) migrateSchema(ctx context.Context) (int, error) {
 	}
 	// Closing the connection releases the lock too; unlocking first lets
 	// the next process go on without waiting for the close.
-	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", migrateLockKey) //nolint:errcheck // closing releases it anyway
+	defer func() {
+		// An error here is harmless: closing the connection releases it.
+		_, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", migrateLockKey)
+	}()
 
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS tollgate_schema_migrations (
 	version    integer     PRIMARY KEY,

@@ -57,10 +57,20 @@ const minMaxRouteTimeout = 50 * time.Millisecond
 // `tollgate serve`.
 type Config struct {
 	// DataDir is the directory holding Tollgate's state: the database
-	// (tollgate.db) and the generated admin token (admin-token). It is
-	// created with mode 0700 if missing. Only one Tollgate process can use a
-	// data dir at a time. Default "./tollgate-data".
+	// (tollgate.db, unless Store names PostgreSQL) and the generated admin
+	// token (admin-token). It is created with mode 0700 if missing. Only one
+	// Tollgate process can use a data dir at a time. Default
+	// "./tollgate-data".
 	DataDir string
+
+	// Store selects where the configuration is stored. Empty or "bolt" is
+	// the embedded database in DataDir, for one process. A PostgreSQL URL
+	// (postgres://user@host:5432/db?sslmode=require, or postgresql://...)
+	// stores it in that database, shared by every process given the same
+	// URL: each applies the writes of the others within about a second.
+	// Prefer the environment (TOLLGATE_STORE) or PGPASSWORD/.pgpass to a
+	// password on the command line. Default "" (bolt).
+	Store string
 
 	// AdminAddr is the host:port of the admin API, serving both gRPC and
 	// REST/JSON on one port. The admin API has no TLS yet, so keep it on a
@@ -269,6 +279,7 @@ func (c Config) Validate() error {
 	if _, err := forwarded.ParsePrefixes(c.TrustedProxies); err != nil {
 		add("trusted-proxies", err)
 	}
+	add("store", validateStore(c.Store))
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
 	}

@@ -77,6 +77,8 @@ func (s *Server) loadDeployed() {
 	if s.gateway == nil {
 		return
 	}
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	deployed, err := s.admin.Deployed(ctx)

@@ -26,11 +26,7 @@ import (
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/store"
-	"github.com/tollgate-gw/tollgate/server/store/boltstore"
 )
-
-// dbFileName is the name of the database file inside the data dir.
-const dbFileName = "tollgate.db"
 
 // ErrServerClosed is returned by [Server.Serve] when it is called after the
 // Server was closed, or a second time: a Server runs once, because shutting
@@ -56,6 +52,10 @@ type Server struct {
 	quota       *quota.Counter                          // usage counts and quotas
 	respCache   *cache.Cache                            // the stages' response caches
 	obs         *observability                          // traces, metrics, access logs
+	watch       storeWatch                              // follows other nodes' writes (shared stores)
+	// loadMu serializes loadDeployed (admin writes and the store watch),
+	// so a reload that read an older configuration never replaces a newer one.
+	loadMu sync.Mutex
 
 	// The data port's connections (set once it listens) and HTTP requests
 	// in flight, for metrics.
@@ -126,8 +126,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: create data dir: %w", err)
 	}
-	dbPath := filepath.Join(cfg.DataDir, dbFileName)
-	st, err := boltstore.Open(dbPath, boltstore.WithLogger(log))
+	st, where, err := s.openStore()
 	if err != nil {
 		return nil, fmt.Errorf("server: open store: %w", err)
 	}
@@ -137,7 +136,7 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: migrate store: %w", err)
 	}
 	if applied > 0 {
-		log.Info("store migrated", "path", dbPath, "migrations_applied", applied)
+		log.Info("store migrated", "store", where, "migrations_applied", applied)
 	}
 
 	if err := s.settleToken(); err != nil {
@@ -154,6 +153,12 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: build admin service: %w", err)
 	}
+	// Read before what is cached from the store, so that the watch
+	// started below misses no change made meanwhile by another node.
+	since, err := s.storeVersion()
+	if err != nil {
+		return nil, err
+	}
 	acct, err := s.admin.GetAccountSettings(context.Background(), &adminv1.GetAccountSettingsRequest{Name: "settings"})
 	if err != nil {
 		return nil, fmt.Errorf("server: read account settings: %w", err)
@@ -166,6 +171,7 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.loadDeployed()
+	s.watchStore(since)
 	return s, nil
 }
 
@@ -252,6 +258,7 @@ func (s *Server) Close() error {
 // Server, so that it can clean up after a failed New.
 func (s *Server) release() error {
 	s.releaseOnce.Do(func() {
+		s.stopWatching() // before what its reloads use is closed
 		var errs []error
 		if s.gateway != nil {
 			if err := s.gateway.Close(); err != nil {

@@ -135,6 +135,7 @@ var serveFlagEnv = map[string]string{
 	"min-body-write-rate":    "TOLLGATE_MIN_BODY_WRITE_RATE",
 	"min-rate-grace":         "TOLLGATE_MIN_RATE_GRACE",
 	"stream-reset-limit":     "TOLLGATE_STREAM_RESET_LIMIT",
+	"store":                  "TOLLGATE_STORE",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -166,6 +167,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 	fs.BoolVar(&cfg.AllowLinkLocalTargets, "allow-link-local-targets", d.AllowLinkLocalTargets,
 		"let backends, authorizers and JWKS URLs be on link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, metadata.google.internal...), refused by default")
 	addEdgeFlags(fs, cfg, d)
+	fs.StringVar(&cfg.Store, "store", d.Store,
+		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")
 	return fs
 }
 

@@ -85,4 +85,3 @@ func (s *Server) storeHealth(ctx context.Context) error {
 	}
 	return nil
 }
-

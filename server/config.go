@@ -104,6 +104,22 @@ type Config struct {
 	// client connected to. Default "".
 	PublicURL string
 
+	// TLSListenAddr is the host:port of the data plane's TLS listener:
+	// HTTPS (HTTP/1.1 and HTTP/2 by ALPN) and gRPC over TLS on one port,
+	// beside the cleartext ListenAddr. It needs TLSCertFile and TLSKeyFile.
+	// Port 0 picks a free port. Default "" (no TLS listener).
+	TLSListenAddr string
+
+	// TLSCertFile is the PEM file of the data plane's default certificate
+	// chain (leaf first), presented to clients whose server name (SNI) has
+	// no certificate of its own. It is reloaded, with TLSKeyFile, when
+	// either file changes and on [Server.ReloadCertificates] (SIGHUP),
+	// without dropping open connections. Default "".
+	TLSCertFile string
+
+	// TLSKeyFile is the PEM file of TLSCertFile's private key. Default "".
+	TLSKeyFile string
+
 	// Logger receives the server's logs. Nil builds one that writes
 	// LogFormat to Stderr.
 	Logger *slog.Logger
@@ -190,6 +206,7 @@ func (c Config) Validate() error {
 	if c.PublicURL != "" {
 		add("public-url", validatePublicURL(c.PublicURL))
 	}
+	errs = append(errs, c.validateTLS()...)
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
 	}

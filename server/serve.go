@@ -59,18 +59,25 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 		_ = adminLn.Close()
 		return err
 	}
+	tlsLn, err := s.listenTLS()
+	if err != nil {
+		_ = adminLn.Close()
+		_ = dataLn.Close()
+		return err
+	}
 	s.mu.Lock()
 	s.adminAddr, s.dataAddr = adminLn.Addr().String(), dataLn.Addr().String()
 	s.mu.Unlock()
 
 	adminSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.adminAPI }))
-	dataSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.dataHandler }))
+	dataSrv := s.newHTTPServer(withTLSState(s.withProbes(func() http.Handler { return s.dataHandler })))
+	dataSrv.ConnContext = connsplit.ConnContext
 	// The data port hands gRPC connections to the gateway's gRPC server
 	// (grpc-go's native transport) and the rest to the HTTP server.
 	dataSplit := connsplit.New(dataLn, connsplit.WithTimeout(readHeaderTimeout))
 	// Each serving goroutine reports exactly once, when it stops; the
 	// buffer lets them exit even when nobody is receiving any more.
-	const workers = 5
+	workers := 5 + tlsWorkers(tlsLn)
 	errc := make(chan error, workers)
 	go func() { errc <- serveHTTP(adminSrv, adminLn, "admin-addr") }()
 	go func() { errc <- serveHTTP(dataSrv, dataSplit.HTTP(), "listen") }()
@@ -84,6 +91,11 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 			return
 		}
 		errc <- nil
+	}()
+	waitTLS := s.serveDataTLS(ctx, tlsLn, dataSrv, errc)
+	defer func() {
+		cancel() // stops the certificate watcher, whatever ended Serve
+		waitTLS()
 	}()
 	pending := workers
 
@@ -125,7 +137,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	s.serving.Store(true)
 	close(s.ready)
 	s.log.Info("tollgate is ready",
-		"admin_addr", s.AdminAddr(), "data_addr", s.DataAddr(), "data_dir", s.cfg.DataDir)
+		"admin_addr", s.AdminAddr(), "data_addr", s.DataAddr(), "tls_addr", s.TLSAddr(), "data_dir", s.cfg.DataDir)
 	s.warnIfExposed(adminLn.Addr())
 
 	var serveErr error

@@ -55,6 +55,7 @@ type Server struct {
 	quota       *quota.Counter                          // usage counts and quotas
 	respCache   *cache.Cache                            // the stages' response caches
 	obs         *observability                          // traces, metrics, access logs
+	tls         tlsSetup                                // certificates of the TLS listeners
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway
@@ -123,6 +124,9 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: open store: %w", err)
 	}
 	s.store = st
+	if err := s.setupTLS(); err != nil {
+		return nil, err
+	}
 	applied, err := store.Migrate(context.Background(), st, store.Migrations)
 	if err != nil {
 		return nil, fmt.Errorf("server: migrate store: %w", err)

@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		cfg.Stderr = stderr
-		return server.Run(ctx, cfg)
+		return serve(ctx, cfg)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "tollgate %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil
@@ -109,6 +109,9 @@ var serveFlagEnv = map[string]string{
 	"max-route-timeout": "TOLLGATE_MAX_ROUTE_TIMEOUT",
 	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
 	"public-url":        "TOLLGATE_PUBLIC_URL",
+	"tls-listen":        "TOLLGATE_TLS_LISTEN",
+	"tls-cert-file":     "TOLLGATE_TLS_CERT_FILE",
+	"tls-key-file":      "TOLLGATE_TLS_KEY_FILE",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -135,6 +138,12 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"how long a shutdown waits for calls in flight before cutting them")
 	fs.StringVar(&cfg.PublicURL, "public-url", d.PublicURL,
 		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
+	fs.StringVar(&cfg.TLSListenAddr, "tls-listen", d.TLSListenAddr,
+		"`host:port` of the data plane's TLS listener (HTTPS and gRPC over TLS on one port), beside --listen; needs --tls-cert-file and --tls-key-file; empty: no TLS listener")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", d.TLSCertFile,
+		"PEM `file` of the default TLS certificate chain (leaf first); reloaded when it changes and on SIGHUP, without dropping connections")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key-file", d.TLSKeyFile,
+		"PEM `file` of the private key of --tls-cert-file")
 	return fs
 }
 

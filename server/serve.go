@@ -70,6 +70,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	s.mu.Unlock()
 
 	adminSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.adminAPI }))
+	adminSrv.Protocols.SetHTTP2(true) // used only with admin TLS, by ALPN
 	dataSrv := s.newHTTPServer(withTLSState(s.withProbes(func() http.Handler { return s.dataHandler })))
 	dataSrv.ConnContext = connsplit.ConnContext
 	// The data port hands gRPC connections to the gateway's gRPC server
@@ -79,7 +80,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	// buffer lets them exit even when nobody is receiving any more.
 	workers := 5 + tlsWorkers(tlsLn)
 	errc := make(chan error, workers)
-	go func() { errc <- serveHTTP(adminSrv, adminLn, "admin-addr") }()
+	go func() { errc <- serveHTTP(adminSrv, s.adminListener(adminLn), "admin-addr") }()
 	go func() { errc <- serveHTTP(dataSrv, dataSplit.HTTP(), "listen") }()
 	go func() { errc <- wrapServeErr(dataSplit.Serve(), "listen") }()
 	go func() { errc <- wrapServeErr(s.gateway.ServeGRPC(dataSplit.GRPC()), "listen") }()
@@ -115,7 +116,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	stopDemo := func() {}
 	if s.cfg.Demo {
 		stop, err := demo.Run(ctx, s.admin, s.log,
-			demo.WithAdminURL("http://"+s.AdminAddr()),
+			demo.WithAdminURL(s.adminScheme()+"://"+s.AdminAddr()),
 			demo.WithDataAddr(s.DataAddr()),
 			demo.WithProtosetPath(filepath.Join(s.cfg.DataDir, "bookstore.protoset")),
 			demo.WithTokenHint(s.tokenHint()))
@@ -244,13 +245,13 @@ func (s *Server) tokenHint() string {
 	return "$(cat " + s.tokenPath + ")"
 }
 
-// warnIfExposed warns when the admin API listens beyond loopback: it has no
-// TLS yet, so the token would cross the network in clear text.
+// warnIfExposed warns when the admin API listens beyond loopback without
+// TLS: the token would cross the network in clear text.
 func (s *Server) warnIfExposed(addr net.Addr) {
 	tcp, ok := addr.(*net.TCPAddr)
-	if !ok || tcp.IP.IsLoopback() {
+	if !ok || tcp.IP.IsLoopback() || s.tls.admin != nil {
 		return
 	}
-	s.log.Warn("the admin API listens on a non-loopback address without TLS; the admin token is sent in clear text, so expose it only on a trusted network",
+	s.log.Warn("the admin API listens on a non-loopback address without TLS; the admin token is sent in clear text, so expose it only on a trusted network (or set --admin-tls-cert-file; --require-admin-tls refuses this)",
 		"admin_addr", addr.String())
 }

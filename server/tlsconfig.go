@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -14,10 +15,14 @@ import (
 	"github.com/tollgate-gw/tollgate/server/certs"
 )
 
-// tlsSetup is the server's TLS state: the data plane's certificates.
+// tlsSetup is the server's TLS state: the data plane's certificates and
+// the admin port's.
 type tlsSetup struct {
 	pair  *certs.FilePair // the default certificate; nil without TLS
 	certs certs.Store     // chooses each handshake's certificate
+
+	admin         *certs.FilePair // the admin port's certificate; nil without TLS
+	adminClientCA *x509.CertPool  // the admin callers' CAs; nil: no client certificates
 
 	mu   sync.Mutex
 	addr string // the TLS listener's address, once listening
@@ -42,33 +47,103 @@ func (c Config) validateTLS() []error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("tls-cert-file: tls-cert-file and tls-key-file go together; set both or neither"))
 	}
+	if (c.AdminTLSCertFile == "") != (c.AdminTLSKeyFile == "") {
+		errs = append(errs, errors.New("admin-tls-cert-file: admin-tls-cert-file and admin-tls-key-file go together; set both or neither"))
+	}
+	if c.AdminClientCAFile != "" && c.AdminTLSCertFile == "" {
+		errs = append(errs, errors.New("admin-client-ca-file: client certificates need TLS; set admin-tls-cert-file and admin-tls-key-file"))
+	}
+	if c.RequireAdminTLS && c.AdminTLSCertFile == "" && !isLoopbackAddr(c.AdminAddr) {
+		errs = append(errs, fmt.Errorf("require-admin-tls: admin-addr %q is not a loopback address and the admin port has no TLS; set admin-tls-cert-file and admin-tls-key-file, or bind it to 127.0.0.1", c.AdminAddr))
+	}
 	return errs
 }
 
-// setupTLS loads the default certificate, if one is configured.
-func (s *Server) setupTLS() error {
-	if s.cfg.TLSCertFile == "" {
-		return nil
-	}
-	pair, err := certs.LoadFilePair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile, certs.WithLogger(s.log))
+// isLoopbackAddr reports whether the host of addr is certainly a loopback
+// address: a loopback IP or "localhost". An empty host (every interface)
+// and other names are not.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("server: tls-cert-file: %w", err)
+		return false
 	}
-	s.tls.pair = pair
-	s.tls.certs.SetDefault(pair.Certificate)
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// setupTLS loads the configured certificates and client CAs.
+func (s *Server) setupTLS() error {
+	if s.cfg.TLSCertFile != "" {
+		pair, err := certs.LoadFilePair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile, certs.WithLogger(s.log))
+		if err != nil {
+			return fmt.Errorf("server: tls-cert-file: %w", err)
+		}
+		s.tls.pair = pair
+		s.tls.certs.SetDefault(pair.Certificate)
+	}
+	if s.cfg.AdminTLSCertFile != "" {
+		pair, err := certs.LoadFilePair(s.cfg.AdminTLSCertFile, s.cfg.AdminTLSKeyFile, certs.WithLogger(s.log))
+		if err != nil {
+			return fmt.Errorf("server: admin-tls-cert-file: %w", err)
+		}
+		s.tls.admin = pair
+	}
+	if s.cfg.AdminClientCAFile != "" {
+		pool, err := certs.LoadPool(s.cfg.AdminClientCAFile)
+		if err != nil {
+			return fmt.Errorf("server: admin-client-ca-file: %w", err)
+		}
+		s.tls.adminClientCA = pool
+	}
 	return nil
 }
 
-// ReloadCertificates reads the default certificate's files again (as on
-// SIGHUP). New handshakes use the new certificate; open connections keep
+// adminListener wraps the admin port's listener ln in TLS when the admin
+// port has a certificate: only TLS is served then, HTTP/2 (gRPC) or
+// HTTP/1.1 by ALPN, and with a client CA every caller must present a
+// certificate it issued.
+func (s *Server) adminListener(ln net.Listener) net.Listener {
+	if s.tls.admin == nil {
+		return ln
+	}
+	cfg := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return s.tls.admin.Certificate(), nil
+		},
+	}
+	if s.tls.adminClientCA != nil {
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		cfg.ClientCAs = s.tls.adminClientCA
+	}
+	return tls.NewListener(ln, cfg)
+}
+
+// adminScheme is the scheme of admin URLs, for the hints in the logs.
+func (s *Server) adminScheme() string {
+	if s.tls.admin != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// ReloadCertificates reads the certificate files of the data and admin
+// ports again (as on SIGHUP). New handshakes use the new certificate; open connections keep
 // theirs. If the files do not hold a valid certificate and key, the
 // current one stays in use and the error says why. Without a configured
 // certificate it does nothing.
 func (s *Server) ReloadCertificates() error {
-	if s.tls.pair == nil {
-		return nil
+	var errs []error
+	for _, p := range []*certs.FilePair{s.tls.pair, s.tls.admin} {
+		if p != nil {
+			errs = append(errs, p.Reload())
+		}
 	}
-	if err := s.tls.pair.Reload(); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: reload certificates: %w", err)
 	}
 	return nil
@@ -129,8 +204,10 @@ func tlsWorkers(ln net.Listener) int {
 // waits for the watcher to stop.
 func (s *Server) serveDataTLS(ctx context.Context, ln net.Listener, dataSrv *http.Server, errc chan<- error) (wait func()) {
 	var wg sync.WaitGroup
-	if s.tls.pair != nil {
-		wg.Go(func() { s.tls.pair.Watch(ctx) })
+	for _, p := range []*certs.FilePair{s.tls.pair, s.tls.admin} {
+		if p != nil {
+			wg.Go(func() { p.Watch(ctx) })
+		}
 	}
 	if ln == nil {
 		return wg.Wait

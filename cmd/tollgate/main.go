@@ -112,6 +112,11 @@ var serveFlagEnv = map[string]string{
 	"tls-listen":        "TOLLGATE_TLS_LISTEN",
 	"tls-cert-file":     "TOLLGATE_TLS_CERT_FILE",
 	"tls-key-file":      "TOLLGATE_TLS_KEY_FILE",
+
+	"admin-tls-cert-file":  "TOLLGATE_ADMIN_TLS_CERT_FILE",
+	"admin-tls-key-file":   "TOLLGATE_ADMIN_TLS_KEY_FILE",
+	"admin-client-ca-file": "TOLLGATE_ADMIN_CLIENT_CA_FILE",
+	"require-admin-tls":    "TOLLGATE_REQUIRE_ADMIN_TLS",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -125,7 +130,7 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.DataDir, "data-dir", d.DataDir,
 		"`dir`ectory for the database and the generated admin token; created with mode 0700")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", d.AdminAddr,
-		"`host:port` of the admin API (gRPC and REST on one port); it has no TLS yet, so keep it on loopback or a private network")
+		"`host:port` of the admin API (gRPC and REST on one port); cleartext unless --admin-tls-cert-file is set, so keep it on loopback or a private network then")
 	fs.StringVar(&cfg.ListenAddr, "listen", d.ListenAddr,
 		"`host:port` where deployed APIs are served")
 	fs.StringVar(&cfg.LogFormat, "log-format", d.LogFormat,
@@ -144,6 +149,14 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"PEM `file` of the default TLS certificate chain (leaf first); reloaded when it changes and on SIGHUP, without dropping connections")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key-file", d.TLSKeyFile,
 		"PEM `file` of the private key of --tls-cert-file")
+	fs.StringVar(&cfg.AdminTLSCertFile, "admin-tls-cert-file", d.AdminTLSCertFile,
+		"PEM `file` of the admin port's certificate chain; with --admin-tls-key-file the admin port serves only TLS; reloaded like --tls-cert-file")
+	fs.StringVar(&cfg.AdminTLSKeyFile, "admin-tls-key-file", d.AdminTLSKeyFile,
+		"PEM `file` of the private key of --admin-tls-cert-file")
+	fs.StringVar(&cfg.AdminClientCAFile, "admin-client-ca-file", d.AdminClientCAFile,
+		"PEM `file` of the CAs whose client certificates admin callers must present (on top of the admin token); needs --admin-tls-cert-file")
+	fs.BoolVar(&cfg.RequireAdminTLS, "require-admin-tls", d.RequireAdminTLS,
+		"refuse to start when --admin-addr is not a loopback address and the admin port has no TLS")
 	return fs
 }
 

@@ -190,3 +190,18 @@ func Names(leaf *x509.Certificate) []string {
 	}
 	return names
 }
+
+// LoadPool reads a PEM bundle of CA certificates into a pool. It fails when
+// the file holds no certificate, so that a wrong file is not taken for an
+// empty trust store.
+func LoadPool(file string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("certs: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("certs: %s holds no PEM certificate", file)
+	}
+	return pool, nil
+}

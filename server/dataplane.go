@@ -75,6 +75,7 @@ func (s *Server) loadDeployed() {
 		cfg.Stages = append(cfg.Stages, routing.Entry{Stage: d.Stage, Deployment: d.Deployment, Canary: d.Canary})
 	}
 	s.gateway.Load(cfg)
+	s.loadCertificates(ctx, deployed.DomainMappings)
 	s.retainCaches(deployed.Stages)
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tollgate-gw/tollgate/internal/connsplit"
 	"github.com/tollgate-gw/tollgate/server/certs"
@@ -23,6 +24,8 @@ type tlsSetup struct {
 
 	admin         *certs.FilePair // the admin port's certificate; nil without TLS
 	adminClientCA *x509.CertPool  // the admin callers' CAs; nil: no client certificates
+
+	served atomic.Pointer[[]servedCert] // the stored certificates in use
 
 	mu   sync.Mutex
 	addr string // the TLS listener's address, once listening

@@ -78,7 +78,7 @@ func (s *Service) changed(kind store.Kind) {
 		return
 	}
 	switch kind {
-	case kindStages, kindDeployments, kindAPIs, kindDomainMappings:
+	case kindStages, kindDeployments, kindAPIs, kindDomainMappings, kindCertificates:
 		s.onDeploy()
 	}
 }

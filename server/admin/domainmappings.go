@@ -78,6 +78,9 @@ func checkDomainMapping(tx store.Tx, m *adminv1.DomainMapping) error {
 			return err
 		}
 	}
+	if err := checkDomainCertificate(tx, &v, m); err != nil {
+		return err
+	}
 	if err := v.err(); err != nil {
 		return err
 	}

@@ -3296,7 +3296,7 @@ var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1btollgate/admin/v1/api.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
+	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
 	"\x10CreateApiRequest\x12\x15\n" +
 	"\x06api_id\x18\x01 \x01(\tR\x05apiId\x12-\n" +
 	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"=\n" +
@@ -3529,7 +3529,7 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x0fremaining_quota\x18\x02 \x01(\x03R\x0eremainingQuota\"H\n" +
 	"\x16FlushStageCacheRequest\x12.\n" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
-	"\x12tollgate.dev/StageR\x04name2\xa06\n" +
+	"\x12tollgate.dev/StageR\x04name2\x94<\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -3587,7 +3587,12 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x15UpdateAccountSettings\x12/.tollgate.admin.v1.UpdateAccountSettingsRequest\x1a\".tollgate.admin.v1.AccountSettings\"]\xdaA\x1caccount_settings,update_mask\x82\xd3\xe4\x93\x028:\x10account_settings2$/v1/{account_settings.name=settings}\x12\x9f\x01\n" +
 	"\vAdjustQuota\x12%.tollgate.admin.v1.AdjustQuotaRequest\x1a\x1b.tollgate.admin.v1.KeyUsage\"L\xdaA\x14name,remaining_quota\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/{name=usagePlans/*/keys/*}:adjustQuota\x12\xa1\x01\n" +
 	"\bGetUsage\x12\".tollgate.admin.v1.GetUsageRequest\x1a#.tollgate.admin.v1.GetUsageResponse\"L\xdaA\x1eusage_plan,start_date,end_date\x82\xd3\xe4\x93\x02%\x12#/v1/{usage_plan=usagePlans/*}/usage\x12\x8d\x01\n" +
-	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
+	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x12\xa4\x01\n" +
+	"\x11CreateCertificate\x12+.tollgate.admin.v1.CreateCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"B\xdaA\x1acertificate,certificate_id\x82\xd3\xe4\x93\x02\x1f:\vcertificate\"\x10/v1/certificates\x12\x84\x01\n" +
+	"\x0eGetCertificate\x12(.tollgate.admin.v1.GetCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"(\xdaA\x04name\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=certificates/*}\x12\x85\x01\n" +
+	"\x10ListCertificates\x12*.tollgate.admin.v1.ListCertificatesRequest\x1a+.tollgate.admin.v1.ListCertificatesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/certificates\x12\xb6\x01\n" +
+	"\x11UpdateCertificate\x12+.tollgate.admin.v1.UpdateCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"T\xdaA\x17certificate,update_mask\x82\xd3\xe4\x93\x024:\vcertificate2%/v1/{certificate.name=certificates/*}\x12\x82\x01\n" +
+	"\x11DeleteCertificate\x12+.tollgate.admin.v1.DeleteCertificateRequest\x1a\x16.google.protobuf.Empty\"(\xdaA\x04name\x82\xd3\xe4\x93\x02\x1b*\x19/v1/{name=certificates/*}\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
 	"\x15com.tollgate.admin.v1B\x11AdminServiceProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -3674,7 +3679,14 @@ var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(*AccountSettings)(nil),              // 67: tollgate.admin.v1.AccountSettings
 	(*KeyUsage)(nil),                     // 68: tollgate.admin.v1.KeyUsage
 	(*DomainMapping)(nil),                // 69: tollgate.admin.v1.DomainMapping
-	(*emptypb.Empty)(nil),                // 70: google.protobuf.Empty
+	(*CreateCertificateRequest)(nil),     // 70: tollgate.admin.v1.CreateCertificateRequest
+	(*GetCertificateRequest)(nil),        // 71: tollgate.admin.v1.GetCertificateRequest
+	(*ListCertificatesRequest)(nil),      // 72: tollgate.admin.v1.ListCertificatesRequest
+	(*UpdateCertificateRequest)(nil),     // 73: tollgate.admin.v1.UpdateCertificateRequest
+	(*DeleteCertificateRequest)(nil),     // 74: tollgate.admin.v1.DeleteCertificateRequest
+	(*emptypb.Empty)(nil),                // 75: google.protobuf.Empty
+	(*Certificate)(nil),                  // 76: tollgate.admin.v1.Certificate
+	(*ListCertificatesResponse)(nil),     // 77: tollgate.admin.v1.ListCertificatesResponse
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	58, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
@@ -3760,56 +3772,66 @@ var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	56, // 80: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
 	48, // 81: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
 	57, // 82: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	58, // 83: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	58, // 84: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	3,  // 85: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	58, // 86: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	70, // 87: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	60, // 88: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	60, // 89: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	9,  // 90: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	60, // 91: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	70, // 92: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	61, // 93: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	61, // 94: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	15, // 95: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	61, // 96: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	70, // 97: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	62, // 98: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	62, // 99: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	21, // 100: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	70, // 101: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	63, // 102: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	63, // 103: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	26, // 104: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	63, // 105: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	70, // 106: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	64, // 107: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	64, // 108: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	32, // 109: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	64, // 110: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	70, // 111: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	65, // 112: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	65, // 113: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	38, // 114: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	65, // 115: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	70, // 116: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	66, // 117: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	66, // 118: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	44, // 119: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	70, // 120: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	69, // 121: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	69, // 122: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	53, // 123: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	69, // 124: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	70, // 125: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	67, // 126: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	67, // 127: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	68, // 128: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	49, // 129: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	70, // 130: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	83, // [83:131] is the sub-list for method output_type
-	35, // [35:83] is the sub-list for method input_type
+	70, // 83: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
+	71, // 84: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
+	72, // 85: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
+	73, // 86: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
+	74, // 87: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
+	58, // 88: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	58, // 89: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	3,  // 90: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	58, // 91: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	75, // 92: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	60, // 93: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	60, // 94: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	9,  // 95: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	60, // 96: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	75, // 97: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	61, // 98: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	61, // 99: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	15, // 100: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	61, // 101: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	75, // 102: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	62, // 103: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	62, // 104: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	21, // 105: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	75, // 106: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	63, // 107: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	63, // 108: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	26, // 109: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	63, // 110: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	75, // 111: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	64, // 112: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	64, // 113: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	32, // 114: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	64, // 115: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	75, // 116: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	65, // 117: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	65, // 118: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	38, // 119: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	65, // 120: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	75, // 121: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	66, // 122: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	66, // 123: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	44, // 124: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	75, // 125: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	69, // 126: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	69, // 127: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	53, // 128: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	69, // 129: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	75, // 130: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	67, // 131: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	67, // 132: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	68, // 133: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	49, // 134: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	75, // 135: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	76, // 136: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
+	76, // 137: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
+	77, // 138: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
+	76, // 139: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
+	75, // 140: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
+	88, // [88:141] is the sub-list for method output_type
+	35, // [35:88] is the sub-list for method input_type
 	35, // [35:35] is the sub-list for extension type_name
 	35, // [35:35] is the sub-list for extension extendee
 	0,  // [0:35] is the sub-list for field type_name
@@ -3821,6 +3843,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 		return
 	}
 	file_tollgate_admin_v1_api_proto_init()
+	file_tollgate_admin_v1_certificate_proto_init()
 	file_tollgate_admin_v1_keys_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

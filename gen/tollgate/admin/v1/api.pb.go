@@ -1867,7 +1867,12 @@ type DomainMapping struct {
 	// Last modification time.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Checksum of the current state, for optimistic concurrency.
-	Etag          string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The certificate presented on the TLS port to clients asking for domain
+	// (SNI), "certificates/{certificate}"; it must be for domain. Empty: a
+	// certificate whose DNS names cover domain, else the default
+	// certificate.
+	Certificate   string `protobuf:"bytes,9,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1954,6 +1959,13 @@ func (x *DomainMapping) GetUpdateTime() *timestamppb.Timestamp {
 func (x *DomainMapping) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *DomainMapping) GetCertificate() string {
+	if x != nil {
+		return x.Certificate
 	}
 	return ""
 }
@@ -2139,7 +2151,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x16\n" +
 	"\x06fields\x18\x02 \x03(\tR\x06fields\"+\n" +
 	"\x0fTracingSettings\x12\x18\n" +
-	"\aenabled\x18\x01 \x01(\bR\aenabled\"\x8d\x03\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\"\xce\x03\n" +
 	"\rDomainMapping\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12\x1b\n" +
@@ -2150,7 +2162,9 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etag:_\xeaA\\\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\x12?\n" +
+	"\vcertificate\x18\t \x01(\tB\x1d\xfaA\x1a\n" +
+	"\x18tollgate.dev/CertificateR\vcertificate:_\xeaA\\\n" +
 	"\x1atollgate.dev/DomainMapping\x12\x1fdomainMappings/{domain_mapping}*\x0edomainMappings2\rdomainMappingB\xc6\x01\n" +
 	"\x15com.tollgate.admin.v1B\bApiProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 

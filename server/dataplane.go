@@ -9,6 +9,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/internal/connsplit"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -36,6 +37,7 @@ func (s *Server) buildDataPlane() error {
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
 	limiter := throttle.NewLocalLimiter()
 	chain := append(obs.interceptors,
+		s.mtlsInterceptor(), // before any policy: a misdirected call is refused outright
 		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
 		s.authorizers.StreamServerInterceptor(),
 		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
@@ -47,7 +49,9 @@ func (s *Server) buildDataPlane() error {
 	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...),
 		// The WebSocket callback API accepts the admin token too.
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
-		gateway.WithPublicURL(s.cfg.PublicURL))
+		gateway.WithPublicURL(s.cfg.PublicURL),
+		// Calls on TLS connections see their TLS state (client certificates).
+		gateway.WithServerCredentials(connsplit.Credentials()))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}

@@ -71,7 +71,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 
 	adminSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.adminAPI }))
 	adminSrv.Protocols.SetHTTP2(true) // used only with admin TLS, by ALPN
-	dataSrv := s.newHTTPServer(withTLSState(s.withProbes(func() http.Handler { return s.dataHandler })))
+	dataSrv := s.newHTTPServer(s.withTLSState(s.withProbes(func() http.Handler { return s.dataHandler })))
 	dataSrv.ConnContext = connsplit.ConnContext
 	// The data port hands gRPC connections to the gateway's gRPC server
 	// (grpc-go's native transport) and the rest to the HTTP server.

@@ -21,13 +21,16 @@ import (
 // tlsTestServer starts the demo with a TLS listener whose default
 // certificate, issued by ca for 127.0.0.1 and localhost, is in the returned
 // files.
-func tlsTestServer(t *testing.T, ca *testpki.CA) (ts *testServer, certFile, keyFile string) {
+func tlsTestServer(t *testing.T, ca *testpki.CA, configure ...func(*server.Config)) (ts *testServer, certFile, keyFile string) {
 	t.Helper()
 	certFile, keyFile = ca.Issue(t, "127.0.0.1", "localhost").WriteFiles(t, t.TempDir())
 	cfg := testConfig(t)
 	cfg.Demo = true
 	cfg.TLSListenAddr = "127.0.0.1:0"
 	cfg.TLSCertFile, cfg.TLSKeyFile = certFile, keyFile
+	for _, f := range configure {
+		f(&cfg)
+	}
 	return startServer(t, cfg), certFile, keyFile
 }
 

@@ -59,6 +59,7 @@ func (s *Server) loadCertificates(ctx context.Context, mappings []*adminv1.Domai
 	}
 	s.tls.certs.SetNamed(named)
 	s.tls.served.Store(&served)
+	s.loadClientAuth(mappings)
 }
 
 // registerTLSMetrics exposes the days left before each served certificate

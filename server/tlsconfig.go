@@ -25,7 +25,9 @@ type tlsSetup struct {
 	admin         *certs.FilePair // the admin port's certificate; nil without TLS
 	adminClientCA *x509.CertPool  // the admin callers' CAs; nil: no client certificates
 
-	served atomic.Pointer[[]servedCert] // the stored certificates in use
+	served atomic.Pointer[[]servedCert]          // the stored certificates in use
+	mtls   atomic.Pointer[map[string]mtlsPolicy] // domains with mutual TLS
+	data   *tls.Config                           // the data port's TLS configuration
 
 	mu   sync.Mutex
 	addr string // the TLS listener's address, once listening
@@ -79,6 +81,7 @@ func isLoopbackAddr(addr string) bool {
 
 // setupTLS loads the configured certificates and client CAs.
 func (s *Server) setupTLS() error {
+	s.tls.data = s.dataTLSConfig()
 	if s.cfg.TLSCertFile != "" {
 		pair, err := certs.LoadFilePair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile, certs.WithLogger(s.log))
 		if err != nil {
@@ -167,11 +170,10 @@ func (s *Server) TLSAddr() string {
 // and each handshake's certificate read from the certificate store, so
 // replacing a certificate needs no restart.
 func (s *Server) dataTLSConfig() *tls.Config {
-	return &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		NextProtos:     []string{"h2", "http/1.1"},
-		GetCertificate: s.tls.certs.GetCertificate,
-	}
+	return s.tls.certs.TLSConfig(&tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+	})
 }
 
 // listenTLS opens the data plane's TLS listener, or returns nil when none
@@ -216,7 +218,7 @@ func (s *Server) serveDataTLS(ctx context.Context, ln net.Listener, dataSrv *htt
 		return wg.Wait
 	}
 	split := connsplit.New(ln, connsplit.WithTimeout(readHeaderTimeout),
-		connsplit.WithTLS(s.dataTLSConfig()),
+		connsplit.WithTLS(s.tls.data),
 		connsplit.WithHandshakeErrorLog(s.logHandshakeError))
 	go func() { errc <- serveHTTP(dataSrv, split.HTTP(), "tls-listen") }()
 	go func() { errc <- wrapServeErr(split.Serve(), "tls-listen") }()
@@ -234,14 +236,8 @@ func (s *Server) logHandshakeError(remote net.Addr, err error) {
 	s.log.Info("TLS handshake failed", "remote_addr", remote.String(), "error", err)
 }
 
-// withTLSState sets r.TLS on requests of TLS connections that net/http
-// took for cleartext HTTP/2 (see connsplit.TLSConnectionState), so that
-// handlers see every HTTPS request as such.
-func withTLSState(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS == nil {
-			r.TLS = connsplit.TLSState(r.Context())
-		}
-		next.ServeHTTP(w, r)
-	})
+// connsplitTLSState returns the TLS state connsplit.ConnContext recorded
+// for r's connection, or nil.
+func connsplitTLSState(r *http.Request) *tls.ConnectionState {
+	return connsplit.TLSState(r.Context())
 }

@@ -172,6 +172,28 @@ func withoutKey(c *adminv1.Certificate) *adminv1.Certificate {
 	return c
 }
 
+// checkDomainTLS checks a domain mapping's TLS settings: the certificate
+// it names exists and is for its domain; its mutual TLS truststore holds CA
+// certificates and its mode is set.
+func checkDomainTLS(tx store.Tx, v *violations, m *adminv1.DomainMapping) error {
+	if mt := m.GetMutualTlsAuthentication(); mt != nil {
+		if mt.GetMode() == adminv1.MutualTlsAuthentication_MODE_UNSPECIFIED {
+			v.add("domain_mapping.mutual_tls_authentication.mode", "is required: MODE_REQUIRED or MODE_OPTIONAL")
+		}
+		switch ts := mt.GetTruststorePem(); {
+		case ts == "":
+			v.add("domain_mapping.mutual_tls_authentication.truststore_pem", "is required: the PEM CA certificates client certificates must chain to")
+		case len(ts) > maxPEMBytes*4:
+			v.add("domain_mapping.mutual_tls_authentication.truststore_pem", "is longer than %d bytes", maxPEMBytes*4)
+		default:
+			if _, err := certs.ParsePool([]byte(ts)); err != nil {
+				v.add("domain_mapping.mutual_tls_authentication.truststore_pem", "%s", err)
+			}
+		}
+	}
+	return checkDomainCertificate(tx, v, m)
+}
+
 // checkDomainCertificate checks that the certificate a domain mapping names
 // exists and is for its domain.
 func checkDomainCertificate(tx store.Tx, v *violations, m *adminv1.DomainMapping) error {

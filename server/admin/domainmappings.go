@@ -78,7 +78,7 @@ func checkDomainMapping(tx store.Tx, m *adminv1.DomainMapping) error {
 			return err
 		}
 	}
-	if err := checkDomainCertificate(tx, &v, m); err != nil {
+	if err := checkDomainTLS(tx, &v, m); err != nil {
 		return err
 	}
 	if err := v.err(); err != nil {

@@ -91,7 +91,7 @@ var accessLogFields = map[string]bool{
 	"grpcStatus": true, "latency": true, "integrationLatency": true, "requestLength": true,
 	"responseLength": true, "apiKeyId": true, "principal": true, "errorMessage": true,
 	"userAgent": true, "deployment": true, "traceId": true, "cacheStatus": true,
-	"connectionId": true,
+	"connectionId": true, "clientCertSubject": true, "clientCertSerial": true, "clientCertFingerprint": true,
 }
 
 // checkText validates a free-text field's length and encoding.

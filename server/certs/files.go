@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -199,9 +200,36 @@ func LoadPool(file string) (*x509.CertPool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certs: %w", err)
 	}
+	pool, err := ParsePool(b)
+	if err != nil {
+		return nil, fmt.Errorf("certs: %s: %w", file, err)
+	}
+	return pool, nil
+}
+
+// ParsePool parses PEM CA certificates into a pool. Every PEM block must be
+// a certificate that parses, and there must be at least one.
+func ParsePool(pemCerts []byte) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("certs: %s holds no PEM certificate", file)
+	n := 0
+	for rest := pemCerts; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("%w: found a %q block", ErrBadChain, block.Type)
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadChain, err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: no certificate", ErrBadChain)
 	}
 	return pool, nil
 }

@@ -11,8 +11,9 @@ import (
 // client's server name (SNI), else the default. Its zero value has no
 // certificates; it is safe for concurrent use.
 type Store struct {
-	def   atomic.Pointer[func() *tls.Certificate]
-	named atomic.Pointer[map[string]*tls.Certificate]
+	def        atomic.Pointer[func() *tls.Certificate]
+	named      atomic.Pointer[map[string]*tls.Certificate]
+	clientAuth clientAuthConfigs
 }
 
 // ErrNoCertificate is returned by [Store.GetCertificate] when there is no

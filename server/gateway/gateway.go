@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
@@ -124,6 +125,8 @@ type Gateway struct {
 	ws         *webSockets // WebSocket connections and their callback API
 	adminCheck func(token string) bool
 	publicURL  string
+	// serverCreds are the gRPC server's transport credentials, or nil.
+	serverCreds credentials.TransportCredentials
 
 	current atomic.Pointer[compiled]
 	mu      sync.Mutex // serializes Load
@@ -174,6 +177,7 @@ func New(opts ...Option) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.grpcServer = grpc.NewServer(
+		g.credsOption(),
 		grpc.UnknownServiceHandler(g.proxyHandler),
 		grpc.ForceServerCodecV2(grpcproxy.Codec()),
 		// Every proxied call is a stream call to the unknown-service
@@ -387,9 +391,11 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		// grpc-gateway's runtime hands the client's User-Agent on under
 		// this name (a permanent HTTP header).
 		call.UserAgent = firstValue(ctx, "grpcgateway-user-agent")
+		call.ClientCert = clientCertOfInProcess(ctx)
 	} else {
 		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 			call.SourceIP = hostOf(p.Addr.String())
+			call.ClientCert = clientCertOfPeer(p)
 		}
 		call.UserAgent = firstValue(ctx, "user-agent")
 	}

@@ -33,6 +33,7 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
 	call.SourceIP = hostOf(r.RemoteAddr)
 	call.UserAgent = r.UserAgent()
+	call.ClientCert = clientCertOf(r.TLS)
 	// The entries a gRPC client would send as metadata, and, for stages
 	// with authorizers, every header.
 	md := metadata.MD{}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -111,6 +112,12 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 				if strings.HasPrefix(strings.ToLower(k), "x-tollgate-") {
 					out.Header.Del(k)
 				}
+			}
+			// What the gateway asserts (principal, authorizer context,
+			// client certificate) was set among the client's headers:
+			// put it back after removing theirs.
+			if call := callinfo.FromContext(pr.In.Context()); call != nil {
+				setHeaders(out.Header, call.BackendMetadata())
 			}
 			// Rewrite already dropped the client's X-Forwarded-* headers:
 			// only the gateway's own are sent.

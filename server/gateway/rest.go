@@ -88,6 +88,9 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 			httpQueryMetadataKey, r.URL.RawQuery,
 			sourceIPMetadataKey, hostOf(r.RemoteAddr),
 		)
+		if cc := clientCertOf(r.TLS); cc != nil {
+			md = metadata.Join(md, metadata.Pairs(cc.Pairs()...))
+		}
 		if withHeaders {
 			addHeaders(md, r.Header)
 		} else {

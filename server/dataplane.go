@@ -51,7 +51,9 @@ func (s *Server) buildDataPlane() error {
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL),
 		// Calls on TLS connections see their TLS state (client certificates).
-		gateway.WithServerCredentials(connsplit.Credentials()))
+		gateway.WithServerCredentials(connsplit.Credentials()),
+		// Client certificates for backends' mutual TLS, from the store.
+		gateway.WithClientCertificates(s.clientCertificate))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}

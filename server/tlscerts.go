@@ -45,6 +45,9 @@ func (s *Server) loadCertificates(ctx context.Context, mappings []*adminv1.Domai
 		}
 		byResource[c.GetName()] = cert
 		served = append(served, servedCert{name: c.GetName(), leaf: cert.Leaf})
+		if !serverAuth(cert.Leaf) {
+			continue // a client certificate, for backends' mutual TLS only
+		}
 		for _, n := range cert.Leaf.DNSNames {
 			n = strings.ToLower(n)
 			if cur := named[n]; cur == nil || cert.Leaf.NotAfter.After(cur.Leaf.NotAfter) {
@@ -59,6 +62,7 @@ func (s *Server) loadCertificates(ctx context.Context, mappings []*adminv1.Domai
 	}
 	s.tls.certs.SetNamed(named)
 	s.tls.served.Store(&served)
+	s.tls.byResource.Store(&byResource)
 	s.loadClientAuth(mappings)
 }
 
@@ -100,4 +104,27 @@ func (s *Server) servedCertificates() []servedCert {
 		out = append(out, *p...)
 	}
 	return out
+}
+
+// serverAuth reports whether leaf may serve TLS: it has no extended key
+// usage, or one allowing server authentication.
+func serverAuth(leaf *x509.Certificate) bool {
+	if len(leaf.ExtKeyUsage) == 0 {
+		return true
+	}
+	for _, u := range leaf.ExtKeyUsage {
+		if u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
+}
+
+// clientCertificate returns the stored certificate name, for backends that
+// ask the gateway for a client certificate, or nil.
+func (s *Server) clientCertificate(name string) *tls.Certificate {
+	if m := s.tls.byResource.Load(); m != nil {
+		return (*m)[name]
+	}
+	return nil
 }

@@ -27,7 +27,10 @@ type tlsSetup struct {
 
 	served atomic.Pointer[[]servedCert]          // the stored certificates in use
 	mtls   atomic.Pointer[map[string]mtlsPolicy] // domains with mutual TLS
-	data   *tls.Config                           // the data port's TLS configuration
+	// byResource are the stored certificates by resource name, for
+	// backends' mutual TLS.
+	byResource atomic.Pointer[map[string]*tls.Certificate]
+	data       *tls.Config // the data port's TLS configuration
 
 	mu   sync.Mutex
 	addr string // the TLS listener's address, once listening

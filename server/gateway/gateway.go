@@ -24,7 +24,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
-	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
@@ -127,6 +126,7 @@ type Gateway struct {
 	publicURL  string
 	// serverCreds are the gRPC server's transport credentials, or nil.
 	serverCreds credentials.TransportCredentials
+	backendTLS  backendTLSConfigs // integrations' backend_tls
 
 	current atomic.Pointer[compiled]
 	mu      sync.Mutex // serializes Load
@@ -218,7 +218,8 @@ func New(opts ...Option) (*Gateway, error) {
 	}
 	g.inprocConn = conn
 	g.transcoded = &inProcessConn{g: g, stream: conn}
-	g.httpProxy = newHTTPIntegrations()
+	g.backendTLS.logger = g.logger
+	g.httpProxy = newHTTPIntegrations(&g.backendTLS)
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }
@@ -262,7 +263,7 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 			}
 			next.stages[s] = rt
 			live[rt.ref] = true
-			backends = append(backends, stageBackends(s)...)
+			backends = append(backends, g.stageBackends(s)...)
 		}
 	}
 	g.current.Store(next)
@@ -295,15 +296,15 @@ func runtimeKey(s *routing.Stage) string {
 
 // stageBackends lists the gRPC backends a stage uses, to keep their
 // pooled connections.
-func stageBackends(s *routing.Stage) []grpcproxy.Backend {
+func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
 	var out []grpcproxy.Backend
 	for _, m := range s.Methods() {
 		r, _ := s.Method(m)
-		if g := r.Integration.GetGrpc(); g != nil {
-			out = append(out, backendOf(g))
+		if in := r.Integration.GetGrpc(); in != nil {
+			out = append(out, g.backendOf(in))
 		}
 	}
-	return append(out, webSocketBackends(s)...)
+	return append(out, g.webSocketBackends(s)...)
 }
 
 // ServeGRPC serves gRPC connections accepted from ln with grpc-go's native
@@ -451,18 +452,13 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		return grpcproxy.Call{}, status.Errorf(codes.Unimplemented, "%s has %s integration; gRPC calls need a gRPC integration", routeLabel(r), kind)
 	}
 	pc := grpcproxy.Call{
-		Backend: backendOf(in),
+		Backend: g.backendOf(in),
 		Timeout: r.Timeout,
 	}
 	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
 	return pc, nil
-}
-
-// backendOf is the pooled-connection key of a gRPC integration.
-func backendOf(in *adminv1.GrpcIntegration) grpcproxy.Backend {
-	return grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority()}
 }
 
 // backendMetadata is what a gRPC backend call carries in place of the

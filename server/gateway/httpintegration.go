@@ -23,9 +23,12 @@ import (
 type httpIntegrations struct {
 	transport         *http.Transport // verifies backend certificates
 	insecureTransport *http.Transport // for insecure_skip_verify integrations
+	h2c               *http.Transport // for h2c integrations
+	newTransport      func(*tls.Config) *http.Transport
+	tls               *backendTLSConfigs
 }
 
-func newHTTPIntegrations() *httpIntegrations {
+func newHTTPIntegrations(tlsConfigs *backendTLSConfigs) *httpIntegrations {
 	mk := func(insecure bool) *http.Transport {
 		return &http.Transport{
 			Proxy:                 nil, // the gateway talks to backends directly
@@ -39,12 +42,27 @@ func newHTTPIntegrations() *httpIntegrations {
 			TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}, //nolint:gosec // opt-in per integration, for testing
 		}
 	}
-	return &httpIntegrations{transport: mk(false), insecureTransport: mk(true)}
+	h := &httpIntegrations{transport: mk(false), insecureTransport: mk(true), tls: tlsConfigs}
+	// Per-setting transports are made afresh, not cloned from a used one
+	// (a used Transport's clone does not negotiate HTTP/2).
+	h.newTransport = func(cfg *tls.Config) *http.Transport {
+		tr := mk(false)
+		tr.TLSClientConfig = cfg
+		return tr
+	}
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	h.h2c = h.transport.Clone()
+	h.h2c.Protocols = &p
+	return h
 }
 
 // transportFor is the transport of an HTTP integration: the one that skips
 // TLS verification only when the integration asks for it.
 func (h *httpIntegrations) transportFor(hi *adminv1.HttpIntegration) http.RoundTripper {
+	if hi.GetBackendTls() != nil || hi.GetH2C() {
+		return h.tls.transport(h, hi)
+	}
 	if hi.GetInsecureSkipVerify() {
 		return h.insecureTransport
 	}
@@ -54,6 +72,8 @@ func (h *httpIntegrations) transportFor(hi *adminv1.HttpIntegration) http.RoundT
 func (h *httpIntegrations) close() {
 	h.transport.CloseIdleConnections()
 	h.insecureTransport.CloseIdleConnections()
+	h.h2c.CloseIdleConnections()
+	h.tls.closeIdle()
 }
 
 // serve answers one call of an HTTP route. rest is the escaped request path

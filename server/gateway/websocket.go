@@ -125,7 +125,7 @@ func (g *Gateway) closeRetiredWebSockets(t *routing.Table) {
 }
 
 // webSocketBackends lists the gRPC backends of a WebSocket stage.
-func webSocketBackends(s *routing.Stage) []grpcproxy.Backend {
+func (gw *Gateway) webSocketBackends(s *routing.Stage) []grpcproxy.Backend {
 	w := s.WebSocket()
 	if w == nil {
 		return nil
@@ -133,7 +133,7 @@ func webSocketBackends(s *routing.Stage) []grpcproxy.Backend {
 	var out []grpcproxy.Backend
 	for _, r := range w.Routes() {
 		if g := r.Integration.GetGrpc(); g != nil {
-			out = append(out, backendOf(g))
+			out = append(out, gw.backendOf(g))
 		}
 	}
 	return out
@@ -546,7 +546,7 @@ func (g *Gateway) wsGRPC(ctx context.Context, call *callinfo.Call, route *routin
 	if method == "" {
 		return wsResult{}, status.Errorf(codes.Internal, "%s: a WebSocket route's gRPC integration needs a method", routeLabel(route))
 	}
-	cc, err := g.pool.Conn(backendOf(in))
+	cc, err := g.pool.Conn(g.backendOf(in))
 	if err != nil {
 		return wsResult{}, status.Errorf(codes.Unavailable, "backend %s: %v", in.GetTarget(), err)
 	}

@@ -27,6 +27,10 @@ type servedCert struct {
 // has expired since it was written is skipped, with a warning, so clients
 // get a valid one (or the default) instead.
 func (s *Server) loadCertificates(ctx context.Context, mappings []*adminv1.DomainMapping) {
+	// Admin writes may reload concurrently: one at a time, each reading
+	// the store inside the lock, so the last to install is the newest.
+	s.tls.loadMu.Lock()
+	defer s.tls.loadMu.Unlock()
 	stored, err := s.admin.ServingCertificates(ctx)
 	if err != nil {
 		s.log.Error("could not read the certificates; the TLS port keeps the previous ones", "error", err)

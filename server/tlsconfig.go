@@ -25,6 +25,7 @@ type tlsSetup struct {
 	admin         *certs.FilePair // the admin port's certificate; nil without TLS
 	adminClientCA *x509.CertPool  // the admin callers' CAs; nil: no client certificates
 
+	loadMu sync.Mutex                            // serializes loadCertificates
 	served atomic.Pointer[[]servedCert]          // the stored certificates in use
 	mtls   atomic.Pointer[map[string]mtlsPolicy] // domains with mutual TLS
 	// byResource are the stored certificates by resource name, for

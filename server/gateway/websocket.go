@@ -187,6 +187,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	call.SourceIP = hostOf(r.RemoteAddr)
 	call.UserAgent = r.UserAgent()
 	call.ConnectionID = id
+	call.ClientCert = clientCertOf(r.TLS)
 	// Headers become metadata under their own names, as a gRPC client's
 	// would: API keys, identity sources and REQUEST authorizers read them.
 	md := metadata.MD{}

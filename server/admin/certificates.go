@@ -176,6 +176,12 @@ func withoutKey(c *adminv1.Certificate) *adminv1.Certificate {
 // it names exists and is for its domain; its mutual TLS truststore holds CA
 // certificates and its mode is set.
 func checkDomainTLS(tx store.Tx, v *violations, m *adminv1.DomainMapping) error {
+	if age := m.GetHstsMaxAgeSeconds(); age < 0 || age > 63072000 {
+		v.add("domain_mapping.hsts_max_age_seconds", "must be from 0 to 63072000 (two years), got %d", age)
+	}
+	if m.GetHstsIncludeSubdomains() && m.GetHstsMaxAgeSeconds() <= 0 {
+		v.add("domain_mapping.hsts_include_subdomains", "needs hsts_max_age_seconds")
+	}
 	if mt := m.GetMutualTlsAuthentication(); mt != nil {
 		if mt.GetMode() == adminv1.MutualTlsAuthentication_MODE_UNSPECIFIED {
 			v.add("domain_mapping.mutual_tls_authentication.mode", "is required: MODE_REQUIRED or MODE_OPTIONAL")

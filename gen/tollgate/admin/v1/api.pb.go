@@ -1931,8 +1931,17 @@ type DomainMapping struct {
 	// Mutual TLS for clients of domain on the TLS port, as Amazon API
 	// Gateway's custom-domain mTLS. Unset: no client certificates.
 	MutualTlsAuthentication *MutualTlsAuthentication `protobuf:"bytes,10,opt,name=mutual_tls_authentication,json=mutualTlsAuthentication,proto3" json:"mutual_tls_authentication,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Answer cleartext requests for domain with a 308 redirect to the same
+	// URL on the TLS port (--tls-listen). Default false.
+	RedirectHttpToHttps bool `protobuf:"varint,11,opt,name=redirect_http_to_https,json=redirectHttpToHttps,proto3" json:"redirect_http_to_https,omitempty"`
+	// When positive, HTTPS responses for domain carry
+	// "Strict-Transport-Security: max-age=N", so browsers use only HTTPS
+	// for it. At most 2 years (63072000). Default 0: no HSTS.
+	HstsMaxAgeSeconds int32 `protobuf:"varint,12,opt,name=hsts_max_age_seconds,json=hstsMaxAgeSeconds,proto3" json:"hsts_max_age_seconds,omitempty"`
+	// With hsts_max_age_seconds: add "; includeSubDomains".
+	HstsIncludeSubdomains bool `protobuf:"varint,13,opt,name=hsts_include_subdomains,json=hstsIncludeSubdomains,proto3" json:"hsts_include_subdomains,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *DomainMapping) Reset() {
@@ -2033,6 +2042,27 @@ func (x *DomainMapping) GetMutualTlsAuthentication() *MutualTlsAuthentication {
 		return x.MutualTlsAuthentication
 	}
 	return nil
+}
+
+func (x *DomainMapping) GetRedirectHttpToHttps() bool {
+	if x != nil {
+		return x.RedirectHttpToHttps
+	}
+	return false
+}
+
+func (x *DomainMapping) GetHstsMaxAgeSeconds() int32 {
+	if x != nil {
+		return x.HstsMaxAgeSeconds
+	}
+	return 0
+}
+
+func (x *DomainMapping) GetHstsIncludeSubdomains() bool {
+	if x != nil {
+		return x.HstsIncludeSubdomains
+	}
+	return false
 }
 
 // MutualTlsAuthentication makes clients of a domain authenticate with a
@@ -2277,7 +2307,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x16\n" +
 	"\x06fields\x18\x02 \x03(\tR\x06fields\"+\n" +
 	"\x0fTracingSettings\x12\x18\n" +
-	"\aenabled\x18\x01 \x01(\bR\aenabled\"\xb6\x04\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\"\xd4\x05\n" +
 	"\rDomainMapping\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12\x1b\n" +
@@ -2292,7 +2322,10 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\vcertificate\x18\t \x01(\tB\x1d\xfaA\x1a\n" +
 	"\x18tollgate.dev/CertificateR\vcertificate\x12f\n" +
 	"\x19mutual_tls_authentication\x18\n" +
-	" \x01(\v2*.tollgate.admin.v1.MutualTlsAuthenticationR\x17mutualTlsAuthentication:_\xeaA\\\n" +
+	" \x01(\v2*.tollgate.admin.v1.MutualTlsAuthenticationR\x17mutualTlsAuthentication\x123\n" +
+	"\x16redirect_http_to_https\x18\v \x01(\bR\x13redirectHttpToHttps\x12/\n" +
+	"\x14hsts_max_age_seconds\x18\f \x01(\x05R\x11hstsMaxAgeSeconds\x126\n" +
+	"\x17hsts_include_subdomains\x18\r \x01(\bR\x15hstsIncludeSubdomains:_\xeaA\\\n" +
 	"\x1atollgate.dev/DomainMapping\x12\x1fdomainMappings/{domain_mapping}*\x0edomainMappings2\rdomainMapping\"\xd3\x01\n" +
 	"\x17MutualTlsAuthentication\x12*\n" +
 	"\x0etruststore_pem\x18\x01 \x01(\tB\x03\xe0A\x02R\rtruststorePem\x12H\n" +

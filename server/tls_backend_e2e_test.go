@@ -161,6 +161,11 @@ func TestBackendTLS(t *testing.T) {
 		t.Error("a connection without verification was not logged")
 	}
 
+	t.Run("certificate in use", func(t *testing.T) {
+		if _, err := admin.DeleteCertificate(actx, &adminv1.DeleteCertificateRequest{Name: "certificates/gw-client"}); status.Code(err) != codes.FailedPrecondition {
+			t.Errorf("deleting a backend client certificate in use: %v, want FAILED_PRECONDITION", err)
+		}
+	})
 	t.Run("refused at write time", func(t *testing.T) {
 		for _, tc := range []struct {
 			name  string

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -95,7 +96,7 @@ func (s *Service) DeleteCertificate(ctx context.Context, req *adminv1.DeleteCert
 					"certificate %q is used by domain mapping %q (%s): change or delete the mapping first", c.GetName(), m.GetName(), m.GetDomain())
 			}
 		}
-		return nil
+		return refuseIfBackendCertificate(tx, c.GetName())
 	})
 	if err != nil {
 		return nil, err
@@ -242,4 +243,72 @@ func (s *Service) ServingCertificates(ctx context.Context) ([]*adminv1.Certifica
 		return nil, fmt.Errorf("admin: read certificates: %w", err)
 	}
 	return out, nil
+}
+
+// refuseIfBackendCertificate fails when an API, a route or a deployment
+// (whose snapshot a stage may serve) presents the certificate name to a
+// backend (backend_tls.client_certificate).
+func refuseIfBackendCertificate(tx store.Tx, name string) error {
+	loaders := []func() ([]proto.Message, error){
+		func() ([]proto.Message, error) { return asMessages(loadAll[adminv1.Api](tx, kindAPIs, "apis/")) },
+		func() ([]proto.Message, error) { return asMessages(loadAll[adminv1.Route](tx, kindRoutes, "apis/")) },
+		func() ([]proto.Message, error) {
+			return asMessages(loadAll[adminv1.Deployment](tx, kindDeployments, "apis/"))
+		},
+	}
+	for _, load := range loaders {
+		msgs, err := load()
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if usesClientCertificate(m.ProtoReflect(), name) {
+				user := getString(m, "name")
+				return preconditionFailed("INTEGRATION_USES_CERTIFICATE", user,
+					"certificate %q is the backend client certificate of an integration of %q: change it (and redeploy, or delete old deployments) first", name, user)
+			}
+		}
+	}
+	return nil
+}
+
+// asMessages converts a loadAll result to proto.Messages.
+func asMessages[P proto.Message](items []P, err error) ([]proto.Message, error) {
+	out := make([]proto.Message, len(items))
+	for i, m := range items {
+		out[i] = m
+	}
+	return out, err
+}
+
+// usesClientCertificate reports whether m holds, at any depth, a BackendTls
+// whose client_certificate is name.
+func usesClientCertificate(m protoreflect.Message, name string) bool {
+	if bt, ok := m.Interface().(*adminv1.BackendTls); ok {
+		return bt.GetClientCertificate() == name
+	}
+	found := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Message() == nil:
+		case fd.IsList():
+			for i := range v.List().Len() {
+				if usesClientCertificate(v.List().Get(i).Message(), name) {
+					found = true
+					return false
+				}
+			}
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					found = usesClientCertificate(mv.Message(), name)
+					return !found
+				})
+			}
+		default:
+			found = usesClientCertificate(v.Message(), name)
+		}
+		return !found
+	})
+	return found
 }

@@ -3,6 +3,7 @@
 // Usage:
 //
 //	tollgate serve [flags]    run the gateway until SIGINT or SIGTERM
+//	tollgate cert selfsigned  write a self-signed certificate and key (cert.pem, key.pem)
 //	tollgate version          print the version
 //	tollgate help [command]   show help
 //

@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		cfg.Stderr = stderr
 		return serve(ctx, cfg)
+	case "cert":
+		return runCert(rest, stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "tollgate %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil
@@ -81,6 +83,7 @@ func writeUsage(w io.Writer) {
 
 Usage:
   tollgate serve [flags]    run the gateway until SIGINT or SIGTERM
+  tollgate cert selfsigned  write a self-signed certificate and key (cert.pem, key.pem)
   tollgate version          print the version
   tollgate help [command]   show help
 

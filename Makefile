@@ -150,6 +150,10 @@ fuzz: ## Run every Fuzz target for FUZZTIME each (default 10s)
 build: ## Build bin/tollgate
 	$(GO) build -o bin/tollgate ./cmd/tollgate
 
+# The recipe execs the binary, so signals reach the gateway itself (go run
+# would not forward them and leave it running as an orphan): Ctrl-C or
+# `pkill -x tollgate` stops it.
 .PHONY: run
-run: ## Run the gateway in demo mode (go run ./cmd/tollgate serve --demo)
-	$(GO) run ./cmd/tollgate serve --demo
+run: ## Build bin/tollgate and run it in demo mode in the foreground (stop with Ctrl-C)
+	$(GO) build -o bin/tollgate ./cmd/tollgate
+	exec bin/tollgate serve --demo

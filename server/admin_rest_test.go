@@ -182,9 +182,13 @@ func mergeJSON(dst, patch map[string]any) map[string]any {
 
 // listAll lists collection (one page of up to 1000) and returns the items
 // under field, e.g. "routes"; an empty list has no such field at all.
-func (a *restAPI) listAll(t *testing.T, collection, field string) []map[string]any {
+// query adds parameters to the call, such as "view=API_VIEW_FULL".
+func (a *restAPI) listAll(t *testing.T, collection, field, query string) []map[string]any {
 	t.Helper()
-	resp := a.ok(t, http.MethodGet, collection+"?pageSize=1000", "")
+	if query != "" {
+		query = "&" + query
+	}
+	resp := a.ok(t, http.MethodGet, collection+"?pageSize=1000"+query, "")
 	if tok := jsonString(resp, "nextPageToken"); tok != "" {
 		t.Fatalf("GET %s: unexpected second page (%s)", collection, tok)
 	}
@@ -247,6 +251,7 @@ type crudCase struct {
 	create     string // JSON body of the create call
 	wantName   string // the resource name the create must return
 	listField  string // the list response's field, e.g. "routes"
+	listQuery  string // extra query parameters of the list call, e.g. "view=API_VIEW_FULL"
 	// fields are the system-managed fields the create response must fill.
 	fields []string
 	// secret is a field shown by the create response only (ApiKey.value).
@@ -274,6 +279,7 @@ func TestAdminRESTCRUD(t *testing.T) {
 				`"defaultIntegration":{"http":{"uri":"https://catalog.internal/v1","method":"POST"}}}`, fds),
 			wantName:  "apis/catalog",
 			listField: "apis",
+			listQuery: "view=API_VIEW_FULL", // lists leave descriptor sets out by default
 			fields:    []string{"name", "uid", "createTime", "updateTime", "etag"},
 			checkCreate: func(t *testing.T, c map[string]any) {
 				if c["fileDescriptorSet"] != fds {
@@ -465,7 +471,7 @@ func runCRUD(t *testing.T, a *restAPI, tc crudCase) {
 	if diff := cmp.Diff(stored, got); diff != "" {
 		t.Errorf("GET differs from the create response (-created +got):\n%s", diff)
 	}
-	item, ok := findByName(a.listAll(t, tc.collection, tc.listField), tc.wantName)
+	item, ok := findByName(a.listAll(t, tc.collection, tc.listField, tc.listQuery), tc.wantName)
 	if !ok {
 		t.Fatalf("GET %s does not list %s", tc.collection, tc.wantName)
 	}
@@ -514,7 +520,7 @@ func runCRUD(t *testing.T, a *restAPI, tc crudCase) {
 		t.Errorf("DELETE returned %v, want {}", del)
 	}
 	a.fail(t, http.MethodGet, resURL, "", http.StatusNotFound, codes.NotFound)
-	if _, ok := findByName(a.listAll(t, tc.collection, tc.listField), tc.wantName); ok {
+	if _, ok := findByName(a.listAll(t, tc.collection, tc.listField, tc.listQuery), tc.wantName); ok {
 		t.Errorf("%s is still listed after DELETE", tc.wantName)
 	}
 	a.fail(t, http.MethodDelete, resURL, "", http.StatusNotFound, codes.NotFound)
@@ -944,7 +950,7 @@ func TestAdminRESTFailedPrecondition(t *testing.T) {
 			{"/v1/apis/shop/deployments", "deployments"},
 			{"/v1/apis/shop/stages", "stages"},
 		} {
-			if items := a.listAll(t, c.collection, c.field); len(items) != 0 {
+			if items := a.listAll(t, c.collection, c.field, ""); len(items) != 0 {
 				t.Errorf("a new API of the same name inherits %d %s of the force-deleted one", len(items), c.field)
 			}
 		}
@@ -1056,7 +1062,7 @@ func TestAdminRESTDeleteCascades(t *testing.T) {
 		a.ok(t, http.MethodDelete, "/v1/apiKeys/acme", "")
 		for _, plan := range []string{"gold", "silver"} {
 			a.fail(t, http.MethodGet, "/v1/usagePlans/"+plan+"/keys/acme", "", http.StatusNotFound, codes.NotFound)
-			if keys := a.listAll(t, "/v1/usagePlans/"+plan+"/keys", "usagePlanKeys"); len(keys) != 0 {
+			if keys := a.listAll(t, "/v1/usagePlans/"+plan+"/keys", "usagePlanKeys", ""); len(keys) != 0 {
 				t.Errorf("plan %s still lists %v", plan, keys)
 			}
 		}
@@ -1067,7 +1073,7 @@ func TestAdminRESTDeleteCascades(t *testing.T) {
 		a.ok(t, http.MethodDelete, "/v1/usagePlans/silver", "")
 		a.ok(t, http.MethodGet, "/v1/apiKeys/zed", "") // the key itself stays
 		a.ok(t, http.MethodPost, "/v1/usagePlans?usagePlanId=silver", `{}`)
-		if keys := a.listAll(t, "/v1/usagePlans/silver/keys", "usagePlanKeys"); len(keys) != 0 {
+		if keys := a.listAll(t, "/v1/usagePlans/silver/keys", "usagePlanKeys", ""); len(keys) != 0 {
 			t.Errorf("a new plan of the same name inherits %v", keys)
 		}
 	})

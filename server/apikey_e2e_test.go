@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -13,11 +15,14 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/apikey"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // TestAPIKeys: a route that requires an API key refuses, over gRPC and
 // REST alike, every call without an enabled key of a plan covering the
-// stage, with the same 403 / PERMISSION_DENIED "Forbidden"; disabling a key
+// stage, with the same 403 / PERMISSION_DENIED "Forbidden" and the same
+// ErrorInfo reason on every protocol and route kind; disabling a key
 // takes effect within a second.
 func TestAPIKeys(t *testing.T) {
 	cfg := testConfig(t)
@@ -58,6 +63,7 @@ func TestAPIKeys(t *testing.T) {
 	must(err)
 
 	books := examplev1.NewBookstoreServiceClient(dial(t, ts.DataAddr()))
+	lastReason := ""
 	grpcCall := func(key string) codes.Code {
 		ctx := t.Context()
 		if key != "" {
@@ -67,6 +73,7 @@ func TestAPIKeys(t *testing.T) {
 		if err != nil && status.Convert(err).Message() != "Forbidden" && status.Code(err) == codes.PermissionDenied {
 			t.Errorf("refusal reveals more than Forbidden: %v", err)
 		}
+		lastReason = gatewayerr.Reason(err)
 		return status.Code(err)
 	}
 	httpCall := func(path, key string) int {
@@ -77,33 +84,50 @@ func TestAPIKeys(t *testing.T) {
 		}
 		resp, err := http.DefaultClient.Do(req)
 		must(err)
+		body, err := io.ReadAll(resp.Body)
+		must(err)
 		_ = resp.Body.Close()
+		var st struct {
+			Message string `json:"message"`
+			Details []struct {
+				Reason string `json:"reason"`
+			} `json:"details"`
+		}
+		lastReason = ""
+		if resp.StatusCode == http.StatusForbidden {
+			if err := json.Unmarshal(body, &st); err != nil || st.Message != "Forbidden" || len(st.Details) != 1 {
+				t.Errorf("%s: body %s, want the Forbidden status with its ErrorInfo (%v)", path, body, err)
+			} else {
+				lastReason = st.Details[0].Reason
+			}
+		}
 		return resp.StatusCode
 	}
 	restCall := func(key string) int { return httpCall("/demo/v1/shelves/fiction/books/b1", key) }
 	plainCall := func(key string) int { return httpCall("/demo/teapot", key) }
 	tests := []struct {
-		name      string
-		key       string
-		wantGRPC  codes.Code
-		wantREST  int
-		wantPlain int // a plain HTTP route with a mock integration
+		name       string
+		key        string
+		wantGRPC   codes.Code
+		wantREST   int
+		wantPlain  int    // a plain HTTP route with a mock integration
+		wantReason string // on every protocol
 	}{
-		{"no key", "", codes.PermissionDenied, http.StatusForbidden, http.StatusForbidden},
-		{"unknown key", "tgk_not-a-key-at-all-0123456789", codes.PermissionDenied, http.StatusForbidden, http.StatusForbidden},
-		{"key in no plan for the stage", uncovered.GetValue(), codes.PermissionDenied, http.StatusForbidden, http.StatusForbidden},
-		{"key of a plan covering the stage", covered.GetValue(), codes.OK, http.StatusOK, http.StatusTeapot},
+		{"no key", "", codes.PermissionDenied, http.StatusForbidden, http.StatusForbidden, apikey.ReasonMissing},
+		{"unknown key", "tgk_not-a-key-at-all-0123456789", codes.PermissionDenied, http.StatusForbidden, http.StatusForbidden, apikey.ReasonInvalid},
+		{"key in no plan for the stage", uncovered.GetValue(), codes.PermissionDenied, http.StatusForbidden, http.StatusForbidden, apikey.ReasonNotInPlan},
+		{"key of a plan covering the stage", covered.GetValue(), codes.OK, http.StatusOK, http.StatusTeapot, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := grpcCall(tt.key); got != tt.wantGRPC {
-				t.Errorf("gRPC: %v, want %v", got, tt.wantGRPC)
+			if got := grpcCall(tt.key); got != tt.wantGRPC || lastReason != tt.wantReason {
+				t.Errorf("gRPC: %v %q, want %v %q", got, lastReason, tt.wantGRPC, tt.wantReason)
 			}
-			if got := restCall(tt.key); got != tt.wantREST {
-				t.Errorf("REST: %d, want %d", got, tt.wantREST)
+			if got := restCall(tt.key); got != tt.wantREST || lastReason != tt.wantReason {
+				t.Errorf("REST: %d %q, want %d %q", got, lastReason, tt.wantREST, tt.wantReason)
 			}
-			if got := plainCall(tt.key); got != tt.wantPlain {
-				t.Errorf("plain HTTP route: %d, want %d", got, tt.wantPlain)
+			if got := plainCall(tt.key); got != tt.wantPlain || lastReason != tt.wantReason {
+				t.Errorf("plain HTTP route: %d %q, want %d %q", got, lastReason, tt.wantPlain, tt.wantReason)
 			}
 		})
 	}

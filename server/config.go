@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 )
 
@@ -104,6 +105,25 @@ type Config struct {
 	// upgrade request when a domain mapping names it, else the address the
 	// client connected to. Default "".
 	PublicURL string
+
+	// TrustedProxies is a comma-separated list of CIDR prefixes or
+	// addresses ("10.0.0.0/8, 192.168.1.10") of the proxies in front of the
+	// data port. Only from these peers are X-Forwarded-For, -Host, -Proto
+	// and Forwarded believed: the client IP is then the right-most
+	// X-Forwarded-For address not in the list, and the received chain is
+	// appended to. From every other peer, the gateway replaces those
+	// headers (and X-Real-Ip) with what the connection says. Default "":
+	// trust nobody.
+	TrustedProxies string
+	// AllowLinkLocalTargets lets integration, reflection, custom
+	// authorizer and JWKS targets point at link-local and cloud metadata
+	// addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254,
+	// 100.100.100.200, and names such as metadata.google.internal). By
+	// default the admin API refuses such targets with INVALID_ARGUMENT and
+	// the data plane refuses to connect to such addresses (a name or stage
+	// variable resolving to one included): a target there reads the
+	// host's cloud credentials. Default false.
+	AllowLinkLocalTargets bool
 
 	// TLSListenAddr is the host:port of the data plane's TLS listener:
 	// HTTPS (HTTP/1.1 and HTTP/2 by ALPN) and gRPC over TLS on one port,
@@ -227,6 +247,9 @@ func (c Config) Validate() error {
 	}
 	if c.PublicURL != "" {
 		add("public-url", validatePublicURL(c.PublicURL))
+	}
+	if _, err := forwarded.ParsePrefixes(c.TrustedProxies); err != nil {
+		add("trusted-proxies", err)
 	}
 	errs = append(errs, c.validateTLS()...)
 	if c.ShutdownTimeout < 0 {

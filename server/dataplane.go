@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/internal/connsplit"
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
+	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -34,7 +37,7 @@ func (s *Server) buildDataPlane() error {
 		return err
 	}
 	s.obs = obs
-	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
+	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
 	limiter := throttle.NewLocalLimiter()
 	chain := append(obs.interceptors,
 		s.mtlsInterceptor(), // before any policy: a misdirected call is refused outright
@@ -46,10 +49,16 @@ func (s *Server) buildDataPlane() error {
 	)
 	s.respCache = s.newResponseCache()
 	chain = append(chain, s.respCache.StreamServerInterceptor())
+	trusted, err := forwarded.ParsePrefixes(s.cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("server: trusted proxies: %w", err) // Validate refused it already
+	}
 	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...),
 		// The WebSocket callback API accepts the admin token too.
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL),
+		gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets),
+		gateway.WithTrustedProxies(trusted),
 		// Calls on TLS connections see their TLS state (client certificates).
 		gateway.WithServerCredentials(connsplit.Credentials()),
 		// Client certificates for backends' mutual TLS, from the store.
@@ -76,13 +85,46 @@ func (s *Server) loadDeployed() {
 		s.log.Error("could not read the deployed configuration; the data plane keeps serving the previous one", "error", err)
 		return
 	}
+	s.gateway.Load(routingConfig(deployed))
+	s.loadCertificates(ctx, deployed.DomainMappings)
+	s.countCompileFailures(s.gateway.Failures())
+	s.retainCaches(deployed.Stages)
+}
+
+// routingConfig is what the data plane compiles of a deployed configuration.
+func routingConfig(deployed admin.DeployedConfig) routing.Config {
 	cfg := routing.Config{DomainMappings: deployed.DomainMappings}
 	for _, d := range deployed.Stages {
 		cfg.Stages = append(cfg.Stages, routing.Entry{Stage: d.Stage, Deployment: d.Deployment, Canary: d.Canary})
 	}
-	s.gateway.Load(cfg)
-	s.loadCertificates(ctx, deployed.DomainMappings)
-	s.retainCaches(deployed.Stages)
+	return cfg
+}
+
+// preflight is the admin service's pre-flight check: the data plane's
+// compile of cfg (gateway.Check), its problems as admin.PreflightProblems.
+func (s *Server) preflight(_ context.Context, cfg admin.DeployedConfig) error {
+	if s.gateway == nil {
+		return nil
+	}
+	err := s.gateway.Check(routingConfig(cfg))
+	if err == nil {
+		return nil
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	pe := &admin.PreflightError{}
+	for _, e := range errs {
+		var se *routing.StageError
+		if errors.As(e, &se) {
+			pe.Problems = append(pe.Problems, admin.PreflightProblem{Stage: se.Stage, Canary: se.Canary,
+				Description: fmt.Sprintf("deployment %s cannot be served: %v", se.Deployment, se.Err)})
+			continue
+		}
+		pe.Problems = append(pe.Problems, admin.PreflightProblem{Description: e.Error()})
+	}
+	return pe
 }
 
 // stopDataPlane waits for transcoded calls to finish, then closes the

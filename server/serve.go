@@ -116,8 +116,8 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	stopDemo := func() {}
 	if s.cfg.Demo {
 		stop, err := demo.Run(ctx, s.admin, s.log,
-			demo.WithAdminURL(s.adminScheme()+"://"+s.AdminAddr()),
-			demo.WithDataAddr(s.DataAddr()),
+			demo.WithAdminURL(s.adminScheme()+"://"+dialableAddr(s.AdminAddr())),
+			demo.WithDataAddr(dialableAddr(s.DataAddr())),
 			demo.WithProtosetPath(filepath.Join(s.cfg.DataDir, "bookstore.protoset")),
 			demo.WithTokenHint(s.tokenHint()))
 		if err != nil {
@@ -254,4 +254,18 @@ func (s *Server) warnIfExposed(addr net.Addr) {
 	}
 	s.log.Warn("the admin API listens on a non-loopback address without TLS; the admin token is sent in clear text, so expose it only on a trusted network (or set --admin-tls-cert-file; --require-admin-tls refuses this)",
 		"admin_addr", addr.String())
+}
+
+// dialableAddr returns addr as a client on this machine would dial it: a
+// listener on every address ("[::]:8080", "0.0.0.0:8080") becomes
+// "localhost:8080", for the hints printed to the user.
+func dialableAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return net.JoinHostPort("localhost", port)
+	}
+	return addr
 }

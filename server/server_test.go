@@ -475,6 +475,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "route timeout too short", cfg: server.Config{MaxRouteTimeout: 10_000_000}, wantErr: []string{"max-route-timeout: "}},
 		{name: "negative route timeout", cfg: server.Config{MaxRouteTimeout: -1}, wantErr: []string{"max-route-timeout: "}},
 		{name: "negative shutdown timeout", cfg: server.Config{ShutdownTimeout: -1}, wantErr: []string{"shutdown-timeout: "}},
+		{name: "trusted proxies", cfg: server.Config{TrustedProxies: "10.0.0.0/8, 192.168.1.1, fd00::/8"}},
+		{name: "bad trusted proxy", cfg: server.Config{TrustedProxies: "10.0.0.0/8, proxy.internal"}, wantErr: []string{"trusted-proxies: ", "proxy.internal"}},
 		{
 			name:    "every problem at once",
 			cfg:     server.Config{AdminAddr: "x", ListenAddr: "y", LogFormat: "z", ShutdownTimeout: -1},
@@ -594,9 +596,14 @@ func TestDemo(t *testing.T) {
 		if strings.Contains(ts.logs.String(), ts.AdminToken()) {
 			t.Errorf("run %d: the demo hint logged the token", run)
 		}
+		// The demo serves on each run: after a restart, through the stage
+		// variable that follows the backend's new address.
+		if res := doHTTP(t, http1Client(t), http.MethodGet, "http://"+ts.DataAddr()+"/demo/v1/shelves/fiction/books", "", ""); res.status != http.StatusOK {
+			t.Errorf("run %d: GET /demo/v1/shelves/fiction/books: %d %s", run, res.status, res.body)
+		}
 		ts.stop(t)
 	}
-	if deployments[0] == deployments[1] {
-		t.Error("the restart did not deploy the demo anew")
+	if deployments[0] != deployments[1] {
+		t.Errorf("the restart deployed anew (%s, then %s); it must keep what exists", deployments[0], deployments[1])
 	}
 }

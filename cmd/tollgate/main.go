@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tollgate-gw/tollgate/internal/admincli"
 	"github.com/tollgate-gw/tollgate/internal/gctune"
 	"github.com/tollgate-gw/tollgate/server"
 )
@@ -72,6 +73,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		writeUsage(stdout)
 		return nil
 	default:
+		if admincli.IsCommand(cmd) {
+			// Manage a running gateway through its admin API.
+			return admincli.Execute(ctx, args, admincli.Env(getenv), stdout, stderr)
+		}
 		writeUsage(stderr)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
@@ -87,7 +92,17 @@ Usage:
   tollgate version          print the version
   tollgate help [command]   show help
 
-Run 'tollgate serve --help' for the flags and environment variables.
+Manage a running gateway through its admin API:
+  tollgate apis|routes|authorizers|deployments|stages|keys|plans|plan-keys|domains
+           list|get|create|update|delete
+  tollgate settings get|update
+  tollgate deploy API --stage STAGE
+  tollgate usage PLAN [--from DAY] [--to DAY]
+  tollgate flush-cache API STAGE [--authorizers]
+  tollgate completion bash|zsh|fish|powershell
+
+Run 'tollgate serve --help' for the gateway's flags and environment
+variables, 'tollgate <command> --help' for the others.
 `)
 }
 
@@ -104,22 +119,23 @@ func versionString() string {
 
 // serveFlagEnv maps each serve flag to its environment variable.
 var serveFlagEnv = map[string]string{
-	"data-dir":          "TOLLGATE_DATA_DIR",
-	"admin-addr":        "TOLLGATE_ADMIN_ADDR",
-	"listen":            "TOLLGATE_LISTEN",
-	"log-format":        "TOLLGATE_LOG_FORMAT",
-	"demo":              "TOLLGATE_DEMO",
-	"max-route-timeout": "TOLLGATE_MAX_ROUTE_TIMEOUT",
-	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
-	"public-url":        "TOLLGATE_PUBLIC_URL",
-	"tls-listen":        "TOLLGATE_TLS_LISTEN",
-	"tls-cert-file":     "TOLLGATE_TLS_CERT_FILE",
-	"tls-key-file":      "TOLLGATE_TLS_KEY_FILE",
-
-	"admin-tls-cert-file":  "TOLLGATE_ADMIN_TLS_CERT_FILE",
-	"admin-tls-key-file":   "TOLLGATE_ADMIN_TLS_KEY_FILE",
-	"admin-client-ca-file": "TOLLGATE_ADMIN_CLIENT_CA_FILE",
-	"require-admin-tls":    "TOLLGATE_REQUIRE_ADMIN_TLS",
+	"data-dir":                 "TOLLGATE_DATA_DIR",
+	"admin-addr":               "TOLLGATE_ADMIN_ADDR",
+	"listen":                   "TOLLGATE_LISTEN",
+	"log-format":               "TOLLGATE_LOG_FORMAT",
+	"demo":                     "TOLLGATE_DEMO",
+	"max-route-timeout":        "TOLLGATE_MAX_ROUTE_TIMEOUT",
+	"shutdown-timeout":         "TOLLGATE_SHUTDOWN_TIMEOUT",
+	"public-url":               "TOLLGATE_PUBLIC_URL",
+	"trusted-proxies":          "TOLLGATE_TRUSTED_PROXIES",
+	"allow-link-local-targets": "TOLLGATE_ALLOW_LINK_LOCAL_TARGETS",
+	"tls-listen":               "TOLLGATE_TLS_LISTEN",
+	"tls-cert-file":            "TOLLGATE_TLS_CERT_FILE",
+	"tls-key-file":             "TOLLGATE_TLS_KEY_FILE",
+	"admin-tls-cert-file":      "TOLLGATE_ADMIN_TLS_CERT_FILE",
+	"admin-tls-key-file":       "TOLLGATE_ADMIN_TLS_KEY_FILE",
+	"admin-client-ca-file":     "TOLLGATE_ADMIN_CLIENT_CA_FILE",
+	"require-admin-tls":        "TOLLGATE_REQUIRE_ADMIN_TLS",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -139,13 +155,17 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.LogFormat, "log-format", d.LogFormat,
 		"log `format` on stderr: text or json")
 	fs.BoolVar(&cfg.Demo, "demo", d.Demo,
-		"start an example bookstore backend and deploy an API for it to apis/bookstore/stages/demo")
+		"start the example backends and create what is missing of their APIs: the bookstore (gRPC and REST) on apis/bookstore/stages/demo and the WebSocket chat on apis/chat/stages/live")
 	fs.DurationVar(&cfg.MaxRouteTimeout, "max-route-timeout", d.MaxRouteTimeout,
 		"largest backend `timeout` a route may be given; at least 50ms")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout,
 		"how long a shutdown waits for calls in flight before cutting them")
 	fs.StringVar(&cfg.PublicURL, "public-url", d.PublicURL,
 		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", d.TrustedProxies,
+		"comma-separated `CIDRs` of proxies in front of the data port whose X-Forwarded-For/-Host/-Proto and Forwarded headers are believed; default: none (the gateway sets them from the connection)")
+	fs.BoolVar(&cfg.AllowLinkLocalTargets, "allow-link-local-targets", d.AllowLinkLocalTargets,
+		"let backends, authorizers and JWKS URLs be on link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, metadata.google.internal...), refused by default")
 	fs.StringVar(&cfg.TLSListenAddr, "tls-listen", d.TLSListenAddr,
 		"`host:port` of the data plane's TLS listener (HTTPS and gRPC over TLS on one port), beside --listen; needs --tls-cert-file and --tls-key-file; empty: no TLS listener")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", d.TLSCertFile,

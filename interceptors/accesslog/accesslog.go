@@ -14,12 +14,13 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/metrics"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // DefaultFields are the fields written for a stage that configures none.
 var DefaultFields = []string{
 	"requestId", "requestTime", "clientIp", "httpMethod", "grpcMethod", "route", "status",
-	"grpcStatus", "latency", "apiKeyId", "principal", "errorMessage", "stage", "api", "protocol",
+	"grpcStatus", "latency", "apiKeyId", "principal", "errorMessage", "errorReason", "stage", "api", "protocol",
 }
 
 // Logger writes access log lines. It is safe for concurrent use; lines of
@@ -163,6 +164,10 @@ func (l *Logger) write(ctx context.Context, c *callinfo.Call, info *grpc.StreamS
 		case "errorMessage":
 			if err != nil {
 				str(f, errorMessage(err))
+			}
+		case "errorReason":
+			if err != nil {
+				str(f, gatewayerr.AnyReason(err))
 			}
 		}
 	}

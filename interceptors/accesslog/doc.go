@@ -35,6 +35,8 @@
 //	apiKeyId       the API key's resource name, never its secret
 //	principal      the caller's identity, once authorized
 //	errorMessage   the status message of a failed call
+//	errorReason    the reason of a failed call's google.rpc.ErrorInfo, such
+//	               as API_KEY_INVALID, when it has one
 //	userAgent      the client's User-Agent
 //	traceId        the W3C trace ID of a traced call
 //	cacheStatus    "hit" or "miss" when the stage's response cache was

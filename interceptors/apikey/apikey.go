@@ -15,13 +15,32 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // MetadataKey is the metadata entry (HTTP header) carrying the key.
 const MetadataKey = "x-api-key"
 
-// errForbidden is the one answer to every refused key.
-var errForbidden = status.Error(codes.PermissionDenied, "Forbidden")
+// Reasons of refused keys, in the google.rpc.ErrorInfo of the refusal
+// (domain gatewayerr.Domain).
+const (
+	// ReasonMissing: the call carries no key (or several).
+	ReasonMissing = "API_KEY_MISSING"
+	// ReasonInvalid: the key is unknown or disabled.
+	ReasonInvalid = "API_KEY_INVALID"
+	// ReasonNotInPlan: the key is in no usage plan covering the stage.
+	ReasonNotInPlan = "API_KEY_NOT_IN_PLAN"
+)
+
+// Refusals: Amazon API Gateway's body ("Forbidden") for every refused key,
+// with the reason as an ErrorInfo so that the caller and the logs can tell
+// which it was. Telling an unknown key from an uncovered one reveals
+// nothing useful: keys carry at least 20 characters of secret.
+var (
+	errMissing   = gatewayerr.New(codes.PermissionDenied, ReasonMissing, "Forbidden")
+	errInvalid   = gatewayerr.New(codes.PermissionDenied, ReasonInvalid, "Forbidden")
+	errNotInPlan = gatewayerr.New(codes.PermissionDenied, ReasonNotInPlan, "Forbidden")
+)
 
 // Key is what a Lookup knows about a key.
 type Key struct {
@@ -87,23 +106,23 @@ func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
 		vals := metadata.ValueFromIncomingContext(ctx, MetadataKey)
 		if len(vals) != 1 {
 			// None, or several: never guess which one was meant.
-			return errForbidden
+			return errMissing
 		}
 		value = vals[0]
 	}
 	if value == "" {
-		return errForbidden
+		return errMissing
 	}
 	key, err := lookup.LookupAPIKey(ctx, Hash(value))
 	if err != nil {
 		return status.Error(codes.Internal, "could not check the API key")
 	}
 	if key == nil || !key.Enabled {
-		return errForbidden
+		return errInvalid
 	}
 	plan, ok := key.UsagePlans[call.Stage]
 	if !ok {
-		return errForbidden
+		return errNotInPlan
 	}
 	call.APIKey = &callinfo.APIKey{Name: key.Name, UsagePlan: plan.GetName(), Plan: plan, CustomerID: key.CustomerID}
 	return nil

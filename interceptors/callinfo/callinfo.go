@@ -30,11 +30,11 @@ const (
 	GRPC Protocol = iota + 1
 	// REST is a REST/JSON call transcoded onto gRPC.
 	REST
-	// WEBSOCKET is a WebSocket upgrade ($connect) or one message of a
+	// WebSocket is a WebSocket upgrade ($connect) or one message of a
 	// WebSocket connection. Its headers are metadata entries under their
 	// own lowercase names, as for gRPC; Resource() is
 	// "{api}/{stage}/{route key}".
-	WEBSOCKET
+	WebSocket
 )
 
 // String returns "grpc", "rest" or "websocket".
@@ -44,7 +44,7 @@ func (p Protocol) String() string {
 		return "grpc"
 	case REST:
 		return "rest"
-	case WEBSOCKET:
+	case WebSocket:
 		return "websocket"
 	}
 	return "unknown"
@@ -94,6 +94,10 @@ type Call struct {
 	FullMethod string
 	// HTTPMethod, HTTPPath and RawQuery describe a REST call: the client's
 	// method, the path relative to the stage, and the query string.
+	// HTTPPath is in its one canonical form (internal/reqpath: decoded
+	// once, dot-segments refused, only "%25" and an allowed "%2F" kept
+	// encoded), for plain HTTP and transcoded routes alike, so that
+	// Resource(), authorizers and cache keys see what the backend will.
 	HTTPMethod, HTTPPath, RawQuery string
 	// SourceIP is the client's address, without port.
 	SourceIP string
@@ -102,7 +106,7 @@ type Call struct {
 	UserAgent string
 	// RequestID is the call's request ID.
 	RequestID string
-	// ConnectionID is the WebSocket connection of a WEBSOCKET call.
+	// ConnectionID is the WebSocket connection of a WebSocket call.
 	ConnectionID string
 
 	// UsageIdentifierKey is the API key value a custom authorizer chose
@@ -125,6 +129,12 @@ type Call struct {
 	// AuthorizerContext is the context a custom authorizer returned for an
 	// allowed call. Read-only: it may be shared with the policy cache.
 	AuthorizerContext map[string]string
+	// Claims are the verified claims of the caller's JWT, as decoded, set
+	// by a JWT authorizer. Read-only: shared with the verifier.
+	Claims map[string]any
+	// IdentitySourceValues are the values of a custom authorizer's
+	// identity sources for the call, in the configured order. Read-only.
+	IdentitySourceValues []string
 	// MayInvalidateCache reports whether the route's custom authorizer
 	// allowed the caller to refresh the call's cached response
 	// (execute-api:InvalidateCache).
@@ -134,6 +144,12 @@ type Call struct {
 	// tracing interceptor on traced stages; a key with no values removes
 	// the client's entry. Nil leaves the client's as they are.
 	TraceMetadata metadata.MD
+	// Forwarded holds the forwarding entries (x-forwarded-for,
+	// x-forwarded-host, x-forwarded-proto, forwarded, x-real-ip) the
+	// backend call carries in place of the client's, for calls whose
+	// metadata the client wrote itself (gRPC); nil when the call's metadata
+	// already holds the gateway's own (transcoded REST).
+	Forwarded metadata.MD
 	// ResponseCache says whether the stage's response cache answered the
 	// call (CacheUnused when the call was not cacheable).
 	ResponseCache CacheOutcome
@@ -166,16 +182,17 @@ const (
 var contextKeyPattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 
 // BackendMetadata returns what the gateway asserts to the backend — the
-// principal, a custom authorizer's context, the trace context — to replace
+// principal, a custom authorizer's context, the trace context, the
+// forwarding entries — to replace
 // the client's entries of the same keys after the client's own x-tollgate-*
 // entries were removed. Context keys that cannot be metadata keys are left
 // out. It returns nil when there is nothing to add, so calls without an
 // authorizer or tracing allocate nothing.
 func (c *Call) BackendMetadata() metadata.MD {
-	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil && c.ClientCert == nil {
+	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil && c.Forwarded == nil && c.ClientCert == nil {
 		return nil
 	}
-	md := make(metadata.MD, 1+len(c.AuthorizerContext)+len(c.TraceMetadata))
+	md := make(metadata.MD, 1+len(c.AuthorizerContext)+len(c.TraceMetadata)+len(c.Forwarded))
 	if c.ClientCert != nil {
 		p := c.ClientCert.Pairs()
 		for i := 0; i < len(p); i += 2 {
@@ -183,6 +200,9 @@ func (c *Call) BackendMetadata() metadata.MD {
 		}
 	}
 	for k, vs := range c.TraceMetadata {
+		md[k] = vs
+	}
+	for k, vs := range c.Forwarded {
 		md[k] = vs
 	}
 	if c.Principal != "" {

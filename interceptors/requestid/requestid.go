@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // MetadataKey is the metadata entry (and HTTP header) carrying the ID.
@@ -83,6 +85,9 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 				slog.String("method", info.FullMethod),
 				slog.String("code", status.Code(err).String()),
 				slog.Duration("latency", o.now().Sub(start)),
+			}
+			if reason := gatewayerr.AnyReason(err); reason != "" {
+				attrs = append(attrs, slog.String("reason", reason))
 			}
 			if o.attrs != nil {
 				attrs = append(attrs, o.attrs(ctx)...)

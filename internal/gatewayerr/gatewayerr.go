@@ -5,12 +5,17 @@
 package gatewayerr
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // Domain is the ErrorInfo domain of errors raised by the data plane.
@@ -28,14 +33,31 @@ const (
 )
 
 // New returns a status error with code, message and an ErrorInfo with
-// reason and the backend target in its metadata.
-func New(code codes.Code, reason, target, msg string) error {
+// reason (in Domain). Errors about backends never name the backend's
+// address or the dial error: clients see the reason, the gateway's log the
+// details.
+func New(code codes.Code, reason, msg string) error {
 	st := status.New(code, msg)
-	d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: map[string]string{"backend": target}})
+	d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: Domain})
 	if err != nil {
 		return st.Err()
 	}
 	return d.Err()
+}
+
+// AnyReason returns the reason of the first google.rpc.ErrorInfo of err in
+// any domain (the gateway's, or one a backend or authorizer chose), or "".
+func AnyReason(err error) string {
+	st, ok := status.FromError(err)
+	if !ok || st.Proto().GetDetails() == nil {
+		return ""
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
 }
 
 // Reason returns the data-plane reason of err, or "" when err is not a
@@ -81,4 +103,43 @@ func RetryAfterSeconds(err error) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// HTTPStatusOf is the HTTP status of err: 502 or 504 for the gateway's own
+// backend errors (HTTPStatus), otherwise the one of its gRPC code, as
+// grpc-gateway maps them.
+func HTTPStatusOf(err error) int {
+	if code := HTTPStatus(err); code != 0 {
+		return code
+	}
+	return runtime.HTTPStatusFromCode(status.Code(err))
+}
+
+// errorJSON writes every field of a status, details as [] when it has none,
+// so that every error body of the data plane has the same shape.
+var errorJSON = protojson.MarshalOptions{EmitUnpopulated: true}
+
+// WriteHTTP writes st as the data plane's HTTP error: a compact
+// google.rpc.Status JSON body with every detail the status carries
+// (ErrorInfo, RetryInfo, QuotaFailure, ...), Retry-After when it has a
+// RetryInfo, and httpStatus. It is the one writer of HTTP errors, whatever
+// the route kind.
+func WriteHTTP(w http.ResponseWriter, httpStatus int, st *status.Status) {
+	b, err := errorJSON.Marshal(st.Proto())
+	if err != nil {
+		b = []byte(`{"code":13,"message":"internal error","details":[]}`)
+	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, b) == nil {
+		b = compact.Bytes()
+	}
+	h := w.Header()
+	if secs, ok := RetryAfterSeconds(st.Err()); ok {
+		h.Set("Retry-After", strconv.Itoa(secs))
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Del("Content-Length")
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(append(b, '\n'))
 }

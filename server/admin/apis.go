@@ -20,22 +20,44 @@ func (s *Service) CreateApi(ctx context.Context, req *adminv1.CreateApiRequest) 
 		}
 		var v violations
 		validateAPI(&v, "api", a)
+		s.checkDestinations(&v, "api", a)
 		return v.err()
 	})
 }
 
 // GetApi gets an API.
 func (s *Service) GetApi(ctx context.Context, req *adminv1.GetApiRequest) (*adminv1.Api, error) {
-	return getResource[adminv1.Api](ctx, s, apis, req.GetName())
+	a, err := getResource[adminv1.Api](ctx, s, apis, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	applyAPIView(a, req.GetView(), adminv1.ApiView_API_VIEW_FULL)
+	return a, nil
 }
 
-// ListApis lists APIs in name order.
+// ListApis lists APIs in name order, by default without their descriptor
+// sets (API_VIEW_BASIC).
 func (s *Service) ListApis(ctx context.Context, req *adminv1.ListApisRequest) (*adminv1.ListApisResponse, error) {
 	items, next, err := listResources[adminv1.Api](ctx, s, apis, "", req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
+	for _, a := range items {
+		applyAPIView(a, req.GetView(), adminv1.ApiView_API_VIEW_BASIC)
+	}
 	return &adminv1.ListApisResponse{Apis: items, NextPageToken: next}, nil
+}
+
+// applyAPIView clears what view (or, unspecified, def) leaves out of a.
+func applyAPIView(a *adminv1.Api, view, def adminv1.ApiView) {
+	if view == adminv1.ApiView_API_VIEW_UNSPECIFIED {
+		view = def
+	}
+	if view == adminv1.ApiView_API_VIEW_BASIC {
+		if _, ok := a.GetDescriptorSource().(*adminv1.Api_FileDescriptorSet); ok {
+			a.DescriptorSource = nil
+		}
+	}
 }
 
 // UpdateApi updates an API. Routes that no longer match the new schema are
@@ -48,6 +70,7 @@ func (s *Service) UpdateApi(ctx context.Context, req *adminv1.UpdateApiRequest) 
 		}
 		var v violations
 		validateAPI(&v, "api", a)
+		s.checkDestinations(&v, "api", a)
 		return v.err()
 	})
 }

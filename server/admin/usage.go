@@ -28,15 +28,21 @@ func UsageKey(plan, apiKeyID string, day time.Time) string {
 func (s *Service) GetUsage(ctx context.Context, req *adminv1.GetUsageRequest) (*adminv1.GetUsageResponse, error) {
 	var v violations
 	checkName(&v, "usage_plan", req.GetUsagePlan(), "usagePlans/*")
-	start, errStart := time.Parse(dateLayout, req.GetStartDate())
-	if errStart != nil {
-		v.add("start_date", `must be a date "YYYY-MM-DD" (got %s)`, quoteShort(req.GetStartDate()))
+	// Either date may be left out: the report then covers the plan's current
+	// quota period (the current UTC month without a quota) up to today.
+	var start, end time.Time
+	var errStart, errEnd error
+	if d := req.GetStartDate(); d != "" {
+		if start, errStart = time.Parse(dateLayout, d); errStart != nil {
+			v.add("start_date", `must be a date "YYYY-MM-DD" or empty for the current period (got %s)`, quoteShort(d))
+		}
 	}
-	end, errEnd := time.Parse(dateLayout, req.GetEndDate())
-	if errEnd != nil {
-		v.add("end_date", `must be a date "YYYY-MM-DD" (got %s)`, quoteShort(req.GetEndDate()))
+	if d := req.GetEndDate(); d != "" {
+		if end, errEnd = time.Parse(dateLayout, d); errEnd != nil {
+			v.add("end_date", `must be a date "YYYY-MM-DD" or empty for today (got %s)`, quoteShort(d))
+		}
 	}
-	if errStart == nil && errEnd == nil {
+	if !start.IsZero() && !end.IsZero() {
 		if end.Before(start) {
 			v.add("end_date", "must not be before start_date")
 		} else if days := int(end.Sub(start).Hours()/24) + 1; days > maxUsageDays {
@@ -61,12 +67,17 @@ func (s *Service) GetUsage(ctx context.Context, req *adminv1.GetUsageRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	resp := &adminv1.GetUsageResponse{UsagePlan: plan, StartDate: req.GetStartDate(), EndDate: req.GetEndDate()}
+	resp := &adminv1.GetUsageResponse{UsagePlan: plan}
 	err = s.store.View(ctx, func(tx store.Tx) error {
 		up, err := loadOr[adminv1.UsagePlan](tx, kindUsagePlans, "usage plan", plan)
 		if err != nil {
 			return err
 		}
+		start, end, err := usageDates(up, start, end, s.now())
+		if err != nil {
+			return err
+		}
+		resp.StartDate, resp.EndDate = start.Format(dateLayout), end.Format(dateLayout)
 		var members []*adminv1.UsagePlanKey
 		var next string
 		if k := req.GetApiKey(); k != "" {
@@ -94,6 +105,33 @@ func (s *Service) GetUsage(ctx context.Context, req *adminv1.GetUsageRequest) (*
 		return nil, internalError("get usage", err)
 	}
 	return resp, nil
+}
+
+// usageDates fills in the dates a usage request left out: the start of the
+// plan's current quota period (of the current UTC month without a quota)
+// and today.
+func usageDates(plan *adminv1.UsagePlan, start, end, now time.Time) (time.Time, time.Time, error) {
+	today := now.UTC().Truncate(24 * time.Hour)
+	if end.IsZero() {
+		end = today
+	}
+	if start.IsZero() {
+		if q := plan.GetQuota(); q != nil {
+			start, _ = QuotaPeriod(q, now)
+		} else {
+			start = time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)
+		}
+		if start.After(end) {
+			start = end
+		}
+	}
+	if end.Before(start) {
+		return start, end, invalidArgument("end_date", "must not be before start_date (%s)", start.Format(dateLayout))
+	}
+	if days := int(end.Sub(start).Hours()/24) + 1; days > maxUsageDays {
+		return start, end, invalidArgument("start_date", "must be at most %d days before end_date (got %d days)", maxUsageDays-1, days-1)
+	}
+	return start, end, nil
 }
 
 // keyUsage reads the daily counts of one key and its remaining quota.

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
 )
@@ -198,6 +199,9 @@ func checkTarget(v *violations, field, t string) {
 		v.add(field, "must be at most %d characters", maxTargetLen)
 	case strings.ContainsAny(t, " \t\r\n"):
 		v.add(field, "must not contain whitespace (got %s)", quoteShort(t))
+	case strings.HasPrefix(t, "${") && withPlaceholders(t) == "x":
+		// The whole target is one stage variable, as AWS allows: each
+		// stage says where its backend is (checked when it is dialed).
 	case strings.Contains(t, "://"):
 		u, err := url.Parse(withPlaceholders(t))
 		if err != nil || u.Scheme == "" {
@@ -303,8 +307,10 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 		}
 		if m.Http.GetPath() == "" {
 			v.add(field+".http.path", `is required, e.g. "/v1/books/{id}"`)
-		} else if _, err := pathtemplate.Parse(m.Http.GetPath()); err != nil {
+		} else if tpl, err := pathtemplate.Parse(m.Http.GetPath()); err != nil {
 			v.add(field+".http.path", "%v", err)
+		} else if tpl.MatchesNothing() {
+			v.add(field+".http.path", `%s can never match a request path: "." and ".." segments and a verb without segments never match`, quoteShort(m.Http.GetPath()))
 		}
 	case *adminv1.Route_WebsocketRouteKey:
 		k := m.WebsocketRouteKey
@@ -317,6 +323,11 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 		}
 	default:
 		v.add(field, "must set one of grpc_method, http or websocket_route_key")
+	}
+	if r.GetAllowEncodedSlashes() && r.GetHttp() == nil {
+		// Transcoded and WebSocket paths are always refused with an encoded
+		// slash: only a plain HTTP route's backend receives the path as sent.
+		v.add(field+".allow_encoded_slashes", "is only for plain HTTP routes (match.http)")
 	}
 	if r.GetIntegration() != nil {
 		validateIntegration(v, field+".integration", r.GetIntegration())
@@ -718,5 +729,13 @@ func validateWebSocketSettings(v *violations, field string, w *adminv1.WebSocket
 	}
 	if n := w.GetSendQueueSize(); n != 0 && (n < 1 || n > maxSendQueue) {
 		v.add(field+".send_queue_size", "must be between 1 and %d (got %d)", maxSendQueue, n)
+	}
+	if n := len(w.GetAllowedOrigins()); n > origin.MaxPatterns {
+		v.add(field+".allowed_origins", "must have at most %d entries (got %d)", origin.MaxPatterns, n)
+	}
+	for i, p := range w.GetAllowedOrigins() {
+		if err := origin.Check(p); err != nil {
+			v.add(field+".allowed_origins["+strconv.Itoa(i)+"]", "%v (got %s)", err, quoteShort(p))
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 )
@@ -33,9 +32,9 @@ var chatRoutes = map[string]*adminv1.Route{
 	"default":    {Match: &adminv1.Route_WebsocketRouteKey{WebsocketRouteKey: "$default"}, ReturnResponse: true},
 }
 
-// deployChat creates (or updates) the demo WebSocket API for the example
-// chat backend at backendAddr, deploys it and points the stage "live" at
-// the deployment.
+// deployChat creates what is missing of the demo WebSocket API for the
+// example chat backend (the API, its routes, a deployment and the stage
+// "live") and points the stage's variable "backend" at backendAddr.
 func deployChat(ctx context.Context, svc adminv1.AdminServiceServer, backendAddr string) error {
 	api := &adminv1.Api{
 		DisplayName:              "Chat demo",
@@ -43,45 +42,22 @@ func deployChat(ctx context.Context, svc adminv1.AdminServiceServer, backendAddr
 		Protocol:                 adminv1.Api_PROTOCOL_WEBSOCKET,
 		RouteSelectionExpression: "$request.body.action",
 		DefaultIntegration: &adminv1.Integration{Target: &adminv1.Integration_Grpc{Grpc: &adminv1.GrpcIntegration{
-			Target: backendAddr, Method: chatMethod,
+			Target: backendTarget, Method: chatMethod,
 		}}},
 	}
-	if _, err := svc.CreateApi(ctx, &adminv1.CreateApiRequest{ApiId: "chat", Api: api}); status.Code(err) == codes.AlreadyExists {
-		api.Name = ChatAPIName
-		_, err = svc.UpdateApi(ctx, &adminv1.UpdateApiRequest{Api: api, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"default_integration"}}})
-		if err != nil {
-			return fmt.Errorf("demo: update chat api: %w", err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("demo: create chat api: %w", err)
+	_, changed, err := ensureAPI(ctx, svc, "chat", api)
+	if err != nil {
+		return err
 	}
 	for id, r := range chatRoutes {
 		_, err := svc.CreateRoute(ctx, &adminv1.CreateRouteRequest{Parent: ChatAPIName, RouteId: id, Route: r})
-		if err != nil && status.Code(err) != codes.AlreadyExists {
+		switch {
+		case err == nil:
+			changed = true
+		case status.Code(err) != codes.AlreadyExists:
 			return fmt.Errorf("demo: create chat route %s: %w", id, err)
 		}
 	}
-	dep, err := svc.CreateDeployment(ctx, &adminv1.CreateDeploymentRequest{Parent: ChatAPIName, Deployment: &adminv1.Deployment{
-		Description: "Demo deployment: the example chat backend at " + backendAddr + ".",
-	}})
-	if err != nil {
-		return fmt.Errorf("demo: create chat deployment: %w", err)
-	}
-	_, err = svc.CreateStage(ctx, &adminv1.CreateStageRequest{Parent: ChatAPIName, StageId: ChatStageID, Stage: &adminv1.Stage{Deployment: dep.GetName()}})
-	if status.Code(err) == codes.AlreadyExists {
-		var old *adminv1.Stage
-		if old, err = svc.GetStage(ctx, &adminv1.GetStageRequest{Name: ChatStageName}); err == nil {
-			_, err = svc.UpdateStage(ctx, &adminv1.UpdateStageRequest{
-				Stage:      &adminv1.Stage{Name: ChatStageName, Deployment: dep.GetName()},
-				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"deployment"}},
-			})
-			if err == nil && old.GetDeployment() != dep.GetName() {
-				_, _ = svc.DeleteDeployment(ctx, &adminv1.DeleteDeploymentRequest{Name: old.GetDeployment()})
-			}
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("demo: chat stage: %w", err)
-	}
-	return nil
+	_, _, err = ensureStage(ctx, svc, ChatAPIName, ChatStageID, backendAddr, changed, "Demo deployment of the example chat backend.")
+	return err
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -85,15 +87,26 @@ func WithTokenHint(expr string) Option {
 	}
 }
 
-// Run starts the example backend on a free loopback port and, through svc,
-// creates (or, when it already exists, updates) the API apis/bookstore for
-// it, creates a deployment of that API and points the stage
-// apis/bookstore/stages/demo at it, creating the stage if needed. It logs
+// backendVariable is the stage variable that holds the address of the
+// demo's in-process backend: the backends listen on a new port at every
+// start, and a stage variable lets the demo follow them without a new
+// deployment, so a restart never touches the deployments a user made.
+const backendVariable = "backend"
+
+// backendTarget is the demo APIs' integration target.
+const backendTarget = "${stageVariables." + backendVariable + "}"
+
+// Run starts the example backends on free loopback ports and, through svc,
+// creates what is missing of the demo: the API apis/bookstore (target
+// ${stageVariables.backend}), a first deployment and the stage
+// apis/bookstore/stages/demo, and the same for the WebSocket API apis/chat
+// on the stage live. What exists is left as the user made it; only each
+// stage's variable "backend" is set to its backend's new address. It logs
 // what it set up and how to call it.
 //
-// The returned stop stops the backend; the configuration stays. On error
+// The returned stop stops the backends; the configuration stays. On error
 // nothing keeps running, but resources created before the failure remain
-// (a later run updates them).
+// (a later run completes them).
 func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logger, opts ...Option) (stop func(), err error) {
 	if svc == nil {
 		return nil, errNilService
@@ -123,30 +136,14 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 			return nil, fmt.Errorf("demo: write protoset: %w", err)
 		}
 	}
-	api, apiCreated, err := upsertAPI(ctx, svc, apiResource(fds, backend.Addr()))
+	api, apiChanged, err := ensureAPI(ctx, svc, APIID, apiResource(fds))
 	if err != nil {
 		return nil, err
 	}
-	dep, err := svc.CreateDeployment(ctx, &adminv1.CreateDeploymentRequest{
-		Parent: api.GetName(),
-		Deployment: &adminv1.Deployment{
-			Description: "Demo deployment: the example backend at " + backend.Addr() + ".",
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("demo: create deployment: %w", err)
-	}
-	stage, previous, err := upsertStage(ctx, svc, dep.GetName())
+	stage, deployed, err := ensureStage(ctx, svc, APIName, StageID, backend.Addr(), apiChanged,
+		"Demo deployment of the example bookstore backend.")
 	if err != nil {
 		return nil, err
-	}
-	if previous != "" && previous != dep.GetName() {
-		// Each start deploys anew, so the deployment the stage served
-		// before is now unused; removing it keeps restarts from piling up
-		// deployments. Failure is harmless (say, a canary still uses it).
-		if _, err := svc.DeleteDeployment(ctx, &adminv1.DeleteDeploymentRequest{Name: previous}); err != nil {
-			logger.Debug("demo: kept the previous deployment", "deployment", previous, "reason", err)
-		}
 	}
 
 	chat, err := examplebackend.StartChat("127.0.0.1:0")
@@ -162,13 +159,14 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 		return nil, err
 	}
 
-	verb := "updated"
-	if apiCreated {
-		verb = "created"
+	switch {
+	case deployed != "":
+		logger.Info("demo: created the bookstore API's stage and deployed it",
+			"api", api.GetName(), "deployment", deployed, "stage", stage.GetName(), "backend_addr", backend.Addr())
+	default:
+		logger.Info("demo: kept the bookstore API and its stage as they were; the stage variable "+backendVariable+" points at the new backend",
+			"api", api.GetName(), "deployment", stage.GetDeployment(), "stage", stage.GetName(), "backend_addr", backend.Addr())
 	}
-	logger.Info("demo: "+verb+" the bookstore API and deployed it",
-		"api", api.GetName(), "deployment", dep.GetName(), "stage", stage.GetName(),
-		"backend_addr", backend.Addr())
 	logger.Info("demo: inspect the stage with the admin API",
 		"command", fmt.Sprintf(`curl -H "Authorization: Bearer %s" %s/v1/%s`, o.tokenHint, o.adminURL, stage.GetName()))
 	if o.dataAddr != "" && o.protosetPath != "" {
@@ -179,7 +177,7 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 	}
 	if o.dataAddr != "" {
 		logger.Info("demo: chat over WebSocket (the WebSocket API "+ChatAPIName+"), then send {\"action\":\"send\",\"text\":\"hi\"}",
-			"command", fmt.Sprintf("websocat 'ws://%s/%s?room=lobby&name=ann'", o.dataAddr, ChatStageID))
+			"command", fmt.Sprintf("npx wscat@6.1.0 -c 'ws://%s/%s?room=lobby&name=ann'", o.dataAddr, ChatStageID))
 	}
 	logger.Info("demo: call the backend directly",
 		"command", fmt.Sprintf("grpcurl -plaintext %s tollgate.example.v1.BookstoreService/ListShelves", backend.Addr()))
@@ -189,8 +187,8 @@ func Run(ctx context.Context, svc adminv1.AdminServiceServer, logger *slog.Logge
 	}, nil
 }
 
-// apiResource returns the demo API as the demo wants it.
-func apiResource(fds []byte, backendAddr string) *adminv1.Api {
+// apiResource returns the demo API as the demo creates it.
+func apiResource(fds []byte) *adminv1.Api {
 	return &adminv1.Api{
 		DisplayName: apiDisplayName,
 		Description: apiDescription,
@@ -200,65 +198,93 @@ func apiResource(fds []byte, backendAddr string) *adminv1.Api {
 		},
 		DefaultIntegration: &adminv1.Integration{
 			Target: &adminv1.Integration_Grpc{
-				Grpc: &adminv1.GrpcIntegration{Target: backendAddr},
+				Grpc: &adminv1.GrpcIntegration{Target: backendTarget},
 			},
 		},
 	}
 }
 
-// upsertAPI creates the demo API, or updates the fields the demo owns when
-// it already exists. created reports which happened.
-func upsertAPI(ctx context.Context, svc adminv1.AdminServiceServer, want *adminv1.Api) (api *adminv1.Api, created bool, err error) {
-	api, err = svc.CreateApi(ctx, &adminv1.CreateApiRequest{ApiId: APIID, Api: want})
+// ensureAPI creates the API id as want describes it when it does not exist.
+// An existing API is left alone, but for one change: an API that an older
+// demo pointed at a literal loopback address (before the stage variable)
+// gets want's default integration. changed reports whether the API was
+// created or changed, which needs a new deployment.
+func ensureAPI(ctx context.Context, svc adminv1.AdminServiceServer, id string, want *adminv1.Api) (api *adminv1.Api, changed bool, err error) {
+	api, err = svc.CreateApi(ctx, &adminv1.CreateApiRequest{ApiId: id, Api: want})
 	if err == nil {
 		return api, true, nil
 	}
 	if status.Code(err) != codes.AlreadyExists {
-		return nil, false, fmt.Errorf("demo: create api: %w", err)
+		return nil, false, fmt.Errorf("demo: create api %s: %w", id, err)
 	}
-	patch := proto.Clone(want).(*adminv1.Api)
-	patch.Name = APIName
+	api, err = svc.GetApi(ctx, &adminv1.GetApiRequest{Name: "apis/" + id})
+	if err != nil {
+		return nil, false, fmt.Errorf("demo: get api %s: %w", id, err)
+	}
+	if !strings.HasPrefix(api.GetDefaultIntegration().GetGrpc().GetTarget(), "127.0.0.1:") {
+		return api, false, nil
+	}
 	api, err = svc.UpdateApi(ctx, &adminv1.UpdateApiRequest{
-		Api: patch,
-		// Only what the demo owns: the protocol is immutable, and settings
-		// a user added (say, an API key source) are left alone.
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{
-			"display_name", "description", "file_descriptor_set", "default_integration",
-		}},
+		Api:        &adminv1.Api{Name: api.GetName(), DefaultIntegration: want.GetDefaultIntegration()},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"default_integration"}},
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("demo: update api: %w", err)
+		return nil, false, fmt.Errorf("demo: update api %s: %w", id, err)
 	}
-	return api, false, nil
+	return api, true, nil
 }
 
-// upsertStage points the demo stage at deployment, creating the stage if
-// needed. previous is the deployment the stage served before, or "".
-func upsertStage(ctx context.Context, svc adminv1.AdminServiceServer, deployment string) (stage *adminv1.Stage, previous string, err error) {
-	const description = "Demo stage, updated by every `tollgate serve --demo`."
-	stage, err = svc.CreateStage(ctx, &adminv1.CreateStageRequest{
-		Parent:  APIName,
-		StageId: StageID,
-		Stage:   &adminv1.Stage{Description: description, Deployment: deployment},
-	})
-	if err == nil {
-		return stage, "", nil
+// ensureStage sets the stage variable "backend" of the stage stageID of api
+// to backendAddr, creating the stage with a first deployment when it does
+// not exist. A stage that exists keeps its deployment unless deploy is set
+// (the API was created or changed) or it serves none. deployed names the
+// deployment created, or is "".
+func ensureStage(ctx context.Context, svc adminv1.AdminServiceServer, api, stageID, backendAddr string, deploy bool, description string) (stage *adminv1.Stage, deployed string, err error) {
+	name := api + "/stages/" + stageID
+	stage, err = svc.GetStage(ctx, &adminv1.GetStageRequest{Name: name})
+	if err != nil && status.Code(err) != codes.NotFound {
+		return nil, "", fmt.Errorf("demo: get stage %s: %w", name, err)
 	}
-	if status.Code(err) != codes.AlreadyExists {
-		return nil, "", fmt.Errorf("demo: create stage: %w", err)
+	exists := err == nil
+	if !exists || deploy || stage.GetDeployment() == "" {
+		dep, err := svc.CreateDeployment(ctx, &adminv1.CreateDeploymentRequest{
+			Parent: api, Deployment: &adminv1.Deployment{Description: description},
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("demo: create deployment of %s: %w", api, err)
+		}
+		deployed = dep.GetName()
 	}
-	old, err := svc.GetStage(ctx, &adminv1.GetStageRequest{Name: StageName})
+	if !exists {
+		stage, err = svc.CreateStage(ctx, &adminv1.CreateStageRequest{
+			Parent: api, StageId: stageID,
+			Stage: &adminv1.Stage{
+				Description: "Demo stage, created by `tollgate serve --demo`, which sets its variable " + backendVariable + " at every start.",
+				Deployment:  deployed,
+				Variables:   map[string]string{backendVariable: backendAddr},
+			},
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("demo: create stage %s: %w", name, err)
+		}
+		return stage, deployed, nil
+	}
+	vars := maps.Clone(stage.GetVariables())
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	vars[backendVariable] = backendAddr
+	patch := &adminv1.Stage{Name: name, Variables: vars, Etag: stage.GetEtag()}
+	mask := []string{"variables"}
+	if deployed != "" {
+		patch.Deployment = deployed
+		mask = append(mask, "deployment")
+	}
+	stage, err = svc.UpdateStage(ctx, &adminv1.UpdateStageRequest{Stage: patch, UpdateMask: &fieldmaskpb.FieldMask{Paths: mask}})
 	if err != nil {
-		return nil, "", fmt.Errorf("demo: get stage: %w", err)
+		return nil, "", fmt.Errorf("demo: update stage %s: %w", name, err)
 	}
-	stage, err = svc.UpdateStage(ctx, &adminv1.UpdateStageRequest{
-		Stage:      &adminv1.Stage{Name: StageName, Description: description, Deployment: deployment},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description", "deployment"}},
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("demo: update stage: %w", err)
-	}
-	return stage, old.GetDeployment(), nil
+	return stage, deployed, nil
 }
 
 // errNilService is returned by Run when svc is nil.

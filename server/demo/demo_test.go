@@ -14,9 +14,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/internal/examplebackend"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/demo"
 	"github.com/tollgate-gw/tollgate/server/store"
@@ -92,63 +94,118 @@ func readState(t *testing.T, ctx context.Context, svc adminv1.AdminServiceServer
 	return state{api: api, stage: stage, apis: len(apis.GetApis()), deployments: names}
 }
 
-func TestRunIsIdempotent(t *testing.T) {
+func TestRunKeepsWhatTheUserChanged(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	dir := t.TempDir()
 	svc := newService(t, dir)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-
-	var previous state
-	for run := 1; run <= 2; run++ {
+	run := func() state {
+		t.Helper()
 		stop, err := demo.Run(ctx, svc, logger,
 			demo.WithAdminURL("http://127.0.0.1:1234"), demo.WithTokenHint("$(cat token)"))
 		if err != nil {
-			t.Fatalf("run %d: %v", run, err)
+			t.Fatal(err)
 		}
+		t.Cleanup(stop)
 		got := readState(t, ctx, svc)
-		target := got.api.GetDefaultIntegration().GetGrpc().GetTarget()
-
-		// The API points at a live backend that serves the bookstore.
-		callBackend(t, ctx, target)
-		if got.api.GetDisplayName() != "Bookstore demo" || got.api.GetProtocol() != adminv1.Api_PROTOCOL_GRPC_REST {
-			t.Errorf("run %d: api = %v", run, got.api)
-		}
-		fds := &descriptorpb.FileDescriptorSet{}
-		if err := proto.Unmarshal(got.api.GetFileDescriptorSet(), fds); err != nil || !hasService(fds, "BookstoreService") {
-			t.Errorf("run %d: the api's descriptor set lacks BookstoreService (%v)", run, err)
-		}
+		// The stage's variable points at a live backend that serves the bookstore.
+		callBackend(t, ctx, got.stage.GetVariables()["backend"])
 		if got.apis != 2 {
-			t.Errorf("run %d: %d apis, want 2 (bookstore and chat)", run, got.apis)
+			t.Errorf("%d apis, want 2 (bookstore and chat)", got.apis)
 		}
 		chatStage, err := svc.GetStage(ctx, &adminv1.GetStageRequest{Name: demo.ChatStageName})
-		chatDeps, derr := svc.ListDeployments(ctx, &adminv1.ListDeploymentsRequest{Parent: demo.ChatAPIName})
-		if err != nil || derr != nil || len(chatDeps.GetDeployments()) != 1 || chatStage.GetDeployment() != chatDeps.GetDeployments()[0].GetName() {
-			t.Errorf("run %d: the chat stage %v does not serve its only deployment (%v, %v)", run, chatStage, err, derr)
+		if err != nil || chatStage.GetDeployment() == "" || chatStage.GetVariables()["backend"] == "" {
+			t.Errorf("chat stage = %v (%v), want a deployment and a backend variable", chatStage, err)
 		}
-		// The stage serves the one current deployment; older ones are gone.
-		if len(got.deployments) != 1 || got.stage.GetDeployment() != got.deployments[0] {
-			t.Errorf("run %d: stage serves %q, deployments %v; want the only deployment", run, got.stage.GetDeployment(), got.deployments)
-		}
-		if run == 2 {
-			if got.stage.GetDeployment() == previous.stage.GetDeployment() {
-				t.Error("second run did not deploy anew")
-			}
-			if got.api.GetUid() != previous.api.GetUid() || got.stage.GetUid() != previous.stage.GetUid() {
-				t.Error("second run replaced the api or stage instead of updating them")
-			}
-		}
-		stop()
-		previous = got
+		return got
+	}
+
+	first := run()
+	if got := first.api.GetDefaultIntegration().GetGrpc().GetTarget(); got != "${stageVariables.backend}" {
+		t.Errorf("api target = %q, want the stage variable", got)
+	}
+	fds := &descriptorpb.FileDescriptorSet{}
+	if err := proto.Unmarshal(first.api.GetFileDescriptorSet(), fds); err != nil || !hasService(fds, "BookstoreService") {
+		t.Errorf("the api's descriptor set lacks BookstoreService (%v)", err)
+	}
+	if len(first.deployments) != 1 || first.stage.GetDeployment() != first.deployments[0] {
+		t.Fatalf("stage serves %q, deployments %v; want the only deployment", first.stage.GetDeployment(), first.deployments)
+	}
+
+	// The user deploys on their own, adds a variable and renames the API.
+	mine, err := svc.CreateDeployment(ctx, &adminv1.CreateDeploymentRequest{Parent: demo.APIName, Deployment: &adminv1.Deployment{Description: "mine"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"backend": first.stage.GetVariables()["backend"], "color": "blue"}
+	if _, err := svc.UpdateStage(ctx, &adminv1.UpdateStageRequest{
+		Stage:      &adminv1.Stage{Name: demo.StageName, Deployment: mine.GetName(), Variables: vars},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"deployment", "variables"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.UpdateApi(ctx, &adminv1.UpdateApiRequest{
+		Api:        &adminv1.Api{Name: demo.APIName, DisplayName: "My bookstore"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	second := run()
+	if second.stage.GetDeployment() != mine.GetName() || len(second.deployments) != 2 {
+		t.Errorf("after a restart the stage serves %q of %v; want the user's %q, and no deployment deleted", second.stage.GetDeployment(), second.deployments, mine.GetName())
+	}
+	if second.stage.GetVariables()["color"] != "blue" || second.stage.GetVariables()["backend"] == first.stage.GetVariables()["backend"] {
+		t.Errorf("variables = %v; want the user's kept and backend moved to the new backend", second.stage.GetVariables())
+	}
+	if second.api.GetDisplayName() != "My bookstore" || second.api.GetUid() != first.api.GetUid() || second.stage.GetUid() != first.stage.GetUid() {
+		t.Errorf("the restart replaced or changed the user's api or stage: %v, %v", second.api, second.stage)
 	}
 
 	out := logs.String()
-	for _, want := range []string{"created the bookstore API", "updated the bookstore API", `curl -H \"Authorization: Bearer $(cat token)\" http://127.0.0.1:1234/v1/apis/bookstore/stages/demo`} {
+	for _, want := range []string{"created the bookstore API's stage", "kept the bookstore API", `curl -H \"Authorization: Bearer $(cat token)\" http://127.0.0.1:1234/v1/apis/bookstore/stages/demo`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("logs lack %q:\n%s", want, out)
 		}
 	}
+}
+
+// An API an older demo pointed at a literal address moves to the stage
+// variable, with a new deployment.
+func TestRunMovesAnOlderDemoToTheStageVariable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	svc := newService(t, t.TempDir())
+	fds, err := proto.Marshal(examplebackend.FileDescriptorSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateApi(ctx, &adminv1.CreateApiRequest{ApiId: "bookstore", Api: &adminv1.Api{
+		Protocol:           adminv1.Api_PROTOCOL_GRPC_REST,
+		DescriptorSource:   &adminv1.Api_FileDescriptorSet{FileDescriptorSet: fds},
+		DefaultIntegration: &adminv1.Integration{Target: &adminv1.Integration_Grpc{Grpc: &adminv1.GrpcIntegration{Target: "127.0.0.1:1"}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	old, err := svc.CreateDeployment(ctx, &adminv1.CreateDeploymentRequest{Parent: demo.APIName, Deployment: &adminv1.Deployment{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateStage(ctx, &adminv1.CreateStageRequest{Parent: demo.APIName, StageId: demo.StageID, Stage: &adminv1.Stage{Deployment: old.GetName()}}); err != nil {
+		t.Fatal(err)
+	}
+	stop, err := demo.Run(ctx, svc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	got := readState(t, ctx, svc)
+	if got.api.GetDefaultIntegration().GetGrpc().GetTarget() != "${stageVariables.backend}" || got.stage.GetDeployment() == old.GetName() {
+		t.Fatalf("api %v, stage %v: want the variable target and a new deployment", got.api.GetDefaultIntegration(), got.stage)
+	}
+	callBackend(t, ctx, got.stage.GetVariables()["backend"])
 }
 
 func TestRunFailsCleanly(t *testing.T) {

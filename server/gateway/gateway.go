@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +30,8 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
+	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -79,7 +83,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithInterceptors appends policy interceptors to the chain, after routing
-// and the request ID. They see the call's route with routing.FromContext.
+// and the request ID. They see what the gateway knows of the call with
+// callinfo.FromContext (the policies never import the gateway).
 func WithInterceptors(i ...grpc.StreamServerInterceptor) Option {
 	return func(g *Gateway) { g.policy = append(g.policy, i...) }
 }
@@ -97,10 +102,29 @@ func WithIdleTimeout(d time.Duration) Option {
 	return func(g *Gateway) { g.idleTimeout = d }
 }
 
+// WithTrustedProxies sets the proxies whose forwarding headers are believed
+// (X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, Forwarded): from
+// a peer in prefixes, the client IP is the right-most X-Forwarded-For
+// address not in prefixes, and the received chain is appended to. From any
+// other peer, and by default (no trusted proxies), the gateway replaces
+// them with what the connection says before anything reads them.
+func WithTrustedProxies(prefixes []netip.Prefix) Option {
+	return func(g *Gateway) { g.proxies = forwarded.NewProxies(prefixes) }
+}
+
 // WithMaxRecvMsgSize limits gRPC messages received from clients and
 // backends. Default 4 MiB, as grpc-go.
 func WithMaxRecvMsgSize(n int) Option {
 	return func(g *Gateway) { g.maxRecvMsgSize = n }
+}
+
+// WithLinkLocalTargets lets the data plane connect to backends on
+// link-local and cloud metadata addresses (see internal/netguard). By
+// default such a connection is refused after name resolution, so neither a
+// host name nor a stage variable can lead a call to the host's metadata
+// service; the call fails as with an unreachable backend.
+func WithLinkLocalTargets(allow bool) Option {
+	return func(g *Gateway) { g.allowLinkLocal = allow }
 }
 
 // Gateway is the data plane. Create it with New, give it a routing table with
@@ -114,6 +138,8 @@ type Gateway struct {
 	maxBodyBytes   int64
 	maxRecvMsgSize int
 	idleTimeout    time.Duration
+	proxies        *forwarded.Proxies // trusted proxies; nil trusts nobody
+	allowLinkLocal bool
 
 	grpcServer *grpc.Server
 	pool       *grpcproxy.Pool
@@ -128,12 +154,13 @@ type Gateway struct {
 	serverCreds credentials.TransportCredentials
 	backendTLS  backendTLSConfigs // integrations' backend_tls
 
-	current atomic.Pointer[compiled]
-	mu      sync.Mutex // serializes Load
-	refs    sync.Map   // stage ref → *stageRuntime, for in-process calls
-	nextRef atomic.Uint64
-	serving sync.WaitGroup
-	closed  atomic.Bool
+	current  atomic.Pointer[compiled]
+	failures atomic.Pointer[[]routing.StageError] // of the last Load
+	mu       sync.Mutex                           // serializes Load
+	refs     sync.Map                             // stage ref → *stageRuntime, for in-process calls
+	nextRef  atomic.Uint64
+	serving  sync.WaitGroup
+	closed   atomic.Bool
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -158,8 +185,12 @@ func New(opts ...Option) (*Gateway, error) {
 	// One buffer pool for both sides of the proxy: a message received from
 	// a backend into a pooled buffer is sent to the client from it.
 	buffers := grpcproxy.NewBufferPool()
+	dialOpts := []grpc.DialOption{experimental.WithBufferPool(buffers)}
+	if !g.allowLinkLocal {
+		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
+	}
 	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger),
-		grpcproxy.WithDialOptions(experimental.WithBufferPool(buffers)))
+		grpcproxy.WithDialOptions(dialOpts...))
 	proxy := grpcproxy.New(g.pool, g.direct, grpcproxy.WithLogger(g.logger))
 	// After routing, every call — gRPC, transcoded REST, plain HTTP —
 	// passes the same interceptors: g.httpChain is that part of the chain.
@@ -219,7 +250,7 @@ func New(opts ...Option) (*Gateway, error) {
 	g.inprocConn = conn
 	g.transcoded = &inProcessConn{g: g, stream: conn}
 	g.backendTLS.logger = g.logger
-	g.httpProxy = newHTTPIntegrations(&g.backendTLS)
+	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal, &g.backendTLS)
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }
@@ -233,41 +264,30 @@ func routeAttrs(ctx context.Context) []slog.Attr {
 	return []slog.Attr{slog.String("stage", r.Stage.Name), slog.String("deployment", r.Stage.Deployment), slog.String("route", r.Name())}
 }
 
-// Load compiles entries into a new routing table and swaps it in atomically.
-// Calls already running finish on the table they started with. Stages that
-// fail to compile are left out and returned as errors.
+// Load compiles cfg into a new routing table and swaps it in atomically.
+// Calls already running finish on the table they started with.
+//
+// A stage that cannot be compiled (its routes, its transcoder) keeps
+// serving what it served before, if it was served; otherwise it is left
+// out. Either way it is returned as a *routing.StageError and listed by
+// Failures until a Load compiles it.
 func (g *Gateway) Load(cfg routing.Config) []error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	prev := g.current.Load()
-	cfg.Previous = prev.table
-	table, errs := routing.Compile(cfg)
-	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
-	// A stage still serving the same deployment keeps its transcoder:
-	// building one is most of the cost of a reload.
-	reusable := map[string]*stageRuntime{}
-	for s, rt := range prev.stages {
-		reusable[runtimeKey(s)] = rt
-	}
-	live := map[string]bool{}
-	var backends []grpcproxy.Backend
-	for _, st := range table.Stages() {
-		for _, s := range []*routing.Stage{st, st.Canary()} {
-			if s == nil {
-				continue
-			}
-			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)])
-			if err != nil {
-				errs = append(errs, fmt.Errorf("stage %s: %w", s.Name, err))
-				continue
-			}
-			next.stages[s] = rt
-			live[rt.ref] = true
-			backends = append(backends, g.stageBackends(s)...)
-		}
+	cfg.Previous, cfg.KeepPrevious = prev.table, true
+	next, errs := g.build(prev, cfg)
+	for _, rt := range next.stages {
+		g.refs.Store(rt.ref, rt)
 	}
 	g.current.Store(next)
-	g.closeRetiredWebSockets(table)
+	g.closeRetiredWebSockets(next.table)
+	var backends []grpcproxy.Backend
+	live := map[string]bool{}
+	for s, rt := range next.stages {
+		live[rt.ref] = true
+		backends = append(backends, g.stageBackends(s)...)
+	}
 	g.pool.Retain(backends)
 	var retired []string
 	for _, rt := range prev.stages {
@@ -282,10 +302,104 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 			}
 		})
 	}
+	failures := make([]routing.StageError, 0, len(errs))
 	for _, err := range errs {
+		var se *routing.StageError
+		if errors.As(err, &se) {
+			failures = append(failures, *se)
+			if se.Kept != "" {
+				g.logger.Error("stage keeps serving its previous deployment: the new one cannot be compiled",
+					"stage", se.Stage, "serving", se.Kept, "failed", se.Deployment, "error", se.Err)
+				continue
+			}
+		}
 		g.logger.Error("stage not served", "error", err)
 	}
+	g.failures.Store(&failures)
 	return errs
+}
+
+// Check compiles cfg as Load would, against what is served now, without
+// serving it: the pre-flight check of a configuration change. It returns
+// why a stage (or domain mapping) of cfg cannot be served, each stage's
+// problem as a *routing.StageError, joined; nil if all can be.
+func (g *Gateway) Check(cfg routing.Config) error {
+	prev := g.current.Load()
+	cfg.Previous, cfg.KeepPrevious, cfg.Keep = prev.table, false, nil
+	_, errs := g.build(prev, cfg)
+	return errors.Join(errs...)
+}
+
+// Failures returns the stages the last Load could not compile; each says
+// whether the stage keeps serving a previous deployment (Kept) or is not
+// served. The caller must not change the result.
+func (g *Gateway) Failures() []routing.StageError {
+	if f := g.failures.Load(); f != nil {
+		return *f
+	}
+	return nil
+}
+
+// build compiles cfg and the runtimes of its stages, reusing prev's
+// runtimes for stages that serve the same deployments. It publishes
+// nothing. With cfg.KeepPrevious, a stage whose runtime cannot be built
+// keeps its compilation and runtime in prev, if it had them.
+func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error) {
+	// A stage still serving the same deployment keeps its transcoder:
+	// building one is most of the cost of a reload.
+	reusable := map[string]*stageRuntime{}
+	for s, rt := range prev.stages {
+		reusable[runtimeKey(s)] = rt
+	}
+	next, errs, runtimeErrs := g.buildOnce(cfg, reusable)
+	if len(runtimeErrs) == 0 || !cfg.KeepPrevious {
+		for _, e := range runtimeErrs {
+			errs = append(errs, e)
+		}
+		return next, errs
+	}
+	// Compile again, keeping the previous compilation of the stages whose
+	// runtime failed: a table's stages must be the ones runtimes serve.
+	keep := maps.Clone(cfg.Keep)
+	if keep == nil {
+		keep = map[string]bool{}
+	}
+	for _, e := range runtimeErrs {
+		keep[e.Stage] = true
+	}
+	cfg.Keep = keep
+	next, errs, _ = g.buildOnce(cfg, reusable)
+	for _, e := range runtimeErrs {
+		if prev.table.Stage(e.Stage) != nil {
+			if st := next.table.Stage(e.Stage); st != nil {
+				e.Kept = st.Deployment
+			}
+		}
+		errs = append(errs, e)
+	}
+	return next, errs
+}
+
+// buildOnce compiles cfg and builds the runtimes of its stages. It returns
+// the routing errors and, apart, the stages whose runtime failed.
+func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntime) (*compiled, []error, []*routing.StageError) {
+	table, errs := routing.Compile(cfg)
+	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
+	var runtimeErrs []*routing.StageError
+	for _, st := range table.Stages() {
+		for _, s := range []*routing.Stage{st, st.Canary()} {
+			if s == nil {
+				continue
+			}
+			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)])
+			if err != nil {
+				runtimeErrs = append(runtimeErrs, &routing.StageError{Stage: st.Name, Deployment: s.Deployment, Canary: s.IsCanary, Err: err})
+				continue
+			}
+			next.stages[s] = rt
+		}
+	}
+	return next, errs, runtimeErrs
 }
 
 // runtimeKey identifies what a stage runtime depends on: the stage, the
@@ -394,14 +508,82 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		call.UserAgent = firstValue(ctx, "grpcgateway-user-agent")
 		call.ClientCert = clientCertOfInProcess(ctx)
 	} else {
-		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-			call.SourceIP = hostOf(p.Addr.String())
+		ctx = g.forwardGRPC(ctx, call)
+		if p, ok := peer.FromContext(ctx); ok {
 			call.ClientCert = clientCertOfPeer(p)
 		}
 		call.UserAgent = firstValue(ctx, "user-agent")
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
 	return handler(srv, &routedStream{ServerStream: ss, ctx: ctx})
+}
+
+// forwardMetadataKeys are forwarded.Names as metadata keys.
+var forwardMetadataKeys = func() []string {
+	keys := make([]string, len(forwarded.Names))
+	for i, n := range forwarded.Names {
+		keys[i] = strings.ToLower(n)
+	}
+	return keys
+}()
+
+// forwardGRPC sets what the gateway asserts about a gRPC client's
+// connection: call.SourceIP, and call.Forwarded for the backend. A
+// client's own forwarding entries are replaced in the returned context's
+// metadata too, so that authorizers and cache keys never see them unless
+// the peer is a trusted proxy.
+func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.Context {
+	req := forwarded.Request{Host: firstValue(ctx, ":authority")}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		req.Peer, req.TLS = p.Addr.String(), p.AuthInfo != nil
+	}
+	in, _ := metadata.FromIncomingContext(ctx)
+	req.XForwardedFor, req.XForwardedHost = in["x-forwarded-for"], in["x-forwarded-host"]
+	req.XForwardedProto, req.Forwarded = in["x-forwarded-proto"], in["forwarded"]
+	res := g.proxies.Resolve(req)
+	call.SourceIP = res.ClientIP
+	call.Forwarded = metadata.MD{
+		"x-forwarded-for":   {res.XForwardedFor},
+		"x-forwarded-host":  {res.XForwardedHost},
+		"x-forwarded-proto": {res.XForwardedProto},
+		"forwarded":         {res.Forwarded},
+		"x-real-ip":         {res.ClientIP},
+	}
+	for _, k := range forwardMetadataKeys {
+		if _, ok := in[k]; ok {
+			out := in.Copy()
+			for k, vs := range call.Forwarded {
+				out[k] = vs
+			}
+			return metadata.NewIncomingContext(ctx, out)
+		}
+	}
+	return ctx
+}
+
+// setForwarded replaces r's forwarding headers with the gateway's own
+// (X-Real-Ip is the client IP) before anything reads them: routing,
+// policies, cache keys, the transcoder and the HTTP proxy see only these.
+func (g *Gateway) setForwarded(r *http.Request) {
+	h := r.Header
+	res := g.proxies.Resolve(forwarded.Request{
+		Peer: r.RemoteAddr, Host: r.Host, TLS: r.TLS != nil,
+		XForwardedFor: h.Values(forwarded.XForwardedFor), XForwardedHost: h.Values(forwarded.XForwardedHost),
+		XForwardedProto: h.Values(forwarded.XForwardedProto), Forwarded: h.Values(forwarded.Forwarded),
+	})
+	h[forwarded.XForwardedFor] = []string{res.XForwardedFor}
+	h[forwarded.XForwardedHost] = []string{res.XForwardedHost}
+	h[forwarded.XForwardedProto] = []string{res.XForwardedProto}
+	h[forwarded.Forwarded] = []string{res.Forwarded}
+	h[forwarded.XRealIP] = []string{res.ClientIP}
+}
+
+// clientIP is the client's address of an HTTP request after setForwarded.
+func clientIP(r *http.Request) string {
+	if ip := r.Header.Get(forwarded.XRealIP); ip != "" {
+		return ip
+	}
+	return hostOf(r.RemoteAddr)
 }
 
 // newCall describes a routed call for the policy interceptors.

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
+	"strings"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -26,12 +25,14 @@ const httpMethodName = "/tollgate.gateway.HTTP/Proxy"
 // serveHTTPRoute runs a plain HTTP route's call through the same policy
 // interceptors as gRPC and REST calls, then proxies it. A refusal is written
 // as the same google.rpc.Status JSON with the same HTTP status a transcoded
-// call would get.
-func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *routing.Route, rest string) {
+// call would get. rest is the escaped path relative to the stage, which the
+// backend receives; canon is its canonical form (reqpath), which the
+// policies see.
+func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *routing.Route, rest, canon string) {
 	call := newCall(route, httpMethodName)
 	call.Protocol = callinfo.REST
-	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
-	call.SourceIP = hostOf(r.RemoteAddr)
+	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, canon, r.URL.RawQuery
+	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
 	call.ClientCert = clientCertOf(r.TLS)
 	// The entries a gRPC client would send as metadata, and, for stages
@@ -52,6 +53,14 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 		func(_ any, ss grpc.ServerStream) error {
 			out := r.WithContext(ss.Context())
 			out.Header = r.Header.Clone()
+			// The client's x-tollgate-* headers are removed once, here;
+			// the gateway's own (principal, authorizer context) are set
+			// after, so the backend gets them and only them.
+			for k := range out.Header {
+				if strings.HasPrefix(strings.ToLower(k), "x-tollgate-") {
+					delete(out.Header, k)
+				}
+			}
 			if id := requestid.FromContext(ss.Context()); id != "" {
 				out.Header.Set(requestid.MetadataKey, id)
 			}
@@ -74,14 +83,10 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 func writeChainError(w http.ResponseWriter, err error) {
 	var rej *rejection
 	if errors.As(err, &rej) {
-		writeError(w, rej.httpStatus, status.Code(err), rej.msg)
+		gatewayerr.WriteHTTP(w, rej.httpStatus, rej.GRPCStatus())
 		return
 	}
-	if secs, ok := gatewayerr.RetryAfterSeconds(err); ok {
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-	}
-	st := status.Convert(err)
-	writeError(w, runtime.HTTPStatusFromCode(st.Code()), st.Code(), st.Message())
+	gatewayerr.WriteHTTP(w, gatewayerr.HTTPStatusOf(err), status.Convert(err))
 }
 
 // setHeaders sets md's entries as HTTP headers, replacing the client's

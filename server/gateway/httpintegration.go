@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -14,7 +15,9 @@ import (
 	"google.golang.org/grpc/codes"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -23,16 +26,23 @@ import (
 type httpIntegrations struct {
 	transport         *http.Transport // verifies backend certificates
 	insecureTransport *http.Transport // for insecure_skip_verify integrations
+	logger            *slog.Logger    // backend errors, which clients never see in full
 	h2c               *http.Transport // for h2c integrations
 	newTransport      func(*tls.Config) *http.Transport
 	tls               *backendTLSConfigs
 }
 
-func newHTTPIntegrations(tlsConfigs *backendTLSConfigs) *httpIntegrations {
+// newHTTPIntegrations returns the HTTP proxy; unless allowLinkLocal, its
+// transports refuse to connect to link-local and metadata addresses.
+func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool, tlsConfigs *backendTLSConfigs) *httpIntegrations {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowLinkLocal {
+		dialer.Control = netguard.Control
+	}
 	mk := func(insecure bool) *http.Transport {
 		return &http.Transport{
 			Proxy:                 nil, // the gateway talks to backends directly
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           dialer.DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          1000,
 			MaxIdleConnsPerHost:   100,
@@ -42,7 +52,7 @@ func newHTTPIntegrations(tlsConfigs *backendTLSConfigs) *httpIntegrations {
 			TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}, //nolint:gosec // opt-in per integration, for testing
 		}
 	}
-	h := &httpIntegrations{transport: mk(false), insecureTransport: mk(true), tls: tlsConfigs}
+	h := &httpIntegrations{transport: mk(false), insecureTransport: mk(true), logger: logger, tls: tlsConfigs}
 	// Per-setting transports are made afresh, not cloned from a used one
 	// (a used Transport's clone does not negotiate HTTP/2).
 	h.newTransport = func(cfg *tls.Config) *http.Transport {
@@ -52,7 +62,7 @@ func newHTTPIntegrations(tlsConfigs *backendTLSConfigs) *httpIntegrations {
 	}
 	var p http.Protocols
 	p.SetUnencryptedHTTP2(true)
-	h.h2c = h.transport.Clone()
+	h.h2c = mk(false)
 	h.h2c.Protocols = &p
 	return h
 }
@@ -128,30 +138,33 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			if m := hi.GetMethod(); m != "" {
 				out.Method = m
 			}
-			for k := range out.Header {
-				if strings.HasPrefix(strings.ToLower(k), "x-tollgate-") {
-					out.Header.Del(k)
+			// The client's x-tollgate-* headers were removed before the
+			// gateway set its own (serveHTTPRoute): removing them here
+			// would take the caller's identity from the backend.
+			// ReverseProxy dropped X-Forwarded-For, -Host and -Proto from
+			// Out (and any header a client names in Connection): put back
+			// the gateway's own, which ServeHTTP set on the request in
+			// place of the client's.
+			for _, k := range forwarded.Names {
+				if vs := pr.In.Header[k]; len(vs) > 0 {
+					out.Header[k] = vs
 				}
 			}
-			// What the gateway asserts (principal, authorizer context,
-			// client certificate) was set among the client's headers:
-			// put it back after removing theirs.
-			if call := callinfo.FromContext(pr.In.Context()); call != nil {
-				setHeaders(out.Header, call.BackendMetadata())
-			}
-			// Rewrite already dropped the client's X-Forwarded-* headers:
-			// only the gateway's own are sent.
-			pr.SetXForwarded()
 		},
+		// The same errors, with the same ErrorInfo reasons, as the gRPC
+		// proxy's; the backend's address and the error stay in the log.
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				writeError(w, http.StatusGatewayTimeout, codes.DeadlineExceeded, "the backend did not answer within the route timeout of "+route.Timeout.String())
+				h.logger.InfoContext(ctx, "gateway: route timeout", "route", routeLabel(route), "backend", base.Host, "timeout", route.Timeout)
+				writeChainError(w, gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
+					"the backend did not answer within the route timeout of "+route.Timeout.String()))
 				return
 			}
 			if errors.Is(r.Context().Err(), context.Canceled) {
 				return // the client is gone
 			}
-			writeError(w, http.StatusBadGateway, codes.Unavailable, "the backend "+base.Host+" is unavailable")
+			h.logger.WarnContext(ctx, "gateway: backend unavailable", "route", routeLabel(route), "backend", base.Host, "error", err)
+			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"))
 		},
 	}
 	proxy.ServeHTTP(w, r.WithContext(ctx))

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,10 +8,14 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/forwarded"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
+	"github.com/tollgate-gw/tollgate/internal/reqpath"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
 )
@@ -34,12 +37,10 @@ type stageRuntime struct {
 // stageRuntime returns the runtime of a compiled stage: prev's transcoder
 // under prev's reference when prev serves the same linked descriptors, a
 // new one otherwise. Reusing the reference keeps in-process calls that were
-// matched on the previous table valid.
+// matched on the previous table valid. Load registers the reference.
 func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime) (*stageRuntime, error) {
 	if prev != nil && prev.stage.Files == s.Files {
-		rt := &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings}
-		g.refs.Store(rt.ref, rt)
-		return rt, nil
+		return &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings}, nil
 	}
 	return g.newStageRuntime(s)
 }
@@ -71,7 +72,6 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 			_ = set.Add(tpl, b)
 		}
 	}
-	g.refs.Store(rt.ref, rt)
 	return rt, nil
 }
 
@@ -84,10 +84,18 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 	return func(r *http.Request) metadata.MD {
 		md := metadata.Pairs(
 			httpMethodMetadataKey, r.Method,
-			httpPathMetadataKey, r.URL.EscapedPath(),
+			httpPathMetadataKey, canonicalPath(r.URL.EscapedPath()),
 			httpQueryMetadataKey, r.URL.RawQuery,
-			sourceIPMetadataKey, hostOf(r.RemoteAddr),
+			sourceIPMetadataKey, clientIP(r),
 		)
+		// The gateway's forwarding headers (setForwarded), which replace
+		// the entries grpc-gateway derives from the request (it would
+		// append the peer to X-Forwarded-For once more).
+		for _, k := range forwarded.Names {
+			if v := r.Header.Get(k); v != "" {
+				md[strings.ToLower(k)] = []string{v}
+			}
+		}
 		if cc := clientCertOf(r.TLS); cc != nil {
 			md = metadata.Join(md, metadata.Pairs(cc.Pairs()...))
 		}
@@ -98,6 +106,17 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 		}
 		return md
 	}
+}
+
+// canonicalPath is the canonical form of a transcoded call's path relative
+// to the stage, which ServeHTTP already checked (encoded slashes included:
+// a REST binding never allows them).
+func canonicalPath(escaped string) string {
+	p, err := reqpath.Canonical(escaped, false)
+	if err != nil {
+		return escaped // unreachable: serveStages refused the call
+	}
+	return p
 }
 
 // cacheHeaders are the request headers the response cache reads on every
@@ -159,6 +178,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.grpcServer.ServeHTTP(w, r)
 		return
 	}
+	g.setForwarded(r)
 	// Only origin-form targets ("/path?query") are routed: an absolute or
 	// opaque target ("http://internal/x", "http:http://x") could otherwise
 	// make the matched path differ from the path a backend receives.
@@ -167,8 +187,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw := r.URL.EscapedPath()
-	if !strings.HasPrefix(raw, "/") {
-		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request path must start with /")
+	// Paths a backend could read otherwise than the gateway are refused
+	// before routing; an encoded slash only once the route is known, since
+	// a plain HTTP route may allow it.
+	if _, err := reqpath.Canonical(raw, true); err != nil {
+		writePathError(w, err)
 		return
 	}
 	cur := g.current.Load()
@@ -196,9 +219,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveStages serves a REST or HTTP call on the first of stages with a
-// matching route. rest is the escaped path relative to the stage.
+// matching route. rest is the escaped path relative to the stage, already
+// checked by reqpath except for encoded slashes, which only a plain HTTP
+// route with allow_encoded_slashes accepts.
 func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compiled, stages []*routing.Stage, rest string) {
-	if g.serveWebSocketStages(w, r, stages, rest) {
+	canon, slashErr := reqpath.Canonical(rest, false)
+	if slashErr == nil && g.serveWebSocketStages(w, r, stages, rest) {
 		return
 	}
 	for _, st := range stages {
@@ -208,9 +234,24 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 					route = cr
 				}
 			}
-			g.serveHTTPRoute(w, r, route, rest)
+			if slashErr != nil {
+				if !route.Config.GetAllowEncodedSlashes() {
+					writePathError(w, slashErr)
+					return
+				}
+				var err error
+				if canon, err = reqpath.Canonical(rest, true); err != nil {
+					writePathError(w, err)
+					return
+				}
+			}
+			g.serveHTTPRoute(w, r, route, rest, canon)
 			return
 		}
+	}
+	if slashErr != nil {
+		writePathError(w, slashErr)
+		return
 	}
 	var only *stageRuntime
 	transcoders := 0
@@ -250,15 +291,14 @@ func (g *Gateway) transcode(w http.ResponseWriter, r *http.Request, rt *stageRun
 	rt.transcoder.ServeHTTP(w, r2)
 }
 
+// writePathError answers a request whose path reqpath refused: 400, with an
+// ErrorInfo whose reason is reqpath.Reason.
+func writePathError(w http.ResponseWriter, err error) {
+	writeChainError(w, gatewayerr.New(codes.InvalidArgument, reqpath.Reason, err.Error()))
+}
+
 // writeError writes a google.rpc.Status JSON error, the shape every error of
-// the data plane has.
+// the data plane has (gatewayerr.WriteHTTP).
 func writeError(w http.ResponseWriter, httpStatus int, code codes.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(httpStatus)
-	_ = json.NewEncoder(w).Encode(struct {
-		Code    int32  `json:"code"`
-		Message string `json:"message"`
-		Details []any  `json:"details"`
-	}{int32(code), msg, []any{}})
+	gatewayerr.WriteHTTP(w, httpStatus, status.New(code, msg))
 }

@@ -102,9 +102,8 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	}
 	conn, err := p.pool.Conn(call.Backend)
 	if err != nil {
-		p.logger.DebugContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)
-		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, call.Backend.Target,
-			fmt.Sprintf("backend %s is unavailable: %v", call.Backend.Target, err))
+		p.logger.WarnContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)
+		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
 	}
 
 	// The backend call lives in a context derived from the client's, so the
@@ -256,18 +255,16 @@ func (p *Proxy) backendError(ctx context.Context, method string, call Call, rout
 	st := status.Convert(err)
 	switch {
 	case st.Code() == codes.DeadlineExceeded && routeTimedOut(ctx, routeDeadline):
-		p.logger.DebugContext(ctx, "grpcproxy: route timeout", "method", method, "target", call.Backend.Target, "timeout", call.Timeout)
-		return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout, call.Backend.Target,
-			fmt.Sprintf("backend %s did not answer within the route timeout of %s", call.Backend.Target, call.Timeout))
+		p.logger.InfoContext(ctx, "grpcproxy: route timeout", "method", method, "target", call.Backend.Target, "timeout", call.Timeout)
+		return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
+			fmt.Sprintf("the backend did not answer within the route timeout of %s", call.Timeout))
 	case st.Code() == codes.Unavailable && atStart:
-		p.logger.DebugContext(ctx, "grpcproxy: backend unavailable", "method", method, "target", call.Backend.Target, "error", st.Message())
-		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, call.Backend.Target,
-			fmt.Sprintf("backend %s is unavailable: %s", call.Backend.Target, st.Message()))
+		p.logger.WarnContext(ctx, "grpcproxy: backend unavailable", "method", method, "target", call.Backend.Target, "error", st.Message())
+		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
 	case brokenStream(st) && ctx.Err() == nil:
 		// The backend's connection or stream broke: no status of its own.
-		p.logger.DebugContext(ctx, "grpcproxy: backend stream broke", "method", method, "target", call.Backend.Target, "error", st.Message())
-		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, call.Backend.Target,
-			fmt.Sprintf("backend %s broke the call: %s", call.Backend.Target, st.Message()))
+		p.logger.WarnContext(ctx, "grpcproxy: backend stream broke", "method", method, "target", call.Backend.Target, "error", st.Message())
+		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend broke the call")
 	}
 	return err
 }

@@ -278,8 +278,8 @@ func TestProxyBackendDown(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			got := callKind(testContext(t), c, kind, []string{"hello"})
 			st := wantCode(t, got.err, codes.Unavailable)
-			if want := "backend " + target + " is unavailable: "; !strings.HasPrefix(st.Message(), want) {
-				t.Errorf("message %q, want it to start with %q", st.Message(), want)
+			if want := "the backend is unavailable"; st.Message() != want || strings.Contains(st.Message(), target) {
+				t.Errorf("message %q, want %q without the backend address", st.Message(), want)
 			}
 		})
 	}
@@ -296,8 +296,8 @@ func TestProxyDeadlines(t *testing.T) {
 			start := time.Now()
 			got := callKind(testContext(t), c, kind, []string{"sleep:5s"})
 			st := wantCode(t, got.err, codes.DeadlineExceeded)
-			if !strings.Contains(st.Message(), "route timeout of 100ms") || !strings.Contains(st.Message(), be.Addr()) {
-				t.Errorf("%s: message %q, want it to name the backend and the route timeout", kind, st.Message())
+			if !strings.Contains(st.Message(), "route timeout of 100ms") || strings.Contains(st.Message(), be.Addr()) {
+				t.Errorf("%s: message %q, want it to name the route timeout, not the backend", kind, st.Message())
 			}
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("%s: took %v, want about 100ms", kind, d)

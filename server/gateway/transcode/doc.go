@@ -80,8 +80,10 @@
 // "authorization"; X-Api-Key, X-Request-Id, Traceparent, Tracestate and
 // Baggage under their own names; the IANA permanent headers with the
 // "grpcgateway-" prefix; x-forwarded-for and x-forwarded-host; Grpc-Timeout
-// as the deadline. [WithOutgoingMetadata] adds the gateway's own metadata,
-// replacing any client value of the same keys. Response headers come back
+// as the deadline. [WithOutgoingMetadata] and [WithRequestMetadata] add the
+// gateway's own metadata, replacing any value of the same keys (the data
+// plane replaces x-forwarded-* this way with the forwarding headers it
+// asserts). Response headers come back
 // as Grpc-Metadata-<key> (except the gateway's own x-request-id, x-tollgate-cache and
 // x-tollgate-cache-control, under their own names), trailers as
 // Grpc-Trailer-<key> to clients that send "TE: trailers".

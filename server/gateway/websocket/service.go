@@ -16,6 +16,7 @@ import (
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // maxCallbackBody bounds a callback request's body before the stage's own
@@ -310,11 +311,7 @@ func (s *Service) ServeHTTPCallback(w http.ResponseWriter, r *http.Request, stag
 // writeError writes an error as google.rpc.Status JSON.
 func writeError(w http.ResponseWriter, err error) {
 	st, httpCode := Status(err)
-	b, _ := protojson.Marshal(st.Proto())
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(httpCode)
-	_, _ = w.Write(b)
+	gatewayerr.WriteHTTP(w, httpCode, st)
 }
 
 // writeJSON writes a message as JSON.

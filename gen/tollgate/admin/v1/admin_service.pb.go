@@ -24,6 +24,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ApiView says how much of an Api a read returns (AIP-157): an API's
+// descriptor set can be tens of kilobytes, which a listing rarely needs.
+type ApiView int32
+
+const (
+	// The method's default: BASIC for ListApis, FULL for GetApi.
+	ApiView_API_VIEW_UNSPECIFIED ApiView = 0
+	// Every field but file_descriptor_set.
+	ApiView_API_VIEW_BASIC ApiView = 1
+	// Every field.
+	ApiView_API_VIEW_FULL ApiView = 2
+)
+
+// Enum value maps for ApiView.
+var (
+	ApiView_name = map[int32]string{
+		0: "API_VIEW_UNSPECIFIED",
+		1: "API_VIEW_BASIC",
+		2: "API_VIEW_FULL",
+	}
+	ApiView_value = map[string]int32{
+		"API_VIEW_UNSPECIFIED": 0,
+		"API_VIEW_BASIC":       1,
+		"API_VIEW_FULL":        2,
+	}
+)
+
+func (x ApiView) Enum() *ApiView {
+	p := new(ApiView)
+	*p = x
+	return p
+}
+
+func (x ApiView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ApiView) Descriptor() protoreflect.EnumDescriptor {
+	return file_tollgate_admin_v1_admin_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ApiView) Type() protoreflect.EnumType {
+	return &file_tollgate_admin_v1_admin_service_proto_enumTypes[0]
+}
+
+func (x ApiView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ApiView.Descriptor instead.
+func (ApiView) EnumDescriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{0}
+}
+
 // CreateApiRequest is the request of CreateApi.
 type CreateApiRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -85,7 +139,9 @@ func (x *CreateApiRequest) GetApi() *Api {
 type GetApiRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The name of the api.
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How much of the api to return. Unspecified means API_VIEW_FULL.
+	View          ApiView `protobuf:"varint,2,opt,name=view,proto3,enum=tollgate.admin.v1.ApiView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -127,6 +183,13 @@ func (x *GetApiRequest) GetName() string {
 	return ""
 }
 
+func (x *GetApiRequest) GetView() ApiView {
+	if x != nil {
+		return x.View
+	}
+	return ApiView_API_VIEW_UNSPECIFIED
+}
+
 // ListApisRequest is the request of ListApis.
 type ListApisRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -134,7 +197,10 @@ type ListApisRequest struct {
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A next_page_token from a previous call, to get the next page. The other
 	// fields must be the same as in that call.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// How much of each api to return. Unspecified means API_VIEW_BASIC:
+	// without the descriptor set.
+	View          ApiView `protobuf:"varint,3,opt,name=view,proto3,enum=tollgate.admin.v1.ApiView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -181,6 +247,13 @@ func (x *ListApisRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListApisRequest) GetView() ApiView {
+	if x != nil {
+		return x.View
+	}
+	return ApiView_API_VIEW_UNSPECIFIED
 }
 
 // ListApisResponse is the response of ListApis.
@@ -2699,9 +2772,12 @@ type GetUsageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The usage plan, "usagePlans/{usage_plan}".
 	UsagePlan string `protobuf:"bytes,1,opt,name=usage_plan,json=usagePlan,proto3" json:"usage_plan,omitempty"`
-	// First UTC day, "YYYY-MM-DD".
+	// First UTC day, "YYYY-MM-DD". Empty means the first day of the plan's
+	// current quota period (of the current UTC month for a plan without a
+	// quota).
 	StartDate string `protobuf:"bytes,2,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	// Last UTC day, "YYYY-MM-DD", inclusive; at most 366 days after start_date.
+	// Last UTC day, "YYYY-MM-DD", inclusive; at most 366 days after
+	// start_date. Empty means today (UTC).
 	EndDate string `protobuf:"bytes,3,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	// Only this API key, "apiKeys/{api_key}". Empty means every key of the plan.
 	ApiKey string `protobuf:"bytes,4,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
@@ -3292,6 +3368,63 @@ func (x *FlushStageCacheRequest) GetName() string {
 	return ""
 }
 
+// FlushStageAuthorizersCacheRequest is the request of
+// FlushStageAuthorizersCache.
+type FlushStageAuthorizersCacheRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stage, "apis/{api}/stages/{stage}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Only this authorizer's cache, "apis/{api}/authorizers/{authorizer}" (of
+	// the stage's API). Empty: every authorizer of the stage.
+	Authorizer    string `protobuf:"bytes,2,opt,name=authorizer,proto3" json:"authorizer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushStageAuthorizersCacheRequest) Reset() {
+	*x = FlushStageAuthorizersCacheRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushStageAuthorizersCacheRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushStageAuthorizersCacheRequest) ProtoMessage() {}
+
+func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushStageAuthorizersCacheRequest.ProtoReflect.Descriptor instead.
+func (*FlushStageAuthorizersCacheRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *FlushStageAuthorizersCacheRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FlushStageAuthorizersCacheRequest) GetAuthorizer() string {
+	if x != nil {
+		return x.Authorizer
+	}
+	return ""
+}
+
 var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
@@ -3299,14 +3432,16 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
 	"\x10CreateApiRequest\x12\x15\n" +
 	"\x06api_id\x18\x01 \x01(\tR\x05apiId\x12-\n" +
-	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"=\n" +
+	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"m\n" +
 	"\rGetApiRequest\x12,\n" +
 	"\x04name\x18\x01 \x01(\tB\x18\xe0A\x02\xfaA\x12\n" +
-	"\x10tollgate.dev/ApiR\x04name\"M\n" +
+	"\x10tollgate.dev/ApiR\x04name\x12.\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x1a.tollgate.admin.v1.ApiViewR\x04view\"}\n" +
 	"\x0fListApisRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"f\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12.\n" +
+	"\x04view\x18\x03 \x01(\x0e2\x1a.tollgate.admin.v1.ApiViewR\x04view\"f\n" +
 	"\x10ListApisResponse\x12*\n" +
 	"\x04apis\x18\x01 \x03(\v2\x16.tollgate.admin.v1.ApiR\x04apis\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n" +
@@ -3488,8 +3623,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"usage_plan\x18\x01 \x01(\tB\x1e\xe0A\x02\xfaA\x18\n" +
 	"\x16tollgate.dev/UsagePlanR\tusagePlan\x12\"\n" +
 	"\n" +
-	"start_date\x18\x02 \x01(\tB\x03\xe0A\x02R\tstartDate\x12\x1e\n" +
-	"\bend_date\x18\x03 \x01(\tB\x03\xe0A\x02R\aendDate\x12\x17\n" +
+	"start_date\x18\x02 \x01(\tB\x03\xe0A\x01R\tstartDate\x12\x1e\n" +
+	"\bend_date\x18\x03 \x01(\tB\x03\xe0A\x01R\aendDate\x12\x17\n" +
 	"\aapi_key\x18\x04 \x01(\tR\x06apiKey\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -3529,7 +3664,18 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x0fremaining_quota\x18\x02 \x01(\x03R\x0eremainingQuota\"H\n" +
 	"\x16FlushStageCacheRequest\x12.\n" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
-	"\x12tollgate.dev/StageR\x04name2\x94<\n" +
+	"\x12tollgate.dev/StageR\x04name\"\x94\x01\n" +
+	"!FlushStageAuthorizersCacheRequest\x12.\n" +
+	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
+	"\x12tollgate.dev/StageR\x04name\x12?\n" +
+	"\n" +
+	"authorizer\x18\x02 \x01(\tB\x1f\xe0A\x01\xfaA\x19\n" +
+	"\x17tollgate.dev/AuthorizerR\n" +
+	"authorizer*J\n" +
+	"\aApiView\x12\x18\n" +
+	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
+	"\rAPI_VIEW_FULL\x10\x022\xc5=\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -3587,7 +3733,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x15UpdateAccountSettings\x12/.tollgate.admin.v1.UpdateAccountSettingsRequest\x1a\".tollgate.admin.v1.AccountSettings\"]\xdaA\x1caccount_settings,update_mask\x82\xd3\xe4\x93\x028:\x10account_settings2$/v1/{account_settings.name=settings}\x12\x9f\x01\n" +
 	"\vAdjustQuota\x12%.tollgate.admin.v1.AdjustQuotaRequest\x1a\x1b.tollgate.admin.v1.KeyUsage\"L\xdaA\x14name,remaining_quota\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/{name=usagePlans/*/keys/*}:adjustQuota\x12\xa1\x01\n" +
 	"\bGetUsage\x12\".tollgate.admin.v1.GetUsageRequest\x1a#.tollgate.admin.v1.GetUsageResponse\"L\xdaA\x1eusage_plan,start_date,end_date\x82\xd3\xe4\x93\x02%\x12#/v1/{usage_plan=usagePlans/*}/usage\x12\x8d\x01\n" +
-	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x12\xa4\x01\n" +
+	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x12\xae\x01\n" +
+	"\x1aFlushStageAuthorizersCache\x124.tollgate.admin.v1.FlushStageAuthorizersCacheRequest\x1a\x16.google.protobuf.Empty\"B\xdaA\x04name\x82\xd3\xe4\x93\x025:\x01*\"0/v1/{name=apis/*/stages/*}:flushAuthorizersCache\x12\xa4\x01\n" +
 	"\x11CreateCertificate\x12+.tollgate.admin.v1.CreateCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"B\xdaA\x1acertificate,certificate_id\x82\xd3\xe4\x93\x02\x1f:\vcertificate\"\x10/v1/certificates\x12\x84\x01\n" +
 	"\x0eGetCertificate\x12(.tollgate.admin.v1.GetCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"(\xdaA\x04name\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=certificates/*}\x12\x85\x01\n" +
 	"\x10ListCertificates\x12*.tollgate.admin.v1.ListCertificatesRequest\x1a+.tollgate.admin.v1.ListCertificatesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/certificates\x12\xb6\x01\n" +
@@ -3607,234 +3754,241 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_tollgate_admin_v1_admin_service_proto_rawDescData
 }
 
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_tollgate_admin_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
-	(*CreateApiRequest)(nil),             // 0: tollgate.admin.v1.CreateApiRequest
-	(*GetApiRequest)(nil),                // 1: tollgate.admin.v1.GetApiRequest
-	(*ListApisRequest)(nil),              // 2: tollgate.admin.v1.ListApisRequest
-	(*ListApisResponse)(nil),             // 3: tollgate.admin.v1.ListApisResponse
-	(*UpdateApiRequest)(nil),             // 4: tollgate.admin.v1.UpdateApiRequest
-	(*DeleteApiRequest)(nil),             // 5: tollgate.admin.v1.DeleteApiRequest
-	(*CreateRouteRequest)(nil),           // 6: tollgate.admin.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),              // 7: tollgate.admin.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),            // 8: tollgate.admin.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),           // 9: tollgate.admin.v1.ListRoutesResponse
-	(*UpdateRouteRequest)(nil),           // 10: tollgate.admin.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),           // 11: tollgate.admin.v1.DeleteRouteRequest
-	(*CreateAuthorizerRequest)(nil),      // 12: tollgate.admin.v1.CreateAuthorizerRequest
-	(*GetAuthorizerRequest)(nil),         // 13: tollgate.admin.v1.GetAuthorizerRequest
-	(*ListAuthorizersRequest)(nil),       // 14: tollgate.admin.v1.ListAuthorizersRequest
-	(*ListAuthorizersResponse)(nil),      // 15: tollgate.admin.v1.ListAuthorizersResponse
-	(*UpdateAuthorizerRequest)(nil),      // 16: tollgate.admin.v1.UpdateAuthorizerRequest
-	(*DeleteAuthorizerRequest)(nil),      // 17: tollgate.admin.v1.DeleteAuthorizerRequest
-	(*CreateDeploymentRequest)(nil),      // 18: tollgate.admin.v1.CreateDeploymentRequest
-	(*GetDeploymentRequest)(nil),         // 19: tollgate.admin.v1.GetDeploymentRequest
-	(*ListDeploymentsRequest)(nil),       // 20: tollgate.admin.v1.ListDeploymentsRequest
-	(*ListDeploymentsResponse)(nil),      // 21: tollgate.admin.v1.ListDeploymentsResponse
-	(*DeleteDeploymentRequest)(nil),      // 22: tollgate.admin.v1.DeleteDeploymentRequest
-	(*CreateStageRequest)(nil),           // 23: tollgate.admin.v1.CreateStageRequest
-	(*GetStageRequest)(nil),              // 24: tollgate.admin.v1.GetStageRequest
-	(*ListStagesRequest)(nil),            // 25: tollgate.admin.v1.ListStagesRequest
-	(*ListStagesResponse)(nil),           // 26: tollgate.admin.v1.ListStagesResponse
-	(*UpdateStageRequest)(nil),           // 27: tollgate.admin.v1.UpdateStageRequest
-	(*DeleteStageRequest)(nil),           // 28: tollgate.admin.v1.DeleteStageRequest
-	(*CreateApiKeyRequest)(nil),          // 29: tollgate.admin.v1.CreateApiKeyRequest
-	(*GetApiKeyRequest)(nil),             // 30: tollgate.admin.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),           // 31: tollgate.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),          // 32: tollgate.admin.v1.ListApiKeysResponse
-	(*UpdateApiKeyRequest)(nil),          // 33: tollgate.admin.v1.UpdateApiKeyRequest
-	(*DeleteApiKeyRequest)(nil),          // 34: tollgate.admin.v1.DeleteApiKeyRequest
-	(*CreateUsagePlanRequest)(nil),       // 35: tollgate.admin.v1.CreateUsagePlanRequest
-	(*GetUsagePlanRequest)(nil),          // 36: tollgate.admin.v1.GetUsagePlanRequest
-	(*ListUsagePlansRequest)(nil),        // 37: tollgate.admin.v1.ListUsagePlansRequest
-	(*ListUsagePlansResponse)(nil),       // 38: tollgate.admin.v1.ListUsagePlansResponse
-	(*UpdateUsagePlanRequest)(nil),       // 39: tollgate.admin.v1.UpdateUsagePlanRequest
-	(*DeleteUsagePlanRequest)(nil),       // 40: tollgate.admin.v1.DeleteUsagePlanRequest
-	(*CreateUsagePlanKeyRequest)(nil),    // 41: tollgate.admin.v1.CreateUsagePlanKeyRequest
-	(*GetUsagePlanKeyRequest)(nil),       // 42: tollgate.admin.v1.GetUsagePlanKeyRequest
-	(*ListUsagePlanKeysRequest)(nil),     // 43: tollgate.admin.v1.ListUsagePlanKeysRequest
-	(*ListUsagePlanKeysResponse)(nil),    // 44: tollgate.admin.v1.ListUsagePlanKeysResponse
-	(*DeleteUsagePlanKeyRequest)(nil),    // 45: tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	(*GetAccountSettingsRequest)(nil),    // 46: tollgate.admin.v1.GetAccountSettingsRequest
-	(*UpdateAccountSettingsRequest)(nil), // 47: tollgate.admin.v1.UpdateAccountSettingsRequest
-	(*GetUsageRequest)(nil),              // 48: tollgate.admin.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),             // 49: tollgate.admin.v1.GetUsageResponse
-	(*CreateDomainMappingRequest)(nil),   // 50: tollgate.admin.v1.CreateDomainMappingRequest
-	(*GetDomainMappingRequest)(nil),      // 51: tollgate.admin.v1.GetDomainMappingRequest
-	(*ListDomainMappingsRequest)(nil),    // 52: tollgate.admin.v1.ListDomainMappingsRequest
-	(*ListDomainMappingsResponse)(nil),   // 53: tollgate.admin.v1.ListDomainMappingsResponse
-	(*UpdateDomainMappingRequest)(nil),   // 54: tollgate.admin.v1.UpdateDomainMappingRequest
-	(*DeleteDomainMappingRequest)(nil),   // 55: tollgate.admin.v1.DeleteDomainMappingRequest
-	(*AdjustQuotaRequest)(nil),           // 56: tollgate.admin.v1.AdjustQuotaRequest
-	(*FlushStageCacheRequest)(nil),       // 57: tollgate.admin.v1.FlushStageCacheRequest
-	(*Api)(nil),                          // 58: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),        // 59: google.protobuf.FieldMask
-	(*Route)(nil),                        // 60: tollgate.admin.v1.Route
-	(*Authorizer)(nil),                   // 61: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),                   // 62: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                        // 63: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                       // 64: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                    // 65: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),                 // 66: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),              // 67: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                     // 68: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),                // 69: tollgate.admin.v1.DomainMapping
-	(*CreateCertificateRequest)(nil),     // 70: tollgate.admin.v1.CreateCertificateRequest
-	(*GetCertificateRequest)(nil),        // 71: tollgate.admin.v1.GetCertificateRequest
-	(*ListCertificatesRequest)(nil),      // 72: tollgate.admin.v1.ListCertificatesRequest
-	(*UpdateCertificateRequest)(nil),     // 73: tollgate.admin.v1.UpdateCertificateRequest
-	(*DeleteCertificateRequest)(nil),     // 74: tollgate.admin.v1.DeleteCertificateRequest
-	(*emptypb.Empty)(nil),                // 75: google.protobuf.Empty
-	(*Certificate)(nil),                  // 76: tollgate.admin.v1.Certificate
-	(*ListCertificatesResponse)(nil),     // 77: tollgate.admin.v1.ListCertificatesResponse
+	(ApiView)(0),                              // 0: tollgate.admin.v1.ApiView
+	(*CreateApiRequest)(nil),                  // 1: tollgate.admin.v1.CreateApiRequest
+	(*GetApiRequest)(nil),                     // 2: tollgate.admin.v1.GetApiRequest
+	(*ListApisRequest)(nil),                   // 3: tollgate.admin.v1.ListApisRequest
+	(*ListApisResponse)(nil),                  // 4: tollgate.admin.v1.ListApisResponse
+	(*UpdateApiRequest)(nil),                  // 5: tollgate.admin.v1.UpdateApiRequest
+	(*DeleteApiRequest)(nil),                  // 6: tollgate.admin.v1.DeleteApiRequest
+	(*CreateRouteRequest)(nil),                // 7: tollgate.admin.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),                   // 8: tollgate.admin.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),                 // 9: tollgate.admin.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),                // 10: tollgate.admin.v1.ListRoutesResponse
+	(*UpdateRouteRequest)(nil),                // 11: tollgate.admin.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),                // 12: tollgate.admin.v1.DeleteRouteRequest
+	(*CreateAuthorizerRequest)(nil),           // 13: tollgate.admin.v1.CreateAuthorizerRequest
+	(*GetAuthorizerRequest)(nil),              // 14: tollgate.admin.v1.GetAuthorizerRequest
+	(*ListAuthorizersRequest)(nil),            // 15: tollgate.admin.v1.ListAuthorizersRequest
+	(*ListAuthorizersResponse)(nil),           // 16: tollgate.admin.v1.ListAuthorizersResponse
+	(*UpdateAuthorizerRequest)(nil),           // 17: tollgate.admin.v1.UpdateAuthorizerRequest
+	(*DeleteAuthorizerRequest)(nil),           // 18: tollgate.admin.v1.DeleteAuthorizerRequest
+	(*CreateDeploymentRequest)(nil),           // 19: tollgate.admin.v1.CreateDeploymentRequest
+	(*GetDeploymentRequest)(nil),              // 20: tollgate.admin.v1.GetDeploymentRequest
+	(*ListDeploymentsRequest)(nil),            // 21: tollgate.admin.v1.ListDeploymentsRequest
+	(*ListDeploymentsResponse)(nil),           // 22: tollgate.admin.v1.ListDeploymentsResponse
+	(*DeleteDeploymentRequest)(nil),           // 23: tollgate.admin.v1.DeleteDeploymentRequest
+	(*CreateStageRequest)(nil),                // 24: tollgate.admin.v1.CreateStageRequest
+	(*GetStageRequest)(nil),                   // 25: tollgate.admin.v1.GetStageRequest
+	(*ListStagesRequest)(nil),                 // 26: tollgate.admin.v1.ListStagesRequest
+	(*ListStagesResponse)(nil),                // 27: tollgate.admin.v1.ListStagesResponse
+	(*UpdateStageRequest)(nil),                // 28: tollgate.admin.v1.UpdateStageRequest
+	(*DeleteStageRequest)(nil),                // 29: tollgate.admin.v1.DeleteStageRequest
+	(*CreateApiKeyRequest)(nil),               // 30: tollgate.admin.v1.CreateApiKeyRequest
+	(*GetApiKeyRequest)(nil),                  // 31: tollgate.admin.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),                // 32: tollgate.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),               // 33: tollgate.admin.v1.ListApiKeysResponse
+	(*UpdateApiKeyRequest)(nil),               // 34: tollgate.admin.v1.UpdateApiKeyRequest
+	(*DeleteApiKeyRequest)(nil),               // 35: tollgate.admin.v1.DeleteApiKeyRequest
+	(*CreateUsagePlanRequest)(nil),            // 36: tollgate.admin.v1.CreateUsagePlanRequest
+	(*GetUsagePlanRequest)(nil),               // 37: tollgate.admin.v1.GetUsagePlanRequest
+	(*ListUsagePlansRequest)(nil),             // 38: tollgate.admin.v1.ListUsagePlansRequest
+	(*ListUsagePlansResponse)(nil),            // 39: tollgate.admin.v1.ListUsagePlansResponse
+	(*UpdateUsagePlanRequest)(nil),            // 40: tollgate.admin.v1.UpdateUsagePlanRequest
+	(*DeleteUsagePlanRequest)(nil),            // 41: tollgate.admin.v1.DeleteUsagePlanRequest
+	(*CreateUsagePlanKeyRequest)(nil),         // 42: tollgate.admin.v1.CreateUsagePlanKeyRequest
+	(*GetUsagePlanKeyRequest)(nil),            // 43: tollgate.admin.v1.GetUsagePlanKeyRequest
+	(*ListUsagePlanKeysRequest)(nil),          // 44: tollgate.admin.v1.ListUsagePlanKeysRequest
+	(*ListUsagePlanKeysResponse)(nil),         // 45: tollgate.admin.v1.ListUsagePlanKeysResponse
+	(*DeleteUsagePlanKeyRequest)(nil),         // 46: tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	(*GetAccountSettingsRequest)(nil),         // 47: tollgate.admin.v1.GetAccountSettingsRequest
+	(*UpdateAccountSettingsRequest)(nil),      // 48: tollgate.admin.v1.UpdateAccountSettingsRequest
+	(*GetUsageRequest)(nil),                   // 49: tollgate.admin.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),                  // 50: tollgate.admin.v1.GetUsageResponse
+	(*CreateDomainMappingRequest)(nil),        // 51: tollgate.admin.v1.CreateDomainMappingRequest
+	(*GetDomainMappingRequest)(nil),           // 52: tollgate.admin.v1.GetDomainMappingRequest
+	(*ListDomainMappingsRequest)(nil),         // 53: tollgate.admin.v1.ListDomainMappingsRequest
+	(*ListDomainMappingsResponse)(nil),        // 54: tollgate.admin.v1.ListDomainMappingsResponse
+	(*UpdateDomainMappingRequest)(nil),        // 55: tollgate.admin.v1.UpdateDomainMappingRequest
+	(*DeleteDomainMappingRequest)(nil),        // 56: tollgate.admin.v1.DeleteDomainMappingRequest
+	(*AdjustQuotaRequest)(nil),                // 57: tollgate.admin.v1.AdjustQuotaRequest
+	(*FlushStageCacheRequest)(nil),            // 58: tollgate.admin.v1.FlushStageCacheRequest
+	(*FlushStageAuthorizersCacheRequest)(nil), // 59: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	(*Api)(nil),                      // 60: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),    // 61: google.protobuf.FieldMask
+	(*Route)(nil),                    // 62: tollgate.admin.v1.Route
+	(*Authorizer)(nil),               // 63: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),               // 64: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                    // 65: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                   // 66: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                // 67: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),             // 68: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),          // 69: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                 // 70: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),            // 71: tollgate.admin.v1.DomainMapping
+	(*CreateCertificateRequest)(nil), // 72: tollgate.admin.v1.CreateCertificateRequest
+	(*GetCertificateRequest)(nil),    // 73: tollgate.admin.v1.GetCertificateRequest
+	(*ListCertificatesRequest)(nil),  // 74: tollgate.admin.v1.ListCertificatesRequest
+	(*UpdateCertificateRequest)(nil), // 75: tollgate.admin.v1.UpdateCertificateRequest
+	(*DeleteCertificateRequest)(nil), // 76: tollgate.admin.v1.DeleteCertificateRequest
+	(*emptypb.Empty)(nil),            // 77: google.protobuf.Empty
+	(*Certificate)(nil),              // 78: tollgate.admin.v1.Certificate
+	(*ListCertificatesResponse)(nil), // 79: tollgate.admin.v1.ListCertificatesResponse
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	58, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	58, // 1: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	58, // 2: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	59, // 3: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	60, // 4: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	60, // 5: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	60, // 6: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	59, // 7: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	61, // 8: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	61, // 9: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	61, // 10: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	59, // 11: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 12: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	62, // 13: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	63, // 14: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	63, // 15: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	63, // 16: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	59, // 17: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	64, // 18: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	64, // 19: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	64, // 20: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	59, // 21: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	65, // 22: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	65, // 23: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	65, // 24: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	59, // 25: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 26: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	66, // 27: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	67, // 28: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	59, // 29: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 30: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	69, // 31: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	69, // 32: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	69, // 33: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	59, // 34: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 35: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
-	1,  // 36: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
-	2,  // 37: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
-	4,  // 38: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
-	5,  // 39: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
-	6,  // 40: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
-	7,  // 41: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
-	8,  // 42: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
-	10, // 43: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
-	11, // 44: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
-	12, // 45: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
-	13, // 46: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
-	14, // 47: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
-	16, // 48: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
-	17, // 49: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
-	18, // 50: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
-	19, // 51: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
-	20, // 52: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
-	22, // 53: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
-	23, // 54: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
-	24, // 55: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
-	25, // 56: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
-	27, // 57: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
-	28, // 58: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
-	29, // 59: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
-	30, // 60: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
-	31, // 61: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
-	33, // 62: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
-	34, // 63: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
-	35, // 64: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
-	36, // 65: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
-	37, // 66: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
-	39, // 67: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
-	40, // 68: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
-	41, // 69: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
-	42, // 70: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
-	43, // 71: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
-	45, // 72: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	50, // 73: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
-	51, // 74: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
-	52, // 75: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
-	54, // 76: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
-	55, // 77: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
-	46, // 78: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
-	47, // 79: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
-	56, // 80: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
-	48, // 81: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
-	57, // 82: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	70, // 83: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
-	71, // 84: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
-	72, // 85: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
-	73, // 86: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
-	74, // 87: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
-	58, // 88: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	58, // 89: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	3,  // 90: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	58, // 91: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	75, // 92: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	60, // 93: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	60, // 94: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	9,  // 95: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	60, // 96: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	75, // 97: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	61, // 98: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	61, // 99: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	15, // 100: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	61, // 101: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	75, // 102: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	62, // 103: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	62, // 104: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	21, // 105: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	75, // 106: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	63, // 107: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	63, // 108: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	26, // 109: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	63, // 110: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	75, // 111: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	64, // 112: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	64, // 113: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	32, // 114: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	64, // 115: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	75, // 116: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	65, // 117: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	65, // 118: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	38, // 119: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	65, // 120: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	75, // 121: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	66, // 122: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	66, // 123: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	44, // 124: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	75, // 125: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	69, // 126: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	69, // 127: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	53, // 128: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	69, // 129: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	75, // 130: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	67, // 131: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	67, // 132: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	68, // 133: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	49, // 134: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	75, // 135: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	76, // 136: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
-	76, // 137: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
-	77, // 138: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
-	76, // 139: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
-	75, // 140: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
-	88, // [88:141] is the sub-list for method output_type
-	35, // [35:88] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	60, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	0,  // 1: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
+	0,  // 2: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
+	60, // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	60, // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	61, // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	62, // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	62, // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	61, // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	63, // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	63, // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	61, // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	64, // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	65, // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	65, // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	65, // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	61, // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	66, // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	66, // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	61, // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	67, // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	67, // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	67, // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	61, // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	68, // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	69, // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	61, // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	70, // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	71, // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	71, // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	71, // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	61, // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 37: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
+	2,  // 38: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
+	3,  // 39: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
+	5,  // 40: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
+	6,  // 41: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
+	7,  // 42: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
+	8,  // 43: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
+	9,  // 44: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
+	11, // 45: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
+	12, // 46: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
+	13, // 47: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
+	14, // 48: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
+	15, // 49: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
+	17, // 50: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
+	18, // 51: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
+	19, // 52: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
+	20, // 53: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
+	21, // 54: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
+	23, // 55: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
+	24, // 56: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
+	25, // 57: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
+	26, // 58: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
+	28, // 59: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
+	29, // 60: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
+	30, // 61: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
+	31, // 62: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
+	32, // 63: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
+	34, // 64: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
+	35, // 65: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
+	36, // 66: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
+	37, // 67: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
+	38, // 68: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
+	40, // 69: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
+	41, // 70: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
+	42, // 71: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
+	43, // 72: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
+	44, // 73: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
+	46, // 74: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	51, // 75: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
+	52, // 76: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
+	53, // 77: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
+	55, // 78: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
+	56, // 79: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
+	47, // 80: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
+	48, // 81: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
+	57, // 82: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
+	49, // 83: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
+	58, // 84: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
+	59, // 85: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	72, // 86: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
+	73, // 87: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
+	74, // 88: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
+	75, // 89: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
+	76, // 90: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
+	60, // 91: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	60, // 92: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	4,  // 93: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	60, // 94: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	77, // 95: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	62, // 96: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	62, // 97: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	10, // 98: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	62, // 99: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	77, // 100: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	63, // 101: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	63, // 102: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	16, // 103: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	63, // 104: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	77, // 105: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	64, // 106: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	64, // 107: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	22, // 108: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	77, // 109: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	65, // 110: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	65, // 111: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	27, // 112: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	65, // 113: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	77, // 114: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	66, // 115: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	66, // 116: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	33, // 117: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	66, // 118: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	77, // 119: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	67, // 120: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	67, // 121: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	39, // 122: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	67, // 123: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	77, // 124: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	68, // 125: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	68, // 126: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	45, // 127: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	77, // 128: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	71, // 129: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	71, // 130: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	54, // 131: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	71, // 132: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	77, // 133: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	69, // 134: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	69, // 135: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	70, // 136: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	50, // 137: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	77, // 138: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	77, // 139: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
+	78, // 140: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
+	78, // 141: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
+	79, // 142: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
+	78, // 143: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
+	77, // 144: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
+	91, // [91:145] is the sub-list for method output_type
+	37, // [37:91] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_admin_service_proto_init() }
@@ -3850,13 +4004,14 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   58,
+			NumEnums:      1,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tollgate_admin_v1_admin_service_proto_goTypes,
 		DependencyIndexes: file_tollgate_admin_v1_admin_service_proto_depIdxs,
+		EnumInfos:         file_tollgate_admin_v1_admin_service_proto_enumTypes,
 		MessageInfos:      file_tollgate_admin_v1_admin_service_proto_msgTypes,
 	}.Build()
 	File_tollgate_admin_v1_admin_service_proto = out.File

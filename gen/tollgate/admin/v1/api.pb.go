@@ -602,8 +602,17 @@ type Route struct {
 	// (the backend can still reply through the @connections callback API).
 	// Ignored for $connect and $disconnect.
 	ReturnResponse bool `protobuf:"varint,20,opt,name=return_response,json=returnResponse,proto3" json:"return_response,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Plain HTTP routes only: pass an encoded slash ("%2F") in the request
+	// path to the backend as a literal part of one segment ("a%2Fb" is one
+	// segment, sent as it came). Unset, a path with an encoded slash is
+	// refused with 400 (INVALID_ARGUMENT, reason INVALID_PATH) before it is
+	// routed, because a backend that decodes the path before routing it would
+	// see other segments than the ones the route matched and authorized.
+	// Other encoded separators ("%5C"), control characters and encoded
+	// dot-segments are refused on every route. Default false.
+	AllowEncodedSlashes bool `protobuf:"varint,21,opt,name=allow_encoded_slashes,json=allowEncodedSlashes,proto3" json:"allow_encoded_slashes,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -764,6 +773,13 @@ func (x *Route) GetCacheSharedByCallers() bool {
 func (x *Route) GetReturnResponse() bool {
 	if x != nil {
 		return x.ReturnResponse
+	}
+	return false
+}
+
+func (x *Route) GetAllowEncodedSlashes() bool {
+	if x != nil {
+		return x.AllowEncodedSlashes
 	}
 	return false
 }
@@ -2164,7 +2180,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xf2\x06\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xa6\a\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2186,7 +2202,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x04etag\x18\x0e \x01(\tR\x04etag\x12*\n" +
 	"\x11cache_all_methods\x18\x0f \x01(\bR\x0fcacheAllMethods\x125\n" +
 	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers\x12'\n" +
-	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse:A\xeaA>\n" +
+	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse\x122\n" +
+	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
 	"\x05match\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +

@@ -143,9 +143,13 @@ type AuthorizeRequest struct {
 	// identity_validation_expression, if any.
 	AuthorizationToken string `protobuf:"bytes,2,opt,name=authorization_token,json=authorizationToken,proto3" json:"authorization_token,omitempty"`
 	// What is being called, for policy matching:
-	// "{api}/{stage}/{HTTP method}/{path}" for HTTP calls, the path without its
-	// leading "/" and without the query string, percent-encoding kept as
-	// received (e.g. "shop/prod/GET/v1/pets/1"), and
+	// "{api}/{stage}/{HTTP method}/{path}" for HTTP calls, the path relative
+	// to the stage without its leading "/" and without the query string, in
+	// its canonical form: percent-decoded once, with only a literal "%" kept
+	// as "%25" (and an encoded slash a route allows as "%2F"), so
+	// "/v1/pets/%31" is "shop/prod/GET/v1/pets/1" (paths with dot-segments,
+	// control characters, backslashes or, by default, encoded slashes are
+	// refused before routing), and
 	// "{api}/{stage}/GRPC/{full method}" for gRPC calls, the full method
 	// without its leading "/" (e.g. "shop/prod/GRPC/shop.v1.Pets/Get").
 	// Statement.resources patterns are matched against it.
@@ -173,9 +177,10 @@ type AuthorizeRequest struct {
 	StageVariables map[string]string `protobuf:"bytes,10,rep,name=stage_variables,json=stageVariables,proto3" json:"stage_variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// REQUEST only: the HTTP method ("GET"); "POST" for gRPC calls.
 	HttpMethod string `protobuf:"bytes,11,opt,name=http_method,json=httpMethod,proto3" json:"http_method,omitempty"`
-	// REQUEST only: the request path with its leading "/" and without the
-	// query string, as received ("/v1/pets/1"); for gRPC calls the full
-	// method ("/shop.v1.Pets/Get").
+	// REQUEST only: the request path relative to the stage, with its leading
+	// "/" and without the query string, in the canonical form of
+	// method_resource ("/v1/pets/1"); for gRPC calls the full method
+	// ("/shop.v1.Pets/Get").
 	Path string `protobuf:"bytes,12,opt,name=path,proto3" json:"path,omitempty"`
 	// REQUEST only: the client's IP address, as the gateway saw it (forwarding
 	// headers are trusted only if the gateway is configured to).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
+	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/internal/connsplit"
@@ -58,6 +59,10 @@ func (s *Server) buildDataPlane() error {
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL),
 		gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets),
+		// What the policies read from HTTP requests: the API key as a
+		// gRPC client sends it, the response cache's request headers.
+		gateway.WithMetadataHeaders(apikey.MetadataKey),
+		gateway.WithRequestHeaders("Cache-Control", cache.AdminTokenHeader),
 		gateway.WithTrustedProxies(trusted),
 		// Calls on TLS connections see their TLS state (client certificates).
 		gateway.WithServerCredentials(connsplit.Credentials()),

@@ -43,7 +43,7 @@ func (c *client) settingsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.GetAccountSettings(cmd.Context(), &adminv1.GetAccountSettingsRequest{})
+			s, err := a.GetAccountSettings(cmd.Context(), &adminv1.GetAccountSettingsRequest{Name: "settings"})
 			if err != nil {
 				return err
 			}

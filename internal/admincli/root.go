@@ -104,7 +104,7 @@ or ./` + defaultTokenFile + `.`,
 	for _, r := range resources() {
 		root.AddCommand(c.resourceCommand(r))
 	}
-	root.AddCommand(c.settingsCommand(), c.deployCommand(), c.usageCommand(), c.flushCacheCommand())
+	root.AddCommand(c.settingsCommand(), c.deployCommand(), c.usageCommand(), c.flushCacheCommand(), c.applyCommand(), c.exportCommand())
 	return root
 }
 

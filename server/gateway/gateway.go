@@ -89,6 +89,28 @@ func WithInterceptors(i ...grpc.StreamServerInterceptor) Option {
 	return func(g *Gateway) { g.policy = append(g.policy, i...) }
 }
 
+// WithMetadataHeaders names request headers that plain HTTP calls hand to
+// the policy interceptors as metadata entries of the same (lower-case)
+// name, as a gRPC client sends them — x-api-key for the API-key policy, say.
+// Transcoded REST calls get them from the transcoder. The gateway itself
+// knows no policy: the server says what its interceptors read.
+func WithMetadataHeaders(names ...string) Option {
+	return func(g *Gateway) {
+		for _, n := range names {
+			g.metadataHeaders = append(g.metadataHeaders, strings.ToLower(n))
+		}
+	}
+}
+
+// WithRequestHeaders names request headers the policy interceptors read on
+// every HTTP call (REST and plain HTTP), under
+// callinfo.HeaderMetadataPrefix — Cache-Control for the response cache,
+// say. Stages with authorizers or header cache keys hand every header
+// anyway; the others only these, since copying every header is not free.
+func WithRequestHeaders(names ...string) Option {
+	return func(g *Gateway) { g.requestHeaders = append(g.requestHeaders, names...) }
+}
+
 // WithMaxBodyBytes limits REST request bodies. Default 10 MiB.
 func WithMaxBodyBytes(n int64) Option {
 	return func(g *Gateway) { g.maxBodyBytes = n }
@@ -147,9 +169,13 @@ type Gateway struct {
 	inprocConn *grpc.ClientConn
 	transcoded *inProcessConn // what transcoders call
 	httpProxy  *httpIntegrations
-	ws         *webSockets // WebSocket connections and their callback API
-	adminCheck func(token string) bool
-	publicURL  string
+	// metadataHeaders and requestHeaders are what the policies read from
+	// HTTP requests (WithMetadataHeaders, WithRequestHeaders).
+	metadataHeaders []string
+	requestHeaders  []string
+	ws              *webSockets // WebSocket connections and their callback API
+	adminCheck      func(token string) bool
+	publicURL       string
 	// serverCreds are the gRPC server's transport credentials, or nil.
 	serverCreds credentials.TransportCredentials
 	backendTLS  backendTLSConfigs // integrations' backend_tls

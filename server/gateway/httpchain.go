@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
@@ -36,15 +35,20 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 	call.UserAgent = r.UserAgent()
 	call.ClientCert = clientCertOf(r.TLS)
 	// The entries a gRPC client would send as metadata, and, for stages
-	// with authorizers, every header.
+	// with authorizers, every header (else those the policies read).
 	md := metadata.MD{}
-	for _, k := range []string{apikey.MetadataKey, requestid.MetadataKey} {
+	if vs := r.Header.Values(requestid.MetadataKey); len(vs) > 0 {
+		md[requestid.MetadataKey] = vs
+	}
+	for _, k := range g.metadataHeaders {
 		if vs := r.Header.Values(k); len(vs) > 0 {
 			md[k] = vs
 		}
 	}
 	if len(route.Stage.Authorizers) > 0 {
 		addHeaders(md, r.Header)
+	} else {
+		addSomeHeaders(md, r.Header, g.requestHeaders)
 	}
 	ctx := metadata.NewIncomingContext(r.Context(), md)
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)

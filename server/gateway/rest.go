@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
@@ -52,7 +51,7 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 		tc, err := transcode.New(s.Files, s.Services, g.transcoded,
 			transcode.WithMaxBodyBytes(g.maxBodyBytes),
 			transcode.WithOutgoingMetadata(metadata.Pairs(stageRefMetadataKey, rt.ref)),
-			transcode.WithRequestMetadata(requestMetadata(len(s.Authorizers) > 0 || namesHeaderCacheKeys(s))),
+			transcode.WithRequestMetadata(g.requestMetadata(len(s.Authorizers) > 0 || namesHeaderCacheKeys(s))),
 			transcode.WithLogger(g.logger),
 		)
 		if err != nil {
@@ -79,8 +78,8 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 // to the policy interceptors (the path relative to the stage, as the
 // transcoder receives it). Only stages with authorizers or header cache-key
 // parameters get every header as well (copying every header is not free);
-// the others get the few the response cache reads.
-func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
+// the others get the few the policies read (WithRequestHeaders).
+func (g *Gateway) requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 	return func(r *http.Request) metadata.MD {
 		md := metadata.Pairs(
 			httpMethodMetadataKey, r.Method,
@@ -102,7 +101,7 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 		if withHeaders {
 			addHeaders(md, r.Header)
 		} else {
-			addCacheHeaders(md, r.Header)
+			addSomeHeaders(md, r.Header, g.requestHeaders)
 		}
 		return md
 	}
@@ -119,14 +118,10 @@ func canonicalPath(escaped string) string {
 	return p
 }
 
-// cacheHeaders are the request headers the response cache reads on every
-// stage: the client's Cache-Control, and the admin token that lets it
-// refresh an entry.
-var cacheHeaders = []string{"Cache-Control", cache.AdminTokenHeader}
-
-// addCacheHeaders adds the cacheHeaders the client sent, as addHeaders would.
-func addCacheHeaders(md metadata.MD, h http.Header) {
-	for _, k := range cacheHeaders {
+// addSomeHeaders adds the headers of names the client sent, as addHeaders
+// would.
+func addSomeHeaders(md metadata.MD, h http.Header, names []string) {
+	for _, k := range names {
 		if vs := h.Values(k); len(vs) > 0 {
 			md[callinfo.HeaderMetadataPrefix+strings.ToLower(k)] = vs
 		}

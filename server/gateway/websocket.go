@@ -23,7 +23,6 @@ import (
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
-	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/origin"
@@ -399,8 +398,10 @@ func errorFrameMessage(err error) string {
 	st := status.Convert(err)
 	switch st.Code() {
 	case codes.ResourceExhausted:
-		if gatewayerr.Reason(err) == quota.ReasonQuotaExceeded {
-			return quota.Message
+		if gatewayerr.Reason(err) != "" {
+			// The gateway's own refusals are worded as AWS words them
+			// ("Too Many Requests", "Limit Exceeded").
+			return st.Message()
 		}
 		return "Too Many Requests"
 	case codes.DeadlineExceeded:

@@ -21,8 +21,9 @@ const (
 	// DefaultDataDir is the default Config.DataDir.
 	DefaultDataDir = "./tollgate-data"
 	// DefaultAdminAddr is the default Config.AdminAddr. It is a loopback
-	// address because the admin API has no TLS yet: exposing it is a choice
-	// the operator must make explicitly.
+	// address because the admin API is cleartext unless given a
+	// certificate: exposing it is a choice the operator must make
+	// explicitly.
 	DefaultAdminAddr = "127.0.0.1:9090"
 	// DefaultListenAddr is the default Config.ListenAddr.
 	DefaultListenAddr = ":8080"
@@ -73,9 +74,9 @@ type Config struct {
 	Store string
 
 	// AdminAddr is the host:port of the admin API, serving both gRPC and
-	// REST/JSON on one port. The admin API has no TLS yet, so keep it on a
-	// loopback or private address. Port 0 picks a free port. Default
-	// "127.0.0.1:9090".
+	// REST/JSON on one port. Without AdminTLSCertFile it is cleartext, so
+	// keep it on a loopback or private address then. Port 0 picks a free
+	// port. Default "127.0.0.1:9090".
 	AdminAddr string
 
 	// ListenAddr is the host:port where deployed APIs are served to
@@ -183,6 +184,43 @@ type Config struct {
 	// client may have open at once: cancelling all of them is legitimate.
 	StreamResetLimit int
 
+	// TLSListenAddr is the host:port of the data plane's TLS listener:
+	// HTTPS (HTTP/1.1 and HTTP/2 by ALPN) and gRPC over TLS on one port,
+	// beside the cleartext ListenAddr. It needs TLSCertFile and TLSKeyFile.
+	// Port 0 picks a free port. Default "" (no TLS listener).
+	TLSListenAddr string
+
+	// TLSCertFile is the PEM file of the data plane's default certificate
+	// chain (leaf first), presented to clients whose server name (SNI) has
+	// no certificate of its own. It is reloaded, with TLSKeyFile, when
+	// either file changes and on [Server.ReloadCertificates] (SIGHUP),
+	// without dropping open connections. Default "".
+	TLSCertFile string
+
+	// TLSKeyFile is the PEM file of TLSCertFile's private key. Default "".
+	TLSKeyFile string
+
+	// AdminTLSCertFile is the PEM file of the admin port's certificate
+	// chain. With AdminTLSKeyFile, the admin port serves only TLS (gRPC
+	// and REST/JSON, HTTP/2 and HTTP/1.1 by ALPN). Reloaded like
+	// TLSCertFile. Default "" (cleartext).
+	AdminTLSCertFile string
+
+	// AdminTLSKeyFile is the PEM file of AdminTLSCertFile's private key.
+	// Default "".
+	AdminTLSKeyFile string
+
+	// AdminClientCAFile is a PEM bundle of the certificate authorities
+	// whose client certificates the admin port accepts; when set, every
+	// admin caller must present one (the admin token is still required).
+	// Needs AdminTLSCertFile. Default "" (no client certificates).
+	AdminClientCAFile string
+
+	// RequireAdminTLS refuses to start when AdminAddr is not a loopback
+	// address and the admin port has no TLS, instead of only warning.
+	// Default false.
+	RequireAdminTLS bool
+
 	// Logger receives the server's logs. Nil builds one that writes
 	// LogFormat to Stderr.
 	Logger *slog.Logger
@@ -280,6 +318,8 @@ func (c Config) Validate() error {
 		add("trusted-proxies", err)
 	}
 	add("store", validateStore(c.Store))
+
+	errs = append(errs, c.validateTLS()...)
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
 	}

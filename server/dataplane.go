@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/internal/connsplit"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/gateway"
@@ -40,6 +41,7 @@ func (s *Server) buildDataPlane() error {
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
 	limiter := throttle.NewLocalLimiter()
 	chain := append(obs.interceptors,
+		s.mtlsInterceptor(), // before any policy: a misdirected call is refused outright
 		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
 		s.authorizers.StreamServerInterceptor(),
 		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
@@ -61,7 +63,11 @@ func (s *Server) buildDataPlane() error {
 		// gRPC client sends it, the response cache's request headers.
 		gateway.WithMetadataHeaders(apikey.MetadataKey),
 		gateway.WithRequestHeaders("Cache-Control", cache.AdminTokenHeader),
-		gateway.WithTrustedProxies(trusted))
+		gateway.WithTrustedProxies(trusted),
+		// Calls on TLS connections see their TLS state (client certificates).
+		gateway.WithServerCredentials(connsplit.Credentials()),
+		// Client certificates for backends' mutual TLS, from the store.
+		gateway.WithClientCertificates(s.clientCertificate))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}
@@ -87,6 +93,7 @@ func (s *Server) loadDeployed() {
 		return
 	}
 	s.gateway.Load(routingConfig(deployed))
+	s.loadCertificates(ctx, deployed.DomainMappings)
 	s.countCompileFailures(s.gateway.Failures())
 	s.retainCaches(deployed.Stages)
 }

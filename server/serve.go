@@ -59,20 +59,28 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 		_ = adminLn.Close()
 		return err
 	}
+	tlsLn, err := s.listenTLS()
+	if err != nil {
+		_ = adminLn.Close()
+		_ = dataLn.Close()
+		return err
+	}
 	s.mu.Lock()
 	s.adminAddr, s.dataAddr = adminLn.Addr().String(), dataLn.Addr().String()
 	s.mu.Unlock()
 
 	adminSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.adminAPI }))
-	dataSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.dataHandler }))
+	adminSrv.Protocols.SetHTTP2(true) // used only with admin TLS, by ALPN
+	dataSrv := s.newHTTPServer(s.withTLSState(s.withProbes(func() http.Handler { return s.dataHandler })))
+	dataSrv.ConnContext = connsplit.ConnContext
 	// The data port hands gRPC connections to the gateway's gRPC server
 	// (grpc-go's native transport) and the rest to the HTTP server.
 	dataSplit := connsplit.New(s.limitConnections(dataLn), connsplit.WithTimeout(readHeaderTimeout), s.guardHTTP2(), s.guardHTTP1())
 	// Each serving goroutine reports exactly once, when it stops; the
 	// buffer lets them exit even when nobody is receiving any more.
-	const workers = 5
+	workers := 5 + tlsWorkers(tlsLn)
 	errc := make(chan error, workers)
-	go func() { errc <- serveHTTP(adminSrv, adminLn, "admin-addr") }()
+	go func() { errc <- serveHTTP(adminSrv, s.adminListener(adminLn), "admin-addr") }()
 	go func() { errc <- serveHTTP(dataSrv, dataSplit.HTTP(), "listen") }()
 	go func() { errc <- wrapServeErr(dataSplit.Serve(), "listen") }()
 	go func() { errc <- wrapServeErr(s.gateway.ServeGRPC(dataSplit.GRPC()), "listen") }()
@@ -84,6 +92,11 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 			return
 		}
 		errc <- nil
+	}()
+	waitTLS := s.serveDataTLS(ctx, tlsLn, dataSrv, errc)
+	defer func() {
+		cancel() // stops the certificate watcher, whatever ended Serve
+		waitTLS()
 	}()
 	pending := workers
 
@@ -103,7 +116,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	stopDemo := func() {}
 	if s.cfg.Demo {
 		stop, err := demo.Run(ctx, s.admin, s.log,
-			demo.WithAdminURL("http://"+dialableAddr(s.AdminAddr())),
+			demo.WithAdminURL(s.adminScheme()+"://"+dialableAddr(s.AdminAddr())),
 			demo.WithDataAddr(dialableAddr(s.DataAddr())),
 			demo.WithProtosetPath(filepath.Join(s.cfg.DataDir, "bookstore.protoset")),
 			demo.WithTokenHint(s.tokenHint()))
@@ -125,7 +138,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	s.serving.Store(true)
 	close(s.ready)
 	s.log.Info("tollgate is ready",
-		"admin_addr", s.AdminAddr(), "data_addr", s.DataAddr(), "data_dir", s.cfg.DataDir)
+		"admin_addr", s.AdminAddr(), "data_addr", s.DataAddr(), "tls_addr", s.TLSAddr(), "data_dir", s.cfg.DataDir)
 	s.warnIfExposed(adminLn.Addr())
 
 	var serveErr error
@@ -232,14 +245,14 @@ func (s *Server) tokenHint() string {
 	return "$(cat " + s.tokenPath + ")"
 }
 
-// warnIfExposed warns when the admin API listens beyond loopback: it has no
-// TLS yet, so the token would cross the network in clear text.
+// warnIfExposed warns when the admin API listens beyond loopback without
+// TLS: the token would cross the network in clear text.
 func (s *Server) warnIfExposed(addr net.Addr) {
 	tcp, ok := addr.(*net.TCPAddr)
-	if !ok || tcp.IP.IsLoopback() {
+	if !ok || tcp.IP.IsLoopback() || s.tls.admin != nil {
 		return
 	}
-	s.log.Warn("the admin API listens on a non-loopback address without TLS; the admin token is sent in clear text, so expose it only on a trusted network",
+	s.log.Warn("the admin API listens on a non-loopback address without TLS; the admin token is sent in clear text, so expose it only on a trusted network (or set --admin-tls-cert-file; --require-admin-tls refuses this)",
 		"admin_addr", addr.String())
 }
 

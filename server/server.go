@@ -64,6 +64,7 @@ type Server struct {
 	resetLimited atomic.Int64 // HTTP/2 connections ended for rapid reset
 	// HTTP/1.x requests refused for both Content-Length and Transfer-Encoding.
 	ambiguousRefused atomic.Int64
+	tls              tlsSetup // certificates of the TLS listeners
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway
@@ -131,6 +132,9 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: open store: %w", err)
 	}
 	s.store = st
+	if err := s.setupTLS(); err != nil {
+		return nil, err
+	}
 	applied, err := store.Migrate(context.Background(), st, store.Migrations)
 	if err != nil {
 		return nil, fmt.Errorf("server: migrate store: %w", err)

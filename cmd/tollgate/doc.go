@@ -3,6 +3,7 @@
 // Usage:
 //
 //	tollgate serve [flags]    run the gateway until SIGINT or SIGTERM
+//	tollgate cert selfsigned  write a self-signed certificate and key (cert.pem, key.pem)
 //	tollgate version          print the version
 //	tollgate help [command]   show help
 //
@@ -20,6 +21,15 @@
 // gateway processes share, each applying the admin writes made through any
 // of them within about a second. Give such nodes the same
 // TOLLGATE_ADMIN_TOKEN.
+//
+// TLS: --tls-listen opens a second data port beside --listen serving HTTPS
+// (HTTP/1.1 and HTTP/2 by ALPN) and gRPC over TLS, with the default
+// certificate from --tls-cert-file and --tls-key-file. The files are
+// reloaded when they change (checked every few seconds) and on SIGHUP;
+// open connections keep their certificate, new handshakes get the new one.
+// --admin-tls-cert-file and --admin-tls-key-file make the admin port
+// TLS-only, --admin-client-ca-file requires admin client certificates, and
+// --require-admin-tls refuses a non-loopback --admin-addr without TLS.
 //
 // The command only turns flags and environment into a server.Config; the
 // gateway itself lives in package server.

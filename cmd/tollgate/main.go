@@ -59,7 +59,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		cfg.Stderr = stderr
-		return server.Run(ctx, cfg)
+		return serve(ctx, cfg)
+	case "cert":
+		return runCert(rest, stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "tollgate %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil
@@ -86,6 +88,7 @@ func writeUsage(w io.Writer) {
 
 Usage:
   tollgate serve [flags]    run the gateway until SIGINT or SIGTERM
+  tollgate cert selfsigned  write a self-signed certificate and key (cert.pem, key.pem)
   tollgate version          print the version
   tollgate help [command]   show help
 
@@ -136,6 +139,13 @@ var serveFlagEnv = map[string]string{
 	"min-rate-grace":         "TOLLGATE_MIN_RATE_GRACE",
 	"stream-reset-limit":     "TOLLGATE_STREAM_RESET_LIMIT",
 	"store":                  "TOLLGATE_STORE",
+	"tls-listen":             "TOLLGATE_TLS_LISTEN",
+	"tls-cert-file":          "TOLLGATE_TLS_CERT_FILE",
+	"tls-key-file":           "TOLLGATE_TLS_KEY_FILE",
+	"admin-tls-cert-file":    "TOLLGATE_ADMIN_TLS_CERT_FILE",
+	"admin-tls-key-file":     "TOLLGATE_ADMIN_TLS_KEY_FILE",
+	"admin-client-ca-file":   "TOLLGATE_ADMIN_CLIENT_CA_FILE",
+	"require-admin-tls":      "TOLLGATE_REQUIRE_ADMIN_TLS",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -149,7 +159,7 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.DataDir, "data-dir", d.DataDir,
 		"`dir`ectory for the database and the generated admin token; created with mode 0700")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", d.AdminAddr,
-		"`host:port` of the admin API (gRPC and REST on one port); it has no TLS yet, so keep it on loopback or a private network")
+		"`host:port` of the admin API (gRPC and REST on one port); cleartext unless --admin-tls-cert-file is set, so keep it on loopback or a private network then")
 	fs.StringVar(&cfg.ListenAddr, "listen", d.ListenAddr,
 		"`host:port` where deployed APIs are served")
 	fs.StringVar(&cfg.LogFormat, "log-format", d.LogFormat,
@@ -169,6 +179,20 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 	addEdgeFlags(fs, cfg, d)
 	fs.StringVar(&cfg.Store, "store", d.Store,
 		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")
+	fs.StringVar(&cfg.TLSListenAddr, "tls-listen", d.TLSListenAddr,
+		"`host:port` of the data plane's TLS listener (HTTPS and gRPC over TLS on one port), beside --listen; needs --tls-cert-file and --tls-key-file; empty: no TLS listener")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", d.TLSCertFile,
+		"PEM `file` of the default TLS certificate chain (leaf first); reloaded when it changes and on SIGHUP, without dropping connections")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key-file", d.TLSKeyFile,
+		"PEM `file` of the private key of --tls-cert-file")
+	fs.StringVar(&cfg.AdminTLSCertFile, "admin-tls-cert-file", d.AdminTLSCertFile,
+		"PEM `file` of the admin port's certificate chain; with --admin-tls-key-file the admin port serves only TLS; reloaded like --tls-cert-file")
+	fs.StringVar(&cfg.AdminTLSKeyFile, "admin-tls-key-file", d.AdminTLSKeyFile,
+		"PEM `file` of the private key of --admin-tls-cert-file")
+	fs.StringVar(&cfg.AdminClientCAFile, "admin-client-ca-file", d.AdminClientCAFile,
+		"PEM `file` of the CAs whose client certificates admin callers must present (on top of the admin token); needs --admin-tls-cert-file")
+	fs.BoolVar(&cfg.RequireAdminTLS, "require-admin-tls", d.RequireAdminTLS,
+		"refuse to start when --admin-addr is not a loopback address and the admin port has no TLS")
 	return fs
 }
 

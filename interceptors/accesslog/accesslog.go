@@ -157,6 +157,10 @@ func (l *Logger) write(ctx context.Context, c *callinfo.Call, info *grpc.StreamS
 			}
 		case "connectionId":
 			str(f, c.ConnectionID)
+		case "clientCertSubject", "clientCertSerial", "clientCertFingerprint":
+			if cc := c.ClientCert; cc != nil {
+				str(f, map[string]string{"clientCertSubject": cc.Subject, "clientCertSerial": cc.Serial, "clientCertFingerprint": cc.Fingerprint}[f])
+			}
 		case "errorMessage":
 			if err != nil {
 				str(f, errorMessage(err))

@@ -42,6 +42,10 @@
 //	cacheStatus    "hit" or "miss" when the stage's response cache was
 //	               consulted
 //	connectionId   the WebSocket connection of a WebSocket call
+//	clientCertSubject, clientCertSerial, clientCertFingerprint
+//	               the verified client certificate's subject (RFC 2253),
+//	               serial number (hex) and SHA-256 fingerprint (hex), on
+//	               domains with mutual TLS
 //
 // A string field without a value for the call (httpMethod of a gRPC call,
 // apiKeyId of a call without a key, errorMessage of a successful call,

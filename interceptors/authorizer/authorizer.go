@@ -525,6 +525,8 @@ func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source 
 		return one(nonEmpty(call.SourceIP))
 	case source == "$context.requestId":
 		return one(nonEmpty(requestid.FromContext(ctx)))
+	case strings.HasPrefix(source, "$context.identity.clientCert."):
+		return one(nonEmpty(clientCertIdentity(call.ClientCert, strings.TrimPrefix(source, "$context.identity.clientCert."))))
 	}
 	return "", errMissing
 }
@@ -565,4 +567,28 @@ func boolString(b bool) string {
 		return "tls"
 	}
 	return "plain"
+}
+
+// clientCertIdentity returns a field of the verified client certificate by
+// the names of Amazon API Gateway's $context.identity.clientCert.*, or ""
+// without one.
+func clientCertIdentity(c *callinfo.ClientCert, field string) string {
+	if c == nil {
+		return ""
+	}
+	switch field {
+	case "subjectDN":
+		return c.Subject
+	case "issuerDN":
+		return c.Issuer
+	case "serialNumber":
+		return c.Serial
+	case "fingerprint":
+		return c.Fingerprint
+	case "validity.notBefore":
+		return c.NotBefore.UTC().Format(time.RFC3339)
+	case "validity.notAfter":
+		return c.NotAfter.UTC().Format(time.RFC3339)
+	}
+	return ""
 }

@@ -154,6 +154,9 @@ type Call struct {
 	// ResponseCache says whether the stage's response cache answered the
 	// call (CacheUnused when the call was not cacheable).
 	ResponseCache CacheOutcome
+	// ClientCert is the client certificate verified in the TLS handshake
+	// (mutual TLS), or nil.
+	ClientCert *ClientCert
 }
 
 // APIKey is a resolved API key.
@@ -210,10 +213,16 @@ var contextKeyPattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 // out. It returns nil when there is nothing to add, so calls without an
 // authorizer or tracing allocate nothing.
 func (c *Call) BackendMetadata() metadata.MD {
-	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil && c.Forwarded == nil {
+	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil && c.Forwarded == nil && c.ClientCert == nil {
 		return nil
 	}
 	md := make(metadata.MD, 1+len(c.AuthorizerContext)+len(c.TraceMetadata)+len(c.Forwarded))
+	if c.ClientCert != nil {
+		p := c.ClientCert.Pairs()
+		for i := 0; i < len(p); i += 2 {
+			md[p[i]] = []string{p[i+1]}
+		}
+	}
 	for k, vs := range c.TraceMetadata {
 		md[k] = vs
 	}

@@ -20,6 +20,11 @@ type Limits struct {
 // counted as refused. It is safe for concurrent use.
 type Listener struct {
 	net.Listener
+	*counts
+}
+
+// counts are the connections of one or more listeners that share limits.
+type counts struct {
 	limits Limits
 
 	open    atomic.Int64
@@ -31,14 +36,22 @@ type Listener struct {
 
 // New returns a Listener over ln that enforces limits.
 func New(ln net.Listener, limits Limits) *Listener {
-	return &Listener{Listener: ln, limits: limits, perIP: map[string]int{}}
+	return &Listener{Listener: ln, counts: &counts{limits: limits, perIP: map[string]int{}}}
 }
 
-// Open returns how many accepted connections are not closed yet.
+// Share returns a Listener over ln that counts into l's limits: the
+// connections of both (a cleartext and a TLS port, say) share one total
+// and one per-IP cap.
+func (l *Listener) Share(ln net.Listener) *Listener {
+	return &Listener{Listener: ln, counts: l.counts}
+}
+
+// Open returns how many accepted connections are not closed yet, on every
+// listener sharing l's limits.
 func (l *Listener) Open() int64 { return l.open.Load() }
 
 // Refused returns how many connections were closed at once for being over
-// a limit.
+// a limit, on every listener sharing l's limits.
 func (l *Listener) Refused() int64 { return l.refused.Load() }
 
 // Accept waits for the next connection within the limits. Errors of the
@@ -57,12 +70,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		return &conn{Conn: c, l: l, ip: ip}, nil
+		return &conn{Conn: c, l: l.counts, ip: ip}, nil
 	}
 }
 
 // admit counts a new connection from ip if it fits the limits.
-func (l *Listener) admit(ip string) bool {
+func (l *counts) admit(ip string) bool {
 	if l.limits.PerIP <= 0 {
 		if n := l.open.Add(1); l.limits.Total > 0 && n > int64(l.limits.Total) {
 			l.open.Add(-1)
@@ -84,7 +97,7 @@ func (l *Listener) admit(ip string) bool {
 }
 
 // release uncounts a closed connection from ip.
-func (l *Listener) release(ip string) {
+func (l *counts) release(ip string) {
 	l.open.Add(-1)
 	if l.limits.PerIP <= 0 {
 		return
@@ -112,7 +125,7 @@ func ipOf(a net.Addr) string {
 // conn uncounts itself once, on its first Close.
 type conn struct {
 	net.Conn
-	l      *Listener
+	l      *counts
 	ip     string
 	closed atomic.Bool
 }

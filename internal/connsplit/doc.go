@@ -20,4 +20,10 @@
 // grpc-go's 415 Unsupported Media Type: a cleartext HTTP/2 REST client must
 // send its first request within the wait, as HTTP/2 clients do when they
 // connect on demand.
+//
+// With WithTLS, a Splitter terminates TLS first. ALPN settles HTTP/1.1 (the
+// *tls.Conn goes to the HTTP listener untouched), but "h2" is negotiated by
+// gRPC clients and browsers alike, so HTTP/2 connections are classified on
+// their decrypted bytes as above; TLSConnectionState and ConnContext tell
+// the servers that such a wrapped connection is TLS.
 package connsplit

@@ -1,6 +1,7 @@
 package connsplit
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -67,6 +68,8 @@ type Splitter struct {
 	closeOnce        sync.Once
 	closeErr         error
 	classifying      sync.WaitGroup
+	tlsConfig        *tls.Config                      // nil: cleartext
+	onHandshakeError func(remote net.Addr, err error) // nil: not reported
 }
 
 // New returns a Splitter over ln. Call Serve to start accepting.
@@ -140,6 +143,19 @@ func (s *Splitter) Close() error {
 
 // route classifies c and hands it over, or closes it.
 func (s *Splitter) route(c net.Conn) {
+	if s.tlsConfig != nil {
+		tc, err := s.handshake(c)
+		if err != nil {
+			_ = c.Close()
+			return
+		}
+		if tc.ConnectionState().NegotiatedProtocol != "h2" {
+			// HTTP/1.x: net/http takes the *tls.Conn as it is.
+			s.handOver(s.http, tc)
+			return
+		}
+		c = tc
+	}
 	kind, buf, err := s.sniff(c)
 	if err != nil {
 		_ = c.Close()
@@ -157,8 +173,14 @@ func (s *Splitter) route(c net.Conn) {
 	case !isHTTP2 && s.wrapHTTP1 != nil:
 		rc = s.wrapHTTP1(rc)
 	}
+	s.handOver(dst, rc)
+}
+
+// handOver gives c to the listener dst, or closes it if the Splitter is
+// closed first.
+func (s *Splitter) handOver(dst *child, c net.Conn) {
 	select {
-	case dst.conns <- rc:
+	case dst.conns <- c:
 	case <-s.done:
 		_ = c.Close()
 	}

@@ -22,6 +22,10 @@ func New(c net.Conn, onRefuse func()) *Conn {
 	return &Conn{Conn: c, p: parser{state: stateHead, first: true}, onRefuse: onRefuse}
 }
 
+// NetConn returns the guarded connection, as tls.Conn.NetConn does, so that
+// what it wraps can still be found.
+func (c *Conn) NetConn() net.Conn { return c.Conn }
+
 // malformed is inserted before the blank line that ends an ambiguous head:
 // a header line without a colon, which net/http rejects with 400.
 const malformed = "x\r\n"

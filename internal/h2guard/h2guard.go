@@ -62,6 +62,10 @@ func New(c net.Conn, limit Limit, onLimit func()) *Conn {
 	}
 }
 
+// NetConn returns the guarded connection, as tls.Conn.NetConn does, so that
+// what it wraps (a TLS connection's state) can still be found.
+func (c *Conn) NetConn() net.Conn { return c.Conn }
+
 // Read reads what the client sent and counts its stream resets.
 func (c *Conn) Read(p []byte) (int, error) {
 	if c.ended.Load() {

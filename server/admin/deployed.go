@@ -98,7 +98,7 @@ func (s *Service) changed(kind store.Kind) {
 // it to apply each other's writes.
 func Affects(kind store.Kind) (deployed, settings bool) {
 	switch kind {
-	case kindStages, kindDeployments, kindAPIs, kindDomainMappings:
+	case kindStages, kindDeployments, kindAPIs, kindDomainMappings, kindCertificates:
 		return true, false
 	case kindSettings:
 		return false, true

@@ -90,6 +90,9 @@ func checkDomainMapping(tx store.Tx, m *adminv1.DomainMapping) error {
 			return err
 		}
 	}
+	if err := checkDomainTLS(tx, &v, m); err != nil {
+		return err
+	}
 	if err := v.err(); err != nil {
 		return err
 	}

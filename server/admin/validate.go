@@ -92,7 +92,7 @@ var accessLogFields = map[string]bool{
 	"grpcStatus": true, "latency": true, "integrationLatency": true, "requestLength": true,
 	"responseLength": true, "apiKeyId": true, "principal": true, "errorMessage": true,
 	"userAgent": true, "deployment": true, "traceId": true, "cacheStatus": true,
-	"connectionId": true,
+	"connectionId": true, "clientCertSubject": true, "clientCertSerial": true, "clientCertFingerprint": true,
 }
 
 // checkText validates a free-text field's length and encoding.
@@ -254,6 +254,7 @@ func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegra
 	if m := g.GetMethod(); m != "" && (!grpcMethodPattern.MatchString(m) || strings.HasSuffix(m, "/*")) {
 		v.add(field+".method", `must be a full method name such as "/chat.v1.Chat/Send" (got %s)`, quoteShort(m))
 	}
+	validateBackendTLS(v, field+".backend_tls", g.GetBackendTls())
 }
 
 // validateHTTPIntegration checks an HttpIntegration.
@@ -279,6 +280,7 @@ func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegra
 	if m := h.GetMethod(); m != "" && (!httpMethods[m] || m == "*") {
 		v.add(field+".method", "must be GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (got %s)", quoteShort(m))
 	}
+	validateHTTPBackendTLS(v, field, h)
 }
 
 // validateRoute checks a Route of api. maxTimeout is the gateway's limit.

@@ -17,6 +17,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
@@ -25,7 +26,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
-	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
@@ -176,6 +176,9 @@ type Gateway struct {
 	ws              *webSockets // WebSocket connections and their callback API
 	adminCheck      func(token string) bool
 	publicURL       string
+	// serverCreds are the gRPC server's transport credentials, or nil.
+	serverCreds credentials.TransportCredentials
+	backendTLS  backendTLSConfigs // integrations' backend_tls
 
 	current  atomic.Pointer[compiled]
 	failures atomic.Pointer[[]routing.StageError] // of the last Load
@@ -234,6 +237,7 @@ func New(opts ...Option) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.grpcServer = grpc.NewServer(
+		g.credsOption(),
 		grpc.UnknownServiceHandler(g.proxyHandler),
 		grpc.ForceServerCodecV2(grpcproxy.Codec()),
 		// Every proxied call is a stream call to the unknown-service
@@ -274,7 +278,8 @@ func New(opts ...Option) (*Gateway, error) {
 	}
 	g.inprocConn = conn
 	g.transcoded = &inProcessConn{g: g, stream: conn}
-	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal)
+	g.backendTLS.logger = g.logger
+	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal, &g.backendTLS)
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }
@@ -310,7 +315,7 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 	live := map[string]bool{}
 	for s, rt := range next.stages {
 		live[rt.ref] = true
-		backends = append(backends, stageBackends(s)...)
+		backends = append(backends, g.stageBackends(s)...)
 	}
 	g.pool.Retain(backends)
 	var retired []string
@@ -434,15 +439,15 @@ func runtimeKey(s *routing.Stage) string {
 
 // stageBackends lists the gRPC backends a stage uses, to keep their
 // pooled connections.
-func stageBackends(s *routing.Stage) []grpcproxy.Backend {
+func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
 	var out []grpcproxy.Backend
 	for _, m := range s.Methods() {
 		r, _ := s.Method(m)
-		if g := r.Integration.GetGrpc(); g != nil {
-			out = append(out, backendOf(g))
+		if in := r.Integration.GetGrpc(); in != nil {
+			out = append(out, g.backendOf(in))
 		}
 	}
-	return append(out, webSocketBackends(s)...)
+	return append(out, g.webSocketBackends(s)...)
 }
 
 // ServeGRPC serves gRPC connections accepted from ln with grpc-go's native
@@ -530,8 +535,12 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		// grpc-gateway's runtime hands the client's User-Agent on under
 		// this name (a permanent HTTP header).
 		call.UserAgent = firstValue(ctx, "grpcgateway-user-agent")
+		call.ClientCert = clientCertOfInProcess(ctx)
 	} else {
 		ctx = g.forwardGRPC(ctx, call)
+		if p, ok := peer.FromContext(ctx); ok {
+			call.ClientCert = clientCertOfPeer(p)
+		}
 		call.UserAgent = firstValue(ctx, "user-agent")
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
@@ -654,18 +663,13 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		return grpcproxy.Call{}, status.Errorf(codes.Unimplemented, "%s has %s integration; gRPC calls need a gRPC integration", routeLabel(r), kind)
 	}
 	pc := grpcproxy.Call{
-		Backend: backendOf(in),
+		Backend: g.backendOf(in),
 		Timeout: r.Timeout,
 	}
 	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
 	return pc, nil
-}
-
-// backendOf is the pooled-connection key of a gRPC integration.
-func backendOf(in *adminv1.GrpcIntegration) grpcproxy.Backend {
-	return grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority()}
 }
 
 // backendMetadata is what a gRPC backend call carries in place of the

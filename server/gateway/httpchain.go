@@ -32,6 +32,7 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, canon, r.URL.RawQuery
 	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
+	call.ClientCert = clientCertOf(r.TLS)
 	// The entries a gRPC client would send as metadata, and, for stages
 	// with authorizers, every header (else those the policies read).
 	md := metadata.MD{}

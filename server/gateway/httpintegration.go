@@ -27,11 +27,14 @@ type httpIntegrations struct {
 	transport         *http.Transport // verifies backend certificates
 	insecureTransport *http.Transport // for insecure_skip_verify integrations
 	logger            *slog.Logger    // backend errors, which clients never see in full
+	h2c               *http.Transport // for h2c integrations
+	newTransport      func(*tls.Config) *http.Transport
+	tls               *backendTLSConfigs
 }
 
 // newHTTPIntegrations returns the HTTP proxy; unless allowLinkLocal, its
 // transports refuse to connect to link-local and metadata addresses.
-func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool) *httpIntegrations {
+func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool, tlsConfigs *backendTLSConfigs) *httpIntegrations {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowLinkLocal {
 		dialer.Control = netguard.Control
@@ -49,12 +52,27 @@ func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool) *httpIntegrat
 			TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}, //nolint:gosec // opt-in per integration, for testing
 		}
 	}
-	return &httpIntegrations{transport: mk(false), insecureTransport: mk(true), logger: logger}
+	h := &httpIntegrations{transport: mk(false), insecureTransport: mk(true), logger: logger, tls: tlsConfigs}
+	// Per-setting transports are made afresh, not cloned from a used one
+	// (a used Transport's clone does not negotiate HTTP/2).
+	h.newTransport = func(cfg *tls.Config) *http.Transport {
+		tr := mk(false)
+		tr.TLSClientConfig = cfg
+		return tr
+	}
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	h.h2c = mk(false)
+	h.h2c.Protocols = &p
+	return h
 }
 
 // transportFor is the transport of an HTTP integration: the one that skips
 // TLS verification only when the integration asks for it.
 func (h *httpIntegrations) transportFor(hi *adminv1.HttpIntegration) http.RoundTripper {
+	if hi.GetBackendTls() != nil || hi.GetH2C() {
+		return h.tls.transport(h, hi)
+	}
 	if hi.GetInsecureSkipVerify() {
 		return h.insecureTransport
 	}
@@ -64,6 +82,8 @@ func (h *httpIntegrations) transportFor(hi *adminv1.HttpIntegration) http.RoundT
 func (h *httpIntegrations) close() {
 	h.transport.CloseIdleConnections()
 	h.insecureTransport.CloseIdleConnections()
+	h.h2c.CloseIdleConnections()
+	h.tls.closeIdle()
 }
 
 // serve answers one call of an HTTP route. rest is the escaped request path

@@ -95,6 +95,9 @@ func (g *Gateway) requestMetadata(withHeaders bool) func(*http.Request) metadata
 				md[strings.ToLower(k)] = []string{v}
 			}
 		}
+		if cc := clientCertOf(r.TLS); cc != nil {
+			md = metadata.Join(md, metadata.Pairs(cc.Pairs()...))
+		}
 		if withHeaders {
 			addHeaders(md, r.Header)
 		} else {

@@ -125,7 +125,7 @@ func (g *Gateway) closeRetiredWebSockets(t *routing.Table) {
 }
 
 // webSocketBackends lists the gRPC backends of a WebSocket stage.
-func webSocketBackends(s *routing.Stage) []grpcproxy.Backend {
+func (gw *Gateway) webSocketBackends(s *routing.Stage) []grpcproxy.Backend {
 	w := s.WebSocket()
 	if w == nil {
 		return nil
@@ -133,7 +133,7 @@ func webSocketBackends(s *routing.Stage) []grpcproxy.Backend {
 	var out []grpcproxy.Backend
 	for _, r := range w.Routes() {
 		if g := r.Integration.GetGrpc(); g != nil {
-			out = append(out, backendOf(g))
+			out = append(out, gw.backendOf(g))
 		}
 	}
 	return out
@@ -195,6 +195,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
 	call.ConnectionID = id
+	call.ClientCert = clientCertOf(r.TLS)
 	// Headers become metadata under their own names, as a gRPC client's
 	// would: API keys, identity sources and REQUEST authorizers read them.
 	md := metadata.MD{}
@@ -558,7 +559,7 @@ func (g *Gateway) wsGRPC(ctx context.Context, call *callinfo.Call, route *routin
 	if method == "" {
 		return wsResult{}, status.Errorf(codes.Internal, "%s: a WebSocket route's gRPC integration needs a method", routeLabel(route))
 	}
-	cc, err := g.pool.Conn(backendOf(in))
+	cc, err := g.pool.Conn(g.backendOf(in))
 	if err != nil {
 		return wsResult{}, status.Errorf(codes.Unavailable, "backend %s: %v", in.GetTarget(), err)
 	}

@@ -33,6 +33,7 @@ var notes = []string{
 	"The load generator (client) and the echo backend run in ONE process; the proxy under test runs as a separate child process so its CPU and memory are its own. Client, backend and proxy all compete for the same cores, so absolute numbers are pessimistic: compare rows of one run on one machine.",
 	"Proxy CPU is getrusage(RUSAGE_SELF) user+system of the proxy child over the measured window (warm-up excluded), divided by calls (unary) or messages (stream, fan-out). Peak RSS is the child's VmHWM, reset before each cell via /proc/<pid>/clear_refs when permitted.",
 	"vs ref: ops/s as a share of the direct call's in the same scenario and concurrency (gRPC, WebSocket), or of grpc-gateway's static handler (REST).",
+	"tollgate-tls: tollgate called on its TLS listener (TLS 1.3, ECDSA P-256, ALPN h2 for gRPC, HTTP/1.1 for REST) over kept-alive connections: the difference to the tollgate row is TLS's cost per call, handshakes excluded (see BenchmarkTLSHandshake for those).",
 	"tollgate: routing, request IDs, metrics, the account throttle (raised to 1e6 rps) and transcoding, no keys or authorizers. tollgate-policy: the whole chain on the same API: API key in a usage plan (plan throttle + quota), a custom authorizer whose decision is cached (300 s), account + stage + route throttles, metrics, tracing sampled at 1 % exported over OTLP/HTTP to a sink in the proxy process; limits high enough not to refuse.",
 	"Tollgate runs with its shipped default GOGC=400 (internal/gctune) unless GOGC is set; the peers, client and backend run with Go's default GOGC=100.",
 	"ws-echo: one WebSocket connection per worker, each round trip a 1 KiB JSON message; direct is a coder/websocket echo server in the bench process, Tollgate routes it through the chain to a gRPC HandleMessage backend and back (two-way route). ws-fanout: broadcasts of 1 KiB to -fanout-conns connections (conc column), at most 8 undelivered at a time; direct is the same per-connection queue design in the bench process, Tollgate is ConnectionsService.PostToStage.",
@@ -167,9 +168,9 @@ func (b *bench) scenario(s string) ([]cell, error) {
 	var targets []string
 	switch s {
 	case scenarioGRPCUnary, scenarioGRPCStream:
-		targets = []string{targetDirect, kindTollgate, kindTollgatePolicy}
+		targets = []string{targetDirect, kindTollgate, kindTollgateTLS, kindTollgatePolicy}
 	case scenarioRESTUnary:
-		targets = []string{kindTollgate, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
+		targets = []string{kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
 	case scenarioWSEcho, scenarioWSFanout:
 		targets = []string{targetDirect, kindTollgate}
 	}
@@ -205,13 +206,17 @@ func (b *bench) target(s, t string) ([]cell, error) {
 	concs := b.concs
 	switch s {
 	case scenarioGRPCUnary, scenarioGRPCStream:
-		conn, err := dialGRPC(addr)
+		dial := dialGRPC
+		if t == kindTollgateTLS {
+			dial = dialGRPCTLS
+		}
+		conn, err := dial(addr)
 		if err != nil {
 			return nil, err
 		}
 		defer conn.Close()
 		md := metadata.MD{}
-		if t == kindTollgate || t == kindTollgatePolicy {
+		if t == kindTollgate || t == kindTollgateTLS || t == kindTollgatePolicy {
 			md.Set("x-tollgate-stage", benchStageID)
 		}
 		if t == kindTollgatePolicy {
@@ -229,12 +234,16 @@ func (b *bench) target(s, t string) ([]cell, error) {
 		if t == kindTollgate || t == kindTollgatePolicy {
 			url = "http://" + addr + "/" + benchStageID + "/v1/echo"
 		}
+		client := newHTTPClient()
+		if t == kindTollgateTLS {
+			url = "https://" + addr + "/" + benchStageID + "/v1/echo"
+			client = newHTTPSClient()
+		}
 		if t == kindTollgatePolicy {
 			for k, v := range policyMetadata() {
 				header[http.CanonicalHeaderKey(k)] = v
 			}
 		}
-		client := newHTTPClient()
 		defer client.CloseIdleConnections()
 		makeFn = same(restUnary(client, url, header, b.payload))
 	case scenarioWSEcho:

@@ -72,8 +72,8 @@ func runProxyChild(kind, backend string) error {
 		err  error
 	)
 	switch kind {
-	case kindTollgate, kindTollgatePolicy:
-		addr, done, err = startTollgate(ctx, backend, kind == kindTollgatePolicy)
+	case kindTollgate, kindTollgatePolicy, kindTollgateTLS:
+		addr, done, err = startTollgate(ctx, backend, kind == kindTollgatePolicy, kind == kindTollgateTLS)
 	case kindGRPCGateway:
 		addr, done, err = startGRPCGateway(ctx, backend)
 	case kindVanguard:
@@ -101,7 +101,7 @@ func runProxyChild(kind, backend string) error {
 	return nil
 }
 
-func startTollgate(ctx context.Context, backend string, policies bool) (string, func(), error) {
+func startTollgate(ctx context.Context, backend string, policies, withTLS bool) (string, func(), error) {
 	stopSidecars, authAddr := func() {}, ""
 	if policies {
 		var err error
@@ -116,14 +116,23 @@ func startTollgate(ctx context.Context, backend string, policies bool) (string, 
 		stopSidecars()
 		return "", nil, err
 	}
-	s, err := server.New(server.Config{
+	cfg := server.Config{
 		DataDir:    dir,
 		AdminAddr:  "127.0.0.1:0",
 		ListenAddr: "127.0.0.1:0",
 		AdminToken: benchAdminToken,
 		Logger:     slog.New(slog.DiscardHandler),
 		Stderr:     io.Discard,
-	})
+	}
+	if withTLS {
+		cfg.TLSListenAddr = "127.0.0.1:0"
+		if cfg.TLSCertFile, cfg.TLSKeyFile, err = writeSelfSigned(dir); err != nil {
+			os.RemoveAll(dir)
+			stopSidecars()
+			return "", nil, err
+		}
+	}
+	s, err := server.New(cfg)
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err
@@ -149,6 +158,9 @@ func startTollgate(ctx context.Context, backend string, policies bool) (string, 
 	if err := deployEcho(ctx, s.AdminAddr(), backend, authAddr); err != nil {
 		cleanup()
 		return "", nil, err
+	}
+	if withTLS {
+		return s.TLSAddr(), cleanup, nil
 	}
 	return s.DataAddr(), cleanup, nil
 }

@@ -31,6 +31,12 @@ type Backend struct {
 	// TLS, is the name the backend's certificate must match. Empty means the
 	// host of Target.
 	Authority string
+	// TLSConfig, when set, is the TLS configuration of this backend (a
+	// private CA, a client certificate...), used instead of the Pool's;
+	// it implies TLS. Backends are told apart by the pointer: share one
+	// *tls.Config between equal settings to share their connection. It
+	// must not be changed after use.
+	TLSConfig *tls.Config
 }
 
 // Pool keeps one shared grpc.ClientConn per [Backend], made on first use
@@ -138,9 +144,12 @@ func (p *Pool) reviveLocked(b Backend) (*grpc.ClientConn, bool) {
 func (p *Pool) dialOptions(b Backend) []grpc.DialOption {
 	opts := make([]grpc.DialOption, 0, len(p.dialOpts)+len(p.opts.dialOptions)+2)
 	opts = append(opts, p.dialOpts...)
-	if b.TLS {
+	if b.TLS || b.TLSConfig != nil {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if p.opts.tlsConfig != nil {
+		switch {
+		case b.TLSConfig != nil:
+			cfg = b.TLSConfig.Clone()
+		case p.opts.tlsConfig != nil:
 			cfg = p.opts.tlsConfig.Clone()
 		}
 		if b.Authority != "" {

@@ -3429,7 +3429,7 @@ var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1btollgate/admin/v1/api.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
+	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
 	"\x10CreateApiRequest\x12\x15\n" +
 	"\x06api_id\x18\x01 \x01(\tR\x05apiId\x12-\n" +
 	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"m\n" +
@@ -3675,7 +3675,7 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\aApiView\x12\x18\n" +
 	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
-	"\rAPI_VIEW_FULL\x10\x022\xd17\n" +
+	"\rAPI_VIEW_FULL\x10\x022\xc5=\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -3734,7 +3734,12 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\vAdjustQuota\x12%.tollgate.admin.v1.AdjustQuotaRequest\x1a\x1b.tollgate.admin.v1.KeyUsage\"L\xdaA\x14name,remaining_quota\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/{name=usagePlans/*/keys/*}:adjustQuota\x12\xa1\x01\n" +
 	"\bGetUsage\x12\".tollgate.admin.v1.GetUsageRequest\x1a#.tollgate.admin.v1.GetUsageResponse\"L\xdaA\x1eusage_plan,start_date,end_date\x82\xd3\xe4\x93\x02%\x12#/v1/{usage_plan=usagePlans/*}/usage\x12\x8d\x01\n" +
 	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x12\xae\x01\n" +
-	"\x1aFlushStageAuthorizersCache\x124.tollgate.admin.v1.FlushStageAuthorizersCacheRequest\x1a\x16.google.protobuf.Empty\"B\xdaA\x04name\x82\xd3\xe4\x93\x025:\x01*\"0/v1/{name=apis/*/stages/*}:flushAuthorizersCache\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
+	"\x1aFlushStageAuthorizersCache\x124.tollgate.admin.v1.FlushStageAuthorizersCacheRequest\x1a\x16.google.protobuf.Empty\"B\xdaA\x04name\x82\xd3\xe4\x93\x025:\x01*\"0/v1/{name=apis/*/stages/*}:flushAuthorizersCache\x12\xa4\x01\n" +
+	"\x11CreateCertificate\x12+.tollgate.admin.v1.CreateCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"B\xdaA\x1acertificate,certificate_id\x82\xd3\xe4\x93\x02\x1f:\vcertificate\"\x10/v1/certificates\x12\x84\x01\n" +
+	"\x0eGetCertificate\x12(.tollgate.admin.v1.GetCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"(\xdaA\x04name\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=certificates/*}\x12\x85\x01\n" +
+	"\x10ListCertificates\x12*.tollgate.admin.v1.ListCertificatesRequest\x1a+.tollgate.admin.v1.ListCertificatesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/certificates\x12\xb6\x01\n" +
+	"\x11UpdateCertificate\x12+.tollgate.admin.v1.UpdateCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"T\xdaA\x17certificate,update_mask\x82\xd3\xe4\x93\x024:\vcertificate2%/v1/{certificate.name=certificates/*}\x12\x82\x01\n" +
+	"\x11DeleteCertificate\x12+.tollgate.admin.v1.DeleteCertificateRequest\x1a\x16.google.protobuf.Empty\"(\xdaA\x04name\x82\xd3\xe4\x93\x02\x1b*\x19/v1/{name=certificates/*}\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
 	"\x15com.tollgate.admin.v1B\x11AdminServiceProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -3812,19 +3817,26 @@ var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(*AdjustQuotaRequest)(nil),                // 57: tollgate.admin.v1.AdjustQuotaRequest
 	(*FlushStageCacheRequest)(nil),            // 58: tollgate.admin.v1.FlushStageCacheRequest
 	(*FlushStageAuthorizersCacheRequest)(nil), // 59: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	(*Api)(nil),                   // 60: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil), // 61: google.protobuf.FieldMask
-	(*Route)(nil),                 // 62: tollgate.admin.v1.Route
-	(*Authorizer)(nil),            // 63: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),            // 64: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                 // 65: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                // 66: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),             // 67: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),          // 68: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),       // 69: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),              // 70: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),         // 71: tollgate.admin.v1.DomainMapping
-	(*emptypb.Empty)(nil),         // 72: google.protobuf.Empty
+	(*Api)(nil),                      // 60: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),    // 61: google.protobuf.FieldMask
+	(*Route)(nil),                    // 62: tollgate.admin.v1.Route
+	(*Authorizer)(nil),               // 63: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),               // 64: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                    // 65: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                   // 66: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                // 67: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),             // 68: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),          // 69: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                 // 70: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),            // 71: tollgate.admin.v1.DomainMapping
+	(*CreateCertificateRequest)(nil), // 72: tollgate.admin.v1.CreateCertificateRequest
+	(*GetCertificateRequest)(nil),    // 73: tollgate.admin.v1.GetCertificateRequest
+	(*ListCertificatesRequest)(nil),  // 74: tollgate.admin.v1.ListCertificatesRequest
+	(*UpdateCertificateRequest)(nil), // 75: tollgate.admin.v1.UpdateCertificateRequest
+	(*DeleteCertificateRequest)(nil), // 76: tollgate.admin.v1.DeleteCertificateRequest
+	(*emptypb.Empty)(nil),            // 77: google.protobuf.Empty
+	(*Certificate)(nil),              // 78: tollgate.admin.v1.Certificate
+	(*ListCertificatesResponse)(nil), // 79: tollgate.admin.v1.ListCertificatesResponse
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	60, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
@@ -3913,57 +3925,67 @@ var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	49, // 83: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
 	58, // 84: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
 	59, // 85: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	60, // 86: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	60, // 87: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	4,  // 88: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	60, // 89: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	72, // 90: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	62, // 91: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	62, // 92: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	10, // 93: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	62, // 94: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	72, // 95: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	63, // 96: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	63, // 97: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	16, // 98: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	63, // 99: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	72, // 100: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	64, // 101: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	64, // 102: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	22, // 103: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	72, // 104: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	65, // 105: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	65, // 106: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	27, // 107: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	65, // 108: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	72, // 109: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	66, // 110: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	66, // 111: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	33, // 112: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	66, // 113: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	72, // 114: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	67, // 115: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	67, // 116: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	39, // 117: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	67, // 118: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	72, // 119: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	68, // 120: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	68, // 121: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	45, // 122: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	72, // 123: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	71, // 124: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	71, // 125: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	54, // 126: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	71, // 127: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	72, // 128: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	69, // 129: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	69, // 130: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	70, // 131: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	50, // 132: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	72, // 133: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	72, // 134: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
-	86, // [86:135] is the sub-list for method output_type
-	37, // [37:86] is the sub-list for method input_type
+	72, // 86: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
+	73, // 87: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
+	74, // 88: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
+	75, // 89: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
+	76, // 90: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
+	60, // 91: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	60, // 92: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	4,  // 93: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	60, // 94: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	77, // 95: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	62, // 96: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	62, // 97: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	10, // 98: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	62, // 99: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	77, // 100: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	63, // 101: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	63, // 102: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	16, // 103: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	63, // 104: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	77, // 105: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	64, // 106: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	64, // 107: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	22, // 108: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	77, // 109: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	65, // 110: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	65, // 111: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	27, // 112: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	65, // 113: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	77, // 114: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	66, // 115: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	66, // 116: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	33, // 117: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	66, // 118: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	77, // 119: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	67, // 120: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	67, // 121: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	39, // 122: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	67, // 123: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	77, // 124: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	68, // 125: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	68, // 126: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	45, // 127: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	77, // 128: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	71, // 129: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	71, // 130: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	54, // 131: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	71, // 132: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	77, // 133: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	69, // 134: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	69, // 135: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	70, // 136: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	50, // 137: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	77, // 138: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	77, // 139: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
+	78, // 140: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
+	78, // 141: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
+	79, // 142: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
+	78, // 143: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
+	77, // 144: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
+	91, // [91:145] is the sub-list for method output_type
+	37, // [37:91] is the sub-list for method input_type
 	37, // [37:37] is the sub-list for extension type_name
 	37, // [37:37] is the sub-list for extension extendee
 	0,  // [0:37] is the sub-list for field type_name
@@ -3975,6 +3997,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 		return
 	}
 	file_tollgate_admin_v1_api_proto_init()
+	file_tollgate_admin_v1_certificate_proto_init()
 	file_tollgate_admin_v1_keys_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -69,6 +69,11 @@ const (
 	AdminService_GetUsage_FullMethodName                   = "/tollgate.admin.v1.AdminService/GetUsage"
 	AdminService_FlushStageCache_FullMethodName            = "/tollgate.admin.v1.AdminService/FlushStageCache"
 	AdminService_FlushStageAuthorizersCache_FullMethodName = "/tollgate.admin.v1.AdminService/FlushStageAuthorizersCache"
+	AdminService_CreateCertificate_FullMethodName          = "/tollgate.admin.v1.AdminService/CreateCertificate"
+	AdminService_GetCertificate_FullMethodName             = "/tollgate.admin.v1.AdminService/GetCertificate"
+	AdminService_ListCertificates_FullMethodName           = "/tollgate.admin.v1.AdminService/ListCertificates"
+	AdminService_UpdateCertificate_FullMethodName          = "/tollgate.admin.v1.AdminService/UpdateCertificate"
+	AdminService_DeleteCertificate_FullMethodName          = "/tollgate.admin.v1.AdminService/DeleteCertificate"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -197,6 +202,19 @@ type AdminServiceClient interface {
 	// of each caller asks the authorizer again. The response cache is left
 	// as it is (see FlushStageCache).
 	FlushStageAuthorizersCache(ctx context.Context, in *FlushStageAuthorizersCacheRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Creates a TLS certificate for the data plane's TLS port. A chain that
+	// does not parse, does not match its private key or is outside its
+	// validity period is refused with INVALID_ARGUMENT.
+	CreateCertificate(ctx context.Context, in *CreateCertificateRequest, opts ...grpc.CallOption) (*Certificate, error)
+	// Gets a certificate (without its private key).
+	GetCertificate(ctx context.Context, in *GetCertificateRequest, opts ...grpc.CallOption) (*Certificate, error)
+	// Lists certificates in name order (without their private keys).
+	ListCertificates(ctx context.Context, in *ListCertificatesRequest, opts ...grpc.CallOption) (*ListCertificatesResponse, error)
+	// Updates a certificate, e.g. to replace it with a renewed one.
+	UpdateCertificate(ctx context.Context, in *UpdateCertificateRequest, opts ...grpc.CallOption) (*Certificate, error)
+	// Deletes a certificate. A certificate named by a domain mapping cannot be
+	// deleted (FAILED_PRECONDITION).
+	DeleteCertificate(ctx context.Context, in *DeleteCertificateRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 }
 
 type adminServiceClient struct {
@@ -697,6 +715,56 @@ func (c *adminServiceClient) FlushStageAuthorizersCache(ctx context.Context, in 
 	return out, nil
 }
 
+func (c *adminServiceClient) CreateCertificate(ctx context.Context, in *CreateCertificateRequest, opts ...grpc.CallOption) (*Certificate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Certificate)
+	err := c.cc.Invoke(ctx, AdminService_CreateCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetCertificate(ctx context.Context, in *GetCertificateRequest, opts ...grpc.CallOption) (*Certificate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Certificate)
+	err := c.cc.Invoke(ctx, AdminService_GetCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListCertificates(ctx context.Context, in *ListCertificatesRequest, opts ...grpc.CallOption) (*ListCertificatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCertificatesResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListCertificates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) UpdateCertificate(ctx context.Context, in *UpdateCertificateRequest, opts ...grpc.CallOption) (*Certificate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Certificate)
+	err := c.cc.Invoke(ctx, AdminService_UpdateCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteCertificate(ctx context.Context, in *DeleteCertificateRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AdminService_DeleteCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -823,6 +891,19 @@ type AdminServiceServer interface {
 	// of each caller asks the authorizer again. The response cache is left
 	// as it is (see FlushStageCache).
 	FlushStageAuthorizersCache(context.Context, *FlushStageAuthorizersCacheRequest) (*emptypb.Empty, error)
+	// Creates a TLS certificate for the data plane's TLS port. A chain that
+	// does not parse, does not match its private key or is outside its
+	// validity period is refused with INVALID_ARGUMENT.
+	CreateCertificate(context.Context, *CreateCertificateRequest) (*Certificate, error)
+	// Gets a certificate (without its private key).
+	GetCertificate(context.Context, *GetCertificateRequest) (*Certificate, error)
+	// Lists certificates in name order (without their private keys).
+	ListCertificates(context.Context, *ListCertificatesRequest) (*ListCertificatesResponse, error)
+	// Updates a certificate, e.g. to replace it with a renewed one.
+	UpdateCertificate(context.Context, *UpdateCertificateRequest) (*Certificate, error)
+	// Deletes a certificate. A certificate named by a domain mapping cannot be
+	// deleted (FAILED_PRECONDITION).
+	DeleteCertificate(context.Context, *DeleteCertificateRequest) (*emptypb.Empty, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -979,6 +1060,21 @@ func (UnimplementedAdminServiceServer) FlushStageCache(context.Context, *FlushSt
 }
 func (UnimplementedAdminServiceServer) FlushStageAuthorizersCache(context.Context, *FlushStageAuthorizersCacheRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method FlushStageAuthorizersCache not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateCertificate(context.Context, *CreateCertificateRequest) (*Certificate, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateCertificate not implemented")
+}
+func (UnimplementedAdminServiceServer) GetCertificate(context.Context, *GetCertificateRequest) (*Certificate, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCertificate not implemented")
+}
+func (UnimplementedAdminServiceServer) ListCertificates(context.Context, *ListCertificatesRequest) (*ListCertificatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCertificates not implemented")
+}
+func (UnimplementedAdminServiceServer) UpdateCertificate(context.Context, *UpdateCertificateRequest) (*Certificate, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCertificate not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteCertificate(context.Context, *DeleteCertificateRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCertificate not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -1883,6 +1979,96 @@ func _AdminService_FlushStageAuthorizersCache_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_CreateCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateCertificate(ctx, req.(*CreateCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetCertificate(ctx, req.(*GetCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListCertificates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCertificatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListCertificates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListCertificates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListCertificates(ctx, req.(*ListCertificatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_UpdateCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).UpdateCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_UpdateCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).UpdateCertificate(ctx, req.(*UpdateCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteCertificate(ctx, req.(*DeleteCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2085,6 +2271,26 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FlushStageAuthorizersCache",
 			Handler:    _AdminService_FlushStageAuthorizersCache_Handler,
+		},
+		{
+			MethodName: "CreateCertificate",
+			Handler:    _AdminService_CreateCertificate_Handler,
+		},
+		{
+			MethodName: "GetCertificate",
+			Handler:    _AdminService_GetCertificate_Handler,
+		},
+		{
+			MethodName: "ListCertificates",
+			Handler:    _AdminService_ListCertificates_Handler,
+		},
+		{
+			MethodName: "UpdateCertificate",
+			Handler:    _AdminService_UpdateCertificate_Handler,
+		},
+		{
+			MethodName: "DeleteCertificate",
+			Handler:    _AdminService_DeleteCertificate_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

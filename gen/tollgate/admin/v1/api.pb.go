@@ -240,6 +240,61 @@ func (CacheSettings_UnauthorizedCacheControl) EnumDescriptor() ([]byte, []int) {
 	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11, 0}
 }
 
+// How client certificates are asked for.
+type MutualTlsAuthentication_Mode int32
+
+const (
+	// Not set: invalid when a truststore is given.
+	MutualTlsAuthentication_MODE_UNSPECIFIED MutualTlsAuthentication_Mode = 0
+	// The handshake fails without a certificate that chains to the
+	// truststore and is within its validity period.
+	MutualTlsAuthentication_MODE_REQUIRED MutualTlsAuthentication_Mode = 1
+	// A certificate is asked for and verified if presented; clients
+	// without one are served too.
+	MutualTlsAuthentication_MODE_OPTIONAL MutualTlsAuthentication_Mode = 2
+)
+
+// Enum value maps for MutualTlsAuthentication_Mode.
+var (
+	MutualTlsAuthentication_Mode_name = map[int32]string{
+		0: "MODE_UNSPECIFIED",
+		1: "MODE_REQUIRED",
+		2: "MODE_OPTIONAL",
+	}
+	MutualTlsAuthentication_Mode_value = map[string]int32{
+		"MODE_UNSPECIFIED": 0,
+		"MODE_REQUIRED":    1,
+		"MODE_OPTIONAL":    2,
+	}
+)
+
+func (x MutualTlsAuthentication_Mode) Enum() *MutualTlsAuthentication_Mode {
+	p := new(MutualTlsAuthentication_Mode)
+	*p = x
+	return p
+}
+
+func (x MutualTlsAuthentication_Mode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MutualTlsAuthentication_Mode) Descriptor() protoreflect.EnumDescriptor {
+	return file_tollgate_admin_v1_api_proto_enumTypes[4].Descriptor()
+}
+
+func (MutualTlsAuthentication_Mode) Type() protoreflect.EnumType {
+	return &file_tollgate_admin_v1_api_proto_enumTypes[4]
+}
+
+func (x MutualTlsAuthentication_Mode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MutualTlsAuthentication_Mode.Descriptor instead.
+func (MutualTlsAuthentication_Mode) EnumDescriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16, 0}
+}
+
 // Api is a published API: its schema, routes and authorizers. Changes to an
 // Api and its children are not served until they are deployed to a stage.
 type Api struct {
@@ -1883,9 +1938,26 @@ type DomainMapping struct {
 	// Last modification time.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Checksum of the current state, for optimistic concurrency.
-	Etag          string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The certificate presented on the TLS port to clients asking for domain
+	// (SNI), "certificates/{certificate}"; it must be for domain. Empty: a
+	// certificate whose DNS names cover domain, else the default
+	// certificate.
+	Certificate string `protobuf:"bytes,9,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	// Mutual TLS for clients of domain on the TLS port, as Amazon API
+	// Gateway's custom-domain mTLS. Unset: no client certificates.
+	MutualTlsAuthentication *MutualTlsAuthentication `protobuf:"bytes,10,opt,name=mutual_tls_authentication,json=mutualTlsAuthentication,proto3" json:"mutual_tls_authentication,omitempty"`
+	// Answer cleartext requests for domain with a 308 redirect to the same
+	// URL on the TLS port (--tls-listen). Default false.
+	RedirectHttpToHttps bool `protobuf:"varint,11,opt,name=redirect_http_to_https,json=redirectHttpToHttps,proto3" json:"redirect_http_to_https,omitempty"`
+	// When positive, HTTPS responses for domain carry
+	// "Strict-Transport-Security: max-age=N", so browsers use only HTTPS
+	// for it. At most 2 years (63072000). Default 0: no HSTS.
+	HstsMaxAgeSeconds int32 `protobuf:"varint,12,opt,name=hsts_max_age_seconds,json=hstsMaxAgeSeconds,proto3" json:"hsts_max_age_seconds,omitempty"`
+	// With hsts_max_age_seconds: add "; includeSubDomains".
+	HstsIncludeSubdomains bool `protobuf:"varint,13,opt,name=hsts_include_subdomains,json=hstsIncludeSubdomains,proto3" json:"hsts_include_subdomains,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *DomainMapping) Reset() {
@@ -1972,6 +2044,102 @@ func (x *DomainMapping) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *DomainMapping) GetCertificate() string {
+	if x != nil {
+		return x.Certificate
+	}
+	return ""
+}
+
+func (x *DomainMapping) GetMutualTlsAuthentication() *MutualTlsAuthentication {
+	if x != nil {
+		return x.MutualTlsAuthentication
+	}
+	return nil
+}
+
+func (x *DomainMapping) GetRedirectHttpToHttps() bool {
+	if x != nil {
+		return x.RedirectHttpToHttps
+	}
+	return false
+}
+
+func (x *DomainMapping) GetHstsMaxAgeSeconds() int32 {
+	if x != nil {
+		return x.HstsMaxAgeSeconds
+	}
+	return 0
+}
+
+func (x *DomainMapping) GetHstsIncludeSubdomains() bool {
+	if x != nil {
+		return x.HstsIncludeSubdomains
+	}
+	return false
+}
+
+// MutualTlsAuthentication makes clients of a domain authenticate with a
+// certificate issued by a trusted CA. The verified certificate's subject,
+// SANs, serial number, fingerprint and validity reach the backend as
+// x-tollgate-client-cert-* metadata (clients' own copies are removed). A
+// client of the domain must ask for it by SNI: a request whose Host or
+// :authority names the domain over a connection that did not (including
+// the cleartext port) is refused with 421 / PERMISSION_DENIED.
+type MutualTlsAuthentication struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The CA certificates (PEM) client certificates must chain to.
+	TruststorePem string `protobuf:"bytes,1,opt,name=truststore_pem,json=truststorePem,proto3" json:"truststore_pem,omitempty"`
+	// REQUIRED or OPTIONAL.
+	Mode          MutualTlsAuthentication_Mode `protobuf:"varint,2,opt,name=mode,proto3,enum=tollgate.admin.v1.MutualTlsAuthentication_Mode" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MutualTlsAuthentication) Reset() {
+	*x = MutualTlsAuthentication{}
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MutualTlsAuthentication) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MutualTlsAuthentication) ProtoMessage() {}
+
+func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MutualTlsAuthentication.ProtoReflect.Descriptor instead.
+func (*MutualTlsAuthentication) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MutualTlsAuthentication) GetTruststorePem() string {
+	if x != nil {
+		return x.TruststorePem
+	}
+	return ""
+}
+
+func (x *MutualTlsAuthentication) GetMode() MutualTlsAuthentication_Mode {
+	if x != nil {
+		return x.Mode
+	}
+	return MutualTlsAuthentication_MODE_UNSPECIFIED
 }
 
 var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
@@ -2156,7 +2324,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x16\n" +
 	"\x06fields\x18\x02 \x03(\tR\x06fields\"+\n" +
 	"\x0fTracingSettings\x12\x18\n" +
-	"\aenabled\x18\x01 \x01(\bR\aenabled\"\x8d\x03\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\"\xd4\x05\n" +
 	"\rDomainMapping\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12\x1b\n" +
@@ -2167,8 +2335,22 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etag:_\xeaA\\\n" +
-	"\x1atollgate.dev/DomainMapping\x12\x1fdomainMappings/{domain_mapping}*\x0edomainMappings2\rdomainMappingB\xc6\x01\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\x12?\n" +
+	"\vcertificate\x18\t \x01(\tB\x1d\xfaA\x1a\n" +
+	"\x18tollgate.dev/CertificateR\vcertificate\x12f\n" +
+	"\x19mutual_tls_authentication\x18\n" +
+	" \x01(\v2*.tollgate.admin.v1.MutualTlsAuthenticationR\x17mutualTlsAuthentication\x123\n" +
+	"\x16redirect_http_to_https\x18\v \x01(\bR\x13redirectHttpToHttps\x12/\n" +
+	"\x14hsts_max_age_seconds\x18\f \x01(\x05R\x11hstsMaxAgeSeconds\x126\n" +
+	"\x17hsts_include_subdomains\x18\r \x01(\bR\x15hstsIncludeSubdomains:_\xeaA\\\n" +
+	"\x1atollgate.dev/DomainMapping\x12\x1fdomainMappings/{domain_mapping}*\x0edomainMappings2\rdomainMapping\"\xd3\x01\n" +
+	"\x17MutualTlsAuthentication\x12*\n" +
+	"\x0etruststore_pem\x18\x01 \x01(\tB\x03\xe0A\x02R\rtruststorePem\x12H\n" +
+	"\x04mode\x18\x02 \x01(\x0e2/.tollgate.admin.v1.MutualTlsAuthentication.ModeB\x03\xe0A\x02R\x04mode\"B\n" +
+	"\x04Mode\x12\x14\n" +
+	"\x10MODE_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rMODE_REQUIRED\x10\x01\x12\x11\n" +
+	"\rMODE_OPTIONAL\x10\x02B\xc6\x01\n" +
 	"\x15com.tollgate.admin.v1B\bApiProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -2183,89 +2365,93 @@ func file_tollgate_admin_v1_api_proto_rawDescGZIP() []byte {
 	return file_tollgate_admin_v1_api_proto_rawDescData
 }
 
-var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(Api_Protocol)(0),                           // 0: tollgate.admin.v1.Api.Protocol
 	(Api_ApiKeySource)(0),                       // 1: tollgate.admin.v1.Api.ApiKeySource
 	(CustomAuthorizer_Type)(0),                  // 2: tollgate.admin.v1.CustomAuthorizer.Type
 	(CacheSettings_UnauthorizedCacheControl)(0), // 3: tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	(*Api)(nil),                                 // 4: tollgate.admin.v1.Api
-	(*ReflectionSource)(nil),                    // 5: tollgate.admin.v1.ReflectionSource
-	(*Route)(nil),                               // 6: tollgate.admin.v1.Route
-	(*HttpMatch)(nil),                           // 7: tollgate.admin.v1.HttpMatch
-	(*Authorizer)(nil),                          // 8: tollgate.admin.v1.Authorizer
-	(*JwtAuthorizer)(nil),                       // 9: tollgate.admin.v1.JwtAuthorizer
-	(*CustomAuthorizer)(nil),                    // 10: tollgate.admin.v1.CustomAuthorizer
-	(*Deployment)(nil),                          // 11: tollgate.admin.v1.Deployment
-	(*ApiSnapshot)(nil),                         // 12: tollgate.admin.v1.ApiSnapshot
-	(*Stage)(nil),                               // 13: tollgate.admin.v1.Stage
-	(*RouteSettings)(nil),                       // 14: tollgate.admin.v1.RouteSettings
-	(*CacheSettings)(nil),                       // 15: tollgate.admin.v1.CacheSettings
-	(*CanarySettings)(nil),                      // 16: tollgate.admin.v1.CanarySettings
-	(*AccessLogSettings)(nil),                   // 17: tollgate.admin.v1.AccessLogSettings
-	(*TracingSettings)(nil),                     // 18: tollgate.admin.v1.TracingSettings
-	(*DomainMapping)(nil),                       // 19: tollgate.admin.v1.DomainMapping
-	nil,                                         // 20: tollgate.admin.v1.Stage.VariablesEntry
-	nil,                                         // 21: tollgate.admin.v1.Stage.RouteSettingsEntry
-	nil,                                         // 22: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	(*Integration)(nil),                         // 23: tollgate.admin.v1.Integration
-	(*timestamppb.Timestamp)(nil),               // 24: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),                 // 25: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 26: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 27: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 28: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 29: tollgate.admin.v1.ThrottleSettings
-	(*WebSocketSettings)(nil),                   // 30: tollgate.admin.v1.WebSocketSettings
+	(MutualTlsAuthentication_Mode)(0),           // 4: tollgate.admin.v1.MutualTlsAuthentication.Mode
+	(*Api)(nil),                                 // 5: tollgate.admin.v1.Api
+	(*ReflectionSource)(nil),                    // 6: tollgate.admin.v1.ReflectionSource
+	(*Route)(nil),                               // 7: tollgate.admin.v1.Route
+	(*HttpMatch)(nil),                           // 8: tollgate.admin.v1.HttpMatch
+	(*Authorizer)(nil),                          // 9: tollgate.admin.v1.Authorizer
+	(*JwtAuthorizer)(nil),                       // 10: tollgate.admin.v1.JwtAuthorizer
+	(*CustomAuthorizer)(nil),                    // 11: tollgate.admin.v1.CustomAuthorizer
+	(*Deployment)(nil),                          // 12: tollgate.admin.v1.Deployment
+	(*ApiSnapshot)(nil),                         // 13: tollgate.admin.v1.ApiSnapshot
+	(*Stage)(nil),                               // 14: tollgate.admin.v1.Stage
+	(*RouteSettings)(nil),                       // 15: tollgate.admin.v1.RouteSettings
+	(*CacheSettings)(nil),                       // 16: tollgate.admin.v1.CacheSettings
+	(*CanarySettings)(nil),                      // 17: tollgate.admin.v1.CanarySettings
+	(*AccessLogSettings)(nil),                   // 18: tollgate.admin.v1.AccessLogSettings
+	(*TracingSettings)(nil),                     // 19: tollgate.admin.v1.TracingSettings
+	(*DomainMapping)(nil),                       // 20: tollgate.admin.v1.DomainMapping
+	(*MutualTlsAuthentication)(nil),             // 21: tollgate.admin.v1.MutualTlsAuthentication
+	nil,                                         // 22: tollgate.admin.v1.Stage.VariablesEntry
+	nil,                                         // 23: tollgate.admin.v1.Stage.RouteSettingsEntry
+	nil,                                         // 24: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	(*Integration)(nil),                         // 25: tollgate.admin.v1.Integration
+	(*timestamppb.Timestamp)(nil),               // 26: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),                 // 27: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 28: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 29: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 30: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 31: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 32: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
-	5,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
-	23, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
+	6,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
+	25, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
-	24, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
-	24, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 6: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	23, // 7: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	25, // 8: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	26, // 9: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	24, // 10: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	24, // 11: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 12: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	10, // 13: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	24, // 14: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	24, // 15: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	25, // 16: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	26, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
+	26, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 6: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
+	25, // 7: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	27, // 8: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	28, // 9: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	26, // 10: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	26, // 11: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	10, // 12: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	11, // 13: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	26, // 14: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	26, // 15: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	27, // 16: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
 	2,  // 17: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	27, // 18: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	28, // 19: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	25, // 20: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	12, // 21: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	24, // 22: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 23: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	6,  // 24: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	8,  // 25: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	20, // 26: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	29, // 27: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	21, // 28: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	15, // 29: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	16, // 30: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	17, // 31: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	18, // 32: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	24, // 33: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	24, // 34: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	30, // 35: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	29, // 36: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	29, // 18: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	30, // 19: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	27, // 20: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	13, // 21: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	26, // 22: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 23: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	7,  // 24: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	9,  // 25: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	22, // 26: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	31, // 27: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	23, // 28: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	16, // 29: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	17, // 30: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	18, // 31: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	19, // 32: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	26, // 33: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	26, // 34: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	32, // 35: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	31, // 36: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
 	3,  // 37: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	22, // 38: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	24, // 39: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	24, // 40: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	14, // 41: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	24, // 38: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	26, // 39: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	26, // 40: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	21, // 41: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
+	4,  // 42: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
+	15, // 43: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -2303,8 +2489,8 @@ func file_tollgate_admin_v1_api_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_api_proto_rawDesc), len(file_tollgate_admin_v1_api_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   19,
+			NumEnums:      5,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -76,7 +76,7 @@ func (x RouteAuthorization_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RouteAuthorization_Type.Descriptor instead.
 func (RouteAuthorization_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5, 0}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6, 0}
 }
 
 // ThrottleSettings is a token bucket: calls are admitted at rate_limit per
@@ -253,7 +253,11 @@ type GrpcIntegration struct {
 	// For WebSocket routes only: the unary method ("/pkg.Service/Method") that
 	// receives each message. Ignored for gRPC and REST routes, which call the
 	// method the client asked for.
-	Method        string `protobuf:"bytes,4,opt,name=method,proto3" json:"method,omitempty"`
+	Method string `protobuf:"bytes,4,opt,name=method,proto3" json:"method,omitempty"`
+	// TLS to the backend beyond the system's roots: a private CA, a client
+	// certificate (mutual TLS), a server name. Setting it implies tls. The
+	// authority, when set, is the name the certificate must match.
+	BackendTls    *BackendTls `protobuf:"bytes,5,opt,name=backend_tls,json=backendTls,proto3" json:"backend_tls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -316,6 +320,13 @@ func (x *GrpcIntegration) GetMethod() string {
 	return ""
 }
 
+func (x *GrpcIntegration) GetBackendTls() *BackendTls {
+	if x != nil {
+		return x.BackendTls
+	}
+	return nil
+}
+
 // HttpIntegration proxies calls to an HTTP server.
 type HttpIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -326,8 +337,14 @@ type HttpIntegration struct {
 	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
 	// Skip verification of the backend's TLS certificate. For testing only.
 	InsecureSkipVerify bool `protobuf:"varint,3,opt,name=insecure_skip_verify,json=insecureSkipVerify,proto3" json:"insecure_skip_verify,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// TLS to an https:// backend beyond the system's roots: a private CA, a
+	// client certificate (mutual TLS), a server name.
+	BackendTls *BackendTls `protobuf:"bytes,4,opt,name=backend_tls,json=backendTls,proto3" json:"backend_tls,omitempty"`
+	// Speak cleartext HTTP/2 (h2c, prior knowledge) to an http:// backend
+	// instead of HTTP/1.1.
+	H2C           bool `protobuf:"varint,5,opt,name=h2c,proto3" json:"h2c,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HttpIntegration) Reset() {
@@ -381,6 +398,98 @@ func (x *HttpIntegration) GetInsecureSkipVerify() bool {
 	return false
 }
 
+func (x *HttpIntegration) GetBackendTls() *BackendTls {
+	if x != nil {
+		return x.BackendTls
+	}
+	return nil
+}
+
+func (x *HttpIntegration) GetH2C() bool {
+	if x != nil {
+		return x.H2C
+	}
+	return false
+}
+
+// BackendTls configures the TLS connections the gateway makes to a backend.
+type BackendTls struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// PEM CA certificates the backend's certificate must chain to, instead of
+	// the system's roots.
+	CaPem string `protobuf:"bytes,1,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`
+	// The certificate the gateway presents to the backend (mutual TLS),
+	// "certificates/{certificate}": its key stays in the store, write-only.
+	// Replacing the certificate applies to new connections.
+	ClientCertificate string `protobuf:"bytes,2,opt,name=client_certificate,json=clientCertificate,proto3" json:"client_certificate,omitempty"`
+	// The name the backend's certificate must match (and the SNI sent),
+	// instead of the host of the target or URI.
+	ServerName string `protobuf:"bytes,3,opt,name=server_name,json=serverName,proto3" json:"server_name,omitempty"`
+	// Do not verify the backend's certificate at all. For testing only; every
+	// connection made so is logged as a warning.
+	InsecureSkipVerify bool `protobuf:"varint,4,opt,name=insecure_skip_verify,json=insecureSkipVerify,proto3" json:"insecure_skip_verify,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *BackendTls) Reset() {
+	*x = BackendTls{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackendTls) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackendTls) ProtoMessage() {}
+
+func (x *BackendTls) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackendTls.ProtoReflect.Descriptor instead.
+func (*BackendTls) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BackendTls) GetCaPem() string {
+	if x != nil {
+		return x.CaPem
+	}
+	return ""
+}
+
+func (x *BackendTls) GetClientCertificate() string {
+	if x != nil {
+		return x.ClientCertificate
+	}
+	return ""
+}
+
+func (x *BackendTls) GetServerName() string {
+	if x != nil {
+		return x.ServerName
+	}
+	return ""
+}
+
+func (x *BackendTls) GetInsecureSkipVerify() bool {
+	if x != nil {
+		return x.InsecureSkipVerify
+	}
+	return false
+}
+
 // MockIntegration answers from the gateway without calling a backend.
 type MockIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -396,7 +505,7 @@ type MockIntegration struct {
 
 func (x *MockIntegration) Reset() {
 	*x = MockIntegration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -408,7 +517,7 @@ func (x *MockIntegration) String() string {
 func (*MockIntegration) ProtoMessage() {}
 
 func (x *MockIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -421,7 +530,7 @@ func (x *MockIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MockIntegration.ProtoReflect.Descriptor instead.
 func (*MockIntegration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MockIntegration) GetStatusCode() int32 {
@@ -461,7 +570,7 @@ type RouteAuthorization struct {
 
 func (x *RouteAuthorization) Reset() {
 	*x = RouteAuthorization{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +582,7 @@ func (x *RouteAuthorization) String() string {
 func (*RouteAuthorization) ProtoMessage() {}
 
 func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +595,7 @@ func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteAuthorization.ProtoReflect.Descriptor instead.
 func (*RouteAuthorization) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RouteAuthorization) GetType() RouteAuthorization_Type {
@@ -514,7 +623,7 @@ var File_tollgate_admin_v1_common_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1etollgate/admin/v1/common.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\"R\n" +
+	"\x1etollgate/admin/v1/common.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"R\n" +
 	"\x10ThrottleSettings\x12\x1d\n" +
 	"\n" +
 	"rate_limit\x18\x01 \x01(\x01R\trateLimit\x12\x1f\n" +
@@ -524,16 +633,29 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x04grpc\x18\x01 \x01(\v2\".tollgate.admin.v1.GrpcIntegrationH\x00R\x04grpc\x128\n" +
 	"\x04http\x18\x02 \x01(\v2\".tollgate.admin.v1.HttpIntegrationH\x00R\x04http\x128\n" +
 	"\x04mock\x18\x03 \x01(\v2\".tollgate.admin.v1.MockIntegrationH\x00R\x04mockB\b\n" +
-	"\x06target\"v\n" +
+	"\x06target\"\xb6\x01\n" +
 	"\x0fGrpcIntegration\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1c\n" +
 	"\tauthority\x18\x03 \x01(\tR\tauthority\x12\x16\n" +
-	"\x06method\x18\x04 \x01(\tR\x06method\"r\n" +
+	"\x06method\x18\x04 \x01(\tR\x06method\x12>\n" +
+	"\vbackend_tls\x18\x05 \x01(\v2\x1d.tollgate.admin.v1.BackendTlsR\n" +
+	"backendTls\"\xc4\x01\n" +
 	"\x0fHttpIntegration\x12\x15\n" +
 	"\x03uri\x18\x01 \x01(\tB\x03\xe0A\x02R\x03uri\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x120\n" +
-	"\x14insecure_skip_verify\x18\x03 \x01(\bR\x12insecureSkipVerify\"\xcd\x01\n" +
+	"\x14insecure_skip_verify\x18\x03 \x01(\bR\x12insecureSkipVerify\x12>\n" +
+	"\vbackend_tls\x18\x04 \x01(\v2\x1d.tollgate.admin.v1.BackendTlsR\n" +
+	"backendTls\x12\x10\n" +
+	"\x03h2c\x18\x05 \x01(\bR\x03h2c\"\xc4\x01\n" +
+	"\n" +
+	"BackendTls\x12\x15\n" +
+	"\x06ca_pem\x18\x01 \x01(\tR\x05caPem\x12L\n" +
+	"\x12client_certificate\x18\x02 \x01(\tB\x1d\xfaA\x1a\n" +
+	"\x18tollgate.dev/CertificateR\x11clientCertificate\x12\x1f\n" +
+	"\vserver_name\x18\x03 \x01(\tR\n" +
+	"serverName\x120\n" +
+	"\x14insecure_skip_verify\x18\x04 \x01(\bR\x12insecureSkipVerify\"\xcd\x01\n" +
 	"\x0fMockIntegration\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x12\x12\n" +
@@ -568,28 +690,31 @@ func file_tollgate_admin_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_tollgate_admin_v1_common_proto_goTypes = []any{
 	(RouteAuthorization_Type)(0), // 0: tollgate.admin.v1.RouteAuthorization.Type
 	(*ThrottleSettings)(nil),     // 1: tollgate.admin.v1.ThrottleSettings
 	(*Integration)(nil),          // 2: tollgate.admin.v1.Integration
 	(*GrpcIntegration)(nil),      // 3: tollgate.admin.v1.GrpcIntegration
 	(*HttpIntegration)(nil),      // 4: tollgate.admin.v1.HttpIntegration
-	(*MockIntegration)(nil),      // 5: tollgate.admin.v1.MockIntegration
-	(*RouteAuthorization)(nil),   // 6: tollgate.admin.v1.RouteAuthorization
-	nil,                          // 7: tollgate.admin.v1.MockIntegration.HeadersEntry
+	(*BackendTls)(nil),           // 5: tollgate.admin.v1.BackendTls
+	(*MockIntegration)(nil),      // 6: tollgate.admin.v1.MockIntegration
+	(*RouteAuthorization)(nil),   // 7: tollgate.admin.v1.RouteAuthorization
+	nil,                          // 8: tollgate.admin.v1.MockIntegration.HeadersEntry
 }
 var file_tollgate_admin_v1_common_proto_depIdxs = []int32{
 	3, // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
 	4, // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
-	5, // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
-	7, // 3: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
-	0, // 4: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6, // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
+	5, // 3: tollgate.admin.v1.GrpcIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
+	5, // 4: tollgate.admin.v1.HttpIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
+	8, // 5: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
+	0, // 6: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_common_proto_init() }
@@ -608,7 +733,7 @@ func file_tollgate_admin_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_common_proto_rawDesc), len(file_tollgate_admin_v1_common_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -20,18 +20,12 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 // secret is an API key value that must never be logged.
 const secret = "sk_live_0123456789abcdefghijSECRET"
-
-// fakeStream is a server stream with a context only.
-type fakeStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *fakeStream) Context() context.Context { return s.ctx }
 
 // stepClock returns a clock that starts at start and advances by step on
 // each reading.
@@ -130,7 +124,7 @@ func TestInterceptor(t *testing.T) {
 			if tc.call != nil {
 				ctx = callinfo.NewContext(ctx, tc.call)
 			}
-			err := l.StreamServerInterceptor()(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: "/shop.v1.Shop/GetItem"},
+			err := l.StreamServerInterceptor()(nil, testkit.NewServerStream(ctx), &grpc.StreamServerInfo{FullMethod: "/shop.v1.Shop/GetItem"},
 				func(any, grpc.ServerStream) error { return tc.handler })
 			if err != tc.handler {
 				t.Fatalf("interceptor returned %v, want %v", err, tc.handler)
@@ -194,7 +188,7 @@ func TestConcurrentLines(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
-			_ = ic(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error { return nil })
+			_ = ic(nil, testkit.NewServerStream(ctx), &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error { return nil })
 		})
 	}
 	wg.Wait()
@@ -218,7 +212,7 @@ func TestClientAndCacheFields(t *testing.T) {
 	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
 	ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid}))
 	ctx = callinfo.NewContext(ctx, c)
-	err := l.StreamServerInterceptor()(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: "/a.B/C"},
+	err := l.StreamServerInterceptor()(nil, testkit.NewServerStream(ctx), &grpc.StreamServerInfo{FullMethod: "/a.B/C"},
 		func(_ any, ss grpc.ServerStream) error {
 			callinfo.FromContext(ss.Context()).ResponseCache = callinfo.CacheHit
 			return nil

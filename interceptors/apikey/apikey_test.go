@@ -15,15 +15,9 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
-
-// fakeStream is a server stream with a context.
-type fakeStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (f *fakeStream) Context() context.Context { return f.ctx }
 
 const stage = "apis/shop/stages/prod"
 
@@ -41,7 +35,7 @@ func run(t testing.TB, route *adminv1.Route, source adminv1.Api_ApiKeySource, us
 	call := &callinfo.Call{Stage: stage, Route: route, APIKeySource: source, UsageIdentifierKey: usageKey}
 	ctx := callinfo.NewContext(metadata.NewIncomingContext(context.Background(), md), call)
 	intercept := apikey.StreamServerInterceptor(apikey.LookupFunc(lookup))
-	err := intercept(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: "/a.B/C"}, func(any, grpc.ServerStream) error { return nil })
+	err := intercept(nil, testkit.NewServerStream(ctx), &grpc.StreamServerInfo{FullMethod: "/a.B/C"}, func(any, grpc.ServerStream) error { return nil })
 	return call, err
 }
 
@@ -177,7 +171,7 @@ func BenchmarkInterceptorCached(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		call := &callinfo.Call{Stage: stage, Route: route}
-		if err := intercept(nil, &fakeStream{ctx: callinfo.NewContext(base, call)}, info, done); err != nil {
+		if err := intercept(nil, testkit.NewServerStream(callinfo.NewContext(base, call)), info, done); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -21,14 +21,9 @@ import (
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
-
-type fakeStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (f *fakeStream) Context() context.Context { return f.ctx }
 
 // httpAuthorizer allows the token "t" on everything and records requests.
 func httpAuthorizer(t testing.TB, calls *atomic.Int64, last *atomic.Value) string {
@@ -64,7 +59,7 @@ func customCall(url string, typ adminv1.CustomAuthorizer_Type, sources ...string
 
 func run(i *authorizer.Interceptor, call *callinfo.Call, md metadata.MD) error {
 	ctx := callinfo.NewContext(metadata.NewIncomingContext(context.Background(), md), call)
-	return i.StreamServerInterceptor()(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: call.FullMethod},
+	return i.StreamServerInterceptor()(nil, testkit.NewServerStream(ctx), &grpc.StreamServerInfo{FullMethod: call.FullMethod},
 		func(any, grpc.ServerStream) error { return nil })
 }
 
@@ -134,7 +129,7 @@ func BenchmarkCachedDecision(b *testing.B) {
 	if err := run(i, call, md); err != nil {
 		b.Fatal(err)
 	}
-	stream := &fakeStream{ctx: callinfo.NewContext(base, call)}
+	stream := testkit.NewServerStream(callinfo.NewContext(base, call))
 	b.ReportAllocs()
 	for b.Loop() {
 		call.Principal, call.AuthorizerContext = "", nil

@@ -21,28 +21,12 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 // epoch is where fake clocks start.
 var epoch = time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
-
-// fakeClock is a clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // Test metadata the fake routing step turns into the call's description,
 // standing in for the gateway's routing and authorization.
@@ -110,7 +94,7 @@ type env struct {
 	cache *cache.Cache
 	be    *backend
 	conn  *grpc.ClientConn
-	clock *fakeClock
+	clock *testkit.Clock
 	// base is the template of every call's description; tests change it
 	// before calling.
 	mu   sync.Mutex
@@ -121,7 +105,7 @@ type env struct {
 // adjusted by the test metadata, then pass the cache to the backend.
 func newEnv(t *testing.T, be *backend, opts ...cache.Option) *env {
 	t.Helper()
-	e := &env{t: t, be: be, clock: &fakeClock{t: epoch}}
+	e := &env{t: t, be: be, clock: testkit.NewClock(epoch)}
 	e.base = callinfo.Call{
 		API:        "apis/shop",
 		Stage:      "apis/shop/stages/prod",

@@ -28,6 +28,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 const (
@@ -102,26 +104,8 @@ func jwksJSON(t testing.TB, keys ...jose.JSONWebKey) []byte {
 	return b
 }
 
-// fakeClock is a settable clock for WithClock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // claimsAt returns valid claims for a token minted at now, with overrides

@@ -14,10 +14,12 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 // newRemote returns a Verifier reading srv's key set with a fake clock.
-func newRemote(t *testing.T, url string, opts ...jwtauth.Option) (*jwtauth.Verifier, *fakeClock) {
+func newRemote(t *testing.T, url string, opts ...jwtauth.Option) (*jwtauth.Verifier, *testkit.Clock) {
 	t.Helper()
 	clock := newClock()
 	v, err := jwtauth.New(urlConfig(url), append([]jwtauth.Option{jwtauth.WithClock(clock.Now)}, opts...)...)

@@ -17,15 +17,9 @@ import (
 
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
-
-// fakeStream is a server stream with a context only.
-type fakeStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *fakeStream) Context() context.Context { return s.ctx }
 
 func testCall() *callinfo.Call {
 	return &callinfo.Call{
@@ -73,7 +67,7 @@ func TestInterceptorPrometheus(t *testing.T) {
 		errors.New("boom"),
 	}
 	for i, want := range errs {
-		got := ic(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{}, func(_ any, ss grpc.ServerStream) error {
+		got := ic(nil, testkit.NewServerStream(ctx), &grpc.StreamServerInfo{}, func(_ any, ss grpc.ServerStream) error {
 			// The two OK calls: one answered by the response cache, one not.
 			switch i {
 			case 0:
@@ -91,7 +85,7 @@ func TestInterceptorPrometheus(t *testing.T) {
 	}
 	// A call without callinfo is not measured.
 	called := false
-	if err := ic(nil, &fakeStream{ctx: context.Background()}, &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error {
+	if err := ic(nil, testkit.NewServerStream(context.Background()), &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error {
 		called = true
 		return nil
 	}); err != nil || !called {
@@ -203,7 +197,7 @@ func BenchmarkInterceptor(b *testing.B) {
 		b.Fatal(err)
 	}
 	ic := m.StreamServerInterceptor()
-	ss := &fakeStream{ctx: callinfo.NewContext(context.Background(), testCall())}
+	ss := testkit.NewServerStream(callinfo.NewContext(context.Background(), testCall()))
 	info := &grpc.StreamServerInfo{}
 	handler := func(any, grpc.ServerStream) error { return nil }
 	b.ReportAllocs()

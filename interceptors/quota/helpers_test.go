@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc/metadata"
-
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 // epoch is where fake clocks start: Wednesday 25 November 2026, 15:00 UTC.
@@ -25,31 +25,7 @@ func at(t testing.TB, s string) time.Time {
 	return v
 }
 
-// fakeClock is a clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newFakeClock(t time.Time) *testkit.Clock { return testkit.NewClock(t) }
 
 // errStore is the error of a failing fakeStore.
 var errStore = errors.New("store unavailable")
@@ -151,7 +127,7 @@ func dailyPlan(limit int64) *adminv1.UsagePlan {
 }
 
 // newTestCounter returns a Counter over a fake store and clock.
-func newTestCounter(t testing.TB) (*Counter, *fakeStore, *fakeClock) {
+func newTestCounter(t testing.TB) (*Counter, *fakeStore, *testkit.Clock) {
 	t.Helper()
 	st, clk := newFakeStore(), newFakeClock(epoch)
 	return NewCounter(st, WithClock(clk.Now)), st, clk
@@ -178,19 +154,3 @@ func (c *Counter) entries() int {
 	}
 	return n
 }
-
-// fakeStream is a grpc.ServerStream that records the header set on it.
-type fakeStream struct {
-	ctx    context.Context
-	header metadata.MD
-}
-
-func (s *fakeStream) SetHeader(md metadata.MD) error {
-	s.header = metadata.Join(s.header, md)
-	return nil
-}
-func (s *fakeStream) SendHeader(metadata.MD) error { return nil }
-func (s *fakeStream) SetTrailer(metadata.MD)       {}
-func (s *fakeStream) Context() context.Context     { return s.ctx }
-func (s *fakeStream) SendMsg(any) error            { return nil }
-func (s *fakeStream) RecvMsg(any) error            { return nil }

@@ -18,6 +18,8 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 // callCtx returns a context whose call has the API key of plan, or no key
@@ -32,8 +34,8 @@ func callCtx(plan *adminv1.UsagePlan) context.Context {
 
 // runStream runs the stream interceptor of c on a call in ctx and reports
 // whether the handler ran.
-func runStream(c *Counter, ctx context.Context) (*fakeStream, bool, error) {
-	ss := &fakeStream{ctx: ctx}
+func runStream(c *Counter, ctx context.Context) (*testkit.ServerStream, bool, error) {
+	ss := testkit.NewServerStream(ctx)
 	ran := false
 	err := StreamServerInterceptor(c)(nil, ss, &grpc.StreamServerInfo{FullMethod: "/shop.v1.Shop/List"}, func(any, grpc.ServerStream) error {
 		ran = true
@@ -72,7 +74,7 @@ func TestStreamServerInterceptor(t *testing.T) {
 	if diff := cmp.Diff(want, st2.Details(), protocmp.Transform()); diff != "" {
 		t.Errorf("details (-want +got):\n%s", diff)
 	}
-	if got := ss.header.Get(RetryAfterHeader); len(got) != 1 || got[0] != "2" {
+	if got := ss.Header().Get(RetryAfterHeader); len(got) != 1 || got[0] != "2" {
 		t.Errorf("retry-after header = %q, want [\"2\"]", got)
 	}
 	if secs, ok := gatewayerr.RetryAfterSeconds(err); !ok || secs != 2 {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 // benchChecks are five levels with prebuilt keys and limits that never
@@ -29,7 +31,7 @@ var benchChecks = func() []Check {
 func benchSetup(l Limiter) (grpc.StreamServerInterceptor, grpc.ServerStream, *grpc.StreamServerInfo, grpc.StreamHandler) {
 	checks := func(_ context.Context, dst []Check) []Check { return append(dst, benchChecks...) }
 	si := StreamServerInterceptor(l, checks)
-	ss := &fakeStream{ctx: context.Background()}
+	ss := testkit.NewServerStream(context.Background())
 	info := &grpc.StreamServerInfo{FullMethod: "/test.v1.Test/Call"}
 	handler := func(any, grpc.ServerStream) error { return nil }
 	_ = si(nil, ss, info, handler)

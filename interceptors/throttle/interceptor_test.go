@@ -15,17 +15,19 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 // call runs one streaming call through si and returns its error and the
 // response header it set.
 func call(si grpc.StreamServerInterceptor) (err error, header metadata.MD, handled bool) {
-	ss := &fakeStream{ctx: context.Background()}
+	ss := testkit.NewServerStream(context.Background())
 	err = si(nil, ss, &grpc.StreamServerInfo{FullMethod: "/test.v1.Test/Call"}, func(any, grpc.ServerStream) error {
 		handled = true
 		return nil
 	})
-	return err, ss.header, handled
+	return err, ss.Header(), handled
 }
 
 // wantRefusal returns the details of a refusal at level after secs seconds.
@@ -170,9 +172,9 @@ func TestChecksSeeContext(t *testing.T) {
 		return dst
 	}
 	si := StreamServerInterceptor(NewLocalLimiter(), checks)
-	ss := &fakeStream{ctx: context.WithValue(context.Background(), key{}, "blocked")}
+	ss := testkit.NewServerStream(context.WithValue(context.Background(), key{}, "blocked"))
 	err := si(nil, ss, &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error { return nil })
-	checkRefusal(t, err, ss.header, LevelPlan, 3600)
+	checkRefusal(t, err, ss.Header(), LevelPlan, 3600)
 	if err, _, _ := call(si); err != nil {
 		t.Errorf("call without the value: %v", err)
 	}
@@ -266,7 +268,7 @@ func TestDoneCallsNotCharged(t *testing.T) {
 			c := Check{Level: LevelAccount, Key: "account", Limit: Limit{Rate: 1, Burst: 3}}
 			si := StreamServerInterceptor(l, fixedChecks(c), WithClock(func() time.Time { return epoch }))
 			ui := UnaryServerInterceptor(l, fixedChecks(c), WithClock(func() time.Time { return epoch }))
-			ss := &fakeStream{ctx: tt.ctx}
+			ss := testkit.NewServerStream(tt.ctx)
 			handled := false
 			err := si(nil, ss, &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error { handled = true; return nil })
 			if status.Code(err) != tt.code || handled {

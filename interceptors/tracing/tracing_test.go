@@ -18,6 +18,8 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 const (
@@ -26,13 +28,6 @@ const (
 	clientSpan   = "00f067aa0ba902b7"
 	clientParent = "00-" + clientTrace + "-" + clientSpan + "-01"
 )
-
-type fakeStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *fakeStream) Context() context.Context { return s.ctx }
 
 func newCall(enabled bool) *callinfo.Call {
 	return &callinfo.Call{
@@ -62,7 +57,7 @@ func run(t testing.TB, tr *tracing.Tracer, call *callinfo.Call, md metadata.MD, 
 	if md != nil {
 		ctx = metadata.NewIncomingContext(ctx, md)
 	}
-	ss := &fakeStream{ctx: ctx}
+	ss := testkit.NewServerStream(ctx)
 	return tr.StreamServerInterceptor()(nil, ss, &grpc.StreamServerInfo{FullMethod: fullMethod},
 		func(_ any, ss grpc.ServerStream) error { return handler(ss.Context()) })
 }
@@ -314,7 +309,7 @@ func BenchmarkInterceptor(b *testing.B) {
 	info := &grpc.StreamServerInfo{FullMethod: fullMethod}
 	bench := func(b *testing.B, tp trace.TracerProvider, enabled bool) {
 		ctx := metadata.NewIncomingContext(callinfo.NewContext(context.Background(), newCall(enabled)), in)
-		ss := &fakeStream{ctx: ctx}
+		ss := testkit.NewServerStream(ctx)
 		ic := tracing.New(tp).StreamServerInterceptor()
 		b.ReportAllocs()
 		for b.Loop() {

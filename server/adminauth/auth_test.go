@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tollgate-gw/tollgate/server/adminauth"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 const testToken = "tga_0123456789abcdefghijklmnop"
@@ -107,14 +109,6 @@ func TestUnaryServerInterceptor(t *testing.T) {
 	}
 }
 
-// fakeStream is the smallest grpc.ServerStream: only Context is used.
-type fakeStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s fakeStream) Context() context.Context { return s.ctx }
-
 func TestStreamServerInterceptor(t *testing.T) {
 	a, err := adminauth.New(testToken)
 	if err != nil {
@@ -128,7 +122,7 @@ func TestStreamServerInterceptor(t *testing.T) {
 				called = true
 				return nil
 			}
-			err := intercept(nil, fakeStream{ctx: incoming(tc.md)}, &grpc.StreamServerInfo{FullMethod: tc.method, IsServerStream: true}, handler)
+			err := intercept(nil, testkit.NewServerStream(incoming(tc.md)), &grpc.StreamServerInfo{FullMethod: tc.method, IsServerStream: true}, handler)
 			checkStatus(t, err, called, tc)
 		})
 	}

@@ -29,6 +29,8 @@ import (
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
+
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
 // countingBookstore answers GetBook, ListBooks and CreateBook with the
@@ -93,28 +95,10 @@ type cacheEnv struct {
 	gw    *gateway.Gateway
 	cache *cache.Cache
 	be    *countingBookstore
-	clock *fakeClock
+	clock *testkit.Clock
 	addr  string // the backend
 	auth  string // the authorizer
 	conn  *grpc.ClientConn
-}
-
-// fakeClock is a clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // cacheStage is the stage configuration of the tests: a 60 s TTL, and a
@@ -129,7 +113,7 @@ func cacheStage() *adminv1.Stage {
 
 func newCacheEnv(t testing.TB, be *countingBookstore) *cacheEnv {
 	t.Helper()
-	e := &cacheEnv{be: be, clock: &fakeClock{t: time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)}}
+	e := &cacheEnv{be: be, clock: testkit.NewClock(time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC))}
 	e.addr = startServerTB(t, func(s *grpc.Server) { examplev1.RegisterBookstoreServiceServer(s, be) })
 	e.auth = startServerTB(t, func(s *grpc.Server) { datav1.RegisterAuthorizerServiceServer(s, tokenAuthorizer{}) })
 	authz := authorizer.New()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
+	"github.com/tollgate-gw/tollgate/interceptors/ippolicy"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
@@ -25,7 +26,9 @@ const apiKeyCacheTTL = 500 * time.Millisecond
 func (s *Server) buildDataPlane() error {
 	// The policy chain, after routing and the request ID, in Amazon API
 	// Gateway's order: tracing, metrics and access logs (so that they see
-	// refused calls too); account and stage throttling; authorization — the
+	// refused calls too); IP policies (before throttling, so that refused
+	// addresses spend no tokens other callers share, and before any
+	// authorizer is called); account and stage throttling; authorization — the
 	// route's authorizer first (a custom one may choose the caller's API
 	// key), then the API key; then the usage plan's throttle and quota for
 	// that key; then the response cache, which refused calls never reach.
@@ -37,6 +40,7 @@ func (s *Server) buildDataPlane() error {
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
 	limiter := throttle.NewLocalLimiter()
 	chain := append(obs.interceptors,
+		ippolicy.StreamServerInterceptor(),
 		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
 		s.authorizers.StreamServerInterceptor(),
 		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),

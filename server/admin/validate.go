@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
 )
@@ -142,6 +143,26 @@ func validateAPI(v *violations, field string, a *adminv1.Api) {
 		}
 	} else if expr != "" {
 		v.add(field+".route_selection_expression", "is only for WebSocket APIs")
+	}
+	validateIPPolicy(v, field+".ip_policy", a.GetIpPolicy())
+}
+
+// validateIPPolicy checks every entry of an IpPolicy with the parser the
+// data plane compiles it with.
+func validateIPPolicy(v *violations, field string, p *adminv1.IpPolicy) {
+	for _, l := range []struct {
+		name    string
+		entries []string
+	}{{"allow", p.GetAllow()}, {"deny", p.GetDeny()}} {
+		if len(l.entries) > ipacl.MaxEntries {
+			v.add(field+"."+l.name, "must have at most %d entries (got %d)", ipacl.MaxEntries, len(l.entries))
+			continue
+		}
+		for i, s := range l.entries {
+			if _, err := ipacl.ParsePrefix(s); err != nil {
+				v.add(field+"."+l.name+"["+strconv.Itoa(i)+"]", "%s", err.Error())
+			}
+		}
 	}
 }
 
@@ -283,6 +304,7 @@ func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegra
 // validateRoute checks a Route of api. maxTimeout is the gateway's limit.
 func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.Api, maxTimeout time.Duration) {
 	checkText(v, field+".description", r.GetDescription(), maxDescription)
+	validateIPPolicy(v, field+".ip_policy", r.GetIpPolicy())
 	websocket := api.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET
 	switch m := r.GetMatch().(type) {
 	case *adminv1.Route_GrpcMethod:
@@ -555,11 +577,13 @@ func validateStage(v *violations, field string, s *adminv1.Stage) {
 	checkVariables(v, field+".variables", s.GetVariables())
 	validateThrottle(v, field+".default_throttle", s.GetDefaultThrottle())
 	validateWebSocketSettings(v, field+".websocket", s.GetWebsocket())
+	validateIPPolicy(v, field+".ip_policy", s.GetIpPolicy())
 	for id, rs := range s.GetRouteSettings() {
 		f := field + ".route_settings[" + id + "]"
 		if msg := checkID(id); msg != "" {
 			v.add(f, "key must be a route ID: %s", msg)
 		}
+		validateIPPolicy(v, f+".ip_policy", rs.GetIpPolicy())
 		validateThrottle(v, f+".throttle", rs.GetThrottle())
 		if rs.CacheTtlSeconds != nil && (rs.GetCacheTtlSeconds() < 0 || rs.GetCacheTtlSeconds() > maxCacheTTL) {
 			v.add(f+".cache_ttl_seconds", "must be between 0 and %d (got %d)", maxCacheTTL, rs.GetCacheTtlSeconds())
@@ -602,6 +626,7 @@ func validateAPIKey(v *violations, field string, k *adminv1.ApiKey) {
 	checkText(v, field+".display_name", k.GetDisplayName(), maxDisplayName)
 	checkText(v, field+".description", k.GetDescription(), maxDescription)
 	checkText(v, field+".customer_id", k.GetCustomerId(), maxDisplayName)
+	validateIPPolicy(v, field+".ip_policy", k.GetIpPolicy())
 }
 
 // checkKeyValue validates a client-supplied API key secret.

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/cors"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
@@ -145,6 +146,18 @@ func validateAPI(v *violations, field string, a *adminv1.Api) {
 		v.add(field+".route_selection_expression", "is only for WebSocket APIs")
 	}
 	validateIPPolicy(v, field+".ip_policy", a.GetIpPolicy())
+	validateCORS(v, field+".cors", a.GetCors())
+}
+
+// validateCORS checks a CorsConfiguration with the rules the data plane
+// compiles it with.
+func validateCORS(v *violations, field string, c *adminv1.CorsConfiguration) {
+	if c == nil {
+		return
+	}
+	for _, cv := range cors.Validate(c) {
+		v.add(field+"."+cv.Field, "%s", cv.Description)
+	}
 }
 
 // validateIPPolicy checks every entry of an IpPolicy with the parser the
@@ -578,6 +591,7 @@ func validateStage(v *violations, field string, s *adminv1.Stage) {
 	validateThrottle(v, field+".default_throttle", s.GetDefaultThrottle())
 	validateWebSocketSettings(v, field+".websocket", s.GetWebsocket())
 	validateIPPolicy(v, field+".ip_policy", s.GetIpPolicy())
+	validateCORS(v, field+".cors", s.GetCors())
 	for id, rs := range s.GetRouteSettings() {
 		f := field + ".route_settings[" + id + "]"
 		if msg := checkID(id); msg != "" {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/cors"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
@@ -106,6 +107,9 @@ type Stage struct {
 	Services []protoreflect.ServiceDescriptor
 	// Authorizers are the deployment's authorizers by resource name.
 	Authorizers map[string]*adminv1.Authorizer
+	// CORS is the stage's CORS policy (the stage's own, or else the
+	// API's), or nil when neither sets one.
+	CORS *cors.Policy
 
 	methods   map[string]*Route // exact full method names
 	wildcards map[string]*Route // "/pkg.Service/" prefixes of "/pkg.Service/*" routes
@@ -472,6 +476,13 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		return nil, err
 	}
 	st.ipPolicy = base
+	corsConfig := cfg.GetCors()
+	if corsConfig == nil {
+		corsConfig = snap.GetApi().GetCors()
+	}
+	if st.CORS, err = cors.Compile(corsConfig); err != nil {
+		return nil, err
+	}
 	var routeErr error
 	def := snap.GetApi().GetDefaultIntegration()
 	newRoute := func(r *adminv1.Route) *Route {

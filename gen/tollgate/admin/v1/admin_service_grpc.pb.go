@@ -68,6 +68,11 @@ const (
 	AdminService_AdjustQuota_FullMethodName           = "/tollgate.admin.v1.AdminService/AdjustQuota"
 	AdminService_GetUsage_FullMethodName              = "/tollgate.admin.v1.AdminService/GetUsage"
 	AdminService_FlushStageCache_FullMethodName       = "/tollgate.admin.v1.AdminService/FlushStageCache"
+	AdminService_CreateAdminToken_FullMethodName      = "/tollgate.admin.v1.AdminService/CreateAdminToken"
+	AdminService_GetAdminToken_FullMethodName         = "/tollgate.admin.v1.AdminService/GetAdminToken"
+	AdminService_ListAdminTokens_FullMethodName       = "/tollgate.admin.v1.AdminService/ListAdminTokens"
+	AdminService_DeleteAdminToken_FullMethodName      = "/tollgate.admin.v1.AdminService/DeleteAdminToken"
+	AdminService_ListAuditEvents_FullMethodName       = "/tollgate.admin.v1.AdminService/ListAuditEvents"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -190,6 +195,17 @@ type AdminServiceClient interface {
 	// FlushStageCache): the next call of every cached route reaches the
 	// backend.
 	FlushStageCache(ctx context.Context, in *FlushStageCacheRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Creates an admin token (admin role only). The response is the only
+	// place its value ever appears.
+	CreateAdminToken(ctx context.Context, in *CreateAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error)
+	// Gets an admin token, without its value.
+	GetAdminToken(ctx context.Context, in *GetAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error)
+	// Lists admin tokens in name order, without their values.
+	ListAdminTokens(ctx context.Context, in *ListAdminTokensRequest, opts ...grpc.CallOption) (*ListAdminTokensResponse, error)
+	// Deletes (revokes) an admin token: it is refused from the next call on.
+	DeleteAdminToken(ctx context.Context, in *DeleteAdminTokenRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Lists the audit log of admin writes, newest first.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type adminServiceClient struct {
@@ -680,6 +696,56 @@ func (c *adminServiceClient) FlushStageCache(ctx context.Context, in *FlushStage
 	return out, nil
 }
 
+func (c *adminServiceClient) CreateAdminToken(ctx context.Context, in *CreateAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdminToken)
+	err := c.cc.Invoke(ctx, AdminService_CreateAdminToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetAdminToken(ctx context.Context, in *GetAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdminToken)
+	err := c.cc.Invoke(ctx, AdminService_GetAdminToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListAdminTokens(ctx context.Context, in *ListAdminTokensRequest, opts ...grpc.CallOption) (*ListAdminTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAdminTokensResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListAdminTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteAdminToken(ctx context.Context, in *DeleteAdminTokenRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AdminService_DeleteAdminToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -800,6 +866,17 @@ type AdminServiceServer interface {
 	// FlushStageCache): the next call of every cached route reaches the
 	// backend.
 	FlushStageCache(context.Context, *FlushStageCacheRequest) (*emptypb.Empty, error)
+	// Creates an admin token (admin role only). The response is the only
+	// place its value ever appears.
+	CreateAdminToken(context.Context, *CreateAdminTokenRequest) (*AdminToken, error)
+	// Gets an admin token, without its value.
+	GetAdminToken(context.Context, *GetAdminTokenRequest) (*AdminToken, error)
+	// Lists admin tokens in name order, without their values.
+	ListAdminTokens(context.Context, *ListAdminTokensRequest) (*ListAdminTokensResponse, error)
+	// Deletes (revokes) an admin token: it is refused from the next call on.
+	DeleteAdminToken(context.Context, *DeleteAdminTokenRequest) (*emptypb.Empty, error)
+	// Lists the audit log of admin writes, newest first.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -953,6 +1030,21 @@ func (UnimplementedAdminServiceServer) GetUsage(context.Context, *GetUsageReques
 }
 func (UnimplementedAdminServiceServer) FlushStageCache(context.Context, *FlushStageCacheRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method FlushStageCache not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateAdminToken(context.Context, *CreateAdminTokenRequest) (*AdminToken, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAdminToken not implemented")
+}
+func (UnimplementedAdminServiceServer) GetAdminToken(context.Context, *GetAdminTokenRequest) (*AdminToken, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAdminToken not implemented")
+}
+func (UnimplementedAdminServiceServer) ListAdminTokens(context.Context, *ListAdminTokensRequest) (*ListAdminTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAdminTokens not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteAdminToken(context.Context, *DeleteAdminTokenRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAdminToken not implemented")
+}
+func (UnimplementedAdminServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -1839,6 +1931,96 @@ func _AdminService_FlushStageCache_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_CreateAdminToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAdminTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateAdminToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateAdminToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateAdminToken(ctx, req.(*CreateAdminTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetAdminToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAdminTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetAdminToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetAdminToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetAdminToken(ctx, req.(*GetAdminTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListAdminTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAdminTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListAdminTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListAdminTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListAdminTokens(ctx, req.(*ListAdminTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteAdminToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAdminTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteAdminToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteAdminToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteAdminToken(ctx, req.(*DeleteAdminTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2037,6 +2219,26 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FlushStageCache",
 			Handler:    _AdminService_FlushStageCache_Handler,
+		},
+		{
+			MethodName: "CreateAdminToken",
+			Handler:    _AdminService_CreateAdminToken_Handler,
+		},
+		{
+			MethodName: "GetAdminToken",
+			Handler:    _AdminService_GetAdminToken_Handler,
+		},
+		{
+			MethodName: "ListAdminTokens",
+			Handler:    _AdminService_ListAdminTokens_Handler,
+		},
+		{
+			MethodName: "DeleteAdminToken",
+			Handler:    _AdminService_DeleteAdminToken_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _AdminService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -36,6 +36,8 @@ const (
 	// longer than DefaultMaxRouteTimeout so that a call that started just
 	// before shutdown can still finish.
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultAuditRetention is the default Config.AuditRetention: 90 days.
+	DefaultAuditRetention = 90 * 24 * time.Hour
 )
 
 // Log formats accepted by Config.LogFormat.
@@ -115,6 +117,10 @@ type Config struct {
 	// trust nobody.
 	TrustedProxies string
 
+	// AuditRetention is how long the audit log of admin writes is kept;
+	// older events are pruned hourly. Zero means DefaultAuditRetention.
+	AuditRetention time.Duration
+
 	// Logger receives the server's logs. Nil builds one that writes
 	// LogFormat to Stderr.
 	Logger *slog.Logger
@@ -139,6 +145,7 @@ func DefaultConfig() Config {
 		LogFormat:       DefaultLogFormat,
 		MaxRouteTimeout: DefaultMaxRouteTimeout,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		AuditRetention:  DefaultAuditRetention,
 	}
 }
 
@@ -162,6 +169,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = d.ShutdownTimeout
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = d.AuditRetention
 	}
 	if c.Stderr == nil {
 		c.Stderr = os.Stderr
@@ -206,6 +216,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
+	}
+	if c.AuditRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("audit-retention: %s is too short; it must be at least 1h", c.AuditRetention))
 	}
 	return errors.Join(errs...)
 }

@@ -99,6 +99,9 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 		stopQuota()
 		<-quotaDone
 	}()
+	pruneCtx, stopPrune := context.WithCancel(context.Background())
+	defer stopPrune()
+	go s.pruneAudit(pruneCtx)
 
 	stopDemo := func() {}
 	if s.cfg.Demo {

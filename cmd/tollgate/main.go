@@ -110,6 +110,7 @@ var serveFlagEnv = map[string]string{
 	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
 	"public-url":        "TOLLGATE_PUBLIC_URL",
 	"trusted-proxies":   "TOLLGATE_TRUSTED_PROXIES",
+	"audit-retention":   "TOLLGATE_AUDIT_RETENTION",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -138,6 +139,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", d.TrustedProxies,
 		"comma-separated `CIDRs` of proxies in front of the data port whose X-Forwarded-For/-Host/-Proto and Forwarded headers are believed; default: none (the gateway sets them from the connection)")
+	fs.DurationVar(&cfg.AuditRetention, "audit-retention", d.AuditRetention,
+		"how long the audit log of admin writes is kept (`duration`, at least 1h)")
 	return fs
 }
 

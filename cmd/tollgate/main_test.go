@@ -51,6 +51,7 @@ func TestParseServe(t *testing.T) {
 				DataDir: "/var/lib/tollgate", AdminAddr: "127.0.0.1:9999", ListenAddr: ":80",
 				LogFormat: "json", Demo: true, MaxRouteTimeout: 5 * time.Second,
 				ShutdownTimeout: time.Minute, AdminToken: "env-token-0123456789",
+				AuditRetention: server.DefaultAuditRetention,
 			},
 		},
 		{
@@ -65,6 +66,7 @@ func TestParseServe(t *testing.T) {
 			want: server.Config{
 				DataDir: "/flag", AdminAddr: "127.0.0.1:1", ListenAddr: ":2", LogFormat: "text",
 				MaxRouteTimeout: 10 * time.Second, ShutdownTimeout: 3 * time.Second,
+				AuditRetention: server.DefaultAuditRetention,
 			},
 		},
 		{name: "demo flag", args: []string{"--demo"}, want: with(func(c *server.Config) { c.Demo = true })},
@@ -74,6 +76,8 @@ func TestParseServe(t *testing.T) {
 		{name: "one flag, other env", args: []string{"--listen", ":1"}, env: map[string]string{"TOLLGATE_DATA_DIR": "/env"},
 			want: with(func(c *server.Config) { c.ListenAddr, c.DataDir = ":1", "/env" })},
 		{name: "bad env duration", env: map[string]string{"TOLLGATE_SHUTDOWN_TIMEOUT": "soon"}, wantErr: `TOLLGATE_SHUTDOWN_TIMEOUT="soon"`},
+		{name: "audit retention env", env: map[string]string{"TOLLGATE_AUDIT_RETENTION": "720h"},
+			want: with(func(c *server.Config) { c.AuditRetention = 720 * time.Hour })},
 		{name: "trusted proxies env", env: map[string]string{"TOLLGATE_TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.1"},
 			want: with(func(c *server.Config) { c.TrustedProxies = "10.0.0.0/8,192.168.1.1" })},
 		{name: "trusted proxies flag over env", args: []string{"--trusted-proxies", "172.16.0.0/12"}, env: map[string]string{"TOLLGATE_TRUSTED_PROXIES": "10.0.0.0/8"},

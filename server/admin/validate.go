@@ -643,6 +643,21 @@ func validateAPIKey(v *violations, field string, k *adminv1.ApiKey) {
 	validateIPPolicy(v, field+".ip_policy", k.GetIpPolicy())
 }
 
+// validateAdminToken checks an AdminToken about to be created at now.
+func validateAdminToken(v *violations, field string, t *adminv1.AdminToken, now time.Time) {
+	checkText(v, field+".description", t.GetDescription(), maxDescription)
+	if _, ok := adminv1.AdminToken_Role_name[int32(t.GetRole())]; !ok || t.GetRole() == adminv1.AdminToken_ROLE_UNSPECIFIED {
+		v.add(field+".role", "must be ROLE_VIEWER, ROLE_OPERATOR or ROLE_ADMIN")
+	}
+	if e := t.GetExpireTime(); e != nil {
+		if err := e.CheckValid(); err != nil {
+			v.add(field+".expire_time", "%s", err.Error())
+		} else if !e.AsTime().After(now) {
+			v.add(field+".expire_time", "must be in the future")
+		}
+	}
+}
+
 // checkKeyValue validates a client-supplied API key secret.
 func checkKeyValue(v *violations, field, value string) {
 	if n := len(value); n < 20 || n > 128 {

@@ -82,8 +82,10 @@ const (
 // AdminService configures the gateway: APIs and their routes, authorizers,
 // deployments and stages; API keys and usage plans; account settings; usage.
 //
-// Every call needs the admin token: gRPC metadata "authorization: Bearer
-// TOKEN", or the HTTP header of the same name for REST. Methods follow
+// Every call needs the bootstrap admin token or a named admin token
+// (AdminToken) whose role allows the method: gRPC metadata "authorization:
+// Bearer TOKEN", or the HTTP header of the same name for REST. Writes are
+// recorded in the audit log (ListAuditEvents). Methods follow
 // Google's API Improvement Proposals: standard Create/Get/List/Update/Delete,
 // update masks, page tokens and etags.
 type AdminServiceClient interface {
@@ -753,8 +755,10 @@ func (c *adminServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditE
 // AdminService configures the gateway: APIs and their routes, authorizers,
 // deployments and stages; API keys and usage plans; account settings; usage.
 //
-// Every call needs the admin token: gRPC metadata "authorization: Bearer
-// TOKEN", or the HTTP header of the same name for REST. Methods follow
+// Every call needs the bootstrap admin token or a named admin token
+// (AdminToken) whose role allows the method: gRPC metadata "authorization:
+// Bearer TOKEN", or the HTTP header of the same name for REST. Writes are
+// recorded in the audit log (ListAuditEvents). Methods follow
 // Google's API Improvement Proposals: standard Create/Get/List/Update/Delete,
 // update masks, page tokens and etags.
 type AdminServiceServer interface {

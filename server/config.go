@@ -117,6 +117,13 @@ type Config struct {
 	// trust nobody.
 	TrustedProxies string
 
+	// ProxyProtocol reads PROXY protocol v1/v2 headers on data-port
+	// connections from TrustedProxies (layer-4 load balancers), whose
+	// source address then is the connection's client address. Connections
+	// from other peers are served as they come. Requires TrustedProxies.
+	// Default false.
+	ProxyProtocol bool
+
 	// AuditRetention is how long the audit log of admin writes is kept;
 	// older events are pruned hourly. Zero means DefaultAuditRetention.
 	AuditRetention time.Duration
@@ -216,6 +223,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
+	}
+	if p, err := forwarded.ParsePrefixes(c.TrustedProxies); c.ProxyProtocol && err == nil && len(p) == 0 {
+		errs = append(errs, errors.New("proxy-protocol: needs trusted-proxies, the load balancers that may send PROXY headers"))
 	}
 	if c.AuditRetention < time.Hour {
 		errs = append(errs, fmt.Errorf("audit-retention: %s is too short; it must be at least 1h", c.AuditRetention))

@@ -62,6 +62,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	s.mu.Lock()
 	s.adminAddr, s.dataAddr = adminLn.Addr().String(), dataLn.Addr().String()
 	s.mu.Unlock()
+	dataLn = s.withProxyProtocol(dataLn)
 
 	adminSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.adminAPI }))
 	dataSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.dataHandler }))

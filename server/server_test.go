@@ -477,6 +477,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative shutdown timeout", cfg: server.Config{ShutdownTimeout: -1}, wantErr: []string{"shutdown-timeout: "}},
 		{name: "trusted proxies", cfg: server.Config{TrustedProxies: "10.0.0.0/8, 192.168.1.1, fd00::/8"}},
 		{name: "bad trusted proxy", cfg: server.Config{TrustedProxies: "10.0.0.0/8, proxy.internal"}, wantErr: []string{"trusted-proxies: ", "proxy.internal"}},
+		{name: "proxy protocol", cfg: server.Config{ProxyProtocol: true, TrustedProxies: "10.0.0.0/8"}},
+		{name: "proxy protocol without trusted proxies", cfg: server.Config{ProxyProtocol: true}, wantErr: []string{"proxy-protocol: "}},
+		{name: "short audit retention", cfg: server.Config{AuditRetention: 1000}, wantErr: []string{"audit-retention: "}},
 		{
 			name:    "every problem at once",
 			cfg:     server.Config{AdminAddr: "x", ListenAddr: "y", LogFormat: "z", ShutdownTimeout: -1},

@@ -111,6 +111,7 @@ var serveFlagEnv = map[string]string{
 	"public-url":        "TOLLGATE_PUBLIC_URL",
 	"trusted-proxies":   "TOLLGATE_TRUSTED_PROXIES",
 	"audit-retention":   "TOLLGATE_AUDIT_RETENTION",
+	"proxy-protocol":    "TOLLGATE_PROXY_PROTOCOL",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -139,6 +140,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", d.TrustedProxies,
 		"comma-separated `CIDRs` of proxies in front of the data port whose X-Forwarded-For/-Host/-Proto and Forwarded headers are believed; default: none (the gateway sets them from the connection)")
+	fs.BoolVar(&cfg.ProxyProtocol, "proxy-protocol", d.ProxyProtocol,
+		"read PROXY protocol v1/v2 headers on data-port connections from the trusted-proxies (layer-4 load balancers)")
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", d.AuditRetention,
 		"how long the audit log of admin writes is kept (`duration`, at least 1h)")
 	return fs

@@ -39,6 +39,16 @@ func (s *Server) flushCache(stage string) {
 	}
 }
 
+// flushAuthorizersCache empties the policy caches of a stage's custom
+// authorizers (all of them, or the one named), for the admin API's
+// FlushStageAuthorizersCache.
+func (s *Server) flushAuthorizersCache(stage, authorizer string) {
+	if s.authorizers != nil {
+		n := s.authorizers.FlushStage(stage, authorizer)
+		s.log.Info("authorizer caches flushed", "stage", stage, "authorizer", authorizer, "caches", n)
+	}
+}
+
 // retainCaches drops the response caches of deployments no stage serves
 // any more, so that a stage's new deployment starts with an empty cache.
 func (s *Server) retainCaches(stages []admin.DeployedStage) {

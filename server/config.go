@@ -116,6 +116,15 @@ type Config struct {
 	// headers (and X-Real-Ip) with what the connection says. Default "":
 	// trust nobody.
 	TrustedProxies string
+	// AllowLinkLocalTargets lets integration, reflection, custom
+	// authorizer and JWKS targets point at link-local and cloud metadata
+	// addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254,
+	// 100.100.100.200, and names such as metadata.google.internal). By
+	// default the admin API refuses such targets with INVALID_ARGUMENT and
+	// the data plane refuses to connect to such addresses (a name or stage
+	// variable resolving to one included): a target there reads the
+	// host's cloud credentials. Default false.
+	AllowLinkLocalTargets bool
 
 	// ProxyProtocol reads PROXY protocol v1/v2 headers on data-port
 	// connections from TrustedProxies (layer-4 load balancers), whose

@@ -2,15 +2,18 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
+	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/ippolicy"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
+	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -37,7 +40,7 @@ func (s *Server) buildDataPlane() error {
 		return err
 	}
 	s.obs = obs
-	s.authorizers = authorizer.New(authorizer.WithLogger(s.log))
+	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
 	limiter := throttle.NewLocalLimiter()
 	chain := append(obs.interceptors,
 		ippolicy.StreamServerInterceptor(),
@@ -57,6 +60,11 @@ func (s *Server) buildDataPlane() error {
 		// The WebSocket callback API accepts the admin token too.
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL),
+		gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets),
+		// What the policies read from HTTP requests: the API key as a
+		// gRPC client sends it, the response cache's request headers.
+		gateway.WithMetadataHeaders(apikey.MetadataKey),
+		gateway.WithRequestHeaders("Cache-Control", cache.AdminTokenHeader),
 		gateway.WithTrustedProxies(trusted))
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
@@ -80,12 +88,45 @@ func (s *Server) loadDeployed() {
 		s.log.Error("could not read the deployed configuration; the data plane keeps serving the previous one", "error", err)
 		return
 	}
+	s.gateway.Load(routingConfig(deployed))
+	s.countCompileFailures(s.gateway.Failures())
+	s.retainCaches(deployed.Stages)
+}
+
+// routingConfig is what the data plane compiles of a deployed configuration.
+func routingConfig(deployed admin.DeployedConfig) routing.Config {
 	cfg := routing.Config{DomainMappings: deployed.DomainMappings}
 	for _, d := range deployed.Stages {
 		cfg.Stages = append(cfg.Stages, routing.Entry{Stage: d.Stage, Deployment: d.Deployment, Canary: d.Canary})
 	}
-	s.gateway.Load(cfg)
-	s.retainCaches(deployed.Stages)
+	return cfg
+}
+
+// preflight is the admin service's pre-flight check: the data plane's
+// compile of cfg (gateway.Check), its problems as admin.PreflightProblems.
+func (s *Server) preflight(_ context.Context, cfg admin.DeployedConfig) error {
+	if s.gateway == nil {
+		return nil
+	}
+	err := s.gateway.Check(routingConfig(cfg))
+	if err == nil {
+		return nil
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	pe := &admin.PreflightError{}
+	for _, e := range errs {
+		var se *routing.StageError
+		if errors.As(e, &se) {
+			pe.Problems = append(pe.Problems, admin.PreflightProblem{Stage: se.Stage, Canary: se.Canary,
+				Description: fmt.Sprintf("deployment %s cannot be served: %v", se.Deployment, se.Err)})
+			continue
+		}
+		pe.Problems = append(pe.Problems, admin.PreflightProblem{Description: e.Error()})
+	}
+	return pe
 }
 
 // stopDataPlane waits for transcoded calls to finish, then closes the

@@ -6,7 +6,10 @@
 // REST/JSON, both behind the admin token (see package adminauth). The data
 // port (Config.ListenAddr) is where deployed APIs will be served. Both
 // ports answer /healthz (the process is alive) and /readyz (the server is
-// serving and not shutting down) for load balancers and orchestrators.
+// serving, not shutting down, and every deployed stage is served; a stage
+// that keeps serving its previous deployment because the new one failed to
+// compile is reported as degraded, with 200) for load balancers and
+// orchestrators.
 //
 // REST calls are not handed to the admin service directly: the gateway calls
 // the same *grpc.Server over an in-memory connection, so that every admin

@@ -2,8 +2,10 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -56,15 +58,51 @@ func (s *Server) withProbes(next func() http.Handler) http.Handler {
 			// Liveness: answering at all proves the process is alive.
 			probe(w, r, http.StatusOK, "ok")
 		case readyzPath:
-			if s.serving.Load() {
-				probe(w, r, http.StatusOK, "ok")
-			} else {
+			if !s.serving.Load() {
 				probe(w, r, http.StatusServiceUnavailable, "not ready")
+				return
 			}
+			code, body := s.stagesReadiness()
+			probe(w, r, code, body)
 		default:
 			next().ServeHTTP(w, r)
 		}
 	})
+}
+
+// stagesReadiness is /readyz's answer once the server is serving, from the
+// stages the data plane's last reload could not compile. A stage that
+// serves nothing (it failed when the process started, e.g. after an
+// upgrade) makes the server not ready (503): a rolling upgrade stops before
+// the new version takes traffic it cannot serve, as Kong reports not ready
+// until it has loaded a valid configuration. A stage that keeps serving
+// its previous deployment leaves it ready (200, "ok (degraded)" naming the
+// stage): this instance serves what it served before, as Envoy keeps its
+// last good configuration and stays live after rejecting an update, and
+// taking it out of rotation would stop every other stage too.
+func (s *Server) stagesReadiness() (int, string) {
+	if s.gateway == nil {
+		return http.StatusOK, "ok"
+	}
+	failures := s.gateway.Failures()
+	if len(failures) == 0 {
+		return http.StatusOK, "ok"
+	}
+	code, head := http.StatusOK, "ok (degraded)"
+	lines := make([]string, 0, len(failures))
+	for _, f := range failures {
+		what := "deployment"
+		if f.Canary {
+			what = "canary deployment"
+		}
+		if f.Kept == "" {
+			code, head = http.StatusServiceUnavailable, "not ready"
+			lines = append(lines, fmt.Sprintf("stage %s cannot serve its %s %s: %v", f.Stage, what, f.Deployment, f.Err))
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("stage %s serves deployment %s instead of its %s %s, which cannot be compiled: %v", f.Stage, f.Kept, what, f.Deployment, f.Err))
+	}
+	return code, head + "\n" + strings.Join(lines, "\n")
 }
 
 // probe writes a plain-text probe answer.

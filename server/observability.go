@@ -7,22 +7,31 @@ import (
 	"net/http"
 	"os"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 
 	"github.com/tollgate-gw/tollgate/interceptors/accesslog"
 	"github.com/tollgate-gw/tollgate/interceptors/metrics"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
 // metricsPath is where the admin port serves Prometheus metrics.
 const metricsPath = "/metrics"
+
+// metricsScope is the instrumentation scope of the server's own metrics.
+const metricsScope = "github.com/tollgate-gw/tollgate/server"
 
 // observability is what the data plane reports through: traces (OTEL_*
 // environment), metrics (/metrics on the admin port) and access logs.
 type observability struct {
 	interceptors   []grpc.StreamServerInterceptor
 	metricsHandler http.Handler
-	shutdown       func(context.Context) error // flushes traces and OTLP metrics
+	// compileFailures counts stages the data plane could not compile when
+	// it reloaded (tollgate_stage_compile_failures_total).
+	compileFailures metric.Int64Counter
+	shutdown        func(context.Context) error // flushes traces and OTLP metrics
 }
 
 // buildObservability sets up tracing, metrics and access logs, the first
@@ -42,6 +51,14 @@ func (s *Server) buildObservability() (*observability, error) {
 		_ = shutdown(context.Background())
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
+	compileFailures, err := mp.Meter(metricsScope).Int64Counter("tollgate.stage.compile_failures",
+		metric.WithUnit("{failure}"),
+		metric.WithDescription("Stages the data plane could not compile on a reload (counted per reload), "+
+			"by stage, failed deployment and whether the stage kept serving its previous deployment."))
+	if err != nil {
+		_ = shutdown(context.Background())
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
 	w := s.cfg.AccessLog
 	if w == nil {
 		w = os.Stdout
@@ -52,7 +69,8 @@ func (s *Server) buildObservability() (*observability, error) {
 			m.StreamServerInterceptor(),
 			accesslog.New(w).StreamServerInterceptor(),
 		},
-		metricsHandler: handler,
+		metricsHandler:  handler,
+		compileFailures: compileFailures,
 		shutdown: func(ctx context.Context) error {
 			return errors.Join(shutdown(ctx), shutdownMetrics(ctx))
 		},
@@ -65,4 +83,17 @@ func (s *Server) metrics() http.Handler {
 		return nil
 	}
 	return s.obs.metricsHandler
+}
+
+// countCompileFailures counts the stages a reload could not compile.
+func (s *Server) countCompileFailures(failures []routing.StageError) {
+	if s.obs == nil {
+		return
+	}
+	for _, f := range failures {
+		s.obs.compileFailures.Add(context.Background(), 1, metric.WithAttributes(
+			attribute.String("stage", f.Stage),
+			attribute.String("deployment", f.Deployment),
+			attribute.Bool("kept_previous", f.Kept != "")))
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tollgate-gw/tollgate/internal/admincli"
 	"github.com/tollgate-gw/tollgate/internal/gctune"
 	"github.com/tollgate-gw/tollgate/server"
 )
@@ -70,6 +71,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		writeUsage(stdout)
 		return nil
 	default:
+		if admincli.IsCommand(cmd) {
+			// Manage a running gateway through its admin API.
+			return admincli.Execute(ctx, args, admincli.Env(getenv), stdout, stderr)
+		}
 		writeUsage(stderr)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
@@ -84,7 +89,18 @@ Usage:
   tollgate version          print the version
   tollgate help [command]   show help
 
-Run 'tollgate serve --help' for the flags and environment variables.
+Manage a running gateway through its admin API:
+  tollgate apis|routes|authorizers|deployments|stages|keys|plans|plan-keys|domains
+           list|get|create|update|delete
+  tollgate settings get|update
+  tollgate deploy API --stage STAGE
+  tollgate usage PLAN [--from DAY] [--to DAY]
+  tollgate flush-cache API STAGE [--authorizers]
+  tollgate apply -f FILE [--dry-run] [--prune]    tollgate export [-f FILE]
+  tollgate completion bash|zsh|fish|powershell
+
+Run 'tollgate serve --help' for the gateway's flags and environment
+variables, 'tollgate <command> --help' for the others.
 `)
 }
 
@@ -101,17 +117,18 @@ func versionString() string {
 
 // serveFlagEnv maps each serve flag to its environment variable.
 var serveFlagEnv = map[string]string{
-	"data-dir":          "TOLLGATE_DATA_DIR",
-	"admin-addr":        "TOLLGATE_ADMIN_ADDR",
-	"listen":            "TOLLGATE_LISTEN",
-	"log-format":        "TOLLGATE_LOG_FORMAT",
-	"demo":              "TOLLGATE_DEMO",
-	"max-route-timeout": "TOLLGATE_MAX_ROUTE_TIMEOUT",
-	"shutdown-timeout":  "TOLLGATE_SHUTDOWN_TIMEOUT",
-	"public-url":        "TOLLGATE_PUBLIC_URL",
-	"trusted-proxies":   "TOLLGATE_TRUSTED_PROXIES",
-	"audit-retention":   "TOLLGATE_AUDIT_RETENTION",
-	"proxy-protocol":    "TOLLGATE_PROXY_PROTOCOL",
+	"data-dir":                 "TOLLGATE_DATA_DIR",
+	"admin-addr":               "TOLLGATE_ADMIN_ADDR",
+	"listen":                   "TOLLGATE_LISTEN",
+	"log-format":               "TOLLGATE_LOG_FORMAT",
+	"demo":                     "TOLLGATE_DEMO",
+	"max-route-timeout":        "TOLLGATE_MAX_ROUTE_TIMEOUT",
+	"shutdown-timeout":         "TOLLGATE_SHUTDOWN_TIMEOUT",
+	"public-url":               "TOLLGATE_PUBLIC_URL",
+	"trusted-proxies":          "TOLLGATE_TRUSTED_PROXIES",
+	"allow-link-local-targets": "TOLLGATE_ALLOW_LINK_LOCAL_TARGETS",
+	"audit-retention":          "TOLLGATE_AUDIT_RETENTION",
+	"proxy-protocol":           "TOLLGATE_PROXY_PROTOCOL",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -140,6 +157,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"`URL` (scheme and host) clients reach the data port at, for the WebSocket callback URLs sent to backends; default: each upgrade request's own")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", d.TrustedProxies,
 		"comma-separated `CIDRs` of proxies in front of the data port whose X-Forwarded-For/-Host/-Proto and Forwarded headers are believed; default: none (the gateway sets them from the connection)")
+	fs.BoolVar(&cfg.AllowLinkLocalTargets, "allow-link-local-targets", d.AllowLinkLocalTargets,
+		"let backends, authorizers and JWKS URLs be on link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, metadata.google.internal...), refused by default")
 	fs.BoolVar(&cfg.ProxyProtocol, "proxy-protocol", d.ProxyProtocol,
 		"read PROXY protocol v1/v2 headers on data-port connections from the trusted-proxies (layer-4 load balancers)")
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", d.AuditRetention,

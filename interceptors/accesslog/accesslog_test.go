@@ -210,7 +210,7 @@ func TestConcurrentLines(t *testing.T) {
 }
 
 func TestClientAndCacheFields(t *testing.T) {
-	c := call(&adminv1.AccessLogSettings{Enabled: true, Fields: []string{"userAgent", "traceId", "cacheStatus", "connectionId", "protocol"}}, callinfo.WEBSOCKET)
+	c := call(&adminv1.AccessLogSettings{Enabled: true, Fields: []string{"userAgent", "traceId", "cacheStatus", "connectionId", "protocol"}}, callinfo.WebSocket)
 	c.UserAgent, c.ConnectionID = "curl/8.5", "conn-1"
 	var buf bytes.Buffer
 	l := New(&buf)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +28,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
-	"github.com/tollgate-gw/tollgate/internal/stagevars"
+	"github.com/tollgate-gw/tollgate/internal/netguard"
 )
 
 // Metadata entries the gateway sends to backends about the caller (see
@@ -59,7 +60,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithHTTPClient sets the client for JWKS downloads and HTTP authorizer
-// callouts. The default has a 10 s timeout.
+// callouts. The default has a 10 s timeout and, unless
+// WithLinkLocalTargets allows them, refuses to connect to link-local and
+// cloud metadata addresses.
 func WithHTTPClient(c *http.Client) Option {
 	return func(i *Interceptor) {
 		if c != nil {
@@ -68,21 +71,30 @@ func WithHTTPClient(c *http.Client) Option {
 	}
 }
 
+// WithLinkLocalTargets lets authorizer callouts and JWKS downloads (with
+// the default HTTP client) connect to link-local and cloud metadata
+// addresses (see internal/netguard). By default they are refused after
+// name resolution, and the call fails as with an unreachable authorizer.
+func WithLinkLocalTargets(allow bool) Option {
+	return func(i *Interceptor) { i.allowLinkLocal = allow }
+}
+
 // Interceptor enforces authorizers. It builds one JWT verifier or custom
 // authorizer per configured authorizer version, lazily, and keeps them (with
 // their key and policy caches) while the configuration is unchanged.
 type Interceptor struct {
-	logger     *slog.Logger
-	httpClient *http.Client
+	logger         *slog.Logger
+	httpClient     *http.Client
+	allowLinkLocal bool
 
 	mu     sync.Mutex
 	jwt    map[string]*jwtauth.Verifier // by authorizer uid + etag
-	custom map[string]*customEntry      // by authorizer uid + etag
+	custom map[customKey]*customEntry   // by stage, authorizer version and target
 	conns  map[string]*grpc.ClientConn  // gRPC callout targets
-	// fast maps a deployment's authorizer message (one pointer per
-	// compiled deployment) to its entry, sparing the hot path the version
-	// and generation strings. Bounded: reset when it grows past fastMax.
-	fast map[*adminv1.Authorizer]*customEntry
+	// fast maps a compiled stage's authorizer message to its entry,
+	// sparing the hot path the version and generation strings. Bounded:
+	// reset when it grows past fastMax.
+	fast map[fastKey]*customEntry
 	// headerKeys caches the metadata key of each header identity source
 	// for gRPC and for REST calls (whose headers arrive prefixed), so the
 	// hot path neither lower-cases nor concatenates. Bounded by the
@@ -93,25 +105,49 @@ type Interceptor struct {
 // fastMax bounds the pointer cache of custom authorizers.
 const fastMax = 4096
 
+// customKey identifies one policy cache: the caches of two stages are
+// never shared, so one stage's can be flushed alone.
+type customKey struct {
+	stage   string // stage resource name
+	version string // authorizer uid + etag
+	target  string // resolved callout target
+}
+
+// fastKey is a compiled stage's authorizer message on one stage (the
+// stage is part of the key in case two stages share the message).
+type fastKey struct {
+	authorizer *adminv1.Authorizer
+	stage      string
+}
+
 // customEntry is a custom authorizer with its compiled token pattern.
 type customEntry struct {
 	authorizer *customauth.Authorizer
 	pattern    *regexp.Regexp // nil: no identity_validation_expression
 	generation string         // deployment and authorizer version, for cache keys
+	name       string         // authorizer resource name
+	stage      string         // stage resource name
+	target     string         // resolved callout target
 }
 
 // New returns an Interceptor. Close it to release callout connections.
 func New(opts ...Option) *Interceptor {
 	i := &Interceptor{
-		logger:     slog.New(slog.DiscardHandler),
-		httpClient: &http.Client{Timeout: 10 * time.Second},
-		jwt:        map[string]*jwtauth.Verifier{},
-		custom:     map[string]*customEntry{},
-		conns:      map[string]*grpc.ClientConn{},
-		fast:       map[*adminv1.Authorizer]*customEntry{},
+		logger: slog.New(slog.DiscardHandler),
+		jwt:    map[string]*jwtauth.Verifier{},
+		custom: map[customKey]*customEntry{},
+		conns:  map[string]*grpc.ClientConn{},
+		fast:   map[fastKey]*customEntry{},
 	}
 	for _, o := range opts {
 		o(i)
+	}
+	if i.httpClient == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if !i.allowLinkLocal {
+			tr.DialContext = netguard.Dialer(10*time.Second, 30*time.Second).DialContext
+		}
+		i.httpClient = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	}
 	return i
 }
@@ -200,6 +236,7 @@ func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *
 		return errForbidden
 	}
 	call.Principal = claims.Subject
+	call.Claims = claims.Raw
 	return nil
 }
 
@@ -264,11 +301,21 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 		fillRequest(ctx, call, req)
 	}
 	req.Type = typ
+	sources := c.GetIdentitySources()
+	if call.Protocol == callinfo.WebSocket && len(sources) > 0 {
+		// A browser sends its cookies whichever page opens the
+		// connection: an answer given for one Origin is not reused for
+		// another. (A REQUEST authorizer sees Origin among the headers.)
+		sources = append(slices.Clip(sources), originSource)
+		values = append(values, strings.Join(metadata.ValueFromIncomingContext(ctx, "origin"), ", "))
+	}
 	d, err := entry.authorizer.Decide(ctx, customauth.Request{
 		AuthorizerName:  a.GetName(),
+		Stage:           call.Stage,
+		Target:          entry.target,
 		Generation:      entry.generation,
 		Type:            typ,
-		IdentitySources: c.GetIdentitySources(),
+		IdentitySources: sources,
 		IdentityValues:  values,
 		MethodResource:  resource,
 		Proto:           req,
@@ -291,9 +338,14 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 	call.Principal = d.PrincipalID
 	call.UsageIdentifierKey = d.UsageIdentifierKey
 	call.AuthorizerContext = d.Context
+	call.IdentitySourceValues = values
 	call.MayInvalidateCache = d.MayInvalidateCache
 	return nil
 }
+
+// originSource names the Origin of a WebSocket upgrade in the policy
+// cache key; it is not a configurable identity source.
+const originSource = "$websocket.origin"
 
 // fillRequest adds what a REQUEST authorizer receives.
 func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.AuthorizeRequest) {
@@ -306,7 +358,7 @@ func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.Authorize
 				continue
 			}
 			name = strings.TrimPrefix(k, callinfo.HeaderMetadataPrefix)
-		} else if strings.HasPrefix(k, ":") || strings.HasPrefix(k, "x-tollgate-") || strings.HasPrefix(k, "grpc-") {
+		} else if strings.HasPrefix(k, ":") || callinfo.IsInternal(k) || strings.HasPrefix(k, "grpc-") {
 			continue
 		}
 		req.Headers[name] = strings.Join(vs, ", ")
@@ -328,12 +380,13 @@ func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.Authorize
 	req.RequestId = requestid.FromContext(ctx)
 }
 
-// customAuthorizer returns the custom authorizer of an authorizer version,
-// building it (and its callout connection) once.
+// customAuthorizer returns the custom authorizer of an authorizer version
+// on the call's stage, building it (and its callout connection) once.
 func (i *Interceptor) customAuthorizer(call *callinfo.Call, a *adminv1.Authorizer) (*customEntry, error) {
+	fk := fastKey{authorizer: a, stage: call.Stage}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if e, ok := i.fast[a]; ok {
+	if e, ok := i.fast[fk]; ok {
 		return e, nil
 	}
 	e, err := i.buildCustom(call, a)
@@ -341,26 +394,41 @@ func (i *Interceptor) customAuthorizer(call *callinfo.Call, a *adminv1.Authorize
 		return nil, err
 	}
 	if len(i.fast) >= fastMax {
-		i.fast = map[*adminv1.Authorizer]*customEntry{}
+		i.fast = map[fastKey]*customEntry{}
 	}
 	// Per deployment: a new deployment starts with an empty policy cache.
 	fast := *e
 	fast.generation = call.Deployment + "\x00" + version(a)
-	i.fast[a] = &fast
+	i.fast[fk] = &fast
 	return &fast, nil
 }
 
-// buildCustom returns the shared custom authorizer of an authorizer
-// version, building it (and its callout connection) once. Call with i.mu held.
+// calloutTarget returns an authorizer's callout target. The data plane
+// resolves stage variables when it compiles a stage, so the target is
+// used as it is: substituting again would expand a reference that a
+// variable's value itself contains.
+func calloutTarget(c *adminv1.CustomAuthorizer) string {
+	switch co := c.GetCallout().(type) {
+	case *adminv1.CustomAuthorizer_Grpc:
+		return "grpc:" + boolString(co.Grpc.GetTls()) + ":" + co.Grpc.GetTarget()
+	case *adminv1.CustomAuthorizer_Http:
+		return "http:" + co.Http.GetUri()
+	}
+	return ""
+}
+
+// buildCustom returns the custom authorizer of an authorizer version on a
+// stage, building it (and its callout connection) once. Call with i.mu held.
 func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*customEntry, error) {
-	if e, ok := i.custom[version(a)]; ok {
+	c := a.GetCustom()
+	key := customKey{stage: call.Stage, version: version(a), target: calloutTarget(c)}
+	if e, ok := i.custom[key]; ok {
 		return e, nil
 	}
-	c := a.GetCustom()
 	var caller customauth.Caller
 	switch co := c.GetCallout().(type) {
 	case *adminv1.CustomAuthorizer_Grpc:
-		target := substitute(co.Grpc.GetTarget(), call.StageVariables)
+		target := co.Grpc.GetTarget()
 		key := target + "|" + boolString(co.Grpc.GetTls())
 		conn, ok := i.conns[key]
 		if !ok {
@@ -369,22 +437,31 @@ func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*
 				creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
 			}
 			var err error
-			if conn, err = grpc.NewClient(target, grpc.WithTransportCredentials(creds)); err != nil {
+			dopts := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
+			if !i.allowLinkLocal {
+				dopts = append(dopts, grpc.WithContextDialer(netguard.GRPCDialer()))
+			}
+			if conn, err = grpc.NewClient(target, dopts...); err != nil {
 				return nil, err
 			}
 			i.conns[key] = conn
 		}
 		caller = customauth.NewGRPCCaller(conn)
 	case *adminv1.CustomAuthorizer_Http:
-		caller = customauth.NewHTTPCaller(substitute(co.Http.GetUri(), call.StageVariables), i.httpClient)
+		caller = customauth.NewHTTPCaller(co.Http.GetUri(), i.httpClient)
 	default:
 		return nil, errors.New("no callout target")
 	}
-	e := &customEntry{authorizer: customauth.New(caller,
-		customauth.WithTTL(time.Duration(c.GetResultTtlSeconds())*time.Second),
-		customauth.WithTimeout(c.GetTimeout().AsDuration()),
-		customauth.WithLogger(i.logger),
-	)}
+	e := &customEntry{
+		authorizer: customauth.New(caller,
+			customauth.WithTTL(time.Duration(c.GetResultTtlSeconds())*time.Second),
+			customauth.WithTimeout(c.GetTimeout().AsDuration()),
+			customauth.WithLogger(i.logger),
+		),
+		name:   a.GetName(),
+		stage:  call.Stage,
+		target: key.target,
+	}
 	if expr := c.GetIdentityValidationExpression(); expr != "" {
 		re, err := regexp.Compile("^(?:" + expr + ")$")
 		if err != nil {
@@ -392,8 +469,26 @@ func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*
 		}
 		e.pattern = re
 	}
-	i.custom[version(a)] = e
+	i.custom[key] = e
 	return e, nil
+}
+
+// FlushStage empties the policy caches of a stage's custom authorizers, or
+// only of the authorizer named authorizer ("apis/{api}/authorizers/{id}")
+// if it is not empty, for the admin API's FlushStageAuthorizersCache. It
+// returns how many authorizer caches it emptied. The response cache is not
+// touched.
+func (i *Interceptor) FlushStage(stage, authorizer string) int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	n := 0
+	for _, e := range i.custom {
+		if e.stage == stage && (authorizer == "" || e.name == authorizer) {
+			e.authorizer.Invalidate()
+			n++
+		}
+	}
+	return n
 }
 
 // errMissing and errRepeated are why an identity source has no value.
@@ -460,11 +555,6 @@ func nonEmpty(s string) []string {
 		return nil
 	}
 	return []string{s}
-}
-
-// substitute replaces stage variables in a callout target.
-func substitute(s string, vars map[string]string) string {
-	return stagevars.Expand(s, func(name string) string { return vars[name] })
 }
 
 // lastSegment returns the ID at the end of a resource name.

@@ -13,6 +13,14 @@
 //   - a custom authorizer that fails: 500 / INTERNAL, or 504 /
 //     DEADLINE_EXCEEDED when it is slower than its timeout (never cached).
 //
+// A custom authorizer's policy cache is per stage (and per callout target,
+// which the data plane resolves with the stage's variables when it compiles
+// the stage): an answer given on one stage is never reused on another, and
+// [Interceptor.FlushStage] empties one stage's caches. A WebSocket upgrade's
+// answer is also cached per Origin header. Callouts and JWKS downloads
+// refuse link-local and cloud metadata addresses unless
+// [WithLinkLocalTargets] allows them.
+//
 // An allowed caller's principal reaches the backend as the
 // x-tollgate-principal metadata entry (HTTP header), and a custom
 // authorizer's context as x-tollgate-ctx-<key> entries; the client's own

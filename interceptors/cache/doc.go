@@ -39,7 +39,10 @@
 // cache_key_parameters ("method.request.querystring.NAME" for REST query
 // parameters, "method.request.header.NAME" for headers or gRPC metadata);
 // and, when the route is authorized (an authorizer, or an API key), the
-// caller's principal and API key. A route declaring cache_shared_by_callers
+// caller's identity: a hash of the principal, the API key, a custom
+// authorizer's context and identity source values and a JWT's claims (but
+// exp, iat, nbf and jti), so that callers sharing a principal but told
+// apart by anything else never share an entry. A route declaring cache_shared_by_callers
 // leaves the identity out: every caller it authorizes shares entries. An
 // authorized call without any identity is not cached. As in Amazon API
 // Gateway, query parameters and headers not named as cache-key parameters

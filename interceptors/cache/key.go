@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"hash"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/metadata"
@@ -21,10 +24,14 @@ const (
 )
 
 // identity returns what identifies the caller in the cache key: empty for
-// a route without authorization or declared caller-independent, the
-// principal and API key name otherwise. ok is false for an authorized call
-// without an identity, which is never cached: it could not be told apart
-// from another caller's.
+// a route without authorization or declared caller-independent; otherwise
+// the SHA-256 of everything the authorization step learnt about the
+// caller: the principal, the API key's name, a custom authorizer's context
+// and identity source values, and a JWT's claims (but for those that
+// change with every token issued: exp, iat, nbf, jti). Two callers who
+// share a principal but differ in any of these never share an entry. ok is
+// false for an authorized call without an identity, which is never
+// cached: it could not be told apart from another caller's.
 func identity(call *callinfo.Call) (id string, ok bool) {
 	r := call.Route
 	t := r.GetAuthorization().GetType()
@@ -39,8 +46,37 @@ func identity(call *callinfo.Call) (id string, ok bool) {
 	if call.Principal == "" && apiKey == "" {
 		return "", false
 	}
-	return call.Principal + "\x00" + apiKey, true
+	w := keyWriter{h: sha256.New()}
+	w.add(call.Principal)
+	w.add(apiKey)
+	ctxKeys := slices.Sorted(maps.Keys(call.AuthorizerContext))
+	w.addList(ctxKeys)
+	for _, k := range ctxKeys {
+		w.add(call.AuthorizerContext[k])
+	}
+	w.addList(call.IdentitySourceValues)
+	if len(call.Claims) == 0 {
+		w.add("")
+	} else {
+		claims := maps.Clone(call.Claims)
+		for _, k := range perTokenClaims {
+			delete(claims, k)
+		}
+		// encoding/json writes map keys sorted, so equal claims encode
+		// equally.
+		b, err := json.Marshal(claims)
+		if err != nil {
+			return "", false // not cached rather than mixed up
+		}
+		w.addBytes(b)
+	}
+	var sum [sha256.Size]byte
+	return string(w.h.Sum(sum[:0])), true
 }
+
+// perTokenClaims are JWT claims that differ between two tokens of the same
+// caller, left out of the identity so that a refreshed token still hits.
+var perTokenClaims = []string{"exp", "iat", "nbf", "jti"}
 
 // headerValues returns the values of a request header: from the metadata
 // of a gRPC call, or from the copies of the HTTP headers the gateway adds

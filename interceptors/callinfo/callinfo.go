@@ -6,6 +6,7 @@ package callinfo
 
 import (
 	"context"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -31,11 +32,11 @@ const (
 	GRPC Protocol = iota + 1
 	// REST is a REST/JSON call transcoded onto gRPC.
 	REST
-	// WEBSOCKET is a WebSocket upgrade ($connect) or one message of a
+	// WebSocket is a WebSocket upgrade ($connect) or one message of a
 	// WebSocket connection. Its headers are metadata entries under their
 	// own lowercase names, as for gRPC; Resource() is
 	// "{api}/{stage}/{route key}".
-	WEBSOCKET
+	WebSocket
 )
 
 // String returns "grpc", "rest" or "websocket".
@@ -45,7 +46,7 @@ func (p Protocol) String() string {
 		return "grpc"
 	case REST:
 		return "rest"
-	case WEBSOCKET:
+	case WebSocket:
 		return "websocket"
 	}
 	return "unknown"
@@ -111,7 +112,7 @@ type Call struct {
 	UserAgent string
 	// RequestID is the call's request ID.
 	RequestID string
-	// ConnectionID is the WebSocket connection of a WEBSOCKET call.
+	// ConnectionID is the WebSocket connection of a WebSocket call.
 	ConnectionID string
 
 	// UsageIdentifierKey is the API key value a custom authorizer chose
@@ -134,6 +135,12 @@ type Call struct {
 	// AuthorizerContext is the context a custom authorizer returned for an
 	// allowed call. Read-only: it may be shared with the policy cache.
 	AuthorizerContext map[string]string
+	// Claims are the verified claims of the caller's JWT, as decoded, set
+	// by a JWT authorizer. Read-only: shared with the verifier.
+	Claims map[string]any
+	// IdentitySourceValues are the values of a custom authorizer's
+	// identity sources for the call, in the configured order. Read-only.
+	IdentitySourceValues []string
 	// MayInvalidateCache reports whether the route's custom authorizer
 	// allowed the caller to refresh the call's cached response
 	// (execute-api:InvalidateCache).
@@ -164,6 +171,29 @@ type APIKey struct {
 	Plan *adminv1.UsagePlan
 	// CustomerID is the key's customer ID.
 	CustomerID string
+}
+
+// InternalPrefix starts every metadata key and HTTP header the gateway
+// asserts itself (the caller's identity, its own request details): a
+// client's entries with this prefix are never believed, and are removed by
+// [IsInternal]'s users before anything is sent on.
+const InternalPrefix = "x-tollgate-"
+
+// IsInternal reports whether a metadata key or HTTP header name (any case)
+// is the gateway's own: the one rule, for every protocol, of what a client
+// may not send on.
+func IsInternal(key string) bool {
+	return len(key) >= len(InternalPrefix) && strings.EqualFold(key[:len(InternalPrefix)], InternalPrefix)
+}
+
+// StripInternal removes the gateway's own headers (IsInternal) from h: what
+// a client sent under those names reaches no backend.
+func StripInternal(h http.Header) {
+	for k := range h {
+		if IsInternal(k) {
+			delete(h, k)
+		}
+	}
 }
 
 // Metadata entries the gateway sends to backends about the caller.

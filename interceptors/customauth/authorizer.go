@@ -39,6 +39,15 @@ type Request struct {
 	// "apis/shop/authorizers/users". It is part of the cache key, and of
 	// error messages.
 	AuthorizerName string
+	// Stage is the stage serving the call, e.g. "apis/shop/stages/prod".
+	// It is part of the cache key: a policy issued for one stage is never
+	// reused on another, even when both serve the same deployment.
+	Stage string
+	// Target is the authorizer's callout target as resolved for Stage (its
+	// stage variables substituted). It is part of the cache key, so that
+	// stages whose variables point at different authorizers never share
+	// their answers.
+	Target string
 	// Generation changes whenever the authorizer's configuration or the
 	// deployment changes, e.g. the deployment ID and the authorizer's etag.
 	// It is part of the cache key, so that a changed authorizer is never

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,8 @@ func TestDecideCacheKey(t *testing.T) {
 		}},
 		{"other generation", func(r *customauth.Request) { r.Generation = "deployments/d2;etag=1" }},
 		{"other authorizer", func(r *customauth.Request) { r.AuthorizerName = "apis/shop/authorizers/admins" }},
+		{"other stage", func(r *customauth.Request) { r.Stage = "apis/shop/stages/prod2" }},
+		{"other resolved target", func(r *customauth.Request) { r.Target = "grpc:plain:authz-2:9000" }},
 		{"other type", func(r *customauth.Request) {
 			r.Type = datav1.AuthorizeRequest_TYPE_TOKEN
 			r.Proto.Type = datav1.AuthorizeRequest_TYPE_TOKEN
@@ -314,6 +317,23 @@ func TestDecideFailuresNotCached(t *testing.T) {
 			PrincipalId: "user-1",
 			Policy:      []*datav1.Statement{{Effect: datav1.Effect_EFFECT_ALLOW}},
 		})},
+		{name: "response larger than MaxResponseBytes", respond: respondWith(&datav1.AuthorizeResponse{
+			PrincipalId: "user-1",
+			Policy:      []*datav1.Statement{{Effect: datav1.Effect_EFFECT_ALLOW, Resources: []string{strings.Repeat("x", customauth.MaxResponseBytes)}}},
+		})},
+		{name: "more than MaxContextEntries", respond: func(context.Context, *datav1.AuthorizeRequest) (*datav1.AuthorizeResponse, error) {
+			r := allow("user-1", "*")
+			r.Context = map[string]string{}
+			for i := range customauth.MaxContextEntries + 1 {
+				r.Context["k"+strconv.Itoa(i)] = "v"
+			}
+			return r, nil
+		}},
+		{name: "context larger than MaxContextBytes", respond: func(context.Context, *datav1.AuthorizeRequest) (*datav1.AuthorizeResponse, error) {
+			r := allow("user-1", "*")
+			r.Context = map[string]string{"k": strings.Repeat("v", customauth.MaxContextBytes)}
+			return r, nil
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,12 +25,14 @@ func (r *Request) key() cacheKey {
 }
 
 // appendKey appends the key encoding of r to b: the authorizer name, the
-// generation, the type, the number of identity sources and each source's
+// stage, the resolved target, the generation, the type, the number of identity sources and each source's
 // name and value, every string preceded by its length as a uvarint, so that
 // two different tuples never have the same encoding (for example ("ab", "c")
 // and ("a", "bc"), or a value containing a separator).
 func (r *Request) appendKey(b []byte) []byte {
 	b = appendString(b, r.AuthorizerName)
+	b = appendString(b, r.Stage)
+	b = appendString(b, r.Target)
 	b = appendString(b, r.Generation)
 	b = binary.AppendVarint(b, int64(r.Type))
 	b = binary.AppendUvarint(b, uint64(len(r.IdentitySources)))

@@ -56,7 +56,8 @@ func NewGRPCCaller(conn grpc.ClientConnInterface) Caller {
 
 // Authorize implements Caller.
 func (c *grpcCaller) Authorize(ctx context.Context, req *datav1.AuthorizeRequest) (*datav1.AuthorizeResponse, error) {
-	resp, err := c.client.Authorize(ctx, req)
+	// A larger message is refused by the client before it is decoded.
+	resp, err := c.client.Authorize(ctx, req, grpc.MaxCallRecvMsgSize(MaxResponseBytes))
 	if err != nil {
 		return nil, fmt.Errorf("calling authorizer over gRPC: %w", err)
 	}
@@ -64,9 +65,8 @@ func (c *grpcCaller) Authorize(ctx context.Context, req *datav1.AuthorizeRequest
 }
 
 // maxHTTPResponseBytes bounds the body of an HTTP authorizer's response; a
-// larger one is an error. Policies are small: a megabyte is thousands of
-// statements.
-const maxHTTPResponseBytes = 1 << 20
+// larger one is an error.
+const maxHTTPResponseBytes = MaxResponseBytes
 
 // httpCaller POSTs the request as JSON.
 type httpCaller struct {
@@ -76,7 +76,8 @@ type httpCaller struct {
 
 // NewHTTPCaller returns a Caller that POSTs the request to url as JSON (the
 // proto3 JSON mapping, Content-Type application/json) and expects a 200
-// response whose body is an AuthorizeResponse in JSON, at most 1 MiB long. Any other status, a longer body, or a body that
+// response whose body is an AuthorizeResponse in JSON, at most
+// MaxResponseBytes (64 KiB) long. Any other status, a longer body, or a body that
 // is not an AuthorizeResponse (unknown fields included: a misspelt field is
 // reported rather than dropped) is an error. A nil client means
 // http.DefaultClient. An invalid url is reported by every call.

@@ -12,9 +12,11 @@
 //
 // Responses are cached per identity for the TTL ([WithTTL], default 300 s),
 // in an LRU cache bounded to [WithMaxEntries] entries. The cache key is the
-// authorizer name, the generation (which changes with the authorizer's
-// configuration and the deployment), the type and the names and values of
-// all identity sources, in a length-prefixed encoding that no two different
+// authorizer name, the stage, the callout target as resolved for that stage
+// (so neither an Allow issued on one stage nor the answer of another
+// stage's authorizer is reused on a stage serving the same deployment), the
+// generation (which changes with the authorizer's configuration and the
+// deployment), the type and the names and values of all identity sources, in a length-prefixed encoding that no two different
 // tuples share, hashed with SHA-256 so that an entry takes a fixed amount of
 // memory whatever the size of the tokens and no token is kept in memory as
 // it was received. For a REQUEST authorizer the key is never the token
@@ -50,6 +52,12 @@
 // [ErrAuthorizerFailed] (and [ErrAuthorizerTimeout] too for a timeout), which
 // the gateway turns into 500 INTERNAL (504 for a timeout). Failures are never
 // cached: the next call calls out again.
+//
+// A response is also refused, as a failure, when it is larger than
+// [MaxResponseBytes] (64 KiB, encoded) or its context has more than
+// [MaxContextEntries] entries or more than [MaxContextBytes] of keys and
+// values: the gateway fails closed rather than keep or forward an
+// unbounded response, and logs why.
 //
 // A response is malformed when a statement has no effect or an unknown one,
 // has no resources or an empty resource or an unknown action, or when the policy has an Allow

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 
+	"google.golang.org/protobuf/proto"
+
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 )
 
@@ -64,11 +66,43 @@ type policy struct {
 // it with ErrAuthorizerFailed.
 var errMalformed = errors.New("malformed response")
 
+// Limits of an authorizer response. A response beyond them is refused as a
+// failed callout: the call is refused and nothing is cached.
+const (
+	// MaxResponseBytes bounds an authorizer response: its protobuf
+	// encoding (gRPC) or its JSON body (HTTP). Policies are small: 64 KiB
+	// is hundreds of statements.
+	MaxResponseBytes = 64 << 10
+	// MaxContextEntries bounds the number of context entries, each of
+	// which becomes a metadata entry for the backend.
+	MaxContextEntries = 64
+	// MaxContextBytes bounds the total length of the context's keys and
+	// values.
+	MaxContextBytes = 8 << 10
+)
+
+// errTooLarge describes a response beyond the limits. Decide wraps it with
+// ErrAuthorizerFailed.
+var errTooLarge = errors.New("response too large")
+
 // compile validates an authorizer response and turns it into a policy. See
 // the package documentation for what is malformed.
 func compile(resp *datav1.AuthorizeResponse) (*policy, error) {
 	if resp == nil {
 		return nil, fmt.Errorf("%w: no response", errMalformed)
+	}
+	if n := proto.Size(resp); n > MaxResponseBytes {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d allowed", errTooLarge, n, MaxResponseBytes)
+	}
+	if n := len(resp.GetContext()); n > MaxContextEntries {
+		return nil, fmt.Errorf("%w: %d context entries, at most %d allowed", errTooLarge, n, MaxContextEntries)
+	}
+	size := 0
+	for k, v := range resp.GetContext() {
+		size += len(k) + len(v)
+	}
+	if size > MaxContextBytes {
+		return nil, fmt.Errorf("%w: context of %d bytes, at most %d allowed", errTooLarge, size, MaxContextBytes)
 	}
 	p := &policy{
 		principalID: resp.GetPrincipalId(),

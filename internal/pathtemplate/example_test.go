@@ -21,9 +21,9 @@ func ExampleTemplate_Expand() {
 }
 
 func ExampleParse_error() {
-	_, err := pathtemplate.Parse("/v1/{name=**}/x")
+	_, err := pathtemplate.Parse("/v1/{name=shelves/*")
 	fmt.Println(err)
-	// Output: path template "/v1/{name=**}/x": "**" must be the last segment
+	// Output: path template "/v1/{name=shelves/*": unclosed variable: missing "}"
 }
 
 func ExampleSet() {

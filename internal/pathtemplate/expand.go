@@ -88,6 +88,11 @@ func (t *Template) expandVar(v *variable, value string) (string, error) {
 		return escape(value, false), nil
 	}
 
+	for i := range pattern[:len(pattern)-1] {
+		if pattern[i].kind == segDoubleStar {
+			return "", t.expandError(`%q cannot be expanded: its "**" is not its last segment`, v.fieldPath)
+		}
+	}
 	var segs []string
 	if value != "" {
 		segs = strings.Split(value, "/")

@@ -18,13 +18,14 @@ import "strings"
 // A path whose segments include "." or ".." (also when percent-encoded, e.g.
 // "%2e%2e"), an empty segment ("//" or a trailing "/"), or an invalid
 // percent-escape ("%zz", "%") never matches. The path "/" has no segments; it
-// can only match a template that is a single "**".
+// matches the root template "/" and a template that is a single "**".
 //
-// If the template has a verb V, the last segment must end with ":"+V after its
-// last ':', and the rest of that segment must not be empty. If the template
-// has no verb, a ':' in the last segment is an ordinary character. "**"
-// matches zero or more segments, so "/v1/{name=**}" matches "/v1" with name
-// bound to "".
+// If the template has a verb V, the last segment must end with ":"+V (V as
+// written, or after its last ':' percent-decoded) and the rest of that segment must not be
+// empty, as in grpc-gateway: so "/v1/{id}:a:b" matches "/v1/1:a:b". If the
+// template has no verb, a ':' in the last segment is an ordinary character.
+// "**" matches zero or more segments, so "/v1/{name=**}" matches "/v1" with
+// name bound to ""; segments after "**" match the path's last segments.
 func (t *Template) Match(path string) (map[string]string, bool) {
 	if path == "" || path[0] != '/' {
 		return nil, false
@@ -32,17 +33,20 @@ func (t *Template) Match(path string) (map[string]string, bool) {
 	rest := path[1:]
 	if t.verb != "" {
 		last := rest[strings.LastIndexByte(rest, '/')+1:]
-		c := strings.LastIndexByte(last, ':')
-		if c < 0 || !t.verbMatches(last[c+1:]) {
+		c := t.verbColon(last)
+		if c <= 0 {
 			return nil, false
 		}
 		rest = rest[:len(rest)-len(last)+c]
 	}
-
 	n := len(t.segs)
-	// starts[i] is the offset in rest of path segment i, for i < n.
-	var starts [MaxSegments]int
-	m := 0 // number of path segments
+	if n == 0 {
+		return nil, rest == "" && t.verb == ""
+	}
+
+	// bounds holds the start and end offsets in rest of each path segment.
+	var buf [2 * MaxSegments]int
+	bounds := buf[:0]
 	if rest != "" || t.verb != "" {
 		for pos := 0; ; {
 			end := strings.IndexByte(rest[pos:], '/')
@@ -55,23 +59,43 @@ func (t *Template) Match(path string) (map[string]string, bool) {
 			if !validSegment(seg) {
 				return nil, false
 			}
-			if m < n {
-				starts[m] = pos
+			// Without "**", a literal is checked as soon as its segment is
+			// found, and a path that is too long is rejected early.
+			if m := len(bounds) / 2; t.dstar < 0 {
+				if m >= n {
+					return nil, false
+				}
 				if s := &t.segs[m]; s.kind == segLiteral && !literalMatches(seg, s) {
 					return nil, false
 				}
-			} else if !t.doubleStar {
-				return nil, false // too many segments
 			}
-			m++
+			bounds = append(bounds, pos, end)
 			if end == len(rest) {
 				break
 			}
 			pos = end + 1
 		}
 	}
-	if m < n && (!t.doubleStar || m < n-1) {
+	m := len(bounds) / 2
+	k := 0 // path segments matched by "**"
+	switch {
+	case t.dstar < 0:
+		if m != n {
+			return nil, false
+		}
+	case m < n-1:
 		return nil, false
+	default:
+		k = m - (n - 1)
+		for i := range t.segs {
+			if t.segs[i].kind != segLiteral {
+				continue
+			}
+			j := t.pathIndex(i, k)
+			if !literalMatches(rest[bounds[2*j]:bounds[2*j+1]], &t.segs[i]) {
+				return nil, false
+			}
+		}
 	}
 
 	if len(t.vars) == 0 {
@@ -79,26 +103,42 @@ func (t *Template) Match(path string) (map[string]string, bool) {
 	}
 	b := make(map[string]string, len(t.vars))
 	for _, v := range t.vars {
+		lo, hi := t.pathIndex(v.start, k), t.pathIndex(v.end-1, k)
+		if v.end-1 == t.dstar {
+			hi += k
+		} else {
+			hi++
+		}
 		val := ""
-		if v.start < m { // else v is "**" matching no segments
-			end := len(rest)
-			if v.end < m && v.end < n {
-				end = starts[v.end] - 1
-			}
-			val = unescape(rest[starts[v.start]:end], v.multi)
+		if lo < hi { // else v is "**" matching no segments
+			val = unescape(rest[bounds[2*lo]:bounds[2*hi-1]], v.multi)
 		}
 		b[v.fieldPath] = val
 	}
 	return b, true
 }
 
-// verbMatches reports whether v, the part of a request path after the last
-// ':', matches the template's verb.
-func (t *Template) verbMatches(v string) bool {
-	if v == t.verb {
-		return true
+// pathIndex returns the index of the first path segment that template
+// segment i matches, when "**" matches k path segments.
+func (t *Template) pathIndex(i, k int) int {
+	if t.dstar < 0 || i <= t.dstar {
+		return i
 	}
-	return validEscapes(v) && decodedEquals(v, t.verbDec)
+	return i + k - 1
+}
+
+// verbColon returns the offset of the ':' before the verb in last, the last
+// segment of a request path, or -1 if it does not end with the verb.
+func (t *Template) verbColon(last string) int {
+	if c := len(last) - len(t.verb) - 1; c >= 0 && last[c] == ':' && last[c+1:] == t.verb {
+		return c
+	}
+	if c := strings.LastIndexByte(last, ':'); c >= 0 {
+		if v := last[c+1:]; validEscapes(v) && decodedEquals(v, t.verbDec) {
+			return c
+		}
+	}
+	return -1
 }
 
 // validSegment reports whether seg, a segment of a request path, can match at

@@ -190,3 +190,53 @@ func TestMatchConcurrent(t *testing.T) {
 		<-done
 	}
 }
+
+// TestMatchGrammar covers what grpc-gateway's grammar adds: verbs with
+// ':', "**" followed by segments and the root template.
+func TestMatchGrammar(t *testing.T) {
+	tests := []struct {
+		tmpl, path string
+		want       map[string]string // nil: no match
+	}{
+		{"/v1/example/a_bit_of_everything/{uuid}:custom:custom", "/v1/example/a_bit_of_everything/u1:custom:custom", map[string]string{"uuid": "u1"}},
+		{"/v1/example/a_bit_of_everything/{uuid}:custom:custom", "/v1/example/a_bit_of_everything/u1:custom", nil},
+		{"/v1/example/a_bit_of_everything/{uuid}:custom:custom", "/v1/example/a_bit_of_everything/:custom:custom", nil},
+		{"/v1/example/a_bit_of_everything/{uuid}:custom", "/v1/example/a_bit_of_everything/u1:custom:custom", map[string]string{"uuid": "u1:custom"}},
+		{"/v1/x:a:b", "/v1/x:a:b", map[string]string{}},
+		{"/v1/x:a:b", "/v1/x:b", nil},
+		{"/v1/{name=**}:a:b", "/v1/p/q:a:b", map[string]string{"name": "p/q"}},
+		{"/v1/{name=**}/x", "/v1/a/b/x", map[string]string{"name": "a/b"}},
+		{"/v1/{name=**}/x", "/v1/x", map[string]string{"name": ""}},
+		{"/v1/{name=**}/x", "/v1/a/b/y", nil},
+		{"/v1/{a=**/x}/{b}", "/v1/p/x/q", map[string]string{"a": "p/x", "b": "q"}},
+		{"/v1/{a=**/x}/{b}", "/v1/x/q", map[string]string{"a": "x", "b": "q"}},
+		{"/v1/**/{b}:v", "/v1/1/2/3:v", map[string]string{"b": "3"}},
+		{"/", "/", map[string]string{}},
+		{"/", "/x", nil},
+		{"/:v", "/:v", nil},
+		{"/v1/a=b/a*", "/v1/a=b/a*", map[string]string{}},
+		{"/v1/a:b/c", "/v1/a:b/c", map[string]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tmpl+" "+tt.path, func(t *testing.T) {
+			got, ok := MustParse(tt.tmpl).Match(tt.path)
+			if ok != (tt.want != nil) {
+				t.Fatalf("Match(%q) ok = %v, want %v", tt.path, ok, tt.want != nil)
+			}
+			if ok && len(got)+len(tt.want) > 0 && !maps.Equal(got, tt.want) {
+				t.Errorf("Match(%q) = %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMatchesNothing(t *testing.T) {
+	for tmpl, want := range map[string]bool{
+		"/v1/.": true, "/v1/%2e%2E/x": true, "/{a=x/..}": true, "/:v": true,
+		"/": false, "/v1/...": false, "/v1/x:.": false, "/**": false,
+	} {
+		if got := MustParse(tmpl).MatchesNothing(); got != want {
+			t.Errorf("Parse(%q).MatchesNothing() = %v, want %v", tmpl, got, want)
+		}
+	}
+}

@@ -6,17 +6,18 @@ import (
 	"unicode/utf8"
 )
 
-// Parse parses a path template in the syntax of google.api.http:
+// Parse parses a path template in the syntax of google.api.http, exactly as
+// grpc-gateway (v2) parses it:
 //
-//	Template  = "/" Segments [ Verb ] ;
+//	Template  = "/" [ Segments ] [ Verb ] ;
 //	Segments  = Segment { "/" Segment } ;
 //	Segment   = "*" | "**" | LITERAL | Variable ;
 //	Variable  = "{" FieldPath [ "=" Segments ] "}" ;
 //	FieldPath = IDENT { "." IDENT } ;
 //	Verb      = ":" LITERAL ;
 //
-// See the package documentation for the exact rules. Errors are of type
-// *ParseError.
+// See the package documentation for the exact rules, in particular how the
+// verb is found. Errors are of type *ParseError.
 func Parse(s string) (*Template, error) {
 	if len(s) > MaxLength {
 		return nil, &ParseError{Template: s, Offset: MaxLength,
@@ -26,25 +27,29 @@ func Parse(s string) (*Template, error) {
 	if s == "" || s[0] != '/' {
 		return nil, p.fail(0, `a template must start with "/"`)
 	}
+	p.end = len(s)
+	if colon, ok := verbColon(s); ok {
+		if err := p.verb(colon); err != nil {
+			return nil, err
+		}
+		p.end = colon
+	}
+	if p.end == 1 {
+		// "/" (or "/:verb"): the root, no segments.
+		return p.template(), nil
+	}
 	for {
 		if err := p.segment(); err != nil {
 			return nil, err
 		}
-		if p.pos == len(s) {
+		if p.pos == p.end {
 			break
 		}
-		c := s[p.pos]
-		if c == '/' {
+		switch p.s[p.pos] {
+		case '/':
 			p.pos++
 			continue
-		}
-		if c == ':' {
-			if err := p.verb(); err != nil {
-				return nil, err
-			}
-			break
-		}
-		if c == '}' {
+		case '}':
 			return nil, p.fail(p.pos, `unexpected "}" outside a variable`)
 		}
 		// '{' after a literal, or anything after a variable's "}".
@@ -53,10 +58,75 @@ func Parse(s string) (*Template, error) {
 	return p.template(), nil
 }
 
+// verbColon returns the offset of the ':' that starts the verb of s, found
+// as grpc-gateway's tokenizer finds it: s is split into tokens at "/" and "{"
+// (outside variables), ".", "=" and "}" (in a field path) and "/" and "}"
+// (in a variable's segments); the verb is in the last token, after its first
+// ':' if the token follows a variable's "}" and after its last ':'
+// otherwise. So "/v1/{id}:a:b" has the verb "a:b", and "/v1/x:a:b" the
+// literal "x:a" and the verb "b" (which match the same request paths).
+func verbColon(s string) (int, bool) {
+	const (
+		outside = iota
+		field
+		nested
+	)
+	type token struct{ start, end int }
+	var toks []token
+	state, start := outside, 1
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch state {
+		case outside:
+			if c != '/' && c != '{' {
+				continue
+			}
+		case field:
+			if c != '.' && c != '=' && c != '}' {
+				continue
+			}
+		case nested:
+			if c != '/' && c != '}' {
+				continue
+			}
+		}
+		switch c {
+		case '{':
+			state = field
+		case '=':
+			state = nested
+		case '}':
+			state = outside
+		}
+		if i > start {
+			toks = append(toks, token{start, i})
+		}
+		toks = append(toks, token{i, i + 1})
+		start = i + 1
+	}
+	if start < len(s) {
+		toks = append(toks, token{start, len(s)})
+	}
+	if len(toks) == 0 {
+		return 0, false
+	}
+	last := toks[len(toks)-1]
+	text := s[last.start:last.end]
+	c := strings.LastIndexByte(text, ':')
+	if n := len(toks); n >= 2 && s[toks[n-2].start:toks[n-2].end] == "}" {
+		c = strings.IndexByte(text, ':')
+	}
+	if c < 0 {
+		return 0, false
+	}
+	return last.start + c, true
+}
+
 // parser holds the state of one Parse call.
 type parser struct {
 	s     string
 	pos   int
+	end   int // where the segments end: len(s), or the verb's ':'
 	segs  []segment
 	vars  []variable
 	verbs string // the verb as written
@@ -71,16 +141,19 @@ func (p *parser) fail(off int, format string, args ...any) error {
 
 // template builds the Template from the parsed parts.
 func (p *parser) template() *Template {
-	t := &Template{segs: p.segs, vars: p.vars, verb: p.verbs, verbDec: p.verbd}
-	t.doubleStar = p.segs[len(p.segs)-1].kind == segDoubleStar
+	t := &Template{segs: p.segs, vars: p.vars, verb: p.verbs, verbDec: p.verbd, dstar: -1}
 	prefixDone := false
-	for _, s := range p.segs {
-		if s.kind == segLiteral {
+	for i, s := range p.segs {
+		switch s.kind {
+		case segLiteral:
 			t.literals++
 			if !prefixDone {
 				t.prefix++
 			}
-		} else {
+		case segDoubleStar:
+			t.dstar = i
+			prefixDone = true
+		default:
 			prefixDone = true
 		}
 	}
@@ -101,20 +174,12 @@ func (p *parser) template() *Template {
 
 // segment parses one top-level segment starting at p.pos.
 func (p *parser) segment() error {
-	if p.dstar >= 0 {
-		return p.fail(p.dstar, `"**" must be the last segment`)
-	}
-	if p.pos == len(p.s) {
-		if p.pos == 1 {
-			return p.fail(p.pos, `a template needs at least one segment after "/"`)
-		}
+	if p.pos == p.end {
 		return p.fail(p.pos-1, `a template must not end with "/"`)
 	}
 	switch p.s[p.pos] {
 	case '/':
-		return p.fail(p.pos, `empty segment ("//")`)
-	case ':':
-		return p.fail(p.pos, `empty segment before the verb ":"`)
+		return p.emptySegment()
 	case '{':
 		return p.variable()
 	case '}':
@@ -123,41 +188,56 @@ func (p *parser) segment() error {
 	return p.token()
 }
 
+// emptySegment handles an empty segment at p.pos, which holds a '/'. Like
+// grpc-gateway, whose parser accepts a "/" token where it expects "*", it
+// is read as "*" when another "/", a "}" or the end follows: "/v1/x//" is
+// "/v1/x/*" and "///x" is "/*/x". Any other empty segment is an error.
+func (p *parser) emptySegment() error {
+	if next := p.pos + 1; next < p.end && p.s[next] != '/' && p.s[next] != '}' {
+		return p.fail(p.pos, `empty segment ("//")`)
+	}
+	p.pos++
+	return p.add(p.pos-1, segment{kind: segStar})
+}
+
+// add appends a segment found at offset off.
+func (p *parser) add(off int, seg segment) error {
+	if len(p.segs) == MaxSegments {
+		return p.fail(off, "too many segments; the limit is %d", MaxSegments)
+	}
+	p.segs = append(p.segs, seg)
+	return nil
+}
+
 // token parses a "*", "**" or LITERAL segment starting at p.pos, which must
-// not be empty. It stops before '/', ':', '{', '}' or the end of s.
+// not be empty. It stops before '/', '{', '}' or the end of the segments.
 func (p *parser) token() error {
 	start := p.pos
 	end := start
-	for end < len(p.s) && !strings.ContainsRune("/:{}", rune(p.s[end])) {
+	for end < p.end && !strings.ContainsRune("/{}", rune(p.s[end])) {
 		end++
 	}
 	p.pos = end
 	text := p.s[start:end]
 	var seg segment
-	switch {
-	case text == "*":
+	switch text {
+	case "*":
 		seg.kind = segStar
-	case text == "**":
+	case "**":
+		if p.dstar >= 0 {
+			return p.fail(start, `a template may have only one "**"`)
+		}
 		seg.kind = segDoubleStar
 		p.dstar = start
-	case strings.IndexByte(text, '*') >= 0:
-		return p.fail(start+strings.IndexByte(text, '*'), `"*" is only allowed as a whole segment ("*" or "**")`)
 	default:
 		dec, err := p.literal(start, end, "a literal segment")
 		if err != nil {
 			return err
 		}
-		if dec == "." || dec == ".." {
-			return p.fail(start, `"." and ".." are not allowed as segments (they never match a request path)`)
-		}
 		seg = segment{kind: segLiteral, raw: text, decoded: dec,
 			multi: unescape(text, true), rawHasPct: strings.IndexByte(text, '%') >= 0}
 	}
-	if len(p.segs) == MaxSegments {
-		return p.fail(start, "too many segments; the limit is %d", MaxSegments)
-	}
-	p.segs = append(p.segs, seg)
-	return nil
+	return p.add(start, seg)
 }
 
 // variable parses a variable starting at p.pos, which holds '{'.
@@ -165,10 +245,10 @@ func (p *parser) variable() error {
 	open := p.pos
 	p.pos++
 	fpStart := p.pos
-	for p.pos < len(p.s) && !strings.ContainsRune("=}{", rune(p.s[p.pos])) {
+	for p.pos < p.end && !strings.ContainsRune("=}{", rune(p.s[p.pos])) {
 		p.pos++
 	}
-	if p.pos == len(p.s) {
+	if p.pos == p.end {
 		return p.fail(open, `unclosed variable: missing "}"`)
 	}
 	if p.s[p.pos] == '{' {
@@ -181,19 +261,13 @@ func (p *parser) variable() error {
 	if i := checkFieldPath(fp); i >= 0 {
 		return p.fail(fpStart+i, `invalid field path %q: each "."-separated part must match [A-Za-z_][A-Za-z0-9_]*`, fp)
 	}
-	for _, v := range p.vars {
-		if v.fieldPath == fp {
-			return p.fail(fpStart, "field path %q is used more than once", fp)
-		}
-	}
 	v := variable{fieldPath: fp, start: len(p.segs)}
 	if p.s[p.pos] == '}' {
 		// "{name}" is short for "{name=*}".
 		p.pos++
-		if len(p.segs) == MaxSegments {
-			return p.fail(open, "too many segments; the limit is %d", MaxSegments)
+		if err := p.add(open, segment{kind: segStar}); err != nil {
+			return err
 		}
-		p.segs = append(p.segs, segment{kind: segStar})
 		v.end = len(p.segs)
 		p.vars = append(p.vars, v)
 		return nil
@@ -202,10 +276,7 @@ func (p *parser) variable() error {
 	p.pos++
 segments:
 	for first := true; ; first = false {
-		if p.dstar >= 0 {
-			return p.fail(p.dstar, `"**" must be the last segment`)
-		}
-		if p.pos == len(p.s) {
+		if p.pos == p.end {
 			return p.fail(open, `unclosed variable: missing "}"`)
 		}
 		switch p.s[p.pos] {
@@ -215,19 +286,17 @@ segments:
 			}
 			return p.fail(p.pos-1, `a variable's segments must not end with "/"`)
 		case '/':
-			if first {
-				return p.fail(p.pos, `a variable's segments must not start with "/"`)
+			if err := p.emptySegment(); err != nil {
+				return err
 			}
-			return p.fail(p.pos, `empty segment ("//")`)
 		case '{':
 			return p.fail(p.pos, "variables cannot be nested")
-		case ':':
-			return p.fail(p.pos, `":" is not allowed inside a variable; put a verb after the last segment, e.g. "/v1/{name}:verb"`)
+		default:
+			if err := p.token(); err != nil {
+				return err
+			}
 		}
-		if err := p.token(); err != nil {
-			return err
-		}
-		if p.pos == len(p.s) {
+		if p.pos == p.end {
 			return p.fail(open, `unclosed variable: missing "}"`)
 		}
 		switch p.s[p.pos] {
@@ -236,12 +305,11 @@ segments:
 			continue
 		case '{':
 			return p.fail(p.pos, "variables cannot be nested")
-		case ':':
-			return p.fail(p.pos, `":" is not allowed inside a variable; put a verb after the last segment, e.g. "/v1/{name}:verb"`)
+		case '}':
+			p.pos++
+			break segments
 		}
-		// '}'
-		p.pos++
-		break segments
+		return p.fail(p.pos, `expected "/" or "}"`)
 	}
 	v.end = len(p.segs)
 	v.multi = v.end-v.start > 1 || p.segs[v.end-1].kind == segDoubleStar
@@ -249,22 +317,15 @@ segments:
 	return nil
 }
 
-// verb parses the verb; p.pos holds the ':' that introduces it.
-func (p *parser) verb() error {
-	colon := p.pos
+// verb parses the verb after the ':' at offset colon. An empty verb ("/v1/x:")
+// is no verb, as in grpc-gateway.
+func (p *parser) verb(colon int) error {
 	text := p.s[colon+1:]
-	if text == "" {
-		return p.fail(colon, `empty verb after ":"`)
-	}
-	if strings.IndexByte(text, '/') >= 0 {
-		return p.fail(colon, `":" may only introduce a verb after the last segment; percent-encode a literal colon as %%3A`)
-	}
 	dec, err := p.literal(colon+1, len(p.s), "the verb")
 	if err != nil {
 		return err
 	}
 	p.verbs, p.verbd = text, dec
-	p.pos = len(p.s)
 	return nil
 }
 
@@ -294,8 +355,9 @@ func (p *parser) literal(start, end int, what string) (string, error) {
 }
 
 // isLiteralChar reports whether c may appear unencoded in a LITERAL: an RFC
-// 3986 pchar other than '%' (escapes are checked separately) and the
-// characters that are syntax in templates ('*', ':' and '=').
+// 3986 pchar other than '%' (escapes are checked separately), as in
+// grpc-gateway. '*', ':' and '=' are pchars: "a*b", "a:b" and "a=b" are
+// literals, though "*" and "**" alone are wildcards.
 func isLiteralChar(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
@@ -303,8 +365,8 @@ func isLiteralChar(c byte) bool {
 	}
 	switch c {
 	case '-', '.', '_', '~', // unreserved
-		'!', '$', '&', '\'', '(', ')', '+', ',', ';', // sub-delims
-		'@':
+		'!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=', // sub-delims
+		':', '@':
 		return true
 	}
 	return false

@@ -91,11 +91,12 @@ func (s *Set) Add(t *Template, value any) error {
 	}
 	s.byKey[t.canonical] = struct{}{}
 
-	r := rank{verb: t.verb != "", literals: t.literals, doubleStar: t.doubleStar,
+	r := rank{verb: t.verb != "", literals: t.literals, doubleStar: t.dstar >= 0,
 		wildcards: len(t.segs) - t.literals, prefix: t.prefix}
-	e := setEntry{t: t, value: value, rank: r, minSeg: len(t.segs), maxSeg: len(t.segs)}
-	if t.doubleStar {
-		// "**" may match no segments, and the path "/" has one '/'.
+	// The path "/" has one '/', as the root template's only path.
+	e := setEntry{t: t, value: value, rank: r, minSeg: max(len(t.segs), 1), maxSeg: max(len(t.segs), 1)}
+	if t.dstar >= 0 {
+		// "**" may match no segments.
 		e.minSeg, e.maxSeg = max(len(t.segs)-1, 1), -1
 	}
 	// Insert after all entries at least as specific, keeping insertion order

@@ -50,15 +50,15 @@ type variable struct {
 // "/v1/{name=shelves/*/books/*}:publish". A Template is immutable and safe
 // for concurrent use.
 type Template struct {
-	segs       []segment
-	vars       []variable
-	verb       string // as written
-	verbDec    string // percent-decoded
-	doubleStar bool   // the last segment is "**"
-	unnamed    bool   // some "*" or "**" lies outside any variable
-	canonical  string
-	literals   int // number of literal segments
-	prefix     int // number of leading literal segments
+	segs      []segment
+	vars      []variable
+	verb      string // as written
+	verbDec   string // percent-decoded
+	dstar     int    // the index of the "**" segment in segs, or -1
+	unnamed   bool   // some "*" or "**" lies outside any variable
+	canonical string
+	literals  int // number of literal segments
+	prefix    int // number of leading literal segments
 }
 
 // ParseError describes why a template could not be parsed.
@@ -113,6 +113,22 @@ func (t *Template) FieldPaths() []string {
 	return fps
 }
 
+// MatchesNothing reports whether no request path can match the template:
+// it has a "." or ".." literal segment (also percent-encoded), which Match
+// never matches, or it is the root template with a verb ("/:verb"), which
+// grpc-gateway never matches either. grpc-gateway accepts such templates.
+func (t *Template) MatchesNothing() bool {
+	if len(t.segs) == 0 {
+		return t.verb != ""
+	}
+	for _, s := range t.segs {
+		if s.kind == segLiteral && (s.decoded == "." || s.decoded == "..") {
+			return true
+		}
+	}
+	return false
+}
+
 // LiteralPrefixLen returns the number of leading literal segments, counting
 // literals inside variables: 2 for "/v1/{name=shelves/*}" and 1 for
 // "/v1/{name}/books". Routers use it to order templates by specificity.
@@ -139,6 +155,15 @@ func (t *Template) buildCanonical() string {
 		}
 		writeSegments(&b, t.segs[i:i+1])
 		i++
+	}
+	if len(t.segs) == 0 {
+		b.WriteByte('/')
+	}
+	// A last literal segment holding a ':' is written with an empty verb
+	// ("/v1/a:b:"), or parsing the result would take the ':' for a verb's.
+	if last := len(t.segs) - 1; t.verb == "" && last >= 0 && t.segs[last].kind == segLiteral &&
+		strings.IndexByte(t.segs[last].raw, ':') >= 0 && (len(t.vars) == 0 || t.vars[len(t.vars)-1].end <= last) {
+		b.WriteByte(':')
 	}
 	if t.verb != "" {
 		b.WriteByte(':')

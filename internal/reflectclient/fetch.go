@@ -85,12 +85,14 @@ type limits struct {
 // grpc.health.v1.Health are skipped. Service names are fully qualified
 // ("pkg.v1.Service"). Fetch honours ctx, whose deadline bounds the whole
 // fetch, connecting included, and closes its connection before returning.
-// The package documentation describes the errors and limits.
-func Fetch(ctx context.Context, target string, useTLS bool, services []string) (*descriptorpb.FileDescriptorSet, error) {
-	return fetch(ctx, target, useTLS, services, limits{files: MaxFiles, bytes: MaxBytes})
+// The package documentation describes the errors and limits. dialOpts are
+// added to the connection's options (e.g. a dialer that refuses some
+// addresses).
+func Fetch(ctx context.Context, target string, useTLS bool, services []string, dialOpts ...grpc.DialOption) (*descriptorpb.FileDescriptorSet, error) {
+	return fetch(ctx, target, useTLS, services, limits{files: MaxFiles, bytes: MaxBytes}, dialOpts...)
 }
 
-func fetch(ctx context.Context, target string, useTLS bool, services []string, lim limits) (*descriptorpb.FileDescriptorSet, error) {
+func fetch(ctx context.Context, target string, useTLS bool, services []string, lim limits, dialOpts ...grpc.DialOption) (*descriptorpb.FileDescriptorSet, error) {
 	f := &fetcher{
 		target: target,
 		lim:    lim,
@@ -108,7 +110,7 @@ func fetch(ctx context.Context, target string, useTLS bool, services []string, l
 	if useTLS {
 		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
 	}
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds))
+	conn, err := grpc.NewClient(target, append([]grpc.DialOption{grpc.WithTransportCredentials(creds)}, dialOpts...)...)
 	if err != nil {
 		return nil, f.errorf("invalid gRPC target (want host:port or a gRPC URI such as dns:///host:port): %w", err)
 	}

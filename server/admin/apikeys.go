@@ -122,7 +122,7 @@ func (s *Service) DeleteApiKey(ctx context.Context, req *adminv1.DeleteApiKeyReq
 			return err
 		}
 		for _, pk := range memberships {
-			if err := tx.Delete(kindUsagePlanKeys, pk.GetName()); err != nil {
+			if err := deleteMembership(tx, pk); err != nil {
 				return err
 			}
 		}
@@ -134,17 +134,49 @@ func (s *Service) DeleteApiKey(ctx context.Context, req *adminv1.DeleteApiKeyReq
 	return &emptypb.Empty{}, nil
 }
 
-// planKeysOf returns the usage plan memberships of an API key.
+// planKeysOf returns the usage plan memberships of an API key, from the
+// kindAPIKeyPlans index: the cost grows with the key's plans, not with the
+// size of the plans.
 func planKeysOf(tx store.Tx, apiKey string) ([]*adminv1.UsagePlanKey, error) {
-	all, err := loadAll[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, "usagePlans/")
+	prefix := apiKey + "|"
+	recs, err := tx.List(kindAPIKeyPlans, prefix, "", 0)
 	if err != nil {
 		return nil, err
 	}
-	var out []*adminv1.UsagePlanKey
-	for _, pk := range all {
-		if pk.GetApiKey() == apiKey {
-			out = append(out, pk)
+	out := make([]*adminv1.UsagePlanKey, 0, len(recs))
+	for _, r := range recs {
+		m, err := load[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, membershipName(r.Key[len(prefix):], apiKey))
+		if errors.Is(err, store.ErrNotFound) {
+			continue // a stale index entry; the membership is what counts
+		} else if err != nil {
+			return nil, err
 		}
+		out = append(out, m)
 	}
 	return out, nil
+}
+
+// membershipName is the name of apiKey's membership of plan; its ID is the
+// key's.
+func membershipName(plan, apiKey string) string {
+	return plan + "/keys/" + lastID(apiKey)
+}
+
+// saveMembership writes a usage plan membership and its index entry.
+func saveMembership(tx store.Tx, m *adminv1.UsagePlanKey) error {
+	if err := save(tx, kindUsagePlanKeys, m.GetName(), m); err != nil {
+		return err
+	}
+	return tx.Put(kindAPIKeyPlans, m.GetApiKey()+"|"+parentOf(m.GetName()), nil)
+}
+
+// deleteMembership deletes a usage plan membership and its index entry.
+func deleteMembership(tx store.Tx, m *adminv1.UsagePlanKey) error {
+	if err := tx.Delete(kindUsagePlanKeys, m.GetName()); err != nil {
+		return err
+	}
+	if err := tx.Delete(kindAPIKeyPlans, m.GetApiKey()+"|"+parentOf(m.GetName())); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
 }

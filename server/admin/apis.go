@@ -20,6 +20,7 @@ func (s *Service) CreateApi(ctx context.Context, req *adminv1.CreateApiRequest) 
 		}
 		var v violations
 		validateAPI(&v, "api", a)
+		s.checkDestinations(&v, "api", a)
 		return v.err()
 	})
 }
@@ -69,6 +70,7 @@ func (s *Service) UpdateApi(ctx context.Context, req *adminv1.UpdateApiRequest) 
 		}
 		var v violations
 		validateAPI(&v, "api", a)
+		s.checkDestinations(&v, "api", a)
 		return v.err()
 	})
 }

@@ -17,6 +17,7 @@ func (s *Service) CreateAuthorizer(ctx context.Context, req *adminv1.CreateAutho
 		authorizerDefaults(a)
 		var v violations
 		validateAuthorizer(&v, "authorizer", a)
+		s.checkDestinations(&v, "authorizer", a)
 		return v.err()
 	})
 }
@@ -62,6 +63,7 @@ func (s *Service) UpdateAuthorizer(ctx context.Context, req *adminv1.UpdateAutho
 		authorizerDefaults(a)
 		var v violations
 		validateAuthorizer(&v, "authorizer", a)
+		s.checkDestinations(&v, "authorizer", a)
 		if err := v.err(); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
@@ -190,6 +191,13 @@ func TestValidation(t *testing.T) {
 			_, err := e.client.CreateApi(c, &adminv1.CreateApiRequest{Api: &adminv1.Api{Protocol: adminv1.Api_PROTOCOL_WEBSOCKET}})
 			return err
 		}, []string{"api.route_selection_expression"}},
+		{"websocket allowed origins that are no origins", func() error {
+			_, err := e.client.CreateStage(c, &adminv1.CreateStageRequest{Parent: api.GetName(), StageId: "origins", Stage: &adminv1.Stage{
+				Deployment: dep.GetName(),
+				Websocket:  &adminv1.WebSocketSettings{AllowedOrigins: []string{"https://ok.example.com", "ftp://x.example", "https://a.*.example", "https://x.example/path"}},
+			}})
+			return err
+		}, []string{"stage.websocket.allowed_origins[1]", "stage.websocket.allowed_origins[2]", "stage.websocket.allowed_origins[3]"}},
 		{"bad integration target and uri", func() error {
 			_, err := e.client.CreateApi(c, &adminv1.CreateApiRequest{Api: &adminv1.Api{DefaultIntegration: &adminv1.Integration{Target: &adminv1.Integration_Http{Http: &adminv1.HttpIntegration{Uri: "ftp://x"}}}}})
 			return err
@@ -203,7 +211,7 @@ func TestValidation(t *testing.T) {
 			return err
 		}, []string{"route.grpc_method"}},
 		{"bad path template", func() error {
-			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "FETCH", Path: "/v1/{a=**}/b"}}}})
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "FETCH", Path: "/v1/{a=**}/**"}}}})
 			return err
 		}, []string{"route.http.method", "route.http.path"}},
 		{"encoded slashes allowed on a gRPC route", func() error {
@@ -212,6 +220,10 @@ func TestValidation(t *testing.T) {
 			}})
 			return err
 		}, []string{"route.allow_encoded_slashes"}},
+		{"path template that matches nothing", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/v1/../x"}}}})
+			return err
+		}, []string{"route.http.path"}},
 		{"route with a missing authorizer", func() error {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
 				Match:         &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},
@@ -614,4 +626,83 @@ func TestApiViews(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Usage plan memberships are indexed by key: a key's plans are found, kept
+// and removed with the memberships, and a plan update checks only the
+// stages it newly covers.
+func TestUsagePlanKeyIndex(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	api, dep, prod := seedAPI(t, e)
+	beta := must[*adminv1.Stage](t)(e.client.CreateStage(c, &adminv1.CreateStageRequest{Parent: api.GetName(), StageId: "beta", Stage: &adminv1.Stage{Deployment: dep.GetName()}}))
+	gold := must[*adminv1.UsagePlan](t)(e.client.CreateUsagePlan(c, &adminv1.CreateUsagePlanRequest{UsagePlanId: "gold", UsagePlan: &adminv1.UsagePlan{ApiStages: []*adminv1.ApiStage{{Stage: prod.GetName()}}}}))
+	silver := must[*adminv1.UsagePlan](t)(e.client.CreateUsagePlan(c, &adminv1.CreateUsagePlanRequest{UsagePlanId: "silver", UsagePlan: &adminv1.UsagePlan{ApiStages: []*adminv1.ApiStage{{Stage: beta.GetName()}}}}))
+	key := must[*adminv1.ApiKey](t)(e.client.CreateApiKey(c, &adminv1.CreateApiKeyRequest{ApiKeyId: "k"}))
+	for _, p := range []*adminv1.UsagePlan{gold, silver} {
+		must[*adminv1.UsagePlanKey](t)(e.client.CreateUsagePlanKey(c, &adminv1.CreateUsagePlanKeyRequest{Parent: p.GetName(), UsagePlanKey: &adminv1.UsagePlanKey{ApiKey: key.GetName()}}))
+	}
+	covers := func(stages ...*adminv1.Stage) *adminv1.UpdateUsagePlanRequest {
+		p := &adminv1.UsagePlan{Name: silver.GetName()}
+		for _, s := range stages {
+			p.ApiStages = append(p.ApiStages, &adminv1.ApiStage{Stage: s.GetName()})
+		}
+		return &adminv1.UpdateUsagePlanRequest{UsagePlan: p, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"api_stages"}}}
+	}
+	// silver may not cover prod too while k is in both plans...
+	_, err := e.client.UpdateUsagePlan(c, covers(beta, prod))
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(st.Message(), key.GetName()) {
+		t.Errorf("refusal %q does not name the key", st.Message())
+	}
+	// ...an update that adds no stage needs no check...
+	must[*adminv1.UsagePlan](t)(e.client.UpdateUsagePlan(c, &adminv1.UpdateUsagePlanRequest{
+		UsagePlan: &adminv1.UsagePlan{Name: silver.GetName(), Description: "renamed"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description"}}}))
+	// ...and once k leaves gold, silver may.
+	must[*emptypb.Empty](t)(e.client.DeleteUsagePlanKey(c, &adminv1.DeleteUsagePlanKeyRequest{Name: gold.GetName() + "/keys/k"}))
+	must[*adminv1.UsagePlan](t)(e.client.UpdateUsagePlan(c, covers(beta, prod)))
+
+	// The index follows the memberships: k is in silver only, then nowhere.
+	plansOf := func() []string {
+		t.Helper()
+		var out []string
+		err := e.st.View(c, func(tx store.Tx) error {
+			recs, err := tx.List(store.APIKeyPlansKind, "", "", 0)
+			for _, r := range recs {
+				out = append(out, r.Key)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := plansOf(); !slices.Equal(got, []string{"apiKeys/k|usagePlans/silver"}) {
+		t.Errorf("index = %v, want k in silver only", got)
+	}
+	must[*emptypb.Empty](t)(e.client.DeleteApiKey(c, &adminv1.DeleteApiKeyRequest{Name: key.GetName()}))
+	if got := plansOf(); len(got) != 0 {
+		t.Errorf("index after deleting the key = %v, want empty", got)
+	}
+	// A new key of the same ID starts in no plan, and deleting a plan drops
+	// its memberships' index entries.
+	key = must[*adminv1.ApiKey](t)(e.client.CreateApiKey(c, &adminv1.CreateApiKeyRequest{ApiKeyId: "k"}))
+	must[*adminv1.UsagePlanKey](t)(e.client.CreateUsagePlanKey(c, &adminv1.CreateUsagePlanKeyRequest{Parent: gold.GetName(), UsagePlanKey: &adminv1.UsagePlanKey{ApiKey: key.GetName()}}))
+	must[*emptypb.Empty](t)(e.client.DeleteUsagePlan(c, &adminv1.DeleteUsagePlanRequest{Name: gold.GetName()}))
+	if got := plansOf(); len(got) != 0 {
+		t.Errorf("index after deleting the plan = %v, want empty", got)
+	}
+}
+
+// TestFlushStageAuthorizersCache: a missing stage is NOT_FOUND; without a
+// data plane there are no authorizer caches to flush. (server's tests
+// flush real ones.)
+func TestFlushStageAuthorizersCache(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	api, _, stage := seedAPI(t, e)
+	_, err := e.client.FlushStageAuthorizersCache(c, &adminv1.FlushStageAuthorizersCacheRequest{Name: api.GetName() + "/stages/nope"})
+	wantCode(t, err, codes.NotFound)
+	_, err = e.client.FlushStageAuthorizersCache(c, &adminv1.FlushStageAuthorizersCacheRequest{Name: stage.GetName()})
+	wantCode(t, err, codes.FailedPrecondition)
 }

@@ -42,7 +42,7 @@ func (s *Service) Deployed(ctx context.Context) (DeployedConfig, error) {
 			return err
 		}
 		for _, st := range stageList {
-			d, err := load[adminv1.Deployment](tx, kindDeployments, st.GetDeployment())
+			ds, err := deployedStage(tx, st)
 			if err != nil {
 				// Referential checks make this impossible; skip rather
 				// than take every other stage down with it.
@@ -52,17 +52,27 @@ func (s *Service) Deployed(ctx context.Context) (DeployedConfig, error) {
 				}
 				return err
 			}
-			ds := DeployedStage{Stage: st, Deployment: d}
-			if c := st.GetCanary().GetDeployment(); c != "" {
-				if cd, err := load[adminv1.Deployment](tx, kindDeployments, c); err == nil {
-					ds.Canary = cd
-				}
-			}
 			out.Stages = append(out.Stages, ds)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// deployedStage reads the deployments a stage serves. A missing canary
+// deployment is left out.
+func deployedStage(tx store.Tx, st *adminv1.Stage) (DeployedStage, error) {
+	d, err := load[adminv1.Deployment](tx, kindDeployments, st.GetDeployment())
+	if err != nil {
+		return DeployedStage{}, err
+	}
+	ds := DeployedStage{Stage: st, Deployment: d}
+	if c := st.GetCanary().GetDeployment(); c != "" {
+		if cd, err := load[adminv1.Deployment](tx, kindDeployments, c); err == nil {
+			ds.Canary = cd
+		}
+	}
+	return ds, nil
 }
 
 // WithOnDeploy sets a function called after every write that changes what

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -14,14 +15,17 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/internal/reflectclient"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
 // CreateDeployment snapshots an API with its routes and authorizers. The
 // snapshot must be servable: every route has an integration (its own or the
-// API's default) and, when the API carries descriptors, every gRPC route
-// names a method they define.
+// API's default), when the API carries descriptors every gRPC route names a
+// method they define, and the data plane's pre-flight compile (see
+// WithPreflight) accepts it: a REST binding that cannot be served is
+// INVALID_ARGUMENT on "parent", naming the method and the binding.
 func (s *Service) CreateDeployment(ctx context.Context, req *adminv1.CreateDeploymentRequest) (*adminv1.Deployment, error) {
 	d := req.GetDeployment()
 	if d == nil {
@@ -65,7 +69,7 @@ func (s *Service) CreateDeployment(ctx context.Context, req *adminv1.CreateDeplo
 			return err
 		}
 		d.Snapshot = &adminv1.ApiSnapshot{Api: api, Routes: rs, Authorizers: as}
-		return nil
+		return s.checkDeploymentServable(ctx, d)
 	})
 }
 
@@ -166,7 +170,13 @@ func (s *Service) reflectSchema(ctx context.Context, apiName string) (*reflected
 	}
 	rctx, cancel := context.WithTimeout(ctx, reflectTimeout)
 	defer cancel()
-	set, err := reflectclient.Fetch(rctx, src.GetTarget(), src.GetTls(), src.GetServices())
+	var dialOpts []grpc.DialOption
+	if !s.allowLinkLocal {
+		// The target was checked when written; a name resolving to a
+		// link-local address is refused here.
+		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
+	}
+	set, err := reflectclient.Fetch(rctx, src.GetTarget(), src.GetTls(), src.GetServices(), dialOpts...)
 	if err != nil {
 		return nil, preconditionFailed("SCHEMA_UNAVAILABLE", apiName, "cannot deploy %q: reading its schema by reflection failed: %v", apiName, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
@@ -27,7 +28,12 @@ var (
 
 // CreateDomainMapping creates a domain mapping.
 func (s *Service) CreateDomainMapping(ctx context.Context, req *adminv1.CreateDomainMappingRequest) (*adminv1.DomainMapping, error) {
-	return createResource(ctx, s, domainMappings, "", req.GetDomainMappingId(), req.GetDomainMapping(), checkDomainMapping)
+	return createResource(ctx, s, domainMappings, "", req.GetDomainMappingId(), req.GetDomainMapping(), func(tx store.Tx, m *adminv1.DomainMapping) error {
+		if err := checkDomainMapping(tx, m); err != nil {
+			return err
+		}
+		return s.checkMappingServable(ctx, tx, m)
+	})
 }
 
 // GetDomainMapping gets a domain mapping.
@@ -46,8 +52,14 @@ func (s *Service) ListDomainMappings(ctx context.Context, req *adminv1.ListDomai
 
 // UpdateDomainMapping updates a domain mapping, e.g. to point it at another stage.
 func (s *Service) UpdateDomainMapping(ctx context.Context, req *adminv1.UpdateDomainMappingRequest) (*adminv1.DomainMapping, error) {
-	return updateResource(ctx, s, domainMappings, req.GetDomainMapping(), req.GetUpdateMask(), func(tx store.Tx, _, m *adminv1.DomainMapping) error {
-		return checkDomainMapping(tx, m)
+	return updateResource(ctx, s, domainMappings, req.GetDomainMapping(), req.GetUpdateMask(), func(tx store.Tx, old, m *adminv1.DomainMapping) error {
+		if err := checkDomainMapping(tx, m); err != nil {
+			return err
+		}
+		if proto.Equal(old, m) {
+			return nil
+		}
+		return s.checkMappingServable(ctx, tx, m)
 	})
 }
 
@@ -91,6 +103,19 @@ func checkDomainMapping(tx store.Tx, m *adminv1.DomainMapping) error {
 		}
 	}
 	return nil
+}
+
+// checkMappingServable compiles a mapping about to be written with its
+// stage: a stage the data plane cannot serve cannot be mapped.
+func (s *Service) checkMappingServable(ctx context.Context, tx store.Tx, m *adminv1.DomainMapping) error {
+	if s.preflight == nil {
+		return nil
+	}
+	st, err := load[adminv1.Stage](tx, kindStages, m.GetStage())
+	if err != nil {
+		return err
+	}
+	return s.checkStageServable(ctx, tx, st, []*adminv1.DomainMapping{m}, func(PreflightProblem) string { return "domain_mapping.stage" })
 }
 
 // refuseIfMapped fails when a domain mapping serves the stage.

@@ -67,6 +67,7 @@ func (s *Service) checkRoute(tx store.Tx, r *adminv1.Route) error {
 	}
 	var v violations
 	validateRoute(&v, "route", r, api, s.maxRouteTimeout)
+	s.checkDestinations(&v, "route", r)
 	if err := v.err(); err != nil {
 		return err
 	}

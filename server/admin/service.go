@@ -19,9 +19,15 @@ type Service struct {
 	now             func() time.Time
 	maxRouteTimeout time.Duration
 	onDeploy        func()
+	preflight       PreflightFunc
 	onSettings      func(*adminv1.AccountSettings)
 	quota           QuotaCounter
 	flushCache      func(stage string)
+	// flushAuthorizers empties authorizer policy caches (stage, authorizer).
+	flushAuthorizers func(stage, authorizer string)
+	// allowLinkLocal lets targets point at link-local and cloud metadata
+	// addresses.
+	allowLinkLocal bool
 }
 
 var _ adminv1.AdminServiceServer = (*Service)(nil)
@@ -51,6 +57,15 @@ func WithClock(now func() time.Time) Option {
 // The default is 29 s, Amazon API Gateway's limit; it must be at least 50 ms.
 func WithMaxRouteTimeout(d time.Duration) Option {
 	return func(s *Service) { s.maxRouteTimeout = d }
+}
+
+// WithLinkLocalTargets lets integration, reflection, authorizer and JWKS
+// targets point at link-local and cloud metadata addresses
+// (169.254.0.0/16, fe80::/10, fd00:ec2::254, metadata.google.internal...).
+// By default they are refused with INVALID_ARGUMENT: such a target reads
+// the gateway host's cloud credentials.
+func WithLinkLocalTargets(allow bool) Option {
+	return func(s *Service) { s.allowLinkLocal = allow }
 }
 
 // New returns a Service storing its resources in st.

@@ -10,11 +10,17 @@ import (
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
-// CreateStage creates a stage serving a deployment of the same API.
+// CreateStage creates a stage serving a deployment of the same API. It is
+// refused with INVALID_ARGUMENT (on stage.deployment or
+// stage.canary.deployment) if the data plane's pre-flight compile cannot
+// serve the stage.
 func (s *Service) CreateStage(ctx context.Context, req *adminv1.CreateStageRequest) (*adminv1.Stage, error) {
 	return createResource(ctx, s, stages, req.GetParent(), req.GetStageId(), req.GetStage(), func(tx store.Tx, st *adminv1.Stage) error {
 		stageDefaults(st)
-		return checkStage(tx, st)
+		if err := checkStage(tx, st); err != nil {
+			return err
+		}
+		return s.checkStageServable(ctx, tx, st, nil, stageField)
 	})
 }
 
@@ -75,11 +81,20 @@ func (s *Service) ListStages(ctx context.Context, req *adminv1.ListStagesRequest
 }
 
 // UpdateStage updates a stage. Changing its deployment deploys or rolls
-// back: the data plane swaps the routing table atomically.
+// back: the data plane swaps the routing table atomically. As CreateStage,
+// it is refused with INVALID_ARGUMENT (on stage.deployment or
+// stage.canary.deployment) if the data plane's pre-flight compile cannot
+// serve the stage.
 func (s *Service) UpdateStage(ctx context.Context, req *adminv1.UpdateStageRequest) (*adminv1.Stage, error) {
-	return updateResource(ctx, s, stages, req.GetStage(), req.GetUpdateMask(), func(tx store.Tx, _, st *adminv1.Stage) error {
+	return updateResource(ctx, s, stages, req.GetStage(), req.GetUpdateMask(), func(tx store.Tx, old, st *adminv1.Stage) error {
 		stageDefaults(st)
-		return checkStage(tx, st)
+		if err := checkStage(tx, st); err != nil {
+			return err
+		}
+		if proto.Equal(old, st) {
+			return nil // nothing changes, nothing to check
+		}
+		return s.checkStageServable(ctx, tx, st, nil, stageField)
 	})
 }
 

@@ -29,6 +29,11 @@ const (
 	// name, so the data plane finds a key by the secret a client sent
 	// without the secret ever being stored.
 	kindAPIKeyHashes store.Kind = "apiKeyHashes"
+	// kindAPIKeyPlans indexes usage plan memberships by key: key
+	// "{api key name}|{usage plan name}", empty value, one per membership,
+	// so that a key's plans are found without scanning every plan's keys.
+	// Written with the membership, in the same transaction.
+	kindAPIKeyPlans store.Kind = store.APIKeyPlansKind
 	// kindUsage holds call counts: key "usagePlans/{p}/keys/{k}/{YYYY-MM-DD}",
 	// value a decimal count. Written by the metering of the data plane.
 	kindUsage store.Kind = "usage"

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -11,17 +12,20 @@ import (
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
-// CreateUsagePlan creates a usage plan.
+// CreateUsagePlan creates a usage plan. A new plan has no keys yet, so no
+// key can be in two plans covering one stage because of it.
 func (s *Service) CreateUsagePlan(ctx context.Context, req *adminv1.CreateUsagePlanRequest) (*adminv1.UsagePlan, error) {
 	return createResource(ctx, s, usagePlans, "", req.GetUsagePlanId(), req.GetUsagePlan(), func(tx store.Tx, p *adminv1.UsagePlan) error {
-		return checkUsagePlan(tx, p)
+		return checkUsagePlan(tx, nil, p)
 	})
 }
 
 // checkUsagePlan validates a plan, that its stages exist, and that none of
-// its keys is in another plan covering one of its stages: a call must map to
-// exactly one plan.
-func checkUsagePlan(tx store.Tx, p *adminv1.UsagePlan) error {
+// its keys is in another plan covering one of the stages it covers newly
+// (compared with old, nil for a new plan): a call must map to exactly one
+// plan. Its cost grows with the plans that cover a new stage and the keys
+// of the smaller plan of each pair, never with the plan's size otherwise.
+func checkUsagePlan(tx store.Tx, old, p *adminv1.UsagePlan) error {
 	var v violations
 	validateUsagePlan(&v, "usage_plan", p)
 	if err := v.err(); err != nil {
@@ -35,16 +39,81 @@ func checkUsagePlan(tx store.Tx, p *adminv1.UsagePlan) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	members, err := loadAll[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, p.GetName()+"/keys/")
+	if old == nil {
+		return nil
+	}
+	had := map[string]bool{}
+	for _, as := range old.GetApiStages() {
+		had[as.GetStage()] = true
+	}
+	added := map[string]bool{}
+	for _, as := range p.GetApiStages() {
+		if !had[as.GetStage()] {
+			added[as.GetStage()] = true
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	plans, err := loadAll[adminv1.UsagePlan](tx, kindUsagePlans, "")
 	if err != nil {
 		return err
 	}
-	for _, m := range members {
-		if err := checkKeyPlanConflict(tx, m.GetApiKey(), p); err != nil {
-			return err
+	for _, other := range plans {
+		if other.GetName() == p.GetName() {
+			continue
+		}
+		for _, as := range other.GetApiStages() {
+			if !added[as.GetStage()] {
+				continue
+			}
+			if key, err := sharedKey(tx, p.GetName(), other.GetName()); err != nil {
+				return err
+			} else if key != "" {
+				return preconditionFailed("KEY_IN_TWO_PLANS", key,
+					"API key %q is also in usage plan %q, which covers stage %q too; a key may be in only one plan per stage",
+					key, other.GetName(), as.GetStage())
+			}
+			break
 		}
 	}
 	return nil
+}
+
+// sharedKey returns the name of an API key in both plans, or "": it walks
+// the keys of the smaller plan and looks each up in the other.
+func sharedKey(tx store.Tx, a, b string) (string, error) {
+	na, err := tx.Count(kindUsagePlanKeys, a+"/keys/")
+	if err != nil {
+		return "", err
+	}
+	nb, err := tx.Count(kindUsagePlanKeys, b+"/keys/")
+	if err != nil {
+		return "", err
+	}
+	if nb < na {
+		a, b = b, a
+	}
+	const page = 1000
+	after := ""
+	for {
+		recs, err := tx.List(kindUsagePlanKeys, a+"/keys/", after, page)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range recs {
+			id := lastID(r.Key)
+			if ok, err := exists(tx, kindUsagePlanKeys, b+"/keys/"+id); err != nil {
+				return "", err
+			} else if ok {
+				return "apiKeys/" + id, nil
+			}
+		}
+		if len(recs) < page {
+			return "", nil
+		}
+		after = recs[len(recs)-1].Key
+	}
 }
 
 // checkKeyPlanConflict fails when apiKey is in a plan other than p that
@@ -94,8 +163,8 @@ func (s *Service) ListUsagePlans(ctx context.Context, req *adminv1.ListUsagePlan
 
 // UpdateUsagePlan updates a usage plan.
 func (s *Service) UpdateUsagePlan(ctx context.Context, req *adminv1.UpdateUsagePlanRequest) (*adminv1.UsagePlan, error) {
-	return updateResource(ctx, s, usagePlans, req.GetUsagePlan(), req.GetUpdateMask(), func(tx store.Tx, _, p *adminv1.UsagePlan) error {
-		return checkUsagePlan(tx, p)
+	return updateResource(ctx, s, usagePlans, req.GetUsagePlan(), req.GetUpdateMask(), func(tx store.Tx, old, p *adminv1.UsagePlan) error {
+		return checkUsagePlan(tx, old, p)
 	})
 }
 
@@ -103,7 +172,16 @@ func (s *Service) UpdateUsagePlan(ctx context.Context, req *adminv1.UpdateUsageP
 // themselves remain).
 func (s *Service) DeleteUsagePlan(ctx context.Context, req *adminv1.DeleteUsagePlanRequest) (*emptypb.Empty, error) {
 	err := deleteResource(ctx, s, usagePlans, req.GetName(), req.GetEtag(), func(tx store.Tx, p *adminv1.UsagePlan) error {
-		return deleteAll(tx, kindUsagePlanKeys, p.GetName()+"/keys/")
+		members, err := loadAll[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, p.GetName()+"/keys/")
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := deleteMembership(tx, m); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -149,7 +227,7 @@ func (s *Service) CreateUsagePlanKey(ctx context.Context, req *adminv1.CreateUsa
 		if err := checkKeyPlanConflict(tx, pk.GetApiKey(), plan); err != nil {
 			return err
 		}
-		return save(tx, kindUsagePlanKeys, out.GetName(), out)
+		return saveMembership(tx, out)
 	})
 	if err != nil {
 		return nil, internalError("create usage plan key", err)
@@ -173,7 +251,15 @@ func (s *Service) ListUsagePlanKeys(ctx context.Context, req *adminv1.ListUsageP
 
 // DeleteUsagePlanKey removes an API key from a usage plan.
 func (s *Service) DeleteUsagePlanKey(ctx context.Context, req *adminv1.DeleteUsagePlanKeyRequest) (*emptypb.Empty, error) {
-	if err := deleteResource[adminv1.UsagePlanKey](ctx, s, planKeys, req.GetName(), "", nil); err != nil {
+	err := deleteResource(ctx, s, planKeys, req.GetName(), "", func(tx store.Tx, m *adminv1.UsagePlanKey) error {
+		// deleteResource deletes the membership itself; its index entry goes with it.
+		err := tx.Delete(kindAPIKeyPlans, m.GetApiKey()+"|"+parentOf(m.GetName()))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

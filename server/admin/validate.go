@@ -22,6 +22,7 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/cors"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
+	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
 )
@@ -339,8 +340,10 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 		}
 		if m.Http.GetPath() == "" {
 			v.add(field+".http.path", `is required, e.g. "/v1/books/{id}"`)
-		} else if _, err := pathtemplate.Parse(m.Http.GetPath()); err != nil {
+		} else if tpl, err := pathtemplate.Parse(m.Http.GetPath()); err != nil {
 			v.add(field+".http.path", "%v", err)
+		} else if tpl.MatchesNothing() {
+			v.add(field+".http.path", `%s can never match a request path: "." and ".." segments and a verb without segments never match`, quoteShort(m.Http.GetPath()))
 		}
 	case *adminv1.Route_WebsocketRouteKey:
 		k := m.WebsocketRouteKey
@@ -778,5 +781,13 @@ func validateWebSocketSettings(v *violations, field string, w *adminv1.WebSocket
 	}
 	if n := w.GetSendQueueSize(); n != 0 && (n < 1 || n > maxSendQueue) {
 		v.add(field+".send_queue_size", "must be between 1 and %d (got %d)", maxSendQueue, n)
+	}
+	if n := len(w.GetAllowedOrigins()); n > origin.MaxPatterns {
+		v.add(field+".allowed_origins", "must have at most %d entries (got %d)", origin.MaxPatterns, n)
+	}
+	for i, p := range w.GetAllowedOrigins() {
+		if err := origin.Check(p); err != nil {
+			v.add(field+".allowed_origins["+strconv.Itoa(i)+"]", "%v (got %s)", err, quoteShort(p))
+		}
 	}
 }

@@ -34,7 +34,7 @@ var MethodRoles = roleTable(map[adminv1.AdminToken_Role][]string{
 		"CreateDeployment", "DeleteDeployment", "CreateStage", "UpdateStage", "DeleteStage",
 		"CreateApiKey", "UpdateApiKey", "DeleteApiKey",
 		"CreateUsagePlan", "UpdateUsagePlan", "DeleteUsagePlan", "CreateUsagePlanKey", "DeleteUsagePlanKey",
-		"AdjustQuota", "FlushStageCache",
+		"AdjustQuota", "FlushStageCache", "FlushStageAuthorizersCache",
 	},
 	// Defining APIs and the gateway itself, and access to the admin API.
 	admin: {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -30,6 +31,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
+	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
@@ -87,6 +89,28 @@ func WithInterceptors(i ...grpc.StreamServerInterceptor) Option {
 	return func(g *Gateway) { g.policy = append(g.policy, i...) }
 }
 
+// WithMetadataHeaders names request headers that plain HTTP calls hand to
+// the policy interceptors as metadata entries of the same (lower-case)
+// name, as a gRPC client sends them — x-api-key for the API-key policy, say.
+// Transcoded REST calls get them from the transcoder. The gateway itself
+// knows no policy: the server says what its interceptors read.
+func WithMetadataHeaders(names ...string) Option {
+	return func(g *Gateway) {
+		for _, n := range names {
+			g.metadataHeaders = append(g.metadataHeaders, strings.ToLower(n))
+		}
+	}
+}
+
+// WithRequestHeaders names request headers the policy interceptors read on
+// every HTTP call (REST and plain HTTP), under
+// callinfo.HeaderMetadataPrefix — Cache-Control for the response cache,
+// say. Stages with authorizers or header cache keys hand every header
+// anyway; the others only these, since copying every header is not free.
+func WithRequestHeaders(names ...string) Option {
+	return func(g *Gateway) { g.requestHeaders = append(g.requestHeaders, names...) }
+}
+
 // WithMaxBodyBytes limits REST request bodies. Default 10 MiB.
 func WithMaxBodyBytes(n int64) Option {
 	return func(g *Gateway) { g.maxBodyBytes = n }
@@ -116,6 +140,15 @@ func WithMaxRecvMsgSize(n int) Option {
 	return func(g *Gateway) { g.maxRecvMsgSize = n }
 }
 
+// WithLinkLocalTargets lets the data plane connect to backends on
+// link-local and cloud metadata addresses (see internal/netguard). By
+// default such a connection is refused after name resolution, so neither a
+// host name nor a stage variable can lead a call to the host's metadata
+// service; the call fails as with an unreachable backend.
+func WithLinkLocalTargets(allow bool) Option {
+	return func(g *Gateway) { g.allowLinkLocal = allow }
+}
+
 // Gateway is the data plane. Create it with New, give it a routing table with
 // Load, serve it with ServeHTTP, and Close it.
 type Gateway struct {
@@ -128,6 +161,7 @@ type Gateway struct {
 	maxRecvMsgSize int
 	idleTimeout    time.Duration
 	proxies        *forwarded.Proxies // trusted proxies; nil trusts nobody
+	allowLinkLocal bool
 
 	grpcServer *grpc.Server
 	pool       *grpcproxy.Pool
@@ -135,16 +169,21 @@ type Gateway struct {
 	inprocConn *grpc.ClientConn
 	transcoded *inProcessConn // what transcoders call
 	httpProxy  *httpIntegrations
-	ws         *webSockets // WebSocket connections and their callback API
-	adminCheck func(token string) bool
-	publicURL  string
+	// metadataHeaders and requestHeaders are what the policies read from
+	// HTTP requests (WithMetadataHeaders, WithRequestHeaders).
+	metadataHeaders []string
+	requestHeaders  []string
+	ws              *webSockets // WebSocket connections and their callback API
+	adminCheck      func(token string) bool
+	publicURL       string
 
-	current atomic.Pointer[compiled]
-	mu      sync.Mutex // serializes Load
-	refs    sync.Map   // stage ref → *stageRuntime, for in-process calls
-	nextRef atomic.Uint64
-	serving sync.WaitGroup
-	closed  atomic.Bool
+	current  atomic.Pointer[compiled]
+	failures atomic.Pointer[[]routing.StageError] // of the last Load
+	mu       sync.Mutex                           // serializes Load
+	refs     sync.Map                             // stage ref → *stageRuntime, for in-process calls
+	nextRef  atomic.Uint64
+	serving  sync.WaitGroup
+	closed   atomic.Bool
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -169,8 +208,12 @@ func New(opts ...Option) (*Gateway, error) {
 	// One buffer pool for both sides of the proxy: a message received from
 	// a backend into a pooled buffer is sent to the client from it.
 	buffers := grpcproxy.NewBufferPool()
+	dialOpts := []grpc.DialOption{experimental.WithBufferPool(buffers)}
+	if !g.allowLinkLocal {
+		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
+	}
 	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger),
-		grpcproxy.WithDialOptions(experimental.WithBufferPool(buffers)))
+		grpcproxy.WithDialOptions(dialOpts...))
 	proxy := grpcproxy.New(g.pool, g.direct, grpcproxy.WithLogger(g.logger))
 	// After routing, every call — gRPC, transcoded REST, plain HTTP —
 	// passes the same interceptors: g.httpChain is that part of the chain.
@@ -228,7 +271,7 @@ func New(opts ...Option) (*Gateway, error) {
 	}
 	g.inprocConn = conn
 	g.transcoded = &inProcessConn{g: g, stream: conn}
-	g.httpProxy = newHTTPIntegrations(g.logger)
+	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal)
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }
@@ -242,41 +285,30 @@ func routeAttrs(ctx context.Context) []slog.Attr {
 	return []slog.Attr{slog.String("stage", r.Stage.Name), slog.String("deployment", r.Stage.Deployment), slog.String("route", r.Name())}
 }
 
-// Load compiles entries into a new routing table and swaps it in atomically.
-// Calls already running finish on the table they started with. Stages that
-// fail to compile are left out and returned as errors.
+// Load compiles cfg into a new routing table and swaps it in atomically.
+// Calls already running finish on the table they started with.
+//
+// A stage that cannot be compiled (its routes, its transcoder) keeps
+// serving what it served before, if it was served; otherwise it is left
+// out. Either way it is returned as a *routing.StageError and listed by
+// Failures until a Load compiles it.
 func (g *Gateway) Load(cfg routing.Config) []error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	prev := g.current.Load()
-	cfg.Previous = prev.table
-	table, errs := routing.Compile(cfg)
-	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
-	// A stage still serving the same deployment keeps its transcoder:
-	// building one is most of the cost of a reload.
-	reusable := map[string]*stageRuntime{}
-	for s, rt := range prev.stages {
-		reusable[runtimeKey(s)] = rt
-	}
-	live := map[string]bool{}
-	var backends []grpcproxy.Backend
-	for _, st := range table.Stages() {
-		for _, s := range []*routing.Stage{st, st.Canary()} {
-			if s == nil {
-				continue
-			}
-			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)])
-			if err != nil {
-				errs = append(errs, fmt.Errorf("stage %s: %w", s.Name, err))
-				continue
-			}
-			next.stages[s] = rt
-			live[rt.ref] = true
-			backends = append(backends, stageBackends(s)...)
-		}
+	cfg.Previous, cfg.KeepPrevious = prev.table, true
+	next, errs := g.build(prev, cfg)
+	for _, rt := range next.stages {
+		g.refs.Store(rt.ref, rt)
 	}
 	g.current.Store(next)
-	g.closeRetiredWebSockets(table)
+	g.closeRetiredWebSockets(next.table)
+	var backends []grpcproxy.Backend
+	live := map[string]bool{}
+	for s, rt := range next.stages {
+		live[rt.ref] = true
+		backends = append(backends, stageBackends(s)...)
+	}
 	g.pool.Retain(backends)
 	var retired []string
 	for _, rt := range prev.stages {
@@ -291,10 +323,104 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 			}
 		})
 	}
+	failures := make([]routing.StageError, 0, len(errs))
 	for _, err := range errs {
+		var se *routing.StageError
+		if errors.As(err, &se) {
+			failures = append(failures, *se)
+			if se.Kept != "" {
+				g.logger.Error("stage keeps serving its previous deployment: the new one cannot be compiled",
+					"stage", se.Stage, "serving", se.Kept, "failed", se.Deployment, "error", se.Err)
+				continue
+			}
+		}
 		g.logger.Error("stage not served", "error", err)
 	}
+	g.failures.Store(&failures)
 	return errs
+}
+
+// Check compiles cfg as Load would, against what is served now, without
+// serving it: the pre-flight check of a configuration change. It returns
+// why a stage (or domain mapping) of cfg cannot be served, each stage's
+// problem as a *routing.StageError, joined; nil if all can be.
+func (g *Gateway) Check(cfg routing.Config) error {
+	prev := g.current.Load()
+	cfg.Previous, cfg.KeepPrevious, cfg.Keep = prev.table, false, nil
+	_, errs := g.build(prev, cfg)
+	return errors.Join(errs...)
+}
+
+// Failures returns the stages the last Load could not compile; each says
+// whether the stage keeps serving a previous deployment (Kept) or is not
+// served. The caller must not change the result.
+func (g *Gateway) Failures() []routing.StageError {
+	if f := g.failures.Load(); f != nil {
+		return *f
+	}
+	return nil
+}
+
+// build compiles cfg and the runtimes of its stages, reusing prev's
+// runtimes for stages that serve the same deployments. It publishes
+// nothing. With cfg.KeepPrevious, a stage whose runtime cannot be built
+// keeps its compilation and runtime in prev, if it had them.
+func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error) {
+	// A stage still serving the same deployment keeps its transcoder:
+	// building one is most of the cost of a reload.
+	reusable := map[string]*stageRuntime{}
+	for s, rt := range prev.stages {
+		reusable[runtimeKey(s)] = rt
+	}
+	next, errs, runtimeErrs := g.buildOnce(cfg, reusable)
+	if len(runtimeErrs) == 0 || !cfg.KeepPrevious {
+		for _, e := range runtimeErrs {
+			errs = append(errs, e)
+		}
+		return next, errs
+	}
+	// Compile again, keeping the previous compilation of the stages whose
+	// runtime failed: a table's stages must be the ones runtimes serve.
+	keep := maps.Clone(cfg.Keep)
+	if keep == nil {
+		keep = map[string]bool{}
+	}
+	for _, e := range runtimeErrs {
+		keep[e.Stage] = true
+	}
+	cfg.Keep = keep
+	next, errs, _ = g.buildOnce(cfg, reusable)
+	for _, e := range runtimeErrs {
+		if prev.table.Stage(e.Stage) != nil {
+			if st := next.table.Stage(e.Stage); st != nil {
+				e.Kept = st.Deployment
+			}
+		}
+		errs = append(errs, e)
+	}
+	return next, errs
+}
+
+// buildOnce compiles cfg and builds the runtimes of its stages. It returns
+// the routing errors and, apart, the stages whose runtime failed.
+func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntime) (*compiled, []error, []*routing.StageError) {
+	table, errs := routing.Compile(cfg)
+	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
+	var runtimeErrs []*routing.StageError
+	for _, st := range table.Stages() {
+		for _, s := range []*routing.Stage{st, st.Canary()} {
+			if s == nil {
+				continue
+			}
+			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)])
+			if err != nil {
+				runtimeErrs = append(runtimeErrs, &routing.StageError{Stage: st.Name, Deployment: s.Deployment, Canary: s.IsCanary, Err: err})
+				continue
+			}
+			next.stages[s] = rt
+		}
+	}
+	return next, errs, runtimeErrs
 }
 
 // runtimeKey identifies what a stage runtime depends on: the stage, the

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
@@ -35,15 +33,20 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
 	// The entries a gRPC client would send as metadata, and, for stages
-	// with authorizers, every header.
+	// with authorizers, every header (else those the policies read).
 	md := metadata.MD{}
-	for _, k := range []string{apikey.MetadataKey, requestid.MetadataKey} {
+	if vs := r.Header.Values(requestid.MetadataKey); len(vs) > 0 {
+		md[requestid.MetadataKey] = vs
+	}
+	for _, k := range g.metadataHeaders {
 		if vs := r.Header.Values(k); len(vs) > 0 {
 			md[k] = vs
 		}
 	}
 	if len(route.Stage.Authorizers) > 0 {
 		addHeaders(md, r.Header)
+	} else {
+		addSomeHeaders(md, r.Header, g.requestHeaders)
 	}
 	ctx := metadata.NewIncomingContext(r.Context(), md)
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
@@ -55,11 +58,7 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 			// The client's x-tollgate-* headers are removed once, here;
 			// the gateway's own (principal, authorizer context) are set
 			// after, so the backend gets them and only them.
-			for k := range out.Header {
-				if strings.HasPrefix(strings.ToLower(k), "x-tollgate-") {
-					delete(out.Header, k)
-				}
-			}
+			callinfo.StripInternal(out.Header)
 			if id := requestid.FromContext(ss.Context()); id != "" {
 				out.Header.Set(requestid.MetadataKey, id)
 			}

@@ -17,6 +17,7 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -28,11 +29,17 @@ type httpIntegrations struct {
 	logger            *slog.Logger    // backend errors, which clients never see in full
 }
 
-func newHTTPIntegrations(logger *slog.Logger) *httpIntegrations {
+// newHTTPIntegrations returns the HTTP proxy; unless allowLinkLocal, its
+// transports refuse to connect to link-local and metadata addresses.
+func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool) *httpIntegrations {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowLinkLocal {
+		dialer.Control = netguard.Control
+	}
 	mk := func(insecure bool) *http.Transport {
 		return &http.Transport{
 			Proxy:                 nil, // the gateway talks to backends directly
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           dialer.DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          1000,
 			MaxIdleConnsPerHost:   100,

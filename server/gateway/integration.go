@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -30,16 +31,23 @@ func integrationInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 		propagation.TraceContext{}.Inject(ctx, tracing.Carrier(call.TraceMetadata))
 	}
 	start := time.Now()
-	err := handler(srv, &countingStream{ServerStream: ss, ctx: ctx, call: call})
+	cs := &countingStream{ServerStream: ss, ctx: ctx, call: call}
+	err := handler(srv, cs)
 	call.IntegrationLatency = time.Since(start)
+	// The proxy's request relay may still receive a message after the
+	// handler returned (the backend ended the call while the client was
+	// sending): it counts into requestBytes, never into the call record,
+	// which the interceptors read from now on.
+	call.RequestBytes += cs.requestBytes.Load()
 	return err
 }
 
 // countingStream counts the raw message bytes a proxied call carries.
 type countingStream struct {
 	grpc.ServerStream
-	ctx  context.Context
-	call *callinfo.Call
+	ctx          context.Context
+	call         *callinfo.Call
+	requestBytes atomic.Int64 // written by the proxy's request relay goroutine
 }
 
 // Context returns the call's context with the backend span.
@@ -49,7 +57,7 @@ func (s *countingStream) Context() context.Context { return s.ctx }
 func (s *countingStream) RecvMsg(m any) error {
 	err := s.ServerStream.RecvMsg(m)
 	if f, ok := m.(*grpcproxy.Frame); ok && err == nil {
-		s.call.RequestBytes += int64(f.Len())
+		s.requestBytes.Add(int64(f.Len()))
 	}
 	return err
 }

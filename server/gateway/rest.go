@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/cors"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
@@ -38,12 +37,10 @@ type stageRuntime struct {
 // stageRuntime returns the runtime of a compiled stage: prev's transcoder
 // under prev's reference when prev serves the same linked descriptors, a
 // new one otherwise. Reusing the reference keeps in-process calls that were
-// matched on the previous table valid.
+// matched on the previous table valid. Load registers the reference.
 func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime) (*stageRuntime, error) {
 	if prev != nil && prev.stage.Files == s.Files {
-		rt := &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings}
-		g.refs.Store(rt.ref, rt)
-		return rt, nil
+		return &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings}, nil
 	}
 	return g.newStageRuntime(s)
 }
@@ -55,7 +52,7 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 		tc, err := transcode.New(s.Files, s.Services, g.transcoded,
 			transcode.WithMaxBodyBytes(g.maxBodyBytes),
 			transcode.WithOutgoingMetadata(metadata.Pairs(stageRefMetadataKey, rt.ref)),
-			transcode.WithRequestMetadata(requestMetadata(len(s.Authorizers) > 0 || namesHeaderCacheKeys(s))),
+			transcode.WithRequestMetadata(g.requestMetadata(len(s.Authorizers) > 0 || namesHeaderCacheKeys(s))),
 			transcode.WithLogger(g.logger),
 		)
 		if err != nil {
@@ -75,7 +72,6 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 			_ = set.Add(tpl, b)
 		}
 	}
-	g.refs.Store(rt.ref, rt)
 	return rt, nil
 }
 
@@ -83,8 +79,8 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 // to the policy interceptors (the path relative to the stage, as the
 // transcoder receives it). Only stages with authorizers or header cache-key
 // parameters get every header as well (copying every header is not free);
-// the others get the few the response cache reads.
-func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
+// the others get the few the policies read (WithRequestHeaders).
+func (g *Gateway) requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 	return func(r *http.Request) metadata.MD {
 		md := metadata.Pairs(
 			httpMethodMetadataKey, r.Method,
@@ -103,7 +99,7 @@ func requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 		if withHeaders {
 			addHeaders(md, r.Header)
 		} else {
-			addCacheHeaders(md, r.Header)
+			addSomeHeaders(md, r.Header, g.requestHeaders)
 		}
 		return md
 	}
@@ -120,14 +116,10 @@ func canonicalPath(escaped string) string {
 	return p
 }
 
-// cacheHeaders are the request headers the response cache reads on every
-// stage: the client's Cache-Control, and the admin token that lets it
-// refresh an entry.
-var cacheHeaders = []string{"Cache-Control", cache.AdminTokenHeader}
-
-// addCacheHeaders adds the cacheHeaders the client sent, as addHeaders would.
-func addCacheHeaders(md metadata.MD, h http.Header) {
-	for _, k := range cacheHeaders {
+// addSomeHeaders adds the headers of names the client sent, as addHeaders
+// would.
+func addSomeHeaders(md metadata.MD, h http.Header, names []string) {
+	for _, k := range names {
 		if vs := h.Values(k); len(vs) > 0 {
 			md[callinfo.HeaderMetadataPrefix+strings.ToLower(k)] = vs
 		}

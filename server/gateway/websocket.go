@@ -23,9 +23,9 @@ import (
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
-	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	ws "github.com/tollgate-gw/tollgate/server/gateway/websocket"
@@ -175,6 +175,14 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		writeError(w, http.StatusUpgradeRequired, codes.FailedPrecondition, "stage "+st.ID+" serves a WebSocket API: connect with a WebSocket client")
 		return
 	}
+	// Browsers send Origin; a page of another site must not open a
+	// connection the browser authenticates with the user's cookies. This
+	// runs before the chain, so no authorizer is called for it.
+	if o := r.Header.Get("Origin"); !origin.Allowed(o, r.Host, st.Config.GetWebsocket().GetAllowedOrigins()) {
+		g.logger.DebugContext(r.Context(), "websocket upgrade from a refused origin", "stage", st.Name, "origin", o)
+		writeError(w, http.StatusForbidden, codes.PermissionDenied, "origin "+strconv.Quote(o)+" may not connect to stage "+st.ID+": add it to the stage's websocket.allowedOrigins")
+		return
+	}
 	id, err := ws.NewID()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, codes.Internal, "could not create a connection")
@@ -182,7 +190,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	}
 	route := st.WebSocket().Connect
 	call := newCall(route, wsConnectMethod)
-	call.Protocol = callinfo.WEBSOCKET
+	call.Protocol = callinfo.WebSocket
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, rest, r.URL.RawQuery
 	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
@@ -232,10 +240,8 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		}
 		c, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
 			Subprotocols: subprotocols, // what the $connect integration chose
-			// Pages from any origin may connect, as to Amazon API
-			// Gateway: authorizing is the $connect chain's job. An API
-			// that authorizes by cookie should check the Origin header
-			// in its REQUEST authorizer, which receives every header.
+			// The origin was checked above against the stage's
+			// allowed origins, before the chain.
 			InsecureSkipVerify: true,
 		})
 		stream.proxied = true // Accept answered, with 101 or an error
@@ -308,7 +314,7 @@ func (g *Gateway) wsMessage(c *ws.Conn, body []byte, binary bool) {
 		return
 	}
 	call := newCall(route, wsMessageMethod)
-	call.Protocol = callinfo.WEBSOCKET
+	call.Protocol = callinfo.WebSocket
 	call.SourceIP, call.ConnectionID, call.UserAgent = c.SourceIP, c.ID, c.UserAgent
 	call.Principal, call.AuthorizerContext = c.Principal, c.AuthorizerContext
 	// The key resolved at $connect: usage plan throttles and quotas count
@@ -348,7 +354,7 @@ func (g *Gateway) wsDisconnect(c *ws.Conn, code int, reason string) {
 		return
 	}
 	call := newCall(route, wsMessageMethod)
-	call.Protocol = callinfo.WEBSOCKET
+	call.Protocol = callinfo.WebSocket
 	call.SourceIP, call.ConnectionID, call.UserAgent = c.SourceIP, c.ID, c.UserAgent
 	call.Principal, call.AuthorizerContext = c.Principal, c.AuthorizerContext
 	ctx := requestid.NewContext(context.Background(), newRequestID())
@@ -391,8 +397,10 @@ func errorFrameMessage(err error) string {
 	st := status.Convert(err)
 	switch st.Code() {
 	case codes.ResourceExhausted:
-		if gatewayerr.Reason(err) == quota.ReasonQuotaExceeded {
-			return quota.Message
+		if gatewayerr.Reason(err) != "" {
+			// The gateway's own refusals are worded as AWS words them
+			// ("Too Many Requests", "Limit Exceeded").
+			return st.Message()
 		}
 		return "Too Many Requests"
 	case codes.DeadlineExceeded:
@@ -515,7 +523,7 @@ func (g *Gateway) wsIntegrate(ctx context.Context, call *callinfo.Call, route *r
 		for k, vs := range data.requestMD {
 			// A client's x-tollgate-* headers would pass for the gateway's
 			// own assertions (the principal is in its own field).
-			if !strings.HasPrefix(k, "x-tollgate-") {
+			if !callinfo.IsInternal(k) {
 				req.Headers[k] = strings.Join(vs, ", ")
 			}
 		}
@@ -576,7 +584,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 	h := hr.Header
 	if req.GetRouteKey() == routing.ConnectKey {
 		for k, v := range req.GetHeaders() {
-			if !strings.HasPrefix(k, "x-tollgate-") && !hopByHop[k] {
+			if !callinfo.IsInternal(k) && !hopByHop[k] {
 				h.Set(k, v)
 			}
 		}

@@ -61,3 +61,45 @@ func TestMigrateValidatesBeforeTouchingStore(t *testing.T) {
 		t.Fatal("Migrate accepted an unordered list")
 	}
 }
+
+// Migration 2 derives the key → plan index from membership names alone.
+func TestIndexAPIKeyPlans(t *testing.T) {
+	tx := &mapTx{recs: map[string][]Record{"usagePlanKeys": {
+		{Key: "usagePlans/gold/keys/acme"}, {Key: "usagePlans/silver/keys/acme"}, {Key: "usagePlans/gold/keys/zed"}, {Key: "usagePlans/odd"},
+	}}, puts: map[string]bool{}}
+	if err := indexAPIKeyPlans(tx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"apiKeys/acme|usagePlans/gold", "apiKeys/acme|usagePlans/silver", "apiKeys/zed|usagePlans/gold"}
+	if len(tx.puts) != len(want) {
+		t.Fatalf("index = %v, want %v", tx.puts, want)
+	}
+	for _, k := range want {
+		if !tx.puts[string(APIKeyPlansKind)+"/"+k] {
+			t.Errorf("index lacks %s (has %v)", k, tx.puts)
+		}
+	}
+}
+
+// mapTx is a Tx over fixed records that records Puts.
+type mapTx struct {
+	recs map[string][]Record
+	puts map[string]bool
+}
+
+func (m *mapTx) Get(Kind, string) ([]byte, error) { return nil, ErrNotFound }
+func (m *mapTx) Put(kind Kind, key string, _ []byte) error {
+	m.puts[string(kind)+"/"+key] = true
+	return nil
+}
+func (m *mapTx) Delete(Kind, string) error { return ErrNotFound }
+func (m *mapTx) List(kind Kind, prefix, _ string, _ int) ([]Record, error) {
+	var out []Record
+	for _, r := range m.recs[string(kind)] {
+		if strings.HasPrefix(r.Key, prefix) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+func (m *mapTx) Count(Kind, string) (int, error) { return 0, nil }

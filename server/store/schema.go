@@ -1,5 +1,7 @@
 package store
 
+import "strings"
+
 // Migrations is the list of schema migrations for Tollgate's stored data,
 // applied at startup by [Migrate]. It is a package variable rather than
 // something each admin service registers so that the complete, ordered
@@ -33,4 +35,33 @@ var Migrations = []Migration{
 		// version and older binaries can detect data written by newer ones.
 		Up: func(Tx) error { return nil },
 	},
+	{
+		Version: 2,
+		Name:    "index usage plan memberships by API key",
+		Up:      indexAPIKeyPlans,
+	},
+}
+
+// APIKeyPlansKind is the kind of the index of usage plan memberships by API
+// key (see migration 2): key "apiKeys/{k}|usagePlans/{p}", empty value.
+const APIKeyPlansKind Kind = "apiKeyPlans"
+
+// indexAPIKeyPlans builds the APIKeyPlansKind index from the memberships
+// ("usagePlanKeys", keyed "usagePlans/{p}/keys/{k}", where {k} is the API
+// key's ID): the names alone say which key is in which plan.
+func indexAPIKeyPlans(tx Tx) error {
+	recs, err := tx.List("usagePlanKeys", "usagePlans/", "", 0)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		plan, keyID, ok := strings.Cut(r.Key, "/keys/")
+		if !ok || keyID == "" || strings.Contains(keyID, "/") {
+			continue
+		}
+		if err := tx.Put(APIKeyPlansKind, "apiKeys/"+keyID+"|"+plan, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }

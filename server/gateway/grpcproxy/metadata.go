@@ -4,12 +4,9 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/metadata"
-)
 
-// internalPrefix marks metadata the gateway uses for itself (set by its
-// policies, or sent by a client trying to impersonate them). It never
-// leaves the gateway.
-const internalPrefix = "x-tollgate-"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+)
 
 // hopByHop are the connection-level HTTP headers (RFC 9110 section 7.6.1,
 // plus host and te, which HTTP/2 carries differently): they describe one
@@ -66,7 +63,7 @@ func stripRequestMetadata(md metadata.MD) metadata.MD {
 }
 
 func dropRequestKey(k string) bool {
-	return dropResponseKey(k) || k == "user-agent" || strings.HasPrefix(k, internalPrefix)
+	return dropResponseKey(k) || k == "user-agent" || callinfo.IsInternal(k)
 }
 
 // responseMetadata filters the backend's headers or trailers before they

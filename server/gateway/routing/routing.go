@@ -105,7 +105,9 @@ type Stage struct {
 	Files *protoregistry.Files
 	// Services lists the gRPC services of the API's descriptors.
 	Services []protoreflect.ServiceDescriptor
-	// Authorizers are the deployment's authorizers by resource name.
+	// Authorizers are the deployment's authorizers by resource name, with
+	// the stage's variables substituted in custom authorizers' callout
+	// targets (each stage has its own copies).
 	Authorizers map[string]*adminv1.Authorizer
 	// CORS is the stage's CORS policy (the stage's own, or else the
 	// API's), or nil when neither sets one.
@@ -193,7 +195,42 @@ type Config struct {
 	// immutable, so the linked descriptors of a deployment it already
 	// compiled are reused instead of being parsed again.
 	Previous *Table
+	// KeepPrevious makes a stage that cannot be compiled keep serving its
+	// compilation in Previous, if it has one, instead of being left out.
+	KeepPrevious bool
+	// Keep names stages whose compilation in Previous is served as it is
+	// (with its canary), without compiling them again: stages whose
+	// compilation the data plane could not complete.
+	Keep map[string]bool
 }
+
+// StageError reports a stage that could not be compiled.
+type StageError struct {
+	// Stage is the stage's resource name.
+	Stage string
+	// Deployment is the deployment that could not be compiled: the stage's,
+	// or its canary's.
+	Deployment string
+	// Canary reports whether the canary deployment failed.
+	Canary bool
+	// Kept is the deployment the stage keeps serving instead (its previous
+	// compilation), or "" if the stage is not served.
+	Kept string
+	// Err says why.
+	Err error
+}
+
+// Error returns "stage NAME: ..." or "stage NAME canary: ...".
+func (e *StageError) Error() string {
+	what := "stage " + e.Stage
+	if e.Canary {
+		what += " canary"
+	}
+	return fmt.Sprintf("%s (deployment %s): %v", what, e.Deployment, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *StageError) Unwrap() error { return e.Err }
 
 // Table is an immutable routing table over every deployed stage.
 type Table struct {
@@ -215,8 +252,11 @@ func Empty() *Table {
 	return &Table{stages: map[string]*Stage{}, byID: map[string][]*Stage{}, byMethod: map[string][]*Stage{}, domains: map[string][]domainRoute{}}
 }
 
-// Compile builds a table. A stage that cannot be compiled is left out and
-// reported in errs; the others are served.
+// Compile builds a table. A stage that cannot be compiled is reported in
+// errs as a *StageError, and served as it was in cfg.Previous if
+// cfg.KeepPrevious is set and it was served there; otherwise it is left out
+// (or, when only its canary failed, served without its canary). The other
+// stages are served.
 func Compile(cfg Config) (t *Table, errs []error) {
 	t = Empty()
 	schemas := map[string]*schema{}
@@ -232,18 +272,29 @@ func Compile(cfg Config) (t *Table, errs []error) {
 	entries := cfg.Stages
 	sorted := slices.Clone(entries)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Stage.GetName() < sorted[j].Stage.GetName() })
+	var previous map[string]*Stage
+	if cfg.Previous != nil {
+		previous = cfg.Previous.stages
+	}
 	for _, e := range sorted {
-		st, err := compileStage(e.Stage, e.Deployment, false, schemas)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("stage %s: %w", e.Stage.GetName(), err))
-			continue
-		}
-		if c := e.Stage.GetCanary(); e.Canary != nil && c.GetPercent() > 0 {
-			cs, err := compileStage(e.Stage, e.Canary, true, schemas)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("stage %s canary: %w", e.Stage.GetName(), err))
-			} else {
-				st.canary, st.canaryPct = cs, c.GetPercent()
+		name := e.Stage.GetName()
+		var st *Stage
+		if cfg.Keep[name] && previous[name] != nil {
+			st = previous[name]
+		} else {
+			var serr *StageError
+			st, serr = compileEntry(e, schemas)
+			if serr != nil {
+				if prev := previous[name]; cfg.KeepPrevious && prev != nil {
+					st = prev
+				}
+				if st != nil {
+					serr.Kept = st.Deployment
+				}
+				errs = append(errs, serr)
+				if st == nil {
+					continue
+				}
 			}
 		}
 		t.stages[st.Name] = st
@@ -269,6 +320,24 @@ func Compile(cfg Config) (t *Table, errs []error) {
 		sort.Slice(routes, func(i, j int) bool { return len(routes[i].basePath) > len(routes[j].basePath) })
 	}
 	return t, errs
+}
+
+// compileEntry compiles a stage and its canary. When only the canary fails,
+// it returns the stage without its canary with the error.
+func compileEntry(e Entry, schemas map[string]*schema) (*Stage, *StageError) {
+	name := e.Stage.GetName()
+	st, err := compileStage(e.Stage, e.Deployment, false, schemas)
+	if err != nil {
+		return nil, &StageError{Stage: name, Deployment: e.Deployment.GetName(), Err: err}
+	}
+	if c := e.Stage.GetCanary(); e.Canary != nil && c.GetPercent() > 0 {
+		cs, err := compileStage(e.Stage, e.Canary, true, schemas)
+		if err != nil {
+			return st, &StageError{Stage: name, Deployment: e.Canary.GetName(), Canary: true, Err: err}
+		}
+		st.canary, st.canaryPct = cs, c.GetPercent()
+	}
+	return st, nil
 }
 
 // hostOnly returns the lowercase host of a Host header or :authority.
@@ -467,7 +536,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		schemas[dep.GetName()] = &schema{files: st.Files, services: st.Services}
 	}
 	for _, a := range snap.GetAuthorizers() {
-		st.Authorizers[a.GetName()] = a
+		st.Authorizers[a.GetName()] = resolveAuthorizer(a, vars)
 	}
 	// The API's and the stage's IP policies apply to every route: compiled
 	// once, shared by the routes, which add their own levels.
@@ -597,17 +666,39 @@ func methodNoSideEffects(md protoreflect.MethodDescriptor) bool {
 	return ok && opts.GetIdempotencyLevel() == descriptorpb.MethodOptions_NO_SIDE_EFFECTS
 }
 
+// resolveAuthorizer returns a custom authorizer with ${stageVariables.NAME}
+// replaced in its callout target, as integrations are: resolved once per
+// compiled stage, never per call. A custom authorizer is always copied, so
+// that each stage has its own message (and, in the data plane, its own
+// policy cache); other authorizers are returned as they are.
+func resolveAuthorizer(a *adminv1.Authorizer, vars map[string]string) *adminv1.Authorizer {
+	if a.GetCustom() == nil {
+		return a
+	}
+	out := proto.CloneOf(a)
+	switch co := out.GetCustom().GetCallout().(type) {
+	case *adminv1.CustomAuthorizer_Grpc:
+		co.Grpc.Target = expand(co.Grpc.GetTarget(), vars)
+	case *adminv1.CustomAuthorizer_Http:
+		co.Http.Uri = expand(co.Http.GetUri(), vars)
+	}
+	return out
+}
+
+// expand replaces ${stageVariables.NAME} in s.
+func expand(s string, vars map[string]string) string {
+	if !strings.Contains(s, "${") {
+		return s
+	}
+	return stagevars.Expand(s, func(name string) string { return vars[name] })
+}
+
 // substitute returns in with ${stageVariables.NAME} replaced in its targets.
 func substitute(in *adminv1.Integration, vars map[string]string) *adminv1.Integration {
 	if in == nil {
 		return nil
 	}
-	repl := func(s string) string {
-		if !strings.Contains(s, "${") {
-			return s
-		}
-		return stagevars.Expand(s, func(name string) string { return vars[name] })
-	}
+	repl := func(s string) string { return expand(s, vars) }
 	out := proto.Clone(in).(*adminv1.Integration)
 	if g := out.GetGrpc(); g != nil {
 		g.Target = repl(g.GetTarget())

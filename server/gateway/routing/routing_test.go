@@ -245,3 +245,105 @@ func TestMethodKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizerTargetsResolvedPerStage (issue 13): custom authorizer
+// targets get each stage's variables when the stage is compiled, in a copy
+// per stage; the deployment's snapshot is not modified.
+func TestAuthorizerTargetsResolvedPerStage(t *testing.T) {
+	custom := func(c *adminv1.CustomAuthorizer) *adminv1.Authorizer {
+		return &adminv1.Authorizer{Name: "apis/shop/authorizers/a", Type: &adminv1.Authorizer_Custom{Custom: c}}
+	}
+	tests := []struct {
+		name       string
+		authorizer *adminv1.Authorizer
+		target     func(*adminv1.Authorizer) string
+		want       map[string]string // stage ID → resolved target
+	}{
+		{"grpc", custom(&adminv1.CustomAuthorizer{Callout: &adminv1.CustomAuthorizer_Grpc{Grpc: &adminv1.GrpcIntegration{Target: "${stageVariables.host}:9000"}}}),
+			func(a *adminv1.Authorizer) string { return a.GetCustom().GetGrpc().GetTarget() },
+			map[string]string{"prod": "prod-host:9000", "prod2": "prod2-host:9000"}},
+		{"http", custom(&adminv1.CustomAuthorizer{Callout: &adminv1.CustomAuthorizer_Http{Http: &adminv1.HttpIntegration{Uri: "https://${stageVariables.host}/authorize"}}}),
+			func(a *adminv1.Authorizer) string { return a.GetCustom().GetHttp().GetUri() },
+			map[string]string{"prod": "https://prod-host/authorize", "prod2": "https://prod2-host/authorize"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prod := deployed(t, "shop", "prod", true)
+			prod.Deployment.Snapshot.Authorizers = []*adminv1.Authorizer{tt.authorizer}
+			prod2 := routing.Entry{Stage: &adminv1.Stage{Name: "apis/shop/stages/prod2", Deployment: prod.Deployment.GetName(), Variables: map[string]string{"host": "prod2-host"}}, Deployment: prod.Deployment}
+			table, errs := routing.Compile(routing.Config{Stages: []routing.Entry{prod, prod2}})
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			seen := map[*adminv1.Authorizer]bool{}
+			for _, st := range table.Stages() {
+				a := st.Authorizers["apis/shop/authorizers/a"]
+				if got := tt.target(a); got != tt.want[st.ID] {
+					t.Errorf("stage %s: target %q, want %q", st.ID, got, tt.want[st.ID])
+				}
+				if seen[a] {
+					t.Errorf("stage %s shares its authorizer message with another stage", st.ID)
+				}
+				seen[a] = true
+			}
+			if got := tt.target(tt.authorizer); got == tt.want["prod"] {
+				t.Errorf("the snapshot's authorizer was modified: %q", got)
+			}
+		})
+	}
+}
+
+// TestCompileKeepsPrevious checks what a stage that cannot be compiled
+// serves: its previous compilation with KeepPrevious, nothing without, and
+// its stage without the canary when only the canary fails.
+func TestCompileKeepsPrevious(t *testing.T) {
+	good := deployed(t, "shop", "prod", true)
+	prev, errs := routing.Compile(routing.Config{Stages: []routing.Entry{good}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	broken := &adminv1.Deployment{Name: "apis/shop/deployments/d2", Snapshot: &adminv1.ApiSnapshot{Api: &adminv1.Api{
+		Name: "apis/shop", DescriptorSource: &adminv1.Api_FileDescriptorSet{FileDescriptorSet: []byte("not a descriptor set")}}}}
+	toBroken := routing.Entry{Stage: &adminv1.Stage{Name: good.Stage.GetName(), Deployment: broken.GetName()}, Deployment: broken}
+	canaryBroken := routing.Entry{
+		Stage:      &adminv1.Stage{Name: good.Stage.GetName(), Deployment: good.Deployment.GetName(), Canary: &adminv1.CanarySettings{Deployment: broken.GetName(), Percent: 50}},
+		Deployment: good.Deployment, Canary: broken,
+	}
+	tests := []struct {
+		name         string
+		cfg          routing.Config
+		wantServed   string // the deployment the stage serves, "" for none
+		wantKept     string
+		wantCanary   bool
+		wantDeployed string // StageError.Deployment
+	}{
+		{"kept", routing.Config{Stages: []routing.Entry{toBroken}, Previous: prev, KeepPrevious: true}, good.Deployment.GetName(), good.Deployment.GetName(), false, broken.GetName()},
+		{"left out", routing.Config{Stages: []routing.Entry{toBroken}, Previous: prev}, "", "", false, broken.GetName()},
+		{"left out without a previous table", routing.Config{Stages: []routing.Entry{toBroken}, KeepPrevious: true}, "", "", false, broken.GetName()},
+		{"canary only", routing.Config{Stages: []routing.Entry{canaryBroken}}, good.Deployment.GetName(), good.Deployment.GetName(), true, broken.GetName()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			table, errs := routing.Compile(tt.cfg)
+			if len(errs) != 1 {
+				t.Fatalf("errors %v, want one", errs)
+			}
+			var se *routing.StageError
+			if !errors.As(errs[0], &se) {
+				t.Fatalf("error %T, want *routing.StageError", errs[0])
+			}
+			if se.Stage != good.Stage.GetName() || se.Deployment != tt.wantDeployed || se.Kept != tt.wantKept || se.Canary != tt.wantCanary {
+				t.Errorf("StageError %+v, want deployment %s, kept %q, canary %v", se, tt.wantDeployed, tt.wantKept, tt.wantCanary)
+			}
+			st := table.Stage(good.Stage.GetName())
+			switch {
+			case tt.wantServed == "" && st != nil:
+				t.Errorf("stage served from %s, want not served", st.Deployment)
+			case tt.wantServed != "" && (st == nil || st.Deployment != tt.wantServed):
+				t.Errorf("stage %v, want served from %s", st, tt.wantServed)
+			case st != nil && st.Canary() != nil:
+				t.Errorf("stage serves a canary from %s", st.Canary().Deployment)
+			}
+		})
+	}
+}

@@ -298,6 +298,26 @@ func diffCases() []diffCase {
 		post("archive with a bad duration", "/v1/projects/p1/resources/r1:archive", `{"retention":"1d"}`, 400),
 		{name: "lock", req: request{method: "LOCK", path: "/v1/projects/p1/resources/r1?ttl=10s&owner=me"}, status: 200},
 
+		// What grpc-gateway's path template grammar allows beyond the
+		// common forms (issue 18: a verb with a ':' made the whole stage
+		// unservable).
+		post("verb with a colon", "/v1/example/a_bit_of_everything/u-1:custom:custom", `{"text":"t"}`, 200),
+		post("verb that is a prefix of another", "/v1/example/a_bit_of_everything/u-1:custom", `{"text":"t"}`, 200),
+		post("verb with a colon, encoded slash", "/v1/example/a_bit_of_everything/u%2F1:custom:custom", `{}`, 404),
+		post("verb with a colon, encoded colon", "/v1/example/a_bit_of_everything/u-1:custom%3Acustom", `{}`, 200),
+		// ":custom" binds uuid to ":custom" here.
+		post("verb with a colon, without a variable", "/v1/example/a_bit_of_everything/:custom:custom", `{}`, 200),
+		post("verb with a colon, wrong verb", "/v1/example/a_bit_of_everything/u-1:custom:other", `{}`, 404),
+		get("/v1/grammar/a:b/n1", 200),
+		get("/v1/grammar/a:c/n1", 404),
+		get("/v1/grammar/x=y/z*/n1:get:all", 200),
+		get("/v1/grammar/x=y/z*/n1:get", 404),
+		get("/v1/grammar/tail/p/q/r/meta", 200),
+		get("/v1/grammar/tail/meta", 200),
+		get("/v1/grammar/tail/p/q", 404),
+		get("/v1/grammar/lit:a:b", 200),
+		get("/v1/grammar/lit:a", 404),
+
 		// "**".
 		get("/v1/files/a/b/c.txt?offset=5", 200),
 		get("/v1/files/x", 200),

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 )
 
 // forwardedHeaders are the request headers forwarded to gRPC metadata under
@@ -41,7 +43,7 @@ func IncomingHeaderMatcher(key string) (string, bool) {
 	k, ok := runtime.DefaultHeaderMatcher(key)
 	// "Grpc-Metadata-X-Tollgate-…" would become gateway-internal metadata,
 	// which only the gateway itself may set.
-	if ok && strings.HasPrefix(strings.ToLower(k), "x-tollgate-") {
+	if ok && callinfo.IsInternal(k) {
 		return "", false
 	}
 	return k, ok

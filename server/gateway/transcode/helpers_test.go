@@ -268,6 +268,10 @@ func (testBackend) GetFile(ctx context.Context, req *testingv1.GetFileRequest) (
 	return echo(ctx, req)
 }
 
+func (testBackend) CustomGrammar(ctx context.Context, req *testingv1.CustomGrammarRequest) (*testingv1.EchoResponse, error) {
+	return echo(ctx, req)
+}
+
 func (testBackend) Unbound(ctx context.Context, req *testingv1.UnboundRequest) (*testingv1.EchoResponse, error) {
 	return echo(ctx, req)
 }

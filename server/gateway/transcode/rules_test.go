@@ -98,7 +98,7 @@ func TestNewRejectsBadRules(t *testing.T) {
 		{"message path variable", []*annotations.HttpRule{getRule("/v1/{inner}")}, "message type rules.v1.Inner"},
 		{"map path variable", []*annotations.HttpRule{getRule("/v1/{labels}")}, "map field"},
 		{"JSON name in path", []*annotations.HttpRule{getRule("/v1/{Name}")}, `no field "Name"`},
-		{"invalid template", []*annotations.HttpRule{getRule("/v1/{name=**}/x")}, `"**" must be the last segment`},
+		{"invalid template", []*annotations.HttpRule{getRule("/v1/{name=**}/**")}, `a template may have only one "**"`},
 		{"template without slash", []*annotations.HttpRule{getRule("v1")}, "path template"},
 		{"GET with body", []*annotations.HttpRule{{Pattern: &annotations.HttpRule_Get{Get: "/v1/x"}, Body: "*"}}, "GET binding must not have a body"},
 		{"unknown body field", []*annotations.HttpRule{{Pattern: &annotations.HttpRule_Post{Post: "/v1/x"}, Body: "nope"}}, `body: no field "nope"`},

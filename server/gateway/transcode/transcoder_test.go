@@ -138,9 +138,9 @@ func TestTestServiceBindings(t *testing.T) {
 	}
 	// 6 Query + 2 GetResource + 1 CreateResource + 2 UpdateResource + 1 each for
 	// Delete, Archive, Lock + 2 GetFile + 10 GetResourceView + 2 StreamEvents +
-	// 2 Fail + 1 Download + 1 DownloadChunks + 1 Unbound.
-	if n != 33 {
-		t.Errorf("%d bindings, want 33", n)
+	// 2 Fail + 1 Download + 1 DownloadChunks + 6 CustomGrammar + 1 Unbound.
+	if n != 39 {
+		t.Errorf("%d bindings, want 39", n)
 	}
 	want := transcode.Binding{Procedure: "/tollgate.testing.v1.TranscodingTestService/Unbound", HTTPMethod: "POST",
 		Path: "/tollgate.testing.v1.TranscodingTestService/Unbound", Body: "*", Default: true}

@@ -26,6 +26,9 @@ const (
 	// CloseAbnormal is reported to $disconnect when the connection ended
 	// without a close frame (the client vanished).
 	CloseAbnormal = websocket.StatusAbnormalClosure
+	// CloseInvalidPayload ends a connection that sent a text message that
+	// is not valid UTF-8 (RFC 6455 section 8.1).
+	CloseInvalidPayload = websocket.StatusInvalidFramePayloadData
 )
 
 // Close reasons the gateway sends.
@@ -37,6 +40,7 @@ const (
 	ReasonShutdown    = "gateway shutting down"
 	ReasonDeleted     = "closed through the callback API"
 	ReasonStageGone   = "stage no longer deployed"
+	ReasonInvalidUTF8 = "text message is not valid UTF-8"
 )
 
 // Info describes a connection. It is fixed once the connection is served.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -154,7 +155,10 @@ func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers) {
 	case r.closing.Load():
 		c.Close(CloseGoingAway, ReasonShutdown)
 	}
-	var readErr error
+	var (
+		readErr error
+		invalid bool // a text message was not UTF-8: nothing more is handled
+	)
 	for {
 		typ, msg, err := ws.Read(context.Background())
 		if err != nil {
@@ -162,7 +166,13 @@ func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers) {
 			break
 		}
 		c.touch()
-		if h.Message == nil {
+		if typ == websocket.MessageText && !utf8.Valid(msg) {
+			// Never handed to a backend; the reader goes on until the
+			// close handshake ends.
+			c.Close(CloseInvalidPayload, ReasonInvalidUTF8)
+			invalid = true
+		}
+		if h.Message == nil || invalid {
 			continue
 		}
 		c.inflight <- struct{}{}

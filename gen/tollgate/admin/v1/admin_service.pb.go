@@ -3369,6 +3369,63 @@ func (x *FlushStageCacheRequest) GetName() string {
 	return ""
 }
 
+// FlushStageAuthorizersCacheRequest is the request of
+// FlushStageAuthorizersCache.
+type FlushStageAuthorizersCacheRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stage, "apis/{api}/stages/{stage}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Only this authorizer's cache, "apis/{api}/authorizers/{authorizer}" (of
+	// the stage's API). Empty: every authorizer of the stage.
+	Authorizer    string `protobuf:"bytes,2,opt,name=authorizer,proto3" json:"authorizer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushStageAuthorizersCacheRequest) Reset() {
+	*x = FlushStageAuthorizersCacheRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushStageAuthorizersCacheRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushStageAuthorizersCacheRequest) ProtoMessage() {}
+
+func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushStageAuthorizersCacheRequest.ProtoReflect.Descriptor instead.
+func (*FlushStageAuthorizersCacheRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *FlushStageAuthorizersCacheRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FlushStageAuthorizersCacheRequest) GetAuthorizer() string {
+	if x != nil {
+		return x.Authorizer
+	}
+	return ""
+}
+
 // CreateAdminTokenRequest is the request of CreateAdminToken.
 type CreateAdminTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3384,7 +3441,7 @@ type CreateAdminTokenRequest struct {
 
 func (x *CreateAdminTokenRequest) Reset() {
 	*x = CreateAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3396,7 +3453,7 @@ func (x *CreateAdminTokenRequest) String() string {
 func (*CreateAdminTokenRequest) ProtoMessage() {}
 
 func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3409,7 +3466,7 @@ func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CreateAdminTokenRequest) GetAdminTokenId() string {
@@ -3437,7 +3494,7 @@ type GetAdminTokenRequest struct {
 
 func (x *GetAdminTokenRequest) Reset() {
 	*x = GetAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3449,7 +3506,7 @@ func (x *GetAdminTokenRequest) String() string {
 func (*GetAdminTokenRequest) ProtoMessage() {}
 
 func (x *GetAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3462,7 +3519,7 @@ func (x *GetAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetAdminTokenRequest) GetName() string {
@@ -3485,7 +3542,7 @@ type ListAdminTokensRequest struct {
 
 func (x *ListAdminTokensRequest) Reset() {
 	*x = ListAdminTokensRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3497,7 +3554,7 @@ func (x *ListAdminTokensRequest) String() string {
 func (*ListAdminTokensRequest) ProtoMessage() {}
 
 func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3510,7 +3567,7 @@ func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListAdminTokensRequest) GetPageSize() int32 {
@@ -3540,7 +3597,7 @@ type ListAdminTokensResponse struct {
 
 func (x *ListAdminTokensResponse) Reset() {
 	*x = ListAdminTokensResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3552,7 +3609,7 @@ func (x *ListAdminTokensResponse) String() string {
 func (*ListAdminTokensResponse) ProtoMessage() {}
 
 func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3565,7 +3622,7 @@ func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListAdminTokensResponse) GetAdminTokens() []*AdminToken {
@@ -3595,7 +3652,7 @@ type DeleteAdminTokenRequest struct {
 
 func (x *DeleteAdminTokenRequest) Reset() {
 	*x = DeleteAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3607,7 +3664,7 @@ func (x *DeleteAdminTokenRequest) String() string {
 func (*DeleteAdminTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3620,7 +3677,7 @@ func (x *DeleteAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{62}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *DeleteAdminTokenRequest) GetName() string {
@@ -3663,7 +3720,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3675,7 +3732,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3688,7 +3745,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{63}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -3753,7 +3810,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3765,7 +3822,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3778,7 +3835,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{64}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListAuditEventsResponse) GetAuditEvents() []*AuditEvent {
@@ -4034,7 +4091,14 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x0fremaining_quota\x18\x02 \x01(\x03R\x0eremainingQuota\"H\n" +
 	"\x16FlushStageCacheRequest\x12.\n" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
-	"\x12tollgate.dev/StageR\x04name\"\x84\x01\n" +
+	"\x12tollgate.dev/StageR\x04name\"\x94\x01\n" +
+	"!FlushStageAuthorizersCacheRequest\x12.\n" +
+	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
+	"\x12tollgate.dev/StageR\x04name\x12?\n" +
+	"\n" +
+	"authorizer\x18\x02 \x01(\tB\x1f\xe0A\x01\xfaA\x19\n" +
+	"\x17tollgate.dev/AuthorizerR\n" +
+	"authorizer\"\x84\x01\n" +
 	"\x17CreateAdminTokenRequest\x12$\n" +
 	"\x0eadmin_token_id\x18\x01 \x01(\tR\fadminTokenId\x12C\n" +
 	"\vadmin_token\x18\x02 \x01(\v2\x1d.tollgate.admin.v1.AdminTokenB\x03\xe0A\x02R\n" +
@@ -4069,7 +4133,7 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\aApiView\x12\x18\n" +
 	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
-	"\rAPI_VIEW_FULL\x10\x022\xcf;\n" +
+	"\rAPI_VIEW_FULL\x10\x022\x80=\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -4127,7 +4191,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x15UpdateAccountSettings\x12/.tollgate.admin.v1.UpdateAccountSettingsRequest\x1a\".tollgate.admin.v1.AccountSettings\"]\xdaA\x1caccount_settings,update_mask\x82\xd3\xe4\x93\x028:\x10account_settings2$/v1/{account_settings.name=settings}\x12\x9f\x01\n" +
 	"\vAdjustQuota\x12%.tollgate.admin.v1.AdjustQuotaRequest\x1a\x1b.tollgate.admin.v1.KeyUsage\"L\xdaA\x14name,remaining_quota\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/{name=usagePlans/*/keys/*}:adjustQuota\x12\xa1\x01\n" +
 	"\bGetUsage\x12\".tollgate.admin.v1.GetUsageRequest\x1a#.tollgate.admin.v1.GetUsageResponse\"L\xdaA\x1eusage_plan,start_date,end_date\x82\xd3\xe4\x93\x02%\x12#/v1/{usage_plan=usagePlans/*}/usage\x12\x8d\x01\n" +
-	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x12\xa0\x01\n" +
+	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x12\xae\x01\n" +
+	"\x1aFlushStageAuthorizersCache\x124.tollgate.admin.v1.FlushStageAuthorizersCacheRequest\x1a\x16.google.protobuf.Empty\"B\xdaA\x04name\x82\xd3\xe4\x93\x025:\x01*\"0/v1/{name=apis/*/stages/*}:flushAuthorizersCache\x12\xa0\x01\n" +
 	"\x10CreateAdminToken\x12*.tollgate.admin.v1.CreateAdminTokenRequest\x1a\x1d.tollgate.admin.v1.AdminToken\"A\xdaA\x1aadmin_token,admin_token_id\x82\xd3\xe4\x93\x02\x1e:\vadmin_token\"\x0f/v1/adminTokens\x12\x80\x01\n" +
 	"\rGetAdminToken\x12'.tollgate.admin.v1.GetAdminTokenRequest\x1a\x1d.tollgate.admin.v1.AdminToken\"'\xdaA\x04name\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/{name=adminTokens/*}\x12\x81\x01\n" +
 	"\x0fListAdminTokens\x12).tollgate.admin.v1.ListAdminTokensRequest\x1a*.tollgate.admin.v1.ListAdminTokensResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/adminTokens\x12\x7f\n" +
@@ -4148,134 +4213,135 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
-	(ApiView)(0),                         // 0: tollgate.admin.v1.ApiView
-	(*CreateApiRequest)(nil),             // 1: tollgate.admin.v1.CreateApiRequest
-	(*GetApiRequest)(nil),                // 2: tollgate.admin.v1.GetApiRequest
-	(*ListApisRequest)(nil),              // 3: tollgate.admin.v1.ListApisRequest
-	(*ListApisResponse)(nil),             // 4: tollgate.admin.v1.ListApisResponse
-	(*UpdateApiRequest)(nil),             // 5: tollgate.admin.v1.UpdateApiRequest
-	(*DeleteApiRequest)(nil),             // 6: tollgate.admin.v1.DeleteApiRequest
-	(*CreateRouteRequest)(nil),           // 7: tollgate.admin.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),              // 8: tollgate.admin.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),            // 9: tollgate.admin.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),           // 10: tollgate.admin.v1.ListRoutesResponse
-	(*UpdateRouteRequest)(nil),           // 11: tollgate.admin.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),           // 12: tollgate.admin.v1.DeleteRouteRequest
-	(*CreateAuthorizerRequest)(nil),      // 13: tollgate.admin.v1.CreateAuthorizerRequest
-	(*GetAuthorizerRequest)(nil),         // 14: tollgate.admin.v1.GetAuthorizerRequest
-	(*ListAuthorizersRequest)(nil),       // 15: tollgate.admin.v1.ListAuthorizersRequest
-	(*ListAuthorizersResponse)(nil),      // 16: tollgate.admin.v1.ListAuthorizersResponse
-	(*UpdateAuthorizerRequest)(nil),      // 17: tollgate.admin.v1.UpdateAuthorizerRequest
-	(*DeleteAuthorizerRequest)(nil),      // 18: tollgate.admin.v1.DeleteAuthorizerRequest
-	(*CreateDeploymentRequest)(nil),      // 19: tollgate.admin.v1.CreateDeploymentRequest
-	(*GetDeploymentRequest)(nil),         // 20: tollgate.admin.v1.GetDeploymentRequest
-	(*ListDeploymentsRequest)(nil),       // 21: tollgate.admin.v1.ListDeploymentsRequest
-	(*ListDeploymentsResponse)(nil),      // 22: tollgate.admin.v1.ListDeploymentsResponse
-	(*DeleteDeploymentRequest)(nil),      // 23: tollgate.admin.v1.DeleteDeploymentRequest
-	(*CreateStageRequest)(nil),           // 24: tollgate.admin.v1.CreateStageRequest
-	(*GetStageRequest)(nil),              // 25: tollgate.admin.v1.GetStageRequest
-	(*ListStagesRequest)(nil),            // 26: tollgate.admin.v1.ListStagesRequest
-	(*ListStagesResponse)(nil),           // 27: tollgate.admin.v1.ListStagesResponse
-	(*UpdateStageRequest)(nil),           // 28: tollgate.admin.v1.UpdateStageRequest
-	(*DeleteStageRequest)(nil),           // 29: tollgate.admin.v1.DeleteStageRequest
-	(*CreateApiKeyRequest)(nil),          // 30: tollgate.admin.v1.CreateApiKeyRequest
-	(*GetApiKeyRequest)(nil),             // 31: tollgate.admin.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),           // 32: tollgate.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),          // 33: tollgate.admin.v1.ListApiKeysResponse
-	(*UpdateApiKeyRequest)(nil),          // 34: tollgate.admin.v1.UpdateApiKeyRequest
-	(*DeleteApiKeyRequest)(nil),          // 35: tollgate.admin.v1.DeleteApiKeyRequest
-	(*CreateUsagePlanRequest)(nil),       // 36: tollgate.admin.v1.CreateUsagePlanRequest
-	(*GetUsagePlanRequest)(nil),          // 37: tollgate.admin.v1.GetUsagePlanRequest
-	(*ListUsagePlansRequest)(nil),        // 38: tollgate.admin.v1.ListUsagePlansRequest
-	(*ListUsagePlansResponse)(nil),       // 39: tollgate.admin.v1.ListUsagePlansResponse
-	(*UpdateUsagePlanRequest)(nil),       // 40: tollgate.admin.v1.UpdateUsagePlanRequest
-	(*DeleteUsagePlanRequest)(nil),       // 41: tollgate.admin.v1.DeleteUsagePlanRequest
-	(*CreateUsagePlanKeyRequest)(nil),    // 42: tollgate.admin.v1.CreateUsagePlanKeyRequest
-	(*GetUsagePlanKeyRequest)(nil),       // 43: tollgate.admin.v1.GetUsagePlanKeyRequest
-	(*ListUsagePlanKeysRequest)(nil),     // 44: tollgate.admin.v1.ListUsagePlanKeysRequest
-	(*ListUsagePlanKeysResponse)(nil),    // 45: tollgate.admin.v1.ListUsagePlanKeysResponse
-	(*DeleteUsagePlanKeyRequest)(nil),    // 46: tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	(*GetAccountSettingsRequest)(nil),    // 47: tollgate.admin.v1.GetAccountSettingsRequest
-	(*UpdateAccountSettingsRequest)(nil), // 48: tollgate.admin.v1.UpdateAccountSettingsRequest
-	(*GetUsageRequest)(nil),              // 49: tollgate.admin.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),             // 50: tollgate.admin.v1.GetUsageResponse
-	(*CreateDomainMappingRequest)(nil),   // 51: tollgate.admin.v1.CreateDomainMappingRequest
-	(*GetDomainMappingRequest)(nil),      // 52: tollgate.admin.v1.GetDomainMappingRequest
-	(*ListDomainMappingsRequest)(nil),    // 53: tollgate.admin.v1.ListDomainMappingsRequest
-	(*ListDomainMappingsResponse)(nil),   // 54: tollgate.admin.v1.ListDomainMappingsResponse
-	(*UpdateDomainMappingRequest)(nil),   // 55: tollgate.admin.v1.UpdateDomainMappingRequest
-	(*DeleteDomainMappingRequest)(nil),   // 56: tollgate.admin.v1.DeleteDomainMappingRequest
-	(*AdjustQuotaRequest)(nil),           // 57: tollgate.admin.v1.AdjustQuotaRequest
-	(*FlushStageCacheRequest)(nil),       // 58: tollgate.admin.v1.FlushStageCacheRequest
-	(*CreateAdminTokenRequest)(nil),      // 59: tollgate.admin.v1.CreateAdminTokenRequest
-	(*GetAdminTokenRequest)(nil),         // 60: tollgate.admin.v1.GetAdminTokenRequest
-	(*ListAdminTokensRequest)(nil),       // 61: tollgate.admin.v1.ListAdminTokensRequest
-	(*ListAdminTokensResponse)(nil),      // 62: tollgate.admin.v1.ListAdminTokensResponse
-	(*DeleteAdminTokenRequest)(nil),      // 63: tollgate.admin.v1.DeleteAdminTokenRequest
-	(*ListAuditEventsRequest)(nil),       // 64: tollgate.admin.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),      // 65: tollgate.admin.v1.ListAuditEventsResponse
-	(*Api)(nil),                          // 66: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),        // 67: google.protobuf.FieldMask
-	(*Route)(nil),                        // 68: tollgate.admin.v1.Route
-	(*Authorizer)(nil),                   // 69: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),                   // 70: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                        // 71: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                       // 72: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                    // 73: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),                 // 74: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),              // 75: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                     // 76: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),                // 77: tollgate.admin.v1.DomainMapping
-	(*AdminToken)(nil),                   // 78: tollgate.admin.v1.AdminToken
-	(*timestamppb.Timestamp)(nil),        // 79: google.protobuf.Timestamp
-	(*AuditEvent)(nil),                   // 80: tollgate.admin.v1.AuditEvent
-	(*emptypb.Empty)(nil),                // 81: google.protobuf.Empty
+	(ApiView)(0),                              // 0: tollgate.admin.v1.ApiView
+	(*CreateApiRequest)(nil),                  // 1: tollgate.admin.v1.CreateApiRequest
+	(*GetApiRequest)(nil),                     // 2: tollgate.admin.v1.GetApiRequest
+	(*ListApisRequest)(nil),                   // 3: tollgate.admin.v1.ListApisRequest
+	(*ListApisResponse)(nil),                  // 4: tollgate.admin.v1.ListApisResponse
+	(*UpdateApiRequest)(nil),                  // 5: tollgate.admin.v1.UpdateApiRequest
+	(*DeleteApiRequest)(nil),                  // 6: tollgate.admin.v1.DeleteApiRequest
+	(*CreateRouteRequest)(nil),                // 7: tollgate.admin.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),                   // 8: tollgate.admin.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),                 // 9: tollgate.admin.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),                // 10: tollgate.admin.v1.ListRoutesResponse
+	(*UpdateRouteRequest)(nil),                // 11: tollgate.admin.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),                // 12: tollgate.admin.v1.DeleteRouteRequest
+	(*CreateAuthorizerRequest)(nil),           // 13: tollgate.admin.v1.CreateAuthorizerRequest
+	(*GetAuthorizerRequest)(nil),              // 14: tollgate.admin.v1.GetAuthorizerRequest
+	(*ListAuthorizersRequest)(nil),            // 15: tollgate.admin.v1.ListAuthorizersRequest
+	(*ListAuthorizersResponse)(nil),           // 16: tollgate.admin.v1.ListAuthorizersResponse
+	(*UpdateAuthorizerRequest)(nil),           // 17: tollgate.admin.v1.UpdateAuthorizerRequest
+	(*DeleteAuthorizerRequest)(nil),           // 18: tollgate.admin.v1.DeleteAuthorizerRequest
+	(*CreateDeploymentRequest)(nil),           // 19: tollgate.admin.v1.CreateDeploymentRequest
+	(*GetDeploymentRequest)(nil),              // 20: tollgate.admin.v1.GetDeploymentRequest
+	(*ListDeploymentsRequest)(nil),            // 21: tollgate.admin.v1.ListDeploymentsRequest
+	(*ListDeploymentsResponse)(nil),           // 22: tollgate.admin.v1.ListDeploymentsResponse
+	(*DeleteDeploymentRequest)(nil),           // 23: tollgate.admin.v1.DeleteDeploymentRequest
+	(*CreateStageRequest)(nil),                // 24: tollgate.admin.v1.CreateStageRequest
+	(*GetStageRequest)(nil),                   // 25: tollgate.admin.v1.GetStageRequest
+	(*ListStagesRequest)(nil),                 // 26: tollgate.admin.v1.ListStagesRequest
+	(*ListStagesResponse)(nil),                // 27: tollgate.admin.v1.ListStagesResponse
+	(*UpdateStageRequest)(nil),                // 28: tollgate.admin.v1.UpdateStageRequest
+	(*DeleteStageRequest)(nil),                // 29: tollgate.admin.v1.DeleteStageRequest
+	(*CreateApiKeyRequest)(nil),               // 30: tollgate.admin.v1.CreateApiKeyRequest
+	(*GetApiKeyRequest)(nil),                  // 31: tollgate.admin.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),                // 32: tollgate.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),               // 33: tollgate.admin.v1.ListApiKeysResponse
+	(*UpdateApiKeyRequest)(nil),               // 34: tollgate.admin.v1.UpdateApiKeyRequest
+	(*DeleteApiKeyRequest)(nil),               // 35: tollgate.admin.v1.DeleteApiKeyRequest
+	(*CreateUsagePlanRequest)(nil),            // 36: tollgate.admin.v1.CreateUsagePlanRequest
+	(*GetUsagePlanRequest)(nil),               // 37: tollgate.admin.v1.GetUsagePlanRequest
+	(*ListUsagePlansRequest)(nil),             // 38: tollgate.admin.v1.ListUsagePlansRequest
+	(*ListUsagePlansResponse)(nil),            // 39: tollgate.admin.v1.ListUsagePlansResponse
+	(*UpdateUsagePlanRequest)(nil),            // 40: tollgate.admin.v1.UpdateUsagePlanRequest
+	(*DeleteUsagePlanRequest)(nil),            // 41: tollgate.admin.v1.DeleteUsagePlanRequest
+	(*CreateUsagePlanKeyRequest)(nil),         // 42: tollgate.admin.v1.CreateUsagePlanKeyRequest
+	(*GetUsagePlanKeyRequest)(nil),            // 43: tollgate.admin.v1.GetUsagePlanKeyRequest
+	(*ListUsagePlanKeysRequest)(nil),          // 44: tollgate.admin.v1.ListUsagePlanKeysRequest
+	(*ListUsagePlanKeysResponse)(nil),         // 45: tollgate.admin.v1.ListUsagePlanKeysResponse
+	(*DeleteUsagePlanKeyRequest)(nil),         // 46: tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	(*GetAccountSettingsRequest)(nil),         // 47: tollgate.admin.v1.GetAccountSettingsRequest
+	(*UpdateAccountSettingsRequest)(nil),      // 48: tollgate.admin.v1.UpdateAccountSettingsRequest
+	(*GetUsageRequest)(nil),                   // 49: tollgate.admin.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),                  // 50: tollgate.admin.v1.GetUsageResponse
+	(*CreateDomainMappingRequest)(nil),        // 51: tollgate.admin.v1.CreateDomainMappingRequest
+	(*GetDomainMappingRequest)(nil),           // 52: tollgate.admin.v1.GetDomainMappingRequest
+	(*ListDomainMappingsRequest)(nil),         // 53: tollgate.admin.v1.ListDomainMappingsRequest
+	(*ListDomainMappingsResponse)(nil),        // 54: tollgate.admin.v1.ListDomainMappingsResponse
+	(*UpdateDomainMappingRequest)(nil),        // 55: tollgate.admin.v1.UpdateDomainMappingRequest
+	(*DeleteDomainMappingRequest)(nil),        // 56: tollgate.admin.v1.DeleteDomainMappingRequest
+	(*AdjustQuotaRequest)(nil),                // 57: tollgate.admin.v1.AdjustQuotaRequest
+	(*FlushStageCacheRequest)(nil),            // 58: tollgate.admin.v1.FlushStageCacheRequest
+	(*FlushStageAuthorizersCacheRequest)(nil), // 59: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	(*CreateAdminTokenRequest)(nil),           // 60: tollgate.admin.v1.CreateAdminTokenRequest
+	(*GetAdminTokenRequest)(nil),              // 61: tollgate.admin.v1.GetAdminTokenRequest
+	(*ListAdminTokensRequest)(nil),            // 62: tollgate.admin.v1.ListAdminTokensRequest
+	(*ListAdminTokensResponse)(nil),           // 63: tollgate.admin.v1.ListAdminTokensResponse
+	(*DeleteAdminTokenRequest)(nil),           // 64: tollgate.admin.v1.DeleteAdminTokenRequest
+	(*ListAuditEventsRequest)(nil),            // 65: tollgate.admin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),           // 66: tollgate.admin.v1.ListAuditEventsResponse
+	(*Api)(nil),                               // 67: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),             // 68: google.protobuf.FieldMask
+	(*Route)(nil),                             // 69: tollgate.admin.v1.Route
+	(*Authorizer)(nil),                        // 70: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),                        // 71: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                             // 72: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                            // 73: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                         // 74: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),                      // 75: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),                   // 76: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                          // 77: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),                     // 78: tollgate.admin.v1.DomainMapping
+	(*AdminToken)(nil),                        // 79: tollgate.admin.v1.AdminToken
+	(*timestamppb.Timestamp)(nil),             // 80: google.protobuf.Timestamp
+	(*AuditEvent)(nil),                        // 81: tollgate.admin.v1.AuditEvent
+	(*emptypb.Empty)(nil),                     // 82: google.protobuf.Empty
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	66, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	67, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
 	0,  // 1: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
 	0,  // 2: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
-	66, // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	66, // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	67, // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	68, // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	68, // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	67, // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	69, // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	69, // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	69, // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	67, // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	70, // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	70, // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	71, // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	71, // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	71, // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	67, // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	72, // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	72, // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	72, // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	67, // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	73, // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	73, // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	73, // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	67, // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	74, // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	74, // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	75, // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	67, // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	76, // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	77, // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	77, // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	77, // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	67, // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	78, // 37: tollgate.admin.v1.CreateAdminTokenRequest.admin_token:type_name -> tollgate.admin.v1.AdminToken
-	78, // 38: tollgate.admin.v1.ListAdminTokensResponse.admin_tokens:type_name -> tollgate.admin.v1.AdminToken
-	79, // 39: tollgate.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	79, // 40: tollgate.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	80, // 41: tollgate.admin.v1.ListAuditEventsResponse.audit_events:type_name -> tollgate.admin.v1.AuditEvent
+	67, // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	67, // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	68, // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	69, // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	69, // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	68, // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	70, // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	70, // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	70, // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	68, // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	71, // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	71, // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	72, // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	72, // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	72, // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	68, // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	73, // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	73, // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	73, // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	68, // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	74, // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	74, // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	74, // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	68, // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	75, // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	75, // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	76, // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	68, // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	77, // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	78, // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	78, // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	78, // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	68, // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	79, // 37: tollgate.admin.v1.CreateAdminTokenRequest.admin_token:type_name -> tollgate.admin.v1.AdminToken
+	79, // 38: tollgate.admin.v1.ListAdminTokensResponse.admin_tokens:type_name -> tollgate.admin.v1.AdminToken
+	80, // 39: tollgate.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	80, // 40: tollgate.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	81, // 41: tollgate.admin.v1.ListAuditEventsResponse.audit_events:type_name -> tollgate.admin.v1.AuditEvent
 	1,  // 42: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
 	2,  // 43: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
 	3,  // 44: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
@@ -4324,66 +4390,68 @@ var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	57, // 87: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
 	49, // 88: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
 	58, // 89: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	59, // 90: tollgate.admin.v1.AdminService.CreateAdminToken:input_type -> tollgate.admin.v1.CreateAdminTokenRequest
-	60, // 91: tollgate.admin.v1.AdminService.GetAdminToken:input_type -> tollgate.admin.v1.GetAdminTokenRequest
-	61, // 92: tollgate.admin.v1.AdminService.ListAdminTokens:input_type -> tollgate.admin.v1.ListAdminTokensRequest
-	63, // 93: tollgate.admin.v1.AdminService.DeleteAdminToken:input_type -> tollgate.admin.v1.DeleteAdminTokenRequest
-	64, // 94: tollgate.admin.v1.AdminService.ListAuditEvents:input_type -> tollgate.admin.v1.ListAuditEventsRequest
-	66, // 95: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	66, // 96: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	4,  // 97: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	66, // 98: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	81, // 99: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	68, // 100: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	68, // 101: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	10, // 102: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	68, // 103: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	81, // 104: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	69, // 105: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	69, // 106: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	16, // 107: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	69, // 108: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	81, // 109: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	70, // 110: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	70, // 111: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	22, // 112: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	81, // 113: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	71, // 114: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	71, // 115: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	27, // 116: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	71, // 117: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	81, // 118: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	72, // 119: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	72, // 120: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	33, // 121: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	72, // 122: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	81, // 123: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	73, // 124: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	73, // 125: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	39, // 126: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	73, // 127: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	81, // 128: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	74, // 129: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	74, // 130: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	45, // 131: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	81, // 132: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	77, // 133: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	77, // 134: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	54, // 135: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	77, // 136: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	81, // 137: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	75, // 138: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	75, // 139: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	76, // 140: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	50, // 141: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	81, // 142: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	78, // 143: tollgate.admin.v1.AdminService.CreateAdminToken:output_type -> tollgate.admin.v1.AdminToken
-	78, // 144: tollgate.admin.v1.AdminService.GetAdminToken:output_type -> tollgate.admin.v1.AdminToken
-	62, // 145: tollgate.admin.v1.AdminService.ListAdminTokens:output_type -> tollgate.admin.v1.ListAdminTokensResponse
-	81, // 146: tollgate.admin.v1.AdminService.DeleteAdminToken:output_type -> google.protobuf.Empty
-	65, // 147: tollgate.admin.v1.AdminService.ListAuditEvents:output_type -> tollgate.admin.v1.ListAuditEventsResponse
-	95, // [95:148] is the sub-list for method output_type
-	42, // [42:95] is the sub-list for method input_type
+	59, // 90: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	60, // 91: tollgate.admin.v1.AdminService.CreateAdminToken:input_type -> tollgate.admin.v1.CreateAdminTokenRequest
+	61, // 92: tollgate.admin.v1.AdminService.GetAdminToken:input_type -> tollgate.admin.v1.GetAdminTokenRequest
+	62, // 93: tollgate.admin.v1.AdminService.ListAdminTokens:input_type -> tollgate.admin.v1.ListAdminTokensRequest
+	64, // 94: tollgate.admin.v1.AdminService.DeleteAdminToken:input_type -> tollgate.admin.v1.DeleteAdminTokenRequest
+	65, // 95: tollgate.admin.v1.AdminService.ListAuditEvents:input_type -> tollgate.admin.v1.ListAuditEventsRequest
+	67, // 96: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	67, // 97: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	4,  // 98: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	67, // 99: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	82, // 100: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	69, // 101: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	69, // 102: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	10, // 103: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	69, // 104: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	82, // 105: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	70, // 106: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	70, // 107: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	16, // 108: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	70, // 109: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	82, // 110: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	71, // 111: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	71, // 112: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	22, // 113: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	82, // 114: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	72, // 115: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	72, // 116: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	27, // 117: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	72, // 118: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	82, // 119: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	73, // 120: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	73, // 121: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	33, // 122: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	73, // 123: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	82, // 124: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	74, // 125: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	74, // 126: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	39, // 127: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	74, // 128: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	82, // 129: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	75, // 130: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	75, // 131: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	45, // 132: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	82, // 133: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	78, // 134: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	78, // 135: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	54, // 136: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	78, // 137: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	82, // 138: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	76, // 139: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	76, // 140: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	77, // 141: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	50, // 142: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	82, // 143: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	82, // 144: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
+	79, // 145: tollgate.admin.v1.AdminService.CreateAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	79, // 146: tollgate.admin.v1.AdminService.GetAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	63, // 147: tollgate.admin.v1.AdminService.ListAdminTokens:output_type -> tollgate.admin.v1.ListAdminTokensResponse
+	82, // 148: tollgate.admin.v1.AdminService.DeleteAdminToken:output_type -> google.protobuf.Empty
+	66, // 149: tollgate.admin.v1.AdminService.ListAuditEvents:output_type -> tollgate.admin.v1.ListAuditEventsResponse
+	96, // [96:150] is the sub-list for method output_type
+	42, // [42:96] is the sub-list for method input_type
 	42, // [42:42] is the sub-list for extension type_name
 	42, // [42:42] is the sub-list for extension extendee
 	0,  // [0:42] is the sub-list for field type_name
@@ -4403,7 +4471,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   65,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -2543,6 +2543,51 @@ func local_request_AdminService_FlushStageCache_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
+func request_AdminService_FlushStageAuthorizersCache_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq FlushStageAuthorizersCacheRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.FlushStageAuthorizersCache(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_AdminService_FlushStageAuthorizersCache_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq FlushStageAuthorizersCacheRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.FlushStageAuthorizersCache(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_AdminService_CreateAdminToken_0 = &utilities.DoubleArray{Encoding: map[string]int{"admin_token": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
 func request_AdminService_CreateAdminToken_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -3712,6 +3757,26 @@ func RegisterAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMu
 		}
 		forward_AdminService_FlushStageCache_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_AdminService_FlushStageAuthorizersCache_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.admin.v1.AdminService/FlushStageAuthorizersCache", runtime.WithHTTPPathPattern("/v1/{name=apis/*/stages/*}:flushAuthorizersCache"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_AdminService_FlushStageAuthorizersCache_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AdminService_FlushStageAuthorizersCache_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_AdminService_CreateAdminToken_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -4668,6 +4733,23 @@ func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 		}
 		forward_AdminService_FlushStageCache_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_AdminService_FlushStageAuthorizersCache_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.admin.v1.AdminService/FlushStageAuthorizersCache", runtime.WithHTTPPathPattern("/v1/{name=apis/*/stages/*}:flushAuthorizersCache"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_AdminService_FlushStageAuthorizersCache_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AdminService_FlushStageAuthorizersCache_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_AdminService_CreateAdminToken_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -4757,113 +4839,115 @@ func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 }
 
 var (
-	pattern_AdminService_CreateApi_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "apis"}, ""))
-	pattern_AdminService_GetApi_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apis", "name"}, ""))
-	pattern_AdminService_ListApis_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "apis"}, ""))
-	pattern_AdminService_UpdateApi_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apis", "api.name"}, ""))
-	pattern_AdminService_DeleteApi_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apis", "name"}, ""))
-	pattern_AdminService_CreateRoute_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "routes"}, ""))
-	pattern_AdminService_GetRoute_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "routes", "name"}, ""))
-	pattern_AdminService_ListRoutes_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "routes"}, ""))
-	pattern_AdminService_UpdateRoute_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "routes", "route.name"}, ""))
-	pattern_AdminService_DeleteRoute_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "routes", "name"}, ""))
-	pattern_AdminService_CreateAuthorizer_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "authorizers"}, ""))
-	pattern_AdminService_GetAuthorizer_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "authorizers", "name"}, ""))
-	pattern_AdminService_ListAuthorizers_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "authorizers"}, ""))
-	pattern_AdminService_UpdateAuthorizer_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "authorizers", "authorizer.name"}, ""))
-	pattern_AdminService_DeleteAuthorizer_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "authorizers", "name"}, ""))
-	pattern_AdminService_CreateDeployment_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "deployments"}, ""))
-	pattern_AdminService_GetDeployment_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "deployments", "name"}, ""))
-	pattern_AdminService_ListDeployments_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "deployments"}, ""))
-	pattern_AdminService_DeleteDeployment_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "deployments", "name"}, ""))
-	pattern_AdminService_CreateStage_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "stages"}, ""))
-	pattern_AdminService_GetStage_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "stages", "name"}, ""))
-	pattern_AdminService_ListStages_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "stages"}, ""))
-	pattern_AdminService_UpdateStage_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "stages", "stage.name"}, ""))
-	pattern_AdminService_DeleteStage_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "stages", "name"}, ""))
-	pattern_AdminService_CreateApiKey_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "apiKeys"}, ""))
-	pattern_AdminService_GetApiKey_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apiKeys", "name"}, ""))
-	pattern_AdminService_ListApiKeys_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "apiKeys"}, ""))
-	pattern_AdminService_UpdateApiKey_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apiKeys", "api_key.name"}, ""))
-	pattern_AdminService_DeleteApiKey_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apiKeys", "name"}, ""))
-	pattern_AdminService_CreateUsagePlan_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usagePlans"}, ""))
-	pattern_AdminService_GetUsagePlan_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "usagePlans", "name"}, ""))
-	pattern_AdminService_ListUsagePlans_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usagePlans"}, ""))
-	pattern_AdminService_UpdateUsagePlan_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "usagePlans", "usage_plan.name"}, ""))
-	pattern_AdminService_DeleteUsagePlan_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "usagePlans", "name"}, ""))
-	pattern_AdminService_CreateUsagePlanKey_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "usagePlans", "parent", "keys"}, ""))
-	pattern_AdminService_GetUsagePlanKey_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "usagePlans", "keys", "name"}, ""))
-	pattern_AdminService_ListUsagePlanKeys_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "usagePlans", "parent", "keys"}, ""))
-	pattern_AdminService_DeleteUsagePlanKey_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "usagePlans", "keys", "name"}, ""))
-	pattern_AdminService_CreateDomainMapping_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "domainMappings"}, ""))
-	pattern_AdminService_GetDomainMapping_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "domainMappings", "name"}, ""))
-	pattern_AdminService_ListDomainMappings_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "domainMappings"}, ""))
-	pattern_AdminService_UpdateDomainMapping_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "domainMappings", "domain_mapping.name"}, ""))
-	pattern_AdminService_DeleteDomainMapping_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "domainMappings", "name"}, ""))
-	pattern_AdminService_GetAccountSettings_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 4, 1, 5, 2}, []string{"v1", "settings", "name"}, ""))
-	pattern_AdminService_UpdateAccountSettings_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 4, 1, 5, 2}, []string{"v1", "settings", "account_settings.name"}, ""))
-	pattern_AdminService_AdjustQuota_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "usagePlans", "keys", "name"}, "adjustQuota"))
-	pattern_AdminService_GetUsage_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "usagePlans", "usage_plan", "usage"}, ""))
-	pattern_AdminService_FlushStageCache_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "stages", "name"}, "flushCache"))
-	pattern_AdminService_CreateAdminToken_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "adminTokens"}, ""))
-	pattern_AdminService_GetAdminToken_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "adminTokens", "name"}, ""))
-	pattern_AdminService_ListAdminTokens_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "adminTokens"}, ""))
-	pattern_AdminService_DeleteAdminToken_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "adminTokens", "name"}, ""))
-	pattern_AdminService_ListAuditEvents_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "auditEvents"}, ""))
+	pattern_AdminService_CreateApi_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "apis"}, ""))
+	pattern_AdminService_GetApi_0                     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apis", "name"}, ""))
+	pattern_AdminService_ListApis_0                   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "apis"}, ""))
+	pattern_AdminService_UpdateApi_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apis", "api.name"}, ""))
+	pattern_AdminService_DeleteApi_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apis", "name"}, ""))
+	pattern_AdminService_CreateRoute_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "routes"}, ""))
+	pattern_AdminService_GetRoute_0                   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "routes", "name"}, ""))
+	pattern_AdminService_ListRoutes_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "routes"}, ""))
+	pattern_AdminService_UpdateRoute_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "routes", "route.name"}, ""))
+	pattern_AdminService_DeleteRoute_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "routes", "name"}, ""))
+	pattern_AdminService_CreateAuthorizer_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "authorizers"}, ""))
+	pattern_AdminService_GetAuthorizer_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "authorizers", "name"}, ""))
+	pattern_AdminService_ListAuthorizers_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "authorizers"}, ""))
+	pattern_AdminService_UpdateAuthorizer_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "authorizers", "authorizer.name"}, ""))
+	pattern_AdminService_DeleteAuthorizer_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "authorizers", "name"}, ""))
+	pattern_AdminService_CreateDeployment_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "deployments"}, ""))
+	pattern_AdminService_GetDeployment_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "deployments", "name"}, ""))
+	pattern_AdminService_ListDeployments_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "deployments"}, ""))
+	pattern_AdminService_DeleteDeployment_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "deployments", "name"}, ""))
+	pattern_AdminService_CreateStage_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "stages"}, ""))
+	pattern_AdminService_GetStage_0                   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "stages", "name"}, ""))
+	pattern_AdminService_ListStages_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "apis", "parent", "stages"}, ""))
+	pattern_AdminService_UpdateStage_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "stages", "stage.name"}, ""))
+	pattern_AdminService_DeleteStage_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "stages", "name"}, ""))
+	pattern_AdminService_CreateApiKey_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "apiKeys"}, ""))
+	pattern_AdminService_GetApiKey_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apiKeys", "name"}, ""))
+	pattern_AdminService_ListApiKeys_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "apiKeys"}, ""))
+	pattern_AdminService_UpdateApiKey_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apiKeys", "api_key.name"}, ""))
+	pattern_AdminService_DeleteApiKey_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "apiKeys", "name"}, ""))
+	pattern_AdminService_CreateUsagePlan_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usagePlans"}, ""))
+	pattern_AdminService_GetUsagePlan_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "usagePlans", "name"}, ""))
+	pattern_AdminService_ListUsagePlans_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usagePlans"}, ""))
+	pattern_AdminService_UpdateUsagePlan_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "usagePlans", "usage_plan.name"}, ""))
+	pattern_AdminService_DeleteUsagePlan_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "usagePlans", "name"}, ""))
+	pattern_AdminService_CreateUsagePlanKey_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "usagePlans", "parent", "keys"}, ""))
+	pattern_AdminService_GetUsagePlanKey_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "usagePlans", "keys", "name"}, ""))
+	pattern_AdminService_ListUsagePlanKeys_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "usagePlans", "parent", "keys"}, ""))
+	pattern_AdminService_DeleteUsagePlanKey_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "usagePlans", "keys", "name"}, ""))
+	pattern_AdminService_CreateDomainMapping_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "domainMappings"}, ""))
+	pattern_AdminService_GetDomainMapping_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "domainMappings", "name"}, ""))
+	pattern_AdminService_ListDomainMappings_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "domainMappings"}, ""))
+	pattern_AdminService_UpdateDomainMapping_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "domainMappings", "domain_mapping.name"}, ""))
+	pattern_AdminService_DeleteDomainMapping_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "domainMappings", "name"}, ""))
+	pattern_AdminService_GetAccountSettings_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 4, 1, 5, 2}, []string{"v1", "settings", "name"}, ""))
+	pattern_AdminService_UpdateAccountSettings_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 4, 1, 5, 2}, []string{"v1", "settings", "account_settings.name"}, ""))
+	pattern_AdminService_AdjustQuota_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "usagePlans", "keys", "name"}, "adjustQuota"))
+	pattern_AdminService_GetUsage_0                   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "usagePlans", "usage_plan", "usage"}, ""))
+	pattern_AdminService_FlushStageCache_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "stages", "name"}, "flushCache"))
+	pattern_AdminService_FlushStageAuthorizersCache_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "apis", "stages", "name"}, "flushAuthorizersCache"))
+	pattern_AdminService_CreateAdminToken_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "adminTokens"}, ""))
+	pattern_AdminService_GetAdminToken_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "adminTokens", "name"}, ""))
+	pattern_AdminService_ListAdminTokens_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "adminTokens"}, ""))
+	pattern_AdminService_DeleteAdminToken_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "adminTokens", "name"}, ""))
+	pattern_AdminService_ListAuditEvents_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "auditEvents"}, ""))
 )
 
 var (
-	forward_AdminService_CreateApi_0             = runtime.ForwardResponseMessage
-	forward_AdminService_GetApi_0                = runtime.ForwardResponseMessage
-	forward_AdminService_ListApis_0              = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateApi_0             = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteApi_0             = runtime.ForwardResponseMessage
-	forward_AdminService_CreateRoute_0           = runtime.ForwardResponseMessage
-	forward_AdminService_GetRoute_0              = runtime.ForwardResponseMessage
-	forward_AdminService_ListRoutes_0            = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateRoute_0           = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteRoute_0           = runtime.ForwardResponseMessage
-	forward_AdminService_CreateAuthorizer_0      = runtime.ForwardResponseMessage
-	forward_AdminService_GetAuthorizer_0         = runtime.ForwardResponseMessage
-	forward_AdminService_ListAuthorizers_0       = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateAuthorizer_0      = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteAuthorizer_0      = runtime.ForwardResponseMessage
-	forward_AdminService_CreateDeployment_0      = runtime.ForwardResponseMessage
-	forward_AdminService_GetDeployment_0         = runtime.ForwardResponseMessage
-	forward_AdminService_ListDeployments_0       = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteDeployment_0      = runtime.ForwardResponseMessage
-	forward_AdminService_CreateStage_0           = runtime.ForwardResponseMessage
-	forward_AdminService_GetStage_0              = runtime.ForwardResponseMessage
-	forward_AdminService_ListStages_0            = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateStage_0           = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteStage_0           = runtime.ForwardResponseMessage
-	forward_AdminService_CreateApiKey_0          = runtime.ForwardResponseMessage
-	forward_AdminService_GetApiKey_0             = runtime.ForwardResponseMessage
-	forward_AdminService_ListApiKeys_0           = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateApiKey_0          = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteApiKey_0          = runtime.ForwardResponseMessage
-	forward_AdminService_CreateUsagePlan_0       = runtime.ForwardResponseMessage
-	forward_AdminService_GetUsagePlan_0          = runtime.ForwardResponseMessage
-	forward_AdminService_ListUsagePlans_0        = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateUsagePlan_0       = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteUsagePlan_0       = runtime.ForwardResponseMessage
-	forward_AdminService_CreateUsagePlanKey_0    = runtime.ForwardResponseMessage
-	forward_AdminService_GetUsagePlanKey_0       = runtime.ForwardResponseMessage
-	forward_AdminService_ListUsagePlanKeys_0     = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteUsagePlanKey_0    = runtime.ForwardResponseMessage
-	forward_AdminService_CreateDomainMapping_0   = runtime.ForwardResponseMessage
-	forward_AdminService_GetDomainMapping_0      = runtime.ForwardResponseMessage
-	forward_AdminService_ListDomainMappings_0    = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateDomainMapping_0   = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteDomainMapping_0   = runtime.ForwardResponseMessage
-	forward_AdminService_GetAccountSettings_0    = runtime.ForwardResponseMessage
-	forward_AdminService_UpdateAccountSettings_0 = runtime.ForwardResponseMessage
-	forward_AdminService_AdjustQuota_0           = runtime.ForwardResponseMessage
-	forward_AdminService_GetUsage_0              = runtime.ForwardResponseMessage
-	forward_AdminService_FlushStageCache_0       = runtime.ForwardResponseMessage
-	forward_AdminService_CreateAdminToken_0      = runtime.ForwardResponseMessage
-	forward_AdminService_GetAdminToken_0         = runtime.ForwardResponseMessage
-	forward_AdminService_ListAdminTokens_0       = runtime.ForwardResponseMessage
-	forward_AdminService_DeleteAdminToken_0      = runtime.ForwardResponseMessage
-	forward_AdminService_ListAuditEvents_0       = runtime.ForwardResponseMessage
+	forward_AdminService_CreateApi_0                  = runtime.ForwardResponseMessage
+	forward_AdminService_GetApi_0                     = runtime.ForwardResponseMessage
+	forward_AdminService_ListApis_0                   = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateApi_0                  = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteApi_0                  = runtime.ForwardResponseMessage
+	forward_AdminService_CreateRoute_0                = runtime.ForwardResponseMessage
+	forward_AdminService_GetRoute_0                   = runtime.ForwardResponseMessage
+	forward_AdminService_ListRoutes_0                 = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateRoute_0                = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteRoute_0                = runtime.ForwardResponseMessage
+	forward_AdminService_CreateAuthorizer_0           = runtime.ForwardResponseMessage
+	forward_AdminService_GetAuthorizer_0              = runtime.ForwardResponseMessage
+	forward_AdminService_ListAuthorizers_0            = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateAuthorizer_0           = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteAuthorizer_0           = runtime.ForwardResponseMessage
+	forward_AdminService_CreateDeployment_0           = runtime.ForwardResponseMessage
+	forward_AdminService_GetDeployment_0              = runtime.ForwardResponseMessage
+	forward_AdminService_ListDeployments_0            = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteDeployment_0           = runtime.ForwardResponseMessage
+	forward_AdminService_CreateStage_0                = runtime.ForwardResponseMessage
+	forward_AdminService_GetStage_0                   = runtime.ForwardResponseMessage
+	forward_AdminService_ListStages_0                 = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateStage_0                = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteStage_0                = runtime.ForwardResponseMessage
+	forward_AdminService_CreateApiKey_0               = runtime.ForwardResponseMessage
+	forward_AdminService_GetApiKey_0                  = runtime.ForwardResponseMessage
+	forward_AdminService_ListApiKeys_0                = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateApiKey_0               = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteApiKey_0               = runtime.ForwardResponseMessage
+	forward_AdminService_CreateUsagePlan_0            = runtime.ForwardResponseMessage
+	forward_AdminService_GetUsagePlan_0               = runtime.ForwardResponseMessage
+	forward_AdminService_ListUsagePlans_0             = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateUsagePlan_0            = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteUsagePlan_0            = runtime.ForwardResponseMessage
+	forward_AdminService_CreateUsagePlanKey_0         = runtime.ForwardResponseMessage
+	forward_AdminService_GetUsagePlanKey_0            = runtime.ForwardResponseMessage
+	forward_AdminService_ListUsagePlanKeys_0          = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteUsagePlanKey_0         = runtime.ForwardResponseMessage
+	forward_AdminService_CreateDomainMapping_0        = runtime.ForwardResponseMessage
+	forward_AdminService_GetDomainMapping_0           = runtime.ForwardResponseMessage
+	forward_AdminService_ListDomainMappings_0         = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateDomainMapping_0        = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteDomainMapping_0        = runtime.ForwardResponseMessage
+	forward_AdminService_GetAccountSettings_0         = runtime.ForwardResponseMessage
+	forward_AdminService_UpdateAccountSettings_0      = runtime.ForwardResponseMessage
+	forward_AdminService_AdjustQuota_0                = runtime.ForwardResponseMessage
+	forward_AdminService_GetUsage_0                   = runtime.ForwardResponseMessage
+	forward_AdminService_FlushStageCache_0            = runtime.ForwardResponseMessage
+	forward_AdminService_FlushStageAuthorizersCache_0 = runtime.ForwardResponseMessage
+	forward_AdminService_CreateAdminToken_0           = runtime.ForwardResponseMessage
+	forward_AdminService_GetAdminToken_0              = runtime.ForwardResponseMessage
+	forward_AdminService_ListAdminTokens_0            = runtime.ForwardResponseMessage
+	forward_AdminService_DeleteAdminToken_0           = runtime.ForwardResponseMessage
+	forward_AdminService_ListAuditEvents_0            = runtime.ForwardResponseMessage
 )

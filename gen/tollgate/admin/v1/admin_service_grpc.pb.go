@@ -20,59 +20,60 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_CreateApi_FullMethodName             = "/tollgate.admin.v1.AdminService/CreateApi"
-	AdminService_GetApi_FullMethodName                = "/tollgate.admin.v1.AdminService/GetApi"
-	AdminService_ListApis_FullMethodName              = "/tollgate.admin.v1.AdminService/ListApis"
-	AdminService_UpdateApi_FullMethodName             = "/tollgate.admin.v1.AdminService/UpdateApi"
-	AdminService_DeleteApi_FullMethodName             = "/tollgate.admin.v1.AdminService/DeleteApi"
-	AdminService_CreateRoute_FullMethodName           = "/tollgate.admin.v1.AdminService/CreateRoute"
-	AdminService_GetRoute_FullMethodName              = "/tollgate.admin.v1.AdminService/GetRoute"
-	AdminService_ListRoutes_FullMethodName            = "/tollgate.admin.v1.AdminService/ListRoutes"
-	AdminService_UpdateRoute_FullMethodName           = "/tollgate.admin.v1.AdminService/UpdateRoute"
-	AdminService_DeleteRoute_FullMethodName           = "/tollgate.admin.v1.AdminService/DeleteRoute"
-	AdminService_CreateAuthorizer_FullMethodName      = "/tollgate.admin.v1.AdminService/CreateAuthorizer"
-	AdminService_GetAuthorizer_FullMethodName         = "/tollgate.admin.v1.AdminService/GetAuthorizer"
-	AdminService_ListAuthorizers_FullMethodName       = "/tollgate.admin.v1.AdminService/ListAuthorizers"
-	AdminService_UpdateAuthorizer_FullMethodName      = "/tollgate.admin.v1.AdminService/UpdateAuthorizer"
-	AdminService_DeleteAuthorizer_FullMethodName      = "/tollgate.admin.v1.AdminService/DeleteAuthorizer"
-	AdminService_CreateDeployment_FullMethodName      = "/tollgate.admin.v1.AdminService/CreateDeployment"
-	AdminService_GetDeployment_FullMethodName         = "/tollgate.admin.v1.AdminService/GetDeployment"
-	AdminService_ListDeployments_FullMethodName       = "/tollgate.admin.v1.AdminService/ListDeployments"
-	AdminService_DeleteDeployment_FullMethodName      = "/tollgate.admin.v1.AdminService/DeleteDeployment"
-	AdminService_CreateStage_FullMethodName           = "/tollgate.admin.v1.AdminService/CreateStage"
-	AdminService_GetStage_FullMethodName              = "/tollgate.admin.v1.AdminService/GetStage"
-	AdminService_ListStages_FullMethodName            = "/tollgate.admin.v1.AdminService/ListStages"
-	AdminService_UpdateStage_FullMethodName           = "/tollgate.admin.v1.AdminService/UpdateStage"
-	AdminService_DeleteStage_FullMethodName           = "/tollgate.admin.v1.AdminService/DeleteStage"
-	AdminService_CreateApiKey_FullMethodName          = "/tollgate.admin.v1.AdminService/CreateApiKey"
-	AdminService_GetApiKey_FullMethodName             = "/tollgate.admin.v1.AdminService/GetApiKey"
-	AdminService_ListApiKeys_FullMethodName           = "/tollgate.admin.v1.AdminService/ListApiKeys"
-	AdminService_UpdateApiKey_FullMethodName          = "/tollgate.admin.v1.AdminService/UpdateApiKey"
-	AdminService_DeleteApiKey_FullMethodName          = "/tollgate.admin.v1.AdminService/DeleteApiKey"
-	AdminService_CreateUsagePlan_FullMethodName       = "/tollgate.admin.v1.AdminService/CreateUsagePlan"
-	AdminService_GetUsagePlan_FullMethodName          = "/tollgate.admin.v1.AdminService/GetUsagePlan"
-	AdminService_ListUsagePlans_FullMethodName        = "/tollgate.admin.v1.AdminService/ListUsagePlans"
-	AdminService_UpdateUsagePlan_FullMethodName       = "/tollgate.admin.v1.AdminService/UpdateUsagePlan"
-	AdminService_DeleteUsagePlan_FullMethodName       = "/tollgate.admin.v1.AdminService/DeleteUsagePlan"
-	AdminService_CreateUsagePlanKey_FullMethodName    = "/tollgate.admin.v1.AdminService/CreateUsagePlanKey"
-	AdminService_GetUsagePlanKey_FullMethodName       = "/tollgate.admin.v1.AdminService/GetUsagePlanKey"
-	AdminService_ListUsagePlanKeys_FullMethodName     = "/tollgate.admin.v1.AdminService/ListUsagePlanKeys"
-	AdminService_DeleteUsagePlanKey_FullMethodName    = "/tollgate.admin.v1.AdminService/DeleteUsagePlanKey"
-	AdminService_CreateDomainMapping_FullMethodName   = "/tollgate.admin.v1.AdminService/CreateDomainMapping"
-	AdminService_GetDomainMapping_FullMethodName      = "/tollgate.admin.v1.AdminService/GetDomainMapping"
-	AdminService_ListDomainMappings_FullMethodName    = "/tollgate.admin.v1.AdminService/ListDomainMappings"
-	AdminService_UpdateDomainMapping_FullMethodName   = "/tollgate.admin.v1.AdminService/UpdateDomainMapping"
-	AdminService_DeleteDomainMapping_FullMethodName   = "/tollgate.admin.v1.AdminService/DeleteDomainMapping"
-	AdminService_GetAccountSettings_FullMethodName    = "/tollgate.admin.v1.AdminService/GetAccountSettings"
-	AdminService_UpdateAccountSettings_FullMethodName = "/tollgate.admin.v1.AdminService/UpdateAccountSettings"
-	AdminService_AdjustQuota_FullMethodName           = "/tollgate.admin.v1.AdminService/AdjustQuota"
-	AdminService_GetUsage_FullMethodName              = "/tollgate.admin.v1.AdminService/GetUsage"
-	AdminService_FlushStageCache_FullMethodName       = "/tollgate.admin.v1.AdminService/FlushStageCache"
-	AdminService_CreateAdminToken_FullMethodName      = "/tollgate.admin.v1.AdminService/CreateAdminToken"
-	AdminService_GetAdminToken_FullMethodName         = "/tollgate.admin.v1.AdminService/GetAdminToken"
-	AdminService_ListAdminTokens_FullMethodName       = "/tollgate.admin.v1.AdminService/ListAdminTokens"
-	AdminService_DeleteAdminToken_FullMethodName      = "/tollgate.admin.v1.AdminService/DeleteAdminToken"
-	AdminService_ListAuditEvents_FullMethodName       = "/tollgate.admin.v1.AdminService/ListAuditEvents"
+	AdminService_CreateApi_FullMethodName                  = "/tollgate.admin.v1.AdminService/CreateApi"
+	AdminService_GetApi_FullMethodName                     = "/tollgate.admin.v1.AdminService/GetApi"
+	AdminService_ListApis_FullMethodName                   = "/tollgate.admin.v1.AdminService/ListApis"
+	AdminService_UpdateApi_FullMethodName                  = "/tollgate.admin.v1.AdminService/UpdateApi"
+	AdminService_DeleteApi_FullMethodName                  = "/tollgate.admin.v1.AdminService/DeleteApi"
+	AdminService_CreateRoute_FullMethodName                = "/tollgate.admin.v1.AdminService/CreateRoute"
+	AdminService_GetRoute_FullMethodName                   = "/tollgate.admin.v1.AdminService/GetRoute"
+	AdminService_ListRoutes_FullMethodName                 = "/tollgate.admin.v1.AdminService/ListRoutes"
+	AdminService_UpdateRoute_FullMethodName                = "/tollgate.admin.v1.AdminService/UpdateRoute"
+	AdminService_DeleteRoute_FullMethodName                = "/tollgate.admin.v1.AdminService/DeleteRoute"
+	AdminService_CreateAuthorizer_FullMethodName           = "/tollgate.admin.v1.AdminService/CreateAuthorizer"
+	AdminService_GetAuthorizer_FullMethodName              = "/tollgate.admin.v1.AdminService/GetAuthorizer"
+	AdminService_ListAuthorizers_FullMethodName            = "/tollgate.admin.v1.AdminService/ListAuthorizers"
+	AdminService_UpdateAuthorizer_FullMethodName           = "/tollgate.admin.v1.AdminService/UpdateAuthorizer"
+	AdminService_DeleteAuthorizer_FullMethodName           = "/tollgate.admin.v1.AdminService/DeleteAuthorizer"
+	AdminService_CreateDeployment_FullMethodName           = "/tollgate.admin.v1.AdminService/CreateDeployment"
+	AdminService_GetDeployment_FullMethodName              = "/tollgate.admin.v1.AdminService/GetDeployment"
+	AdminService_ListDeployments_FullMethodName            = "/tollgate.admin.v1.AdminService/ListDeployments"
+	AdminService_DeleteDeployment_FullMethodName           = "/tollgate.admin.v1.AdminService/DeleteDeployment"
+	AdminService_CreateStage_FullMethodName                = "/tollgate.admin.v1.AdminService/CreateStage"
+	AdminService_GetStage_FullMethodName                   = "/tollgate.admin.v1.AdminService/GetStage"
+	AdminService_ListStages_FullMethodName                 = "/tollgate.admin.v1.AdminService/ListStages"
+	AdminService_UpdateStage_FullMethodName                = "/tollgate.admin.v1.AdminService/UpdateStage"
+	AdminService_DeleteStage_FullMethodName                = "/tollgate.admin.v1.AdminService/DeleteStage"
+	AdminService_CreateApiKey_FullMethodName               = "/tollgate.admin.v1.AdminService/CreateApiKey"
+	AdminService_GetApiKey_FullMethodName                  = "/tollgate.admin.v1.AdminService/GetApiKey"
+	AdminService_ListApiKeys_FullMethodName                = "/tollgate.admin.v1.AdminService/ListApiKeys"
+	AdminService_UpdateApiKey_FullMethodName               = "/tollgate.admin.v1.AdminService/UpdateApiKey"
+	AdminService_DeleteApiKey_FullMethodName               = "/tollgate.admin.v1.AdminService/DeleteApiKey"
+	AdminService_CreateUsagePlan_FullMethodName            = "/tollgate.admin.v1.AdminService/CreateUsagePlan"
+	AdminService_GetUsagePlan_FullMethodName               = "/tollgate.admin.v1.AdminService/GetUsagePlan"
+	AdminService_ListUsagePlans_FullMethodName             = "/tollgate.admin.v1.AdminService/ListUsagePlans"
+	AdminService_UpdateUsagePlan_FullMethodName            = "/tollgate.admin.v1.AdminService/UpdateUsagePlan"
+	AdminService_DeleteUsagePlan_FullMethodName            = "/tollgate.admin.v1.AdminService/DeleteUsagePlan"
+	AdminService_CreateUsagePlanKey_FullMethodName         = "/tollgate.admin.v1.AdminService/CreateUsagePlanKey"
+	AdminService_GetUsagePlanKey_FullMethodName            = "/tollgate.admin.v1.AdminService/GetUsagePlanKey"
+	AdminService_ListUsagePlanKeys_FullMethodName          = "/tollgate.admin.v1.AdminService/ListUsagePlanKeys"
+	AdminService_DeleteUsagePlanKey_FullMethodName         = "/tollgate.admin.v1.AdminService/DeleteUsagePlanKey"
+	AdminService_CreateDomainMapping_FullMethodName        = "/tollgate.admin.v1.AdminService/CreateDomainMapping"
+	AdminService_GetDomainMapping_FullMethodName           = "/tollgate.admin.v1.AdminService/GetDomainMapping"
+	AdminService_ListDomainMappings_FullMethodName         = "/tollgate.admin.v1.AdminService/ListDomainMappings"
+	AdminService_UpdateDomainMapping_FullMethodName        = "/tollgate.admin.v1.AdminService/UpdateDomainMapping"
+	AdminService_DeleteDomainMapping_FullMethodName        = "/tollgate.admin.v1.AdminService/DeleteDomainMapping"
+	AdminService_GetAccountSettings_FullMethodName         = "/tollgate.admin.v1.AdminService/GetAccountSettings"
+	AdminService_UpdateAccountSettings_FullMethodName      = "/tollgate.admin.v1.AdminService/UpdateAccountSettings"
+	AdminService_AdjustQuota_FullMethodName                = "/tollgate.admin.v1.AdminService/AdjustQuota"
+	AdminService_GetUsage_FullMethodName                   = "/tollgate.admin.v1.AdminService/GetUsage"
+	AdminService_FlushStageCache_FullMethodName            = "/tollgate.admin.v1.AdminService/FlushStageCache"
+	AdminService_FlushStageAuthorizersCache_FullMethodName = "/tollgate.admin.v1.AdminService/FlushStageAuthorizersCache"
+	AdminService_CreateAdminToken_FullMethodName           = "/tollgate.admin.v1.AdminService/CreateAdminToken"
+	AdminService_GetAdminToken_FullMethodName              = "/tollgate.admin.v1.AdminService/GetAdminToken"
+	AdminService_ListAdminTokens_FullMethodName            = "/tollgate.admin.v1.AdminService/ListAdminTokens"
+	AdminService_DeleteAdminToken_FullMethodName           = "/tollgate.admin.v1.AdminService/DeleteAdminToken"
+	AdminService_ListAuditEvents_FullMethodName            = "/tollgate.admin.v1.AdminService/ListAuditEvents"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -195,8 +196,14 @@ type AdminServiceClient interface {
 	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
 	// Empties a stage's response cache (as Amazon API Gateway's
 	// FlushStageCache): the next call of every cached route reaches the
-	// backend.
+	// backend. Only the response cache: the custom authorizers' policy cache
+	// is emptied by FlushStageAuthorizersCache.
 	FlushStageCache(ctx context.Context, in *FlushStageCacheRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Empties the policy cache of a stage's custom authorizers (as Amazon API
+	// Gateway's FlushStageAuthorizersCache), or of one of them: the next call
+	// of each caller asks the authorizer again. The response cache is left
+	// as it is (see FlushStageCache).
+	FlushStageAuthorizersCache(ctx context.Context, in *FlushStageAuthorizersCacheRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Creates an admin token (admin role only). The response is the only
 	// place its value ever appears.
 	CreateAdminToken(ctx context.Context, in *CreateAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error)
@@ -698,6 +705,16 @@ func (c *adminServiceClient) FlushStageCache(ctx context.Context, in *FlushStage
 	return out, nil
 }
 
+func (c *adminServiceClient) FlushStageAuthorizersCache(ctx context.Context, in *FlushStageAuthorizersCacheRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AdminService_FlushStageAuthorizersCache_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) CreateAdminToken(ctx context.Context, in *CreateAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AdminToken)
@@ -868,8 +885,14 @@ type AdminServiceServer interface {
 	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
 	// Empties a stage's response cache (as Amazon API Gateway's
 	// FlushStageCache): the next call of every cached route reaches the
-	// backend.
+	// backend. Only the response cache: the custom authorizers' policy cache
+	// is emptied by FlushStageAuthorizersCache.
 	FlushStageCache(context.Context, *FlushStageCacheRequest) (*emptypb.Empty, error)
+	// Empties the policy cache of a stage's custom authorizers (as Amazon API
+	// Gateway's FlushStageAuthorizersCache), or of one of them: the next call
+	// of each caller asks the authorizer again. The response cache is left
+	// as it is (see FlushStageCache).
+	FlushStageAuthorizersCache(context.Context, *FlushStageAuthorizersCacheRequest) (*emptypb.Empty, error)
 	// Creates an admin token (admin role only). The response is the only
 	// place its value ever appears.
 	CreateAdminToken(context.Context, *CreateAdminTokenRequest) (*AdminToken, error)
@@ -1034,6 +1057,9 @@ func (UnimplementedAdminServiceServer) GetUsage(context.Context, *GetUsageReques
 }
 func (UnimplementedAdminServiceServer) FlushStageCache(context.Context, *FlushStageCacheRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method FlushStageCache not implemented")
+}
+func (UnimplementedAdminServiceServer) FlushStageAuthorizersCache(context.Context, *FlushStageAuthorizersCacheRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method FlushStageAuthorizersCache not implemented")
 }
 func (UnimplementedAdminServiceServer) CreateAdminToken(context.Context, *CreateAdminTokenRequest) (*AdminToken, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateAdminToken not implemented")
@@ -1935,6 +1961,24 @@ func _AdminService_FlushStageCache_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_FlushStageAuthorizersCache_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FlushStageAuthorizersCacheRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).FlushStageAuthorizersCache(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_FlushStageAuthorizersCache_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).FlushStageAuthorizersCache(ctx, req.(*FlushStageAuthorizersCacheRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_CreateAdminToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateAdminTokenRequest)
 	if err := dec(in); err != nil {
@@ -2223,6 +2267,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FlushStageCache",
 			Handler:    _AdminService_FlushStageCache_Handler,
+		},
+		{
+			MethodName: "FlushStageAuthorizersCache",
+			Handler:    _AdminService_FlushStageAuthorizersCache_Handler,
 		},
 		{
 			MethodName: "CreateAdminToken",

@@ -53,8 +53,17 @@ type WebSocketSettings struct {
 	// send each message as one frame; Amazon API Gateway's limit is 32 KiB).
 	// Between 128 bytes and max_message_bytes.
 	MaxFrameBytes int64 `protobuf:"varint,6,opt,name=max_frame_bytes,json=maxFrameBytes,proto3" json:"max_frame_bytes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Origins a browser may open connections from: exact origins
+	// ("https://app.example.com", scheme and host, with the port if not the
+	// scheme's default) or a wildcard for subdomains
+	// ("https://*.example.com", which does not match example.com itself).
+	// An upgrade whose Origin header matches none is refused with 403 before
+	// any authorizer runs. Requests without an Origin header (non-browser
+	// clients) and same-host origins (Origin's host equals Host) are always
+	// accepted. Empty: only those. At most 64 entries.
+	AllowedOrigins []string `protobuf:"bytes,7,rep,name=allowed_origins,json=allowedOrigins,proto3" json:"allowed_origins,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *WebSocketSettings) Reset() {
@@ -129,18 +138,26 @@ func (x *WebSocketSettings) GetMaxFrameBytes() int64 {
 	return 0
 }
 
+func (x *WebSocketSettings) GetAllowedOrigins() []string {
+	if x != nil {
+		return x.AllowedOrigins
+	}
+	return nil
+}
+
 var File_tollgate_admin_v1_websocket_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_websocket_proto_rawDesc = "" +
 	"\n" +
-	"!tollgate/admin/v1/websocket.proto\x12\x11tollgate.admin.v1\x1a\x1egoogle/protobuf/duration.proto\"\xe0\x02\n" +
+	"!tollgate/admin/v1/websocket.proto\x12\x11tollgate.admin.v1\x1a\x1egoogle/protobuf/duration.proto\"\x89\x03\n" +
 	"\x11WebSocketSettings\x12<\n" +
 	"\fidle_timeout\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12Q\n" +
 	"\x17max_connection_duration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x15maxConnectionDuration\x12*\n" +
 	"\x11max_message_bytes\x18\x03 \x01(\x03R\x0fmaxMessageBytes\x12&\n" +
 	"\x0fsend_queue_size\x18\x04 \x01(\x05R\rsendQueueSize\x12>\n" +
 	"\rping_interval\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fpingInterval\x12&\n" +
-	"\x0fmax_frame_bytes\x18\x06 \x01(\x03R\rmaxFrameBytesB\xcc\x01\n" +
+	"\x0fmax_frame_bytes\x18\x06 \x01(\x03R\rmaxFrameBytes\x12'\n" +
+	"\x0fallowed_origins\x18\a \x03(\tR\x0eallowedOriginsB\xcc\x01\n" +
 	"\x15com.tollgate.admin.v1B\x0eWebsocketProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (

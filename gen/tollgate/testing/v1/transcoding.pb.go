@@ -1862,6 +1862,79 @@ func (x *DownloadChunksRequest) GetCount() int32 {
 	return 0
 }
 
+// CustomGrammarRequest is the request of CustomGrammar.
+type CustomGrammarRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A single-segment path variable.
+	Uuid string `protobuf:"bytes,1,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	// Another single-segment path variable.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// A "**" path variable.
+	Path string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	// A string from the body or the query string.
+	Text          string `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomGrammarRequest) Reset() {
+	*x = CustomGrammarRequest{}
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomGrammarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomGrammarRequest) ProtoMessage() {}
+
+func (x *CustomGrammarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomGrammarRequest.ProtoReflect.Descriptor instead.
+func (*CustomGrammarRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_testing_v1_transcoding_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CustomGrammarRequest) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+func (x *CustomGrammarRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CustomGrammarRequest) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *CustomGrammarRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 // UnboundRequest is the request of Unbound.
 type UnboundRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1875,7 +1948,7 @@ type UnboundRequest struct {
 
 func (x *UnboundRequest) Reset() {
 	*x = UnboundRequest{}
-	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[20]
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +1960,7 @@ func (x *UnboundRequest) String() string {
 func (*UnboundRequest) ProtoMessage() {}
 
 func (x *UnboundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[20]
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +1973,7 @@ func (x *UnboundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnboundRequest.ProtoReflect.Descriptor instead.
 func (*UnboundRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_testing_v1_transcoding_proto_rawDescGZIP(), []int{20}
+	return file_tollgate_testing_v1_transcoding_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UnboundRequest) GetText() string {
@@ -1928,7 +2001,7 @@ type UploadRequest struct {
 
 func (x *UploadRequest) Reset() {
 	*x = UploadRequest{}
-	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[21]
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1940,7 +2013,7 @@ func (x *UploadRequest) String() string {
 func (*UploadRequest) ProtoMessage() {}
 
 func (x *UploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[21]
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1953,7 +2026,7 @@ func (x *UploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadRequest.ProtoReflect.Descriptor instead.
 func (*UploadRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_testing_v1_transcoding_proto_rawDescGZIP(), []int{21}
+	return file_tollgate_testing_v1_transcoding_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UploadRequest) GetChunk() []byte {
@@ -1974,7 +2047,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[22]
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1986,7 +2059,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[22]
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1999,7 +2072,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_testing_v1_transcoding_proto_rawDescGZIP(), []int{22}
+	return file_tollgate_testing_v1_transcoding_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ChatRequest) GetText() string {
@@ -2020,7 +2093,7 @@ type ChatResponse struct {
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[23]
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2105,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[23]
+	mi := &file_tollgate_testing_v1_transcoding_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2118,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_testing_v1_transcoding_proto_rawDescGZIP(), []int{23}
+	return file_tollgate_testing_v1_transcoding_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ChatResponse) GetText() string {
@@ -2225,7 +2298,12 @@ const file_tollgate_testing_v1_transcoding_proto_rawDesc = "" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"A\n" +
 	"\x15DownloadChunksRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"<\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"f\n" +
+	"\x14CustomGrammarRequest\x12\x12\n" +
+	"\x04uuid\x18\x01 \x01(\tR\x04uuid\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\"<\n" +
 	"\x0eUnboundRequest\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\x03R\x06number\"%\n" +
@@ -2240,7 +2318,7 @@ const file_tollgate_testing_v1_transcoding_proto_rawDesc = "" +
 	"\tCOLOR_RED\x10\x01\x12\x0f\n" +
 	"\vCOLOR_GREEN\x10\x02\x12\x0e\n" +
 	"\n" +
-	"COLOR_BLUE\x10\x032\xed\x16\n" +
+	"COLOR_BLUE\x10\x032\xbd\x19\n" +
 	"\x16TranscodingTestService\x12\xbd\x02\n" +
 	"\x05Query\x12!.tollgate.testing.v1.QueryRequest\x1a!.tollgate.testing.v1.EchoResponse\"\xed\x01\x82\xd3\xe4\x93\x02\xe6\x01Z\x15:\x01*\"\x10/v1/query:searchZ5\x123/v1/query/nested/{nested.name}/{nested.child.level}Z4\x122/v1/query/typed/{int64_value}/{color}/{bool_value}Z!\x12\x1f/v1/query/list/{texts}/{colors}Z2\x120/v1/query/time/{time}/{duration}/{int64_wrapper}\x12\t/v1/query\x12\xb8\x01\n" +
 	"\vGetResource\x12'.tollgate.testing.v1.GetResourceRequest\x1a!.tollgate.testing.v1.EchoResponse\"]\x82\xd3\xe4\x93\x02TZ/\x12-/v1/{name=projects/*/locations/*/resources/*}\x12!/v1/{name=projects/*/resources/*}\x90\x02\x01\x12\x94\x01\n" +
@@ -2256,7 +2334,8 @@ const file_tollgate_testing_v1_transcoding_proto_rawDesc = "" +
 	"\fStreamEvents\x12(.tollgate.testing.v1.StreamEventsRequest\x1a\x1a.tollgate.testing.v1.Event\"O\x82\xd3\xe4\x93\x02IZ :\x01*b\bresource\"\x11/v1/events:stream\x12%/v1/{parent=projects/*}/events:stream0\x01\x12s\n" +
 	"\x04Fail\x12 .tollgate.testing.v1.FailRequest\x1a!.tollgate.testing.v1.EchoResponse\"&\x82\xd3\xe4\x93\x02 :\x01*Z\x11\x12\x0f/v1/fail/{code}\"\b/v1/fail\x12z\n" +
 	"\bDownload\x12$.tollgate.testing.v1.DownloadRequest\x1a\x14.google.api.HttpBody\"2\x82\xd3\xe4\x93\x02,\x12*/v1/{name=projects/*/resources/*}:download\x12\x86\x01\n" +
-	"\x0eDownloadChunks\x12*.tollgate.testing.v1.DownloadChunksRequest\x1a\x14.google.api.HttpBody\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{name=projects/*/resources/*}:chunks0\x01\x12Q\n" +
+	"\x0eDownloadChunks\x12*.tollgate.testing.v1.DownloadChunksRequest\x1a\x14.google.api.HttpBody\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{name=projects/*/resources/*}:chunks0\x01\x12\xcd\x02\n" +
+	"\rCustomGrammar\x12).tollgate.testing.v1.CustomGrammarRequest\x1a!.tollgate.testing.v1.EchoResponse\"\xed\x01\x82\xd3\xe4\x93\x02\xe6\x01:\x01*Z2:\x01*\"-/v1/example/a_bit_of_everything/{uuid}:customZ\x18\x12\x16/v1/grammar/a:b/{name}Z#\x12!/v1/grammar/x=y/z*/{name}:get:allZ!\x12\x1f/v1/grammar/tail/{path=**}/metaZ\x15\x12\x13/v1/grammar/lit:a:b\"4/v1/example/a_bit_of_everything/{uuid}:custom:custom\x12Q\n" +
 	"\aUnbound\x12#.tollgate.testing.v1.UnboundRequest\x1a!.tollgate.testing.v1.EchoResponse\x12Q\n" +
 	"\x06Upload\x12\".tollgate.testing.v1.UploadRequest\x1a!.tollgate.testing.v1.EchoResponse(\x01\x12d\n" +
 	"\x04Chat\x12 .tollgate.testing.v1.ChatRequest\x1a!.tollgate.testing.v1.ChatResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/chat(\x010\x01B\xdc\x01\n" +
@@ -2275,7 +2354,7 @@ func file_tollgate_testing_v1_transcoding_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_testing_v1_transcoding_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_testing_v1_transcoding_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_tollgate_testing_v1_transcoding_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_tollgate_testing_v1_transcoding_proto_goTypes = []any{
 	(Color)(0),                     // 0: tollgate.testing.v1.Color
 	(*Nested)(nil),                 // 1: tollgate.testing.v1.Nested
@@ -2298,34 +2377,35 @@ var file_tollgate_testing_v1_transcoding_proto_goTypes = []any{
 	(*FailureDetail)(nil),          // 18: tollgate.testing.v1.FailureDetail
 	(*DownloadRequest)(nil),        // 19: tollgate.testing.v1.DownloadRequest
 	(*DownloadChunksRequest)(nil),  // 20: tollgate.testing.v1.DownloadChunksRequest
-	(*UnboundRequest)(nil),         // 21: tollgate.testing.v1.UnboundRequest
-	(*UploadRequest)(nil),          // 22: tollgate.testing.v1.UploadRequest
-	(*ChatRequest)(nil),            // 23: tollgate.testing.v1.ChatRequest
-	(*ChatResponse)(nil),           // 24: tollgate.testing.v1.ChatResponse
-	nil,                            // 25: tollgate.testing.v1.QueryRequest.LabelsEntry
-	nil,                            // 26: tollgate.testing.v1.QueryRequest.CountsEntry
-	nil,                            // 27: tollgate.testing.v1.Resource.LabelsEntry
-	nil,                            // 28: tollgate.testing.v1.EchoResponse.MetadataEntry
-	nil,                            // 29: tollgate.testing.v1.ResourceView.LabelsEntry
-	(*timestamppb.Timestamp)(nil),  // 30: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 31: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),  // 32: google.protobuf.FieldMask
-	(*wrapperspb.StringValue)(nil), // 33: google.protobuf.StringValue
-	(*wrapperspb.Int64Value)(nil),  // 34: google.protobuf.Int64Value
-	(*wrapperspb.BoolValue)(nil),   // 35: google.protobuf.BoolValue
-	(*wrapperspb.DoubleValue)(nil), // 36: google.protobuf.DoubleValue
-	(*wrapperspb.BytesValue)(nil),  // 37: google.protobuf.BytesValue
-	(*wrapperspb.Int32Value)(nil),  // 38: google.protobuf.Int32Value
-	(*wrapperspb.UInt64Value)(nil), // 39: google.protobuf.UInt64Value
-	(*wrapperspb.UInt32Value)(nil), // 40: google.protobuf.UInt32Value
-	(*wrapperspb.FloatValue)(nil),  // 41: google.protobuf.FloatValue
-	(*structpb.Struct)(nil),        // 42: google.protobuf.Struct
-	(*structpb.Value)(nil),         // 43: google.protobuf.Value
-	(*structpb.ListValue)(nil),     // 44: google.protobuf.ListValue
-	(*anypb.Any)(nil),              // 45: google.protobuf.Any
-	(*emptypb.Empty)(nil),          // 46: google.protobuf.Empty
-	(code.Code)(0),                 // 47: google.rpc.Code
-	(*httpbody.HttpBody)(nil),      // 48: google.api.HttpBody
+	(*CustomGrammarRequest)(nil),   // 21: tollgate.testing.v1.CustomGrammarRequest
+	(*UnboundRequest)(nil),         // 22: tollgate.testing.v1.UnboundRequest
+	(*UploadRequest)(nil),          // 23: tollgate.testing.v1.UploadRequest
+	(*ChatRequest)(nil),            // 24: tollgate.testing.v1.ChatRequest
+	(*ChatResponse)(nil),           // 25: tollgate.testing.v1.ChatResponse
+	nil,                            // 26: tollgate.testing.v1.QueryRequest.LabelsEntry
+	nil,                            // 27: tollgate.testing.v1.QueryRequest.CountsEntry
+	nil,                            // 28: tollgate.testing.v1.Resource.LabelsEntry
+	nil,                            // 29: tollgate.testing.v1.EchoResponse.MetadataEntry
+	nil,                            // 30: tollgate.testing.v1.ResourceView.LabelsEntry
+	(*timestamppb.Timestamp)(nil),  // 31: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 32: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),  // 33: google.protobuf.FieldMask
+	(*wrapperspb.StringValue)(nil), // 34: google.protobuf.StringValue
+	(*wrapperspb.Int64Value)(nil),  // 35: google.protobuf.Int64Value
+	(*wrapperspb.BoolValue)(nil),   // 36: google.protobuf.BoolValue
+	(*wrapperspb.DoubleValue)(nil), // 37: google.protobuf.DoubleValue
+	(*wrapperspb.BytesValue)(nil),  // 38: google.protobuf.BytesValue
+	(*wrapperspb.Int32Value)(nil),  // 39: google.protobuf.Int32Value
+	(*wrapperspb.UInt64Value)(nil), // 40: google.protobuf.UInt64Value
+	(*wrapperspb.UInt32Value)(nil), // 41: google.protobuf.UInt32Value
+	(*wrapperspb.FloatValue)(nil),  // 42: google.protobuf.FloatValue
+	(*structpb.Struct)(nil),        // 43: google.protobuf.Struct
+	(*structpb.Value)(nil),         // 44: google.protobuf.Value
+	(*structpb.ListValue)(nil),     // 45: google.protobuf.ListValue
+	(*anypb.Any)(nil),              // 46: google.protobuf.Any
+	(*emptypb.Empty)(nil),          // 47: google.protobuf.Empty
+	(code.Code)(0),                 // 48: google.rpc.Code
+	(*httpbody.HttpBody)(nil),      // 49: google.api.HttpBody
 }
 var file_tollgate_testing_v1_transcoding_proto_depIdxs = []int32{
 	0,  // 0: tollgate.testing.v1.Nested.color:type_name -> tollgate.testing.v1.Color
@@ -2333,52 +2413,52 @@ var file_tollgate_testing_v1_transcoding_proto_depIdxs = []int32{
 	0,  // 2: tollgate.testing.v1.QueryRequest.color:type_name -> tollgate.testing.v1.Color
 	0,  // 3: tollgate.testing.v1.QueryRequest.colors:type_name -> tollgate.testing.v1.Color
 	1,  // 4: tollgate.testing.v1.QueryRequest.nested:type_name -> tollgate.testing.v1.Nested
-	25, // 5: tollgate.testing.v1.QueryRequest.labels:type_name -> tollgate.testing.v1.QueryRequest.LabelsEntry
-	26, // 6: tollgate.testing.v1.QueryRequest.counts:type_name -> tollgate.testing.v1.QueryRequest.CountsEntry
-	30, // 7: tollgate.testing.v1.QueryRequest.time:type_name -> google.protobuf.Timestamp
-	31, // 8: tollgate.testing.v1.QueryRequest.duration:type_name -> google.protobuf.Duration
-	32, // 9: tollgate.testing.v1.QueryRequest.mask:type_name -> google.protobuf.FieldMask
-	33, // 10: tollgate.testing.v1.QueryRequest.string_wrapper:type_name -> google.protobuf.StringValue
-	34, // 11: tollgate.testing.v1.QueryRequest.int64_wrapper:type_name -> google.protobuf.Int64Value
-	35, // 12: tollgate.testing.v1.QueryRequest.bool_wrapper:type_name -> google.protobuf.BoolValue
-	36, // 13: tollgate.testing.v1.QueryRequest.double_wrapper:type_name -> google.protobuf.DoubleValue
-	37, // 14: tollgate.testing.v1.QueryRequest.bytes_wrapper:type_name -> google.protobuf.BytesValue
-	38, // 15: tollgate.testing.v1.QueryRequest.int32_wrapper:type_name -> google.protobuf.Int32Value
-	39, // 16: tollgate.testing.v1.QueryRequest.uint64_wrapper:type_name -> google.protobuf.UInt64Value
-	40, // 17: tollgate.testing.v1.QueryRequest.uint32_wrapper:type_name -> google.protobuf.UInt32Value
-	41, // 18: tollgate.testing.v1.QueryRequest.float_wrapper:type_name -> google.protobuf.FloatValue
-	42, // 19: tollgate.testing.v1.QueryRequest.struct_value:type_name -> google.protobuf.Struct
-	43, // 20: tollgate.testing.v1.QueryRequest.value:type_name -> google.protobuf.Value
-	44, // 21: tollgate.testing.v1.QueryRequest.list_value:type_name -> google.protobuf.ListValue
-	45, // 22: tollgate.testing.v1.QueryRequest.any:type_name -> google.protobuf.Any
-	46, // 23: tollgate.testing.v1.QueryRequest.empty:type_name -> google.protobuf.Empty
+	26, // 5: tollgate.testing.v1.QueryRequest.labels:type_name -> tollgate.testing.v1.QueryRequest.LabelsEntry
+	27, // 6: tollgate.testing.v1.QueryRequest.counts:type_name -> tollgate.testing.v1.QueryRequest.CountsEntry
+	31, // 7: tollgate.testing.v1.QueryRequest.time:type_name -> google.protobuf.Timestamp
+	32, // 8: tollgate.testing.v1.QueryRequest.duration:type_name -> google.protobuf.Duration
+	33, // 9: tollgate.testing.v1.QueryRequest.mask:type_name -> google.protobuf.FieldMask
+	34, // 10: tollgate.testing.v1.QueryRequest.string_wrapper:type_name -> google.protobuf.StringValue
+	35, // 11: tollgate.testing.v1.QueryRequest.int64_wrapper:type_name -> google.protobuf.Int64Value
+	36, // 12: tollgate.testing.v1.QueryRequest.bool_wrapper:type_name -> google.protobuf.BoolValue
+	37, // 13: tollgate.testing.v1.QueryRequest.double_wrapper:type_name -> google.protobuf.DoubleValue
+	38, // 14: tollgate.testing.v1.QueryRequest.bytes_wrapper:type_name -> google.protobuf.BytesValue
+	39, // 15: tollgate.testing.v1.QueryRequest.int32_wrapper:type_name -> google.protobuf.Int32Value
+	40, // 16: tollgate.testing.v1.QueryRequest.uint64_wrapper:type_name -> google.protobuf.UInt64Value
+	41, // 17: tollgate.testing.v1.QueryRequest.uint32_wrapper:type_name -> google.protobuf.UInt32Value
+	42, // 18: tollgate.testing.v1.QueryRequest.float_wrapper:type_name -> google.protobuf.FloatValue
+	43, // 19: tollgate.testing.v1.QueryRequest.struct_value:type_name -> google.protobuf.Struct
+	44, // 20: tollgate.testing.v1.QueryRequest.value:type_name -> google.protobuf.Value
+	45, // 21: tollgate.testing.v1.QueryRequest.list_value:type_name -> google.protobuf.ListValue
+	46, // 22: tollgate.testing.v1.QueryRequest.any:type_name -> google.protobuf.Any
+	47, // 23: tollgate.testing.v1.QueryRequest.empty:type_name -> google.protobuf.Empty
 	1,  // 24: tollgate.testing.v1.QueryRequest.nesteds:type_name -> tollgate.testing.v1.Nested
-	30, // 25: tollgate.testing.v1.QueryRequest.times:type_name -> google.protobuf.Timestamp
+	31, // 25: tollgate.testing.v1.QueryRequest.times:type_name -> google.protobuf.Timestamp
 	0,  // 26: tollgate.testing.v1.Resource.color:type_name -> tollgate.testing.v1.Color
-	27, // 27: tollgate.testing.v1.Resource.labels:type_name -> tollgate.testing.v1.Resource.LabelsEntry
-	30, // 28: tollgate.testing.v1.Resource.create_time:type_name -> google.protobuf.Timestamp
-	31, // 29: tollgate.testing.v1.Resource.ttl:type_name -> google.protobuf.Duration
-	42, // 30: tollgate.testing.v1.Resource.attributes:type_name -> google.protobuf.Struct
-	33, // 31: tollgate.testing.v1.Resource.etag:type_name -> google.protobuf.StringValue
+	28, // 27: tollgate.testing.v1.Resource.labels:type_name -> tollgate.testing.v1.Resource.LabelsEntry
+	31, // 28: tollgate.testing.v1.Resource.create_time:type_name -> google.protobuf.Timestamp
+	32, // 29: tollgate.testing.v1.Resource.ttl:type_name -> google.protobuf.Duration
+	43, // 30: tollgate.testing.v1.Resource.attributes:type_name -> google.protobuf.Struct
+	34, // 31: tollgate.testing.v1.Resource.etag:type_name -> google.protobuf.StringValue
 	1,  // 32: tollgate.testing.v1.Resource.nested:type_name -> tollgate.testing.v1.Nested
-	45, // 33: tollgate.testing.v1.EchoResponse.request:type_name -> google.protobuf.Any
-	28, // 34: tollgate.testing.v1.EchoResponse.metadata:type_name -> tollgate.testing.v1.EchoResponse.MetadataEntry
-	32, // 35: tollgate.testing.v1.GetResourceRequest.read_mask:type_name -> google.protobuf.FieldMask
+	46, // 33: tollgate.testing.v1.EchoResponse.request:type_name -> google.protobuf.Any
+	29, // 34: tollgate.testing.v1.EchoResponse.metadata:type_name -> tollgate.testing.v1.EchoResponse.MetadataEntry
+	33, // 35: tollgate.testing.v1.GetResourceRequest.read_mask:type_name -> google.protobuf.FieldMask
 	0,  // 36: tollgate.testing.v1.GetResourceRequest.view:type_name -> tollgate.testing.v1.Color
 	4,  // 37: tollgate.testing.v1.CreateResourceRequest.resource:type_name -> tollgate.testing.v1.Resource
 	4,  // 38: tollgate.testing.v1.UpdateResourceRequest.resource:type_name -> tollgate.testing.v1.Resource
-	32, // 39: tollgate.testing.v1.UpdateResourceRequest.update_mask:type_name -> google.protobuf.FieldMask
-	31, // 40: tollgate.testing.v1.ArchiveResourceRequest.retention:type_name -> google.protobuf.Duration
-	31, // 41: tollgate.testing.v1.LockResourceRequest.ttl:type_name -> google.protobuf.Duration
+	33, // 39: tollgate.testing.v1.UpdateResourceRequest.update_mask:type_name -> google.protobuf.FieldMask
+	32, // 40: tollgate.testing.v1.ArchiveResourceRequest.retention:type_name -> google.protobuf.Duration
+	32, // 41: tollgate.testing.v1.LockResourceRequest.ttl:type_name -> google.protobuf.Duration
 	4,  // 42: tollgate.testing.v1.ResourceView.resource:type_name -> tollgate.testing.v1.Resource
-	29, // 43: tollgate.testing.v1.ResourceView.labels:type_name -> tollgate.testing.v1.ResourceView.LabelsEntry
+	30, // 43: tollgate.testing.v1.ResourceView.labels:type_name -> tollgate.testing.v1.ResourceView.LabelsEntry
 	0,  // 44: tollgate.testing.v1.ResourceView.colors:type_name -> tollgate.testing.v1.Color
 	0,  // 45: tollgate.testing.v1.ResourceView.color:type_name -> tollgate.testing.v1.Color
-	30, // 46: tollgate.testing.v1.ResourceView.create_time:type_name -> google.protobuf.Timestamp
+	31, // 46: tollgate.testing.v1.ResourceView.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 47: tollgate.testing.v1.ResourceView.related:type_name -> tollgate.testing.v1.Resource
-	47, // 48: tollgate.testing.v1.StreamEventsRequest.fail_code:type_name -> google.rpc.Code
+	48, // 48: tollgate.testing.v1.StreamEventsRequest.fail_code:type_name -> google.rpc.Code
 	4,  // 49: tollgate.testing.v1.Event.resource:type_name -> tollgate.testing.v1.Resource
-	47, // 50: tollgate.testing.v1.FailRequest.code:type_name -> google.rpc.Code
+	48, // 50: tollgate.testing.v1.FailRequest.code:type_name -> google.rpc.Code
 	3,  // 51: tollgate.testing.v1.TranscodingTestService.Query:input_type -> tollgate.testing.v1.QueryRequest
 	6,  // 52: tollgate.testing.v1.TranscodingTestService.GetResource:input_type -> tollgate.testing.v1.GetResourceRequest
 	7,  // 53: tollgate.testing.v1.TranscodingTestService.CreateResource:input_type -> tollgate.testing.v1.CreateResourceRequest
@@ -2392,27 +2472,29 @@ var file_tollgate_testing_v1_transcoding_proto_depIdxs = []int32{
 	17, // 61: tollgate.testing.v1.TranscodingTestService.Fail:input_type -> tollgate.testing.v1.FailRequest
 	19, // 62: tollgate.testing.v1.TranscodingTestService.Download:input_type -> tollgate.testing.v1.DownloadRequest
 	20, // 63: tollgate.testing.v1.TranscodingTestService.DownloadChunks:input_type -> tollgate.testing.v1.DownloadChunksRequest
-	21, // 64: tollgate.testing.v1.TranscodingTestService.Unbound:input_type -> tollgate.testing.v1.UnboundRequest
-	22, // 65: tollgate.testing.v1.TranscodingTestService.Upload:input_type -> tollgate.testing.v1.UploadRequest
-	23, // 66: tollgate.testing.v1.TranscodingTestService.Chat:input_type -> tollgate.testing.v1.ChatRequest
-	5,  // 67: tollgate.testing.v1.TranscodingTestService.Query:output_type -> tollgate.testing.v1.EchoResponse
-	5,  // 68: tollgate.testing.v1.TranscodingTestService.GetResource:output_type -> tollgate.testing.v1.EchoResponse
-	5,  // 69: tollgate.testing.v1.TranscodingTestService.CreateResource:output_type -> tollgate.testing.v1.EchoResponse
-	5,  // 70: tollgate.testing.v1.TranscodingTestService.UpdateResource:output_type -> tollgate.testing.v1.EchoResponse
-	46, // 71: tollgate.testing.v1.TranscodingTestService.DeleteResource:output_type -> google.protobuf.Empty
-	5,  // 72: tollgate.testing.v1.TranscodingTestService.ArchiveResource:output_type -> tollgate.testing.v1.EchoResponse
-	5,  // 73: tollgate.testing.v1.TranscodingTestService.LockResource:output_type -> tollgate.testing.v1.EchoResponse
-	5,  // 74: tollgate.testing.v1.TranscodingTestService.GetFile:output_type -> tollgate.testing.v1.EchoResponse
-	14, // 75: tollgate.testing.v1.TranscodingTestService.GetResourceView:output_type -> tollgate.testing.v1.ResourceView
-	16, // 76: tollgate.testing.v1.TranscodingTestService.StreamEvents:output_type -> tollgate.testing.v1.Event
-	5,  // 77: tollgate.testing.v1.TranscodingTestService.Fail:output_type -> tollgate.testing.v1.EchoResponse
-	48, // 78: tollgate.testing.v1.TranscodingTestService.Download:output_type -> google.api.HttpBody
-	48, // 79: tollgate.testing.v1.TranscodingTestService.DownloadChunks:output_type -> google.api.HttpBody
-	5,  // 80: tollgate.testing.v1.TranscodingTestService.Unbound:output_type -> tollgate.testing.v1.EchoResponse
-	5,  // 81: tollgate.testing.v1.TranscodingTestService.Upload:output_type -> tollgate.testing.v1.EchoResponse
-	24, // 82: tollgate.testing.v1.TranscodingTestService.Chat:output_type -> tollgate.testing.v1.ChatResponse
-	67, // [67:83] is the sub-list for method output_type
-	51, // [51:67] is the sub-list for method input_type
+	21, // 64: tollgate.testing.v1.TranscodingTestService.CustomGrammar:input_type -> tollgate.testing.v1.CustomGrammarRequest
+	22, // 65: tollgate.testing.v1.TranscodingTestService.Unbound:input_type -> tollgate.testing.v1.UnboundRequest
+	23, // 66: tollgate.testing.v1.TranscodingTestService.Upload:input_type -> tollgate.testing.v1.UploadRequest
+	24, // 67: tollgate.testing.v1.TranscodingTestService.Chat:input_type -> tollgate.testing.v1.ChatRequest
+	5,  // 68: tollgate.testing.v1.TranscodingTestService.Query:output_type -> tollgate.testing.v1.EchoResponse
+	5,  // 69: tollgate.testing.v1.TranscodingTestService.GetResource:output_type -> tollgate.testing.v1.EchoResponse
+	5,  // 70: tollgate.testing.v1.TranscodingTestService.CreateResource:output_type -> tollgate.testing.v1.EchoResponse
+	5,  // 71: tollgate.testing.v1.TranscodingTestService.UpdateResource:output_type -> tollgate.testing.v1.EchoResponse
+	47, // 72: tollgate.testing.v1.TranscodingTestService.DeleteResource:output_type -> google.protobuf.Empty
+	5,  // 73: tollgate.testing.v1.TranscodingTestService.ArchiveResource:output_type -> tollgate.testing.v1.EchoResponse
+	5,  // 74: tollgate.testing.v1.TranscodingTestService.LockResource:output_type -> tollgate.testing.v1.EchoResponse
+	5,  // 75: tollgate.testing.v1.TranscodingTestService.GetFile:output_type -> tollgate.testing.v1.EchoResponse
+	14, // 76: tollgate.testing.v1.TranscodingTestService.GetResourceView:output_type -> tollgate.testing.v1.ResourceView
+	16, // 77: tollgate.testing.v1.TranscodingTestService.StreamEvents:output_type -> tollgate.testing.v1.Event
+	5,  // 78: tollgate.testing.v1.TranscodingTestService.Fail:output_type -> tollgate.testing.v1.EchoResponse
+	49, // 79: tollgate.testing.v1.TranscodingTestService.Download:output_type -> google.api.HttpBody
+	49, // 80: tollgate.testing.v1.TranscodingTestService.DownloadChunks:output_type -> google.api.HttpBody
+	5,  // 81: tollgate.testing.v1.TranscodingTestService.CustomGrammar:output_type -> tollgate.testing.v1.EchoResponse
+	5,  // 82: tollgate.testing.v1.TranscodingTestService.Unbound:output_type -> tollgate.testing.v1.EchoResponse
+	5,  // 83: tollgate.testing.v1.TranscodingTestService.Upload:output_type -> tollgate.testing.v1.EchoResponse
+	25, // 84: tollgate.testing.v1.TranscodingTestService.Chat:output_type -> tollgate.testing.v1.ChatResponse
+	68, // [68:85] is the sub-list for method output_type
+	51, // [51:68] is the sub-list for method input_type
 	51, // [51:51] is the sub-list for extension type_name
 	51, // [51:51] is the sub-list for extension extendee
 	0,  // [0:51] is the sub-list for field type_name
@@ -2433,7 +2515,7 @@ func file_tollgate_testing_v1_transcoding_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_testing_v1_transcoding_proto_rawDesc), len(file_tollgate_testing_v1_transcoding_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,7 @@ const (
 	TranscodingTestService_Fail_FullMethodName            = "/tollgate.testing.v1.TranscodingTestService/Fail"
 	TranscodingTestService_Download_FullMethodName        = "/tollgate.testing.v1.TranscodingTestService/Download"
 	TranscodingTestService_DownloadChunks_FullMethodName  = "/tollgate.testing.v1.TranscodingTestService/DownloadChunks"
+	TranscodingTestService_CustomGrammar_FullMethodName   = "/tollgate.testing.v1.TranscodingTestService/CustomGrammar"
 	TranscodingTestService_Unbound_FullMethodName         = "/tollgate.testing.v1.TranscodingTestService/Unbound"
 	TranscodingTestService_Upload_FullMethodName          = "/tollgate.testing.v1.TranscodingTestService/Upload"
 	TranscodingTestService_Chat_FullMethodName            = "/tollgate.testing.v1.TranscodingTestService/Chat"
@@ -88,6 +89,11 @@ type TranscodingTestServiceClient interface {
 	Download(ctx context.Context, in *DownloadRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// DownloadChunks streams the resource's content as raw HTTP body chunks.
 	DownloadChunks(ctx context.Context, in *DownloadChunksRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error)
+	// CustomGrammar uses what grpc-gateway's path template grammar allows
+	// beyond the common forms: a verb holding ':' (from grpc-gateway's own
+	// a_bit_of_everything.proto), literals holding ':', '=' and '*', and
+	// segments after "**".
+	CustomGrammar(ctx context.Context, in *CustomGrammarRequest, opts ...grpc.CallOption) (*EchoResponse, error)
 	// Unbound has no google.api.http rule: the transcoder serves it at
 	// POST /tollgate.testing.v1.TranscodingTestService/Unbound.
 	Unbound(ctx context.Context, in *UnboundRequest, opts ...grpc.CallOption) (*EchoResponse, error)
@@ -255,6 +261,16 @@ func (c *transcodingTestServiceClient) DownloadChunks(ctx context.Context, in *D
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TranscodingTestService_DownloadChunksClient = grpc.ServerStreamingClient[httpbody.HttpBody]
 
+func (c *transcodingTestServiceClient) CustomGrammar(ctx context.Context, in *CustomGrammarRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EchoResponse)
+	err := c.cc.Invoke(ctx, TranscodingTestService_CustomGrammar_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *transcodingTestServiceClient) Unbound(ctx context.Context, in *UnboundRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EchoResponse)
@@ -340,6 +356,11 @@ type TranscodingTestServiceServer interface {
 	Download(context.Context, *DownloadRequest) (*httpbody.HttpBody, error)
 	// DownloadChunks streams the resource's content as raw HTTP body chunks.
 	DownloadChunks(*DownloadChunksRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error
+	// CustomGrammar uses what grpc-gateway's path template grammar allows
+	// beyond the common forms: a verb holding ':' (from grpc-gateway's own
+	// a_bit_of_everything.proto), literals holding ':', '=' and '*', and
+	// segments after "**".
+	CustomGrammar(context.Context, *CustomGrammarRequest) (*EchoResponse, error)
 	// Unbound has no google.api.http rule: the transcoder serves it at
 	// POST /tollgate.testing.v1.TranscodingTestService/Unbound.
 	Unbound(context.Context, *UnboundRequest) (*EchoResponse, error)
@@ -397,6 +418,9 @@ func (UnimplementedTranscodingTestServiceServer) Download(context.Context, *Down
 }
 func (UnimplementedTranscodingTestServiceServer) DownloadChunks(*DownloadChunksRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error {
 	return status.Error(codes.Unimplemented, "method DownloadChunks not implemented")
+}
+func (UnimplementedTranscodingTestServiceServer) CustomGrammar(context.Context, *CustomGrammarRequest) (*EchoResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CustomGrammar not implemented")
 }
 func (UnimplementedTranscodingTestServiceServer) Unbound(context.Context, *UnboundRequest) (*EchoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Unbound not implemented")
@@ -649,6 +673,24 @@ func _TranscodingTestService_DownloadChunks_Handler(srv interface{}, stream grpc
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TranscodingTestService_DownloadChunksServer = grpc.ServerStreamingServer[httpbody.HttpBody]
 
+func _TranscodingTestService_CustomGrammar_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CustomGrammarRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TranscodingTestServiceServer).CustomGrammar(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TranscodingTestService_CustomGrammar_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TranscodingTestServiceServer).CustomGrammar(ctx, req.(*CustomGrammarRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TranscodingTestService_Unbound_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(UnboundRequest)
 	if err := dec(in); err != nil {
@@ -731,6 +773,10 @@ var TranscodingTestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Download",
 			Handler:    _TranscodingTestService_Download_Handler,
+		},
+		{
+			MethodName: "CustomGrammar",
+			Handler:    _TranscodingTestService_CustomGrammar_Handler,
 		},
 		{
 			MethodName: "Unbound",

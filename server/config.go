@@ -59,10 +59,20 @@ const minMaxRouteTimeout = 50 * time.Millisecond
 // `tollgate serve`.
 type Config struct {
 	// DataDir is the directory holding Tollgate's state: the database
-	// (tollgate.db) and the generated admin token (admin-token). It is
-	// created with mode 0700 if missing. Only one Tollgate process can use a
-	// data dir at a time. Default "./tollgate-data".
+	// (tollgate.db, unless Store names PostgreSQL) and the generated admin
+	// token (admin-token). It is created with mode 0700 if missing. Only one
+	// Tollgate process can use a data dir at a time. Default
+	// "./tollgate-data".
 	DataDir string
+
+	// Store selects where the configuration is stored. Empty or "bolt" is
+	// the embedded database in DataDir, for one process. A PostgreSQL URL
+	// (postgres://user@host:5432/db?sslmode=require, or postgresql://...)
+	// stores it in that database, shared by every process given the same
+	// URL: each applies the writes of the others within about a second.
+	// Prefer the environment (TOLLGATE_STORE) or PGPASSWORD/.pgpass to a
+	// password on the command line. Default "" (bolt).
+	Store string
 
 	// AdminAddr is the host:port of the admin API, serving both gRPC and
 	// REST/JSON on one port. The admin API has no TLS yet, so keep it on a
@@ -126,6 +136,55 @@ type Config struct {
 	// host's cloud credentials. Default false.
 	AllowLinkLocalTargets bool
 
+	// MaxConnections caps the connections open at once on the data port;
+	// a connection over it is closed right after it is accepted. 0 means
+	// 80% of the process's file descriptor limit (RLIMIT_NOFILE); -1
+	// means no limit. Default 0.
+	MaxConnections int
+
+	// MaxConnectionsPerIP caps the connections open at once on the data
+	// port from one client IP address. 0 means a tenth of the effective
+	// MaxConnections (or of 80% of the file descriptor limit); -1 means no
+	// limit, for a gateway behind a load balancer through which every
+	// client shares one address. Default 0.
+	MaxConnectionsPerIP int
+
+	// BodyReadTimeout is how long a client may take to send a request
+	// body (REST and plain HTTP routes, HTTP/1.1 and h2c), counted from
+	// the end of its headers. A body still arriving then is answered 408
+	// Request Timeout and, on HTTP/1.1, the connection is closed. gRPC
+	// streams are not bounded (grpc-go's flow control and keepalive apply
+	// to them). Default 60s.
+	BodyReadTimeout time.Duration
+
+	// MinBodyReadRate is the slowest a request body may arrive, in bytes
+	// per second on average, once MinRateGrace has passed; a slower body is
+	// answered 408 as with BodyReadTimeout. -1 means no minimum rate.
+	// Default 1024 (1 KiB/s).
+	MinBodyReadRate int
+
+	// MinBodyWriteRate is the slowest a client may read a response, in
+	// bytes per second: each write to the client must complete within
+	// MinRateGrace plus its size at this rate, else the response is cut
+	// off and the connection (HTTP/1.1) or stream (HTTP/2) closed. Slow
+	// readers otherwise hold a connection, its buffers and a backend call
+	// open. -1 means no minimum rate. Default 1024 (1 KiB/s).
+	MinBodyWriteRate int
+
+	// MinRateGrace is the slack of MinBodyReadRate and MinBodyWriteRate:
+	// how long a body may trickle before its average rate counts, and
+	// how long any single write may take beyond its size at the minimum
+	// rate. Default 5s.
+	MinRateGrace time.Duration
+
+	// StreamResetLimit is how many streams a client may reset at once on
+	// one HTTP/2 connection of the data port (gRPC or h2c); it regains a
+	// tenth of that per second. A client resetting streams faster (the
+	// HTTP/2 "rapid reset" attack) gets GOAWAY ENHANCE_YOUR_CALM and its
+	// connection is closed. -1 means no limit. Default 1000, the streams a
+	// client may have open at once: cancelling all of them is legitimate.
+	StreamResetLimit int
+
 	// ProxyProtocol reads PROXY protocol v1/v2 headers on data-port
 	// connections from TrustedProxies (layer-4 load balancers), whose
 	// source address then is the connection's client address. Connections
@@ -161,7 +220,14 @@ func DefaultConfig() Config {
 		LogFormat:       DefaultLogFormat,
 		MaxRouteTimeout: DefaultMaxRouteTimeout,
 		ShutdownTimeout: DefaultShutdownTimeout,
-		AuditRetention:  DefaultAuditRetention,
+
+		// Limits of slow clients on the data port.
+		BodyReadTimeout:  DefaultBodyReadTimeout,
+		MinBodyReadRate:  DefaultMinBodyRate,
+		MinBodyWriteRate: DefaultMinBodyRate,
+		MinRateGrace:     DefaultMinRateGrace,
+		StreamResetLimit: DefaultStreamResetLimit,
+		AuditRetention:   DefaultAuditRetention,
 	}
 }
 
@@ -192,7 +258,7 @@ func (c Config) withDefaults() Config {
 	if c.Stderr == nil {
 		c.Stderr = os.Stderr
 	}
-	return c
+	return c.withEdgeDefaults(d)
 }
 
 // Validate reports every problem of c at once, joined, each prefixed with
@@ -230,9 +296,11 @@ func (c Config) Validate() error {
 	if _, err := forwarded.ParsePrefixes(c.TrustedProxies); err != nil {
 		add("trusted-proxies", err)
 	}
+	add("store", validateStore(c.Store))
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
 	}
+	errs = append(errs, c.validateEdge()...)
 	if p, err := forwarded.ParsePrefixes(c.TrustedProxies); c.ProxyProtocol && err == nil && len(p) == 0 {
 		errs = append(errs, errors.New("proxy-protocol: needs trusted-proxies, the load balancers that may send PROXY headers"))
 	}

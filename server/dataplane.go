@@ -70,7 +70,7 @@ func (s *Server) buildDataPlane() error {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}
 	s.gateway = gw
-	s.dataHandler = gw
+	s.dataHandler = s.edgeHandler(gw)
 	return nil
 }
 
@@ -81,6 +81,8 @@ func (s *Server) loadDeployed() {
 	if s.gateway == nil {
 		return
 	}
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	deployed, err := s.admin.Deployed(ctx)

@@ -63,6 +63,16 @@ func (s *Server) withProbes(next func() http.Handler) http.Handler {
 				return
 			}
 			code, body := s.stagesReadiness()
+			if err := s.storeHealth(r.Context()); err != nil {
+				s.log.Debug("readiness probe: store unavailable", "error", err)
+				if r.URL.Query().Get("require") == "store" {
+					probe(w, r, http.StatusServiceUnavailable, "store unavailable")
+					return
+				}
+				// Serving the last configuration is still serving: a
+				// store outage must not take every node out of rotation.
+				body += "\nstore unavailable: serving the last configuration"
+			}
 			probe(w, r, code, body)
 		default:
 			next().ServeHTTP(w, r)

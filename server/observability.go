@@ -47,6 +47,9 @@ func (s *Server) buildObservability() (*observability, error) {
 		return nil, fmt.Errorf("server: metrics from OTEL_* environment: %w", err)
 	}
 	m, err := metrics.New(mp)
+	if err == nil {
+		err = s.registerEdgeMetrics(mp)
+	}
 	if err != nil {
 		_ = shutdown(context.Background())
 		return nil, fmt.Errorf("server: metrics: %w", err)

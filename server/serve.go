@@ -68,7 +68,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	dataSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.dataHandler }))
 	// The data port hands gRPC connections to the gateway's gRPC server
 	// (grpc-go's native transport) and the rest to the HTTP server.
-	dataSplit := connsplit.New(dataLn, connsplit.WithTimeout(readHeaderTimeout))
+	dataSplit := connsplit.New(s.limitConnections(dataLn), connsplit.WithTimeout(readHeaderTimeout), s.guardHTTP2(), s.guardHTTP1())
 	// Each serving goroutine reports exactly once, when it stops; the
 	// buffer lets them exit even when nobody is receiving any more.
 	const workers = 5

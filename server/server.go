@@ -21,15 +21,12 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
+	"github.com/tollgate-gw/tollgate/internal/connlimit"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/store"
-	"github.com/tollgate-gw/tollgate/server/store/boltstore"
 )
-
-// dbFileName is the name of the database file inside the data dir.
-const dbFileName = "tollgate.db"
 
 // ErrServerClosed is returned by [Server.Serve] when it is called after the
 // Server was closed, or a second time: a Server runs once, because shutting
@@ -55,6 +52,18 @@ type Server struct {
 	quota       *quota.Counter                          // usage counts and quotas
 	respCache   *cache.Cache                            // the stages' response caches
 	obs         *observability                          // traces, metrics, access logs
+	watch       storeWatch                              // follows other nodes' writes (shared stores)
+	// loadMu serializes loadDeployed (admin writes and the store watch),
+	// so a reload that read an older configuration never replaces a newer one.
+	loadMu sync.Mutex
+
+	// The data port's connections (set once it listens) and HTTP requests
+	// in flight, for metrics.
+	conns        atomic.Pointer[connlimit.Listener]
+	openRequests atomic.Int64
+	resetLimited atomic.Int64 // HTTP/2 connections ended for rapid reset
+	// HTTP/1.x requests refused for both Content-Length and Transfer-Encoding.
+	ambiguousRefused atomic.Int64
 
 	// grpc serves the admin API, health and reflection, both to gRPC
 	// clients on the admin port (through ServeHTTP) and to the REST gateway
@@ -117,8 +126,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: create data dir: %w", err)
 	}
-	dbPath := filepath.Join(cfg.DataDir, dbFileName)
-	st, err := boltstore.Open(dbPath, boltstore.WithLogger(log))
+	st, where, err := s.openStore()
 	if err != nil {
 		return nil, fmt.Errorf("server: open store: %w", err)
 	}
@@ -128,7 +136,7 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: migrate store: %w", err)
 	}
 	if applied > 0 {
-		log.Info("store migrated", "path", dbPath, "migrations_applied", applied)
+		log.Info("store migrated", "store", where, "migrations_applied", applied)
 	}
 
 	if err := s.settleToken(); err != nil {
@@ -146,6 +154,12 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	// Read before what is cached from the store, so that the watch
+	// started below misses no change made meanwhile by another node.
+	since, err := s.storeVersion()
+	if err != nil {
+		return nil, err
+	}
 	acct, err := s.admin.GetAccountSettings(context.Background(), &adminv1.GetAccountSettingsRequest{Name: "settings"})
 	if err != nil {
 		return nil, fmt.Errorf("server: read account settings: %w", err)
@@ -158,6 +172,7 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.loadDeployed()
+	s.watchStore(since)
 	return s, nil
 }
 
@@ -244,6 +259,7 @@ func (s *Server) Close() error {
 // Server, so that it can clean up after a failed New.
 func (s *Server) release() error {
 	s.releaseOnce.Do(func() {
+		s.stopWatching() // before what its reloads use is closed
 		var errs []error
 		if s.gateway != nil {
 			if err := s.gateway.Close(); err != nil {

@@ -14,6 +14,13 @@
 // command lines are visible to every user of the machine. Run
 // `tollgate serve --help` for the details.
 //
+// --store (TOLLGATE_STORE) selects where the configuration is kept: empty or
+// "bolt" is the embedded database in --data-dir (one process), a
+// postgres:// or postgresql:// URL a PostgreSQL database that several
+// gateway processes share, each applying the admin writes made through any
+// of them within about a second. Give such nodes the same
+// TOLLGATE_ADMIN_TOKEN.
+//
 // The command only turns flags and environment into a server.Config; the
 // gateway itself lives in package server.
 package main

@@ -127,8 +127,17 @@ var serveFlagEnv = map[string]string{
 	"public-url":               "TOLLGATE_PUBLIC_URL",
 	"trusted-proxies":          "TOLLGATE_TRUSTED_PROXIES",
 	"allow-link-local-targets": "TOLLGATE_ALLOW_LINK_LOCAL_TARGETS",
-	"audit-retention":          "TOLLGATE_AUDIT_RETENTION",
-	"proxy-protocol":           "TOLLGATE_PROXY_PROTOCOL",
+
+	"max-connections":        "TOLLGATE_MAX_CONNECTIONS",
+	"max-connections-per-ip": "TOLLGATE_MAX_CONNECTIONS_PER_IP",
+	"body-read-timeout":      "TOLLGATE_BODY_READ_TIMEOUT",
+	"min-body-read-rate":     "TOLLGATE_MIN_BODY_READ_RATE",
+	"min-body-write-rate":    "TOLLGATE_MIN_BODY_WRITE_RATE",
+	"min-rate-grace":         "TOLLGATE_MIN_RATE_GRACE",
+	"stream-reset-limit":     "TOLLGATE_STREAM_RESET_LIMIT",
+	"store":                  "TOLLGATE_STORE",
+	"audit-retention":        "TOLLGATE_AUDIT_RETENTION",
+	"proxy-protocol":         "TOLLGATE_PROXY_PROTOCOL",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -159,11 +168,33 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"comma-separated `CIDRs` of proxies in front of the data port whose X-Forwarded-For/-Host/-Proto and Forwarded headers are believed; default: none (the gateway sets them from the connection)")
 	fs.BoolVar(&cfg.AllowLinkLocalTargets, "allow-link-local-targets", d.AllowLinkLocalTargets,
 		"let backends, authorizers and JWKS URLs be on link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, metadata.google.internal...), refused by default")
+	addEdgeFlags(fs, cfg, d)
+	fs.StringVar(&cfg.Store, "store", d.Store,
+		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")
 	fs.BoolVar(&cfg.ProxyProtocol, "proxy-protocol", d.ProxyProtocol,
 		"read PROXY protocol v1/v2 headers on data-port connections from the trusted-proxies (layer-4 load balancers)")
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", d.AuditRetention,
 		"how long the audit log of admin writes is kept (`duration`, at least 1h)")
 	return fs
+}
+
+// addEdgeFlags defines the flags of the data port's limits on connections
+// and slow clients.
+func addEdgeFlags(fs *flag.FlagSet, cfg *server.Config, d server.Config) {
+	fs.IntVar(&cfg.MaxConnections, "max-connections", d.MaxConnections,
+		"`n` connections open at once on the data port, more are closed on accept; 0: 80% of the file descriptor limit, -1: no limit")
+	fs.IntVar(&cfg.MaxConnectionsPerIP, "max-connections-per-ip", d.MaxConnectionsPerIP,
+		"`n` data-port connections open at once from one client IP; 0: a tenth of max-connections, -1: no limit (behind a load balancer)")
+	fs.DurationVar(&cfg.BodyReadTimeout, "body-read-timeout", d.BodyReadTimeout,
+		"how long a request body may take to arrive (REST and HTTP routes) before 408 Request Timeout")
+	fs.IntVar(&cfg.MinBodyReadRate, "min-body-read-rate", d.MinBodyReadRate,
+		"slowest average `bytes/s` a request body may arrive at after min-rate-grace, else 408; -1: no minimum")
+	fs.IntVar(&cfg.MinBodyWriteRate, "min-body-write-rate", d.MinBodyWriteRate,
+		"slowest `bytes/s` a client may read a response at (each write gets min-rate-grace plus its size at this rate), else it is cut off; -1: no minimum")
+	fs.DurationVar(&cfg.MinRateGrace, "min-rate-grace", d.MinRateGrace,
+		"slack of the minimum body rates")
+	fs.IntVar(&cfg.StreamResetLimit, "stream-reset-limit", d.StreamResetLimit,
+		"`n` streams a client may reset at once on one HTTP/2 connection (regaining n/10 per second), else GOAWAY and close (rapid reset); -1: no limit")
 }
 
 // parseServe turns the serve arguments and the environment into a Config:

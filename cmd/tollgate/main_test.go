@@ -51,7 +51,9 @@ func TestParseServe(t *testing.T) {
 				DataDir: "/var/lib/tollgate", AdminAddr: "127.0.0.1:9999", ListenAddr: ":80",
 				LogFormat: "json", Demo: true, MaxRouteTimeout: 5 * time.Second,
 				ShutdownTimeout: time.Minute, AdminToken: "env-token-0123456789",
-				AuditRetention: server.DefaultAuditRetention,
+				BodyReadTimeout: d.BodyReadTimeout, MinBodyReadRate: d.MinBodyReadRate, MinBodyWriteRate: d.MinBodyWriteRate, MinRateGrace: d.MinRateGrace,
+				StreamResetLimit: d.StreamResetLimit,
+				AuditRetention:   server.DefaultAuditRetention,
 			},
 		},
 		{
@@ -66,8 +68,23 @@ func TestParseServe(t *testing.T) {
 			want: server.Config{
 				DataDir: "/flag", AdminAddr: "127.0.0.1:1", ListenAddr: ":2", LogFormat: "text",
 				MaxRouteTimeout: 10 * time.Second, ShutdownTimeout: 3 * time.Second,
-				AuditRetention: server.DefaultAuditRetention,
+				BodyReadTimeout: d.BodyReadTimeout, MinBodyReadRate: d.MinBodyReadRate, MinBodyWriteRate: d.MinBodyWriteRate, MinRateGrace: d.MinRateGrace,
+				StreamResetLimit: d.StreamResetLimit,
+				AuditRetention:   server.DefaultAuditRetention,
 			},
+		},
+		{
+			name: "edge limits",
+			args: []string{"--max-connections", "500", "--min-body-write-rate=-1", "--min-rate-grace", "2s"},
+			env: map[string]string{
+				"TOLLGATE_MAX_CONNECTIONS": "9", "TOLLGATE_MAX_CONNECTIONS_PER_IP": "-1", "TOLLGATE_BODY_READ_TIMEOUT": "10s",
+				"TOLLGATE_MIN_BODY_READ_RATE": "100", "TOLLGATE_STREAM_RESET_LIMIT": "50",
+			},
+			want: with(func(c *server.Config) {
+				c.MaxConnections, c.MaxConnectionsPerIP, c.BodyReadTimeout = 500, -1, 10*time.Second
+				c.MinBodyReadRate, c.MinBodyWriteRate, c.MinRateGrace = 100, -1, 2*time.Second
+				c.StreamResetLimit = 50
+			}),
 		},
 		{name: "demo flag", args: []string{"--demo"}, want: with(func(c *server.Config) { c.Demo = true })},
 		{name: "demo env 1", env: map[string]string{"TOLLGATE_DEMO": "1"}, want: with(func(c *server.Config) { c.Demo = true })},

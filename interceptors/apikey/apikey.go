@@ -141,7 +141,9 @@ func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
 // Cache is a Lookup that remembers answers, known and unknown keys alike,
 // for at most its TTL. When an entry expires under load, one call reads the
 // store for it and the others wait for that answer, rather than every
-// concurrent call reading at once.
+// concurrent call reading at once. When that read fails (the store is
+// unavailable), the expired answer is served and kept another TTL, so that
+// a gateway keeps admitting the keys it knew while its database is down.
 type Cache struct {
 	next    Lookup
 	ttl     time.Duration
@@ -184,6 +186,15 @@ func (c *Cache) LookupAPIKey(ctx context.Context, hash string) (*Key, error) {
 	v, err, _ := c.flights.Do(hash, func() (any, error) {
 		key, err := c.next.LookupAPIKey(context.WithoutCancel(ctx), hash)
 		if err != nil {
+			if ok {
+				// The store failed (a shared database is down): the last
+				// answer is better than refusing every caller, and is
+				// kept another TTL so the store is not asked on every call.
+				c.mu.Lock()
+				c.entries[hash] = cacheEntry{key: e.key, expires: now.Add(c.ttl)}
+				c.mu.Unlock()
+				return e.key, nil
+			}
 			return nil, err
 		}
 		c.mu.Lock()

@@ -182,3 +182,37 @@ func BenchmarkInterceptorCached(b *testing.B) {
 		}
 	}
 }
+
+// TestCacheServesStaleOnError: while the store fails, a key seen before is
+// still answered from the expired entry, and the store is asked at most
+// once per TTL; an unknown key gets the error.
+func TestCacheServesStaleOnError(t *testing.T) {
+	var calls atomic.Int64
+	var down atomic.Bool
+	errDown := status.Error(codes.Unavailable, "store unavailable")
+	next := apikey.LookupFunc(func(context.Context, string) (*apikey.Key, error) {
+		calls.Add(1)
+		if down.Load() {
+			return nil, errDown
+		}
+		return &apikey.Key{Name: "apiKeys/k", Enabled: true}, nil
+	})
+	c := apikey.NewCache(next, 50*time.Millisecond, 0)
+	if k, err := c.LookupAPIKey(context.Background(), "h"); err != nil || k.Name != "apiKeys/k" {
+		t.Fatalf("lookup = %v, %v", k, err)
+	}
+	down.Store(true)
+	time.Sleep(60 * time.Millisecond)
+	before := calls.Load()
+	for range 20 {
+		if k, err := c.LookupAPIKey(context.Background(), "h"); err != nil || k.Name != "apiKeys/k" {
+			t.Fatalf("lookup with the store down = %v, %v; want the last answer", k, err)
+		}
+	}
+	if n := calls.Load() - before; n != 1 {
+		t.Errorf("%d store reads for 20 calls within a TTL of a failure, want 1", n)
+	}
+	if _, err := c.LookupAPIKey(context.Background(), "unknown"); status.Code(err) != codes.Unavailable {
+		t.Errorf("unknown key with the store down: %v, want the store's error", err)
+	}
+}

@@ -90,10 +90,17 @@ func (i *interceptor) check(ctx context.Context) (level string, retryAfter time.
 // every streaming call (and so of every data-plane call, whose proxy is one
 // stream handler) against l before the handler runs. A refused call fails
 // with the error of Refusal, after the retry-after response header was set.
+// A call whose context is already done — the client reset the stream or
+// its deadline passed before the checks — is not charged: it fails with
+// its context's status, so that streams opened and reset at once cannot
+// drain buckets other clients share.
 // It accepts WithClock. It panics when l or checks is nil.
 func StreamServerInterceptor(l Limiter, checks Checks, opts ...Option) grpc.StreamServerInterceptor {
 	in := newInterceptor(l, checks, opts)
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if err := ss.Context().Err(); err != nil {
+			return status.FromContextError(err).Err()
+		}
 		if level, d, ok := in.check(ss.Context()); !ok {
 			// The header cannot have been sent yet: no handler ran.
 			_ = ss.SetHeader(metadata.Pairs(RetryAfterHeader, strconv.FormatInt(retrySeconds(d), 10)))
@@ -109,6 +116,9 @@ func StreamServerInterceptor(l Limiter, checks Checks, opts ...Option) grpc.Stre
 func UnaryServerInterceptor(l Limiter, checks Checks, opts ...Option) grpc.UnaryServerInterceptor {
 	in := newInterceptor(l, checks, opts)
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, status.FromContextError(err).Err()
+		}
 		if level, d, ok := in.check(ctx); !ok {
 			_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterHeader, strconv.FormatInt(retrySeconds(d), 10)))
 			return nil, Refusal(level, d)

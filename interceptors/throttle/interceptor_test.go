@@ -243,3 +243,41 @@ func TestAllowedCallDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per allowed call, want 0", allocs)
 	}
 }
+
+// TestDoneCallsNotCharged: a call whose client already reset the stream
+// (or whose deadline passed) takes no token (issue 13: rapid reset drained
+// the account-wide bucket).
+func TestDoneCallsNotCharged(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), epoch)
+	defer cancel2()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		code codes.Code
+	}{
+		{"reset by the client", cancelled, codes.Canceled},
+		{"deadline passed", expired, codes.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewLocalLimiter()
+			c := Check{Level: LevelAccount, Key: "account", Limit: Limit{Rate: 1, Burst: 3}}
+			si := StreamServerInterceptor(l, fixedChecks(c), WithClock(func() time.Time { return epoch }))
+			ui := UnaryServerInterceptor(l, fixedChecks(c), WithClock(func() time.Time { return epoch }))
+			ss := &fakeStream{ctx: tt.ctx}
+			handled := false
+			err := si(nil, ss, &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error { handled = true; return nil })
+			if status.Code(err) != tt.code || handled {
+				t.Errorf("stream: %v (handled %v), want %v without the handler", err, handled, tt.code)
+			}
+			if _, err := ui(tt.ctx, nil, &grpc.UnaryServerInfo{}, func(context.Context, any) (any, error) { return nil, nil }); status.Code(err) != tt.code {
+				t.Errorf("unary: %v, want %v", err, tt.code)
+			}
+			if n := drain(l, "account", c.Limit, epoch); n != 3 {
+				t.Errorf("the bucket has %d tokens, want all 3", n)
+			}
+		})
+	}
+}

@@ -99,8 +99,13 @@ func (c *client) printList(items []protoreflect.Message) error {
 	return tw.Flush()
 }
 
-// write prints JSON b as it is or as YAML.
+// write prints JSON b indented, or as YAML. protojson's spacing is
+// deliberately unstable across builds; re-indenting makes it the same.
 func (c *client) write(b []byte) error {
+	var buf bytes.Buffer
+	if json.Indent(&buf, b, "", "  ") == nil {
+		b = buf.Bytes()
+	}
 	if c.output == "yaml" {
 		y, err := yaml.JSONToYAML(b)
 		if err != nil {

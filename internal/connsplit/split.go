@@ -35,6 +35,22 @@ func WithFirstRequestWait(d time.Duration) Option {
 	return func(s *Splitter) { s.firstRequestWait = d }
 }
 
+// WithHTTP2Conn sets a function through which every HTTP/2 connection
+// (gRPC or h2c, by its preface) passes before it is handed over, to watch
+// or limit it at the frame level. The connection it is given replays the
+// bytes read to classify it, preface included. Default none.
+func WithHTTP2Conn(wrap func(net.Conn) net.Conn) Option {
+	return func(s *Splitter) { s.wrapHTTP2 = wrap }
+}
+
+// WithHTTP1Conn sets a function through which every connection that is
+// neither HTTP/2 nor gRPC (HTTP/1.x, or anything net/http will refuse)
+// passes before it is handed to the HTTP listener. The connection it is
+// given replays the bytes read to classify it. Default none.
+func WithHTTP1Conn(wrap func(net.Conn) net.Conn) Option {
+	return func(s *Splitter) { s.wrapHTTP1 = wrap }
+}
+
 // Splitter accepts connections from one listener and hands each to the
 // gRPC or the HTTP listener it exposes, by the first request (see
 // Classify). Classification runs per connection, so a slow client never
@@ -44,6 +60,8 @@ type Splitter struct {
 	root             net.Listener
 	timeout          time.Duration
 	firstRequestWait time.Duration
+	wrapHTTP2        func(net.Conn) net.Conn
+	wrapHTTP1        func(net.Conn) net.Conn
 	grpc, http       *child
 	done             chan struct{}
 	closeOnce        sync.Once
@@ -132,7 +150,13 @@ func (s *Splitter) route(c net.Conn) {
 	if kind == GRPC {
 		dst = s.grpc
 	}
-	rc := &replayConn{Conn: c, pending: buf}
+	var rc net.Conn = &replayConn{Conn: c, pending: buf}
+	switch isHTTP2 := len(buf) >= len(clientPreface) && string(buf[:len(clientPreface)]) == clientPreface; {
+	case isHTTP2 && s.wrapHTTP2 != nil:
+		rc = s.wrapHTTP2(rc)
+	case !isHTTP2 && s.wrapHTTP1 != nil:
+		rc = s.wrapHTTP1(rc)
+	}
 	select {
 	case dst.conns <- rc:
 	case <-s.done:

@@ -87,8 +87,21 @@ func (s *Service) changed(kind store.Kind) {
 	if s.onDeploy == nil {
 		return
 	}
-	switch kind {
-	case kindStages, kindDeployments, kindAPIs, kindDomainMappings:
+	if deployed, _ := Affects(kind); deployed {
 		s.onDeploy()
 	}
+}
+
+// Affects reports what a write to kind changes for a running gateway: what
+// is deployed (reload the data plane, as WithOnDeploy's function does) or
+// the account settings (as WithOnSettings's). Processes sharing a store use
+// it to apply each other's writes.
+func Affects(kind store.Kind) (deployed, settings bool) {
+	switch kind {
+	case kindStages, kindDeployments, kindAPIs, kindDomainMappings:
+		return true, false
+	case kindSettings:
+		return false, true
+	}
+	return false, false
 }

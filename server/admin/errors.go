@@ -112,6 +112,11 @@ func internalError(op string, err error) error {
 		return status.Error(codes.DeadlineExceeded, op+": deadline exceeded")
 	case errors.Is(err, store.ErrClosed):
 		return status.Error(codes.Unavailable, op+": the gateway is shutting down")
+	case errors.Is(err, store.ErrUnavailable):
+		// The database of a shared store is down or unreachable: the
+		// caller may retry, and the data plane keeps serving meanwhile.
+		st := status.Newf(codes.Unavailable, "%s: the configuration store is unavailable, retry later (data-plane traffic is still served with the last configuration): %v", op, err)
+		return withDetails(st, &errdetails.ErrorInfo{Reason: "STORE_UNAVAILABLE", Domain: errorDomain})
 	}
 	return status.Errorf(codes.Internal, "%s: %v", op, err)
 }

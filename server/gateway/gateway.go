@@ -184,6 +184,8 @@ type Gateway struct {
 	nextRef  atomic.Uint64
 	serving  sync.WaitGroup
 	closed   atomic.Bool
+
+	openStreams atomic.Int64 // see OpenGRPCStreams
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -222,6 +224,7 @@ func New(opts ...Option) (*Gateway, error) {
 	}, g.policy...)
 	g.httpChain = append(g.httpChain, integrationInterceptor)
 	g.serverChain = append([]grpc.StreamServerInterceptor{
+		g.countStreams,
 		recovery.StreamServerInterceptor(g.logger),
 		g.routeInterceptor,
 	}, g.httpChain...)

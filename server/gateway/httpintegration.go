@@ -147,5 +147,9 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"))
 		},
 	}
-	proxy.ServeHTTP(w, r.WithContext(ctx))
+	out := r.WithContext(ctx)
+	// The transport may still be reading the body when the proxy returns.
+	w, guard := guardBody(w, out)
+	defer guard.finish()
+	proxy.ServeHTTP(w, out)
 }

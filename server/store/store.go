@@ -34,6 +34,14 @@ var (
 	// always a caller bug (an unset resource name), and rejecting them keeps
 	// implementations from disagreeing about whether "" is a valid key.
 	ErrInvalidKey = errors.New("store: empty kind or key")
+
+	// ErrUnavailable is returned when the store cannot be reached, for
+	// example when the PostgreSQL server of a networked store is down or
+	// the connection to it broke. The request may succeed when retried
+	// later, which is why callers map it to a gRPC UNAVAILABLE status. When
+	// it comes from the commit of an Update, the outcome of that write is
+	// unknown. The embedded store never returns it.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // Record is one key and its value, as returned by [Tx.List]. Value is owned
@@ -102,4 +110,45 @@ type Tx interface {
 
 	// Count returns the number of keys of kind that start with prefix.
 	Count(kind Kind, prefix string) (int, error)
+}
+
+// Change is what a [Watcher] reports: one or more write transactions
+// committed to the store since the previous Change.
+type Change struct {
+	// Version is the store's version after the change. Versions increase
+	// by one with every committed Update that wrote something, so a Watcher
+	// reports them in commit order.
+	Version int64
+	// Kinds lists, sorted and without duplicates, the kinds written since
+	// the previous Change. Nil means the watcher cannot tell (changes were
+	// missed for too long, or the store was restored from a backup): treat
+	// everything as changed.
+	Kinds []Kind
+}
+
+// Watcher is implemented by stores that several Tollgate processes share,
+// so that each of them learns about the writes of the others.
+type Watcher interface {
+	// Version returns the store's current version: the version of the last
+	// committed Update that wrote something, 0 for a store never written.
+	// Read it before reading what a process caches, then pass it to Watch,
+	// and no change is missed between the two.
+	Version(ctx context.Context) (int64, error)
+
+	// Watch calls fn for the changes committed after version since, until
+	// ctx is done or the store is closed, and then returns ctx's error or
+	// ErrClosed. Calls are made one at a time, in commit order, with
+	// increasing versions (a lower one, with nil Kinds, only when the store
+	// was restored from an older backup); changes that commit while fn runs
+	// are coalesced into the next call. Watch keeps trying while the store is
+	// unavailable and, once it is back, reports what it missed in one call.
+	Watch(ctx context.Context, since int64, fn func(Change)) error
+}
+
+// Pinger is implemented by stores that can be unreachable (a database
+// server), for readiness probes.
+type Pinger interface {
+	// Ping returns nil when the store answers, or an error wrapping
+	// ErrUnavailable when it does not.
+	Ping(ctx context.Context) error
 }

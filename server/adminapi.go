@@ -20,6 +20,7 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
+	"github.com/tollgate-gw/tollgate/server/audit"
 )
 
 const (
@@ -41,7 +42,10 @@ const (
 // of it, and the handler that shares the admin port between them.
 func (s *Server) buildAdminAPI(auth *adminauth.Authenticator) error {
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(s.log), auth.UnaryServerInterceptor()),
+		// The audit log wraps authorization, so that writes a role may not
+		// make are recorded too.
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(s.log),
+			audit.UnaryServerInterceptor(s.admin, auth.Authenticate, s.log), auth.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(s.log), auth.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(maxRequestBytes),
 	)

@@ -37,6 +37,8 @@ const (
 	// longer than DefaultMaxRouteTimeout so that a call that started just
 	// before shutdown can still finish.
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultAuditRetention is the default Config.AuditRetention: 90 days.
+	DefaultAuditRetention = 90 * 24 * time.Hour
 )
 
 // Log formats accepted by Config.LogFormat.
@@ -221,6 +223,17 @@ type Config struct {
 	// Default false.
 	RequireAdminTLS bool
 
+	// ProxyProtocol reads PROXY protocol v1/v2 headers on data-port
+	// connections from TrustedProxies (layer-4 load balancers), whose
+	// source address then is the connection's client address. Connections
+	// from other peers are served as they come. Requires TrustedProxies.
+	// Default false.
+	ProxyProtocol bool
+
+	// AuditRetention is how long the audit log of admin writes is kept;
+	// older events are pruned hourly. Zero means DefaultAuditRetention.
+	AuditRetention time.Duration
+
 	// Logger receives the server's logs. Nil builds one that writes
 	// LogFormat to Stderr.
 	Logger *slog.Logger
@@ -252,6 +265,7 @@ func DefaultConfig() Config {
 		MinBodyWriteRate: DefaultMinBodyRate,
 		MinRateGrace:     DefaultMinRateGrace,
 		StreamResetLimit: DefaultStreamResetLimit,
+		AuditRetention:   DefaultAuditRetention,
 	}
 }
 
@@ -275,6 +289,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = d.ShutdownTimeout
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = d.AuditRetention
 	}
 	if c.Stderr == nil {
 		c.Stderr = os.Stderr
@@ -324,6 +341,12 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
 	}
 	errs = append(errs, c.validateEdge()...)
+	if p, err := forwarded.ParsePrefixes(c.TrustedProxies); c.ProxyProtocol && err == nil && len(p) == 0 {
+		errs = append(errs, errors.New("proxy-protocol: needs trusted-proxies, the load balancers that may send PROXY headers"))
+	}
+	if c.AuditRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("audit-retention: %s is too short; it must be at least 1h", c.AuditRetention))
+	}
 	return errors.Join(errs...)
 }
 

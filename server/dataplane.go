@@ -9,6 +9,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
+	"github.com/tollgate-gw/tollgate/interceptors/ippolicy"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/internal/connsplit"
@@ -29,7 +30,9 @@ const apiKeyCacheTTL = 500 * time.Millisecond
 func (s *Server) buildDataPlane() error {
 	// The policy chain, after routing and the request ID, in Amazon API
 	// Gateway's order: tracing, metrics and access logs (so that they see
-	// refused calls too); account and stage throttling; authorization — the
+	// refused calls too); IP policies (before throttling, so that refused
+	// addresses spend no tokens other callers share, and before any
+	// authorizer is called); account and stage throttling; authorization — the
 	// route's authorizer first (a custom one may choose the caller's API
 	// key), then the API key; then the usage plan's throttle and quota for
 	// that key; then the response cache, which refused calls never reach.
@@ -42,6 +45,7 @@ func (s *Server) buildDataPlane() error {
 	limiter := throttle.NewLocalLimiter()
 	chain := append(obs.interceptors,
 		s.mtlsInterceptor(), // before any policy: a misdirected call is refused outright
+		ippolicy.StreamServerInterceptor(),
 		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
 		s.authorizers.StreamServerInterceptor(),
 		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),

@@ -68,6 +68,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	s.mu.Lock()
 	s.adminAddr, s.dataAddr = adminLn.Addr().String(), dataLn.Addr().String()
 	s.mu.Unlock()
+	dataLn = s.withProxyProtocol(dataLn)
 
 	adminSrv := s.newHTTPServer(s.withProbes(func() http.Handler { return s.adminAPI }))
 	adminSrv.Protocols.SetHTTP2(true) // used only with admin TLS, by ALPN
@@ -112,6 +113,9 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 		stopQuota()
 		<-quotaDone
 	}()
+	pruneCtx, stopPrune := context.WithCancel(context.Background())
+	defer stopPrune()
+	go s.pruneAudit(pruneCtx)
 
 	stopDemo := func() {}
 	if s.cfg.Demo {

@@ -146,16 +146,17 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := s.settleToken(); err != nil {
 		return nil, err
 	}
-	s.adminAuth, err = adminauth.New(s.adminToken)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
 	s.quota = quota.NewCounter(admin.NewUsageStore(st), quota.WithLogger(log))
 	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout),
 		admin.WithOnDeploy(s.loadDeployed), admin.WithPreflight(s.preflight), admin.WithOnSettings(s.setAccountSettings), admin.WithQuotaCounter(s.quota), admin.WithCacheFlusher(s.flushCache),
 		admin.WithAuthorizerCacheFlusher(s.flushAuthorizersCache), admin.WithLinkLocalTargets(cfg.AllowLinkLocalTargets))
 	if err != nil {
 		return nil, fmt.Errorf("server: build admin service: %w", err)
+	}
+	// The bootstrap token, and the named admin tokens of the admin service.
+	s.adminAuth, err = adminauth.New(s.adminToken, adminauth.WithTokens(s.admin))
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	// Read before what is cached from the store, so that the watch
 	// started below misses no change made meanwhile by another node.

@@ -485,6 +485,9 @@ func TestConfigValidate(t *testing.T) {
 			wantErr: []string{"max-connections: ", "max-connections-per-ip: ", "min-body-read-rate: ", "min-body-write-rate: ",
 				"stream-reset-limit: ", "body-read-timeout: ", "min-rate-grace: "},
 		},
+		{name: "proxy protocol", cfg: server.Config{ProxyProtocol: true, TrustedProxies: "10.0.0.0/8"}},
+		{name: "proxy protocol without trusted proxies", cfg: server.Config{ProxyProtocol: true}, wantErr: []string{"proxy-protocol: "}},
+		{name: "short audit retention", cfg: server.Config{AuditRetention: 1000}, wantErr: []string{"audit-retention: "}},
 		{
 			name:    "every problem at once",
 			cfg:     server.Config{AdminAddr: "x", ListenAddr: "y", LogFormat: "z", ShutdownTimeout: -1},

@@ -146,6 +146,8 @@ var serveFlagEnv = map[string]string{
 	"admin-tls-key-file":     "TOLLGATE_ADMIN_TLS_KEY_FILE",
 	"admin-client-ca-file":   "TOLLGATE_ADMIN_CLIENT_CA_FILE",
 	"require-admin-tls":      "TOLLGATE_REQUIRE_ADMIN_TLS",
+	"audit-retention":        "TOLLGATE_AUDIT_RETENTION",
+	"proxy-protocol":         "TOLLGATE_PROXY_PROTOCOL",
 }
 
 // newServeFlags defines the serve flags, writing into cfg, with the
@@ -193,6 +195,10 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"PEM `file` of the CAs whose client certificates admin callers must present (on top of the admin token); needs --admin-tls-cert-file")
 	fs.BoolVar(&cfg.RequireAdminTLS, "require-admin-tls", d.RequireAdminTLS,
 		"refuse to start when --admin-addr is not a loopback address and the admin port has no TLS")
+	fs.BoolVar(&cfg.ProxyProtocol, "proxy-protocol", d.ProxyProtocol,
+		"read PROXY protocol v1/v2 headers on data-port connections from the trusted-proxies (layer-4 load balancers)")
+	fs.DurationVar(&cfg.AuditRetention, "audit-retention", d.AuditRetention,
+		"how long the audit log of admin writes is kept (`duration`, at least 1h)")
 	return fs
 }
 

@@ -53,6 +53,7 @@ func TestParseServe(t *testing.T) {
 				ShutdownTimeout: time.Minute, AdminToken: "env-token-0123456789",
 				BodyReadTimeout: d.BodyReadTimeout, MinBodyReadRate: d.MinBodyReadRate, MinBodyWriteRate: d.MinBodyWriteRate, MinRateGrace: d.MinRateGrace,
 				StreamResetLimit: d.StreamResetLimit,
+				AuditRetention:   server.DefaultAuditRetention,
 			},
 		},
 		{
@@ -69,6 +70,7 @@ func TestParseServe(t *testing.T) {
 				MaxRouteTimeout: 10 * time.Second, ShutdownTimeout: 3 * time.Second,
 				BodyReadTimeout: d.BodyReadTimeout, MinBodyReadRate: d.MinBodyReadRate, MinBodyWriteRate: d.MinBodyWriteRate, MinRateGrace: d.MinRateGrace,
 				StreamResetLimit: d.StreamResetLimit,
+				AuditRetention:   server.DefaultAuditRetention,
 			},
 		},
 		{
@@ -91,6 +93,8 @@ func TestParseServe(t *testing.T) {
 		{name: "one flag, other env", args: []string{"--listen", ":1"}, env: map[string]string{"TOLLGATE_DATA_DIR": "/env"},
 			want: with(func(c *server.Config) { c.ListenAddr, c.DataDir = ":1", "/env" })},
 		{name: "bad env duration", env: map[string]string{"TOLLGATE_SHUTDOWN_TIMEOUT": "soon"}, wantErr: `TOLLGATE_SHUTDOWN_TIMEOUT="soon"`},
+		{name: "audit retention env", env: map[string]string{"TOLLGATE_AUDIT_RETENTION": "720h"},
+			want: with(func(c *server.Config) { c.AuditRetention = 720 * time.Hour })},
 		{name: "trusted proxies env", env: map[string]string{"TOLLGATE_TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.1"},
 			want: with(func(c *server.Config) { c.TrustedProxies = "10.0.0.0/8,192.168.1.1" })},
 		{name: "trusted proxies flag over env", args: []string{"--trusted-proxies", "172.16.0.0/12"}, env: map[string]string{"TOLLGATE_TRUSTED_PROXIES": "10.0.0.0/8"},

@@ -16,6 +16,7 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/ipacl"
 )
 
 // MetadataKey is the metadata entry (HTTP header) carrying the key.
@@ -40,6 +41,7 @@ var (
 	errMissing   = gatewayerr.New(codes.PermissionDenied, ReasonMissing, "Forbidden")
 	errInvalid   = gatewayerr.New(codes.PermissionDenied, ReasonInvalid, "Forbidden")
 	errNotInPlan = gatewayerr.New(codes.PermissionDenied, ReasonNotInPlan, "Forbidden")
+	errIPDenied  = gatewayerr.New(codes.PermissionDenied, gatewayerr.ReasonIPDenied, "Forbidden")
 )
 
 // Key is what a Lookup knows about a key.
@@ -53,6 +55,9 @@ type Key struct {
 	// UsagePlans maps each stage covered by one of the key's usage plans
 	// to that plan.
 	UsagePlans map[string]*adminv1.UsagePlan
+	// IPPolicy is the networks the key may be used from, compiled; nil
+	// admits every address.
+	IPPolicy *ipacl.Rule
 }
 
 // Lookup finds a key by the hex SHA-256 of its value. It returns nil and no
@@ -119,6 +124,11 @@ func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
 	}
 	if key == nil || !key.Enabled {
 		return errInvalid
+	}
+	// Only once the key is known to be valid: telling the holder of an
+	// unknown key that its address is refused would say nothing useful.
+	if key.IPPolicy != nil && !key.IPPolicy.Admits(ipacl.ParseAddr(call.SourceIP)) {
+		return errIPDenied
 	}
 	plan, ok := key.UsagePlans[call.Stage]
 	if !ok {

@@ -5,7 +5,8 @@
 // Every refusal is PERMISSION_DENIED "Forbidden" (HTTP 403), Amazon API
 // Gateway's body, with a google.rpc.ErrorInfo whose reason says which it
 // was: API_KEY_MISSING, API_KEY_INVALID (unknown or disabled) or
-// API_KEY_NOT_IN_PLAN; the access log's errorReason field records it. Keys are looked up by the SHA-256 of the value
+// API_KEY_NOT_IN_PLAN, or IP_DENIED for a valid key used from an address
+// outside its ApiKey.ip_policy; the access log's errorReason field records it. Keys are looked up by the SHA-256 of the value
 // the client sent: the gateway never holds the secrets, and the lookup is a
 // map access on a digest rather than a comparison of secrets, so its timing
 // tells an attacker nothing about stored keys. Lookups are cached for at

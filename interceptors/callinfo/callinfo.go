@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/ipacl"
 )
 
 // HeaderMetadataPrefix starts the metadata entries through which the data
@@ -89,6 +90,10 @@ type Call struct {
 	// NoSideEffects reports whether the method's descriptor marks it
 	// idempotency_level = NO_SIDE_EFFECTS. Computed once per deployment.
 	NoSideEffects bool
+	// IPPolicy is the IP policy of every level that applies to the call
+	// (API, stage, route settings, route), or nil. Compiled once per
+	// deployment; read-only, shared by the calls of the route.
+	IPPolicy ipacl.Policy
 	// Protocol is how the client called.
 	Protocol Protocol
 	// FullMethod is the gRPC method, "/pkg.Service/Method".

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // ScopeName is the instrumentation scope of the meter.
@@ -59,6 +60,7 @@ const (
 	cAuthzMisses
 	cCacheHits
 	cCacheMisses
+	cIPDenied
 	numCounters
 )
 
@@ -97,6 +99,7 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 		cAuthzMisses: {"tollgate.authorizer.cache.misses", "{call}", "Calls whose custom authorizer was called out to."},
 		cCacheHits:   {"tollgate.cache.hits", "{call}", "Calls answered from the stage's response cache."},
 		cCacheMisses: {"tollgate.cache.misses", "{call}", "Cacheable calls the stage's response cache could not answer, which reached the backend."},
+		cIPDenied:    {"tollgate.ip_denied", "{call}", "Data-plane calls refused by an IP policy (PERMISSION_DENIED, reason IP_DENIED)."},
 	}
 	observables := make([]metric.Observable, 0, numCounters)
 	for i, sp := range specs {
@@ -132,6 +135,9 @@ func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		start := time.Now()
 		err := handler(srv, ss)
 		m.record(ss.Context(), c, Code(err), time.Since(start))
+		if err != nil && gatewayerr.Reason(err) == gatewayerr.ReasonIPDenied {
+			m.entry(setKey{api: c.API, stage: c.Stage, route: c.RouteKey, protocol: c.Protocol, code: codes.PermissionDenied}).n[cIPDenied].Add(1)
+		}
 		return err
 	}
 }

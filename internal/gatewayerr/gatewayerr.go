@@ -30,6 +30,9 @@ const (
 	// ReasonBackendTimeout: the backend did not answer within the route
 	// timeout. REST clients get 504 Gateway Timeout.
 	ReasonBackendTimeout = "BACKEND_TIMEOUT"
+	// ReasonIPDenied: the client's address is not admitted by an IP policy
+	// (of the API, stage, route or API key). 403 Forbidden.
+	ReasonIPDenied = "IP_DENIED"
 )
 
 // New returns a status error with code, message and an ErrorInfo with

@@ -3,9 +3,11 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
+	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
@@ -30,6 +32,13 @@ func (s *Service) LookupAPIKey(ctx context.Context, hash string) (*apikey.Key, e
 			return err
 		}
 		out = &apikey.Key{Name: k.GetName(), Enabled: k.GetEnabled(), CustomerID: k.GetCustomerId(), UsagePlans: map[string]*adminv1.UsagePlan{}}
+		if p := k.GetIpPolicy(); len(p.GetAllow()) > 0 || len(p.GetDeny()) > 0 {
+			// Validated when written; compiled per lookup, which the
+			// data plane caches.
+			if out.IPPolicy, err = ipacl.Compile(p.GetAllow(), p.GetDeny()); err != nil {
+				return fmt.Errorf("api key %s: ip policy: %w", k.GetName(), err)
+			}
+		}
 		memberships, err := planKeysOf(tx, k.GetName())
 		if err != nil {
 			return err

@@ -20,6 +20,8 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/cors"
+	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
@@ -143,6 +145,38 @@ func validateAPI(v *violations, field string, a *adminv1.Api) {
 		}
 	} else if expr != "" {
 		v.add(field+".route_selection_expression", "is only for WebSocket APIs")
+	}
+	validateIPPolicy(v, field+".ip_policy", a.GetIpPolicy())
+	validateCORS(v, field+".cors", a.GetCors())
+}
+
+// validateCORS checks a CorsConfiguration with the rules the data plane
+// compiles it with.
+func validateCORS(v *violations, field string, c *adminv1.CorsConfiguration) {
+	if c == nil {
+		return
+	}
+	for _, cv := range cors.Validate(c) {
+		v.add(field+"."+cv.Field, "%s", cv.Description)
+	}
+}
+
+// validateIPPolicy checks every entry of an IpPolicy with the parser the
+// data plane compiles it with.
+func validateIPPolicy(v *violations, field string, p *adminv1.IpPolicy) {
+	for _, l := range []struct {
+		name    string
+		entries []string
+	}{{"allow", p.GetAllow()}, {"deny", p.GetDeny()}} {
+		if len(l.entries) > ipacl.MaxEntries {
+			v.add(field+"."+l.name, "must have at most %d entries (got %d)", ipacl.MaxEntries, len(l.entries))
+			continue
+		}
+		for i, s := range l.entries {
+			if _, err := ipacl.ParsePrefix(s); err != nil {
+				v.add(field+"."+l.name+"["+strconv.Itoa(i)+"]", "%s", err.Error())
+			}
+		}
 	}
 }
 
@@ -286,6 +320,7 @@ func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegra
 // validateRoute checks a Route of api. maxTimeout is the gateway's limit.
 func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.Api, maxTimeout time.Duration) {
 	checkText(v, field+".description", r.GetDescription(), maxDescription)
+	validateIPPolicy(v, field+".ip_policy", r.GetIpPolicy())
 	websocket := api.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET
 	switch m := r.GetMatch().(type) {
 	case *adminv1.Route_GrpcMethod:
@@ -560,11 +595,14 @@ func validateStage(v *violations, field string, s *adminv1.Stage) {
 	checkVariables(v, field+".variables", s.GetVariables())
 	validateThrottle(v, field+".default_throttle", s.GetDefaultThrottle())
 	validateWebSocketSettings(v, field+".websocket", s.GetWebsocket())
+	validateIPPolicy(v, field+".ip_policy", s.GetIpPolicy())
+	validateCORS(v, field+".cors", s.GetCors())
 	for id, rs := range s.GetRouteSettings() {
 		f := field + ".route_settings[" + id + "]"
 		if msg := checkID(id); msg != "" {
 			v.add(f, "key must be a route ID: %s", msg)
 		}
+		validateIPPolicy(v, f+".ip_policy", rs.GetIpPolicy())
 		validateThrottle(v, f+".throttle", rs.GetThrottle())
 		if rs.CacheTtlSeconds != nil && (rs.GetCacheTtlSeconds() < 0 || rs.GetCacheTtlSeconds() > maxCacheTTL) {
 			v.add(f+".cache_ttl_seconds", "must be between 0 and %d (got %d)", maxCacheTTL, rs.GetCacheTtlSeconds())
@@ -607,6 +645,22 @@ func validateAPIKey(v *violations, field string, k *adminv1.ApiKey) {
 	checkText(v, field+".display_name", k.GetDisplayName(), maxDisplayName)
 	checkText(v, field+".description", k.GetDescription(), maxDescription)
 	checkText(v, field+".customer_id", k.GetCustomerId(), maxDisplayName)
+	validateIPPolicy(v, field+".ip_policy", k.GetIpPolicy())
+}
+
+// validateAdminToken checks an AdminToken about to be created at now.
+func validateAdminToken(v *violations, field string, t *adminv1.AdminToken, now time.Time) {
+	checkText(v, field+".description", t.GetDescription(), maxDescription)
+	if _, ok := adminv1.AdminToken_Role_name[int32(t.GetRole())]; !ok || t.GetRole() == adminv1.AdminToken_ROLE_UNSPECIFIED {
+		v.add(field+".role", "must be ROLE_VIEWER, ROLE_OPERATOR or ROLE_ADMIN")
+	}
+	if e := t.GetExpireTime(); e != nil {
+		if err := e.CheckValid(); err != nil {
+			v.add(field+".expire_time", "%s", err.Error())
+		} else if !e.AsTime().After(now) {
+			v.add(field+".expire_time", "must be in the future")
+		}
+	}
 }
 
 // checkKeyValue validates a client-supplied API key secret.

@@ -7,7 +7,13 @@
 // health service is exempt, because load balancers and orchestrators probe
 // it without credentials and it reveals nothing about the configuration.
 //
-// [LoadOrCreateToken] decides which token is in force: one given by the
+// Besides the bootstrap token, which may do everything, named admin tokens
+// (AdminToken resources, found by the SHA-256 of their value through a
+// [TokenLookup]) carry a role: viewer, operator or admin. Every call is
+// checked against one table, [MethodRoles], for gRPC and REST alike; a
+// call the caller's role may not make fails with PERMISSION_DENIED.
+//
+// [LoadOrCreateToken] decides which bootstrap token is in force: one given by the
 // operator (Tollgate reads it from TOLLGATE_ADMIN_TOKEN), or else one kept
 // in the data dir, generated on first start and written with mode 0600.
 // [New] builds an [Authenticator] whose interceptors enforce it.

@@ -77,7 +77,7 @@ func LoadOrCreateToken(dataDir string, envToken string) (token string, created b
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", false, err
 	}
-	token, err = generateToken()
+	token, err = GenerateToken()
 	if err != nil {
 		return "", false, err
 	}
@@ -132,8 +132,9 @@ func readTokenFile(path string) (string, error) {
 	return token, nil
 }
 
-// generateToken returns a new random token.
-func generateToken() (string, error) {
+// GenerateToken returns a new random token: TokenPrefix and 256 bits of
+// entropy, for the bootstrap token and named admin tokens alike.
+func GenerateToken() (string, error) {
 	b := make([]byte, tokenEntropyBytes)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("adminauth: generate token: %w", err)

@@ -632,6 +632,7 @@ func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
 		GRPCResource:   r.GRPCResource,
 		Unary:          r.Unary,
 		NoSideEffects:  r.NoSideEffects,
+		IPPolicy:       r.IPPolicy,
 		Protocol:       callinfo.GRPC,
 		FullMethod:     fullMethod,
 	}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/cors"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
@@ -222,6 +223,17 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 	if slashErr == nil && g.serveWebSocketStages(w, r, stages, rest) {
 		return
 	}
+	// CORS before routing: a preflight is answered here, without the
+	// chain (no authorizer, throttle or backend: it carries no
+	// credentials), and every other response of a stage with a CORS
+	// policy, the gateway's errors included, carries its headers.
+	if p := corsPolicy(cur, stages, r, rest); p != nil {
+		if cors.IsPreflight(r) {
+			p.Preflight(w, r)
+			return
+		}
+		w = p.Writer(w, r.Header.Get("Origin"))
+	}
 	for _, st := range stages {
 		if route, _, ok := st.HTTPRoute(r.Method, rest); ok {
 			if c := st.PickCanary(); c != st {
@@ -268,6 +280,37 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 		return
 	}
 	writeError(w, http.StatusNotFound, codes.NotFound, "no route of stage "+stages[0].ID+" matches "+r.Method+" "+rest)
+}
+
+// corsPolicy returns the CORS policy of the stage that serves r (for a
+// preflight, the request it announces), or nil. Several APIs may share a
+// stage ID: the one whose route or REST binding matches decides.
+func corsPolicy(cur *compiled, stages []*routing.Stage, r *http.Request, rest string) *cors.Policy {
+	some := false
+	for _, st := range stages {
+		some = some || st.CORS != nil
+	}
+	if !some {
+		return nil
+	}
+	if len(stages) == 1 {
+		return stages[0].CORS
+	}
+	method := r.Method
+	if cors.IsPreflight(r) {
+		method = r.Header.Get("Access-Control-Request-Method")
+	}
+	for _, st := range stages {
+		if _, _, ok := st.HTTPRoute(method, rest); ok {
+			return st.CORS
+		}
+	}
+	for _, st := range stages {
+		if rt := cur.stages[st]; rt != nil && rt.matches(method, rest) {
+			return st.CORS
+		}
+	}
+	return nil
 }
 
 // transcode hands a REST call to a stage's transcoder, with the path

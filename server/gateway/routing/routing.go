@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/cors"
+	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
 )
@@ -72,6 +74,10 @@ type Route struct {
 	// route, "{api}/{stage}/GRPC/{pkg.Service/Method}", or "" when it
 	// depends on the call.
 	GRPCResource string
+	// IPPolicy is the compiled IP policy of every level that applies to
+	// the route (API, stage, the stage's route settings, route), or nil
+	// when none sets one.
+	IPPolicy ipacl.Policy
 }
 
 // Name returns the route's resource name, or "" for the default integration.
@@ -103,6 +109,9 @@ type Stage struct {
 	// the stage's variables substituted in custom authorizers' callout
 	// targets (each stage has its own copies).
 	Authorizers map[string]*adminv1.Authorizer
+	// CORS is the stage's CORS policy (the stage's own, or else the
+	// API's), or nil when neither sets one.
+	CORS *cors.Policy
 
 	methods   map[string]*Route // exact full method names
 	wildcards map[string]*Route // "/pkg.Service/" prefixes of "/pkg.Service/*" routes
@@ -110,7 +119,8 @@ type Stage struct {
 	http      map[string]*pathtemplate.Set
 	canary    *Stage
 	canaryPct float64
-	ws        *WebSocket // WebSocket APIs only
+	ipPolicy  ipacl.Policy // the API's and the stage's
+	ws        *WebSocket   // WebSocket APIs only
 }
 
 // Methods returns the full method names the stage serves, sorted.
@@ -528,6 +538,21 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 	for _, a := range snap.GetAuthorizers() {
 		st.Authorizers[a.GetName()] = resolveAuthorizer(a, vars)
 	}
+	// The API's and the stage's IP policies apply to every route: compiled
+	// once, shared by the routes, which add their own levels.
+	base, err := compileIPPolicy(nil, snap.GetApi().GetIpPolicy(), cfg.GetIpPolicy())
+	if err != nil {
+		return nil, err
+	}
+	st.ipPolicy = base
+	corsConfig := cfg.GetCors()
+	if corsConfig == nil {
+		corsConfig = snap.GetApi().GetCors()
+	}
+	if st.CORS, err = cors.Compile(corsConfig); err != nil {
+		return nil, err
+	}
+	var routeErr error
 	def := snap.GetApi().GetDefaultIntegration()
 	newRoute := func(r *adminv1.Route) *Route {
 		in := r.GetIntegration()
@@ -539,7 +564,11 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 			timeout = d.AsDuration()
 		}
 		id := r.GetName()[strings.LastIndexByte(r.GetName(), '/')+1:]
-		return &Route{Stage: st, Config: r, Integration: substitute(in, vars), Timeout: timeout, Key: id, ThrottleKey: name + "|" + id}
+		pol, err := compileIPPolicy(base, cfg.GetRouteSettings()[id].GetIpPolicy(), r.GetIpPolicy())
+		if err != nil && routeErr == nil {
+			routeErr = fmt.Errorf("route %s: %w", r.GetName(), err)
+		}
+		return &Route{Stage: st, Config: r, Integration: substitute(in, vars), Timeout: timeout, Key: id, ThrottleKey: name + "|" + id, IPPolicy: pol}
 	}
 	for _, r := range snap.GetRoutes() {
 		switch m := r.GetMatch().(type) {
@@ -570,6 +599,9 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		if err := compileWebSocket(st, snap, newRoute); err != nil {
 			return nil, err
 		}
+		if routeErr != nil {
+			return nil, routeErr
+		}
 		return st, nil
 	}
 	// Every method of the descriptors is served: by its route, its
@@ -585,7 +617,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 				copied := *r
 				rt = &copied
 			} else if def != nil {
-				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: full, ThrottleKey: name + "|" + full}
+				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: full, ThrottleKey: name + "|" + full, IPPolicy: base}
 			} else {
 				continue
 			}
@@ -600,9 +632,31 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		rt.GRPCResource = apiID + "/" + st.ID + "/GRPC" + full
 	}
 	if st.Files == nil && def != nil {
-		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: "*", ThrottleKey: name + "|*"}
+		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: "*", ThrottleKey: name + "|*", IPPolicy: base}
+	}
+	// A stage is served whole or not at all, so that a policy that cannot
+	// be compiled never silently admits a caller.
+	if routeErr != nil {
+		return nil, routeErr
 	}
 	return st, nil
+}
+
+// compileIPPolicy appends the compiled rules of the levels that set an IP
+// policy to base, without changing base.
+func compileIPPolicy(base ipacl.Policy, levels ...*adminv1.IpPolicy) (ipacl.Policy, error) {
+	out := base
+	for _, l := range levels {
+		if len(l.GetAllow()) == 0 && len(l.GetDeny()) == 0 {
+			continue
+		}
+		r, err := ipacl.Compile(l.GetAllow(), l.GetDeny())
+		if err != nil {
+			return nil, fmt.Errorf("ip policy: %w", err)
+		}
+		out = append(slices.Clip(out), r)
+	}
+	return out, nil
 }
 
 // methodNoSideEffects reports whether a method's options mark it

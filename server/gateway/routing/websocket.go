@@ -98,7 +98,7 @@ func compileWebSocket(st *Stage, snap *adminv1.ApiSnapshot, newRoute func(*admin
 		}
 	}
 	if ws.Connect == nil {
-		ws.Connect = &Route{Stage: st, Timeout: DefaultTimeout, Key: ConnectKey, ThrottleKey: st.Name + "|" + ConnectKey,
+		ws.Connect = &Route{Stage: st, Timeout: DefaultTimeout, Key: ConnectKey, ThrottleKey: st.Name + "|" + ConnectKey, IPPolicy: st.ipPolicy,
 			GRPCResource: lastSegmentOf(st.API) + "/" + st.ID + "/" + ConnectKey}
 	}
 	st.ws = ws

@@ -12,6 +12,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -3425,11 +3426,437 @@ func (x *FlushStageAuthorizersCacheRequest) GetAuthorizer() string {
 	return ""
 }
 
+// CreateAdminTokenRequest is the request of CreateAdminToken.
+type CreateAdminTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ID of the new token, the last segment of its name: 1-63 characters
+	// of lowercase letters, digits and hyphens, starting with a letter. Empty
+	// lets the gateway choose one.
+	AdminTokenId string `protobuf:"bytes,1,opt,name=admin_token_id,json=adminTokenId,proto3" json:"admin_token_id,omitempty"`
+	// The token to create: its role, description and optional expiry.
+	AdminToken    *AdminToken `protobuf:"bytes,2,opt,name=admin_token,json=adminToken,proto3" json:"admin_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAdminTokenRequest) Reset() {
+	*x = CreateAdminTokenRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAdminTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAdminTokenRequest) ProtoMessage() {}
+
+func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAdminTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateAdminTokenRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *CreateAdminTokenRequest) GetAdminTokenId() string {
+	if x != nil {
+		return x.AdminTokenId
+	}
+	return ""
+}
+
+func (x *CreateAdminTokenRequest) GetAdminToken() *AdminToken {
+	if x != nil {
+		return x.AdminToken
+	}
+	return nil
+}
+
+// GetAdminTokenRequest is the request of GetAdminToken.
+type GetAdminTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name of the admin token.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAdminTokenRequest) Reset() {
+	*x = GetAdminTokenRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAdminTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAdminTokenRequest) ProtoMessage() {}
+
+func (x *GetAdminTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAdminTokenRequest.ProtoReflect.Descriptor instead.
+func (*GetAdminTokenRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *GetAdminTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ListAdminTokensRequest is the request of ListAdminTokens.
+type ListAdminTokensRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of results, 1 to 1000. 0 means 50.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A next_page_token from a previous call, to get the next page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAdminTokensRequest) Reset() {
+	*x = ListAdminTokensRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAdminTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAdminTokensRequest) ProtoMessage() {}
+
+func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAdminTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListAdminTokensRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ListAdminTokensRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAdminTokensRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAdminTokensResponse is the response of ListAdminTokens.
+type ListAdminTokensResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The admin tokens.
+	AdminTokens []*AdminToken `protobuf:"bytes,1,rep,name=admin_tokens,json=adminTokens,proto3" json:"admin_tokens,omitempty"`
+	// Pass as page_token to get the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAdminTokensResponse) Reset() {
+	*x = ListAdminTokensResponse{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAdminTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAdminTokensResponse) ProtoMessage() {}
+
+func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAdminTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListAdminTokensResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *ListAdminTokensResponse) GetAdminTokens() []*AdminToken {
+	if x != nil {
+		return x.AdminTokens
+	}
+	return nil
+}
+
+func (x *ListAdminTokensResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// DeleteAdminTokenRequest is the request of DeleteAdminToken.
+type DeleteAdminTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name of the admin token.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, the delete fails with ABORTED unless it matches the current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAdminTokenRequest) Reset() {
+	*x = DeleteAdminTokenRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAdminTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAdminTokenRequest) ProtoMessage() {}
+
+func (x *DeleteAdminTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAdminTokenRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAdminTokenRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *DeleteAdminTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteAdminTokenRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// ListAuditEventsRequest is the request of ListAuditEvents. The filters
+// combine: an event must match every one that is set.
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of results, 1 to 1000. 0 means 50.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A next_page_token from a previous call, to get the next page. The
+	// filters must be the same as in that call.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only events of this actor, e.g. "adminTokens/ci" or "bootstrap".
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Only events whose resource is this name or under it, e.g. "apis/shop".
+	Resource string `protobuf:"bytes,4,opt,name=resource,proto3" json:"resource,omitempty"`
+	// Only events of this method, by its full name or its last segment
+	// ("UpdateStage").
+	Method string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
+	// Only events at or after this time.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Only events before this time.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+// ListAuditEventsResponse is the response of ListAuditEvents.
+type ListAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events, newest first.
+	AuditEvents []*AuditEvent `protobuf:"bytes,1,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	// Pass as page_token to get the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ListAuditEventsResponse) GetAuditEvents() []*AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
+	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/access.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
 	"\x10CreateApiRequest\x12\x15\n" +
 	"\x06api_id\x18\x01 \x01(\tR\x05apiId\x12-\n" +
 	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"m\n" +
@@ -3671,11 +4098,42 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
 	"authorizer\x18\x02 \x01(\tB\x1f\xe0A\x01\xfaA\x19\n" +
 	"\x17tollgate.dev/AuthorizerR\n" +
-	"authorizer*J\n" +
+	"authorizer\"\x84\x01\n" +
+	"\x17CreateAdminTokenRequest\x12$\n" +
+	"\x0eadmin_token_id\x18\x01 \x01(\tR\fadminTokenId\x12C\n" +
+	"\vadmin_token\x18\x02 \x01(\v2\x1d.tollgate.admin.v1.AdminTokenB\x03\xe0A\x02R\n" +
+	"adminToken\"K\n" +
+	"\x14GetAdminTokenRequest\x123\n" +
+	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xfaA\x19\n" +
+	"\x17tollgate.dev/AdminTokenR\x04name\"T\n" +
+	"\x16ListAdminTokensRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x83\x01\n" +
+	"\x17ListAdminTokensResponse\x12@\n" +
+	"\fadmin_tokens\x18\x01 \x03(\v2\x1d.tollgate.admin.v1.AdminTokenR\vadminTokens\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"b\n" +
+	"\x17DeleteAdminTokenRequest\x123\n" +
+	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xfaA\x19\n" +
+	"\x17tollgate.dev/AdminTokenR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x90\x02\n" +
+	"\x16ListAuditEventsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x1a\n" +
+	"\bresource\x18\x04 \x01(\tR\bresource\x12\x16\n" +
+	"\x06method\x18\x05 \x01(\tR\x06method\x129\n" +
+	"\n" +
+	"start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\x83\x01\n" +
+	"\x17ListAuditEventsResponse\x12@\n" +
+	"\faudit_events\x18\x01 \x03(\v2\x1d.tollgate.admin.v1.AuditEventR\vauditEvents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*J\n" +
 	"\aApiView\x12\x18\n" +
 	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
-	"\rAPI_VIEW_FULL\x10\x022\xc5=\n" +
+	"\rAPI_VIEW_FULL\x10\x022\xf4B\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -3739,7 +4197,12 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x0eGetCertificate\x12(.tollgate.admin.v1.GetCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"(\xdaA\x04name\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=certificates/*}\x12\x85\x01\n" +
 	"\x10ListCertificates\x12*.tollgate.admin.v1.ListCertificatesRequest\x1a+.tollgate.admin.v1.ListCertificatesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/certificates\x12\xb6\x01\n" +
 	"\x11UpdateCertificate\x12+.tollgate.admin.v1.UpdateCertificateRequest\x1a\x1e.tollgate.admin.v1.Certificate\"T\xdaA\x17certificate,update_mask\x82\xd3\xe4\x93\x024:\vcertificate2%/v1/{certificate.name=certificates/*}\x12\x82\x01\n" +
-	"\x11DeleteCertificate\x12+.tollgate.admin.v1.DeleteCertificateRequest\x1a\x16.google.protobuf.Empty\"(\xdaA\x04name\x82\xd3\xe4\x93\x02\x1b*\x19/v1/{name=certificates/*}\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
+	"\x11DeleteCertificate\x12+.tollgate.admin.v1.DeleteCertificateRequest\x1a\x16.google.protobuf.Empty\"(\xdaA\x04name\x82\xd3\xe4\x93\x02\x1b*\x19/v1/{name=certificates/*}\x12\xa0\x01\n" +
+	"\x10CreateAdminToken\x12*.tollgate.admin.v1.CreateAdminTokenRequest\x1a\x1d.tollgate.admin.v1.AdminToken\"A\xdaA\x1aadmin_token,admin_token_id\x82\xd3\xe4\x93\x02\x1e:\vadmin_token\"\x0f/v1/adminTokens\x12\x80\x01\n" +
+	"\rGetAdminToken\x12'.tollgate.admin.v1.GetAdminTokenRequest\x1a\x1d.tollgate.admin.v1.AdminToken\"'\xdaA\x04name\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/{name=adminTokens/*}\x12\x81\x01\n" +
+	"\x0fListAdminTokens\x12).tollgate.admin.v1.ListAdminTokensRequest\x1a*.tollgate.admin.v1.ListAdminTokensResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/adminTokens\x12\x7f\n" +
+	"\x10DeleteAdminToken\x12*.tollgate.admin.v1.DeleteAdminTokenRequest\x1a\x16.google.protobuf.Empty\"'\xdaA\x04name\x82\xd3\xe4\x93\x02\x1a*\x18/v1/{name=adminTokens/*}\x12\x81\x01\n" +
+	"\x0fListAuditEvents\x12).tollgate.admin.v1.ListAuditEventsRequest\x1a*.tollgate.admin.v1.ListAuditEventsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/auditEvents\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
 	"\x15com.tollgate.admin.v1B\x11AdminServiceProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -3755,7 +4218,7 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(ApiView)(0),                              // 0: tollgate.admin.v1.ApiView
 	(*CreateApiRequest)(nil),                  // 1: tollgate.admin.v1.CreateApiRequest
@@ -3817,178 +4280,203 @@ var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(*AdjustQuotaRequest)(nil),                // 57: tollgate.admin.v1.AdjustQuotaRequest
 	(*FlushStageCacheRequest)(nil),            // 58: tollgate.admin.v1.FlushStageCacheRequest
 	(*FlushStageAuthorizersCacheRequest)(nil), // 59: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	(*Api)(nil),                      // 60: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),    // 61: google.protobuf.FieldMask
-	(*Route)(nil),                    // 62: tollgate.admin.v1.Route
-	(*Authorizer)(nil),               // 63: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),               // 64: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                    // 65: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                   // 66: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                // 67: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),             // 68: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),          // 69: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                 // 70: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),            // 71: tollgate.admin.v1.DomainMapping
-	(*CreateCertificateRequest)(nil), // 72: tollgate.admin.v1.CreateCertificateRequest
-	(*GetCertificateRequest)(nil),    // 73: tollgate.admin.v1.GetCertificateRequest
-	(*ListCertificatesRequest)(nil),  // 74: tollgate.admin.v1.ListCertificatesRequest
-	(*UpdateCertificateRequest)(nil), // 75: tollgate.admin.v1.UpdateCertificateRequest
-	(*DeleteCertificateRequest)(nil), // 76: tollgate.admin.v1.DeleteCertificateRequest
-	(*emptypb.Empty)(nil),            // 77: google.protobuf.Empty
-	(*Certificate)(nil),              // 78: tollgate.admin.v1.Certificate
-	(*ListCertificatesResponse)(nil), // 79: tollgate.admin.v1.ListCertificatesResponse
+	(*CreateAdminTokenRequest)(nil),           // 60: tollgate.admin.v1.CreateAdminTokenRequest
+	(*GetAdminTokenRequest)(nil),              // 61: tollgate.admin.v1.GetAdminTokenRequest
+	(*ListAdminTokensRequest)(nil),            // 62: tollgate.admin.v1.ListAdminTokensRequest
+	(*ListAdminTokensResponse)(nil),           // 63: tollgate.admin.v1.ListAdminTokensResponse
+	(*DeleteAdminTokenRequest)(nil),           // 64: tollgate.admin.v1.DeleteAdminTokenRequest
+	(*ListAuditEventsRequest)(nil),            // 65: tollgate.admin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),           // 66: tollgate.admin.v1.ListAuditEventsResponse
+	(*Api)(nil),                               // 67: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),             // 68: google.protobuf.FieldMask
+	(*Route)(nil),                             // 69: tollgate.admin.v1.Route
+	(*Authorizer)(nil),                        // 70: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),                        // 71: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                             // 72: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                            // 73: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                         // 74: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),                      // 75: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),                   // 76: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                          // 77: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),                     // 78: tollgate.admin.v1.DomainMapping
+	(*AdminToken)(nil),                        // 79: tollgate.admin.v1.AdminToken
+	(*timestamppb.Timestamp)(nil),             // 80: google.protobuf.Timestamp
+	(*AuditEvent)(nil),                        // 81: tollgate.admin.v1.AuditEvent
+	(*CreateCertificateRequest)(nil),          // 82: tollgate.admin.v1.CreateCertificateRequest
+	(*GetCertificateRequest)(nil),             // 83: tollgate.admin.v1.GetCertificateRequest
+	(*ListCertificatesRequest)(nil),           // 84: tollgate.admin.v1.ListCertificatesRequest
+	(*UpdateCertificateRequest)(nil),          // 85: tollgate.admin.v1.UpdateCertificateRequest
+	(*DeleteCertificateRequest)(nil),          // 86: tollgate.admin.v1.DeleteCertificateRequest
+	(*emptypb.Empty)(nil),                     // 87: google.protobuf.Empty
+	(*Certificate)(nil),                       // 88: tollgate.admin.v1.Certificate
+	(*ListCertificatesResponse)(nil),          // 89: tollgate.admin.v1.ListCertificatesResponse
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	60, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	0,  // 1: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
-	0,  // 2: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
-	60, // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	60, // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	61, // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	62, // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	62, // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	61, // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	63, // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	63, // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	63, // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	61, // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	64, // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	64, // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	65, // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	65, // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	65, // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	61, // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	66, // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	66, // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	61, // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	67, // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	67, // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	67, // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	61, // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	68, // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	69, // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	61, // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	70, // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	71, // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	71, // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	71, // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	61, // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 37: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
-	2,  // 38: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
-	3,  // 39: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
-	5,  // 40: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
-	6,  // 41: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
-	7,  // 42: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
-	8,  // 43: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
-	9,  // 44: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
-	11, // 45: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
-	12, // 46: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
-	13, // 47: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
-	14, // 48: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
-	15, // 49: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
-	17, // 50: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
-	18, // 51: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
-	19, // 52: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
-	20, // 53: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
-	21, // 54: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
-	23, // 55: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
-	24, // 56: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
-	25, // 57: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
-	26, // 58: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
-	28, // 59: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
-	29, // 60: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
-	30, // 61: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
-	31, // 62: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
-	32, // 63: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
-	34, // 64: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
-	35, // 65: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
-	36, // 66: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
-	37, // 67: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
-	38, // 68: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
-	40, // 69: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
-	41, // 70: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
-	42, // 71: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
-	43, // 72: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
-	44, // 73: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
-	46, // 74: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	51, // 75: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
-	52, // 76: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
-	53, // 77: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
-	55, // 78: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
-	56, // 79: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
-	47, // 80: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
-	48, // 81: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
-	57, // 82: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
-	49, // 83: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
-	58, // 84: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	59, // 85: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	72, // 86: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
-	73, // 87: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
-	74, // 88: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
-	75, // 89: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
-	76, // 90: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
-	60, // 91: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	60, // 92: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	4,  // 93: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	60, // 94: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	77, // 95: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	62, // 96: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	62, // 97: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	10, // 98: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	62, // 99: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	77, // 100: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	63, // 101: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	63, // 102: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	16, // 103: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	63, // 104: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	77, // 105: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	64, // 106: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	64, // 107: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	22, // 108: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	77, // 109: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	65, // 110: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	65, // 111: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	27, // 112: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	65, // 113: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	77, // 114: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	66, // 115: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	66, // 116: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	33, // 117: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	66, // 118: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	77, // 119: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	67, // 120: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	67, // 121: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	39, // 122: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	67, // 123: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	77, // 124: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	68, // 125: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	68, // 126: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	45, // 127: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	77, // 128: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	71, // 129: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	71, // 130: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	54, // 131: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	71, // 132: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	77, // 133: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	69, // 134: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	69, // 135: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	70, // 136: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	50, // 137: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	77, // 138: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	77, // 139: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
-	78, // 140: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
-	78, // 141: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
-	79, // 142: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
-	78, // 143: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
-	77, // 144: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
-	91, // [91:145] is the sub-list for method output_type
-	37, // [37:91] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	67,  // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	0,   // 1: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
+	0,   // 2: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
+	67,  // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	67,  // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	68,  // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69,  // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	69,  // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	69,  // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	68,  // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	70,  // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	70,  // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	70,  // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	68,  // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	71,  // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	71,  // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	72,  // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	72,  // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	72,  // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	68,  // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	73,  // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	73,  // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	73,  // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	68,  // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	74,  // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	74,  // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	74,  // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	68,  // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	75,  // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	75,  // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	76,  // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	68,  // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	77,  // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	78,  // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	78,  // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	78,  // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	68,  // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	79,  // 37: tollgate.admin.v1.CreateAdminTokenRequest.admin_token:type_name -> tollgate.admin.v1.AdminToken
+	79,  // 38: tollgate.admin.v1.ListAdminTokensResponse.admin_tokens:type_name -> tollgate.admin.v1.AdminToken
+	80,  // 39: tollgate.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	80,  // 40: tollgate.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	81,  // 41: tollgate.admin.v1.ListAuditEventsResponse.audit_events:type_name -> tollgate.admin.v1.AuditEvent
+	1,   // 42: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
+	2,   // 43: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
+	3,   // 44: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
+	5,   // 45: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
+	6,   // 46: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
+	7,   // 47: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
+	8,   // 48: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
+	9,   // 49: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
+	11,  // 50: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
+	12,  // 51: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
+	13,  // 52: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
+	14,  // 53: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
+	15,  // 54: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
+	17,  // 55: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
+	18,  // 56: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
+	19,  // 57: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
+	20,  // 58: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
+	21,  // 59: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
+	23,  // 60: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
+	24,  // 61: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
+	25,  // 62: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
+	26,  // 63: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
+	28,  // 64: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
+	29,  // 65: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
+	30,  // 66: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
+	31,  // 67: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
+	32,  // 68: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
+	34,  // 69: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
+	35,  // 70: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
+	36,  // 71: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
+	37,  // 72: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
+	38,  // 73: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
+	40,  // 74: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
+	41,  // 75: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
+	42,  // 76: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
+	43,  // 77: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
+	44,  // 78: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
+	46,  // 79: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	51,  // 80: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
+	52,  // 81: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
+	53,  // 82: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
+	55,  // 83: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
+	56,  // 84: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
+	47,  // 85: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
+	48,  // 86: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
+	57,  // 87: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
+	49,  // 88: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
+	58,  // 89: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
+	59,  // 90: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	82,  // 91: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
+	83,  // 92: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
+	84,  // 93: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
+	85,  // 94: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
+	86,  // 95: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
+	60,  // 96: tollgate.admin.v1.AdminService.CreateAdminToken:input_type -> tollgate.admin.v1.CreateAdminTokenRequest
+	61,  // 97: tollgate.admin.v1.AdminService.GetAdminToken:input_type -> tollgate.admin.v1.GetAdminTokenRequest
+	62,  // 98: tollgate.admin.v1.AdminService.ListAdminTokens:input_type -> tollgate.admin.v1.ListAdminTokensRequest
+	64,  // 99: tollgate.admin.v1.AdminService.DeleteAdminToken:input_type -> tollgate.admin.v1.DeleteAdminTokenRequest
+	65,  // 100: tollgate.admin.v1.AdminService.ListAuditEvents:input_type -> tollgate.admin.v1.ListAuditEventsRequest
+	67,  // 101: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	67,  // 102: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	4,   // 103: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	67,  // 104: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	87,  // 105: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	69,  // 106: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	69,  // 107: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	10,  // 108: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	69,  // 109: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	87,  // 110: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	70,  // 111: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	70,  // 112: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	16,  // 113: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	70,  // 114: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	87,  // 115: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	71,  // 116: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	71,  // 117: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	22,  // 118: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	87,  // 119: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	72,  // 120: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	72,  // 121: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	27,  // 122: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	72,  // 123: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	87,  // 124: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	73,  // 125: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	73,  // 126: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	33,  // 127: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	73,  // 128: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	87,  // 129: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	74,  // 130: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	74,  // 131: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	39,  // 132: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	74,  // 133: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	87,  // 134: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	75,  // 135: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	75,  // 136: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	45,  // 137: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	87,  // 138: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	78,  // 139: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	78,  // 140: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	54,  // 141: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	78,  // 142: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	87,  // 143: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	76,  // 144: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	76,  // 145: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	77,  // 146: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	50,  // 147: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	87,  // 148: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	87,  // 149: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
+	88,  // 150: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
+	88,  // 151: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
+	89,  // 152: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
+	88,  // 153: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
+	87,  // 154: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
+	79,  // 155: tollgate.admin.v1.AdminService.CreateAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	79,  // 156: tollgate.admin.v1.AdminService.GetAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	63,  // 157: tollgate.admin.v1.AdminService.ListAdminTokens:output_type -> tollgate.admin.v1.ListAdminTokensResponse
+	87,  // 158: tollgate.admin.v1.AdminService.DeleteAdminToken:output_type -> google.protobuf.Empty
+	66,  // 159: tollgate.admin.v1.AdminService.ListAuditEvents:output_type -> tollgate.admin.v1.ListAuditEventsResponse
+	101, // [101:160] is the sub-list for method output_type
+	42,  // [42:101] is the sub-list for method input_type
+	42,  // [42:42] is the sub-list for extension type_name
+	42,  // [42:42] is the sub-list for extension extendee
+	0,   // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_admin_service_proto_init() }
@@ -3996,6 +4484,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 	if File_tollgate_admin_v1_admin_service_proto != nil {
 		return
 	}
+	file_tollgate_admin_v1_access_proto_init()
 	file_tollgate_admin_v1_api_proto_init()
 	file_tollgate_admin_v1_certificate_proto_init()
 	file_tollgate_admin_v1_keys_proto_init()
@@ -4005,7 +4494,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   59,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -74,6 +74,11 @@ const (
 	AdminService_ListCertificates_FullMethodName           = "/tollgate.admin.v1.AdminService/ListCertificates"
 	AdminService_UpdateCertificate_FullMethodName          = "/tollgate.admin.v1.AdminService/UpdateCertificate"
 	AdminService_DeleteCertificate_FullMethodName          = "/tollgate.admin.v1.AdminService/DeleteCertificate"
+	AdminService_CreateAdminToken_FullMethodName           = "/tollgate.admin.v1.AdminService/CreateAdminToken"
+	AdminService_GetAdminToken_FullMethodName              = "/tollgate.admin.v1.AdminService/GetAdminToken"
+	AdminService_ListAdminTokens_FullMethodName            = "/tollgate.admin.v1.AdminService/ListAdminTokens"
+	AdminService_DeleteAdminToken_FullMethodName           = "/tollgate.admin.v1.AdminService/DeleteAdminToken"
+	AdminService_ListAuditEvents_FullMethodName            = "/tollgate.admin.v1.AdminService/ListAuditEvents"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -83,8 +88,10 @@ const (
 // AdminService configures the gateway: APIs and their routes, authorizers,
 // deployments and stages; API keys and usage plans; account settings; usage.
 //
-// Every call needs the admin token: gRPC metadata "authorization: Bearer
-// TOKEN", or the HTTP header of the same name for REST. Methods follow
+// Every call needs the bootstrap admin token or a named admin token
+// (AdminToken) whose role allows the method: gRPC metadata "authorization:
+// Bearer TOKEN", or the HTTP header of the same name for REST. Writes are
+// recorded in the audit log (ListAuditEvents). Methods follow
 // Google's API Improvement Proposals: standard Create/Get/List/Update/Delete,
 // update masks, page tokens and etags.
 type AdminServiceClient interface {
@@ -215,6 +222,17 @@ type AdminServiceClient interface {
 	// Deletes a certificate. A certificate named by a domain mapping cannot be
 	// deleted (FAILED_PRECONDITION).
 	DeleteCertificate(ctx context.Context, in *DeleteCertificateRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Creates an admin token (admin role only). The response is the only
+	// place its value ever appears.
+	CreateAdminToken(ctx context.Context, in *CreateAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error)
+	// Gets an admin token, without its value.
+	GetAdminToken(ctx context.Context, in *GetAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error)
+	// Lists admin tokens in name order, without their values.
+	ListAdminTokens(ctx context.Context, in *ListAdminTokensRequest, opts ...grpc.CallOption) (*ListAdminTokensResponse, error)
+	// Deletes (revokes) an admin token: it is refused from the next call on.
+	DeleteAdminToken(ctx context.Context, in *DeleteAdminTokenRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Lists the audit log of admin writes, newest first.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type adminServiceClient struct {
@@ -765,6 +783,56 @@ func (c *adminServiceClient) DeleteCertificate(ctx context.Context, in *DeleteCe
 	return out, nil
 }
 
+func (c *adminServiceClient) CreateAdminToken(ctx context.Context, in *CreateAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdminToken)
+	err := c.cc.Invoke(ctx, AdminService_CreateAdminToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetAdminToken(ctx context.Context, in *GetAdminTokenRequest, opts ...grpc.CallOption) (*AdminToken, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdminToken)
+	err := c.cc.Invoke(ctx, AdminService_GetAdminToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListAdminTokens(ctx context.Context, in *ListAdminTokensRequest, opts ...grpc.CallOption) (*ListAdminTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAdminTokensResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListAdminTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteAdminToken(ctx context.Context, in *DeleteAdminTokenRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AdminService_DeleteAdminToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -772,8 +840,10 @@ func (c *adminServiceClient) DeleteCertificate(ctx context.Context, in *DeleteCe
 // AdminService configures the gateway: APIs and their routes, authorizers,
 // deployments and stages; API keys and usage plans; account settings; usage.
 //
-// Every call needs the admin token: gRPC metadata "authorization: Bearer
-// TOKEN", or the HTTP header of the same name for REST. Methods follow
+// Every call needs the bootstrap admin token or a named admin token
+// (AdminToken) whose role allows the method: gRPC metadata "authorization:
+// Bearer TOKEN", or the HTTP header of the same name for REST. Writes are
+// recorded in the audit log (ListAuditEvents). Methods follow
 // Google's API Improvement Proposals: standard Create/Get/List/Update/Delete,
 // update masks, page tokens and etags.
 type AdminServiceServer interface {
@@ -904,6 +974,17 @@ type AdminServiceServer interface {
 	// Deletes a certificate. A certificate named by a domain mapping cannot be
 	// deleted (FAILED_PRECONDITION).
 	DeleteCertificate(context.Context, *DeleteCertificateRequest) (*emptypb.Empty, error)
+	// Creates an admin token (admin role only). The response is the only
+	// place its value ever appears.
+	CreateAdminToken(context.Context, *CreateAdminTokenRequest) (*AdminToken, error)
+	// Gets an admin token, without its value.
+	GetAdminToken(context.Context, *GetAdminTokenRequest) (*AdminToken, error)
+	// Lists admin tokens in name order, without their values.
+	ListAdminTokens(context.Context, *ListAdminTokensRequest) (*ListAdminTokensResponse, error)
+	// Deletes (revokes) an admin token: it is refused from the next call on.
+	DeleteAdminToken(context.Context, *DeleteAdminTokenRequest) (*emptypb.Empty, error)
+	// Lists the audit log of admin writes, newest first.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -1075,6 +1156,21 @@ func (UnimplementedAdminServiceServer) UpdateCertificate(context.Context, *Updat
 }
 func (UnimplementedAdminServiceServer) DeleteCertificate(context.Context, *DeleteCertificateRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteCertificate not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateAdminToken(context.Context, *CreateAdminTokenRequest) (*AdminToken, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAdminToken not implemented")
+}
+func (UnimplementedAdminServiceServer) GetAdminToken(context.Context, *GetAdminTokenRequest) (*AdminToken, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAdminToken not implemented")
+}
+func (UnimplementedAdminServiceServer) ListAdminTokens(context.Context, *ListAdminTokensRequest) (*ListAdminTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAdminTokens not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteAdminToken(context.Context, *DeleteAdminTokenRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAdminToken not implemented")
+}
+func (UnimplementedAdminServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -2069,6 +2165,96 @@ func _AdminService_DeleteCertificate_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_CreateAdminToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAdminTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateAdminToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateAdminToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateAdminToken(ctx, req.(*CreateAdminTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetAdminToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAdminTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetAdminToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetAdminToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetAdminToken(ctx, req.(*GetAdminTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListAdminTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAdminTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListAdminTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListAdminTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListAdminTokens(ctx, req.(*ListAdminTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteAdminToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAdminTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteAdminToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteAdminToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteAdminToken(ctx, req.(*DeleteAdminTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2291,6 +2477,26 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteCertificate",
 			Handler:    _AdminService_DeleteCertificate_Handler,
+		},
+		{
+			MethodName: "CreateAdminToken",
+			Handler:    _AdminService_CreateAdminToken_Handler,
+		},
+		{
+			MethodName: "GetAdminToken",
+			Handler:    _AdminService_GetAdminToken_Handler,
+		},
+		{
+			MethodName: "ListAdminTokens",
+			Handler:    _AdminService_ListAdminTokens_Handler,
+		},
+		{
+			MethodName: "DeleteAdminToken",
+			Handler:    _AdminService_DeleteAdminToken_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _AdminService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

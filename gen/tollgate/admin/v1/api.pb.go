@@ -329,7 +329,14 @@ type Api struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Checksum of the current state; send it back on update or delete to fail
 	// with ABORTED if someone changed the resource in between.
-	Etag          string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Which client addresses may call the API, on every stage. Unset admits
+	// every address. Takes effect with the next deployment.
+	IpPolicy *IpPolicy `protobuf:"bytes,34,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
+	// The API's CORS policy, on every stage that sets none. Unset: no CORS
+	// handling (an OPTIONS preflight is routed as any other call). Takes
+	// effect with the next deployment.
+	Cors          *CorsConfiguration `protobuf:"bytes,35,opt,name=cors,proto3" json:"cors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -464,6 +471,20 @@ func (x *Api) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Api) GetIpPolicy() *IpPolicy {
+	if x != nil {
+		return x.IpPolicy
+	}
+	return nil
+}
+
+func (x *Api) GetCors() *CorsConfiguration {
+	if x != nil {
+		return x.Cors
+	}
+	return nil
 }
 
 type isApi_DescriptorSource interface {
@@ -611,8 +632,12 @@ type Route struct {
 	// Other encoded separators ("%5C"), control characters and encoded
 	// dot-segments are refused on every route. Default false.
 	AllowEncodedSlashes bool `protobuf:"varint,21,opt,name=allow_encoded_slashes,json=allowEncodedSlashes,proto3" json:"allow_encoded_slashes,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Which client addresses may call the route, in addition to the API's,
+	// the stage's and the stage's route settings' policies. Unset admits
+	// every address.
+	IpPolicy      *IpPolicy `protobuf:"bytes,42,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -782,6 +807,13 @@ func (x *Route) GetAllowEncodedSlashes() bool {
 		return x.AllowEncodedSlashes
 	}
 	return false
+}
+
+func (x *Route) GetIpPolicy() *IpPolicy {
+	if x != nil {
+		return x.IpPolicy
+	}
+	return nil
 }
 
 type isRoute_Match interface {
@@ -1448,7 +1480,14 @@ type Stage struct {
 	Etag string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
 	// WebSocket APIs only: connection limits (idle timeout, maximum duration,
 	// message size, send queue, keepalive). Unset uses the defaults.
-	Websocket     *WebSocketSettings `protobuf:"bytes,15,opt,name=websocket,proto3" json:"websocket,omitempty"`
+	Websocket *WebSocketSettings `protobuf:"bytes,15,opt,name=websocket,proto3" json:"websocket,omitempty"`
+	// Which client addresses may call the stage, in addition to the API's
+	// policy. Takes effect when the stage is updated. Unset admits every
+	// address.
+	IpPolicy *IpPolicy `protobuf:"bytes,36,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
+	// The stage's CORS policy, replacing the API's as a whole. Unset uses
+	// the API's.
+	Cors          *CorsConfiguration `protobuf:"bytes,37,opt,name=cors,proto3" json:"cors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1588,6 +1627,20 @@ func (x *Stage) GetWebsocket() *WebSocketSettings {
 	return nil
 }
 
+func (x *Stage) GetIpPolicy() *IpPolicy {
+	if x != nil {
+		return x.IpPolicy
+	}
+	return nil
+}
+
+func (x *Stage) GetCors() *CorsConfiguration {
+	if x != nil {
+		return x.Cors
+	}
+	return nil
+}
+
 // RouteSettings overrides stage settings for one route.
 type RouteSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1597,8 +1650,11 @@ type RouteSettings struct {
 	CachingEnabled *bool `protobuf:"varint,2,opt,name=caching_enabled,json=cachingEnabled,proto3,oneof" json:"caching_enabled,omitempty"`
 	// Cache TTL for the route, 0 to 3600 s. Unset follows the stage.
 	CacheTtlSeconds *int32 `protobuf:"varint,3,opt,name=cache_ttl_seconds,json=cacheTtlSeconds,proto3,oneof" json:"cache_ttl_seconds,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Which client addresses may call the route on this stage, in addition to
+	// the other levels' policies. Unset admits every address.
+	IpPolicy      *IpPolicy `protobuf:"bytes,17,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RouteSettings) Reset() {
@@ -1650,6 +1706,13 @@ func (x *RouteSettings) GetCacheTtlSeconds() int32 {
 		return *x.CacheTtlSeconds
 	}
 	return 0
+}
+
+func (x *RouteSettings) GetIpPolicy() *IpPolicy {
+	if x != nil {
+		return x.IpPolicy
+	}
+	return nil
 }
 
 // CacheSettings configures a stage's response cache. Unary calls of REST
@@ -2146,7 +2209,7 @@ var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xaa\a\n" +
+	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\x9e\b\n" +
 	"\x03Api\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12!\n" +
@@ -2165,7 +2228,9 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\r \x01(\tR\x04etag\"T\n" +
+	"\x04etag\x18\r \x01(\tR\x04etag\x128\n" +
+	"\tip_policy\x18\" \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
+	"\x04cors\x18# \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\"T\n" +
 	"\bProtocol\x12\x18\n" +
 	"\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PROTOCOL_GRPC_REST\x10\x01\x12\x16\n" +
@@ -2180,7 +2245,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xa6\a\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xe0\a\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2203,7 +2268,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x11cache_all_methods\x18\x0f \x01(\bR\x0fcacheAllMethods\x125\n" +
 	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers\x12'\n" +
 	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse\x122\n" +
-	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes:A\xeaA>\n" +
+	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes\x128\n" +
+	"\tip_policy\x18* \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
 	"\x05match\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +
@@ -2261,7 +2327,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\vApiSnapshot\x12(\n" +
 	"\x03api\x18\x01 \x01(\v2\x16.tollgate.admin.v1.ApiR\x03api\x120\n" +
 	"\x06routes\x18\x02 \x03(\v2\x18.tollgate.admin.v1.RouteR\x06routes\x12?\n" +
-	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\xa0\b\n" +
+	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\x94\t\n" +
 	"\x05Stage\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2283,18 +2349,21 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\x0e \x01(\tR\x04etag\x12B\n" +
-	"\twebsocket\x18\x0f \x01(\v2$.tollgate.admin.v1.WebSocketSettingsR\twebsocket\x1a<\n" +
+	"\twebsocket\x18\x0f \x01(\v2$.tollgate.admin.v1.WebSocketSettingsR\twebsocket\x128\n" +
+	"\tip_policy\x18$ \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
+	"\x04cors\x18% \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1ab\n" +
 	"\x12RouteSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x126\n" +
 	"\x05value\x18\x02 \x01(\v2 .tollgate.admin.v1.RouteSettingsR\x05value:\x028\x01:A\xeaA>\n" +
-	"\x12tollgate.dev/Stage\x12\x19apis/{api}/stages/{stage}*\x06stages2\x05stage\"\xd9\x01\n" +
+	"\x12tollgate.dev/Stage\x12\x19apis/{api}/stages/{stage}*\x06stages2\x05stage\"\x93\x02\n" +
 	"\rRouteSettings\x12?\n" +
 	"\bthrottle\x18\x01 \x01(\v2#.tollgate.admin.v1.ThrottleSettingsR\bthrottle\x12,\n" +
 	"\x0fcaching_enabled\x18\x02 \x01(\bH\x00R\x0ecachingEnabled\x88\x01\x01\x12/\n" +
-	"\x11cache_ttl_seconds\x18\x03 \x01(\x05H\x01R\x0fcacheTtlSeconds\x88\x01\x01B\x12\n" +
+	"\x11cache_ttl_seconds\x18\x03 \x01(\x05H\x01R\x0fcacheTtlSeconds\x88\x01\x01\x128\n" +
+	"\tip_policy\x18\x11 \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicyB\x12\n" +
 	"\x10_caching_enabledB\x14\n" +
 	"\x12_cache_ttl_seconds\"\xce\x04\n" +
 	"\rCacheSettings\x12\x18\n" +
@@ -2395,12 +2464,14 @@ var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	nil,                                         // 24: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
 	(*Integration)(nil),                         // 25: tollgate.admin.v1.Integration
 	(*timestamppb.Timestamp)(nil),               // 26: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),                 // 27: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 28: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 29: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 30: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 31: tollgate.admin.v1.ThrottleSettings
-	(*WebSocketSettings)(nil),                   // 32: tollgate.admin.v1.WebSocketSettings
+	(*IpPolicy)(nil),                            // 27: tollgate.admin.v1.IpPolicy
+	(*CorsConfiguration)(nil),                   // 28: tollgate.admin.v1.CorsConfiguration
+	(*durationpb.Duration)(nil),                 // 29: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 30: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 31: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 32: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 33: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 34: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
@@ -2409,49 +2480,55 @@ var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
 	26, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
 	26, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
-	8,  // 6: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	25, // 7: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	27, // 8: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	28, // 9: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	26, // 10: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	26, // 11: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	10, // 12: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	11, // 13: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	26, // 14: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	26, // 15: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	27, // 16: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
-	2,  // 17: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	29, // 18: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	30, // 19: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	27, // 20: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	13, // 21: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	26, // 22: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 23: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	7,  // 24: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	9,  // 25: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	22, // 26: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	31, // 27: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	23, // 28: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	16, // 29: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	17, // 30: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	18, // 31: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	19, // 32: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	26, // 33: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	26, // 34: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	32, // 35: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	31, // 36: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	3,  // 37: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	24, // 38: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	26, // 39: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	26, // 40: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	21, // 41: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
-	4,  // 42: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
-	15, // 43: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	27, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	28, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	8,  // 8: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
+	25, // 9: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	29, // 10: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	30, // 11: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	26, // 12: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	26, // 13: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	27, // 14: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	10, // 15: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	11, // 16: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	26, // 17: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	26, // 18: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	29, // 19: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	2,  // 20: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
+	31, // 21: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	32, // 22: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	29, // 23: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	13, // 24: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	26, // 25: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 26: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	7,  // 27: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	9,  // 28: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	22, // 29: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	33, // 30: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	23, // 31: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	16, // 32: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	17, // 33: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	18, // 34: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	19, // 35: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	26, // 36: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	26, // 37: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	34, // 38: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	27, // 39: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	28, // 40: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	33, // 41: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	27, // 42: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	3,  // 43: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	24, // 44: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	26, // 45: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	26, // 46: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	21, // 47: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
+	4,  // 48: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
+	15, // 49: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	50, // [50:50] is the sub-list for method output_type
+	50, // [50:50] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }

@@ -619,6 +619,173 @@ func (x *RouteAuthorization) GetScopes() []string {
 	return nil
 }
 
+// IpPolicy restricts which client addresses may call. The client address is
+// the connection's peer, or, when the peer is one of the gateway's trusted
+// proxies (--trusted-proxies), the right-most untrusted X-Forwarded-For
+// address. Entries are IPv4 or IPv6 CIDRs ("10.0.0.0/8", "2001:db8::/32") or
+// single addresses ("192.0.2.7"). A deny entry wins over an allow entry;
+// a non-empty allow list refuses every address it does not contain. Every
+// level that sets a policy (API, stage, stage route settings, route, API
+// key) must admit the caller. A refusal is 403 / PERMISSION_DENIED with the
+// ErrorInfo reason IP_DENIED, decided before authorizers are called.
+type IpPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Addresses admitted; empty admits every address not denied. At most 1000.
+	Allow []string `protobuf:"bytes,1,rep,name=allow,proto3" json:"allow,omitempty"`
+	// Addresses refused, whatever the allow list says. At most 1000.
+	Deny          []string `protobuf:"bytes,2,rep,name=deny,proto3" json:"deny,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IpPolicy) Reset() {
+	*x = IpPolicy{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IpPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IpPolicy) ProtoMessage() {}
+
+func (x *IpPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IpPolicy.ProtoReflect.Descriptor instead.
+func (*IpPolicy) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *IpPolicy) GetAllow() []string {
+	if x != nil {
+		return x.Allow
+	}
+	return nil
+}
+
+func (x *IpPolicy) GetDeny() []string {
+	if x != nil {
+		return x.Deny
+	}
+	return nil
+}
+
+// CorsConfiguration is the cross-origin resource sharing policy of an API
+// or stage, as Amazon API Gateway HTTP APIs' CorsConfiguration. The gateway
+// answers preflight requests (OPTIONS with Origin and
+// Access-Control-Request-Method) itself, without calling the authorizer or
+// the backend, and adds Access-Control-* headers to the responses of
+// requests whose Origin is allowed. A request from another origin gets no
+// CORS headers (the browser then refuses the response).
+type CorsConfiguration struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Origins allowed: exact ("https://app.example.com"), a wildcard for
+	// subdomains ("https://*.example.com"), or "*" for any origin. Required
+	// for the configuration to take effect.
+	AllowOrigins []string `protobuf:"bytes,1,rep,name=allow_origins,json=allowOrigins,proto3" json:"allow_origins,omitempty"`
+	// Methods allowed in a preflight, e.g. "GET", "POST"; "*" allows any.
+	// Empty allows none beyond the CORS-safelisted ones (GET, HEAD, POST).
+	AllowMethods []string `protobuf:"bytes,2,rep,name=allow_methods,json=allowMethods,proto3" json:"allow_methods,omitempty"`
+	// Request headers allowed in a preflight (case-insensitive); "*" allows
+	// any. Empty allows only CORS-safelisted headers.
+	AllowHeaders []string `protobuf:"bytes,3,rep,name=allow_headers,json=allowHeaders,proto3" json:"allow_headers,omitempty"`
+	// Response headers the browser may expose to scripts; "*" exposes all
+	// (not with credentials).
+	ExposeHeaders []string `protobuf:"bytes,4,rep,name=expose_headers,json=exposeHeaders,proto3" json:"expose_headers,omitempty"`
+	// How long a browser may cache a preflight result, 0 to 86400 s. 0 sends
+	// no Access-Control-Max-Age.
+	MaxAgeSeconds int32 `protobuf:"varint,5,opt,name=max_age_seconds,json=maxAgeSeconds,proto3" json:"max_age_seconds,omitempty"`
+	// Send Access-Control-Allow-Credentials: true, so that browsers send
+	// cookies and authorization headers. Refused with an origin of "*".
+	AllowCredentials bool `protobuf:"varint,6,opt,name=allow_credentials,json=allowCredentials,proto3" json:"allow_credentials,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CorsConfiguration) Reset() {
+	*x = CorsConfiguration{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CorsConfiguration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CorsConfiguration) ProtoMessage() {}
+
+func (x *CorsConfiguration) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CorsConfiguration.ProtoReflect.Descriptor instead.
+func (*CorsConfiguration) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CorsConfiguration) GetAllowOrigins() []string {
+	if x != nil {
+		return x.AllowOrigins
+	}
+	return nil
+}
+
+func (x *CorsConfiguration) GetAllowMethods() []string {
+	if x != nil {
+		return x.AllowMethods
+	}
+	return nil
+}
+
+func (x *CorsConfiguration) GetAllowHeaders() []string {
+	if x != nil {
+		return x.AllowHeaders
+	}
+	return nil
+}
+
+func (x *CorsConfiguration) GetExposeHeaders() []string {
+	if x != nil {
+		return x.ExposeHeaders
+	}
+	return nil
+}
+
+func (x *CorsConfiguration) GetMaxAgeSeconds() int32 {
+	if x != nil {
+		return x.MaxAgeSeconds
+	}
+	return 0
+}
+
+func (x *CorsConfiguration) GetAllowCredentials() bool {
+	if x != nil {
+		return x.AllowCredentials
+	}
+	return false
+}
+
 var File_tollgate_admin_v1_common_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_common_proto_rawDesc = "" +
@@ -674,7 +841,17 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTYPE_NONE\x10\x01\x12\x10\n" +
 	"\fTYPE_API_KEY\x10\x02\x12\x13\n" +
-	"\x0fTYPE_AUTHORIZER\x10\x03B\xc9\x01\n" +
+	"\x0fTYPE_AUTHORIZER\x10\x03\"4\n" +
+	"\bIpPolicy\x12\x14\n" +
+	"\x05allow\x18\x01 \x03(\tR\x05allow\x12\x12\n" +
+	"\x04deny\x18\x02 \x03(\tR\x04deny\"\xfe\x01\n" +
+	"\x11CorsConfiguration\x12#\n" +
+	"\rallow_origins\x18\x01 \x03(\tR\fallowOrigins\x12#\n" +
+	"\rallow_methods\x18\x02 \x03(\tR\fallowMethods\x12#\n" +
+	"\rallow_headers\x18\x03 \x03(\tR\fallowHeaders\x12%\n" +
+	"\x0eexpose_headers\x18\x04 \x03(\tR\rexposeHeaders\x12&\n" +
+	"\x0fmax_age_seconds\x18\x05 \x01(\x05R\rmaxAgeSeconds\x12+\n" +
+	"\x11allow_credentials\x18\x06 \x01(\bR\x10allowCredentialsB\xc9\x01\n" +
 	"\x15com.tollgate.admin.v1B\vCommonProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -690,7 +867,7 @@ func file_tollgate_admin_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_tollgate_admin_v1_common_proto_goTypes = []any{
 	(RouteAuthorization_Type)(0), // 0: tollgate.admin.v1.RouteAuthorization.Type
 	(*ThrottleSettings)(nil),     // 1: tollgate.admin.v1.ThrottleSettings
@@ -700,21 +877,23 @@ var file_tollgate_admin_v1_common_proto_goTypes = []any{
 	(*BackendTls)(nil),           // 5: tollgate.admin.v1.BackendTls
 	(*MockIntegration)(nil),      // 6: tollgate.admin.v1.MockIntegration
 	(*RouteAuthorization)(nil),   // 7: tollgate.admin.v1.RouteAuthorization
-	nil,                          // 8: tollgate.admin.v1.MockIntegration.HeadersEntry
+	(*IpPolicy)(nil),             // 8: tollgate.admin.v1.IpPolicy
+	(*CorsConfiguration)(nil),    // 9: tollgate.admin.v1.CorsConfiguration
+	nil,                          // 10: tollgate.admin.v1.MockIntegration.HeadersEntry
 }
 var file_tollgate_admin_v1_common_proto_depIdxs = []int32{
-	3, // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	4, // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
-	6, // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
-	5, // 3: tollgate.admin.v1.GrpcIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
-	5, // 4: tollgate.admin.v1.HttpIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
-	8, // 5: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
-	0, // 6: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	3,  // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	4,  // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
+	6,  // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
+	5,  // 3: tollgate.admin.v1.GrpcIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
+	5,  // 4: tollgate.admin.v1.HttpIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
+	10, // 5: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
+	0,  // 6: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_common_proto_init() }
@@ -733,7 +912,7 @@ func file_tollgate_admin_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_common_proto_rawDesc), len(file_tollgate_admin_v1_common_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

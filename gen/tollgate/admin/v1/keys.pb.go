@@ -104,7 +104,11 @@ type ApiKey struct {
 	// Last modification time.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Checksum of the current state, for optimistic concurrency.
-	Etag          string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Networks the key may be used from: a call with the key from another
+	// address is refused with 403 (reason IP_DENIED), in addition to the
+	// policies of the API it calls. Unset admits every address.
+	IpPolicy      *IpPolicy `protobuf:"bytes,27,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,6 +211,13 @@ func (x *ApiKey) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *ApiKey) GetIpPolicy() *IpPolicy {
+	if x != nil {
+		return x.IpPolicy
+	}
+	return nil
 }
 
 // UsagePlan is what API keys get: throttling and a quota, on some API stages.
@@ -717,7 +728,7 @@ var File_tollgate_admin_v1_keys_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_keys_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctollgate/admin/v1/keys.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\"\xba\x03\n" +
+	"\x1ctollgate/admin/v1/keys.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\"\xf4\x03\n" +
 	"\x06ApiKey\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12!\n" +
@@ -732,7 +743,8 @@ const file_tollgate_admin_v1_keys_proto_rawDesc = "" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\n" +
-	" \x01(\tR\x04etag:<\xeaA9\n" +
+	" \x01(\tR\x04etag\x128\n" +
+	"\tip_policy\x18\x1b \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy:<\xeaA9\n" +
 	"\x13tollgate.dev/ApiKey\x12\x11apiKeys/{api_key}*\aapiKeys2\x06apiKeyB\n" +
 	"\n" +
 	"\b_enabled\"\x9a\x04\n" +
@@ -818,28 +830,30 @@ var file_tollgate_admin_v1_keys_proto_goTypes = []any{
 	(*DailyUsage)(nil),            // 8: tollgate.admin.v1.DailyUsage
 	nil,                           // 9: tollgate.admin.v1.ApiStage.RouteThrottlesEntry
 	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*ThrottleSettings)(nil),      // 11: tollgate.admin.v1.ThrottleSettings
+	(*IpPolicy)(nil),              // 11: tollgate.admin.v1.IpPolicy
+	(*ThrottleSettings)(nil),      // 12: tollgate.admin.v1.ThrottleSettings
 }
 var file_tollgate_admin_v1_keys_proto_depIdxs = []int32{
 	10, // 0: tollgate.admin.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
 	10, // 1: tollgate.admin.v1.ApiKey.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 2: tollgate.admin.v1.UsagePlan.api_stages:type_name -> tollgate.admin.v1.ApiStage
-	11, // 3: tollgate.admin.v1.UsagePlan.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	4,  // 4: tollgate.admin.v1.UsagePlan.quota:type_name -> tollgate.admin.v1.QuotaSettings
-	10, // 5: tollgate.admin.v1.UsagePlan.create_time:type_name -> google.protobuf.Timestamp
-	10, // 6: tollgate.admin.v1.UsagePlan.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 7: tollgate.admin.v1.ApiStage.route_throttles:type_name -> tollgate.admin.v1.ApiStage.RouteThrottlesEntry
-	0,  // 8: tollgate.admin.v1.QuotaSettings.period:type_name -> tollgate.admin.v1.QuotaSettings.Period
-	10, // 9: tollgate.admin.v1.UsagePlanKey.create_time:type_name -> google.protobuf.Timestamp
-	11, // 10: tollgate.admin.v1.AccountSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	10, // 11: tollgate.admin.v1.AccountSettings.update_time:type_name -> google.protobuf.Timestamp
-	8,  // 12: tollgate.admin.v1.KeyUsage.days:type_name -> tollgate.admin.v1.DailyUsage
-	11, // 13: tollgate.admin.v1.ApiStage.RouteThrottlesEntry.value:type_name -> tollgate.admin.v1.ThrottleSettings
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	11, // 2: tollgate.admin.v1.ApiKey.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	3,  // 3: tollgate.admin.v1.UsagePlan.api_stages:type_name -> tollgate.admin.v1.ApiStage
+	12, // 4: tollgate.admin.v1.UsagePlan.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	4,  // 5: tollgate.admin.v1.UsagePlan.quota:type_name -> tollgate.admin.v1.QuotaSettings
+	10, // 6: tollgate.admin.v1.UsagePlan.create_time:type_name -> google.protobuf.Timestamp
+	10, // 7: tollgate.admin.v1.UsagePlan.update_time:type_name -> google.protobuf.Timestamp
+	9,  // 8: tollgate.admin.v1.ApiStage.route_throttles:type_name -> tollgate.admin.v1.ApiStage.RouteThrottlesEntry
+	0,  // 9: tollgate.admin.v1.QuotaSettings.period:type_name -> tollgate.admin.v1.QuotaSettings.Period
+	10, // 10: tollgate.admin.v1.UsagePlanKey.create_time:type_name -> google.protobuf.Timestamp
+	12, // 11: tollgate.admin.v1.AccountSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	10, // 12: tollgate.admin.v1.AccountSettings.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 13: tollgate.admin.v1.KeyUsage.days:type_name -> tollgate.admin.v1.DailyUsage
+	12, // 14: tollgate.admin.v1.ApiStage.RouteThrottlesEntry.value:type_name -> tollgate.admin.v1.ThrottleSettings
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_keys_proto_init() }

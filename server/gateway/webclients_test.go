@@ -1,0 +1,412 @@
+package gateway_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
+
+	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/internal/examplebackend"
+)
+
+const echoService = "/tollgate.example.v1.EchoService/"
+
+// webClient is one way a connect-go client reaches the gateway.
+type webClient struct {
+	name   string
+	http   func(t *testing.T) *http.Client
+	opts   []connect.ClientOption
+	h2     bool // HTTP/2: bidi streaming works
+	stream bool // the protocol has client streaming
+	// headerOnly: the stage is chosen only by x-tollgate-stage (gRPC
+	// clients reach the gRPC server directly, where paths are methods).
+	headerOnly bool
+}
+
+// http1 is a plain HTTP/1.1 client.
+func http1(t *testing.T) *http.Client {
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// h2c is an HTTP/2 client with prior knowledge, as a gRPC client is.
+func h2c(t *testing.T) *http.Client {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &p}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// webClients are the protocol × transport combinations every test runs.
+var webClients = []webClient{
+	{name: "grpc-web/http1", http: http1, opts: []connect.ClientOption{connect.WithGRPCWeb()}},
+	{name: "grpc-web/h2c", http: h2c, opts: []connect.ClientOption{connect.WithGRPCWeb()}, h2: true, stream: true},
+	{name: "connect-proto/http1", http: http1, stream: true},
+	{name: "connect-json/http1", http: http1, opts: []connect.ClientOption{connect.WithProtoJSON()}, stream: true},
+	{name: "connect-json-gzip/http1", http: http1, opts: []connect.ClientOption{connect.WithProtoJSON(), connect.WithSendGzip()}, stream: true},
+	{name: "connect-proto/h2c", http: h2c, h2: true, stream: true},
+	{name: "grpc/h2c", http: h2c, opts: []connect.ClientOption{connect.WithGRPC()}, h2: true, stream: true, headerOnly: true},
+}
+
+// echoClients are connect-go clients of EchoService, built by hand from
+// the generated message types.
+type echoClients struct {
+	unary  *connect.Client[examplev1.EchoRequest, examplev1.EchoResponse]
+	server *connect.Client[examplev1.EchoRequest, examplev1.EchoResponse]
+	client *connect.Client[examplev1.EchoRequest, examplev1.EchoResponse]
+	bidi   *connect.Client[examplev1.EchoRequest, examplev1.EchoResponse]
+}
+
+func newEchoClients(hc *http.Client, base string, opts ...connect.ClientOption) echoClients {
+	nc := func(m string) *connect.Client[examplev1.EchoRequest, examplev1.EchoResponse] {
+		return connect.NewClient[examplev1.EchoRequest, examplev1.EchoResponse](hc, base+echoService+m, opts...)
+	}
+	return echoClients{unary: nc("Echo"), server: nc("EchoServerStream"), client: nc("EchoClientStream"), bidi: nc("EchoBidiStream")}
+}
+
+// TestWebClients: gRPC-Web and Connect clients over HTTP/1.1 and h2c call
+// every kind of method, with the stage in the path or in the
+// x-tollgate-stage header, and each call passes the interceptor chain
+// exactly once; the backend's headers, trailers and error details reach
+// the client.
+func TestWebClients(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	tg.load(t, entry("shop", "prod", deployment(t, "shop", "d1", b.Addr()), nil))
+	for _, wc := range webClients {
+		for _, form := range []string{"prefix", "header"} {
+			if wc.headerOnly && form == "prefix" {
+				continue
+			}
+			t.Run(wc.name+"/"+form, func(t *testing.T) {
+				base := tg.url("")
+				opts := wc.opts
+				if form == "prefix" {
+					base = tg.url("/prod")
+				} else {
+					opts = append(opts[:len(opts):len(opts)], connect.WithInterceptors(stageHeader("prod")))
+				}
+				c := newEchoClients(wc.http(t), base, opts...)
+				c0 := tg.calls.Load()
+				checkCalls := func(t *testing.T, want int64) {
+					t.Helper()
+					if got := tg.calls.Load() - c0; got != want {
+						t.Errorf("chain ran %d times, want %d", got, want)
+					}
+					c0 = tg.calls.Load()
+				}
+
+				req := connect.NewRequest(&examplev1.EchoRequest{Message: "hi", Payload: []byte{0, 1, 2}})
+				req.Header().Set("X-Echo-Color", "blue")
+				res, err := c.unary.CallUnary(ctx(t), req)
+				if err != nil {
+					t.Fatalf("unary: %v", err)
+				}
+				if res.Msg.GetMessage() != "hi" || !bytes.Equal(res.Msg.GetPayload(), []byte{0, 1, 2}) {
+					t.Errorf("unary: got %v", res.Msg)
+				}
+				if got := res.Header().Get("X-Echo-Color"); got != "blue" {
+					t.Errorf("unary: header x-echo-color = %q, want blue", got)
+				}
+				if got := res.Trailer().Get("X-Echo-Trailer"); got != "done" {
+					t.Errorf("unary: trailer x-echo-trailer = %q, want done", got)
+				}
+				checkCalls(t, 1)
+
+				_, err = c.unary.CallUnary(ctx(t), connect.NewRequest(&examplev1.EchoRequest{Message: "fail:NOT_FOUND"}))
+				checkBackendError(t, err, connect.CodeNotFound)
+				checkCalls(t, 1)
+
+				ss, err := c.server.CallServerStream(ctx(t), connect.NewRequest(&examplev1.EchoRequest{Message: "s", Repeat: 5}))
+				if err != nil {
+					t.Fatalf("server stream: %v", err)
+				}
+				n := 0
+				for ss.Receive() {
+					if ss.Msg().GetIndex() != int32(n) {
+						t.Errorf("server stream: message %d has index %d", n, ss.Msg().GetIndex())
+					}
+					n++
+				}
+				if err := ss.Err(); err != nil || n != 5 {
+					t.Errorf("server stream: %d messages, %v; want 5", n, err)
+				}
+				if got := ss.ResponseTrailer().Get("X-Echo-Trailer"); got != "done" {
+					t.Errorf("server stream: trailer x-echo-trailer = %q, want done", got)
+				}
+				_ = ss.Close()
+				checkCalls(t, 1)
+
+				if wc.stream {
+					cs := c.client.CallClientStream(ctx(t))
+					for _, m := range []string{"a", "b", "c"} {
+						if err := cs.Send(&examplev1.EchoRequest{Message: m}); err != nil {
+							t.Fatalf("client stream: send: %v", err)
+						}
+					}
+					res, err := cs.CloseAndReceive()
+					if err != nil {
+						t.Fatalf("client stream: %v", err)
+					}
+					if res.Msg.GetMessage() != "abc" || res.Msg.GetIndex() != 3 {
+						t.Errorf("client stream: got %v", res.Msg)
+					}
+					checkCalls(t, 1)
+				}
+
+				if wc.h2 {
+					bs := c.bidi.CallBidiStream(ctx(t))
+					for i, m := range []string{"x", "y"} {
+						if err := bs.Send(&examplev1.EchoRequest{Message: m}); err != nil {
+							t.Fatalf("bidi: send: %v", err)
+						}
+						got, err := bs.Receive()
+						if err != nil {
+							t.Fatalf("bidi: receive: %v", err)
+						}
+						if got.GetMessage() != m || got.GetIndex() != int32(i) {
+							t.Errorf("bidi: got %v, want %s at %d", got, m, i)
+						}
+					}
+					if err := bs.CloseRequest(); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := bs.Receive(); !errors.Is(err, io.EOF) {
+						t.Errorf("bidi: after half-close got %v, want EOF", err)
+					}
+					_ = bs.CloseResponse()
+					checkCalls(t, 1)
+				}
+			})
+		}
+	}
+}
+
+// stageHeader sets x-tollgate-stage on every request.
+func stageHeader(stage string) connect.Interceptor {
+	return headerInterceptor{"X-Tollgate-Stage", stage}
+}
+
+// headerInterceptor sets a request header on every call.
+type headerInterceptor struct{ key, value string }
+
+func (h headerInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(c context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		req.Header().Set(h.key, h.value)
+		return next(c, req)
+	}
+}
+
+func (h headerInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(c context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(c, spec)
+		conn.RequestHeader().Set(h.key, h.value)
+		return conn
+	}
+}
+
+func (h headerInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
+}
+
+// checkBackendError checks a failure the example backend raised on
+// request, with its ErrorInfo detail.
+func checkBackendError(t *testing.T, err error, want connect.Code) {
+	t.Helper()
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("got %v, want a %v error", err, want)
+	}
+	if ce.Code() != want || ce.Message() != examplebackend.FailureMessage {
+		t.Errorf("got %v %q, want %v %q", ce.Code(), ce.Message(), want, examplebackend.FailureMessage)
+	}
+	if reason := errorInfoReason(ce); reason != examplebackend.FailureReason {
+		t.Errorf("ErrorInfo reason %q, want %q", reason, examplebackend.FailureReason)
+	}
+}
+
+// errorInfoReason returns the reason of a connect error's ErrorInfo.
+func errorInfoReason(ce *connect.Error) string {
+	for _, d := range ce.Details() {
+		v, err := d.Value()
+		if err != nil {
+			continue
+		}
+		if ei, ok := v.(*errdetails.ErrorInfo); ok {
+			return ei.GetReason()
+		}
+	}
+	return ""
+}
+
+// TestGRPCWebText: a raw application/grpc-web-text request (base64
+// frames, each padded on its own as browsers' clients send them) gets a
+// base64 response whose last frame holds the trailers.
+func TestGRPCWebText(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	tg.load(t, entry("shop", "prod", deployment(t, "shop", "d1", b.Addr()), nil))
+	msg, err := proto.Marshal(&examplev1.EchoRequest{Message: "text", Repeat: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := grpcFrame(0, msg)
+	// Split the frame and pad each part, as a client sending in chunks may.
+	body := base64.StdEncoding.EncodeToString(frame[:4]) + base64.StdEncoding.EncodeToString(frame[4:])
+	for _, tc := range []struct {
+		method string
+		want   []string
+	}{
+		{"Echo", []string{"text"}},
+		{"EchoServerStream", []string{"text", "text", "text"}},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, tg.url("/prod"+echoService+tc.method), strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/grpc-web-text")
+			req.Header.Set("X-Grpc-Web", "1")
+			resp, err := http1(t).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/grpc-web-text") {
+				t.Fatalf("status %d, content type %q: %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+			}
+			decoded, err := decodePaddedBase64(raw)
+			if err != nil {
+				t.Fatalf("response is not base64: %v: %q", err, raw)
+			}
+			msgs, trailer := parseGRPCWebFrames(t, decoded)
+			var got []string
+			for _, m := range msgs {
+				var res examplev1.EchoResponse
+				if err := proto.Unmarshal(m, &res); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, res.GetMessage())
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("messages %q, want %q", got, tc.want)
+			}
+			if trailer.Get("Grpc-Status") != "0" || trailer.Get("X-Echo-Trailer") != "done" {
+				t.Errorf("trailer frame %v, want grpc-status 0 and x-echo-trailer", trailer)
+			}
+		})
+	}
+}
+
+// grpcFrame is a length-prefixed message with flags.
+func grpcFrame(flags byte, msg []byte) []byte {
+	out := make([]byte, 5, 5+len(msg))
+	out[0] = flags
+	binary.BigEndian.PutUint32(out[1:], uint32(len(msg)))
+	return append(out, msg...)
+}
+
+// decodePaddedBase64 decodes concatenated, separately padded base64 strings.
+func decodePaddedBase64(b []byte) ([]byte, error) {
+	var out []byte
+	for len(b) > 0 {
+		end := len(b)
+		if i := bytes.IndexByte(b, '='); i >= 0 {
+			end = i - i%4 + 4
+		}
+		d, err := base64.StdEncoding.DecodeString(string(b[:end]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d...)
+		b = b[end:]
+	}
+	return out, nil
+}
+
+// parseGRPCWebFrames splits a gRPC-Web body into messages and the trailer
+// frame, which must come last.
+func parseGRPCWebFrames(t *testing.T, b []byte) ([][]byte, textproto.MIMEHeader) {
+	t.Helper()
+	var msgs [][]byte
+	for len(b) > 0 {
+		if len(b) < 5 {
+			t.Fatalf("truncated frame header: %x", b)
+		}
+		n := binary.BigEndian.Uint32(b[1:5])
+		if uint32(len(b)-5) < n {
+			t.Fatalf("truncated frame")
+		}
+		flags, payload := b[0], b[5:5+n]
+		b = b[5+n:]
+		if flags&0x80 != 0 {
+			if len(b) != 0 {
+				t.Fatalf("%d bytes after the trailer frame", len(b))
+			}
+			h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(payload, "\r\n"...)))).ReadMIMEHeader()
+			if err != nil {
+				t.Fatalf("trailer frame %q: %v", payload, err)
+			}
+			return msgs, h
+		}
+		msgs = append(msgs, payload)
+	}
+	t.Fatal("no trailer frame")
+	return nil, nil
+}
+
+// TestWebClientRoutingErrors: calls no stage serves are refused in the
+// client's own protocol, before the chain, as gRPC clients are refused.
+func TestWebClientRoutingErrors(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	tg.load(t,
+		entry("shop", "prod", deployment(t, "shop", "d1", b.Addr()), nil),
+		entry("shop2", "prod", deployment(t, "shop2", "d1", b.Addr()), nil),
+	)
+	for _, wc := range webClients[:4] {
+		for _, tc := range []struct {
+			name, base string
+			opts       []connect.ClientOption
+			want       connect.Code
+		}{
+			{"unknown stage", "/nope", nil, connect.CodeUnimplemented},
+			{"unknown stage in header", "", []connect.ClientOption{connect.WithInterceptors(stageHeader("nope"))}, connect.CodeUnimplemented},
+			{"ambiguous", "", nil, connect.CodeFailedPrecondition},
+		} {
+			t.Run(wc.name+"/"+tc.name, func(t *testing.T) {
+				c := newEchoClients(wc.http(t), tg.url(tc.base), append(wc.opts[:len(wc.opts):len(wc.opts)], tc.opts...)...)
+				_, err := c.unary.CallUnary(ctx(t), connect.NewRequest(&examplev1.EchoRequest{Message: "x"}))
+				if connect.CodeOf(err) != tc.want {
+					t.Errorf("got %v, want %v", err, tc.want)
+				}
+			})
+		}
+	}
+	// A method the stage's schema lacks.
+	c := connect.NewClient[examplev1.EchoRequest, examplev1.EchoResponse](http1(t), tg.url("/prod/tollgate.example.v1.EchoService/Nope"))
+	if _, err := c.CallUnary(ctx(t), connect.NewRequest(&examplev1.EchoRequest{})); connect.CodeOf(err) != connect.CodeUnimplemented {
+		t.Errorf("unknown method: got %v, want unimplemented", err)
+	}
+	if n := tg.calls.Load(); n != 0 {
+		t.Errorf("the chain ran %d times for refused calls", n)
+	}
+}

@@ -15,9 +15,11 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/internal/examplebackend"
 )
 
@@ -408,5 +410,140 @@ func TestWebClientRoutingErrors(t *testing.T) {
 	}
 	if n := tg.calls.Load(); n != 0 {
 		t.Errorf("the chain ran %d times for refused calls", n)
+	}
+}
+
+// connectProtocolClient is protocolClient for a connect-go client of the
+// given protocol (gRPC-Web, Connect with GET for side-effect-free methods),
+// with the stage in the path.
+func connectProtocolClient(name string, hc func(t *testing.T) *http.Client, opts ...connect.ClientOption) protocolClient {
+	const books = "/tollgate.example.v1.BookstoreService/"
+	outcomeOf := func(err error, hdr http.Header, title string) outcome {
+		o := outcome{ok: err == nil, title: title, cache: hdr.Get(cache.StatusHeader)}
+		var ce *connect.Error
+		if errors.As(err, &ce) {
+			o.code = codes.Code(ce.Code())
+			o.cache = ce.Meta().Get(cache.StatusHeader)
+		}
+		return o
+	}
+	call := func(t *testing.T, e *cacheEnv, method string, req connect.AnyRequest, headers map[string]string, resp proto.Message) (http.Header, error) {
+		for k, v := range headers {
+			req.Header().Set(k, v)
+		}
+		var hdr http.Header
+		var err error
+		// What generated clients know from the descriptors.
+		readOpts := append(opts[:len(opts):len(opts)], connect.WithIdempotency(connect.IdempotencyNoSideEffects))
+		switch resp := resp.(type) {
+		case *examplev1.Book:
+			c := connect.NewClient[examplev1.GetBookRequest, examplev1.Book](hc(t), e.tg.url("/prod"+books+method), readOpts...)
+			if method == "CreateBook" {
+				cc := connect.NewClient[examplev1.CreateBookRequest, examplev1.Book](hc(t), e.tg.url("/prod"+books+method), opts...)
+				var r *connect.Response[examplev1.Book]
+				if r, err = cc.CallUnary(ctx(t), req.(*connect.Request[examplev1.CreateBookRequest])); err == nil {
+					proto.Merge(resp, r.Msg)
+					hdr = r.Header()
+				}
+				break
+			}
+			var r *connect.Response[examplev1.Book]
+			if r, err = c.CallUnary(ctx(t), req.(*connect.Request[examplev1.GetBookRequest])); err == nil {
+				proto.Merge(resp, r.Msg)
+				hdr = r.Header()
+			}
+		case *examplev1.ListBooksResponse:
+			c := connect.NewClient[examplev1.ListBooksRequest, examplev1.ListBooksResponse](hc(t), e.tg.url("/prod"+books+method), readOpts...)
+			var r *connect.Response[examplev1.ListBooksResponse]
+			if r, err = c.CallUnary(ctx(t), req.(*connect.Request[examplev1.ListBooksRequest])); err == nil {
+				proto.Merge(resp, r.Msg)
+				hdr = r.Header()
+			}
+		}
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		return hdr, err
+	}
+	return protocolClient{
+		name: name,
+		getBook: func(t *testing.T, e *cacheEnv, book string, headers map[string]string) outcome {
+			var b examplev1.Book
+			hdr, err := call(t, e, "GetBook", connect.NewRequest(&examplev1.GetBookRequest{Name: "shelves/1/books/" + book}), headers, &b)
+			return outcomeOf(err, hdr, b.GetTitle())
+		},
+		listBooks: func(t *testing.T, e *cacheEnv, headers map[string]string) outcome {
+			var r examplev1.ListBooksResponse
+			hdr, err := call(t, e, "ListBooks", connect.NewRequest(&examplev1.ListBooksRequest{Parent: "shelves/1"}), headers, &r)
+			title := ""
+			if len(r.GetBooks()) > 0 {
+				title = r.GetBooks()[0].GetTitle()
+			}
+			return outcomeOf(err, hdr, title)
+		},
+		createBook: func(t *testing.T, e *cacheEnv, headers map[string]string) outcome {
+			var b examplev1.Book
+			hdr, err := call(t, e, "CreateBook", connect.NewRequest(&examplev1.CreateBookRequest{Parent: "shelves/1", Book: &examplev1.Book{Title: "t"}}), headers, &b)
+			return outcomeOf(err, hdr, b.GetTitle())
+		},
+	}
+}
+
+// getOnly is an HTTP/1.1 client that fails the test on a POST of a
+// side-effect-free method, so that the Connect GET client proves it used GET.
+func getOnly(t *testing.T) *http.Client {
+	c := http1(t)
+	next := c.Transport
+	c.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method != http.MethodGet && !strings.HasSuffix(r.URL.Path, "/CreateBook") {
+			t.Errorf("%s %s, want GET", r.Method, r.URL.Path)
+		}
+		return next.RoundTrip(r)
+	})
+	return c
+}
+
+// roundTripFunc is an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// webProtocolClients are the web client protocols the response cache
+// tests run besides gRPC and REST.
+var webProtocolClients = []protocolClient{
+	connectProtocolClient("grpc-web", http1, connect.WithGRPCWeb()),
+	connectProtocolClient("connect-get", getOnly, connect.WithHTTPGet(), connect.WithProtoJSON()),
+	connectProtocolClient("connect-proto", h2c),
+}
+
+// TestWebClientsShareTheCache: a side-effect-free method's response cached
+// for a gRPC call answers the same call over gRPC-Web and Connect GET (the
+// policies see one gRPC call, whatever the client's protocol), and a
+// Connect GET of a method with side effects is refused.
+func TestWebClientsShareTheCache(t *testing.T) {
+	be := &countingBookstore{}
+	e := newCacheEnv(t, be)
+	alice := map[string]string{"X-Token": "alice"}
+	if got := grpcClient.getBook(t, e, "1", alice); !got.ok || got.title != "call 1" || got.cache != "miss" {
+		t.Fatalf("gRPC: %+v", got)
+	}
+	for _, pc := range webProtocolClients {
+		if got := pc.getBook(t, e, "1", alice); !got.ok || got.title != "call 1" || got.cache != "hit" {
+			t.Errorf("%s: %+v, want the gRPC call's cached answer", pc.name, got)
+		}
+	}
+	// connect-go falls back to POST for methods with side effects; a raw
+	// GET is refused with 405 before the chain.
+	req, err := http.NewRequest(http.MethodGet, e.tg.url("/prod/tollgate.example.v1.BookstoreService/CreateBook?connect=v1&encoding=json&message=%7B%7D"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http1(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("Connect GET of CreateBook: %d, want 405", resp.StatusCode)
 	}
 }

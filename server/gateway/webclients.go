@@ -49,7 +49,8 @@ func (g *Gateway) serveWebClient(w http.ResponseWriter, r *http.Request) bool {
 	case cur.table.IsMapped(r.Host):
 		s, rest, ok := cur.table.StageForHost(r.Host, raw)
 		if !ok {
-			return false
+			webclients.WriteError(w, r, status.Errorf(codes.Unimplemented, "no API is mapped at this path of %s", r.Host))
+			return true
 		}
 		if method, ok = rpcPath(rest); !ok {
 			return false

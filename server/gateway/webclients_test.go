@@ -15,12 +15,17 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/examplebackend"
+	"github.com/tollgate-gw/tollgate/server/gateway"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
 const echoService = "/tollgate.example.v1.EchoService/"
@@ -545,5 +550,79 @@ func TestWebClientsShareTheCache(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("Connect GET of CreateBook: %d, want 405", resp.StatusCode)
+	}
+}
+
+// TestWebClientStageSelection: the stage of a web client call is chosen by
+// domain mapping, path prefix or x-tollgate-stage, and the chain sees the
+// call as the gRPC call of that stage.
+func TestWebClientStageSelection(t *testing.T) {
+	b := backend(t)
+	seen := make(chan *callinfo.Call, 1)
+	policy := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		c := *callinfo.FromContext(ss.Context())
+		seen <- &c
+		return handler(srv, ss)
+	}
+	gw, err := gateway.New(gateway.WithInterceptors(policy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := serveGateway(t, gw)
+	errs := gw.Load(routing.Config{
+		Stages: []routing.Entry{
+			entry("shop", "prod", deployment(t, "shop", "v1", b.Addr()), nil),
+			entry("shop", "beta", deployment(t, "shop", "v1", b.Addr()), nil),
+		},
+		DomainMappings: []*adminv1.DomainMapping{
+			{Name: "domainMappings/shop", Domain: "shop.example.com", Stage: "apis/shop/stages/beta"},
+			{Name: "domainMappings/books", Domain: "api.example.com", BasePath: "/books", Stage: "apis/shop/stages/prod"},
+		},
+	})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, tc := range []struct {
+		name, host, base, header string
+		want                     string // the stage, or "" for UNIMPLEMENTED
+	}{
+		{"prefix", "", "/beta", "", "apis/shop/stages/beta"},
+		{"prefix wins over the header", "", "/beta", "prod", "apis/shop/stages/beta"},
+		{"header", "", "", "apis/shop/stages/prod", "apis/shop/stages/prod"},
+		{"domain", "shop.example.com", "", "prod", "apis/shop/stages/beta"},
+		{"domain and base path", "api.example.com:8080", "/books", "", "apis/shop/stages/prod"},
+		{"mapped domain, other path", "api.example.com", "/beta", "", ""},
+	} {
+		for _, wc := range webClients[:3] {
+			t.Run(tc.name+"/"+wc.name, func(t *testing.T) {
+				hc := wc.http(t)
+				if tc.host != "" {
+					next := hc.Transport
+					hc.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+						r.Host = tc.host
+						return next.RoundTrip(r)
+					})
+				}
+				opts := wc.opts
+				if tc.header != "" {
+					opts = append(opts[:len(opts):len(opts)], connect.WithInterceptors(stageHeader(tc.header)))
+				}
+				c := newEchoClients(hc, tg.url(tc.base), opts...)
+				_, err := c.unary.CallUnary(ctx(t), connect.NewRequest(&examplev1.EchoRequest{Message: "x"}))
+				if tc.want == "" {
+					if err == nil {
+						t.Fatal("served")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				call := <-seen
+				if call.Stage != tc.want || call.Protocol != callinfo.GRPC || call.FullMethod != echoService+"Echo" || call.SourceIP != "127.0.0.1" {
+					t.Errorf("chain saw stage %s, protocol %v, method %s, source %s", call.Stage, call.Protocol, call.FullMethod, call.SourceIP)
+				}
+			})
+		}
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/webclients"
 )
@@ -27,7 +29,9 @@ func webStage(ctx context.Context) *routing.Stage {
 }
 
 // serveWebClient serves r if it is a gRPC-Web, Connect or gRPC-over-WebSocket
-// call of a gRPC method, and reports whether it did. The stage is chosen
+// call of a gRPC method, and reports whether it did. A WebSocket upgrade's
+// Origin must be allowed by the stage's websocket.allowed_origins (or be
+// the gateway's own host), as for WebSocket APIs. The stage is chosen
 // as for REST — by domain mapping, or by the first path segment
 // (/{stage}/pkg.Service/Method) — or, for /pkg.Service/Method, as for gRPC
 // (the x-tollgate-stage header, else the one stage serving the method).
@@ -97,10 +101,22 @@ func (g *Gateway) serveWebClient(w http.ResponseWriter, r *http.Request) bool {
 		webclients.WriteError(w, r, status.Errorf(codes.Unimplemented, "stage %s does not serve %s", st.Name, method))
 		return true
 	}
+	if p == webclients.WebSocket {
+		// As for WebSocket APIs: a page of another site must not open a
+		// connection the browser authenticates with the user's cookies.
+		if o := r.Header.Get("Origin"); !origin.Allowed(o, r.Host, st.Config.GetWebsocket().GetAllowedOrigins()) {
+			writeError(w, http.StatusForbidden, codes.PermissionDenied, "origin "+strconv.Quote(o)+" may not connect to stage "+st.ID+": add it to the stage's websocket.allowedOrigins")
+			return true
+		}
+	}
 	r2 := r.WithContext(context.WithValue(r.Context(), webCallKey{}, st))
 	u := *r.URL
 	u.Path, u.RawPath = method, ""
 	r2.URL = &u
+	if p == webclients.WebSocket {
+		rt.web.ServeWebSocket(w, r2)
+		return true
+	}
 	rt.web.ServeHTTP(w, r2)
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"connectrpc.com/vanguard"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -22,6 +23,8 @@ type Option func(*options)
 
 type options struct {
 	maxMessageBytes int
+	wsQueue         int
+	wsFirstFrame    time.Duration
 }
 
 // WithMaxMessageBytes limits a message, decoded or not, in either
@@ -39,6 +42,7 @@ type Handler struct {
 	tc      *vanguard.Transcoder
 	next    http.Handler
 	methods map[string]protoreflect.MethodDescriptor // by "/pkg.Service/Method"
+	types   *dynamicpb.Types                         // the API's types, for JSON
 	opts    options
 }
 
@@ -50,11 +54,11 @@ var _ http.Handler = (*Handler)(nil)
 // messages, and the request's context, so that it can tell them apart from
 // calls from the network: in the gateway it is grpc.Server.ServeHTTP.
 func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, next http.Handler, opts ...Option) (*Handler, error) {
-	o := options{maxMessageBytes: DefaultMaxMessageBytes}
+	o := options{maxMessageBytes: DefaultMaxMessageBytes, wsQueue: DefaultWebSocketQueue, wsFirstFrame: DefaultWebSocketFirstFrameTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.maxMessageBytes <= 0 {
+	if o.maxMessageBytes <= 0 || o.wsQueue <= 0 || o.wsFirstFrame <= 0 {
 		return nil, errors.New("webclients: limits must be positive")
 	}
 	if files == nil || next == nil {
@@ -65,7 +69,7 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 		return nil, fmt.Errorf("webclients: %w", err)
 	}
 	types := dynamicpb.NewTypes(files)
-	h := &Handler{next: next, methods: map[string]protoreflect.MethodDescriptor{}, opts: o}
+	h := &Handler{next: next, methods: map[string]protoreflect.MethodDescriptor{}, types: types, opts: o}
 	vs := make([]*vanguard.Service, 0, len(services))
 	for _, sd := range services {
 		vs = append(vs, vanguard.NewServiceWithSchema(sd, next,

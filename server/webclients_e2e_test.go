@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/coder/websocket"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
@@ -41,7 +42,8 @@ func (k keyHeader) WrapStreamingHandler(next connect.StreamingHandlerFunc) conne
 
 // TestWebClientRefusals: an API key refusal (403 / PERMISSION_DENIED) and
 // a usage plan's throttle (429 / RESOURCE_EXHAUSTED) are seen the same way
-// over gRPC, gRPC-Web and Connect, with the same ErrorInfo reasons; one
+// over gRPC, gRPC-Web, Connect and the WebSocket bridge, with the same
+// ErrorInfo reasons; one
 // usage plan's bucket and quota count the calls of all three; a Connect
 // unary refusal has the HTTP status REST clients get.
 func TestWebClientRefusals(t *testing.T) {
@@ -110,6 +112,44 @@ func TestWebClientRefusals(t *testing.T) {
 		if !hasRetryInfo(err) {
 			t.Errorf("%s: no RetryInfo in %v", p.name, err)
 		}
+	}
+
+	// Over the WebSocket bridge, the key comes in the metadata frame and
+	// the refusal in the status frame.
+	wsCall := func(key string) (code int, reason string) {
+		c, _, err := websocket.Dial(actx, "ws://"+ts.DataAddr()+"/demo/tollgate.example.v1.EchoService/Echo",
+			&websocket.DialOptions{Subprotocols: []string{"tollgate.grpc.v1"}})
+		must(err)
+		defer c.CloseNow()
+		must(c.Write(actx, websocket.MessageText, []byte(`{"metadata":{"x-api-key":"`+key+`"}}`)))
+		must(c.Write(actx, websocket.MessageText, []byte(`{"message":{"message":"x"}}`)))
+		for {
+			_, b, err := c.Read(actx)
+			must(err)
+			var f struct {
+				Status *struct {
+					Code    int `json:"code"`
+					Details []struct {
+						Reason string `json:"reason"`
+					} `json:"details"`
+				} `json:"status"`
+			}
+			must(json.Unmarshal(b, &f))
+			if f.Status != nil {
+				for _, d := range f.Status.Details {
+					if d.Reason != "" {
+						reason = d.Reason
+					}
+				}
+				return f.Status.Code, reason
+			}
+		}
+	}
+	if code, reason := wsCall("nope-nope-nope-nope-nope"); code != int(connect.CodePermissionDenied) || reason != apikey.ReasonInvalid {
+		t.Errorf("websocket with an unknown key: code %d, reason %q", code, reason)
+	}
+	if code, reason := wsCall(k.GetValue()); code != int(connect.CodeResourceExhausted) || reason != throttle.ReasonThrottled {
+		t.Errorf("websocket over the plan's limit: code %d, reason %q", code, reason)
 	}
 
 	// A raw Connect unary call gets the HTTP status a REST call gets.

@@ -61,6 +61,7 @@ func h2c(t *testing.T) *http.Client {
 // webClients are the protocol × transport combinations every test runs.
 var webClients = []webClient{
 	{name: "grpc-web/http1", http: http1, opts: []connect.ClientOption{connect.WithGRPCWeb()}},
+	{name: "grpc-web-json/http1", http: http1, opts: []connect.ClientOption{connect.WithGRPCWeb(), connect.WithProtoJSON()}},
 	{name: "grpc-web/h2c", http: h2c, opts: []connect.ClientOption{connect.WithGRPCWeb()}, h2: true, stream: true},
 	{name: "connect-proto/http1", http: http1, stream: true},
 	{name: "connect-json/http1", http: http1, opts: []connect.ClientOption{connect.WithProtoJSON()}, stream: true},
@@ -389,7 +390,7 @@ func TestWebClientRoutingErrors(t *testing.T) {
 		entry("shop", "prod", deployment(t, "shop", "d1", b.Addr()), nil),
 		entry("shop2", "prod", deployment(t, "shop2", "d1", b.Addr()), nil),
 	)
-	for _, wc := range webClients[:4] {
+	for _, wc := range webClients[:5] {
 		for _, tc := range []struct {
 			name, base string
 			opts       []connect.ClientOption
@@ -593,7 +594,7 @@ func TestWebClientStageSelection(t *testing.T) {
 		{"domain and base path", "api.example.com:8080", "/books", "", "apis/shop/stages/prod"},
 		{"mapped domain, other path", "api.example.com", "/beta", "", ""},
 	} {
-		for _, wc := range webClients[:3] {
+		for _, wc := range webClients[:4] {
 			t.Run(tc.name+"/"+wc.name, func(t *testing.T) {
 				hc := wc.http(t)
 				if tc.host != "" {

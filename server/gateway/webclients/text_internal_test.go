@@ -93,3 +93,26 @@ func TestTextWriter(t *testing.T) {
 		t.Errorf("decoded %x, want %x", got, want)
 	}
 }
+
+// FuzzTextReader: any bytes, encoded as separately padded chunks split
+// anywhere, decode to themselves.
+func FuzzTextReader(f *testing.F) {
+	f.Add([]byte("\x00\x00\x00\x00\x05hello"), uint8(3))
+	f.Add([]byte{}, uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, split uint8) {
+		n := int(split)%7 + 1
+		var enc strings.Builder
+		for rest := data; len(rest) > 0; {
+			k := min(n, len(rest))
+			enc.WriteString(base64.StdEncoding.EncodeToString(rest[:k]))
+			rest = rest[k:]
+		}
+		got, err := io.ReadAll(&textReader{src: io.NopCloser(iotestHalf(strings.NewReader(enc.String())))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatalf("decoded %x, want %x", got, data)
+		}
+	})
+}

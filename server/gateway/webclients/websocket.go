@@ -51,8 +51,9 @@ import (
 // A unary or server-streaming method takes one request and half-closes
 // after it. Flow control holds both ways: requests are handed to the call
 // one at a time, and responses go through a queue of a few messages that
-// blocks the call (and so the backend's stream) while the browser is slow.
-// A client that goes away cancels the call.
+// blocks the call (and so the backend's stream) while the browser is slow;
+// a client that takes over 30 s to take one frame is disconnected. A client
+// that goes away cancels the call.
 
 // Defaults of the WebSocket bridge.
 const (
@@ -62,6 +63,10 @@ const (
 	// DefaultWebSocketFirstFrameTimeout is how long a client has, once
 	// connected, to send its first frame.
 	DefaultWebSocketFirstFrameTimeout = 10 * time.Second
+	// wsWriteTimeout bounds how long one frame may take to reach a client:
+	// a client that stops reading altogether is disconnected, not waited
+	// for while it holds a call (or, once the call is over, the handler).
+	wsWriteTimeout = 30 * time.Second
 )
 
 // WithWebSocketQueue sets how many response messages may wait for a slow
@@ -334,7 +339,10 @@ func (b *wsBridge) writeLoop(ctx context.Context, cancel context.CancelFunc, don
 		if broken {
 			continue
 		}
-		if err := b.conn.Write(ctx, websocket.MessageText, frame); err != nil {
+		wctx, wcancel := context.WithTimeout(ctx, wsWriteTimeout)
+		err := b.conn.Write(wctx, websocket.MessageText, frame)
+		wcancel()
+		if err != nil {
 			broken = true
 			cancel()
 		}

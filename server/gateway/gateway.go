@@ -517,6 +517,9 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		call.UserAgent = firstValue(ctx, "user-agent")
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
+	if webStage(ctx) != nil {
+		return handler(srv, &webStream{routedStream{ServerStream: ss, ctx: ctx}})
+	}
 	return handler(srv, &routedStream{ServerStream: ss, ctx: ctx})
 }
 

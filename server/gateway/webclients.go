@@ -28,6 +28,27 @@ func webStage(ctx context.Context) *routing.Stage {
 	return st
 }
 
+// webStream is the server stream of a translated web client call. When
+// translating the client's request failed (a message that cannot be
+// decoded or is too large), the gRPC server sees only a broken or ended
+// request body; RecvMsg reports the translation's status instead, so that
+// the chain and the client see INVALID_ARGUMENT or RESOURCE_EXHAUSTED and
+// the backend never gets a call without its request.
+type webStream struct {
+	routedStream
+}
+
+// RecvMsg receives a request message.
+func (s *webStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err != nil {
+		if rerr := webclients.RequestError(s.ctx); rerr != nil {
+			return rerr
+		}
+	}
+	return err
+}
+
 // serveWebClient serves r if it is a gRPC-Web, Connect or gRPC-over-WebSocket
 // call of a gRPC method, and reports whether it did. A WebSocket upgrade's
 // Origin must be allowed by the stage's websocket.allowed_origins (or be

@@ -12,11 +12,13 @@ import (
 	"net/textproto"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
@@ -60,7 +62,7 @@ func h2c(t *testing.T) *http.Client {
 
 // webClients are the protocol × transport combinations every test runs.
 var webClients = []webClient{
-	{name: "grpc-web/http1", http: http1, opts: []connect.ClientOption{connect.WithGRPCWeb()}},
+	{name: "grpc-web/http1", http: http1, opts: []connect.ClientOption{connect.WithGRPCWeb()}, stream: true},
 	{name: "grpc-web-json/http1", http: http1, opts: []connect.ClientOption{connect.WithGRPCWeb(), connect.WithProtoJSON()}},
 	{name: "grpc-web/h2c", http: h2c, opts: []connect.ClientOption{connect.WithGRPCWeb()}, h2: true, stream: true},
 	{name: "connect-proto/http1", http: http1, stream: true},
@@ -625,5 +627,79 @@ func TestWebClientStageSelection(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestWebClientLimits: the client's deadline reaches the backend call
+// (Connect-Timeout-Ms, grpc-timeout), and a request message over the data
+// plane's limit is refused with RESOURCE_EXHAUSTED, over every protocol.
+func TestWebClientLimits(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	tg.load(t, entry("shop", "prod", deployment(t, "shop", "d1", b.Addr()), nil))
+	for _, wc := range webClients {
+		t.Run(wc.name, func(t *testing.T) {
+			base := tg.url("/prod")
+			opts := wc.opts
+			if wc.headerOnly {
+				base = tg.url("")
+				opts = append(opts[:len(opts):len(opts)], connect.WithInterceptors(stageHeader("prod")))
+			}
+			c := newEchoClients(wc.http(t), base, opts...)
+			short, cancel := context.WithTimeout(ctx(t), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := c.unary.CallUnary(short, connect.NewRequest(&examplev1.EchoRequest{Message: "sleep:5s"}))
+			if connect.CodeOf(err) != connect.CodeDeadlineExceeded || time.Since(start) > 3*time.Second {
+				t.Errorf("deadline: got %v after %v", err, time.Since(start))
+			}
+			big := bytes.Repeat([]byte{1}, gateway.DefaultMaxRecvMsgSize+1)
+			_, err = c.unary.CallUnary(ctx(t), connect.NewRequest(&examplev1.EchoRequest{Payload: big}))
+			if connect.CodeOf(err) != connect.CodeResourceExhausted {
+				t.Errorf("oversized request: got %v, want resource_exhausted", err)
+			}
+		})
+	}
+}
+
+// TestWebClientUndecodableRequests: a JSON request message the gateway
+// cannot translate is INVALID_ARGUMENT for the client (HTTP 400 over
+// Connect) and for the chain, not a broken call. (Binary messages pass
+// through undecoded, as from gRPC clients: the backend judges them.)
+func TestWebClientUndecodableRequests(t *testing.T) {
+	b := backend(t)
+	e := newWSEnv(t, b.Addr())
+	for _, tc := range []struct {
+		name, contentType, body string
+		want                    int
+	}{
+		{"wrong type", "application/json", `{"message": 5}`, http.StatusBadRequest},
+		{"truncated JSON", "application/json", `{"message": "x"`, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, e.tg.url("/prod"+echoService+"Echo"), strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", tc.contentType)
+			req.Header.Set("Connect-Protocol-Version", "1")
+			resp, err := http1(t).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != tc.want || !strings.Contains(string(body), `"code":"invalid_argument"`) {
+				t.Errorf("got %d %s, want %d invalid_argument", resp.StatusCode, body, tc.want)
+			}
+			select {
+			case err := <-e.ended:
+				if status.Code(err) != codes.InvalidArgument {
+					t.Errorf("the chain ended with %v, want INVALID_ARGUMENT", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("the chain did not run")
+			}
+		})
 	}
 }

@@ -69,10 +69,14 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 		return nil, fmt.Errorf("webclients: %w", err)
 	}
 	types := dynamicpb.NewTypes(files)
-	h := &Handler{next: next, methods: map[string]protoreflect.MethodDescriptor{}, types: types, opts: o}
+	h := &Handler{methods: map[string]protoreflect.MethodDescriptor{}, types: types, opts: o}
+	h.next = trackRequests(next, func(path string) bool {
+		md, ok := h.methods[path]
+		return ok && !md.IsStreamingClient()
+	})
 	vs := make([]*vanguard.Service, 0, len(services))
 	for _, sd := range services {
-		vs = append(vs, vanguard.NewServiceWithSchema(sd, next,
+		vs = append(vs, vanguard.NewServiceWithSchema(sd, h.next,
 			// The data plane's server speaks gRPC and takes messages as
 			// raw protobuf frames; compression is undone here, so that the
 			// chain and the proxy see what a gRPC client would send.
@@ -88,7 +92,10 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 			h.methods["/"+string(sd.FullName())+"/"+string(md.Name())] = md
 		}
 	}
-	tc, err := vanguard.NewTranscoder(vs)
+	tc, err := vanguard.NewTranscoder(vs,
+		vanguard.WithCodec(func(r vanguard.TypeResolver) vanguard.Codec { return jsonCodec{vanguard.NewJSONCodec(r)} }),
+		vanguard.WithCodec(func(r vanguard.TypeResolver) vanguard.Codec { return protoCodec{vanguard.NewProtoCodec(r)} }),
+	)
 	if err != nil {
 		return nil, fmt.Errorf("webclients: %w", err)
 	}

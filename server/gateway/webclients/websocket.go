@@ -25,6 +25,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // A gRPC call over a WebSocket (subprotocol tollgate.grpc.v1) lets a
@@ -102,7 +104,7 @@ var skippedUpgradeHeaders = map[string]bool{
 func (h *Handler) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	md, ok := h.methods[r.URL.Path]
 	if !ok {
-		http.Error(w, "unknown method", http.StatusNotFound)
+		gatewayerr.WriteHTTP(w, http.StatusNotImplemented, status.Newf(codes.Unimplemented, "%s is not a method of this API", r.URL.Path))
 		return
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{

@@ -30,6 +30,13 @@ const (
 	// ReasonBackendTimeout: the backend did not answer within the route
 	// timeout. REST clients get 504 Gateway Timeout.
 	ReasonBackendTimeout = "BACKEND_TIMEOUT"
+	// ReasonStreamIdleTimeout: a streaming call carried no message in
+	// either direction for the route's stream idle timeout. REST clients
+	// get 504 Gateway Timeout.
+	ReasonStreamIdleTimeout = "STREAM_IDLE_TIMEOUT"
+	// ReasonMaxStreamDuration: a streaming call reached the route's
+	// maximum stream duration. REST clients get 504 Gateway Timeout.
+	ReasonMaxStreamDuration = "MAX_STREAM_DURATION"
 )
 
 // New returns a status error with code, message and an ErrorInfo with
@@ -81,7 +88,7 @@ func HTTPStatus(err error) int {
 	switch Reason(err) {
 	case ReasonBackendUnavailable:
 		return http.StatusBadGateway
-	case ReasonBackendTimeout:
+	case ReasonBackendTimeout, ReasonStreamIdleTimeout, ReasonMaxStreamDuration:
 		return http.StatusGatewayTimeout
 	}
 	return 0

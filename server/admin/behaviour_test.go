@@ -206,6 +206,13 @@ func TestValidation(t *testing.T) {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Timeout: durationpb.New(time.Hour)}})
 			return err
 		}, []string{"route", "route.timeout"}},
+		{"route with stream timeouts out of range", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match:             &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},
+				StreamIdleTimeout: durationpb.New(time.Millisecond), MaxStreamDuration: durationpb.New(30 * 24 * time.Hour),
+			}})
+			return err
+		}, []string{"route.stream_idle_timeout", "route.max_stream_duration"}},
 		{"route to a method the schema lacks", func() error {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/Nope"}}})
 			return err

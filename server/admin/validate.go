@@ -44,6 +44,10 @@ const (
 const (
 	defaultRouteTimeout = 29 * time.Second
 	minRouteTimeout     = 50 * time.Millisecond
+	// Streams: the longest allowed stream_idle_timeout and
+	// max_stream_duration of a route.
+	maxStreamIdleTimeout = 24 * time.Hour
+	maxStreamDuration    = 7 * 24 * time.Hour
 )
 
 // Defaults of authorizers and caches.
@@ -338,6 +342,8 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 			v.add(field+".timeout", "must be between %v and %v (got %v)", minRouteTimeout, maxTimeout, t)
 		}
 	}
+	checkDuration(v, field+".stream_idle_timeout", r.GetStreamIdleTimeout(), minRouteTimeout, maxStreamIdleTimeout)
+	checkDuration(v, field+".max_stream_duration", r.GetMaxStreamDuration(), minRouteTimeout, maxStreamDuration)
 	auth := r.GetAuthorization()
 	switch auth.GetType() {
 	case adminv1.RouteAuthorization_TYPE_UNSPECIFIED, adminv1.RouteAuthorization_TYPE_NONE, adminv1.RouteAuthorization_TYPE_API_KEY:

@@ -627,6 +627,12 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 	pc := grpcproxy.Call{
 		Backend: backendOf(in),
 		Timeout: r.Timeout,
+		// Without descriptors the kind of call is unknown: treated as a
+		// stream, the route timeout still bounds the wait for an answer
+		// but never cuts a long stream.
+		Streaming:         !r.Unary,
+		StreamIdleTimeout: r.StreamIdleTimeout,
+		MaxStreamDuration: r.MaxStreamDuration,
 	}
 	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.

@@ -24,6 +24,10 @@ import (
 // Amazon API Gateway's integration timeout.
 const DefaultTimeout = 29 * time.Second
 
+// DefaultStreamIdleTimeout is how long a gRPC stream may carry no message
+// either way when its route sets no stream_idle_timeout.
+const DefaultStreamIdleTimeout = 5 * time.Minute
+
 // Errors of resolution. The data plane maps them to statuses at its edge.
 var (
 	// ErrNoRoute means no deployed stage serves the call.
@@ -51,8 +55,13 @@ type Route struct {
 	Config *adminv1.Route
 	// Integration is where the call goes, with stage variables substituted.
 	Integration *adminv1.Integration
-	// Timeout caps the backend call.
+	// Timeout caps a unary backend call; for a stream it bounds only the
+	// wait for the backend's first response.
 	Timeout time.Duration
+	// StreamIdleTimeout ends a stream that carries no message either way
+	// for this long; MaxStreamDuration (zero: none) ends any stream after
+	// this long.
+	StreamIdleTimeout, MaxStreamDuration time.Duration
 	// Method describes the gRPC method, or is nil when the API has no
 	// descriptors or the route is a plain HTTP route.
 	Method protoreflect.MethodDescriptor
@@ -538,8 +547,15 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		if d := r.GetTimeout(); d != nil {
 			timeout = d.AsDuration()
 		}
+		idle := DefaultStreamIdleTimeout
+		if d := r.GetStreamIdleTimeout(); d != nil {
+			idle = d.AsDuration()
+		}
 		id := r.GetName()[strings.LastIndexByte(r.GetName(), '/')+1:]
-		return &Route{Stage: st, Config: r, Integration: substitute(in, vars), Timeout: timeout, Key: id, ThrottleKey: name + "|" + id}
+		return &Route{
+			Stage: st, Config: r, Integration: substitute(in, vars), Key: id, ThrottleKey: name + "|" + id,
+			Timeout: timeout, StreamIdleTimeout: idle, MaxStreamDuration: r.GetMaxStreamDuration().AsDuration(),
+		}
 	}
 	for _, r := range snap.GetRoutes() {
 		switch m := r.GetMatch().(type) {
@@ -585,7 +601,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 				copied := *r
 				rt = &copied
 			} else if def != nil {
-				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: full, ThrottleKey: name + "|" + full}
+				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: full, ThrottleKey: name + "|" + full}
 			} else {
 				continue
 			}
@@ -600,7 +616,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		rt.GRPCResource = apiID + "/" + st.ID + "/GRPC" + full
 	}
 	if st.Files == nil && def != nil {
-		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: "*", ThrottleKey: name + "|*"}
+		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: "*", ThrottleKey: name + "|*"}
 	}
 	return st, nil
 }

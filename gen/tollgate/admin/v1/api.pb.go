@@ -556,8 +556,21 @@ type Route struct {
 	// Other encoded separators ("%5C"), control characters and encoded
 	// dot-segments are refused on every route. Default false.
 	AllowEncodedSlashes bool `protobuf:"varint,21,opt,name=allow_encoded_slashes,json=allowEncodedSlashes,proto3" json:"allow_encoded_slashes,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Streaming gRPC calls only (client, server and bidi streams, and calls
+	// of APIs without descriptors): how long a stream may carry no message in
+	// either direction before the gateway ends it with DEADLINE_EXCEEDED
+	// (reason STREAM_IDLE_TIMEOUT). The route timeout does not cut streams:
+	// it bounds only the wait for the backend's first response (its headers
+	// or first message). Default 5 minutes; between 50 ms and 24 hours.
+	StreamIdleTimeout *durationpb.Duration `protobuf:"bytes,41,opt,name=stream_idle_timeout,json=streamIdleTimeout,proto3" json:"stream_idle_timeout,omitempty"`
+	// Streaming gRPC calls only: the longest a stream may last, however busy,
+	// before the gateway ends it with DEADLINE_EXCEEDED (reason
+	// MAX_STREAM_DURATION); the backend gets it as the call's deadline.
+	// Default none; between 50 ms and 7 days. A client's own shorter deadline
+	// always wins.
+	MaxStreamDuration *durationpb.Duration `protobuf:"bytes,42,opt,name=max_stream_duration,json=maxStreamDuration,proto3" json:"max_stream_duration,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -727,6 +740,20 @@ func (x *Route) GetAllowEncodedSlashes() bool {
 		return x.AllowEncodedSlashes
 	}
 	return false
+}
+
+func (x *Route) GetStreamIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.StreamIdleTimeout
+	}
+	return nil
+}
+
+func (x *Route) GetMaxStreamDuration() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStreamDuration
+	}
+	return nil
 }
 
 type isRoute_Match interface {
@@ -2012,7 +2039,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xa6\a\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xbc\b\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2035,7 +2062,9 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x11cache_all_methods\x18\x0f \x01(\bR\x0fcacheAllMethods\x125\n" +
 	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers\x12'\n" +
 	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse\x122\n" +
-	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes:A\xeaA>\n" +
+	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes\x12I\n" +
+	"\x13stream_idle_timeout\x18) \x01(\v2\x19.google.protobuf.DurationR\x11streamIdleTimeout\x12I\n" +
+	"\x13max_stream_duration\x18* \x01(\v2\x19.google.protobuf.DurationR\x11maxStreamDuration:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
 	"\x05match\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +
@@ -2231,41 +2260,43 @@ var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	26, // 9: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
 	24, // 10: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
 	24, // 11: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 12: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	10, // 13: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	24, // 14: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	24, // 15: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	25, // 16: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
-	2,  // 17: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	27, // 18: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	28, // 19: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	25, // 20: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	12, // 21: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	24, // 22: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 23: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	6,  // 24: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	8,  // 25: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	20, // 26: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	29, // 27: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	21, // 28: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	15, // 29: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	16, // 30: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	17, // 31: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	18, // 32: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	24, // 33: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	24, // 34: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	30, // 35: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	29, // 36: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	3,  // 37: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	22, // 38: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	24, // 39: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	24, // 40: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	14, // 41: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	25, // 12: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
+	25, // 13: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
+	9,  // 14: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	10, // 15: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	24, // 16: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	24, // 17: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	25, // 18: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	2,  // 19: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
+	27, // 20: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	28, // 21: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	25, // 22: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	12, // 23: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	24, // 24: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 25: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	6,  // 26: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	8,  // 27: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	20, // 28: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	29, // 29: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	21, // 30: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	15, // 31: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	16, // 32: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	17, // 33: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	18, // 34: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	24, // 35: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	24, // 36: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	30, // 37: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	29, // 38: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	3,  // 39: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	22, // 40: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	24, // 41: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	24, // 42: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	14, // 43: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }

@@ -206,6 +206,15 @@ func TestValidation(t *testing.T) {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Timeout: durationpb.New(time.Hour)}})
 			return err
 		}, []string{"route", "route.timeout"}},
+		{"integration connect timeouts out of range", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},
+				Integration: &adminv1.Integration{Target: &adminv1.Integration_Grpc{Grpc: &adminv1.GrpcIntegration{
+					Target: "localhost:9", ConnectTimeout: durationpb.New(time.Hour),
+				}}},
+			}})
+			return err
+		}, []string{"route.integration.grpc.connect_timeout"}},
 		{"route with stream timeouts out of range", func() error {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
 				Match:             &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},

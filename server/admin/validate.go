@@ -50,6 +50,12 @@ const (
 	maxStreamDuration    = 7 * 24 * time.Hour
 )
 
+// Integration connect timeout bounds.
+const (
+	minConnectTimeout = 10 * time.Millisecond
+	maxConnectTimeout = time.Minute
+)
+
 // Defaults of authorizers and caches.
 const (
 	defaultAuthorizerTTL     = 300
@@ -258,10 +264,12 @@ func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegra
 	if m := g.GetMethod(); m != "" && (!grpcMethodPattern.MatchString(m) || strings.HasSuffix(m, "/*")) {
 		v.add(field+".method", `must be a full method name such as "/chat.v1.Chat/Send" (got %s)`, quoteShort(m))
 	}
+	checkDuration(v, field+".connect_timeout", g.GetConnectTimeout(), minConnectTimeout, maxConnectTimeout)
 }
 
 // validateHTTPIntegration checks an HttpIntegration.
 func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegration) {
+	checkDuration(v, field+".connect_timeout", h.GetConnectTimeout(), minConnectTimeout, maxConnectTimeout)
 	raw := h.GetUri()
 	if raw == "" {
 		v.add(field+".uri", `is required, e.g. "https://backend.internal/v1"`)

@@ -642,7 +642,7 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 
 // backendOf is the pooled-connection key of a gRPC integration.
 func backendOf(in *adminv1.GrpcIntegration) grpcproxy.Backend {
-	return grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority()}
+	return grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority(), ConnectTimeout: in.GetConnectTimeout().AsDuration()}
 }
 
 // backendMetadata is what a gRPC backend call carries in place of the

@@ -32,14 +32,23 @@ type httpIntegrations struct {
 // newHTTPIntegrations returns the HTTP proxy; unless allowLinkLocal, its
 // transports refuse to connect to link-local and metadata addresses.
 func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool) *httpIntegrations {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: defaultConnectTimeout, KeepAlive: 30 * time.Second}
 	if !allowLinkLocal {
 		dialer.Control = netguard.Control
+	}
+	// An integration's connect_timeout reaches the dialer through the
+	// request's context, whose values the transport passes on.
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := *dialer
+		if t, ok := ctx.Value(connectTimeoutKey{}).(time.Duration); ok && t > 0 {
+			d.Timeout = t
+		}
+		return d.DialContext(ctx, network, addr)
 	}
 	mk := func(insecure bool) *http.Transport {
 		return &http.Transport{
 			Proxy:                 nil, // the gateway talks to backends directly
-			DialContext:           dialer.DialContext,
+			DialContext:           dial,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          1000,
 			MaxIdleConnsPerHost:   100,
@@ -51,6 +60,13 @@ func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool) *httpIntegrat
 	}
 	return &httpIntegrations{transport: mk(false), insecureTransport: mk(true), logger: logger}
 }
+
+// defaultConnectTimeout bounds a connection attempt to an HTTP backend
+// whose integration sets no connect_timeout, as grpcproxy's does.
+const defaultConnectTimeout = 5 * time.Second
+
+// connectTimeoutKey carries an integration's connect timeout to the dialer.
+type connectTimeoutKey struct{}
 
 // transportFor is the transport of an HTTP integration: the one that skips
 // TLS verification only when the integration asks for it.
@@ -101,6 +117,9 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), route.Timeout)
 	defer cancel()
+	if t := hi.GetConnectTimeout(); t != nil {
+		ctx = context.WithValue(ctx, connectTimeoutKey{}, t.AsDuration())
+	}
 	// Let the backend's response start while the request body still
 	// streams in, on HTTP/1.1 too (HTTP/2 always allows it). An error only
 	// means the connection cannot, which changes nothing.

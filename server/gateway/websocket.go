@@ -561,6 +561,7 @@ func (g *Gateway) wsGRPC(ctx context.Context, call *callinfo.Call, route *routin
 	if err != nil {
 		return wsResult{}, status.Errorf(codes.Unavailable, "backend %s: %v", in.GetTarget(), err)
 	}
+	g.pool.Wake(ctx, cc)
 	md := backendMetadata(call, req.GetRequestId())
 	var resp datav1.HandleMessageResponse
 	if err := cc.Invoke(metadata.NewOutgoingContext(ctx, md), method, req, &resp); err != nil {

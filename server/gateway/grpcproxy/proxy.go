@@ -124,6 +124,7 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 		p.logger.WarnContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)
 		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
 	}
+	p.pool.Wake(ctx, conn)
 
 	// The backend call lives in a context derived from the client's, so the
 	// client's cancellation and deadline reach the backend; cancel also

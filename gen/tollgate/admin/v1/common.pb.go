@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -253,9 +254,12 @@ type GrpcIntegration struct {
 	// For WebSocket routes only: the unary method ("/pkg.Service/Method") that
 	// receives each message. Ignored for gRPC and REST routes, which call the
 	// method the client asked for.
-	Method        string `protobuf:"bytes,4,opt,name=method,proto3" json:"method,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Method string `protobuf:"bytes,4,opt,name=method,proto3" json:"method,omitempty"`
+	// How long one attempt to connect to the backend (TCP and TLS
+	// handshakes) may take. Default 5 s; between 10 ms and 60 s.
+	ConnectTimeout *durationpb.Duration `protobuf:"bytes,24,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GrpcIntegration) Reset() {
@@ -316,6 +320,13 @@ func (x *GrpcIntegration) GetMethod() string {
 	return ""
 }
 
+func (x *GrpcIntegration) GetConnectTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ConnectTimeout
+	}
+	return nil
+}
+
 // HttpIntegration proxies calls to an HTTP server.
 type HttpIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -326,8 +337,11 @@ type HttpIntegration struct {
 	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
 	// Skip verification of the backend's TLS certificate. For testing only.
 	InsecureSkipVerify bool `protobuf:"varint,3,opt,name=insecure_skip_verify,json=insecureSkipVerify,proto3" json:"insecure_skip_verify,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// How long one attempt to connect to the backend (TCP and TLS
+	// handshakes) may take. Default 5 s; between 10 ms and 60 s.
+	ConnectTimeout *durationpb.Duration `protobuf:"bytes,23,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *HttpIntegration) Reset() {
@@ -379,6 +393,13 @@ func (x *HttpIntegration) GetInsecureSkipVerify() bool {
 		return x.InsecureSkipVerify
 	}
 	return false
+}
+
+func (x *HttpIntegration) GetConnectTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ConnectTimeout
+	}
+	return nil
 }
 
 // MockIntegration answers from the gateway without calling a backend.
@@ -514,7 +535,7 @@ var File_tollgate_admin_v1_common_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1etollgate/admin/v1/common.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\"R\n" +
+	"\x1etollgate/admin/v1/common.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\"R\n" +
 	"\x10ThrottleSettings\x12\x1d\n" +
 	"\n" +
 	"rate_limit\x18\x01 \x01(\x01R\trateLimit\x12\x1f\n" +
@@ -524,16 +545,18 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x04grpc\x18\x01 \x01(\v2\".tollgate.admin.v1.GrpcIntegrationH\x00R\x04grpc\x128\n" +
 	"\x04http\x18\x02 \x01(\v2\".tollgate.admin.v1.HttpIntegrationH\x00R\x04http\x128\n" +
 	"\x04mock\x18\x03 \x01(\v2\".tollgate.admin.v1.MockIntegrationH\x00R\x04mockB\b\n" +
-	"\x06target\"v\n" +
+	"\x06target\"\xba\x01\n" +
 	"\x0fGrpcIntegration\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1c\n" +
 	"\tauthority\x18\x03 \x01(\tR\tauthority\x12\x16\n" +
-	"\x06method\x18\x04 \x01(\tR\x06method\"r\n" +
+	"\x06method\x18\x04 \x01(\tR\x06method\x12B\n" +
+	"\x0fconnect_timeout\x18\x18 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\"\xb6\x01\n" +
 	"\x0fHttpIntegration\x12\x15\n" +
 	"\x03uri\x18\x01 \x01(\tB\x03\xe0A\x02R\x03uri\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x120\n" +
-	"\x14insecure_skip_verify\x18\x03 \x01(\bR\x12insecureSkipVerify\"\xcd\x01\n" +
+	"\x14insecure_skip_verify\x18\x03 \x01(\bR\x12insecureSkipVerify\x12B\n" +
+	"\x0fconnect_timeout\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\"\xcd\x01\n" +
 	"\x0fMockIntegration\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x12\x12\n" +
@@ -578,18 +601,21 @@ var file_tollgate_admin_v1_common_proto_goTypes = []any{
 	(*MockIntegration)(nil),      // 5: tollgate.admin.v1.MockIntegration
 	(*RouteAuthorization)(nil),   // 6: tollgate.admin.v1.RouteAuthorization
 	nil,                          // 7: tollgate.admin.v1.MockIntegration.HeadersEntry
+	(*durationpb.Duration)(nil),  // 8: google.protobuf.Duration
 }
 var file_tollgate_admin_v1_common_proto_depIdxs = []int32{
 	3, // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
 	4, // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
 	5, // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
-	7, // 3: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
-	0, // 4: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	8, // 3: tollgate.admin.v1.GrpcIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	8, // 4: tollgate.admin.v1.HttpIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	7, // 5: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
+	0, // 6: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_common_proto_init() }

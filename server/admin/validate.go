@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -225,6 +226,57 @@ func checkTarget(v *violations, field, t string) {
 	}
 }
 
+// Limits of an integration's targets.
+const (
+	maxTargets      = 64
+	maxTargetWeight = 1000
+	minDNSRefresh   = time.Second
+	maxDNSRefresh   = time.Hour
+)
+
+// validateTargets checks an integration's targets and load balancing.
+func validateTargets(v *violations, field string, targets []*adminv1.Target, lb *adminv1.LoadBalancing) {
+	if len(targets) > maxTargets {
+		v.add(field+".targets", "must have at most %d targets (got %d)", maxTargets, len(targets))
+	}
+	for i, t := range targets {
+		f := fmt.Sprintf("%s.targets[%d]", field, i)
+		a := t.GetAddress()
+		switch {
+		case a == "":
+			v.add(f+".address", `is required, e.g. "10.0.0.7:9000"`)
+		case len(a) > maxTargetLen || strings.ContainsAny(a, " \t\r\n/"):
+			v.add(f+".address", `must be "host:port" (got %s)`, quoteShort(a))
+		case strings.HasPrefix(a, "${") && withPlaceholders(a) == "x":
+			// One stage variable: each stage says where (checked when dialed).
+		default:
+			if host, port, err := net.SplitHostPort(withPlaceholders(a)); err != nil || host == "" || port == "" {
+				v.add(f+".address", `must be "host:port" (got %s)`, quoteShort(a))
+			}
+		}
+		if w := t.GetWeight(); w > maxTargetWeight {
+			v.add(f+".weight", "must be at most %d (got %d)", maxTargetWeight, w)
+		}
+	}
+	if lb == nil {
+		return
+	}
+	if _, ok := adminv1.LoadBalancing_Policy_name[int32(lb.GetPolicy())]; !ok {
+		v.add(field+".load_balancing.policy", "is not a known policy (got %d)", lb.GetPolicy())
+	}
+	if h := lb.GetHashHeader(); h != "" {
+		if lb.GetPolicy() != adminv1.LoadBalancing_POLICY_CONSISTENT_HASH {
+			v.add(field+".load_balancing.hash_header", "is only for POLICY_CONSISTENT_HASH")
+		} else if !httpToken.MatchString(h) {
+			v.add(field+".load_balancing.hash_header", "must be a header name (got %s)", quoteShort(h))
+		}
+	}
+	checkDuration(v, field+".load_balancing.dns_refresh_interval", lb.GetDnsRefreshInterval(), minDNSRefresh, maxDNSRefresh)
+	if len(targets) == 0 {
+		v.add(field+".load_balancing", "needs targets")
+	}
+}
+
 // validateIntegration checks an Integration.
 func validateIntegration(v *violations, field string, in *adminv1.Integration) {
 	switch t := in.GetTarget().(type) {
@@ -255,7 +307,12 @@ func validateIntegration(v *violations, field string, in *adminv1.Integration) {
 
 // validateGrpcIntegration checks a GrpcIntegration.
 func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegration) {
-	checkTarget(v, field+".target", g.GetTarget())
+	if len(g.GetTargets()) == 0 {
+		checkTarget(v, field+".target", g.GetTarget())
+	} else if g.GetTarget() != "" {
+		v.add(field+".target", "must be empty when targets is set")
+	}
+	validateTargets(v, field, g.GetTargets(), g.GetLoadBalancing())
 	if a := g.GetAuthority(); a != "" {
 		if _, _, err := net.SplitHostPort(a); err != nil && !httpToken.MatchString(a) {
 			v.add(field+".authority", "must be a host name or host:port (got %s)", quoteShort(a))
@@ -269,6 +326,7 @@ func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegra
 
 // validateHTTPIntegration checks an HttpIntegration.
 func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegration) {
+	validateTargets(v, field, h.GetTargets(), h.GetLoadBalancing())
 	checkDuration(v, field+".connect_timeout", h.GetConnectTimeout(), minConnectTimeout, maxConnectTimeout)
 	raw := h.GetUri()
 	if raw == "" {

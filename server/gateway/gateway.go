@@ -31,9 +31,11 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
+	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
 )
 
 // Metadata entries the gateway reads. Every "x-tollgate-" entry is removed
@@ -143,6 +145,7 @@ type Gateway struct {
 
 	grpcServer *grpc.Server
 	pool       *grpcproxy.Pool
+	upstreams  *upstreams // target sets of integrations with several targets
 	inproc     *bufconn.Listener
 	inprocConn *grpc.ClientConn
 	transcoded *inProcessConn // what transcoders call
@@ -186,6 +189,7 @@ func New(opts ...Option) (*Gateway, error) {
 	if !g.allowLinkLocal {
 		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
 	}
+	g.upstreams = newUpstreams()
 	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger),
 		grpcproxy.WithDialOptions(dialOpts...))
 	proxy := grpcproxy.New(g.pool, g.direct, grpcproxy.WithLogger(g.logger))
@@ -245,7 +249,7 @@ func New(opts ...Option) (*Gateway, error) {
 	}
 	g.inprocConn = conn
 	g.transcoded = &inProcessConn{g: g, stream: conn}
-	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal)
+	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal, g.upstreams)
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }
@@ -276,12 +280,13 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 		g.refs.Store(rt.ref, rt)
 	}
 	g.current.Store(next)
+	g.upstreams.reload()
 	g.closeRetiredWebSockets(next.table)
 	var backends []grpcproxy.Backend
 	live := map[string]bool{}
 	for s, rt := range next.stages {
 		live[rt.ref] = true
-		backends = append(backends, stageBackends(s)...)
+		backends = append(backends, g.stageBackends(s)...)
 	}
 	g.pool.Retain(backends)
 	var retired []string
@@ -405,12 +410,22 @@ func runtimeKey(s *routing.Stage) string {
 
 // stageBackends lists the gRPC backends a stage uses, to keep their
 // pooled connections.
-func stageBackends(s *routing.Stage) []grpcproxy.Backend {
+func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
 	var out []grpcproxy.Backend
 	for _, m := range s.Methods() {
 		r, _ := s.Method(m)
-		if g := r.Integration.GetGrpc(); g != nil {
-			out = append(out, backendOf(g))
+		in := r.Integration.GetGrpc()
+		switch {
+		case in == nil:
+		case len(in.GetTargets()) == 0:
+			out = append(out, backendOf(in))
+		default:
+			// Every endpoint's connection stays warm across the reload.
+			if set, err := g.upstreams.set(in, in.GetTargets(), in.GetLoadBalancing()); err == nil {
+				for _, e := range set.Endpoints() {
+					out = append(out, endpointBackend(in, e))
+				}
+			}
 		}
 	}
 	return append(out, webSocketBackends(s)...)
@@ -444,6 +459,7 @@ func (g *Gateway) Close() error {
 	_ = g.inprocConn.Close()
 	g.serving.Wait()
 	g.httpProxy.close()
+	g.upstreams.close()
 	return g.pool.Close()
 }
 
@@ -625,7 +641,6 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		return grpcproxy.Call{}, status.Errorf(codes.Unimplemented, "%s has %s integration; gRPC calls need a gRPC integration", routeLabel(r), kind)
 	}
 	pc := grpcproxy.Call{
-		Backend: backendOf(in),
 		Timeout: r.Timeout,
 		// Without descriptors the kind of call is unknown: treated as a
 		// stream, the route timeout still bounds the wait for an answer
@@ -634,10 +649,34 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		StreamIdleTimeout: r.StreamIdleTimeout,
 		MaxStreamDuration: r.MaxStreamDuration,
 	}
+	b, done, err := g.grpcBackend(ctx, r, in)
+	if err != nil {
+		return grpcproxy.Call{}, err
+	}
+	pc.Backend, pc.Done = b, done
 	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
 	return pc, nil
+}
+
+// grpcBackend picks the backend of one call of a gRPC integration: its
+// target, or one endpoint of its targets, then busy until done (nil for a
+// single target) is called.
+func (g *Gateway) grpcBackend(ctx context.Context, r *routing.Route, in *adminv1.GrpcIntegration) (grpcproxy.Backend, func(error), error) {
+	if len(in.GetTargets()) == 0 {
+		return backendOf(in), nil, nil
+	}
+	set, err := g.upstreams.set(in, in.GetTargets(), in.GetLoadBalancing())
+	var ep *upstream.Endpoint
+	if err == nil {
+		ep, err = set.Pick(grpcHashKey(ctx, in.GetLoadBalancing()))
+	}
+	if err != nil {
+		g.logger.WarnContext(ctx, "gateway: no target", "route", routeLabel(r), "error", err)
+		return grpcproxy.Backend{}, nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
+	}
+	return endpointBackend(in, ep), func(error) { ep.Done() }, nil
 }
 
 // backendOf is the pooled-connection key of a gRPC integration.

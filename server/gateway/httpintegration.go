@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
+	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
 )
 
 // httpIntegrations proxies calls of plain HTTP routes to HTTP backends and
@@ -27,11 +28,12 @@ type httpIntegrations struct {
 	transport         *http.Transport // verifies backend certificates
 	insecureTransport *http.Transport // for insecure_skip_verify integrations
 	logger            *slog.Logger    // backend errors, which clients never see in full
+	upstreams         *upstreams      // target sets of integrations with several targets
 }
 
 // newHTTPIntegrations returns the HTTP proxy; unless allowLinkLocal, its
 // transports refuse to connect to link-local and metadata addresses.
-func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool) *httpIntegrations {
+func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool, ups *upstreams) *httpIntegrations {
 	dialer := &net.Dialer{Timeout: defaultConnectTimeout, KeepAlive: 30 * time.Second}
 	if !allowLinkLocal {
 		dialer.Control = netguard.Control
@@ -58,7 +60,7 @@ func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool) *httpIntegrat
 			TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}, //nolint:gosec // opt-in per integration, for testing
 		}
 	}
-	return &httpIntegrations{transport: mk(false), insecureTransport: mk(true), logger: logger}
+	return &httpIntegrations{transport: mk(false), insecureTransport: mk(true), logger: logger, upstreams: ups}
 }
 
 // defaultConnectTimeout bounds a connection attempt to an HTTP backend
@@ -115,6 +117,21 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request path is not validly percent-encoded")
 		return
 	}
+	host := base.Host // where the request goes; the Host header stays base.Host
+	if targets := hi.GetTargets(); len(targets) > 0 {
+		set, err := h.upstreams.set(hi, targets, hi.GetLoadBalancing())
+		var ep *upstream.Endpoint
+		if err == nil {
+			ep, err = set.Pick(httpHashKey(r, hi.GetLoadBalancing()))
+		}
+		if err != nil {
+			h.logger.WarnContext(r.Context(), "gateway: no target", "route", routeLabel(route), "error", err)
+			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"))
+			return
+		}
+		defer ep.Done()
+		host = ep.Address
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), route.Timeout)
 	defer cancel()
 	if t := hi.GetConnectTimeout(); t != nil {
@@ -129,7 +146,7 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 		FlushInterval: -1, // stream responses as they come
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out
-			out.URL.Scheme, out.URL.Host = base.Scheme, base.Host
+			out.URL.Scheme, out.URL.Host = base.Scheme, host
 			out.URL.Path = strings.TrimSuffix(base.Path, "/") + decoded
 			out.URL.RawPath = strings.TrimSuffix(base.EscapedPath(), "/") + rest
 			out.URL.RawQuery = r.URL.RawQuery
@@ -154,7 +171,7 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 		// proxy's; the backend's address and the error stay in the log.
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				h.logger.InfoContext(ctx, "gateway: route timeout", "route", routeLabel(route), "backend", base.Host, "timeout", route.Timeout)
+				h.logger.InfoContext(ctx, "gateway: route timeout", "route", routeLabel(route), "backend", host, "timeout", route.Timeout)
 				writeChainError(w, gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
 					"the backend did not answer within the route timeout of "+route.Timeout.String()))
 				return
@@ -162,9 +179,23 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			if errors.Is(r.Context().Err(), context.Canceled) {
 				return // the client is gone
 			}
-			h.logger.WarnContext(ctx, "gateway: backend unavailable", "route", routeLabel(route), "backend", base.Host, "error", err)
+			h.logger.WarnContext(ctx, "gateway: backend unavailable", "route", routeLabel(route), "backend", host, "error", err)
 			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"))
 		},
 	}
 	proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// httpHashKey is what consistent hashing hashes for an HTTP call: the
+// configured header's value, or the client's IP.
+func httpHashKey(r *http.Request, lb *adminv1.LoadBalancing) string {
+	if lb.GetPolicy() != adminv1.LoadBalancing_POLICY_CONSISTENT_HASH {
+		return ""
+	}
+	if h := lb.GetHashHeader(); h != "" {
+		if v := r.Header.Get(h); v != "" {
+			return v
+		}
+	}
+	return clientIP(r)
 }

@@ -557,7 +557,14 @@ func (g *Gateway) wsGRPC(ctx context.Context, call *callinfo.Call, route *routin
 	if method == "" {
 		return wsResult{}, status.Errorf(codes.Internal, "%s: a WebSocket route's gRPC integration needs a method", routeLabel(route))
 	}
-	cc, err := g.pool.Conn(backendOf(in))
+	b, done, err := g.grpcBackend(ctx, route, in)
+	if err != nil {
+		return wsResult{}, err
+	}
+	if done != nil {
+		defer done(nil)
+	}
+	cc, err := g.pool.Conn(b)
 	if err != nil {
 		return wsResult{}, status.Errorf(codes.Unavailable, "backend %s: %v", in.GetTarget(), err)
 	}

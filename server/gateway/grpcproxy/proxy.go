@@ -50,6 +50,10 @@ type Call struct {
 	// the proxy relays them on the handler's goroutine before the
 	// responses instead of in a goroutine of their own alongside them.
 	RequestsBuffered bool
+	// Done, if not nil, is called once when the call ends, with the error
+	// the client gets (nil for success): the Director's chance to release
+	// what it took for the call, such as a target's busy count.
+	Done func(err error)
 }
 
 // Director picks the backend of a call from its context (which carries the
@@ -119,6 +123,15 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	if err != nil {
 		return err
 	}
+	err = p.forward(ctx, ss, method, call)
+	if call.Done != nil {
+		call.Done(err)
+	}
+	return err
+}
+
+// forward relays one call to the backend the Director chose.
+func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string, call Call) error {
 	conn, err := p.pool.Conn(call.Backend)
 	if err != nil {
 		p.logger.WarnContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)

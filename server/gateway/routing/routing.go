@@ -664,9 +664,15 @@ func substitute(in *adminv1.Integration, vars map[string]string) *adminv1.Integr
 	out := proto.Clone(in).(*adminv1.Integration)
 	if g := out.GetGrpc(); g != nil {
 		g.Target = repl(g.GetTarget())
+		for _, t := range g.GetTargets() {
+			t.Address = repl(t.GetAddress())
+		}
 	}
 	if h := out.GetHttp(); h != nil {
 		h.Uri = repl(h.GetUri())
+		for _, t := range h.GetTargets() {
+			t.Address = repl(t.GetAddress())
+		}
 	}
 	return out
 }

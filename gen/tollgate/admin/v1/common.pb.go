@@ -23,6 +23,71 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// The balancing policies.
+type LoadBalancing_Policy int32
+
+const (
+	// Weighted round robin.
+	LoadBalancing_POLICY_UNSPECIFIED LoadBalancing_Policy = 0
+	// Targets in turn, each as often as its weight says.
+	LoadBalancing_POLICY_ROUND_ROBIN LoadBalancing_Policy = 1
+	// A target at random, with probability proportional to its weight.
+	LoadBalancing_POLICY_RANDOM LoadBalancing_Policy = 2
+	// The less busy (calls in flight per unit of weight) of two targets
+	// chosen at random by weight.
+	LoadBalancing_POLICY_LEAST_REQUEST LoadBalancing_Policy = 3
+	// A ring hash of hash_header's value (or the client IP): a key keeps
+	// its target while the targets are unchanged, and adding one of N
+	// targets moves about 1/N of the keys. For sticky sessions and cache
+	// locality.
+	LoadBalancing_POLICY_CONSISTENT_HASH LoadBalancing_Policy = 4
+)
+
+// Enum value maps for LoadBalancing_Policy.
+var (
+	LoadBalancing_Policy_name = map[int32]string{
+		0: "POLICY_UNSPECIFIED",
+		1: "POLICY_ROUND_ROBIN",
+		2: "POLICY_RANDOM",
+		3: "POLICY_LEAST_REQUEST",
+		4: "POLICY_CONSISTENT_HASH",
+	}
+	LoadBalancing_Policy_value = map[string]int32{
+		"POLICY_UNSPECIFIED":     0,
+		"POLICY_ROUND_ROBIN":     1,
+		"POLICY_RANDOM":          2,
+		"POLICY_LEAST_REQUEST":   3,
+		"POLICY_CONSISTENT_HASH": 4,
+	}
+)
+
+func (x LoadBalancing_Policy) Enum() *LoadBalancing_Policy {
+	p := new(LoadBalancing_Policy)
+	*p = x
+	return p
+}
+
+func (x LoadBalancing_Policy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LoadBalancing_Policy) Descriptor() protoreflect.EnumDescriptor {
+	return file_tollgate_admin_v1_common_proto_enumTypes[0].Descriptor()
+}
+
+func (LoadBalancing_Policy) Type() protoreflect.EnumType {
+	return &file_tollgate_admin_v1_common_proto_enumTypes[0]
+}
+
+func (x LoadBalancing_Policy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LoadBalancing_Policy.Descriptor instead.
+func (LoadBalancing_Policy) EnumDescriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4, 0}
+}
+
 // Type is how callers are authorized.
 type RouteAuthorization_Type int32
 
@@ -64,11 +129,11 @@ func (x RouteAuthorization_Type) String() string {
 }
 
 func (RouteAuthorization_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_tollgate_admin_v1_common_proto_enumTypes[0].Descriptor()
+	return file_tollgate_admin_v1_common_proto_enumTypes[1].Descriptor()
 }
 
 func (RouteAuthorization_Type) Type() protoreflect.EnumType {
-	return &file_tollgate_admin_v1_common_proto_enumTypes[0]
+	return &file_tollgate_admin_v1_common_proto_enumTypes[1]
 }
 
 func (x RouteAuthorization_Type) Number() protoreflect.EnumNumber {
@@ -77,7 +142,7 @@ func (x RouteAuthorization_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RouteAuthorization_Type.Descriptor instead.
 func (RouteAuthorization_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5, 0}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // ThrottleSettings is a token bucket: calls are admitted at rate_limit per
@@ -246,6 +311,7 @@ type GrpcIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The backend address as a gRPC target, e.g. "localhost:50051" or
 	// "dns:///orders.internal:443". May contain ${stageVariables.NAME}.
+	// Required unless targets is set.
 	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
 	// Connect with TLS (system roots) instead of plaintext.
 	Tls bool `protobuf:"varint,2,opt,name=tls,proto3" json:"tls,omitempty"`
@@ -258,8 +324,15 @@ type GrpcIntegration struct {
 	// How long one attempt to connect to the backend (TCP and TLS
 	// handshakes) may take. Default 5 s; between 10 ms and 60 s.
 	ConnectTimeout *durationpb.Duration `protobuf:"bytes,24,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Several backends instead of one: calls are spread over them by
+	// load_balancing, each target getting its own connection. When set,
+	// target must be empty. A DNS name is resolved again periodically and
+	// each of its addresses is a target (of the name's weight).
+	Targets []*Target `protobuf:"bytes,25,rep,name=targets,proto3" json:"targets,omitempty"`
+	// How calls are spread over targets. Unset: weighted round robin.
+	LoadBalancing *LoadBalancing `protobuf:"bytes,26,opt,name=load_balancing,json=loadBalancing,proto3" json:"load_balancing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GrpcIntegration) Reset() {
@@ -327,6 +400,145 @@ func (x *GrpcIntegration) GetConnectTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *GrpcIntegration) GetTargets() []*Target {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *GrpcIntegration) GetLoadBalancing() *LoadBalancing {
+	if x != nil {
+		return x.LoadBalancing
+	}
+	return nil
+}
+
+// Target is one backend of an integration that names several.
+type Target struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// host:port, e.g. "10.0.0.7:9000" or "orders.internal:9000". May
+	// contain ${stageVariables.NAME}.
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// The target's share of calls relative to the other targets, 0-1000.
+	// Default (0) 1.
+	Weight        uint32 `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Target) Reset() {
+	*x = Target{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Target) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Target) ProtoMessage() {}
+
+func (x *Target) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Target.ProtoReflect.Descriptor instead.
+func (*Target) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Target) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Target) GetWeight() uint32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+// LoadBalancing chooses the target of each call among an integration's
+// targets.
+type LoadBalancing struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy. Default weighted round robin.
+	Policy LoadBalancing_Policy `protobuf:"varint,1,opt,name=policy,proto3,enum=tollgate.admin.v1.LoadBalancing_Policy" json:"policy,omitempty"`
+	// POLICY_CONSISTENT_HASH only: the HTTP header or gRPC metadata key
+	// whose value is hashed, e.g. "x-user-id". Empty, or absent from a call:
+	// the client IP is hashed.
+	HashHeader string `protobuf:"bytes,2,opt,name=hash_header,json=hashHeader,proto3" json:"hash_header,omitempty"`
+	// How often DNS names among the targets are resolved again. Default
+	// 30 s; between 1 s and 1 hour.
+	DnsRefreshInterval *durationpb.Duration `protobuf:"bytes,3,opt,name=dns_refresh_interval,json=dnsRefreshInterval,proto3" json:"dns_refresh_interval,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *LoadBalancing) Reset() {
+	*x = LoadBalancing{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancing) ProtoMessage() {}
+
+func (x *LoadBalancing) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancing.ProtoReflect.Descriptor instead.
+func (*LoadBalancing) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *LoadBalancing) GetPolicy() LoadBalancing_Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return LoadBalancing_POLICY_UNSPECIFIED
+}
+
+func (x *LoadBalancing) GetHashHeader() string {
+	if x != nil {
+		return x.HashHeader
+	}
+	return ""
+}
+
+func (x *LoadBalancing) GetDnsRefreshInterval() *durationpb.Duration {
+	if x != nil {
+		return x.DnsRefreshInterval
+	}
+	return nil
+}
+
 // HttpIntegration proxies calls to an HTTP server.
 type HttpIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -340,13 +552,20 @@ type HttpIntegration struct {
 	// How long one attempt to connect to the backend (TCP and TLS
 	// handshakes) may take. Default 5 s; between 10 ms and 60 s.
 	ConnectTimeout *durationpb.Duration `protobuf:"bytes,23,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Several backends instead of the uri's host: each call goes to one
+	// target's host:port, chosen by load_balancing, with the uri's scheme
+	// and path; the Host header stays the uri's host. A DNS name is resolved
+	// again periodically and each of its addresses is a target.
+	Targets []*Target `protobuf:"bytes,24,rep,name=targets,proto3" json:"targets,omitempty"`
+	// How calls are spread over targets. Unset: weighted round robin.
+	LoadBalancing *LoadBalancing `protobuf:"bytes,25,opt,name=load_balancing,json=loadBalancing,proto3" json:"load_balancing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HttpIntegration) Reset() {
 	*x = HttpIntegration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +577,7 @@ func (x *HttpIntegration) String() string {
 func (*HttpIntegration) ProtoMessage() {}
 
 func (x *HttpIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +590,7 @@ func (x *HttpIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpIntegration.ProtoReflect.Descriptor instead.
 func (*HttpIntegration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HttpIntegration) GetUri() string {
@@ -402,6 +621,20 @@ func (x *HttpIntegration) GetConnectTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *HttpIntegration) GetTargets() []*Target {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *HttpIntegration) GetLoadBalancing() *LoadBalancing {
+	if x != nil {
+		return x.LoadBalancing
+	}
+	return nil
+}
+
 // MockIntegration answers from the gateway without calling a backend.
 type MockIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -417,7 +650,7 @@ type MockIntegration struct {
 
 func (x *MockIntegration) Reset() {
 	*x = MockIntegration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +662,7 @@ func (x *MockIntegration) String() string {
 func (*MockIntegration) ProtoMessage() {}
 
 func (x *MockIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +675,7 @@ func (x *MockIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MockIntegration.ProtoReflect.Descriptor instead.
 func (*MockIntegration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MockIntegration) GetStatusCode() int32 {
@@ -482,7 +715,7 @@ type RouteAuthorization struct {
 
 func (x *RouteAuthorization) Reset() {
 	*x = RouteAuthorization{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +727,7 @@ func (x *RouteAuthorization) String() string {
 func (*RouteAuthorization) ProtoMessage() {}
 
 func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +740,7 @@ func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteAuthorization.ProtoReflect.Descriptor instead.
 func (*RouteAuthorization) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RouteAuthorization) GetType() RouteAuthorization_Type {
@@ -545,18 +778,36 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x04grpc\x18\x01 \x01(\v2\".tollgate.admin.v1.GrpcIntegrationH\x00R\x04grpc\x128\n" +
 	"\x04http\x18\x02 \x01(\v2\".tollgate.admin.v1.HttpIntegrationH\x00R\x04http\x128\n" +
 	"\x04mock\x18\x03 \x01(\v2\".tollgate.admin.v1.MockIntegrationH\x00R\x04mockB\b\n" +
-	"\x06target\"\xba\x01\n" +
-	"\x0fGrpcIntegration\x12\x1b\n" +
-	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
+	"\x06target\"\xb3\x02\n" +
+	"\x0fGrpcIntegration\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1c\n" +
 	"\tauthority\x18\x03 \x01(\tR\tauthority\x12\x16\n" +
 	"\x06method\x18\x04 \x01(\tR\x06method\x12B\n" +
-	"\x0fconnect_timeout\x18\x18 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\"\xb6\x01\n" +
+	"\x0fconnect_timeout\x18\x18 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x123\n" +
+	"\atargets\x18\x19 \x03(\v2\x19.tollgate.admin.v1.TargetR\atargets\x12G\n" +
+	"\x0eload_balancing\x18\x1a \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\"?\n" +
+	"\x06Target\x12\x1d\n" +
+	"\aaddress\x18\x01 \x01(\tB\x03\xe0A\x02R\aaddress\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\rR\x06weight\"\xc2\x02\n" +
+	"\rLoadBalancing\x12?\n" +
+	"\x06policy\x18\x01 \x01(\x0e2'.tollgate.admin.v1.LoadBalancing.PolicyR\x06policy\x12\x1f\n" +
+	"\vhash_header\x18\x02 \x01(\tR\n" +
+	"hashHeader\x12K\n" +
+	"\x14dns_refresh_interval\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x12dnsRefreshInterval\"\x81\x01\n" +
+	"\x06Policy\x12\x16\n" +
+	"\x12POLICY_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12POLICY_ROUND_ROBIN\x10\x01\x12\x11\n" +
+	"\rPOLICY_RANDOM\x10\x02\x12\x18\n" +
+	"\x14POLICY_LEAST_REQUEST\x10\x03\x12\x1a\n" +
+	"\x16POLICY_CONSISTENT_HASH\x10\x04\"\xb4\x02\n" +
 	"\x0fHttpIntegration\x12\x15\n" +
 	"\x03uri\x18\x01 \x01(\tB\x03\xe0A\x02R\x03uri\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x120\n" +
 	"\x14insecure_skip_verify\x18\x03 \x01(\bR\x12insecureSkipVerify\x12B\n" +
-	"\x0fconnect_timeout\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\"\xcd\x01\n" +
+	"\x0fconnect_timeout\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x123\n" +
+	"\atargets\x18\x18 \x03(\v2\x19.tollgate.admin.v1.TargetR\atargets\x12G\n" +
+	"\x0eload_balancing\x18\x19 \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\"\xcd\x01\n" +
 	"\x0fMockIntegration\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x12\x12\n" +
@@ -590,32 +841,41 @@ func file_tollgate_admin_v1_common_proto_rawDescGZIP() []byte {
 	return file_tollgate_admin_v1_common_proto_rawDescData
 }
 
-var file_tollgate_admin_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_tollgate_admin_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_tollgate_admin_v1_common_proto_goTypes = []any{
-	(RouteAuthorization_Type)(0), // 0: tollgate.admin.v1.RouteAuthorization.Type
-	(*ThrottleSettings)(nil),     // 1: tollgate.admin.v1.ThrottleSettings
-	(*Integration)(nil),          // 2: tollgate.admin.v1.Integration
-	(*GrpcIntegration)(nil),      // 3: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),      // 4: tollgate.admin.v1.HttpIntegration
-	(*MockIntegration)(nil),      // 5: tollgate.admin.v1.MockIntegration
-	(*RouteAuthorization)(nil),   // 6: tollgate.admin.v1.RouteAuthorization
-	nil,                          // 7: tollgate.admin.v1.MockIntegration.HeadersEntry
-	(*durationpb.Duration)(nil),  // 8: google.protobuf.Duration
+	(LoadBalancing_Policy)(0),    // 0: tollgate.admin.v1.LoadBalancing.Policy
+	(RouteAuthorization_Type)(0), // 1: tollgate.admin.v1.RouteAuthorization.Type
+	(*ThrottleSettings)(nil),     // 2: tollgate.admin.v1.ThrottleSettings
+	(*Integration)(nil),          // 3: tollgate.admin.v1.Integration
+	(*GrpcIntegration)(nil),      // 4: tollgate.admin.v1.GrpcIntegration
+	(*Target)(nil),               // 5: tollgate.admin.v1.Target
+	(*LoadBalancing)(nil),        // 6: tollgate.admin.v1.LoadBalancing
+	(*HttpIntegration)(nil),      // 7: tollgate.admin.v1.HttpIntegration
+	(*MockIntegration)(nil),      // 8: tollgate.admin.v1.MockIntegration
+	(*RouteAuthorization)(nil),   // 9: tollgate.admin.v1.RouteAuthorization
+	nil,                          // 10: tollgate.admin.v1.MockIntegration.HeadersEntry
+	(*durationpb.Duration)(nil),  // 11: google.protobuf.Duration
 }
 var file_tollgate_admin_v1_common_proto_depIdxs = []int32{
-	3, // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	4, // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
-	5, // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
-	8, // 3: tollgate.admin.v1.GrpcIntegration.connect_timeout:type_name -> google.protobuf.Duration
-	8, // 4: tollgate.admin.v1.HttpIntegration.connect_timeout:type_name -> google.protobuf.Duration
-	7, // 5: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
-	0, // 6: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	4,  // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	7,  // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
+	8,  // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
+	11, // 3: tollgate.admin.v1.GrpcIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	5,  // 4: tollgate.admin.v1.GrpcIntegration.targets:type_name -> tollgate.admin.v1.Target
+	6,  // 5: tollgate.admin.v1.GrpcIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
+	0,  // 6: tollgate.admin.v1.LoadBalancing.policy:type_name -> tollgate.admin.v1.LoadBalancing.Policy
+	11, // 7: tollgate.admin.v1.LoadBalancing.dns_refresh_interval:type_name -> google.protobuf.Duration
+	11, // 8: tollgate.admin.v1.HttpIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	5,  // 9: tollgate.admin.v1.HttpIntegration.targets:type_name -> tollgate.admin.v1.Target
+	6,  // 10: tollgate.admin.v1.HttpIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
+	10, // 11: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
+	1,  // 12: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_common_proto_init() }
@@ -633,8 +893,8 @@ func file_tollgate_admin_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_common_proto_rawDesc), len(file_tollgate_admin_v1_common_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   7,
+			NumEnums:      2,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -215,6 +215,20 @@ func TestValidation(t *testing.T) {
 			}})
 			return err
 		}, []string{"route.integration.grpc.connect_timeout"}},
+		{"health check and outlier detection without targets", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/x"}},
+				Integration: &adminv1.Integration{Target: &adminv1.Integration_Http{Http: &adminv1.HttpIntegration{
+					Uri:              "http://backend.internal",
+					HealthCheck:      &adminv1.HealthCheck{Interval: durationpb.New(time.Millisecond), GrpcService: "x"},
+					OutlierDetection: &adminv1.OutlierDetection{MaxEjectionPercent: 101},
+				}}},
+			}})
+			return err
+		}, []string{
+			"route.integration.http.health_check", "route.integration.http.health_check.interval", "route.integration.http.health_check.http_path",
+			"route.integration.http.outlier_detection", "route.integration.http.outlier_detection.max_ejection_percent",
+		}},
 		{"route with stream timeouts out of range", func() error {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
 				Match:             &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},

@@ -277,6 +277,61 @@ func validateTargets(v *violations, field string, targets []*adminv1.Target, lb 
 	}
 }
 
+// Limits of health checks and outlier detection.
+const (
+	minHealthInterval = time.Second
+	maxHealthInterval = time.Hour
+	maxThreshold      = 100
+	maxConsecutive    = 1000
+	minEjection       = 10 * time.Millisecond
+	maxEjection       = time.Hour
+)
+
+// validateHealth checks an integration's health check and outlier
+// detection, which need targets.
+func validateHealth(v *violations, field string, targets bool, hc *adminv1.HealthCheck, od *adminv1.OutlierDetection, http bool) {
+	if hc != nil {
+		f := field + ".health_check"
+		if !targets {
+			v.add(f, "needs targets")
+		}
+		checkDuration(v, f+".interval", hc.GetInterval(), minHealthInterval, maxHealthInterval)
+		checkDuration(v, f+".timeout", hc.GetTimeout(), minConnectTimeout, maxConnectTimeout)
+		if hc.GetHealthyThreshold() > maxThreshold {
+			v.add(f+".healthy_threshold", "must be at most %d", maxThreshold)
+		}
+		if hc.GetUnhealthyThreshold() > maxThreshold {
+			v.add(f+".unhealthy_threshold", "must be at most %d", maxThreshold)
+		}
+		switch {
+		case http && !strings.HasPrefix(hc.GetHttpPath(), "/"):
+			v.add(f+".http_path", `is required for HTTP integrations and must start with "/", e.g. "/healthz"`)
+		case http && strings.ContainsAny(hc.GetHttpPath(), " \t\r\n#"):
+			v.add(f+".http_path", "must be a path without spaces or fragment")
+		case !http && hc.GetHttpPath() != "":
+			v.add(f+".http_path", "is for HTTP integrations")
+		case http && hc.GetGrpcService() != "":
+			v.add(f+".grpc_service", "is for gRPC integrations")
+		}
+		if st := hc.GetHttpExpectedStatus(); st != 0 && (!http || st < 100 || st > 599) {
+			v.add(f+".http_expected_status", "must be an HTTP status between 100 and 599, for HTTP integrations")
+		}
+	}
+	if od != nil {
+		f := field + ".outlier_detection"
+		if !targets {
+			v.add(f, "needs targets")
+		}
+		if od.GetConsecutiveFailures() > maxConsecutive {
+			v.add(f+".consecutive_failures", "must be at most %d", maxConsecutive)
+		}
+		checkDuration(v, f+".base_ejection_time", od.GetBaseEjectionTime(), minEjection, maxEjection)
+		if od.GetMaxEjectionPercent() > 100 {
+			v.add(f+".max_ejection_percent", "must be at most 100")
+		}
+	}
+}
+
 // validateIntegration checks an Integration.
 func validateIntegration(v *violations, field string, in *adminv1.Integration) {
 	switch t := in.GetTarget().(type) {
@@ -313,6 +368,7 @@ func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegra
 		v.add(field+".target", "must be empty when targets is set")
 	}
 	validateTargets(v, field, g.GetTargets(), g.GetLoadBalancing())
+	validateHealth(v, field, len(g.GetTargets()) > 0, g.GetHealthCheck(), g.GetOutlierDetection(), false)
 	if a := g.GetAuthority(); a != "" {
 		if _, _, err := net.SplitHostPort(a); err != nil && !httpToken.MatchString(a) {
 			v.add(field+".authority", "must be a host name or host:port (got %s)", quoteShort(a))
@@ -327,6 +383,7 @@ func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegra
 // validateHTTPIntegration checks an HttpIntegration.
 func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegration) {
 	validateTargets(v, field, h.GetTargets(), h.GetLoadBalancing())
+	validateHealth(v, field, len(h.GetTargets()) > 0, h.GetHealthCheck(), h.GetOutlierDetection(), true)
 	checkDuration(v, field+".connect_timeout", h.GetConnectTimeout(), minConnectTimeout, maxConnectTimeout)
 	raw := h.GetUri()
 	if raw == "" {

@@ -189,9 +189,9 @@ func New(opts ...Option) (*Gateway, error) {
 	if !g.allowLinkLocal {
 		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
 	}
-	g.upstreams = newUpstreams()
 	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger),
 		grpcproxy.WithDialOptions(dialOpts...))
+	g.upstreams = newUpstreams(g.pool, g.logger)
 	proxy := grpcproxy.New(g.pool, g.direct, grpcproxy.WithLogger(g.logger))
 	// After routing, every call — gRPC, transcoded REST, plain HTTP —
 	// passes the same interceptors: g.httpChain is that part of the chain.
@@ -250,6 +250,7 @@ func New(opts ...Option) (*Gateway, error) {
 	g.inprocConn = conn
 	g.transcoded = &inProcessConn{g: g, stream: conn}
 	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal, g.upstreams)
+	g.upstreams.http = g.httpProxy
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }
@@ -421,7 +422,7 @@ func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
 			out = append(out, backendOf(in))
 		default:
 			// Every endpoint's connection stays warm across the reload.
-			if set, err := g.upstreams.set(in, in.GetTargets(), in.GetLoadBalancing()); err == nil {
+			if set, err := g.upstreams.grpcSet(in); err == nil {
 				for _, e := range set.Endpoints() {
 					out = append(out, endpointBackend(in, e))
 				}
@@ -667,7 +668,7 @@ func (g *Gateway) grpcBackend(ctx context.Context, r *routing.Route, in *adminv1
 	if len(in.GetTargets()) == 0 {
 		return backendOf(in), nil, nil
 	}
-	set, err := g.upstreams.set(in, in.GetTargets(), in.GetLoadBalancing())
+	set, err := g.upstreams.grpcSet(in)
 	var ep *upstream.Endpoint
 	if err == nil {
 		ep, err = set.Pick(grpcHashKey(ctx, in.GetLoadBalancing()))
@@ -676,7 +677,10 @@ func (g *Gateway) grpcBackend(ctx context.Context, r *routing.Route, in *adminv1
 		g.logger.WarnContext(ctx, "gateway: no target", "route", routeLabel(r), "error", err)
 		return grpcproxy.Backend{}, nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
 	}
-	return endpointBackend(in, ep), func(error) { ep.Done() }, nil
+	return endpointBackend(in, ep), func(err error) {
+		ep.Done()
+		set.Report(ep, grpcFailure(err))
+	}, nil
 }
 
 // backendOf is the pooled-connection key of a gRPC integration.

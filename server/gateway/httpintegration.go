@@ -118,8 +118,9 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 		return
 	}
 	host := base.Host // where the request goes; the Host header stays base.Host
-	if targets := hi.GetTargets(); len(targets) > 0 {
-		set, err := h.upstreams.set(hi, targets, hi.GetLoadBalancing())
+	failed := false   // for outlier detection: a 5xx, or no response at all
+	if len(hi.GetTargets()) > 0 {
+		set, err := h.upstreams.httpSet(hi)
 		var ep *upstream.Endpoint
 		if err == nil {
 			ep, err = set.Pick(httpHashKey(r, hi.GetLoadBalancing()))
@@ -129,7 +130,10 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"))
 			return
 		}
-		defer ep.Done()
+		defer func() {
+			ep.Done()
+			set.Report(ep, failed)
+		}()
 		host = ep.Address
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), route.Timeout)
@@ -167,9 +171,14 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 				}
 			}
 		},
+		ModifyResponse: func(resp *http.Response) error {
+			failed = resp.StatusCode >= 500
+			return nil
+		},
 		// The same errors, with the same ErrorInfo reasons, as the gRPC
 		// proxy's; the backend's address and the error stay in the log.
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			failed = r.Context().Err() == nil // not when the client left
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				h.logger.InfoContext(ctx, "gateway: route timeout", "route", routeLabel(route), "backend", host, "timeout", route.Timeout)
 				writeChainError(w, gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,

@@ -3,17 +3,28 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
+	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
 )
 
@@ -22,16 +33,20 @@ import (
 const upstreamIdle = 10 * time.Minute
 
 // upstreams finds the target set of an integration with several targets.
-// Sets are shared by key (the targets and the policy) across routes and
-// deployments, so their state survives reloads; each compiled integration
-// message remembers its set, so that a call does one map lookup.
+// Sets are shared by key (the integration's settings, with stage variables
+// substituted) across routes and deployments, so their state survives
+// reloads; each compiled integration message remembers its set, so that a
+// call does one map lookup.
 type upstreams struct {
 	registry upstream.Registry
 	byMsg    atomic.Pointer[sync.Map] // *adminv1.GrpcIntegration or *adminv1.HttpIntegration → *upstream.Set
+	pool     *grpcproxy.Pool          // gRPC health checks
+	http     *httpIntegrations        // HTTP health checks
+	logger   *slog.Logger
 }
 
-func newUpstreams() *upstreams {
-	u := &upstreams{}
+func newUpstreams(pool *grpcproxy.Pool, logger *slog.Logger) *upstreams {
+	u := &upstreams{pool: pool, logger: logger}
 	u.byMsg.Store(new(sync.Map))
 	return u
 }
@@ -45,24 +60,57 @@ func (u *upstreams) reload() {
 
 func (u *upstreams) close() { u.registry.Close() }
 
-// set returns the target set of an integration message (msg is the
-// *GrpcIntegration or *HttpIntegration that holds targets and lb).
-func (u *upstreams) set(msg proto.Message, targets []*adminv1.Target, lb *adminv1.LoadBalancing) (*upstream.Set, error) {
+// grpcSet returns the target set of a gRPC integration with targets.
+func (u *upstreams) grpcSet(in *adminv1.GrpcIntegration) (*upstream.Set, error) {
+	return u.set("grpc", in, in.GetTargets(), in.GetLoadBalancing(), in.GetOutlierDetection(), in.GetHealthCheck(),
+		func(ctx context.Context, e *upstream.Endpoint) error { return u.checkGRPC(ctx, in, e) })
+}
+
+// httpSet returns the target set of an HTTP integration with targets.
+func (u *upstreams) httpSet(hi *adminv1.HttpIntegration) (*upstream.Set, error) {
+	return u.set("http", hi, hi.GetTargets(), hi.GetLoadBalancing(), hi.GetOutlierDetection(), hi.GetHealthCheck(),
+		func(ctx context.Context, e *upstream.Endpoint) error { return u.checkHTTP(ctx, hi, e) })
+}
+
+func (u *upstreams) set(kind string, msg proto.Message, targets []*adminv1.Target, lb *adminv1.LoadBalancing,
+	od *adminv1.OutlierDetection, hc *adminv1.HealthCheck, check func(context.Context, *upstream.Endpoint) error,
+) (*upstream.Set, error) {
 	m := u.byMsg.Load()
 	if s, ok := m.Load(msg); ok {
 		return s.(*upstream.Set), nil
 	}
-	// Only what shapes the set is its key: targets (with stage variables
-	// substituted) and the balancing settings.
-	spec := &adminv1.HttpIntegration{Targets: targets, LoadBalancing: lb}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(spec)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
 	if err != nil {
 		return nil, fmt.Errorf("keying the targets: %w", err)
 	}
-	s, err := u.registry.Get(string(b), func() upstream.Config {
-		cfg := upstream.Config{Policy: policyOf(lb.GetPolicy()), RefreshInterval: durationOr(lb.GetDnsRefreshInterval(), 0)}
+	s, err := u.registry.Get(kind+"|"+string(b), func() upstream.Config {
+		cfg := upstream.Config{
+			Policy:          policyOf(lb.GetPolicy()),
+			RefreshInterval: durationOr(lb.GetDnsRefreshInterval(), 0),
+			OnChange: func(e *upstream.Endpoint) {
+				h := e.Health()
+				u.logger.Info("gateway: target health changed", "target", e.Target, "address", e.Address,
+					"healthy", h.Healthy, "ejected_until", h.EjectedUntil, "ejections", h.Ejections, "check_error", h.LastCheckError)
+			},
+		}
 		for _, t := range targets {
 			cfg.Targets = append(cfg.Targets, upstream.Target{Address: t.GetAddress(), Weight: t.GetWeight()})
+		}
+		if od != nil {
+			cfg.Outlier = &upstream.OutlierDetection{
+				ConsecutiveFailures: int(od.GetConsecutiveFailures()),
+				BaseEjection:        durationOr(od.GetBaseEjectionTime(), 0),
+				MaxEjectionPercent:  int(od.GetMaxEjectionPercent()),
+			}
+		}
+		if hc != nil {
+			cfg.Health = &upstream.HealthCheck{
+				Check:              check,
+				Interval:           durationOr(hc.GetInterval(), 0),
+				Timeout:            durationOr(hc.GetTimeout(), 0),
+				HealthyThreshold:   int(hc.GetHealthyThreshold()),
+				UnhealthyThreshold: int(hc.GetUnhealthyThreshold()),
+			}
 		}
 		return cfg
 	})
@@ -71,6 +119,61 @@ func (u *upstreams) set(msg proto.Message, targets []*adminv1.Target, lb *adminv
 	}
 	m.Store(msg, s)
 	return s, nil
+}
+
+// checkGRPC asks an endpoint's grpc.health.v1.Health service. It uses the
+// endpoint's pooled connection (which calls reuse), waking it if it is
+// failing, so that a recovered target is seen at the next probe.
+func (u *upstreams) checkGRPC(ctx context.Context, in *adminv1.GrpcIntegration, e *upstream.Endpoint) error {
+	cc, err := u.pool.Conn(endpointBackend(in, e))
+	if err != nil {
+		return err
+	}
+	u.pool.Wake(ctx, cc)
+	resp, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{Service: in.GetHealthCheck().GetGrpcService()})
+	if err != nil {
+		return err
+	}
+	if st := resp.GetStatus(); st != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("health status %s", st)
+	}
+	return nil
+}
+
+// checkHTTP GETs an endpoint's health path and expects the configured
+// status (default 200).
+func (u *upstreams) checkHTTP(ctx context.Context, hi *adminv1.HttpIntegration, e *upstream.Endpoint) error {
+	base, err := url.Parse(hi.GetUri())
+	if err != nil {
+		return fmt.Errorf("integration URI: %w", err)
+	}
+	hc := hi.GetHealthCheck()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base.Scheme+"://"+e.Address+hc.GetHttpPath(), nil)
+	if err != nil {
+		return err
+	}
+	req.Host = base.Host
+	resp, err := u.http.transportFor(hi).RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	want := int(hc.GetHttpExpectedStatus())
+	if want == 0 {
+		want = http.StatusOK
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("status %d, want %d", resp.StatusCode, want)
+	}
+	return nil
+}
+
+// grpcFailure reports whether a gRPC call's result counts against its
+// target for outlier detection: the target was unreachable, broke the
+// call, answered UNAVAILABLE or did not answer within the route timeout.
+func grpcFailure(err error) bool {
+	return status.Code(err) == codes.Unavailable || gatewayerr.Reason(err) == gatewayerr.ReasonBackendTimeout
 }
 
 func policyOf(p adminv1.LoadBalancing_Policy) upstream.Policy {
@@ -135,4 +238,95 @@ func lowerASCII(s string) string {
 		}
 	}
 	return s
+}
+
+// StageHealth reports the health of the targets of a stage's integrations
+// that name several targets (and of its canary's), as this instance sees
+// them, for the admin API's GetStageHealth. ok is false when no stage of
+// that name is served.
+func (g *Gateway) StageHealth(stage string) (out []*adminv1.TargetHealth, ok bool) {
+	var stages []*routing.Stage
+	seen := map[*routing.Stage]bool{}
+	for s := range g.current.Load().stages {
+		for _, st := range []*routing.Stage{s, s.Canary()} {
+			if st != nil && st.Name == stage && !seen[st] {
+				seen[st] = true
+				stages = append(stages, st)
+			}
+		}
+	}
+	sort.Slice(stages, func(i, j int) bool { return !stages[i].IsCanary && stages[j].IsCanary })
+	for _, st := range stages {
+		type entry struct {
+			set    *upstream.Set
+			routes map[string]bool
+		}
+		var order []*upstream.Set
+		bySet := map[*upstream.Set]*entry{}
+		add := func(r *routing.Route) {
+			var set *upstream.Set
+			var err error
+			switch {
+			case len(r.Integration.GetGrpc().GetTargets()) > 0:
+				set, err = g.upstreams.grpcSet(r.Integration.GetGrpc())
+			case len(r.Integration.GetHttp().GetTargets()) > 0:
+				set, err = g.upstreams.httpSet(r.Integration.GetHttp())
+			default:
+				return
+			}
+			if err != nil {
+				return
+			}
+			e := bySet[set]
+			if e == nil {
+				e = &entry{set: set, routes: map[string]bool{}}
+				bySet[set] = e
+				order = append(order, set)
+			}
+			e.routes[r.Name()] = true
+		}
+		for _, m := range st.Methods() {
+			r, _ := st.Method(m)
+			add(r)
+		}
+		for _, r := range st.HTTPRoutes() {
+			add(r)
+		}
+		if ws := st.WebSocket(); ws != nil {
+			for _, r := range ws.Routes() {
+				add(r)
+			}
+		}
+		for _, set := range order {
+			routes := make([]string, 0, len(bySet[set].routes))
+			for r := range bySet[set].routes {
+				routes = append(routes, r)
+			}
+			sort.Strings(routes)
+			for _, e := range set.Endpoints() {
+				h := e.Health()
+				th := &adminv1.TargetHealth{
+					Routes: routes, Canary: st.IsCanary, Target: e.Target, Address: e.Address,
+					Healthy: h.Healthy, Ejections: h.Ejections, LastCheckError: h.LastCheckError, ActiveCalls: e.Active(),
+				}
+				if !h.EjectedUntil.IsZero() {
+					th.EjectedUntil = timestamppb.New(h.EjectedUntil)
+				}
+				out = append(out, th)
+			}
+		}
+	}
+	return out, len(stages) > 0
+}
+
+// TargetStates calls f for every endpoint of every target set in use, for
+// the tollgate_upstream_target_healthy metric: up is false while the
+// endpoint is unhealthy or ejected.
+func (g *Gateway) TargetStates(f func(target, address string, up bool)) {
+	g.upstreams.registry.Range(func(s *upstream.Set) {
+		for _, e := range s.Endpoints() {
+			h := e.Health()
+			f(e.Target, e.Address, h.Healthy && h.EjectedUntil.IsZero())
+		}
+	})
 }

@@ -117,10 +117,15 @@ type Stage struct {
 	wildcards map[string]*Route // "/pkg.Service/" prefixes of "/pkg.Service/*" routes
 	fallback  *Route            // the default integration for any method (no descriptors)
 	http      map[string]*pathtemplate.Set
+	httpList  []*Route // the plain HTTP routes, in configuration order
 	canary    *Stage
 	canaryPct float64
 	ws        *WebSocket // WebSocket APIs only
 }
+
+// HTTPRoutes returns the stage's plain HTTP routes in configuration order.
+// The caller must not change the slice.
+func (s *Stage) HTTPRoutes() []*Route { return s.httpList }
 
 // Methods returns the full method names the stage serves, sorted.
 func (s *Stage) Methods() []string {
@@ -572,6 +577,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 			}
 			rt := newRoute(r)
 			rt.Template = tpl
+			st.httpList = append(st.httpList, rt)
 			set := st.http[m.Http.GetMethod()]
 			if set == nil {
 				set = &pathtemplate.Set{}

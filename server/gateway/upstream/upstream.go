@@ -70,6 +70,14 @@ type Config struct {
 	// LookupHost resolves a host name to addresses; nil means
 	// net.DefaultResolver.LookupHost.
 	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// Outlier, if not nil, ejects endpoints whose calls keep failing
+	// (see [Set.Report]).
+	Outlier *OutlierDetection
+	// Health, if not nil, probes every endpoint in the background.
+	Health *HealthCheck
+	// OnChange, if not nil, is called when an endpoint is ejected or its
+	// health changes.
+	OnChange func(e *Endpoint)
 }
 
 // Endpoint is one address calls go to: a target, or one address of a
@@ -85,6 +93,12 @@ type Endpoint struct {
 	Weight uint32
 
 	active atomic.Int64
+	// Read on every pick: whether the endpoint is out.
+	unhealthy    atomic.Bool
+	ejectedUntil atomic.Int64 // Unix nanoseconds
+	consecutive  atomic.Int64 // failed calls in a row
+	mu           sync.Mutex   // guards h
+	h            endpointHealth
 }
 
 // Active returns the number of calls in flight to e.
@@ -114,11 +128,13 @@ type ringPoint struct {
 // concurrent use. Make one with [New] and stop its DNS refreshes with
 // [Set.Close].
 type Set struct {
-	cfg    Config
-	snap   atomic.Pointer[snapshot]
-	next   atomic.Uint64 // round-robin position
-	cancel context.CancelFunc
-	done   chan struct{}
+	cfg       Config
+	snap      atomic.Pointer[snapshot]
+	next      atomic.Uint64 // round-robin position
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when DNS refreshes stop
+	checkDone chan struct{} // closed when health checks stop
+	ejectMu   sync.Mutex    // serializes ejections, for the maximum share
 
 	lastUsed atomic.Int64 // Unix seconds, for Registry sweeps
 }
@@ -139,7 +155,25 @@ func New(cfg Config) (*Set, error) {
 	if cfg.LookupHost == nil {
 		cfg.LookupHost = net.DefaultResolver.LookupHost
 	}
-	s := &Set{cfg: cfg, done: make(chan struct{})}
+	if od := cfg.Outlier; od != nil {
+		o := *od
+		o.ConsecutiveFailures = cmpOr(o.ConsecutiveFailures, DefaultConsecutiveFailures)
+		o.BaseEjection = cmpOr(o.BaseEjection, DefaultBaseEjection)
+		o.MaxEjectionPercent = cmpOr(o.MaxEjectionPercent, DefaultMaxEjectionPercent)
+		cfg.Outlier = &o
+	}
+	if hc := cfg.Health; hc != nil {
+		if hc.Check == nil {
+			return nil, errors.New("upstream: a health check needs a Check function")
+		}
+		h := *hc
+		h.Interval = cmpOr(h.Interval, DefaultHealthInterval)
+		h.Timeout = cmpOr(h.Timeout, DefaultHealthTimeout)
+		h.HealthyThreshold = cmpOr(h.HealthyThreshold, DefaultHealthyThreshold)
+		h.UnhealthyThreshold = cmpOr(h.UnhealthyThreshold, DefaultUnhealthyThreshold)
+		cfg.Health = &h
+	}
+	s := &Set{cfg: cfg, done: make(chan struct{}), checkDone: make(chan struct{})}
 	s.lastUsed.Store(time.Now().Unix())
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -149,13 +183,28 @@ func New(cfg Config) (*Set, error) {
 	} else {
 		close(s.done)
 	}
+	if cfg.Health != nil {
+		go s.checkLoop(ctx)
+	} else {
+		close(s.checkDone)
+	}
 	return s, nil
 }
 
-// Close stops DNS refreshes. Pick still works on the last endpoints.
+// cmpOr returns v, or def when v is not positive.
+func cmpOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Close stops DNS refreshes and health checks. Pick still works on the
+// last endpoints.
 func (s *Set) Close() {
 	s.cancel()
 	<-s.done
+	<-s.checkDone
 }
 
 func (s *Set) refreshLoop(ctx context.Context) {
@@ -370,16 +419,29 @@ func (s *Set) Pick(key string, skip ...*Endpoint) (*Endpoint, error) {
 	if now := time.Now().Unix(); s.lastUsed.Load() != now {
 		s.lastUsed.Store(now)
 	}
+	now := time.Now().UnixNano()
+	// Avoided: skipped endpoints, and (while any endpoint is available)
+	// unhealthy and ejected ones.
+	anyAvailable := false
+	for _, c := range sn.endpoints {
+		if c.available(now) && !slices.Contains(skip, c) {
+			anyAvailable = true
+			break
+		}
+	}
+	avoid := func(c *Endpoint) bool {
+		return slices.Contains(skip, c) || (anyAvailable && !c.available(now))
+	}
 	e := s.pickOnce(sn, key, 0)
-	for attempt := 1; attempt < 3 && slices.Contains(skip, e); attempt++ {
+	for attempt := 1; attempt < 3 && avoid(e); attempt++ {
 		e = s.pickOnce(sn, key, attempt)
 	}
-	if slices.Contains(skip, e) {
-		// The policy keeps choosing skipped endpoints: take the next one
+	if avoid(e) {
+		// The policy keeps choosing avoided endpoints: take the next one
 		// that is not, if any.
 		i := slices.Index(sn.endpoints, e)
 		for j := 1; j < len(sn.endpoints); j++ {
-			if c := sn.endpoints[(i+j)%len(sn.endpoints)]; !slices.Contains(skip, c) {
+			if c := sn.endpoints[(i+j)%len(sn.endpoints)]; !avoid(c) {
 				e = c
 				break
 			}
@@ -474,6 +536,19 @@ func (r *Registry) Sweep(idle time.Duration) {
 	r.mu.Unlock()
 	for _, s := range stale {
 		s.Close()
+	}
+}
+
+// Range calls f for every Set, without the registry's lock held.
+func (r *Registry) Range(f func(*Set)) {
+	r.mu.Lock()
+	sets := make([]*Set, 0, len(r.sets))
+	for _, s := range r.sets {
+		sets = append(sets, s)
+	}
+	r.mu.Unlock()
+	for _, s := range sets {
+		f(s)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -78,6 +79,226 @@ func (ApiView) EnumDescriptor() ([]byte, []int) {
 	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{0}
 }
 
+// GetStageHealthRequest is the request of GetStageHealth.
+type GetStageHealthRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name of the stage.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStageHealthRequest) Reset() {
+	*x = GetStageHealthRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStageHealthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStageHealthRequest) ProtoMessage() {}
+
+func (x *GetStageHealthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStageHealthRequest.ProtoReflect.Descriptor instead.
+func (*GetStageHealthRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetStageHealthRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// StageHealth is the health of a stage's targets.
+type StageHealth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stage's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// One entry per address of each target, in route order.
+	Targets       []*TargetHealth `protobuf:"bytes,2,rep,name=targets,proto3" json:"targets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageHealth) Reset() {
+	*x = StageHealth{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageHealth) ProtoMessage() {}
+
+func (x *StageHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageHealth.ProtoReflect.Descriptor instead.
+func (*StageHealth) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StageHealth) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StageHealth) GetTargets() []*TargetHealth {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+// TargetHealth is the health of one address of an integration's target.
+type TargetHealth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The routes using the integration ("" for the API's default
+	// integration), sorted.
+	Routes []string `protobuf:"bytes,1,rep,name=routes,proto3" json:"routes,omitempty"`
+	// Whether the stage's canary serves it rather than the stage.
+	Canary bool `protobuf:"varint,2,opt,name=canary,proto3" json:"canary,omitempty"`
+	// The configured target ("host:port").
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// The address calls go to: the target, or one address of its DNS name.
+	Address string `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	// False once the active health check failed enough times in a row.
+	Healthy bool `protobuf:"varint,5,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	// Set while outlier detection keeps the target out.
+	EjectedUntil *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=ejected_until,json=ejectedUntil,proto3" json:"ejected_until,omitempty"`
+	// How many times outlier detection ejected the target.
+	Ejections int64 `protobuf:"varint,7,opt,name=ejections,proto3" json:"ejections,omitempty"`
+	// The last failed health check's error, empty after a pass.
+	LastCheckError string `protobuf:"bytes,8,opt,name=last_check_error,json=lastCheckError,proto3" json:"last_check_error,omitempty"`
+	// Calls in flight to the address.
+	ActiveCalls   int64 `protobuf:"varint,9,opt,name=active_calls,json=activeCalls,proto3" json:"active_calls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TargetHealth) Reset() {
+	*x = TargetHealth{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetHealth) ProtoMessage() {}
+
+func (x *TargetHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetHealth.ProtoReflect.Descriptor instead.
+func (*TargetHealth) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TargetHealth) GetRoutes() []string {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *TargetHealth) GetCanary() bool {
+	if x != nil {
+		return x.Canary
+	}
+	return false
+}
+
+func (x *TargetHealth) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *TargetHealth) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *TargetHealth) GetHealthy() bool {
+	if x != nil {
+		return x.Healthy
+	}
+	return false
+}
+
+func (x *TargetHealth) GetEjectedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EjectedUntil
+	}
+	return nil
+}
+
+func (x *TargetHealth) GetEjections() int64 {
+	if x != nil {
+		return x.Ejections
+	}
+	return 0
+}
+
+func (x *TargetHealth) GetLastCheckError() string {
+	if x != nil {
+		return x.LastCheckError
+	}
+	return ""
+}
+
+func (x *TargetHealth) GetActiveCalls() int64 {
+	if x != nil {
+		return x.ActiveCalls
+	}
+	return 0
+}
+
 // CreateApiRequest is the request of CreateApi.
 type CreateApiRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -93,7 +314,7 @@ type CreateApiRequest struct {
 
 func (x *CreateApiRequest) Reset() {
 	*x = CreateApiRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[0]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -105,7 +326,7 @@ func (x *CreateApiRequest) String() string {
 func (*CreateApiRequest) ProtoMessage() {}
 
 func (x *CreateApiRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[0]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -118,7 +339,7 @@ func (x *CreateApiRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{0}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateApiRequest) GetApiId() string {
@@ -148,7 +369,7 @@ type GetApiRequest struct {
 
 func (x *GetApiRequest) Reset() {
 	*x = GetApiRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -160,7 +381,7 @@ func (x *GetApiRequest) String() string {
 func (*GetApiRequest) ProtoMessage() {}
 
 func (x *GetApiRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -173,7 +394,7 @@ func (x *GetApiRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApiRequest.ProtoReflect.Descriptor instead.
 func (*GetApiRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{1}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetApiRequest) GetName() string {
@@ -207,7 +428,7 @@ type ListApisRequest struct {
 
 func (x *ListApisRequest) Reset() {
 	*x = ListApisRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -219,7 +440,7 @@ func (x *ListApisRequest) String() string {
 func (*ListApisRequest) ProtoMessage() {}
 
 func (x *ListApisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -232,7 +453,7 @@ func (x *ListApisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApisRequest.ProtoReflect.Descriptor instead.
 func (*ListApisRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{2}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListApisRequest) GetPageSize() int32 {
@@ -269,7 +490,7 @@ type ListApisResponse struct {
 
 func (x *ListApisResponse) Reset() {
 	*x = ListApisResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +502,7 @@ func (x *ListApisResponse) String() string {
 func (*ListApisResponse) ProtoMessage() {}
 
 func (x *ListApisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +515,7 @@ func (x *ListApisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApisResponse.ProtoReflect.Descriptor instead.
 func (*ListApisResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListApisResponse) GetApis() []*Api {
@@ -325,7 +546,7 @@ type UpdateApiRequest struct {
 
 func (x *UpdateApiRequest) Reset() {
 	*x = UpdateApiRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +558,7 @@ func (x *UpdateApiRequest) String() string {
 func (*UpdateApiRequest) ProtoMessage() {}
 
 func (x *UpdateApiRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +571,7 @@ func (x *UpdateApiRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateApiRequest.ProtoReflect.Descriptor instead.
 func (*UpdateApiRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateApiRequest) GetApi() *Api {
@@ -383,7 +604,7 @@ type DeleteApiRequest struct {
 
 func (x *DeleteApiRequest) Reset() {
 	*x = DeleteApiRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -395,7 +616,7 @@ func (x *DeleteApiRequest) String() string {
 func (*DeleteApiRequest) ProtoMessage() {}
 
 func (x *DeleteApiRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -408,7 +629,7 @@ func (x *DeleteApiRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApiRequest.ProtoReflect.Descriptor instead.
 func (*DeleteApiRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteApiRequest) GetName() string {
@@ -449,7 +670,7 @@ type CreateRouteRequest struct {
 
 func (x *CreateRouteRequest) Reset() {
 	*x = CreateRouteRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +682,7 @@ func (x *CreateRouteRequest) String() string {
 func (*CreateRouteRequest) ProtoMessage() {}
 
 func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +695,7 @@ func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRouteRequest.ProtoReflect.Descriptor instead.
 func (*CreateRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateRouteRequest) GetParent() string {
@@ -509,7 +730,7 @@ type GetRouteRequest struct {
 
 func (x *GetRouteRequest) Reset() {
 	*x = GetRouteRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +742,7 @@ func (x *GetRouteRequest) String() string {
 func (*GetRouteRequest) ProtoMessage() {}
 
 func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +755,7 @@ func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRouteRequest.ProtoReflect.Descriptor instead.
 func (*GetRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetRouteRequest) GetName() string {
@@ -560,7 +781,7 @@ type ListRoutesRequest struct {
 
 func (x *ListRoutesRequest) Reset() {
 	*x = ListRoutesRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +793,7 @@ func (x *ListRoutesRequest) String() string {
 func (*ListRoutesRequest) ProtoMessage() {}
 
 func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +806,7 @@ func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesRequest.ProtoReflect.Descriptor instead.
 func (*ListRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListRoutesRequest) GetParent() string {
@@ -622,7 +843,7 @@ type ListRoutesResponse struct {
 
 func (x *ListRoutesResponse) Reset() {
 	*x = ListRoutesResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +855,7 @@ func (x *ListRoutesResponse) String() string {
 func (*ListRoutesResponse) ProtoMessage() {}
 
 func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +868,7 @@ func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesResponse.ProtoReflect.Descriptor instead.
 func (*ListRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListRoutesResponse) GetRoutes() []*Route {
@@ -678,7 +899,7 @@ type UpdateRouteRequest struct {
 
 func (x *UpdateRouteRequest) Reset() {
 	*x = UpdateRouteRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +911,7 @@ func (x *UpdateRouteRequest) String() string {
 func (*UpdateRouteRequest) ProtoMessage() {}
 
 func (x *UpdateRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +924,7 @@ func (x *UpdateRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRouteRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateRouteRequest) GetRoute() *Route {
@@ -733,7 +954,7 @@ type DeleteRouteRequest struct {
 
 func (x *DeleteRouteRequest) Reset() {
 	*x = DeleteRouteRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -745,7 +966,7 @@ func (x *DeleteRouteRequest) String() string {
 func (*DeleteRouteRequest) ProtoMessage() {}
 
 func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -758,7 +979,7 @@ func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteRouteRequest) GetName() string {
@@ -792,7 +1013,7 @@ type CreateAuthorizerRequest struct {
 
 func (x *CreateAuthorizerRequest) Reset() {
 	*x = CreateAuthorizerRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +1025,7 @@ func (x *CreateAuthorizerRequest) String() string {
 func (*CreateAuthorizerRequest) ProtoMessage() {}
 
 func (x *CreateAuthorizerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +1038,7 @@ func (x *CreateAuthorizerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAuthorizerRequest.ProtoReflect.Descriptor instead.
 func (*CreateAuthorizerRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateAuthorizerRequest) GetParent() string {
@@ -852,7 +1073,7 @@ type GetAuthorizerRequest struct {
 
 func (x *GetAuthorizerRequest) Reset() {
 	*x = GetAuthorizerRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +1085,7 @@ func (x *GetAuthorizerRequest) String() string {
 func (*GetAuthorizerRequest) ProtoMessage() {}
 
 func (x *GetAuthorizerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +1098,7 @@ func (x *GetAuthorizerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuthorizerRequest.ProtoReflect.Descriptor instead.
 func (*GetAuthorizerRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetAuthorizerRequest) GetName() string {
@@ -903,7 +1124,7 @@ type ListAuthorizersRequest struct {
 
 func (x *ListAuthorizersRequest) Reset() {
 	*x = ListAuthorizersRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1136,7 @@ func (x *ListAuthorizersRequest) String() string {
 func (*ListAuthorizersRequest) ProtoMessage() {}
 
 func (x *ListAuthorizersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1149,7 @@ func (x *ListAuthorizersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuthorizersRequest.ProtoReflect.Descriptor instead.
 func (*ListAuthorizersRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAuthorizersRequest) GetParent() string {
@@ -965,7 +1186,7 @@ type ListAuthorizersResponse struct {
 
 func (x *ListAuthorizersResponse) Reset() {
 	*x = ListAuthorizersResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1198,7 @@ func (x *ListAuthorizersResponse) String() string {
 func (*ListAuthorizersResponse) ProtoMessage() {}
 
 func (x *ListAuthorizersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1211,7 @@ func (x *ListAuthorizersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuthorizersResponse.ProtoReflect.Descriptor instead.
 func (*ListAuthorizersResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListAuthorizersResponse) GetAuthorizers() []*Authorizer {
@@ -1021,7 +1242,7 @@ type UpdateAuthorizerRequest struct {
 
 func (x *UpdateAuthorizerRequest) Reset() {
 	*x = UpdateAuthorizerRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1254,7 @@ func (x *UpdateAuthorizerRequest) String() string {
 func (*UpdateAuthorizerRequest) ProtoMessage() {}
 
 func (x *UpdateAuthorizerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1267,7 @@ func (x *UpdateAuthorizerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAuthorizerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAuthorizerRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdateAuthorizerRequest) GetAuthorizer() *Authorizer {
@@ -1076,7 +1297,7 @@ type DeleteAuthorizerRequest struct {
 
 func (x *DeleteAuthorizerRequest) Reset() {
 	*x = DeleteAuthorizerRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +1309,7 @@ func (x *DeleteAuthorizerRequest) String() string {
 func (*DeleteAuthorizerRequest) ProtoMessage() {}
 
 func (x *DeleteAuthorizerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +1322,7 @@ func (x *DeleteAuthorizerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAuthorizerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAuthorizerRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{17}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteAuthorizerRequest) GetName() string {
@@ -1135,7 +1356,7 @@ type CreateDeploymentRequest struct {
 
 func (x *CreateDeploymentRequest) Reset() {
 	*x = CreateDeploymentRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[18]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1368,7 @@ func (x *CreateDeploymentRequest) String() string {
 func (*CreateDeploymentRequest) ProtoMessage() {}
 
 func (x *CreateDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[18]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1381,7 @@ func (x *CreateDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*CreateDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{18}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateDeploymentRequest) GetParent() string {
@@ -1195,7 +1416,7 @@ type GetDeploymentRequest struct {
 
 func (x *GetDeploymentRequest) Reset() {
 	*x = GetDeploymentRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[19]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1428,7 @@ func (x *GetDeploymentRequest) String() string {
 func (*GetDeploymentRequest) ProtoMessage() {}
 
 func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[19]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1441,7 @@ func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{19}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetDeploymentRequest) GetName() string {
@@ -1246,7 +1467,7 @@ type ListDeploymentsRequest struct {
 
 func (x *ListDeploymentsRequest) Reset() {
 	*x = ListDeploymentsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[20]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1479,7 @@ func (x *ListDeploymentsRequest) String() string {
 func (*ListDeploymentsRequest) ProtoMessage() {}
 
 func (x *ListDeploymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[20]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1492,7 @@ func (x *ListDeploymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeploymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDeploymentsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{20}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListDeploymentsRequest) GetParent() string {
@@ -1308,7 +1529,7 @@ type ListDeploymentsResponse struct {
 
 func (x *ListDeploymentsResponse) Reset() {
 	*x = ListDeploymentsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[21]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1541,7 @@ func (x *ListDeploymentsResponse) String() string {
 func (*ListDeploymentsResponse) ProtoMessage() {}
 
 func (x *ListDeploymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[21]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1554,7 @@ func (x *ListDeploymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeploymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDeploymentsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{21}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListDeploymentsResponse) GetDeployments() []*Deployment {
@@ -1363,7 +1584,7 @@ type DeleteDeploymentRequest struct {
 
 func (x *DeleteDeploymentRequest) Reset() {
 	*x = DeleteDeploymentRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[22]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1596,7 @@ func (x *DeleteDeploymentRequest) String() string {
 func (*DeleteDeploymentRequest) ProtoMessage() {}
 
 func (x *DeleteDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[22]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1609,7 @@ func (x *DeleteDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{22}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteDeploymentRequest) GetName() string {
@@ -1422,7 +1643,7 @@ type CreateStageRequest struct {
 
 func (x *CreateStageRequest) Reset() {
 	*x = CreateStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1655,7 @@ func (x *CreateStageRequest) String() string {
 func (*CreateStageRequest) ProtoMessage() {}
 
 func (x *CreateStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1668,7 @@ func (x *CreateStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStageRequest.ProtoReflect.Descriptor instead.
 func (*CreateStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{23}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateStageRequest) GetParent() string {
@@ -1482,7 +1703,7 @@ type GetStageRequest struct {
 
 func (x *GetStageRequest) Reset() {
 	*x = GetStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1715,7 @@ func (x *GetStageRequest) String() string {
 func (*GetStageRequest) ProtoMessage() {}
 
 func (x *GetStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1728,7 @@ func (x *GetStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStageRequest.ProtoReflect.Descriptor instead.
 func (*GetStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{24}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetStageRequest) GetName() string {
@@ -1533,7 +1754,7 @@ type ListStagesRequest struct {
 
 func (x *ListStagesRequest) Reset() {
 	*x = ListStagesRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1766,7 @@ func (x *ListStagesRequest) String() string {
 func (*ListStagesRequest) ProtoMessage() {}
 
 func (x *ListStagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1779,7 @@ func (x *ListStagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStagesRequest.ProtoReflect.Descriptor instead.
 func (*ListStagesRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{25}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListStagesRequest) GetParent() string {
@@ -1595,7 +1816,7 @@ type ListStagesResponse struct {
 
 func (x *ListStagesResponse) Reset() {
 	*x = ListStagesResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1828,7 @@ func (x *ListStagesResponse) String() string {
 func (*ListStagesResponse) ProtoMessage() {}
 
 func (x *ListStagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1841,7 @@ func (x *ListStagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStagesResponse.ProtoReflect.Descriptor instead.
 func (*ListStagesResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{26}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListStagesResponse) GetStages() []*Stage {
@@ -1651,7 +1872,7 @@ type UpdateStageRequest struct {
 
 func (x *UpdateStageRequest) Reset() {
 	*x = UpdateStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1663,7 +1884,7 @@ func (x *UpdateStageRequest) String() string {
 func (*UpdateStageRequest) ProtoMessage() {}
 
 func (x *UpdateStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1676,7 +1897,7 @@ func (x *UpdateStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStageRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{27}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UpdateStageRequest) GetStage() *Stage {
@@ -1706,7 +1927,7 @@ type DeleteStageRequest struct {
 
 func (x *DeleteStageRequest) Reset() {
 	*x = DeleteStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +1939,7 @@ func (x *DeleteStageRequest) String() string {
 func (*DeleteStageRequest) ProtoMessage() {}
 
 func (x *DeleteStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1731,7 +1952,7 @@ func (x *DeleteStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{28}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteStageRequest) GetName() string {
@@ -1763,7 +1984,7 @@ type CreateApiKeyRequest struct {
 
 func (x *CreateApiKeyRequest) Reset() {
 	*x = CreateApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1996,7 @@ func (x *CreateApiKeyRequest) String() string {
 func (*CreateApiKeyRequest) ProtoMessage() {}
 
 func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +2009,7 @@ func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{29}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CreateApiKeyRequest) GetApiKeyId() string {
@@ -1816,7 +2037,7 @@ type GetApiKeyRequest struct {
 
 func (x *GetApiKeyRequest) Reset() {
 	*x = GetApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +2049,7 @@ func (x *GetApiKeyRequest) String() string {
 func (*GetApiKeyRequest) ProtoMessage() {}
 
 func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +2062,7 @@ func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{30}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetApiKeyRequest) GetName() string {
@@ -1865,7 +2086,7 @@ type ListApiKeysRequest struct {
 
 func (x *ListApiKeysRequest) Reset() {
 	*x = ListApiKeysRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +2098,7 @@ func (x *ListApiKeysRequest) String() string {
 func (*ListApiKeysRequest) ProtoMessage() {}
 
 func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +2111,7 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{31}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListApiKeysRequest) GetPageSize() int32 {
@@ -1920,7 +2141,7 @@ type ListApiKeysResponse struct {
 
 func (x *ListApiKeysResponse) Reset() {
 	*x = ListApiKeysResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1932,7 +2153,7 @@ func (x *ListApiKeysResponse) String() string {
 func (*ListApiKeysResponse) ProtoMessage() {}
 
 func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1945,7 +2166,7 @@ func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{32}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListApiKeysResponse) GetApiKeys() []*ApiKey {
@@ -1976,7 +2197,7 @@ type UpdateApiKeyRequest struct {
 
 func (x *UpdateApiKeyRequest) Reset() {
 	*x = UpdateApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1988,7 +2209,7 @@ func (x *UpdateApiKeyRequest) String() string {
 func (*UpdateApiKeyRequest) ProtoMessage() {}
 
 func (x *UpdateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2001,7 +2222,7 @@ func (x *UpdateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{33}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UpdateApiKeyRequest) GetApiKey() *ApiKey {
@@ -2031,7 +2252,7 @@ type DeleteApiKeyRequest struct {
 
 func (x *DeleteApiKeyRequest) Reset() {
 	*x = DeleteApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2043,7 +2264,7 @@ func (x *DeleteApiKeyRequest) String() string {
 func (*DeleteApiKeyRequest) ProtoMessage() {}
 
 func (x *DeleteApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2056,7 +2277,7 @@ func (x *DeleteApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{34}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteApiKeyRequest) GetName() string {
@@ -2088,7 +2309,7 @@ type CreateUsagePlanRequest struct {
 
 func (x *CreateUsagePlanRequest) Reset() {
 	*x = CreateUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2321,7 @@ func (x *CreateUsagePlanRequest) String() string {
 func (*CreateUsagePlanRequest) ProtoMessage() {}
 
 func (x *CreateUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2334,7 @@ func (x *CreateUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*CreateUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{35}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateUsagePlanRequest) GetUsagePlanId() string {
@@ -2141,7 +2362,7 @@ type GetUsagePlanRequest struct {
 
 func (x *GetUsagePlanRequest) Reset() {
 	*x = GetUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2374,7 @@ func (x *GetUsagePlanRequest) String() string {
 func (*GetUsagePlanRequest) ProtoMessage() {}
 
 func (x *GetUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2387,7 @@ func (x *GetUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*GetUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{36}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetUsagePlanRequest) GetName() string {
@@ -2190,7 +2411,7 @@ type ListUsagePlansRequest struct {
 
 func (x *ListUsagePlansRequest) Reset() {
 	*x = ListUsagePlansRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2202,7 +2423,7 @@ func (x *ListUsagePlansRequest) String() string {
 func (*ListUsagePlansRequest) ProtoMessage() {}
 
 func (x *ListUsagePlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2215,7 +2436,7 @@ func (x *ListUsagePlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlansRequest.ProtoReflect.Descriptor instead.
 func (*ListUsagePlansRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{37}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListUsagePlansRequest) GetPageSize() int32 {
@@ -2245,7 +2466,7 @@ type ListUsagePlansResponse struct {
 
 func (x *ListUsagePlansResponse) Reset() {
 	*x = ListUsagePlansResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2478,7 @@ func (x *ListUsagePlansResponse) String() string {
 func (*ListUsagePlansResponse) ProtoMessage() {}
 
 func (x *ListUsagePlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2491,7 @@ func (x *ListUsagePlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlansResponse.ProtoReflect.Descriptor instead.
 func (*ListUsagePlansResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{38}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListUsagePlansResponse) GetUsagePlans() []*UsagePlan {
@@ -2301,7 +2522,7 @@ type UpdateUsagePlanRequest struct {
 
 func (x *UpdateUsagePlanRequest) Reset() {
 	*x = UpdateUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2534,7 @@ func (x *UpdateUsagePlanRequest) String() string {
 func (*UpdateUsagePlanRequest) ProtoMessage() {}
 
 func (x *UpdateUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2547,7 @@ func (x *UpdateUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*UpdateUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{39}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *UpdateUsagePlanRequest) GetUsagePlan() *UsagePlan {
@@ -2356,7 +2577,7 @@ type DeleteUsagePlanRequest struct {
 
 func (x *DeleteUsagePlanRequest) Reset() {
 	*x = DeleteUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2589,7 @@ func (x *DeleteUsagePlanRequest) String() string {
 func (*DeleteUsagePlanRequest) ProtoMessage() {}
 
 func (x *DeleteUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2602,7 @@ func (x *DeleteUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{40}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DeleteUsagePlanRequest) GetName() string {
@@ -2411,7 +2632,7 @@ type CreateUsagePlanKeyRequest struct {
 
 func (x *CreateUsagePlanKeyRequest) Reset() {
 	*x = CreateUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2423,7 +2644,7 @@ func (x *CreateUsagePlanKeyRequest) String() string {
 func (*CreateUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *CreateUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2436,7 +2657,7 @@ func (x *CreateUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{41}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CreateUsagePlanKeyRequest) GetParent() string {
@@ -2464,7 +2685,7 @@ type GetUsagePlanKeyRequest struct {
 
 func (x *GetUsagePlanKeyRequest) Reset() {
 	*x = GetUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2476,7 +2697,7 @@ func (x *GetUsagePlanKeyRequest) String() string {
 func (*GetUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *GetUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2489,7 +2710,7 @@ func (x *GetUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{42}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetUsagePlanKeyRequest) GetName() string {
@@ -2515,7 +2736,7 @@ type ListUsagePlanKeysRequest struct {
 
 func (x *ListUsagePlanKeysRequest) Reset() {
 	*x = ListUsagePlanKeysRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2748,7 @@ func (x *ListUsagePlanKeysRequest) String() string {
 func (*ListUsagePlanKeysRequest) ProtoMessage() {}
 
 func (x *ListUsagePlanKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2761,7 @@ func (x *ListUsagePlanKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlanKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListUsagePlanKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{43}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListUsagePlanKeysRequest) GetParent() string {
@@ -2577,7 +2798,7 @@ type ListUsagePlanKeysResponse struct {
 
 func (x *ListUsagePlanKeysResponse) Reset() {
 	*x = ListUsagePlanKeysResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2589,7 +2810,7 @@ func (x *ListUsagePlanKeysResponse) String() string {
 func (*ListUsagePlanKeysResponse) ProtoMessage() {}
 
 func (x *ListUsagePlanKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2602,7 +2823,7 @@ func (x *ListUsagePlanKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlanKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListUsagePlanKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{44}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListUsagePlanKeysResponse) GetUsagePlanKeys() []*UsagePlanKey {
@@ -2630,7 +2851,7 @@ type DeleteUsagePlanKeyRequest struct {
 
 func (x *DeleteUsagePlanKeyRequest) Reset() {
 	*x = DeleteUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2642,7 +2863,7 @@ func (x *DeleteUsagePlanKeyRequest) String() string {
 func (*DeleteUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *DeleteUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2655,7 +2876,7 @@ func (x *DeleteUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{45}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeleteUsagePlanKeyRequest) GetName() string {
@@ -2676,7 +2897,7 @@ type GetAccountSettingsRequest struct {
 
 func (x *GetAccountSettingsRequest) Reset() {
 	*x = GetAccountSettingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2688,7 +2909,7 @@ func (x *GetAccountSettingsRequest) String() string {
 func (*GetAccountSettingsRequest) ProtoMessage() {}
 
 func (x *GetAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2701,7 +2922,7 @@ func (x *GetAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{46}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetAccountSettingsRequest) GetName() string {
@@ -2725,7 +2946,7 @@ type UpdateAccountSettingsRequest struct {
 
 func (x *UpdateAccountSettingsRequest) Reset() {
 	*x = UpdateAccountSettingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2737,7 +2958,7 @@ func (x *UpdateAccountSettingsRequest) String() string {
 func (*UpdateAccountSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2750,7 +2971,7 @@ func (x *UpdateAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{47}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *UpdateAccountSettingsRequest) GetAccountSettings() *AccountSettings {
@@ -2791,7 +3012,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +3024,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +3037,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{48}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetUsageRequest) GetUsagePlan() string {
@@ -2880,7 +3101,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2892,7 +3113,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2905,7 +3126,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{49}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetUsageResponse) GetUsagePlan() string {
@@ -2958,7 +3179,7 @@ type CreateDomainMappingRequest struct {
 
 func (x *CreateDomainMappingRequest) Reset() {
 	*x = CreateDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2970,7 +3191,7 @@ func (x *CreateDomainMappingRequest) String() string {
 func (*CreateDomainMappingRequest) ProtoMessage() {}
 
 func (x *CreateDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2983,7 +3204,7 @@ func (x *CreateDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*CreateDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{50}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CreateDomainMappingRequest) GetDomainMappingId() string {
@@ -3011,7 +3232,7 @@ type GetDomainMappingRequest struct {
 
 func (x *GetDomainMappingRequest) Reset() {
 	*x = GetDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3023,7 +3244,7 @@ func (x *GetDomainMappingRequest) String() string {
 func (*GetDomainMappingRequest) ProtoMessage() {}
 
 func (x *GetDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3036,7 +3257,7 @@ func (x *GetDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*GetDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{51}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetDomainMappingRequest) GetName() string {
@@ -3059,7 +3280,7 @@ type ListDomainMappingsRequest struct {
 
 func (x *ListDomainMappingsRequest) Reset() {
 	*x = ListDomainMappingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3071,7 +3292,7 @@ func (x *ListDomainMappingsRequest) String() string {
 func (*ListDomainMappingsRequest) ProtoMessage() {}
 
 func (x *ListDomainMappingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3084,7 +3305,7 @@ func (x *ListDomainMappingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainMappingsRequest.ProtoReflect.Descriptor instead.
 func (*ListDomainMappingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{52}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListDomainMappingsRequest) GetPageSize() int32 {
@@ -3114,7 +3335,7 @@ type ListDomainMappingsResponse struct {
 
 func (x *ListDomainMappingsResponse) Reset() {
 	*x = ListDomainMappingsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3126,7 +3347,7 @@ func (x *ListDomainMappingsResponse) String() string {
 func (*ListDomainMappingsResponse) ProtoMessage() {}
 
 func (x *ListDomainMappingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3139,7 +3360,7 @@ func (x *ListDomainMappingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainMappingsResponse.ProtoReflect.Descriptor instead.
 func (*ListDomainMappingsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{53}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListDomainMappingsResponse) GetDomainMappings() []*DomainMapping {
@@ -3170,7 +3391,7 @@ type UpdateDomainMappingRequest struct {
 
 func (x *UpdateDomainMappingRequest) Reset() {
 	*x = UpdateDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3182,7 +3403,7 @@ func (x *UpdateDomainMappingRequest) String() string {
 func (*UpdateDomainMappingRequest) ProtoMessage() {}
 
 func (x *UpdateDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3195,7 +3416,7 @@ func (x *UpdateDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{54}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *UpdateDomainMappingRequest) GetDomainMapping() *DomainMapping {
@@ -3225,7 +3446,7 @@ type DeleteDomainMappingRequest struct {
 
 func (x *DeleteDomainMappingRequest) Reset() {
 	*x = DeleteDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3237,7 +3458,7 @@ func (x *DeleteDomainMappingRequest) String() string {
 func (*DeleteDomainMappingRequest) ProtoMessage() {}
 
 func (x *DeleteDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3250,7 +3471,7 @@ func (x *DeleteDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{55}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DeleteDomainMappingRequest) GetName() string {
@@ -3280,7 +3501,7 @@ type AdjustQuotaRequest struct {
 
 func (x *AdjustQuotaRequest) Reset() {
 	*x = AdjustQuotaRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3292,7 +3513,7 @@ func (x *AdjustQuotaRequest) String() string {
 func (*AdjustQuotaRequest) ProtoMessage() {}
 
 func (x *AdjustQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3305,7 +3526,7 @@ func (x *AdjustQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustQuotaRequest.ProtoReflect.Descriptor instead.
 func (*AdjustQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{56}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AdjustQuotaRequest) GetName() string {
@@ -3333,7 +3554,7 @@ type FlushStageCacheRequest struct {
 
 func (x *FlushStageCacheRequest) Reset() {
 	*x = FlushStageCacheRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3345,7 +3566,7 @@ func (x *FlushStageCacheRequest) String() string {
 func (*FlushStageCacheRequest) ProtoMessage() {}
 
 func (x *FlushStageCacheRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3358,7 +3579,7 @@ func (x *FlushStageCacheRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushStageCacheRequest.ProtoReflect.Descriptor instead.
 func (*FlushStageCacheRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{57}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *FlushStageCacheRequest) GetName() string {
@@ -3383,7 +3604,7 @@ type FlushStageAuthorizersCacheRequest struct {
 
 func (x *FlushStageAuthorizersCacheRequest) Reset() {
 	*x = FlushStageAuthorizersCacheRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3395,7 +3616,7 @@ func (x *FlushStageAuthorizersCacheRequest) String() string {
 func (*FlushStageAuthorizersCacheRequest) ProtoMessage() {}
 
 func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3408,7 +3629,7 @@ func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use FlushStageAuthorizersCacheRequest.ProtoReflect.Descriptor instead.
 func (*FlushStageAuthorizersCacheRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *FlushStageAuthorizersCacheRequest) GetName() string {
@@ -3429,7 +3650,23 @@ var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1btollgate/admin/v1/api.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
+	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1btollgate/admin/v1/api.proto\x1a\x1ctollgate/admin/v1/keys.proto\"G\n" +
+	"\x15GetStageHealthRequest\x12.\n" +
+	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
+	"\x12tollgate.dev/StageR\x04name\"\\\n" +
+	"\vStageHealth\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
+	"\atargets\x18\x02 \x03(\v2\x1f.tollgate.admin.v1.TargetHealthR\atargets\"\xb6\x02\n" +
+	"\fTargetHealth\x12\x16\n" +
+	"\x06routes\x18\x01 \x03(\tR\x06routes\x12\x16\n" +
+	"\x06canary\x18\x02 \x01(\bR\x06canary\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x18\n" +
+	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x18\n" +
+	"\ahealthy\x18\x05 \x01(\bR\ahealthy\x12?\n" +
+	"\rejected_until\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fejectedUntil\x12\x1c\n" +
+	"\tejections\x18\a \x01(\x03R\tejections\x12(\n" +
+	"\x10last_check_error\x18\b \x01(\tR\x0elastCheckError\x12!\n" +
+	"\factive_calls\x18\t \x01(\x03R\vactiveCalls\"X\n" +
 	"\x10CreateApiRequest\x12\x15\n" +
 	"\x06api_id\x18\x01 \x01(\tR\x05apiId\x12-\n" +
 	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"m\n" +
@@ -3675,7 +3912,7 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\aApiView\x12\x18\n" +
 	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
-	"\rAPI_VIEW_FULL\x10\x022\xd17\n" +
+	"\rAPI_VIEW_FULL\x10\x022\xe08\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -3734,7 +3971,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\vAdjustQuota\x12%.tollgate.admin.v1.AdjustQuotaRequest\x1a\x1b.tollgate.admin.v1.KeyUsage\"L\xdaA\x14name,remaining_quota\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/{name=usagePlans/*/keys/*}:adjustQuota\x12\xa1\x01\n" +
 	"\bGetUsage\x12\".tollgate.admin.v1.GetUsageRequest\x1a#.tollgate.admin.v1.GetUsageResponse\"L\xdaA\x1eusage_plan,start_date,end_date\x82\xd3\xe4\x93\x02%\x12#/v1/{usage_plan=usagePlans/*}/usage\x12\x8d\x01\n" +
 	"\x0fFlushStageCache\x12).tollgate.admin.v1.FlushStageCacheRequest\x1a\x16.google.protobuf.Empty\"7\xdaA\x04name\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=apis/*/stages/*}:flushCache\x12\xae\x01\n" +
-	"\x1aFlushStageAuthorizersCache\x124.tollgate.admin.v1.FlushStageAuthorizersCacheRequest\x1a\x16.google.protobuf.Empty\"B\xdaA\x04name\x82\xd3\xe4\x93\x025:\x01*\"0/v1/{name=apis/*/stages/*}:flushAuthorizersCache\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
+	"\x1aFlushStageAuthorizersCache\x124.tollgate.admin.v1.FlushStageAuthorizersCacheRequest\x1a\x16.google.protobuf.Empty\"B\xdaA\x04name\x82\xd3\xe4\x93\x025:\x01*\"0/v1/{name=apis/*/stages/*}:flushAuthorizersCache\x12\x8c\x01\n" +
+	"\x0eGetStageHealth\x12(.tollgate.admin.v1.GetStageHealthRequest\x1a\x1e.tollgate.admin.v1.StageHealth\"0\xdaA\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=apis/*/stages/*}:health\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
 	"\x15com.tollgate.admin.v1B\x11AdminServiceProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -3750,223 +3988,231 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(ApiView)(0),                              // 0: tollgate.admin.v1.ApiView
-	(*CreateApiRequest)(nil),                  // 1: tollgate.admin.v1.CreateApiRequest
-	(*GetApiRequest)(nil),                     // 2: tollgate.admin.v1.GetApiRequest
-	(*ListApisRequest)(nil),                   // 3: tollgate.admin.v1.ListApisRequest
-	(*ListApisResponse)(nil),                  // 4: tollgate.admin.v1.ListApisResponse
-	(*UpdateApiRequest)(nil),                  // 5: tollgate.admin.v1.UpdateApiRequest
-	(*DeleteApiRequest)(nil),                  // 6: tollgate.admin.v1.DeleteApiRequest
-	(*CreateRouteRequest)(nil),                // 7: tollgate.admin.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),                   // 8: tollgate.admin.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),                 // 9: tollgate.admin.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),                // 10: tollgate.admin.v1.ListRoutesResponse
-	(*UpdateRouteRequest)(nil),                // 11: tollgate.admin.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),                // 12: tollgate.admin.v1.DeleteRouteRequest
-	(*CreateAuthorizerRequest)(nil),           // 13: tollgate.admin.v1.CreateAuthorizerRequest
-	(*GetAuthorizerRequest)(nil),              // 14: tollgate.admin.v1.GetAuthorizerRequest
-	(*ListAuthorizersRequest)(nil),            // 15: tollgate.admin.v1.ListAuthorizersRequest
-	(*ListAuthorizersResponse)(nil),           // 16: tollgate.admin.v1.ListAuthorizersResponse
-	(*UpdateAuthorizerRequest)(nil),           // 17: tollgate.admin.v1.UpdateAuthorizerRequest
-	(*DeleteAuthorizerRequest)(nil),           // 18: tollgate.admin.v1.DeleteAuthorizerRequest
-	(*CreateDeploymentRequest)(nil),           // 19: tollgate.admin.v1.CreateDeploymentRequest
-	(*GetDeploymentRequest)(nil),              // 20: tollgate.admin.v1.GetDeploymentRequest
-	(*ListDeploymentsRequest)(nil),            // 21: tollgate.admin.v1.ListDeploymentsRequest
-	(*ListDeploymentsResponse)(nil),           // 22: tollgate.admin.v1.ListDeploymentsResponse
-	(*DeleteDeploymentRequest)(nil),           // 23: tollgate.admin.v1.DeleteDeploymentRequest
-	(*CreateStageRequest)(nil),                // 24: tollgate.admin.v1.CreateStageRequest
-	(*GetStageRequest)(nil),                   // 25: tollgate.admin.v1.GetStageRequest
-	(*ListStagesRequest)(nil),                 // 26: tollgate.admin.v1.ListStagesRequest
-	(*ListStagesResponse)(nil),                // 27: tollgate.admin.v1.ListStagesResponse
-	(*UpdateStageRequest)(nil),                // 28: tollgate.admin.v1.UpdateStageRequest
-	(*DeleteStageRequest)(nil),                // 29: tollgate.admin.v1.DeleteStageRequest
-	(*CreateApiKeyRequest)(nil),               // 30: tollgate.admin.v1.CreateApiKeyRequest
-	(*GetApiKeyRequest)(nil),                  // 31: tollgate.admin.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),                // 32: tollgate.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),               // 33: tollgate.admin.v1.ListApiKeysResponse
-	(*UpdateApiKeyRequest)(nil),               // 34: tollgate.admin.v1.UpdateApiKeyRequest
-	(*DeleteApiKeyRequest)(nil),               // 35: tollgate.admin.v1.DeleteApiKeyRequest
-	(*CreateUsagePlanRequest)(nil),            // 36: tollgate.admin.v1.CreateUsagePlanRequest
-	(*GetUsagePlanRequest)(nil),               // 37: tollgate.admin.v1.GetUsagePlanRequest
-	(*ListUsagePlansRequest)(nil),             // 38: tollgate.admin.v1.ListUsagePlansRequest
-	(*ListUsagePlansResponse)(nil),            // 39: tollgate.admin.v1.ListUsagePlansResponse
-	(*UpdateUsagePlanRequest)(nil),            // 40: tollgate.admin.v1.UpdateUsagePlanRequest
-	(*DeleteUsagePlanRequest)(nil),            // 41: tollgate.admin.v1.DeleteUsagePlanRequest
-	(*CreateUsagePlanKeyRequest)(nil),         // 42: tollgate.admin.v1.CreateUsagePlanKeyRequest
-	(*GetUsagePlanKeyRequest)(nil),            // 43: tollgate.admin.v1.GetUsagePlanKeyRequest
-	(*ListUsagePlanKeysRequest)(nil),          // 44: tollgate.admin.v1.ListUsagePlanKeysRequest
-	(*ListUsagePlanKeysResponse)(nil),         // 45: tollgate.admin.v1.ListUsagePlanKeysResponse
-	(*DeleteUsagePlanKeyRequest)(nil),         // 46: tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	(*GetAccountSettingsRequest)(nil),         // 47: tollgate.admin.v1.GetAccountSettingsRequest
-	(*UpdateAccountSettingsRequest)(nil),      // 48: tollgate.admin.v1.UpdateAccountSettingsRequest
-	(*GetUsageRequest)(nil),                   // 49: tollgate.admin.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),                  // 50: tollgate.admin.v1.GetUsageResponse
-	(*CreateDomainMappingRequest)(nil),        // 51: tollgate.admin.v1.CreateDomainMappingRequest
-	(*GetDomainMappingRequest)(nil),           // 52: tollgate.admin.v1.GetDomainMappingRequest
-	(*ListDomainMappingsRequest)(nil),         // 53: tollgate.admin.v1.ListDomainMappingsRequest
-	(*ListDomainMappingsResponse)(nil),        // 54: tollgate.admin.v1.ListDomainMappingsResponse
-	(*UpdateDomainMappingRequest)(nil),        // 55: tollgate.admin.v1.UpdateDomainMappingRequest
-	(*DeleteDomainMappingRequest)(nil),        // 56: tollgate.admin.v1.DeleteDomainMappingRequest
-	(*AdjustQuotaRequest)(nil),                // 57: tollgate.admin.v1.AdjustQuotaRequest
-	(*FlushStageCacheRequest)(nil),            // 58: tollgate.admin.v1.FlushStageCacheRequest
-	(*FlushStageAuthorizersCacheRequest)(nil), // 59: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	(*Api)(nil),                   // 60: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil), // 61: google.protobuf.FieldMask
-	(*Route)(nil),                 // 62: tollgate.admin.v1.Route
-	(*Authorizer)(nil),            // 63: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),            // 64: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                 // 65: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                // 66: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),             // 67: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),          // 68: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),       // 69: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),              // 70: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),         // 71: tollgate.admin.v1.DomainMapping
-	(*emptypb.Empty)(nil),         // 72: google.protobuf.Empty
+	(*GetStageHealthRequest)(nil),             // 1: tollgate.admin.v1.GetStageHealthRequest
+	(*StageHealth)(nil),                       // 2: tollgate.admin.v1.StageHealth
+	(*TargetHealth)(nil),                      // 3: tollgate.admin.v1.TargetHealth
+	(*CreateApiRequest)(nil),                  // 4: tollgate.admin.v1.CreateApiRequest
+	(*GetApiRequest)(nil),                     // 5: tollgate.admin.v1.GetApiRequest
+	(*ListApisRequest)(nil),                   // 6: tollgate.admin.v1.ListApisRequest
+	(*ListApisResponse)(nil),                  // 7: tollgate.admin.v1.ListApisResponse
+	(*UpdateApiRequest)(nil),                  // 8: tollgate.admin.v1.UpdateApiRequest
+	(*DeleteApiRequest)(nil),                  // 9: tollgate.admin.v1.DeleteApiRequest
+	(*CreateRouteRequest)(nil),                // 10: tollgate.admin.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),                   // 11: tollgate.admin.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),                 // 12: tollgate.admin.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),                // 13: tollgate.admin.v1.ListRoutesResponse
+	(*UpdateRouteRequest)(nil),                // 14: tollgate.admin.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),                // 15: tollgate.admin.v1.DeleteRouteRequest
+	(*CreateAuthorizerRequest)(nil),           // 16: tollgate.admin.v1.CreateAuthorizerRequest
+	(*GetAuthorizerRequest)(nil),              // 17: tollgate.admin.v1.GetAuthorizerRequest
+	(*ListAuthorizersRequest)(nil),            // 18: tollgate.admin.v1.ListAuthorizersRequest
+	(*ListAuthorizersResponse)(nil),           // 19: tollgate.admin.v1.ListAuthorizersResponse
+	(*UpdateAuthorizerRequest)(nil),           // 20: tollgate.admin.v1.UpdateAuthorizerRequest
+	(*DeleteAuthorizerRequest)(nil),           // 21: tollgate.admin.v1.DeleteAuthorizerRequest
+	(*CreateDeploymentRequest)(nil),           // 22: tollgate.admin.v1.CreateDeploymentRequest
+	(*GetDeploymentRequest)(nil),              // 23: tollgate.admin.v1.GetDeploymentRequest
+	(*ListDeploymentsRequest)(nil),            // 24: tollgate.admin.v1.ListDeploymentsRequest
+	(*ListDeploymentsResponse)(nil),           // 25: tollgate.admin.v1.ListDeploymentsResponse
+	(*DeleteDeploymentRequest)(nil),           // 26: tollgate.admin.v1.DeleteDeploymentRequest
+	(*CreateStageRequest)(nil),                // 27: tollgate.admin.v1.CreateStageRequest
+	(*GetStageRequest)(nil),                   // 28: tollgate.admin.v1.GetStageRequest
+	(*ListStagesRequest)(nil),                 // 29: tollgate.admin.v1.ListStagesRequest
+	(*ListStagesResponse)(nil),                // 30: tollgate.admin.v1.ListStagesResponse
+	(*UpdateStageRequest)(nil),                // 31: tollgate.admin.v1.UpdateStageRequest
+	(*DeleteStageRequest)(nil),                // 32: tollgate.admin.v1.DeleteStageRequest
+	(*CreateApiKeyRequest)(nil),               // 33: tollgate.admin.v1.CreateApiKeyRequest
+	(*GetApiKeyRequest)(nil),                  // 34: tollgate.admin.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),                // 35: tollgate.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),               // 36: tollgate.admin.v1.ListApiKeysResponse
+	(*UpdateApiKeyRequest)(nil),               // 37: tollgate.admin.v1.UpdateApiKeyRequest
+	(*DeleteApiKeyRequest)(nil),               // 38: tollgate.admin.v1.DeleteApiKeyRequest
+	(*CreateUsagePlanRequest)(nil),            // 39: tollgate.admin.v1.CreateUsagePlanRequest
+	(*GetUsagePlanRequest)(nil),               // 40: tollgate.admin.v1.GetUsagePlanRequest
+	(*ListUsagePlansRequest)(nil),             // 41: tollgate.admin.v1.ListUsagePlansRequest
+	(*ListUsagePlansResponse)(nil),            // 42: tollgate.admin.v1.ListUsagePlansResponse
+	(*UpdateUsagePlanRequest)(nil),            // 43: tollgate.admin.v1.UpdateUsagePlanRequest
+	(*DeleteUsagePlanRequest)(nil),            // 44: tollgate.admin.v1.DeleteUsagePlanRequest
+	(*CreateUsagePlanKeyRequest)(nil),         // 45: tollgate.admin.v1.CreateUsagePlanKeyRequest
+	(*GetUsagePlanKeyRequest)(nil),            // 46: tollgate.admin.v1.GetUsagePlanKeyRequest
+	(*ListUsagePlanKeysRequest)(nil),          // 47: tollgate.admin.v1.ListUsagePlanKeysRequest
+	(*ListUsagePlanKeysResponse)(nil),         // 48: tollgate.admin.v1.ListUsagePlanKeysResponse
+	(*DeleteUsagePlanKeyRequest)(nil),         // 49: tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	(*GetAccountSettingsRequest)(nil),         // 50: tollgate.admin.v1.GetAccountSettingsRequest
+	(*UpdateAccountSettingsRequest)(nil),      // 51: tollgate.admin.v1.UpdateAccountSettingsRequest
+	(*GetUsageRequest)(nil),                   // 52: tollgate.admin.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),                  // 53: tollgate.admin.v1.GetUsageResponse
+	(*CreateDomainMappingRequest)(nil),        // 54: tollgate.admin.v1.CreateDomainMappingRequest
+	(*GetDomainMappingRequest)(nil),           // 55: tollgate.admin.v1.GetDomainMappingRequest
+	(*ListDomainMappingsRequest)(nil),         // 56: tollgate.admin.v1.ListDomainMappingsRequest
+	(*ListDomainMappingsResponse)(nil),        // 57: tollgate.admin.v1.ListDomainMappingsResponse
+	(*UpdateDomainMappingRequest)(nil),        // 58: tollgate.admin.v1.UpdateDomainMappingRequest
+	(*DeleteDomainMappingRequest)(nil),        // 59: tollgate.admin.v1.DeleteDomainMappingRequest
+	(*AdjustQuotaRequest)(nil),                // 60: tollgate.admin.v1.AdjustQuotaRequest
+	(*FlushStageCacheRequest)(nil),            // 61: tollgate.admin.v1.FlushStageCacheRequest
+	(*FlushStageAuthorizersCacheRequest)(nil), // 62: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	(*timestamppb.Timestamp)(nil),             // 63: google.protobuf.Timestamp
+	(*Api)(nil),                               // 64: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),             // 65: google.protobuf.FieldMask
+	(*Route)(nil),                             // 66: tollgate.admin.v1.Route
+	(*Authorizer)(nil),                        // 67: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),                        // 68: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                             // 69: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                            // 70: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                         // 71: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),                      // 72: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),                   // 73: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                          // 74: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),                     // 75: tollgate.admin.v1.DomainMapping
+	(*emptypb.Empty)(nil),                     // 76: google.protobuf.Empty
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	60, // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	0,  // 1: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
-	0,  // 2: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
-	60, // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	60, // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	61, // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	62, // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	62, // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	61, // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	63, // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	63, // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	63, // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	61, // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	64, // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	64, // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	65, // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	65, // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	65, // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	61, // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	66, // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	66, // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	61, // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	67, // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	67, // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	67, // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	61, // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	68, // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	69, // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	61, // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	70, // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	71, // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	71, // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	71, // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	61, // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 37: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
-	2,  // 38: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
-	3,  // 39: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
-	5,  // 40: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
-	6,  // 41: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
-	7,  // 42: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
-	8,  // 43: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
-	9,  // 44: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
-	11, // 45: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
-	12, // 46: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
-	13, // 47: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
-	14, // 48: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
-	15, // 49: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
-	17, // 50: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
-	18, // 51: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
-	19, // 52: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
-	20, // 53: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
-	21, // 54: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
-	23, // 55: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
-	24, // 56: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
-	25, // 57: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
-	26, // 58: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
-	28, // 59: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
-	29, // 60: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
-	30, // 61: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
-	31, // 62: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
-	32, // 63: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
-	34, // 64: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
-	35, // 65: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
-	36, // 66: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
-	37, // 67: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
-	38, // 68: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
-	40, // 69: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
-	41, // 70: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
-	42, // 71: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
-	43, // 72: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
-	44, // 73: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
-	46, // 74: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	51, // 75: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
-	52, // 76: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
-	53, // 77: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
-	55, // 78: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
-	56, // 79: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
-	47, // 80: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
-	48, // 81: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
-	57, // 82: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
-	49, // 83: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
-	58, // 84: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	59, // 85: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	60, // 86: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	60, // 87: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	4,  // 88: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	60, // 89: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	72, // 90: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	62, // 91: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	62, // 92: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	10, // 93: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	62, // 94: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	72, // 95: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	63, // 96: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	63, // 97: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	16, // 98: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	63, // 99: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	72, // 100: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	64, // 101: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	64, // 102: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	22, // 103: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	72, // 104: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	65, // 105: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	65, // 106: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	27, // 107: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	65, // 108: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	72, // 109: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	66, // 110: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	66, // 111: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	33, // 112: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	66, // 113: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	72, // 114: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	67, // 115: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	67, // 116: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	39, // 117: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	67, // 118: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	72, // 119: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	68, // 120: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	68, // 121: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	45, // 122: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	72, // 123: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	71, // 124: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	71, // 125: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	54, // 126: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	71, // 127: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	72, // 128: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	69, // 129: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	69, // 130: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	70, // 131: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	50, // 132: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	72, // 133: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	72, // 134: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
-	86, // [86:135] is the sub-list for method output_type
-	37, // [37:86] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	3,  // 0: tollgate.admin.v1.StageHealth.targets:type_name -> tollgate.admin.v1.TargetHealth
+	63, // 1: tollgate.admin.v1.TargetHealth.ejected_until:type_name -> google.protobuf.Timestamp
+	64, // 2: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	0,  // 3: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
+	0,  // 4: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
+	64, // 5: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	64, // 6: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	65, // 7: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 8: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	66, // 9: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	66, // 10: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	65, // 11: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	67, // 12: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	67, // 13: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	67, // 14: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	65, // 15: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 16: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	68, // 17: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	69, // 18: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	69, // 19: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	69, // 20: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	65, // 21: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	70, // 22: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	70, // 23: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	70, // 24: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	65, // 25: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	71, // 26: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	71, // 27: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	71, // 28: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	65, // 29: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	72, // 30: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	72, // 31: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	73, // 32: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	65, // 33: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	74, // 34: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	75, // 35: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	75, // 36: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	75, // 37: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	65, // 38: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 39: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
+	5,  // 40: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
+	6,  // 41: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
+	8,  // 42: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
+	9,  // 43: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
+	10, // 44: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
+	11, // 45: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
+	12, // 46: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
+	14, // 47: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
+	15, // 48: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
+	16, // 49: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
+	17, // 50: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
+	18, // 51: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
+	20, // 52: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
+	21, // 53: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
+	22, // 54: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
+	23, // 55: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
+	24, // 56: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
+	26, // 57: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
+	27, // 58: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
+	28, // 59: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
+	29, // 60: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
+	31, // 61: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
+	32, // 62: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
+	33, // 63: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
+	34, // 64: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
+	35, // 65: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
+	37, // 66: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
+	38, // 67: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
+	39, // 68: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
+	40, // 69: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
+	41, // 70: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
+	43, // 71: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
+	44, // 72: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
+	45, // 73: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
+	46, // 74: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
+	47, // 75: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
+	49, // 76: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	54, // 77: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
+	55, // 78: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
+	56, // 79: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
+	58, // 80: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
+	59, // 81: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
+	50, // 82: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
+	51, // 83: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
+	60, // 84: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
+	52, // 85: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
+	61, // 86: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
+	62, // 87: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	1,  // 88: tollgate.admin.v1.AdminService.GetStageHealth:input_type -> tollgate.admin.v1.GetStageHealthRequest
+	64, // 89: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	64, // 90: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	7,  // 91: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	64, // 92: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	76, // 93: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	66, // 94: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	66, // 95: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	13, // 96: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	66, // 97: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	76, // 98: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	67, // 99: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	67, // 100: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	19, // 101: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	67, // 102: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	76, // 103: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	68, // 104: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	68, // 105: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	25, // 106: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	76, // 107: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	69, // 108: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	69, // 109: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	30, // 110: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	69, // 111: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	76, // 112: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	70, // 113: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	70, // 114: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	36, // 115: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	70, // 116: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	76, // 117: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	71, // 118: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	71, // 119: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	42, // 120: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	71, // 121: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	76, // 122: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	72, // 123: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	72, // 124: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	48, // 125: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	76, // 126: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	75, // 127: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	75, // 128: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	57, // 129: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	75, // 130: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	76, // 131: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	73, // 132: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	73, // 133: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	74, // 134: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	53, // 135: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	76, // 136: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	76, // 137: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
+	2,  // 138: tollgate.admin.v1.AdminService.GetStageHealth:output_type -> tollgate.admin.v1.StageHealth
+	89, // [89:139] is the sub-list for method output_type
+	39, // [39:89] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_admin_service_proto_init() }
@@ -3982,7 +4228,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   59,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -69,6 +69,7 @@ const (
 	AdminService_GetUsage_FullMethodName                   = "/tollgate.admin.v1.AdminService/GetUsage"
 	AdminService_FlushStageCache_FullMethodName            = "/tollgate.admin.v1.AdminService/FlushStageCache"
 	AdminService_FlushStageAuthorizersCache_FullMethodName = "/tollgate.admin.v1.AdminService/FlushStageAuthorizersCache"
+	AdminService_GetStageHealth_FullMethodName             = "/tollgate.admin.v1.AdminService/GetStageHealth"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -197,6 +198,10 @@ type AdminServiceClient interface {
 	// of each caller asks the authorizer again. The response cache is left
 	// as it is (see FlushStageCache).
 	FlushStageAuthorizersCache(ctx context.Context, in *FlushStageAuthorizersCacheRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Reports the health of the targets of a stage's integrations that name
+	// several targets (and of its canary's), as this gateway instance sees
+	// them: active health check results and outlier ejections.
+	GetStageHealth(ctx context.Context, in *GetStageHealthRequest, opts ...grpc.CallOption) (*StageHealth, error)
 }
 
 type adminServiceClient struct {
@@ -697,6 +702,16 @@ func (c *adminServiceClient) FlushStageAuthorizersCache(ctx context.Context, in 
 	return out, nil
 }
 
+func (c *adminServiceClient) GetStageHealth(ctx context.Context, in *GetStageHealthRequest, opts ...grpc.CallOption) (*StageHealth, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StageHealth)
+	err := c.cc.Invoke(ctx, AdminService_GetStageHealth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -823,6 +838,10 @@ type AdminServiceServer interface {
 	// of each caller asks the authorizer again. The response cache is left
 	// as it is (see FlushStageCache).
 	FlushStageAuthorizersCache(context.Context, *FlushStageAuthorizersCacheRequest) (*emptypb.Empty, error)
+	// Reports the health of the targets of a stage's integrations that name
+	// several targets (and of its canary's), as this gateway instance sees
+	// them: active health check results and outlier ejections.
+	GetStageHealth(context.Context, *GetStageHealthRequest) (*StageHealth, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -979,6 +998,9 @@ func (UnimplementedAdminServiceServer) FlushStageCache(context.Context, *FlushSt
 }
 func (UnimplementedAdminServiceServer) FlushStageAuthorizersCache(context.Context, *FlushStageAuthorizersCacheRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method FlushStageAuthorizersCache not implemented")
+}
+func (UnimplementedAdminServiceServer) GetStageHealth(context.Context, *GetStageHealthRequest) (*StageHealth, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStageHealth not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -1883,6 +1905,24 @@ func _AdminService_FlushStageAuthorizersCache_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_GetStageHealth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStageHealthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetStageHealth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetStageHealth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetStageHealth(ctx, req.(*GetStageHealthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2085,6 +2125,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FlushStageAuthorizersCache",
 			Handler:    _AdminService_FlushStageAuthorizersCache_Handler,
+		},
+		{
+			MethodName: "GetStageHealth",
+			Handler:    _AdminService_GetStageHealth_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

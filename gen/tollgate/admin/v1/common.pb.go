@@ -85,7 +85,7 @@ func (x LoadBalancing_Policy) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LoadBalancing_Policy.Descriptor instead.
 func (LoadBalancing_Policy) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4, 0}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6, 0}
 }
 
 // Type is how callers are authorized.
@@ -142,7 +142,7 @@ func (x RouteAuthorization_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RouteAuthorization_Type.Descriptor instead.
 func (RouteAuthorization_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7, 0}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{9, 0}
 }
 
 // ThrottleSettings is a token bucket: calls are admitted at rate_limit per
@@ -331,8 +331,13 @@ type GrpcIntegration struct {
 	Targets []*Target `protobuf:"bytes,25,rep,name=targets,proto3" json:"targets,omitempty"`
 	// How calls are spread over targets. Unset: weighted round robin.
 	LoadBalancing *LoadBalancing `protobuf:"bytes,26,opt,name=load_balancing,json=loadBalancing,proto3" json:"load_balancing,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Active health checks of the targets (grpc.health.v1.Health/Check).
+	// Unset: none.
+	HealthCheck *HealthCheck `protobuf:"bytes,27,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
+	// Passive outlier detection over the targets. Unset: none.
+	OutlierDetection *OutlierDetection `protobuf:"bytes,28,opt,name=outlier_detection,json=outlierDetection,proto3" json:"outlier_detection,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *GrpcIntegration) Reset() {
@@ -414,6 +419,20 @@ func (x *GrpcIntegration) GetLoadBalancing() *LoadBalancing {
 	return nil
 }
 
+func (x *GrpcIntegration) GetHealthCheck() *HealthCheck {
+	if x != nil {
+		return x.HealthCheck
+	}
+	return nil
+}
+
+func (x *GrpcIntegration) GetOutlierDetection() *OutlierDetection {
+	if x != nil {
+		return x.OutlierDetection
+	}
+	return nil
+}
+
 // Target is one backend of an integration that names several.
 type Target struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -471,6 +490,180 @@ func (x *Target) GetWeight() uint32 {
 	return 0
 }
 
+// HealthCheck probes each target of an integration in the background.
+// A target that fails unhealthy_threshold probes in a row gets no calls
+// (while any target is healthy) until it passes healthy_threshold probes.
+type HealthCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Time between two probes of a target. Default 10 s; 1 s to 1 hour.
+	Interval *durationpb.Duration `protobuf:"bytes,1,opt,name=interval,proto3" json:"interval,omitempty"`
+	// How long one probe may take. Default 1 s; 10 ms to 60 s.
+	Timeout *durationpb.Duration `protobuf:"bytes,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Passes in a row that make an unhealthy target healthy. Default 2; at
+	// most 100.
+	HealthyThreshold uint32 `protobuf:"varint,3,opt,name=healthy_threshold,json=healthyThreshold,proto3" json:"healthy_threshold,omitempty"`
+	// Failures in a row that make a healthy target unhealthy. Default 3; at
+	// most 100.
+	UnhealthyThreshold uint32 `protobuf:"varint,4,opt,name=unhealthy_threshold,json=unhealthyThreshold,proto3" json:"unhealthy_threshold,omitempty"`
+	// gRPC integrations: the service name asked of grpc.health.v1.Health
+	// (empty: the server as a whole). A target must answer SERVING.
+	GrpcService string `protobuf:"bytes,5,opt,name=grpc_service,json=grpcService,proto3" json:"grpc_service,omitempty"`
+	// HTTP integrations: the path of the GET, e.g. "/healthz" (required for
+	// HTTP integrations).
+	HttpPath string `protobuf:"bytes,6,opt,name=http_path,json=httpPath,proto3" json:"http_path,omitempty"`
+	// HTTP integrations: the status a healthy target answers. Default 200.
+	HttpExpectedStatus int32 `protobuf:"varint,7,opt,name=http_expected_status,json=httpExpectedStatus,proto3" json:"http_expected_status,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *HealthCheck) Reset() {
+	*x = HealthCheck{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealthCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealthCheck) ProtoMessage() {}
+
+func (x *HealthCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
+func (*HealthCheck) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HealthCheck) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *HealthCheck) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *HealthCheck) GetHealthyThreshold() uint32 {
+	if x != nil {
+		return x.HealthyThreshold
+	}
+	return 0
+}
+
+func (x *HealthCheck) GetUnhealthyThreshold() uint32 {
+	if x != nil {
+		return x.UnhealthyThreshold
+	}
+	return 0
+}
+
+func (x *HealthCheck) GetGrpcService() string {
+	if x != nil {
+		return x.GrpcService
+	}
+	return ""
+}
+
+func (x *HealthCheck) GetHttpPath() string {
+	if x != nil {
+		return x.HttpPath
+	}
+	return ""
+}
+
+func (x *HealthCheck) GetHttpExpectedStatus() int32 {
+	if x != nil {
+		return x.HttpExpectedStatus
+	}
+	return 0
+}
+
+// OutlierDetection ejects a target whose calls keep failing (UNAVAILABLE
+// or an unreachable backend for gRPC, a 5xx or an unreachable backend for
+// HTTP), as Envoy's outlier detection does: it gets no calls for the base
+// ejection time times the number of its ejections so far (at most 10
+// times), then is used again.
+type OutlierDetection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Failed calls in a row that eject a target. Default 5; at most 1000.
+	ConsecutiveFailures uint32 `protobuf:"varint,1,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	// How long a first ejection lasts. Default 30 s; 10 ms to 1 hour.
+	BaseEjectionTime *durationpb.Duration `protobuf:"bytes,2,opt,name=base_ejection_time,json=baseEjectionTime,proto3" json:"base_ejection_time,omitempty"`
+	// The largest share of targets ejected at once, in percent. Default 50.
+	MaxEjectionPercent uint32 `protobuf:"varint,3,opt,name=max_ejection_percent,json=maxEjectionPercent,proto3" json:"max_ejection_percent,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *OutlierDetection) Reset() {
+	*x = OutlierDetection{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutlierDetection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutlierDetection) ProtoMessage() {}
+
+func (x *OutlierDetection) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutlierDetection.ProtoReflect.Descriptor instead.
+func (*OutlierDetection) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *OutlierDetection) GetConsecutiveFailures() uint32 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *OutlierDetection) GetBaseEjectionTime() *durationpb.Duration {
+	if x != nil {
+		return x.BaseEjectionTime
+	}
+	return nil
+}
+
+func (x *OutlierDetection) GetMaxEjectionPercent() uint32 {
+	if x != nil {
+		return x.MaxEjectionPercent
+	}
+	return 0
+}
+
 // LoadBalancing chooses the target of each call among an integration's
 // targets.
 type LoadBalancing struct {
@@ -490,7 +683,7 @@ type LoadBalancing struct {
 
 func (x *LoadBalancing) Reset() {
 	*x = LoadBalancing{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +695,7 @@ func (x *LoadBalancing) String() string {
 func (*LoadBalancing) ProtoMessage() {}
 
 func (x *LoadBalancing) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +708,7 @@ func (x *LoadBalancing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancing.ProtoReflect.Descriptor instead.
 func (*LoadBalancing) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LoadBalancing) GetPolicy() LoadBalancing_Policy {
@@ -559,13 +752,18 @@ type HttpIntegration struct {
 	Targets []*Target `protobuf:"bytes,24,rep,name=targets,proto3" json:"targets,omitempty"`
 	// How calls are spread over targets. Unset: weighted round robin.
 	LoadBalancing *LoadBalancing `protobuf:"bytes,25,opt,name=load_balancing,json=loadBalancing,proto3" json:"load_balancing,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Active health checks of the targets (an HTTP GET of a path). Unset:
+	// none.
+	HealthCheck *HealthCheck `protobuf:"bytes,26,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
+	// Passive outlier detection over the targets. Unset: none.
+	OutlierDetection *OutlierDetection `protobuf:"bytes,27,opt,name=outlier_detection,json=outlierDetection,proto3" json:"outlier_detection,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *HttpIntegration) Reset() {
 	*x = HttpIntegration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +775,7 @@ func (x *HttpIntegration) String() string {
 func (*HttpIntegration) ProtoMessage() {}
 
 func (x *HttpIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +788,7 @@ func (x *HttpIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpIntegration.ProtoReflect.Descriptor instead.
 func (*HttpIntegration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HttpIntegration) GetUri() string {
@@ -635,6 +833,20 @@ func (x *HttpIntegration) GetLoadBalancing() *LoadBalancing {
 	return nil
 }
 
+func (x *HttpIntegration) GetHealthCheck() *HealthCheck {
+	if x != nil {
+		return x.HealthCheck
+	}
+	return nil
+}
+
+func (x *HttpIntegration) GetOutlierDetection() *OutlierDetection {
+	if x != nil {
+		return x.OutlierDetection
+	}
+	return nil
+}
+
 // MockIntegration answers from the gateway without calling a backend.
 type MockIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -650,7 +862,7 @@ type MockIntegration struct {
 
 func (x *MockIntegration) Reset() {
 	*x = MockIntegration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +874,7 @@ func (x *MockIntegration) String() string {
 func (*MockIntegration) ProtoMessage() {}
 
 func (x *MockIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +887,7 @@ func (x *MockIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MockIntegration.ProtoReflect.Descriptor instead.
 func (*MockIntegration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MockIntegration) GetStatusCode() int32 {
@@ -715,7 +927,7 @@ type RouteAuthorization struct {
 
 func (x *RouteAuthorization) Reset() {
 	*x = RouteAuthorization{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +939,7 @@ func (x *RouteAuthorization) String() string {
 func (*RouteAuthorization) ProtoMessage() {}
 
 func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +952,7 @@ func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteAuthorization.ProtoReflect.Descriptor instead.
 func (*RouteAuthorization) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RouteAuthorization) GetType() RouteAuthorization_Type {
@@ -778,7 +990,7 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x04grpc\x18\x01 \x01(\v2\".tollgate.admin.v1.GrpcIntegrationH\x00R\x04grpc\x128\n" +
 	"\x04http\x18\x02 \x01(\v2\".tollgate.admin.v1.HttpIntegrationH\x00R\x04http\x128\n" +
 	"\x04mock\x18\x03 \x01(\v2\".tollgate.admin.v1.MockIntegrationH\x00R\x04mockB\b\n" +
-	"\x06target\"\xb3\x02\n" +
+	"\x06target\"\xc8\x03\n" +
 	"\x0fGrpcIntegration\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1c\n" +
@@ -786,10 +998,24 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x06method\x18\x04 \x01(\tR\x06method\x12B\n" +
 	"\x0fconnect_timeout\x18\x18 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x123\n" +
 	"\atargets\x18\x19 \x03(\v2\x19.tollgate.admin.v1.TargetR\atargets\x12G\n" +
-	"\x0eload_balancing\x18\x1a \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\"?\n" +
+	"\x0eload_balancing\x18\x1a \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\x12A\n" +
+	"\fhealth_check\x18\x1b \x01(\v2\x1e.tollgate.admin.v1.HealthCheckR\vhealthCheck\x12P\n" +
+	"\x11outlier_detection\x18\x1c \x01(\v2#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\"?\n" +
 	"\x06Target\x12\x1d\n" +
 	"\aaddress\x18\x01 \x01(\tB\x03\xe0A\x02R\aaddress\x12\x16\n" +
-	"\x06weight\x18\x02 \x01(\rR\x06weight\"\xc2\x02\n" +
+	"\x06weight\x18\x02 \x01(\rR\x06weight\"\xc9\x02\n" +
+	"\vHealthCheck\x125\n" +
+	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\binterval\x123\n" +
+	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12+\n" +
+	"\x11healthy_threshold\x18\x03 \x01(\rR\x10healthyThreshold\x12/\n" +
+	"\x13unhealthy_threshold\x18\x04 \x01(\rR\x12unhealthyThreshold\x12!\n" +
+	"\fgrpc_service\x18\x05 \x01(\tR\vgrpcService\x12\x1b\n" +
+	"\thttp_path\x18\x06 \x01(\tR\bhttpPath\x120\n" +
+	"\x14http_expected_status\x18\a \x01(\x05R\x12httpExpectedStatus\"\xc0\x01\n" +
+	"\x10OutlierDetection\x121\n" +
+	"\x14consecutive_failures\x18\x01 \x01(\rR\x13consecutiveFailures\x12G\n" +
+	"\x12base_ejection_time\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x120\n" +
+	"\x14max_ejection_percent\x18\x03 \x01(\rR\x12maxEjectionPercent\"\xc2\x02\n" +
 	"\rLoadBalancing\x12?\n" +
 	"\x06policy\x18\x01 \x01(\x0e2'.tollgate.admin.v1.LoadBalancing.PolicyR\x06policy\x12\x1f\n" +
 	"\vhash_header\x18\x02 \x01(\tR\n" +
@@ -800,14 +1026,16 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x12POLICY_ROUND_ROBIN\x10\x01\x12\x11\n" +
 	"\rPOLICY_RANDOM\x10\x02\x12\x18\n" +
 	"\x14POLICY_LEAST_REQUEST\x10\x03\x12\x1a\n" +
-	"\x16POLICY_CONSISTENT_HASH\x10\x04\"\xb4\x02\n" +
+	"\x16POLICY_CONSISTENT_HASH\x10\x04\"\xc9\x03\n" +
 	"\x0fHttpIntegration\x12\x15\n" +
 	"\x03uri\x18\x01 \x01(\tB\x03\xe0A\x02R\x03uri\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x120\n" +
 	"\x14insecure_skip_verify\x18\x03 \x01(\bR\x12insecureSkipVerify\x12B\n" +
 	"\x0fconnect_timeout\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x123\n" +
 	"\atargets\x18\x18 \x03(\v2\x19.tollgate.admin.v1.TargetR\atargets\x12G\n" +
-	"\x0eload_balancing\x18\x19 \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\"\xcd\x01\n" +
+	"\x0eload_balancing\x18\x19 \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\x12A\n" +
+	"\fhealth_check\x18\x1a \x01(\v2\x1e.tollgate.admin.v1.HealthCheckR\vhealthCheck\x12P\n" +
+	"\x11outlier_detection\x18\x1b \x01(\v2#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\"\xcd\x01\n" +
 	"\x0fMockIntegration\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x12\x12\n" +
@@ -842,7 +1070,7 @@ func file_tollgate_admin_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_tollgate_admin_v1_common_proto_goTypes = []any{
 	(LoadBalancing_Policy)(0),    // 0: tollgate.admin.v1.LoadBalancing.Policy
 	(RouteAuthorization_Type)(0), // 1: tollgate.admin.v1.RouteAuthorization.Type
@@ -850,32 +1078,41 @@ var file_tollgate_admin_v1_common_proto_goTypes = []any{
 	(*Integration)(nil),          // 3: tollgate.admin.v1.Integration
 	(*GrpcIntegration)(nil),      // 4: tollgate.admin.v1.GrpcIntegration
 	(*Target)(nil),               // 5: tollgate.admin.v1.Target
-	(*LoadBalancing)(nil),        // 6: tollgate.admin.v1.LoadBalancing
-	(*HttpIntegration)(nil),      // 7: tollgate.admin.v1.HttpIntegration
-	(*MockIntegration)(nil),      // 8: tollgate.admin.v1.MockIntegration
-	(*RouteAuthorization)(nil),   // 9: tollgate.admin.v1.RouteAuthorization
-	nil,                          // 10: tollgate.admin.v1.MockIntegration.HeadersEntry
-	(*durationpb.Duration)(nil),  // 11: google.protobuf.Duration
+	(*HealthCheck)(nil),          // 6: tollgate.admin.v1.HealthCheck
+	(*OutlierDetection)(nil),     // 7: tollgate.admin.v1.OutlierDetection
+	(*LoadBalancing)(nil),        // 8: tollgate.admin.v1.LoadBalancing
+	(*HttpIntegration)(nil),      // 9: tollgate.admin.v1.HttpIntegration
+	(*MockIntegration)(nil),      // 10: tollgate.admin.v1.MockIntegration
+	(*RouteAuthorization)(nil),   // 11: tollgate.admin.v1.RouteAuthorization
+	nil,                          // 12: tollgate.admin.v1.MockIntegration.HeadersEntry
+	(*durationpb.Duration)(nil),  // 13: google.protobuf.Duration
 }
 var file_tollgate_admin_v1_common_proto_depIdxs = []int32{
 	4,  // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	7,  // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
-	8,  // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
-	11, // 3: tollgate.admin.v1.GrpcIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	9,  // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
+	10, // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
+	13, // 3: tollgate.admin.v1.GrpcIntegration.connect_timeout:type_name -> google.protobuf.Duration
 	5,  // 4: tollgate.admin.v1.GrpcIntegration.targets:type_name -> tollgate.admin.v1.Target
-	6,  // 5: tollgate.admin.v1.GrpcIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
-	0,  // 6: tollgate.admin.v1.LoadBalancing.policy:type_name -> tollgate.admin.v1.LoadBalancing.Policy
-	11, // 7: tollgate.admin.v1.LoadBalancing.dns_refresh_interval:type_name -> google.protobuf.Duration
-	11, // 8: tollgate.admin.v1.HttpIntegration.connect_timeout:type_name -> google.protobuf.Duration
-	5,  // 9: tollgate.admin.v1.HttpIntegration.targets:type_name -> tollgate.admin.v1.Target
-	6,  // 10: tollgate.admin.v1.HttpIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
-	10, // 11: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
-	1,  // 12: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	8,  // 5: tollgate.admin.v1.GrpcIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
+	6,  // 6: tollgate.admin.v1.GrpcIntegration.health_check:type_name -> tollgate.admin.v1.HealthCheck
+	7,  // 7: tollgate.admin.v1.GrpcIntegration.outlier_detection:type_name -> tollgate.admin.v1.OutlierDetection
+	13, // 8: tollgate.admin.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	13, // 9: tollgate.admin.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	13, // 10: tollgate.admin.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	0,  // 11: tollgate.admin.v1.LoadBalancing.policy:type_name -> tollgate.admin.v1.LoadBalancing.Policy
+	13, // 12: tollgate.admin.v1.LoadBalancing.dns_refresh_interval:type_name -> google.protobuf.Duration
+	13, // 13: tollgate.admin.v1.HttpIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	5,  // 14: tollgate.admin.v1.HttpIntegration.targets:type_name -> tollgate.admin.v1.Target
+	8,  // 15: tollgate.admin.v1.HttpIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
+	6,  // 16: tollgate.admin.v1.HttpIntegration.health_check:type_name -> tollgate.admin.v1.HealthCheck
+	7,  // 17: tollgate.admin.v1.HttpIntegration.outlier_detection:type_name -> tollgate.admin.v1.OutlierDetection
+	12, // 18: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
+	1,  // 19: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_common_proto_init() }
@@ -894,7 +1131,7 @@ func file_tollgate_admin_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_common_proto_rawDesc), len(file_tollgate_admin_v1_common_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

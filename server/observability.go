@@ -121,5 +121,15 @@ func (o *observability) observeTargets(gw *gateway.Gateway) error {
 	if err != nil {
 		return fmt.Errorf("server: metrics: %w", err)
 	}
+	_, err = o.meter.Int64ObservableCounter("tollgate.upstream.overflows",
+		metric.WithUnit("{call}"),
+		metric.WithDescription("Calls refused by an integration's circuit breaker (UPSTREAM_OVERFLOW) without reaching the backend."),
+		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
+			obs.Observe(gw.Overflows())
+			return nil
+		}))
+	if err != nil {
+		return fmt.Errorf("server: metrics: %w", err)
+	}
 	return nil
 }

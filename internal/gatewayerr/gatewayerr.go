@@ -37,6 +37,10 @@ const (
 	// ReasonMaxStreamDuration: a streaming call reached the route's
 	// maximum stream duration. REST clients get 504 Gateway Timeout.
 	ReasonMaxStreamDuration = "MAX_STREAM_DURATION"
+	// ReasonUpstreamOverflow: the integration's circuit breaker refused
+	// the call (too many calls in flight and waiting). REST clients get
+	// 503 Service Unavailable.
+	ReasonUpstreamOverflow = "UPSTREAM_OVERFLOW"
 )
 
 // New returns a status error with code, message and an ErrorInfo with
@@ -90,6 +94,8 @@ func HTTPStatus(err error) int {
 		return http.StatusBadGateway
 	case ReasonBackendTimeout, ReasonStreamIdleTimeout, ReasonMaxStreamDuration:
 		return http.StatusGatewayTimeout
+	case ReasonUpstreamOverflow:
+		return http.StatusServiceUnavailable
 	}
 	return 0
 }

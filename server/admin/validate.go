@@ -332,6 +332,22 @@ func validateHealth(v *violations, field string, targets bool, hc *adminv1.Healt
 	}
 }
 
+// maxBreakerCalls bounds a circuit breaker's limits.
+const maxBreakerCalls = 100_000
+
+// validateBreaker checks a CircuitBreaker.
+func validateBreaker(v *violations, field string, cb *adminv1.CircuitBreaker) {
+	if cb == nil {
+		return
+	}
+	if n := cb.GetMaxConcurrentCalls(); n < 1 || n > maxBreakerCalls {
+		v.add(field+".max_concurrent_calls", "must be between 1 and %d (got %d)", maxBreakerCalls, n)
+	}
+	if n := cb.GetMaxPendingCalls(); n > maxBreakerCalls {
+		v.add(field+".max_pending_calls", "must be at most %d (got %d)", maxBreakerCalls, n)
+	}
+}
+
 // validateIntegration checks an Integration.
 func validateIntegration(v *violations, field string, in *adminv1.Integration) {
 	switch t := in.GetTarget().(type) {
@@ -369,6 +385,7 @@ func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegra
 	}
 	validateTargets(v, field, g.GetTargets(), g.GetLoadBalancing())
 	validateHealth(v, field, len(g.GetTargets()) > 0, g.GetHealthCheck(), g.GetOutlierDetection(), false)
+	validateBreaker(v, field+".circuit_breaker", g.GetCircuitBreaker())
 	if a := g.GetAuthority(); a != "" {
 		if _, _, err := net.SplitHostPort(a); err != nil && !httpToken.MatchString(a) {
 			v.add(field+".authority", "must be a host name or host:port (got %s)", quoteShort(a))
@@ -384,6 +401,7 @@ func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegra
 func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegration) {
 	validateTargets(v, field, h.GetTargets(), h.GetLoadBalancing())
 	validateHealth(v, field, len(h.GetTargets()) > 0, h.GetHealthCheck(), h.GetOutlierDetection(), true)
+	validateBreaker(v, field+".circuit_breaker", h.GetCircuitBreaker())
 	checkDuration(v, field+".connect_timeout", h.GetConnectTimeout(), minConnectTimeout, maxConnectTimeout)
 	raw := h.GetUri()
 	if raw == "" {

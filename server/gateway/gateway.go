@@ -665,8 +665,15 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 // target, or one endpoint of its targets, then busy until done (nil for a
 // single target) is called.
 func (g *Gateway) grpcBackend(ctx context.Context, r *routing.Route, in *adminv1.GrpcIntegration) (grpcproxy.Backend, func(error), error) {
+	release, err := g.upstreams.admit(ctx, in, in.GetCircuitBreaker(), r.Timeout)
+	if err != nil {
+		return grpcproxy.Backend{}, nil, err
+	}
 	if len(in.GetTargets()) == 0 {
-		return backendOf(in), nil, nil
+		if in.GetCircuitBreaker() == nil {
+			return backendOf(in), nil, nil
+		}
+		return backendOf(in), func(error) { release() }, nil
 	}
 	set, err := g.upstreams.grpcSet(in)
 	var ep *upstream.Endpoint
@@ -674,10 +681,12 @@ func (g *Gateway) grpcBackend(ctx context.Context, r *routing.Route, in *adminv1
 		ep, err = set.Pick(grpcHashKey(ctx, in.GetLoadBalancing()))
 	}
 	if err != nil {
+		release()
 		g.logger.WarnContext(ctx, "gateway: no target", "route", routeLabel(r), "error", err)
 		return grpcproxy.Backend{}, nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
 	}
 	return endpointBackend(in, ep), func(err error) {
+		release()
 		ep.Done()
 		set.Report(ep, grpcFailure(err))
 	}, nil

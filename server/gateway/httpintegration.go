@@ -117,6 +117,14 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request path is not validly percent-encoded")
 		return
 	}
+	release, err := h.upstreams.admit(r.Context(), hi, hi.GetCircuitBreaker(), route.Timeout)
+	if err != nil {
+		if r.Context().Err() == nil {
+			writeChainError(w, err)
+		}
+		return
+	}
+	defer release()
 	host := base.Host // where the request goes; the Host header stays base.Host
 	failed := false   // for outlier detection: a 5xx, or no response at all
 	if len(hi.GetTargets()) > 0 {

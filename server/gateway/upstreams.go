@@ -40,6 +40,9 @@ const upstreamIdle = 10 * time.Minute
 type upstreams struct {
 	registry upstream.Registry
 	byMsg    atomic.Pointer[sync.Map] // *adminv1.GrpcIntegration or *adminv1.HttpIntegration → *upstream.Set
+	breakers sync.Map                 // integration key → *upstream.Breaker
+	brByMsg  atomic.Pointer[sync.Map] // integration message → *upstream.Breaker (nil: none)
+	overflow atomic.Int64             // calls refused by circuit breakers
 	pool     *grpcproxy.Pool          // gRPC health checks
 	http     *httpIntegrations        // HTTP health checks
 	logger   *slog.Logger
@@ -48,6 +51,7 @@ type upstreams struct {
 func newUpstreams(pool *grpcproxy.Pool, logger *slog.Logger) *upstreams {
 	u := &upstreams{pool: pool, logger: logger}
 	u.byMsg.Store(new(sync.Map))
+	u.brByMsg.Store(new(sync.Map))
 	return u
 }
 
@@ -55,7 +59,43 @@ func newUpstreams(pool *grpcproxy.Pool, logger *slog.Logger) *upstreams {
 // sets no call has used for a while. Called by Load.
 func (u *upstreams) reload() {
 	u.byMsg.Store(new(sync.Map))
+	u.brByMsg.Store(new(sync.Map))
 	u.registry.Sweep(upstreamIdle)
+}
+
+// admit passes a call through its integration's circuit breaker (msg is
+// the *GrpcIntegration or *HttpIntegration, cb its settings), waiting at
+// most wait while it is pending. It returns the release function, or the
+// error the client gets: UPSTREAM_OVERFLOW, or the client's own end.
+func (u *upstreams) admit(ctx context.Context, msg proto.Message, cb *adminv1.CircuitBreaker, wait time.Duration) (func(), error) {
+	if cb == nil {
+		return func() {}, nil
+	}
+	m := u.brByMsg.Load()
+	v, ok := m.Load(msg)
+	if !ok {
+		// Breakers are shared by integrations with the same settings (and
+		// across reloads), as target sets are.
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+		if err != nil {
+			return nil, fmt.Errorf("keying the integration: %w", err)
+		}
+		v, _ = u.breakers.LoadOrStore(fmt.Sprintf("%T|%s", msg, b),
+			upstream.NewBreaker(int(cb.GetMaxConcurrentCalls()), int(cb.GetMaxPendingCalls())))
+		m.Store(msg, v)
+	}
+	br := v.(*upstream.Breaker)
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	err := br.Acquire(wctx)
+	cancel()
+	switch {
+	case err == nil:
+		return br.Release, nil
+	case ctx.Err() != nil:
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	u.overflow.Add(1)
+	return nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonUpstreamOverflow, "too many calls to the backend are in flight")
 }
 
 func (u *upstreams) close() { u.registry.Close() }
@@ -330,3 +370,7 @@ func (g *Gateway) TargetStates(f func(target, address string, up bool)) {
 		}
 	})
 }
+
+// Overflows returns how many calls circuit breakers have refused, for the
+// tollgate_upstream_overflows_total metric.
+func (g *Gateway) Overflows() int64 { return g.upstreams.overflow.Load() }

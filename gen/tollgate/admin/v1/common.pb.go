@@ -85,7 +85,7 @@ func (x LoadBalancing_Policy) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LoadBalancing_Policy.Descriptor instead.
 func (LoadBalancing_Policy) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6, 0}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // Type is how callers are authorized.
@@ -142,7 +142,7 @@ func (x RouteAuthorization_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RouteAuthorization_Type.Descriptor instead.
 func (RouteAuthorization_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{9, 0}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{10, 0}
 }
 
 // ThrottleSettings is a token bucket: calls are admitted at rate_limit per
@@ -336,8 +336,10 @@ type GrpcIntegration struct {
 	HealthCheck *HealthCheck `protobuf:"bytes,27,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
 	// Passive outlier detection over the targets. Unset: none.
 	OutlierDetection *OutlierDetection `protobuf:"bytes,28,opt,name=outlier_detection,json=outlierDetection,proto3" json:"outlier_detection,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Limits on the calls in flight to the integration. Unset: none.
+	CircuitBreaker *CircuitBreaker `protobuf:"bytes,29,opt,name=circuit_breaker,json=circuitBreaker,proto3" json:"circuit_breaker,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GrpcIntegration) Reset() {
@@ -429,6 +431,13 @@ func (x *GrpcIntegration) GetHealthCheck() *HealthCheck {
 func (x *GrpcIntegration) GetOutlierDetection() *OutlierDetection {
 	if x != nil {
 		return x.OutlierDetection
+	}
+	return nil
+}
+
+func (x *GrpcIntegration) GetCircuitBreaker() *CircuitBreaker {
+	if x != nil {
+		return x.CircuitBreaker
 	}
 	return nil
 }
@@ -596,6 +605,67 @@ func (x *HealthCheck) GetHttpExpectedStatus() int32 {
 	return 0
 }
 
+// CircuitBreaker bounds the calls in flight to one integration (all its
+// targets together, in this gateway instance), so that a slow backend
+// cannot pile up calls: a call beyond max_concurrent_calls waits for one
+// to end if fewer than max_pending_calls already wait (at most its route
+// timeout), and is otherwise refused at once with 503 / UNAVAILABLE and
+// an ErrorInfo reason UPSTREAM_OVERFLOW, without reaching the backend.
+type CircuitBreaker struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The most calls in flight, 1-100000. Required.
+	MaxConcurrentCalls uint32 `protobuf:"varint,1,opt,name=max_concurrent_calls,json=maxConcurrentCalls,proto3" json:"max_concurrent_calls,omitempty"`
+	// The most calls waiting for one of those to end, 0-100000. Default 0:
+	// refused at once.
+	MaxPendingCalls uint32 `protobuf:"varint,2,opt,name=max_pending_calls,json=maxPendingCalls,proto3" json:"max_pending_calls,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CircuitBreaker) Reset() {
+	*x = CircuitBreaker{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CircuitBreaker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CircuitBreaker) ProtoMessage() {}
+
+func (x *CircuitBreaker) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CircuitBreaker.ProtoReflect.Descriptor instead.
+func (*CircuitBreaker) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CircuitBreaker) GetMaxConcurrentCalls() uint32 {
+	if x != nil {
+		return x.MaxConcurrentCalls
+	}
+	return 0
+}
+
+func (x *CircuitBreaker) GetMaxPendingCalls() uint32 {
+	if x != nil {
+		return x.MaxPendingCalls
+	}
+	return 0
+}
+
 // OutlierDetection ejects a target whose calls keep failing (UNAVAILABLE
 // or an unreachable backend for gRPC, a 5xx or an unreachable backend for
 // HTTP), as Envoy's outlier detection does: it gets no calls for the base
@@ -615,7 +685,7 @@ type OutlierDetection struct {
 
 func (x *OutlierDetection) Reset() {
 	*x = OutlierDetection{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +697,7 @@ func (x *OutlierDetection) String() string {
 func (*OutlierDetection) ProtoMessage() {}
 
 func (x *OutlierDetection) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +710,7 @@ func (x *OutlierDetection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutlierDetection.ProtoReflect.Descriptor instead.
 func (*OutlierDetection) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *OutlierDetection) GetConsecutiveFailures() uint32 {
@@ -683,7 +753,7 @@ type LoadBalancing struct {
 
 func (x *LoadBalancing) Reset() {
 	*x = LoadBalancing{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +765,7 @@ func (x *LoadBalancing) String() string {
 func (*LoadBalancing) ProtoMessage() {}
 
 func (x *LoadBalancing) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +778,7 @@ func (x *LoadBalancing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancing.ProtoReflect.Descriptor instead.
 func (*LoadBalancing) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LoadBalancing) GetPolicy() LoadBalancing_Policy {
@@ -757,13 +827,15 @@ type HttpIntegration struct {
 	HealthCheck *HealthCheck `protobuf:"bytes,26,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
 	// Passive outlier detection over the targets. Unset: none.
 	OutlierDetection *OutlierDetection `protobuf:"bytes,27,opt,name=outlier_detection,json=outlierDetection,proto3" json:"outlier_detection,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Limits on the calls in flight to the integration. Unset: none.
+	CircuitBreaker *CircuitBreaker `protobuf:"bytes,28,opt,name=circuit_breaker,json=circuitBreaker,proto3" json:"circuit_breaker,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *HttpIntegration) Reset() {
 	*x = HttpIntegration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +847,7 @@ func (x *HttpIntegration) String() string {
 func (*HttpIntegration) ProtoMessage() {}
 
 func (x *HttpIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +860,7 @@ func (x *HttpIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpIntegration.ProtoReflect.Descriptor instead.
 func (*HttpIntegration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HttpIntegration) GetUri() string {
@@ -847,6 +919,13 @@ func (x *HttpIntegration) GetOutlierDetection() *OutlierDetection {
 	return nil
 }
 
+func (x *HttpIntegration) GetCircuitBreaker() *CircuitBreaker {
+	if x != nil {
+		return x.CircuitBreaker
+	}
+	return nil
+}
+
 // MockIntegration answers from the gateway without calling a backend.
 type MockIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -862,7 +941,7 @@ type MockIntegration struct {
 
 func (x *MockIntegration) Reset() {
 	*x = MockIntegration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +953,7 @@ func (x *MockIntegration) String() string {
 func (*MockIntegration) ProtoMessage() {}
 
 func (x *MockIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +966,7 @@ func (x *MockIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MockIntegration.ProtoReflect.Descriptor instead.
 func (*MockIntegration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MockIntegration) GetStatusCode() int32 {
@@ -927,7 +1006,7 @@ type RouteAuthorization struct {
 
 func (x *RouteAuthorization) Reset() {
 	*x = RouteAuthorization{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1018,7 @@ func (x *RouteAuthorization) String() string {
 func (*RouteAuthorization) ProtoMessage() {}
 
 func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1031,7 @@ func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteAuthorization.ProtoReflect.Descriptor instead.
 func (*RouteAuthorization) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RouteAuthorization) GetType() RouteAuthorization_Type {
@@ -990,7 +1069,7 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x04grpc\x18\x01 \x01(\v2\".tollgate.admin.v1.GrpcIntegrationH\x00R\x04grpc\x128\n" +
 	"\x04http\x18\x02 \x01(\v2\".tollgate.admin.v1.HttpIntegrationH\x00R\x04http\x128\n" +
 	"\x04mock\x18\x03 \x01(\v2\".tollgate.admin.v1.MockIntegrationH\x00R\x04mockB\b\n" +
-	"\x06target\"\xc8\x03\n" +
+	"\x06target\"\x94\x04\n" +
 	"\x0fGrpcIntegration\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1c\n" +
@@ -1000,7 +1079,8 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\atargets\x18\x19 \x03(\v2\x19.tollgate.admin.v1.TargetR\atargets\x12G\n" +
 	"\x0eload_balancing\x18\x1a \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\x12A\n" +
 	"\fhealth_check\x18\x1b \x01(\v2\x1e.tollgate.admin.v1.HealthCheckR\vhealthCheck\x12P\n" +
-	"\x11outlier_detection\x18\x1c \x01(\v2#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\"?\n" +
+	"\x11outlier_detection\x18\x1c \x01(\v2#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\x12J\n" +
+	"\x0fcircuit_breaker\x18\x1d \x01(\v2!.tollgate.admin.v1.CircuitBreakerR\x0ecircuitBreaker\"?\n" +
 	"\x06Target\x12\x1d\n" +
 	"\aaddress\x18\x01 \x01(\tB\x03\xe0A\x02R\aaddress\x12\x16\n" +
 	"\x06weight\x18\x02 \x01(\rR\x06weight\"\xc9\x02\n" +
@@ -1011,7 +1091,10 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x13unhealthy_threshold\x18\x04 \x01(\rR\x12unhealthyThreshold\x12!\n" +
 	"\fgrpc_service\x18\x05 \x01(\tR\vgrpcService\x12\x1b\n" +
 	"\thttp_path\x18\x06 \x01(\tR\bhttpPath\x120\n" +
-	"\x14http_expected_status\x18\a \x01(\x05R\x12httpExpectedStatus\"\xc0\x01\n" +
+	"\x14http_expected_status\x18\a \x01(\x05R\x12httpExpectedStatus\"n\n" +
+	"\x0eCircuitBreaker\x120\n" +
+	"\x14max_concurrent_calls\x18\x01 \x01(\rR\x12maxConcurrentCalls\x12*\n" +
+	"\x11max_pending_calls\x18\x02 \x01(\rR\x0fmaxPendingCalls\"\xc0\x01\n" +
 	"\x10OutlierDetection\x121\n" +
 	"\x14consecutive_failures\x18\x01 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x120\n" +
@@ -1026,7 +1109,7 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x12POLICY_ROUND_ROBIN\x10\x01\x12\x11\n" +
 	"\rPOLICY_RANDOM\x10\x02\x12\x18\n" +
 	"\x14POLICY_LEAST_REQUEST\x10\x03\x12\x1a\n" +
-	"\x16POLICY_CONSISTENT_HASH\x10\x04\"\xc9\x03\n" +
+	"\x16POLICY_CONSISTENT_HASH\x10\x04\"\x95\x04\n" +
 	"\x0fHttpIntegration\x12\x15\n" +
 	"\x03uri\x18\x01 \x01(\tB\x03\xe0A\x02R\x03uri\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x120\n" +
@@ -1035,7 +1118,8 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\atargets\x18\x18 \x03(\v2\x19.tollgate.admin.v1.TargetR\atargets\x12G\n" +
 	"\x0eload_balancing\x18\x19 \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\x12A\n" +
 	"\fhealth_check\x18\x1a \x01(\v2\x1e.tollgate.admin.v1.HealthCheckR\vhealthCheck\x12P\n" +
-	"\x11outlier_detection\x18\x1b \x01(\v2#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\"\xcd\x01\n" +
+	"\x11outlier_detection\x18\x1b \x01(\v2#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\x12J\n" +
+	"\x0fcircuit_breaker\x18\x1c \x01(\v2!.tollgate.admin.v1.CircuitBreakerR\x0ecircuitBreaker\"\xcd\x01\n" +
 	"\x0fMockIntegration\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x12\x12\n" +
@@ -1070,7 +1154,7 @@ func file_tollgate_admin_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_tollgate_admin_v1_common_proto_goTypes = []any{
 	(LoadBalancing_Policy)(0),    // 0: tollgate.admin.v1.LoadBalancing.Policy
 	(RouteAuthorization_Type)(0), // 1: tollgate.admin.v1.RouteAuthorization.Type
@@ -1079,40 +1163,43 @@ var file_tollgate_admin_v1_common_proto_goTypes = []any{
 	(*GrpcIntegration)(nil),      // 4: tollgate.admin.v1.GrpcIntegration
 	(*Target)(nil),               // 5: tollgate.admin.v1.Target
 	(*HealthCheck)(nil),          // 6: tollgate.admin.v1.HealthCheck
-	(*OutlierDetection)(nil),     // 7: tollgate.admin.v1.OutlierDetection
-	(*LoadBalancing)(nil),        // 8: tollgate.admin.v1.LoadBalancing
-	(*HttpIntegration)(nil),      // 9: tollgate.admin.v1.HttpIntegration
-	(*MockIntegration)(nil),      // 10: tollgate.admin.v1.MockIntegration
-	(*RouteAuthorization)(nil),   // 11: tollgate.admin.v1.RouteAuthorization
-	nil,                          // 12: tollgate.admin.v1.MockIntegration.HeadersEntry
-	(*durationpb.Duration)(nil),  // 13: google.protobuf.Duration
+	(*CircuitBreaker)(nil),       // 7: tollgate.admin.v1.CircuitBreaker
+	(*OutlierDetection)(nil),     // 8: tollgate.admin.v1.OutlierDetection
+	(*LoadBalancing)(nil),        // 9: tollgate.admin.v1.LoadBalancing
+	(*HttpIntegration)(nil),      // 10: tollgate.admin.v1.HttpIntegration
+	(*MockIntegration)(nil),      // 11: tollgate.admin.v1.MockIntegration
+	(*RouteAuthorization)(nil),   // 12: tollgate.admin.v1.RouteAuthorization
+	nil,                          // 13: tollgate.admin.v1.MockIntegration.HeadersEntry
+	(*durationpb.Duration)(nil),  // 14: google.protobuf.Duration
 }
 var file_tollgate_admin_v1_common_proto_depIdxs = []int32{
 	4,  // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	9,  // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
-	10, // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
-	13, // 3: tollgate.admin.v1.GrpcIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	10, // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
+	11, // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
+	14, // 3: tollgate.admin.v1.GrpcIntegration.connect_timeout:type_name -> google.protobuf.Duration
 	5,  // 4: tollgate.admin.v1.GrpcIntegration.targets:type_name -> tollgate.admin.v1.Target
-	8,  // 5: tollgate.admin.v1.GrpcIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
+	9,  // 5: tollgate.admin.v1.GrpcIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
 	6,  // 6: tollgate.admin.v1.GrpcIntegration.health_check:type_name -> tollgate.admin.v1.HealthCheck
-	7,  // 7: tollgate.admin.v1.GrpcIntegration.outlier_detection:type_name -> tollgate.admin.v1.OutlierDetection
-	13, // 8: tollgate.admin.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	13, // 9: tollgate.admin.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	13, // 10: tollgate.admin.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	0,  // 11: tollgate.admin.v1.LoadBalancing.policy:type_name -> tollgate.admin.v1.LoadBalancing.Policy
-	13, // 12: tollgate.admin.v1.LoadBalancing.dns_refresh_interval:type_name -> google.protobuf.Duration
-	13, // 13: tollgate.admin.v1.HttpIntegration.connect_timeout:type_name -> google.protobuf.Duration
-	5,  // 14: tollgate.admin.v1.HttpIntegration.targets:type_name -> tollgate.admin.v1.Target
-	8,  // 15: tollgate.admin.v1.HttpIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
-	6,  // 16: tollgate.admin.v1.HttpIntegration.health_check:type_name -> tollgate.admin.v1.HealthCheck
-	7,  // 17: tollgate.admin.v1.HttpIntegration.outlier_detection:type_name -> tollgate.admin.v1.OutlierDetection
-	12, // 18: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
-	1,  // 19: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	8,  // 7: tollgate.admin.v1.GrpcIntegration.outlier_detection:type_name -> tollgate.admin.v1.OutlierDetection
+	7,  // 8: tollgate.admin.v1.GrpcIntegration.circuit_breaker:type_name -> tollgate.admin.v1.CircuitBreaker
+	14, // 9: tollgate.admin.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	14, // 10: tollgate.admin.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	14, // 11: tollgate.admin.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	0,  // 12: tollgate.admin.v1.LoadBalancing.policy:type_name -> tollgate.admin.v1.LoadBalancing.Policy
+	14, // 13: tollgate.admin.v1.LoadBalancing.dns_refresh_interval:type_name -> google.protobuf.Duration
+	14, // 14: tollgate.admin.v1.HttpIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	5,  // 15: tollgate.admin.v1.HttpIntegration.targets:type_name -> tollgate.admin.v1.Target
+	9,  // 16: tollgate.admin.v1.HttpIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
+	6,  // 17: tollgate.admin.v1.HttpIntegration.health_check:type_name -> tollgate.admin.v1.HealthCheck
+	8,  // 18: tollgate.admin.v1.HttpIntegration.outlier_detection:type_name -> tollgate.admin.v1.OutlierDetection
+	7,  // 19: tollgate.admin.v1.HttpIntegration.circuit_breaker:type_name -> tollgate.admin.v1.CircuitBreaker
+	13, // 20: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
+	1,  // 21: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_common_proto_init() }
@@ -1131,7 +1218,7 @@ func file_tollgate_admin_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_common_proto_rawDesc), len(file_tollgate_admin_v1_common_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

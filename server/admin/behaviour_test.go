@@ -229,6 +229,19 @@ func TestValidation(t *testing.T) {
 			"route.integration.http.health_check", "route.integration.http.health_check.interval", "route.integration.http.health_check.http_path",
 			"route.integration.http.outlier_detection", "route.integration.http.outlier_detection.max_ejection_percent",
 		}},
+		{"bad retry policy", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},
+				RetryPolicy: &adminv1.RetryPolicy{
+					Attempts: 9, RetryableCodes: []string{"UNAVAILABLE", "nope"}, RetryableStatuses: []int32{404},
+					MaxBackoff: durationpb.New(time.Minute), BudgetPercent: 101,
+				},
+			}})
+			return err
+		}, []string{
+			"route.retry_policy.attempts", "route.retry_policy.retryable_codes[1]", "route.retry_policy.retryable_statuses[0]",
+			"route.retry_policy.max_backoff", "route.retry_policy.budget_percent",
+		}},
 		{"route with stream timeouts out of range", func() error {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
 				Match:             &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},

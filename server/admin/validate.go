@@ -332,6 +332,50 @@ func validateHealth(v *violations, field string, targets bool, hc *adminv1.Healt
 	}
 }
 
+// Limits of a retry policy.
+const (
+	maxRetryAttempts = 5
+	minRetryBackoff  = time.Millisecond
+	maxRetryBackoff  = 10 * time.Second
+	maxRetryBudgetN  = 1000
+)
+
+// validateRetryPolicy checks a RetryPolicy.
+func validateRetryPolicy(v *violations, field string, rp *adminv1.RetryPolicy) {
+	if rp == nil {
+		return
+	}
+	if a := rp.GetAttempts(); a > maxRetryAttempts {
+		v.add(field+".attempts", "must be at most %d (got %d)", maxRetryAttempts, a)
+	}
+	for i, c := range rp.GetRetryableCodes() {
+		if _, ok := grpcCodeNames[c]; !ok {
+			v.add(fmt.Sprintf("%s.retryable_codes[%d]", field, i), `must be a gRPC code name such as "UNAVAILABLE" (got %s)`, quoteShort(c))
+		}
+	}
+	for i, st := range rp.GetRetryableStatuses() {
+		if st < 500 || st > 599 {
+			v.add(fmt.Sprintf("%s.retryable_statuses[%d]", field, i), "must be a 5xx status (got %d)", st)
+		}
+	}
+	checkDuration(v, field+".base_backoff", rp.GetBaseBackoff(), minRetryBackoff, maxRetryBackoff)
+	checkDuration(v, field+".max_backoff", rp.GetMaxBackoff(), minRetryBackoff, maxRetryBackoff)
+	if p := rp.GetBudgetPercent(); p > 100 {
+		v.add(field+".budget_percent", "must be at most 100 (got %d)", p)
+	}
+	if n := rp.GetBudgetMinRetries(); n > maxRetryBudgetN {
+		v.add(field+".budget_min_retries", "must be at most %d (got %d)", maxRetryBudgetN, n)
+	}
+}
+
+// grpcCodeNames are the retryable_codes a RetryPolicy accepts.
+var grpcCodeNames = map[string]bool{
+	"CANCELLED": true, "UNKNOWN": true, "INVALID_ARGUMENT": true, "DEADLINE_EXCEEDED": true, "NOT_FOUND": true,
+	"ALREADY_EXISTS": true, "PERMISSION_DENIED": true, "RESOURCE_EXHAUSTED": true, "FAILED_PRECONDITION": true,
+	"ABORTED": true, "OUT_OF_RANGE": true, "UNIMPLEMENTED": true, "INTERNAL": true, "UNAVAILABLE": true,
+	"DATA_LOSS": true, "UNAUTHENTICATED": true,
+}
+
 // maxBreakerCalls bounds a circuit breaker's limits.
 const maxBreakerCalls = 100_000
 
@@ -483,6 +527,7 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 			v.add(field+".timeout", "must be between %v and %v (got %v)", minRouteTimeout, maxTimeout, t)
 		}
 	}
+	validateRetryPolicy(v, field+".retry_policy", r.GetRetryPolicy())
 	checkDuration(v, field+".stream_idle_timeout", r.GetStreamIdleTimeout(), minRouteTimeout, maxStreamIdleTimeout)
 	checkDuration(v, field+".max_stream_duration", r.GetMaxStreamDuration(), minRouteTimeout, maxStreamDuration)
 	auth := r.GetAuthorization()

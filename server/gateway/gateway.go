@@ -650,11 +650,17 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		StreamIdleTimeout: r.StreamIdleTimeout,
 		MaxStreamDuration: r.MaxStreamDuration,
 	}
-	b, done, err := g.grpcBackend(ctx, r, in)
+	b, done, first, err := g.pickGRPC(ctx, r, in)
 	if err != nil {
 		return grpcproxy.Call{}, err
 	}
 	pc.Backend, pc.Done = b, done
+	if r.Unary && r.Config.GetRetryPolicy().GetAttempts() > 1 {
+		pc.Retry = g.upstreams.retryPolicy(r)
+		if first != nil {
+			pc.Retarget = g.upstreams.retargetGRPC(ctx, in, first)
+		}
+	}
 	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
@@ -665,15 +671,22 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 // target, or one endpoint of its targets, then busy until done (nil for a
 // single target) is called.
 func (g *Gateway) grpcBackend(ctx context.Context, r *routing.Route, in *adminv1.GrpcIntegration) (grpcproxy.Backend, func(error), error) {
+	b, done, _, err := g.pickGRPC(ctx, r, in)
+	return b, done, err
+}
+
+// pickGRPC is grpcBackend that also returns the endpoint picked among the
+// integration's targets (nil for a single target).
+func (g *Gateway) pickGRPC(ctx context.Context, r *routing.Route, in *adminv1.GrpcIntegration) (grpcproxy.Backend, func(error), *upstream.Endpoint, error) {
 	release, err := g.upstreams.admit(ctx, in, in.GetCircuitBreaker(), r.Timeout)
 	if err != nil {
-		return grpcproxy.Backend{}, nil, err
+		return grpcproxy.Backend{}, nil, nil, err
 	}
 	if len(in.GetTargets()) == 0 {
 		if in.GetCircuitBreaker() == nil {
-			return backendOf(in), nil, nil
+			return backendOf(in), nil, nil, nil
 		}
-		return backendOf(in), func(error) { release() }, nil
+		return backendOf(in), func(error) { release() }, nil, nil
 	}
 	set, err := g.upstreams.grpcSet(in)
 	var ep *upstream.Endpoint
@@ -683,13 +696,13 @@ func (g *Gateway) grpcBackend(ctx context.Context, r *routing.Route, in *adminv1
 	if err != nil {
 		release()
 		g.logger.WarnContext(ctx, "gateway: no target", "route", routeLabel(r), "error", err)
-		return grpcproxy.Backend{}, nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
+		return grpcproxy.Backend{}, nil, nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
 	}
 	return endpointBackend(in, ep), func(err error) {
 		release()
 		ep.Done()
 		set.Report(ep, grpcFailure(err))
-	}, nil
+	}, ep, nil
 }
 
 // backendOf is the pooled-connection key of a gRPC integration.

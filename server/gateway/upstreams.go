@@ -43,6 +43,8 @@ type upstreams struct {
 	breakers sync.Map                 // integration key → *upstream.Breaker
 	brByMsg  atomic.Pointer[sync.Map] // integration message → *upstream.Breaker (nil: none)
 	overflow atomic.Int64             // calls refused by circuit breakers
+	policies atomic.Pointer[sync.Map] // *routing.Route → *grpcproxy.RetryPolicy, per table
+	budgets  sync.Map                 // "{stage}|{route key}" → *grpcproxy.RetryBudget, across reloads
 	pool     *grpcproxy.Pool          // gRPC health checks
 	http     *httpIntegrations        // HTTP health checks
 	logger   *slog.Logger
@@ -52,6 +54,7 @@ func newUpstreams(pool *grpcproxy.Pool, logger *slog.Logger) *upstreams {
 	u := &upstreams{pool: pool, logger: logger}
 	u.byMsg.Store(new(sync.Map))
 	u.brByMsg.Store(new(sync.Map))
+	u.policies.Store(new(sync.Map))
 	return u
 }
 
@@ -60,6 +63,7 @@ func newUpstreams(pool *grpcproxy.Pool, logger *slog.Logger) *upstreams {
 func (u *upstreams) reload() {
 	u.byMsg.Store(new(sync.Map))
 	u.brByMsg.Store(new(sync.Map))
+	u.policies.Store(new(sync.Map))
 	u.registry.Sweep(upstreamIdle)
 }
 
@@ -374,3 +378,50 @@ func (g *Gateway) TargetStates(f func(target, address string, up bool)) {
 // Overflows returns how many calls circuit breakers have refused, for the
 // tollgate_upstream_overflows_total metric.
 func (g *Gateway) Overflows() int64 { return g.upstreams.overflow.Load() }
+
+// retryPolicy returns the retry policy of a route with one, made once per
+// compiled route. Its budget is the route's in its stage, kept across
+// reloads.
+func (u *upstreams) retryPolicy(r *routing.Route) *grpcproxy.RetryPolicy {
+	m := u.policies.Load()
+	if p, ok := m.Load(r); ok {
+		return p.(*grpcproxy.RetryPolicy)
+	}
+	rp := r.Config.GetRetryPolicy()
+	b, _ := u.budgets.LoadOrStore(r.Stage.Name+"|"+r.Key, grpcproxy.NewRetryBudget(int(rp.GetBudgetPercent()), int(rp.GetBudgetMinRetries())))
+	p := &grpcproxy.RetryPolicy{
+		Attempts:    int(rp.GetAttempts()),
+		BaseBackoff: durationOr(rp.GetBaseBackoff(), 0),
+		MaxBackoff:  durationOr(rp.GetMaxBackoff(), 0),
+		Budget:      b.(*grpcproxy.RetryBudget),
+	}
+	for _, name := range rp.GetRetryableCodes() {
+		var c codes.Code
+		if err := c.UnmarshalJSON([]byte(`"` + name + `"`)); err == nil {
+			p.Codes = append(p.Codes, c)
+		}
+	}
+	m.Store(r, p)
+	return p
+}
+
+// retargetGRPC picks the endpoints of a call's retries: each time one not
+// tried yet, where there is one.
+func (u *upstreams) retargetGRPC(ctx context.Context, in *adminv1.GrpcIntegration, first *upstream.Endpoint) func() (grpcproxy.Backend, func(error), error) {
+	tried := []*upstream.Endpoint{first}
+	return func() (grpcproxy.Backend, func(error), error) {
+		set, err := u.grpcSet(in)
+		if err != nil {
+			return grpcproxy.Backend{}, nil, err
+		}
+		ep, err := set.Pick(grpcHashKey(ctx, in.GetLoadBalancing()), tried...)
+		if err != nil {
+			return grpcproxy.Backend{}, nil, err
+		}
+		tried = append(tried, ep)
+		return endpointBackend(in, ep), func(err error) {
+			ep.Done()
+			set.Report(ep, grpcFailure(err))
+		}, nil
+	}
+}

@@ -29,8 +29,10 @@ const (
 	DefaultMaxReconnectBackoff = 2 * time.Second
 	// DefaultReconnectWait is how long a call that finds its connection
 	// failing waits for the immediate reconnection it triggers (see
-	// [Pool.Wake]) before it fails.
-	DefaultReconnectWait = time.Second
+	// [Pool.Wake]) before it fails: enough for a TCP and TLS handshake
+	// nearby, short enough that calls to a backend that is still down
+	// fail soon.
+	DefaultReconnectWait = 250 * time.Millisecond
 )
 
 // defaultKeepalive notices a dead backend (a host that vanished without

@@ -50,10 +50,18 @@ type Call struct {
 	// the proxy relays them on the handler's goroutine before the
 	// responses instead of in a goroutine of their own alongside them.
 	RequestsBuffered bool
-	// Done, if not nil, is called once when the call ends, with the error
-	// the client gets (nil for success): the Director's chance to release
-	// what it took for the call, such as a target's busy count.
+	// Done, if not nil, is called once when the call to Backend ends, with
+	// the error the client gets (nil for success) or, when the call is
+	// retried elsewhere, that attempt's error: the Director's chance to
+	// release what it took for the call, such as a target's busy count.
 	Done func(err error)
+	// Retry, if not nil, retries a unary (not Streaming) call that fails
+	// with a retryable status before the backend answered. The request is
+	// read whole first (a unary call has one message).
+	Retry *RetryPolicy
+	// Retarget, if not nil, picks the backend of each retry (a different
+	// one where possible) and its Done; nil retries Backend.
+	Retarget func() (Backend, func(error), error)
 }
 
 // Director picks the backend of a call from its context (which carries the
@@ -123,21 +131,17 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	if err != nil {
 		return err
 	}
-	err = p.forward(ctx, ss, method, call)
+	err = p.forward(ctx, ss, method, &call)
 	if call.Done != nil {
 		call.Done(err)
 	}
 	return err
 }
 
-// forward relays one call to the backend the Director chose.
-func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string, call Call) error {
-	conn, err := p.pool.Conn(call.Backend)
-	if err != nil {
-		p.logger.WarnContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)
-		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
-	}
-	p.pool.Wake(ctx, conn)
+// forward relays one call to the backend the Director chose. A retried
+// call reports its attempts to Done itself and clears it.
+func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string, callp *Call) error {
+	call := *callp
 
 	// The backend call lives in a context derived from the client's, so the
 	// client's cancellation and deadline reach the backend; cancel also
@@ -186,6 +190,15 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 	for k, vs := range call.Metadata {
 		out[k] = vs
 	}
+	if call.Retry != nil && call.Retry.Attempts > 1 && !call.Streaming {
+		return p.forwardRetrying(ctx, ss, method, callp, out, opts, routeDeadline)
+	}
+	conn, err := p.pool.Conn(call.Backend)
+	if err != nil {
+		p.logger.WarnContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)
+		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
+	}
+	p.pool.Wake(ctx, conn)
 	cs, err := conn.NewStream(metadata.NewOutgoingContext(ctx, out), proxyStreamDesc, method, opts...)
 	if err != nil {
 		return p.backendError(ctx, method, call, routeDeadline, err, true)

@@ -180,7 +180,7 @@ func (x CustomAuthorizer_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CustomAuthorizer_Type.Descriptor instead.
 func (CustomAuthorizer_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // What happens when a caller sends Cache-Control: max-age=0 without permission.
@@ -237,7 +237,7 @@ func (x CacheSettings_UnauthorizedCacheControl) Number() protoreflect.EnumNumber
 
 // Deprecated: Use CacheSettings_UnauthorizedCacheControl.Descriptor instead.
 func (CacheSettings_UnauthorizedCacheControl) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12, 0}
 }
 
 // Api is a published API: its schema, routes and authorizers. Changes to an
@@ -569,8 +569,11 @@ type Route struct {
 	// Default none; between 50 ms and 7 days. A client's own shorter deadline
 	// always wins.
 	MaxStreamDuration *durationpb.Duration `protobuf:"bytes,42,opt,name=max_stream_duration,json=maxStreamDuration,proto3" json:"max_stream_duration,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Retries of calls that fail before the backend answered. Unset: no
+	// retry.
+	RetryPolicy   *RetryPolicy `protobuf:"bytes,43,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -756,6 +759,13 @@ func (x *Route) GetMaxStreamDuration() *durationpb.Duration {
 	return nil
 }
 
+func (x *Route) GetRetryPolicy() *RetryPolicy {
+	if x != nil {
+		return x.RetryPolicy
+	}
+	return nil
+}
+
 type isRoute_Match interface {
 	isRoute_Match()
 }
@@ -783,6 +793,119 @@ func (*Route_Http) isRoute_Match() {}
 
 func (*Route_WebsocketRouteKey) isRoute_Match() {}
 
+// RetryPolicy retries a call that failed before the backend answered, on
+// another target of the integration where there is one. Only calls whose
+// request the gateway holds whole are retried: unary gRPC (and REST
+// transcoded onto unary) calls, and plain HTTP calls with an idempotent
+// method (GET, HEAD, OPTIONS, PUT, DELETE) and a body of at most 64 KiB.
+// A retry budget keeps retries to a share of the route's calls, so that a
+// failing backend never gets a retry storm.
+type RetryPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Attempts in all, the first included: 1 (the default) never retries;
+	// at most 5.
+	Attempts uint32 `protobuf:"varint,1,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// gRPC status codes that are retried, by name, e.g. "UNAVAILABLE" (which
+	// includes an unreachable backend). Default ["UNAVAILABLE"].
+	RetryableCodes []string `protobuf:"bytes,2,rep,name=retryable_codes,json=retryableCodes,proto3" json:"retryable_codes,omitempty"`
+	// Plain HTTP routes: backend statuses that are retried (an unreachable
+	// backend always is). Default [502, 503, 504].
+	RetryableStatuses []int32 `protobuf:"varint,3,rep,packed,name=retryable_statuses,json=retryableStatuses,proto3" json:"retryable_statuses,omitempty"`
+	// The wait before the n-th retry is random, up to
+	// min(max_backoff, base_backoff * 2^(n-1)). Defaults 25 ms and 250 ms;
+	// each between 1 ms and 10 s.
+	BaseBackoff *durationpb.Duration `protobuf:"bytes,4,opt,name=base_backoff,json=baseBackoff,proto3" json:"base_backoff,omitempty"`
+	// See base_backoff.
+	MaxBackoff *durationpb.Duration `protobuf:"bytes,5,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
+	// The largest share of the route's calls over the last 10 seconds that
+	// may be retried, in percent. Default 20; at most 100.
+	BudgetPercent uint32 `protobuf:"varint,6,opt,name=budget_percent,json=budgetPercent,proto3" json:"budget_percent,omitempty"`
+	// Retries allowed over the last 10 seconds whatever the share. Default
+	// 3; at most 1000.
+	BudgetMinRetries uint32 `protobuf:"varint,7,opt,name=budget_min_retries,json=budgetMinRetries,proto3" json:"budget_min_retries,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RetryPolicy) Reset() {
+	*x = RetryPolicy{}
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryPolicy) ProtoMessage() {}
+
+func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
+func (*RetryPolicy) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RetryPolicy) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetRetryableCodes() []string {
+	if x != nil {
+		return x.RetryableCodes
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetRetryableStatuses() []int32 {
+	if x != nil {
+		return x.RetryableStatuses
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetBaseBackoff() *durationpb.Duration {
+	if x != nil {
+		return x.BaseBackoff
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetMaxBackoff() *durationpb.Duration {
+	if x != nil {
+		return x.MaxBackoff
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetBudgetPercent() uint32 {
+	if x != nil {
+		return x.BudgetPercent
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetBudgetMinRetries() uint32 {
+	if x != nil {
+		return x.BudgetMinRetries
+	}
+	return 0
+}
+
 // HttpMatch matches HTTP requests by method and path.
 type HttpMatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -796,7 +919,7 @@ type HttpMatch struct {
 
 func (x *HttpMatch) Reset() {
 	*x = HttpMatch{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +931,7 @@ func (x *HttpMatch) String() string {
 func (*HttpMatch) ProtoMessage() {}
 
 func (x *HttpMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +944,7 @@ func (x *HttpMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpMatch.ProtoReflect.Descriptor instead.
 func (*HttpMatch) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *HttpMatch) GetMethod() string {
@@ -866,7 +989,7 @@ type Authorizer struct {
 
 func (x *Authorizer) Reset() {
 	*x = Authorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +1001,7 @@ func (x *Authorizer) String() string {
 func (*Authorizer) ProtoMessage() {}
 
 func (x *Authorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +1014,7 @@ func (x *Authorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Authorizer.ProtoReflect.Descriptor instead.
 func (*Authorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Authorizer) GetName() string {
@@ -1004,7 +1127,7 @@ type JwtAuthorizer struct {
 
 func (x *JwtAuthorizer) Reset() {
 	*x = JwtAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1139,7 @@ func (x *JwtAuthorizer) String() string {
 func (*JwtAuthorizer) ProtoMessage() {}
 
 func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1152,7 @@ func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JwtAuthorizer.ProtoReflect.Descriptor instead.
 func (*JwtAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *JwtAuthorizer) GetIssuer() string {
@@ -1133,7 +1256,7 @@ type CustomAuthorizer struct {
 
 func (x *CustomAuthorizer) Reset() {
 	*x = CustomAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1268,7 @@ func (x *CustomAuthorizer) String() string {
 func (*CustomAuthorizer) ProtoMessage() {}
 
 func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1281,7 @@ func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomAuthorizer.ProtoReflect.Descriptor instead.
 func (*CustomAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CustomAuthorizer) GetType() CustomAuthorizer_Type {
@@ -1258,7 +1381,7 @@ type Deployment struct {
 
 func (x *Deployment) Reset() {
 	*x = Deployment{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1393,7 @@ func (x *Deployment) String() string {
 func (*Deployment) ProtoMessage() {}
 
 func (x *Deployment) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1406,7 @@ func (x *Deployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
 func (*Deployment) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Deployment) GetName() string {
@@ -1336,7 +1459,7 @@ type ApiSnapshot struct {
 
 func (x *ApiSnapshot) Reset() {
 	*x = ApiSnapshot{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1471,7 @@ func (x *ApiSnapshot) String() string {
 func (*ApiSnapshot) ProtoMessage() {}
 
 func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1484,7 @@ func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiSnapshot.ProtoReflect.Descriptor instead.
 func (*ApiSnapshot) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ApiSnapshot) GetApi() *Api {
@@ -1427,7 +1550,7 @@ type Stage struct {
 
 func (x *Stage) Reset() {
 	*x = Stage{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1562,7 @@ func (x *Stage) String() string {
 func (*Stage) ProtoMessage() {}
 
 func (x *Stage) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1575,7 @@ func (x *Stage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stage.ProtoReflect.Descriptor instead.
 func (*Stage) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Stage) GetName() string {
@@ -1575,7 +1698,7 @@ type RouteSettings struct {
 
 func (x *RouteSettings) Reset() {
 	*x = RouteSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1710,7 @@ func (x *RouteSettings) String() string {
 func (*RouteSettings) ProtoMessage() {}
 
 func (x *RouteSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1723,7 @@ func (x *RouteSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSettings.ProtoReflect.Descriptor instead.
 func (*RouteSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RouteSettings) GetThrottle() *ThrottleSettings {
@@ -1652,7 +1775,7 @@ type CacheSettings struct {
 
 func (x *CacheSettings) Reset() {
 	*x = CacheSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1787,7 @@ func (x *CacheSettings) String() string {
 func (*CacheSettings) ProtoMessage() {}
 
 func (x *CacheSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1800,7 @@ func (x *CacheSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheSettings.ProtoReflect.Descriptor instead.
 func (*CacheSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CacheSettings) GetEnabled() bool {
@@ -1737,7 +1860,7 @@ type CanarySettings struct {
 
 func (x *CanarySettings) Reset() {
 	*x = CanarySettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1749,7 +1872,7 @@ func (x *CanarySettings) String() string {
 func (*CanarySettings) ProtoMessage() {}
 
 func (x *CanarySettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1762,7 +1885,7 @@ func (x *CanarySettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanarySettings.ProtoReflect.Descriptor instead.
 func (*CanarySettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CanarySettings) GetDeployment() string {
@@ -1800,7 +1923,7 @@ type AccessLogSettings struct {
 
 func (x *AccessLogSettings) Reset() {
 	*x = AccessLogSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +1935,7 @@ func (x *AccessLogSettings) String() string {
 func (*AccessLogSettings) ProtoMessage() {}
 
 func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +1948,7 @@ func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogSettings.ProtoReflect.Descriptor instead.
 func (*AccessLogSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AccessLogSettings) GetEnabled() bool {
@@ -1853,7 +1976,7 @@ type TracingSettings struct {
 
 func (x *TracingSettings) Reset() {
 	*x = TracingSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +1988,7 @@ func (x *TracingSettings) String() string {
 func (*TracingSettings) ProtoMessage() {}
 
 func (x *TracingSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +2001,7 @@ func (x *TracingSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TracingSettings.ProtoReflect.Descriptor instead.
 func (*TracingSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TracingSettings) GetEnabled() bool {
@@ -1917,7 +2040,7 @@ type DomainMapping struct {
 
 func (x *DomainMapping) Reset() {
 	*x = DomainMapping{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +2052,7 @@ func (x *DomainMapping) String() string {
 func (*DomainMapping) ProtoMessage() {}
 
 func (x *DomainMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +2065,7 @@ func (x *DomainMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainMapping.ProtoReflect.Descriptor instead.
 func (*DomainMapping) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DomainMapping) GetName() string {
@@ -2039,7 +2162,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xbc\b\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xff\b\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2064,9 +2187,19 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse\x122\n" +
 	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes\x12I\n" +
 	"\x13stream_idle_timeout\x18) \x01(\v2\x19.google.protobuf.DurationR\x11streamIdleTimeout\x12I\n" +
-	"\x13max_stream_duration\x18* \x01(\v2\x19.google.protobuf.DurationR\x11maxStreamDuration:A\xeaA>\n" +
+	"\x13max_stream_duration\x18* \x01(\v2\x19.google.protobuf.DurationR\x11maxStreamDuration\x12A\n" +
+	"\fretry_policy\x18+ \x01(\v2\x1e.tollgate.admin.v1.RetryPolicyR\vretryPolicy:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
-	"\x05match\"A\n" +
+	"\x05match\"\xd0\x02\n" +
+	"\vRetryPolicy\x12\x1a\n" +
+	"\battempts\x18\x01 \x01(\rR\battempts\x12'\n" +
+	"\x0fretryable_codes\x18\x02 \x03(\tR\x0eretryableCodes\x12-\n" +
+	"\x12retryable_statuses\x18\x03 \x03(\x05R\x11retryableStatuses\x12<\n" +
+	"\fbase_backoff\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vbaseBackoff\x12:\n" +
+	"\vmax_backoff\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"maxBackoff\x12%\n" +
+	"\x0ebudget_percent\x18\x06 \x01(\rR\rbudgetPercent\x12,\n" +
+	"\x12budget_min_retries\x18\a \x01(\rR\x10budgetMinRetries\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +
 	"\x06method\x18\x01 \x01(\tB\x03\xe0A\x02R\x06method\x12\x17\n" +
 	"\x04path\x18\x02 \x01(\tB\x03\xe0A\x02R\x04path\"\xd0\x03\n" +
@@ -2213,7 +2346,7 @@ func file_tollgate_admin_v1_api_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(Api_Protocol)(0),                           // 0: tollgate.admin.v1.Api.Protocol
 	(Api_ApiKeySource)(0),                       // 1: tollgate.admin.v1.Api.ApiKeySource
@@ -2222,81 +2355,85 @@ var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(*Api)(nil),                                 // 4: tollgate.admin.v1.Api
 	(*ReflectionSource)(nil),                    // 5: tollgate.admin.v1.ReflectionSource
 	(*Route)(nil),                               // 6: tollgate.admin.v1.Route
-	(*HttpMatch)(nil),                           // 7: tollgate.admin.v1.HttpMatch
-	(*Authorizer)(nil),                          // 8: tollgate.admin.v1.Authorizer
-	(*JwtAuthorizer)(nil),                       // 9: tollgate.admin.v1.JwtAuthorizer
-	(*CustomAuthorizer)(nil),                    // 10: tollgate.admin.v1.CustomAuthorizer
-	(*Deployment)(nil),                          // 11: tollgate.admin.v1.Deployment
-	(*ApiSnapshot)(nil),                         // 12: tollgate.admin.v1.ApiSnapshot
-	(*Stage)(nil),                               // 13: tollgate.admin.v1.Stage
-	(*RouteSettings)(nil),                       // 14: tollgate.admin.v1.RouteSettings
-	(*CacheSettings)(nil),                       // 15: tollgate.admin.v1.CacheSettings
-	(*CanarySettings)(nil),                      // 16: tollgate.admin.v1.CanarySettings
-	(*AccessLogSettings)(nil),                   // 17: tollgate.admin.v1.AccessLogSettings
-	(*TracingSettings)(nil),                     // 18: tollgate.admin.v1.TracingSettings
-	(*DomainMapping)(nil),                       // 19: tollgate.admin.v1.DomainMapping
-	nil,                                         // 20: tollgate.admin.v1.Stage.VariablesEntry
-	nil,                                         // 21: tollgate.admin.v1.Stage.RouteSettingsEntry
-	nil,                                         // 22: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	(*Integration)(nil),                         // 23: tollgate.admin.v1.Integration
-	(*timestamppb.Timestamp)(nil),               // 24: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),                 // 25: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 26: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 27: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 28: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 29: tollgate.admin.v1.ThrottleSettings
-	(*WebSocketSettings)(nil),                   // 30: tollgate.admin.v1.WebSocketSettings
+	(*RetryPolicy)(nil),                         // 7: tollgate.admin.v1.RetryPolicy
+	(*HttpMatch)(nil),                           // 8: tollgate.admin.v1.HttpMatch
+	(*Authorizer)(nil),                          // 9: tollgate.admin.v1.Authorizer
+	(*JwtAuthorizer)(nil),                       // 10: tollgate.admin.v1.JwtAuthorizer
+	(*CustomAuthorizer)(nil),                    // 11: tollgate.admin.v1.CustomAuthorizer
+	(*Deployment)(nil),                          // 12: tollgate.admin.v1.Deployment
+	(*ApiSnapshot)(nil),                         // 13: tollgate.admin.v1.ApiSnapshot
+	(*Stage)(nil),                               // 14: tollgate.admin.v1.Stage
+	(*RouteSettings)(nil),                       // 15: tollgate.admin.v1.RouteSettings
+	(*CacheSettings)(nil),                       // 16: tollgate.admin.v1.CacheSettings
+	(*CanarySettings)(nil),                      // 17: tollgate.admin.v1.CanarySettings
+	(*AccessLogSettings)(nil),                   // 18: tollgate.admin.v1.AccessLogSettings
+	(*TracingSettings)(nil),                     // 19: tollgate.admin.v1.TracingSettings
+	(*DomainMapping)(nil),                       // 20: tollgate.admin.v1.DomainMapping
+	nil,                                         // 21: tollgate.admin.v1.Stage.VariablesEntry
+	nil,                                         // 22: tollgate.admin.v1.Stage.RouteSettingsEntry
+	nil,                                         // 23: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	(*Integration)(nil),                         // 24: tollgate.admin.v1.Integration
+	(*timestamppb.Timestamp)(nil),               // 25: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),                 // 26: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 27: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 28: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 29: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 30: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 31: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
 	5,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
-	23, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
+	24, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
-	24, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
-	24, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 6: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	23, // 7: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	25, // 8: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	26, // 9: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	24, // 10: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	24, // 11: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	25, // 12: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
-	25, // 13: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
-	9,  // 14: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	10, // 15: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	24, // 16: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	24, // 17: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	25, // 18: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
-	2,  // 19: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	27, // 20: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	28, // 21: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	25, // 22: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	12, // 23: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	24, // 24: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 25: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	6,  // 26: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	8,  // 27: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	20, // 28: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	29, // 29: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	21, // 30: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	15, // 31: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	16, // 32: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	17, // 33: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	18, // 34: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	24, // 35: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	24, // 36: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	30, // 37: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	29, // 38: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	3,  // 39: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	22, // 40: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	24, // 41: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	24, // 42: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	14, // 43: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	25, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
+	25, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 6: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
+	24, // 7: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	26, // 8: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	27, // 9: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	25, // 10: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	25, // 11: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	26, // 12: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
+	26, // 13: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
+	7,  // 14: tollgate.admin.v1.Route.retry_policy:type_name -> tollgate.admin.v1.RetryPolicy
+	26, // 15: tollgate.admin.v1.RetryPolicy.base_backoff:type_name -> google.protobuf.Duration
+	26, // 16: tollgate.admin.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	10, // 17: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	11, // 18: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	25, // 19: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	25, // 20: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	26, // 21: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	2,  // 22: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
+	28, // 23: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	29, // 24: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	26, // 25: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	13, // 26: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	25, // 27: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 28: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	6,  // 29: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	9,  // 30: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	21, // 31: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	30, // 32: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	22, // 33: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	16, // 34: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	17, // 35: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	18, // 36: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	19, // 37: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	25, // 38: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	25, // 39: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	31, // 40: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	30, // 41: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	3,  // 42: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	23, // 43: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	25, // 44: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	25, // 45: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	15, // 46: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -2315,27 +2452,27 @@ func file_tollgate_admin_v1_api_proto_init() {
 		(*Route_Http)(nil),
 		(*Route_WebsocketRouteKey)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[4].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[5].OneofWrappers = []any{
 		(*Authorizer_Jwt)(nil),
 		(*Authorizer_Custom)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[5].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
 		(*JwtAuthorizer_JwksUri)(nil),
 		(*JwtAuthorizer_InlineJwks)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[7].OneofWrappers = []any{
 		(*CustomAuthorizer_Grpc)(nil),
 		(*CustomAuthorizer_Http)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[10].OneofWrappers = []any{}
 	file_tollgate_admin_v1_api_proto_msgTypes[11].OneofWrappers = []any{}
+	file_tollgate_admin_v1_api_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_api_proto_rawDesc), len(file_tollgate_admin_v1_api_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -127,21 +127,46 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 	defer release()
 	host := base.Host // where the request goes; the Host header stays base.Host
 	failed := false   // for outlier detection: a 5xx, or no response at all
+	transport := h.transportFor(hi)
+	method := r.Method
+	if m := hi.GetMethod(); m != "" {
+		method = m
+	}
+	retry := route.Config.GetRetryPolicy().GetAttempts() > 1 && idempotentMethods[method] && bufferForRetry(r)
+	var rt *retryTransport
+	if retry {
+		statuses := defaultRetryStatuses
+		if ss := route.Config.GetRetryPolicy().GetRetryableStatuses(); len(ss) > 0 {
+			statuses = make([]int, len(ss))
+			for i, st := range ss {
+				statuses[i] = int(st)
+			}
+		}
+		rt = &retryTransport{base: transport, policy: h.upstreams.retryPolicy(route), statuses: statuses}
+		transport = rt
+	}
 	if len(hi.GetTargets()) > 0 {
 		set, err := h.upstreams.httpSet(hi)
 		var ep *upstream.Endpoint
+		key := httpHashKey(r, hi.GetLoadBalancing())
 		if err == nil {
-			ep, err = set.Pick(httpHashKey(r, hi.GetLoadBalancing()))
+			ep, err = set.Pick(key)
 		}
 		if err != nil {
 			h.logger.WarnContext(r.Context(), "gateway: no target", "route", routeLabel(route), "error", err)
 			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"))
 			return
 		}
-		defer func() {
-			ep.Done()
-			set.Report(ep, failed)
-		}()
+		if rt != nil {
+			// The retrying transport reports every attempt itself.
+			rt.set, rt.first, rt.hashKey = set, ep, key
+			defer ep.Done()
+		} else {
+			defer func() {
+				ep.Done()
+				set.Report(ep, failed)
+			}()
+		}
 		host = ep.Address
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), route.Timeout)
@@ -154,7 +179,7 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 	// means the connection cannot, which changes nothing.
 	_ = http.NewResponseController(w).EnableFullDuplex()
 	proxy := &httputil.ReverseProxy{
-		Transport:     h.transportFor(hi),
+		Transport:     transport,
 		FlushInterval: -1, // stream responses as they come
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out

@@ -76,8 +76,8 @@ func (b *RetryBudget) bucket(now int64) *budgetBucket {
 	return bk
 }
 
-// call counts a call.
-func (b *RetryBudget) call() {
+// Call counts a call that may be retried.
+func (b *RetryBudget) Call() {
 	if b == nil {
 		return
 	}
@@ -87,9 +87,9 @@ func (b *RetryBudget) call() {
 	b.mu.Unlock()
 }
 
-// retry reports whether one more retry is within the budget, and counts
-// it if so.
-func (b *RetryBudget) retry() bool {
+// TryRetry reports whether one more retry is within the budget, and
+// counts it if so.
+func (b *RetryBudget) TryRetry() bool {
 	if b == nil {
 		return true
 	}
@@ -118,8 +118,8 @@ func (r *RetryPolicy) retryable(err error) bool {
 	return slices.Contains(r.Codes, c)
 }
 
-// backoff returns the wait before retry n (from 1).
-func (r *RetryPolicy) backoff(n int) time.Duration {
+// Backoff returns a random wait before retry n (from 1).
+func (r *RetryPolicy) Backoff(n int) time.Duration {
 	base, ceil := r.BaseBackoff, r.MaxBackoff
 	if base <= 0 {
 		base = DefaultRetryBaseBackoff
@@ -154,7 +154,7 @@ func (p *Proxy) forwardRetrying(ctx context.Context, ss grpc.ServerStream, metho
 		reqs = append(reqs, f)
 	}
 	pol := call.Retry
-	pol.Budget.call()
+	pol.Budget.Call()
 	octx := metadata.NewOutgoingContext(ctx, md)
 	backend, done := call.Backend, call.Done
 	call.Done = nil // reported per attempt below
@@ -163,7 +163,7 @@ func (p *Proxy) forwardRetrying(ctx context.Context, ss grpc.ServerStream, metho
 		a.Backend = backend
 		cs, err := p.attempt(ctx, octx, method, &a, opts, reqs, routeDeadline)
 		last := n+1 >= pol.Attempts || err == nil || !pol.retryable(err) || ctx.Err() != nil
-		if !last && !pol.Budget.retry() {
+		if !last && !pol.Budget.TryRetry() {
 			last = true
 		}
 		if last {
@@ -189,7 +189,7 @@ func (p *Proxy) forwardRetrying(ctx context.Context, ss grpc.ServerStream, metho
 			done(err)
 		}
 		p.logger.InfoContext(ctx, "grpcproxy: retrying", "method", method, "target", backend.Target, "attempt", n+1, "error", err)
-		t := time.NewTimer(pol.backoff(n + 1))
+		t := time.NewTimer(pol.Backoff(n + 1))
 		select {
 		case <-ctx.Done():
 			t.Stop()

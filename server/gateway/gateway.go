@@ -650,11 +650,12 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		StreamIdleTimeout: r.StreamIdleTimeout,
 		MaxStreamDuration: r.MaxStreamDuration,
 	}
-	b, done, first, err := g.pickGRPC(ctx, r, in)
+	b, done, release, first, err := g.pickGRPC(ctx, r, in)
 	if err != nil {
 		return grpcproxy.Call{}, err
 	}
-	pc.Backend, pc.Done = b, done
+	// The circuit breaker's slot is held until the last attempt ends.
+	pc.Backend, pc.Done, pc.Finally = b, done, release
 	if r.Unary && r.Config.GetRetryPolicy().GetAttempts() > 1 {
 		pc.Retry = g.upstreams.retryPolicy(r)
 		if first != nil {
@@ -671,22 +672,29 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 // target, or one endpoint of its targets, then busy until done (nil for a
 // single target) is called.
 func (g *Gateway) grpcBackend(ctx context.Context, r *routing.Route, in *adminv1.GrpcIntegration) (grpcproxy.Backend, func(error), error) {
-	b, done, _, err := g.pickGRPC(ctx, r, in)
-	return b, done, err
+	b, done, release, _, err := g.pickGRPC(ctx, r, in)
+	if err != nil {
+		return b, nil, err
+	}
+	return b, func(err error) {
+		if done != nil {
+			done(err)
+		}
+		release()
+	}, nil
 }
 
-// pickGRPC is grpcBackend that also returns the endpoint picked among the
-// integration's targets (nil for a single target).
-func (g *Gateway) pickGRPC(ctx context.Context, r *routing.Route, in *adminv1.GrpcIntegration) (grpcproxy.Backend, func(error), *upstream.Endpoint, error) {
+// pickGRPC is grpcBackend with the endpoint's done (nil for a single
+// target) apart from the release of the circuit breaker's slot (never
+// nil), and the endpoint picked among the integration's targets (nil for a
+// single target).
+func (g *Gateway) pickGRPC(ctx context.Context, r *routing.Route, in *adminv1.GrpcIntegration) (grpcproxy.Backend, func(error), func(), *upstream.Endpoint, error) {
 	release, err := g.upstreams.admit(ctx, in, in.GetCircuitBreaker(), r.Timeout)
 	if err != nil {
-		return grpcproxy.Backend{}, nil, nil, err
+		return grpcproxy.Backend{}, nil, nil, nil, err
 	}
 	if len(in.GetTargets()) == 0 {
-		if in.GetCircuitBreaker() == nil {
-			return backendOf(in), nil, nil, nil
-		}
-		return backendOf(in), func(error) { release() }, nil, nil
+		return backendOf(in), nil, release, nil, nil
 	}
 	set, err := g.upstreams.grpcSet(in)
 	var ep *upstream.Endpoint
@@ -696,13 +704,12 @@ func (g *Gateway) pickGRPC(ctx context.Context, r *routing.Route, in *adminv1.Gr
 	if err != nil {
 		release()
 		g.logger.WarnContext(ctx, "gateway: no target", "route", routeLabel(r), "error", err)
-		return grpcproxy.Backend{}, nil, nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
+		return grpcproxy.Backend{}, nil, nil, nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
 	}
 	return endpointBackend(in, ep), func(err error) {
-		release()
 		ep.Done()
 		set.Report(ep, grpcFailure(err))
-	}, ep, nil
+	}, release, ep, nil
 }
 
 // backendOf is the pooled-connection key of a gRPC integration.

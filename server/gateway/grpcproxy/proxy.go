@@ -55,6 +55,9 @@ type Call struct {
 	// retried elsewhere, that attempt's error: the Director's chance to
 	// release what it took for the call, such as a target's busy count.
 	Done func(err error)
+	// Finally, if not nil, is called once when the whole call (all its
+	// attempts) has ended, after Done.
+	Finally func()
 	// Retry, if not nil, retries a unary (not Streaming) call that fails
 	// with a retryable status before the backend answered. The request is
 	// read whole first (a unary call has one message).
@@ -134,6 +137,9 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	err = p.forward(ctx, ss, method, &call)
 	if call.Done != nil {
 		call.Done(err)
+	}
+	if call.Finally != nil {
+		call.Finally()
 	}
 	return err
 }

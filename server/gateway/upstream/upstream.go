@@ -416,12 +416,23 @@ func (s *Set) Pick(key string, skip ...*Endpoint) (*Endpoint, error) {
 	if sn == nil || len(sn.endpoints) == 0 {
 		return nil, ErrNoEndpoint
 	}
-	if now := time.Now().Unix(); s.lastUsed.Load() != now {
-		s.lastUsed.Store(now)
+	t := time.Now()
+	if sec := t.Unix(); s.lastUsed.Load() != sec {
+		s.lastUsed.Store(sec)
 	}
-	now := time.Now().UnixNano()
-	// Avoided: skipped endpoints, and (while any endpoint is available)
-	// unhealthy and ejected ones.
+	now := t.UnixNano()
+	e := s.pickOnce(sn, key, 0)
+	if slices.Contains(skip, e) || !e.available(now) {
+		e = s.repick(sn, key, e, now, skip)
+	}
+	e.active.Add(1)
+	return e, nil
+}
+
+// repick chooses again when the policy's choice e is to be avoided: a
+// skipped endpoint, or (while any other endpoint is available) one that is
+// unhealthy or ejected.
+func (s *Set) repick(sn *snapshot, key string, e *Endpoint, now int64, skip []*Endpoint) *Endpoint {
 	anyAvailable := false
 	for _, c := range sn.endpoints {
 		if c.available(now) && !slices.Contains(skip, c) {
@@ -432,7 +443,6 @@ func (s *Set) Pick(key string, skip ...*Endpoint) (*Endpoint, error) {
 	avoid := func(c *Endpoint) bool {
 		return slices.Contains(skip, c) || (anyAvailable && !c.available(now))
 	}
-	e := s.pickOnce(sn, key, 0)
 	for attempt := 1; attempt < 3 && avoid(e); attempt++ {
 		e = s.pickOnce(sn, key, attempt)
 	}
@@ -442,13 +452,11 @@ func (s *Set) Pick(key string, skip ...*Endpoint) (*Endpoint, error) {
 		i := slices.Index(sn.endpoints, e)
 		for j := 1; j < len(sn.endpoints); j++ {
 			if c := sn.endpoints[(i+j)%len(sn.endpoints)]; !avoid(c) {
-				e = c
-				break
+				return c
 			}
 		}
 	}
-	e.active.Add(1)
-	return e, nil
+	return e
 }
 
 func (s *Set) pickOnce(sn *snapshot, key string, attempt int) *Endpoint {

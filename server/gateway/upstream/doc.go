@@ -20,6 +20,11 @@
 // target than the one that failed. Each endpoint then gets its own pooled
 // connection, keyed by its address.
 //
+// A Set can also eject endpoints whose calls keep failing ([Set.Report],
+// [OutlierDetection]) and probe them in the background ([HealthCheck]);
+// unhealthy and ejected endpoints get no calls while any other can take
+// them. A [Breaker] bounds the calls in flight to one integration.
+//
 // A [Registry] shares Sets between routes and deployments that name the
 // same targets, so that their state (busy counts, round-robin position)
 // survives reloads; sets no deployment has used for a while are closed.

@@ -23,7 +23,7 @@ func TestOutlierDetectionEjectsKilledTarget(t *testing.T) {
 	}
 	route := grpcTargets(targets, nil)
 	route.GetIntegration().GetGrpc().OutlierDetection = &adminv1.OutlierDetection{
-		ConsecutiveFailures: 3, BaseEjectionTime: durationpb.New(time.Second),
+		ConsecutiveFailures: 3, BaseEjectionTime: durationpb.New(3 * time.Second),
 	}
 	tg := startGateway(t)
 	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", "127.0.0.1:1", route), nil))
@@ -39,17 +39,23 @@ func TestOutlierDetectionEjectsKilledTarget(t *testing.T) {
 	}
 	killed := bs[1].Addr()
 	bs[1].Stop()
+	// Three failures in a row eject it; calls are spread over three
+	// targets, so those three come within the first ten or so calls.
 	failures := 0
-	for range 300 {
+	for i := 0; failures < 3; i++ {
+		if i == 30 {
+			t.Fatalf("only %d of 30 calls failed after the kill", failures)
+		}
 		if call() != nil {
 			failures++
 		}
 	}
-	// Three failures in a row eject it; calls are spread over three
-	// targets, so those three come within the first ten or so calls.
-	t.Logf("%d calls failed after the kill", failures)
-	if failures > 5 {
-		t.Errorf("%d calls failed after the kill, want the 3 that eject the target", failures)
+	ejectedAt := time.Now()
+	// Then none fails while the ejection lasts.
+	for range 60 {
+		if err := call(); err != nil && time.Since(ejectedAt) < 3*time.Second {
+			t.Fatalf("a call failed after the target was ejected: %v", err)
+		}
 	}
 	health, ok := tg.gw.StageHealth("apis/shop/stages/prod")
 	if !ok || len(health) != 3 {
@@ -67,7 +73,7 @@ func TestOutlierDetectionEjectsKilledTarget(t *testing.T) {
 		t.Skipf("the port was taken in the meantime: %v", err)
 	}
 	t.Cleanup(be.Stop)
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(time.Until(ejectedAt.Add(3100 * time.Millisecond)))
 	failures = 0
 	for range 60 {
 		if call() != nil {

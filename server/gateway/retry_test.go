@@ -26,7 +26,11 @@ func TestRetriesHideKilledTarget(t *testing.T) {
 	}
 	route := grpcTargets(targets, nil)
 	route.GetIntegration().GetGrpc().OutlierDetection = &adminv1.OutlierDetection{BaseEjectionTime: durationpb.New(time.Minute)}
-	route.RetryPolicy = &adminv1.RetryPolicy{Attempts: 3}
+	// A budget of every call: with few calls so far, the default (20%,
+	// at least 3 per 10 s) would rightly refuse some of the retries that
+	// calls in flight to the killed target need (TestProxyRetryBudget
+	// tests the default).
+	route.RetryPolicy = &adminv1.RetryPolicy{Attempts: 3, BudgetPercent: 100}
 	tg := startGateway(t)
 	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", "127.0.0.1:1", route), nil))
 	echo := examplev1.NewEchoServiceClient(tg.grpcConn(t))

@@ -152,10 +152,8 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 	// The backend call lives in a context derived from the client's, so the
 	// client's cancellation and deadline reach the backend; cancel also
 	// ends the backend call when the client side fails first.
-	ctx, cancelCause := context.WithCancelCause(ctx)
-	cancel := func() { cancelCause(nil) }
-	defer cancel()
 	var (
+		cancel        context.CancelFunc
 		routeDeadline time.Time // set when the route timeout is the earlier deadline
 		watch         *streamWatch
 	)
@@ -165,10 +163,11 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 		if clientDL, ok := ctx.Deadline(); !ok || dl.Before(clientDL) {
 			routeDeadline = dl
 		}
-		var cancelDeadline context.CancelFunc
-		ctx, cancelDeadline = context.WithDeadlineCause(ctx, dl, errRouteTimeout)
-		defer cancelDeadline()
+		ctx, cancel = context.WithDeadlineCause(ctx, dl, errRouteTimeout)
 	case call.Streaming:
+		var cancelCause context.CancelCauseFunc
+		ctx, cancelCause = context.WithCancelCause(ctx)
+		cancel = func() { cancelCause(nil) }
 		if call.MaxStreamDuration > 0 {
 			var cancelDeadline context.CancelFunc
 			ctx, cancelDeadline = context.WithDeadlineCause(ctx, time.Now().Add(call.MaxStreamDuration), errMaxStreamDuration)
@@ -178,7 +177,10 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 		// a timer rather than the backend call's deadline.
 		watch = newStreamWatch(call.Timeout, call.StreamIdleTimeout, cancelCause)
 		defer watch.stop()
+	default:
+		ctx, cancel = context.WithCancel(ctx)
 	}
+	defer cancel()
 
 	// FromIncomingContext returns a copy, which becomes the outgoing
 	// metadata once stripped.

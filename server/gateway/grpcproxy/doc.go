@@ -43,6 +43,15 @@
 // [Call.MaxStreamDuration], the backend's deadline too, ends any stream.
 // A client's own earlier deadline always applies.
 //
+// # Retries and reconnection
+//
+// A unary call with a [RetryPolicy] is read whole, then tried again (on
+// the backend [Call.Retarget] picks) while it fails with a retryable
+// status before the backend answered, within a [RetryBudget]. A [Pool]'s
+// connections back off between reconnection attempts for at most 2 s, and
+// [Pool.Wake] makes a failing connection reconnect at once when a call
+// needs it, so that a restarted backend serves the next call.
+//
 // # What the client receives
 //
 // Response headers are forwarded as soon as the backend sends them, then the

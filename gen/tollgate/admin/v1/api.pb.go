@@ -515,8 +515,10 @@ type Route struct {
 	Match isRoute_Match `protobuf_oneof:"match"`
 	// Where matching calls go. Unset uses the API's default integration.
 	Integration *Integration `protobuf:"bytes,7,opt,name=integration,proto3" json:"integration,omitempty"`
-	// Deadline for the backend call. Default 29 s; must be between 50 ms and
-	// the gateway's maximum route timeout (default 29 s, set by --max-route-timeout).
+	// Deadline for the backend call of a unary call; for a stream, how long
+	// the backend may take to answer (see stream_idle_timeout). Default 29 s;
+	// must be between 50 ms and the gateway's maximum route timeout (default
+	// 29 s, set by --max-route-timeout).
 	Timeout *durationpb.Duration `protobuf:"bytes,8,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// Who may call the route.
 	Authorization *RouteAuthorization `protobuf:"bytes,9,opt,name=authorization,proto3" json:"authorization,omitempty"`

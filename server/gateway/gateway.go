@@ -413,8 +413,7 @@ func runtimeKey(s *routing.Stage) string {
 // pooled connections.
 func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
 	var out []grpcproxy.Backend
-	for _, m := range s.Methods() {
-		r, _ := s.Method(m)
+	add := func(r *routing.Route) {
 		in := r.Integration.GetGrpc()
 		switch {
 		case in == nil:
@@ -429,7 +428,16 @@ func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
 			}
 		}
 	}
-	return append(out, webSocketBackends(s)...)
+	for _, m := range s.Methods() {
+		r, _ := s.Method(m)
+		add(r)
+	}
+	if w := s.WebSocket(); w != nil {
+		for _, r := range w.Routes() {
+			add(r)
+		}
+	}
+	return out
 }
 
 // ServeGRPC serves gRPC connections accepted from ln with grpc-go's native

@@ -27,7 +27,6 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/origin"
-	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	ws "github.com/tollgate-gw/tollgate/server/gateway/websocket"
 )
@@ -123,21 +122,6 @@ func (g *Gateway) closeRetiredWebSockets(t *routing.Table) {
 			g.ws.reg.CloseStage(name, ws.CloseGoingAway, ws.ReasonStageGone)
 		}
 	}
-}
-
-// webSocketBackends lists the gRPC backends of a WebSocket stage.
-func webSocketBackends(s *routing.Stage) []grpcproxy.Backend {
-	w := s.WebSocket()
-	if w == nil {
-		return nil
-	}
-	var out []grpcproxy.Backend
-	for _, r := range w.Routes() {
-		if g := r.Integration.GetGrpc(); g != nil {
-			out = append(out, backendOf(g))
-		}
-	}
-	return out
 }
 
 // serveWebSocketStages serves WebSocket upgrades and callback API calls of

@@ -80,9 +80,24 @@ protodeps: $(NPM_STAMP) ## Copy the google/api and google/rpc protos into .proto
 
 ##@ Code generation
 
+# The hand-written files of the SDK packages under gen/ (package manifests,
+# READMEs, the modules that re-export the generated ones): everything else
+# in gen/ is buf's output and is deleted before each generation, so that a
+# removed .proto file leaves nothing behind.
+GEN_KEEP := \
+	gen/ts/package.json \
+	gen/ts/README.md \
+	gen/ts/index.js \
+	gen/ts/index.d.ts \
+	gen/ts/admin.js \
+	gen/ts/admin.d.ts \
+	gen/ts/data.js \
+	gen/ts/data.d.ts
+
 .PHONY: generate
-generate: tools ## Regenerate gen/ from proto/ with buf (rm -rf gen first)
-	rm -rf gen
+generate: tools ## Regenerate gen/ from proto/ with buf (everything in gen/ but GEN_KEEP is removed first)
+	find gen -type f $(foreach f,$(GEN_KEEP),! -path '$(f)') -delete
+	find gen -mindepth 1 -type d -empty -delete
 	$(BUF) generate
 
 .PHONY: checkgenerate

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tollgate-gw/tollgate/server"
 )
@@ -127,4 +128,42 @@ func run(t *testing.T, dir, name string, args ...string) []byte {
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
 	}
 	return stdout.Bytes()
+}
+
+// checkClientResult checks what a client program printed: the JSON object
+// the clients in testdata/ write after creating the API key keyID, listing
+// the demo's APIs, calling without a token, inspecting the chat client's
+// connection, sending it message, and asking for an unknown connection.
+func checkClientResult(t *testing.T, out []byte, keyID, message string, chat *chatClient) {
+	t.Helper()
+	var got struct {
+		KeyName           string
+		KeyValueLength    int
+		Apis              []string
+		Unauthenticated   string
+		ConnectionStage   string
+		UnknownConnection string
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("client output %s: %v", out, err)
+	}
+	if got.KeyName != "apiKeys/"+keyID || got.KeyValueLength < 20 {
+		t.Errorf("created key %q with a value of %d characters", got.KeyName, got.KeyValueLength)
+	}
+	if diff := cmp.Diff([]string{"apis/bookstore", "apis/chat"}, got.Apis); diff != "" {
+		t.Errorf("listed APIs (-want +got):\n%s", diff)
+	}
+	// Connect and Python name the code differently.
+	if n := strings.ToLower(strings.ReplaceAll(got.Unauthenticated, "_", "")); n != "unauthenticated" {
+		t.Errorf("a call without the token: %s, want UNAUTHENTICATED", got.Unauthenticated)
+	}
+	if got.ConnectionStage != "apis/chat/stages/live" {
+		t.Errorf("connection's stage %q", got.ConnectionStage)
+	}
+	if n := strings.ToLower(strings.ReplaceAll(got.UnknownConnection, "_", "")); n != "notfound" {
+		t.Errorf("an unknown connection: %s, want NOT_FOUND", got.UnknownConnection)
+	}
+	if msg := chat.read(t); msg != message {
+		t.Errorf("the chat client received %q, want %q", msg, message)
+	}
 }

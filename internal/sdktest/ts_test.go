@@ -1,7 +1,6 @@
 package sdktest_test
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,35 +29,7 @@ func TestTypeScriptSDK(t *testing.T) {
 	out := run(t, "testdata", node, "client.mjs",
 		"http://"+s.AdminAddr(), "http://"+s.DataAddr(), s.AdminToken(), chat.id)
 
-	var got struct {
-		KeyName           string
-		KeyValueLength    int
-		Apis              []string
-		Unauthenticated   string
-		ConnectionStage   string
-		UnknownConnection string
-	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("client output %s: %v", out, err)
-	}
-	if got.KeyName != "apiKeys/from-typescript" || got.KeyValueLength < 20 {
-		t.Errorf("created key %q with a value of %d characters", got.KeyName, got.KeyValueLength)
-	}
-	if diff := cmp.Diff([]string{"apis/bookstore", "apis/chat"}, got.Apis); diff != "" {
-		t.Errorf("listed APIs (-want +got):\n%s", diff)
-	}
-	if got.Unauthenticated != "Unauthenticated" {
-		t.Errorf("a call without the token: %s, want Unauthenticated", got.Unauthenticated)
-	}
-	if got.ConnectionStage != "apis/chat/stages/live" {
-		t.Errorf("connection's stage %q", got.ConnectionStage)
-	}
-	if got.UnknownConnection != "NotFound" {
-		t.Errorf("an unknown connection: %s, want NotFound", got.UnknownConnection)
-	}
-	if msg := chat.read(t); msg != "hello from typescript" {
-		t.Errorf("the chat client received %q", msg)
-	}
+	checkClientResult(t, out, "from-typescript", "hello from typescript", chat)
 }
 
 // TestTypeScriptSDKReexports checks that the package's hand-written entry

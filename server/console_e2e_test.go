@@ -149,8 +149,8 @@ func waitJS(expr string) chromedp.Action[chromedp.Void] {
 // TestConsole drives the web console in headless Chromium against a real
 // gateway: sign-in (a refused token, then the admin token), an API's
 // stages, a deploy and a roll back, creating an API key whose value is
-// shown once, its usage chart after calls through the data plane,
-// disabling it, and signing out.
+// shown once, its usage chart after calls through the data plane, the
+// stage's live metrics, disabling the key, and signing out.
 func TestConsole(t *testing.T) {
 	b := startBrowser(t)
 	cfg := testConfig(t)
@@ -287,6 +287,16 @@ func TestConsole(t *testing.T) {
 	if bars != 14 {
 		t.Errorf("the chart has %d bars, want one per day for 14 days", bars)
 	}
+
+	// The stage's live metrics count the keyed route's calls: the refused
+	// one and the three with the key.
+	b.run(t, "live metrics",
+		chromedp.Click(chromedp.ID("nav-apis")),
+		chromedp.WaitVisible(chromedp.CSS(`a.api-link[href="#/apis/bookstore"]`)),
+		chromedp.Click(chromedp.CSS(`a.api-link[href="#/apis/bookstore"]`)),
+		waitJS(`Number(document.querySelector('#metrics-demo tr[data-route="teapot"] .calls')?.textContent) >= 4`),
+	)
+	b.screenshot(t, "live-metrics")
 
 	// Disable the key: the data plane refuses it.
 	b.run(t, "disable the key",

@@ -5,6 +5,11 @@
 
 import { ApiError, call, idOf, listAll, setToken, token } from "./api.js";
 import { usageChart } from "./chart.js";
+import { stageMetrics } from "./metrics.js";
+
+// How often the live metrics of a stage are refreshed.
+const METRICS_INTERVAL_MS = 5000;
+let metricsTimer = 0;
 
 const $ = (id) => document.getElementById(id);
 
@@ -156,6 +161,10 @@ async function apiView(view, apiID) {
         el("td", {}, el("button", { type: "button", id: `deploy-${id}`, onclick: () => deploy(s) }, "Deploy current routes")),
         el("td", {}, select, " ", el("button", { type: "button", id: `rollback-${id}`, onclick: () => rollBack(s, select) }, "Roll back")));
     })),
+    el("h3", {}, "Live metrics"),
+    el("p", { class: "muted" }, "Calls through each stage since the gateway started, per route, refreshed every 5 s."),
+    stages.map((s) => el("div", { class: "stage-metrics", id: `metrics-${idOf(s.name)}`, "data-stage": s.name },
+      el("h4", {}, s.name), el("p", { class: "muted" }, "loading…"))),
     el("h3", {}, "Routes"),
     table(["Route", "Match", "API key", "Description"], routes.map((r) => el("tr", {},
       el("td", {}, idOf(r.name)), el("td", { class: "mono" }, routeMatch(r)),
@@ -164,6 +173,47 @@ async function apiView(view, apiID) {
     table(["Deployment", "Created", "Description"], deployments.map((d) => el("tr", {},
       el("td", { class: "mono" }, d.name), el("td", {}, formatTime(d.createTime)), el("td", {}, d.description || "")))),
   );
+}
+
+/** refreshMetrics redraws the live metrics tables of the stages in view. */
+async function refreshMetrics(view, previous) {
+  const current = new Map();
+  for (const box of view.querySelectorAll(".stage-metrics")) {
+    const stage = box.dataset.stage;
+    let rows;
+    try {
+      rows = await stageMetrics(stage);
+    } catch (err) {
+      box.replaceChildren(el("h4", {}, stage), el("p", { class: "muted" }, String(err)));
+      continue;
+    }
+    current.set(stage, rows);
+    const before = previous.get(stage);
+    const tr = [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([route, m]) => {
+      const prev = before?.get(route);
+      const rate = prev ? ((m.calls - prev.calls) / (METRICS_INTERVAL_MS / 1000)).toFixed(1) : "";
+      const mean = m.durationCount ? (m.durationSum / m.durationCount).toFixed(1) : "";
+      return el("tr", { "data-route": route },
+        el("td", { class: "mono" }, route), el("td", { class: "calls" }, m.calls), el("td", {}, rate),
+        el("td", {}, m.errors4xx), el("td", {}, m.errors5xx), el("td", {}, m.throttled), el("td", {}, mean));
+    });
+    box.replaceChildren(el("h4", {}, stage),
+      table(["Route", "Calls", "Calls/s", "4xx", "5xx", "Throttled", "Mean ms"], tr));
+  }
+  return current;
+}
+
+/** watchMetrics refreshes the view's live metrics until the view is replaced. */
+function watchMetrics(view) {
+  clearTimeout(metricsTimer);
+  if (!view.querySelector(".stage-metrics")) return;
+  let previous = new Map();
+  const tick = async () => {
+    if (!view.isConnected) return;
+    previous = await refreshMetrics(view, previous);
+    if (view.isConnected) metricsTimer = setTimeout(tick, METRICS_INTERVAL_MS);
+  };
+  tick();
 }
 
 async function keysView(view) {
@@ -274,6 +324,7 @@ async function render() {
     await viewFn(view, ...args);
     view.removeAttribute("aria-busy");
     $("view").replaceWith(view);
+    watchMetrics(view);
   });
 }
 

@@ -260,6 +260,12 @@ class GetRouteRequest(_message.Message):
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
+class GetStageHealthRequest(_message.Message):
+    __slots__ = ["name"]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
 class GetStageRequest(_message.Message):
     __slots__ = ["name"]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -505,6 +511,36 @@ class ListUsagePlansResponse(_message.Message):
     next_page_token: str
     usage_plans: _containers.RepeatedCompositeFieldContainer[_keys_pb2.UsagePlan]
     def __init__(self, usage_plans: _Optional[_Iterable[_Union[_keys_pb2.UsagePlan, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class StageHealth(_message.Message):
+    __slots__ = ["name", "targets"]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    targets: _containers.RepeatedCompositeFieldContainer[TargetHealth]
+    def __init__(self, name: _Optional[str] = ..., targets: _Optional[_Iterable[_Union[TargetHealth, _Mapping]]] = ...) -> None: ...
+
+class TargetHealth(_message.Message):
+    __slots__ = ["active_calls", "address", "canary", "ejected_until", "ejections", "healthy", "last_check_error", "routes", "target"]
+    ACTIVE_CALLS_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CANARY_FIELD_NUMBER: _ClassVar[int]
+    EJECTED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    EJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHECK_ERROR_FIELD_NUMBER: _ClassVar[int]
+    ROUTES_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    active_calls: int
+    address: str
+    canary: bool
+    ejected_until: _timestamp_pb2.Timestamp
+    ejections: int
+    healthy: bool
+    last_check_error: str
+    routes: _containers.RepeatedScalarFieldContainer[str]
+    target: str
+    def __init__(self, routes: _Optional[_Iterable[str]] = ..., canary: bool = ..., target: _Optional[str] = ..., address: _Optional[str] = ..., healthy: bool = ..., ejected_until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., ejections: _Optional[int] = ..., last_check_error: _Optional[str] = ..., active_calls: _Optional[int] = ...) -> None: ...
 
 class UpdateAccountSettingsRequest(_message.Message):
     __slots__ = ["account_settings", "update_mask"]

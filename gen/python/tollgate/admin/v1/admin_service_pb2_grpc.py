@@ -323,6 +323,11 @@ class AdminServiceStub(object):
                 request_serializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.ListAuditEventsRequest.SerializeToString,
                 response_deserializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.ListAuditEventsResponse.FromString,
                 )
+        self.GetStageHealth = channel.unary_unary(
+                '/tollgate.admin.v1.AdminService/GetStageHealth',
+                request_serializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.GetStageHealthRequest.SerializeToString,
+                response_deserializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.StageHealth.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -770,6 +775,15 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStageHealth(self, request, context):
+        """Reports the health of the targets of a stage's integrations that name
+        several targets (and of its canary's), as this gateway instance sees
+        them: active health check results and outlier ejections.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1067,6 +1081,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListAuditEvents,
                     request_deserializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.ListAuditEventsRequest.FromString,
                     response_serializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.ListAuditEventsResponse.SerializeToString,
+            ),
+            'GetStageHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStageHealth,
+                    request_deserializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.GetStageHealthRequest.FromString,
+                    response_serializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.StageHealth.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2087,5 +2106,22 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.admin.v1.AdminService/ListAuditEvents',
             tollgate_dot_admin_dot_v1_dot_admin__service__pb2.ListAuditEventsRequest.SerializeToString,
             tollgate_dot_admin_dot_v1_dot_admin__service__pb2.ListAuditEventsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetStageHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.admin.v1.AdminService/GetStageHealth',
+            tollgate_dot_admin_dot_v1_dot_admin__service__pb2.GetStageHealthRequest.SerializeToString,
+            tollgate_dot_admin_dot_v1_dot_admin__service__pb2.StageHealth.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

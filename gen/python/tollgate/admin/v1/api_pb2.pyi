@@ -247,8 +247,26 @@ class ReflectionSource(_message.Message):
     tls: bool
     def __init__(self, target: _Optional[str] = ..., tls: bool = ..., services: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class RetryPolicy(_message.Message):
+    __slots__ = ["attempts", "base_backoff", "budget_min_retries", "budget_percent", "max_backoff", "retryable_codes", "retryable_statuses"]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    BASE_BACKOFF_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_MIN_RETRIES_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MAX_BACKOFF_FIELD_NUMBER: _ClassVar[int]
+    RETRYABLE_CODES_FIELD_NUMBER: _ClassVar[int]
+    RETRYABLE_STATUSES_FIELD_NUMBER: _ClassVar[int]
+    attempts: int
+    base_backoff: _duration_pb2.Duration
+    budget_min_retries: int
+    budget_percent: int
+    max_backoff: _duration_pb2.Duration
+    retryable_codes: _containers.RepeatedScalarFieldContainer[str]
+    retryable_statuses: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, attempts: _Optional[int] = ..., retryable_codes: _Optional[_Iterable[str]] = ..., retryable_statuses: _Optional[_Iterable[int]] = ..., base_backoff: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., budget_percent: _Optional[int] = ..., budget_min_retries: _Optional[int] = ...) -> None: ...
+
 class Route(_message.Message):
-    __slots__ = ["allow_encoded_slashes", "api_key_required", "authorization", "cache_all_methods", "cache_key_parameters", "cache_shared_by_callers", "create_time", "description", "etag", "grpc_method", "http", "integration", "ip_policy", "name", "return_response", "timeout", "uid", "update_time", "websocket_route_key"]
+    __slots__ = ["allow_encoded_slashes", "api_key_required", "authorization", "cache_all_methods", "cache_key_parameters", "cache_shared_by_callers", "create_time", "description", "etag", "grpc_method", "http", "integration", "ip_policy", "max_stream_duration", "name", "retry_policy", "return_response", "stream_idle_timeout", "timeout", "uid", "update_time", "websocket_route_key"]
     ALLOW_ENCODED_SLASHES_FIELD_NUMBER: _ClassVar[int]
     API_KEY_REQUIRED_FIELD_NUMBER: _ClassVar[int]
     AUTHORIZATION_FIELD_NUMBER: _ClassVar[int]
@@ -262,8 +280,11 @@ class Route(_message.Message):
     HTTP_FIELD_NUMBER: _ClassVar[int]
     INTEGRATION_FIELD_NUMBER: _ClassVar[int]
     IP_POLICY_FIELD_NUMBER: _ClassVar[int]
+    MAX_STREAM_DURATION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
     RETURN_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    STREAM_IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -281,13 +302,16 @@ class Route(_message.Message):
     http: HttpMatch
     integration: _common_pb2.Integration
     ip_policy: _common_pb2.IpPolicy
+    max_stream_duration: _duration_pb2.Duration
     name: str
+    retry_policy: RetryPolicy
     return_response: bool
+    stream_idle_timeout: _duration_pb2.Duration
     timeout: _duration_pb2.Duration
     uid: str
     update_time: _timestamp_pb2.Timestamp
     websocket_route_key: str
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., grpc_method: _Optional[str] = ..., http: _Optional[_Union[HttpMatch, _Mapping]] = ..., websocket_route_key: _Optional[str] = ..., integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., authorization: _Optional[_Union[_common_pb2.RouteAuthorization, _Mapping]] = ..., api_key_required: bool = ..., cache_key_parameters: _Optional[_Iterable[str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., cache_all_methods: bool = ..., cache_shared_by_callers: bool = ..., return_response: bool = ..., allow_encoded_slashes: bool = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., grpc_method: _Optional[str] = ..., http: _Optional[_Union[HttpMatch, _Mapping]] = ..., websocket_route_key: _Optional[str] = ..., integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., authorization: _Optional[_Union[_common_pb2.RouteAuthorization, _Mapping]] = ..., api_key_required: bool = ..., cache_key_parameters: _Optional[_Iterable[str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., cache_all_methods: bool = ..., cache_shared_by_callers: bool = ..., return_response: bool = ..., allow_encoded_slashes: bool = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., stream_idle_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_stream_duration: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ...) -> None: ...
 
 class RouteSettings(_message.Message):
     __slots__ = ["cache_ttl_seconds", "caching_enabled", "ip_policy", "throttle"]

@@ -13,9 +13,10 @@ _sym_db = _symbol_database.Default()
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etollgate/admin/v1/common.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"R\n\x10ThrottleSettings\x12\x1d\n\nrate_limit\x18\x01 \x01(\x01R\trateLimit\x12\x1f\n\x0b\x62urst_limit\x18\x02 \x01(\x05R\nburstLimit\"\xc5\x01\n\x0bIntegration\x12\x38\n\x04grpc\x18\x01 \x01(\x0b\x32\".tollgate.admin.v1.GrpcIntegrationH\x00R\x04grpc\x12\x38\n\x04http\x18\x02 \x01(\x0b\x32\".tollgate.admin.v1.HttpIntegrationH\x00R\x04http\x12\x38\n\x04mock\x18\x03 \x01(\x0b\x32\".tollgate.admin.v1.MockIntegrationH\x00R\x04mockB\x08\n\x06target\"\xb6\x01\n\x0fGrpcIntegration\x12\x1b\n\x06target\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06target\x12\x10\n\x03tls\x18\x02 \x01(\x08R\x03tls\x12\x1c\n\tauthority\x18\x03 \x01(\tR\tauthority\x12\x16\n\x06method\x18\x04 \x01(\tR\x06method\x12>\n\x0b\x62\x61\x63kend_tls\x18\x05 \x01(\x0b\x32\x1d.tollgate.admin.v1.BackendTlsR\nbackendTls\"\xc4\x01\n\x0fHttpIntegration\x12\x15\n\x03uri\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x03uri\x12\x16\n\x06method\x18\x02 \x01(\tR\x06method\x12\x30\n\x14insecure_skip_verify\x18\x03 \x01(\x08R\x12insecureSkipVerify\x12>\n\x0b\x62\x61\x63kend_tls\x18\x04 \x01(\x0b\x32\x1d.tollgate.admin.v1.BackendTlsR\nbackendTls\x12\x10\n\x03h2c\x18\x05 \x01(\x08R\x03h2c\"\xc4\x01\n\nBackendTls\x12\x15\n\x06\x63\x61_pem\x18\x01 \x01(\tR\x05\x63\x61Pem\x12L\n\x12\x63lient_certificate\x18\x02 \x01(\tB\x1d\xfa\x41\x1a\n\x18tollgate.dev/CertificateR\x11\x63lientCertificate\x12\x1f\n\x0bserver_name\x18\x03 \x01(\tR\nserverName\x12\x30\n\x14insecure_skip_verify\x18\x04 \x01(\x08R\x12insecureSkipVerify\"\xcd\x01\n\x0fMockIntegration\x12\x1f\n\x0bstatus_code\x18\x01 \x01(\x05R\nstatusCode\x12\x12\n\x04\x62ody\x18\x02 \x01(\tR\x04\x62ody\x12I\n\x07headers\x18\x03 \x03(\x0b\x32/.tollgate.admin.v1.MockIntegration.HeadersEntryR\x07headers\x1a:\n\x0cHeadersEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xe0\x01\n\x12RouteAuthorization\x12>\n\x04type\x18\x01 \x01(\x0e\x32*.tollgate.admin.v1.RouteAuthorization.TypeR\x04type\x12\x1e\n\nauthorizer\x18\x02 \x01(\tR\nauthorizer\x12\x16\n\x06scopes\x18\x03 \x03(\tR\x06scopes\"R\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\r\n\tTYPE_NONE\x10\x01\x12\x10\n\x0cTYPE_API_KEY\x10\x02\x12\x13\n\x0fTYPE_AUTHORIZER\x10\x03\"4\n\x08IpPolicy\x12\x14\n\x05\x61llow\x18\x01 \x03(\tR\x05\x61llow\x12\x12\n\x04\x64\x65ny\x18\x02 \x03(\tR\x04\x64\x65ny\"\xfe\x01\n\x11\x43orsConfiguration\x12#\n\rallow_origins\x18\x01 \x03(\tR\x0c\x61llowOrigins\x12#\n\rallow_methods\x18\x02 \x03(\tR\x0c\x61llowMethods\x12#\n\rallow_headers\x18\x03 \x03(\tR\x0c\x61llowHeaders\x12%\n\x0e\x65xpose_headers\x18\x04 \x03(\tR\rexposeHeaders\x12&\n\x0fmax_age_seconds\x18\x05 \x01(\x05R\rmaxAgeSeconds\x12+\n\x11\x61llow_credentials\x18\x06 \x01(\x08R\x10\x61llowCredentialsB\xc9\x01\n\x15\x63om.tollgate.admin.v1B\x0b\x43ommonProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etollgate/admin/v1/common.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\"R\n\x10ThrottleSettings\x12\x1d\n\nrate_limit\x18\x01 \x01(\x01R\trateLimit\x12\x1f\n\x0b\x62urst_limit\x18\x02 \x01(\x05R\nburstLimit\"\xc5\x01\n\x0bIntegration\x12\x38\n\x04grpc\x18\x01 \x01(\x0b\x32\".tollgate.admin.v1.GrpcIntegrationH\x00R\x04grpc\x12\x38\n\x04http\x18\x02 \x01(\x0b\x32\".tollgate.admin.v1.HttpIntegrationH\x00R\x04http\x12\x38\n\x04mock\x18\x03 \x01(\x0b\x32\".tollgate.admin.v1.MockIntegrationH\x00R\x04mockB\x08\n\x06target\"\xd4\x04\n\x0fGrpcIntegration\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n\x03tls\x18\x02 \x01(\x08R\x03tls\x12\x1c\n\tauthority\x18\x03 \x01(\tR\tauthority\x12\x16\n\x06method\x18\x04 \x01(\tR\x06method\x12>\n\x0b\x62\x61\x63kend_tls\x18\x05 \x01(\x0b\x32\x1d.tollgate.admin.v1.BackendTlsR\nbackendTls\x12\x42\n\x0f\x63onnect_timeout\x18\x18 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0e\x63onnectTimeout\x12\x33\n\x07targets\x18\x19 \x03(\x0b\x32\x19.tollgate.admin.v1.TargetR\x07targets\x12G\n\x0eload_balancing\x18\x1a \x01(\x0b\x32 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\x12\x41\n\x0chealth_check\x18\x1b \x01(\x0b\x32\x1e.tollgate.admin.v1.HealthCheckR\x0bhealthCheck\x12P\n\x11outlier_detection\x18\x1c \x01(\x0b\x32#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\x12J\n\x0f\x63ircuit_breaker\x18\x1d \x01(\x0b\x32!.tollgate.admin.v1.CircuitBreakerR\x0e\x63ircuitBreaker\"?\n\x06Target\x12\x1d\n\x07\x61\x64\x64ress\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x07\x61\x64\x64ress\x12\x16\n\x06weight\x18\x02 \x01(\rR\x06weight\"\xc9\x02\n\x0bHealthCheck\x12\x35\n\x08interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08interval\x12\x33\n\x07timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12+\n\x11healthy_threshold\x18\x03 \x01(\rR\x10healthyThreshold\x12/\n\x13unhealthy_threshold\x18\x04 \x01(\rR\x12unhealthyThreshold\x12!\n\x0cgrpc_service\x18\x05 \x01(\tR\x0bgrpcService\x12\x1b\n\thttp_path\x18\x06 \x01(\tR\x08httpPath\x12\x30\n\x14http_expected_status\x18\x07 \x01(\x05R\x12httpExpectedStatus\"n\n\x0e\x43ircuitBreaker\x12\x30\n\x14max_concurrent_calls\x18\x01 \x01(\rR\x12maxConcurrentCalls\x12*\n\x11max_pending_calls\x18\x02 \x01(\rR\x0fmaxPendingCalls\"\xc0\x01\n\x10OutlierDetection\x12\x31\n\x14\x63onsecutive_failures\x18\x01 \x01(\rR\x13\x63onsecutiveFailures\x12G\n\x12\x62\x61se_ejection_time\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x10\x62\x61seEjectionTime\x12\x30\n\x14max_ejection_percent\x18\x03 \x01(\rR\x12maxEjectionPercent\"\xc2\x02\n\rLoadBalancing\x12?\n\x06policy\x18\x01 \x01(\x0e\x32\'.tollgate.admin.v1.LoadBalancing.PolicyR\x06policy\x12\x1f\n\x0bhash_header\x18\x02 \x01(\tR\nhashHeader\x12K\n\x14\x64ns_refresh_interval\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x12\x64nsRefreshInterval\"\x81\x01\n\x06Policy\x12\x16\n\x12POLICY_UNSPECIFIED\x10\x00\x12\x16\n\x12POLICY_ROUND_ROBIN\x10\x01\x12\x11\n\rPOLICY_RANDOM\x10\x02\x12\x18\n\x14POLICY_LEAST_REQUEST\x10\x03\x12\x1a\n\x16POLICY_CONSISTENT_HASH\x10\x04\"\xe7\x04\n\x0fHttpIntegration\x12\x15\n\x03uri\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x03uri\x12\x16\n\x06method\x18\x02 \x01(\tR\x06method\x12\x30\n\x14insecure_skip_verify\x18\x03 \x01(\x08R\x12insecureSkipVerify\x12>\n\x0b\x62\x61\x63kend_tls\x18\x04 \x01(\x0b\x32\x1d.tollgate.admin.v1.BackendTlsR\nbackendTls\x12\x10\n\x03h2c\x18\x05 \x01(\x08R\x03h2c\x12\x42\n\x0f\x63onnect_timeout\x18\x17 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0e\x63onnectTimeout\x12\x33\n\x07targets\x18\x18 \x03(\x0b\x32\x19.tollgate.admin.v1.TargetR\x07targets\x12G\n\x0eload_balancing\x18\x19 \x01(\x0b\x32 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\x12\x41\n\x0chealth_check\x18\x1a \x01(\x0b\x32\x1e.tollgate.admin.v1.HealthCheckR\x0bhealthCheck\x12P\n\x11outlier_detection\x18\x1b \x01(\x0b\x32#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\x12J\n\x0f\x63ircuit_breaker\x18\x1c \x01(\x0b\x32!.tollgate.admin.v1.CircuitBreakerR\x0e\x63ircuitBreaker\"\xc4\x01\n\nBackendTls\x12\x15\n\x06\x63\x61_pem\x18\x01 \x01(\tR\x05\x63\x61Pem\x12L\n\x12\x63lient_certificate\x18\x02 \x01(\tB\x1d\xfa\x41\x1a\n\x18tollgate.dev/CertificateR\x11\x63lientCertificate\x12\x1f\n\x0bserver_name\x18\x03 \x01(\tR\nserverName\x12\x30\n\x14insecure_skip_verify\x18\x04 \x01(\x08R\x12insecureSkipVerify\"\xcd\x01\n\x0fMockIntegration\x12\x1f\n\x0bstatus_code\x18\x01 \x01(\x05R\nstatusCode\x12\x12\n\x04\x62ody\x18\x02 \x01(\tR\x04\x62ody\x12I\n\x07headers\x18\x03 \x03(\x0b\x32/.tollgate.admin.v1.MockIntegration.HeadersEntryR\x07headers\x1a:\n\x0cHeadersEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xe0\x01\n\x12RouteAuthorization\x12>\n\x04type\x18\x01 \x01(\x0e\x32*.tollgate.admin.v1.RouteAuthorization.TypeR\x04type\x12\x1e\n\nauthorizer\x18\x02 \x01(\tR\nauthorizer\x12\x16\n\x06scopes\x18\x03 \x03(\tR\x06scopes\"R\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\r\n\tTYPE_NONE\x10\x01\x12\x10\n\x0cTYPE_API_KEY\x10\x02\x12\x13\n\x0fTYPE_AUTHORIZER\x10\x03\"4\n\x08IpPolicy\x12\x14\n\x05\x61llow\x18\x01 \x03(\tR\x05\x61llow\x12\x12\n\x04\x64\x65ny\x18\x02 \x03(\tR\x04\x64\x65ny\"\xfe\x01\n\x11\x43orsConfiguration\x12#\n\rallow_origins\x18\x01 \x03(\tR\x0c\x61llowOrigins\x12#\n\rallow_methods\x18\x02 \x03(\tR\x0c\x61llowMethods\x12#\n\rallow_headers\x18\x03 \x03(\tR\x0c\x61llowHeaders\x12%\n\x0e\x65xpose_headers\x18\x04 \x03(\tR\rexposeHeaders\x12&\n\x0fmax_age_seconds\x18\x05 \x01(\x05R\rmaxAgeSeconds\x12+\n\x11\x61llow_credentials\x18\x06 \x01(\x08R\x10\x61llowCredentialsB\xc9\x01\n\x15\x63om.tollgate.admin.v1B\x0b\x43ommonProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.admin.v1.common_pb2', globals())
@@ -23,34 +24,46 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\025com.tollgate.admin.v1B\013CommonProtoP\001Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\242\002\003TAX\252\002\021Tollgate.Admin.V1\312\002\021Tollgate\\Admin\\V1\342\002\035Tollgate\\Admin\\V1\\GPBMetadata\352\002\023Tollgate::Admin::V1'
-  _GRPCINTEGRATION.fields_by_name['target']._options = None
-  _GRPCINTEGRATION.fields_by_name['target']._serialized_options = b'\340A\002'
+  _TARGET.fields_by_name['address']._options = None
+  _TARGET.fields_by_name['address']._serialized_options = b'\340A\002'
   _HTTPINTEGRATION.fields_by_name['uri']._options = None
   _HTTPINTEGRATION.fields_by_name['uri']._serialized_options = b'\340A\002'
   _BACKENDTLS.fields_by_name['client_certificate']._options = None
   _BACKENDTLS.fields_by_name['client_certificate']._serialized_options = b'\372A\032\n\030tollgate.dev/Certificate'
   _MOCKINTEGRATION_HEADERSENTRY._options = None
   _MOCKINTEGRATION_HEADERSENTRY._serialized_options = b'8\001'
-  _THROTTLESETTINGS._serialized_start=113
-  _THROTTLESETTINGS._serialized_end=195
-  _INTEGRATION._serialized_start=198
-  _INTEGRATION._serialized_end=395
-  _GRPCINTEGRATION._serialized_start=398
-  _GRPCINTEGRATION._serialized_end=580
-  _HTTPINTEGRATION._serialized_start=583
-  _HTTPINTEGRATION._serialized_end=779
-  _BACKENDTLS._serialized_start=782
-  _BACKENDTLS._serialized_end=978
-  _MOCKINTEGRATION._serialized_start=981
-  _MOCKINTEGRATION._serialized_end=1186
-  _MOCKINTEGRATION_HEADERSENTRY._serialized_start=1128
-  _MOCKINTEGRATION_HEADERSENTRY._serialized_end=1186
-  _ROUTEAUTHORIZATION._serialized_start=1189
-  _ROUTEAUTHORIZATION._serialized_end=1413
-  _ROUTEAUTHORIZATION_TYPE._serialized_start=1331
-  _ROUTEAUTHORIZATION_TYPE._serialized_end=1413
-  _IPPOLICY._serialized_start=1415
-  _IPPOLICY._serialized_end=1467
-  _CORSCONFIGURATION._serialized_start=1470
-  _CORSCONFIGURATION._serialized_end=1724
+  _THROTTLESETTINGS._serialized_start=145
+  _THROTTLESETTINGS._serialized_end=227
+  _INTEGRATION._serialized_start=230
+  _INTEGRATION._serialized_end=427
+  _GRPCINTEGRATION._serialized_start=430
+  _GRPCINTEGRATION._serialized_end=1026
+  _TARGET._serialized_start=1028
+  _TARGET._serialized_end=1091
+  _HEALTHCHECK._serialized_start=1094
+  _HEALTHCHECK._serialized_end=1423
+  _CIRCUITBREAKER._serialized_start=1425
+  _CIRCUITBREAKER._serialized_end=1535
+  _OUTLIERDETECTION._serialized_start=1538
+  _OUTLIERDETECTION._serialized_end=1730
+  _LOADBALANCING._serialized_start=1733
+  _LOADBALANCING._serialized_end=2055
+  _LOADBALANCING_POLICY._serialized_start=1926
+  _LOADBALANCING_POLICY._serialized_end=2055
+  _HTTPINTEGRATION._serialized_start=2058
+  _HTTPINTEGRATION._serialized_end=2673
+  _BACKENDTLS._serialized_start=2676
+  _BACKENDTLS._serialized_end=2872
+  _MOCKINTEGRATION._serialized_start=2875
+  _MOCKINTEGRATION._serialized_end=3080
+  _MOCKINTEGRATION_HEADERSENTRY._serialized_start=3022
+  _MOCKINTEGRATION_HEADERSENTRY._serialized_end=3080
+  _ROUTEAUTHORIZATION._serialized_start=3083
+  _ROUTEAUTHORIZATION._serialized_end=3307
+  _ROUTEAUTHORIZATION_TYPE._serialized_start=3225
+  _ROUTEAUTHORIZATION_TYPE._serialized_end=3307
+  _IPPOLICY._serialized_start=3309
+  _IPPOLICY._serialized_end=3361
+  _CORSCONFIGURATION._serialized_start=3364
+  _CORSCONFIGURATION._serialized_end=3618
 # @@protoc_insertion_point(module_scope)

@@ -4,8 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { Api, ApiSchema, Authorizer, AuthorizerSchema, Deployment, DeploymentSchema, DomainMapping, DomainMappingSchema, Route, RouteSchema, Stage, StageSchema } from "./api_pb.js";
 import type { EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Api, ApiSchema, Authorizer, AuthorizerSchema, Deployment, DeploymentSchema, DomainMapping, DomainMappingSchema, Route, RouteSchema, Stage, StageSchema } from "./api_pb.js";
 import type { AccountSettings, AccountSettingsSchema, ApiKey, ApiKeySchema, KeyUsage, KeyUsageSchema, UsagePlan, UsagePlanKey, UsagePlanKeySchema, UsagePlanSchema } from "./keys_pb.js";
 import type { AdminToken, AdminTokenSchema, AuditEvent } from "./access_pb.js";
 import type { CertificateSchema, CreateCertificateRequestSchema, DeleteCertificateRequestSchema, GetCertificateRequestSchema, ListCertificatesRequestSchema, ListCertificatesResponseSchema, UpdateCertificateRequestSchema } from "./certificate_pb.js";
@@ -14,6 +14,130 @@ import type { CertificateSchema, CreateCertificateRequestSchema, DeleteCertifica
  * Describes the file tollgate/admin/v1/admin_service.proto.
  */
 export declare const file_tollgate_admin_v1_admin_service: GenFile;
+
+/**
+ * GetStageHealthRequest is the request of GetStageHealth.
+ *
+ * @generated from message tollgate.admin.v1.GetStageHealthRequest
+ */
+export declare type GetStageHealthRequest = Message<"tollgate.admin.v1.GetStageHealthRequest"> & {
+  /**
+   * The name of the stage.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.GetStageHealthRequest.
+ * Use `create(GetStageHealthRequestSchema)` to create a new message.
+ */
+export declare const GetStageHealthRequestSchema: GenMessage<GetStageHealthRequest>;
+
+/**
+ * StageHealth is the health of a stage's targets.
+ *
+ * @generated from message tollgate.admin.v1.StageHealth
+ */
+export declare type StageHealth = Message<"tollgate.admin.v1.StageHealth"> & {
+  /**
+   * The stage's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * One entry per address of each target, in route order.
+   *
+   * @generated from field: repeated tollgate.admin.v1.TargetHealth targets = 2;
+   */
+  targets: TargetHealth[];
+};
+
+/**
+ * Describes the message tollgate.admin.v1.StageHealth.
+ * Use `create(StageHealthSchema)` to create a new message.
+ */
+export declare const StageHealthSchema: GenMessage<StageHealth>;
+
+/**
+ * TargetHealth is the health of one address of an integration's target.
+ *
+ * @generated from message tollgate.admin.v1.TargetHealth
+ */
+export declare type TargetHealth = Message<"tollgate.admin.v1.TargetHealth"> & {
+  /**
+   * The routes using the integration ("" for the API's default
+   * integration), sorted.
+   *
+   * @generated from field: repeated string routes = 1;
+   */
+  routes: string[];
+
+  /**
+   * Whether the stage's canary serves it rather than the stage.
+   *
+   * @generated from field: bool canary = 2;
+   */
+  canary: boolean;
+
+  /**
+   * The configured target ("host:port").
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+
+  /**
+   * The address calls go to: the target, or one address of its DNS name.
+   *
+   * @generated from field: string address = 4;
+   */
+  address: string;
+
+  /**
+   * False once the active health check failed enough times in a row.
+   *
+   * @generated from field: bool healthy = 5;
+   */
+  healthy: boolean;
+
+  /**
+   * Set while outlier detection keeps the target out.
+   *
+   * @generated from field: google.protobuf.Timestamp ejected_until = 6;
+   */
+  ejectedUntil?: Timestamp | undefined;
+
+  /**
+   * How many times outlier detection ejected the target.
+   *
+   * @generated from field: int64 ejections = 7;
+   */
+  ejections: bigint;
+
+  /**
+   * The last failed health check's error, empty after a pass.
+   *
+   * @generated from field: string last_check_error = 8;
+   */
+  lastCheckError: string;
+
+  /**
+   * Calls in flight to the address.
+   *
+   * @generated from field: int64 active_calls = 9;
+   */
+  activeCalls: bigint;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.TargetHealth.
+ * Use `create(TargetHealthSchema)` to create a new message.
+ */
+export declare const TargetHealthSchema: GenMessage<TargetHealth>;
 
 /**
  * CreateApiRequest is the request of CreateApi.
@@ -2575,6 +2699,18 @@ export declare const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ListAuditEventsRequestSchema;
     output: typeof ListAuditEventsResponseSchema;
+  },
+  /**
+   * Reports the health of the targets of a stage's integrations that name
+   * several targets (and of its canary's), as this gateway instance sees
+   * them: active health check results and outlier ejections.
+   *
+   * @generated from rpc tollgate.admin.v1.AdminService.GetStageHealth
+   */
+  getStageHealth: {
+    methodKind: "unary";
+    input: typeof GetStageHealthRequestSchema;
+    output: typeof StageHealthSchema;
   },
 }>;
 

@@ -317,8 +317,10 @@ export declare type Route = Message<"tollgate.admin.v1.Route"> & {
   integration?: Integration | undefined;
 
   /**
-   * Deadline for the backend call. Default 29 s; must be between 50 ms and
-   * the gateway's maximum route timeout (default 29 s, set by --max-route-timeout).
+   * Deadline for the backend call of a unary call; for a stream, how long
+   * the backend may take to answer (see stream_idle_timeout). Default 29 s;
+   * must be between 50 ms and the gateway's maximum route timeout (default
+   * 29 s, set by --max-route-timeout).
    *
    * @generated from field: google.protobuf.Duration timeout = 8;
    */
@@ -420,6 +422,37 @@ export declare type Route = Message<"tollgate.admin.v1.Route"> & {
    * @generated from field: tollgate.admin.v1.IpPolicy ip_policy = 42;
    */
   ipPolicy?: IpPolicy | undefined;
+
+  /**
+   * Streaming gRPC calls only (client, server and bidi streams, and calls
+   * of APIs without descriptors): how long a stream may carry no message in
+   * either direction before the gateway ends it with DEADLINE_EXCEEDED
+   * (reason STREAM_IDLE_TIMEOUT). The route timeout does not cut streams:
+   * it bounds only the wait for the backend's first response (its headers
+   * or first message). Default 5 minutes; between 50 ms and 24 hours.
+   *
+   * @generated from field: google.protobuf.Duration stream_idle_timeout = 41;
+   */
+  streamIdleTimeout?: Duration | undefined;
+
+  /**
+   * Streaming gRPC calls only: the longest a stream may last, however busy,
+   * before the gateway ends it with DEADLINE_EXCEEDED (reason
+   * MAX_STREAM_DURATION); the backend gets it as the call's deadline.
+   * Default none; between 50 ms and 7 days. A client's own shorter deadline
+   * always wins.
+   *
+   * @generated from field: google.protobuf.Duration max_stream_duration = 44;
+   */
+  maxStreamDuration?: Duration | undefined;
+
+  /**
+   * Retries of calls that fail before the backend answered. Unset: no
+   * retry.
+   *
+   * @generated from field: tollgate.admin.v1.RetryPolicy retry_policy = 43;
+   */
+  retryPolicy?: RetryPolicy | undefined;
 };
 
 /**
@@ -427,6 +460,81 @@ export declare type Route = Message<"tollgate.admin.v1.Route"> & {
  * Use `create(RouteSchema)` to create a new message.
  */
 export declare const RouteSchema: GenMessage<Route>;
+
+/**
+ * RetryPolicy retries a call that failed before the backend answered, on
+ * another target of the integration where there is one. Only calls whose
+ * request the gateway holds whole are retried: unary gRPC (and REST
+ * transcoded onto unary) calls, and plain HTTP calls with an idempotent
+ * method (GET, HEAD, OPTIONS, PUT, DELETE) and a body of at most 64 KiB.
+ * A retry budget keeps retries to a share of the route's calls, so that a
+ * failing backend never gets a retry storm.
+ *
+ * @generated from message tollgate.admin.v1.RetryPolicy
+ */
+export declare type RetryPolicy = Message<"tollgate.admin.v1.RetryPolicy"> & {
+  /**
+   * Attempts in all, the first included: 1 (the default) never retries;
+   * at most 5.
+   *
+   * @generated from field: uint32 attempts = 1;
+   */
+  attempts: number;
+
+  /**
+   * gRPC status codes that are retried, by name, e.g. "UNAVAILABLE" (which
+   * includes an unreachable backend). Default ["UNAVAILABLE"].
+   *
+   * @generated from field: repeated string retryable_codes = 2;
+   */
+  retryableCodes: string[];
+
+  /**
+   * Plain HTTP routes: backend statuses that are retried (an unreachable
+   * backend always is). Default [502, 503, 504].
+   *
+   * @generated from field: repeated int32 retryable_statuses = 3;
+   */
+  retryableStatuses: number[];
+
+  /**
+   * The wait before the n-th retry is random, up to
+   * min(max_backoff, base_backoff * 2^(n-1)). Defaults 25 ms and 250 ms;
+   * each between 1 ms and 10 s.
+   *
+   * @generated from field: google.protobuf.Duration base_backoff = 4;
+   */
+  baseBackoff?: Duration | undefined;
+
+  /**
+   * See base_backoff.
+   *
+   * @generated from field: google.protobuf.Duration max_backoff = 5;
+   */
+  maxBackoff?: Duration | undefined;
+
+  /**
+   * The largest share of the route's calls over the last 10 seconds that
+   * may be retried, in percent. Default 20; at most 100.
+   *
+   * @generated from field: uint32 budget_percent = 6;
+   */
+  budgetPercent: number;
+
+  /**
+   * Retries allowed over the last 10 seconds whatever the share. Default
+   * 3; at most 1000.
+   *
+   * @generated from field: uint32 budget_min_retries = 7;
+   */
+  budgetMinRetries: number;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.RetryPolicy.
+ * Use `create(RetryPolicySchema)` to create a new message.
+ */
+export declare const RetryPolicySchema: GenMessage<RetryPolicy>;
 
 /**
  * HttpMatch matches HTTP requests by method and path.

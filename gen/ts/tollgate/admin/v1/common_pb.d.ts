@@ -4,6 +4,7 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
+import type { Duration } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file tollgate/admin/v1/common.proto.
@@ -92,6 +93,7 @@ export declare type GrpcIntegration = Message<"tollgate.admin.v1.GrpcIntegration
   /**
    * The backend address as a gRPC target, e.g. "localhost:50051" or
    * "dns:///orders.internal:443". May contain ${stageVariables.NAME}.
+   * Required unless targets is set.
    *
    * @generated from field: string target = 1;
    */
@@ -128,6 +130,53 @@ export declare type GrpcIntegration = Message<"tollgate.admin.v1.GrpcIntegration
    * @generated from field: tollgate.admin.v1.BackendTls backend_tls = 5;
    */
   backendTls?: BackendTls | undefined;
+
+  /**
+   * How long one attempt to connect to the backend (TCP and TLS
+   * handshakes) may take. Default 5 s; between 10 ms and 60 s.
+   *
+   * @generated from field: google.protobuf.Duration connect_timeout = 24;
+   */
+  connectTimeout?: Duration | undefined;
+
+  /**
+   * Several backends instead of one: calls are spread over them by
+   * load_balancing, each target getting its own connection. When set,
+   * target must be empty. A DNS name is resolved again periodically and
+   * each of its addresses is a target (of the name's weight).
+   *
+   * @generated from field: repeated tollgate.admin.v1.Target targets = 25;
+   */
+  targets: Target[];
+
+  /**
+   * How calls are spread over targets. Unset: weighted round robin.
+   *
+   * @generated from field: tollgate.admin.v1.LoadBalancing load_balancing = 26;
+   */
+  loadBalancing?: LoadBalancing | undefined;
+
+  /**
+   * Active health checks of the targets (grpc.health.v1.Health/Check).
+   * Unset: none.
+   *
+   * @generated from field: tollgate.admin.v1.HealthCheck health_check = 27;
+   */
+  healthCheck?: HealthCheck | undefined;
+
+  /**
+   * Passive outlier detection over the targets. Unset: none.
+   *
+   * @generated from field: tollgate.admin.v1.OutlierDetection outlier_detection = 28;
+   */
+  outlierDetection?: OutlierDetection | undefined;
+
+  /**
+   * Limits on the calls in flight to the integration. Unset: none.
+   *
+   * @generated from field: tollgate.admin.v1.CircuitBreaker circuit_breaker = 29;
+   */
+  circuitBreaker?: CircuitBreaker | undefined;
 };
 
 /**
@@ -135,6 +184,263 @@ export declare type GrpcIntegration = Message<"tollgate.admin.v1.GrpcIntegration
  * Use `create(GrpcIntegrationSchema)` to create a new message.
  */
 export declare const GrpcIntegrationSchema: GenMessage<GrpcIntegration>;
+
+/**
+ * Target is one backend of an integration that names several.
+ *
+ * @generated from message tollgate.admin.v1.Target
+ */
+export declare type Target = Message<"tollgate.admin.v1.Target"> & {
+  /**
+   * host:port, e.g. "10.0.0.7:9000" or "orders.internal:9000". May
+   * contain ${stageVariables.NAME}.
+   *
+   * @generated from field: string address = 1;
+   */
+  address: string;
+
+  /**
+   * The target's share of calls relative to the other targets, 0-1000.
+   * Default (0) 1.
+   *
+   * @generated from field: uint32 weight = 2;
+   */
+  weight: number;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.Target.
+ * Use `create(TargetSchema)` to create a new message.
+ */
+export declare const TargetSchema: GenMessage<Target>;
+
+/**
+ * HealthCheck probes each target of an integration in the background.
+ * A target that fails unhealthy_threshold probes in a row gets no calls
+ * (while any target is healthy) until it passes healthy_threshold probes.
+ *
+ * @generated from message tollgate.admin.v1.HealthCheck
+ */
+export declare type HealthCheck = Message<"tollgate.admin.v1.HealthCheck"> & {
+  /**
+   * Time between two probes of a target. Default 10 s; 1 s to 1 hour.
+   *
+   * @generated from field: google.protobuf.Duration interval = 1;
+   */
+  interval?: Duration | undefined;
+
+  /**
+   * How long one probe may take. Default 1 s; 10 ms to 60 s.
+   *
+   * @generated from field: google.protobuf.Duration timeout = 2;
+   */
+  timeout?: Duration | undefined;
+
+  /**
+   * Passes in a row that make an unhealthy target healthy. Default 2; at
+   * most 100.
+   *
+   * @generated from field: uint32 healthy_threshold = 3;
+   */
+  healthyThreshold: number;
+
+  /**
+   * Failures in a row that make a healthy target unhealthy. Default 3; at
+   * most 100.
+   *
+   * @generated from field: uint32 unhealthy_threshold = 4;
+   */
+  unhealthyThreshold: number;
+
+  /**
+   * gRPC integrations: the service name asked of grpc.health.v1.Health
+   * (empty: the server as a whole). A target must answer SERVING.
+   *
+   * @generated from field: string grpc_service = 5;
+   */
+  grpcService: string;
+
+  /**
+   * HTTP integrations: the path of the GET, e.g. "/healthz" (required for
+   * HTTP integrations).
+   *
+   * @generated from field: string http_path = 6;
+   */
+  httpPath: string;
+
+  /**
+   * HTTP integrations: the status a healthy target answers. Default 200.
+   *
+   * @generated from field: int32 http_expected_status = 7;
+   */
+  httpExpectedStatus: number;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.HealthCheck.
+ * Use `create(HealthCheckSchema)` to create a new message.
+ */
+export declare const HealthCheckSchema: GenMessage<HealthCheck>;
+
+/**
+ * CircuitBreaker bounds the calls in flight to one integration (all its
+ * targets together, in this gateway instance), so that a slow backend
+ * cannot pile up calls: a call beyond max_concurrent_calls waits for one
+ * to end if fewer than max_pending_calls already wait (at most its route
+ * timeout), and is otherwise refused at once with 503 / UNAVAILABLE and
+ * an ErrorInfo reason UPSTREAM_OVERFLOW, without reaching the backend.
+ *
+ * @generated from message tollgate.admin.v1.CircuitBreaker
+ */
+export declare type CircuitBreaker = Message<"tollgate.admin.v1.CircuitBreaker"> & {
+  /**
+   * The most calls in flight, 1-100000. Required.
+   *
+   * @generated from field: uint32 max_concurrent_calls = 1;
+   */
+  maxConcurrentCalls: number;
+
+  /**
+   * The most calls waiting for one of those to end, 0-100000. Default 0:
+   * refused at once.
+   *
+   * @generated from field: uint32 max_pending_calls = 2;
+   */
+  maxPendingCalls: number;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.CircuitBreaker.
+ * Use `create(CircuitBreakerSchema)` to create a new message.
+ */
+export declare const CircuitBreakerSchema: GenMessage<CircuitBreaker>;
+
+/**
+ * OutlierDetection ejects a target whose calls keep failing (UNAVAILABLE
+ * or an unreachable backend for gRPC, a 5xx or an unreachable backend for
+ * HTTP), as Envoy's outlier detection does: it gets no calls for the base
+ * ejection time times the number of its ejections so far (at most 10
+ * times), then is used again.
+ *
+ * @generated from message tollgate.admin.v1.OutlierDetection
+ */
+export declare type OutlierDetection = Message<"tollgate.admin.v1.OutlierDetection"> & {
+  /**
+   * Failed calls in a row that eject a target. Default 5; at most 1000.
+   *
+   * @generated from field: uint32 consecutive_failures = 1;
+   */
+  consecutiveFailures: number;
+
+  /**
+   * How long a first ejection lasts. Default 30 s; 10 ms to 1 hour.
+   *
+   * @generated from field: google.protobuf.Duration base_ejection_time = 2;
+   */
+  baseEjectionTime?: Duration | undefined;
+
+  /**
+   * The largest share of targets ejected at once, in percent. Default 50.
+   *
+   * @generated from field: uint32 max_ejection_percent = 3;
+   */
+  maxEjectionPercent: number;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.OutlierDetection.
+ * Use `create(OutlierDetectionSchema)` to create a new message.
+ */
+export declare const OutlierDetectionSchema: GenMessage<OutlierDetection>;
+
+/**
+ * LoadBalancing chooses the target of each call among an integration's
+ * targets.
+ *
+ * @generated from message tollgate.admin.v1.LoadBalancing
+ */
+export declare type LoadBalancing = Message<"tollgate.admin.v1.LoadBalancing"> & {
+  /**
+   * The policy. Default weighted round robin.
+   *
+   * @generated from field: tollgate.admin.v1.LoadBalancing.Policy policy = 1;
+   */
+  policy: LoadBalancing_Policy;
+
+  /**
+   * POLICY_CONSISTENT_HASH only: the HTTP header or gRPC metadata key
+   * whose value is hashed, e.g. "x-user-id". Empty, or absent from a call:
+   * the client IP is hashed.
+   *
+   * @generated from field: string hash_header = 2;
+   */
+  hashHeader: string;
+
+  /**
+   * How often DNS names among the targets are resolved again. Default
+   * 30 s; between 1 s and 1 hour.
+   *
+   * @generated from field: google.protobuf.Duration dns_refresh_interval = 3;
+   */
+  dnsRefreshInterval?: Duration | undefined;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.LoadBalancing.
+ * Use `create(LoadBalancingSchema)` to create a new message.
+ */
+export declare const LoadBalancingSchema: GenMessage<LoadBalancing>;
+
+/**
+ * The balancing policies.
+ *
+ * @generated from enum tollgate.admin.v1.LoadBalancing.Policy
+ */
+export enum LoadBalancing_Policy {
+  /**
+   * Weighted round robin.
+   *
+   * @generated from enum value: POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Targets in turn, each as often as its weight says.
+   *
+   * @generated from enum value: POLICY_ROUND_ROBIN = 1;
+   */
+  ROUND_ROBIN = 1,
+
+  /**
+   * A target at random, with probability proportional to its weight.
+   *
+   * @generated from enum value: POLICY_RANDOM = 2;
+   */
+  RANDOM = 2,
+
+  /**
+   * The less busy (calls in flight per unit of weight) of two targets
+   * chosen at random by weight.
+   *
+   * @generated from enum value: POLICY_LEAST_REQUEST = 3;
+   */
+  LEAST_REQUEST = 3,
+
+  /**
+   * A ring hash of hash_header's value (or the client IP): a key keeps
+   * its target while the targets are unchanged, and adding one of N
+   * targets moves about 1/N of the keys. For sticky sessions and cache
+   * locality.
+   *
+   * @generated from enum value: POLICY_CONSISTENT_HASH = 4;
+   */
+  CONSISTENT_HASH = 4,
+}
+
+/**
+ * Describes the enum tollgate.admin.v1.LoadBalancing.Policy.
+ */
+export declare const LoadBalancing_PolicySchema: GenEnum<LoadBalancing_Policy>;
 
 /**
  * HttpIntegration proxies calls to an HTTP server.
@@ -179,6 +485,53 @@ export declare type HttpIntegration = Message<"tollgate.admin.v1.HttpIntegration
    * @generated from field: bool h2c = 5;
    */
   h2c: boolean;
+
+  /**
+   * How long one attempt to connect to the backend (TCP and TLS
+   * handshakes) may take. Default 5 s; between 10 ms and 60 s.
+   *
+   * @generated from field: google.protobuf.Duration connect_timeout = 23;
+   */
+  connectTimeout?: Duration | undefined;
+
+  /**
+   * Several backends instead of the uri's host: each call goes to one
+   * target's host:port, chosen by load_balancing, with the uri's scheme
+   * and path; the Host header stays the uri's host. A DNS name is resolved
+   * again periodically and each of its addresses is a target.
+   *
+   * @generated from field: repeated tollgate.admin.v1.Target targets = 24;
+   */
+  targets: Target[];
+
+  /**
+   * How calls are spread over targets. Unset: weighted round robin.
+   *
+   * @generated from field: tollgate.admin.v1.LoadBalancing load_balancing = 25;
+   */
+  loadBalancing?: LoadBalancing | undefined;
+
+  /**
+   * Active health checks of the targets (an HTTP GET of a path). Unset:
+   * none.
+   *
+   * @generated from field: tollgate.admin.v1.HealthCheck health_check = 26;
+   */
+  healthCheck?: HealthCheck | undefined;
+
+  /**
+   * Passive outlier detection over the targets. Unset: none.
+   *
+   * @generated from field: tollgate.admin.v1.OutlierDetection outlier_detection = 27;
+   */
+  outlierDetection?: OutlierDetection | undefined;
+
+  /**
+   * Limits on the calls in flight to the integration. Unset: none.
+   *
+   * @generated from field: tollgate.admin.v1.CircuitBreaker circuit_breaker = 28;
+   */
+  circuitBreaker?: CircuitBreaker | undefined;
 };
 
 /**

@@ -5,12 +5,13 @@
 import { enumDesc, fileDesc, messageDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_field_behavior } from "../../../google/api/field_behavior_pb.js";
 import { file_google_api_resource } from "../../../google/api/resource_pb.js";
+import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file tollgate/admin/v1/common.proto.
  */
 export const file_tollgate_admin_v1_common = /*@__PURE__*/
-  fileDesc("Ch50b2xsZ2F0ZS9hZG1pbi92MS9jb21tb24ucHJvdG8SEXRvbGxnYXRlLmFkbWluLnYxIjsKEFRocm90dGxlU2V0dGluZ3MSEgoKcmF0ZV9saW1pdBgBIAEoARITCgtidXJzdF9saW1pdBgCIAEoBSKzAQoLSW50ZWdyYXRpb24SMgoEZ3JwYxgBIAEoCzIiLnRvbGxnYXRlLmFkbWluLnYxLkdycGNJbnRlZ3JhdGlvbkgAEjIKBGh0dHAYAiABKAsyIi50b2xsZ2F0ZS5hZG1pbi52MS5IdHRwSW50ZWdyYXRpb25IABIyCgRtb2NrGAMgASgLMiIudG9sbGdhdGUuYWRtaW4udjEuTW9ja0ludGVncmF0aW9uSABCCAoGdGFyZ2V0IooBCg9HcnBjSW50ZWdyYXRpb24SEwoGdGFyZ2V0GAEgASgJQgPgQQISCwoDdGxzGAIgASgIEhEKCWF1dGhvcml0eRgDIAEoCRIOCgZtZXRob2QYBCABKAkSMgoLYmFja2VuZF90bHMYBSABKAsyHS50b2xsZ2F0ZS5hZG1pbi52MS5CYWNrZW5kVGxzIpIBCg9IdHRwSW50ZWdyYXRpb24SEAoDdXJpGAEgASgJQgPgQQISDgoGbWV0aG9kGAIgASgJEhwKFGluc2VjdXJlX3NraXBfdmVyaWZ5GAMgASgIEjIKC2JhY2tlbmRfdGxzGAQgASgLMh0udG9sbGdhdGUuYWRtaW4udjEuQmFja2VuZFRscxILCgNoMmMYBSABKAgiigEKCkJhY2tlbmRUbHMSDgoGY2FfcGVtGAEgASgJEjkKEmNsaWVudF9jZXJ0aWZpY2F0ZRgCIAEoCUId+kEaChh0b2xsZ2F0ZS5kZXYvQ2VydGlmaWNhdGUSEwoLc2VydmVyX25hbWUYAyABKAkSHAoUaW5zZWN1cmVfc2tpcF92ZXJpZnkYBCABKAgipgEKD01vY2tJbnRlZ3JhdGlvbhITCgtzdGF0dXNfY29kZRgBIAEoBRIMCgRib2R5GAIgASgJEkAKB2hlYWRlcnMYAyADKAsyLy50b2xsZ2F0ZS5hZG1pbi52MS5Nb2NrSW50ZWdyYXRpb24uSGVhZGVyc0VudHJ5Gi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsYBChJSb3V0ZUF1dGhvcml6YXRpb24SOAoEdHlwZRgBIAEoDjIqLnRvbGxnYXRlLmFkbWluLnYxLlJvdXRlQXV0aG9yaXphdGlvbi5UeXBlEhIKCmF1dGhvcml6ZXIYAiABKAkSDgoGc2NvcGVzGAMgAygJIlIKBFR5cGUSFAoQVFlQRV9VTlNQRUNJRklFRBAAEg0KCVRZUEVfTk9ORRABEhAKDFRZUEVfQVBJX0tFWRACEhMKD1RZUEVfQVVUSE9SSVpFUhADIicKCElwUG9saWN5Eg0KBWFsbG93GAEgAygJEgwKBGRlbnkYAiADKAkipAEKEUNvcnNDb25maWd1cmF0aW9uEhUKDWFsbG93X29yaWdpbnMYASADKAkSFQoNYWxsb3dfbWV0aG9kcxgCIAMoCRIVCg1hbGxvd19oZWFkZXJzGAMgAygJEhYKDmV4cG9zZV9oZWFkZXJzGAQgAygJEhcKD21heF9hZ2Vfc2Vjb25kcxgFIAEoBRIZChFhbGxvd19jcmVkZW50aWFscxgGIAEoCELJAQoVY29tLnRvbGxnYXRlLmFkbWluLnYxQgtDb21tb25Qcm90b1ABWj1naXRodWIuY29tL3RvbGxnYXRlLWd3L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS9hZG1pbi92MTthZG1pbnYxogIDVEFYqgIRVG9sbGdhdGUuQWRtaW4uVjHKAhFUb2xsZ2F0ZVxBZG1pblxWMeICHVRvbGxnYXRlXEFkbWluXFYxXEdQQk1ldGFkYXRh6gITVG9sbGdhdGU6OkFkbWluOjpWMWIGcHJvdG8z", [file_google_api_field_behavior, file_google_api_resource]);
+  fileDesc("Ch50b2xsZ2F0ZS9hZG1pbi92MS9jb21tb24ucHJvdG8SEXRvbGxnYXRlLmFkbWluLnYxIjsKEFRocm90dGxlU2V0dGluZ3MSEgoKcmF0ZV9saW1pdBgBIAEoARITCgtidXJzdF9saW1pdBgCIAEoBSKzAQoLSW50ZWdyYXRpb24SMgoEZ3JwYxgBIAEoCzIiLnRvbGxnYXRlLmFkbWluLnYxLkdycGNJbnRlZ3JhdGlvbkgAEjIKBGh0dHAYAiABKAsyIi50b2xsZ2F0ZS5hZG1pbi52MS5IdHRwSW50ZWdyYXRpb25IABIyCgRtb2NrGAMgASgLMiIudG9sbGdhdGUuYWRtaW4udjEuTW9ja0ludGVncmF0aW9uSABCCAoGdGFyZ2V0ItEDCg9HcnBjSW50ZWdyYXRpb24SDgoGdGFyZ2V0GAEgASgJEgsKA3RscxgCIAEoCBIRCglhdXRob3JpdHkYAyABKAkSDgoGbWV0aG9kGAQgASgJEjIKC2JhY2tlbmRfdGxzGAUgASgLMh0udG9sbGdhdGUuYWRtaW4udjEuQmFja2VuZFRscxIyCg9jb25uZWN0X3RpbWVvdXQYGCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKgoHdGFyZ2V0cxgZIAMoCzIZLnRvbGxnYXRlLmFkbWluLnYxLlRhcmdldBI4Cg5sb2FkX2JhbGFuY2luZxgaIAEoCzIgLnRvbGxnYXRlLmFkbWluLnYxLkxvYWRCYWxhbmNpbmcSNAoMaGVhbHRoX2NoZWNrGBsgASgLMh4udG9sbGdhdGUuYWRtaW4udjEuSGVhbHRoQ2hlY2sSPgoRb3V0bGllcl9kZXRlY3Rpb24YHCABKAsyIy50b2xsZ2F0ZS5hZG1pbi52MS5PdXRsaWVyRGV0ZWN0aW9uEjoKD2NpcmN1aXRfYnJlYWtlchgdIAEoCzIhLnRvbGxnYXRlLmFkbWluLnYxLkNpcmN1aXRCcmVha2VyIi4KBlRhcmdldBIUCgdhZGRyZXNzGAEgASgJQgPgQQISDgoGd2VpZ2h0GAIgASgNIuUBCgtIZWFsdGhDaGVjaxIrCghpbnRlcnZhbBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgd0aW1lb3V0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhkKEWhlYWx0aHlfdGhyZXNob2xkGAMgASgNEhsKE3VuaGVhbHRoeV90aHJlc2hvbGQYBCABKA0SFAoMZ3JwY19zZXJ2aWNlGAUgASgJEhEKCWh0dHBfcGF0aBgGIAEoCRIcChRodHRwX2V4cGVjdGVkX3N0YXR1cxgHIAEoBSJJCg5DaXJjdWl0QnJlYWtlchIcChRtYXhfY29uY3VycmVudF9jYWxscxgBIAEoDRIZChFtYXhfcGVuZGluZ19jYWxscxgCIAEoDSKFAQoQT3V0bGllckRldGVjdGlvbhIcChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgBIAEoDRI1ChJiYXNlX2VqZWN0aW9uX3RpbWUYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SHAoUbWF4X2VqZWN0aW9uX3BlcmNlbnQYAyABKA0imgIKDUxvYWRCYWxhbmNpbmcSNwoGcG9saWN5GAEgASgOMicudG9sbGdhdGUuYWRtaW4udjEuTG9hZEJhbGFuY2luZy5Qb2xpY3kSEwoLaGFzaF9oZWFkZXIYAiABKAkSNwoUZG5zX3JlZnJlc2hfaW50ZXJ2YWwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24igQEKBlBvbGljeRIWChJQT0xJQ1lfVU5TUEVDSUZJRUQQABIWChJQT0xJQ1lfUk9VTkRfUk9CSU4QARIRCg1QT0xJQ1lfUkFORE9NEAISGAoUUE9MSUNZX0xFQVNUX1JFUVVFU1QQAxIaChZQT0xJQ1lfQ09OU0lTVEVOVF9IQVNIEAQi3gMKD0h0dHBJbnRlZ3JhdGlvbhIQCgN1cmkYASABKAlCA+BBAhIOCgZtZXRob2QYAiABKAkSHAoUaW5zZWN1cmVfc2tpcF92ZXJpZnkYAyABKAgSMgoLYmFja2VuZF90bHMYBCABKAsyHS50b2xsZ2F0ZS5hZG1pbi52MS5CYWNrZW5kVGxzEgsKA2gyYxgFIAEoCBIyCg9jb25uZWN0X3RpbWVvdXQYFyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKgoHdGFyZ2V0cxgYIAMoCzIZLnRvbGxnYXRlLmFkbWluLnYxLlRhcmdldBI4Cg5sb2FkX2JhbGFuY2luZxgZIAEoCzIgLnRvbGxnYXRlLmFkbWluLnYxLkxvYWRCYWxhbmNpbmcSNAoMaGVhbHRoX2NoZWNrGBogASgLMh4udG9sbGdhdGUuYWRtaW4udjEuSGVhbHRoQ2hlY2sSPgoRb3V0bGllcl9kZXRlY3Rpb24YGyABKAsyIy50b2xsZ2F0ZS5hZG1pbi52MS5PdXRsaWVyRGV0ZWN0aW9uEjoKD2NpcmN1aXRfYnJlYWtlchgcIAEoCzIhLnRvbGxnYXRlLmFkbWluLnYxLkNpcmN1aXRCcmVha2VyIooBCgpCYWNrZW5kVGxzEg4KBmNhX3BlbRgBIAEoCRI5ChJjbGllbnRfY2VydGlmaWNhdGUYAiABKAlCHfpBGgoYdG9sbGdhdGUuZGV2L0NlcnRpZmljYXRlEhMKC3NlcnZlcl9uYW1lGAMgASgJEhwKFGluc2VjdXJlX3NraXBfdmVyaWZ5GAQgASgIIqYBCg9Nb2NrSW50ZWdyYXRpb24SEwoLc3RhdHVzX2NvZGUYASABKAUSDAoEYm9keRgCIAEoCRJACgdoZWFkZXJzGAMgAygLMi8udG9sbGdhdGUuYWRtaW4udjEuTW9ja0ludGVncmF0aW9uLkhlYWRlcnNFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLGAQoSUm91dGVBdXRob3JpemF0aW9uEjgKBHR5cGUYASABKA4yKi50b2xsZ2F0ZS5hZG1pbi52MS5Sb3V0ZUF1dGhvcml6YXRpb24uVHlwZRISCgphdXRob3JpemVyGAIgASgJEg4KBnNjb3BlcxgDIAMoCSJSCgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABINCglUWVBFX05PTkUQARIQCgxUWVBFX0FQSV9LRVkQAhITCg9UWVBFX0FVVEhPUklaRVIQAyInCghJcFBvbGljeRINCgVhbGxvdxgBIAMoCRIMCgRkZW55GAIgAygJIqQBChFDb3JzQ29uZmlndXJhdGlvbhIVCg1hbGxvd19vcmlnaW5zGAEgAygJEhUKDWFsbG93X21ldGhvZHMYAiADKAkSFQoNYWxsb3dfaGVhZGVycxgDIAMoCRIWCg5leHBvc2VfaGVhZGVycxgEIAMoCRIXCg9tYXhfYWdlX3NlY29uZHMYBSABKAUSGQoRYWxsb3dfY3JlZGVudGlhbHMYBiABKAhCyQEKFWNvbS50b2xsZ2F0ZS5hZG1pbi52MUILQ29tbW9uUHJvdG9QAVo9Z2l0aHViLmNvbS90b2xsZ2F0ZS1ndy90b2xsZ2F0ZS9nZW4vdG9sbGdhdGUvYWRtaW4vdjE7YWRtaW52MaICA1RBWKoCEVRvbGxnYXRlLkFkbWluLlYxygIRVG9sbGdhdGVcQWRtaW5cVjHiAh1Ub2xsZ2F0ZVxBZG1pblxWMVxHUEJNZXRhZGF0YeoCE1RvbGxnYXRlOjpBZG1pbjo6VjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration]);
 
 /**
  * Describes the message tollgate.admin.v1.ThrottleSettings.
@@ -34,38 +35,87 @@ export const GrpcIntegrationSchema = /*@__PURE__*/
   messageDesc(file_tollgate_admin_v1_common, 2);
 
 /**
+ * Describes the message tollgate.admin.v1.Target.
+ * Use `create(TargetSchema)` to create a new message.
+ */
+export const TargetSchema = /*@__PURE__*/
+  messageDesc(file_tollgate_admin_v1_common, 3);
+
+/**
+ * Describes the message tollgate.admin.v1.HealthCheck.
+ * Use `create(HealthCheckSchema)` to create a new message.
+ */
+export const HealthCheckSchema = /*@__PURE__*/
+  messageDesc(file_tollgate_admin_v1_common, 4);
+
+/**
+ * Describes the message tollgate.admin.v1.CircuitBreaker.
+ * Use `create(CircuitBreakerSchema)` to create a new message.
+ */
+export const CircuitBreakerSchema = /*@__PURE__*/
+  messageDesc(file_tollgate_admin_v1_common, 5);
+
+/**
+ * Describes the message tollgate.admin.v1.OutlierDetection.
+ * Use `create(OutlierDetectionSchema)` to create a new message.
+ */
+export const OutlierDetectionSchema = /*@__PURE__*/
+  messageDesc(file_tollgate_admin_v1_common, 6);
+
+/**
+ * Describes the message tollgate.admin.v1.LoadBalancing.
+ * Use `create(LoadBalancingSchema)` to create a new message.
+ */
+export const LoadBalancingSchema = /*@__PURE__*/
+  messageDesc(file_tollgate_admin_v1_common, 7);
+
+/**
+ * Describes the enum tollgate.admin.v1.LoadBalancing.Policy.
+ */
+export const LoadBalancing_PolicySchema = /*@__PURE__*/
+  enumDesc(file_tollgate_admin_v1_common, 7, 0);
+
+/**
+ * The balancing policies.
+ *
+ * @generated from enum tollgate.admin.v1.LoadBalancing.Policy
+ */
+export const LoadBalancing_Policy = /*@__PURE__*/
+  tsEnum(LoadBalancing_PolicySchema);
+
+/**
  * Describes the message tollgate.admin.v1.HttpIntegration.
  * Use `create(HttpIntegrationSchema)` to create a new message.
  */
 export const HttpIntegrationSchema = /*@__PURE__*/
-  messageDesc(file_tollgate_admin_v1_common, 3);
+  messageDesc(file_tollgate_admin_v1_common, 8);
 
 /**
  * Describes the message tollgate.admin.v1.BackendTls.
  * Use `create(BackendTlsSchema)` to create a new message.
  */
 export const BackendTlsSchema = /*@__PURE__*/
-  messageDesc(file_tollgate_admin_v1_common, 4);
+  messageDesc(file_tollgate_admin_v1_common, 9);
 
 /**
  * Describes the message tollgate.admin.v1.MockIntegration.
  * Use `create(MockIntegrationSchema)` to create a new message.
  */
 export const MockIntegrationSchema = /*@__PURE__*/
-  messageDesc(file_tollgate_admin_v1_common, 5);
+  messageDesc(file_tollgate_admin_v1_common, 10);
 
 /**
  * Describes the message tollgate.admin.v1.RouteAuthorization.
  * Use `create(RouteAuthorizationSchema)` to create a new message.
  */
 export const RouteAuthorizationSchema = /*@__PURE__*/
-  messageDesc(file_tollgate_admin_v1_common, 6);
+  messageDesc(file_tollgate_admin_v1_common, 11);
 
 /**
  * Describes the enum tollgate.admin.v1.RouteAuthorization.Type.
  */
 export const RouteAuthorization_TypeSchema = /*@__PURE__*/
-  enumDesc(file_tollgate_admin_v1_common, 6, 0);
+  enumDesc(file_tollgate_admin_v1_common, 11, 0);
 
 /**
  * Type is how callers are authorized.
@@ -80,12 +130,12 @@ export const RouteAuthorization_Type = /*@__PURE__*/
  * Use `create(IpPolicySchema)` to create a new message.
  */
 export const IpPolicySchema = /*@__PURE__*/
-  messageDesc(file_tollgate_admin_v1_common, 7);
+  messageDesc(file_tollgate_admin_v1_common, 12);
 
 /**
  * Describes the message tollgate.admin.v1.CorsConfiguration.
  * Use `create(CorsConfigurationSchema)` to create a new message.
  */
 export const CorsConfigurationSchema = /*@__PURE__*/
-  messageDesc(file_tollgate_admin_v1_common, 8);
+  messageDesc(file_tollgate_admin_v1_common, 13);
 

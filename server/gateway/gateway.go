@@ -313,9 +313,9 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 	g.closeRetiredWebSockets(next.table)
 	var backends []grpcproxy.Backend
 	live := map[string]bool{}
-	for s, rt := range next.stages {
+	for _, rt := range next.stages {
 		live[rt.ref] = true
-		backends = append(backends, g.stageBackends(s)...)
+		backends = append(backends, rt.backends...)
 	}
 	g.pool.Retain(backends)
 	var retired []string
@@ -374,13 +374,19 @@ func (g *Gateway) Failures() []routing.StageError {
 // nothing. With cfg.KeepPrevious, a stage whose runtime cannot be built
 // keeps its compilation and runtime in prev, if it had them.
 func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error) {
-	// A stage still serving the same deployment keeps its transcoder:
-	// building one is most of the cost of a reload.
+	// A stage still serving the same deployment keeps its runtime, and
+	// stages with the same descriptors share one transcoder: building one
+	// is most of the cost of a reload. Only prev's are carried over, so
+	// that a transcoder no stage serves any more is freed.
 	reusable := map[string]*stageRuntime{}
+	rests := map[restKey]*restRuntime{}
 	for s, rt := range prev.stages {
 		reusable[runtimeKey(s)] = rt
+		if rt.rest != nil {
+			rests[restKeyOf(s)] = rt.rest
+		}
 	}
-	next, errs, runtimeErrs := g.buildOnce(cfg, reusable)
+	next, errs, runtimeErrs := g.buildOnce(cfg, reusable, rests)
 	if len(runtimeErrs) == 0 || !cfg.KeepPrevious {
 		for _, e := range runtimeErrs {
 			errs = append(errs, e)
@@ -397,7 +403,7 @@ func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error)
 		keep[e.Stage] = true
 	}
 	cfg.Keep = keep
-	next, errs, _ = g.buildOnce(cfg, reusable)
+	next, errs, _ = g.buildOnce(cfg, reusable, rests)
 	for _, e := range runtimeErrs {
 		if prev.table.Stage(e.Stage) != nil {
 			if st := next.table.Stage(e.Stage); st != nil {
@@ -411,7 +417,7 @@ func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error)
 
 // buildOnce compiles cfg and builds the runtimes of its stages. It returns
 // the routing errors and, apart, the stages whose runtime failed.
-func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntime) (*compiled, []error, []*routing.StageError) {
+func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntime, rests map[restKey]*restRuntime) (*compiled, []error, []*routing.StageError) {
 	table, errs := routing.Compile(cfg)
 	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
 	var runtimeErrs []*routing.StageError
@@ -420,7 +426,7 @@ func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntim
 			if s == nil {
 				continue
 			}
-			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)])
+			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)], rests)
 			if err != nil {
 				runtimeErrs = append(runtimeErrs, &routing.StageError{Stage: st.Name, Deployment: s.Deployment, Canary: s.IsCanary, Err: err})
 				continue

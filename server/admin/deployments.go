@@ -134,6 +134,8 @@ func (s *Service) DeleteDeployment(ctx context.Context, req *adminv1.DeleteDeplo
 	if err != nil {
 		return nil, err
 	}
+	// A deployment created again under this name must be read afresh.
+	s.ForgetDeployed()
 	return &emptypb.Empty{}, nil
 }
 

@@ -64,10 +64,6 @@ const (
 	// streamWorkers is how many goroutines serve calls; calls beyond them
 	// get a goroutine of their own, as without workers.
 	streamWorkers = 128
-	// stageRefGrace is how long a replaced table's stages stay reachable by
-	// in-process calls: far longer than the instant between matching a REST
-	// call and dispatching it.
-	stageRefGrace = time.Minute
 )
 
 // Option configures a Gateway.
@@ -183,7 +179,7 @@ type Gateway struct {
 	current  atomic.Pointer[compiled]
 	failures atomic.Pointer[[]routing.StageError] // of the last Load
 	mu       sync.Mutex                           // serializes Load
-	refs     sync.Map                             // stage ref → *stageRuntime, for in-process calls
+	refs     sync.Map                             // stage ref ID → *stageRuntime, for in-process calls
 	nextRef  atomic.Uint64
 	serving  sync.WaitGroup
 	closed   atomic.Bool
@@ -307,29 +303,23 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 	cfg.Previous, cfg.KeepPrevious = prev.table, true
 	next, errs := g.build(prev, cfg)
 	for _, rt := range next.stages {
-		g.refs.Store(rt.ref, rt)
+		rt.ref.serve(&g.refs, rt)
 	}
 	g.current.Store(next)
 	g.closeRetiredWebSockets(next.table)
 	var backends []grpcproxy.Backend
-	live := map[string]bool{}
+	live := map[*stageRef]bool{}
 	for _, rt := range next.stages {
 		live[rt.ref] = true
 		backends = append(backends, rt.backends...)
 	}
 	g.pool.Retain(backends)
-	var retired []string
+	// Retired runtimes stay reachable by in-process calls only while such
+	// calls run: the last one to end frees them.
 	for _, rt := range prev.stages {
 		if !live[rt.ref] {
-			retired = append(retired, rt.ref)
+			rt.ref.retire(&g.refs)
 		}
-	}
-	if len(retired) > 0 {
-		time.AfterFunc(stageRefGrace, func() {
-			for _, ref := range retired {
-				g.refs.Delete(ref)
-			}
-		})
 	}
 	failures := make([]routing.StageError, 0, len(errs))
 	for _, err := range errs {
@@ -730,8 +720,59 @@ type routedStream struct {
 func (s *routedStream) Context() context.Context { return s.ctx }
 
 // newRef returns a fresh stage reference.
-func (g *Gateway) newRef() string {
-	return strconv.FormatUint(g.nextRef.Add(1), 36)
+func (g *Gateway) newRef() *stageRef {
+	return &stageRef{id: strconv.FormatUint(g.nextRef.Add(1), 36)}
+}
+
+// stageRef is the reference by which in-process (transcoded) calls find
+// the runtime that matched them, in Gateway.refs. It is registered while
+// a table serves it or a call matched on an older table runs, and not a
+// moment longer, so that a retired runtime (its compiled stage and
+// transcoder) is freed as soon as its last call ends.
+type stageRef struct {
+	id    string
+	mu    sync.Mutex
+	calls int  // REST calls dispatched and not yet ended
+	live  bool // served by the current table
+}
+
+// serve registers the reference for rt, served by the current table.
+func (r *stageRef) serve(refs *sync.Map, rt *stageRuntime) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.live = true
+	refs.Store(r.id, rt)
+}
+
+// retire unregisters the reference, now or when its last call ends.
+func (r *stageRef) retire(refs *sync.Map) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.live = false
+	if r.calls == 0 {
+		refs.Delete(r.id)
+	}
+}
+
+// acquire keeps the reference registered for rt until release: a call
+// matched on a table replaced meanwhile registers it again.
+func (r *stageRef) acquire(refs *sync.Map, rt *stageRuntime) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if !r.live && r.calls == 1 {
+		refs.Store(r.id, rt)
+	}
+}
+
+// release ends a call of acquire.
+func (r *stageRef) release(refs *sync.Map) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls--
+	if r.calls == 0 && !r.live {
+		refs.Delete(r.id)
+	}
 }
 
 // isGRPC reports whether an HTTP request is a gRPC call.

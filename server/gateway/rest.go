@@ -31,7 +31,7 @@ type compiled struct {
 
 // stageRuntime is what serves REST calls for one compiled stage.
 type stageRuntime struct {
-	ref      string
+	ref      *stageRef
 	stage    *routing.Stage
 	rest     *restRuntime        // nil without descriptors
 	backends []grpcproxy.Backend // the gRPC backends the stage uses
@@ -79,7 +79,7 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests map[r
 			rests[key] = rest
 		}
 	}
-	ref := ""
+	var ref *stageRef
 	if prev != nil && prev.rest == rest {
 		ref = prev.ref
 	} else {
@@ -369,7 +369,9 @@ func (g *Gateway) transcode(w http.ResponseWriter, r *http.Request, rt *stageRun
 		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request path is not validly percent-encoded")
 		return
 	}
-	r2 := r.WithContext(context.WithValue(r.Context(), stageRefKey{}, rt.ref))
+	rt.ref.acquire(&g.refs, rt)
+	defer rt.ref.release(&g.refs)
+	r2 := r.WithContext(context.WithValue(r.Context(), stageRefKey{}, rt.ref.id))
 	u := *r.URL
 	u.Path, u.RawPath = decoded, rest
 	r2.URL = &u

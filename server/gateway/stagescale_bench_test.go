@@ -71,3 +71,21 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// BenchmarkRedeploys redeploys one stage b.N times, each time to a new
+// deployment (read afresh, as from the store), and reports the heap then
+// against the heap after the first deploy: retired runtimes must be freed,
+// not held for a grace period.
+func BenchmarkRedeploys(b *testing.B) {
+	be := backend(b)
+	tg := startGateway(b)
+	tg.load(b, entry("shop", "prod", deployment(b, "shop", "d0", be.Addr()), nil))
+	steady := heapInUse()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		tg.load(b, entry("shop", "prod", deployment(b, "shop", "d"+strconv.Itoa(i+1), be.Addr()), nil))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(heapInUse())/float64(steady), "heap/steady")
+}

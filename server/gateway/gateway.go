@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
@@ -336,6 +337,24 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 	}
 	g.failures.Store(&failures)
 	return errs
+}
+
+// StageAuthorizers returns the authorizers each served stage's compilation
+// holds (its canary's included), by stage resource name: what the
+// authorizer policy must keep after a Load.
+func (g *Gateway) StageAuthorizers() map[string][]*adminv1.Authorizer {
+	out := map[string][]*adminv1.Authorizer{}
+	for _, st := range g.current.Load().table.Stages() {
+		for _, s := range []*routing.Stage{st, st.Canary()} {
+			if s == nil {
+				continue
+			}
+			for _, a := range s.Authorizers {
+				out[st.Name] = append(out[st.Name], a)
+			}
+		}
+	}
+	return out
 }
 
 // Check compiles cfg as Load would, against what is served now, without

@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
+	"github.com/tollgate-gw/tollgate/server/gateway/webclients"
 )
 
 // compiled is one routing table with the runtime parts built for it.
@@ -34,6 +35,7 @@ type stageRuntime struct {
 	ref      *stageRef
 	stage    *routing.Stage
 	rest     *restRuntime        // nil without descriptors
+	web      *webclients.Handler // gRPC-Web, Connect, WebSocket calls: rest's; nil without descriptors
 	backends []grpcproxy.Backend // the gRPC backends the stage uses
 }
 
@@ -43,6 +45,7 @@ type stageRuntime struct {
 // stage they are for with stageRefMetadataKey, set per request.
 type restRuntime struct {
 	transcoder *transcode.Transcoder
+	web        *webclients.Handler          // nil if the schema cannot be served to web clients
 	bindings   map[string]*pathtemplate.Set // HTTP verb → REST bindings, to choose between APIs
 }
 
@@ -85,7 +88,11 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests map[r
 	} else {
 		ref = g.newRef()
 	}
-	return &stageRuntime{ref: ref, stage: s, rest: rest, backends: g.stageBackends(s)}, nil
+	rt := &stageRuntime{ref: ref, stage: s, rest: rest, backends: g.stageBackends(s)}
+	if rest != nil {
+		rt.web = rest.web
+	}
+	return rt, nil
 }
 
 // newRESTRuntime builds the transcoder of a stage's descriptors.
@@ -99,6 +106,16 @@ func (g *Gateway) newRESTRuntime(s *routing.Stage, withHeaders bool) (*restRunti
 		return nil, err
 	}
 	rest := &restRuntime{transcoder: tc, bindings: map[string]*pathtemplate.Set{}}
+	// Web clients are an addition to what a stage serves: a schema the
+	// translator cannot take leaves them unserved (they get
+	// UNIMPLEMENTED) rather than failing the stage. The handler depends
+	// on the descriptors only (the stage travels with each call), so it
+	// is shared as the transcoder is.
+	web, err := webclients.New(s.Files, s.Services, g.grpcServer, webclients.WithMaxMessageBytes(g.maxRecvMsgSize))
+	if err != nil {
+		g.logger.Warn("stage not served to gRPC-Web and Connect clients", "stage", s.Name, "deployment", s.Deployment, "error", err)
+	}
+	rest.web = web
 	for _, b := range tc.Bindings() {
 		tpl, err := pathtemplate.Parse(b.Path)
 		if err != nil {
@@ -215,9 +232,13 @@ func (rt *stageRuntime) matches(method, path string) bool {
 // that an encoded or odd first segment never selects a stage.
 var stageIDPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
-// ServeHTTP serves the data port: gRPC calls, REST/JSON calls transcoded onto
-// gRPC, and plain HTTP routes.
+// ServeHTTP serves the data port: gRPC calls; gRPC-Web, Connect and
+// gRPC-over-WebSocket calls translated onto gRPC (serveWebClient); REST/JSON
+// calls transcoded onto gRPC; and plain HTTP routes.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.serveWebClient(w, r) {
+		return
+	}
 	if isGRPC(r) {
 		g.grpcServer.ServeHTTP(w, r)
 		return

@@ -115,6 +115,9 @@ func (s *Server) loadDeployed() {
 	s.loadCertificates(ctx, deployed.DomainMappings)
 	s.countCompileFailures(s.gateway.Failures())
 	s.retainCaches(deployed.Stages)
+	// Retired authorizer versions and callout targets: their verifiers,
+	// policy caches and connections are freed.
+	s.authorizers.Retain(s.gateway.StageAuthorizers())
 }
 
 // routingConfig is what the data plane compiles of a deployed configuration.

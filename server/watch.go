@@ -87,6 +87,9 @@ func (s *Server) applyChange(ch store.Change) {
 		}
 	}
 	if deployed {
+		// Another node may have deleted a deployment and created one of
+		// the same name: read every deployment again.
+		s.admin.ForgetDeployed()
 		s.loadDeployed()
 	}
 	s.log.Debug("applied a store change", "version", ch.Version, "kinds", ch.Kinds, "deployed", deployed, "settings", settings)

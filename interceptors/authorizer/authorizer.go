@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -476,6 +477,54 @@ func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*
 	}
 	i.custom[key] = e
 	return e, nil
+}
+
+// Retain keeps the JWT verifiers, custom authorizers (with their policy
+// caches) and gRPC callout connections that the authorizers in inUse need,
+// and drops the others, closing their connections: call it after every
+// reload, so that retired authorizer versions and callout targets are
+// freed. inUse maps each served stage's resource name to the authorizers
+// its compilation holds (its canary's included), with the callout targets
+// resolved as calls see them.
+func (i *Interceptor) Retain(inUse map[string][]*adminv1.Authorizer) {
+	jwt := map[string]bool{}
+	custom := map[customKey]bool{}
+	conns := map[string]bool{}
+	for stage, as := range inUse {
+		for _, a := range as {
+			if a.GetJwt() != nil {
+				jwt[version(a)] = true
+			}
+			c := a.GetCustom()
+			if c == nil {
+				continue
+			}
+			custom[customKey{stage: stage, version: version(a), target: calloutTarget(c)}] = true
+			if g := c.GetGrpc(); g != nil {
+				conns[g.GetTarget()+"|"+boolString(g.GetTls())] = true
+			}
+		}
+	}
+	i.mu.Lock()
+	var closing []*grpc.ClientConn
+	maps.DeleteFunc(i.jwt, func(k string, _ *jwtauth.Verifier) bool { return !jwt[k] })
+	maps.DeleteFunc(i.custom, func(k customKey, _ *customEntry) bool { return !custom[k] })
+	maps.DeleteFunc(i.conns, func(k string, c *grpc.ClientConn) bool {
+		if conns[k] {
+			return false
+		}
+		closing = append(closing, c)
+		return true
+	})
+	// The pointer cache may name dropped entries: start it again.
+	i.fast = map[fastKey]*customEntry{}
+	i.mu.Unlock()
+	// Calls still using a closed connection fail as if the authorizer
+	// were unreachable; a call that began before the reload is the only
+	// one that can.
+	for _, c := range closing {
+		_ = c.Close()
+	}
 }
 
 // FlushStage empties the policy caches of a stage's custom authorizers, or

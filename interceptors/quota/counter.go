@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
@@ -73,12 +74,15 @@ type Counter struct {
 	seed     maphash.Seed
 	interval time.Duration
 
-	// flushMu orders flushes against loads of stored counts: a flush
-	// holds it exclusively, a load shares it. A load therefore never sees
-	// the Store halfway through a flush, when counts have left the
-	// pending state but may or may not have reached the Store, and no
-	// call is counted twice or missed.
-	flushMu sync.RWMutex
+	// flushMu serializes flushes. Loads of stored counts never wait for
+	// it (nor, so, for a flush waiting for the Store's write lock): a
+	// load that a flush overlaps counts the calls the flush carries as
+	// not stored, which can only overcount, and is redone later (see
+	// load).
+	flushMu sync.Mutex
+	// flushSeq is odd while a flush has counts out of the pending state:
+	// a load that sees it unchanged and even saw no flush.
+	flushSeq atomic.Uint64
 	// nextSweep is when a flush next drops idle state, in Unix
 	// nanoseconds of the Counter's clock; guarded by flushMu.
 	nextSweep int64
@@ -96,7 +100,9 @@ type shard struct {
 	m  map[entryKey]*entry
 	// dirty lists the entries with pending counts.
 	dirty []*entry
-	_     [64]byte // keeps shards on separate cache lines
+	// recheck lists the entries to load again after the next flush.
+	recheck []*entry
+	_       [64]byte // keeps shards on separate cache lines
 }
 
 // entryKey identifies the state of one key in one plan.
@@ -124,6 +130,13 @@ type entry struct {
 
 	// pending are the counts not yet written to the Store, by day.
 	pending []dayCount
+	// flushing are the counts a flush in progress is writing, which may
+	// or may not be in the Store yet.
+	flushing []dayCount
+	// recheck says that used was loaded while a flush ran, so may
+	// overcount: the entry is in its shard's recheck list, loaded again
+	// after the next flush.
+	recheck bool
 	// dirty says that the entry is in its shard's dirty list.
 	dirty bool
 
@@ -142,6 +155,9 @@ type dayCount struct {
 type load struct {
 	done chan struct{}
 	err  error // set before done is closed
+	// flushed are the counts flushes wrote while the load was in flight
+	// (guarded by the shard's mutex): its read may have missed them.
+	flushed []dayCount
 }
 
 // NewCounter returns a Counter that persists counts in store. It accepts
@@ -292,16 +308,30 @@ func (c *Counter) load(ctx context.Context, s *shard, e *entry, q *adminv1.Quota
 	s.mu.Unlock()
 
 	from, to := Period(q, now)
-	c.flushMu.RLock()
+	seq := c.flushSeq.Load()
 	n, err := c.store.DayCounts(ctx, e.plan, e.apiKey, from, to)
 	s.mu.Lock()
 	if err == nil {
-		// Counts not yet flushed are not in the Store, and no flush can
-		// have moved any there since DayCounts: flushMu is held.
+		// Counts not yet flushed are not in the Store. Without a flush
+		// during the read, that is all: counts are pending or stored.
+		// With one, the read may or may not include what it wrote, so
+		// those counts are added too, which can only overcount, and the
+		// entry is loaded again after the next flush.
 		first, last := dayOf(from), dayOf(to)
-		for _, p := range e.pending {
-			if p.day >= first && p.day < last {
-				n += p.calls
+		add := func(cs []dayCount) {
+			for _, p := range cs {
+				if p.day >= first && p.day < last {
+					n += p.calls
+				}
+			}
+		}
+		add(e.pending)
+		if seq%2 == 1 || c.flushSeq.Load() != seq {
+			add(e.flushing)
+			add(l.flushed)
+			if !e.recheck {
+				e.recheck = true
+				s.recheck = append(s.recheck, e)
 			}
 		}
 		e.loaded, e.from, e.to, e.period, e.offset, e.used = true, from, to, q.GetPeriod(), q.GetOffset(), n
@@ -312,7 +342,6 @@ func (c *Counter) load(ctx context.Context, s *shard, e *entry, q *adminv1.Quota
 	e.loading = nil
 	close(l.done)
 	s.mu.Unlock()
-	c.flushMu.RUnlock()
 	return err
 }
 
@@ -345,9 +374,14 @@ func (e *entry) add(day, calls int64) {
 // pending, to be written by the next flush: since AddCounts adds all of
 // them or none, no call is ever counted twice. Flushes are serialized.
 // Flush also drops the state of keys idle for a day, at most once a minute.
+//
+// Loads of stored counts (a key's first call in a period) do not wait for
+// a flush, however long the Store makes it wait: the flushing counts stay
+// visible to them (see load).
 func (c *Counter) Flush(ctx context.Context) error {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
+	c.flushSeq.Add(1) // odd: counts leave the pending state
 	deltas, refs := c.deltas[:0], c.refs[:0]
 	for i := range c.shards {
 		s := &c.shards[i]
@@ -357,6 +391,7 @@ func (c *Counter) Flush(ctx context.Context) error {
 				if p.calls != 0 {
 					deltas = append(deltas, Delta{Plan: e.plan, APIKey: e.apiKey, Day: dayTime(p.day), Calls: p.calls})
 					refs = append(refs, e)
+					e.flushing = append(e.flushing, p)
 				}
 			}
 			e.pending = e.pending[:0]
@@ -368,22 +403,46 @@ func (c *Counter) Flush(ctx context.Context) error {
 	}
 	var err error
 	if len(deltas) > 0 {
-		if err = c.store.AddCounts(ctx, deltas); err != nil {
-			// Put the counts back. No entry can have been dropped in
-			// the meantime: only flushes drop entries.
-			for i, d := range deltas {
-				e := refs[i]
-				s := c.shardOf(e.apiKey)
-				s.mu.Lock()
-				e.add(dayOf(d.Day), d.Calls)
-				if !e.dirty {
-					e.dirty = true
-					s.dirty = append(s.dirty, e)
-				}
-				s.mu.Unlock()
+		err = c.store.AddCounts(ctx, deltas)
+	}
+	// The counts are stored, or (on failure) put back to pending. No
+	// entry can have been dropped in the meantime: only flushes drop
+	// entries. A load in flight may have read the Store before the
+	// counts reached it: they are handed to it.
+	for i, d := range deltas {
+		e := refs[i]
+		s := c.shardOf(e.apiKey)
+		s.mu.Lock()
+		if err != nil {
+			e.add(dayOf(d.Day), d.Calls)
+			if !e.dirty {
+				e.dirty = true
+				s.dirty = append(s.dirty, e)
 			}
-			err = fmt.Errorf("quota: flush %d counts: %w", len(deltas), err)
+		} else if e.loading != nil {
+			e.loading.flushed = append(e.loading.flushed, dayCount{day: dayOf(d.Day), calls: d.Calls})
 		}
+		e.flushing = e.flushing[:0]
+		s.mu.Unlock()
+	}
+	c.flushSeq.Add(1) // even: every count is pending or stored
+	if err != nil {
+		err = fmt.Errorf("quota: flush %d counts: %w", len(deltas), err)
+	}
+	// Entries loaded during a flush may overcount: load them again (by
+	// their next call), now that no flush runs.
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for j, e := range s.recheck {
+			e.recheck = false
+			if e.loading == nil {
+				e.loaded = false
+			}
+			s.recheck[j] = nil
+		}
+		s.recheck = s.recheck[:0]
+		s.mu.Unlock()
 	}
 	// Keep the buffers, without references to the entries.
 	clear(refs)
@@ -395,7 +454,7 @@ func (c *Counter) Flush(ctx context.Context) error {
 
 // sweep drops the state of keys unused for idleTimeout, or whose period has
 // ended, when the last sweep was sweepInterval ago. It is called with
-// flushMu held exclusively. Dropping loses nothing: entries with pending
+// flushMu held, after a flush. Dropping loses nothing: entries with pending
 // counts or a load in flight are kept, and the next call of a dropped key
 // reads its counts from the Store again.
 func (c *Counter) sweep() {

@@ -21,9 +21,12 @@
 // (one transaction); [Counter.Run] flushes every flush interval
 // (WithFlushInterval, one second by default). A failed flush keeps its
 // counts pending for the next one and, since AddCounts adds all of its
-// deltas or none, never counts a call twice. Loads of stored counts and
-// flushes exclude each other, so a load never sees counts halfway between
-// memory and the Store.
+// deltas or none, never counts a call twice. A load of stored counts never
+// waits for a flush (which may wait for the Store's write lock behind a
+// long admin write): a load that a flush overlaps also counts the calls
+// the flush carries, since its read may have missed them, so it can only
+// overcount (refuse early, never admit too many) until the entry is loaded
+// again after that flush.
 //
 // # Crash bound
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Set is a small router: a collection of templates, each with a value, that
@@ -29,16 +30,91 @@ import (
 // Rule 3 comes before rule 4 because a "**" template would otherwise beat a
 // template with several "*" segments that match the same path.
 //
-// Lookup scans the templates in that order and returns the first match, so it
-// takes O(n·s) time for n templates and paths of s segments, though most
-// templates are rejected by their segment count or first literal; a trie is a
-// possible later optimisation. Add takes O(n) time.
+// Lookup tries, in that order, only the templates whose leading literal
+// segments the path has: a trie on literal segments, built on the first
+// Lookup after an Add, finds them, so the cost follows the templates that
+// share the path's leading literals, not the size of the set. Add takes O(n)
+// time.
 //
 // A Set is not safe for concurrent Adds; once built, Lookup may be called
 // concurrently from several goroutines.
 type Set struct {
 	entries []setEntry
 	byKey   map[string]struct{}
+	index   atomic.Pointer[trieNode] // nil until the first Lookup after an Add
+}
+
+// indexMin is the size from which Lookup uses the trie: below it, scanning
+// every template costs less than walking the trie.
+const indexMin = 8
+
+// trieNode is a node of a Set's trie: the templates whose leading literal
+// segments (as many as indexDepth) spell the path from the root to it.
+type trieNode struct {
+	here     []int32 // indexes into Set.entries, ascending (most specific first)
+	children map[string]*trieNode
+}
+
+// indexDepth is how many of a template's leading literal segments the trie
+// indexes. Never its last segment, nor, with "**" (which may match no
+// segment), the one before: a path's last segment may carry a verb, which the
+// trie does not parse, and Lookup does not walk it.
+func indexDepth(t *Template) int {
+	d := min(t.prefix, len(t.segs)-1)
+	if t.dstar >= 0 {
+		d = min(d, len(t.segs)-2)
+	}
+	return max(d, 0)
+}
+
+// buildIndex builds the trie of the set's templates.
+func (s *Set) buildIndex() *trieNode {
+	root := &trieNode{}
+	for i := range s.entries {
+		t := s.entries[i].t
+		n := root
+		for j := range indexDepth(t) {
+			key := t.segs[j].decoded
+			c := n.children[key]
+			if c == nil {
+				if n.children == nil {
+					n.children = map[string]*trieNode{}
+				}
+				c = &trieNode{}
+				n.children[key] = c
+			}
+			n = c
+		}
+		n.here = append(n.here, int32(i))
+	}
+	return root
+}
+
+// candidates returns, for each trie node on path's leading segments (all
+// but the last), the templates indexed there.
+func (s *Set) candidates(root *trieNode, path string, lists [][]int32) [][]int32 {
+	n := root
+	lists = append(lists, n.here)
+	if path == "" || path[0] != '/' {
+		return lists
+	}
+	rest := path[1:]
+	for n.children != nil {
+		end := strings.IndexByte(rest, '/')
+		if end < 0 {
+			break // the last segment is never walked
+		}
+		seg := rest[:end]
+		rest = rest[end+1:]
+		if !validEscapes(seg) {
+			break // no template matches the path
+		}
+		if n = n.children[unescape(seg, false)]; n == nil {
+			break
+		}
+		lists = append(lists, n.here)
+	}
+	return lists
 }
 
 // setEntry is one template in a Set.
@@ -105,6 +181,7 @@ func (s *Set) Add(t *Template, value any) error {
 	s.entries = append(s.entries, setEntry{})
 	copy(s.entries[i+1:], s.entries[i:])
 	s.entries[i] = e
+	s.index.Store(nil)
 	return nil
 }
 
@@ -116,14 +193,48 @@ func (s *Set) Len() int { return len(s.entries) }
 // is false if no template matches.
 func (s *Set) Lookup(path string) (value any, bindings map[string]string, ok bool) {
 	slashes := strings.Count(path, "/")
-	for i := range s.entries {
-		e := &s.entries[i]
-		if slashes < e.minSeg || e.maxSeg >= 0 && slashes > e.maxSeg {
-			continue
+	if len(s.entries) < indexMin {
+		for i := range s.entries {
+			if b, ok := s.try(i, path, slashes); ok {
+				return s.entries[i].value, b, true
+			}
 		}
-		if b, ok := e.t.Match(path); ok {
-			return e.value, b, true
+		return nil, nil, false
+	}
+	root := s.index.Load()
+	if root == nil {
+		root = s.buildIndex()
+		s.index.Store(root) // concurrent first Lookups build equal tries
+	}
+	// Merge the candidate lists (each ascending) to try the candidates in
+	// the set's order: the first match is the one a scan of every template
+	// would find, since the others cannot match.
+	var buf [MaxSegments + 1][]int32
+	lists := s.candidates(root, path, buf[:0])
+	for {
+		best := -1
+		for k, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0] < lists[best][0]) {
+				best = k
+			}
+		}
+		if best < 0 {
+			return nil, nil, false
+		}
+		i := int(lists[best][0])
+		lists[best] = lists[best][1:]
+		if b, ok := s.try(i, path, slashes); ok {
+			return s.entries[i].value, b, true
 		}
 	}
-	return nil, nil, false
+}
+
+// try matches the template of entry i, whose segment count may rule it out
+// at once.
+func (s *Set) try(i int, path string, slashes int) (map[string]string, bool) {
+	e := &s.entries[i]
+	if slashes < e.minSeg || e.maxSeg >= 0 && slashes > e.maxSeg {
+		return nil, false
+	}
+	return e.t.Match(path)
 }

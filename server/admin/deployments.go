@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -69,8 +72,107 @@ func (s *Service) CreateDeployment(ctx context.Context, req *adminv1.CreateDeplo
 			return err
 		}
 		d.Snapshot = &adminv1.ApiSnapshot{Api: api, Routes: rs, Authorizers: as}
-		return s.checkDeploymentServable(ctx, d)
+		if err := s.checkDeploymentServable(ctx, d); err != nil {
+			return err
+		}
+		return s.pruneDeployments(ctx, tx, api, d)
 	})
+}
+
+// Deployment retention (Api.deployment_retention).
+const (
+	defaultDeploymentRetention = 20
+	maxDeploymentRetention     = 1000
+)
+
+// pruneDeployments deletes the oldest of an API's deployments that no
+// stage serves beyond the API's retention, counting d, the deployment
+// being created, as the newest. The cost is the API's deployments, which
+// retention bounds, not the store's.
+func (s *Service) pruneDeployments(ctx context.Context, tx store.Tx, api *adminv1.Api, d *adminv1.Deployment) error {
+	keep := int(api.GetDeploymentRetention())
+	if keep == 0 {
+		keep = defaultDeploymentRetention
+	}
+	stages, err := loadAll[adminv1.Stage](tx, kindStages, api.GetName()+"/stages/")
+	if err != nil {
+		return err
+	}
+	served := map[string]bool{}
+	for _, st := range stages {
+		served[st.GetDeployment()] = true
+		if c := st.GetCanary().GetDeployment(); c != "" {
+			served[c] = true
+		}
+	}
+	recs, err := tx.List(kindDeployments, api.GetName()+"/deployments/", "", 0)
+	if err != nil {
+		return err
+	}
+	type unserved struct {
+		name    string
+		created time.Time
+	}
+	var old []unserved
+	for _, r := range recs {
+		if served[r.Key] {
+			continue
+		}
+		created, err := deploymentCreateTime(r.Value)
+		if err != nil {
+			return fmt.Errorf("decode %s %q: %w", kindDeployments, r.Key, err)
+		}
+		old = append(old, unserved{r.Key, created})
+	}
+	if len(old)+1 <= keep { // d is unserved too
+		return nil
+	}
+	// Newest first; names break ties so that the choice is stable.
+	slices.SortFunc(old, func(a, b unserved) int {
+		if c := b.created.Compare(a.created); c != 0 {
+			return c
+		}
+		return strings.Compare(b.name, a.name)
+	})
+	var pruned []string
+	for _, u := range old[keep-1:] {
+		if err := tx.Delete(kindDeployments, u.name); err != nil {
+			return err
+		}
+		pruned = append(pruned, u.name)
+	}
+	s.logger.InfoContext(ctx, "deleted deployments beyond the API's retention", "api", api.GetName(), "retention", keep, "deleted", len(pruned))
+	return nil
+}
+
+// deploymentCreateTime reads the create_time of a serialized Deployment
+// without decoding its snapshot (descriptors and all).
+func deploymentCreateTime(b []byte) (time.Time, error) {
+	createTime := (&adminv1.Deployment{}).ProtoReflect().Descriptor().Fields().ByName("create_time").Number()
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return time.Time{}, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if num == createTime && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return time.Time{}, protowire.ParseError(n)
+			}
+			var ts timestamppb.Timestamp
+			if err := proto.Unmarshal(v, &ts); err != nil {
+				return time.Time{}, err
+			}
+			return ts.AsTime(), nil
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return time.Time{}, protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return time.Time{}, nil
 }
 
 // checkDeployable reports the problems that would make a snapshot unservable.
@@ -134,6 +236,8 @@ func (s *Service) DeleteDeployment(ctx context.Context, req *adminv1.DeleteDeplo
 	if err != nil {
 		return nil, err
 	}
+	// A deployment created again under this name must be read afresh.
+	s.ForgetDeployed()
 	return &emptypb.Empty{}, nil
 }
 

@@ -89,7 +89,9 @@ func (s *Service) checkStageServable(ctx context.Context, tx store.Tx, st *admin
 	if s.preflight == nil {
 		return nil
 	}
-	ds, err := deployedStage(tx, st)
+	ds, err := deployedStage(tx, st, func(tx store.Tx, name string) (*adminv1.Deployment, error) {
+		return load[adminv1.Deployment](tx, kindDeployments, name)
+	})
 	if err != nil {
 		return err
 	}

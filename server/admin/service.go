@@ -30,6 +30,8 @@ type Service struct {
 	// allowLinkLocal lets targets point at link-local and cloud metadata
 	// addresses.
 	allowLinkLocal bool
+	// deployed caches the deployments the last Deployed read.
+	deployed deploymentCache
 }
 
 var _ adminv1.AdminServiceServer = (*Service)(nil)

@@ -159,6 +159,9 @@ func validateAPI(v *violations, field string, a *adminv1.Api) {
 	}
 	validateIPPolicy(v, field+".ip_policy", a.GetIpPolicy())
 	validateCORS(v, field+".cors", a.GetCors())
+	if n := a.GetDeploymentRetention(); n < 0 || n > maxDeploymentRetention {
+		v.add(field+".deployment_retention", "must be between 0 (the default, %d) and %d (got %d)", defaultDeploymentRetention, maxDeploymentRetention, n)
+	}
 }
 
 // validateCORS checks a CorsConfiguration with the rules the data plane

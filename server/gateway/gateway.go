@@ -67,10 +67,6 @@ const (
 	// streamWorkers is how many goroutines serve calls; calls beyond them
 	// get a goroutine of their own, as without workers.
 	streamWorkers = 128
-	// stageRefGrace is how long a replaced table's stages stay reachable by
-	// in-process calls: far longer than the instant between matching a REST
-	// call and dispatching it.
-	stageRefGrace = time.Minute
 )
 
 // Option configures a Gateway.
@@ -187,7 +183,7 @@ type Gateway struct {
 	current  atomic.Pointer[compiled]
 	failures atomic.Pointer[[]routing.StageError] // of the last Load
 	mu       sync.Mutex                           // serializes Load
-	refs     sync.Map                             // stage ref → *stageRuntime, for in-process calls
+	refs     sync.Map                             // stage ref ID → *stageRuntime, for in-process calls
 	nextRef  atomic.Uint64
 	serving  sync.WaitGroup
 	closed   atomic.Bool
@@ -314,30 +310,24 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 	cfg.Previous, cfg.KeepPrevious = prev.table, true
 	next, errs := g.build(prev, cfg)
 	for _, rt := range next.stages {
-		g.refs.Store(rt.ref, rt)
+		rt.ref.serve(&g.refs, rt)
 	}
 	g.current.Store(next)
 	g.upstreams.reload()
 	g.closeRetiredWebSockets(next.table)
 	var backends []grpcproxy.Backend
-	live := map[string]bool{}
-	for s, rt := range next.stages {
+	live := map[*stageRef]bool{}
+	for _, rt := range next.stages {
 		live[rt.ref] = true
-		backends = append(backends, g.stageBackends(s)...)
+		backends = append(backends, rt.backends...)
 	}
 	g.pool.Retain(backends)
-	var retired []string
+	// Retired runtimes stay reachable by in-process calls only while such
+	// calls run: the last one to end frees them.
 	for _, rt := range prev.stages {
 		if !live[rt.ref] {
-			retired = append(retired, rt.ref)
+			rt.ref.retire(&g.refs)
 		}
-	}
-	if len(retired) > 0 {
-		time.AfterFunc(stageRefGrace, func() {
-			for _, ref := range retired {
-				g.refs.Delete(ref)
-			}
-		})
 	}
 	failures := make([]routing.StageError, 0, len(errs))
 	for _, err := range errs {
@@ -354,6 +344,24 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 	}
 	g.failures.Store(&failures)
 	return errs
+}
+
+// StageAuthorizers returns the authorizers each served stage's compilation
+// holds (its canary's included), by stage resource name: what the
+// authorizer policy must keep after a Load.
+func (g *Gateway) StageAuthorizers() map[string][]*adminv1.Authorizer {
+	out := map[string][]*adminv1.Authorizer{}
+	for _, st := range g.current.Load().table.Stages() {
+		for _, s := range []*routing.Stage{st, st.Canary()} {
+			if s == nil {
+				continue
+			}
+			for _, a := range s.Authorizers {
+				out[st.Name] = append(out[st.Name], a)
+			}
+		}
+	}
+	return out
 }
 
 // Check compiles cfg as Load would, against what is served now, without
@@ -382,13 +390,19 @@ func (g *Gateway) Failures() []routing.StageError {
 // nothing. With cfg.KeepPrevious, a stage whose runtime cannot be built
 // keeps its compilation and runtime in prev, if it had them.
 func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error) {
-	// A stage still serving the same deployment keeps its transcoder:
-	// building one is most of the cost of a reload.
+	// A stage still serving the same deployment keeps its runtime, and
+	// stages with the same descriptors share one transcoder: building one
+	// is most of the cost of a reload. Only prev's are carried over, so
+	// that a transcoder no stage serves any more is freed.
 	reusable := map[string]*stageRuntime{}
+	rests := map[restKey]*restRuntime{}
 	for s, rt := range prev.stages {
 		reusable[runtimeKey(s)] = rt
+		if rt.rest != nil {
+			rests[restKeyOf(s)] = rt.rest
+		}
 	}
-	next, errs, runtimeErrs := g.buildOnce(cfg, reusable)
+	next, errs, runtimeErrs := g.buildOnce(cfg, reusable, rests)
 	if len(runtimeErrs) == 0 || !cfg.KeepPrevious {
 		for _, e := range runtimeErrs {
 			errs = append(errs, e)
@@ -405,7 +419,7 @@ func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error)
 		keep[e.Stage] = true
 	}
 	cfg.Keep = keep
-	next, errs, _ = g.buildOnce(cfg, reusable)
+	next, errs, _ = g.buildOnce(cfg, reusable, rests)
 	for _, e := range runtimeErrs {
 		if prev.table.Stage(e.Stage) != nil {
 			if st := next.table.Stage(e.Stage); st != nil {
@@ -419,7 +433,7 @@ func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error)
 
 // buildOnce compiles cfg and builds the runtimes of its stages. It returns
 // the routing errors and, apart, the stages whose runtime failed.
-func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntime) (*compiled, []error, []*routing.StageError) {
+func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntime, rests map[restKey]*restRuntime) (*compiled, []error, []*routing.StageError) {
 	table, errs := routing.Compile(cfg)
 	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
 	var runtimeErrs []*routing.StageError
@@ -428,7 +442,7 @@ func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntim
 			if s == nil {
 				continue
 			}
-			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)])
+			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)], rests)
 			if err != nil {
 				runtimeErrs = append(runtimeErrs, &routing.StageError{Stage: st.Name, Deployment: s.Deployment, Canary: s.IsCanary, Err: err})
 				continue
@@ -826,8 +840,59 @@ type routedStream struct {
 func (s *routedStream) Context() context.Context { return s.ctx }
 
 // newRef returns a fresh stage reference.
-func (g *Gateway) newRef() string {
-	return strconv.FormatUint(g.nextRef.Add(1), 36)
+func (g *Gateway) newRef() *stageRef {
+	return &stageRef{id: strconv.FormatUint(g.nextRef.Add(1), 36)}
+}
+
+// stageRef is the reference by which in-process (transcoded) calls find
+// the runtime that matched them, in Gateway.refs. It is registered while
+// a table serves it or a call matched on an older table runs, and not a
+// moment longer, so that a retired runtime (its compiled stage and
+// transcoder) is freed as soon as its last call ends.
+type stageRef struct {
+	id    string
+	mu    sync.Mutex
+	calls int  // REST calls dispatched and not yet ended
+	live  bool // served by the current table
+}
+
+// serve registers the reference for rt, served by the current table.
+func (r *stageRef) serve(refs *sync.Map, rt *stageRuntime) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.live = true
+	refs.Store(r.id, rt)
+}
+
+// retire unregisters the reference, now or when its last call ends.
+func (r *stageRef) retire(refs *sync.Map) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.live = false
+	if r.calls == 0 {
+		refs.Delete(r.id)
+	}
+}
+
+// acquire keeps the reference registered for rt until release: a call
+// matched on a table replaced meanwhile registers it again.
+func (r *stageRef) acquire(refs *sync.Map, rt *stageRuntime) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if !r.live && r.calls == 1 {
+		refs.Store(r.id, rt)
+	}
+}
+
+// release ends a call of acquire.
+func (r *stageRef) release(refs *sync.Map) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls--
+	if r.calls == 0 && !r.live {
+		refs.Delete(r.id)
+	}
 }
 
 // isGRPC reports whether an HTTP request is a gRPC call.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/cors"
@@ -16,6 +18,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/reqpath"
+	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
 	"github.com/tollgate-gw/tollgate/server/gateway/webclients"
@@ -29,61 +32,108 @@ type compiled struct {
 
 // stageRuntime is what serves REST calls for one compiled stage.
 type stageRuntime struct {
-	ref        string
-	stage      *routing.Stage
-	transcoder *transcode.Transcoder        // nil without descriptors
-	web        *webclients.Handler          // gRPC-Web, Connect, WebSocket calls; nil without descriptors
+	ref      *stageRef
+	stage    *routing.Stage
+	rest     *restRuntime        // nil without descriptors
+	web      *webclients.Handler // gRPC-Web, Connect, WebSocket calls: rest's; nil without descriptors
+	backends []grpcproxy.Backend // the gRPC backends the stage uses
+}
+
+// restRuntime is a transcoder with its REST bindings. It depends only on
+// the linked descriptors and on whether calls hand every header, so every
+// stage with the same (shared) descriptors shares one: the calls say which
+// stage they are for with stageRefMetadataKey, set per request.
+type restRuntime struct {
+	transcoder *transcode.Transcoder
+	web        *webclients.Handler          // nil if the schema cannot be served to web clients
 	bindings   map[string]*pathtemplate.Set // HTTP verb → REST bindings, to choose between APIs
 }
 
-// stageRuntime returns the runtime of a compiled stage: prev's transcoder
-// under prev's reference when prev serves the same linked descriptors, a
-// new one otherwise. Reusing the reference keeps in-process calls that were
-// matched on the previous table valid. Load registers the reference.
-func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime) (*stageRuntime, error) {
-	if prev != nil && prev.stage.Files == s.Files {
-		return &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, web: prev.web, bindings: prev.bindings}, nil
-	}
-	return g.newStageRuntime(s)
+// restKey identifies a restRuntime.
+type restKey struct {
+	files       *protoregistry.Files
+	withHeaders bool
 }
 
-// newStageRuntime builds the transcoder of a compiled stage.
-func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
-	rt := &stageRuntime{ref: g.newRef(), stage: s, bindings: map[string]*pathtemplate.Set{}}
+// restKeyOf returns the key of a stage's restRuntime.
+func restKeyOf(s *routing.Stage) restKey {
+	return restKey{files: s.Files, withHeaders: len(s.Authorizers) > 0 || namesHeaderCacheKeys(s)}
+}
+
+// stageRuntime returns the runtime of a compiled stage: prev itself when it
+// serves the same compiled stage (carried over unchanged), prev's reference
+// with the stage's REST runtime otherwise, when prev serves the same
+// descriptors, or a new reference. Reusing the reference keeps in-process
+// calls that were matched on the previous table valid. Load registers the
+// reference. rests holds the REST runtimes by key; stageRuntime adds to it.
+func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests map[restKey]*restRuntime) (*stageRuntime, error) {
+	if prev != nil && prev.stage == s {
+		return prev, nil
+	}
+	var rest *restRuntime
 	if s.Files != nil && len(s.Services) > 0 {
-		tc, err := transcode.New(s.Files, s.Services, g.transcoded,
-			transcode.WithMaxBodyBytes(g.maxBodyBytes),
-			transcode.WithOutgoingMetadata(metadata.Pairs(stageRefMetadataKey, rt.ref)),
-			transcode.WithRequestMetadata(g.requestMetadata(len(s.Authorizers) > 0 || namesHeaderCacheKeys(s))),
-			transcode.WithLogger(g.logger),
-		)
-		if err != nil {
-			return nil, err
-		}
-		rt.transcoder = tc
-		// Web clients are an addition to what a stage serves: a schema
-		// the translator cannot take leaves them unserved (they get
-		// UNIMPLEMENTED) rather than failing the stage.
-		web, err := webclients.New(s.Files, s.Services, g.grpcServer, webclients.WithMaxMessageBytes(g.maxRecvMsgSize))
-		if err != nil {
-			g.logger.Warn("stage not served to gRPC-Web and Connect clients", "stage", s.Name, "deployment", s.Deployment, "error", err)
-		}
-		rt.web = web
-		for _, b := range tc.Bindings() {
-			tpl, err := pathtemplate.Parse(b.Path)
-			if err != nil {
-				continue // still served when this API is the only one on the stage ID
+		key := restKeyOf(s)
+		rest = rests[key]
+		if rest == nil {
+			var err error
+			if rest, err = g.newRESTRuntime(s, key.withHeaders); err != nil {
+				return nil, err
 			}
-			set := rt.bindings[b.HTTPMethod]
-			if set == nil {
-				set = &pathtemplate.Set{}
-				rt.bindings[b.HTTPMethod] = set
-			}
-			_ = set.Add(tpl, b)
+			rests[key] = rest
 		}
+	}
+	var ref *stageRef
+	if prev != nil && prev.rest == rest {
+		ref = prev.ref
+	} else {
+		ref = g.newRef()
+	}
+	rt := &stageRuntime{ref: ref, stage: s, rest: rest, backends: g.stageBackends(s)}
+	if rest != nil {
+		rt.web = rest.web
 	}
 	return rt, nil
 }
+
+// newRESTRuntime builds the transcoder of a stage's descriptors.
+func (g *Gateway) newRESTRuntime(s *routing.Stage, withHeaders bool) (*restRuntime, error) {
+	tc, err := transcode.New(s.Files, s.Services, g.transcoded,
+		transcode.WithMaxBodyBytes(g.maxBodyBytes),
+		transcode.WithRequestMetadata(g.requestMetadata(withHeaders)),
+		transcode.WithLogger(g.logger),
+	)
+	if err != nil {
+		return nil, err
+	}
+	rest := &restRuntime{transcoder: tc, bindings: map[string]*pathtemplate.Set{}}
+	// Web clients are an addition to what a stage serves: a schema the
+	// translator cannot take leaves them unserved (they get
+	// UNIMPLEMENTED) rather than failing the stage. The handler depends
+	// on the descriptors only (the stage travels with each call), so it
+	// is shared as the transcoder is.
+	web, err := webclients.New(s.Files, s.Services, g.grpcServer, webclients.WithMaxMessageBytes(g.maxRecvMsgSize))
+	if err != nil {
+		g.logger.Warn("stage not served to gRPC-Web and Connect clients", "stage", s.Name, "deployment", s.Deployment, "error", err)
+	}
+	rest.web = web
+	for _, b := range tc.Bindings() {
+		tpl, err := pathtemplate.Parse(b.Path)
+		if err != nil {
+			continue // still served when this API is the only one on the stage ID
+		}
+		set := rest.bindings[b.HTTPMethod]
+		if set == nil {
+			set = &pathtemplate.Set{}
+			rest.bindings[b.HTTPMethod] = set
+		}
+		_ = set.Add(tpl, b)
+	}
+	return rest, nil
+}
+
+// stageRefKey is the context key of the stage reference of a transcoded
+// call, which requestMetadata hands on as stageRefMetadataKey.
+type stageRefKey struct{}
 
 // requestMetadata returns what describes a transcoded call's HTTP request
 // to the policy interceptors (the path relative to the stage, as the
@@ -92,7 +142,9 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 // the others get the few the policies read (WithRequestHeaders).
 func (g *Gateway) requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
 	return func(r *http.Request) metadata.MD {
+		ref, _ := r.Context().Value(stageRefKey{}).(string)
 		md := metadata.Pairs(
+			stageRefMetadataKey, ref,
 			httpMethodMetadataKey, r.Method,
 			httpPathMetadataKey, canonicalPath(r.URL.EscapedPath()),
 			httpQueryMetadataKey, r.URL.RawQuery,
@@ -165,7 +217,10 @@ func addHeaders(md metadata.MD, h http.Header) {
 
 // matches reports whether a REST binding of the stage matches.
 func (rt *stageRuntime) matches(method, path string) bool {
-	set := rt.bindings[method]
+	if rt.rest == nil {
+		return false
+	}
+	set := rt.rest.bindings[method]
 	if set == nil {
 		return false
 	}
@@ -278,7 +333,7 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 	transcoders := 0
 	for _, st := range stages {
 		rt := cur.stages[st.PickCanary()]
-		if rt == nil || rt.transcoder == nil {
+		if rt == nil || rt.rest == nil {
 			continue
 		}
 		transcoders++
@@ -335,12 +390,14 @@ func (g *Gateway) transcode(w http.ResponseWriter, r *http.Request, rt *stageRun
 		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request path is not validly percent-encoded")
 		return
 	}
-	r2 := r.WithContext(r.Context())
+	rt.ref.acquire(&g.refs, rt)
+	defer rt.ref.release(&g.refs)
+	r2 := r.WithContext(context.WithValue(r.Context(), stageRefKey{}, rt.ref.id))
 	u := *r.URL
 	u.Path, u.RawPath = decoded, rest
 	r2.URL = &u
 	r2.RequestURI = u.RequestURI()
-	rt.transcoder.ServeHTTP(w, r2)
+	rt.rest.transcoder.ServeHTTP(w, r2)
 }
 
 // writePathError answers a request whose path reqpath refused: 400, with an

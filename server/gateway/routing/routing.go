@@ -1,8 +1,10 @@
 package routing
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -106,7 +108,8 @@ type Stage struct {
 	IsCanary bool
 	// Config is the stage's configuration.
 	Config *adminv1.Stage
-	// Snapshot is the deployed API.
+	// Snapshot is the deployed API, without its descriptor set (Files
+	// holds it, linked and shared by every stage with the same bytes).
 	Snapshot *adminv1.ApiSnapshot
 	// Variables are the stage variables (with canary overrides applied).
 	Variables map[string]string
@@ -131,6 +134,26 @@ type Stage struct {
 	canaryPct float64
 	ipPolicy  ipacl.Policy // the API's and the stage's
 	ws        *WebSocket   // WebSocket APIs only
+	schema    *schema      // the linked descriptors, shared by content, or nil
+}
+
+// compiledFrom reports whether the stage (a stage, not a canary) was
+// compiled from what e holds: the same stage configuration, deployment and
+// canary deployment. Deployments are immutable, so their names stand for
+// their content.
+func (s *Stage) compiledFrom(e Entry) bool {
+	if s.Deployment != e.Deployment.GetName() || !proto.Equal(s.Config, e.Stage) {
+		return false
+	}
+	canary := ""
+	if e.Canary != nil && e.Stage.GetCanary().GetPercent() > 0 {
+		canary = e.Canary.GetName()
+	}
+	have := ""
+	if s.canary != nil {
+		have = s.canary.Deployment
+	}
+	return canary == have
 }
 
 // HTTPRoutes returns the stage's plain HTTP routes in configuration order.
@@ -205,9 +228,10 @@ type Config struct {
 	Stages []Entry
 	// DomainMappings serve stages under host names.
 	DomainMappings []*adminv1.DomainMapping
-	// Previous is the table being replaced, or nil. Deployments are
-	// immutable, so the linked descriptors of a deployment it already
-	// compiled are reused instead of being parsed again.
+	// Previous is the table being replaced, or nil. Its stages compiled
+	// from the same stage configuration and deployments (immutable, so
+	// known by name) are served as they are, and its linked descriptors
+	// are reused for descriptor sets with the same bytes.
 	Previous *Table
 	// KeepPrevious makes a stage that cannot be compiled keep serving its
 	// compilation in Previous, if it has one, instead of being left out.
@@ -253,6 +277,7 @@ type Table struct {
 	byMethod map[string][]*Stage // by exact full method, in stage name order
 	catchAll []*Stage            // stages that proxy any method (no descriptors, default integration)
 	domains  map[string][]domainRoute
+	compiles int // stages compiled (not carried over from Previous) by Compile, for tests
 }
 
 // domainRoute is one base path of a mapped domain.
@@ -273,12 +298,16 @@ func Empty() *Table {
 // stages are served.
 func Compile(cfg Config) (t *Table, errs []error) {
 	t = Empty()
-	schemas := map[string]*schema{}
+	// Linked descriptors are shared by content: every stage and deployment
+	// of an API whose descriptor set is unchanged serves one *Files. Only
+	// the previous table's schemas are carried over, so that a schema no
+	// stage serves any more is freed with the table.
+	schemas := schemaCache{}
 	if cfg.Previous != nil {
 		for _, st := range cfg.Previous.stages {
 			for _, s := range []*Stage{st, st.canary} {
-				if s != nil && s.Files != nil {
-					schemas[s.Deployment] = &schema{files: s.Files, services: s.Services}
+				if s != nil && s.schema != nil {
+					schemas.add(s.schema)
 				}
 			}
 		}
@@ -293,9 +322,12 @@ func Compile(cfg Config) (t *Table, errs []error) {
 	for _, e := range sorted {
 		name := e.Stage.GetName()
 		var st *Stage
-		if cfg.Keep[name] && previous[name] != nil {
-			st = previous[name]
+		if prev := previous[name]; prev != nil && (cfg.Keep[name] || prev.compiledFrom(e)) {
+			// Unchanged (or kept): served as compiled, so that a change
+			// to one stage recompiles that stage only.
+			st = prev
 		} else {
+			t.compiles++
 			var serr *StageError
 			st, serr = compileEntry(e, schemas)
 			if serr != nil {
@@ -338,7 +370,7 @@ func Compile(cfg Config) (t *Table, errs []error) {
 
 // compileEntry compiles a stage and its canary. When only the canary fails,
 // it returns the stage without its canary with the error.
-func compileEntry(e Entry, schemas map[string]*schema) (*Stage, *StageError) {
+func compileEntry(e Entry, schemas schemaCache) (*Stage, *StageError) {
 	name := e.Stage.GetName()
 	st, err := compileStage(e.Stage, e.Deployment, false, schemas)
 	if err != nil {
@@ -490,15 +522,87 @@ func (t *Table) stagesByHint(hint string) []*Stage {
 	return t.byID[hint]
 }
 
-// schema is the linked descriptors of one deployment.
+// schema is one descriptor set, linked.
 type schema struct {
+	set      []byte // the serialized FileDescriptorSet
+	hash     uint64 // maphash of set
 	files    *protoregistry.Files
 	services []protoreflect.ServiceDescriptor
 }
 
+// hashSeed seeds the content hashes of descriptor sets. A hash only finds
+// candidates: a schema is shared only when the bytes are equal too.
+var hashSeed = maphash.MakeSeed()
+
+// schemaCache holds linked descriptor sets by the hash of their bytes.
+type schemaCache map[uint64][]*schema
+
+func (c schemaCache) add(sc *schema) {
+	for _, have := range c[sc.hash] {
+		if have == sc {
+			return
+		}
+	}
+	c[sc.hash] = append(c[sc.hash], sc)
+}
+
+// link returns the linked descriptors of a serialized descriptor set: a
+// schema with the same bytes if the cache has one, else a new one, added.
+func (c schemaCache) link(set []byte) (*schema, error) {
+	h := maphash.Bytes(hashSeed, set)
+	for _, sc := range c[h] {
+		if bytes.Equal(sc.set, set) {
+			return sc, nil
+		}
+	}
+	var fds descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(set, &fds); err != nil {
+		return nil, fmt.Errorf("decode descriptors: %w", err)
+	}
+	files, err := protodesc.NewFiles(&fds)
+	if err != nil {
+		return nil, fmt.Errorf("link descriptors: %w", err)
+	}
+	sc := &schema{set: set, hash: h, files: files}
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		for i := range fd.Services().Len() {
+			sc.services = append(sc.services, fd.Services().Get(i))
+		}
+		return true
+	})
+	sort.Slice(sc.services, func(i, j int) bool { return sc.services[i].FullName() < sc.services[j].FullName() })
+	c.add(sc)
+	return sc, nil
+}
+
+// withoutDescriptors returns snap with its API's descriptor set left out
+// (shallow copies: the fields are shared), so that a compiled stage does
+// not keep its own copy of bytes its shared schema holds.
+func withoutDescriptors(snap *adminv1.ApiSnapshot) *adminv1.ApiSnapshot {
+	if snap.GetApi().GetFileDescriptorSet() == nil {
+		return snap
+	}
+	api := &adminv1.Api{}
+	dst := api.ProtoReflect()
+	snap.GetApi().ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Name() != "file_descriptor_set" {
+			dst.Set(fd, v)
+		}
+		return true
+	})
+	out := &adminv1.ApiSnapshot{}
+	o := out.ProtoReflect()
+	snap.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		o.Set(fd, v)
+		return true
+	})
+	out.Api = api
+	return out
+}
+
 // compileStage builds the routes of one stage from one deployment. schemas
-// caches linked descriptors by deployment name; compileStage adds to it.
-func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, schemas map[string]*schema) (*Stage, error) {
+// shares linked descriptors by content; compileStage adds to it.
+func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, schemas schemaCache) (*Stage, error) {
 	snap := dep.GetSnapshot()
 	if snap.GetApi() == nil {
 		return nil, fmt.Errorf("deployment %s has no snapshot", dep.GetName())
@@ -528,26 +632,13 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		Authorizers: map[string]*adminv1.Authorizer{},
 		http:        map[string]*pathtemplate.Set{},
 	}
-	if sc, ok := schemas[dep.GetName()]; ok {
-		st.Files, st.Services = sc.files, sc.services
-	} else if b := snap.GetApi().GetFileDescriptorSet(); b != nil {
-		var set descriptorpb.FileDescriptorSet
-		if err := proto.Unmarshal(b, &set); err != nil {
-			return nil, fmt.Errorf("decode descriptors: %w", err)
-		}
-		files, err := protodesc.NewFiles(&set)
+	if b := snap.GetApi().GetFileDescriptorSet(); b != nil {
+		sc, err := schemas.link(b)
 		if err != nil {
-			return nil, fmt.Errorf("link descriptors: %w", err)
+			return nil, err
 		}
-		st.Files = files
-		files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-			for i := range fd.Services().Len() {
-				st.Services = append(st.Services, fd.Services().Get(i))
-			}
-			return true
-		})
-		sort.Slice(st.Services, func(i, j int) bool { return st.Services[i].FullName() < st.Services[j].FullName() })
-		schemas[dep.GetName()] = &schema{files: st.Files, services: st.Services}
+		st.schema, st.Files, st.Services = sc, sc.files, sc.services
+		st.Snapshot = withoutDescriptors(snap)
 	}
 	for _, a := range snap.GetAuthorizers() {
 		st.Authorizers[a.GetName()] = resolveAuthorizer(a, vars)

@@ -336,9 +336,15 @@ type Api struct {
 	// The API's CORS policy, on every stage that sets none. Unset: no CORS
 	// handling (an OPTIONS preflight is routed as any other call). Takes
 	// effect with the next deployment.
-	Cors          *CorsConfiguration `protobuf:"bytes,35,opt,name=cors,proto3" json:"cors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Cors *CorsConfiguration `protobuf:"bytes,35,opt,name=cors,proto3" json:"cors,omitempty"`
+	// How many of the API's deployments that no stage serves (as its
+	// deployment or its canary) are kept: each CreateDeployment deletes the
+	// oldest of the others, so that the store stops growing with every
+	// deploy. The new deployment counts among the kept ones. 0 (unset) means
+	// the default, 20; at most 1,000.
+	DeploymentRetention int32 `protobuf:"varint,47,opt,name=deployment_retention,json=deploymentRetention,proto3" json:"deployment_retention,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Api) Reset() {
@@ -485,6 +491,13 @@ func (x *Api) GetCors() *CorsConfiguration {
 		return x.Cors
 	}
 	return nil
+}
+
+func (x *Api) GetDeploymentRetention() int32 {
+	if x != nil {
+		return x.DeploymentRetention
+	}
+	return 0
 }
 
 type isApi_DescriptorSource interface {
@@ -2361,7 +2374,7 @@ var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\x9e\b\n" +
+	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xd1\b\n" +
 	"\x03Api\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12!\n" +
@@ -2382,7 +2395,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\r \x01(\tR\x04etag\x128\n" +
 	"\tip_policy\x18\" \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
-	"\x04cors\x18# \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\"T\n" +
+	"\x04cors\x18# \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x121\n" +
+	"\x14deployment_retention\x18/ \x01(\x05R\x13deploymentRetention\"T\n" +
 	"\bProtocol\x12\x18\n" +
 	"\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PROTOCOL_GRPC_REST\x10\x01\x12\x16\n" +

@@ -1,0 +1,23 @@
+package gateway
+
+// RegisteredRefs returns how many stage references in-process calls can
+// reach: those of the served runtimes and of retired ones still in use.
+func (g *Gateway) RegisteredRefs() int {
+	n := 0
+	g.refs.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// RESTCallsInFlight returns how many transcoded calls hold a stage
+// reference.
+func (g *Gateway) RESTCallsInFlight() int {
+	n := 0
+	g.refs.Range(func(_, v any) bool {
+		r := v.(*stageRuntime).ref
+		r.mu.Lock()
+		n += r.calls
+		r.mu.Unlock()
+		return true
+	})
+	return n
+}

@@ -21,7 +21,7 @@ class AccessLogSettings(_message.Message):
     def __init__(self, enabled: bool = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Api(_message.Message):
-    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "description", "display_name", "etag", "file_descriptor_set", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "uid", "update_time"]
+    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "deployment_retention", "description", "display_name", "etag", "file_descriptor_set", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "uid", "update_time"]
     class ApiKeySource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
     class Protocol(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -33,6 +33,7 @@ class Api(_message.Message):
     CORS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_INTEGRATION_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_RETENTION_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +52,7 @@ class Api(_message.Message):
     cors: _common_pb2.CorsConfiguration
     create_time: _timestamp_pb2.Timestamp
     default_integration: _common_pb2.Integration
+    deployment_retention: int
     description: str
     display_name: str
     etag: str
@@ -62,7 +64,7 @@ class Api(_message.Message):
     route_selection_expression: str
     uid: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., deployment_retention: _Optional[int] = ...) -> None: ...
 
 class ApiSnapshot(_message.Message):
     __slots__ = ["api", "authorizers", "routes"]

@@ -140,6 +140,17 @@ export declare type Api = Message<"tollgate.admin.v1.Api"> & {
    * @generated from field: tollgate.admin.v1.CorsConfiguration cors = 35;
    */
   cors?: CorsConfiguration | undefined;
+
+  /**
+   * How many of the API's deployments that no stage serves (as its
+   * deployment or its canary) are kept: each CreateDeployment deletes the
+   * oldest of the others, so that the store stops growing with every
+   * deploy. The new deployment counts among the kept ones. 0 (unset) means
+   * the default, 20; at most 1,000.
+   *
+   * @generated from field: int32 deployment_retention = 47;
+   */
+  deploymentRetention: number;
 };
 
 /**

@@ -42,7 +42,7 @@ func (s *Server) buildDataPlane() error {
 	}
 	s.obs = obs
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
-	limiter := throttle.NewLocalLimiter()
+	limiter := s.limiter()
 	chain := append(obs.interceptors,
 		s.mtlsInterceptor(), // before any policy: a misdirected call is refused outright
 		ippolicy.StreamServerInterceptor(),

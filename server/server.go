@@ -53,6 +53,7 @@ type Server struct {
 	respCache   *cache.Cache                            // the stages' response caches
 	obs         *observability                          // traces, metrics, access logs
 	watch       storeWatch                              // follows other nodes' writes (shared stores)
+	redis       *redisState                             // state shared with other nodes in Redis, or nil
 	// loadMu serializes loadDeployed (admin writes and the store watch),
 	// so a reload that read an older configuration never replaces a newer one.
 	loadMu sync.Mutex
@@ -144,6 +145,9 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 
 	if err := s.settleToken(); err != nil {
+		return nil, err
+	}
+	if err := s.openRedis(); err != nil {
 		return nil, err
 	}
 	s.quota = quota.NewCounter(admin.NewUsageStore(st), quota.WithLogger(log))
@@ -295,6 +299,9 @@ func (s *Server) release() error {
 			// The gRPC server closes its listeners on Stop; this covers a
 			// Server that was never served. A second Close is harmless.
 			_ = s.memLis.Close()
+		}
+		if err := s.closeRedis(); err != nil {
+			errs = append(errs, fmt.Errorf("close redis: %w", err))
 		}
 		if s.store != nil {
 			if err := s.store.Close(); err != nil {

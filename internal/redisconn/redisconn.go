@@ -77,7 +77,8 @@ func parse(rawURL string) (*redis.UniversalOptions, error) {
 		ContextTimeoutEnabled: true,
 		// A failed call falls back to local state at once: retrying would
 		// only add latency to the call waiting for it.
-		MaxRetries: -1,
+		MaxRetries:    -1,
+		DialerRetries: 1,
 		// Redis 7.0 does not know the maintenance notifications handshake.
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	}

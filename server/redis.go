@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/interceptors/throttle/redisthrottle"
+	"github.com/tollgate-gw/tollgate/internal/redisconn"
+)
+
+// validateRedis checks Config.Redis without connecting. Its errors never
+// quote the URL, which may hold a password.
+func validateRedis(u string) error {
+	if u == "" {
+		return nil
+	}
+	return redisconn.Validate(u)
+}
+
+// redisState is what the server keeps in Redis when Config.Redis is set:
+// the client and the users of it, each falling back to local state.
+type redisState struct {
+	client  redis.UniversalClient
+	limiter *redisthrottle.Limiter
+}
+
+// openRedis connects the shared state to Config.Redis, or leaves it nil.
+// It does not wait for Redis to answer: a node starts (and serves, from
+// local state) while Redis is down.
+func (s *Server) openRedis() error {
+	if s.cfg.Redis == "" {
+		return nil
+	}
+	c, err := redisconn.Open(s.cfg.Redis)
+	if err != nil {
+		return fmt.Errorf("server: redis: %w", err)
+	}
+	log := s.log.With("component", "redis")
+	s.redis = &redisState{
+		client:  c,
+		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log)),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), redisconn.DialTimeout)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		s.log.Warn("redis does not answer; limits are per node until it does", "error", err.Error())
+	} else {
+		s.log.Info("redis connected: throttling is shared by the nodes")
+	}
+	return nil
+}
+
+// limiter returns the throttle's Limiter: Redis's when configured, else a
+// local one.
+func (s *Server) limiter() throttle.Limiter {
+	if s.redis != nil {
+		return s.redis.limiter
+	}
+	return throttle.NewLocalLimiter()
+}
+
+// closeRedis closes the Redis client, if any.
+func (s *Server) closeRedis() error {
+	if s.redis == nil {
+		return nil
+	}
+	return s.redis.client.Close()
+}
+
+// registerRedisMetrics reports the checks decided without Redis (the
+// fail-open fallback) and whether Redis is failing, read at collection
+// time.
+func (s *Server) registerRedisMetrics(mp metric.MeterProvider) error {
+	if s.redis == nil {
+		return nil
+	}
+	meter := mp.Meter("github.com/tollgate-gw/tollgate/server")
+	fallbacks, err1 := meter.Int64ObservableCounter("tollgate.redis.throttle_fallbacks", metric.WithUnit("{check}"),
+		metric.WithDescription("Throttle checks decided by this node's local limiter because Redis failed or its circuit breaker was open."))
+	degraded, err2 := meter.Int64ObservableGauge("tollgate.redis.degraded", metric.WithUnit("1"),
+		metric.WithDescription("1 while Redis fails (limits fall back to per-node state), else 0."))
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("redis metrics: %w", err)
+	}
+	_, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(fallbacks, s.redis.limiter.Fallbacks())
+		var d int64
+		if s.redis.limiter.Degraded() {
+			d = 1
+		}
+		o.ObserveInt64(degraded, d)
+		return nil
+	}, fallbacks, degraded)
+	if err != nil {
+		return fmt.Errorf("redis metrics: %w", err)
+	}
+	return nil
+}

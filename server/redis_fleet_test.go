@@ -1,0 +1,194 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/pgtest"
+	"github.com/tollgate-gw/tollgate/internal/redistest"
+	"github.com/tollgate-gw/tollgate/server"
+)
+
+// startRedisNode starts a gateway on the shared store pgURL and the shared
+// Redis redisURL, stopped when the test ends.
+func startRedisNode(tb testing.TB, pgURL, redisURL string, logs io.Writer) *server.Server {
+	tb.Helper()
+	s, err := server.New(server.Config{
+		DataDir:         tb.TempDir(),
+		AdminAddr:       "127.0.0.1:0",
+		ListenAddr:      "127.0.0.1:0",
+		ShutdownTimeout: 10 * time.Second,
+		Store:           pgURL,
+		Redis:           redisURL,
+		AdminToken:      nodeToken,
+		Logger:          slog.New(slog.NewTextHandler(logs, nil)),
+		Stderr:          io.Discard,
+	})
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	select {
+	case <-s.Ready():
+	case err := <-done:
+		cancel()
+		tb.Fatalf("Serve returned before ready: %v", err)
+	}
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("Serve: %v", err)
+		}
+	})
+	return s
+}
+
+// redisFleet is three gateways on one PostgreSQL and one Redis, serving
+// GET /live/hello from a mock.
+type redisFleet struct {
+	redis  *redistest.Server
+	nodes  []*server.Server
+	admin  fleetAdmin
+	client *http.Client
+	logs   *syncBuffer
+}
+
+func startRedisFleet(t *testing.T) *redisFleet {
+	t.Helper()
+	pg := pgtest.Start(t)
+	rd := redistest.Start(t)
+	url := pg.NewDatabase(t)
+	f := &redisFleet{redis: rd, logs: &syncBuffer{}}
+	for range 3 {
+		f.nodes = append(f.nodes, startRedisNode(t, url, rd.URL, f.logs))
+	}
+	f.admin = newFleetAdmin(t, f.nodes[0])
+	f.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	if err := f.admin.serveDeployment(f.admin.deployMock(t, "v1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range f.nodes {
+		waitServes(t, f.client, n, "v1", 2*time.Second)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", f.logs.String())
+		}
+	})
+	return f
+}
+
+// setAccountThrottle sets the account-wide limit and gives the other nodes
+// time to apply it (they do within milliseconds; see
+// BenchmarkFleetPropagation).
+func (f *redisFleet) setAccountThrottle(t *testing.T, rate float64, burst int32) {
+	t.Helper()
+	if _, err := f.admin.UpdateAccountSettings(f.admin.ctx, &adminv1.UpdateAccountSettingsRequest{AccountSettings: &adminv1.AccountSettings{
+		Name: "settings", Throttle: &adminv1.ThrottleSettings{RateLimit: rate, BurstLimit: burst},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+}
+
+// load calls GET /live/hello on every node from perNode goroutines each
+// until stop is closed, and returns the answers by status code (0 for
+// transport errors) and the slowest answer.
+func (f *redisFleet) load(perNode int, stop <-chan struct{}) (map[int]int64, time.Duration) {
+	var mu sync.Mutex
+	codes := map[int]int64{}
+	var slowest atomic.Int64
+	var wg sync.WaitGroup
+	for _, n := range f.nodes {
+		for range perNode {
+			wg.Go(func() {
+				local := map[int]int64{}
+				for {
+					select {
+					case <-stop:
+						mu.Lock()
+						for c, k := range local {
+							codes[c] += k
+						}
+						mu.Unlock()
+						return
+					default:
+					}
+					start := time.Now()
+					code, _, err := hello(f.client, n)
+					if d := int64(time.Since(start)); d > slowest.Load() {
+						slowest.Store(d) // racy maximum: good enough for a bound
+					}
+					if err != nil {
+						code = 0
+					}
+					local[code]++
+				}
+			})
+		}
+	}
+	wg.Wait()
+	return codes, time.Duration(slowest.Load())
+}
+
+// TestFleetThrottleOnRedis: three nodes sharing one Redis admit, under
+// concurrent load on all of them, within 1% of rate × time + burst of
+// the account-wide limit: one bucket for the fleet, not one per node.
+// Then Redis is killed under load: every call still succeeds (the nodes
+// fall back to their local buckets at once, failing open), and none waits
+// on the dead Redis for long.
+func TestFleetThrottleOnRedis(t *testing.T) {
+	f := startRedisFleet(t)
+	const rate, burst = 300, 100
+	f.setAccountThrottle(t, rate, burst)
+
+	stop := make(chan struct{})
+	const period = 3 * time.Second
+	start := time.Now()
+	time.AfterFunc(period, func() { close(stop) })
+	codes, _ := f.load(4, stop)
+	elapsed := time.Since(start)
+	admitted := codes[http.StatusOK]
+	want := rate*elapsed.Seconds() + burst
+	t.Logf("3 nodes, %s: %d admitted, %d throttled, %d other; want %.0f (rate %d/s × %.3fs + burst %d)",
+		elapsed.Round(time.Millisecond), admitted, codes[http.StatusTooManyRequests], int64(len(codes))-2, want, rate, elapsed.Seconds(), burst)
+	if codes[http.StatusTooManyRequests] == 0 {
+		t.Fatalf("no call was throttled: the load did not reach the limit (%v)", codes)
+	}
+	if d := float64(admitted) - want; d > 0.01*want || d < -0.01*want {
+		t.Errorf("admitted %d calls, want %.0f ± 1%%", admitted, want)
+	}
+	for c, n := range codes {
+		if c != http.StatusOK && c != http.StatusTooManyRequests {
+			t.Errorf("%d calls answered %d", n, c)
+		}
+	}
+
+	// Redis dies under load: calls keep succeeding.
+	f.setAccountThrottle(t, 100000, 100000)
+	stop = make(chan struct{})
+	time.AfterFunc(500*time.Millisecond, func() { f.redis.Stop(t) })
+	time.AfterFunc(2*time.Second, func() { close(stop) })
+	codes, slowest := f.load(2, stop)
+	t.Logf("with Redis killed after 0.5s of 2s: %v, slowest call %s", codes, slowest)
+	for c, n := range codes {
+		if c != http.StatusOK {
+			t.Errorf("%d calls answered %d with Redis killed; want every call admitted (fail open)", n, c)
+		}
+	}
+	if codes[http.StatusOK] == 0 {
+		t.Error("no call succeeded")
+	}
+	if slowest > time.Second {
+		t.Errorf("slowest call with Redis killed took %s; the gateway must not wait on Redis", slowest)
+	}
+}

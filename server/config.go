@@ -79,10 +79,11 @@ type Config struct {
 	// (redis://[user:password@]host:6379[/db], rediss:// for TLS; extra
 	// ?addr=host:port parameters for a Redis Cluster's seed addresses, or
 	// with ?master_name=name the Sentinels of that primary). With it,
-	// throttling buckets are shared by the nodes; when Redis fails, each
-	// node falls back to its own buckets with the same limits (logged, and
-	// counted in the tollgate.redis.* metrics) and never waits on Redis
-	// for more than 200ms. Prefer the environment (TOLLGATE_REDIS) for a
+	// throttling buckets and quota counts are shared by the nodes (a quota
+	// is exact across them); when Redis fails, each node falls back to its
+	// own buckets with the same limits and to its own quota counts
+	// (logged, and counted in the tollgate.redis.* metrics) and never
+	// waits on Redis for more than 500ms. Prefer the environment (TOLLGATE_REDIS) for a
 	// URL holding a password. Default "" (no Redis: every limit is per
 	// node).
 	Redis string

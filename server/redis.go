@@ -8,6 +8,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tollgate-gw/tollgate/interceptors/quota"
+	"github.com/tollgate-gw/tollgate/interceptors/quota/redisquota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle/redisthrottle"
 	"github.com/tollgate-gw/tollgate/internal/redisconn"
@@ -27,6 +29,7 @@ func validateRedis(u string) error {
 type redisState struct {
 	client  redis.UniversalClient
 	limiter *redisthrottle.Limiter
+	quotas  *redisquota.Store
 }
 
 // openRedis connects the shared state to Config.Redis, or leaves it nil.
@@ -41,16 +44,20 @@ func (s *Server) openRedis() error {
 		return fmt.Errorf("server: redis: %w", err)
 	}
 	log := s.log.With("component", "redis")
+	// One breaker for every use of this Redis: when it fails, all of them
+	// fall back at once rather than each waiting to find out.
+	breaker := &redisconn.Breaker{}
 	s.redis = &redisState{
 		client:  c,
-		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log)),
+		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log), redisthrottle.WithBreaker(breaker)),
+		quotas:  redisquota.New(c, breaker),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), redisconn.DialTimeout)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		s.log.Warn("redis does not answer; limits are per node until it does", "error", err.Error())
 	} else {
-		s.log.Info("redis connected: throttling is shared by the nodes")
+		s.log.Info("redis connected: throttles and quotas are shared by the nodes")
 	}
 	return nil
 }
@@ -62,6 +69,15 @@ func (s *Server) limiter() throttle.Limiter {
 		return s.redis.limiter
 	}
 	return throttle.NewLocalLimiter()
+}
+
+// quotaOptions returns the quota counter's options for Redis: counts
+// decided in Redis when configured.
+func (s *Server) quotaOptions() []quota.Option {
+	if s.redis == nil {
+		return nil
+	}
+	return []quota.Option{quota.WithShared(s.redis.quotas)}
 }
 
 // closeRedis closes the Redis client, if any.
@@ -84,7 +100,9 @@ func (s *Server) registerRedisMetrics(mp metric.MeterProvider) error {
 		metric.WithDescription("Throttle checks decided by this node's local limiter because Redis failed or its circuit breaker was open."))
 	degraded, err2 := meter.Int64ObservableGauge("tollgate.redis.degraded", metric.WithUnit("1"),
 		metric.WithDescription("1 while Redis fails (limits fall back to per-node state), else 0."))
-	if err := errors.Join(err1, err2); err != nil {
+	quotaFallbacks, err3 := meter.Int64ObservableCounter("tollgate.redis.quota_fallbacks", metric.WithUnit("{decision}"),
+		metric.WithDescription("Quota decisions made from this node's own counts because Redis failed or its circuit breaker was open."))
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return fmt.Errorf("redis metrics: %w", err)
 	}
 	_, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -94,8 +112,11 @@ func (s *Server) registerRedisMetrics(mp metric.MeterProvider) error {
 			d = 1
 		}
 		o.ObserveInt64(degraded, d)
+		if s.quota != nil {
+			o.ObserveInt64(quotaFallbacks, s.quota.SharedFallbacks())
+		}
 		return nil
-	}, fallbacks, degraded)
+	}, fallbacks, degraded, quotaFallbacks)
 	if err != nil {
 		return fmt.Errorf("redis metrics: %w", err)
 	}

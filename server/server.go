@@ -150,7 +150,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := s.openRedis(); err != nil {
 		return nil, err
 	}
-	s.quota = quota.NewCounter(admin.NewUsageStore(st), quota.WithLogger(log))
+	s.quota = quota.NewCounter(admin.NewUsageStore(st), append(s.quotaOptions(), quota.WithLogger(log))...)
 	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout),
 		admin.WithOnDeploy(s.loadDeployed), admin.WithPreflight(s.preflight), admin.WithOnSettings(s.setAccountSettings), admin.WithQuotaCounter(s.quota), admin.WithCacheFlusher(s.flushCache),
 		admin.WithAuthorizerCacheFlusher(s.flushAuthorizersCache), admin.WithLinkLocalTargets(cfg.AllowLinkLocalTargets))

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -26,16 +27,21 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
-// Timeouts of the connections Open makes. Every data-plane use of Redis
-// falls back to local state, so waiting longer than this for Redis would
-// only slow calls down.
+// Timeouts and pool size of the clients Open makes. Every data-plane use
+// of Redis falls back to local state, so waiting much longer than this for
+// Redis would only slow calls down; waiting less would fall back (and lose
+// exactness) under a mere burst of calls queueing for connections.
 const (
 	// DialTimeout bounds connecting to a Redis server.
 	DialTimeout = 500 * time.Millisecond
 	// IOTimeout bounds each read and write on a connection.
-	IOTimeout = 200 * time.Millisecond
+	IOTimeout = 500 * time.Millisecond
 	// PoolTimeout bounds waiting for a free connection of the pool.
-	PoolTimeout = 200 * time.Millisecond
+	PoolTimeout = 500 * time.Millisecond
+	// PoolSizePerCPU is the number of connections per GOMAXPROCS a client
+	// may open (go-redis's default is 10): calls block on Redis's answer,
+	// not on a CPU, so more of them can be in flight than cores.
+	PoolSizePerCPU = 32
 )
 
 // Validate checks a Redis URL without connecting. Its errors never quote
@@ -73,6 +79,7 @@ func parse(rawURL string) (*redis.UniversalOptions, error) {
 		ReadTimeout:  IOTimeout,
 		WriteTimeout: IOTimeout,
 		PoolTimeout:  PoolTimeout,
+		PoolSize:     PoolSizePerCPU * runtime.GOMAXPROCS(0),
 		// Context deadlines bound the calls too, not only the timeouts above.
 		ContextTimeoutEnabled: true,
 		// A failed call falls back to local state at once: retrying would

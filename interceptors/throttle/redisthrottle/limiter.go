@@ -17,7 +17,7 @@ import (
 const DefaultPrefix = "tollgate:throttle:"
 
 // DefaultTimeout bounds one check in Redis, unless WithTimeout.
-const DefaultTimeout = 200 * time.Millisecond
+const DefaultTimeout = 500 * time.Millisecond
 
 // gcra is the check: KEYS[1] holds the theoretical arrival time (TAT) in
 // microseconds; ARGV[1] is the emission interval (1/rate) in microseconds

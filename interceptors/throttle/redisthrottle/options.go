@@ -24,7 +24,7 @@ type Option func(*options)
 func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
 
 // WithTimeout bounds each check in Redis; a check that takes longer falls
-// back. Zero or negative means DefaultTimeout (200ms).
+// back. Zero or negative means DefaultTimeout (500ms).
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
@@ -12,6 +13,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/quota/redisquota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle/redisthrottle"
+	"github.com/tollgate-gw/tollgate/internal/fleetbus"
 	"github.com/tollgate-gw/tollgate/internal/redisconn"
 )
 
@@ -30,6 +32,7 @@ type redisState struct {
 	client  redis.UniversalClient
 	limiter *redisthrottle.Limiter
 	quotas  *redisquota.Store
+	bus     *fleetbus.Bus // cache flushes made on one node, for the others
 }
 
 // openRedis connects the shared state to Config.Redis, or leaves it nil.
@@ -51,7 +54,9 @@ func (s *Server) openRedis() error {
 		client:  c,
 		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log), redisthrottle.WithBreaker(breaker)),
 		quotas:  redisquota.New(c, breaker),
+		bus:     fleetbus.New(c, log),
 	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), redisconn.DialTimeout)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
@@ -80,12 +85,47 @@ func (s *Server) quotaOptions() []quota.Option {
 	return []quota.Option{quota.WithShared(s.redis.quotas)}
 }
 
+// listenFleet applies the notices of the other nodes sharing the Redis. It
+// is called once the data plane is built, since the notices flush its
+// caches.
+func (s *Server) listenFleet() {
+	if s.redis == nil {
+		return
+	}
+	s.redis.bus.Handle(topicFlushCache, func(_, stage string) { s.flushCacheLocal(stage) })
+	s.redis.bus.Handle(topicFlushAuthorizers, func(_, payload string) {
+		stage, authorizer, _ := strings.Cut(payload, "\n")
+		s.flushAuthorizersCacheLocal(stage, authorizer)
+	})
+}
+
+// Topics of the notices the nodes send each other through Redis.
+const (
+	// topicFlushCache carries a stage name whose response cache was
+	// flushed.
+	topicFlushCache = "flush-cache"
+	// topicFlushAuthorizers carries a stage and an authorizer name (empty:
+	// all), separated by a newline, whose policy caches were flushed.
+	topicFlushAuthorizers = "flush-authorizers"
+)
+
+// tellFleet sends a notice to the other nodes when they share a Redis. A
+// failure is logged: the other nodes' entries then expire by their TTL.
+func (s *Server) tellFleet(topic, payload string) {
+	if s.redis == nil {
+		return
+	}
+	if err := s.redis.bus.Publish(context.Background(), topic, payload); err != nil {
+		s.log.Warn("could not tell the other nodes through redis; their cache entries expire by their TTL", "topic", topic, "error", err.Error())
+	}
+}
+
 // closeRedis closes the Redis client, if any.
 func (s *Server) closeRedis() error {
 	if s.redis == nil {
 		return nil
 	}
-	return s.redis.client.Close()
+	return errors.Join(s.redis.bus.Close(), s.redis.client.Close())
 }
 
 // registerRedisMetrics reports the checks decided without Redis (the

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -286,5 +287,31 @@ func TestFleetQuotaOnRedis(t *testing.T) {
 	}
 	if got != 100 {
 		t.Fatalf("GetUsage counts %d calls, want 100", got)
+	}
+}
+
+// TestFleetFlushOnRedis: a flush of a stage's authorizer caches (and so of
+// its response cache, sent the same way) made on node A applies on B and
+// C, told through Redis.
+func TestFleetFlushOnRedis(t *testing.T) {
+	f := startRedisFleet(t)
+	const msg = `msg="authorizer caches flushed" stage=apis/shop/stages/live`
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// Subscriptions are asynchronous: flush until all three nodes did.
+		before := strings.Count(f.logs.String(), msg)
+		if _, err := f.admin.FlushStageAuthorizersCache(f.admin.ctx, &adminv1.FlushStageAuthorizersCacheRequest{Name: "apis/shop/stages/live"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.admin.FlushStageCache(f.admin.ctx, &adminv1.FlushStageCacheRequest{Name: "apis/shop/stages/live"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if strings.Count(f.logs.String(), msg)-before == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the flush on node A did not reach the other nodes: %d log lines %q", strings.Count(f.logs.String(), msg), msg)
+		}
 	}
 }

@@ -176,6 +176,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := s.buildDataPlane(); err != nil {
 		return nil, err
 	}
+	s.listenFleet()
 	if err := s.buildAdminAPI(s.adminAuth); err != nil {
 		return nil, err
 	}

@@ -32,8 +32,14 @@ func (s *Server) newResponseCache() *cache.Cache {
 }
 
 // flushCache empties a stage's response cache, for the admin API's
-// FlushStageCache.
+// FlushStageCache: on this node, and on the others sharing its Redis.
 func (s *Server) flushCache(stage string) {
+	s.flushCacheLocal(stage)
+	s.tellFleet(topicFlushCache, stage)
+}
+
+// flushCacheLocal empties a stage's response cache on this node.
+func (s *Server) flushCacheLocal(stage string) {
 	if s.respCache != nil {
 		s.respCache.Flush(stage)
 	}
@@ -41,8 +47,15 @@ func (s *Server) flushCache(stage string) {
 
 // flushAuthorizersCache empties the policy caches of a stage's custom
 // authorizers (all of them, or the one named), for the admin API's
-// FlushStageAuthorizersCache.
+// FlushStageAuthorizersCache: on this node, and on the others sharing its
+// Redis.
 func (s *Server) flushAuthorizersCache(stage, authorizer string) {
+	s.flushAuthorizersCacheLocal(stage, authorizer)
+	s.tellFleet(topicFlushAuthorizers, stage+"\n"+authorizer)
+}
+
+// flushAuthorizersCacheLocal is flushAuthorizersCache on this node only.
+func (s *Server) flushAuthorizersCacheLocal(stage, authorizer string) {
 	if s.authorizers != nil {
 		n := s.authorizers.FlushStage(stage, authorizer)
 		s.log.Info("authorizer caches flushed", "stage", stage, "authorizer", authorizer, "caches", n)

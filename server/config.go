@@ -75,6 +75,19 @@ type Config struct {
 	// password on the command line. Default "" (bolt).
 	Store string
 
+	// Redis is the URL of a Redis shared by every gateway node
+	// (redis://[user:password@]host:6379[/db], rediss:// for TLS; extra
+	// ?addr=host:port parameters for a Redis Cluster's seed addresses, or
+	// with ?master_name=name the Sentinels of that primary). With it,
+	// throttling buckets and quota counts are shared by the nodes (a quota
+	// is exact across them); when Redis fails, each node falls back to its
+	// own buckets with the same limits and to its own quota counts
+	// (logged, and counted in the tollgate.redis.* metrics) and never
+	// waits on Redis for more than 500ms. Prefer the environment (TOLLGATE_REDIS) for a
+	// URL holding a password. Default "" (no Redis: every limit is per
+	// node).
+	Redis string
+
 	// AdminAddr is the host:port of the admin API, serving both gRPC and
 	// REST/JSON on one port. Without AdminTLSCertFile it is cleartext, so
 	// keep it on a loopback or private address then. Port 0 picks a free
@@ -335,6 +348,7 @@ func (c Config) Validate() error {
 		add("trusted-proxies", err)
 	}
 	add("store", validateStore(c.Store))
+	add("redis", validateRedis(c.Redis))
 
 	errs = append(errs, c.validateTLS()...)
 	if c.ShutdownTimeout < 0 {

@@ -44,7 +44,7 @@ func (s *Server) buildDataPlane() error {
 	}
 	s.obs = obs
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
-	limiter := throttle.NewLocalLimiter()
+	limiter := s.limiter()
 	s.respCache = s.newResponseCache()
 	// Each step says what it reads from the call record that an earlier
 	// step writes: chain.Build refuses an order that breaks it.

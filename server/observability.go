@@ -55,6 +55,9 @@ func (s *Server) buildObservability() (*observability, error) {
 	if err == nil {
 		err = s.registerTLSMetrics(mp)
 	}
+	if err == nil {
+		err = s.registerRedisMetrics(mp)
+	}
 	if err != nil {
 		_ = shutdown(context.Background())
 		return nil, fmt.Errorf("server: metrics: %w", err)

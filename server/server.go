@@ -53,6 +53,7 @@ type Server struct {
 	respCache   *cache.Cache                            // the stages' response caches
 	obs         *observability                          // traces, metrics, access logs
 	watch       storeWatch                              // follows other nodes' writes (shared stores)
+	redis       *redisState                             // state shared with other nodes in Redis, or nil
 	// loadMu serializes loadDeployed (admin writes and the store watch),
 	// so a reload that read an older configuration never replaces a newer one.
 	loadMu sync.Mutex
@@ -146,7 +147,10 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := s.settleToken(); err != nil {
 		return nil, err
 	}
-	s.quota = quota.NewCounter(admin.NewUsageStore(st), quota.WithLogger(log))
+	if err := s.openRedis(); err != nil {
+		return nil, err
+	}
+	s.quota = quota.NewCounter(admin.NewUsageStore(st), append(s.quotaOptions(), quota.WithLogger(log))...)
 	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout),
 		admin.WithOnDeploy(s.loadDeployed), admin.WithPreflight(s.preflight), admin.WithOnSettings(s.setAccountSettings), admin.WithQuotaCounter(s.quota), admin.WithCacheFlusher(s.flushCache),
 		admin.WithAuthorizerCacheFlusher(s.flushAuthorizersCache), admin.WithStageHealth(s.stageHealth), admin.WithLinkLocalTargets(cfg.AllowLinkLocalTargets))
@@ -172,6 +176,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := s.buildDataPlane(); err != nil {
 		return nil, err
 	}
+	s.listenFleet()
 	if err := s.buildAdminAPI(s.adminAuth); err != nil {
 		return nil, err
 	}
@@ -295,6 +300,9 @@ func (s *Server) release() error {
 			// The gRPC server closes its listeners on Stop; this covers a
 			// Server that was never served. A second Close is harmless.
 			_ = s.memLis.Close()
+		}
+		if err := s.closeRedis(); err != nil {
+			errs = append(errs, fmt.Errorf("close redis: %w", err))
 		}
 		if s.store != nil {
 			if err := s.store.Close(); err != nil {

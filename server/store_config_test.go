@@ -41,3 +41,38 @@ func TestConfigStore(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigRedis: --redis accepts redis:// and rediss:// URLs (one
+// server, Cluster seeds, Sentinels) and its errors never quote a password.
+func TestConfigRedis(t *testing.T) {
+	tests := []struct {
+		redis string
+		ok    bool
+	}{
+		{"", true},
+		{"redis://127.0.0.1:6379/0", true},
+		{"rediss://default:secret@cache.internal:6380", true},
+		{"redis://a:7000?addr=b:7000&addr=c:7000", true},
+		{"redis://s1:26379?addr=s2:26379&master_name=main", true},
+		{"redis://:secret@cache.internal", false},
+		{"redis://:secret@cache.internal:6379/zero", false},
+		{"memcached://cache:11211", false},
+		{"redis://cache:6379?pool=9", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.redis, func(t *testing.T) {
+			err := server.Config{Redis: tc.redis}.Validate()
+			if (err == nil) != tc.ok {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), "redis: ") {
+					t.Errorf("error %q does not name the setting", err)
+				}
+				if strings.Contains(err.Error(), "secret") {
+					t.Errorf("error %q shows the password", err)
+				}
+			}
+		})
+	}
+}

@@ -20,7 +20,9 @@
 // postgres:// or postgresql:// URL a PostgreSQL database that several
 // gateway processes share, each applying the admin writes made through any
 // of them within about a second. Give such nodes the same
-// TOLLGATE_ADMIN_TOKEN.
+// TOLLGATE_ADMIN_TOKEN. --redis (TOLLGATE_REDIS) names a Redis the nodes
+// share their throttling buckets and quota counts in; when it fails, each
+// node falls back to its own.
 //
 // TLS: --tls-listen opens a second data port beside --listen serving HTTPS
 // (HTTP/1.1 and HTTP/2 by ALPN) and gRPC over TLS, with the default

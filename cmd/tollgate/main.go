@@ -139,6 +139,7 @@ var serveFlagEnv = map[string]string{
 	"min-rate-grace":         "TOLLGATE_MIN_RATE_GRACE",
 	"stream-reset-limit":     "TOLLGATE_STREAM_RESET_LIMIT",
 	"store":                  "TOLLGATE_STORE",
+	"redis":                  "TOLLGATE_REDIS",
 	"tls-listen":             "TOLLGATE_TLS_LISTEN",
 	"tls-cert-file":          "TOLLGATE_TLS_CERT_FILE",
 	"tls-key-file":           "TOLLGATE_TLS_KEY_FILE",
@@ -181,6 +182,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 	addEdgeFlags(fs, cfg, d)
 	fs.StringVar(&cfg.Store, "store", d.Store,
 		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")
+	fs.StringVar(&cfg.Redis, "redis", d.Redis,
+		"`URL` of a Redis shared by several gateway processes (redis://host:6379/0; ?addr=host:port for more cluster seeds, ?master_name= for Sentinel), sharing their throttles and quotas; when it fails, limits fall back to each node's own; give a password through TOLLGATE_REDIS")
 	fs.StringVar(&cfg.TLSListenAddr, "tls-listen", d.TLSListenAddr,
 		"`host:port` of the data plane's TLS listener (HTTPS and gRPC over TLS on one port), beside --listen; needs --tls-cert-file and --tls-key-file; empty: no TLS listener")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", d.TLSCertFile,

@@ -91,6 +91,8 @@ type Counter struct {
 	deltas []Delta
 	refs   []*entry
 
+	shared sharedStats
+
 	shards [numShards]shard
 }
 
@@ -127,6 +129,10 @@ type entry struct {
 
 	// loading is the load in flight, or nil.
 	loading *load
+
+	// unsynced counts the calls of the period counted here while the
+	// Shared store failed, to be added there by the next Take.
+	unsynced int64
 
 	// pending are the counts not yet written to the Store, by day.
 	pending []dayCount
@@ -203,6 +209,9 @@ func (c *Counter) Take(ctx context.Context, plan *adminv1.UsagePlan, apiKey stri
 		return true, -1, time.Time{}, nil
 	}
 	limit, to := q.GetLimit(), e.to
+	if c.opts.shared != nil {
+		return c.takeShared(ctx, s, e, limit, now)
+	}
 	if e.used >= limit {
 		s.mu.Unlock()
 		return false, 0, to, nil
@@ -225,6 +234,9 @@ func (c *Counter) Used(ctx context.Context, plan *adminv1.UsagePlan, apiKey stri
 	s, e, _, err := c.acquire(ctx, q, plan.GetName(), apiKey)
 	if err != nil {
 		return 0, err
+	}
+	if c.opts.shared != nil {
+		return c.usedShared(ctx, s, e)
 	}
 	used := e.used
 	s.mu.Unlock()
@@ -250,6 +262,10 @@ func (c *Counter) Adjust(ctx context.Context, plan *adminv1.UsagePlan, apiKey st
 	s, e, now, err := c.acquire(ctx, q, plan.GetName(), apiKey)
 	if err != nil {
 		return err
+	}
+	if c.opts.shared != nil {
+		c.adjustShared(ctx, s, e, q.GetLimit()-remaining, now)
+		return nil
 	}
 	if delta := q.GetLimit() - remaining - e.used; delta != 0 {
 		s.count(e, dayOf(now), delta)

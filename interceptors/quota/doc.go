@@ -40,10 +40,29 @@
 // and returns when the counts are stored; the server should stop serving
 // calls first and wait for Run to return before closing the Store.
 //
-// Each gateway node counts on its own: with several nodes sharing a Store,
-// each node's decisions include the other nodes' calls only as of its
-// first load of the period, so a quota may be exceeded by up to what the
-// other nodes admitted since.
+// # Several nodes
+//
+// Without a [Shared] store each gateway node decides on its own: with
+// several nodes sharing a Store, each node's decisions include the other
+// nodes' calls only as of its first load of the period, so a quota may be
+// exceeded by up to what the other nodes admitted since.
+//
+// WithShared (for example a redisquota.Store) makes quotas exact across
+// nodes: each decision is made in the shared store, in one operation that
+// takes a unit only while the count is below the limit, and the count of a
+// period starts from the stored counts the first node to need it read.
+// Each node still counts the calls it admitted and flushes them to its
+// Store, so usage reports stay exact whatever the shared store did.
+//
+// When the shared store fails (an error or its timeout), the Counter
+// decides from its own counts, as without one: calls are admitted up to
+// the limit as this node sees it (the shared count when it last answered,
+// plus this node's calls since), so while it is down the fleet may exceed
+// a quota by what the other nodes admit meanwhile, never by more than the
+// limit per node. The calls counted meanwhile are added to the shared
+// count by the next decision that reaches it; if the shared store lost its
+// data, the count starts again from this node's view. Failures are logged
+// once per outage and counted ([Counter.SharedFallbacks]).
 //
 // # Interceptors
 //

@@ -14,6 +14,7 @@ type options struct {
 	flushInterval time.Duration
 	now           func() time.Time
 	logger        *slog.Logger
+	shared        Shared
 }
 
 // Option configures a Counter. Options are applied once, by NewCounter.

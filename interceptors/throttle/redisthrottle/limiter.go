@@ -1,0 +1,135 @@
+package redisthrottle
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/internal/redisconn"
+)
+
+// DefaultPrefix starts the Redis keys of a Limiter, unless WithPrefix.
+const DefaultPrefix = "tollgate:throttle:"
+
+// DefaultTimeout bounds one check in Redis, unless WithTimeout.
+const DefaultTimeout = 500 * time.Millisecond
+
+// gcra is the check: KEYS[1] holds the theoretical arrival time (TAT) in
+// microseconds; ARGV[1] is the emission interval (1/rate) in microseconds
+// and ARGV[2] the burst. It returns {1, 0} when the call is admitted and
+// {0, microseconds until it would be} when refused. Times come from the
+// server's clock, so every node sees one clock. (Redis 7 replicates a
+// script's effects, not the script, so reading TIME is allowed.)
+var gcra = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+local newTat = tat + interval
+local allowAt = newTat - burst * interval
+if allowAt > now then
+  return {0, math.ceil(allowAt - now)}
+end
+redis.call('SET', KEYS[1], string.format('%.17g', newTat), 'PX', math.ceil((newTat - now) / 1000) + 1)
+return {1, 0}
+`)
+
+// Limiter is a throttle.Limiter on Redis. Build it with New. It is safe
+// for concurrent use.
+type Limiter struct {
+	client   redis.UniversalClient
+	local    *throttle.LocalLimiter
+	breaker  *redisconn.Breaker
+	prefix   string
+	timeout  time.Duration
+	failOpen bool
+	log      *slog.Logger
+
+	fallbacks atomic.Int64 // checks decided without Redis
+	down      atomic.Bool  // Redis failed and has not answered since (for logs)
+}
+
+var _ throttle.Limiter = (*Limiter)(nil)
+
+// New returns a Limiter keeping buckets in client. It accepts WithPrefix,
+// WithTimeout, WithLogger, WithBreaker and WithFailClosed. It panics when
+// client is nil.
+func New(client redis.UniversalClient, opts ...Option) *Limiter {
+	if client == nil {
+		panic("redisthrottle: nil client")
+	}
+	o := options{prefix: DefaultPrefix, timeout: DefaultTimeout, failOpen: true, log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.breaker == nil {
+		o.breaker = &redisconn.Breaker{}
+	}
+	return &Limiter{client: client, local: throttle.NewLocalLimiter(), breaker: o.breaker, prefix: o.prefix,
+		timeout: o.timeout, failOpen: o.failOpen, log: o.log}
+}
+
+// Allow implements throttle.Limiter: one round trip to Redis, or the local
+// fallback (see the package documentation). The time now is used only by
+// the fallback: Redis uses its own clock. Unlimited and blocking limits
+// are decided without Redis.
+func (l *Limiter) Allow(key string, limit throttle.Limit, now time.Time) (bool, time.Duration) {
+	if limit.Rate > math.MaxFloat64 {
+		return true, 0
+	}
+	if !(limit.Rate > 0) || limit.Burst < 1 {
+		return false, throttle.BlockedRetryAfter
+	}
+	if l.breaker.Allow() {
+		ok, retry, err := l.check(key, limit)
+		l.breaker.Done(err == nil)
+		if err == nil {
+			if l.down.Load() && l.down.CompareAndSwap(true, false) {
+				l.log.Info("redis answers again: throttling is shared by the nodes again")
+			}
+			return ok, retry
+		}
+		if !l.down.Load() && l.down.CompareAndSwap(false, true) {
+			l.log.Warn("redis failed: throttling falls back to this node's local limits until it answers", "error", err.Error(), "fail_open", l.failOpen)
+		}
+	}
+	l.fallbacks.Add(1)
+	if !l.failOpen {
+		return false, time.Second
+	}
+	return l.local.Allow(key, limit, now)
+}
+
+// check runs the script.
+func (l *Limiter) check(key string, limit throttle.Limit) (bool, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+	defer cancel()
+	interval := 1e6 / limit.Rate
+	res, err := gcra.Run(ctx, l.client, []string{l.prefix + key}, interval, limit.Burst).Int64Slice()
+	if err != nil {
+		return false, 0, err
+	}
+	if len(res) == 2 && res[0] == 1 {
+		return true, 0, nil
+	}
+	var wait int64 = 1
+	if len(res) == 2 {
+		wait = max(res[1], 1)
+	}
+	return false, time.Duration(wait) * time.Microsecond, nil
+}
+
+// Fallbacks returns how many checks were decided without Redis: by the
+// local limiter, or refused when failing closed.
+func (l *Limiter) Fallbacks() int64 { return l.fallbacks.Load() }
+
+// Degraded reports whether Redis failed at the last attempt: checks are
+// then decided locally.
+func (l *Limiter) Degraded() bool { return l.down.Load() }

@@ -1,0 +1,155 @@
+package redisthrottle_test
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/interceptors/throttle/redisthrottle"
+	"github.com/tollgate-gw/tollgate/internal/redisconn"
+	"github.com/tollgate-gw/tollgate/internal/redistest"
+)
+
+func newLimiter(tb testing.TB, url string, opts ...redisthrottle.Option) *redisthrottle.Limiter {
+	tb.Helper()
+	c, err := redisconn.Open(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = c.Close() })
+	return redisthrottle.New(c, opts...)
+}
+
+// TestBurstThenRate: two limiters (two nodes) share one bucket: together
+// they admit the burst, then refuse with a retry delay of about 1/rate.
+func TestBurstThenRate(t *testing.T) {
+	r := redistest.Start(t)
+	a, b := newLimiter(t, r.URL), newLimiter(t, r.URL)
+	lim := throttle.Limit{Rate: 1, Burst: 5} // slow enough that no token comes back during the test
+	admitted := 0
+	for i := range 10 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		if ok, _ := l.Allow("k", lim, time.Now()); ok {
+			admitted++
+		}
+	}
+	if admitted != 5 {
+		t.Fatalf("admitted %d of 10 calls at once with burst 5, want 5", admitted)
+	}
+	ok, retry := b.Allow("k", lim, time.Now())
+	if ok || retry <= 0 || retry > time.Second {
+		t.Fatalf("Allow on an empty bucket = %v, %s; want refused, retry in (0, 1s]", ok, retry)
+	}
+	if ok, _ := a.Allow("other", lim, time.Now()); !ok {
+		t.Fatal("another key was refused")
+	}
+	if a.Fallbacks()+b.Fallbacks() != 0 {
+		t.Fatalf("fallbacks with Redis up: %d", a.Fallbacks()+b.Fallbacks())
+	}
+	// Blocking and unlimited limits never reach Redis.
+	if ok, d := a.Allow("k", throttle.Limit{Rate: 0, Burst: 1}, time.Now()); ok || d != throttle.BlockedRetryAfter {
+		t.Fatalf("blocking limit = %v %s", ok, d)
+	}
+}
+
+// TestConcurrentExact: 50 goroutines over three limiters race for a burst
+// of 100 at a negligible rate; exactly 100 are admitted.
+func TestConcurrentExact(t *testing.T) {
+	r := redistest.Start(t)
+	ls := []*redisthrottle.Limiter{newLimiter(t, r.URL), newLimiter(t, r.URL), newLimiter(t, r.URL)}
+	lim := throttle.Limit{Rate: 0.001, Burst: 100}
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 50 {
+		wg.Go(func() {
+			for range 20 {
+				if ok, _ := ls[g%3].Allow("race", lim, time.Now()); ok {
+					admitted.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := admitted.Load(); got != 100 {
+		t.Fatalf("admitted %d of 1000 racing calls against a burst of 100, want exactly 100", got)
+	}
+}
+
+// TestRedisDownFailsOpen: with Redis killed, checks fall back to the local
+// limiter at once (the breaker opens) and never wait long; with Redis back
+// the limiter uses it again.
+func TestRedisDownFailsOpen(t *testing.T) {
+	r := redistest.Start(t)
+	l := newLimiter(t, r.URL)
+	lim := throttle.Limit{Rate: 1000, Burst: 1000}
+	if ok, _ := l.Allow("k", lim, time.Now()); !ok {
+		t.Fatal("refused with Redis up")
+	}
+	r.Stop(t)
+	start := time.Now()
+	for i := range 200 {
+		if ok, _ := l.Allow("k", lim, time.Now()); !ok {
+			t.Fatalf("call %d refused with Redis down; want the local limiter's answer", i)
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("200 checks with Redis down took %s; the breaker should skip Redis", d)
+	}
+	if l.Fallbacks() != 200 || !l.Degraded() {
+		t.Errorf("Fallbacks = %d, Degraded = %v; want 200, true", l.Fallbacks(), l.Degraded())
+	}
+	r.Restart(t)
+	time.Sleep(redisconn.DefaultCoolDown + 100*time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Degraded() {
+		l.Allow("k", lim, time.Now())
+		if time.Now().After(deadline) {
+			t.Fatal("the limiter never used Redis again after it restarted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestFailClosed: WithFailClosed refuses when Redis is down.
+func TestFailClosed(t *testing.T) {
+	r := redistest.Start(t)
+	l := newLimiter(t, r.URL, redisthrottle.WithFailClosed())
+	r.Stop(t)
+	if ok, d := l.Allow("k", throttle.Limit{Rate: 10, Burst: 10}, time.Now()); ok || d <= 0 {
+		t.Fatalf("Allow with Redis down and fail closed = %v %s; want refused", ok, d)
+	}
+}
+
+// BenchmarkAllow measures one check against Redis on loopback: the latency
+// a shared throttle adds per level per call.
+func BenchmarkAllow(b *testing.B) {
+	r := redistest.Start(b)
+	l := newLimiter(b, r.URL)
+	lim := throttle.Limit{Rate: 1e9, Burst: 1e9}
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Allow("bench", lim, time.Now())
+	}
+	if l.Fallbacks() != 0 {
+		b.Fatalf("%d fallbacks", l.Fallbacks())
+	}
+}
+
+// BenchmarkAllowParallel is BenchmarkAllow from GOMAXPROCS goroutines.
+func BenchmarkAllowParallel(b *testing.B) {
+	r := redistest.Start(b)
+	l := newLimiter(b, r.URL)
+	lim := throttle.Limit{Rate: 1e9, Burst: 1e9}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l.Allow("bench", lim, time.Now())
+		}
+	})
+}

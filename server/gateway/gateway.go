@@ -68,6 +68,10 @@ const (
 	// in-process calls: far longer than the instant between matching a REST
 	// call and dispatching it.
 	stageRefGrace = time.Minute
+	// DefaultStreamWindow is the flow-control window of each call
+	// (WithStreamWindow).
+	DefaultStreamWindow = 64 << 10
+	minStreamWindow     = 64 << 10
 )
 
 // Option configures a Gateway.
@@ -140,6 +144,22 @@ func WithMaxRecvMsgSize(n int) Option {
 	return func(g *Gateway) { g.maxRecvMsgSize = n }
 }
 
+// WithStreamWindow sets the HTTP/2 flow-control window, in bytes, of
+// each call in each direction the gateway receives: from backends (its
+// pool's connections) and from clients (its gRPC server). It is what the
+// gateway buffers at most for one call that the other side does not read
+// yet — a fast backend streaming to a slow client, or a client streaming
+// to a slow backend — so the memory of a stream is bounded by
+// configuration, not by the speed of either side; grpc-go's own 64 KiB
+// write quota per call bounds the sending side. The connection window is
+// 16 times the call's. Default DefaultStreamWindow; values below 64 KiB
+// (HTTP/2's initial window) are raised to it. Larger windows let one
+// stream go faster over a path with a long round trip, at that cost per
+// stream.
+func WithStreamWindow(n int32) Option {
+	return func(g *Gateway) { g.streamWindow = n }
+}
+
 // WithLinkLocalTargets lets the data plane connect to backends on
 // link-local and cloud metadata addresses (see internal/netguard). By
 // default such a connection is refused after name resolution, so neither a
@@ -159,6 +179,7 @@ type Gateway struct {
 	proxyHandler   grpc.StreamHandler
 	maxBodyBytes   int64
 	maxRecvMsgSize int
+	streamWindow   int32
 	idleTimeout    time.Duration
 	proxies        *forwarded.Proxies // trusted proxies; nil trusts nobody
 	allowLinkLocal bool
@@ -200,6 +221,7 @@ func New(opts ...Option) (*Gateway, error) {
 		maxBodyBytes:   DefaultMaxBodyBytes,
 		maxRecvMsgSize: DefaultMaxRecvMsgSize,
 		idleTimeout:    DefaultIdleTimeout,
+		streamWindow:   DefaultStreamWindow,
 	}
 	for _, o := range opts {
 		o(g)
@@ -213,7 +235,16 @@ func New(opts ...Option) (*Gateway, error) {
 	// One buffer pool for both sides of the proxy: a message received from
 	// a backend into a pooled buffer is sent to the client from it.
 	buffers := grpcproxy.NewBufferPool()
-	dialOpts := []grpc.DialOption{experimental.WithBufferPool(buffers)}
+	// Fixed flow-control windows (which also turn off grpc-go's BDP
+	// estimation, whose windows grow to 16 MiB per stream): what a stream
+	// buffers in the gateway is bounded by configuration.
+	window := max(g.streamWindow, minStreamWindow)
+	connWindow := 16 * window
+	dialOpts := []grpc.DialOption{
+		experimental.WithBufferPool(buffers),
+		grpc.WithInitialWindowSize(window),
+		grpc.WithInitialConnWindowSize(connWindow),
+	}
 	if !g.allowLinkLocal {
 		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
 	}
@@ -259,6 +290,8 @@ func New(opts ...Option) (*Gateway, error) {
 		// several stack copies) per call.
 		grpc.NumStreamWorkers(streamWorkers),
 		experimental.BufferPool(buffers),
+		grpc.InitialWindowSize(window),
+		grpc.InitialConnWindowSize(connWindow),
 	)
 	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.service)
 	g.inproc = bufconn.Listen(1 << 20)

@@ -613,9 +613,12 @@ func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		req.Peer, req.TLS = p.Addr.String(), p.AuthInfo != nil
 	}
-	in, _ := metadata.FromIncomingContext(ctx)
-	req.XForwardedFor, req.XForwardedHost = in["x-forwarded-for"], in["x-forwarded-host"]
-	req.XForwardedProto, req.Forwarded = in["x-forwarded-proto"], in["forwarded"]
+	// Key by key rather than FromIncomingContext, which copies the whole
+	// map and every value: a client rarely sends any of these.
+	req.XForwardedFor = metadata.ValueFromIncomingContext(ctx, "x-forwarded-for")
+	req.XForwardedHost = metadata.ValueFromIncomingContext(ctx, "x-forwarded-host")
+	req.XForwardedProto = metadata.ValueFromIncomingContext(ctx, "x-forwarded-proto")
+	req.Forwarded = metadata.ValueFromIncomingContext(ctx, "forwarded")
 	res := g.proxies.Resolve(req)
 	call.SourceIP = res.ClientIP
 	call.Forwarded = metadata.MD{
@@ -626,8 +629,8 @@ func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.
 		"x-real-ip":         {res.ClientIP},
 	}
 	for _, k := range forwardMetadataKeys {
-		if _, ok := in[k]; ok {
-			out := in.Copy()
+		if metadata.ValueFromIncomingContext(ctx, k) != nil {
+			out, _ := metadata.FromIncomingContext(ctx)
 			for k, vs := range call.Forwarded {
 				out[k] = vs
 			}
@@ -717,6 +720,9 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
+	// A method the descriptor says takes one request is relayed without
+	// a goroutine for the request side.
+	pc.SingleRequest = r.Method != nil && !r.Method.IsStreamingClient()
 	return pc, nil
 }
 

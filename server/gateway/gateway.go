@@ -621,12 +621,15 @@ func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.
 	req.Forwarded = metadata.ValueFromIncomingContext(ctx, "forwarded")
 	res := g.proxies.Resolve(req)
 	call.SourceIP = res.ClientIP
+	// One backing array for the five values (capped, so an append
+	// copies): one allocation instead of five on every call.
+	vals := []string{res.XForwardedFor, res.XForwardedHost, res.XForwardedProto, res.Forwarded, res.ClientIP}
 	call.Forwarded = metadata.MD{
-		"x-forwarded-for":   {res.XForwardedFor},
-		"x-forwarded-host":  {res.XForwardedHost},
-		"x-forwarded-proto": {res.XForwardedProto},
-		"forwarded":         {res.Forwarded},
-		"x-real-ip":         {res.ClientIP},
+		"x-forwarded-for":   vals[0:1:1],
+		"x-forwarded-host":  vals[1:2:2],
+		"x-forwarded-proto": vals[2:3:3],
+		"forwarded":         vals[3:4:4],
+		"x-real-ip":         vals[4:5:5],
 	}
 	for _, k := range forwardMetadataKeys {
 		if metadata.ValueFromIncomingContext(ctx, k) != nil {

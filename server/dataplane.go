@@ -93,7 +93,7 @@ func (s *Server) buildDataPlane() error {
 	}
 	s.gateway = gw
 	s.dataHandler = s.edgeHandler(gw)
-	return nil
+	return obs.observeTargets(gw)
 }
 
 // loadDeployed compiles what is deployed into the data plane. The admin

@@ -79,6 +79,226 @@ func (ApiView) EnumDescriptor() ([]byte, []int) {
 	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{0}
 }
 
+// GetStageHealthRequest is the request of GetStageHealth.
+type GetStageHealthRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name of the stage.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStageHealthRequest) Reset() {
+	*x = GetStageHealthRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStageHealthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStageHealthRequest) ProtoMessage() {}
+
+func (x *GetStageHealthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStageHealthRequest.ProtoReflect.Descriptor instead.
+func (*GetStageHealthRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetStageHealthRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// StageHealth is the health of a stage's targets.
+type StageHealth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stage's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// One entry per address of each target, in route order.
+	Targets       []*TargetHealth `protobuf:"bytes,2,rep,name=targets,proto3" json:"targets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageHealth) Reset() {
+	*x = StageHealth{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageHealth) ProtoMessage() {}
+
+func (x *StageHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageHealth.ProtoReflect.Descriptor instead.
+func (*StageHealth) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StageHealth) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StageHealth) GetTargets() []*TargetHealth {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+// TargetHealth is the health of one address of an integration's target.
+type TargetHealth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The routes using the integration ("" for the API's default
+	// integration), sorted.
+	Routes []string `protobuf:"bytes,1,rep,name=routes,proto3" json:"routes,omitempty"`
+	// Whether the stage's canary serves it rather than the stage.
+	Canary bool `protobuf:"varint,2,opt,name=canary,proto3" json:"canary,omitempty"`
+	// The configured target ("host:port").
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// The address calls go to: the target, or one address of its DNS name.
+	Address string `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	// False once the active health check failed enough times in a row.
+	Healthy bool `protobuf:"varint,5,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	// Set while outlier detection keeps the target out.
+	EjectedUntil *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=ejected_until,json=ejectedUntil,proto3" json:"ejected_until,omitempty"`
+	// How many times outlier detection ejected the target.
+	Ejections int64 `protobuf:"varint,7,opt,name=ejections,proto3" json:"ejections,omitempty"`
+	// The last failed health check's error, empty after a pass.
+	LastCheckError string `protobuf:"bytes,8,opt,name=last_check_error,json=lastCheckError,proto3" json:"last_check_error,omitempty"`
+	// Calls in flight to the address.
+	ActiveCalls   int64 `protobuf:"varint,9,opt,name=active_calls,json=activeCalls,proto3" json:"active_calls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TargetHealth) Reset() {
+	*x = TargetHealth{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetHealth) ProtoMessage() {}
+
+func (x *TargetHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetHealth.ProtoReflect.Descriptor instead.
+func (*TargetHealth) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TargetHealth) GetRoutes() []string {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *TargetHealth) GetCanary() bool {
+	if x != nil {
+		return x.Canary
+	}
+	return false
+}
+
+func (x *TargetHealth) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *TargetHealth) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *TargetHealth) GetHealthy() bool {
+	if x != nil {
+		return x.Healthy
+	}
+	return false
+}
+
+func (x *TargetHealth) GetEjectedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EjectedUntil
+	}
+	return nil
+}
+
+func (x *TargetHealth) GetEjections() int64 {
+	if x != nil {
+		return x.Ejections
+	}
+	return 0
+}
+
+func (x *TargetHealth) GetLastCheckError() string {
+	if x != nil {
+		return x.LastCheckError
+	}
+	return ""
+}
+
+func (x *TargetHealth) GetActiveCalls() int64 {
+	if x != nil {
+		return x.ActiveCalls
+	}
+	return 0
+}
+
 // CreateApiRequest is the request of CreateApi.
 type CreateApiRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -94,7 +314,7 @@ type CreateApiRequest struct {
 
 func (x *CreateApiRequest) Reset() {
 	*x = CreateApiRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[0]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +326,7 @@ func (x *CreateApiRequest) String() string {
 func (*CreateApiRequest) ProtoMessage() {}
 
 func (x *CreateApiRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[0]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +339,7 @@ func (x *CreateApiRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{0}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateApiRequest) GetApiId() string {
@@ -149,7 +369,7 @@ type GetApiRequest struct {
 
 func (x *GetApiRequest) Reset() {
 	*x = GetApiRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +381,7 @@ func (x *GetApiRequest) String() string {
 func (*GetApiRequest) ProtoMessage() {}
 
 func (x *GetApiRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +394,7 @@ func (x *GetApiRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApiRequest.ProtoReflect.Descriptor instead.
 func (*GetApiRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{1}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetApiRequest) GetName() string {
@@ -208,7 +428,7 @@ type ListApisRequest struct {
 
 func (x *ListApisRequest) Reset() {
 	*x = ListApisRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -220,7 +440,7 @@ func (x *ListApisRequest) String() string {
 func (*ListApisRequest) ProtoMessage() {}
 
 func (x *ListApisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -233,7 +453,7 @@ func (x *ListApisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApisRequest.ProtoReflect.Descriptor instead.
 func (*ListApisRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{2}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListApisRequest) GetPageSize() int32 {
@@ -270,7 +490,7 @@ type ListApisResponse struct {
 
 func (x *ListApisResponse) Reset() {
 	*x = ListApisResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -282,7 +502,7 @@ func (x *ListApisResponse) String() string {
 func (*ListApisResponse) ProtoMessage() {}
 
 func (x *ListApisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -295,7 +515,7 @@ func (x *ListApisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApisResponse.ProtoReflect.Descriptor instead.
 func (*ListApisResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListApisResponse) GetApis() []*Api {
@@ -326,7 +546,7 @@ type UpdateApiRequest struct {
 
 func (x *UpdateApiRequest) Reset() {
 	*x = UpdateApiRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +558,7 @@ func (x *UpdateApiRequest) String() string {
 func (*UpdateApiRequest) ProtoMessage() {}
 
 func (x *UpdateApiRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +571,7 @@ func (x *UpdateApiRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateApiRequest.ProtoReflect.Descriptor instead.
 func (*UpdateApiRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateApiRequest) GetApi() *Api {
@@ -384,7 +604,7 @@ type DeleteApiRequest struct {
 
 func (x *DeleteApiRequest) Reset() {
 	*x = DeleteApiRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +616,7 @@ func (x *DeleteApiRequest) String() string {
 func (*DeleteApiRequest) ProtoMessage() {}
 
 func (x *DeleteApiRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +629,7 @@ func (x *DeleteApiRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApiRequest.ProtoReflect.Descriptor instead.
 func (*DeleteApiRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteApiRequest) GetName() string {
@@ -450,7 +670,7 @@ type CreateRouteRequest struct {
 
 func (x *CreateRouteRequest) Reset() {
 	*x = CreateRouteRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +682,7 @@ func (x *CreateRouteRequest) String() string {
 func (*CreateRouteRequest) ProtoMessage() {}
 
 func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +695,7 @@ func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRouteRequest.ProtoReflect.Descriptor instead.
 func (*CreateRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateRouteRequest) GetParent() string {
@@ -510,7 +730,7 @@ type GetRouteRequest struct {
 
 func (x *GetRouteRequest) Reset() {
 	*x = GetRouteRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +742,7 @@ func (x *GetRouteRequest) String() string {
 func (*GetRouteRequest) ProtoMessage() {}
 
 func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +755,7 @@ func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRouteRequest.ProtoReflect.Descriptor instead.
 func (*GetRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetRouteRequest) GetName() string {
@@ -561,7 +781,7 @@ type ListRoutesRequest struct {
 
 func (x *ListRoutesRequest) Reset() {
 	*x = ListRoutesRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +793,7 @@ func (x *ListRoutesRequest) String() string {
 func (*ListRoutesRequest) ProtoMessage() {}
 
 func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +806,7 @@ func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesRequest.ProtoReflect.Descriptor instead.
 func (*ListRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListRoutesRequest) GetParent() string {
@@ -623,7 +843,7 @@ type ListRoutesResponse struct {
 
 func (x *ListRoutesResponse) Reset() {
 	*x = ListRoutesResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +855,7 @@ func (x *ListRoutesResponse) String() string {
 func (*ListRoutesResponse) ProtoMessage() {}
 
 func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +868,7 @@ func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesResponse.ProtoReflect.Descriptor instead.
 func (*ListRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListRoutesResponse) GetRoutes() []*Route {
@@ -679,7 +899,7 @@ type UpdateRouteRequest struct {
 
 func (x *UpdateRouteRequest) Reset() {
 	*x = UpdateRouteRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -691,7 +911,7 @@ func (x *UpdateRouteRequest) String() string {
 func (*UpdateRouteRequest) ProtoMessage() {}
 
 func (x *UpdateRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -704,7 +924,7 @@ func (x *UpdateRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRouteRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateRouteRequest) GetRoute() *Route {
@@ -734,7 +954,7 @@ type DeleteRouteRequest struct {
 
 func (x *DeleteRouteRequest) Reset() {
 	*x = DeleteRouteRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +966,7 @@ func (x *DeleteRouteRequest) String() string {
 func (*DeleteRouteRequest) ProtoMessage() {}
 
 func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +979,7 @@ func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteRouteRequest) GetName() string {
@@ -793,7 +1013,7 @@ type CreateAuthorizerRequest struct {
 
 func (x *CreateAuthorizerRequest) Reset() {
 	*x = CreateAuthorizerRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +1025,7 @@ func (x *CreateAuthorizerRequest) String() string {
 func (*CreateAuthorizerRequest) ProtoMessage() {}
 
 func (x *CreateAuthorizerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +1038,7 @@ func (x *CreateAuthorizerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAuthorizerRequest.ProtoReflect.Descriptor instead.
 func (*CreateAuthorizerRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateAuthorizerRequest) GetParent() string {
@@ -853,7 +1073,7 @@ type GetAuthorizerRequest struct {
 
 func (x *GetAuthorizerRequest) Reset() {
 	*x = GetAuthorizerRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +1085,7 @@ func (x *GetAuthorizerRequest) String() string {
 func (*GetAuthorizerRequest) ProtoMessage() {}
 
 func (x *GetAuthorizerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +1098,7 @@ func (x *GetAuthorizerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuthorizerRequest.ProtoReflect.Descriptor instead.
 func (*GetAuthorizerRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetAuthorizerRequest) GetName() string {
@@ -904,7 +1124,7 @@ type ListAuthorizersRequest struct {
 
 func (x *ListAuthorizersRequest) Reset() {
 	*x = ListAuthorizersRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1136,7 @@ func (x *ListAuthorizersRequest) String() string {
 func (*ListAuthorizersRequest) ProtoMessage() {}
 
 func (x *ListAuthorizersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1149,7 @@ func (x *ListAuthorizersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuthorizersRequest.ProtoReflect.Descriptor instead.
 func (*ListAuthorizersRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAuthorizersRequest) GetParent() string {
@@ -966,7 +1186,7 @@ type ListAuthorizersResponse struct {
 
 func (x *ListAuthorizersResponse) Reset() {
 	*x = ListAuthorizersResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1198,7 @@ func (x *ListAuthorizersResponse) String() string {
 func (*ListAuthorizersResponse) ProtoMessage() {}
 
 func (x *ListAuthorizersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1211,7 @@ func (x *ListAuthorizersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuthorizersResponse.ProtoReflect.Descriptor instead.
 func (*ListAuthorizersResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListAuthorizersResponse) GetAuthorizers() []*Authorizer {
@@ -1022,7 +1242,7 @@ type UpdateAuthorizerRequest struct {
 
 func (x *UpdateAuthorizerRequest) Reset() {
 	*x = UpdateAuthorizerRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1254,7 @@ func (x *UpdateAuthorizerRequest) String() string {
 func (*UpdateAuthorizerRequest) ProtoMessage() {}
 
 func (x *UpdateAuthorizerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1267,7 @@ func (x *UpdateAuthorizerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAuthorizerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAuthorizerRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdateAuthorizerRequest) GetAuthorizer() *Authorizer {
@@ -1077,7 +1297,7 @@ type DeleteAuthorizerRequest struct {
 
 func (x *DeleteAuthorizerRequest) Reset() {
 	*x = DeleteAuthorizerRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1309,7 @@ func (x *DeleteAuthorizerRequest) String() string {
 func (*DeleteAuthorizerRequest) ProtoMessage() {}
 
 func (x *DeleteAuthorizerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1322,7 @@ func (x *DeleteAuthorizerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAuthorizerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAuthorizerRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{17}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteAuthorizerRequest) GetName() string {
@@ -1136,7 +1356,7 @@ type CreateDeploymentRequest struct {
 
 func (x *CreateDeploymentRequest) Reset() {
 	*x = CreateDeploymentRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[18]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1368,7 @@ func (x *CreateDeploymentRequest) String() string {
 func (*CreateDeploymentRequest) ProtoMessage() {}
 
 func (x *CreateDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[18]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1381,7 @@ func (x *CreateDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*CreateDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{18}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateDeploymentRequest) GetParent() string {
@@ -1196,7 +1416,7 @@ type GetDeploymentRequest struct {
 
 func (x *GetDeploymentRequest) Reset() {
 	*x = GetDeploymentRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[19]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1428,7 @@ func (x *GetDeploymentRequest) String() string {
 func (*GetDeploymentRequest) ProtoMessage() {}
 
 func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[19]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1441,7 @@ func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{19}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetDeploymentRequest) GetName() string {
@@ -1247,7 +1467,7 @@ type ListDeploymentsRequest struct {
 
 func (x *ListDeploymentsRequest) Reset() {
 	*x = ListDeploymentsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[20]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1479,7 @@ func (x *ListDeploymentsRequest) String() string {
 func (*ListDeploymentsRequest) ProtoMessage() {}
 
 func (x *ListDeploymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[20]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1492,7 @@ func (x *ListDeploymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeploymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDeploymentsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{20}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListDeploymentsRequest) GetParent() string {
@@ -1309,7 +1529,7 @@ type ListDeploymentsResponse struct {
 
 func (x *ListDeploymentsResponse) Reset() {
 	*x = ListDeploymentsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[21]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1321,7 +1541,7 @@ func (x *ListDeploymentsResponse) String() string {
 func (*ListDeploymentsResponse) ProtoMessage() {}
 
 func (x *ListDeploymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[21]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1334,7 +1554,7 @@ func (x *ListDeploymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeploymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDeploymentsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{21}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListDeploymentsResponse) GetDeployments() []*Deployment {
@@ -1364,7 +1584,7 @@ type DeleteDeploymentRequest struct {
 
 func (x *DeleteDeploymentRequest) Reset() {
 	*x = DeleteDeploymentRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[22]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1596,7 @@ func (x *DeleteDeploymentRequest) String() string {
 func (*DeleteDeploymentRequest) ProtoMessage() {}
 
 func (x *DeleteDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[22]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1609,7 @@ func (x *DeleteDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{22}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteDeploymentRequest) GetName() string {
@@ -1423,7 +1643,7 @@ type CreateStageRequest struct {
 
 func (x *CreateStageRequest) Reset() {
 	*x = CreateStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1655,7 @@ func (x *CreateStageRequest) String() string {
 func (*CreateStageRequest) ProtoMessage() {}
 
 func (x *CreateStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1668,7 @@ func (x *CreateStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStageRequest.ProtoReflect.Descriptor instead.
 func (*CreateStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{23}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateStageRequest) GetParent() string {
@@ -1483,7 +1703,7 @@ type GetStageRequest struct {
 
 func (x *GetStageRequest) Reset() {
 	*x = GetStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1715,7 @@ func (x *GetStageRequest) String() string {
 func (*GetStageRequest) ProtoMessage() {}
 
 func (x *GetStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1728,7 @@ func (x *GetStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStageRequest.ProtoReflect.Descriptor instead.
 func (*GetStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{24}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetStageRequest) GetName() string {
@@ -1534,7 +1754,7 @@ type ListStagesRequest struct {
 
 func (x *ListStagesRequest) Reset() {
 	*x = ListStagesRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1766,7 @@ func (x *ListStagesRequest) String() string {
 func (*ListStagesRequest) ProtoMessage() {}
 
 func (x *ListStagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1779,7 @@ func (x *ListStagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStagesRequest.ProtoReflect.Descriptor instead.
 func (*ListStagesRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{25}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListStagesRequest) GetParent() string {
@@ -1596,7 +1816,7 @@ type ListStagesResponse struct {
 
 func (x *ListStagesResponse) Reset() {
 	*x = ListStagesResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1608,7 +1828,7 @@ func (x *ListStagesResponse) String() string {
 func (*ListStagesResponse) ProtoMessage() {}
 
 func (x *ListStagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1621,7 +1841,7 @@ func (x *ListStagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStagesResponse.ProtoReflect.Descriptor instead.
 func (*ListStagesResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{26}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListStagesResponse) GetStages() []*Stage {
@@ -1652,7 +1872,7 @@ type UpdateStageRequest struct {
 
 func (x *UpdateStageRequest) Reset() {
 	*x = UpdateStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1884,7 @@ func (x *UpdateStageRequest) String() string {
 func (*UpdateStageRequest) ProtoMessage() {}
 
 func (x *UpdateStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1897,7 @@ func (x *UpdateStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStageRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{27}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UpdateStageRequest) GetStage() *Stage {
@@ -1707,7 +1927,7 @@ type DeleteStageRequest struct {
 
 func (x *DeleteStageRequest) Reset() {
 	*x = DeleteStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1939,7 @@ func (x *DeleteStageRequest) String() string {
 func (*DeleteStageRequest) ProtoMessage() {}
 
 func (x *DeleteStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +1952,7 @@ func (x *DeleteStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{28}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteStageRequest) GetName() string {
@@ -1764,7 +1984,7 @@ type CreateApiKeyRequest struct {
 
 func (x *CreateApiKeyRequest) Reset() {
 	*x = CreateApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +1996,7 @@ func (x *CreateApiKeyRequest) String() string {
 func (*CreateApiKeyRequest) ProtoMessage() {}
 
 func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +2009,7 @@ func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{29}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CreateApiKeyRequest) GetApiKeyId() string {
@@ -1817,7 +2037,7 @@ type GetApiKeyRequest struct {
 
 func (x *GetApiKeyRequest) Reset() {
 	*x = GetApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +2049,7 @@ func (x *GetApiKeyRequest) String() string {
 func (*GetApiKeyRequest) ProtoMessage() {}
 
 func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +2062,7 @@ func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{30}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetApiKeyRequest) GetName() string {
@@ -1866,7 +2086,7 @@ type ListApiKeysRequest struct {
 
 func (x *ListApiKeysRequest) Reset() {
 	*x = ListApiKeysRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +2098,7 @@ func (x *ListApiKeysRequest) String() string {
 func (*ListApiKeysRequest) ProtoMessage() {}
 
 func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +2111,7 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{31}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListApiKeysRequest) GetPageSize() int32 {
@@ -1921,7 +2141,7 @@ type ListApiKeysResponse struct {
 
 func (x *ListApiKeysResponse) Reset() {
 	*x = ListApiKeysResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2153,7 @@ func (x *ListApiKeysResponse) String() string {
 func (*ListApiKeysResponse) ProtoMessage() {}
 
 func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2166,7 @@ func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{32}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListApiKeysResponse) GetApiKeys() []*ApiKey {
@@ -1977,7 +2197,7 @@ type UpdateApiKeyRequest struct {
 
 func (x *UpdateApiKeyRequest) Reset() {
 	*x = UpdateApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2209,7 @@ func (x *UpdateApiKeyRequest) String() string {
 func (*UpdateApiKeyRequest) ProtoMessage() {}
 
 func (x *UpdateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2222,7 @@ func (x *UpdateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{33}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UpdateApiKeyRequest) GetApiKey() *ApiKey {
@@ -2032,7 +2252,7 @@ type DeleteApiKeyRequest struct {
 
 func (x *DeleteApiKeyRequest) Reset() {
 	*x = DeleteApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2044,7 +2264,7 @@ func (x *DeleteApiKeyRequest) String() string {
 func (*DeleteApiKeyRequest) ProtoMessage() {}
 
 func (x *DeleteApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2057,7 +2277,7 @@ func (x *DeleteApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{34}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteApiKeyRequest) GetName() string {
@@ -2089,7 +2309,7 @@ type CreateUsagePlanRequest struct {
 
 func (x *CreateUsagePlanRequest) Reset() {
 	*x = CreateUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2321,7 @@ func (x *CreateUsagePlanRequest) String() string {
 func (*CreateUsagePlanRequest) ProtoMessage() {}
 
 func (x *CreateUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2334,7 @@ func (x *CreateUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*CreateUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{35}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateUsagePlanRequest) GetUsagePlanId() string {
@@ -2142,7 +2362,7 @@ type GetUsagePlanRequest struct {
 
 func (x *GetUsagePlanRequest) Reset() {
 	*x = GetUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2374,7 @@ func (x *GetUsagePlanRequest) String() string {
 func (*GetUsagePlanRequest) ProtoMessage() {}
 
 func (x *GetUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2387,7 @@ func (x *GetUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*GetUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{36}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetUsagePlanRequest) GetName() string {
@@ -2191,7 +2411,7 @@ type ListUsagePlansRequest struct {
 
 func (x *ListUsagePlansRequest) Reset() {
 	*x = ListUsagePlansRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2203,7 +2423,7 @@ func (x *ListUsagePlansRequest) String() string {
 func (*ListUsagePlansRequest) ProtoMessage() {}
 
 func (x *ListUsagePlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2216,7 +2436,7 @@ func (x *ListUsagePlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlansRequest.ProtoReflect.Descriptor instead.
 func (*ListUsagePlansRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{37}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListUsagePlansRequest) GetPageSize() int32 {
@@ -2246,7 +2466,7 @@ type ListUsagePlansResponse struct {
 
 func (x *ListUsagePlansResponse) Reset() {
 	*x = ListUsagePlansResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2478,7 @@ func (x *ListUsagePlansResponse) String() string {
 func (*ListUsagePlansResponse) ProtoMessage() {}
 
 func (x *ListUsagePlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2491,7 @@ func (x *ListUsagePlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlansResponse.ProtoReflect.Descriptor instead.
 func (*ListUsagePlansResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{38}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListUsagePlansResponse) GetUsagePlans() []*UsagePlan {
@@ -2302,7 +2522,7 @@ type UpdateUsagePlanRequest struct {
 
 func (x *UpdateUsagePlanRequest) Reset() {
 	*x = UpdateUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2534,7 @@ func (x *UpdateUsagePlanRequest) String() string {
 func (*UpdateUsagePlanRequest) ProtoMessage() {}
 
 func (x *UpdateUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2547,7 @@ func (x *UpdateUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*UpdateUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{39}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *UpdateUsagePlanRequest) GetUsagePlan() *UsagePlan {
@@ -2357,7 +2577,7 @@ type DeleteUsagePlanRequest struct {
 
 func (x *DeleteUsagePlanRequest) Reset() {
 	*x = DeleteUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2369,7 +2589,7 @@ func (x *DeleteUsagePlanRequest) String() string {
 func (*DeleteUsagePlanRequest) ProtoMessage() {}
 
 func (x *DeleteUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2382,7 +2602,7 @@ func (x *DeleteUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{40}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DeleteUsagePlanRequest) GetName() string {
@@ -2412,7 +2632,7 @@ type CreateUsagePlanKeyRequest struct {
 
 func (x *CreateUsagePlanKeyRequest) Reset() {
 	*x = CreateUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2644,7 @@ func (x *CreateUsagePlanKeyRequest) String() string {
 func (*CreateUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *CreateUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2657,7 @@ func (x *CreateUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{41}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CreateUsagePlanKeyRequest) GetParent() string {
@@ -2465,7 +2685,7 @@ type GetUsagePlanKeyRequest struct {
 
 func (x *GetUsagePlanKeyRequest) Reset() {
 	*x = GetUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2477,7 +2697,7 @@ func (x *GetUsagePlanKeyRequest) String() string {
 func (*GetUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *GetUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2490,7 +2710,7 @@ func (x *GetUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{42}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetUsagePlanKeyRequest) GetName() string {
@@ -2516,7 +2736,7 @@ type ListUsagePlanKeysRequest struct {
 
 func (x *ListUsagePlanKeysRequest) Reset() {
 	*x = ListUsagePlanKeysRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2748,7 @@ func (x *ListUsagePlanKeysRequest) String() string {
 func (*ListUsagePlanKeysRequest) ProtoMessage() {}
 
 func (x *ListUsagePlanKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2761,7 @@ func (x *ListUsagePlanKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlanKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListUsagePlanKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{43}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListUsagePlanKeysRequest) GetParent() string {
@@ -2578,7 +2798,7 @@ type ListUsagePlanKeysResponse struct {
 
 func (x *ListUsagePlanKeysResponse) Reset() {
 	*x = ListUsagePlanKeysResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2590,7 +2810,7 @@ func (x *ListUsagePlanKeysResponse) String() string {
 func (*ListUsagePlanKeysResponse) ProtoMessage() {}
 
 func (x *ListUsagePlanKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2603,7 +2823,7 @@ func (x *ListUsagePlanKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlanKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListUsagePlanKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{44}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListUsagePlanKeysResponse) GetUsagePlanKeys() []*UsagePlanKey {
@@ -2631,7 +2851,7 @@ type DeleteUsagePlanKeyRequest struct {
 
 func (x *DeleteUsagePlanKeyRequest) Reset() {
 	*x = DeleteUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2863,7 @@ func (x *DeleteUsagePlanKeyRequest) String() string {
 func (*DeleteUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *DeleteUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2876,7 @@ func (x *DeleteUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{45}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeleteUsagePlanKeyRequest) GetName() string {
@@ -2677,7 +2897,7 @@ type GetAccountSettingsRequest struct {
 
 func (x *GetAccountSettingsRequest) Reset() {
 	*x = GetAccountSettingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +2909,7 @@ func (x *GetAccountSettingsRequest) String() string {
 func (*GetAccountSettingsRequest) ProtoMessage() {}
 
 func (x *GetAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2702,7 +2922,7 @@ func (x *GetAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{46}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetAccountSettingsRequest) GetName() string {
@@ -2726,7 +2946,7 @@ type UpdateAccountSettingsRequest struct {
 
 func (x *UpdateAccountSettingsRequest) Reset() {
 	*x = UpdateAccountSettingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +2958,7 @@ func (x *UpdateAccountSettingsRequest) String() string {
 func (*UpdateAccountSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +2971,7 @@ func (x *UpdateAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{47}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *UpdateAccountSettingsRequest) GetAccountSettings() *AccountSettings {
@@ -2792,7 +3012,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +3024,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +3037,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{48}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetUsageRequest) GetUsagePlan() string {
@@ -2881,7 +3101,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2893,7 +3113,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2906,7 +3126,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{49}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetUsageResponse) GetUsagePlan() string {
@@ -2959,7 +3179,7 @@ type CreateDomainMappingRequest struct {
 
 func (x *CreateDomainMappingRequest) Reset() {
 	*x = CreateDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2971,7 +3191,7 @@ func (x *CreateDomainMappingRequest) String() string {
 func (*CreateDomainMappingRequest) ProtoMessage() {}
 
 func (x *CreateDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2984,7 +3204,7 @@ func (x *CreateDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*CreateDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{50}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CreateDomainMappingRequest) GetDomainMappingId() string {
@@ -3012,7 +3232,7 @@ type GetDomainMappingRequest struct {
 
 func (x *GetDomainMappingRequest) Reset() {
 	*x = GetDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3244,7 @@ func (x *GetDomainMappingRequest) String() string {
 func (*GetDomainMappingRequest) ProtoMessage() {}
 
 func (x *GetDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3257,7 @@ func (x *GetDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*GetDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{51}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetDomainMappingRequest) GetName() string {
@@ -3060,7 +3280,7 @@ type ListDomainMappingsRequest struct {
 
 func (x *ListDomainMappingsRequest) Reset() {
 	*x = ListDomainMappingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3072,7 +3292,7 @@ func (x *ListDomainMappingsRequest) String() string {
 func (*ListDomainMappingsRequest) ProtoMessage() {}
 
 func (x *ListDomainMappingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3085,7 +3305,7 @@ func (x *ListDomainMappingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainMappingsRequest.ProtoReflect.Descriptor instead.
 func (*ListDomainMappingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{52}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListDomainMappingsRequest) GetPageSize() int32 {
@@ -3115,7 +3335,7 @@ type ListDomainMappingsResponse struct {
 
 func (x *ListDomainMappingsResponse) Reset() {
 	*x = ListDomainMappingsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3127,7 +3347,7 @@ func (x *ListDomainMappingsResponse) String() string {
 func (*ListDomainMappingsResponse) ProtoMessage() {}
 
 func (x *ListDomainMappingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3140,7 +3360,7 @@ func (x *ListDomainMappingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainMappingsResponse.ProtoReflect.Descriptor instead.
 func (*ListDomainMappingsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{53}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListDomainMappingsResponse) GetDomainMappings() []*DomainMapping {
@@ -3171,7 +3391,7 @@ type UpdateDomainMappingRequest struct {
 
 func (x *UpdateDomainMappingRequest) Reset() {
 	*x = UpdateDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3183,7 +3403,7 @@ func (x *UpdateDomainMappingRequest) String() string {
 func (*UpdateDomainMappingRequest) ProtoMessage() {}
 
 func (x *UpdateDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3196,7 +3416,7 @@ func (x *UpdateDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{54}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *UpdateDomainMappingRequest) GetDomainMapping() *DomainMapping {
@@ -3226,7 +3446,7 @@ type DeleteDomainMappingRequest struct {
 
 func (x *DeleteDomainMappingRequest) Reset() {
 	*x = DeleteDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3238,7 +3458,7 @@ func (x *DeleteDomainMappingRequest) String() string {
 func (*DeleteDomainMappingRequest) ProtoMessage() {}
 
 func (x *DeleteDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3251,7 +3471,7 @@ func (x *DeleteDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{55}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DeleteDomainMappingRequest) GetName() string {
@@ -3281,7 +3501,7 @@ type AdjustQuotaRequest struct {
 
 func (x *AdjustQuotaRequest) Reset() {
 	*x = AdjustQuotaRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3293,7 +3513,7 @@ func (x *AdjustQuotaRequest) String() string {
 func (*AdjustQuotaRequest) ProtoMessage() {}
 
 func (x *AdjustQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3306,7 +3526,7 @@ func (x *AdjustQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustQuotaRequest.ProtoReflect.Descriptor instead.
 func (*AdjustQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{56}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AdjustQuotaRequest) GetName() string {
@@ -3334,7 +3554,7 @@ type FlushStageCacheRequest struct {
 
 func (x *FlushStageCacheRequest) Reset() {
 	*x = FlushStageCacheRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3346,7 +3566,7 @@ func (x *FlushStageCacheRequest) String() string {
 func (*FlushStageCacheRequest) ProtoMessage() {}
 
 func (x *FlushStageCacheRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3359,7 +3579,7 @@ func (x *FlushStageCacheRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushStageCacheRequest.ProtoReflect.Descriptor instead.
 func (*FlushStageCacheRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{57}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *FlushStageCacheRequest) GetName() string {
@@ -3384,7 +3604,7 @@ type FlushStageAuthorizersCacheRequest struct {
 
 func (x *FlushStageAuthorizersCacheRequest) Reset() {
 	*x = FlushStageAuthorizersCacheRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3396,7 +3616,7 @@ func (x *FlushStageAuthorizersCacheRequest) String() string {
 func (*FlushStageAuthorizersCacheRequest) ProtoMessage() {}
 
 func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3409,7 +3629,7 @@ func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use FlushStageAuthorizersCacheRequest.ProtoReflect.Descriptor instead.
 func (*FlushStageAuthorizersCacheRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *FlushStageAuthorizersCacheRequest) GetName() string {
@@ -3441,7 +3661,7 @@ type CreateAdminTokenRequest struct {
 
 func (x *CreateAdminTokenRequest) Reset() {
 	*x = CreateAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3453,7 +3673,7 @@ func (x *CreateAdminTokenRequest) String() string {
 func (*CreateAdminTokenRequest) ProtoMessage() {}
 
 func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3466,7 +3686,7 @@ func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CreateAdminTokenRequest) GetAdminTokenId() string {
@@ -3494,7 +3714,7 @@ type GetAdminTokenRequest struct {
 
 func (x *GetAdminTokenRequest) Reset() {
 	*x = GetAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3506,7 +3726,7 @@ func (x *GetAdminTokenRequest) String() string {
 func (*GetAdminTokenRequest) ProtoMessage() {}
 
 func (x *GetAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3519,7 +3739,7 @@ func (x *GetAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetAdminTokenRequest) GetName() string {
@@ -3542,7 +3762,7 @@ type ListAdminTokensRequest struct {
 
 func (x *ListAdminTokensRequest) Reset() {
 	*x = ListAdminTokensRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3554,7 +3774,7 @@ func (x *ListAdminTokensRequest) String() string {
 func (*ListAdminTokensRequest) ProtoMessage() {}
 
 func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3567,7 +3787,7 @@ func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListAdminTokensRequest) GetPageSize() int32 {
@@ -3597,7 +3817,7 @@ type ListAdminTokensResponse struct {
 
 func (x *ListAdminTokensResponse) Reset() {
 	*x = ListAdminTokensResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3609,7 +3829,7 @@ func (x *ListAdminTokensResponse) String() string {
 func (*ListAdminTokensResponse) ProtoMessage() {}
 
 func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3622,7 +3842,7 @@ func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{62}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListAdminTokensResponse) GetAdminTokens() []*AdminToken {
@@ -3652,7 +3872,7 @@ type DeleteAdminTokenRequest struct {
 
 func (x *DeleteAdminTokenRequest) Reset() {
 	*x = DeleteAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3664,7 +3884,7 @@ func (x *DeleteAdminTokenRequest) String() string {
 func (*DeleteAdminTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3677,7 +3897,7 @@ func (x *DeleteAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{63}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DeleteAdminTokenRequest) GetName() string {
@@ -3720,7 +3940,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3732,7 +3952,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3745,7 +3965,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{64}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -3810,7 +4030,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3822,7 +4042,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3835,7 +4055,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{65}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListAuditEventsResponse) GetAuditEvents() []*AuditEvent {
@@ -3856,7 +4076,23 @@ var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/access.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
+	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/access.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"G\n" +
+	"\x15GetStageHealthRequest\x12.\n" +
+	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
+	"\x12tollgate.dev/StageR\x04name\"\\\n" +
+	"\vStageHealth\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
+	"\atargets\x18\x02 \x03(\v2\x1f.tollgate.admin.v1.TargetHealthR\atargets\"\xb6\x02\n" +
+	"\fTargetHealth\x12\x16\n" +
+	"\x06routes\x18\x01 \x03(\tR\x06routes\x12\x16\n" +
+	"\x06canary\x18\x02 \x01(\bR\x06canary\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x18\n" +
+	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x18\n" +
+	"\ahealthy\x18\x05 \x01(\bR\ahealthy\x12?\n" +
+	"\rejected_until\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fejectedUntil\x12\x1c\n" +
+	"\tejections\x18\a \x01(\x03R\tejections\x12(\n" +
+	"\x10last_check_error\x18\b \x01(\tR\x0elastCheckError\x12!\n" +
+	"\factive_calls\x18\t \x01(\x03R\vactiveCalls\"X\n" +
 	"\x10CreateApiRequest\x12\x15\n" +
 	"\x06api_id\x18\x01 \x01(\tR\x05apiId\x12-\n" +
 	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"m\n" +
@@ -4133,7 +4369,7 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\aApiView\x12\x18\n" +
 	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
-	"\rAPI_VIEW_FULL\x10\x022\xf4B\n" +
+	"\rAPI_VIEW_FULL\x10\x022\x83D\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -4202,7 +4438,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\rGetAdminToken\x12'.tollgate.admin.v1.GetAdminTokenRequest\x1a\x1d.tollgate.admin.v1.AdminToken\"'\xdaA\x04name\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/{name=adminTokens/*}\x12\x81\x01\n" +
 	"\x0fListAdminTokens\x12).tollgate.admin.v1.ListAdminTokensRequest\x1a*.tollgate.admin.v1.ListAdminTokensResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/adminTokens\x12\x7f\n" +
 	"\x10DeleteAdminToken\x12*.tollgate.admin.v1.DeleteAdminTokenRequest\x1a\x16.google.protobuf.Empty\"'\xdaA\x04name\x82\xd3\xe4\x93\x02\x1a*\x18/v1/{name=adminTokens/*}\x12\x81\x01\n" +
-	"\x0fListAuditEvents\x12).tollgate.admin.v1.ListAuditEventsRequest\x1a*.tollgate.admin.v1.ListAuditEventsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/auditEvents\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
+	"\x0fListAuditEvents\x12).tollgate.admin.v1.ListAuditEventsRequest\x1a*.tollgate.admin.v1.ListAuditEventsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/auditEvents\x12\x8c\x01\n" +
+	"\x0eGetStageHealth\x12(.tollgate.admin.v1.GetStageHealthRequest\x1a\x1e.tollgate.admin.v1.StageHealth\"0\xdaA\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=apis/*/stages/*}:health\x1a\x11\xcaA\x0elocalhost:9090B\xcf\x01\n" +
 	"\x15com.tollgate.admin.v1B\x11AdminServiceProtoP\x01Z=github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x11Tollgate.Admin.V1\xca\x02\x11Tollgate\\Admin\\V1\xe2\x02\x1dTollgate\\Admin\\V1\\GPBMetadata\xea\x02\x13Tollgate::Admin::V1b\x06proto3"
 
 var (
@@ -4218,265 +4455,272 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(ApiView)(0),                              // 0: tollgate.admin.v1.ApiView
-	(*CreateApiRequest)(nil),                  // 1: tollgate.admin.v1.CreateApiRequest
-	(*GetApiRequest)(nil),                     // 2: tollgate.admin.v1.GetApiRequest
-	(*ListApisRequest)(nil),                   // 3: tollgate.admin.v1.ListApisRequest
-	(*ListApisResponse)(nil),                  // 4: tollgate.admin.v1.ListApisResponse
-	(*UpdateApiRequest)(nil),                  // 5: tollgate.admin.v1.UpdateApiRequest
-	(*DeleteApiRequest)(nil),                  // 6: tollgate.admin.v1.DeleteApiRequest
-	(*CreateRouteRequest)(nil),                // 7: tollgate.admin.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),                   // 8: tollgate.admin.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),                 // 9: tollgate.admin.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),                // 10: tollgate.admin.v1.ListRoutesResponse
-	(*UpdateRouteRequest)(nil),                // 11: tollgate.admin.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),                // 12: tollgate.admin.v1.DeleteRouteRequest
-	(*CreateAuthorizerRequest)(nil),           // 13: tollgate.admin.v1.CreateAuthorizerRequest
-	(*GetAuthorizerRequest)(nil),              // 14: tollgate.admin.v1.GetAuthorizerRequest
-	(*ListAuthorizersRequest)(nil),            // 15: tollgate.admin.v1.ListAuthorizersRequest
-	(*ListAuthorizersResponse)(nil),           // 16: tollgate.admin.v1.ListAuthorizersResponse
-	(*UpdateAuthorizerRequest)(nil),           // 17: tollgate.admin.v1.UpdateAuthorizerRequest
-	(*DeleteAuthorizerRequest)(nil),           // 18: tollgate.admin.v1.DeleteAuthorizerRequest
-	(*CreateDeploymentRequest)(nil),           // 19: tollgate.admin.v1.CreateDeploymentRequest
-	(*GetDeploymentRequest)(nil),              // 20: tollgate.admin.v1.GetDeploymentRequest
-	(*ListDeploymentsRequest)(nil),            // 21: tollgate.admin.v1.ListDeploymentsRequest
-	(*ListDeploymentsResponse)(nil),           // 22: tollgate.admin.v1.ListDeploymentsResponse
-	(*DeleteDeploymentRequest)(nil),           // 23: tollgate.admin.v1.DeleteDeploymentRequest
-	(*CreateStageRequest)(nil),                // 24: tollgate.admin.v1.CreateStageRequest
-	(*GetStageRequest)(nil),                   // 25: tollgate.admin.v1.GetStageRequest
-	(*ListStagesRequest)(nil),                 // 26: tollgate.admin.v1.ListStagesRequest
-	(*ListStagesResponse)(nil),                // 27: tollgate.admin.v1.ListStagesResponse
-	(*UpdateStageRequest)(nil),                // 28: tollgate.admin.v1.UpdateStageRequest
-	(*DeleteStageRequest)(nil),                // 29: tollgate.admin.v1.DeleteStageRequest
-	(*CreateApiKeyRequest)(nil),               // 30: tollgate.admin.v1.CreateApiKeyRequest
-	(*GetApiKeyRequest)(nil),                  // 31: tollgate.admin.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),                // 32: tollgate.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),               // 33: tollgate.admin.v1.ListApiKeysResponse
-	(*UpdateApiKeyRequest)(nil),               // 34: tollgate.admin.v1.UpdateApiKeyRequest
-	(*DeleteApiKeyRequest)(nil),               // 35: tollgate.admin.v1.DeleteApiKeyRequest
-	(*CreateUsagePlanRequest)(nil),            // 36: tollgate.admin.v1.CreateUsagePlanRequest
-	(*GetUsagePlanRequest)(nil),               // 37: tollgate.admin.v1.GetUsagePlanRequest
-	(*ListUsagePlansRequest)(nil),             // 38: tollgate.admin.v1.ListUsagePlansRequest
-	(*ListUsagePlansResponse)(nil),            // 39: tollgate.admin.v1.ListUsagePlansResponse
-	(*UpdateUsagePlanRequest)(nil),            // 40: tollgate.admin.v1.UpdateUsagePlanRequest
-	(*DeleteUsagePlanRequest)(nil),            // 41: tollgate.admin.v1.DeleteUsagePlanRequest
-	(*CreateUsagePlanKeyRequest)(nil),         // 42: tollgate.admin.v1.CreateUsagePlanKeyRequest
-	(*GetUsagePlanKeyRequest)(nil),            // 43: tollgate.admin.v1.GetUsagePlanKeyRequest
-	(*ListUsagePlanKeysRequest)(nil),          // 44: tollgate.admin.v1.ListUsagePlanKeysRequest
-	(*ListUsagePlanKeysResponse)(nil),         // 45: tollgate.admin.v1.ListUsagePlanKeysResponse
-	(*DeleteUsagePlanKeyRequest)(nil),         // 46: tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	(*GetAccountSettingsRequest)(nil),         // 47: tollgate.admin.v1.GetAccountSettingsRequest
-	(*UpdateAccountSettingsRequest)(nil),      // 48: tollgate.admin.v1.UpdateAccountSettingsRequest
-	(*GetUsageRequest)(nil),                   // 49: tollgate.admin.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),                  // 50: tollgate.admin.v1.GetUsageResponse
-	(*CreateDomainMappingRequest)(nil),        // 51: tollgate.admin.v1.CreateDomainMappingRequest
-	(*GetDomainMappingRequest)(nil),           // 52: tollgate.admin.v1.GetDomainMappingRequest
-	(*ListDomainMappingsRequest)(nil),         // 53: tollgate.admin.v1.ListDomainMappingsRequest
-	(*ListDomainMappingsResponse)(nil),        // 54: tollgate.admin.v1.ListDomainMappingsResponse
-	(*UpdateDomainMappingRequest)(nil),        // 55: tollgate.admin.v1.UpdateDomainMappingRequest
-	(*DeleteDomainMappingRequest)(nil),        // 56: tollgate.admin.v1.DeleteDomainMappingRequest
-	(*AdjustQuotaRequest)(nil),                // 57: tollgate.admin.v1.AdjustQuotaRequest
-	(*FlushStageCacheRequest)(nil),            // 58: tollgate.admin.v1.FlushStageCacheRequest
-	(*FlushStageAuthorizersCacheRequest)(nil), // 59: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	(*CreateAdminTokenRequest)(nil),           // 60: tollgate.admin.v1.CreateAdminTokenRequest
-	(*GetAdminTokenRequest)(nil),              // 61: tollgate.admin.v1.GetAdminTokenRequest
-	(*ListAdminTokensRequest)(nil),            // 62: tollgate.admin.v1.ListAdminTokensRequest
-	(*ListAdminTokensResponse)(nil),           // 63: tollgate.admin.v1.ListAdminTokensResponse
-	(*DeleteAdminTokenRequest)(nil),           // 64: tollgate.admin.v1.DeleteAdminTokenRequest
-	(*ListAuditEventsRequest)(nil),            // 65: tollgate.admin.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),           // 66: tollgate.admin.v1.ListAuditEventsResponse
-	(*Api)(nil),                               // 67: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),             // 68: google.protobuf.FieldMask
-	(*Route)(nil),                             // 69: tollgate.admin.v1.Route
-	(*Authorizer)(nil),                        // 70: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),                        // 71: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                             // 72: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                            // 73: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                         // 74: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),                      // 75: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),                   // 76: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                          // 77: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),                     // 78: tollgate.admin.v1.DomainMapping
-	(*AdminToken)(nil),                        // 79: tollgate.admin.v1.AdminToken
-	(*timestamppb.Timestamp)(nil),             // 80: google.protobuf.Timestamp
-	(*AuditEvent)(nil),                        // 81: tollgate.admin.v1.AuditEvent
-	(*CreateCertificateRequest)(nil),          // 82: tollgate.admin.v1.CreateCertificateRequest
-	(*GetCertificateRequest)(nil),             // 83: tollgate.admin.v1.GetCertificateRequest
-	(*ListCertificatesRequest)(nil),           // 84: tollgate.admin.v1.ListCertificatesRequest
-	(*UpdateCertificateRequest)(nil),          // 85: tollgate.admin.v1.UpdateCertificateRequest
-	(*DeleteCertificateRequest)(nil),          // 86: tollgate.admin.v1.DeleteCertificateRequest
-	(*emptypb.Empty)(nil),                     // 87: google.protobuf.Empty
-	(*Certificate)(nil),                       // 88: tollgate.admin.v1.Certificate
-	(*ListCertificatesResponse)(nil),          // 89: tollgate.admin.v1.ListCertificatesResponse
+	(*GetStageHealthRequest)(nil),             // 1: tollgate.admin.v1.GetStageHealthRequest
+	(*StageHealth)(nil),                       // 2: tollgate.admin.v1.StageHealth
+	(*TargetHealth)(nil),                      // 3: tollgate.admin.v1.TargetHealth
+	(*CreateApiRequest)(nil),                  // 4: tollgate.admin.v1.CreateApiRequest
+	(*GetApiRequest)(nil),                     // 5: tollgate.admin.v1.GetApiRequest
+	(*ListApisRequest)(nil),                   // 6: tollgate.admin.v1.ListApisRequest
+	(*ListApisResponse)(nil),                  // 7: tollgate.admin.v1.ListApisResponse
+	(*UpdateApiRequest)(nil),                  // 8: tollgate.admin.v1.UpdateApiRequest
+	(*DeleteApiRequest)(nil),                  // 9: tollgate.admin.v1.DeleteApiRequest
+	(*CreateRouteRequest)(nil),                // 10: tollgate.admin.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),                   // 11: tollgate.admin.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),                 // 12: tollgate.admin.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),                // 13: tollgate.admin.v1.ListRoutesResponse
+	(*UpdateRouteRequest)(nil),                // 14: tollgate.admin.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),                // 15: tollgate.admin.v1.DeleteRouteRequest
+	(*CreateAuthorizerRequest)(nil),           // 16: tollgate.admin.v1.CreateAuthorizerRequest
+	(*GetAuthorizerRequest)(nil),              // 17: tollgate.admin.v1.GetAuthorizerRequest
+	(*ListAuthorizersRequest)(nil),            // 18: tollgate.admin.v1.ListAuthorizersRequest
+	(*ListAuthorizersResponse)(nil),           // 19: tollgate.admin.v1.ListAuthorizersResponse
+	(*UpdateAuthorizerRequest)(nil),           // 20: tollgate.admin.v1.UpdateAuthorizerRequest
+	(*DeleteAuthorizerRequest)(nil),           // 21: tollgate.admin.v1.DeleteAuthorizerRequest
+	(*CreateDeploymentRequest)(nil),           // 22: tollgate.admin.v1.CreateDeploymentRequest
+	(*GetDeploymentRequest)(nil),              // 23: tollgate.admin.v1.GetDeploymentRequest
+	(*ListDeploymentsRequest)(nil),            // 24: tollgate.admin.v1.ListDeploymentsRequest
+	(*ListDeploymentsResponse)(nil),           // 25: tollgate.admin.v1.ListDeploymentsResponse
+	(*DeleteDeploymentRequest)(nil),           // 26: tollgate.admin.v1.DeleteDeploymentRequest
+	(*CreateStageRequest)(nil),                // 27: tollgate.admin.v1.CreateStageRequest
+	(*GetStageRequest)(nil),                   // 28: tollgate.admin.v1.GetStageRequest
+	(*ListStagesRequest)(nil),                 // 29: tollgate.admin.v1.ListStagesRequest
+	(*ListStagesResponse)(nil),                // 30: tollgate.admin.v1.ListStagesResponse
+	(*UpdateStageRequest)(nil),                // 31: tollgate.admin.v1.UpdateStageRequest
+	(*DeleteStageRequest)(nil),                // 32: tollgate.admin.v1.DeleteStageRequest
+	(*CreateApiKeyRequest)(nil),               // 33: tollgate.admin.v1.CreateApiKeyRequest
+	(*GetApiKeyRequest)(nil),                  // 34: tollgate.admin.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),                // 35: tollgate.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),               // 36: tollgate.admin.v1.ListApiKeysResponse
+	(*UpdateApiKeyRequest)(nil),               // 37: tollgate.admin.v1.UpdateApiKeyRequest
+	(*DeleteApiKeyRequest)(nil),               // 38: tollgate.admin.v1.DeleteApiKeyRequest
+	(*CreateUsagePlanRequest)(nil),            // 39: tollgate.admin.v1.CreateUsagePlanRequest
+	(*GetUsagePlanRequest)(nil),               // 40: tollgate.admin.v1.GetUsagePlanRequest
+	(*ListUsagePlansRequest)(nil),             // 41: tollgate.admin.v1.ListUsagePlansRequest
+	(*ListUsagePlansResponse)(nil),            // 42: tollgate.admin.v1.ListUsagePlansResponse
+	(*UpdateUsagePlanRequest)(nil),            // 43: tollgate.admin.v1.UpdateUsagePlanRequest
+	(*DeleteUsagePlanRequest)(nil),            // 44: tollgate.admin.v1.DeleteUsagePlanRequest
+	(*CreateUsagePlanKeyRequest)(nil),         // 45: tollgate.admin.v1.CreateUsagePlanKeyRequest
+	(*GetUsagePlanKeyRequest)(nil),            // 46: tollgate.admin.v1.GetUsagePlanKeyRequest
+	(*ListUsagePlanKeysRequest)(nil),          // 47: tollgate.admin.v1.ListUsagePlanKeysRequest
+	(*ListUsagePlanKeysResponse)(nil),         // 48: tollgate.admin.v1.ListUsagePlanKeysResponse
+	(*DeleteUsagePlanKeyRequest)(nil),         // 49: tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	(*GetAccountSettingsRequest)(nil),         // 50: tollgate.admin.v1.GetAccountSettingsRequest
+	(*UpdateAccountSettingsRequest)(nil),      // 51: tollgate.admin.v1.UpdateAccountSettingsRequest
+	(*GetUsageRequest)(nil),                   // 52: tollgate.admin.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),                  // 53: tollgate.admin.v1.GetUsageResponse
+	(*CreateDomainMappingRequest)(nil),        // 54: tollgate.admin.v1.CreateDomainMappingRequest
+	(*GetDomainMappingRequest)(nil),           // 55: tollgate.admin.v1.GetDomainMappingRequest
+	(*ListDomainMappingsRequest)(nil),         // 56: tollgate.admin.v1.ListDomainMappingsRequest
+	(*ListDomainMappingsResponse)(nil),        // 57: tollgate.admin.v1.ListDomainMappingsResponse
+	(*UpdateDomainMappingRequest)(nil),        // 58: tollgate.admin.v1.UpdateDomainMappingRequest
+	(*DeleteDomainMappingRequest)(nil),        // 59: tollgate.admin.v1.DeleteDomainMappingRequest
+	(*AdjustQuotaRequest)(nil),                // 60: tollgate.admin.v1.AdjustQuotaRequest
+	(*FlushStageCacheRequest)(nil),            // 61: tollgate.admin.v1.FlushStageCacheRequest
+	(*FlushStageAuthorizersCacheRequest)(nil), // 62: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	(*CreateAdminTokenRequest)(nil),           // 63: tollgate.admin.v1.CreateAdminTokenRequest
+	(*GetAdminTokenRequest)(nil),              // 64: tollgate.admin.v1.GetAdminTokenRequest
+	(*ListAdminTokensRequest)(nil),            // 65: tollgate.admin.v1.ListAdminTokensRequest
+	(*ListAdminTokensResponse)(nil),           // 66: tollgate.admin.v1.ListAdminTokensResponse
+	(*DeleteAdminTokenRequest)(nil),           // 67: tollgate.admin.v1.DeleteAdminTokenRequest
+	(*ListAuditEventsRequest)(nil),            // 68: tollgate.admin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),           // 69: tollgate.admin.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),             // 70: google.protobuf.Timestamp
+	(*Api)(nil),                               // 71: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),             // 72: google.protobuf.FieldMask
+	(*Route)(nil),                             // 73: tollgate.admin.v1.Route
+	(*Authorizer)(nil),                        // 74: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),                        // 75: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                             // 76: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                            // 77: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                         // 78: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),                      // 79: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),                   // 80: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                          // 81: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),                     // 82: tollgate.admin.v1.DomainMapping
+	(*AdminToken)(nil),                        // 83: tollgate.admin.v1.AdminToken
+	(*AuditEvent)(nil),                        // 84: tollgate.admin.v1.AuditEvent
+	(*CreateCertificateRequest)(nil),          // 85: tollgate.admin.v1.CreateCertificateRequest
+	(*GetCertificateRequest)(nil),             // 86: tollgate.admin.v1.GetCertificateRequest
+	(*ListCertificatesRequest)(nil),           // 87: tollgate.admin.v1.ListCertificatesRequest
+	(*UpdateCertificateRequest)(nil),          // 88: tollgate.admin.v1.UpdateCertificateRequest
+	(*DeleteCertificateRequest)(nil),          // 89: tollgate.admin.v1.DeleteCertificateRequest
+	(*emptypb.Empty)(nil),                     // 90: google.protobuf.Empty
+	(*Certificate)(nil),                       // 91: tollgate.admin.v1.Certificate
+	(*ListCertificatesResponse)(nil),          // 92: tollgate.admin.v1.ListCertificatesResponse
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	67,  // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	0,   // 1: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
-	0,   // 2: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
-	67,  // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	67,  // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	68,  // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	69,  // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	69,  // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	69,  // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	68,  // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	70,  // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	70,  // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	70,  // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	68,  // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	71,  // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	71,  // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	72,  // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	72,  // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	72,  // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	68,  // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	73,  // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	73,  // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	73,  // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	68,  // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	74,  // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	74,  // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	74,  // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	68,  // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	75,  // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	75,  // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	76,  // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	68,  // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	77,  // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	78,  // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	78,  // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	78,  // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	68,  // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	79,  // 37: tollgate.admin.v1.CreateAdminTokenRequest.admin_token:type_name -> tollgate.admin.v1.AdminToken
-	79,  // 38: tollgate.admin.v1.ListAdminTokensResponse.admin_tokens:type_name -> tollgate.admin.v1.AdminToken
-	80,  // 39: tollgate.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	80,  // 40: tollgate.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	81,  // 41: tollgate.admin.v1.ListAuditEventsResponse.audit_events:type_name -> tollgate.admin.v1.AuditEvent
-	1,   // 42: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
-	2,   // 43: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
-	3,   // 44: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
-	5,   // 45: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
-	6,   // 46: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
-	7,   // 47: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
-	8,   // 48: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
-	9,   // 49: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
-	11,  // 50: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
-	12,  // 51: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
-	13,  // 52: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
-	14,  // 53: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
-	15,  // 54: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
-	17,  // 55: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
-	18,  // 56: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
-	19,  // 57: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
-	20,  // 58: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
-	21,  // 59: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
-	23,  // 60: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
-	24,  // 61: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
-	25,  // 62: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
-	26,  // 63: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
-	28,  // 64: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
-	29,  // 65: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
-	30,  // 66: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
-	31,  // 67: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
-	32,  // 68: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
-	34,  // 69: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
-	35,  // 70: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
-	36,  // 71: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
-	37,  // 72: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
-	38,  // 73: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
-	40,  // 74: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
-	41,  // 75: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
-	42,  // 76: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
-	43,  // 77: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
-	44,  // 78: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
-	46,  // 79: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	51,  // 80: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
-	52,  // 81: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
-	53,  // 82: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
-	55,  // 83: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
-	56,  // 84: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
-	47,  // 85: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
-	48,  // 86: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
-	57,  // 87: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
-	49,  // 88: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
-	58,  // 89: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	59,  // 90: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	82,  // 91: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
-	83,  // 92: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
-	84,  // 93: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
-	85,  // 94: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
-	86,  // 95: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
-	60,  // 96: tollgate.admin.v1.AdminService.CreateAdminToken:input_type -> tollgate.admin.v1.CreateAdminTokenRequest
-	61,  // 97: tollgate.admin.v1.AdminService.GetAdminToken:input_type -> tollgate.admin.v1.GetAdminTokenRequest
-	62,  // 98: tollgate.admin.v1.AdminService.ListAdminTokens:input_type -> tollgate.admin.v1.ListAdminTokensRequest
-	64,  // 99: tollgate.admin.v1.AdminService.DeleteAdminToken:input_type -> tollgate.admin.v1.DeleteAdminTokenRequest
-	65,  // 100: tollgate.admin.v1.AdminService.ListAuditEvents:input_type -> tollgate.admin.v1.ListAuditEventsRequest
-	67,  // 101: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	67,  // 102: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	4,   // 103: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	67,  // 104: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	87,  // 105: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	69,  // 106: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	69,  // 107: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	10,  // 108: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	69,  // 109: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	87,  // 110: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	70,  // 111: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	70,  // 112: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	16,  // 113: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	70,  // 114: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	87,  // 115: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	71,  // 116: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	71,  // 117: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	22,  // 118: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	87,  // 119: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	72,  // 120: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	72,  // 121: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	27,  // 122: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	72,  // 123: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	87,  // 124: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	73,  // 125: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	73,  // 126: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	33,  // 127: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	73,  // 128: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	87,  // 129: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	74,  // 130: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	74,  // 131: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	39,  // 132: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	74,  // 133: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	87,  // 134: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	75,  // 135: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	75,  // 136: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	45,  // 137: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	87,  // 138: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	78,  // 139: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	78,  // 140: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	54,  // 141: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	78,  // 142: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	87,  // 143: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	76,  // 144: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	76,  // 145: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	77,  // 146: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	50,  // 147: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	87,  // 148: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	87,  // 149: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
-	88,  // 150: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
-	88,  // 151: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
-	89,  // 152: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
-	88,  // 153: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
-	87,  // 154: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
-	79,  // 155: tollgate.admin.v1.AdminService.CreateAdminToken:output_type -> tollgate.admin.v1.AdminToken
-	79,  // 156: tollgate.admin.v1.AdminService.GetAdminToken:output_type -> tollgate.admin.v1.AdminToken
-	63,  // 157: tollgate.admin.v1.AdminService.ListAdminTokens:output_type -> tollgate.admin.v1.ListAdminTokensResponse
-	87,  // 158: tollgate.admin.v1.AdminService.DeleteAdminToken:output_type -> google.protobuf.Empty
-	66,  // 159: tollgate.admin.v1.AdminService.ListAuditEvents:output_type -> tollgate.admin.v1.ListAuditEventsResponse
-	101, // [101:160] is the sub-list for method output_type
-	42,  // [42:101] is the sub-list for method input_type
-	42,  // [42:42] is the sub-list for extension type_name
-	42,  // [42:42] is the sub-list for extension extendee
-	0,   // [0:42] is the sub-list for field type_name
+	3,   // 0: tollgate.admin.v1.StageHealth.targets:type_name -> tollgate.admin.v1.TargetHealth
+	70,  // 1: tollgate.admin.v1.TargetHealth.ejected_until:type_name -> google.protobuf.Timestamp
+	71,  // 2: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	0,   // 3: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
+	0,   // 4: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
+	71,  // 5: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	71,  // 6: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	72,  // 7: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	73,  // 8: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	73,  // 9: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	73,  // 10: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	72,  // 11: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	74,  // 12: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	74,  // 13: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	74,  // 14: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	72,  // 15: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	75,  // 16: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	75,  // 17: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	76,  // 18: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	76,  // 19: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	76,  // 20: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	72,  // 21: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	77,  // 22: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	77,  // 23: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	77,  // 24: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	72,  // 25: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	78,  // 26: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	78,  // 27: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	78,  // 28: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	72,  // 29: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	79,  // 30: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	79,  // 31: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	80,  // 32: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	72,  // 33: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	81,  // 34: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	82,  // 35: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	82,  // 36: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	82,  // 37: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	72,  // 38: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	83,  // 39: tollgate.admin.v1.CreateAdminTokenRequest.admin_token:type_name -> tollgate.admin.v1.AdminToken
+	83,  // 40: tollgate.admin.v1.ListAdminTokensResponse.admin_tokens:type_name -> tollgate.admin.v1.AdminToken
+	70,  // 41: tollgate.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	70,  // 42: tollgate.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	84,  // 43: tollgate.admin.v1.ListAuditEventsResponse.audit_events:type_name -> tollgate.admin.v1.AuditEvent
+	4,   // 44: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
+	5,   // 45: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
+	6,   // 46: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
+	8,   // 47: tollgate.admin.v1.AdminService.UpdateApi:input_type -> tollgate.admin.v1.UpdateApiRequest
+	9,   // 48: tollgate.admin.v1.AdminService.DeleteApi:input_type -> tollgate.admin.v1.DeleteApiRequest
+	10,  // 49: tollgate.admin.v1.AdminService.CreateRoute:input_type -> tollgate.admin.v1.CreateRouteRequest
+	11,  // 50: tollgate.admin.v1.AdminService.GetRoute:input_type -> tollgate.admin.v1.GetRouteRequest
+	12,  // 51: tollgate.admin.v1.AdminService.ListRoutes:input_type -> tollgate.admin.v1.ListRoutesRequest
+	14,  // 52: tollgate.admin.v1.AdminService.UpdateRoute:input_type -> tollgate.admin.v1.UpdateRouteRequest
+	15,  // 53: tollgate.admin.v1.AdminService.DeleteRoute:input_type -> tollgate.admin.v1.DeleteRouteRequest
+	16,  // 54: tollgate.admin.v1.AdminService.CreateAuthorizer:input_type -> tollgate.admin.v1.CreateAuthorizerRequest
+	17,  // 55: tollgate.admin.v1.AdminService.GetAuthorizer:input_type -> tollgate.admin.v1.GetAuthorizerRequest
+	18,  // 56: tollgate.admin.v1.AdminService.ListAuthorizers:input_type -> tollgate.admin.v1.ListAuthorizersRequest
+	20,  // 57: tollgate.admin.v1.AdminService.UpdateAuthorizer:input_type -> tollgate.admin.v1.UpdateAuthorizerRequest
+	21,  // 58: tollgate.admin.v1.AdminService.DeleteAuthorizer:input_type -> tollgate.admin.v1.DeleteAuthorizerRequest
+	22,  // 59: tollgate.admin.v1.AdminService.CreateDeployment:input_type -> tollgate.admin.v1.CreateDeploymentRequest
+	23,  // 60: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
+	24,  // 61: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
+	26,  // 62: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
+	27,  // 63: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
+	28,  // 64: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
+	29,  // 65: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
+	31,  // 66: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
+	32,  // 67: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
+	33,  // 68: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
+	34,  // 69: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
+	35,  // 70: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
+	37,  // 71: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
+	38,  // 72: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
+	39,  // 73: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
+	40,  // 74: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
+	41,  // 75: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
+	43,  // 76: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
+	44,  // 77: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
+	45,  // 78: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
+	46,  // 79: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
+	47,  // 80: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
+	49,  // 81: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	54,  // 82: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
+	55,  // 83: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
+	56,  // 84: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
+	58,  // 85: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
+	59,  // 86: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
+	50,  // 87: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
+	51,  // 88: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
+	60,  // 89: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
+	52,  // 90: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
+	61,  // 91: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
+	62,  // 92: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	85,  // 93: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
+	86,  // 94: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
+	87,  // 95: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
+	88,  // 96: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
+	89,  // 97: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
+	63,  // 98: tollgate.admin.v1.AdminService.CreateAdminToken:input_type -> tollgate.admin.v1.CreateAdminTokenRequest
+	64,  // 99: tollgate.admin.v1.AdminService.GetAdminToken:input_type -> tollgate.admin.v1.GetAdminTokenRequest
+	65,  // 100: tollgate.admin.v1.AdminService.ListAdminTokens:input_type -> tollgate.admin.v1.ListAdminTokensRequest
+	67,  // 101: tollgate.admin.v1.AdminService.DeleteAdminToken:input_type -> tollgate.admin.v1.DeleteAdminTokenRequest
+	68,  // 102: tollgate.admin.v1.AdminService.ListAuditEvents:input_type -> tollgate.admin.v1.ListAuditEventsRequest
+	1,   // 103: tollgate.admin.v1.AdminService.GetStageHealth:input_type -> tollgate.admin.v1.GetStageHealthRequest
+	71,  // 104: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	71,  // 105: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	7,   // 106: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	71,  // 107: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	90,  // 108: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	73,  // 109: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	73,  // 110: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	13,  // 111: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	73,  // 112: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	90,  // 113: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	74,  // 114: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	74,  // 115: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	19,  // 116: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	74,  // 117: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	90,  // 118: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	75,  // 119: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	75,  // 120: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	25,  // 121: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	90,  // 122: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	76,  // 123: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	76,  // 124: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	30,  // 125: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	76,  // 126: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	90,  // 127: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	77,  // 128: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	77,  // 129: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	36,  // 130: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	77,  // 131: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	90,  // 132: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	78,  // 133: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	78,  // 134: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	42,  // 135: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	78,  // 136: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	90,  // 137: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	79,  // 138: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	79,  // 139: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	48,  // 140: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	90,  // 141: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	82,  // 142: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	82,  // 143: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	57,  // 144: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	82,  // 145: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	90,  // 146: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	80,  // 147: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	80,  // 148: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	81,  // 149: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	53,  // 150: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	90,  // 151: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	90,  // 152: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
+	91,  // 153: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
+	91,  // 154: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
+	92,  // 155: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
+	91,  // 156: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
+	90,  // 157: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
+	83,  // 158: tollgate.admin.v1.AdminService.CreateAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	83,  // 159: tollgate.admin.v1.AdminService.GetAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	66,  // 160: tollgate.admin.v1.AdminService.ListAdminTokens:output_type -> tollgate.admin.v1.ListAdminTokensResponse
+	90,  // 161: tollgate.admin.v1.AdminService.DeleteAdminToken:output_type -> google.protobuf.Empty
+	69,  // 162: tollgate.admin.v1.AdminService.ListAuditEvents:output_type -> tollgate.admin.v1.ListAuditEventsResponse
+	2,   // 163: tollgate.admin.v1.AdminService.GetStageHealth:output_type -> tollgate.admin.v1.StageHealth
+	104, // [104:164] is the sub-list for method output_type
+	44,  // [44:104] is the sub-list for method input_type
+	44,  // [44:44] is the sub-list for extension type_name
+	44,  // [44:44] is the sub-list for extension extendee
+	0,   // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_admin_service_proto_init() }
@@ -4494,7 +4738,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   66,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

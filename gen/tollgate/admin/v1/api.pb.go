@@ -180,7 +180,7 @@ func (x CustomAuthorizer_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CustomAuthorizer_Type.Descriptor instead.
 func (CustomAuthorizer_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // What happens when a caller sends Cache-Control: max-age=0 without permission.
@@ -237,7 +237,7 @@ func (x CacheSettings_UnauthorizedCacheControl) Number() protoreflect.EnumNumber
 
 // Deprecated: Use CacheSettings_UnauthorizedCacheControl.Descriptor instead.
 func (CacheSettings_UnauthorizedCacheControl) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12, 0}
 }
 
 // How client certificates are asked for.
@@ -292,7 +292,7 @@ func (x MutualTlsAuthentication_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutualTlsAuthentication_Mode.Descriptor instead.
 func (MutualTlsAuthentication_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17, 0}
 }
 
 // Api is a published API: its schema, routes and authorizers. Changes to an
@@ -591,8 +591,10 @@ type Route struct {
 	Match isRoute_Match `protobuf_oneof:"match"`
 	// Where matching calls go. Unset uses the API's default integration.
 	Integration *Integration `protobuf:"bytes,7,opt,name=integration,proto3" json:"integration,omitempty"`
-	// Deadline for the backend call. Default 29 s; must be between 50 ms and
-	// the gateway's maximum route timeout (default 29 s, set by --max-route-timeout).
+	// Deadline for the backend call of a unary call; for a stream, how long
+	// the backend may take to answer (see stream_idle_timeout). Default 29 s;
+	// must be between 50 ms and the gateway's maximum route timeout (default
+	// 29 s, set by --max-route-timeout).
 	Timeout *durationpb.Duration `protobuf:"bytes,8,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// Who may call the route.
 	Authorization *RouteAuthorization `protobuf:"bytes,9,opt,name=authorization,proto3" json:"authorization,omitempty"`
@@ -635,7 +637,23 @@ type Route struct {
 	// Which client addresses may call the route, in addition to the API's,
 	// the stage's and the stage's route settings' policies. Unset admits
 	// every address.
-	IpPolicy      *IpPolicy `protobuf:"bytes,42,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
+	IpPolicy *IpPolicy `protobuf:"bytes,42,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
+	// Streaming gRPC calls only (client, server and bidi streams, and calls
+	// of APIs without descriptors): how long a stream may carry no message in
+	// either direction before the gateway ends it with DEADLINE_EXCEEDED
+	// (reason STREAM_IDLE_TIMEOUT). The route timeout does not cut streams:
+	// it bounds only the wait for the backend's first response (its headers
+	// or first message). Default 5 minutes; between 50 ms and 24 hours.
+	StreamIdleTimeout *durationpb.Duration `protobuf:"bytes,41,opt,name=stream_idle_timeout,json=streamIdleTimeout,proto3" json:"stream_idle_timeout,omitempty"`
+	// Streaming gRPC calls only: the longest a stream may last, however busy,
+	// before the gateway ends it with DEADLINE_EXCEEDED (reason
+	// MAX_STREAM_DURATION); the backend gets it as the call's deadline.
+	// Default none; between 50 ms and 7 days. A client's own shorter deadline
+	// always wins.
+	MaxStreamDuration *durationpb.Duration `protobuf:"bytes,44,opt,name=max_stream_duration,json=maxStreamDuration,proto3" json:"max_stream_duration,omitempty"`
+	// Retries of calls that fail before the backend answered. Unset: no
+	// retry.
+	RetryPolicy   *RetryPolicy `protobuf:"bytes,43,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -816,6 +834,27 @@ func (x *Route) GetIpPolicy() *IpPolicy {
 	return nil
 }
 
+func (x *Route) GetStreamIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.StreamIdleTimeout
+	}
+	return nil
+}
+
+func (x *Route) GetMaxStreamDuration() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStreamDuration
+	}
+	return nil
+}
+
+func (x *Route) GetRetryPolicy() *RetryPolicy {
+	if x != nil {
+		return x.RetryPolicy
+	}
+	return nil
+}
+
 type isRoute_Match interface {
 	isRoute_Match()
 }
@@ -843,6 +882,119 @@ func (*Route_Http) isRoute_Match() {}
 
 func (*Route_WebsocketRouteKey) isRoute_Match() {}
 
+// RetryPolicy retries a call that failed before the backend answered, on
+// another target of the integration where there is one. Only calls whose
+// request the gateway holds whole are retried: unary gRPC (and REST
+// transcoded onto unary) calls, and plain HTTP calls with an idempotent
+// method (GET, HEAD, OPTIONS, PUT, DELETE) and a body of at most 64 KiB.
+// A retry budget keeps retries to a share of the route's calls, so that a
+// failing backend never gets a retry storm.
+type RetryPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Attempts in all, the first included: 1 (the default) never retries;
+	// at most 5.
+	Attempts uint32 `protobuf:"varint,1,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// gRPC status codes that are retried, by name, e.g. "UNAVAILABLE" (which
+	// includes an unreachable backend). Default ["UNAVAILABLE"].
+	RetryableCodes []string `protobuf:"bytes,2,rep,name=retryable_codes,json=retryableCodes,proto3" json:"retryable_codes,omitempty"`
+	// Plain HTTP routes: backend statuses that are retried (an unreachable
+	// backend always is). Default [502, 503, 504].
+	RetryableStatuses []int32 `protobuf:"varint,3,rep,packed,name=retryable_statuses,json=retryableStatuses,proto3" json:"retryable_statuses,omitempty"`
+	// The wait before the n-th retry is random, up to
+	// min(max_backoff, base_backoff * 2^(n-1)). Defaults 25 ms and 250 ms;
+	// each between 1 ms and 10 s.
+	BaseBackoff *durationpb.Duration `protobuf:"bytes,4,opt,name=base_backoff,json=baseBackoff,proto3" json:"base_backoff,omitempty"`
+	// See base_backoff.
+	MaxBackoff *durationpb.Duration `protobuf:"bytes,5,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
+	// The largest share of the route's calls over the last 10 seconds that
+	// may be retried, in percent. Default 20; at most 100.
+	BudgetPercent uint32 `protobuf:"varint,6,opt,name=budget_percent,json=budgetPercent,proto3" json:"budget_percent,omitempty"`
+	// Retries allowed over the last 10 seconds whatever the share. Default
+	// 3; at most 1000.
+	BudgetMinRetries uint32 `protobuf:"varint,7,opt,name=budget_min_retries,json=budgetMinRetries,proto3" json:"budget_min_retries,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RetryPolicy) Reset() {
+	*x = RetryPolicy{}
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryPolicy) ProtoMessage() {}
+
+func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
+func (*RetryPolicy) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RetryPolicy) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetRetryableCodes() []string {
+	if x != nil {
+		return x.RetryableCodes
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetRetryableStatuses() []int32 {
+	if x != nil {
+		return x.RetryableStatuses
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetBaseBackoff() *durationpb.Duration {
+	if x != nil {
+		return x.BaseBackoff
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetMaxBackoff() *durationpb.Duration {
+	if x != nil {
+		return x.MaxBackoff
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetBudgetPercent() uint32 {
+	if x != nil {
+		return x.BudgetPercent
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetBudgetMinRetries() uint32 {
+	if x != nil {
+		return x.BudgetMinRetries
+	}
+	return 0
+}
+
 // HttpMatch matches HTTP requests by method and path.
 type HttpMatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -856,7 +1008,7 @@ type HttpMatch struct {
 
 func (x *HttpMatch) Reset() {
 	*x = HttpMatch{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -868,7 +1020,7 @@ func (x *HttpMatch) String() string {
 func (*HttpMatch) ProtoMessage() {}
 
 func (x *HttpMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +1033,7 @@ func (x *HttpMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpMatch.ProtoReflect.Descriptor instead.
 func (*HttpMatch) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *HttpMatch) GetMethod() string {
@@ -926,7 +1078,7 @@ type Authorizer struct {
 
 func (x *Authorizer) Reset() {
 	*x = Authorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1090,7 @@ func (x *Authorizer) String() string {
 func (*Authorizer) ProtoMessage() {}
 
 func (x *Authorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1103,7 @@ func (x *Authorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Authorizer.ProtoReflect.Descriptor instead.
 func (*Authorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Authorizer) GetName() string {
@@ -1064,7 +1216,7 @@ type JwtAuthorizer struct {
 
 func (x *JwtAuthorizer) Reset() {
 	*x = JwtAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1228,7 @@ func (x *JwtAuthorizer) String() string {
 func (*JwtAuthorizer) ProtoMessage() {}
 
 func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1241,7 @@ func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JwtAuthorizer.ProtoReflect.Descriptor instead.
 func (*JwtAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *JwtAuthorizer) GetIssuer() string {
@@ -1193,7 +1345,7 @@ type CustomAuthorizer struct {
 
 func (x *CustomAuthorizer) Reset() {
 	*x = CustomAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1357,7 @@ func (x *CustomAuthorizer) String() string {
 func (*CustomAuthorizer) ProtoMessage() {}
 
 func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1370,7 @@ func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomAuthorizer.ProtoReflect.Descriptor instead.
 func (*CustomAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CustomAuthorizer) GetType() CustomAuthorizer_Type {
@@ -1318,7 +1470,7 @@ type Deployment struct {
 
 func (x *Deployment) Reset() {
 	*x = Deployment{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1482,7 @@ func (x *Deployment) String() string {
 func (*Deployment) ProtoMessage() {}
 
 func (x *Deployment) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1495,7 @@ func (x *Deployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
 func (*Deployment) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Deployment) GetName() string {
@@ -1396,7 +1548,7 @@ type ApiSnapshot struct {
 
 func (x *ApiSnapshot) Reset() {
 	*x = ApiSnapshot{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1560,7 @@ func (x *ApiSnapshot) String() string {
 func (*ApiSnapshot) ProtoMessage() {}
 
 func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1573,7 @@ func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiSnapshot.ProtoReflect.Descriptor instead.
 func (*ApiSnapshot) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ApiSnapshot) GetApi() *Api {
@@ -1494,7 +1646,7 @@ type Stage struct {
 
 func (x *Stage) Reset() {
 	*x = Stage{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1658,7 @@ func (x *Stage) String() string {
 func (*Stage) ProtoMessage() {}
 
 func (x *Stage) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1671,7 @@ func (x *Stage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stage.ProtoReflect.Descriptor instead.
 func (*Stage) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Stage) GetName() string {
@@ -1659,7 +1811,7 @@ type RouteSettings struct {
 
 func (x *RouteSettings) Reset() {
 	*x = RouteSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1823,7 @@ func (x *RouteSettings) String() string {
 func (*RouteSettings) ProtoMessage() {}
 
 func (x *RouteSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1836,7 @@ func (x *RouteSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSettings.ProtoReflect.Descriptor instead.
 func (*RouteSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RouteSettings) GetThrottle() *ThrottleSettings {
@@ -1743,7 +1895,7 @@ type CacheSettings struct {
 
 func (x *CacheSettings) Reset() {
 	*x = CacheSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1755,7 +1907,7 @@ func (x *CacheSettings) String() string {
 func (*CacheSettings) ProtoMessage() {}
 
 func (x *CacheSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1768,7 +1920,7 @@ func (x *CacheSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheSettings.ProtoReflect.Descriptor instead.
 func (*CacheSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CacheSettings) GetEnabled() bool {
@@ -1828,7 +1980,7 @@ type CanarySettings struct {
 
 func (x *CanarySettings) Reset() {
 	*x = CanarySettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +1992,7 @@ func (x *CanarySettings) String() string {
 func (*CanarySettings) ProtoMessage() {}
 
 func (x *CanarySettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,7 +2005,7 @@ func (x *CanarySettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanarySettings.ProtoReflect.Descriptor instead.
 func (*CanarySettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CanarySettings) GetDeployment() string {
@@ -1891,7 +2043,7 @@ type AccessLogSettings struct {
 
 func (x *AccessLogSettings) Reset() {
 	*x = AccessLogSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1903,7 +2055,7 @@ func (x *AccessLogSettings) String() string {
 func (*AccessLogSettings) ProtoMessage() {}
 
 func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1916,7 +2068,7 @@ func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogSettings.ProtoReflect.Descriptor instead.
 func (*AccessLogSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AccessLogSettings) GetEnabled() bool {
@@ -1944,7 +2096,7 @@ type TracingSettings struct {
 
 func (x *TracingSettings) Reset() {
 	*x = TracingSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1956,7 +2108,7 @@ func (x *TracingSettings) String() string {
 func (*TracingSettings) ProtoMessage() {}
 
 func (x *TracingSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1969,7 +2121,7 @@ func (x *TracingSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TracingSettings.ProtoReflect.Descriptor instead.
 func (*TracingSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TracingSettings) GetEnabled() bool {
@@ -2025,7 +2177,7 @@ type DomainMapping struct {
 
 func (x *DomainMapping) Reset() {
 	*x = DomainMapping{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2037,7 +2189,7 @@ func (x *DomainMapping) String() string {
 func (*DomainMapping) ProtoMessage() {}
 
 func (x *DomainMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2050,7 +2202,7 @@ func (x *DomainMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainMapping.ProtoReflect.Descriptor instead.
 func (*DomainMapping) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DomainMapping) GetName() string {
@@ -2163,7 +2315,7 @@ type MutualTlsAuthentication struct {
 
 func (x *MutualTlsAuthentication) Reset() {
 	*x = MutualTlsAuthentication{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2175,7 +2327,7 @@ func (x *MutualTlsAuthentication) String() string {
 func (*MutualTlsAuthentication) ProtoMessage() {}
 
 func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2188,7 +2340,7 @@ func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutualTlsAuthentication.ProtoReflect.Descriptor instead.
 func (*MutualTlsAuthentication) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MutualTlsAuthentication) GetTruststorePem() string {
@@ -2245,7 +2397,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xe0\a\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xb9\t\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2269,9 +2421,21 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers\x12'\n" +
 	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse\x122\n" +
 	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes\x128\n" +
-	"\tip_policy\x18* \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy:A\xeaA>\n" +
+	"\tip_policy\x18* \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x12I\n" +
+	"\x13stream_idle_timeout\x18) \x01(\v2\x19.google.protobuf.DurationR\x11streamIdleTimeout\x12I\n" +
+	"\x13max_stream_duration\x18, \x01(\v2\x19.google.protobuf.DurationR\x11maxStreamDuration\x12A\n" +
+	"\fretry_policy\x18+ \x01(\v2\x1e.tollgate.admin.v1.RetryPolicyR\vretryPolicy:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
-	"\x05match\"A\n" +
+	"\x05match\"\xd0\x02\n" +
+	"\vRetryPolicy\x12\x1a\n" +
+	"\battempts\x18\x01 \x01(\rR\battempts\x12'\n" +
+	"\x0fretryable_codes\x18\x02 \x03(\tR\x0eretryableCodes\x12-\n" +
+	"\x12retryable_statuses\x18\x03 \x03(\x05R\x11retryableStatuses\x12<\n" +
+	"\fbase_backoff\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vbaseBackoff\x12:\n" +
+	"\vmax_backoff\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"maxBackoff\x12%\n" +
+	"\x0ebudget_percent\x18\x06 \x01(\rR\rbudgetPercent\x12,\n" +
+	"\x12budget_min_retries\x18\a \x01(\rR\x10budgetMinRetries\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +
 	"\x06method\x18\x01 \x01(\tB\x03\xe0A\x02R\x06method\x12\x17\n" +
 	"\x04path\x18\x02 \x01(\tB\x03\xe0A\x02R\x04path\"\xd0\x03\n" +
@@ -2435,7 +2599,7 @@ func file_tollgate_admin_v1_api_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(Api_Protocol)(0),                           // 0: tollgate.admin.v1.Api.Protocol
 	(Api_ApiKeySource)(0),                       // 1: tollgate.admin.v1.Api.ApiKeySource
@@ -2445,90 +2609,96 @@ var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(*Api)(nil),                                 // 5: tollgate.admin.v1.Api
 	(*ReflectionSource)(nil),                    // 6: tollgate.admin.v1.ReflectionSource
 	(*Route)(nil),                               // 7: tollgate.admin.v1.Route
-	(*HttpMatch)(nil),                           // 8: tollgate.admin.v1.HttpMatch
-	(*Authorizer)(nil),                          // 9: tollgate.admin.v1.Authorizer
-	(*JwtAuthorizer)(nil),                       // 10: tollgate.admin.v1.JwtAuthorizer
-	(*CustomAuthorizer)(nil),                    // 11: tollgate.admin.v1.CustomAuthorizer
-	(*Deployment)(nil),                          // 12: tollgate.admin.v1.Deployment
-	(*ApiSnapshot)(nil),                         // 13: tollgate.admin.v1.ApiSnapshot
-	(*Stage)(nil),                               // 14: tollgate.admin.v1.Stage
-	(*RouteSettings)(nil),                       // 15: tollgate.admin.v1.RouteSettings
-	(*CacheSettings)(nil),                       // 16: tollgate.admin.v1.CacheSettings
-	(*CanarySettings)(nil),                      // 17: tollgate.admin.v1.CanarySettings
-	(*AccessLogSettings)(nil),                   // 18: tollgate.admin.v1.AccessLogSettings
-	(*TracingSettings)(nil),                     // 19: tollgate.admin.v1.TracingSettings
-	(*DomainMapping)(nil),                       // 20: tollgate.admin.v1.DomainMapping
-	(*MutualTlsAuthentication)(nil),             // 21: tollgate.admin.v1.MutualTlsAuthentication
-	nil,                                         // 22: tollgate.admin.v1.Stage.VariablesEntry
-	nil,                                         // 23: tollgate.admin.v1.Stage.RouteSettingsEntry
-	nil,                                         // 24: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	(*Integration)(nil),                         // 25: tollgate.admin.v1.Integration
-	(*timestamppb.Timestamp)(nil),               // 26: google.protobuf.Timestamp
-	(*IpPolicy)(nil),                            // 27: tollgate.admin.v1.IpPolicy
-	(*CorsConfiguration)(nil),                   // 28: tollgate.admin.v1.CorsConfiguration
-	(*durationpb.Duration)(nil),                 // 29: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 30: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 31: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 32: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 33: tollgate.admin.v1.ThrottleSettings
-	(*WebSocketSettings)(nil),                   // 34: tollgate.admin.v1.WebSocketSettings
+	(*RetryPolicy)(nil),                         // 8: tollgate.admin.v1.RetryPolicy
+	(*HttpMatch)(nil),                           // 9: tollgate.admin.v1.HttpMatch
+	(*Authorizer)(nil),                          // 10: tollgate.admin.v1.Authorizer
+	(*JwtAuthorizer)(nil),                       // 11: tollgate.admin.v1.JwtAuthorizer
+	(*CustomAuthorizer)(nil),                    // 12: tollgate.admin.v1.CustomAuthorizer
+	(*Deployment)(nil),                          // 13: tollgate.admin.v1.Deployment
+	(*ApiSnapshot)(nil),                         // 14: tollgate.admin.v1.ApiSnapshot
+	(*Stage)(nil),                               // 15: tollgate.admin.v1.Stage
+	(*RouteSettings)(nil),                       // 16: tollgate.admin.v1.RouteSettings
+	(*CacheSettings)(nil),                       // 17: tollgate.admin.v1.CacheSettings
+	(*CanarySettings)(nil),                      // 18: tollgate.admin.v1.CanarySettings
+	(*AccessLogSettings)(nil),                   // 19: tollgate.admin.v1.AccessLogSettings
+	(*TracingSettings)(nil),                     // 20: tollgate.admin.v1.TracingSettings
+	(*DomainMapping)(nil),                       // 21: tollgate.admin.v1.DomainMapping
+	(*MutualTlsAuthentication)(nil),             // 22: tollgate.admin.v1.MutualTlsAuthentication
+	nil,                                         // 23: tollgate.admin.v1.Stage.VariablesEntry
+	nil,                                         // 24: tollgate.admin.v1.Stage.RouteSettingsEntry
+	nil,                                         // 25: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	(*Integration)(nil),                         // 26: tollgate.admin.v1.Integration
+	(*timestamppb.Timestamp)(nil),               // 27: google.protobuf.Timestamp
+	(*IpPolicy)(nil),                            // 28: tollgate.admin.v1.IpPolicy
+	(*CorsConfiguration)(nil),                   // 29: tollgate.admin.v1.CorsConfiguration
+	(*durationpb.Duration)(nil),                 // 30: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 31: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 32: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 33: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 34: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 35: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
 	6,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
-	25, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
+	26, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
-	26, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
-	26, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
-	27, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	28, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	8,  // 8: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	25, // 9: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	29, // 10: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	30, // 11: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	26, // 12: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	26, // 13: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	27, // 14: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	10, // 15: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	11, // 16: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	26, // 17: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	26, // 18: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	29, // 19: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
-	2,  // 20: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	31, // 21: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	32, // 22: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	29, // 23: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	13, // 24: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	26, // 25: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 26: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	7,  // 27: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	9,  // 28: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	22, // 29: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	33, // 30: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	23, // 31: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	16, // 32: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	17, // 33: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	18, // 34: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	19, // 35: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	26, // 36: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	26, // 37: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	34, // 38: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	27, // 39: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	28, // 40: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	33, // 41: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	27, // 42: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	3,  // 43: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	24, // 44: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	26, // 45: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	26, // 46: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	21, // 47: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
-	4,  // 48: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
-	15, // 49: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	50, // [50:50] is the sub-list for method output_type
-	50, // [50:50] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	27, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
+	27, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
+	28, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	29, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	9,  // 8: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
+	26, // 9: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	30, // 10: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	31, // 11: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	27, // 12: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	27, // 13: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	28, // 14: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	30, // 15: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
+	30, // 16: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
+	8,  // 17: tollgate.admin.v1.Route.retry_policy:type_name -> tollgate.admin.v1.RetryPolicy
+	30, // 18: tollgate.admin.v1.RetryPolicy.base_backoff:type_name -> google.protobuf.Duration
+	30, // 19: tollgate.admin.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	11, // 20: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	12, // 21: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	27, // 22: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	27, // 23: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	30, // 24: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	2,  // 25: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
+	32, // 26: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	33, // 27: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	30, // 28: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	14, // 29: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	27, // 30: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 31: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	7,  // 32: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	10, // 33: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	23, // 34: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	34, // 35: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	24, // 36: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	17, // 37: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	18, // 38: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	19, // 39: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	20, // 40: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	27, // 41: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	27, // 42: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	35, // 43: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	28, // 44: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	29, // 45: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	34, // 46: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	28, // 47: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	3,  // 48: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	25, // 49: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	27, // 50: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	27, // 51: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	22, // 52: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
+	4,  // 53: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
+	16, // 54: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	55, // [55:55] is the sub-list for method output_type
+	55, // [55:55] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -2547,27 +2717,27 @@ func file_tollgate_admin_v1_api_proto_init() {
 		(*Route_Http)(nil),
 		(*Route_WebsocketRouteKey)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[4].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[5].OneofWrappers = []any{
 		(*Authorizer_Jwt)(nil),
 		(*Authorizer_Custom)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[5].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
 		(*JwtAuthorizer_JwksUri)(nil),
 		(*JwtAuthorizer_InlineJwks)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[7].OneofWrappers = []any{
 		(*CustomAuthorizer_Grpc)(nil),
 		(*CustomAuthorizer_Http)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[10].OneofWrappers = []any{}
 	file_tollgate_admin_v1_api_proto_msgTypes[11].OneofWrappers = []any{}
+	file_tollgate_admin_v1_api_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_api_proto_rawDesc), len(file_tollgate_admin_v1_api_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

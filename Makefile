@@ -163,7 +163,7 @@ test: ## Run all tests (with the race detector when a C compiler is present): th
 	$(GO) test $(RACE) -count=1 -timeout 5m ./...
 
 .PHONY: bench
-bench: ## Load harness: direct vs Tollgate (bare and with every policy) vs grpc-gateway vs Vanguard, one table (bench/, its own module; ~3 min)
+bench: ## Load harness: direct vs Tollgate (bare and with every policy) vs HAProxy and nginx (gRPC, if installed) vs grpc-gateway vs Vanguard (REST), one table (bench/, its own module; ~3 min)
 	cd bench && $(GO) run ./cmd/loadbench
 
 .PHONY: loadbench

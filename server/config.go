@@ -149,6 +149,13 @@ type Config struct {
 	// variable resolving to one included): a target there reads the
 	// host's cloud credentials. Default false.
 	AllowLinkLocalTargets bool
+	// StreamWindow is the HTTP/2 flow-control window, in bytes, of each
+	// gRPC call the data plane receives, from clients and from backends:
+	// the most it buffers for one stream whose other side reads slower
+	// than this side sends (a fast backend and a slow client), so stream
+	// memory is bounded by it, not by either side's speed. 0 means the
+	// default, 64 KiB (also the minimum); at most 16 MiB.
+	StreamWindow int
 
 	// MaxConnections caps the connections open at once on the data port;
 	// a connection over it is closed right after it is accepted. 0 means
@@ -329,6 +336,9 @@ func (c Config) Validate() error {
 	add("listen", validateAddr(c.ListenAddr))
 	if c.AdminAddr == c.ListenAddr && !hasPortZero(c.AdminAddr) {
 		errs = append(errs, fmt.Errorf("listen: %q is also the admin-addr; the admin API and the data plane need separate ports", c.ListenAddr))
+	}
+	if c.StreamWindow < 0 || c.StreamWindow > 16<<20 {
+		errs = append(errs, fmt.Errorf("stream-window: %d bytes is not between 0 (the default) and 16 MiB", c.StreamWindow))
 	}
 	switch c.LogFormat {
 	case LogFormatText, LogFormatJSON:

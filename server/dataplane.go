@@ -78,6 +78,7 @@ func (s *Server) buildDataPlane() error {
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL),
 		gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets),
+		gateway.WithStreamWindow(int32(s.cfg.StreamWindow)),
 		// What the policies read from HTTP requests: the API key as a
 		// gRPC client sends it, the response cache's request headers.
 		gateway.WithMetadataHeaders(apikey.MetadataKey),

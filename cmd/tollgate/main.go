@@ -130,6 +130,7 @@ var serveFlagEnv = map[string]string{
 	"public-url":               "TOLLGATE_PUBLIC_URL",
 	"trusted-proxies":          "TOLLGATE_TRUSTED_PROXIES",
 	"allow-link-local-targets": "TOLLGATE_ALLOW_LINK_LOCAL_TARGETS",
+	"stream-window":            "TOLLGATE_STREAM_WINDOW",
 
 	"max-connections":        "TOLLGATE_MAX_CONNECTIONS",
 	"max-connections-per-ip": "TOLLGATE_MAX_CONNECTIONS_PER_IP",
@@ -179,6 +180,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"comma-separated `CIDRs` of proxies in front of the data port whose X-Forwarded-For/-Host/-Proto and Forwarded headers are believed; default: none (the gateway sets them from the connection)")
 	fs.BoolVar(&cfg.AllowLinkLocalTargets, "allow-link-local-targets", d.AllowLinkLocalTargets,
 		"let backends, authorizers and JWKS URLs be on link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, metadata.google.internal...), refused by default")
+	fs.IntVar(&cfg.StreamWindow, "stream-window", d.StreamWindow,
+		"HTTP/2 flow-control window of each gRPC call, in `bytes`: the most the gateway buffers for a stream whose receiver is slower than its sender; 0: 64 KiB, at most 16 MiB")
 	addEdgeFlags(fs, cfg, d)
 	fs.StringVar(&cfg.Store, "store", d.Store,
 		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")

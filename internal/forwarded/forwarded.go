@@ -176,8 +176,15 @@ func forNode(ip string) string {
 
 // quote is s as an RFC 7239 quoted-string.
 func quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	if strings.ContainsAny(s, `\"`) {
+		s = quoteEscaper.Replace(s)
+	}
+	return `"` + s + `"`
 }
+
+// quoteEscaper escapes a quoted-string's content; made once, as building a
+// Replacer costs several allocations and it runs on every call.
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 func firstNonEmpty(vs []string) string {
 	for _, v := range vs {

@@ -67,6 +67,10 @@ const (
 	// streamWorkers is how many goroutines serve calls; calls beyond them
 	// get a goroutine of their own, as without workers.
 	streamWorkers = 128
+	// DefaultStreamWindow is the flow-control window of each call
+	// (WithStreamWindow).
+	DefaultStreamWindow = 64 << 10
+	minStreamWindow     = 64 << 10
 )
 
 // Option configures a Gateway.
@@ -139,6 +143,22 @@ func WithMaxRecvMsgSize(n int) Option {
 	return func(g *Gateway) { g.maxRecvMsgSize = n }
 }
 
+// WithStreamWindow sets the HTTP/2 flow-control window, in bytes, of
+// each call in each direction the gateway receives: from backends (its
+// pool's connections) and from clients (its gRPC server). It is what the
+// gateway buffers at most for one call that the other side does not read
+// yet — a fast backend streaming to a slow client, or a client streaming
+// to a slow backend — so the memory of a stream is bounded by
+// configuration, not by the speed of either side; grpc-go's own 64 KiB
+// write quota per call bounds the sending side. The connection window is
+// 16 times the call's. Default DefaultStreamWindow; values below 64 KiB
+// (HTTP/2's initial window) are raised to it. Larger windows let one
+// stream go faster over a path with a long round trip, at that cost per
+// stream.
+func WithStreamWindow(n int32) Option {
+	return func(g *Gateway) { g.streamWindow = n }
+}
+
 // WithLinkLocalTargets lets the data plane connect to backends on
 // link-local and cloud metadata addresses (see internal/netguard). By
 // default such a connection is refused after name resolution, so neither a
@@ -158,6 +178,7 @@ type Gateway struct {
 	proxyHandler   grpc.StreamHandler
 	maxBodyBytes   int64
 	maxRecvMsgSize int
+	streamWindow   int32
 	idleTimeout    time.Duration
 	proxies        *forwarded.Proxies // trusted proxies; nil trusts nobody
 	allowLinkLocal bool
@@ -200,6 +221,7 @@ func New(opts ...Option) (*Gateway, error) {
 		maxBodyBytes:   DefaultMaxBodyBytes,
 		maxRecvMsgSize: DefaultMaxRecvMsgSize,
 		idleTimeout:    DefaultIdleTimeout,
+		streamWindow:   DefaultStreamWindow,
 	}
 	for _, o := range opts {
 		o(g)
@@ -213,7 +235,16 @@ func New(opts ...Option) (*Gateway, error) {
 	// One buffer pool for both sides of the proxy: a message received from
 	// a backend into a pooled buffer is sent to the client from it.
 	buffers := grpcproxy.NewBufferPool()
-	dialOpts := []grpc.DialOption{experimental.WithBufferPool(buffers)}
+	// Fixed flow-control windows (which also turn off grpc-go's BDP
+	// estimation, whose windows grow to 16 MiB per stream): what a stream
+	// buffers in the gateway is bounded by configuration.
+	window := max(g.streamWindow, minStreamWindow)
+	connWindow := 16 * window
+	dialOpts := []grpc.DialOption{
+		experimental.WithBufferPool(buffers),
+		grpc.WithInitialWindowSize(window),
+		grpc.WithInitialConnWindowSize(connWindow),
+	}
 	if !g.allowLinkLocal {
 		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
 	}
@@ -261,6 +292,8 @@ func New(opts ...Option) (*Gateway, error) {
 		// several stack copies) per call.
 		grpc.NumStreamWorkers(streamWorkers),
 		experimental.BufferPool(buffers),
+		grpc.InitialWindowSize(window),
+		grpc.InitialConnWindowSize(connWindow),
 	)
 	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.service)
 	g.inproc = bufconn.Listen(1 << 20)
@@ -621,21 +654,27 @@ func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		req.Peer, req.TLS = p.Addr.String(), p.AuthInfo != nil
 	}
-	in, _ := metadata.FromIncomingContext(ctx)
-	req.XForwardedFor, req.XForwardedHost = in["x-forwarded-for"], in["x-forwarded-host"]
-	req.XForwardedProto, req.Forwarded = in["x-forwarded-proto"], in["forwarded"]
+	// Key by key rather than FromIncomingContext, which copies the whole
+	// map and every value: a client rarely sends any of these.
+	req.XForwardedFor = metadata.ValueFromIncomingContext(ctx, "x-forwarded-for")
+	req.XForwardedHost = metadata.ValueFromIncomingContext(ctx, "x-forwarded-host")
+	req.XForwardedProto = metadata.ValueFromIncomingContext(ctx, "x-forwarded-proto")
+	req.Forwarded = metadata.ValueFromIncomingContext(ctx, "forwarded")
 	res := g.proxies.Resolve(req)
 	call.SourceIP = res.ClientIP
+	// One backing array for the five values (capped, so an append
+	// copies): one allocation instead of five on every call.
+	vals := []string{res.XForwardedFor, res.XForwardedHost, res.XForwardedProto, res.Forwarded, res.ClientIP}
 	call.Forwarded = metadata.MD{
-		"x-forwarded-for":   {res.XForwardedFor},
-		"x-forwarded-host":  {res.XForwardedHost},
-		"x-forwarded-proto": {res.XForwardedProto},
-		"forwarded":         {res.Forwarded},
-		"x-real-ip":         {res.ClientIP},
+		"x-forwarded-for":   vals[0:1:1],
+		"x-forwarded-host":  vals[1:2:2],
+		"x-forwarded-proto": vals[2:3:3],
+		"forwarded":         vals[3:4:4],
+		"x-real-ip":         vals[4:5:5],
 	}
 	for _, k := range forwardMetadataKeys {
-		if _, ok := in[k]; ok {
-			out := in.Copy()
+		if metadata.ValueFromIncomingContext(ctx, k) != nil {
+			out, _ := metadata.FromIncomingContext(ctx)
 			for k, vs := range call.Forwarded {
 				out[k] = vs
 			}
@@ -742,6 +781,9 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
+	// A method the descriptor says takes one request is relayed without
+	// a goroutine for the request side.
+	pc.SingleRequest = r.Method != nil && !r.Method.IsStreamingClient()
 	return pc, nil
 }
 

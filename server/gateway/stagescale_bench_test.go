@@ -23,9 +23,9 @@ func BenchmarkStageScale(b *testing.B) {
 			for i := range n {
 				entries[i] = entry("shop", "s"+strconv.Itoa(i), deployment(b, "shop", "d"+strconv.Itoa(i), be.Addr()), nil)
 			}
-			heapBefore := heapInUse() // the entries are the caller's, not the gateway's
+			heapBefore := heapAllocated() // the entries are the caller's, not the gateway's
 			tg.load(b, entries...)
-			perStage := float64(heapInUse()-heapBefore) / float64(n)
+			perStage := float64(heapAllocated()-heapBefore) / float64(n)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -64,8 +64,8 @@ func BenchmarkOtherAPIChange(b *testing.B) {
 	}
 }
 
-// heapInUse returns the live heap after a collection.
-func heapInUse() uint64 {
+// heapAllocated returns the live heap after a collection.
+func heapAllocated() uint64 {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -80,12 +80,12 @@ func BenchmarkRedeploys(b *testing.B) {
 	be := backend(b)
 	tg := startGateway(b)
 	tg.load(b, entry("shop", "prod", deployment(b, "shop", "d0", be.Addr()), nil))
-	steady := heapInUse()
+	steady := heapAllocated()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		tg.load(b, entry("shop", "prod", deployment(b, "shop", "d"+strconv.Itoa(i+1), be.Addr()), nil))
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(heapInUse())/float64(steady), "heap/steady")
+	b.ReportMetric(float64(heapAllocated())/float64(steady), "heap/steady")
 }

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -37,6 +38,8 @@ var notes = []string{
 	"tollgate: routing, request IDs, metrics, the account throttle (raised to 1e6 rps) and transcoding, no keys or authorizers. tollgate-policy: the whole chain on the same API: API key in a usage plan (plan throttle + quota), a custom authorizer whose decision is cached (300 s), account + stage + route throttles, metrics, tracing sampled at 1 % exported over OTLP/HTTP to a sink in the proxy process; limits high enough not to refuse.",
 	"Tollgate runs with its shipped default GOGC=400 (internal/gctune) unless GOGC is set; the peers, client and backend run with Go's default GOGC=100.",
 	"ws-echo: one WebSocket connection per worker, each round trip a 1 KiB JSON message; direct is a coder/websocket echo server in the bench process, Tollgate routes it through the chain to a gRPC HandleMessage backend and back (two-way route). ws-fanout: broadcasts of 1 KiB to -fanout-conns connections (conc column), at most 8 undelivered at a time; direct is the same per-connection queue design in the bench process, Tollgate is ConnectionsService.PostToStage.",
+	"haproxy-N and nginx-N: the Debian packages run from a config file the harness writes into a temp dir (HAProxy: cleartext h2 frontend, proto h2 to the backend, nbthread N; nginx: listen http2, grpc_pass to an upstream with keepalive, worker_processes N); their CPU and peak RSS are read from /proc for the process and its workers (CPU at 10 ms resolution).",
+	"machine CPU µs/op: the whole machine's busy CPU (/proc/stat, all cores, user+nice+system+irq+softirq+steal) over the cell divided by ops: client + backend + proxy, and whatever else runs on the machine at the time.",
 	"Envoy (grpc_json_transcoder) is not measured: no Envoy package is available from the Debian repositories this machine can reach (checked with apt-cache, Debian 12).",
 	"gRPC clients use one HTTP/2 connection per target; REST, Connect and gRPC-Web clients use HTTP/1.1 with a keep-alive pool (one connection per concurrent worker). connect-unary is the Connect protocol's unary POST with a binary (application/proto) body; grpcweb-unary is binary gRPC-Web. Both are translated to gRPC inside the gateway (Tollgate: in process into its gRPC server and chain; Vanguard: its transcoder in front of a reverse proxy).",
 }
@@ -61,19 +64,23 @@ type cell struct {
 	ProxyCPUPerOp  float64 `json:"proxy_cpu_us_per_op,omitempty"`
 	ProxyCores     float64 `json:"proxy_cores,omitempty"`
 	ProxyPeakRSS   int64   `json:"proxy_peak_rss_bytes,omitempty"`
+	// MachineCPUPerOp is the whole machine's busy CPU (/proc/stat: client,
+	// backend, proxy and anything else running) over the cell per op.
+	MachineCPUPerOp float64 `json:"machine_cpu_us_per_op,omitempty"`
 }
 
 type report struct {
-	Time         time.Time `json:"time"`
-	GoVersion    string    `json:"go_version"`
-	NumCPU       int       `json:"num_cpu"`
-	GOMAXPROCS   int       `json:"gomaxprocs"`
-	DurationSec  float64   `json:"duration_sec"`
-	WarmupSec    float64   `json:"warmup_sec"`
-	PayloadBytes int       `json:"payload_bytes"`
-	StreamRepeat int       `json:"stream_repeat"`
-	Notes        []string  `json:"notes"`
-	Cells        []cell    `json:"cells"`
+	Time         time.Time         `json:"time"`
+	GoVersion    string            `json:"go_version"`
+	NumCPU       int               `json:"num_cpu"`
+	GOMAXPROCS   int               `json:"gomaxprocs"`
+	DurationSec  float64           `json:"duration_sec"`
+	WarmupSec    float64           `json:"warmup_sec"`
+	PayloadBytes int               `json:"payload_bytes"`
+	StreamRepeat int               `json:"stream_repeat"`
+	Notes        []string          `json:"notes"`
+	PeerVersions map[string]string `json:"peer_versions,omitempty"`
+	Cells        []cell            `json:"cells"`
 }
 
 func main() {
@@ -89,6 +96,9 @@ func main() {
 		scenarioArg = flag.String("scenarios", "grpc-unary,rest-unary,connect-unary,grpcweb-unary,grpc-stream,ws-echo,ws-fanout", "comma-separated scenarios: grpc-unary, rest-unary, connect-unary, grpcweb-unary, grpc-stream, ws-echo, ws-fanout")
 		fanoutConns = flag.Int("fanout-conns", 1000, "WebSocket connections a ws-fanout broadcast goes to")
 		out         = flag.String("out", "results/latest.json", "JSON output file (empty: none)")
+		peerWorkers = flag.String("peer-workers", "1,2", "comma-separated HAProxy threads / nginx worker processes of the peer targets (haproxy-N, nginx-N) of grpc-unary and grpc-stream")
+		targetArg   = flag.String("targets", "", "comma-separated targets to run (empty: all of each scenario), e.g. direct,tollgate,haproxy-1,nginx-1")
+		peerArg     = flag.String("peers", "haproxy,nginx", "peer proxies to measure (empty: none); one that is not installed is skipped")
 	)
 	flag.Parse()
 	if *role == "proxy" {
@@ -117,11 +127,35 @@ func main() {
 		Time: time.Now().UTC(), GoVersion: runtime.Version(), NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		DurationSec: duration.Seconds(), WarmupSec: warmup.Seconds(), PayloadBytes: *payload, StreamRepeat: *repeat, Notes: notes,
 	}
+	peerNs, err := parseInts(*peerWorkers)
+	if err != nil {
+		fatal(fmt.Errorf("-peer-workers: %w", err))
+	}
+	var peers []string
+	for p := range strings.SplitSeq(*peerArg, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "":
+		case peerHAProxy, peerNginx:
+			if peerBinary(p) == "" {
+				fmt.Fprintf(os.Stderr, "loadbench: %s is not installed (apt-get install %s): its targets are skipped\n", p, p)
+				continue
+			}
+			if rep.PeerVersions == nil {
+				rep.PeerVersions = map[string]string{}
+			}
+			rep.PeerVersions[p] = peerVersion(p)
+			for _, n := range peerNs {
+				peers = append(peers, peerTarget(p, n))
+			}
+		default:
+			fatal(fmt.Errorf("unknown peer %q (haproxy, nginx)", p))
+		}
+	}
 	if *fanoutConns < 1 {
 		fatal(fmt.Errorf("-fanout-conns must be at least 1"))
 	}
 	raiseFileLimit()
-	b := &bench{duration: *duration, warmup: *warmup, concs: concs, payload: make([]byte, *payload), repeat: int32(*repeat), fanoutConns: *fanoutConns}
+	b := &bench{only: splitSet(*targetArg), peers: peers, duration: *duration, warmup: *warmup, concs: concs, payload: make([]byte, *payload), repeat: int32(*repeat), fanoutConns: *fanoutConns}
 	for i := range b.payload {
 		b.payload[i] = byte(i)
 	}
@@ -152,6 +186,8 @@ func main() {
 }
 
 type bench struct {
+	peers            []string // peer proxy targets (haproxy-N, nginx-N)
+	only             map[string]bool
 	duration, warmup time.Duration
 	concs            []int
 	payload          []byte
@@ -168,7 +204,7 @@ func (b *bench) scenario(s string) ([]cell, error) {
 	var targets []string
 	switch s {
 	case scenarioGRPCUnary, scenarioGRPCStream:
-		targets = []string{targetDirect, kindTollgate, kindTollgateTLS, kindTollgatePolicy}
+		targets = append([]string{targetDirect, kindTollgate, kindTollgateTLS, kindTollgatePolicy}, b.peers...)
 	case scenarioRESTUnary:
 		targets = []string{kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
 	case scenarioConnectUnary, scenarioGRPCWebUnary:
@@ -178,6 +214,9 @@ func (b *bench) scenario(s string) ([]cell, error) {
 	}
 	var cells []cell
 	for _, t := range targets {
+		if len(b.only) > 0 && !b.only[t] {
+			continue
+		}
 		cs, err := b.target(s, t)
 		cells = append(cells, cs...)
 		if err != nil {
@@ -190,7 +229,17 @@ func (b *bench) scenario(s string) ([]cell, error) {
 func (b *bench) target(s, t string) ([]cell, error) {
 	addr := b.backend
 	var p *proxyProcess
-	if t != targetDirect {
+	if _, _, ok := parsePeer(t); ok {
+		var err error
+		if p, err = spawnPeer(t, b.backend); errors.Is(err, errPeerAbsent) {
+			fmt.Fprintf(os.Stderr, "loadbench: %s: %v, skipped\n", t, err)
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		defer p.stop()
+		addr = p.addr
+	} else if t != targetDirect {
 		var err error
 		if p, err = spawnProxy(t, b.backend); err != nil {
 			return nil, err
@@ -322,7 +371,9 @@ func (b *bench) target(s, t string) ([]cell, error) {
 				return cells, err
 			}
 		}
+		m0, merr := machineCPU()
 		r := runLoad(workers, b.duration, fn)
+		m1, merr1 := machineCPU()
 		done()
 		c := cell{
 			Scenario: s, Target: t, Concurrency: conc, Unit: unit,
@@ -337,6 +388,9 @@ func (b *bench) target(s, t string) ([]cell, error) {
 			ops = r.Msgs
 		}
 		c.OpsPerSec = float64(ops) / r.Elapsed.Seconds()
+		if merr == nil && merr1 == nil && ops > 0 {
+			c.MachineCPUPerOp = micros(m1-m0) / float64(ops)
+		}
 		if p != nil {
 			cpu1, err := p.cpu()
 			if err != nil {
@@ -412,7 +466,7 @@ func printTable(r report) {
 		r.GoVersion, r.NumCPU, r.GOMAXPROCS, time.Duration(r.DurationSec*float64(time.Second)),
 		time.Duration(r.WarmupSec*float64(time.Second)), r.PayloadBytes, r.StreamRepeat)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\ttarget\tconc\tcalls/s\tops/s\tunit\tvs ref\tp50 µs\tp99 µs\tp99.9 µs\terrors\tproxy CPU µs/op\tCPU s/10k ops\tproxy cores\tproxy peak RSS MiB\t")
+	fmt.Fprintln(w, "scenario\ttarget\tconc\tcalls/s\tops/s\tunit\tvs ref\tp50 µs\tp99 µs\tp99.9 µs\terrors\tproxy CPU µs/op\tCPU s/10k ops\tproxy cores\tproxy peak RSS MiB\tmachine CPU µs/op\t")
 	refs := referenceOps(r.Cells)
 	for _, c := range r.Cells {
 		cpu, per10k, cores, rss := "-", "-", "-", "-"
@@ -422,16 +476,25 @@ func printTable(r report) {
 			cores = fmt.Sprintf("%.2f", c.ProxyCores)
 			rss = fmt.Sprintf("%.1f", float64(c.ProxyPeakRSS)/(1<<20))
 		}
+		machine := "-"
+		if c.MachineCPUPerOp > 0 {
+			machine = fmt.Sprintf("%.1f", c.MachineCPUPerOp)
+		}
 		ratio := "-"
 		if ref := refs[refOf(c)]; ref > 0 {
 			ratio = fmt.Sprintf("%.0f%%", 100*c.OpsPerSec/ref)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t\n",
+		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t\n",
 			c.Scenario, c.Target, c.Concurrency, c.CallsPerSec, c.OpsPerSec, c.Unit, ratio,
-			c.P50Micros, c.P99Micros, c.P999Micros, c.Errors, cpu, per10k, cores, rss)
+			c.P50Micros, c.P99Micros, c.P999Micros, c.Errors, cpu, per10k, cores, rss, machine)
 	}
 	w.Flush()
 	fmt.Println()
+	for _, k := range []string{peerHAProxy, peerNginx} {
+		if v := r.PeerVersions[k]; v != "" {
+			fmt.Printf("* %s: %s\n", k, v)
+		}
+	}
 	for _, n := range r.Notes {
 		fmt.Println("* " + n)
 	}
@@ -458,6 +521,17 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// splitSet is the set of a comma-separated list's non-empty items.
+func splitSet(s string) map[string]bool {
+	m := map[string]bool{}
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			m[f] = true
+		}
+	}
+	return m
 }
 
 func fatal(err error) {

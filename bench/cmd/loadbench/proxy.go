@@ -271,6 +271,10 @@ type proxyProcess struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	out  *bufio.Reader
+	// external: a peer proxy (HAProxy, nginx) whose CPU and memory are
+	// read from /proc for it and its children; dir is its config dir.
+	external bool
+	dir      string
 }
 
 func spawnProxy(kind, backend string) (*proxyProcess, error) {
@@ -303,6 +307,9 @@ func spawnProxy(kind, backend string) (*proxyProcess, error) {
 
 // cpu returns the child's user+system CPU time so far.
 func (p *proxyProcess) cpu() (time.Duration, error) {
+	if p.external {
+		return p.treeCPU()
+	}
 	if _, err := io.WriteString(p.in, "cpu\n"); err != nil {
 		return 0, err
 	}
@@ -317,14 +324,40 @@ func (p *proxyProcess) cpu() (time.Duration, error) {
 	return time.Duration(us) * time.Microsecond, nil
 }
 
-// resetPeakRSS resets the child's VmHWM (Linux clear_refs "5"); best effort.
+// resetPeakRSS resets the VmHWM of the child (and of a peer's worker
+// processes) (Linux clear_refs "5"); best effort.
 func (p *proxyProcess) resetPeakRSS() bool {
-	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0) == nil
+	ok := true
+	for _, pid := range p.procs() {
+		ok = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil && ok
+	}
+	return ok
 }
 
-// peakRSS returns the child's VmHWM in bytes.
+// procs is the child, or a peer and its worker processes.
+func (p *proxyProcess) procs() []int {
+	if p.external {
+		return p.pids()
+	}
+	return []int{p.cmd.Process.Pid}
+}
+
+// peakRSS returns the child's VmHWM in bytes (for a peer, the sum over its
+// processes).
 func (p *proxyProcess) peakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	var sum int64
+	for _, pid := range p.procs() {
+		n, err := vmHWM(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+func vmHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -342,6 +375,10 @@ func (p *proxyProcess) peakRSS() (int64, error) {
 }
 
 func (p *proxyProcess) stop() {
+	if p.external {
+		p.stopExternal()
+		return
+	}
 	p.in.Close()
 	done := make(chan struct{})
 	go func() { p.cmd.Wait(); close(done) }()

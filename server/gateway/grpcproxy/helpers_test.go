@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
 	"github.com/tollgate-gw/tollgate/internal/examplebackend"
@@ -32,11 +35,33 @@ func startBackend(tb testing.TB, opts ...grpc.ServerOption) *examplebackend.Serv
 	return s
 }
 
-// to returns a Director that sends every call to target.
+// to returns a Director that sends every call to target. As the gateway's
+// does, it marks methods that take one request (unary, server streaming)
+// Call.SingleRequest when their descriptor is known.
 func to(target string, timeout time.Duration) grpcproxy.Director {
+	return func(_ context.Context, method string) (grpcproxy.Call, error) {
+		return grpcproxy.Call{Backend: grpcproxy.Backend{Target: target}, Timeout: timeout, SingleRequest: singleRequest(method)}, nil
+	}
+}
+
+// toRelayed is to without Call.SingleRequest: every call's requests are
+// relayed by a goroutine of their own, as for a method without descriptor.
+func toRelayed(target string, timeout time.Duration) grpcproxy.Director {
 	return func(context.Context, string) (grpcproxy.Call, error) {
 		return grpcproxy.Call{Backend: grpcproxy.Backend{Target: target}, Timeout: timeout}, nil
 	}
+}
+
+// singleRequest reports whether the registered method "/pkg.Service/Method"
+// takes one request message.
+func singleRequest(method string) bool {
+	name := protoreflect.FullName(strings.ReplaceAll(strings.TrimPrefix(method, "/"), "/", "."))
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
+	if err != nil {
+		return false
+	}
+	md, ok := d.(protoreflect.MethodDescriptor)
+	return ok && !md.IsStreamingClient()
 }
 
 // gateway is a data-plane server with the proxy and no services, as the

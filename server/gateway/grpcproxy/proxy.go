@@ -50,6 +50,14 @@ type Call struct {
 	// the proxy relays them on the handler's goroutine before the
 	// responses instead of in a goroutine of their own alongside them.
 	RequestsBuffered bool
+	// SingleRequest says that the method takes exactly one request
+	// message (unary or server streaming, as its descriptor says): the
+	// proxy receives it and sends it on, half-closed, on the handler's
+	// goroutine before relaying the responses, without a goroutine of its
+	// own and without waiting for the client's half-close, as grpc-go's
+	// own handler of such a method does. A client-streaming method must
+	// not set it.
+	SingleRequest bool
 	// Done, if not nil, is called once when the call to Backend ends, with
 	// the error the client gets (nil for success) or, when the call is
 	// retried elsewhere, that attempt's error: the Director's chance to
@@ -228,9 +236,16 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 			cancel()
 		}
 	}
-	if call.RequestsBuffered {
+	switch {
+	case call.SingleRequest:
+		err := forwardRequest(ss, cs, watch)
+		reqErr <- err
+		if err != nil {
+			cancel()
+		}
+	case call.RequestsBuffered:
 		relayRequests()
-	} else {
+	default:
 		go relayRequests()
 	}
 
@@ -264,8 +279,10 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 // half-closed, and also when the backend call ended (SendMsg's io.EOF),
 // whose status the other direction reports.
 func forwardRequests(ss grpc.ServerStream, cs grpc.ClientStream, watch *streamWatch) error {
+	// One Frame for every message: RecvMsg fills it, SendMsg takes its own
+	// reference, Free empties it for the next.
+	f := new(Frame)
 	for {
-		f := new(Frame)
 		if err := ss.RecvMsg(f); err != nil {
 			if errors.Is(err, io.EOF) {
 				return cs.CloseSend()
@@ -282,6 +299,29 @@ func forwardRequests(ss grpc.ServerStream, cs grpc.ClientStream, watch *streamWa
 			return err
 		}
 	}
+}
+
+// forwardRequest relays the one request message of a method that takes
+// one (Call.SingleRequest) and half-closes the backend's side. Its errors
+// are those of forwardRequests.
+func forwardRequest(ss grpc.ServerStream, cs grpc.ClientStream, watch *streamWatch) error {
+	var f Frame
+	if err := ss.RecvMsg(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return cs.CloseSend()
+		}
+		return err
+	}
+	watch.touch()
+	err := cs.SendMsg(&f)
+	f.Free()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return cs.CloseSend()
 }
 
 // forwardResponses relays the backend's headers and messages to the client
@@ -301,8 +341,8 @@ func forwardResponses(ss grpc.ServerStream, cs grpc.ClientStream, watch *streamW
 		// which must not fail the call.
 		_ = ss.SendHeader(responseMetadata(md))
 	}
+	f := new(Frame) // reused, as in forwardRequests
 	for {
-		f := new(Frame)
 		if err := cs.RecvMsg(f); err != nil {
 			return true, err
 		}

@@ -658,3 +658,28 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestProxyRelayedSingleRequest runs unary and server-streaming calls
+// without Call.SingleRequest (a method without descriptor), so that their
+// request goes through the relay goroutine as a streaming call's does.
+func TestProxyRelayedSingleRequest(t *testing.T) {
+	t.Parallel()
+	// The other tests' director does mark them.
+	if !singleRequest("/tollgate.example.v1.EchoService/Echo") || !singleRequest("/tollgate.example.v1.EchoService/EchoServerStream") || singleRequest("/tollgate.example.v1.EchoService/EchoClientStream") {
+		t.Fatal("singleRequest misreads the echo service's methods")
+	}
+	be := startBackend(t)
+	c := examplev1.NewEchoServiceClient(dial(t, startGateway(t, toRelayed(be.Addr(), 200*time.Millisecond), gatewayConfig{}).addr))
+	got := callKind(testContext(t), c, unary, []string{"hello"})
+	if got.err != nil || len(got.msgs) != 1 || got.msgs[0].GetMessage() != "hello" {
+		t.Errorf("unary: got %v, %v", got.msgs, got.err)
+	}
+	got = callKind(testContext(t), c, serverStream, []string{"hello"})
+	if got.err != nil || len(got.msgs) != 3 {
+		t.Errorf("server stream: got %d messages, %v", len(got.msgs), got.err)
+	}
+	got = callKind(testContext(t), c, unary, []string{"fail:NOT_FOUND"})
+	wantCode(t, got.err, codes.NotFound)
+	got = callKind(testContext(t), c, serverStream, []string{"sleep:5s"})
+	wantCode(t, got.err, codes.DeadlineExceeded)
+}

@@ -32,6 +32,7 @@ type stageRuntime struct {
 	stage      *routing.Stage
 	transcoder *transcode.Transcoder        // nil without descriptors
 	bindings   map[string]*pathtemplate.Set // HTTP verb → REST bindings, to choose between APIs
+	openapi    *openapiDoc                  // built on the first request for it
 }
 
 // stageRuntime returns the runtime of a compiled stage: prev's transcoder
@@ -40,14 +41,14 @@ type stageRuntime struct {
 // matched on the previous table valid. Load registers the reference.
 func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime) (*stageRuntime, error) {
 	if prev != nil && prev.stage.Files == s.Files {
-		return &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings}, nil
+		return &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings, openapi: &openapiDoc{}}, nil
 	}
 	return g.newStageRuntime(s)
 }
 
 // newStageRuntime builds the transcoder of a compiled stage.
 func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
-	rt := &stageRuntime{ref: g.newRef(), stage: s, bindings: map[string]*pathtemplate.Set{}}
+	rt := &stageRuntime{ref: g.newRef(), stage: s, bindings: map[string]*pathtemplate.Set{}, openapi: &openapiDoc{}}
 	if s.Files != nil && len(s.Services) > 0 {
 		tc, err := transcode.New(s.Files, s.Services, g.transcoded,
 			transcode.WithMaxBodyBytes(g.maxBodyBytes),
@@ -258,6 +259,9 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 	}
 	if slashErr != nil {
 		writePathError(w, slashErr)
+		return
+	}
+	if rest == openapiPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) && g.serveOpenAPI(w, r, cur, stages, rest) {
 		return
 	}
 	var only *stageRuntime

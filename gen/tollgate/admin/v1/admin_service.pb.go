@@ -8,6 +8,7 @@ package adminv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -1406,6 +1407,91 @@ func (x *DeleteDeploymentRequest) GetEtag() string {
 	return ""
 }
 
+// ExportDeploymentRequest is the request of ExportDeployment.
+type ExportDeploymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name of the deployment.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "openapi3" (OpenAPI 3.1, the default) or "openapi2" (Swagger 2.0).
+	Format string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	// "json" (the default) or "yaml".
+	Output string `protobuf:"bytes,3,opt,name=output,proto3" json:"output,omitempty"`
+	// A stage of the API, "apis/{api}/stages/{stage}" or its ID: the
+	// document's server is the stage's base path ("/{stage}", under
+	// server_url when set). Empty: no server.
+	Stage string `protobuf:"bytes,4,opt,name=stage,proto3" json:"stage,omitempty"`
+	// The data plane's public URL, e.g. "https://api.example.com", that the
+	// stage's base path is appended to. Without stage, the server itself.
+	ServerUrl     string `protobuf:"bytes,5,opt,name=server_url,json=serverUrl,proto3" json:"server_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportDeploymentRequest) Reset() {
+	*x = ExportDeploymentRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportDeploymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportDeploymentRequest) ProtoMessage() {}
+
+func (x *ExportDeploymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportDeploymentRequest.ProtoReflect.Descriptor instead.
+func (*ExportDeploymentRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ExportDeploymentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ExportDeploymentRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ExportDeploymentRequest) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *ExportDeploymentRequest) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *ExportDeploymentRequest) GetServerUrl() string {
+	if x != nil {
+		return x.ServerUrl
+	}
+	return ""
+}
+
 // CreateStageRequest is the request of CreateStage.
 type CreateStageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1423,7 +1509,7 @@ type CreateStageRequest struct {
 
 func (x *CreateStageRequest) Reset() {
 	*x = CreateStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1521,7 @@ func (x *CreateStageRequest) String() string {
 func (*CreateStageRequest) ProtoMessage() {}
 
 func (x *CreateStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[23]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1534,7 @@ func (x *CreateStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStageRequest.ProtoReflect.Descriptor instead.
 func (*CreateStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{23}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateStageRequest) GetParent() string {
@@ -1483,7 +1569,7 @@ type GetStageRequest struct {
 
 func (x *GetStageRequest) Reset() {
 	*x = GetStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1581,7 @@ func (x *GetStageRequest) String() string {
 func (*GetStageRequest) ProtoMessage() {}
 
 func (x *GetStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[24]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1594,7 @@ func (x *GetStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStageRequest.ProtoReflect.Descriptor instead.
 func (*GetStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{24}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetStageRequest) GetName() string {
@@ -1534,7 +1620,7 @@ type ListStagesRequest struct {
 
 func (x *ListStagesRequest) Reset() {
 	*x = ListStagesRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1632,7 @@ func (x *ListStagesRequest) String() string {
 func (*ListStagesRequest) ProtoMessage() {}
 
 func (x *ListStagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[25]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1645,7 @@ func (x *ListStagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStagesRequest.ProtoReflect.Descriptor instead.
 func (*ListStagesRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{25}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListStagesRequest) GetParent() string {
@@ -1596,7 +1682,7 @@ type ListStagesResponse struct {
 
 func (x *ListStagesResponse) Reset() {
 	*x = ListStagesResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1608,7 +1694,7 @@ func (x *ListStagesResponse) String() string {
 func (*ListStagesResponse) ProtoMessage() {}
 
 func (x *ListStagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1621,7 +1707,7 @@ func (x *ListStagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStagesResponse.ProtoReflect.Descriptor instead.
 func (*ListStagesResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{26}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListStagesResponse) GetStages() []*Stage {
@@ -1652,7 +1738,7 @@ type UpdateStageRequest struct {
 
 func (x *UpdateStageRequest) Reset() {
 	*x = UpdateStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1750,7 @@ func (x *UpdateStageRequest) String() string {
 func (*UpdateStageRequest) ProtoMessage() {}
 
 func (x *UpdateStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1763,7 @@ func (x *UpdateStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStageRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{27}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateStageRequest) GetStage() *Stage {
@@ -1707,7 +1793,7 @@ type DeleteStageRequest struct {
 
 func (x *DeleteStageRequest) Reset() {
 	*x = DeleteStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1805,7 @@ func (x *DeleteStageRequest) String() string {
 func (*DeleteStageRequest) ProtoMessage() {}
 
 func (x *DeleteStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +1818,7 @@ func (x *DeleteStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{28}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteStageRequest) GetName() string {
@@ -1764,7 +1850,7 @@ type CreateApiKeyRequest struct {
 
 func (x *CreateApiKeyRequest) Reset() {
 	*x = CreateApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +1862,7 @@ func (x *CreateApiKeyRequest) String() string {
 func (*CreateApiKeyRequest) ProtoMessage() {}
 
 func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +1875,7 @@ func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{29}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CreateApiKeyRequest) GetApiKeyId() string {
@@ -1817,7 +1903,7 @@ type GetApiKeyRequest struct {
 
 func (x *GetApiKeyRequest) Reset() {
 	*x = GetApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1915,7 @@ func (x *GetApiKeyRequest) String() string {
 func (*GetApiKeyRequest) ProtoMessage() {}
 
 func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1928,7 @@ func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{30}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetApiKeyRequest) GetName() string {
@@ -1866,7 +1952,7 @@ type ListApiKeysRequest struct {
 
 func (x *ListApiKeysRequest) Reset() {
 	*x = ListApiKeysRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +1964,7 @@ func (x *ListApiKeysRequest) String() string {
 func (*ListApiKeysRequest) ProtoMessage() {}
 
 func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +1977,7 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{31}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListApiKeysRequest) GetPageSize() int32 {
@@ -1921,7 +2007,7 @@ type ListApiKeysResponse struct {
 
 func (x *ListApiKeysResponse) Reset() {
 	*x = ListApiKeysResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2019,7 @@ func (x *ListApiKeysResponse) String() string {
 func (*ListApiKeysResponse) ProtoMessage() {}
 
 func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2032,7 @@ func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{32}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListApiKeysResponse) GetApiKeys() []*ApiKey {
@@ -1977,7 +2063,7 @@ type UpdateApiKeyRequest struct {
 
 func (x *UpdateApiKeyRequest) Reset() {
 	*x = UpdateApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2075,7 @@ func (x *UpdateApiKeyRequest) String() string {
 func (*UpdateApiKeyRequest) ProtoMessage() {}
 
 func (x *UpdateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2088,7 @@ func (x *UpdateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{33}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UpdateApiKeyRequest) GetApiKey() *ApiKey {
@@ -2032,7 +2118,7 @@ type DeleteApiKeyRequest struct {
 
 func (x *DeleteApiKeyRequest) Reset() {
 	*x = DeleteApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2044,7 +2130,7 @@ func (x *DeleteApiKeyRequest) String() string {
 func (*DeleteApiKeyRequest) ProtoMessage() {}
 
 func (x *DeleteApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2057,7 +2143,7 @@ func (x *DeleteApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{34}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeleteApiKeyRequest) GetName() string {
@@ -2089,7 +2175,7 @@ type CreateUsagePlanRequest struct {
 
 func (x *CreateUsagePlanRequest) Reset() {
 	*x = CreateUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2187,7 @@ func (x *CreateUsagePlanRequest) String() string {
 func (*CreateUsagePlanRequest) ProtoMessage() {}
 
 func (x *CreateUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2200,7 @@ func (x *CreateUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*CreateUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{35}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateUsagePlanRequest) GetUsagePlanId() string {
@@ -2142,7 +2228,7 @@ type GetUsagePlanRequest struct {
 
 func (x *GetUsagePlanRequest) Reset() {
 	*x = GetUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2240,7 @@ func (x *GetUsagePlanRequest) String() string {
 func (*GetUsagePlanRequest) ProtoMessage() {}
 
 func (x *GetUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2253,7 @@ func (x *GetUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*GetUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{36}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetUsagePlanRequest) GetName() string {
@@ -2191,7 +2277,7 @@ type ListUsagePlansRequest struct {
 
 func (x *ListUsagePlansRequest) Reset() {
 	*x = ListUsagePlansRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2203,7 +2289,7 @@ func (x *ListUsagePlansRequest) String() string {
 func (*ListUsagePlansRequest) ProtoMessage() {}
 
 func (x *ListUsagePlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2216,7 +2302,7 @@ func (x *ListUsagePlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlansRequest.ProtoReflect.Descriptor instead.
 func (*ListUsagePlansRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{37}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListUsagePlansRequest) GetPageSize() int32 {
@@ -2246,7 +2332,7 @@ type ListUsagePlansResponse struct {
 
 func (x *ListUsagePlansResponse) Reset() {
 	*x = ListUsagePlansResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2344,7 @@ func (x *ListUsagePlansResponse) String() string {
 func (*ListUsagePlansResponse) ProtoMessage() {}
 
 func (x *ListUsagePlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2357,7 @@ func (x *ListUsagePlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlansResponse.ProtoReflect.Descriptor instead.
 func (*ListUsagePlansResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{38}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListUsagePlansResponse) GetUsagePlans() []*UsagePlan {
@@ -2302,7 +2388,7 @@ type UpdateUsagePlanRequest struct {
 
 func (x *UpdateUsagePlanRequest) Reset() {
 	*x = UpdateUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2400,7 @@ func (x *UpdateUsagePlanRequest) String() string {
 func (*UpdateUsagePlanRequest) ProtoMessage() {}
 
 func (x *UpdateUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2413,7 @@ func (x *UpdateUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*UpdateUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{39}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdateUsagePlanRequest) GetUsagePlan() *UsagePlan {
@@ -2357,7 +2443,7 @@ type DeleteUsagePlanRequest struct {
 
 func (x *DeleteUsagePlanRequest) Reset() {
 	*x = DeleteUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2369,7 +2455,7 @@ func (x *DeleteUsagePlanRequest) String() string {
 func (*DeleteUsagePlanRequest) ProtoMessage() {}
 
 func (x *DeleteUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2382,7 +2468,7 @@ func (x *DeleteUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{40}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteUsagePlanRequest) GetName() string {
@@ -2412,7 +2498,7 @@ type CreateUsagePlanKeyRequest struct {
 
 func (x *CreateUsagePlanKeyRequest) Reset() {
 	*x = CreateUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2510,7 @@ func (x *CreateUsagePlanKeyRequest) String() string {
 func (*CreateUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *CreateUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2523,7 @@ func (x *CreateUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{41}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CreateUsagePlanKeyRequest) GetParent() string {
@@ -2465,7 +2551,7 @@ type GetUsagePlanKeyRequest struct {
 
 func (x *GetUsagePlanKeyRequest) Reset() {
 	*x = GetUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2477,7 +2563,7 @@ func (x *GetUsagePlanKeyRequest) String() string {
 func (*GetUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *GetUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2490,7 +2576,7 @@ func (x *GetUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{42}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetUsagePlanKeyRequest) GetName() string {
@@ -2516,7 +2602,7 @@ type ListUsagePlanKeysRequest struct {
 
 func (x *ListUsagePlanKeysRequest) Reset() {
 	*x = ListUsagePlanKeysRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2614,7 @@ func (x *ListUsagePlanKeysRequest) String() string {
 func (*ListUsagePlanKeysRequest) ProtoMessage() {}
 
 func (x *ListUsagePlanKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2627,7 @@ func (x *ListUsagePlanKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlanKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListUsagePlanKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{43}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListUsagePlanKeysRequest) GetParent() string {
@@ -2578,7 +2664,7 @@ type ListUsagePlanKeysResponse struct {
 
 func (x *ListUsagePlanKeysResponse) Reset() {
 	*x = ListUsagePlanKeysResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2590,7 +2676,7 @@ func (x *ListUsagePlanKeysResponse) String() string {
 func (*ListUsagePlanKeysResponse) ProtoMessage() {}
 
 func (x *ListUsagePlanKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2603,7 +2689,7 @@ func (x *ListUsagePlanKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlanKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListUsagePlanKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{44}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListUsagePlanKeysResponse) GetUsagePlanKeys() []*UsagePlanKey {
@@ -2631,7 +2717,7 @@ type DeleteUsagePlanKeyRequest struct {
 
 func (x *DeleteUsagePlanKeyRequest) Reset() {
 	*x = DeleteUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2729,7 @@ func (x *DeleteUsagePlanKeyRequest) String() string {
 func (*DeleteUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *DeleteUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2742,7 @@ func (x *DeleteUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{45}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DeleteUsagePlanKeyRequest) GetName() string {
@@ -2677,7 +2763,7 @@ type GetAccountSettingsRequest struct {
 
 func (x *GetAccountSettingsRequest) Reset() {
 	*x = GetAccountSettingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +2775,7 @@ func (x *GetAccountSettingsRequest) String() string {
 func (*GetAccountSettingsRequest) ProtoMessage() {}
 
 func (x *GetAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2702,7 +2788,7 @@ func (x *GetAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{46}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetAccountSettingsRequest) GetName() string {
@@ -2726,7 +2812,7 @@ type UpdateAccountSettingsRequest struct {
 
 func (x *UpdateAccountSettingsRequest) Reset() {
 	*x = UpdateAccountSettingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +2824,7 @@ func (x *UpdateAccountSettingsRequest) String() string {
 func (*UpdateAccountSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +2837,7 @@ func (x *UpdateAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{47}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *UpdateAccountSettingsRequest) GetAccountSettings() *AccountSettings {
@@ -2792,7 +2878,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +2890,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +2903,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{48}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetUsageRequest) GetUsagePlan() string {
@@ -2881,7 +2967,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2893,7 +2979,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2906,7 +2992,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{49}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetUsageResponse) GetUsagePlan() string {
@@ -2959,7 +3045,7 @@ type CreateDomainMappingRequest struct {
 
 func (x *CreateDomainMappingRequest) Reset() {
 	*x = CreateDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2971,7 +3057,7 @@ func (x *CreateDomainMappingRequest) String() string {
 func (*CreateDomainMappingRequest) ProtoMessage() {}
 
 func (x *CreateDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2984,7 +3070,7 @@ func (x *CreateDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*CreateDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{50}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CreateDomainMappingRequest) GetDomainMappingId() string {
@@ -3012,7 +3098,7 @@ type GetDomainMappingRequest struct {
 
 func (x *GetDomainMappingRequest) Reset() {
 	*x = GetDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3110,7 @@ func (x *GetDomainMappingRequest) String() string {
 func (*GetDomainMappingRequest) ProtoMessage() {}
 
 func (x *GetDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3123,7 @@ func (x *GetDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*GetDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{51}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetDomainMappingRequest) GetName() string {
@@ -3060,7 +3146,7 @@ type ListDomainMappingsRequest struct {
 
 func (x *ListDomainMappingsRequest) Reset() {
 	*x = ListDomainMappingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3072,7 +3158,7 @@ func (x *ListDomainMappingsRequest) String() string {
 func (*ListDomainMappingsRequest) ProtoMessage() {}
 
 func (x *ListDomainMappingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3085,7 +3171,7 @@ func (x *ListDomainMappingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainMappingsRequest.ProtoReflect.Descriptor instead.
 func (*ListDomainMappingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{52}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListDomainMappingsRequest) GetPageSize() int32 {
@@ -3115,7 +3201,7 @@ type ListDomainMappingsResponse struct {
 
 func (x *ListDomainMappingsResponse) Reset() {
 	*x = ListDomainMappingsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3127,7 +3213,7 @@ func (x *ListDomainMappingsResponse) String() string {
 func (*ListDomainMappingsResponse) ProtoMessage() {}
 
 func (x *ListDomainMappingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3140,7 +3226,7 @@ func (x *ListDomainMappingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainMappingsResponse.ProtoReflect.Descriptor instead.
 func (*ListDomainMappingsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{53}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListDomainMappingsResponse) GetDomainMappings() []*DomainMapping {
@@ -3171,7 +3257,7 @@ type UpdateDomainMappingRequest struct {
 
 func (x *UpdateDomainMappingRequest) Reset() {
 	*x = UpdateDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3183,7 +3269,7 @@ func (x *UpdateDomainMappingRequest) String() string {
 func (*UpdateDomainMappingRequest) ProtoMessage() {}
 
 func (x *UpdateDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3196,7 +3282,7 @@ func (x *UpdateDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{54}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *UpdateDomainMappingRequest) GetDomainMapping() *DomainMapping {
@@ -3226,7 +3312,7 @@ type DeleteDomainMappingRequest struct {
 
 func (x *DeleteDomainMappingRequest) Reset() {
 	*x = DeleteDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3238,7 +3324,7 @@ func (x *DeleteDomainMappingRequest) String() string {
 func (*DeleteDomainMappingRequest) ProtoMessage() {}
 
 func (x *DeleteDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3251,7 +3337,7 @@ func (x *DeleteDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{55}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *DeleteDomainMappingRequest) GetName() string {
@@ -3281,7 +3367,7 @@ type AdjustQuotaRequest struct {
 
 func (x *AdjustQuotaRequest) Reset() {
 	*x = AdjustQuotaRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3293,7 +3379,7 @@ func (x *AdjustQuotaRequest) String() string {
 func (*AdjustQuotaRequest) ProtoMessage() {}
 
 func (x *AdjustQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3306,7 +3392,7 @@ func (x *AdjustQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustQuotaRequest.ProtoReflect.Descriptor instead.
 func (*AdjustQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{56}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *AdjustQuotaRequest) GetName() string {
@@ -3334,7 +3420,7 @@ type FlushStageCacheRequest struct {
 
 func (x *FlushStageCacheRequest) Reset() {
 	*x = FlushStageCacheRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3346,7 +3432,7 @@ func (x *FlushStageCacheRequest) String() string {
 func (*FlushStageCacheRequest) ProtoMessage() {}
 
 func (x *FlushStageCacheRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3359,7 +3445,7 @@ func (x *FlushStageCacheRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushStageCacheRequest.ProtoReflect.Descriptor instead.
 func (*FlushStageCacheRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{57}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *FlushStageCacheRequest) GetName() string {
@@ -3384,7 +3470,7 @@ type FlushStageAuthorizersCacheRequest struct {
 
 func (x *FlushStageAuthorizersCacheRequest) Reset() {
 	*x = FlushStageAuthorizersCacheRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3396,7 +3482,7 @@ func (x *FlushStageAuthorizersCacheRequest) String() string {
 func (*FlushStageAuthorizersCacheRequest) ProtoMessage() {}
 
 func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3409,7 +3495,7 @@ func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use FlushStageAuthorizersCacheRequest.ProtoReflect.Descriptor instead.
 func (*FlushStageAuthorizersCacheRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *FlushStageAuthorizersCacheRequest) GetName() string {
@@ -3441,7 +3527,7 @@ type CreateAdminTokenRequest struct {
 
 func (x *CreateAdminTokenRequest) Reset() {
 	*x = CreateAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3453,7 +3539,7 @@ func (x *CreateAdminTokenRequest) String() string {
 func (*CreateAdminTokenRequest) ProtoMessage() {}
 
 func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3466,7 +3552,7 @@ func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *CreateAdminTokenRequest) GetAdminTokenId() string {
@@ -3494,7 +3580,7 @@ type GetAdminTokenRequest struct {
 
 func (x *GetAdminTokenRequest) Reset() {
 	*x = GetAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3506,7 +3592,7 @@ func (x *GetAdminTokenRequest) String() string {
 func (*GetAdminTokenRequest) ProtoMessage() {}
 
 func (x *GetAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3519,7 +3605,7 @@ func (x *GetAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetAdminTokenRequest) GetName() string {
@@ -3542,7 +3628,7 @@ type ListAdminTokensRequest struct {
 
 func (x *ListAdminTokensRequest) Reset() {
 	*x = ListAdminTokensRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3554,7 +3640,7 @@ func (x *ListAdminTokensRequest) String() string {
 func (*ListAdminTokensRequest) ProtoMessage() {}
 
 func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3567,7 +3653,7 @@ func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListAdminTokensRequest) GetPageSize() int32 {
@@ -3597,7 +3683,7 @@ type ListAdminTokensResponse struct {
 
 func (x *ListAdminTokensResponse) Reset() {
 	*x = ListAdminTokensResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3609,7 +3695,7 @@ func (x *ListAdminTokensResponse) String() string {
 func (*ListAdminTokensResponse) ProtoMessage() {}
 
 func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3622,7 +3708,7 @@ func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{62}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListAdminTokensResponse) GetAdminTokens() []*AdminToken {
@@ -3652,7 +3738,7 @@ type DeleteAdminTokenRequest struct {
 
 func (x *DeleteAdminTokenRequest) Reset() {
 	*x = DeleteAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3664,7 +3750,7 @@ func (x *DeleteAdminTokenRequest) String() string {
 func (*DeleteAdminTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3677,7 +3763,7 @@ func (x *DeleteAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{63}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *DeleteAdminTokenRequest) GetName() string {
@@ -3720,7 +3806,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3732,7 +3818,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3745,7 +3831,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{64}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -3810,7 +3896,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3822,7 +3908,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3835,7 +3921,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{65}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ListAuditEventsResponse) GetAuditEvents() []*AuditEvent {
@@ -3856,7 +3942,7 @@ var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/access.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
+	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/access.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"X\n" +
 	"\x10CreateApiRequest\x12\x15\n" +
 	"\x06api_id\x18\x01 \x01(\tR\x05apiId\x12-\n" +
 	"\x03api\x18\x02 \x01(\v2\x16.tollgate.admin.v1.ApiB\x03\xe0A\x02R\x03api\"m\n" +
@@ -3951,7 +4037,15 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x17DeleteDeploymentRequest\x123\n" +
 	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xfaA\x19\n" +
 	"\x17tollgate.dev/DeploymentR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x98\x01\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xb3\x01\n" +
+	"\x17ExportDeploymentRequest\x123\n" +
+	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xfaA\x19\n" +
+	"\x17tollgate.dev/DeploymentR\x04name\x12\x16\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format\x12\x16\n" +
+	"\x06output\x18\x03 \x01(\tR\x06output\x12\x14\n" +
+	"\x05stage\x18\x04 \x01(\tR\x05stage\x12\x1d\n" +
+	"\n" +
+	"server_url\x18\x05 \x01(\tR\tserverUrl\"\x98\x01\n" +
 	"\x12CreateStageRequest\x122\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\x12\x12tollgate.dev/StageR\x06parent\x12\x19\n" +
 	"\bstage_id\x18\x02 \x01(\tR\astageId\x123\n" +
@@ -4133,7 +4227,7 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\aApiView\x12\x18\n" +
 	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
-	"\rAPI_VIEW_FULL\x10\x022\xf4B\n" +
+	"\rAPI_VIEW_FULL\x10\x022\x89D\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -4159,7 +4253,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"deployment\"\x1f/v1/{parent=apis/*}/deployments\x12\x87\x01\n" +
 	"\rGetDeployment\x12'.tollgate.admin.v1.GetDeploymentRequest\x1a\x1d.tollgate.admin.v1.Deployment\".\xdaA\x04name\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=apis/*/deployments/*}\x12\x9a\x01\n" +
 	"\x0fListDeployments\x12).tollgate.admin.v1.ListDeploymentsRequest\x1a*.tollgate.admin.v1.ListDeploymentsResponse\"0\xdaA\x06parent\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{parent=apis/*}/deployments\x12\x86\x01\n" +
-	"\x10DeleteDeployment\x12*.tollgate.admin.v1.DeleteDeploymentRequest\x1a\x16.google.protobuf.Empty\".\xdaA\x04name\x82\xd3\xe4\x93\x02!*\x1f/v1/{name=apis/*/deployments/*}\x12\x91\x01\n" +
+	"\x10DeleteDeployment\x12*.tollgate.admin.v1.DeleteDeploymentRequest\x1a\x16.google.protobuf.Empty\".\xdaA\x04name\x82\xd3\xe4\x93\x02!*\x1f/v1/{name=apis/*/deployments/*}\x12\x92\x01\n" +
+	"\x10ExportDeployment\x12*.tollgate.admin.v1.ExportDeploymentRequest\x1a\x14.google.api.HttpBody\"<\xdaA\vname,format\x82\xd3\xe4\x93\x02(\x12&/v1/{name=apis/*/deployments/*}:export\x12\x91\x01\n" +
 	"\vCreateStage\x12%.tollgate.admin.v1.CreateStageRequest\x1a\x18.tollgate.admin.v1.Stage\"A\xdaA\x15parent,stage,stage_id\x82\xd3\xe4\x93\x02#:\x05stage\"\x1a/v1/{parent=apis/*}/stages\x12s\n" +
 	"\bGetStage\x12\".tollgate.admin.v1.GetStageRequest\x1a\x18.tollgate.admin.v1.Stage\")\xdaA\x04name\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=apis/*/stages/*}\x12\x86\x01\n" +
 	"\n" +
@@ -4218,7 +4313,7 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(ApiView)(0),                              // 0: tollgate.admin.v1.ApiView
 	(*CreateApiRequest)(nil),                  // 1: tollgate.admin.v1.CreateApiRequest
@@ -4244,116 +4339,118 @@ var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(*ListDeploymentsRequest)(nil),            // 21: tollgate.admin.v1.ListDeploymentsRequest
 	(*ListDeploymentsResponse)(nil),           // 22: tollgate.admin.v1.ListDeploymentsResponse
 	(*DeleteDeploymentRequest)(nil),           // 23: tollgate.admin.v1.DeleteDeploymentRequest
-	(*CreateStageRequest)(nil),                // 24: tollgate.admin.v1.CreateStageRequest
-	(*GetStageRequest)(nil),                   // 25: tollgate.admin.v1.GetStageRequest
-	(*ListStagesRequest)(nil),                 // 26: tollgate.admin.v1.ListStagesRequest
-	(*ListStagesResponse)(nil),                // 27: tollgate.admin.v1.ListStagesResponse
-	(*UpdateStageRequest)(nil),                // 28: tollgate.admin.v1.UpdateStageRequest
-	(*DeleteStageRequest)(nil),                // 29: tollgate.admin.v1.DeleteStageRequest
-	(*CreateApiKeyRequest)(nil),               // 30: tollgate.admin.v1.CreateApiKeyRequest
-	(*GetApiKeyRequest)(nil),                  // 31: tollgate.admin.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),                // 32: tollgate.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),               // 33: tollgate.admin.v1.ListApiKeysResponse
-	(*UpdateApiKeyRequest)(nil),               // 34: tollgate.admin.v1.UpdateApiKeyRequest
-	(*DeleteApiKeyRequest)(nil),               // 35: tollgate.admin.v1.DeleteApiKeyRequest
-	(*CreateUsagePlanRequest)(nil),            // 36: tollgate.admin.v1.CreateUsagePlanRequest
-	(*GetUsagePlanRequest)(nil),               // 37: tollgate.admin.v1.GetUsagePlanRequest
-	(*ListUsagePlansRequest)(nil),             // 38: tollgate.admin.v1.ListUsagePlansRequest
-	(*ListUsagePlansResponse)(nil),            // 39: tollgate.admin.v1.ListUsagePlansResponse
-	(*UpdateUsagePlanRequest)(nil),            // 40: tollgate.admin.v1.UpdateUsagePlanRequest
-	(*DeleteUsagePlanRequest)(nil),            // 41: tollgate.admin.v1.DeleteUsagePlanRequest
-	(*CreateUsagePlanKeyRequest)(nil),         // 42: tollgate.admin.v1.CreateUsagePlanKeyRequest
-	(*GetUsagePlanKeyRequest)(nil),            // 43: tollgate.admin.v1.GetUsagePlanKeyRequest
-	(*ListUsagePlanKeysRequest)(nil),          // 44: tollgate.admin.v1.ListUsagePlanKeysRequest
-	(*ListUsagePlanKeysResponse)(nil),         // 45: tollgate.admin.v1.ListUsagePlanKeysResponse
-	(*DeleteUsagePlanKeyRequest)(nil),         // 46: tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	(*GetAccountSettingsRequest)(nil),         // 47: tollgate.admin.v1.GetAccountSettingsRequest
-	(*UpdateAccountSettingsRequest)(nil),      // 48: tollgate.admin.v1.UpdateAccountSettingsRequest
-	(*GetUsageRequest)(nil),                   // 49: tollgate.admin.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),                  // 50: tollgate.admin.v1.GetUsageResponse
-	(*CreateDomainMappingRequest)(nil),        // 51: tollgate.admin.v1.CreateDomainMappingRequest
-	(*GetDomainMappingRequest)(nil),           // 52: tollgate.admin.v1.GetDomainMappingRequest
-	(*ListDomainMappingsRequest)(nil),         // 53: tollgate.admin.v1.ListDomainMappingsRequest
-	(*ListDomainMappingsResponse)(nil),        // 54: tollgate.admin.v1.ListDomainMappingsResponse
-	(*UpdateDomainMappingRequest)(nil),        // 55: tollgate.admin.v1.UpdateDomainMappingRequest
-	(*DeleteDomainMappingRequest)(nil),        // 56: tollgate.admin.v1.DeleteDomainMappingRequest
-	(*AdjustQuotaRequest)(nil),                // 57: tollgate.admin.v1.AdjustQuotaRequest
-	(*FlushStageCacheRequest)(nil),            // 58: tollgate.admin.v1.FlushStageCacheRequest
-	(*FlushStageAuthorizersCacheRequest)(nil), // 59: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	(*CreateAdminTokenRequest)(nil),           // 60: tollgate.admin.v1.CreateAdminTokenRequest
-	(*GetAdminTokenRequest)(nil),              // 61: tollgate.admin.v1.GetAdminTokenRequest
-	(*ListAdminTokensRequest)(nil),            // 62: tollgate.admin.v1.ListAdminTokensRequest
-	(*ListAdminTokensResponse)(nil),           // 63: tollgate.admin.v1.ListAdminTokensResponse
-	(*DeleteAdminTokenRequest)(nil),           // 64: tollgate.admin.v1.DeleteAdminTokenRequest
-	(*ListAuditEventsRequest)(nil),            // 65: tollgate.admin.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),           // 66: tollgate.admin.v1.ListAuditEventsResponse
-	(*Api)(nil),                               // 67: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),             // 68: google.protobuf.FieldMask
-	(*Route)(nil),                             // 69: tollgate.admin.v1.Route
-	(*Authorizer)(nil),                        // 70: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),                        // 71: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                             // 72: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                            // 73: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                         // 74: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),                      // 75: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),                   // 76: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                          // 77: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),                     // 78: tollgate.admin.v1.DomainMapping
-	(*AdminToken)(nil),                        // 79: tollgate.admin.v1.AdminToken
-	(*timestamppb.Timestamp)(nil),             // 80: google.protobuf.Timestamp
-	(*AuditEvent)(nil),                        // 81: tollgate.admin.v1.AuditEvent
-	(*CreateCertificateRequest)(nil),          // 82: tollgate.admin.v1.CreateCertificateRequest
-	(*GetCertificateRequest)(nil),             // 83: tollgate.admin.v1.GetCertificateRequest
-	(*ListCertificatesRequest)(nil),           // 84: tollgate.admin.v1.ListCertificatesRequest
-	(*UpdateCertificateRequest)(nil),          // 85: tollgate.admin.v1.UpdateCertificateRequest
-	(*DeleteCertificateRequest)(nil),          // 86: tollgate.admin.v1.DeleteCertificateRequest
-	(*emptypb.Empty)(nil),                     // 87: google.protobuf.Empty
-	(*Certificate)(nil),                       // 88: tollgate.admin.v1.Certificate
-	(*ListCertificatesResponse)(nil),          // 89: tollgate.admin.v1.ListCertificatesResponse
+	(*ExportDeploymentRequest)(nil),           // 24: tollgate.admin.v1.ExportDeploymentRequest
+	(*CreateStageRequest)(nil),                // 25: tollgate.admin.v1.CreateStageRequest
+	(*GetStageRequest)(nil),                   // 26: tollgate.admin.v1.GetStageRequest
+	(*ListStagesRequest)(nil),                 // 27: tollgate.admin.v1.ListStagesRequest
+	(*ListStagesResponse)(nil),                // 28: tollgate.admin.v1.ListStagesResponse
+	(*UpdateStageRequest)(nil),                // 29: tollgate.admin.v1.UpdateStageRequest
+	(*DeleteStageRequest)(nil),                // 30: tollgate.admin.v1.DeleteStageRequest
+	(*CreateApiKeyRequest)(nil),               // 31: tollgate.admin.v1.CreateApiKeyRequest
+	(*GetApiKeyRequest)(nil),                  // 32: tollgate.admin.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),                // 33: tollgate.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),               // 34: tollgate.admin.v1.ListApiKeysResponse
+	(*UpdateApiKeyRequest)(nil),               // 35: tollgate.admin.v1.UpdateApiKeyRequest
+	(*DeleteApiKeyRequest)(nil),               // 36: tollgate.admin.v1.DeleteApiKeyRequest
+	(*CreateUsagePlanRequest)(nil),            // 37: tollgate.admin.v1.CreateUsagePlanRequest
+	(*GetUsagePlanRequest)(nil),               // 38: tollgate.admin.v1.GetUsagePlanRequest
+	(*ListUsagePlansRequest)(nil),             // 39: tollgate.admin.v1.ListUsagePlansRequest
+	(*ListUsagePlansResponse)(nil),            // 40: tollgate.admin.v1.ListUsagePlansResponse
+	(*UpdateUsagePlanRequest)(nil),            // 41: tollgate.admin.v1.UpdateUsagePlanRequest
+	(*DeleteUsagePlanRequest)(nil),            // 42: tollgate.admin.v1.DeleteUsagePlanRequest
+	(*CreateUsagePlanKeyRequest)(nil),         // 43: tollgate.admin.v1.CreateUsagePlanKeyRequest
+	(*GetUsagePlanKeyRequest)(nil),            // 44: tollgate.admin.v1.GetUsagePlanKeyRequest
+	(*ListUsagePlanKeysRequest)(nil),          // 45: tollgate.admin.v1.ListUsagePlanKeysRequest
+	(*ListUsagePlanKeysResponse)(nil),         // 46: tollgate.admin.v1.ListUsagePlanKeysResponse
+	(*DeleteUsagePlanKeyRequest)(nil),         // 47: tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	(*GetAccountSettingsRequest)(nil),         // 48: tollgate.admin.v1.GetAccountSettingsRequest
+	(*UpdateAccountSettingsRequest)(nil),      // 49: tollgate.admin.v1.UpdateAccountSettingsRequest
+	(*GetUsageRequest)(nil),                   // 50: tollgate.admin.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),                  // 51: tollgate.admin.v1.GetUsageResponse
+	(*CreateDomainMappingRequest)(nil),        // 52: tollgate.admin.v1.CreateDomainMappingRequest
+	(*GetDomainMappingRequest)(nil),           // 53: tollgate.admin.v1.GetDomainMappingRequest
+	(*ListDomainMappingsRequest)(nil),         // 54: tollgate.admin.v1.ListDomainMappingsRequest
+	(*ListDomainMappingsResponse)(nil),        // 55: tollgate.admin.v1.ListDomainMappingsResponse
+	(*UpdateDomainMappingRequest)(nil),        // 56: tollgate.admin.v1.UpdateDomainMappingRequest
+	(*DeleteDomainMappingRequest)(nil),        // 57: tollgate.admin.v1.DeleteDomainMappingRequest
+	(*AdjustQuotaRequest)(nil),                // 58: tollgate.admin.v1.AdjustQuotaRequest
+	(*FlushStageCacheRequest)(nil),            // 59: tollgate.admin.v1.FlushStageCacheRequest
+	(*FlushStageAuthorizersCacheRequest)(nil), // 60: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	(*CreateAdminTokenRequest)(nil),           // 61: tollgate.admin.v1.CreateAdminTokenRequest
+	(*GetAdminTokenRequest)(nil),              // 62: tollgate.admin.v1.GetAdminTokenRequest
+	(*ListAdminTokensRequest)(nil),            // 63: tollgate.admin.v1.ListAdminTokensRequest
+	(*ListAdminTokensResponse)(nil),           // 64: tollgate.admin.v1.ListAdminTokensResponse
+	(*DeleteAdminTokenRequest)(nil),           // 65: tollgate.admin.v1.DeleteAdminTokenRequest
+	(*ListAuditEventsRequest)(nil),            // 66: tollgate.admin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),           // 67: tollgate.admin.v1.ListAuditEventsResponse
+	(*Api)(nil),                               // 68: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),             // 69: google.protobuf.FieldMask
+	(*Route)(nil),                             // 70: tollgate.admin.v1.Route
+	(*Authorizer)(nil),                        // 71: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),                        // 72: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                             // 73: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                            // 74: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                         // 75: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),                      // 76: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),                   // 77: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                          // 78: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),                     // 79: tollgate.admin.v1.DomainMapping
+	(*AdminToken)(nil),                        // 80: tollgate.admin.v1.AdminToken
+	(*timestamppb.Timestamp)(nil),             // 81: google.protobuf.Timestamp
+	(*AuditEvent)(nil),                        // 82: tollgate.admin.v1.AuditEvent
+	(*CreateCertificateRequest)(nil),          // 83: tollgate.admin.v1.CreateCertificateRequest
+	(*GetCertificateRequest)(nil),             // 84: tollgate.admin.v1.GetCertificateRequest
+	(*ListCertificatesRequest)(nil),           // 85: tollgate.admin.v1.ListCertificatesRequest
+	(*UpdateCertificateRequest)(nil),          // 86: tollgate.admin.v1.UpdateCertificateRequest
+	(*DeleteCertificateRequest)(nil),          // 87: tollgate.admin.v1.DeleteCertificateRequest
+	(*emptypb.Empty)(nil),                     // 88: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),                 // 89: google.api.HttpBody
+	(*Certificate)(nil),                       // 90: tollgate.admin.v1.Certificate
+	(*ListCertificatesResponse)(nil),          // 91: tollgate.admin.v1.ListCertificatesResponse
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
-	67,  // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	68,  // 0: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
 	0,   // 1: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
 	0,   // 2: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
-	67,  // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	67,  // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	68,  // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	69,  // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	69,  // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	69,  // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	68,  // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	70,  // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	70,  // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	70,  // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	68,  // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	71,  // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	71,  // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	72,  // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	72,  // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	72,  // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	68,  // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	73,  // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	73,  // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	73,  // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	68,  // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	74,  // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	74,  // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	74,  // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	68,  // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	75,  // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	75,  // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	76,  // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	68,  // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	77,  // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	78,  // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	78,  // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	78,  // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	68,  // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	79,  // 37: tollgate.admin.v1.CreateAdminTokenRequest.admin_token:type_name -> tollgate.admin.v1.AdminToken
-	79,  // 38: tollgate.admin.v1.ListAdminTokensResponse.admin_tokens:type_name -> tollgate.admin.v1.AdminToken
-	80,  // 39: tollgate.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	80,  // 40: tollgate.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	81,  // 41: tollgate.admin.v1.ListAuditEventsResponse.audit_events:type_name -> tollgate.admin.v1.AuditEvent
+	68,  // 3: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	68,  // 4: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	69,  // 5: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	70,  // 6: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	70,  // 7: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	70,  // 8: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	69,  // 9: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	71,  // 10: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	71,  // 11: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	71,  // 12: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	69,  // 13: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	72,  // 14: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	72,  // 15: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	73,  // 16: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	73,  // 17: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	73,  // 18: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	69,  // 19: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	74,  // 20: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	74,  // 21: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	74,  // 22: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	69,  // 23: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	75,  // 24: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	75,  // 25: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	75,  // 26: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	69,  // 27: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	76,  // 28: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	76,  // 29: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	77,  // 30: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	69,  // 31: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	78,  // 32: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	79,  // 33: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	79,  // 34: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	79,  // 35: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	69,  // 36: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	80,  // 37: tollgate.admin.v1.CreateAdminTokenRequest.admin_token:type_name -> tollgate.admin.v1.AdminToken
+	80,  // 38: tollgate.admin.v1.ListAdminTokensResponse.admin_tokens:type_name -> tollgate.admin.v1.AdminToken
+	81,  // 39: tollgate.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	81,  // 40: tollgate.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	82,  // 41: tollgate.admin.v1.ListAuditEventsResponse.audit_events:type_name -> tollgate.admin.v1.AuditEvent
 	1,   // 42: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
 	2,   // 43: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
 	3,   // 44: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
@@ -4373,107 +4470,109 @@ var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	20,  // 58: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
 	21,  // 59: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
 	23,  // 60: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
-	24,  // 61: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
-	25,  // 62: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
-	26,  // 63: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
-	28,  // 64: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
-	29,  // 65: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
-	30,  // 66: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
-	31,  // 67: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
-	32,  // 68: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
-	34,  // 69: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
-	35,  // 70: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
-	36,  // 71: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
-	37,  // 72: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
-	38,  // 73: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
-	40,  // 74: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
-	41,  // 75: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
-	42,  // 76: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
-	43,  // 77: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
-	44,  // 78: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
-	46,  // 79: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	51,  // 80: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
-	52,  // 81: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
-	53,  // 82: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
-	55,  // 83: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
-	56,  // 84: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
-	47,  // 85: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
-	48,  // 86: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
-	57,  // 87: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
-	49,  // 88: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
-	58,  // 89: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	59,  // 90: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	82,  // 91: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
-	83,  // 92: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
-	84,  // 93: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
-	85,  // 94: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
-	86,  // 95: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
-	60,  // 96: tollgate.admin.v1.AdminService.CreateAdminToken:input_type -> tollgate.admin.v1.CreateAdminTokenRequest
-	61,  // 97: tollgate.admin.v1.AdminService.GetAdminToken:input_type -> tollgate.admin.v1.GetAdminTokenRequest
-	62,  // 98: tollgate.admin.v1.AdminService.ListAdminTokens:input_type -> tollgate.admin.v1.ListAdminTokensRequest
-	64,  // 99: tollgate.admin.v1.AdminService.DeleteAdminToken:input_type -> tollgate.admin.v1.DeleteAdminTokenRequest
-	65,  // 100: tollgate.admin.v1.AdminService.ListAuditEvents:input_type -> tollgate.admin.v1.ListAuditEventsRequest
-	67,  // 101: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	67,  // 102: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	4,   // 103: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	67,  // 104: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	87,  // 105: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	69,  // 106: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	69,  // 107: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	10,  // 108: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	69,  // 109: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	87,  // 110: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	70,  // 111: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	70,  // 112: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	16,  // 113: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	70,  // 114: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	87,  // 115: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	71,  // 116: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	71,  // 117: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	22,  // 118: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	87,  // 119: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	72,  // 120: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	72,  // 121: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	27,  // 122: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	72,  // 123: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	87,  // 124: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	73,  // 125: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	73,  // 126: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	33,  // 127: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	73,  // 128: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	87,  // 129: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	74,  // 130: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	74,  // 131: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	39,  // 132: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	74,  // 133: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	87,  // 134: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	75,  // 135: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	75,  // 136: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	45,  // 137: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	87,  // 138: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	78,  // 139: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	78,  // 140: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	54,  // 141: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	78,  // 142: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	87,  // 143: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	76,  // 144: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	76,  // 145: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	77,  // 146: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	50,  // 147: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	87,  // 148: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	87,  // 149: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
-	88,  // 150: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
-	88,  // 151: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
-	89,  // 152: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
-	88,  // 153: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
-	87,  // 154: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
-	79,  // 155: tollgate.admin.v1.AdminService.CreateAdminToken:output_type -> tollgate.admin.v1.AdminToken
-	79,  // 156: tollgate.admin.v1.AdminService.GetAdminToken:output_type -> tollgate.admin.v1.AdminToken
-	63,  // 157: tollgate.admin.v1.AdminService.ListAdminTokens:output_type -> tollgate.admin.v1.ListAdminTokensResponse
-	87,  // 158: tollgate.admin.v1.AdminService.DeleteAdminToken:output_type -> google.protobuf.Empty
-	66,  // 159: tollgate.admin.v1.AdminService.ListAuditEvents:output_type -> tollgate.admin.v1.ListAuditEventsResponse
-	101, // [101:160] is the sub-list for method output_type
-	42,  // [42:101] is the sub-list for method input_type
+	24,  // 61: tollgate.admin.v1.AdminService.ExportDeployment:input_type -> tollgate.admin.v1.ExportDeploymentRequest
+	25,  // 62: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
+	26,  // 63: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
+	27,  // 64: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
+	29,  // 65: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
+	30,  // 66: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
+	31,  // 67: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
+	32,  // 68: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
+	33,  // 69: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
+	35,  // 70: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
+	36,  // 71: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
+	37,  // 72: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
+	38,  // 73: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
+	39,  // 74: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
+	41,  // 75: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
+	42,  // 76: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
+	43,  // 77: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
+	44,  // 78: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
+	45,  // 79: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
+	47,  // 80: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	52,  // 81: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
+	53,  // 82: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
+	54,  // 83: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
+	56,  // 84: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
+	57,  // 85: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
+	48,  // 86: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
+	49,  // 87: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
+	58,  // 88: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
+	50,  // 89: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
+	59,  // 90: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
+	60,  // 91: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	83,  // 92: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
+	84,  // 93: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
+	85,  // 94: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
+	86,  // 95: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
+	87,  // 96: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
+	61,  // 97: tollgate.admin.v1.AdminService.CreateAdminToken:input_type -> tollgate.admin.v1.CreateAdminTokenRequest
+	62,  // 98: tollgate.admin.v1.AdminService.GetAdminToken:input_type -> tollgate.admin.v1.GetAdminTokenRequest
+	63,  // 99: tollgate.admin.v1.AdminService.ListAdminTokens:input_type -> tollgate.admin.v1.ListAdminTokensRequest
+	65,  // 100: tollgate.admin.v1.AdminService.DeleteAdminToken:input_type -> tollgate.admin.v1.DeleteAdminTokenRequest
+	66,  // 101: tollgate.admin.v1.AdminService.ListAuditEvents:input_type -> tollgate.admin.v1.ListAuditEventsRequest
+	68,  // 102: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	68,  // 103: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	4,   // 104: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	68,  // 105: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	88,  // 106: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	70,  // 107: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	70,  // 108: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	10,  // 109: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	70,  // 110: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	88,  // 111: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	71,  // 112: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	71,  // 113: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	16,  // 114: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	71,  // 115: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	88,  // 116: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	72,  // 117: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	72,  // 118: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	22,  // 119: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	88,  // 120: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	89,  // 121: tollgate.admin.v1.AdminService.ExportDeployment:output_type -> google.api.HttpBody
+	73,  // 122: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	73,  // 123: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	28,  // 124: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	73,  // 125: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	88,  // 126: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	74,  // 127: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	74,  // 128: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	34,  // 129: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	74,  // 130: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	88,  // 131: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	75,  // 132: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	75,  // 133: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	40,  // 134: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	75,  // 135: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	88,  // 136: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	76,  // 137: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	76,  // 138: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	46,  // 139: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	88,  // 140: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	79,  // 141: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	79,  // 142: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	55,  // 143: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	79,  // 144: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	88,  // 145: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	77,  // 146: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	77,  // 147: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	78,  // 148: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	51,  // 149: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	88,  // 150: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	88,  // 151: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
+	90,  // 152: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
+	90,  // 153: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
+	91,  // 154: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
+	90,  // 155: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
+	88,  // 156: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
+	80,  // 157: tollgate.admin.v1.AdminService.CreateAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	80,  // 158: tollgate.admin.v1.AdminService.GetAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	64,  // 159: tollgate.admin.v1.AdminService.ListAdminTokens:output_type -> tollgate.admin.v1.ListAdminTokensResponse
+	88,  // 160: tollgate.admin.v1.AdminService.DeleteAdminToken:output_type -> google.protobuf.Empty
+	67,  // 161: tollgate.admin.v1.AdminService.ListAuditEvents:output_type -> tollgate.admin.v1.ListAuditEventsResponse
+	102, // [102:162] is the sub-list for method output_type
+	42,  // [42:102] is the sub-list for method input_type
 	42,  // [42:42] is the sub-list for extension type_name
 	42,  // [42:42] is the sub-list for extension extendee
 	0,   // [0:42] is the sub-list for field type_name
@@ -4494,7 +4593,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   66,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

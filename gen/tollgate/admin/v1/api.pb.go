@@ -1487,9 +1487,14 @@ type Stage struct {
 	IpPolicy *IpPolicy `protobuf:"bytes,36,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
 	// The stage's CORS policy, replacing the API's as a whole. Unset uses
 	// the API's.
-	Cors          *CorsConfiguration `protobuf:"bytes,37,opt,name=cors,proto3" json:"cors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Cors *CorsConfiguration `protobuf:"bytes,37,opt,name=cors,proto3" json:"cors,omitempty"`
+	// Serve the deployment's OpenAPI 3.1 document (as ExportDeployment
+	// renders it) at GET /{stage}/openapi.json on the data port, with the
+	// request's own URL as its server. A route of the API at that path wins.
+	// Default false.
+	OpenapiDocumentEnabled bool `protobuf:"varint,50,opt,name=openapi_document_enabled,json=openapiDocumentEnabled,proto3" json:"openapi_document_enabled,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Stage) Reset() {
@@ -1639,6 +1644,13 @@ func (x *Stage) GetCors() *CorsConfiguration {
 		return x.Cors
 	}
 	return nil
+}
+
+func (x *Stage) GetOpenapiDocumentEnabled() bool {
+	if x != nil {
+		return x.OpenapiDocumentEnabled
+	}
+	return false
 }
 
 // RouteSettings overrides stage settings for one route.
@@ -2327,7 +2339,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\vApiSnapshot\x12(\n" +
 	"\x03api\x18\x01 \x01(\v2\x16.tollgate.admin.v1.ApiR\x03api\x120\n" +
 	"\x06routes\x18\x02 \x03(\v2\x18.tollgate.admin.v1.RouteR\x06routes\x12?\n" +
-	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\x94\t\n" +
+	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\xce\t\n" +
 	"\x05Stage\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2351,7 +2363,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x04etag\x18\x0e \x01(\tR\x04etag\x12B\n" +
 	"\twebsocket\x18\x0f \x01(\v2$.tollgate.admin.v1.WebSocketSettingsR\twebsocket\x128\n" +
 	"\tip_policy\x18$ \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
-	"\x04cors\x18% \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x1a<\n" +
+	"\x04cors\x18% \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x128\n" +
+	"\x18openapi_document_enabled\x182 \x01(\bR\x16openapiDocumentEnabled\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1ab\n" +

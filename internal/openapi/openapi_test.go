@@ -253,3 +253,28 @@ func TestWebSocketAPIRefused(t *testing.T) {
 		t.Errorf("err = %v, want ErrNotREST", err)
 	}
 }
+
+// TestComments: a descriptor set with source info (buf build's default)
+// gives operations and schemas their comments.
+func TestComments(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "bookstore.binpb")) // buf build --as-file-descriptor-set
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := &adminv1.ApiSnapshot{Api: &adminv1.Api{Name: "apis/test", DescriptorSource: &adminv1.Api_FileDescriptorSet{FileDescriptorSet: raw}}}
+	b, err := openapi.Render(snap, openapi.OpenAPI3, openapi.JSON, openapi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := validate(t, openapi.OpenAPI3, b)
+	if got := doc.Paths.Find("/v1/shelves").Get.Summary; got != "Lists the shelves." {
+		t.Errorf("ListShelves summary = %q", got)
+	}
+	book := doc.Components.Schemas["tollgate.example.v1.Book"].Value
+	if book.Description != "Book is a book on a shelf." {
+		t.Errorf("Book description = %q", book.Description)
+	}
+	if got := doc.Components.Schemas["tollgate.example.v1.Shelf"].Value.Properties["name"].Value.Description; got != `"shelves/{shelf}".` {
+		t.Errorf("Shelf.name description = %q", got)
+	}
+}

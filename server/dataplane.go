@@ -12,10 +12,12 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/ippolicy"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/interceptors/validate"
 	"github.com/tollgate-gw/tollgate/internal/connsplit"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/gateway"
+	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -35,7 +37,8 @@ func (s *Server) buildDataPlane() error {
 	// authorizer is called); account and stage throttling; authorization — the
 	// route's authorizer first (a custom one may choose the caller's API
 	// key), then the API key; then the usage plan's throttle and quota for
-	// that key; then the response cache, which refused calls never reach.
+	// that key (after request validation); then the response cache, which
+	// refused calls never reach.
 	obs, err := s.buildObservability()
 	if err != nil {
 		return err
@@ -43,12 +46,20 @@ func (s *Server) buildDataPlane() error {
 	s.obs = obs
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
 	limiter := throttle.NewLocalLimiter()
+	validator, err := validate.New(grpcproxy.Messages{})
+	if err != nil {
+		return fmt.Errorf("server: request validation: %w", err)
+	}
 	chain := append(obs.interceptors,
 		s.mtlsInterceptor(), // before any policy: a misdirected call is refused outright
 		ippolicy.StreamServerInterceptor(),
 		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
 		s.authorizers.StreamServerInterceptor(),
 		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
+		// Request validation, once the caller is known: an
+		// unauthenticated caller learns nothing of the API's rules, and
+		// an invalid call spends none of the plan's throttle or quota.
+		validator.StreamServerInterceptor(),
 		throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
 		quota.StreamServerInterceptor(s.quota),
 	)

@@ -618,7 +618,7 @@ func clientIP(r *http.Request) string {
 // newCall describes a routed call for the policy interceptors.
 func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
 	st := r.Stage
-	return &callinfo.Call{
+	c := &callinfo.Call{
 		API:            st.API,
 		Stage:          st.Name,
 		Deployment:     st.Deployment,
@@ -636,6 +636,10 @@ func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
 		Protocol:       callinfo.GRPC,
 		FullMethod:     fullMethod,
 	}
+	if r.ValidateRequest && r.Method != nil {
+		c.RequestType = r.Method.Input()
+	}
+	return c
 }
 
 // hostOf returns the host of a host:port address.

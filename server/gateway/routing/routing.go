@@ -70,6 +70,10 @@ type Route struct {
 	// marked idempotency_level = NO_SIDE_EFFECTS. Both are false without a
 	// descriptor. They tell the response cache what it may cache.
 	Unary, NoSideEffects bool
+	// ValidateRequest reports whether the call's request messages are
+	// validated against Method's rules (the route's validate_request, else
+	// the API's validate_requests). False without a descriptor.
+	ValidateRequest bool
 	// GRPCResource is the authorizer-policy resource of a gRPC method
 	// route, "{api}/{stage}/GRPC/{pkg.Service/Method}", or "" when it
 	// depends on the call.
@@ -624,6 +628,10 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 			rt.Method = md
 			rt.Unary = !md.IsStreamingClient() && !md.IsStreamingServer()
 			rt.NoSideEffects = methodNoSideEffects(md)
+			rt.ValidateRequest = st.Snapshot.GetApi().GetValidateRequests()
+			if rt.Config != nil && rt.Config.ValidateRequest != nil {
+				rt.ValidateRequest = rt.Config.GetValidateRequest()
+			}
 			st.methods[full] = rt
 		}
 	}

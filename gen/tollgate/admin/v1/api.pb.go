@@ -336,9 +336,17 @@ type Api struct {
 	// The API's CORS policy, on every stage that sets none. Unset: no CORS
 	// handling (an OPTIONS preflight is routed as any other call). Takes
 	// effect with the next deployment.
-	Cors          *CorsConfiguration `protobuf:"bytes,35,opt,name=cors,proto3" json:"cors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Cors *CorsConfiguration `protobuf:"bytes,35,opt,name=cors,proto3" json:"cors,omitempty"`
+	// Validate the request messages of every gRPC method (over gRPC and
+	// REST) against the buf.validate rules and google.api.field_behavior
+	// REQUIRED annotations of the API's descriptors before the backend is
+	// called: a call that breaks any is refused with INVALID_ARGUMENT / 400,
+	// a google.rpc.BadRequest listing every violation and the ErrorInfo
+	// reason REQUEST_INVALID. A route's validate_request overrides it.
+	// Default false. Takes effect with the next deployment.
+	ValidateRequests bool `protobuf:"varint,45,opt,name=validate_requests,json=validateRequests,proto3" json:"validate_requests,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Api) Reset() {
@@ -485,6 +493,13 @@ func (x *Api) GetCors() *CorsConfiguration {
 		return x.Cors
 	}
 	return nil
+}
+
+func (x *Api) GetValidateRequests() bool {
+	if x != nil {
+		return x.ValidateRequests
+	}
+	return false
 }
 
 type isApi_DescriptorSource interface {
@@ -635,9 +650,12 @@ type Route struct {
 	// Which client addresses may call the route, in addition to the API's,
 	// the stage's and the stage's route settings' policies. Unset admits
 	// every address.
-	IpPolicy      *IpPolicy `protobuf:"bytes,42,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	IpPolicy *IpPolicy `protobuf:"bytes,42,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
+	// gRPC method routes: validate request messages as the API's
+	// validate_requests describes. Unset follows the API.
+	ValidateRequest *bool `protobuf:"varint,52,opt,name=validate_request,json=validateRequest,proto3,oneof" json:"validate_request,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -814,6 +832,13 @@ func (x *Route) GetIpPolicy() *IpPolicy {
 		return x.IpPolicy
 	}
 	return nil
+}
+
+func (x *Route) GetValidateRequest() bool {
+	if x != nil && x.ValidateRequest != nil {
+		return *x.ValidateRequest
+	}
+	return false
 }
 
 type isRoute_Match interface {
@@ -2221,7 +2246,7 @@ var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\x9e\b\n" +
+	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xcb\b\n" +
 	"\x03Api\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12!\n" +
@@ -2242,7 +2267,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\r \x01(\tR\x04etag\x128\n" +
 	"\tip_policy\x18\" \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
-	"\x04cors\x18# \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\"T\n" +
+	"\x04cors\x18# \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x12+\n" +
+	"\x11validate_requests\x18- \x01(\bR\x10validateRequests\"T\n" +
 	"\bProtocol\x12\x18\n" +
 	"\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PROTOCOL_GRPC_REST\x10\x01\x12\x16\n" +
@@ -2257,7 +2283,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xe0\a\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xa5\b\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2281,9 +2307,11 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers\x12'\n" +
 	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse\x122\n" +
 	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes\x128\n" +
-	"\tip_policy\x18* \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy:A\xeaA>\n" +
+	"\tip_policy\x18* \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x12.\n" +
+	"\x10validate_request\x184 \x01(\bH\x01R\x0fvalidateRequest\x88\x01\x01:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
-	"\x05match\"A\n" +
+	"\x05matchB\x13\n" +
+	"\x11_validate_request\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +
 	"\x06method\x18\x01 \x01(\tB\x03\xe0A\x02R\x06method\x12\x17\n" +
 	"\x04path\x18\x02 \x01(\tB\x03\xe0A\x02R\x04path\"\xd0\x03\n" +

@@ -55,6 +55,7 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 			transcode.WithOutgoingMetadata(metadata.Pairs(stageRefMetadataKey, rt.ref)),
 			transcode.WithRequestMetadata(g.requestMetadata(len(s.Authorizers) > 0 || namesHeaderCacheKeys(s))),
 			transcode.WithLogger(g.logger),
+			transcode.WithGatewayResponses(s.Snapshot.GetApi().GetGatewayResponses()),
 		)
 		if err != nil {
 			return nil, err
@@ -244,12 +245,12 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 			}
 			if slashErr != nil {
 				if !route.Config.GetAllowEncodedSlashes() {
-					writePathError(w, slashErr)
+					writePathError(w, slashErr, stageResponses(st, ""))
 					return
 				}
 				var err error
 				if canon, err = reqpath.Canonical(rest, true); err != nil {
-					writePathError(w, err)
+					writePathError(w, err, stageResponses(st, ""))
 					return
 				}
 			}
@@ -258,7 +259,7 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 		}
 	}
 	if slashErr != nil {
-		writePathError(w, slashErr)
+		writePathError(w, slashErr, stageResponses(stages[0], ""))
 		return
 	}
 	if rest == openapiPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) && g.serveOpenAPI(w, r, cur, stages, rest) {
@@ -283,7 +284,9 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 		g.transcode(w, r, only, rest)
 		return
 	}
-	writeError(w, http.StatusNotFound, codes.NotFound, "no route of stage "+stages[0].ID+" matches "+r.Method+" "+rest)
+	gatewayerr.WriteHTTP(w, http.StatusNotFound,
+		status.Convert(gatewayerr.New(codes.NotFound, gatewayerr.ReasonRouteNotFound, "no route of stage "+stages[0].ID+" matches "+r.Method+" "+rest)),
+		stageResponses(stages[0], ""))
 }
 
 // corsPolicy returns the CORS policy of the stage that serves r (for a
@@ -335,8 +338,8 @@ func (g *Gateway) transcode(w http.ResponseWriter, r *http.Request, rt *stageRun
 
 // writePathError answers a request whose path reqpath refused: 400, with an
 // ErrorInfo whose reason is reqpath.Reason.
-func writePathError(w http.ResponseWriter, err error) {
-	writeChainError(w, gatewayerr.New(codes.InvalidArgument, reqpath.Reason, err.Error()))
+func writePathError(w http.ResponseWriter, err error, opts ...gatewayerr.WriteOption) {
+	writeChainError(w, gatewayerr.New(codes.InvalidArgument, reqpath.Reason, err.Error()), opts...)
 }
 
 // writeError writes a google.rpc.Status JSON error, the shape every error of

@@ -180,7 +180,7 @@ func (x CustomAuthorizer_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CustomAuthorizer_Type.Descriptor instead.
 func (CustomAuthorizer_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // What happens when a caller sends Cache-Control: max-age=0 without permission.
@@ -237,7 +237,7 @@ func (x CacheSettings_UnauthorizedCacheControl) Number() protoreflect.EnumNumber
 
 // Deprecated: Use CacheSettings_UnauthorizedCacheControl.Descriptor instead.
 func (CacheSettings_UnauthorizedCacheControl) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12, 0}
 }
 
 // How client certificates are asked for.
@@ -292,7 +292,7 @@ func (x MutualTlsAuthentication_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutualTlsAuthentication_Mode.Descriptor instead.
 func (MutualTlsAuthentication_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17, 0}
 }
 
 // Api is a published API: its schema, routes and authorizers. Changes to an
@@ -345,6 +345,17 @@ type Api struct {
 	// reason REQUEST_INVALID. A route's validate_request overrides it.
 	// Default false. Takes effect with the next deployment.
 	ValidateRequests bool `protobuf:"varint,45,opt,name=validate_requests,json=validateRequests,proto3" json:"validate_requests,omitempty"`
+	// Customised responses for the gateway's own refusals on REST and plain
+	// HTTP routes, by type as Amazon API Gateway names them:
+	// DEFAULT_4XX, DEFAULT_5XX, ACCESS_DENIED, UNAUTHORIZED,
+	// MISSING_AUTHENTICATION_TOKEN, INVALID_API_KEY, THROTTLED,
+	// QUOTA_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST_BODY,
+	// BAD_REQUEST_PARAMETERS, INTEGRATION_FAILURE, INTEGRATION_TIMEOUT,
+	// RESOURCE_NOT_FOUND. A refusal's type comes from its ErrorInfo reason;
+	// without a response for it, DEFAULT_4XX or DEFAULT_5XX applies, and
+	// without either the standard google.rpc.Status JSON body. gRPC callers
+	// always get the status. Takes effect with the next deployment.
+	GatewayResponses map[string]*GatewayResponse `protobuf:"bytes,46,rep,name=gateway_responses,json=gatewayResponses,proto3" json:"gateway_responses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -502,6 +513,13 @@ func (x *Api) GetValidateRequests() bool {
 	return false
 }
 
+func (x *Api) GetGatewayResponses() map[string]*GatewayResponse {
+	if x != nil {
+		return x.GatewayResponses
+	}
+	return nil
+}
+
 type isApi_DescriptorSource interface {
 	isApi_DescriptorSource()
 }
@@ -522,6 +540,83 @@ func (*Api_FileDescriptorSet) isApi_DescriptorSource() {}
 
 func (*Api_Reflection) isApi_DescriptorSource() {}
 
+// GatewayResponse replaces the gateway's answer to one type of refusal.
+type GatewayResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The HTTP status, 100 to 599. 0 keeps the refusal's own.
+	StatusCode int32 `protobuf:"varint,1,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	// Headers added to the response (names and values are literal).
+	ResponseHeaders map[string]string `protobuf:"bytes,2,rep,name=response_headers,json=responseHeaders,proto3" json:"response_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The body, with $context variables substituted: $context.requestId,
+	// $context.error.message, $context.error.messageString (the message as a
+	// quoted JSON string), $context.error.responseType and
+	// $context.error.reason. Empty keeps the google.rpc.Status JSON body. At
+	// most 16 KiB.
+	BodyTemplate string `protobuf:"bytes,3,opt,name=body_template,json=bodyTemplate,proto3" json:"body_template,omitempty"`
+	// The body's Content-Type. Default "application/json".
+	ContentType   string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GatewayResponse) Reset() {
+	*x = GatewayResponse{}
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GatewayResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GatewayResponse) ProtoMessage() {}
+
+func (x *GatewayResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GatewayResponse.ProtoReflect.Descriptor instead.
+func (*GatewayResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GatewayResponse) GetStatusCode() int32 {
+	if x != nil {
+		return x.StatusCode
+	}
+	return 0
+}
+
+func (x *GatewayResponse) GetResponseHeaders() map[string]string {
+	if x != nil {
+		return x.ResponseHeaders
+	}
+	return nil
+}
+
+func (x *GatewayResponse) GetBodyTemplate() string {
+	if x != nil {
+		return x.BodyTemplate
+	}
+	return ""
+}
+
+func (x *GatewayResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
 // ReflectionSource names a backend that serves gRPC server reflection.
 type ReflectionSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -538,7 +633,7 @@ type ReflectionSource struct {
 
 func (x *ReflectionSource) Reset() {
 	*x = ReflectionSource{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -550,7 +645,7 @@ func (x *ReflectionSource) String() string {
 func (*ReflectionSource) ProtoMessage() {}
 
 func (x *ReflectionSource) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -563,7 +658,7 @@ func (x *ReflectionSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReflectionSource.ProtoReflect.Descriptor instead.
 func (*ReflectionSource) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{1}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ReflectionSource) GetTarget() string {
@@ -660,7 +755,7 @@ type Route struct {
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +767,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +780,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{2}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Route) GetName() string {
@@ -881,7 +976,7 @@ type HttpMatch struct {
 
 func (x *HttpMatch) Reset() {
 	*x = HttpMatch{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +988,7 @@ func (x *HttpMatch) String() string {
 func (*HttpMatch) ProtoMessage() {}
 
 func (x *HttpMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1001,7 @@ func (x *HttpMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpMatch.ProtoReflect.Descriptor instead.
 func (*HttpMatch) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *HttpMatch) GetMethod() string {
@@ -951,7 +1046,7 @@ type Authorizer struct {
 
 func (x *Authorizer) Reset() {
 	*x = Authorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1058,7 @@ func (x *Authorizer) String() string {
 func (*Authorizer) ProtoMessage() {}
 
 func (x *Authorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1071,7 @@ func (x *Authorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Authorizer.ProtoReflect.Descriptor instead.
 func (*Authorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Authorizer) GetName() string {
@@ -1089,7 +1184,7 @@ type JwtAuthorizer struct {
 
 func (x *JwtAuthorizer) Reset() {
 	*x = JwtAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1196,7 @@ func (x *JwtAuthorizer) String() string {
 func (*JwtAuthorizer) ProtoMessage() {}
 
 func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1209,7 @@ func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JwtAuthorizer.ProtoReflect.Descriptor instead.
 func (*JwtAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *JwtAuthorizer) GetIssuer() string {
@@ -1218,7 +1313,7 @@ type CustomAuthorizer struct {
 
 func (x *CustomAuthorizer) Reset() {
 	*x = CustomAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1325,7 @@ func (x *CustomAuthorizer) String() string {
 func (*CustomAuthorizer) ProtoMessage() {}
 
 func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1338,7 @@ func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomAuthorizer.ProtoReflect.Descriptor instead.
 func (*CustomAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CustomAuthorizer) GetType() CustomAuthorizer_Type {
@@ -1343,7 +1438,7 @@ type Deployment struct {
 
 func (x *Deployment) Reset() {
 	*x = Deployment{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1450,7 @@ func (x *Deployment) String() string {
 func (*Deployment) ProtoMessage() {}
 
 func (x *Deployment) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1463,7 @@ func (x *Deployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
 func (*Deployment) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Deployment) GetName() string {
@@ -1421,7 +1516,7 @@ type ApiSnapshot struct {
 
 func (x *ApiSnapshot) Reset() {
 	*x = ApiSnapshot{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1528,7 @@ func (x *ApiSnapshot) String() string {
 func (*ApiSnapshot) ProtoMessage() {}
 
 func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1541,7 @@ func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiSnapshot.ProtoReflect.Descriptor instead.
 func (*ApiSnapshot) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ApiSnapshot) GetApi() *Api {
@@ -1524,7 +1619,7 @@ type Stage struct {
 
 func (x *Stage) Reset() {
 	*x = Stage{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1536,7 +1631,7 @@ func (x *Stage) String() string {
 func (*Stage) ProtoMessage() {}
 
 func (x *Stage) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1549,7 +1644,7 @@ func (x *Stage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stage.ProtoReflect.Descriptor instead.
 func (*Stage) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Stage) GetName() string {
@@ -1696,7 +1791,7 @@ type RouteSettings struct {
 
 func (x *RouteSettings) Reset() {
 	*x = RouteSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1803,7 @@ func (x *RouteSettings) String() string {
 func (*RouteSettings) ProtoMessage() {}
 
 func (x *RouteSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1816,7 @@ func (x *RouteSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSettings.ProtoReflect.Descriptor instead.
 func (*RouteSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RouteSettings) GetThrottle() *ThrottleSettings {
@@ -1780,7 +1875,7 @@ type CacheSettings struct {
 
 func (x *CacheSettings) Reset() {
 	*x = CacheSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1887,7 @@ func (x *CacheSettings) String() string {
 func (*CacheSettings) ProtoMessage() {}
 
 func (x *CacheSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +1900,7 @@ func (x *CacheSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheSettings.ProtoReflect.Descriptor instead.
 func (*CacheSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CacheSettings) GetEnabled() bool {
@@ -1865,7 +1960,7 @@ type CanarySettings struct {
 
 func (x *CanarySettings) Reset() {
 	*x = CanarySettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +1972,7 @@ func (x *CanarySettings) String() string {
 func (*CanarySettings) ProtoMessage() {}
 
 func (x *CanarySettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +1985,7 @@ func (x *CanarySettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanarySettings.ProtoReflect.Descriptor instead.
 func (*CanarySettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CanarySettings) GetDeployment() string {
@@ -1928,7 +2023,7 @@ type AccessLogSettings struct {
 
 func (x *AccessLogSettings) Reset() {
 	*x = AccessLogSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1940,7 +2035,7 @@ func (x *AccessLogSettings) String() string {
 func (*AccessLogSettings) ProtoMessage() {}
 
 func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1953,7 +2048,7 @@ func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogSettings.ProtoReflect.Descriptor instead.
 func (*AccessLogSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AccessLogSettings) GetEnabled() bool {
@@ -1981,7 +2076,7 @@ type TracingSettings struct {
 
 func (x *TracingSettings) Reset() {
 	*x = TracingSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1993,7 +2088,7 @@ func (x *TracingSettings) String() string {
 func (*TracingSettings) ProtoMessage() {}
 
 func (x *TracingSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2006,7 +2101,7 @@ func (x *TracingSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TracingSettings.ProtoReflect.Descriptor instead.
 func (*TracingSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TracingSettings) GetEnabled() bool {
@@ -2062,7 +2157,7 @@ type DomainMapping struct {
 
 func (x *DomainMapping) Reset() {
 	*x = DomainMapping{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2074,7 +2169,7 @@ func (x *DomainMapping) String() string {
 func (*DomainMapping) ProtoMessage() {}
 
 func (x *DomainMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2087,7 +2182,7 @@ func (x *DomainMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainMapping.ProtoReflect.Descriptor instead.
 func (*DomainMapping) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DomainMapping) GetName() string {
@@ -2200,7 +2295,7 @@ type MutualTlsAuthentication struct {
 
 func (x *MutualTlsAuthentication) Reset() {
 	*x = MutualTlsAuthentication{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2212,7 +2307,7 @@ func (x *MutualTlsAuthentication) String() string {
 func (*MutualTlsAuthentication) ProtoMessage() {}
 
 func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2225,7 +2320,7 @@ func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutualTlsAuthentication.ProtoReflect.Descriptor instead.
 func (*MutualTlsAuthentication) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MutualTlsAuthentication) GetTruststorePem() string {
@@ -2246,7 +2341,8 @@ var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xcb\b\n" +
+	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\x8f\n" +
+	"\n" +
 	"\x03Api\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12!\n" +
@@ -2268,7 +2364,11 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x04etag\x18\r \x01(\tR\x04etag\x128\n" +
 	"\tip_policy\x18\" \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
 	"\x04cors\x18# \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x12+\n" +
-	"\x11validate_requests\x18- \x01(\bR\x10validateRequests\"T\n" +
+	"\x11validate_requests\x18- \x01(\bR\x10validateRequests\x12Y\n" +
+	"\x11gateway_responses\x18. \x03(\v2,.tollgate.admin.v1.Api.GatewayResponsesEntryR\x10gatewayResponses\x1ag\n" +
+	"\x15GatewayResponsesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x128\n" +
+	"\x05value\x18\x02 \x01(\v2\".tollgate.admin.v1.GatewayResponseR\x05value:\x028\x01\"T\n" +
 	"\bProtocol\x12\x18\n" +
 	"\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PROTOCOL_GRPC_REST\x10\x01\x12\x16\n" +
@@ -2279,7 +2379,16 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x19API_KEY_SOURCE_AUTHORIZER\x10\x02:,\xeaA)\n" +
 	"\x10tollgate.dev/Api\x12\n" +
 	"apis/{api}*\x04apis2\x03apiB\x13\n" +
-	"\x11descriptor_source\"]\n" +
+	"\x11descriptor_source\"\xa2\x02\n" +
+	"\x0fGatewayResponse\x12\x1f\n" +
+	"\vstatus_code\x18\x01 \x01(\x05R\n" +
+	"statusCode\x12b\n" +
+	"\x10response_headers\x18\x02 \x03(\v27.tollgate.admin.v1.GatewayResponse.ResponseHeadersEntryR\x0fresponseHeaders\x12#\n" +
+	"\rbody_template\x18\x03 \x01(\tR\fbodyTemplate\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x1aB\n" +
+	"\x14ResponseHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"]\n" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
@@ -2476,7 +2585,7 @@ func file_tollgate_admin_v1_api_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(Api_Protocol)(0),                           // 0: tollgate.admin.v1.Api.Protocol
 	(Api_ApiKeySource)(0),                       // 1: tollgate.admin.v1.Api.ApiKeySource
@@ -2484,92 +2593,98 @@ var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(CacheSettings_UnauthorizedCacheControl)(0), // 3: tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
 	(MutualTlsAuthentication_Mode)(0),           // 4: tollgate.admin.v1.MutualTlsAuthentication.Mode
 	(*Api)(nil),                                 // 5: tollgate.admin.v1.Api
-	(*ReflectionSource)(nil),                    // 6: tollgate.admin.v1.ReflectionSource
-	(*Route)(nil),                               // 7: tollgate.admin.v1.Route
-	(*HttpMatch)(nil),                           // 8: tollgate.admin.v1.HttpMatch
-	(*Authorizer)(nil),                          // 9: tollgate.admin.v1.Authorizer
-	(*JwtAuthorizer)(nil),                       // 10: tollgate.admin.v1.JwtAuthorizer
-	(*CustomAuthorizer)(nil),                    // 11: tollgate.admin.v1.CustomAuthorizer
-	(*Deployment)(nil),                          // 12: tollgate.admin.v1.Deployment
-	(*ApiSnapshot)(nil),                         // 13: tollgate.admin.v1.ApiSnapshot
-	(*Stage)(nil),                               // 14: tollgate.admin.v1.Stage
-	(*RouteSettings)(nil),                       // 15: tollgate.admin.v1.RouteSettings
-	(*CacheSettings)(nil),                       // 16: tollgate.admin.v1.CacheSettings
-	(*CanarySettings)(nil),                      // 17: tollgate.admin.v1.CanarySettings
-	(*AccessLogSettings)(nil),                   // 18: tollgate.admin.v1.AccessLogSettings
-	(*TracingSettings)(nil),                     // 19: tollgate.admin.v1.TracingSettings
-	(*DomainMapping)(nil),                       // 20: tollgate.admin.v1.DomainMapping
-	(*MutualTlsAuthentication)(nil),             // 21: tollgate.admin.v1.MutualTlsAuthentication
-	nil,                                         // 22: tollgate.admin.v1.Stage.VariablesEntry
-	nil,                                         // 23: tollgate.admin.v1.Stage.RouteSettingsEntry
-	nil,                                         // 24: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	(*Integration)(nil),                         // 25: tollgate.admin.v1.Integration
-	(*timestamppb.Timestamp)(nil),               // 26: google.protobuf.Timestamp
-	(*IpPolicy)(nil),                            // 27: tollgate.admin.v1.IpPolicy
-	(*CorsConfiguration)(nil),                   // 28: tollgate.admin.v1.CorsConfiguration
-	(*durationpb.Duration)(nil),                 // 29: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 30: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 31: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 32: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 33: tollgate.admin.v1.ThrottleSettings
-	(*WebSocketSettings)(nil),                   // 34: tollgate.admin.v1.WebSocketSettings
+	(*GatewayResponse)(nil),                     // 6: tollgate.admin.v1.GatewayResponse
+	(*ReflectionSource)(nil),                    // 7: tollgate.admin.v1.ReflectionSource
+	(*Route)(nil),                               // 8: tollgate.admin.v1.Route
+	(*HttpMatch)(nil),                           // 9: tollgate.admin.v1.HttpMatch
+	(*Authorizer)(nil),                          // 10: tollgate.admin.v1.Authorizer
+	(*JwtAuthorizer)(nil),                       // 11: tollgate.admin.v1.JwtAuthorizer
+	(*CustomAuthorizer)(nil),                    // 12: tollgate.admin.v1.CustomAuthorizer
+	(*Deployment)(nil),                          // 13: tollgate.admin.v1.Deployment
+	(*ApiSnapshot)(nil),                         // 14: tollgate.admin.v1.ApiSnapshot
+	(*Stage)(nil),                               // 15: tollgate.admin.v1.Stage
+	(*RouteSettings)(nil),                       // 16: tollgate.admin.v1.RouteSettings
+	(*CacheSettings)(nil),                       // 17: tollgate.admin.v1.CacheSettings
+	(*CanarySettings)(nil),                      // 18: tollgate.admin.v1.CanarySettings
+	(*AccessLogSettings)(nil),                   // 19: tollgate.admin.v1.AccessLogSettings
+	(*TracingSettings)(nil),                     // 20: tollgate.admin.v1.TracingSettings
+	(*DomainMapping)(nil),                       // 21: tollgate.admin.v1.DomainMapping
+	(*MutualTlsAuthentication)(nil),             // 22: tollgate.admin.v1.MutualTlsAuthentication
+	nil,                                         // 23: tollgate.admin.v1.Api.GatewayResponsesEntry
+	nil,                                         // 24: tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	nil,                                         // 25: tollgate.admin.v1.Stage.VariablesEntry
+	nil,                                         // 26: tollgate.admin.v1.Stage.RouteSettingsEntry
+	nil,                                         // 27: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	(*Integration)(nil),                         // 28: tollgate.admin.v1.Integration
+	(*timestamppb.Timestamp)(nil),               // 29: google.protobuf.Timestamp
+	(*IpPolicy)(nil),                            // 30: tollgate.admin.v1.IpPolicy
+	(*CorsConfiguration)(nil),                   // 31: tollgate.admin.v1.CorsConfiguration
+	(*durationpb.Duration)(nil),                 // 32: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 33: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 34: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 35: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 36: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 37: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
-	6,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
-	25, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
+	7,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
+	28, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
-	26, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
-	26, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
-	27, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	28, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	8,  // 8: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	25, // 9: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	29, // 10: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	30, // 11: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	26, // 12: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	26, // 13: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	27, // 14: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	10, // 15: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	11, // 16: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	26, // 17: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	26, // 18: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	29, // 19: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
-	2,  // 20: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	31, // 21: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	32, // 22: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	29, // 23: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	13, // 24: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	26, // 25: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 26: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	7,  // 27: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	9,  // 28: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	22, // 29: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	33, // 30: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	23, // 31: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	16, // 32: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	17, // 33: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	18, // 34: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	19, // 35: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	26, // 36: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	26, // 37: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	34, // 38: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	27, // 39: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	28, // 40: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	33, // 41: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	27, // 42: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	3,  // 43: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	24, // 44: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	26, // 45: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	26, // 46: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	21, // 47: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
-	4,  // 48: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
-	15, // 49: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	50, // [50:50] is the sub-list for method output_type
-	50, // [50:50] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	29, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
+	29, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
+	30, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	31, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	23, // 8: tollgate.admin.v1.Api.gateway_responses:type_name -> tollgate.admin.v1.Api.GatewayResponsesEntry
+	24, // 9: tollgate.admin.v1.GatewayResponse.response_headers:type_name -> tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	9,  // 10: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
+	28, // 11: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	32, // 12: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	33, // 13: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	29, // 14: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	29, // 15: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	30, // 16: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	11, // 17: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	12, // 18: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	29, // 19: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	29, // 20: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	32, // 21: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	2,  // 22: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
+	34, // 23: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	35, // 24: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	32, // 25: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	14, // 26: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	29, // 27: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 28: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	8,  // 29: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	10, // 30: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	25, // 31: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	36, // 32: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	26, // 33: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	17, // 34: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	18, // 35: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	19, // 36: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	20, // 37: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	29, // 38: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	29, // 39: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	37, // 40: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	30, // 41: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	31, // 42: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	36, // 43: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	30, // 44: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	3,  // 45: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	27, // 46: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	29, // 47: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	29, // 48: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	22, // 49: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
+	4,  // 50: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
+	6,  // 51: tollgate.admin.v1.Api.GatewayResponsesEntry.value:type_name -> tollgate.admin.v1.GatewayResponse
+	16, // 52: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	53, // [53:53] is the sub-list for method output_type
+	53, // [53:53] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -2583,32 +2698,32 @@ func file_tollgate_admin_v1_api_proto_init() {
 		(*Api_FileDescriptorSet)(nil),
 		(*Api_Reflection)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[2].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[3].OneofWrappers = []any{
 		(*Route_GrpcMethod)(nil),
 		(*Route_Http)(nil),
 		(*Route_WebsocketRouteKey)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[4].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[5].OneofWrappers = []any{
 		(*Authorizer_Jwt)(nil),
 		(*Authorizer_Custom)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[5].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
 		(*JwtAuthorizer_JwksUri)(nil),
 		(*JwtAuthorizer_InlineJwks)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[7].OneofWrappers = []any{
 		(*CustomAuthorizer_Grpc)(nil),
 		(*CustomAuthorizer_Http)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[10].OneofWrappers = []any{}
 	file_tollgate_admin_v1_api_proto_msgTypes[11].OneofWrappers = []any{}
+	file_tollgate_admin_v1_api_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_api_proto_rawDesc), len(file_tollgate_admin_v1_api_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   20,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

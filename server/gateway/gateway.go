@@ -502,6 +502,11 @@ func (g *Gateway) GracefulStop(ctx context.Context) {
 // context; calls no stage serves end here with UNIMPLEMENTED.
 func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	ctx := ss.Context()
+	if isReflection(info.FullMethod) && !inProcess(ctx) {
+		if served, err := g.serveReflection(ss, info.FullMethod); served {
+			return err
+		}
+	}
 	var route *routing.Route
 	internal := inProcess(ctx)
 	if ref := firstValue(ctx, stageRefMetadataKey); ref != "" && internal {

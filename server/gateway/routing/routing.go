@@ -392,6 +392,19 @@ func (t *Table) stageForAuthority(authority string) *Stage {
 	return nil
 }
 
+// StageForAuthority returns the stage a gRPC :authority maps to through a
+// domain mapping, or nil.
+func (t *Table) StageForAuthority(authority string) *Stage {
+	if authority == "" {
+		return nil
+	}
+	return t.stageForAuthority(authority)
+}
+
+// StagesMatching returns the stages an x-tollgate-stage value names:
+// "apis/a/stages/s", "a/s" or "s" (every API's stage s).
+func (t *Table) StagesMatching(hint string) []*Stage { return t.stagesByHint(hint) }
+
 // Stages returns every compiled stage, by name.
 func (t *Table) Stages() []*Stage {
 	out := make([]*Stage, 0, len(t.stages))

@@ -1613,8 +1613,14 @@ type Stage struct {
 	// request's own URL as its server. A route of the API at that path wins.
 	// Default false.
 	OpenapiDocumentEnabled bool `protobuf:"varint,50,opt,name=openapi_document_enabled,json=openapiDocumentEnabled,proto3" json:"openapi_document_enabled,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// Serve gRPC server reflection (grpc.reflection.v1 and v1alpha) on the
+	// data port from the deployment's descriptors, so that tools such as
+	// grpcurl need no protoset. A client chooses the stage as for any gRPC
+	// call (x-tollgate-stage, or a domain mapping's :authority); without one,
+	// the only stage that enables reflection answers. Default false.
+	GrpcReflectionEnabled bool `protobuf:"varint,51,opt,name=grpc_reflection_enabled,json=grpcReflectionEnabled,proto3" json:"grpc_reflection_enabled,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Stage) Reset() {
@@ -1769,6 +1775,13 @@ func (x *Stage) GetCors() *CorsConfiguration {
 func (x *Stage) GetOpenapiDocumentEnabled() bool {
 	if x != nil {
 		return x.OpenapiDocumentEnabled
+	}
+	return false
+}
+
+func (x *Stage) GetGrpcReflectionEnabled() bool {
+	if x != nil {
+		return x.GrpcReflectionEnabled
 	}
 	return false
 }
@@ -2476,7 +2489,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\vApiSnapshot\x12(\n" +
 	"\x03api\x18\x01 \x01(\v2\x16.tollgate.admin.v1.ApiR\x03api\x120\n" +
 	"\x06routes\x18\x02 \x03(\v2\x18.tollgate.admin.v1.RouteR\x06routes\x12?\n" +
-	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\xce\t\n" +
+	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\x86\n" +
+	"\n" +
 	"\x05Stage\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2501,7 +2515,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\twebsocket\x18\x0f \x01(\v2$.tollgate.admin.v1.WebSocketSettingsR\twebsocket\x128\n" +
 	"\tip_policy\x18$ \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
 	"\x04cors\x18% \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x128\n" +
-	"\x18openapi_document_enabled\x182 \x01(\bR\x16openapiDocumentEnabled\x1a<\n" +
+	"\x18openapi_document_enabled\x182 \x01(\bR\x16openapiDocumentEnabled\x126\n" +
+	"\x17grpc_reflection_enabled\x183 \x01(\bR\x15grpcReflectionEnabled\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1ab\n" +

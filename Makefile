@@ -56,7 +56,7 @@ help: ## Show this help (default target)
 ##@ Toolchain (needs Node/npm)
 
 .PHONY: tools
-tools: $(NPM_STAMP) protodeps ## Install pinned buf + google protos (npm ci if needed), then protodeps
+tools: $(NPM_STAMP) protodeps ## Install pinned buf, google protos and the Connect-Node test client (npm ci if needed), then protodeps
 
 $(NPM_STAMP): package-lock.json package.json
 	$(NPM) ci --no-audit --no-fund

@@ -156,6 +156,19 @@ func TestCORS(t *testing.T) {
 		t.Errorf("OPTIONS without Access-Control-Request-Method answered as a preflight: %d %v", code, h)
 	}
 
+	// Connect and gRPC-Web calls from browsers get the same headers.
+	connect := func(origin string) (int, http.Header) {
+		code, h, _ := send(http.MethodPost, "/demo/tollgate.example.v1.BookstoreService/ListShelves", origin,
+			"Content-Type", "application/json", "Connect-Protocol-Version", "1")
+		return code, h
+	}
+	if code, h := connect(app); code != http.StatusOK || h.Get("Access-Control-Allow-Origin") != app {
+		t.Errorf("Connect call from an allowed origin: %d %v", code, h)
+	}
+	if code, h := connect(evil); code != http.StatusOK || h.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("Connect call from another origin: %d %v, want no CORS headers", code, h)
+	}
+
 	// The stage's policy replaces the API's.
 	stage.Cors = &adminv1.CorsConfiguration{AllowOrigins: []string{"*"}, AllowMethods: []string{"*"}}
 	must(admin.UpdateStage(actx, &adminv1.UpdateStageRequest{Stage: stage}))

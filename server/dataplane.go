@@ -9,6 +9,8 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
+	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/interceptors/chain"
 	"github.com/tollgate-gw/tollgate/interceptors/ippolicy"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
@@ -37,8 +39,7 @@ func (s *Server) buildDataPlane() error {
 	// authorizer is called); account and stage throttling; authorization — the
 	// route's authorizer first (a custom one may choose the caller's API
 	// key), then the API key; then the usage plan's throttle and quota for
-	// that key (after request validation); then the response cache, which
-	// refused calls never reach.
+	// that key; then the response cache, which refused calls never reach.
 	obs, err := s.buildObservability()
 	if err != nil {
 		return err
@@ -50,26 +51,39 @@ func (s *Server) buildDataPlane() error {
 	if err != nil {
 		return fmt.Errorf("server: request validation: %w", err)
 	}
-	chain := append(obs.interceptors,
-		s.mtlsInterceptor(), // before any policy: a misdirected call is refused outright
-		ippolicy.StreamServerInterceptor(),
-		throttle.StreamServerInterceptor(limiter, s.callThrottleChecks),
-		s.authorizers.StreamServerInterceptor(),
-		apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
+	s.respCache = s.newResponseCache()
+	// Each step says what it reads from the call record that an earlier
+	// step writes: chain.Build refuses an order that breaks it.
+	steps := make([]chain.Step, 0, len(obs.interceptors)+8)
+	for _, ic := range obs.interceptors {
+		steps = append(steps, chain.Step{Name: "observability", Interceptor: ic})
+	}
+	steps = append(steps,
+		chain.Step{Name: "mutual TLS", Interceptor: s.mtlsInterceptor()}, // before any policy: a misdirected call is refused outright
+		chain.Step{Name: "IP policy", Interceptor: ippolicy.StreamServerInterceptor()},
+		chain.Step{Name: "account and stage throttle", Interceptor: throttle.StreamServerInterceptor(limiter, s.callThrottleChecks)},
+		chain.Step{Name: "authorizer", Interceptor: s.authorizers.StreamServerInterceptor(), Provides: authorizer.Provides},
+		chain.Step{Name: "API key", Interceptor: apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
+			Needs: apikey.Needs, Provides: apikey.Provides},
 		// Request validation, once the caller is known: an
 		// unauthenticated caller learns nothing of the API's rules, and
 		// an invalid call spends none of the plan's throttle or quota.
-		validator.StreamServerInterceptor(),
-		throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
-		quota.StreamServerInterceptor(s.quota),
+		chain.Step{Name: "request validation", Interceptor: validator.StreamServerInterceptor()},
+		// planThrottleChecks reads the caller's usage plan.
+		chain.Step{Name: "usage plan throttle", Interceptor: throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
+			Needs: []callinfo.Fact{callinfo.FactAPIKey}},
+		chain.Step{Name: "quota", Interceptor: quota.StreamServerInterceptor(s.quota), Needs: quota.Needs},
+		chain.Step{Name: "response cache", Interceptor: s.respCache.StreamServerInterceptor(), Needs: cache.Needs},
 	)
-	s.respCache = s.newResponseCache()
-	chain = append(chain, s.respCache.StreamServerInterceptor())
+	policies, err := chain.Build(steps...)
+	if err != nil {
+		return fmt.Errorf("server: the policy chain: %w", err)
+	}
 	trusted, err := forwarded.ParsePrefixes(s.cfg.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("server: trusted proxies: %w", err) // Validate refused it already
 	}
-	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(chain...),
+	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(policies...),
 		// The WebSocket callback API accepts the admin token too.
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL),

@@ -34,6 +34,8 @@ func TestDataPlaneReflection(t *testing.T) {
 			return nil, err
 		}
 		if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+			// io.EOF: the server ended the stream; Recv has its status.
+			_, err = stream.Recv()
 			return nil, err
 		}
 		resp, err := stream.Recv()

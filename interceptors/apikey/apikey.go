@@ -44,6 +44,14 @@ var (
 	errIPDenied  = gatewayerr.New(codes.PermissionDenied, gatewayerr.ReasonIPDenied, "Forbidden")
 )
 
+// Needs and Provides are the API-key policy's place in the chain (see
+// interceptors/chain): it reads the key a custom authorizer chose (with
+// the API key source AUTHORIZER) and resolves the caller's key and plan.
+var (
+	Needs    = []callinfo.Fact{callinfo.FactUsageIdentifierKey}
+	Provides = []callinfo.Fact{callinfo.FactAPIKey}
+)
+
 // Key is what a Lookup knows about a key.
 type Key struct {
 	// Name is the key's resource name.

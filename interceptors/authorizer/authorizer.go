@@ -144,6 +144,11 @@ type customEntry struct {
 	target     string         // resolved callout target
 }
 
+// Provides is what the authorizer policy writes into the call record for
+// the policies after it (see interceptors/chain): the principal and
+// context, and the API key a custom authorizer chose.
+var Provides = []callinfo.Fact{callinfo.FactPrincipal, callinfo.FactUsageIdentifierKey}
+
 // New returns an Interceptor. Close it to release callout connections.
 func New(opts ...Option) *Interceptor {
 	i := &Interceptor{

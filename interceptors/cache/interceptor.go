@@ -39,6 +39,12 @@ const (
 	miss = "miss"
 )
 
+// Needs is what the response cache reads from the call record (see
+// interceptors/chain): the caller's identity and API key, part of every
+// key of a route that is not shared by callers, and known only once the
+// caller is authorized.
+var Needs = []callinfo.Fact{callinfo.FactPrincipal, callinfo.FactAPIKey}
+
 // StreamServerInterceptor returns the interceptor that answers cacheable
 // calls from their stage's cache and fills it. It must run after
 // authorization and throttling, so that a refused call never reaches the

@@ -204,6 +204,24 @@ func StripInternal(h http.Header) {
 	}
 }
 
+// Fact names a part of the call record that one policy writes and others
+// read, so that the chain can be checked for an order that honours it
+// (see package interceptors/chain).
+type Fact string
+
+// The facts policies hand on through the call record.
+const (
+	// FactPrincipal is Call.Principal and Call.AuthorizerContext: the
+	// caller's identity once authorized.
+	FactPrincipal Fact = "principal"
+	// FactUsageIdentifierKey is Call.UsageIdentifierKey: the API key value
+	// a custom authorizer chose.
+	FactUsageIdentifierKey Fact = "usage identifier key"
+	// FactAPIKey is Call.APIKey: the caller's valid API key and its usage
+	// plan.
+	FactAPIKey Fact = "API key"
+)
+
 // Metadata entries the gateway sends to backends about the caller.
 const (
 	// PrincipalMetadataKey carries the authorized caller's identity.

@@ -61,6 +61,10 @@ func check(ctx context.Context, c *Counter) (retryAfter time.Duration, err error
 	return d, Refusal(key, plan, d)
 }
 
+// Needs is what the quota policy reads from the call record (see
+// interceptors/chain): the caller's API key and its usage plan.
+var Needs = []callinfo.Fact{callinfo.FactAPIKey}
+
 // StreamServerInterceptor returns an interceptor that counts every
 // streaming call (and so every data-plane call, whose proxy is one stream
 // handler) made with an API key in a usage plan against the plan's quota,

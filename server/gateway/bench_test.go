@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"connectrpc.com/connect"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -17,7 +18,8 @@ import (
 )
 
 // The dispatch benchmarks compare one 1 KiB unary call made directly to the
-// backend, through the gateway over gRPC, and through the gateway over
+// backend, through the gateway over gRPC, over gRPC-Web and Connect
+// (HTTP/1.1, translated into the same gRPC server in process), and over
 // REST/JSON (transcoded and dispatched in-process into the same gRPC chain).
 
 func BenchmarkUnary(b *testing.B) {
@@ -51,6 +53,26 @@ func BenchmarkUnary(b *testing.B) {
 			}
 		}
 	})
+	for _, wc := range []struct {
+		name string
+		opts []connect.ClientOption
+	}{
+		{"gateway-grpc-web", []connect.ClientOption{connect.WithGRPCWeb()}},
+		{"gateway-connect", nil},
+		{"gateway-connect-json", []connect.ClientOption{connect.WithProtoJSON()}},
+	} {
+		b.Run(wc.name, func(b *testing.B) {
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			client := connect.NewClient[examplev1.EchoRequest, examplev1.EchoResponse](&http.Client{Transport: tr}, tg.url("/prod"+echoService+"Echo"), wc.opts...)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := client.CallUnary(context.Background(), connect.NewRequest(&examplev1.EchoRequest{Payload: payload})); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("gateway-rest", func(b *testing.B) {
 		body := []byte(`{"payload":"` + base64.StdEncoding.EncodeToString(payload) + `"}`)
 		client := &http.Client{}

@@ -284,10 +284,11 @@ var restClient = protocolClient{
 	},
 }
 
-// TestResponseCache runs the same story over gRPC and REST, through the
-// gateway's real chain, backend and authorizer.
+// TestResponseCache runs the same story over gRPC, REST, gRPC-Web and
+// Connect (GET included), through the gateway's real chain, backend and
+// authorizer.
 func TestResponseCache(t *testing.T) {
-	for _, pc := range []protocolClient{grpcClient, restClient} {
+	for _, pc := range append([]protocolClient{grpcClient, restClient}, webProtocolClients...) {
 		t.Run(pc.name, func(t *testing.T) {
 			be := &countingBookstore{}
 			e := newCacheEnv(t, be)

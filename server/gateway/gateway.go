@@ -521,7 +521,18 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		route = r
 	} else {
 		internal = false
-		r, err := g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(ctx, StageMetadataKey), firstValue(ctx, ":authority"))
+		var r *routing.Route
+		var err error
+		if st := webStage(ctx); st != nil {
+			// A translated web client call, pinned to the stage that
+			// matched its HTTP request.
+			var ok bool
+			if r, ok = st.Method(info.FullMethod); !ok {
+				err = fmt.Errorf("%w: stage %s does not serve %s", routing.ErrNoRoute, st.Name, info.FullMethod)
+			}
+		} else {
+			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(ctx, StageMetadataKey), firstValue(ctx, ":authority"))
+		}
 		switch {
 		case errors.Is(err, routing.ErrAmbiguous):
 			return status.Error(codes.FailedPrecondition, err.Error())
@@ -549,6 +560,9 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		call.UserAgent = firstValue(ctx, "user-agent")
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
+	if webStage(ctx) != nil {
+		return handler(srv, &webStream{routedStream{ServerStream: ss, ctx: ctx}})
+	}
 	return handler(srv, &routedStream{ServerStream: ss, ctx: ctx})
 }
 

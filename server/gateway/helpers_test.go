@@ -53,8 +53,9 @@ func startGateway(t testing.TB) *testGateway {
 }
 
 // serveGateway serves gw on a loopback listener speaking HTTP/1.1, h2c and
-// gRPC (native transport), as the real data port does.
-func serveGateway(t testing.TB, gw *gateway.Gateway) *testGateway {
+// gRPC (native transport), as the real data port does. wrap, if any, wraps
+// the HTTP handler.
+func serveGateway(t testing.TB, gw *gateway.Gateway, wrap ...func(http.Handler) http.Handler) *testGateway {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,7 +64,11 @@ func serveGateway(t testing.TB, gw *gateway.Gateway) *testGateway {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
-	srv := &http.Server{Handler: gw, Protocols: &protocols, ReadHeaderTimeout: 5 * time.Second}
+	var h http.Handler = gw
+	for _, w := range wrap {
+		h = w(h)
+	}
+	srv := &http.Server{Handler: h, Protocols: &protocols, ReadHeaderTimeout: 5 * time.Second}
 	split := connsplit.New(ln)
 	go func() { _ = split.Serve() }()
 	go func() { _ = srv.Serve(split.HTTP()) }()

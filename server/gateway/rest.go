@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/reqpath"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
+	"github.com/tollgate-gw/tollgate/server/gateway/webclients"
 )
 
 // compiled is one routing table with the runtime parts built for it.
@@ -31,6 +32,7 @@ type stageRuntime struct {
 	ref        string
 	stage      *routing.Stage
 	transcoder *transcode.Transcoder        // nil without descriptors
+	web        *webclients.Handler          // gRPC-Web, Connect, WebSocket calls; nil without descriptors
 	bindings   map[string]*pathtemplate.Set // HTTP verb → REST bindings, to choose between APIs
 	openapi    *openapiDoc                  // built on the first request for it
 }
@@ -41,7 +43,7 @@ type stageRuntime struct {
 // matched on the previous table valid. Load registers the reference.
 func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime) (*stageRuntime, error) {
 	if prev != nil && prev.stage.Files == s.Files {
-		return &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, bindings: prev.bindings, openapi: &openapiDoc{}}, nil
+		return &stageRuntime{ref: prev.ref, stage: s, transcoder: prev.transcoder, web: prev.web, bindings: prev.bindings, openapi: &openapiDoc{}}, nil
 	}
 	return g.newStageRuntime(s)
 }
@@ -61,6 +63,14 @@ func (g *Gateway) newStageRuntime(s *routing.Stage) (*stageRuntime, error) {
 			return nil, err
 		}
 		rt.transcoder = tc
+		// Web clients are an addition to what a stage serves: a schema
+		// the translator cannot take leaves them unserved (they get
+		// UNIMPLEMENTED) rather than failing the stage.
+		web, err := webclients.New(s.Files, s.Services, g.grpcServer, webclients.WithMaxMessageBytes(g.maxRecvMsgSize))
+		if err != nil {
+			g.logger.Warn("stage not served to gRPC-Web and Connect clients", "stage", s.Name, "deployment", s.Deployment, "error", err)
+		}
+		rt.web = web
 		for _, b := range tc.Bindings() {
 			tpl, err := pathtemplate.Parse(b.Path)
 			if err != nil {
@@ -169,9 +179,13 @@ func (rt *stageRuntime) matches(method, path string) bool {
 // that an encoded or odd first segment never selects a stage.
 var stageIDPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
-// ServeHTTP serves the data port: gRPC calls, REST/JSON calls transcoded onto
-// gRPC, and plain HTTP routes.
+// ServeHTTP serves the data port: gRPC calls; gRPC-Web, Connect and
+// gRPC-over-WebSocket calls translated onto gRPC (serveWebClient); REST/JSON
+// calls transcoded onto gRPC; and plain HTTP routes.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.serveWebClient(w, r) {
+		return
+	}
 	if isGRPC(r) {
 		g.grpcServer.ServeHTTP(w, r)
 		return

@@ -32,13 +32,13 @@ const (
 var notes = []string{
 	"The load generator (client) and the echo backend run in ONE process; the proxy under test runs as a separate child process so its CPU and memory are its own. Client, backend and proxy all compete for the same cores, so absolute numbers are pessimistic: compare rows of one run on one machine.",
 	"Proxy CPU is getrusage(RUSAGE_SELF) user+system of the proxy child over the measured window (warm-up excluded), divided by calls (unary) or messages (stream, fan-out). Peak RSS is the child's VmHWM, reset before each cell via /proc/<pid>/clear_refs when permitted.",
-	"vs ref: ops/s as a share of the direct call's in the same scenario and concurrency (gRPC, WebSocket), or of grpc-gateway's static handler (REST).",
+	"vs ref: ops/s as a share of the direct call's in the same scenario and concurrency (gRPC, WebSocket), or of grpc-gateway's static handler (REST), or, for connect-unary and grpcweb-unary, of the grpc-unary cell of the same target (Vanguard's: tollgate's) at the same concurrency: the cost of the web protocol over gRPC through the same gateway.",
 	"tollgate-tls: tollgate called on its TLS listener (TLS 1.3, ECDSA P-256, ALPN h2 for gRPC, HTTP/1.1 for REST) over kept-alive connections: the difference to the tollgate row is TLS's cost per call, handshakes excluded (see BenchmarkTLSHandshake for those).",
 	"tollgate: routing, request IDs, metrics, the account throttle (raised to 1e6 rps) and transcoding, no keys or authorizers. tollgate-policy: the whole chain on the same API: API key in a usage plan (plan throttle + quota), a custom authorizer whose decision is cached (300 s), account + stage + route throttles, metrics, tracing sampled at 1 % exported over OTLP/HTTP to a sink in the proxy process; limits high enough not to refuse.",
 	"Tollgate runs with its shipped default GOGC=400 (internal/gctune) unless GOGC is set; the peers, client and backend run with Go's default GOGC=100.",
 	"ws-echo: one WebSocket connection per worker, each round trip a 1 KiB JSON message; direct is a coder/websocket echo server in the bench process, Tollgate routes it through the chain to a gRPC HandleMessage backend and back (two-way route). ws-fanout: broadcasts of 1 KiB to -fanout-conns connections (conc column), at most 8 undelivered at a time; direct is the same per-connection queue design in the bench process, Tollgate is ConnectionsService.PostToStage.",
 	"Envoy (grpc_json_transcoder) is not measured: no Envoy package is available from the Debian repositories this machine can reach (checked with apt-cache, Debian 12).",
-	"gRPC clients use one HTTP/2 connection per target; REST clients use HTTP/1.1 with a keep-alive pool (one connection per concurrent worker).",
+	"gRPC clients use one HTTP/2 connection per target; REST, Connect and gRPC-Web clients use HTTP/1.1 with a keep-alive pool (one connection per concurrent worker). connect-unary is the Connect protocol's unary POST with a binary (application/proto) body; grpcweb-unary is binary gRPC-Web. Both are translated to gRPC inside the gateway (Tollgate: in process into its gRPC server and chain; Vanguard: its transcoder in front of a reverse proxy).",
 }
 
 // cell is one measured (scenario, target, concurrency).
@@ -86,7 +86,7 @@ func main() {
 		concList    = flag.String("concurrency", "1,16,64", "comma-separated concurrency levels")
 		payload     = flag.Int("payload", 1024, "payload size in bytes")
 		repeat      = flag.Int("stream-repeat", 1000, "messages per EchoServerStream call (at most 10000)")
-		scenarioArg = flag.String("scenarios", "grpc-unary,rest-unary,grpc-stream,ws-echo,ws-fanout", "comma-separated scenarios: grpc-unary, rest-unary, grpc-stream, ws-echo, ws-fanout")
+		scenarioArg = flag.String("scenarios", "grpc-unary,rest-unary,connect-unary,grpcweb-unary,grpc-stream,ws-echo,ws-fanout", "comma-separated scenarios: grpc-unary, rest-unary, connect-unary, grpcweb-unary, grpc-stream, ws-echo, ws-fanout")
 		fanoutConns = flag.Int("fanout-conns", 1000, "WebSocket connections a ws-fanout broadcast goes to")
 		out         = flag.String("out", "results/latest.json", "JSON output file (empty: none)")
 	)
@@ -105,7 +105,7 @@ func main() {
 	scenarios := strings.Split(*scenarioArg, ",")
 	for _, s := range scenarios {
 		switch s {
-		case scenarioGRPCUnary, scenarioRESTUnary, scenarioGRPCStream, scenarioWSEcho, scenarioWSFanout:
+		case scenarioGRPCUnary, scenarioRESTUnary, scenarioGRPCStream, scenarioWSEcho, scenarioWSFanout, scenarioConnectUnary, scenarioGRPCWebUnary:
 		default:
 			fatal(fmt.Errorf("unknown scenario %q", s))
 		}
@@ -171,6 +171,8 @@ func (b *bench) scenario(s string) ([]cell, error) {
 		targets = []string{targetDirect, kindTollgate, kindTollgateTLS, kindTollgatePolicy}
 	case scenarioRESTUnary:
 		targets = []string{kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
+	case scenarioConnectUnary, scenarioGRPCWebUnary:
+		targets = []string{kindTollgate, kindTollgatePolicy, kindVanguard}
 	case scenarioWSEcho, scenarioWSFanout:
 		targets = []string{targetDirect, kindTollgate}
 	}
@@ -246,6 +248,24 @@ func (b *bench) target(s, t string) ([]cell, error) {
 		}
 		defer client.CloseIdleConnections()
 		makeFn = same(restUnary(client, url, header, b.payload))
+	case scenarioConnectUnary, scenarioGRPCWebUnary:
+		url := "http://" + addr + "/tollgate.example.v1.EchoService/Echo"
+		header := http.Header{}
+		if t == kindTollgate || t == kindTollgatePolicy {
+			url = "http://" + addr + "/" + benchStageID + "/tollgate.example.v1.EchoService/Echo"
+		}
+		if t == kindTollgatePolicy {
+			for k, v := range policyMetadata() {
+				header[http.CanonicalHeaderKey(k)] = v
+			}
+		}
+		client := newHTTPClient()
+		defer client.CloseIdleConnections()
+		fn, err := webUnary(s, client, url, header, b.payload)
+		if err != nil {
+			return nil, err
+		}
+		makeFn = same(fn)
 	case scenarioWSEcho:
 		if t == targetDirect {
 			addr = b.wsDirect
@@ -342,10 +362,23 @@ func (b *bench) target(s, t string) ([]cell, error) {
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-// refKey identifies the cells compared with each other.
+// refKey identifies the cells compared with each other: by scenario, or
+// for the web client scenarios, by the target of the grpc-unary cell.
 type refKey struct {
 	scenario    string
 	concurrency int
+}
+
+// refOf is the key of a cell's reference.
+func refOf(c cell) refKey {
+	if webScenario(c.Scenario) {
+		t := c.Target
+		if t == kindVanguard {
+			t = kindTollgate
+		}
+		return refKey{t, c.Concurrency}
+	}
+	return refKey{c.Scenario, c.Concurrency}
 }
 
 // referenceOps returns, per scenario and concurrency, the ops/s that the
@@ -354,6 +387,12 @@ type refKey struct {
 // user would hand-build).
 func referenceOps(cells []cell) map[refKey]float64 {
 	refs := map[refKey]float64{}
+	for _, c := range cells {
+		if c.Scenario == scenarioGRPCUnary && c.Target != targetDirect {
+			// The reference of the web client scenarios' cells.
+			refs[refKey{c.Target, c.Concurrency}] = c.OpsPerSec
+		}
+	}
 	for _, c := range cells {
 		k := refKey{c.Scenario, c.Concurrency}
 		switch c.Target {
@@ -384,7 +423,7 @@ func printTable(r report) {
 			rss = fmt.Sprintf("%.1f", float64(c.ProxyPeakRSS)/(1<<20))
 		}
 		ratio := "-"
-		if ref := refs[refKey{c.Scenario, c.Concurrency}]; ref > 0 {
+		if ref := refs[refOf(c)]; ref > 0 {
 			ratio = fmt.Sprintf("%.0f%%", 100*c.OpsPerSec/ref)
 		}
 		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t\n",

@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 	"github.com/tollgate-gw/tollgate/server/audit"
+	"github.com/tollgate-gw/tollgate/server/console"
 )
 
 const (
@@ -131,9 +132,13 @@ func (c challengeWriter) WriteHeader(code int) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (c challengeWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
-// routeAdmin shares the admin port between gRPC and REST: HTTP/2 requests
-// with a gRPC content type go to the gRPC server, everything else to the
-// REST gateway.
+// consoleFiles serves the web console's embedded files.
+var consoleFiles = console.Handler()
+
+// routeAdmin shares the admin port between gRPC, the web console and REST:
+// HTTP/2 requests with a gRPC content type go to the gRPC server, paths
+// under /console/ to the console's files, everything else to the REST
+// gateway.
 func routeAdmin(grpcServer *grpc.Server, rest, metrics http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Prometheus scrapes without the admin token, like the health
@@ -144,6 +149,13 @@ func routeAdmin(grpcServer *grpc.Server, rest, metrics http.Handler) http.Handle
 		}
 		if isGRPC(r) {
 			grpcServer.ServeHTTP(w, r)
+			return
+		}
+		// The web console's static files need no token (they hold no
+		// data); the page then calls the REST admin API with the token
+		// its user signs in with.
+		if console.Matches(r.URL.Path) {
+			consoleFiles.ServeHTTP(w, r)
 			return
 		}
 		rest.ServeHTTP(w, r)

@@ -102,7 +102,7 @@ func (s *Server) buildDataPlane() error {
 	}
 	s.gateway = gw
 	s.dataHandler = s.edgeHandler(gw)
-	return nil
+	return obs.observeTargets(gw)
 }
 
 // loadDeployed compiles what is deployed into the data plane. The admin

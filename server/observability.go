@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/accesslog"
 	"github.com/tollgate-gw/tollgate/interceptors/metrics"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
+	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -31,6 +32,7 @@ type observability struct {
 	// compileFailures counts stages the data plane could not compile when
 	// it reloaded (tollgate_stage_compile_failures_total).
 	compileFailures metric.Int64Counter
+	meter           metric.Meter                // the server's own metrics
 	shutdown        func(context.Context) error // flushes traces and OTLP metrics
 }
 
@@ -77,6 +79,7 @@ func (s *Server) buildObservability() (*observability, error) {
 		},
 		metricsHandler:  handler,
 		compileFailures: compileFailures,
+		meter:           mp.Meter(metricsScope),
 		shutdown: func(ctx context.Context) error {
 			return errors.Join(shutdown(ctx), shutdownMetrics(ctx))
 		},
@@ -102,4 +105,37 @@ func (s *Server) countCompileFailures(failures []routing.StageError) {
 			attribute.String("deployment", f.Deployment),
 			attribute.Bool("kept_previous", f.Kept != "")))
 	}
+}
+
+// observeTargets reports the health of every target of integrations with
+// several targets (tollgate_upstream_target_healthy).
+func (o *observability) observeTargets(gw *gateway.Gateway) error {
+	_, err := o.meter.Int64ObservableGauge("tollgate.upstream.target.healthy",
+		metric.WithUnit("{target}"),
+		metric.WithDescription("1 while a target address of an integration with several targets takes calls, "+
+			"0 while its active health check fails or outlier detection ejected it; by target and address."),
+		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
+			gw.TargetStates(func(target, address string, up bool) {
+				v := int64(0)
+				if up {
+					v = 1
+				}
+				obs.Observe(v, metric.WithAttributes(attribute.String("target", target), attribute.String("address", address)))
+			})
+			return nil
+		}))
+	if err != nil {
+		return fmt.Errorf("server: metrics: %w", err)
+	}
+	_, err = o.meter.Int64ObservableCounter("tollgate.upstream.overflows",
+		metric.WithUnit("{call}"),
+		metric.WithDescription("Calls refused by an integration's circuit breaker (UPSTREAM_OVERFLOW) without reaching the backend."),
+		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
+			obs.Observe(gw.Overflows())
+			return nil
+		}))
+	if err != nil {
+		return fmt.Errorf("server: metrics: %w", err)
+	}
+	return nil
 }

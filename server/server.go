@@ -149,7 +149,7 @@ func New(cfg Config) (_ *Server, err error) {
 	s.quota = quota.NewCounter(admin.NewUsageStore(st), quota.WithLogger(log))
 	s.admin, err = admin.New(st, admin.WithLogger(log), admin.WithMaxRouteTimeout(cfg.MaxRouteTimeout),
 		admin.WithOnDeploy(s.loadDeployed), admin.WithPreflight(s.preflight), admin.WithOnSettings(s.setAccountSettings), admin.WithQuotaCounter(s.quota), admin.WithCacheFlusher(s.flushCache),
-		admin.WithAuthorizerCacheFlusher(s.flushAuthorizersCache), admin.WithLinkLocalTargets(cfg.AllowLinkLocalTargets))
+		admin.WithAuthorizerCacheFlusher(s.flushAuthorizersCache), admin.WithStageHealth(s.stageHealth), admin.WithLinkLocalTargets(cfg.AllowLinkLocalTargets))
 	if err != nil {
 		return nil, fmt.Errorf("server: build admin service: %w", err)
 	}

@@ -86,6 +86,10 @@ func Start(addr string, opts ...grpc.ServerOption) (*Server, error) {
 	return s, nil
 }
 
+// Health returns the server's gRPC health service, for tests that change
+// what it reports.
+func (s *Server) Health() *health.Server { return s.health }
+
 // Addr returns the address the server listens on, as host:port.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
 

@@ -153,7 +153,13 @@ func hostOf(addr string) string {
 	if h, _, err := net.SplitHostPort(addr); err == nil {
 		return h
 	}
-	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	// A bracketed IPv6 address without a port; anything half-bracketed is
+	// left as it is, so that it parses as no address (and is never
+	// trusted).
+	if len(addr) >= 2 && addr[0] == '[' && addr[len(addr)-1] == ']' {
+		return addr[1 : len(addr)-1]
+	}
+	return addr
 }
 
 // forNode is an address as a Forwarded "for" node (RFC 7239: IPv6 in

@@ -33,6 +33,17 @@ const (
 	// ReasonIPDenied: the client's address is not admitted by an IP policy
 	// (of the API, stage, route or API key). 403 Forbidden.
 	ReasonIPDenied = "IP_DENIED"
+	// ReasonStreamIdleTimeout: a streaming call carried no message in
+	// either direction for the route's stream idle timeout. REST clients
+	// get 504 Gateway Timeout.
+	ReasonStreamIdleTimeout = "STREAM_IDLE_TIMEOUT"
+	// ReasonMaxStreamDuration: a streaming call reached the route's
+	// maximum stream duration. REST clients get 504 Gateway Timeout.
+	ReasonMaxStreamDuration = "MAX_STREAM_DURATION"
+	// ReasonUpstreamOverflow: the integration's circuit breaker refused
+	// the call (too many calls in flight and waiting). REST clients get
+	// 503 Service Unavailable.
+	ReasonUpstreamOverflow = "UPSTREAM_OVERFLOW"
 )
 
 // New returns a status error with code, message and an ErrorInfo with
@@ -84,8 +95,10 @@ func HTTPStatus(err error) int {
 	switch Reason(err) {
 	case ReasonBackendUnavailable:
 		return http.StatusBadGateway
-	case ReasonBackendTimeout:
+	case ReasonBackendTimeout, ReasonStreamIdleTimeout, ReasonMaxStreamDuration:
 		return http.StatusGatewayTimeout
+	case ReasonUpstreamOverflow:
+		return http.StatusServiceUnavailable
 	}
 	return 0
 }

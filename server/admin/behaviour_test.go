@@ -206,6 +206,49 @@ func TestValidation(t *testing.T) {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Timeout: durationpb.New(time.Hour)}})
 			return err
 		}, []string{"route", "route.timeout"}},
+		{"integration connect timeouts out of range", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},
+				Integration: &adminv1.Integration{Target: &adminv1.Integration_Grpc{Grpc: &adminv1.GrpcIntegration{
+					Target: "localhost:9", ConnectTimeout: durationpb.New(time.Hour),
+				}}},
+			}})
+			return err
+		}, []string{"route.integration.grpc.connect_timeout"}},
+		{"health check and outlier detection without targets", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match: &adminv1.Route_Http{Http: &adminv1.HttpMatch{Method: "GET", Path: "/x"}},
+				Integration: &adminv1.Integration{Target: &adminv1.Integration_Http{Http: &adminv1.HttpIntegration{
+					Uri:              "http://backend.internal",
+					HealthCheck:      &adminv1.HealthCheck{Interval: durationpb.New(time.Millisecond), GrpcService: "x"},
+					OutlierDetection: &adminv1.OutlierDetection{MaxEjectionPercent: 101},
+				}}},
+			}})
+			return err
+		}, []string{
+			"route.integration.http.health_check", "route.integration.http.health_check.interval", "route.integration.http.health_check.http_path",
+			"route.integration.http.outlier_detection", "route.integration.http.outlier_detection.max_ejection_percent",
+		}},
+		{"bad retry policy", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},
+				RetryPolicy: &adminv1.RetryPolicy{
+					Attempts: 9, RetryableCodes: []string{"UNAVAILABLE", "nope"}, RetryableStatuses: []int32{404},
+					MaxBackoff: durationpb.New(time.Minute), BudgetPercent: 101,
+				},
+			}})
+			return err
+		}, []string{
+			"route.retry_policy.attempts", "route.retry_policy.retryable_codes[1]", "route.retry_policy.retryable_statuses[0]",
+			"route.retry_policy.max_backoff", "route.retry_policy.budget_percent",
+		}},
+		{"route with stream timeouts out of range", func() error {
+			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{
+				Match:             &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/*"},
+				StreamIdleTimeout: durationpb.New(time.Millisecond), MaxStreamDuration: durationpb.New(30 * 24 * time.Hour),
+			}})
+			return err
+		}, []string{"route.stream_idle_timeout", "route.max_stream_duration"}},
 		{"route to a method the schema lacks", func() error {
 			_, err := e.client.CreateRoute(c, &adminv1.CreateRouteRequest{Parent: api.GetName(), Route: &adminv1.Route{Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.BookstoreService/Nope"}}})
 			return err

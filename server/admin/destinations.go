@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -48,9 +49,21 @@ func (s *Service) checkDestinations(v *violations, field string, m proto.Message
 func checkIntegrationDestination(v *violations, field string, in *adminv1.Integration) {
 	if g := in.GetGrpc(); g != nil {
 		checkDestination(v, field+".grpc.target", grpcTargetHost(g.GetTarget()))
+		checkTargetsDestination(v, field+".grpc.targets", g.GetTargets())
 	}
 	if h := in.GetHttp(); h != nil {
 		checkDestination(v, field+".http.uri", urlHost(h.GetUri()))
+		checkTargetsDestination(v, field+".http.targets", h.GetTargets())
+	}
+}
+
+// checkTargetsDestination checks the addresses of an integration's targets.
+func checkTargetsDestination(v *violations, field string, targets []*adminv1.Target) {
+	for i, t := range targets {
+		host, _, err := net.SplitHostPort(t.GetAddress())
+		if err == nil {
+			checkDestination(v, fmt.Sprintf("%s[%d].address", field, i), host)
+		}
 	}
 }
 

@@ -25,6 +25,8 @@ type Service struct {
 	flushCache      func(stage string)
 	// flushAuthorizers empties authorizer policy caches (stage, authorizer).
 	flushAuthorizers func(stage, authorizer string)
+	// stageHealth reports a stage's target health (GetStageHealth).
+	stageHealth func(stage string) []*adminv1.TargetHealth
 	// allowLinkLocal lets targets point at link-local and cloud metadata
 	// addresses.
 	allowLinkLocal bool

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"mime"
 	"net"
@@ -50,6 +51,16 @@ const (
 const (
 	defaultRouteTimeout = 29 * time.Second
 	minRouteTimeout     = 50 * time.Millisecond
+	// Streams: the longest allowed stream_idle_timeout and
+	// max_stream_duration of a route.
+	maxStreamIdleTimeout = 24 * time.Hour
+	maxStreamDuration    = 7 * 24 * time.Hour
+)
+
+// Integration connect timeout bounds.
+const (
+	minConnectTimeout = 10 * time.Millisecond
+	maxConnectTimeout = time.Minute
 )
 
 // Defaults of authorizers and caches.
@@ -254,6 +265,172 @@ func checkTarget(v *violations, field, t string) {
 	}
 }
 
+// Limits of an integration's targets.
+const (
+	maxTargets      = 64
+	maxTargetWeight = 1000
+	minDNSRefresh   = time.Second
+	maxDNSRefresh   = time.Hour
+)
+
+// validateTargets checks an integration's targets and load balancing.
+func validateTargets(v *violations, field string, targets []*adminv1.Target, lb *adminv1.LoadBalancing) {
+	if len(targets) > maxTargets {
+		v.add(field+".targets", "must have at most %d targets (got %d)", maxTargets, len(targets))
+	}
+	for i, t := range targets {
+		f := fmt.Sprintf("%s.targets[%d]", field, i)
+		a := t.GetAddress()
+		switch {
+		case a == "":
+			v.add(f+".address", `is required, e.g. "10.0.0.7:9000"`)
+		case len(a) > maxTargetLen || strings.ContainsAny(a, " \t\r\n/"):
+			v.add(f+".address", `must be "host:port" (got %s)`, quoteShort(a))
+		case strings.HasPrefix(a, "${") && withPlaceholders(a) == "x":
+			// One stage variable: each stage says where (checked when dialed).
+		default:
+			if host, port, err := net.SplitHostPort(withPlaceholders(a)); err != nil || host == "" || port == "" {
+				v.add(f+".address", `must be "host:port" (got %s)`, quoteShort(a))
+			}
+		}
+		if w := t.GetWeight(); w > maxTargetWeight {
+			v.add(f+".weight", "must be at most %d (got %d)", maxTargetWeight, w)
+		}
+	}
+	if lb == nil {
+		return
+	}
+	if _, ok := adminv1.LoadBalancing_Policy_name[int32(lb.GetPolicy())]; !ok {
+		v.add(field+".load_balancing.policy", "is not a known policy (got %d)", lb.GetPolicy())
+	}
+	if h := lb.GetHashHeader(); h != "" {
+		if lb.GetPolicy() != adminv1.LoadBalancing_POLICY_CONSISTENT_HASH {
+			v.add(field+".load_balancing.hash_header", "is only for POLICY_CONSISTENT_HASH")
+		} else if !httpToken.MatchString(h) {
+			v.add(field+".load_balancing.hash_header", "must be a header name (got %s)", quoteShort(h))
+		}
+	}
+	checkDuration(v, field+".load_balancing.dns_refresh_interval", lb.GetDnsRefreshInterval(), minDNSRefresh, maxDNSRefresh)
+	if len(targets) == 0 {
+		v.add(field+".load_balancing", "needs targets")
+	}
+}
+
+// Limits of health checks and outlier detection.
+const (
+	minHealthInterval = time.Second
+	maxHealthInterval = time.Hour
+	maxThreshold      = 100
+	maxConsecutive    = 1000
+	minEjection       = 10 * time.Millisecond
+	maxEjection       = time.Hour
+)
+
+// validateHealth checks an integration's health check and outlier
+// detection, which need targets.
+func validateHealth(v *violations, field string, targets bool, hc *adminv1.HealthCheck, od *adminv1.OutlierDetection, http bool) {
+	if hc != nil {
+		f := field + ".health_check"
+		if !targets {
+			v.add(f, "needs targets")
+		}
+		checkDuration(v, f+".interval", hc.GetInterval(), minHealthInterval, maxHealthInterval)
+		checkDuration(v, f+".timeout", hc.GetTimeout(), minConnectTimeout, maxConnectTimeout)
+		if hc.GetHealthyThreshold() > maxThreshold {
+			v.add(f+".healthy_threshold", "must be at most %d", maxThreshold)
+		}
+		if hc.GetUnhealthyThreshold() > maxThreshold {
+			v.add(f+".unhealthy_threshold", "must be at most %d", maxThreshold)
+		}
+		switch {
+		case http && !strings.HasPrefix(hc.GetHttpPath(), "/"):
+			v.add(f+".http_path", `is required for HTTP integrations and must start with "/", e.g. "/healthz"`)
+		case http && strings.ContainsAny(hc.GetHttpPath(), " \t\r\n#"):
+			v.add(f+".http_path", "must be a path without spaces or fragment")
+		case !http && hc.GetHttpPath() != "":
+			v.add(f+".http_path", "is for HTTP integrations")
+		case http && hc.GetGrpcService() != "":
+			v.add(f+".grpc_service", "is for gRPC integrations")
+		}
+		if st := hc.GetHttpExpectedStatus(); st != 0 && (!http || st < 100 || st > 599) {
+			v.add(f+".http_expected_status", "must be an HTTP status between 100 and 599, for HTTP integrations")
+		}
+	}
+	if od != nil {
+		f := field + ".outlier_detection"
+		if !targets {
+			v.add(f, "needs targets")
+		}
+		if od.GetConsecutiveFailures() > maxConsecutive {
+			v.add(f+".consecutive_failures", "must be at most %d", maxConsecutive)
+		}
+		checkDuration(v, f+".base_ejection_time", od.GetBaseEjectionTime(), minEjection, maxEjection)
+		if od.GetMaxEjectionPercent() > 100 {
+			v.add(f+".max_ejection_percent", "must be at most 100")
+		}
+	}
+}
+
+// Limits of a retry policy.
+const (
+	maxRetryAttempts = 5
+	minRetryBackoff  = time.Millisecond
+	maxRetryBackoff  = 10 * time.Second
+	maxRetryBudgetN  = 1000
+)
+
+// validateRetryPolicy checks a RetryPolicy.
+func validateRetryPolicy(v *violations, field string, rp *adminv1.RetryPolicy) {
+	if rp == nil {
+		return
+	}
+	if a := rp.GetAttempts(); a > maxRetryAttempts {
+		v.add(field+".attempts", "must be at most %d (got %d)", maxRetryAttempts, a)
+	}
+	for i, c := range rp.GetRetryableCodes() {
+		if _, ok := grpcCodeNames[c]; !ok {
+			v.add(fmt.Sprintf("%s.retryable_codes[%d]", field, i), `must be a gRPC code name such as "UNAVAILABLE" (got %s)`, quoteShort(c))
+		}
+	}
+	for i, st := range rp.GetRetryableStatuses() {
+		if st < 500 || st > 599 {
+			v.add(fmt.Sprintf("%s.retryable_statuses[%d]", field, i), "must be a 5xx status (got %d)", st)
+		}
+	}
+	checkDuration(v, field+".base_backoff", rp.GetBaseBackoff(), minRetryBackoff, maxRetryBackoff)
+	checkDuration(v, field+".max_backoff", rp.GetMaxBackoff(), minRetryBackoff, maxRetryBackoff)
+	if p := rp.GetBudgetPercent(); p > 100 {
+		v.add(field+".budget_percent", "must be at most 100 (got %d)", p)
+	}
+	if n := rp.GetBudgetMinRetries(); n > maxRetryBudgetN {
+		v.add(field+".budget_min_retries", "must be at most %d (got %d)", maxRetryBudgetN, n)
+	}
+}
+
+// grpcCodeNames are the retryable_codes a RetryPolicy accepts.
+var grpcCodeNames = map[string]bool{
+	"CANCELLED": true, "UNKNOWN": true, "INVALID_ARGUMENT": true, "DEADLINE_EXCEEDED": true, "NOT_FOUND": true,
+	"ALREADY_EXISTS": true, "PERMISSION_DENIED": true, "RESOURCE_EXHAUSTED": true, "FAILED_PRECONDITION": true,
+	"ABORTED": true, "OUT_OF_RANGE": true, "UNIMPLEMENTED": true, "INTERNAL": true, "UNAVAILABLE": true,
+	"DATA_LOSS": true, "UNAUTHENTICATED": true,
+}
+
+// maxBreakerCalls bounds a circuit breaker's limits.
+const maxBreakerCalls = 100_000
+
+// validateBreaker checks a CircuitBreaker.
+func validateBreaker(v *violations, field string, cb *adminv1.CircuitBreaker) {
+	if cb == nil {
+		return
+	}
+	if n := cb.GetMaxConcurrentCalls(); n < 1 || n > maxBreakerCalls {
+		v.add(field+".max_concurrent_calls", "must be between 1 and %d (got %d)", maxBreakerCalls, n)
+	}
+	if n := cb.GetMaxPendingCalls(); n > maxBreakerCalls {
+		v.add(field+".max_pending_calls", "must be at most %d (got %d)", maxBreakerCalls, n)
+	}
+}
+
 // validateIntegration checks an Integration.
 func validateIntegration(v *violations, field string, in *adminv1.Integration) {
 	switch t := in.GetTarget().(type) {
@@ -284,7 +461,14 @@ func validateIntegration(v *violations, field string, in *adminv1.Integration) {
 
 // validateGrpcIntegration checks a GrpcIntegration.
 func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegration) {
-	checkTarget(v, field+".target", g.GetTarget())
+	if len(g.GetTargets()) == 0 {
+		checkTarget(v, field+".target", g.GetTarget())
+	} else if g.GetTarget() != "" {
+		v.add(field+".target", "must be empty when targets is set")
+	}
+	validateTargets(v, field, g.GetTargets(), g.GetLoadBalancing())
+	validateHealth(v, field, len(g.GetTargets()) > 0, g.GetHealthCheck(), g.GetOutlierDetection(), false)
+	validateBreaker(v, field+".circuit_breaker", g.GetCircuitBreaker())
 	if a := g.GetAuthority(); a != "" {
 		if _, _, err := net.SplitHostPort(a); err != nil && !httpToken.MatchString(a) {
 			v.add(field+".authority", "must be a host name or host:port (got %s)", quoteShort(a))
@@ -294,10 +478,15 @@ func validateGrpcIntegration(v *violations, field string, g *adminv1.GrpcIntegra
 		v.add(field+".method", `must be a full method name such as "/chat.v1.Chat/Send" (got %s)`, quoteShort(m))
 	}
 	validateBackendTLS(v, field+".backend_tls", g.GetBackendTls())
+	checkDuration(v, field+".connect_timeout", g.GetConnectTimeout(), minConnectTimeout, maxConnectTimeout)
 }
 
 // validateHTTPIntegration checks an HttpIntegration.
 func validateHTTPIntegration(v *violations, field string, h *adminv1.HttpIntegration) {
+	validateTargets(v, field, h.GetTargets(), h.GetLoadBalancing())
+	validateHealth(v, field, len(h.GetTargets()) > 0, h.GetHealthCheck(), h.GetOutlierDetection(), true)
+	validateBreaker(v, field+".circuit_breaker", h.GetCircuitBreaker())
+	checkDuration(v, field+".connect_timeout", h.GetConnectTimeout(), minConnectTimeout, maxConnectTimeout)
 	raw := h.GetUri()
 	if raw == "" {
 		v.add(field+".uri", `is required, e.g. "https://backend.internal/v1"`)
@@ -380,6 +569,9 @@ func validateRoute(v *violations, field string, r *adminv1.Route, api *adminv1.A
 			v.add(field+".timeout", "must be between %v and %v (got %v)", minRouteTimeout, maxTimeout, t)
 		}
 	}
+	validateRetryPolicy(v, field+".retry_policy", r.GetRetryPolicy())
+	checkDuration(v, field+".stream_idle_timeout", r.GetStreamIdleTimeout(), minRouteTimeout, maxStreamIdleTimeout)
+	checkDuration(v, field+".max_stream_duration", r.GetMaxStreamDuration(), minRouteTimeout, maxStreamDuration)
 	auth := r.GetAuthorization()
 	switch auth.GetType() {
 	case adminv1.RouteAuthorization_TYPE_UNSPECIFIED, adminv1.RouteAuthorization_TYPE_NONE, adminv1.RouteAuthorization_TYPE_API_KEY:

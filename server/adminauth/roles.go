@@ -29,6 +29,7 @@ var MethodRoles = roleTable(map[adminv1.AdminToken_Role][]string{
 		"GetUsagePlan", "ListUsagePlans", "GetUsagePlanKey", "ListUsagePlanKeys",
 		"GetDomainMapping", "ListDomainMappings", "GetAccountSettings", "GetUsage",
 		"GetCertificate", "ListCertificates", // never the private key
+		"GetStageHealth",
 	},
 	// Operating what exists: deploying, keys and plans, quotas, caches.
 	operator: {

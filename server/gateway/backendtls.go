@@ -122,7 +122,7 @@ func (b *backendTLSConfigs) closeIdle() {
 
 // backendOf is the pooled-connection key of a gRPC integration.
 func (g *Gateway) backendOf(in *adminv1.GrpcIntegration) grpcproxy.Backend {
-	b := grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority()}
+	b := grpcproxy.Backend{Target: in.GetTarget(), TLS: in.GetTls(), Authority: in.GetAuthority(), ConnectTimeout: in.GetConnectTimeout().AsDuration()}
 	if bt := in.GetBackendTls(); bt != nil {
 		b.TLS = true
 		b.TLSConfig = g.backendTLS.config(bt)

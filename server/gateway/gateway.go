@@ -26,14 +26,17 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
+	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
 )
 
 // Metadata entries the gateway reads. Every "x-tollgate-" entry is removed
@@ -165,6 +168,7 @@ type Gateway struct {
 
 	grpcServer *grpc.Server
 	pool       *grpcproxy.Pool
+	upstreams  *upstreams // target sets of integrations with several targets
 	inproc     *bufconn.Listener
 	inprocConn *grpc.ClientConn
 	transcoded *inProcessConn // what transcoders call
@@ -219,6 +223,8 @@ func New(opts ...Option) (*Gateway, error) {
 	}
 	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger),
 		grpcproxy.WithDialOptions(dialOpts...))
+	g.upstreams = newUpstreams(g.pool, g.logger)
+	g.upstreams.backendOf = g.backendOf
 	proxy := grpcproxy.New(g.pool, g.direct, grpcproxy.WithLogger(g.logger))
 	// After routing, every call — gRPC, transcoded REST, plain HTTP —
 	// passes the same interceptors: g.httpChain is that part of the chain.
@@ -279,7 +285,8 @@ func New(opts ...Option) (*Gateway, error) {
 	g.inprocConn = conn
 	g.transcoded = &inProcessConn{g: g, stream: conn}
 	g.backendTLS.logger = g.logger
-	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal, &g.backendTLS)
+	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal, &g.backendTLS, g.upstreams)
+	g.upstreams.http = g.httpProxy
 	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }
@@ -310,6 +317,7 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 		g.refs.Store(rt.ref, rt)
 	}
 	g.current.Store(next)
+	g.upstreams.reload()
 	g.closeRetiredWebSockets(next.table)
 	var backends []grpcproxy.Backend
 	live := map[string]bool{}
@@ -441,13 +449,31 @@ func runtimeKey(s *routing.Stage) string {
 // pooled connections.
 func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
 	var out []grpcproxy.Backend
-	for _, m := range s.Methods() {
-		r, _ := s.Method(m)
-		if in := r.Integration.GetGrpc(); in != nil {
+	add := func(r *routing.Route) {
+		in := r.Integration.GetGrpc()
+		switch {
+		case in == nil:
+		case len(in.GetTargets()) == 0:
 			out = append(out, g.backendOf(in))
+		default:
+			// Every endpoint's connection stays warm across the reload.
+			if set, err := g.upstreams.grpcSet(in); err == nil {
+				for _, e := range set.Endpoints() {
+					out = append(out, g.endpointBackend(in, e))
+				}
+			}
 		}
 	}
-	return append(out, g.webSocketBackends(s)...)
+	for _, m := range s.Methods() {
+		r, _ := s.Method(m)
+		add(r)
+	}
+	if w := s.WebSocket(); w != nil {
+		for _, r := range w.Routes() {
+			add(r)
+		}
+	}
+	return out
 }
 
 // ServeGRPC serves gRPC connections accepted from ln with grpc-go's native
@@ -478,6 +504,7 @@ func (g *Gateway) Close() error {
 	_ = g.inprocConn.Close()
 	g.serving.Wait()
 	g.httpProxy.close()
+	g.upstreams.close()
 	return g.pool.Close()
 }
 
@@ -687,13 +714,74 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		return grpcproxy.Call{}, status.Errorf(codes.Unimplemented, "%s has %s integration; gRPC calls need a gRPC integration", routeLabel(r), kind)
 	}
 	pc := grpcproxy.Call{
-		Backend: g.backendOf(in),
 		Timeout: r.Timeout,
+		// Without descriptors the kind of call is unknown: treated as a
+		// stream, the route timeout still bounds the wait for an answer
+		// but never cuts a long stream.
+		Streaming:         !r.Unary,
+		StreamIdleTimeout: r.StreamIdleTimeout,
+		MaxStreamDuration: r.MaxStreamDuration,
+	}
+	b, done, release, first, err := g.pickGRPC(ctx, r, in)
+	if err != nil {
+		return grpcproxy.Call{}, err
+	}
+	// The circuit breaker's slot is held until the last attempt ends.
+	pc.Backend, pc.Done, pc.Finally = b, done, release
+	if r.Unary && r.Config.GetRetryPolicy().GetAttempts() > 1 {
+		pc.Retry = g.upstreams.retryPolicy(r)
+		if first != nil {
+			pc.Retarget = g.upstreams.retargetGRPC(ctx, in, first)
+		}
 	}
 	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
 	return pc, nil
+}
+
+// grpcBackend picks the backend of one call of a gRPC integration: its
+// target, or one endpoint of its targets, then busy until done (nil for a
+// single target) is called.
+func (g *Gateway) grpcBackend(ctx context.Context, r *routing.Route, in *adminv1.GrpcIntegration) (grpcproxy.Backend, func(error), error) {
+	b, done, release, _, err := g.pickGRPC(ctx, r, in)
+	if err != nil {
+		return b, nil, err
+	}
+	return b, func(err error) {
+		if done != nil {
+			done(err)
+		}
+		release()
+	}, nil
+}
+
+// pickGRPC is grpcBackend with the endpoint's done (nil for a single
+// target) apart from the release of the circuit breaker's slot (never
+// nil), and the endpoint picked among the integration's targets (nil for a
+// single target).
+func (g *Gateway) pickGRPC(ctx context.Context, r *routing.Route, in *adminv1.GrpcIntegration) (grpcproxy.Backend, func(error), func(), *upstream.Endpoint, error) {
+	release, err := g.upstreams.admit(ctx, in, in.GetCircuitBreaker(), r.Timeout)
+	if err != nil {
+		return grpcproxy.Backend{}, nil, nil, nil, err
+	}
+	if len(in.GetTargets()) == 0 {
+		return g.backendOf(in), nil, release, nil, nil
+	}
+	set, err := g.upstreams.grpcSet(in)
+	var ep *upstream.Endpoint
+	if err == nil {
+		ep, err = set.Pick(grpcHashKey(ctx, in.GetLoadBalancing()))
+	}
+	if err != nil {
+		release()
+		g.logger.WarnContext(ctx, "gateway: no target", "route", routeLabel(r), "error", err)
+		return grpcproxy.Backend{}, nil, nil, nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
+	}
+	return g.endpointBackend(in, ep), func(err error) {
+		ep.Done()
+		set.Report(ep, grpcFailure(err))
+	}, release, ep, nil
 }
 
 // backendMetadata is what a gRPC backend call carries in place of the

@@ -26,7 +26,6 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/origin"
-	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	ws "github.com/tollgate-gw/tollgate/server/gateway/websocket"
 )
@@ -122,21 +121,6 @@ func (g *Gateway) closeRetiredWebSockets(t *routing.Table) {
 			g.ws.reg.CloseStage(name, ws.CloseGoingAway, ws.ReasonStageGone)
 		}
 	}
-}
-
-// webSocketBackends lists the gRPC backends of a WebSocket stage.
-func (gw *Gateway) webSocketBackends(s *routing.Stage) []grpcproxy.Backend {
-	w := s.WebSocket()
-	if w == nil {
-		return nil
-	}
-	var out []grpcproxy.Backend
-	for _, r := range w.Routes() {
-		if g := r.Integration.GetGrpc(); g != nil {
-			out = append(out, gw.backendOf(g))
-		}
-	}
-	return out
 }
 
 // serveWebSocketStages serves WebSocket upgrades and callback API calls of
@@ -559,10 +543,19 @@ func (g *Gateway) wsGRPC(ctx context.Context, call *callinfo.Call, route *routin
 	if method == "" {
 		return wsResult{}, status.Errorf(codes.Internal, "%s: a WebSocket route's gRPC integration needs a method", routeLabel(route))
 	}
-	cc, err := g.pool.Conn(g.backendOf(in))
+	b, done, err := g.grpcBackend(ctx, route, in)
 	if err != nil {
-		return wsResult{}, status.Errorf(codes.Unavailable, "backend %s: %v", in.GetTarget(), err)
+		return wsResult{}, err
 	}
+	if done != nil {
+		defer done(nil)
+	}
+	cc, err := g.pool.Conn(b)
+	if err != nil {
+		g.logger.WarnContext(ctx, "websocket: no connection to the backend", "target", in.GetTarget(), "error", err)
+		return wsResult{}, errBackendUnavailable
+	}
+	g.pool.Wake(ctx, cc)
 	md := backendMetadata(call, req.GetRequestId())
 	var resp datav1.HandleMessageResponse
 	if err := cc.Invoke(metadata.NewOutgoingContext(ctx, md), method, req, &resp); err != nil {
@@ -621,12 +614,14 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return wsResult{}, status.Errorf(codes.DeadlineExceeded, "the backend did not answer within the route timeout of %v", route.Timeout)
 		}
-		return wsResult{}, status.Errorf(codes.Unavailable, "backend %s: %v", hr.URL.Host, err)
+		g.logger.WarnContext(ctx, "websocket: backend unavailable", "backend", hr.URL.Host, "error", err)
+		return wsResult{}, errBackendUnavailable
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIntegrationResponse))
 	if err != nil {
-		return wsResult{}, status.Errorf(codes.Unavailable, "backend %s: reading the response: %v", hr.URL.Host, err)
+		g.logger.WarnContext(ctx, "websocket: reading the backend's response", "backend", hr.URL.Host, "error", err)
+		return wsResult{}, errBackendUnavailable
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := strings.TrimSpace(string(body))
@@ -653,3 +648,7 @@ var hopByHop = map[string]bool{
 	"sec-websocket-extensions": true, "content-length": true,
 	"transfer-encoding": true, "keep-alive": true, "te": true, "trailer": true, "host": true,
 }
+
+// errBackendUnavailable is what clients learn of a WebSocket integration
+// that could not be reached: the address and the error go to the log.
+var errBackendUnavailable = gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")

@@ -30,9 +30,27 @@
 // The backend sees the client's metadata as filtered by [OutgoingMetadata]
 // (hop-by-hop headers, gRPC's reserved keys and gateway-internal
 // "x-tollgate-*" keys are dropped; authorization is kept), the client's
-// content-subtype (so "application/grpc+json" stays JSON), and the earlier of
-// the client's deadline and the route timeout. Cancelling the client call
-// cancels the backend call.
+// content-subtype (so "application/grpc+json" stays JSON), and, for a
+// unary call, the earlier of the client's deadline and the route timeout.
+// Cancelling the client call cancels the backend call.
+//
+// # Streams
+//
+// The route timeout never cuts a stream ([Call.Streaming]): it bounds how
+// long the call may stay silent before the backend's first response (its
+// headers, a message or its status). After that, [Call.StreamIdleTimeout]
+// ends a stream that carries no message either way, and
+// [Call.MaxStreamDuration], the backend's deadline too, ends any stream.
+// A client's own earlier deadline always applies.
+//
+// # Retries and reconnection
+//
+// A unary call with a [RetryPolicy] is read whole, then tried again (on
+// the backend [Call.Retarget] picks) while it fails with a retryable
+// status before the backend answered, within a [RetryBudget]. A [Pool]'s
+// connections back off between reconnection attempts for at most 2 s, and
+// [Pool.Wake] makes a failing connection reconnect at once when a call
+// needs it, so that a restarted backend serves the next call.
 //
 // # What the client receives
 //
@@ -42,10 +60,12 @@
 //
 //   - the Director's error, as it is (it should be a status error such as
 //     UNIMPLEMENTED for an unknown method);
-//   - UNAVAILABLE naming the backend's target when the backend cannot be
-//     reached;
-//   - DEADLINE_EXCEEDED saying so when the route timeout, not the client's
-//     deadline, ended the call;
+//   - UNAVAILABLE (reason BACKEND_UNAVAILABLE, without the backend's
+//     address) when the backend cannot be reached;
+//   - DEADLINE_EXCEEDED saying so when the route timeout (BACKEND_TIMEOUT),
+//     the stream idle timeout (STREAM_IDLE_TIMEOUT) or the maximum stream
+//     duration (MAX_STREAM_DURATION), not the client's deadline, ended the
+//     call;
 //   - RESOURCE_EXHAUSTED when a message exceeds the size limits (4 MiB by
 //     default on the data-plane server and in the [Pool]).
 //

@@ -19,6 +19,20 @@ const (
 	// DefaultRetainGrace is how long [Pool.Retain] lets calls in flight on a
 	// retired connection finish before it closes the connection.
 	DefaultRetainGrace = 30 * time.Second
+	// DefaultConnectTimeout is how long a connection attempt to a backend
+	// may take when its [Backend] sets no ConnectTimeout.
+	DefaultConnectTimeout = 5 * time.Second
+	// DefaultMaxReconnectBackoff is the longest a connection waits between
+	// attempts to reach a backend that is down. grpc-go's own default, two
+	// minutes, would leave calls failing for up to two minutes after a
+	// restarted backend is back.
+	DefaultMaxReconnectBackoff = 2 * time.Second
+	// DefaultReconnectWait is how long a call that finds its connection
+	// failing waits for the immediate reconnection it triggers (see
+	// [Pool.Wake]) before it fails: enough for a TCP and TLS handshake
+	// nearby, short enough that calls to a backend that is still down
+	// fail soon.
+	DefaultReconnectWait = 250 * time.Millisecond
 )
 
 // defaultKeepalive notices a dead backend (a host that vanished without
@@ -62,6 +76,10 @@ type poolOptions struct {
 	tlsConfig   *tls.Config
 	retainGrace time.Duration
 	logger      *slog.Logger
+	// Reconnection: the longest backoff between attempts, and how long a
+	// call waits for a reconnection it triggered.
+	maxBackoff    time.Duration
+	reconnectWait time.Duration
 }
 
 // discardLogger is the default logger: a library logs nothing unless told
@@ -135,4 +153,19 @@ func WithTLSConfig(cfg *tls.Config) PoolOption {
 // once. The default is [DefaultRetainGrace].
 func WithRetainGrace(d time.Duration) PoolOption {
 	return poolOptionFunc(func(o *poolOptions) { o.retainGrace = max(d, 0) })
+}
+
+// WithReconnect sets the longest wait between two attempts to reconnect to
+// a backend that is down (default [DefaultMaxReconnectBackoff]) and how
+// long a call that finds its connection failing waits for the immediate
+// reconnection it triggers (default [DefaultReconnectWait]; zero or less:
+// the call fails at once, but the next one finds the new connection). A
+// maxBackoff of zero or less keeps the default.
+func WithReconnect(maxBackoff, wait time.Duration) PoolOption {
+	return poolOptionFunc(func(o *poolOptions) {
+		if maxBackoff > 0 {
+			o.maxBackoff = maxBackoff
+		}
+		o.reconnectWait = max(wait, 0)
+	})
 }

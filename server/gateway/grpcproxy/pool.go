@@ -1,14 +1,18 @@
 package grpcproxy
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -37,6 +41,9 @@ type Backend struct {
 	// *tls.Config between equal settings to share their connection. It
 	// must not be changed after use.
 	TLSConfig *tls.Config
+	// ConnectTimeout bounds each attempt to connect to the backend (TCP and
+	// TLS handshakes). Zero means [DefaultConnectTimeout].
+	ConnectTimeout time.Duration
 }
 
 // Pool keeps one shared grpc.ClientConn per [Backend], made on first use
@@ -46,6 +53,8 @@ type Backend struct {
 type Pool struct {
 	opts     poolOptions
 	dialOpts []grpc.DialOption // options shared by every backend
+
+	wakes sync.Map // *grpc.ClientConn → *atomic.Int64: Wake's last backoff reset, Unix nanoseconds
 
 	mu       sync.RWMutex
 	conns    map[Backend]*grpc.ClientConn
@@ -64,10 +73,12 @@ type drainingConn struct {
 // connections are made on first use.
 func NewPool(opts ...PoolOption) *Pool {
 	o := poolOptions{
-		maxMsgSize:  DefaultMaxMsgSize,
-		keepalive:   defaultKeepalive,
-		retainGrace: DefaultRetainGrace,
-		logger:      discardLogger,
+		maxMsgSize:    DefaultMaxMsgSize,
+		keepalive:     defaultKeepalive,
+		retainGrace:   DefaultRetainGrace,
+		logger:        discardLogger,
+		maxBackoff:    DefaultMaxReconnectBackoff,
+		reconnectWait: DefaultReconnectWait,
 	}
 	for _, opt := range opts {
 		opt.applyToPool(&o)
@@ -128,6 +139,42 @@ func (p *Pool) Conn(b Backend) (*grpc.ClientConn, error) {
 	return cc, nil
 }
 
+// Wake makes a connection that is failing try again now. A connection to
+// a backend that was down waits, between attempts, for a backoff that
+// grows up to the pool's maximum; without Wake, calls would keep failing
+// during that wait even once the backend is back. When cc is in
+// TRANSIENT_FAILURE, Wake resets its backoff (so it reconnects at once;
+// at most once per 100 ms, so that a burst of calls to a dead backend is
+// not a burst of connection attempts) and waits for it to become READY,
+// up to the pool's reconnect wait or ctx's end. It returns at once for a
+// connection in any other state. The call that follows fails as before if
+// the backend is still down.
+func (p *Pool) Wake(ctx context.Context, cc *grpc.ClientConn) {
+	state := cc.GetState()
+	if state != connectivity.TransientFailure {
+		return
+	}
+	v, _ := p.wakes.LoadOrStore(cc, new(atomic.Int64))
+	lastWake := v.(*atomic.Int64)
+	now := time.Now().UnixNano()
+	if last := lastWake.Load(); now-last > int64(100*time.Millisecond) && lastWake.CompareAndSwap(last, now) {
+		cc.ResetConnectBackoff()
+	}
+	if p.opts.reconnectWait <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.opts.reconnectWait)
+	defer cancel()
+	// grpc-go keeps reporting TRANSIENT_FAILURE while it reconnects, until
+	// READY: wait for any change, and give up at the wait's end.
+	for state != connectivity.Ready && state != connectivity.Shutdown {
+		if !cc.WaitForStateChange(ctx, state) {
+			return
+		}
+		state = cc.GetState()
+	}
+}
+
 // reviveLocked moves b's connection back from draining to live if its
 // close has not started, so that a backend that returns to a deployment
 // within the grace period keeps its warm connection.
@@ -165,6 +212,19 @@ func (p *Pool) dialOptions(b Backend) []grpc.DialOption {
 	if b.Authority != "" {
 		opts = append(opts, grpc.WithAuthority(b.Authority))
 	}
+	connectTimeout := b.ConnectTimeout
+	if connectTimeout <= 0 {
+		connectTimeout = DefaultConnectTimeout
+	}
+	opts = append(opts, grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff: backoff.Config{
+			BaseDelay:  100 * time.Millisecond,
+			Multiplier: backoff.DefaultConfig.Multiplier,
+			Jitter:     backoff.DefaultConfig.Jitter,
+			MaxDelay:   p.opts.maxBackoff,
+		},
+		MinConnectTimeout: connectTimeout,
+	}))
 	return append(opts, p.opts.dialOptions...)
 }
 
@@ -222,6 +282,7 @@ func (p *Pool) finishDrain(b Backend, cc *grpc.ClientConn) {
 }
 
 func (p *Pool) closeConn(cc *grpc.ClientConn) {
+	p.wakes.Delete(cc)
 	if err := cc.Close(); err != nil {
 		p.opts.logger.Debug("grpcproxy: closing a backend connection", "target", cc.Target(), "error", err)
 	}
@@ -259,6 +320,7 @@ func (p *Pool) Close() error {
 	}
 	p.conns, p.draining = nil, nil
 	p.mu.Unlock()
+	p.wakes.Clear()
 
 	var errs []error
 	for _, cc := range all {
@@ -270,5 +332,5 @@ func (p *Pool) Close() error {
 }
 
 func backendAttrs(b Backend) []any {
-	return []any{slog.String("target", b.Target), slog.Bool("tls", b.TLS), slog.String("authority", b.Authority)}
+	return []any{slog.String("target", b.Target), slog.Bool("tls", b.TLS), slog.String("authority", b.Authority), slog.Duration("connect_timeout", b.ConnectTimeout)}
 }

@@ -23,8 +23,23 @@ type Call struct {
 	Backend Backend
 	// Timeout caps the call's duration: the backend call ends at the
 	// client's deadline or after Timeout, whichever comes first. Zero means
-	// no cap beyond the client's deadline.
+	// no cap beyond the client's deadline. For a Streaming call it bounds
+	// only the wait for the backend's first response instead.
 	Timeout time.Duration
+	// Streaming says the call is, or may be, a stream, which the route
+	// timeout must not cut. Timeout then bounds how long the call may carry
+	// no message either way before the backend's first response (its
+	// headers, a message or its status); after it, StreamIdleTimeout does.
+	// False (a unary call) makes Timeout the backend call's deadline.
+	Streaming bool
+	// StreamIdleTimeout ends a Streaming call that carries no message in
+	// either direction for this long once the backend has answered, with
+	// DEADLINE_EXCEEDED (reason STREAM_IDLE_TIMEOUT). Zero means no limit.
+	StreamIdleTimeout time.Duration
+	// MaxStreamDuration ends a Streaming call this long after it started,
+	// however busy, with DEADLINE_EXCEEDED (reason MAX_STREAM_DURATION);
+	// the backend gets it as its deadline. Zero means no limit.
+	MaxStreamDuration time.Duration
 	// Metadata is added to the backend call after the client's metadata was
 	// filtered (so after any client-sent x-tollgate-* entry was removed),
 	// replacing the client's entries of the same keys: what the gateway
@@ -35,6 +50,21 @@ type Call struct {
 	// the proxy relays them on the handler's goroutine before the
 	// responses instead of in a goroutine of their own alongside them.
 	RequestsBuffered bool
+	// Done, if not nil, is called once when the call to Backend ends, with
+	// the error the client gets (nil for success) or, when the call is
+	// retried elsewhere, that attempt's error: the Director's chance to
+	// release what it took for the call, such as a target's busy count.
+	Done func(err error)
+	// Finally, if not nil, is called once when the whole call (all its
+	// attempts) has ended, after Done.
+	Finally func()
+	// Retry, if not nil, retries a unary (not Streaming) call that fails
+	// with a retryable status before the backend answered. The request is
+	// read whole first (a unary call has one message).
+	Retry *RetryPolicy
+	// Retarget, if not nil, picks the backend of each retry (a different
+	// one where possible) and its Done; nil retries Backend.
+	Retarget func() (Backend, func(error), error)
 }
 
 // Director picks the backend of a call from its context (which carries the
@@ -77,9 +107,13 @@ func New(pool *Pool, director Director, opts ...Option) *Proxy {
 // which errors it returns.
 func (p *Proxy) Handler() grpc.StreamHandler { return p.handle }
 
-// errRouteTimeout is the cause of the context of a call that reached its
-// route timeout; it tells that apart from the client's own deadline.
-var errRouteTimeout = errors.New("grpcproxy: route timeout")
+// Causes of the context of a call the gateway ended itself; they tell
+// those apart from the client's own deadline or cancellation.
+var (
+	errRouteTimeout      = errors.New("grpcproxy: route timeout")
+	errStreamIdle        = errors.New("grpcproxy: stream idle timeout")
+	errMaxStreamDuration = errors.New("grpcproxy: maximum stream duration")
+)
 
 // proxyStreamDesc describes every proxied call as bidirectional: on the
 // wire all four kinds of call look the same, and the proxy only relays.
@@ -100,11 +134,20 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	if err != nil {
 		return err
 	}
-	conn, err := p.pool.Conn(call.Backend)
-	if err != nil {
-		p.logger.WarnContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)
-		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
+	err = p.forward(ctx, ss, method, &call)
+	if call.Done != nil {
+		call.Done(err)
 	}
+	if call.Finally != nil {
+		call.Finally()
+	}
+	return err
+}
+
+// forward relays one call to the backend the Director chose. A retried
+// call reports its attempts to Done itself and clears it.
+func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string, callp *Call) error {
+	call := *callp
 
 	// The backend call lives in a context derived from the client's, so the
 	// client's cancellation and deadline reach the backend; cancel also
@@ -112,14 +155,29 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	var (
 		cancel        context.CancelFunc
 		routeDeadline time.Time // set when the route timeout is the earlier deadline
+		watch         *streamWatch
 	)
-	if call.Timeout > 0 {
+	switch {
+	case !call.Streaming && call.Timeout > 0:
 		dl := time.Now().Add(call.Timeout)
 		if clientDL, ok := ctx.Deadline(); !ok || dl.Before(clientDL) {
 			routeDeadline = dl
 		}
 		ctx, cancel = context.WithDeadlineCause(ctx, dl, errRouteTimeout)
-	} else {
+	case call.Streaming:
+		var cancelCause context.CancelCauseFunc
+		ctx, cancelCause = context.WithCancelCause(ctx)
+		cancel = func() { cancelCause(nil) }
+		if call.MaxStreamDuration > 0 {
+			var cancelDeadline context.CancelFunc
+			ctx, cancelDeadline = context.WithDeadlineCause(ctx, time.Now().Add(call.MaxStreamDuration), errMaxStreamDuration)
+			defer cancelDeadline()
+		}
+		// A stream's timeouts are about silence, not length, so they are
+		// a timer rather than the backend call's deadline.
+		watch = newStreamWatch(call.Timeout, call.StreamIdleTimeout, cancelCause)
+		defer watch.stop()
+	default:
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
@@ -140,6 +198,15 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	for k, vs := range call.Metadata {
 		out[k] = vs
 	}
+	if call.Retry != nil && call.Retry.Attempts > 1 && !call.Streaming {
+		return p.forwardRetrying(ctx, ss, method, callp, out, opts, routeDeadline)
+	}
+	conn, err := p.pool.Conn(call.Backend)
+	if err != nil {
+		p.logger.WarnContext(ctx, "grpcproxy: no connection to the backend", "method", method, "target", call.Backend.Target, "error", err)
+		return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
+	}
+	p.pool.Wake(ctx, conn)
 	cs, err := conn.NewStream(metadata.NewOutgoingContext(ctx, out), proxyStreamDesc, method, opts...)
 	if err != nil {
 		return p.backendError(ctx, method, call, routeDeadline, err, true)
@@ -153,7 +220,7 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	// interrupt, so the handler cannot wait for the goroutine in every case.
 	reqErr := make(chan error, 1)
 	relayRequests := func() {
-		err := forwardRequests(ss, cs)
+		err := forwardRequests(ss, cs, watch)
 		// Report before cancelling, so that the handler, woken by the
 		// cancellation, finds the cause.
 		reqErr <- err
@@ -167,7 +234,7 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 		go relayRequests()
 	}
 
-	fromBackend, respErr := forwardResponses(ss, cs)
+	fromBackend, respErr := forwardResponses(ss, cs, watch)
 	if errors.Is(respErr, io.EOF) {
 		ss.SetTrailer(responseMetadata(cs.Trailer()))
 		return nil
@@ -196,7 +263,7 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 // client half-closes or either side fails. It returns nil when the client
 // half-closed, and also when the backend call ended (SendMsg's io.EOF),
 // whose status the other direction reports.
-func forwardRequests(ss grpc.ServerStream, cs grpc.ClientStream) error {
+func forwardRequests(ss grpc.ServerStream, cs grpc.ClientStream, watch *streamWatch) error {
 	for {
 		f := new(Frame)
 		if err := ss.RecvMsg(f); err != nil {
@@ -205,6 +272,7 @@ func forwardRequests(ss grpc.ServerStream, cs grpc.ClientStream) error {
 			}
 			return err
 		}
+		watch.touch()
 		err := cs.SendMsg(f)
 		f.Free()
 		if errors.Is(err, io.EOF) {
@@ -220,12 +288,13 @@ func forwardRequests(ss grpc.ServerStream, cs grpc.ClientStream) error {
 // until the backend's side ends. Its error is io.EOF when the backend
 // succeeded; fromBackend tells a backend's error from a failure to send to
 // the client.
-func forwardResponses(ss grpc.ServerStream, cs grpc.ClientStream) (fromBackend bool, err error) {
+func forwardResponses(ss grpc.ServerStream, cs grpc.ClientStream, watch *streamWatch) (fromBackend bool, err error) {
 	// Header waits for the backend's headers, so a backend that sends them
 	// before its first message (a server stream waiting for events) is
 	// heard at once. It returns nil metadata when the backend answered with
 	// trailers only, and then the client gets trailers only too.
 	md, _ := cs.Header()
+	watch.answered()
 	if md != nil {
 		// An error here means the client is gone, which the next SendMsg
 		// reports, or that an interceptor has already sent the headers,
@@ -237,6 +306,7 @@ func forwardResponses(ss grpc.ServerStream, cs grpc.ClientStream) (fromBackend b
 		if err := cs.RecvMsg(f); err != nil {
 			return true, err
 		}
+		watch.touch()
 		err := ss.SendMsg(f)
 		f.Free()
 		if err != nil {
@@ -253,8 +323,17 @@ func forwardResponses(ss grpc.ServerStream, cs grpc.ClientStream) (fromBackend b
 // reported by the backend.
 func (p *Proxy) backendError(ctx context.Context, method string, call Call, routeDeadline time.Time, err error, atStart bool) error {
 	st := status.Convert(err)
+	cause := context.Cause(ctx)
 	switch {
-	case st.Code() == codes.DeadlineExceeded && routeTimedOut(ctx, routeDeadline):
+	case errors.Is(cause, errStreamIdle):
+		p.logger.InfoContext(ctx, "grpcproxy: stream idle timeout", "method", method, "target", call.Backend.Target, "timeout", call.StreamIdleTimeout)
+		return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonStreamIdleTimeout,
+			fmt.Sprintf("the stream carried no message for the stream idle timeout of %s", call.StreamIdleTimeout))
+	case errors.Is(cause, errMaxStreamDuration):
+		p.logger.InfoContext(ctx, "grpcproxy: maximum stream duration", "method", method, "target", call.Backend.Target, "max", call.MaxStreamDuration)
+		return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonMaxStreamDuration,
+			fmt.Sprintf("the stream reached the maximum stream duration of %s", call.MaxStreamDuration))
+	case errors.Is(cause, errRouteTimeout) || (st.Code() == codes.DeadlineExceeded && routeTimedOut(ctx, routeDeadline)):
 		p.logger.InfoContext(ctx, "grpcproxy: route timeout", "method", method, "target", call.Backend.Target, "timeout", call.Timeout)
 		return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
 			fmt.Sprintf("the backend did not answer within the route timeout of %s", call.Timeout))

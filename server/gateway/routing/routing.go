@@ -26,6 +26,10 @@ import (
 // Amazon API Gateway's integration timeout.
 const DefaultTimeout = 29 * time.Second
 
+// DefaultStreamIdleTimeout is how long a gRPC stream may carry no message
+// either way when its route sets no stream_idle_timeout.
+const DefaultStreamIdleTimeout = 5 * time.Minute
+
 // Errors of resolution. The data plane maps them to statuses at its edge.
 var (
 	// ErrNoRoute means no deployed stage serves the call.
@@ -53,8 +57,13 @@ type Route struct {
 	Config *adminv1.Route
 	// Integration is where the call goes, with stage variables substituted.
 	Integration *adminv1.Integration
-	// Timeout caps the backend call.
+	// Timeout caps a unary backend call; for a stream it bounds only the
+	// wait for the backend's first response.
 	Timeout time.Duration
+	// StreamIdleTimeout ends a stream that carries no message either way
+	// for this long; MaxStreamDuration (zero: none) ends any stream after
+	// this long.
+	StreamIdleTimeout, MaxStreamDuration time.Duration
 	// Method describes the gRPC method, or is nil when the API has no
 	// descriptors or the route is a plain HTTP route.
 	Method protoreflect.MethodDescriptor
@@ -121,11 +130,16 @@ type Stage struct {
 	wildcards map[string]*Route // "/pkg.Service/" prefixes of "/pkg.Service/*" routes
 	fallback  *Route            // the default integration for any method (no descriptors)
 	http      map[string]*pathtemplate.Set
+	httpList  []*Route // the plain HTTP routes, in configuration order
 	canary    *Stage
 	canaryPct float64
 	ipPolicy  ipacl.Policy // the API's and the stage's
 	ws        *WebSocket   // WebSocket APIs only
 }
+
+// HTTPRoutes returns the stage's plain HTTP routes in configuration order.
+// The caller must not change the slice.
+func (s *Stage) HTTPRoutes() []*Route { return s.httpList }
 
 // Methods returns the full method names the stage serves, sorted.
 func (s *Stage) Methods() []string {
@@ -580,12 +594,20 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		if d := r.GetTimeout(); d != nil {
 			timeout = d.AsDuration()
 		}
+		idle := DefaultStreamIdleTimeout
+		if d := r.GetStreamIdleTimeout(); d != nil {
+			idle = d.AsDuration()
+		}
 		id := r.GetName()[strings.LastIndexByte(r.GetName(), '/')+1:]
 		pol, err := compileIPPolicy(base, cfg.GetRouteSettings()[id].GetIpPolicy(), r.GetIpPolicy())
 		if err != nil && routeErr == nil {
 			routeErr = fmt.Errorf("route %s: %w", r.GetName(), err)
 		}
-		return &Route{Stage: st, Config: r, Integration: substitute(in, vars), Timeout: timeout, Key: id, ThrottleKey: name + "|" + id, IPPolicy: pol}
+		return &Route{
+			Stage: st, Config: r, Integration: substitute(in, vars), Key: id, ThrottleKey: name + "|" + id,
+			Timeout: timeout, StreamIdleTimeout: idle, MaxStreamDuration: r.GetMaxStreamDuration().AsDuration(),
+			IPPolicy: pol,
+		}
 	}
 	for _, r := range snap.GetRoutes() {
 		switch m := r.GetMatch().(type) {
@@ -602,6 +624,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 			}
 			rt := newRoute(r)
 			rt.Template = tpl
+			st.httpList = append(st.httpList, rt)
 			set := st.http[m.Http.GetMethod()]
 			if set == nil {
 				set = &pathtemplate.Set{}
@@ -634,7 +657,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 				copied := *r
 				rt = &copied
 			} else if def != nil {
-				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: full, ThrottleKey: name + "|" + full, IPPolicy: base}
+				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: full, ThrottleKey: name + "|" + full, IPPolicy: base}
 			} else {
 				continue
 			}
@@ -653,7 +676,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		rt.GRPCResource = apiID + "/" + st.ID + "/GRPC" + full
 	}
 	if st.Files == nil && def != nil {
-		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, Key: "*", ThrottleKey: name + "|*", IPPolicy: base}
+		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: "*", ThrottleKey: name + "|*", IPPolicy: base}
 	}
 	// A stage is served whole or not at all, so that a policy that cannot
 	// be compiled never silently admits a caller.
@@ -723,9 +746,15 @@ func substitute(in *adminv1.Integration, vars map[string]string) *adminv1.Integr
 	out := proto.Clone(in).(*adminv1.Integration)
 	if g := out.GetGrpc(); g != nil {
 		g.Target = repl(g.GetTarget())
+		for _, t := range g.GetTargets() {
+			t.Address = repl(t.GetAddress())
+		}
 	}
 	if h := out.GetHttp(); h != nil {
 		h.Uri = repl(h.GetUri())
+		for _, t := range h.GetTargets() {
+			t.Address = repl(t.GetAddress())
+		}
 	}
 	return out
 }

@@ -81,6 +81,7 @@ const (
 	AdminService_ListAdminTokens_FullMethodName            = "/tollgate.admin.v1.AdminService/ListAdminTokens"
 	AdminService_DeleteAdminToken_FullMethodName           = "/tollgate.admin.v1.AdminService/DeleteAdminToken"
 	AdminService_ListAuditEvents_FullMethodName            = "/tollgate.admin.v1.AdminService/ListAuditEvents"
+	AdminService_GetStageHealth_FullMethodName             = "/tollgate.admin.v1.AdminService/GetStageHealth"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -240,6 +241,10 @@ type AdminServiceClient interface {
 	DeleteAdminToken(ctx context.Context, in *DeleteAdminTokenRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Lists the audit log of admin writes, newest first.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
+	// Reports the health of the targets of a stage's integrations that name
+	// several targets (and of its canary's), as this gateway instance sees
+	// them: active health check results and outlier ejections.
+	GetStageHealth(ctx context.Context, in *GetStageHealthRequest, opts ...grpc.CallOption) (*StageHealth, error)
 }
 
 type adminServiceClient struct {
@@ -850,6 +855,16 @@ func (c *adminServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditE
 	return out, nil
 }
 
+func (c *adminServiceClient) GetStageHealth(ctx context.Context, in *GetStageHealthRequest, opts ...grpc.CallOption) (*StageHealth, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StageHealth)
+	err := c.cc.Invoke(ctx, AdminService_GetStageHealth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -1007,6 +1022,10 @@ type AdminServiceServer interface {
 	DeleteAdminToken(context.Context, *DeleteAdminTokenRequest) (*emptypb.Empty, error)
 	// Lists the audit log of admin writes, newest first.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
+	// Reports the health of the targets of a stage's integrations that name
+	// several targets (and of its canary's), as this gateway instance sees
+	// them: active health check results and outlier ejections.
+	GetStageHealth(context.Context, *GetStageHealthRequest) (*StageHealth, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -1196,6 +1215,9 @@ func (UnimplementedAdminServiceServer) DeleteAdminToken(context.Context, *Delete
 }
 func (UnimplementedAdminServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
+}
+func (UnimplementedAdminServiceServer) GetStageHealth(context.Context, *GetStageHealthRequest) (*StageHealth, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStageHealth not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -2298,6 +2320,24 @@ func _AdminService_ListAuditEvents_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_GetStageHealth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStageHealthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetStageHealth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetStageHealth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetStageHealth(ctx, req.(*GetStageHealthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2544,6 +2584,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditEvents",
 			Handler:    _AdminService_ListAuditEvents_Handler,
+		},
+		{
+			MethodName: "GetStageHealth",
+			Handler:    _AdminService_GetStageHealth_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -180,7 +180,7 @@ func (x CustomAuthorizer_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CustomAuthorizer_Type.Descriptor instead.
 func (CustomAuthorizer_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8, 0}
 }
 
 // What happens when a caller sends Cache-Control: max-age=0 without permission.
@@ -237,7 +237,7 @@ func (x CacheSettings_UnauthorizedCacheControl) Number() protoreflect.EnumNumber
 
 // Deprecated: Use CacheSettings_UnauthorizedCacheControl.Descriptor instead.
 func (CacheSettings_UnauthorizedCacheControl) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13, 0}
 }
 
 // How client certificates are asked for.
@@ -292,7 +292,7 @@ func (x MutualTlsAuthentication_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutualTlsAuthentication_Mode.Descriptor instead.
 func (MutualTlsAuthentication_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{18, 0}
 }
 
 // Api is a published API: its schema, routes and authorizers. Changes to an
@@ -701,8 +701,10 @@ type Route struct {
 	Match isRoute_Match `protobuf_oneof:"match"`
 	// Where matching calls go. Unset uses the API's default integration.
 	Integration *Integration `protobuf:"bytes,7,opt,name=integration,proto3" json:"integration,omitempty"`
-	// Deadline for the backend call. Default 29 s; must be between 50 ms and
-	// the gateway's maximum route timeout (default 29 s, set by --max-route-timeout).
+	// Deadline for the backend call of a unary call; for a stream, how long
+	// the backend may take to answer (see stream_idle_timeout). Default 29 s;
+	// must be between 50 ms and the gateway's maximum route timeout (default
+	// 29 s, set by --max-route-timeout).
 	Timeout *durationpb.Duration `protobuf:"bytes,8,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// Who may call the route.
 	Authorization *RouteAuthorization `protobuf:"bytes,9,opt,name=authorization,proto3" json:"authorization,omitempty"`
@@ -749,8 +751,24 @@ type Route struct {
 	// gRPC method routes: validate request messages as the API's
 	// validate_requests describes. Unset follows the API.
 	ValidateRequest *bool `protobuf:"varint,52,opt,name=validate_request,json=validateRequest,proto3,oneof" json:"validate_request,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Streaming gRPC calls only (client, server and bidi streams, and calls
+	// of APIs without descriptors): how long a stream may carry no message in
+	// either direction before the gateway ends it with DEADLINE_EXCEEDED
+	// (reason STREAM_IDLE_TIMEOUT). The route timeout does not cut streams:
+	// it bounds only the wait for the backend's first response (its headers
+	// or first message). Default 5 minutes; between 50 ms and 24 hours.
+	StreamIdleTimeout *durationpb.Duration `protobuf:"bytes,41,opt,name=stream_idle_timeout,json=streamIdleTimeout,proto3" json:"stream_idle_timeout,omitempty"`
+	// Streaming gRPC calls only: the longest a stream may last, however busy,
+	// before the gateway ends it with DEADLINE_EXCEEDED (reason
+	// MAX_STREAM_DURATION); the backend gets it as the call's deadline.
+	// Default none; between 50 ms and 7 days. A client's own shorter deadline
+	// always wins.
+	MaxStreamDuration *durationpb.Duration `protobuf:"bytes,44,opt,name=max_stream_duration,json=maxStreamDuration,proto3" json:"max_stream_duration,omitempty"`
+	// Retries of calls that fail before the backend answered. Unset: no
+	// retry.
+	RetryPolicy   *RetryPolicy `protobuf:"bytes,43,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -936,6 +954,27 @@ func (x *Route) GetValidateRequest() bool {
 	return false
 }
 
+func (x *Route) GetStreamIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.StreamIdleTimeout
+	}
+	return nil
+}
+
+func (x *Route) GetMaxStreamDuration() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStreamDuration
+	}
+	return nil
+}
+
+func (x *Route) GetRetryPolicy() *RetryPolicy {
+	if x != nil {
+		return x.RetryPolicy
+	}
+	return nil
+}
+
 type isRoute_Match interface {
 	isRoute_Match()
 }
@@ -963,6 +1002,119 @@ func (*Route_Http) isRoute_Match() {}
 
 func (*Route_WebsocketRouteKey) isRoute_Match() {}
 
+// RetryPolicy retries a call that failed before the backend answered, on
+// another target of the integration where there is one. Only calls whose
+// request the gateway holds whole are retried: unary gRPC (and REST
+// transcoded onto unary) calls, and plain HTTP calls with an idempotent
+// method (GET, HEAD, OPTIONS, PUT, DELETE) and a body of at most 64 KiB.
+// A retry budget keeps retries to a share of the route's calls, so that a
+// failing backend never gets a retry storm.
+type RetryPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Attempts in all, the first included: 1 (the default) never retries;
+	// at most 5.
+	Attempts uint32 `protobuf:"varint,1,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// gRPC status codes that are retried, by name, e.g. "UNAVAILABLE" (which
+	// includes an unreachable backend). Default ["UNAVAILABLE"].
+	RetryableCodes []string `protobuf:"bytes,2,rep,name=retryable_codes,json=retryableCodes,proto3" json:"retryable_codes,omitempty"`
+	// Plain HTTP routes: backend statuses that are retried (an unreachable
+	// backend always is). Default [502, 503, 504].
+	RetryableStatuses []int32 `protobuf:"varint,3,rep,packed,name=retryable_statuses,json=retryableStatuses,proto3" json:"retryable_statuses,omitempty"`
+	// The wait before the n-th retry is random, up to
+	// min(max_backoff, base_backoff * 2^(n-1)). Defaults 25 ms and 250 ms;
+	// each between 1 ms and 10 s.
+	BaseBackoff *durationpb.Duration `protobuf:"bytes,4,opt,name=base_backoff,json=baseBackoff,proto3" json:"base_backoff,omitempty"`
+	// See base_backoff.
+	MaxBackoff *durationpb.Duration `protobuf:"bytes,5,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
+	// The largest share of the route's calls over the last 10 seconds that
+	// may be retried, in percent. Default 20; at most 100.
+	BudgetPercent uint32 `protobuf:"varint,6,opt,name=budget_percent,json=budgetPercent,proto3" json:"budget_percent,omitempty"`
+	// Retries allowed over the last 10 seconds whatever the share. Default
+	// 3; at most 1000.
+	BudgetMinRetries uint32 `protobuf:"varint,7,opt,name=budget_min_retries,json=budgetMinRetries,proto3" json:"budget_min_retries,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RetryPolicy) Reset() {
+	*x = RetryPolicy{}
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryPolicy) ProtoMessage() {}
+
+func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
+func (*RetryPolicy) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RetryPolicy) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetRetryableCodes() []string {
+	if x != nil {
+		return x.RetryableCodes
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetRetryableStatuses() []int32 {
+	if x != nil {
+		return x.RetryableStatuses
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetBaseBackoff() *durationpb.Duration {
+	if x != nil {
+		return x.BaseBackoff
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetMaxBackoff() *durationpb.Duration {
+	if x != nil {
+		return x.MaxBackoff
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetBudgetPercent() uint32 {
+	if x != nil {
+		return x.BudgetPercent
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetBudgetMinRetries() uint32 {
+	if x != nil {
+		return x.BudgetMinRetries
+	}
+	return 0
+}
+
 // HttpMatch matches HTTP requests by method and path.
 type HttpMatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -976,7 +1128,7 @@ type HttpMatch struct {
 
 func (x *HttpMatch) Reset() {
 	*x = HttpMatch{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1140,7 @@ func (x *HttpMatch) String() string {
 func (*HttpMatch) ProtoMessage() {}
 
 func (x *HttpMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1153,7 @@ func (x *HttpMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpMatch.ProtoReflect.Descriptor instead.
 func (*HttpMatch) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HttpMatch) GetMethod() string {
@@ -1046,7 +1198,7 @@ type Authorizer struct {
 
 func (x *Authorizer) Reset() {
 	*x = Authorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1210,7 @@ func (x *Authorizer) String() string {
 func (*Authorizer) ProtoMessage() {}
 
 func (x *Authorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1223,7 @@ func (x *Authorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Authorizer.ProtoReflect.Descriptor instead.
 func (*Authorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Authorizer) GetName() string {
@@ -1184,7 +1336,7 @@ type JwtAuthorizer struct {
 
 func (x *JwtAuthorizer) Reset() {
 	*x = JwtAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1348,7 @@ func (x *JwtAuthorizer) String() string {
 func (*JwtAuthorizer) ProtoMessage() {}
 
 func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1361,7 @@ func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JwtAuthorizer.ProtoReflect.Descriptor instead.
 func (*JwtAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JwtAuthorizer) GetIssuer() string {
@@ -1313,7 +1465,7 @@ type CustomAuthorizer struct {
 
 func (x *CustomAuthorizer) Reset() {
 	*x = CustomAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1477,7 @@ func (x *CustomAuthorizer) String() string {
 func (*CustomAuthorizer) ProtoMessage() {}
 
 func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1490,7 @@ func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomAuthorizer.ProtoReflect.Descriptor instead.
 func (*CustomAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CustomAuthorizer) GetType() CustomAuthorizer_Type {
@@ -1438,7 +1590,7 @@ type Deployment struct {
 
 func (x *Deployment) Reset() {
 	*x = Deployment{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1602,7 @@ func (x *Deployment) String() string {
 func (*Deployment) ProtoMessage() {}
 
 func (x *Deployment) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1615,7 @@ func (x *Deployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
 func (*Deployment) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Deployment) GetName() string {
@@ -1516,7 +1668,7 @@ type ApiSnapshot struct {
 
 func (x *ApiSnapshot) Reset() {
 	*x = ApiSnapshot{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1680,7 @@ func (x *ApiSnapshot) String() string {
 func (*ApiSnapshot) ProtoMessage() {}
 
 func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1693,7 @@ func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiSnapshot.ProtoReflect.Descriptor instead.
 func (*ApiSnapshot) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ApiSnapshot) GetApi() *Api {
@@ -1625,7 +1777,7 @@ type Stage struct {
 
 func (x *Stage) Reset() {
 	*x = Stage{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1637,7 +1789,7 @@ func (x *Stage) String() string {
 func (*Stage) ProtoMessage() {}
 
 func (x *Stage) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1650,7 +1802,7 @@ func (x *Stage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stage.ProtoReflect.Descriptor instead.
 func (*Stage) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Stage) GetName() string {
@@ -1804,7 +1956,7 @@ type RouteSettings struct {
 
 func (x *RouteSettings) Reset() {
 	*x = RouteSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1816,7 +1968,7 @@ func (x *RouteSettings) String() string {
 func (*RouteSettings) ProtoMessage() {}
 
 func (x *RouteSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1829,7 +1981,7 @@ func (x *RouteSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSettings.ProtoReflect.Descriptor instead.
 func (*RouteSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RouteSettings) GetThrottle() *ThrottleSettings {
@@ -1888,7 +2040,7 @@ type CacheSettings struct {
 
 func (x *CacheSettings) Reset() {
 	*x = CacheSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1900,7 +2052,7 @@ func (x *CacheSettings) String() string {
 func (*CacheSettings) ProtoMessage() {}
 
 func (x *CacheSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1913,7 +2065,7 @@ func (x *CacheSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheSettings.ProtoReflect.Descriptor instead.
 func (*CacheSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CacheSettings) GetEnabled() bool {
@@ -1973,7 +2125,7 @@ type CanarySettings struct {
 
 func (x *CanarySettings) Reset() {
 	*x = CanarySettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1985,7 +2137,7 @@ func (x *CanarySettings) String() string {
 func (*CanarySettings) ProtoMessage() {}
 
 func (x *CanarySettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1998,7 +2150,7 @@ func (x *CanarySettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanarySettings.ProtoReflect.Descriptor instead.
 func (*CanarySettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CanarySettings) GetDeployment() string {
@@ -2036,7 +2188,7 @@ type AccessLogSettings struct {
 
 func (x *AccessLogSettings) Reset() {
 	*x = AccessLogSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2200,7 @@ func (x *AccessLogSettings) String() string {
 func (*AccessLogSettings) ProtoMessage() {}
 
 func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2213,7 @@ func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogSettings.ProtoReflect.Descriptor instead.
 func (*AccessLogSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AccessLogSettings) GetEnabled() bool {
@@ -2089,7 +2241,7 @@ type TracingSettings struct {
 
 func (x *TracingSettings) Reset() {
 	*x = TracingSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2253,7 @@ func (x *TracingSettings) String() string {
 func (*TracingSettings) ProtoMessage() {}
 
 func (x *TracingSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2266,7 @@ func (x *TracingSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TracingSettings.ProtoReflect.Descriptor instead.
 func (*TracingSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TracingSettings) GetEnabled() bool {
@@ -2170,7 +2322,7 @@ type DomainMapping struct {
 
 func (x *DomainMapping) Reset() {
 	*x = DomainMapping{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2182,7 +2334,7 @@ func (x *DomainMapping) String() string {
 func (*DomainMapping) ProtoMessage() {}
 
 func (x *DomainMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2195,7 +2347,7 @@ func (x *DomainMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainMapping.ProtoReflect.Descriptor instead.
 func (*DomainMapping) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DomainMapping) GetName() string {
@@ -2308,7 +2460,7 @@ type MutualTlsAuthentication struct {
 
 func (x *MutualTlsAuthentication) Reset() {
 	*x = MutualTlsAuthentication{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2320,7 +2472,7 @@ func (x *MutualTlsAuthentication) String() string {
 func (*MutualTlsAuthentication) ProtoMessage() {}
 
 func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2333,7 +2485,7 @@ func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutualTlsAuthentication.ProtoReflect.Descriptor instead.
 func (*MutualTlsAuthentication) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MutualTlsAuthentication) GetTruststorePem() string {
@@ -2405,7 +2557,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xa5\b\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xfe\t\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2430,10 +2582,22 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse\x122\n" +
 	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes\x128\n" +
 	"\tip_policy\x18* \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x12.\n" +
-	"\x10validate_request\x184 \x01(\bH\x01R\x0fvalidateRequest\x88\x01\x01:A\xeaA>\n" +
+	"\x10validate_request\x184 \x01(\bH\x01R\x0fvalidateRequest\x88\x01\x01\x12I\n" +
+	"\x13stream_idle_timeout\x18) \x01(\v2\x19.google.protobuf.DurationR\x11streamIdleTimeout\x12I\n" +
+	"\x13max_stream_duration\x18, \x01(\v2\x19.google.protobuf.DurationR\x11maxStreamDuration\x12A\n" +
+	"\fretry_policy\x18+ \x01(\v2\x1e.tollgate.admin.v1.RetryPolicyR\vretryPolicy:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
 	"\x05matchB\x13\n" +
-	"\x11_validate_request\"A\n" +
+	"\x11_validate_request\"\xd0\x02\n" +
+	"\vRetryPolicy\x12\x1a\n" +
+	"\battempts\x18\x01 \x01(\rR\battempts\x12'\n" +
+	"\x0fretryable_codes\x18\x02 \x03(\tR\x0eretryableCodes\x12-\n" +
+	"\x12retryable_statuses\x18\x03 \x03(\x05R\x11retryableStatuses\x12<\n" +
+	"\fbase_backoff\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vbaseBackoff\x12:\n" +
+	"\vmax_backoff\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"maxBackoff\x12%\n" +
+	"\x0ebudget_percent\x18\x06 \x01(\rR\rbudgetPercent\x12,\n" +
+	"\x12budget_min_retries\x18\a \x01(\rR\x10budgetMinRetries\"A\n" +
 	"\tHttpMatch\x12\x1b\n" +
 	"\x06method\x18\x01 \x01(\tB\x03\xe0A\x02R\x06method\x12\x17\n" +
 	"\x04path\x18\x02 \x01(\tB\x03\xe0A\x02R\x04path\"\xd0\x03\n" +
@@ -2600,7 +2764,7 @@ func file_tollgate_admin_v1_api_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(Api_Protocol)(0),                           // 0: tollgate.admin.v1.Api.Protocol
 	(Api_ApiKeySource)(0),                       // 1: tollgate.admin.v1.Api.ApiKeySource
@@ -2611,95 +2775,101 @@ var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(*GatewayResponse)(nil),                     // 6: tollgate.admin.v1.GatewayResponse
 	(*ReflectionSource)(nil),                    // 7: tollgate.admin.v1.ReflectionSource
 	(*Route)(nil),                               // 8: tollgate.admin.v1.Route
-	(*HttpMatch)(nil),                           // 9: tollgate.admin.v1.HttpMatch
-	(*Authorizer)(nil),                          // 10: tollgate.admin.v1.Authorizer
-	(*JwtAuthorizer)(nil),                       // 11: tollgate.admin.v1.JwtAuthorizer
-	(*CustomAuthorizer)(nil),                    // 12: tollgate.admin.v1.CustomAuthorizer
-	(*Deployment)(nil),                          // 13: tollgate.admin.v1.Deployment
-	(*ApiSnapshot)(nil),                         // 14: tollgate.admin.v1.ApiSnapshot
-	(*Stage)(nil),                               // 15: tollgate.admin.v1.Stage
-	(*RouteSettings)(nil),                       // 16: tollgate.admin.v1.RouteSettings
-	(*CacheSettings)(nil),                       // 17: tollgate.admin.v1.CacheSettings
-	(*CanarySettings)(nil),                      // 18: tollgate.admin.v1.CanarySettings
-	(*AccessLogSettings)(nil),                   // 19: tollgate.admin.v1.AccessLogSettings
-	(*TracingSettings)(nil),                     // 20: tollgate.admin.v1.TracingSettings
-	(*DomainMapping)(nil),                       // 21: tollgate.admin.v1.DomainMapping
-	(*MutualTlsAuthentication)(nil),             // 22: tollgate.admin.v1.MutualTlsAuthentication
-	nil,                                         // 23: tollgate.admin.v1.Api.GatewayResponsesEntry
-	nil,                                         // 24: tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
-	nil,                                         // 25: tollgate.admin.v1.Stage.VariablesEntry
-	nil,                                         // 26: tollgate.admin.v1.Stage.RouteSettingsEntry
-	nil,                                         // 27: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	(*Integration)(nil),                         // 28: tollgate.admin.v1.Integration
-	(*timestamppb.Timestamp)(nil),               // 29: google.protobuf.Timestamp
-	(*IpPolicy)(nil),                            // 30: tollgate.admin.v1.IpPolicy
-	(*CorsConfiguration)(nil),                   // 31: tollgate.admin.v1.CorsConfiguration
-	(*durationpb.Duration)(nil),                 // 32: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 33: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 34: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 35: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 36: tollgate.admin.v1.ThrottleSettings
-	(*WebSocketSettings)(nil),                   // 37: tollgate.admin.v1.WebSocketSettings
+	(*RetryPolicy)(nil),                         // 9: tollgate.admin.v1.RetryPolicy
+	(*HttpMatch)(nil),                           // 10: tollgate.admin.v1.HttpMatch
+	(*Authorizer)(nil),                          // 11: tollgate.admin.v1.Authorizer
+	(*JwtAuthorizer)(nil),                       // 12: tollgate.admin.v1.JwtAuthorizer
+	(*CustomAuthorizer)(nil),                    // 13: tollgate.admin.v1.CustomAuthorizer
+	(*Deployment)(nil),                          // 14: tollgate.admin.v1.Deployment
+	(*ApiSnapshot)(nil),                         // 15: tollgate.admin.v1.ApiSnapshot
+	(*Stage)(nil),                               // 16: tollgate.admin.v1.Stage
+	(*RouteSettings)(nil),                       // 17: tollgate.admin.v1.RouteSettings
+	(*CacheSettings)(nil),                       // 18: tollgate.admin.v1.CacheSettings
+	(*CanarySettings)(nil),                      // 19: tollgate.admin.v1.CanarySettings
+	(*AccessLogSettings)(nil),                   // 20: tollgate.admin.v1.AccessLogSettings
+	(*TracingSettings)(nil),                     // 21: tollgate.admin.v1.TracingSettings
+	(*DomainMapping)(nil),                       // 22: tollgate.admin.v1.DomainMapping
+	(*MutualTlsAuthentication)(nil),             // 23: tollgate.admin.v1.MutualTlsAuthentication
+	nil,                                         // 24: tollgate.admin.v1.Api.GatewayResponsesEntry
+	nil,                                         // 25: tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	nil,                                         // 26: tollgate.admin.v1.Stage.VariablesEntry
+	nil,                                         // 27: tollgate.admin.v1.Stage.RouteSettingsEntry
+	nil,                                         // 28: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	(*Integration)(nil),                         // 29: tollgate.admin.v1.Integration
+	(*timestamppb.Timestamp)(nil),               // 30: google.protobuf.Timestamp
+	(*IpPolicy)(nil),                            // 31: tollgate.admin.v1.IpPolicy
+	(*CorsConfiguration)(nil),                   // 32: tollgate.admin.v1.CorsConfiguration
+	(*durationpb.Duration)(nil),                 // 33: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 34: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 35: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 36: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 37: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 38: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
 	7,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
-	28, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
+	29, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
-	29, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
-	29, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
-	30, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	31, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	23, // 8: tollgate.admin.v1.Api.gateway_responses:type_name -> tollgate.admin.v1.Api.GatewayResponsesEntry
-	24, // 9: tollgate.admin.v1.GatewayResponse.response_headers:type_name -> tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
-	9,  // 10: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	28, // 11: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	32, // 12: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	33, // 13: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	29, // 14: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	29, // 15: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	30, // 16: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	11, // 17: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	12, // 18: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	29, // 19: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	29, // 20: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	32, // 21: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
-	2,  // 22: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	34, // 23: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	35, // 24: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	32, // 25: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	14, // 26: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	29, // 27: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 28: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	8,  // 29: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	10, // 30: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	25, // 31: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	36, // 32: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	26, // 33: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	17, // 34: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	18, // 35: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	19, // 36: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	20, // 37: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	29, // 38: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	29, // 39: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	37, // 40: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	30, // 41: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	31, // 42: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	36, // 43: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	30, // 44: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	3,  // 45: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	27, // 46: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	29, // 47: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	29, // 48: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	22, // 49: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
-	4,  // 50: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
-	6,  // 51: tollgate.admin.v1.Api.GatewayResponsesEntry.value:type_name -> tollgate.admin.v1.GatewayResponse
-	16, // 52: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	53, // [53:53] is the sub-list for method output_type
-	53, // [53:53] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	30, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
+	30, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
+	31, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	32, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	24, // 8: tollgate.admin.v1.Api.gateway_responses:type_name -> tollgate.admin.v1.Api.GatewayResponsesEntry
+	25, // 9: tollgate.admin.v1.GatewayResponse.response_headers:type_name -> tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	10, // 10: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
+	29, // 11: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	33, // 12: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	34, // 13: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	30, // 14: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	30, // 15: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	31, // 16: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	33, // 17: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
+	33, // 18: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
+	9,  // 19: tollgate.admin.v1.Route.retry_policy:type_name -> tollgate.admin.v1.RetryPolicy
+	33, // 20: tollgate.admin.v1.RetryPolicy.base_backoff:type_name -> google.protobuf.Duration
+	33, // 21: tollgate.admin.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	12, // 22: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	13, // 23: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	30, // 24: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	30, // 25: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	33, // 26: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	2,  // 27: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
+	35, // 28: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	36, // 29: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	33, // 30: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	15, // 31: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	30, // 32: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 33: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	8,  // 34: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	11, // 35: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	26, // 36: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	37, // 37: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	27, // 38: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	18, // 39: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	19, // 40: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	20, // 41: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	21, // 42: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	30, // 43: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	30, // 44: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	38, // 45: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	31, // 46: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	32, // 47: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	37, // 48: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	31, // 49: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	3,  // 50: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	28, // 51: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	30, // 52: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	30, // 53: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	23, // 54: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
+	4,  // 55: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
+	6,  // 56: tollgate.admin.v1.Api.GatewayResponsesEntry.value:type_name -> tollgate.admin.v1.GatewayResponse
+	17, // 57: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	58, // [58:58] is the sub-list for method output_type
+	58, // [58:58] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -2718,27 +2888,27 @@ func file_tollgate_admin_v1_api_proto_init() {
 		(*Route_Http)(nil),
 		(*Route_WebsocketRouteKey)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[5].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
 		(*Authorizer_Jwt)(nil),
 		(*Authorizer_Custom)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[7].OneofWrappers = []any{
 		(*JwtAuthorizer_JwksUri)(nil),
 		(*JwtAuthorizer_InlineJwks)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[7].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[8].OneofWrappers = []any{
 		(*CustomAuthorizer_Grpc)(nil),
 		(*CustomAuthorizer_Http)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[11].OneofWrappers = []any{}
 	file_tollgate_admin_v1_api_proto_msgTypes[12].OneofWrappers = []any{}
+	file_tollgate_admin_v1_api_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_api_proto_rawDesc), len(file_tollgate_admin_v1_api_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -21,6 +22,71 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// The balancing policies.
+type LoadBalancing_Policy int32
+
+const (
+	// Weighted round robin.
+	LoadBalancing_POLICY_UNSPECIFIED LoadBalancing_Policy = 0
+	// Targets in turn, each as often as its weight says.
+	LoadBalancing_POLICY_ROUND_ROBIN LoadBalancing_Policy = 1
+	// A target at random, with probability proportional to its weight.
+	LoadBalancing_POLICY_RANDOM LoadBalancing_Policy = 2
+	// The less busy (calls in flight per unit of weight) of two targets
+	// chosen at random by weight.
+	LoadBalancing_POLICY_LEAST_REQUEST LoadBalancing_Policy = 3
+	// A ring hash of hash_header's value (or the client IP): a key keeps
+	// its target while the targets are unchanged, and adding one of N
+	// targets moves about 1/N of the keys. For sticky sessions and cache
+	// locality.
+	LoadBalancing_POLICY_CONSISTENT_HASH LoadBalancing_Policy = 4
+)
+
+// Enum value maps for LoadBalancing_Policy.
+var (
+	LoadBalancing_Policy_name = map[int32]string{
+		0: "POLICY_UNSPECIFIED",
+		1: "POLICY_ROUND_ROBIN",
+		2: "POLICY_RANDOM",
+		3: "POLICY_LEAST_REQUEST",
+		4: "POLICY_CONSISTENT_HASH",
+	}
+	LoadBalancing_Policy_value = map[string]int32{
+		"POLICY_UNSPECIFIED":     0,
+		"POLICY_ROUND_ROBIN":     1,
+		"POLICY_RANDOM":          2,
+		"POLICY_LEAST_REQUEST":   3,
+		"POLICY_CONSISTENT_HASH": 4,
+	}
+)
+
+func (x LoadBalancing_Policy) Enum() *LoadBalancing_Policy {
+	p := new(LoadBalancing_Policy)
+	*p = x
+	return p
+}
+
+func (x LoadBalancing_Policy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LoadBalancing_Policy) Descriptor() protoreflect.EnumDescriptor {
+	return file_tollgate_admin_v1_common_proto_enumTypes[0].Descriptor()
+}
+
+func (LoadBalancing_Policy) Type() protoreflect.EnumType {
+	return &file_tollgate_admin_v1_common_proto_enumTypes[0]
+}
+
+func (x LoadBalancing_Policy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LoadBalancing_Policy.Descriptor instead.
+func (LoadBalancing_Policy) EnumDescriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7, 0}
+}
 
 // Type is how callers are authorized.
 type RouteAuthorization_Type int32
@@ -63,11 +129,11 @@ func (x RouteAuthorization_Type) String() string {
 }
 
 func (RouteAuthorization_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_tollgate_admin_v1_common_proto_enumTypes[0].Descriptor()
+	return file_tollgate_admin_v1_common_proto_enumTypes[1].Descriptor()
 }
 
 func (RouteAuthorization_Type) Type() protoreflect.EnumType {
-	return &file_tollgate_admin_v1_common_proto_enumTypes[0]
+	return &file_tollgate_admin_v1_common_proto_enumTypes[1]
 }
 
 func (x RouteAuthorization_Type) Number() protoreflect.EnumNumber {
@@ -76,7 +142,7 @@ func (x RouteAuthorization_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RouteAuthorization_Type.Descriptor instead.
 func (RouteAuthorization_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6, 0}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{11, 0}
 }
 
 // ThrottleSettings is a token bucket: calls are admitted at rate_limit per
@@ -245,6 +311,7 @@ type GrpcIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The backend address as a gRPC target, e.g. "localhost:50051" or
 	// "dns:///orders.internal:443". May contain ${stageVariables.NAME}.
+	// Required unless targets is set.
 	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
 	// Connect with TLS (system roots) instead of plaintext.
 	Tls bool `protobuf:"varint,2,opt,name=tls,proto3" json:"tls,omitempty"`
@@ -257,9 +324,26 @@ type GrpcIntegration struct {
 	// TLS to the backend beyond the system's roots: a private CA, a client
 	// certificate (mutual TLS), a server name. Setting it implies tls. The
 	// authority, when set, is the name the certificate must match.
-	BackendTls    *BackendTls `protobuf:"bytes,5,opt,name=backend_tls,json=backendTls,proto3" json:"backend_tls,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BackendTls *BackendTls `protobuf:"bytes,5,opt,name=backend_tls,json=backendTls,proto3" json:"backend_tls,omitempty"`
+	// How long one attempt to connect to the backend (TCP and TLS
+	// handshakes) may take. Default 5 s; between 10 ms and 60 s.
+	ConnectTimeout *durationpb.Duration `protobuf:"bytes,24,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
+	// Several backends instead of one: calls are spread over them by
+	// load_balancing, each target getting its own connection. When set,
+	// target must be empty. A DNS name is resolved again periodically and
+	// each of its addresses is a target (of the name's weight).
+	Targets []*Target `protobuf:"bytes,25,rep,name=targets,proto3" json:"targets,omitempty"`
+	// How calls are spread over targets. Unset: weighted round robin.
+	LoadBalancing *LoadBalancing `protobuf:"bytes,26,opt,name=load_balancing,json=loadBalancing,proto3" json:"load_balancing,omitempty"`
+	// Active health checks of the targets (grpc.health.v1.Health/Check).
+	// Unset: none.
+	HealthCheck *HealthCheck `protobuf:"bytes,27,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
+	// Passive outlier detection over the targets. Unset: none.
+	OutlierDetection *OutlierDetection `protobuf:"bytes,28,opt,name=outlier_detection,json=outlierDetection,proto3" json:"outlier_detection,omitempty"`
+	// Limits on the calls in flight to the integration. Unset: none.
+	CircuitBreaker *CircuitBreaker `protobuf:"bytes,29,opt,name=circuit_breaker,json=circuitBreaker,proto3" json:"circuit_breaker,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GrpcIntegration) Reset() {
@@ -327,6 +411,408 @@ func (x *GrpcIntegration) GetBackendTls() *BackendTls {
 	return nil
 }
 
+func (x *GrpcIntegration) GetConnectTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ConnectTimeout
+	}
+	return nil
+}
+
+func (x *GrpcIntegration) GetTargets() []*Target {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *GrpcIntegration) GetLoadBalancing() *LoadBalancing {
+	if x != nil {
+		return x.LoadBalancing
+	}
+	return nil
+}
+
+func (x *GrpcIntegration) GetHealthCheck() *HealthCheck {
+	if x != nil {
+		return x.HealthCheck
+	}
+	return nil
+}
+
+func (x *GrpcIntegration) GetOutlierDetection() *OutlierDetection {
+	if x != nil {
+		return x.OutlierDetection
+	}
+	return nil
+}
+
+func (x *GrpcIntegration) GetCircuitBreaker() *CircuitBreaker {
+	if x != nil {
+		return x.CircuitBreaker
+	}
+	return nil
+}
+
+// Target is one backend of an integration that names several.
+type Target struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// host:port, e.g. "10.0.0.7:9000" or "orders.internal:9000". May
+	// contain ${stageVariables.NAME}.
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// The target's share of calls relative to the other targets, 0-1000.
+	// Default (0) 1.
+	Weight        uint32 `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Target) Reset() {
+	*x = Target{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Target) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Target) ProtoMessage() {}
+
+func (x *Target) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Target.ProtoReflect.Descriptor instead.
+func (*Target) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Target) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Target) GetWeight() uint32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+// HealthCheck probes each target of an integration in the background.
+// A target that fails unhealthy_threshold probes in a row gets no calls
+// (while any target is healthy) until it passes healthy_threshold probes.
+type HealthCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Time between two probes of a target. Default 10 s; 1 s to 1 hour.
+	Interval *durationpb.Duration `protobuf:"bytes,1,opt,name=interval,proto3" json:"interval,omitempty"`
+	// How long one probe may take. Default 1 s; 10 ms to 60 s.
+	Timeout *durationpb.Duration `protobuf:"bytes,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Passes in a row that make an unhealthy target healthy. Default 2; at
+	// most 100.
+	HealthyThreshold uint32 `protobuf:"varint,3,opt,name=healthy_threshold,json=healthyThreshold,proto3" json:"healthy_threshold,omitempty"`
+	// Failures in a row that make a healthy target unhealthy. Default 3; at
+	// most 100.
+	UnhealthyThreshold uint32 `protobuf:"varint,4,opt,name=unhealthy_threshold,json=unhealthyThreshold,proto3" json:"unhealthy_threshold,omitempty"`
+	// gRPC integrations: the service name asked of grpc.health.v1.Health
+	// (empty: the server as a whole). A target must answer SERVING.
+	GrpcService string `protobuf:"bytes,5,opt,name=grpc_service,json=grpcService,proto3" json:"grpc_service,omitempty"`
+	// HTTP integrations: the path of the GET, e.g. "/healthz" (required for
+	// HTTP integrations).
+	HttpPath string `protobuf:"bytes,6,opt,name=http_path,json=httpPath,proto3" json:"http_path,omitempty"`
+	// HTTP integrations: the status a healthy target answers. Default 200.
+	HttpExpectedStatus int32 `protobuf:"varint,7,opt,name=http_expected_status,json=httpExpectedStatus,proto3" json:"http_expected_status,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *HealthCheck) Reset() {
+	*x = HealthCheck{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealthCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealthCheck) ProtoMessage() {}
+
+func (x *HealthCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
+func (*HealthCheck) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HealthCheck) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *HealthCheck) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *HealthCheck) GetHealthyThreshold() uint32 {
+	if x != nil {
+		return x.HealthyThreshold
+	}
+	return 0
+}
+
+func (x *HealthCheck) GetUnhealthyThreshold() uint32 {
+	if x != nil {
+		return x.UnhealthyThreshold
+	}
+	return 0
+}
+
+func (x *HealthCheck) GetGrpcService() string {
+	if x != nil {
+		return x.GrpcService
+	}
+	return ""
+}
+
+func (x *HealthCheck) GetHttpPath() string {
+	if x != nil {
+		return x.HttpPath
+	}
+	return ""
+}
+
+func (x *HealthCheck) GetHttpExpectedStatus() int32 {
+	if x != nil {
+		return x.HttpExpectedStatus
+	}
+	return 0
+}
+
+// CircuitBreaker bounds the calls in flight to one integration (all its
+// targets together, in this gateway instance), so that a slow backend
+// cannot pile up calls: a call beyond max_concurrent_calls waits for one
+// to end if fewer than max_pending_calls already wait (at most its route
+// timeout), and is otherwise refused at once with 503 / UNAVAILABLE and
+// an ErrorInfo reason UPSTREAM_OVERFLOW, without reaching the backend.
+type CircuitBreaker struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The most calls in flight, 1-100000. Required.
+	MaxConcurrentCalls uint32 `protobuf:"varint,1,opt,name=max_concurrent_calls,json=maxConcurrentCalls,proto3" json:"max_concurrent_calls,omitempty"`
+	// The most calls waiting for one of those to end, 0-100000. Default 0:
+	// refused at once.
+	MaxPendingCalls uint32 `protobuf:"varint,2,opt,name=max_pending_calls,json=maxPendingCalls,proto3" json:"max_pending_calls,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CircuitBreaker) Reset() {
+	*x = CircuitBreaker{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CircuitBreaker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CircuitBreaker) ProtoMessage() {}
+
+func (x *CircuitBreaker) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CircuitBreaker.ProtoReflect.Descriptor instead.
+func (*CircuitBreaker) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CircuitBreaker) GetMaxConcurrentCalls() uint32 {
+	if x != nil {
+		return x.MaxConcurrentCalls
+	}
+	return 0
+}
+
+func (x *CircuitBreaker) GetMaxPendingCalls() uint32 {
+	if x != nil {
+		return x.MaxPendingCalls
+	}
+	return 0
+}
+
+// OutlierDetection ejects a target whose calls keep failing (UNAVAILABLE
+// or an unreachable backend for gRPC, a 5xx or an unreachable backend for
+// HTTP), as Envoy's outlier detection does: it gets no calls for the base
+// ejection time times the number of its ejections so far (at most 10
+// times), then is used again.
+type OutlierDetection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Failed calls in a row that eject a target. Default 5; at most 1000.
+	ConsecutiveFailures uint32 `protobuf:"varint,1,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	// How long a first ejection lasts. Default 30 s; 10 ms to 1 hour.
+	BaseEjectionTime *durationpb.Duration `protobuf:"bytes,2,opt,name=base_ejection_time,json=baseEjectionTime,proto3" json:"base_ejection_time,omitempty"`
+	// The largest share of targets ejected at once, in percent. Default 50.
+	MaxEjectionPercent uint32 `protobuf:"varint,3,opt,name=max_ejection_percent,json=maxEjectionPercent,proto3" json:"max_ejection_percent,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *OutlierDetection) Reset() {
+	*x = OutlierDetection{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutlierDetection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutlierDetection) ProtoMessage() {}
+
+func (x *OutlierDetection) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutlierDetection.ProtoReflect.Descriptor instead.
+func (*OutlierDetection) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *OutlierDetection) GetConsecutiveFailures() uint32 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *OutlierDetection) GetBaseEjectionTime() *durationpb.Duration {
+	if x != nil {
+		return x.BaseEjectionTime
+	}
+	return nil
+}
+
+func (x *OutlierDetection) GetMaxEjectionPercent() uint32 {
+	if x != nil {
+		return x.MaxEjectionPercent
+	}
+	return 0
+}
+
+// LoadBalancing chooses the target of each call among an integration's
+// targets.
+type LoadBalancing struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy. Default weighted round robin.
+	Policy LoadBalancing_Policy `protobuf:"varint,1,opt,name=policy,proto3,enum=tollgate.admin.v1.LoadBalancing_Policy" json:"policy,omitempty"`
+	// POLICY_CONSISTENT_HASH only: the HTTP header or gRPC metadata key
+	// whose value is hashed, e.g. "x-user-id". Empty, or absent from a call:
+	// the client IP is hashed.
+	HashHeader string `protobuf:"bytes,2,opt,name=hash_header,json=hashHeader,proto3" json:"hash_header,omitempty"`
+	// How often DNS names among the targets are resolved again. Default
+	// 30 s; between 1 s and 1 hour.
+	DnsRefreshInterval *durationpb.Duration `protobuf:"bytes,3,opt,name=dns_refresh_interval,json=dnsRefreshInterval,proto3" json:"dns_refresh_interval,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *LoadBalancing) Reset() {
+	*x = LoadBalancing{}
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancing) ProtoMessage() {}
+
+func (x *LoadBalancing) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancing.ProtoReflect.Descriptor instead.
+func (*LoadBalancing) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LoadBalancing) GetPolicy() LoadBalancing_Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return LoadBalancing_POLICY_UNSPECIFIED
+}
+
+func (x *LoadBalancing) GetHashHeader() string {
+	if x != nil {
+		return x.HashHeader
+	}
+	return ""
+}
+
+func (x *LoadBalancing) GetDnsRefreshInterval() *durationpb.Duration {
+	if x != nil {
+		return x.DnsRefreshInterval
+	}
+	return nil
+}
+
 // HttpIntegration proxies calls to an HTTP server.
 type HttpIntegration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -342,14 +828,31 @@ type HttpIntegration struct {
 	BackendTls *BackendTls `protobuf:"bytes,4,opt,name=backend_tls,json=backendTls,proto3" json:"backend_tls,omitempty"`
 	// Speak cleartext HTTP/2 (h2c, prior knowledge) to an http:// backend
 	// instead of HTTP/1.1.
-	H2C           bool `protobuf:"varint,5,opt,name=h2c,proto3" json:"h2c,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	H2C bool `protobuf:"varint,5,opt,name=h2c,proto3" json:"h2c,omitempty"`
+	// How long one attempt to connect to the backend (TCP and TLS
+	// handshakes) may take. Default 5 s; between 10 ms and 60 s.
+	ConnectTimeout *durationpb.Duration `protobuf:"bytes,23,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
+	// Several backends instead of the uri's host: each call goes to one
+	// target's host:port, chosen by load_balancing, with the uri's scheme
+	// and path; the Host header stays the uri's host. A DNS name is resolved
+	// again periodically and each of its addresses is a target.
+	Targets []*Target `protobuf:"bytes,24,rep,name=targets,proto3" json:"targets,omitempty"`
+	// How calls are spread over targets. Unset: weighted round robin.
+	LoadBalancing *LoadBalancing `protobuf:"bytes,25,opt,name=load_balancing,json=loadBalancing,proto3" json:"load_balancing,omitempty"`
+	// Active health checks of the targets (an HTTP GET of a path). Unset:
+	// none.
+	HealthCheck *HealthCheck `protobuf:"bytes,26,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
+	// Passive outlier detection over the targets. Unset: none.
+	OutlierDetection *OutlierDetection `protobuf:"bytes,27,opt,name=outlier_detection,json=outlierDetection,proto3" json:"outlier_detection,omitempty"`
+	// Limits on the calls in flight to the integration. Unset: none.
+	CircuitBreaker *CircuitBreaker `protobuf:"bytes,28,opt,name=circuit_breaker,json=circuitBreaker,proto3" json:"circuit_breaker,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *HttpIntegration) Reset() {
 	*x = HttpIntegration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +864,7 @@ func (x *HttpIntegration) String() string {
 func (*HttpIntegration) ProtoMessage() {}
 
 func (x *HttpIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +877,7 @@ func (x *HttpIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpIntegration.ProtoReflect.Descriptor instead.
 func (*HttpIntegration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HttpIntegration) GetUri() string {
@@ -412,6 +915,48 @@ func (x *HttpIntegration) GetH2C() bool {
 	return false
 }
 
+func (x *HttpIntegration) GetConnectTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ConnectTimeout
+	}
+	return nil
+}
+
+func (x *HttpIntegration) GetTargets() []*Target {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *HttpIntegration) GetLoadBalancing() *LoadBalancing {
+	if x != nil {
+		return x.LoadBalancing
+	}
+	return nil
+}
+
+func (x *HttpIntegration) GetHealthCheck() *HealthCheck {
+	if x != nil {
+		return x.HealthCheck
+	}
+	return nil
+}
+
+func (x *HttpIntegration) GetOutlierDetection() *OutlierDetection {
+	if x != nil {
+		return x.OutlierDetection
+	}
+	return nil
+}
+
+func (x *HttpIntegration) GetCircuitBreaker() *CircuitBreaker {
+	if x != nil {
+		return x.CircuitBreaker
+	}
+	return nil
+}
+
 // BackendTls configures the TLS connections the gateway makes to a backend.
 type BackendTls struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -434,7 +979,7 @@ type BackendTls struct {
 
 func (x *BackendTls) Reset() {
 	*x = BackendTls{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +991,7 @@ func (x *BackendTls) String() string {
 func (*BackendTls) ProtoMessage() {}
 
 func (x *BackendTls) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +1004,7 @@ func (x *BackendTls) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendTls.ProtoReflect.Descriptor instead.
 func (*BackendTls) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BackendTls) GetCaPem() string {
@@ -505,7 +1050,7 @@ type MockIntegration struct {
 
 func (x *MockIntegration) Reset() {
 	*x = MockIntegration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +1062,7 @@ func (x *MockIntegration) String() string {
 func (*MockIntegration) ProtoMessage() {}
 
 func (x *MockIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +1075,7 @@ func (x *MockIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MockIntegration.ProtoReflect.Descriptor instead.
 func (*MockIntegration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MockIntegration) GetStatusCode() int32 {
@@ -570,7 +1115,7 @@ type RouteAuthorization struct {
 
 func (x *RouteAuthorization) Reset() {
 	*x = RouteAuthorization{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +1127,7 @@ func (x *RouteAuthorization) String() string {
 func (*RouteAuthorization) ProtoMessage() {}
 
 func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +1140,7 @@ func (x *RouteAuthorization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteAuthorization.ProtoReflect.Descriptor instead.
 func (*RouteAuthorization) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RouteAuthorization) GetType() RouteAuthorization_Type {
@@ -640,7 +1185,7 @@ type IpPolicy struct {
 
 func (x *IpPolicy) Reset() {
 	*x = IpPolicy{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +1197,7 @@ func (x *IpPolicy) String() string {
 func (*IpPolicy) ProtoMessage() {}
 
 func (x *IpPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +1210,7 @@ func (x *IpPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpPolicy.ProtoReflect.Descriptor instead.
 func (*IpPolicy) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IpPolicy) GetAllow() []string {
@@ -716,7 +1261,7 @@ type CorsConfiguration struct {
 
 func (x *CorsConfiguration) Reset() {
 	*x = CorsConfiguration{}
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +1273,7 @@ func (x *CorsConfiguration) String() string {
 func (*CorsConfiguration) ProtoMessage() {}
 
 func (x *CorsConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_common_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_common_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +1286,7 @@ func (x *CorsConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CorsConfiguration.ProtoReflect.Descriptor instead.
 func (*CorsConfiguration) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_common_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CorsConfiguration) GetAllowOrigins() []string {
@@ -790,7 +1335,7 @@ var File_tollgate_admin_v1_common_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1etollgate/admin/v1/common.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"R\n" +
+	"\x1etollgate/admin/v1/common.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\"R\n" +
 	"\x10ThrottleSettings\x12\x1d\n" +
 	"\n" +
 	"rate_limit\x18\x01 \x01(\x01R\trateLimit\x12\x1f\n" +
@@ -800,21 +1345,62 @@ const file_tollgate_admin_v1_common_proto_rawDesc = "" +
 	"\x04grpc\x18\x01 \x01(\v2\".tollgate.admin.v1.GrpcIntegrationH\x00R\x04grpc\x128\n" +
 	"\x04http\x18\x02 \x01(\v2\".tollgate.admin.v1.HttpIntegrationH\x00R\x04http\x128\n" +
 	"\x04mock\x18\x03 \x01(\v2\".tollgate.admin.v1.MockIntegrationH\x00R\x04mockB\b\n" +
-	"\x06target\"\xb6\x01\n" +
-	"\x0fGrpcIntegration\x12\x1b\n" +
-	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
+	"\x06target\"\xd4\x04\n" +
+	"\x0fGrpcIntegration\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1c\n" +
 	"\tauthority\x18\x03 \x01(\tR\tauthority\x12\x16\n" +
 	"\x06method\x18\x04 \x01(\tR\x06method\x12>\n" +
 	"\vbackend_tls\x18\x05 \x01(\v2\x1d.tollgate.admin.v1.BackendTlsR\n" +
-	"backendTls\"\xc4\x01\n" +
+	"backendTls\x12B\n" +
+	"\x0fconnect_timeout\x18\x18 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x123\n" +
+	"\atargets\x18\x19 \x03(\v2\x19.tollgate.admin.v1.TargetR\atargets\x12G\n" +
+	"\x0eload_balancing\x18\x1a \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\x12A\n" +
+	"\fhealth_check\x18\x1b \x01(\v2\x1e.tollgate.admin.v1.HealthCheckR\vhealthCheck\x12P\n" +
+	"\x11outlier_detection\x18\x1c \x01(\v2#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\x12J\n" +
+	"\x0fcircuit_breaker\x18\x1d \x01(\v2!.tollgate.admin.v1.CircuitBreakerR\x0ecircuitBreaker\"?\n" +
+	"\x06Target\x12\x1d\n" +
+	"\aaddress\x18\x01 \x01(\tB\x03\xe0A\x02R\aaddress\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\rR\x06weight\"\xc9\x02\n" +
+	"\vHealthCheck\x125\n" +
+	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\binterval\x123\n" +
+	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12+\n" +
+	"\x11healthy_threshold\x18\x03 \x01(\rR\x10healthyThreshold\x12/\n" +
+	"\x13unhealthy_threshold\x18\x04 \x01(\rR\x12unhealthyThreshold\x12!\n" +
+	"\fgrpc_service\x18\x05 \x01(\tR\vgrpcService\x12\x1b\n" +
+	"\thttp_path\x18\x06 \x01(\tR\bhttpPath\x120\n" +
+	"\x14http_expected_status\x18\a \x01(\x05R\x12httpExpectedStatus\"n\n" +
+	"\x0eCircuitBreaker\x120\n" +
+	"\x14max_concurrent_calls\x18\x01 \x01(\rR\x12maxConcurrentCalls\x12*\n" +
+	"\x11max_pending_calls\x18\x02 \x01(\rR\x0fmaxPendingCalls\"\xc0\x01\n" +
+	"\x10OutlierDetection\x121\n" +
+	"\x14consecutive_failures\x18\x01 \x01(\rR\x13consecutiveFailures\x12G\n" +
+	"\x12base_ejection_time\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x120\n" +
+	"\x14max_ejection_percent\x18\x03 \x01(\rR\x12maxEjectionPercent\"\xc2\x02\n" +
+	"\rLoadBalancing\x12?\n" +
+	"\x06policy\x18\x01 \x01(\x0e2'.tollgate.admin.v1.LoadBalancing.PolicyR\x06policy\x12\x1f\n" +
+	"\vhash_header\x18\x02 \x01(\tR\n" +
+	"hashHeader\x12K\n" +
+	"\x14dns_refresh_interval\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x12dnsRefreshInterval\"\x81\x01\n" +
+	"\x06Policy\x12\x16\n" +
+	"\x12POLICY_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12POLICY_ROUND_ROBIN\x10\x01\x12\x11\n" +
+	"\rPOLICY_RANDOM\x10\x02\x12\x18\n" +
+	"\x14POLICY_LEAST_REQUEST\x10\x03\x12\x1a\n" +
+	"\x16POLICY_CONSISTENT_HASH\x10\x04\"\xe7\x04\n" +
 	"\x0fHttpIntegration\x12\x15\n" +
 	"\x03uri\x18\x01 \x01(\tB\x03\xe0A\x02R\x03uri\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x120\n" +
 	"\x14insecure_skip_verify\x18\x03 \x01(\bR\x12insecureSkipVerify\x12>\n" +
 	"\vbackend_tls\x18\x04 \x01(\v2\x1d.tollgate.admin.v1.BackendTlsR\n" +
 	"backendTls\x12\x10\n" +
-	"\x03h2c\x18\x05 \x01(\bR\x03h2c\"\xc4\x01\n" +
+	"\x03h2c\x18\x05 \x01(\bR\x03h2c\x12B\n" +
+	"\x0fconnect_timeout\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x123\n" +
+	"\atargets\x18\x18 \x03(\v2\x19.tollgate.admin.v1.TargetR\atargets\x12G\n" +
+	"\x0eload_balancing\x18\x19 \x01(\v2 .tollgate.admin.v1.LoadBalancingR\rloadBalancing\x12A\n" +
+	"\fhealth_check\x18\x1a \x01(\v2\x1e.tollgate.admin.v1.HealthCheckR\vhealthCheck\x12P\n" +
+	"\x11outlier_detection\x18\x1b \x01(\v2#.tollgate.admin.v1.OutlierDetectionR\x10outlierDetection\x12J\n" +
+	"\x0fcircuit_breaker\x18\x1c \x01(\v2!.tollgate.admin.v1.CircuitBreakerR\x0ecircuitBreaker\"\xc4\x01\n" +
 	"\n" +
 	"BackendTls\x12\x15\n" +
 	"\x06ca_pem\x18\x01 \x01(\tR\x05caPem\x12L\n" +
@@ -866,34 +1452,58 @@ func file_tollgate_admin_v1_common_proto_rawDescGZIP() []byte {
 	return file_tollgate_admin_v1_common_proto_rawDescData
 }
 
-var file_tollgate_admin_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_tollgate_admin_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_tollgate_admin_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_tollgate_admin_v1_common_proto_goTypes = []any{
-	(RouteAuthorization_Type)(0), // 0: tollgate.admin.v1.RouteAuthorization.Type
-	(*ThrottleSettings)(nil),     // 1: tollgate.admin.v1.ThrottleSettings
-	(*Integration)(nil),          // 2: tollgate.admin.v1.Integration
-	(*GrpcIntegration)(nil),      // 3: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),      // 4: tollgate.admin.v1.HttpIntegration
-	(*BackendTls)(nil),           // 5: tollgate.admin.v1.BackendTls
-	(*MockIntegration)(nil),      // 6: tollgate.admin.v1.MockIntegration
-	(*RouteAuthorization)(nil),   // 7: tollgate.admin.v1.RouteAuthorization
-	(*IpPolicy)(nil),             // 8: tollgate.admin.v1.IpPolicy
-	(*CorsConfiguration)(nil),    // 9: tollgate.admin.v1.CorsConfiguration
-	nil,                          // 10: tollgate.admin.v1.MockIntegration.HeadersEntry
+	(LoadBalancing_Policy)(0),    // 0: tollgate.admin.v1.LoadBalancing.Policy
+	(RouteAuthorization_Type)(0), // 1: tollgate.admin.v1.RouteAuthorization.Type
+	(*ThrottleSettings)(nil),     // 2: tollgate.admin.v1.ThrottleSettings
+	(*Integration)(nil),          // 3: tollgate.admin.v1.Integration
+	(*GrpcIntegration)(nil),      // 4: tollgate.admin.v1.GrpcIntegration
+	(*Target)(nil),               // 5: tollgate.admin.v1.Target
+	(*HealthCheck)(nil),          // 6: tollgate.admin.v1.HealthCheck
+	(*CircuitBreaker)(nil),       // 7: tollgate.admin.v1.CircuitBreaker
+	(*OutlierDetection)(nil),     // 8: tollgate.admin.v1.OutlierDetection
+	(*LoadBalancing)(nil),        // 9: tollgate.admin.v1.LoadBalancing
+	(*HttpIntegration)(nil),      // 10: tollgate.admin.v1.HttpIntegration
+	(*BackendTls)(nil),           // 11: tollgate.admin.v1.BackendTls
+	(*MockIntegration)(nil),      // 12: tollgate.admin.v1.MockIntegration
+	(*RouteAuthorization)(nil),   // 13: tollgate.admin.v1.RouteAuthorization
+	(*IpPolicy)(nil),             // 14: tollgate.admin.v1.IpPolicy
+	(*CorsConfiguration)(nil),    // 15: tollgate.admin.v1.CorsConfiguration
+	nil,                          // 16: tollgate.admin.v1.MockIntegration.HeadersEntry
+	(*durationpb.Duration)(nil),  // 17: google.protobuf.Duration
 }
 var file_tollgate_admin_v1_common_proto_depIdxs = []int32{
-	3,  // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	4,  // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
-	6,  // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
-	5,  // 3: tollgate.admin.v1.GrpcIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
-	5,  // 4: tollgate.admin.v1.HttpIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
-	10, // 5: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
-	0,  // 6: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	4,  // 0: tollgate.admin.v1.Integration.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	10, // 1: tollgate.admin.v1.Integration.http:type_name -> tollgate.admin.v1.HttpIntegration
+	12, // 2: tollgate.admin.v1.Integration.mock:type_name -> tollgate.admin.v1.MockIntegration
+	11, // 3: tollgate.admin.v1.GrpcIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
+	17, // 4: tollgate.admin.v1.GrpcIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	5,  // 5: tollgate.admin.v1.GrpcIntegration.targets:type_name -> tollgate.admin.v1.Target
+	9,  // 6: tollgate.admin.v1.GrpcIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
+	6,  // 7: tollgate.admin.v1.GrpcIntegration.health_check:type_name -> tollgate.admin.v1.HealthCheck
+	8,  // 8: tollgate.admin.v1.GrpcIntegration.outlier_detection:type_name -> tollgate.admin.v1.OutlierDetection
+	7,  // 9: tollgate.admin.v1.GrpcIntegration.circuit_breaker:type_name -> tollgate.admin.v1.CircuitBreaker
+	17, // 10: tollgate.admin.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	17, // 11: tollgate.admin.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	17, // 12: tollgate.admin.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	0,  // 13: tollgate.admin.v1.LoadBalancing.policy:type_name -> tollgate.admin.v1.LoadBalancing.Policy
+	17, // 14: tollgate.admin.v1.LoadBalancing.dns_refresh_interval:type_name -> google.protobuf.Duration
+	11, // 15: tollgate.admin.v1.HttpIntegration.backend_tls:type_name -> tollgate.admin.v1.BackendTls
+	17, // 16: tollgate.admin.v1.HttpIntegration.connect_timeout:type_name -> google.protobuf.Duration
+	5,  // 17: tollgate.admin.v1.HttpIntegration.targets:type_name -> tollgate.admin.v1.Target
+	9,  // 18: tollgate.admin.v1.HttpIntegration.load_balancing:type_name -> tollgate.admin.v1.LoadBalancing
+	6,  // 19: tollgate.admin.v1.HttpIntegration.health_check:type_name -> tollgate.admin.v1.HealthCheck
+	8,  // 20: tollgate.admin.v1.HttpIntegration.outlier_detection:type_name -> tollgate.admin.v1.OutlierDetection
+	7,  // 21: tollgate.admin.v1.HttpIntegration.circuit_breaker:type_name -> tollgate.admin.v1.CircuitBreaker
+	16, // 22: tollgate.admin.v1.MockIntegration.headers:type_name -> tollgate.admin.v1.MockIntegration.HeadersEntry
+	1,  // 23: tollgate.admin.v1.RouteAuthorization.type:type_name -> tollgate.admin.v1.RouteAuthorization.Type
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_common_proto_init() }
@@ -911,8 +1521,8 @@ func file_tollgate_admin_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_common_proto_rawDesc), len(file_tollgate_admin_v1_common_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   10,
+			NumEnums:      2,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

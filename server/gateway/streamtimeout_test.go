@@ -1,0 +1,55 @@
+package gateway_test
+
+import (
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+)
+
+// A route's timeout applies to its unary calls; its streams last as long
+// as they carry messages, until the stream idle timeout (issue 17).
+func TestRouteStreamTimeouts(t *testing.T) {
+	b := backend(t)
+	tg := startGateway(t)
+	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", b.Addr(), &adminv1.Route{
+		Name:              "apis/shop/routes/echo",
+		Match:             &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/*"},
+		Timeout:           durationpb.New(300 * time.Millisecond),
+		StreamIdleTimeout: durationpb.New(400 * time.Millisecond),
+	}), nil))
+	echo := examplev1.NewEchoServiceClient(tg.grpcConn(t))
+
+	_, err := echo.Echo(ctx(t), &examplev1.EchoRequest{Message: "sleep:2s"})
+	if status.Code(err) != codes.DeadlineExceeded || gatewayerr.Reason(err) != gatewayerr.ReasonBackendTimeout {
+		t.Fatalf("unary call past the route timeout: %v, want BACKEND_TIMEOUT", err)
+	}
+
+	stream, err := echo.EchoBidiStream(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1.5 s of traffic, five times the route timeout.
+	for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline); {
+		if err := stream.Send(&examplev1.EchoRequest{Message: "m"}); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		if _, err := stream.Recv(); err != nil {
+			t.Fatalf("recv: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Then silence, with both sides open: the idle timeout ends it.
+	_, err = stream.Recv()
+	if errors.Is(err, io.EOF) || status.Code(err) != codes.DeadlineExceeded || gatewayerr.Reason(err) != gatewayerr.ReasonStreamIdleTimeout {
+		t.Fatalf("idle stream: %v, want STREAM_IDLE_TIMEOUT", err)
+	}
+}

@@ -86,10 +86,12 @@ func (s *Server) buildAdminAPI(auth *adminauth.Authenticator) error {
 		// misspelled field in a configuration call must not look like
 		// success. The default error handler answers with a
 		// google.rpc.Status JSON body (code, message, details).
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		// HTTPBodyMarshaler writes google.api.HttpBody responses
+		// (ExportDeployment's documents) as their bytes and content type.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 		runtime.WithErrorHandler(errorHandler),
 	)
 	// grpc-gateway forwards the HTTP Authorization header as the

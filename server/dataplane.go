@@ -14,10 +14,12 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/ippolicy"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/interceptors/validate"
 	"github.com/tollgate-gw/tollgate/internal/connsplit"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/gateway"
+	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -45,6 +47,10 @@ func (s *Server) buildDataPlane() error {
 	s.obs = obs
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
 	limiter := s.limiter()
+	validator, err := validate.New(grpcproxy.Messages{})
+	if err != nil {
+		return fmt.Errorf("server: request validation: %w", err)
+	}
 	s.respCache = s.newResponseCache()
 	// Each step says what it reads from the call record that an earlier
 	// step writes: chain.Build refuses an order that breaks it.
@@ -59,6 +65,10 @@ func (s *Server) buildDataPlane() error {
 		chain.Step{Name: "authorizer", Interceptor: s.authorizers.StreamServerInterceptor(), Provides: authorizer.Provides},
 		chain.Step{Name: "API key", Interceptor: apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
 			Needs: apikey.Needs, Provides: apikey.Provides},
+		// Request validation, once the caller is known: an
+		// unauthenticated caller learns nothing of the API's rules, and
+		// an invalid call spends none of the plan's throttle or quota.
+		chain.Step{Name: "request validation", Interceptor: validator.StreamServerInterceptor()},
 		// planThrottleChecks reads the caller's usage plan.
 		chain.Step{Name: "usage plan throttle", Interceptor: throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
 			Needs: []callinfo.Fact{callinfo.FactAPIKey}},

@@ -20,7 +20,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
@@ -29,6 +28,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 )
 
@@ -41,10 +41,24 @@ const (
 	ContextMetadataPrefix = callinfo.ContextMetadataPrefix
 )
 
-// Statuses of refused calls: the same words AWS uses, nothing more.
+// ErrorInfo reasons of the calls an authorizer refuses or cannot decide.
+const (
+	// ReasonUnauthorized: the caller's identity is missing or invalid
+	// (401 Unauthorized).
+	ReasonUnauthorized = "UNAUTHORIZED"
+	// ReasonDenied: the authorizer decided the caller may not call the
+	// route (403 Forbidden).
+	ReasonDenied = "AUTHORIZER_DENIED"
+	// ReasonFailure: the authorizer failed, timed out or is misconfigured
+	// (500, 504).
+	ReasonFailure = "AUTHORIZER_FAILURE"
+)
+
+// Statuses of refused calls: the same words AWS uses, nothing more, and a
+// reason.
 var (
-	errUnauthorized = status.Error(codes.Unauthenticated, "Unauthorized")
-	errForbidden    = status.Error(codes.PermissionDenied, "Forbidden")
+	errUnauthorized = gatewayerr.New(codes.Unauthenticated, ReasonUnauthorized, "Unauthorized")
+	errForbidden    = gatewayerr.New(codes.PermissionDenied, ReasonDenied, "Forbidden")
 )
 
 // Option configures an Interceptor.
@@ -196,7 +210,7 @@ func (i *Interceptor) authorize(ctx context.Context, call *callinfo.Call, auth *
 	a := call.Authorizers[auth.GetAuthorizer()]
 	if a == nil {
 		i.logger.ErrorContext(ctx, "route names an authorizer its deployment lacks", "route", call.Route.GetName(), "authorizer", auth.GetAuthorizer())
-		return status.Error(codes.Internal, "the route's authorizer is not deployed")
+		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is not deployed")
 	}
 	switch {
 	case a.GetJwt() != nil:
@@ -204,7 +218,7 @@ func (i *Interceptor) authorize(ctx context.Context, call *callinfo.Call, auth *
 	case a.GetCustom() != nil:
 		return i.authorizeCustom(ctx, call, a)
 	}
-	return status.Error(codes.Internal, "the route's authorizer has no type")
+	return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer has no type")
 }
 
 // version identifies one configuration of an authorizer.
@@ -231,7 +245,7 @@ func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *
 	v, err := i.verifier(a)
 	if err != nil {
 		i.logger.ErrorContext(ctx, "JWT authorizer cannot be built", "authorizer", a.GetName(), "error", err)
-		return status.Error(codes.Internal, "the route's authorizer is misconfigured")
+		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
 	}
 	claims, err := v.Verify(ctx, token)
 	if err != nil {
@@ -287,7 +301,7 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 	entry, err := i.customAuthorizer(call, a)
 	if err != nil {
 		i.logger.ErrorContext(ctx, "custom authorizer cannot be built", "authorizer", a.GetName(), "error", err)
-		return status.Error(codes.Internal, "the route's authorizer is misconfigured")
+		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
 	}
 	resource := call.Resource()
 	req := &datav1.AuthorizeRequest{
@@ -329,10 +343,10 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 	switch {
 	case errors.Is(err, customauth.ErrAuthorizerTimeout):
 		i.logger.ErrorContext(ctx, "custom authorizer timed out", "authorizer", a.GetName(), "error", err)
-		return status.Error(codes.DeadlineExceeded, "the authorizer did not answer in time")
+		return gatewayerr.New(codes.DeadlineExceeded, ReasonFailure, "the authorizer did not answer in time")
 	case err != nil:
 		i.logger.ErrorContext(ctx, "custom authorizer failed", "authorizer", a.GetName(), "error", err)
-		return status.Error(codes.Internal, "the authorizer failed")
+		return gatewayerr.New(codes.Internal, ReasonFailure, "the authorizer failed")
 	}
 	call.AuthorizerCache = callinfo.CacheMiss
 	if d.FromCache {

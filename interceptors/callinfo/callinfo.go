@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
@@ -90,6 +91,10 @@ type Call struct {
 	// NoSideEffects reports whether the method's descriptor marks it
 	// idempotency_level = NO_SIDE_EFFECTS. Computed once per deployment.
 	NoSideEffects bool
+	// RequestType is the request message type the call's messages are
+	// validated against (interceptors/validate), or nil when its route
+	// does not ask for validation. Computed once per deployment.
+	RequestType protoreflect.MessageDescriptor
 	// IPPolicy is the IP policy of every level that applies to the call
 	// (API, stage, route settings, route), or nil. Compiled once per
 	// deployment; read-only, shared by the calls of the route.

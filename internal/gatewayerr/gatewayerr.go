@@ -139,8 +139,24 @@ var errorJSON = protojson.MarshalOptions{EmitUnpopulated: true}
 // google.rpc.Status JSON body with every detail the status carries
 // (ErrorInfo, RetryInfo, QuotaFailure, ...), Retry-After when it has a
 // RetryInfo, and httpStatus. It is the one writer of HTTP errors, whatever
-// the route kind.
-func WriteHTTP(w http.ResponseWriter, httpStatus int, st *status.Status) {
+// the route kind. With WithResponses, a refusal whose type (ResponseType)
+// the API customised gets that response instead.
+func WriteHTTP(w http.ResponseWriter, httpStatus int, st *status.Status, opts ...WriteOption) {
+	var o writeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if writeCustom(w, httpStatus, st, o) {
+		return
+	}
+	if secs, ok := RetryAfterSeconds(st.Err()); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeStatusBody(w, httpStatus, st)
+}
+
+// writeStatusBody writes st as a compact google.rpc.Status JSON body.
+func writeStatusBody(w http.ResponseWriter, httpStatus int, st *status.Status) {
 	b, err := errorJSON.Marshal(st.Proto())
 	if err != nil {
 		b = []byte(`{"code":13,"message":"internal error","details":[]}`)
@@ -150,12 +166,11 @@ func WriteHTTP(w http.ResponseWriter, httpStatus int, st *status.Status) {
 		b = compact.Bytes()
 	}
 	h := w.Header()
-	if secs, ok := RetryAfterSeconds(st.Err()); ok {
-		h.Set("Retry-After", strconv.Itoa(secs))
-	}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Del("Content-Length")
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(append(b, '\n'))
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -4,15 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/net/http/httpguts"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -22,6 +25,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/cors"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
@@ -144,6 +148,7 @@ func validateAPI(v *violations, field string, a *adminv1.Api) {
 	if a.GetDefaultIntegration() != nil {
 		validateIntegration(v, field+".default_integration", a.GetDefaultIntegration())
 	}
+	validateGatewayResponses(v, field+".gateway_responses", a.GetGatewayResponses())
 	expr := a.GetRouteSelectionExpression()
 	if g := a.GetDefaultIntegration().GetGrpc(); g != nil && g.GetMethod() == "" && a.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET {
 		v.add(field+".default_integration.grpc.method", `is required for WebSocket APIs: the unary method receiving each event, e.g. "/tollgate.data.v1.WebSocketIntegrationService/HandleMessage"`)
@@ -985,6 +990,38 @@ func validateWebSocketSettings(v *violations, field string, w *adminv1.WebSocket
 	for i, p := range w.GetAllowedOrigins() {
 		if err := origin.Check(p); err != nil {
 			v.add(field+".allowed_origins["+strconv.Itoa(i)+"]", "%v (got %s)", err, quoteShort(p))
+		}
+	}
+}
+
+// maxBodyTemplate is the largest gateway response body template.
+const maxBodyTemplate = 16 << 10
+
+// validateGatewayResponses checks an API's customised gateway responses:
+// known types, HTTP statuses, header names and values that can be sent,
+// bounded templates.
+func validateGatewayResponses(v *violations, field string, rs map[string]*adminv1.GatewayResponse) {
+	for typ, r := range rs {
+		f := field + "[" + strconv.Quote(typ) + "]"
+		if !slices.Contains(gatewayerr.ResponseTypes, typ) {
+			v.add(f, "unknown gateway response type; want one of %s", strings.Join(gatewayerr.ResponseTypes, ", "))
+			continue
+		}
+		if c := r.GetStatusCode(); c != 0 && (c < 100 || c > 599) {
+			v.add(f+".status_code", "must be 0 (keep the refusal's) or 100 to 599 (got %d)", c)
+		}
+		for k, val := range r.GetResponseHeaders() {
+			if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(val) {
+				v.add(f+".response_headers", "header %s is not a valid HTTP header name and value", quoteShort(k))
+			}
+		}
+		if n := len(r.GetBodyTemplate()); n > maxBodyTemplate {
+			v.add(f+".body_template", "must be at most %d bytes (got %d)", maxBodyTemplate, n)
+		}
+		if ct := r.GetContentType(); ct != "" {
+			if _, _, err := mime.ParseMediaType(ct); err != nil {
+				v.add(f+".content_type", "must be a media type such as application/json")
+			}
 		}
 	}
 }

@@ -25,7 +25,7 @@ var MethodRoles = roleTable(map[adminv1.AdminToken_Role][]string{
 	// Reading configuration and usage. No method returns a secret.
 	viewer: {
 		"GetApi", "ListApis", "GetRoute", "ListRoutes", "GetAuthorizer", "ListAuthorizers",
-		"GetDeployment", "ListDeployments", "GetStage", "ListStages", "GetApiKey", "ListApiKeys",
+		"GetDeployment", "ListDeployments", "ExportDeployment", "GetStage", "ListStages", "GetApiKey", "ListApiKeys",
 		"GetUsagePlan", "ListUsagePlans", "GetUsagePlanKey", "ListUsagePlanKeys",
 		"GetDomainMapping", "ListDomainMappings", "GetAccountSettings", "GetUsage",
 		"GetCertificate", "ListCertificates", // never the private key

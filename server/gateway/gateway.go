@@ -576,6 +576,11 @@ func (g *Gateway) GracefulStop(ctx context.Context) {
 // context; calls no stage serves end here with UNIMPLEMENTED.
 func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	ctx := ss.Context()
+	if isReflection(info.FullMethod) && !inProcess(ctx) {
+		if served, err := g.serveReflection(ss, info.FullMethod); served {
+			return err
+		}
+	}
 	var route *routing.Route
 	internal := inProcess(ctx)
 	if ref := firstValue(ctx, stageRefMetadataKey); ref != "" && internal {
@@ -712,7 +717,7 @@ func clientIP(r *http.Request) string {
 // newCall describes a routed call for the policy interceptors.
 func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
 	st := r.Stage
-	return &callinfo.Call{
+	c := &callinfo.Call{
 		API:            st.API,
 		Stage:          st.Name,
 		Deployment:     st.Deployment,
@@ -730,6 +735,10 @@ func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
 		Protocol:       callinfo.GRPC,
 		FullMethod:     fullMethod,
 	}
+	if r.ValidateRequest && r.Method != nil {
+		c.RequestType = r.Method.Input()
+	}
+	return c
 }
 
 // hostOf returns the host of a host:port address.

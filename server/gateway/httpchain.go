@@ -72,20 +72,25 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 			return nil
 		})
 	if err != nil && !stream.proxied {
-		writeChainError(w, err)
+		writeChainError(w, err, stageResponses(route.Stage, call.RequestID))
 	}
+}
+
+// stageResponses applies the gateway responses of the API a stage serves.
+func stageResponses(st *routing.Stage, requestID string) gatewayerr.WriteOption {
+	return gatewayerr.WithResponses(st.Snapshot.GetApi().GetGatewayResponses(), requestID)
 }
 
 // writeChainError answers an HTTP request whose call the chain (or the
 // gateway) refused: the HTTP status of a rejection, or the one of its gRPC
 // code, with Retry-After when the refusal names one.
-func writeChainError(w http.ResponseWriter, err error) {
+func writeChainError(w http.ResponseWriter, err error, opts ...gatewayerr.WriteOption) {
 	var rej *rejection
 	if errors.As(err, &rej) {
-		gatewayerr.WriteHTTP(w, rej.httpStatus, rej.GRPCStatus())
+		gatewayerr.WriteHTTP(w, rej.httpStatus, rej.GRPCStatus(), opts...)
 		return
 	}
-	gatewayerr.WriteHTTP(w, gatewayerr.HTTPStatusOf(err), status.Convert(err))
+	gatewayerr.WriteHTTP(w, gatewayerr.HTTPStatusOf(err), status.Convert(err), opts...)
 }
 
 // setHeaders sets md's entries as HTTP headers, replacing the client's

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
@@ -235,14 +236,16 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				h.logger.InfoContext(ctx, "gateway: route timeout", "route", routeLabel(route), "backend", host, "timeout", route.Timeout)
 				writeChainError(w, gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
-					"the backend did not answer within the route timeout of "+route.Timeout.String()))
+					"the backend did not answer within the route timeout of "+route.Timeout.String()),
+					stageResponses(route.Stage, r.Header.Get(requestid.MetadataKey)))
 				return
 			}
 			if errors.Is(r.Context().Err(), context.Canceled) {
 				return // the client is gone
 			}
 			h.logger.WarnContext(ctx, "gateway: backend unavailable", "route", routeLabel(route), "backend", host, "error", err)
-			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"))
+			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"),
+				stageResponses(route.Stage, r.Header.Get(requestid.MetadataKey)))
 		},
 	}
 	out := r.WithContext(ctx)

@@ -10,8 +10,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/cors"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
@@ -37,6 +39,7 @@ type stageRuntime struct {
 	rest     *restRuntime        // nil without descriptors
 	web      *webclients.Handler // gRPC-Web, Connect, WebSocket calls: rest's; nil without descriptors
 	backends []grpcproxy.Backend // the gRPC backends the stage uses
+	openapi  *openapiDoc         // the stage's OpenAPI document, built on the first request for it
 }
 
 // restRuntime is a transcoder with its REST bindings. It depends only on
@@ -53,11 +56,12 @@ type restRuntime struct {
 type restKey struct {
 	files       *protoregistry.Files
 	withHeaders bool
+	responses   string // the API's gateway responses (deterministic wire form), which the transcoder writes
 }
 
 // restKeyOf returns the key of a stage's restRuntime.
 func restKeyOf(s *routing.Stage) restKey {
-	return restKey{files: s.Files, withHeaders: len(s.Authorizers) > 0 || namesHeaderCacheKeys(s)}
+	return restKey{files: s.Files, withHeaders: len(s.Authorizers) > 0 || namesHeaderCacheKeys(s), responses: gatewayResponsesKey(s)}
 }
 
 // stageRuntime returns the runtime of a compiled stage: prev itself when it
@@ -76,7 +80,7 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests map[r
 		rest = rests[key]
 		if rest == nil {
 			var err error
-			if rest, err = g.newRESTRuntime(s, key.withHeaders); err != nil {
+			if rest, err = g.newRESTRuntime(s, key.withHeaders, s.Snapshot.GetApi().GetGatewayResponses()); err != nil {
 				return nil, err
 			}
 			rests[key] = rest
@@ -88,7 +92,7 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests map[r
 	} else {
 		ref = g.newRef()
 	}
-	rt := &stageRuntime{ref: ref, stage: s, rest: rest, backends: g.stageBackends(s)}
+	rt := &stageRuntime{ref: ref, stage: s, rest: rest, backends: g.stageBackends(s), openapi: &openapiDoc{}}
 	if rest != nil {
 		rt.web = rest.web
 	}
@@ -96,11 +100,12 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests map[r
 }
 
 // newRESTRuntime builds the transcoder of a stage's descriptors.
-func (g *Gateway) newRESTRuntime(s *routing.Stage, withHeaders bool) (*restRuntime, error) {
+func (g *Gateway) newRESTRuntime(s *routing.Stage, withHeaders bool, responses map[string]*adminv1.GatewayResponse) (*restRuntime, error) {
 	tc, err := transcode.New(s.Files, s.Services, g.transcoded,
 		transcode.WithMaxBodyBytes(g.maxBodyBytes),
 		transcode.WithRequestMetadata(g.requestMetadata(withHeaders)),
 		transcode.WithLogger(g.logger),
+		transcode.WithGatewayResponses(responses),
 	)
 	if err != nil {
 		return nil, err
@@ -129,6 +134,18 @@ func (g *Gateway) newRESTRuntime(s *routing.Stage, withHeaders bool) (*restRunti
 		_ = set.Add(tpl, b)
 	}
 	return rest, nil
+}
+
+// gatewayResponsesKey is the API's gateway responses in a deterministic
+// wire form: REST runtimes are shared only by stages whose APIs customise
+// the gateway's answers alike.
+func gatewayResponsesKey(s *routing.Stage) string {
+	r := s.Snapshot.GetApi().GetGatewayResponses()
+	if len(r) == 0 {
+		return ""
+	}
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(&adminv1.Api{GatewayResponses: r})
+	return string(b)
 }
 
 // stageRefKey is the context key of the stage reference of a transcoded
@@ -312,12 +329,12 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 			}
 			if slashErr != nil {
 				if !route.Config.GetAllowEncodedSlashes() {
-					writePathError(w, slashErr)
+					writePathError(w, slashErr, stageResponses(st, ""))
 					return
 				}
 				var err error
 				if canon, err = reqpath.Canonical(rest, true); err != nil {
-					writePathError(w, err)
+					writePathError(w, err, stageResponses(st, ""))
 					return
 				}
 			}
@@ -326,7 +343,10 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 		}
 	}
 	if slashErr != nil {
-		writePathError(w, slashErr)
+		writePathError(w, slashErr, stageResponses(stages[0], ""))
+		return
+	}
+	if rest == openapiPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) && g.serveOpenAPI(w, r, cur, stages, rest) {
 		return
 	}
 	var only *stageRuntime
@@ -348,7 +368,9 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 		g.transcode(w, r, only, rest)
 		return
 	}
-	writeError(w, http.StatusNotFound, codes.NotFound, "no route of stage "+stages[0].ID+" matches "+r.Method+" "+rest)
+	gatewayerr.WriteHTTP(w, http.StatusNotFound,
+		status.Convert(gatewayerr.New(codes.NotFound, gatewayerr.ReasonRouteNotFound, "no route of stage "+stages[0].ID+" matches "+r.Method+" "+rest)),
+		stageResponses(stages[0], ""))
 }
 
 // corsPolicy returns the CORS policy of the stage that serves r (for a
@@ -402,8 +424,8 @@ func (g *Gateway) transcode(w http.ResponseWriter, r *http.Request, rt *stageRun
 
 // writePathError answers a request whose path reqpath refused: 400, with an
 // ErrorInfo whose reason is reqpath.Reason.
-func writePathError(w http.ResponseWriter, err error) {
-	writeChainError(w, gatewayerr.New(codes.InvalidArgument, reqpath.Reason, err.Error()))
+func writePathError(w http.ResponseWriter, err error, opts ...gatewayerr.WriteOption) {
+	writeChainError(w, gatewayerr.New(codes.InvalidArgument, reqpath.Reason, err.Error()), opts...)
 }
 
 // writeError writes a google.rpc.Status JSON error, the shape every error of

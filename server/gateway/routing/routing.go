@@ -81,6 +81,10 @@ type Route struct {
 	// marked idempotency_level = NO_SIDE_EFFECTS. Both are false without a
 	// descriptor. They tell the response cache what it may cache.
 	Unary, NoSideEffects bool
+	// ValidateRequest reports whether the call's request messages are
+	// validated against Method's rules (the route's validate_request, else
+	// the API's validate_requests). False without a descriptor.
+	ValidateRequest bool
 	// GRPCResource is the authorizer-policy resource of a gRPC method
 	// route, "{api}/{stage}/GRPC/{pkg.Service/Method}", or "" when it
 	// depends on the call.
@@ -434,6 +438,19 @@ func (t *Table) stageForAuthority(authority string) *Stage {
 	return nil
 }
 
+// StageForAuthority returns the stage a gRPC :authority maps to through a
+// domain mapping, or nil.
+func (t *Table) StageForAuthority(authority string) *Stage {
+	if authority == "" {
+		return nil
+	}
+	return t.stageForAuthority(authority)
+}
+
+// StagesMatching returns the stages an x-tollgate-stage value names:
+// "apis/a/stages/s", "a/s" or "s" (every API's stage s).
+func (t *Table) StagesMatching(hint string) []*Stage { return t.stagesByHint(hint) }
+
 // Stages returns every compiled stage, by name.
 func (t *Table) Stages() []*Stage {
 	out := make([]*Stage, 0, len(t.stages))
@@ -738,6 +755,10 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 			rt.Method = md
 			rt.Unary = !md.IsStreamingClient() && !md.IsStreamingServer()
 			rt.NoSideEffects = methodNoSideEffects(md)
+			rt.ValidateRequest = st.Snapshot.GetApi().GetValidateRequests()
+			if rt.Config != nil && rt.Config.ValidateRequest != nil {
+				rt.ValidateRequest = rt.Config.GetValidateRequest()
+			}
 			st.methods[full] = rt
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -320,8 +321,19 @@ func bodyError(err error) error {
 	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return tooLarge(mbe.Limit)
 	}
-	return status.Errorf(codes.InvalidArgument, "%v", err)
+	return &refusal{error: status.Errorf(codes.InvalidArgument, "%v", err), reason: gatewayerr.ReasonInvalidBody}
 }
+
+// refusal marks an error as the gateway's own refusal with a reason, for
+// customised gateway responses, without changing the status (and so the
+// body grpc-gateway would write) of APIs that customise none.
+type refusal struct {
+	error
+	reason string
+}
+
+// GRPCStatus returns the wrapped status.
+func (r *refusal) GRPCStatus() *status.Status { return status.Convert(r.error) }
 
 // tooLarge is the error for a body over the limit: RESOURCE_EXHAUSTED (the
 // code gRPC uses for a message over the size limit), with HTTP status 413
@@ -329,7 +341,8 @@ func bodyError(err error) error {
 func tooLarge(limit int64) error {
 	return &runtime.HTTPStatusError{
 		HTTPStatus: http.StatusRequestEntityTooLarge,
-		Err:        status.Errorf(codes.ResourceExhausted, "the request body is larger than the limit of %d bytes", limit),
+		Err: gatewayerr.New(codes.ResourceExhausted, gatewayerr.ReasonBodyTooLarge,
+			fmt.Sprintf("the request body is larger than the limit of %d bytes", limit)),
 	}
 }
 
@@ -368,6 +381,15 @@ func (t *Transcoder) routingErrorHandler(ctx context.Context, mux *runtime.Serve
 		})
 		return
 	}
+	if httpStatus == http.StatusNotFound && t.customised {
+		// A refusal of the gateway's own, for the API's RESOURCE_NOT_FOUND
+		// response.
+		runtime.HTTPError(ctx, mux, m, w, r, &runtime.HTTPStatusError{
+			HTTPStatus: http.StatusNotFound,
+			Err:        gatewayerr.New(codes.NotFound, gatewayerr.ReasonRouteNotFound, http.StatusText(httpStatus)),
+		})
+		return
+	}
 	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 }
 
@@ -376,6 +398,47 @@ func (t *Transcoder) routingErrorHandler(ctx context.Context, mux *runtime.Serve
 // gateway (502 Bad Gateway, 504 Gateway Timeout) rather than grpc-gateway's
 // 503 and 504 for any UNAVAILABLE and DEADLINE_EXCEEDED: a client can then
 // tell "the backend is down" from "the backend said it is unavailable".
+//
+// A refusal whose type the API customised (WithGatewayResponses) is
+// written by gatewayerr.WriteHTTP with that response instead.
+func (t *Transcoder) errorHandler(rs gatewayerr.Responses) runtime.ErrorHandlerFunc {
+	if len(rs) == 0 {
+		return errorHandler
+	}
+	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+		// Only the gateway's own refusals are customised: a backend's
+		// error is the backend's answer.
+		code := httpStatus(err)
+		var hse *runtime.HTTPStatusError
+		if errors.As(err, &hse) {
+			code = hse.HTTPStatus
+			if code == http.StatusNotFound && gatewayerr.Reason(hse.Err) == "" {
+				// No binding matches the path.
+				hse = &runtime.HTTPStatusError{HTTPStatus: code, Err: gatewayerr.New(codes.NotFound, gatewayerr.ReasonRouteNotFound, status.Convert(hse.Err).Message())}
+			}
+		} else if rf, ok := errors.AsType[*refusal](err); ok {
+			err = gatewayerr.New(status.Code(rf.error), rf.reason, status.Convert(rf.error).Message())
+		} else if gatewayerr.Reason(err) == "" {
+			errorHandler(ctx, mux, m, w, r, err)
+			return
+		}
+		requestID := ""
+		if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+			if vs := md.HeaderMD.Get("x-request-id"); len(vs) > 0 {
+				requestID = vs[0]
+				w.Header().Set("X-Request-Id", requestID)
+			}
+		}
+		st := status.Convert(err)
+		if hse != nil {
+			st = status.Convert(hse.Err)
+		}
+		gatewayerr.WriteHTTP(w, code, st, gatewayerr.WithResponses(rs, requestID))
+	}
+}
+
+// errorHandler is the error handler of transcoders without customised
+// gateway responses.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if secs, ok := gatewayerr.RetryAfterSeconds(err); ok {
 		w.Header().Set("Retry-After", strconv.Itoa(secs))

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/metadata"
+
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
 // DefaultMaxBodyBytes is the request body limit of a [Transcoder] made
@@ -21,6 +23,7 @@ type options struct {
 	outgoing     metadata.MD
 	perRequest   func(*http.Request) metadata.MD
 	logger       *slog.Logger
+	responses    gatewayerr.Responses
 }
 
 func defaultOptions() options {
@@ -28,6 +31,13 @@ func defaultOptions() options {
 		maxBodyBytes: DefaultMaxBodyBytes,
 		logger:       slog.New(slog.DiscardHandler),
 	}
+}
+
+// WithGatewayResponses answers the refusals whose type (see
+// gatewayerr.ResponseType) rs customises with those responses instead of
+// the google.rpc.Status JSON body. Nil (the default) customises nothing.
+func WithGatewayResponses(rs gatewayerr.Responses) Option {
+	return func(o *options) { o.responses = rs }
 }
 
 // WithMaxBodyBytes limits request bodies to n bytes (default

@@ -67,9 +67,11 @@ type Binding struct {
 // A Transcoder is built once per deployment by New, never changes
 // afterwards and is safe for concurrent use.
 type Transcoder struct {
-	mux      *runtime.ServeMux
-	conn     grpc.ClientConnInterface
-	bindings []*compiled
+	// customised reports whether the API customises gateway responses.
+	customised bool
+	mux        *runtime.ServeMux
+	conn       grpc.ClientConnInterface
+	bindings   []*compiled
 	// templates are the bindings' paths, parsed once, for the Allow header
 	// of a 405 (a binding whose path does not parse is left out of it).
 	templates []boundTemplate
@@ -116,9 +118,10 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 	types := resolver{api: dynamicpb.NewTypes(files)}
 	unmarshal := protojson.UnmarshalOptions{DiscardUnknown: false, Resolver: types, RecursionLimit: jsonRecursionLimit}
 	t := &Transcoder{
-		conn:    conn,
-		logger:  o.logger,
-		maxBody: o.maxBodyBytes,
+		customised: len(o.responses) > 0,
+		conn:       conn,
+		logger:     o.logger,
+		maxBody:    o.maxBodyBytes,
 		marshaler: &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true, Resolver: types},
 			UnmarshalOptions: unmarshal,
@@ -131,7 +134,7 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
 		runtime.WithOutgoingTrailerMatcher(outgoingTrailerMatcher),
 		runtime.WithRoutingErrorHandler(t.routingErrorHandler),
-		runtime.WithErrorHandler(errorHandler),
+		runtime.WithErrorHandler(t.errorHandler(o.responses)),
 	}
 	if len(o.outgoing) > 0 || o.perRequest != nil {
 		fixed := o.outgoing.Copy()

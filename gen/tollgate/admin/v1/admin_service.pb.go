@@ -8,6 +8,7 @@ package adminv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -1626,6 +1627,91 @@ func (x *DeleteDeploymentRequest) GetEtag() string {
 	return ""
 }
 
+// ExportDeploymentRequest is the request of ExportDeployment.
+type ExportDeploymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name of the deployment.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "openapi3" (OpenAPI 3.1, the default) or "openapi2" (Swagger 2.0).
+	Format string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	// "json" (the default) or "yaml".
+	Output string `protobuf:"bytes,3,opt,name=output,proto3" json:"output,omitempty"`
+	// A stage of the API, "apis/{api}/stages/{stage}" or its ID: the
+	// document's server is the stage's base path ("/{stage}", under
+	// server_url when set). Empty: no server.
+	Stage string `protobuf:"bytes,4,opt,name=stage,proto3" json:"stage,omitempty"`
+	// The data plane's public URL, e.g. "https://api.example.com", that the
+	// stage's base path is appended to. Without stage, the server itself.
+	ServerUrl     string `protobuf:"bytes,5,opt,name=server_url,json=serverUrl,proto3" json:"server_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportDeploymentRequest) Reset() {
+	*x = ExportDeploymentRequest{}
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportDeploymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportDeploymentRequest) ProtoMessage() {}
+
+func (x *ExportDeploymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportDeploymentRequest.ProtoReflect.Descriptor instead.
+func (*ExportDeploymentRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ExportDeploymentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ExportDeploymentRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ExportDeploymentRequest) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *ExportDeploymentRequest) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *ExportDeploymentRequest) GetServerUrl() string {
+	if x != nil {
+		return x.ServerUrl
+	}
+	return ""
+}
+
 // CreateStageRequest is the request of CreateStage.
 type CreateStageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1643,7 +1729,7 @@ type CreateStageRequest struct {
 
 func (x *CreateStageRequest) Reset() {
 	*x = CreateStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1741,7 @@ func (x *CreateStageRequest) String() string {
 func (*CreateStageRequest) ProtoMessage() {}
 
 func (x *CreateStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[26]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1754,7 @@ func (x *CreateStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStageRequest.ProtoReflect.Descriptor instead.
 func (*CreateStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{26}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreateStageRequest) GetParent() string {
@@ -1703,7 +1789,7 @@ type GetStageRequest struct {
 
 func (x *GetStageRequest) Reset() {
 	*x = GetStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +1801,7 @@ func (x *GetStageRequest) String() string {
 func (*GetStageRequest) ProtoMessage() {}
 
 func (x *GetStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[27]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +1814,7 @@ func (x *GetStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStageRequest.ProtoReflect.Descriptor instead.
 func (*GetStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{27}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetStageRequest) GetName() string {
@@ -1754,7 +1840,7 @@ type ListStagesRequest struct {
 
 func (x *ListStagesRequest) Reset() {
 	*x = ListStagesRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1852,7 @@ func (x *ListStagesRequest) String() string {
 func (*ListStagesRequest) ProtoMessage() {}
 
 func (x *ListStagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[28]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1865,7 @@ func (x *ListStagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStagesRequest.ProtoReflect.Descriptor instead.
 func (*ListStagesRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{28}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListStagesRequest) GetParent() string {
@@ -1816,7 +1902,7 @@ type ListStagesResponse struct {
 
 func (x *ListStagesResponse) Reset() {
 	*x = ListStagesResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +1914,7 @@ func (x *ListStagesResponse) String() string {
 func (*ListStagesResponse) ProtoMessage() {}
 
 func (x *ListStagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[29]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +1927,7 @@ func (x *ListStagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStagesResponse.ProtoReflect.Descriptor instead.
 func (*ListStagesResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{29}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListStagesResponse) GetStages() []*Stage {
@@ -1872,7 +1958,7 @@ type UpdateStageRequest struct {
 
 func (x *UpdateStageRequest) Reset() {
 	*x = UpdateStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +1970,7 @@ func (x *UpdateStageRequest) String() string {
 func (*UpdateStageRequest) ProtoMessage() {}
 
 func (x *UpdateStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[30]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +1983,7 @@ func (x *UpdateStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStageRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{30}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateStageRequest) GetStage() *Stage {
@@ -1927,7 +2013,7 @@ type DeleteStageRequest struct {
 
 func (x *DeleteStageRequest) Reset() {
 	*x = DeleteStageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1939,7 +2025,7 @@ func (x *DeleteStageRequest) String() string {
 func (*DeleteStageRequest) ProtoMessage() {}
 
 func (x *DeleteStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[31]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1952,7 +2038,7 @@ func (x *DeleteStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{31}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeleteStageRequest) GetName() string {
@@ -1984,7 +2070,7 @@ type CreateApiKeyRequest struct {
 
 func (x *CreateApiKeyRequest) Reset() {
 	*x = CreateApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +2082,7 @@ func (x *CreateApiKeyRequest) String() string {
 func (*CreateApiKeyRequest) ProtoMessage() {}
 
 func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[32]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2095,7 @@ func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{32}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CreateApiKeyRequest) GetApiKeyId() string {
@@ -2037,7 +2123,7 @@ type GetApiKeyRequest struct {
 
 func (x *GetApiKeyRequest) Reset() {
 	*x = GetApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2049,7 +2135,7 @@ func (x *GetApiKeyRequest) String() string {
 func (*GetApiKeyRequest) ProtoMessage() {}
 
 func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[33]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2062,7 +2148,7 @@ func (x *GetApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{33}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetApiKeyRequest) GetName() string {
@@ -2086,7 +2172,7 @@ type ListApiKeysRequest struct {
 
 func (x *ListApiKeysRequest) Reset() {
 	*x = ListApiKeysRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2184,7 @@ func (x *ListApiKeysRequest) String() string {
 func (*ListApiKeysRequest) ProtoMessage() {}
 
 func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[34]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2197,7 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{34}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListApiKeysRequest) GetPageSize() int32 {
@@ -2141,7 +2227,7 @@ type ListApiKeysResponse struct {
 
 func (x *ListApiKeysResponse) Reset() {
 	*x = ListApiKeysResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2239,7 @@ func (x *ListApiKeysResponse) String() string {
 func (*ListApiKeysResponse) ProtoMessage() {}
 
 func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[35]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2252,7 @@ func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{35}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListApiKeysResponse) GetApiKeys() []*ApiKey {
@@ -2197,7 +2283,7 @@ type UpdateApiKeyRequest struct {
 
 func (x *UpdateApiKeyRequest) Reset() {
 	*x = UpdateApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2209,7 +2295,7 @@ func (x *UpdateApiKeyRequest) String() string {
 func (*UpdateApiKeyRequest) ProtoMessage() {}
 
 func (x *UpdateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[36]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2222,7 +2308,7 @@ func (x *UpdateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{36}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *UpdateApiKeyRequest) GetApiKey() *ApiKey {
@@ -2252,7 +2338,7 @@ type DeleteApiKeyRequest struct {
 
 func (x *DeleteApiKeyRequest) Reset() {
 	*x = DeleteApiKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2350,7 @@ func (x *DeleteApiKeyRequest) String() string {
 func (*DeleteApiKeyRequest) ProtoMessage() {}
 
 func (x *DeleteApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[37]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2363,7 @@ func (x *DeleteApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{37}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteApiKeyRequest) GetName() string {
@@ -2309,7 +2395,7 @@ type CreateUsagePlanRequest struct {
 
 func (x *CreateUsagePlanRequest) Reset() {
 	*x = CreateUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2407,7 @@ func (x *CreateUsagePlanRequest) String() string {
 func (*CreateUsagePlanRequest) ProtoMessage() {}
 
 func (x *CreateUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[38]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2334,7 +2420,7 @@ func (x *CreateUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*CreateUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{38}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreateUsagePlanRequest) GetUsagePlanId() string {
@@ -2362,7 +2448,7 @@ type GetUsagePlanRequest struct {
 
 func (x *GetUsagePlanRequest) Reset() {
 	*x = GetUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2374,7 +2460,7 @@ func (x *GetUsagePlanRequest) String() string {
 func (*GetUsagePlanRequest) ProtoMessage() {}
 
 func (x *GetUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[39]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2387,7 +2473,7 @@ func (x *GetUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*GetUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{39}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetUsagePlanRequest) GetName() string {
@@ -2411,7 +2497,7 @@ type ListUsagePlansRequest struct {
 
 func (x *ListUsagePlansRequest) Reset() {
 	*x = ListUsagePlansRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2423,7 +2509,7 @@ func (x *ListUsagePlansRequest) String() string {
 func (*ListUsagePlansRequest) ProtoMessage() {}
 
 func (x *ListUsagePlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[40]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2436,7 +2522,7 @@ func (x *ListUsagePlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlansRequest.ProtoReflect.Descriptor instead.
 func (*ListUsagePlansRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{40}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListUsagePlansRequest) GetPageSize() int32 {
@@ -2466,7 +2552,7 @@ type ListUsagePlansResponse struct {
 
 func (x *ListUsagePlansResponse) Reset() {
 	*x = ListUsagePlansResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2478,7 +2564,7 @@ func (x *ListUsagePlansResponse) String() string {
 func (*ListUsagePlansResponse) ProtoMessage() {}
 
 func (x *ListUsagePlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[41]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2491,7 +2577,7 @@ func (x *ListUsagePlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlansResponse.ProtoReflect.Descriptor instead.
 func (*ListUsagePlansResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{41}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListUsagePlansResponse) GetUsagePlans() []*UsagePlan {
@@ -2522,7 +2608,7 @@ type UpdateUsagePlanRequest struct {
 
 func (x *UpdateUsagePlanRequest) Reset() {
 	*x = UpdateUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2534,7 +2620,7 @@ func (x *UpdateUsagePlanRequest) String() string {
 func (*UpdateUsagePlanRequest) ProtoMessage() {}
 
 func (x *UpdateUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[42]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2547,7 +2633,7 @@ func (x *UpdateUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*UpdateUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{42}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UpdateUsagePlanRequest) GetUsagePlan() *UsagePlan {
@@ -2577,7 +2663,7 @@ type DeleteUsagePlanRequest struct {
 
 func (x *DeleteUsagePlanRequest) Reset() {
 	*x = DeleteUsagePlanRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2589,7 +2675,7 @@ func (x *DeleteUsagePlanRequest) String() string {
 func (*DeleteUsagePlanRequest) ProtoMessage() {}
 
 func (x *DeleteUsagePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[43]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2602,7 +2688,7 @@ func (x *DeleteUsagePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUsagePlanRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUsagePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{43}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DeleteUsagePlanRequest) GetName() string {
@@ -2632,7 +2718,7 @@ type CreateUsagePlanKeyRequest struct {
 
 func (x *CreateUsagePlanKeyRequest) Reset() {
 	*x = CreateUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2644,7 +2730,7 @@ func (x *CreateUsagePlanKeyRequest) String() string {
 func (*CreateUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *CreateUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[44]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2657,7 +2743,7 @@ func (x *CreateUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{44}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateUsagePlanKeyRequest) GetParent() string {
@@ -2685,7 +2771,7 @@ type GetUsagePlanKeyRequest struct {
 
 func (x *GetUsagePlanKeyRequest) Reset() {
 	*x = GetUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2697,7 +2783,7 @@ func (x *GetUsagePlanKeyRequest) String() string {
 func (*GetUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *GetUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[45]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2710,7 +2796,7 @@ func (x *GetUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{45}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetUsagePlanKeyRequest) GetName() string {
@@ -2736,7 +2822,7 @@ type ListUsagePlanKeysRequest struct {
 
 func (x *ListUsagePlanKeysRequest) Reset() {
 	*x = ListUsagePlanKeysRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +2834,7 @@ func (x *ListUsagePlanKeysRequest) String() string {
 func (*ListUsagePlanKeysRequest) ProtoMessage() {}
 
 func (x *ListUsagePlanKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[46]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2761,7 +2847,7 @@ func (x *ListUsagePlanKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlanKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListUsagePlanKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{46}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListUsagePlanKeysRequest) GetParent() string {
@@ -2798,7 +2884,7 @@ type ListUsagePlanKeysResponse struct {
 
 func (x *ListUsagePlanKeysResponse) Reset() {
 	*x = ListUsagePlanKeysResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2810,7 +2896,7 @@ func (x *ListUsagePlanKeysResponse) String() string {
 func (*ListUsagePlanKeysResponse) ProtoMessage() {}
 
 func (x *ListUsagePlanKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[47]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2823,7 +2909,7 @@ func (x *ListUsagePlanKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsagePlanKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListUsagePlanKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{47}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListUsagePlanKeysResponse) GetUsagePlanKeys() []*UsagePlanKey {
@@ -2851,7 +2937,7 @@ type DeleteUsagePlanKeyRequest struct {
 
 func (x *DeleteUsagePlanKeyRequest) Reset() {
 	*x = DeleteUsagePlanKeyRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2863,7 +2949,7 @@ func (x *DeleteUsagePlanKeyRequest) String() string {
 func (*DeleteUsagePlanKeyRequest) ProtoMessage() {}
 
 func (x *DeleteUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[48]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2876,7 +2962,7 @@ func (x *DeleteUsagePlanKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUsagePlanKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUsagePlanKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{48}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeleteUsagePlanKeyRequest) GetName() string {
@@ -2897,7 +2983,7 @@ type GetAccountSettingsRequest struct {
 
 func (x *GetAccountSettingsRequest) Reset() {
 	*x = GetAccountSettingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2909,7 +2995,7 @@ func (x *GetAccountSettingsRequest) String() string {
 func (*GetAccountSettingsRequest) ProtoMessage() {}
 
 func (x *GetAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[49]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2922,7 +3008,7 @@ func (x *GetAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{49}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetAccountSettingsRequest) GetName() string {
@@ -2946,7 +3032,7 @@ type UpdateAccountSettingsRequest struct {
 
 func (x *UpdateAccountSettingsRequest) Reset() {
 	*x = UpdateAccountSettingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2958,7 +3044,7 @@ func (x *UpdateAccountSettingsRequest) String() string {
 func (*UpdateAccountSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateAccountSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[50]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2971,7 +3057,7 @@ func (x *UpdateAccountSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccountSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccountSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{50}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *UpdateAccountSettingsRequest) GetAccountSettings() *AccountSettings {
@@ -3012,7 +3098,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3110,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[51]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3123,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{51}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetUsageRequest) GetUsagePlan() string {
@@ -3101,7 +3187,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3113,7 +3199,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[52]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3126,7 +3212,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{52}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetUsageResponse) GetUsagePlan() string {
@@ -3179,7 +3265,7 @@ type CreateDomainMappingRequest struct {
 
 func (x *CreateDomainMappingRequest) Reset() {
 	*x = CreateDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3191,7 +3277,7 @@ func (x *CreateDomainMappingRequest) String() string {
 func (*CreateDomainMappingRequest) ProtoMessage() {}
 
 func (x *CreateDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[53]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3204,7 +3290,7 @@ func (x *CreateDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*CreateDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{53}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CreateDomainMappingRequest) GetDomainMappingId() string {
@@ -3232,7 +3318,7 @@ type GetDomainMappingRequest struct {
 
 func (x *GetDomainMappingRequest) Reset() {
 	*x = GetDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3244,7 +3330,7 @@ func (x *GetDomainMappingRequest) String() string {
 func (*GetDomainMappingRequest) ProtoMessage() {}
 
 func (x *GetDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[54]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3257,7 +3343,7 @@ func (x *GetDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*GetDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{54}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetDomainMappingRequest) GetName() string {
@@ -3280,7 +3366,7 @@ type ListDomainMappingsRequest struct {
 
 func (x *ListDomainMappingsRequest) Reset() {
 	*x = ListDomainMappingsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3292,7 +3378,7 @@ func (x *ListDomainMappingsRequest) String() string {
 func (*ListDomainMappingsRequest) ProtoMessage() {}
 
 func (x *ListDomainMappingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[55]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3305,7 +3391,7 @@ func (x *ListDomainMappingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainMappingsRequest.ProtoReflect.Descriptor instead.
 func (*ListDomainMappingsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{55}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListDomainMappingsRequest) GetPageSize() int32 {
@@ -3335,7 +3421,7 @@ type ListDomainMappingsResponse struct {
 
 func (x *ListDomainMappingsResponse) Reset() {
 	*x = ListDomainMappingsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3347,7 +3433,7 @@ func (x *ListDomainMappingsResponse) String() string {
 func (*ListDomainMappingsResponse) ProtoMessage() {}
 
 func (x *ListDomainMappingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[56]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3360,7 +3446,7 @@ func (x *ListDomainMappingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainMappingsResponse.ProtoReflect.Descriptor instead.
 func (*ListDomainMappingsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{56}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListDomainMappingsResponse) GetDomainMappings() []*DomainMapping {
@@ -3391,7 +3477,7 @@ type UpdateDomainMappingRequest struct {
 
 func (x *UpdateDomainMappingRequest) Reset() {
 	*x = UpdateDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3403,7 +3489,7 @@ func (x *UpdateDomainMappingRequest) String() string {
 func (*UpdateDomainMappingRequest) ProtoMessage() {}
 
 func (x *UpdateDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[57]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3416,7 +3502,7 @@ func (x *UpdateDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{57}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *UpdateDomainMappingRequest) GetDomainMapping() *DomainMapping {
@@ -3446,7 +3532,7 @@ type DeleteDomainMappingRequest struct {
 
 func (x *DeleteDomainMappingRequest) Reset() {
 	*x = DeleteDomainMappingRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3458,7 +3544,7 @@ func (x *DeleteDomainMappingRequest) String() string {
 func (*DeleteDomainMappingRequest) ProtoMessage() {}
 
 func (x *DeleteDomainMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[58]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3471,7 +3557,7 @@ func (x *DeleteDomainMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDomainMappingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDomainMappingRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{58}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DeleteDomainMappingRequest) GetName() string {
@@ -3501,7 +3587,7 @@ type AdjustQuotaRequest struct {
 
 func (x *AdjustQuotaRequest) Reset() {
 	*x = AdjustQuotaRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3513,7 +3599,7 @@ func (x *AdjustQuotaRequest) String() string {
 func (*AdjustQuotaRequest) ProtoMessage() {}
 
 func (x *AdjustQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[59]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3526,7 +3612,7 @@ func (x *AdjustQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustQuotaRequest.ProtoReflect.Descriptor instead.
 func (*AdjustQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{59}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AdjustQuotaRequest) GetName() string {
@@ -3554,7 +3640,7 @@ type FlushStageCacheRequest struct {
 
 func (x *FlushStageCacheRequest) Reset() {
 	*x = FlushStageCacheRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3566,7 +3652,7 @@ func (x *FlushStageCacheRequest) String() string {
 func (*FlushStageCacheRequest) ProtoMessage() {}
 
 func (x *FlushStageCacheRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[60]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3579,7 +3665,7 @@ func (x *FlushStageCacheRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushStageCacheRequest.ProtoReflect.Descriptor instead.
 func (*FlushStageCacheRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{60}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *FlushStageCacheRequest) GetName() string {
@@ -3604,7 +3690,7 @@ type FlushStageAuthorizersCacheRequest struct {
 
 func (x *FlushStageAuthorizersCacheRequest) Reset() {
 	*x = FlushStageAuthorizersCacheRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3616,7 +3702,7 @@ func (x *FlushStageAuthorizersCacheRequest) String() string {
 func (*FlushStageAuthorizersCacheRequest) ProtoMessage() {}
 
 func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[61]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3629,7 +3715,7 @@ func (x *FlushStageAuthorizersCacheRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use FlushStageAuthorizersCacheRequest.ProtoReflect.Descriptor instead.
 func (*FlushStageAuthorizersCacheRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{61}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *FlushStageAuthorizersCacheRequest) GetName() string {
@@ -3661,7 +3747,7 @@ type CreateAdminTokenRequest struct {
 
 func (x *CreateAdminTokenRequest) Reset() {
 	*x = CreateAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3673,7 +3759,7 @@ func (x *CreateAdminTokenRequest) String() string {
 func (*CreateAdminTokenRequest) ProtoMessage() {}
 
 func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[62]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3686,7 +3772,7 @@ func (x *CreateAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{62}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *CreateAdminTokenRequest) GetAdminTokenId() string {
@@ -3714,7 +3800,7 @@ type GetAdminTokenRequest struct {
 
 func (x *GetAdminTokenRequest) Reset() {
 	*x = GetAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3726,7 +3812,7 @@ func (x *GetAdminTokenRequest) String() string {
 func (*GetAdminTokenRequest) ProtoMessage() {}
 
 func (x *GetAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[63]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3739,7 +3825,7 @@ func (x *GetAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{63}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetAdminTokenRequest) GetName() string {
@@ -3762,7 +3848,7 @@ type ListAdminTokensRequest struct {
 
 func (x *ListAdminTokensRequest) Reset() {
 	*x = ListAdminTokensRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3774,7 +3860,7 @@ func (x *ListAdminTokensRequest) String() string {
 func (*ListAdminTokensRequest) ProtoMessage() {}
 
 func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[64]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3787,7 +3873,7 @@ func (x *ListAdminTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{64}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListAdminTokensRequest) GetPageSize() int32 {
@@ -3817,7 +3903,7 @@ type ListAdminTokensResponse struct {
 
 func (x *ListAdminTokensResponse) Reset() {
 	*x = ListAdminTokensResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3829,7 +3915,7 @@ func (x *ListAdminTokensResponse) String() string {
 func (*ListAdminTokensResponse) ProtoMessage() {}
 
 func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[65]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3842,7 +3928,7 @@ func (x *ListAdminTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAdminTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{65}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ListAdminTokensResponse) GetAdminTokens() []*AdminToken {
@@ -3872,7 +3958,7 @@ type DeleteAdminTokenRequest struct {
 
 func (x *DeleteAdminTokenRequest) Reset() {
 	*x = DeleteAdminTokenRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[66]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3884,7 +3970,7 @@ func (x *DeleteAdminTokenRequest) String() string {
 func (*DeleteAdminTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAdminTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[66]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3897,7 +3983,7 @@ func (x *DeleteAdminTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAdminTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAdminTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{66}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DeleteAdminTokenRequest) GetName() string {
@@ -3940,7 +4026,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[67]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3952,7 +4038,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[67]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3965,7 +4051,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{67}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -4030,7 +4116,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[68]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4042,7 +4128,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[68]
+	mi := &file_tollgate_admin_v1_admin_service_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4055,7 +4141,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{68}
+	return file_tollgate_admin_v1_admin_service_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ListAuditEventsResponse) GetAuditEvents() []*AuditEvent {
@@ -4076,7 +4162,7 @@ var File_tollgate_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/access.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"G\n" +
+	"%tollgate/admin/v1/admin_service.proto\x12\x11tollgate.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/access.proto\x1a\x1btollgate/admin/v1/api.proto\x1a#tollgate/admin/v1/certificate.proto\x1a\x1ctollgate/admin/v1/keys.proto\"G\n" +
 	"\x15GetStageHealthRequest\x12.\n" +
 	"\x04name\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\n" +
 	"\x12tollgate.dev/StageR\x04name\"\\\n" +
@@ -4187,7 +4273,15 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\x17DeleteDeploymentRequest\x123\n" +
 	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xfaA\x19\n" +
 	"\x17tollgate.dev/DeploymentR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x98\x01\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xb3\x01\n" +
+	"\x17ExportDeploymentRequest\x123\n" +
+	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xfaA\x19\n" +
+	"\x17tollgate.dev/DeploymentR\x04name\x12\x16\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format\x12\x16\n" +
+	"\x06output\x18\x03 \x01(\tR\x06output\x12\x14\n" +
+	"\x05stage\x18\x04 \x01(\tR\x05stage\x12\x1d\n" +
+	"\n" +
+	"server_url\x18\x05 \x01(\tR\tserverUrl\"\x98\x01\n" +
 	"\x12CreateStageRequest\x122\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1a\xe0A\x02\xfaA\x14\x12\x12tollgate.dev/StageR\x06parent\x12\x19\n" +
 	"\bstage_id\x18\x02 \x01(\tR\astageId\x123\n" +
@@ -4369,7 +4463,7 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"\aApiView\x12\x18\n" +
 	"\x14API_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eAPI_VIEW_BASIC\x10\x01\x12\x11\n" +
-	"\rAPI_VIEW_FULL\x10\x022\x83D\n" +
+	"\rAPI_VIEW_FULL\x10\x022\x98E\n" +
 	"\fAdminService\x12l\n" +
 	"\tCreateApi\x12#.tollgate.admin.v1.CreateApiRequest\x1a\x16.tollgate.admin.v1.Api\"\"\xdaA\n" +
 	"api,api_id\x82\xd3\xe4\x93\x02\x0f:\x03api\"\b/v1/apis\x12d\n" +
@@ -4395,7 +4489,8 @@ const file_tollgate_admin_v1_admin_service_proto_rawDesc = "" +
 	"deployment\"\x1f/v1/{parent=apis/*}/deployments\x12\x87\x01\n" +
 	"\rGetDeployment\x12'.tollgate.admin.v1.GetDeploymentRequest\x1a\x1d.tollgate.admin.v1.Deployment\".\xdaA\x04name\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=apis/*/deployments/*}\x12\x9a\x01\n" +
 	"\x0fListDeployments\x12).tollgate.admin.v1.ListDeploymentsRequest\x1a*.tollgate.admin.v1.ListDeploymentsResponse\"0\xdaA\x06parent\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{parent=apis/*}/deployments\x12\x86\x01\n" +
-	"\x10DeleteDeployment\x12*.tollgate.admin.v1.DeleteDeploymentRequest\x1a\x16.google.protobuf.Empty\".\xdaA\x04name\x82\xd3\xe4\x93\x02!*\x1f/v1/{name=apis/*/deployments/*}\x12\x91\x01\n" +
+	"\x10DeleteDeployment\x12*.tollgate.admin.v1.DeleteDeploymentRequest\x1a\x16.google.protobuf.Empty\".\xdaA\x04name\x82\xd3\xe4\x93\x02!*\x1f/v1/{name=apis/*/deployments/*}\x12\x92\x01\n" +
+	"\x10ExportDeployment\x12*.tollgate.admin.v1.ExportDeploymentRequest\x1a\x14.google.api.HttpBody\"<\xdaA\vname,format\x82\xd3\xe4\x93\x02(\x12&/v1/{name=apis/*/deployments/*}:export\x12\x91\x01\n" +
 	"\vCreateStage\x12%.tollgate.admin.v1.CreateStageRequest\x1a\x18.tollgate.admin.v1.Stage\"A\xdaA\x15parent,stage,stage_id\x82\xd3\xe4\x93\x02#:\x05stage\"\x1a/v1/{parent=apis/*}/stages\x12s\n" +
 	"\bGetStage\x12\".tollgate.admin.v1.GetStageRequest\x1a\x18.tollgate.admin.v1.Stage\")\xdaA\x04name\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=apis/*/stages/*}\x12\x86\x01\n" +
 	"\n" +
@@ -4455,7 +4550,7 @@ func file_tollgate_admin_v1_admin_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
+var file_tollgate_admin_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
 var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(ApiView)(0),                              // 0: tollgate.admin.v1.ApiView
 	(*GetStageHealthRequest)(nil),             // 1: tollgate.admin.v1.GetStageHealthRequest
@@ -4484,118 +4579,120 @@ var file_tollgate_admin_v1_admin_service_proto_goTypes = []any{
 	(*ListDeploymentsRequest)(nil),            // 24: tollgate.admin.v1.ListDeploymentsRequest
 	(*ListDeploymentsResponse)(nil),           // 25: tollgate.admin.v1.ListDeploymentsResponse
 	(*DeleteDeploymentRequest)(nil),           // 26: tollgate.admin.v1.DeleteDeploymentRequest
-	(*CreateStageRequest)(nil),                // 27: tollgate.admin.v1.CreateStageRequest
-	(*GetStageRequest)(nil),                   // 28: tollgate.admin.v1.GetStageRequest
-	(*ListStagesRequest)(nil),                 // 29: tollgate.admin.v1.ListStagesRequest
-	(*ListStagesResponse)(nil),                // 30: tollgate.admin.v1.ListStagesResponse
-	(*UpdateStageRequest)(nil),                // 31: tollgate.admin.v1.UpdateStageRequest
-	(*DeleteStageRequest)(nil),                // 32: tollgate.admin.v1.DeleteStageRequest
-	(*CreateApiKeyRequest)(nil),               // 33: tollgate.admin.v1.CreateApiKeyRequest
-	(*GetApiKeyRequest)(nil),                  // 34: tollgate.admin.v1.GetApiKeyRequest
-	(*ListApiKeysRequest)(nil),                // 35: tollgate.admin.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),               // 36: tollgate.admin.v1.ListApiKeysResponse
-	(*UpdateApiKeyRequest)(nil),               // 37: tollgate.admin.v1.UpdateApiKeyRequest
-	(*DeleteApiKeyRequest)(nil),               // 38: tollgate.admin.v1.DeleteApiKeyRequest
-	(*CreateUsagePlanRequest)(nil),            // 39: tollgate.admin.v1.CreateUsagePlanRequest
-	(*GetUsagePlanRequest)(nil),               // 40: tollgate.admin.v1.GetUsagePlanRequest
-	(*ListUsagePlansRequest)(nil),             // 41: tollgate.admin.v1.ListUsagePlansRequest
-	(*ListUsagePlansResponse)(nil),            // 42: tollgate.admin.v1.ListUsagePlansResponse
-	(*UpdateUsagePlanRequest)(nil),            // 43: tollgate.admin.v1.UpdateUsagePlanRequest
-	(*DeleteUsagePlanRequest)(nil),            // 44: tollgate.admin.v1.DeleteUsagePlanRequest
-	(*CreateUsagePlanKeyRequest)(nil),         // 45: tollgate.admin.v1.CreateUsagePlanKeyRequest
-	(*GetUsagePlanKeyRequest)(nil),            // 46: tollgate.admin.v1.GetUsagePlanKeyRequest
-	(*ListUsagePlanKeysRequest)(nil),          // 47: tollgate.admin.v1.ListUsagePlanKeysRequest
-	(*ListUsagePlanKeysResponse)(nil),         // 48: tollgate.admin.v1.ListUsagePlanKeysResponse
-	(*DeleteUsagePlanKeyRequest)(nil),         // 49: tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	(*GetAccountSettingsRequest)(nil),         // 50: tollgate.admin.v1.GetAccountSettingsRequest
-	(*UpdateAccountSettingsRequest)(nil),      // 51: tollgate.admin.v1.UpdateAccountSettingsRequest
-	(*GetUsageRequest)(nil),                   // 52: tollgate.admin.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),                  // 53: tollgate.admin.v1.GetUsageResponse
-	(*CreateDomainMappingRequest)(nil),        // 54: tollgate.admin.v1.CreateDomainMappingRequest
-	(*GetDomainMappingRequest)(nil),           // 55: tollgate.admin.v1.GetDomainMappingRequest
-	(*ListDomainMappingsRequest)(nil),         // 56: tollgate.admin.v1.ListDomainMappingsRequest
-	(*ListDomainMappingsResponse)(nil),        // 57: tollgate.admin.v1.ListDomainMappingsResponse
-	(*UpdateDomainMappingRequest)(nil),        // 58: tollgate.admin.v1.UpdateDomainMappingRequest
-	(*DeleteDomainMappingRequest)(nil),        // 59: tollgate.admin.v1.DeleteDomainMappingRequest
-	(*AdjustQuotaRequest)(nil),                // 60: tollgate.admin.v1.AdjustQuotaRequest
-	(*FlushStageCacheRequest)(nil),            // 61: tollgate.admin.v1.FlushStageCacheRequest
-	(*FlushStageAuthorizersCacheRequest)(nil), // 62: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	(*CreateAdminTokenRequest)(nil),           // 63: tollgate.admin.v1.CreateAdminTokenRequest
-	(*GetAdminTokenRequest)(nil),              // 64: tollgate.admin.v1.GetAdminTokenRequest
-	(*ListAdminTokensRequest)(nil),            // 65: tollgate.admin.v1.ListAdminTokensRequest
-	(*ListAdminTokensResponse)(nil),           // 66: tollgate.admin.v1.ListAdminTokensResponse
-	(*DeleteAdminTokenRequest)(nil),           // 67: tollgate.admin.v1.DeleteAdminTokenRequest
-	(*ListAuditEventsRequest)(nil),            // 68: tollgate.admin.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),           // 69: tollgate.admin.v1.ListAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),             // 70: google.protobuf.Timestamp
-	(*Api)(nil),                               // 71: tollgate.admin.v1.Api
-	(*fieldmaskpb.FieldMask)(nil),             // 72: google.protobuf.FieldMask
-	(*Route)(nil),                             // 73: tollgate.admin.v1.Route
-	(*Authorizer)(nil),                        // 74: tollgate.admin.v1.Authorizer
-	(*Deployment)(nil),                        // 75: tollgate.admin.v1.Deployment
-	(*Stage)(nil),                             // 76: tollgate.admin.v1.Stage
-	(*ApiKey)(nil),                            // 77: tollgate.admin.v1.ApiKey
-	(*UsagePlan)(nil),                         // 78: tollgate.admin.v1.UsagePlan
-	(*UsagePlanKey)(nil),                      // 79: tollgate.admin.v1.UsagePlanKey
-	(*AccountSettings)(nil),                   // 80: tollgate.admin.v1.AccountSettings
-	(*KeyUsage)(nil),                          // 81: tollgate.admin.v1.KeyUsage
-	(*DomainMapping)(nil),                     // 82: tollgate.admin.v1.DomainMapping
-	(*AdminToken)(nil),                        // 83: tollgate.admin.v1.AdminToken
-	(*AuditEvent)(nil),                        // 84: tollgate.admin.v1.AuditEvent
-	(*CreateCertificateRequest)(nil),          // 85: tollgate.admin.v1.CreateCertificateRequest
-	(*GetCertificateRequest)(nil),             // 86: tollgate.admin.v1.GetCertificateRequest
-	(*ListCertificatesRequest)(nil),           // 87: tollgate.admin.v1.ListCertificatesRequest
-	(*UpdateCertificateRequest)(nil),          // 88: tollgate.admin.v1.UpdateCertificateRequest
-	(*DeleteCertificateRequest)(nil),          // 89: tollgate.admin.v1.DeleteCertificateRequest
-	(*emptypb.Empty)(nil),                     // 90: google.protobuf.Empty
-	(*Certificate)(nil),                       // 91: tollgate.admin.v1.Certificate
-	(*ListCertificatesResponse)(nil),          // 92: tollgate.admin.v1.ListCertificatesResponse
+	(*ExportDeploymentRequest)(nil),           // 27: tollgate.admin.v1.ExportDeploymentRequest
+	(*CreateStageRequest)(nil),                // 28: tollgate.admin.v1.CreateStageRequest
+	(*GetStageRequest)(nil),                   // 29: tollgate.admin.v1.GetStageRequest
+	(*ListStagesRequest)(nil),                 // 30: tollgate.admin.v1.ListStagesRequest
+	(*ListStagesResponse)(nil),                // 31: tollgate.admin.v1.ListStagesResponse
+	(*UpdateStageRequest)(nil),                // 32: tollgate.admin.v1.UpdateStageRequest
+	(*DeleteStageRequest)(nil),                // 33: tollgate.admin.v1.DeleteStageRequest
+	(*CreateApiKeyRequest)(nil),               // 34: tollgate.admin.v1.CreateApiKeyRequest
+	(*GetApiKeyRequest)(nil),                  // 35: tollgate.admin.v1.GetApiKeyRequest
+	(*ListApiKeysRequest)(nil),                // 36: tollgate.admin.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),               // 37: tollgate.admin.v1.ListApiKeysResponse
+	(*UpdateApiKeyRequest)(nil),               // 38: tollgate.admin.v1.UpdateApiKeyRequest
+	(*DeleteApiKeyRequest)(nil),               // 39: tollgate.admin.v1.DeleteApiKeyRequest
+	(*CreateUsagePlanRequest)(nil),            // 40: tollgate.admin.v1.CreateUsagePlanRequest
+	(*GetUsagePlanRequest)(nil),               // 41: tollgate.admin.v1.GetUsagePlanRequest
+	(*ListUsagePlansRequest)(nil),             // 42: tollgate.admin.v1.ListUsagePlansRequest
+	(*ListUsagePlansResponse)(nil),            // 43: tollgate.admin.v1.ListUsagePlansResponse
+	(*UpdateUsagePlanRequest)(nil),            // 44: tollgate.admin.v1.UpdateUsagePlanRequest
+	(*DeleteUsagePlanRequest)(nil),            // 45: tollgate.admin.v1.DeleteUsagePlanRequest
+	(*CreateUsagePlanKeyRequest)(nil),         // 46: tollgate.admin.v1.CreateUsagePlanKeyRequest
+	(*GetUsagePlanKeyRequest)(nil),            // 47: tollgate.admin.v1.GetUsagePlanKeyRequest
+	(*ListUsagePlanKeysRequest)(nil),          // 48: tollgate.admin.v1.ListUsagePlanKeysRequest
+	(*ListUsagePlanKeysResponse)(nil),         // 49: tollgate.admin.v1.ListUsagePlanKeysResponse
+	(*DeleteUsagePlanKeyRequest)(nil),         // 50: tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	(*GetAccountSettingsRequest)(nil),         // 51: tollgate.admin.v1.GetAccountSettingsRequest
+	(*UpdateAccountSettingsRequest)(nil),      // 52: tollgate.admin.v1.UpdateAccountSettingsRequest
+	(*GetUsageRequest)(nil),                   // 53: tollgate.admin.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),                  // 54: tollgate.admin.v1.GetUsageResponse
+	(*CreateDomainMappingRequest)(nil),        // 55: tollgate.admin.v1.CreateDomainMappingRequest
+	(*GetDomainMappingRequest)(nil),           // 56: tollgate.admin.v1.GetDomainMappingRequest
+	(*ListDomainMappingsRequest)(nil),         // 57: tollgate.admin.v1.ListDomainMappingsRequest
+	(*ListDomainMappingsResponse)(nil),        // 58: tollgate.admin.v1.ListDomainMappingsResponse
+	(*UpdateDomainMappingRequest)(nil),        // 59: tollgate.admin.v1.UpdateDomainMappingRequest
+	(*DeleteDomainMappingRequest)(nil),        // 60: tollgate.admin.v1.DeleteDomainMappingRequest
+	(*AdjustQuotaRequest)(nil),                // 61: tollgate.admin.v1.AdjustQuotaRequest
+	(*FlushStageCacheRequest)(nil),            // 62: tollgate.admin.v1.FlushStageCacheRequest
+	(*FlushStageAuthorizersCacheRequest)(nil), // 63: tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	(*CreateAdminTokenRequest)(nil),           // 64: tollgate.admin.v1.CreateAdminTokenRequest
+	(*GetAdminTokenRequest)(nil),              // 65: tollgate.admin.v1.GetAdminTokenRequest
+	(*ListAdminTokensRequest)(nil),            // 66: tollgate.admin.v1.ListAdminTokensRequest
+	(*ListAdminTokensResponse)(nil),           // 67: tollgate.admin.v1.ListAdminTokensResponse
+	(*DeleteAdminTokenRequest)(nil),           // 68: tollgate.admin.v1.DeleteAdminTokenRequest
+	(*ListAuditEventsRequest)(nil),            // 69: tollgate.admin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),           // 70: tollgate.admin.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),             // 71: google.protobuf.Timestamp
+	(*Api)(nil),                               // 72: tollgate.admin.v1.Api
+	(*fieldmaskpb.FieldMask)(nil),             // 73: google.protobuf.FieldMask
+	(*Route)(nil),                             // 74: tollgate.admin.v1.Route
+	(*Authorizer)(nil),                        // 75: tollgate.admin.v1.Authorizer
+	(*Deployment)(nil),                        // 76: tollgate.admin.v1.Deployment
+	(*Stage)(nil),                             // 77: tollgate.admin.v1.Stage
+	(*ApiKey)(nil),                            // 78: tollgate.admin.v1.ApiKey
+	(*UsagePlan)(nil),                         // 79: tollgate.admin.v1.UsagePlan
+	(*UsagePlanKey)(nil),                      // 80: tollgate.admin.v1.UsagePlanKey
+	(*AccountSettings)(nil),                   // 81: tollgate.admin.v1.AccountSettings
+	(*KeyUsage)(nil),                          // 82: tollgate.admin.v1.KeyUsage
+	(*DomainMapping)(nil),                     // 83: tollgate.admin.v1.DomainMapping
+	(*AdminToken)(nil),                        // 84: tollgate.admin.v1.AdminToken
+	(*AuditEvent)(nil),                        // 85: tollgate.admin.v1.AuditEvent
+	(*CreateCertificateRequest)(nil),          // 86: tollgate.admin.v1.CreateCertificateRequest
+	(*GetCertificateRequest)(nil),             // 87: tollgate.admin.v1.GetCertificateRequest
+	(*ListCertificatesRequest)(nil),           // 88: tollgate.admin.v1.ListCertificatesRequest
+	(*UpdateCertificateRequest)(nil),          // 89: tollgate.admin.v1.UpdateCertificateRequest
+	(*DeleteCertificateRequest)(nil),          // 90: tollgate.admin.v1.DeleteCertificateRequest
+	(*emptypb.Empty)(nil),                     // 91: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),                 // 92: google.api.HttpBody
+	(*Certificate)(nil),                       // 93: tollgate.admin.v1.Certificate
+	(*ListCertificatesResponse)(nil),          // 94: tollgate.admin.v1.ListCertificatesResponse
 }
 var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	3,   // 0: tollgate.admin.v1.StageHealth.targets:type_name -> tollgate.admin.v1.TargetHealth
-	70,  // 1: tollgate.admin.v1.TargetHealth.ejected_until:type_name -> google.protobuf.Timestamp
-	71,  // 2: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	71,  // 1: tollgate.admin.v1.TargetHealth.ejected_until:type_name -> google.protobuf.Timestamp
+	72,  // 2: tollgate.admin.v1.CreateApiRequest.api:type_name -> tollgate.admin.v1.Api
 	0,   // 3: tollgate.admin.v1.GetApiRequest.view:type_name -> tollgate.admin.v1.ApiView
 	0,   // 4: tollgate.admin.v1.ListApisRequest.view:type_name -> tollgate.admin.v1.ApiView
-	71,  // 5: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
-	71,  // 6: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
-	72,  // 7: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
-	73,  // 8: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	73,  // 9: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
-	73,  // 10: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
-	72,  // 11: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	74,  // 12: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	74,  // 13: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	74,  // 14: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
-	72,  // 15: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	75,  // 16: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
-	75,  // 17: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
-	76,  // 18: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	76,  // 19: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
-	76,  // 20: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
-	72,  // 21: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	77,  // 22: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	77,  // 23: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
-	77,  // 24: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
-	72,  // 25: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	78,  // 26: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	78,  // 27: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
-	78,  // 28: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
-	72,  // 29: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	79,  // 30: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
-	79,  // 31: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
-	80,  // 32: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
-	72,  // 33: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	81,  // 34: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
-	82,  // 35: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	82,  // 36: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
-	82,  // 37: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
-	72,  // 38: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	83,  // 39: tollgate.admin.v1.CreateAdminTokenRequest.admin_token:type_name -> tollgate.admin.v1.AdminToken
-	83,  // 40: tollgate.admin.v1.ListAdminTokensResponse.admin_tokens:type_name -> tollgate.admin.v1.AdminToken
-	70,  // 41: tollgate.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	70,  // 42: tollgate.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	84,  // 43: tollgate.admin.v1.ListAuditEventsResponse.audit_events:type_name -> tollgate.admin.v1.AuditEvent
+	72,  // 5: tollgate.admin.v1.ListApisResponse.apis:type_name -> tollgate.admin.v1.Api
+	72,  // 6: tollgate.admin.v1.UpdateApiRequest.api:type_name -> tollgate.admin.v1.Api
+	73,  // 7: tollgate.admin.v1.UpdateApiRequest.update_mask:type_name -> google.protobuf.FieldMask
+	74,  // 8: tollgate.admin.v1.CreateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	74,  // 9: tollgate.admin.v1.ListRoutesResponse.routes:type_name -> tollgate.admin.v1.Route
+	74,  // 10: tollgate.admin.v1.UpdateRouteRequest.route:type_name -> tollgate.admin.v1.Route
+	73,  // 11: tollgate.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	75,  // 12: tollgate.admin.v1.CreateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	75,  // 13: tollgate.admin.v1.ListAuthorizersResponse.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	75,  // 14: tollgate.admin.v1.UpdateAuthorizerRequest.authorizer:type_name -> tollgate.admin.v1.Authorizer
+	73,  // 15: tollgate.admin.v1.UpdateAuthorizerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	76,  // 16: tollgate.admin.v1.CreateDeploymentRequest.deployment:type_name -> tollgate.admin.v1.Deployment
+	76,  // 17: tollgate.admin.v1.ListDeploymentsResponse.deployments:type_name -> tollgate.admin.v1.Deployment
+	77,  // 18: tollgate.admin.v1.CreateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	77,  // 19: tollgate.admin.v1.ListStagesResponse.stages:type_name -> tollgate.admin.v1.Stage
+	77,  // 20: tollgate.admin.v1.UpdateStageRequest.stage:type_name -> tollgate.admin.v1.Stage
+	73,  // 21: tollgate.admin.v1.UpdateStageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	78,  // 22: tollgate.admin.v1.CreateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	78,  // 23: tollgate.admin.v1.ListApiKeysResponse.api_keys:type_name -> tollgate.admin.v1.ApiKey
+	78,  // 24: tollgate.admin.v1.UpdateApiKeyRequest.api_key:type_name -> tollgate.admin.v1.ApiKey
+	73,  // 25: tollgate.admin.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	79,  // 26: tollgate.admin.v1.CreateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	79,  // 27: tollgate.admin.v1.ListUsagePlansResponse.usage_plans:type_name -> tollgate.admin.v1.UsagePlan
+	79,  // 28: tollgate.admin.v1.UpdateUsagePlanRequest.usage_plan:type_name -> tollgate.admin.v1.UsagePlan
+	73,  // 29: tollgate.admin.v1.UpdateUsagePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	80,  // 30: tollgate.admin.v1.CreateUsagePlanKeyRequest.usage_plan_key:type_name -> tollgate.admin.v1.UsagePlanKey
+	80,  // 31: tollgate.admin.v1.ListUsagePlanKeysResponse.usage_plan_keys:type_name -> tollgate.admin.v1.UsagePlanKey
+	81,  // 32: tollgate.admin.v1.UpdateAccountSettingsRequest.account_settings:type_name -> tollgate.admin.v1.AccountSettings
+	73,  // 33: tollgate.admin.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	82,  // 34: tollgate.admin.v1.GetUsageResponse.items:type_name -> tollgate.admin.v1.KeyUsage
+	83,  // 35: tollgate.admin.v1.CreateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	83,  // 36: tollgate.admin.v1.ListDomainMappingsResponse.domain_mappings:type_name -> tollgate.admin.v1.DomainMapping
+	83,  // 37: tollgate.admin.v1.UpdateDomainMappingRequest.domain_mapping:type_name -> tollgate.admin.v1.DomainMapping
+	73,  // 38: tollgate.admin.v1.UpdateDomainMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	84,  // 39: tollgate.admin.v1.CreateAdminTokenRequest.admin_token:type_name -> tollgate.admin.v1.AdminToken
+	84,  // 40: tollgate.admin.v1.ListAdminTokensResponse.admin_tokens:type_name -> tollgate.admin.v1.AdminToken
+	71,  // 41: tollgate.admin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	71,  // 42: tollgate.admin.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	85,  // 43: tollgate.admin.v1.ListAuditEventsResponse.audit_events:type_name -> tollgate.admin.v1.AuditEvent
 	4,   // 44: tollgate.admin.v1.AdminService.CreateApi:input_type -> tollgate.admin.v1.CreateApiRequest
 	5,   // 45: tollgate.admin.v1.AdminService.GetApi:input_type -> tollgate.admin.v1.GetApiRequest
 	6,   // 46: tollgate.admin.v1.AdminService.ListApis:input_type -> tollgate.admin.v1.ListApisRequest
@@ -4615,109 +4712,111 @@ var file_tollgate_admin_v1_admin_service_proto_depIdxs = []int32{
 	23,  // 60: tollgate.admin.v1.AdminService.GetDeployment:input_type -> tollgate.admin.v1.GetDeploymentRequest
 	24,  // 61: tollgate.admin.v1.AdminService.ListDeployments:input_type -> tollgate.admin.v1.ListDeploymentsRequest
 	26,  // 62: tollgate.admin.v1.AdminService.DeleteDeployment:input_type -> tollgate.admin.v1.DeleteDeploymentRequest
-	27,  // 63: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
-	28,  // 64: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
-	29,  // 65: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
-	31,  // 66: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
-	32,  // 67: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
-	33,  // 68: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
-	34,  // 69: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
-	35,  // 70: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
-	37,  // 71: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
-	38,  // 72: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
-	39,  // 73: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
-	40,  // 74: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
-	41,  // 75: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
-	43,  // 76: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
-	44,  // 77: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
-	45,  // 78: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
-	46,  // 79: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
-	47,  // 80: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
-	49,  // 81: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
-	54,  // 82: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
-	55,  // 83: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
-	56,  // 84: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
-	58,  // 85: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
-	59,  // 86: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
-	50,  // 87: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
-	51,  // 88: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
-	60,  // 89: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
-	52,  // 90: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
-	61,  // 91: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
-	62,  // 92: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
-	85,  // 93: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
-	86,  // 94: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
-	87,  // 95: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
-	88,  // 96: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
-	89,  // 97: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
-	63,  // 98: tollgate.admin.v1.AdminService.CreateAdminToken:input_type -> tollgate.admin.v1.CreateAdminTokenRequest
-	64,  // 99: tollgate.admin.v1.AdminService.GetAdminToken:input_type -> tollgate.admin.v1.GetAdminTokenRequest
-	65,  // 100: tollgate.admin.v1.AdminService.ListAdminTokens:input_type -> tollgate.admin.v1.ListAdminTokensRequest
-	67,  // 101: tollgate.admin.v1.AdminService.DeleteAdminToken:input_type -> tollgate.admin.v1.DeleteAdminTokenRequest
-	68,  // 102: tollgate.admin.v1.AdminService.ListAuditEvents:input_type -> tollgate.admin.v1.ListAuditEventsRequest
-	1,   // 103: tollgate.admin.v1.AdminService.GetStageHealth:input_type -> tollgate.admin.v1.GetStageHealthRequest
-	71,  // 104: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
-	71,  // 105: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
-	7,   // 106: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
-	71,  // 107: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
-	90,  // 108: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
-	73,  // 109: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
-	73,  // 110: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
-	13,  // 111: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
-	73,  // 112: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
-	90,  // 113: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
-	74,  // 114: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	74,  // 115: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	19,  // 116: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
-	74,  // 117: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
-	90,  // 118: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
-	75,  // 119: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
-	75,  // 120: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
-	25,  // 121: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
-	90,  // 122: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
-	76,  // 123: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
-	76,  // 124: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
-	30,  // 125: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
-	76,  // 126: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
-	90,  // 127: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
-	77,  // 128: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	77,  // 129: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
-	36,  // 130: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
-	77,  // 131: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
-	90,  // 132: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
-	78,  // 133: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	78,  // 134: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	42,  // 135: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
-	78,  // 136: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
-	90,  // 137: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
-	79,  // 138: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	79,  // 139: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
-	48,  // 140: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
-	90,  // 141: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
-	82,  // 142: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	82,  // 143: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	57,  // 144: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
-	82,  // 145: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
-	90,  // 146: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
-	80,  // 147: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	80,  // 148: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
-	81,  // 149: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
-	53,  // 150: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
-	90,  // 151: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
-	90,  // 152: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
-	91,  // 153: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
-	91,  // 154: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
-	92,  // 155: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
-	91,  // 156: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
-	90,  // 157: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
-	83,  // 158: tollgate.admin.v1.AdminService.CreateAdminToken:output_type -> tollgate.admin.v1.AdminToken
-	83,  // 159: tollgate.admin.v1.AdminService.GetAdminToken:output_type -> tollgate.admin.v1.AdminToken
-	66,  // 160: tollgate.admin.v1.AdminService.ListAdminTokens:output_type -> tollgate.admin.v1.ListAdminTokensResponse
-	90,  // 161: tollgate.admin.v1.AdminService.DeleteAdminToken:output_type -> google.protobuf.Empty
-	69,  // 162: tollgate.admin.v1.AdminService.ListAuditEvents:output_type -> tollgate.admin.v1.ListAuditEventsResponse
-	2,   // 163: tollgate.admin.v1.AdminService.GetStageHealth:output_type -> tollgate.admin.v1.StageHealth
-	104, // [104:164] is the sub-list for method output_type
-	44,  // [44:104] is the sub-list for method input_type
+	27,  // 63: tollgate.admin.v1.AdminService.ExportDeployment:input_type -> tollgate.admin.v1.ExportDeploymentRequest
+	28,  // 64: tollgate.admin.v1.AdminService.CreateStage:input_type -> tollgate.admin.v1.CreateStageRequest
+	29,  // 65: tollgate.admin.v1.AdminService.GetStage:input_type -> tollgate.admin.v1.GetStageRequest
+	30,  // 66: tollgate.admin.v1.AdminService.ListStages:input_type -> tollgate.admin.v1.ListStagesRequest
+	32,  // 67: tollgate.admin.v1.AdminService.UpdateStage:input_type -> tollgate.admin.v1.UpdateStageRequest
+	33,  // 68: tollgate.admin.v1.AdminService.DeleteStage:input_type -> tollgate.admin.v1.DeleteStageRequest
+	34,  // 69: tollgate.admin.v1.AdminService.CreateApiKey:input_type -> tollgate.admin.v1.CreateApiKeyRequest
+	35,  // 70: tollgate.admin.v1.AdminService.GetApiKey:input_type -> tollgate.admin.v1.GetApiKeyRequest
+	36,  // 71: tollgate.admin.v1.AdminService.ListApiKeys:input_type -> tollgate.admin.v1.ListApiKeysRequest
+	38,  // 72: tollgate.admin.v1.AdminService.UpdateApiKey:input_type -> tollgate.admin.v1.UpdateApiKeyRequest
+	39,  // 73: tollgate.admin.v1.AdminService.DeleteApiKey:input_type -> tollgate.admin.v1.DeleteApiKeyRequest
+	40,  // 74: tollgate.admin.v1.AdminService.CreateUsagePlan:input_type -> tollgate.admin.v1.CreateUsagePlanRequest
+	41,  // 75: tollgate.admin.v1.AdminService.GetUsagePlan:input_type -> tollgate.admin.v1.GetUsagePlanRequest
+	42,  // 76: tollgate.admin.v1.AdminService.ListUsagePlans:input_type -> tollgate.admin.v1.ListUsagePlansRequest
+	44,  // 77: tollgate.admin.v1.AdminService.UpdateUsagePlan:input_type -> tollgate.admin.v1.UpdateUsagePlanRequest
+	45,  // 78: tollgate.admin.v1.AdminService.DeleteUsagePlan:input_type -> tollgate.admin.v1.DeleteUsagePlanRequest
+	46,  // 79: tollgate.admin.v1.AdminService.CreateUsagePlanKey:input_type -> tollgate.admin.v1.CreateUsagePlanKeyRequest
+	47,  // 80: tollgate.admin.v1.AdminService.GetUsagePlanKey:input_type -> tollgate.admin.v1.GetUsagePlanKeyRequest
+	48,  // 81: tollgate.admin.v1.AdminService.ListUsagePlanKeys:input_type -> tollgate.admin.v1.ListUsagePlanKeysRequest
+	50,  // 82: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:input_type -> tollgate.admin.v1.DeleteUsagePlanKeyRequest
+	55,  // 83: tollgate.admin.v1.AdminService.CreateDomainMapping:input_type -> tollgate.admin.v1.CreateDomainMappingRequest
+	56,  // 84: tollgate.admin.v1.AdminService.GetDomainMapping:input_type -> tollgate.admin.v1.GetDomainMappingRequest
+	57,  // 85: tollgate.admin.v1.AdminService.ListDomainMappings:input_type -> tollgate.admin.v1.ListDomainMappingsRequest
+	59,  // 86: tollgate.admin.v1.AdminService.UpdateDomainMapping:input_type -> tollgate.admin.v1.UpdateDomainMappingRequest
+	60,  // 87: tollgate.admin.v1.AdminService.DeleteDomainMapping:input_type -> tollgate.admin.v1.DeleteDomainMappingRequest
+	51,  // 88: tollgate.admin.v1.AdminService.GetAccountSettings:input_type -> tollgate.admin.v1.GetAccountSettingsRequest
+	52,  // 89: tollgate.admin.v1.AdminService.UpdateAccountSettings:input_type -> tollgate.admin.v1.UpdateAccountSettingsRequest
+	61,  // 90: tollgate.admin.v1.AdminService.AdjustQuota:input_type -> tollgate.admin.v1.AdjustQuotaRequest
+	53,  // 91: tollgate.admin.v1.AdminService.GetUsage:input_type -> tollgate.admin.v1.GetUsageRequest
+	62,  // 92: tollgate.admin.v1.AdminService.FlushStageCache:input_type -> tollgate.admin.v1.FlushStageCacheRequest
+	63,  // 93: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:input_type -> tollgate.admin.v1.FlushStageAuthorizersCacheRequest
+	86,  // 94: tollgate.admin.v1.AdminService.CreateCertificate:input_type -> tollgate.admin.v1.CreateCertificateRequest
+	87,  // 95: tollgate.admin.v1.AdminService.GetCertificate:input_type -> tollgate.admin.v1.GetCertificateRequest
+	88,  // 96: tollgate.admin.v1.AdminService.ListCertificates:input_type -> tollgate.admin.v1.ListCertificatesRequest
+	89,  // 97: tollgate.admin.v1.AdminService.UpdateCertificate:input_type -> tollgate.admin.v1.UpdateCertificateRequest
+	90,  // 98: tollgate.admin.v1.AdminService.DeleteCertificate:input_type -> tollgate.admin.v1.DeleteCertificateRequest
+	64,  // 99: tollgate.admin.v1.AdminService.CreateAdminToken:input_type -> tollgate.admin.v1.CreateAdminTokenRequest
+	65,  // 100: tollgate.admin.v1.AdminService.GetAdminToken:input_type -> tollgate.admin.v1.GetAdminTokenRequest
+	66,  // 101: tollgate.admin.v1.AdminService.ListAdminTokens:input_type -> tollgate.admin.v1.ListAdminTokensRequest
+	68,  // 102: tollgate.admin.v1.AdminService.DeleteAdminToken:input_type -> tollgate.admin.v1.DeleteAdminTokenRequest
+	69,  // 103: tollgate.admin.v1.AdminService.ListAuditEvents:input_type -> tollgate.admin.v1.ListAuditEventsRequest
+	1,   // 104: tollgate.admin.v1.AdminService.GetStageHealth:input_type -> tollgate.admin.v1.GetStageHealthRequest
+	72,  // 105: tollgate.admin.v1.AdminService.CreateApi:output_type -> tollgate.admin.v1.Api
+	72,  // 106: tollgate.admin.v1.AdminService.GetApi:output_type -> tollgate.admin.v1.Api
+	7,   // 107: tollgate.admin.v1.AdminService.ListApis:output_type -> tollgate.admin.v1.ListApisResponse
+	72,  // 108: tollgate.admin.v1.AdminService.UpdateApi:output_type -> tollgate.admin.v1.Api
+	91,  // 109: tollgate.admin.v1.AdminService.DeleteApi:output_type -> google.protobuf.Empty
+	74,  // 110: tollgate.admin.v1.AdminService.CreateRoute:output_type -> tollgate.admin.v1.Route
+	74,  // 111: tollgate.admin.v1.AdminService.GetRoute:output_type -> tollgate.admin.v1.Route
+	13,  // 112: tollgate.admin.v1.AdminService.ListRoutes:output_type -> tollgate.admin.v1.ListRoutesResponse
+	74,  // 113: tollgate.admin.v1.AdminService.UpdateRoute:output_type -> tollgate.admin.v1.Route
+	91,  // 114: tollgate.admin.v1.AdminService.DeleteRoute:output_type -> google.protobuf.Empty
+	75,  // 115: tollgate.admin.v1.AdminService.CreateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	75,  // 116: tollgate.admin.v1.AdminService.GetAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	19,  // 117: tollgate.admin.v1.AdminService.ListAuthorizers:output_type -> tollgate.admin.v1.ListAuthorizersResponse
+	75,  // 118: tollgate.admin.v1.AdminService.UpdateAuthorizer:output_type -> tollgate.admin.v1.Authorizer
+	91,  // 119: tollgate.admin.v1.AdminService.DeleteAuthorizer:output_type -> google.protobuf.Empty
+	76,  // 120: tollgate.admin.v1.AdminService.CreateDeployment:output_type -> tollgate.admin.v1.Deployment
+	76,  // 121: tollgate.admin.v1.AdminService.GetDeployment:output_type -> tollgate.admin.v1.Deployment
+	25,  // 122: tollgate.admin.v1.AdminService.ListDeployments:output_type -> tollgate.admin.v1.ListDeploymentsResponse
+	91,  // 123: tollgate.admin.v1.AdminService.DeleteDeployment:output_type -> google.protobuf.Empty
+	92,  // 124: tollgate.admin.v1.AdminService.ExportDeployment:output_type -> google.api.HttpBody
+	77,  // 125: tollgate.admin.v1.AdminService.CreateStage:output_type -> tollgate.admin.v1.Stage
+	77,  // 126: tollgate.admin.v1.AdminService.GetStage:output_type -> tollgate.admin.v1.Stage
+	31,  // 127: tollgate.admin.v1.AdminService.ListStages:output_type -> tollgate.admin.v1.ListStagesResponse
+	77,  // 128: tollgate.admin.v1.AdminService.UpdateStage:output_type -> tollgate.admin.v1.Stage
+	91,  // 129: tollgate.admin.v1.AdminService.DeleteStage:output_type -> google.protobuf.Empty
+	78,  // 130: tollgate.admin.v1.AdminService.CreateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	78,  // 131: tollgate.admin.v1.AdminService.GetApiKey:output_type -> tollgate.admin.v1.ApiKey
+	37,  // 132: tollgate.admin.v1.AdminService.ListApiKeys:output_type -> tollgate.admin.v1.ListApiKeysResponse
+	78,  // 133: tollgate.admin.v1.AdminService.UpdateApiKey:output_type -> tollgate.admin.v1.ApiKey
+	91,  // 134: tollgate.admin.v1.AdminService.DeleteApiKey:output_type -> google.protobuf.Empty
+	79,  // 135: tollgate.admin.v1.AdminService.CreateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	79,  // 136: tollgate.admin.v1.AdminService.GetUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	43,  // 137: tollgate.admin.v1.AdminService.ListUsagePlans:output_type -> tollgate.admin.v1.ListUsagePlansResponse
+	79,  // 138: tollgate.admin.v1.AdminService.UpdateUsagePlan:output_type -> tollgate.admin.v1.UsagePlan
+	91,  // 139: tollgate.admin.v1.AdminService.DeleteUsagePlan:output_type -> google.protobuf.Empty
+	80,  // 140: tollgate.admin.v1.AdminService.CreateUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	80,  // 141: tollgate.admin.v1.AdminService.GetUsagePlanKey:output_type -> tollgate.admin.v1.UsagePlanKey
+	49,  // 142: tollgate.admin.v1.AdminService.ListUsagePlanKeys:output_type -> tollgate.admin.v1.ListUsagePlanKeysResponse
+	91,  // 143: tollgate.admin.v1.AdminService.DeleteUsagePlanKey:output_type -> google.protobuf.Empty
+	83,  // 144: tollgate.admin.v1.AdminService.CreateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	83,  // 145: tollgate.admin.v1.AdminService.GetDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	58,  // 146: tollgate.admin.v1.AdminService.ListDomainMappings:output_type -> tollgate.admin.v1.ListDomainMappingsResponse
+	83,  // 147: tollgate.admin.v1.AdminService.UpdateDomainMapping:output_type -> tollgate.admin.v1.DomainMapping
+	91,  // 148: tollgate.admin.v1.AdminService.DeleteDomainMapping:output_type -> google.protobuf.Empty
+	81,  // 149: tollgate.admin.v1.AdminService.GetAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	81,  // 150: tollgate.admin.v1.AdminService.UpdateAccountSettings:output_type -> tollgate.admin.v1.AccountSettings
+	82,  // 151: tollgate.admin.v1.AdminService.AdjustQuota:output_type -> tollgate.admin.v1.KeyUsage
+	54,  // 152: tollgate.admin.v1.AdminService.GetUsage:output_type -> tollgate.admin.v1.GetUsageResponse
+	91,  // 153: tollgate.admin.v1.AdminService.FlushStageCache:output_type -> google.protobuf.Empty
+	91,  // 154: tollgate.admin.v1.AdminService.FlushStageAuthorizersCache:output_type -> google.protobuf.Empty
+	93,  // 155: tollgate.admin.v1.AdminService.CreateCertificate:output_type -> tollgate.admin.v1.Certificate
+	93,  // 156: tollgate.admin.v1.AdminService.GetCertificate:output_type -> tollgate.admin.v1.Certificate
+	94,  // 157: tollgate.admin.v1.AdminService.ListCertificates:output_type -> tollgate.admin.v1.ListCertificatesResponse
+	93,  // 158: tollgate.admin.v1.AdminService.UpdateCertificate:output_type -> tollgate.admin.v1.Certificate
+	91,  // 159: tollgate.admin.v1.AdminService.DeleteCertificate:output_type -> google.protobuf.Empty
+	84,  // 160: tollgate.admin.v1.AdminService.CreateAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	84,  // 161: tollgate.admin.v1.AdminService.GetAdminToken:output_type -> tollgate.admin.v1.AdminToken
+	67,  // 162: tollgate.admin.v1.AdminService.ListAdminTokens:output_type -> tollgate.admin.v1.ListAdminTokensResponse
+	91,  // 163: tollgate.admin.v1.AdminService.DeleteAdminToken:output_type -> google.protobuf.Empty
+	70,  // 164: tollgate.admin.v1.AdminService.ListAuditEvents:output_type -> tollgate.admin.v1.ListAuditEventsResponse
+	2,   // 165: tollgate.admin.v1.AdminService.GetStageHealth:output_type -> tollgate.admin.v1.StageHealth
+	105, // [105:166] is the sub-list for method output_type
+	44,  // [44:105] is the sub-list for method input_type
 	44,  // [44:44] is the sub-list for extension type_name
 	44,  // [44:44] is the sub-list for extension extendee
 	0,   // [0:44] is the sub-list for field type_name
@@ -4738,7 +4837,7 @@ func file_tollgate_admin_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_admin_service_proto_rawDesc), len(file_tollgate_admin_v1_admin_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   69,
+			NumMessages:   70,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -8,6 +8,7 @@ package adminv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -39,6 +40,7 @@ const (
 	AdminService_GetDeployment_FullMethodName              = "/tollgate.admin.v1.AdminService/GetDeployment"
 	AdminService_ListDeployments_FullMethodName            = "/tollgate.admin.v1.AdminService/ListDeployments"
 	AdminService_DeleteDeployment_FullMethodName           = "/tollgate.admin.v1.AdminService/DeleteDeployment"
+	AdminService_ExportDeployment_FullMethodName           = "/tollgate.admin.v1.AdminService/ExportDeployment"
 	AdminService_CreateStage_FullMethodName                = "/tollgate.admin.v1.AdminService/CreateStage"
 	AdminService_GetStage_FullMethodName                   = "/tollgate.admin.v1.AdminService/GetStage"
 	AdminService_ListStages_FullMethodName                 = "/tollgate.admin.v1.AdminService/ListStages"
@@ -137,6 +139,11 @@ type AdminServiceClient interface {
 	ListDeployments(ctx context.Context, in *ListDeploymentsRequest, opts ...grpc.CallOption) (*ListDeploymentsResponse, error)
 	// Deletes a deployment.
 	DeleteDeployment(ctx context.Context, in *DeleteDeploymentRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Exports a deployment as an OpenAPI document (3.1 or 2.0, JSON or YAML):
+	// its REST bindings, schemas, comments and plain HTTP routes, with its
+	// authorizers and API keys as security schemes. FAILED_PRECONDITION for
+	// WebSocket APIs.
+	ExportDeployment(ctx context.Context, in *ExportDeploymentRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// Creates a stage.
 	CreateStage(ctx context.Context, in *CreateStageRequest, opts ...grpc.CallOption) (*Stage, error)
 	// Gets a stage.
@@ -432,6 +439,16 @@ func (c *adminServiceClient) DeleteDeployment(ctx context.Context, in *DeleteDep
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(emptypb.Empty)
 	err := c.cc.Invoke(ctx, AdminService_DeleteDeployment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ExportDeployment(ctx context.Context, in *ExportDeploymentRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, AdminService_ExportDeployment_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -903,6 +920,11 @@ type AdminServiceServer interface {
 	ListDeployments(context.Context, *ListDeploymentsRequest) (*ListDeploymentsResponse, error)
 	// Deletes a deployment.
 	DeleteDeployment(context.Context, *DeleteDeploymentRequest) (*emptypb.Empty, error)
+	// Exports a deployment as an OpenAPI document (3.1 or 2.0, JSON or YAML):
+	// its REST bindings, schemas, comments and plain HTTP routes, with its
+	// authorizers and API keys as security schemes. FAILED_PRECONDITION for
+	// WebSocket APIs.
+	ExportDeployment(context.Context, *ExportDeploymentRequest) (*httpbody.HttpBody, error)
 	// Creates a stage.
 	CreateStage(context.Context, *CreateStageRequest) (*Stage, error)
 	// Gets a stage.
@@ -1070,6 +1092,9 @@ func (UnimplementedAdminServiceServer) ListDeployments(context.Context, *ListDep
 }
 func (UnimplementedAdminServiceServer) DeleteDeployment(context.Context, *DeleteDeploymentRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteDeployment not implemented")
+}
+func (UnimplementedAdminServiceServer) ExportDeployment(context.Context, *ExportDeploymentRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportDeployment not implemented")
 }
 func (UnimplementedAdminServiceServer) CreateStage(context.Context, *CreateStageRequest) (*Stage, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateStage not implemented")
@@ -1553,6 +1578,24 @@ func _AdminService_DeleteDeployment_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AdminServiceServer).DeleteDeployment(ctx, req.(*DeleteDeploymentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ExportDeployment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportDeploymentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ExportDeployment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ExportDeployment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ExportDeployment(ctx, req.(*ExportDeploymentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -2377,6 +2420,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteDeployment",
 			Handler:    _AdminService_DeleteDeployment_Handler,
+		},
+		{
+			MethodName: "ExportDeployment",
+			Handler:    _AdminService_ExportDeployment_Handler,
 		},
 		{
 			MethodName: "CreateStage",

@@ -180,7 +180,7 @@ func (x CustomAuthorizer_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CustomAuthorizer_Type.Descriptor instead.
 func (CustomAuthorizer_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8, 0}
 }
 
 // What happens when a caller sends Cache-Control: max-age=0 without permission.
@@ -237,7 +237,7 @@ func (x CacheSettings_UnauthorizedCacheControl) Number() protoreflect.EnumNumber
 
 // Deprecated: Use CacheSettings_UnauthorizedCacheControl.Descriptor instead.
 func (CacheSettings_UnauthorizedCacheControl) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13, 0}
 }
 
 // How client certificates are asked for.
@@ -292,7 +292,7 @@ func (x MutualTlsAuthentication_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutualTlsAuthentication_Mode.Descriptor instead.
 func (MutualTlsAuthentication_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{18, 0}
 }
 
 // Api is a published API: its schema, routes and authorizers. Changes to an
@@ -343,8 +343,27 @@ type Api struct {
 	// deploy. The new deployment counts among the kept ones. 0 (unset) means
 	// the default, 20; at most 1,000.
 	DeploymentRetention int32 `protobuf:"varint,47,opt,name=deployment_retention,json=deploymentRetention,proto3" json:"deployment_retention,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Validate the request messages of every gRPC method (over gRPC and
+	// REST) against the buf.validate rules and google.api.field_behavior
+	// REQUIRED annotations of the API's descriptors before the backend is
+	// called: a call that breaks any is refused with INVALID_ARGUMENT / 400,
+	// a google.rpc.BadRequest listing every violation and the ErrorInfo
+	// reason REQUEST_INVALID. A route's validate_request overrides it.
+	// Default false. Takes effect with the next deployment.
+	ValidateRequests bool `protobuf:"varint,45,opt,name=validate_requests,json=validateRequests,proto3" json:"validate_requests,omitempty"`
+	// Customised responses for the gateway's own refusals on REST and plain
+	// HTTP routes, by type as Amazon API Gateway names them:
+	// DEFAULT_4XX, DEFAULT_5XX, ACCESS_DENIED, UNAUTHORIZED,
+	// MISSING_AUTHENTICATION_TOKEN, INVALID_API_KEY, THROTTLED,
+	// QUOTA_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST_BODY,
+	// BAD_REQUEST_PARAMETERS, INTEGRATION_FAILURE, INTEGRATION_TIMEOUT,
+	// RESOURCE_NOT_FOUND. A refusal's type comes from its ErrorInfo reason;
+	// without a response for it, DEFAULT_4XX or DEFAULT_5XX applies, and
+	// without either the standard google.rpc.Status JSON body. gRPC callers
+	// always get the status. Takes effect with the next deployment.
+	GatewayResponses map[string]*GatewayResponse `protobuf:"bytes,46,rep,name=gateway_responses,json=gatewayResponses,proto3" json:"gateway_responses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Api) Reset() {
@@ -500,6 +519,20 @@ func (x *Api) GetDeploymentRetention() int32 {
 	return 0
 }
 
+func (x *Api) GetValidateRequests() bool {
+	if x != nil {
+		return x.ValidateRequests
+	}
+	return false
+}
+
+func (x *Api) GetGatewayResponses() map[string]*GatewayResponse {
+	if x != nil {
+		return x.GatewayResponses
+	}
+	return nil
+}
+
 type isApi_DescriptorSource interface {
 	isApi_DescriptorSource()
 }
@@ -520,6 +553,83 @@ func (*Api_FileDescriptorSet) isApi_DescriptorSource() {}
 
 func (*Api_Reflection) isApi_DescriptorSource() {}
 
+// GatewayResponse replaces the gateway's answer to one type of refusal.
+type GatewayResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The HTTP status, 100 to 599. 0 keeps the refusal's own.
+	StatusCode int32 `protobuf:"varint,1,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	// Headers added to the response (names and values are literal).
+	ResponseHeaders map[string]string `protobuf:"bytes,2,rep,name=response_headers,json=responseHeaders,proto3" json:"response_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The body, with $context variables substituted: $context.requestId,
+	// $context.error.message, $context.error.messageString (the message as a
+	// quoted JSON string), $context.error.responseType and
+	// $context.error.reason. Empty keeps the google.rpc.Status JSON body. At
+	// most 16 KiB.
+	BodyTemplate string `protobuf:"bytes,3,opt,name=body_template,json=bodyTemplate,proto3" json:"body_template,omitempty"`
+	// The body's Content-Type. Default "application/json".
+	ContentType   string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GatewayResponse) Reset() {
+	*x = GatewayResponse{}
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GatewayResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GatewayResponse) ProtoMessage() {}
+
+func (x *GatewayResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GatewayResponse.ProtoReflect.Descriptor instead.
+func (*GatewayResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GatewayResponse) GetStatusCode() int32 {
+	if x != nil {
+		return x.StatusCode
+	}
+	return 0
+}
+
+func (x *GatewayResponse) GetResponseHeaders() map[string]string {
+	if x != nil {
+		return x.ResponseHeaders
+	}
+	return nil
+}
+
+func (x *GatewayResponse) GetBodyTemplate() string {
+	if x != nil {
+		return x.BodyTemplate
+	}
+	return ""
+}
+
+func (x *GatewayResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
 // ReflectionSource names a backend that serves gRPC server reflection.
 type ReflectionSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -536,7 +646,7 @@ type ReflectionSource struct {
 
 func (x *ReflectionSource) Reset() {
 	*x = ReflectionSource{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +658,7 @@ func (x *ReflectionSource) String() string {
 func (*ReflectionSource) ProtoMessage() {}
 
 func (x *ReflectionSource) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +671,7 @@ func (x *ReflectionSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReflectionSource.ProtoReflect.Descriptor instead.
 func (*ReflectionSource) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{1}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ReflectionSource) GetTarget() string {
@@ -651,6 +761,9 @@ type Route struct {
 	// the stage's and the stage's route settings' policies. Unset admits
 	// every address.
 	IpPolicy *IpPolicy `protobuf:"bytes,42,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
+	// gRPC method routes: validate request messages as the API's
+	// validate_requests describes. Unset follows the API.
+	ValidateRequest *bool `protobuf:"varint,52,opt,name=validate_request,json=validateRequest,proto3,oneof" json:"validate_request,omitempty"`
 	// Streaming gRPC calls only (client, server and bidi streams, and calls
 	// of APIs without descriptors): how long a stream may carry no message in
 	// either direction before the gateway ends it with DEADLINE_EXCEEDED
@@ -673,7 +786,7 @@ type Route struct {
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +798,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +811,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{2}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Route) GetName() string {
@@ -847,6 +960,13 @@ func (x *Route) GetIpPolicy() *IpPolicy {
 	return nil
 }
 
+func (x *Route) GetValidateRequest() bool {
+	if x != nil && x.ValidateRequest != nil {
+		return *x.ValidateRequest
+	}
+	return false
+}
+
 func (x *Route) GetStreamIdleTimeout() *durationpb.Duration {
 	if x != nil {
 		return x.StreamIdleTimeout
@@ -931,7 +1051,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1063,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1076,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RetryPolicy) GetAttempts() uint32 {
@@ -1021,7 +1141,7 @@ type HttpMatch struct {
 
 func (x *HttpMatch) Reset() {
 	*x = HttpMatch{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1153,7 @@ func (x *HttpMatch) String() string {
 func (*HttpMatch) ProtoMessage() {}
 
 func (x *HttpMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1166,7 @@ func (x *HttpMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpMatch.ProtoReflect.Descriptor instead.
 func (*HttpMatch) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HttpMatch) GetMethod() string {
@@ -1091,7 +1211,7 @@ type Authorizer struct {
 
 func (x *Authorizer) Reset() {
 	*x = Authorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1223,7 @@ func (x *Authorizer) String() string {
 func (*Authorizer) ProtoMessage() {}
 
 func (x *Authorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1236,7 @@ func (x *Authorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Authorizer.ProtoReflect.Descriptor instead.
 func (*Authorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Authorizer) GetName() string {
@@ -1229,7 +1349,7 @@ type JwtAuthorizer struct {
 
 func (x *JwtAuthorizer) Reset() {
 	*x = JwtAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1361,7 @@ func (x *JwtAuthorizer) String() string {
 func (*JwtAuthorizer) ProtoMessage() {}
 
 func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1374,7 @@ func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JwtAuthorizer.ProtoReflect.Descriptor instead.
 func (*JwtAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JwtAuthorizer) GetIssuer() string {
@@ -1358,7 +1478,7 @@ type CustomAuthorizer struct {
 
 func (x *CustomAuthorizer) Reset() {
 	*x = CustomAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1490,7 @@ func (x *CustomAuthorizer) String() string {
 func (*CustomAuthorizer) ProtoMessage() {}
 
 func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1383,7 +1503,7 @@ func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomAuthorizer.ProtoReflect.Descriptor instead.
 func (*CustomAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CustomAuthorizer) GetType() CustomAuthorizer_Type {
@@ -1483,7 +1603,7 @@ type Deployment struct {
 
 func (x *Deployment) Reset() {
 	*x = Deployment{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1615,7 @@ func (x *Deployment) String() string {
 func (*Deployment) ProtoMessage() {}
 
 func (x *Deployment) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1628,7 @@ func (x *Deployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
 func (*Deployment) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Deployment) GetName() string {
@@ -1561,7 +1681,7 @@ type ApiSnapshot struct {
 
 func (x *ApiSnapshot) Reset() {
 	*x = ApiSnapshot{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1693,7 @@ func (x *ApiSnapshot) String() string {
 func (*ApiSnapshot) ProtoMessage() {}
 
 func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1706,7 @@ func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiSnapshot.ProtoReflect.Descriptor instead.
 func (*ApiSnapshot) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ApiSnapshot) GetApi() *Api {
@@ -1652,14 +1772,25 @@ type Stage struct {
 	IpPolicy *IpPolicy `protobuf:"bytes,36,opt,name=ip_policy,json=ipPolicy,proto3" json:"ip_policy,omitempty"`
 	// The stage's CORS policy, replacing the API's as a whole. Unset uses
 	// the API's.
-	Cors          *CorsConfiguration `protobuf:"bytes,37,opt,name=cors,proto3" json:"cors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Cors *CorsConfiguration `protobuf:"bytes,37,opt,name=cors,proto3" json:"cors,omitempty"`
+	// Serve the deployment's OpenAPI 3.1 document (as ExportDeployment
+	// renders it) at GET /{stage}/openapi.json on the data port, with the
+	// request's own URL as its server. A route of the API at that path wins.
+	// Default false.
+	OpenapiDocumentEnabled bool `protobuf:"varint,50,opt,name=openapi_document_enabled,json=openapiDocumentEnabled,proto3" json:"openapi_document_enabled,omitempty"`
+	// Serve gRPC server reflection (grpc.reflection.v1 and v1alpha) on the
+	// data port from the deployment's descriptors, so that tools such as
+	// grpcurl need no protoset. A client chooses the stage as for any gRPC
+	// call (x-tollgate-stage, or a domain mapping's :authority); without one,
+	// the only stage that enables reflection answers. Default false.
+	GrpcReflectionEnabled bool `protobuf:"varint,51,opt,name=grpc_reflection_enabled,json=grpcReflectionEnabled,proto3" json:"grpc_reflection_enabled,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Stage) Reset() {
 	*x = Stage{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1802,7 @@ func (x *Stage) String() string {
 func (*Stage) ProtoMessage() {}
 
 func (x *Stage) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1815,7 @@ func (x *Stage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stage.ProtoReflect.Descriptor instead.
 func (*Stage) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Stage) GetName() string {
@@ -1806,6 +1937,20 @@ func (x *Stage) GetCors() *CorsConfiguration {
 	return nil
 }
 
+func (x *Stage) GetOpenapiDocumentEnabled() bool {
+	if x != nil {
+		return x.OpenapiDocumentEnabled
+	}
+	return false
+}
+
+func (x *Stage) GetGrpcReflectionEnabled() bool {
+	if x != nil {
+		return x.GrpcReflectionEnabled
+	}
+	return false
+}
+
 // RouteSettings overrides stage settings for one route.
 type RouteSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1824,7 +1969,7 @@ type RouteSettings struct {
 
 func (x *RouteSettings) Reset() {
 	*x = RouteSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1836,7 +1981,7 @@ func (x *RouteSettings) String() string {
 func (*RouteSettings) ProtoMessage() {}
 
 func (x *RouteSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1849,7 +1994,7 @@ func (x *RouteSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSettings.ProtoReflect.Descriptor instead.
 func (*RouteSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RouteSettings) GetThrottle() *ThrottleSettings {
@@ -1908,7 +2053,7 @@ type CacheSettings struct {
 
 func (x *CacheSettings) Reset() {
 	*x = CacheSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +2065,7 @@ func (x *CacheSettings) String() string {
 func (*CacheSettings) ProtoMessage() {}
 
 func (x *CacheSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +2078,7 @@ func (x *CacheSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheSettings.ProtoReflect.Descriptor instead.
 func (*CacheSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CacheSettings) GetEnabled() bool {
@@ -1993,7 +2138,7 @@ type CanarySettings struct {
 
 func (x *CanarySettings) Reset() {
 	*x = CanarySettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2150,7 @@ func (x *CanarySettings) String() string {
 func (*CanarySettings) ProtoMessage() {}
 
 func (x *CanarySettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2163,7 @@ func (x *CanarySettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanarySettings.ProtoReflect.Descriptor instead.
 func (*CanarySettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CanarySettings) GetDeployment() string {
@@ -2056,7 +2201,7 @@ type AccessLogSettings struct {
 
 func (x *AccessLogSettings) Reset() {
 	*x = AccessLogSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2213,7 @@ func (x *AccessLogSettings) String() string {
 func (*AccessLogSettings) ProtoMessage() {}
 
 func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2226,7 @@ func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogSettings.ProtoReflect.Descriptor instead.
 func (*AccessLogSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AccessLogSettings) GetEnabled() bool {
@@ -2109,7 +2254,7 @@ type TracingSettings struct {
 
 func (x *TracingSettings) Reset() {
 	*x = TracingSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2121,7 +2266,7 @@ func (x *TracingSettings) String() string {
 func (*TracingSettings) ProtoMessage() {}
 
 func (x *TracingSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2134,7 +2279,7 @@ func (x *TracingSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TracingSettings.ProtoReflect.Descriptor instead.
 func (*TracingSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TracingSettings) GetEnabled() bool {
@@ -2190,7 +2335,7 @@ type DomainMapping struct {
 
 func (x *DomainMapping) Reset() {
 	*x = DomainMapping{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2202,7 +2347,7 @@ func (x *DomainMapping) String() string {
 func (*DomainMapping) ProtoMessage() {}
 
 func (x *DomainMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2215,7 +2360,7 @@ func (x *DomainMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainMapping.ProtoReflect.Descriptor instead.
 func (*DomainMapping) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DomainMapping) GetName() string {
@@ -2328,7 +2473,7 @@ type MutualTlsAuthentication struct {
 
 func (x *MutualTlsAuthentication) Reset() {
 	*x = MutualTlsAuthentication{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2340,7 +2485,7 @@ func (x *MutualTlsAuthentication) String() string {
 func (*MutualTlsAuthentication) ProtoMessage() {}
 
 func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2353,7 +2498,7 @@ func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutualTlsAuthentication.ProtoReflect.Descriptor instead.
 func (*MutualTlsAuthentication) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MutualTlsAuthentication) GetTruststorePem() string {
@@ -2374,7 +2519,8 @@ var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xd1\b\n" +
+	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xc2\n" +
+	"\n" +
 	"\x03Api\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12!\n" +
@@ -2396,7 +2542,12 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x04etag\x18\r \x01(\tR\x04etag\x128\n" +
 	"\tip_policy\x18\" \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
 	"\x04cors\x18# \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x121\n" +
-	"\x14deployment_retention\x18/ \x01(\x05R\x13deploymentRetention\"T\n" +
+	"\x14deployment_retention\x18/ \x01(\x05R\x13deploymentRetention\x12+\n" +
+	"\x11validate_requests\x18- \x01(\bR\x10validateRequests\x12Y\n" +
+	"\x11gateway_responses\x18. \x03(\v2,.tollgate.admin.v1.Api.GatewayResponsesEntryR\x10gatewayResponses\x1ag\n" +
+	"\x15GatewayResponsesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x128\n" +
+	"\x05value\x18\x02 \x01(\v2\".tollgate.admin.v1.GatewayResponseR\x05value:\x028\x01\"T\n" +
 	"\bProtocol\x12\x18\n" +
 	"\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PROTOCOL_GRPC_REST\x10\x01\x12\x16\n" +
@@ -2407,11 +2558,20 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x19API_KEY_SOURCE_AUTHORIZER\x10\x02:,\xeaA)\n" +
 	"\x10tollgate.dev/Api\x12\n" +
 	"apis/{api}*\x04apis2\x03apiB\x13\n" +
-	"\x11descriptor_source\"]\n" +
+	"\x11descriptor_source\"\xa2\x02\n" +
+	"\x0fGatewayResponse\x12\x1f\n" +
+	"\vstatus_code\x18\x01 \x01(\x05R\n" +
+	"statusCode\x12b\n" +
+	"\x10response_headers\x18\x02 \x03(\v27.tollgate.admin.v1.GatewayResponse.ResponseHeadersEntryR\x0fresponseHeaders\x12#\n" +
+	"\rbody_template\x18\x03 \x01(\tR\fbodyTemplate\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x1aB\n" +
+	"\x14ResponseHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"]\n" +
 	"\x10ReflectionSource\x12\x1b\n" +
 	"\x06target\x18\x01 \x01(\tB\x03\xe0A\x02R\x06target\x12\x10\n" +
 	"\x03tls\x18\x02 \x01(\bR\x03tls\x12\x1a\n" +
-	"\bservices\x18\x03 \x03(\tR\bservices\"\xb9\t\n" +
+	"\bservices\x18\x03 \x03(\tR\bservices\"\xfe\t\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2435,12 +2595,14 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x17cache_shared_by_callers\x18\x10 \x01(\bR\x14cacheSharedByCallers\x12'\n" +
 	"\x0freturn_response\x18\x14 \x01(\bR\x0ereturnResponse\x122\n" +
 	"\x15allow_encoded_slashes\x18\x15 \x01(\bR\x13allowEncodedSlashes\x128\n" +
-	"\tip_policy\x18* \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x12I\n" +
+	"\tip_policy\x18* \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x12.\n" +
+	"\x10validate_request\x184 \x01(\bH\x01R\x0fvalidateRequest\x88\x01\x01\x12I\n" +
 	"\x13stream_idle_timeout\x18) \x01(\v2\x19.google.protobuf.DurationR\x11streamIdleTimeout\x12I\n" +
 	"\x13max_stream_duration\x18, \x01(\v2\x19.google.protobuf.DurationR\x11maxStreamDuration\x12A\n" +
 	"\fretry_policy\x18+ \x01(\v2\x1e.tollgate.admin.v1.RetryPolicyR\vretryPolicy:A\xeaA>\n" +
 	"\x12tollgate.dev/Route\x12\x19apis/{api}/routes/{route}*\x06routes2\x05routeB\a\n" +
-	"\x05match\"\xd0\x02\n" +
+	"\x05matchB\x13\n" +
+	"\x11_validate_request\"\xd0\x02\n" +
 	"\vRetryPolicy\x12\x1a\n" +
 	"\battempts\x18\x01 \x01(\rR\battempts\x12'\n" +
 	"\x0fretryable_codes\x18\x02 \x03(\tR\x0eretryableCodes\x12-\n" +
@@ -2505,7 +2667,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\vApiSnapshot\x12(\n" +
 	"\x03api\x18\x01 \x01(\v2\x16.tollgate.admin.v1.ApiR\x03api\x120\n" +
 	"\x06routes\x18\x02 \x03(\v2\x18.tollgate.admin.v1.RouteR\x06routes\x12?\n" +
-	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\x94\t\n" +
+	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\x86\n" +
+	"\n" +
 	"\x05Stage\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2529,7 +2692,9 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x04etag\x18\x0e \x01(\tR\x04etag\x12B\n" +
 	"\twebsocket\x18\x0f \x01(\v2$.tollgate.admin.v1.WebSocketSettingsR\twebsocket\x128\n" +
 	"\tip_policy\x18$ \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
-	"\x04cors\x18% \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x1a<\n" +
+	"\x04cors\x18% \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x128\n" +
+	"\x18openapi_document_enabled\x182 \x01(\bR\x16openapiDocumentEnabled\x126\n" +
+	"\x17grpc_reflection_enabled\x183 \x01(\bR\x15grpcReflectionEnabled\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1ab\n" +
@@ -2613,7 +2778,7 @@ func file_tollgate_admin_v1_api_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(Api_Protocol)(0),                           // 0: tollgate.admin.v1.Api.Protocol
 	(Api_ApiKeySource)(0),                       // 1: tollgate.admin.v1.Api.ApiKeySource
@@ -2621,98 +2786,104 @@ var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(CacheSettings_UnauthorizedCacheControl)(0), // 3: tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
 	(MutualTlsAuthentication_Mode)(0),           // 4: tollgate.admin.v1.MutualTlsAuthentication.Mode
 	(*Api)(nil),                                 // 5: tollgate.admin.v1.Api
-	(*ReflectionSource)(nil),                    // 6: tollgate.admin.v1.ReflectionSource
-	(*Route)(nil),                               // 7: tollgate.admin.v1.Route
-	(*RetryPolicy)(nil),                         // 8: tollgate.admin.v1.RetryPolicy
-	(*HttpMatch)(nil),                           // 9: tollgate.admin.v1.HttpMatch
-	(*Authorizer)(nil),                          // 10: tollgate.admin.v1.Authorizer
-	(*JwtAuthorizer)(nil),                       // 11: tollgate.admin.v1.JwtAuthorizer
-	(*CustomAuthorizer)(nil),                    // 12: tollgate.admin.v1.CustomAuthorizer
-	(*Deployment)(nil),                          // 13: tollgate.admin.v1.Deployment
-	(*ApiSnapshot)(nil),                         // 14: tollgate.admin.v1.ApiSnapshot
-	(*Stage)(nil),                               // 15: tollgate.admin.v1.Stage
-	(*RouteSettings)(nil),                       // 16: tollgate.admin.v1.RouteSettings
-	(*CacheSettings)(nil),                       // 17: tollgate.admin.v1.CacheSettings
-	(*CanarySettings)(nil),                      // 18: tollgate.admin.v1.CanarySettings
-	(*AccessLogSettings)(nil),                   // 19: tollgate.admin.v1.AccessLogSettings
-	(*TracingSettings)(nil),                     // 20: tollgate.admin.v1.TracingSettings
-	(*DomainMapping)(nil),                       // 21: tollgate.admin.v1.DomainMapping
-	(*MutualTlsAuthentication)(nil),             // 22: tollgate.admin.v1.MutualTlsAuthentication
-	nil,                                         // 23: tollgate.admin.v1.Stage.VariablesEntry
-	nil,                                         // 24: tollgate.admin.v1.Stage.RouteSettingsEntry
-	nil,                                         // 25: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	(*Integration)(nil),                         // 26: tollgate.admin.v1.Integration
-	(*timestamppb.Timestamp)(nil),               // 27: google.protobuf.Timestamp
-	(*IpPolicy)(nil),                            // 28: tollgate.admin.v1.IpPolicy
-	(*CorsConfiguration)(nil),                   // 29: tollgate.admin.v1.CorsConfiguration
-	(*durationpb.Duration)(nil),                 // 30: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 31: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 32: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 33: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 34: tollgate.admin.v1.ThrottleSettings
-	(*WebSocketSettings)(nil),                   // 35: tollgate.admin.v1.WebSocketSettings
+	(*GatewayResponse)(nil),                     // 6: tollgate.admin.v1.GatewayResponse
+	(*ReflectionSource)(nil),                    // 7: tollgate.admin.v1.ReflectionSource
+	(*Route)(nil),                               // 8: tollgate.admin.v1.Route
+	(*RetryPolicy)(nil),                         // 9: tollgate.admin.v1.RetryPolicy
+	(*HttpMatch)(nil),                           // 10: tollgate.admin.v1.HttpMatch
+	(*Authorizer)(nil),                          // 11: tollgate.admin.v1.Authorizer
+	(*JwtAuthorizer)(nil),                       // 12: tollgate.admin.v1.JwtAuthorizer
+	(*CustomAuthorizer)(nil),                    // 13: tollgate.admin.v1.CustomAuthorizer
+	(*Deployment)(nil),                          // 14: tollgate.admin.v1.Deployment
+	(*ApiSnapshot)(nil),                         // 15: tollgate.admin.v1.ApiSnapshot
+	(*Stage)(nil),                               // 16: tollgate.admin.v1.Stage
+	(*RouteSettings)(nil),                       // 17: tollgate.admin.v1.RouteSettings
+	(*CacheSettings)(nil),                       // 18: tollgate.admin.v1.CacheSettings
+	(*CanarySettings)(nil),                      // 19: tollgate.admin.v1.CanarySettings
+	(*AccessLogSettings)(nil),                   // 20: tollgate.admin.v1.AccessLogSettings
+	(*TracingSettings)(nil),                     // 21: tollgate.admin.v1.TracingSettings
+	(*DomainMapping)(nil),                       // 22: tollgate.admin.v1.DomainMapping
+	(*MutualTlsAuthentication)(nil),             // 23: tollgate.admin.v1.MutualTlsAuthentication
+	nil,                                         // 24: tollgate.admin.v1.Api.GatewayResponsesEntry
+	nil,                                         // 25: tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	nil,                                         // 26: tollgate.admin.v1.Stage.VariablesEntry
+	nil,                                         // 27: tollgate.admin.v1.Stage.RouteSettingsEntry
+	nil,                                         // 28: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	(*Integration)(nil),                         // 29: tollgate.admin.v1.Integration
+	(*timestamppb.Timestamp)(nil),               // 30: google.protobuf.Timestamp
+	(*IpPolicy)(nil),                            // 31: tollgate.admin.v1.IpPolicy
+	(*CorsConfiguration)(nil),                   // 32: tollgate.admin.v1.CorsConfiguration
+	(*durationpb.Duration)(nil),                 // 33: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 34: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 35: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 36: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 37: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 38: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
-	6,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
-	26, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
+	7,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
+	29, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
-	27, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
-	27, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
-	28, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	29, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	9,  // 8: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	26, // 9: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	30, // 10: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	31, // 11: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	27, // 12: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	27, // 13: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	28, // 14: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	30, // 15: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
-	30, // 16: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
-	8,  // 17: tollgate.admin.v1.Route.retry_policy:type_name -> tollgate.admin.v1.RetryPolicy
-	30, // 18: tollgate.admin.v1.RetryPolicy.base_backoff:type_name -> google.protobuf.Duration
-	30, // 19: tollgate.admin.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	11, // 20: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	12, // 21: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	27, // 22: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	27, // 23: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	30, // 24: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
-	2,  // 25: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	32, // 26: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	33, // 27: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	30, // 28: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	14, // 29: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	27, // 30: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 31: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	7,  // 32: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	10, // 33: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	23, // 34: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	34, // 35: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	24, // 36: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	17, // 37: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	18, // 38: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	19, // 39: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	20, // 40: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	27, // 41: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	27, // 42: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	35, // 43: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	28, // 44: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	29, // 45: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	34, // 46: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	28, // 47: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	3,  // 48: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	25, // 49: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	27, // 50: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	27, // 51: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	22, // 52: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
-	4,  // 53: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
-	16, // 54: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	55, // [55:55] is the sub-list for method output_type
-	55, // [55:55] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	30, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
+	30, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
+	31, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	32, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	24, // 8: tollgate.admin.v1.Api.gateway_responses:type_name -> tollgate.admin.v1.Api.GatewayResponsesEntry
+	25, // 9: tollgate.admin.v1.GatewayResponse.response_headers:type_name -> tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	10, // 10: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
+	29, // 11: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	33, // 12: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	34, // 13: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	30, // 14: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	30, // 15: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	31, // 16: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	33, // 17: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
+	33, // 18: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
+	9,  // 19: tollgate.admin.v1.Route.retry_policy:type_name -> tollgate.admin.v1.RetryPolicy
+	33, // 20: tollgate.admin.v1.RetryPolicy.base_backoff:type_name -> google.protobuf.Duration
+	33, // 21: tollgate.admin.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	12, // 22: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	13, // 23: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	30, // 24: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	30, // 25: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	33, // 26: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	2,  // 27: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
+	35, // 28: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	36, // 29: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	33, // 30: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	15, // 31: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	30, // 32: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 33: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	8,  // 34: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	11, // 35: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	26, // 36: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	37, // 37: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	27, // 38: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	18, // 39: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	19, // 40: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	20, // 41: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	21, // 42: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	30, // 43: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	30, // 44: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	38, // 45: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	31, // 46: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	32, // 47: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	37, // 48: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	31, // 49: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	3,  // 50: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	28, // 51: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	30, // 52: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	30, // 53: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	23, // 54: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
+	4,  // 55: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
+	6,  // 56: tollgate.admin.v1.Api.GatewayResponsesEntry.value:type_name -> tollgate.admin.v1.GatewayResponse
+	17, // 57: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	58, // [58:58] is the sub-list for method output_type
+	58, // [58:58] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -2726,32 +2897,32 @@ func file_tollgate_admin_v1_api_proto_init() {
 		(*Api_FileDescriptorSet)(nil),
 		(*Api_Reflection)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[2].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[3].OneofWrappers = []any{
 		(*Route_GrpcMethod)(nil),
 		(*Route_Http)(nil),
 		(*Route_WebsocketRouteKey)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[5].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
 		(*Authorizer_Jwt)(nil),
 		(*Authorizer_Custom)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[7].OneofWrappers = []any{
 		(*JwtAuthorizer_JwksUri)(nil),
 		(*JwtAuthorizer_InlineJwks)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[7].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[8].OneofWrappers = []any{
 		(*CustomAuthorizer_Grpc)(nil),
 		(*CustomAuthorizer_Http)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[11].OneofWrappers = []any{}
 	file_tollgate_admin_v1_api_proto_msgTypes[12].OneofWrappers = []any{}
+	file_tollgate_admin_v1_api_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_api_proto_rawDesc), len(file_tollgate_admin_v1_api_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

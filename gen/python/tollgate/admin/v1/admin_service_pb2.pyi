@@ -1,6 +1,7 @@
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -195,6 +196,20 @@ class DeleteUsagePlanRequest(_message.Message):
     etag: str
     name: str
     def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class ExportDeploymentRequest(_message.Message):
+    __slots__ = ["format", "name", "output", "server_url", "stage"]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    SERVER_URL_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    format: str
+    name: str
+    output: str
+    server_url: str
+    stage: str
+    def __init__(self, name: _Optional[str] = ..., format: _Optional[str] = ..., output: _Optional[str] = ..., stage: _Optional[str] = ..., server_url: _Optional[str] = ...) -> None: ...
 
 class FlushStageAuthorizersCacheRequest(_message.Message):
     __slots__ = ["authorizer", "name"]

@@ -2,6 +2,7 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from tollgate.admin.v1 import access_pb2 as tollgate_dot_admin_dot_v1_dot_access__pb2
 from tollgate.admin.v1 import admin_service_pb2 as tollgate_dot_admin_dot_v1_dot_admin__service__pb2
@@ -122,6 +123,11 @@ class AdminServiceStub(object):
                 '/tollgate.admin.v1.AdminService/DeleteDeployment',
                 request_serializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.DeleteDeploymentRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                )
+        self.ExportDeployment = channel.unary_unary(
+                '/tollgate.admin.v1.AdminService/ExportDeployment',
+                request_serializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.ExportDeploymentRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 )
         self.CreateStage = channel.unary_unary(
                 '/tollgate.admin.v1.AdminService/CreateStage',
@@ -473,6 +479,16 @@ class AdminServiceServicer(object):
 
     def DeleteDeployment(self, request, context):
         """Deletes a deployment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportDeployment(self, request, context):
+        """Exports a deployment as an OpenAPI document (3.1 or 2.0, JSON or YAML):
+        its REST bindings, schemas, comments and plain HTTP routes, with its
+        authorizers and API keys as security schemes. FAILED_PRECONDITION for
+        WebSocket APIs.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -881,6 +897,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DeleteDeployment,
                     request_deserializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.DeleteDeploymentRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ExportDeployment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportDeployment,
+                    request_deserializer=tollgate_dot_admin_dot_v1_dot_admin__service__pb2.ExportDeploymentRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
             'CreateStage': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateStage,
@@ -1426,6 +1447,23 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.admin.v1.AdminService/DeleteDeployment',
             tollgate_dot_admin_dot_v1_dot_admin__service__pb2.DeleteDeploymentRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ExportDeployment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.admin.v1.AdminService/ExportDeployment',
+            tollgate_dot_admin_dot_v1_dot_admin__service__pb2.ExportDeploymentRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -21,11 +21,18 @@ class AccessLogSettings(_message.Message):
     def __init__(self, enabled: bool = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Api(_message.Message):
-    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "deployment_retention", "description", "display_name", "etag", "file_descriptor_set", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "uid", "update_time"]
+    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "deployment_retention", "description", "display_name", "etag", "file_descriptor_set", "gateway_responses", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "uid", "update_time", "validate_requests"]
     class ApiKeySource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
     class Protocol(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
+    class GatewayResponsesEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: GatewayResponse
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[GatewayResponse, _Mapping]] = ...) -> None: ...
     API_KEY_SOURCE_AUTHORIZER: Api.ApiKeySource
     API_KEY_SOURCE_FIELD_NUMBER: _ClassVar[int]
     API_KEY_SOURCE_HEADER: Api.ApiKeySource
@@ -38,6 +45,7 @@ class Api(_message.Message):
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     FILE_DESCRIPTOR_SET_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_RESPONSES_FIELD_NUMBER: _ClassVar[int]
     IP_POLICY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +56,7 @@ class Api(_message.Message):
     ROUTE_SELECTION_EXPRESSION_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     api_key_source: Api.ApiKeySource
     cors: _common_pb2.CorsConfiguration
     create_time: _timestamp_pb2.Timestamp
@@ -57,6 +66,7 @@ class Api(_message.Message):
     display_name: str
     etag: str
     file_descriptor_set: bytes
+    gateway_responses: _containers.MessageMap[str, GatewayResponse]
     ip_policy: _common_pb2.IpPolicy
     name: str
     protocol: Api.Protocol
@@ -64,7 +74,8 @@ class Api(_message.Message):
     route_selection_expression: str
     uid: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., deployment_retention: _Optional[int] = ...) -> None: ...
+    validate_requests: bool
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., deployment_retention: _Optional[int] = ..., validate_requests: bool = ..., gateway_responses: _Optional[_Mapping[str, GatewayResponse]] = ...) -> None: ...
 
 class ApiSnapshot(_message.Message):
     __slots__ = ["api", "authorizers", "routes"]
@@ -202,6 +213,25 @@ class DomainMapping(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., domain: _Optional[str] = ..., base_path: _Optional[str] = ..., stage: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., certificate: _Optional[str] = ..., mutual_tls_authentication: _Optional[_Union[MutualTlsAuthentication, _Mapping]] = ..., redirect_http_to_https: bool = ..., hsts_max_age_seconds: _Optional[int] = ..., hsts_include_subdomains: bool = ...) -> None: ...
 
+class GatewayResponse(_message.Message):
+    __slots__ = ["body_template", "content_type", "response_headers", "status_code"]
+    class ResponseHeadersEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    BODY_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_HEADERS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    body_template: str
+    content_type: str
+    response_headers: _containers.ScalarMap[str, str]
+    status_code: int
+    def __init__(self, status_code: _Optional[int] = ..., response_headers: _Optional[_Mapping[str, str]] = ..., body_template: _Optional[str] = ..., content_type: _Optional[str] = ...) -> None: ...
+
 class HttpMatch(_message.Message):
     __slots__ = ["method", "path"]
     METHOD_FIELD_NUMBER: _ClassVar[int]
@@ -268,7 +298,7 @@ class RetryPolicy(_message.Message):
     def __init__(self, attempts: _Optional[int] = ..., retryable_codes: _Optional[_Iterable[str]] = ..., retryable_statuses: _Optional[_Iterable[int]] = ..., base_backoff: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., budget_percent: _Optional[int] = ..., budget_min_retries: _Optional[int] = ...) -> None: ...
 
 class Route(_message.Message):
-    __slots__ = ["allow_encoded_slashes", "api_key_required", "authorization", "cache_all_methods", "cache_key_parameters", "cache_shared_by_callers", "create_time", "description", "etag", "grpc_method", "http", "integration", "ip_policy", "max_stream_duration", "name", "retry_policy", "return_response", "stream_idle_timeout", "timeout", "uid", "update_time", "websocket_route_key"]
+    __slots__ = ["allow_encoded_slashes", "api_key_required", "authorization", "cache_all_methods", "cache_key_parameters", "cache_shared_by_callers", "create_time", "description", "etag", "grpc_method", "http", "integration", "ip_policy", "max_stream_duration", "name", "retry_policy", "return_response", "stream_idle_timeout", "timeout", "uid", "update_time", "validate_request", "websocket_route_key"]
     ALLOW_ENCODED_SLASHES_FIELD_NUMBER: _ClassVar[int]
     API_KEY_REQUIRED_FIELD_NUMBER: _ClassVar[int]
     AUTHORIZATION_FIELD_NUMBER: _ClassVar[int]
@@ -290,6 +320,7 @@ class Route(_message.Message):
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_REQUEST_FIELD_NUMBER: _ClassVar[int]
     WEBSOCKET_ROUTE_KEY_FIELD_NUMBER: _ClassVar[int]
     allow_encoded_slashes: bool
     api_key_required: bool
@@ -312,8 +343,9 @@ class Route(_message.Message):
     timeout: _duration_pb2.Duration
     uid: str
     update_time: _timestamp_pb2.Timestamp
+    validate_request: bool
     websocket_route_key: str
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., grpc_method: _Optional[str] = ..., http: _Optional[_Union[HttpMatch, _Mapping]] = ..., websocket_route_key: _Optional[str] = ..., integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., authorization: _Optional[_Union[_common_pb2.RouteAuthorization, _Mapping]] = ..., api_key_required: bool = ..., cache_key_parameters: _Optional[_Iterable[str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., cache_all_methods: bool = ..., cache_shared_by_callers: bool = ..., return_response: bool = ..., allow_encoded_slashes: bool = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., stream_idle_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_stream_duration: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., grpc_method: _Optional[str] = ..., http: _Optional[_Union[HttpMatch, _Mapping]] = ..., websocket_route_key: _Optional[str] = ..., integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., authorization: _Optional[_Union[_common_pb2.RouteAuthorization, _Mapping]] = ..., api_key_required: bool = ..., cache_key_parameters: _Optional[_Iterable[str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., cache_all_methods: bool = ..., cache_shared_by_callers: bool = ..., return_response: bool = ..., allow_encoded_slashes: bool = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., validate_request: bool = ..., stream_idle_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_stream_duration: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ...) -> None: ...
 
 class RouteSettings(_message.Message):
     __slots__ = ["cache_ttl_seconds", "caching_enabled", "ip_policy", "throttle"]
@@ -328,7 +360,7 @@ class RouteSettings(_message.Message):
     def __init__(self, throttle: _Optional[_Union[_common_pb2.ThrottleSettings, _Mapping]] = ..., caching_enabled: bool = ..., cache_ttl_seconds: _Optional[int] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ...) -> None: ...
 
 class Stage(_message.Message):
-    __slots__ = ["access_log", "cache", "canary", "cors", "create_time", "default_throttle", "deployment", "description", "etag", "ip_policy", "name", "route_settings", "tracing", "uid", "update_time", "variables", "websocket"]
+    __slots__ = ["access_log", "cache", "canary", "cors", "create_time", "default_throttle", "deployment", "description", "etag", "grpc_reflection_enabled", "ip_policy", "name", "openapi_document_enabled", "route_settings", "tracing", "uid", "update_time", "variables", "websocket"]
     class RouteSettingsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -352,8 +384,10 @@ class Stage(_message.Message):
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    GRPC_REFLECTION_ENABLED_FIELD_NUMBER: _ClassVar[int]
     IP_POLICY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    OPENAPI_DOCUMENT_ENABLED_FIELD_NUMBER: _ClassVar[int]
     ROUTE_SETTINGS_FIELD_NUMBER: _ClassVar[int]
     TRACING_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
@@ -369,15 +403,17 @@ class Stage(_message.Message):
     deployment: str
     description: str
     etag: str
+    grpc_reflection_enabled: bool
     ip_policy: _common_pb2.IpPolicy
     name: str
+    openapi_document_enabled: bool
     route_settings: _containers.MessageMap[str, RouteSettings]
     tracing: TracingSettings
     uid: str
     update_time: _timestamp_pb2.Timestamp
     variables: _containers.ScalarMap[str, str]
     websocket: _websocket_pb2.WebSocketSettings
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., deployment: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., default_throttle: _Optional[_Union[_common_pb2.ThrottleSettings, _Mapping]] = ..., route_settings: _Optional[_Mapping[str, RouteSettings]] = ..., cache: _Optional[_Union[CacheSettings, _Mapping]] = ..., canary: _Optional[_Union[CanarySettings, _Mapping]] = ..., access_log: _Optional[_Union[AccessLogSettings, _Mapping]] = ..., tracing: _Optional[_Union[TracingSettings, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., websocket: _Optional[_Union[_websocket_pb2.WebSocketSettings, _Mapping]] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., deployment: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., default_throttle: _Optional[_Union[_common_pb2.ThrottleSettings, _Mapping]] = ..., route_settings: _Optional[_Mapping[str, RouteSettings]] = ..., cache: _Optional[_Union[CacheSettings, _Mapping]] = ..., canary: _Optional[_Union[CanarySettings, _Mapping]] = ..., access_log: _Optional[_Union[AccessLogSettings, _Mapping]] = ..., tracing: _Optional[_Union[TracingSettings, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., websocket: _Optional[_Union[_websocket_pb2.WebSocketSettings, _Mapping]] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., openapi_document_enabled: bool = ..., grpc_reflection_enabled: bool = ...) -> None: ...
 
 class TracingSettings(_message.Message):
     __slots__ = ["enabled"]

@@ -8,6 +8,7 @@ import type { EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Api, ApiSchema, Authorizer, AuthorizerSchema, Deployment, DeploymentSchema, DomainMapping, DomainMappingSchema, Route, RouteSchema, Stage, StageSchema } from "./api_pb.js";
 import type { AccountSettings, AccountSettingsSchema, ApiKey, ApiKeySchema, KeyUsage, KeyUsageSchema, UsagePlan, UsagePlanKey, UsagePlanKeySchema, UsagePlanSchema } from "./keys_pb.js";
 import type { AdminToken, AdminTokenSchema, AuditEvent } from "./access_pb.js";
+import type { HttpBodySchema } from "../../../google/api/httpbody_pb.js";
 import type { CertificateSchema, CreateCertificateRequestSchema, DeleteCertificateRequestSchema, GetCertificateRequestSchema, ListCertificatesRequestSchema, ListCertificatesResponseSchema, UpdateCertificateRequestSchema } from "./certificate_pb.js";
 
 /**
@@ -811,6 +812,57 @@ export declare type DeleteDeploymentRequest = Message<"tollgate.admin.v1.DeleteD
  * Use `create(DeleteDeploymentRequestSchema)` to create a new message.
  */
 export declare const DeleteDeploymentRequestSchema: GenMessage<DeleteDeploymentRequest>;
+
+/**
+ * ExportDeploymentRequest is the request of ExportDeployment.
+ *
+ * @generated from message tollgate.admin.v1.ExportDeploymentRequest
+ */
+export declare type ExportDeploymentRequest = Message<"tollgate.admin.v1.ExportDeploymentRequest"> & {
+  /**
+   * The name of the deployment.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * "openapi3" (OpenAPI 3.1, the default) or "openapi2" (Swagger 2.0).
+   *
+   * @generated from field: string format = 2;
+   */
+  format: string;
+
+  /**
+   * "json" (the default) or "yaml".
+   *
+   * @generated from field: string output = 3;
+   */
+  output: string;
+
+  /**
+   * A stage of the API, "apis/{api}/stages/{stage}" or its ID: the
+   * document's server is the stage's base path ("/{stage}", under
+   * server_url when set). Empty: no server.
+   *
+   * @generated from field: string stage = 4;
+   */
+  stage: string;
+
+  /**
+   * The data plane's public URL, e.g. "https://api.example.com", that the
+   * stage's base path is appended to. Without stage, the server itself.
+   *
+   * @generated from field: string server_url = 5;
+   */
+  serverUrl: string;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.ExportDeploymentRequest.
+ * Use `create(ExportDeploymentRequestSchema)` to create a new message.
+ */
+export declare const ExportDeploymentRequestSchema: GenMessage<ExportDeploymentRequest>;
 
 /**
  * CreateStageRequest is the request of CreateStage.
@@ -2282,6 +2334,19 @@ export declare const AdminService: GenService<{
     methodKind: "unary";
     input: typeof DeleteDeploymentRequestSchema;
     output: typeof EmptySchema;
+  },
+  /**
+   * Exports a deployment as an OpenAPI document (3.1 or 2.0, JSON or YAML):
+   * its REST bindings, schemas, comments and plain HTTP routes, with its
+   * authorizers and API keys as security schemes. FAILED_PRECONDITION for
+   * WebSocket APIs.
+   *
+   * @generated from rpc tollgate.admin.v1.AdminService.ExportDeployment
+   */
+  exportDeployment: {
+    methodKind: "unary";
+    input: typeof ExportDeploymentRequestSchema;
+    output: typeof HttpBodySchema;
   },
   /**
    * Creates a stage.

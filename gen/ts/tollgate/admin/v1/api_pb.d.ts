@@ -151,6 +151,35 @@ export declare type Api = Message<"tollgate.admin.v1.Api"> & {
    * @generated from field: int32 deployment_retention = 47;
    */
   deploymentRetention: number;
+
+  /**
+   * Validate the request messages of every gRPC method (over gRPC and
+   * REST) against the buf.validate rules and google.api.field_behavior
+   * REQUIRED annotations of the API's descriptors before the backend is
+   * called: a call that breaks any is refused with INVALID_ARGUMENT / 400,
+   * a google.rpc.BadRequest listing every violation and the ErrorInfo
+   * reason REQUEST_INVALID. A route's validate_request overrides it.
+   * Default false. Takes effect with the next deployment.
+   *
+   * @generated from field: bool validate_requests = 45;
+   */
+  validateRequests: boolean;
+
+  /**
+   * Customised responses for the gateway's own refusals on REST and plain
+   * HTTP routes, by type as Amazon API Gateway names them:
+   * DEFAULT_4XX, DEFAULT_5XX, ACCESS_DENIED, UNAUTHORIZED,
+   * MISSING_AUTHENTICATION_TOKEN, INVALID_API_KEY, THROTTLED,
+   * QUOTA_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST_BODY,
+   * BAD_REQUEST_PARAMETERS, INTEGRATION_FAILURE, INTEGRATION_TIMEOUT,
+   * RESOURCE_NOT_FOUND. A refusal's type comes from its ErrorInfo reason;
+   * without a response for it, DEFAULT_4XX or DEFAULT_5XX applies, and
+   * without either the standard google.rpc.Status JSON body. gRPC callers
+   * always get the status. Takes effect with the next deployment.
+   *
+   * @generated from field: map<string, tollgate.admin.v1.GatewayResponse> gateway_responses = 46;
+   */
+  gatewayResponses: { [key: string]: GatewayResponse };
 };
 
 /**
@@ -224,6 +253,51 @@ export enum Api_ApiKeySource {
  * Describes the enum tollgate.admin.v1.Api.ApiKeySource.
  */
 export declare const Api_ApiKeySourceSchema: GenEnum<Api_ApiKeySource>;
+
+/**
+ * GatewayResponse replaces the gateway's answer to one type of refusal.
+ *
+ * @generated from message tollgate.admin.v1.GatewayResponse
+ */
+export declare type GatewayResponse = Message<"tollgate.admin.v1.GatewayResponse"> & {
+  /**
+   * The HTTP status, 100 to 599. 0 keeps the refusal's own.
+   *
+   * @generated from field: int32 status_code = 1;
+   */
+  statusCode: number;
+
+  /**
+   * Headers added to the response (names and values are literal).
+   *
+   * @generated from field: map<string, string> response_headers = 2;
+   */
+  responseHeaders: { [key: string]: string };
+
+  /**
+   * The body, with $context variables substituted: $context.requestId,
+   * $context.error.message, $context.error.messageString (the message as a
+   * quoted JSON string), $context.error.responseType and
+   * $context.error.reason. Empty keeps the google.rpc.Status JSON body. At
+   * most 16 KiB.
+   *
+   * @generated from field: string body_template = 3;
+   */
+  bodyTemplate: string;
+
+  /**
+   * The body's Content-Type. Default "application/json".
+   *
+   * @generated from field: string content_type = 4;
+   */
+  contentType: string;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.GatewayResponse.
+ * Use `create(GatewayResponseSchema)` to create a new message.
+ */
+export declare const GatewayResponseSchema: GenMessage<GatewayResponse>;
 
 /**
  * ReflectionSource names a backend that serves gRPC server reflection.
@@ -433,6 +507,14 @@ export declare type Route = Message<"tollgate.admin.v1.Route"> & {
    * @generated from field: tollgate.admin.v1.IpPolicy ip_policy = 42;
    */
   ipPolicy?: IpPolicy | undefined;
+
+  /**
+   * gRPC method routes: validate request messages as the API's
+   * validate_requests describes. Unset follows the API.
+   *
+   * @generated from field: optional bool validate_request = 52;
+   */
+  validateRequest?: boolean | undefined;
 
   /**
    * Streaming gRPC calls only (client, server and bidi streams, and calls
@@ -1037,6 +1119,27 @@ export declare type Stage = Message<"tollgate.admin.v1.Stage"> & {
    * @generated from field: tollgate.admin.v1.CorsConfiguration cors = 37;
    */
   cors?: CorsConfiguration | undefined;
+
+  /**
+   * Serve the deployment's OpenAPI 3.1 document (as ExportDeployment
+   * renders it) at GET /{stage}/openapi.json on the data port, with the
+   * request's own URL as its server. A route of the API at that path wins.
+   * Default false.
+   *
+   * @generated from field: bool openapi_document_enabled = 50;
+   */
+  openapiDocumentEnabled: boolean;
+
+  /**
+   * Serve gRPC server reflection (grpc.reflection.v1 and v1alpha) on the
+   * data port from the deployment's descriptors, so that tools such as
+   * grpcurl need no protoset. A client chooses the stage as for any gRPC
+   * call (x-tollgate-stage, or a domain mapping's :authority); without one,
+   * the only stage that enables reflection answers. Default false.
+   *
+   * @generated from field: bool grpc_reflection_enabled = 51;
+   */
+  grpcReflectionEnabled: boolean;
 };
 
 /**

@@ -4,8 +4,8 @@ import (
 	"context"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
 
 // Bucket key prefixes, one per level, so that levels never share a bucket.

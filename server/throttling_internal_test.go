@@ -7,8 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
 
 // TestThrottleChecks pins which levels apply to a call and with which

@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 
 	"github.com/tollgate-gw/tollgate/internal/testkit"
 )

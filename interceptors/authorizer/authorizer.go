@@ -23,12 +23,12 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
-	"github.com/tollgate-gw/tollgate/interceptors/customauth"
-	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/interceptors/tracing"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/customauth"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/jwtauth"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 )
 

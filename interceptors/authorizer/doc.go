@@ -1,6 +1,6 @@
 // Package authorizer enforces a route's authorizer: a JWT authorizer
-// (interceptors/jwtauth) or a custom authorizer callout with its policy
-// cache (interceptors/customauth), for every call of the data plane, gRPC
+// (internal/jwtauth) or a custom authorizer callout with its policy
+// cache (internal/customauth), for every call of the data plane, gRPC
 // and transcoded REST alike.
 //
 // Outcomes, the same on both protocols:

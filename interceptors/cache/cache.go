@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
 
 // Response metadata the interceptor adds. REST clients get them as HTTP

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
 
 // Prefixes of Route.cache_key_parameters.

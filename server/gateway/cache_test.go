@@ -25,7 +25,7 @@ import (
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
-	"github.com/tollgate-gw/tollgate/interceptors/customauth"
+	"github.com/tollgate-gw/tollgate/internal/customauth"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"

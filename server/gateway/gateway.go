@@ -28,9 +28,9 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
@@ -201,7 +201,7 @@ type Gateway struct {
 	serverCreds credentials.TransportCredentials
 	backendTLS  backendTLSConfigs // integrations' backend_tls
 
-	current  atomic.Pointer[compiled]
+	current  atomic.Pointer[servedTable]
 	failures atomic.Pointer[[]routing.StageError] // of the last Load
 	mu       sync.Mutex                           // serializes Load
 	refs     sync.Map                             // stage ref ID → *stageRuntime, for in-process calls
@@ -316,7 +316,7 @@ func New(opts ...Option) (*Gateway, error) {
 	g.backendTLS.logger = g.logger
 	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal, &g.backendTLS, g.upstreams)
 	g.upstreams.http = g.httpProxy
-	g.current.Store(&compiled{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
+	g.current.Store(&servedTable{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
 	return g, nil
 }
 
@@ -422,7 +422,7 @@ func (g *Gateway) Failures() []routing.StageError {
 // runtimes for stages that serve the same deployments. It publishes
 // nothing. With cfg.KeepPrevious, a stage whose runtime cannot be built
 // keeps its compilation and runtime in prev, if it had them.
-func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error) {
+func (g *Gateway) build(prev *servedTable, cfg routing.Config) (*servedTable, []error) {
 	// A stage still serving the same deployment keeps its runtime, and
 	// stages with the same descriptors share one transcoder: building one
 	// is most of the cost of a reload. Only prev's are carried over, so
@@ -466,9 +466,9 @@ func (g *Gateway) build(prev *compiled, cfg routing.Config) (*compiled, []error)
 
 // buildOnce compiles cfg and builds the runtimes of its stages. It returns
 // the routing errors and, apart, the stages whose runtime failed.
-func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntime, rests map[restKey]*restRuntime) (*compiled, []error, []*routing.StageError) {
+func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntime, rests map[restKey]*restRuntime) (*servedTable, []error, []*routing.StageError) {
 	table, errs := routing.Compile(cfg)
-	next := &compiled{table: table, stages: map[*routing.Stage]*stageRuntime{}}
+	next := &servedTable{table: table, stages: map[*routing.Stage]*stageRuntime{}}
 	var runtimeErrs []*routing.StageError
 	for _, st := range table.Stages() {
 		for _, s := range []*routing.Stage{st, st.Canary()} {

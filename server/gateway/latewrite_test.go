@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 )
 

@@ -27,7 +27,7 @@ type openapiDoc struct {
 // that enables it and has no REST binding at that path (the API's own
 // route wins), with the request's URL up to the stage as its server. It
 // reports whether it answered.
-func (g *Gateway) serveOpenAPI(w http.ResponseWriter, r *http.Request, cur *compiled, stages []*routing.Stage, rest string) bool {
+func (g *Gateway) serveOpenAPI(w http.ResponseWriter, r *http.Request, cur *servedTable, stages []*routing.Stage, rest string) bool {
 	for _, st := range stages {
 		if rt := cur.stages[st.PickCanary()]; rt != nil && rt.matches(r.Method, rest) {
 			return false

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/cors"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
@@ -26,8 +26,9 @@ import (
 	"github.com/tollgate-gw/tollgate/server/gateway/webclients"
 )
 
-// compiled is one routing table with the runtime parts built for it.
-type compiled struct {
+// servedTable is one routing table with the runtime parts built for it:
+// what the data plane serves until the next Load.
+type servedTable struct {
 	table  *routing.Table
 	stages map[*routing.Stage]*stageRuntime
 }
@@ -304,7 +305,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // matching route. rest is the escaped path relative to the stage, already
 // checked by reqpath except for encoded slashes, which only a plain HTTP
 // route with allow_encoded_slashes accepts.
-func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compiled, stages []*routing.Stage, rest string) {
+func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *servedTable, stages []*routing.Stage, rest string) {
 	canon, slashErr := reqpath.Canonical(rest, false)
 	if slashErr == nil && g.serveWebSocketStages(w, r, stages, rest) {
 		return
@@ -376,7 +377,7 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *compi
 // corsPolicy returns the CORS policy of the stage that serves r (for a
 // preflight, the request it announces), or nil. Several APIs may share a
 // stage ID: the one whose route or REST binding matches decides.
-func corsPolicy(cur *compiled, stages []*routing.Stage, r *http.Request, rest string) *cors.Policy {
+func corsPolicy(cur *servedTable, stages []*routing.Stage, r *http.Request, rest string) *cors.Policy {
 	some := false
 	for _, st := range stages {
 		some = some || st.CORS != nil

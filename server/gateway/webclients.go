@@ -151,7 +151,7 @@ func (g *Gateway) serveWebClient(w http.ResponseWriter, r *http.Request) bool {
 
 // pickWebStage returns the first of stages (or its canary, for the
 // canary's share of calls) whose schema has method, or nil.
-func pickWebStage(cur *compiled, stages []*routing.Stage, method string) *routing.Stage {
+func pickWebStage(cur *servedTable, stages []*routing.Stage, method string) *routing.Stage {
 	for _, s := range stages {
 		if !hasWebMethod(cur, s, method) {
 			continue
@@ -165,7 +165,7 @@ func pickWebStage(cur *compiled, stages []*routing.Stage, method string) *routin
 }
 
 // hasWebMethod reports whether a compiled stage serves method to web clients.
-func hasWebMethod(cur *compiled, s *routing.Stage, method string) bool {
+func hasWebMethod(cur *servedTable, s *routing.Stage, method string) bool {
 	rt := cur.stages[s]
 	if rt == nil || rt.web == nil {
 		return false

@@ -25,8 +25,9 @@ const (
 	fieldMaskName protoreflect.FullName = "google.protobuf.FieldMask"
 )
 
-// compiled is a Binding with everything its handler needs, computed once.
-type compiled struct {
+// boundMethod is a Binding with everything its handler needs, computed
+// once.
+type boundMethod struct {
 	Binding
 
 	reqType  protoreflect.MessageType
@@ -139,7 +140,7 @@ func methodRules(md protoreflect.MethodDescriptor) (rules []*annotations.HttpRul
 // compileBinding compiles one rule of a unary or server-streaming method.
 // It returns nil (and no error) for a rule without a pattern, which
 // grpc-gateway skips too.
-func compileBinding(md protoreflect.MethodDescriptor, rule *annotations.HttpRule, isDefault bool) (*compiled, error) {
+func compileBinding(md protoreflect.MethodDescriptor, rule *annotations.HttpRule, isDefault bool) (*boundMethod, error) {
 	verb, path := rulePattern(rule)
 	if path == "" {
 		return nil, nil
@@ -155,7 +156,7 @@ func compileBinding(md protoreflect.MethodDescriptor, rule *annotations.HttpRule
 		return nil, fail("%v", err)
 	}
 	req, resp := md.Input(), md.Output()
-	c := &compiled{
+	c := &boundMethod{
 		Binding: Binding{
 			Method:          md,
 			Procedure:       procedure(md),

@@ -26,7 +26,7 @@ import (
 // handler returns the runtime.HandlerFunc of c: the steps of grpc-gateway's
 // generated RegisterXHandlerClient closures and request_X functions, on
 // dynamic messages.
-func (t *Transcoder) handler(c *compiled) runtime.HandlerFunc {
+func (t *Transcoder) handler(c *boundMethod) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -68,7 +68,7 @@ func (t *Transcoder) handler(c *compiled) runtime.HandlerFunc {
 }
 
 // newResponse returns an empty response message for c.
-func (t *Transcoder) newResponse(c *compiled) proto.Message {
+func (t *Transcoder) newResponse(c *boundMethod) proto.Message {
 	if c.httpBody {
 		return &httpbody.HttpBody{}
 	}
@@ -76,7 +76,7 @@ func (t *Transcoder) newResponse(c *compiled) proto.Message {
 }
 
 // wrapResponse applies c's response_body to resp.
-func (t *Transcoder) wrapResponse(c *compiled, resp proto.Message) proto.Message {
+func (t *Transcoder) wrapResponse(c *boundMethod, resp proto.Message) proto.Message {
 	if c.responseBody == nil {
 		return resp
 	}
@@ -84,7 +84,7 @@ func (t *Transcoder) wrapResponse(c *compiled, resp proto.Message) proto.Message
 }
 
 // callUnary makes a unary call.
-func (t *Transcoder) callUnary(ctx context.Context, c *compiled, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func (t *Transcoder) callUnary(ctx context.Context, c *boundMethod, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var md runtime.ServerMetadata
 	in, err := t.buildRequest(c, req, pathParams)
 	if err != nil {
@@ -99,7 +99,7 @@ func (t *Transcoder) callUnary(ctx context.Context, c *compiled, req *http.Reque
 var serverStreamDesc = &grpc.StreamDesc{ServerStreams: true}
 
 // startStream starts a server-streaming call and waits for its headers.
-func (t *Transcoder) startStream(ctx context.Context, c *compiled, req *http.Request, pathParams map[string]string) (grpc.ClientStream, runtime.ServerMetadata, error) {
+func (t *Transcoder) startStream(ctx context.Context, c *boundMethod, req *http.Request, pathParams map[string]string) (grpc.ClientStream, runtime.ServerMetadata, error) {
 	var md runtime.ServerMetadata
 	in, err := t.buildRequest(c, req, pathParams)
 	if err != nil {
@@ -127,7 +127,7 @@ func (t *Transcoder) startStream(ctx context.Context, c *compiled, req *http.Req
 // variables and the query string, in the order of grpc-gateway's generated
 // request_X functions, so that a later source overrides an earlier one the
 // same way and the first error reported is the same.
-func (t *Transcoder) buildRequest(c *compiled, req *http.Request, pathParams map[string]string) (proto.Message, error) {
+func (t *Transcoder) buildRequest(c *boundMethod, req *http.Request, pathParams map[string]string) (proto.Message, error) {
 	msg := c.reqType.New()
 	if c.hasBody {
 		if err := t.decodeBody(c, msg, req); err != nil {
@@ -158,7 +158,7 @@ func (t *Transcoder) buildRequest(c *compiled, req *http.Request, pathParams map
 }
 
 // decodeBody fills msg, or its body field, from the request body.
-func (t *Transcoder) decodeBody(c *compiled, msg protoreflect.Message, req *http.Request) error {
+func (t *Transcoder) decodeBody(c *boundMethod, msg protoreflect.Message, req *http.Request) error {
 	if err := checkContentType(req.Header.Values("Content-Type")); err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ type Transcoder struct {
 	customised bool
 	mux        *runtime.ServeMux
 	conn       grpc.ClientConnInterface
-	bindings   []*compiled
+	bindings   []*boundMethod
 	// templates are the bindings' paths, parsed once, for the Allow header
 	// of a 405 (a binding whose path does not parse is left out of it).
 	templates []boundTemplate

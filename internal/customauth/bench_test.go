@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/customauth"
+	"github.com/tollgate-gw/tollgate/internal/customauth"
 )
 
 // BenchmarkDecideCached measures a cache hit, the common case: hashing the

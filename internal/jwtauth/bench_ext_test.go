@@ -6,7 +6,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
+	"github.com/tollgate-gw/tollgate/internal/jwtauth"
 )
 
 // benchVerify measures Verify with a warm key cache: the key set is fetched

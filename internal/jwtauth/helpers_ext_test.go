@@ -27,7 +27,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
+	"github.com/tollgate-gw/tollgate/internal/jwtauth"
 
 	"github.com/tollgate-gw/tollgate/internal/testkit"
 )

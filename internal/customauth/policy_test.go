@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/customauth"
+	"github.com/tollgate-gw/tollgate/internal/customauth"
 )
 
 func TestMatchResource(t *testing.T) {

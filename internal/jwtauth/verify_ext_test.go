@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/tollgate-gw/tollgate/interceptors/jwtauth"
+	"github.com/tollgate-gw/tollgate/internal/jwtauth"
 )
 
 // TestVerifyAlgorithms accepts a valid token for every supported algorithm,

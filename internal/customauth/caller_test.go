@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/customauth"
+	"github.com/tollgate-gw/tollgate/internal/customauth"
 )
 
 // httpAuthorizer is an HTTP authorizer answering status and body to every

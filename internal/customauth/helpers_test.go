@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
-	"github.com/tollgate-gw/tollgate/interceptors/customauth"
+	"github.com/tollgate-gw/tollgate/internal/customauth"
 
 	"github.com/tollgate-gw/tollgate/internal/testkit"
 )

@@ -99,7 +99,8 @@ Manage a running gateway through its admin API:
   tollgate deploy API --stage STAGE
   tollgate usage PLAN [--from DAY] [--to DAY]
   tollgate flush-cache API STAGE [--authorizers]
-  tollgate apply -f FILE [--dry-run] [--prune]    tollgate export [-f FILE]
+  tollgate apply -f FILE [--dry-run] [--prune]    tollgate export [-f FILE]    tollgate schema
+  tollgate logs [--since 1h] [--follow]
   tollgate completion bash|zsh|fish|powershell
 
 Run 'tollgate serve --help' for the gateway's flags and environment

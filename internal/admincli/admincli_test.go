@@ -146,6 +146,28 @@ func TestResourceCommands(t *testing.T) {
 	}
 }
 
+// The audit log of the writes above, oldest first, without secrets.
+func TestLogs(t *testing.T) {
+	g := startGatewayWith(t, false)
+	g.mustRun(t, "keys", "create", "acme", "--data", `{"displayName":"Acme"}`)
+	g.mustRun(t, "keys", "update", "acme", "--data", `{"description":"pilot"}`)
+	out := g.mustRun(t, "logs", "--since", "10m")
+	create, update := strings.Index(out, "CreateApiKey apiKeys/acme"), strings.Index(out, "UpdateApiKey apiKeys/acme (description)")
+	if create < 0 || update < create || !strings.Contains(out, "bootstrap") {
+		t.Errorf("logs, want the create then the update by the bootstrap token:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(g.mustRun(t, "logs", "--since", "10m", "-o", "json", "--resource", "apiKeys/acme")), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("logs -o json --resource: %d lines, want 2:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(l), &e); err != nil || e["resource"] != "apiKeys/acme" {
+			t.Errorf("line %q: %v", l, err)
+		}
+	}
+}
+
 // Errors say what to fix: the bad fields, the missing parent.
 func TestErrors(t *testing.T) {
 	g := startGateway(t)

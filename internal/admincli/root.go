@@ -104,7 +104,7 @@ or ./` + defaultTokenFile + `.`,
 	for _, r := range resources() {
 		root.AddCommand(c.resourceCommand(r))
 	}
-	root.AddCommand(c.settingsCommand(), c.deployCommand(), c.usageCommand(), c.flushCacheCommand(), c.applyCommand(), c.exportCommand())
+	root.AddCommand(c.settingsCommand(), c.deployCommand(), c.usageCommand(), c.flushCacheCommand(), c.applyCommand(), c.exportCommand(), c.logsCommand(), c.schemaCommand())
 	return root
 }
 

@@ -224,18 +224,22 @@ func TestFleetOnPostgres(t *testing.T) {
 	}
 	keyed := func() (int, string, error) { return get(client, b, "/live/keyed", key.GetValue()) }
 	var admitted int64 // keyed calls answered 200, which are counted
-	for deadline := time.Now().Add(2 * time.Second); ; {
-		code, body, err := keyed()
-		if err == nil && code == http.StatusOK {
-			admitted++
+	// Every node must serve the new route before the calls below are
+	// made on all three (each follows the change feed on its own).
+	for _, n := range nodes {
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			code, body, err := get(client, n, "/live/keyed", key.GetValue())
+			if err == nil && code == http.StatusOK {
+				admitted++
+			}
+			if err == nil && code == http.StatusOK && body == "keyed" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s never served the keyed route: %d %q %v", n.DataAddr(), code, body, err)
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		if err == nil && code == http.StatusOK && body == "keyed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node B never served the keyed route: %d %q %v", code, body, err)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 
 	// Usage counted on every node adds up exactly in the shared store:

@@ -304,8 +304,11 @@ func TestConcurrentRealTime(t *testing.T) {
 				if ok, retry := l.Allow("hot", limit, now); ok {
 					admitted.Add(1)
 				} else {
-					if retry <= 0 || retry > time.Second/200 {
-						t.Errorf("retryAfter = %v, want in (0, 5ms]", retry)
+					// At most one token's time (5 ms) from the caller's
+					// clock, which another goroutine's later clock may have
+					// already moved the bucket past: a little slack.
+					if retry <= 0 || retry > time.Second/200+5*time.Millisecond {
+						t.Errorf("retryAfter = %v, want in (0, 5ms] (plus the callers' clock skew)", retry)
 						return
 					}
 					refused.Add(1)

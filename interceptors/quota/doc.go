@@ -66,9 +66,9 @@
 //
 // # Interceptors
 //
-// [StreamServerInterceptor] (and [UnaryServerInterceptor]) take one unit
+// [StreamServerInterceptor] takes one unit
 // of quota for every call whose API key was resolved (callinfo.Call.APIKey
-// with its Plan) and pass calls without a key. A call over quota fails
+// with its Plan) and passes calls without a key. A call over quota fails
 // with code ResourceExhausted and the message "Limit Exceeded", as in AWS
 // API Gateway, with a google.rpc.QuotaFailure detail (the key as subject,
 // a description naming the plan, its limit and period), a

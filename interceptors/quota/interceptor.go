@@ -92,24 +92,6 @@ func StreamServerInterceptor(c *Counter) grpc.StreamServerInterceptor {
 	}
 }
 
-// UnaryServerInterceptor returns the unary counterpart of
-// StreamServerInterceptor, for servers whose calls are not all proxied
-// through one stream handler. It panics when c is nil.
-func UnaryServerInterceptor(c *Counter) grpc.UnaryServerInterceptor {
-	if c == nil {
-		panic("quota: nil Counter")
-	}
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if d, err := check(ctx, c); err != nil {
-			if d > 0 {
-				_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterHeader, strconv.FormatInt(retrySeconds(d), 10)))
-			}
-			return nil, err
-		}
-		return handler(ctx, req)
-	}
-}
-
 // retrySeconds returns d in whole seconds, rounded up, at least one.
 func retrySeconds(d time.Duration) int64 {
 	s := int64(d / time.Second)

@@ -171,25 +171,10 @@ func TestInterceptorStoreFailure(t *testing.T) {
 	}
 }
 
-func TestUnaryServerInterceptor(t *testing.T) {
-	c, _, _ := newTestCounter(t)
-	in := UnaryServerInterceptor(c)
-	handler := func(context.Context, any) (any, error) { return "ok", nil }
-	ctx := callCtx(dailyPlan(1))
-	if resp, err := in(ctx, nil, &grpc.UnaryServerInfo{}, handler); err != nil || resp != "ok" {
-		t.Fatalf("first call: %v, %v", resp, err)
-	}
-	_, err := in(ctx, nil, &grpc.UnaryServerInfo{}, handler)
-	if status.Code(err) != codes.ResourceExhausted {
-		t.Fatalf("second call: %v, want ResourceExhausted", err)
-	}
-}
-
 func TestNilArguments(t *testing.T) {
 	for name, f := range map[string]func(){
 		"NewCounter":              func() { NewCounter(nil) },
 		"StreamServerInterceptor": func() { StreamServerInterceptor(nil) },
-		"UnaryServerInterceptor":  func() { UnaryServerInterceptor(nil) },
 	} {
 		func() {
 			defer func() {

@@ -3,7 +3,7 @@
 //
 // The data plane proxies every call (gRPC, transcoded REST, plain HTTP)
 // through one generic stream handler, so [StreamServerInterceptor] sees
-// every call; [UnaryServerInterceptor] serves other servers.
+// every call.
 //
 // A call must pass several levels, given per call by a [Checks] function:
 // typically the account, the stage, the stage's route override, the

@@ -110,23 +110,6 @@ func StreamServerInterceptor(l Limiter, checks Checks, opts ...Option) grpc.Stre
 	}
 }
 
-// UnaryServerInterceptor returns the unary counterpart of
-// StreamServerInterceptor, for servers whose calls are not all proxied
-// through one stream handler. It panics when l or checks is nil.
-func UnaryServerInterceptor(l Limiter, checks Checks, opts ...Option) grpc.UnaryServerInterceptor {
-	in := newInterceptor(l, checks, opts)
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if err := ctx.Err(); err != nil {
-			return nil, status.FromContextError(err).Err()
-		}
-		if level, d, ok := in.check(ctx); !ok {
-			_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterHeader, strconv.FormatInt(retrySeconds(d), 10)))
-			return nil, Refusal(level, d)
-		}
-		return handler(ctx, req)
-	}
-}
-
 // retrySeconds returns d in whole seconds, rounded up, at least one.
 func retrySeconds(d time.Duration) int64 {
 	s := int64(d / time.Second)

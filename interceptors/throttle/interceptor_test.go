@@ -180,22 +180,6 @@ func TestChecksSeeContext(t *testing.T) {
 	}
 }
 
-func TestUnaryServerInterceptor(t *testing.T) {
-	ui := UnaryServerInterceptor(NewLocalLimiter(), fixedChecks(Check{Level: LevelStage, Key: "s", Limit: Limit{Rate: 1, Burst: 1}}),
-		WithClock(func() time.Time { return epoch }))
-	handler := func(context.Context, any) (any, error) { return "ok", nil }
-	if resp, err := ui(context.Background(), nil, &grpc.UnaryServerInfo{}, handler); err != nil || resp != "ok" {
-		t.Fatalf("first call: %v, %v", resp, err)
-	}
-	_, err := ui(context.Background(), nil, &grpc.UnaryServerInfo{}, handler)
-	if got, ok := Level(err); !ok || got != LevelStage {
-		t.Errorf("Level = %q, %v; want stage", got, ok)
-	}
-	if d, ok := RetryAfter(err); !ok || d != time.Second {
-		t.Errorf("RetryAfter = %v, %v; want 1s", d, ok)
-	}
-}
-
 func TestRetryAfterOtherErrors(t *testing.T) {
 	for _, err := range []error{
 		nil,
@@ -219,7 +203,7 @@ func TestRetryAfterOtherErrors(t *testing.T) {
 func TestConstructorsPanic(t *testing.T) {
 	for name, f := range map[string]func(){
 		"nil limiter": func() { StreamServerInterceptor(nil, fixedChecks()) },
-		"nil checks":  func() { UnaryServerInterceptor(NewLocalLimiter(), nil) },
+		"nil checks":  func() { StreamServerInterceptor(NewLocalLimiter(), nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -267,15 +251,11 @@ func TestDoneCallsNotCharged(t *testing.T) {
 			l := NewLocalLimiter()
 			c := Check{Level: LevelAccount, Key: "account", Limit: Limit{Rate: 1, Burst: 3}}
 			si := StreamServerInterceptor(l, fixedChecks(c), WithClock(func() time.Time { return epoch }))
-			ui := UnaryServerInterceptor(l, fixedChecks(c), WithClock(func() time.Time { return epoch }))
 			ss := testkit.NewServerStream(tt.ctx)
 			handled := false
 			err := si(nil, ss, &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error { handled = true; return nil })
 			if status.Code(err) != tt.code || handled {
 				t.Errorf("stream: %v (handled %v), want %v without the handler", err, handled, tt.code)
-			}
-			if _, err := ui(tt.ctx, nil, &grpc.UnaryServerInfo{}, func(context.Context, any) (any, error) { return nil, nil }); status.Code(err) != tt.code {
-				t.Errorf("unary: %v, want %v", err, tt.code)
 			}
 			if n := drain(l, "account", c.Limit, epoch); n != 3 {
 				t.Errorf("the bucket has %d tokens, want all 3", n)

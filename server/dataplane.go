@@ -133,11 +133,8 @@ func (s *Server) loadDeployed() {
 
 // routingConfig is what the data plane compiles of a deployed configuration.
 func routingConfig(deployed admin.DeployedConfig) routing.Config {
-	cfg := routing.Config{DomainMappings: deployed.DomainMappings}
-	for _, d := range deployed.Stages {
-		cfg.Stages = append(cfg.Stages, routing.Entry{Stage: d.Stage, Deployment: d.Deployment, Canary: d.Canary})
-	}
-	return cfg
+	// admin.DeployedStage and routing.Entry are one type: nothing to copy.
+	return routing.Config{DomainMappings: deployed.DomainMappings, Stages: deployed.Stages}
 }
 
 // preflight is the admin service's pre-flight check: the data plane's

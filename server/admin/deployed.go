@@ -8,19 +8,14 @@ import (
 	"sync"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/deployed"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
 // DeployedStage is a stage with the deployments it serves: what the data
-// plane compiles.
-type DeployedStage struct {
-	// Stage is the stage's configuration.
-	Stage *adminv1.Stage
-	// Deployment is the deployment it serves.
-	Deployment *adminv1.Deployment
-	// Canary is its canary deployment, or nil.
-	Canary *adminv1.Deployment
-}
+// plane compiles (the same type as its routing.Entry; see package
+// deployed).
+type DeployedStage = deployed.Stage
 
 // DeployedConfig is everything the data plane serves.
 type DeployedConfig struct {

@@ -19,6 +19,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/cors"
+	"github.com/tollgate-gw/tollgate/internal/deployed"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
@@ -40,15 +41,9 @@ var (
 	ErrAmbiguous = errors.New("several stages serve this call")
 )
 
-// Entry is one stage to compile with the deployments it serves.
-type Entry struct {
-	// Stage is the stage's configuration.
-	Stage *adminv1.Stage
-	// Deployment is the deployment the stage serves.
-	Deployment *adminv1.Deployment
-	// Canary is the stage's canary deployment, or nil.
-	Canary *adminv1.Deployment
-}
+// Entry is one stage to compile with the deployments it serves: the type
+// the admin service reads them as (see package deployed).
+type Entry = deployed.Stage
 
 // Route is what serves one call: a stage and an integration.
 type Route struct {

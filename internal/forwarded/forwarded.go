@@ -102,6 +102,13 @@ type Result struct {
 // Resolve computes what the gateway forwards for r.
 func (p *Proxies) Resolve(r Request) Result {
 	peer := hostOf(r.Peer)
+	peerIP, peerErr := netip.ParseAddr(peer)
+	if peerErr == nil {
+		// One spelling of an address everywhere ("::ffff:10.0.0.1" is
+		// 10.0.0.1, "::0" is "::"), as the chain's addresses are written.
+		peerIP = peerIP.Unmap()
+		peer = peerIP.String()
+	}
 	proto := "http"
 	if r.TLS {
 		proto = "https"
@@ -109,8 +116,7 @@ func (p *Proxies) Resolve(r Request) Result {
 	res := Result{ClientIP: peer, XForwardedFor: peer, XForwardedHost: r.Host, XForwardedProto: proto}
 	own := "for=" + forNode(peer) + ";host=" + quote(r.Host) + ";proto=" + proto
 	res.Forwarded = own
-	peerIP, err := netip.ParseAddr(peer)
-	if err != nil || !p.Trusted(peerIP) {
+	if peerErr != nil || !p.Trusted(peerIP) {
 		return res
 	}
 	var chain []string

@@ -112,9 +112,13 @@ func FuzzResolve(f *testing.F) {
 		}
 		p := forwarded.NewProxies(prefixes)
 		res := p.Resolve(forwarded.Request{Peer: peer, Host: "gw", XForwardedFor: []string{xff}, XForwardedHost: []string{xfh}})
+		// The peer's address as the package reads it: host:port, or an
+		// address alone (an IPv6 one possibly bracketed).
 		host := peer
 		if h, _, err := net.SplitHostPort(peer); err == nil {
 			host = h
+		} else if len(peer) >= 2 && peer[0] == '[' && peer[len(peer)-1] == ']' {
+			host = peer[1 : len(peer)-1]
 		}
 		if a, err := netip.ParseAddr(host); err != nil || !p.Trusted(a) {
 			if res.XForwardedHost != "gw" || res.XForwardedFor != res.ClientIP {
@@ -122,10 +126,22 @@ func FuzzResolve(f *testing.F) {
 			}
 			return
 		}
-		if res.ClientIP != host && !strings.Contains(xff, res.ClientIP) {
-			if a, err := netip.ParseAddr(res.ClientIP); err != nil || !strings.Contains(xff, a.String()) && a.String() != netip.MustParseAddr(host).Unmap().String() {
-				t.Fatalf("client IP %q is neither the peer %q nor in the chain %q", res.ClientIP, peer, xff)
+		// The client IP is the peer or an address of the chain, in its
+		// normal form (case and IPv4-mapped forms normalized).
+		allowed := map[string]bool{netip.MustParseAddr(host).Unmap().String(): true}
+		for item := range strings.SplitSeq(xff, ",") {
+			item = strings.TrimSpace(item)
+			if h, _, err := net.SplitHostPort(item); err == nil {
+				item = h
+			} else if len(item) >= 2 && item[0] == '[' && item[len(item)-1] == ']' {
+				item = item[1 : len(item)-1]
 			}
+			if a, err := netip.ParseAddr(item); err == nil {
+				allowed[a.Unmap().String()] = true
+			}
+		}
+		if !allowed[res.ClientIP] {
+			t.Fatalf("client IP %q is neither the peer %q nor in the chain %q", res.ClientIP, peer, xff)
 		}
 	})
 }

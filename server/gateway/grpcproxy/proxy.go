@@ -260,6 +260,12 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 	select {
 	case err := <-reqErr:
 		if err != nil {
+			if gatewayEnded(ctx) {
+				// The gateway's own timer (route timeout, stream idle
+				// timeout, maximum duration) ended the call, and the
+				// request side noticed first: the client gets the reason.
+				return p.backendError(ctx, method, call, routeDeadline, err, false)
+			}
 			// The client side failed first (it went away, or sent a
 			// message over a size limit); respErr is only the consequence.
 			return err
@@ -353,6 +359,13 @@ func forwardResponses(ss grpc.ServerStream, cs grpc.ClientStream, watch *streamW
 			return false, err
 		}
 	}
+}
+
+// gatewayEnded reports whether one of the gateway's own timers ended the
+// call's context.
+func gatewayEnded(ctx context.Context) bool {
+	cause := context.Cause(ctx)
+	return errors.Is(cause, errStreamIdle) || errors.Is(cause, errMaxStreamDuration) || errors.Is(cause, errRouteTimeout)
 }
 
 // backendError returns the error the client gets for a failed backend

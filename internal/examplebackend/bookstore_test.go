@@ -430,6 +430,18 @@ func TestBookstoreConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("WatchBooks: %v", err)
 	}
+	// The handler subscribes when the call reaches the server, not when
+	// WatchBooks returns: a book created and deleted before then would
+	// never be sent. Receiving the seeded books first proves the watch is
+	// subscribed before any worker starts.
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		bk, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("watch Recv of the seeded books: %v", err)
+		}
+		seen[bk.GetName()] = true
+	}
 	for w := range workers {
 		go func() {
 			for i := range perWorker {
@@ -457,8 +469,7 @@ func TestBookstoreConcurrent(t *testing.T) {
 			t.Fatalf("worker: %v", err)
 		}
 	}
-	// 2 seeded books, then every created book exactly once.
-	seen := map[string]bool{}
+	// Then every created book exactly once.
 	for len(seen) < 2+workers*perWorker {
 		bk, err := watch.Recv()
 		if err != nil {

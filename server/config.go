@@ -86,7 +86,18 @@ type Config struct {
 	// waits on Redis for more than 500ms. Prefer the environment (TOLLGATE_REDIS) for a
 	// URL holding a password. Default "" (no Redis: every limit is per
 	// node).
+	//
+	// With Redis, WebSocket connections are shared too: a callback API
+	// call (@connections, ConnectionsService) sent to any node reaches a
+	// connection held by any other (see docs/scaling.md).
 	Redis string
+
+	// WebSocketEntryTTL is, with Redis, how long a WebSocket connection's
+	// entry in Redis outlives the last heartbeat of the node holding it
+	// (heartbeats run every third of it): the connections of a node that
+	// died answer 410 Gone on other nodes' callback APIs within this
+	// time. Default 0: 30s.
+	WebSocketEntryTTL time.Duration
 
 	// AdminAddr is the host:port of the admin API, serving both gRPC and
 	// REST/JSON on one port. Without AdminTLSCertFile it is cleartext, so
@@ -363,6 +374,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateTLS()...)
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout: %s is negative", c.ShutdownTimeout))
+	}
+	if c.WebSocketEntryTTL != 0 && c.WebSocketEntryTTL < 300*time.Millisecond {
+		errs = append(errs, fmt.Errorf("websocket-entry-ttl: %s is under 300ms (or negative); heartbeats run every third of it", c.WebSocketEntryTTL))
 	}
 	errs = append(errs, c.validateEdge()...)
 	if p, err := forwarded.ParsePrefixes(c.TrustedProxies); c.ProxyProtocol && err == nil && len(p) == 0 {

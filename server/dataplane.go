@@ -83,7 +83,7 @@ func (s *Server) buildDataPlane() error {
 	if err != nil {
 		return fmt.Errorf("server: trusted proxies: %w", err) // Validate refused it already
 	}
-	gw, err := gateway.New(gateway.WithLogger(s.log), gateway.WithInterceptors(policies...),
+	opts := []gateway.Option{gateway.WithLogger(s.log), gateway.WithInterceptors(policies...),
 		// The WebSocket callback API accepts the admin token too.
 		gateway.WithCallbackAdminToken(s.adminAuth.Check),
 		gateway.WithPublicURL(s.cfg.PublicURL),
@@ -97,7 +97,11 @@ func (s *Server) buildDataPlane() error {
 		// Calls on TLS connections see their TLS state (client certificates).
 		gateway.WithServerCredentials(connsplit.Credentials()),
 		// Client certificates for backends' mutual TLS, from the store.
-		gateway.WithClientCertificates(s.clientCertificate))
+		gateway.WithClientCertificates(s.clientCertificate)}
+	if o := s.webSocketFleet(); o != nil {
+		opts = append(opts, o) // callbacks reach every node's connections
+	}
+	gw, err := gateway.New(opts...)
 	if err != nil {
 		return fmt.Errorf("server: build data plane: %w", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/throttle/redisthrottle"
 	"github.com/tollgate-gw/tollgate/internal/fleetbus"
 	"github.com/tollgate-gw/tollgate/internal/redisconn"
+	"github.com/tollgate-gw/tollgate/server/gateway"
+	"github.com/tollgate-gw/tollgate/server/gateway/websocket/wsredis"
 )
 
 // validateRedis checks Config.Redis without connecting. Its errors never
@@ -65,6 +67,26 @@ func (s *Server) openRedis() error {
 		s.log.Info("redis connected: throttles and quotas are shared by the nodes")
 	}
 	return nil
+}
+
+// webSocketFleet returns the gateway option sharing WebSocket connections
+// through Redis, or nil without Redis. Callback tokens are signed with the
+// key the fleet keeps in Redis; if Redis cannot give it now, this node
+// signs with its own (its tokens are then accepted by it alone).
+func (s *Server) webSocketFleet() gateway.Option {
+	if s.redis == nil {
+		return nil
+	}
+	log := s.log.With("component", "websocket-fleet")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*redisconn.DialTimeout)
+	defer cancel()
+	key, err := wsredis.CallbackKey(ctx, s.redis.client, "")
+	if err != nil {
+		log.Warn("no shared callback token key; this node's callback tokens work on this node only", "error", err.Error())
+		key = nil
+	}
+	f := wsredis.New(s.redis.client, wsredis.WithTTL(s.cfg.WebSocketEntryTTL), wsredis.WithLogger(log))
+	return gateway.WithWebSocketFleet(f, key)
 }
 
 // limiter returns the throttle's Limiter: Redis's when configured, else a

@@ -22,7 +22,10 @@
 // of them within about a second. Give such nodes the same
 // TOLLGATE_ADMIN_TOKEN. --redis (TOLLGATE_REDIS) names a Redis the nodes
 // share their throttling buckets and quota counts in; when it fails, each
-// node falls back to its own.
+// node falls back to its own. With it, a WebSocket callback sent to any
+// node reaches a connection held by any other; --websocket-entry-ttl
+// (TOLLGATE_WEBSOCKET_ENTRY_TTL, default 30s) bounds how long the
+// connections of a node that died still look alive.
 //
 // TLS: --tls-listen opens a second data port beside --listen serving HTTPS
 // (HTTP/1.1 and HTTP/2 by ALPN) and gRPC over TLS, with the default

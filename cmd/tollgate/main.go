@@ -142,6 +142,7 @@ var serveFlagEnv = map[string]string{
 	"stream-reset-limit":     "TOLLGATE_STREAM_RESET_LIMIT",
 	"store":                  "TOLLGATE_STORE",
 	"redis":                  "TOLLGATE_REDIS",
+	"websocket-entry-ttl":    "TOLLGATE_WEBSOCKET_ENTRY_TTL",
 	"tls-listen":             "TOLLGATE_TLS_LISTEN",
 	"tls-cert-file":          "TOLLGATE_TLS_CERT_FILE",
 	"tls-key-file":           "TOLLGATE_TLS_KEY_FILE",
@@ -188,6 +189,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")
 	fs.StringVar(&cfg.Redis, "redis", d.Redis,
 		"`URL` of a Redis shared by several gateway processes (redis://host:6379/0; ?addr=host:port for more cluster seeds, ?master_name= for Sentinel), sharing their throttles and quotas; when it fails, limits fall back to each node's own; give a password through TOLLGATE_REDIS")
+	fs.DurationVar(&cfg.WebSocketEntryTTL, "websocket-entry-ttl", d.WebSocketEntryTTL,
+		"with --redis, how long a WebSocket connection's entry in Redis outlives its node's last heartbeat: another node's callbacks to the connections of a node that died answer 410 within it; 0: 30s")
 	fs.StringVar(&cfg.TLSListenAddr, "tls-listen", d.TLSListenAddr,
 		"`host:port` of the data plane's TLS listener (HTTPS and gRPC over TLS on one port), beside --listen; needs --tls-cert-file and --tls-key-file; empty: no TLS listener")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", d.TLSCertFile,

@@ -39,6 +39,14 @@ func WithWebSocketClock(c clock.Clock) Option {
 	return func(g *Gateway) { g.wsConfig.Clock = c }
 }
 
+// WithWebSocketFleet shares WebSocket connections with the other nodes of
+// a fleet (package wsredis), so that a callback sent to any node reaches a
+// connection held by any other, and signs callback tokens with the key the
+// fleet shares (nil: a key of this node's own).
+func WithWebSocketFleet(f ws.Fleet, callbackKey []byte) Option {
+	return func(g *Gateway) { g.wsConfig.Fleet, g.wsConfig.CallbackKey = f, callbackKey }
+}
+
 // initWebSockets builds the WebSocket handler over the gateway's chain,
 // table and backends.
 func (g *Gateway) initWebSockets() error {

@@ -32,6 +32,9 @@ var (
 	ErrTooLarge = errors.New("the message is larger than the stage's maximum message size")
 	// ErrShuttingDown means the gateway is stopping.
 	ErrShuttingDown = errors.New("the gateway is shutting down")
+	// ErrNodeUnavailable means the node holding the connection did not
+	// answer a forwarded call in time: UNAVAILABLE, HTTP 503 (retry).
+	ErrNodeUnavailable = errors.New("the gateway node holding the connection did not answer")
 
 	// errMethod and errNoCallbackRoute are the HTTP callback API's own
 	// routing errors.
@@ -54,6 +57,7 @@ var errorTable = []struct {
 	{ErrPermissionDenied, codes.PermissionDenied, "PERMISSION_DENIED", http.StatusForbidden},
 	{ErrTooLarge, codes.InvalidArgument, "MESSAGE_TOO_LARGE", http.StatusRequestEntityTooLarge},
 	{ErrShuttingDown, codes.Unavailable, "SHUTTING_DOWN", http.StatusServiceUnavailable},
+	{ErrNodeUnavailable, codes.Unavailable, "NODE_UNAVAILABLE", http.StatusServiceUnavailable},
 	{errMethod, codes.Unimplemented, "METHOD_NOT_ALLOWED", http.StatusMethodNotAllowed},
 	{errNoCallbackRoute, codes.NotFound, "NO_SUCH_PATH", http.StatusNotFound},
 }
@@ -72,3 +76,38 @@ func Status(err error) (*status.Status, int) {
 	}
 	return status.New(codes.Internal, err.Error()), http.StatusInternalServerError
 }
+
+// Reason returns the ErrorInfo reason of an error of this package ("" for
+// another error): how a node tells another which error a forwarded call
+// ended with.
+func Reason(err error) string {
+	for _, e := range errorTable {
+		if errors.Is(err, e.err) {
+			return e.reason
+		}
+	}
+	return ""
+}
+
+// FromReason returns an error wrapping this package's error of a reason,
+// with msg as its message; an unknown reason gives a plain error.
+func FromReason(reason, msg string) error {
+	for _, e := range errorTable {
+		if e.reason == reason {
+			if msg == e.err.Error() {
+				return e.err
+			}
+			return &reasonError{msg: msg, err: e.err}
+		}
+	}
+	return errors.New(msg)
+}
+
+// reasonError is an error of this package received from another node.
+type reasonError struct {
+	msg string
+	err error
+}
+
+func (e *reasonError) Error() string { return e.msg }
+func (e *reasonError) Unwrap() error { return e.err }

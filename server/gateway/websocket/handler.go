@@ -105,6 +105,14 @@ type Config struct {
 	// to (never an arbitrary Host header: backends send their callback
 	// token to that URL).
 	PublicURL string
+	// Fleet shares connections with the other nodes of a fleet, so that
+	// the callback API of any node reaches them; nil keeps them to this
+	// node.
+	Fleet Fleet
+	// CallbackKey signs callback tokens; the nodes of a fleet share it, so
+	// that a token minted by one is accepted by all. Nil: a random key
+	// made now (tokens then die with the process).
+	CallbackKey []byte
 }
 
 // validate checks a Config.
@@ -112,6 +120,9 @@ func (c *Config) validate() error {
 	h := c.Host
 	if h.Chain == nil || h.Table == nil || h.NewCall == nil || h.ClientIP == nil || h.ClientCert == nil || h.GRPCConn == nil || h.HTTPTransport == nil {
 		return errors.New("websocket: every Host function is required")
+	}
+	if c.CallbackKey != nil && len(c.CallbackKey) < 16 {
+		return errors.New("websocket: a callback key has at least 16 bytes")
 	}
 	return nil
 }
@@ -156,8 +167,11 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.CallbackKey != nil {
+		auth.key = cfg.CallbackKey
+	}
 	auth.now = cfg.Clock.Now
-	reg := NewRegistry(WithLogger(cfg.Logger), WithClock(cfg.Clock))
+	reg := NewRegistry(WithLogger(cfg.Logger), WithClock(cfg.Clock), WithFleet(cfg.Fleet))
 	return &Handler{
 		host: cfg.Host, logger: cfg.Logger, clock: cfg.Clock, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		reg: reg, auth: auth, service: NewService(reg, auth),

@@ -47,11 +47,18 @@ func WithClock(c clock.Clock) Option {
 	}
 }
 
+// WithFleet shares the registry's connections with the other nodes of a
+// fleet (nil: none). The registry attaches itself to f when made.
+func WithFleet(f Fleet) Option {
+	return func(r *Registry) { r.fleet = f }
+}
+
 // Registry holds every live connection of the gateway, by ID, by stage and
 // by group. The zero value is not usable; use NewRegistry.
 type Registry struct {
 	logger  *slog.Logger
 	clock   clock.Clock
+	fleet   Fleet // nil: connections are this node's alone
 	seed    maphash.Seed
 	shards  [shardCount]shard
 	serving tracker // connections being served and their handlers
@@ -78,6 +85,9 @@ func NewRegistry(opts ...Option) *Registry {
 	}
 	for i := range r.shards {
 		r.shards[i] = shard{conns: map[string]*Conn{}, stages: map[string]map[*Conn]struct{}{}, groups: map[groupKey]map[*Conn]struct{}{}}
+	}
+	if r.fleet != nil {
+		r.fleet.Attach(r)
 	}
 	return r
 }
@@ -124,6 +134,8 @@ func (r *Registry) Register(info Info, limits Limits, data any, groups []string)
 		}
 	}
 	c.startTimers()
+	// Known to the fleet before the client learns it is connected.
+	r.save(c, true)
 	return c
 }
 
@@ -136,6 +148,7 @@ func (r *Registry) Abort(c *Conn) {
 	c.mu.Unlock()
 	c.stopTimers()
 	r.remove(c)
+	r.forget(c)
 }
 
 // Start serves a registered connection over an accepted WebSocket until it
@@ -207,6 +220,7 @@ func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers) {
 	c.stopTimers()
 	_ = ws.CloseNow()
 	r.remove(c)
+	r.forget(c)
 	// Messages being handled finish before $disconnect.
 	for range MaxInFlight {
 		c.inflight <- struct{}{}
@@ -400,6 +414,11 @@ func (r *Registry) Shutdown(ctx context.Context) {
 	select {
 	case <-r.serving.idle():
 	case <-time.After(time.Second):
+	}
+	if r.fleet != nil {
+		if err := r.fleet.Close(); err != nil {
+			r.logger.Warn("websocket: leaving the fleet", "error", err)
+		}
 	}
 }
 

@@ -2,10 +2,10 @@ package websocket
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -65,59 +65,97 @@ func (s *Service) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// conn returns a live connection the caller may reach; a connection of
-// another stage is as gone as an unknown one.
-func (s *Service) conn(ctx context.Context, id string) (*Conn, error) {
-	c, ok := s.reg.Get(id)
-	if !ok || !scopeOf(ctx).Allows(c.Stage) {
-		return nil, fmt.Errorf("connection %q: %w", id, ErrGone)
+// located is where a connection the caller may reach lives: here (node
+// "") or on another node of the fleet.
+type located struct {
+	entry Entry
+	node  string
+}
+
+// locate finds a connection the caller may reach: on this node, else
+// through the fleet. A connection of another stage is as gone as an
+// unknown one.
+func (s *Service) locate(ctx context.Context, id string) (located, error) {
+	if at, ok := ctx.Value(locatedKey{}).(located); ok && at.entry.ID == id {
+		return at, nil // located already by this request (ofStage)
 	}
-	return c, nil
+	if c, ok := s.reg.Get(id); ok {
+		if !scopeOf(ctx).Allows(c.Stage) {
+			return located{}, fmt.Errorf("connection %q: %w", id, ErrGone)
+		}
+		return located{entry: c.entry()}, nil
+	}
+	if s.reg.fleet == nil || id == "" {
+		return located{}, fmt.Errorf("connection %q: %w", id, ErrGone)
+	}
+	e, err := s.reg.fleet.Lookup(ctx, id)
+	if err != nil {
+		return located{}, err
+	}
+	if !scopeOf(ctx).Allows(e.Stage) {
+		return located{}, fmt.Errorf("connection %q: %w", id, ErrGone)
+	}
+	return located{entry: e, node: e.Node}, nil
+}
+
+// run runs a call on the connection's node.
+func (s *Service) run(ctx context.Context, at located, call Call) (Result, error) {
+	if at.node == "" {
+		return s.reg.Apply(call)
+	}
+	return s.reg.fleet.Forward(ctx, at.node, call)
+}
+
+// onConnection locates a connection and runs a call on it.
+func (s *Service) onConnection(ctx context.Context, call Call) error {
+	at, err := s.locate(ctx, call.ConnectionID)
+	if err != nil {
+		return err
+	}
+	_, err = s.run(ctx, at, call)
+	return err
 }
 
 // PostToConnection sends a message to one connection.
 func (s *Service) PostToConnection(ctx context.Context, req *datav1.PostToConnectionRequest) (*datav1.PostToConnectionResponse, error) {
-	c, err := s.conn(ctx, req.GetConnectionId())
-	if err != nil {
+	call := Call{Op: OpPostToConnection, ConnectionID: req.GetConnectionId(), Data: req.GetData(), Binary: req.GetBinary()}
+	if err := s.onConnection(ctx, call); err != nil {
 		return nil, err
-	}
-	if int64(len(req.GetData())) > c.limits.MaxMessageBytes {
-		return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, c.limits.MaxMessageBytes)
-	}
-	if err := c.Send(req.GetData(), req.GetBinary()); err != nil {
-		return nil, fmt.Errorf("connection %q: %w", c.ID, err)
 	}
 	return &datav1.PostToConnectionResponse{}, nil
 }
 
-// GetConnection describes one connection.
+// GetConnection describes one connection (one held by another node as
+// the fleet recorded it: its last activity as of that node's last
+// heartbeat).
 func (s *Service) GetConnection(ctx context.Context, req *datav1.GetConnectionRequest) (*datav1.Connection, error) {
-	c, err := s.conn(ctx, req.GetConnectionId())
+	at, err := s.locate(ctx, req.GetConnectionId())
 	if err != nil {
 		return nil, err
 	}
+	e := at.entry
+	groups := slices.Clone(e.Groups)
+	slices.Sort(groups)
 	return &datav1.Connection{
-		ConnectionId: c.ID,
-		Stage:        c.Stage,
-		ConnectedAt:  timestamppb.New(c.ConnectedAt),
-		LastActiveAt: timestamppb.New(c.LastActive()),
+		ConnectionId: e.ID,
+		Stage:        e.Stage,
+		ConnectedAt:  timestamppb.New(e.ConnectedAt),
+		LastActiveAt: timestamppb.New(e.LastActiveAt),
 		Identity: &datav1.ConnectionIdentity{
-			SourceIp:  c.SourceIP,
-			UserAgent: c.UserAgent,
-			Principal: c.Principal,
-			ApiKey:    c.APIKey,
+			SourceIp:  e.SourceIP,
+			UserAgent: e.UserAgent,
+			Principal: e.Principal,
+			ApiKey:    e.APIKey,
 		},
-		Groups: c.Groups(),
+		Groups: groups,
 	}, nil
 }
 
 // DeleteConnection closes one connection with 1000.
 func (s *Service) DeleteConnection(ctx context.Context, req *datav1.DeleteConnectionRequest) (*datav1.DeleteConnectionResponse, error) {
-	c, err := s.conn(ctx, req.GetConnectionId())
-	if err != nil {
+	if err := s.onConnection(ctx, Call{Op: OpDeleteConnection, ConnectionID: req.GetConnectionId()}); err != nil {
 		return nil, err
 	}
-	c.Close(CloseNormal, ReasonDeleted)
 	return &datav1.DeleteConnectionResponse{}, nil
 }
 
@@ -126,12 +164,8 @@ func (s *Service) AddToGroup(ctx context.Context, req *datav1.AddToGroupRequest)
 	if err := checkGroup(req.GetGroup()); err != nil {
 		return nil, err
 	}
-	c, err := s.conn(ctx, req.GetConnectionId())
-	if err != nil {
+	if err := s.onConnection(ctx, Call{Op: OpAddToGroup, ConnectionID: req.GetConnectionId(), Group: req.GetGroup()}); err != nil {
 		return nil, err
-	}
-	if err := s.reg.join(c, req.GetGroup()); err != nil {
-		return nil, fmt.Errorf("connection %q: %w", c.ID, err)
 	}
 	return &datav1.AddToGroupResponse{}, nil
 }
@@ -141,58 +175,50 @@ func (s *Service) RemoveFromGroup(ctx context.Context, req *datav1.RemoveFromGro
 	if err := checkGroup(req.GetGroup()); err != nil {
 		return nil, err
 	}
-	c, err := s.conn(ctx, req.GetConnectionId())
-	if err != nil {
+	if err := s.onConnection(ctx, Call{Op: OpRemoveFromGroup, ConnectionID: req.GetConnectionId(), Group: req.GetGroup()}); err != nil {
 		return nil, err
-	}
-	if !s.reg.leave(c, req.GetGroup()) {
-		return nil, fmt.Errorf("connection %q: %w", c.ID, ErrGone)
 	}
 	return &datav1.RemoveFromGroupResponse{}, nil
 }
 
-// PostToGroup broadcasts to a group of a stage.
+// PostToGroup broadcasts to a group of a stage, on every node.
 func (s *Service) PostToGroup(ctx context.Context, req *datav1.PostToGroupRequest) (*datav1.PostToGroupResponse, error) {
 	if err := checkGroup(req.GetGroup()); err != nil {
 		return nil, err
 	}
-	sent, dropped, err := s.broadcast(ctx, req.GetStage(), req.GetGroup(), req.GetData(), req.GetBinary())
+	res, err := s.broadcast(ctx, Call{Op: OpPostToGroup, Stage: req.GetStage(), Group: req.GetGroup(), Data: req.GetData(), Binary: req.GetBinary()})
 	if err != nil {
 		return nil, err
 	}
-	return &datav1.PostToGroupResponse{Sent: sent, Dropped: dropped}, nil
+	return &datav1.PostToGroupResponse{Sent: res.Sent, Dropped: res.Dropped}, nil
 }
 
-// PostToStage broadcasts to every connection of a stage.
+// PostToStage broadcasts to every connection of a stage, on every node.
 func (s *Service) PostToStage(ctx context.Context, req *datav1.PostToStageRequest) (*datav1.PostToStageResponse, error) {
-	sent, dropped, err := s.broadcast(ctx, req.GetStage(), "", req.GetData(), req.GetBinary())
+	res, err := s.broadcast(ctx, Call{Op: OpPostToStage, Stage: req.GetStage(), Data: req.GetData(), Binary: req.GetBinary()})
 	if err != nil {
 		return nil, err
 	}
-	return &datav1.PostToStageResponse{Sent: sent, Dropped: dropped}, nil
+	return &datav1.PostToStageResponse{Sent: res.Sent, Dropped: res.Dropped}, nil
 }
 
-// broadcast checks the caller's scope and fans a message out.
-func (s *Service) broadcast(ctx context.Context, stage, group string, data []byte, binary bool) (sent, dropped int32, err error) {
-	if stage == "" {
-		return 0, 0, fmt.Errorf("%w: stage is required, e.g. \"apis/chat/stages/prod\"", ErrInvalid)
+// broadcast checks the caller's scope and fans a message out to this
+// node's connections and, through the fleet, to every other node's.
+func (s *Service) broadcast(ctx context.Context, call Call) (Result, error) {
+	if call.Stage == "" {
+		return Result{}, fmt.Errorf("%w: stage is required, e.g. \"apis/chat/stages/prod\"", ErrInvalid)
 	}
-	if !scopeOf(ctx).Allows(stage) {
-		return 0, 0, ErrPermissionDenied
+	if !scopeOf(ctx).Allows(call.Stage) {
+		return Result{}, ErrPermissionDenied
 	}
-	members := s.reg.members(stage, group)
-	if len(members) > 0 && int64(len(data)) > members[0].limits.MaxMessageBytes {
-		return 0, 0, fmt.Errorf("%w (%d bytes)", ErrTooLarge, members[0].limits.MaxMessageBytes)
+	res, err := s.reg.Apply(call)
+	if err != nil || s.reg.fleet == nil {
+		return res, err
 	}
-	for _, c := range members {
-		switch err := c.Send(data, binary); {
-		case err == nil:
-			sent++
-		case errors.Is(err, ErrQueueFull):
-			dropped++
-		}
-	}
-	return sent, dropped, nil
+	remote, err := s.reg.fleet.Broadcast(ctx, call)
+	res.Sent += remote.Sent
+	res.Dropped += remote.Dropped
+	return res, err
 }
 
 // checkGroup validates a group name.
@@ -252,8 +278,7 @@ func (s *Service) ServeHTTPCallback(w http.ResponseWriter, r *http.Request, stag
 		}
 	case len(parts) == 1 && parts[0] != "":
 		id := parts[0]
-		if c, ok := s.reg.Get(id); !ok || c.Stage != stage {
-			err = fmt.Errorf("connection %q: %w", id, ErrGone)
+		if ctx, err = s.ofStage(ctx, id, stage); err != nil {
 			break
 		}
 		switch r.Method {
@@ -272,8 +297,7 @@ func (s *Service) ServeHTTPCallback(w http.ResponseWriter, r *http.Request, stag
 		}
 	case len(parts) == 3 && parts[1] == "groups":
 		id := parts[0]
-		if c, ok := s.reg.Get(id); !ok || c.Stage != stage {
-			err = fmt.Errorf("connection %q: %w", id, ErrGone)
+		if ctx, err = s.ofStage(ctx, id, stage); err != nil {
 			break
 		}
 		switch r.Method {
@@ -307,6 +331,24 @@ func (s *Service) ServeHTTPCallback(w http.ResponseWriter, r *http.Request, stag
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
+
+// ofStage checks that a connection the caller may reach belongs to the
+// stage whose callback API was called: one of another stage is gone.
+// It returns ctx with the connection located, so that the call itself does
+// not look it up again (a Redis round trip for another node's connection).
+func (s *Service) ofStage(ctx context.Context, id, stage string) (context.Context, error) {
+	at, err := s.locate(ctx, id)
+	if err == nil && at.entry.Stage != stage {
+		err = fmt.Errorf("connection %q: %w", id, ErrGone)
+	}
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, locatedKey{}, at), nil
+}
+
+// locatedKey is the context key of a located connection.
+type locatedKey struct{}
 
 // writeError writes an error as google.rpc.Status JSON.
 func writeError(w http.ResponseWriter, err error) {

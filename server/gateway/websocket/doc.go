@@ -17,6 +17,11 @@
 // the table) and no interceptor; the gateway package imports it, never the
 // other way.
 //
+// With a [Fleet] (package wsredis, on Redis), the callback API of every
+// node reaches the connections of every other: connections are recorded
+// with their node, and a call for another node's connection is run there
+// by its registry ([Registry.Apply], the path local calls take too).
+//
 // Time comes from a clock.Clock ([WithClock], [Config].Clock): timers are
 // armed when a connection is registered, so tests move a testkit.Clock
 // instead of sleeping.

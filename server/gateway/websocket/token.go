@@ -26,7 +26,8 @@ const tokenPrefix = "tgcb1."
 //
 // Callback tokens are HMAC-SHA256 signed with a key generated when the
 // Authenticator is made, so they stop working when the gateway restarts —
-// as do the connections they are for.
+// as do the connections they are for — unless the nodes of a fleet share
+// a key (Config.CallbackKey), so that any node accepts any node's tokens.
 type Authenticator struct {
 	key    []byte
 	admin  func(token string) bool

@@ -31,16 +31,18 @@ type node struct {
 	svc   *ws.Service
 	srv   *httptest.Server
 	ids   chan string
+	// limits of the connections made from now on
+	limits ws.Limits
 }
 
-func startNode(t *testing.T, redisURL string, opts ...wsredis.Option) *node {
+func startNode(t testing.TB, redisURL string, opts ...wsredis.Option) *node {
 	t.Helper()
 	client, err := redisconn.Open(redisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Close() })
-	n := &node{fleet: wsredis.New(client, opts...), ids: make(chan string, 10)}
+	n := &node{fleet: wsredis.New(client, opts...), ids: make(chan string, 10), limits: ws.LimitsOf(nil)}
 	n.reg = ws.NewRegistry(ws.WithFleet(n.fleet))
 	auth, err := ws.NewAuthenticator(func(tok string) bool { return tok == adminToken })
 	if err != nil {
@@ -53,7 +55,7 @@ func startNode(t *testing.T, redisURL string, opts ...wsredis.Option) *node {
 			return
 		}
 		id, _ := ws.NewID()
-		c := n.reg.Register(ws.Info{ID: id, Stage: stage, SourceIP: "192.0.2.1", ConnectedAt: time.Now()}, ws.LimitsOf(nil), nil, nil)
+		c := n.reg.Register(ws.Info{ID: id, Stage: stage, SourceIP: "192.0.2.1", ConnectedAt: time.Now()}, n.limits, nil, nil)
 		conn, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			n.reg.Abort(c)
@@ -72,7 +74,7 @@ func startNode(t *testing.T, redisURL string, opts ...wsredis.Option) *node {
 }
 
 // dial connects a client to the node and returns it with its ID.
-func (n *node) dial(t *testing.T) (*websocket.Conn, string) {
+func (n *node) dial(t testing.TB) (*websocket.Conn, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
@@ -85,7 +87,7 @@ func (n *node) dial(t *testing.T) (*websocket.Conn, string) {
 }
 
 // callback calls the node's @connections API with the admin token.
-func (n *node) callback(t *testing.T, method, path, body string) (int, string) {
+func (n *node) callback(t testing.TB, method, path, body string) (int, string) {
 	t.Helper()
 	req := httptest.NewRequest(method, "/@connections"+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+adminToken)

@@ -128,6 +128,12 @@ func (r *Registry) Has(id string) bool {
 // path for calls received here and calls forwarded by other nodes.
 func (r *Registry) Apply(call Call) (Result, error) {
 	switch call.Op {
+	case OpAddToGroup, OpRemoveFromGroup, OpPostToGroup:
+		if err := checkGroup(call.Group); err != nil {
+			return Result{}, err
+		}
+	}
+	switch call.Op {
 	case OpPostToStage, OpPostToGroup:
 		return r.broadcastLocal(call.Stage, call.Group, call.Data, call.Binary)
 	}

@@ -357,7 +357,11 @@ func (f *Fleet) Broadcast(ctx context.Context, call websocket.Call) (websocket.R
 // n is how many subscribers received the call.
 func (f *Fleet) ask(ctx context.Context, channel string, call websocket.Call, want int) ([]reply, int64, error) {
 	id := f.nextReq.Add(1)
-	ch := make(chan reply, 64)
+	size := 1
+	if want < 0 {
+		size = 1024 // a broadcast's answers, one per node
+	}
+	ch := make(chan reply, size)
 	f.mu.Lock()
 	f.pending[id] = ch
 	f.mu.Unlock()

@@ -414,14 +414,10 @@ func TestWebSocketFrameLimit(t *testing.T) {
 	}
 	// One frame of 300 bytes is not.
 	_ = c.Write(ctx(t), websocket.MessageText, []byte(strings.Repeat("y", 300)))
-	start := time.Now()
 	if code, reason := closeStatus(t, c); code != websocket.StatusMessageTooBig || reason != "frame too big" {
 		t.Errorf("close %d %q, want 1009 frame too big", code, reason)
 	}
 	g.backend.waitDisconnect(t, id, 1009)
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("closing took %v", d)
-	}
 }
 
 func TestWebSocketSlowConsumer(t *testing.T) {

@@ -35,6 +35,7 @@ type redisState struct {
 	limiter *redisthrottle.Limiter
 	quotas  *redisquota.Store
 	bus     *fleetbus.Bus // cache flushes made on one node, for the others
+	breaker *redisconn.Breaker
 }
 
 // openRedis connects the shared state to Config.Redis, or leaves it nil.
@@ -57,6 +58,7 @@ func (s *Server) openRedis() error {
 		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log), redisthrottle.WithBreaker(breaker)),
 		quotas:  redisquota.New(c, breaker),
 		bus:     fleetbus.New(c, log),
+		breaker: breaker,
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), redisconn.DialTimeout)
@@ -85,7 +87,8 @@ func (s *Server) webSocketFleet() gateway.Option {
 		log.Warn("no shared callback token key; this node's callback tokens work on this node only", "error", err.Error())
 		key = nil
 	}
-	f := wsredis.New(s.redis.client, wsredis.WithTTL(s.cfg.WebSocketEntryTTL), wsredis.WithLogger(log))
+	f := wsredis.New(s.redis.client, wsredis.WithTTL(s.cfg.WebSocketEntryTTL), wsredis.WithLogger(log),
+		wsredis.WithBreaker(s.redis.breaker))
 	return gateway.WithWebSocketFleet(f, key)
 }
 

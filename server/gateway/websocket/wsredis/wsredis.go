@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tollgate-gw/tollgate/internal/redisconn"
 	"github.com/tollgate-gw/tollgate/server/gateway/websocket"
 )
 
@@ -74,6 +75,19 @@ func WithNode(name string) Option {
 	}
 }
 
+// WithBreaker shares a circuit breaker with the other users of the Redis:
+// while it is open, connections are not recorded (other nodes cannot reach
+// them until a heartbeat succeeds), and callbacks for connections this
+// node does not hold answer 503 at once instead of waiting on Redis.
+// Default: a breaker of its own.
+func WithBreaker(b *redisconn.Breaker) Option {
+	return func(f *Fleet) {
+		if b != nil {
+			f.breaker = b
+		}
+	}
+}
+
 // WithPrefix sets the prefix of keys and channels. Default DefaultPrefix.
 func WithPrefix(p string) Option {
 	return func(f *Fleet) {
@@ -92,6 +106,7 @@ type Fleet struct {
 	ttl          time.Duration
 	replyTimeout time.Duration
 	log          *slog.Logger
+	breaker      *redisconn.Breaker
 
 	local   websocket.Local
 	sub     *redis.PubSub
@@ -112,7 +127,7 @@ func New(client redis.UniversalClient, opts ...Option) *Fleet {
 	_, _ = rand.Read(id)
 	f := &Fleet{
 		client: client, node: hex.EncodeToString(id), prefix: DefaultPrefix, ttl: DefaultTTL,
-		replyTimeout: DefaultReplyTimeout, log: slog.New(slog.DiscardHandler),
+		replyTimeout: DefaultReplyTimeout, log: slog.New(slog.DiscardHandler), breaker: &redisconn.Breaker{},
 		pending: map[uint64]chan reply{}, stop: make(chan struct{}),
 	}
 	for _, o := range opts {
@@ -254,6 +269,8 @@ func (f *Fleet) refresh() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.ttl/3)
 	defer cancel()
+	// Not skipped by an open breaker: the heartbeat is what records the
+	// connections again once Redis is back.
 	_, err := f.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, e := range entries {
 			e.Node = f.node
@@ -273,36 +290,56 @@ func (f *Fleet) refresh() {
 	}
 }
 
+// errBreakerOpen is the error of a Redis call the breaker skipped.
+var errBreakerOpen = errors.New("redis is failing (circuit breaker open)")
+
+// guard runs one Redis call unless the breaker is open, and records its
+// outcome (redis.Nil is an answer, not a failure).
+func (f *Fleet) guard(call func() error) error {
+	if !f.breaker.Allow() {
+		return errBreakerOpen
+	}
+	err := call()
+	f.breaker.Done(err == nil || errors.Is(err, redis.Nil))
+	return err
+}
+
 // Save records a local connection's entry.
 func (f *Fleet) Save(ctx context.Context, e websocket.Entry, create bool) {
 	e.Node = f.node
 	b, _ := json.Marshal(e)
-	var err error
-	if create {
-		err = f.client.Set(ctx, f.entryKey(e.ID), b, f.ttl).Err()
-	} else {
-		err = f.client.SetXX(ctx, f.entryKey(e.ID), b, f.ttl).Err()
-	}
-	if err != nil {
+	err := f.guard(func() error {
+		if create {
+			return f.client.Set(ctx, f.entryKey(e.ID), b, f.ttl).Err()
+		}
+		return f.client.SetXX(ctx, f.entryKey(e.ID), b, f.ttl).Err()
+	})
+	if err != nil && !errors.Is(err, errBreakerOpen) { // not once per connection while Redis is known to fail
 		f.log.Warn("websocket fleet: recording a connection; other nodes cannot reach it until the next heartbeat", "connection_id", e.ID, "error", err.Error())
 	}
 }
 
 // Forget deletes a connection's entry.
 func (f *Fleet) Forget(ctx context.Context, id string) {
-	if err := f.client.Del(ctx, f.entryKey(id)).Err(); err != nil {
+	if err := f.guard(func() error { return f.client.Del(ctx, f.entryKey(id)).Err() }); err != nil && !errors.Is(err, errBreakerOpen) {
 		f.log.Warn("websocket fleet: removing a connection; its entry expires by its TTL", "connection_id", id, "error", err.Error())
 	}
 }
 
 // Lookup returns another node's connection's entry.
 func (f *Fleet) Lookup(ctx context.Context, id string) (websocket.Entry, error) {
-	b, err := f.client.Get(ctx, f.entryKey(id)).Bytes()
+	var b []byte
+	err := f.guard(func() (err error) {
+		b, err = f.client.Get(ctx, f.entryKey(id)).Bytes()
+		return err
+	})
 	switch {
 	case errors.Is(err, redis.Nil):
 		return websocket.Entry{}, fmt.Errorf("connection %q: %w", id, websocket.ErrGone)
 	case err != nil:
-		f.log.Warn("websocket fleet: looking up a connection", "connection_id", id, "error", err.Error())
+		if !errors.Is(err, errBreakerOpen) {
+			f.log.Warn("websocket fleet: looking up a connection", "connection_id", id, "error", err.Error())
+		}
 		return websocket.Entry{}, fmt.Errorf("%w: the fleet's connection registry (redis) is unavailable", websocket.ErrNodeUnavailable)
 	}
 	var e websocket.Entry
@@ -374,9 +411,15 @@ func (f *Fleet) ask(ctx context.Context, channel string, call websocket.Call, wa
 	if err != nil {
 		return nil, 0, fmt.Errorf("websocket fleet: %w", err)
 	}
-	n, err := f.client.Publish(ctx, channel, b).Result()
+	var n int64
+	err = f.guard(func() (err error) {
+		n, err = f.client.Publish(ctx, channel, b).Result()
+		return err
+	})
 	if err != nil {
-		f.log.Warn("websocket fleet: forwarding a call", "op", call.Op, "error", err.Error())
+		if !errors.Is(err, errBreakerOpen) {
+			f.log.Warn("websocket fleet: forwarding a call", "op", call.Op, "error", err.Error())
+		}
 		return nil, 0, fmt.Errorf("%w: the fleet's channel (redis) is unavailable", websocket.ErrNodeUnavailable)
 	}
 	if want < 0 {

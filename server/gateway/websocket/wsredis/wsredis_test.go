@@ -257,3 +257,40 @@ func poll(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestRedisDown: without Redis a node still serves its own connections
+// (upgrades and local callbacks), callbacks for other nodes' connections
+// answer 503 rather than hang, and once Redis is back (empty) the
+// heartbeats record the connections again and callbacks cross nodes.
+func TestRedisDown(t *testing.T) {
+	r := redistest.Start(t)
+	a, b := startNode(t, r.URL, wsredis.WithTTL(900*time.Millisecond)), startNode(t, r.URL, wsredis.WithTTL(900*time.Millisecond))
+	c, id := a.dial(t)
+	if code, body := b.callback(t, http.MethodPost, "/"+id, "1"); code != http.StatusOK {
+		t.Fatalf("POST via b: %d %s", code, body)
+	}
+	r.Stop(t)
+	if code, body := a.callback(t, http.MethodPost, "/"+id, "2"); code != http.StatusOK {
+		t.Errorf("local POST without redis: %d %s", code, body)
+	}
+	if code, body := b.callback(t, http.MethodPost, "/"+id, "x"); code != http.StatusServiceUnavailable || !strings.Contains(body, "NODE_UNAVAILABLE") {
+		t.Errorf("POST via b without redis: %d %s, want 503 NODE_UNAVAILABLE", code, body)
+	}
+	_, id2 := a.dial(t) // upgrades go on
+	r.Restart(t)
+	for _, id := range []string{id, id2} {
+		poll(t, "b reaches a's connection again", func() bool {
+			code, _ := b.callback(t, http.MethodGet, "/"+id, "")
+			return code == http.StatusOK
+		})
+	}
+	poll(t, "a POST via b is delivered again", func() bool {
+		code, _ := b.callback(t, http.MethodPost, "/"+id, "3")
+		return code == http.StatusOK
+	})
+	for _, want := range []string{"1", "2", "3"} {
+		if got := read(t, c); got != want {
+			t.Fatalf("client got %q, want %q", got, want)
+		}
+	}
+}

@@ -208,11 +208,13 @@ type Gateway struct {
 	// gRPC backend (under mu), for adjustBackends.
 	backendUsers map[grpcproxy.Backend]int
 	failures     atomic.Pointer[[]routing.StageError] // of the last Load
-	mu           sync.Mutex                           // serializes Load
-	refs         sync.Map                             // stage ref ID → *stageRuntime, for in-process calls
-	nextRef      atomic.Uint64
-	serving      sync.WaitGroup
-	closed       atomic.Bool
+	// authorizersChanged is AuthorizersChanged's answer.
+	authorizersChanged atomic.Bool
+	mu                 sync.Mutex // serializes Load
+	refs               sync.Map   // stage ref ID → *stageRuntime, for in-process calls
+	nextRef            atomic.Uint64
+	serving            sync.WaitGroup
+	closed             atomic.Bool
 
 	openStreams atomic.Int64 // see OpenGRPCStreams
 }
@@ -380,9 +382,44 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 		}
 		g.logger.Error("stage not served", "error", err)
 	}
+	if prevFailures := g.failures.Load(); cfg.Delta && prevFailures != nil {
+		// The stages a change leaves alone still fail as they did.
+		touched := map[string]bool{}
+		for _, e := range cfg.Stages {
+			touched[e.Stage.GetName()] = true
+		}
+		for _, name := range cfg.Removed {
+			touched[name] = true
+		}
+		for _, f := range *prevFailures {
+			if !touched[f.Stage] {
+				failures = append(failures, f)
+			}
+		}
+	}
 	g.failures.Store(&failures)
+	g.authorizersChanged.Store(!cfg.Delta || changesAuthorizers(next.table.Changes()))
 	return errs
 }
+
+// changesAuthorizers reports whether a stage of changes holds authorizers
+// in its old or new compilation.
+func changesAuthorizers(changes []routing.StageChange) bool {
+	for _, ch := range changes {
+		for _, s := range append(withCanary(ch.Old), withCanary(ch.New)...) {
+			if len(s.Authorizers) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AuthorizersChanged reports whether the last Load may have changed the
+// authorizers StageAuthorizers returns: after a Load of a change
+// (Config.Delta) that no stage holding authorizers is part of, they are
+// the same, and a caller can skip that O(stages) walk.
+func (g *Gateway) AuthorizersChanged() bool { return g.authorizersChanged.Load() }
 
 // runtimeChanges returns the runtimes next serves and prev did not
 // (added), and those prev served and next does not (retired): from the

@@ -897,6 +897,18 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 	}
 	var routeErr error
 	def := snap.GetApi().GetDefaultIntegration()
+	// The routes without their own integration (and the methods no route
+	// names) share one substituted copy of the default integration: one
+	// clone per stage, not per route.
+	substituted := map[*adminv1.Integration]*adminv1.Integration{}
+	subst := func(in *adminv1.Integration) *adminv1.Integration {
+		out, ok := substituted[in]
+		if !ok {
+			out = substitute(in, vars)
+			substituted[in] = out
+		}
+		return out
+	}
 	newRoute := func(r *adminv1.Route) *Route {
 		in := r.GetIntegration()
 		if in == nil {
@@ -916,7 +928,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 			routeErr = fmt.Errorf("route %s: %w", r.GetName(), err)
 		}
 		return &Route{
-			Stage: st, Config: r, Integration: substitute(in, vars), Key: id, ThrottleKey: name + "|" + id,
+			Stage: st, Config: r, Integration: subst(in), Key: id, ThrottleKey: name + "|" + id,
 			Timeout: timeout, StreamIdleTimeout: idle, MaxStreamDuration: r.GetMaxStreamDuration().AsDuration(),
 			IPPolicy: pol,
 		}
@@ -969,7 +981,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 				copied := *r
 				rt = &copied
 			} else if def != nil {
-				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: full, ThrottleKey: name + "|" + full, IPPolicy: base}
+				rt = &Route{Stage: st, Integration: subst(def), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: full, ThrottleKey: name + "|" + full, IPPolicy: base}
 			} else {
 				continue
 			}
@@ -988,7 +1000,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		rt.GRPCResource = apiID + "/" + st.ID + "/GRPC" + full
 	}
 	if st.Files == nil && def != nil {
-		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: "*", ThrottleKey: name + "|*", IPPolicy: base}
+		st.fallback = &Route{Stage: st, Integration: subst(def), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: "*", ThrottleKey: name + "|*", IPPolicy: base}
 	}
 	// A stage is served whole or not at all, so that a policy that cannot
 	// be compiled never silently admits a caller.

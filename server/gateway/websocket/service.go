@@ -68,22 +68,38 @@ func (s *Service) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // located is where a connection the caller may reach lives: here (node
 // "") or on another node of the fleet.
 type located struct {
-	entry Entry
+	conn  *Conn // here
+	entry Entry // on another node
 	node  string
+}
+
+// id and stage are the located connection's.
+func (l located) id() string {
+	if l.conn != nil {
+		return l.conn.ID
+	}
+	return l.entry.ID
+}
+
+func (l located) stage() string {
+	if l.conn != nil {
+		return l.conn.Stage
+	}
+	return l.entry.Stage
 }
 
 // locate finds a connection the caller may reach: on this node, else
 // through the fleet. A connection of another stage is as gone as an
 // unknown one.
 func (s *Service) locate(ctx context.Context, id string) (located, error) {
-	if at, ok := ctx.Value(locatedKey{}).(located); ok && at.entry.ID == id {
+	if at, ok := ctx.Value(locatedKey{}).(located); ok && at.id() == id {
 		return at, nil // located already by this request (ofStage)
 	}
 	if c, ok := s.reg.Get(id); ok {
 		if !scopeOf(ctx).Allows(c.Stage) {
 			return located{}, fmt.Errorf("connection %q: %w", id, ErrGone)
 		}
-		return located{entry: c.entry()}, nil
+		return located{conn: c}, nil
 	}
 	if s.reg.fleet == nil || id == "" {
 		return located{}, fmt.Errorf("connection %q: %w", id, ErrGone)
@@ -134,6 +150,9 @@ func (s *Service) GetConnection(ctx context.Context, req *datav1.GetConnectionRe
 		return nil, err
 	}
 	e := at.entry
+	if at.conn != nil {
+		e = at.conn.entry()
+	}
 	groups := slices.Clone(e.Groups)
 	slices.Sort(groups)
 	return &datav1.Connection{
@@ -338,7 +357,7 @@ func (s *Service) ServeHTTPCallback(w http.ResponseWriter, r *http.Request, stag
 // not look it up again (a Redis round trip for another node's connection).
 func (s *Service) ofStage(ctx context.Context, id, stage string) (context.Context, error) {
 	at, err := s.locate(ctx, id)
-	if err == nil && at.entry.Stage != stage {
+	if err == nil && at.stage() != stage {
 		err = fmt.Errorf("connection %q: %w", id, ErrGone)
 	}
 	if err != nil {

@@ -6,13 +6,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"google.golang.org/grpc/metadata"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 	"github.com/tollgate-gw/tollgate/internal/pgtest"
 	"github.com/tollgate-gw/tollgate/internal/redistest"
 	"github.com/tollgate-gw/tollgate/server"
@@ -64,7 +67,9 @@ func startWSNode(t *testing.T, pgURL, redisURL string, logs io.Writer) (*server.
 
 // TestFleetWebSocketCallbacks runs three gateways on one PostgreSQL and
 // one Redis: a client connected to node A is reached by a POST sent to
-// node B, described by a GET on B, grouped and broadcast to through C,
+// node B (with the admin token, with the callback token A gave its
+// backend, and over gRPC), described by a GET on B, grouped and broadcast
+// to through C,
 // and closed by a DELETE on B; once A stops, B answers 410 for the
 // connections A held.
 func TestFleetWebSocketCallbacks(t *testing.T) {
@@ -88,10 +93,17 @@ func TestFleetWebSocketCallbacks(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	// No $default route: a message is answered with an error frame naming
-	// the connection's ID.
+	// $connect calls an HTTP backend, which keeps the callback token the
+	// gateway sends it. No $default route: a message is answered with an
+	// error frame naming the connection's ID.
+	tokens := make(chan string, 10)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokens <- r.Header.Get("X-Tollgate-Callback-Token")
+	}))
+	t.Cleanup(backend.Close)
 	if _, err := admin.CreateRoute(admin.ctx, &adminv1.CreateRouteRequest{Parent: "apis/chat", RouteId: "connect",
-		Route: &adminv1.Route{Match: &adminv1.Route_WebsocketRouteKey{WebsocketRouteKey: "$connect"}}}); err != nil {
+		Route: &adminv1.Route{Match: &adminv1.Route_WebsocketRouteKey{WebsocketRouteKey: "$connect"},
+			Integration: &adminv1.Integration{Target: &adminv1.Integration_Http{Http: &adminv1.HttpIntegration{Uri: backend.URL}}}}}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := admin.CreateDeployment(admin.ctx, &adminv1.CreateDeploymentRequest{Parent: "apis/chat"})
@@ -149,6 +161,23 @@ func TestFleetWebSocketCallbacks(t *testing.T) {
 		t.Fatalf("POST via B: %d %s", code, body)
 	}
 	if got := read(conn); got != "via B" {
+		t.Fatalf("the client on A got %q", got)
+	}
+	// The callback token node A gave its backend works on node B (the
+	// nodes share the signing key), over gRPC too.
+	token := <-tokens
+	if res := doHTTP(t, http.DefaultClient, http.MethodPost, "http://"+b.DataAddr()+"/live/@connections/"+id, "Bearer "+token, "token via B"); res.status != http.StatusOK {
+		t.Fatalf("POST via B with A's callback token: %d %s", res.status, res.body)
+	}
+	if got := read(conn); got != "token via B" {
+		t.Fatalf("the client on A got %q", got)
+	}
+	grpcB := datav1.NewConnectionsServiceClient(dialTB(t, b.DataAddr()))
+	gctx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	if _, err := grpcB.PostToConnection(gctx, &datav1.PostToConnectionRequest{ConnectionId: id, Data: []byte("grpc via B")}); err != nil {
+		t.Fatalf("ConnectionsService.PostToConnection via B: %v", err)
+	}
+	if got := read(conn); got != "grpc via B" {
 		t.Fatalf("the client on A got %q", got)
 	}
 	code, body := callback(b, http.MethodGet, "/"+id, "")

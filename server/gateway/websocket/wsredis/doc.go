@@ -15,6 +15,7 @@
 // every node. Redis is the fleet's one trust boundary (it already holds
 // every throttle and quota): nodes open no port to each other and need no
 // address or secret beyond the Redis URL, so this adds no way in for an
-// outsider. The cost is that a forwarded message crosses Redis twice
-// (request and reply) and is bounded by Redis's Pub/Sub output buffers.
+// outsider. The cost is a Pub/Sub hop each way per forwarded call (the
+// message out, a small answer back), and messages bounded by Redis's
+// Pub/Sub output buffers.
 package wsredis

@@ -180,6 +180,27 @@ export declare type Api = Message<"tollgate.admin.v1.Api"> & {
    * @generated from field: map<string, tollgate.admin.v1.GatewayResponse> gateway_responses = 46;
    */
   gatewayResponses: { [key: string]: GatewayResponse };
+
+  /**
+   * HTTP rules for the API's methods from a google.api.Service YAML, as
+   * grpc-gateway's grpc_api_configuration and Cloud Endpoints (ESP) read
+   * it: `type: google.api.Service`, `config_version: 3` and `http.rules`,
+   * each rule naming one method by its full name in `selector`
+   * ("pkg.Service.Method", no wildcards) with a pattern (get, put, post,
+   * delete, patch or custom), body, response_body and
+   * additional_bindings. A method's rules from this file come first, then
+   * its google.api.http annotation, as in grpc-gateway: both are served.
+   * Other fields of google.api.Service are accepted and ignored; unknown
+   * fields are errors. Needs a descriptor source; every selector must name
+   * a method of the API's descriptors (checked on write for uploaded
+   * descriptors, on deploy for reflected ones) and every binding must be
+   * servable. Each deployment freezes the merged rules into its
+   * descriptors as google.api.http options, so REST routing, OpenAPI
+   * export and reflection see them. At most 1 MiB.
+   *
+   * @generated from field: string service_config_yaml = 50;
+   */
+  serviceConfigYaml: string;
 };
 
 /**

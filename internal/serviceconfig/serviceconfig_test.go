@@ -110,8 +110,12 @@ func methodRule(t *testing.T, set *descriptorpb.FileDescriptorSet, svc, method s
 	return nil
 }
 
-func get(p string) *annotations.HttpRule  { return &annotations.HttpRule{Pattern: &annotations.HttpRule_Get{Get: p}} }
-func post(p string) *annotations.HttpRule { return &annotations.HttpRule{Pattern: &annotations.HttpRule_Post{Post: p}, Body: "*"} }
+func get(p string) *annotations.HttpRule {
+	return &annotations.HttpRule{Pattern: &annotations.HttpRule_Get{Get: p}}
+}
+func post(p string) *annotations.HttpRule {
+	return &annotations.HttpRule{Pattern: &annotations.HttpRule_Post{Post: p}, Body: "*"}
+}
 
 // TestApplyMergesAsGrpcGateway checks the order grpc-gateway's registry
 // gives a method's bindings (services.go: LookupExternalHTTPRules, then

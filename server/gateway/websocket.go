@@ -150,13 +150,18 @@ func (g *Gateway) serveWebSocketStages(w http.ResponseWriter, r *http.Request, s
 // is an HTTP error before upgrading. The connection is then served by a
 // goroutine of its own, and the HTTP handler returns.
 func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routing.Stage, rest string) {
+	// Refusals before the chain have no request ID; the API's gateway
+	// responses apply to them as to REST's.
+	refuse := func(httpStatus int, code codes.Code, reason, msg string) {
+		gatewayerr.WriteHTTP(w, httpStatus, status.Convert(gatewayerr.New(code, reason, msg)), stageResponses(st, ""))
+	}
 	if g.ws.reg.Closing() {
-		writeError(w, http.StatusServiceUnavailable, codes.Unavailable, "the gateway is shutting down")
+		refuse(http.StatusServiceUnavailable, codes.Unavailable, gatewayerr.ReasonShuttingDown, "the gateway is shutting down")
 		return
 	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
-		writeError(w, http.StatusUpgradeRequired, codes.FailedPrecondition, "stage "+st.ID+" serves a WebSocket API: connect with a WebSocket client")
+		refuse(http.StatusUpgradeRequired, codes.FailedPrecondition, gatewayerr.ReasonUpgradeRequired, "stage "+st.ID+" serves a WebSocket API: connect with a WebSocket client")
 		return
 	}
 	// Browsers send Origin; a page of another site must not open a
@@ -164,7 +169,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	// runs before the chain, so no authorizer is called for it.
 	if o := r.Header.Get("Origin"); !origin.Allowed(o, r.Host, st.Config.GetWebsocket().GetAllowedOrigins()) {
 		g.logger.DebugContext(r.Context(), "websocket upgrade from a refused origin", "stage", st.Name, "origin", o)
-		writeError(w, http.StatusForbidden, codes.PermissionDenied, "origin "+strconv.Quote(o)+" may not connect to stage "+st.ID+": add it to the stage's websocket.allowedOrigins")
+		refuse(http.StatusForbidden, codes.PermissionDenied, gatewayerr.ReasonOriginNotAllowed, "origin "+strconv.Quote(o)+" may not connect to stage "+st.ID+": add it to the stage's websocket.allowedOrigins")
 		return
 	}
 	id, err := ws.NewID()
@@ -238,7 +243,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		return nil
 	})
 	if err != nil && !stream.proxied {
-		writeChainError(w, err)
+		writeUpgradeRefusal(w, err, st, call.RequestID)
 		return
 	}
 	if conn == nil {
@@ -248,6 +253,20 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		Message:    g.wsMessage,
 		Disconnect: g.wsDisconnect,
 	})
+}
+
+// writeUpgradeRefusal answers an upgrade the chain or the $connect
+// integration refused, before upgrading, as a plain HTTP error: the
+// gateway's own refusals (those with a data-plane reason: API key,
+// authorizer, throttle, quota, IP policy, backend unavailable) in the
+// API's gateway responses, as REST's; a backend's refusal (its HTTP
+// status, or its gRPC status) as the backend gave it.
+func writeUpgradeRefusal(w http.ResponseWriter, err error, st *routing.Stage, requestID string) {
+	if _, backend := errors.AsType[*rejection](err); backend || gatewayerr.Reason(err) == "" {
+		writeChainError(w, err)
+		return
+	}
+	writeChainError(w, err, stageResponses(st, requestID))
 }
 
 // callbackURL returns the callback API base URL of the stage a client
@@ -558,10 +577,65 @@ func (g *Gateway) wsGRPC(ctx context.Context, call *callinfo.Call, route *routin
 	g.pool.Wake(ctx, cc)
 	md := backendMetadata(call, req.GetRequestId())
 	var resp datav1.HandleMessageResponse
-	if err := cc.Invoke(metadata.NewOutgoingContext(ctx, md), method, req, &resp); err != nil {
-		return wsResult{}, err
+	// A stream rather than Invoke, to tell the gateway's failures to reach
+	// the backend (NewStream's errors, whose messages name the address and
+	// the dial error) from the backend's own status.
+	cs, err := cc.NewStream(metadata.NewOutgoingContext(ctx, md), &grpc.StreamDesc{StreamName: method}, method)
+	if err != nil {
+		return wsResult{}, g.wsBackendError(ctx, route, err, true)
+	}
+	if err := cs.SendMsg(req); err != nil && !errors.Is(err, io.EOF) {
+		return wsResult{}, g.wsBackendError(ctx, route, err, false)
+	}
+	// With io.EOF from SendMsg, RecvMsg returns the stream's status.
+	if err := cs.CloseSend(); err != nil {
+		return wsResult{}, g.wsBackendError(ctx, route, err, false)
+	}
+	if err := cs.RecvMsg(&resp); err != nil {
+		return wsResult{}, g.wsBackendError(ctx, route, err, false)
 	}
 	return wsResult{body: resp.GetBody(), groups: resp.GetGroups(), subprotocol: resp.GetSubprotocol()}, nil
+}
+
+// wsBackendError is what a client learns of a failed gRPC integration
+// call: the backend's status as it sent it, or, when the gateway could not
+// reach the backend (atStart), the stream broke or the route timeout
+// ended it, the gateway's own error with its reason. Addresses and dial
+// errors go to the log only.
+func (g *Gateway) wsBackendError(ctx context.Context, route *routing.Route, err error, atStart bool) error {
+	st := status.Convert(err)
+	target := route.Integration.GetGrpc().GetTarget()
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		g.logger.InfoContext(ctx, "websocket: route timeout", "route", routeLabel(route), "target", target, "timeout", route.Timeout)
+		return wsTimeout(route)
+	case atStart || wsBrokenStream(st):
+		g.logger.WarnContext(ctx, "websocket: backend unavailable", "route", routeLabel(route), "target", target, "error", st.Message())
+		return errBackendUnavailable
+	}
+	return err
+}
+
+// wsBrokenStream reports whether st is grpc-go's report of a connection
+// or stream that broke rather than a status the backend sent (as
+// grpcproxy tells them apart): those never carry details.
+func wsBrokenStream(st *status.Status) bool {
+	if len(st.Proto().GetDetails()) > 0 || (st.Code() != codes.Unavailable && st.Code() != codes.Internal && st.Code() != codes.Unknown) {
+		return false
+	}
+	for _, s := range []string{"RST_STREAM", "error reading from server", "transport is closing", "connection closed", "connection error", "server closed the stream without sending trailers"} {
+		if strings.Contains(st.Message(), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// wsTimeout is the error of an integration that did not answer within
+// the route timeout.
+func wsTimeout(route *routing.Route) error {
+	return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
+		"the backend did not answer within the route timeout of "+route.Timeout.String())
 }
 
 // wsHTTP POSTs an event to an HTTP integration.
@@ -573,7 +647,8 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, in.GetUri(), bytes.NewReader(req.GetBody()))
 	if err != nil {
-		return wsResult{}, status.Errorf(codes.Internal, "the integration URI of %s is invalid: %v", routeLabel(route), err)
+		g.logger.ErrorContext(ctx, "websocket: invalid integration URI", "route", routeLabel(route), "error", err)
+		return wsResult{}, status.Errorf(codes.Internal, "the integration of %s is misconfigured", routeLabel(route))
 	}
 	h := hr.Header
 	if req.GetRouteKey() == routing.ConnectKey {
@@ -612,7 +687,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 	resp, err := g.httpProxy.transportFor(in).RoundTrip(hr)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return wsResult{}, status.Errorf(codes.DeadlineExceeded, "the backend did not answer within the route timeout of %v", route.Timeout)
+			return wsResult{}, wsTimeout(route)
 		}
 		g.logger.WarnContext(ctx, "websocket: backend unavailable", "backend", hr.URL.Host, "error", err)
 		return wsResult{}, errBackendUnavailable

@@ -314,7 +314,7 @@ func (g *Gateway) wsMessage(c *ws.Conn, body []byte, binary bool) {
 		route, ok = w.Route(body)
 	}
 	if !ok {
-		g.wsErrorFrame(c, "Forbidden", "")
+		g.wsErrorFrame(c, "Forbidden", "", gatewayerr.ReasonRouteNotFound)
 		return
 	}
 	call := newCall(route, wsMessageMethod)
@@ -340,7 +340,7 @@ func (g *Gateway) wsMessage(c *ws.Conn, body []byte, binary bool) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, ws.ErrGone) && !errors.Is(err, ws.ErrQueueFull) {
-		g.wsErrorFrame(c, errorFrameMessage(err), stream.requestID)
+		g.wsErrorFrame(c, errorFrameMessage(err), stream.requestID, gatewayerr.AnyReason(err))
 	}
 }
 
@@ -385,13 +385,17 @@ func wsRouteKey(r *routing.Route) string {
 	return r.Key
 }
 
-// wsErrorFrame sends an error frame in Amazon API Gateway's shape.
-func (g *Gateway) wsErrorFrame(c *ws.Conn, msg, requestID string) {
+// wsErrorFrame sends an error frame in Amazon API Gateway's shape, plus
+// the refusal's ErrorInfo reason when it has one (THROTTLED,
+// QUOTA_EXCEEDED, a backend's own, ...), so that clients need not parse
+// the message.
+func (g *Gateway) wsErrorFrame(c *ws.Conn, msg, requestID, reason string) {
 	b, _ := json.Marshal(struct {
 		Message      string `json:"message"`
 		ConnectionID string `json:"connectionId"`
 		RequestID    string `json:"requestId"`
-	}{msg, c.ID, requestID})
+		Reason       string `json:"reason,omitempty"`
+	}{msg, c.ID, requestID, reason})
 	_ = c.Send(b, false)
 }
 

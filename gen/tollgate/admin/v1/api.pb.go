@@ -351,16 +351,19 @@ type Api struct {
 	// reason REQUEST_INVALID. A route's validate_request overrides it.
 	// Default false. Takes effect with the next deployment.
 	ValidateRequests bool `protobuf:"varint,45,opt,name=validate_requests,json=validateRequests,proto3" json:"validate_requests,omitempty"`
-	// Customised responses for the gateway's own refusals on REST and plain
-	// HTTP routes, by type as Amazon API Gateway names them:
+	// Customised responses for the gateway's own refusals on REST, plain
+	// HTTP routes and WebSocket upgrades (a refused $connect is a plain HTTP
+	// response), by type as Amazon API Gateway names them:
 	// DEFAULT_4XX, DEFAULT_5XX, ACCESS_DENIED, UNAUTHORIZED,
 	// MISSING_AUTHENTICATION_TOKEN, INVALID_API_KEY, THROTTLED,
 	// QUOTA_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST_BODY,
 	// BAD_REQUEST_PARAMETERS, INTEGRATION_FAILURE, INTEGRATION_TIMEOUT,
 	// RESOURCE_NOT_FOUND. A refusal's type comes from its ErrorInfo reason;
 	// without a response for it, DEFAULT_4XX or DEFAULT_5XX applies, and
-	// without either the standard google.rpc.Status JSON body. gRPC callers
-	// always get the status. Takes effect with the next deployment.
+	// without either the standard google.rpc.Status JSON body. gRPC,
+	// gRPC-Web and Connect callers always get the status, with its
+	// ErrorInfo reason in their protocol's error details. Takes effect with
+	// the next deployment.
 	GatewayResponses map[string]*GatewayResponse `protobuf:"bytes,46,rep,name=gateway_responses,json=gatewayResponses,proto3" json:"gateway_responses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// HTTP rules for the API's methods from a google.api.Service YAML, as
 	// grpc-gateway's grpc_api_configuration and Cloud Endpoints (ESP) read

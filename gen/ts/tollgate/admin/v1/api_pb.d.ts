@@ -166,16 +166,19 @@ export declare type Api = Message<"tollgate.admin.v1.Api"> & {
   validateRequests: boolean;
 
   /**
-   * Customised responses for the gateway's own refusals on REST and plain
-   * HTTP routes, by type as Amazon API Gateway names them:
+   * Customised responses for the gateway's own refusals on REST, plain
+   * HTTP routes and WebSocket upgrades (a refused $connect is a plain HTTP
+   * response), by type as Amazon API Gateway names them:
    * DEFAULT_4XX, DEFAULT_5XX, ACCESS_DENIED, UNAUTHORIZED,
    * MISSING_AUTHENTICATION_TOKEN, INVALID_API_KEY, THROTTLED,
    * QUOTA_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST_BODY,
    * BAD_REQUEST_PARAMETERS, INTEGRATION_FAILURE, INTEGRATION_TIMEOUT,
    * RESOURCE_NOT_FOUND. A refusal's type comes from its ErrorInfo reason;
    * without a response for it, DEFAULT_4XX or DEFAULT_5XX applies, and
-   * without either the standard google.rpc.Status JSON body. gRPC callers
-   * always get the status. Takes effect with the next deployment.
+   * without either the standard google.rpc.Status JSON body. gRPC,
+   * gRPC-Web and Connect callers always get the status, with its
+   * ErrorInfo reason in their protocol's error details. Takes effect with
+   * the next deployment.
    *
    * @generated from field: map<string, tollgate.admin.v1.GatewayResponse> gateway_responses = 46;
    */

@@ -2063,27 +2063,22 @@ func request_TranscodingTestService_DownloadChunks_0(ctx context.Context, marsha
 	return stream, metadata, nil
 }
 
-var filter_TranscodingTestService_CustomGrammar_0 = &utilities.DoubleArray{Encoding: map[string]int{"name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
-
 func request_TranscodingTestService_CustomGrammar_0(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq CustomGrammarRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	val, ok := pathParams["name"]
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["uuid"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "uuid")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.Uuid, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
-	}
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_CustomGrammar_0); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "uuid", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -2098,19 +2093,16 @@ func local_request_TranscodingTestService_CustomGrammar_0(ctx context.Context, m
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	val, ok := pathParams["name"]
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["uuid"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "uuid")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.Uuid, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
-	}
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_CustomGrammar_0); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "uuid", err)
 	}
 	msg, err := server.CustomGrammar(ctx, &protoReq)
 	return msg, metadata, err
@@ -2161,22 +2153,27 @@ func local_request_TranscodingTestService_CustomGrammar_1(ctx context.Context, m
 	return msg, metadata, err
 }
 
+var filter_TranscodingTestService_CustomGrammar_2 = &utilities.DoubleArray{Encoding: map[string]int{"name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_TranscodingTestService_CustomGrammar_2(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq CustomGrammarRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["uuid"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "uuid")
-	}
-	protoReq.Uuid, err = runtime.String(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "uuid", err)
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_CustomGrammar_2); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -2191,16 +2188,19 @@ func local_request_TranscodingTestService_CustomGrammar_2(ctx context.Context, m
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["uuid"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "uuid")
-	}
-	protoReq.Uuid, err = runtime.String(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "uuid", err)
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_CustomGrammar_2); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.CustomGrammar(ctx, &protoReq)
 	return msg, metadata, err
@@ -2259,7 +2259,7 @@ func local_request_TranscodingTestService_CustomGrammar_3(ctx context.Context, m
 	return msg, metadata, err
 }
 
-var filter_TranscodingTestService_CustomGrammar_4 = &utilities.DoubleArray{Encoding: map[string]int{"name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+var filter_TranscodingTestService_CustomGrammar_4 = &utilities.DoubleArray{Encoding: map[string]int{"path": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
 func request_TranscodingTestService_CustomGrammar_4(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
@@ -2267,13 +2267,13 @@ func request_TranscodingTestService_CustomGrammar_4(ctx context.Context, marshal
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	val, ok := pathParams["name"]
+	val, ok := pathParams["path"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "path")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.Path, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "path", err)
 	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
@@ -2294,13 +2294,13 @@ func local_request_TranscodingTestService_CustomGrammar_4(ctx context.Context, m
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	val, ok := pathParams["name"]
+	val, ok := pathParams["path"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "path")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.Path, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "path", err)
 	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
@@ -2312,22 +2312,13 @@ func local_request_TranscodingTestService_CustomGrammar_4(ctx context.Context, m
 	return msg, metadata, err
 }
 
-var filter_TranscodingTestService_CustomGrammar_5 = &utilities.DoubleArray{Encoding: map[string]int{"path": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+var filter_TranscodingTestService_CustomGrammar_5 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_TranscodingTestService_CustomGrammar_5(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq CustomGrammarRequest
 		metadata runtime.ServerMetadata
-		err      error
 	)
-	val, ok := pathParams["path"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "path")
-	}
-	protoReq.Path, err = runtime.String(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "path", err)
-	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
@@ -2345,55 +2336,11 @@ func local_request_TranscodingTestService_CustomGrammar_5(ctx context.Context, m
 	var (
 		protoReq CustomGrammarRequest
 		metadata runtime.ServerMetadata
-		err      error
 	)
-	val, ok := pathParams["path"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "path")
-	}
-	protoReq.Path, err = runtime.String(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "path", err)
-	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_CustomGrammar_5); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	msg, err := server.CustomGrammar(ctx, &protoReq)
-	return msg, metadata, err
-}
-
-var filter_TranscodingTestService_CustomGrammar_6 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
-
-func request_TranscodingTestService_CustomGrammar_6(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq CustomGrammarRequest
-		metadata runtime.ServerMetadata
-	)
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_CustomGrammar_6); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-	}
-	msg, err := client.CustomGrammar(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
-	return msg, metadata, err
-}
-
-func local_request_TranscodingTestService_CustomGrammar_6(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq CustomGrammarRequest
-		metadata runtime.ServerMetadata
-	)
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_CustomGrammar_6); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.CustomGrammar(ctx, &protoReq)
@@ -3275,13 +3222,13 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 		return
 	})
-	mux.Handle(http.MethodGet, pattern_TranscodingTestService_CustomGrammar_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodPost, pattern_TranscodingTestService_CustomGrammar_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v2/yaml/unbound/{name}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/example/a_bit_of_everything/{uuid}:custom:custom"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3301,7 +3248,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/example/a_bit_of_everything/{uuid}:custom:custom"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/example/a_bit_of_everything/{uuid}:custom"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3315,13 +3262,13 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_CustomGrammar_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPost, pattern_TranscodingTestService_CustomGrammar_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_CustomGrammar_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/example/a_bit_of_everything/{uuid}:custom"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/a:b/{name}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3341,7 +3288,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/a:b/{name}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/x=y/z*/{name}:get:all"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3361,7 +3308,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/x=y/z*/{name}:get:all"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/tail/{path=**}/meta"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3381,7 +3328,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/tail/{path=**}/meta"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/lit:a:b"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3394,26 +3341,6 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 			return
 		}
 		forward_TranscodingTestService_CustomGrammar_5(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
-	})
-	mux.Handle(http.MethodGet, pattern_TranscodingTestService_CustomGrammar_6, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
-		ctx, cancel := context.WithCancel(req.Context())
-		defer cancel()
-		var stream runtime.ServerTransportStream
-		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
-		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/lit:a:b"))
-		if err != nil {
-			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		resp, md, err := local_request_TranscodingTestService_CustomGrammar_6(annotatedContext, inboundMarshaler, server, req, pathParams)
-		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
-		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
-		if err != nil {
-			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		forward_TranscodingTestService_CustomGrammar_6(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Unbound_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -4154,11 +4081,11 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_DownloadChunks_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_TranscodingTestService_CustomGrammar_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodPost, pattern_TranscodingTestService_CustomGrammar_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v2/yaml/unbound/{name}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/example/a_bit_of_everything/{uuid}:custom:custom"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -4175,7 +4102,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/example/a_bit_of_everything/{uuid}:custom:custom"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/example/a_bit_of_everything/{uuid}:custom"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -4188,11 +4115,11 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_CustomGrammar_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPost, pattern_TranscodingTestService_CustomGrammar_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_CustomGrammar_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/example/a_bit_of_everything/{uuid}:custom"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/a:b/{name}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -4209,7 +4136,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/a:b/{name}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/x=y/z*/{name}:get:all"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -4226,7 +4153,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/x=y/z*/{name}:get:all"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/tail/{path=**}/meta"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -4243,7 +4170,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/tail/{path=**}/meta"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/lit:a:b"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -4255,23 +4182,6 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 			return
 		}
 		forward_TranscodingTestService_CustomGrammar_5(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
-	})
-	mux.Handle(http.MethodGet, pattern_TranscodingTestService_CustomGrammar_6, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
-		ctx, cancel := context.WithCancel(req.Context())
-		defer cancel()
-		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/CustomGrammar", runtime.WithHTTPPathPattern("/v1/grammar/lit:a:b"))
-		if err != nil {
-			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		resp, md, err := request_TranscodingTestService_CustomGrammar_6(annotatedContext, inboundMarshaler, client, req, pathParams)
-		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
-		if err != nil {
-			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
-			return
-		}
-		forward_TranscodingTestService_CustomGrammar_6(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Unbound_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -4481,13 +4391,12 @@ var (
 	pattern_TranscodingTestService_Fail_1             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "fail", "code"}, ""))
 	pattern_TranscodingTestService_Download_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "download"))
 	pattern_TranscodingTestService_DownloadChunks_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "chunks"))
-	pattern_TranscodingTestService_CustomGrammar_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v2", "yaml", "unbound", "name"}, ""))
-	pattern_TranscodingTestService_CustomGrammar_1    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "example", "a_bit_of_everything", "uuid"}, "custom:custom"))
-	pattern_TranscodingTestService_CustomGrammar_2    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "example", "a_bit_of_everything", "uuid"}, "custom"))
-	pattern_TranscodingTestService_CustomGrammar_3    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "grammar", "a:b", "name"}, ""))
-	pattern_TranscodingTestService_CustomGrammar_4    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "grammar", "x=y", "z*", "name"}, "get:all"))
-	pattern_TranscodingTestService_CustomGrammar_5    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 3, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "grammar", "tail", "path", "meta"}, ""))
-	pattern_TranscodingTestService_CustomGrammar_6    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "grammar", "lit:a"}, "b"))
+	pattern_TranscodingTestService_CustomGrammar_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "example", "a_bit_of_everything", "uuid"}, "custom:custom"))
+	pattern_TranscodingTestService_CustomGrammar_1    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "example", "a_bit_of_everything", "uuid"}, "custom"))
+	pattern_TranscodingTestService_CustomGrammar_2    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "grammar", "a:b", "name"}, ""))
+	pattern_TranscodingTestService_CustomGrammar_3    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "grammar", "x=y", "z*", "name"}, "get:all"))
+	pattern_TranscodingTestService_CustomGrammar_4    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 3, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "grammar", "tail", "path", "meta"}, ""))
+	pattern_TranscodingTestService_CustomGrammar_5    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "grammar", "lit:a"}, "b"))
 	pattern_TranscodingTestService_Unbound_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v2", "yaml", "unbound", "text"}, ""))
 	pattern_TranscodingTestService_Unbound_1          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v2", "yaml", "unbound"}, ""))
 	pattern_TranscodingTestService_Unbound_2          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v2", "yaml", "unbound", "number"}, "run:now"))
@@ -4538,7 +4447,6 @@ var (
 	forward_TranscodingTestService_CustomGrammar_3    = runtime.ForwardResponseMessage
 	forward_TranscodingTestService_CustomGrammar_4    = runtime.ForwardResponseMessage
 	forward_TranscodingTestService_CustomGrammar_5    = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_CustomGrammar_6    = runtime.ForwardResponseMessage
 	forward_TranscodingTestService_Unbound_0          = runtime.ForwardResponseMessage
 	forward_TranscodingTestService_Unbound_1          = runtime.ForwardResponseMessage
 	forward_TranscodingTestService_Unbound_2          = runtime.ForwardResponseMessage

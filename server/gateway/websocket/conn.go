@@ -231,9 +231,16 @@ func (c *Conn) startTimers() {
 	if c.closed {
 		return
 	}
-	c.maxDur = clk.AfterFunc(c.limits.MaxDuration, func() { c.Close(CloseGoingAway, ReasonMaxDuration) })
-	c.idle = clk.AfterFunc(c.limits.IdleTimeout, c.checkIdle)
-	c.ping = clk.AfterFunc(c.limits.PingInterval, c.keepalive)
+	// A zero limit is none (LimitsOf always fills them in).
+	if c.limits.MaxDuration > 0 {
+		c.maxDur = clk.AfterFunc(c.limits.MaxDuration, func() { c.Close(CloseGoingAway, ReasonMaxDuration) })
+	}
+	if c.limits.IdleTimeout > 0 {
+		c.idle = clk.AfterFunc(c.limits.IdleTimeout, c.checkIdle)
+	}
+	if c.limits.PingInterval > 0 {
+		c.ping = clk.AfterFunc(c.limits.PingInterval, c.keepalive)
+	}
 }
 
 // checkIdle closes an idle connection, or re-arms for the time left: the

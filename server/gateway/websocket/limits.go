@@ -20,15 +20,17 @@ const (
 
 // Limits are the effective limits of one connection.
 type Limits struct {
-	// IdleTimeout closes a connection without data messages for this long.
+	// IdleTimeout closes a connection without data messages for this long
+	// (0: never).
 	IdleTimeout time.Duration
-	// MaxDuration closes a connection this long after it opened.
+	// MaxDuration closes a connection this long after it opened (0:
+	// never).
 	MaxDuration time.Duration
 	// MaxMessageBytes is the largest message read from the client.
 	MaxMessageBytes int64
 	// SendQueueSize is how many messages may wait to be written.
 	SendQueueSize int
-	// PingInterval is how often the client is pinged.
+	// PingInterval is how often the client is pinged (0: never).
 	PingInterval time.Duration
 	// MaxFrameBytes is the largest frame read from the client, or 0 for
 	// no limit beyond MaxMessageBytes.

@@ -17,7 +17,12 @@ import (
 // a REST call) refresh an entry as an authorizer's InvalidateCache
 // permission would.
 func (s *Server) newResponseCache() *cache.Cache {
+	var shared cache.Shared
+	if s.redis != nil {
+		shared = s.redis.cache // only for the stages that opt in
+	}
 	return cache.New(
+		cache.WithShared(shared, 0),
 		cache.WithCodec(grpcproxy.Messages{}),
 		cache.WithLogger(s.log),
 		cache.WithAdminPermission(func(ctx context.Context, call *callinfo.Call) bool {
@@ -32,10 +37,22 @@ func (s *Server) newResponseCache() *cache.Cache {
 }
 
 // flushCache empties a stage's response cache, for the admin API's
-// FlushStageCache: on this node, and on the others sharing its Redis.
-func (s *Server) flushCache(stage string) {
-	s.flushCacheLocal(stage)
+// FlushStageCache: on this node, and on the others sharing its Redis; with
+// a Redis, its shared entries too (a new generation, in one round trip),
+// and the flush fails when Redis does not answer, since the stage's
+// shared entries would then survive it.
+func (s *Server) flushCache(ctx context.Context, stage string) error {
+	if s.respCache == nil {
+		return nil
+	}
+	var err error
+	if s.redis != nil {
+		err = s.respCache.FlushShared(ctx, stage)
+	} else {
+		s.respCache.Flush(stage)
+	}
 	s.tellFleet(topicFlushCache, stage)
+	return err
 }
 
 // flushCacheLocal empties a stage's response cache on this node.

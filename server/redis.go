@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tollgate-gw/tollgate/interceptors/cache/rediscache"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/quota/redisquota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
@@ -32,7 +33,8 @@ type redisState struct {
 	client  redis.UniversalClient
 	limiter *redisthrottle.Limiter
 	quotas  *redisquota.Store
-	bus     *fleetbus.Bus // cache flushes made on one node, for the others
+	cache   *rediscache.Store // the response caches of stages that share theirs
+	bus     *fleetbus.Bus     // cache flushes made on one node, for the others
 }
 
 // openRedis connects the shared state to Config.Redis, or leaves it nil.
@@ -54,6 +56,7 @@ func (s *Server) openRedis() error {
 		client:  c,
 		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log), redisthrottle.WithBreaker(breaker)),
 		quotas:  redisquota.New(c, breaker),
+		cache:   rediscache.New(c, rediscache.WithBreaker(breaker)),
 		bus:     fleetbus.New(c, log),
 	}
 

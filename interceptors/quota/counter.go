@@ -198,6 +198,13 @@ func (c *Counter) shardOf(apiKey string) *shard {
 // many calls wait for it); an error reading them is returned, with ok
 // false, and the call is not counted.
 func (c *Counter) Take(ctx context.Context, plan *adminv1.UsagePlan, apiKey string) (ok bool, remaining int64, resetAt time.Time, err error) {
+	return c.take(ctx, plan, apiKey, false)
+}
+
+// take is Take; with failClosed, a decision the Shared store cannot make
+// returns ErrSharedUnavailable rather than being made from this node's
+// counts.
+func (c *Counter) take(ctx context.Context, plan *adminv1.UsagePlan, apiKey string, failClosed bool) (ok bool, remaining int64, resetAt time.Time, err error) {
 	q := plan.GetQuota()
 	s, e, now, err := c.acquire(ctx, q, plan.GetName(), apiKey)
 	if err != nil {
@@ -210,7 +217,7 @@ func (c *Counter) Take(ctx context.Context, plan *adminv1.UsagePlan, apiKey stri
 	}
 	limit, to := q.GetLimit(), e.to
 	if c.opts.shared != nil {
-		return c.takeShared(ctx, s, e, limit, now)
+		return c.takeShared(ctx, s, e, limit, now, failClosed)
 	}
 	if e.used >= limit {
 		s.mu.Unlock()

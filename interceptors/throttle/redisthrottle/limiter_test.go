@@ -1,6 +1,7 @@
 package redisthrottle_test
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,4 +153,37 @@ func BenchmarkAllowParallel(b *testing.B) {
 			l.Allow("bench", lim, time.Now())
 		}
 	})
+}
+
+// TestAllowOrFail: with Redis up AllowOrFail decides as Allow; with Redis
+// down it fails with throttle.ErrUnavailable at once (the breaker opens)
+// and counts the refusals, while Allow on the same limiter still falls
+// back to the local limiter.
+func TestAllowOrFail(t *testing.T) {
+	r := redistest.Start(t)
+	l := newLimiter(t, r.URL)
+	lim := throttle.Limit{Rate: 0.001, Burst: 2}
+	for i, want := range []bool{true, true, false} {
+		ok, _, err := l.AllowOrFail("k", lim, time.Now())
+		if err != nil || ok != want {
+			t.Fatalf("check %d with Redis up = %v, %v; want %v", i, ok, err, want)
+		}
+	}
+	r.Stop(t)
+	start := time.Now()
+	for i := range 100 {
+		ok, _, err := l.AllowOrFail("k", lim, time.Now())
+		if ok || !errors.Is(err, throttle.ErrUnavailable) {
+			t.Fatalf("check %d with Redis down = %v, %v; want ErrUnavailable", i, ok, err)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("100 checks with Redis down took %s; the breaker should skip Redis", d)
+	}
+	if ok, _ := l.Allow("k", lim, time.Now()); !ok {
+		t.Error("Allow with Redis down refused; want the local limiter's answer (a full bucket)")
+	}
+	if l.FailedClosed() != 100 || l.Fallbacks() != 1 {
+		t.Errorf("FailedClosed = %d, Fallbacks = %d; want 100, 1", l.FailedClosed(), l.Fallbacks())
+	}
 }

@@ -53,6 +53,7 @@ type Limiter struct {
 	timeout  time.Duration
 	failOpen bool
 	log      *slog.Logger
+	leases   *leases // batch mode's tokens, or nil
 
 	fallbacks atomic.Int64 // checks decided without Redis
 	refused   atomic.Int64 // checks refused without Redis (failing closed)
@@ -69,7 +70,7 @@ var _ throttle.FallibleLimiter = (*Limiter)(nil)
 const closedLogInterval = 10 * time.Second
 
 // New returns a Limiter keeping buckets in client. It accepts WithPrefix,
-// WithTimeout, WithLogger, WithBreaker and WithFailClosed. It panics when
+// WithTimeout, WithLogger, WithBreaker, WithFailClosed and WithBatch. It panics when
 // client is nil.
 func New(client redis.UniversalClient, opts ...Option) *Limiter {
 	if client == nil {
@@ -82,8 +83,12 @@ func New(client redis.UniversalClient, opts ...Option) *Limiter {
 	if o.breaker == nil {
 		o.breaker = &redisconn.Breaker{}
 	}
-	return &Limiter{client: client, local: throttle.NewLocalLimiter(), breaker: o.breaker, prefix: o.prefix,
+	l := &Limiter{client: client, local: throttle.NewLocalLimiter(), breaker: o.breaker, prefix: o.prefix,
 		timeout: o.timeout, failOpen: o.failOpen, log: o.log}
+	if o.batch > 0 {
+		l.leases = newLeases(o.batch)
+	}
+	return l
 }
 
 // Allow implements throttle.Limiter: one round trip to Redis, or the local
@@ -127,6 +132,9 @@ func (l *Limiter) allow(key string, limit throttle.Limit) (bool, time.Duration, 
 	}
 	if !(limit.Rate > 0) || limit.Burst < 1 {
 		return false, throttle.BlockedRetryAfter, nil
+	}
+	if l.leases != nil {
+		return l.allowBatched(key, limit)
 	}
 	if !l.breaker.Allow() {
 		return false, 0, errBreakerOpen

@@ -55,7 +55,7 @@ func (s *Server) openRedis() error {
 	breaker := &redisconn.Breaker{}
 	s.redis = &redisState{
 		client:  c,
-		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log), redisthrottle.WithBreaker(breaker)),
+		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log), redisthrottle.WithBreaker(breaker), redisthrottle.WithBatch(s.cfg.RedisThrottleBatch)),
 		quotas:  redisquota.New(c, breaker),
 		cache:   rediscache.New(c, rediscache.WithBreaker(breaker)),
 		bus:     fleetbus.New(c, log),

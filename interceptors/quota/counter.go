@@ -257,7 +257,10 @@ func (c *Counter) Used(ctx context.Context, plan *adminv1.UsagePlan, apiKey stri
 // is negative when calls are given back, and today's stored count may then
 // become negative. A remaining above the limit grants extra calls for the
 // rest of the period. It returns ErrNoQuota for a plan without a quota and
-// an error for a negative remaining.
+// an error for a negative remaining. With a Shared store the count is set
+// there, for every node; when the Shared store fails nothing changes and
+// the error wraps ErrSharedUnavailable, since adjusting this node alone
+// would not hold across the fleet.
 func (c *Counter) Adjust(ctx context.Context, plan *adminv1.UsagePlan, apiKey string, remaining int64) error {
 	q := plan.GetQuota()
 	if q == nil {
@@ -271,8 +274,7 @@ func (c *Counter) Adjust(ctx context.Context, plan *adminv1.UsagePlan, apiKey st
 		return err
 	}
 	if c.opts.shared != nil {
-		c.adjustShared(ctx, s, e, q.GetLimit()-remaining, now)
-		return nil
+		return c.adjustShared(ctx, s, e, q.GetLimit()-remaining, now)
 	}
 	if delta := q.GetLimit() - remaining - e.used; delta != 0 {
 		s.count(e, dayOf(now), delta)

@@ -163,10 +163,11 @@ func (c *Counter) usedShared(ctx context.Context, s *shard, e *entry) (int64, er
 }
 
 // adjustShared is Adjust with a Shared store: it sets the shared count to
-// target and counts the difference here, for the Store. When the shared
-// store fails, it adjusts this node's count as without one. It is called
-// with s locked and returns with s unlocked.
-func (c *Counter) adjustShared(ctx context.Context, s *shard, e *entry, target int64, now time.Time) {
+// target, which every node decides from, and counts the difference here,
+// for the Store. When the shared store fails it changes nothing and
+// returns an error wrapping ErrSharedUnavailable. It is called with s
+// locked and returns with s unlocked.
+func (c *Counter) adjustShared(ctx context.Context, s *shard, e *entry, target int64, now time.Time) error {
 	key, seed, to := sharedKey(e), e.used, e.to
 	s.mu.Unlock()
 	old, err := c.opts.shared.Set(ctx, key, target, seed, to.Add(sharedExpirySlack))
@@ -174,17 +175,14 @@ func (c *Counter) adjustShared(ctx context.Context, s *shard, e *entry, target i
 	defer s.mu.Unlock()
 	if err != nil {
 		c.sharedFailed(err)
-		old = e.used
-	} else {
-		c.sharedAnswered()
+		return fmt.Errorf("quota: adjust: %w: %w", ErrSharedUnavailable, err)
 	}
+	c.sharedAnswered()
 	if delta := target - old; delta != 0 {
 		s.count(e, dayOf(now), delta)
-		if err != nil && e.loaded && e.to.Equal(to) {
-			e.unsynced += delta
-		}
 	}
 	if e.loaded && e.to.Equal(to) {
 		e.used = target
 	}
+	return nil
 }

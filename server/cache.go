@@ -39,16 +39,22 @@ func (s *Server) newResponseCache() *cache.Cache {
 
 // flushCache empties a stage's response cache, for the admin API's
 // FlushStageCache: on this node, and on the others sharing its Redis; with
-// a Redis, its shared entries too (a new generation, in one round trip),
-// and the flush fails when Redis does not answer, since the stage's
-// shared entries would then survive it.
-func (s *Server) flushCache(ctx context.Context, stage string) error {
+// a Redis, its shared entries too (a new generation, in one round trip).
+// For a stage that shares its cache the flush fails when Redis does not
+// answer, since its shared entries would survive it; for another stage
+// the shared flush is only in case it shared its cache before (and would
+// again), and its failure is logged.
+func (s *Server) flushCache(ctx context.Context, stage string, shared bool) error {
 	if s.respCache == nil {
 		return nil
 	}
 	var err error
 	if s.redis != nil {
 		err = s.respCache.FlushShared(ctx, stage)
+		if err != nil && !shared {
+			s.log.Warn("the response cache was flushed on the nodes; its former shared entries in Redis could not be", "stage", stage, "error", err.Error())
+			err = nil
+		}
 	} else {
 		s.respCache.Flush(stage)
 	}

@@ -110,7 +110,9 @@ func getBook(t *testing.T, n *server.Server, key, name string) (title, cacheStat
 // through node A is a hit on node B; a caller's entry is never served to
 // another caller (API keys X and Y, over real sockets); FlushStageCache on
 // B clears it for A (through Redis's generation, and A's memory through
-// the fleet notice); without shared_cache each node caches alone.
+// the fleet notice); with Redis down, calls are served and a flush of the
+// stage fails with UNAVAILABLE, but one of a stage not sharing its cache
+// succeeds; without shared_cache each node caches alone.
 func TestFleetSharedCacheOnRedis(t *testing.T) {
 	f := startRedisFleet(t)
 	keyX, keyY := deploySharedCacheBooks(t, f, true)
@@ -189,6 +191,10 @@ func TestFleetSharedCacheOnRedis(t *testing.T) {
 	_, err := f.admin.FlushStageCache(f.admin.ctx, &adminv1.FlushStageCacheRequest{Name: "apis/books/stages/prod"})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("FlushStageCache with Redis down: %v, want UNAVAILABLE", err)
+	}
+	// A stage whose cache is not shared is flushed on the nodes alone.
+	if _, err := f.admin.FlushStageCache(f.admin.ctx, &adminv1.FlushStageCacheRequest{Name: "apis/shop/stages/live"}); err != nil {
+		t.Fatalf("FlushStageCache of a stage not sharing its cache, with Redis down: %v", err)
 	}
 }
 

@@ -242,7 +242,15 @@ func (c *Cache) lead(srv any, ss grpc.ServerStream, handler grpc.StreamHandler, 
 	if stored != nil && sharedOK {
 		// After the waiting calls were answered; the client's trailers
 		// wait for it, bounded by the shared tier's timeout.
-		c.sharedSet(ss.Context(), l, gen, stored)
+		if c.sharedSet(ss.Context(), l, gen, stored) {
+			// Too large for the shared tier: this node keeps it for its
+			// whole TTL, unless flushed meanwhile.
+			sc.mu.Lock()
+			if sc.epoch == epoch {
+				sc.entries.Set(l.key, stored)
+			}
+			sc.mu.Unlock()
+		}
 	}
 	return err
 }
@@ -285,15 +293,21 @@ func (c *Cache) sharedGet(ctx context.Context, l *lookup) (e *entry, gen string,
 }
 
 // sharedSet stores an entry in the shared tier for the rest of its TTL,
-// unless the stage was flushed since gen.
-func (c *Cache) sharedSet(ctx context.Context, l *lookup, gen string, e *entry) {
+// unless the stage was flushed since gen. It reports whether the shared
+// tier refused the entry for its size.
+func (c *Cache) sharedSet(ctx context.Context, l *lookup, gen string, e *entry) (tooLarge bool) {
 	ttl := e.expires.Sub(c.opts.now())
 	if ttl <= 0 {
-		return
+		return false
 	}
-	if err := c.opts.shared.Set(ctx, l.call.Stage, [32]byte(l.key), gen, encodeEntry(e), ttl); err != nil {
+	err := c.opts.shared.Set(ctx, l.call.Stage, [32]byte(l.key), gen, encodeEntry(e), ttl)
+	if errors.Is(err, ErrTooLarge) {
+		return true
+	}
+	if err != nil {
 		c.opts.logger.Debug("cache: the shared cache failed; the entry stays on this node", "stage", l.call.Stage, "error", err)
 	}
+	return false
 }
 
 // pass makes a call's own backend call, caching nothing.

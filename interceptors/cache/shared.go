@@ -36,6 +36,11 @@ type Shared interface {
 	Flush(ctx context.Context, stage string) error
 }
 
+// ErrTooLarge is what a Shared store's Set returns (wrapped) for a value
+// it does not keep because of its size: the entry is then kept in the
+// node's memory for its whole TTL, as on a stage that does not share.
+var ErrTooLarge = errors.New("cache: the entry is too large for the shared cache")
+
 // DefaultSharedLocalTTL is how long a node keeps in memory an entry of a
 // stage whose cache is shared, at most, unless WithShared says otherwise.
 const DefaultSharedLocalTTL = time.Second

@@ -13,7 +13,7 @@ import (
 
 // sharedEnvs returns two caches (two nodes) whose stage shares its cache
 // in one real Redis, each in front of its own backend.
-func sharedEnvs(tb testing.TB, localTTL time.Duration) (a, b *env) {
+func sharedEnvs(tb testing.TB, localTTL time.Duration, opts ...rediscache.Option) (a, b *env) {
 	tb.Helper()
 	r := redistest.Start(tb)
 	c, err := redisconn.Open(r.URL)
@@ -21,7 +21,7 @@ func sharedEnvs(tb testing.TB, localTTL time.Duration) (a, b *env) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = c.Close() })
-	store := rediscache.New(c)
+	store := rediscache.New(c, opts...)
 	a = newEnv(tb, &backend{}, cache.WithShared(store, localTTL))
 	b = newEnv(tb, &backend{}, cache.WithShared(store, localTTL))
 	for _, e := range []*env{a, b} {
@@ -69,6 +69,24 @@ func TestSharedTier(t *testing.T) {
 	a.get("own", mdPrincipal, "alice")
 	if r := b.get("own", mdPrincipal, "alice"); r.cache != "miss" {
 		t.Fatalf("without shared_cache B got %q, want its own miss", r.cache)
+	}
+}
+
+// TestSharedTierTooLarge: an entry above the shared tier's size limit
+// stays in the node's memory for its whole TTL (not the shared entries'
+// second), and the other node does not see it.
+func TestSharedTierTooLarge(t *testing.T) {
+	a, b := sharedEnvs(t, time.Second, rediscache.WithMaxEntryBytes(100))
+	a.be.pad, b.be.pad = 200, 200
+	if r := a.get("big"); r.cache != "miss" {
+		t.Fatalf("first call: %q", r.cache)
+	}
+	a.clock.Advance(30 * time.Second)
+	if r := a.get("big"); r.cache != "hit" {
+		t.Fatalf("30 s later on A: %q, want a hit from A's memory (TTL 60 s)", r.cache)
+	}
+	if r := b.get("big"); r.cache != "miss" {
+		t.Fatalf("on B: %q, want a miss: the entry was not shared", r.cache)
 	}
 }
 

@@ -163,11 +163,11 @@ func (s *Store) Get(ctx context.Context, stage string, key [32]byte) ([]byte, ti
 }
 
 // Set implements cache.Shared. A value larger than the Store's limit is
-// not stored (and not an error): see TooLarge.
+// not stored: the error wraps cache.ErrTooLarge (see TooLarge).
 func (s *Store) Set(ctx context.Context, stage string, key [32]byte, gen string, value []byte, ttl time.Duration) error {
 	if len(value) > s.maxEntry {
 		s.tooLarge.Add(1)
-		return nil
+		return fmt.Errorf("rediscache: %d bytes, above %d: %w", len(value), s.maxEntry, cache.ErrTooLarge)
 	}
 	ms := max(ttl.Milliseconds(), 1)
 	return s.run(ctx, func(ctx context.Context) error {

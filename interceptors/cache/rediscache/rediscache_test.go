@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/cache/rediscache"
 	"github.com/tollgate-gw/tollgate/internal/redisconn"
 	"github.com/tollgate-gw/tollgate/internal/redistest"
@@ -80,8 +82,8 @@ func TestMaxEntryBytes(t *testing.T) {
 	s := newStore(t, r.URL, rediscache.WithMaxEntryBytes(100))
 	k := sha256.Sum256([]byte("big"))
 	_, _, gen, _ := s.Get(ctx, stage, k)
-	if err := s.Set(ctx, stage, k, gen, bytes.Repeat([]byte("x"), 101), time.Minute); err != nil {
-		t.Fatal(err)
+	if err := s.Set(ctx, stage, k, gen, bytes.Repeat([]byte("x"), 101), time.Minute); !errors.Is(err, cache.ErrTooLarge) {
+		t.Fatalf("Set of 101 bytes with a limit of 100: %v, want cache.ErrTooLarge", err)
 	}
 	if v, _, _, _ := s.Get(ctx, stage, k); v != nil || s.TooLarge() != 1 {
 		t.Fatalf("an entry above the limit: stored %d bytes, TooLarge %d", len(v), s.TooLarge())

@@ -176,7 +176,8 @@ func procLoad(client *http.Client, nodes []*procNode, stop <-chan struct{}) (map
 
 // TestFleetProcesses runs three gateway processes (the tollgate binary) on
 // one PostgreSQL and one Redis, with real clients: a deploy on node A is
-// served by node C; a quota is exact across the three; node C is killed
+// served by node C; a quota is exact across the three, and an account
+// throttle within 1% of rate × time + burst; node C is killed
 // with SIGKILL under load while admin writes go to A: calls to A and B all
 // succeed and every acknowledged write is there afterwards, read through
 // B; PostgreSQL and then Redis are restarted under load: calls keep
@@ -260,8 +261,36 @@ func TestFleetProcesses(t *testing.T) {
 		t.Fatalf("150 calls over 3 processes against a quota of 50: %d admitted, %d refused; want 50 and 100", admitted.Load(), refused.Load())
 	}
 
-	// kill -9 node C under load, with admin writes on A.
+	// An account throttle across the three processes admits within 1% of
+	// rate × time + burst (less under a stall of the machine: the bucket
+	// fills and loses tokens, it never over-admits; the test allows 3%
+	// below).
+	setAccount := func(rate float64, burst int32) {
+		t.Helper()
+		if _, err := adminA.UpdateAccountSettings(adminA.ctx, &adminv1.UpdateAccountSettingsRequest{AccountSettings: &adminv1.AccountSettings{
+			Name: "settings", Throttle: &adminv1.ThrottleSettings{RateLimit: rate, BurstLimit: burst},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the other nodes apply it within milliseconds (BenchmarkFleetPropagation)
+	}
+	const rate, burst = 200, 200
+	setAccount(rate, burst)
 	stop := make(chan struct{})
+	start := time.Now()
+	var window time.Duration
+	time.AfterFunc(3*time.Second, func() { window = time.Since(start); close(stop) })
+	throttled, _ := procLoad(client, nodes, stop)
+	want := rate*window.Seconds() + burst
+	got := float64(throttled[http.StatusOK])
+	t.Logf("account throttle %d/s burst %d over 3 processes, %s: %v; want %.0f 200s (%+.2f%%)", rate, burst, window.Round(time.Millisecond), throttled, want, 100*(got-want)/want)
+	if got > 1.01*want || got < 0.97*want || throttled[http.StatusTooManyRequests] == 0 {
+		t.Errorf("admitted %.0f calls over 3 processes, want %.0f (+1%%, -3%%) and some throttled", got, want)
+	}
+	setAccount(100000, 100000)
+
+	// kill -9 node C under load, with admin writes on A.
+	stop = make(chan struct{})
 	var loadCodes map[int]int64
 	var firstBad string
 	loadDone := make(chan struct{})
@@ -327,13 +356,8 @@ func TestFleetProcesses(t *testing.T) {
 	}
 	procWaitServes(t, client, b, "/live/hello", "v3")
 
-	// Redis restarts under load (an account throttle puts it on every
+	// Redis restarts under load (the account throttle puts it on every
 	// call's path): calls keep succeeding.
-	if _, err := adminA.UpdateAccountSettings(adminA.ctx, &adminv1.UpdateAccountSettingsRequest{AccountSettings: &adminv1.AccountSettings{
-		Name: "settings", Throttle: &adminv1.ThrottleSettings{RateLimit: 100000, BurstLimit: 100000},
-	}}); err != nil {
-		t.Fatal(err)
-	}
 	rd.Stop(t)
 	rd.Restart(t)
 	close(stop)

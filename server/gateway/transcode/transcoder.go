@@ -96,12 +96,12 @@ var _ http.Handler = (*Transcoder)(nil)
 // of every type they use) are in files, into a Transcoder that calls them
 // on conn.
 //
-// Every unary and server-streaming method gets the bindings of its
-// google.api.http rule (the rule, then its additional_bindings), or, without
-// a rule, the default binding POST /pkg.Service/Method with the whole
-// request as the JSON body. Client-streaming and bidirectional methods get
-// no binding: a request for one of their rules' paths, or their default
-// path, is answered with 501 Not Implemented.
+// Every method gets the bindings of its google.api.http rule (the rule,
+// then its additional_bindings), or, without a rule, the default binding
+// POST /pkg.Service/Method with the whole request as the JSON body.
+// Client-streaming and bidirectional methods take a stream of JSON
+// messages as their body; a rule of theirs that grpc-gateway's generator
+// refuses for them is answered with 501 Not Implemented.
 //
 // New returns an error, naming the method and binding, for a rule that
 // grpc-gateway's generator would reject (a path variable or body naming no
@@ -284,10 +284,6 @@ func (t *Transcoder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.mux.ServeHTTP(w, r)
 }
 
-// Bindings returns every binding the Transcoder serves, in the order of the
-// services and methods given to New, each method's rule before its
-// additional bindings. Client-streaming and bidirectional methods have
-// none. The caller may change the returned slice.
 // boundTemplate is a binding's parsed path and HTTP method.
 type boundTemplate struct {
 	tpl    *pathtemplate.Template
@@ -306,6 +302,9 @@ func (t *Transcoder) allowed(path string) []string {
 	return out
 }
 
+// Bindings returns every binding the Transcoder serves, in the order of the
+// services and methods given to New, each method's rule before its
+// additional bindings. The caller may change the returned slice.
 func (t *Transcoder) Bindings() []Binding {
 	out := make([]Binding, len(t.bindings))
 	for i, c := range t.bindings {

@@ -173,6 +173,7 @@ func (t *Transcoder) serveBidi(ctx context.Context, cancel context.CancelFunc, c
 	}
 
 	sender := &bidiSender{done: make(chan struct{})}
+	in.values.r = stoppableReader{r: in.values.r, stopped: &sender.stopped}
 	go sender.run(stream, in, cancel)
 	defer sender.stop(req, rc, cancel)
 
@@ -202,8 +203,9 @@ func (t *Transcoder) serveBidi(ctx context.Context, cancel context.CancelFunc, c
 
 // bidiSender sends a bidirectional call's request messages.
 type bidiSender struct {
-	done chan struct{} // closed when run returns
-	eof  atomic.Bool   // the body was read to its end
+	done    chan struct{} // closed when run returns
+	eof     atomic.Bool   // the body was read to its end
+	stopped atomic.Bool   // the body must not be read any more
 
 	mu  sync.Mutex
 	err error // the request's own error (bad or oversized message)
@@ -256,6 +258,10 @@ func (s *bidiSender) stop(req *http.Request, rc *http.ResponseController, cancel
 		return
 	default:
 	}
+	// No Read starts after this; one in progress ends at the deadline (a
+	// wrapper that moves the deadline after a Read returned data cannot
+	// keep run reading either).
+	s.stopped.Store(true)
 	if err := rc.SetReadDeadline(time.Now()); err != nil && req.ProtoMajor > 1 && req.Body != nil {
 		// Without deadlines, closing an HTTP/2 body ends a Read in
 		// progress as well.
@@ -308,4 +314,22 @@ func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // fail answers a call that failed before its response started.
 func (w *streamWriter) fail(ctx context.Context, t *Transcoder, outbound runtime.Marshaler, req *http.Request, err error) {
 	runtime.HTTPError(ctx, t.mux, outbound, w, req, err)
+}
+
+// errStopped is what a stopped request body's Read returns.
+var errStopped = errors.New("transcode: the call ended; the request body is no longer read")
+
+// stoppableReader is a request body that fails every Read once stopped is
+// set.
+type stoppableReader struct {
+	r       io.Reader
+	stopped *atomic.Bool
+}
+
+// Read reads from the body unless it was stopped.
+func (s stoppableReader) Read(p []byte) (int, error) {
+	if s.stopped.Load() {
+		return 0, errStopped
+	}
+	return s.r.Read(p)
 }

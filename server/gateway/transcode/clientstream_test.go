@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -311,4 +312,54 @@ func h2cClient() *http.Client {
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	tr.DialContext = (&net.Dialer{}).DialContext
 	return &http.Client{Transport: tr, Timeout: testTimeout}
+}
+
+// TestBidiClientGone: a client whose connection goes away in the middle
+// of a bidirectional call, its request body still open, ends the handler
+// (no goroutine is left reading the body or waiting for the backend).
+func TestBidiClientGone(t *testing.T) {
+	g := startExample(t)
+	returned := make(chan struct{}, 4)
+	url := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.tc.ServeHTTP(w, r)
+		returned <- struct{}{}
+	}))
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2.0"} {
+		t.Run(proto, func(t *testing.T) {
+			conns := make(chan net.Conn, 1)
+			tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err == nil {
+					conns <- c
+				}
+				return c, err
+			}}
+			if proto == "HTTP/2.0" {
+				tr.Protocols = new(http.Protocols)
+				tr.Protocols.SetUnencryptedHTTP2(true)
+			}
+			client := &http.Client{Transport: tr, Timeout: testTimeout}
+			pr, pw := io.Pipe()
+			defer func() { _ = pw.Close() }()
+			req, err := http.NewRequest(http.MethodPost, url+bidiPath, pr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _, _ = io.WriteString(pw, `{"message":"a"}`+"\n") }()
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			if line, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil || !strings.HasPrefix(line, `{"result":`) {
+				t.Fatalf("first line %q: %v", line, err)
+			}
+			_ = (<-conns).Close()
+			select {
+			case <-returned:
+			case <-time.After(testTimeout):
+				t.Fatal("the handler did not return after the client went away")
+			}
+		})
+	}
 }

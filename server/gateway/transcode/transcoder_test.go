@@ -655,3 +655,51 @@ func TestNewValidatesOptions(t *testing.T) {
 		t.Errorf("New with no services: %v", err)
 	}
 }
+
+// TestHeaderMapping: an API's request header patterns forward matching
+// headers under their own name, never the gateway's or gRPC's own; its
+// response_metadata_as_headers writes response metadata unprefixed.
+func TestHeaderMapping(t *testing.T) {
+	g := startExample(t, transcode.WithHeaderMapping(transcode.HeaderMapping{
+		RequestHeaders:            []string{"x-*", "Cookie"},
+		ResponseMetadataAsHeaders: true,
+	}))
+	r := g.do(t, request{method: "POST", path: "/v1/echo", body: `{}`, header: map[string]string{
+		"X-Custom": "c", "Cookie": "k=v", "X-Tollgate-Stage": "forged", "X-Forwarded-For": "10.0.0.1",
+		"Grpc-Timeout": "5S", "X-Echo-Color": "blue", "TE": "trailers",
+	}})
+	if r.status != 200 {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	md := <-g.metadata
+	for k, want := range map[string][]string{
+		"x-custom":         {"c"},
+		"cookie":           {"k=v"},
+		"x-echo-color":     {"blue"},
+		"x-tollgate-stage": nil,
+		"x-forwarded-for":  {"10.0.0.1, 127.0.0.1"}, // grpc-gateway's own, once
+		"grpc-timeout":     nil,
+	} {
+		if diff := cmp.Diff(want, md.Get(k)); diff != "" {
+			t.Errorf("metadata %s (-want +got):\n%s", k, diff)
+		}
+	}
+	if got := r.header.Get("X-Echo-Color"); got != "blue" {
+		t.Errorf("X-Echo-Color = %q; headers %v", got, r.header)
+	}
+	if got := r.trailer.Get("X-Echo-Trailer"); got != "done" {
+		t.Errorf("trailer X-Echo-Trailer = %q; trailers %v", got, r.trailer)
+	}
+	for k := range r.header {
+		if strings.HasPrefix(k, "Grpc-Metadata-") {
+			t.Errorf("prefixed header %s", k)
+		}
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+
+	if _, err := transcode.New(protoregistry.GlobalFiles, nil, fakeConn{}, transcode.WithHeaderMapping(transcode.HeaderMapping{RequestHeaders: []string{"grpc-*"}})); err == nil {
+		t.Error("New accepted a pattern naming grpc-*")
+	}
+}

@@ -143,6 +143,7 @@ var serveFlagEnv = map[string]string{
 	"store":                  "TOLLGATE_STORE",
 	"redis":                  "TOLLGATE_REDIS",
 	"websocket-entry-ttl":    "TOLLGATE_WEBSOCKET_ENTRY_TTL",
+	"redis-throttle-batch":   "TOLLGATE_REDIS_THROTTLE_BATCH",
 	"tls-listen":             "TOLLGATE_TLS_LISTEN",
 	"tls-cert-file":          "TOLLGATE_TLS_CERT_FILE",
 	"tls-key-file":           "TOLLGATE_TLS_KEY_FILE",
@@ -191,6 +192,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"`URL` of a Redis shared by several gateway processes (redis://host:6379/0; ?addr=host:port for more cluster seeds, ?master_name= for Sentinel), sharing their throttles and quotas; when it fails, limits fall back to each node's own; give a password through TOLLGATE_REDIS")
 	fs.DurationVar(&cfg.WebSocketEntryTTL, "websocket-entry-ttl", d.WebSocketEntryTTL,
 		"with --redis, how long a WebSocket connection's entry in Redis outlives its node's last heartbeat: another node's callbacks to the connections of a node that died answer 410 within it; 0: 30s")
+	fs.DurationVar(&cfg.RedisThrottleBatch, "redis-throttle-batch", d.RedisThrottleBatch,
+		"with --redis, take throttle tokens from Redis in leases of at most rate × `DURATION` (e.g. 10ms) and spend them locally, instead of one Redis round trip per check; trades accuracy (up to one lease per node over the limit) for latency and Redis load; 0: one round trip per check (exact); at most 1s")
 	fs.StringVar(&cfg.TLSListenAddr, "tls-listen", d.TLSListenAddr,
 		"`host:port` of the data plane's TLS listener (HTTPS and gRPC over TLS on one port), beside --listen; needs --tls-cert-file and --tls-key-file; empty: no TLS listener")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", d.TLSCertFile,

@@ -39,6 +39,7 @@ import (
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
+	ws "github.com/tollgate-gw/tollgate/server/gateway/websocket"
 )
 
 // Metadata entries the gateway reads. Every "x-tollgate-" entry is removed
@@ -196,9 +197,8 @@ type Gateway struct {
 	// HTTP requests (WithMetadataHeaders, WithRequestHeaders).
 	metadataHeaders []string
 	requestHeaders  []string
-	ws              *webSockets // WebSocket connections and their callback API
-	adminCheck      func(token string) bool
-	publicURL       string
+	ws              *ws.Handler // WebSocket connections and their callback API
+	wsConfig        ws.Config   // its options, until New builds it
 	// serverCreds are the gRPC server's transport credentials, or nil.
 	serverCreds credentials.TransportCredentials
 	backendTLS  backendTLSConfigs // integrations' backend_tls
@@ -285,7 +285,7 @@ func New(opts ...Option) (*Gateway, error) {
 		// the WebSocket callback API, is unary and has its own
 		// authentication.
 		grpc.ChainStreamInterceptor(g.serverChain...),
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(g.logger), g.ws.service.UnaryServerInterceptor()),
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(g.logger), g.ws.Service().UnaryServerInterceptor()),
 		grpc.MaxRecvMsgSize(g.maxRecvMsgSize),
 		// Limits of the native transport (ServeGRPC), as the HTTP/2
 		// server's: bounded streams per connection; grpc-go also bounds
@@ -302,7 +302,7 @@ func New(opts ...Option) (*Gateway, error) {
 		grpc.InitialWindowSize(window),
 		grpc.InitialConnWindowSize(connWindow),
 	)
-	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.service)
+	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.Service())
 	g.inproc = bufconn.Listen(1 << 20)
 	g.serving.Add(1)
 	go func() {
@@ -355,7 +355,7 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 	}
 	g.current.Store(next)
 	g.upstreams.reload()
-	g.closeRetiredWebSockets(next.table)
+	g.ws.CloseRetired(next.table)
 	g.adjustBackends(next, added, retired, cfg.Delta)
 	// Retired runtimes stay reachable by in-process calls only while such
 	// calls run: the last one to end frees them. A new runtime may carry
@@ -699,7 +699,7 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeWebSocketsTimeout)
-	g.shutdownWebSockets(ctx)
+	g.ws.Shutdown(ctx)
 	cancel()
 	g.grpcServer.Stop()
 	_ = g.inprocConn.Close()
@@ -713,7 +713,7 @@ func (g *Gateway) Close() error {
 // waits for their $disconnect integrations, waits for running calls to
 // finish, then closes the data plane.
 func (g *Gateway) GracefulStop(ctx context.Context) {
-	g.shutdownWebSockets(ctx)
+	g.ws.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() {
 		g.grpcServer.GracefulStop()

@@ -104,7 +104,7 @@ func (s *Service) markStagesOf(api string) {
 	m.mappings = true
 }
 
-// takeMarks returns the marks and clears them.
+// take returns the marks and clears them.
 func (m *deployedMarks) take() (stages map[string]bool, prefixes []string, mappings bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -295,7 +295,8 @@ func (s *Service) putDeployed(ctx context.Context, tx store.Tx, st *adminv1.Stag
 	return s.putDeployedFrom(ctx, tx, st, nil)
 }
 
-// putDeployedFrom is putDeployed taking decoded deployments from also too.
+// putDeployedFrom is putDeployed that also takes decoded deployments from
+// also (those of the cache before a full read) instead of reading them.
 func (s *Service) putDeployedFrom(ctx context.Context, tx store.Tx, st *adminv1.Stage, also map[string]*servedDeployment) error {
 	c := &s.deployed
 	get := func(tx store.Tx, name string) (*adminv1.Deployment, error) {

@@ -32,6 +32,10 @@ type DeployedConfig struct {
 	Delta bool
 	// Removed names the stages no longer served (with Delta).
 	Removed []string
+	// TLSChanged reports that the domain mappings or the certificates
+	// may have changed since the previous DeployedChanges (always, without
+	// Delta): the TLS port's certificates need reloading only then.
+	TLSChanged bool
 }
 
 // deployedCache is what the last read of the deployed configuration
@@ -53,6 +57,7 @@ type deployedCache struct {
 	// pendingAll means everything was read again since.
 	pending    map[string]bool
 	pendingAll bool
+	pendingTLS bool // domain mappings or certificates written since
 
 	marks deployedMarks
 }
@@ -70,6 +75,7 @@ type deployedMarks struct {
 	stages   map[string]bool // stage names written
 	prefixes []string        // "apis/x/stages/": every stage of a deleted API
 	mappings bool
+	certs    bool // certificates written
 }
 
 // markChanged records a write of kind to name (deleted, or created or
@@ -91,6 +97,8 @@ func (s *Service) markChanged(kind store.Kind, name string, deleted bool) {
 		m.stages[name] = true
 	case kindDomainMappings:
 		m.mappings = true
+	case kindCertificates:
+		m.certs = true
 	}
 }
 
@@ -105,12 +113,12 @@ func (s *Service) markStagesOf(api string) {
 }
 
 // take returns the marks and clears them.
-func (m *deployedMarks) take() (stages map[string]bool, prefixes []string, mappings bool) {
+func (m *deployedMarks) take() (stages map[string]bool, prefixes []string, mappings, certs bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	stages, prefixes, mappings = m.stages, m.prefixes, m.mappings
-	m.stages, m.prefixes, m.mappings = nil, nil, false
-	return stages, prefixes, mappings
+	stages, prefixes, mappings, certs = m.stages, m.prefixes, m.mappings, m.certs
+	m.stages, m.prefixes, m.mappings, m.certs = nil, nil, false, false
+	return stages, prefixes, mappings, certs
 }
 
 // ForgetDeployed drops what Deployed keeps, so that its next call reads
@@ -175,7 +183,7 @@ func (s *Service) DeployedChanges(ctx context.Context) (DeployedConfig, error) {
 	if err := s.refreshDeployed(ctx); err != nil {
 		return DeployedConfig{}, err
 	}
-	out := DeployedConfig{DomainMappings: c.mappings, Delta: !c.pendingAll}
+	out := DeployedConfig{DomainMappings: c.mappings, Delta: !c.pendingAll, TLSChanged: c.pendingAll || c.pendingTLS}
 	if c.pendingAll {
 		for _, ds := range c.stages {
 			out.Stages = append(out.Stages, ds)
@@ -191,7 +199,7 @@ func (s *Service) DeployedChanges(ctx context.Context) (DeployedConfig, error) {
 	}
 	slices.SortFunc(out.Stages, func(a, b DeployedStage) int { return strings.Compare(a.Stage.GetName(), b.Stage.GetName()) })
 	slices.Sort(out.Removed)
-	c.pending, c.pendingAll = nil, false
+	c.pending, c.pendingAll, c.pendingTLS = nil, false, false
 	return out, nil
 }
 
@@ -201,10 +209,11 @@ func (s *Service) refreshDeployed(ctx context.Context) error {
 	c := &s.deployed
 	// Marks taken before the read began name writes the read sees; a
 	// write committed meanwhile marks again, for the next read.
-	stageMarks, prefixes, mappings := c.marks.take()
+	stageMarks, prefixes, mappings, certs := c.marks.take()
 	if !c.valid {
 		return s.readAllDeployed(ctx)
 	}
+	c.pendingTLS = c.pendingTLS || mappings || certs
 	if len(stageMarks) == 0 && len(prefixes) == 0 && !mappings {
 		return nil
 	}

@@ -609,7 +609,7 @@ func (g *Gateway) buildOnce(cfg routing.Config, prev *servedTable, rests *restIn
 		}
 		return next, errs, runtimeErrs
 	}
-	runtimes := map[*routing.Stage]*stageRuntime{}
+	var runtimes cowmap.Builder[*routing.Stage, *stageRuntime]
 	for _, st := range table.Stages() {
 		for _, s := range withCanary(st) {
 			rt, err := g.stageRuntime(s, reusableRuntime(prev, s), rests)
@@ -617,10 +617,10 @@ func (g *Gateway) buildOnce(cfg routing.Config, prev *servedTable, rests *restIn
 				runtimeErrs = append(runtimeErrs, &routing.StageError{Stage: st.Name, Deployment: s.Deployment, Canary: s.IsCanary, Err: err})
 				continue
 			}
-			runtimes[s] = rt
+			runtimes.Set(s, rt)
 		}
 	}
-	next.stages = cowmap.From(runtimes)
+	next.stages = runtimes.Map()
 	return next, errs, runtimeErrs
 }
 

@@ -21,7 +21,7 @@ class AccessLogSettings(_message.Message):
     def __init__(self, enabled: bool = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Api(_message.Message):
-    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "deployment_retention", "description", "display_name", "etag", "file_descriptor_set", "gateway_responses", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "service_config_yaml", "uid", "update_time", "validate_requests"]
+    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "deployment_retention", "description", "display_name", "etag", "file_descriptor_set", "gateway_responses", "header_mapping", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "service_config_yaml", "uid", "update_time", "validate_requests"]
     class ApiKeySource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
     class Protocol(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -46,6 +46,7 @@ class Api(_message.Message):
     ETAG_FIELD_NUMBER: _ClassVar[int]
     FILE_DESCRIPTOR_SET_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    HEADER_MAPPING_FIELD_NUMBER: _ClassVar[int]
     IP_POLICY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +69,7 @@ class Api(_message.Message):
     etag: str
     file_descriptor_set: bytes
     gateway_responses: _containers.MessageMap[str, GatewayResponse]
+    header_mapping: HeaderMapping
     ip_policy: _common_pb2.IpPolicy
     name: str
     protocol: Api.Protocol
@@ -77,7 +79,7 @@ class Api(_message.Message):
     uid: str
     update_time: _timestamp_pb2.Timestamp
     validate_requests: bool
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., deployment_retention: _Optional[int] = ..., validate_requests: bool = ..., gateway_responses: _Optional[_Mapping[str, GatewayResponse]] = ..., service_config_yaml: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., deployment_retention: _Optional[int] = ..., validate_requests: bool = ..., gateway_responses: _Optional[_Mapping[str, GatewayResponse]] = ..., header_mapping: _Optional[_Union[HeaderMapping, _Mapping]] = ..., service_config_yaml: _Optional[str] = ...) -> None: ...
 
 class ApiSnapshot(_message.Message):
     __slots__ = ["api", "authorizers", "routes"]
@@ -234,6 +236,14 @@ class GatewayResponse(_message.Message):
     status_code: int
     def __init__(self, status_code: _Optional[int] = ..., response_headers: _Optional[_Mapping[str, str]] = ..., body_template: _Optional[str] = ..., content_type: _Optional[str] = ...) -> None: ...
 
+class HeaderMapping(_message.Message):
+    __slots__ = ["request_headers_to_metadata", "response_metadata_as_headers"]
+    REQUEST_HEADERS_TO_METADATA_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_METADATA_AS_HEADERS_FIELD_NUMBER: _ClassVar[int]
+    request_headers_to_metadata: _containers.RepeatedScalarFieldContainer[str]
+    response_metadata_as_headers: bool
+    def __init__(self, request_headers_to_metadata: _Optional[_Iterable[str]] = ..., response_metadata_as_headers: bool = ...) -> None: ...
+
 class HttpMatch(_message.Message):
     __slots__ = ["method", "path"]
     METHOD_FIELD_NUMBER: _ClassVar[int]
@@ -362,7 +372,9 @@ class RouteSettings(_message.Message):
     def __init__(self, throttle: _Optional[_Union[_common_pb2.ThrottleSettings, _Mapping]] = ..., caching_enabled: bool = ..., cache_ttl_seconds: _Optional[int] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ...) -> None: ...
 
 class Stage(_message.Message):
-    __slots__ = ["access_log", "cache", "canary", "cors", "create_time", "default_throttle", "deployment", "description", "etag", "grpc_reflection_enabled", "ip_policy", "name", "openapi_document_enabled", "route_settings", "tracing", "uid", "update_time", "variables", "websocket"]
+    __slots__ = ["access_log", "cache", "canary", "cors", "create_time", "default_throttle", "deployment", "description", "etag", "grpc_reflection_enabled", "ip_policy", "name", "openapi_document_enabled", "redis_failure_mode", "route_settings", "shared_cache", "tracing", "uid", "update_time", "variables", "websocket"]
+    class RedisFailureMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = []
     class RouteSettingsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -390,7 +402,12 @@ class Stage(_message.Message):
     IP_POLICY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     OPENAPI_DOCUMENT_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    REDIS_FAILURE_MODE_FAIL_CLOSED: Stage.RedisFailureMode
+    REDIS_FAILURE_MODE_FAIL_OPEN: Stage.RedisFailureMode
+    REDIS_FAILURE_MODE_FIELD_NUMBER: _ClassVar[int]
+    REDIS_FAILURE_MODE_UNSPECIFIED: Stage.RedisFailureMode
     ROUTE_SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_CACHE_FIELD_NUMBER: _ClassVar[int]
     TRACING_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -409,13 +426,15 @@ class Stage(_message.Message):
     ip_policy: _common_pb2.IpPolicy
     name: str
     openapi_document_enabled: bool
+    redis_failure_mode: Stage.RedisFailureMode
     route_settings: _containers.MessageMap[str, RouteSettings]
+    shared_cache: bool
     tracing: TracingSettings
     uid: str
     update_time: _timestamp_pb2.Timestamp
     variables: _containers.ScalarMap[str, str]
     websocket: _websocket_pb2.WebSocketSettings
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., deployment: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., default_throttle: _Optional[_Union[_common_pb2.ThrottleSettings, _Mapping]] = ..., route_settings: _Optional[_Mapping[str, RouteSettings]] = ..., cache: _Optional[_Union[CacheSettings, _Mapping]] = ..., canary: _Optional[_Union[CanarySettings, _Mapping]] = ..., access_log: _Optional[_Union[AccessLogSettings, _Mapping]] = ..., tracing: _Optional[_Union[TracingSettings, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., websocket: _Optional[_Union[_websocket_pb2.WebSocketSettings, _Mapping]] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., openapi_document_enabled: bool = ..., grpc_reflection_enabled: bool = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., deployment: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., default_throttle: _Optional[_Union[_common_pb2.ThrottleSettings, _Mapping]] = ..., route_settings: _Optional[_Mapping[str, RouteSettings]] = ..., cache: _Optional[_Union[CacheSettings, _Mapping]] = ..., canary: _Optional[_Union[CanarySettings, _Mapping]] = ..., access_log: _Optional[_Union[AccessLogSettings, _Mapping]] = ..., tracing: _Optional[_Union[TracingSettings, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., websocket: _Optional[_Union[_websocket_pb2.WebSocketSettings, _Mapping]] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., openapi_document_enabled: bool = ..., grpc_reflection_enabled: bool = ..., redis_failure_mode: _Optional[_Union[Stage.RedisFailureMode, str]] = ..., shared_cache: bool = ...) -> None: ...
 
 class TracingSettings(_message.Message):
     __slots__ = ["enabled"]

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/metadata"
-
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/server/admin"
@@ -21,11 +19,7 @@ func (s *Server) newResponseCache() *cache.Cache {
 		cache.WithCodec(grpcproxy.Messages{}),
 		cache.WithLogger(s.log),
 		cache.WithAdminPermission(func(ctx context.Context, call *callinfo.Call) bool {
-			key := cache.AdminTokenHeader
-			if call.Protocol == callinfo.REST {
-				key = callinfo.HeaderMetadataPrefix + key
-			}
-			vs := metadata.ValueFromIncomingContext(ctx, key)
+			vs := call.HeaderValues(ctx, cache.AdminTokenHeader)
 			return len(vs) == 1 && s.adminAuth.Check(vs[0])
 		}),
 	)

@@ -89,10 +89,9 @@ func (s *Server) buildDataPlane() error {
 		gateway.WithPublicURL(s.cfg.PublicURL),
 		gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets),
 		gateway.WithStreamWindow(int32(s.cfg.StreamWindow)),
-		// What the policies read from HTTP requests: the API key as a
-		// gRPC client sends it, the response cache's request headers.
+		// What the policies read from plain HTTP requests as metadata:
+		// the API key as a gRPC client sends it.
 		gateway.WithMetadataHeaders(apikey.MetadataKey),
-		gateway.WithRequestHeaders("Cache-Control", cache.AdminTokenHeader),
 		gateway.WithTrustedProxies(trusted),
 		// Calls on TLS connections see their TLS state (client certificates).
 		gateway.WithServerCredentials(connsplit.Credentials()),

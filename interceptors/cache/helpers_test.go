@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,8 @@ const (
 	mdHTTPMethod = "x-test-http-method"
 	mdHTTPPath   = "x-test-http-path"
 	mdQuery      = "x-test-query"
+	// mdHeader starts the entries that become a REST call's HTTP headers.
+	mdHeader = "x-test-header-"
 	mdInvalidate = "x-test-may-invalidate"
 	mdDeployment = "x-test-deployment"
 )
@@ -142,6 +145,12 @@ func newEnv(t *testing.T, be *backend, opts ...cache.Option) *env {
 		if m := first(mdHTTPMethod); m != "" {
 			call.Protocol = callinfo.REST
 			call.HTTPMethod, call.HTTPPath, call.RawQuery = m, first(mdHTTPPath), first(mdQuery)
+			call.Header = http.Header{}
+			for k, vs := range md {
+				if name, ok := strings.CutPrefix(k, mdHeader); ok {
+					call.Header[http.CanonicalHeaderKey(name)] = vs
+				}
+			}
 		}
 		call.MayInvalidateCache = first(mdInvalidate) == "yes"
 		if d := first(mdDeployment); d != "" {

@@ -18,13 +18,6 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
 )
 
-// HeaderMetadataPrefix starts the metadata entries through which the data
-// plane hands a transcoded REST call's HTTP headers to the policy
-// interceptors: "x-tollgate-header-" + the lowercase header name. The
-// gateway sets them only on its own in-process calls, and the proxy removes
-// every x-tollgate-* entry before a backend call.
-const HeaderMetadataPrefix = "x-tollgate-header-"
-
 // Protocol is how the client called.
 type Protocol int
 
@@ -110,6 +103,13 @@ type Call struct {
 	// encoded), for plain HTTP and transcoded routes alike, so that
 	// Resource(), authorizers and cache keys see what the backend will.
 	HTTPMethod, HTTPPath, RawQuery string
+	// Header holds the request headers of a REST call (transcoded or a
+	// plain HTTP route) as the client sent them, after the gateway
+	// replaced the forwarding headers; nil for gRPC and WebSocket calls,
+	// whose headers are the call's incoming metadata. Read-only: it is the
+	// HTTP request's own. Read headers with [Call.HeaderValues], which
+	// knows where each protocol keeps them.
+	Header http.Header
 	// SourceIP is the client's address, without port.
 	SourceIP string
 	// UserAgent is the client's User-Agent (gRPC: its user-agent
@@ -194,14 +194,31 @@ func IsInternal(key string) bool {
 	return len(key) >= len(InternalPrefix) && strings.EqualFold(key[:len(InternalPrefix)], InternalPrefix)
 }
 
-// StripInternal removes the gateway's own headers (IsInternal) from h: what
-// a client sent under those names reaches no backend.
-func StripInternal(h http.Header) {
-	for k := range h {
+// StripInternal removes the gateway's own entries (IsInternal) from an
+// HTTP header or gRPC metadata map: what a client sent under those names
+// reaches no backend, authorizer or integration. It is the one place the
+// rule is applied to what leaves the gateway: the gRPC proxy's outgoing
+// metadata (gRPC, REST and web-client calls), the HTTP proxy's headers
+// (plain HTTP routes), and the request headers of WebSocket $connect
+// integrations and REQUEST authorizers. Nothing the gateway reads of a
+// call is taken from such an entry either: the gateway's facts about a
+// call travel in its [Call], in the context.
+func StripInternal[M ~map[string][]string](m M) {
+	for k := range m {
 		if IsInternal(k) {
-			delete(h, k)
+			delete(m, k)
 		}
 	}
+}
+
+// HeaderValues returns the values of a request header of the call (any
+// case): from Header for a REST call, else from the incoming metadata,
+// where gRPC and WebSocket calls have their headers under lowercase names.
+func (c *Call) HeaderValues(ctx context.Context, name string) []string {
+	if c.Protocol == REST {
+		return c.Header.Values(name)
+	}
+	return metadata.ValueFromIncomingContext(ctx, strings.ToLower(name))
 }
 
 // Fact names a part of the call record that one policy writes and others

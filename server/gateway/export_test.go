@@ -21,3 +21,11 @@ func (g *Gateway) RESTCallsInFlight() int {
 	})
 	return n
 }
+
+// PendingStreamingRESTCalls returns how many streaming transcoded calls
+// wait in restCalls for routing to take their restRequest.
+func (g *Gateway) PendingStreamingRESTCalls() int {
+	n := 0
+	g.restCalls.Range(func(any, any) bool { n++; return true })
+	return n
+}

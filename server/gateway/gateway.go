@@ -45,14 +45,12 @@ const (
 	// StageMetadataKey selects the stage of a gRPC call: a stage resource
 	// name, "api/stage", or a stage ID.
 	StageMetadataKey = "x-tollgate-stage"
-	// stageRefMetadataKey pins a transcoded call to the compiled stage that
-	// matched it. Trusted only on in-process calls, as are the entries
-	// below, which describe the HTTP request of a transcoded call.
-	stageRefMetadataKey   = "x-tollgate-stage-ref"
-	httpMethodMetadataKey = "x-tollgate-http-method"
-	httpPathMetadataKey   = "x-tollgate-http-path"
-	httpQueryMetadataKey  = "x-tollgate-http-query"
-	sourceIPMetadataKey   = "x-tollgate-source-ip"
+	// callTokenMetadataKey carries the token under which a streaming
+	// transcoded call's restRequest waits in Gateway.restCalls: the one
+	// gateway fact that crosses the in-process transport as metadata. It
+	// is looked up only for calls over bufconn, and a token is a random
+	// 128-bit value used once, so a client cannot name another call's.
+	callTokenMetadataKey = "x-tollgate-call"
 )
 
 // Defaults of the data plane.
@@ -103,15 +101,6 @@ func WithMetadataHeaders(names ...string) Option {
 			g.metadataHeaders = append(g.metadataHeaders, strings.ToLower(n))
 		}
 	}
-}
-
-// WithRequestHeaders names request headers the policy interceptors read on
-// every HTTP call (REST and plain HTTP), under
-// callinfo.HeaderMetadataPrefix — Cache-Control for the response cache,
-// say. Stages with authorizers or header cache keys hand every header
-// anyway; the others only these, since copying every header is not free.
-func WithRequestHeaders(names ...string) Option {
-	return func(g *Gateway) { g.requestHeaders = append(g.requestHeaders, names...) }
 }
 
 // WithMaxBodyBytes limits REST request bodies. Default 10 MiB.
@@ -190,10 +179,9 @@ type Gateway struct {
 	inprocConn *grpc.ClientConn
 	transcoded *inProcessConn // what transcoders call
 	httpProxy  *httpIntegrations
-	// metadataHeaders and requestHeaders are what the policies read from
-	// HTTP requests (WithMetadataHeaders, WithRequestHeaders).
+	// metadataHeaders are what the policies read from plain HTTP
+	// requests as metadata (WithMetadataHeaders).
 	metadataHeaders []string
-	requestHeaders  []string
 	ws              *webSockets // WebSocket connections and their callback API
 	adminCheck      func(token string) bool
 	publicURL       string
@@ -205,9 +193,13 @@ type Gateway struct {
 	failures atomic.Pointer[[]routing.StageError] // of the last Load
 	mu       sync.Mutex                           // serializes Load
 	refs     sync.Map                             // stage ref ID → *stageRuntime, for in-process calls
-	nextRef  atomic.Uint64
-	serving  sync.WaitGroup
-	closed   atomic.Bool
+	// restCalls holds the restRequest of each streaming transcoded call
+	// between its start and its routing, by callTokenMetadataKey's token:
+	// a context value does not cross the in-process transport.
+	restCalls sync.Map
+	nextRef   atomic.Uint64
+	serving   sync.WaitGroup
+	closed    atomic.Bool
 
 	openStreams atomic.Int64 // see OpenGRPCStreams
 }
@@ -582,9 +574,9 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 	}
 	var route *routing.Route
-	internal := inProcess(ctx)
-	if ref := firstValue(ctx, stageRefMetadataKey); ref != "" && internal {
-		v, ok := g.refs.Load(ref)
+	rec := g.restRequestOf(ctx)
+	if rec != nil {
+		v, ok := g.refs.Load(rec.ref)
 		if !ok {
 			return status.Error(codes.Unavailable, "the deployment serving this call was replaced; retry")
 		}
@@ -594,7 +586,6 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		route = r
 	} else {
-		internal = false
 		var r *routing.Route
 		var err error
 		if st := webStage(ctx); st != nil {
@@ -616,16 +607,13 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		route = r
 	}
 	call := newCall(route, info.FullMethod)
-	if internal {
+	if rec != nil {
 		call.Protocol = callinfo.REST
-		call.HTTPMethod = firstValue(ctx, httpMethodMetadataKey)
-		call.HTTPPath = firstValue(ctx, httpPathMetadataKey)
-		call.RawQuery = firstValue(ctx, httpQueryMetadataKey)
-		call.SourceIP = firstValue(ctx, sourceIPMetadataKey)
-		// grpc-gateway's runtime hands the client's User-Agent on under
-		// this name (a permanent HTTP header).
-		call.UserAgent = firstValue(ctx, "grpcgateway-user-agent")
-		call.ClientCert = clientCertOfInProcess(ctx)
+		call.HTTPMethod, call.HTTPPath, call.RawQuery = rec.method, rec.path, rec.rawQuery
+		call.Header = rec.header
+		call.SourceIP = rec.sourceIP
+		call.UserAgent = rec.header.Get("User-Agent")
+		call.ClientCert = rec.clientCert
 	} else {
 		ctx = g.forwardGRPC(ctx, call)
 		if p, ok := peer.FromContext(ctx); ok {

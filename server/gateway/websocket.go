@@ -182,10 +182,13 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	call.ClientCert = clientCertOf(r.TLS)
 	// Headers become metadata under their own names, as a gRPC client's
 	// would: API keys, identity sources and REQUEST authorizers read them.
+	// The client's x-tollgate-* headers are dropped here, once: the
+	// $connect integration receives these headers.
 	md := metadata.MD{}
 	for k, vs := range r.Header {
 		md[strings.ToLower(k)] = vs
 	}
+	callinfo.StripInternal(md)
 	info := ws.Info{
 		ID: id, API: st.API, Stage: st.Name, SourceIP: call.SourceIP, UserAgent: r.UserAgent(),
 		CallbackURL: g.callbackURL(r, rest), ConnectedAt: time.Now(),
@@ -505,12 +508,10 @@ func (g *Gateway) wsIntegrate(ctx context.Context, call *callinfo.Call, route *r
 	}
 	if ev.key == routing.ConnectKey {
 		req.Headers = map[string]string{}
+		// requestMD holds no x-tollgate-* entry (serveUpgrade removed
+		// them): they would pass for the gateway's own assertions.
 		for k, vs := range data.requestMD {
-			// A client's x-tollgate-* headers would pass for the gateway's
-			// own assertions (the principal is in its own field).
-			if !callinfo.IsInternal(k) {
-				req.Headers[k] = strings.Join(vs, ", ")
-			}
+			req.Headers[k] = strings.Join(vs, ", ")
 		}
 		if q, err := url.ParseQuery(data.rawQuery); err == nil && len(q) > 0 {
 			req.QueryStringParameters = map[string]string{}
@@ -578,7 +579,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, call *callinfo.Call, route *routin
 	h := hr.Header
 	if req.GetRouteKey() == routing.ConnectKey {
 		for k, v := range req.GetHeaders() {
-			if !callinfo.IsInternal(k) && !hopByHop[k] {
+			if !hopByHop[k] {
 				h.Set(k, v)
 			}
 		}

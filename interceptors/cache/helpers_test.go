@@ -38,7 +38,7 @@ const (
 	mdHTTPPath   = "x-test-http-path"
 	mdQuery      = "x-test-query"
 	// mdHeader starts the entries that become a REST call's HTTP headers.
-	mdHeader = "x-test-header-"
+	mdHeader     = "x-test-header-"
 	mdInvalidate = "x-test-may-invalidate"
 	mdDeployment = "x-test-deployment"
 )

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )

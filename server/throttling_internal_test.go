@@ -28,7 +28,7 @@ func TestThrottleChecks(t *testing.T) {
 		}}},
 	}
 	call := func(route string, withKey bool, st *adminv1.Stage) *callinfo.Call {
-		c := &callinfo.Call{Stage: stage.GetName(), StageConfig: st, RouteKey: route, ThrottleKey: stage.GetName() + "|" + route}
+		c := &callinfo.Call{RouteFacts: &callinfo.RouteFacts{Stage: stage.GetName(), StageConfig: st, RouteKey: route, ThrottleKey: stage.GetName() + "|" + route}}
 		if withKey {
 			c.APIKey = &callinfo.APIKey{Name: "apiKeys/k", UsagePlan: plan.GetName(), Plan: plan}
 		}

@@ -48,12 +48,16 @@ func customCall(url string, typ adminv1.CustomAuthorizer_Type, sources ...string
 		IdentitySources: sources, ResultTtlSeconds: proto.Int32(300), Timeout: durationpb.New(5 * time.Second),
 	}}}
 	return &callinfo.Call{
-		API: "apis/shop", Stage: "apis/shop/stages/prod", Deployment: "apis/shop/deployments/d1",
-		Route: &adminv1.Route{Name: "apis/shop/routes/r", Authorization: &adminv1.RouteAuthorization{
-			Type: adminv1.RouteAuthorization_TYPE_AUTHORIZER, Authorizer: a.GetName()}},
-		Authorizers:    map[string]*adminv1.Authorizer{a.GetName(): a},
-		StageVariables: map[string]string{"v": "1"},
-		FullMethod:     "/a.B/C",
+		RouteFacts: &callinfo.RouteFacts{
+			API:        "apis/shop",
+			Stage:      "apis/shop/stages/prod",
+			Deployment: "apis/shop/deployments/d1",
+			Route: &adminv1.Route{Name: "apis/shop/routes/r", Authorization: &adminv1.RouteAuthorization{
+				Type: adminv1.RouteAuthorization_TYPE_AUTHORIZER, Authorizer: a.GetName()}},
+			Authorizers:    map[string]*adminv1.Authorizer{a.GetName(): a},
+			StageVariables: map[string]string{"v": "1"},
+		},
+		Request: callinfo.Request{FullMethod: "/a.B/C"},
 	}
 }
 

@@ -110,17 +110,19 @@ func newEnv(t *testing.T, be *backend, opts ...cache.Option) *env {
 	t.Helper()
 	e := &env{t: t, be: be, clock: testkit.NewClock(epoch)}
 	e.base = callinfo.Call{
-		API:        "apis/shop",
-		Stage:      "apis/shop/stages/prod",
-		Deployment: "apis/shop/deployments/d1",
-		Route:      &adminv1.Route{Name: "apis/shop/routes/get", Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/test.v1.Shop/Get"}},
-		RouteKey:   "get",
-		StageConfig: &adminv1.Stage{Name: "apis/shop/stages/prod", Cache: &adminv1.CacheSettings{
-			Enabled: true, CapacityBytes: 1 << 20, TtlSeconds: proto.Int32(60), MaxEntryBytes: 1024,
-		}},
-		Unary:         true,
-		NoSideEffects: true,
-		Protocol:      callinfo.GRPC,
+		RouteFacts: &callinfo.RouteFacts{
+			API:        "apis/shop",
+			Stage:      "apis/shop/stages/prod",
+			Deployment: "apis/shop/deployments/d1",
+			Route:      &adminv1.Route{Name: "apis/shop/routes/get", Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/test.v1.Shop/Get"}},
+			RouteKey:   "get",
+			StageConfig: &adminv1.Stage{Name: "apis/shop/stages/prod", Cache: &adminv1.CacheSettings{
+				Enabled: true, CapacityBytes: 1 << 20, TtlSeconds: proto.Int32(60), MaxEntryBytes: 1024,
+			}},
+			Unary:         true,
+			NoSideEffects: true,
+		},
+		Request: callinfo.Request{Protocol: callinfo.GRPC},
 	}
 	e.cache = cache.New(append([]cache.Option{cache.WithClock(e.clock.Now)}, opts...)...)
 	t.Cleanup(e.cache.Close)
@@ -128,6 +130,10 @@ func newEnv(t *testing.T, be *backend, opts ...cache.Option) *env {
 		md, _ := metadata.FromIncomingContext(ss.Context())
 		e.mu.Lock()
 		call := e.base
+		// The route facts are shared by a route's calls: each test call
+		// gets its own copy, which the test metadata may adjust.
+		facts := *e.base.RouteFacts
+		call.RouteFacts = &facts
 		call.Route = proto.CloneOf(e.base.Route)
 		call.StageConfig = proto.CloneOf(e.base.StageConfig)
 		e.mu.Unlock()

@@ -606,7 +606,10 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		route = r
 	}
-	call := newCall(route, info.FullMethod)
+	// The call's record and its stream are allocated together.
+	rc := &routedCall{routedStream: routedStream{ServerStream: ss}}
+	call := &rc.call
+	call.RouteFacts, call.Protocol, call.FullMethod = route.Facts(), callinfo.GRPC, info.FullMethod
 	if rec != nil {
 		call.Protocol = callinfo.REST
 		call.HTTPMethod, call.HTTPPath, call.RawQuery = rec.method, rec.path, rec.rawQuery
@@ -625,7 +628,8 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	if webStage(ctx) != nil {
 		return handler(srv, &webStream{routedStream{ServerStream: ss, ctx: ctx}})
 	}
-	return handler(srv, &routedStream{ServerStream: ss, ctx: ctx})
+	rc.ctx = ctx
+	return handler(srv, &rc.routedStream)
 }
 
 // forwardMetadataKeys are forwarded.Names as metadata keys.
@@ -702,31 +706,10 @@ func clientIP(r *http.Request) string {
 	return hostOf(r.RemoteAddr)
 }
 
-// newCall describes a routed call for the policy interceptors.
+// newCall describes a routed call for the policy interceptors: the
+// route's shared facts and the call's own request.
 func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
-	st := r.Stage
-	c := &callinfo.Call{
-		API:            st.API,
-		Stage:          st.Name,
-		Deployment:     st.Deployment,
-		Route:          r.Config,
-		Authorizers:    st.Authorizers,
-		APIKeySource:   st.Snapshot.GetApi().GetApiKeySource(),
-		StageVariables: st.Variables,
-		StageConfig:    st.Config,
-		RouteKey:       r.Key,
-		ThrottleKey:    r.ThrottleKey,
-		GRPCResource:   r.GRPCResource,
-		Unary:          r.Unary,
-		NoSideEffects:  r.NoSideEffects,
-		IPPolicy:       r.IPPolicy,
-		Protocol:       callinfo.GRPC,
-		FullMethod:     fullMethod,
-	}
-	if r.ValidateRequest && r.Method != nil {
-		c.RequestType = r.Method.Input()
-	}
-	return c
+	return &callinfo.Call{RouteFacts: r.Facts(), Request: callinfo.Request{Protocol: callinfo.GRPC, FullMethod: fullMethod}}
 }
 
 // hostOf returns the host of a host:port address.
@@ -877,6 +860,13 @@ type routedStream struct {
 
 // Context returns the routed context.
 func (s *routedStream) Context() context.Context { return s.ctx }
+
+// routedCall is a routed call's stream with its call record, so that one
+// allocation serves both.
+type routedCall struct {
+	routedStream
+	call callinfo.Call
+}
 
 // newRef returns a fresh stage reference.
 func (g *Gateway) newRef() *stageRef {

@@ -1,4 +1,4 @@
-package server
+package levels_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/interceptors/throttle/levels"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
 
@@ -56,13 +57,12 @@ func TestThrottleChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &Server{}
-			s.account.Store(tt.account)
+			checks := levels.AccountAndStage(tt.account.GetThrottle)
 			ctx := callinfo.NewContext(context.Background(), tt.call)
-			if diff := cmp.Diff(tt.wantCall, s.callThrottleChecks(ctx, nil)); diff != "" {
+			if diff := cmp.Diff(tt.wantCall, checks(ctx, nil)); diff != "" {
 				t.Errorf("call checks (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantPlanCheck, s.planThrottleChecks(ctx, nil)); diff != "" {
+			if diff := cmp.Diff(tt.wantPlanCheck, levels.UsagePlan(ctx, nil)); diff != "" {
 				t.Errorf("plan checks (-want +got):\n%s", diff)
 			}
 		})

@@ -37,6 +37,7 @@ import (
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
+	ws "github.com/tollgate-gw/tollgate/server/gateway/websocket"
 )
 
 // Metadata entries the gateway reads. Every "x-tollgate-" entry is removed
@@ -182,9 +183,8 @@ type Gateway struct {
 	// metadataHeaders are what the policies read from plain HTTP
 	// requests as metadata (WithMetadataHeaders).
 	metadataHeaders []string
-	ws              *webSockets // WebSocket connections and their callback API
-	adminCheck      func(token string) bool
-	publicURL       string
+	ws              *ws.Handler // WebSocket connections and their callback API
+	wsConfig        ws.Config   // its options, until New builds it
 	// serverCreds are the gRPC server's transport credentials, or nil.
 	serverCreds credentials.TransportCredentials
 	backendTLS  backendTLSConfigs // integrations' backend_tls
@@ -270,7 +270,7 @@ func New(opts ...Option) (*Gateway, error) {
 		// the WebSocket callback API, is unary and has its own
 		// authentication.
 		grpc.ChainStreamInterceptor(g.serverChain...),
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(g.logger), g.ws.service.UnaryServerInterceptor()),
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(g.logger), g.ws.Service().UnaryServerInterceptor()),
 		grpc.MaxRecvMsgSize(g.maxRecvMsgSize),
 		// Limits of the native transport (ServeGRPC), as the HTTP/2
 		// server's: bounded streams per connection; grpc-go also bounds
@@ -287,7 +287,7 @@ func New(opts ...Option) (*Gateway, error) {
 		grpc.InitialWindowSize(window),
 		grpc.InitialConnWindowSize(connWindow),
 	)
-	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.service)
+	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.Service())
 	g.inproc = bufconn.Listen(1 << 20)
 	g.serving.Add(1)
 	go func() {
@@ -339,7 +339,7 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 	}
 	g.current.Store(next)
 	g.upstreams.reload()
-	g.closeRetiredWebSockets(next.table)
+	g.ws.CloseRetired(next.table)
 	var backends []grpcproxy.Backend
 	live := map[*stageRef]bool{}
 	for _, rt := range next.stages {
@@ -537,7 +537,7 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeWebSocketsTimeout)
-	g.shutdownWebSockets(ctx)
+	g.ws.Shutdown(ctx)
 	cancel()
 	g.grpcServer.Stop()
 	_ = g.inprocConn.Close()
@@ -551,7 +551,7 @@ func (g *Gateway) Close() error {
 // waits for their $disconnect integrations, waits for running calls to
 // finish, then closes the data plane.
 func (g *Gateway) GracefulStop(ctx context.Context) {
-	g.shutdownWebSockets(ctx)
+	g.ws.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() {
 		g.grpcServer.GracefulStop()

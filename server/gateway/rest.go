@@ -287,7 +287,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // route with allow_encoded_slashes accepts.
 func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *servedTable, stages []*routing.Stage, rest string) {
 	canon, slashErr := reqpath.Canonical(rest, false)
-	if slashErr == nil && g.serveWebSocketStages(w, r, stages, rest) {
+	if slashErr == nil && g.ws.ServeStages(w, r, stages, rest) {
 		return
 	}
 	// CORS before routing: a preflight is answered here, without the

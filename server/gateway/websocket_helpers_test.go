@@ -177,9 +177,17 @@ const testAdminToken = "admin-token-0123456789"
 
 func startWSGateway(t *testing.T, settings *adminv1.WebSocketSettings, interceptors []grpc.StreamServerInterceptor, routes ...*adminv1.Route) *wsGateway {
 	t.Helper()
+	return startWSGatewayWith(t, nil, settings, interceptors, routes...)
+}
+
+// startWSGatewayWith is startWSGateway with more gateway options (a fake
+// clock).
+func startWSGatewayWith(t *testing.T, opts []gateway.Option, settings *adminv1.WebSocketSettings, interceptors []grpc.StreamServerInterceptor, routes ...*adminv1.Route) *wsGateway {
+	t.Helper()
 	be := newWSBackend()
 	target := startServer(t, func(s *grpc.Server) { datav1.RegisterWebSocketIntegrationServiceServer(s, be) })
-	gw, err := gateway.New(gateway.WithInterceptors(interceptors...), gateway.WithCallbackAdminToken(func(tok string) bool { return tok == testAdminToken }))
+	opts = append([]gateway.Option{gateway.WithInterceptors(interceptors...), gateway.WithCallbackAdminToken(func(tok string) bool { return tok == testAdminToken })}, opts...)
+	gw, err := gateway.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

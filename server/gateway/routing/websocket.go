@@ -1,5 +1,13 @@
 package routing
 
+// This file is the one part of WebSocket APIs that routing keeps: the
+// compiled routes of a WebSocket stage (its route keys and route selection
+// expression). They are compiled with every other route of the table, once
+// per deployment, and choosing a message's route is routing; everything
+// else of WebSocket APIs (connections, timers, the callback API, calling
+// integrations) is package websocket, which imports this one, never the
+// other way.
+
 import (
 	"bytes"
 	"encoding/json"

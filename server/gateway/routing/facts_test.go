@@ -43,7 +43,9 @@ func TestRouteFactsCompiledOnce(t *testing.T) {
 	}{
 		{"method route", func() *routing.Route { return resolve(getBook, "shop/prod") }, "get", routeGet, true, true},
 		{"service wildcard", func() *routing.Route { return resolve("/tollgate.example.v1.EchoService/EchoBidiStream", "shop/prod") }, "echo", routeEcho, false, false},
-		{"default integration", func() *routing.Route { return resolve("/tollgate.example.v1.BookstoreService/ListShelves", "shop/prod") },
+		{"default integration", func() *routing.Route {
+			return resolve("/tollgate.example.v1.BookstoreService/ListShelves", "shop/prod")
+		},
 			"/tollgate.example.v1.BookstoreService/ListShelves", nil, true, false},
 		{"plain HTTP route", func() *routing.Route { return hook }, "hook", routeHook, false, false},
 		{"schema-less fallback", func() *routing.Route { return resolve("/legacy.v1.Old/Call", "legacy/prod") }, "*", nil, false, false},

@@ -105,8 +105,9 @@ func (s *Service) DeleteApi(ctx context.Context, req *adminv1.DeleteApiRequest) 
 						"API %q still has %d %s: delete them first, or set force to delete them with the API", a.GetName(), n, k)
 				}
 			}
-			return nil
+			return deleteAll(tx, kindRouteMatches, prefix)
 		}
+		children = append(children, kindRouteMatches)
 		for _, k := range children {
 			if err := deleteAll(tx, k, prefix); err != nil {
 				return err

@@ -237,7 +237,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, req *adminv1.DeleteDeplo
 		return nil, err
 	}
 	// A deployment created again under this name must be read afresh.
-	s.ForgetDeployed()
+	s.forgetDeployment(req.GetName())
 	return &emptypb.Empty{}, nil
 }
 

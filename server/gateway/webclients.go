@@ -112,7 +112,7 @@ func (g *Gateway) serveWebClient(w http.ResponseWriter, r *http.Request) bool {
 			st = stages[0]
 		}
 	}
-	rt := cur.stages[st]
+	rt := cur.stages.Value(st)
 	if rt == nil || rt.web == nil {
 		webclients.WriteError(w, r, status.Errorf(codes.Unimplemented,
 			"stage %s has no schema: gRPC-Web and Connect calls need the API's descriptors", st.Name))
@@ -166,7 +166,7 @@ func pickWebStage(cur *servedTable, stages []*routing.Stage, method string) *rou
 
 // hasWebMethod reports whether a compiled stage serves method to web clients.
 func hasWebMethod(cur *servedTable, s *routing.Stage, method string) bool {
-	rt := cur.stages[s]
+	rt := cur.stages.Value(s)
 	if rt == nil || rt.web == nil {
 		return false
 	}

@@ -77,7 +77,7 @@ func (w *WebSocket) Routes() []*Route {
 func (s *Stage) WebSocket() *WebSocket { return s.ws }
 
 // Stage returns the compiled stage with a resource name, or nil.
-func (t *Table) Stage(name string) *Stage { return t.stages[name] }
+func (t *Table) Stage(name string) *Stage { return t.stages.Value(name) }
 
 // compileWebSocket builds the WebSocket routing of a stage. newRoute makes
 // a compiled route of an API route.

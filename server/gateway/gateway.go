@@ -736,7 +736,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		r, ok := v.(*stageRuntime).stage.Method(info.FullMethod)
 		if !ok {
-			return status.Errorf(codes.Unimplemented, "stage %s does not serve %s", v.(*stageRuntime).stage.Name, info.FullMethod)
+			return gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound, fmt.Sprintf("stage %s does not serve %s", v.(*stageRuntime).stage.Name, info.FullMethod))
 		}
 		route = r
 	} else {
@@ -756,7 +756,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		case errors.Is(err, routing.ErrAmbiguous):
 			return status.Error(codes.FailedPrecondition, err.Error())
 		case err != nil:
-			return status.Error(codes.Unimplemented, err.Error())
+			return gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound, err.Error())
 		}
 		route = r
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/testkit"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
@@ -655,5 +657,52 @@ func TestWebSocketSubprotocol(t *testing.T) {
 			t.Errorf("offered %v: got %q, want %q (chosen by the $connect integration)", tt.offered, c.Subprotocol(), tt.want)
 		}
 		_ = c.CloseNow()
+	}
+}
+
+// TestWebSocketConnectRefusals: a refused upgrade is plain HTTP, so the
+// API's gateway responses apply to the gateway's own refusals (here the
+// route timeout of a $connect integration that never answers, with its
+// reason), while a backend's own refusal is written as the backend gave
+// it (issue 18).
+func TestWebSocketConnectRefusals(t *testing.T) {
+	be := newWSBackend()
+	target := startServer(t, func(s *grpc.Server) { datav1.RegisterWebSocketIntegrationServiceServer(s, be) })
+	gw, err := gateway.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := serveGateway(t, gw)
+	connect := wsRoute("connect", "$connect", false)
+	connect.Timeout = durationpb.New(50 * time.Millisecond)
+	d := wsDeployment(target, connect, wsRoute("default", "$default", true))
+	d.Snapshot.Api.GatewayResponses = map[string]*adminv1.GatewayResponse{
+		gatewayerr.ResponseIntegrationTimeout: {StatusCode: 503, ResponseHeaders: map[string]string{"X-Custom": "timeout"}, BodyTemplate: `{"reason":"$context.error.reason","id":"$context.requestId"}`},
+		gatewayerr.ResponseDefault4XX:         {BodyTemplate: `{"custom":true}`},
+	}
+	tg.load(t, wsStage(d, nil))
+	g := &wsGateway{testGateway: tg, backend: be, target: target}
+
+	_, resp, err := g.dial(t, "/prod?hang=1", nil)
+	if err == nil || resp == nil {
+		t.Fatalf("dial: %v, want a refusal", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	var body struct{ Reason, ID string }
+	_ = json.Unmarshal(b, &body)
+	if resp.StatusCode != 503 || resp.Header.Get("X-Custom") != "timeout" || body.Reason != gatewayerr.ReasonBackendTimeout || body.ID == "" {
+		t.Errorf("a $connect integration that never answers: %d %v %s", resp.StatusCode, resp.Header, b)
+	}
+
+	_, resp, err = g.dial(t, "/prod?reject=1", nil)
+	if err == nil || resp == nil {
+		t.Fatalf("dial: %v, want a refusal", err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "rejected by the backend") {
+		t.Errorf("a backend's refusal: %d %s, want its own 403", resp.StatusCode, b)
+	}
+	if g.gw.Connections() != 0 {
+		t.Errorf("%d connections after refused upgrades", g.gw.Connections())
 	}
 }

@@ -242,13 +242,18 @@ func (s *upgradeStream) RecvMsg(any) error               { return errNoMessages 
 // is an HTTP error before upgrading. The connection is then served by a
 // goroutine of its own, and the HTTP handler returns.
 func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routing.Stage, rest string) {
+	// Refusals before the chain have no request ID; the API's gateway
+	// responses apply to them as to REST's.
+	refuse := func(httpStatus int, code codes.Code, reason, msg string) {
+		gatewayerr.WriteHTTP(w, httpStatus, status.Convert(gatewayerr.New(code, reason, msg)), stageResponses(st, ""))
+	}
 	if h.reg.Closing() {
-		writeHTTPError(w, status.Error(codes.Unavailable, "the gateway is shutting down"))
+		refuse(http.StatusServiceUnavailable, codes.Unavailable, gatewayerr.ReasonShuttingDown, "the gateway is shutting down")
 		return
 	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
-		gatewayerr.WriteHTTP(w, http.StatusUpgradeRequired, status.New(codes.FailedPrecondition, "stage "+st.ID+" serves a WebSocket API: connect with a WebSocket client"))
+		refuse(http.StatusUpgradeRequired, codes.FailedPrecondition, gatewayerr.ReasonUpgradeRequired, "stage "+st.ID+" serves a WebSocket API: connect with a WebSocket client")
 		return
 	}
 	// Browsers send Origin; a page of another site must not open a
@@ -256,12 +261,12 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	// runs before the chain, so no authorizer is called for it.
 	if o := r.Header.Get("Origin"); !origin.Allowed(o, r.Host, st.Config.GetWebsocket().GetAllowedOrigins()) {
 		h.logger.DebugContext(r.Context(), "websocket upgrade from a refused origin", "stage", st.Name, "origin", o)
-		writeHTTPError(w, status.Error(codes.PermissionDenied, "origin "+strconv.Quote(o)+" may not connect to stage "+st.ID+": add it to the stage's websocket.allowedOrigins"))
+		refuse(http.StatusForbidden, codes.PermissionDenied, gatewayerr.ReasonOriginNotAllowed, "origin "+strconv.Quote(o)+" may not connect to stage "+st.ID+": add it to the stage's websocket.allowedOrigins")
 		return
 	}
 	id, err := NewID()
 	if err != nil {
-		writeHTTPError(w, status.Error(codes.Internal, "could not create a connection"))
+		writeHTTPError(w, status.Error(codes.Internal, "could not create a connection"), st, "")
 		return
 	}
 	route := st.WebSocket().Connect
@@ -333,7 +338,7 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 		return nil
 	})
 	if err != nil && !stream.answered {
-		writeHTTPError(w, err)
+		writeHTTPError(w, err, st, call.RequestID)
 		return
 	}
 	if conn == nil {
@@ -347,14 +352,27 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 
 // writeHTTPError answers an upgrade request the chain (or the handler)
 // refused: the exact status of an integration's rejection, else the one
-// of its gRPC code, with Retry-After when the refusal names one.
-func writeHTTPError(w http.ResponseWriter, err error) {
+// of its gRPC code, with Retry-After when the refusal names one. The
+// gateway's own refusals (those with a data-plane reason: API key,
+// authorizer, throttle, quota, IP policy, backend unavailable) get the
+// API's gateway responses, as REST's do; a backend's refusal (its HTTP
+// status, or its gRPC status) is written as the backend gave it.
+func writeHTTPError(w http.ResponseWriter, err error, st *routing.Stage, requestID string) {
 	var rej *rejection
 	if errors.As(err, &rej) {
 		gatewayerr.WriteHTTP(w, rej.httpStatus, rej.GRPCStatus())
 		return
 	}
-	gatewayerr.WriteHTTP(w, gatewayerr.HTTPStatusOf(err), status.Convert(err))
+	var opts []gatewayerr.WriteOption
+	if gatewayerr.Reason(err) != "" {
+		opts = append(opts, stageResponses(st, requestID))
+	}
+	gatewayerr.WriteHTTP(w, gatewayerr.HTTPStatusOf(err), status.Convert(err), opts...)
+}
+
+// stageResponses applies the gateway responses of the API a stage serves.
+func stageResponses(st *routing.Stage, requestID string) gatewayerr.WriteOption {
+	return gatewayerr.WithResponses(st.Snapshot.GetApi().GetGatewayResponses(), requestID)
 }
 
 // callbackURL returns the callback API base URL of the stage a client
@@ -402,7 +420,7 @@ func (h *Handler) message(c *Conn, body []byte, binary bool) {
 		route, ok = w.Route(body)
 	}
 	if !ok {
-		h.errorFrame(c, "Forbidden", "")
+		h.errorFrame(c, "Forbidden", "", gatewayerr.ReasonRouteNotFound)
 		return
 	}
 	call := h.host.NewCall(route, MessageMethod)
@@ -428,7 +446,7 @@ func (h *Handler) message(c *Conn, body []byte, binary bool) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrGone) && !errors.Is(err, ErrQueueFull) {
-		h.errorFrame(c, errorFrameMessage(err), stream.requestID)
+		h.errorFrame(c, errorFrameMessage(err), stream.requestID, gatewayerr.AnyReason(err))
 	}
 }
 
@@ -473,13 +491,16 @@ func routeKey(r *routing.Route) string {
 	return r.Key
 }
 
-// errorFrame sends an error frame in Amazon API Gateway's shape.
-func (h *Handler) errorFrame(c *Conn, msg, requestID string) {
+// errorFrame sends an error frame in Amazon API Gateway's shape, plus the
+// refusal's ErrorInfo reason when it has one (THROTTLED, QUOTA_EXCEEDED,
+// a backend's own, ...), so that clients need not parse the message.
+func (h *Handler) errorFrame(c *Conn, msg, requestID, reason string) {
 	b, _ := json.Marshal(struct {
 		Message      string `json:"message"`
 		ConnectionID string `json:"connectionId"`
 		RequestID    string `json:"requestId"`
-	}{msg, c.ID, requestID})
+		Reason       string `json:"reason,omitempty"`
+	}{msg, c.ID, requestID, reason})
 	_ = c.Send(b, false)
 }
 
@@ -681,10 +702,65 @@ func (h *Handler) callGRPC(ctx context.Context, call *callinfo.Call, route *rout
 	}
 	md := backendMetadata(call, req.GetRequestId())
 	var resp datav1.HandleMessageResponse
-	if err := cc.Invoke(metadata.NewOutgoingContext(ctx, md), method, req, &resp); err != nil {
-		return result{}, err
+	// A stream rather than Invoke, to tell the gateway's failures to reach
+	// the backend (NewStream's errors, whose messages name the address and
+	// the dial error) from the backend's own status.
+	cs, err := cc.NewStream(metadata.NewOutgoingContext(ctx, md), &grpc.StreamDesc{StreamName: method}, method)
+	if err != nil {
+		return result{}, h.backendError(ctx, route, err, true)
+	}
+	// With io.EOF from SendMsg, RecvMsg returns the stream's status.
+	if err := cs.SendMsg(req); err != nil && !errors.Is(err, io.EOF) {
+		return result{}, h.backendError(ctx, route, err, false)
+	}
+	if err := cs.CloseSend(); err != nil {
+		return result{}, h.backendError(ctx, route, err, false)
+	}
+	if err := cs.RecvMsg(&resp); err != nil {
+		return result{}, h.backendError(ctx, route, err, false)
 	}
 	return result{body: resp.GetBody(), groups: resp.GetGroups(), subprotocol: resp.GetSubprotocol()}, nil
+}
+
+// backendError is what a client learns of a failed gRPC integration call:
+// the backend's status as it sent it, or, when the gateway could not reach
+// the backend (atStart), the stream broke or the route timeout ended it,
+// the gateway's own error with its reason. Addresses and dial errors go to
+// the log only.
+func (h *Handler) backendError(ctx context.Context, route *routing.Route, err error, atStart bool) error {
+	st := status.Convert(err)
+	target := route.Integration.GetGrpc().GetTarget()
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		h.logger.InfoContext(ctx, "websocket: route timeout", "route", routeLabel(route), "target", target, "timeout", route.Timeout)
+		return errTimeout(route)
+	case atStart || brokenStream(st):
+		h.logger.WarnContext(ctx, "websocket: backend unavailable", "route", routeLabel(route), "target", target, "error", st.Message())
+		return ErrBackendUnavailable
+	}
+	return err
+}
+
+// brokenStream reports whether st is grpc-go's report of a connection or
+// stream that broke rather than a status the backend sent (as grpcproxy
+// tells them apart): those never carry details.
+func brokenStream(st *status.Status) bool {
+	if len(st.Proto().GetDetails()) > 0 || (st.Code() != codes.Unavailable && st.Code() != codes.Internal && st.Code() != codes.Unknown) {
+		return false
+	}
+	for _, s := range []string{"RST_STREAM", "error reading from server", "transport is closing", "connection closed", "connection error", "server closed the stream without sending trailers"} {
+		if strings.Contains(st.Message(), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// errTimeout is the error of an integration that did not answer within
+// the route timeout.
+func errTimeout(route *routing.Route) error {
+	return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
+		"the backend did not answer within the route timeout of "+route.Timeout.String())
 }
 
 // callHTTP POSTs an event to an HTTP integration.
@@ -696,7 +772,8 @@ func (h *Handler) callHTTP(ctx context.Context, call *callinfo.Call, route *rout
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, in.GetUri(), bytes.NewReader(req.GetBody()))
 	if err != nil {
-		return result{}, status.Errorf(codes.Internal, "the integration URI of %s is invalid: %v", routeLabel(route), err)
+		h.logger.ErrorContext(ctx, "websocket: invalid integration URI", "route", routeLabel(route), "error", err)
+		return result{}, status.Errorf(codes.Internal, "the integration of %s is misconfigured", routeLabel(route))
 	}
 	hd := hr.Header
 	if req.GetRouteKey() == routing.ConnectKey {
@@ -742,7 +819,7 @@ func (h *Handler) callHTTP(ctx context.Context, call *callinfo.Call, route *rout
 	resp, err := h.host.HTTPTransport(in).RoundTrip(hr)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return result{}, status.Errorf(codes.DeadlineExceeded, "the backend did not answer within the route timeout of %v", route.Timeout)
+			return result{}, errTimeout(route)
 		}
 		h.logger.WarnContext(ctx, "websocket: backend unavailable", "backend", hr.URL.Host, "error", err)
 		return result{}, ErrBackendUnavailable

@@ -61,6 +61,10 @@ type Call struct {
 	// [FactUsageIdentifierKey]).
 	AuthResult
 
+	// RequestID is the call's request ID, set by the request ID
+	// interceptor (interceptors/requestid), for whoever writes the call's
+	// error after the chain.
+	RequestID string
 	// APIKey is the caller's valid API key and its usage plan, set by the
 	// API-key policy ([FactAPIKey]); nil without one.
 	APIKey *APIKey
@@ -153,9 +157,6 @@ type Request struct {
 	// UserAgent is the client's User-Agent (gRPC: its user-agent
 	// metadata).
 	UserAgent string
-	// RequestID is the call's request ID, when the caller knows it
-	// (interceptors/requestid.FromContext has it for every call).
-	RequestID string
 	// ConnectionID is the WebSocket connection of a WebSocket call.
 	ConnectionID string
 	// Forwarded holds the forwarding entries (x-forwarded-for,

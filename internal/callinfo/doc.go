@@ -13,9 +13,10 @@
 //     the call (protocol, method, HTTP details and headers, client address
 //     and certificate, forwarding entries);
 //   - the results of the policies, each written by the one interceptor that
-//     owns it: [AuthResult] (the authorizer), APIKey (the API-key policy),
-//     TraceMetadata (tracing), ResponseCache (the response cache), the byte
-//     counts and integration latency (the proxy).
+//     owns it: RequestID (the request ID interceptor), [AuthResult] (the
+//     authorizer), APIKey (the API-key policy), TraceMetadata (tracing),
+//     ResponseCache (the response cache), the byte counts and integration
+//     latency (the proxy).
 //
 // A policy that reads another's result declares it as a [Fact]; the chain
 // (interceptors/chain) refuses an order that would run it first.

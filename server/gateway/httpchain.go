@@ -68,10 +68,7 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 			return nil
 		})
 	if err != nil && !stream.proxied {
-		// The request ID interceptor ran inside the chain: its ID is the
-		// response header it set, for the gateway response's
-		// $context.requestId.
-		writeChainError(w, err, stageResponses(route.Stage, w.Header().Get(requestid.MetadataKey)))
+		writeChainError(w, err, stageResponses(route.Stage, call.RequestID))
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"maps"
 
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
@@ -12,7 +13,12 @@ import (
 // frames of the data-plane server, and lets a caller that presents the
 // admin token refresh an entry (cache.WithAdminToken).
 func (s *Server) newResponseCache() *cache.Cache {
+	var shared cache.Shared
+	if s.redis != nil {
+		shared = s.redis.cache // only for the stages that opt in
+	}
 	return cache.New(
+		cache.WithShared(shared, 0),
 		cache.WithCodec(grpcproxy.Messages{}),
 		cache.WithLogger(s.log),
 		cache.WithAdminToken(s.adminAuth.Check),
@@ -20,10 +26,28 @@ func (s *Server) newResponseCache() *cache.Cache {
 }
 
 // flushCache empties a stage's response cache, for the admin API's
-// FlushStageCache: on this node, and on the others sharing its Redis.
-func (s *Server) flushCache(stage string) {
-	s.flushCacheLocal(stage)
+// FlushStageCache: on this node, and on the others sharing its Redis; with
+// a Redis, its shared entries too (a new generation, in one round trip).
+// For a stage that shares its cache the flush fails when Redis does not
+// answer, since its shared entries would survive it; for another stage
+// the shared flush is only in case it shared its cache before (and would
+// again), and its failure is logged.
+func (s *Server) flushCache(ctx context.Context, stage string, shared bool) error {
+	if s.respCache == nil {
+		return nil
+	}
+	var err error
+	if s.redis != nil {
+		err = s.respCache.FlushShared(ctx, stage)
+		if err != nil && !shared {
+			s.log.Warn("the response cache was flushed on the nodes; its former shared entries in Redis could not be", "stage", stage, "error", err.Error())
+			err = nil
+		}
+	} else {
+		s.respCache.Flush(stage)
+	}
 	s.tellFleet(topicFlushCache, stage)
+	return err
 }
 
 // flushCacheLocal empties a stage's response cache on this node.

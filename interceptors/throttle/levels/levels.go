@@ -36,13 +36,14 @@ func AccountAndStage(account func() *adminv1.ThrottleSettings) throttle.Checks {
 		if call == nil {
 			return dst
 		}
+		closed := failsClosed(call)
 		if t := account(); t != nil {
-			dst = append(dst, throttle.Check{Level: throttle.LevelAccount, Key: accountBucket, Limit: limitOf(t)})
+			dst = append(dst, throttle.Check{Level: throttle.LevelAccount, Key: accountBucket, Limit: limitOf(t), FailClosed: closed})
 		}
 		if rs, ok := call.StageConfig.GetRouteSettings()[call.RouteKey]; ok && rs.GetThrottle() != nil {
-			dst = append(dst, throttle.Check{Level: throttle.LevelRoute, Key: call.ThrottleKey, Limit: limitOf(rs.GetThrottle())})
+			dst = append(dst, throttle.Check{Level: throttle.LevelRoute, Key: call.ThrottleKey, Limit: limitOf(rs.GetThrottle()), FailClosed: closed})
 		} else if t := call.StageConfig.GetDefaultThrottle(); t != nil {
-			dst = append(dst, throttle.Check{Level: throttle.LevelStage, Key: call.ThrottleKey, Limit: limitOf(t)})
+			dst = append(dst, throttle.Check{Level: throttle.LevelStage, Key: call.ThrottleKey, Limit: limitOf(t), FailClosed: closed})
 		}
 		return dst
 	}
@@ -62,13 +63,20 @@ func UsagePlan(ctx context.Context, dst []throttle.Check) []throttle.Check {
 			continue
 		}
 		if t, ok := as.GetRouteThrottles()[call.RouteKey]; ok {
-			return append(dst, throttle.Check{Level: throttle.LevelPlanRoute, Key: planPrefix + call.APIKey.Name + "|" + call.ThrottleKey, Limit: limitOf(t)})
+			return append(dst, throttle.Check{Level: throttle.LevelPlanRoute, Key: planPrefix + call.APIKey.Name + "|" + call.ThrottleKey, Limit: limitOf(t), FailClosed: failsClosed(call)})
 		}
 	}
 	if t := plan.GetThrottle(); t != nil {
-		dst = append(dst, throttle.Check{Level: throttle.LevelPlan, Key: planPrefix + call.APIKey.Name + "|" + plan.GetName(), Limit: limitOf(t)})
+		dst = append(dst, throttle.Check{Level: throttle.LevelPlan, Key: planPrefix + call.APIKey.Name + "|" + plan.GetName(), Limit: limitOf(t), FailClosed: failsClosed(call)})
 	}
 	return dst
+}
+
+// failsClosed reports whether a call's stage refuses calls whose limits
+// cannot be checked in Redis (Stage.redis_failure_mode), every level's
+// (the account's included) alike.
+func failsClosed(call *callinfo.Call) bool {
+	return call.StageConfig.GetRedisFailureMode() == adminv1.Stage_REDIS_FAILURE_MODE_FAIL_CLOSED
 }
 
 var _ throttle.Checks = UsagePlan

@@ -72,3 +72,28 @@ func TestThrottleChecks(t *testing.T) {
 func defaultSettingsForTest() *adminv1.AccountSettings {
 	return &adminv1.AccountSettings{Throttle: &adminv1.ThrottleSettings{RateLimit: 10000, BurstLimit: 5000}}
 }
+
+// TestFailClosed: a stage whose Redis failure mode is FAIL_CLOSED marks
+// every level of its calls, the account's and the plan's included.
+func TestFailClosed(t *testing.T) {
+	stage := &adminv1.Stage{
+		Name:             "apis/shop/stages/prod",
+		DefaultThrottle:  &adminv1.ThrottleSettings{RateLimit: 100, BurstLimit: 50},
+		RedisFailureMode: adminv1.Stage_REDIS_FAILURE_MODE_FAIL_CLOSED,
+	}
+	plan := &adminv1.UsagePlan{Name: "usagePlans/gold", Throttle: &adminv1.ThrottleSettings{RateLimit: 10, BurstLimit: 20}}
+	call := &callinfo.Call{
+		RouteFacts: &callinfo.RouteFacts{Stage: stage.GetName(), StageConfig: stage, RouteKey: "r", ThrottleKey: stage.GetName() + "|r"},
+		APIKey:     &callinfo.APIKey{Name: "apiKeys/k", UsagePlan: plan.GetName(), Plan: plan},
+	}
+	ctx := callinfo.NewContext(context.Background(), call)
+	checks := append(levels.AccountAndStage(defaultSettingsForTest().GetThrottle)(ctx, nil), levels.UsagePlan(ctx, nil)...)
+	if len(checks) != 3 {
+		t.Fatalf("checks %v, want account, stage and plan", checks)
+	}
+	for _, c := range checks {
+		if !c.FailClosed {
+			t.Errorf("level %s does not fail closed", c.Level)
+		}
+	}
+}

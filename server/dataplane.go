@@ -134,7 +134,9 @@ func (s *Server) loadDeployed() {
 		return
 	}
 	s.gateway.Load(routingConfig(deployed))
-	s.loadCertificates(ctx, deployed.DomainMappings)
+	if deployed.TLSChanged {
+		s.loadCertificates(ctx, deployed.DomainMappings)
+	}
 	s.countCompileFailures(s.gateway.Failures())
 	s.retainCaches(deployed)
 	if s.gateway.AuthorizersChanged() {

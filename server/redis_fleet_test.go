@@ -180,19 +180,37 @@ func TestFleetThrottleOnRedis(t *testing.T) {
 	const rate, burst = 200, 200
 	f.setAccountThrottle(t, rate, burst)
 
-	stop := make(chan struct{})
-	time.AfterFunc(4*time.Second, func() { close(stop) })
-	res := f.load(4, stop)
-	codes, elapsed := res.codes, res.window
-	admitted := codes[http.StatusOK]
-	want := rate*elapsed.Seconds() + burst
-	t.Logf("3 nodes, %s: %d admitted, %d throttled, %d other; want %.0f (rate %d/s × %.3fs + burst %d)",
-		elapsed.Round(time.Millisecond), admitted, codes[http.StatusTooManyRequests], int64(len(codes))-2, want, rate, elapsed.Seconds(), burst)
-	if codes[http.StatusTooManyRequests] == 0 {
-		t.Fatalf("no call was throttled: the load did not reach the limit (%v)", codes)
-	}
-	if d := float64(admitted) - want; d > 0.01*want || d < -0.01*want {
-		t.Errorf("admitted %d calls, want %.0f ± 1%%", admitted, want)
+	// Admitting more than rate × time + burst is a limiter bug, whatever
+	// the machine does. Admitting fewer also happens when the machine
+	// stalls every client for longer than the burst lasts (tokens then
+	// overflow the full bucket): an undercount is measured again, up to
+	// three times, after the bucket has refilled.
+	var codes map[int]int64
+	for attempt := 1; ; attempt++ {
+		stop := make(chan struct{})
+		time.AfterFunc(4*time.Second, func() { close(stop) })
+		res := f.load(4, stop)
+		var elapsed time.Duration
+		codes, elapsed = res.codes, res.window
+		admitted := codes[http.StatusOK]
+		want := rate*elapsed.Seconds() + burst
+		t.Logf("3 nodes, %s: %d admitted, %d throttled, %d other; want %.0f (rate %d/s × %.3fs + burst %d)",
+			elapsed.Round(time.Millisecond), admitted, codes[http.StatusTooManyRequests], int64(len(codes))-2, want, rate, elapsed.Seconds(), burst)
+		if codes[http.StatusTooManyRequests] == 0 {
+			t.Fatalf("no call was throttled: the load did not reach the limit (%v)", codes)
+		}
+		d := float64(admitted) - want
+		if d > 0.01*want {
+			t.Errorf("admitted %d calls, want %.0f ± 1%%: the fleet admitted more than its limit", admitted, want)
+		}
+		if d >= -0.01*want {
+			break
+		}
+		if attempt == 3 {
+			t.Errorf("admitted %d calls, want %.0f ± 1%% (in each of 3 measurements)", admitted, want)
+			break
+		}
+		time.Sleep(2 * time.Second) // the bucket refills (burst / rate = 1 s)
 	}
 	for c, n := range codes {
 		if c != http.StatusOK && c != http.StatusTooManyRequests {
@@ -202,10 +220,10 @@ func TestFleetThrottleOnRedis(t *testing.T) {
 
 	// Redis dies under load: calls keep succeeding.
 	f.setAccountThrottle(t, 100000, 100000)
-	stop = make(chan struct{})
+	stop := make(chan struct{})
 	time.AfterFunc(500*time.Millisecond, func() { f.redis.Stop(t) })
 	time.AfterFunc(2*time.Second, func() { close(stop) })
-	res = f.load(2, stop)
+	res := f.load(2, stop)
 	codes, slowest := res.codes, res.slowest
 	t.Logf("with Redis killed after 0.5s of 2s: %v, slowest call %s", codes, slowest)
 	for c, n := range codes {

@@ -20,19 +20,11 @@ type Map[K comparable, V any] struct {
 
 // From returns a Map holding the entries of m (copied).
 func From[K comparable, V any](m map[K]V) Map[K, V] {
-	var out Map[K, V]
-	if len(m) == 0 {
-		return out
-	}
-	out.seed, out.shards, out.n = maphash.MakeSeed(), new([shards]map[K]V), len(m)
+	var b Builder[K, V]
 	for k, v := range m {
-		i := out.index(k)
-		if out.shards[i] == nil {
-			out.shards[i] = map[K]V{}
-		}
-		out.shards[i][k] = v
+		b.Set(k, v)
 	}
-	return out
+	return b.Map()
 }
 
 func (m Map[K, V]) index(k K) uint8 {
@@ -128,4 +120,37 @@ func (m Map[K, V]) copyShards() Map[K, V] {
 		out.seed = maphash.MakeSeed()
 	}
 	return out
+}
+
+// Builder fills a new Map in place, without the copies updates make: for
+// building a map whole. The zero value is ready to use.
+type Builder[K comparable, V any] struct {
+	m Map[K, V]
+}
+
+// Set sets k to v.
+func (b *Builder[K, V]) Set(k K, v V) {
+	if b.m.shards == nil {
+		b.m.seed, b.m.shards = maphash.MakeSeed(), new([shards]map[K]V)
+	}
+	i := b.m.index(k)
+	sh := b.m.shards[i]
+	if sh == nil {
+		sh = map[K]V{}
+		b.m.shards[i] = sh
+	}
+	if _, ok := sh[k]; !ok {
+		b.m.n++
+	}
+	sh[k] = v
+}
+
+// Get returns the value of k and whether it was set.
+func (b *Builder[K, V]) Get(k K) (V, bool) { return b.m.Get(k) }
+
+// Map returns the map built; the Builder starts again empty.
+func (b *Builder[K, V]) Map() Map[K, V] {
+	m := b.m
+	b.m = Map[K, V]{}
+	return m
 }

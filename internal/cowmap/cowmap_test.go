@@ -33,7 +33,15 @@ func TestAgainstMap(t *testing.T) {
 			versions = append(versions, version{m, maps.Clone(want)})
 		}
 	}
-	versions = append(versions, version{m, want}, version{cowmap.From(want), want})
+	var b cowmap.Builder[string, int]
+	for k, v := range want {
+		b.Set(k, v)
+	}
+	built := b.Map()
+	if _, ok := b.Get("0"); ok || b.Map().Len() != 0 {
+		t.Fatal("a Builder is not empty after Map")
+	}
+	versions = append(versions, version{m, want}, version{cowmap.From(want), want}, version{built, want})
 	for i, v := range versions {
 		if v.m.Len() != len(v.want) {
 			t.Fatalf("version %d: Len = %d, want %d", i, v.m.Len(), len(v.want))

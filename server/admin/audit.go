@@ -24,6 +24,12 @@ const kindAuditEvents store.Kind = "auditEvents"
 // auditScanBatch is how many events a filtered listing reads at a time.
 const auditScanBatch = 500
 
+// defaultAuditMaxScan bounds the events one page of a filtered listing
+// reads: a filter few events match ends the page early, with fewer events
+// (even none) and a token to go on from the last event read (AIP-158), so
+// that no request reads the whole log.
+const defaultAuditMaxScan = 20 * auditScanBatch
+
 // auditID returns an event ID for t that sorts before every earlier time.
 func auditID(t time.Time) string {
 	var r [4]byte
@@ -74,12 +80,22 @@ func (s *Service) ListAuditEvents(ctx context.Context, req *adminv1.ListAuditEve
 		after = prefix + fmt.Sprintf("%016x", uint64(math.MaxInt64-req.GetEndTime().AsTime().UnixNano()))
 	}
 	out := &adminv1.ListAuditEventsResponse{}
+	maxScan := s.auditMaxScan
+	if maxScan <= 0 {
+		maxScan = defaultAuditMaxScan
+	}
 	err = s.store.View(ctx, func(tx store.Tx) error {
-		for {
-			recs, err := tx.List(kindAuditEvents, prefix, after, auditScanBatch)
+		for scanned := 0; ; {
+			if scanned >= maxScan {
+				out.NextPageToken = nextPageToken(binding, after)
+				return nil
+			}
+			limit := min(auditScanBatch, maxScan-scanned)
+			recs, err := tx.List(kindAuditEvents, prefix, after, limit)
 			if err != nil {
 				return err
 			}
+			scanned += len(recs)
 			for _, r := range recs {
 				after = r.Key
 				e := &adminv1.AuditEvent{}
@@ -98,7 +114,7 @@ func (s *Service) ListAuditEvents(ctx context.Context, req *adminv1.ListAuditEve
 				}
 				out.AuditEvents = append(out.AuditEvents, e)
 			}
-			if len(recs) < auditScanBatch {
+			if len(recs) < limit {
 				return nil
 			}
 		}

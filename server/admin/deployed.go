@@ -32,6 +32,10 @@ type DeployedConfig struct {
 	Delta bool
 	// Removed names the stages no longer served (with Delta).
 	Removed []string
+	// TLSChanged reports that the domain mappings or the certificates
+	// may have changed since the previous DeployedChanges (always, without
+	// Delta): the TLS port's certificates need reloading only then.
+	TLSChanged bool
 }
 
 // deployedCache is what the last read of the deployed configuration
@@ -53,6 +57,7 @@ type deployedCache struct {
 	// pendingAll means everything was read again since.
 	pending    map[string]bool
 	pendingAll bool
+	pendingTLS bool // domain mappings or certificates written since
 
 	marks deployedMarks
 }
@@ -70,6 +75,7 @@ type deployedMarks struct {
 	stages   map[string]bool // stage names written
 	prefixes []string        // "apis/x/stages/": every stage of a deleted API
 	mappings bool
+	certs    bool // certificates written
 }
 
 // markChanged records a write of kind to name (deleted, or created or
@@ -91,6 +97,8 @@ func (s *Service) markChanged(kind store.Kind, name string, deleted bool) {
 		m.stages[name] = true
 	case kindDomainMappings:
 		m.mappings = true
+	case kindCertificates:
+		m.certs = true
 	}
 }
 
@@ -104,13 +112,13 @@ func (s *Service) markStagesOf(api string) {
 	m.mappings = true
 }
 
-// takeMarks returns the marks and clears them.
-func (m *deployedMarks) take() (stages map[string]bool, prefixes []string, mappings bool) {
+// take returns the marks and clears them.
+func (m *deployedMarks) take() (stages map[string]bool, prefixes []string, mappings, certs bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	stages, prefixes, mappings = m.stages, m.prefixes, m.mappings
-	m.stages, m.prefixes, m.mappings = nil, nil, false
-	return stages, prefixes, mappings
+	stages, prefixes, mappings, certs = m.stages, m.prefixes, m.mappings, m.certs
+	m.stages, m.prefixes, m.mappings, m.certs = nil, nil, false, false
+	return stages, prefixes, mappings, certs
 }
 
 // ForgetDeployed drops what Deployed keeps, so that its next call reads
@@ -175,7 +183,7 @@ func (s *Service) DeployedChanges(ctx context.Context) (DeployedConfig, error) {
 	if err := s.refreshDeployed(ctx); err != nil {
 		return DeployedConfig{}, err
 	}
-	out := DeployedConfig{DomainMappings: c.mappings, Delta: !c.pendingAll}
+	out := DeployedConfig{DomainMappings: c.mappings, Delta: !c.pendingAll, TLSChanged: c.pendingAll || c.pendingTLS}
 	if c.pendingAll {
 		for _, ds := range c.stages {
 			out.Stages = append(out.Stages, ds)
@@ -191,7 +199,7 @@ func (s *Service) DeployedChanges(ctx context.Context) (DeployedConfig, error) {
 	}
 	slices.SortFunc(out.Stages, func(a, b DeployedStage) int { return strings.Compare(a.Stage.GetName(), b.Stage.GetName()) })
 	slices.Sort(out.Removed)
-	c.pending, c.pendingAll = nil, false
+	c.pending, c.pendingAll, c.pendingTLS = nil, false, false
 	return out, nil
 }
 
@@ -201,10 +209,11 @@ func (s *Service) refreshDeployed(ctx context.Context) error {
 	c := &s.deployed
 	// Marks taken before the read began name writes the read sees; a
 	// write committed meanwhile marks again, for the next read.
-	stageMarks, prefixes, mappings := c.marks.take()
+	stageMarks, prefixes, mappings, certs := c.marks.take()
 	if !c.valid {
 		return s.readAllDeployed(ctx)
 	}
+	c.pendingTLS = c.pendingTLS || mappings || certs
 	if len(stageMarks) == 0 && len(prefixes) == 0 && !mappings {
 		return nil
 	}
@@ -295,7 +304,8 @@ func (s *Service) putDeployed(ctx context.Context, tx store.Tx, st *adminv1.Stag
 	return s.putDeployedFrom(ctx, tx, st, nil)
 }
 
-// putDeployedFrom is putDeployed taking decoded deployments from also too.
+// putDeployedFrom is putDeployed that also takes decoded deployments from
+// also (those of the cache before a full read) instead of reading them.
 func (s *Service) putDeployedFrom(ctx context.Context, tx store.Tx, st *adminv1.Stage, also map[string]*servedDeployment) error {
 	c := &s.deployed
 	get := func(tx store.Tx, name string) (*adminv1.Deployment, error) {

@@ -107,8 +107,8 @@ func TestDeployedChangesReadsOnlyWhatChanged(t *testing.T) {
 		return out
 	}
 	first, _ := changes()
-	if first.Delta || len(first.Stages) != n {
-		t.Fatalf("first read: delta %v, %d stages; want every stage", first.Delta, len(first.Stages))
+	if first.Delta || len(first.Stages) != n || !first.TLSChanged {
+		t.Fatalf("first read: delta %v, %d stages, TLS changed %v; want every stage", first.Delta, len(first.Stages), first.TLSChanged)
 	}
 	if d, reads := changes(); !d.Delta || len(d.Stages)+len(d.Removed) != 0 || len(reads) != 0 {
 		t.Fatalf("nothing written: %v stages, %v removed, reads %v", names(d), d.Removed, reads)
@@ -122,6 +122,9 @@ func TestDeployedChangesReadsOnlyWhatChanged(t *testing.T) {
 	}
 	if reads["stages"] != 1 || reads["deployments"] != 0 {
 		t.Errorf("after a PATCH: reads %v, want the stage only", reads)
+	}
+	if d.TLSChanged {
+		t.Error("after a PATCH: the certificates would be reloaded")
 	}
 
 	// A new deployment served by one stage.

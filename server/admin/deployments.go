@@ -117,6 +117,17 @@ func (s *Service) pruneDeployments(ctx context.Context, tx store.Tx, api *adminv
 			served[c] = true
 		}
 	}
+	// Every deployment a stage names exists (deletion is refused while
+	// one does), so the count bounds the unserved ones: most deploys need
+	// not read every deployment (each with its snapshot) to know that
+	// nothing is beyond retention.
+	n, err := tx.Count(kindDeployments, api.GetName()+"/deployments/")
+	if err != nil {
+		return err
+	}
+	if n-len(served)+1 <= keep {
+		return nil
+	}
 	recs, err := tx.List(kindDeployments, api.GetName()+"/deployments/", "", 0)
 	if err != nil {
 		return err

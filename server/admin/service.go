@@ -15,6 +15,10 @@ import (
 type Service struct {
 	adminv1.UnimplementedAdminServiceServer
 
+	// auditMaxScan bounds the events a page of a filtered audit listing
+	// reads (0: defaultAuditMaxScan); tests lower it.
+	auditMaxScan int
+
 	store           store.Store
 	logger          *slog.Logger
 	now             func() time.Time

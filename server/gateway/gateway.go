@@ -601,7 +601,7 @@ func (g *Gateway) buildOnce(cfg routing.Config, prev *servedTable, rests *restIn
 		}
 		return next, errs, runtimeErrs
 	}
-	runtimes := map[*routing.Stage]*stageRuntime{}
+	var runtimes cowmap.Builder[*routing.Stage, *stageRuntime]
 	for _, st := range table.Stages() {
 		for _, s := range withCanary(st) {
 			rt, err := g.stageRuntime(s, reusableRuntime(prev, s), rests)
@@ -609,10 +609,10 @@ func (g *Gateway) buildOnce(cfg routing.Config, prev *servedTable, rests *restIn
 				runtimeErrs = append(runtimeErrs, &routing.StageError{Stage: st.Name, Deployment: s.Deployment, Canary: s.IsCanary, Err: err})
 				continue
 			}
-			runtimes[s] = rt
+			runtimes.Set(s, rt)
 		}
 	}
-	next.stages = cowmap.From(runtimes)
+	next.stages = runtimes.Map()
 	return next, errs, runtimeErrs
 }
 
@@ -641,19 +641,31 @@ func runtimeKey(s *routing.Stage) string {
 // stageBackends lists the gRPC backends a stage uses, to keep their
 // pooled connections.
 func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
+	// Each backend once, each integration looked at once: the routes of
+	// a stage share their integrations (see routing's substitute).
 	var out []grpcproxy.Backend
+	seen := map[grpcproxy.Backend]bool{}
+	done := map[*adminv1.GrpcIntegration]bool{}
+	push := func(b grpcproxy.Backend) {
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
 	add := func(r *routing.Route) {
 		in := r.Integration.GetGrpc()
-		switch {
-		case in == nil:
-		case len(in.GetTargets()) == 0:
-			out = append(out, g.backendOf(in))
-		default:
-			// Every endpoint's connection stays warm across the reload.
-			if set, err := g.upstreams.grpcSet(in); err == nil {
-				for _, e := range set.Endpoints() {
-					out = append(out, g.endpointBackend(in, e))
-				}
+		if in == nil || done[in] {
+			return
+		}
+		done[in] = true
+		if len(in.GetTargets()) == 0 {
+			push(g.backendOf(in))
+			return
+		}
+		// Every endpoint's connection stays warm across the reload.
+		if set, err := g.upstreams.grpcSet(in); err == nil {
+			for _, e := range set.Endpoints() {
+				push(g.endpointBackend(in, e))
 			}
 		}
 	}

@@ -293,3 +293,36 @@ func TestPoolTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolAdjust checks Retain for a change: the removed backends' connections
+// are retired, the others kept, and an added backend's draining
+// connection taken back.
+func TestPoolAdjust(t *testing.T) {
+	t.Parallel()
+	a := grpcproxy.Backend{Target: "127.0.0.1:1"}
+	b := grpcproxy.Backend{Target: "127.0.0.1:2"}
+	pool := grpcproxy.NewPool(grpcproxy.WithRetainGrace(time.Minute))
+	t.Cleanup(func() { _ = pool.Close() })
+	ca, _ := pool.Conn(a)
+	cb, _ := pool.Conn(b)
+	pool.Adjust(nil, []grpcproxy.Backend{b})
+	if n := pool.Len(); n != 1 {
+		t.Fatalf("Len() = %d after removing one of two, want 1", n)
+	}
+	if got, _ := pool.Conn(a); got != ca {
+		t.Error("the backend left alone got a new connection")
+	}
+	// Added again within the grace period: the same connection.
+	pool.Adjust([]grpcproxy.Backend{b}, nil)
+	if n := pool.Len(); n != 2 {
+		t.Errorf("Len() = %d after adding it back, want 2", n)
+	}
+	if got, _ := pool.Conn(b); got != cb {
+		t.Error("Adjust did not take the draining connection back")
+	}
+	// Removing a backend the pool has no connection to does nothing.
+	pool.Adjust(nil, []grpcproxy.Backend{{Target: "127.0.0.1:3"}})
+	if n := pool.Len(); n != 2 {
+		t.Errorf("Len() = %d, want 2", n)
+	}
+}

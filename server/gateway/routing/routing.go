@@ -383,10 +383,6 @@ type stageSet struct {
 // stage serving a method is an ambiguity, listed (sorted) on demand.
 const setListMax = 4
 
-func newStageSet(m map[string]*Stage) stageSet {
-	return stageSet{}.withMap(cowmap.From(m))
-}
-
 func (s stageSet) withMap(m cowmap.Map[string, *Stage]) stageSet {
 	out := stageSet{m: m}
 	if m.Len() <= setListMax {
@@ -488,10 +484,10 @@ func compileAll(cfg Config, schemas *schemaCache) (*Table, []error) {
 	var errs []error
 	sorted := slices.Clone(cfg.Stages)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Stage.GetName() < sorted[j].Stage.GetName() })
-	stages := map[string]*Stage{}
-	byID := map[string][]*Stage{}
-	byMethod := map[string]map[string]*Stage{}
-	catchAll := map[string]*Stage{}
+	var stages cowmap.Builder[string, *Stage]
+	var byID cowmap.Builder[string, []*Stage]
+	byMethod := map[string]*cowmap.Builder[string, *Stage]{}
+	var catchAll cowmap.Builder[string, *Stage]
 	for _, e := range sorted {
 		var prev *Stage
 		if cfg.Previous != nil {
@@ -504,24 +500,25 @@ func compileAll(cfg Config, schemas *schemaCache) (*Table, []error) {
 		if st == nil {
 			continue
 		}
-		stages[st.Name] = st
-		byID[st.ID] = append(byID[st.ID], st)
+		stages.Set(st.Name, st)
+		same, _ := byID.Get(st.ID)
+		byID.Set(st.ID, append(same, st))
 		for m := range st.methods {
 			if byMethod[m] == nil {
-				byMethod[m] = map[string]*Stage{}
+				byMethod[m] = &cowmap.Builder[string, *Stage]{}
 			}
-			byMethod[m][st.Name] = st
+			byMethod[m].Set(st.Name, st)
 		}
 		if st.fallback != nil {
-			catchAll[st.Name] = st
+			catchAll.Set(st.Name, st)
 		}
 	}
-	t.stages, t.byID, t.catchAll = cowmap.From(stages), cowmap.From(byID), newStageSet(catchAll)
-	sets := make(map[string]stageSet, len(byMethod))
+	t.stages, t.byID, t.catchAll = stages.Map(), byID.Map(), stageSet{}.withMap(catchAll.Map())
+	var sets cowmap.Builder[string, stageSet]
 	for m, set := range byMethod {
-		sets[m] = newStageSet(set)
+		sets.Set(m, stageSet{}.withMap(set.Map()))
 	}
-	t.byMethod = cowmap.From(sets)
+	t.byMethod = sets.Map()
 	return t, errs
 }
 

@@ -260,6 +260,11 @@ func (b *wsBridge) readLoop(ctx context.Context, cancel context.CancelFunc, pw *
 	abort := func(err error) {
 		if isStatus(err) {
 			b.fail(err)
+		} else {
+			// The client went away: cancel before the request body
+			// fails, so the call ends as CANCELLED, not as a broken
+			// request stream (UNAVAILABLE) that the chain would log.
+			cancel()
 		}
 		_ = pw.CloseWithError(err)
 		cancel()

@@ -4,19 +4,14 @@ import (
 	"context"
 	"maps"
 
-	"google.golang.org/grpc/metadata"
-
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
-	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 )
 
 // newResponseCache creates the stages' response cache. It reads the raw
 // frames of the data-plane server, and lets a caller that presents the
-// admin token (cache.AdminTokenHeader: gRPC metadata, or the HTTP header of
-// a REST call) refresh an entry as an authorizer's InvalidateCache
-// permission would.
+// admin token refresh an entry (cache.WithAdminToken).
 func (s *Server) newResponseCache() *cache.Cache {
 	var shared cache.Shared
 	if s.redis != nil {
@@ -26,14 +21,7 @@ func (s *Server) newResponseCache() *cache.Cache {
 		cache.WithShared(shared, 0),
 		cache.WithCodec(grpcproxy.Messages{}),
 		cache.WithLogger(s.log),
-		cache.WithAdminPermission(func(ctx context.Context, call *callinfo.Call) bool {
-			key := cache.AdminTokenHeader
-			if call.Protocol == callinfo.REST {
-				key = callinfo.HeaderMetadataPrefix + key
-			}
-			vs := metadata.ValueFromIncomingContext(ctx, key)
-			return len(vs) == 1 && s.adminAuth.Check(vs[0])
-		}),
+		cache.WithAdminToken(s.adminAuth.Check),
 	)
 }
 

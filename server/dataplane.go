@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/interceptors/authorizer"
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
@@ -13,8 +14,8 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/ippolicy"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/interceptors/throttle/levels"
 	"github.com/tollgate-gw/tollgate/interceptors/validate"
-	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/connsplit"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/admin"
@@ -61,7 +62,7 @@ func (s *Server) buildDataPlane() error {
 	steps = append(steps,
 		chain.Step{Name: "mutual TLS", Interceptor: s.mtlsInterceptor()}, // before any policy: a misdirected call is refused outright
 		chain.Step{Name: "IP policy", Interceptor: ippolicy.StreamServerInterceptor()},
-		chain.Step{Name: "account and stage throttle", Interceptor: throttle.StreamServerInterceptor(limiter, s.callThrottleChecks)},
+		chain.Step{Name: "account and stage throttle", Interceptor: throttle.StreamServerInterceptor(limiter, levels.AccountAndStage(s.accountThrottle))},
 		chain.Step{Name: "authorizer", Interceptor: s.authorizers.StreamServerInterceptor(), Provides: authorizer.Provides},
 		chain.Step{Name: "API key", Interceptor: apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
 			Needs: apikey.Needs, Provides: apikey.Provides},
@@ -69,9 +70,8 @@ func (s *Server) buildDataPlane() error {
 		// unauthenticated caller learns nothing of the API's rules, and
 		// an invalid call spends none of the plan's throttle or quota.
 		chain.Step{Name: "request validation", Interceptor: validator.StreamServerInterceptor()},
-		// planThrottleChecks reads the caller's usage plan.
-		chain.Step{Name: "usage plan throttle", Interceptor: throttle.StreamServerInterceptor(limiter, s.planThrottleChecks),
-			Needs: []callinfo.Fact{callinfo.FactAPIKey}},
+		chain.Step{Name: "usage plan throttle", Interceptor: throttle.StreamServerInterceptor(limiter, levels.UsagePlan),
+			Needs: levels.PlanNeeds},
 		chain.Step{Name: "quota", Interceptor: quota.StreamServerInterceptor(s.quota), Needs: quota.Needs},
 		chain.Step{Name: "response cache", Interceptor: s.respCache.StreamServerInterceptor(), Needs: cache.Needs},
 	)
@@ -89,10 +89,9 @@ func (s *Server) buildDataPlane() error {
 		gateway.WithPublicURL(s.cfg.PublicURL),
 		gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets),
 		gateway.WithStreamWindow(int32(s.cfg.StreamWindow)),
-		// What the policies read from HTTP requests: the API key as a
-		// gRPC client sends it, the response cache's request headers.
+		// What the policies read from plain HTTP requests as metadata:
+		// the API key as a gRPC client sends it.
 		gateway.WithMetadataHeaders(apikey.MetadataKey),
-		gateway.WithRequestHeaders("Cache-Control", cache.AdminTokenHeader),
 		gateway.WithTrustedProxies(trusted),
 		// Calls on TLS connections see their TLS state (client certificates).
 		gateway.WithServerCredentials(connsplit.Credentials()),
@@ -108,6 +107,16 @@ func (s *Server) buildDataPlane() error {
 	s.gateway = gw
 	s.dataHandler = s.edgeHandler(gw)
 	return obs.observeTargets(gw)
+}
+
+// accountThrottle is the account-wide throttle in effect, or nil.
+func (s *Server) accountThrottle() *adminv1.ThrottleSettings {
+	return s.account.Load().GetThrottle()
+}
+
+// setAccountSettings makes new account settings effective at once.
+func (s *Server) setAccountSettings(a *adminv1.AccountSettings) {
+	s.account.Store(a)
 }
 
 // loadDeployed compiles what is deployed into the data plane. The admin

@@ -43,17 +43,20 @@ func stepClock(start time.Time, step time.Duration) func() time.Time {
 
 func call(settings *adminv1.AccessLogSettings, protocol callinfo.Protocol) *callinfo.Call {
 	c := &callinfo.Call{
-		API:                "apis/shop",
-		Stage:              "apis/shop/stages/prod",
-		Deployment:         "apis/shop/deployments/d1",
-		RouteKey:           "r1",
-		StageConfig:        &adminv1.Stage{AccessLog: settings},
-		Protocol:           protocol,
-		FullMethod:         "/shop.v1.Shop/GetItem",
-		SourceIP:           "203.0.113.7",
-		UsageIdentifierKey: secret,
-		APIKey:             &callinfo.APIKey{Name: "apiKeys/k1", UsagePlan: "usagePlans/gold", CustomerID: "c1"},
-		Principal:          "user-42",
+		RouteFacts: &callinfo.RouteFacts{
+			API:         "apis/shop",
+			Stage:       "apis/shop/stages/prod",
+			Deployment:  "apis/shop/deployments/d1",
+			RouteKey:    "r1",
+			StageConfig: &adminv1.Stage{AccessLog: settings},
+		},
+		Request: callinfo.Request{
+			Protocol:   protocol,
+			FullMethod: "/shop.v1.Shop/GetItem",
+			SourceIP:   "203.0.113.7",
+		},
+		AuthResult: callinfo.AuthResult{UsageIdentifierKey: secret, Principal: "user-42"},
+		APIKey:     &callinfo.APIKey{Name: "apiKeys/k1", UsagePlan: "usagePlans/gold", CustomerID: "c1"},
 	}
 	if protocol == callinfo.REST {
 		c.HTTPMethod, c.HTTPPath = "GET", "/items/7"

@@ -32,7 +32,7 @@ var keys = map[string]*apikey.Key{
 func lookup(_ context.Context, hash string) (*apikey.Key, error) { return keys[hash], nil }
 
 func run(t testing.TB, route *adminv1.Route, source adminv1.Api_ApiKeySource, usageKey string, md metadata.MD) (*callinfo.Call, error) {
-	call := &callinfo.Call{Stage: stage, Route: route, APIKeySource: source, UsageIdentifierKey: usageKey}
+	call := &callinfo.Call{RouteFacts: &callinfo.RouteFacts{Stage: stage, Route: route, APIKeySource: source}, AuthResult: callinfo.AuthResult{UsageIdentifierKey: usageKey}}
 	ctx := callinfo.NewContext(metadata.NewIncomingContext(context.Background(), md), call)
 	intercept := apikey.StreamServerInterceptor(apikey.LookupFunc(lookup))
 	err := intercept(nil, testkit.NewServerStream(ctx), &grpc.StreamServerInfo{FullMethod: "/a.B/C"}, func(any, grpc.ServerStream) error { return nil })
@@ -170,7 +170,7 @@ func BenchmarkInterceptorCached(b *testing.B) {
 	done := func(any, grpc.ServerStream) error { return nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		call := &callinfo.Call{Stage: stage, Route: route}
+		call := &callinfo.Call{RouteFacts: &callinfo.RouteFacts{Stage: stage, Route: route}}
 		if err := intercept(nil, testkit.NewServerStream(callinfo.NewContext(base, call)), info, done); err != nil {
 			b.Fatal(err)
 		}

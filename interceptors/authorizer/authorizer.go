@@ -111,8 +111,8 @@ type Interceptor struct {
 	// reset when it grows past fastMax.
 	fast map[fastKey]*customEntry
 	// headerKeys caches the metadata key of each header identity source
-	// for gRPC and for REST calls (whose headers arrive prefixed), so the
-	// hot path neither lower-cases nor concatenates. Bounded by the
+	// for gRPC and for REST calls (whose headers are an http.Header), so
+	// the hot path neither lower-cases nor canonicalizes. Bounded by the
 	// identity sources ever configured.
 	headerKeys sync.Map // headerSource → string
 }
@@ -369,19 +369,26 @@ const originSource = "$websocket.origin"
 
 // fillRequest adds what a REQUEST authorizer receives.
 func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.AuthorizeRequest) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	req.Headers = map[string]string{}
-	for k, vs := range md {
-		name := k
-		if call.Protocol == callinfo.REST {
-			if !strings.HasPrefix(k, callinfo.HeaderMetadataPrefix) {
-				continue
-			}
-			name = strings.TrimPrefix(k, callinfo.HeaderMetadataPrefix)
-		} else if strings.HasPrefix(k, ":") || callinfo.IsInternal(k) || strings.HasPrefix(k, "grpc-") {
+	// The client's headers, without the gateway's own names (a client's
+	// x-tollgate-* entries, the admin token included, are not the
+	// authorizer's to see), as lowercase names.
+	var headers map[string][]string
+	if call.Protocol == callinfo.REST {
+		headers = make(map[string][]string, len(call.Header))
+		for k, vs := range call.Header {
+			headers[strings.ToLower(k)] = vs
+		}
+	} else {
+		md, _ := metadata.FromIncomingContext(ctx)
+		headers = md
+	}
+	callinfo.StripInternal(headers)
+	req.Headers = make(map[string]string, len(headers))
+	for k, vs := range headers {
+		if strings.HasPrefix(k, ":") || (call.Protocol != callinfo.REST && strings.HasPrefix(k, "grpc-")) {
 			continue
 		}
-		req.Headers[name] = strings.Join(vs, ", ")
+		req.Headers[k] = strings.Join(vs, ", ")
 	}
 	if q, err := url.ParseQuery(call.RawQuery); err == nil && len(q) > 0 {
 		req.QueryStringParameters = map[string]string{}
@@ -580,7 +587,11 @@ func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source 
 	}
 	switch {
 	case strings.HasPrefix(source, "$request.header."):
-		return one(metadata.ValueFromIncomingContext(ctx, i.headerKey(source, call.Protocol == callinfo.REST)))
+		key := i.headerKey(source, call.Protocol == callinfo.REST)
+		if call.Protocol == callinfo.REST {
+			return one(call.Header[key])
+		}
+		return one(metadata.ValueFromIncomingContext(ctx, key))
 	case strings.HasPrefix(source, "$request.querystring."):
 		q, err := url.ParseQuery(call.RawQuery)
 		if err != nil {
@@ -605,7 +616,9 @@ type headerSource struct {
 	rest   bool
 }
 
-// headerKey returns the metadata key of a "$request.header.NAME" source.
+// headerKey returns the key of a "$request.header.NAME" source: in the
+// metadata of a gRPC or WebSocket call (lowercase), in the http.Header of
+// a REST call (canonical).
 func (i *Interceptor) headerKey(source string, rest bool) string {
 	k := headerSource{source, rest}
 	if v, ok := i.headerKeys.Load(k); ok {
@@ -613,7 +626,7 @@ func (i *Interceptor) headerKey(source string, rest bool) string {
 	}
 	name := strings.ToLower(strings.TrimPrefix(source, "$request.header."))
 	if rest {
-		name = callinfo.HeaderMetadataPrefix + name
+		name = http.CanonicalHeaderKey(name)
 	}
 	i.headerKeys.Store(k, name)
 	return name

@@ -48,12 +48,16 @@ func customCall(url string, typ adminv1.CustomAuthorizer_Type, sources ...string
 		IdentitySources: sources, ResultTtlSeconds: proto.Int32(300), Timeout: durationpb.New(5 * time.Second),
 	}}}
 	return &callinfo.Call{
-		API: "apis/shop", Stage: "apis/shop/stages/prod", Deployment: "apis/shop/deployments/d1",
-		Route: &adminv1.Route{Name: "apis/shop/routes/r", Authorization: &adminv1.RouteAuthorization{
-			Type: adminv1.RouteAuthorization_TYPE_AUTHORIZER, Authorizer: a.GetName()}},
-		Authorizers:    map[string]*adminv1.Authorizer{a.GetName(): a},
-		StageVariables: map[string]string{"v": "1"},
-		FullMethod:     "/a.B/C",
+		RouteFacts: &callinfo.RouteFacts{
+			API:        "apis/shop",
+			Stage:      "apis/shop/stages/prod",
+			Deployment: "apis/shop/deployments/d1",
+			Route: &adminv1.Route{Name: "apis/shop/routes/r", Authorization: &adminv1.RouteAuthorization{
+				Type: adminv1.RouteAuthorization_TYPE_AUTHORIZER, Authorizer: a.GetName()}},
+			Authorizers:    map[string]*adminv1.Authorizer{a.GetName(): a},
+			StageVariables: map[string]string{"v": "1"},
+		},
+		Request: callinfo.Request{FullMethod: "/a.B/C"},
 	}
 }
 
@@ -75,23 +79,25 @@ func TestIdentitySources(t *testing.T) {
 		sources  []string
 		query    string
 		md       metadata.MD
+		header   http.Header // a REST call's
 		want     codes.Code
 	}{
-		{"gRPC header", callinfo.GRPC, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-token", "t"), codes.OK},
-		{"gRPC header missing", callinfo.GRPC, []string{"$request.header.X-Token"}, "", nil, codes.Unauthenticated},
-		{"repeated header refused", callinfo.GRPC, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-token", "t", "x-token", "u"), codes.Unauthenticated},
-		{"REST header comes from the gateway's copy", callinfo.REST, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-tollgate-header-x-token", "t"), codes.OK},
-		{"REST ignores an unprefixed entry", callinfo.REST, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-token", "t"), codes.Unauthenticated},
-		{"query string", callinfo.REST, []string{"$request.querystring.token"}, "token=t", nil, codes.OK},
-		{"repeated query parameter refused", callinfo.REST, []string{"$request.querystring.token"}, "token=t&token=u", nil, codes.Unauthenticated},
-		{"all sources must be present", callinfo.REST, []string{"$request.querystring.token", "$request.header.X-Other"}, "token=t", nil, codes.Unauthenticated},
-		{"stage variable", callinfo.GRPC, []string{"$stageVariables.v"}, "", nil, codes.OK},
-		{"source ip", callinfo.GRPC, []string{"$context.sourceIp"}, "", nil, codes.OK},
+		{"gRPC header", callinfo.GRPC, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-token", "t"), nil, codes.OK},
+		{"gRPC header missing", callinfo.GRPC, []string{"$request.header.X-Token"}, "", nil, nil, codes.Unauthenticated},
+		{"repeated header refused", callinfo.GRPC, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-token", "t", "x-token", "u"), nil, codes.Unauthenticated},
+		{"REST header comes from the HTTP request", callinfo.REST, []string{"$request.header.X-Token"}, "", nil, http.Header{"X-Token": {"t"}}, codes.OK},
+		{"REST ignores metadata", callinfo.REST, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-token", "t"), nil, codes.Unauthenticated},
+		{"query string", callinfo.REST, []string{"$request.querystring.token"}, "token=t", nil, nil, codes.OK},
+		{"repeated query parameter refused", callinfo.REST, []string{"$request.querystring.token"}, "token=t&token=u", nil, nil, codes.Unauthenticated},
+		{"all sources must be present", callinfo.REST, []string{"$request.querystring.token", "$request.header.X-Other"}, "token=t", nil, nil, codes.Unauthenticated},
+		{"stage variable", callinfo.GRPC, []string{"$stageVariables.v"}, "", nil, nil, codes.OK},
+		{"source ip", callinfo.GRPC, []string{"$context.sourceIp"}, "", nil, nil, codes.OK},
+		{"REST ignores a forged gateway entry", callinfo.REST, []string{"$request.header.X-Token"}, "", metadata.Pairs("x-tollgate-header-x-token", "t"), nil, codes.Unauthenticated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			call := customCall(url, adminv1.CustomAuthorizer_TYPE_REQUEST, tt.sources...)
-			call.Protocol, call.RawQuery, call.SourceIP = tt.protocol, tt.query, "10.0.0.1"
+			call.Protocol, call.RawQuery, call.SourceIP, call.Header = tt.protocol, tt.query, "10.0.0.1", tt.header
 			if err := run(i, call, tt.md); status.Code(err) != tt.want {
 				t.Fatalf("code %v (%v), want %v", status.Code(err), err, tt.want)
 			}
@@ -101,11 +107,12 @@ func TestIdentitySources(t *testing.T) {
 	call := customCall(url, adminv1.CustomAuthorizer_TYPE_REQUEST, "$request.header.X-Token")
 	call.Protocol, call.HTTPMethod, call.HTTPPath, call.RawQuery, call.SourceIP = callinfo.REST, "GET", "/v1/pets/1", "a=b", "10.0.0.9"
 	call.Deployment = "apis/shop/deployments/d2" // a new deployment: not cached
-	if err := run(i, call, metadata.Pairs("x-tollgate-header-x-token", "t", "x-tollgate-header-accept", "json")); err != nil {
+	call.Header = http.Header{"X-Token": {"t"}, "Accept": {"json"}, "X-Tollgate-Admin-Token": {"secret"}}
+	if err := run(i, call, nil); err != nil {
 		t.Fatal(err)
 	}
 	req := last.Load().(*datav1.AuthorizeRequest)
-	if req.GetMethodResource() != "shop/prod/GET/v1/pets/1" || req.GetHeaders()["accept"] != "json" || req.GetQueryStringParameters()["a"] != "b" ||
+	if req.GetMethodResource() != "shop/prod/GET/v1/pets/1" || req.GetHeaders()["accept"] != "json" || req.GetHeaders()["x-tollgate-admin-token"] != "" || req.GetQueryStringParameters()["a"] != "b" ||
 		req.GetSourceIp() != "10.0.0.9" || req.GetStageVariables()["v"] != "1" {
 		t.Fatalf("authorizer got %v", req)
 	}

@@ -30,7 +30,7 @@ func TestRetainFreesRetiredAuthorizers(t *testing.T) {
 		t.Helper()
 		i.mu.Lock()
 		defer i.mu.Unlock()
-		if _, err := i.buildCustom(&callinfo.Call{Stage: stage}, a); err != nil {
+		if _, err := i.buildCustom(&callinfo.Call{RouteFacts: &callinfo.RouteFacts{Stage: stage}}, a); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,8 @@ const (
 	mdHTTPMethod = "x-test-http-method"
 	mdHTTPPath   = "x-test-http-path"
 	mdQuery      = "x-test-query"
+	// mdHeader starts the entries that become a REST call's HTTP headers.
+	mdHeader     = "x-test-header-"
 	mdInvalidate = "x-test-may-invalidate"
 	mdDeployment = "x-test-deployment"
 )
@@ -107,17 +110,19 @@ func newEnv(t testing.TB, be *backend, opts ...cache.Option) *env {
 	t.Helper()
 	e := &env{t: t, be: be, clock: testkit.NewClock(epoch)}
 	e.base = callinfo.Call{
-		API:        "apis/shop",
-		Stage:      "apis/shop/stages/prod",
-		Deployment: "apis/shop/deployments/d1",
-		Route:      &adminv1.Route{Name: "apis/shop/routes/get", Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/test.v1.Shop/Get"}},
-		RouteKey:   "get",
-		StageConfig: &adminv1.Stage{Name: "apis/shop/stages/prod", Cache: &adminv1.CacheSettings{
-			Enabled: true, CapacityBytes: 1 << 20, TtlSeconds: proto.Int32(60), MaxEntryBytes: 1024,
-		}},
-		Unary:         true,
-		NoSideEffects: true,
-		Protocol:      callinfo.GRPC,
+		RouteFacts: &callinfo.RouteFacts{
+			API:        "apis/shop",
+			Stage:      "apis/shop/stages/prod",
+			Deployment: "apis/shop/deployments/d1",
+			Route:      &adminv1.Route{Name: "apis/shop/routes/get", Match: &adminv1.Route_GrpcMethod{GrpcMethod: "/test.v1.Shop/Get"}},
+			RouteKey:   "get",
+			StageConfig: &adminv1.Stage{Name: "apis/shop/stages/prod", Cache: &adminv1.CacheSettings{
+				Enabled: true, CapacityBytes: 1 << 20, TtlSeconds: proto.Int32(60), MaxEntryBytes: 1024,
+			}},
+			Unary:         true,
+			NoSideEffects: true,
+		},
+		Request: callinfo.Request{Protocol: callinfo.GRPC},
 	}
 	e.cache = cache.New(append([]cache.Option{cache.WithClock(e.clock.Now)}, opts...)...)
 	t.Cleanup(e.cache.Close)
@@ -125,6 +130,10 @@ func newEnv(t testing.TB, be *backend, opts ...cache.Option) *env {
 		md, _ := metadata.FromIncomingContext(ss.Context())
 		e.mu.Lock()
 		call := e.base
+		// The route facts are shared by a route's calls: each test call
+		// gets its own copy, which the test metadata may adjust.
+		facts := *e.base.RouteFacts
+		call.RouteFacts = &facts
 		call.Route = proto.CloneOf(e.base.Route)
 		call.StageConfig = proto.CloneOf(e.base.StageConfig)
 		e.mu.Unlock()
@@ -142,6 +151,12 @@ func newEnv(t testing.TB, be *backend, opts ...cache.Option) *env {
 		if m := first(mdHTTPMethod); m != "" {
 			call.Protocol = callinfo.REST
 			call.HTTPMethod, call.HTTPPath, call.RawQuery = m, first(mdHTTPPath), first(mdQuery)
+			call.Header = http.Header{}
+			for k, vs := range md {
+				if name, ok := strings.CutPrefix(k, mdHeader); ok {
+					call.Header[http.CanonicalHeaderKey(name)] = vs
+				}
+			}
 		}
 		call.MayInvalidateCache = first(mdInvalidate) == "yes"
 		if d := first(mdDeployment); d != "" {

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"google.golang.org/grpc/metadata"
-
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
@@ -79,14 +77,9 @@ func identity(call *callinfo.Call) (id string, ok bool) {
 var perTokenClaims = []string{"exp", "iat", "nbf", "jti"}
 
 // headerValues returns the values of a request header: from the metadata
-// of a gRPC call, or from the copies of the HTTP headers the gateway adds
-// to a REST call's metadata (callinfo.HeaderMetadataPrefix).
+// of a gRPC call, or from the HTTP request of a REST call.
 func headerValues(ctx context.Context, call *callinfo.Call, name string) []string {
-	name = strings.ToLower(name)
-	if call.Protocol == callinfo.REST {
-		name = callinfo.HeaderMetadataPrefix + name
-	}
-	return metadata.ValueFromIncomingContext(ctx, name)
+	return call.HeaderValues(ctx, name)
 }
 
 // keyWriter hashes length-prefixed parts, so that no two different lists

@@ -120,6 +120,19 @@ func WithAdminPermission(f PermissionFunc) Option {
 	return func(o *options) { o.admin = f }
 }
 
+// WithAdminToken lets a caller that presents the gateway's admin token in
+// [AdminTokenHeader] (gRPC metadata, or the HTTP header of a REST call),
+// exactly once, refresh a cached response as an authorizer's
+// InvalidateCache permission would. check reports whether a token is the
+// admin token (the gateway's constant-time check). It sets the permission
+// of [WithAdminPermission].
+func WithAdminToken(check func(token string) bool) Option {
+	return WithAdminPermission(func(ctx context.Context, call *callinfo.Call) bool {
+		vs := call.HeaderValues(ctx, AdminTokenHeader)
+		return len(vs) == 1 && check(vs[0])
+	})
+}
+
 // WithLogger sets the logger. The default discards logs.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) {

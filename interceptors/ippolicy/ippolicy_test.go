@@ -25,12 +25,12 @@ func TestUnaryServerInterceptor(t *testing.T) {
 		denied bool
 	}{
 		{"outside the data plane", nil, false},
-		{"no policy", &callinfo.Call{SourceIP: "198.51.100.1"}, false},
-		{"admitted v4", &callinfo.Call{SourceIP: "192.0.2.10", IPPolicy: ipacl.Policy{office}}, false},
-		{"admitted v6", &callinfo.Call{SourceIP: "2001:db8::1", IPPolicy: ipacl.Policy{office}}, false},
-		{"denied entry", &callinfo.Call{SourceIP: "192.0.2.66", IPPolicy: ipacl.Policy{office}}, true},
-		{"not in allow list", &callinfo.Call{SourceIP: "198.51.100.1", IPPolicy: ipacl.Policy{office}}, true},
-		{"no address", &callinfo.Call{IPPolicy: ipacl.Policy{office}}, true},
+		{"no policy", &callinfo.Call{RouteFacts: &callinfo.RouteFacts{}, Request: callinfo.Request{SourceIP: "198.51.100.1"}}, false},
+		{"admitted v4", &callinfo.Call{RouteFacts: &callinfo.RouteFacts{IPPolicy: ipacl.Policy{office}}, Request: callinfo.Request{SourceIP: "192.0.2.10"}}, false},
+		{"admitted v6", &callinfo.Call{RouteFacts: &callinfo.RouteFacts{IPPolicy: ipacl.Policy{office}}, Request: callinfo.Request{SourceIP: "2001:db8::1"}}, false},
+		{"denied entry", &callinfo.Call{RouteFacts: &callinfo.RouteFacts{IPPolicy: ipacl.Policy{office}}, Request: callinfo.Request{SourceIP: "192.0.2.66"}}, true},
+		{"not in allow list", &callinfo.Call{RouteFacts: &callinfo.RouteFacts{IPPolicy: ipacl.Policy{office}}, Request: callinfo.Request{SourceIP: "198.51.100.1"}}, true},
+		{"no address", &callinfo.Call{RouteFacts: &callinfo.RouteFacts{IPPolicy: ipacl.Policy{office}}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

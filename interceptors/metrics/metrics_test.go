@@ -23,11 +23,12 @@ import (
 
 func testCall() *callinfo.Call {
 	return &callinfo.Call{
-		API:        "apis/shop",
-		Stage:      "apis/shop/stages/prod",
-		RouteKey:   "r1",
-		Protocol:   callinfo.REST,
-		FullMethod: "/shop.v1.Shop/GetItem",
+		RouteFacts: &callinfo.RouteFacts{
+			API:      "apis/shop",
+			Stage:    "apis/shop/stages/prod",
+			RouteKey: "r1",
+		},
+		Request: callinfo.Request{Protocol: callinfo.REST, FullMethod: "/shop.v1.Shop/GetItem"},
 	}
 }
 

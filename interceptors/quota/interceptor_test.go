@@ -25,7 +25,7 @@ import (
 // callCtx returns a context whose call has the API key of plan, or no key
 // when plan is nil.
 func callCtx(plan *adminv1.UsagePlan) context.Context {
-	call := &callinfo.Call{API: "apis/shop", FullMethod: "/shop.v1.Shop/List"}
+	call := &callinfo.Call{RouteFacts: &callinfo.RouteFacts{API: "apis/shop"}, Request: callinfo.Request{FullMethod: "/shop.v1.Shop/List"}}
 	if plan != nil {
 		call.APIKey = &callinfo.APIKey{Name: key, UsagePlan: plan.GetName(), Plan: plan}
 	}
@@ -132,7 +132,7 @@ func TestInterceptorPassesCallsWithoutKey(t *testing.T) {
 	for name, ctx := range map[string]context.Context{
 		"no call":       context.Background(),
 		"no key":        callCtx(nil),
-		"key sans plan": callinfo.NewContext(context.Background(), &callinfo.Call{APIKey: &callinfo.APIKey{Name: key}}),
+		"key sans plan": callinfo.NewContext(context.Background(), &callinfo.Call{RouteFacts: &callinfo.RouteFacts{}, APIKey: &callinfo.APIKey{Name: key}}),
 	} {
 		if _, ran, err := runStream(c, ctx); err != nil || !ran {
 			t.Errorf("%s: ran %v, err %v; want the handler run", name, ran, err)

@@ -31,12 +31,13 @@ const (
 
 func newCall(enabled bool) *callinfo.Call {
 	return &callinfo.Call{
-		API:         "apis/shop",
-		Stage:       "apis/shop/stages/prod",
-		RouteKey:    "get-item",
-		Protocol:    callinfo.REST,
-		FullMethod:  fullMethod,
-		StageConfig: &adminv1.Stage{Tracing: &adminv1.TracingSettings{Enabled: enabled}},
+		RouteFacts: &callinfo.RouteFacts{
+			API:         "apis/shop",
+			Stage:       "apis/shop/stages/prod",
+			RouteKey:    "get-item",
+			StageConfig: &adminv1.Stage{Tracing: &adminv1.TracingSettings{Enabled: enabled}},
+		},
+		Request: callinfo.Request{Protocol: callinfo.REST, FullMethod: fullMethod},
 	}
 }
 
@@ -122,7 +123,7 @@ func TestSpanNameAndAttributes(t *testing.T) {
 func TestDisabled(t *testing.T) {
 	for name, call := range map[string]*callinfo.Call{
 		"disabled":     newCall(false),
-		"no settings":  {StageConfig: &adminv1.Stage{}},
+		"no settings":  {RouteFacts: &callinfo.RouteFacts{StageConfig: &adminv1.Stage{}}},
 		"no call info": nil,
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -1,7 +1,3 @@
-// Package callinfo carries what the data plane knows about one call from the
-// routing step to the policy interceptors (authorization, throttling,
-// metering) and to the proxy, so that policies never depend on the gateway's
-// internals and never differ by protocol.
 package callinfo
 
 import (
@@ -17,13 +13,6 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
 )
-
-// HeaderMetadataPrefix starts the metadata entries through which the data
-// plane hands a transcoded REST call's HTTP headers to the policy
-// interceptors: "x-tollgate-header-" + the lowercase header name. The
-// gateway sets them only on its own in-process calls, and the proxy removes
-// every x-tollgate-* entry before a backend call.
-const HeaderMetadataPrefix = "x-tollgate-header-"
 
 // Protocol is how the client called.
 type Protocol int
@@ -53,10 +42,53 @@ func (p Protocol) String() string {
 	return "unknown"
 }
 
-// Call describes one call. The routing step creates it; policy interceptors
-// read it and fill in what they learn (the API key, the principal). A call's
-// interceptors and its proxy run one after the other, so Call needs no lock.
+// Call describes one call: the facts of its route, shared by every call of
+// the route, and what this call adds — its request, set by the gateway when
+// it routes the call, and the results of the policies, each written by the
+// one interceptor that owns it. The order in which policies read each
+// other's results is checked where the chain is built (the [Fact]s of
+// package interceptors/chain). A call's interceptors and its proxy run one
+// after the other, so Call needs no lock.
 type Call struct {
+	// RouteFacts are the facts of the call's route, compiled once per
+	// deployment by routing and shared by the route's calls: read-only.
+	// Its fields read as the call's own (c.Stage, c.RouteKey).
+	*RouteFacts
+	// Request is what the gateway learned of the request when it routed
+	// the call.
+	Request
+	// AuthResult is the authorizer's results ([FactPrincipal],
+	// [FactUsageIdentifierKey]).
+	AuthResult
+
+	// RequestID is the call's request ID, set by the request ID
+	// interceptor (interceptors/requestid), for whoever writes the call's
+	// error after the chain.
+	RequestID string
+	// APIKey is the caller's valid API key and its usage plan, set by the
+	// API-key policy ([FactAPIKey]); nil without one.
+	APIKey *APIKey
+	// TraceMetadata is the trace context the backend call carries in place
+	// of the client's (traceparent, tracestate, baggage), set by the
+	// tracing interceptor on traced stages; a key with no values removes
+	// the client's entry. Nil leaves the client's as they are.
+	TraceMetadata metadata.MD
+	// ResponseCache says whether the stage's response cache answered the
+	// call (CacheUnused when the call was not cacheable); set by the cache.
+	ResponseCache CacheOutcome
+	// RequestBytes and ResponseBytes count the message bytes the client
+	// sent and received (protobuf payloads for gRPC and REST calls, body
+	// bytes for plain HTTP routes), set by the proxy once the call ends.
+	RequestBytes, ResponseBytes int64
+	// IntegrationLatency is how long the backend call took, set when it ends
+	// (zero for calls refused before reaching the backend).
+	IntegrationLatency time.Duration
+}
+
+// RouteFacts are what routing knows of a route of a deployed stage before
+// any call: compiled once per deployment, shared read-only by every call
+// of the route (no copy per call).
+type RouteFacts struct {
 	// API is the API's resource name, e.g. "apis/shop".
 	API string
 	// Stage is the stage's resource name, e.g. "apis/shop/stages/prod".
@@ -76,29 +108,32 @@ type Call struct {
 	StageConfig *adminv1.Stage
 	// RouteKey identifies what the call targets within its stage for
 	// per-route settings and buckets: the route's ID, or for a method
-	// without a route, its full method name. Computed once per deployment.
+	// without a route, its full method name.
 	RouteKey string
-	// GRPCResource is Resource() for a gRPC call, computed once per
-	// deployment, or "" to compute it per call.
+	// GRPCResource is Resource() for a gRPC call, or "" to compute it per
+	// call.
 	GRPCResource string
 	// ThrottleKey is the stage-level bucket of the call's route:
-	// "{stage}|{RouteKey}". Computed once per deployment.
+	// "{stage}|{RouteKey}".
 	ThrottleKey string
 	// Unary reports whether the method is unary (one request, one
 	// response), from its descriptor; false when the gateway has none.
-	// Computed once per deployment.
 	Unary bool
 	// NoSideEffects reports whether the method's descriptor marks it
-	// idempotency_level = NO_SIDE_EFFECTS. Computed once per deployment.
+	// idempotency_level = NO_SIDE_EFFECTS.
 	NoSideEffects bool
 	// RequestType is the request message type the call's messages are
 	// validated against (interceptors/validate), or nil when its route
-	// does not ask for validation. Computed once per deployment.
+	// does not ask for validation.
 	RequestType protoreflect.MessageDescriptor
 	// IPPolicy is the IP policy of every level that applies to the call
-	// (API, stage, route settings, route), or nil. Compiled once per
-	// deployment; read-only, shared by the calls of the route.
+	// (API, stage, route settings, route), or nil.
 	IPPolicy ipacl.Policy
+}
+
+// Request is what the gateway learned of a call's request when it routed
+// it, before any policy ran.
+type Request struct {
 	// Protocol is how the client called.
 	Protocol Protocol
 	// FullMethod is the gRPC method, "/pkg.Service/Method".
@@ -110,33 +145,41 @@ type Call struct {
 	// encoded), for plain HTTP and transcoded routes alike, so that
 	// Resource(), authorizers and cache keys see what the backend will.
 	HTTPMethod, HTTPPath, RawQuery string
+	// Header holds the request headers of a REST call (transcoded or a
+	// plain HTTP route) as the client sent them, after the gateway
+	// replaced the forwarding headers; nil for gRPC and WebSocket calls,
+	// whose headers are the call's incoming metadata. Read-only: it is the
+	// HTTP request's own. Read headers with [Call.HeaderValues], which
+	// knows where each protocol keeps them.
+	Header http.Header
 	// SourceIP is the client's address, without port.
 	SourceIP string
 	// UserAgent is the client's User-Agent (gRPC: its user-agent
 	// metadata).
 	UserAgent string
-	// RequestID is the call's request ID.
-	RequestID string
 	// ConnectionID is the WebSocket connection of a WebSocket call.
 	ConnectionID string
+	// Forwarded holds the forwarding entries (x-forwarded-for,
+	// x-forwarded-host, x-forwarded-proto, forwarded, x-real-ip) the
+	// backend call carries in place of the client's, for calls whose
+	// metadata the client wrote itself (gRPC); nil when the call's metadata
+	// already holds the gateway's own (transcoded REST).
+	Forwarded metadata.MD
+	// ClientCert is the client certificate verified in the TLS handshake
+	// (mutual TLS), or nil.
+	ClientCert *ClientCert
+}
 
+// AuthResult is what the route's authorizer learned of the caller.
+type AuthResult struct {
+	// Principal is the caller's identity, once authorized.
+	Principal string
 	// UsageIdentifierKey is the API key value a custom authorizer chose
 	// for the caller, for APIs whose key source is the authorizer.
 	UsageIdentifierKey string
-	// APIKey is the caller's API key, once resolved.
-	APIKey *APIKey
-	// Principal is the caller's identity, once authorized.
-	Principal string
-	// RequestBytes and ResponseBytes count the message bytes the client
-	// sent and received (protobuf payloads for gRPC and REST calls, body
-	// bytes for plain HTTP routes).
-	RequestBytes, ResponseBytes int64
 	// AuthorizerCache says whether a custom authorizer's decision came from
 	// its cache.
 	AuthorizerCache CacheOutcome
-	// IntegrationLatency is how long the backend call took, set when it ends
-	// (zero for calls refused before reaching the backend).
-	IntegrationLatency time.Duration
 	// AuthorizerContext is the context a custom authorizer returned for an
 	// allowed call. Read-only: it may be shared with the policy cache.
 	AuthorizerContext map[string]string
@@ -150,23 +193,6 @@ type Call struct {
 	// allowed the caller to refresh the call's cached response
 	// (execute-api:InvalidateCache).
 	MayInvalidateCache bool
-	// TraceMetadata is the trace context the backend call carries in place
-	// of the client's (traceparent, tracestate, baggage), set by the
-	// tracing interceptor on traced stages; a key with no values removes
-	// the client's entry. Nil leaves the client's as they are.
-	TraceMetadata metadata.MD
-	// Forwarded holds the forwarding entries (x-forwarded-for,
-	// x-forwarded-host, x-forwarded-proto, forwarded, x-real-ip) the
-	// backend call carries in place of the client's, for calls whose
-	// metadata the client wrote itself (gRPC); nil when the call's metadata
-	// already holds the gateway's own (transcoded REST).
-	Forwarded metadata.MD
-	// ResponseCache says whether the stage's response cache answered the
-	// call (CacheUnused when the call was not cacheable).
-	ResponseCache CacheOutcome
-	// ClientCert is the client certificate verified in the TLS handshake
-	// (mutual TLS), or nil.
-	ClientCert *ClientCert
 }
 
 // APIKey is a resolved API key.
@@ -194,14 +220,31 @@ func IsInternal(key string) bool {
 	return len(key) >= len(InternalPrefix) && strings.EqualFold(key[:len(InternalPrefix)], InternalPrefix)
 }
 
-// StripInternal removes the gateway's own headers (IsInternal) from h: what
-// a client sent under those names reaches no backend.
-func StripInternal(h http.Header) {
-	for k := range h {
+// StripInternal removes the gateway's own entries (IsInternal) from an
+// HTTP header or gRPC metadata map: what a client sent under those names
+// reaches no backend, authorizer or integration. It is the one place the
+// rule is applied to what leaves the gateway: the gRPC proxy's outgoing
+// metadata (gRPC, REST and web-client calls), the HTTP proxy's headers
+// (plain HTTP routes), and the request headers of WebSocket $connect
+// integrations and REQUEST authorizers. Nothing the gateway reads of a
+// call is taken from such an entry either: the gateway's facts about a
+// call travel in its [Call], in the context.
+func StripInternal[M ~map[string][]string](m M) {
+	for k := range m {
 		if IsInternal(k) {
-			delete(h, k)
+			delete(m, k)
 		}
 	}
+}
+
+// HeaderValues returns the values of a request header of the call (any
+// case): from Header for a REST call, else from the incoming metadata,
+// where gRPC and WebSocket calls have their headers under lowercase names.
+func (c *Call) HeaderValues(ctx context.Context, name string) []string {
+	if c.Protocol == REST {
+		return c.Header.Values(name)
+	}
+	return metadata.ValueFromIncomingContext(ctx, strings.ToLower(name))
 }
 
 // Fact names a part of the call record that one policy writes and others
@@ -211,11 +254,12 @@ type Fact string
 
 // The facts policies hand on through the call record.
 const (
-	// FactPrincipal is Call.Principal and Call.AuthorizerContext: the
-	// caller's identity once authorized.
+	// FactPrincipal is Call.AuthResult (the principal, the authorizer's
+	// context and claims, the cache-invalidation permission): the caller's
+	// identity once authorized.
 	FactPrincipal Fact = "principal"
-	// FactUsageIdentifierKey is Call.UsageIdentifierKey: the API key value
-	// a custom authorizer chose.
+	// FactUsageIdentifierKey is Call.AuthResult.UsageIdentifierKey: the API
+	// key value a custom authorizer chose.
 	FactUsageIdentifierKey Fact = "usage identifier key"
 	// FactAPIKey is Call.APIKey: the caller's valid API key and its usage
 	// plan.
@@ -270,9 +314,9 @@ func (c *Call) BackendMetadata() metadata.MD {
 }
 
 // GetRouteAuthorization returns the route's authorization, or nil; it is
-// safe on a nil Call.
+// safe on a nil Call and on one without route facts.
 func (c *Call) GetRouteAuthorization() *adminv1.RouteAuthorization {
-	if c == nil {
+	if c == nil || c.RouteFacts == nil {
 		return nil
 	}
 	return c.Route.GetAuthorization()

@@ -13,8 +13,8 @@ func TestResource(t *testing.T) {
 		call callinfo.Call
 		want string
 	}{
-		{"gRPC", callinfo.Call{API: "apis/shop", Stage: "apis/shop/stages/prod", Protocol: callinfo.GRPC, FullMethod: "/shop.v1.Pets/Get"}, "shop/prod/GRPC/shop.v1.Pets/Get"},
-		{"REST keeps the escaped path", callinfo.Call{API: "apis/shop", Stage: "apis/shop/stages/prod", Protocol: callinfo.REST, HTTPMethod: "GET", HTTPPath: "/v1/pets/a%2Fb"}, "shop/prod/GET/v1/pets/a%2Fb"},
+		{"gRPC", callinfo.Call{RouteFacts: &callinfo.RouteFacts{API: "apis/shop", Stage: "apis/shop/stages/prod"}, Request: callinfo.Request{Protocol: callinfo.GRPC, FullMethod: "/shop.v1.Pets/Get"}}, "shop/prod/GRPC/shop.v1.Pets/Get"},
+		{"REST keeps the escaped path", callinfo.Call{RouteFacts: &callinfo.RouteFacts{API: "apis/shop", Stage: "apis/shop/stages/prod"}, Request: callinfo.Request{Protocol: callinfo.REST, HTTPMethod: "GET", HTTPPath: "/v1/pets/a%2Fb"}}, "shop/prod/GET/v1/pets/a%2Fb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -26,7 +26,7 @@ func TestResource(t *testing.T) {
 	if callinfo.FromContext(context.Background()) != nil {
 		t.Fatal("a call outside the data plane")
 	}
-	c := &callinfo.Call{}
+	c := &callinfo.Call{RouteFacts: &callinfo.RouteFacts{}}
 	if callinfo.FromContext(callinfo.NewContext(context.Background(), c)) != c {
 		t.Fatal("NewContext/FromContext round trip")
 	}

@@ -3,8 +3,6 @@ package callinfo
 import (
 	"strings"
 	"time"
-
-	"google.golang.org/grpc/metadata"
 )
 
 // Metadata entries describing the client's verified TLS certificate
@@ -54,29 +52,4 @@ func (c *ClientCert) Pairs() []string {
 		ClientCertNotBeforeKey, c.NotBefore.UTC().Format(time.RFC3339),
 		ClientCertNotAfterKey, c.NotAfter.UTC().Format(time.RFC3339),
 	}
-}
-
-// ClientCertFromMetadata reads what Pairs wrote, or returns nil when md has
-// no certificate subject. Only the gateway's own in-process calls may be
-// read this way: clients' x-tollgate-* entries are not to be trusted.
-func ClientCertFromMetadata(md metadata.MD) *ClientCert {
-	first := func(k string) string {
-		if v := md.Get(k); len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	if first(ClientCertFingerprintKey) == "" {
-		return nil
-	}
-	c := &ClientCert{
-		Subject: first(ClientCertSubjectKey), Issuer: first(ClientCertIssuerKey),
-		Serial: first(ClientCertSerialKey), Fingerprint: first(ClientCertFingerprintKey),
-	}
-	if s := first(ClientCertSANsKey); s != "" {
-		c.SANs = strings.Split(s, ",")
-	}
-	c.NotBefore, _ = time.Parse(time.RFC3339, first(ClientCertNotBeforeKey))
-	c.NotAfter, _ = time.Parse(time.RFC3339, first(ClientCertNotAfterKey))
-	return c
 }

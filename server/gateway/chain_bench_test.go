@@ -167,13 +167,14 @@ func BenchmarkObsInterceptor(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			ic := tc.ic(b)
 			call := &callinfo.Call{
-				API:         "apis/shop",
-				Stage:       "apis/shop/stages/prod",
-				Deployment:  "apis/shop/deployments/v1",
-				StageConfig: stage(tc.traced),
-				RouteKey:    info.FullMethod,
-				Protocol:    callinfo.GRPC,
-				FullMethod:  info.FullMethod,
+				RouteFacts: &callinfo.RouteFacts{
+					API:         "apis/shop",
+					Stage:       "apis/shop/stages/prod",
+					Deployment:  "apis/shop/deployments/v1",
+					StageConfig: stage(tc.traced),
+					RouteKey:    info.FullMethod,
+				},
+				Request: callinfo.Request{Protocol: callinfo.GRPC, FullMethod: info.FullMethod},
 			}
 			ss := &benchStream{ctx: callinfo.NewContext(metadata.NewIncomingContext(context.Background(), md), call)}
 			// Warm up the metrics' attribute cache, and check the variant.

@@ -1,14 +1,12 @@
 package gateway
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
@@ -49,13 +47,6 @@ func clientCertOfPeer(p *peer.Peer) *callinfo.ClientCert {
 		return clientCertOf(&info.State)
 	}
 	return nil
-}
-
-// clientCertOfInProcess reads the client certificate a transcoded call's
-// HTTP request had, from the gateway's own in-process metadata.
-func clientCertOfInProcess(ctx context.Context) *callinfo.ClientCert {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return callinfo.ClientCertFromMetadata(md)
 }
 
 // WithServerCredentials sets the transport credentials of the data-plane

@@ -24,6 +24,14 @@ func (g *Gateway) RESTCallsInFlight() int {
 	return n
 }
 
+// PendingStreamingRESTCalls returns how many streaming transcoded calls
+// wait in restCalls for routing to take their restRequest.
+func (g *Gateway) PendingStreamingRESTCalls() int {
+	n := 0
+	g.restCalls.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
 // Table returns the routing table served now.
 func (g *Gateway) Table() *routing.Table { return g.current.Load().table }
 

@@ -48,14 +48,12 @@ const (
 	// StageMetadataKey selects the stage of a gRPC call: a stage resource
 	// name, "api/stage", or a stage ID.
 	StageMetadataKey = "x-tollgate-stage"
-	// stageRefMetadataKey pins a transcoded call to the compiled stage that
-	// matched it. Trusted only on in-process calls, as are the entries
-	// below, which describe the HTTP request of a transcoded call.
-	stageRefMetadataKey   = "x-tollgate-stage-ref"
-	httpMethodMetadataKey = "x-tollgate-http-method"
-	httpPathMetadataKey   = "x-tollgate-http-path"
-	httpQueryMetadataKey  = "x-tollgate-http-query"
-	sourceIPMetadataKey   = "x-tollgate-source-ip"
+	// callTokenMetadataKey carries the token under which a streaming
+	// transcoded call's restRequest waits in Gateway.restCalls: the one
+	// gateway fact that crosses the in-process transport as metadata. It
+	// is looked up only for calls over bufconn, and a token is a random
+	// 128-bit value used once, so a client cannot name another call's.
+	callTokenMetadataKey = "x-tollgate-call"
 )
 
 // Defaults of the data plane.
@@ -106,15 +104,6 @@ func WithMetadataHeaders(names ...string) Option {
 			g.metadataHeaders = append(g.metadataHeaders, strings.ToLower(n))
 		}
 	}
-}
-
-// WithRequestHeaders names request headers the policy interceptors read on
-// every HTTP call (REST and plain HTTP), under
-// callinfo.HeaderMetadataPrefix — Cache-Control for the response cache,
-// say. Stages with authorizers or header cache keys hand every header
-// anyway; the others only these, since copying every header is not free.
-func WithRequestHeaders(names ...string) Option {
-	return func(g *Gateway) { g.requestHeaders = append(g.requestHeaders, names...) }
 }
 
 // WithMaxBodyBytes limits REST request bodies. Default 10 MiB.
@@ -193,10 +182,9 @@ type Gateway struct {
 	inprocConn *grpc.ClientConn
 	transcoded *inProcessConn // what transcoders call
 	httpProxy  *httpIntegrations
-	// metadataHeaders and requestHeaders are what the policies read from
-	// HTTP requests (WithMetadataHeaders, WithRequestHeaders).
+	// metadataHeaders are what the policies read from plain HTTP
+	// requests as metadata (WithMetadataHeaders).
 	metadataHeaders []string
-	requestHeaders  []string
 	ws              *ws.Handler // WebSocket connections and their callback API
 	wsConfig        ws.Config   // its options, until New builds it
 	// serverCreds are the gRPC server's transport credentials, or nil.
@@ -212,9 +200,13 @@ type Gateway struct {
 	authorizersChanged atomic.Bool
 	mu                 sync.Mutex // serializes Load
 	refs               sync.Map   // stage ref ID → *stageRuntime, for in-process calls
-	nextRef            atomic.Uint64
-	serving            sync.WaitGroup
-	closed             atomic.Bool
+	// restCalls holds the restRequest of each streaming transcoded call
+	// between its start and its routing, by callTokenMetadataKey's token:
+	// a context value does not cross the in-process transport.
+	restCalls sync.Map
+	nextRef   atomic.Uint64
+	serving   sync.WaitGroup
+	closed    atomic.Bool
 
 	openStreams atomic.Int64 // see OpenGRPCStreams
 }
@@ -748,9 +740,9 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 	}
 	var route *routing.Route
-	internal := inProcess(ctx)
-	if ref := firstValue(ctx, stageRefMetadataKey); ref != "" && internal {
-		v, ok := g.refs.Load(ref)
+	rec := g.restRequestOf(ctx)
+	if rec != nil {
+		v, ok := g.refs.Load(rec.ref)
 		if !ok {
 			return status.Error(codes.Unavailable, "the deployment serving this call was replaced; retry")
 		}
@@ -760,7 +752,6 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		route = r
 	} else {
-		internal = false
 		var r *routing.Route
 		var err error
 		if st := webStage(ctx); st != nil {
@@ -781,17 +772,17 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		route = r
 	}
-	call := newCall(route, info.FullMethod)
-	if internal {
+	// The call's record and its stream are allocated together.
+	rc := &routedCall{routedStream: routedStream{ServerStream: ss}}
+	call := &rc.call
+	call.RouteFacts, call.Protocol, call.FullMethod = route.Facts(), callinfo.GRPC, info.FullMethod
+	if rec != nil {
 		call.Protocol = callinfo.REST
-		call.HTTPMethod = firstValue(ctx, httpMethodMetadataKey)
-		call.HTTPPath = firstValue(ctx, httpPathMetadataKey)
-		call.RawQuery = firstValue(ctx, httpQueryMetadataKey)
-		call.SourceIP = firstValue(ctx, sourceIPMetadataKey)
-		// grpc-gateway's runtime hands the client's User-Agent on under
-		// this name (a permanent HTTP header).
-		call.UserAgent = firstValue(ctx, "grpcgateway-user-agent")
-		call.ClientCert = clientCertOfInProcess(ctx)
+		call.HTTPMethod, call.HTTPPath, call.RawQuery = rec.method, rec.path, rec.rawQuery
+		call.Header = rec.header
+		call.SourceIP = rec.sourceIP
+		call.UserAgent = rec.header.Get("User-Agent")
+		call.ClientCert = rec.clientCert
 	} else {
 		ctx = g.forwardGRPC(ctx, call)
 		if p, ok := peer.FromContext(ctx); ok {
@@ -803,7 +794,8 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	if webStage(ctx) != nil {
 		return handler(srv, &webStream{routedStream{ServerStream: ss, ctx: ctx}})
 	}
-	return handler(srv, &routedStream{ServerStream: ss, ctx: ctx})
+	rc.ctx = ctx
+	return handler(srv, &rc.routedStream)
 }
 
 // forwardMetadataKeys are forwarded.Names as metadata keys.
@@ -880,31 +872,10 @@ func clientIP(r *http.Request) string {
 	return hostOf(r.RemoteAddr)
 }
 
-// newCall describes a routed call for the policy interceptors.
+// newCall describes a routed call for the policy interceptors: the
+// route's shared facts and the call's own request.
 func newCall(r *routing.Route, fullMethod string) *callinfo.Call {
-	st := r.Stage
-	c := &callinfo.Call{
-		API:            st.API,
-		Stage:          st.Name,
-		Deployment:     st.Deployment,
-		Route:          r.Config,
-		Authorizers:    st.Authorizers,
-		APIKeySource:   st.Snapshot.GetApi().GetApiKeySource(),
-		StageVariables: st.Variables,
-		StageConfig:    st.Config,
-		RouteKey:       r.Key,
-		ThrottleKey:    r.ThrottleKey,
-		GRPCResource:   r.GRPCResource,
-		Unary:          r.Unary,
-		NoSideEffects:  r.NoSideEffects,
-		IPPolicy:       r.IPPolicy,
-		Protocol:       callinfo.GRPC,
-		FullMethod:     fullMethod,
-	}
-	if r.ValidateRequest && r.Method != nil {
-		c.RequestType = r.Method.Input()
-	}
-	return c
+	return &callinfo.Call{RouteFacts: r.Facts(), Request: callinfo.Request{Protocol: callinfo.GRPC, FullMethod: fullMethod}}
 }
 
 // hostOf returns the host of a host:port address.
@@ -1055,6 +1026,13 @@ type routedStream struct {
 
 // Context returns the routed context.
 func (s *routedStream) Context() context.Context { return s.ctx }
+
+// routedCall is a routed call's stream with its call record, so that one
+// allocation serves both.
+type routedCall struct {
+	routedStream
+	call callinfo.Call
+}
 
 // newRef returns a fresh stage reference.
 func (g *Gateway) newRef() *stageRef {

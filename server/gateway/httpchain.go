@@ -30,11 +30,12 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 	call := newCall(route, httpMethodName)
 	call.Protocol = callinfo.REST
 	call.HTTPMethod, call.HTTPPath, call.RawQuery = r.Method, canon, r.URL.RawQuery
+	call.Header = r.Header
 	call.SourceIP = clientIP(r)
 	call.UserAgent = r.UserAgent()
 	call.ClientCert = clientCertOf(r.TLS)
-	// The entries a gRPC client would send as metadata, and, for stages
-	// with authorizers, every header (else those the policies read).
+	// The entries a gRPC client would send as metadata; the policies read
+	// every other header from call.Header.
 	md := metadata.MD{}
 	if vs := r.Header.Values(requestid.MetadataKey); len(vs) > 0 {
 		md[requestid.MetadataKey] = vs
@@ -43,11 +44,6 @@ func (g *Gateway) serveHTTPRoute(w http.ResponseWriter, r *http.Request, route *
 		if vs := r.Header.Values(k); len(vs) > 0 {
 			md[k] = vs
 		}
-	}
-	if len(route.Stage.Authorizers) > 0 {
-		addHeaders(md, r.Header)
-	} else {
-		addSomeHeaders(md, r.Header, g.requestHeaders)
 	}
 	ctx := metadata.NewIncomingContext(r.Context(), md)
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)

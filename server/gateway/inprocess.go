@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"sync"
 
@@ -70,8 +72,26 @@ func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply a
 }
 
 // NewStream starts a streaming call over the in-process gRPC connection.
+// The call's restRequest cannot cross that transport in its context: it is
+// registered in Gateway.restCalls under a fresh random token, which the
+// call carries as metadata and routeInterceptor takes back (once). The
+// entry is removed when the call's context ends, if routing never took it.
 func (c *inProcessConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	return c.stream.NewStream(ctx, desc, method, opts...)
+	rec, ok := ctx.Value(restRequestKey{}).(*restRequest)
+	if !ok {
+		return c.stream.NewStream(ctx, desc, method, opts...)
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	token := hex.EncodeToString(b[:])
+	c.g.restCalls.Store(token, rec)
+	context.AfterFunc(ctx, func() { c.g.restCalls.Delete(token) })
+	ctx = metadata.AppendToOutgoingContext(ctx, callTokenMetadataKey, token)
+	s, err := c.stream.NewStream(ctx, desc, method, opts...)
+	if err != nil {
+		c.g.restCalls.Delete(token)
+	}
+	return s, err
 }
 
 // toStatusError converts what a handler returned as gRPC's server would:

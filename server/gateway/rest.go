@@ -85,9 +85,9 @@ type stageRuntime struct {
 }
 
 // restRuntime is a transcoder with its REST bindings. It depends only on
-// the linked descriptors and on whether calls hand every header, so every
-// stage with the same (shared) descriptors shares one: the calls say which
-// stage they are for with stageRefMetadataKey, set per request.
+// the linked descriptors (and the API's gateway responses), so every stage
+// with the same (shared) descriptors shares one: each call's restRequest
+// says which stage it is for.
 type restRuntime struct {
 	transcoder *transcode.Transcoder
 	web        *webclients.Handler          // nil if the schema cannot be served to web clients
@@ -96,15 +96,14 @@ type restRuntime struct {
 
 // restKey identifies a restRuntime.
 type restKey struct {
-	files       *protoregistry.Files
-	withHeaders bool
-	responses   string // the API's gateway responses (deterministic wire form), which the transcoder writes
-	headers     string // the API's header mapping (deterministic wire form), which the transcoder applies
+	files     *protoregistry.Files
+	responses string // the API's gateway responses (deterministic wire form), which the transcoder writes
+	headers   string // the API's header mapping (deterministic wire form), which the transcoder applies
 }
 
 // restKeyOf returns the key of a stage's restRuntime.
 func restKeyOf(s *routing.Stage) restKey {
-	return restKey{files: s.Files, withHeaders: len(s.Authorizers) > 0 || namesHeaderCacheKeys(s), responses: gatewayResponsesKey(s), headers: headerMappingKey(s)}
+	return restKey{files: s.Files, responses: gatewayResponsesKey(s), headers: headerMappingKey(s)}
 }
 
 // stageRuntime returns the runtime of a compiled stage: prev itself when it
@@ -123,7 +122,7 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests *rest
 		rest = rests.get(key, s.Name)
 		if rest == nil {
 			var err error
-			if rest, err = g.newRESTRuntime(s, key.withHeaders, s.Snapshot.GetApi()); err != nil {
+			if rest, err = g.newRESTRuntime(s, s.Snapshot.GetApi()); err != nil {
 				return nil, err
 			}
 			rests.m[key] = rest
@@ -144,11 +143,11 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests *rest
 
 // newRESTRuntime builds the transcoder of a stage's descriptors, with what
 // its API configures of REST calls (gateway responses, header mapping).
-func (g *Gateway) newRESTRuntime(s *routing.Stage, withHeaders bool, api *adminv1.Api) (*restRuntime, error) {
+func (g *Gateway) newRESTRuntime(s *routing.Stage, api *adminv1.Api) (*restRuntime, error) {
 	hm := api.GetHeaderMapping()
 	tc, err := transcode.New(s.Files, s.Services, g.transcoded,
 		transcode.WithMaxBodyBytes(g.maxBodyBytes),
-		transcode.WithRequestMetadata(g.requestMetadata(withHeaders)),
+		transcode.WithRequestMetadata(requestMetadata),
 		transcode.WithLogger(g.logger),
 		transcode.WithGatewayResponses(api.GetGatewayResponses()),
 		transcode.WithHeaderMapping(transcode.HeaderMapping{
@@ -209,43 +208,58 @@ func headerMappingKey(s *routing.Stage) string {
 	return string(b)
 }
 
-// stageRefKey is the context key of the stage reference of a transcoded
-// call, which requestMetadata hands on as stageRefMetadataKey.
-type stageRefKey struct{}
+// restRequest is what the gateway knows of a transcoded call's HTTP
+// request: the stage that matched it and the details the policies read. It
+// reaches routeInterceptor as a context value — the unary call runs in
+// process on the HTTP handler's goroutine — or, for a streaming call, which
+// crosses the in-process gRPC transport, through Gateway.restCalls. Never
+// as metadata a client could imitate.
+type restRequest struct {
+	ref                    string // the stageRef of the stage that matched
+	method, path, rawQuery string // path: relative to the stage, canonical (reqpath)
+	sourceIP               string
+	header                 http.Header // the request's own, read-only
+	clientCert             *callinfo.ClientCert
+}
 
-// requestMetadata returns what describes a transcoded call's HTTP request
-// to the policy interceptors (the path relative to the stage, as the
-// transcoder receives it). Only stages with authorizers or header cache-key
-// parameters get every header as well (copying every header is not free);
-// the others get the few the policies read (WithRequestHeaders).
-func (g *Gateway) requestMetadata(withHeaders bool) func(*http.Request) metadata.MD {
-	return func(r *http.Request) metadata.MD {
-		ref, _ := r.Context().Value(stageRefKey{}).(string)
-		md := metadata.Pairs(
-			stageRefMetadataKey, ref,
-			httpMethodMetadataKey, r.Method,
-			httpPathMetadataKey, canonicalPath(r.URL.EscapedPath()),
-			httpQueryMetadataKey, r.URL.RawQuery,
-			sourceIPMetadataKey, clientIP(r),
-		)
-		// The gateway's forwarding headers (setForwarded), which replace
-		// the entries grpc-gateway derives from the request (it would
-		// append the peer to X-Forwarded-For once more).
-		for _, k := range forwarded.Names {
-			if v := r.Header.Get(k); v != "" {
-				md[strings.ToLower(k)] = []string{v}
-			}
-		}
-		if cc := clientCertOf(r.TLS); cc != nil {
-			md = metadata.Join(md, metadata.Pairs(cc.Pairs()...))
-		}
-		if withHeaders {
-			addHeaders(md, r.Header)
-		} else {
-			addSomeHeaders(md, r.Header, g.requestHeaders)
-		}
-		return md
+// restRequestKey is the context key of a transcoded call's *restRequest.
+type restRequestKey struct{}
+
+// restRequestOf returns the restRequest of a transcoded call: from the
+// context of an in-process unary call, or registered under the token of a
+// streaming call over bufconn (taken once). Other calls have none, whatever
+// metadata they carry.
+func (g *Gateway) restRequestOf(ctx context.Context) *restRequest {
+	if rec, ok := ctx.Value(restRequestKey{}).(*restRequest); ok {
+		return rec
 	}
+	if !inProcess(ctx) {
+		return nil
+	}
+	token := firstValue(ctx, callTokenMetadataKey)
+	if token == "" {
+		return nil
+	}
+	v, ok := g.restCalls.LoadAndDelete(token)
+	if !ok {
+		return nil
+	}
+	return v.(*restRequest)
+}
+
+// requestMetadata returns the metadata of a transcoded call's request that
+// policies and backends read as a gRPC call's: the gateway's forwarding
+// headers (setForwarded), which replace the entries grpc-gateway derives
+// from the request (it would append the peer to X-Forwarded-For once
+// more). The gateway's own facts about the call travel in its restRequest.
+func requestMetadata(r *http.Request) metadata.MD {
+	md := make(metadata.MD, len(forwarded.Names))
+	for _, k := range forwarded.Names {
+		if v := r.Header.Get(k); v != "" {
+			md[strings.ToLower(k)] = []string{v}
+		}
+	}
+	return md
 }
 
 // canonicalPath is the canonical form of a transcoded call's path relative
@@ -257,40 +271,6 @@ func canonicalPath(escaped string) string {
 		return escaped // unreachable: serveStages refused the call
 	}
 	return p
-}
-
-// addSomeHeaders adds the headers of names the client sent, as addHeaders
-// would.
-func addSomeHeaders(md metadata.MD, h http.Header, names []string) {
-	for _, k := range names {
-		if vs := h.Values(k); len(vs) > 0 {
-			md[callinfo.HeaderMetadataPrefix+strings.ToLower(k)] = vs
-		}
-	}
-}
-
-// namesHeaderCacheKeys reports whether a route of the stage makes request
-// headers part of its cache key: the stage's REST calls then carry every
-// header, as for authorizers.
-func namesHeaderCacheKeys(s *routing.Stage) bool {
-	for _, r := range s.Snapshot.GetRoutes() {
-		for _, p := range r.GetCacheKeyParameters() {
-			if strings.HasPrefix(p, "method.request.header.") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// addHeaders adds every header, as the client sent it, under
-// callinfo.HeaderMetadataPrefix: for authorizer identity sources and
-// REQUEST authorizers (grpc-gateway forwards only some headers).
-func addHeaders(md metadata.MD, h http.Header) {
-	for k, vs := range h {
-		key := callinfo.HeaderMetadataPrefix + strings.ToLower(k)
-		md[key] = append(md[key], vs...)
-	}
 }
 
 // matches reports whether a REST binding of the stage matches.
@@ -475,7 +455,11 @@ func (g *Gateway) transcode(w http.ResponseWriter, r *http.Request, rt *stageRun
 	}
 	rt.ref.acquire(&g.refs, rt)
 	defer rt.ref.release(&g.refs)
-	r2 := r.WithContext(context.WithValue(r.Context(), stageRefKey{}, rt.ref.id))
+	rec := &restRequest{
+		ref: rt.ref.id, method: r.Method, path: canonicalPath(rest), rawQuery: r.URL.RawQuery,
+		sourceIP: clientIP(r), header: r.Header, clientCert: clientCertOf(r.TLS),
+	}
+	r2 := r.WithContext(context.WithValue(r.Context(), restRequestKey{}, rec))
 	u := *r.URL
 	u.Path, u.RawPath = decoded, rest
 	r2.URL = &u

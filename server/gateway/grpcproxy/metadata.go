@@ -44,6 +44,7 @@ func OutgoingMetadata(in metadata.MD) metadata.MD {
 // stripRequestMetadata is OutgoingMetadata in place, for the proxy, whose
 // incoming metadata is already a private copy.
 func stripRequestMetadata(md metadata.MD) metadata.MD {
+	callinfo.StripInternal(md)
 	for k, vs := range md {
 		lk := strings.ToLower(k)
 		if lk != k {
@@ -63,7 +64,7 @@ func stripRequestMetadata(md metadata.MD) metadata.MD {
 }
 
 func dropRequestKey(k string) bool {
-	return dropResponseKey(k) || k == "user-agent" || callinfo.IsInternal(k)
+	return dropResponseKey(k) || k == "user-agent"
 }
 
 // responseMetadata filters the backend's headers or trailers before they

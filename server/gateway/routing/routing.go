@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/cors"
 	"github.com/tollgate-gw/tollgate/internal/cowmap"
 	"github.com/tollgate-gw/tollgate/internal/deployed"
@@ -89,10 +90,77 @@ type Route struct {
 	// the route (API, stage, the stage's route settings, route), or nil
 	// when none sets one.
 	IPPolicy ipacl.Policy
+
+	// facts are the route's part of every call record, built once when
+	// the stage is compiled (see Facts).
+	facts *callinfo.RouteFacts
 }
 
 // Name returns the route's resource name, or "" for the default integration.
 func (r *Route) Name() string { return r.Config.GetName() }
+
+// Facts returns what the route contributes to every call's record: built
+// once when its stage was compiled and shared, read-only, by its calls. A
+// Route built by hand (not by Compile) gets a fresh one per call.
+func (r *Route) Facts() *callinfo.RouteFacts {
+	if r.facts != nil {
+		return r.facts
+	}
+	return r.buildFacts()
+}
+
+// buildFacts builds the route's callinfo.RouteFacts.
+func (r *Route) buildFacts() *callinfo.RouteFacts {
+	st := r.Stage
+	f := &callinfo.RouteFacts{
+		API:            st.API,
+		Stage:          st.Name,
+		Deployment:     st.Deployment,
+		Route:          r.Config,
+		Authorizers:    st.Authorizers,
+		APIKeySource:   st.Snapshot.GetApi().GetApiKeySource(),
+		StageVariables: st.Variables,
+		StageConfig:    st.Config,
+		RouteKey:       r.Key,
+		ThrottleKey:    r.ThrottleKey,
+		GRPCResource:   r.GRPCResource,
+		Unary:          r.Unary,
+		NoSideEffects:  r.NoSideEffects,
+		IPPolicy:       r.IPPolicy,
+	}
+	if r.ValidateRequest && r.Method != nil {
+		f.RequestType = r.Method.Input()
+	}
+	return f
+}
+
+// compileFacts builds the call-record facts of every route of the stage,
+// once its routes are final.
+func (s *Stage) compileFacts() {
+	set := func(r *Route) {
+		if r != nil {
+			r.facts = r.buildFacts()
+		}
+	}
+	for _, r := range s.methods {
+		set(r)
+	}
+	for _, r := range s.wildcards {
+		set(r)
+	}
+	for _, r := range s.httpList {
+		set(r)
+	}
+	set(s.fallback)
+	if w := s.ws; w != nil {
+		set(w.Connect)
+		set(w.Disconnect)
+		set(w.Default)
+		for _, r := range w.routes {
+			set(r)
+		}
+	}
+}
 
 // Stage is one stage compiled from one deployment.
 type Stage struct {
@@ -963,6 +1031,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		if routeErr != nil {
 			return nil, routeErr
 		}
+		st.compileFacts()
 		return st, nil
 	}
 	// Every method of the descriptors is served: by its route, its
@@ -1004,6 +1073,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 	if routeErr != nil {
 		return nil, routeErr
 	}
+	st.compileFacts()
 	return st, nil
 }
 

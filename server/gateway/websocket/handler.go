@@ -293,10 +293,13 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	call.ClientCert = h.host.ClientCert(r)
 	// Headers become metadata under their own names, as a gRPC client's
 	// would: API keys, identity sources and REQUEST authorizers read them.
+	// The client's x-tollgate-* headers are dropped here, once: the
+	// $connect integration receives these headers.
 	md := metadata.MD{}
 	for k, vs := range r.Header {
 		md[strings.ToLower(k)] = vs
 	}
+	callinfo.StripInternal(md)
 	info := Info{
 		ID: id, API: st.API, Stage: st.Name, SourceIP: call.SourceIP, UserAgent: r.UserAgent(),
 		CallbackURL: h.callbackURL(r, rest), ConnectedAt: h.clock.Now(),
@@ -653,12 +656,10 @@ func (h *Handler) integrate(ctx context.Context, call *callinfo.Call, route *rou
 	}
 	if ev.key == routing.ConnectKey {
 		req.Headers = map[string]string{}
+		// requestMD holds no x-tollgate-* entry (serveUpgrade removed
+		// them): they would pass for the gateway's own assertions.
 		for k, vs := range data.requestMD {
-			// A client's x-tollgate-* headers would pass for the gateway's
-			// own assertions (the principal is in its own field).
-			if !callinfo.IsInternal(k) {
-				req.Headers[k] = strings.Join(vs, ", ")
-			}
+			req.Headers[k] = strings.Join(vs, ", ")
 		}
 		if q, err := url.ParseQuery(data.rawQuery); err == nil && len(q) > 0 {
 			req.QueryStringParameters = map[string]string{}
@@ -791,7 +792,7 @@ func (h *Handler) callHTTP(ctx context.Context, call *callinfo.Call, route *rout
 	hd := hr.Header
 	if req.GetRouteKey() == routing.ConnectKey {
 		for k, v := range req.GetHeaders() {
-			if !callinfo.IsInternal(k) && !hopByHop[k] {
+			if !hopByHop[k] {
 				hd.Set(k, v)
 			}
 		}

@@ -1,4 +1,4 @@
-package server
+package levels_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
+	"github.com/tollgate-gw/tollgate/interceptors/throttle/levels"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
 
@@ -28,7 +29,7 @@ func TestThrottleChecks(t *testing.T) {
 		}}},
 	}
 	call := func(route string, withKey bool, st *adminv1.Stage) *callinfo.Call {
-		c := &callinfo.Call{Stage: stage.GetName(), StageConfig: st, RouteKey: route, ThrottleKey: stage.GetName() + "|" + route}
+		c := &callinfo.Call{RouteFacts: &callinfo.RouteFacts{Stage: stage.GetName(), StageConfig: st, RouteKey: route, ThrottleKey: stage.GetName() + "|" + route}}
 		if withKey {
 			c.APIKey = &callinfo.APIKey{Name: "apiKeys/k", UsagePlan: plan.GetName(), Plan: plan}
 		}
@@ -56,13 +57,12 @@ func TestThrottleChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &Server{}
-			s.account.Store(tt.account)
+			checks := levels.AccountAndStage(tt.account.GetThrottle)
 			ctx := callinfo.NewContext(context.Background(), tt.call)
-			if diff := cmp.Diff(tt.wantCall, s.callThrottleChecks(ctx, nil)); diff != "" {
+			if diff := cmp.Diff(tt.wantCall, checks(ctx, nil)); diff != "" {
 				t.Errorf("call checks (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantPlanCheck, s.planThrottleChecks(ctx, nil)); diff != "" {
+			if diff := cmp.Diff(tt.wantPlanCheck, levels.UsagePlan(ctx, nil)); diff != "" {
 				t.Errorf("plan checks (-want +got):\n%s", diff)
 			}
 		})
@@ -71,4 +71,29 @@ func TestThrottleChecks(t *testing.T) {
 
 func defaultSettingsForTest() *adminv1.AccountSettings {
 	return &adminv1.AccountSettings{Throttle: &adminv1.ThrottleSettings{RateLimit: 10000, BurstLimit: 5000}}
+}
+
+// TestFailClosed: a stage whose Redis failure mode is FAIL_CLOSED marks
+// every level of its calls, the account's and the plan's included.
+func TestFailClosed(t *testing.T) {
+	stage := &adminv1.Stage{
+		Name:             "apis/shop/stages/prod",
+		DefaultThrottle:  &adminv1.ThrottleSettings{RateLimit: 100, BurstLimit: 50},
+		RedisFailureMode: adminv1.Stage_REDIS_FAILURE_MODE_FAIL_CLOSED,
+	}
+	plan := &adminv1.UsagePlan{Name: "usagePlans/gold", Throttle: &adminv1.ThrottleSettings{RateLimit: 10, BurstLimit: 20}}
+	call := &callinfo.Call{
+		RouteFacts: &callinfo.RouteFacts{Stage: stage.GetName(), StageConfig: stage, RouteKey: "r", ThrottleKey: stage.GetName() + "|r"},
+		APIKey:     &callinfo.APIKey{Name: "apiKeys/k", UsagePlan: plan.GetName(), Plan: plan},
+	}
+	ctx := callinfo.NewContext(context.Background(), call)
+	checks := append(levels.AccountAndStage(defaultSettingsForTest().GetThrottle)(ctx, nil), levels.UsagePlan(ctx, nil)...)
+	if len(checks) != 3 {
+		t.Fatalf("checks %v, want account, stage and plan", checks)
+	}
+	for _, c := range checks {
+		if !c.FailClosed {
+			t.Errorf("level %s does not fail closed", c.Level)
+		}
+	}
 }

@@ -1,0 +1,216 @@
+package h2relay
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Limits of the HTTP/2 connections on both sides.
+const (
+	// initialWindow is HTTP/2's initial flow-control window (RFC 9113
+	// section 6.9.2), which holds until SETTINGS say otherwise.
+	initialWindow = 65535
+	// defaultMaxFrame is HTTP/2's initial SETTINGS_MAX_FRAME_SIZE; the
+	// gateway reads no larger frames and writes no larger DATA.
+	defaultMaxFrame = 16384
+	// maxHeaderList bounds a decoded header block, as net/http's default
+	// (1 MiB): larger ones end the connection.
+	maxHeaderList = 1 << 20
+	// writeBuffer is the size of a connection's write buffer: frames
+	// written while another writer holds the connection are batched into
+	// one system call.
+	writeBuffer = 32 << 10
+)
+
+// frameWriter serializes the frames written to one connection. Writers
+// queue on a mutex; the last one out flushes, so frames written by several
+// streams at once leave in one system call (as grpc-go's write loop batches
+// them), without a goroutine of its own.
+type frameWriter struct {
+	mu      sync.Mutex
+	waiting atomic.Int32
+	bw      *bufio.Writer
+	fr      *http2.Framer
+	henc    *hpack.Encoder
+	hbuf    bytes.Buffer
+	// maxFrame is the peer's SETTINGS_MAX_FRAME_SIZE.
+	maxFrame atomic.Uint32
+	err      error // the first write error; the connection is then dead
+}
+
+// newFramer returns a Framer reading from c and writing into w's buffer.
+func newFramer(c net.Conn, w *frameWriter, headerList uint32) *http2.Framer {
+	bw := bufio.NewWriterSize(c, writeBuffer)
+	fr := http2.NewFramer(bw, bufio.NewReaderSize(c, 16<<10))
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	fr.MaxHeaderListSize = headerList
+	fr.SetMaxReadFrameSize(defaultMaxFrame)
+	w.bw, w.fr = bw, fr
+	w.henc = hpack.NewEncoder(&w.hbuf)
+	w.maxFrame.Store(defaultMaxFrame)
+	return fr
+}
+
+// write runs fn with the Framer, holding the connection's writer, and
+// flushes unless another writer is waiting (who will flush after it).
+func (w *frameWriter) write(fn func(fr *http2.Framer) error) error {
+	w.waiting.Add(1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.err
+	if err == nil {
+		err = fn(w.fr)
+	}
+	if errors.Is(err, errNotWritten) {
+		// fn chose to write nothing: the connection is fine.
+		if w.waiting.Add(-1) == 0 {
+			if ferr := w.bw.Flush(); ferr != nil && w.err == nil {
+				w.err = ferr
+			}
+		}
+		return err
+	}
+	if w.waiting.Add(-1) == 0 && err == nil {
+		err = w.bw.Flush()
+	}
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return err
+}
+
+// errNotWritten is returned by a write function that decided to write
+// nothing; it does not make the connection unusable.
+var errNotWritten = errors.New("h2relay: nothing written")
+
+// headerBlock HPACK-encodes fields with the connection's encoder; the
+// caller holds the writer. The block is valid until the next call.
+func (w *frameWriter) headerBlock(fields []hpack.HeaderField) []byte {
+	w.hbuf.Reset()
+	for _, f := range fields {
+		_ = w.henc.WriteField(f) // writes to a bytes.Buffer cannot fail
+	}
+	return w.hbuf.Bytes()
+}
+
+// writeHeaders writes one header block as HEADERS and CONTINUATION frames
+// no larger than the peer accepts; the caller holds the writer.
+func (w *frameWriter) writeHeaders(fr *http2.Framer, id uint32, end bool, block []byte) error {
+	max := int(w.maxFrame.Load())
+	first := block
+	if len(first) > max {
+		first = first[:max]
+	}
+	rest := block[len(first):]
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: end, EndHeaders: len(rest) == 0}); err != nil {
+		return err
+	}
+	for len(rest) > 0 {
+		n := min(len(rest), max)
+		if err := fr.WriteContinuation(id, n == len(rest), rest[:n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return nil
+}
+
+// window is a connection's send window, which its streams share: a stream
+// takes what it may send, and waits on the channel when nothing is left.
+type window struct {
+	mu    sync.Mutex
+	avail int64
+	wake  chan struct{} // closed and replaced when the window grows
+}
+
+func newWindow(n int64) *window { return &window{avail: n, wake: make(chan struct{})} }
+
+// take reserves up to n bytes; when none are available it returns 0 and a
+// channel closed when the window grows.
+func (w *window) take(n int) (int, <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.avail <= 0 {
+		return 0, w.wake
+	}
+	k := min(int64(n), w.avail)
+	w.avail -= k
+	return int(k), nil
+}
+
+// give returns n unused bytes to the window.
+func (w *window) give(n int) { w.add(int64(n)) }
+
+// add grows the window (WINDOW_UPDATE) and wakes the streams waiting on
+// it. It reports false if the window would exceed 2^31-1 (a flow-control
+// error of the peer).
+func (w *window) add(n int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.avail += n
+	if w.avail > 1<<31-1 {
+		return false
+	}
+	if n > 0 {
+		close(w.wake)
+		w.wake = make(chan struct{})
+	}
+	return true
+}
+
+// streamWindow is one stream's send window, guarded by its stream's lock.
+type streamWindow struct {
+	avail int64
+}
+
+// wake notifies a channel of capacity one without blocking.
+func wake(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// recvWindow tracks what a connection owes its peer in WINDOW_UPDATE: the
+// bytes of DATA consumed and not yet acknowledged, sent in batches of a
+// quarter of the window, as grpc-go does, so that a stream of small
+// messages does not cost a frame per message.
+type recvWindow struct {
+	mu      sync.Mutex
+	size    int64 // the advertised window
+	avail   int64 // what the peer may still send
+	pending int64 // consumed, not yet acknowledged
+}
+
+// receive accounts n bytes received; false is a flow-control violation.
+func (r *recvWindow) receive(n int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n > r.avail {
+		return false
+	}
+	r.avail -= n
+	return true
+}
+
+// consumed records n bytes passed on and returns the increment to send
+// now (zero: not yet).
+func (r *recvWindow) consumed(n int64) uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending += n
+	if r.pending < r.size/4 {
+		return 0
+	}
+	inc := r.pending
+	r.pending = 0
+	r.avail += inc
+	return uint32(inc)
+}

@@ -35,6 +35,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
+	"github.com/tollgate-gw/tollgate/server/gateway/h2relay"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
 )
@@ -210,6 +211,9 @@ type Gateway struct {
 	closed   atomic.Bool
 
 	openStreams atomic.Int64 // see OpenGRPCStreams
+
+	grpcRelay GRPCRelay   // WithGRPCRelay
+	frames    *frameRelay // nil unless RelayFrames
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -296,6 +300,10 @@ func New(opts ...Option) (*Gateway, error) {
 		grpc.InitialConnWindowSize(connWindow),
 	)
 	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.service)
+	if err := g.initFrameRelay(proxy, window); err != nil {
+		_ = g.pool.Close()
+		return nil, err
+	}
 	g.inproc = bufconn.Listen(1 << 20)
 	g.serving.Add(1)
 	go func() {
@@ -355,6 +363,9 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 		backends = append(backends, rt.backends...)
 	}
 	g.pool.Retain(backends)
+	if g.frames != nil {
+		g.frames.pool.Retain(relayAddrs(backends))
+	}
 	// Retired runtimes stay reachable by in-process calls only while such
 	// calls run: the last one to end frees them.
 	for _, rt := range prev.stages {
@@ -527,6 +538,13 @@ func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
 // HTTP/2 transport (see internal/connsplit), which costs far less per call
 // than ServeHTTP. It returns nil once ln or the gateway is closed.
 func (g *Gateway) ServeGRPC(ln net.Listener) error {
+	if g.frames != nil {
+		err := g.frames.server.Serve(ln)
+		if err == nil || errors.Is(err, h2relay.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		return fmt.Errorf("gateway: serving gRPC: %w", err)
+	}
 	err := g.grpcServer.Serve(ln)
 	if err == nil || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, net.ErrClosed) {
 		return nil
@@ -547,6 +565,11 @@ func (g *Gateway) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeWebSocketsTimeout)
 	g.shutdownWebSockets(ctx)
 	cancel()
+	if g.frames != nil {
+		g.frames.server.Close()
+		g.frames.pool.Close()
+		g.frames.inproc.Close()
+	}
 	g.grpcServer.Stop()
 	_ = g.inprocConn.Close()
 	g.serving.Wait()
@@ -562,6 +585,9 @@ func (g *Gateway) GracefulStop(ctx context.Context) {
 	g.shutdownWebSockets(ctx)
 	done := make(chan struct{})
 	go func() {
+		if g.frames != nil {
+			g.frames.server.GracefulStop(ctx)
+		}
 		g.grpcServer.GracefulStop()
 		close(done)
 	}()

@@ -116,7 +116,7 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 	if st.authority != "" {
 		md[":authority"] = []string{st.authority}
 	}
-	ctx := peer.NewContext(context.Background(), sc.peer)
+	ctx := peer.NewContext(context.WithValue(context.Background(), streamKey{}, st), sc.peer)
 	ctx = metadata.NewIncomingContext(ctx, md)
 	ctx = grpc.NewContextWithServerTransportStream(ctx, transportStream{st})
 	ctx, st.cancel = context.WithCancelCause(ctx)
@@ -186,6 +186,16 @@ func FormatTimeout(d time.Duration) string {
 	}
 	n := min((d+time.Hour-1)/time.Hour, maxDigits)
 	return strconv.FormatInt(int64(n), 10) + "H"
+}
+
+// streamKey is the context key of a Stream.
+type streamKey struct{}
+
+// FromContext returns the Stream whose context ctx is or derives from, or
+// nil: the frame-level stream under the wrappers of an interceptor chain.
+func FromContext(ctx context.Context) *Stream {
+	st, _ := ctx.Value(streamKey{}).(*Stream)
+	return st
 }
 
 // Context returns the stream's context.

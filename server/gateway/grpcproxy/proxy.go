@@ -337,6 +337,13 @@ func (p *Proxy) Error(l *Limits, method string, call Call, err error, how Failur
 	case FailedToConnect:
 		err = status.Error(codes.Unavailable, err.Error())
 	case FailedBroken:
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			// The backend reset the stream at the deadline it was given
+			// (the route timeout's or the client's), before the
+			// gateway's own timer fired.
+			err = status.Error(codes.DeadlineExceeded, "context deadline exceeded")
+			break
+		}
 		if !gatewayEnded(ctx) && ctx.Err() == nil {
 			p.logger.WarnContext(ctx, "grpcproxy: backend stream broke", "method", method, "target", call.Backend.Target, "error", err)
 			return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend broke the call")

@@ -339,14 +339,12 @@ func (cc *clientConn) handle(f http2.Frame) error {
 			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteGoAway(0, http2.ErrCodeFlowControl, nil) })
 			return errors.New("h2relay: the backend exceeded the connection's flow-control window")
 		}
+		// Given back on receipt, as on the server side.
+		cc.ackConn(n)
 		cs := cc.stream(f.StreamID)
 		data := f.Data()
 		if cs == nil {
-			cc.ackConn(n)
 			return nil
-		}
-		if pad := n - int64(len(data)); pad > 0 {
-			cc.ackConn(pad)
 		}
 		if !cs.onData(data, n, f.StreamEnded()) {
 			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(f.StreamID, http2.ErrCodeFlowControl) })
@@ -482,7 +480,6 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
 	cs.recvOwed += flowLen - int64(len(data))
 	if cs.done {
 		cs.mu.Unlock()
-		cs.cc.ackConn(int64(len(data)))
 		return true
 	}
 	if len(data) > 0 {
@@ -579,21 +576,9 @@ func (cs *clientStream) ackResponse(n int) {
 		cs.recvOwed = 0
 	}
 	cs.mu.Unlock()
-	connInc := cs.cc.recv.consumed(int64(n))
-	if inc == 0 && connInc == 0 {
-		return
+	if inc > 0 {
+		_ = cs.cc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(cs.id, inc) })
 	}
-	_ = cs.cc.w.write(func(fr *http2.Framer) error {
-		if inc > 0 {
-			if err := fr.WriteWindowUpdate(cs.id, inc); err != nil {
-				return err
-			}
-		}
-		if connInc > 0 {
-			return fr.WriteWindowUpdate(0, connInc)
-		}
-		return nil
-	})
 }
 
 // cancel resets the stream (the client went away, or the gateway ended
@@ -607,11 +592,7 @@ func (cs *clientStream) cancel(code http2.ErrCode) {
 func (cs *clientStream) close() {
 	cs.mu.Lock()
 	cs.done = true
-	unread := int64(len(cs.resp)-cs.respOff) + cs.recvOwed
 	cs.resp, cs.respOff, cs.recvOwed = nil, 0, 0
 	cs.mu.Unlock()
-	if unread > 0 {
-		cs.cc.ackConn(unread)
-	}
 	cs.cc.forget(cs)
 }

@@ -457,19 +457,18 @@ func (sc *serverConn) onData(f *http2.DataFrame) (http2.ErrCode, bool) {
 	if !sc.recv.receive(n) {
 		return http2.ErrCodeFlowControl, false
 	}
+	// The connection's window is given back on receipt: each stream's
+	// own window bounds what it buffers, and a stream whose reader
+	// stalls must not starve the others (as grpc-go does).
+	sc.ackConn(n)
 	st := sc.stream(f.StreamID)
 	if st == nil {
 		if f.StreamID > sc.maxIDLoad() {
 			return http2.ErrCodeProtocol, false
 		}
-		// A stream that has ended: its bytes go back to the connection.
-		sc.ackConn(n)
-		return 0, true
+		return 0, true // a stream that has ended
 	}
 	data := f.Data()
-	if pad := n - int64(len(data)); pad > 0 {
-		sc.ackConn(pad)
-	}
 	if code := st.onData(data, n, f.StreamEnded()); code != http2.ErrCodeNo {
 		sc.resetStream(f.StreamID, code)
 	}

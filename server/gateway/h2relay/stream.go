@@ -242,7 +242,6 @@ func (st *Stream) end() {
 		st.writeStatus(err)
 	}
 	st.mu.Lock()
-	unread := int64(len(st.req)-st.reqOff) + st.recvOwed
 	st.req, st.reqOff, st.recvOwed = nil, 0, 0
 	reqEnd, reset := st.reqEnd, st.reset
 	st.reset = true
@@ -251,9 +250,6 @@ func (st *Stream) end() {
 		// The client is still sending: tell it to stop (RFC 9113 section
 		// 8.1: a complete response before the request's end).
 		_ = st.sc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(st.id, http2.ErrCodeNo) })
-	}
-	if unread > 0 {
-		st.sc.ackConn(unread)
 	}
 	if st.stopTimer != nil {
 		st.stopTimer()
@@ -273,11 +269,17 @@ func (st *Stream) writeStatus(err error) {
 		return
 	}
 	st.rmu.Lock()
-	var fields []hpack.HeaderField
-	trailersOnly := !st.headerSent
-	if trailersOnly {
-		fields = append(fields, hpack.HeaderField{Name: ":status", Value: "200"}, hpack.HeaderField{Name: "content-type", Value: "application/grpc"})
-		fields = appendMD(fields, st.header)
+	var fields, headers []hpack.HeaderField
+	if !st.headerSent {
+		headers = []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
+		if len(st.header) == 0 {
+			// Trailers-only.
+			fields, headers = headers, nil
+		} else {
+			// Header metadata goes in headers of its own, as grpc-go's
+			// server sends it, so clients find it in Header().
+			headers = appendMD(headers, st.header)
+		}
 	}
 	if st.relayTrails != nil && err == st.relayErr {
 		fields = append(fields, st.relayTrails...)
@@ -288,6 +290,11 @@ func (st *Stream) writeStatus(err error) {
 	st.headerSent = true
 	st.rmu.Unlock()
 	_ = st.sc.w.write(func(fr *http2.Framer) error {
+		if headers != nil {
+			if err := st.sc.w.writeHeaders(fr, st.id, false, st.sc.w.headerBlock(headers)); err != nil {
+				return err
+			}
+		}
 		return st.sc.w.writeHeaders(fr, st.id, true, st.sc.w.headerBlock(fields))
 	})
 }
@@ -378,7 +385,6 @@ func (st *Stream) onData(data []byte, flowLen int64, end bool) http2.ErrCode {
 	st.recvOwed += flowLen - int64(len(data))
 	if st.reset {
 		st.mu.Unlock()
-		st.sc.ackConn(int64(len(data)))
 		return http2.ErrCodeNo
 	}
 	if len(data) > 0 {
@@ -468,21 +474,9 @@ func (st *Stream) ackRequest(n int) {
 		st.recvOwed = 0
 	}
 	st.mu.Unlock()
-	connInc := st.sc.recv.consumed(int64(n))
-	if inc == 0 && connInc == 0 {
-		return
+	if inc > 0 {
+		_ = st.sc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(st.id, inc) })
 	}
-	_ = st.sc.w.write(func(fr *http2.Framer) error {
-		if inc > 0 {
-			if err := fr.WriteWindowUpdate(st.id, inc); err != nil {
-				return err
-			}
-		}
-		if connInc > 0 {
-			return fr.WriteWindowUpdate(0, connInc)
-		}
-		return nil
-	})
 }
 
 // reserveSend takes up to n bytes of send window (the stream's and the

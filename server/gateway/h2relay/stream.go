@@ -179,12 +179,15 @@ func FormatTimeout(d time.Duration) string {
 		d time.Duration
 		c byte
 	}{{time.Nanosecond, 'n'}, {time.Microsecond, 'u'}, {time.Millisecond, 'm'}, {time.Second, 'S'}, {time.Minute, 'M'}} {
-		n := (d + u.d - 1) / u.d
+		n := d / u.d
+		if d%u.d != 0 {
+			n++ // round up without overflowing
+		}
 		if n <= maxDigits {
 			return strconv.FormatInt(int64(n), 10) + string(u.c)
 		}
 	}
-	n := min((d+time.Hour-1)/time.Hour, maxDigits)
+	n := min(d/time.Hour+1, maxDigits)
 	return strconv.FormatInt(int64(n), 10) + "H"
 }
 

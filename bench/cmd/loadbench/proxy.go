@@ -36,13 +36,13 @@ import (
 
 // Proxy kinds; each runs in its own child process.
 const (
-	kindTollgate    = "tollgate"
+	kindTollgate = "tollgate"
 	// kindTollgateFrames and kindTollgatePolicyFrames are kindTollgate and
 	// kindTollgatePolicy with --grpc-relay=frames (server/gateway/h2relay).
 	kindTollgateFrames       = "tollgate-frames"
 	kindTollgatePolicyFrames = "tollgate-policy-frames"
-	kindGRPCGateway = "grpc-gateway"
-	kindVanguard    = "vanguard"
+	kindGRPCGateway          = "grpc-gateway"
+	kindVanguard             = "vanguard"
 )
 
 const (

@@ -478,6 +478,9 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
 	}
 	cs.recvAvail -= flowLen
 	cs.recvOwed += flowLen - int64(len(data))
+	if !cs.gotHdr && len(data) > 0 && cs.err == nil {
+		cs.err = fmt.Errorf("%w: DATA before HEADERS", ErrBackendBroke)
+	}
 	if cs.done {
 		cs.mu.Unlock()
 		return true

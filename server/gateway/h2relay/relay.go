@@ -163,7 +163,9 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			}
 			progress = true
 		}
-		if len(respPending) == 0 {
+		// Data is read only once the headers went out (they may have
+		// arrived, with data, since they were looked at above).
+		if len(respPending) == 0 && res.Answered {
 			if n := cs.readResponse(buf.resp[:]); n > 0 {
 				respPending = buf.resp[:n]
 				r := respScan.scan(respPending)
@@ -177,10 +179,6 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			}
 		}
 		if len(respPending) > 0 {
-			if !res.Answered {
-				cs.cancel(http2.ErrCodeProtocol)
-				return res, fmt.Errorf("%w: DATA before HEADERS", ErrBackendBroke)
-			}
 			k, wait, werr := st.reserveSend(len(respPending))
 			if werr != nil {
 				cs.cancel(http2.ErrCodeCancel)
@@ -198,7 +196,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 				waitClientConn = wait
 			}
 		}
-		if gotTrail && len(respPending) == 0 && cs.buffered() == 0 && cerr == nil {
+		if gotTrail && len(respPending) == 0 && (cs.buffered() == 0 || !res.Answered) && cerr == nil {
 			answered()
 			if !reqSent {
 				// The backend ended the call before the client's side

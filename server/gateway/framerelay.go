@@ -79,6 +79,7 @@ func (g *Gateway) initFrameRelay(proxy *grpcproxy.Proxy, window int32) error {
 		h2relay.WithIdleTimeout(g.idleTimeout),
 		h2relay.WithCredentials(g.serverCreds),
 		h2relay.WithMaxMsgSize(g.maxRecvMsgSize),
+		h2relay.WithStreamWorkers(streamWorkers),
 	)
 	g.frames = fr
 	return nil

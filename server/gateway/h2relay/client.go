@@ -228,7 +228,8 @@ func (cc *clientConn) hasRoom() bool {
 // openStream writes a new stream's request headers.
 func (cc *clientConn) openStream(fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
 	cs := &clientStream{cc: cc, notify: notify, recvAvail: int64(cc.window)}
-	err := cc.w.write(func(fr *http2.Framer) error {
+	// Corked: the request's first DATA follows at once (Relay flushes).
+	err := cc.w.cork(func(fr *http2.Framer) error {
 		// The ID is taken under the writer, so IDs reach the wire in order.
 		cc.mu.Lock()
 		if cc.dead != nil || cc.goaway || cc.retired || uint32(len(cc.streams)) >= cc.maxStreams {
@@ -538,9 +539,9 @@ func (cs *clientStream) reserveSend(n int) (int, <-chan struct{}) {
 	return got, wait
 }
 
-// writeData writes p as DATA frames to the backend.
+// writeData writes p as DATA frames to the backend, corked.
 func (cs *clientStream) writeData(p []byte, end bool) error {
-	return cs.cc.w.write(func(fr *http2.Framer) error {
+	return cs.cc.w.cork(func(fr *http2.Framer) error {
 		max := int(cs.cc.w.maxFrame.Load())
 		for {
 			n := min(len(p), max)

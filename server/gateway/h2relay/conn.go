@@ -43,6 +43,7 @@ type frameWriter struct {
 	// maxFrame is the peer's SETTINGS_MAX_FRAME_SIZE.
 	maxFrame atomic.Uint32
 	err      error // the first write error; the connection is then dead
+	dirty    bool  // corked writes wait in bw for a flush
 }
 
 // newFramer returns a Framer reading from c and writing into w's buffer.
@@ -52,6 +53,8 @@ func newFramer(c net.Conn, w *frameWriter, headerList uint32) *http2.Framer {
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	fr.MaxHeaderListSize = headerList
 	fr.SetMaxReadFrameSize(defaultMaxFrame)
+	// DATA frames are copied out before the next read.
+	fr.SetReuseFrames()
 	w.bw, w.fr = bw, fr
 	w.henc = hpack.NewEncoder(&w.hbuf)
 	w.maxFrame.Store(defaultMaxFrame)
@@ -61,6 +64,28 @@ func newFramer(c net.Conn, w *frameWriter, headerList uint32) *http2.Framer {
 // write runs fn with the Framer, holding the connection's writer, and
 // flushes unless another writer is waiting (who will flush after it).
 func (w *frameWriter) write(fn func(fr *http2.Framer) error) error {
+	return w.do(fn, true)
+}
+
+// cork runs fn as write does but leaves the frames in the buffer: the
+// caller flushes (flush) before it waits for anything, so that the frames
+// of one call's step (a request's HEADERS and DATA, a response's HEADERS,
+// DATA and trailers) leave in one system call.
+func (w *frameWriter) cork(fn func(fr *http2.Framer) error) error {
+	return w.do(fn, false)
+}
+
+// flush writes out corked frames.
+func (w *frameWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dirty && w.err == nil {
+		w.err = w.bw.Flush()
+	}
+	w.dirty = false
+}
+
+func (w *frameWriter) do(fn func(fr *http2.Framer) error, flush bool) error {
 	w.waiting.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -68,17 +93,28 @@ func (w *frameWriter) write(fn func(fr *http2.Framer) error) error {
 	if err == nil {
 		err = fn(w.fr)
 	}
+	if !flush {
+		w.waiting.Add(-1)
+		if err == nil {
+			w.dirty = true
+		} else if !errors.Is(err, errNotWritten) && w.err == nil {
+			w.err = err
+		}
+		return err
+	}
 	if errors.Is(err, errNotWritten) {
 		// fn chose to write nothing: the connection is fine.
 		if w.waiting.Add(-1) == 0 {
 			if ferr := w.bw.Flush(); ferr != nil && w.err == nil {
 				w.err = ferr
 			}
+			w.dirty = false
 		}
 		return err
 	}
 	if w.waiting.Add(-1) == 0 && err == nil {
 		err = w.bw.Flush()
+		w.dirty = false
 	}
 	if err != nil && w.err == nil {
 		w.err = err

@@ -81,10 +81,16 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 	}
 	buf := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(buf)
+	// Writes are corked and flushed before each wait: what one step of
+	// the call writes leaves in one system call. The client's last frames
+	// leave with the status the Stream writes when the handler returns.
+	st.corked = true
+	defer func() { st.corked = false }()
 	reqScan := msgScanner{max: uint32(min(maxMsg, 1<<32-1))}
 	respScan := reqScan
 	defer func() {
 		if cs != nil {
+			cs.cc.w.flush()
 			cs.close()
 		}
 		res.RequestBytes, res.ResponseBytes = reqScan.payload, respScan.payload
@@ -215,6 +221,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 				// The backend never saw the stream: once more, on
 				// another connection.
 				retried = true
+				cs.cc.w.flush()
 				cs.close()
 				if cs, err = pool.open(ctx, call.Addr, fields, notify); err != nil {
 					return res, err
@@ -227,6 +234,8 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		if progress {
 			continue
 		}
+		cs.cc.w.flush()
+		st.sc.w.flush()
 		select {
 		case <-notify:
 		case <-st.reqWake:
@@ -379,7 +388,7 @@ func (st *Stream) writeRelayHeaders(backend []hpack.HeaderField) error {
 	fields = appendMD(fields, st.header)
 	st.headerSent = true
 	st.rmu.Unlock()
-	return st.sc.w.write(func(fr *http2.Framer) error {
+	return st.sc.w.cork(func(fr *http2.Framer) error {
 		return st.sc.w.writeHeaders(fr, st.id, false, st.sc.w.headerBlock(fields))
 	})
 }

@@ -58,6 +58,13 @@ func WithCredentials(c credentials.TransportCredentials) Option {
 	return func(s *Server) { s.creds = c }
 }
 
+// WithStreamWorkers runs streams on n reused goroutines, whose stacks
+// have grown to the depth of the handler already (a fresh goroutine per
+// call copies its stack several times on the way down an interceptor
+// chain); a stream that finds every worker busy gets a goroutine of its
+// own. Default 0: a goroutine per stream.
+func WithStreamWorkers(n int) Option { return func(s *Server) { s.workers = n } }
+
 // WithMaxMsgSize bounds a message received or relayed in either direction
 // (RESOURCE_EXHAUSTED beyond). Default DefaultMaxMsgSize.
 func WithMaxMsgSize(n int) Option { return func(s *Server) { s.maxMsg = n } }
@@ -71,6 +78,9 @@ type Server struct {
 	idle         time.Duration
 	creds        credentials.TransportCredentials
 	maxMsg       int
+	workers      int
+	work         chan *Stream // to idle workers; nil without workers
+	stopWorkers  sync.Once
 
 	mu       sync.Mutex
 	lns      map[net.Listener]struct{}
@@ -93,7 +103,41 @@ func NewServer(h Handler, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.workers > 0 {
+		s.work = make(chan *Stream)
+		for range s.workers {
+			go s.worker()
+		}
+	}
 	return s
+}
+
+// workerRenewal is how many streams a worker serves before it hands over
+// to a fresh goroutine, so that a stack grown by one deep call shrinks.
+const workerRenewal = 1 << 14
+
+// worker serves streams until the Server is closed.
+func (s *Server) worker() {
+	for range workerRenewal {
+		st, ok := <-s.work
+		if !ok {
+			return
+		}
+		st.run()
+	}
+	go s.worker()
+}
+
+// start runs a stream on an idle worker or a goroutine of its own.
+func (s *Server) start(st *Stream) {
+	if s.work != nil {
+		select {
+		case s.work <- st:
+			return
+		default:
+		}
+	}
+	go st.run()
 }
 
 // ErrServerClosed is returned by Serve after Close or GracefulStop.
@@ -178,6 +222,9 @@ func (s *Server) Close() {
 		sc.close(errors.New("h2relay: server closed"))
 	}
 	s.connsWG.Wait()
+	if s.work != nil {
+		s.stopWorkers.Do(func() { close(s.work) })
+	}
 }
 
 // GracefulStop stops accepting, sends GOAWAY on every connection, waits
@@ -204,8 +251,8 @@ func (s *Server) GracefulStop(ctx context.Context) {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		s.Close()
 	}
+	s.Close()
 }
 
 // serverConn is one client connection.
@@ -441,7 +488,7 @@ func (sc *serverConn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool)
 	if f.StreamEnded() {
 		st.onRequestEnd()
 	}
-	go st.run()
+	sc.srv.start(st)
 	return 0, true
 }
 

@@ -72,6 +72,7 @@ type Stream struct {
 	relayTrails []hpack.HeaderField // the backend's trailers, to send if the call ends with relayErr
 
 	msgUsed atomic.Bool // RecvMsg or SendMsg was called
+	corked  bool        // Relay runs: its writes to the client are corked
 	recvHdr [5]byte
 }
 
@@ -510,7 +511,7 @@ func (st *Stream) reserveSend(n int) (int, <-chan struct{}, error) {
 
 // writeData writes p (for which window was reserved) as DATA frames.
 func (st *Stream) writeData(p []byte, end bool) error {
-	return st.sc.w.write(func(fr *http2.Framer) error {
+	return st.sc.w.do(func(fr *http2.Framer) error {
 		max := int(st.sc.w.maxFrame.Load())
 		for {
 			n := min(len(p), max)
@@ -522,7 +523,7 @@ func (st *Stream) writeData(p []byte, end bool) error {
 				return nil
 			}
 		}
-	})
+	}, !st.corked)
 }
 
 // sendAll writes p, waiting for flow-control window as needed.

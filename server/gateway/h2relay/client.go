@@ -39,6 +39,7 @@ type Pool struct {
 	dial           Dialer
 	window         int32
 	connectTimeout time.Duration
+	bufs           *sync.Pool // streams' response queues
 
 	mu     sync.Mutex
 	conns  map[string][]*clientConn
@@ -53,7 +54,8 @@ func NewPool(dial Dialer, window int32) *Pool {
 		var d net.Dialer
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
-	return &Pool{dial: dial, window: max(window, initialWindow+1), connectTimeout: DefaultConnectTimeout, conns: map[string][]*clientConn{}}
+	window = max(window, initialWindow+1)
+	return &Pool{dial: dial, window: window, connectTimeout: DefaultConnectTimeout, bufs: newBufPool(int(window)), conns: map[string][]*clientConn{}}
 }
 
 // Close closes every connection; calls on them fail.
@@ -163,6 +165,7 @@ func (p *Pool) dialConn(ctx context.Context, addr string) (*clientConn, error) {
 		c:          c,
 		addr:       addr,
 		window:     p.window,
+		bufs:       p.bufs,
 		streams:    map[uint32]*clientStream{},
 		nextID:     1,
 		maxStreams: 1<<32 - 1,
@@ -197,6 +200,7 @@ type clientConn struct {
 	c      net.Conn
 	addr   string
 	window int32
+	bufs   *sync.Pool // the Pool's buffers
 	w      frameWriter
 	fr     *http2.Framer
 
@@ -227,7 +231,7 @@ func (cc *clientConn) hasRoom() bool {
 
 // openStream writes a new stream's request headers.
 func (cc *clientConn) openStream(fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
-	cs := &clientStream{cc: cc, notify: notify, recvAvail: int64(cc.window)}
+	cs := &clientStream{cc: cc, notify: notify, recvAvail: int64(cc.window), resp: queue{pool: cc.bufs}}
 	// Corked: the request's first DATA follows at once (Relay flushes).
 	err := cc.w.cork(func(fr *http2.Framer) error {
 		// The ID is taken under the writer, so IDs reach the wire in order.
@@ -442,8 +446,7 @@ type clientStream struct {
 	gotHdr    bool
 	trailers  []hpack.HeaderField
 	gotTrail  bool
-	resp      []byte
-	respOff   int
+	resp      queue
 	err       error // reset, refused or broken
 	refused   bool  // the backend did not process the stream: retry is safe
 	recvAvail int64
@@ -487,13 +490,7 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
 		return true
 	}
 	if len(data) > 0 {
-		if cs.respOff > 0 && cs.respOff == len(cs.resp) {
-			cs.resp, cs.respOff = cs.resp[:0], 0
-		} else if cs.respOff > 0 && len(cs.resp)+len(data) > cap(cs.resp) {
-			n := copy(cs.resp, cs.resp[cs.respOff:])
-			cs.resp, cs.respOff = cs.resp[:n], 0
-		}
-		cs.resp = append(cs.resp, data...)
+		cs.resp.push(data)
 	}
 	if end {
 		cs.gotTrail = true // a response without trailers; the relay reports it
@@ -561,12 +558,7 @@ func (cs *clientStream) writeData(p []byte, end bool) error {
 func (cs *clientStream) readResponse(p []byte) int {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	n := copy(p, cs.resp[cs.respOff:])
-	cs.respOff += n
-	if cs.respOff == len(cs.resp) {
-		cs.resp, cs.respOff = cs.resp[:0], 0
-	}
-	return n
+	return cs.resp.pop(p)
 }
 
 // ackResponse lets the backend send n more bytes.
@@ -596,7 +588,8 @@ func (cs *clientStream) cancel(code http2.ErrCode) {
 func (cs *clientStream) close() {
 	cs.mu.Lock()
 	cs.done = true
-	cs.resp, cs.respOff, cs.recvOwed = nil, 0, 0
+	cs.resp.release()
+	cs.recvOwed = 0
 	cs.mu.Unlock()
 	cs.cc.forget(cs)
 }

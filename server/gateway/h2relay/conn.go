@@ -250,3 +250,60 @@ func (r *recvWindow) consumed(n int64) uint32 {
 	r.avail += inc
 	return uint32(inc)
 }
+
+// queue holds one direction of a stream's received bytes until they are
+// passed on. Its buffer, of the stream's window (the most the peer may
+// send before it is acknowledged), comes from a pool when bytes arrive and
+// goes back as soon as they have all been passed on, so a stream holds
+// memory only while bytes wait, and a relayed message costs no allocation.
+type queue struct {
+	buf  []byte
+	off  int
+	pool *sync.Pool // of *[]byte with the window's capacity
+}
+
+// newBufPool returns a pool of buffers of size bytes.
+func newBufPool(size int) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		b := make([]byte, 0, size)
+		return &b
+	}}
+}
+
+func (q *queue) len() int { return len(q.buf) - q.off }
+
+// push appends data.
+func (q *queue) push(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	if q.buf == nil {
+		q.buf = (*q.pool.Get().(*[]byte))[:0]
+	} else if q.off > 0 && len(q.buf)+len(data) > cap(q.buf) {
+		n := copy(q.buf, q.buf[q.off:])
+		q.buf, q.off = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, data...)
+}
+
+// pop moves up to len(p) bytes into p.
+func (q *queue) pop(p []byte) int {
+	if q.buf == nil {
+		return 0
+	}
+	n := copy(p, q.buf[q.off:])
+	q.off += n
+	if q.off == len(q.buf) {
+		q.release()
+	}
+	return n
+}
+
+// release returns the buffer to the pool, dropping what it holds.
+func (q *queue) release() {
+	if q.buf != nil {
+		b := q.buf[:0]
+		q.pool.Put(&b)
+	}
+	q.buf, q.off = nil, 0
+}

@@ -261,7 +261,7 @@ func ctxError(ctx context.Context) error {
 func (cs *clientStream) buffered() int {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	return len(cs.resp) - cs.respOff
+	return cs.resp.len()
 }
 
 // requestFields are the request headers the backend gets.

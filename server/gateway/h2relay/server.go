@@ -79,6 +79,7 @@ type Server struct {
 	creds        credentials.TransportCredentials
 	maxMsg       int
 	workers      int
+	bufs         *sync.Pool // streams' request queues
 	work         chan *Stream // to idle workers; nil without workers
 	stopWorkers  sync.Once
 
@@ -103,6 +104,7 @@ func NewServer(h Handler, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.bufs = newBufPool(int(s.streamWindow))
 	if s.workers > 0 {
 		s.work = make(chan *Stream)
 		for range s.workers {

@@ -50,8 +50,7 @@ type Stream struct {
 	winWake chan struct{} // the send window grew, or a reset arrived
 
 	mu        sync.Mutex
-	req       []byte // received request bytes not yet consumed: req[reqOff:]
-	reqOff    int
+	req       queue // received request bytes not yet passed on
 	reqEnd    bool
 	reset     bool
 	resetCode http2.ErrCode
@@ -88,6 +87,7 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 		reqWake:   make(chan struct{}, 1),
 		winWake:   make(chan struct{}, 1),
 		recvAvail: int64(sc.srv.streamWindow),
+		req:       queue{pool: sc.srv.bufs},
 	}
 	md := make(metadata.MD, len(st.fields)+1)
 	var timeout string
@@ -246,7 +246,8 @@ func (st *Stream) end() {
 		st.writeStatus(err)
 	}
 	st.mu.Lock()
-	st.req, st.reqOff, st.recvOwed = nil, 0, 0
+	st.req.release()
+	st.recvOwed = 0
 	reqEnd, reset := st.reqEnd, st.reset
 	st.reset = true
 	st.mu.Unlock()
@@ -392,13 +393,7 @@ func (st *Stream) onData(data []byte, flowLen int64, end bool) http2.ErrCode {
 		return http2.ErrCodeNo
 	}
 	if len(data) > 0 {
-		if st.reqOff > 0 && st.reqOff == len(st.req) {
-			st.req, st.reqOff = st.req[:0], 0
-		} else if st.reqOff > 0 && len(st.req)+len(data) > cap(st.req) {
-			n := copy(st.req, st.req[st.reqOff:])
-			st.req, st.reqOff = st.req[:n], 0
-		}
-		st.req = append(st.req, data...)
+		st.req.push(data)
 	}
 	if end {
 		st.reqEnd = true
@@ -450,12 +445,8 @@ func (st *Stream) readRequest(p []byte) (n int, end bool, err error) {
 	if st.reset {
 		return 0, false, st.resetErr()
 	}
-	n = copy(p, st.req[st.reqOff:])
-	st.reqOff += n
-	if st.reqOff == len(st.req) {
-		st.req, st.reqOff = st.req[:0], 0
-	}
-	return n, st.reqEnd && len(st.req) == 0, nil
+	n = st.req.pop(p)
+	return n, st.reqEnd && st.req.len() == 0, nil
 }
 
 // resetErr is the error of a stream reset by the client; st.mu is held.

@@ -44,6 +44,9 @@ type frameWriter struct {
 	maxFrame atomic.Uint32
 	err      error // the first write error; the connection is then dead
 	dirty    bool  // corked writes wait in bw for a flush
+	// sentData is set when a stream's headers or data are written
+	// (keepalive enforcement forgives pings then).
+	sentData atomic.Bool
 }
 
 // newFramer returns a Framer reading from c and writing into w's buffer.
@@ -139,6 +142,7 @@ func (w *frameWriter) headerBlock(fields []hpack.HeaderField) []byte {
 // writeHeaders writes one header block as HEADERS and CONTINUATION frames
 // no larger than the peer accepts; the caller holds the writer.
 func (w *frameWriter) writeHeaders(fr *http2.Framer, id uint32, end bool, block []byte) error {
+	w.sentData.Store(true)
 	max := int(w.maxFrame.Load())
 	first := block
 	if len(first) > max {

@@ -274,6 +274,8 @@ type serverConn struct {
 	peerWindow int64  // the client's SETTINGS_INITIAL_WINDOW_SIZE
 	goingAway  bool
 	idleTimer  *time.Timer
+	lastPing   time.Time
+	strikes    int
 	closeOnce  sync.Once
 	closeErr   error
 }
@@ -388,10 +390,23 @@ func (sc *serverConn) handle(f http2.Frame) (http2.ErrCode, bool) {
 		}
 		_ = sc.w.write(func(fr *http2.Framer) error { return fr.WriteSettingsAck() })
 	case *http2.PingFrame:
-		if !f.IsAck() {
-			data := f.Data
-			_ = sc.w.write(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
+		if f.IsAck() {
+			return 0, true
 		}
+		if sc.pingStrike() {
+			// As grpc-go's keepalive enforcement: a client pinging more
+			// often than the policy allows is told so and dropped.
+			sc.mu.Lock()
+			last := sc.maxID
+			sc.mu.Unlock()
+			_ = sc.w.write(func(fr *http2.Framer) error {
+				return fr.WriteGoAway(last, http2.ErrCodeEnhanceYourCalm, []byte("too_many_pings"))
+			})
+			sc.close(errors.New("h2relay: too many pings"))
+			return 0, true
+		}
+		data := f.Data
+		_ = sc.w.write(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
 	case *http2.GoAwayFrame:
 		sc.mu.Lock()
 		sc.goingAway = true
@@ -400,6 +415,37 @@ func (sc *serverConn) handle(f http2.Frame) (http2.ErrCode, bool) {
 		return http2.ErrCodeProtocol, false
 	}
 	return 0, true
+}
+
+// Keepalive enforcement, as grpc-go's server defaults
+// (keepalive.EnforcementPolicy): pings at most every 5 minutes while
+// calls are open, every 2 hours without calls; the third ping too early
+// ends the connection. Sending response headers or data forgives them,
+// as grpc-go does, since clients ping to measure bandwidth when data
+// arrives.
+const (
+	pingMinTime     = 5 * time.Minute
+	pingMinIdleTime = 2 * time.Hour
+	maxPingStrikes  = 2
+)
+
+// pingStrike records a ping and reports whether it is one too many.
+func (sc *serverConn) pingStrike() bool {
+	now := time.Now()
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.w.sentData.Swap(false) {
+		sc.strikes = 0
+	}
+	min := pingMinTime
+	if len(sc.streams) == 0 {
+		min = pingMinIdleTime
+	}
+	if !sc.lastPing.IsZero() && now.Sub(sc.lastPing) < min {
+		sc.strikes++
+	}
+	sc.lastPing = now
+	return sc.strikes > maxPingStrikes
 }
 
 func (sc *serverConn) maxIDLoad() uint32 {

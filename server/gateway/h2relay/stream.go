@@ -502,6 +502,7 @@ func (st *Stream) reserveSend(n int) (int, <-chan struct{}, error) {
 
 // writeData writes p (for which window was reserved) as DATA frames.
 func (st *Stream) writeData(p []byte, end bool) error {
+	st.sc.w.sentData.Store(true)
 	return st.sc.w.do(func(fr *http2.Framer) error {
 		max := int(st.sc.w.maxFrame.Load())
 		for {

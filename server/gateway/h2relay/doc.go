@@ -24,12 +24,15 @@
 //     of length-prefixed messages), for calls whose policies need the
 //     messages (the response cache, request validation, retries).
 //
-// Flow control is end to end: the client's DATA is acknowledged with
-// WINDOW_UPDATE only once it has been written to the backend, and the
-// backend's only once written to the client, so what a call buffers in
-// the gateway is bounded by the windows the gateway advertises (the
-// gateway's --stream-window per stream, 16 times that per connection),
-// never by how fast either side is. Deadlines (grpc-timeout), RST_STREAM
+// Flow control is end to end per stream: the client's DATA is
+// acknowledged with a stream WINDOW_UPDATE only once it has been written
+// to the backend, and the backend's only once written to the client, so
+// what a call buffers in the gateway is bounded by the window the gateway
+// advertises per stream (the gateway's --stream-window), never by how fast
+// either side is; connection windows (16 times larger) are given back on
+// receipt, as grpc-go does, so that one stalled stream cannot starve the
+// others. Received bytes wait in pooled buffers held only while bytes
+// wait. Deadlines (grpc-timeout), RST_STREAM
 // in both directions and GOAWAY are honoured; a stream the backend refused
 // (GOAWAY or REFUSED_STREAM) before it saw any of the request's data is
 // retried once on a new connection.

@@ -418,13 +418,15 @@ func (sc *serverConn) handle(f http2.Frame) (http2.ErrCode, bool) {
 }
 
 // Keepalive enforcement, as grpc-go's server defaults
-// (keepalive.EnforcementPolicy): pings at most every 5 minutes while
-// calls are open, every 2 hours without calls; the third ping too early
-// ends the connection. Sending response headers or data forgives them,
-// as grpc-go does, since clients ping to measure bandwidth when data
-// arrives.
+// (keepalive.EnforcementPolicy without PermitWithoutStream) for a
+// connection without calls: at most a ping every 2 hours; the third ping
+// too early ends the connection. Sending a stream's headers or data
+// forgives earlier pings, as grpc-go does. Pings during calls are
+// answered without counting: clients ping to measure bandwidth while data
+// arrives (grpc-go's BDP estimation), several times per batch of frames
+// the gateway writes, and an answer is written before the next frame is
+// read, so a flood is held back by the connection itself.
 const (
-	pingMinTime     = 5 * time.Minute
 	pingMinIdleTime = 2 * time.Hour
 	maxPingStrikes  = 2
 )
@@ -434,17 +436,14 @@ func (sc *serverConn) pingStrike() bool {
 	now := time.Now()
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if sc.w.sentData.Swap(false) {
+	defer func() { sc.lastPing = now }()
+	if sc.w.sentData.Swap(false) || len(sc.streams) > 0 {
 		sc.strikes = 0
+		return false
 	}
-	min := pingMinTime
-	if len(sc.streams) == 0 {
-		min = pingMinIdleTime
-	}
-	if !sc.lastPing.IsZero() && now.Sub(sc.lastPing) < min {
+	if !sc.lastPing.IsZero() && now.Sub(sc.lastPing) < pingMinIdleTime {
 		sc.strikes++
 	}
-	sc.lastPing = now
 	return sc.strikes > maxPingStrikes
 }
 

@@ -30,12 +30,18 @@ func heapInUse() uint64 {
 // and backend share this process, so the client's own window is fixed
 // (no BDP growth) and counted in the bound.
 func TestSlowClientFastStreamHeapBounded(t *testing.T) {
+	for _, relay := range []gateway.GRPCRelay{gateway.RelayGRPC, gateway.RelayFrames} {
+		t.Run(string(relay), func(t *testing.T) { testSlowClientFastStreamHeapBounded(t, relay) })
+	}
+}
+
+func testSlowClientFastStreamHeapBounded(t *testing.T, relay gateway.GRPCRelay) {
 	const (
 		streams = 32
 		window  = 64 << 10
 	)
 	be := backend(t)
-	gw, err := gateway.New(gateway.WithStreamWindow(window))
+	gw, err := gateway.New(gateway.WithStreamWindow(window), gateway.WithGRPCRelay(relay))
 	if err != nil {
 		t.Fatal(err)
 	}

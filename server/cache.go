@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"maps"
 
 	"google.golang.org/grpc/metadata"
 
@@ -63,15 +64,20 @@ func (s *Server) flushAuthorizersCacheLocal(stage, authorizer string) {
 }
 
 // retainCaches drops the response caches of deployments no stage serves
-// any more, so that a stage's new deployment starts with an empty cache.
-func (s *Server) retainCaches(stages []admin.DeployedStage) {
+// any more, so that a stage's new deployment starts with an empty cache:
+// of every stage, or of the stages a change (deployed.Delta) names.
+func (s *Server) retainCaches(deployed admin.DeployedConfig) {
 	if s.respCache == nil {
 		return
 	}
-	live := make(map[string][]string, len(stages))
-	for _, d := range stages {
+	live := make(map[string][]string, len(deployed.Stages)+len(deployed.Removed))
+	for _, name := range deployed.Removed {
+		live[name] = nil
+	}
+	for _, d := range deployed.Stages {
 		if !d.Stage.GetCache().GetEnabled() {
-			continue // a disabled cache frees its memory
+			live[d.Stage.GetName()] = nil // a disabled cache frees its memory
+			continue
 		}
 		deps := []string{d.Deployment.GetName()}
 		if d.Canary != nil {
@@ -79,5 +85,10 @@ func (s *Server) retainCaches(stages []admin.DeployedStage) {
 		}
 		live[d.Stage.GetName()] = deps
 	}
+	if deployed.Delta {
+		s.respCache.RetainStages(live)
+		return
+	}
+	maps.DeleteFunc(live, func(_ string, deps []string) bool { return len(deps) == 0 })
 	s.respCache.Retain(live)
 }

@@ -118,7 +118,9 @@ func (s *Server) loadDeployed() {
 	defer s.loadMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
-	deployed, err := s.admin.Deployed(ctx)
+	// Only what changed since the last reload is read and compiled (all
+	// of it after a restart or another node's change).
+	deployed, err := s.admin.DeployedChanges(ctx)
 	if err != nil {
 		s.log.Error("could not read the deployed configuration; the data plane keeps serving the previous one", "error", err)
 		return
@@ -126,16 +128,19 @@ func (s *Server) loadDeployed() {
 	s.gateway.Load(routingConfig(deployed))
 	s.loadCertificates(ctx, deployed.DomainMappings)
 	s.countCompileFailures(s.gateway.Failures())
-	s.retainCaches(deployed.Stages)
-	// Retired authorizer versions and callout targets: their verifiers,
-	// policy caches and connections are freed.
-	s.authorizers.Retain(s.gateway.StageAuthorizers())
+	s.retainCaches(deployed)
+	if s.gateway.AuthorizersChanged() {
+		// Retired authorizer versions and callout targets: their
+		// verifiers, policy caches and connections are freed.
+		s.authorizers.Retain(s.gateway.StageAuthorizers())
+	}
 }
 
 // routingConfig is what the data plane compiles of a deployed configuration.
 func routingConfig(deployed admin.DeployedConfig) routing.Config {
 	// admin.DeployedStage and routing.Entry are one type: nothing to copy.
-	return routing.Config{DomainMappings: deployed.DomainMappings, Stages: deployed.Stages}
+	return routing.Config{DomainMappings: deployed.DomainMappings, Stages: deployed.Stages,
+		Delta: deployed.Delta, Removed: deployed.Removed}
 }
 
 // preflight is the admin service's pre-flight check: the data plane's

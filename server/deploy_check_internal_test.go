@@ -196,7 +196,11 @@ func TestUnservableDeploymentInTheStore(t *testing.T) {
 		if _, err := unchecked.UpdateStage(ctx, &adminv1.UpdateStageRequest{Stage: &adminv1.Stage{Name: demo.GetName(), Deployment: bad.GetName()}}); err != nil {
 			t.Fatal(err)
 		}
-		s.loadDeployed() // as on any admin write, or a restart's first load
+		// The write bypassed s.admin, as another node's or an older
+		// version's would: the next load reads everything, as after a
+		// restart or another node's change.
+		s.admin.ForgetDeployed()
+		s.loadDeployed()
 		serving("after a reload that cannot compile the stage")
 		code, body := get(t, data+"/readyz")
 		if code != http.StatusOK || !strings.HasPrefix(body, "ok (degraded)\n") || !strings.Contains(body, "stage apis/bookstore/stages/demo serves deployment "+demo.GetDeployment()+" instead of its deployment "+bad.GetName()) ||
@@ -220,6 +224,7 @@ func TestUnservableDeploymentInTheStore(t *testing.T) {
 	})
 
 	t.Run("a stage that serves nothing is not ready", func(t *testing.T) {
+		s.admin.ForgetDeployed()
 		s.loadDeployed()
 		code, body := get(t, data+"/readyz")
 		if code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "not ready\n") || !strings.Contains(body, "stage apis/bookstore/stages/broken cannot serve its deployment apis/bookstore/deployments/bad") {
@@ -232,6 +237,7 @@ func TestUnservableDeploymentInTheStore(t *testing.T) {
 		if _, err := unchecked.DeleteStage(ctx, &adminv1.DeleteStageRequest{Name: "apis/bookstore/stages/broken"}); err != nil {
 			t.Fatal(err)
 		}
+		s.admin.ForgetDeployed()
 		// Rolling the stage back is a servable write.
 		if _, err := client.UpdateStage(actx, &adminv1.UpdateStageRequest{Stage: &adminv1.Stage{Name: demo.GetName(), Deployment: demo.GetDeployment()}}); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/server/admin"
@@ -87,9 +88,13 @@ func (s *Server) applyChange(ch store.Change) {
 		}
 	}
 	if deployed {
-		// Another node may have deleted a deployment and created one of
-		// the same name: read every deployment again.
-		s.admin.ForgetDeployed()
+		if ch.Kinds == nil || slices.Contains(ch.Kinds, admin.DeploymentsKind) {
+			// Another node may have deleted a deployment and created
+			// one of the same name: read every deployment again.
+			s.admin.ForgetDeployed()
+		} else {
+			s.admin.ForgetStages()
+		}
 		s.loadDeployed()
 	}
 	s.log.Debug("applied a store change", "version", ch.Version, "kinds", ch.Kinds, "deployed", deployed, "settings", settings)

@@ -115,7 +115,7 @@ func TestWebSocketAPIEndToEnd(t *testing.T) {
 		t.Fatalf("whoami: %+v %v", who, err)
 	}
 	_ = bob.Write(ctx, websocket.MessageText, []byte(`{"action":"whoami"}`))
-	if got := readMsg(bob); !strings.Contains(got, `"message":"Too Many Requests"`) || !strings.Contains(got, who.ConnectionID) {
+	if got := readMsg(bob); !strings.Contains(got, `"message":"Too Many Requests"`) || !strings.Contains(got, who.ConnectionID) || !strings.Contains(got, `"reason":"THROTTLED"`) {
 		t.Errorf("throttled whoami: %s", got)
 	}
 

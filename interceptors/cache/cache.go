@@ -88,6 +88,35 @@ func (c *Cache) Retain(live map[string][]string) {
 	}
 }
 
+// RetainStages is Retain for the stages named in changed only (stage
+// resource name → the deployments it serves now, none for a stage no
+// longer served or cached): the caches of the other stages stay as they
+// are, so that its cost is the size of the change.
+func (c *Cache) RetainStages(changed map[string][]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live == nil {
+		c.live = map[string][]string{}
+	}
+	for stage, deps := range changed {
+		if len(deps) == 0 {
+			delete(c.live, stage)
+		} else {
+			c.live[stage] = append([]string(nil), deps...)
+		}
+		caches := c.stages[stage]
+		for dep, sc := range caches {
+			if !slices.Contains(deps, dep) {
+				sc.close()
+				delete(caches, dep)
+			}
+		}
+		if len(caches) == 0 {
+			delete(c.stages, stage)
+		}
+	}
+}
+
 // Close drops every cache and stops their goroutines; later calls are not
 // cached.
 func (c *Cache) Close() {

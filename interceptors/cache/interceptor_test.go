@@ -407,3 +407,29 @@ func TestFlushDuringBackendCall(t *testing.T) {
 	want(t, "after it", e.get("a"), "a#2", "miss")
 	want(t, "then", e.get("a"), "a#2", "hit")
 }
+
+// TestRetainStages checks that RetainStages applies a change to the named
+// stages only: the other stages keep their caches and their deployments.
+func TestRetainStages(t *testing.T) {
+	const stage, other, d1, d2 = "apis/shop/stages/prod", "apis/shop/stages/beta", "apis/shop/deployments/d1", "apis/shop/deployments/d2"
+	be := &backend{}
+	e := newEnv(t, be)
+	e.cache.Retain(map[string][]string{stage: {d1}, other: {d1}})
+	want(t, "fill", e.get("a", mdDeployment, d1), "a#1", "miss")
+	want(t, "hit", e.get("a", mdDeployment, d1), "a#1", "hit")
+	// Another stage changes: this one keeps its entries.
+	e.cache.RetainStages(map[string][]string{other: {d2}})
+	want(t, "kept", e.get("a", mdDeployment, d1), "a#1", "hit")
+	// This stage moves to d2: from empty, and d1 is no longer cached.
+	e.cache.RetainStages(map[string][]string{stage: {d2}})
+	want(t, "d2 first", e.get("a", mdDeployment, d2), "a#2", "miss")
+	want(t, "d2 hit", e.get("a", mdDeployment, d2), "a#2", "hit")
+	if r := e.get("a", mdDeployment, d1); r.code != codes.OK || r.cache != "" {
+		t.Errorf("call on the replaced deployment: %v cache %q, want OK without a cache", r.code, r.cache)
+	}
+	// The stage is no longer served: its caches are dropped.
+	e.cache.RetainStages(map[string][]string{stage: nil})
+	if e.cache.Flush(stage) {
+		t.Error("a stage no longer served still has a cache")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 )
 
@@ -77,6 +78,11 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 			id = generate()
 		}
 		ctx = NewContext(ctx, id)
+		// The call record carries it too, for whoever writes the call's
+		// error after the chain (gateway response templates).
+		if c := callinfo.FromContext(ctx); c != nil {
+			c.RequestID = id
+		}
 		_ = ss.SetHeader(metadata.Pairs(MetadataKey, id))
 		err := handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 		if o.logger.Enabled(ctx, slog.LevelDebug) {

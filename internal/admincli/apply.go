@@ -182,6 +182,14 @@ func (ap *applier) applyAPI(ctx context.Context, cfg *loadedConfig, e *APIEntry)
 		want.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: b}
 		paths = append(paths, "file_descriptor_set")
 	}
+	if e.ServiceConfigFile != "" {
+		b, err := os.ReadFile(filepath.Join(cfg.dirOf[e], e.ServiceConfigFile))
+		if err != nil {
+			return at(file, where+".serviceConfigFile", err)
+		}
+		want.ServiceConfigYaml = string(b)
+		paths = append(paths, "service_config_yaml")
+	}
 	api := "apis/" + e.ID
 	apiChanged, err := ensure(ctx, ap, api, want, paths,
 		func() (*adminv1.Api, error) {

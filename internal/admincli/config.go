@@ -43,6 +43,10 @@ type APIEntry struct {
 	// such as `buf build -o api.binpb` writes), relative to the config
 	// file, used as the API's fileDescriptorSet.
 	FileDescriptorSetFile string `json:"fileDescriptorSetFile,omitempty"`
+	// ServiceConfigFile names a google.api.Service YAML with HTTP rules
+	// (grpc-gateway's grpc_api_configuration), relative to the config
+	// file, used as the API's serviceConfigYaml.
+	ServiceConfigFile string `json:"serviceConfigFile,omitempty"`
 	// Routes of the API.
 	Routes []*Entry `json:"routes,omitempty"`
 	// Authorizers of the API.
@@ -88,7 +92,7 @@ type PlanEntry struct {
 // entryKeys are the keys each kind of entry keeps for itself.
 var entryKeys = map[string][]string{
 	"entry": {"id"},
-	"api":   {"id", "fileDescriptorSetFile", "routes", "authorizers", "stages"},
+	"api":   {"id", "fileDescriptorSetFile", "serviceConfigFile", "routes", "authorizers", "stages"},
 	"stage": {"id", "deploy"},
 	"key":   {"id", "valueFrom"},
 	"plan":  {"id", "keys"},
@@ -145,6 +149,7 @@ func marshalEntry(e Entry, extra map[string]any) ([]byte, error) {
 func (a *APIEntry) UnmarshalJSON(b []byte) error {
 	type own struct {
 		FileDescriptorSetFile string        `json:"fileDescriptorSetFile"`
+		ServiceConfigFile     string        `json:"serviceConfigFile"`
 		Routes                []*Entry      `json:"routes"`
 		Authorizers           []*Entry      `json:"authorizers"`
 		Stages                []*StageEntry `json:"stages"`
@@ -153,7 +158,7 @@ func (a *APIEntry) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &o); err != nil {
 		return err
 	}
-	a.FileDescriptorSetFile, a.Routes, a.Authorizers, a.Stages = o.FileDescriptorSetFile, o.Routes, o.Authorizers, o.Stages
+	a.FileDescriptorSetFile, a.ServiceConfigFile, a.Routes, a.Authorizers, a.Stages = o.FileDescriptorSetFile, o.ServiceConfigFile, o.Routes, o.Authorizers, o.Stages
 	return a.unmarshal(b, entryKeys["api"])
 }
 
@@ -162,6 +167,9 @@ func (a APIEntry) MarshalJSON() ([]byte, error) {
 	extra := map[string]any{}
 	if a.FileDescriptorSetFile != "" {
 		extra["fileDescriptorSetFile"] = a.FileDescriptorSetFile
+	}
+	if a.ServiceConfigFile != "" {
+		extra["serviceConfigFile"] = a.ServiceConfigFile
 	}
 	if len(a.Routes) > 0 {
 		extra["routes"] = a.Routes

@@ -174,6 +174,7 @@ func (c *client) resourceCommand(r *resource) *cobra.Command {
 	getParent = parentFlags(get)
 
 	var file, data string
+	var fileFields []string
 	var mask []string
 	var createParent func() (string, error)
 	create := &cobra.Command{
@@ -183,6 +184,9 @@ func (c *client) resourceCommand(r *resource) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body, _, err := readResource(r.msg, file, data, cmd.InOrStdin())
 			if err != nil {
+				return err
+			}
+			if _, err := setFileFields(body, fileFields); err != nil {
 				return err
 			}
 			req := newRequest(r.create)
@@ -210,6 +214,9 @@ func (c *client) resourceCommand(r *resource) *cobra.Command {
 	}
 	create.Flags().StringVarP(&file, "file", "f", "", "JSON or YAML `file` with the "+singular+" (- for stdin)")
 	create.Flags().StringVar(&data, "data", "", "the "+singular+" as inline JSON or YAML")
+	if hasFileFields(r.msg) {
+		create.Flags().StringArrayVar(&fileFields, "set-file", nil, "`FIELD=PATH`: set a text or bytes field to a file's content, e.g. service_config_yaml=api_config.yaml (repeatable)")
+	}
 	createParent = parentFlags(create)
 
 	var delParent func() (string, error)
@@ -242,6 +249,7 @@ func (c *client) resourceCommand(r *resource) *cobra.Command {
 
 	if r.update != nil {
 		var ufile, udata string
+		var ufileFields []string
 		var updateParent func() (string, error)
 		update := &cobra.Command{
 			Use:   "update NAME [-f FILE | --data JSON] [--mask FIELDS]",
@@ -256,6 +264,11 @@ func (c *client) resourceCommand(r *resource) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				set, err := setFileFields(body, ufileFields)
+				if err != nil {
+					return err
+				}
+				present = append(present, set...)
 				setString(body, "name", name)
 				paths := mask
 				if len(paths) == 0 {
@@ -278,6 +291,9 @@ func (c *client) resourceCommand(r *resource) *cobra.Command {
 		}
 		update.Flags().StringVarP(&ufile, "file", "f", "", "JSON or YAML `file` with the fields to change (- for stdin)")
 		update.Flags().StringVar(&udata, "data", "", "the fields to change as inline JSON or YAML")
+		if hasFileFields(r.msg) {
+			update.Flags().StringArrayVar(&ufileFields, "set-file", nil, "`FIELD=PATH`: set a text or bytes field to a file's content, e.g. service_config_yaml=api_config.yaml (repeatable)")
+		}
 		update.Flags().StringSliceVar(&mask, "mask", nil, "the `fields` to change, such as description,throttle.rate_limit (default: those the input sets)")
 		updateParent = parentFlags(update)
 		cmd.AddCommand(update)
@@ -390,6 +406,64 @@ func setMessage(req protoreflect.Message, md protoreflect.MessageDescriptor, v p
 			return
 		}
 	}
+}
+
+// fileField is a field --set-file can set: a top-level singular string or
+// bytes field the caller writes (descriptor sets, service configs, PEM).
+func fileField(fd protoreflect.FieldDescriptor) bool {
+	if fd.IsList() || fd.IsMap() || (fd.Kind() != protoreflect.StringKind && fd.Kind() != protoreflect.BytesKind) {
+		return false
+	}
+	b, _ := proto.GetExtension(fd.Options(), annotations.E_FieldBehavior).([]annotations.FieldBehavior)
+	return !slices.Contains(b, annotations.FieldBehavior_OUTPUT_ONLY) && !slices.Contains(b, annotations.FieldBehavior_IDENTIFIER)
+}
+
+// hasFileFields reports whether md has a field --set-file can set.
+func hasFileFields(md protoreflect.MessageDescriptor) bool {
+	for i := range md.Fields().Len() {
+		if fileField(md.Fields().Get(i)) {
+			return true
+		}
+	}
+	return false
+}
+
+// setFileFields sets the fields named by specs ("field=path", the field
+// by its proto or JSON name) to the content of the files, and returns the
+// fields' names for an update mask.
+func setFileFields(msg protoreflect.Message, specs []string) ([]string, error) {
+	var paths []string
+	for _, spec := range specs {
+		name, path, ok := strings.Cut(spec, "=")
+		if !ok || name == "" || path == "" {
+			return nil, fmt.Errorf("--set-file %q: want FIELD=PATH, e.g. service_config_yaml=api_config.yaml", spec)
+		}
+		md := msg.Descriptor()
+		fd := md.Fields().ByName(protoreflect.Name(name))
+		if fd == nil {
+			fd = md.Fields().ByJSONName(name)
+		}
+		if fd == nil || !fileField(fd) {
+			var names []string
+			for i := range md.Fields().Len() {
+				if f := md.Fields().Get(i); fileField(f) {
+					names = append(names, string(f.Name()))
+				}
+			}
+			return nil, fmt.Errorf("--set-file %q: %s has no text or bytes field %q (it has %s)", spec, md.Name(), name, strings.Join(names, ", "))
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--set-file %s: %w", name, err)
+		}
+		if fd.Kind() == protoreflect.BytesKind {
+			msg.Set(fd, protoreflect.ValueOfBytes(b))
+		} else {
+			msg.Set(fd, protoreflect.ValueOfString(string(b)))
+		}
+		paths = append(paths, string(fd.Name()))
+	}
+	return paths, nil
 }
 
 // readResource reads a resource from a JSON or YAML file, stdin ("-") or

@@ -67,6 +67,7 @@ func ConfigSchema() map[string]any {
 		"description": "Point the stage at a new deployment of its API when the API, its routes or authorizers changed."}})
 	api := entry(&adminv1.Api{}, map[string]any{
 		"fileDescriptorSetFile": str("A binary FileDescriptorSet (protoset), relative to the configuration file."),
+		"serviceConfigFile":     str("A google.api.Service YAML with HTTP rules (grpc-gateway's grpc_api_configuration), relative to the configuration file."),
 		"routes":                list(entry(&adminv1.Route{}, nil)),
 		"authorizers":           list(entry(&adminv1.Authorizer{}, nil)),
 		"stages":                list(stage),

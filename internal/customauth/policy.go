@@ -206,7 +206,7 @@ func (p *policy) decide(resource string) Decision {
 	return Decision{
 		Allowed:            true,
 		PrincipalID:        p.principalID,
-		Context:            maps.Clone(p.context),
+		Context:            p.context,
 		UsageIdentifierKey: p.usageKey,
 		MayInvalidateCache: !matchesAny(p.denyInvalidate, resource) && matchesAny(p.allowInvalidate, resource),
 	}

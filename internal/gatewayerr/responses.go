@@ -21,6 +21,15 @@ const (
 	// ReasonInvalidBody: a REST request body is not the JSON of the
 	// request message. 400 Bad Request.
 	ReasonInvalidBody = "INVALID_BODY"
+	// ReasonOriginNotAllowed: a WebSocket upgrade (or gRPC-over-WebSocket
+	// call) from a browser origin the stage does not allow. 403 Forbidden.
+	ReasonOriginNotAllowed = "ORIGIN_NOT_ALLOWED"
+	// ReasonUpgradeRequired: a plain HTTP request to a stage that serves
+	// a WebSocket API. 426 Upgrade Required.
+	ReasonUpgradeRequired = "UPGRADE_REQUIRED"
+	// ReasonShuttingDown: the gateway is draining and takes no new
+	// WebSocket connections. 503 Service Unavailable.
+	ReasonShuttingDown = "SHUTTING_DOWN"
 )
 
 // Gateway response types, as Amazon API Gateway names them: the keys of
@@ -60,6 +69,7 @@ var reasonTypes = map[string]string{
 	ReasonIPDenied:            ResponseAccessDenied,
 	"AUTHORIZER_DENIED":       ResponseAccessDenied,
 	"CACHE_CONTROL_FORBIDDEN": ResponseAccessDenied,
+	ReasonOriginNotAllowed:    ResponseAccessDenied,
 	"UNAUTHORIZED":            ResponseUnauthorized,
 	"THROTTLED":               ResponseThrottled,
 	"QUOTA_EXCEEDED":          ResponseQuotaExceeded,

@@ -23,6 +23,7 @@ import (
 	testingv1 "github.com/tollgate-gw/tollgate/gen/tollgate/testing/v1"
 	"github.com/tollgate-gw/tollgate/internal/examplebackend"
 	"github.com/tollgate-gw/tollgate/internal/openapi"
+	"github.com/tollgate-gw/tollgate/internal/serviceconfig"
 )
 
 func snapshotOf(t *testing.T, files ...protoreflect.FileDescriptor) *adminv1.ApiSnapshot {
@@ -105,10 +106,14 @@ func TestPathsMatchProtocGenOpenAPIv2(t *testing.T) {
 		name    string
 		files   []protoreflect.FileDescriptor
 		swagger []string
+		// serviceConfig is the google.api.Service YAML buf.gen.yaml hands
+		// protoc-gen-openapiv2 (grpc_api_configuration) for these files,
+		// merged into the snapshot's descriptors as a deployment would.
+		serviceConfig string
 	}{
-		{"transcoding", []protoreflect.FileDescriptor{testingv1.File_tollgate_testing_v1_transcoding_proto}, []string{"testing/v1/transcoding.swagger.json"}},
-		{"bookstore", []protoreflect.FileDescriptor{examplev1.File_tollgate_example_v1_bookstore_proto, examplev1.File_tollgate_example_v1_echo_proto}, []string{"example/v1/bookstore.swagger.json", "example/v1/echo.swagger.json"}},
-		{"admin", []protoreflect.FileDescriptor{adminv1.File_tollgate_admin_v1_admin_service_proto}, []string{"admin/v1/admin_service.swagger.json"}},
+		{"transcoding", []protoreflect.FileDescriptor{testingv1.File_tollgate_testing_v1_transcoding_proto}, []string{"testing/v1/transcoding.swagger.json"}, "testing/v1/transcoding_api_config.yaml"},
+		{"bookstore", []protoreflect.FileDescriptor{examplev1.File_tollgate_example_v1_bookstore_proto, examplev1.File_tollgate_example_v1_echo_proto}, []string{"example/v1/bookstore.swagger.json", "example/v1/echo.swagger.json"}, ""},
+		{"admin", []protoreflect.FileDescriptor{adminv1.File_tollgate_admin_v1_admin_service_proto}, []string{"admin/v1/admin_service.swagger.json"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,6 +128,17 @@ func TestPathsMatchProtocGenOpenAPIv2(t *testing.T) {
 				}
 			}
 			snap := snapshotOf(t, tt.files...)
+			if tt.serviceConfig != "" {
+				src, err := os.ReadFile(filepath.Join("..", "..", "proto", "tollgate", tt.serviceConfig))
+				if err != nil {
+					t.Fatal(err)
+				}
+				merged, err := serviceconfig.ApplySet(snap.GetApi().GetFileDescriptorSet(), string(src))
+				if err != nil {
+					t.Fatal(err)
+				}
+				snap.Api.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: merged}
+			}
 			b2, err := openapi.Render(snap, openapi.OpenAPI2, openapi.JSON, openapi.Options{})
 			if err != nil {
 				t.Fatal(err)

@@ -31,17 +31,24 @@ import (
 // template with several "*" segments that match the same path.
 //
 // Lookup tries, in that order, only the templates whose leading literal
-// segments the path has: a trie on literal segments, built on the first
-// Lookup after an Add, finds them, so the cost follows the templates that
-// share the path's leading literals, not the size of the set. Add takes O(n)
-// time.
+// segments the path has: a trie on literal segments, built (with the order)
+// on the first Lookup after an Add, finds them, so the cost follows the
+// templates that share the path's leading literals, not the size of the
+// set. Add takes O(1) time, so that a set of n templates is built in
+// O(n log n), not O(n²).
 //
 // A Set is not safe for concurrent Adds; once built, Lookup may be called
 // concurrently from several goroutines.
 type Set struct {
-	entries []setEntry
+	entries []setEntry // in the order added
 	byKey   map[string]struct{}
-	index   atomic.Pointer[trieNode] // nil until the first Lookup after an Add
+	index   atomic.Pointer[setIndex] // nil until the first Lookup after an Add
+}
+
+// setIndex is the order of a Set's templates and the trie over them.
+type setIndex struct {
+	order []int32   // indexes into Set.entries, most specific first
+	root  *trieNode // nil below indexMin templates
 }
 
 // indexMin is the size from which Lookup uses the trie: below it, scanning
@@ -51,7 +58,7 @@ const indexMin = 8
 // trieNode is a node of a Set's trie: the templates whose leading literal
 // segments (as many as indexDepth) spell the path from the root to it.
 type trieNode struct {
-	here     []int32 // indexes into Set.entries, ascending (most specific first)
+	here     []int32 // positions in setIndex.order, ascending (most specific first)
 	children map[string]*trieNode
 }
 
@@ -67,11 +74,22 @@ func indexDepth(t *Template) int {
 	return max(d, 0)
 }
 
-// buildIndex builds the trie of the set's templates.
-func (s *Set) buildIndex() *trieNode {
+// buildIndex orders the set's templates and builds their trie. Equal
+// templates keep the order they were added in.
+func (s *Set) buildIndex() *setIndex {
+	x := &setIndex{order: make([]int32, len(s.entries))}
+	for i := range x.order {
+		x.order[i] = int32(i)
+	}
+	sort.SliceStable(x.order, func(a, b int) bool {
+		return s.entries[x.order[a]].rank.moreSpecific(s.entries[x.order[b]].rank)
+	})
+	if len(s.entries) < indexMin {
+		return x
+	}
 	root := &trieNode{}
-	for i := range s.entries {
-		t := s.entries[i].t
+	for i, e := range x.order {
+		t := s.entries[e].t
 		n := root
 		for j := range indexDepth(t) {
 			key := t.segs[j].decoded
@@ -87,7 +105,8 @@ func (s *Set) buildIndex() *trieNode {
 		}
 		n.here = append(n.here, int32(i))
 	}
-	return root
+	x.root = root
+	return x
 }
 
 // candidates returns, for each trie node on path's leading segments (all
@@ -175,12 +194,9 @@ func (s *Set) Add(t *Template, value any) error {
 		// "**" may match no segments.
 		e.minSeg, e.maxSeg = max(len(t.segs)-1, 1), -1
 	}
-	// Insert after all entries at least as specific, keeping insertion order
-	// among equals.
-	i := sort.Search(len(s.entries), func(i int) bool { return r.moreSpecific(s.entries[i].rank) })
-	s.entries = append(s.entries, setEntry{})
-	copy(s.entries[i+1:], s.entries[i:])
-	s.entries[i] = e
+	// Ordered by the next Lookup (buildIndex): sorting each time would
+	// make building a set quadratic.
+	s.entries = append(s.entries, e)
 	s.index.Store(nil)
 	return nil
 }
@@ -193,24 +209,24 @@ func (s *Set) Len() int { return len(s.entries) }
 // is false if no template matches.
 func (s *Set) Lookup(path string) (value any, bindings map[string]string, ok bool) {
 	slashes := strings.Count(path, "/")
-	if len(s.entries) < indexMin {
-		for i := range s.entries {
-			if b, ok := s.try(i, path, slashes); ok {
+	x := s.index.Load()
+	if x == nil {
+		x = s.buildIndex()
+		s.index.Store(x) // concurrent first Lookups build equal indexes
+	}
+	if x.root == nil {
+		for _, i := range x.order {
+			if b, ok := s.try(int(i), path, slashes); ok {
 				return s.entries[i].value, b, true
 			}
 		}
 		return nil, nil, false
 	}
-	root := s.index.Load()
-	if root == nil {
-		root = s.buildIndex()
-		s.index.Store(root) // concurrent first Lookups build equal tries
-	}
 	// Merge the candidate lists (each ascending) to try the candidates in
 	// the set's order: the first match is the one a scan of every template
 	// would find, since the others cannot match.
 	var buf [MaxSegments + 1][]int32
-	lists := s.candidates(root, path, buf[:0])
+	lists := s.candidates(x.root, path, buf[:0])
 	for {
 		best := -1
 		for k, l := range lists {
@@ -221,7 +237,7 @@ func (s *Set) Lookup(path string) (value any, bindings map[string]string, ok boo
 		if best < 0 {
 			return nil, nil, false
 		}
-		i := int(lists[best][0])
+		i := int(x.order[lists[best][0]])
 		lists[best] = lists[best][1:]
 		if b, ok := s.try(i, path, slashes); ok {
 			return s.entries[i].value, b, true

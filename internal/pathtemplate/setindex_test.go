@@ -8,11 +8,23 @@ import (
 	"testing"
 )
 
-// scan is Lookup without the trie: every template in order, the reference
-// the trie must agree with.
+// scan is Lookup without the trie and its sort: every template in the
+// order insertions after all templates at least as specific give, the
+// reference the index must agree with.
 func (s *Set) scan(path string) (any, map[string]string, bool) {
+	var order []int
+	for i, e := range s.entries {
+		at := len(order)
+		for k, o := range order {
+			if e.rank.moreSpecific(s.entries[o].rank) {
+				at = k
+				break
+			}
+		}
+		order = append(order[:at], append([]int{i}, order[at:]...)...)
+	}
 	slashes := strings.Count(path, "/")
-	for i := range s.entries {
+	for _, i := range order {
 		if b, ok := s.try(i, path, slashes); ok {
 			return s.entries[i].value, b, true
 		}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/tollgate-gw/tollgate/internal/clock"
 	"github.com/tollgate-gw/tollgate/internal/testkit"
 )
 
@@ -43,5 +45,41 @@ func TestServerStream(t *testing.T) {
 	}
 	if err := s.RecvMsg(nil); !errors.Is(err, io.EOF) {
 		t.Errorf("RecvMsg = %v, want io.EOF", err)
+	}
+}
+
+func TestClockTimers(t *testing.T) {
+	c := testkit.NewClock(time.Unix(0, 0))
+	var fired []string
+	a := c.AfterFunc(2*time.Second, func() { fired = append(fired, "a") })
+	c.AfterFunc(time.Second, func() { fired = append(fired, "b") })
+	var again clock.Timer
+	again = c.AfterFunc(500*time.Millisecond, func() {
+		fired = append(fired, "again")
+		if len(fired) < 3 {
+			again.Reset(time.Second) // due again within the same Advance
+		}
+	})
+	stopped := c.AfterFunc(time.Second, func() { fired = append(fired, "stopped") })
+	if !stopped.Stop() || stopped.Stop() {
+		t.Fatal("Stop: want true then false")
+	}
+	if n := c.Armed(); n != 3 {
+		t.Fatalf("Armed = %d, want 3", n)
+	}
+	c.Advance(1900 * time.Millisecond)
+	if want := []string{"again", "b", "again"}; !slices.Equal(fired, want) {
+		t.Fatalf("fired %v, want %v", fired, want)
+	}
+	if !a.Reset(time.Second) {
+		t.Fatal("Reset of an armed timer reported false")
+	}
+	c.Advance(200 * time.Millisecond) // a's old deadline: not due anymore
+	if len(fired) != 3 {
+		t.Fatalf("fired %v", fired)
+	}
+	c.Advance(time.Second)
+	if fired[len(fired)-1] != "a" || c.Armed() != 0 {
+		t.Fatalf("fired %v, armed %d", fired, c.Armed())
 	}
 }

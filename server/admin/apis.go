@@ -2,10 +2,14 @@ package admin
 
 import (
 	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/serviceconfig"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
@@ -21,7 +25,10 @@ func (s *Service) CreateApi(ctx context.Context, req *adminv1.CreateApiRequest) 
 		var v violations
 		validateAPI(&v, "api", a)
 		s.checkDestinations(&v, "api", a)
-		return v.err()
+		if err := v.err(); err != nil {
+			return err
+		}
+		return s.checkServiceConfigServable(ctx, a)
 	})
 }
 
@@ -71,8 +78,32 @@ func (s *Service) UpdateApi(ctx context.Context, req *adminv1.UpdateApiRequest) 
 		var v violations
 		validateAPI(&v, "api", a)
 		s.checkDestinations(&v, "api", a)
-		return v.err()
+		if err := v.err(); err != nil {
+			return err
+		}
+		return s.checkServiceConfigServable(ctx, a)
 	})
+}
+
+// checkServiceConfigServable runs the pre-flight compile over the API
+// alone (no routes: they are checked when the API is deployed) with its
+// service config's rules merged into its uploaded descriptors, so that a
+// rule the data plane could not serve is refused when it is written, as
+// CreateDeployment would refuse it. a has been validated.
+func (s *Service) checkServiceConfigServable(ctx context.Context, a *adminv1.Api) error {
+	if s.preflight == nil || a.GetServiceConfigYaml() == "" || a.GetFileDescriptorSet() == nil {
+		return nil
+	}
+	set, err := serviceconfig.ApplySet(a.GetFileDescriptorSet(), a.GetServiceConfigYaml())
+	if err != nil {
+		return fmt.Errorf("merge the service config: %w", err) // validated: cannot happen
+	}
+	api := proto.Clone(a).(*adminv1.Api)
+	api.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: set}
+	d := &adminv1.Deployment{Name: a.GetName() + "/deployments/" + preflightStageID, Snapshot: &adminv1.ApiSnapshot{Api: api}}
+	st := &adminv1.Stage{Name: a.GetName() + "/stages/" + preflightStageID, Deployment: d.GetName()}
+	cfg := DeployedConfig{Stages: []DeployedStage{{Stage: st, Deployment: d}}}
+	return s.checkServable(ctx, cfg, func(PreflightProblem) string { return "api.service_config_yaml" })
 }
 
 // DeleteApi deletes an API. With force it also deletes its routes,
@@ -105,8 +136,9 @@ func (s *Service) DeleteApi(ctx context.Context, req *adminv1.DeleteApiRequest) 
 						"API %q still has %d %s: delete them first, or set force to delete them with the API", a.GetName(), n, k)
 				}
 			}
-			return nil
+			return deleteAll(tx, kindRouteMatches, prefix)
 		}
+		children = append(children, kindRouteMatches)
 		for _, k := range children {
 			if err := deleteAll(tx, k, prefix); err != nil {
 				return err

@@ -185,7 +185,7 @@ func createResource[P proto.Message](ctx context.Context, s *Service, c collecti
 		return zero, internalError("create "+c.typeName, err)
 	}
 	s.logger.InfoContext(ctx, "created", "resource", name)
-	s.changed(c.kind)
+	s.changed(c.kind, name, false)
 	return msg, nil
 }
 
@@ -230,7 +230,7 @@ func updateResource[M any, P protoPtr[M]](ctx context.Context, s *Service, c col
 	if err != nil {
 		return nil, internalError("update "+c.typeName, err)
 	}
-	s.changed(c.kind)
+	s.changed(c.kind, name, false)
 	return out, nil
 }
 
@@ -261,7 +261,7 @@ func deleteResource[M any, P protoPtr[M]](ctx context.Context, s *Service, c col
 		return internalError("delete "+c.typeName, err)
 	}
 	s.logger.InfoContext(ctx, "deleted", "resource", name)
-	s.changed(c.kind)
+	s.changed(c.kind, name, true)
 	return nil
 }
 

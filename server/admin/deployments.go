@@ -20,6 +20,7 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/internal/reflectclient"
+	"github.com/tollgate-gw/tollgate/internal/serviceconfig"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
@@ -67,6 +68,17 @@ func (s *Service) CreateDeployment(ctx context.Context, req *adminv1.CreateDeplo
 				return status.Errorf(codes.Aborted, "the schema source of %q changed while its schema was read; retry", apiName)
 			}
 			api.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: reflected.set}
+		}
+		// The service config's rules are merged into the deployment's
+		// descriptors, frozen with them: the data plane reads one place.
+		if y := api.GetServiceConfigYaml(); y != "" {
+			set, err := serviceconfig.ApplySet(api.GetFileDescriptorSet(), y)
+			if err != nil {
+				var v violations
+				v.add("parent", "the service_config_yaml of %s does not apply to its schema: %v", apiName, err)
+				return v.err()
+			}
+			api.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: set}
 		}
 		if err := checkDeployable(api, rs); err != nil {
 			return err
@@ -237,7 +249,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, req *adminv1.DeleteDeplo
 		return nil, err
 	}
 	// A deployment created again under this name must be read afresh.
-	s.ForgetDeployed()
+	s.forgetDeployment(req.GetName())
 	return &emptypb.Empty{}, nil
 }
 

@@ -24,7 +24,10 @@ func (s *Service) CreateRoute(ctx context.Context, req *adminv1.CreateRouteReque
 		if r.GetAuthorization().GetType() == adminv1.RouteAuthorization_TYPE_UNSPECIFIED {
 			r.Authorization.Type = adminv1.RouteAuthorization_TYPE_NONE
 		}
-		return s.checkRoute(tx, r)
+		if err := s.checkRoute(tx, r); err != nil {
+			return err
+		}
+		return indexRoute(tx, nil, r)
 	})
 }
 
@@ -44,21 +47,25 @@ func (s *Service) ListRoutes(ctx context.Context, req *adminv1.ListRoutesRequest
 
 // UpdateRoute updates a route.
 func (s *Service) UpdateRoute(ctx context.Context, req *adminv1.UpdateRouteRequest) (*adminv1.Route, error) {
-	return updateResource(ctx, s, routes, req.GetRoute(), req.GetUpdateMask(), func(tx store.Tx, _, r *adminv1.Route) error {
-		return s.checkRoute(tx, r)
+	return updateResource(ctx, s, routes, req.GetRoute(), req.GetUpdateMask(), func(tx store.Tx, old, r *adminv1.Route) error {
+		if err := s.checkRoute(tx, r); err != nil {
+			return err
+		}
+		return indexRoute(tx, old, r)
 	})
 }
 
 // DeleteRoute deletes a route. Deployments keep their copy.
 func (s *Service) DeleteRoute(ctx context.Context, req *adminv1.DeleteRouteRequest) (*emptypb.Empty, error) {
-	if err := deleteResource[adminv1.Route](ctx, s, routes, req.GetName(), req.GetEtag(), nil); err != nil {
+	if err := deleteResource(ctx, s, routes, req.GetName(), req.GetEtag(), unindexRoute); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
 }
 
 // checkRoute validates a route against its API, its authorizer, and the
-// API's other routes (two routes may not match the same calls).
+// API's other routes (two routes may not match the same calls), through
+// the index of their matches (routeindex.go).
 func (s *Service) checkRoute(tx store.Tx, r *adminv1.Route) error {
 	apiName := parentOf(r.GetName())
 	api, err := loadOr[adminv1.Api](tx, kindAPIs, "API", apiName)
@@ -82,14 +89,13 @@ func (s *Service) checkRoute(tx store.Tx, r *adminv1.Route) error {
 			return invalidArgument("route.authorization.scopes", "need a JWT authorizer; %q is a custom authorizer", auth)
 		}
 	}
-	others, err := loadAll[adminv1.Route](tx, kindRoutes, apiName+"/routes/")
+	// One read of the index of the API's matches, not a scan of its routes.
+	o, err := sameMatchRoute(tx, r)
 	if err != nil {
 		return err
 	}
-	for _, o := range others {
-		if o.GetName() != r.GetName() && sameMatch(o, r) {
-			return alreadyExists("route", o.GetName()+" (it matches the same calls)")
-		}
+	if o != nil {
+		return alreadyExists("route", o.GetName()+" (it matches the same calls)")
 	}
 	return nil
 }

@@ -30,8 +30,9 @@ type Service struct {
 	// allowLinkLocal lets targets point at link-local and cloud metadata
 	// addresses.
 	allowLinkLocal bool
-	// deployed caches the deployments the last Deployed read.
-	deployed deploymentCache
+	// deployed is what the last read of the deployed configuration
+	// returned, kept up to date by this process's writes.
+	deployed deployedCache
 }
 
 var _ adminv1.AdminServiceServer = (*Service)(nil)

@@ -39,6 +39,10 @@ const (
 	kindUsage store.Kind = "usage"
 )
 
+// DeploymentsKind is the store kind of deployments, for processes that
+// follow a shared store's changes (see Affects).
+const DeploymentsKind = kindDeployments
+
 // protoPtr constrains a type parameter to a pointer to a generated message.
 type protoPtr[M any] interface {
 	*M

@@ -29,6 +29,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
+	"github.com/tollgate-gw/tollgate/internal/serviceconfig"
 	"github.com/tollgate-gw/tollgate/internal/stagevars"
 )
 
@@ -149,6 +150,7 @@ func validateAPI(v *violations, field string, a *adminv1.Api) {
 		validateIntegration(v, field+".default_integration", a.GetDefaultIntegration())
 	}
 	validateGatewayResponses(v, field+".gateway_responses", a.GetGatewayResponses())
+	validateServiceConfig(v, field, a)
 	expr := a.GetRouteSelectionExpression()
 	if g := a.GetDefaultIntegration().GetGrpc(); g != nil && g.GetMethod() == "" && a.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET {
 		v.add(field+".default_integration.grpc.method", `is required for WebSocket APIs: the unary method receiving each event, e.g. "/tollgate.data.v1.WebSocketIntegrationService/HandleMessage"`)
@@ -166,6 +168,43 @@ func validateAPI(v *violations, field string, a *adminv1.Api) {
 	validateCORS(v, field+".cors", a.GetCors())
 	if n := a.GetDeploymentRetention(); n < 0 || n > maxDeploymentRetention {
 		v.add(field+".deployment_retention", "must be between 0 (the default, %d) and %d (got %d)", defaultDeploymentRetention, maxDeploymentRetention, n)
+	}
+}
+
+// validateServiceConfig checks an API's service_config_yaml with the
+// parser deployments merge it with: its document and rules on their own,
+// and, when the API carries its descriptors, that every selector names one
+// of their methods. Whether the bindings can be served is the pre-flight
+// check's (see Service.checkServiceConfigServable).
+func validateServiceConfig(v *violations, field string, a *adminv1.Api) {
+	src := a.GetServiceConfigYaml()
+	if src == "" {
+		return
+	}
+	field += ".service_config_yaml"
+	switch {
+	case a.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET:
+		v.add(field, "is only for gRPC/REST APIs: WebSocket APIs have no HTTP rules")
+		return
+	case a.GetDescriptorSource() == nil:
+		v.add(field, "needs the API's schema: set file_descriptor_set or reflection too")
+		return
+	}
+	cfg, err := serviceconfig.Parse([]byte(src))
+	if err != nil {
+		v.add(field, "%s", err.Error())
+		return
+	}
+	b := a.GetFileDescriptorSet()
+	if b == nil {
+		return // reflected at deploy time; the selectors are checked then
+	}
+	var set descriptorpb.FileDescriptorSet
+	if proto.Unmarshal(b, &set) != nil {
+		return // reported on file_descriptor_set
+	}
+	if err := cfg.Apply(&set); err != nil {
+		v.add(field, "%s", err.Error())
 	}
 }
 

@@ -172,17 +172,6 @@ func relayAddr(b grpcproxy.Backend) (string, bool) {
 	return t, true
 }
 
-// relayAddrs are the frame relay's addresses of backends.
-func relayAddrs(bs []grpcproxy.Backend) []string {
-	out := make([]string, 0, len(bs))
-	for _, b := range bs {
-		if a, ok := relayAddr(b); ok {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 // chainStream runs ics around final, as grpc.ChainStreamInterceptor does
 // on grpc-go's server.
 func chainStream(ics []grpc.StreamServerInterceptor, final grpc.StreamHandler) func(any, grpc.ServerStream, *grpc.StreamServerInfo) error {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/cowmap"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
@@ -38,6 +40,7 @@ import (
 	"github.com/tollgate-gw/tollgate/server/gateway/h2relay"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
+	ws "github.com/tollgate-gw/tollgate/server/gateway/websocket"
 )
 
 // Metadata entries the gateway reads. Every "x-tollgate-" entry is removed
@@ -195,20 +198,24 @@ type Gateway struct {
 	// HTTP requests (WithMetadataHeaders, WithRequestHeaders).
 	metadataHeaders []string
 	requestHeaders  []string
-	ws              *webSockets // WebSocket connections and their callback API
-	adminCheck      func(token string) bool
-	publicURL       string
+	ws              *ws.Handler // WebSocket connections and their callback API
+	wsConfig        ws.Config   // its options, until New builds it
 	// serverCreds are the gRPC server's transport credentials, or nil.
 	serverCreds credentials.TransportCredentials
 	backendTLS  backendTLSConfigs // integrations' backend_tls
 
-	current  atomic.Pointer[servedTable]
-	failures atomic.Pointer[[]routing.StageError] // of the last Load
-	mu       sync.Mutex                           // serializes Load
-	refs     sync.Map                             // stage ref ID → *stageRuntime, for in-process calls
-	nextRef  atomic.Uint64
-	serving  sync.WaitGroup
-	closed   atomic.Bool
+	current atomic.Pointer[servedTable]
+	// backendUsers counts the runtimes of the current table using each
+	// gRPC backend (under mu), for adjustBackends.
+	backendUsers map[grpcproxy.Backend]int
+	failures     atomic.Pointer[[]routing.StageError] // of the last Load
+	// authorizersChanged is AuthorizersChanged's answer.
+	authorizersChanged atomic.Bool
+	mu                 sync.Mutex // serializes Load
+	refs               sync.Map   // stage ref ID → *stageRuntime, for in-process calls
+	nextRef            atomic.Uint64
+	serving            sync.WaitGroup
+	closed             atomic.Bool
 
 	openStreams atomic.Int64 // see OpenGRPCStreams
 
@@ -282,7 +289,7 @@ func New(opts ...Option) (*Gateway, error) {
 		// the WebSocket callback API, is unary and has its own
 		// authentication.
 		grpc.ChainStreamInterceptor(g.serverChain...),
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(g.logger), g.ws.service.UnaryServerInterceptor()),
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(g.logger), g.ws.Service().UnaryServerInterceptor()),
 		grpc.MaxRecvMsgSize(g.maxRecvMsgSize),
 		// Limits of the native transport (ServeGRPC), as the HTTP/2
 		// server's: bounded streams per connection; grpc-go also bounds
@@ -299,7 +306,7 @@ func New(opts ...Option) (*Gateway, error) {
 		grpc.InitialWindowSize(window),
 		grpc.InitialConnWindowSize(connWindow),
 	)
-	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.service)
+	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.Service())
 	if err := g.initFrameRelay(proxy, window); err != nil {
 		_ = g.pool.Close()
 		return nil, err
@@ -324,7 +331,7 @@ func New(opts ...Option) (*Gateway, error) {
 	g.backendTLS.logger = g.logger
 	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal, &g.backendTLS, g.upstreams)
 	g.upstreams.http = g.httpProxy
-	g.current.Store(&servedTable{table: routing.Empty(), stages: map[*routing.Stage]*stageRuntime{}})
+	g.current.Store(&servedTable{table: routing.Empty()})
 	return g, nil
 }
 
@@ -350,25 +357,22 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 	prev := g.current.Load()
 	cfg.Previous, cfg.KeepPrevious = prev.table, true
 	next, errs := g.build(prev, cfg)
-	for _, rt := range next.stages {
+	added, retired := runtimeChanges(prev, next, cfg.Delta)
+	for _, rt := range added {
 		rt.ref.serve(&g.refs, rt)
 	}
 	g.current.Store(next)
 	g.upstreams.reload()
-	g.closeRetiredWebSockets(next.table)
-	var backends []grpcproxy.Backend
-	live := map[*stageRef]bool{}
-	for _, rt := range next.stages {
-		live[rt.ref] = true
-		backends = append(backends, rt.backends...)
-	}
-	g.pool.Retain(backends)
-	if g.frames != nil {
-		g.frames.pool.Retain(relayAddrs(backends))
-	}
+	g.ws.CloseRetired(next.table)
+	g.adjustBackends(next, added, retired, cfg.Delta)
 	// Retired runtimes stay reachable by in-process calls only while such
-	// calls run: the last one to end frees them.
-	for _, rt := range prev.stages {
+	// calls run: the last one to end frees them. A new runtime may carry
+	// on its predecessor's reference (see stageRuntime).
+	live := map[*stageRef]bool{}
+	for _, rt := range added {
+		live[rt.ref] = true
+	}
+	for _, rt := range retired {
 		if !live[rt.ref] {
 			rt.ref.retire(&g.refs)
 		}
@@ -386,8 +390,144 @@ func (g *Gateway) Load(cfg routing.Config) []error {
 		}
 		g.logger.Error("stage not served", "error", err)
 	}
+	if prevFailures := g.failures.Load(); cfg.Delta && prevFailures != nil {
+		// The stages a change leaves alone still fail as they did.
+		touched := map[string]bool{}
+		for _, e := range cfg.Stages {
+			touched[e.Stage.GetName()] = true
+		}
+		for _, name := range cfg.Removed {
+			touched[name] = true
+		}
+		for _, f := range *prevFailures {
+			if !touched[f.Stage] {
+				failures = append(failures, f)
+			}
+		}
+	}
 	g.failures.Store(&failures)
+	g.authorizersChanged.Store(!cfg.Delta || changesAuthorizers(next.table.Changes()))
 	return errs
+}
+
+// changesAuthorizers reports whether a stage of changes holds authorizers
+// in its old or new compilation.
+func changesAuthorizers(changes []routing.StageChange) bool {
+	for _, ch := range changes {
+		for _, s := range append(withCanary(ch.Old), withCanary(ch.New)...) {
+			if len(s.Authorizers) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AuthorizersChanged reports whether the last Load may have changed the
+// authorizers StageAuthorizers returns: after a Load of a change
+// (Config.Delta) that no stage holding authorizers is part of, they are
+// the same, and a caller can skip that O(stages) walk.
+func (g *Gateway) AuthorizersChanged() bool { return g.authorizersChanged.Load() }
+
+// runtimeChanges returns the runtimes next serves and prev did not
+// (added), and those prev served and next does not (retired): from the
+// table's changes after a Load with Config.Delta, from every runtime of
+// both otherwise.
+func runtimeChanges(prev, next *servedTable, delta bool) (added, retired []*stageRuntime) {
+	if !delta {
+		for s, rt := range next.stages.All() {
+			if prev.stages.Value(s) != rt {
+				added = append(added, rt)
+			}
+		}
+		for s, rt := range prev.stages.All() {
+			if next.stages.Value(s) != rt {
+				retired = append(retired, rt)
+			}
+		}
+		return added, retired
+	}
+	for _, ch := range next.table.Changes() {
+		for _, s := range withCanary(ch.New) {
+			if rt := next.stages.Value(s); rt != nil {
+				added = append(added, rt)
+			}
+		}
+		for _, s := range withCanary(ch.Old) {
+			if rt := prev.stages.Value(s); rt != nil && next.stages.Value(s) != rt {
+				retired = append(retired, rt)
+			}
+		}
+	}
+	return added, retired
+}
+
+// withCanary returns st and its canary, if any (nothing for a nil st).
+func withCanary(st *routing.Stage) []*routing.Stage {
+	switch {
+	case st == nil:
+		return nil
+	case st.Canary() != nil:
+		return []*routing.Stage{st, st.Canary()}
+	}
+	return []*routing.Stage{st}
+}
+
+// adjustBackends keeps the pooled connections of the backends next's
+// runtimes use and retires the others. Each backend counts the runtimes
+// using it, so that after a Load with Config.Delta only the added and
+// retired runtimes' backends are looked at.
+func (g *Gateway) adjustBackends(next *servedTable, added, retired []*stageRuntime, delta bool) {
+	if !delta || g.backendUsers == nil {
+		g.backendUsers = map[grpcproxy.Backend]int{}
+		var all []grpcproxy.Backend
+		for _, rt := range next.stages.All() {
+			for _, b := range rt.backends {
+				g.backendUsers[b]++
+				all = append(all, b)
+			}
+		}
+		g.pool.Retain(all)
+		g.retainFrameBackends()
+		return
+	}
+	var add, remove []grpcproxy.Backend
+	for _, rt := range added {
+		for _, b := range rt.backends {
+			if g.backendUsers[b]++; g.backendUsers[b] == 1 {
+				add = append(add, b)
+			}
+		}
+	}
+	for _, rt := range retired {
+		for _, b := range rt.backends {
+			if g.backendUsers[b]--; g.backendUsers[b] <= 0 {
+				delete(g.backendUsers, b)
+				remove = append(remove, b)
+			}
+		}
+	}
+	// A backend both added and retired stays in use.
+	remove = slices.DeleteFunc(remove, func(b grpcproxy.Backend) bool { return g.backendUsers[b] > 0 })
+	g.pool.Adjust(add, remove)
+	if len(remove) > 0 {
+		g.retainFrameBackends()
+	}
+}
+
+// retainFrameBackends closes the frame relay's connections to backends
+// no served stage uses any more (once their calls end).
+func (g *Gateway) retainFrameBackends() {
+	if g.frames == nil {
+		return
+	}
+	addrs := make([]string, 0, len(g.backendUsers))
+	for b := range g.backendUsers {
+		if a, ok := relayAddr(b); ok {
+			addrs = append(addrs, a)
+		}
+	}
+	g.frames.pool.Retain(addrs)
 }
 
 // StageAuthorizers returns the authorizers each served stage's compilation
@@ -438,15 +578,8 @@ func (g *Gateway) build(prev *servedTable, cfg routing.Config) (*servedTable, []
 	// stages with the same descriptors share one transcoder: building one
 	// is most of the cost of a reload. Only prev's are carried over, so
 	// that a transcoder no stage serves any more is freed.
-	reusable := map[string]*stageRuntime{}
-	rests := map[restKey]*restRuntime{}
-	for s, rt := range prev.stages {
-		reusable[runtimeKey(s)] = rt
-		if rt.rest != nil {
-			rests[restKeyOf(s)] = rt.rest
-		}
-	}
-	next, errs, runtimeErrs := g.buildOnce(cfg, reusable, rests)
+	rests := &restIndex{prev: prev, m: map[restKey]*restRuntime{}}
+	next, errs, runtimeErrs := g.buildOnce(cfg, prev, rests)
 	if len(runtimeErrs) == 0 || !cfg.KeepPrevious {
 		for _, e := range runtimeErrs {
 			errs = append(errs, e)
@@ -463,7 +596,7 @@ func (g *Gateway) build(prev *servedTable, cfg routing.Config) (*servedTable, []
 		keep[e.Stage] = true
 	}
 	cfg.Keep = keep
-	next, errs, _ = g.buildOnce(cfg, reusable, rests)
+	next, errs, _ = g.buildOnce(cfg, prev, rests)
 	for _, e := range runtimeErrs {
 		if prev.table.Stage(e.Stage) != nil {
 			if st := next.table.Stage(e.Stage); st != nil {
@@ -475,26 +608,63 @@ func (g *Gateway) build(prev *servedTable, cfg routing.Config) (*servedTable, []
 	return next, errs
 }
 
-// buildOnce compiles cfg and builds the runtimes of its stages. It returns
-// the routing errors and, apart, the stages whose runtime failed.
-func (g *Gateway) buildOnce(cfg routing.Config, reusable map[string]*stageRuntime, rests map[restKey]*restRuntime) (*servedTable, []error, []*routing.StageError) {
+// buildOnce compiles cfg and builds the runtimes of its stages: of every
+// stage, or with cfg.Delta of the stages the change replaced (the others
+// keep theirs). It returns the routing errors and, apart, the stages whose
+// runtime failed.
+func (g *Gateway) buildOnce(cfg routing.Config, prev *servedTable, rests *restIndex) (*servedTable, []error, []*routing.StageError) {
 	table, errs := routing.Compile(cfg)
-	next := &servedTable{table: table, stages: map[*routing.Stage]*stageRuntime{}}
+	next := &servedTable{table: table}
 	var runtimeErrs []*routing.StageError
-	for _, st := range table.Stages() {
-		for _, s := range []*routing.Stage{st, st.Canary()} {
-			if s == nil {
-				continue
+	build := func(st, s *routing.Stage) {
+		rt, err := g.stageRuntime(s, reusableRuntime(prev, s), rests)
+		if err != nil {
+			runtimeErrs = append(runtimeErrs, &routing.StageError{Stage: st.Name, Deployment: s.Deployment, Canary: s.IsCanary, Err: err})
+			return
+		}
+		next.stages = next.stages.With(s, rt)
+	}
+	if cfg.Delta {
+		next.stages = prev.stages
+		for _, ch := range table.Changes() {
+			for _, s := range withCanary(ch.Old) {
+				next.stages = next.stages.Without(s)
 			}
-			rt, err := g.stageRuntime(s, reusable[runtimeKey(s)], rests)
+			for _, s := range withCanary(ch.New) {
+				build(ch.New, s)
+			}
+		}
+		return next, errs, runtimeErrs
+	}
+	runtimes := map[*routing.Stage]*stageRuntime{}
+	for _, st := range table.Stages() {
+		for _, s := range withCanary(st) {
+			rt, err := g.stageRuntime(s, reusableRuntime(prev, s), rests)
 			if err != nil {
 				runtimeErrs = append(runtimeErrs, &routing.StageError{Stage: st.Name, Deployment: s.Deployment, Canary: s.IsCanary, Err: err})
 				continue
 			}
-			next.stages[s] = rt
+			runtimes[s] = rt
 		}
 	}
+	next.stages = cowmap.From(runtimes)
 	return next, errs, runtimeErrs
+}
+
+// reusableRuntime returns the runtime prev has for what s depends on (see
+// runtimeKey), or nil: only the previous compilation of the same stage
+// (or its canary) can have one.
+func reusableRuntime(prev *servedTable, s *routing.Stage) *stageRuntime {
+	if prev == nil {
+		return nil
+	}
+	key := runtimeKey(s)
+	for _, p := range withCanary(prev.table.Stage(s.Name)) {
+		if runtimeKey(p) == key {
+			return prev.stages.Value(p)
+		}
+	}
+	return nil
 }
 
 // runtimeKey identifies what a stage runtime depends on: the stage, the
@@ -563,7 +733,7 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeWebSocketsTimeout)
-	g.shutdownWebSockets(ctx)
+	g.ws.Shutdown(ctx)
 	cancel()
 	if g.frames != nil {
 		g.frames.server.Close()
@@ -582,7 +752,7 @@ func (g *Gateway) Close() error {
 // waits for their $disconnect integrations, waits for running calls to
 // finish, then closes the data plane.
 func (g *Gateway) GracefulStop(ctx context.Context) {
-	g.shutdownWebSockets(ctx)
+	g.ws.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() {
 		if g.frames != nil {
@@ -616,7 +786,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		r, ok := v.(*stageRuntime).stage.Method(info.FullMethod)
 		if !ok {
-			return status.Errorf(codes.Unimplemented, "stage %s does not serve %s", v.(*stageRuntime).stage.Name, info.FullMethod)
+			return gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound, fmt.Sprintf("stage %s does not serve %s", v.(*stageRuntime).stage.Name, info.FullMethod))
 		}
 		route = r
 	} else {
@@ -637,7 +807,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		case errors.Is(err, routing.ErrAmbiguous):
 			return status.Error(codes.FailedPrecondition, err.Error())
 		case err != nil:
-			return status.Error(codes.Unimplemented, err.Error())
+			return gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound, err.Error())
 		}
 		route = r
 	}

@@ -209,7 +209,10 @@ func TestDeployUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	for i := range 40 {
+	// At least 40 swaps, and on until enough calls ran across them (a
+	// loaded machine runs few calls per swap).
+	deadline := time.Now().Add(time.Minute)
+	for i := 0; i < 40 || (calls.Load() < 200 && time.Now().Before(deadline)); i++ {
 		d := d1
 		if i%2 == 0 {
 			d = d2

@@ -136,6 +136,21 @@ func (tg *testGateway) load(t testing.TB, entries ...routing.Entry) {
 	}
 }
 
+// loadDelta loads a change: entries added or changed, the stages named
+// in removed no longer served; the other stages are served as they are.
+func (tg *testGateway) loadDelta(t testing.TB, changed ...routing.Entry) {
+	t.Helper()
+	tg.loadChange(t, changed, nil)
+}
+
+// loadChange is loadDelta with removed stages.
+func (tg *testGateway) loadChange(t testing.TB, changed []routing.Entry, removed []string) {
+	t.Helper()
+	if errs := tg.gw.Load(routing.Config{Stages: changed, Removed: removed, Delta: true}); len(errs) > 0 {
+		t.Fatalf("load: %v", errs)
+	}
+}
+
 // grpcConn dials the gateway's data port.
 func (tg *testGateway) grpcConn(t testing.TB) *grpc.ClientConn {
 	t.Helper()

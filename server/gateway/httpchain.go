@@ -85,11 +85,6 @@ func stageResponses(st *routing.Stage, requestID string) gatewayerr.WriteOption 
 // gateway) refused: the HTTP status of a rejection, or the one of its gRPC
 // code, with Retry-After when the refusal names one.
 func writeChainError(w http.ResponseWriter, err error, opts ...gatewayerr.WriteOption) {
-	var rej *rejection
-	if errors.As(err, &rej) {
-		gatewayerr.WriteHTTP(w, rej.httpStatus, rej.GRPCStatus(), opts...)
-		return
-	}
 	gatewayerr.WriteHTTP(w, gatewayerr.HTTPStatusOf(err), status.Convert(err), opts...)
 }
 

@@ -29,12 +29,12 @@ type openapiDoc struct {
 // reports whether it answered.
 func (g *Gateway) serveOpenAPI(w http.ResponseWriter, r *http.Request, cur *servedTable, stages []*routing.Stage, rest string) bool {
 	for _, st := range stages {
-		if rt := cur.stages[st.PickCanary()]; rt != nil && rt.matches(r.Method, rest) {
+		if rt := cur.stages.Value(st.PickCanary()); rt != nil && rt.matches(r.Method, rest) {
 			return false
 		}
 	}
 	for _, st := range stages {
-		rt := cur.stages[st]
+		rt := cur.stages.Value(st)
 		if rt == nil || !st.Config.GetOpenapiDocumentEnabled() {
 			continue
 		}

@@ -16,6 +16,7 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/cors"
+	"github.com/tollgate-gw/tollgate/internal/cowmap"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
@@ -30,7 +31,47 @@ import (
 // what the data plane serves until the next Load.
 type servedTable struct {
 	table  *routing.Table
-	stages map[*routing.Stage]*stageRuntime
+	stages cowmap.Map[*routing.Stage, *stageRuntime] // copy-on-write: a Load shares what it did not change
+}
+
+// restIndex finds the REST runtimes of a table being built by key: those
+// built for it, else those of the previous table, looked up first among
+// the runtimes of the stage's own previous compilation and only then, once,
+// among all (so that a change that keeps a stage's descriptors never looks
+// at the other stages).
+type restIndex struct {
+	prev    *servedTable
+	m       map[restKey]*restRuntime
+	scanned bool
+}
+
+// get returns the runtime of key, looking at the previous runtimes of
+// the stage named stage first.
+func (x *restIndex) get(key restKey, stage string) *restRuntime {
+	if r := x.m[key]; r != nil {
+		return r
+	}
+	if x.prev == nil {
+		return nil
+	}
+	if st := x.prev.table.Stage(stage); st != nil {
+		for _, s := range []*routing.Stage{st, st.Canary()} {
+			if rt := x.prev.stages.Value(s); rt != nil && rt.rest != nil && restKeyOf(s) == key {
+				return rt.rest
+			}
+		}
+	}
+	if !x.scanned {
+		x.scanned = true
+		for s, rt := range x.prev.stages.All() {
+			if rt.rest != nil {
+				if _, ok := x.m[restKeyOf(s)]; !ok {
+					x.m[restKeyOf(s)] = rt.rest
+				}
+			}
+		}
+	}
+	return x.m[key]
 }
 
 // stageRuntime is what serves REST calls for one compiled stage.
@@ -71,20 +112,20 @@ func restKeyOf(s *routing.Stage) restKey {
 // descriptors, or a new reference. Reusing the reference keeps in-process
 // calls that were matched on the previous table valid. Load registers the
 // reference. rests holds the REST runtimes by key; stageRuntime adds to it.
-func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests map[restKey]*restRuntime) (*stageRuntime, error) {
+func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests *restIndex) (*stageRuntime, error) {
 	if prev != nil && prev.stage == s {
 		return prev, nil
 	}
 	var rest *restRuntime
 	if s.Files != nil && len(s.Services) > 0 {
 		key := restKeyOf(s)
-		rest = rests[key]
+		rest = rests.get(key, s.Name)
 		if rest == nil {
 			var err error
 			if rest, err = g.newRESTRuntime(s, key.withHeaders, s.Snapshot.GetApi().GetGatewayResponses()); err != nil {
 				return nil, err
 			}
-			rests[key] = rest
+			rests.m[key] = rest
 		}
 	}
 	var ref *stageRef
@@ -307,7 +348,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // route with allow_encoded_slashes accepts.
 func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *servedTable, stages []*routing.Stage, rest string) {
 	canon, slashErr := reqpath.Canonical(rest, false)
-	if slashErr == nil && g.serveWebSocketStages(w, r, stages, rest) {
+	if slashErr == nil && g.ws.ServeStages(w, r, stages, rest) {
 		return
 	}
 	// CORS before routing: a preflight is answered here, without the
@@ -353,7 +394,7 @@ func (g *Gateway) serveStages(w http.ResponseWriter, r *http.Request, cur *serve
 	var only *stageRuntime
 	transcoders := 0
 	for _, st := range stages {
-		rt := cur.stages[st.PickCanary()]
+		rt := cur.stages.Value(st.PickCanary())
 		if rt == nil || rt.rest == nil {
 			continue
 		}
@@ -398,7 +439,7 @@ func corsPolicy(cur *servedTable, stages []*routing.Stage, r *http.Request, rest
 		}
 	}
 	for _, st := range stages {
-		if rt := cur.stages[st]; rt != nil && rt.matches(method, rest) {
+		if rt := cur.stages.Value(st); rt != nil && rt.matches(method, rest) {
 			return st.CORS
 		}
 	}

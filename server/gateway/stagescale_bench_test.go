@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"fmt"
 	"runtime"
 	"strconv"
 	"testing"
@@ -13,31 +14,43 @@ import (
 // BenchmarkStageScale serves n stages of one API, each with its own
 // deployment of the same descriptor set (as n deploys of an unchanged API
 // make), and measures the reload after a change to one stage (a PATCH) and
-// the heap each stage costs.
+// the heap each stage costs. "delta" is the reload the server does after
+// an admin write (Config.Delta: the changed stage only), "full" a reload
+// given every stage (after another node's change).
 func BenchmarkStageScale(b *testing.B) {
 	be := backend(b)
-	for _, n := range []int{10, 1000} {
-		b.Run("stages="+strconv.Itoa(n), func(b *testing.B) {
-			tg := startGateway(b)
-			entries := make([]routing.Entry, n)
-			for i := range n {
-				entries[i] = entry("shop", "s"+strconv.Itoa(i), deployment(b, "shop", "d"+strconv.Itoa(i), be.Addr()), nil)
+	for _, n := range []int{10, 100, 1000} {
+		for _, delta := range []bool{true, false} {
+			name := fmt.Sprintf("stages=%d/full", n)
+			if delta {
+				name = fmt.Sprintf("stages=%d/delta", n)
 			}
-			heapBefore := heapAllocated() // the entries are the caller's, not the gateway's
-			tg.load(b, entries...)
-			perStage := float64(heapAllocated()-heapBefore) / float64(n)
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				// A PATCH of one stage: a new message with one variable changed.
-				st := proto.CloneOf(entries[0].Stage)
-				st.Variables = map[string]string{"v": strconv.Itoa(i)}
-				entries[0].Stage = st
-				i++
+			b.Run(name, func(b *testing.B) {
+				tg := startGateway(b)
+				entries := make([]routing.Entry, n)
+				for i := range n {
+					entries[i] = entry("shop", "s"+strconv.Itoa(i), deployment(b, "shop", "d"+strconv.Itoa(i), be.Addr()), nil)
+				}
+				heapBefore := heapAllocated() // the entries are the caller's, not the gateway's
 				tg.load(b, entries...)
-			}
-			b.ReportMetric(perStage, "heapB/stage")
-		})
+				perStage := float64(heapAllocated()-heapBefore) / float64(n)
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					// A PATCH of one stage: a new message with one variable changed.
+					st := proto.CloneOf(entries[0].Stage)
+					st.Variables = map[string]string{"v": strconv.Itoa(i)}
+					entries[0].Stage = st
+					i++
+					if delta {
+						tg.loadDelta(b, entries[0])
+					} else {
+						tg.load(b, entries...)
+					}
+				}
+				b.ReportMetric(perStage, "heapB/stage")
+			})
+		}
 	}
 }
 

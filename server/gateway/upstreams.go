@@ -301,7 +301,7 @@ func lowerASCII(s string) string {
 func (g *Gateway) StageHealth(stage string) (out []*adminv1.TargetHealth, ok bool) {
 	var stages []*routing.Stage
 	seen := map[*routing.Stage]bool{}
-	for s := range g.current.Load().stages {
+	for s := range g.current.Load().stages.All() {
 		for _, st := range []*routing.Stage{s, s.Canary()} {
 			if st != nil && st.Name == stage && !seen[st] {
 				seen[st] = true

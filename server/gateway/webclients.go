@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/webclients"
@@ -74,7 +75,7 @@ func (g *Gateway) serveWebClient(w http.ResponseWriter, r *http.Request) bool {
 	case cur.table.IsMapped(r.Host):
 		s, rest, ok := cur.table.StageForHost(r.Host, raw)
 		if !ok {
-			webclients.WriteError(w, r, status.Errorf(codes.Unimplemented, "no API is mapped at this path of %s", r.Host))
+			webclients.WriteError(w, r, gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound, "no API is mapped at this path of "+r.Host))
 			return true
 		}
 		if method, ok = rpcPath(rest); !ok {
@@ -88,11 +89,11 @@ func (g *Gateway) serveWebClient(w http.ResponseWriter, r *http.Request) bool {
 		method = raw
 		route, err := cur.table.ResolveGRPC(method, r.Header.Get(StageMetadataKey), "")
 		if err != nil {
-			code := codes.Unimplemented
 			if errors.Is(err, routing.ErrAmbiguous) {
-				code = codes.FailedPrecondition
+				webclients.WriteError(w, r, status.Error(codes.FailedPrecondition, err.Error()))
+			} else {
+				webclients.WriteError(w, r, gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound, err.Error()))
 			}
-			webclients.WriteError(w, r, status.Error(code, err.Error()))
 			return true
 		}
 		st = route.Stage
@@ -105,28 +106,29 @@ func (g *Gateway) serveWebClient(w http.ResponseWriter, r *http.Request) bool {
 		method = m
 		stages := cur.table.StagesByID(stageID)
 		if len(stages) == 0 {
-			webclients.WriteError(w, r, status.Errorf(codes.Unimplemented, "no stage %s is deployed", stageID))
+			webclients.WriteError(w, r, gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound, "no stage "+stageID+" is deployed"))
 			return true
 		}
 		if st = pickWebStage(cur, stages, method); st == nil {
 			st = stages[0]
 		}
 	}
-	rt := cur.stages[st]
+	rt := cur.stages.Value(st)
 	if rt == nil || rt.web == nil {
-		webclients.WriteError(w, r, status.Errorf(codes.Unimplemented,
-			"stage %s has no schema: gRPC-Web and Connect calls need the API's descriptors", st.Name))
+		webclients.WriteError(w, r, gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound,
+			"stage "+st.Name+" has no schema: gRPC-Web and Connect calls need the API's descriptors"))
 		return true
 	}
 	if _, ok := rt.web.Method(method); !ok {
-		webclients.WriteError(w, r, status.Errorf(codes.Unimplemented, "stage %s does not serve %s", st.Name, method))
+		webclients.WriteError(w, r, gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound, "stage "+st.Name+" does not serve "+method))
 		return true
 	}
 	if p == webclients.WebSocket {
 		// As for WebSocket APIs: a page of another site must not open a
 		// connection the browser authenticates with the user's cookies.
 		if o := r.Header.Get("Origin"); !origin.Allowed(o, r.Host, st.Config.GetWebsocket().GetAllowedOrigins()) {
-			writeError(w, http.StatusForbidden, codes.PermissionDenied, "origin "+strconv.Quote(o)+" may not connect to stage "+st.ID+": add it to the stage's websocket.allowedOrigins")
+			gatewayerr.WriteHTTP(w, http.StatusForbidden, status.Convert(gatewayerr.New(codes.PermissionDenied, gatewayerr.ReasonOriginNotAllowed,
+				"origin "+strconv.Quote(o)+" may not connect to stage "+st.ID+": add it to the stage's websocket.allowedOrigins")))
 			return true
 		}
 	}
@@ -166,7 +168,7 @@ func pickWebStage(cur *servedTable, stages []*routing.Stage, method string) *rou
 
 // hasWebMethod reports whether a compiled stage serves method to web clients.
 func hasWebMethod(cur *servedTable, s *routing.Stage, method string) bool {
-	rt := cur.stages[s]
+	rt := cur.stages.Value(s)
 	if rt == nil || rt.web == nil {
 		return false
 	}

@@ -36,9 +36,10 @@ type wsEvent struct {
 }
 
 // wsBackend is a gRPC WebSocket backend recording every event. $connect is
-// refused with PERMISSION_DENIED for a "reject" query parameter, and joins
-// the groups of a "groups" query parameter; messages are echoed with the
-// route key in front; a message {"action":"sleep"} sleeps 300 ms.
+// refused with PERMISSION_DENIED for a "reject" query parameter, never
+// answered for "hang", and joins the groups of a "groups" query
+// parameter; messages are echoed with the route key in front; a message
+// {"action":"sleep"} sleeps 300 ms.
 type wsBackend struct {
 	datav1.UnimplementedWebSocketIntegrationServiceServer
 	mu     sync.Mutex
@@ -48,7 +49,7 @@ type wsBackend struct {
 
 func newWSBackend() *wsBackend { return &wsBackend{notify: make(chan wsEvent, 10000)} }
 
-func (b *wsBackend) HandleMessage(_ context.Context, req *datav1.HandleMessageRequest) (*datav1.HandleMessageResponse, error) {
+func (b *wsBackend) HandleMessage(ctx context.Context, req *datav1.HandleMessageRequest) (*datav1.HandleMessageResponse, error) {
 	ev := wsEvent{
 		RouteKey: req.GetRouteKey(), ConnectionID: req.GetConnectionId(), Principal: req.GetPrincipal(), Body: string(req.GetBody()),
 		CallbackURL: req.GetCallbackUrl(), CallbackToken: req.GetCallbackToken(), Context: req.GetAuthorizerContext(),
@@ -62,6 +63,10 @@ func (b *wsBackend) HandleMessage(_ context.Context, req *datav1.HandleMessageRe
 	case routing.ConnectKey:
 		if req.GetQueryStringParameters()["reject"] != "" {
 			return nil, status.Error(codes.PermissionDenied, "rejected by the backend")
+		}
+		if req.GetQueryStringParameters()["hang"] != "" {
+			<-ctx.Done() // until the gateway's route timeout ends the call
+			return nil, ctx.Err()
 		}
 		var groups []string
 		if g := req.GetQueryStringParameters()["groups"]; g != "" {
@@ -177,9 +182,17 @@ const testAdminToken = "admin-token-0123456789"
 
 func startWSGateway(t *testing.T, settings *adminv1.WebSocketSettings, interceptors []grpc.StreamServerInterceptor, routes ...*adminv1.Route) *wsGateway {
 	t.Helper()
+	return startWSGatewayWith(t, nil, settings, interceptors, routes...)
+}
+
+// startWSGatewayWith is startWSGateway with more gateway options (a fake
+// clock).
+func startWSGatewayWith(t *testing.T, opts []gateway.Option, settings *adminv1.WebSocketSettings, interceptors []grpc.StreamServerInterceptor, routes ...*adminv1.Route) *wsGateway {
+	t.Helper()
 	be := newWSBackend()
 	target := startServer(t, func(s *grpc.Server) { datav1.RegisterWebSocketIntegrationServiceServer(s, be) })
-	gw, err := gateway.New(gateway.WithInterceptors(interceptors...), gateway.WithCallbackAdminToken(func(tok string) bool { return tok == testAdminToken }))
+	opts = append([]gateway.Option{gateway.WithInterceptors(interceptors...), gateway.WithCallbackAdminToken(func(tok string) bool { return tok == testAdminToken })}, opts...)
+	gw, err := gateway.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,6 +20,9 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/testkit"
+	"github.com/tollgate-gw/tollgate/server/gateway"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
@@ -310,25 +314,34 @@ func TestWebSocketGroupsAndBroadcast(t *testing.T) {
 	}
 }
 
+// TestWebSocketTimeouts drives the connection timers with a fake clock:
+// the timers are armed before the client sees the upgrade succeed, and a
+// timer's effect (Close) has started when Advance returns, so nothing here
+// depends on how fast the machine is.
 func TestWebSocketTimeouts(t *testing.T) {
+	withClock := func(t *testing.T, s *adminv1.WebSocketSettings) (*wsGateway, *testkit.Clock) {
+		clk := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		return startWSGatewayWith(t, []gateway.Option{gateway.WithWebSocketClock(clk)}, s, nil), clk
+	}
 	t.Run("idle", func(t *testing.T) {
-		g := startWSGateway(t, settings(300*time.Millisecond, time.Hour, 0, 0), nil)
+		g, clk := withClock(t, settings(300*time.Millisecond, time.Hour, 0, 0))
 		c, id := g.mustDial(t, "/prod")
-		start := time.Now()
+		clk.Advance(299 * time.Millisecond)
+		if got := roundTrip(t, c, `{"action":"echo"}`); got != `echo:{"action":"echo"}` {
+			t.Fatalf("before the idle timeout: %q", got)
+		}
+		clk.Advance(300 * time.Millisecond) // idle since the message
 		code, reason := closeStatus(t, c)
 		if code != websocket.StatusGoingAway || reason != "idle timeout" {
 			t.Errorf("close %d %q", code, reason)
 		}
-		if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
-			t.Errorf("closed after %v", d)
-		}
 		g.backend.waitDisconnect(t, id, 1001)
 	})
 	t.Run("activity keeps a connection open", func(t *testing.T) {
-		g := startWSGateway(t, settings(400*time.Millisecond, time.Hour, 0, 0), nil)
+		g, clk := withClock(t, settings(400*time.Millisecond, time.Hour, 0, 0))
 		c, _ := g.mustDial(t, "/prod")
 		for range 8 {
-			time.Sleep(100 * time.Millisecond)
+			clk.Advance(300 * time.Millisecond)
 			if got := roundTrip(t, c, `{"action":"echo"}`); got != `echo:{"action":"echo"}` {
 				t.Fatalf("got %q", got)
 			}
@@ -337,42 +350,27 @@ func TestWebSocketTimeouts(t *testing.T) {
 	t.Run("keepalive", func(t *testing.T) {
 		s := settings(time.Hour, time.Hour, 0, 0)
 		s.PingInterval = durationpb.New(200 * time.Millisecond)
-		g := startWSGateway(t, s, nil)
-		// A reading client answers pings and stays.
-		alive, _ := g.mustDial(t, "/prod")
-		aliveCtx := alive.CloseRead(context.Background())
-		// A client that never reads never answers a ping.
+		g, clk := withClock(t, s)
+		// A client that never reads never answers a ping. (A client that
+		// answers is covered by the websocket package's own tests.)
 		deaf, id := g.mustDial(t, "/prod")
-		time.Sleep(time.Second)
+		clk.Advance(200 * time.Millisecond) // ping
+		clk.Advance(200 * time.Millisecond) // still unanswered
 		if code, reason := closeStatus(t, deaf); code != websocket.StatusGoingAway || reason != "keepalive ping unanswered" {
 			t.Errorf("deaf client: close %d %q", code, reason)
 		}
 		g.backend.waitDisconnect(t, id, 1001)
-		if aliveCtx.Err() != nil {
-			t.Error("a client answering pings was disconnected")
-		}
 	})
 	t.Run("maximum duration", func(t *testing.T) {
-		g := startWSGateway(t, settings(time.Hour, 500*time.Millisecond, 0, 0), nil)
+		g, clk := withClock(t, settings(time.Hour, 500*time.Millisecond, 0, 0))
 		c, id := g.mustDial(t, "/prod")
-		var code websocket.StatusCode
-		var reason string
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			code, reason = closeStatus(t, c)
-		}()
 		// Busy, yet closed at the maximum duration.
-		for i := 0; i < 100; i++ {
-			select {
-			case <-done:
-				i = 100
-			case <-time.After(20 * time.Millisecond):
-				_ = c.Write(context.Background(), websocket.MessageText, []byte(`{"action":"quiet"}`))
-			}
+		clk.Advance(250 * time.Millisecond)
+		if got := roundTrip(t, c, `{"action":"echo"}`); got != `echo:{"action":"echo"}` {
+			t.Fatalf("got %q", got)
 		}
-		<-done
-		if code != websocket.StatusGoingAway || reason != "maximum connection duration" {
+		clk.Advance(250 * time.Millisecond)
+		if code, reason := closeStatus(t, c); code != websocket.StatusGoingAway || reason != "maximum connection duration" {
 			t.Errorf("close %d %q", code, reason)
 		}
 		g.backend.waitDisconnect(t, id, 1001)
@@ -659,5 +657,52 @@ func TestWebSocketSubprotocol(t *testing.T) {
 			t.Errorf("offered %v: got %q, want %q (chosen by the $connect integration)", tt.offered, c.Subprotocol(), tt.want)
 		}
 		_ = c.CloseNow()
+	}
+}
+
+// TestWebSocketConnectRefusals: a refused upgrade is plain HTTP, so the
+// API's gateway responses apply to the gateway's own refusals (here the
+// route timeout of a $connect integration that never answers, with its
+// reason), while a backend's own refusal is written as the backend gave
+// it (issue 18).
+func TestWebSocketConnectRefusals(t *testing.T) {
+	be := newWSBackend()
+	target := startServer(t, func(s *grpc.Server) { datav1.RegisterWebSocketIntegrationServiceServer(s, be) })
+	gw, err := gateway.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := serveGateway(t, gw)
+	connect := wsRoute("connect", "$connect", false)
+	connect.Timeout = durationpb.New(50 * time.Millisecond)
+	d := wsDeployment(target, connect, wsRoute("default", "$default", true))
+	d.Snapshot.Api.GatewayResponses = map[string]*adminv1.GatewayResponse{
+		gatewayerr.ResponseIntegrationTimeout: {StatusCode: 503, ResponseHeaders: map[string]string{"X-Custom": "timeout"}, BodyTemplate: `{"reason":"$context.error.reason","id":"$context.requestId"}`},
+		gatewayerr.ResponseDefault4XX:         {BodyTemplate: `{"custom":true}`},
+	}
+	tg.load(t, wsStage(d, nil))
+	g := &wsGateway{testGateway: tg, backend: be, target: target}
+
+	_, resp, err := g.dial(t, "/prod?hang=1", nil)
+	if err == nil || resp == nil {
+		t.Fatalf("dial: %v, want a refusal", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	var body struct{ Reason, ID string }
+	_ = json.Unmarshal(b, &body)
+	if resp.StatusCode != 503 || resp.Header.Get("X-Custom") != "timeout" || body.Reason != gatewayerr.ReasonBackendTimeout || body.ID == "" {
+		t.Errorf("a $connect integration that never answers: %d %v %s", resp.StatusCode, resp.Header, b)
+	}
+
+	_, resp, err = g.dial(t, "/prod?reject=1", nil)
+	if err == nil || resp == nil {
+		t.Fatalf("dial: %v, want a refusal", err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "rejected by the backend") {
+		t.Errorf("a backend's refusal: %d %s, want its own 403", resp.StatusCode, b)
+	}
+	if g.gw.Connections() != 0 {
+		t.Errorf("%d connections after refused upgrades", g.gw.Connections())
 	}
 }

@@ -252,23 +252,57 @@ func (p *Pool) Retain(keep []Backend) {
 		if _, ok := want[b]; ok {
 			continue
 		}
-		delete(p.conns, b)
-		p.opts.logger.Debug("grpcproxy: retiring a backend connection", backendAttrs(b)...)
-		if p.opts.retainGrace <= 0 {
+		if cc := p.retireLocked(b, cc); cc != nil {
 			closeNow = append(closeNow, cc)
-			continue
 		}
-		// An entry left by a drain whose timer has fired belongs to a
-		// closing connection; the new one replaces it, and finishDrain only
-		// removes its own.
-		d := &drainingConn{conn: cc}
-		d.timer = time.AfterFunc(p.opts.retainGrace, func() { p.finishDrain(b, cc) })
-		p.draining[b] = d
 	}
 	p.mu.Unlock()
 	for _, cc := range closeNow {
 		p.closeConn(cc)
 	}
+}
+
+// Adjust is Retain for a change: the connections of the backends in add
+// are kept (taken back if retired), those of remove retired as Retain
+// retires them. Its cost is the size of the change, not of the pool.
+func (p *Pool) Adjust(add, remove []Backend) {
+	var closeNow []*grpc.ClientConn
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	for _, b := range add {
+		p.reviveLocked(b)
+	}
+	for _, b := range remove {
+		if cc, ok := p.conns[b]; ok {
+			if cc := p.retireLocked(b, cc); cc != nil {
+				closeNow = append(closeNow, cc)
+			}
+		}
+	}
+	p.mu.Unlock()
+	for _, cc := range closeNow {
+		p.closeConn(cc)
+	}
+}
+
+// retireLocked takes b's connection cc out of the pool: it returns cc
+// when it is to be closed now, or starts its grace period and returns nil.
+func (p *Pool) retireLocked(b Backend, cc *grpc.ClientConn) *grpc.ClientConn {
+	delete(p.conns, b)
+	p.opts.logger.Debug("grpcproxy: retiring a backend connection", backendAttrs(b)...)
+	if p.opts.retainGrace <= 0 {
+		return cc
+	}
+	// An entry left by a drain whose timer has fired belongs to a
+	// closing connection; the new one replaces it, and finishDrain only
+	// removes its own.
+	d := &drainingConn{conn: cc}
+	d.timer = time.AfterFunc(p.opts.retainGrace, func() { p.finishDrain(b, cc) })
+	p.draining[b] = d
+	return nil
 }
 
 // finishDrain closes a retired connection once its grace period is over.

@@ -19,6 +19,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/cors"
+	"github.com/tollgate-gw/tollgate/internal/cowmap"
 	"github.com/tollgate-gw/tollgate/internal/deployed"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
@@ -223,15 +224,23 @@ func (s *Stage) Canary() *Stage { return s.canary }
 
 // Config is what a table is compiled from.
 type Config struct {
-	// Stages are the deployed stages.
+	// Stages are the deployed stages: all of them, or with Delta only
+	// those added or changed since Previous.
 	Stages []Entry
-	// DomainMappings serve stages under host names.
+	// DomainMappings serve stages under host names: always all of them.
 	DomainMappings []*adminv1.DomainMapping
 	// Previous is the table being replaced, or nil. Its stages compiled
 	// from the same stage configuration and deployments (immutable, so
 	// known by name) are served as they are, and its linked descriptors
 	// are reused for descriptor sets with the same bytes.
 	Previous *Table
+	// Delta makes Stages and Removed a change to Previous: its stages
+	// not named in either are served as they are, without being looked
+	// at, so that the cost of a change is the size of the change, not of
+	// the table. Ignored without Previous.
+	Delta bool
+	// Removed names the stages of Previous no longer served (with Delta).
+	Removed []string
 	// KeepPrevious makes a stage that cannot be compiled keep serving its
 	// compilation in Previous, if it has one, instead of being left out.
 	KeepPrevious bool
@@ -269,14 +278,72 @@ func (e *StageError) Error() string {
 // Unwrap returns the cause.
 func (e *StageError) Unwrap() error { return e.Err }
 
-// Table is an immutable routing table over every deployed stage.
+// Table is an immutable routing table over every deployed stage. Its
+// indexes are copy-on-write maps, so that a table compiled from Previous
+// with a change (Config.Delta) shares everything else with it.
 type Table struct {
-	stages   map[string]*Stage   // by stage resource name
-	byID     map[string][]*Stage // by stage ID, in API name order
-	byMethod map[string][]*Stage // by exact full method, in stage name order
-	catchAll []*Stage            // stages that proxy any method (no descriptors, default integration)
+	stages   cowmap.Map[string, *Stage]   // by stage resource name
+	byID     cowmap.Map[string, []*Stage] // by stage ID, in API name order
+	byMethod cowmap.Map[string, stageSet] // by exact full method
+	catchAll stageSet                     // stages that proxy any method (no descriptors, default integration)
 	domains  map[string][]domainRoute
-	compiles int // stages compiled (not carried over from Previous) by Compile, for tests
+	changes  []StageChange // with Config.Delta: what changed from Previous
+	compiles int           // stages compiled (not carried over from Previous) by Compile, for tests
+}
+
+// StageChange is a stage a Compile with Config.Delta added, replaced or
+// removed.
+type StageChange struct {
+	// Old is the stage's compilation in Previous, or nil for a new stage.
+	Old *Stage
+	// New is the stage's new compilation, or nil for a stage no longer
+	// served.
+	New *Stage
+}
+
+// Changes returns the stages a Compile with Config.Delta added, replaced
+// or removed (nil after a full compile). The caller must not change it.
+func (t *Table) Changes() []StageChange { return t.changes }
+
+// stageSet is an immutable set of stages by name.
+type stageSet struct {
+	m    cowmap.Map[string, *Stage]
+	list []*Stage // the stages in name order, when there are at most a few
+}
+
+// setListMax bounds the stages a stageSet keeps as a list: more than one
+// stage serving a method is an ambiguity, listed (sorted) on demand.
+const setListMax = 4
+
+func newStageSet(m map[string]*Stage) stageSet {
+	return stageSet{}.withMap(cowmap.From(m))
+}
+
+func (s stageSet) withMap(m cowmap.Map[string, *Stage]) stageSet {
+	out := stageSet{m: m}
+	if m.Len() <= setListMax {
+		for _, st := range m.All() {
+			out.list = append(out.list, st)
+		}
+		sort.Slice(out.list, func(i, j int) bool { return out.list[i].Name < out.list[j].Name })
+	}
+	return out
+}
+
+func (s stageSet) with(st *Stage) stageSet      { return s.withMap(s.m.With(st.Name, st)) }
+func (s stageSet) without(name string) stageSet { return s.withMap(s.m.Without(name)) }
+
+// stages returns the set's stages in name order.
+func (s stageSet) stages() []*Stage {
+	if s.m.Len() <= setListMax {
+		return s.list
+	}
+	out := make([]*Stage, 0, s.m.Len())
+	for _, st := range s.m.All() {
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // domainRoute is one base path of a mapped domain.
@@ -287,7 +354,7 @@ type domainRoute struct {
 
 // Empty is a table that serves nothing.
 func Empty() *Table {
-	return &Table{stages: map[string]*Stage{}, byID: map[string][]*Stage{}, byMethod: map[string][]*Stage{}, domains: map[string][]domainRoute{}}
+	return &Table{domains: map[string][]domainRoute{}}
 }
 
 // Compile builds a table. A stage that cannot be compiled is reported in
@@ -296,63 +363,19 @@ func Empty() *Table {
 // (or, when only its canary failed, served without its canary). The other
 // stages are served.
 func Compile(cfg Config) (t *Table, errs []error) {
-	t = Empty()
 	// Linked descriptors are shared by content: every stage and deployment
 	// of an API whose descriptor set is unchanged serves one *Files. Only
 	// the previous table's schemas are carried over, so that a schema no
 	// stage serves any more is freed with the table.
-	schemas := schemaCache{}
-	if cfg.Previous != nil {
-		for _, st := range cfg.Previous.stages {
-			for _, s := range []*Stage{st, st.canary} {
-				if s != nil && s.schema != nil {
-					schemas.add(s.schema)
-				}
-			}
-		}
+	schemas := &schemaCache{m: map[uint64][]*schema{}, prev: cfg.Previous}
+	if cfg.Delta && cfg.Previous != nil {
+		t, errs = compileDelta(cfg, schemas)
+	} else {
+		t, errs = compileAll(cfg, schemas)
 	}
-	entries := cfg.Stages
-	sorted := slices.Clone(entries)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Stage.GetName() < sorted[j].Stage.GetName() })
-	var previous map[string]*Stage
-	if cfg.Previous != nil {
-		previous = cfg.Previous.stages
-	}
-	for _, e := range sorted {
-		name := e.Stage.GetName()
-		var st *Stage
-		if prev := previous[name]; prev != nil && (cfg.Keep[name] || prev.compiledFrom(e)) {
-			// Unchanged (or kept): served as compiled, so that a change
-			// to one stage recompiles that stage only.
-			st = prev
-		} else {
-			t.compiles++
-			var serr *StageError
-			st, serr = compileEntry(e, schemas)
-			if serr != nil {
-				if prev := previous[name]; cfg.KeepPrevious && prev != nil {
-					st = prev
-				}
-				if st != nil {
-					serr.Kept = st.Deployment
-				}
-				errs = append(errs, serr)
-				if st == nil {
-					continue
-				}
-			}
-		}
-		t.stages[st.Name] = st
-		t.byID[st.ID] = append(t.byID[st.ID], st)
-		for m := range st.methods {
-			t.byMethod[m] = append(t.byMethod[m], st)
-		}
-		if st.fallback != nil {
-			t.catchAll = append(t.catchAll, st)
-		}
-	}
+	t.domains = map[string][]domainRoute{}
 	for _, m := range cfg.DomainMappings {
-		st, ok := t.stages[m.GetStage()]
+		st, ok := t.stages.Get(m.GetStage())
 		if !ok {
 			errs = append(errs, fmt.Errorf("domain mapping %s: stage %s is not served", m.GetName(), m.GetStage()))
 			continue
@@ -367,9 +390,175 @@ func Compile(cfg Config) (t *Table, errs []error) {
 	return t, errs
 }
 
+// compileOne compiles entry e, or carries over its compilation prev (nil
+// if none) when e is unchanged or kept. It returns the stage to serve (nil
+// for none) and whether it was compiled.
+func compileOne(cfg Config, e Entry, prev *Stage, schemas *schemaCache, t *Table) (*Stage, *StageError) {
+	name := e.Stage.GetName()
+	if prev != nil && (cfg.Keep[name] || prev.compiledFrom(e)) {
+		// Unchanged (or kept): served as compiled, so that a change
+		// to one stage recompiles that stage only.
+		return prev, nil
+	}
+	t.compiles++
+	schemas.seed(prev) // a new compilation of a stage mostly keeps its schema
+	st, serr := compileEntry(e, schemas)
+	if serr != nil {
+		if cfg.KeepPrevious && prev != nil {
+			st = prev
+		}
+		if st != nil {
+			serr.Kept = st.Deployment
+		}
+	}
+	return st, serr
+}
+
+// compileAll compiles every stage of cfg.
+func compileAll(cfg Config, schemas *schemaCache) (*Table, []error) {
+	t := Empty()
+	var errs []error
+	sorted := slices.Clone(cfg.Stages)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Stage.GetName() < sorted[j].Stage.GetName() })
+	stages := map[string]*Stage{}
+	byID := map[string][]*Stage{}
+	byMethod := map[string]map[string]*Stage{}
+	catchAll := map[string]*Stage{}
+	for _, e := range sorted {
+		var prev *Stage
+		if cfg.Previous != nil {
+			prev = cfg.Previous.stages.Value(e.Stage.GetName())
+		}
+		st, serr := compileOne(cfg, e, prev, schemas, t)
+		if serr != nil {
+			errs = append(errs, serr)
+		}
+		if st == nil {
+			continue
+		}
+		stages[st.Name] = st
+		byID[st.ID] = append(byID[st.ID], st)
+		for m := range st.methods {
+			if byMethod[m] == nil {
+				byMethod[m] = map[string]*Stage{}
+			}
+			byMethod[m][st.Name] = st
+		}
+		if st.fallback != nil {
+			catchAll[st.Name] = st
+		}
+	}
+	t.stages, t.byID, t.catchAll = cowmap.From(stages), cowmap.From(byID), newStageSet(catchAll)
+	sets := make(map[string]stageSet, len(byMethod))
+	for m, set := range byMethod {
+		sets[m] = newStageSet(set)
+	}
+	t.byMethod = cowmap.From(sets)
+	return t, errs
+}
+
+// compileDelta compiles the change cfg makes to cfg.Previous.
+func compileDelta(cfg Config, schemas *schemaCache) (*Table, []error) {
+	prev := cfg.Previous
+	t := &Table{stages: prev.stages, byID: prev.byID, byMethod: prev.byMethod, catchAll: prev.catchAll}
+	var errs []error
+	for _, name := range cfg.Removed {
+		if old := prev.stages.Value(name); old != nil {
+			t.remove(old)
+			t.changes = append(t.changes, StageChange{Old: old})
+		}
+	}
+	for _, e := range cfg.Stages {
+		old := prev.stages.Value(e.Stage.GetName())
+		st, serr := compileOne(cfg, e, old, schemas, t)
+		if serr != nil {
+			errs = append(errs, serr)
+		}
+		switch {
+		case st == old:
+			continue
+		case old == nil:
+			t.add(st)
+		case st == nil:
+			t.remove(old)
+		default:
+			t.replace(old, st)
+		}
+		t.changes = append(t.changes, StageChange{Old: old, New: st})
+	}
+	return t, errs
+}
+
+// add adds st to t's indexes (t's own copies: the maps are copy-on-write).
+func (t *Table) add(st *Stage) {
+	t.stages = t.stages.With(st.Name, st)
+	same := t.byID.Value(st.ID)
+	i := sort.Search(len(same), func(i int) bool { return same[i].Name >= st.Name })
+	t.byID = t.byID.With(st.ID, slices.Insert(slices.Clone(same), i, st))
+	for m := range st.methods {
+		t.byMethod = t.byMethod.With(m, t.byMethod.Value(m).with(st))
+	}
+	if st.fallback != nil {
+		t.catchAll = t.catchAll.with(st)
+	}
+}
+
+// replace puts st in the place of old, a compilation of the same stage,
+// in t's indexes: one update of each index where the stage stays.
+func (t *Table) replace(old, st *Stage) {
+	t.stages = t.stages.With(st.Name, st)
+	same := slices.Clone(t.byID.Value(st.ID))
+	for i, s := range same {
+		if s == old {
+			same[i] = st
+		}
+	}
+	t.byID = t.byID.With(st.ID, same)
+	for m := range old.methods {
+		if _, ok := st.methods[m]; !ok {
+			t.byMethod = withoutFromSet(t.byMethod, m, old.Name)
+		}
+	}
+	for m := range st.methods {
+		t.byMethod = t.byMethod.With(m, t.byMethod.Value(m).with(st))
+	}
+	switch {
+	case st.fallback != nil:
+		t.catchAll = t.catchAll.with(st)
+	case old.fallback != nil:
+		t.catchAll = t.catchAll.without(old.Name)
+	}
+}
+
+// withoutFromSet returns byMethod without the stage name in method m's set.
+func withoutFromSet(byMethod cowmap.Map[string, stageSet], m, name string) cowmap.Map[string, stageSet] {
+	set := byMethod.Value(m).without(name)
+	if set.m.Len() == 0 {
+		return byMethod.Without(m)
+	}
+	return byMethod.With(m, set)
+}
+
+// remove removes st from t's indexes.
+func (t *Table) remove(st *Stage) {
+	t.stages = t.stages.Without(st.Name)
+	same := slices.DeleteFunc(slices.Clone(t.byID.Value(st.ID)), func(s *Stage) bool { return s == st })
+	if len(same) == 0 {
+		t.byID = t.byID.Without(st.ID)
+	} else {
+		t.byID = t.byID.With(st.ID, same)
+	}
+	for m := range st.methods {
+		t.byMethod = withoutFromSet(t.byMethod, m, st.Name)
+	}
+	if st.fallback != nil {
+		t.catchAll = t.catchAll.without(st.Name)
+	}
+}
+
 // compileEntry compiles a stage and its canary. When only the canary fails,
 // it returns the stage without its canary with the error.
-func compileEntry(e Entry, schemas schemaCache) (*Stage, *StageError) {
+func compileEntry(e Entry, schemas *schemaCache) (*Stage, *StageError) {
 	name := e.Stage.GetName()
 	st, err := compileStage(e.Stage, e.Deployment, false, schemas)
 	if err != nil {
@@ -448,8 +637,8 @@ func (t *Table) StagesMatching(hint string) []*Stage { return t.stagesByHint(hin
 
 // Stages returns every compiled stage, by name.
 func (t *Table) Stages() []*Stage {
-	out := make([]*Stage, 0, len(t.stages))
-	for _, s := range t.stages {
+	out := make([]*Stage, 0, t.stages.Len())
+	for _, s := range t.stages.All() {
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -457,7 +646,7 @@ func (t *Table) Stages() []*Stage {
 }
 
 // StagesByID returns the stages with an ID, in API name order.
-func (t *Table) StagesByID(id string) []*Stage { return t.byID[id] }
+func (t *Table) StagesByID(id string) []*Stage { return t.byID.Value(id) }
 
 // ResolveGRPC finds the route of a gRPC call. hint is the value of the
 // x-tollgate-stage metadata entry, or ""; authority is the call's
@@ -476,9 +665,9 @@ func (t *Table) ResolveGRPC(fullMethod, hint, authority string) (*Route, error) 
 			return nil, fmt.Errorf("%w: no deployed stage %q", ErrNoRoute, hint)
 		}
 	} else {
-		candidates = t.byMethod[fullMethod]
+		candidates = t.byMethod.Value(fullMethod).stages()
 		if len(candidates) == 0 {
-			candidates = t.catchAll
+			candidates = t.catchAll.stages()
 		}
 	}
 	// Stages that name the method win over schema-less stages that would
@@ -522,16 +711,16 @@ func (t *Table) ResolveGRPC(fullMethod, hint, authority string) (*Route, error) 
 
 // stagesByHint resolves "apis/a/stages/s", "a/s" or "s".
 func (t *Table) stagesByHint(hint string) []*Stage {
-	if s, ok := t.stages[hint]; ok {
+	if s, ok := t.stages.Get(hint); ok {
 		return []*Stage{s}
 	}
 	if api, stage, ok := strings.Cut(hint, "/"); ok && !strings.Contains(stage, "/") {
-		if s, ok := t.stages["apis/"+api+"/stages/"+stage]; ok {
+		if s, ok := t.stages.Get("apis/" + api + "/stages/" + stage); ok {
 			return []*Stage{s}
 		}
 		return nil
 	}
-	return t.byID[hint]
+	return t.byID.Value(hint)
 }
 
 // schema is one descriptor set, linked.
@@ -546,24 +735,61 @@ type schema struct {
 // candidates: a schema is shared only when the bytes are equal too.
 var hashSeed = maphash.MakeSeed()
 
-// schemaCache holds linked descriptor sets by the hash of their bytes.
-type schemaCache map[uint64][]*schema
+// schemaCache holds linked descriptor sets by the hash of their bytes,
+// for one Compile: the schemas of the stages it compiles, and those of
+// the previous table, looked up lazily (a changed stage seeds its own
+// previous schema, so that a change that keeps its descriptors never
+// looks at the other stages).
+type schemaCache struct {
+	m       map[uint64][]*schema
+	prev    *Table
+	scanned bool
+}
 
-func (c schemaCache) add(sc *schema) {
-	for _, have := range c[sc.hash] {
+func (c *schemaCache) add(sc *schema) {
+	for _, have := range c.m[sc.hash] {
 		if have == sc {
 			return
 		}
 	}
-	c[sc.hash] = append(c[sc.hash], sc)
+	c.m[sc.hash] = append(c.m[sc.hash], sc)
+}
+
+// seed adds the schemas of a stage and its canary.
+func (c *schemaCache) seed(st *Stage) {
+	if st == nil {
+		return
+	}
+	for _, s := range []*Stage{st, st.canary} {
+		if s != nil && s.schema != nil {
+			c.add(s.schema)
+		}
+	}
+}
+
+func (c *schemaCache) find(h uint64, set []byte) *schema {
+	for _, sc := range c.m[h] {
+		if bytes.Equal(sc.set, set) {
+			return sc
+		}
+	}
+	return nil
 }
 
 // link returns the linked descriptors of a serialized descriptor set: a
-// schema with the same bytes if the cache has one, else a new one, added.
-func (c schemaCache) link(set []byte) (*schema, error) {
+// schema with the same bytes if the cache or the previous table has one,
+// else a new one, added.
+func (c *schemaCache) link(set []byte) (*schema, error) {
 	h := maphash.Bytes(hashSeed, set)
-	for _, sc := range c[h] {
-		if bytes.Equal(sc.set, set) {
+	if sc := c.find(h, set); sc != nil {
+		return sc, nil
+	}
+	if !c.scanned && c.prev != nil {
+		c.scanned = true
+		for _, st := range c.prev.stages.All() {
+			c.seed(st)
+		}
+		if sc := c.find(h, set); sc != nil {
 			return sc, nil
 		}
 	}
@@ -614,7 +840,7 @@ func withoutDescriptors(snap *adminv1.ApiSnapshot) *adminv1.ApiSnapshot {
 
 // compileStage builds the routes of one stage from one deployment. schemas
 // shares linked descriptors by content; compileStage adds to it.
-func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, schemas schemaCache) (*Stage, error) {
+func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, schemas *schemaCache) (*Stage, error) {
 	snap := dep.GetSnapshot()
 	if snap.GetApi() == nil {
 		return nil, fmt.Errorf("deployment %s has no snapshot", dep.GetName())
@@ -671,6 +897,18 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 	}
 	var routeErr error
 	def := snap.GetApi().GetDefaultIntegration()
+	// The routes without their own integration (and the methods no route
+	// names) share one substituted copy of the default integration: one
+	// clone per stage, not per route.
+	substituted := map[*adminv1.Integration]*adminv1.Integration{}
+	subst := func(in *adminv1.Integration) *adminv1.Integration {
+		out, ok := substituted[in]
+		if !ok {
+			out = substitute(in, vars)
+			substituted[in] = out
+		}
+		return out
+	}
 	newRoute := func(r *adminv1.Route) *Route {
 		in := r.GetIntegration()
 		if in == nil {
@@ -690,7 +928,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 			routeErr = fmt.Errorf("route %s: %w", r.GetName(), err)
 		}
 		return &Route{
-			Stage: st, Config: r, Integration: substitute(in, vars), Key: id, ThrottleKey: name + "|" + id,
+			Stage: st, Config: r, Integration: subst(in), Key: id, ThrottleKey: name + "|" + id,
 			Timeout: timeout, StreamIdleTimeout: idle, MaxStreamDuration: r.GetMaxStreamDuration().AsDuration(),
 			IPPolicy: pol,
 		}
@@ -743,7 +981,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 				copied := *r
 				rt = &copied
 			} else if def != nil {
-				rt = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: full, ThrottleKey: name + "|" + full, IPPolicy: base}
+				rt = &Route{Stage: st, Integration: subst(def), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: full, ThrottleKey: name + "|" + full, IPPolicy: base}
 			} else {
 				continue
 			}
@@ -762,7 +1000,7 @@ func compileStage(cfg *adminv1.Stage, dep *adminv1.Deployment, canary bool, sche
 		rt.GRPCResource = apiID + "/" + st.ID + "/GRPC" + full
 	}
 	if st.Files == nil && def != nil {
-		st.fallback = &Route{Stage: st, Integration: substitute(def, vars), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: "*", ThrottleKey: name + "|*", IPPolicy: base}
+		st.fallback = &Route{Stage: st, Integration: subst(def), Timeout: DefaultTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout, Key: "*", ThrottleKey: name + "|*", IPPolicy: base}
 	}
 	// A stage is served whole or not at all, so that a policy that cannot
 	// be compiled never silently admits a caller.

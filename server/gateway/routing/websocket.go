@@ -1,5 +1,13 @@
 package routing
 
+// This file is the one part of WebSocket APIs that routing keeps: the
+// compiled routes of a WebSocket stage (its route keys and route selection
+// expression). They are compiled with every other route of the table, once
+// per deployment, and choosing a message's route is routing; everything
+// else of WebSocket APIs (connections, timers, the callback API, calling
+// integrations) is package websocket, which imports this one, never the
+// other way.
+
 import (
 	"bytes"
 	"encoding/json"
@@ -69,7 +77,7 @@ func (w *WebSocket) Routes() []*Route {
 func (s *Stage) WebSocket() *WebSocket { return s.ws }
 
 // Stage returns the compiled stage with a resource name, or nil.
-func (t *Table) Stage(name string) *Stage { return t.stages[name] }
+func (t *Table) Stage(name string) *Stage { return t.stages.Value(name) }
 
 // compileWebSocket builds the WebSocket routing of a stage. newRoute makes
 // a compiled route of an API route.

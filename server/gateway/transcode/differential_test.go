@@ -506,6 +506,13 @@ func TestDifferential(t *testing.T) {
 	if len(cases) < 60 {
 		t.Fatalf("only %d cases", len(cases))
 	}
+	runDiffCases(t, client, theirsURL, oursURL, cases)
+}
+
+// runDiffCases sends every case to grpc-gateway's handlers (theirsURL)
+// and the Transcoder (oursURL) and compares the answers.
+func runDiffCases(t *testing.T, client *http.Client, theirsURL, oursURL string, cases []diffCase) {
+	t.Helper()
 	seen := map[string]bool{}
 	for _, tc := range cases {
 		if seen[tc.name] {

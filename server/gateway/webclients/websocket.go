@@ -104,7 +104,7 @@ var skippedUpgradeHeaders = map[string]bool{
 func (h *Handler) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	md, ok := h.methods[r.URL.Path]
 	if !ok {
-		gatewayerr.WriteHTTP(w, http.StatusNotImplemented, status.Newf(codes.Unimplemented, "%s is not a method of this API", r.URL.Path))
+		gatewayerr.WriteHTTP(w, http.StatusNotImplemented, status.Convert(gatewayerr.New(codes.Unimplemented, gatewayerr.ReasonRouteNotFound, r.URL.Path+" is not a method of this API")))
 		return
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{

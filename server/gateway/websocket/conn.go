@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/tollgate-gw/tollgate/internal/clock"
 )
 
 // Close codes the gateway sends (RFC 6455 section 7.4.1).
@@ -88,7 +90,10 @@ type Conn struct {
 
 	groups []string // guarded by sh.mu
 
-	idle, maxDur, ping *time.Timer
+	idle, maxDur, ping clock.Timer // guarded by mu
+	pinging            bool        // a ping awaits its pong; guarded by mu
+	pingOwed           bool        // pinging before Serve: ping when served; guarded by mu
+	pongs              atomic.Int64
 }
 
 // outMsg is a message waiting to be written.
@@ -120,7 +125,7 @@ func (c *Conn) Groups() []string {
 }
 
 // touch records activity.
-func (c *Conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
+func (c *Conn) touch() { c.lastActive.Store(c.reg.clock.Now().UnixNano()) }
 
 // Send queues a message for the client and returns at once. It fails with
 // ErrGone once the connection is closing, and with ErrQueueFull when the
@@ -205,7 +210,7 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) {
 // stopTimers stops the connection's timers.
 func (c *Conn) stopTimers() {
 	c.mu.Lock()
-	timers := [...]*time.Timer{c.idle, c.maxDur, c.ping}
+	timers := [...]clock.Timer{c.idle, c.maxDur, c.ping}
 	c.mu.Unlock()
 	for _, t := range timers {
 		if t != nil {
@@ -214,23 +219,27 @@ func (c *Conn) stopTimers() {
 	}
 }
 
-// startTimers arms the idle, maximum-duration and keepalive timers. They
-// are runtime timers: no goroutine runs until one fires.
+// startTimers arms the idle, maximum-duration and keepalive timers, when
+// the connection is registered: its time counts from then, and a client
+// that sees the upgrade succeed sees a connection already timed. They are
+// runtime timers (with the system clock): no goroutine runs until one
+// fires.
 func (c *Conn) startTimers() {
+	clk := c.reg.clock
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return // closed before it was served: nothing to time
+		return
 	}
-	c.maxDur = time.AfterFunc(c.limits.MaxDuration, func() { c.Close(CloseGoingAway, ReasonMaxDuration) })
-	c.idle = time.AfterFunc(c.limits.IdleTimeout, c.checkIdle)
-	c.ping = time.AfterFunc(c.limits.PingInterval, c.keepalive)
+	c.maxDur = clk.AfterFunc(c.limits.MaxDuration, func() { c.Close(CloseGoingAway, ReasonMaxDuration) })
+	c.idle = clk.AfterFunc(c.limits.IdleTimeout, c.checkIdle)
+	c.ping = clk.AfterFunc(c.limits.PingInterval, c.keepalive)
 }
 
 // checkIdle closes an idle connection, or re-arms for the time left: the
 // hot path (each message) only stores a timestamp.
 func (c *Conn) checkIdle() {
-	left := c.limits.IdleTimeout - time.Since(c.LastActive())
+	left := c.limits.IdleTimeout - c.reg.clock.Now().Sub(c.LastActive())
 	if left <= 0 {
 		c.Close(CloseGoingAway, ReasonIdle)
 		return
@@ -242,20 +251,42 @@ func (c *Conn) checkIdle() {
 	c.mu.Unlock()
 }
 
-// keepalive pings the client; one that does not answer within the
-// interval is disconnected.
+// keepalive runs every ping interval: it closes a connection whose
+// previous ping is still unanswered, else pings the client (without
+// waiting for the pong, so that the timer's goroutine never blocks). A
+// connection not served yet is pinged as soon as it is.
 func (c *Conn) keepalive() {
-	ctx, cancel := context.WithTimeout(context.Background(), c.limits.PingInterval)
-	err := c.ws.Ping(ctx)
-	cancel()
-	if err != nil {
-		c.Close(CloseGoingAway, ReasonPing)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return
 	}
-	c.mu.Lock()
-	if !c.closed {
+	unanswered := c.pinging
+	ws := c.ws
+	if !unanswered {
+		c.pinging = true
+		c.pingOwed = ws == nil
 		c.ping.Reset(c.limits.PingInterval)
 	}
+	c.mu.Unlock()
+	switch {
+	case unanswered:
+		c.Close(CloseGoingAway, ReasonPing)
+	case ws != nil:
+		go c.sendPing(ws)
+	}
+}
+
+// sendPing pings the client and records its pong. It returns on the pong,
+// or when the connection closes (at the latest at the next interval, as
+// the ping is then unanswered).
+func (c *Conn) sendPing(ws *websocket.Conn) {
+	if err := ws.Ping(context.Background()); err != nil {
+		return
+	}
+	c.pongs.Add(1)
+	c.mu.Lock()
+	c.pinging = false
 	c.mu.Unlock()
 }
 

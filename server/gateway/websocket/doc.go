@@ -6,18 +6,27 @@
 // send messages, inspect and close connections, and broadcast to a group or
 // a whole stage.
 //
-// The package does not route or call backends: the data plane (package
-// gateway) registers a connection before the upgrade completes
-// ([Registry.Register]), accepts the upgrade after the $connect policies,
-// hands the connection to [Registry.Start] with callbacks for messages and
-// for the single disconnect, and runs every message through the
-// interceptor chain.
+// It is the data plane's whole WebSocket part: [Handler] serves a
+// WebSocket stage's upgrade as the $connect call through the data plane's
+// interceptor chain, registers the connection before the upgrade completes
+// ([Registry.Register]), runs every message through the chain and the
+// route's integration (gRPC, HTTP or mock), and $disconnect exactly once.
+// What it needs of the data plane (the chain, the routing table, backend
+// connections) it gets through [Host] functions: it imports routing for
+// compiled routes (route keys and selection stay in routing, compiled with
+// the table) and no interceptor; the gateway package imports it, never the
+// other way.
+//
+// Time comes from a clock.Clock ([WithClock], [Config].Clock): timers are
+// armed when a connection is registered, so tests move a testkit.Clock
+// instead of sleeping.
 //
 // Resources per idle connection: one goroutine (the reader, started by
 // Start, so the HTTP handler returns after the upgrade and its request is
 // freed), the hijacked connection's 4 KiB read and
 // write buffers, the Conn and three runtime timers (time.AfterFunc, no
-// goroutine until one fires). A writer goroutine exists only while
+// goroutine until one fires; a keepalive ping runs in a goroutine until
+// its pong). A writer goroutine exists only while
 // messages are queued for the client; a message handler goroutine only
 // while a message is being processed.
 package websocket

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+
+	"github.com/tollgate-gw/tollgate/internal/clock"
 )
 
 // shardCount spreads the registry's locks: connects, disconnects and
@@ -34,10 +36,22 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithClock sets the clock that times connections (idle, maximum
+// duration, keepalive) and stamps their activity. The default is
+// clock.Real; tests move a testkit.Clock instead of sleeping.
+func WithClock(c clock.Clock) Option {
+	return func(r *Registry) {
+		if c != nil {
+			r.clock = c
+		}
+	}
+}
+
 // Registry holds every live connection of the gateway, by ID, by stage and
 // by group. The zero value is not usable; use NewRegistry.
 type Registry struct {
 	logger  *slog.Logger
+	clock   clock.Clock
 	seed    maphash.Seed
 	shards  [shardCount]shard
 	serving tracker // connections being served and their handlers
@@ -58,7 +72,7 @@ type groupKey struct{ stage, group string }
 
 // NewRegistry returns an empty registry.
 func NewRegistry(opts ...Option) *Registry {
-	r := &Registry{logger: slog.New(slog.DiscardHandler), seed: maphash.MakeSeed()}
+	r := &Registry{logger: slog.New(slog.DiscardHandler), clock: clock.Real, seed: maphash.MakeSeed()}
 	for _, o := range opts {
 		o(r)
 	}
@@ -109,6 +123,7 @@ func (r *Registry) Register(info Info, limits Limits, data any, groups []string)
 			_ = r.join(c, g) // past MaxGroups, the rest are ignored
 		}
 	}
+	c.startTimers()
 	return c
 }
 
@@ -119,6 +134,7 @@ func (r *Registry) Abort(c *Conn) {
 	c.closed = true
 	c.queue = nil
 	c.mu.Unlock()
+	c.stopTimers()
 	r.remove(c)
 }
 
@@ -143,11 +159,15 @@ func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers) {
 	closed, code, reason := c.closed, c.closeCode, c.closeReason
 	start := !closed && len(c.queue) > 0
 	c.writing = c.writing || start
+	ping := !closed && c.pingOwed
+	c.pingOwed = false
 	c.mu.Unlock()
 	if start {
 		go c.writeLoop()
 	}
-	c.startTimers()
+	if ping {
+		go c.sendPing(ws)
+	}
 	switch {
 	case closed:
 		// Closed (e.g. deleted) between registration and the upgrade.

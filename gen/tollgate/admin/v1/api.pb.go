@@ -351,19 +351,38 @@ type Api struct {
 	// reason REQUEST_INVALID. A route's validate_request overrides it.
 	// Default false. Takes effect with the next deployment.
 	ValidateRequests bool `protobuf:"varint,45,opt,name=validate_requests,json=validateRequests,proto3" json:"validate_requests,omitempty"`
-	// Customised responses for the gateway's own refusals on REST and plain
-	// HTTP routes, by type as Amazon API Gateway names them:
+	// Customised responses for the gateway's own refusals on REST, plain
+	// HTTP routes and WebSocket upgrades (a refused $connect is a plain HTTP
+	// response), by type as Amazon API Gateway names them:
 	// DEFAULT_4XX, DEFAULT_5XX, ACCESS_DENIED, UNAUTHORIZED,
 	// MISSING_AUTHENTICATION_TOKEN, INVALID_API_KEY, THROTTLED,
 	// QUOTA_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST_BODY,
 	// BAD_REQUEST_PARAMETERS, INTEGRATION_FAILURE, INTEGRATION_TIMEOUT,
 	// RESOURCE_NOT_FOUND. A refusal's type comes from its ErrorInfo reason;
 	// without a response for it, DEFAULT_4XX or DEFAULT_5XX applies, and
-	// without either the standard google.rpc.Status JSON body. gRPC callers
-	// always get the status. Takes effect with the next deployment.
+	// without either the standard google.rpc.Status JSON body. gRPC,
+	// gRPC-Web and Connect callers always get the status, with its
+	// ErrorInfo reason in their protocol's error details. Takes effect with
+	// the next deployment.
 	GatewayResponses map[string]*GatewayResponse `protobuf:"bytes,46,rep,name=gateway_responses,json=gatewayResponses,proto3" json:"gateway_responses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// HTTP rules for the API's methods from a google.api.Service YAML, as
+	// grpc-gateway's grpc_api_configuration and Cloud Endpoints (ESP) read
+	// it: `type: google.api.Service`, `config_version: 3` and `http.rules`,
+	// each rule naming one method by its full name in `selector`
+	// ("pkg.Service.Method", no wildcards) with a pattern (get, put, post,
+	// delete, patch or custom), body, response_body and
+	// additional_bindings. A method's rules from this file come first, then
+	// its google.api.http annotation, as in grpc-gateway: both are served.
+	// Other fields of google.api.Service are accepted and ignored; unknown
+	// fields are errors. Needs a descriptor source; every selector must name
+	// a method of the API's descriptors (checked on write for uploaded
+	// descriptors, on deploy for reflected ones) and every binding must be
+	// servable. Each deployment freezes the merged rules into its
+	// descriptors as google.api.http options, so REST routing, OpenAPI
+	// export and reflection see them. At most 1 MiB.
+	ServiceConfigYaml string `protobuf:"bytes,50,opt,name=service_config_yaml,json=serviceConfigYaml,proto3" json:"service_config_yaml,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Api) Reset() {
@@ -531,6 +550,13 @@ func (x *Api) GetGatewayResponses() map[string]*GatewayResponse {
 		return x.GatewayResponses
 	}
 	return nil
+}
+
+func (x *Api) GetServiceConfigYaml() string {
+	if x != nil {
+		return x.ServiceConfigYaml
+	}
+	return ""
 }
 
 type isApi_DescriptorSource interface {
@@ -2519,7 +2545,7 @@ var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xc2\n" +
+	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xf2\n" +
 	"\n" +
 	"\x03Api\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
@@ -2544,7 +2570,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x04cors\x18# \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x121\n" +
 	"\x14deployment_retention\x18/ \x01(\x05R\x13deploymentRetention\x12+\n" +
 	"\x11validate_requests\x18- \x01(\bR\x10validateRequests\x12Y\n" +
-	"\x11gateway_responses\x18. \x03(\v2,.tollgate.admin.v1.Api.GatewayResponsesEntryR\x10gatewayResponses\x1ag\n" +
+	"\x11gateway_responses\x18. \x03(\v2,.tollgate.admin.v1.Api.GatewayResponsesEntryR\x10gatewayResponses\x12.\n" +
+	"\x13service_config_yaml\x182 \x01(\tR\x11serviceConfigYaml\x1ag\n" +
 	"\x15GatewayResponsesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x128\n" +
 	"\x05value\x18\x02 \x01(\v2\".tollgate.admin.v1.GatewayResponseR\x05value:\x028\x01\"T\n" +

@@ -36,140 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-var filter_TranscodingTestService_Query_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+var filter_TranscodingTestService_Query_0 = &utilities.DoubleArray{Encoding: map[string]int{"int64_value": 0, "color": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
 func request_TranscodingTestService_Query_0(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq QueryRequest
-		metadata runtime.ServerMetadata
-	)
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_0); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-	}
-	msg, err := client.Query(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
-	return msg, metadata, err
-}
-
-func local_request_TranscodingTestService_Query_0(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq QueryRequest
-		metadata runtime.ServerMetadata
-	)
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_0); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	msg, err := server.Query(ctx, &protoReq)
-	return msg, metadata, err
-}
-
-func request_TranscodingTestService_Query_1(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq QueryRequest
-		metadata runtime.ServerMetadata
-	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-	}
-	msg, err := client.Query(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
-	return msg, metadata, err
-}
-
-func local_request_TranscodingTestService_Query_1(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq QueryRequest
-		metadata runtime.ServerMetadata
-	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	msg, err := server.Query(ctx, &protoReq)
-	return msg, metadata, err
-}
-
-var filter_TranscodingTestService_Query_2 = &utilities.DoubleArray{Encoding: map[string]int{"nested": 0, "name": 1, "child": 2, "level": 3}, Base: []int{1, 1, 1, 1, 2, 0, 0}, Check: []int{0, 1, 2, 2, 4, 3, 5}}
-
-func request_TranscodingTestService_Query_2(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq QueryRequest
-		metadata runtime.ServerMetadata
-		err      error
-	)
-	val, ok := pathParams["nested.name"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "nested.name")
-	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "nested.name", val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "nested.name", err)
-	}
-	val, ok = pathParams["nested.child.level"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "nested.child.level")
-	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "nested.child.level", val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "nested.child.level", err)
-	}
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_2); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-	}
-	msg, err := client.Query(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
-	return msg, metadata, err
-}
-
-func local_request_TranscodingTestService_Query_2(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq QueryRequest
-		metadata runtime.ServerMetadata
-		err      error
-	)
-	val, ok := pathParams["nested.name"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "nested.name")
-	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "nested.name", val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "nested.name", err)
-	}
-	val, ok = pathParams["nested.child.level"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "nested.child.level")
-	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "nested.child.level", val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "nested.child.level", err)
-	}
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_2); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	msg, err := server.Query(ctx, &protoReq)
-	return msg, metadata, err
-}
-
-var filter_TranscodingTestService_Query_3 = &utilities.DoubleArray{Encoding: map[string]int{"int64_value": 0, "color": 1, "bool_value": 2}, Base: []int{1, 1, 2, 3, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 3, 4}}
-
-func request_TranscodingTestService_Query_3(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq QueryRequest
 		metadata runtime.ServerMetadata
@@ -193,13 +62,138 @@ func request_TranscodingTestService_Query_3(ctx context.Context, marshaler runti
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "color", err)
 	}
 	protoReq.Color = Color(e)
-	val, ok = pathParams["bool_value"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "bool_value")
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	protoReq.BoolValue, err = runtime.Bool(val)
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.Query(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_Query_0(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
+		e        int32
+		err      error
+	)
+	val, ok := pathParams["int64_value"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "int64_value")
+	}
+	protoReq.Int64Value, err = runtime.Int64(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "bool_value", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "int64_value", err)
+	}
+	val, ok = pathParams["color"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "color")
+	}
+	e, err = runtime.Enum(val, Color_value)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "color", err)
+	}
+	protoReq.Color = Color(e)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.Query(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_TranscodingTestService_Query_1 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_TranscodingTestService_Query_1(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_1); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.Query(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_Query_1(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_1); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.Query(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_TranscodingTestService_Query_2(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.Query(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_Query_2(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.Query(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_TranscodingTestService_Query_3 = &utilities.DoubleArray{Encoding: map[string]int{"nested": 0, "name": 1, "child": 2, "level": 3}, Base: []int{1, 1, 1, 1, 2, 0, 0}, Check: []int{0, 1, 2, 2, 4, 3, 5}}
+
+func request_TranscodingTestService_Query_3(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["nested.name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "nested.name")
+	}
+	err = runtime.PopulateFieldFromPath(&protoReq, "nested.name", val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "nested.name", err)
+	}
+	val, ok = pathParams["nested.child.level"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "nested.child.level")
+	}
+	err = runtime.PopulateFieldFromPath(&protoReq, "nested.child.level", val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "nested.child.level", err)
 	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
@@ -218,6 +212,40 @@ func local_request_TranscodingTestService_Query_3(ctx context.Context, marshaler
 	var (
 		protoReq QueryRequest
 		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["nested.name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "nested.name")
+	}
+	err = runtime.PopulateFieldFromPath(&protoReq, "nested.name", val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "nested.name", err)
+	}
+	val, ok = pathParams["nested.child.level"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "nested.child.level")
+	}
+	err = runtime.PopulateFieldFromPath(&protoReq, "nested.child.level", val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "nested.child.level", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_3); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.Query(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_TranscodingTestService_Query_4 = &utilities.DoubleArray{Encoding: map[string]int{"int64_value": 0, "color": 1, "bool_value": 2}, Base: []int{1, 1, 2, 3, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 3, 4}}
+
+func request_TranscodingTestService_Query_4(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
 		e        int32
 		err      error
 	)
@@ -249,46 +277,6 @@ func local_request_TranscodingTestService_Query_3(ctx context.Context, marshaler
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_3); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	msg, err := server.Query(ctx, &protoReq)
-	return msg, metadata, err
-}
-
-var filter_TranscodingTestService_Query_4 = &utilities.DoubleArray{Encoding: map[string]int{"texts": 0, "colors": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
-
-func request_TranscodingTestService_Query_4(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq QueryRequest
-		metadata runtime.ServerMetadata
-		es       []int32
-		err      error
-	)
-	val, ok := pathParams["texts"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "texts")
-	}
-	protoReq.Texts, err = runtime.StringSlice(val, ",")
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "texts", err)
-	}
-	val, ok = pathParams["colors"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "colors")
-	}
-	es, err = runtime.EnumSlice(val, ",", Color_value)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "colors", err)
-	}
-	s := make([]Color, len(es))
-	for i, v := range es {
-		s[i] = Color(v)
-	}
-	protoReq.Colors = s
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
 	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_4); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
@@ -303,6 +291,50 @@ func local_request_TranscodingTestService_Query_4(ctx context.Context, marshaler
 	var (
 		protoReq QueryRequest
 		metadata runtime.ServerMetadata
+		e        int32
+		err      error
+	)
+	val, ok := pathParams["int64_value"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "int64_value")
+	}
+	protoReq.Int64Value, err = runtime.Int64(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "int64_value", err)
+	}
+	val, ok = pathParams["color"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "color")
+	}
+	e, err = runtime.Enum(val, Color_value)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "color", err)
+	}
+	protoReq.Color = Color(e)
+	val, ok = pathParams["bool_value"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "bool_value")
+	}
+	protoReq.BoolValue, err = runtime.Bool(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "bool_value", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_4); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.Query(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_TranscodingTestService_Query_5 = &utilities.DoubleArray{Encoding: map[string]int{"texts": 0, "colors": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
+
+func request_TranscodingTestService_Query_5(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
 		es       []int32
 		err      error
 	)
@@ -327,48 +359,6 @@ func local_request_TranscodingTestService_Query_4(ctx context.Context, marshaler
 		s[i] = Color(v)
 	}
 	protoReq.Colors = s
-	if err := req.ParseForm(); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_4); err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	msg, err := server.Query(ctx, &protoReq)
-	return msg, metadata, err
-}
-
-var filter_TranscodingTestService_Query_5 = &utilities.DoubleArray{Encoding: map[string]int{"time": 0, "duration": 1, "int64_wrapper": 2}, Base: []int{1, 1, 2, 3, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 3, 4}}
-
-func request_TranscodingTestService_Query_5(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var (
-		protoReq QueryRequest
-		metadata runtime.ServerMetadata
-		err      error
-	)
-	val, ok := pathParams["time"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "time")
-	}
-	protoReq.Time, err = runtime.Timestamp(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "time", err)
-	}
-	val, ok = pathParams["duration"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "duration")
-	}
-	protoReq.Duration, err = runtime.Duration(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "duration", err)
-	}
-	val, ok = pathParams["int64_wrapper"]
-	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "int64_wrapper")
-	}
-	protoReq.Int64Wrapper, err = runtime.Int64Value(val)
-	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "int64_wrapper", err)
-	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
@@ -386,6 +376,46 @@ func local_request_TranscodingTestService_Query_5(ctx context.Context, marshaler
 	var (
 		protoReq QueryRequest
 		metadata runtime.ServerMetadata
+		es       []int32
+		err      error
+	)
+	val, ok := pathParams["texts"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "texts")
+	}
+	protoReq.Texts, err = runtime.StringSlice(val, ",")
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "texts", err)
+	}
+	val, ok = pathParams["colors"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "colors")
+	}
+	es, err = runtime.EnumSlice(val, ",", Color_value)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "colors", err)
+	}
+	s := make([]Color, len(es))
+	for i, v := range es {
+		s[i] = Color(v)
+	}
+	protoReq.Colors = s
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_5); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.Query(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_TranscodingTestService_Query_6 = &utilities.DoubleArray{Encoding: map[string]int{"time": 0, "duration": 1, "int64_wrapper": 2}, Base: []int{1, 1, 2, 3, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 3, 4}}
+
+func request_TranscodingTestService_Query_6(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
 		err      error
 	)
 	val, ok := pathParams["time"]
@@ -415,7 +445,50 @@ func local_request_TranscodingTestService_Query_5(ctx context.Context, marshaler
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_5); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_6); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.Query(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_Query_6(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq QueryRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["time"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "time")
+	}
+	protoReq.Time, err = runtime.Timestamp(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "time", err)
+	}
+	val, ok = pathParams["duration"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "duration")
+	}
+	protoReq.Duration, err = runtime.Duration(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "duration", err)
+	}
+	val, ok = pathParams["int64_wrapper"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "int64_wrapper")
+	}
+	protoReq.Int64Wrapper, err = runtime.Int64Value(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "int64_wrapper", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Query_6); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.Query(ctx, &protoReq)
@@ -522,6 +595,112 @@ func local_request_TranscodingTestService_GetResource_1(ctx context.Context, mar
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_GetResource_1); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetResource(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_TranscodingTestService_GetResource_2 = &utilities.DoubleArray{Encoding: map[string]int{"name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_TranscodingTestService_GetResource_2(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetResourceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_GetResource_2); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetResource(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_GetResource_2(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetResourceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_GetResource_2); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetResource(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_TranscodingTestService_GetResource_3 = &utilities.DoubleArray{Encoding: map[string]int{"name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_TranscodingTestService_GetResource_3(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetResourceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_GetResource_3); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetResource(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_GetResource_3(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetResourceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_GetResource_3); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.GetResource(ctx, &protoReq)
@@ -668,7 +847,88 @@ func local_request_TranscodingTestService_UpdateResource_0(ctx context.Context, 
 	return msg, metadata, err
 }
 
+var filter_TranscodingTestService_UpdateResource_1 = &utilities.DoubleArray{Encoding: map[string]int{"resource": 0, "name": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 2, 2, 3}}
+
 func request_TranscodingTestService_UpdateResource_1(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UpdateResourceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.Resource); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.Resource); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
+	}
+	val, ok := pathParams["resource.name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "resource.name")
+	}
+	err = runtime.PopulateFieldFromPath(&protoReq, "resource.name", val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "resource.name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_UpdateResource_1); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.UpdateResource(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_UpdateResource_1(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UpdateResourceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.Resource); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.Resource); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
+	}
+	val, ok := pathParams["resource.name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "resource.name")
+	}
+	err = runtime.PopulateFieldFromPath(&protoReq, "resource.name", val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "resource.name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_UpdateResource_1); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.UpdateResource(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_TranscodingTestService_UpdateResource_2(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq UpdateResourceRequest
 		metadata runtime.ServerMetadata
@@ -692,7 +952,7 @@ func request_TranscodingTestService_UpdateResource_1(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func local_request_TranscodingTestService_UpdateResource_1(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TranscodingTestService_UpdateResource_2(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq UpdateResourceRequest
 		metadata runtime.ServerMetadata
@@ -1516,6 +1776,59 @@ func local_request_TranscodingTestService_GetResourceView_9(ctx context.Context,
 	return msg, metadata, err
 }
 
+var filter_TranscodingTestService_GetResourceView_10 = &utilities.DoubleArray{Encoding: map[string]int{"name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_TranscodingTestService_GetResourceView_10(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetResourceViewRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_GetResourceView_10); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetResourceView(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_GetResourceView_10(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetResourceViewRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_GetResourceView_10); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetResourceView(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_TranscodingTestService_StreamEvents_0 = &utilities.DoubleArray{Encoding: map[string]int{"parent": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
 func request_TranscodingTestService_StreamEvents_0(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (TranscodingTestService_StreamEventsClient, runtime.ServerMetadata, error) {
@@ -2034,6 +2347,131 @@ func local_request_TranscodingTestService_CustomGrammar_5(ctx context.Context, m
 	return msg, metadata, err
 }
 
+var filter_TranscodingTestService_Unbound_0 = &utilities.DoubleArray{Encoding: map[string]int{"text": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_TranscodingTestService_Unbound_0(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UnboundRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["text"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "text")
+	}
+	protoReq.Text, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "text", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Unbound_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.Unbound(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_Unbound_0(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UnboundRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["text"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "text")
+	}
+	protoReq.Text, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "text", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TranscodingTestService_Unbound_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.Unbound(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_TranscodingTestService_Unbound_1(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UnboundRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.Unbound(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_Unbound_1(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UnboundRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.Unbound(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_TranscodingTestService_Unbound_2(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UnboundRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Text); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["number"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "number")
+	}
+	protoReq.Number, err = runtime.Int64(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "number", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.Unbound(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TranscodingTestService_Unbound_2(ctx context.Context, marshaler runtime.Marshaler, server TranscodingTestServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UnboundRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Text); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["number"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "number")
+	}
+	protoReq.Number, err = runtime.Int64(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "number", err)
+	}
+	msg, err := server.Unbound(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_TranscodingTestService_Chat_0(ctx context.Context, marshaler runtime.Marshaler, client TranscodingTestServiceClient, req *http.Request, pathParams map[string]string) (TranscodingTestService_ChatClient, runtime.ServerMetadata, error) {
 	var metadata runtime.ServerMetadata
 	stream, err := client.Chat(ctx)
@@ -2089,7 +2527,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v2/yaml/query/{int64_value}/{color}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2103,13 +2541,13 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_Query_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Query_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Query_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query:search"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2123,13 +2561,13 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_Query_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Query_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Query_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/nested/{nested.name}/{nested.child.level}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query:search"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2149,7 +2587,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/typed/{int64_value}/{color}/{bool_value}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/nested/{nested.name}/{nested.child.level}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2169,7 +2607,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/list/{texts}/{colors}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/typed/{int64_value}/{color}/{bool_value}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2189,7 +2627,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/time/{time}/{duration}/{int64_wrapper}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/list/{texts}/{colors}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2203,13 +2641,33 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_Query_5(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Query_6, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/time/{time}/{duration}/{int64_wrapper}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_TranscodingTestService_Query_6(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_Query_6(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResource_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v2/yaml/{name=projects/*/resources/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2229,7 +2687,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v1/{name=projects/*/locations/*/resources/*}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v2/yaml/{name=projects/*/resources/*}:peek"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2242,6 +2700,46 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 			return
 		}
 		forward_TranscodingTestService_GetResource_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResource_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_TranscodingTestService_GetResource_2(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_GetResource_2(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResource_3, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v1/{name=projects/*/locations/*/resources/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_TranscodingTestService_GetResource_3(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_GetResource_3(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_TranscodingTestService_CreateResource_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -2269,7 +2767,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/UpdateResource", runtime.WithHTTPPathPattern("/v1/{resource.name=projects/*/resources/*}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/UpdateResource", runtime.WithHTTPPathPattern("/v2/yaml/{resource.name=projects/*/resources/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2283,7 +2781,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_UpdateResource_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPut, pattern_TranscodingTestService_UpdateResource_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodPatch, pattern_TranscodingTestService_UpdateResource_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
@@ -2302,6 +2800,26 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 			return
 		}
 		forward_TranscodingTestService_UpdateResource_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPut, pattern_TranscodingTestService_UpdateResource_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/UpdateResource", runtime.WithHTTPPathPattern("/v1/{resource.name=projects/*/resources/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_TranscodingTestService_UpdateResource_2(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_UpdateResource_2(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_TranscodingTestService_DeleteResource_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -2409,7 +2927,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}:view"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v2/yaml/views/{name=projects/*/resources/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2421,7 +2939,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_TranscodingTestService_GetResourceView_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_TranscodingTestService_GetResourceView_0(annotatedContext, mux, outboundMarshaler, w, req, response_TranscodingTestService_GetResourceView_0{resp.(*ResourceView)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResourceView_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -2429,7 +2947,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/resource"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}:view"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2441,7 +2959,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_TranscodingTestService_GetResourceView_1(annotatedContext, mux, outboundMarshaler, w, req, response_TranscodingTestService_GetResourceView_1{resp.(*ResourceView)}, mux.GetForwardResponseOptions()...)
+		forward_TranscodingTestService_GetResourceView_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResourceView_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -2449,7 +2967,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/tags"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/resource"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2469,7 +2987,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/labels"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/tags"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2489,7 +3007,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/size"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/labels"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2509,7 +3027,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/colors"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/size"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2529,7 +3047,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/color"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/colors"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2549,7 +3067,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/create-time"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/color"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2569,7 +3087,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/related"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/create-time"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2589,7 +3107,7 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/digest"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/related"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2602,6 +3120,26 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 			return
 		}
 		forward_TranscodingTestService_GetResourceView_9(annotatedContext, mux, outboundMarshaler, w, req, response_TranscodingTestService_GetResourceView_9{resp.(*ResourceView)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResourceView_10, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/digest"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_TranscodingTestService_GetResourceView_10(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_GetResourceView_10(annotatedContext, mux, outboundMarshaler, w, req, response_TranscodingTestService_GetResourceView_10{resp.(*ResourceView)}, mux.GetForwardResponseOptions()...)
 	})
 
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_StreamEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
@@ -2804,6 +3342,66 @@ func RegisterTranscodingTestServiceHandlerServer(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_CustomGrammar_5(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Unbound_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Unbound", runtime.WithHTTPPathPattern("/v2/yaml/unbound/{text}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_TranscodingTestService_Unbound_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_Unbound_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Unbound_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Unbound", runtime.WithHTTPPathPattern("/v2/yaml/unbound"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_TranscodingTestService_Unbound_1(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_Unbound_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Unbound_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Unbound", runtime.WithHTTPPathPattern("/v2/yaml/unbound/{number}:run:now"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_TranscodingTestService_Unbound_2(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_Unbound_2(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Chat_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
@@ -2855,7 +3453,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v2/yaml/query/{int64_value}/{color}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2868,11 +3466,11 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_Query_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Query_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Query_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query:search"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2885,11 +3483,11 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_Query_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Query_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Query_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/nested/{nested.name}/{nested.child.level}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query:search"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2906,7 +3504,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/typed/{int64_value}/{color}/{bool_value}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/nested/{nested.name}/{nested.child.level}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2923,7 +3521,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/list/{texts}/{colors}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/typed/{int64_value}/{color}/{bool_value}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2940,7 +3538,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/time/{time}/{duration}/{int64_wrapper}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/list/{texts}/{colors}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2953,11 +3551,28 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_Query_5(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Query_6, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Query", runtime.WithHTTPPathPattern("/v1/query/time/{time}/{duration}/{int64_wrapper}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_TranscodingTestService_Query_6(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_Query_6(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResource_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v2/yaml/{name=projects/*/resources/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2974,7 +3589,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v1/{name=projects/*/locations/*/resources/*}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v2/yaml/{name=projects/*/resources/*}:peek"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2986,6 +3601,40 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 			return
 		}
 		forward_TranscodingTestService_GetResource_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResource_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_TranscodingTestService_GetResource_2(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_GetResource_2(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResource_3, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResource", runtime.WithHTTPPathPattern("/v1/{name=projects/*/locations/*/resources/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_TranscodingTestService_GetResource_3(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_GetResource_3(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_TranscodingTestService_CreateResource_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -3008,7 +3657,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/UpdateResource", runtime.WithHTTPPathPattern("/v1/{resource.name=projects/*/resources/*}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/UpdateResource", runtime.WithHTTPPathPattern("/v2/yaml/{resource.name=projects/*/resources/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3021,7 +3670,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_UpdateResource_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPut, pattern_TranscodingTestService_UpdateResource_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodPatch, pattern_TranscodingTestService_UpdateResource_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
@@ -3037,6 +3686,23 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 			return
 		}
 		forward_TranscodingTestService_UpdateResource_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPut, pattern_TranscodingTestService_UpdateResource_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/UpdateResource", runtime.WithHTTPPathPattern("/v1/{resource.name=projects/*/resources/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_TranscodingTestService_UpdateResource_2(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_UpdateResource_2(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_TranscodingTestService_DeleteResource_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -3127,7 +3793,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}:view"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v2/yaml/views/{name=projects/*/resources/*}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3138,13 +3804,13 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_TranscodingTestService_GetResourceView_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_TranscodingTestService_GetResourceView_0(annotatedContext, mux, outboundMarshaler, w, req, response_TranscodingTestService_GetResourceView_0{resp.(*ResourceView)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResourceView_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/resource"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}:view"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3155,13 +3821,13 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_TranscodingTestService_GetResourceView_1(annotatedContext, mux, outboundMarshaler, w, req, response_TranscodingTestService_GetResourceView_1{resp.(*ResourceView)}, mux.GetForwardResponseOptions()...)
+		forward_TranscodingTestService_GetResourceView_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResourceView_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/tags"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/resource"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3178,7 +3844,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/labels"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/tags"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3195,7 +3861,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/size"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/labels"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3212,7 +3878,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/colors"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/size"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3229,7 +3895,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/color"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/colors"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3246,7 +3912,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/create-time"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/color"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3263,7 +3929,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/related"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/create-time"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3280,7 +3946,7 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/digest"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/related"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -3292,6 +3958,23 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 			return
 		}
 		forward_TranscodingTestService_GetResourceView_9(annotatedContext, mux, outboundMarshaler, w, req, response_TranscodingTestService_GetResourceView_9{resp.(*ResourceView)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_GetResourceView_10, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/GetResourceView", runtime.WithHTTPPathPattern("/v1/{name=projects/*/resources/*}/digest"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_TranscodingTestService_GetResourceView_10(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_GetResourceView_10(annotatedContext, mux, outboundMarshaler, w, req, response_TranscodingTestService_GetResourceView_10{resp.(*ResourceView)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_TranscodingTestService_StreamEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -3500,6 +4183,57 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_TranscodingTestService_CustomGrammar_5(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_TranscodingTestService_Unbound_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Unbound", runtime.WithHTTPPathPattern("/v2/yaml/unbound/{text}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_TranscodingTestService_Unbound_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_Unbound_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Unbound_1, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Unbound", runtime.WithHTTPPathPattern("/v2/yaml/unbound"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_TranscodingTestService_Unbound_1(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_Unbound_1(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Unbound_2, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tollgate.testing.v1.TranscodingTestService/Unbound", runtime.WithHTTPPathPattern("/v2/yaml/unbound/{number}:run:now"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_TranscodingTestService_Unbound_2(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TranscodingTestService_Unbound_2(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_TranscodingTestService_Chat_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -3520,11 +4254,11 @@ func RegisterTranscodingTestServiceHandlerClient(ctx context.Context, mux *runti
 	return nil
 }
 
-type response_TranscodingTestService_GetResourceView_1 struct {
+type response_TranscodingTestService_GetResourceView_0 struct {
 	*ResourceView
 }
 
-func (m response_TranscodingTestService_GetResourceView_1) XXX_ResponseBody() interface{} {
+func (m response_TranscodingTestService_GetResourceView_0) XXX_ResponseBody() interface{} {
 	response := m.ResourceView
 	return response.Resource
 }
@@ -3535,7 +4269,7 @@ type response_TranscodingTestService_GetResourceView_2 struct {
 
 func (m response_TranscodingTestService_GetResourceView_2) XXX_ResponseBody() interface{} {
 	response := m.ResourceView
-	return response.Tags
+	return response.Resource
 }
 
 type response_TranscodingTestService_GetResourceView_3 struct {
@@ -3544,7 +4278,7 @@ type response_TranscodingTestService_GetResourceView_3 struct {
 
 func (m response_TranscodingTestService_GetResourceView_3) XXX_ResponseBody() interface{} {
 	response := m.ResourceView
-	return response.Labels
+	return response.Tags
 }
 
 type response_TranscodingTestService_GetResourceView_4 struct {
@@ -3553,7 +4287,7 @@ type response_TranscodingTestService_GetResourceView_4 struct {
 
 func (m response_TranscodingTestService_GetResourceView_4) XXX_ResponseBody() interface{} {
 	response := m.ResourceView
-	return response.SizeBytes
+	return response.Labels
 }
 
 type response_TranscodingTestService_GetResourceView_5 struct {
@@ -3562,7 +4296,7 @@ type response_TranscodingTestService_GetResourceView_5 struct {
 
 func (m response_TranscodingTestService_GetResourceView_5) XXX_ResponseBody() interface{} {
 	response := m.ResourceView
-	return response.Colors
+	return response.SizeBytes
 }
 
 type response_TranscodingTestService_GetResourceView_6 struct {
@@ -3571,7 +4305,7 @@ type response_TranscodingTestService_GetResourceView_6 struct {
 
 func (m response_TranscodingTestService_GetResourceView_6) XXX_ResponseBody() interface{} {
 	response := m.ResourceView
-	return response.Color
+	return response.Colors
 }
 
 type response_TranscodingTestService_GetResourceView_7 struct {
@@ -3580,7 +4314,7 @@ type response_TranscodingTestService_GetResourceView_7 struct {
 
 func (m response_TranscodingTestService_GetResourceView_7) XXX_ResponseBody() interface{} {
 	response := m.ResourceView
-	return response.CreateTime
+	return response.Color
 }
 
 type response_TranscodingTestService_GetResourceView_8 struct {
@@ -3589,7 +4323,7 @@ type response_TranscodingTestService_GetResourceView_8 struct {
 
 func (m response_TranscodingTestService_GetResourceView_8) XXX_ResponseBody() interface{} {
 	response := m.ResourceView
-	return response.Related
+	return response.CreateTime
 }
 
 type response_TranscodingTestService_GetResourceView_9 struct {
@@ -3597,6 +4331,15 @@ type response_TranscodingTestService_GetResourceView_9 struct {
 }
 
 func (m response_TranscodingTestService_GetResourceView_9) XXX_ResponseBody() interface{} {
+	response := m.ResourceView
+	return response.Related
+}
+
+type response_TranscodingTestService_GetResourceView_10 struct {
+	*ResourceView
+}
+
+func (m response_TranscodingTestService_GetResourceView_10) XXX_ResponseBody() interface{} {
 	response := m.ResourceView
 	return response.Digest
 }
@@ -3611,85 +4354,101 @@ func (m response_TranscodingTestService_StreamEvents_1) XXX_ResponseBody() inter
 }
 
 var (
-	pattern_TranscodingTestService_Query_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "query"}, ""))
-	pattern_TranscodingTestService_Query_1           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "query"}, "search"))
-	pattern_TranscodingTestService_Query_2           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "query", "nested", "nested.name", "nested.child.level"}, ""))
-	pattern_TranscodingTestService_Query_3           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "query", "typed", "int64_value", "color", "bool_value"}, ""))
-	pattern_TranscodingTestService_Query_4           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "query", "list", "texts", "colors"}, ""))
-	pattern_TranscodingTestService_Query_5           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "query", "time", "duration", "int64_wrapper"}, ""))
-	pattern_TranscodingTestService_GetResource_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, ""))
-	pattern_TranscodingTestService_GetResource_1     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 2, 3, 1, 0, 4, 6, 5, 4}, []string{"v1", "projects", "locations", "resources", "name"}, ""))
-	pattern_TranscodingTestService_CreateResource_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "projects", "parent", "resources"}, ""))
-	pattern_TranscodingTestService_UpdateResource_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "resource.name"}, ""))
-	pattern_TranscodingTestService_UpdateResource_1  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "resource.name"}, ""))
-	pattern_TranscodingTestService_DeleteResource_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, ""))
-	pattern_TranscodingTestService_ArchiveResource_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "archive"))
-	pattern_TranscodingTestService_LockResource_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, ""))
-	pattern_TranscodingTestService_GetFile_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 3, 0, 4, 1, 5, 2}, []string{"v1", "files", "path"}, ""))
-	pattern_TranscodingTestService_GetFile_1         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 3, 0, 4, 1, 5, 4}, []string{"v1", "buckets", "bucket", "objects", "path"}, "stat"))
-	pattern_TranscodingTestService_GetResourceView_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "view"))
-	pattern_TranscodingTestService_GetResourceView_1 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "resource"}, ""))
-	pattern_TranscodingTestService_GetResourceView_2 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "tags"}, ""))
-	pattern_TranscodingTestService_GetResourceView_3 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "labels"}, ""))
-	pattern_TranscodingTestService_GetResourceView_4 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "size"}, ""))
-	pattern_TranscodingTestService_GetResourceView_5 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "colors"}, ""))
-	pattern_TranscodingTestService_GetResourceView_6 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "color"}, ""))
-	pattern_TranscodingTestService_GetResourceView_7 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "create-time"}, ""))
-	pattern_TranscodingTestService_GetResourceView_8 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "related"}, ""))
-	pattern_TranscodingTestService_GetResourceView_9 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "digest"}, ""))
-	pattern_TranscodingTestService_StreamEvents_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "projects", "parent", "events"}, "stream"))
-	pattern_TranscodingTestService_StreamEvents_1    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, "stream"))
-	pattern_TranscodingTestService_Fail_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "fail"}, ""))
-	pattern_TranscodingTestService_Fail_1            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "fail", "code"}, ""))
-	pattern_TranscodingTestService_Download_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "download"))
-	pattern_TranscodingTestService_DownloadChunks_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "chunks"))
-	pattern_TranscodingTestService_CustomGrammar_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "example", "a_bit_of_everything", "uuid"}, "custom:custom"))
-	pattern_TranscodingTestService_CustomGrammar_1   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "example", "a_bit_of_everything", "uuid"}, "custom"))
-	pattern_TranscodingTestService_CustomGrammar_2   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "grammar", "a:b", "name"}, ""))
-	pattern_TranscodingTestService_CustomGrammar_3   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "grammar", "x=y", "z*", "name"}, "get:all"))
-	pattern_TranscodingTestService_CustomGrammar_4   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 3, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "grammar", "tail", "path", "meta"}, ""))
-	pattern_TranscodingTestService_CustomGrammar_5   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "grammar", "lit:a"}, "b"))
-	pattern_TranscodingTestService_Chat_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "chat"}, ""))
+	pattern_TranscodingTestService_Query_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4}, []string{"v2", "yaml", "query", "int64_value", "color"}, ""))
+	pattern_TranscodingTestService_Query_1            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "query"}, ""))
+	pattern_TranscodingTestService_Query_2            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "query"}, "search"))
+	pattern_TranscodingTestService_Query_3            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "query", "nested", "nested.name", "nested.child.level"}, ""))
+	pattern_TranscodingTestService_Query_4            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "query", "typed", "int64_value", "color", "bool_value"}, ""))
+	pattern_TranscodingTestService_Query_5            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "query", "list", "texts", "colors"}, ""))
+	pattern_TranscodingTestService_Query_6            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "query", "time", "duration", "int64_wrapper"}, ""))
+	pattern_TranscodingTestService_GetResource_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 2, 3, 1, 0, 4, 4, 5, 4}, []string{"v2", "yaml", "projects", "resources", "name"}, ""))
+	pattern_TranscodingTestService_GetResource_1      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 2, 3, 1, 0, 4, 4, 5, 4}, []string{"v2", "yaml", "projects", "resources", "name"}, "peek"))
+	pattern_TranscodingTestService_GetResource_2      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, ""))
+	pattern_TranscodingTestService_GetResource_3      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 2, 3, 1, 0, 4, 6, 5, 4}, []string{"v1", "projects", "locations", "resources", "name"}, ""))
+	pattern_TranscodingTestService_CreateResource_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "projects", "parent", "resources"}, ""))
+	pattern_TranscodingTestService_UpdateResource_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 2, 3, 1, 0, 4, 4, 5, 4}, []string{"v2", "yaml", "projects", "resources", "resource.name"}, ""))
+	pattern_TranscodingTestService_UpdateResource_1   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "resource.name"}, ""))
+	pattern_TranscodingTestService_UpdateResource_2   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "resource.name"}, ""))
+	pattern_TranscodingTestService_DeleteResource_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, ""))
+	pattern_TranscodingTestService_ArchiveResource_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "archive"))
+	pattern_TranscodingTestService_LockResource_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, ""))
+	pattern_TranscodingTestService_GetFile_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 3, 0, 4, 1, 5, 2}, []string{"v1", "files", "path"}, ""))
+	pattern_TranscodingTestService_GetFile_1          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 3, 0, 4, 1, 5, 4}, []string{"v1", "buckets", "bucket", "objects", "path"}, "stat"))
+	pattern_TranscodingTestService_GetResourceView_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 2, 4, 1, 0, 4, 4, 5, 5}, []string{"v2", "yaml", "views", "projects", "resources", "name"}, ""))
+	pattern_TranscodingTestService_GetResourceView_1  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "view"))
+	pattern_TranscodingTestService_GetResourceView_2  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "resource"}, ""))
+	pattern_TranscodingTestService_GetResourceView_3  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "tags"}, ""))
+	pattern_TranscodingTestService_GetResourceView_4  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "labels"}, ""))
+	pattern_TranscodingTestService_GetResourceView_5  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "size"}, ""))
+	pattern_TranscodingTestService_GetResourceView_6  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "colors"}, ""))
+	pattern_TranscodingTestService_GetResourceView_7  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "color"}, ""))
+	pattern_TranscodingTestService_GetResourceView_8  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "create-time"}, ""))
+	pattern_TranscodingTestService_GetResourceView_9  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "related"}, ""))
+	pattern_TranscodingTestService_GetResourceView_10 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3, 2, 4}, []string{"v1", "projects", "resources", "name", "digest"}, ""))
+	pattern_TranscodingTestService_StreamEvents_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "projects", "parent", "events"}, "stream"))
+	pattern_TranscodingTestService_StreamEvents_1     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, "stream"))
+	pattern_TranscodingTestService_Fail_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "fail"}, ""))
+	pattern_TranscodingTestService_Fail_1             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "fail", "code"}, ""))
+	pattern_TranscodingTestService_Download_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "download"))
+	pattern_TranscodingTestService_DownloadChunks_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "projects", "resources", "name"}, "chunks"))
+	pattern_TranscodingTestService_CustomGrammar_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "example", "a_bit_of_everything", "uuid"}, "custom:custom"))
+	pattern_TranscodingTestService_CustomGrammar_1    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "example", "a_bit_of_everything", "uuid"}, "custom"))
+	pattern_TranscodingTestService_CustomGrammar_2    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "grammar", "a:b", "name"}, ""))
+	pattern_TranscodingTestService_CustomGrammar_3    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "grammar", "x=y", "z*", "name"}, "get:all"))
+	pattern_TranscodingTestService_CustomGrammar_4    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 3, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "grammar", "tail", "path", "meta"}, ""))
+	pattern_TranscodingTestService_CustomGrammar_5    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "grammar", "lit:a"}, "b"))
+	pattern_TranscodingTestService_Unbound_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v2", "yaml", "unbound", "text"}, ""))
+	pattern_TranscodingTestService_Unbound_1          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v2", "yaml", "unbound"}, ""))
+	pattern_TranscodingTestService_Unbound_2          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v2", "yaml", "unbound", "number"}, "run:now"))
+	pattern_TranscodingTestService_Chat_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "chat"}, ""))
 )
 
 var (
-	forward_TranscodingTestService_Query_0           = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_Query_1           = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_Query_2           = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_Query_3           = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_Query_4           = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_Query_5           = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResource_0     = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResource_1     = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_CreateResource_0  = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_UpdateResource_0  = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_UpdateResource_1  = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_DeleteResource_0  = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_ArchiveResource_0 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_LockResource_0    = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetFile_0         = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetFile_1         = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_0 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_1 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_2 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_3 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_4 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_5 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_6 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_7 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_8 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_GetResourceView_9 = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_StreamEvents_0    = runtime.ForwardResponseStream
-	forward_TranscodingTestService_StreamEvents_1    = runtime.ForwardResponseStream
-	forward_TranscodingTestService_Fail_0            = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_Fail_1            = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_Download_0        = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_DownloadChunks_0  = runtime.ForwardResponseStream
-	forward_TranscodingTestService_CustomGrammar_0   = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_CustomGrammar_1   = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_CustomGrammar_2   = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_CustomGrammar_3   = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_CustomGrammar_4   = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_CustomGrammar_5   = runtime.ForwardResponseMessage
-	forward_TranscodingTestService_Chat_0            = runtime.ForwardResponseStream
+	forward_TranscodingTestService_Query_0            = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Query_1            = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Query_2            = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Query_3            = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Query_4            = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Query_5            = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Query_6            = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResource_0      = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResource_1      = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResource_2      = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResource_3      = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_CreateResource_0   = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_UpdateResource_0   = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_UpdateResource_1   = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_UpdateResource_2   = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_DeleteResource_0   = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_ArchiveResource_0  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_LockResource_0     = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetFile_0          = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetFile_1          = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_0  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_1  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_2  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_3  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_4  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_5  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_6  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_7  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_8  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_9  = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_GetResourceView_10 = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_StreamEvents_0     = runtime.ForwardResponseStream
+	forward_TranscodingTestService_StreamEvents_1     = runtime.ForwardResponseStream
+	forward_TranscodingTestService_Fail_0             = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Fail_1             = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Download_0         = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_DownloadChunks_0   = runtime.ForwardResponseStream
+	forward_TranscodingTestService_CustomGrammar_0    = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_CustomGrammar_1    = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_CustomGrammar_2    = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_CustomGrammar_3    = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_CustomGrammar_4    = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_CustomGrammar_5    = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Unbound_0          = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Unbound_1          = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Unbound_2          = runtime.ForwardResponseMessage
+	forward_TranscodingTestService_Chat_0             = runtime.ForwardResponseStream
 )

@@ -21,7 +21,7 @@ class AccessLogSettings(_message.Message):
     def __init__(self, enabled: bool = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Api(_message.Message):
-    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "deployment_retention", "description", "display_name", "etag", "file_descriptor_set", "gateway_responses", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "uid", "update_time", "validate_requests"]
+    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "deployment_retention", "description", "display_name", "etag", "file_descriptor_set", "gateway_responses", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "service_config_yaml", "uid", "update_time", "validate_requests"]
     class ApiKeySource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
     class Protocol(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -54,6 +54,7 @@ class Api(_message.Message):
     PROTOCOL_WEBSOCKET: Api.Protocol
     REFLECTION_FIELD_NUMBER: _ClassVar[int]
     ROUTE_SELECTION_EXPRESSION_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CONFIG_YAML_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
@@ -72,10 +73,11 @@ class Api(_message.Message):
     protocol: Api.Protocol
     reflection: ReflectionSource
     route_selection_expression: str
+    service_config_yaml: str
     uid: str
     update_time: _timestamp_pb2.Timestamp
     validate_requests: bool
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., deployment_retention: _Optional[int] = ..., validate_requests: bool = ..., gateway_responses: _Optional[_Mapping[str, GatewayResponse]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., deployment_retention: _Optional[int] = ..., validate_requests: bool = ..., gateway_responses: _Optional[_Mapping[str, GatewayResponse]] = ..., service_config_yaml: _Optional[str] = ...) -> None: ...
 
 class ApiSnapshot(_message.Message):
     __slots__ = ["api", "authorizers", "routes"]

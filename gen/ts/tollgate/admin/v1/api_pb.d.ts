@@ -166,20 +166,44 @@ export declare type Api = Message<"tollgate.admin.v1.Api"> & {
   validateRequests: boolean;
 
   /**
-   * Customised responses for the gateway's own refusals on REST and plain
-   * HTTP routes, by type as Amazon API Gateway names them:
+   * Customised responses for the gateway's own refusals on REST, plain
+   * HTTP routes and WebSocket upgrades (a refused $connect is a plain HTTP
+   * response), by type as Amazon API Gateway names them:
    * DEFAULT_4XX, DEFAULT_5XX, ACCESS_DENIED, UNAUTHORIZED,
    * MISSING_AUTHENTICATION_TOKEN, INVALID_API_KEY, THROTTLED,
    * QUOTA_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST_BODY,
    * BAD_REQUEST_PARAMETERS, INTEGRATION_FAILURE, INTEGRATION_TIMEOUT,
    * RESOURCE_NOT_FOUND. A refusal's type comes from its ErrorInfo reason;
    * without a response for it, DEFAULT_4XX or DEFAULT_5XX applies, and
-   * without either the standard google.rpc.Status JSON body. gRPC callers
-   * always get the status. Takes effect with the next deployment.
+   * without either the standard google.rpc.Status JSON body. gRPC,
+   * gRPC-Web and Connect callers always get the status, with its
+   * ErrorInfo reason in their protocol's error details. Takes effect with
+   * the next deployment.
    *
    * @generated from field: map<string, tollgate.admin.v1.GatewayResponse> gateway_responses = 46;
    */
   gatewayResponses: { [key: string]: GatewayResponse };
+
+  /**
+   * HTTP rules for the API's methods from a google.api.Service YAML, as
+   * grpc-gateway's grpc_api_configuration and Cloud Endpoints (ESP) read
+   * it: `type: google.api.Service`, `config_version: 3` and `http.rules`,
+   * each rule naming one method by its full name in `selector`
+   * ("pkg.Service.Method", no wildcards) with a pattern (get, put, post,
+   * delete, patch or custom), body, response_body and
+   * additional_bindings. A method's rules from this file come first, then
+   * its google.api.http annotation, as in grpc-gateway: both are served.
+   * Other fields of google.api.Service are accepted and ignored; unknown
+   * fields are errors. Needs a descriptor source; every selector must name
+   * a method of the API's descriptors (checked on write for uploaded
+   * descriptors, on deploy for reflected ones) and every binding must be
+   * servable. Each deployment freezes the merged rules into its
+   * descriptors as google.api.http options, so REST routing, OpenAPI
+   * export and reflection see them. At most 1 MiB.
+   *
+   * @generated from field: string service_config_yaml = 50;
+   */
+  serviceConfigYaml: string;
 };
 
 /**

@@ -39,7 +39,7 @@ type Pool struct {
 	dial           Dialer
 	window         int32
 	connectTimeout time.Duration
-	bufs           *sync.Pool // streams' response queues
+	bufs           *bufPools // streams' response queues
 
 	mu     sync.Mutex
 	conns  map[string][]*clientConn
@@ -200,7 +200,7 @@ type clientConn struct {
 	c      net.Conn
 	addr   string
 	window int32
-	bufs   *sync.Pool // the Pool's buffers
+	bufs   *bufPools // the Pool's buffers
 	w      frameWriter
 	fr     *http2.Framer
 

@@ -256,22 +256,46 @@ func (r *recvWindow) consumed(n int64) uint32 {
 }
 
 // queue holds one direction of a stream's received bytes until they are
-// passed on. Its buffer, of the stream's window (the most the peer may
-// send before it is acknowledged), comes from a pool when bytes arrive and
-// goes back as soon as they have all been passed on, so a stream holds
-// memory only while bytes wait, and a relayed message costs no allocation.
+// passed on. Its buffer comes from a pool when bytes arrive and goes back
+// as soon as they have all been passed on, so a stream holds memory only
+// while bytes wait, and a relayed message costs no allocation: a small
+// buffer first (a unary call's message), one of the stream's window (the
+// most the peer may send before it is acknowledged) once more waits.
 type queue struct {
 	buf  []byte
 	off  int
-	pool *sync.Pool // of *[]byte with the window's capacity
+	pool *bufPools
 }
 
-// newBufPool returns a pool of buffers of size bytes.
-func newBufPool(size int) *sync.Pool {
-	return &sync.Pool{New: func() any {
-		b := make([]byte, 0, size)
+// smallBuf is the size of a queue's first buffer.
+const smallBuf = 4 << 10
+
+// bufPools are the two sizes of a queue's buffers.
+type bufPools struct {
+	small, large sync.Pool // of *[]byte
+}
+
+// newBufPool returns pools of smallBuf and of size bytes.
+func newBufPool(size int) *bufPools {
+	p := &bufPools{}
+	p.small.New = func() any {
+		b := make([]byte, 0, smallBuf)
 		return &b
-	}}
+	}
+	p.large.New = func() any {
+		b := make([]byte, 0, max(size, smallBuf))
+		return &b
+	}
+	return p
+}
+
+func (p *bufPools) put(b []byte) {
+	b = b[:0]
+	if cap(b) <= smallBuf {
+		p.small.Put(&b)
+		return
+	}
+	p.large.Put(&b)
 }
 
 func (q *queue) len() int { return len(q.buf) - q.off }
@@ -282,7 +306,19 @@ func (q *queue) push(data []byte) {
 		return
 	}
 	if q.buf == nil {
-		q.buf = (*q.pool.Get().(*[]byte))[:0]
+		if len(data) <= smallBuf {
+			q.buf = (*q.pool.small.Get().(*[]byte))[:0]
+		} else {
+			q.buf = (*q.pool.large.Get().(*[]byte))[:0]
+		}
+	}
+	if len(q.buf)-q.off+len(data) > cap(q.buf) {
+		// Move to a buffer of the window (never outgrown: the peer may
+		// not send more than the window before it is acknowledged).
+		b := (*q.pool.large.Get().(*[]byte))[:0]
+		b = append(b, q.buf[q.off:]...)
+		q.pool.put(q.buf)
+		q.buf, q.off = b, 0
 	} else if q.off > 0 && len(q.buf)+len(data) > cap(q.buf) {
 		n := copy(q.buf, q.buf[q.off:])
 		q.buf, q.off = q.buf[:n], 0
@@ -306,8 +342,7 @@ func (q *queue) pop(p []byte) int {
 // release returns the buffer to the pool, dropping what it holds.
 func (q *queue) release() {
 	if q.buf != nil {
-		b := q.buf[:0]
-		q.pool.Put(&b)
+		q.pool.put(q.buf)
 	}
 	q.buf, q.off = nil, 0
 }

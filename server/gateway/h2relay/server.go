@@ -79,7 +79,7 @@ type Server struct {
 	creds        credentials.TransportCredentials
 	maxMsg       int
 	workers      int
-	bufs         *sync.Pool   // streams' request queues
+	bufs         *bufPools    // streams' request queues
 	work         chan *Stream // to idle workers; nil without workers
 	stopWorkers  sync.Once
 

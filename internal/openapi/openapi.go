@@ -307,10 +307,18 @@ func (b *builder) operation(md protoreflect.MethodDescriptor, rule *annotations.
 		p.Description = fieldComment(v.leaf)
 		op.AddParameter(p)
 	}
-	switch body := rule.GetBody(); body {
-	case "":
+	body := rule.GetBody()
+	switch {
+	case md.IsStreamingClient():
+		// The request body is a stream of whole request messages
+		// (newline-delimited JSON), whatever the rule's body says; the
+		// query string plays no part (grpc-gateway's shape).
+		rb := openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(b.messageRef(in))
+		rb.Description = "A stream of " + string(in.FullName()) + " messages, as newline-delimited JSON (streaming inputs)."
+		op.RequestBody = &openapi3.RequestBodyRef{Value: rb}
+	case body == "":
 		b.queryParams(op, in, "", "", pathFields, nil, 0)
-	case "*":
+	case body == "*":
 		var s *openapi3.SchemaRef
 		if len(pathFields) == 0 {
 			s = b.messageRef(in)

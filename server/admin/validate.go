@@ -26,6 +26,7 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/cors"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/headermap"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
@@ -150,6 +151,7 @@ func validateAPI(v *violations, field string, a *adminv1.Api) {
 		validateIntegration(v, field+".default_integration", a.GetDefaultIntegration())
 	}
 	validateGatewayResponses(v, field+".gateway_responses", a.GetGatewayResponses())
+	validateHeaderMapping(v, field+".header_mapping", a.GetHeaderMapping())
 	validateServiceConfig(v, field, a)
 	expr := a.GetRouteSelectionExpression()
 	if g := a.GetDefaultIntegration().GetGrpc(); g != nil && g.GetMethod() == "" && a.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET {
@@ -1029,6 +1031,29 @@ func validateWebSocketSettings(v *violations, field string, w *adminv1.WebSocket
 	for i, p := range w.GetAllowedOrigins() {
 		if err := origin.Check(p); err != nil {
 			v.add(field+".allowed_origins["+strconv.Itoa(i)+"]", "%v (got %s)", err, quoteShort(p))
+		}
+	}
+}
+
+// validateHeaderMapping checks an API's header mapping with the rules the
+// transcoder compiles it with (internal/headermap).
+func validateHeaderMapping(v *violations, field string, m *adminv1.HeaderMapping) {
+	patterns := m.GetRequestHeadersToMetadata()
+	if n := len(patterns); n > headermap.MaxPatterns {
+		v.add(field+".request_headers_to_metadata", "must have at most %d patterns (got %d)", headermap.MaxPatterns, n)
+		return
+	}
+	seen := map[string]bool{}
+	for i, p := range patterns {
+		f := field + ".request_headers_to_metadata[" + strconv.Itoa(i) + "]"
+		if err := headermap.ValidatePattern(p); err != nil {
+			v.add(f, "%s", err.Error())
+			continue
+		}
+		if k := strings.ToLower(p); seen[k] {
+			v.add(f, "pattern %s is listed twice", quoteShort(p))
+		} else {
+			seen[k] = true
 		}
 	}
 }

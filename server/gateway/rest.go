@@ -99,11 +99,12 @@ type restKey struct {
 	files       *protoregistry.Files
 	withHeaders bool
 	responses   string // the API's gateway responses (deterministic wire form), which the transcoder writes
+	headers     string // the API's header mapping (deterministic wire form), which the transcoder applies
 }
 
 // restKeyOf returns the key of a stage's restRuntime.
 func restKeyOf(s *routing.Stage) restKey {
-	return restKey{files: s.Files, withHeaders: len(s.Authorizers) > 0 || namesHeaderCacheKeys(s), responses: gatewayResponsesKey(s)}
+	return restKey{files: s.Files, withHeaders: len(s.Authorizers) > 0 || namesHeaderCacheKeys(s), responses: gatewayResponsesKey(s), headers: headerMappingKey(s)}
 }
 
 // stageRuntime returns the runtime of a compiled stage: prev itself when it
@@ -122,7 +123,7 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests *rest
 		rest = rests.get(key, s.Name)
 		if rest == nil {
 			var err error
-			if rest, err = g.newRESTRuntime(s, key.withHeaders, s.Snapshot.GetApi().GetGatewayResponses()); err != nil {
+			if rest, err = g.newRESTRuntime(s, key.withHeaders, s.Snapshot.GetApi()); err != nil {
 				return nil, err
 			}
 			rests.m[key] = rest
@@ -141,13 +142,19 @@ func (g *Gateway) stageRuntime(s *routing.Stage, prev *stageRuntime, rests *rest
 	return rt, nil
 }
 
-// newRESTRuntime builds the transcoder of a stage's descriptors.
-func (g *Gateway) newRESTRuntime(s *routing.Stage, withHeaders bool, responses map[string]*adminv1.GatewayResponse) (*restRuntime, error) {
+// newRESTRuntime builds the transcoder of a stage's descriptors, with what
+// its API configures of REST calls (gateway responses, header mapping).
+func (g *Gateway) newRESTRuntime(s *routing.Stage, withHeaders bool, api *adminv1.Api) (*restRuntime, error) {
+	hm := api.GetHeaderMapping()
 	tc, err := transcode.New(s.Files, s.Services, g.transcoded,
 		transcode.WithMaxBodyBytes(g.maxBodyBytes),
 		transcode.WithRequestMetadata(g.requestMetadata(withHeaders)),
 		transcode.WithLogger(g.logger),
-		transcode.WithGatewayResponses(responses),
+		transcode.WithGatewayResponses(api.GetGatewayResponses()),
+		transcode.WithHeaderMapping(transcode.HeaderMapping{
+			RequestHeaders:            hm.GetRequestHeadersToMetadata(),
+			ResponseMetadataAsHeaders: hm.GetResponseMetadataAsHeaders(),
+		}),
 	)
 	if err != nil {
 		return nil, err
@@ -187,6 +194,18 @@ func gatewayResponsesKey(s *routing.Stage) string {
 		return ""
 	}
 	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(&adminv1.Api{GatewayResponses: r})
+	return string(b)
+}
+
+// headerMappingKey is the API's header mapping in a deterministic wire
+// form: REST runtimes are shared only by stages whose APIs map headers
+// alike.
+func headerMappingKey(s *routing.Stage) string {
+	hm := s.Snapshot.GetApi().GetHeaderMapping()
+	if hm == nil {
+		return ""
+	}
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(hm)
 	return string(b)
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -371,6 +372,71 @@ func diffCases() []diffCase {
 			},
 		},
 
+		// Client streaming: a body of JSON messages, one response.
+		post("upload newline-delimited", "/v1/upload", "{\"chunk\":\"AAEC\"}\n{\"chunk\":\"AQ==\"}\n", 200),
+		post("upload concatenated", "/v1/upload", `{"chunk":"AAEC"}{"chunk":"AQ=="} {}`, 200),
+		post("upload spread over lines", "/v1/upload", "{\n\"chunk\":\r\n\"AAEC\"\n}\n\n", 200),
+		{name: "upload empty body", req: request{method: http.MethodPost, path: "/v1/upload"}, status: 200},
+		post("upload white space", "/v1/upload", " \n\t\n", 200),
+		post("upload ignores the query", "/v1/upload?chunk=AAEC", `{"chunk":"AQ=="}`, 200),
+		post("upload malformed second message", "/v1/upload", "{\"chunk\":\"AAEC\"}\n{\"chunk\" 1}", 400),
+		post("upload truncated", "/v1/upload", `{"chunk":"AAEC"`, 400),
+		post("upload unknown field", "/v1/upload", `{"chunk":"AAEC","nope":1}`, 400),
+		post("upload wrong type", "/v1/upload", `{"chunk":1}`, 400),
+		post("upload trailing garbage", "/v1/upload", `{"chunk":"AAEC"} x`, 400),
+		post("upload stray bracket", "/v1/upload", `{"chunk":"AAEC"} ]`, 400),
+		post("upload null", "/v1/upload", `null`, 400),
+		post("upload array", "/v1/upload", `[{"chunk":"AAEC"}]`, 400),
+		post("upload each message under the limit", "/v1/upload", strings.Repeat(`{"chunk":"`+strings.Repeat("A", 40000)+`"}`+"\n", 3), 200),
+		{
+			name: "upload message over the limit", req: request{method: http.MethodPost, path: "/v1/upload", body: `{"chunk":"` + strings.Repeat("A", differentialBodyLimit) + `"}`},
+			differs: &difference{
+				why:  "each message of a request stream is limited as a unary body is (413 RESOURCE_EXHAUSTED); grpc-gateway has no limit",
+				ours: 413, theirs: 200,
+				check: func(t *testing.T, r response) { wantCode(t, r, 8) },
+			},
+		},
+		{
+			name: "upload text/plain", req: request{method: http.MethodPost, path: "/v1/upload", body: `{}`, header: map[string]string{"Content-Type": "text/plain"}},
+			differs: &difference{why: "a body that is not JSON by its Content-Type is answered with 415; grpc-gateway decodes it as JSON anyway", ours: 415, theirs: 200},
+		},
+		{name: "upload application/x-ndjson", req: request{method: http.MethodPost, path: "/v1/upload", body: `{}`, header: map[string]string{"Content-Type": "application/x-ndjson"}}, status: 200},
+		{name: "upload with trailers", req: request{method: http.MethodPost, path: "/v1/upload", body: `{}`, header: map[string]string{"TE": "trailers"}}, status: 200},
+
+		// Bidirectional streaming: newline-delimited JSON both ways.
+		post("chat newline-delimited", "/v1/chat", "{\"text\":\"a\"}\n{\"text\":\"b\"}\n{}\n", 200),
+		post("chat concatenated", "/v1/chat", `{"text":"a"}{"text":"b"}`, 200),
+		{name: "chat empty body", req: request{method: http.MethodPost, path: "/v1/chat"}, status: 200},
+		{
+			name: "chat malformed first message", req: request{method: http.MethodPost, path: "/v1/chat", body: `{"text":1}`},
+			differs: &difference{
+				why: "a request message that cannot be decoded ends the call with INVALID_ARGUMENT (400 before any response); " +
+					"grpc-gateway only stops sending and answers 200 with what the backend sent",
+				ours: 400, theirs: 200,
+				check: func(t *testing.T, r response) { wantStreamError(t, r, 0, 3) },
+			},
+		},
+		{
+			name: "chat message over the limit", req: request{method: http.MethodPost, path: "/v1/chat", body: `{"text":"` + strings.Repeat("a", differentialBodyLimit) + `"}`},
+			differs: &difference{
+				why:  "each message of a request stream is limited (413 RESOURCE_EXHAUSTED before any response); grpc-gateway has no limit",
+				ours: 413, theirs: 200,
+				check: func(t *testing.T, r response) { wantStreamError(t, r, 0, 8) },
+			},
+		},
+		{
+			name: "chat as application/x-ndjson", req: request{method: http.MethodPost, path: "/v1/chat", body: `{"text":"a"}`, header: map[string]string{"Accept": "application/x-ndjson"}},
+			differs: &difference{
+				why:  "Accept: application/x-ndjson gets that Content-Type; grpc-gateway always says application/json",
+				ours: 200, theirs: 200,
+				check: func(t *testing.T, r response) {
+					if ct := r.header.Get("Content-Type"); ct != "application/x-ndjson" {
+						t.Errorf("Content-Type = %q, want application/x-ndjson", ct)
+					}
+				},
+			},
+		},
+
 		// Errors, their details and the code → HTTP status mapping.
 		post("fail OK", "/v1/fail", `{}`, 200),
 		post("fail with details", "/v1/fail", `{"code":"NOT_FOUND","message":"nope","withDetails":true}`, 404),
@@ -413,21 +479,7 @@ func diffCases() []diffCase {
 				ours: 200, theirs: 404,
 			},
 		},
-		diffCase{
-			name: "client-streaming method", req: request{method: http.MethodPost, path: "/tollgate.testing.v1.TranscodingTestService/Upload", body: `{}`},
-			differs: &difference{
-				why:  "a client-streaming method's default path is answered with 501; the generator binds nothing there",
-				ours: 501, theirs: 404,
-				check: func(t *testing.T, r response) { wantCode(t, r, 12) },
-			},
-		},
-		diffCase{
-			name: "bidirectional method", req: request{method: http.MethodPost, path: "/v1/chat", body: `{"text":"hi"}`},
-			differs: &difference{
-				why:  "client-streaming and bidirectional methods are not served (501) even with a rule; grpc-gateway streams newline-delimited JSON both ways",
-				ours: 501, theirs: 200,
-			},
-		},
+		diffCase{name: "gRPC path of a client-streaming method with a rule", req: request{method: http.MethodPost, path: "/tollgate.testing.v1.TranscodingTestService/Upload", body: `{}`}, status: 404},
 	)
 	return cases
 }
@@ -465,12 +517,32 @@ func jsonValues(b []byte) ([]any, error) {
 	}
 }
 
+// wantStreamError checks that a newline-delimited JSON response ends with
+// an {"error": ...} line of code code after results results.
+func wantStreamError(t *testing.T, r response, results, code int) {
+	t.Helper()
+	lines, err := jsonValues(r.body)
+	if err != nil || len(lines) != results+1 {
+		t.Fatalf("body %q: %d lines (%v), want %d", r.body, len(lines), err, results+1)
+	}
+	last, _ := lines[results].(map[string]any)
+	st, _ := last["error"].(map[string]any)
+	if st == nil || st["code"] != json.Number(strconv.Itoa(code)) {
+		t.Errorf("last line %v, want an error of code %d", lines[results], code)
+	}
+}
+
 // comparedHeaders returns the response headers that matter to a client of
 // the transcoding: Content-Type, WWW-Authenticate and the forwarded
-// metadata, and the trailers.
+// metadata, and the trailers. Grpc-Metadata-Content-Type, gRPC's
+// "application/grpc" that grpc-gateway forwards, is a deliberate
+// difference: the Transcoder does not send it.
 func comparedHeaders(r response) map[string][]string {
 	out := map[string][]string{}
 	for k, vs := range r.header {
+		if k == "Grpc-Metadata-Content-Type" {
+			continue
+		}
 		if k == "Content-Type" || k == "Www-Authenticate" || strings.HasPrefix(k, "Grpc-Metadata-") || strings.HasPrefix(k, "Grpc-Trailer-") {
 			out[k] = slices.Sorted(slices.Values(vs))
 		}

@@ -22,9 +22,12 @@
 // ("{name=shelves/*/books/*}") and "**"; body "*" and body fields;
 // response_body; additional_bindings. A method without a rule gets the
 // default binding POST /pkg.Service/Method with the whole request as its
-// JSON body. Client-streaming and bidirectional-streaming methods are not
-// served: their rules' paths and default path answer 501 Not Implemented
-// (code UNIMPLEMENTED), and [Transcoder.Bindings] does not list them.
+// JSON body. Client-streaming and bidirectional-streaming methods are
+// served as grpc-gateway serves them (see "Client and bidirectional
+// streaming"); a rule of theirs that grpc-gateway's generator refuses (a
+// path variable, or a body or response_body naming no field) answers 501
+// Not Implemented (code UNIMPLEMENTED) saying why, and is not listed by
+// [Transcoder.Bindings].
 //
 // Requests are built as grpc-gateway builds them, in its order: the body,
 // then the path variables (converted by the runtime's converters: enums by
@@ -58,6 +61,30 @@
 // "event: error\ndata: <google.rpc.Status JSON>\n\n" (HttpBody streams are
 // always written raw).
 //
+// # Client and bidirectional streaming
+//
+// The request body of a client-streaming or bidirectional method is a
+// stream of JSON request messages, read as grpc-gateway's generated
+// handlers read it (encoding/json's Decoder): one value after the other,
+// separated by optional white space, usually one per line
+// (newline-delimited JSON, application/x-ndjson or application/json). Each
+// message is decoded as a unary body is and sent as soon as it is read;
+// path variables, the query string and the rule's body field play no
+// part. Each message is limited by [WithMaxBodyBytes] (413 above it), not
+// the stream, and a stream holds at most the limit plus one read of the
+// body in memory. A client-streaming call answers with its one response as
+// a unary call does (trailers too). A bidirectional call streams its
+// responses as a server-streaming call does, while the body still arrives:
+// full duplex, on HTTP/1.1 as well as HTTP/2; an HTTP/1.1 response that
+// starts before the body was read to its end closes the connection, and
+// the handler stops reading the body before it returns. A message that
+// cannot be decoded ends the call (the backend sees it cancelled) with
+// INVALID_ARGUMENT: a 400 before the first response, an {"error": ...}
+// line after.
+//
+// Newline-delimited streams are application/json, grpc-gateway's type, or
+// application/x-ndjson for a client whose Accept header lists it.
+//
 // # Errors
 //
 // Errors are google.rpc.Status JSON bodies ({"code", "message",
@@ -86,7 +113,14 @@
 // asserts). Response headers come back
 // as Grpc-Metadata-<key> (except the gateway's own x-request-id, x-tollgate-cache and
 // x-tollgate-cache-control, under their own names), trailers as
-// Grpc-Trailer-<key> to clients that send "TE: trailers".
+// Grpc-Trailer-<key> to clients that send "TE: trailers". gRPC's own
+// content-type and the retry-after entry of the throttle and quota are
+// not forwarded (the gateway writes Retry-After itself).
+//
+// [WithHeaderMapping] changes both directions per API: request headers
+// matching its patterns are forwarded under their own name, and response
+// metadata can come back under its own name (internal/headermap says
+// which names are never mapped).
 //
 // # Deliberate differences from grpc-gateway's generated handlers
 //
@@ -110,8 +144,17 @@
 //     (grpc-gateway: 501, with the same status JSON, code UNIMPLEMENTED).
 //   - Methods without a rule get the default binding; grpc-gateway's
 //     generator, as configured here (generate_unbound_methods=false), binds
-//     nothing. Client-streaming and bidirectional methods answer 501 where
-//     grpc-gateway serves them as newline-delimited JSON both ways.
+//     nothing.
+//   - A request message of a bidirectional call that cannot be decoded
+//     ends the call with INVALID_ARGUMENT; grpc-gateway only stops sending
+//     (and answers 200 with what the backend sent). Each message of a
+//     request stream is limited (413); grpc-gateway has no limit.
+//   - Bidirectional calls are full duplex on HTTP/1.1: grpc-gateway's
+//     handler lets net/http discard (or wait for) the unread request body
+//     when the first response goes out, losing the messages after it.
+//   - gRPC's content-type is not forwarded as Grpc-Metadata-Content-Type
+//     (grpc-gateway forwards "application/grpc").
+//   - application/x-ndjson streams on request.
 //   - Server-Sent Events on request (grpc-gateway only streams
 //     newline-delimited JSON).
 //   - Binary ("-bin") response metadata is not forwarded: grpc-gateway

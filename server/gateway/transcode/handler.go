@@ -28,6 +28,10 @@ import (
 // dynamic messages.
 func (t *Transcoder) handler(c *boundMethod) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		if req.Body != nil && req.Body != http.NoBody {
+			// The whole body is one message: it is limited as one.
+			req.Body = http.MaxBytesReader(w, req.Body, t.maxBody)
+		}
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		_, outbound := runtime.MarshalerForRequest(t.mux, req)
@@ -50,11 +54,7 @@ func (t *Transcoder) handler(c *boundMethod) runtime.HandlerFunc {
 				}
 				return t.wrapResponse(c, m), nil
 			}
-			if !c.httpBody && wantsEventStream(req) {
-				t.forwardEventStream(annotated, outbound, w, recv)
-				return
-			}
-			runtime.ForwardResponseStream(annotated, t.mux, outbound, w, req, recv, t.mux.GetForwardResponseOptions()...)
+			t.forwardStream(annotated, outbound, w, req, c, recv)
 			return
 		}
 		resp, md, err := t.callUnary(annotated, c, req, pathParams)
@@ -65,6 +65,23 @@ func (t *Transcoder) handler(c *boundMethod) runtime.HandlerFunc {
 		}
 		runtime.ForwardResponseMessage(annotated, t.mux, outbound, w, req, t.wrapResponse(c, resp), t.mux.GetForwardResponseOptions()...)
 	}
+}
+
+// forwardStream writes the response messages recv returns as the client
+// asked: Server-Sent Events if its Accept header lists text/event-stream,
+// newline-delimited JSON otherwise (runtime.ForwardResponseStream), with
+// the Content-Type application/x-ndjson if the Accept header lists it and
+// grpc-gateway's application/json if not. HttpBody streams are written
+// raw either way.
+func (t *Transcoder) forwardStream(ctx context.Context, outbound runtime.Marshaler, w http.ResponseWriter, req *http.Request, c *boundMethod, recv func() (proto.Message, error)) {
+	if !c.httpBody && accepts(req, eventStreamType) {
+		t.forwardEventStream(ctx, outbound, w, recv)
+		return
+	}
+	if !c.httpBody && accepts(req, ndjsonType) {
+		outbound = ndjsonMarshaler{Marshaler: outbound}
+	}
+	runtime.ForwardResponseStream(ctx, t.mux, outbound, w, req, recv, t.mux.GetForwardResponseOptions()...)
 }
 
 // newResponse returns an empty response message for c.
@@ -159,7 +176,7 @@ func (t *Transcoder) buildRequest(c *boundMethod, req *http.Request, pathParams 
 
 // decodeBody fills msg, or its body field, from the request body.
 func (t *Transcoder) decodeBody(c *boundMethod, msg protoreflect.Message, req *http.Request) error {
-	if err := checkContentType(req.Header.Values("Content-Type")); err != nil {
+	if err := checkContentType(req.Header.Values("Content-Type"), false); err != nil {
 		return err
 	}
 	if req.ContentLength > t.maxBody {
@@ -348,19 +365,24 @@ func tooLarge(limit int64) error {
 
 // checkContentType accepts a request body without a Content-Type, or with
 // application/json or any */*+json type (parameters such as charset
-// ignored), and answers any other with 415 Unsupported Media Type.
-func checkContentType(values []string) error {
+// ignored), and, for a stream of messages, application/x-ndjson; it
+// answers any other with 415 Unsupported Media Type.
+func checkContentType(values []string, stream bool) error {
 	for _, v := range values {
 		if strings.TrimSpace(v) == "" {
 			continue
 		}
 		mt, _, err := mime.ParseMediaType(v)
-		if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json") || (stream && mt == ndjsonType)) {
 			continue
+		}
+		want := "JSON (application/json)"
+		if stream {
+			want = "JSON messages (application/json or application/x-ndjson)"
 		}
 		return &runtime.HTTPStatusError{
 			HTTPStatus: http.StatusUnsupportedMediaType,
-			Err:        status.Errorf(codes.InvalidArgument, "unsupported Content-Type %q: the request body must be JSON (application/json)", v),
+			Err:        status.Errorf(codes.InvalidArgument, "unsupported Content-Type %q: the request body must be %s", v, want),
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/headermap"
 )
 
 // forwardedHeaders are the request headers forwarded to gRPC metadata under
@@ -61,30 +62,63 @@ var plainResponseHeaders = map[string]bool{
 	"x-tollgate-cache-control": true,
 }
 
-// outgoingHeaderMatcher maps response header metadata to HTTP headers as
-// grpc-gateway does ("Grpc-Metadata-" + key), except that binary ("-bin")
-// metadata is dropped: its raw bytes are not a valid HTTP header value, and
-// grpc-gateway's copy of them breaks the response. The gateway's own
-// plainResponseHeaders keep their name.
-func outgoingHeaderMatcher(key string) (string, bool) {
-	k := strings.ToLower(key)
-	if strings.HasSuffix(k, "-bin") {
-		return "", false
+// incomingHeaderMatcher returns the request header matcher of a
+// Transcoder: the API's header mapping patterns forward matching headers
+// under their own lowercased name; every other header is decided by
+// IncomingHeaderMatcher.
+func incomingHeaderMatcher(p *headermap.Patterns) runtime.HeaderMatcherFunc {
+	if p == nil {
+		return IncomingHeaderMatcher
 	}
-	if plainResponseHeaders[k] {
-		return k, true
+	return func(key string) (string, bool) {
+		if k, ok := p.Match(key); ok {
+			return k, true
+		}
+		return IncomingHeaderMatcher(key)
 	}
-	return runtime.MetadataHeaderPrefix + key, true
 }
 
-// outgoingTrailerMatcher maps response trailer metadata to HTTP trailers
-// ("Grpc-Trailer-" + key, sent only to clients that accept trailers), except
-// binary ("-bin") metadata, such as grpc-status-details-bin, whose raw bytes
-// grpc-gateway would write into the trailer (the details are in the body's
-// google.rpc.Status anyway).
-func outgoingTrailerMatcher(key string) (string, bool) {
-	if strings.HasSuffix(strings.ToLower(key), "-bin") {
-		return "", false
+// outgoingHeaderMatcher returns the response header matcher of a
+// Transcoder. It maps response header metadata to HTTP headers as
+// grpc-gateway does ("Grpc-Metadata-" + key), except that:
+//   - binary ("-bin") metadata is dropped: its raw bytes are not a valid
+//     HTTP header value, and grpc-gateway's copy of them breaks the
+//     response;
+//   - gRPC's content-type (application/grpc) and the retry-after entry the
+//     throttle and quota set are dropped: they would reach clients as
+//     Grpc-Metadata-Content-Type and Grpc-Metadata-Retry-After, and the
+//     gateway writes the real Retry-After header itself;
+//   - the gateway's own plainResponseHeaders keep their name;
+//   - with plain set (the API's response_metadata_as_headers), every key
+//     headermap.ResponseHeaderAllowed admits keeps its name too.
+func outgoingHeaderMatcher(plain bool) runtime.HeaderMatcherFunc {
+	return func(key string) (string, bool) {
+		k := strings.ToLower(key)
+		if strings.HasSuffix(k, "-bin") || headermap.IsResponseReserved(k) {
+			return "", false
+		}
+		if plainResponseHeaders[k] || (plain && headermap.ResponseHeaderAllowed(k)) {
+			return k, true
+		}
+		return runtime.MetadataHeaderPrefix + key, true
 	}
-	return runtime.MetadataTrailerPrefix + key, true
+}
+
+// outgoingTrailerMatcher returns the response trailer matcher of a
+// Transcoder: trailer metadata becomes HTTP trailers ("Grpc-Trailer-" +
+// key, or the key itself with plain as for headers), sent only to clients
+// that accept trailers, except binary ("-bin") metadata, such as
+// grpc-status-details-bin, whose raw bytes grpc-gateway would write into
+// the trailer (the details are in the body's google.rpc.Status anyway).
+func outgoingTrailerMatcher(plain bool) runtime.HeaderMatcherFunc {
+	return func(key string) (string, bool) {
+		k := strings.ToLower(key)
+		if strings.HasSuffix(k, "-bin") {
+			return "", false
+		}
+		if plain && headermap.ResponseHeaderAllowed(k) {
+			return k, true
+		}
+		return runtime.MetadataTrailerPrefix + key, true
+	}
 }

@@ -119,7 +119,12 @@ func serveGRPC(t testing.TB, register func(*grpc.Server), opts ...grpc.ServerOpt
 // test and returns its URL.
 func serveHTTP(t testing.TB, h http.Handler) string {
 	t.Helper()
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	// HTTP/1.1 and HTTP/2 without TLS (h2c), as the data port serves.
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

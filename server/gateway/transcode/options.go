@@ -24,6 +24,32 @@ type options struct {
 	perRequest   func(*http.Request) metadata.MD
 	logger       *slog.Logger
 	responses    gatewayerr.Responses
+	headers      HeaderMapping
+}
+
+// HeaderMapping is an API's mapping of HTTP headers to gRPC metadata and
+// back, beyond the defaults (see the package documentation).
+type HeaderMapping struct {
+	// RequestHeaders are patterns of request headers forwarded to the call's
+	// metadata under their own lowercased name: a header name ("x-user-id",
+	// any case) or a prefix ending in "*" ("x-custom-*"). Headers the
+	// gateway or gRPC reserve never match (internal/headermap). Nil
+	// forwards only the default headers.
+	RequestHeaders []string
+	// ResponseMetadataAsHeaders writes response header metadata as HTTP
+	// headers of the same name (and trailer metadata as trailers of the
+	// same name) instead of Grpc-Metadata-<key> (Grpc-Trailer-<key>), for
+	// every key internal/headermap admits; the others keep the prefix.
+	ResponseMetadataAsHeaders bool
+}
+
+// WithHeaderMapping maps headers as m says. New rejects an invalid
+// pattern. The default maps headers as grpc-gateway does (see the package
+// documentation).
+func WithHeaderMapping(m HeaderMapping) Option {
+	return func(o *options) {
+		o.headers = HeaderMapping{RequestHeaders: append([]string(nil), m.RequestHeaders...), ResponseMetadataAsHeaders: m.ResponseMetadataAsHeaders}
+	}
 }
 
 func defaultOptions() options {

@@ -15,16 +15,21 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// eventStreamType is the media type of Server-Sent Events.
-const eventStreamType = "text/event-stream"
+// The media types of streamed responses.
+const (
+	// eventStreamType is the media type of Server-Sent Events.
+	eventStreamType = "text/event-stream"
+	// ndjsonType is the media type of newline-delimited JSON.
+	ndjsonType = "application/x-ndjson"
+)
 
-// wantsEventStream reports whether the request's Accept header lists
-// text/event-stream (with a non-zero q, if any).
-func wantsEventStream(r *http.Request) bool {
+// accepts reports whether the request's Accept header lists the media type
+// mediaType (with a non-zero q, if any).
+func accepts(r *http.Request, mediaType string) bool {
 	for _, header := range r.Header.Values("Accept") {
 		for part := range strings.SplitSeq(header, ",") {
 			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil || mt != eventStreamType {
+			if err != nil || mt != mediaType {
 				continue
 			}
 			if q, err := strconv.ParseFloat(params["q"], 64); err == nil && q <= 0 {
@@ -35,6 +40,17 @@ func wantsEventStream(r *http.Request) bool {
 	}
 	return false
 }
+
+// ndjsonMarshaler is the outbound marshaler of a newline-delimited JSON
+// stream the client asked for as application/x-ndjson: the stream's
+// Content-Type (runtime.StreamContentType) says so, while an error
+// answered before the first message keeps application/json.
+type ndjsonMarshaler struct {
+	runtime.Marshaler
+}
+
+// StreamContentType returns application/x-ndjson.
+func (ndjsonMarshaler) StreamContentType(any) string { return ndjsonType }
 
 // forwardEventStream writes a server stream as Server-Sent Events: each
 // message as "data: <json>\n\n" (the message itself, or its response_body
@@ -47,7 +63,7 @@ func (t *Transcoder) forwardEventStream(ctx context.Context, marshaler runtime.M
 	rc := http.NewResponseController(w)
 	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
 		for k, vs := range md.HeaderMD {
-			if h, ok := outgoingHeaderMatcher(k); ok {
+			if h, ok := t.outgoingHeader(k); ok {
 				for _, v := range vs {
 					w.Header().Add(h, v)
 				}

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/tollgate-gw/tollgate/internal/headermap"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 )
 
@@ -50,9 +52,13 @@ type Binding struct {
 	// ResponseBody is the rule's response_body: "" (the whole response) or
 	// the response field that is the HTTP response body.
 	ResponseBody string
-	// ServerStreaming reports whether the method is server-streaming: the
-	// response is then a stream of messages (see the package documentation).
+	// ServerStreaming reports whether the method is server-streaming (or
+	// bidirectional): the response is then a stream of messages (see the
+	// package documentation).
 	ServerStreaming bool
+	// ClientStreaming reports whether the method is client-streaming (or
+	// bidirectional): the request body is then a stream of JSON messages.
+	ClientStreaming bool
 	// Default reports whether the binding is the default one of a method
 	// without a google.api.http rule: POST /pkg.Service/Method, body "*".
 	Default bool
@@ -80,6 +86,8 @@ type Transcoder struct {
 
 	marshaler   *runtime.HTTPBodyMarshaler
 	unmarshaler protojson.UnmarshalOptions
+	// outgoingHeader maps response header metadata to HTTP headers.
+	outgoingHeader runtime.HeaderMatcherFunc
 }
 
 var _ http.Handler = (*Transcoder)(nil)
@@ -88,12 +96,12 @@ var _ http.Handler = (*Transcoder)(nil)
 // of every type they use) are in files, into a Transcoder that calls them
 // on conn.
 //
-// Every unary and server-streaming method gets the bindings of its
-// google.api.http rule (the rule, then its additional_bindings), or, without
-// a rule, the default binding POST /pkg.Service/Method with the whole
-// request as the JSON body. Client-streaming and bidirectional methods get
-// no binding: a request for one of their rules' paths, or their default
-// path, is answered with 501 Not Implemented.
+// Every method gets the bindings of its google.api.http rule (the rule,
+// then its additional_bindings), or, without a rule, the default binding
+// POST /pkg.Service/Method with the whole request as the JSON body.
+// Client-streaming and bidirectional methods take a stream of JSON
+// messages as their body; a rule of theirs that grpc-gateway's generator
+// refuses for them is answered with 501 Not Implemented.
 //
 // New returns an error, naming the method and binding, for a rule that
 // grpc-gateway's generator would reject (a path variable or body naming no
@@ -115,6 +123,11 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 		return nil, fmt.Errorf("transcode: the body limit must be positive, got %d", o.maxBodyBytes)
 	}
 
+	requestHeaders, err := headermap.Compile(o.headers.RequestHeaders)
+	if err != nil {
+		return nil, fmt.Errorf("transcode: header mapping: %w", err)
+	}
+
 	types := resolver{api: dynamicpb.NewTypes(files)}
 	unmarshal := protojson.UnmarshalOptions{DiscardUnknown: false, Resolver: types, RecursionLimit: jsonRecursionLimit}
 	t := &Transcoder{
@@ -126,13 +139,14 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true, Resolver: types},
 			UnmarshalOptions: unmarshal,
 		}},
-		unmarshaler: unmarshal,
+		unmarshaler:    unmarshal,
+		outgoingHeader: outgoingHeaderMatcher(o.headers.ResponseMetadataAsHeaders),
 	}
 	muxOpts := []runtime.ServeMuxOption{
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, t.marshaler),
-		runtime.WithIncomingHeaderMatcher(IncomingHeaderMatcher),
-		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
-		runtime.WithOutgoingTrailerMatcher(outgoingTrailerMatcher),
+		runtime.WithIncomingHeaderMatcher(incomingHeaderMatcher(requestHeaders)),
+		runtime.WithOutgoingHeaderMatcher(t.outgoingHeader),
+		runtime.WithOutgoingTrailerMatcher(outgoingTrailerMatcher(o.headers.ResponseMetadataAsHeaders)),
 		runtime.WithRoutingErrorHandler(t.routingErrorHandler),
 		runtime.WithErrorHandler(t.errorHandler(o.responses)),
 	}
@@ -190,28 +204,7 @@ func (t *Transcoder) addMethod(md protoreflect.MethodDescriptor, seen map[string
 		return nil
 	}
 	if md.IsStreamingClient() {
-		kind := "client-streaming"
-		if md.IsStreamingServer() {
-			kind = "bidirectional-streaming"
-		}
-		t.logger.Debug("transcode: method has no REST binding", "method", procedure(md), "reason", kind)
-		unsupported := status.Errorf(codes.Unimplemented, "%s is a %s method, which cannot be called with REST/JSON; call it with gRPC", procedure(md), kind)
-		for _, rule := range rules {
-			verb, path := rulePattern(rule)
-			if path == "" || verb == "" {
-				continue
-			}
-			if err := claim(verb, path); err != nil {
-				return err
-			}
-			if err := t.mux.HandlePath(verb, path, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-				_, outbound := runtime.MarshalerForRequest(t.mux, r)
-				runtime.HTTPError(r.Context(), t.mux, outbound, w, r, unsupported)
-			}); err != nil {
-				return fmt.Errorf("%s: binding %s %s: %w", md.FullName(), verb, path, err)
-			}
-		}
-		return nil
+		return t.addStreamingClientMethod(md, rules, isDefault, claim)
 	}
 	for _, rule := range rules {
 		c, err := compileBinding(md, rule, isDefault)
@@ -236,6 +229,51 @@ func (t *Transcoder) addMethod(md protoreflect.MethodDescriptor, seen map[string
 	return nil
 }
 
+// addStreamingClientMethod registers the bindings of a client-streaming or
+// bidirectional method. A rule that grpc-gateway's generator would refuse
+// for such a method (a path variable, a body or response_body naming no
+// field) is not served, but its path is still claimed and answered with
+// 501 Not Implemented saying why: a deployment that was served before
+// client streams were keeps being served.
+func (t *Transcoder) addStreamingClientMethod(md protoreflect.MethodDescriptor, rules []*annotations.HttpRule, isDefault bool, claim func(verb, path string) error) error {
+	for _, rule := range rules {
+		verb, path := rulePattern(rule)
+		if path == "" || verb == "" {
+			continue
+		}
+		if err := claim(verb, path); err != nil {
+			return err
+		}
+		c, err := compileBinding(md, rule, isDefault)
+		if err == nil && len(c.params) > 0 {
+			err = fmt.Errorf("%s: binding %s %s: a client-streaming method cannot take path variables", md.FullName(), verb, path)
+		}
+		var handler runtime.HandlerFunc
+		if err == nil {
+			handler = t.streamingHandler(c)
+		} else {
+			t.logger.Debug("transcode: binding not served", "method", procedure(md), "error", err)
+			unsupported := status.Errorf(codes.Unimplemented, "%s cannot be called with REST/JSON at %s %s: %v; call it with gRPC", procedure(md), verb, path, err)
+			handler = func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+				_, outbound := runtime.MarshalerForRequest(t.mux, r)
+				runtime.HTTPError(r.Context(), t.mux, outbound, w, r, unsupported)
+			}
+		}
+		if err := t.mux.HandlePath(verb, path, handler); err != nil {
+			return fmt.Errorf("%s: binding %s %s: %w", md.FullName(), verb, path, err)
+		}
+		if err != nil {
+			continue
+		}
+		c.ClientStreaming = true
+		t.bindings = append(t.bindings, c)
+		if tpl, err := pathtemplate.Parse(c.Path); err == nil {
+			t.templates = append(t.templates, boundTemplate{tpl: tpl, method: c.HTTPMethod})
+		}
+	}
+	return nil
+}
+
 // ServeHTTP serves a REST call. r.URL.Path is the path relative to the
 // stage (the caller strips "/{stage}"); it is matched against the bindings
 // as grpc-gateway's runtime.ServeMux matches it (its default
@@ -243,18 +281,9 @@ func (t *Transcoder) addMethod(md protoreflect.MethodDescriptor, seen map[string
 // unknown path is answered with 404, a known path with another HTTP method
 // with 405, both with a google.rpc.Status JSON body.
 func (t *Transcoder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r2 := *r
-		r2.Body = http.MaxBytesReader(w, r.Body, t.maxBody)
-		r = &r2
-	}
 	t.mux.ServeHTTP(w, r)
 }
 
-// Bindings returns every binding the Transcoder serves, in the order of the
-// services and methods given to New, each method's rule before its
-// additional bindings. Client-streaming and bidirectional methods have
-// none. The caller may change the returned slice.
 // boundTemplate is a binding's parsed path and HTTP method.
 type boundTemplate struct {
 	tpl    *pathtemplate.Template
@@ -273,6 +302,9 @@ func (t *Transcoder) allowed(path string) []string {
 	return out
 }
 
+// Bindings returns every binding the Transcoder serves, in the order of the
+// services and methods given to New, each method's rule before its
+// additional bindings. The caller may change the returned slice.
 func (t *Transcoder) Bindings() []Binding {
 	out := make([]Binding, len(t.bindings))
 	for i, c := range t.bindings {

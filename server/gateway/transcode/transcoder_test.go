@@ -111,6 +111,8 @@ func TestBindings(t *testing.T) {
 		{Procedure: "/tollgate.example.v1.BookstoreService/WatchBooks", HTTPMethod: "GET", Path: "/v1/{parent=shelves/*}/books:watch", ServerStreaming: true},
 		{Procedure: "/tollgate.example.v1.EchoService/Echo", HTTPMethod: "POST", Path: "/v1/echo", Body: "*"},
 		{Procedure: "/tollgate.example.v1.EchoService/EchoServerStream", HTTPMethod: "POST", Path: "/v1/echo:stream", Body: "*", ServerStreaming: true},
+		{Procedure: "/tollgate.example.v1.EchoService/EchoClientStream", HTTPMethod: "POST", Path: "/tollgate.example.v1.EchoService/EchoClientStream", Body: "*", ClientStreaming: true, Default: true},
+		{Procedure: "/tollgate.example.v1.EchoService/EchoBidiStream", HTTPMethod: "POST", Path: "/tollgate.example.v1.EchoService/EchoBidiStream", Body: "*", ServerStreaming: true, ClientStreaming: true, Default: true},
 	}
 	got := g.tc.Bindings()
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(transcode.Binding{}, "Method")); diff != "" {
@@ -133,14 +135,17 @@ func TestTestServiceBindings(t *testing.T) {
 		case b.Default:
 			unbound = &b
 		case strings.HasSuffix(b.Procedure, "/Upload"), strings.HasSuffix(b.Procedure, "/Chat"):
-			t.Errorf("streaming-client method bound: %+v", b)
+			if !b.ClientStreaming {
+				t.Errorf("client-streaming method bound as another kind: %+v", b)
+			}
 		}
 	}
 	// 6 Query + 2 GetResource + 1 CreateResource + 2 UpdateResource + 1 each for
 	// Delete, Archive, Lock + 2 GetFile + 10 GetResourceView + 2 StreamEvents +
-	// 2 Fail + 1 Download + 1 DownloadChunks + 6 CustomGrammar + 1 Unbound.
-	if n != 39 {
-		t.Errorf("%d bindings, want 39", n)
+	// 2 Fail + 1 Download + 1 DownloadChunks + 6 CustomGrammar + 1 Unbound +
+	// 1 Upload + 1 Chat.
+	if n != 41 {
+		t.Errorf("%d bindings, want 41", n)
 	}
 	want := transcode.Binding{Procedure: "/tollgate.testing.v1.TranscodingTestService/Unbound", HTTPMethod: "POST",
 		Path: "/tollgate.testing.v1.TranscodingTestService/Unbound", Body: "*", Default: true}
@@ -203,7 +208,8 @@ func TestEcho(t *testing.T) {
 	if diff := cmp.Diff(map[string]any{"message": "hi", "payload": "AAEC", "index": 0.0}, decodeJSON(t, r.body)); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)
 	}
-	if got := r.header.Get("Grpc-Metadata-Content-Type"); got != "application/grpc" {
+	// gRPC's own content-type does not leak (grpc-gateway forwards it).
+	if got := r.header.Values("Grpc-Metadata-Content-Type"); got != nil {
 		t.Errorf("Grpc-Metadata-Content-Type = %q", got)
 	}
 	if len(r.trailer) != 0 {
@@ -363,8 +369,7 @@ func TestRouting(t *testing.T) {
 		{"root", request{path: "/"}, 404, 5},
 		{"wrong method", request{method: "PUT", path: "/v1/shelves"}, 405, 12},
 		{"wrong method on a variable path", request{method: "PATCH", path: "/v1/shelves/fiction/books/b1"}, 405, 12},
-		{"client-streaming default path", request{method: "POST", path: "/tollgate.example.v1.EchoService/EchoClientStream", body: "{}"}, 501, 12},
-		{"bidirectional default path", request{method: "POST", path: "/tollgate.example.v1.EchoService/EchoBidiStream"}, 501, 12},
+		{"client-streaming default path with another method", request{method: "GET", path: "/tollgate.example.v1.EchoService/EchoClientStream"}, 405, 12},
 		{"gRPC path of a bound method", request{method: "POST", path: "/tollgate.example.v1.EchoService/Echo", body: "{}"}, 404, 5},
 	}
 	for _, tt := range tests {
@@ -648,5 +653,53 @@ func TestNewValidatesOptions(t *testing.T) {
 	}
 	if _, err := transcode.New(files, nil, conn, transcode.WithLogger(nil)); err != nil {
 		t.Errorf("New with no services: %v", err)
+	}
+}
+
+// TestHeaderMapping: an API's request header patterns forward matching
+// headers under their own name, never the gateway's or gRPC's own; its
+// response_metadata_as_headers writes response metadata unprefixed.
+func TestHeaderMapping(t *testing.T) {
+	g := startExample(t, transcode.WithHeaderMapping(transcode.HeaderMapping{
+		RequestHeaders:            []string{"x-*", "Cookie"},
+		ResponseMetadataAsHeaders: true,
+	}))
+	r := g.do(t, request{method: "POST", path: "/v1/echo", body: `{}`, header: map[string]string{
+		"X-Custom": "c", "Cookie": "k=v", "X-Tollgate-Stage": "forged", "X-Forwarded-For": "10.0.0.1",
+		"Grpc-Timeout": "5S", "X-Echo-Color": "blue", "TE": "trailers",
+	}})
+	if r.status != 200 {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	md := <-g.metadata
+	for k, want := range map[string][]string{
+		"x-custom":         {"c"},
+		"cookie":           {"k=v"},
+		"x-echo-color":     {"blue"},
+		"x-tollgate-stage": nil,
+		"x-forwarded-for":  {"10.0.0.1, 127.0.0.1"}, // grpc-gateway's own, once
+		"grpc-timeout":     nil,
+	} {
+		if diff := cmp.Diff(want, md.Get(k)); diff != "" {
+			t.Errorf("metadata %s (-want +got):\n%s", k, diff)
+		}
+	}
+	if got := r.header.Get("X-Echo-Color"); got != "blue" {
+		t.Errorf("X-Echo-Color = %q; headers %v", got, r.header)
+	}
+	if got := r.trailer.Get("X-Echo-Trailer"); got != "done" {
+		t.Errorf("trailer X-Echo-Trailer = %q; trailers %v", got, r.trailer)
+	}
+	for k := range r.header {
+		if strings.HasPrefix(k, "Grpc-Metadata-") {
+			t.Errorf("prefixed header %s", k)
+		}
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+
+	if _, err := transcode.New(protoregistry.GlobalFiles, nil, fakeConn{}, transcode.WithHeaderMapping(transcode.HeaderMapping{RequestHeaders: []string{"grpc-*"}})); err == nil {
+		t.Error("New accepted a pattern naming grpc-*")
 	}
 }

@@ -180,7 +180,7 @@ func (x CustomAuthorizer_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CustomAuthorizer_Type.Descriptor instead.
 func (CustomAuthorizer_Type) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9, 0}
 }
 
 // What happens when a caller sends Cache-Control: max-age=0 without permission.
@@ -237,7 +237,7 @@ func (x CacheSettings_UnauthorizedCacheControl) Number() protoreflect.EnumNumber
 
 // Deprecated: Use CacheSettings_UnauthorizedCacheControl.Descriptor instead.
 func (CacheSettings_UnauthorizedCacheControl) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14, 0}
 }
 
 // How client certificates are asked for.
@@ -292,7 +292,7 @@ func (x MutualTlsAuthentication_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutualTlsAuthentication_Mode.Descriptor instead.
 func (MutualTlsAuthentication_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{18, 0}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{19, 0}
 }
 
 // Api is a published API: its schema, routes and authorizers. Changes to an
@@ -365,6 +365,11 @@ type Api struct {
 	// ErrorInfo reason in their protocol's error details. Takes effect with
 	// the next deployment.
 	GatewayResponses map[string]*GatewayResponse `protobuf:"bytes,46,rep,name=gateway_responses,json=gatewayResponses,proto3" json:"gateway_responses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// How the HTTP headers of REST calls map to the gRPC metadata the
+	// backend receives, and its response metadata back to HTTP headers.
+	// Unset keeps the defaults (grpc-gateway's). Takes effect with the next
+	// deployment.
+	HeaderMapping *HeaderMapping `protobuf:"bytes,48,opt,name=header_mapping,json=headerMapping,proto3" json:"header_mapping,omitempty"`
 	// HTTP rules for the API's methods from a google.api.Service YAML, as
 	// grpc-gateway's grpc_api_configuration and Cloud Endpoints (ESP) read
 	// it: `type: google.api.Service`, `config_version: 3` and `http.rules`,
@@ -552,6 +557,13 @@ func (x *Api) GetGatewayResponses() map[string]*GatewayResponse {
 	return nil
 }
 
+func (x *Api) GetHeaderMapping() *HeaderMapping {
+	if x != nil {
+		return x.HeaderMapping
+	}
+	return nil
+}
+
 func (x *Api) GetServiceConfigYaml() string {
 	if x != nil {
 		return x.ServiceConfigYaml
@@ -579,6 +591,77 @@ func (*Api_FileDescriptorSet) isApi_DescriptorSource() {}
 
 func (*Api_Reflection) isApi_DescriptorSource() {}
 
+// HeaderMapping maps HTTP headers of REST calls to gRPC metadata and back.
+type HeaderMapping struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Request headers forwarded to the backend as metadata under their own
+	// (lowercase) name, on top of the default ones (Authorization,
+	// X-Api-Key, X-Request-Id, the W3C trace headers, and the IANA permanent
+	// headers as "grpcgateway-<name>"): header names such as "x-user-id"
+	// (any case), or prefixes ending in "*" such as "x-custom-*". Letters,
+	// digits, '-', '_' and '.' only; at most 50 patterns of 128 bytes. A
+	// bare "*", and names the gateway or gRPC reserve (content-type,
+	// user-agent, te, host, hop-by-hop headers, x-forwarded-*, forwarded,
+	// grpc-*, x-tollgate-*), are refused; a prefix such as "x-*" never
+	// forwards those either.
+	RequestHeadersToMetadata []string `protobuf:"bytes,1,rep,name=request_headers_to_metadata,json=requestHeadersToMetadata,proto3" json:"request_headers_to_metadata,omitempty"`
+	// Write the backend's response header metadata as HTTP headers of the
+	// same name (and trailer metadata as trailers of the same name, to
+	// clients that send "TE: trailers") instead of Grpc-Metadata-<key>
+	// (Grpc-Trailer-<key>). Keys that would corrupt the HTTP response or
+	// that the gateway writes itself (content-type, content-length,
+	// transfer-encoding, connection and other hop-by-hop headers, date,
+	// server, retry-after, access-control-*, grpc-*, x-tollgate-*) keep the
+	// prefix; binary (-bin) metadata is never forwarded. Default false.
+	ResponseMetadataAsHeaders bool `protobuf:"varint,2,opt,name=response_metadata_as_headers,json=responseMetadataAsHeaders,proto3" json:"response_metadata_as_headers,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *HeaderMapping) Reset() {
+	*x = HeaderMapping{}
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeaderMapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeaderMapping) ProtoMessage() {}
+
+func (x *HeaderMapping) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeaderMapping.ProtoReflect.Descriptor instead.
+func (*HeaderMapping) Descriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HeaderMapping) GetRequestHeadersToMetadata() []string {
+	if x != nil {
+		return x.RequestHeadersToMetadata
+	}
+	return nil
+}
+
+func (x *HeaderMapping) GetResponseMetadataAsHeaders() bool {
+	if x != nil {
+		return x.ResponseMetadataAsHeaders
+	}
+	return false
+}
+
 // GatewayResponse replaces the gateway's answer to one type of refusal.
 type GatewayResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -600,7 +683,7 @@ type GatewayResponse struct {
 
 func (x *GatewayResponse) Reset() {
 	*x = GatewayResponse{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +695,7 @@ func (x *GatewayResponse) String() string {
 func (*GatewayResponse) ProtoMessage() {}
 
 func (x *GatewayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[1]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +708,7 @@ func (x *GatewayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GatewayResponse.ProtoReflect.Descriptor instead.
 func (*GatewayResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{1}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GatewayResponse) GetStatusCode() int32 {
@@ -672,7 +755,7 @@ type ReflectionSource struct {
 
 func (x *ReflectionSource) Reset() {
 	*x = ReflectionSource{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +767,7 @@ func (x *ReflectionSource) String() string {
 func (*ReflectionSource) ProtoMessage() {}
 
 func (x *ReflectionSource) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[2]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -697,7 +780,7 @@ func (x *ReflectionSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReflectionSource.ProtoReflect.Descriptor instead.
 func (*ReflectionSource) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{2}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReflectionSource) GetTarget() string {
@@ -812,7 +895,7 @@ type Route struct {
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +907,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[3]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +920,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Route) GetName() string {
@@ -1077,7 +1160,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1172,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[4]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1185,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RetryPolicy) GetAttempts() uint32 {
@@ -1167,7 +1250,7 @@ type HttpMatch struct {
 
 func (x *HttpMatch) Reset() {
 	*x = HttpMatch{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1262,7 @@ func (x *HttpMatch) String() string {
 func (*HttpMatch) ProtoMessage() {}
 
 func (x *HttpMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[5]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1275,7 @@ func (x *HttpMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HttpMatch.ProtoReflect.Descriptor instead.
 func (*HttpMatch) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HttpMatch) GetMethod() string {
@@ -1237,7 +1320,7 @@ type Authorizer struct {
 
 func (x *Authorizer) Reset() {
 	*x = Authorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1332,7 @@ func (x *Authorizer) String() string {
 func (*Authorizer) ProtoMessage() {}
 
 func (x *Authorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[6]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1345,7 @@ func (x *Authorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Authorizer.ProtoReflect.Descriptor instead.
 func (*Authorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Authorizer) GetName() string {
@@ -1375,7 +1458,7 @@ type JwtAuthorizer struct {
 
 func (x *JwtAuthorizer) Reset() {
 	*x = JwtAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1470,7 @@ func (x *JwtAuthorizer) String() string {
 func (*JwtAuthorizer) ProtoMessage() {}
 
 func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[7]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1483,7 @@ func (x *JwtAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JwtAuthorizer.ProtoReflect.Descriptor instead.
 func (*JwtAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *JwtAuthorizer) GetIssuer() string {
@@ -1504,7 +1587,7 @@ type CustomAuthorizer struct {
 
 func (x *CustomAuthorizer) Reset() {
 	*x = CustomAuthorizer{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1599,7 @@ func (x *CustomAuthorizer) String() string {
 func (*CustomAuthorizer) ProtoMessage() {}
 
 func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[8]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1612,7 @@ func (x *CustomAuthorizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomAuthorizer.ProtoReflect.Descriptor instead.
 func (*CustomAuthorizer) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CustomAuthorizer) GetType() CustomAuthorizer_Type {
@@ -1629,7 +1712,7 @@ type Deployment struct {
 
 func (x *Deployment) Reset() {
 	*x = Deployment{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1724,7 @@ func (x *Deployment) String() string {
 func (*Deployment) ProtoMessage() {}
 
 func (x *Deployment) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[9]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1737,7 @@ func (x *Deployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
 func (*Deployment) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Deployment) GetName() string {
@@ -1707,7 +1790,7 @@ type ApiSnapshot struct {
 
 func (x *ApiSnapshot) Reset() {
 	*x = ApiSnapshot{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1802,7 @@ func (x *ApiSnapshot) String() string {
 func (*ApiSnapshot) ProtoMessage() {}
 
 func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[10]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +1815,7 @@ func (x *ApiSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiSnapshot.ProtoReflect.Descriptor instead.
 func (*ApiSnapshot) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ApiSnapshot) GetApi() *Api {
@@ -1816,7 +1899,7 @@ type Stage struct {
 
 func (x *Stage) Reset() {
 	*x = Stage{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +1911,7 @@ func (x *Stage) String() string {
 func (*Stage) ProtoMessage() {}
 
 func (x *Stage) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[11]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +1924,7 @@ func (x *Stage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stage.ProtoReflect.Descriptor instead.
 func (*Stage) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Stage) GetName() string {
@@ -1995,7 +2078,7 @@ type RouteSettings struct {
 
 func (x *RouteSettings) Reset() {
 	*x = RouteSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2090,7 @@ func (x *RouteSettings) String() string {
 func (*RouteSettings) ProtoMessage() {}
 
 func (x *RouteSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[12]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2103,7 @@ func (x *RouteSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSettings.ProtoReflect.Descriptor instead.
 func (*RouteSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RouteSettings) GetThrottle() *ThrottleSettings {
@@ -2079,7 +2162,7 @@ type CacheSettings struct {
 
 func (x *CacheSettings) Reset() {
 	*x = CacheSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2174,7 @@ func (x *CacheSettings) String() string {
 func (*CacheSettings) ProtoMessage() {}
 
 func (x *CacheSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[13]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2187,7 @@ func (x *CacheSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheSettings.ProtoReflect.Descriptor instead.
 func (*CacheSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CacheSettings) GetEnabled() bool {
@@ -2164,7 +2247,7 @@ type CanarySettings struct {
 
 func (x *CanarySettings) Reset() {
 	*x = CanarySettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2259,7 @@ func (x *CanarySettings) String() string {
 func (*CanarySettings) ProtoMessage() {}
 
 func (x *CanarySettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[14]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2272,7 @@ func (x *CanarySettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanarySettings.ProtoReflect.Descriptor instead.
 func (*CanarySettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CanarySettings) GetDeployment() string {
@@ -2227,7 +2310,7 @@ type AccessLogSettings struct {
 
 func (x *AccessLogSettings) Reset() {
 	*x = AccessLogSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2239,7 +2322,7 @@ func (x *AccessLogSettings) String() string {
 func (*AccessLogSettings) ProtoMessage() {}
 
 func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[15]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2252,7 +2335,7 @@ func (x *AccessLogSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogSettings.ProtoReflect.Descriptor instead.
 func (*AccessLogSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AccessLogSettings) GetEnabled() bool {
@@ -2280,7 +2363,7 @@ type TracingSettings struct {
 
 func (x *TracingSettings) Reset() {
 	*x = TracingSettings{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2292,7 +2375,7 @@ func (x *TracingSettings) String() string {
 func (*TracingSettings) ProtoMessage() {}
 
 func (x *TracingSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[16]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2305,7 +2388,7 @@ func (x *TracingSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TracingSettings.ProtoReflect.Descriptor instead.
 func (*TracingSettings) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TracingSettings) GetEnabled() bool {
@@ -2361,7 +2444,7 @@ type DomainMapping struct {
 
 func (x *DomainMapping) Reset() {
 	*x = DomainMapping{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2373,7 +2456,7 @@ func (x *DomainMapping) String() string {
 func (*DomainMapping) ProtoMessage() {}
 
 func (x *DomainMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[17]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,7 +2469,7 @@ func (x *DomainMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainMapping.ProtoReflect.Descriptor instead.
 func (*DomainMapping) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{17}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DomainMapping) GetName() string {
@@ -2499,7 +2582,7 @@ type MutualTlsAuthentication struct {
 
 func (x *MutualTlsAuthentication) Reset() {
 	*x = MutualTlsAuthentication{}
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[18]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2511,7 +2594,7 @@ func (x *MutualTlsAuthentication) String() string {
 func (*MutualTlsAuthentication) ProtoMessage() {}
 
 func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_admin_v1_api_proto_msgTypes[18]
+	mi := &file_tollgate_admin_v1_api_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +2607,7 @@ func (x *MutualTlsAuthentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutualTlsAuthentication.ProtoReflect.Descriptor instead.
 func (*MutualTlsAuthentication) Descriptor() ([]byte, []int) {
-	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{18}
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MutualTlsAuthentication) GetTruststorePem() string {
@@ -2545,8 +2628,7 @@ var File_tollgate_admin_v1_api_proto protoreflect.FileDescriptor
 
 const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xf2\n" +
-	"\n" +
+	"\x1btollgate/admin/v1/api.proto\x12\x11tollgate.admin.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etollgate/admin/v1/common.proto\x1a!tollgate/admin/v1/websocket.proto\"\xbb\v\n" +
 	"\x03Api\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12!\n" +
@@ -2570,7 +2652,8 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x04cors\x18# \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x121\n" +
 	"\x14deployment_retention\x18/ \x01(\x05R\x13deploymentRetention\x12+\n" +
 	"\x11validate_requests\x18- \x01(\bR\x10validateRequests\x12Y\n" +
-	"\x11gateway_responses\x18. \x03(\v2,.tollgate.admin.v1.Api.GatewayResponsesEntryR\x10gatewayResponses\x12.\n" +
+	"\x11gateway_responses\x18. \x03(\v2,.tollgate.admin.v1.Api.GatewayResponsesEntryR\x10gatewayResponses\x12G\n" +
+	"\x0eheader_mapping\x180 \x01(\v2 .tollgate.admin.v1.HeaderMappingR\rheaderMapping\x12.\n" +
 	"\x13service_config_yaml\x182 \x01(\tR\x11serviceConfigYaml\x1ag\n" +
 	"\x15GatewayResponsesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x128\n" +
@@ -2585,7 +2668,10 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\x19API_KEY_SOURCE_AUTHORIZER\x10\x02:,\xeaA)\n" +
 	"\x10tollgate.dev/Api\x12\n" +
 	"apis/{api}*\x04apis2\x03apiB\x13\n" +
-	"\x11descriptor_source\"\xa2\x02\n" +
+	"\x11descriptor_source\"\x8f\x01\n" +
+	"\rHeaderMapping\x12=\n" +
+	"\x1brequest_headers_to_metadata\x18\x01 \x03(\tR\x18requestHeadersToMetadata\x12?\n" +
+	"\x1cresponse_metadata_as_headers\x18\x02 \x01(\bR\x19responseMetadataAsHeaders\"\xa2\x02\n" +
 	"\x0fGatewayResponse\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x12b\n" +
@@ -2805,7 +2891,7 @@ func file_tollgate_admin_v1_api_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(Api_Protocol)(0),                           // 0: tollgate.admin.v1.Api.Protocol
 	(Api_ApiKeySource)(0),                       // 1: tollgate.admin.v1.Api.ApiKeySource
@@ -2813,104 +2899,106 @@ var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(CacheSettings_UnauthorizedCacheControl)(0), // 3: tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
 	(MutualTlsAuthentication_Mode)(0),           // 4: tollgate.admin.v1.MutualTlsAuthentication.Mode
 	(*Api)(nil),                                 // 5: tollgate.admin.v1.Api
-	(*GatewayResponse)(nil),                     // 6: tollgate.admin.v1.GatewayResponse
-	(*ReflectionSource)(nil),                    // 7: tollgate.admin.v1.ReflectionSource
-	(*Route)(nil),                               // 8: tollgate.admin.v1.Route
-	(*RetryPolicy)(nil),                         // 9: tollgate.admin.v1.RetryPolicy
-	(*HttpMatch)(nil),                           // 10: tollgate.admin.v1.HttpMatch
-	(*Authorizer)(nil),                          // 11: tollgate.admin.v1.Authorizer
-	(*JwtAuthorizer)(nil),                       // 12: tollgate.admin.v1.JwtAuthorizer
-	(*CustomAuthorizer)(nil),                    // 13: tollgate.admin.v1.CustomAuthorizer
-	(*Deployment)(nil),                          // 14: tollgate.admin.v1.Deployment
-	(*ApiSnapshot)(nil),                         // 15: tollgate.admin.v1.ApiSnapshot
-	(*Stage)(nil),                               // 16: tollgate.admin.v1.Stage
-	(*RouteSettings)(nil),                       // 17: tollgate.admin.v1.RouteSettings
-	(*CacheSettings)(nil),                       // 18: tollgate.admin.v1.CacheSettings
-	(*CanarySettings)(nil),                      // 19: tollgate.admin.v1.CanarySettings
-	(*AccessLogSettings)(nil),                   // 20: tollgate.admin.v1.AccessLogSettings
-	(*TracingSettings)(nil),                     // 21: tollgate.admin.v1.TracingSettings
-	(*DomainMapping)(nil),                       // 22: tollgate.admin.v1.DomainMapping
-	(*MutualTlsAuthentication)(nil),             // 23: tollgate.admin.v1.MutualTlsAuthentication
-	nil,                                         // 24: tollgate.admin.v1.Api.GatewayResponsesEntry
-	nil,                                         // 25: tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
-	nil,                                         // 26: tollgate.admin.v1.Stage.VariablesEntry
-	nil,                                         // 27: tollgate.admin.v1.Stage.RouteSettingsEntry
-	nil,                                         // 28: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	(*Integration)(nil),                         // 29: tollgate.admin.v1.Integration
-	(*timestamppb.Timestamp)(nil),               // 30: google.protobuf.Timestamp
-	(*IpPolicy)(nil),                            // 31: tollgate.admin.v1.IpPolicy
-	(*CorsConfiguration)(nil),                   // 32: tollgate.admin.v1.CorsConfiguration
-	(*durationpb.Duration)(nil),                 // 33: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 34: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 35: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 36: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 37: tollgate.admin.v1.ThrottleSettings
-	(*WebSocketSettings)(nil),                   // 38: tollgate.admin.v1.WebSocketSettings
+	(*HeaderMapping)(nil),                       // 6: tollgate.admin.v1.HeaderMapping
+	(*GatewayResponse)(nil),                     // 7: tollgate.admin.v1.GatewayResponse
+	(*ReflectionSource)(nil),                    // 8: tollgate.admin.v1.ReflectionSource
+	(*Route)(nil),                               // 9: tollgate.admin.v1.Route
+	(*RetryPolicy)(nil),                         // 10: tollgate.admin.v1.RetryPolicy
+	(*HttpMatch)(nil),                           // 11: tollgate.admin.v1.HttpMatch
+	(*Authorizer)(nil),                          // 12: tollgate.admin.v1.Authorizer
+	(*JwtAuthorizer)(nil),                       // 13: tollgate.admin.v1.JwtAuthorizer
+	(*CustomAuthorizer)(nil),                    // 14: tollgate.admin.v1.CustomAuthorizer
+	(*Deployment)(nil),                          // 15: tollgate.admin.v1.Deployment
+	(*ApiSnapshot)(nil),                         // 16: tollgate.admin.v1.ApiSnapshot
+	(*Stage)(nil),                               // 17: tollgate.admin.v1.Stage
+	(*RouteSettings)(nil),                       // 18: tollgate.admin.v1.RouteSettings
+	(*CacheSettings)(nil),                       // 19: tollgate.admin.v1.CacheSettings
+	(*CanarySettings)(nil),                      // 20: tollgate.admin.v1.CanarySettings
+	(*AccessLogSettings)(nil),                   // 21: tollgate.admin.v1.AccessLogSettings
+	(*TracingSettings)(nil),                     // 22: tollgate.admin.v1.TracingSettings
+	(*DomainMapping)(nil),                       // 23: tollgate.admin.v1.DomainMapping
+	(*MutualTlsAuthentication)(nil),             // 24: tollgate.admin.v1.MutualTlsAuthentication
+	nil,                                         // 25: tollgate.admin.v1.Api.GatewayResponsesEntry
+	nil,                                         // 26: tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	nil,                                         // 27: tollgate.admin.v1.Stage.VariablesEntry
+	nil,                                         // 28: tollgate.admin.v1.Stage.RouteSettingsEntry
+	nil,                                         // 29: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	(*Integration)(nil),                         // 30: tollgate.admin.v1.Integration
+	(*timestamppb.Timestamp)(nil),               // 31: google.protobuf.Timestamp
+	(*IpPolicy)(nil),                            // 32: tollgate.admin.v1.IpPolicy
+	(*CorsConfiguration)(nil),                   // 33: tollgate.admin.v1.CorsConfiguration
+	(*durationpb.Duration)(nil),                 // 34: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 35: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 36: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 37: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 38: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 39: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
-	7,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
-	29, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
+	8,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
+	30, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
-	30, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
-	30, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
-	31, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	32, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	24, // 8: tollgate.admin.v1.Api.gateway_responses:type_name -> tollgate.admin.v1.Api.GatewayResponsesEntry
-	25, // 9: tollgate.admin.v1.GatewayResponse.response_headers:type_name -> tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
-	10, // 10: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	29, // 11: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	33, // 12: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	34, // 13: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	30, // 14: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	30, // 15: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	31, // 16: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	33, // 17: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
-	33, // 18: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
-	9,  // 19: tollgate.admin.v1.Route.retry_policy:type_name -> tollgate.admin.v1.RetryPolicy
-	33, // 20: tollgate.admin.v1.RetryPolicy.base_backoff:type_name -> google.protobuf.Duration
-	33, // 21: tollgate.admin.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	12, // 22: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	13, // 23: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	30, // 24: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	30, // 25: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	33, // 26: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
-	2,  // 27: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	35, // 28: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	36, // 29: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	33, // 30: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	15, // 31: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	30, // 32: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 33: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	8,  // 34: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	11, // 35: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	26, // 36: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	37, // 37: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	27, // 38: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	18, // 39: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	19, // 40: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	20, // 41: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	21, // 42: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	30, // 43: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	30, // 44: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	38, // 45: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	31, // 46: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	32, // 47: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	37, // 48: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	31, // 49: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	3,  // 50: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	28, // 51: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	30, // 52: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	30, // 53: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	23, // 54: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
-	4,  // 55: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
-	6,  // 56: tollgate.admin.v1.Api.GatewayResponsesEntry.value:type_name -> tollgate.admin.v1.GatewayResponse
-	17, // 57: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	58, // [58:58] is the sub-list for method output_type
-	58, // [58:58] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	31, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
+	31, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
+	32, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	33, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	25, // 8: tollgate.admin.v1.Api.gateway_responses:type_name -> tollgate.admin.v1.Api.GatewayResponsesEntry
+	6,  // 9: tollgate.admin.v1.Api.header_mapping:type_name -> tollgate.admin.v1.HeaderMapping
+	26, // 10: tollgate.admin.v1.GatewayResponse.response_headers:type_name -> tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	11, // 11: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
+	30, // 12: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	34, // 13: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	35, // 14: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	31, // 15: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	31, // 16: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	32, // 17: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	34, // 18: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
+	34, // 19: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
+	10, // 20: tollgate.admin.v1.Route.retry_policy:type_name -> tollgate.admin.v1.RetryPolicy
+	34, // 21: tollgate.admin.v1.RetryPolicy.base_backoff:type_name -> google.protobuf.Duration
+	34, // 22: tollgate.admin.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	13, // 23: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	14, // 24: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	31, // 25: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	31, // 26: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	34, // 27: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	2,  // 28: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
+	36, // 29: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	37, // 30: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	34, // 31: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	16, // 32: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	31, // 33: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 34: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	9,  // 35: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	12, // 36: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	27, // 37: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	38, // 38: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	28, // 39: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	19, // 40: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	20, // 41: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	21, // 42: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	22, // 43: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	31, // 44: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	31, // 45: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	39, // 46: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	32, // 47: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	33, // 48: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	38, // 49: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	32, // 50: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	3,  // 51: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	29, // 52: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	31, // 53: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	31, // 54: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	24, // 55: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
+	4,  // 56: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
+	7,  // 57: tollgate.admin.v1.Api.GatewayResponsesEntry.value:type_name -> tollgate.admin.v1.GatewayResponse
+	18, // 58: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	59, // [59:59] is the sub-list for method output_type
+	59, // [59:59] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -2924,32 +3012,32 @@ func file_tollgate_admin_v1_api_proto_init() {
 		(*Api_FileDescriptorSet)(nil),
 		(*Api_Reflection)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[3].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[4].OneofWrappers = []any{
 		(*Route_GrpcMethod)(nil),
 		(*Route_Http)(nil),
 		(*Route_WebsocketRouteKey)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[6].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[7].OneofWrappers = []any{
 		(*Authorizer_Jwt)(nil),
 		(*Authorizer_Custom)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[7].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[8].OneofWrappers = []any{
 		(*JwtAuthorizer_JwksUri)(nil),
 		(*JwtAuthorizer_InlineJwks)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[8].OneofWrappers = []any{
+	file_tollgate_admin_v1_api_proto_msgTypes[9].OneofWrappers = []any{
 		(*CustomAuthorizer_Grpc)(nil),
 		(*CustomAuthorizer_Http)(nil),
 	}
-	file_tollgate_admin_v1_api_proto_msgTypes[12].OneofWrappers = []any{}
 	file_tollgate_admin_v1_api_proto_msgTypes[13].OneofWrappers = []any{}
+	file_tollgate_admin_v1_api_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_api_proto_rawDesc), len(file_tollgate_admin_v1_api_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

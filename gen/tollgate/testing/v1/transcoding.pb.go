@@ -2318,7 +2318,7 @@ const file_tollgate_testing_v1_transcoding_proto_rawDesc = "" +
 	"\tCOLOR_RED\x10\x01\x12\x0f\n" +
 	"\vCOLOR_GREEN\x10\x02\x12\x0e\n" +
 	"\n" +
-	"COLOR_BLUE\x10\x032\xbd\x19\n" +
+	"COLOR_BLUE\x10\x032\xd4\x19\n" +
 	"\x16TranscodingTestService\x12\xbd\x02\n" +
 	"\x05Query\x12!.tollgate.testing.v1.QueryRequest\x1a!.tollgate.testing.v1.EchoResponse\"\xed\x01\x82\xd3\xe4\x93\x02\xe6\x01Z\x15:\x01*\"\x10/v1/query:searchZ5\x123/v1/query/nested/{nested.name}/{nested.child.level}Z4\x122/v1/query/typed/{int64_value}/{color}/{bool_value}Z!\x12\x1f/v1/query/list/{texts}/{colors}Z2\x120/v1/query/time/{time}/{duration}/{int64_wrapper}\x12\t/v1/query\x12\xb8\x01\n" +
 	"\vGetResource\x12'.tollgate.testing.v1.GetResourceRequest\x1a!.tollgate.testing.v1.EchoResponse\"]\x82\xd3\xe4\x93\x02TZ/\x12-/v1/{name=projects/*/locations/*/resources/*}\x12!/v1/{name=projects/*/resources/*}\x90\x02\x01\x12\x94\x01\n" +
@@ -2336,8 +2336,9 @@ const file_tollgate_testing_v1_transcoding_proto_rawDesc = "" +
 	"\bDownload\x12$.tollgate.testing.v1.DownloadRequest\x1a\x14.google.api.HttpBody\"2\x82\xd3\xe4\x93\x02,\x12*/v1/{name=projects/*/resources/*}:download\x12\x86\x01\n" +
 	"\x0eDownloadChunks\x12*.tollgate.testing.v1.DownloadChunksRequest\x1a\x14.google.api.HttpBody\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{name=projects/*/resources/*}:chunks0\x01\x12\xcd\x02\n" +
 	"\rCustomGrammar\x12).tollgate.testing.v1.CustomGrammarRequest\x1a!.tollgate.testing.v1.EchoResponse\"\xed\x01\x82\xd3\xe4\x93\x02\xe6\x01:\x01*Z2:\x01*\"-/v1/example/a_bit_of_everything/{uuid}:customZ\x18\x12\x16/v1/grammar/a:b/{name}Z#\x12!/v1/grammar/x=y/z*/{name}:get:allZ!\x12\x1f/v1/grammar/tail/{path=**}/metaZ\x15\x12\x13/v1/grammar/lit:a:b\"4/v1/example/a_bit_of_everything/{uuid}:custom:custom\x12Q\n" +
-	"\aUnbound\x12#.tollgate.testing.v1.UnboundRequest\x1a!.tollgate.testing.v1.EchoResponse\x12Q\n" +
-	"\x06Upload\x12\".tollgate.testing.v1.UploadRequest\x1a!.tollgate.testing.v1.EchoResponse(\x01\x12d\n" +
+	"\aUnbound\x12#.tollgate.testing.v1.UnboundRequest\x1a!.tollgate.testing.v1.EchoResponse\x12h\n" +
+	"\x06Upload\x12\".tollgate.testing.v1.UploadRequest\x1a!.tollgate.testing.v1.EchoResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
+	"/v1/upload(\x01\x12d\n" +
 	"\x04Chat\x12 .tollgate.testing.v1.ChatRequest\x1a!.tollgate.testing.v1.ChatResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/chat(\x010\x01B\xdc\x01\n" +
 	"\x17com.tollgate.testing.v1B\x10TranscodingProtoP\x01ZAgithub.com/tollgate-gw/tollgate/gen/tollgate/testing/v1;testingv1\xa2\x02\x03TTX\xaa\x02\x13Tollgate.Testing.V1\xca\x02\x13Tollgate\\Testing\\V1\xe2\x02\x1fTollgate\\Testing\\V1\\GPBMetadata\xea\x02\x15Tollgate::Testing::V1b\x06proto3"
 

@@ -48,8 +48,8 @@ const (
 // transcoder (server/gateway/transcode) supports: all HTTP verbs and custom
 // ones, custom ":verb" suffixes, nested path fields, "**" wildcards, body "*"
 // and body fields, response_body, additional_bindings, query parameters of
-// every kind, the well-known types, int64, Any, server streaming and
-// HttpBody. The differential test runs grpc-gateway's generated handlers and
+// every kind, the well-known types, int64, Any, server, client and
+// bidirectional streaming and HttpBody. The differential test runs grpc-gateway's generated handlers and
 // the dynamic transcoder side by side over it.
 //
 // The test backend answers most calls with an EchoResponse holding the
@@ -97,11 +97,10 @@ type TranscodingTestServiceClient interface {
 	// Unbound has no google.api.http rule: the transcoder serves it at
 	// POST /tollgate.testing.v1.TranscodingTestService/Unbound.
 	Unbound(ctx context.Context, in *UnboundRequest, opts ...grpc.CallOption) (*EchoResponse, error)
-	// Upload is client-streaming, which REST cannot call.
+	// Upload is client-streaming: its request body is a stream of JSON
+	// messages, its response one message.
 	Upload(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadRequest, EchoResponse], error)
-	// Chat is bidirectional-streaming, which the transcoder does not serve
-	// even though it has a rule (grpc-gateway serves it as newline-delimited
-	// JSON both ways).
+	// Chat is bidirectional-streaming: newline-delimited JSON both ways.
 	Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChatRequest, ChatResponse], error)
 }
 
@@ -315,8 +314,8 @@ type TranscodingTestService_ChatClient = grpc.BidiStreamingClient[ChatRequest, C
 // transcoder (server/gateway/transcode) supports: all HTTP verbs and custom
 // ones, custom ":verb" suffixes, nested path fields, "**" wildcards, body "*"
 // and body fields, response_body, additional_bindings, query parameters of
-// every kind, the well-known types, int64, Any, server streaming and
-// HttpBody. The differential test runs grpc-gateway's generated handlers and
+// every kind, the well-known types, int64, Any, server, client and
+// bidirectional streaming and HttpBody. The differential test runs grpc-gateway's generated handlers and
 // the dynamic transcoder side by side over it.
 //
 // The test backend answers most calls with an EchoResponse holding the
@@ -364,11 +363,10 @@ type TranscodingTestServiceServer interface {
 	// Unbound has no google.api.http rule: the transcoder serves it at
 	// POST /tollgate.testing.v1.TranscodingTestService/Unbound.
 	Unbound(context.Context, *UnboundRequest) (*EchoResponse, error)
-	// Upload is client-streaming, which REST cannot call.
+	// Upload is client-streaming: its request body is a stream of JSON
+	// messages, its response one message.
 	Upload(grpc.ClientStreamingServer[UploadRequest, EchoResponse]) error
-	// Chat is bidirectional-streaming, which the transcoder does not serve
-	// even though it has a rule (grpc-gateway serves it as newline-delimited
-	// JSON both ways).
+	// Chat is bidirectional-streaming: newline-delimited JSON both ways.
 	Chat(grpc.BidiStreamingServer[ChatRequest, ChatResponse]) error
 	mustEmbedUnimplementedTranscodingTestServiceServer()
 }

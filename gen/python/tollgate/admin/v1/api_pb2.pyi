@@ -21,7 +21,7 @@ class AccessLogSettings(_message.Message):
     def __init__(self, enabled: bool = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Api(_message.Message):
-    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "deployment_retention", "description", "display_name", "etag", "file_descriptor_set", "gateway_responses", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "service_config_yaml", "uid", "update_time", "validate_requests"]
+    __slots__ = ["api_key_source", "cors", "create_time", "default_integration", "deployment_retention", "description", "display_name", "etag", "file_descriptor_set", "gateway_responses", "header_mapping", "ip_policy", "name", "protocol", "reflection", "route_selection_expression", "service_config_yaml", "uid", "update_time", "validate_requests"]
     class ApiKeySource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
     class Protocol(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -46,6 +46,7 @@ class Api(_message.Message):
     ETAG_FIELD_NUMBER: _ClassVar[int]
     FILE_DESCRIPTOR_SET_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    HEADER_MAPPING_FIELD_NUMBER: _ClassVar[int]
     IP_POLICY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +69,7 @@ class Api(_message.Message):
     etag: str
     file_descriptor_set: bytes
     gateway_responses: _containers.MessageMap[str, GatewayResponse]
+    header_mapping: HeaderMapping
     ip_policy: _common_pb2.IpPolicy
     name: str
     protocol: Api.Protocol
@@ -77,7 +79,7 @@ class Api(_message.Message):
     uid: str
     update_time: _timestamp_pb2.Timestamp
     validate_requests: bool
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., deployment_retention: _Optional[int] = ..., validate_requests: bool = ..., gateway_responses: _Optional[_Mapping[str, GatewayResponse]] = ..., service_config_yaml: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., protocol: _Optional[_Union[Api.Protocol, str]] = ..., file_descriptor_set: _Optional[bytes] = ..., reflection: _Optional[_Union[ReflectionSource, _Mapping]] = ..., default_integration: _Optional[_Union[_common_pb2.Integration, _Mapping]] = ..., route_selection_expression: _Optional[str] = ..., api_key_source: _Optional[_Union[Api.ApiKeySource, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., deployment_retention: _Optional[int] = ..., validate_requests: bool = ..., gateway_responses: _Optional[_Mapping[str, GatewayResponse]] = ..., header_mapping: _Optional[_Union[HeaderMapping, _Mapping]] = ..., service_config_yaml: _Optional[str] = ...) -> None: ...
 
 class ApiSnapshot(_message.Message):
     __slots__ = ["api", "authorizers", "routes"]
@@ -233,6 +235,14 @@ class GatewayResponse(_message.Message):
     response_headers: _containers.ScalarMap[str, str]
     status_code: int
     def __init__(self, status_code: _Optional[int] = ..., response_headers: _Optional[_Mapping[str, str]] = ..., body_template: _Optional[str] = ..., content_type: _Optional[str] = ...) -> None: ...
+
+class HeaderMapping(_message.Message):
+    __slots__ = ["request_headers_to_metadata", "response_metadata_as_headers"]
+    REQUEST_HEADERS_TO_METADATA_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_METADATA_AS_HEADERS_FIELD_NUMBER: _ClassVar[int]
+    request_headers_to_metadata: _containers.RepeatedScalarFieldContainer[str]
+    response_metadata_as_headers: bool
+    def __init__(self, request_headers_to_metadata: _Optional[_Iterable[str]] = ..., response_metadata_as_headers: bool = ...) -> None: ...
 
 class HttpMatch(_message.Message):
     __slots__ = ["method", "path"]

@@ -185,6 +185,16 @@ export declare type Api = Message<"tollgate.admin.v1.Api"> & {
   gatewayResponses: { [key: string]: GatewayResponse };
 
   /**
+   * How the HTTP headers of REST calls map to the gRPC metadata the
+   * backend receives, and its response metadata back to HTTP headers.
+   * Unset keeps the defaults (grpc-gateway's). Takes effect with the next
+   * deployment.
+   *
+   * @generated from field: tollgate.admin.v1.HeaderMapping header_mapping = 48;
+   */
+  headerMapping?: HeaderMapping | undefined;
+
+  /**
    * HTTP rules for the API's methods from a google.api.Service YAML, as
    * grpc-gateway's grpc_api_configuration and Cloud Endpoints (ESP) read
    * it: `type: google.api.Service`, `config_version: 3` and `http.rules`,
@@ -277,6 +287,49 @@ export enum Api_ApiKeySource {
  * Describes the enum tollgate.admin.v1.Api.ApiKeySource.
  */
 export declare const Api_ApiKeySourceSchema: GenEnum<Api_ApiKeySource>;
+
+/**
+ * HeaderMapping maps HTTP headers of REST calls to gRPC metadata and back.
+ *
+ * @generated from message tollgate.admin.v1.HeaderMapping
+ */
+export declare type HeaderMapping = Message<"tollgate.admin.v1.HeaderMapping"> & {
+  /**
+   * Request headers forwarded to the backend as metadata under their own
+   * (lowercase) name, on top of the default ones (Authorization,
+   * X-Api-Key, X-Request-Id, the W3C trace headers, and the IANA permanent
+   * headers as "grpcgateway-<name>"): header names such as "x-user-id"
+   * (any case), or prefixes ending in "*" such as "x-custom-*". Letters,
+   * digits, '-', '_' and '.' only; at most 50 patterns of 128 bytes. A
+   * bare "*", and names the gateway or gRPC reserve (content-type,
+   * user-agent, te, host, hop-by-hop headers, x-forwarded-*, forwarded,
+   * grpc-*, x-tollgate-*), are refused; a prefix such as "x-*" never
+   * forwards those either.
+   *
+   * @generated from field: repeated string request_headers_to_metadata = 1;
+   */
+  requestHeadersToMetadata: string[];
+
+  /**
+   * Write the backend's response header metadata as HTTP headers of the
+   * same name (and trailer metadata as trailers of the same name, to
+   * clients that send "TE: trailers") instead of Grpc-Metadata-<key>
+   * (Grpc-Trailer-<key>). Keys that would corrupt the HTTP response or
+   * that the gateway writes itself (content-type, content-length,
+   * transfer-encoding, connection and other hop-by-hop headers, date,
+   * server, retry-after, access-control-*, grpc-*, x-tollgate-*) keep the
+   * prefix; binary (-bin) metadata is never forwarded. Default false.
+   *
+   * @generated from field: bool response_metadata_as_headers = 2;
+   */
+  responseMetadataAsHeaders: boolean;
+};
+
+/**
+ * Describes the message tollgate.admin.v1.HeaderMapping.
+ * Use `create(HeaderMappingSchema)` to create a new message.
+ */
+export declare const HeaderMappingSchema: GenMessage<HeaderMapping>;
 
 /**
  * GatewayResponse replaces the gateway's answer to one type of refusal.

@@ -41,9 +41,17 @@ type Pool struct {
 	connectTimeout time.Duration
 	bufs           *bufPools // streams' response queues
 
-	mu     sync.Mutex
-	conns  map[string][]*clientConn
-	closed bool
+	mu      sync.Mutex
+	conns   map[string][]*clientConn
+	dialing map[string]*dialCall // one connection attempt per address at a time
+	closed  bool
+}
+
+// dialCall is a connection attempt that concurrent calls share.
+type dialCall struct {
+	done chan struct{}
+	cc   *clientConn
+	err  error
 }
 
 // NewPool returns a Pool dialing with dial (nil: net.Dialer) and
@@ -55,7 +63,7 @@ func NewPool(dial Dialer, window int32) *Pool {
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
 	window = max(window, initialWindow+1)
-	return &Pool{dial: dial, window: window, connectTimeout: DefaultConnectTimeout, bufs: newBufPool(int(window)), conns: map[string][]*clientConn{}}
+	return &Pool{dial: dial, window: window, connectTimeout: DefaultConnectTimeout, bufs: newBufPool(int(window)), conns: map[string][]*clientConn{}, dialing: map[string]*dialCall{}}
 }
 
 // Close closes every connection; calls on them fail.
@@ -133,28 +141,43 @@ func (p *Pool) conn(ctx context.Context, addr string) (*clientConn, error) {
 	}
 	clear(list[len(live):])
 	p.conns[addr] = live
-	p.mu.Unlock()
 	if pick != nil {
+		p.mu.Unlock()
 		return pick, nil
 	}
-	cc, err := p.dialConn(ctx, addr)
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	if p.closed {
+	// Calls that find no room wait for one connection attempt rather
+	// than each dialling its own (a burst of calls at startup).
+	if d, ok := p.dialing[addr]; ok {
 		p.mu.Unlock()
-		cc.close(errors.New("h2relay: pool closed"))
-		return nil, fmt.Errorf("%w: pool closed", ErrBackendUnavailable)
+		select {
+		case <-d.done:
+			return d.cc, d.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, ctx.Err())
+		}
 	}
-	p.conns[addr] = append(p.conns[addr], cc)
+	d := &dialCall{done: make(chan struct{})}
+	p.dialing[addr] = d
 	p.mu.Unlock()
-	return cc, nil
+	d.cc, d.err = p.dialConn(ctx, addr)
+	p.mu.Lock()
+	delete(p.dialing, addr)
+	if d.err == nil && p.closed {
+		d.cc.close(errors.New("h2relay: pool closed"))
+		d.cc, d.err = nil, fmt.Errorf("%w: pool closed", ErrBackendUnavailable)
+	}
+	if d.err == nil {
+		p.conns[addr] = append(p.conns[addr], d.cc)
+	}
+	p.mu.Unlock()
+	close(d.done)
+	return d.cc, d.err
 }
 
 // dialConn connects to addr and starts HTTP/2 on the connection.
 func (p *Pool) dialConn(ctx context.Context, addr string) (*clientConn, error) {
-	dctx, cancel := context.WithTimeout(ctx, p.connectTimeout)
+	// Not the caller's cancellation: calls waiting for this attempt share it.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.connectTimeout)
 	defer cancel()
 	c, err := p.dial(dctx, addr)
 	if err != nil {

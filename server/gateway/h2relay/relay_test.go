@@ -3,6 +3,8 @@ package h2relay_test
 import (
 	"context"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/interop"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
 
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/h2relay"
@@ -99,5 +102,50 @@ func TestInterop(t *testing.T) {
 			interop.DoSpecialStatusMessage(ctx, client)
 			interop.DoUnimplementedMethod(ctx, conn)
 		})
+	}
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	accepted atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted.Add(1)
+	}
+	return c, err
+}
+
+// TestBurstSharesOneConnection: calls that arrive together before any
+// backend connection exists share one connection attempt.
+func TestBurstSharesOneConnection(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &countingListener{Listener: inner}
+	srv := grpc.NewServer()
+	testgrpc.RegisterTestServiceServer(srv, interop.NewTestServer())
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	pool := h2relay.NewPool(nil, 64<<10)
+	t.Cleanup(pool.Close)
+	client := testgrpc.NewTestServiceClient(relayServer(t, frameHandler(pool, inner.Addr().String())))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			if _, err := client.EmptyCall(ctx, &testpb.Empty{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := ln.accepted.Load(); n != 1 {
+		t.Errorf("the backend accepted %d connections, want 1", n)
 	}
 }

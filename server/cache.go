@@ -18,7 +18,12 @@ import (
 // a REST call) refresh an entry as an authorizer's InvalidateCache
 // permission would.
 func (s *Server) newResponseCache() *cache.Cache {
+	var shared cache.Shared
+	if s.redis != nil {
+		shared = s.redis.cache // only for the stages that opt in
+	}
 	return cache.New(
+		cache.WithShared(shared, 0),
 		cache.WithCodec(grpcproxy.Messages{}),
 		cache.WithLogger(s.log),
 		cache.WithAdminPermission(func(ctx context.Context, call *callinfo.Call) bool {
@@ -33,10 +38,28 @@ func (s *Server) newResponseCache() *cache.Cache {
 }
 
 // flushCache empties a stage's response cache, for the admin API's
-// FlushStageCache: on this node, and on the others sharing its Redis.
-func (s *Server) flushCache(stage string) {
-	s.flushCacheLocal(stage)
+// FlushStageCache: on this node, and on the others sharing its Redis; with
+// a Redis, its shared entries too (a new generation, in one round trip).
+// For a stage that shares its cache the flush fails when Redis does not
+// answer, since its shared entries would survive it; for another stage
+// the shared flush is only in case it shared its cache before (and would
+// again), and its failure is logged.
+func (s *Server) flushCache(ctx context.Context, stage string, shared bool) error {
+	if s.respCache == nil {
+		return nil
+	}
+	var err error
+	if s.redis != nil {
+		err = s.respCache.FlushShared(ctx, stage)
+		if err != nil && !shared {
+			s.log.Warn("the response cache was flushed on the nodes; its former shared entries in Redis could not be", "stage", stage, "error", err.Error())
+			err = nil
+		}
+	} else {
+		s.respCache.Flush(stage)
+	}
 	s.tellFleet(topicFlushCache, stage)
+	return err
 }
 
 // flushCacheLocal empties a stage's response cache on this node.

@@ -89,6 +89,16 @@ type Config struct {
 	// node).
 	Redis string
 
+	// RedisThrottleBatch, when above zero with Redis, switches the shared
+	// throttles to batch mode: each node takes tokens from Redis in leases
+	// of at most rate × RedisThrottleBatch (sized to its own traffic) and
+	// spends them locally, instead of one round trip per check. The fleet
+	// then admits up to one lease per node more than the bucket within a
+	// lease's life (max(RedisThrottleBatch, 1s)), and unspent tokens are
+	// dropped. See docs/scaling.md for the measured accuracy and saving.
+	// At most 1s. Default 0: one round trip per check, exact.
+	RedisThrottleBatch time.Duration
+
 	// AdminAddr is the host:port of the admin API, serving both gRPC and
 	// REST/JSON on one port. Without AdminTLSCertFile it is cleartext, so
 	// keep it on a loopback or private address then. Port 0 picks a free
@@ -371,6 +381,11 @@ func (c Config) Validate() error {
 	}
 	add("store", validateStore(c.Store))
 	add("redis", validateRedis(c.Redis))
+	if c.RedisThrottleBatch < 0 || c.RedisThrottleBatch > time.Second {
+		add("redis-throttle-batch", fmt.Errorf("%s is not between 0 (one Redis round trip per check) and 1s", c.RedisThrottleBatch))
+	} else if c.RedisThrottleBatch > 0 && c.Redis == "" {
+		add("redis-throttle-batch", errors.New("needs --redis: without Redis every throttle is local already"))
+	}
 
 	errs = append(errs, c.validateTLS()...)
 	if c.ShutdownTimeout < 0 {

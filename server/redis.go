@@ -7,8 +7,10 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tollgate-gw/tollgate/interceptors/cache/rediscache"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/interceptors/quota/redisquota"
 	"github.com/tollgate-gw/tollgate/interceptors/throttle"
@@ -32,7 +34,8 @@ type redisState struct {
 	client  redis.UniversalClient
 	limiter *redisthrottle.Limiter
 	quotas  *redisquota.Store
-	bus     *fleetbus.Bus // cache flushes made on one node, for the others
+	cache   *rediscache.Store // the response caches of stages that share theirs
+	bus     *fleetbus.Bus     // cache flushes made on one node, for the others
 }
 
 // openRedis connects the shared state to Config.Redis, or leaves it nil.
@@ -52,8 +55,9 @@ func (s *Server) openRedis() error {
 	breaker := &redisconn.Breaker{}
 	s.redis = &redisState{
 		client:  c,
-		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log), redisthrottle.WithBreaker(breaker)),
+		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log), redisthrottle.WithBreaker(breaker), redisthrottle.WithBatch(s.cfg.RedisThrottleBatch)),
 		quotas:  redisquota.New(c, breaker),
+		cache:   rediscache.New(c, rediscache.WithBreaker(breaker)),
 		bus:     fleetbus.New(c, log),
 	}
 
@@ -142,7 +146,9 @@ func (s *Server) registerRedisMetrics(mp metric.MeterProvider) error {
 		metric.WithDescription("1 while Redis fails (limits fall back to per-node state), else 0."))
 	quotaFallbacks, err3 := meter.Int64ObservableCounter("tollgate.redis.quota_fallbacks", metric.WithUnit("{decision}"),
 		metric.WithDescription("Quota decisions made from this node's own counts because Redis failed or its circuit breaker was open."))
-	if err := errors.Join(err1, err2, err3); err != nil {
+	failedClosed, err4 := meter.Int64ObservableCounter("tollgate.redis.fail_closed_refusals", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls refused with 503 RATE_LIMIT_BACKEND_UNAVAILABLE because Redis failed and their stage fails closed (limit: throttle or quota)."))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return fmt.Errorf("redis metrics: %w", err)
 	}
 	_, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -152,11 +158,13 @@ func (s *Server) registerRedisMetrics(mp metric.MeterProvider) error {
 			d = 1
 		}
 		o.ObserveInt64(degraded, d)
+		o.ObserveInt64(failedClosed, s.redis.limiter.FailedClosed(), metric.WithAttributes(attribute.String("limit", "throttle")))
 		if s.quota != nil {
 			o.ObserveInt64(quotaFallbacks, s.quota.SharedFallbacks())
+			o.ObserveInt64(failedClosed, s.quota.FailedClosed(), metric.WithAttributes(attribute.String("limit", "quota")))
 		}
 		return nil
-	}, fallbacks, degraded, quotaFallbacks)
+	}, fallbacks, degraded, quotaFallbacks, failedClosed)
 	if err != nil {
 		return fmt.Errorf("redis metrics: %w", err)
 	}

@@ -19,9 +19,9 @@ import (
 
 // startRedisNode starts a gateway on the shared store pgURL and the shared
 // Redis redisURL, stopped when the test ends.
-func startRedisNode(tb testing.TB, pgURL, redisURL string, logs io.Writer) *server.Server {
+func startRedisNode(tb testing.TB, pgURL, redisURL string, logs io.Writer, opts ...func(*server.Config)) *server.Server {
 	tb.Helper()
-	s, err := server.New(server.Config{
+	cfg := server.Config{
 		DataDir:         tb.TempDir(),
 		AdminAddr:       "127.0.0.1:0",
 		ListenAddr:      "127.0.0.1:0",
@@ -31,7 +31,11 @@ func startRedisNode(tb testing.TB, pgURL, redisURL string, logs io.Writer) *serv
 		AdminToken:      nodeToken,
 		Logger:          slog.New(slog.NewTextHandler(logs, nil)),
 		Stderr:          io.Discard,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := server.New(cfg)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
@@ -63,14 +67,14 @@ type redisFleet struct {
 	logs   *syncBuffer
 }
 
-func startRedisFleet(t *testing.T) *redisFleet {
+func startRedisFleet(t *testing.T, opts ...func(*server.Config)) *redisFleet {
 	t.Helper()
 	pg := pgtest.Start(t)
 	rd := redistest.Start(t)
 	url := pg.NewDatabase(t)
 	f := &redisFleet{redis: rd, logs: &syncBuffer{}}
 	for range 3 {
-		f.nodes = append(f.nodes, startRedisNode(t, url, rd.URL, f.logs))
+		f.nodes = append(f.nodes, startRedisNode(t, url, rd.URL, f.logs, opts...))
 	}
 	f.admin = newFleetAdmin(t, f.nodes[0])
 	f.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
@@ -176,19 +180,37 @@ func TestFleetThrottleOnRedis(t *testing.T) {
 	const rate, burst = 200, 200
 	f.setAccountThrottle(t, rate, burst)
 
-	stop := make(chan struct{})
-	time.AfterFunc(4*time.Second, func() { close(stop) })
-	res := f.load(4, stop)
-	codes, elapsed := res.codes, res.window
-	admitted := codes[http.StatusOK]
-	want := rate*elapsed.Seconds() + burst
-	t.Logf("3 nodes, %s: %d admitted, %d throttled, %d other; want %.0f (rate %d/s × %.3fs + burst %d)",
-		elapsed.Round(time.Millisecond), admitted, codes[http.StatusTooManyRequests], int64(len(codes))-2, want, rate, elapsed.Seconds(), burst)
-	if codes[http.StatusTooManyRequests] == 0 {
-		t.Fatalf("no call was throttled: the load did not reach the limit (%v)", codes)
-	}
-	if d := float64(admitted) - want; d > 0.01*want || d < -0.01*want {
-		t.Errorf("admitted %d calls, want %.0f ± 1%%", admitted, want)
+	// Admitting more than rate × time + burst is a limiter bug, whatever
+	// the machine does. Admitting fewer also happens when the machine
+	// stalls every client for longer than the burst lasts (tokens then
+	// overflow the full bucket): an undercount is measured again, up to
+	// three times, after the bucket has refilled.
+	var codes map[int]int64
+	for attempt := 1; ; attempt++ {
+		stop := make(chan struct{})
+		time.AfterFunc(4*time.Second, func() { close(stop) })
+		res := f.load(4, stop)
+		var elapsed time.Duration
+		codes, elapsed = res.codes, res.window
+		admitted := codes[http.StatusOK]
+		want := rate*elapsed.Seconds() + burst
+		t.Logf("3 nodes, %s: %d admitted, %d throttled, %d other; want %.0f (rate %d/s × %.3fs + burst %d)",
+			elapsed.Round(time.Millisecond), admitted, codes[http.StatusTooManyRequests], int64(len(codes))-2, want, rate, elapsed.Seconds(), burst)
+		if codes[http.StatusTooManyRequests] == 0 {
+			t.Fatalf("no call was throttled: the load did not reach the limit (%v)", codes)
+		}
+		d := float64(admitted) - want
+		if d > 0.01*want {
+			t.Errorf("admitted %d calls, want %.0f ± 1%%: the fleet admitted more than its limit", admitted, want)
+		}
+		if d >= -0.01*want {
+			break
+		}
+		if attempt == 3 {
+			t.Errorf("admitted %d calls, want %.0f ± 1%% (in each of 3 measurements)", admitted, want)
+			break
+		}
+		time.Sleep(2 * time.Second) // the bucket refills (burst / rate = 1 s)
 	}
 	for c, n := range codes {
 		if c != http.StatusOK && c != http.StatusTooManyRequests {
@@ -198,10 +220,10 @@ func TestFleetThrottleOnRedis(t *testing.T) {
 
 	// Redis dies under load: calls keep succeeding.
 	f.setAccountThrottle(t, 100000, 100000)
-	stop = make(chan struct{})
+	stop := make(chan struct{})
 	time.AfterFunc(500*time.Millisecond, func() { f.redis.Stop(t) })
 	time.AfterFunc(2*time.Second, func() { close(stop) })
-	res = f.load(2, stop)
+	res := f.load(2, stop)
 	codes, slowest := res.codes, res.slowest
 	t.Logf("with Redis killed after 0.5s of 2s: %v, slowest call %s", codes, slowest)
 	for c, n := range codes {
@@ -214,6 +236,33 @@ func TestFleetThrottleOnRedis(t *testing.T) {
 	}
 	if slowest > time.Second {
 		t.Errorf("slowest call with Redis killed took %s; the gateway must not wait on Redis", slowest)
+	}
+}
+
+// TestFleetThrottleBatchOnRedis is TestFleetThrottleOnRedis's accuracy
+// check with --redis-throttle-batch=10ms: each node takes tokens in leases
+// instead of one round trip per call. The fleet admits within 2% below
+// rate × time + burst and at most one lease per node above it; the figure
+// is logged (docs/scaling.md reports it).
+func TestFleetThrottleBatchOnRedis(t *testing.T) {
+	const batch = 10 * time.Millisecond
+	f := startRedisFleet(t, func(c *server.Config) { c.RedisThrottleBatch = batch })
+	const rate, burst = 200, 200
+	f.setAccountThrottle(t, rate, burst)
+
+	stop := make(chan struct{})
+	time.AfterFunc(4*time.Second, func() { close(stop) })
+	res := f.load(4, stop)
+	admitted := res.codes[http.StatusOK]
+	want := rate*res.window.Seconds() + burst
+	t.Logf("batch %s, 3 nodes, %s: %d admitted, %d throttled; want %.0f (%+.2f%%)", batch,
+		res.window.Round(time.Millisecond), admitted, res.codes[http.StatusTooManyRequests], want, 100*(float64(admitted)-want)/want)
+	if res.codes[http.StatusTooManyRequests] == 0 {
+		t.Fatalf("no call was throttled: the load did not reach the limit (%v)", res.codes)
+	}
+	lease := rate * batch.Seconds()
+	if d := float64(admitted) - want; d > 3*lease+0.01*want || d < -0.02*want {
+		t.Errorf("admitted %d calls, want %.0f, within -2%% and +3 leases of %.0f (+1%%)", admitted, want, lease)
 	}
 }
 

@@ -3,6 +3,7 @@ package server_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate-gw/tollgate/server"
 )
@@ -74,5 +75,28 @@ func TestConfigRedis(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConfigRedisThrottleBatch: --redis-throttle-batch is between 0 and
+// 1s and needs --redis.
+func TestConfigRedisThrottleBatch(t *testing.T) {
+	tests := []struct {
+		redis string
+		batch time.Duration
+		err   string
+	}{
+		{"", 0, ""},
+		{"redis://127.0.0.1:6379", 10 * time.Millisecond, ""},
+		{"redis://127.0.0.1:6379", time.Second, ""},
+		{"redis://127.0.0.1:6379", -time.Millisecond, "not between 0"},
+		{"redis://127.0.0.1:6379", 2 * time.Second, "not between 0"},
+		{"", 10 * time.Millisecond, "needs --redis"},
+	}
+	for _, tc := range tests {
+		err := server.Config{Redis: tc.redis, RedisThrottleBatch: tc.batch}.Validate()
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), "redis-throttle-batch: ") || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("Validate(redis %q, batch %s) = %v; want %q", tc.redis, tc.batch, err, tc.err)
+		}
 	}
 }

@@ -30,13 +30,14 @@ func (s *Server) callThrottleChecks(ctx context.Context, dst []throttle.Check) [
 	if call == nil {
 		return dst
 	}
+	closed := failsClosed(call)
 	if acct := s.account.Load(); acct.GetThrottle() != nil {
-		dst = append(dst, throttle.Check{Level: throttle.LevelAccount, Key: accountBucket, Limit: limitOf(acct.GetThrottle())})
+		dst = append(dst, throttle.Check{Level: throttle.LevelAccount, Key: accountBucket, Limit: limitOf(acct.GetThrottle()), FailClosed: closed})
 	}
 	if rs, ok := call.StageConfig.GetRouteSettings()[call.RouteKey]; ok && rs.GetThrottle() != nil {
-		dst = append(dst, throttle.Check{Level: throttle.LevelRoute, Key: call.ThrottleKey, Limit: limitOf(rs.GetThrottle())})
+		dst = append(dst, throttle.Check{Level: throttle.LevelRoute, Key: call.ThrottleKey, Limit: limitOf(rs.GetThrottle()), FailClosed: closed})
 	} else if t := call.StageConfig.GetDefaultThrottle(); t != nil {
-		dst = append(dst, throttle.Check{Level: throttle.LevelStage, Key: call.ThrottleKey, Limit: limitOf(t)})
+		dst = append(dst, throttle.Check{Level: throttle.LevelStage, Key: call.ThrottleKey, Limit: limitOf(t), FailClosed: closed})
 	}
 	return dst
 }
@@ -55,13 +56,20 @@ func (s *Server) planThrottleChecks(ctx context.Context, dst []throttle.Check) [
 			continue
 		}
 		if t, ok := as.GetRouteThrottles()[call.RouteKey]; ok {
-			return append(dst, throttle.Check{Level: throttle.LevelPlanRoute, Key: planPrefix + call.APIKey.Name + "|" + call.ThrottleKey, Limit: limitOf(t)})
+			return append(dst, throttle.Check{Level: throttle.LevelPlanRoute, Key: planPrefix + call.APIKey.Name + "|" + call.ThrottleKey, Limit: limitOf(t), FailClosed: failsClosed(call)})
 		}
 	}
 	if t := plan.GetThrottle(); t != nil {
-		dst = append(dst, throttle.Check{Level: throttle.LevelPlan, Key: planPrefix + call.APIKey.Name + "|" + plan.GetName(), Limit: limitOf(t)})
+		dst = append(dst, throttle.Check{Level: throttle.LevelPlan, Key: planPrefix + call.APIKey.Name + "|" + plan.GetName(), Limit: limitOf(t), FailClosed: failsClosed(call)})
 	}
 	return dst
+}
+
+// failsClosed reports whether a call's stage refuses calls whose limits
+// cannot be checked in Redis (Stage.redis_failure_mode), every level's
+// (the account's included) alike.
+func failsClosed(call *callinfo.Call) bool {
+	return call.StageConfig.GetRedisFailureMode() == adminv1.Stage_REDIS_FAILURE_MODE_FAIL_CLOSED
 }
 
 // setAccountSettings makes new account settings effective at once.

@@ -143,6 +143,7 @@ var serveFlagEnv = map[string]string{
 	"stream-reset-limit":     "TOLLGATE_STREAM_RESET_LIMIT",
 	"store":                  "TOLLGATE_STORE",
 	"redis":                  "TOLLGATE_REDIS",
+	"redis-throttle-batch":   "TOLLGATE_REDIS_THROTTLE_BATCH",
 	"tls-listen":             "TOLLGATE_TLS_LISTEN",
 	"tls-cert-file":          "TOLLGATE_TLS_CERT_FILE",
 	"tls-key-file":           "TOLLGATE_TLS_KEY_FILE",
@@ -191,6 +192,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")
 	fs.StringVar(&cfg.Redis, "redis", d.Redis,
 		"`URL` of a Redis shared by several gateway processes (redis://host:6379/0; ?addr=host:port for more cluster seeds, ?master_name= for Sentinel), sharing their throttles and quotas; when it fails, limits fall back to each node's own; give a password through TOLLGATE_REDIS")
+	fs.DurationVar(&cfg.RedisThrottleBatch, "redis-throttle-batch", d.RedisThrottleBatch,
+		"with --redis, take throttle tokens from Redis in leases of at most rate × `DURATION` (e.g. 10ms) and spend them locally, instead of one Redis round trip per check; trades accuracy (up to one lease per node over the limit) for latency and Redis load; 0: one round trip per check (exact); at most 1s")
 	fs.StringVar(&cfg.TLSListenAddr, "tls-listen", d.TLSListenAddr,
 		"`host:port` of the data plane's TLS listener (HTTPS and gRPC over TLS on one port), beside --listen; needs --tls-cert-file and --tls-key-file; empty: no TLS listener")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", d.TLSCertFile,

@@ -69,6 +69,21 @@
 // with PERMISSION_DENIED (HTTP 403, ErrorInfo reason
 // [ReasonCacheControlForbidden]), by the stage's unauthorized_cache_control.
 //
+// # Several nodes
+//
+// With [WithShared] (the gateway passes a Redis store, package rediscache,
+// when it runs with --redis), a stage that sets Stage.shared_cache keeps
+// its entries in the shared tier too: a node that misses in its memory
+// looks there (once per key, however many calls miss together) and serves
+// a hit from it; what its backend returns is stored there for the rest of
+// the TTL, unless the stage was flushed since the lookup (a generation
+// number per stage). The key is the one above, caller identity included,
+// so a caller's entry is never served to another on any node. A node keeps
+// a shared entry in memory for at most a second (WithShared's local TTL),
+// so a flush made on another node ([Cache.FlushShared] there) reaches it
+// within that even when the notice telling it is lost. A shared tier that
+// fails is a miss: the call goes to the backend.
+//
 // # Concurrent misses
 //
 // Concurrent misses of one key share one backend call: the first makes it,

@@ -90,7 +90,7 @@ func (b *backend) handle(_ any, ss grpc.ServerStream) error {
 
 // env is a gRPC server with the cache in front of a backend, and a client.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	cache *cache.Cache
 	be    *backend
 	conn  *grpc.ClientConn
@@ -103,7 +103,7 @@ type env struct {
 
 // newEnv starts a server whose calls are described by a copy of e.base,
 // adjusted by the test metadata, then pass the cache to the backend.
-func newEnv(t *testing.T, be *backend, opts ...cache.Option) *env {
+func newEnv(t testing.TB, be *backend, opts ...cache.Option) *env {
 	t.Helper()
 	e := &env{t: t, be: be, clock: testkit.NewClock(epoch)}
 	e.base = callinfo.Call{

@@ -77,6 +77,8 @@ type lookup struct {
 	req     []byte
 	ttl     time.Duration
 	ignored bool // an unauthorized Cache-Control was ignored, and says so
+	refresh bool // the caller asked for a fresh response
+	shared  bool // the stage keeps its entries in the shared tier too
 }
 
 // serve answers one cacheable call.
@@ -98,7 +100,8 @@ func (c *Cache) serve(srv any, ss grpc.ServerStream, handler grpc.StreamHandler,
 	if err != nil {
 		return status.Errorf(codes.Internal, "cache: read the request: %v", err)
 	}
-	l := &lookup{call: call, key: computeKey(ctx, call, req, id), req: req, ttl: ttl}
+	l := &lookup{call: call, key: computeKey(ctx, call, req, id), req: req, ttl: ttl,
+		shared: c.opts.shared != nil && call.StageConfig.GetSharedCache()}
 	l.sc = c.stageCache(call.Stage, call.Deployment, capacity(call))
 	if l.sc == nil {
 		// A deployment no longer live (a call that started before a
@@ -119,6 +122,8 @@ func (c *Cache) serve(srv any, ss grpc.ServerStream, handler grpc.StreamHandler,
 			}
 		}
 	}
+
+	l.refresh = refresh
 
 	// Under the stage cache's lock: the entry, or the backend call in
 	// progress, or a new backend call. A backend call stores its entry
@@ -164,6 +169,9 @@ func (c *Cache) serve(srv any, ss grpc.ServerStream, handler grpc.StreamHandler,
 		return c.pass(srv, ss, handler, l)
 	case f.err != nil:
 		return f.err
+	case f.hit:
+		call.ResponseCache = callinfo.CacheHit
+		return c.replay(ss, l, f.res, hit)
 	}
 	return c.replay(ss, l, f.res, miss)
 }
@@ -192,7 +200,26 @@ func (c *Cache) lead(srv any, ss grpc.ServerStream, handler grpc.StreamHandler, 
 			panic(r)
 		}
 	}()
+	var gen string
+	sharedOK := false
+	if l.shared {
+		var e *entry
+		e, gen, sharedOK = c.sharedGet(ss.Context(), l)
+		if e != nil {
+			sc.mu.Lock()
+			if sc.epoch == epoch {
+				sc.entries.Set(l.key, e)
+			}
+			f.res, f.hit = e, true
+			delete(sc.flights, l.key)
+			sc.mu.Unlock()
+			close(f.done)
+			l.call.ResponseCache = callinfo.CacheHit
+			return c.replay(ss, l, e, hit)
+		}
+	}
 	rec, err := c.callBackend(srv, ss, handler, l)
+	var stored *entry // kept here, for the shared tier too
 	sc.mu.Lock()
 	switch {
 	case err == nil && rec.replayable():
@@ -202,7 +229,8 @@ func (c *Cache) lead(srv any, ss grpc.ServerStream, handler grpc.StreamHandler, 
 			// Not kept, not even for the calls waiting for it.
 			f.res, f.retry = nil, true
 		} else if sc.epoch == epoch {
-			sc.entries.Set(l.key, e)
+			stored = e
+			sc.entries.Set(l.key, c.local(l, e))
 		}
 	case err != nil && !rec.sendFailed && ss.Context().Err() == nil:
 		f.err = err
@@ -212,7 +240,75 @@ func (c *Cache) lead(srv any, ss grpc.ServerStream, handler grpc.StreamHandler, 
 	delete(sc.flights, l.key)
 	sc.mu.Unlock()
 	close(f.done)
+	if stored != nil && sharedOK {
+		// After the waiting calls were answered; the client's trailers
+		// wait for it, bounded by the shared tier's timeout.
+		if c.sharedSet(ss.Context(), l, gen, stored) {
+			// Too large for the shared tier: this node keeps it for its
+			// whole TTL, unless flushed meanwhile.
+			sc.mu.Lock()
+			if sc.epoch == epoch {
+				sc.entries.Set(l.key, stored)
+			}
+			sc.mu.Unlock()
+		}
+	}
 	return err
+}
+
+// local returns the entry to keep in this node's memory for e: e itself,
+// or for a stage whose cache is shared a copy living at most the shared
+// local TTL, so that a flush notice lost on its way from another node
+// delays the flush here by that much at most.
+func (c *Cache) local(l *lookup, e *entry) *entry {
+	if !l.shared || e.ttl <= c.opts.sharedLocalTTL {
+		return e
+	}
+	le := *e
+	le.ttl = c.opts.sharedLocalTTL
+	le.expires = e.expires.Add(le.ttl - e.ttl)
+	return &le
+}
+
+// sharedGet looks a call's key up in the shared tier. It returns the
+// entry when found (nil on a miss, or when the request asked for a fresh
+// response), and the stage's generation with ok when the shared tier
+// answered, for the entry the backend call then stores.
+func (c *Cache) sharedGet(ctx context.Context, l *lookup) (e *entry, gen string, ok bool) {
+	v, ttl, gen, err := c.opts.shared.Get(ctx, l.call.Stage, [32]byte(l.key))
+	if err != nil {
+		c.opts.logger.Debug("cache: the shared cache failed; served as a miss", "stage", l.call.Stage, "error", err)
+		return nil, "", false
+	}
+	if v == nil || l.refresh || ttl <= 0 {
+		return nil, gen, true
+	}
+	e, err = decodeEntry(v)
+	if err != nil {
+		c.opts.logger.Debug("cache: a shared entry does not decode; served as a miss", "stage", l.call.Stage, "error", err)
+		return nil, gen, true
+	}
+	e.ttl = min(ttl, c.opts.sharedLocalTTL)
+	e.expires = c.opts.now().Add(e.ttl)
+	return e, gen, true
+}
+
+// sharedSet stores an entry in the shared tier for the rest of its TTL,
+// unless the stage was flushed since gen. It reports whether the shared
+// tier refused the entry for its size.
+func (c *Cache) sharedSet(ctx context.Context, l *lookup, gen string, e *entry) (tooLarge bool) {
+	ttl := e.expires.Sub(c.opts.now())
+	if ttl <= 0 {
+		return false
+	}
+	err := c.opts.shared.Set(ctx, l.call.Stage, [32]byte(l.key), gen, encodeEntry(e), ttl)
+	if errors.Is(err, ErrTooLarge) {
+		return true
+	}
+	if err != nil {
+		c.opts.logger.Debug("cache: the shared cache failed; the entry stays on this node", "stage", l.call.Stage, "error", err)
+	}
+	return false
 }
 
 // pass makes a call's own backend call, caching nothing.

@@ -82,6 +82,10 @@ type options struct {
 	codec     Codec
 	admin     PermissionFunc
 	logger    *slog.Logger
+	// shared is the second tier of stages that opt in, or nil;
+	// sharedLocalTTL bounds their entries' lifetime in memory.
+	shared         Shared
+	sharedLocalTTL time.Duration
 }
 
 // Option configures a Cache.

@@ -77,6 +77,8 @@ type flight struct {
 	res *entry
 	// err is the backend's error, which the waiting calls get too.
 	err error
+	// hit says res came from the shared tier: the waiting calls are hits.
+	hit bool
 	// retry tells the waiting calls to make their own backend call: the
 	// response could not be kept (too large) or the leading call ended
 	// for a reason of its own (its client went away).

@@ -198,6 +198,13 @@ func (c *Counter) shardOf(apiKey string) *shard {
 // many calls wait for it); an error reading them is returned, with ok
 // false, and the call is not counted.
 func (c *Counter) Take(ctx context.Context, plan *adminv1.UsagePlan, apiKey string) (ok bool, remaining int64, resetAt time.Time, err error) {
+	return c.take(ctx, plan, apiKey, false)
+}
+
+// take is Take; with failClosed, a decision the Shared store cannot make
+// returns ErrSharedUnavailable rather than being made from this node's
+// counts.
+func (c *Counter) take(ctx context.Context, plan *adminv1.UsagePlan, apiKey string, failClosed bool) (ok bool, remaining int64, resetAt time.Time, err error) {
 	q := plan.GetQuota()
 	s, e, now, err := c.acquire(ctx, q, plan.GetName(), apiKey)
 	if err != nil {
@@ -210,7 +217,7 @@ func (c *Counter) Take(ctx context.Context, plan *adminv1.UsagePlan, apiKey stri
 	}
 	limit, to := q.GetLimit(), e.to
 	if c.opts.shared != nil {
-		return c.takeShared(ctx, s, e, limit, now)
+		return c.takeShared(ctx, s, e, limit, now, failClosed)
 	}
 	if e.used >= limit {
 		s.mu.Unlock()
@@ -250,7 +257,10 @@ func (c *Counter) Used(ctx context.Context, plan *adminv1.UsagePlan, apiKey stri
 // is negative when calls are given back, and today's stored count may then
 // become negative. A remaining above the limit grants extra calls for the
 // rest of the period. It returns ErrNoQuota for a plan without a quota and
-// an error for a negative remaining.
+// an error for a negative remaining. With a Shared store the count is set
+// there, for every node; when the Shared store fails nothing changes and
+// the error wraps ErrSharedUnavailable, since adjusting this node alone
+// would not hold across the fleet.
 func (c *Counter) Adjust(ctx context.Context, plan *adminv1.UsagePlan, apiKey string, remaining int64) error {
 	q := plan.GetQuota()
 	if q == nil {
@@ -264,8 +274,7 @@ func (c *Counter) Adjust(ctx context.Context, plan *adminv1.UsagePlan, apiKey st
 		return err
 	}
 	if c.opts.shared != nil {
-		c.adjustShared(ctx, s, e, q.GetLimit()-remaining, now)
-		return nil
+		return c.adjustShared(ctx, s, e, q.GetLimit()-remaining, now)
 	}
 	if delta := q.GetLimit() - remaining - e.used; delta != 0 {
 		s.count(e, dayOf(now), delta)

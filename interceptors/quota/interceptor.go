@@ -45,7 +45,11 @@ func check(ctx context.Context, c *Counter) (retryAfter time.Duration, err error
 		return 0, nil
 	}
 	key, plan := call.APIKey.Name, call.APIKey.Plan
-	ok, _, resetAt, err := c.Take(ctx, plan, key)
+	failClosed := call.StageConfig.GetRedisFailureMode() == adminv1.Stage_REDIS_FAILURE_MODE_FAIL_CLOSED
+	ok, _, resetAt, err := c.take(ctx, plan, key, failClosed)
+	if errors.Is(err, ErrSharedUnavailable) {
+		return time.Second, gatewayerr.LimitBackendUnavailable("quota")
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return 0, status.FromContextError(ctxErr).Err()
@@ -74,8 +78,11 @@ var Needs = []callinfo.Fact{callinfo.FactAPIKey}
 // A call over quota fails with the error of Refusal, after the retry-after
 // response header was set. A call whose quota cannot be checked because the
 // Store failed fails with code Unavailable and the message "Quota
-// Unavailable"; the cause is logged, not sent to the client. It panics when
-// c is nil.
+// Unavailable"; the cause is logged, not sent to the client. A call whose
+// quota is decided in a Shared store that fails, on a stage that fails
+// closed (Stage.redis_failure_mode), fails with
+// gatewayerr.LimitBackendUnavailable (503, retry after a second), not
+// counted. It panics when c is nil.
 func StreamServerInterceptor(c *Counter) grpc.StreamServerInterceptor {
 	if c == nil {
 		panic("quota: nil Counter")

@@ -2,6 +2,8 @@ package quota
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -48,7 +50,9 @@ func sharedKey(e *entry) string {
 // sharedStats are the Counter's dealings with its Shared store.
 type sharedStats struct {
 	fallbacks atomic.Int64 // decisions made locally because the shared store failed
+	refused   atomic.Int64 // calls refused because it failed and they fail closed
 	down      atomic.Bool  // the last attempt failed
+	closedLog atomic.Int64 // when a refusal was last logged, Unix nanoseconds
 }
 
 // SharedFallbacks returns how many quota decisions were made from this
@@ -58,7 +62,7 @@ func (c *Counter) SharedFallbacks() int64 { return c.shared.fallbacks.Load() }
 // takeShared is Take for a plan with quota q when the Counter has a Shared
 // store. It is called with s locked and e loaded for the period containing
 // now, and returns with s unlocked.
-func (c *Counter) takeShared(ctx context.Context, s *shard, e *entry, limit int64, now time.Time) (bool, int64, time.Time, error) {
+func (c *Counter) takeShared(ctx context.Context, s *shard, e *entry, limit int64, now time.Time, failClosed bool) (bool, int64, time.Time, error) {
 	key, seed, pending, to := sharedKey(e), e.used, e.unsynced, e.to
 	e.unsynced = 0
 	s.mu.Unlock()
@@ -75,6 +79,10 @@ func (c *Counter) takeShared(ctx context.Context, s *shard, e *entry, limit int6
 		c.sharedFailed(err)
 		if current {
 			e.unsynced += pending
+		}
+		if failClosed {
+			c.refusedClosed()
+			return false, 0, to, fmt.Errorf("quota: %w: %w", ErrSharedUnavailable, err)
 		}
 		if current && e.used >= limit {
 			return false, 0, to, nil
@@ -98,6 +106,30 @@ func (c *Counter) takeShared(ctx context.Context, s *shard, e *entry, limit int6
 		e.used = used
 	}
 	return true, limit - used, to, nil
+}
+
+// ErrSharedUnavailable is the error of a quota decision that the Shared
+// store could not make, for a stage that fails closed
+// (Stage.redis_failure_mode): the call is refused with 503, not counted.
+var ErrSharedUnavailable = errors.New("the shared quota store is unavailable")
+
+// closedLogInterval is the least time between two log lines about calls
+// refused for failing closed.
+const closedLogInterval = 10 * time.Second
+
+// FailedClosed returns how many calls were refused because the Shared
+// store failed and their stage fails closed.
+func (c *Counter) FailedClosed() int64 { return c.shared.refused.Load() }
+
+// refusedClosed counts a call refused for failing closed, and logs it at
+// most once per closedLogInterval.
+func (c *Counter) refusedClosed() {
+	n := c.shared.refused.Add(1)
+	now := time.Now().UnixNano()
+	last := c.shared.closedLog.Load()
+	if now-last >= int64(closedLogInterval) && c.shared.closedLog.CompareAndSwap(last, now) {
+		c.opts.logger.Warn("quota: the shared store is unavailable: calls of stages that fail closed are refused with 503 RATE_LIMIT_BACKEND_UNAVAILABLE", "refused_total", n)
+	}
 }
 
 // sharedFailed records a failure of the Shared store.
@@ -131,10 +163,11 @@ func (c *Counter) usedShared(ctx context.Context, s *shard, e *entry) (int64, er
 }
 
 // adjustShared is Adjust with a Shared store: it sets the shared count to
-// target and counts the difference here, for the Store. When the shared
-// store fails, it adjusts this node's count as without one. It is called
-// with s locked and returns with s unlocked.
-func (c *Counter) adjustShared(ctx context.Context, s *shard, e *entry, target int64, now time.Time) {
+// target, which every node decides from, and counts the difference here,
+// for the Store. When the shared store fails it changes nothing and
+// returns an error wrapping ErrSharedUnavailable. It is called with s
+// locked and returns with s unlocked.
+func (c *Counter) adjustShared(ctx context.Context, s *shard, e *entry, target int64, now time.Time) error {
 	key, seed, to := sharedKey(e), e.used, e.to
 	s.mu.Unlock()
 	old, err := c.opts.shared.Set(ctx, key, target, seed, to.Add(sharedExpirySlack))
@@ -142,17 +175,14 @@ func (c *Counter) adjustShared(ctx context.Context, s *shard, e *entry, target i
 	defer s.mu.Unlock()
 	if err != nil {
 		c.sharedFailed(err)
-		old = e.used
-	} else {
-		c.sharedAnswered()
+		return fmt.Errorf("quota: adjust: %w: %w", ErrSharedUnavailable, err)
 	}
+	c.sharedAnswered()
 	if delta := target - old; delta != 0 {
 		s.count(e, dayOf(now), delta)
-		if err != nil && e.loaded && e.to.Equal(to) {
-			e.unsynced += delta
-		}
 	}
 	if e.loaded && e.to.Equal(to) {
 		e.used = target
 	}
+	return nil
 }

@@ -39,9 +39,10 @@ var checkBufs = sync.Pool{New: func() any { return new([maxChecks]Check) }}
 
 // interceptor makes the checks of calls.
 type interceptor struct {
-	limiter Limiter
-	checks  Checks
-	now     func() time.Time
+	limiter  Limiter
+	fallible FallibleLimiter // limiter, when it is one
+	checks   Checks
+	now      func() time.Time
 }
 
 // newInterceptor validates the arguments of the constructors.
@@ -53,7 +54,9 @@ func newInterceptor(l Limiter, checks Checks, opts []Option) *interceptor {
 		panic("throttle: nil Checks")
 	}
 	o := evaluate(opts)
-	return &interceptor{limiter: l, checks: checks, now: o.now}
+	in := &interceptor{limiter: l, checks: checks, now: o.now}
+	in.fallible, _ = l.(FallibleLimiter)
+	return in
 }
 
 // check makes the checks of the call in ctx, in order, and returns the
@@ -66,7 +69,10 @@ func newInterceptor(l Limiter, checks Checks, opts []Option) *interceptor {
 // trip, and it charges a client that keeps calling past a narrow limit
 // against its wider limits too, which is fair: the gateway did the work of
 // refusing those calls.
-func (i *interceptor) check(ctx context.Context) (level string, retryAfter time.Duration, ok bool) {
+//
+// A check marked FailClosed that a FallibleLimiter cannot decide fails
+// the call with the error of gatewayerr.LimitBackendUnavailable.
+func (i *interceptor) check(ctx context.Context) (level string, retryAfter time.Duration, ok bool, err error) {
 	buf := checkBufs.Get().(*[maxChecks]Check)
 	cs := i.checks(ctx, buf[:0])
 	ok = true
@@ -74,7 +80,19 @@ func (i *interceptor) check(ctx context.Context) (level string, retryAfter time.
 		now := i.now()
 		for j := range cs {
 			c := &cs[j]
-			if allowed, d := i.limiter.Allow(c.Key, c.Limit, now); !allowed {
+			var allowed bool
+			var d time.Duration
+			if c.FailClosed && i.fallible != nil {
+				allowed, d, err = i.fallible.AllowOrFail(c.Key, c.Limit, now)
+				if err != nil {
+					level, retryAfter, ok = c.Level, time.Second, false
+					err = gatewayerr.LimitBackendUnavailable("throttle")
+					break
+				}
+			} else {
+				allowed, d = i.limiter.Allow(c.Key, c.Limit, now)
+			}
+			if !allowed {
 				level, retryAfter, ok = c.Level, d, false
 				break
 			}
@@ -83,7 +101,7 @@ func (i *interceptor) check(ctx context.Context) (level string, retryAfter time.
 	// Drop the references to keys before pooling the buffer.
 	clear(buf[:min(len(cs), maxChecks)])
 	checkBufs.Put(buf)
-	return level, retryAfter, ok
+	return level, retryAfter, ok, err
 }
 
 // StreamServerInterceptor returns an interceptor that makes the checks of
@@ -101,9 +119,12 @@ func StreamServerInterceptor(l Limiter, checks Checks, opts ...Option) grpc.Stre
 		if err := ss.Context().Err(); err != nil {
 			return status.FromContextError(err).Err()
 		}
-		if level, d, ok := in.check(ss.Context()); !ok {
+		if level, d, ok, err := in.check(ss.Context()); !ok {
 			// The header cannot have been sent yet: no handler ran.
 			_ = ss.SetHeader(metadata.Pairs(RetryAfterHeader, strconv.FormatInt(retrySeconds(d), 10)))
+			if err != nil {
+				return err
+			}
 			return Refusal(level, d)
 		}
 		return handler(srv, ss)

@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -59,6 +60,21 @@ type Limiter interface {
 	Allow(key string, limit Limit, now time.Time) (ok bool, retryAfter time.Duration)
 }
 
+// ErrUnavailable is returned by a FallibleLimiter that could not decide.
+var ErrUnavailable = errors.New("throttle: the shared limiter is unavailable")
+
+// FallibleLimiter is a Limiter on a shared store (for example Redis, see
+// package redisthrottle) that can say it could not decide instead of
+// deciding from a local fallback. The interceptors use it for the checks
+// marked Check.FailClosed.
+type FallibleLimiter interface {
+	Limiter
+	// AllowOrFail is Allow, except that when the shared store cannot
+	// decide it returns ErrUnavailable (wrapped) rather than falling
+	// back; the call is then neither admitted nor charged.
+	AllowOrFail(key string, limit Limit, now time.Time) (ok bool, retryAfter time.Duration, err error)
+}
+
 // Levels of the checks the gateway makes, from the widest to the narrowest.
 // They appear in the "level" metadata entry of a refusal's ErrorInfo.
 const (
@@ -86,6 +102,11 @@ type Check struct {
 	Key string
 	// Limit is the bucket's limit.
 	Limit Limit
+	// FailClosed refuses the call (Unavailable, reason
+	// RATE_LIMIT_BACKEND_UNAVAILABLE) when the Limiter is a
+	// FallibleLimiter that cannot decide, rather than letting it decide
+	// from its fallback. Other Limiters ignore it.
+	FailClosed bool
 }
 
 // Checks appends to dst the checks of the call in ctx, in the order they

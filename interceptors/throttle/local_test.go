@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"hash/maphash"
 	"math"
 	"runtime"
 	"strconv"
@@ -194,12 +195,20 @@ func TestIdleEviction(t *testing.T) {
 	l := NewLocalLimiter()
 	fast := Limit{Rate: 10, Burst: 10}       // refills in 1 s: kept 1 min
 	slow := Limit{Rate: 1.0 / 60, Burst: 10} // refills in 10 min: kept 10 min
+	// "other" must live in a shard of its own: its calls sweep their
+	// shard as time passes, which would remove "fast" before the Sweep
+	// below counts it (the seed is random, so pick the key).
+	shardOf := func(key string) uint64 { return maphash.String(l.seed, key) % numShards }
+	other := "other"
+	for i := 0; shardOf(other) == shardOf("fast") || shardOf(other) == shardOf("slow"); i++ {
+		other = "other-" + strconv.Itoa(i)
+	}
 	l.Allow("fast", fast, epoch)
 	l.Allow("slow", slow, epoch)
-	l.Allow("other", fast, epoch)
-	// Keep "other" busy: its calls sweep shards as time passes.
+	l.Allow(other, fast, epoch)
+	// Keep "other" busy.
 	for s := 1; s <= 2*60; s++ {
-		l.Allow("other", fast, epoch.Add(time.Duration(s)*time.Second))
+		l.Allow(other, fast, epoch.Add(time.Duration(s)*time.Second))
 	}
 	if got := l.Sweep(epoch.Add(2 * time.Minute)); got != 1 {
 		t.Errorf("Sweep at 2 min removed %d buckets, want 1 (fast)", got)

@@ -107,6 +107,14 @@ func TestResourceCommands(t *testing.T) {
 		t.Errorf("routes update kept the other fields and changed the description?\n%s", out)
 	}
 
+	// A stage's Redis settings pass through as any field (enum by name).
+	if out := g.mustRun(t, "stages", "update", "apis/bookstore/stages/demo", "--data", `{"redisFailureMode":"REDIS_FAILURE_MODE_FAIL_CLOSED","sharedCache":true}`, "-o", "json"); !strings.Contains(out, `"REDIS_FAILURE_MODE_FAIL_CLOSED"`) || !strings.Contains(out, `"sharedCache": true`) {
+		t.Errorf("stages update with redis settings:\n%s", out)
+	}
+	if _, err := g.run(t, "stages", "update", "apis/bookstore/stages/demo", "--data", `{"redisFailureMode":"SOMETIMES"}`); err == nil {
+		t.Error("an unknown redis failure mode was accepted")
+	}
+
 	// deploy makes the route live.
 	if out := g.mustRun(t, "deploy", "bookstore", "--stage", "demo"); !strings.Contains(out, "stage apis/bookstore/stages/demo: apis/bookstore/deployments/") {
 		t.Errorf("deploy:\n%s", out)

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Domain is the ErrorInfo domain of errors raised by the data plane.
@@ -44,7 +45,29 @@ const (
 	// the call (too many calls in flight and waiting). REST clients get
 	// 503 Service Unavailable.
 	ReasonUpstreamOverflow = "UPSTREAM_OVERFLOW"
+	// ReasonRateLimitBackendUnavailable: a throttle or quota of a stage
+	// that fails closed (Stage.redis_failure_mode) could not be checked,
+	// because the Redis the nodes share fails. 503 Service Unavailable,
+	// with a RetryInfo of one second (Retry-After for REST clients).
+	ReasonRateLimitBackendUnavailable = "RATE_LIMIT_BACKEND_UNAVAILABLE"
 )
+
+// LimitBackendUnavailable is the error of a call refused because a limit
+// of its stage, which fails closed, could not be checked in Redis: code
+// Unavailable, a RetryInfo of one second and an ErrorInfo with reason
+// ReasonRateLimitBackendUnavailable and the kind of limit ("throttle" or
+// "quota") in its "limit" metadata entry.
+func LimitBackendUnavailable(limit string) error {
+	st := status.New(codes.Unavailable, "the "+limit+" of this stage cannot be checked: the shared rate-limit store (Redis) is unavailable and the stage fails closed (redis_failure_mode FAIL_CLOSED); retry later")
+	d, err := st.WithDetails(
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)},
+		&errdetails.ErrorInfo{Reason: ReasonRateLimitBackendUnavailable, Domain: Domain, Metadata: map[string]string{"limit": limit}},
+	)
+	if err != nil {
+		return st.Err()
+	}
+	return d.Err()
+}
 
 // New returns a status error with code, message and an ErrorInfo with
 // reason (in Domain). Errors about backends never name the backend's

@@ -290,6 +290,10 @@ func TestValidation(t *testing.T) {
 			_, err := e.client.CreateStage(c, &adminv1.CreateStageRequest{Parent: api.GetName(), Stage: &adminv1.Stage{Deployment: "apis/other/deployments/v1", DefaultThrottle: &adminv1.ThrottleSettings{RateLimit: 10}}})
 			return err
 		}, []string{"stage.deployment", "stage.default_throttle.burst_limit"}},
+		{"stage with an unknown redis failure mode", func() error {
+			_, err := e.client.CreateStage(c, &adminv1.CreateStageRequest{Parent: api.GetName(), Stage: &adminv1.Stage{Deployment: dep.GetName(), RedisFailureMode: 7}})
+			return err
+		}, []string{"stage.redis_failure_mode"}},
 		{"stage with a missing deployment", func() error {
 			_, err := e.client.CreateStage(c, &adminv1.CreateStageRequest{Parent: api.GetName(), Stage: &adminv1.Stage{Deployment: api.GetName() + "/deployments/nope"}})
 			return err

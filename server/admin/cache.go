@@ -3,15 +3,21 @@ package admin
 import (
 	"context"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 )
 
 // WithCacheFlusher connects the data plane's response cache: FlushStageCache
-// calls f with the stage's resource name. Without it, FlushStageCache
-// fails with FAILED_PRECONDITION.
-func WithCacheFlusher(f func(stage string)) Option {
+// calls f with the stage's resource name and whether it shares its cache
+// (Stage.shared_cache). An error of f (the shared cache in Redis did not
+// answer) fails the call with UNAVAILABLE, reason
+// CACHE_BACKEND_UNAVAILABLE: the caller should retry. Without it,
+// FlushStageCache fails with FAILED_PRECONDITION.
+func WithCacheFlusher(f func(ctx context.Context, stage string, shared bool) error) Option {
 	return func(s *Service) { s.flushCache = f }
 }
 
@@ -27,13 +33,17 @@ func WithAuthorizerCacheFlusher(f func(stage, authorizer string)) Option {
 // custom authorizers' policy caches are emptied by
 // FlushStageAuthorizersCache.
 func (s *Service) FlushStageCache(ctx context.Context, req *adminv1.FlushStageCacheRequest) (*emptypb.Empty, error) {
-	if _, err := getResource[adminv1.Stage](ctx, s, stages, req.GetName()); err != nil {
+	st, err := getResource[adminv1.Stage](ctx, s, stages, req.GetName())
+	if err != nil {
 		return nil, err
 	}
 	if s.flushCache == nil {
 		return nil, preconditionFailed("NO_DATA_PLANE", req.GetName(), "the response cache is kept by the data plane, which this admin service is not connected to")
 	}
-	s.flushCache(req.GetName())
+	if err := s.flushCache(ctx, req.GetName(), st.GetSharedCache()); err != nil {
+		st := status.Newf(codes.Unavailable, "the stage's response cache was flushed on the gateway nodes but not in Redis, whose shared entries would still be served; retry when Redis answers: %v", err)
+		return nil, withDetails(st, &errdetails.ErrorInfo{Reason: "CACHE_BACKEND_UNAVAILABLE", Domain: errorDomain, Metadata: map[string]string{"stage": req.GetName()}})
+	}
 	return &emptypb.Empty{}, nil
 }
 

@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/server/store"
@@ -56,6 +60,10 @@ func (s *Service) AdjustQuota(ctx context.Context, req *adminv1.AdjustQuotaReque
 		return nil, preconditionFailed("NO_DATA_PLANE", plan.GetName(), "quotas are counted by the data plane, which this admin service is not connected to")
 	}
 	if err := s.quota.Adjust(ctx, plan, member.GetApiKey(), req.GetRemainingQuota()); err != nil {
+		if errors.Is(err, quota.ErrSharedUnavailable) {
+			st := status.New(codes.Unavailable, "adjust quota: the quota counts are kept in Redis, which does not answer; nothing was changed (adjusting one node would not hold across the fleet); retry when Redis answers")
+			return nil, withDetails(st, &errdetails.ErrorInfo{Reason: "QUOTA_BACKEND_UNAVAILABLE", Domain: errorDomain, Metadata: map[string]string{"name": req.GetName()}})
+		}
 		return nil, internalError("adjust quota", err)
 	}
 	today := s.now().UTC().Truncate(24 * time.Hour)

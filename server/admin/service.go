@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -22,7 +23,7 @@ type Service struct {
 	preflight       PreflightFunc
 	onSettings      func(*adminv1.AccountSettings)
 	quota           QuotaCounter
-	flushCache      func(stage string)
+	flushCache      func(ctx context.Context, stage string, shared bool) error
 	// flushAuthorizers empties authorizer policy caches (stage, authorizer).
 	flushAuthorizers func(stage, authorizer string)
 	// stageHealth reports a stage's target health (GetStageHealth).

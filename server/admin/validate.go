@@ -838,6 +838,9 @@ func validateStage(v *violations, field string, s *adminv1.Stage) {
 	validateWebSocketSettings(v, field+".websocket", s.GetWebsocket())
 	validateIPPolicy(v, field+".ip_policy", s.GetIpPolicy())
 	validateCORS(v, field+".cors", s.GetCors())
+	if _, ok := adminv1.Stage_RedisFailureMode_name[int32(s.GetRedisFailureMode())]; !ok {
+		v.add(field+".redis_failure_mode", "is not a known mode (%d); use REDIS_FAILURE_MODE_FAIL_OPEN or REDIS_FAILURE_MODE_FAIL_CLOSED", s.GetRedisFailureMode())
+	}
 	for id, rs := range s.GetRouteSettings() {
 		f := field + ".route_settings[" + id + "]"
 		if msg := checkID(id); msg != "" {

@@ -28,8 +28,23 @@ import (
 // DefaultPrefix starts the Redis keys of a Store.
 const DefaultPrefix = "tollgate:quota:"
 
-// Timeout bounds each operation in Redis.
+// Timeout bounds each operation in Redis unless WithTimeout says
+// otherwise.
 const Timeout = 500 * time.Millisecond
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithTimeout bounds each operation in Redis to d instead of Timeout (a
+// test sharing two loaded cores with a hundred concurrent takes needs
+// longer; a gateway should keep the short default).
+func WithTimeout(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
+}
 
 // ErrBreakerOpen is returned while the circuit breaker skips Redis.
 var ErrBreakerOpen = errors.New("redisquota: redis is failing; skipped by the circuit breaker")
@@ -71,20 +86,25 @@ type Store struct {
 	client  redis.UniversalClient
 	breaker *redisconn.Breaker
 	prefix  string
+	timeout time.Duration
 }
 
 var _ quota.Shared = (*Store)(nil)
 
 // New returns a Store keeping counts in client, guarded by breaker (nil:
 // a breaker of its own). It panics when client is nil.
-func New(client redis.UniversalClient, breaker *redisconn.Breaker) *Store {
+func New(client redis.UniversalClient, breaker *redisconn.Breaker, opts ...Option) *Store {
 	if client == nil {
 		panic("redisquota: nil client")
 	}
 	if breaker == nil {
 		breaker = &redisconn.Breaker{}
 	}
-	return &Store{client: client, breaker: breaker, prefix: DefaultPrefix}
+	s := &Store{client: client, breaker: breaker, prefix: DefaultPrefix, timeout: Timeout}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // run runs a script under the breaker and the timeout.
@@ -92,7 +112,7 @@ func (s *Store) run(ctx context.Context, script *redis.Script, key string, args 
 	if !s.breaker.Allow() {
 		return nil, ErrBreakerOpen
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), Timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
 	v, err := script.Run(ctx, s.client, []string{s.prefix + key}, args...).Result()
 	s.breaker.Done(err == nil)

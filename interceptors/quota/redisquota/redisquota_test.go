@@ -48,7 +48,9 @@ func newCounter(tb testing.TB, url string, st quota.Store) *quota.Counter {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = c.Close() })
-	return quota.NewCounter(st, quota.WithShared(redisquota.New(c, nil)))
+	// A generous timeout: these tests check counting, not Redis's speed,
+	// and a loaded machine can hold a take past the 500 ms default.
+	return quota.NewCounter(st, quota.WithShared(redisquota.New(c, nil, redisquota.WithTimeout(10*time.Second))))
 }
 
 var plan = &adminv1.UsagePlan{Name: "usagePlans/p", Quota: &adminv1.QuotaSettings{Limit: 100, Period: adminv1.QuotaSettings_PERIOD_DAY}}

@@ -1,6 +1,7 @@
 package redisthrottle_test
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,4 +153,146 @@ func BenchmarkAllowParallel(b *testing.B) {
 			l.Allow("bench", lim, time.Now())
 		}
 	})
+}
+
+// TestAllowOrFail: with Redis up AllowOrFail decides as Allow; with Redis
+// down it fails with throttle.ErrUnavailable at once (the breaker opens)
+// and counts the refusals, while Allow on the same limiter still falls
+// back to the local limiter.
+func TestAllowOrFail(t *testing.T) {
+	r := redistest.Start(t)
+	l := newLimiter(t, r.URL)
+	lim := throttle.Limit{Rate: 0.001, Burst: 2}
+	for i, want := range []bool{true, true, false} {
+		ok, _, err := l.AllowOrFail("k", lim, time.Now())
+		if err != nil || ok != want {
+			t.Fatalf("check %d with Redis up = %v, %v; want %v", i, ok, err, want)
+		}
+	}
+	r.Stop(t)
+	start := time.Now()
+	for i := range 100 {
+		ok, _, err := l.AllowOrFail("k", lim, time.Now())
+		if ok || !errors.Is(err, throttle.ErrUnavailable) {
+			t.Fatalf("check %d with Redis down = %v, %v; want ErrUnavailable", i, ok, err)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("100 checks with Redis down took %s; the breaker should skip Redis", d)
+	}
+	if ok, _ := l.Allow("k", lim, time.Now()); !ok {
+		t.Error("Allow with Redis down refused; want the local limiter's answer (a full bucket)")
+	}
+	if l.FailedClosed() != 100 || l.Fallbacks() != 1 {
+		t.Errorf("FailedClosed = %d, Fallbacks = %d; want 100, 1", l.FailedClosed(), l.Fallbacks())
+	}
+}
+
+// TestBatchAccuracy: three limiters (three nodes) in batch mode share one
+// bucket under load from all of them: the fleet admits within 2% of rate
+// × time + burst (the figure is logged; docs/scaling.md reports it), and
+// never more than that plus one lease per node.
+func TestBatchAccuracy(t *testing.T) {
+	r := redistest.Start(t)
+	const rate, burst = 300, 300
+	const batch = 20 * time.Millisecond
+	ls := []*redisthrottle.Limiter{
+		newLimiter(t, r.URL, redisthrottle.WithBatch(batch)),
+		newLimiter(t, r.URL, redisthrottle.WithBatch(batch)),
+		newLimiter(t, r.URL, redisthrottle.WithBatch(batch)),
+	}
+	lim := throttle.Limit{Rate: rate, Burst: burst}
+	var admitted, calls atomic.Int64
+	var first, last atomic.Int64
+	stop := make(chan struct{})
+	time.AfterFunc(3*time.Second, func() { close(stop) })
+	var wg sync.WaitGroup
+	for g := range 12 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				now := time.Now().UnixNano()
+				first.CompareAndSwap(0, now)
+				if ok, _ := ls[g%3].Allow("acct", lim, time.Now()); ok {
+					admitted.Add(1)
+				}
+				calls.Add(1)
+				last.Store(max(last.Load(), now))
+				time.Sleep(time.Millisecond) // 12 callers × ≈1,000/s: far above the rate
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Duration(last.Load() - first.Load())
+	want := rate*elapsed.Seconds() + burst
+	got := float64(admitted.Load())
+	t.Logf("batch %s, 3 nodes, %s: %d of %d calls admitted; rate × time + burst = %.0f (%+.2f%%)",
+		batch, elapsed.Round(time.Millisecond), admitted.Load(), calls.Load(), want, 100*(got-want)/want)
+	if calls.Load() < 3*int64(want) {
+		t.Fatalf("the load (%d calls) did not reach the limit", calls.Load())
+	}
+	lease := float64(rate) * batch.Seconds()
+	if got > want+3*lease || got < 0.98*want {
+		t.Errorf("admitted %.0f, want %.0f within -2%% and +3 leases (%.0f)", got, want, 3*lease)
+	}
+	for _, l := range ls {
+		if l.Fallbacks() != 0 {
+			t.Errorf("%d fallbacks with Redis up", l.Fallbacks())
+		}
+	}
+}
+
+// TestBatchRedisDown: in batch mode too, a dead Redis costs no waiting and
+// falls back (or fails, with AllowOrFail).
+func TestBatchRedisDown(t *testing.T) {
+	r := redistest.Start(t)
+	l := newLimiter(t, r.URL, redisthrottle.WithBatch(10*time.Millisecond))
+	lim := throttle.Limit{Rate: 1, Burst: 1}
+	if ok, _ := l.Allow("k", lim, time.Now()); !ok {
+		t.Fatal("refused with Redis up")
+	}
+	r.Stop(t)
+	start := time.Now()
+	for i := range 100 {
+		if _, _, err := l.AllowOrFail("other", lim, time.Now()); !errors.Is(err, throttle.ErrUnavailable) {
+			t.Fatalf("check %d with Redis down: %v, want ErrUnavailable", i, err)
+		}
+	}
+	if ok, _ := l.Allow("other", lim, time.Now()); !ok {
+		t.Fatal("Allow with Redis down refused; want the local limiter's full bucket")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("checks with Redis down took %s", d)
+	}
+}
+
+// BenchmarkAllowBatched is BenchmarkAllowParallel in batch mode (10 ms
+// leases of a bucket of 1,000,000/s): most checks spend a leased token
+// without a round trip.
+func BenchmarkAllowBatched(b *testing.B) {
+	r := redistest.Start(b)
+	l := newLimiter(b, r.URL, redisthrottle.WithBatch(10*time.Millisecond))
+	lim := throttle.Limit{Rate: 1e6, Burst: 1e6}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l.Allow("bench", lim, time.Now())
+		}
+	})
+}
+
+// BenchmarkAllowBatchedSerial is BenchmarkAllow in batch mode.
+func BenchmarkAllowBatchedSerial(b *testing.B) {
+	r := redistest.Start(b)
+	l := newLimiter(b, r.URL, redisthrottle.WithBatch(10*time.Millisecond))
+	lim := throttle.Limit{Rate: 1e6, Burst: 1e6}
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Allow("bench", lim, time.Now())
+	}
 }

@@ -14,6 +14,7 @@ type options struct {
 	failOpen bool
 	log      *slog.Logger
 	breaker  *redisconn.Breaker
+	batch    time.Duration
 }
 
 // Option configures a Limiter.
@@ -47,6 +48,16 @@ func WithLogger(l *slog.Logger) Option {
 // users of one Redis can share it. Nil means a breaker of the Limiter's
 // own with the defaults of redisconn.Breaker, which is also the default.
 func WithBreaker(b *redisconn.Breaker) Option { return func(o *options) { o.breaker = b } }
+
+// WithBatch switches the Limiter to batch mode: rather than one round
+// trip per check, a node takes tokens from a Redis bucket in leases and
+// spends them locally. A lease is sized to what the node used over the
+// last lease's time, scaled to d, and at most the bucket's rate × d (and
+// its burst); a bucket that Redis says is empty is not asked again before
+// its next token is due. Unspent tokens are dropped after max(d, 1s).
+// Zero or negative d means one round trip per check, which is also the
+// default. See the package documentation for the accuracy this costs.
+func WithBatch(d time.Duration) Option { return func(o *options) { o.batch = d } }
 
 // WithFailClosed makes checks that Redis cannot answer refuse the call
 // (retry after one second) rather than fall back to the local limiter.

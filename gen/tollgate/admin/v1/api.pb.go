@@ -183,6 +183,62 @@ func (CustomAuthorizer_Type) EnumDescriptor() ([]byte, []int) {
 	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{9, 0}
 }
 
+// RedisFailureMode is what limits do while Redis fails.
+type Stage_RedisFailureMode int32
+
+const (
+	// Unset: REDIS_FAILURE_MODE_FAIL_OPEN.
+	Stage_REDIS_FAILURE_MODE_UNSPECIFIED Stage_RedisFailureMode = 0
+	// Each node decides from its own limiter with the same settings: a
+	// fleet of N nodes admits up to N times a limit while Redis is down.
+	Stage_REDIS_FAILURE_MODE_FAIL_OPEN Stage_RedisFailureMode = 1
+	// Calls that a throttle or quota would check in Redis are refused with
+	// 503 UNAVAILABLE (reason RATE_LIMIT_BACKEND_UNAVAILABLE) until Redis
+	// answers again.
+	Stage_REDIS_FAILURE_MODE_FAIL_CLOSED Stage_RedisFailureMode = 2
+)
+
+// Enum value maps for Stage_RedisFailureMode.
+var (
+	Stage_RedisFailureMode_name = map[int32]string{
+		0: "REDIS_FAILURE_MODE_UNSPECIFIED",
+		1: "REDIS_FAILURE_MODE_FAIL_OPEN",
+		2: "REDIS_FAILURE_MODE_FAIL_CLOSED",
+	}
+	Stage_RedisFailureMode_value = map[string]int32{
+		"REDIS_FAILURE_MODE_UNSPECIFIED": 0,
+		"REDIS_FAILURE_MODE_FAIL_OPEN":   1,
+		"REDIS_FAILURE_MODE_FAIL_CLOSED": 2,
+	}
+)
+
+func (x Stage_RedisFailureMode) Enum() *Stage_RedisFailureMode {
+	p := new(Stage_RedisFailureMode)
+	*p = x
+	return p
+}
+
+func (x Stage_RedisFailureMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Stage_RedisFailureMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_tollgate_admin_v1_api_proto_enumTypes[3].Descriptor()
+}
+
+func (Stage_RedisFailureMode) Type() protoreflect.EnumType {
+	return &file_tollgate_admin_v1_api_proto_enumTypes[3]
+}
+
+func (x Stage_RedisFailureMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Stage_RedisFailureMode.Descriptor instead.
+func (Stage_RedisFailureMode) EnumDescriptor() ([]byte, []int) {
+	return file_tollgate_admin_v1_api_proto_rawDescGZIP(), []int{12, 0}
+}
+
 // What happens when a caller sends Cache-Control: max-age=0 without permission.
 type CacheSettings_UnauthorizedCacheControl int32
 
@@ -224,11 +280,11 @@ func (x CacheSettings_UnauthorizedCacheControl) String() string {
 }
 
 func (CacheSettings_UnauthorizedCacheControl) Descriptor() protoreflect.EnumDescriptor {
-	return file_tollgate_admin_v1_api_proto_enumTypes[3].Descriptor()
+	return file_tollgate_admin_v1_api_proto_enumTypes[4].Descriptor()
 }
 
 func (CacheSettings_UnauthorizedCacheControl) Type() protoreflect.EnumType {
-	return &file_tollgate_admin_v1_api_proto_enumTypes[3]
+	return &file_tollgate_admin_v1_api_proto_enumTypes[4]
 }
 
 func (x CacheSettings_UnauthorizedCacheControl) Number() protoreflect.EnumNumber {
@@ -279,11 +335,11 @@ func (x MutualTlsAuthentication_Mode) String() string {
 }
 
 func (MutualTlsAuthentication_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tollgate_admin_v1_api_proto_enumTypes[4].Descriptor()
+	return file_tollgate_admin_v1_api_proto_enumTypes[5].Descriptor()
 }
 
 func (MutualTlsAuthentication_Mode) Type() protoreflect.EnumType {
-	return &file_tollgate_admin_v1_api_proto_enumTypes[4]
+	return &file_tollgate_admin_v1_api_proto_enumTypes[5]
 }
 
 func (x MutualTlsAuthentication_Mode) Number() protoreflect.EnumNumber {
@@ -1893,8 +1949,21 @@ type Stage struct {
 	// call (x-tollgate-stage, or a domain mapping's :authority); without one,
 	// the only stage that enables reflection answers. Default false.
 	GrpcReflectionEnabled bool `protobuf:"varint,51,opt,name=grpc_reflection_enabled,json=grpcReflectionEnabled,proto3" json:"grpc_reflection_enabled,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// What the stage's throttles and usage-plan quotas do while the Redis
+	// the nodes share (--redis) fails: decide from each node's own limiter
+	// (fail open, the default) or refuse calls with 503 UNAVAILABLE, reason
+	// RATE_LIMIT_BACKEND_UNAVAILABLE (fail closed). Without --redis it has no
+	// effect: limits are always local.
+	RedisFailureMode Stage_RedisFailureMode `protobuf:"varint,52,opt,name=redis_failure_mode,json=redisFailureMode,proto3,enum=tollgate.admin.v1.Stage_RedisFailureMode" json:"redis_failure_mode,omitempty"`
+	// With --redis, keep the stage's response cache in Redis too, behind each
+	// node's memory cache, so that a response cached through one node is
+	// served by every node. Keys, TTLs and the entry size limit are the
+	// stage's cache settings; FlushStageCache clears it on every node.
+	// Without --redis, or with the stage's cache disabled, it has no effect.
+	// Default false: entries stay in each node's memory.
+	SharedCache   bool `protobuf:"varint,53,opt,name=shared_cache,json=sharedCache,proto3" json:"shared_cache,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Stage) Reset() {
@@ -2056,6 +2125,20 @@ func (x *Stage) GetOpenapiDocumentEnabled() bool {
 func (x *Stage) GetGrpcReflectionEnabled() bool {
 	if x != nil {
 		return x.GrpcReflectionEnabled
+	}
+	return false
+}
+
+func (x *Stage) GetRedisFailureMode() Stage_RedisFailureMode {
+	if x != nil {
+		return x.RedisFailureMode
+	}
+	return Stage_REDIS_FAILURE_MODE_UNSPECIFIED
+}
+
+func (x *Stage) GetSharedCache() bool {
+	if x != nil {
+		return x.SharedCache
 	}
 	return false
 }
@@ -2780,8 +2863,7 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\vApiSnapshot\x12(\n" +
 	"\x03api\x18\x01 \x01(\v2\x16.tollgate.admin.v1.ApiR\x03api\x120\n" +
 	"\x06routes\x18\x02 \x03(\v2\x18.tollgate.admin.v1.RouteR\x06routes\x12?\n" +
-	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\x86\n" +
-	"\n" +
+	"\vauthorizers\x18\x03 \x03(\v2\x1d.tollgate.admin.v1.AuthorizerR\vauthorizers\"\x80\f\n" +
 	"\x05Stage\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
 	"\x03uid\x18\x02 \x01(\tB\x03\xe0A\x03R\x03uid\x12 \n" +
@@ -2807,13 +2889,19 @@ const file_tollgate_admin_v1_api_proto_rawDesc = "" +
 	"\tip_policy\x18$ \x01(\v2\x1b.tollgate.admin.v1.IpPolicyR\bipPolicy\x128\n" +
 	"\x04cors\x18% \x01(\v2$.tollgate.admin.v1.CorsConfigurationR\x04cors\x128\n" +
 	"\x18openapi_document_enabled\x182 \x01(\bR\x16openapiDocumentEnabled\x126\n" +
-	"\x17grpc_reflection_enabled\x183 \x01(\bR\x15grpcReflectionEnabled\x1a<\n" +
+	"\x17grpc_reflection_enabled\x183 \x01(\bR\x15grpcReflectionEnabled\x12W\n" +
+	"\x12redis_failure_mode\x184 \x01(\x0e2).tollgate.admin.v1.Stage.RedisFailureModeR\x10redisFailureMode\x12!\n" +
+	"\fshared_cache\x185 \x01(\bR\vsharedCache\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1ab\n" +
 	"\x12RouteSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x126\n" +
-	"\x05value\x18\x02 \x01(\v2 .tollgate.admin.v1.RouteSettingsR\x05value:\x028\x01:A\xeaA>\n" +
+	"\x05value\x18\x02 \x01(\v2 .tollgate.admin.v1.RouteSettingsR\x05value:\x028\x01\"|\n" +
+	"\x10RedisFailureMode\x12\"\n" +
+	"\x1eREDIS_FAILURE_MODE_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cREDIS_FAILURE_MODE_FAIL_OPEN\x10\x01\x12\"\n" +
+	"\x1eREDIS_FAILURE_MODE_FAIL_CLOSED\x10\x02:A\xeaA>\n" +
 	"\x12tollgate.dev/Stage\x12\x19apis/{api}/stages/{stage}*\x06stages2\x05stage\"\x93\x02\n" +
 	"\rRouteSettings\x12?\n" +
 	"\bthrottle\x18\x01 \x01(\v2#.tollgate.admin.v1.ThrottleSettingsR\bthrottle\x12,\n" +
@@ -2890,115 +2978,117 @@ func file_tollgate_admin_v1_api_proto_rawDescGZIP() []byte {
 	return file_tollgate_admin_v1_api_proto_rawDescData
 }
 
-var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_tollgate_admin_v1_api_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_tollgate_admin_v1_api_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_tollgate_admin_v1_api_proto_goTypes = []any{
 	(Api_Protocol)(0),                           // 0: tollgate.admin.v1.Api.Protocol
 	(Api_ApiKeySource)(0),                       // 1: tollgate.admin.v1.Api.ApiKeySource
 	(CustomAuthorizer_Type)(0),                  // 2: tollgate.admin.v1.CustomAuthorizer.Type
-	(CacheSettings_UnauthorizedCacheControl)(0), // 3: tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	(MutualTlsAuthentication_Mode)(0),           // 4: tollgate.admin.v1.MutualTlsAuthentication.Mode
-	(*Api)(nil),                                 // 5: tollgate.admin.v1.Api
-	(*HeaderMapping)(nil),                       // 6: tollgate.admin.v1.HeaderMapping
-	(*GatewayResponse)(nil),                     // 7: tollgate.admin.v1.GatewayResponse
-	(*ReflectionSource)(nil),                    // 8: tollgate.admin.v1.ReflectionSource
-	(*Route)(nil),                               // 9: tollgate.admin.v1.Route
-	(*RetryPolicy)(nil),                         // 10: tollgate.admin.v1.RetryPolicy
-	(*HttpMatch)(nil),                           // 11: tollgate.admin.v1.HttpMatch
-	(*Authorizer)(nil),                          // 12: tollgate.admin.v1.Authorizer
-	(*JwtAuthorizer)(nil),                       // 13: tollgate.admin.v1.JwtAuthorizer
-	(*CustomAuthorizer)(nil),                    // 14: tollgate.admin.v1.CustomAuthorizer
-	(*Deployment)(nil),                          // 15: tollgate.admin.v1.Deployment
-	(*ApiSnapshot)(nil),                         // 16: tollgate.admin.v1.ApiSnapshot
-	(*Stage)(nil),                               // 17: tollgate.admin.v1.Stage
-	(*RouteSettings)(nil),                       // 18: tollgate.admin.v1.RouteSettings
-	(*CacheSettings)(nil),                       // 19: tollgate.admin.v1.CacheSettings
-	(*CanarySettings)(nil),                      // 20: tollgate.admin.v1.CanarySettings
-	(*AccessLogSettings)(nil),                   // 21: tollgate.admin.v1.AccessLogSettings
-	(*TracingSettings)(nil),                     // 22: tollgate.admin.v1.TracingSettings
-	(*DomainMapping)(nil),                       // 23: tollgate.admin.v1.DomainMapping
-	(*MutualTlsAuthentication)(nil),             // 24: tollgate.admin.v1.MutualTlsAuthentication
-	nil,                                         // 25: tollgate.admin.v1.Api.GatewayResponsesEntry
-	nil,                                         // 26: tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
-	nil,                                         // 27: tollgate.admin.v1.Stage.VariablesEntry
-	nil,                                         // 28: tollgate.admin.v1.Stage.RouteSettingsEntry
-	nil,                                         // 29: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	(*Integration)(nil),                         // 30: tollgate.admin.v1.Integration
-	(*timestamppb.Timestamp)(nil),               // 31: google.protobuf.Timestamp
-	(*IpPolicy)(nil),                            // 32: tollgate.admin.v1.IpPolicy
-	(*CorsConfiguration)(nil),                   // 33: tollgate.admin.v1.CorsConfiguration
-	(*durationpb.Duration)(nil),                 // 34: google.protobuf.Duration
-	(*RouteAuthorization)(nil),                  // 35: tollgate.admin.v1.RouteAuthorization
-	(*GrpcIntegration)(nil),                     // 36: tollgate.admin.v1.GrpcIntegration
-	(*HttpIntegration)(nil),                     // 37: tollgate.admin.v1.HttpIntegration
-	(*ThrottleSettings)(nil),                    // 38: tollgate.admin.v1.ThrottleSettings
-	(*WebSocketSettings)(nil),                   // 39: tollgate.admin.v1.WebSocketSettings
+	(Stage_RedisFailureMode)(0),                 // 3: tollgate.admin.v1.Stage.RedisFailureMode
+	(CacheSettings_UnauthorizedCacheControl)(0), // 4: tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	(MutualTlsAuthentication_Mode)(0),           // 5: tollgate.admin.v1.MutualTlsAuthentication.Mode
+	(*Api)(nil),                                 // 6: tollgate.admin.v1.Api
+	(*HeaderMapping)(nil),                       // 7: tollgate.admin.v1.HeaderMapping
+	(*GatewayResponse)(nil),                     // 8: tollgate.admin.v1.GatewayResponse
+	(*ReflectionSource)(nil),                    // 9: tollgate.admin.v1.ReflectionSource
+	(*Route)(nil),                               // 10: tollgate.admin.v1.Route
+	(*RetryPolicy)(nil),                         // 11: tollgate.admin.v1.RetryPolicy
+	(*HttpMatch)(nil),                           // 12: tollgate.admin.v1.HttpMatch
+	(*Authorizer)(nil),                          // 13: tollgate.admin.v1.Authorizer
+	(*JwtAuthorizer)(nil),                       // 14: tollgate.admin.v1.JwtAuthorizer
+	(*CustomAuthorizer)(nil),                    // 15: tollgate.admin.v1.CustomAuthorizer
+	(*Deployment)(nil),                          // 16: tollgate.admin.v1.Deployment
+	(*ApiSnapshot)(nil),                         // 17: tollgate.admin.v1.ApiSnapshot
+	(*Stage)(nil),                               // 18: tollgate.admin.v1.Stage
+	(*RouteSettings)(nil),                       // 19: tollgate.admin.v1.RouteSettings
+	(*CacheSettings)(nil),                       // 20: tollgate.admin.v1.CacheSettings
+	(*CanarySettings)(nil),                      // 21: tollgate.admin.v1.CanarySettings
+	(*AccessLogSettings)(nil),                   // 22: tollgate.admin.v1.AccessLogSettings
+	(*TracingSettings)(nil),                     // 23: tollgate.admin.v1.TracingSettings
+	(*DomainMapping)(nil),                       // 24: tollgate.admin.v1.DomainMapping
+	(*MutualTlsAuthentication)(nil),             // 25: tollgate.admin.v1.MutualTlsAuthentication
+	nil,                                         // 26: tollgate.admin.v1.Api.GatewayResponsesEntry
+	nil,                                         // 27: tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	nil,                                         // 28: tollgate.admin.v1.Stage.VariablesEntry
+	nil,                                         // 29: tollgate.admin.v1.Stage.RouteSettingsEntry
+	nil,                                         // 30: tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	(*Integration)(nil),                         // 31: tollgate.admin.v1.Integration
+	(*timestamppb.Timestamp)(nil),               // 32: google.protobuf.Timestamp
+	(*IpPolicy)(nil),                            // 33: tollgate.admin.v1.IpPolicy
+	(*CorsConfiguration)(nil),                   // 34: tollgate.admin.v1.CorsConfiguration
+	(*durationpb.Duration)(nil),                 // 35: google.protobuf.Duration
+	(*RouteAuthorization)(nil),                  // 36: tollgate.admin.v1.RouteAuthorization
+	(*GrpcIntegration)(nil),                     // 37: tollgate.admin.v1.GrpcIntegration
+	(*HttpIntegration)(nil),                     // 38: tollgate.admin.v1.HttpIntegration
+	(*ThrottleSettings)(nil),                    // 39: tollgate.admin.v1.ThrottleSettings
+	(*WebSocketSettings)(nil),                   // 40: tollgate.admin.v1.WebSocketSettings
 }
 var file_tollgate_admin_v1_api_proto_depIdxs = []int32{
 	0,  // 0: tollgate.admin.v1.Api.protocol:type_name -> tollgate.admin.v1.Api.Protocol
-	8,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
-	30, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
+	9,  // 1: tollgate.admin.v1.Api.reflection:type_name -> tollgate.admin.v1.ReflectionSource
+	31, // 2: tollgate.admin.v1.Api.default_integration:type_name -> tollgate.admin.v1.Integration
 	1,  // 3: tollgate.admin.v1.Api.api_key_source:type_name -> tollgate.admin.v1.Api.ApiKeySource
-	31, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
-	31, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
-	32, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	33, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	25, // 8: tollgate.admin.v1.Api.gateway_responses:type_name -> tollgate.admin.v1.Api.GatewayResponsesEntry
-	6,  // 9: tollgate.admin.v1.Api.header_mapping:type_name -> tollgate.admin.v1.HeaderMapping
-	26, // 10: tollgate.admin.v1.GatewayResponse.response_headers:type_name -> tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
-	11, // 11: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
-	30, // 12: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
-	34, // 13: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
-	35, // 14: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
-	31, // 15: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	31, // 16: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	32, // 17: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	34, // 18: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
-	34, // 19: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
-	10, // 20: tollgate.admin.v1.Route.retry_policy:type_name -> tollgate.admin.v1.RetryPolicy
-	34, // 21: tollgate.admin.v1.RetryPolicy.base_backoff:type_name -> google.protobuf.Duration
-	34, // 22: tollgate.admin.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	13, // 23: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
-	14, // 24: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
-	31, // 25: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
-	31, // 26: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
-	34, // 27: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
+	32, // 4: tollgate.admin.v1.Api.create_time:type_name -> google.protobuf.Timestamp
+	32, // 5: tollgate.admin.v1.Api.update_time:type_name -> google.protobuf.Timestamp
+	33, // 6: tollgate.admin.v1.Api.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	34, // 7: tollgate.admin.v1.Api.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	26, // 8: tollgate.admin.v1.Api.gateway_responses:type_name -> tollgate.admin.v1.Api.GatewayResponsesEntry
+	7,  // 9: tollgate.admin.v1.Api.header_mapping:type_name -> tollgate.admin.v1.HeaderMapping
+	27, // 10: tollgate.admin.v1.GatewayResponse.response_headers:type_name -> tollgate.admin.v1.GatewayResponse.ResponseHeadersEntry
+	12, // 11: tollgate.admin.v1.Route.http:type_name -> tollgate.admin.v1.HttpMatch
+	31, // 12: tollgate.admin.v1.Route.integration:type_name -> tollgate.admin.v1.Integration
+	35, // 13: tollgate.admin.v1.Route.timeout:type_name -> google.protobuf.Duration
+	36, // 14: tollgate.admin.v1.Route.authorization:type_name -> tollgate.admin.v1.RouteAuthorization
+	32, // 15: tollgate.admin.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	32, // 16: tollgate.admin.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	33, // 17: tollgate.admin.v1.Route.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	35, // 18: tollgate.admin.v1.Route.stream_idle_timeout:type_name -> google.protobuf.Duration
+	35, // 19: tollgate.admin.v1.Route.max_stream_duration:type_name -> google.protobuf.Duration
+	11, // 20: tollgate.admin.v1.Route.retry_policy:type_name -> tollgate.admin.v1.RetryPolicy
+	35, // 21: tollgate.admin.v1.RetryPolicy.base_backoff:type_name -> google.protobuf.Duration
+	35, // 22: tollgate.admin.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	14, // 23: tollgate.admin.v1.Authorizer.jwt:type_name -> tollgate.admin.v1.JwtAuthorizer
+	15, // 24: tollgate.admin.v1.Authorizer.custom:type_name -> tollgate.admin.v1.CustomAuthorizer
+	32, // 25: tollgate.admin.v1.Authorizer.create_time:type_name -> google.protobuf.Timestamp
+	32, // 26: tollgate.admin.v1.Authorizer.update_time:type_name -> google.protobuf.Timestamp
+	35, // 27: tollgate.admin.v1.JwtAuthorizer.leeway:type_name -> google.protobuf.Duration
 	2,  // 28: tollgate.admin.v1.CustomAuthorizer.type:type_name -> tollgate.admin.v1.CustomAuthorizer.Type
-	36, // 29: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
-	37, // 30: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
-	34, // 31: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
-	16, // 32: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
-	31, // 33: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 34: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
-	9,  // 35: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
-	12, // 36: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
-	27, // 37: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
-	38, // 38: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	28, // 39: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
-	19, // 40: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
-	20, // 41: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
-	21, // 42: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
-	22, // 43: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
-	31, // 44: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
-	31, // 45: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
-	39, // 46: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
-	32, // 47: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	33, // 48: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
-	38, // 49: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
-	32, // 50: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
-	3,  // 51: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
-	29, // 52: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
-	31, // 53: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
-	31, // 54: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
-	24, // 55: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
-	4,  // 56: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
-	7,  // 57: tollgate.admin.v1.Api.GatewayResponsesEntry.value:type_name -> tollgate.admin.v1.GatewayResponse
-	18, // 58: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
-	59, // [59:59] is the sub-list for method output_type
-	59, // [59:59] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	37, // 29: tollgate.admin.v1.CustomAuthorizer.grpc:type_name -> tollgate.admin.v1.GrpcIntegration
+	38, // 30: tollgate.admin.v1.CustomAuthorizer.http:type_name -> tollgate.admin.v1.HttpIntegration
+	35, // 31: tollgate.admin.v1.CustomAuthorizer.timeout:type_name -> google.protobuf.Duration
+	17, // 32: tollgate.admin.v1.Deployment.snapshot:type_name -> tollgate.admin.v1.ApiSnapshot
+	32, // 33: tollgate.admin.v1.Deployment.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 34: tollgate.admin.v1.ApiSnapshot.api:type_name -> tollgate.admin.v1.Api
+	10, // 35: tollgate.admin.v1.ApiSnapshot.routes:type_name -> tollgate.admin.v1.Route
+	13, // 36: tollgate.admin.v1.ApiSnapshot.authorizers:type_name -> tollgate.admin.v1.Authorizer
+	28, // 37: tollgate.admin.v1.Stage.variables:type_name -> tollgate.admin.v1.Stage.VariablesEntry
+	39, // 38: tollgate.admin.v1.Stage.default_throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	29, // 39: tollgate.admin.v1.Stage.route_settings:type_name -> tollgate.admin.v1.Stage.RouteSettingsEntry
+	20, // 40: tollgate.admin.v1.Stage.cache:type_name -> tollgate.admin.v1.CacheSettings
+	21, // 41: tollgate.admin.v1.Stage.canary:type_name -> tollgate.admin.v1.CanarySettings
+	22, // 42: tollgate.admin.v1.Stage.access_log:type_name -> tollgate.admin.v1.AccessLogSettings
+	23, // 43: tollgate.admin.v1.Stage.tracing:type_name -> tollgate.admin.v1.TracingSettings
+	32, // 44: tollgate.admin.v1.Stage.create_time:type_name -> google.protobuf.Timestamp
+	32, // 45: tollgate.admin.v1.Stage.update_time:type_name -> google.protobuf.Timestamp
+	40, // 46: tollgate.admin.v1.Stage.websocket:type_name -> tollgate.admin.v1.WebSocketSettings
+	33, // 47: tollgate.admin.v1.Stage.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	34, // 48: tollgate.admin.v1.Stage.cors:type_name -> tollgate.admin.v1.CorsConfiguration
+	3,  // 49: tollgate.admin.v1.Stage.redis_failure_mode:type_name -> tollgate.admin.v1.Stage.RedisFailureMode
+	39, // 50: tollgate.admin.v1.RouteSettings.throttle:type_name -> tollgate.admin.v1.ThrottleSettings
+	33, // 51: tollgate.admin.v1.RouteSettings.ip_policy:type_name -> tollgate.admin.v1.IpPolicy
+	4,  // 52: tollgate.admin.v1.CacheSettings.unauthorized_cache_control:type_name -> tollgate.admin.v1.CacheSettings.UnauthorizedCacheControl
+	30, // 53: tollgate.admin.v1.CanarySettings.variable_overrides:type_name -> tollgate.admin.v1.CanarySettings.VariableOverridesEntry
+	32, // 54: tollgate.admin.v1.DomainMapping.create_time:type_name -> google.protobuf.Timestamp
+	32, // 55: tollgate.admin.v1.DomainMapping.update_time:type_name -> google.protobuf.Timestamp
+	25, // 56: tollgate.admin.v1.DomainMapping.mutual_tls_authentication:type_name -> tollgate.admin.v1.MutualTlsAuthentication
+	5,  // 57: tollgate.admin.v1.MutualTlsAuthentication.mode:type_name -> tollgate.admin.v1.MutualTlsAuthentication.Mode
+	8,  // 58: tollgate.admin.v1.Api.GatewayResponsesEntry.value:type_name -> tollgate.admin.v1.GatewayResponse
+	19, // 59: tollgate.admin.v1.Stage.RouteSettingsEntry.value:type_name -> tollgate.admin.v1.RouteSettings
+	60, // [60:60] is the sub-list for method output_type
+	60, // [60:60] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_admin_v1_api_proto_init() }
@@ -3036,7 +3126,7 @@ func file_tollgate_admin_v1_api_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_admin_v1_api_proto_rawDesc), len(file_tollgate_admin_v1_api_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,

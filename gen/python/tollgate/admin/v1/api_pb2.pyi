@@ -372,7 +372,9 @@ class RouteSettings(_message.Message):
     def __init__(self, throttle: _Optional[_Union[_common_pb2.ThrottleSettings, _Mapping]] = ..., caching_enabled: bool = ..., cache_ttl_seconds: _Optional[int] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ...) -> None: ...
 
 class Stage(_message.Message):
-    __slots__ = ["access_log", "cache", "canary", "cors", "create_time", "default_throttle", "deployment", "description", "etag", "grpc_reflection_enabled", "ip_policy", "name", "openapi_document_enabled", "route_settings", "tracing", "uid", "update_time", "variables", "websocket"]
+    __slots__ = ["access_log", "cache", "canary", "cors", "create_time", "default_throttle", "deployment", "description", "etag", "grpc_reflection_enabled", "ip_policy", "name", "openapi_document_enabled", "redis_failure_mode", "route_settings", "shared_cache", "tracing", "uid", "update_time", "variables", "websocket"]
+    class RedisFailureMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = []
     class RouteSettingsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -400,7 +402,12 @@ class Stage(_message.Message):
     IP_POLICY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     OPENAPI_DOCUMENT_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    REDIS_FAILURE_MODE_FAIL_CLOSED: Stage.RedisFailureMode
+    REDIS_FAILURE_MODE_FAIL_OPEN: Stage.RedisFailureMode
+    REDIS_FAILURE_MODE_FIELD_NUMBER: _ClassVar[int]
+    REDIS_FAILURE_MODE_UNSPECIFIED: Stage.RedisFailureMode
     ROUTE_SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_CACHE_FIELD_NUMBER: _ClassVar[int]
     TRACING_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -419,13 +426,15 @@ class Stage(_message.Message):
     ip_policy: _common_pb2.IpPolicy
     name: str
     openapi_document_enabled: bool
+    redis_failure_mode: Stage.RedisFailureMode
     route_settings: _containers.MessageMap[str, RouteSettings]
+    shared_cache: bool
     tracing: TracingSettings
     uid: str
     update_time: _timestamp_pb2.Timestamp
     variables: _containers.ScalarMap[str, str]
     websocket: _websocket_pb2.WebSocketSettings
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., deployment: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., default_throttle: _Optional[_Union[_common_pb2.ThrottleSettings, _Mapping]] = ..., route_settings: _Optional[_Mapping[str, RouteSettings]] = ..., cache: _Optional[_Union[CacheSettings, _Mapping]] = ..., canary: _Optional[_Union[CanarySettings, _Mapping]] = ..., access_log: _Optional[_Union[AccessLogSettings, _Mapping]] = ..., tracing: _Optional[_Union[TracingSettings, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., websocket: _Optional[_Union[_websocket_pb2.WebSocketSettings, _Mapping]] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., openapi_document_enabled: bool = ..., grpc_reflection_enabled: bool = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., description: _Optional[str] = ..., deployment: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., default_throttle: _Optional[_Union[_common_pb2.ThrottleSettings, _Mapping]] = ..., route_settings: _Optional[_Mapping[str, RouteSettings]] = ..., cache: _Optional[_Union[CacheSettings, _Mapping]] = ..., canary: _Optional[_Union[CanarySettings, _Mapping]] = ..., access_log: _Optional[_Union[AccessLogSettings, _Mapping]] = ..., tracing: _Optional[_Union[TracingSettings, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., websocket: _Optional[_Union[_websocket_pb2.WebSocketSettings, _Mapping]] = ..., ip_policy: _Optional[_Union[_common_pb2.IpPolicy, _Mapping]] = ..., cors: _Optional[_Union[_common_pb2.CorsConfiguration, _Mapping]] = ..., openapi_document_enabled: bool = ..., grpc_reflection_enabled: bool = ..., redis_failure_mode: _Optional[_Union[Stage.RedisFailureMode, str]] = ..., shared_cache: bool = ...) -> None: ...
 
 class TracingSettings(_message.Message):
     __slots__ = ["enabled"]

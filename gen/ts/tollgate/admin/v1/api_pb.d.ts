@@ -1217,6 +1217,29 @@ export declare type Stage = Message<"tollgate.admin.v1.Stage"> & {
    * @generated from field: bool grpc_reflection_enabled = 51;
    */
   grpcReflectionEnabled: boolean;
+
+  /**
+   * What the stage's throttles and usage-plan quotas do while the Redis
+   * the nodes share (--redis) fails: decide from each node's own limiter
+   * (fail open, the default) or refuse calls with 503 UNAVAILABLE, reason
+   * RATE_LIMIT_BACKEND_UNAVAILABLE (fail closed). Without --redis it has no
+   * effect: limits are always local.
+   *
+   * @generated from field: tollgate.admin.v1.Stage.RedisFailureMode redis_failure_mode = 52;
+   */
+  redisFailureMode: Stage_RedisFailureMode;
+
+  /**
+   * With --redis, keep the stage's response cache in Redis too, behind each
+   * node's memory cache, so that a response cached through one node is
+   * served by every node. Keys, TTLs and the entry size limit are the
+   * stage's cache settings; FlushStageCache clears it on every node.
+   * Without --redis, or with the stage's cache disabled, it has no effect.
+   * Default false: entries stay in each node's memory.
+   *
+   * @generated from field: bool shared_cache = 53;
+   */
+  sharedCache: boolean;
 };
 
 /**
@@ -1224,6 +1247,42 @@ export declare type Stage = Message<"tollgate.admin.v1.Stage"> & {
  * Use `create(StageSchema)` to create a new message.
  */
 export declare const StageSchema: GenMessage<Stage>;
+
+/**
+ * RedisFailureMode is what limits do while Redis fails.
+ *
+ * @generated from enum tollgate.admin.v1.Stage.RedisFailureMode
+ */
+export enum Stage_RedisFailureMode {
+  /**
+   * Unset: REDIS_FAILURE_MODE_FAIL_OPEN.
+   *
+   * @generated from enum value: REDIS_FAILURE_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Each node decides from its own limiter with the same settings: a
+   * fleet of N nodes admits up to N times a limit while Redis is down.
+   *
+   * @generated from enum value: REDIS_FAILURE_MODE_FAIL_OPEN = 1;
+   */
+  FAIL_OPEN = 1,
+
+  /**
+   * Calls that a throttle or quota would check in Redis are refused with
+   * 503 UNAVAILABLE (reason RATE_LIMIT_BACKEND_UNAVAILABLE) until Redis
+   * answers again.
+   *
+   * @generated from enum value: REDIS_FAILURE_MODE_FAIL_CLOSED = 2;
+   */
+  FAIL_CLOSED = 2,
+}
+
+/**
+ * Describes the enum tollgate.admin.v1.Stage.RedisFailureMode.
+ */
+export declare const Stage_RedisFailureModeSchema: GenEnum<Stage_RedisFailureMode>;
 
 /**
  * RouteSettings overrides stage settings for one route.

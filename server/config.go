@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
+	"github.com/tollgate-gw/tollgate/server/gateway"
 )
 
 // Defaults of the Config fields. A zero field means its default, so the zero
@@ -176,6 +177,12 @@ type Config struct {
 	// memory is bounded by it, not by either side's speed. 0 means the
 	// default, 64 KiB (also the minimum); at most 16 MiB.
 	StreamWindow int
+	// GRPCRelay is how the data port serves and relays gRPC calls: "grpc"
+	// (grpc-go's transport, every call relayed message by message) or
+	// "frames" (the gateway's own HTTP/2 server; calls whose policies need
+	// only headers are relayed frame by frame to cleartext backends, the
+	// others message by message). Empty means "grpc".
+	GRPCRelay string
 
 	// MaxConnections caps the connections open at once on the data port;
 	// a connection over it is closed right after it is accepted. 0 means
@@ -359,6 +366,11 @@ func (c Config) Validate() error {
 	}
 	if c.StreamWindow < 0 || c.StreamWindow > 16<<20 {
 		errs = append(errs, fmt.Errorf("stream-window: %d bytes is not between 0 (the default) and 16 MiB", c.StreamWindow))
+	}
+	switch c.GRPCRelay {
+	case "", string(gateway.RelayGRPC), string(gateway.RelayFrames):
+	default:
+		errs = append(errs, fmt.Errorf("grpc-relay: %q is neither %q nor %q", c.GRPCRelay, gateway.RelayGRPC, gateway.RelayFrames))
 	}
 	switch c.LogFormat {
 	case LogFormatText, LogFormatJSON:

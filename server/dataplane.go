@@ -89,6 +89,7 @@ func (s *Server) buildDataPlane() error {
 		gateway.WithPublicURL(s.cfg.PublicURL),
 		gateway.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets),
 		gateway.WithStreamWindow(int32(s.cfg.StreamWindow)),
+		gateway.WithGRPCRelay(gateway.GRPCRelay(s.cfg.GRPCRelay)),
 		// What the policies read from plain HTTP requests as metadata:
 		// the API key as a gRPC client sends it.
 		gateway.WithMetadataHeaders(apikey.MetadataKey),

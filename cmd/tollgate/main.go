@@ -132,6 +132,7 @@ var serveFlagEnv = map[string]string{
 	"trusted-proxies":          "TOLLGATE_TRUSTED_PROXIES",
 	"allow-link-local-targets": "TOLLGATE_ALLOW_LINK_LOCAL_TARGETS",
 	"stream-window":            "TOLLGATE_STREAM_WINDOW",
+	"grpc-relay":               "TOLLGATE_GRPC_RELAY",
 
 	"max-connections":        "TOLLGATE_MAX_CONNECTIONS",
 	"max-connections-per-ip": "TOLLGATE_MAX_CONNECTIONS_PER_IP",
@@ -185,6 +186,8 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 		"let backends, authorizers and JWKS URLs be on link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, metadata.google.internal...), refused by default")
 	fs.IntVar(&cfg.StreamWindow, "stream-window", d.StreamWindow,
 		"HTTP/2 flow-control window of each gRPC call, in `bytes`: the most the gateway buffers for a stream whose receiver is slower than its sender; 0: 64 KiB, at most 16 MiB")
+	fs.StringVar(&cfg.GRPCRelay, "grpc-relay", d.GRPCRelay,
+		"how gRPC calls are relayed: `grpc` (grpc-go's server and client, message by message; the default) or frames (HTTP/2 frames passed through for calls whose policies need only headers, to cleartext backends)")
 	addEdgeFlags(fs, cfg, d)
 	fs.StringVar(&cfg.Store, "store", d.Store,
 		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")

@@ -64,6 +64,7 @@ func (c *Cache) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		if !ok {
 			return handler(srv, ss)
 		}
+		call.NeedsMessages = true
 		return c.serve(srv, ss, handler, call, id, ttl)
 	}
 }

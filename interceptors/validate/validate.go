@@ -63,6 +63,7 @@ func (v *Validator) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		if call == nil || call.RequestType == nil {
 			return handler(srv, ss)
 		}
+		call.NeedsMessages = true
 		ws := &stream{ServerStream: ss, v: v, md: call.RequestType}
 		if !info.IsClientStream {
 			// The only request message: checked before the backend is

@@ -126,6 +126,10 @@ type RouteFacts struct {
 	// validated against (interceptors/validate), or nil when its route
 	// does not ask for validation.
 	RequestType protoreflect.MessageDescriptor
+	// NeedsMessages is set by a policy that reads, holds or replaces the
+	// call's messages (request validation, the response cache): such a
+	// call is relayed message by message, never frame by frame.
+	NeedsMessages bool
 	// IPPolicy is the IP policy of every level that applies to the call
 	// (API, stage, route settings, route), or nil.
 	IPPolicy ipacl.Policy

@@ -37,6 +37,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
+	"github.com/tollgate-gw/tollgate/server/gateway/h2relay"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
 	ws "github.com/tollgate-gw/tollgate/server/gateway/websocket"
@@ -209,6 +210,9 @@ type Gateway struct {
 	closed    atomic.Bool
 
 	openStreams atomic.Int64 // see OpenGRPCStreams
+
+	grpcRelay GRPCRelay   // WithGRPCRelay
+	frames    *frameRelay // nil unless RelayFrames
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -295,6 +299,10 @@ func New(opts ...Option) (*Gateway, error) {
 		grpc.InitialConnWindowSize(connWindow),
 	)
 	datav1.RegisterConnectionsServiceServer(g.grpcServer, g.ws.Service())
+	if err := g.initFrameRelay(proxy, window); err != nil {
+		_ = g.pool.Close()
+		return nil, err
+	}
 	g.inproc = bufconn.Listen(1 << 20)
 	g.serving.Add(1)
 	go func() {
@@ -472,6 +480,7 @@ func (g *Gateway) adjustBackends(next *servedTable, added, retired []*stageRunti
 			}
 		}
 		g.pool.Retain(all)
+		g.retainFrameBackends()
 		return
 	}
 	var add, remove []grpcproxy.Backend
@@ -493,6 +502,24 @@ func (g *Gateway) adjustBackends(next *servedTable, added, retired []*stageRunti
 	// A backend both added and retired stays in use.
 	remove = slices.DeleteFunc(remove, func(b grpcproxy.Backend) bool { return g.backendUsers[b] > 0 })
 	g.pool.Adjust(add, remove)
+	if len(remove) > 0 {
+		g.retainFrameBackends()
+	}
+}
+
+// retainFrameBackends closes the frame relay's connections to backends
+// no served stage uses any more (once their calls end).
+func (g *Gateway) retainFrameBackends() {
+	if g.frames == nil {
+		return
+	}
+	addrs := make([]string, 0, len(g.backendUsers))
+	for b := range g.backendUsers {
+		if a, ok := relayAddr(b); ok {
+			addrs = append(addrs, a)
+		}
+	}
+	g.frames.pool.Retain(addrs)
 }
 
 // StageAuthorizers returns the authorizers each served stage's compilation
@@ -685,6 +712,13 @@ func (g *Gateway) stageBackends(s *routing.Stage) []grpcproxy.Backend {
 // HTTP/2 transport (see internal/connsplit), which costs far less per call
 // than ServeHTTP. It returns nil once ln or the gateway is closed.
 func (g *Gateway) ServeGRPC(ln net.Listener) error {
+	if g.frames != nil {
+		err := g.frames.server.Serve(ln)
+		if err == nil || errors.Is(err, h2relay.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		return fmt.Errorf("gateway: serving gRPC: %w", err)
+	}
 	err := g.grpcServer.Serve(ln)
 	if err == nil || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, net.ErrClosed) {
 		return nil
@@ -705,6 +739,11 @@ func (g *Gateway) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeWebSocketsTimeout)
 	g.ws.Shutdown(ctx)
 	cancel()
+	if g.frames != nil {
+		g.frames.server.Close()
+		g.frames.pool.Close()
+		g.frames.inproc.Close()
+	}
 	g.grpcServer.Stop()
 	_ = g.inprocConn.Close()
 	g.serving.Wait()
@@ -720,6 +759,9 @@ func (g *Gateway) GracefulStop(ctx context.Context) {
 	g.ws.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() {
+		if g.frames != nil {
+			g.frames.server.GracefulStop(ctx)
+		}
 		g.grpcServer.GracefulStop()
 		close(done)
 	}()

@@ -28,9 +28,11 @@ import (
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 )
 
-func TestGRPCAllKindsThroughStage(t *testing.T) {
+func TestGRPCAllKindsThroughStage(t *testing.T) { bothRelays(t, testGRPCAllKindsThroughStage) }
+
+func testGRPCAllKindsThroughStage(t *testing.T, relay gateway.Option) {
 	b := backend(t)
-	tg := startGateway(t)
+	tg := startGateway(t, relay)
 	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", b.Addr()), nil))
 	echo := examplev1.NewEchoServiceClient(tg.grpcConn(t))
 	c := ctx(t)
@@ -129,9 +131,11 @@ func TestStageSelection(t *testing.T) {
 	}
 }
 
-func TestRouteOverridesAndTimeout(t *testing.T) {
+func TestRouteOverridesAndTimeout(t *testing.T) { bothRelays(t, testRouteOverridesAndTimeout) }
+
+func testRouteOverridesAndTimeout(t *testing.T, relay gateway.Option) {
 	b := backend(t)
-	tg := startGateway(t)
+	tg := startGateway(t, relay)
 	routes := []*adminv1.Route{
 		{
 			Name:    "apis/shop/routes/echo",
@@ -452,7 +456,9 @@ func TestDomainMappings(t *testing.T) {
 // TestBackendResetsTheStream: a backend that resets its streams (here an
 // HTTP/2 server aborting every request) gives the client 502 / UNAVAILABLE,
 // and the gateway keeps serving.
-func TestBackendResetsTheStream(t *testing.T) {
+func TestBackendResetsTheStream(t *testing.T) { bothRelays(t, testBackendResetsTheStream) }
+
+func testBackendResetsTheStream(t *testing.T, relay gateway.Option) {
 	var protocols http.Protocols
 	protocols.SetUnencryptedHTTP2(true)
 	resetting := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
@@ -462,7 +468,7 @@ func TestBackendResetsTheStream(t *testing.T) {
 	resetting.Start()
 	t.Cleanup(resetting.Close)
 	good := backend(t)
-	tg := startGateway(t)
+	tg := startGateway(t, relay)
 	tg.load(t,
 		entry("reset", "reset", deployment(t, "reset", "v1", strings.TrimPrefix(resetting.URL, "http://")), nil),
 		entry("shop", "prod", deployment(t, "shop", "v1", good.Addr()), nil),

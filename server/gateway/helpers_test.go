@@ -29,7 +29,7 @@ type testGateway struct {
 
 // startGateway starts a data plane with a policy interceptor that counts
 // calls, on a listener speaking HTTP/1.1 and h2c as the real server does.
-func startGateway(t testing.TB) *testGateway {
+func startGateway(t testing.TB, opts ...gateway.Option) *testGateway {
 	t.Helper()
 	tg := &testGateway{seen: make(chan string, 1024)}
 	policy := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -43,7 +43,7 @@ func startGateway(t testing.TB) *testGateway {
 		}
 		return handler(srv, ss)
 	}
-	gw, err := gateway.New(gateway.WithInterceptors(policy))
+	gw, err := gateway.New(append([]gateway.Option{gateway.WithInterceptors(policy)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,4 +168,11 @@ func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	t.Cleanup(cancel)
 	return c
+}
+
+// bothRelays runs test on each gRPC relay of the data port.
+func bothRelays(t *testing.T, test func(t *testing.T, relay gateway.Option)) {
+	for _, r := range []gateway.GRPCRelay{gateway.RelayGRPC, gateway.RelayFrames} {
+		t.Run(string(r), func(t *testing.T) { test(t, gateway.WithGRPCRelay(r)) })
+	}
 }

@@ -13,13 +13,16 @@ import (
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/server/gateway"
 )
 
 // A route's timeout applies to its unary calls; its streams last as long
 // as they carry messages, until the stream idle timeout (issue 17).
-func TestRouteStreamTimeouts(t *testing.T) {
+func TestRouteStreamTimeouts(t *testing.T) { bothRelays(t, testRouteStreamTimeouts) }
+
+func testRouteStreamTimeouts(t *testing.T, relay gateway.Option) {
 	b := backend(t)
-	tg := startGateway(t)
+	tg := startGateway(t, relay)
 	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", b.Addr(), &adminv1.Route{
 		Name:              "apis/shop/routes/echo",
 		Match:             &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/*"},

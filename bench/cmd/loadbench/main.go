@@ -204,7 +204,7 @@ func (b *bench) scenario(s string) ([]cell, error) {
 	var targets []string
 	switch s {
 	case scenarioGRPCUnary, scenarioGRPCStream:
-		targets = append([]string{targetDirect, kindTollgate, kindTollgateTLS, kindTollgatePolicy}, b.peers...)
+		targets = append([]string{targetDirect, kindTollgate, kindTollgateFrames, kindTollgateTLS, kindTollgatePolicy, kindTollgatePolicyFrames}, b.peers...)
 	case scenarioRESTUnary:
 		targets = []string{kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
 	case scenarioConnectUnary, scenarioGRPCWebUnary:
@@ -267,10 +267,10 @@ func (b *bench) target(s, t string) ([]cell, error) {
 		}
 		defer conn.Close()
 		md := metadata.MD{}
-		if t == kindTollgate || t == kindTollgateTLS || t == kindTollgatePolicy {
+		if isTollgateTarget(t) {
 			md.Set("x-tollgate-stage", benchStageID)
 		}
-		if t == kindTollgatePolicy {
+		if isPolicyTarget(t) {
 			md = metadata.Join(md, policyMetadata())
 		}
 		if s == scenarioGRPCUnary {

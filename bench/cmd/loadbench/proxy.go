@@ -36,9 +36,13 @@ import (
 
 // Proxy kinds; each runs in its own child process.
 const (
-	kindTollgate    = "tollgate"
-	kindGRPCGateway = "grpc-gateway"
-	kindVanguard    = "vanguard"
+	kindTollgate = "tollgate"
+	// kindTollgateFrames and kindTollgatePolicyFrames are kindTollgate and
+	// kindTollgatePolicy with --grpc-relay=frames (server/gateway/h2relay).
+	kindTollgateFrames       = "tollgate-frames"
+	kindTollgatePolicyFrames = "tollgate-policy-frames"
+	kindGRPCGateway          = "grpc-gateway"
+	kindVanguard             = "vanguard"
 )
 
 const (
@@ -72,8 +76,9 @@ func runProxyChild(kind, backend string) error {
 		err  error
 	)
 	switch kind {
-	case kindTollgate, kindTollgatePolicy, kindTollgateTLS:
-		addr, done, err = startTollgate(ctx, backend, kind == kindTollgatePolicy, kind == kindTollgateTLS)
+	case kindTollgate, kindTollgatePolicy, kindTollgateTLS, kindTollgateFrames, kindTollgatePolicyFrames:
+		addr, done, err = startTollgate(ctx, backend, isPolicyTarget(kind), kind == kindTollgateTLS,
+			kind == kindTollgateFrames || kind == kindTollgatePolicyFrames)
 	case kindGRPCGateway:
 		addr, done, err = startGRPCGateway(ctx, backend)
 	case kindVanguard:
@@ -101,7 +106,19 @@ func runProxyChild(kind, backend string) error {
 	return nil
 }
 
-func startTollgate(ctx context.Context, backend string, policies, withTLS bool) (string, func(), error) {
+// isTollgateTarget reports whether a target is one of Tollgate's.
+func isTollgateTarget(t string) bool {
+	switch t {
+	case kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindTollgateFrames, kindTollgatePolicyFrames:
+		return true
+	}
+	return false
+}
+
+// isPolicyTarget reports whether a target runs the whole policy chain.
+func isPolicyTarget(t string) bool { return t == kindTollgatePolicy || t == kindTollgatePolicyFrames }
+
+func startTollgate(ctx context.Context, backend string, policies, withTLS, frames bool) (string, func(), error) {
 	stopSidecars, authAddr := func() {}, ""
 	if policies {
 		var err error
@@ -123,6 +140,9 @@ func startTollgate(ctx context.Context, backend string, policies, withTLS bool) 
 		AdminToken: benchAdminToken,
 		Logger:     slog.New(slog.DiscardHandler),
 		Stderr:     io.Discard,
+	}
+	if frames {
+		cfg.GRPCRelay = "frames"
 	}
 	if withTLS {
 		cfg.TLSListenAddr = "127.0.0.1:0"

@@ -157,38 +157,9 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string, callp *Call) error {
 	call := *callp
 
-	// The backend call lives in a context derived from the client's, so the
-	// client's cancellation and deadline reach the backend; cancel also
-	// ends the backend call when the client side fails first.
-	var (
-		cancel        context.CancelFunc
-		routeDeadline time.Time // set when the route timeout is the earlier deadline
-		watch         *streamWatch
-	)
-	switch {
-	case !call.Streaming && call.Timeout > 0:
-		dl := time.Now().Add(call.Timeout)
-		if clientDL, ok := ctx.Deadline(); !ok || dl.Before(clientDL) {
-			routeDeadline = dl
-		}
-		ctx, cancel = context.WithDeadlineCause(ctx, dl, errRouteTimeout)
-	case call.Streaming:
-		var cancelCause context.CancelCauseFunc
-		ctx, cancelCause = context.WithCancelCause(ctx)
-		cancel = func() { cancelCause(nil) }
-		if call.MaxStreamDuration > 0 {
-			var cancelDeadline context.CancelFunc
-			ctx, cancelDeadline = context.WithDeadlineCause(ctx, time.Now().Add(call.MaxStreamDuration), errMaxStreamDuration)
-			defer cancelDeadline()
-		}
-		// A stream's timeouts are about silence, not length, so they are
-		// a timer rather than the backend call's deadline.
-		watch = newStreamWatch(call.Timeout, call.StreamIdleTimeout, cancelCause)
-		defer watch.stop()
-	default:
-		ctx, cancel = context.WithCancel(ctx)
-	}
-	defer cancel()
+	lim := StartLimits(ctx, callp)
+	defer lim.Stop()
+	ctx, cancel, routeDeadline, watch := lim.ctx, lim.cancel, lim.routeDeadline, lim.watch
 
 	// FromIncomingContext returns a copy, which becomes the outgoing
 	// metadata once stripped.
@@ -278,6 +249,122 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 	}
 	ss.SetTrailer(responseMetadata(cs.Trailer()))
 	return p.backendError(ctx, method, call, routeDeadline, respErr, false)
+}
+
+// Limits are the time limits of one call, as the Proxy applies them: the
+// route timeout as the deadline of a unary call; for a stream, the wait
+// for the backend's first response, the idle timeout and the maximum
+// duration. A relay of the gateway's other than the Proxy's (a
+// frame-level relay) uses them to end calls exactly as the Proxy does.
+type Limits struct {
+	ctx           context.Context
+	cancel        context.CancelFunc
+	stopDeadline  context.CancelFunc // the maximum duration's, or nil
+	routeDeadline time.Time          // set when the route timeout is the earlier deadline
+	watch         *streamWatch
+}
+
+// StartLimits starts the limits of call on ctx. The backend call must run
+// in Context; Stop releases the timers.
+func StartLimits(ctx context.Context, call *Call) *Limits {
+	// The backend call lives in a context derived from the client's, so the
+	// client's cancellation and deadline reach the backend; cancel also
+	// ends the backend call when the client side fails first.
+	l := &Limits{}
+	switch {
+	case !call.Streaming && call.Timeout > 0:
+		dl := time.Now().Add(call.Timeout)
+		if clientDL, ok := ctx.Deadline(); !ok || dl.Before(clientDL) {
+			l.routeDeadline = dl
+		}
+		ctx, l.cancel = context.WithDeadlineCause(ctx, dl, errRouteTimeout)
+	case call.Streaming:
+		var cancelCause context.CancelCauseFunc
+		ctx, cancelCause = context.WithCancelCause(ctx)
+		l.cancel = func() { cancelCause(nil) }
+		if call.MaxStreamDuration > 0 {
+			ctx, l.stopDeadline = context.WithDeadlineCause(ctx, time.Now().Add(call.MaxStreamDuration), errMaxStreamDuration)
+		}
+		// A stream's timeouts are about silence, not length, so they are
+		// a timer rather than the backend call's deadline.
+		l.watch = newStreamWatch(call.Timeout, call.StreamIdleTimeout, cancelCause)
+	default:
+		ctx, l.cancel = context.WithCancel(ctx)
+	}
+	l.ctx = ctx
+	return l
+}
+
+// Context is the context the backend call runs in.
+func (l *Limits) Context() context.Context { return l.ctx }
+
+// Touch records a message in either direction (the idle timeout).
+func (l *Limits) Touch() { l.watch.touch() }
+
+// Answered records the backend's first response.
+func (l *Limits) Answered() { l.watch.answered() }
+
+// Stop ends the call's context and its timers.
+func (l *Limits) Stop() {
+	l.watch.stop()
+	if l.stopDeadline != nil {
+		l.stopDeadline()
+	}
+	l.cancel()
+}
+
+// Failure says how a backend call failed, for [Proxy.Error].
+type Failure int
+
+const (
+	// FailedStatus: the backend's status, or the call's context ended.
+	FailedStatus Failure = iota
+	// FailedToConnect: the backend could not be reached.
+	FailedToConnect
+	// FailedBroken: the backend's stream or connection broke without a
+	// status.
+	FailedBroken
+)
+
+// Error returns the error the client gets for a call to the backend that
+// failed with err, as the Proxy's own calls: the backend's status
+// verbatim (err itself), unless the gateway ended the call (route
+// timeout, stream idle timeout, maximum duration) or the backend could
+// not be reached or broke the call (UNAVAILABLE, BACKEND_UNAVAILABLE).
+func (p *Proxy) Error(l *Limits, method string, call Call, err error, how Failure) error {
+	ctx := l.ctx
+	switch how {
+	case FailedToConnect:
+		err = status.Error(codes.Unavailable, err.Error())
+	case FailedBroken:
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			// The backend reset the stream at the deadline it was given
+			// (the route timeout's or the client's), before the
+			// gateway's own timer fired.
+			err = status.Error(codes.DeadlineExceeded, "context deadline exceeded")
+			break
+		}
+		if !gatewayEnded(ctx) && ctx.Err() == nil {
+			p.logger.WarnContext(ctx, "grpcproxy: backend stream broke", "method", method, "target", call.Backend.Target, "error", err)
+			return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend broke the call")
+		}
+	}
+	return p.backendError(ctx, method, call, l.routeDeadline, err, how == FailedToConnect)
+}
+
+// Serve relays one call the Director already decided (call) on ss, as the
+// Proxy's handler does after calling the Director, Done and Finally
+// included: for a caller that decided the call itself and then found it
+// needs the message relay.
+func (p *Proxy) Serve(ss grpc.ServerStream, method string, call Call) error {
+	err := p.forward(ss.Context(), ss, method, &call)
+	if call.Done != nil {
+		call.Done(err)
+	}
+	if call.Finally != nil {
+		call.Finally()
+	}
+	return err
 }
 
 // forwardRequests relays the client's messages to the backend until the

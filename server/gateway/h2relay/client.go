@@ -1,0 +1,618 @@
+package h2relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Errors of the backend side. A Relay's error wraps one of them when the
+// backend did not end the call with a status of its own.
+var (
+	// ErrBackendUnavailable: no connection to the backend could be made,
+	// or it refused the stream before seeing any of it.
+	ErrBackendUnavailable = errors.New("h2relay: the backend is unavailable")
+	// ErrBackendBroke: the backend reset the stream or its connection
+	// broke before it sent a status.
+	ErrBackendBroke = errors.New("h2relay: the backend broke the call")
+)
+
+// DefaultConnectTimeout bounds a connection attempt to a backend.
+const DefaultConnectTimeout = 5 * time.Second
+
+// Dialer opens a connection to a backend's address ("host:port").
+type Dialer func(ctx context.Context, addr string) (net.Conn, error)
+
+// Pool keeps cleartext HTTP/2 connections to backends, shared by the
+// calls relayed to them: a connection per address, and another when the
+// backend's SETTINGS_MAX_CONCURRENT_STREAMS is reached. A connection that
+// got GOAWAY takes no new streams and closes when its last ends. Make one
+// with NewPool.
+type Pool struct {
+	dial           Dialer
+	window         int32
+	connectTimeout time.Duration
+	bufs           *bufPools // streams' response queues
+
+	mu      sync.Mutex
+	conns   map[string][]*clientConn
+	dialing map[string]*dialCall // one connection attempt per address at a time
+	closed  bool
+}
+
+// dialCall is a connection attempt that concurrent calls share.
+type dialCall struct {
+	done chan struct{}
+	cc   *clientConn
+	err  error
+}
+
+// NewPool returns a Pool dialing with dial (nil: net.Dialer) and
+// advertising window per stream to backends (16 times that per
+// connection): what one relayed response may buffer in the gateway.
+func NewPool(dial Dialer, window int32) *Pool {
+	if dial == nil {
+		var d net.Dialer
+		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	}
+	window = max(window, initialWindow+1)
+	return &Pool{dial: dial, window: window, connectTimeout: DefaultConnectTimeout, bufs: newBufPool(int(window)), conns: map[string][]*clientConn{}, dialing: map[string]*dialCall{}}
+}
+
+// Close closes every connection; calls on them fail.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	var all []*clientConn
+	for _, cs := range p.conns {
+		all = append(all, cs...)
+	}
+	p.conns = map[string][]*clientConn{}
+	p.mu.Unlock()
+	for _, cc := range all {
+		cc.close(errors.New("h2relay: pool closed"))
+	}
+}
+
+// Retain closes the connections to addresses not in addrs once their
+// streams have ended (they take no new ones).
+func (p *Pool) Retain(addrs []string) {
+	keep := make(map[string]bool, len(addrs))
+	for _, a := range addrs {
+		keep[a] = true
+	}
+	p.mu.Lock()
+	var retired []*clientConn
+	for a, cs := range p.conns {
+		if !keep[a] {
+			retired = append(retired, cs...)
+			delete(p.conns, a)
+		}
+	}
+	p.mu.Unlock()
+	for _, cc := range retired {
+		cc.retire()
+	}
+}
+
+// open starts a stream to addr with the request headers, on a connection
+// with room for it (dialling one if needed).
+func (p *Pool) open(ctx context.Context, addr string, fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
+	for attempt := 0; ; attempt++ {
+		cc, err := p.conn(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		cs, err := cc.openStream(fields, notify)
+		if err == nil {
+			return cs, nil
+		}
+		if attempt >= 2 {
+			return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, err)
+		}
+	}
+}
+
+// conn returns a usable connection to addr.
+func (p *Pool) conn(ctx context.Context, addr string) (*clientConn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w: pool closed", ErrBackendUnavailable)
+	}
+	list := p.conns[addr]
+	live := list[:0]
+	var pick *clientConn
+	for _, cc := range list {
+		if !cc.usable() {
+			continue
+		}
+		live = append(live, cc)
+		if pick == nil && cc.hasRoom() {
+			pick = cc
+		}
+	}
+	clear(list[len(live):])
+	p.conns[addr] = live
+	if pick != nil {
+		p.mu.Unlock()
+		return pick, nil
+	}
+	// Calls that find no room wait for one connection attempt rather
+	// than each dialling its own (a burst of calls at startup).
+	if d, ok := p.dialing[addr]; ok {
+		p.mu.Unlock()
+		select {
+		case <-d.done:
+			return d.cc, d.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, ctx.Err())
+		}
+	}
+	d := &dialCall{done: make(chan struct{})}
+	p.dialing[addr] = d
+	p.mu.Unlock()
+	d.cc, d.err = p.dialConn(ctx, addr)
+	p.mu.Lock()
+	delete(p.dialing, addr)
+	if d.err == nil && p.closed {
+		d.cc.close(errors.New("h2relay: pool closed"))
+		d.cc, d.err = nil, fmt.Errorf("%w: pool closed", ErrBackendUnavailable)
+	}
+	if d.err == nil {
+		p.conns[addr] = append(p.conns[addr], d.cc)
+	}
+	p.mu.Unlock()
+	close(d.done)
+	return d.cc, d.err
+}
+
+// dialConn connects to addr and starts HTTP/2 on the connection.
+func (p *Pool) dialConn(ctx context.Context, addr string) (*clientConn, error) {
+	// Not the caller's cancellation: calls waiting for this attempt share it.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.connectTimeout)
+	defer cancel()
+	c, err := p.dial(dctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, err)
+	}
+	connWindow := 16 * int64(p.window)
+	cc := &clientConn{
+		c:          c,
+		addr:       addr,
+		window:     p.window,
+		bufs:       p.bufs,
+		streams:    map[uint32]*clientStream{},
+		nextID:     1,
+		maxStreams: 1<<32 - 1,
+		peerWindow: initialWindow,
+		sendWin:    newWindow(initialWindow),
+		recv:       recvWindow{size: connWindow, avail: connWindow},
+	}
+	cc.fr = newFramer(c, &cc.w, maxHeaderList)
+	err = cc.w.write(func(fr *http2.Framer) error {
+		if _, err := io.WriteString(cc.w.bw, http2.ClientPreface); err != nil {
+			return err
+		}
+		if err := fr.WriteSettings(
+			http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+			http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(p.window)},
+			http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: maxHeaderList},
+		); err != nil {
+			return err
+		}
+		return fr.WriteWindowUpdate(0, uint32(connWindow-initialWindow))
+	})
+	if err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, err)
+	}
+	go cc.readLoop()
+	return cc, nil
+}
+
+// clientConn is one HTTP/2 connection to a backend.
+type clientConn struct {
+	c      net.Conn
+	addr   string
+	window int32
+	bufs   *bufPools // the Pool's buffers
+	w      frameWriter
+	fr     *http2.Framer
+
+	sendWin *window
+	recv    recvWindow
+
+	mu         sync.Mutex
+	streams    map[uint32]*clientStream
+	nextID     uint32
+	maxStreams uint32
+	peerWindow int64
+	goaway     bool
+	retired    bool
+	dead       error
+}
+
+func (cc *clientConn) usable() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.dead == nil && !cc.goaway && !cc.retired && cc.nextID < 1<<31-1
+}
+
+func (cc *clientConn) hasRoom() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return uint32(len(cc.streams)) < cc.maxStreams
+}
+
+// openStream writes a new stream's request headers.
+func (cc *clientConn) openStream(fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
+	cs := &clientStream{cc: cc, notify: notify, recvAvail: int64(cc.window), resp: queue{pool: cc.bufs}}
+	// Corked: the request's first DATA follows at once (Relay flushes).
+	err := cc.w.cork(func(fr *http2.Framer) error {
+		// The ID is taken under the writer, so IDs reach the wire in order.
+		cc.mu.Lock()
+		if cc.dead != nil || cc.goaway || cc.retired || uint32(len(cc.streams)) >= cc.maxStreams {
+			cc.mu.Unlock()
+			return errNotWritten
+		}
+		cs.id = cc.nextID
+		cc.nextID += 2
+		cs.sendWin = cc.peerWindow
+		cc.streams[cs.id] = cs
+		cc.mu.Unlock()
+		return cc.w.writeHeaders(fr, cs.id, false, cc.w.headerBlock(fields))
+	})
+	if err != nil {
+		if cs.id != 0 {
+			cc.forget(cs)
+		}
+		return nil, err
+	}
+	return cs, nil
+}
+
+// forget removes an ended stream; a retired or going-away connection
+// closes with its last stream.
+func (cc *clientConn) forget(cs *clientStream) {
+	cc.mu.Lock()
+	delete(cc.streams, cs.id)
+	closeNow := len(cc.streams) == 0 && (cc.goaway || cc.retired)
+	cc.mu.Unlock()
+	if closeNow {
+		cc.close(errors.New("h2relay: connection drained"))
+	}
+}
+
+// retire lets the connection's streams finish and closes it.
+func (cc *clientConn) retire() {
+	cc.mu.Lock()
+	cc.retired = true
+	closeNow := len(cc.streams) == 0
+	cc.mu.Unlock()
+	if closeNow {
+		cc.close(errors.New("h2relay: connection retired"))
+	}
+}
+
+// close closes the connection and fails its streams.
+func (cc *clientConn) close(err error) {
+	cc.mu.Lock()
+	if cc.dead != nil {
+		cc.mu.Unlock()
+		return
+	}
+	cc.dead = err
+	streams := make([]*clientStream, 0, len(cc.streams))
+	for _, cs := range cc.streams {
+		streams = append(streams, cs)
+	}
+	cc.mu.Unlock()
+	_ = cc.c.Close()
+	for _, cs := range streams {
+		cs.fail(fmt.Errorf("%w: %v", ErrBackendBroke, err), false)
+	}
+}
+
+func (cc *clientConn) stream(id uint32) *clientStream {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.streams[id]
+}
+
+// readLoop reads the backend's frames until the connection ends.
+func (cc *clientConn) readLoop() {
+	var err error
+	defer func() { cc.close(err) }()
+	for {
+		var f http2.Frame
+		f, err = cc.fr.ReadFrame()
+		if err != nil {
+			var se http2.StreamError
+			if errors.As(err, &se) {
+				if cs := cc.stream(se.StreamID); cs != nil {
+					cs.fail(fmt.Errorf("%w: %v", ErrBackendBroke, se), false)
+				}
+				_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(se.StreamID, se.Code) })
+				continue
+			}
+			var ce http2.ConnectionError
+			if errors.As(err, &ce) {
+				_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteGoAway(0, http2.ErrCode(ce), nil) })
+			}
+			return
+		}
+		if err = cc.handle(f); err != nil {
+			return
+		}
+	}
+}
+
+func (cc *clientConn) handle(f http2.Frame) error {
+	switch f := f.(type) {
+	case *http2.MetaHeadersFrame:
+		if cs := cc.stream(f.StreamID); cs != nil {
+			cs.onHeaders(f)
+		}
+	case *http2.DataFrame:
+		n := int64(f.Length)
+		if !cc.recv.receive(n) {
+			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteGoAway(0, http2.ErrCodeFlowControl, nil) })
+			return errors.New("h2relay: the backend exceeded the connection's flow-control window")
+		}
+		// Given back on receipt, as on the server side.
+		cc.ackConn(n)
+		cs := cc.stream(f.StreamID)
+		data := f.Data()
+		if cs == nil {
+			return nil
+		}
+		if !cs.onData(data, n, f.StreamEnded()) {
+			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(f.StreamID, http2.ErrCodeFlowControl) })
+		}
+	case *http2.RSTStreamFrame:
+		if cs := cc.stream(f.StreamID); cs != nil {
+			refused := f.ErrCode == http2.ErrCodeRefusedStream
+			cs.fail(fmt.Errorf("%w: the backend reset the stream (%v)", ErrBackendBroke, f.ErrCode), refused)
+		}
+	case *http2.WindowUpdateFrame:
+		if f.StreamID == 0 {
+			if !cc.sendWin.add(int64(f.Increment)) {
+				return errors.New("h2relay: the backend overflowed the connection's window")
+			}
+			return nil
+		}
+		if cs := cc.stream(f.StreamID); cs != nil {
+			cs.addSendWindow(int64(f.Increment))
+		}
+	case *http2.SettingsFrame:
+		if f.IsAck() {
+			return nil
+		}
+		_ = f.ForeachSetting(func(s http2.Setting) error {
+			switch s.ID {
+			case http2.SettingMaxConcurrentStreams:
+				cc.mu.Lock()
+				cc.maxStreams = s.Val
+				cc.mu.Unlock()
+			case http2.SettingInitialWindowSize:
+				cc.mu.Lock()
+				delta := int64(s.Val) - cc.peerWindow
+				cc.peerWindow = int64(s.Val)
+				streams := make([]*clientStream, 0, len(cc.streams))
+				for _, cs := range cc.streams {
+					streams = append(streams, cs)
+				}
+				cc.mu.Unlock()
+				for _, cs := range streams {
+					cs.addSendWindow(delta)
+				}
+			case http2.SettingMaxFrameSize:
+				cc.w.maxFrame.Store(s.Val)
+			case http2.SettingHeaderTableSize:
+				_ = cc.w.write(func(*http2.Framer) error {
+					cc.w.henc.SetMaxDynamicTableSizeLimit(s.Val)
+					return errNotWritten
+				})
+			}
+			return nil
+		})
+		_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteSettingsAck() })
+	case *http2.PingFrame:
+		if !f.IsAck() {
+			data := f.Data
+			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
+		}
+	case *http2.GoAwayFrame:
+		cc.mu.Lock()
+		cc.goaway = true
+		var refused []*clientStream
+		for id, cs := range cc.streams {
+			if id > f.LastStreamID {
+				refused = append(refused, cs)
+			}
+		}
+		empty := len(cc.streams) == len(refused)
+		cc.mu.Unlock()
+		for _, cs := range refused {
+			cs.fail(fmt.Errorf("%w: the backend is going away (%v)", ErrBackendUnavailable, f.ErrCode), true)
+		}
+		if empty {
+			return errors.New("h2relay: the backend went away")
+		}
+	}
+	return nil
+}
+
+// ackConn acknowledges n bytes of the backend's DATA consumed.
+func (cc *clientConn) ackConn(n int64) {
+	if inc := cc.recv.consumed(n); inc > 0 {
+		_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, inc) })
+	}
+}
+
+// clientStream is one relayed call's stream to a backend.
+type clientStream struct {
+	cc     *clientConn
+	id     uint32
+	notify chan struct{} // the relay's: anything below changed
+
+	mu        sync.Mutex
+	headers   []hpack.HeaderField // response headers, until taken
+	gotHdr    bool
+	trailers  []hpack.HeaderField
+	gotTrail  bool
+	resp      queue
+	err       error // reset, refused or broken
+	refused   bool  // the backend did not process the stream: retry is safe
+	recvAvail int64
+	recvOwed  int64
+	sendWin   int64
+	done      bool
+}
+
+func (cs *clientStream) onHeaders(f *http2.MetaHeadersFrame) {
+	cs.mu.Lock()
+	switch {
+	case cs.gotTrail:
+	case !cs.gotHdr && !f.StreamEnded():
+		if s := f.PseudoValue("status"); len(s) == 3 && s[0] == '1' {
+			break // informational
+		}
+		cs.gotHdr = true
+		cs.headers = f.Fields
+	default:
+		cs.gotTrail = true
+		cs.trailers = f.Fields
+	}
+	cs.mu.Unlock()
+	wake(cs.notify)
+}
+
+func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
+	cs.mu.Lock()
+	if flowLen > cs.recvAvail {
+		cs.mu.Unlock()
+		cs.fail(fmt.Errorf("%w: the backend exceeded the stream's flow-control window", ErrBackendBroke), false)
+		return false
+	}
+	cs.recvAvail -= flowLen
+	cs.recvOwed += flowLen - int64(len(data))
+	if !cs.gotHdr && len(data) > 0 && cs.err == nil {
+		cs.err = fmt.Errorf("%w: DATA before HEADERS", ErrBackendBroke)
+	}
+	if cs.done {
+		cs.mu.Unlock()
+		return true
+	}
+	if len(data) > 0 {
+		cs.resp.push(data)
+	}
+	if end {
+		cs.gotTrail = true // a response without trailers; the relay reports it
+	}
+	cs.mu.Unlock()
+	wake(cs.notify)
+	return true
+}
+
+// fail ends the stream from the backend's side.
+func (cs *clientStream) fail(err error, refused bool) {
+	cs.mu.Lock()
+	if cs.err == nil {
+		cs.err, cs.refused = err, refused
+	}
+	cs.mu.Unlock()
+	wake(cs.notify)
+}
+
+func (cs *clientStream) addSendWindow(n int64) {
+	cs.mu.Lock()
+	cs.sendWin += n
+	cs.mu.Unlock()
+	wake(cs.notify)
+}
+
+// reserveSend is Stream.reserveSend towards the backend.
+func (cs *clientStream) reserveSend(n int) (int, <-chan struct{}) {
+	cs.mu.Lock()
+	k := int(min(int64(n), cs.sendWin))
+	if k <= 0 {
+		cs.mu.Unlock()
+		return 0, nil
+	}
+	cs.sendWin -= int64(k)
+	cs.mu.Unlock()
+	got, wait := cs.cc.sendWin.take(k)
+	if got < k {
+		cs.mu.Lock()
+		cs.sendWin += int64(k - got)
+		cs.mu.Unlock()
+	}
+	return got, wait
+}
+
+// writeData writes p as DATA frames to the backend, corked.
+func (cs *clientStream) writeData(p []byte, end bool) error {
+	return cs.cc.w.cork(func(fr *http2.Framer) error {
+		max := int(cs.cc.w.maxFrame.Load())
+		for {
+			n := min(len(p), max)
+			if err := fr.WriteData(cs.id, end && n == len(p), p[:n]); err != nil {
+				return err
+			}
+			p = p[n:]
+			if len(p) == 0 {
+				return nil
+			}
+		}
+	})
+}
+
+// readResponse moves up to len(p) response bytes into p; they must be
+// acknowledged with ackResponse once written to the client.
+func (cs *clientStream) readResponse(p []byte) int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.resp.pop(p)
+}
+
+// ackResponse lets the backend send n more bytes.
+func (cs *clientStream) ackResponse(n int) {
+	cs.mu.Lock()
+	cs.recvOwed += int64(n)
+	var inc uint32
+	if !cs.gotTrail && cs.err == nil && cs.recvOwed >= int64(cs.cc.window)/4 {
+		inc = uint32(cs.recvOwed)
+		cs.recvAvail += cs.recvOwed
+		cs.recvOwed = 0
+	}
+	cs.mu.Unlock()
+	if inc > 0 {
+		_ = cs.cc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(cs.id, inc) })
+	}
+}
+
+// cancel resets the stream (the client went away, or the gateway ended
+// the call).
+func (cs *clientStream) cancel(code http2.ErrCode) {
+	_ = cs.cc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(cs.id, code) })
+}
+
+// close forgets the stream and returns what it buffered to the
+// connection's window.
+func (cs *clientStream) close() {
+	cs.mu.Lock()
+	cs.done = true
+	cs.resp.release()
+	cs.recvOwed = 0
+	cs.mu.Unlock()
+	cs.cc.forget(cs)
+}

@@ -1,0 +1,348 @@
+package h2relay
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Limits of the HTTP/2 connections on both sides.
+const (
+	// initialWindow is HTTP/2's initial flow-control window (RFC 9113
+	// section 6.9.2), which holds until SETTINGS say otherwise.
+	initialWindow = 65535
+	// defaultMaxFrame is HTTP/2's initial SETTINGS_MAX_FRAME_SIZE; the
+	// gateway reads no larger frames and writes no larger DATA.
+	defaultMaxFrame = 16384
+	// maxHeaderList bounds a decoded header block, as net/http's default
+	// (1 MiB): larger ones end the connection.
+	maxHeaderList = 1 << 20
+	// writeBuffer is the size of a connection's write buffer: frames
+	// written while another writer holds the connection are batched into
+	// one system call.
+	writeBuffer = 32 << 10
+)
+
+// frameWriter serializes the frames written to one connection. Writers
+// queue on a mutex; the last one out flushes, so frames written by several
+// streams at once leave in one system call (as grpc-go's write loop batches
+// them), without a goroutine of its own.
+type frameWriter struct {
+	mu      sync.Mutex
+	waiting atomic.Int32
+	bw      *bufio.Writer
+	fr      *http2.Framer
+	henc    *hpack.Encoder
+	hbuf    bytes.Buffer
+	// maxFrame is the peer's SETTINGS_MAX_FRAME_SIZE.
+	maxFrame atomic.Uint32
+	err      error // the first write error; the connection is then dead
+	dirty    bool  // corked writes wait in bw for a flush
+	// sentData is set when a stream's headers or data are written
+	// (keepalive enforcement forgives pings then).
+	sentData atomic.Bool
+}
+
+// newFramer returns a Framer reading from c and writing into w's buffer.
+func newFramer(c net.Conn, w *frameWriter, headerList uint32) *http2.Framer {
+	bw := bufio.NewWriterSize(c, writeBuffer)
+	fr := http2.NewFramer(bw, bufio.NewReaderSize(c, 16<<10))
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	fr.MaxHeaderListSize = headerList
+	fr.SetMaxReadFrameSize(defaultMaxFrame)
+	// DATA frames are copied out before the next read.
+	fr.SetReuseFrames()
+	w.bw, w.fr = bw, fr
+	w.henc = hpack.NewEncoder(&w.hbuf)
+	w.maxFrame.Store(defaultMaxFrame)
+	return fr
+}
+
+// write runs fn with the Framer, holding the connection's writer, and
+// flushes unless another writer is waiting (who will flush after it).
+func (w *frameWriter) write(fn func(fr *http2.Framer) error) error {
+	return w.do(fn, true)
+}
+
+// cork runs fn as write does but leaves the frames in the buffer: the
+// caller flushes (flush) before it waits for anything, so that the frames
+// of one call's step (a request's HEADERS and DATA, a response's HEADERS,
+// DATA and trailers) leave in one system call.
+func (w *frameWriter) cork(fn func(fr *http2.Framer) error) error {
+	return w.do(fn, false)
+}
+
+// flush writes out corked frames.
+func (w *frameWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dirty && w.err == nil {
+		w.err = w.bw.Flush()
+	}
+	w.dirty = false
+}
+
+func (w *frameWriter) do(fn func(fr *http2.Framer) error, flush bool) error {
+	w.waiting.Add(1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.err
+	if err == nil {
+		err = fn(w.fr)
+	}
+	if !flush {
+		w.waiting.Add(-1)
+		if err == nil {
+			w.dirty = true
+		} else if !errors.Is(err, errNotWritten) && w.err == nil {
+			w.err = err
+		}
+		return err
+	}
+	if errors.Is(err, errNotWritten) {
+		// fn chose to write nothing: the connection is fine.
+		if w.waiting.Add(-1) == 0 {
+			if ferr := w.bw.Flush(); ferr != nil && w.err == nil {
+				w.err = ferr
+			}
+			w.dirty = false
+		}
+		return err
+	}
+	if w.waiting.Add(-1) == 0 && err == nil {
+		err = w.bw.Flush()
+		w.dirty = false
+	}
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return err
+}
+
+// errNotWritten is returned by a write function that decided to write
+// nothing; it does not make the connection unusable.
+var errNotWritten = errors.New("h2relay: nothing written")
+
+// headerBlock HPACK-encodes fields with the connection's encoder; the
+// caller holds the writer. The block is valid until the next call.
+func (w *frameWriter) headerBlock(fields []hpack.HeaderField) []byte {
+	w.hbuf.Reset()
+	for _, f := range fields {
+		_ = w.henc.WriteField(f) // writes to a bytes.Buffer cannot fail
+	}
+	return w.hbuf.Bytes()
+}
+
+// writeHeaders writes one header block as HEADERS and CONTINUATION frames
+// no larger than the peer accepts; the caller holds the writer.
+func (w *frameWriter) writeHeaders(fr *http2.Framer, id uint32, end bool, block []byte) error {
+	w.sentData.Store(true)
+	max := int(w.maxFrame.Load())
+	first := block
+	if len(first) > max {
+		first = first[:max]
+	}
+	rest := block[len(first):]
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: end, EndHeaders: len(rest) == 0}); err != nil {
+		return err
+	}
+	for len(rest) > 0 {
+		n := min(len(rest), max)
+		if err := fr.WriteContinuation(id, n == len(rest), rest[:n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return nil
+}
+
+// window is a connection's send window, which its streams share: a stream
+// takes what it may send, and waits on the channel when nothing is left.
+type window struct {
+	mu    sync.Mutex
+	avail int64
+	wake  chan struct{} // closed and replaced when the window grows
+}
+
+func newWindow(n int64) *window { return &window{avail: n, wake: make(chan struct{})} }
+
+// take reserves up to n bytes; when none are available it returns 0 and a
+// channel closed when the window grows.
+func (w *window) take(n int) (int, <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.avail <= 0 {
+		return 0, w.wake
+	}
+	k := min(int64(n), w.avail)
+	w.avail -= k
+	return int(k), nil
+}
+
+// give returns n unused bytes to the window.
+func (w *window) give(n int) { w.add(int64(n)) }
+
+// add grows the window (WINDOW_UPDATE) and wakes the streams waiting on
+// it. It reports false if the window would exceed 2^31-1 (a flow-control
+// error of the peer).
+func (w *window) add(n int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.avail += n
+	if w.avail > 1<<31-1 {
+		return false
+	}
+	if n > 0 {
+		close(w.wake)
+		w.wake = make(chan struct{})
+	}
+	return true
+}
+
+// streamWindow is one stream's send window, guarded by its stream's lock.
+type streamWindow struct {
+	avail int64
+}
+
+// wake notifies a channel of capacity one without blocking.
+func wake(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// recvWindow tracks what a connection owes its peer in WINDOW_UPDATE: the
+// bytes of DATA consumed and not yet acknowledged, sent in batches of a
+// quarter of the window, as grpc-go does, so that a stream of small
+// messages does not cost a frame per message.
+type recvWindow struct {
+	mu      sync.Mutex
+	size    int64 // the advertised window
+	avail   int64 // what the peer may still send
+	pending int64 // consumed, not yet acknowledged
+}
+
+// receive accounts n bytes received; false is a flow-control violation.
+func (r *recvWindow) receive(n int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n > r.avail {
+		return false
+	}
+	r.avail -= n
+	return true
+}
+
+// consumed records n bytes passed on and returns the increment to send
+// now (zero: not yet).
+func (r *recvWindow) consumed(n int64) uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending += n
+	if r.pending < r.size/4 {
+		return 0
+	}
+	inc := r.pending
+	r.pending = 0
+	r.avail += inc
+	return uint32(inc)
+}
+
+// queue holds one direction of a stream's received bytes until they are
+// passed on. Its buffer comes from a pool when bytes arrive and goes back
+// as soon as they have all been passed on, so a stream holds memory only
+// while bytes wait, and a relayed message costs no allocation: a small
+// buffer first (a unary call's message), one of the stream's window (the
+// most the peer may send before it is acknowledged) once more waits.
+type queue struct {
+	buf  []byte
+	off  int
+	pool *bufPools
+}
+
+// smallBuf is the size of a queue's first buffer.
+const smallBuf = 4 << 10
+
+// bufPools are the two sizes of a queue's buffers.
+type bufPools struct {
+	small, large sync.Pool // of *[]byte
+}
+
+// newBufPool returns pools of smallBuf and of size bytes.
+func newBufPool(size int) *bufPools {
+	p := &bufPools{}
+	p.small.New = func() any {
+		b := make([]byte, 0, smallBuf)
+		return &b
+	}
+	p.large.New = func() any {
+		b := make([]byte, 0, max(size, smallBuf))
+		return &b
+	}
+	return p
+}
+
+func (p *bufPools) put(b []byte) {
+	b = b[:0]
+	if cap(b) <= smallBuf {
+		p.small.Put(&b)
+		return
+	}
+	p.large.Put(&b)
+}
+
+func (q *queue) len() int { return len(q.buf) - q.off }
+
+// push appends data.
+func (q *queue) push(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	if q.buf == nil {
+		if len(data) <= smallBuf {
+			q.buf = (*q.pool.small.Get().(*[]byte))[:0]
+		} else {
+			q.buf = (*q.pool.large.Get().(*[]byte))[:0]
+		}
+	}
+	if len(q.buf)-q.off+len(data) > cap(q.buf) {
+		// Move to a buffer of the window (never outgrown: the peer may
+		// not send more than the window before it is acknowledged).
+		b := (*q.pool.large.Get().(*[]byte))[:0]
+		b = append(b, q.buf[q.off:]...)
+		q.pool.put(q.buf)
+		q.buf, q.off = b, 0
+	} else if q.off > 0 && len(q.buf)+len(data) > cap(q.buf) {
+		n := copy(q.buf, q.buf[q.off:])
+		q.buf, q.off = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, data...)
+}
+
+// pop moves up to len(p) bytes into p.
+func (q *queue) pop(p []byte) int {
+	if q.buf == nil {
+		return 0
+	}
+	n := copy(p, q.buf[q.off:])
+	q.off += n
+	if q.off == len(q.buf) {
+		q.release()
+	}
+	return n
+}
+
+// release returns the buffer to the pool, dropping what it holds.
+func (q *queue) release() {
+	if q.buf != nil {
+		q.pool.put(q.buf)
+	}
+	q.buf, q.off = nil, 0
+}

@@ -1,0 +1,39 @@
+// Package h2relay relays gRPC calls at the HTTP/2 frame level.
+//
+// grpc-go's server and client each parse every call into messages: the
+// server decodes the request headers into metadata and re-frames each
+// message, the client builds a stream object per call, re-encodes the
+// headers with its own HPACK state and frames each message again. For a
+// call whose policies read only its headers, that work buys nothing: the
+// gateway could pass the bytes on as they come, as HAProxy does.
+//
+// A [Server] serves the gRPC connections the data port hands it with its
+// own HTTP/2 implementation (golang.org/x/net/http2's Framer and HPACK).
+// Each request's HEADERS become a [Stream], handed to the server's
+// [Handler] on a goroutine of its own: the gateway runs its interceptor
+// chain on it, as a grpc.ServerStream. A handler then either
+//
+//   - relays the call at the frame level ([Relay]): the request headers,
+//     filtered and completed by the gateway, go to the backend over a
+//     pooled HTTP/2 connection of this package ([Pool]); DATA frames go
+//     through in both directions without decoding gRPC messages (only
+//     their 5-byte prefixes are followed, to enforce the size limit and
+//     count bytes); the backend's headers and trailers come back filtered
+//     but otherwise verbatim, status details included; or
+//   - uses the Stream as an ordinary grpc.ServerStream (RecvMsg, SendMsg
+//     of length-prefixed messages), for calls whose policies need the
+//     messages (the response cache, request validation, retries).
+//
+// Flow control is end to end per stream: the client's DATA is
+// acknowledged with a stream WINDOW_UPDATE only once it has been written
+// to the backend, and the backend's only once written to the client, so
+// what a call buffers in the gateway is bounded by the window the gateway
+// advertises per stream (the gateway's --stream-window), never by how fast
+// either side is; connection windows (16 times larger) are given back on
+// receipt, as grpc-go does, so that one stalled stream cannot starve the
+// others. Received bytes wait in pooled buffers held only while bytes
+// wait. Deadlines (grpc-timeout), RST_STREAM
+// in both directions and GOAWAY are honoured; a stream the backend refused
+// (GOAWAY or REFUSED_STREAM) before it saw any of the request's data is
+// retried once on a new connection.
+package h2relay

@@ -1,0 +1,401 @@
+package h2relay
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
+)
+
+// Call is where and how [Relay] sends one call.
+type Call struct {
+	// Addr is the backend's address, "host:port".
+	Addr string
+	// Authority is the :authority the backend gets; empty means Addr.
+	Authority string
+	// Metadata is added to the request headers the backend gets, after the
+	// client's were filtered (pseudo-headers, hop-by-hop headers, gRPC's
+	// reserved keys and x-tollgate-* removed), replacing the client's
+	// entries of the same keys: what the gateway asserts about the call.
+	Metadata metadata.MD
+	// MaxMsgSize bounds each message in both directions
+	// (RESOURCE_EXHAUSTED beyond); zero means the Server's limit.
+	MaxMsgSize int
+	// Touch, if not nil, is called when a message passes in either
+	// direction (for a stream's idle timeout).
+	Touch func()
+	// Answered, if not nil, is called once when the backend first answers
+	// (headers, or a status without them).
+	Answered func()
+}
+
+// Result is what a relayed call carried.
+type Result struct {
+	// RequestBytes and ResponseBytes count message payload bytes, without
+	// gRPC's 5-byte prefixes.
+	RequestBytes, ResponseBytes int64
+	// Answered says the backend sent headers or a status.
+	Answered bool
+}
+
+// scratch is a relay's pair of copy buffers, one per direction: what a
+// call holds between reading a frame's bytes and writing them on.
+type scratch struct{ req, resp [defaultMaxFrame]byte }
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// Relay relays the call on st to the backend at call.Addr, frame by
+// frame, and returns the backend's status as an error (nil for OK), whose
+// trailers st then sends verbatim if the handler ends the stream with
+// that same error. Other errors wrap ErrBackendUnavailable or
+// ErrBackendBroke (the backend gave no status), or are the status of a
+// call ended by ctx (its deadline, its cancellation, the client's reset)
+// or by a message over the size limit. st must not have been used with
+// RecvMsg or SendMsg.
+func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, err error) {
+	if st.MessagesUsed() {
+		return res, status.Error(codes.Internal, "h2relay: the stream's messages were read already")
+	}
+	maxMsg := call.MaxMsgSize
+	if maxMsg <= 0 {
+		maxMsg = st.sc.srv.maxMsg
+	}
+	fields := requestFields(ctx, st, &call)
+	notify := make(chan struct{}, 1)
+	cs, err := pool.open(ctx, call.Addr, fields, notify)
+	if err != nil {
+		return res, err
+	}
+	buf := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(buf)
+	// Writes are corked and flushed before each wait: what one step of
+	// the call writes leaves in one system call. The client's last frames
+	// leave with the status the Stream writes when the handler returns.
+	st.corked = true
+	defer func() { st.corked = false }()
+	reqScan := msgScanner{max: uint32(min(maxMsg, 1<<32-1))}
+	respScan := reqScan
+	defer func() {
+		if cs != nil {
+			cs.cc.w.flush()
+			cs.close()
+		}
+		res.RequestBytes, res.ResponseBytes = reqScan.payload, respScan.payload
+	}()
+	var (
+		reqPending, respPending []byte
+		reqEnd, reqSent         bool // the client half-closed; END_STREAM went to the backend
+		reqDataSent             bool // some request DATA went to the backend
+		retried                 bool
+	)
+	answered := func() {
+		if !res.Answered {
+			res.Answered = true
+			if call.Answered != nil {
+				call.Answered()
+			}
+		}
+	}
+	for {
+		progress := false
+		var waitBackendConn, waitClientConn <-chan struct{}
+
+		// Client to backend.
+		if !reqSent {
+			if len(reqPending) == 0 && !reqEnd {
+				n, end, rerr := st.readRequest(buf.req[:])
+				if rerr != nil {
+					cs.cancel(http2.ErrCodeCancel)
+					return res, rerr
+				}
+				reqPending, reqEnd = buf.req[:n], end
+				if n > 0 {
+					r := reqScan.scan(reqPending)
+					if r.tooLarge > 0 {
+						cs.cancel(http2.ErrCodeCancel)
+						return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
+					}
+					if r.messages > 0 && call.Touch != nil {
+						call.Touch()
+					}
+				}
+			}
+			switch {
+			case len(reqPending) > 0:
+				k, wait := cs.reserveSend(len(reqPending))
+				if k == 0 {
+					waitBackendConn = wait
+					break
+				}
+				last := k == len(reqPending) && reqEnd
+				if werr := cs.writeData(reqPending[:k], last); werr != nil {
+					return res, fmt.Errorf("%w: %v", ErrBackendBroke, werr)
+				}
+				st.ackRequest(k)
+				reqPending = reqPending[k:]
+				reqSent, reqDataSent, progress = last, true, true
+			case reqEnd:
+				if werr := cs.writeData(nil, true); werr != nil {
+					return res, fmt.Errorf("%w: %v", ErrBackendBroke, werr)
+				}
+				reqSent, progress = true, true
+			}
+		}
+
+		// Backend to client.
+		cs.mu.Lock()
+		hdrs := cs.headers
+		cs.headers = nil
+		gotTrail, trailers, cerr, refused := cs.gotTrail, cs.trailers, cs.err, cs.refused
+		cs.mu.Unlock()
+		if hdrs != nil {
+			answered()
+			if werr := st.writeRelayHeaders(hdrs); werr != nil {
+				cs.cancel(http2.ErrCodeCancel)
+				return res, status.Error(codes.Canceled, "the client connection broke")
+			}
+			progress = true
+		}
+		// Data is read only once the headers went out (they may have
+		// arrived, with data, since they were looked at above).
+		if len(respPending) == 0 && res.Answered {
+			if n := cs.readResponse(buf.resp[:]); n > 0 {
+				respPending = buf.resp[:n]
+				r := respScan.scan(respPending)
+				if r.tooLarge > 0 {
+					cs.cancel(http2.ErrCodeCancel)
+					return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
+				}
+				if r.messages > 0 && call.Touch != nil {
+					call.Touch()
+				}
+			}
+		}
+		if len(respPending) > 0 {
+			k, wait, werr := st.reserveSend(len(respPending))
+			if werr != nil {
+				cs.cancel(http2.ErrCodeCancel)
+				return res, werr
+			}
+			if k > 0 {
+				if werr := st.writeData(respPending[:k], false); werr != nil {
+					cs.cancel(http2.ErrCodeCancel)
+					return res, status.Error(codes.Canceled, "the client connection broke")
+				}
+				cs.ackResponse(k)
+				respPending = respPending[k:]
+				progress = true
+			} else {
+				waitClientConn = wait
+			}
+		}
+		if gotTrail && len(respPending) == 0 && (cs.buffered() == 0 || !res.Answered) && cerr == nil {
+			answered()
+			if !reqSent {
+				// The backend ended the call before the client's side
+				// did: nothing more is sent to it.
+				cs.cancel(http2.ErrCodeNo)
+			}
+			if trailers == nil {
+				return res, fmt.Errorf("%w: the response ended without trailers", ErrBackendBroke)
+			}
+			err := statusOf(trailers)
+			st.setRelayTrailers(filterFields(trailers, false), err)
+			return res, err
+		}
+		if cerr != nil {
+			if refused && !reqDataSent && !retried && !res.Answered {
+				// The backend never saw the stream: once more, on
+				// another connection.
+				retried = true
+				cs.cc.w.flush()
+				cs.close()
+				if cs, err = pool.open(ctx, call.Addr, fields, notify); err != nil {
+					return res, err
+				}
+				reqSent = false
+				continue
+			}
+			return res, cerr
+		}
+		if progress {
+			continue
+		}
+		cs.cc.w.flush()
+		st.sc.w.flush()
+		select {
+		case <-notify:
+		case <-st.reqWake:
+		case <-st.winWake:
+		case <-waitBackendConn:
+		case <-waitClientConn:
+		case <-ctx.Done():
+			cs.cancel(http2.ErrCodeCancel)
+			return res, ctxError(ctx)
+		}
+	}
+}
+
+// ctxError is the status of a call whose context ended.
+func ctxError(ctx context.Context) error {
+	if errors.Is(context.Cause(ctx), errClientReset) {
+		return status.Error(codes.Canceled, "the client cancelled the call")
+	}
+	return status.FromContextError(ctx.Err()).Err()
+}
+
+// buffered is how many response bytes wait in the stream.
+func (cs *clientStream) buffered() int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.resp.len()
+}
+
+// requestFields are the request headers the backend gets.
+func requestFields(ctx context.Context, st *Stream, call *Call) []hpack.HeaderField {
+	md, _ := metadata.FromIncomingContext(ctx)
+	authority := call.Authority
+	if authority == "" {
+		authority = call.Addr
+	}
+	fields := make([]hpack.HeaderField, 0, 8+len(md)+len(call.Metadata))
+	fields = append(fields,
+		hpack.HeaderField{Name: ":method", Value: "POST"},
+		hpack.HeaderField{Name: ":scheme", Value: "http"},
+		hpack.HeaderField{Name: ":path", Value: st.method},
+		hpack.HeaderField{Name: ":authority", Value: authority},
+	)
+	for _, hf := range st.fields {
+		switch hf.Name {
+		case "content-type", "grpc-encoding", "grpc-accept-encoding", "user-agent":
+			// Kept as sent: the messages pass unchanged (compressed or
+			// not, in whatever codec), so their labels must too.
+			fields = append(fields, hf)
+		}
+	}
+	fields = append(fields, hpack.HeaderField{Name: "te", Value: "trailers"})
+	if dl, ok := ctx.Deadline(); ok {
+		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(dl))})
+	}
+	for k, vs := range md {
+		if dropRequestKey(k) {
+			continue
+		}
+		if _, ok := call.Metadata[k]; ok {
+			continue
+		}
+		fields = appendValues(fields, k, vs)
+	}
+	for k, vs := range call.Metadata {
+		if dropRequestKey(k) && !callinfo.IsInternal(k) {
+			continue
+		}
+		fields = appendValues(fields, k, vs)
+	}
+	return fields
+}
+
+// dropRequestKey reports whether a client's metadata key stays out of
+// the backend's request: as grpcproxy.OutgoingMetadata.
+func dropRequestKey(k string) bool {
+	return k == "" || k[0] == ':' || isHopByHop(k) || k == "content-type" || k == "user-agent" ||
+		strings.HasPrefix(k, "grpc-") || callinfo.IsInternal(k)
+}
+
+func appendValues(fields []hpack.HeaderField, k string, vs []string) []hpack.HeaderField {
+	bin := strings.HasSuffix(k, "-bin")
+	for _, v := range vs {
+		if bin {
+			v = base64.RawStdEncoding.EncodeToString([]byte(v))
+		}
+		fields = append(fields, hpack.HeaderField{Name: k, Value: v})
+	}
+	return fields
+}
+
+// filterFields drops what describes the backend's hop only: pseudo-headers
+// (but :status in headers) and hop-by-hop headers; in trailers, also the
+// content-type of a trailers-only response, which the Stream writes.
+func filterFields(fields []hpack.HeaderField, headers bool) []hpack.HeaderField {
+	out := make([]hpack.HeaderField, 0, len(fields))
+	for _, f := range fields {
+		switch {
+		case f.Name == ":status" && headers:
+		case f.Name == "" || f.Name[0] == ':' || isHopByHop(f.Name):
+			continue
+		case f.Name == "content-type" && !headers:
+			continue
+		}
+		out = append(out, hpack.HeaderField{Name: f.Name, Value: f.Value})
+	}
+	return out
+}
+
+// statusOf is the status a response's trailers carry.
+func statusOf(trailers []hpack.HeaderField) error {
+	code, msg, httpStatus := "", "", ""
+	for _, f := range trailers {
+		switch f.Name {
+		case "grpc-status":
+			code = f.Value
+		case "grpc-message":
+			msg = f.Value
+		case ":status":
+			httpStatus = f.Value
+		}
+	}
+	if code == "" {
+		if httpStatus != "" && httpStatus != "200" {
+			return status.Errorf(codes.Unknown, "unexpected HTTP status code received from server: %s", httpStatus)
+		}
+		return status.Error(codes.Internal, "the backend sent no grpc-status")
+	}
+	c, err := strconv.ParseUint(code, 10, 32)
+	if err != nil {
+		return status.Errorf(codes.Unknown, "malformed grpc-status %q", code)
+	}
+	if c == 0 {
+		return nil
+	}
+	if m, err := url.PathUnescape(msg); err == nil {
+		msg = m
+	}
+	return status.Error(codes.Code(c), msg)
+}
+
+// writeRelayHeaders sends the backend's response headers (filtered) with
+// the handler's header metadata, unless headers were sent already.
+func (st *Stream) writeRelayHeaders(backend []hpack.HeaderField) error {
+	st.rmu.Lock()
+	if st.headerSent {
+		st.rmu.Unlock()
+		return nil
+	}
+	fields := filterFields(backend, true)
+	fields = appendMD(fields, st.header)
+	st.headerSent = true
+	st.rmu.Unlock()
+	return st.sc.w.cork(func(fr *http2.Framer) error {
+		return st.sc.w.writeHeaders(fr, st.id, false, st.sc.w.headerBlock(fields))
+	})
+}
+
+// setRelayTrailers keeps the backend's trailers for the stream's end.
+func (st *Stream) setRelayTrailers(fields []hpack.HeaderField, err error) {
+	st.rmu.Lock()
+	st.relayTrails, st.relayErr = fields, err
+	st.rmu.Unlock()
+}

@@ -1,0 +1,678 @@
+package h2relay
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
+)
+
+// errClientReset is the cause of a stream's context when the client reset
+// the stream or its connection closed.
+var errClientReset = errors.New("h2relay: the client reset the stream")
+
+// Stream is one call on a [Server]: its request headers, and both the
+// frame-level access [Relay] uses and the grpc.ServerStream methods
+// (RecvMsg and SendMsg of length-prefixed messages) for handlers that need
+// messages. Its context carries the incoming metadata, the peer, the
+// deadline the client sent (grpc-timeout) and a grpc.ServerTransportStream,
+// so grpc.SetHeader, grpc.SetTrailer and grpc.Method work on it as on
+// grpc-go's server. A Stream's message methods follow grpc.ServerStream's
+// rules: RecvMsg and SendMsg may run on two goroutines, not more.
+type Stream struct {
+	sc        *serverConn
+	id        uint32
+	method    string
+	authority string
+	fields    []hpack.HeaderField // the request's regular header fields, as received
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	stopTimer context.CancelFunc // the grpc-timeout's timer, or nil
+
+	reqWake chan struct{} // request data, its end or a reset arrived
+	winWake chan struct{} // the send window grew, or a reset arrived
+
+	mu        sync.Mutex
+	req       queue // received request bytes not yet passed on
+	reqEnd    bool
+	reset     bool
+	resetCode http2.ErrCode
+	recvAvail int64 // what the client may still send on the stream
+	recvOwed  int64 // consumed, not yet acknowledged with WINDOW_UPDATE
+	sendWin   streamWindow
+
+	// The response side, written by the handler (SetHeader and
+	// SetTrailer may come from another goroutine of the handler's).
+	rmu         sync.Mutex
+	header      metadata.MD
+	trailer     metadata.MD
+	headerSent  bool
+	dataSent    bool
+	ended       bool
+	finishErr   error
+	relayErr    error               // the error Relay returned, when it left trailers
+	relayTrails []hpack.HeaderField // the backend's trailers, to send if the call ends with relayErr
+
+	msgUsed atomic.Bool // RecvMsg or SendMsg was called
+	corked  bool        // Relay runs: its writes to the client are corked
+	recvHdr [5]byte
+}
+
+var _ grpc.ServerStream = (*Stream)(nil)
+
+func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame) *Stream {
+	st := &Stream{
+		sc:        sc,
+		id:        id,
+		method:    path,
+		authority: f.PseudoValue("authority"),
+		fields:    f.RegularFields(),
+		reqWake:   make(chan struct{}, 1),
+		winWake:   make(chan struct{}, 1),
+		recvAvail: int64(sc.srv.streamWindow),
+		req:       queue{pool: sc.srv.bufs},
+	}
+	md := make(metadata.MD, len(st.fields)+1)
+	var timeout string
+	for _, hf := range st.fields {
+		switch hf.Name {
+		case "grpc-timeout":
+			timeout = hf.Value
+			continue
+		case "te", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host":
+			continue
+		}
+		if strings.HasPrefix(hf.Name, "grpc-") && !strings.HasSuffix(hf.Name, "-bin") {
+			// Reserved by gRPC (grpc-encoding and the like): not metadata,
+			// as on grpc-go's server; a relay passes them on itself.
+			continue
+		}
+		v := hf.Value
+		if strings.HasSuffix(hf.Name, "-bin") {
+			b, err := decodeBin(v)
+			if err != nil {
+				continue
+			}
+			v = string(b)
+		}
+		md[hf.Name] = append(md[hf.Name], v)
+	}
+	if st.authority != "" {
+		md[":authority"] = []string{st.authority}
+	}
+	ctx := peer.NewContext(context.WithValue(context.Background(), streamKey{}, st), sc.peer)
+	ctx = metadata.NewIncomingContext(ctx, md)
+	ctx = grpc.NewContextWithServerTransportStream(ctx, transportStream{st})
+	ctx, st.cancel = context.WithCancelCause(ctx)
+	if d, ok := ParseTimeout(timeout); ok {
+		ctx, st.stopTimer = context.WithTimeout(ctx, d)
+	}
+	st.ctx = ctx
+	return st
+}
+
+// decodeBin decodes a binary header value, padded or not, as gRPC does.
+func decodeBin(v string) ([]byte, error) {
+	if len(v)%4 == 0 {
+		return base64.StdEncoding.DecodeString(v)
+	}
+	return base64.RawStdEncoding.DecodeString(v)
+}
+
+// ParseTimeout parses a grpc-timeout value ("100m", "5S": at most eight
+// digits and a unit of H, M, S, m, u or n).
+func ParseTimeout(s string) (time.Duration, bool) {
+	if len(s) < 2 || len(s) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
+	if err != nil || n < 0 || s[0] == '+' || s[0] == '-' {
+		return 0, false
+	}
+	var unit time.Duration
+	switch s[len(s)-1] {
+	case 'H':
+		unit = time.Hour
+	case 'M':
+		unit = time.Minute
+	case 'S':
+		unit = time.Second
+	case 'm':
+		unit = time.Millisecond
+	case 'u':
+		unit = time.Microsecond
+	case 'n':
+		unit = time.Nanosecond
+	default:
+		return 0, false
+	}
+	if n > int64(1<<63-1)/int64(unit) {
+		return 1<<63 - 1, true
+	}
+	return time.Duration(n) * unit, true
+}
+
+// FormatTimeout formats d as a grpc-timeout value, rounding up to the
+// unit that keeps it within eight digits.
+func FormatTimeout(d time.Duration) string {
+	if d <= 0 {
+		return "1n"
+	}
+	const maxDigits = 99999999
+	for _, u := range []struct {
+		d time.Duration
+		c byte
+	}{{time.Nanosecond, 'n'}, {time.Microsecond, 'u'}, {time.Millisecond, 'm'}, {time.Second, 'S'}, {time.Minute, 'M'}} {
+		n := d / u.d
+		if d%u.d != 0 {
+			n++ // round up without overflowing
+		}
+		if n <= maxDigits {
+			return strconv.FormatInt(int64(n), 10) + string(u.c)
+		}
+	}
+	n := min(d/time.Hour+1, maxDigits)
+	return strconv.FormatInt(int64(n), 10) + "H"
+}
+
+// streamKey is the context key of a Stream.
+type streamKey struct{}
+
+// FromContext returns the Stream whose context ctx is or derives from, or
+// nil: the frame-level stream under the wrappers of an interceptor chain.
+func FromContext(ctx context.Context) *Stream {
+	st, _ := ctx.Value(streamKey{}).(*Stream)
+	return st
+}
+
+// Context returns the stream's context.
+func (st *Stream) Context() context.Context { return st.ctx }
+
+// Method returns the full method name, "/package.Service/Method".
+func (st *Stream) Method() string { return st.method }
+
+// Authority returns the request's :authority.
+func (st *Stream) Authority() string { return st.authority }
+
+// Fields returns the request's regular header fields as received (lower
+// case names, binary values still encoded). The caller must not modify
+// them.
+func (st *Stream) Fields() []hpack.HeaderField { return st.fields }
+
+// MessagesUsed reports whether RecvMsg or SendMsg was called: the stream
+// can no longer be relayed at the frame level.
+func (st *Stream) MessagesUsed() bool { return st.msgUsed.Load() }
+
+// run serves the stream with the server's handler and ends it.
+func (st *Stream) run() {
+	defer st.end()
+	st.sc.srv.handler(st)
+}
+
+// Finish sets the status the stream ends with when its handler returns
+// (nil: OK), as the error a grpc.StreamHandler returns.
+func (st *Stream) Finish(err error) {
+	st.rmu.Lock()
+	st.finishErr = err
+	st.rmu.Unlock()
+}
+
+// end writes the stream's status (unless it already ended), releases its
+// flow-control credit and forgets it.
+func (st *Stream) end() {
+	st.rmu.Lock()
+	ended := st.ended
+	st.ended = true
+	err := st.finishErr
+	st.rmu.Unlock()
+	if !ended {
+		st.writeStatus(err)
+	}
+	st.mu.Lock()
+	st.req.release()
+	st.recvOwed = 0
+	reqEnd, reset := st.reqEnd, st.reset
+	st.reset = true
+	st.mu.Unlock()
+	if !reqEnd && !reset && !ended {
+		// The client is still sending: tell it to stop (RFC 9113 section
+		// 8.1: a complete response before the request's end).
+		_ = st.sc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(st.id, http2.ErrCodeNo) })
+	}
+	if st.stopTimer != nil {
+		st.stopTimer()
+	}
+	st.cancel(context.Canceled)
+	st.sc.removeStream(st)
+}
+
+// writeStatus ends the stream with err's status: the relay's verbatim
+// trailers if err is what the relay returned, else trailers made from
+// err and the handler's trailer metadata.
+func (st *Stream) writeStatus(err error) {
+	st.mu.Lock()
+	reset := st.reset
+	st.mu.Unlock()
+	if reset {
+		return
+	}
+	st.rmu.Lock()
+	var fields, headers []hpack.HeaderField
+	if !st.headerSent {
+		headers = []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
+		if len(st.header) == 0 {
+			// Trailers-only.
+			fields, headers = headers, nil
+		} else {
+			// Header metadata goes in headers of its own, as grpc-go's
+			// server sends it, so clients find it in Header().
+			headers = appendMD(headers, st.header)
+		}
+	}
+	if st.relayTrails != nil && err == st.relayErr {
+		fields = append(fields, st.relayTrails...)
+	} else {
+		fields = appendStatus(fields, err)
+	}
+	fields = appendMD(fields, st.trailer)
+	st.headerSent = true
+	st.rmu.Unlock()
+	_ = st.sc.w.write(func(fr *http2.Framer) error {
+		if headers != nil {
+			if err := st.sc.w.writeHeaders(fr, st.id, false, st.sc.w.headerBlock(headers)); err != nil {
+				return err
+			}
+		}
+		return st.sc.w.writeHeaders(fr, st.id, true, st.sc.w.headerBlock(fields))
+	})
+}
+
+// appendStatus appends grpc-status, grpc-message and
+// grpc-status-details-bin for err.
+func appendStatus(fields []hpack.HeaderField, err error) []hpack.HeaderField {
+	s := status.Convert(err)
+	fields = append(fields, hpack.HeaderField{Name: "grpc-status", Value: strconv.Itoa(int(s.Code()))})
+	if m := s.Message(); m != "" {
+		fields = append(fields, hpack.HeaderField{Name: "grpc-message", Value: encodeGRPCMessage(m)})
+	}
+	if p := s.Proto(); len(p.GetDetails()) > 0 {
+		if b, err := proto.Marshal(p); err == nil {
+			fields = append(fields, hpack.HeaderField{Name: "grpc-status-details-bin", Value: base64.RawStdEncoding.EncodeToString(b)})
+		}
+	}
+	return fields
+}
+
+// encodeGRPCMessage percent-encodes a status message as gRPC requires.
+func encodeGRPCMessage(m string) string {
+	for i := 0; i < len(m); i++ {
+		if c := m[i]; c < ' ' || c > '~' || c == '%' {
+			var b strings.Builder
+			for j := 0; j < len(m); j++ {
+				c := m[j]
+				if c >= ' ' && c <= '~' && c != '%' {
+					b.WriteByte(c)
+				} else {
+					fmt.Fprintf(&b, "%%%02X", c)
+				}
+			}
+			return b.String()
+		}
+	}
+	return m
+}
+
+// appendMD appends metadata as header fields (binary values encoded).
+func appendMD(fields []hpack.HeaderField, md metadata.MD) []hpack.HeaderField {
+	for k, vs := range md {
+		if k == "" || k[0] == ':' || isHopByHop(k) || isReservedGRPC(k) {
+			continue
+		}
+		for _, v := range vs {
+			if strings.HasSuffix(k, "-bin") {
+				v = base64.RawStdEncoding.EncodeToString([]byte(v))
+			}
+			fields = append(fields, hpack.HeaderField{Name: k, Value: v})
+		}
+	}
+	return fields
+}
+
+// isReservedGRPC reports whether a key is one gRPC sets itself.
+func isReservedGRPC(k string) bool {
+	switch k {
+	case "content-type", "grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "grpc-message-type":
+		return true
+	}
+	return false
+}
+
+// isHopByHop reports whether a header describes one connection only.
+func isHopByHop(k string) bool {
+	switch k {
+	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host":
+		return true
+	}
+	return false
+}
+
+// onData appends a DATA frame's payload (flowLen with padding, which the
+// connection acknowledged already) to the request.
+func (st *Stream) onData(data []byte, flowLen int64, end bool) http2.ErrCode {
+	st.mu.Lock()
+	if st.reqEnd {
+		st.mu.Unlock()
+		return http2.ErrCodeStreamClosed
+	}
+	if flowLen > st.recvAvail {
+		st.mu.Unlock()
+		return http2.ErrCodeFlowControl
+	}
+	st.recvAvail -= flowLen
+	// Padding is acknowledged at once: only data waits for the backend.
+	st.recvOwed += flowLen - int64(len(data))
+	if st.reset {
+		st.mu.Unlock()
+		return http2.ErrCodeNo
+	}
+	if len(data) > 0 {
+		st.req.push(data)
+	}
+	if end {
+		st.reqEnd = true
+	}
+	st.mu.Unlock()
+	wake(st.reqWake)
+	return http2.ErrCodeNo
+}
+
+// onRequestEnd marks the client's half-close.
+func (st *Stream) onRequestEnd() {
+	st.mu.Lock()
+	st.reqEnd = true
+	st.mu.Unlock()
+	wake(st.reqWake)
+}
+
+// onReset ends the stream from the client's side (RST_STREAM, or the
+// connection closed): the handler's context is cancelled.
+func (st *Stream) onReset(code http2.ErrCode) {
+	st.mu.Lock()
+	already := st.reset
+	st.reset, st.resetCode = true, code
+	st.mu.Unlock()
+	if !already {
+		st.cancel(errClientReset)
+	}
+	wake(st.reqWake)
+	wake(st.winWake)
+}
+
+// addSendWindow applies a WINDOW_UPDATE (or a SETTINGS change) to the
+// stream's send window; false if it overflows.
+func (st *Stream) addSendWindow(n int64) bool {
+	st.mu.Lock()
+	st.sendWin.avail += n
+	ok := st.sendWin.avail <= 1<<31-1
+	st.mu.Unlock()
+	wake(st.winWake)
+	return ok
+}
+
+// readRequest moves up to len(p) bytes of the request into p. end says
+// the client half-closed and everything was read. The bytes must be
+// acknowledged with ackRequest once passed on.
+func (st *Stream) readRequest(p []byte) (n int, end bool, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.reset {
+		return 0, false, st.resetErr()
+	}
+	n = st.req.pop(p)
+	return n, st.reqEnd && st.req.len() == 0, nil
+}
+
+// resetErr is the error of a stream reset by the client; st.mu is held.
+func (st *Stream) resetErr() error {
+	if st.resetCode == http2.ErrCodeCancel || st.resetCode == http2.ErrCodeNo {
+		return status.Error(codes.Canceled, "the client cancelled the call")
+	}
+	return status.Errorf(codes.Canceled, "the client reset the stream: %v", st.resetCode)
+}
+
+// ackRequest acknowledges n bytes of the request passed on: the client
+// may send as much again.
+func (st *Stream) ackRequest(n int) {
+	st.mu.Lock()
+	st.recvOwed += int64(n)
+	var inc uint32
+	if !st.reqEnd && !st.reset && st.recvOwed >= int64(st.sc.srv.streamWindow)/4 {
+		inc = uint32(st.recvOwed)
+		st.recvAvail += st.recvOwed
+		st.recvOwed = 0
+	}
+	st.mu.Unlock()
+	if inc > 0 {
+		_ = st.sc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(st.id, inc) })
+	}
+}
+
+// reserveSend takes up to n bytes of send window (the stream's and the
+// connection's). With none available it returns 0 and, if the connection
+// is what is missing, a channel closed when it grows (else winWake tells).
+func (st *Stream) reserveSend(n int) (int, <-chan struct{}, error) {
+	st.mu.Lock()
+	if st.reset {
+		err := st.resetErr()
+		st.mu.Unlock()
+		return 0, nil, err
+	}
+	k := int(min(int64(n), st.sendWin.avail))
+	if k <= 0 {
+		st.mu.Unlock()
+		return 0, nil, nil
+	}
+	st.sendWin.avail -= int64(k)
+	st.mu.Unlock()
+	got, wait := st.sc.sendWin.take(k)
+	if got < k {
+		st.mu.Lock()
+		st.sendWin.avail += int64(k - got)
+		st.mu.Unlock()
+	}
+	return got, wait, nil
+}
+
+// writeData writes p (for which window was reserved) as DATA frames.
+func (st *Stream) writeData(p []byte, end bool) error {
+	st.sc.w.sentData.Store(true)
+	return st.sc.w.do(func(fr *http2.Framer) error {
+		max := int(st.sc.w.maxFrame.Load())
+		for {
+			n := min(len(p), max)
+			if err := fr.WriteData(st.id, end && n == len(p), p[:n]); err != nil {
+				return err
+			}
+			p = p[n:]
+			if len(p) == 0 {
+				return nil
+			}
+		}
+	}, !st.corked)
+}
+
+// sendAll writes p, waiting for flow-control window as needed.
+func (st *Stream) sendAll(p []byte) error {
+	for len(p) > 0 {
+		k, wait, err := st.reserveSend(len(p))
+		if err != nil {
+			return err
+		}
+		if k == 0 {
+			select {
+			case <-st.winWake:
+			case <-wait:
+			case <-st.ctx.Done():
+				return status.FromContextError(st.ctx.Err()).Err()
+			}
+			continue
+		}
+		if err := st.writeData(p[:k], false); err != nil {
+			return status.Error(codes.Unavailable, "the client connection broke")
+		}
+		p = p[k:]
+	}
+	return nil
+}
+
+// readFull reads exactly len(p) request bytes, waiting for them; io.EOF
+// if the request ended before the first byte, io.ErrUnexpectedEOF after.
+func (st *Stream) readFull(p []byte) error {
+	read := 0
+	for read < len(p) {
+		n, end, err := st.readRequest(p[read:])
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			read += n
+			st.ackRequest(n)
+			continue
+		}
+		if end {
+			if read == 0 {
+				return io.EOF
+			}
+			return io.ErrUnexpectedEOF
+		}
+		select {
+		case <-st.reqWake:
+		case <-st.ctx.Done():
+			st.mu.Lock()
+			reset := st.reset
+			var err error
+			if reset {
+				err = st.resetErr()
+			}
+			st.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			return status.FromContextError(st.ctx.Err()).Err()
+		}
+	}
+	return nil
+}
+
+// RecvMsg receives the next request message into m (a *grpcproxy.Frame
+// or a proto.Message); io.EOF once the client half-closed.
+func (st *Stream) RecvMsg(m any) error {
+	st.msgUsed.Store(true)
+	hdr := st.recvHdr[:]
+	if err := st.readFull(hdr); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return status.Error(codes.Internal, "the request ended inside a message")
+		}
+		return err
+	}
+	if hdr[0] != 0 {
+		return status.Error(codes.Unimplemented, "compressed request messages are not supported on this route")
+	}
+	n := uint32(hdr[1])<<24 | uint32(hdr[2])<<16 | uint32(hdr[3])<<8 | uint32(hdr[4])
+	if int64(n) > int64(st.sc.srv.maxMsg) {
+		return status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", n, st.sc.srv.maxMsg)
+	}
+	b := make([]byte, n)
+	if err := st.readFull(b); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return status.Error(codes.Internal, "the request ended inside a message")
+		}
+		return err
+	}
+	return grpcproxy.Messages{}.Unmarshal(b, m)
+}
+
+// SendMsg sends a response message (a *grpcproxy.Frame or a
+// proto.Message), after the headers if they were not sent yet.
+func (st *Stream) SendMsg(m any) error {
+	st.msgUsed.Store(true)
+	b, err := grpcproxy.Messages{}.Marshal(m)
+	if err != nil {
+		return status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
+	}
+	if err := st.SendHeader(nil); err != nil && !errors.Is(err, errHeaderSent) {
+		return err
+	}
+	st.rmu.Lock()
+	st.dataSent = true
+	st.rmu.Unlock()
+	var hdr [5]byte
+	hdr[1], hdr[2], hdr[3], hdr[4] = byte(len(b)>>24), byte(len(b)>>16), byte(len(b)>>8), byte(len(b))
+	if err := st.sendAll(hdr[:]); err != nil {
+		return err
+	}
+	return st.sendAll(b)
+}
+
+var errHeaderSent = errors.New("h2relay: headers already sent")
+
+// SetHeader adds response header metadata, sent with the headers.
+func (st *Stream) SetHeader(md metadata.MD) error {
+	st.rmu.Lock()
+	defer st.rmu.Unlock()
+	if st.headerSent {
+		return status.Error(codes.Internal, "transport: the stream is done or WriteHeader was already called")
+	}
+	st.header = metadata.Join(st.header, md)
+	return nil
+}
+
+// SendHeader sends the response headers with md added.
+func (st *Stream) SendHeader(md metadata.MD) error {
+	st.rmu.Lock()
+	if st.headerSent {
+		st.rmu.Unlock()
+		return errHeaderSent
+	}
+	st.header = metadata.Join(st.header, md)
+	fields := []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
+	fields = appendMD(fields, st.header)
+	st.headerSent = true
+	st.rmu.Unlock()
+	return st.sc.w.write(func(fr *http2.Framer) error {
+		return st.sc.w.writeHeaders(fr, st.id, false, st.sc.w.headerBlock(fields))
+	})
+}
+
+// SetTrailer adds trailer metadata, sent with the status.
+func (st *Stream) SetTrailer(md metadata.MD) {
+	st.rmu.Lock()
+	defer st.rmu.Unlock()
+	st.trailer = metadata.Join(st.trailer, md)
+}
+
+// transportStream is the Stream as a grpc.ServerTransportStream, for
+// grpc.SetHeader, grpc.SetTrailer and grpc.Method.
+type transportStream struct{ st *Stream }
+
+func (t transportStream) Method() string                  { return t.st.method }
+func (t transportStream) SetHeader(md metadata.MD) error  { return t.st.SetHeader(md) }
+func (t transportStream) SendHeader(md metadata.MD) error { return t.st.SendHeader(md) }
+func (t transportStream) SetTrailer(md metadata.MD) error { t.st.SetTrailer(md); return nil }

@@ -745,7 +745,7 @@ func (h *Handler) backendError(ctx context.Context, route *routing.Route, err er
 	st := status.Convert(err)
 	target := route.Integration.GetGrpc().GetTarget()
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case timedOut(ctx):
 		h.logger.InfoContext(ctx, "websocket: route timeout", "route", routeLabel(route), "target", target, "timeout", route.Timeout)
 		return errTimeout(route)
 	case atStart || brokenStream(st):
@@ -753,6 +753,20 @@ func (h *Handler) backendError(ctx context.Context, route *routing.Route, err er
 		return ErrBackendUnavailable
 	}
 	return err
+}
+
+// timedOut reports whether ctx's deadline has passed. ctx.Err() alone
+// is not enough: the backend learns the deadline through grpc-timeout and
+// may end the call (DEADLINE_EXCEEDED, or RST_STREAM CANCEL) a moment
+// before ctx's own timer has fired here. The backend's deadline is never
+// earlier than ours (grpc-timeout is rounded up and counted from later),
+// so once it ended the call, ours has passed too.
+func timedOut(ctx context.Context) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // brokenStream reports whether st is grpc-go's report of a connection or

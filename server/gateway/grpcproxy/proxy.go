@@ -159,7 +159,7 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 
 	lim := StartLimits(ctx, callp)
 	defer lim.Stop()
-	ctx, cancel, routeDeadline, watch := lim.ctx, lim.cancel, lim.routeDeadline, lim.watch
+	ctx, cancel, deadline, watch := lim.ctx, lim.cancel, lim.deadline, lim.watch
 
 	// FromIncomingContext returns a copy, which becomes the outgoing
 	// metadata once stripped.
@@ -178,7 +178,7 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 		out[k] = vs
 	}
 	if call.Retry != nil && call.Retry.Attempts > 1 && !call.Streaming {
-		return p.forwardRetrying(ctx, ss, method, callp, out, opts, routeDeadline)
+		return p.forwardRetrying(ctx, ss, method, callp, out, opts, deadline)
 	}
 	conn, err := p.pool.Conn(call.Backend)
 	if err != nil {
@@ -188,7 +188,7 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 	p.pool.Wake(ctx, conn)
 	cs, err := conn.NewStream(metadata.NewOutgoingContext(ctx, out), proxyStreamDesc, method, opts...)
 	if err != nil {
-		return p.backendError(ctx, method, call, routeDeadline, err, true)
+		return p.backendError(ctx, method, call, deadline, err, true)
 	}
 
 	// Client to backend runs in its own goroutine, backend to client in
@@ -235,7 +235,7 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 				// The gateway's own timer (route timeout, stream idle
 				// timeout, maximum duration) ended the call, and the
 				// request side noticed first: the client gets the reason.
-				return p.backendError(ctx, method, call, routeDeadline, err, false)
+				return p.backendError(ctx, method, call, deadline, err, false)
 			}
 			// The client side failed first (it went away, or sent a
 			// message over a size limit); respErr is only the consequence.
@@ -248,7 +248,7 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 		return respErr
 	}
 	ss.SetTrailer(responseMetadata(cs.Trailer()))
-	return p.backendError(ctx, method, call, routeDeadline, respErr, false)
+	return p.backendError(ctx, method, call, deadline, respErr, false)
 }
 
 // Limits are the time limits of one call, as the Proxy applies them: the
@@ -257,11 +257,11 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 // duration. A relay of the gateway's other than the Proxy's (a
 // frame-level relay) uses them to end calls exactly as the Proxy does.
 type Limits struct {
-	ctx           context.Context
-	cancel        context.CancelFunc
-	stopDeadline  context.CancelFunc // the maximum duration's, or nil
-	routeDeadline time.Time          // set when the route timeout is the earlier deadline
-	watch         *streamWatch
+	ctx          context.Context
+	cancel       context.CancelFunc
+	stopDeadline context.CancelFunc // the maximum duration's, or nil
+	deadline     gatewayDeadline    // set when a gateway limit is the earlier deadline
+	watch        *streamWatch
 }
 
 // StartLimits starts the limits of call on ctx. The backend call must run
@@ -275,7 +275,7 @@ func StartLimits(ctx context.Context, call *Call) *Limits {
 	case !call.Streaming && call.Timeout > 0:
 		dl := time.Now().Add(call.Timeout)
 		if clientDL, ok := ctx.Deadline(); !ok || dl.Before(clientDL) {
-			l.routeDeadline = dl
+			l.deadline = gatewayDeadline{at: dl, cause: errRouteTimeout}
 		}
 		ctx, l.cancel = context.WithDeadlineCause(ctx, dl, errRouteTimeout)
 	case call.Streaming:
@@ -283,7 +283,11 @@ func StartLimits(ctx context.Context, call *Call) *Limits {
 		ctx, cancelCause = context.WithCancelCause(ctx)
 		l.cancel = func() { cancelCause(nil) }
 		if call.MaxStreamDuration > 0 {
-			ctx, l.stopDeadline = context.WithDeadlineCause(ctx, time.Now().Add(call.MaxStreamDuration), errMaxStreamDuration)
+			dl := time.Now().Add(call.MaxStreamDuration)
+			if clientDL, ok := ctx.Deadline(); !ok || dl.Before(clientDL) {
+				l.deadline = gatewayDeadline{at: dl, cause: errMaxStreamDuration}
+			}
+			ctx, l.stopDeadline = context.WithDeadlineCause(ctx, dl, errMaxStreamDuration)
 		}
 		// A stream's timeouts are about silence, not length, so they are
 		// a timer rather than the backend call's deadline.
@@ -349,7 +353,7 @@ func (p *Proxy) Error(l *Limits, method string, call Call, err error, how Failur
 			return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend broke the call")
 		}
 	}
-	return p.backendError(ctx, method, call, l.routeDeadline, err, how == FailedToConnect)
+	return p.backendError(ctx, method, call, l.deadline, err, how == FailedToConnect)
 }
 
 // Serve relays one call the Director already decided (call) on ss, as the
@@ -457,13 +461,21 @@ func gatewayEnded(ctx context.Context) bool {
 
 // backendError returns the error the client gets for a failed backend
 // call: the backend's status verbatim, except when the gateway itself ended
-// the call. routeDeadline is when the route timeout ends the call, zero if
-// the client's deadline comes first. atStart tells an error of NewStream,
+// the call. deadline is when the route timeout or the maximum stream
+// duration ends the call, zero if the client's deadline comes first. atStart tells an error of NewStream,
 // which fails only when gRPC could not reach the backend, from one
 // reported by the backend.
-func (p *Proxy) backendError(ctx context.Context, method string, call Call, routeDeadline time.Time, err error, atStart bool) error {
+func (p *Proxy) backendError(ctx context.Context, method string, call Call, deadline gatewayDeadline, err error, atStart bool) error {
 	st := status.Convert(err)
 	cause := context.Cause(ctx)
+	if !gatewayEnded(ctx) && st.Code() == codes.DeadlineExceeded && deadline.passed() {
+		// The backend got the gateway's deadline as grpc-timeout and ended
+		// the call there (its DEADLINE_EXCEEDED, or an RST_STREAM CANCEL
+		// that grpc-go reports as DEADLINE_EXCEEDED past the deadline)
+		// before the gateway's own timer fired: the gateway's limit ended
+		// it all the same.
+		cause = deadline.cause
+	}
 	switch {
 	case errors.Is(cause, errStreamIdle):
 		p.logger.InfoContext(ctx, "grpcproxy: stream idle timeout", "method", method, "target", call.Backend.Target, "timeout", call.StreamIdleTimeout)
@@ -473,7 +485,7 @@ func (p *Proxy) backendError(ctx context.Context, method string, call Call, rout
 		p.logger.InfoContext(ctx, "grpcproxy: maximum stream duration", "method", method, "target", call.Backend.Target, "max", call.MaxStreamDuration)
 		return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonMaxStreamDuration,
 			fmt.Sprintf("the stream reached the maximum stream duration of %s", call.MaxStreamDuration))
-	case errors.Is(cause, errRouteTimeout) || (st.Code() == codes.DeadlineExceeded && routeTimedOut(ctx, routeDeadline)):
+	case errors.Is(cause, errRouteTimeout):
 		p.logger.InfoContext(ctx, "grpcproxy: route timeout", "method", method, "target", call.Backend.Target, "timeout", call.Timeout)
 		return gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
 			fmt.Sprintf("the backend did not answer within the route timeout of %s", call.Timeout))
@@ -505,15 +517,20 @@ func brokenStream(st *status.Status) bool {
 	return false
 }
 
-// routeTimedOut reports whether the route timeout ended the call. The
-// backend, which got the same deadline as grpc-timeout, may notice it and
-// answer DEADLINE_EXCEEDED before the gateway's own timer fires, so the
-// clock decides as well as the context.
-func routeTimedOut(ctx context.Context, routeDeadline time.Time) bool {
-	if errors.Is(context.Cause(ctx), errRouteTimeout) {
-		return true
-	}
-	return !routeDeadline.IsZero() && !time.Now().Before(routeDeadline)
+// gatewayDeadline is the earlier of the gateway's own deadlines on a call
+// (the route timeout of a unary call, the maximum duration of a stream)
+// when it comes before the client's; the zero value means none.
+type gatewayDeadline struct {
+	at    time.Time
+	cause error // errRouteTimeout or errMaxStreamDuration
+}
+
+// passed reports whether the deadline has passed. The backend, which got
+// it as grpc-timeout (rounded up, counted from when it received the
+// call), never ends the call at it before it has passed here, so the clock
+// decides as well as the context, whose timer may not have fired yet.
+func (d gatewayDeadline) passed() bool {
+	return !d.at.IsZero() && !time.Now().Before(d.at)
 }
 
 // contentSubtype returns the content-subtype of the incoming call, such as

@@ -136,7 +136,7 @@ func (r *RetryPolicy) Backoff(n int) time.Duration {
 // or a message), its failure is not retryable, the attempts or the budget
 // are spent, or ctx ends. Only a failure before the backend answered is
 // retried, so nothing has reached the client then.
-func (p *Proxy) forwardRetrying(ctx context.Context, ss grpc.ServerStream, method string, call *Call, md metadata.MD, opts []grpc.CallOption, routeDeadline time.Time) error {
+func (p *Proxy) forwardRetrying(ctx context.Context, ss grpc.ServerStream, method string, call *Call, md metadata.MD, opts []grpc.CallOption, deadline gatewayDeadline) error {
 	var reqs []*Frame
 	defer func() {
 		for _, f := range reqs {
@@ -161,7 +161,7 @@ func (p *Proxy) forwardRetrying(ctx context.Context, ss grpc.ServerStream, metho
 	for n := 0; ; n++ {
 		a := *call
 		a.Backend = backend
-		cs, err := p.attempt(ctx, octx, method, &a, opts, reqs, routeDeadline)
+		cs, err := p.attempt(ctx, octx, method, &a, opts, reqs, deadline)
 		last := n+1 >= pol.Attempts || err == nil || !pol.retryable(err) || ctx.Err() != nil
 		if !last && !pol.Budget.TryRetry() {
 			last = true
@@ -174,7 +174,7 @@ func (p *Proxy) forwardRetrying(ctx context.Context, ss grpc.ServerStream, metho
 				case errors.Is(err, io.EOF):
 					err = nil
 				case fromBackend:
-					err = p.backendError(ctx, method, a, routeDeadline, err, false)
+					err = p.backendError(ctx, method, a, deadline, err, false)
 				}
 			}
 			if cs != nil {
@@ -193,7 +193,7 @@ func (p *Proxy) forwardRetrying(ctx context.Context, ss grpc.ServerStream, metho
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return p.backendError(ctx, method, a, routeDeadline, status.FromContextError(ctx.Err()).Err(), false)
+			return p.backendError(ctx, method, a, deadline, status.FromContextError(ctx.Err()).Err(), false)
 		case <-t.C:
 		}
 		backend, done = call.Backend, nil
@@ -211,15 +211,15 @@ func (p *Proxy) forwardRetrying(ctx context.Context, ss grpc.ServerStream, metho
 // answer. It returns the stream when the backend answered with headers (the
 // response is then relayed, never retried), or the error the client would
 // get, with the stream if the backend sent its status (for its trailers).
-func (p *Proxy) attempt(ctx, octx context.Context, method string, call *Call, opts []grpc.CallOption, reqs []*Frame, routeDeadline time.Time) (grpc.ClientStream, error) {
+func (p *Proxy) attempt(ctx, octx context.Context, method string, call *Call, opts []grpc.CallOption, reqs []*Frame, deadline gatewayDeadline) (grpc.ClientStream, error) {
 	conn, err := p.pool.Conn(call.Backend)
 	if err != nil {
-		return nil, p.backendError(ctx, method, *call, routeDeadline, status.Error(codes.Unavailable, err.Error()), true)
+		return nil, p.backendError(ctx, method, *call, deadline, status.Error(codes.Unavailable, err.Error()), true)
 	}
 	p.pool.Wake(ctx, conn)
 	cs, err := conn.NewStream(octx, proxyStreamDesc, method, opts...)
 	if err != nil {
-		return nil, p.backendError(ctx, method, *call, routeDeadline, err, true)
+		return nil, p.backendError(ctx, method, *call, deadline, err, true)
 	}
 	for _, f := range reqs {
 		if err := cs.SendMsg(f); err != nil {
@@ -239,5 +239,5 @@ func (p *Proxy) attempt(ctx, octx context.Context, method string, call *Call, op
 		// A message without headers cannot happen in gRPC; relay as is.
 		return cs, nil
 	}
-	return cs, p.backendError(ctx, method, *call, routeDeadline, err, false)
+	return cs, p.backendError(ctx, method, *call, deadline, err, false)
 }

@@ -293,6 +293,12 @@ type Config struct {
 	// AccessLog is where stages with access logging enabled write one JSON
 	// line per call. Nil means os.Stdout.
 	AccessLog io.Writer
+
+	// redisTimeout, set by tests only (export_test.go), replaces the short
+	// bounds on every wait on Redis (redisconn.WithTimeout,
+	// redisquota.WithTimeout): on a loaded CI machine a cold pool dialing
+	// for a burst of calls can exceed them and fall back to local counts.
+	redisTimeout time.Duration
 }
 
 // DefaultConfig returns the Config that the zero Config stands for, with

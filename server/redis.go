@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
@@ -48,7 +49,7 @@ func (s *Server) openRedis() error {
 	if s.cfg.Redis == "" {
 		return nil
 	}
-	c, err := redisconn.Open(s.cfg.Redis)
+	c, err := redisconn.Open(s.cfg.Redis, redisconn.WithTimeout(s.cfg.redisTimeout))
 	if err != nil {
 		return fmt.Errorf("server: redis: %w", err)
 	}
@@ -59,13 +60,13 @@ func (s *Server) openRedis() error {
 	s.redis = &redisState{
 		client:  c,
 		limiter: redisthrottle.New(c, redisthrottle.WithLogger(log), redisthrottle.WithBreaker(breaker), redisthrottle.WithBatch(s.cfg.RedisThrottleBatch)),
-		quotas:  redisquota.New(c, breaker),
+		quotas:  redisquota.New(c, breaker, redisquota.WithTimeout(s.cfg.redisTimeout)),
 		cache:   rediscache.New(c, rediscache.WithBreaker(breaker)),
 		bus:     fleetbus.New(c, log),
 		breaker: breaker,
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), redisconn.DialTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.redisDialTimeout())
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		s.log.Warn("redis does not answer; limits are per node until it does", "error", err.Error())
@@ -73,6 +74,14 @@ func (s *Server) openRedis() error {
 		s.log.Info("redis connected: throttles and quotas are shared by the nodes")
 	}
 	return nil
+}
+
+// redisDialTimeout bounds the first exchanges with Redis at startup.
+func (s *Server) redisDialTimeout() time.Duration {
+	if s.cfg.redisTimeout > 0 {
+		return s.cfg.redisTimeout
+	}
+	return redisconn.DialTimeout
 }
 
 // webSocketFleet returns the gateway option sharing WebSocket connections
@@ -84,7 +93,7 @@ func (s *Server) webSocketFleet() gateway.Option {
 		return nil
 	}
 	log := s.log.With("component", "websocket-fleet")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*redisconn.DialTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*s.redisDialTimeout())
 	defer cancel()
 	key, err := wsredis.CallbackKey(ctx, s.redis.client, "")
 	if err != nil {

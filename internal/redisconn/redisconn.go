@@ -60,12 +60,31 @@ func Validate(rawURL string) error {
 // parameters make it a Redis Cluster's seed addresses, or, with
 // master_name, the Sentinel addresses of that primary. cluster=true
 // selects Cluster mode with one seed address.
-func Open(rawURL string) (redis.UniversalClient, error) {
+func Open(rawURL string, opts ...Option) (redis.UniversalClient, error) {
 	o, err := parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	for _, opt := range opts {
+		opt(o)
+	}
 	return redis.NewUniversalClient(o), nil
+}
+
+// Option adjusts the client Open makes.
+type Option func(*redis.UniversalOptions)
+
+// WithTimeout bounds dialing, each read and write, and waiting for a free
+// connection to d instead of DialTimeout, IOTimeout and PoolTimeout (a
+// test sharing two loaded cores between three nodes and a hundred
+// concurrent calls needs longer; a gateway should keep the short
+// defaults). Zero or less keeps the defaults.
+func WithTimeout(d time.Duration) Option {
+	return func(o *redis.UniversalOptions) {
+		if d > 0 {
+			o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = d, d, d, d
+		}
+	}
 }
 
 // parse turns a Redis URL into client options.

@@ -143,8 +143,8 @@ func TestAPIKeys(t *testing.T) {
 	must(err)
 	disabledAt := time.Now()
 	for grpcCall(covered.GetValue()) != codes.PermissionDenied {
-		if time.Since(disabledAt) > 3*time.Second {
-			t.Fatal("a disabled key was still accepted after 3 s")
+		if time.Since(disabledAt) > 15*time.Second {
+			t.Fatal("a disabled key was still accepted after 15 s")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

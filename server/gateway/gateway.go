@@ -943,7 +943,7 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 		case r.Integration.GetMock() != nil:
 			kind = "a mock"
 		}
-		return grpcproxy.Call{}, status.Errorf(codes.Unimplemented, "%s has %s integration; gRPC calls need a gRPC integration", routeLabel(r), kind)
+		return grpcproxy.Call{}, status.Errorf(codes.Unimplemented, "%s has %s integration; gRPC calls need a gRPC integration", r.Label(), kind)
 	}
 	pc := grpcproxy.Call{
 		Timeout: r.Timeout,
@@ -1010,7 +1010,7 @@ func (g *Gateway) pickGRPC(ctx context.Context, r *routing.Route, in *adminv1.Gr
 	}
 	if err != nil {
 		release()
-		g.logger.WarnContext(ctx, "gateway: no target", "route", routeLabel(r), "error", err)
+		g.logger.WarnContext(ctx, "gateway: no target", "route", r.Label(), "error", err)
 		return grpcproxy.Backend{}, nil, nil, nil, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable")
 	}
 	return g.endpointBackend(in, ep), func(err error) {
@@ -1031,14 +1031,6 @@ func backendMetadata(call *callinfo.Call, requestID string) metadata.MD {
 		md[requestid.MetadataKey] = []string{requestID}
 	}
 	return md
-}
-
-// routeLabel names a route in messages.
-func routeLabel(r *routing.Route) string {
-	if n := r.Name(); n != "" {
-		return "route " + n
-	}
-	return "the default integration of " + r.Stage.API
 }
 
 // inProcess reports whether a call came from the gateway's own transcoder.

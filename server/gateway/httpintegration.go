@@ -124,13 +124,13 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 		_, _ = w.Write([]byte(m.GetBody()))
 		return
 	case in.GetHttp() == nil:
-		writeError(w, http.StatusInternalServerError, codes.Unimplemented, routeLabel(route)+" has no HTTP integration")
+		writeError(w, http.StatusInternalServerError, codes.Unimplemented, route.Label()+" has no HTTP integration")
 		return
 	}
 	hi := in.GetHttp()
 	base, err := url.Parse(hi.GetUri())
 	if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
-		writeError(w, http.StatusInternalServerError, codes.Internal, "the integration URI of "+routeLabel(route)+" is invalid after substituting stage variables")
+		writeError(w, http.StatusInternalServerError, codes.Internal, "the integration URI of "+route.Label()+" is invalid after substituting stage variables")
 		return
 	}
 	decoded, err := url.PathUnescape(rest)
@@ -174,7 +174,7 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			ep, err = set.Pick(key)
 		}
 		if err != nil {
-			h.logger.WarnContext(r.Context(), "gateway: no target", "route", routeLabel(route), "error", err)
+			h.logger.WarnContext(r.Context(), "gateway: no target", "route", route.Label(), "error", err)
 			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"))
 			return
 		}
@@ -234,7 +234,7 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			failed = r.Context().Err() == nil // not when the client left
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				h.logger.InfoContext(ctx, "gateway: route timeout", "route", routeLabel(route), "backend", host, "timeout", route.Timeout)
+				h.logger.InfoContext(ctx, "gateway: route timeout", "route", route.Label(), "backend", host, "timeout", route.Timeout)
 				writeChainError(w, gatewayerr.New(codes.DeadlineExceeded, gatewayerr.ReasonBackendTimeout,
 					"the backend did not answer within the route timeout of "+route.Timeout.String()),
 					stageResponses(route.Stage, r.Header.Get(requestid.MetadataKey)))
@@ -243,7 +243,7 @@ func (h *httpIntegrations) serve(w http.ResponseWriter, r *http.Request, route *
 			if errors.Is(r.Context().Err(), context.Canceled) {
 				return // the client is gone
 			}
-			h.logger.WarnContext(ctx, "gateway: backend unavailable", "route", routeLabel(route), "backend", host, "error", err)
+			h.logger.WarnContext(ctx, "gateway: backend unavailable", "route", route.Label(), "backend", host, "error", err)
 			writeChainError(w, gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend is unavailable"),
 				stageResponses(route.Stage, r.Header.Get(requestid.MetadataKey)))
 		},

@@ -99,6 +99,15 @@ type Route struct {
 // Name returns the route's resource name, or "" for the default integration.
 func (r *Route) Name() string { return r.Config.GetName() }
 
+// Label names the route in messages: "route {name}", or "the default
+// integration of {api}" for a method without a route of its own.
+func (r *Route) Label() string {
+	if n := r.Name(); n != "" {
+		return "route " + n
+	}
+	return "the default integration of " + r.Stage.API
+}
+
 // Facts returns what the route contributes to every call's record: built
 // once when its stage was compiled and shared, read-only, by its calls. A
 // Route built by hand (not by Compile) gets a fresh one per call.

@@ -104,14 +104,7 @@ func (c *Conn) entry() Entry {
 func (r *Registry) Entries() []Entry {
 	var out []Entry
 	for i := range r.shards {
-		sh := &r.shards[i]
-		sh.mu.RLock()
-		conns := make([]*Conn, 0, len(sh.conns))
-		for _, c := range sh.conns {
-			conns = append(conns, c)
-		}
-		sh.mu.RUnlock()
-		for _, c := range conns {
+		for _, c := range r.shards[i].snapshot() {
 			out = append(out, c.entry())
 		}
 	}

@@ -619,14 +619,6 @@ func codeOfHTTP(s int) codes.Code {
 	return codes.Unknown
 }
 
-// routeLabel names a route in messages.
-func routeLabel(r *routing.Route) string {
-	if n := r.Name(); n != "" {
-		return "route " + n
-	}
-	return "the default integration of " + r.Stage.API
-}
-
 // integrate calls a route's integration for one event.
 func (h *Handler) integrate(ctx context.Context, call *callinfo.Call, route *routing.Route, info Info, data *connData, ev event) (result, error) {
 	in := route.Integration
@@ -682,7 +674,7 @@ func (h *Handler) integrate(ctx context.Context, call *callinfo.Call, route *rou
 	case in.GetHttp() != nil:
 		return h.callHTTP(ctx, call, route, req)
 	}
-	return result{}, status.Errorf(codes.Internal, "%s has no integration", routeLabel(route))
+	return result{}, status.Errorf(codes.Internal, "%s has no integration", route.Label())
 }
 
 // backendMetadata is what a backend call carries in place of the client's
@@ -705,7 +697,7 @@ func (h *Handler) callGRPC(ctx context.Context, call *callinfo.Call, route *rout
 	in := route.Integration.GetGrpc()
 	method := in.GetMethod()
 	if method == "" {
-		return result{}, status.Errorf(codes.Internal, "%s: a WebSocket route's gRPC integration needs a method", routeLabel(route))
+		return result{}, status.Errorf(codes.Internal, "%s: a WebSocket route's gRPC integration needs a method", route.Label())
 	}
 	cc, done, err := h.host.GRPCConn(ctx, route, in)
 	if err != nil {
@@ -746,10 +738,10 @@ func (h *Handler) backendError(ctx context.Context, route *routing.Route, err er
 	target := route.Integration.GetGrpc().GetTarget()
 	switch {
 	case timedOut(ctx):
-		h.logger.InfoContext(ctx, "websocket: route timeout", "route", routeLabel(route), "target", target, "timeout", route.Timeout)
+		h.logger.InfoContext(ctx, "websocket: route timeout", "route", route.Label(), "target", target, "timeout", route.Timeout)
 		return errTimeout(route)
 	case atStart || brokenStream(st):
-		h.logger.WarnContext(ctx, "websocket: backend unavailable", "route", routeLabel(route), "target", target, "error", st.Message())
+		h.logger.WarnContext(ctx, "websocket: backend unavailable", "route", route.Label(), "target", target, "error", st.Message())
 		return ErrBackendUnavailable
 	}
 	return err
@@ -800,8 +792,8 @@ func (h *Handler) callHTTP(ctx context.Context, call *callinfo.Call, route *rout
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, in.GetUri(), bytes.NewReader(req.GetBody()))
 	if err != nil {
-		h.logger.ErrorContext(ctx, "websocket: invalid integration URI", "route", routeLabel(route), "error", err)
-		return result{}, status.Errorf(codes.Internal, "the integration of %s is misconfigured", routeLabel(route))
+		h.logger.ErrorContext(ctx, "websocket: invalid integration URI", "route", route.Label(), "error", err)
+		return result{}, status.Errorf(codes.Internal, "the integration of %s is misconfigured", route.Label())
 	}
 	hd := hr.Header
 	if req.GetRouteKey() == routing.ConnectKey {

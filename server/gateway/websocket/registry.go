@@ -74,6 +74,18 @@ type shard struct {
 	groups map[groupKey]map[*Conn]struct{}
 }
 
+// snapshot returns the shard's connections at one moment, so that the
+// caller can act on them (close them, read them) without holding the lock.
+func (sh *shard) snapshot() []*Conn {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	conns := make([]*Conn, 0, len(sh.conns))
+	for _, c := range sh.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
 // groupKey names a group of a stage.
 type groupKey struct{ stage, group string }
 
@@ -373,14 +385,7 @@ func (r *Registry) Stages() map[string]bool {
 func (r *Registry) Shutdown(ctx context.Context) {
 	r.closing.Store(true)
 	for i := range r.shards {
-		sh := &r.shards[i]
-		sh.mu.RLock()
-		conns := make([]*Conn, 0, len(sh.conns))
-		for _, c := range sh.conns {
-			conns = append(conns, c)
-		}
-		sh.mu.RUnlock()
-		for _, c := range conns {
+		for _, c := range r.shards[i].snapshot() {
 			c.Close(CloseGoingAway, ReasonShutdown)
 		}
 	}

@@ -32,7 +32,7 @@ const (
 
 var notes = []string{
 	"The load generator (client) and the echo backend run in ONE process; the proxy under test runs as a separate child process so its CPU and memory are its own. Client, backend and proxy all compete for the same cores, so absolute numbers are pessimistic: compare rows of one run on one machine.",
-	"Proxy CPU is getrusage(RUSAGE_SELF) user+system of the proxy child over the measured window (warm-up excluded), divided by calls (unary) or messages (stream, fan-out). Peak RSS is the child's VmHWM, reset before each cell via /proc/<pid>/clear_refs when permitted; it counts the pages of the binary's code and read-only data mapped from the page cache (clean, shared, reclaimable: ~35-40 MiB for a Go binary of this size, ~3 MiB for HAProxy). Peak anon is the largest RssAnon (heap, stacks, runtime) sampled every 10 ms over the measured window: the memory the proxy itself allocates.",
+	"Proxy CPU is getrusage(RUSAGE_SELF) user+system of the proxy child over the measured window (warm-up excluded), divided by calls (unary) or messages (stream, fan-out); \"of which GC\" is the part the Go runtime attributes to its garbage collector (/cpu/classes/gc/total:cpu-seconds, an estimate), for the Go proxies. Peak RSS is the child's VmHWM, reset before each cell via /proc/<pid>/clear_refs when permitted; it counts the pages of the binary's code and read-only data mapped from the page cache (clean, shared, reclaimable: ~30-40 MiB for a Go binary of this size, ~11 MiB for HAProxy and its libraries). Peak anon is the largest RssAnon (heap, stacks, runtime) sampled every 10 ms over the measured window: the memory the proxy itself allocates.",
 	"vs ref: ops/s as a share of the direct call's in the same scenario and concurrency (gRPC, WebSocket), or of grpc-gateway's static handler (REST), or, for connect-unary and grpcweb-unary, of the grpc-unary cell of the same target (Vanguard's: tollgate's) at the same concurrency: the cost of the web protocol over gRPC through the same gateway.",
 	"tollgate-tls: tollgate called on its TLS listener (TLS 1.3, ECDSA P-256, ALPN h2 for gRPC, HTTP/1.1 for REST) over kept-alive connections: the difference to the tollgate row is TLS's cost per call, handshakes excluded (see BenchmarkTLSHandshake for those).",
 	"tollgate: routing, request IDs, metrics, the account throttle (raised to 1e6 rps) and transcoding, no keys or authorizers. tollgate-policy: the whole chain on the same API: API key in a usage plan (plan throttle + quota), a custom authorizer whose decision is cached (300 s), account + stage + route throttles, metrics, tracing sampled at 1 % exported over OTLP/HTTP to a sink in the proxy process; limits high enough not to refuse.",
@@ -62,6 +62,7 @@ type cell struct {
 	P999Micros     float64 `json:"p999_us"`
 	ProxyCPUMicros float64 `json:"proxy_cpu_us,omitempty"`
 	ProxyCPUPerOp  float64 `json:"proxy_cpu_us_per_op,omitempty"`
+	ProxyGCPerOp   float64 `json:"proxy_gc_cpu_us_per_op,omitempty"`
 	ProxyCores     float64 `json:"proxy_cores,omitempty"`
 	ProxyPeakRSS   int64   `json:"proxy_peak_rss_bytes,omitempty"`
 	ProxyPeakAnon  int64   `json:"proxy_peak_anon_bytes,omitempty"`
@@ -364,11 +365,15 @@ func (b *bench) target(s, t string) ([]cell, error) {
 		if b.warmup > 0 {
 			runLoad(workers, b.warmup, fn)
 		}
-		var cpu0 time.Duration
+		var cpu0, gc0 time.Duration
+		var gcOK bool
 		if p != nil {
 			p.resetPeakRSS()
 			var err error
 			if cpu0, err = p.cpu(); err != nil {
+				return cells, err
+			}
+			if gc0, gcOK, err = p.gcCPU(); err != nil {
 				return cells, err
 			}
 		}
@@ -405,6 +410,11 @@ func (b *bench) target(s, t string) ([]cell, error) {
 			c.ProxyCPUMicros = micros(cpu1 - cpu0)
 			if ops > 0 {
 				c.ProxyCPUPerOp = c.ProxyCPUMicros / float64(ops)
+			}
+			if gc1, _, err := p.gcCPU(); err != nil {
+				return cells, err
+			} else if gcOK && ops > 0 {
+				c.ProxyGCPerOp = micros(gc1-gc0) / float64(ops)
 			}
 			c.ProxyCores = (cpu1 - cpu0).Seconds() / r.Elapsed.Seconds()
 			if rss, err := p.peakRSS(); err == nil {
@@ -473,12 +483,15 @@ func printTable(r report) {
 		r.GoVersion, r.NumCPU, r.GOMAXPROCS, time.Duration(r.DurationSec*float64(time.Second)),
 		time.Duration(r.WarmupSec*float64(time.Second)), r.PayloadBytes, r.StreamRepeat)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\ttarget\tconc\tcalls/s\tops/s\tunit\tvs ref\tp50 µs\tp99 µs\tp99.9 µs\terrors\tproxy CPU µs/op\tCPU s/10k ops\tproxy cores\tproxy peak RSS MiB\tpeak anon MiB\tmachine CPU µs/op\t")
+	fmt.Fprintln(w, "scenario\ttarget\tconc\tcalls/s\tops/s\tunit\tvs ref\tp50 µs\tp99 µs\tp99.9 µs\terrors\tproxy CPU µs/op\tof which GC\tCPU s/10k ops\tproxy cores\tproxy peak RSS MiB\tpeak anon MiB\tmachine CPU µs/op\t")
 	refs := referenceOps(r.Cells)
 	for _, c := range r.Cells {
-		cpu, per10k, cores, rss, anon := "-", "-", "-", "-", "-"
+		cpu, gc, per10k, cores, rss, anon := "-", "-", "-", "-", "-", "-"
 		if c.Target != targetDirect {
 			cpu = fmt.Sprintf("%.1f", c.ProxyCPUPerOp)
+			if c.ProxyGCPerOp > 0 {
+				gc = fmt.Sprintf("%.1f", c.ProxyGCPerOp)
+			}
 			per10k = fmt.Sprintf("%.2f", c.ProxyCPUPerOp*1e4/1e6)
 			cores = fmt.Sprintf("%.2f", c.ProxyCores)
 			rss = fmt.Sprintf("%.1f", float64(c.ProxyPeakRSS)/(1<<20))
@@ -494,9 +507,9 @@ func printTable(r report) {
 		if ref := refs[refOf(c)]; ref > 0 {
 			ratio = fmt.Sprintf("%.0f%%", 100*c.OpsPerSec/ref)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 			c.Scenario, c.Target, c.Concurrency, c.CallsPerSec, c.OpsPerSec, c.Unit, ratio,
-			c.P50Micros, c.P99Micros, c.P999Micros, c.Errors, cpu, per10k, cores, rss, anon, machine)
+			c.P50Micros, c.P99Micros, c.P999Micros, c.Errors, cpu, gc, per10k, cores, rss, anon, machine)
 	}
 	w.Flush()
 	fmt.Println()

@@ -54,7 +54,8 @@ const (
 
 // runProxyChild is the body of `loadbench -role=proxy`: it starts one proxy
 // in front of backend, writes "READY <addr>" to stdout, then answers each
-// "cpu" line on stdin with "CPU <user+system µs>" until stdin closes.
+// "cpu" line on stdin with "CPU <user+system µs>" and each "gc" line with
+// "GC <µs of the collector's CPU>" until stdin closes.
 func runProxyChild(kind, backend string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -108,6 +109,11 @@ func runProxyChild(kind, backend string) error {
 			}
 			us := ru.Utime.Sec*1e6 + ru.Utime.Usec + ru.Stime.Sec*1e6 + ru.Stime.Usec
 			fmt.Printf("CPU %d\n", us)
+		case "gc":
+			// The runtime's estimate of the CPU its collector has used.
+			gc := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+			metrics.Read(gc)
+			fmt.Printf("GC %d\n", int64(gc[0].Value.Float64()*1e6))
 		}
 	}
 	return nil
@@ -349,6 +355,26 @@ func (p *proxyProcess) cpu() (time.Duration, error) {
 		return 0, fmt.Errorf("bad cpu line %q: %w", line, err)
 	}
 	return time.Duration(us) * time.Microsecond, nil
+}
+
+// gcCPU returns the CPU time the child's garbage collector has used so far
+// (the Go runtime's estimate); ok is false for a peer.
+func (p *proxyProcess) gcCPU() (d time.Duration, ok bool, err error) {
+	if p.external {
+		return 0, false, nil
+	}
+	if _, err := io.WriteString(p.in, "gc\n"); err != nil {
+		return 0, false, err
+	}
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		return 0, false, err
+	}
+	us, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "GC ")), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("bad gc line %q: %w", line, err)
+	}
+	return time.Duration(us) * time.Microsecond, true, nil
 }
 
 // resetPeakRSS resets the VmHWM of the child (and of a peer's worker

@@ -55,7 +55,7 @@ const (
 // runProxyChild is the body of `loadbench -role=proxy`: it starts one proxy
 // in front of backend, writes "READY <addr>" to stdout, then answers each
 // "cpu" line on stdin with "CPU <user+system µs>" and each "gc" line with
-// "GC <µs of the collector's CPU>" until stdin closes.
+// "GC <collections so far>" until stdin closes.
 func runProxyChild(kind, backend string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -110,10 +110,9 @@ func runProxyChild(kind, backend string) error {
 			us := ru.Utime.Sec*1e6 + ru.Utime.Usec + ru.Stime.Sec*1e6 + ru.Stime.Usec
 			fmt.Printf("CPU %d\n", us)
 		case "gc":
-			// The runtime's estimate of the CPU its collector has used.
-			gc := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+			gc := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
 			metrics.Read(gc)
-			fmt.Printf("GC %d\n", int64(gc[0].Value.Float64()*1e6))
+			fmt.Printf("GC %d\n", gc[0].Value.Uint64())
 		}
 	}
 	return nil
@@ -139,7 +138,8 @@ func startTollgate(ctx context.Context, backend string, policies, withTLS, frame
 			return "", nil, err
 		}
 	}
-	// As the tollgate binary does (cmd/tollgate): GOGC=400 unless set.
+	// As the tollgate binary does (cmd/tollgate): gctune's collector
+	// target unless GOGC or GOMEMLIMIT is set.
 	gctune.Apply(os.Getenv)
 	dir, err := os.MkdirTemp("", "loadbench-tollgate-")
 	if err != nil {
@@ -357,9 +357,9 @@ func (p *proxyProcess) cpu() (time.Duration, error) {
 	return time.Duration(us) * time.Microsecond, nil
 }
 
-// gcCPU returns the CPU time the child's garbage collector has used so far
-// (the Go runtime's estimate); ok is false for a peer.
-func (p *proxyProcess) gcCPU() (d time.Duration, ok bool, err error) {
+// gcCycles returns how many collections the child's Go runtime has
+// completed; ok is false for a peer.
+func (p *proxyProcess) gcCycles() (n int64, ok bool, err error) {
 	if p.external {
 		return 0, false, nil
 	}
@@ -370,11 +370,11 @@ func (p *proxyProcess) gcCPU() (d time.Duration, ok bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	us, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "GC ")), 10, 64)
+	n, err = strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "GC ")), 10, 64)
 	if err != nil {
 		return 0, false, fmt.Errorf("bad gc line %q: %w", line, err)
 	}
-	return time.Duration(us) * time.Microsecond, true, nil
+	return n, true, nil
 }
 
 // resetPeakRSS resets the VmHWM of the child (and of a peer's worker

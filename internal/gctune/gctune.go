@@ -18,7 +18,7 @@ const (
 	// DefaultSoftTarget is the heap size (live and garbage, bytes) the
 	// tuner keeps the collector's goal under while GOGC stays between
 	// MinPercent and DefaultPercent.
-	DefaultSoftTarget = 16 << 20
+	DefaultSoftTarget = 24 << 20
 )
 
 // Apply sets the collector's target unless getenv("GOGC") is set, and

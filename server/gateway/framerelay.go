@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
@@ -59,8 +60,19 @@ func (g *Gateway) initFrameRelay(proxy *grpcproxy.Proxy, window int32) error {
 	if !g.allowLinkLocal {
 		dial = netguard.GRPCDialer()
 	}
+	// Backends that are down are backed off from as grpcproxy's
+	// connections back off (grpc-go's backoff, with grpcproxy's shorter
+	// delays and its wake-ups), so that both relays fail and recover
+	// alike.
 	fr := &frameRelay{
-		pool: h2relay.NewPool(dial, window),
+		pool: h2relay.NewPool(dial, window,
+			h2relay.WithBackoff(backoff.Config{
+				BaseDelay:  grpcproxy.ReconnectBaseDelay,
+				Multiplier: backoff.DefaultConfig.Multiplier,
+				Jitter:     backoff.DefaultConfig.Jitter,
+				MaxDelay:   grpcproxy.DefaultMaxReconnectBackoff,
+			}),
+			h2relay.WithWake(grpcproxy.WakeInterval)),
 		inproc: h2relay.NewPool(func(ctx context.Context, _ string) (net.Conn, error) {
 			return g.inproc.DialContext(ctx)
 		}, window),
@@ -126,12 +138,13 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 	}
 	lim := grpcproxy.StartLimits(ctx, &pc)
 	res, err := h2relay.Relay(lim.Context(), st, g.frames.pool, h2relay.Call{
-		Addr:       addr,
-		Authority:  pc.Backend.Authority,
-		Metadata:   pc.Metadata,
-		MaxMsgSize: g.maxRecvMsgSize,
-		Touch:      lim.Touch,
-		Answered:   lim.Answered,
+		Addr:           addr,
+		Authority:      pc.Backend.Authority,
+		Metadata:       pc.Metadata,
+		MaxMsgSize:     g.maxRecvMsgSize,
+		ConnectTimeout: pc.Backend.ConnectTimeout,
+		Touch:          lim.Touch,
+		Answered:       lim.Answered,
 	})
 	call.RequestBytes += res.RequestBytes
 	call.ResponseBytes += res.ResponseBytes

@@ -21,18 +21,19 @@ type GRPCRelay string
 
 const (
 	// RelayGRPC serves gRPC connections with grpc-go's transport and
-	// relays every call message by message (grpcproxy). The default.
+	// relays every call message by message (grpcproxy).
 	RelayGRPC GRPCRelay = "grpc"
 	// RelayFrames serves gRPC connections with h2relay: a call whose
 	// policies need only its headers is relayed frame by frame to a
 	// cleartext backend; any other (request validation, the response
 	// cache, retries, TLS backends) is relayed message by message by
-	// grpcproxy on the same stream.
+	// grpcproxy on the same stream. The default: about a third less CPU
+	// per unary call and half per streamed message.
 	RelayFrames GRPCRelay = "frames"
 )
 
 // WithGRPCRelay selects how gRPC calls are served and relayed. Default
-// RelayGRPC.
+// (and empty) RelayFrames.
 func WithGRPCRelay(r GRPCRelay) Option {
 	return func(g *Gateway) { g.grpcRelay = r }
 }
@@ -50,9 +51,9 @@ type frameRelay struct {
 // initFrameRelay sets up RelayFrames; the gRPC server and the proxy exist.
 func (g *Gateway) initFrameRelay(proxy *grpcproxy.Proxy, window int32) error {
 	switch g.grpcRelay {
-	case "", RelayGRPC:
+	case RelayGRPC:
 		return nil
-	case RelayFrames:
+	case "", RelayFrames:
 	default:
 		return fmt.Errorf("gateway: unknown gRPC relay %q (want %q or %q)", g.grpcRelay, RelayGRPC, RelayFrames)
 	}

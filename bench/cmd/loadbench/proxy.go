@@ -154,6 +154,9 @@ func startTollgate(ctx context.Context, backend string, policies, withTLS, frame
 		Logger:     slog.New(slog.DiscardHandler),
 		Stderr:     io.Discard,
 	}
+	// Each target names its relay: frames became the server's default,
+	// and the tollgate and tollgate-policy rows measure grpc-go's.
+	cfg.GRPCRelay = "grpc"
 	if frames {
 		cfg.GRPCRelay = "frames"
 	}

@@ -115,8 +115,14 @@ type keyChange struct {
 	plans []string
 }
 
-// planSetID identifies a sorted set of plan names.
-func planSetID(plans []string) string { return strings.Join(plans, "\n") }
+// planSetID identifies a sorted set of plan names (without allocating for
+// the common set of one).
+func planSetID(plans []string) string {
+	if len(plans) == 1 {
+		return plans[0]
+	}
+	return strings.Join(plans, "\n")
+}
 
 // decodeHash parses a hex SHA-256 without allocating; ok is false for
 // anything else (which no key has).

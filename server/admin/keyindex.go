@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -364,14 +365,7 @@ func (s *Service) logKeyChange(tx store.Tx, ch keyChange) error {
 		return fmt.Errorf("read the key change log: %w", err)
 	}
 	seq++
-	var b strings.Builder
-	for _, k := range ch.keys {
-		b.WriteString("k " + k + "\n")
-	}
-	for _, p := range ch.plans {
-		b.WriteString("p " + p + "\n")
-	}
-	if err := tx.Put(kindKeyChanges, keyChangeKey(seq), []byte(b.String())); err != nil {
+	if err := tx.Put(kindKeyChanges, keyChangeKey(seq), encodeKeyChange(ch)); err != nil {
 		return err
 	}
 	if err := tx.Put(kindKeyChanges, keyChangeSeq, []byte(strconv.FormatInt(seq, 10))); err != nil {
@@ -385,7 +379,20 @@ func (s *Service) logKeyChange(tx store.Tx, ch keyChange) error {
 	return nil
 }
 
-// parseKeyChange decodes a log entry.
+// encodeKeyChange encodes a log entry: a line per name, "k " and a key's
+// name or "p " and a plan's (names hold no newline).
+func encodeKeyChange(ch keyChange) []byte {
+	var b bytes.Buffer
+	for _, k := range ch.keys {
+		b.WriteString("k " + k + "\n")
+	}
+	for _, p := range ch.plans {
+		b.WriteString("p " + p + "\n")
+	}
+	return b.Bytes()
+}
+
+// parseKeyChange decodes a log entry, appending to into.
 func parseKeyChange(b []byte, into *keyChange) {
 	for line := range strings.Lines(string(b)) {
 		line = strings.TrimSuffix(line, "\n")

@@ -480,7 +480,9 @@ func (s *Service) loadKeyIndex(ctx context.Context) (int, error) {
 		ps := plansOf[r.Key]
 		slices.Sort(ps)
 		if err := newIndex.putKey(keyRecord{name: r.Key, k: k, hash: hashOf[r.Key], plans: slices.Compact(ps)}); err != nil {
-			return 0, fmt.Errorf("load the API key index: %w", err)
+			// Validated when written, so this cannot happen; one
+			// such key is refused, not every key.
+			s.logger.ErrorContext(ctx, "API key left out of the index", "error", err)
 		}
 	}
 	ix.mu.Lock()

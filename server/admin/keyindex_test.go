@@ -381,3 +381,50 @@ func TestKeyIndexFollowsOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// failingStore is a real store whose read transactions fail while fail is
+// set, as a networked store's do when its server goes away.
+type failingStore struct {
+	store.Store
+	fail atomic.Bool
+}
+
+func (s *failingStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	if s.fail.Load() {
+		return fmt.Errorf("view: %w", store.ErrUnavailable)
+	}
+	return s.Store.View(ctx, fn)
+}
+
+// TestKeyIndexWhenAReadFails: when the read that follows a write fails,
+// the index stops answering alone: lookups ask the store, and while the
+// store fails too they get the index's last answer rather than an error;
+// once the store answers, its answer (the write) is what lookups see.
+func TestKeyIndexWhenAReadFails(t *testing.T) {
+	fs := &failingStore{Store: openStore(t)}
+	svc := newService(t, fs)
+	c := ctx(t)
+	must[*adminv1.ApiKey](t)(svc.CreateApiKey(c, &adminv1.CreateApiKeyRequest{ApiKeyId: "one", ApiKey: &adminv1.ApiKey{Value: valueOne}}))
+	if _, err := svc.LoadKeyIndex(c); err != nil {
+		t.Fatal(err)
+	}
+	fs.fail.Store(true)
+	must[*adminv1.ApiKey](t)(svc.UpdateApiKey(c, &adminv1.UpdateApiKeyRequest{ApiKey: &adminv1.ApiKey{Name: keyOne, Enabled: proto.Bool(false)},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"enabled"}}}))
+	k, err := svc.LookupAPIKey(c, apikey.Hash(valueOne))
+	if err != nil || k == nil || !k.Enabled {
+		t.Fatalf("store down: lookup = %+v, %v; want the last known answer (enabled)", k, err)
+	}
+	fs.fail.Store(false)
+	k, err = svc.LookupAPIKey(c, apikey.Hash(valueOne))
+	if err != nil || k == nil || k.Enabled {
+		t.Fatalf("store back: lookup = %+v, %v; want the key disabled", k, err)
+	}
+	if _, err := svc.LoadKeyIndex(c); err != nil {
+		t.Fatal(err)
+	}
+	k, err = svc.LookupAPIKey(c, apikey.Hash(valueOne))
+	if err != nil || k == nil || k.Enabled {
+		t.Fatalf("reloaded: lookup = %+v, %v; want the key disabled", k, err)
+	}
+}

@@ -52,6 +52,24 @@ type boundMethod struct {
 	patchMask protoreflect.FieldDescriptor
 	// responseBody, if not nil, extracts the response_body field.
 	responseBody func(protoreflect.Message) any
+
+	// reqPlan, if not nil, translates the request body (body "*") straight
+	// to the wire format; respPlan, if not nil, the unary response straight
+	// to JSON (see fastplan.go).
+	reqPlan  *msgPlan
+	respPlan *msgPlan
+}
+
+// planFast gives c the plans of the fast path where it applies: a body
+// "*" request, a unary response written whole (no response_body, not
+// google.api.HttpBody).
+func (c *boundMethod) planFast(plans planCache) {
+	if c.hasBody && len(c.bodyPath) == 0 && !c.ClientStreaming {
+		c.reqPlan = plans.plan(c.Method.Input())
+	}
+	if !c.ServerStreaming && !c.httpBody && c.responseBody == nil {
+		c.respPlan = plans.plan(c.Method.Output())
+	}
 }
 
 // pathParam sets one path variable's field.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -64,6 +65,9 @@ func (t *Transcoder) handler(c *boundMethod) runtime.HandlerFunc {
 			return
 		}
 		runtime.ForwardResponseMessage(annotated, t.mux, outbound, w, req, t.wrapResponse(c, resp), t.mux.GetForwardResponseOptions()...)
+		if fm, ok := resp.(*fastMessage); ok {
+			fm.release() // written: its JSON buffer goes back to the pool
+		}
 	}
 }
 
@@ -107,7 +111,12 @@ func (t *Transcoder) callUnary(ctx context.Context, c *boundMethod, req *http.Re
 	if err != nil {
 		return nil, md, err
 	}
-	out := t.newResponse(c)
+	var out proto.Message
+	if c.respPlan != nil {
+		out = &fastMessage{plan: c.respPlan, typ: c.respType}
+	} else {
+		out = t.newResponse(c)
+	}
 	err = t.conn.Invoke(ctx, c.Procedure, in, out, grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD))
 	return out, md, err
 }
@@ -145,10 +154,27 @@ func (t *Transcoder) startStream(ctx context.Context, c *boundMethod, req *http.
 // request_X functions, so that a later source overrides an earlier one the
 // same way and the first error reported is the same.
 func (t *Transcoder) buildRequest(c *boundMethod, req *http.Request, pathParams map[string]string) (proto.Message, error) {
-	msg := c.reqType.New()
-	if c.hasBody {
-		if err := t.decodeBody(c, msg, req); err != nil {
+	var msg protoreflect.Message
+	if c.reqPlan != nil {
+		fm, err := t.decodeFastBody(c, req)
+		if err != nil {
 			return nil, err
+		}
+		if len(c.params) == 0 && !c.query {
+			if req.Body != nil {
+				_, _ = io.Copy(io.Discard, req.Body)
+			}
+			return fm, nil
+		}
+		// The path variables and the query string are set by reflection,
+		// which turns fm into a dynamic message.
+		msg = fm
+	} else {
+		msg = c.reqType.New()
+		if c.hasBody {
+			if err := t.decodeBody(c, msg, req); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, p := range c.params {
@@ -239,6 +265,68 @@ func (t *Transcoder) decodeBody(c *boundMethod, msg protoreflect.Message, req *h
 	return nil
 }
 
+// decodeFastBody decodes the body of a body "*" binding with c's plan:
+// straight to the wire format if the plan takes the body, with protojson
+// otherwise (which then decides the error for bad input).
+func (t *Transcoder) decodeFastBody(c *boundMethod, req *http.Request) (*fastMessage, error) {
+	if err := checkContentType(req.Header.Values("Content-Type"), false); err != nil {
+		return nil, err
+	}
+	if req.ContentLength > t.maxBody {
+		return nil, tooLarge(t.maxBody)
+	}
+	buf := bodyPool.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledBody {
+			*buf = (*buf)[:0]
+			bodyPool.Put(buf)
+		}
+	}()
+	var err error
+	if *buf, err = readAll(req.Body, (*buf)[:0]); err != nil {
+		return nil, bodyError(err)
+	}
+	raw := *buf
+	fm := &fastMessage{plan: c.reqPlan, typ: c.reqType}
+	if len(bytes.TrimLeft(raw, " \t\r\n")) == 0 {
+		return fm, nil
+	}
+	if wire, ok := c.reqPlan.appendWire(make([]byte, 0, len(raw)+16), raw); ok {
+		fm.state, fm.wire = fastWire, wire
+		return fm, nil
+	}
+	if err := t.decodeMessageBytes(raw, fm.dynamic().Interface()); err != nil {
+		return nil, err
+	}
+	return fm, nil
+}
+
+// bodyPool holds request body buffers of the fast path.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledBody is the largest body buffer kept in the pool.
+const maxPooledBody = 64 << 10
+
+// readAll appends what r holds to b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	if r == nil {
+		return b, nil
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
 // decodeMessage decodes the JSON body in r into m with the runtime's JSONPb
 // options, as grpc-gateway does, but in one pass: protojson parses the
 // whole body itself instead of after encoding/json has scanned it into a
@@ -249,6 +337,11 @@ func (t *Transcoder) decodeMessage(r io.Reader, m proto.Message) error {
 	if err != nil {
 		return bodyError(err)
 	}
+	return t.decodeMessageBytes(b, m)
+}
+
+// decodeMessageBytes is decodeMessage on a body already read.
+func (t *Transcoder) decodeMessageBytes(b []byte, m proto.Message) error {
 	if len(bytes.TrimLeft(b, " \t\r\n")) == 0 {
 		return nil
 	}

@@ -41,7 +41,7 @@ type fastMessage struct {
 }
 
 var (
-	_ proto.Message       = (*fastMessage)(nil)
+	_ proto.Message        = (*fastMessage)(nil)
 	_ protoreflect.Message = (*fastMessage)(nil)
 )
 

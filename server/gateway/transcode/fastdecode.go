@@ -412,10 +412,11 @@ func (d *fastDecoder) integer(signed bool, bitSize int, quoted bool) (uint64, bo
 	start := d.pos
 	var mag uint64
 	for d.pos < len(d.in) && d.in[d.pos] >= '0' && d.in[d.pos] <= '9' {
-		if mag > (math.MaxUint64-9)/10 {
+		digit := uint64(d.in[d.pos] - '0')
+		if mag > (math.MaxUint64-digit)/10 {
 			return 0, false
 		}
-		mag = mag*10 + uint64(d.in[d.pos]-'0')
+		mag = mag*10 + digit
 		d.pos++
 	}
 	digits := d.pos - start

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	_ "google.golang.org/genproto/googleapis/api/annotations" // google.api.http in fastTestFile
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/prototext"
@@ -27,8 +28,9 @@ import (
 // plans: every scalar, enums, nested and recursive messages, packed and
 // unpacked repeated fields, maps of several key kinds, a oneof, proto3
 // optional fields and a custom json_name; Other reaches a Timestamp and
-// has no plan. Service Fast binds Do by default (POST, body "*") and
-// DoPath with a path variable and a query string.
+// has no plan. Service Fast binds Do and DoOther by default (POST, body
+// "*"), and the others with path variables, a body field and a query
+// string.
 const fastTestFile = `
 name: "fasttest.proto"
 package: "fasttest"
@@ -99,6 +101,9 @@ service {
   name: "Fast"
   method { name: "Do" input_type: ".fasttest.All" output_type: ".fasttest.All" }
   method { name: "DoOther" input_type: ".fasttest.Other" output_type: ".fasttest.Other" }
+  method { name: "DoPath" input_type: ".fasttest.All" output_type: ".fasttest.All" options { [google.api.http] { post: "/v1/things/{s}/{o_child.i32}" body: "child" } } }
+  method { name: "DoStar" input_type: ".fasttest.All" output_type: ".fasttest.All" options { [google.api.http] { post: "/v1/star/{s}/{child.s}" body: "*" } } }
+  method { name: "DoRepeated" input_type: ".fasttest.All" output_type: ".fasttest.All" options { [google.api.http] { post: "/v1/repeated/{r_s}" body: "*" } } }
 }
 `
 
@@ -447,14 +452,20 @@ func TestFastJSONTranscoder(t *testing.T) {
 		}
 		c.reqPlan, c.respPlan = nil, nil
 	}
-	if planned != 1 {
-		t.Fatalf("%d bindings with plans, want 1 (Do)", planned)
+	if planned != 4 {
+		t.Fatalf("%d bindings with plans, want 4 (all but DoOther)", planned)
 	}
-	bodies := []string{"", `{"name": "x", "time": "2024-01-01T00:00:00Z"}`}
+	bodies := []string{"", " ", `{"name": "x", "time": "2024-01-01T00:00:00Z"}`,
+		`{"s": "body", "oI32": 5, "child": {"s": "body", "i32": 7}, "rS": ["x"]}`, `{"oChild": {"s": "x", "i32": 1}}`}
 	for _, tc := range fastRequests {
 		bodies = append(bodies, tc.in)
 	}
-	for _, path := range []string{"/fasttest.Fast/Do", "/fasttest.Fast/DoOther"} {
+	for _, path := range []string{
+		"/fasttest.Fast/Do", "/fasttest.Fast/DoOther",
+		"/v1/things/abc/5", "/v1/things/abc/0", "/v1/things/abc/x", "/v1/things/abc/-1?i32=3&color=RED", "/v1/things/abc/2?",
+		"/v1/star/abc/def", "/v1/star/%C3%A9/ghi?s=ignored",
+		"/v1/repeated/a,b",
+	} {
 		for _, body := range bodies {
 			var got, want *httptest.ResponseRecorder
 			for _, tc := range []struct {
@@ -523,4 +534,55 @@ func TestFastMessageReflection(t *testing.T) {
 		t.Error("response not equal to the message it was merged from")
 	}
 	resp.release()
+}
+
+// TestFastJSONPathVariables checks which requests with path variables stay
+// in wire form (the rest are covered by TestFastJSONTranscoder's
+// comparison).
+func TestFastJSONPathVariables(t *testing.T) {
+	files := fastTestFiles(t)
+	sd, err := files.FindDescriptorByName("fasttest.Fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := New(files, []protoreflect.ServiceDescriptor{sd.(protoreflect.ServiceDescriptor)}, echoConn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	binding := func(method string) *boundMethod {
+		for _, c := range tc.bindings {
+			if string(c.Method.Name()) == method {
+				return c
+			}
+		}
+		t.Fatalf("no binding for %s", method)
+		return nil
+	}
+	for _, tt := range []struct {
+		name   string
+		method string
+		target string
+		params map[string]string
+		body   string
+		want   fastState
+	}{
+		{"scalars", "DoPath", "/v1/things/abc/5", map[string]string{"s": "abc", "o_child.i32": "5"}, `{"s": "x"}`, fastWire},
+		{"empty body", "DoPath", "/v1/things/abc/5", map[string]string{"s": "abc", "o_child.i32": "5"}, ``, fastWire},
+		{"zero value", "DoPath", "/v1/things/abc/0", map[string]string{"s": "abc", "o_child.i32": "0"}, `{}`, fastDynamic},
+		{"query string", "DoPath", "/v1/things/abc/5?i32=1", map[string]string{"s": "abc", "o_child.i32": "5"}, `{}`, fastDynamic},
+		{"body star", "DoStar", "/v1/star/a/b", map[string]string{"s": "a", "child.s": "b"}, `{"s": "x", "child": {"i32": 1}}`, fastWire},
+		{"repeated", "DoRepeated", "/v1/repeated/a,b", map[string]string{"r_s": "a,b"}, `{}`, fastDynamic},
+		{"body refused", "Do", "/fasttest.Fast/Do", nil, `{"i32": 1e2}`, fastDynamic},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, tt.target, strings.NewReader(tt.body))
+			m, err := tc.buildRequest(binding(tt.method), req, tt.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.(*fastMessage).state; got != tt.want {
+				t.Errorf("state %d, want %d", got, tt.want)
+			}
+		})
+	}
 }

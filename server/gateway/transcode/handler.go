@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -160,11 +161,19 @@ func (t *Transcoder) buildRequest(c *boundMethod, req *http.Request, pathParams 
 		if err != nil {
 			return nil, err
 		}
-		if len(c.params) == 0 && !c.query {
-			if req.Body != nil {
-				_, _ = io.Copy(io.Discard, req.Body)
+		if fm.state != fastDynamic && (!c.query || req.URL.RawQuery == "") {
+			done := len(c.params) == 0
+			if !done {
+				if done, err = appendPathParams(c, fm, pathParams); err != nil {
+					return nil, err
+				}
 			}
-			return fm, nil
+			if done {
+				if req.Body != nil {
+					_, _ = io.Copy(io.Discard, req.Body)
+				}
+				return fm, nil
+			}
 		}
 		// The path variables and the query string are set by reflection,
 		// which turns fm into a dynamic message.
@@ -265,9 +274,10 @@ func (t *Transcoder) decodeBody(c *boundMethod, msg protoreflect.Message, req *h
 	return nil
 }
 
-// decodeFastBody decodes the body of a body "*" binding with c's plan:
-// straight to the wire format if the plan takes the body, with protojson
-// otherwise (which then decides the error for bad input).
+// decodeFastBody decodes the body of a binding with a request plan (body
+// "*" or a message field): straight to the wire format if the plan takes
+// the body, with protojson otherwise (which then decides the error for bad
+// input).
 func (t *Transcoder) decodeFastBody(c *boundMethod, req *http.Request) (*fastMessage, error) {
 	if err := checkContentType(req.Header.Values("Content-Type"), false); err != nil {
 		return nil, err
@@ -288,17 +298,87 @@ func (t *Transcoder) decodeFastBody(c *boundMethod, req *http.Request) (*fastMes
 	}
 	raw := *buf
 	fm := &fastMessage{plan: c.reqPlan, typ: c.reqType}
-	if len(bytes.TrimLeft(raw, " \t\r\n")) == 0 {
+	blank := len(bytes.TrimLeft(raw, " \t\r\n")) == 0
+	if blank && len(c.bodyPath) == 0 {
 		return fm, nil
 	}
-	if wire, ok := c.reqPlan.appendWire(make([]byte, 0, len(raw)+16), raw); ok {
-		fm.state, fm.wire = fastWire, wire
-		return fm, nil
+	// The body field and its parents, each a tag and a length to fill in
+	// (present even for an empty body, as grpc-gateway's generated code
+	// allocates the field before decoding).
+	wire := make([]byte, 0, len(raw)+16)
+	var starts [8]int
+	if len(c.bodyPath) <= len(starts) {
+		for i, fd := range c.bodyPath {
+			wire = protowire.AppendTag(wire, fd.Number(), protowire.BytesType)
+			starts[i] = len(wire)
+			wire = append(wire, 0)
+		}
+		ok := true
+		if !blank {
+			wire, ok = c.reqPlan.appendWire(wire, raw)
+		}
+		if ok {
+			for i := len(c.bodyPath) - 1; i >= 0; i-- {
+				wire = finishLength(wire, starts[i])
+			}
+			fm.state, fm.wire = fastWire, wire
+			return fm, nil
+		}
 	}
-	if err := t.decodeMessageBytes(raw, fm.dynamic().Interface()); err != nil {
+	target := fm.dynamic()
+	for _, fd := range c.bodyPath {
+		target = target.Mutable(fd).Message()
+	}
+	if err := t.decodeMessageBytes(raw, target.Interface()); err != nil {
 		return nil, err
 	}
 	return fm, nil
+}
+
+// appendPathParams adds the path variables of a request to the wire form
+// of its body, if that gives the message that setting them on the decoded
+// body would: when every variable sets a singular scalar field to a value
+// other than its zero value. On the wire a later value of such a field
+// replaces an earlier one, and a message field merges into an earlier one,
+// as Set and Mutable do; a zero value would not be written at all, and a
+// repeated field would be appended to. It reports false, and leaves fm as
+// it was, for other variables; errors are those of setting the variables.
+func appendPathParams(c *boundMethod, fm *fastMessage, pathParams map[string]string) (bool, error) {
+	extra := c.reqType.New()
+	for _, p := range c.params {
+		val, ok := pathParams[p.name]
+		if !ok {
+			return false, status.Errorf(codes.InvalidArgument, "missing parameter %s", p.name)
+		}
+		if err := p.set(extra, val); err != nil {
+			return false, err
+		}
+		if !setScalar(extra, p.fields) {
+			return false, nil
+		}
+	}
+	wire, err := proto.MarshalOptions{}.MarshalAppend(fm.wire, extra.Interface())
+	if err != nil {
+		return false, nil
+	}
+	fm.state, fm.wire = fastWire, wire
+	return true, nil
+}
+
+// setScalar reports whether the path of fields in m ends at a singular
+// scalar field that is set.
+func setScalar(m protoreflect.Message, fields []protoreflect.FieldDescriptor) bool {
+	if len(fields) == 0 {
+		return false
+	}
+	for _, fd := range fields[:len(fields)-1] {
+		if !m.Has(fd) {
+			return false
+		}
+		m = m.Get(fd).Message()
+	}
+	leaf := fields[len(fields)-1]
+	return !leaf.IsList() && !leaf.IsMap() && leaf.Message() == nil && m.Has(leaf)
 }
 
 // bodyPool holds request body buffers of the fast path.

@@ -73,6 +73,9 @@ func (d *fastDecoder) message(out []byte, p *msgPlan, depth int) ([]byte, bool) 
 	if depth > maxFastDepth || len(p.fields) > 64 || p.oneofs > 64 {
 		return out, false
 	}
+	if p.wkt != wktNone {
+		return d.wkt(out, p)
+	}
 	if !d.consume('{') {
 		return out, false
 	}

@@ -29,6 +29,9 @@ func (p *msgPlan) appendJSON(out, b []byte, depth int) ([]byte, bool) {
 	if depth > maxFastDepth {
 		return out, false
 	}
+	if p.wkt != wktNone {
+		return p.appendWKT(out, b)
+	}
 	// at[i] is where the value of field i starts in b: its last occurrence
 	// for a singular field (the one that counts), its first for a repeated
 	// field or map; -1 if absent.

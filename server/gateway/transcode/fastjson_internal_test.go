@@ -20,15 +20,18 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // fastTestFile is a proto3 file with a field of every kind the fast path
 // plans: every scalar, enums, nested and recursive messages, packed and
 // unpacked repeated fields, maps of several key kinds, a oneof, proto3
-// optional fields and a custom json_name; Other reaches a Timestamp and
-// has no plan. Service Fast binds Do and DoOther by default (POST, body
+// optional fields, a custom json_name and the well-known types the fast
+// path covers; Other reaches a Struct and has no plan. Service Fast binds Do and DoOther by default (POST, body
 // "*"), and the others with path variables, a body field and a query
 // string.
 const fastTestFile = `
@@ -36,6 +39,9 @@ name: "fasttest.proto"
 package: "fasttest"
 dependency: "google/protobuf/empty.proto"
 dependency: "google/protobuf/timestamp.proto"
+dependency: "google/protobuf/duration.proto"
+dependency: "google/protobuf/wrappers.proto"
+dependency: "google/protobuf/struct.proto"
 syntax: "proto3"
 enum_type { name: "Color" value { name: "COLOR_UNSPECIFIED" number: 0 } value { name: "RED" number: 1 } value { name: "GREEN" number: 2 } value { name: "VERDE" number: 2 } options { allow_alias: true } }
 message_type {
@@ -82,6 +88,14 @@ message_type {
   field { name: "snake_case_name" number: 45 label: LABEL_OPTIONAL type: TYPE_STRING json_name: "snakeCaseName" }
   field { name: "custom" number: 46 label: LABEL_OPTIONAL type: TYPE_INT32 json_name: "renamed" }
   field { name: "empty" number: 47 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.Empty" json_name: "empty" }
+  field { name: "ts" number: 48 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.Timestamp" json_name: "ts" }
+  field { name: "dur" number: 49 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.Duration" json_name: "dur" }
+  field { name: "sw" number: 50 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.StringValue" json_name: "sw" }
+  field { name: "i64w" number: 51 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.Int64Value" json_name: "i64w" }
+  field { name: "bw" number: 52 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.BytesValue" json_name: "bw" }
+  field { name: "dw" number: 53 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.DoubleValue" json_name: "dw" }
+  field { name: "bool_w" number: 55 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.BoolValue" json_name: "boolW" }
+  field { name: "r_ts" number: 54 label: LABEL_REPEATED type: TYPE_MESSAGE type_name: ".google.protobuf.Timestamp" json_name: "rTs" }
   field { name: "big_number" number: 1000 label: LABEL_OPTIONAL type: TYPE_INT32 json_name: "bigNumber" }
   nested_type { name: "MSsEntry" field { name: "key" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING json_name: "key" } field { name: "value" number: 2 label: LABEL_OPTIONAL type: TYPE_STRING json_name: "value" } options { map_entry: true } }
   nested_type { name: "MI32Entry" field { name: "key" number: 1 label: LABEL_OPTIONAL type: TYPE_INT32 json_name: "key" } field { name: "value" number: 2 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".fasttest.All" json_name: "value" } options { map_entry: true } }
@@ -95,7 +109,7 @@ message_type {
 message_type {
   name: "Other"
   field { name: "name" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING json_name: "name" }
-  field { name: "time" number: 2 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.Timestamp" json_name: "time" }
+  field { name: "attrs" number: 2 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".google.protobuf.Struct" json_name: "attrs" }
 }
 service {
   name: "Fast"
@@ -115,7 +129,11 @@ func fastTestFiles(t testing.TB) *protoregistry.Files {
 		t.Fatal(err)
 	}
 	files := &protoregistry.Files{}
-	for _, fd := range []protoreflect.FileDescriptor{emptypb.File_google_protobuf_empty_proto, timestamppb.File_google_protobuf_timestamp_proto} {
+	for _, fd := range []protoreflect.FileDescriptor{
+		emptypb.File_google_protobuf_empty_proto, timestamppb.File_google_protobuf_timestamp_proto,
+		durationpb.File_google_protobuf_duration_proto, wrapperspb.File_google_protobuf_wrappers_proto,
+		structpb.File_google_protobuf_struct_proto,
+	} {
 		if err := files.RegisterFile(fd); err != nil {
 			t.Fatal(err)
 		}
@@ -281,6 +299,24 @@ var fastRequests = []struct {
 	{"unknown field", `{"nope": 1}`, false},
 	{"empty message type", `{"empty": {}}`, true},
 	{"big field number", `{"bigNumber": 5}`, true},
+	{"timestamp", `{"ts": "2024-10-01T12:34:56.789Z"}`, true},
+	{"timestamp offset", `{"ts": "2024-10-01T12:34:56.000000001+02:00"}`, true},
+	{"timestamp epoch", `{"ts": "1970-01-01T00:00:00Z"}`, true},
+	{"timestamp limits", `{"rTs": ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z"]}`, true},
+	{"timestamp too many digits", `{"ts": "2024-10-01T12:34:56.0000000001Z"}`, false},
+	{"timestamp lower case", `{"ts": "2024-10-01t12:34:56z"}`, false},
+	{"timestamp not a string", `{"ts": 1}`, false},
+	{"timestamp null in list", `{"rTs": [null]}`, false},
+	{"duration", `{"dur": "2592000s"}`, true},
+	{"duration fraction", `{"dur": "-1.5s"}`, true},
+	{"duration nanos", `{"dur": "0.000000001s"}`, true},
+	{"duration limit", `{"dur": "315576000000.999999999s"}`, true},
+	{"duration out of range", `{"dur": "315576000001s"}`, false},
+	{"duration plus", `{"dur": "+1s"}`, false},
+	{"duration no unit", `{"dur": "1"}`, false},
+	{"wrappers", `{"sw": "x", "i64w": "-5", "bw": "AQI=", "dw": "NaN", "boolW": false}`, true},
+	{"wrappers zero", `{"sw": "", "i64w": 0, "dw": 0}`, true},
+	{"wrapper object", `{"sw": {"value": "x"}}`, false},
 	{"trailing data", `{} {}`, false},
 	{"trailing comma", `{"s": "x",}`, false},
 	{"not an object", `[]`, false},
@@ -310,14 +346,14 @@ func TestFastJSONPlans(t *testing.T) {
 		want bool
 	}{
 		{"All", true},
-		{"Other", false}, // a Timestamp
+		{"Other", false}, // a Struct
 	} {
 		if got := (planCache{}).plan(fastTestMessage(t, files, tc.name)) != nil; got != tc.want {
 			t.Errorf("plan for %s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if (planCache{}).plan(timestamppb.File_google_protobuf_timestamp_proto.Messages().ByName("Timestamp")) != nil {
-		t.Error("a plan for google.protobuf.Timestamp")
+	if (planCache{}).plan(structpb.File_google_protobuf_struct_proto.Messages().ByName("Value")) != nil {
+		t.Error("a plan for google.protobuf.Value")
 	}
 }
 
@@ -360,6 +396,13 @@ func fastResponses(t testing.TB, md protoreflect.MessageDescriptor) []struct {
 		{"float formats", cat(tag("r_db", protowire.BytesType), lenp(cat(protowire.AppendFixed64(nil, math.Float64bits(1e21)), protowire.AppendFixed64(nil, math.Float64bits(1e-7)), protowire.AppendFixed64(nil, math.Float64bits(-0.0)), protowire.AppendFixed64(nil, math.Float64bits(123.456))))), true},
 		{"float32 formats", cat(tag("r_fl", protowire.BytesType), lenp(cat(protowire.AppendFixed32(nil, math.Float32bits(1e21)), protowire.AppendFixed32(nil, math.Float32bits(0.1)), protowire.AppendFixed32(nil, math.Float32bits(3e-7))))), true},
 		{"enum unknown number", cat(tag("color", protowire.VarintType), varint(42)), true},
+		{"timestamp", cat(tag("ts", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.VarintType), varint(1700000000), protowire.AppendTag(nil, 2, protowire.VarintType), varint(120000000)))), true},
+		{"timestamp out of range", cat(tag("ts", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.VarintType), varint(1<<40)))), false},
+		{"timestamp negative nanos", cat(tag("ts", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 2, protowire.VarintType), varint(math.MaxUint64)))), false},
+		{"duration negative", cat(tag("dur", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.VarintType), varint(math.MaxUint64-1), protowire.AppendTag(nil, 2, protowire.VarintType), varint(math.MaxUint64-999)))), true},
+		{"duration signs differ", cat(tag("dur", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.VarintType), varint(1), protowire.AppendTag(nil, 2, protowire.VarintType), varint(math.MaxUint64)))), false},
+		{"empty wrappers", cat(tag("sw", protowire.BytesType), lenp(nil), tag("i64w", protowire.BytesType), lenp(nil), tag("dw", protowire.BytesType), lenp(nil)), true},
+		{"wrapper value", cat(tag("i64w", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.VarintType), varint(7)))), true},
 		{"string escapes", cat(tag("s", protowire.BytesType), lenp([]byte("\"\\\x00\x1f\x7f<>&\u2028é\ufffd"))), true},
 	}
 }
@@ -455,7 +498,7 @@ func TestFastJSONTranscoder(t *testing.T) {
 	if planned != 4 {
 		t.Fatalf("%d bindings with plans, want 4 (all but DoOther)", planned)
 	}
-	bodies := []string{"", " ", `{"name": "x", "time": "2024-01-01T00:00:00Z"}`,
+	bodies := []string{"", " ", `{"name": "x", "attrs": {"a": [1, null]}}`,
 		`{"s": "body", "oI32": 5, "child": {"s": "body", "i32": 7}, "rS": ["x"]}`, `{"oChild": {"s": "x", "i32": 1}}`}
 	for _, tc := range fastRequests {
 		bodies = append(bodies, tc.in)

@@ -54,6 +54,10 @@ func (p *msgPlan) appendJSON(out, b []byte, depth int) ([]byte, bool) {
 		setOneof = make([]int32, p.oneofs)
 	}
 
+	for i := range setOneof {
+		setOneof[i] = -1
+	}
+
 	for off := 0; off < len(b); {
 		num, typ, tl := protowire.ConsumeTag(b[off:])
 		if tl < 0 || num > protowire.MaxValidNumber {
@@ -73,11 +77,18 @@ func (p *msgPlan) appendJSON(out, b []byte, depth int) ([]byte, bool) {
 					at[f.index] = int32(off)
 				}
 			default:
-				if f.kind == protoreflect.MessageKind && at[f.index] >= 0 {
+				// A value replaced by a later one is not written, so not
+				// checked here; proto.Unmarshal checks it (a string's
+				// UTF-8, a message's content), or merges it (a message):
+				// leave those cases to it.
+				if at[f.index] >= 0 && checked(f) {
 					return out, false
 				}
 				at[f.index] = int32(off)
 				if f.oneof >= 0 {
+					if prev := setOneof[f.oneof]; prev >= 0 && prev != int32(f.index) && checked(p.fields[prev]) {
+						return out, false
+					}
 					setOneof[f.oneof] = int32(f.index)
 				}
 			}
@@ -114,6 +125,12 @@ func (p *msgPlan) appendJSON(out, b []byte, depth int) ([]byte, bool) {
 		}
 	}
 	return append(out, '}'), true
+}
+
+// checked reports whether proto.Unmarshal checks the content of f's
+// values (valid UTF-8, a valid message) beyond their wire syntax.
+func checked(f *fieldPlan) bool {
+	return f.kind == protoreflect.StringKind || f.kind == protoreflect.MessageKind
 }
 
 // appendComma appends the separator protojson writes between values.
@@ -357,7 +374,11 @@ func (f *fieldPlan) appendMap(out, b []byte, start, depth int) ([]byte, bool) {
 	first := true
 	for i, e := range entries {
 		if i+1 < len(entries) && sameKey(key, e, entries[i+1]) {
-			continue // a later entry with the same key replaces this one
+			// A later entry with the same key replaces this one, unchecked.
+			if checked(f.val) {
+				return out, false
+			}
+			continue
 		}
 		if !first {
 			out = appendComma(out)
@@ -449,8 +470,8 @@ func (f *fieldPlan) parseEntry(b []byte) (mapEntry, bool) {
 			if !f.val.wireTypeOK(typ) || f.val.list {
 				return e, false
 			}
-			if f.val.kind == protoreflect.MessageKind && e.val != nil {
-				return e, false // sent twice: merged
+			if checked(f.val) && e.val != nil {
+				return e, false // sent twice: merged, or the first one unchecked
 			}
 			e.typ, e.val = typ, v
 		}

@@ -385,10 +385,16 @@ func fastResponses(t testing.TB, md protoreflect.MessageDescriptor) []struct {
 		{"unknown field", cat(protowire.AppendTag(nil, 999, protowire.VarintType), varint(5)), true},
 		{"wrong wire type", cat(tag("i32", protowire.Fixed32Type), protowire.AppendFixed32(nil, 1)), false},
 		{"message twice", cat(tag("child", protowire.BytesType), lenp(nil), tag("child", protowire.BytesType), lenp(nil)), false},
-		{"oneof last wins", cat(tag("o_s", protowire.BytesType), lenp([]byte("a")), tag("o_i32", protowire.VarintType), varint(0)), true},
+		{"oneof last wins", cat(tag("o_i32", protowire.VarintType), varint(0), tag("o_s", protowire.BytesType), lenp([]byte("a"))), true},
+		{"oneof string replaced", cat(tag("o_s", protowire.BytesType), lenp([]byte("a")), tag("o_i32", protowire.VarintType), varint(0)), false},
+		{"oneof invalid string replaced", cat(tag("o_s", protowire.BytesType), lenp([]byte{0xff}), tag("o_i32", protowire.VarintType), varint(0)), false},
+		{"string replaced", cat(tag("s", protowire.BytesType), lenp([]byte{0xff}), tag("s", protowire.BytesType), lenp([]byte("a"))), false},
 		{"map duplicate key", cat(
+			tag("m_b", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.VarintType), varint(1), protowire.AppendTag(nil, 2, protowire.VarintType), varint(5))),
+			tag("m_b", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.VarintType), varint(1), protowire.AppendTag(nil, 2, protowire.VarintType), varint(6)))), true},
+		{"map duplicate key string values", cat(
 			tag("m_ss", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.BytesType), lenp([]byte("k")), protowire.AppendTag(nil, 2, protowire.BytesType), lenp([]byte("1")))),
-			tag("m_ss", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.BytesType), lenp([]byte("k")), protowire.AppendTag(nil, 2, protowire.BytesType), lenp([]byte("2"))))), true},
+			tag("m_ss", protowire.BytesType), lenp(cat(protowire.AppendTag(nil, 1, protowire.BytesType), lenp([]byte("k")), protowire.AppendTag(nil, 2, protowire.BytesType), lenp([]byte("2"))))), false},
 		{"map entry without key or value", cat(tag("m_i32", protowire.BytesType), lenp(nil), tag("m_b", protowire.BytesType), lenp(nil)), true},
 		{"invalid utf8", cat(tag("s", protowire.BytesType), lenp([]byte{0xff})), false},
 		{"truncated", cat(tag("s", protowire.BytesType), varint(5), []byte("ab")), false},

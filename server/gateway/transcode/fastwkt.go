@@ -40,7 +40,7 @@ func (p *msgPlan) appendWKT(out, b []byte) ([]byte, bool) {
 				return out, false
 			}
 			if num == wrapperValueFieldNum {
-				if t != wireTypeOf(f.kind) {
+				if t != wireTypeOf(f.kind) || (at != nil && checked(f)) {
 					return out, false
 				}
 				at, typ = b[off+tl:off+tl+vl], t

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -293,6 +294,11 @@ func (t *Transcoder) decodeFastBody(c *boundMethod, req *http.Request) (*fastMes
 		}
 	}()
 	var err error
+	if n := req.ContentLength; n > 0 && n <= maxPooledBody {
+		// Sized at once (+1: room to read the EOF); a larger declared size
+		// is not trusted with memory before the bytes arrive.
+		*buf = slices.Grow((*buf)[:0], int(n)+1)
+	}
 	if *buf, err = readAll(req.Body, (*buf)[:0]); err != nil {
 		return nil, bodyError(err)
 	}
@@ -387,14 +393,15 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b
 // maxPooledBody is the largest body buffer kept in the pool.
 const maxPooledBody = 64 << 10
 
-// readAll appends what r holds to b.
+// readAll appends what r holds to b, doubling b's capacity when it is
+// full (a large chunked body is copied about once, not a few times over).
 func readAll(r io.Reader, b []byte) ([]byte, error) {
 	if r == nil {
 		return b, nil
 	}
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			b = slices.Grow(b, max(cap(b), 512))
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]

@@ -115,7 +115,7 @@ func (p *msgPlan) appendJSON(out, b []byte, depth int) ([]byte, bool) {
 		case f.list:
 			out, ok = f.appendList(out, b, int(start), depth)
 		case start < 0:
-			out = f.appendZero(out, depth)
+			out = f.appendZero(out)
 		default:
 			_, typ, tl := protowire.ConsumeTag(b[start:])
 			out, _, ok = f.appendValue(out, typ, b[int(start)+tl:], depth)
@@ -169,7 +169,7 @@ func wireTypeOf(k protoreflect.Kind) protowire.Type {
 
 // appendZero appends the value protojson writes for an unpopulated
 // singular field: null for a message, the zero value otherwise.
-func (f *fieldPlan) appendZero(out []byte, depth int) []byte {
+func (f *fieldPlan) appendZero(out []byte) []byte {
 	switch f.kind {
 	case protoreflect.MessageKind:
 		return append(out, "null"...)
@@ -364,7 +364,7 @@ func (f *fieldPlan) appendMap(out, b []byte, start, depth int) ([]byte, bool) {
 	slices.SortStableFunc(entries, func(x, y mapEntry) int {
 		switch key {
 		case protoreflect.StringKind:
-			return compareBytes(x.str, y.str)
+			return slices.Compare(x.str, y.str)
 		case protoreflect.BoolKind, protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
 			return cmpOrdered(x.unum, y.unum)
 		default:
@@ -406,7 +406,7 @@ func (f *fieldPlan) appendMap(out, b []byte, start, depth int) ([]byte, bool) {
 			if f.val.kind == protoreflect.MessageKind {
 				out, ok = f.val.msg.appendJSON(out, nil, depth+1)
 			} else {
-				out, ok = f.val.appendZero(out, depth), true
+				out, ok = f.val.appendZero(out), true
 			}
 		} else {
 			out, _, ok = f.val.appendValue(out, e.typ, e.val, depth)
@@ -426,10 +426,6 @@ func cmpOrdered[T int64 | uint64](x, y T) int {
 		return 1
 	}
 	return 0
-}
-
-func compareBytes(x, y []byte) int {
-	return slices.Compare(x, y)
 }
 
 // sameKey reports whether two entries have the same key.

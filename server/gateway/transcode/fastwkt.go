@@ -48,7 +48,7 @@ func (p *msgPlan) appendWKT(out, b []byte) ([]byte, bool) {
 			off += tl + vl
 		}
 		if at == nil {
-			return f.appendZero(out, 0), true
+			return f.appendZero(out), true
 		}
 		out, _, ok := f.appendValue(out, typ, at, 0)
 		return out, ok

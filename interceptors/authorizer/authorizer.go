@@ -107,9 +107,14 @@ type Interceptor struct {
 	custom map[customKey]*customEntry   // by stage, authorizer version and target
 	conns  map[string]*grpc.ClientConn  // gRPC callout targets
 	// fast maps a compiled stage's authorizer message to its entry,
-	// sparing the hot path the version and generation strings. Bounded:
-	// reset when it grows past fastMax.
-	fast map[fastKey]*customEntry
+	// sparing the hot path the version and generation strings and the
+	// lock: calls on every stage read it at once. Written under mu;
+	// bounded: cleared when fastLen reaches fastMax.
+	fast    sync.Map // fastKey → *customEntry
+	fastLen int      // entries stored in fast since it was last cleared; guarded by mu
+	// jwtFast maps a compiled stage's JWT authorizer message to its
+	// verifier, as fast does for custom authorizers (cleared with it).
+	jwtFast sync.Map // *adminv1.Authorizer → *jwtauth.Verifier
 	// headerKeys caches the metadata key of each header identity source
 	// for gRPC and for REST calls (whose headers are an http.Header), so
 	// the hot path neither lower-cases nor canonicalizes. Bounded by the
@@ -157,7 +162,6 @@ func New(opts ...Option) *Interceptor {
 		jwt:    map[string]*jwtauth.Verifier{},
 		custom: map[customKey]*customEntry{},
 		conns:  map[string]*grpc.ClientConn{},
-		fast:   map[fastKey]*customEntry{},
 	}
 	for _, o := range opts {
 		o(i)
@@ -262,9 +266,13 @@ func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *
 
 // verifier returns the verifier of an authorizer version, building it once.
 func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtauth.Verifier, error) {
+	if v, ok := i.jwtFast.Load(a); ok {
+		return v.(*jwtauth.Verifier), nil
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if v, ok := i.jwt[version(a)]; ok {
+		i.storeFast(a, v)
 		return v, nil
 	}
 	j := a.GetJwt()
@@ -283,7 +291,30 @@ func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtauth.Verifier, error)
 		return nil, err
 	}
 	i.jwt[version(a)] = v
+	i.storeFast(a, v)
 	return v, nil
+}
+
+// storeFast adds an entry to fast (a fastKey) or jwtFast (an authorizer
+// message), clearing both when they hold fastMax entries. Call with i.mu
+// held.
+func (i *Interceptor) storeFast(k any, v any) {
+	if i.fastLen >= fastMax {
+		i.clearFast()
+	}
+	i.fastLen++
+	if a, ok := k.(*adminv1.Authorizer); ok {
+		i.jwtFast.Store(a, v)
+		return
+	}
+	i.fast.Store(k, v)
+}
+
+// clearFast empties the pointer caches. Call with i.mu held.
+func (i *Interceptor) clearFast() {
+	i.fast.Clear()
+	i.jwtFast.Clear()
+	i.fastLen = 0
 }
 
 // authorizeCustom asks a custom authorizer (or its cache) about a call.
@@ -304,23 +335,13 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
 	}
 	resource := call.Resource()
-	req := &datav1.AuthorizeRequest{
-		MethodResource: resource,
-		Api:            lastSegment(call.API),
-		Stage:          lastSegment(call.Stage),
-		Deployment:     lastSegment(call.Deployment),
-	}
 	typ := datav1.AuthorizeRequest_TYPE_REQUEST
 	if c.GetType() == adminv1.CustomAuthorizer_TYPE_TOKEN {
 		typ = datav1.AuthorizeRequest_TYPE_TOKEN
-		req.AuthorizationToken = values[0]
 		if entry.pattern != nil && !entry.pattern.MatchString(values[0]) {
 			return errUnauthorized
 		}
-	} else {
-		fillRequest(ctx, call, req)
 	}
-	req.Type = typ
 	sources := c.GetIdentitySources()
 	if call.Protocol == callinfo.WebSocket && len(sources) > 0 {
 		// A browser sends its cookies whichever page opens the
@@ -329,7 +350,7 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 		sources = append(slices.Clip(sources), originSource)
 		values = append(values, strings.Join(metadata.ValueFromIncomingContext(ctx, "origin"), ", "))
 	}
-	d, err := entry.authorizer.Decide(ctx, customauth.Request{
+	r := customauth.Request{
 		AuthorizerName:  a.GetName(),
 		Stage:           call.Stage,
 		Target:          entry.target,
@@ -338,8 +359,25 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 		IdentitySources: sources,
 		IdentityValues:  values,
 		MethodResource:  resource,
-		Proto:           req,
-	})
+	}
+	// A cache hit needs neither the authorizer's request message nor
+	// the headers it copies: they are built for a miss only.
+	d, ok := entry.authorizer.Cached(&r)
+	if !ok {
+		r.Proto = &datav1.AuthorizeRequest{
+			Type:           typ,
+			MethodResource: resource,
+			Api:            lastSegment(call.API),
+			Stage:          lastSegment(call.Stage),
+			Deployment:     lastSegment(call.Deployment),
+		}
+		if typ == datav1.AuthorizeRequest_TYPE_TOKEN {
+			r.Proto.AuthorizationToken = values[0]
+		} else {
+			fillRequest(ctx, call, r.Proto)
+		}
+		d, err = entry.authorizer.Decide(ctx, r)
+	}
 	switch {
 	case errors.Is(err, customauth.ErrAuthorizerTimeout):
 		i.logger.ErrorContext(ctx, "custom authorizer timed out", "authorizer", a.GetName(), "error", err)
@@ -411,22 +449,22 @@ func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.Authorize
 // on the call's stage, building it (and its callout connection) once.
 func (i *Interceptor) customAuthorizer(call *callinfo.Call, a *adminv1.Authorizer) (*customEntry, error) {
 	fk := fastKey{authorizer: a, stage: call.Stage}
+	if e, ok := i.fast.Load(fk); ok {
+		return e.(*customEntry), nil
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if e, ok := i.fast[fk]; ok {
-		return e, nil
+	if e, ok := i.fast.Load(fk); ok {
+		return e.(*customEntry), nil
 	}
 	e, err := i.buildCustom(call, a)
 	if err != nil {
 		return nil, err
 	}
-	if len(i.fast) >= fastMax {
-		i.fast = map[fastKey]*customEntry{}
-	}
 	// Per deployment: a new deployment starts with an empty policy cache.
 	fast := *e
 	fast.generation = call.Deployment + "\x00" + version(a)
-	i.fast[fk] = &fast
+	i.storeFast(fk, &fast)
 	return &fast, nil
 }
 
@@ -537,8 +575,8 @@ func (i *Interceptor) Retain(inUse map[string][]*adminv1.Authorizer) {
 		closing = append(closing, c)
 		return true
 	})
-	// The pointer cache may name dropped entries: start it again.
-	i.fast = map[fastKey]*customEntry{}
+	// The pointer caches may name dropped entries: start them again.
+	i.clearFast()
 	i.mu.Unlock()
 	// Calls still using a closed connection fail as if the authorizer
 	// were unreachable; a call that began before the reload is the only

@@ -130,6 +130,7 @@ type Authorizer struct {
 	// scopes interns the configuration part of cache keys (see key); read
 	// without a lock, replaced under scopeMu.
 	scopes    atomic.Pointer[scopeTable]
+	last      atomic.Pointer[scope] // the scope of the last call, tried first
 	scopeMu   sync.Mutex
 	lastScope uint64 // guarded by scopeMu
 

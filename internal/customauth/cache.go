@@ -4,7 +4,11 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/binary"
+	"maps"
+	"slices"
 	"time"
+
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 )
 
 // cacheKey identifies a cached policy. The parts of a request's key that
@@ -33,40 +37,63 @@ const keyBufSize = 1024
 // never matched again and age out of the LRU.
 const maxScopes = 256
 
-// scopeTable maps a scope encoding (see Request.appendScope) to its
-// number. A table is never modified once published.
-type scopeTable map[string]uint64
+// scopeTable maps a scope encoding (see Request.appendScope) to the
+// scope. A table is never modified once published.
+type scopeTable map[string]*scope
+
+// scope is one interned scope: its fields, as in a Request, and its
+// number.
+type scope struct {
+	name, stage, target, generation string
+	typ                             datav1.AuthorizeRequest_Type
+	sources                         []string
+	id                              uint64
+}
+
+// matches reports whether r has this scope. It compares what appendScope
+// encodes; the strings of a compiled configuration are usually the very
+// same, which makes the comparison cheaper than encoding and hashing.
+func (s *scope) matches(r *Request) bool {
+	return s.name == r.AuthorizerName && s.stage == r.Stage && s.target == r.Target &&
+		s.generation == r.Generation && s.typ == r.Type && slices.Equal(s.sources, r.IdentitySources)
+}
 
 // key returns the cache key of r, interning its scope on first use.
 func (a *Authorizer) key(r *Request) cacheKey {
 	var buf [keyBufSize]byte
-	b := r.appendScope(buf[:0])
-	scope, ok := (*a.scopes.Load())[string(b)]
-	if !ok {
-		scope = a.intern(b)
+	sc := a.last.Load()
+	if sc == nil || !sc.matches(r) {
+		b := r.appendScope(buf[:0])
+		var ok bool
+		if sc, ok = (*a.scopes.Load())[string(b)]; !ok {
+			sc = a.intern(r, b)
+		}
+		a.last.Store(sc)
 	}
-	return cacheKey{scope: scope, digest: sha256.Sum256(r.appendValues(buf[:0]))}
+	return cacheKey{scope: sc.id, digest: sha256.Sum256(r.appendValues(buf[:0]))}
 }
 
-// intern returns the number of a scope encoding, adding it to the table
-// (copied, so that lookups stay lock-free).
-func (a *Authorizer) intern(enc []byte) uint64 {
+// intern returns the scope of r, whose encoding is enc, adding it to the
+// table (copied, so that lookups stay lock-free).
+func (a *Authorizer) intern(r *Request, enc []byte) *scope {
 	a.scopeMu.Lock()
 	defer a.scopeMu.Unlock()
 	old := *a.scopes.Load()
-	if n, ok := old[string(enc)]; ok {
-		return n
+	if sc, ok := old[string(enc)]; ok {
+		return sc
 	}
 	next := make(scopeTable, len(old)+1)
 	if len(old) < maxScopes {
-		for k, v := range old {
-			next[k] = v
-		}
+		maps.Copy(next, old)
 	}
 	a.lastScope++
-	next[string(enc)] = a.lastScope
+	sc := &scope{
+		name: r.AuthorizerName, stage: r.Stage, target: r.Target, generation: r.Generation,
+		typ: r.Type, sources: slices.Clone(r.IdentitySources), id: a.lastScope,
+	}
+	next[string(enc)] = sc
 	a.scopes.Store(&next)
-	return a.lastScope
+	return sc
 }
 
 // appendScope appends the encoding of r's scope to b: the authorizer

@@ -106,20 +106,22 @@ type Interceptor struct {
 	jwt    map[string]*jwtauth.Verifier // by authorizer uid + etag
 	custom map[customKey]*customEntry   // by stage, authorizer version and target
 	conns  map[string]*grpc.ClientConn  // gRPC callout targets
-	// fast maps a compiled stage's authorizer message to its entry,
-	// sparing the hot path the version and generation strings and the
-	// lock: calls on every stage read it at once. Written under mu;
-	// bounded: cleared when fastLen reaches fastMax.
-	fast    sync.Map // fastKey → *customEntry
+	// fast maps a compiled stage's authorizer message to its entries, one
+	// per stage (in case two stages share the message), sparing the hot
+	// path the version and generation strings and the lock: calls on
+	// every stage read it at once. Keyed by the pointer alone, which
+	// hashes faster than a struct. Written under mu; bounded: cleared
+	// when fastLen reaches fastMax.
+	fast    sync.Map // *adminv1.Authorizer → []*customEntry
 	fastLen int      // entries stored in fast since it was last cleared; guarded by mu
 	// jwtFast maps a compiled stage's JWT authorizer message to its
 	// verifier, as fast does for custom authorizers (cleared with it).
 	jwtFast sync.Map // *adminv1.Authorizer → *jwtauth.Verifier
-	// headerKeys caches the metadata key of each header identity source
-	// for gRPC and for REST calls (whose headers are an http.Header), so
-	// the hot path neither lower-cases nor canonicalizes. Bounded by the
-	// identity sources ever configured.
-	headerKeys sync.Map // headerSource → string
+	// headerKeys and restHeaderKeys cache the metadata key of each header
+	// identity source for gRPC calls, and its http.Header key for REST
+	// calls, so the hot path neither lower-cases nor canonicalizes.
+	// Bounded by the identity sources ever configured.
+	headerKeys, restHeaderKeys sync.Map // source → string
 }
 
 // fastMax bounds the pointer cache of custom authorizers.
@@ -131,13 +133,6 @@ type customKey struct {
 	stage   string // stage resource name
 	version string // authorizer uid + etag
 	target  string // resolved callout target
-}
-
-// fastKey is a compiled stage's authorizer message on one stage (the
-// stage is part of the key in case two stages share the message).
-type fastKey struct {
-	authorizer *adminv1.Authorizer
-	stage      string
 }
 
 // customEntry is a custom authorizer with its compiled token pattern.
@@ -295,19 +290,39 @@ func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtauth.Verifier, error)
 	return v, nil
 }
 
-// storeFast adds an entry to fast (a fastKey) or jwtFast (an authorizer
-// message), clearing both when they hold fastMax entries. Call with i.mu
-// held.
-func (i *Interceptor) storeFast(k any, v any) {
+// storeFast adds a verifier to jwtFast, or a custom entry to fast,
+// clearing both when they hold fastMax entries. Call with i.mu held.
+func (i *Interceptor) storeFast(a *adminv1.Authorizer, v any) {
 	if i.fastLen >= fastMax {
 		i.clearFast()
 	}
 	i.fastLen++
-	if a, ok := k.(*adminv1.Authorizer); ok {
+	e, ok := v.(*customEntry)
+	if !ok {
 		i.jwtFast.Store(a, v)
 		return
 	}
-	i.fast.Store(k, v)
+	var entries []*customEntry
+	if old, ok := i.fast.Load(a); ok {
+		entries = old.([]*customEntry)
+	}
+	// A new slice: readers hold the old one.
+	i.fast.Store(a, append(slices.Clip(entries), e))
+}
+
+// fastEntry returns the entry of a custom authorizer message on a stage
+// from fast.
+func (i *Interceptor) fastEntry(a *adminv1.Authorizer, stage string) (*customEntry, bool) {
+	v, ok := i.fast.Load(a)
+	if !ok {
+		return nil, false
+	}
+	for _, e := range v.([]*customEntry) {
+		if e.stage == stage {
+			return e, true
+		}
+	}
+	return nil, false
 }
 
 // clearFast empties the pointer caches. Call with i.mu held.
@@ -448,14 +463,13 @@ func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.Authorize
 // customAuthorizer returns the custom authorizer of an authorizer version
 // on the call's stage, building it (and its callout connection) once.
 func (i *Interceptor) customAuthorizer(call *callinfo.Call, a *adminv1.Authorizer) (*customEntry, error) {
-	fk := fastKey{authorizer: a, stage: call.Stage}
-	if e, ok := i.fast.Load(fk); ok {
-		return e.(*customEntry), nil
+	if e, ok := i.fastEntry(a, call.Stage); ok {
+		return e, nil
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if e, ok := i.fast.Load(fk); ok {
-		return e.(*customEntry), nil
+	if e, ok := i.fastEntry(a, call.Stage); ok {
+		return e, nil
 	}
 	e, err := i.buildCustom(call, a)
 	if err != nil {
@@ -464,7 +478,7 @@ func (i *Interceptor) customAuthorizer(call *callinfo.Call, a *adminv1.Authorize
 	// Per deployment: a new deployment starts with an empty policy cache.
 	fast := *e
 	fast.generation = call.Deployment + "\x00" + version(a)
-	i.storeFast(fk, &fast)
+	i.storeFast(a, &fast)
 	return &fast, nil
 }
 
@@ -648,25 +662,22 @@ func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source 
 	return "", errMissing
 }
 
-// headerSource is a header identity source for one protocol.
-type headerSource struct {
-	source string
-	rest   bool
-}
-
 // headerKey returns the key of a "$request.header.NAME" source: in the
 // metadata of a gRPC or WebSocket call (lowercase), in the http.Header of
 // a REST call (canonical).
 func (i *Interceptor) headerKey(source string, rest bool) string {
-	k := headerSource{source, rest}
-	if v, ok := i.headerKeys.Load(k); ok {
+	keys := &i.headerKeys
+	if rest {
+		keys = &i.restHeaderKeys
+	}
+	if v, ok := keys.Load(source); ok {
 		return v.(string)
 	}
 	name := strings.ToLower(strings.TrimPrefix(source, "$request.header."))
 	if rest {
 		name = http.CanonicalHeaderKey(name)
 	}
-	i.headerKeys.Store(k, name)
+	keys.Store(source, name)
 	return name
 }
 

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/singleflight"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
@@ -116,7 +115,7 @@ func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
 	if call.APIKeySource == adminv1.Api_API_KEY_SOURCE_AUTHORIZER {
 		value = call.UsageIdentifierKey
 	} else {
-		vals := metadata.ValueFromIncomingContext(ctx, MetadataKey)
+		vals := call.MetadataValues(ctx, MetadataKey)
 		if len(vals) != 1 {
 			// None, or several: never guess which one was meant.
 			return errMissing

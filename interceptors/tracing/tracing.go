@@ -96,7 +96,7 @@ func enabled(call *callinfo.Call) bool {
 
 // trace runs handler inside a server span.
 func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ctx = t.propagator.Extract(ctx, incomingCarrier{ctx})
+	ctx = t.propagator.Extract(ctx, incomingCarrier{ctx, call})
 
 	name := strings.TrimPrefix(info.FullMethod, "/")
 	service, method, _ := strings.Cut(name, "/")
@@ -171,11 +171,14 @@ func StartChild(ctx context.Context, name string, opts ...trace.SpanStartOption)
 
 // incomingCarrier reads a call's incoming metadata for Extract without
 // copying it.
-type incomingCarrier struct{ ctx context.Context }
+type incomingCarrier struct {
+	ctx  context.Context
+	call *callinfo.Call
+}
 
 // Get returns the first value of key, or "".
 func (c incomingCarrier) Get(key string) string {
-	if vs := metadata.ValueFromIncomingContext(c.ctx, key); len(vs) > 0 {
+	if vs := c.call.MetadataValues(c.ctx, key); len(vs) > 0 {
 		return vs[0]
 	}
 	return ""

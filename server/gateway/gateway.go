@@ -782,6 +782,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 	}
 	var route *routing.Route
+	var md metadata.MD // a gRPC call's incoming metadata
 	rec := g.restRequestOf(ctx)
 	if rec != nil {
 		v, ok := g.refs.Load(rec.ref)
@@ -796,6 +797,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	} else {
 		var r *routing.Route
 		var err error
+		md = incomingMetadata(ctx)
 		if st := webStage(ctx); st != nil {
 			// A translated web client call, pinned to the stage that
 			// matched its HTTP request.
@@ -804,7 +806,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 				err = fmt.Errorf("%w: stage %s does not serve %s", routing.ErrNoRoute, st.Name, info.FullMethod)
 			}
 		} else {
-			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(ctx, StageMetadataKey), firstValue(ctx, ":authority"))
+			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, first(md[StageMetadataKey]), first(md[":authority"]))
 		}
 		switch {
 		case errors.Is(err, routing.ErrAmbiguous):
@@ -826,11 +828,12 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		call.UserAgent = rec.header.Get("User-Agent")
 		call.ClientCert = rec.clientCert
 	} else {
+		call.Metadata = md
 		ctx = g.forwardGRPC(ctx, call)
 		if p, ok := peer.FromContext(ctx); ok {
 			call.ClientCert = clientCertOfPeer(p)
 		}
-		call.UserAgent = firstValue(ctx, "user-agent")
+		call.UserAgent = first(md["user-agent"])
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
 	if webStage(ctx) != nil {
@@ -852,19 +855,18 @@ var forwardMetadataKeys = func() []string {
 // forwardGRPC sets what the gateway asserts about a gRPC client's
 // connection: call.SourceIP, and call.Forwarded for the backend. A
 // client's own forwarding entries are replaced in the returned context's
-// metadata too, so that authorizers and cache keys never see them unless
-// the peer is a trusted proxy.
+// metadata (and call.Metadata) too, so that authorizers and cache keys
+// never see them unless the peer is a trusted proxy.
 func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.Context {
-	req := forwarded.Request{Host: firstValue(ctx, ":authority")}
+	md := call.Metadata
+	req := forwarded.Request{Host: first(md[":authority"])}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		req.Peer, req.TLS = p.Addr.String(), p.AuthInfo != nil
 	}
-	// Key by key rather than FromIncomingContext, which copies the whole
-	// map and every value: a client rarely sends any of these.
-	req.XForwardedFor = metadata.ValueFromIncomingContext(ctx, "x-forwarded-for")
-	req.XForwardedHost = metadata.ValueFromIncomingContext(ctx, "x-forwarded-host")
-	req.XForwardedProto = metadata.ValueFromIncomingContext(ctx, "x-forwarded-proto")
-	req.Forwarded = metadata.ValueFromIncomingContext(ctx, "forwarded")
+	req.XForwardedFor = md["x-forwarded-for"]
+	req.XForwardedHost = md["x-forwarded-host"]
+	req.XForwardedProto = md["x-forwarded-proto"]
+	req.Forwarded = md["forwarded"]
 	res := g.proxies.Resolve(req)
 	call.SourceIP = res.ClientIP
 	// One backing array for the five values (capped, so an append
@@ -878,11 +880,12 @@ func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.
 		"x-real-ip":         vals[4:5:5],
 	}
 	for _, k := range forwardMetadataKeys {
-		if metadata.ValueFromIncomingContext(ctx, k) != nil {
-			out, _ := metadata.FromIncomingContext(ctx)
+		if _, ok := md[k]; ok {
+			out := md.Copy()
 			for k, vs := range call.Forwarded {
 				out[k] = vs
 			}
+			call.Metadata = out
 			return metadata.NewIncomingContext(ctx, out)
 		}
 	}
@@ -1046,10 +1049,31 @@ func inProcess(ctx context.Context) bool {
 // incoming metadata, or "", without copying the metadata (as
 // metadata.FromIncomingContext would).
 func firstValue(ctx context.Context, key string) string {
-	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
-		return v[0]
+	return first(metadata.ValueFromIncomingContext(ctx, key))
+}
+
+// first returns the first of vs, or "".
+func first(vs []string) string {
+	if len(vs) > 0 {
+		return vs[0]
 	}
 	return ""
+}
+
+// incomingMetadata is a gRPC call's incoming metadata for the call record
+// (callinfo.Call.Metadata), read-only: the frame-level server's own map, or
+// one copy of grpc-go's (metadata.FromIncomingContext copies on every
+// call), so that the policies and the relay read keys without copying
+// values or scanning the map for keys the client did not send.
+func incomingMetadata(ctx context.Context) metadata.MD {
+	if st := h2relay.FromContext(ctx); st != nil {
+		return st.Metadata()
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	if md == nil {
+		md = metadata.MD{}
+	}
+	return md
 }
 
 // routedStream carries the routed context.

@@ -42,6 +42,7 @@ type Stream struct {
 	method    string
 	authority string
 	fields    []hpack.HeaderField // the request's regular header fields, as received
+	md        metadata.MD         // the incoming metadata in ctx
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	stopTimer context.CancelFunc // the grpc-timeout's timer, or nil
@@ -90,6 +91,9 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 		req:       queue{pool: sc.srv.bufs},
 	}
 	md := make(metadata.MD, len(st.fields)+1)
+	// One backing array for the values, each key's slice capped so that a
+	// repeated key's append copies: one allocation instead of one per key.
+	vals := make([]string, 0, len(st.fields)+1)
 	var timeout string
 	for _, hf := range st.fields {
 		switch hf.Name {
@@ -112,11 +116,18 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 			}
 			v = string(b)
 		}
-		md[hf.Name] = append(md[hf.Name], v)
+		if prev, ok := md[hf.Name]; ok {
+			md[hf.Name] = append(prev, v)
+			continue
+		}
+		vals = append(vals, v)
+		md[hf.Name] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	if st.authority != "" {
-		md[":authority"] = []string{st.authority}
+		vals = append(vals, st.authority)
+		md[":authority"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
+	st.md = md
 	ctx := peer.NewContext(context.WithValue(context.Background(), streamKey{}, st), sc.peer)
 	ctx = metadata.NewIncomingContext(ctx, md)
 	ctx = grpc.NewContextWithServerTransportStream(ctx, transportStream{st})
@@ -215,6 +226,10 @@ func (st *Stream) Authority() string { return st.authority }
 // case names, binary values still encoded). The caller must not modify
 // them.
 func (st *Stream) Fields() []hpack.HeaderField { return st.fields }
+
+// Metadata is the call's incoming metadata, the map its Context carries
+// (metadata.FromIncomingContext copies it on every call): read-only.
+func (st *Stream) Metadata() metadata.MD { return st.md }
 
 // MessagesUsed reports whether RecvMsg or SendMsg was called: the stream
 // can no longer be relayed at the frame level.

@@ -782,7 +782,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 	}
 	var route *routing.Route
-	var md metadata.MD // a gRPC call's incoming metadata
+	var md metadata.MD // the frame server's incoming metadata, or nil
 	rec := g.restRequestOf(ctx)
 	if rec != nil {
 		v, ok := g.refs.Load(rec.ref)
@@ -806,7 +806,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 				err = fmt.Errorf("%w: stage %s does not serve %s", routing.ErrNoRoute, st.Name, info.FullMethod)
 			}
 		} else {
-			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, first(md[StageMetadataKey]), first(md[":authority"]))
+			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, mdFirst(ctx, md, StageMetadataKey), mdFirst(ctx, md, ":authority"))
 		}
 		switch {
 		case errors.Is(err, routing.ErrAmbiguous):
@@ -833,7 +833,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		if p, ok := peer.FromContext(ctx); ok {
 			call.ClientCert = clientCertOfPeer(p)
 		}
-		call.UserAgent = first(md["user-agent"])
+		call.UserAgent = mdFirst(ctx, md, "user-agent")
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
 	if webStage(ctx) != nil {
@@ -858,15 +858,16 @@ var forwardMetadataKeys = func() []string {
 // metadata (and call.Metadata) too, so that authorizers and cache keys
 // never see them unless the peer is a trusted proxy.
 func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.Context {
-	md := call.Metadata
-	req := forwarded.Request{Host: first(md[":authority"])}
+	req := forwarded.Request{Host: mdFirst(ctx, call.Metadata, ":authority")}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		req.Peer, req.TLS = p.Addr.String(), p.AuthInfo != nil
 	}
-	req.XForwardedFor = md["x-forwarded-for"]
-	req.XForwardedHost = md["x-forwarded-host"]
-	req.XForwardedProto = md["x-forwarded-proto"]
-	req.Forwarded = md["forwarded"]
+	// Key by key rather than FromIncomingContext, which copies the whole
+	// map and every value: a client rarely sends any of these.
+	req.XForwardedFor = call.MetadataValues(ctx, "x-forwarded-for")
+	req.XForwardedHost = call.MetadataValues(ctx, "x-forwarded-host")
+	req.XForwardedProto = call.MetadataValues(ctx, "x-forwarded-proto")
+	req.Forwarded = call.MetadataValues(ctx, "forwarded")
 	res := g.proxies.Resolve(req)
 	call.SourceIP = res.ClientIP
 	// One backing array for the five values (capped, so an append
@@ -880,12 +881,14 @@ func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.
 		"x-real-ip":         vals[4:5:5],
 	}
 	for _, k := range forwardMetadataKeys {
-		if _, ok := md[k]; ok {
-			out := md.Copy()
+		if call.MetadataValues(ctx, k) != nil {
+			out, _ := metadata.FromIncomingContext(ctx)
 			for k, vs := range call.Forwarded {
 				out[k] = vs
 			}
-			call.Metadata = out
+			if call.Metadata != nil {
+				call.Metadata = out
+			}
 			return metadata.NewIncomingContext(ctx, out)
 		}
 	}
@@ -1049,31 +1052,35 @@ func inProcess(ctx context.Context) bool {
 // incoming metadata, or "", without copying the metadata (as
 // metadata.FromIncomingContext would).
 func firstValue(ctx context.Context, key string) string {
-	return first(metadata.ValueFromIncomingContext(ctx, key))
+	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
-// first returns the first of vs, or "".
-func first(vs []string) string {
-	if len(vs) > 0 {
+// mdFirst is firstValue from md when it is not nil.
+func mdFirst(ctx context.Context, md metadata.MD, key string) string {
+	if md == nil {
+		return firstValue(ctx, key)
+	}
+	if vs := md[key]; len(vs) > 0 {
 		return vs[0]
 	}
 	return ""
 }
 
 // incomingMetadata is a gRPC call's incoming metadata for the call record
-// (callinfo.Call.Metadata), read-only: the frame-level server's own map, or
-// one copy of grpc-go's (metadata.FromIncomingContext copies on every
-// call), so that the policies and the relay read keys without copying
-// values or scanning the map for keys the client did not send.
+// (callinfo.Call.Metadata), read-only, when it can be had without a copy:
+// the frame-level server's own map, so that the policies read keys
+// without copying values (metadata.ValueFromIncomingContext copies) or
+// scanning the whole map for keys the client did not send. Nil for
+// grpc-go's server, whose map only comes as a copy of the whole:
+// readers fall back on the context's key by key.
 func incomingMetadata(ctx context.Context) metadata.MD {
 	if st := h2relay.FromContext(ctx); st != nil {
 		return st.Metadata()
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	if md == nil {
-		md = metadata.MD{}
-	}
-	return md
+	return nil
 }
 
 // routedStream carries the routed context.

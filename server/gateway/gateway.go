@@ -29,6 +29,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+	policychain "github.com/tollgate-gw/tollgate/interceptors/chain"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
@@ -262,11 +263,15 @@ func New(opts ...Option) (*Gateway, error) {
 		requestid.StreamServerInterceptor(requestid.WithLogger(g.logger), requestid.WithAttributes(routeAttrs)),
 	}, g.policy...)
 	g.httpChain = append(g.httpChain, integrationInterceptor)
-	g.serverChain = append([]grpc.StreamServerInterceptor{
+	all := append([]grpc.StreamServerInterceptor{
 		g.countStreams,
 		recovery.StreamServerInterceptor(g.logger),
 		g.routeInterceptor,
 	}, g.httpChain...)
+	// Each chain is one interceptor (policychain.Stream): one allocation per
+	// call, where chaining the list allocates a closure per interceptor.
+	g.httpChain = []grpc.StreamServerInterceptor{policychain.Stream(g.httpChain...)}
+	g.serverChain = []grpc.StreamServerInterceptor{policychain.Stream(all...)}
 	g.proxyHandler = proxy.Handler()
 	if err := g.initWebSockets(); err != nil {
 		_ = g.pool.Close()

@@ -131,7 +131,9 @@ func valid(id string) bool {
 func generate() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var h [32]byte
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 // wrappedStream replaces a stream's context.

@@ -100,7 +100,7 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 
 	name := strings.TrimPrefix(info.FullMethod, "/")
 	service, method, _ := strings.Cut(name, "/")
-	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := t.tracer.Start(ctx, name, serverKind)
 	defer span.End()
 	// Attributes are built only for recorded spans: most calls are not
 	// sampled, and building them would cost more than the span. (So a
@@ -141,6 +141,10 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 	}
 	return err
 }
+
+// serverKind is the server spans' start option, made once: building it
+// allocates.
+var serverKind = trace.WithSpanKind(trace.SpanKindServer)
 
 // serverError reports whether code means the server failed, per the RPC
 // semantic conventions for server spans; other codes blame the client and

@@ -175,6 +175,11 @@ type Gateway struct {
 	streamWindow   int32
 	idleTimeout    time.Duration
 	proxies        *forwarded.Proxies // trusted proxies; nil trusts nobody
+	// forwards caches forwardGRPC's results for calls without forwarding
+	// entries of their own, by connection and :authority (fwdKey to
+	// *fwdResult); cleared when it reaches maxForwards entries.
+	forwards    sync.Map
+	numForwards atomic.Int32
 	allowLinkLocal bool
 
 	grpcServer *grpc.Server
@@ -864,15 +869,42 @@ var forwardMetadataKeys = func() []string {
 // never see them unless the peer is a trusted proxy.
 func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.Context {
 	req := forwarded.Request{Host: mdFirst(ctx, call.Metadata, ":authority")}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		req.Peer, req.TLS = p.Addr.String(), p.AuthInfo != nil
+	p, _ := peer.FromContext(ctx)
+	if p != nil && p.Addr != nil {
+		req.TLS = p.AuthInfo != nil
 	}
 	// Key by key rather than FromIncomingContext, which copies the whole
 	// map and every value: a client rarely sends any of these.
-	req.XForwardedFor = call.MetadataValues(ctx, "x-forwarded-for")
-	req.XForwardedHost = call.MetadataValues(ctx, "x-forwarded-host")
-	req.XForwardedProto = call.MetadataValues(ctx, "x-forwarded-proto")
-	req.Forwarded = call.MetadataValues(ctx, "forwarded")
+	own := false
+	for _, k := range forwardMetadataKeys {
+		if call.MetadataValues(ctx, k) != nil {
+			own = true
+			break
+		}
+	}
+	// Without entries of the client's own, the result depends on the
+	// connection and :authority only: computed once per connection
+	// (formatting and parsing addresses cost ~10 allocations).
+	var key fwdKey
+	if !own && p != nil {
+		if ta, ok := p.Addr.(*net.TCPAddr); ok {
+			key = fwdKey{addr: ta, host: req.Host, tls: req.TLS}
+			if v, ok := g.forwards.Load(key); ok {
+				r := v.(*fwdResult)
+				call.SourceIP, call.Forwarded = r.clientIP, r.md
+				return ctx
+			}
+		}
+	}
+	if p != nil && p.Addr != nil {
+		req.Peer = p.Addr.String()
+	}
+	if own {
+		req.XForwardedFor = call.MetadataValues(ctx, "x-forwarded-for")
+		req.XForwardedHost = call.MetadataValues(ctx, "x-forwarded-host")
+		req.XForwardedProto = call.MetadataValues(ctx, "x-forwarded-proto")
+		req.Forwarded = call.MetadataValues(ctx, "forwarded")
+	}
 	res := g.proxies.Resolve(req)
 	call.SourceIP = res.ClientIP
 	// One backing array for the five values (capped, so an append
@@ -885,19 +917,44 @@ func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.
 		"forwarded":         vals[3:4:4],
 		"x-real-ip":         vals[4:5:5],
 	}
-	for _, k := range forwardMetadataKeys {
-		if call.MetadataValues(ctx, k) != nil {
-			out, _ := metadata.FromIncomingContext(ctx)
-			for k, vs := range call.Forwarded {
-				out[k] = vs
-			}
-			if call.Metadata != nil {
-				call.Metadata = out
-			}
-			return metadata.NewIncomingContext(ctx, out)
+	if key.addr != nil {
+		if g.numForwards.Add(1) > maxForwards {
+			g.forwards.Clear()
+			g.numForwards.Store(1)
 		}
+		// Shared read-only by the connection's calls, as the proxies
+		// use it: entries are replaced, never appended to in place.
+		g.forwards.Store(key, &fwdResult{clientIP: res.ClientIP, md: call.Forwarded})
 	}
-	return ctx
+	if !own {
+		return ctx
+	}
+	out, _ := metadata.FromIncomingContext(ctx)
+	for k, vs := range call.Forwarded {
+		out[k] = vs
+	}
+	if call.Metadata != nil {
+		call.Metadata = out
+	}
+	return metadata.NewIncomingContext(ctx, out)
+}
+
+// maxForwards bounds Gateway.forwards: past it, the cache starts again.
+const maxForwards = 4096
+
+// fwdKey is what forwardGRPC's result depends on for a call without
+// forwarding entries of its own: the connection (its remote address, one
+// value per connection) and :authority.
+type fwdKey struct {
+	addr *net.TCPAddr
+	host string
+	tls  bool
+}
+
+// fwdResult is a cached forwardGRPC result.
+type fwdResult struct {
+	clientIP string
+	md       metadata.MD // read-only
 }
 
 // setForwarded replaces r's forwarding headers with the gateway's own

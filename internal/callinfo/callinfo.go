@@ -312,7 +312,9 @@ func (c *Call) BackendMetadata() metadata.MD {
 	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil && c.Forwarded == nil && c.ClientCert == nil {
 		return nil
 	}
-	md := make(metadata.MD, 1+len(c.AuthorizerContext)+len(c.TraceMetadata)+len(c.Forwarded))
+	// Room for the request ID the gateway adds, too: a map that grows
+	// past its hint allocates again.
+	md := make(metadata.MD, 2+len(c.AuthorizerContext)+len(c.TraceMetadata)+len(c.Forwarded))
 	if c.ClientCert != nil {
 		p := c.ClientCert.Pairs()
 		for i := 0; i < len(p); i += 2 {

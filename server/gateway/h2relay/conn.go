@@ -263,6 +263,7 @@ func (r *recvWindow) consumed(n int64) uint32 {
 // most the peer may send before it is acknowledged) once more waits.
 type queue struct {
 	buf  []byte
+	box  *[]byte // the pool's box that buf came in, to go back in
 	off  int
 	pool *bufPools
 }
@@ -289,13 +290,14 @@ func newBufPool(size int) *bufPools {
 	return p
 }
 
-func (p *bufPools) put(b []byte) {
-	b = b[:0]
+// put returns b in the box it came in (boxing it anew would allocate).
+func (p *bufPools) put(box *[]byte, b []byte) {
+	*box = b[:0]
 	if cap(b) <= smallBuf {
-		p.small.Put(&b)
+		p.small.Put(box)
 		return
 	}
-	p.large.Put(&b)
+	p.large.Put(box)
 }
 
 func (q *queue) len() int { return len(q.buf) - q.off }
@@ -307,18 +309,19 @@ func (q *queue) push(data []byte) {
 	}
 	if q.buf == nil {
 		if len(data) <= smallBuf {
-			q.buf = (*q.pool.small.Get().(*[]byte))[:0]
+			q.box = q.pool.small.Get().(*[]byte)
 		} else {
-			q.buf = (*q.pool.large.Get().(*[]byte))[:0]
+			q.box = q.pool.large.Get().(*[]byte)
 		}
+		q.buf = (*q.box)[:0]
 	}
 	if len(q.buf)-q.off+len(data) > cap(q.buf) {
 		// Move to a buffer of the window (never outgrown: the peer may
 		// not send more than the window before it is acknowledged).
-		b := (*q.pool.large.Get().(*[]byte))[:0]
-		b = append(b, q.buf[q.off:]...)
-		q.pool.put(q.buf)
-		q.buf, q.off = b, 0
+		box := q.pool.large.Get().(*[]byte)
+		b := append((*box)[:0], q.buf[q.off:]...)
+		q.pool.put(q.box, q.buf)
+		q.buf, q.box, q.off = b, box, 0
 	} else if q.off > 0 && len(q.buf)+len(data) > cap(q.buf) {
 		n := copy(q.buf, q.buf[q.off:])
 		q.buf, q.off = q.buf[:n], 0
@@ -342,7 +345,7 @@ func (q *queue) pop(p []byte) int {
 // release returns the buffer to the pool, dropping what it holds.
 func (q *queue) release() {
 	if q.buf != nil {
-		q.pool.put(q.buf)
+		q.pool.put(q.box, q.buf)
 	}
-	q.buf, q.off = nil, 0
+	q.buf, q.box, q.off = nil, nil, 0
 }

@@ -196,11 +196,16 @@ func FormatTimeout(d time.Duration) string {
 			n++ // round up without overflowing
 		}
 		if n <= maxDigits {
-			return strconv.FormatInt(int64(n), 10) + string(u.c)
+			return formatTimeout(int64(n), u.c)
 		}
 	}
-	n := min(d/time.Hour+1, maxDigits)
-	return strconv.FormatInt(int64(n), 10) + "H"
+	return formatTimeout(int64(min(d/time.Hour+1, maxDigits)), 'H')
+}
+
+// formatTimeout is n and its unit, in one allocation.
+func formatTimeout(n int64, unit byte) string {
+	var b [9]byte
+	return string(append(strconv.AppendInt(b[:0], n, 10), unit))
 }
 
 // streamKey is the context key of a Stream.

@@ -34,9 +34,10 @@ const (
 // streams at once leave in one system call (as grpc-go's write loop batches
 // them), without a goroutine of its own.
 type frameWriter struct {
-	mu      sync.Mutex
-	waiting atomic.Int32
-	bw      *bufio.Writer
+	mu       sync.Mutex
+	waiting  atomic.Int32
+	flushers atomic.Int32 // callers of flush not yet past their check
+	bw       *bufio.Writer
 	fr      *http2.Framer
 	henc    *hpack.Encoder
 	hbuf    bytes.Buffer
@@ -78,10 +79,18 @@ func (w *frameWriter) cork(fn func(fr *http2.Framer) error) error {
 	return w.do(fn, false)
 }
 
-// flush writes out corked frames.
+// flush writes out corked frames, unless another flush is queued behind
+// this one: that one writes them with its own, in one system call (the
+// streams of a busy connection flush at once).
 func (w *frameWriter) flush() {
+	w.flushers.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.flushers.Add(-1) > 0 {
+		// A flusher counted itself before this one's check and has not
+		// made its own: it will, once it has the lock.
+		return
+	}
 	if w.dirty && w.err == nil {
 		w.err = w.bw.Flush()
 	}

@@ -174,9 +174,10 @@ func (w *frameWriter) writeHeaders(fr *http2.Framer, id uint32, end bool, block 
 // window is a connection's send window, which its streams share: a stream
 // takes what it may send, and waits on the channel when nothing is left.
 type window struct {
-	mu    sync.Mutex
-	avail int64
-	wake  chan struct{} // closed and replaced when the window grows
+	mu      sync.Mutex
+	avail   int64
+	wake    chan struct{} // closed and replaced when the window grows
+	waiters bool          // wake was handed out since it was made
 }
 
 func newWindow(n int64) *window { return &window{avail: n, wake: make(chan struct{})} }
@@ -187,6 +188,7 @@ func (w *window) take(n int) (int, <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.avail <= 0 {
+		w.waiters = true
 		return 0, w.wake
 	}
 	k := min(int64(n), w.avail)
@@ -207,9 +209,11 @@ func (w *window) add(n int64) bool {
 	if w.avail > 1<<31-1 {
 		return false
 	}
-	if n > 0 {
+	if n > 0 && w.waiters {
+		// Only a channel someone may wait on is replaced: most updates
+		// find nobody waiting, and a new channel is an allocation.
 		close(w.wake)
-		w.wake = make(chan struct{})
+		w.wake, w.waiters = make(chan struct{}), false
 	}
 	return true
 }

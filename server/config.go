@@ -181,7 +181,7 @@ type Config struct {
 	// (grpc-go's transport, every call relayed message by message) or
 	// "frames" (the gateway's own HTTP/2 server; calls whose policies need
 	// only headers are relayed frame by frame to cleartext backends, the
-	// others message by message). Empty means "grpc".
+	// others message by message). Empty means "frames".
 	GRPCRelay string
 
 	// MaxConnections caps the connections open at once on the data port;

@@ -27,10 +27,6 @@ import (
 // loadTimeout bounds reading the deployed configuration for a reload.
 const loadTimeout = 10 * time.Second
 
-// apiKeyCacheTTL bounds how long a disabled or deleted API key can still be
-// accepted by a running gateway.
-const apiKeyCacheTTL = 500 * time.Millisecond
-
 // buildDataPlane creates the gateway that serves the data port.
 func (s *Server) buildDataPlane() error {
 	// The policy chain, after routing and the request ID, in Amazon API
@@ -64,7 +60,7 @@ func (s *Server) buildDataPlane() error {
 		chain.Step{Name: "IP policy", Interceptor: ippolicy.StreamServerInterceptor()},
 		chain.Step{Name: "account and stage throttle", Interceptor: throttle.StreamServerInterceptor(limiter, levels.AccountAndStage(s.accountThrottle))},
 		chain.Step{Name: "authorizer", Interceptor: s.authorizers.StreamServerInterceptor(), Provides: authorizer.Provides},
-		chain.Step{Name: "API key", Interceptor: apikey.StreamServerInterceptor(apikey.NewCache(s.admin, apiKeyCacheTTL, 0)),
+		chain.Step{Name: "API key", Interceptor: apikey.StreamServerInterceptor(s.admin),
 			Needs: apikey.Needs, Provides: apikey.Provides},
 		// Request validation, once the caller is known: an
 		// unauthenticated caller learns nothing of the API's rules, and

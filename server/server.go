@@ -168,6 +168,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.loadKeyIndex()
 	acct, err := s.admin.GetAccountSettings(context.Background(), &adminv1.GetAccountSettingsRequest{Name: "settings"})
 	if err != nil {
 		return nil, fmt.Errorf("server: read account settings: %w", err)

@@ -12,7 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -182,5 +184,49 @@ func TestRequestValidation(t *testing.T) {
 	deploy()
 	if resp, err := echo.Echo(t.Context(), &examplev1.EchoRequest{Message: "hi"}); err != nil || resp.GetMessage() != "hi" {
 		t.Fatalf("Echo on a route without validation = %v, %v", resp, err)
+	}
+}
+
+// TestRequestValidationGzip: gzip-compressed requests are inflated and
+// validated on both gRPC relays; one that inflates beyond the message size
+// limit (a gzip bomb) is RESOURCE_EXHAUSTED.
+func TestRequestValidationGzip(t *testing.T) {
+	for _, relay := range []string{"grpc", "frames"} {
+		t.Run(relay, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Demo = true
+			cfg.GRPCRelay = relay
+			ts := startServer(t, cfg)
+			admin := adminv1.NewAdminServiceClient(dial(t, ts.AdminAddr()))
+			ctx := withToken(t, ts.AdminToken())
+			if _, err := admin.UpdateApi(ctx, &adminv1.UpdateApiRequest{
+				Api:        &adminv1.Api{Name: "apis/bookstore", DescriptorSource: &adminv1.Api_FileDescriptorSet{FileDescriptorSet: annotatedEcho(t)}, ValidateRequests: true},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"file_descriptor_set", "validate_requests"}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			d, err := admin.CreateDeployment(ctx, &adminv1.CreateDeploymentRequest{Parent: "apis/bookstore"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := admin.UpdateStage(ctx, &adminv1.UpdateStageRequest{Stage: &adminv1.Stage{Name: "apis/bookstore/stages/demo", Deployment: d.GetName()},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"deployment"}}}); err != nil {
+				t.Fatal(err)
+			}
+			echo := examplev1.NewEchoServiceClient(dial(t, ts.DataAddr()))
+			gz := grpc.UseCompressor(gzip.Name)
+			if resp, err := echo.Echo(t.Context(), &examplev1.EchoRequest{Message: "hello"}, gz); err != nil || resp.GetMessage() != "hello" {
+				t.Fatalf("valid gzip request: %v, %v", resp, err)
+			}
+			_, err = echo.Echo(t.Context(), &examplev1.EchoRequest{Message: "hi"}, gz)
+			if fields, reason := requestViolations(status.Convert(err)); status.Code(err) != codes.InvalidArgument || reason != "REQUEST_INVALID" || len(fields) != 1 {
+				t.Fatalf("invalid gzip request: %v", err)
+			}
+			// 16 MiB inflated from about 16 KiB: over the 4 MiB limit.
+			_, err = echo.Echo(t.Context(), &examplev1.EchoRequest{Message: strings.Repeat("a", 16<<20)}, gz)
+			if status.Code(err) != codes.ResourceExhausted {
+				t.Fatalf("gzip bomb: %v, want RESOURCE_EXHAUSTED", err)
+			}
+		})
 	}
 }

@@ -187,7 +187,7 @@ func newServeFlags(cfg *server.Config) *flag.FlagSet {
 	fs.IntVar(&cfg.StreamWindow, "stream-window", d.StreamWindow,
 		"HTTP/2 flow-control window of each gRPC call, in `bytes`: the most the gateway buffers for a stream whose receiver is slower than its sender; 0: 64 KiB, at most 16 MiB")
 	fs.StringVar(&cfg.GRPCRelay, "grpc-relay", d.GRPCRelay,
-		"how gRPC calls are relayed: `grpc` (grpc-go's server and client, message by message; the default) or frames (HTTP/2 frames passed through for calls whose policies need only headers, to cleartext backends)")
+		"how gRPC calls are relayed: `frames` (HTTP/2 frames passed through for calls whose policies need only headers, to cleartext backends; the others message by message; the default) or grpc (grpc-go's server and client, every call message by message)")
 	addEdgeFlags(fs, cfg, d)
 	fs.StringVar(&cfg.Store, "store", d.Store,
 		"where the configuration is kept: `bolt` (embedded, in --data-dir) or a PostgreSQL URL (postgres://user@host:5432/db) shared by several gateway processes; give a password through TOLLGATE_STORE, PGPASSWORD or ~/.pgpass, not on the command line")

@@ -149,7 +149,9 @@ func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
 }
 
 // Cache is a Lookup that remembers answers, known and unknown keys alike,
-// for at most its TTL. When an entry expires under load, one call reads the
+// for at most its TTL: for a Lookup that reads a store on every call (the
+// gateway's own keeps every key in memory and uses one only while that is
+// not loaded). When an entry expires under load, one call reads the
 // store for it and the others wait for that answer, rather than every
 // concurrent call reading at once. When that read fails (the store is
 // unavailable), the expired answer is served and kept another TTL, so that

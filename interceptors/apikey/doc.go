@@ -9,7 +9,8 @@
 // outside its ApiKey.ip_policy; the access log's errorReason field records it. Keys are looked up by the SHA-256 of the value
 // the client sent: the gateway never holds the secrets, and the lookup is a
 // map access on a digest rather than a comparison of secrets, so its timing
-// tells an attacker nothing about stored keys. Lookups are cached for at
-// most the cache's TTL (default one second), so that disabling or deleting a
-// key takes effect within that time on a running gateway.
+// tells an attacker nothing about stored keys. The gateway's Lookup is an
+// index in memory that the admin writes keep exact (server/admin), so that
+// disabling or deleting a key takes effect on the next call; Cache bounds
+// the store reads of a Lookup that has none, for at most its TTL.
 package apikey

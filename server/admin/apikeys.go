@@ -68,11 +68,15 @@ func (s *Service) CreateApiKey(ctx context.Context, req *adminv1.CreateApiKeyReq
 		if err := tx.Put(kindAPIKeyHashes, hash, []byte(k.GetName())); err != nil {
 			return err
 		}
-		return tx.Put(kindAPIKeyHashOf, k.GetName(), []byte(hash))
+		if err := tx.Put(kindAPIKeyHashOf, k.GetName(), []byte(hash)); err != nil {
+			return err
+		}
+		return s.logKeyChange(tx, keyChange{keys: []string{k.GetName()}})
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.keysChanged(ctx, keyChange{keys: []string{k.GetName()}})
 	k.Value = value
 	return k, nil
 }
@@ -93,14 +97,22 @@ func (s *Service) ListApiKeys(ctx context.Context, req *adminv1.ListApiKeysReque
 
 // UpdateApiKey updates an API key, e.g. to disable it. Its value cannot change.
 func (s *Service) UpdateApiKey(ctx context.Context, req *adminv1.UpdateApiKeyRequest) (*adminv1.ApiKey, error) {
-	return updateResource(ctx, s, apiKeys, req.GetApiKey(), req.GetUpdateMask(), func(_ store.Tx, _, k *adminv1.ApiKey) error {
+	k, err := updateResource(ctx, s, apiKeys, req.GetApiKey(), req.GetUpdateMask(), func(tx store.Tx, _, k *adminv1.ApiKey) error {
 		if k.Enabled == nil {
 			k.Enabled = proto.Bool(true)
 		}
 		var v violations
 		validateAPIKey(&v, "api_key", k)
-		return v.err()
+		if err := v.err(); err != nil {
+			return err
+		}
+		return s.logKeyChange(tx, keyChange{keys: []string{k.GetName()}})
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.keysChanged(ctx, keyChange{keys: []string{k.GetName()}})
+	return k, nil
 }
 
 // DeleteApiKey deletes an API key and removes it from every usage plan.
@@ -126,11 +138,12 @@ func (s *Service) DeleteApiKey(ctx context.Context, req *adminv1.DeleteApiKeyReq
 				return err
 			}
 		}
-		return nil
+		return s.logKeyChange(tx, keyChange{keys: []string{k.GetName()}})
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.keysChanged(ctx, keyChange{keys: []string{req.GetName()}})
 	return &emptypb.Empty{}, nil
 }
 

@@ -11,4 +11,8 @@
 // Resources are stored as protobuf messages in a store.Store, one Kind per
 // resource type, keyed by resource name, so that a child's key starts with
 // its parent's name and a parent's children are one prefix scan.
+//
+// The service also answers the data plane's API key lookups, from an index
+// of every key in memory that its writes keep exact (keyindex.go), and
+// reads what is deployed for it (deployed.go).
 package admin

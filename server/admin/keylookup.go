@@ -3,20 +3,37 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/interceptors/apikey"
-	"github.com/tollgate-gw/tollgate/internal/ipacl"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
 var _ apikey.Lookup = (*Service)(nil)
 
 // LookupAPIKey finds an API key by the hex SHA-256 of its value, with the
-// stages its usage plans cover. It returns nil for an unknown key. The data
-// plane calls it through an apikey.Cache.
+// stages its usage plans cover. It returns nil for an unknown key. It
+// answers from the key index (see LoadKeyIndex), without reading the store,
+// known and unknown keys alike. While the index is not loaded (before
+// LoadKeyIndex, or after a read that followed a write failed) it asks the
+// store through a short cache and loads the index in the background; when
+// the store fails then too, the index's last answer, if it has one, is
+// better than refusing every caller.
 func (s *Service) LookupAPIKey(ctx context.Context, hash string) (*apikey.Key, error) {
+	k, loaded, ever := s.keys.lookup(hash)
+	if loaded {
+		return k, nil
+	}
+	s.reloadSoon()
+	fk, err := s.keyFallback.LookupAPIKey(ctx, hash)
+	if err != nil && ever {
+		return k, nil
+	}
+	return fk, err
+}
+
+// lookupAPIKeyInStore is LookupAPIKey reading the store.
+func (s *Service) lookupAPIKeyInStore(ctx context.Context, hash string) (*apikey.Key, error) {
 	var out *apikey.Key
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		name, err := tx.Get(kindAPIKeyHashes, hash)
@@ -31,13 +48,8 @@ func (s *Service) LookupAPIKey(ctx context.Context, hash string) (*apikey.Key, e
 		} else if err != nil {
 			return err
 		}
-		out = &apikey.Key{Name: k.GetName(), Enabled: k.GetEnabled(), CustomerID: k.GetCustomerId(), UsagePlans: map[string]*adminv1.UsagePlan{}}
-		if p := k.GetIpPolicy(); len(p.GetAllow()) > 0 || len(p.GetDeny()) > 0 {
-			// Validated when written; compiled per lookup, which the
-			// data plane caches.
-			if out.IPPolicy, err = ipacl.Compile(p.GetAllow(), p.GetDeny()); err != nil {
-				return fmt.Errorf("api key %s: ip policy: %w", k.GetName(), err)
-			}
+		if out, err = resolvedKey(k, map[string]*adminv1.UsagePlan{}); err != nil {
+			return err
 		}
 		memberships, err := planKeysOf(tx, k.GetName())
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -68,13 +69,17 @@ func seedPlan(b *testing.B, n int) *admin.Service {
 	return svc
 }
 
-// BenchmarkLookupAPIKey is the data plane's uncached key lookup with a plan
-// of 1,000 and of 100,000 keys: the cost must not grow with the plan.
+// BenchmarkLookupAPIKey is the data plane's key lookup (the key index)
+// with a plan of 1,000 and of 100,000 keys: the cost must not grow with
+// the plan.
 func BenchmarkLookupAPIKey(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
 		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
 			svc := seedPlan(b, n)
 			ctx := context.Background()
+			if _, err := svc.LoadKeyIndex(ctx); err != nil {
+				b.Fatal(err)
+			}
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				k, err := svc.LookupAPIKey(ctx, apikey.Hash(fmt.Sprintf("value-%d", i%n)))
@@ -84,4 +89,39 @@ func BenchmarkLookupAPIKey(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkKeyIndexLoad loads the key index of a plan of 100,000 keys (what
+// a server does at startup) and reports the index's heap per key, measured
+// after a collection with the index held and again after it is dropped.
+func BenchmarkKeyIndexLoad(b *testing.B) {
+	const n = 100_000
+	svc := seedPlan(b, n)
+	ctx := context.Background()
+	var heap uint64
+	for b.Loop() {
+		b.StopTimer()
+		fresh, err := admin.New(svc.Store())
+		if err != nil {
+			b.Fatal(err)
+		}
+		before := heapInUse()
+		b.StartTimer()
+		if got, err := fresh.LoadKeyIndex(ctx); err != nil || got != n {
+			b.Fatalf("LoadKeyIndex = %d, %v", got, err)
+		}
+		b.StopTimer()
+		heap = heapInUse() - before
+		runtime.KeepAlive(fresh)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(heap)/n, "heap-B/key")
+}
+
+// heapInUse returns the live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

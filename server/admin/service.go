@@ -7,6 +7,7 @@ import (
 	"time"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/interceptors/apikey"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
@@ -38,6 +39,11 @@ type Service struct {
 	// deployed is what the last read of the deployed configuration
 	// returned, kept up to date by this process's writes.
 	deployed deployedCache
+	// keys is every API key, resolved for the data plane.
+	keys keyIndex
+	// keyFallback answers LookupAPIKey from the store while keys is not
+	// loaded.
+	keyFallback *apikey.Cache
 }
 
 var _ adminv1.AdminServiceServer = (*Service)(nil)
@@ -92,6 +98,7 @@ func New(st store.Store, opts ...Option) (*Service, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	s.keyFallback = apikey.NewCache(apikey.LookupFunc(s.lookupAPIKeyInStore), keyFallbackTTL, 0)
 	if s.maxRouteTimeout < minRouteTimeout {
 		return nil, errors.New("admin: the maximum route timeout must be at least 50ms")
 	}

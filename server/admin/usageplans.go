@@ -15,9 +15,17 @@ import (
 // CreateUsagePlan creates a usage plan. A new plan has no keys yet, so no
 // key can be in two plans covering one stage because of it.
 func (s *Service) CreateUsagePlan(ctx context.Context, req *adminv1.CreateUsagePlanRequest) (*adminv1.UsagePlan, error) {
-	return createResource(ctx, s, usagePlans, "", req.GetUsagePlanId(), req.GetUsagePlan(), func(tx store.Tx, p *adminv1.UsagePlan) error {
-		return checkUsagePlan(tx, nil, p)
+	p, err := createResource(ctx, s, usagePlans, "", req.GetUsagePlanId(), req.GetUsagePlan(), func(tx store.Tx, p *adminv1.UsagePlan) error {
+		if err := checkUsagePlan(tx, nil, p); err != nil {
+			return err
+		}
+		return s.logKeyChange(tx, keyChange{plans: []string{p.GetName()}})
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.keysChanged(ctx, keyChange{plans: []string{p.GetName()}})
+	return p, nil
 }
 
 // checkUsagePlan validates a plan, that its stages exist, and that none of
@@ -163,29 +171,43 @@ func (s *Service) ListUsagePlans(ctx context.Context, req *adminv1.ListUsagePlan
 
 // UpdateUsagePlan updates a usage plan.
 func (s *Service) UpdateUsagePlan(ctx context.Context, req *adminv1.UpdateUsagePlanRequest) (*adminv1.UsagePlan, error) {
-	return updateResource(ctx, s, usagePlans, req.GetUsagePlan(), req.GetUpdateMask(), func(tx store.Tx, old, p *adminv1.UsagePlan) error {
-		return checkUsagePlan(tx, old, p)
+	p, err := updateResource(ctx, s, usagePlans, req.GetUsagePlan(), req.GetUpdateMask(), func(tx store.Tx, old, p *adminv1.UsagePlan) error {
+		if err := checkUsagePlan(tx, old, p); err != nil {
+			return err
+		}
+		// Its keys share the plan: O(the plan's keys) in memory, no
+		// store read per key.
+		return s.logKeyChange(tx, keyChange{plans: []string{p.GetName()}})
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.keysChanged(ctx, keyChange{plans: []string{p.GetName()}})
+	return p, nil
 }
 
 // DeleteUsagePlan deletes a usage plan and its key memberships (the keys
 // themselves remain).
 func (s *Service) DeleteUsagePlan(ctx context.Context, req *adminv1.DeleteUsagePlanRequest) (*emptypb.Empty, error) {
+	ch := keyChange{plans: []string{req.GetName()}}
 	err := deleteResource(ctx, s, usagePlans, req.GetName(), req.GetEtag(), func(tx store.Tx, p *adminv1.UsagePlan) error {
 		members, err := loadAll[adminv1.UsagePlanKey](tx, kindUsagePlanKeys, p.GetName()+"/keys/")
 		if err != nil {
 			return err
 		}
+		ch.keys = ch.keys[:0]
 		for _, m := range members {
 			if err := deleteMembership(tx, m); err != nil {
 				return err
 			}
+			ch.keys = append(ch.keys, m.GetApiKey())
 		}
-		return nil
+		return s.logKeyChange(tx, ch)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.keysChanged(ctx, ch)
 	return &emptypb.Empty{}, nil
 }
 
@@ -227,11 +249,15 @@ func (s *Service) CreateUsagePlanKey(ctx context.Context, req *adminv1.CreateUsa
 		if err := checkKeyPlanConflict(tx, pk.GetApiKey(), plan); err != nil {
 			return err
 		}
-		return saveMembership(tx, out)
+		if err := saveMembership(tx, out); err != nil {
+			return err
+		}
+		return s.logKeyChange(tx, keyChange{keys: []string{out.GetApiKey()}})
 	})
 	if err != nil {
 		return nil, internalError("create usage plan key", err)
 	}
+	s.keysChanged(ctx, keyChange{keys: []string{out.GetApiKey()}})
 	return out, nil
 }
 
@@ -251,16 +277,19 @@ func (s *Service) ListUsagePlanKeys(ctx context.Context, req *adminv1.ListUsageP
 
 // DeleteUsagePlanKey removes an API key from a usage plan.
 func (s *Service) DeleteUsagePlanKey(ctx context.Context, req *adminv1.DeleteUsagePlanKeyRequest) (*emptypb.Empty, error) {
+	var ch keyChange
 	err := deleteResource(ctx, s, planKeys, req.GetName(), "", func(tx store.Tx, m *adminv1.UsagePlanKey) error {
 		// deleteResource deletes the membership itself; its index entry goes with it.
 		err := tx.Delete(kindAPIKeyPlans, m.GetApiKey()+"|"+parentOf(m.GetName()))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
-		return err
+		ch.keys = []string{m.GetApiKey()}
+		return s.logKeyChange(tx, ch)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.keysChanged(ctx, ch)
 	return &emptypb.Empty{}, nil
 }

@@ -20,6 +20,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	// gzip is registered with grpc-go's compressors so that both gRPC
+	// relays inflate gzip requests on the message path (validation, the
+	// cache) rather than refuse them; the binary had it only by way of
+	// the OpenTelemetry exporters.
+	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"

@@ -33,6 +33,15 @@ const (
 	// nearby, short enough that calls to a backend that is still down
 	// fail soon.
 	DefaultReconnectWait = 250 * time.Millisecond
+	// ReconnectBaseDelay is the wait before the second attempt to reach a
+	// backend that is down; each failure in a row then multiplies it by
+	// grpc-go's 1.6 (±20 %), up to the maximum backoff.
+	ReconnectBaseDelay = 100 * time.Millisecond
+	// WakeInterval is how often calls to a backend that is down may cut
+	// its backoff short with a new attempt ([Pool.Wake]): a burst of calls
+	// is not a burst of connection attempts, and a backend that comes
+	// back serves calls within it.
+	WakeInterval = 100 * time.Millisecond
 )
 
 // defaultKeepalive notices a dead backend (a host that vanished without

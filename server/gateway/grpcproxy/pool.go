@@ -157,7 +157,7 @@ func (p *Pool) Wake(ctx context.Context, cc *grpc.ClientConn) {
 	v, _ := p.wakes.LoadOrStore(cc, new(atomic.Int64))
 	lastWake := v.(*atomic.Int64)
 	now := time.Now().UnixNano()
-	if last := lastWake.Load(); now-last > int64(100*time.Millisecond) && lastWake.CompareAndSwap(last, now) {
+	if last := lastWake.Load(); now-last > int64(WakeInterval) && lastWake.CompareAndSwap(last, now) {
 		cc.ResetConnectBackoff()
 	}
 	if p.opts.reconnectWait <= 0 {
@@ -218,7 +218,7 @@ func (p *Pool) dialOptions(b Backend) []grpc.DialOption {
 	}
 	opts = append(opts, grpc.WithConnectParams(grpc.ConnectParams{
 		Backoff: backoff.Config{
-			BaseDelay:  100 * time.Millisecond,
+			BaseDelay:  ReconnectBaseDelay,
 			Multiplier: backoff.DefaultConfig.Multiplier,
 			Jitter:     backoff.DefaultConfig.Jitter,
 			MaxDelay:   p.opts.maxBackoff,

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc/backoff"
 )
 
 // Errors of the backend side. A Relay's error wraps one of them when the
@@ -24,7 +26,9 @@ var (
 	ErrBackendBroke = errors.New("h2relay: the backend broke the call")
 )
 
-// DefaultConnectTimeout bounds a connection attempt to a backend.
+// DefaultConnectTimeout bounds a connection attempt to a backend when the
+// call sets no ConnectTimeout: the TCP handshake and the backend's first
+// SETTINGS frame.
 const DefaultConnectTimeout = 5 * time.Second
 
 // Dialer opens a connection to a backend's address ("host:port").
@@ -35,16 +39,56 @@ type Dialer func(ctx context.Context, addr string) (net.Conn, error)
 // backend's SETTINGS_MAX_CONCURRENT_STREAMS is reached. A connection that
 // got GOAWAY takes no new streams and closes when its last ends. Make one
 // with NewPool.
+//
+// An address whose connection attempt failed is not dialled again before
+// a backoff has passed, as grpc-go's connections back off (exponential
+// with jitter; [WithBackoff]): calls that find it backing off fail at
+// once with [ErrBackendUnavailable] rather than each dialling a backend
+// that is down. [WithWake] lets a call start an attempt early.
 type Pool struct {
-	dial           Dialer
-	window         int32
-	connectTimeout time.Duration
-	bufs           *bufPools // streams' response queues
+	dial    Dialer
+	window  int32
+	backoff backoff.Config
+	wake    time.Duration
+	bufs    *bufPools // streams' response queues
 
 	mu      sync.Mutex
 	conns   map[string][]*clientConn
 	dialing map[string]*dialCall // one connection attempt per address at a time
+	failing map[string]*failure  // addresses whose last attempt failed
 	closed  bool
+}
+
+// failure is the backoff state of an address whose last connection
+// attempt failed.
+type failure struct {
+	attempts int       // failed attempts in a row
+	ended    time.Time // when the last one failed
+	retry    time.Time // no attempt before
+	err      error     // the last one's error
+}
+
+// PoolOption configures a [Pool].
+type PoolOption func(*Pool)
+
+// WithBackoff sets how long the Pool waits before it dials again an
+// address whose connection attempt failed: BaseDelay after the first
+// failure, then Multiplier times longer after each failure in a row, up to
+// MaxDelay, each wait randomized by ±Jitter. The default is grpc-go's,
+// [backoff.DefaultConfig] (1 s, 1.6, 0.2, 120 s). A successful connection
+// resets it.
+func WithBackoff(cfg backoff.Config) PoolOption {
+	return func(p *Pool) { p.backoff = cfg }
+}
+
+// WithWake lets a call that finds its backend's address backing off start
+// a connection attempt anyway when the last one failed at least d ago, as
+// grpc-go's ResetConnectBackoff does for a connection: a backend that
+// comes back then serves calls within d instead of after a backoff that
+// may have grown to its maximum, while calls closer together than d still
+// fail at once. Zero, the default, keeps to the backoff.
+func WithWake(d time.Duration) PoolOption {
+	return func(p *Pool) { p.wake = max(d, 0) }
 }
 
 // dialCall is a connection attempt that concurrent calls share.
@@ -57,13 +101,38 @@ type dialCall struct {
 // NewPool returns a Pool dialing with dial (nil: net.Dialer) and
 // advertising window per stream to backends (16 times that per
 // connection): what one relayed response may buffer in the gateway.
-func NewPool(dial Dialer, window int32) *Pool {
+func NewPool(dial Dialer, window int32, opts ...PoolOption) *Pool {
 	if dial == nil {
 		var d net.Dialer
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
 	window = max(window, initialWindow+1)
-	return &Pool{dial: dial, window: window, connectTimeout: DefaultConnectTimeout, bufs: newBufPool(int(window)), conns: map[string][]*clientConn{}, dialing: map[string]*dialCall{}}
+	p := &Pool{
+		dial:    dial,
+		window:  window,
+		backoff: backoff.DefaultConfig,
+		bufs:    newBufPool(int(window)),
+		conns:   map[string][]*clientConn{},
+		dialing: map[string]*dialCall{},
+		failing: map[string]*failure{},
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// delay is the backoff after attempts failed attempts in a row, computed
+// as grpc-go computes it.
+func (p *Pool) delay(attempts int) time.Duration {
+	cfg := p.backoff
+	d, limit := float64(cfg.BaseDelay), float64(cfg.MaxDelay)
+	for i := 1; i < attempts && d < limit; i++ {
+		d *= cfg.Multiplier
+	}
+	d = min(d, limit)
+	d *= 1 + cfg.Jitter*(rand.Float64()*2-1)
+	return time.Duration(max(d, 0))
 }
 
 // Close closes every connection; calls on them fail.
@@ -96,6 +165,11 @@ func (p *Pool) Retain(addrs []string) {
 			delete(p.conns, a)
 		}
 	}
+	for a := range p.failing {
+		if !keep[a] {
+			delete(p.failing, a)
+		}
+	}
 	p.mu.Unlock()
 	for _, cc := range retired {
 		cc.retire()
@@ -103,10 +177,10 @@ func (p *Pool) Retain(addrs []string) {
 }
 
 // open starts a stream to addr with the request headers, on a connection
-// with room for it (dialling one if needed).
-func (p *Pool) open(ctx context.Context, addr string, fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
+// with room for it (dialling one, within connectTimeout, if needed).
+func (p *Pool) open(ctx context.Context, addr string, connectTimeout time.Duration, fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
 	for attempt := 0; ; attempt++ {
-		cc, err := p.conn(ctx, addr)
+		cc, err := p.conn(ctx, addr, connectTimeout)
 		if err != nil {
 			return nil, err
 		}
@@ -121,7 +195,7 @@ func (p *Pool) open(ctx context.Context, addr string, fields []hpack.HeaderField
 }
 
 // conn returns a usable connection to addr.
-func (p *Pool) conn(ctx context.Context, addr string) (*clientConn, error) {
+func (p *Pool) conn(ctx context.Context, addr string, connectTimeout time.Duration) (*clientConn, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -156,28 +230,58 @@ func (p *Pool) conn(ctx context.Context, addr string) (*clientConn, error) {
 			return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, ctx.Err())
 		}
 	}
+	if f := p.failing[addr]; f != nil {
+		// Backing off: fail at once, unless the last attempt is old
+		// enough for a call to wake the address.
+		now := time.Now()
+		if now.Before(f.retry) && (p.wake <= 0 || now.Sub(f.ended) < p.wake) {
+			err := f.err
+			p.mu.Unlock()
+			return nil, fmt.Errorf("%w: %v (backing off)", ErrBackendUnavailable, err)
+		}
+	}
 	d := &dialCall{done: make(chan struct{})}
 	p.dialing[addr] = d
 	p.mu.Unlock()
-	d.cc, d.err = p.dialConn(ctx, addr)
+	d.cc, d.err = p.dialConn(ctx, addr, connectTimeout)
 	p.mu.Lock()
 	delete(p.dialing, addr)
 	if d.err == nil && p.closed {
 		d.cc.close(errors.New("h2relay: pool closed"))
 		d.cc, d.err = nil, fmt.Errorf("%w: pool closed", ErrBackendUnavailable)
 	}
-	if d.err == nil {
+	switch {
+	case d.err == nil:
 		p.conns[addr] = append(p.conns[addr], d.cc)
+		delete(p.failing, addr)
+	case !p.closed:
+		f := p.failing[addr]
+		if f == nil {
+			f = &failure{}
+			p.failing[addr] = f
+		}
+		f.attempts++
+		f.ended = time.Now()
+		f.retry = f.ended.Add(p.delay(f.attempts))
+		f.err = d.err
 	}
 	p.mu.Unlock()
 	close(d.done)
 	return d.cc, d.err
 }
 
-// dialConn connects to addr and starts HTTP/2 on the connection.
-func (p *Pool) dialConn(ctx context.Context, addr string) (*clientConn, error) {
+// dialConn connects to addr and starts HTTP/2 on the connection: the
+// attempt ends when the backend's first SETTINGS frame arrives, or fails
+// after connectTimeout (zero: DefaultConnectTimeout), as grpc-go's
+// connections wait for the server's preface before they are ready (a
+// listener that accepts nothing, or a peer that does not speak HTTP/2,
+// fails the attempt instead of the calls one by one).
+func (p *Pool) dialConn(ctx context.Context, addr string, connectTimeout time.Duration) (*clientConn, error) {
+	if connectTimeout <= 0 {
+		connectTimeout = DefaultConnectTimeout
+	}
 	// Not the caller's cancellation: calls waiting for this attempt share it.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.connectTimeout)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
 	defer cancel()
 	c, err := p.dial(dctx, addr)
 	if err != nil {
@@ -190,6 +294,8 @@ func (p *Pool) dialConn(ctx context.Context, addr string) (*clientConn, error) {
 		window:     p.window,
 		bufs:       p.bufs,
 		streams:    map[uint32]*clientStream{},
+		settled:    make(chan struct{}),
+		closed:     make(chan struct{}),
 		nextID:     1,
 		maxStreams: 1<<32 - 1,
 		peerWindow: initialWindow,
@@ -215,7 +321,15 @@ func (p *Pool) dialConn(ctx context.Context, addr string) (*clientConn, error) {
 		return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, err)
 	}
 	go cc.readLoop()
-	return cc, nil
+	select {
+	case <-cc.settled:
+		return cc, nil
+	case <-cc.closed:
+		return nil, fmt.Errorf("%w: the connection closed before the backend's SETTINGS: %v", ErrBackendUnavailable, cc.deadErr())
+	case <-dctx.Done():
+		cc.close(errors.New("h2relay: connect timeout"))
+		return nil, fmt.Errorf("%w: no SETTINGS from the backend within the connect timeout of %s", ErrBackendUnavailable, connectTimeout)
+	}
 }
 
 // clientConn is one HTTP/2 connection to a backend.
@@ -229,6 +343,10 @@ type clientConn struct {
 
 	sendWin *window
 	recv    recvWindow
+
+	settled     chan struct{} // closed at the backend's first SETTINGS
+	gotSettings bool          // read loop only
+	closed      chan struct{} // closed by close
 
 	mu         sync.Mutex
 	streams    map[uint32]*clientStream
@@ -310,6 +428,7 @@ func (cc *clientConn) close(err error) {
 		return
 	}
 	cc.dead = err
+	close(cc.closed)
 	streams := make([]*clientStream, 0, len(cc.streams))
 	for _, cs := range cc.streams {
 		streams = append(streams, cs)
@@ -319,6 +438,12 @@ func (cc *clientConn) close(err error) {
 	for _, cs := range streams {
 		cs.fail(fmt.Errorf("%w: %v", ErrBackendBroke, err), false)
 	}
+}
+
+func (cc *clientConn) deadErr() error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.dead
 }
 
 func (cc *clientConn) stream(id uint32) *clientStream {
@@ -424,6 +549,10 @@ func (cc *clientConn) handle(f http2.Frame) error {
 			return nil
 		})
 		_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteSettingsAck() })
+		if !cc.gotSettings {
+			cc.gotSettings = true
+			close(cc.settled)
+		}
 	case *http2.PingFrame:
 		if !f.IsAck() {
 			data := f.Data

@@ -36,4 +36,12 @@
 // in both directions and GOAWAY are honoured; a stream the backend refused
 // (GOAWAY or REFUSED_STREAM) before it saw any of the request's data is
 // retried once on a new connection.
+//
+// A [Pool] connection is ready at the backend's first SETTINGS frame,
+// within the call's connect timeout; an address whose attempt failed is
+// backed off from as grpc-go backs off (exponential, with jitter), calls
+// in between failing at once with [ErrBackendUnavailable]. On the message
+// path, gzip (any compressor registered with grpc-go) request messages are
+// inflated as grpc-go's server inflates them, bounded by the message size
+// limit.
 package h2relay

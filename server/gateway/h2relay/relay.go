@@ -37,6 +37,11 @@ type Call struct {
 	// MaxMsgSize bounds each message in both directions
 	// (RESOURCE_EXHAUSTED beyond); zero means the Server's limit.
 	MaxMsgSize int
+	// ConnectTimeout bounds a connection attempt this call makes to the
+	// backend (the TCP handshake and the backend's first SETTINGS); zero
+	// means DefaultConnectTimeout. Calls share a connection attempt to an
+	// address: the one that starts it sets its timeout.
+	ConnectTimeout time.Duration
 	// Touch, if not nil, is called when a message passes in either
 	// direction (for a stream's idle timeout).
 	Touch func()
@@ -78,7 +83,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 	}
 	fields := requestFields(ctx, st, &call)
 	notify := make(chan struct{}, 1)
-	cs, err := pool.open(ctx, call.Addr, fields, notify)
+	cs, err := pool.open(ctx, call.Addr, call.ConnectTimeout, fields, notify)
 	if err != nil {
 		return res, err
 	}
@@ -226,7 +231,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 				retried = true
 				cs.cc.w.flush()
 				cs.close()
-				if cs, err = pool.open(ctx, call.Addr, fields, notify); err != nil {
+				if cs, err = pool.open(ctx, call.Addr, call.ConnectTimeout, fields, notify); err != nil {
 					return res, err
 				}
 				reqSent = false

@@ -1,6 +1,7 @@
 package h2relay
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -41,6 +43,7 @@ type Stream struct {
 	id        uint32
 	method    string
 	authority string
+	encoding  string              // the request's grpc-encoding
 	fields    []hpack.HeaderField // the request's regular header fields, as received
 	md        metadata.MD         // the incoming metadata in ctx
 	ctx       context.Context
@@ -70,6 +73,7 @@ type Stream struct {
 	finishErr   error
 	relayErr    error               // the error Relay returned, when it left trailers
 	relayTrails []hpack.HeaderField // the backend's trailers, to send if the call ends with relayErr
+	badEncoding bool                // the request's encoding is unknown: the status says which are known
 
 	msgUsed atomic.Bool // RecvMsg or SendMsg was called
 	corked  bool        // Relay runs: its writes to the client are corked
@@ -99,6 +103,9 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 		switch hf.Name {
 		case "grpc-timeout":
 			timeout = hf.Value
+			continue
+		case "grpc-encoding":
+			st.encoding = hf.Value
 			continue
 		case "te", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host":
 			continue
@@ -310,6 +317,11 @@ func (st *Stream) writeStatus(err error) {
 		fields = append(fields, st.relayTrails...)
 	} else {
 		fields = appendStatus(fields, err)
+		if st.badEncoding && status.Code(err) == codes.Unimplemented {
+			if known := acceptEncoding(); known != "" {
+				fields = append(fields, hpack.HeaderField{Name: "grpc-accept-encoding", Value: known})
+			}
+		}
 	}
 	fields = appendMD(fields, st.trailer)
 	st.headerSent = true
@@ -612,8 +624,9 @@ func (st *Stream) RecvMsg(m any) error {
 		}
 		return err
 	}
-	if hdr[0] != 0 {
-		return status.Error(codes.Unimplemented, "compressed request messages are not supported on this route")
+	comp, err := st.decompressor(hdr[0])
+	if err != nil {
+		return err
 	}
 	n := uint32(hdr[1])<<24 | uint32(hdr[2])<<16 | uint32(hdr[3])<<8 | uint32(hdr[4])
 	if int64(n) > int64(st.sc.srv.maxMsg) {
@@ -626,7 +639,75 @@ func (st *Stream) RecvMsg(m any) error {
 		}
 		return err
 	}
+	if comp != nil {
+		if b, err = decompress(comp, b, st.sc.srv.maxMsg); err != nil {
+			return err
+		}
+	}
 	return grpcproxy.Messages{}.Unmarshal(b, m)
+}
+
+// decompressor checks a message's compressed flag against the request's
+// grpc-encoding, as grpc-go's server does: nil for an uncompressed
+// message, the registered compressor (grpc-go's encoding registry) for a
+// compressed one, UNIMPLEMENTED for an encoding none is registered for
+// (even on an uncompressed message: grpc-go refuses the call before its
+// handler runs), whose status then lists the known encodings in
+// grpc-accept-encoding.
+func (st *Stream) decompressor(flag byte) (encoding.Compressor, error) {
+	var comp encoding.Compressor
+	if e := st.encoding; e != "" && e != encoding.Identity {
+		if comp = encoding.GetCompressor(e); comp == nil {
+			st.rmu.Lock()
+			st.badEncoding = true
+			st.rmu.Unlock()
+			return nil, status.Errorf(codes.Unimplemented, "grpc: Decompressor is not installed for grpc-encoding %q", e)
+		}
+	}
+	switch flag {
+	case 0:
+		return nil, nil
+	case 1:
+		if comp == nil {
+			return nil, status.Error(codes.Internal, "grpc: compressed flag set with identity or empty encoding")
+		}
+		return comp, nil
+	}
+	return nil, status.Errorf(codes.Internal, "grpc: received unexpected payload format %d", flag)
+}
+
+// decompress inflates a compressed message, reading at most one byte
+// more than max from the decompressor: a small message that inflates
+// without bound (a "gzip bomb") costs max bytes and RESOURCE_EXHAUSTED.
+func decompress(comp encoding.Compressor, b []byte, limit int) ([]byte, error) {
+	r, err := comp.Decompress(bytes.NewReader(b))
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "grpc: failed to decompress the message: %v", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if c, ok := r.(io.Closer); ok {
+		_ = c.Close()
+	}
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "grpc: failed to read decompressed data: %v", err)
+	}
+	if len(out) > limit {
+		return nil, status.Errorf(codes.ResourceExhausted, "grpc: received message after decompression larger than max %d", limit)
+	}
+	return out, nil
+}
+
+// acceptEncoding is the grpc-accept-encoding of a status refusing an
+// unknown encoding: the compressors registered with grpc-go's registry,
+// among those gRPC names.
+func acceptEncoding() string {
+	var known []string
+	for _, name := range []string{"gzip", "deflate", "snappy", "zstd"} {
+		if encoding.GetCompressor(name) != nil {
+			known = append(known, name)
+		}
+	}
+	return strings.Join(known, ",")
 }
 
 // SendMsg sends a response message (a *grpcproxy.Frame or a

@@ -1,7 +1,10 @@
 package transcode_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,7 +16,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
 	testingv1 "github.com/tollgate-gw/tollgate/gen/tollgate/testing/v1"
+	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
 )
 
 // benchPath and benchBody make a realistic create call: a 1 KB resource
@@ -109,8 +114,68 @@ func BenchmarkTranscodeCodec(b *testing.B) {
 	}
 	conn := fakeConn{response: canned}
 	b.Run("tollgate", func(b *testing.B) { benchServe(b, newTestTranscoder(b, conn)) })
+	b.Run("tollgate-dynamicpb", func(b *testing.B) { benchServe(b, transcode.WithoutFastPath(newTestTranscoder(b, conn))) })
 	b.Run("grpc-gateway", func(b *testing.B) {
 		benchServe(b, referenceMux(b, testingv1.NewTranscodingTestServiceClient(grpc.ClientConnInterface(conn))))
+	})
+}
+
+// BenchmarkTranscodeEcho is loadbench's rest-unary call without the
+// network: POST /v1/echo with a message and a 1 KiB base64 payload, and the
+// echoed response (examplev1.EchoResponse) back to JSON. Its request and
+// response are plain proto3 messages, which the fast path translates
+// without dynamic messages. The grpc-gateway sub-benchmark runs the
+// generated handler on the same connection.
+func BenchmarkTranscodeEcho(b *testing.B) {
+	payload := make([]byte, 1024)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	body, err := json.Marshal(map[string]string{"message": "bench", "payload": base64.StdEncoding.EncodeToString(payload)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	canned, err := proto.Marshal(&examplev1.EchoResponse{Message: "bench", Payload: payload})
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn := fakeConn{response: canned}
+	files := filesFrom(b, descriptorSet(examplev1.File_tollgate_example_v1_echo_proto))
+	tc, err := transcode.New(files, services(b, files, "tollgate.example.v1.EchoService"), conn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	serve := func(b *testing.B, h http.Handler) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		r := bytes.NewReader(body)
+		for b.Loop() {
+			r.Reset(body)
+			req := httptest.NewRequest(http.MethodPost, "/v1/echo", r)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	}
+	b.Run("tollgate", func(b *testing.B) { serve(b, tc) })
+	b.Run("tollgate-dynamicpb", func(b *testing.B) {
+		slow, err := transcode.New(files, services(b, files, "tollgate.example.v1.EchoService"), conn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		serve(b, transcode.WithoutFastPath(slow))
+	})
+	b.Run("grpc-gateway", func(b *testing.B) {
+		mux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
+		}}))
+		if err := examplev1.RegisterEchoServiceHandlerClient(context.Background(), mux, examplev1.NewEchoServiceClient(grpc.ClientConnInterface(conn))); err != nil {
+			b.Fatal(err)
+		}
+		serve(b, mux)
 	})
 }
 

@@ -52,12 +52,43 @@ type boundMethod struct {
 	patchMask protoreflect.FieldDescriptor
 	// responseBody, if not nil, extracts the response_body field.
 	responseBody func(protoreflect.Message) any
+
+	// reqPlan, if not nil, translates the request body (body "*") straight
+	// to the wire format; respPlan, if not nil, the unary response straight
+	// to JSON (see fastplan.go).
+	reqPlan  *msgPlan
+	respPlan *msgPlan
+}
+
+// planFast gives c the plans of the fast path where it applies: a request
+// whose body is the whole request (body "*") or a message field of it
+// (except a PATCH that derives a field mask from the body), of a type with
+// a plan; a unary response written whole (no response_body, not
+// google.api.HttpBody).
+func (c *boundMethod) planFast(plans planCache) {
+	if c.hasBody && c.patchMask == nil && !c.ClientStreaming {
+		switch req := plans.plan(c.Method.Input()); {
+		case req == nil:
+		case len(c.bodyPath) == 0:
+			c.reqPlan = req
+		default:
+			last := c.bodyPath[len(c.bodyPath)-1]
+			if last.Message() != nil && !last.IsList() && !last.IsMap() {
+				c.reqPlan = plans.plan(last.Message())
+			}
+		}
+	}
+	if !c.ServerStreaming && !c.httpBody && c.responseBody == nil {
+		c.respPlan = plans.plan(c.Method.Output())
+	}
 }
 
 // pathParam sets one path variable's field.
 type pathParam struct {
 	name string // the field path, as in the template
 	set  func(m protoreflect.Message, val string) error
+	// fields are the fields of the path, the last one the field set.
+	fields []protoreflect.FieldDescriptor
 }
 
 // httpRule returns the google.api.http option of md, or nil. The options
@@ -313,7 +344,7 @@ func compilePathParam(req protoreflect.MessageDescriptor, fieldPath string) (pat
 		return status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", fieldPath, err)
 	}
 	if len(fields) > 1 {
-		return pathParam{name: fieldPath, set: func(m protoreflect.Message, val string) error {
+		return pathParam{name: fieldPath, fields: fields, set: func(m protoreflect.Message, val string) error {
 			if err := populateFieldFromPath(m, fieldPath, val); err != nil {
 				return wrap(err)
 			}
@@ -322,7 +353,7 @@ func compilePathParam(req protoreflect.MessageDescriptor, fieldPath string) (pat
 	}
 	conv := pathConverter(leaf)
 	if leaf.IsList() {
-		return pathParam{name: fieldPath, set: func(m protoreflect.Message, val string) error {
+		return pathParam{name: fieldPath, fields: fields, set: func(m protoreflect.Message, val string) error {
 			parts := strings.Split(val, ",")
 			values := make([]protoreflect.Value, len(parts))
 			for i, p := range parts {
@@ -339,7 +370,7 @@ func compilePathParam(req protoreflect.MessageDescriptor, fieldPath string) (pat
 			return nil
 		}}, nil
 	}
-	return pathParam{name: fieldPath, set: func(m protoreflect.Message, val string) error {
+	return pathParam{name: fieldPath, fields: fields, set: func(m protoreflect.Message, val string) error {
 		v, err := conv(val)
 		if err != nil {
 			return wrap(err)

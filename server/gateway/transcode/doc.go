@@ -50,6 +50,19 @@
 // google.api and google.type packages only. A google.api.HttpBody response
 // is written raw with its own Content-Type (runtime.HTTPBodyMarshaler).
 //
+// Most calls skip the dynamic messages: for a message type whose fields are
+// scalars, enums, messages, repeated fields, maps, Timestamp, Duration,
+// the wrappers or Empty (proto3, no Any, Struct, Value or FieldMask
+// anywhere below it), [New] compiles a plan that translates request JSON
+// straight to the wire format (body "*" or a message body field; path
+// variables that set non-zero scalars are appended in wire form) and the
+// wire form of a unary response straight to JSON, bytes as protojson
+// writes them (fastplan.go). The fast path gives up on anything it does
+// not take exactly as protojson would (bad input, rare forms, a query
+// string), and the dynamicpb path then handles the same bytes: results
+// and error messages are the same either way (FuzzFastJSONRequest and
+// FuzzFastJSONResponse compare them).
+//
 // # Server streaming
 //
 // The response of a server-streaming method is newline-delimited JSON by

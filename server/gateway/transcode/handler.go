@@ -9,14 +9,17 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -64,6 +67,9 @@ func (t *Transcoder) handler(c *boundMethod) runtime.HandlerFunc {
 			return
 		}
 		runtime.ForwardResponseMessage(annotated, t.mux, outbound, w, req, t.wrapResponse(c, resp), t.mux.GetForwardResponseOptions()...)
+		if fm, ok := resp.(*fastMessage); ok {
+			fm.release() // written: its JSON buffer goes back to the pool
+		}
 	}
 }
 
@@ -107,7 +113,12 @@ func (t *Transcoder) callUnary(ctx context.Context, c *boundMethod, req *http.Re
 	if err != nil {
 		return nil, md, err
 	}
-	out := t.newResponse(c)
+	var out proto.Message
+	if c.respPlan != nil {
+		out = &fastMessage{plan: c.respPlan, typ: c.respType}
+	} else {
+		out = t.newResponse(c)
+	}
 	err = t.conn.Invoke(ctx, c.Procedure, in, out, grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD))
 	return out, md, err
 }
@@ -145,10 +156,35 @@ func (t *Transcoder) startStream(ctx context.Context, c *boundMethod, req *http.
 // request_X functions, so that a later source overrides an earlier one the
 // same way and the first error reported is the same.
 func (t *Transcoder) buildRequest(c *boundMethod, req *http.Request, pathParams map[string]string) (proto.Message, error) {
-	msg := c.reqType.New()
-	if c.hasBody {
-		if err := t.decodeBody(c, msg, req); err != nil {
+	var msg protoreflect.Message
+	if c.reqPlan != nil {
+		fm, err := t.decodeFastBody(c, req)
+		if err != nil {
 			return nil, err
+		}
+		if fm.state != fastDynamic && (!c.query || req.URL.RawQuery == "") {
+			done := len(c.params) == 0
+			if !done {
+				if done, err = appendPathParams(c, fm, pathParams); err != nil {
+					return nil, err
+				}
+			}
+			if done {
+				if req.Body != nil {
+					_, _ = io.Copy(io.Discard, req.Body)
+				}
+				return fm, nil
+			}
+		}
+		// The path variables and the query string are set by reflection,
+		// which turns fm into a dynamic message.
+		msg = fm
+	} else {
+		msg = c.reqType.New()
+		if c.hasBody {
+			if err := t.decodeBody(c, msg, req); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, p := range c.params {
@@ -239,6 +275,145 @@ func (t *Transcoder) decodeBody(c *boundMethod, msg protoreflect.Message, req *h
 	return nil
 }
 
+// decodeFastBody decodes the body of a binding with a request plan (body
+// "*" or a message field): straight to the wire format if the plan takes
+// the body, with protojson otherwise (which then decides the error for bad
+// input).
+func (t *Transcoder) decodeFastBody(c *boundMethod, req *http.Request) (*fastMessage, error) {
+	if err := checkContentType(req.Header.Values("Content-Type"), false); err != nil {
+		return nil, err
+	}
+	if req.ContentLength > t.maxBody {
+		return nil, tooLarge(t.maxBody)
+	}
+	buf := bodyPool.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledBody {
+			*buf = (*buf)[:0]
+			bodyPool.Put(buf)
+		}
+	}()
+	var err error
+	if n := req.ContentLength; n > 0 && n <= maxPooledBody {
+		// Sized at once (+1: room to read the EOF); a larger declared size
+		// is not trusted with memory before the bytes arrive.
+		*buf = slices.Grow((*buf)[:0], int(n)+1)
+	}
+	if *buf, err = readAll(req.Body, (*buf)[:0]); err != nil {
+		return nil, bodyError(err)
+	}
+	raw := *buf
+	fm := &fastMessage{plan: c.reqPlan, typ: c.reqType}
+	blank := len(bytes.TrimLeft(raw, " \t\r\n")) == 0
+	if blank && len(c.bodyPath) == 0 {
+		return fm, nil
+	}
+	// The body field and its parents, each a tag and a length to fill in
+	// (present even for an empty body, as grpc-gateway's generated code
+	// allocates the field before decoding).
+	wire := make([]byte, 0, len(raw)+16)
+	var starts [8]int
+	if len(c.bodyPath) <= len(starts) {
+		for i, fd := range c.bodyPath {
+			wire = protowire.AppendTag(wire, fd.Number(), protowire.BytesType)
+			starts[i] = len(wire)
+			wire = append(wire, 0)
+		}
+		ok := true
+		if !blank {
+			wire, ok = c.reqPlan.appendWire(wire, raw)
+		}
+		if ok {
+			for i := len(c.bodyPath) - 1; i >= 0; i-- {
+				wire = finishLength(wire, starts[i])
+			}
+			fm.state, fm.wire = fastWire, wire
+			return fm, nil
+		}
+	}
+	target := fm.dynamic()
+	for _, fd := range c.bodyPath {
+		target = target.Mutable(fd).Message()
+	}
+	if err := t.decodeMessageBytes(raw, target.Interface()); err != nil {
+		return nil, err
+	}
+	return fm, nil
+}
+
+// appendPathParams adds the path variables of a request to the wire form
+// of its body, if that gives the message that setting them on the decoded
+// body would: when every variable sets a singular scalar field to a value
+// other than its zero value. On the wire a later value of such a field
+// replaces an earlier one, and a message field merges into an earlier one,
+// as Set and Mutable do; a zero value would not be written at all, and a
+// repeated field would be appended to. It reports false, and leaves fm as
+// it was, for other variables; errors are those of setting the variables.
+func appendPathParams(c *boundMethod, fm *fastMessage, pathParams map[string]string) (bool, error) {
+	extra := c.reqType.New()
+	for _, p := range c.params {
+		val, ok := pathParams[p.name]
+		if !ok {
+			return false, status.Errorf(codes.InvalidArgument, "missing parameter %s", p.name)
+		}
+		if err := p.set(extra, val); err != nil {
+			return false, err
+		}
+		if !setScalar(extra, p.fields) {
+			return false, nil
+		}
+	}
+	wire, err := proto.MarshalOptions{}.MarshalAppend(fm.wire, extra.Interface())
+	if err != nil {
+		return false, nil
+	}
+	fm.state, fm.wire = fastWire, wire
+	return true, nil
+}
+
+// setScalar reports whether the path of fields in m ends at a singular
+// scalar field that is set.
+func setScalar(m protoreflect.Message, fields []protoreflect.FieldDescriptor) bool {
+	if len(fields) == 0 {
+		return false
+	}
+	for _, fd := range fields[:len(fields)-1] {
+		if !m.Has(fd) {
+			return false
+		}
+		m = m.Get(fd).Message()
+	}
+	leaf := fields[len(fields)-1]
+	return !leaf.IsList() && !leaf.IsMap() && leaf.Message() == nil && m.Has(leaf)
+}
+
+// bodyPool holds request body buffers of the fast path.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledBody is the largest body buffer kept in the pool.
+const maxPooledBody = 64 << 10
+
+// readAll appends what r holds to b, doubling b's capacity when it is
+// full (a large chunked body is copied about once, not a few times over).
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	if r == nil {
+		return b, nil
+	}
+	for {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, max(cap(b), 512))
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
 // decodeMessage decodes the JSON body in r into m with the runtime's JSONPb
 // options, as grpc-gateway does, but in one pass: protojson parses the
 // whole body itself instead of after encoding/json has scanned it into a
@@ -249,6 +424,11 @@ func (t *Transcoder) decodeMessage(r io.Reader, m proto.Message) error {
 	if err != nil {
 		return bodyError(err)
 	}
+	return t.decodeMessageBytes(b, m)
+}
+
+// decodeMessageBytes is decodeMessage on a body already read.
+func (t *Transcoder) decodeMessageBytes(b []byte, m proto.Message) error {
 	if len(bytes.TrimLeft(b, " \t\r\n")) == 0 {
 		return nil
 	}

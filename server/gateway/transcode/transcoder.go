@@ -88,6 +88,8 @@ type Transcoder struct {
 	unmarshaler protojson.UnmarshalOptions
 	// outgoingHeader maps response header metadata to HTTP headers.
 	outgoingHeader runtime.HeaderMatcherFunc
+	// plans are the fast path's plans, by message type; only New uses it.
+	plans planCache
 }
 
 var _ http.Handler = (*Transcoder)(nil)
@@ -143,7 +145,7 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 		outgoingHeader: outgoingHeaderMatcher(o.headers.ResponseMetadataAsHeaders),
 	}
 	muxOpts := []runtime.ServeMuxOption{
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, t.marshaler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, fastMarshaler{Marshaler: t.marshaler}),
 		runtime.WithIncomingHeaderMatcher(incomingHeaderMatcher(requestHeaders)),
 		runtime.WithOutgoingHeaderMatcher(t.outgoingHeader),
 		runtime.WithOutgoingTrailerMatcher(outgoingTrailerMatcher(o.headers.ResponseMetadataAsHeaders)),
@@ -162,6 +164,7 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 	}
 	t.mux = runtime.NewServeMux(muxOpts...)
 
+	t.plans = planCache{}
 	seen := map[string]string{} // "VERB canonical-template" → procedure
 	seenSvc := map[protoreflect.FullName]bool{}
 	for _, svc := range services {
@@ -182,6 +185,7 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 			}
 		}
 	}
+	t.plans = nil
 	return t, nil
 }
 
@@ -218,6 +222,7 @@ func (t *Transcoder) addMethod(md protoreflect.MethodDescriptor, seen map[string
 		if err := claim(c.HTTPMethod, c.Path); err != nil {
 			return err
 		}
+		c.planFast(t.plans)
 		if err := t.mux.HandlePath(c.HTTPMethod, c.Path, t.handler(c)); err != nil {
 			return fmt.Errorf("%s: binding %s %s: %w", md.FullName(), c.HTTPMethod, c.Path, err)
 		}

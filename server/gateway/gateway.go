@@ -183,8 +183,8 @@ type Gateway struct {
 	// forwards caches forwardGRPC's results for calls without forwarding
 	// entries of their own, by connection and :authority (fwdKey to
 	// *fwdResult); cleared when it reaches maxForwards entries.
-	forwards    sync.Map
-	numForwards atomic.Int32
+	forwards       sync.Map
+	numForwards    atomic.Int32
 	allowLinkLocal bool
 
 	grpcServer *grpc.Server

@@ -38,9 +38,9 @@ type frameWriter struct {
 	waiting  atomic.Int32
 	flushers atomic.Int32 // callers of flush not yet past their check
 	bw       *bufio.Writer
-	fr      *http2.Framer
-	henc    *hpack.Encoder
-	hbuf    bytes.Buffer
+	fr       *http2.Framer
+	henc     *hpack.Encoder
+	hbuf     bytes.Buffer
 	// maxFrame is the peer's SETTINGS_MAX_FRAME_SIZE.
 	maxFrame atomic.Uint32
 	err      error // the first write error; the connection is then dead

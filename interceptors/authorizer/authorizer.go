@@ -643,7 +643,7 @@ func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source 
 		if call.Protocol == callinfo.REST {
 			return one(call.Header[key])
 		}
-		return one(metadata.ValueFromIncomingContext(ctx, key))
+		return one(call.MetadataValues(ctx, key))
 	case strings.HasPrefix(source, "$request.querystring."):
 		q, err := url.ParseQuery(call.RawQuery)
 		if err != nil {

@@ -130,6 +130,12 @@ type conn struct {
 	closed atomic.Bool
 }
 
+// NetConn returns the counted connection, as tls.Conn.NetConn does.
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
+// Buffered returns 0: the connection reads straight from NetConn.
+func (c *conn) Buffered() int { return 0 }
+
 // Close closes the connection and frees its place.
 func (c *conn) Close() error {
 	err := c.Conn.Close()

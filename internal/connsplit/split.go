@@ -256,7 +256,7 @@ func (l *child) Addr() net.Addr { return l.s.root.Addr() }
 // replayConn returns the sniffed bytes before reading on.
 type replayConn struct {
 	net.Conn
-	pending []byte
+	pending []byte // nil once replayed, so that the sniff buffer is freed
 }
 
 // Read returns the sniffed bytes first.
@@ -264,7 +264,20 @@ func (c *replayConn) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {
 		n := copy(p, c.pending)
 		c.pending = c.pending[n:]
+		if len(c.pending) == 0 {
+			c.pending = nil
+		}
 		return n, nil
 	}
 	return c.Conn.Read(p)
 }
+
+// Buffered returns how many sniffed bytes are still to be replayed. While
+// it is not 0, reading the connection under NetConn would skip them. Like
+// Read, it must not run concurrently with Read.
+func (c *replayConn) Buffered() int { return len(c.pending) }
+
+// NetConn returns the connection the sniffed bytes were read from, as
+// tls.Conn.NetConn does: e.g. to wait for it to become readable once
+// Buffered is 0.
+func (c *replayConn) NetConn() net.Conn { return c.Conn }

@@ -26,6 +26,11 @@ func New(c net.Conn, onRefuse func()) *Conn {
 // what it wraps can still be found.
 func (c *Conn) NetConn() net.Conn { return c.Conn }
 
+// Buffered returns how many bytes read from the guarded connection are
+// still to be returned (after an insertion). While it is not 0, reading
+// the connection under NetConn would skip them.
+func (c *Conn) Buffered() int { return len(c.pending) }
+
 // malformed is inserted before the blank line that ends an ambiguous head:
 // a header line without a colon, which net/http rejects with 400.
 const malformed = "x\r\n"

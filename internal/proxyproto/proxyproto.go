@@ -77,6 +77,23 @@ func (c *Conn) Read(b []byte) (int, error) {
 	return c.Conn.Read(b)
 }
 
+// NetConn returns the peer's connection, as tls.Conn.NetConn does.
+func (c *Conn) NetConn() net.Conn { return c.Conn }
+
+// Buffered returns how many bytes read past the header are still to be
+// returned (1 after a failed header, so that a reader reads at once and
+// sees the error). While it is not 0, reading NetConn would skip them.
+// Like Read, it must not run concurrently with Read.
+func (c *Conn) Buffered() int {
+	switch {
+	case c.err != nil:
+		return 1
+	case c.br != nil:
+		return c.br.Buffered()
+	}
+	return 0
+}
+
 // RemoteAddr returns the client's address from the header, once read, and
 // the peer's otherwise.
 func (c *Conn) RemoteAddr() net.Addr {

@@ -6,33 +6,57 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 )
 
 // Sizes of the buffers a connection's github.com/coder/websocket.Conn reads
-// and writes through, which it keeps for the connection's life, idle or
-// not. net/http's hijacked connection comes with 4 KiB each, half of what
-// an idle connection held. A message whose frame fits in the write buffer
-// still goes out in one write(2) (fan-out messages are typically far
-// smaller); a larger one takes two, as one over 4 KiB did before. The read
-// buffer only batches small frames: a payload larger than it is read
-// straight into the message.
+// and writes through. net/http's hijacked connection comes with 4 KiB
+// each, half of what an idle connection held. The library keeps its
+// bufio.Writer for the connection's life: a message whose frame fits in
+// it still goes out in one write(2) (fan-out messages are typically far
+// smaller); a larger one takes two, as one over 4 KiB did before. Its
+// bufio.Reader gets the smallest buffer bufio allows, over a pooledReader
+// that borrows a readBufferSize buffer from a pool only while it holds
+// bytes not yet read: an idle connection holds no read buffer. A payload
+// larger than the buffer is read straight into the message.
 const (
 	readBufferSize  = 512
 	writeBufferSize = 1024
+	// libraryReadBufferSize is bufio's minimum: the library's frame
+	// headers and small reads pass through it.
+	libraryReadBufferSize = 16
 )
 
-// smallBuffers returns w with a Hijack that hands the library buffers of
-// readBufferSize and writeBufferSize instead of net/http's. Wrap the
-// upgrade's ResponseWriter with it (outside a FrameLimiter's wrapper)
-// before websocket.Accept.
-func smallBuffers(w http.ResponseWriter) http.ResponseWriter {
-	return &smallBufferWriter{ResponseWriter: w}
+// readBuffers is a pool of read buffers shared by a Registry's
+// connections.
+type readBuffers struct{ pool sync.Pool }
+
+// get returns a buffer.
+func (p *readBuffers) get() *[readBufferSize]byte {
+	if b, ok := p.pool.Get().(*[readBufferSize]byte); ok {
+		return b
+	}
+	return new([readBufferSize]byte)
+}
+
+// put returns a buffer to the pool.
+func (p *readBuffers) put(b *[readBufferSize]byte) { p.pool.Put(b) }
+
+// smallBuffers returns w with a Hijack that hands the library small
+// buffers instead of net/http's, the read buffer borrowed from bufs. Wrap
+// the upgrade's ResponseWriter with it (outside a FrameLimiter's wrapper)
+// before websocket.Accept; after the upgrade, its idle method returns what
+// the connection's reader waits with.
+func smallBuffers(w http.ResponseWriter, bufs *readBuffers) *smallBufferWriter {
+	return &smallBufferWriter{ResponseWriter: w, bufs: bufs}
 }
 
 // smallBufferWriter is an http.ResponseWriter whose hijacked connection
 // has small buffers.
 type smallBufferWriter struct {
 	http.ResponseWriter
+	bufs   *readBuffers
+	hijack *idleWait // set by Hijack
 }
 
 // Hijack hijacks the connection and replaces net/http's buffers, which are
@@ -55,8 +79,16 @@ func (w *smallBufferWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		b, _ := brw.Reader.Peek(n)
 		conn = &prefixConn{Conn: conn, prefix: bytes.Clone(b)}
 	}
-	return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBufferSize), bufio.NewWriterSize(conn, writeBufferSize)), nil
+	pr := &pooledReader{Conn: conn, bufs: w.bufs}
+	br := bufio.NewReaderSize(pr, libraryReadBufferSize)
+	w.hijack = &idleWait{br: br, conn: pr}
+	// The library reads from the bufio.Reader (which it resets to read
+	// from the returned connection) and writes through the bufio.Writer.
+	return pr, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize)), nil
 }
+
+// idle returns what the connection's reader waits with, nil before Hijack.
+func (w *smallBufferWriter) idle() *idleWait { return w.hijack }
 
 // prefixConn returns bytes read ahead before reading on.
 type prefixConn struct {
@@ -76,3 +108,63 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 	}
 	return c.Conn.Read(p)
 }
+
+// Buffered returns how many bytes read ahead are still to be returned.
+func (c *prefixConn) Buffered() int { return len(c.prefix) }
+
+// NetConn returns the connection read from after the prefix.
+func (c *prefixConn) NetConn() net.Conn { return c.Conn }
+
+// pooledReader reads through a buffer borrowed from a pool while it holds
+// bytes not yet returned, and given back as soon as they are: the small
+// reads of the library's bufio.Reader still cost one read(2) per
+// readBufferSize bytes, but an idle connection holds no buffer.
+type pooledReader struct {
+	net.Conn
+	bufs *readBuffers
+	buf  *[readBufferSize]byte // borrowed while rest is not empty
+	rest []byte                // bytes of buf not yet returned
+}
+
+// Read returns buffered bytes first; a read at least as large as the
+// buffer reads straight into p.
+func (c *pooledReader) Read(p []byte) (int, error) {
+	if len(c.rest) == 0 {
+		if len(p) >= readBufferSize {
+			return c.Conn.Read(p)
+		}
+		b := c.bufs.get()
+		n, err := c.Conn.Read(b[:])
+		if n == 0 {
+			c.bufs.put(b)
+			return 0, err
+		}
+		c.buf, c.rest = b, b[:n]
+		if err != nil && n <= len(p) {
+			// Everything read fits: return the error with it.
+			n = copy(p, c.rest)
+			c.release()
+			return n, err
+		}
+		// An error with more bytes than fit is read again on the next
+		// Read, as net.Conn errors are.
+	}
+	n := copy(p, c.rest)
+	c.rest = c.rest[n:]
+	if len(c.rest) == 0 {
+		c.release()
+	}
+	return n, nil
+}
+
+// release returns the buffer to the pool.
+func (c *pooledReader) release() {
+	c.bufs.put(c.buf)
+	c.buf, c.rest = nil, nil
+}
+
+// Buffered returns how many bytes read are still to be returned.
+func (c *pooledReader) Buffered() int { return len(c.rest) }
+
+// NetConn returns the connection read from.
+func (c *pooledReader) NetConn() net.Conn { return c.Conn }

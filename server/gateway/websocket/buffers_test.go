@@ -21,7 +21,7 @@ func TestSmallBuffersKeepReadAhead(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, brw, err := smallBuffers(w).(http.Hijacker).Hijack()
+		conn, brw, err := smallBuffers(w, &readBuffers{}).Hijack()
 		if err != nil {
 			done <- result{err: err}
 			return
@@ -55,7 +55,7 @@ func TestSmallBuffersKeepReadAhead(t *testing.T) {
 	if r.err != nil || r.got != "early+late" {
 		t.Fatalf("server read %q, %v; want %q", r.got, r.err, "early+late")
 	}
-	if r.rsize != readBufferSize || r.wsize != writeBufferSize {
-		t.Errorf("buffers %d and %d bytes, want %d and %d", r.rsize, r.wsize, readBufferSize, writeBufferSize)
+	if r.rsize != libraryReadBufferSize || r.wsize != writeBufferSize {
+		t.Errorf("buffers %d and %d bytes, want %d and %d", r.rsize, r.wsize, libraryReadBufferSize, writeBufferSize)
 	}
 }

@@ -39,6 +39,9 @@ type harness struct {
 	limits Limits
 	// beforeStart runs between registration and the upgrade's 101.
 	beforeStart func(c *Conn)
+	// noWait makes readers read at once, as over TLS, instead of waiting
+	// for the client first (see idleWait).
+	noWait bool
 
 	mu          sync.Mutex
 	conns       map[string]*Conn
@@ -98,17 +101,22 @@ func (h *harness) serve(w http.ResponseWriter, r *http.Request) {
 		rw = fl.Wrap(w)
 	}
 	w.Header().Set("X-Connection-Id", id)
-	ws, err := websocket.Accept(rw, r, nil)
+	sb := smallBuffers(rw, &h.reg.readBufs)
+	ws, err := websocket.Accept(sb, r, nil)
 	if err != nil {
 		h.reg.Abort(c)
 		return
 	}
-	h.reg.Start(c, ws, Handlers{
+	idle := sb.idle()
+	if h.noWait {
+		idle = nil
+	}
+	h.reg.start(c, ws, Handlers{
 		Message: func(c *Conn, data []byte, binary bool) { _ = c.Send(append([]byte("echo:"), data...), binary) },
 		Disconnect: func(c *Conn, code int, reason string) {
 			h.disconnects <- disconnected{c.ID, code, reason}
 		},
-	})
+	}, idle)
 }
 
 // dial connects a client and returns its server-side Conn.

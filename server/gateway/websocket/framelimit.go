@@ -120,6 +120,18 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 	return 0, errFrameTooBig
 }
 
+// Buffered returns 0, as the scanner holds no bytes, or 1 after a
+// violation, so that the reader reads at once and fails.
+func (c *limitedConn) Buffered() int {
+	if c.f.violated.Load() {
+		return 1
+	}
+	return 0
+}
+
+// NetConn returns the scanned connection.
+func (c *limitedConn) NetConn() net.Conn { return c.Conn }
+
 // closeFrameWait bounds how long a violated reader waits for the close
 // frame to be written.
 const closeFrameWait = 5 * time.Second

@@ -310,6 +310,7 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	stream := &upgradeStream{ctx: ctx, w: w}
 	var (
 		conn *websocket.Conn
+		sb   *smallBufferWriter
 		reg  *Conn
 	)
 	err = h.host.Chain(stream, &grpc.StreamServerInfo{FullMethod: ConnectMethod}, func(_ any, ss grpc.ServerStream) error {
@@ -333,7 +334,8 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 			fl.Attach(reg)
 			rw = fl.Wrap(w)
 		}
-		rw = smallBuffers(rw)
+		sb = smallBuffers(rw, &h.reg.readBufs)
+		rw = sb
 		var subprotocols []string
 		if res.subprotocol != "" {
 			subprotocols = []string{res.subprotocol}
@@ -359,10 +361,10 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 	if conn == nil {
 		return
 	}
-	h.reg.Start(reg, conn, Handlers{
+	h.reg.start(reg, conn, Handlers{
 		Message:    h.message,
 		Disconnect: h.disconnect,
-	})
+	}, sb.idle())
 }
 
 // writeHTTPError answers an upgrade request the chain (or the handler)

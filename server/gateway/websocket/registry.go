@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -64,6 +65,8 @@ type Registry struct {
 	serving tracker // connections being served and their handlers
 	closing atomic.Bool
 	count   atomic.Int64
+	// readBufs lends read buffers to connections reading a message.
+	readBufs readBuffers
 }
 
 // shard is one part of the registry.
@@ -169,15 +172,21 @@ func (r *Registry) Abort(c *Conn) {
 // connection. The upgrade request's handler should return at once: the
 // HTTP server then frees the request, its buffers and its (deep) stack.
 func (r *Registry) Start(c *Conn, ws *websocket.Conn, h Handlers) {
+	r.start(c, ws, h, nil)
+}
+
+// start is Start with what the reader waits for the client with (nil:
+// it reads at once).
+func (r *Registry) start(c *Conn, ws *websocket.Conn, h Handlers, idle *idleWait) {
 	r.serving.add()
 	go func() {
 		defer r.serving.done()
-		r.serve(c, ws, h)
+		r.serve(c, ws, h, idle)
 	}()
 }
 
-// serve is the reader loop of a connection.
-func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers) {
+// serve starts the reader loop of a connection.
+func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers, idle *idleWait) {
 	ws.SetReadLimit(c.limits.MaxMessageBytes)
 	c.mu.Lock()
 	c.ws = ws
@@ -200,34 +209,91 @@ func (r *Registry) serve(c *Conn, ws *websocket.Conn, h Handlers) {
 	case r.closing.Load():
 		c.Close(CloseGoingAway, ReasonShutdown)
 	}
-	var (
-		readErr error
-		invalid bool // a text message was not UTF-8: nothing more is handled
-	)
+	r.read(&reader{c: c, ws: ws, h: h, idle: idle}, true)
+}
+
+// reader is a connection's reader loop, which moves from goroutine to
+// goroutine (see read).
+type reader struct {
+	c       *Conn
+	ws      *websocket.Conn
+	h       Handlers
+	idle    *idleWait
+	invalid bool // a text message was not UTF-8: nothing more is handled
+}
+
+// read reads messages until the connection ends, then ends it. Before
+// reading, it waits for the client at a shallow stack depth when nothing
+// is buffered (see idleWait). Reading a message grows a goroutine's stack
+// to 4 KiB for good, so a goroutine that has read one (fresh false) does
+// not wait itself: it hands the loop to a new goroutine, whose stack is
+// small, and ends.
+func (r *Registry) read(rd *reader, fresh bool) {
 	for {
-		typ, msg, err := ws.Read(context.Background())
+		if rc := rd.waitable(); rc != nil {
+			if !fresh {
+				r.serving.add()
+				go func() {
+					defer r.serving.done()
+					r.read(rd, true)
+				}()
+				return
+			}
+			waitReadable(rc)
+		}
+		fresh = false
+		typ, msg, err := rd.ws.Read(context.Background())
 		if err != nil {
-			readErr = err
-			break
+			r.finish(rd, err)
+			return
 		}
-		c.touch()
-		if typ == websocket.MessageText && !utf8.Valid(msg) {
-			// Never handed to a backend; the reader goes on until the
-			// close handshake ends.
-			c.Close(CloseInvalidPayload, ReasonInvalidUTF8)
-			invalid = true
-		}
-		if h.Message == nil || invalid {
-			continue
-		}
-		c.inflight <- struct{}{}
-		r.serving.add()
-		go func() {
-			defer r.serving.done()
-			defer func() { <-c.inflight }()
-			h.Message(c, msg, typ == websocket.MessageBinary)
-		}()
+		r.handle(rd, typ, msg)
 	}
+}
+
+// waitable returns the socket to wait on before reading, or nil to read at
+// once: when bytes are buffered, or when the connection is closing (the
+// library's Close then reads the client's close frame itself, and the
+// buffers must not be looked at concurrently: c.closed orders the two).
+func (rd *reader) waitable() syscall.RawConn {
+	if rd.idle == nil {
+		return nil
+	}
+	c := rd.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	return rd.idle.rawConn()
+}
+
+// handle hands a message to h.Message in its own goroutine.
+func (r *Registry) handle(rd *reader, typ websocket.MessageType, msg []byte) {
+	c := rd.c
+	c.touch()
+	if typ == websocket.MessageText && !utf8.Valid(msg) {
+		// Never handed to a backend; the reader goes on until the
+		// close handshake ends.
+		c.Close(CloseInvalidPayload, ReasonInvalidUTF8)
+		rd.invalid = true
+	}
+	if rd.h.Message == nil || rd.invalid {
+		return
+	}
+	c.inflight <- struct{}{}
+	r.serving.add()
+	go func() {
+		defer r.serving.done()
+		defer func() { <-c.inflight }()
+		rd.h.Message(c, msg, typ == websocket.MessageBinary)
+	}()
+}
+
+// finish ends a connection whose reader failed with readErr: it
+// unregisters it and calls h.Disconnect once its messages are handled.
+func (r *Registry) finish(rd *reader, readErr error) {
+	c, ws, h := rd.c, rd.ws, rd.h
 	code2, reason2 := c.closeStatus(readErr)
 	c.stopTimers()
 	_ = ws.CloseNow()

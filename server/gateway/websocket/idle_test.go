@@ -1,0 +1,245 @@
+package websocket
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// waitingReaders returns how many connection readers wait for their client
+// in waitReadable, rather than inside the library's Read.
+func waitingReaders() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "websocket.waitReadable(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestIdleWait checks what a connection whose reader waits for its client
+// (see idleWait) does on each event that can end the wait.
+func TestIdleWait(t *testing.T) {
+	const ping = 30 * time.Second
+	cases := []struct {
+		name  string
+		event func(t *testing.T, h *harness, c *websocket.Conn, sc *Conn)
+	}{
+		{"messages after idle", func(t *testing.T, h *harness, c *websocket.Conn, _ *Conn) {
+			for i := range 3 {
+				echo(t, c, fmt.Sprint("after idle ", i))
+				// The reader hands over to a fresh goroutine and waits.
+				poll(t, "the reader waits again", func() bool { return waitingReaders() == 1 })
+			}
+			_ = c.Close(websocket.StatusNormalClosure, "bye")
+			if d := h.disconnect(); d.code != int(websocket.StatusNormalClosure) || d.reason != "bye" {
+				t.Errorf("$disconnect %+v", d)
+			}
+		}},
+		{"client closes while idle", func(t *testing.T, h *harness, c *websocket.Conn, sc *Conn) {
+			_ = c.Close(websocket.StatusNormalClosure, "leaving")
+			if d := h.disconnect(); d.id != sc.ID || d.code != int(websocket.StatusNormalClosure) || d.reason != "leaving" {
+				t.Errorf("$disconnect %+v", d)
+			}
+		}},
+		{"client vanishes while idle", func(t *testing.T, h *harness, c *websocket.Conn, sc *Conn) {
+			_ = c.CloseNow()
+			if d := h.disconnect(); d.id != sc.ID || d.code != int(CloseAbnormal) {
+				t.Errorf("$disconnect %+v", d)
+			}
+		}},
+		{"gateway closes while idle", func(t *testing.T, h *harness, c *websocket.Conn, sc *Conn) {
+			sc.Close(CloseNormal, ReasonDeleted)
+			if code, reason := closeOf(t, c); code != CloseNormal || reason != ReasonDeleted {
+				t.Errorf("client saw close %d %q", code, reason)
+			}
+			if d := h.disconnect(); d.code != int(CloseNormal) || d.reason != ReasonDeleted {
+				t.Errorf("$disconnect %+v", d)
+			}
+		}},
+		{"keepalive while idle", func(t *testing.T, h *harness, c *websocket.Conn, sc *Conn) {
+			readCtx := c.CloseRead(context.Background()) // answers pings
+			for i := range int64(3) {
+				h.clk.Advance(ping)
+				poll(t, "the client answered the ping", func() bool { return sc.pongs.Load() == i+1 })
+			}
+			if readCtx.Err() != nil || h.reg.Len() != 1 {
+				t.Fatal("a client answering every ping was disconnected")
+			}
+		}},
+		{"gateway sends while idle", func(t *testing.T, h *harness, c *websocket.Conn, sc *Conn) {
+			if err := sc.Send([]byte("pushed"), false); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			defer cancel()
+			if _, got, err := c.Read(ctx); err != nil || string(got) != "pushed" {
+				t.Fatalf("read %q, %v", got, err)
+			}
+			echo(t, c, "answer")
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Limits{PingInterval: ping})
+			c, sc := h.dial("")
+			poll(t, "the reader waits for the client", func() bool { return waitingReaders() == 1 })
+			tc.event(t, h, c, sc)
+		})
+	}
+}
+
+// TestIdleWaitReadsBufferedAtOnce sends bursts of messages, which the
+// reader finds buffered (in the pooled read buffer, the library's
+// bufio.Reader) after reading the first: it must read them without
+// waiting for more bytes, which may never come.
+func TestIdleWaitReadsBufferedAtOnce(t *testing.T) {
+	h := newHarness(t, Limits{})
+	c, _ := h.dial("")
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	for round := range 5 {
+		const burst = 50
+		// One message per write(2): the server reads several at once.
+		for i := range burst {
+			if err := c.Write(ctx, websocket.MessageText, fmt.Appendf(nil, "%d-%d", round, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := map[string]bool{}
+		for range burst {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("round %d: %d echoes, then %v", round, len(got), err)
+			}
+			got[string(b)] = true
+		}
+		for i := range burst {
+			if want := fmt.Sprintf("echo:%d-%d", round, i); !got[want] {
+				t.Fatalf("round %d: no %q", round, want)
+			}
+		}
+	}
+}
+
+// TestNoWaitReadsAtOnce checks the control: a reader without an idleWait
+// (as over TLS) parks in the library's Read.
+func TestNoWaitReadsAtOnce(t *testing.T) {
+	h := newHarness(t, Limits{})
+	h.noWait = true
+	c, _ := h.dial("")
+	echo(t, c, "x")
+	if n := waitingReaders(); n != 0 {
+		t.Fatalf("%d readers wait with no idleWait", n)
+	}
+}
+
+// wrapped is a connection wrapper that holds n buffered bytes.
+type wrapped struct {
+	net.Conn
+	n int
+}
+
+func (w *wrapped) Buffered() int     { return w.n }
+func (w *wrapped) NetConn() net.Conn { return w.Conn }
+
+// opaque is a connection wrapper that cannot say what it buffers.
+type opaque struct{ net.Conn }
+
+// TestIdleWaitFindsSocket checks which connections are waited on: only
+// those where no wrapper between the socket and the library holds a byte.
+func TestIdleWaitFindsSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if _, err := client.Write([]byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	bufs := &readBuffers{}
+	// idle builds the chain the upgrade builds over conn and reads k bytes
+	// through it.
+	idle := func(conn net.Conn, k int) *idleWait {
+		pr := &pooledReader{Conn: conn, bufs: bufs}
+		w := &idleWait{br: bufio.NewReaderSize(pr, libraryReadBufferSize), conn: pr}
+		if k > 0 {
+			if _, err := w.br.Discard(k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return w
+	}
+	cases := []struct {
+		name string
+		w    *idleWait
+		want bool
+	}{
+		{"plain socket", idle(server, 0), true},
+		{"through drained wrappers", idle(&wrapped{Conn: &prefixConn{Conn: server}}, 0), true},
+		{"a wrapper holds bytes", idle(&wrapped{Conn: server, n: 1}, 0), false},
+		{"read-ahead not yet read", idle(&prefixConn{Conn: server, prefix: []byte("x")}, 0), false},
+		{"an unknown wrapper", idle(opaque{server}, 0), false},
+		{"TLS", idle(tls.Server(server, &tls.Config{}), 0), false},
+		{"nil", nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.w.rawConn() != nil; got != tc.want {
+				t.Errorf("socket found: %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// Bytes in the library's bufio.Reader, then in the pooled buffer,
+	// then none.
+	w := idle(server, 1)
+	if w.rawConn() != nil {
+		t.Error("waits with bytes in the bufio.Reader")
+	}
+	if _, err := w.br.Discard(w.br.Buffered()); err != nil {
+		t.Fatal(err)
+	}
+	pr := &pooledReader{Conn: server, bufs: bufs}
+	if _, err := client.Write([]byte("abcdefghij")); err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 4)
+	if _, err := pr.Read(p); err != nil {
+		t.Fatal(err)
+	}
+	w = &idleWait{br: bufio.NewReaderSize(pr, libraryReadBufferSize), conn: pr}
+	if pr.Buffered() == 0 || w.rawConn() != nil {
+		t.Errorf("waits with %d bytes in the pooled buffer", pr.Buffered())
+	}
+	for pr.Buffered() > 0 {
+		if _, err := pr.Read(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pr.buf != nil {
+		t.Error("the drained reader still holds its buffer")
+	}
+	if w.rawConn() == nil {
+		t.Error("does not wait on a drained connection")
+	}
+}

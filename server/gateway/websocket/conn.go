@@ -93,6 +93,7 @@ type Conn struct {
 	idle, maxDur, ping clock.Timer // guarded by mu
 	pinging            bool        // a ping awaits its pong; guarded by mu
 	pingOwed           bool        // pinging before Serve: ping when served; guarded by mu
+	pingDone           func()      // ends sendPing's wait for its pong; guarded by mu
 	pongs              atomic.Int64
 }
 
@@ -287,14 +288,32 @@ func (c *Conn) keepalive() {
 // sendPing pings the client and records its pong. It returns on the pong,
 // or when the connection closes (at the latest at the next interval, as
 // the ping is then unanswered).
+//
+// The connection's reader may take the pong itself (see takePong): it then
+// cancels the wait through c.pingDone.
 func (c *Conn) sendPing(ws *websocket.Conn) {
-	if err := ws.Ping(context.Background()); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.mu.Lock()
+	c.pingDone = cancel
+	c.mu.Unlock()
+	if err := ws.Ping(ctx); err != nil {
 		return
 	}
-	c.pongs.Add(1)
+	c.ponged()
+}
+
+// ponged records the client's pong.
+func (c *Conn) ponged() {
 	c.mu.Lock()
 	c.pinging = false
+	done := c.pingDone
+	c.pingDone = nil
 	c.mu.Unlock()
+	if done != nil {
+		done()
+	}
+	c.pongs.Add(1)
 }
 
 // closeStatus returns the close code and reason $disconnect reports: the

@@ -72,6 +72,9 @@ func TestIdleWait(t *testing.T) {
 			for i := range int64(3) {
 				h.clk.Advance(ping)
 				poll(t, "the client answered the ping", func() bool { return sc.pongs.Load() == i+1 })
+				// The reader took the pong itself and waits again, rather
+				// than in the library's Read.
+				poll(t, "the reader waits again", func() bool { return waitingReaders() == 1 })
 			}
 			if readCtx.Err() != nil || h.reg.Len() != 1 {
 				t.Fatal("a client answering every ping was disconnected")

@@ -14,3 +14,35 @@ func peekReadable(fd uintptr) bool {
 	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	return err != syscall.EAGAIN && err != syscall.EWOULDBLOCK
 }
+
+// maxPongFrame is the size of the largest client pong frame: a 2-byte
+// header, a 4-byte mask and at most 125 bytes of payload (RFC 6455 section
+// 5.5).
+const maxPongFrame = 2 + 4 + 125
+
+// takePong reads one client pong frame from the socket when its bytes
+// start with a complete one, and reports whether it did. Call it only at a
+// frame boundary with nothing buffered above the socket (see idleWait):
+// the library then never sees the frame, and its reader need not run.
+func takePong(rc syscall.RawConn) bool {
+	var (
+		b    [maxPongFrame]byte
+		size int
+		took bool
+	)
+	_ = rc.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// FIN and opcode 0xA; masked, as a client's frames are, with a
+		// 7-bit length.
+		if err != nil || n < 2 || b[0] != 0x8A || b[1]&0x80 == 0 || b[1]&0x7F > 125 {
+			return true
+		}
+		if size = 6 + int(b[1]&0x7F); n < size {
+			return true // not all here: the library reads it
+		}
+		m, _, err := syscall.Recvfrom(int(fd), b[:size], syscall.MSG_DONTWAIT)
+		took = err == nil && m == size
+		return true
+	})
+	return took
+}

@@ -240,6 +240,13 @@ func (r *Registry) read(rd *reader, fresh bool) {
 				return
 			}
 			waitReadable(rc)
+			if takePong(rc) {
+				// A keepalive answered: no need for the library's reader
+				// (which would then wait for the next frame deep in its
+				// stack).
+				rd.c.ponged()
+				continue
+			}
 		}
 		fresh = false
 		typ, msg, err := rd.ws.Read(context.Background())

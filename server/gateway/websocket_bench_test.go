@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,8 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+	"github.com/tollgate-gw/tollgate/internal/connsplit"
+	"github.com/tollgate-gw/tollgate/internal/testpki"
 	"github.com/tollgate-gw/tollgate/server/gateway"
 )
 
@@ -37,6 +40,9 @@ const (
 	// clientReadEnv makes the client process read and count messages,
 	// printing "count N" every 20 ms.
 	clientReadEnv = "TOLLGATE_WS_CLIENT_READ"
+	// benchTLSEnv, when set, makes BenchmarkWebSocketIdleConnections serve
+	// TLS (wss://), as a data port with a certificate does.
+	benchTLSEnv = "TOLLGATE_WS_BENCH_TLS"
 )
 
 // raiseFileLimit raises the open file limit to its hard maximum.
@@ -79,7 +85,14 @@ func TestWebSocketClientProcess(t *testing.T) {
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			c, _, err := websocket.Dial(ctx, "ws://"+addr+"/prod", nil)
+			url, opts := "ws://"+addr+"/prod", (*websocket.DialOptions)(nil)
+			if os.Getenv(benchTLSEnv) != "" {
+				url = "wss://" + addr + "/prod"
+				opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
+					TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the benchmark's throwaway certificate
+				}}}
+			}
+			c, _, err := websocket.Dial(ctx, url, opts)
 			if err != nil {
 				fails.Add(1)
 				return
@@ -133,7 +146,12 @@ func BenchmarkWebSocketIdleConnections(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tg := serveGateway(b, gw)
+	var tg *testGateway
+	if os.Getenv(benchTLSEnv) != "" {
+		tg = serveGatewayTLS(b, gw)
+	} else {
+		tg = serveGateway(b, gw)
+	}
 	tg.load(b, wsStage(wsDeployment("127.0.0.1:1"), nil))
 	for b.Loop() {
 		runtime.GC()
@@ -368,4 +386,29 @@ func BenchmarkWebSocketFanOutExternal(b *testing.B) {
 	}
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(int64(sent)*conns)/elapsed.Seconds(), "msgs/s")
+}
+
+// serveGatewayTLS serves gw's HTTP/1.1 over TLS on a loopback listener, as
+// a data port with a certificate does (connsplit.WithTLS).
+func serveGatewayTLS(t testing.TB, gw *gateway.Gateway) *testGateway {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := testpki.NewCA(t, "bench CA").Issue(t, "127.0.0.1")
+	split := connsplit.New(ln, connsplit.WithTLS(&tls.Config{
+		Certificates: []tls.Certificate{leaf.TLS},
+		NextProtos:   []string{"http/1.1"},
+	}))
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = split.Serve() }()
+	go func() { _ = srv.Serve(split.HTTP()) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = gw.Close()
+	})
+	return &testGateway{gw: gw, addr: ln.Addr().String(), seen: make(chan string, 1)}
 }

@@ -90,11 +90,16 @@ type Conn struct {
 
 	groups []string // guarded by sh.mu
 
-	idle, maxDur, ping clock.Timer // guarded by mu
-	pinging            bool        // a ping awaits its pong; guarded by mu
-	pingOwed           bool        // pinging before Serve: ping when served; guarded by mu
-	pingDone           func()      // ends sendPing's wait for its pong; guarded by mu
-	pongs              atomic.Int64
+	// One runtime timer (~140 B) times the idle timeout, the maximum
+	// duration and the keepalive: it fires at the earliest deadline and
+	// is re-armed for the next.
+	timer    clock.Timer // guarded by mu
+	endAt    time.Time   // maximum duration; zero: none; guarded by mu
+	pingAt   time.Time   // next keepalive; zero: none; guarded by mu
+	pinging  bool        // a ping awaits its pong; guarded by mu
+	pingOwed bool        // pinging before Serve: ping when served; guarded by mu
+	pingDone func()      // ends sendPing's wait for its pong; guarded by mu
+	pongs    atomic.Int64
 }
 
 // outMsg is a message waiting to be written.
@@ -208,25 +213,23 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) {
 	}()
 }
 
-// stopTimers stops the connection's timers.
+// stopTimers stops the connection's timer.
 func (c *Conn) stopTimers() {
 	c.mu.Lock()
-	timers := [...]clock.Timer{c.idle, c.maxDur, c.ping}
+	t := c.timer
 	c.mu.Unlock()
-	for _, t := range timers {
-		if t != nil {
-			t.Stop()
-		}
+	if t != nil {
+		t.Stop()
 	}
 }
 
-// startTimers arms the idle, maximum-duration and keepalive timers, when
+// startTimers arms the idle, maximum-duration and keepalive deadlines, when
 // the connection is registered: its time counts from then, and a client
-// that sees the upgrade succeed sees a connection already timed. They are
-// runtime timers (with the system clock): no goroutine runs until one
+// that sees the upgrade succeed sees a connection already timed. The timer
+// is a runtime timer (with the system clock): no goroutine runs until it
 // fires.
 func (c *Conn) startTimers() {
-	clk := c.reg.clock
+	now := c.reg.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -234,54 +237,82 @@ func (c *Conn) startTimers() {
 	}
 	// A zero limit is none (LimitsOf always fills them in).
 	if c.limits.MaxDuration > 0 {
-		c.maxDur = clk.AfterFunc(c.limits.MaxDuration, func() { c.Close(CloseGoingAway, ReasonMaxDuration) })
-	}
-	if c.limits.IdleTimeout > 0 {
-		c.idle = clk.AfterFunc(c.limits.IdleTimeout, c.checkIdle)
+		c.endAt = now.Add(c.limits.MaxDuration)
 	}
 	if c.limits.PingInterval > 0 {
-		c.ping = clk.AfterFunc(c.limits.PingInterval, c.keepalive)
+		c.pingAt = now.Add(c.limits.PingInterval)
+	}
+	if d, ok := c.nextDeadline(now); ok {
+		c.timer = c.reg.clock.AfterFunc(d, c.onTimer)
 	}
 }
 
-// checkIdle closes an idle connection, or re-arms for the time left: the
-// hot path (each message) only stores a timestamp.
-func (c *Conn) checkIdle() {
-	left := c.limits.IdleTimeout - c.reg.clock.Now().Sub(c.LastActive())
-	if left <= 0 {
-		c.Close(CloseGoingAway, ReasonIdle)
-		return
+// nextDeadline returns how long until the earliest deadline, and false if
+// there is none. The idle deadline follows the last activity: the hot path
+// (each message) only stores a timestamp. c.mu must be held.
+func (c *Conn) nextDeadline(now time.Time) (time.Duration, bool) {
+	var next time.Time
+	for _, t := range [...]time.Time{c.endAt, c.pingAt, c.idleAt()} {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
 	}
-	c.mu.Lock()
-	if !c.closed {
-		c.idle.Reset(left)
-	}
-	c.mu.Unlock()
+	return next.Sub(now), !next.IsZero()
 }
 
-// keepalive runs every ping interval: it closes a connection whose
-// previous ping is still unanswered, else pings the client (without
-// waiting for the pong, so that the timer's goroutine never blocks). A
-// connection not served yet is pinged as soon as it is.
-func (c *Conn) keepalive() {
+// idleAt returns when the connection becomes idle, zero without an idle
+// timeout.
+func (c *Conn) idleAt() time.Time {
+	if c.limits.IdleTimeout <= 0 {
+		return time.Time{}
+	}
+	return c.LastActive().Add(c.limits.IdleTimeout)
+}
+
+// onTimer runs at a deadline: it closes a connection past its maximum
+// duration or idle for the idle timeout, runs the keepalive when due, and
+// re-arms for the next deadline.
+func (c *Conn) onTimer() {
+	now := c.reg.clock.Now()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	unanswered := c.pinging
-	ws := c.ws
-	if !unanswered {
-		c.pinging = true
-		c.pingOwed = ws == nil
-		c.ping.Reset(c.limits.PingInterval)
+	var reason string
+	switch {
+	case !c.endAt.IsZero() && !now.Before(c.endAt):
+		reason = ReasonMaxDuration
+	case !c.idleAt().IsZero() && !now.Before(c.idleAt()):
+		reason = ReasonIdle
+	}
+	var ping *websocket.Conn
+	if reason == "" && !c.pingAt.IsZero() && !now.Before(c.pingAt) {
+		// The previous ping is still unanswered: close; else ping the
+		// client (without waiting for the pong, so that the timer's
+		// goroutine never blocks). A connection not served yet is
+		// pinged as soon as it is.
+		if c.pinging {
+			reason = ReasonPing
+		} else {
+			c.pinging = true
+			c.pingOwed = c.ws == nil
+			ping = c.ws
+			c.pingAt = now.Add(c.limits.PingInterval)
+		}
+	}
+	if reason == "" {
+		if d, ok := c.nextDeadline(now); ok {
+			c.timer.Reset(d)
+		}
 	}
 	c.mu.Unlock()
-	switch {
-	case unanswered:
-		c.Close(CloseGoingAway, ReasonPing)
-	case ws != nil:
-		go c.sendPing(ws)
+	if reason != "" {
+		c.Close(CloseGoingAway, reason)
+		return
+	}
+	if ping != nil {
+		go c.sendPing(ping)
 	}
 }
 

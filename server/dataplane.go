@@ -44,10 +44,7 @@ func (s *Server) buildDataPlane() error {
 	s.obs = obs
 	s.authorizers = authorizer.New(authorizer.WithLogger(s.log), authorizer.WithLinkLocalTargets(s.cfg.AllowLinkLocalTargets))
 	limiter := s.limiter()
-	validator, err := validate.New(grpcproxy.Messages{})
-	if err != nil {
-		return fmt.Errorf("server: request validation: %w", err)
-	}
+	validator := validate.New(grpcproxy.Messages{})
 	s.respCache = s.newResponseCache()
 	// Each step says what it reads from the call record that an earlier
 	// step writes: chain.Build refuses an order that breaks it.

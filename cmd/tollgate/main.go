@@ -28,7 +28,8 @@ var version = ""
 const adminTokenEnv = "TOLLGATE_ADMIN_TOKEN"
 
 func main() {
-	// The gateway's garbage collector target (GOGC=400 unless GOGC is set):
+	// The gateway's garbage collector target (gctune: GOGC=400 while the
+	// heap stays under 24 MiB, lower above, unless GOGC or GOMEMLIMIT is set):
 	// process-wide, so set here rather than in the server package.
 	gctune.Apply(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -106,15 +106,22 @@ type Interceptor struct {
 	jwt    map[string]*jwtauth.Verifier // by authorizer uid + etag
 	custom map[customKey]*customEntry   // by stage, authorizer version and target
 	conns  map[string]*grpc.ClientConn  // gRPC callout targets
-	// fast maps a compiled stage's authorizer message to its entry,
-	// sparing the hot path the version and generation strings. Bounded:
-	// reset when it grows past fastMax.
-	fast map[fastKey]*customEntry
-	// headerKeys caches the metadata key of each header identity source
-	// for gRPC and for REST calls (whose headers are an http.Header), so
-	// the hot path neither lower-cases nor canonicalizes. Bounded by the
-	// identity sources ever configured.
-	headerKeys sync.Map // headerSource → string
+	// fast maps a compiled stage's authorizer message to its entries, one
+	// per stage (in case two stages share the message), sparing the hot
+	// path the version and generation strings and the lock: calls on
+	// every stage read it at once. Keyed by the pointer alone, which
+	// hashes faster than a struct. Written under mu; bounded: cleared
+	// when fastLen reaches fastMax.
+	fast    sync.Map // *adminv1.Authorizer → []*customEntry
+	fastLen int      // entries stored in fast since it was last cleared; guarded by mu
+	// jwtFast maps a compiled stage's JWT authorizer message to its
+	// verifier, as fast does for custom authorizers (cleared with it).
+	jwtFast sync.Map // *adminv1.Authorizer → *jwtauth.Verifier
+	// headerKeys and restHeaderKeys cache the metadata key of each header
+	// identity source for gRPC calls, and its http.Header key for REST
+	// calls, so the hot path neither lower-cases nor canonicalizes.
+	// Bounded by the identity sources ever configured.
+	headerKeys, restHeaderKeys sync.Map // source → string
 }
 
 // fastMax bounds the pointer cache of custom authorizers.
@@ -126,13 +133,6 @@ type customKey struct {
 	stage   string // stage resource name
 	version string // authorizer uid + etag
 	target  string // resolved callout target
-}
-
-// fastKey is a compiled stage's authorizer message on one stage (the
-// stage is part of the key in case two stages share the message).
-type fastKey struct {
-	authorizer *adminv1.Authorizer
-	stage      string
 }
 
 // customEntry is a custom authorizer with its compiled token pattern.
@@ -157,7 +157,6 @@ func New(opts ...Option) *Interceptor {
 		jwt:    map[string]*jwtauth.Verifier{},
 		custom: map[customKey]*customEntry{},
 		conns:  map[string]*grpc.ClientConn{},
-		fast:   map[fastKey]*customEntry{},
 	}
 	for _, o := range opts {
 		o(i)
@@ -262,9 +261,13 @@ func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *
 
 // verifier returns the verifier of an authorizer version, building it once.
 func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtauth.Verifier, error) {
+	if v, ok := i.jwtFast.Load(a); ok {
+		return v.(*jwtauth.Verifier), nil
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if v, ok := i.jwt[version(a)]; ok {
+		i.storeFast(a, v)
 		return v, nil
 	}
 	j := a.GetJwt()
@@ -283,7 +286,50 @@ func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtauth.Verifier, error)
 		return nil, err
 	}
 	i.jwt[version(a)] = v
+	i.storeFast(a, v)
 	return v, nil
+}
+
+// storeFast adds a verifier to jwtFast, or a custom entry to fast,
+// clearing both when they hold fastMax entries. Call with i.mu held.
+func (i *Interceptor) storeFast(a *adminv1.Authorizer, v any) {
+	if i.fastLen >= fastMax {
+		i.clearFast()
+	}
+	i.fastLen++
+	e, ok := v.(*customEntry)
+	if !ok {
+		i.jwtFast.Store(a, v)
+		return
+	}
+	var entries []*customEntry
+	if old, ok := i.fast.Load(a); ok {
+		entries = old.([]*customEntry)
+	}
+	// A new slice: readers hold the old one.
+	i.fast.Store(a, append(slices.Clip(entries), e))
+}
+
+// fastEntry returns the entry of a custom authorizer message on a stage
+// from fast.
+func (i *Interceptor) fastEntry(a *adminv1.Authorizer, stage string) (*customEntry, bool) {
+	v, ok := i.fast.Load(a)
+	if !ok {
+		return nil, false
+	}
+	for _, e := range v.([]*customEntry) {
+		if e.stage == stage {
+			return e, true
+		}
+	}
+	return nil, false
+}
+
+// clearFast empties the pointer caches. Call with i.mu held.
+func (i *Interceptor) clearFast() {
+	i.fast.Clear()
+	i.jwtFast.Clear()
+	i.fastLen = 0
 }
 
 // authorizeCustom asks a custom authorizer (or its cache) about a call.
@@ -304,23 +350,13 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
 	}
 	resource := call.Resource()
-	req := &datav1.AuthorizeRequest{
-		MethodResource: resource,
-		Api:            lastSegment(call.API),
-		Stage:          lastSegment(call.Stage),
-		Deployment:     lastSegment(call.Deployment),
-	}
 	typ := datav1.AuthorizeRequest_TYPE_REQUEST
 	if c.GetType() == adminv1.CustomAuthorizer_TYPE_TOKEN {
 		typ = datav1.AuthorizeRequest_TYPE_TOKEN
-		req.AuthorizationToken = values[0]
 		if entry.pattern != nil && !entry.pattern.MatchString(values[0]) {
 			return errUnauthorized
 		}
-	} else {
-		fillRequest(ctx, call, req)
 	}
-	req.Type = typ
 	sources := c.GetIdentitySources()
 	if call.Protocol == callinfo.WebSocket && len(sources) > 0 {
 		// A browser sends its cookies whichever page opens the
@@ -329,7 +365,7 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 		sources = append(slices.Clip(sources), originSource)
 		values = append(values, strings.Join(metadata.ValueFromIncomingContext(ctx, "origin"), ", "))
 	}
-	d, err := entry.authorizer.Decide(ctx, customauth.Request{
+	r := customauth.Request{
 		AuthorizerName:  a.GetName(),
 		Stage:           call.Stage,
 		Target:          entry.target,
@@ -338,8 +374,25 @@ func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, 
 		IdentitySources: sources,
 		IdentityValues:  values,
 		MethodResource:  resource,
-		Proto:           req,
-	})
+	}
+	// A cache hit needs neither the authorizer's request message nor
+	// the headers it copies: they are built for a miss only.
+	d, ok := entry.authorizer.Cached(&r)
+	if !ok {
+		r.Proto = &datav1.AuthorizeRequest{
+			Type:           typ,
+			MethodResource: resource,
+			Api:            lastSegment(call.API),
+			Stage:          lastSegment(call.Stage),
+			Deployment:     lastSegment(call.Deployment),
+		}
+		if typ == datav1.AuthorizeRequest_TYPE_TOKEN {
+			r.Proto.AuthorizationToken = values[0]
+		} else {
+			fillRequest(ctx, call, r.Proto)
+		}
+		d, err = entry.authorizer.Decide(ctx, r)
+	}
 	switch {
 	case errors.Is(err, customauth.ErrAuthorizerTimeout):
 		i.logger.ErrorContext(ctx, "custom authorizer timed out", "authorizer", a.GetName(), "error", err)
@@ -410,23 +463,22 @@ func fillRequest(ctx context.Context, call *callinfo.Call, req *datav1.Authorize
 // customAuthorizer returns the custom authorizer of an authorizer version
 // on the call's stage, building it (and its callout connection) once.
 func (i *Interceptor) customAuthorizer(call *callinfo.Call, a *adminv1.Authorizer) (*customEntry, error) {
-	fk := fastKey{authorizer: a, stage: call.Stage}
+	if e, ok := i.fastEntry(a, call.Stage); ok {
+		return e, nil
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if e, ok := i.fast[fk]; ok {
+	if e, ok := i.fastEntry(a, call.Stage); ok {
 		return e, nil
 	}
 	e, err := i.buildCustom(call, a)
 	if err != nil {
 		return nil, err
 	}
-	if len(i.fast) >= fastMax {
-		i.fast = map[fastKey]*customEntry{}
-	}
 	// Per deployment: a new deployment starts with an empty policy cache.
 	fast := *e
 	fast.generation = call.Deployment + "\x00" + version(a)
-	i.fast[fk] = &fast
+	i.storeFast(a, &fast)
 	return &fast, nil
 }
 
@@ -537,8 +589,8 @@ func (i *Interceptor) Retain(inUse map[string][]*adminv1.Authorizer) {
 		closing = append(closing, c)
 		return true
 	})
-	// The pointer cache may name dropped entries: start it again.
-	i.fast = map[fastKey]*customEntry{}
+	// The pointer caches may name dropped entries: start them again.
+	i.clearFast()
 	i.mu.Unlock()
 	// Calls still using a closed connection fail as if the authorizer
 	// were unreachable; a call that began before the reload is the only
@@ -591,7 +643,7 @@ func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source 
 		if call.Protocol == callinfo.REST {
 			return one(call.Header[key])
 		}
-		return one(metadata.ValueFromIncomingContext(ctx, key))
+		return one(call.MetadataValues(ctx, key))
 	case strings.HasPrefix(source, "$request.querystring."):
 		q, err := url.ParseQuery(call.RawQuery)
 		if err != nil {
@@ -610,25 +662,22 @@ func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source 
 	return "", errMissing
 }
 
-// headerSource is a header identity source for one protocol.
-type headerSource struct {
-	source string
-	rest   bool
-}
-
 // headerKey returns the key of a "$request.header.NAME" source: in the
 // metadata of a gRPC or WebSocket call (lowercase), in the http.Header of
 // a REST call (canonical).
 func (i *Interceptor) headerKey(source string, rest bool) string {
-	k := headerSource{source, rest}
-	if v, ok := i.headerKeys.Load(k); ok {
+	keys := &i.headerKeys
+	if rest {
+		keys = &i.restHeaderKeys
+	}
+	if v, ok := keys.Load(source); ok {
 		return v.(string)
 	}
 	name := strings.ToLower(strings.TrimPrefix(source, "$request.header."))
 	if rest {
 		name = http.CanonicalHeaderKey(name)
 	}
-	i.headerKeys.Store(k, name)
+	keys.Store(source, name)
 	return name
 }
 

@@ -73,14 +73,15 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := o.now()
 		ctx := ss.Context()
-		id := fromMetadata(ctx)
+		c := callinfo.FromContext(ctx)
+		id := fromMetadata(ctx, c)
 		if id == "" {
 			id = generate()
 		}
 		ctx = NewContext(ctx, id)
 		// The call record carries it too, for whoever writes the call's
 		// error after the chain (gateway response templates).
-		if c := callinfo.FromContext(ctx); c != nil {
+		if c != nil {
 			c.RequestID = id
 		}
 		_ = ss.SetHeader(metadata.Pairs(MetadataKey, id))
@@ -104,9 +105,9 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	}
 }
 
-// fromMetadata returns the client's ID if it is acceptable.
-func fromMetadata(ctx context.Context) string {
-	vals := metadata.ValueFromIncomingContext(ctx, MetadataKey)
+// fromMetadata returns the client's ID if it is acceptable (c may be nil).
+func fromMetadata(ctx context.Context, c *callinfo.Call) string {
+	vals := c.MetadataValues(ctx, MetadataKey)
 	if len(vals) == 0 || !valid(vals[0]) {
 		return ""
 	}
@@ -130,7 +131,9 @@ func valid(id string) bool {
 func generate() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var h [32]byte
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 // wrappedStream replaces a stream's context.

@@ -96,11 +96,11 @@ func enabled(call *callinfo.Call) bool {
 
 // trace runs handler inside a server span.
 func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ctx = t.propagator.Extract(ctx, incomingCarrier{ctx})
+	ctx = t.propagator.Extract(ctx, incomingCarrier{ctx, call})
 
 	name := strings.TrimPrefix(info.FullMethod, "/")
 	service, method, _ := strings.Cut(name, "/")
-	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := t.tracer.Start(ctx, name, serverKind)
 	defer span.End()
 	// Attributes are built only for recorded spans: most calls are not
 	// sampled, and building them would cost more than the span. (So a
@@ -142,6 +142,10 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 	return err
 }
 
+// serverKind is the server spans' start option, made once: building it
+// allocates.
+var serverKind = trace.WithSpanKind(trace.SpanKindServer)
+
 // serverError reports whether code means the server failed, per the RPC
 // semantic conventions for server spans; other codes blame the client and
 // leave the span status unset.
@@ -171,11 +175,14 @@ func StartChild(ctx context.Context, name string, opts ...trace.SpanStartOption)
 
 // incomingCarrier reads a call's incoming metadata for Extract without
 // copying it.
-type incomingCarrier struct{ ctx context.Context }
+type incomingCarrier struct {
+	ctx  context.Context
+	call *callinfo.Call
+}
 
 // Get returns the first value of key, or "".
 func (c incomingCarrier) Get(key string) string {
-	if vs := metadata.ValueFromIncomingContext(c.ctx, key); len(vs) > 0 {
+	if vs := c.call.MetadataValues(c.ctx, key); len(vs) > 0 {
 		return vs[0]
 	}
 	return ""

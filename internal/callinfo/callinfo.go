@@ -173,6 +173,13 @@ type Request struct {
 	// ClientCert is the client certificate verified in the TLS handshake
 	// (mutual TLS), or nil.
 	ClientCert *ClientCert
+	// Metadata is the call's incoming metadata (lowercase keys) as the
+	// gateway routed it, the very map in the call's context, for gRPC
+	// calls: read through [Call.MetadataValues] without the copy that
+	// each metadata.ValueFromIncomingContext makes. Read-only. Nil when
+	// the gateway did not record it (REST, WebSocket): readers fall back on
+	// the context's.
+	Metadata metadata.MD
 }
 
 // AuthResult is what the route's authorizer learned of the caller.
@@ -245,11 +252,23 @@ func StripInternal[M ~map[string][]string](m M) {
 // HeaderValues returns the values of a request header of the call (any
 // case): from Header for a REST call, else from the incoming metadata,
 // where gRPC and WebSocket calls have their headers under lowercase names.
+// Read-only.
 func (c *Call) HeaderValues(ctx context.Context, name string) []string {
 	if c.Protocol == REST {
 		return c.Header.Values(name)
 	}
-	return metadata.ValueFromIncomingContext(ctx, strings.ToLower(name))
+	return c.MetadataValues(ctx, strings.ToLower(name))
+}
+
+// MetadataValues returns the values of a lowercase key of the call's
+// incoming metadata: from Metadata when the gateway recorded it (no copy,
+// no scan of the whole map for a key the client did not send), else from
+// ctx's. Read-only. It is safe on a nil Call.
+func (c *Call) MetadataValues(ctx context.Context, key string) []string {
+	if c != nil && c.Metadata != nil {
+		return c.Metadata[key]
+	}
+	return metadata.ValueFromIncomingContext(ctx, key)
 }
 
 // Fact names a part of the call record that one policy writes and others
@@ -293,7 +312,9 @@ func (c *Call) BackendMetadata() metadata.MD {
 	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil && c.Forwarded == nil && c.ClientCert == nil {
 		return nil
 	}
-	md := make(metadata.MD, 1+len(c.AuthorizerContext)+len(c.TraceMetadata)+len(c.Forwarded))
+	// Room for the request ID the gateway adds, too: a map that grows
+	// past its hint allocates again.
+	md := make(metadata.MD, 2+len(c.AuthorizerContext)+len(c.TraceMetadata)+len(c.Forwarded))
 	if c.ClientCert != nil {
 		p := c.ClientCert.Pairs()
 		for i := 0; i < len(p); i += 2 {

@@ -562,3 +562,45 @@ func TestNewNilCaller(t *testing.T) {
 	}()
 	customauth.New(nil)
 }
+
+// TestCached: Cached answers from the cache only, without a request
+// message, and never calls out.
+func TestCached(t *testing.T) {
+	fake, caller := startGRPC(t, respondWith(allow("user-1", "shop/prod/GET/*")))
+	for _, tt := range []struct {
+		name    string
+		opts    []customauth.Option
+		wantHit bool
+	}{
+		{"cache", nil, true},
+		{"TTL zero", []customauth.Option{customauth.WithTTL(0)}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := customauth.New(caller, tt.opts...)
+			req := tokenRequest("tok-"+tt.name, "shop/prod/GET/x")
+			bare := req
+			bare.Proto = nil
+			if _, ok := a.Cached(&bare); ok {
+				t.Fatal("Cached before any callout = true")
+			}
+			before := fake.calls.Load()
+			decide(t, a, req)
+			d, ok := a.Cached(&bare)
+			if ok != tt.wantHit || (ok && (!d.Allowed || !d.FromCache || d.PrincipalID != "user-1")) {
+				t.Errorf("Cached = %+v, %v; want a hit: %v", d, ok, tt.wantHit)
+			}
+			bare.MethodResource = "shop/prod/DELETE/x"
+			if d, ok := a.Cached(&bare); ok != tt.wantHit || d.Allowed {
+				t.Errorf("Cached for another resource = %+v, %v; want a denying hit: %v", d, ok, tt.wantHit)
+			}
+			other := bare
+			other.IdentityValues = []string{"tok-other"}
+			if _, ok := a.Cached(&other); ok {
+				t.Error("Cached for another identity = true")
+			}
+			if got := fake.calls.Load() - before; got != 1 {
+				t.Errorf("callouts = %d, want 1", got)
+			}
+		})
+	}
+}

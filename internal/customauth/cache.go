@@ -4,41 +4,122 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/binary"
+	"maps"
+	"slices"
 	"time"
+
+	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
 )
 
-// cacheKey is the SHA-256 hash of a request's key encoding (see
-// Request.appendKey). Hashing bounds an entry's size whatever the size of
-// the tokens and keeps no token in memory; telling two identities apart then
-// rests on SHA-256's collision resistance.
-type cacheKey [sha256.Size]byte
-
-// keyBufSize is the size of the stack buffer the key is encoded in. It holds
-// a typical JSON Web Token with room to spare; a longer encoding costs one
-// heap allocation per call.
-const keyBufSize = 1024
-
-// key returns the cache key of r.
-func (r *Request) key() cacheKey {
-	var buf [keyBufSize]byte
-	return sha256.Sum256(r.appendKey(buf[:0]))
+// cacheKey identifies a cached policy. The parts of a request's key that
+// are configuration, the same for every caller (authorizer name, stage,
+// target, generation, type and identity source names), are interned as a
+// scope number; only the identity values, which differ per caller, are
+// hashed with SHA-256 on every call. Hashing bounds an entry's size
+// whatever the size of the tokens and keeps no token in memory; telling
+// two identities apart then rests on SHA-256's collision resistance (128
+// bits), telling two scopes apart on the exact comparison of their
+// encodings when they are interned.
+type cacheKey struct {
+	scope  uint64
+	digest [sha256.Size]byte
 }
 
-// appendKey appends the key encoding of r to b: the authorizer name, the
-// stage, the resolved target, the generation, the type, the number of identity sources and each source's
-// name and value, every string preceded by its length as a uvarint, so that
-// two different tuples never have the same encoding (for example ("ab", "c")
-// and ("a", "bc"), or a value containing a separator).
-func (r *Request) appendKey(b []byte) []byte {
+// keyBufSize is the size of the stack buffer the scope and the identity
+// values are encoded in. It holds a typical JSON Web Token with room to
+// spare; a longer encoding costs one heap allocation per call.
+const keyBufSize = 1024
+
+// maxScopes bounds the interned scopes of an Authorizer. A gateway has a
+// few per authorizer (one per deployment it served, two for WebSocket
+// upgrades, whose key has the Origin too): beyond the bound the table
+// starts again empty, with new numbers, so entries of forgotten scopes are
+// never matched again and age out of the LRU.
+const maxScopes = 256
+
+// scopeTable maps a scope encoding (see Request.appendScope) to the
+// scope. A table is never modified once published.
+type scopeTable map[string]*scope
+
+// scope is one interned scope: its fields, as in a Request, and its
+// number.
+type scope struct {
+	name, stage, target, generation string
+	typ                             datav1.AuthorizeRequest_Type
+	sources                         []string
+	id                              uint64
+}
+
+// matches reports whether r has this scope. It compares what appendScope
+// encodes; the strings of a compiled configuration are usually the very
+// same, which makes the comparison cheaper than encoding and hashing.
+func (s *scope) matches(r *Request) bool {
+	return s.name == r.AuthorizerName && s.stage == r.Stage && s.target == r.Target &&
+		s.generation == r.Generation && s.typ == r.Type && slices.Equal(s.sources, r.IdentitySources)
+}
+
+// key returns the cache key of r, interning its scope on first use.
+func (a *Authorizer) key(r *Request) cacheKey {
+	var buf [keyBufSize]byte
+	sc := a.last.Load()
+	if sc == nil || !sc.matches(r) {
+		b := r.appendScope(buf[:0])
+		var ok bool
+		if sc, ok = (*a.scopes.Load())[string(b)]; !ok {
+			sc = a.intern(r, b)
+		}
+		a.last.Store(sc)
+	}
+	return cacheKey{scope: sc.id, digest: sha256.Sum256(r.appendValues(buf[:0]))}
+}
+
+// intern returns the scope of r, whose encoding is enc, adding it to the
+// table (copied, so that lookups stay lock-free).
+func (a *Authorizer) intern(r *Request, enc []byte) *scope {
+	a.scopeMu.Lock()
+	defer a.scopeMu.Unlock()
+	old := *a.scopes.Load()
+	if sc, ok := old[string(enc)]; ok {
+		return sc
+	}
+	next := make(scopeTable, len(old)+1)
+	if len(old) < maxScopes {
+		maps.Copy(next, old)
+	}
+	a.lastScope++
+	sc := &scope{
+		name: r.AuthorizerName, stage: r.Stage, target: r.Target, generation: r.Generation,
+		typ: r.Type, sources: slices.Clone(r.IdentitySources), id: a.lastScope,
+	}
+	next[string(enc)] = sc
+	a.scopes.Store(&next)
+	return sc
+}
+
+// appendScope appends the encoding of r's scope to b: the authorizer
+// name, the stage, the resolved target, the generation, the type, the
+// number of identity sources and their names, every string preceded by
+// its length as a uvarint, so that two different tuples never have the
+// same encoding (for example ("ab", "c") and ("a", "bc"), or a value
+// containing a separator).
+func (r *Request) appendScope(b []byte) []byte {
 	b = appendString(b, r.AuthorizerName)
 	b = appendString(b, r.Stage)
 	b = appendString(b, r.Target)
 	b = appendString(b, r.Generation)
 	b = binary.AppendVarint(b, int64(r.Type))
 	b = binary.AppendUvarint(b, uint64(len(r.IdentitySources)))
-	for i, name := range r.IdentitySources {
+	for _, name := range r.IdentitySources {
 		b = appendString(b, name)
-		b = appendString(b, r.IdentityValues[i])
+	}
+	return b
+}
+
+// appendValues appends the identity values of r to b, each preceded by its
+// length (their number is the scope's).
+func (r *Request) appendValues(b []byte) []byte {
+	for _, v := range r.IdentityValues {
+		b = appendString(b, v)
 	}
 	return b
 }
@@ -51,9 +132,10 @@ func appendString(b []byte, s string) []byte {
 
 // entry is one cached policy.
 type entry struct {
-	key     cacheKey
-	policy  *policy
-	expires time.Time
+	key    cacheKey
+	policy *policy
+	// expires is when the entry expires, on the Authorizer's clock.
+	expires time.Duration
 }
 
 // lru is a map of entries bounded to limit, evicting the least recently
@@ -72,13 +154,13 @@ func newLRU(limit int) *lru {
 
 // get returns the policy cached under key if it has not expired at now,
 // marking it as recently used. An expired entry is removed.
-func (c *lru) get(key cacheKey, now time.Time) (*policy, bool) {
+func (c *lru) get(key cacheKey, now time.Duration) (*policy, bool) {
 	el, ok := c.entries[key]
 	if !ok {
 		return nil, false
 	}
 	e := el.Value.(*entry)
-	if !now.Before(e.expires) {
+	if now >= e.expires {
 		c.order.Remove(el)
 		delete(c.entries, key)
 		return nil, false
@@ -89,7 +171,7 @@ func (c *lru) get(key cacheKey, now time.Time) (*policy, bool) {
 
 // put caches p under key until expires, evicting the least recently used
 // entries beyond the limit.
-func (c *lru) put(key cacheKey, p *policy, expires time.Time) {
+func (c *lru) put(key cacheKey, p *policy, expires time.Duration) {
 	if el, ok := c.entries[key]; ok {
 		e := el.Value.(*entry)
 		e.policy, e.expires = p, expires

@@ -16,10 +16,14 @@
 // (so neither an Allow issued on one stage nor the answer of another
 // stage's authorizer is reused on a stage serving the same deployment), the
 // generation (which changes with the authorizer's configuration and the
-// deployment), the type and the names and values of all identity sources, in a length-prefixed encoding that no two different
-// tuples share, hashed with SHA-256 so that an entry takes a fixed amount of
-// memory whatever the size of the tokens and no token is kept in memory as
-// it was received. For a REQUEST authorizer the key is never the token
+// deployment), the type and the names and values of all identity sources,
+// in a length-prefixed encoding that no two different tuples share. The
+// identity values are hashed with SHA-256, so that an entry takes a fixed
+// amount of memory whatever the size of the tokens and no token is kept in
+// memory as it was received; the rest, configuration that is the same for
+// every caller, is interned once as a number, so that a call hashes only
+// its identity values. [Authorizer.Cached] answers a hit without the
+// authorizer's request message, which only a miss needs. For a REQUEST authorizer the key is never the token
 // alone: two calls with the same Authorization header and different values
 // of another identity source are two identities.
 //

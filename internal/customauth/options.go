@@ -25,7 +25,7 @@ type options struct {
 	ttl        time.Duration
 	timeout    time.Duration
 	maxEntries int
-	now        func() time.Time
+	now        func() time.Time // nil: the real clock
 	logger     *slog.Logger
 }
 
@@ -69,9 +69,6 @@ func WithMaxEntries(n int) Option {
 // always runs on the real clock.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) {
-		if now == nil {
-			now = time.Now
-		}
 		o.now = now
 	}
 }

@@ -10,3 +10,11 @@ func (v *Verifier) WaitIdle() {
 		<-done
 	}
 }
+
+// CacheLen returns the number of tokens in the verified-token cache.
+func (v *Verifier) CacheLen() int {
+	if v.cache == nil {
+		return 0
+	}
+	return int(v.cache.n.Load())
+}

@@ -23,6 +23,7 @@ type options struct {
 	logger       *slog.Logger
 	minRefresh   time.Duration
 	maxJWKSBytes int64
+	cacheEntries int // <= 0: no cache of accepted tokens
 }
 
 func defaultOptions() options {
@@ -32,6 +33,7 @@ func defaultOptions() options {
 		logger:       slog.New(slog.DiscardHandler),
 		minRefresh:   defaultMinRefresh,
 		maxJWKSBytes: defaultMaxJWKSBytes,
+		cacheEntries: DefaultCacheEntries,
 	}
 }
 
@@ -81,6 +83,16 @@ func WithMinRefreshInterval(d time.Duration) Option {
 // default is 1 MiB; a value that is not positive makes New fail.
 func WithMaxJWKSBytes(n int64) Option {
 	return func(o *options) { o.maxJWKSBytes = n }
+}
+
+// WithCacheEntries bounds the cache of accepted tokens to n entries (zero
+// or a negative n disables it). A token in the cache is accepted again
+// without being parsed or its signature checked, as long as the key set
+// that verified it is still the current one and the token has not expired
+// (exp, with the leeway, is checked on every call). The default is
+// DefaultCacheEntries.
+func WithCacheEntries(n int) Option {
+	return func(o *options) { o.cacheEntries = n }
 }
 
 func (o *options) validate() error {

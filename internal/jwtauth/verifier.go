@@ -54,6 +54,8 @@ type Verifier struct {
 
 	// set is the key set in use; nil until the first fetch succeeds.
 	set atomic.Pointer[keySet]
+	// cache holds the accepted tokens; nil if disabled.
+	cache *verifiedCache
 
 	mu          sync.Mutex    // guards the fields below
 	inflight    chan struct{} // closed when the fetch under way ends; nil if none
@@ -112,6 +114,9 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 	default:
 		return nil, errors.New("jwtauth: a JWKS URI or an inline JWKS is required")
 	}
+	if o.cacheEntries > 0 {
+		v.cache = &verifiedCache{max: o.cacheEntries}
+	}
 	return v, nil
 }
 
@@ -126,7 +131,8 @@ type jwsHeader struct {
 }
 
 // Verify checks token (without any "Bearer " prefix) and returns its
-// claims. It checks, in order: the token's form (JWS Compact
+// claims, which calls presenting the same token may share: read them,
+// never modify them. It checks, in order: the token's form (JWS Compact
 // Serialization), its algorithm against the allow-list of the key that
 // verifies it, its signature, then the claims: iss, aud, exp (required),
 // nbf and iat (optional), the last three with the configured leeway. A
@@ -136,6 +142,11 @@ type jwsHeader struct {
 // first call, or a token with an unknown key ID); the fetch itself goes on
 // for later calls. Every error wraps ErrInvalidToken; see the other Err
 // variables for the more specific ones.
+//
+// A token accepted before is accepted again from the cache (see
+// WithCacheEntries) while the key set that verified it is the current one
+// and it has not expired: every other check gave the same answer then and
+// would now, as nbf and iat only ever pass once they have.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if token == "" {
 		return nil, fmt.Errorf("%w: empty token", ErrInvalidToken)
@@ -143,53 +154,82 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > maxTokenBytes {
 		return nil, fmt.Errorf("%w: token is over %d bytes", ErrInvalidToken, maxTokenBytes)
 	}
+	if v.cache == nil {
+		return v.verify(ctx, token)
+	}
+	key := tokenKey(token)
+	if e, ok := v.cache.get(key); ok {
+		if e.set == v.set.Load() && v.opts.now().Before(e.claims.Expiry.Add(v.leeway)) {
+			return e.claims, nil
+		}
+		// Expired, or verified with keys since replaced: the full
+		// check decides (and fails with the right error).
+		v.cache.drop(key, e)
+	}
+	claims, set, err := v.verifyWith(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	v.cache.put(key, &verifiedToken{set: set, claims: claims})
+	return claims, nil
+}
+
+// verify is Verify without the cache.
+func (v *Verifier) verify(ctx context.Context, token string) (*Claims, error) {
+	claims, _, err := v.verifyWith(ctx, token)
+	return claims, err
+}
+
+// verifyWith checks a token as Verify does, without the cache, and also
+// returns the key set that verified it.
+func (v *Verifier) verifyWith(ctx context.Context, token string) (*Claims, *keySet, error) {
 	headerSeg, rest, ok1 := strings.Cut(token, ".")
 	payloadSeg, sigSeg, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(sigSeg, ".") {
 		if strings.Count(token, ".") == 4 {
-			return nil, fmt.Errorf("%w: encrypted tokens (JWE) are not accepted", ErrInvalidToken)
+			return nil, nil, fmt.Errorf("%w: encrypted tokens (JWE) are not accepted", ErrInvalidToken)
 		}
-		return nil, fmt.Errorf("%w: not a JWS in compact serialization", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: not a JWS in compact serialization", ErrInvalidToken)
 	}
 	if headerSeg == "" || payloadSeg == "" {
-		return nil, fmt.Errorf("%w: empty header or payload", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: empty header or payload", ErrInvalidToken)
 	}
 	if sigSeg == "" {
-		return nil, fmt.Errorf("%w: unsigned token", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: unsigned token", ErrInvalidToken)
 	}
 	rawHeader, err := b64.DecodeString(headerSeg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: header is not base64url", ErrInvalidToken)
 	}
 	var h jwsHeader
 	if err := json.Unmarshal(rawHeader, &h); err != nil {
-		return nil, fmt.Errorf("%w: header is not a JSON object", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: header is not a JSON object", ErrInvalidToken)
 	}
 	switch {
 	case h.Enc != nil:
-		return nil, fmt.Errorf("%w: encrypted tokens (JWE) are not accepted", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: encrypted tokens (JWE) are not accepted", ErrInvalidToken)
 	case h.Crit != nil:
 		// No extension is understood, so any critical one must fail
 		// (RFC 7515 §4.1.11); this also rules out unencoded payloads.
-		return nil, fmt.Errorf("%w: critical header extensions are not supported", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: critical header extensions are not supported", ErrInvalidToken)
 	case h.B64 != nil:
-		return nil, fmt.Errorf("%w: the b64 header is not supported", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: the b64 header is not supported", ErrInvalidToken)
 	}
 	alg := parseAlg(h.Alg)
 	if alg == algInvalid {
 		if strings.EqualFold(h.Alg, "none") {
-			return nil, fmt.Errorf("%w: unsigned tokens (alg none) are not accepted", ErrInvalidToken)
+			return nil, nil, fmt.Errorf("%w: unsigned tokens (alg none) are not accepted", ErrInvalidToken)
 		}
-		return nil, fmt.Errorf("%w: alg %s is not supported", ErrInvalidToken, quote(h.Alg))
+		return nil, nil, fmt.Errorf("%w: alg %s is not supported", ErrInvalidToken, quote(h.Alg))
 	}
 	sig, err := b64.DecodeString(sigSeg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signature is not base64url", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: signature is not base64url", ErrInvalidToken)
 	}
 
 	set, err := v.currentKeys(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	input := token[:len(headerSeg)+1+len(payloadSeg)]
 	result := set.verify(h.Kid, alg, input, sig)
@@ -197,28 +237,33 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		// The issuer may have rotated its keys since the last fetch.
 		fresh, err := v.refreshKeys(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if fresh != nil && fresh != set {
-			result = fresh.verify(h.Kid, alg, input, sig)
+			set = fresh
+			result = set.verify(h.Kid, alg, input, sig)
 		}
 	}
 	switch result {
 	case verified:
 	case noKey:
 		if h.Kid == "" {
-			return nil, fmt.Errorf("%w: no signing key accepts alg %s", ErrInvalidToken, alg)
+			return nil, nil, fmt.Errorf("%w: no signing key accepts alg %s", ErrInvalidToken, alg)
 		}
-		return nil, fmt.Errorf("%w: unknown key ID %s", ErrInvalidToken, quote(h.Kid))
+		return nil, nil, fmt.Errorf("%w: unknown key ID %s", ErrInvalidToken, quote(h.Kid))
 	case algMismatch:
-		return nil, fmt.Errorf("%w: alg %s is not allowed for key %s", ErrInvalidToken, alg, quote(h.Kid))
+		return nil, nil, fmt.Errorf("%w: alg %s is not allowed for key %s", ErrInvalidToken, alg, quote(h.Kid))
 	default:
-		return nil, fmt.Errorf("%w: signature does not verify", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: signature does not verify", ErrInvalidToken)
 	}
 
 	payload, err := b64.DecodeString(payloadSeg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: payload is not base64url", ErrInvalidToken)
 	}
-	return v.checkClaims(payload, v.opts.now())
+	claims, err := v.checkClaims(payload, v.opts.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	return claims, set, nil
 }

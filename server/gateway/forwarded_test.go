@@ -199,3 +199,53 @@ func TestIssue13WebSocketConnectGetsTheGatewaysHeaders(t *testing.T) {
 		t.Errorf("upgrade with a dot-segment: %d %s, want 400 INVALID_PATH", status, body)
 	}
 }
+
+// TestForwardingPerCallOnOneConnection makes gRPC calls on one connection,
+// on both relays: clean ones with two :authority values, and forged ones
+// between them. The gateway computes a connection's forwarding entries
+// once, so this pins that a forged call is never served a clean one's
+// (or the other way round), and that each :authority gets its own.
+func TestForwardingPerCallOnOneConnection(t *testing.T) {
+	bothRelays(t, func(t *testing.T, relay gateway.Option) {
+		be := startServer(t, func(s *grpc.Server) { examplev1.RegisterBookstoreServiceServer(s, forwardingBookstore{}) })
+		gw, err := gateway.New(relay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg := serveGateway(t, gw)
+		tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", be), nil))
+		client := examplev1.NewBookstoreServiceClient(tg.grpcConn(t))
+		forged := ctx(t)
+		for k, v := range clientForwarding {
+			forged = metadata.AppendToOutgoingContext(forged, strings.ToLower(k), v)
+		}
+		for i, tc := range []struct {
+			authority string // "" for the connection's own
+			forged    bool
+		}{{"", false}, {"", false}, {"", true}, {"", false}, {"api.example", false}, {"api.example", true}, {"", false}, {"api.example", false}} {
+			cctx := ctx(t)
+			if tc.forged {
+				cctx = forged
+			}
+			var opts []grpc.CallOption
+			wantHost := tg.addr
+			if tc.authority != "" {
+				opts = append(opts, grpc.CallAuthority(tc.authority))
+				wantHost = tc.authority
+			}
+			book, err := client.GetBook(cctx, &examplev1.GetBookRequest{Name: "shelves/science/books/2"}, opts...)
+			if err != nil {
+				t.Fatalf("call %d: %v", i, err)
+			}
+			got := book.GetTitle()
+			if strings.Contains(got, "evil") || strings.Contains(got, "6.6.6.6") {
+				t.Errorf("call %d (forged %v): the backend saw the client's entries: %s", i, tc.forged, got)
+			}
+			for _, want := range []string{"x-forwarded-for=127.0.0.1 ", "x-real-ip=127.0.0.1 ", "x-forwarded-host=" + wantHost + " "} {
+				if !strings.Contains(got, want) {
+					t.Errorf("call %d (forged %v, authority %q): want %q in what the backend saw: %s", i, tc.forged, tc.authority, want, got)
+				}
+			}
+		}
+	})
+}

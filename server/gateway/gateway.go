@@ -34,6 +34,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+	policychain "github.com/tollgate-gw/tollgate/interceptors/chain"
 	"github.com/tollgate-gw/tollgate/interceptors/recovery"
 	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
@@ -179,6 +180,11 @@ type Gateway struct {
 	streamWindow   int32
 	idleTimeout    time.Duration
 	proxies        *forwarded.Proxies // trusted proxies; nil trusts nobody
+	// forwards caches forwardGRPC's results for calls without forwarding
+	// entries of their own, by connection and :authority (fwdKey to
+	// *fwdResult); cleared when it reaches maxForwards entries.
+	forwards       sync.Map
+	numForwards    atomic.Int32
 	allowLinkLocal bool
 
 	grpcServer *grpc.Server
@@ -267,11 +273,15 @@ func New(opts ...Option) (*Gateway, error) {
 		requestid.StreamServerInterceptor(requestid.WithLogger(g.logger), requestid.WithAttributes(routeAttrs)),
 	}, g.policy...)
 	g.httpChain = append(g.httpChain, integrationInterceptor)
-	g.serverChain = append([]grpc.StreamServerInterceptor{
+	all := append([]grpc.StreamServerInterceptor{
 		g.countStreams,
 		recovery.StreamServerInterceptor(g.logger),
 		g.routeInterceptor,
 	}, g.httpChain...)
+	// Each chain is one interceptor (policychain.Stream): one allocation per
+	// call, where chaining the list allocates a closure per interceptor.
+	g.httpChain = []grpc.StreamServerInterceptor{policychain.Stream(g.httpChain...)}
+	g.serverChain = []grpc.StreamServerInterceptor{policychain.Stream(all...)}
 	g.proxyHandler = proxy.Handler()
 	if err := g.initWebSockets(); err != nil {
 		_ = g.pool.Close()
@@ -790,6 +800,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 	}
 	var route *routing.Route
+	var md metadata.MD // the frame server's incoming metadata, or nil
 	rec := g.restRequestOf(ctx)
 	if rec != nil {
 		v, ok := g.refs.Load(rec.ref)
@@ -804,6 +815,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	} else {
 		var r *routing.Route
 		var err error
+		md = incomingMetadata(ctx)
 		if st := webStage(ctx); st != nil {
 			// A translated web client call, pinned to the stage that
 			// matched its HTTP request.
@@ -812,7 +824,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 				err = fmt.Errorf("%w: stage %s does not serve %s", routing.ErrNoRoute, st.Name, info.FullMethod)
 			}
 		} else {
-			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, firstValue(ctx, StageMetadataKey), firstValue(ctx, ":authority"))
+			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, mdFirst(ctx, md, StageMetadataKey), mdFirst(ctx, md, ":authority"))
 		}
 		switch {
 		case errors.Is(err, routing.ErrAmbiguous):
@@ -834,11 +846,12 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		call.UserAgent = rec.header.Get("User-Agent")
 		call.ClientCert = rec.clientCert
 	} else {
+		call.Metadata = md
 		ctx = g.forwardGRPC(ctx, call)
 		if p, ok := peer.FromContext(ctx); ok {
 			call.ClientCert = clientCertOfPeer(p)
 		}
-		call.UserAgent = firstValue(ctx, "user-agent")
+		call.UserAgent = mdFirst(ctx, md, "user-agent")
 	}
 	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
 	if webStage(ctx) != nil {
@@ -860,19 +873,46 @@ var forwardMetadataKeys = func() []string {
 // forwardGRPC sets what the gateway asserts about a gRPC client's
 // connection: call.SourceIP, and call.Forwarded for the backend. A
 // client's own forwarding entries are replaced in the returned context's
-// metadata too, so that authorizers and cache keys never see them unless
-// the peer is a trusted proxy.
+// metadata (and call.Metadata) too, so that authorizers and cache keys
+// never see them unless the peer is a trusted proxy.
 func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.Context {
-	req := forwarded.Request{Host: firstValue(ctx, ":authority")}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		req.Peer, req.TLS = p.Addr.String(), p.AuthInfo != nil
+	req := forwarded.Request{Host: mdFirst(ctx, call.Metadata, ":authority")}
+	p, _ := peer.FromContext(ctx)
+	if p != nil && p.Addr != nil {
+		req.TLS = p.AuthInfo != nil
 	}
 	// Key by key rather than FromIncomingContext, which copies the whole
 	// map and every value: a client rarely sends any of these.
-	req.XForwardedFor = metadata.ValueFromIncomingContext(ctx, "x-forwarded-for")
-	req.XForwardedHost = metadata.ValueFromIncomingContext(ctx, "x-forwarded-host")
-	req.XForwardedProto = metadata.ValueFromIncomingContext(ctx, "x-forwarded-proto")
-	req.Forwarded = metadata.ValueFromIncomingContext(ctx, "forwarded")
+	own := false
+	for _, k := range forwardMetadataKeys {
+		if call.MetadataValues(ctx, k) != nil {
+			own = true
+			break
+		}
+	}
+	// Without entries of the client's own, the result depends on the
+	// connection and :authority only: computed once per connection
+	// (formatting and parsing addresses cost ~10 allocations).
+	var key fwdKey
+	if !own && p != nil {
+		if ta, ok := p.Addr.(*net.TCPAddr); ok {
+			key = fwdKey{addr: ta, host: req.Host, tls: req.TLS}
+			if v, ok := g.forwards.Load(key); ok {
+				r := v.(*fwdResult)
+				call.SourceIP, call.Forwarded = r.clientIP, r.md
+				return ctx
+			}
+		}
+	}
+	if p != nil && p.Addr != nil {
+		req.Peer = p.Addr.String()
+	}
+	if own {
+		req.XForwardedFor = call.MetadataValues(ctx, "x-forwarded-for")
+		req.XForwardedHost = call.MetadataValues(ctx, "x-forwarded-host")
+		req.XForwardedProto = call.MetadataValues(ctx, "x-forwarded-proto")
+		req.Forwarded = call.MetadataValues(ctx, "forwarded")
+	}
 	res := g.proxies.Resolve(req)
 	call.SourceIP = res.ClientIP
 	// One backing array for the five values (capped, so an append
@@ -885,16 +925,44 @@ func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.
 		"forwarded":         vals[3:4:4],
 		"x-real-ip":         vals[4:5:5],
 	}
-	for _, k := range forwardMetadataKeys {
-		if metadata.ValueFromIncomingContext(ctx, k) != nil {
-			out, _ := metadata.FromIncomingContext(ctx)
-			for k, vs := range call.Forwarded {
-				out[k] = vs
-			}
-			return metadata.NewIncomingContext(ctx, out)
+	if key.addr != nil {
+		if g.numForwards.Add(1) > maxForwards {
+			g.forwards.Clear()
+			g.numForwards.Store(1)
 		}
+		// Shared read-only by the connection's calls, as the proxies
+		// use it: entries are replaced, never appended to in place.
+		g.forwards.Store(key, &fwdResult{clientIP: res.ClientIP, md: call.Forwarded})
 	}
-	return ctx
+	if !own {
+		return ctx
+	}
+	out, _ := metadata.FromIncomingContext(ctx)
+	for k, vs := range call.Forwarded {
+		out[k] = vs
+	}
+	if call.Metadata != nil {
+		call.Metadata = out
+	}
+	return metadata.NewIncomingContext(ctx, out)
+}
+
+// maxForwards bounds Gateway.forwards: past it, the cache starts again.
+const maxForwards = 4096
+
+// fwdKey is what forwardGRPC's result depends on for a call without
+// forwarding entries of its own: the connection (its remote address, one
+// value per connection) and :authority.
+type fwdKey struct {
+	addr *net.TCPAddr
+	host string
+	tls  bool
+}
+
+// fwdResult is a cached forwardGRPC result.
+type fwdResult struct {
+	clientIP string
+	md       metadata.MD // read-only
 }
 
 // setForwarded replaces r's forwarding headers with the gateway's own
@@ -1058,6 +1126,31 @@ func firstValue(ctx context.Context, key string) string {
 		return v[0]
 	}
 	return ""
+}
+
+// mdFirst is firstValue from md when it is not nil.
+func mdFirst(ctx context.Context, md metadata.MD, key string) string {
+	if md == nil {
+		return firstValue(ctx, key)
+	}
+	if vs := md[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// incomingMetadata is a gRPC call's incoming metadata for the call record
+// (callinfo.Call.Metadata), read-only, when it can be had without a copy:
+// the frame-level server's own map, so that the policies read keys
+// without copying values (metadata.ValueFromIncomingContext copies) or
+// scanning the whole map for keys the client did not send. Nil for
+// grpc-go's server, whose map only comes as a copy of the whole:
+// readers fall back on the context's key by key.
+func incomingMetadata(ctx context.Context) metadata.MD {
+	if st := h2relay.FromContext(ctx); st != nil {
+		return st.Metadata()
+	}
+	return nil
 }
 
 // routedStream carries the routed context.

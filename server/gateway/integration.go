@@ -24,11 +24,17 @@ func integrationInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	if call == nil {
 		return handler(srv, ss)
 	}
-	ctx, span := tracing.StartChild(ss.Context(), "backend "+backendName(routing.FromContext(ss.Context())), trace.WithSpanKind(trace.SpanKindClient))
-	defer span.End()
-	if span.IsRecording() && call.TraceMetadata != nil {
-		// The backend's parent is this span rather than the server span.
-		propagation.TraceContext{}.Inject(ctx, tracing.Carrier(call.TraceMetadata))
+	ctx := ss.Context()
+	// A backend span only in a recorded call (StartChild's rule), checked
+	// first: its name and options cost allocations on every call.
+	if trace.SpanFromContext(ctx).IsRecording() {
+		var span trace.Span
+		ctx, span = tracing.StartChild(ctx, "backend "+backendName(routing.FromContext(ctx)), trace.WithSpanKind(trace.SpanKindClient))
+		defer span.End()
+		if span.IsRecording() && call.TraceMetadata != nil {
+			// The backend's parent is this span rather than the server span.
+			propagation.TraceContext{}.Inject(ctx, tracing.Carrier(call.TraceMetadata))
+		}
 	}
 	start := time.Now()
 	cs := &countingStream{ServerStream: ss, ctx: ctx, call: call}

@@ -174,6 +174,7 @@ func BenchmarkWebSocketIdleConnections(b *testing.B) {
 		perConn := float64((after.HeapInuse+after.StackInuse)-(before.HeapInuse+before.StackInuse)) / float64(live)
 		b.ReportMetric(float64(live), "conns")
 		b.ReportMetric(perConn, "B/conn")
+		b.ReportMetric(float64(after.StackInuse-before.StackInuse)/float64(live), "stack-B/conn")
 		b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/float64(live), "goroutines/conn")
 		b.ReportMetric(float64(opened)/elapsed.Seconds(), "connects/s")
 		if failed > 0 || live != n {

@@ -32,11 +32,11 @@ const (
 
 var notes = []string{
 	"The load generator (client) and the echo backend run in ONE process; the proxy under test runs as a separate child process so its CPU and memory are its own. Client, backend and proxy all compete for the same cores, so absolute numbers are pessimistic: compare rows of one run on one machine.",
-	"Proxy CPU is getrusage(RUSAGE_SELF) user+system of the proxy child over the measured window (warm-up excluded), divided by calls (unary) or messages (stream, fan-out). Peak RSS is the child's VmHWM, reset before each cell via /proc/<pid>/clear_refs when permitted.",
+	"Proxy CPU is getrusage(RUSAGE_SELF) user+system of the proxy child over the measured window (warm-up excluded), divided by calls (unary) or messages (stream, fan-out); GCs is how many collections the proxy's Go runtime completed in the measured window (Go proxies only). Peak RSS is the child's VmHWM, reset before each cell via /proc/<pid>/clear_refs when permitted; it counts the pages of the binary's code and read-only data mapped from the page cache (clean, shared, reclaimable: ~30-40 MiB for a Go binary of this size, ~11 MiB for HAProxy and its libraries). Peak anon is the largest RssAnon (heap, stacks, runtime) sampled every 10 ms over the measured window: the memory the proxy itself allocates.",
 	"vs ref: ops/s as a share of the direct call's in the same scenario and concurrency (gRPC, WebSocket), or of grpc-gateway's static handler (REST), or, for connect-unary and grpcweb-unary, of the grpc-unary cell of the same target (Vanguard's: tollgate's) at the same concurrency: the cost of the web protocol over gRPC through the same gateway.",
 	"tollgate-tls: tollgate called on its TLS listener (TLS 1.3, ECDSA P-256, ALPN h2 for gRPC, HTTP/1.1 for REST) over kept-alive connections: the difference to the tollgate row is TLS's cost per call, handshakes excluded (see BenchmarkTLSHandshake for those).",
 	"tollgate: routing, request IDs, metrics, the account throttle (raised to 1e6 rps) and transcoding, no keys or authorizers. tollgate-policy: the whole chain on the same API: API key in a usage plan (plan throttle + quota), a custom authorizer whose decision is cached (300 s), account + stage + route throttles, metrics, tracing sampled at 1 % exported over OTLP/HTTP to a sink in the proxy process; limits high enough not to refuse.",
-	"Tollgate runs with its shipped default GOGC=400 (internal/gctune) unless GOGC is set; the peers, client and backend run with Go's default GOGC=100.",
+	"Tollgate runs with its shipped collector setting (internal/gctune: GOGC=400 while the heap stays under 24 MiB, down to 100 above) unless GOGC or GOMEMLIMIT is set; the peers, client and backend run with Go's default GOGC=100.",
 	"ws-echo: one WebSocket connection per worker, each round trip a 1 KiB JSON message; direct is a coder/websocket echo server in the bench process, Tollgate routes it through the chain to a gRPC HandleMessage backend and back (two-way route). ws-fanout: broadcasts of 1 KiB to -fanout-conns connections (conc column), at most 8 undelivered at a time; direct is the same per-connection queue design in the bench process, Tollgate is ConnectionsService.PostToStage.",
 	"haproxy-N and nginx-N: the Debian packages run from a config file the harness writes into a temp dir (HAProxy: cleartext h2 frontend, proto h2 to the backend, nbthread N; nginx: listen http2, grpc_pass to an upstream with keepalive, worker_processes N); their CPU and peak RSS are read from /proc for the process and its workers (CPU at 10 ms resolution).",
 	"machine CPU µs/op: the whole machine's busy CPU (/proc/stat, all cores, user+nice+system+irq+softirq+steal) over the cell divided by ops: client + backend + proxy, and whatever else runs on the machine at the time.",
@@ -62,8 +62,10 @@ type cell struct {
 	P999Micros     float64 `json:"p999_us"`
 	ProxyCPUMicros float64 `json:"proxy_cpu_us,omitempty"`
 	ProxyCPUPerOp  float64 `json:"proxy_cpu_us_per_op,omitempty"`
+	ProxyGCs       int64   `json:"proxy_gc_cycles,omitempty"`
 	ProxyCores     float64 `json:"proxy_cores,omitempty"`
 	ProxyPeakRSS   int64   `json:"proxy_peak_rss_bytes,omitempty"`
+	ProxyPeakAnon  int64   `json:"proxy_peak_anon_bytes,omitempty"`
 	// MachineCPUPerOp is the whole machine's busy CPU (/proc/stat: client,
 	// backend, proxy and anything else running) over the cell per op.
 	MachineCPUPerOp float64 `json:"machine_cpu_us_per_op,omitempty"`
@@ -364,16 +366,26 @@ func (b *bench) target(s, t string) ([]cell, error) {
 			runLoad(workers, b.warmup, fn)
 		}
 		var cpu0 time.Duration
+		var gc0 int64
+		var gcOK bool
 		if p != nil {
 			p.resetPeakRSS()
 			var err error
 			if cpu0, err = p.cpu(); err != nil {
 				return cells, err
 			}
+			if gc0, gcOK, err = p.gcCycles(); err != nil {
+				return cells, err
+			}
+		}
+		var anon *anonSampler
+		if p != nil {
+			anon = p.sampleAnon()
 		}
 		m0, merr := machineCPU()
 		r := runLoad(workers, b.duration, fn)
 		m1, merr1 := machineCPU()
+		peakAnon := anon.stop()
 		done()
 		c := cell{
 			Scenario: s, Target: t, Concurrency: conc, Unit: unit,
@@ -400,10 +412,16 @@ func (b *bench) target(s, t string) ([]cell, error) {
 			if ops > 0 {
 				c.ProxyCPUPerOp = c.ProxyCPUMicros / float64(ops)
 			}
+			if gc1, _, err := p.gcCycles(); err != nil {
+				return cells, err
+			} else if gcOK {
+				c.ProxyGCs = gc1 - gc0
+			}
 			c.ProxyCores = (cpu1 - cpu0).Seconds() / r.Elapsed.Seconds()
 			if rss, err := p.peakRSS(); err == nil {
 				c.ProxyPeakRSS = rss
 			}
+			c.ProxyPeakAnon = peakAnon
 		}
 		fmt.Fprintf(os.Stderr, " %.0f %s/s, %d errors\n", c.OpsPerSec, unit, c.Errors)
 		if r.FirstErr != "" {
@@ -466,15 +484,21 @@ func printTable(r report) {
 		r.GoVersion, r.NumCPU, r.GOMAXPROCS, time.Duration(r.DurationSec*float64(time.Second)),
 		time.Duration(r.WarmupSec*float64(time.Second)), r.PayloadBytes, r.StreamRepeat)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\ttarget\tconc\tcalls/s\tops/s\tunit\tvs ref\tp50 µs\tp99 µs\tp99.9 µs\terrors\tproxy CPU µs/op\tCPU s/10k ops\tproxy cores\tproxy peak RSS MiB\tmachine CPU µs/op\t")
+	fmt.Fprintln(w, "scenario\ttarget\tconc\tcalls/s\tops/s\tunit\tvs ref\tp50 µs\tp99 µs\tp99.9 µs\terrors\tproxy CPU µs/op\tGCs\tCPU s/10k ops\tproxy cores\tproxy peak RSS MiB\tpeak anon MiB\tmachine CPU µs/op\t")
 	refs := referenceOps(r.Cells)
 	for _, c := range r.Cells {
-		cpu, per10k, cores, rss := "-", "-", "-", "-"
+		cpu, gc, per10k, cores, rss, anon := "-", "-", "-", "-", "-", "-"
 		if c.Target != targetDirect {
 			cpu = fmt.Sprintf("%.1f", c.ProxyCPUPerOp)
+			if c.ProxyGCs > 0 {
+				gc = strconv.FormatInt(c.ProxyGCs, 10)
+			}
 			per10k = fmt.Sprintf("%.2f", c.ProxyCPUPerOp*1e4/1e6)
 			cores = fmt.Sprintf("%.2f", c.ProxyCores)
 			rss = fmt.Sprintf("%.1f", float64(c.ProxyPeakRSS)/(1<<20))
+			if c.ProxyPeakAnon > 0 {
+				anon = fmt.Sprintf("%.1f", float64(c.ProxyPeakAnon)/(1<<20))
+			}
 		}
 		machine := "-"
 		if c.MachineCPUPerOp > 0 {
@@ -484,9 +508,9 @@ func printTable(r report) {
 		if ref := refs[refOf(c)]; ref > 0 {
 			ratio = fmt.Sprintf("%.0f%%", 100*c.OpsPerSec/ref)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t\n",
+		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 			c.Scenario, c.Target, c.Concurrency, c.CallsPerSec, c.OpsPerSec, c.Unit, ratio,
-			c.P50Micros, c.P99Micros, c.P999Micros, c.Errors, cpu, per10k, cores, rss, machine)
+			c.P50Micros, c.P99Micros, c.P999Micros, c.Errors, cpu, gc, per10k, cores, rss, anon, machine)
 	}
 	w.Flush()
 	fmt.Println()

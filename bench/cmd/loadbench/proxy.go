@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -53,7 +54,8 @@ const (
 
 // runProxyChild is the body of `loadbench -role=proxy`: it starts one proxy
 // in front of backend, writes "READY <addr>" to stdout, then answers each
-// "cpu" line on stdin with "CPU <user+system µs>" until stdin closes.
+// "cpu" line on stdin with "CPU <user+system µs>" and each "gc" line with
+// "GC <collections so far>" until stdin closes.
 func runProxyChild(kind, backend string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -69,6 +71,12 @@ func runProxyChild(kind, backend string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	// LOADBENCH_HEAPPROFILE_DIR=dir writes dir/<kind>.heap.pprof and
+	// dir/<kind>.heap.pprof.txt: the heap profile and the runtime's memory
+	// classes when the runtime held the most memory (checked every 20 ms).
+	if dir := os.Getenv("LOADBENCH_HEAPPROFILE_DIR"); dir != "" {
+		go writePeakHeapProfile(ctx, filepath.Join(dir, kind+".heap.pprof"))
 	}
 	var (
 		addr string
@@ -101,6 +109,10 @@ func runProxyChild(kind, backend string) error {
 			}
 			us := ru.Utime.Sec*1e6 + ru.Utime.Usec + ru.Stime.Sec*1e6 + ru.Stime.Usec
 			fmt.Printf("CPU %d\n", us)
+		case "gc":
+			gc := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+			metrics.Read(gc)
+			fmt.Printf("GC %d\n", gc[0].Value.Uint64())
 		}
 	}
 	return nil
@@ -126,7 +138,8 @@ func startTollgate(ctx context.Context, backend string, policies, withTLS, frame
 			return "", nil, err
 		}
 	}
-	// As the tollgate binary does (cmd/tollgate): GOGC=400 unless set.
+	// As the tollgate binary does (cmd/tollgate): gctune's collector
+	// target unless GOGC or GOMEMLIMIT is set.
 	gctune.Apply(os.Getenv)
 	dir, err := os.MkdirTemp("", "loadbench-tollgate-")
 	if err != nil {
@@ -141,6 +154,9 @@ func startTollgate(ctx context.Context, backend string, policies, withTLS, frame
 		Logger:     slog.New(slog.DiscardHandler),
 		Stderr:     io.Discard,
 	}
+	// Each target names its relay: frames became the server's default,
+	// and the tollgate and tollgate-policy rows measure grpc-go's.
+	cfg.GRPCRelay = "grpc"
 	if frames {
 		cfg.GRPCRelay = "frames"
 	}
@@ -344,6 +360,26 @@ func (p *proxyProcess) cpu() (time.Duration, error) {
 	return time.Duration(us) * time.Microsecond, nil
 }
 
+// gcCycles returns how many collections the child's Go runtime has
+// completed; ok is false for a peer.
+func (p *proxyProcess) gcCycles() (n int64, ok bool, err error) {
+	if p.external {
+		return 0, false, nil
+	}
+	if _, err := io.WriteString(p.in, "gc\n"); err != nil {
+		return 0, false, err
+	}
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		return 0, false, err
+	}
+	n, err = strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "GC ")), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("bad gc line %q: %w", line, err)
+	}
+	return n, true, nil
+}
+
 // resetPeakRSS resets the VmHWM of the child (and of a peer's worker
 // processes) (Linux clear_refs "5"); best effort.
 func (p *proxyProcess) resetPeakRSS() bool {
@@ -376,13 +412,16 @@ func (p *proxyProcess) peakRSS() (int64, error) {
 	return sum, nil
 }
 
-func vmHWM(pid int) (int64, error) {
+func vmHWM(pid int) (int64, error) { return statusKB(pid, "VmHWM:") }
+
+// statusKB returns a kB field of /proc/<pid>/status in bytes.
+func statusKB(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			f := strings.Fields(rest)
 			if len(f) == 0 {
 				break
@@ -391,7 +430,7 @@ func vmHWM(pid int) (int64, error) {
 			return kb * 1024, err
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
 func (p *proxyProcess) stop() {
@@ -407,5 +446,93 @@ func (p *proxyProcess) stop() {
 	case <-time.After(10 * time.Second):
 		p.cmd.Process.Kill()
 		<-done
+	}
+}
+
+// anonSampler polls the RssAnon of a proxy's processes (summed) until
+// stopped and keeps the largest: VmHWM also counts the binary's pages
+// mapped from the page cache, which say nothing about the memory the proxy
+// allocates.
+type anonSampler struct {
+	done chan struct{}
+	peak chan int64
+}
+
+func (p *proxyProcess) sampleAnon() *anonSampler {
+	s := &anonSampler{done: make(chan struct{}), peak: make(chan int64, 1)}
+	go func() {
+		var peak int64
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var sum int64
+			for _, pid := range p.procs() {
+				if n, err := statusKB(pid, "RssAnon:"); err == nil {
+					sum += n
+				}
+			}
+			peak = max(peak, sum)
+			select {
+			case <-s.done:
+				s.peak <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return s
+}
+
+// stop ends the sampling and returns the peak in bytes (0 for a nil s).
+func (s *anonSampler) stop() int64 {
+	if s == nil {
+		return 0
+	}
+	close(s.done)
+	return <-s.peak
+}
+
+// writePeakHeapProfile rewrites path with the heap profile, and path.txt
+// with the runtime's memory classes, whenever the memory the runtime holds
+// has grown past its largest value so far, until ctx ends.
+func writePeakHeapProfile(ctx context.Context, path string) {
+	descs := metrics.All()
+	var samples []metrics.Sample
+	for _, d := range descs {
+		if strings.HasPrefix(d.Name, "/memory/classes/") || strings.HasPrefix(d.Name, "/gc/heap/live") || d.Name == "/gc/cycles/total:gc-cycles" || d.Name == "/gc/gogc:percent" {
+			samples = append(samples, metrics.Sample{Name: d.Name})
+		}
+	}
+	var peak uint64
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		metrics.Read(samples)
+		var total uint64
+		for _, s := range samples {
+			if s.Name == "/memory/classes/total:bytes" {
+				total = s.Value.Uint64()
+			}
+		}
+		if total <= peak+peak/50 {
+			continue
+		}
+		peak = total
+		var b strings.Builder
+		for _, s := range samples {
+			if s.Value.Kind() == metrics.KindUint64 {
+				fmt.Fprintf(&b, "%-55s %10.2f MiB  (%d)\n", s.Name, float64(s.Value.Uint64())/(1<<20), s.Value.Uint64())
+			}
+		}
+		_ = os.WriteFile(path+".txt", []byte(b.String()), 0o644)
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
 	}
 }

@@ -7,10 +7,15 @@ import (
 	"google.golang.org/grpc/mem"
 )
 
-// Buffer sizes pooled by BufferPool: 256 B to 1 MiB, by powers of two.
+// Buffer sizes pooled by BufferPool: 256 B to 1 MiB, by powers of two and
+// three sizes between each two (quarter steps: 1 KiB, 1.25, 1.5, 1.75,
+// 2 KiB...).
 const (
 	minPooledShift = 8
 	maxPooledShift = 20
+	// stepsPerShift is how many sizes each power of two starts.
+	stepsPerShift = 4
+	numTiers      = (maxPooledShift-minPooledShift)*stepsPerShift + 1
 )
 
 // BufferPool is the gRPC buffer pool of the gateway's client and server
@@ -20,8 +25,13 @@ const (
 // (a 16 KiB clear per DATA frame). Not zeroing is safe here because gRPC
 // fills every buffer it gets up to the length it asked for before anyone
 // reads it, and the proxy never looks past a message's length.
+//
+// Its sizes are a quarter of a power of two apart, not a power of two: a
+// stream's unread DATA frames wait in these buffers (up to the stream's
+// window), and a frame of one 1 KiB message (1,029 bytes) took a 2 KiB
+// buffer, doubling what a stalled stream holds; it now takes 1.25 KiB.
 type BufferPool struct {
-	tiers [maxPooledShift - minPooledShift + 1]sync.Pool
+	tiers [numTiers]sync.Pool
 }
 
 var _ mem.BufferPool = (*BufferPool)(nil)
@@ -29,21 +39,37 @@ var _ mem.BufferPool = (*BufferPool)(nil)
 // NewBufferPool returns an empty pool.
 func NewBufferPool() *BufferPool { return &BufferPool{} }
 
-// tier returns the index of the smallest tier holding n bytes, or -1.
-func tier(n int) int {
+// tier returns the index and size of the smallest tier holding n bytes, or
+// -1.
+func tier(n int) (int, int) {
 	if n > 1<<maxPooledShift {
+		return -1, 0
+	}
+	if n <= 1<<minPooledShift {
+		return 0, 1 << minPooledShift
+	}
+	// 2^shift < n <= 2^(shift+1): the tiers 2^shift × (1 + j/4), j = 1..4.
+	shift := bits.Len(uint(n-1)) - 1
+	step := 1 << (shift - 2)
+	j := (n - 1<<shift + step - 1) / step
+	return (shift-minPooledShift)*stepsPerShift + j, 1<<shift + j*step
+}
+
+// tierOf returns the index of the tier of buffers of capacity c, or -1 if
+// c is not a tier's size.
+func tierOf(c int) int {
+	if c < 1<<minPooledShift || c > 1<<maxPooledShift {
 		return -1
 	}
-	shift := max(bits.Len(uint(n-1)), minPooledShift)
-	if n <= 1 {
-		shift = minPooledShift
+	if t, size := tier(c); size == c {
+		return t
 	}
-	return shift - minPooledShift
+	return -1
 }
 
 // Get returns a buffer of length n, possibly with old contents.
 func (p *BufferPool) Get(n int) *[]byte {
-	t := tier(n)
+	t, size := tier(n)
 	if t < 0 {
 		b := make([]byte, n)
 		return &b
@@ -52,16 +78,14 @@ func (p *BufferPool) Get(n int) *[]byte {
 		*b = (*b)[:n]
 		return b
 	}
-	b := make([]byte, n, 1<<(t+minPooledShift))
+	b := make([]byte, n, size)
 	return &b
 }
 
 // Put returns a buffer obtained from Get. Buffers of other capacities are
 // left to the garbage collector.
 func (p *BufferPool) Put(b *[]byte) {
-	c := cap(*b)
-	if c < 1<<minPooledShift || c > 1<<maxPooledShift || c&(c-1) != 0 {
-		return
+	if t := tierOf(cap(*b)); t >= 0 {
+		p.tiers[t].Put(b)
 	}
-	p.tiers[bits.Len(uint(c))-1-minPooledShift].Put(b)
 }

@@ -34,12 +34,13 @@ const (
 // streams at once leave in one system call (as grpc-go's write loop batches
 // them), without a goroutine of its own.
 type frameWriter struct {
-	mu      sync.Mutex
-	waiting atomic.Int32
-	bw      *bufio.Writer
-	fr      *http2.Framer
-	henc    *hpack.Encoder
-	hbuf    bytes.Buffer
+	mu       sync.Mutex
+	waiting  atomic.Int32
+	flushers atomic.Int32 // callers of flush not yet past their check
+	bw       *bufio.Writer
+	fr       *http2.Framer
+	henc     *hpack.Encoder
+	hbuf     bytes.Buffer
 	// maxFrame is the peer's SETTINGS_MAX_FRAME_SIZE.
 	maxFrame atomic.Uint32
 	err      error // the first write error; the connection is then dead
@@ -78,10 +79,18 @@ func (w *frameWriter) cork(fn func(fr *http2.Framer) error) error {
 	return w.do(fn, false)
 }
 
-// flush writes out corked frames.
+// flush writes out corked frames, unless another flush is queued behind
+// this one: that one writes them with its own, in one system call (the
+// streams of a busy connection flush at once).
 func (w *frameWriter) flush() {
+	w.flushers.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.flushers.Add(-1) > 0 {
+		// A flusher counted itself before this one's check and has not
+		// made its own: it will, once it has the lock.
+		return
+	}
 	if w.dirty && w.err == nil {
 		w.err = w.bw.Flush()
 	}
@@ -165,9 +174,10 @@ func (w *frameWriter) writeHeaders(fr *http2.Framer, id uint32, end bool, block 
 // window is a connection's send window, which its streams share: a stream
 // takes what it may send, and waits on the channel when nothing is left.
 type window struct {
-	mu    sync.Mutex
-	avail int64
-	wake  chan struct{} // closed and replaced when the window grows
+	mu      sync.Mutex
+	avail   int64
+	wake    chan struct{} // closed and replaced when the window grows
+	waiters bool          // wake was handed out since it was made
 }
 
 func newWindow(n int64) *window { return &window{avail: n, wake: make(chan struct{})} }
@@ -178,6 +188,7 @@ func (w *window) take(n int) (int, <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.avail <= 0 {
+		w.waiters = true
 		return 0, w.wake
 	}
 	k := min(int64(n), w.avail)
@@ -198,9 +209,11 @@ func (w *window) add(n int64) bool {
 	if w.avail > 1<<31-1 {
 		return false
 	}
-	if n > 0 {
+	if n > 0 && w.waiters {
+		// Only a channel someone may wait on is replaced: most updates
+		// find nobody waiting, and a new channel is an allocation.
 		close(w.wake)
-		w.wake = make(chan struct{})
+		w.wake, w.waiters = make(chan struct{}), false
 	}
 	return true
 }
@@ -263,6 +276,7 @@ func (r *recvWindow) consumed(n int64) uint32 {
 // most the peer may send before it is acknowledged) once more waits.
 type queue struct {
 	buf  []byte
+	box  *[]byte // the pool's box that buf came in, to go back in
 	off  int
 	pool *bufPools
 }
@@ -289,13 +303,14 @@ func newBufPool(size int) *bufPools {
 	return p
 }
 
-func (p *bufPools) put(b []byte) {
-	b = b[:0]
+// put returns b in the box it came in (boxing it anew would allocate).
+func (p *bufPools) put(box *[]byte, b []byte) {
+	*box = b[:0]
 	if cap(b) <= smallBuf {
-		p.small.Put(&b)
+		p.small.Put(box)
 		return
 	}
-	p.large.Put(&b)
+	p.large.Put(box)
 }
 
 func (q *queue) len() int { return len(q.buf) - q.off }
@@ -307,18 +322,19 @@ func (q *queue) push(data []byte) {
 	}
 	if q.buf == nil {
 		if len(data) <= smallBuf {
-			q.buf = (*q.pool.small.Get().(*[]byte))[:0]
+			q.box = q.pool.small.Get().(*[]byte)
 		} else {
-			q.buf = (*q.pool.large.Get().(*[]byte))[:0]
+			q.box = q.pool.large.Get().(*[]byte)
 		}
+		q.buf = (*q.box)[:0]
 	}
 	if len(q.buf)-q.off+len(data) > cap(q.buf) {
 		// Move to a buffer of the window (never outgrown: the peer may
 		// not send more than the window before it is acknowledged).
-		b := (*q.pool.large.Get().(*[]byte))[:0]
-		b = append(b, q.buf[q.off:]...)
-		q.pool.put(q.buf)
-		q.buf, q.off = b, 0
+		box := q.pool.large.Get().(*[]byte)
+		b := append((*box)[:0], q.buf[q.off:]...)
+		q.pool.put(q.box, q.buf)
+		q.buf, q.box, q.off = b, box, 0
 	} else if q.off > 0 && len(q.buf)+len(data) > cap(q.buf) {
 		n := copy(q.buf, q.buf[q.off:])
 		q.buf, q.off = q.buf[:n], 0
@@ -342,7 +358,7 @@ func (q *queue) pop(p []byte) int {
 // release returns the buffer to the pool, dropping what it holds.
 func (q *queue) release() {
 	if q.buf != nil {
-		q.pool.put(q.buf)
+		q.pool.put(q.box, q.buf)
 	}
-	q.buf, q.off = nil, 0
+	q.buf, q.box, q.off = nil, nil, 0
 }

@@ -30,6 +30,9 @@ type Call struct {
 	// client's were filtered (pseudo-headers, hop-by-hop headers, gRPC's
 	// reserved keys and x-tollgate-* removed), replacing the client's
 	// entries of the same keys: what the gateway asserts about the call.
+	// The client's entries are the stream's request metadata as received
+	// (Stream.Metadata), not the context's: a handler that changes what
+	// the backend gets says so here.
 	Metadata metadata.MD
 	// MaxMsgSize bounds each message in both directions
 	// (RESOURCE_EXHAUSTED beyond); zero means the Server's limit.
@@ -271,7 +274,9 @@ func (cs *clientStream) buffered() int {
 
 // requestFields are the request headers the backend gets.
 func requestFields(ctx context.Context, st *Stream, call *Call) []hpack.HeaderField {
-	md, _ := metadata.FromIncomingContext(ctx)
+	// The stream's own metadata, not a copy of the context's
+	// (metadata.FromIncomingContext copies every key and value).
+	md := st.md
 	authority := call.Authority
 	if authority == "" {
 		authority = call.Addr

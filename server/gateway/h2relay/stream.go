@@ -45,6 +45,7 @@ type Stream struct {
 	authority string
 	encoding  string              // the request's grpc-encoding
 	fields    []hpack.HeaderField // the request's regular header fields, as received
+	md        metadata.MD         // the incoming metadata in ctx
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	stopTimer context.CancelFunc // the grpc-timeout's timer, or nil
@@ -94,6 +95,9 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 		req:       queue{pool: sc.srv.bufs},
 	}
 	md := make(metadata.MD, len(st.fields)+1)
+	// One backing array for the values, each key's slice capped so that a
+	// repeated key's append copies: one allocation instead of one per key.
+	vals := make([]string, 0, len(st.fields)+1)
 	var timeout string
 	for _, hf := range st.fields {
 		switch hf.Name {
@@ -119,11 +123,18 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 			}
 			v = string(b)
 		}
-		md[hf.Name] = append(md[hf.Name], v)
+		if prev, ok := md[hf.Name]; ok {
+			md[hf.Name] = append(prev, v)
+			continue
+		}
+		vals = append(vals, v)
+		md[hf.Name] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	if st.authority != "" {
-		md[":authority"] = []string{st.authority}
+		vals = append(vals, st.authority)
+		md[":authority"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
+	st.md = md
 	ctx := peer.NewContext(context.WithValue(context.Background(), streamKey{}, st), sc.peer)
 	ctx = metadata.NewIncomingContext(ctx, md)
 	ctx = grpc.NewContextWithServerTransportStream(ctx, transportStream{st})
@@ -192,11 +203,16 @@ func FormatTimeout(d time.Duration) string {
 			n++ // round up without overflowing
 		}
 		if n <= maxDigits {
-			return strconv.FormatInt(int64(n), 10) + string(u.c)
+			return formatTimeout(int64(n), u.c)
 		}
 	}
-	n := min(d/time.Hour+1, maxDigits)
-	return strconv.FormatInt(int64(n), 10) + "H"
+	return formatTimeout(int64(min(d/time.Hour+1, maxDigits)), 'H')
+}
+
+// formatTimeout is n and its unit, in one allocation.
+func formatTimeout(n int64, unit byte) string {
+	var b [9]byte
+	return string(append(strconv.AppendInt(b[:0], n, 10), unit))
 }
 
 // streamKey is the context key of a Stream.
@@ -222,6 +238,10 @@ func (st *Stream) Authority() string { return st.authority }
 // case names, binary values still encoded). The caller must not modify
 // them.
 func (st *Stream) Fields() []hpack.HeaderField { return st.fields }
+
+// Metadata is the call's incoming metadata, the map its Context carries
+// (metadata.FromIncomingContext copies it on every call): read-only.
+func (st *Stream) Metadata() metadata.MD { return st.md }
 
 // MessagesUsed reports whether RecvMsg or SendMsg was called: the stream
 // can no longer be relayed at the frame level.

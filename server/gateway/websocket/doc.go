@@ -28,10 +28,11 @@
 //
 // Resources per idle connection: one goroutine (the reader, started by
 // Start, so the HTTP handler returns after the upgrade and its request is
-// freed), the hijacked connection's 4 KiB read and
-// write buffers, the Conn and three runtime timers (time.AfterFunc, no
-// goroutine until one fires; a keepalive ping runs in a goroutine until
-// its pong). A writer goroutine exists only while
-// messages are queued for the client; a message handler goroutine only
-// while a message is being processed.
+// freed; 4 KiB of stack, which the GC does not shrink while the library's
+// read blocks in it), a 512 B read and a 1 KiB write buffer (net/http's
+// 4 KiB ones are replaced at the hijack), the library's Conn, ours and
+// three runtime timers (time.AfterFunc, no goroutine until one fires; a
+// keepalive ping runs in a goroutine until its pong). A writer goroutine
+// exists only while messages are queued for the client; a message handler
+// goroutine only while a message is being processed.
 package websocket

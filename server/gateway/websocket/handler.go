@@ -333,6 +333,7 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request, st *routi
 			fl.Attach(reg)
 			rw = fl.Wrap(w)
 		}
+		rw = smallBuffers(rw)
 		var subprotocols []string
 		if res.subprotocol != "" {
 			subprotocols = []string{res.subprotocol}

@@ -166,10 +166,7 @@ func labelsBackend(t testing.TB) string {
 // the stage prod.
 func startLabelsGateway(t *testing.T, relay gateway.Option) *testGateway {
 	t.Helper()
-	validator, err := validate.New(grpcproxy.Messages{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	validator := validate.New(grpcproxy.Messages{})
 	tg := startGateway(t, relay, gateway.WithInterceptors(validator.StreamServerInterceptor()))
 	d := deployment(t, "labels", "v1", labelsBackend(t))
 	d.Snapshot.Api.DescriptorSource = &adminv1.Api_FileDescriptorSet{FileDescriptorSet: labelsDescriptorSet(t)}

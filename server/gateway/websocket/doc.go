@@ -28,11 +28,16 @@
 //
 // Resources per idle connection: one goroutine (the reader, started by
 // Start, so the HTTP handler returns after the upgrade and its request is
-// freed; 4 KiB of stack, which the GC does not shrink while the library's
-// read blocks in it), a 512 B read and a 1 KiB write buffer (net/http's
-// 4 KiB ones are replaced at the hijack), the library's Conn, ours and
-// three runtime timers (time.AfterFunc, no goroutine until one fires; a
-// keepalive ping runs in a goroutine until its pong). A writer goroutine
-// exists only while messages are queued for the client; a message handler
-// goroutine only while a message is being processed.
+// freed), which waits for the client's next bytes on the socket's
+// readiness, a few frames deep, so that its stack stays at 2 KiB: after a
+// message it hands over to a fresh goroutine, and it takes keepalive
+// pongs itself (see idleWait; over TLS, which may hold a decrypted record,
+// it blocks in the library's Read with a 4 KiB stack as before); a 1 KiB
+// write buffer (net/http's 4 KiB ones are replaced at the hijack) and a
+// 16 B read buffer, the 512 B one being borrowed from a pool only while
+// bytes are read; the library's Conn, ours and one runtime timer
+// (time.AfterFunc, no goroutine until it fires; a keepalive ping runs in a
+// goroutine until its pong). A writer goroutine exists only while messages
+// are queued for the client; a message handler goroutine only while a
+// message is being processed.
 package websocket

@@ -323,7 +323,9 @@ func (c *Conn) onTimer() {
 // The connection's reader may take the pong itself (see takePong): it then
 // cancels the wait through c.pingDone.
 func (c *Conn) sendPing(ws *websocket.Conn) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := pongWait{Context: context.Background(), done: make(chan struct{})}
+	var once sync.Once
+	cancel := func() { once.Do(func() { close(ctx.done) }) }
 	defer cancel()
 	c.mu.Lock()
 	c.pingDone = cancel
@@ -333,6 +335,35 @@ func (c *Conn) sendPing(ws *websocket.Conn) {
 	}
 	c.ponged()
 }
+
+// pongWait is the context of a ping's wait for its pong, done when its
+// channel is closed. The library closes the connection when the context of
+// a write is done before the write has let go of it (it watches it with
+// context.AfterFunc), and the reader may take the pong, and end the wait,
+// that early. pongWait refuses such watches, so that being done only ends
+// the wait: a ping's write has no timeout, as with context.Background. It
+// is not derived from a cancelable context, which context.AfterFunc would
+// watch directly.
+type pongWait struct {
+	context.Context // Background: no deadline, no values
+	done            chan struct{}
+}
+
+// Done returns the channel closed when the wait ends.
+func (p pongWait) Done() <-chan struct{} { return p.done }
+
+// Err returns context.Canceled once the wait has ended.
+func (p pongWait) Err() error {
+	select {
+	case <-p.done:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+// AfterFunc never calls f: see pongWait. context.AfterFunc uses it.
+func (pongWait) AfterFunc(func()) func() bool { return func() bool { return true } }
 
 // ponged records the client's pong.
 func (c *Conn) ponged() {

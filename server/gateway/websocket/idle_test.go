@@ -246,3 +246,19 @@ func TestIdleWaitFindsSocket(t *testing.T) {
 		t.Error("does not wait on a drained connection")
 	}
 }
+
+// TestPongWaitRefusesAfterFunc checks that ending a ping's wait for its
+// pong cannot run what the library watches a write's context with (it
+// closes the connection), while the wait itself sees the context done.
+func TestPongWaitRefusesAfterFunc(t *testing.T) {
+	ctx := pongWait{Context: context.Background(), done: make(chan struct{})}
+	stop := context.AfterFunc(ctx, func() { t.Error("context.AfterFunc ran on a pongWait") })
+	close(ctx.done)
+	if ctx.Err() == nil {
+		t.Fatal("Err() is nil once done")
+	}
+	// stop reports false once the function has been started.
+	if !stop() {
+		t.Fatal("context.AfterFunc started its function on a pongWait")
+	}
+}

@@ -117,6 +117,10 @@ func frameBuffered(br *bufio.Reader) bool {
 		return false
 	}
 	h, _ := br.Peek(frameHeaderLen) // buffered already: no read
+	if t := http2.FrameType(h[3]); (t == http2.FrameHeaders || t == http2.FrameContinuation) && h[4]&byte(http2.FlagHeadersEndHeaders) == 0 {
+		// ReadFrame goes on to read the CONTINUATION frames.
+		return false
+	}
 	return n >= frameHeaderLen+(int(h[0])<<16|int(h[1])<<8|int(h[2]))
 }
 

@@ -339,7 +339,7 @@ type clientConn struct {
 	window int32
 	bufs   *bufPools // the Pool's buffers
 	w      frameWriter
-	fr     *http2.Framer
+	fr     *frameReader
 
 	sendWin *window
 	recv    recvWindow

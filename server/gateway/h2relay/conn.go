@@ -50,11 +50,11 @@ type frameWriter struct {
 	sentData atomic.Bool
 }
 
-// newFramer returns a Framer reading from c and writing into w's buffer.
-func newFramer(c net.Conn, w *frameWriter, headerList uint32) *http2.Framer {
+// newFramer returns a Framer reading from c and writing into w's buffer,
+// and the reader of its frames, which decodes header blocks.
+func newFramer(c net.Conn, w *frameWriter, headerList uint32) *frameReader {
 	bw := bufio.NewWriterSize(c, writeBuffer)
 	fr := http2.NewFramer(bw, bufio.NewReaderSize(c, 16<<10))
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	fr.MaxHeaderListSize = headerList
 	fr.SetMaxReadFrameSize(defaultMaxFrame)
 	// DATA frames are copied out before the next read.
@@ -62,7 +62,7 @@ func newFramer(c net.Conn, w *frameWriter, headerList uint32) *http2.Framer {
 	w.bw, w.fr = bw, fr
 	w.henc = hpack.NewEncoder(&w.hbuf)
 	w.maxFrame.Store(defaultMaxFrame)
-	return fr
+	return newFrameReader(fr, headerList)
 }
 
 // write runs fn with the Framer, holding the connection's writer, and

@@ -263,7 +263,7 @@ type serverConn struct {
 	c    net.Conn
 	peer *peer.Peer
 	w    frameWriter
-	fr   *http2.Framer
+	fr   *frameReader
 
 	sendWin *window    // the client's connection window for our DATA
 	recv    recvWindow // ours, for the client's DATA

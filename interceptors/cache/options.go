@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
+	"github.com/tollgate-gw/tollgate/internal/safeproto"
 )
 
 // Defaults of a stage's cache, used when its CacheSettings leave a field
@@ -67,7 +68,7 @@ func (ProtoCodec) Unmarshal(b []byte, m any) error {
 	if !ok {
 		return errNotProto
 	}
-	return proto.Unmarshal(b, pm)
+	return safeproto.Unmarshal(b, pm)
 }
 
 // PermissionFunc reports whether a call may refresh its cached response

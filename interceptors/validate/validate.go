@@ -19,6 +19,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/safeproto"
 )
 
 // Reason is the ErrorInfo reason of a refused request.
@@ -129,7 +130,7 @@ func (s *stream) RecvMsg(m any) error {
 // violation and the ErrorInfo reason REQUEST_INVALID.
 func (v *Validator) Check(md protoreflect.MessageDescriptor, b []byte) error {
 	msg := dynamicpb.NewMessage(md)
-	if err := proto.Unmarshal(b, msg); err != nil {
+	if err := safeproto.Unmarshal(b, msg); err != nil {
 		return refusal([]*errdetails.BadRequest_FieldViolation{{Field: "", Description: "the request message could not be decoded"}})
 	}
 	violations := required(msg, "", 0)

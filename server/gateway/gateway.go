@@ -327,7 +327,10 @@ func New(opts ...Option) (*Gateway, error) {
 	conn, err := grpc.NewClient("passthrough:///tollgate-inprocess",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.inproc.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(g.maxRecvMsgSize), grpc.MaxCallSendMsgSize(g.maxRecvMsgSize)),
+		// grpcproxy's codec decodes like gRPC's proto codec but returns an
+		// error where the decoder of a transcoder's dynamicpb response
+		// would panic on a backend's malformed bytes.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(g.maxRecvMsgSize), grpc.MaxCallSendMsgSize(g.maxRecvMsgSize), grpc.ForceCodecV2(grpcproxy.Codec())),
 	)
 	if err != nil {
 		g.grpcServer.Stop()

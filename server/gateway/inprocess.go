@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tollgate-gw/tollgate/internal/safeproto"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 )
 
@@ -174,7 +175,7 @@ func (s *inProcessStream) SendMsg(m any) error {
 	}
 	switch m := m.(type) {
 	case *grpcproxy.Frame:
-		if err := proto.Unmarshal(m.Bytes(), s.resp); err != nil {
+		if err := safeproto.Unmarshal(m.Bytes(), s.resp); err != nil {
 			return status.Errorf(codes.Internal, "decoding the backend's response: %v", err)
 		}
 	case proto.Message:

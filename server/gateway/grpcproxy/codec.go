@@ -6,6 +6,8 @@ import (
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
+
+	"github.com/tollgate-gw/tollgate/internal/safeproto"
 )
 
 // Frame is one raw gRPC message: the payload of one length-prefixed
@@ -116,7 +118,8 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	f, ok := v.(*Frame)
 	if !ok {
-		return c.base.Unmarshal(data, v)
+		// A dynamicpb message's decoder can panic on malformed bytes.
+		return safeproto.Guard(func() error { return c.base.Unmarshal(data, v) })
 	}
 	if f == nil {
 		return errNilFrame
@@ -165,5 +168,5 @@ func (Messages) Unmarshal(b []byte, m any) error {
 		}
 		return nil
 	}
-	return theCodec.base.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, m)
+	return theCodec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, m)
 }

@@ -9,6 +9,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/runtime/protoiface"
+
+	"github.com/tollgate-gw/tollgate/internal/safeproto"
 )
 
 // fastState says what a fastMessage holds.
@@ -204,13 +206,13 @@ func fastUnmarshal(in protoiface.UnmarshalInput) (protoiface.UnmarshalOutput, er
 			return protoiface.UnmarshalOutput{Flags: protoiface.UnmarshalInitialized}, nil
 		}
 	}
-	err := proto.UnmarshalOptions{
+	err := safeproto.UnmarshalOptions(proto.UnmarshalOptions{
 		Merge:          true,
 		AllowPartial:   true,
 		DiscardUnknown: in.Flags&protoiface.UnmarshalDiscardUnknown != 0,
 		Resolver:       in.Resolver,
 		RecursionLimit: cmp.Or(in.Depth, protowireRecursionLimit),
-	}.Unmarshal(in.Buf, m.dynamic().Interface())
+	}, in.Buf, m.dynamic().Interface())
 	return protoiface.UnmarshalOutput{Flags: protoiface.UnmarshalInitialized}, err
 }
 

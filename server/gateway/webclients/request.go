@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"connectrpc.com/vanguard"
+
+	"github.com/tollgate-gw/tollgate/internal/safeproto"
 )
 
 // The translated request's body is the client's messages, converted as the
@@ -143,7 +145,7 @@ type protoCodec struct{ *vanguard.ProtoCodec }
 
 // Unmarshal decodes a message.
 func (c protoCodec) Unmarshal(b []byte, m proto.Message) error {
-	if err := c.ProtoCodec.Unmarshal(b, m); err != nil {
+	if err := safeproto.Guard(func() error { return c.ProtoCodec.Unmarshal(b, m) }); err != nil {
 		return connect.NewError(connect.CodeInvalidArgument, err)
 	}
 	return nil

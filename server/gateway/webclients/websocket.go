@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/safeproto"
 )
 
 // A gRPC call over a WebSocket (subprotocol tollgate.grpc.v1) lets a
@@ -398,7 +399,7 @@ func (w *wsResponseWriter) Write(p []byte) (int, error) {
 			return 0, errors.New("websocket bridge: compressed response frame") // never asked for
 		}
 		m := dynamicpb.NewMessage(w.b.md.Output())
-		if err := proto.Unmarshal(w.buf[5:5+n], m); err != nil {
+		if err := safeproto.Unmarshal(w.buf[5:5+n], m); err != nil {
 			return 0, fmt.Errorf("websocket bridge: decoding a response: %w", err)
 		}
 		j, err := (protojson.MarshalOptions{Resolver: w.b.h.types}).Marshal(m)

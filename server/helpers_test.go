@@ -59,9 +59,10 @@ func testConfig(t *testing.T) server.Config {
 }
 
 // startServer builds and serves a Server for cfg and waits until it is
-// ready. The server is stopped at the end of the test, which also checks
-// that Serve returned nil.
-func startServer(t *testing.T, cfg server.Config) *testServer {
+// ready. The server is stopped at the end of the test or benchmark, which
+// also checks that Serve returned nil. Every test kit function starting a
+// server (fleet nodes, benchmark servers) goes through it.
+func startServer(t testing.TB, cfg server.Config) *testServer {
 	t.Helper()
 	ts := &testServer{logs: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	if cfg.Logger == nil {
@@ -92,7 +93,7 @@ func startServer(t *testing.T, cfg server.Config) *testServer {
 }
 
 // stop cancels Serve and checks that it returns nil. It is idempotent.
-func (ts *testServer) stop(t *testing.T) {
+func (ts *testServer) stop(t testing.TB) {
 	t.Helper()
 	ts.cancel()
 	select {

@@ -27,7 +27,7 @@ import (
 const nodeToken = "fleet-admin-token-0123456789"
 
 // startNode starts a gateway on the shared store url, stopped when the test
-// ends. Unlike startServer it works in benchmarks, and logs only to logs.
+// ends, logging only to logs.
 func startNode(tb testing.TB, url string, logs io.Writer) *server.Server {
 	tb.Helper()
 	return startNodeIn(tb, tb.TempDir(), url, logs)
@@ -37,7 +37,7 @@ func startNode(tb testing.TB, url string, logs io.Writer) *server.Server {
 // have written a store there first).
 func startNodeIn(tb testing.TB, dataDir, url string, logs io.Writer) *server.Server {
 	tb.Helper()
-	s, err := server.New(server.Config{
+	return startServer(tb, server.Config{
 		DataDir:         dataDir,
 		AdminAddr:       "127.0.0.1:0",
 		ListenAddr:      "127.0.0.1:0",
@@ -46,26 +46,7 @@ func startNodeIn(tb testing.TB, dataDir, url string, logs io.Writer) *server.Ser
 		AdminToken:      nodeToken,
 		Logger:          slog.New(slog.NewTextHandler(logs, nil)),
 		Stderr:          io.Discard,
-	})
-	if err != nil {
-		tb.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		cancel()
-		tb.Fatalf("Serve returned before ready: %v", err)
-	}
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Serve: %v", err)
-		}
-	})
-	return s
+	}).Server
 }
 
 // fleetAdmin is an admin client of one node.

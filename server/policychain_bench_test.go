@@ -104,25 +104,11 @@ func BenchmarkPolicyChain(b *testing.B) {
 // benchmark ends.
 func startBenchServer(b *testing.B, relay string) *server.Server {
 	b.Helper()
-	s, err := server.New(server.Config{
+	return startServer(b, server.Config{
 		DataDir: b.TempDir(), AdminAddr: "127.0.0.1:0", ListenAddr: "127.0.0.1:0",
 		ShutdownTimeout: 10 * time.Second, AdminToken: nodeToken, GRPCRelay: relay,
 		Logger: slog.New(slog.DiscardHandler), Stderr: io.Discard, AccessLog: io.Discard,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		cancel()
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cancel(); <-done })
-	return s
+	}).Server
 }
 
 // deployPolicyBench deploys the API shop (the example backend's

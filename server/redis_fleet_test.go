@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,26 +34,7 @@ func startRedisNode(tb testing.TB, pgURL, redisURL string, logs io.Writer, opts 
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s, err := server.New(cfg)
-	if err != nil {
-		tb.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		cancel()
-		tb.Fatalf("Serve returned before ready: %v", err)
-	}
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Serve: %v", err)
-		}
-	})
-	return s
+	return startServer(tb, cfg).Server
 }
 
 // redisFleet is three gateways on one PostgreSQL and one Redis, serving

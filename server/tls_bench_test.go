@@ -22,24 +22,11 @@ import (
 func benchTLSServer(b *testing.B, ca *testpki.CA) *server.Server {
 	b.Helper()
 	certFile, keyFile := ca.Issue(b, "127.0.0.1").WriteFiles(b, b.TempDir())
-	s, err := server.New(server.Config{
+	return startServer(b, server.Config{
 		DataDir: b.TempDir(), AdminAddr: "127.0.0.1:0", ListenAddr: "127.0.0.1:0", TLSListenAddr: "127.0.0.1:0",
 		TLSCertFile: certFile, TLSKeyFile: keyFile, Demo: true, ShutdownTimeout: 10 * time.Second,
 		Logger: slog.New(slog.DiscardHandler), Stderr: io.Discard, AccessLog: io.Discard,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cancel(); <-done })
-	return s
+	}).Server
 }
 
 // BenchmarkTLSHandshake measures handshakes per second on the data port's

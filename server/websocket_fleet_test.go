@@ -26,7 +26,7 @@ import (
 // called when the test ends).
 func startWSNode(t *testing.T, pgURL, redisURL string, logs io.Writer) (*server.Server, func()) {
 	t.Helper()
-	s, err := server.New(server.Config{
+	ts := startServer(t, server.Config{
 		DataDir:           t.TempDir(),
 		AdminAddr:         "127.0.0.1:0",
 		ListenAddr:        "127.0.0.1:0",
@@ -38,31 +38,7 @@ func startWSNode(t *testing.T, pgURL, redisURL string, logs io.Writer) (*server.
 		Logger:            slog.New(slog.NewTextHandler(logs, nil)),
 		Stderr:            io.Discard,
 	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		cancel()
-		t.Fatalf("Serve returned before ready: %v", err)
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return s, stop
+	return ts.Server, func() { ts.stop(t) }
 }
 
 // TestFleetWebSocketCallbacks runs three gateways on one PostgreSQL and

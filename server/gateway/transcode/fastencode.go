@@ -59,12 +59,8 @@ func (p *msgPlan) appendJSON(out, b []byte, depth int) ([]byte, bool) {
 	}
 
 	for off := 0; off < len(b); {
-		num, typ, tl := protowire.ConsumeTag(b[off:])
-		if tl < 0 || num > protowire.MaxValidNumber {
-			return out, false
-		}
-		vl := protowire.ConsumeFieldValue(num, typ, b[off+tl:])
-		if vl < 0 {
+		num, typ, _, next, valid := nextField(b, off)
+		if !valid {
 			return out, false
 		}
 		if f := p.fieldByNum(num); f != nil {
@@ -93,7 +89,7 @@ func (p *msgPlan) appendJSON(out, b []byte, depth int) ([]byte, bool) {
 				}
 			}
 		}
-		off += tl + vl
+		off = next
 	}
 
 	out = append(out, '{')
@@ -444,16 +440,11 @@ func sameKey(k protoreflect.Kind, x, y mapEntry) bool {
 func (f *fieldPlan) parseEntry(b []byte) (mapEntry, bool) {
 	var e mapEntry
 	for off := 0; off < len(b); {
-		num, typ, tl := protowire.ConsumeTag(b[off:])
-		if tl < 0 || num > protowire.MaxValidNumber {
+		num, typ, v, next, valid := nextField(b, off)
+		if !valid {
 			return e, false
 		}
-		vl := protowire.ConsumeFieldValue(num, typ, b[off+tl:])
-		if vl < 0 {
-			return e, false
-		}
-		v := b[off+tl : off+tl+vl]
-		off += tl + vl
+		off = next
 		switch num {
 		case 1:
 			if typ != wireTypeOf(f.key.kind) {
@@ -597,4 +588,19 @@ func appendFloat(out []byte, n float64, bitSize int) []byte {
 		}
 	}
 	return out
+}
+
+// nextField reads the field that starts at b[off]: its number, wire type
+// and value (without the tag), and where the next field starts. valid is
+// false when the bytes there are not a well-formed field.
+func nextField(b []byte, off int) (num protowire.Number, typ protowire.Type, v []byte, next int, valid bool) {
+	num, typ, tl := protowire.ConsumeTag(b[off:])
+	if tl < 0 || num > protowire.MaxValidNumber {
+		return 0, 0, nil, 0, false
+	}
+	vl := protowire.ConsumeFieldValue(num, typ, b[off+tl:])
+	if vl < 0 {
+		return 0, 0, nil, 0, false
+	}
+	return num, typ, b[off+tl : off+tl+vl], off + tl + vl, true
 }

@@ -31,21 +31,17 @@ func (p *msgPlan) appendWKT(out, b []byte) ([]byte, bool) {
 		var at []byte
 		var typ protowire.Type
 		for off := 0; off < len(b); {
-			num, t, tl := protowire.ConsumeTag(b[off:])
-			if tl < 0 || num > protowire.MaxValidNumber {
-				return out, false
-			}
-			vl := protowire.ConsumeFieldValue(num, t, b[off+tl:])
-			if vl < 0 {
+			num, t, v, next, valid := nextField(b, off)
+			if !valid {
 				return out, false
 			}
 			if num == wrapperValueFieldNum {
 				if t != wireTypeOf(f.kind) || (at != nil && checked(f)) {
 					return out, false
 				}
-				at, typ = b[off+tl:off+tl+vl], t
+				at, typ = v, t
 			}
-			off += tl + vl
+			off = next
 		}
 		if at == nil {
 			return f.appendZero(out), true
@@ -57,26 +53,22 @@ func (p *msgPlan) appendWKT(out, b []byte) ([]byte, bool) {
 	// Timestamp and Duration: seconds (1, int64) and nanos (2, int32).
 	var secs, nanos int64
 	for off := 0; off < len(b); {
-		num, t, tl := protowire.ConsumeTag(b[off:])
-		if tl < 0 || num > protowire.MaxValidNumber {
-			return out, false
-		}
-		vl := protowire.ConsumeFieldValue(num, t, b[off+tl:])
-		if vl < 0 {
+		num, t, raw, next, valid := nextField(b, off)
+		if !valid {
 			return out, false
 		}
 		if num == 1 || num == 2 {
 			if t != protowire.VarintType {
 				return out, false
 			}
-			v, _ := protowire.ConsumeVarint(b[off+tl:])
+			v, _ := protowire.ConsumeVarint(raw)
 			if num == 1 {
 				secs = int64(v)
 			} else {
 				nanos = int64(int32(v))
 			}
 		}
-		off += tl + vl
+		off = next
 	}
 	out = append(out, '"')
 	start := len(out)

@@ -340,7 +340,7 @@ type clientConn struct {
 	window int32
 	bufs   *bufPools // the Pool's buffers
 	w      frameWriter
-	fr     *http2.Framer
+	fr     *frameReader
 	br     *bufio.Reader // what fr reads from
 	wakes  wakeups       // read loop only: relays to wake (see wakeups)
 

@@ -51,12 +51,12 @@ type frameWriter struct {
 }
 
 // newFramer returns a Framer reading from c and writing into w's buffer,
-// and the buffered reader it reads from.
-func newFramer(c net.Conn, w *frameWriter, headerList uint32) (*http2.Framer, *bufio.Reader) {
+// and the buffered reader it reads from; the returned reader decodes
+// header blocks.
+func newFramer(c net.Conn, w *frameWriter, headerList uint32) (*frameReader, *bufio.Reader) {
 	bw := bufio.NewWriterSize(c, writeBuffer)
 	br := bufio.NewReaderSize(c, 16<<10)
 	fr := http2.NewFramer(bw, br)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	fr.MaxHeaderListSize = headerList
 	fr.SetMaxReadFrameSize(defaultMaxFrame)
 	// DATA frames are copied out before the next read.
@@ -64,7 +64,7 @@ func newFramer(c net.Conn, w *frameWriter, headerList uint32) (*http2.Framer, *b
 	w.bw, w.fr = bw, fr
 	w.henc = hpack.NewEncoder(&w.hbuf)
 	w.maxFrame.Store(defaultMaxFrame)
-	return fr, br
+	return newFrameReader(fr, headerList), br
 }
 
 // maxDeferred bounds how many frames a connection reader handles before

@@ -264,7 +264,7 @@ type serverConn struct {
 	c    net.Conn
 	peer *peer.Peer
 	w    frameWriter
-	fr   *http2.Framer
+	fr   *frameReader
 	br   *bufio.Reader // what fr reads from
 
 	// Read loop only: new streams and request wake-ups, deferred until

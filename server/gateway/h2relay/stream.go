@@ -735,15 +735,26 @@ func (st *Stream) SendMsg(m any) error {
 
 var errHeaderSent = errors.New("h2relay: headers already sent")
 
-// SetHeader adds response header metadata, sent with the headers.
+// SetHeader adds response header metadata, sent with the headers. The
+// first md is kept, not copied (the gateway's interceptors hand over maps
+// of their own): md must not change after the call.
 func (st *Stream) SetHeader(md metadata.MD) error {
 	st.rmu.Lock()
 	defer st.rmu.Unlock()
 	if st.headerSent {
 		return status.Error(codes.Internal, "transport: the stream is done or WriteHeader was already called")
 	}
-	st.header = metadata.Join(st.header, md)
+	st.header = joinHeader(st.header, md)
 	return nil
+}
+
+// joinHeader adds md to header, taking md itself for the first (the
+// usual single SetHeader of a call then copies nothing).
+func joinHeader(header, md metadata.MD) metadata.MD {
+	if header == nil {
+		return md
+	}
+	return metadata.Join(header, md)
 }
 
 // SendHeader sends the response headers with md added.
@@ -753,7 +764,7 @@ func (st *Stream) SendHeader(md metadata.MD) error {
 		st.rmu.Unlock()
 		return errHeaderSent
 	}
-	st.header = metadata.Join(st.header, md)
+	st.header = joinHeader(st.header, md)
 	fields := []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
 	fields = appendMD(fields, st.header)
 	st.headerSent = true

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
+	policychain "github.com/tollgate-gw/tollgate/interceptors/chain"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
@@ -187,18 +188,11 @@ func relayAddr(b grpcproxy.Backend) (string, bool) {
 }
 
 // chainStream runs ics around final, as grpc.ChainStreamInterceptor does
-// on grpc-go's server.
+// on grpc-go's server. The interceptors are combined once, by
+// policychain.Stream, so that a call allocates no handler closure of its own.
 func chainStream(ics []grpc.StreamServerInterceptor, final grpc.StreamHandler) func(any, grpc.ServerStream, *grpc.StreamServerInfo) error {
+	ic := policychain.Stream(ics...)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo) error {
-		return chainAt(ics, final, info)(srv, ss)
-	}
-}
-
-func chainAt(ics []grpc.StreamServerInterceptor, final grpc.StreamHandler, info *grpc.StreamServerInfo) grpc.StreamHandler {
-	if len(ics) == 0 {
-		return final
-	}
-	return func(srv any, ss grpc.ServerStream) error {
-		return ics[0](srv, ss, info, chainAt(ics[1:], final, info))
+		return ic(srv, ss, info, final)
 	}
 }

@@ -1,6 +1,7 @@
 package h2relay
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -302,7 +303,7 @@ func (p *Pool) dialConn(ctx context.Context, addr string, connectTimeout time.Du
 		sendWin:    newWindow(initialWindow),
 		recv:       recvWindow{size: connWindow, avail: connWindow},
 	}
-	cc.fr = newFramer(c, &cc.w, maxHeaderList)
+	cc.fr, cc.br = newFramer(c, &cc.w, maxHeaderList)
 	err = cc.w.write(func(fr *http2.Framer) error {
 		if _, err := io.WriteString(cc.w.bw, http2.ClientPreface); err != nil {
 			return err
@@ -339,7 +340,9 @@ type clientConn struct {
 	window int32
 	bufs   *bufPools // the Pool's buffers
 	w      frameWriter
-	fr     *http2.Framer
+	fr     *frameReader
+	br     *bufio.Reader // what fr reads from
+	wakes  wakeups       // read loop only: relays to wake (see wakeups)
 
 	sendWin *window
 	recv    recvWindow
@@ -455,8 +458,14 @@ func (cc *clientConn) stream(id uint32) *clientStream {
 // readLoop reads the backend's frames until the connection ends.
 func (cc *clientConn) readLoop() {
 	var err error
-	defer func() { cc.close(err) }()
+	defer func() {
+		cc.wakeNow()
+		cc.close(err)
+	}()
 	for {
+		if cc.wakes.pending() && cc.wakes.due(cc.br) {
+			cc.wakeNow()
+		}
 		var f http2.Frame
 		f, err = cc.fr.ReadFrame()
 		if err != nil {
@@ -480,11 +489,22 @@ func (cc *clientConn) readLoop() {
 	}
 }
 
+// wakeNow wakes the relays the frames read so far concern and writes
+// the reader's corked answers.
+func (cc *clientConn) wakeNow() {
+	cc.wakes.flush()
+	if cc.wakes.acks {
+		cc.wakes.acks = false
+		cc.w.flush()
+	}
+}
+
 func (cc *clientConn) handle(f http2.Frame) error {
 	switch f := f.(type) {
 	case *http2.MetaHeadersFrame:
 		if cs := cc.stream(f.StreamID); cs != nil {
 			cs.onHeaders(f)
+			cc.wakes.add(cs.notify)
 		}
 	case *http2.DataFrame:
 		n := int64(f.Length)
@@ -499,7 +519,9 @@ func (cc *clientConn) handle(f http2.Frame) error {
 		if cs == nil {
 			return nil
 		}
-		if !cs.onData(data, n, f.StreamEnded()) {
+		if cs.onData(data, n, f.StreamEnded()) {
+			cc.wakes.add(cs.notify)
+		} else {
 			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(f.StreamID, http2.ErrCodeFlowControl) })
 		}
 	case *http2.RSTStreamFrame:
@@ -556,7 +578,8 @@ func (cc *clientConn) handle(f http2.Frame) error {
 	case *http2.PingFrame:
 		if !f.IsAck() {
 			data := f.Data
-			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
+			_ = cc.w.cork(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
+			cc.wakes.acks = true
 		}
 	case *http2.GoAwayFrame:
 		cc.mu.Lock()
@@ -582,7 +605,8 @@ func (cc *clientConn) handle(f http2.Frame) error {
 // ackConn acknowledges n bytes of the backend's DATA consumed.
 func (cc *clientConn) ackConn(n int64) {
 	if inc := cc.recv.consumed(n); inc > 0 {
-		_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, inc) })
+		_ = cc.w.cork(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, inc) })
+		cc.wakes.acks = true
 	}
 }
 
@@ -606,6 +630,8 @@ type clientStream struct {
 	done      bool
 }
 
+// onHeaders keeps the response's headers or trailers; the reader wakes
+// the relay (notify) after.
 func (cs *clientStream) onHeaders(f *http2.MetaHeadersFrame) {
 	cs.mu.Lock()
 	switch {
@@ -621,9 +647,10 @@ func (cs *clientStream) onHeaders(f *http2.MetaHeadersFrame) {
 		cs.trailers = f.Fields
 	}
 	cs.mu.Unlock()
-	wake(cs.notify)
 }
 
+// onData queues a DATA frame's payload; false is a flow-control error
+// (the stream failed). The reader wakes the relay (notify) after.
 func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
 	cs.mu.Lock()
 	if flowLen > cs.recvAvail {
@@ -647,7 +674,6 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
 		cs.gotTrail = true // a response without trailers; the relay reports it
 	}
 	cs.mu.Unlock()
-	wake(cs.notify)
 	return true
 }
 

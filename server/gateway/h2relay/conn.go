@@ -50,11 +50,13 @@ type frameWriter struct {
 	sentData atomic.Bool
 }
 
-// newFramer returns a Framer reading from c and writing into w's buffer.
-func newFramer(c net.Conn, w *frameWriter, headerList uint32) *http2.Framer {
+// newFramer returns a Framer reading from c and writing into w's buffer,
+// and the buffered reader it reads from; the returned reader decodes
+// header blocks.
+func newFramer(c net.Conn, w *frameWriter, headerList uint32) (*frameReader, *bufio.Reader) {
 	bw := bufio.NewWriterSize(c, writeBuffer)
-	fr := http2.NewFramer(bw, bufio.NewReaderSize(c, 16<<10))
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	br := bufio.NewReaderSize(c, 16<<10)
+	fr := http2.NewFramer(bw, br)
 	fr.MaxHeaderListSize = headerList
 	fr.SetMaxReadFrameSize(defaultMaxFrame)
 	// DATA frames are copied out before the next read.
@@ -62,7 +64,76 @@ func newFramer(c net.Conn, w *frameWriter, headerList uint32) *http2.Framer {
 	w.bw, w.fr = bw, fr
 	w.henc = hpack.NewEncoder(&w.hbuf)
 	w.maxFrame.Store(defaultMaxFrame)
-	return fr
+	return newFrameReader(fr, headerList), br
+}
+
+// maxDeferred bounds how many frames a connection reader handles before
+// it wakes the goroutines its frames concern, on a busy connection whose
+// read buffer keeps holding whole frames.
+const maxDeferred = 8
+
+// wakeups are the channels a connection reader wakes once it has handled
+// the whole frames it had already read: a goroutine woken for each frame
+// of a call that arrived in one read (a request's HEADERS and DATA, a
+// response's HEADERS, DATA and trailers) would run, find part of the
+// call, sleep and be woken again, each time handed to another thread.
+//
+// The reader's own answers (PING acknowledgements, connection
+// WINDOW_UPDATEs) wait in the write buffer until then too (acks): they
+// then leave after the wake-ups, off the call's path, or with the frames a
+// woken goroutine writes meanwhile, instead of in a system call of their
+// own before the call's frames are even looked at.
+type wakeups struct {
+	chans  []chan struct{}
+	frames int
+	acks   bool // the reader corked frames of its own
+}
+
+// pending reports whether anything waits for the reader's next wake-up.
+func (w *wakeups) pending() bool { return len(w.chans) > 0 || w.acks }
+
+// add defers waking c.
+func (w *wakeups) add(c chan struct{}) {
+	for _, d := range w.chans {
+		if d == c {
+			return
+		}
+	}
+	w.chans = append(w.chans, c)
+}
+
+// due reports whether the reader must wake them now: its next frame is
+// not whole in br (reading it may block), or it has deferred long enough.
+func (w *wakeups) due(br *bufio.Reader) bool {
+	w.frames++
+	return w.frames >= maxDeferred || !frameBuffered(br)
+}
+
+// frameBuffered reports whether br holds a whole frame, so that reading
+// it will not block.
+func frameBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n < frameHeaderLen {
+		return false
+	}
+	h, _ := br.Peek(frameHeaderLen) // buffered already: no read
+	if t := http2.FrameType(h[3]); (t == http2.FrameHeaders || t == http2.FrameContinuation) && h[4]&byte(http2.FlagHeadersEndHeaders) == 0 {
+		// ReadFrame goes on to read the CONTINUATION frames.
+		return false
+	}
+	return n >= frameHeaderLen+(int(h[0])<<16|int(h[1])<<8|int(h[2]))
+}
+
+// frameHeaderLen is the size of an HTTP/2 frame header.
+const frameHeaderLen = 9
+
+// flush wakes them.
+func (w *wakeups) flush() {
+	for i, c := range w.chans {
+		wake(c)
+		w.chans[i] = nil
+	}
+	w.chans, w.frames = w.chans[:0], 0
 }
 
 // write runs fn with the Framer, holding the connection's writer, and

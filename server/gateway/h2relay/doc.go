@@ -32,7 +32,11 @@
 // either side is; connection windows (16 times larger) are given back on
 // receipt, as grpc-go does, so that one stalled stream cannot starve the
 // others. Received bytes wait in pooled buffers held only while bytes
-// wait. Deadlines (grpc-timeout), RST_STREAM
+// wait. A connection's reader starts streams and wakes the goroutines
+// its frames concern once it has handled the whole frames one read
+// brought (a unary request's HEADERS and DATA, a response's HEADERS, DATA
+// and trailers), not frame by frame, so that a call is handed between
+// goroutines, and threads, once per read. Deadlines (grpc-timeout), RST_STREAM
 // in both directions and GOAWAY are honoured; a stream the backend refused
 // (GOAWAY or REFUSED_STREAM) before it saw any of the request's data is
 // retried once on a new connection.

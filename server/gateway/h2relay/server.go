@@ -1,6 +1,7 @@
 package h2relay
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -263,7 +264,13 @@ type serverConn struct {
 	c    net.Conn
 	peer *peer.Peer
 	w    frameWriter
-	fr   *http2.Framer
+	fr   *frameReader
+	br   *bufio.Reader // what fr reads from
+
+	// Read loop only: new streams and request wake-ups, deferred until
+	// the frames already read are handled (see wakeups).
+	starts []*Stream
+	wakes  wakeups
 
 	sendWin *window    // the client's connection window for our DATA
 	recv    recvWindow // ours, for the client's DATA
@@ -288,7 +295,7 @@ func (sc *serverConn) serve() {
 		return
 	}
 	_ = sc.c.SetReadDeadline(time.Time{})
-	sc.fr = newFramer(sc.c, &sc.w, maxHeaderList)
+	sc.fr, sc.br = newFramer(sc.c, &sc.w, maxHeaderList)
 	srv := sc.srv
 	connWindow := 16 * int64(srv.streamWindow)
 	sc.sendWin = newWindow(initialWindow)
@@ -306,7 +313,11 @@ func (sc *serverConn) serve() {
 		return
 	}
 	sc.armIdle()
+	defer sc.wakeNow()
 	for {
+		if (len(sc.starts) > 0 || sc.wakes.pending()) && sc.wakes.due(sc.br) {
+			sc.wakeNow()
+		}
 		f, err := sc.fr.ReadFrame()
 		if err != nil {
 			var se http2.StreamError
@@ -328,6 +339,21 @@ func (sc *serverConn) serve() {
 			sc.fail(code)
 			return
 		}
+	}
+}
+
+// wakeNow starts the streams and wakes the handlers the frames read so
+// far concern.
+func (sc *serverConn) wakeNow() {
+	for i, st := range sc.starts {
+		sc.srv.start(st)
+		sc.starts[i] = nil
+	}
+	sc.starts = sc.starts[:0]
+	sc.wakes.flush()
+	if sc.wakes.acks {
+		sc.wakes.acks = false
+		sc.w.flush()
 	}
 }
 
@@ -406,7 +432,8 @@ func (sc *serverConn) handle(f http2.Frame) (http2.ErrCode, bool) {
 			return 0, true
 		}
 		data := f.Data
-		_ = sc.w.write(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
+		_ = sc.w.cork(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
+		sc.wakes.acks = true
 	case *http2.GoAwayFrame:
 		sc.mu.Lock()
 		sc.goingAway = true
@@ -485,6 +512,7 @@ func (sc *serverConn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool)
 			return 0, true
 		}
 		st.onRequestEnd()
+		sc.wakes.add(st.reqWake)
 		return 0, true
 	}
 	sc.mu.Lock()
@@ -535,7 +563,10 @@ func (sc *serverConn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool)
 	if f.StreamEnded() {
 		st.onRequestEnd()
 	}
-	sc.srv.start(st)
+	// Started once the frames already read are handled: a unary call's
+	// DATA usually came in the same read, and its handler then finds the
+	// whole request instead of waiting for it.
+	sc.starts = append(sc.starts, st)
 	return 0, true
 }
 
@@ -563,7 +594,11 @@ func (sc *serverConn) onData(f *http2.DataFrame) (http2.ErrCode, bool) {
 		return 0, true // a stream that has ended
 	}
 	data := f.Data()
-	if code := st.onData(data, n, f.StreamEnded()); code != http2.ErrCodeNo {
+	code, woke := st.onData(data, n, f.StreamEnded())
+	if woke {
+		sc.wakes.add(st.reqWake)
+	}
+	if code != http2.ErrCodeNo {
 		sc.resetStream(f.StreamID, code)
 	}
 	return 0, true
@@ -572,7 +607,8 @@ func (sc *serverConn) onData(f *http2.DataFrame) (http2.ErrCode, bool) {
 // ackConn records n bytes of the client's DATA consumed.
 func (sc *serverConn) ackConn(n int64) {
 	if inc := sc.recv.consumed(n); inc > 0 {
-		_ = sc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, inc) })
+		_ = sc.w.cork(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, inc) })
+		sc.wakes.acks = true
 	}
 }
 

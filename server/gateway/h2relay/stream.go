@@ -406,23 +406,25 @@ func isHopByHop(k string) bool {
 }
 
 // onData appends a DATA frame's payload (flowLen with padding, which the
-// connection acknowledged already) to the request.
-func (st *Stream) onData(data []byte, flowLen int64, end bool) http2.ErrCode {
+// connection acknowledged already) to the request. woke says the handler
+// must be woken (reqWake): the connection's reader does so once it has
+// handled the frames it has read.
+func (st *Stream) onData(data []byte, flowLen int64, end bool) (code http2.ErrCode, woke bool) {
 	st.mu.Lock()
 	if st.reqEnd {
 		st.mu.Unlock()
-		return http2.ErrCodeStreamClosed
+		return http2.ErrCodeStreamClosed, false
 	}
 	if flowLen > st.recvAvail {
 		st.mu.Unlock()
-		return http2.ErrCodeFlowControl
+		return http2.ErrCodeFlowControl, false
 	}
 	st.recvAvail -= flowLen
 	// Padding is acknowledged at once: only data waits for the backend.
 	st.recvOwed += flowLen - int64(len(data))
 	if st.reset {
 		st.mu.Unlock()
-		return http2.ErrCodeNo
+		return http2.ErrCodeNo, false
 	}
 	if len(data) > 0 {
 		st.req.push(data)
@@ -431,16 +433,15 @@ func (st *Stream) onData(data []byte, flowLen int64, end bool) http2.ErrCode {
 		st.reqEnd = true
 	}
 	st.mu.Unlock()
-	wake(st.reqWake)
-	return http2.ErrCodeNo
+	return http2.ErrCodeNo, len(data) > 0 || end
 }
 
-// onRequestEnd marks the client's half-close.
+// onRequestEnd marks the client's half-close; the caller wakes the
+// handler (reqWake).
 func (st *Stream) onRequestEnd() {
 	st.mu.Lock()
 	st.reqEnd = true
 	st.mu.Unlock()
-	wake(st.reqWake)
 }
 
 // onReset ends the stream from the client's side (RST_STREAM, or the
@@ -734,15 +735,26 @@ func (st *Stream) SendMsg(m any) error {
 
 var errHeaderSent = errors.New("h2relay: headers already sent")
 
-// SetHeader adds response header metadata, sent with the headers.
+// SetHeader adds response header metadata, sent with the headers. The
+// first md is kept, not copied (the gateway's interceptors hand over maps
+// of their own): md must not change after the call.
 func (st *Stream) SetHeader(md metadata.MD) error {
 	st.rmu.Lock()
 	defer st.rmu.Unlock()
 	if st.headerSent {
 		return status.Error(codes.Internal, "transport: the stream is done or WriteHeader was already called")
 	}
-	st.header = metadata.Join(st.header, md)
+	st.header = joinHeader(st.header, md)
 	return nil
+}
+
+// joinHeader adds md to header, taking md itself for the first (the
+// usual single SetHeader of a call then copies nothing).
+func joinHeader(header, md metadata.MD) metadata.MD {
+	if header == nil {
+		return md
+	}
+	return metadata.Join(header, md)
 }
 
 // SendHeader sends the response headers with md added.
@@ -752,7 +764,7 @@ func (st *Stream) SendHeader(md metadata.MD) error {
 		st.rmu.Unlock()
 		return errHeaderSent
 	}
-	st.header = metadata.Join(st.header, md)
+	st.header = joinHeader(st.header, md)
 	fields := []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
 	fields = appendMD(fields, st.header)
 	st.headerSent = true

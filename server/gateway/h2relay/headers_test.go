@@ -1,0 +1,162 @@
+package h2relay
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// block is one header block as frames: its encoded fragments (the first
+// in HEADERS, the rest in CONTINUATIONs).
+type block [][]byte
+
+// encodeBlock encodes fields (names as given, unchecked) and splits the
+// result into n fragments.
+func encodeBlock(fields []hpack.HeaderField, n int) block {
+	var buf bytes.Buffer
+	enc := hpack.NewEncoder(&buf)
+	for _, f := range fields {
+		_ = enc.WriteField(f)
+	}
+	return splitBlock(buf.Bytes(), n)
+}
+
+func splitBlock(b []byte, n int) block {
+	var out block
+	size := (len(b) + n - 1) / max(n, 1)
+	for len(b) > size && size > 0 {
+		out = append(out, b[:size])
+		b = b[size:]
+	}
+	return append(out, b)
+}
+
+// writeBlocks writes the blocks on streams 1, 3, … as frames.
+func writeBlocks(t testing.TB, blocks []block) []byte {
+	var buf bytes.Buffer
+	fr := http2.NewFramer(&buf, nil)
+	for i, b := range blocks {
+		id := uint32(2*i + 1)
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: b[0], EndHeaders: len(b) == 1, EndStream: true}); err != nil {
+			t.Fatal(err)
+		}
+		for j, frag := range b[1:] {
+			if err := fr.WriteContinuation(id, j == len(b)-2, frag); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return buf.Bytes()
+}
+
+// readAll reads frames until an error, describing each header block (or
+// error) as a string, with x/net's reader (ours false) or frameReader.
+func readAll(wire []byte, maxList uint32, ours bool) []string {
+	fr := http2.NewFramer(nil, bytes.NewReader(wire))
+	fr.MaxHeaderListSize = maxList
+	read := fr.ReadFrame
+	if ours {
+		read = newFrameReader(fr, maxList).ReadFrame
+	} else {
+		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	}
+	var out []string
+	var kept [][]hpack.HeaderField
+	for {
+		f, err := read()
+		if err != nil {
+			switch err.(type) {
+			case http2.StreamError, http2.ConnectionError:
+				out = append(out, fmt.Sprintf("%T %v", err, err))
+				if _, ok := err.(http2.StreamError); ok {
+					continue
+				}
+			}
+			break
+		}
+		if mh, ok := f.(*http2.MetaHeadersFrame); ok {
+			kept = append(kept, mh.Fields)
+			out = append(out, fmt.Sprintf("stream %d truncated=%v ended=%v", mh.StreamID, mh.Truncated, mh.StreamEnded()))
+		}
+	}
+	// Fields must stay the caller's after later blocks were read.
+	for _, fs := range kept {
+		out = append(out, fmt.Sprint(fs))
+	}
+	return out
+}
+
+func TestFrameReaderMatchesFramer(t *testing.T) {
+	req := []hpack.HeaderField{
+		{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/a.B/C"},
+		{Name: ":authority", Value: "x"}, {Name: "content-type", Value: "application/grpc"}, {Name: "te", Value: "trailers"},
+	}
+	long := append(append([]hpack.HeaderField(nil), req...), hpack.HeaderField{Name: "x-long", Value: string(bytes.Repeat([]byte("v"), 300))})
+	with := func(extra ...hpack.HeaderField) []hpack.HeaderField {
+		return append(append([]hpack.HeaderField(nil), req...), extra...)
+	}
+	tests := []struct {
+		name    string
+		blocks  []block
+		maxList uint32
+	}{
+		{"one request", []block{encodeBlock(req, 1)}, 1 << 20},
+		{"continuations", []block{encodeBlock(long, 4), encodeBlock(req, 2)}, 1 << 20},
+		{"response and trailers", []block{
+			encodeBlock([]hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}, 1),
+			encodeBlock([]hpack.HeaderField{{Name: "grpc-status", Value: "0"}, {Name: "grpc-message", Value: ""}}, 1),
+		}, 1 << 20},
+		{"truncated", []block{encodeBlock(long, 1), encodeBlock(req, 1)}, 400},
+		{"far too large", []block{encodeBlock(long, 1)}, 100},
+		{"upper-case name", []block{encodeBlock(with(hpack.HeaderField{Name: "X-Up", Value: "v"}), 1), encodeBlock(req, 1)}, 1 << 20},
+		{"bad value", []block{encodeBlock(with(hpack.HeaderField{Name: "x-v", Value: "a\nb"}), 1), encodeBlock(req, 1)}, 1 << 20},
+		{"pseudo after regular", []block{encodeBlock(append([]hpack.HeaderField{{Name: "x-a", Value: "1"}}, req...), 1)}, 1 << 20},
+		{"unknown pseudo", []block{encodeBlock(with(), 1), encodeBlock([]hpack.HeaderField{{Name: ":nope", Value: "1"}}, 1)}, 1 << 20},
+		{"duplicate pseudo", []block{encodeBlock(append([]hpack.HeaderField{{Name: ":path", Value: "/x"}}, req...), 1)}, 1 << 20},
+		{"request and response", []block{encodeBlock(append([]hpack.HeaderField{{Name: ":status", Value: "200"}}, req...), 1)}, 1 << 20},
+		{"trailer budget", []block{encodeBlock(with(hpack.HeaderField{Name: "trailer", Value: "a, b, c"}), 1)}, 1 << 20},
+		{"bad hpack", []block{{{0xff, 0xff, 0xff, 0xff, 0xff}}}, 1 << 20},
+		{"cut mid-field", []block{{encodeBlock(req, 1)[0][:5]}}, 1 << 20},
+		{"empty block", []block{{nil}}, 1 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wire := writeBlocks(t, tt.blocks)
+			want := readAll(wire, tt.maxList, false)
+			got := readAll(wire, tt.maxList, true)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("frameReader differs from http2.Framer (-framer +ours):\n%s", diff)
+			}
+			if len(got) == 0 {
+				t.Error("nothing read")
+			}
+		})
+	}
+}
+
+// FuzzFrameReader checks frameReader against http2.Framer's own header
+// block decoding on arbitrary blocks, split into fragments.
+func FuzzFrameReader(f *testing.F) {
+	var buf bytes.Buffer
+	enc := hpack.NewEncoder(&buf)
+	for _, hf := range []hpack.HeaderField{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/a/b"}, {Name: "content-type", Value: "application/grpc"}, {Name: "x-k", Value: "v"}} {
+		_ = enc.WriteField(hf)
+	}
+	f.Add(buf.Bytes(), uint8(1), uint16(1000))
+	f.Add(buf.Bytes(), uint8(3), uint16(40))
+	f.Add([]byte{0x82, 0x86, 0x84}, uint8(2), uint16(0))
+	f.Fuzz(func(t *testing.T, b []byte, parts uint8, maxList uint16) {
+		blocks := []block{splitBlock(b, int(parts%8)+1), splitBlock(b, 1)}
+		wire := writeBlocks(t, blocks)
+		lim := uint32(maxList) + 1
+		want := readAll(wire, lim, false)
+		got := readAll(wire, lim, true)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("frameReader differs from http2.Framer (-framer +ours):\n%s", diff)
+		}
+	})
+}

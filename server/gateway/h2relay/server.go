@@ -208,11 +208,12 @@ func (s *Server) ServeConn(c net.Conn) {
 	sc.serve()
 }
 
-// Close closes every connection at once; running handlers see their
-// streams' contexts cancelled.
-func (s *Server) Close() {
+// stopAccepting marks the server (mark runs under its lock), closes its
+// listeners and returns the connections open at that moment.
+func (s *Server) stopAccepting(mark func()) []*serverConn {
 	s.mu.Lock()
-	s.closed = true
+	defer s.mu.Unlock()
+	mark()
 	for ln := range s.lns {
 		_ = ln.Close()
 	}
@@ -220,8 +221,13 @@ func (s *Server) Close() {
 	for sc := range s.conns {
 		conns = append(conns, sc)
 	}
-	s.mu.Unlock()
-	for _, sc := range conns {
+	return conns
+}
+
+// Close closes every connection at once; running handlers see their
+// streams' contexts cancelled.
+func (s *Server) Close() {
+	for _, sc := range s.stopAccepting(func() { s.closed = true }) {
 		sc.close(errors.New("h2relay: server closed"))
 	}
 	s.connsWG.Wait()
@@ -233,17 +239,7 @@ func (s *Server) Close() {
 // GracefulStop stops accepting, sends GOAWAY on every connection, waits
 // for their streams to end (or ctx), then closes.
 func (s *Server) GracefulStop(ctx context.Context) {
-	s.mu.Lock()
-	s.draining = true
-	for ln := range s.lns {
-		_ = ln.Close()
-	}
-	conns := make([]*serverConn, 0, len(s.conns))
-	for sc := range s.conns {
-		conns = append(conns, sc)
-	}
-	s.mu.Unlock()
-	for _, sc := range conns {
+	for _, sc := range s.stopAccepting(func() { s.draining = true }) {
 		sc.goAway(http2.ErrCodeNo)
 	}
 	done := make(chan struct{})

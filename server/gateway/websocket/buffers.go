@@ -63,11 +63,7 @@ type smallBufferWriter struct {
 // then garbage. Bytes the HTTP server already read ahead (from a client
 // that did not wait for the 101) are kept and read first.
 func (w *smallBufferWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := w.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, fmt.Errorf("websocket: %T cannot be hijacked", w.ResponseWriter)
-	}
-	conn, brw, err := h.Hijack()
+	conn, brw, err := hijack(w.ResponseWriter)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,3 +164,13 @@ func (c *pooledReader) Buffered() int { return len(c.rest) }
 
 // NetConn returns the connection read from.
 func (c *pooledReader) NetConn() net.Conn { return c.Conn }
+
+// hijack takes over the connection under w; the wrappers of the upgrade's
+// ResponseWriter start their Hijack with it.
+func hijack(w http.ResponseWriter) (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("websocket: %T cannot be hijacked", w)
+	}
+	return h.Hijack()
+}

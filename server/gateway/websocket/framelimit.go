@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -70,11 +69,7 @@ type limitedWriter struct {
 // already buffered are scanned too, so the scanner starts at a frame
 // boundary.
 func (w *limitedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := w.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, fmt.Errorf("websocket: %T cannot be hijacked", w.ResponseWriter)
-	}
-	conn, brw, err := h.Hijack()
+	conn, brw, err := hijack(w.ResponseWriter)
 	if err != nil {
 		return nil, nil, err
 	}

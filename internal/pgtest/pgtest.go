@@ -1,7 +1,9 @@
 package pgtest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -105,11 +107,23 @@ func Start(t testing.TB) *Server {
 	if out, err := s.command("initdb", "-D", s.dataDir(), "-A", "trust", "-U", userName, "-E", "UTF8", "--no-sync", "--no-instructions").CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v: %s", err, out)
 	}
-	s.Port = freePort(t)
-	s.URL = s.urlFor("postgres")
-	s.Restart(t)
-	return s
+	// freePort's port can be taken by another process before the server
+	// binds it (tests start servers in parallel): then try another.
+	for attempt := 1; ; attempt++ {
+		s.Port = freePort(t)
+		s.URL = s.urlFor("postgres")
+		err := s.start()
+		if err == nil {
+			return s
+		}
+		if attempt == 5 || !errors.Is(err, errPortTaken) {
+			t.Fatal(err)
+		}
+	}
 }
+
+// errPortTaken is start's error when the server could not bind its port.
+var errPortTaken = errors.New("port already in use")
 
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
 
@@ -127,18 +141,30 @@ func (s *Server) command(name string, args ...string) *exec.Cmd {
 // with the same data. Start calls it for the first start.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start starts the server unless it runs.
+func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
-		return
+		return nil
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=200", s.Port, s.dir)
 	out, err := s.command("pg_ctl", "-D", s.dataDir(), "-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start").CombinedOutput()
 	if err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
-		t.Fatalf("pg_ctl start: %v: %s\nserver log:\n%s", err, out, log)
+		_ = os.Remove(filepath.Join(s.dir, "log"))
+		if bytes.Contains(log, []byte("Address already in use")) {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
+		return fmt.Errorf("pg_ctl start: %w: %s\nserver log:\n%s", err, out, log)
 	}
 	s.running = true
+	return nil
 }
 
 // Stop stops the server (fast shutdown: open connections are closed), so

@@ -320,6 +320,12 @@ func spawnProxy(kind, backend string) (*proxyProcess, error) {
 	}
 	cmd := exec.Command(self, "-role=proxy", "-kind="+kind, "-backend="+backend)
 	cmd.Stderr = os.Stderr
+	// LOADBENCH_PROXY_ENV adds space-separated NAME=value pairs to the
+	// proxy child's environment only (e.g. GOMAXPROCS=1), so a runtime
+	// setting can be A/B'd without changing the client and backend.
+	if extra := os.Getenv("LOADBENCH_PROXY_ENV"); extra != "" {
+		cmd.Env = append(os.Environ(), strings.Fields(extra)...)
+	}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

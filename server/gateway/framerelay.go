@@ -139,14 +139,15 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 		return g.frames.proxy.Serve(ss, method, pc)
 	}
 	lim := grpcproxy.StartLimits(ctx, &pc)
+	touch, answered := lim.Hooks()
 	res, err := h2relay.Relay(lim.Context(), st, g.frames.pool, h2relay.Call{
 		Addr:           addr,
 		Authority:      pc.Backend.Authority,
 		Metadata:       pc.Metadata,
 		MaxMsgSize:     g.maxRecvMsgSize,
 		ConnectTimeout: pc.Backend.ConnectTimeout,
-		Touch:          lim.Touch,
-		Answered:       lim.Answered,
+		Touch:          touch,
+		Answered:       answered,
 	})
 	call.RequestBytes += res.RequestBytes
 	call.ResponseBytes += res.ResponseBytes

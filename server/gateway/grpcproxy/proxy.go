@@ -308,6 +308,17 @@ func (l *Limits) Touch() { l.watch.touch() }
 // Answered records the backend's first response.
 func (l *Limits) Answered() { l.watch.answered() }
 
+// Hooks returns Touch and Answered for a relay to call, or nils when the
+// call has no stream timer to feed them to (a unary call, or a stream
+// without a first-response or idle timeout): a method value allocates on
+// every call, and a relay skips nil hooks.
+func (l *Limits) Hooks() (touch, answered func()) {
+	if l.watch == nil {
+		return nil, nil
+	}
+	return l.Touch, l.Answered
+}
+
 // Stop ends the call's context and its timers.
 func (l *Limits) Stop() {
 	l.watch.stop()

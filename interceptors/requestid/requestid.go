@@ -23,8 +23,13 @@ const maxLen = 128
 
 type ctxKey struct{}
 
-// FromContext returns the call's request ID, or "".
+// FromContext returns the call's request ID, or "": the call record's
+// (callinfo.Call.RequestID), where the interceptor keeps it, or the one
+// NewContext put in ctx.
 func FromContext(ctx context.Context) string {
+	if c := callinfo.FromContext(ctx); c != nil && c.RequestID != "" {
+		return c.RequestID
+	}
 	id, _ := ctx.Value(ctxKey{}).(string)
 	return id
 }
@@ -78,14 +83,18 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 		if id == "" {
 			id = generate()
 		}
-		ctx = NewContext(ctx, id)
-		// The call record carries it too, for whoever writes the call's
-		// error after the chain (gateway response templates).
+		// A routed call keeps its ID in its record, where FromContext
+		// finds it and whoever writes the call's error after the chain
+		// (gateway response templates) too: no context and no stream of
+		// its own to allocate. Other calls carry it in the context.
 		if c != nil {
 			c.RequestID = id
+		} else {
+			ctx = NewContext(ctx, id)
+			ss = &wrappedStream{ServerStream: ss, ctx: ctx}
 		}
-		_ = ss.SetHeader(metadata.Pairs(MetadataKey, id))
-		err := handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+		_ = ss.SetHeader(metadata.MD{MetadataKey: []string{id}})
+		err := handler(srv, ss)
 		if o.logger.Enabled(ctx, slog.LevelDebug) {
 			attrs := []slog.Attr{
 				slog.String("request_id", id),

@@ -96,7 +96,13 @@ func enabled(call *callinfo.Call) bool {
 
 // trace runs handler inside a server span.
 func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ctx = t.propagator.Extract(ctx, incomingCarrier{ctx, call})
+	// The frame server's metadata is read in place (a map converts to the
+	// carrier interface without an allocation); grpc-go's key by key.
+	var in propagation.TextMapCarrier = incomingCarrier{ctx, call}
+	if call.Metadata != nil {
+		in = Carrier(call.Metadata)
+	}
+	ctx = t.propagator.Extract(ctx, in)
 
 	name := strings.TrimPrefix(info.FullMethod, "/")
 	service, method, _ := strings.Cut(name, "/")
@@ -121,12 +127,19 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 	// The backend gets the gateway span's context in place of the
 	// client's (the proxy sends call.BackendMetadata()): a stale
 	// tracestate must not travel with the new traceparent, hence the keys
-	// without values, which remove the client's.
-	tm := metadata.MD{"traceparent": nil, "tracestate": nil}
-	t.propagator.Inject(ctx, Carrier(tm))
-	call.TraceMetadata = tm
+	// without values, which remove the client's. (Without a tracestate of
+	// the client's there is none to remove: one entry less keeps the
+	// backend's metadata a small map.)
+	tc := &tracedCall{tracedStream: tracedStream{ServerStream: ss, ctx: ctx}}
+	tc.md = make(metadata.MD, 2)
+	tc.md["traceparent"] = nil
+	if call.MetadataValues(ctx, "tracestate") != nil {
+		tc.md["tracestate"] = nil
+	}
+	t.propagator.Inject(ctx, (*injector)(tc))
+	call.TraceMetadata = tc.md
 
-	err := handler(srv, &tracedStream{ServerStream: ss, ctx: ctx})
+	err := handler(srv, &tc.tracedStream)
 	if !recording {
 		return err
 	}
@@ -224,6 +237,41 @@ func (c Carrier) Keys() []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// tracedCall is what a traced call allocates, at once: its stream, and
+// its trace metadata with room for the values Inject sets.
+type tracedCall struct {
+	tracedStream
+	md   metadata.MD
+	vals [2]string // traceparent and tracestate, usually
+	n    int       // of vals in use
+}
+
+// injector is the carrier Inject writes a tracedCall's metadata through:
+// Carrier's, but the values' slices are taken from the call's own array
+// while it has room (Carrier.Set allocates one for every value).
+type injector tracedCall
+
+var _ propagation.TextMapCarrier = (*injector)(nil)
+
+// Get returns the first value of key, or "".
+func (c *injector) Get(key string) string { return Carrier(c.md).Get(key) }
+
+// Keys returns the keys present.
+func (c *injector) Keys() []string { return Carrier(c.md).Keys() }
+
+// Set replaces the values of key with value.
+func (c *injector) Set(key, value string) {
+	if c.n == len(c.vals) {
+		Carrier(c.md).Set(key, value)
+		return
+	}
+	c.vals[c.n] = value
+	// Capped: an append to the entry copies instead of writing into the
+	// next value.
+	c.md[strings.ToLower(key)] = c.vals[c.n : c.n+1 : c.n+1]
+	c.n++
 }
 
 // tracedStream replaces a stream's context.

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -152,10 +153,26 @@ func TestDisabled(t *testing.T) {
 	}
 }
 
+// TestPropagation checks what the backend gets of the client's trace
+// context, whether the call's metadata is read from the context (grpc-go's
+// server) or from the call record (the frame server's).
 func TestPropagation(t *testing.T) {
+	for _, inRecord := range []bool{false, true} {
+		name := "context"
+		if inRecord {
+			name = "call record"
+		}
+		t.Run(name, func(t *testing.T) { testPropagation(t, inRecord) })
+	}
+}
+
+func testPropagation(t *testing.T, inRecord bool) {
 	rec, tp := newRecorder()
 	in := metadata.Pairs("traceparent", clientParent, "tracestate", "vendor=x", "baggage", "user=alice", "other", "kept")
 	call := newCall(true)
+	if inRecord {
+		call.Metadata = in
+	}
 	var handlerMD metadata.MD
 	err := run(t, tracing.New(tp), call, in, func(ctx context.Context) error {
 		handlerMD, _ = metadata.FromIncomingContext(ctx)
@@ -209,6 +226,82 @@ func TestRootSpanInjected(t *testing.T) {
 	if got, ok := seen["tracestate"]; !ok || len(got) != 0 {
 		t.Errorf("tracestate = %q (present %v), want present without values, to remove the stale one", got, ok)
 	}
+}
+
+// TestNoTracestate checks that a call whose client sent no tracestate
+// sends the backend the gateway span's traceparent and no tracestate entry,
+// sampled or not, and that an injected tracestate would still reach it.
+func TestNoTracestate(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		sampler sdktrace.Sampler
+		flags   string
+	}{
+		{"sampled", sdktrace.AlwaysSample(), "01"},
+		{"not sampled", sdktrace.NeverSample(), "00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tc.sampler))
+			in := metadata.Pairs("traceparent", clientParent)
+			call := newCall(true)
+			call.Metadata = in
+			var sc trace.SpanContext
+			err := run(t, tracing.New(tp), call, in, func(ctx context.Context) error {
+				sc = trace.SpanContextFromContext(ctx)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := call.BackendMetadata()
+			want := "00-" + clientTrace + "-" + sc.SpanID().String() + "-" + tc.flags
+			if got := seen.Get("traceparent"); len(got) != 1 || got[0] != want {
+				t.Errorf("traceparent = %q, want %q", got, want)
+			}
+			if got, ok := seen["tracestate"]; ok {
+				t.Errorf("tracestate = %q, want no entry", got)
+			}
+		})
+	}
+	// A propagator that sets more values than the call has room for.
+	in := metadata.Pairs("traceparent", clientParent)
+	call := newCall(true)
+	call.Metadata = in
+	_, tp := newRecorder()
+	p := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, fixedPropagator{"a": "1", "b": "2", "tracestate": "own=1"})
+	if err := run(t, tracing.New(tp, tracing.WithPropagator(p)), call, in, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	seen := call.BackendMetadata()
+	for k, want := range map[string]string{"a": "1", "b": "2", "tracestate": "own=1"} {
+		if got := seen.Get(k); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if got := seen.Get("traceparent"); len(got) != 1 || !strings.HasPrefix(got[0], "00-"+clientTrace) {
+		t.Errorf("traceparent = %q", got)
+	}
+}
+
+// fixedPropagator injects fixed entries and extracts nothing.
+type fixedPropagator map[string]string
+
+func (f fixedPropagator) Inject(_ context.Context, c propagation.TextMapCarrier) {
+	for k, v := range f {
+		c.Set(k, v)
+	}
+}
+
+func (fixedPropagator) Extract(ctx context.Context, _ propagation.TextMapCarrier) context.Context {
+	return ctx
+}
+
+func (f fixedPropagator) Fields() []string {
+	out := make([]string, 0, len(f))
+	for k := range f {
+		out = append(out, k)
+	}
+	return out
 }
 
 func TestStatus(t *testing.T) {

@@ -396,3 +396,35 @@ func FromContext(ctx context.Context) *Call {
 	c, _ := ctx.Value(ctxKey{}).(*Call)
 	return c
 }
+
+// Context is a context carrying a call record and one more value of the
+// caller's (the call's route, for package routing) in one node, which the
+// caller can allocate with the rest of a call's state: NewContext and a
+// context.WithValue would allocate two. Its zero value is not usable: Init
+// it. It answers Value for its two keys and passes every other question
+// (deadline, cancellation, values) to its parent.
+type Context struct {
+	context.Context
+	call     *Call
+	key, val any
+}
+
+// Init makes c carry parent's values, call (as NewContext) and val under
+// key (as context.WithValue), and returns c. key must be comparable and
+// should not be a built-in type, as for context.WithValue.
+func (c *Context) Init(parent context.Context, call *Call, key, val any) context.Context {
+	c.Context, c.call, c.key, c.val = parent, call, key, val
+	return c
+}
+
+// Value returns the call record, the value under the key given to Init,
+// or the parent's value for key.
+func (c *Context) Value(key any) any {
+	switch key {
+	case any(ctxKey{}):
+		return c.call
+	case c.key:
+		return c.val
+	}
+	return c.Context.Value(key)
+}

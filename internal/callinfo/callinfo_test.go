@@ -35,3 +35,47 @@ func TestResource(t *testing.T) {
 		t.Fatal("nil call has an authorization")
 	}
 }
+
+// TestContext checks that a Context answers for the call record and its
+// own key, passes every other key, the deadline and the cancellation to
+// its parent, and that a context derived from it is cancelled with the
+// parent.
+func TestContext(t *testing.T) {
+	type key struct{}
+	type other struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), other{}, "parent's"))
+	outer := &callinfo.Call{}
+	parent = callinfo.NewContext(parent, outer)
+	call := &callinfo.Call{}
+	var c callinfo.Context
+	ctx := c.Init(parent, call, key{}, "route")
+	for _, tt := range []struct {
+		name string
+		key  any
+		want any
+	}{
+		{"call record", nil, call},
+		{"own key", key{}, "route"},
+		{"parent's key", other{}, "parent's"},
+		{"unknown key", "missing", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got any
+			if tt.key == nil {
+				got = callinfo.FromContext(ctx)
+			} else {
+				got = ctx.Value(tt.key)
+			}
+			if got != tt.want {
+				t.Fatalf("value = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	cancel()
+	<-child.Done()
+	if ctx.Err() != context.Canceled || child.Err() != context.Canceled {
+		t.Fatalf("after the parent's cancel: Err = %v, child's %v", ctx.Err(), child.Err())
+	}
+}

@@ -853,7 +853,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 		call.UserAgent = mdFirst(ctx, md, "user-agent")
 	}
-	ctx = callinfo.NewContext(routing.NewContext(ctx, route), call)
+	ctx = routing.NewCallContext(&rc.callCtx, ctx, route, call)
 	if webStage(ctx) != nil {
 		return handler(srv, &webStream{routedStream{ServerStream: ss, ctx: ctx}})
 	}
@@ -1162,11 +1162,12 @@ type routedStream struct {
 // Context returns the routed context.
 func (s *routedStream) Context() context.Context { return s.ctx }
 
-// routedCall is a routed call's stream with its call record, so that one
-// allocation serves both.
+// routedCall is a routed call's stream with its call record and the
+// context carrying them, so that one allocation serves all three.
 type routedCall struct {
 	routedStream
-	call callinfo.Call
+	call    callinfo.Call
+	callCtx callinfo.Context // carries the route and call
 }
 
 // newRef returns a fresh stage reference.

@@ -1,12 +1,24 @@
 package routing
 
-import "context"
+import (
+	"context"
+
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
+)
 
 type ctxKey struct{}
 
 // NewContext returns ctx carrying the route of the call.
 func NewContext(ctx context.Context, r *Route) context.Context {
 	return context.WithValue(ctx, ctxKey{}, r)
+}
+
+// NewCallContext makes c carry parent's values, the call's route r (as
+// NewContext) and its record call (as callinfo.NewContext), and returns
+// it: one context node, in memory the caller allocates with the call's
+// other state, where the two functions allocate one each.
+func NewCallContext(c *callinfo.Context, parent context.Context, r *Route, call *callinfo.Call) context.Context {
+	return c.Init(parent, call, ctxKey{}, r)
 }
 
 // FromContext returns the route of the call, or nil outside the data plane.

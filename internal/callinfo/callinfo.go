@@ -303,23 +303,41 @@ var contextKeyPattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 
 // BackendMetadata returns what the gateway asserts to the backend — the
 // principal, a custom authorizer's context, the trace context, the
-// forwarding entries — to replace
+// forwarding entries, and extra, pairs of a key and its value (the request
+// ID), a pair with an empty value left out — to replace
 // the client's entries of the same keys after the client's own x-tollgate-*
 // entries were removed. Context keys that cannot be metadata keys are left
 // out. It returns nil when there is nothing to add, so calls without an
 // authorizer or tracing allocate nothing.
-func (c *Call) BackendMetadata() metadata.MD {
-	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil && c.Forwarded == nil && c.ClientCert == nil {
+func (c *Call) BackendMetadata(extra ...string) metadata.MD {
+	n := 0 // single values
+	for i := 1; i < len(extra); i += 2 {
+		if extra[i] != "" {
+			n++
+		}
+	}
+	if c.Principal == "" && len(c.AuthorizerContext) == 0 && c.TraceMetadata == nil && c.Forwarded == nil && c.ClientCert == nil && n == 0 {
 		return nil
 	}
-	// Room for the request ID the gateway adds, too: a map that grows
-	// past its hint allocates again.
-	md := make(metadata.MD, 2+len(c.AuthorizerContext)+len(c.TraceMetadata)+len(c.Forwarded))
+	var cert []string
 	if c.ClientCert != nil {
-		p := c.ClientCert.Pairs()
-		for i := 0; i < len(p); i += 2 {
-			md[p[i]] = []string{p[i+1]}
-		}
+		cert = c.ClientCert.Pairs()
+		n += len(cert) / 2
+	}
+	if c.Principal != "" {
+		n++
+	}
+	// The single values share one backing array (each entry capped, so an
+	// append copies): one allocation, not one per entry. A map that grows
+	// past its hint allocates again.
+	vals := make([]string, 0, n)
+	md := make(metadata.MD, n+len(c.AuthorizerContext)+len(c.TraceMetadata)+len(c.Forwarded))
+	one := func(k, v string) {
+		vals = append(vals, v)
+		md[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	for i := 0; i+1 < len(cert); i += 2 {
+		one(cert[i], cert[i+1])
 	}
 	for k, vs := range c.TraceMetadata {
 		md[k] = vs
@@ -328,12 +346,17 @@ func (c *Call) BackendMetadata() metadata.MD {
 		md[k] = vs
 	}
 	if c.Principal != "" {
-		md[PrincipalMetadataKey] = []string{c.Principal}
+		one(PrincipalMetadataKey, c.Principal)
 	}
 	for k, v := range c.AuthorizerContext {
 		k = strings.ToLower(k)
 		if contextKeyPattern.MatchString(k) && !strings.HasSuffix(k, "-bin") {
 			md[ContextMetadataPrefix+k] = append(md[ContextMetadataPrefix+k], v)
+		}
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		if extra[i+1] != "" {
+			one(extra[i], extra[i+1])
 		}
 	}
 	return md

@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/metadata"
+
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
 
@@ -77,5 +80,46 @@ func TestContext(t *testing.T) {
 	<-child.Done()
 	if ctx.Err() != context.Canceled || child.Err() != context.Canceled {
 		t.Fatalf("after the parent's cancel: Err = %v, child's %v", ctx.Err(), child.Err())
+	}
+}
+
+// TestBackendMetadata checks what a backend call carries: the principal,
+// the authorizer's context (keys that cannot be metadata keys left out),
+// the trace and forwarding entries, and extra pairs whose value is not
+// empty; nil when there is nothing; and that appending to one entry does
+// not change another (single values share one backing array).
+func TestBackendMetadata(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		call  callinfo.Call
+		extra []string
+		want  metadata.MD
+	}{
+		{"nothing", callinfo.Call{}, nil, nil},
+		{"empty extra value", callinfo.Call{}, []string{"x-request-id", ""}, nil},
+		{"extra only", callinfo.Call{}, []string{"x-request-id", "r1"}, metadata.MD{"x-request-id": {"r1"}}},
+		{"all", callinfo.Call{
+			AuthResult:    callinfo.AuthResult{Principal: "alice", AuthorizerContext: map[string]string{"Tier": "gold", "bad key": "x", "b-bin": "y"}},
+			TraceMetadata: metadata.MD{"traceparent": {"00-a-b-01"}, "tracestate": nil},
+			Request:       callinfo.Request{Forwarded: metadata.MD{"x-real-ip": {"10.0.0.1"}}},
+		}, []string{"x-request-id", "r1", "x-other", ""}, metadata.MD{
+			"x-tollgate-principal": {"alice"}, "x-tollgate-ctx-tier": {"gold"},
+			"traceparent": {"00-a-b-01"}, "tracestate": nil, "x-real-ip": {"10.0.0.1"}, "x-request-id": {"r1"},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.call.BackendMetadata(tt.extra...)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Fatalf("BackendMetadata (-want +got):\n%s", diff)
+			}
+			for k := range got {
+				got[k] = append(got[k], "appended")
+			}
+			for k, vs := range tt.want {
+				if g := got[k]; len(g) != len(vs)+1 || (len(vs) > 0 && g[0] != vs[0]) {
+					t.Fatalf("after appends, %s = %q, want %q and the appended value", k, g, vs)
+				}
+			}
+		})
 	}
 }

@@ -1099,14 +1099,13 @@ func (g *Gateway) pickGRPC(ctx context.Context, r *routing.Route, in *adminv1.Gr
 // client's entries of the same keys: what the gateway asserts about the
 // call (call may be nil) and its request ID.
 func backendMetadata(call *callinfo.Call, requestID string) metadata.MD {
-	md := call.BackendMetadata()
-	if requestID != "" {
-		if md == nil {
-			md = metadata.MD{}
+	if call == nil {
+		if requestID == "" {
+			return nil
 		}
-		md[requestid.MetadataKey] = []string{requestID}
+		return metadata.MD{requestid.MetadataKey: {requestID}}
 	}
-	return md
+	return call.BackendMetadata(requestid.MetadataKey, requestID)
 }
 
 // inProcess reports whether a call came from the gateway's own transcoder.

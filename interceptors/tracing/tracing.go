@@ -98,15 +98,17 @@ func enabled(call *callinfo.Call) bool {
 func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	// The frame server's metadata is read in place (a map converts to the
 	// carrier interface without an allocation); grpc-go's key by key.
-	var in propagation.TextMapCarrier = incomingCarrier{ctx, call}
+	var in propagation.TextMapCarrier
 	if call.Metadata != nil {
 		in = Carrier(call.Metadata)
+	} else {
+		in = incomingCarrier{ctx, call}
 	}
 	ctx = t.propagator.Extract(ctx, in)
 
 	name := strings.TrimPrefix(info.FullMethod, "/")
 	service, method, _ := strings.Cut(name, "/")
-	ctx, span := t.tracer.Start(ctx, name, serverKind)
+	ctx, span := t.tracer.Start(ctx, name, serverKind...)
 	defer span.End()
 	// Attributes are built only for recorded spans: most calls are not
 	// sampled, and building them would cost more than the span. (So a
@@ -155,9 +157,10 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 	return err
 }
 
-// serverKind is the server spans' start option, made once: building it
-// allocates.
-var serverKind = trace.WithSpanKind(trace.SpanKindServer)
+// serverKind is the server spans' start options, made once: building the
+// option allocates, and so does the variadic slice of a call through an
+// interface.
+var serverKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
 // serverError reports whether code means the server failed, per the RPC
 // semantic conventions for server spans; other codes blame the client and

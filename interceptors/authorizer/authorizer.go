@@ -143,7 +143,16 @@ type customEntry struct {
 	name       string         // authorizer resource name
 	stage      string         // stage resource name
 	target     string         // resolved callout target
+	// keys are the metadata and http.Header keys of the identity
+	// sources, in their order ("" for other sources), so that a call
+	// finds them without a lookup.
+	keys []headerKeys
 }
+
+// headerKeys are the keys of a "$request.header.NAME" identity source in
+// the metadata of a gRPC or WebSocket call and in the http.Header of a
+// REST call.
+type headerKeys struct{ md, rest string }
 
 // Provides is what the authorizer policy writes into the call record for
 // the policies after it (see interceptors/chain): the principal and
@@ -230,7 +239,7 @@ func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *
 	if len(sources) == 0 {
 		sources = []string{"$request.header.Authorization"}
 	}
-	token, err := i.identity(ctx, call, sources[0])
+	token, err := i.identity(ctx, call, sources[0], headerKeys{})
 	if err != nil {
 		i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
 		return errUnauthorized
@@ -335,19 +344,24 @@ func (i *Interceptor) clearFast() {
 // authorizeCustom asks a custom authorizer (or its cache) about a call.
 func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, a *adminv1.Authorizer) error {
 	c := a.GetCustom()
-	values := make([]string, len(c.GetIdentitySources()))
-	for n, src := range c.GetIdentitySources() {
-		v, err := i.identity(ctx, call, src)
+	entry, err := i.customAuthorizer(call, a)
+	if err != nil {
+		i.logger.ErrorContext(ctx, "custom authorizer cannot be built", "authorizer", a.GetName(), "error", err)
+		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
+	}
+	srcs := c.GetIdentitySources()
+	values := make([]string, len(srcs))
+	for n, src := range srcs {
+		var keys headerKeys
+		if len(entry.keys) == len(srcs) {
+			keys = entry.keys[n]
+		}
+		v, err := i.identity(ctx, call, src, keys)
 		if err != nil {
 			i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
 			return errUnauthorized
 		}
 		values[n] = v
-	}
-	entry, err := i.customAuthorizer(call, a)
-	if err != nil {
-		i.logger.ErrorContext(ctx, "custom authorizer cannot be built", "authorizer", a.GetName(), "error", err)
-		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
 	}
 	resource := call.Resource()
 	typ := datav1.AuthorizeRequest_TYPE_REQUEST
@@ -532,6 +546,7 @@ func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*
 		return nil, errors.New("no callout target")
 	}
 	e := &customEntry{
+		keys: make([]headerKeys, len(c.GetIdentitySources())),
 		authorizer: customauth.New(caller,
 			customauth.WithTTL(time.Duration(c.GetResultTtlSeconds())*time.Second),
 			customauth.WithTimeout(c.GetTimeout().AsDuration()),
@@ -540,6 +555,11 @@ func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*
 		name:   a.GetName(),
 		stage:  call.Stage,
 		target: key.target,
+	}
+	for n, src := range c.GetIdentitySources() {
+		if strings.HasPrefix(src, "$request.header.") {
+			e.keys[n] = headerKeys{md: i.headerKey(src, false), rest: i.headerKey(src, true)}
+		}
 	}
 	if expr := c.GetIdentityValidationExpression(); expr != "" {
 		re, err := regexp.Compile("^(?:" + expr + ")$")
@@ -626,8 +646,9 @@ var (
 
 // identity returns the value of one identity source for a call. A header
 // or query parameter that appears more than once is refused rather than
-// guessed at: the authorizer must see exactly what the backend sees.
-func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source string) (string, error) {
+// guessed at: the authorizer must see exactly what the backend sees. keys
+// are the source's header keys if known (see customEntry.keys).
+func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source string, keys headerKeys) (string, error) {
 	one := func(vals []string) (string, error) {
 		switch {
 		case len(vals) == 0 || vals[0] == "":
@@ -639,8 +660,15 @@ func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source 
 	}
 	switch {
 	case strings.HasPrefix(source, "$request.header."):
-		key := i.headerKey(source, call.Protocol == callinfo.REST)
-		if call.Protocol == callinfo.REST {
+		rest := call.Protocol == callinfo.REST
+		key := keys.md
+		if rest {
+			key = keys.rest
+		}
+		if key == "" {
+			key = i.headerKey(source, rest)
+		}
+		if rest {
 			return one(call.Header[key])
 		}
 		return one(call.MetadataValues(ctx, key))

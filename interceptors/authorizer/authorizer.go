@@ -116,7 +116,7 @@ type Interceptor struct {
 	fastLen int      // entries stored in fast since it was last cleared; guarded by mu
 	// jwtFast maps a compiled stage's JWT authorizer message to its
 	// verifier, as fast does for custom authorizers (cleared with it).
-	jwtFast sync.Map // *adminv1.Authorizer → *jwtauth.Verifier
+	jwtFast sync.Map // *adminv1.Authorizer → *jwtEntry
 	// headerKeys and restHeaderKeys cache the metadata key of each header
 	// identity source for gRPC calls, and its http.Header key for REST
 	// calls, so the hot path neither lower-cases nor canonicalizes.
@@ -153,6 +153,15 @@ type customEntry struct {
 // the metadata of a gRPC or WebSocket call and in the http.Header of a
 // REST call.
 type headerKeys struct{ md, rest string }
+
+// jwtEntry is a JWT authorizer's verifier with what a call needs to find
+// its token.
+type jwtEntry struct {
+	verifier *jwtauth.Verifier
+	source   string     // the identity source of the token
+	keys     headerKeys // the source's header keys, if a header
+	bearer   bool       // the source is the Authorization header
+}
 
 // Provides is what the authorizer policy writes into the call record for
 // the policies after it (see interceptors/chain): the principal and
@@ -234,27 +243,23 @@ func version(a *adminv1.Authorizer) string { return a.GetUid() + ":" + a.GetEtag
 
 // authorizeJWT verifies the bearer token of a call.
 func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *adminv1.Authorizer, scopes []string) error {
-	j := a.GetJwt()
-	sources := j.GetIdentitySources()
-	if len(sources) == 0 {
-		sources = []string{"$request.header.Authorization"}
+	e, err := i.verifier(a)
+	if err != nil {
+		i.logger.ErrorContext(ctx, "JWT authorizer cannot be built", "authorizer", a.GetName(), "error", err)
+		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
 	}
-	token, err := i.identity(ctx, call, sources[0], headerKeys{})
+	token, err := i.identity(ctx, call, e.source, e.keys)
 	if err != nil {
 		i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
 		return errUnauthorized
 	}
-	if strings.EqualFold(sources[0], "$request.header.Authorization") {
+	if e.bearer {
 		token = jwtauth.BearerToken(token)
 	}
 	if token == "" {
 		return errUnauthorized
 	}
-	v, err := i.verifier(a)
-	if err != nil {
-		i.logger.ErrorContext(ctx, "JWT authorizer cannot be built", "authorizer", a.GetName(), "error", err)
-		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
-	}
+	v := e.verifier
 	claims, err := v.Verify(ctx, token)
 	if err != nil {
 		i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
@@ -269,37 +274,44 @@ func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *
 }
 
 // verifier returns the verifier of an authorizer version, building it once.
-func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtauth.Verifier, error) {
-	if v, ok := i.jwtFast.Load(a); ok {
-		return v.(*jwtauth.Verifier), nil
+func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtEntry, error) {
+	if e, ok := i.jwtFast.Load(a); ok {
+		return e.(*jwtEntry), nil
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if v, ok := i.jwt[version(a)]; ok {
-		i.storeFast(a, v)
-		return v, nil
-	}
 	j := a.GetJwt()
-	cfg := jwtauth.Config{
-		Issuer:     j.GetIssuer(),
-		Audiences:  j.GetAudiences(),
-		JWKSURI:    j.GetJwksUri(),
-		InlineJWKS: []byte(j.GetInlineJwks()),
-		Leeway:     j.GetLeeway().AsDuration(),
+	v, ok := i.jwt[version(a)]
+	if !ok {
+		cfg := jwtauth.Config{
+			Issuer:     j.GetIssuer(),
+			Audiences:  j.GetAudiences(),
+			JWKSURI:    j.GetJwksUri(),
+			InlineJWKS: []byte(j.GetInlineJwks()),
+			Leeway:     j.GetLeeway().AsDuration(),
+		}
+		if j.GetInlineJwks() == "" {
+			cfg.InlineJWKS = nil
+		}
+		var err error
+		if v, err = jwtauth.New(cfg, jwtauth.WithHTTPClient(i.httpClient), jwtauth.WithLogger(i.logger)); err != nil {
+			return nil, err
+		}
+		i.jwt[version(a)] = v
 	}
-	if j.GetInlineJwks() == "" {
-		cfg.InlineJWKS = nil
+	e := &jwtEntry{verifier: v, source: "$request.header.Authorization"}
+	if sources := j.GetIdentitySources(); len(sources) > 0 {
+		e.source = sources[0]
 	}
-	v, err := jwtauth.New(cfg, jwtauth.WithHTTPClient(i.httpClient), jwtauth.WithLogger(i.logger))
-	if err != nil {
-		return nil, err
+	e.bearer = strings.EqualFold(e.source, "$request.header.Authorization")
+	if strings.HasPrefix(e.source, "$request.header.") {
+		e.keys = headerKeys{md: i.headerKey(e.source, false), rest: i.headerKey(e.source, true)}
 	}
-	i.jwt[version(a)] = v
-	i.storeFast(a, v)
-	return v, nil
+	i.storeFast(a, e)
+	return e, nil
 }
 
-// storeFast adds a verifier to jwtFast, or a custom entry to fast,
+// storeFast adds a JWT entry to jwtFast, or a custom entry to fast,
 // clearing both when they hold fastMax entries. Call with i.mu held.
 func (i *Interceptor) storeFast(a *adminv1.Authorizer, v any) {
 	if i.fastLen >= fastMax {

@@ -12,7 +12,7 @@ var sink Digest
 // BenchmarkSum compares Bytes with plain SHA-256 on identities of typical
 // sizes: a short opaque token, JSON Web Tokens, and the threshold.
 func BenchmarkSum(b *testing.B) {
-	for _, n := range []int{32, 200, treeMin, 400, 600, 1200} {
+	for _, n := range []int{32, treeMin, 100, 200, 400, 600, 1200} {
 		x := []byte(strings.Repeat("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9", 40)[:n])
 		b.Run("idhash/"+strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(int64(n))

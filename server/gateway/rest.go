@@ -254,13 +254,25 @@ func (g *Gateway) restRequestOf(ctx context.Context) *restRequest {
 // more). The gateway's own facts about the call travel in its restRequest.
 func requestMetadata(r *http.Request) metadata.MD {
 	md := make(metadata.MD, len(forwarded.Names))
-	for _, k := range forwarded.Names {
+	// One backing array for the values, each entry clipped to its own.
+	vals := make([]string, len(forwarded.Names))
+	for i, k := range forwarded.Names {
 		if v := r.Header.Get(k); v != "" {
-			md[strings.ToLower(k)] = []string{v}
+			vals[i] = v
+			md[forwardedKeys[i]] = vals[i : i+1 : i+1]
 		}
 	}
 	return md
 }
+
+// forwardedKeys are forwarded.Names as metadata keys (lowercase).
+var forwardedKeys = func() []string {
+	keys := make([]string, len(forwarded.Names))
+	for i, k := range forwarded.Names {
+		keys[i] = strings.ToLower(k)
+	}
+	return keys
+}()
 
 // canonicalPath is the canonical form of a transcoded call's path relative
 // to the stage, which ServeHTTP already checked (encoded slashes included:

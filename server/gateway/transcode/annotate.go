@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,12 +41,38 @@ func (t *Transcoder) annotate(ctx context.Context, req *http.Request) (_ context
 			return nil, cancel, status.Errorf(codes.InvalidArgument, "invalid grpc-timeout: %s", tm)
 		}
 	}
+	// The annotator's entries (WithOutgoingMetadata's, then
+	// WithRequestMetadata's) replace what the headers put under their keys
+	// (below): keys it sets are not filled from the headers at all, though
+	// their headers are still checked, since a bad one fails the call.
+	var perRequest metadata.MD
+	if t.perRequest != nil {
+		perRequest = lowerKeys(t.perRequest(req))
+	}
+	replaced := func(k string) bool {
+		_, fixed := t.outgoing[k]
+		_, per := perRequest[k]
+		return fixed || per
+	}
 	md := make(metadata.MD, 8)
+	// add appends v to md[k]; vs[i] is v when v is the header's own value,
+	// which a first entry then shares rather than copies (clipped, so that
+	// a later append copies).
+	add := func(k, v string, vs []string, i int) {
+		switch {
+		case replaced(k):
+		case md[k] == nil && vs != nil:
+			md[k] = vs[i : i+1 : i+1]
+		default:
+			md[k] = append(md[k], v)
+		}
+	}
 	// Authorization first, unprefixed, as AnnotateContext puts it ahead of
 	// what the header loop forwards.
-	for _, v := range req.Header.Values("Authorization") {
+	auth := req.Header.Values("Authorization")
+	for i, v := range auth {
 		if isValidMetadataText(v) {
-			md["authorization"] = append(md["authorization"], v)
+			add("authorization", v, auth, i)
 		}
 	}
 	for key, vals := range req.Header {
@@ -59,7 +86,8 @@ func (t *Transcoder) annotate(ctx context.Context, req *http.Request) (_ context
 		if !ok {
 			continue
 		}
-		for _, v := range vals {
+		for i, v := range vals {
+			own := vals
 			// The same checks, in the same order, as AnnotateContext's
 			// (which it makes once per value).
 			if strings.EqualFold(mdKey, "x-forwarded-for") || strings.EqualFold(mdKey, "x-forwarded-host") {
@@ -75,60 +103,54 @@ func (t *Transcoder) annotate(ctx context.Context, req *http.Request) (_ context
 				if err != nil {
 					return nil, cancel, status.Errorf(codes.InvalidArgument, "invalid binary header %s: %s", key, err)
 				}
-				v = string(b)
+				v, own = string(b), nil
 			} else if !isValidMetadataText(v) {
 				grpclog.Errorf("Value of HTTP header %q contains non-ASCII value (not valid as gRPC metadata): skipping", mdKey)
 				continue
 			}
-			k := lowerKey(mdKey)
-			md[k] = append(md[k], v)
+			add(lowerKey(mdKey), v, own, i)
 		}
 	}
-	if host := req.Header.Get("X-Forwarded-Host"); host != "" && isValidMetadataText(host) {
-		md["x-forwarded-host"] = append(md["x-forwarded-host"], host)
-	} else if req.Host != "" && isValidMetadataText(req.Host) {
-		md["x-forwarded-host"] = append(md["x-forwarded-host"], req.Host)
-	}
-	var xff []string
-	for _, v := range req.Header.Values("X-Forwarded-For") {
-		if isValidMetadataText(v) {
-			xff = append(xff, v)
+	if !replaced("x-forwarded-host") {
+		if host := req.Header.Get("X-Forwarded-Host"); host != "" && isValidMetadataText(host) {
+			add("x-forwarded-host", host, nil, 0)
+		} else if req.Host != "" && isValidMetadataText(req.Host) {
+			add("x-forwarded-host", req.Host, nil, 0)
 		}
 	}
-	if addr := req.RemoteAddr; addr != "" {
-		if ip, _, err := net.SplitHostPort(addr); err == nil && isValidMetadataText(ip) {
-			xff = append(xff, ip)
+	if !replaced("x-forwarded-for") {
+		var xff []string
+		for _, v := range req.Header.Values("X-Forwarded-For") {
+			if isValidMetadataText(v) {
+				xff = append(xff, v)
+			}
 		}
-	}
-	switch len(xff) {
-	case 0:
-	case 1:
-		md["x-forwarded-for"] = append(md["x-forwarded-for"], xff[0])
-	default:
-		md["x-forwarded-for"] = append(md["x-forwarded-for"], strings.Join(xff, ", "))
+		if addr := req.RemoteAddr; addr != "" {
+			if ip, _, err := net.SplitHostPort(addr); err == nil && isValidMetadataText(ip) {
+				xff = append(xff, ip)
+			}
+		}
+		switch len(xff) {
+		case 0:
+		case 1:
+			add("x-forwarded-for", xff[0], nil, 0)
+		default:
+			add("x-forwarded-for", strings.Join(xff, ", "), nil, 0)
+		}
 	}
 	if timeout != 0 {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 	}
-	// The annotator's entries (WithOutgoingMetadata's, then
-	// WithRequestMetadata's) replace what the headers put under their keys.
-	if len(t.outgoing) > 0 || t.perRequest != nil {
-		var perRequest metadata.MD
-		if t.perRequest != nil {
-			perRequest = t.perRequest(req)
-		}
-		for k := range t.outgoing {
-			delete(md, strings.ToLower(k))
-		}
-		for k := range perRequest {
-			delete(md, strings.ToLower(k))
-		}
-		for k, vs := range t.outgoing {
-			k = strings.ToLower(k)
-			md[k] = append(md[k], vs...)
-		}
-		for k, vs := range perRequest {
-			k = strings.ToLower(k)
+	// The annotator's entries: WithOutgoingMetadata's (shared by every
+	// call, so copied), then WithRequestMetadata's (this call's own, so
+	// shared when alone under their key, clipped).
+	for k, vs := range t.outgoing {
+		md[k] = append(md[k], vs...)
+	}
+	for k, vs := range perRequest {
+		if md[k] == nil && len(vs) > 0 {
+			md[k] = slices.Clip(vs)
+		} else {
 			md[k] = append(md[k], vs...)
 		}
 	}
@@ -136,6 +158,23 @@ func (t *Transcoder) annotate(ctx context.Context, req *http.Request) (_ context
 		return ctx, cancel, nil
 	}
 	return metadata.NewOutgoingContext(ctx, md), cancel, nil
+}
+
+// lowerKeys returns md with its keys lowercased: md itself when they all
+// are (the gateway's WithRequestMetadata function returns lowercase
+// keys), else a copy merging the values of keys that differ only in case.
+func lowerKeys(md metadata.MD) metadata.MD {
+	for k := range md {
+		if lowerKey(k) != k {
+			out := make(metadata.MD, len(md))
+			for k, vs := range md {
+				k = strings.ToLower(k)
+				out[k] = append(out[k], vs...)
+			}
+			return out
+		}
+	}
+	return md
 }
 
 // matchHeader is the Transcoder's incoming header matcher (see

@@ -28,7 +28,20 @@ func (c annotateCase) transcoderFor(t testing.TB) *Transcoder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Transcoder{requestHeaders: p, incoming: incomingHeaderMatcher(p), outgoing: c.outgoing.Copy(), perRequest: c.perRequest}
+	o := c.options()
+	return &Transcoder{requestHeaders: p, incoming: incomingHeaderMatcher(p), outgoing: o.outgoing.Copy(), perRequest: o.perRequest}
+}
+
+// options are the Transcoder options of c, as New gets them.
+func (c annotateCase) options() options {
+	o := defaultOptions()
+	if c.outgoing != nil {
+		WithOutgoingMetadata(c.outgoing)(&o)
+	}
+	if c.perRequest != nil {
+		WithRequestMetadata(c.perRequest)(&o)
+	}
+	return o
 }
 
 // reference returns what grpc-gateway's runtime.AnnotateContext makes of
@@ -41,8 +54,8 @@ func (c annotateCase) reference(t testing.TB, req *http.Request) (metadata.MD, b
 		t.Fatal(err)
 	}
 	opts := []runtime.ServeMuxOption{runtime.WithIncomingHeaderMatcher(incomingHeaderMatcher(p))}
-	if len(c.outgoing) > 0 || c.perRequest != nil {
-		fixed, perRequest := c.outgoing.Copy(), c.perRequest
+	if o := c.options(); len(o.outgoing) > 0 || o.perRequest != nil {
+		fixed, perRequest := o.outgoing.Copy(), o.perRequest
 		opts = append(opts, runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
 			if perRequest == nil {
 				return fixed

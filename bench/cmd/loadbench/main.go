@@ -206,7 +206,7 @@ func (b *bench) scenario(s string) ([]cell, error) {
 	var targets []string
 	switch s {
 	case scenarioGRPCUnary, scenarioGRPCStream:
-		targets = append([]string{targetDirect, kindTollgate, kindTollgateFrames, kindTollgateTLS, kindTollgatePolicy, kindTollgatePolicyFrames}, b.peers...)
+		targets = append([]string{targetDirect, kindTollgate, kindTollgateFrames, kindTollgateBinary, kindTollgateTLS, kindTollgatePolicy, kindTollgatePolicyFrames}, b.peers...)
 	case scenarioRESTUnary:
 		targets = []string{kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
 	case scenarioConnectUnary, scenarioGRPCWebUnary:
@@ -237,6 +237,13 @@ func (b *bench) target(s, t string) ([]cell, error) {
 			fmt.Fprintf(os.Stderr, "loadbench: %s: %v, skipped\n", t, err)
 			return nil, nil
 		} else if err != nil {
+			return nil, err
+		}
+		defer p.stop()
+		addr = p.addr
+	} else if t == kindTollgateBinary {
+		var err error
+		if p, err = spawnTollgateBinary(b.backend); err != nil {
 			return nil, err
 		}
 		defer p.stop()

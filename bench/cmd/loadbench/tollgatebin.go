@@ -23,8 +23,9 @@ import (
 const kindTollgateBinary = "tollgate-bin"
 
 // tollgateBinary returns the path of the tollgate binary to run:
-// $LOADBENCH_TOLLGATE_BIN, or one built once per run from the module
-// that bench's go.mod replaces github.com/tollgate-gw/tollgate with.
+// $LOADBENCH_TOLLGATE_BIN, or one built once per run, as `make build`
+// builds it (-tags grpcnotrace), from the module that bench's go.mod
+// replaces github.com/tollgate-gw/tollgate with.
 var tollgateBinary = sync.OnceValues(func() (string, error) {
 	if p := os.Getenv("LOADBENCH_TOLLGATE_BIN"); p != "" {
 		return p, nil
@@ -38,7 +39,7 @@ var tollgateBinary = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "tollgate")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/tollgate")
+	build := exec.Command("go", "build", "-tags", "grpcnotrace", "-o", bin, "./cmd/tollgate")
 	build.Dir = strings.TrimSpace(string(out))
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

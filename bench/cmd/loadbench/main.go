@@ -265,7 +265,7 @@ func (b *bench) target(s, full string) ([]cell, error) {
 		addr = p.addr
 	} else if t == kindTollgateBinary {
 		var err error
-		if p, err = spawnTollgateBinary(b.backend); err != nil {
+		if p, err = spawnTollgateBinary(b.backend, procs); err != nil {
 			return nil, err
 		}
 		defer p.stop()

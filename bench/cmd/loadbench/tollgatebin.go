@@ -49,8 +49,9 @@ var tollgateBinary = sync.OnceValues(func() (string, error) {
 })
 
 // spawnTollgateBinary starts `tollgate serve` with the frames relay on
-// loopback ports, waits for its admin API and deploys the echo API to it.
-func spawnTollgateBinary(backend string) (*proxyProcess, error) {
+// loopback ports, waits for its admin API and deploys the echo API to it;
+// procs, when set, is its GOMAXPROCS.
+func spawnTollgateBinary(backend, procs string) (*proxyProcess, error) {
 	bin, err := tollgateBinary()
 	if err != nil {
 		return nil, err
@@ -80,6 +81,9 @@ func spawnTollgateBinary(backend string) (*proxyProcess, error) {
 	cmd.Env = append(os.Environ(), "TOLLGATE_ADMIN_TOKEN="+benchAdminToken)
 	if extra := os.Getenv("LOADBENCH_PROXY_ENV"); extra != "" {
 		cmd.Env = append(cmd.Env, strings.Fields(extra)...)
+	}
+	if procs != "" {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+procs)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

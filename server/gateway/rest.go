@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -19,6 +18,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/cowmap"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/reqpath"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
@@ -300,7 +300,7 @@ func (rt *stageRuntime) matches(method, path string) bool {
 
 // stageIDPattern is the syntax of stage IDs, checked before any lookup so
 // that an encoded or odd first segment never selects a stage.
-var stageIDPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var stageIDPattern = lazyregexp.New(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // ServeHTTP serves the data port: gRPC calls; gRPC-Web, Connect and
 // gRPC-over-WebSocket calls translated onto gRPC (serveWebClient); REST/JSON

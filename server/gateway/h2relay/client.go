@@ -564,7 +564,7 @@ func (cc *clientConn) handle(f http2.Frame) error {
 				cc.w.maxFrame.Store(s.Val)
 			case http2.SettingHeaderTableSize:
 				_ = cc.w.write(func(*http2.Framer) error {
-					cc.w.henc.SetMaxDynamicTableSizeLimit(s.Val)
+					cc.w.henc.setLimit(s.Val)
 					return errNotWritten
 				})
 			}

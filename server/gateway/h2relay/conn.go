@@ -2,7 +2,6 @@ package h2relay
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"net"
 	"sync"
@@ -39,8 +38,8 @@ type frameWriter struct {
 	flushers atomic.Int32 // callers of flush not yet past their check
 	bw       *bufio.Writer
 	fr       *http2.Framer
-	henc     *hpack.Encoder
-	hbuf     bytes.Buffer
+	henc     *hpackEncoder
+	hbuf     []byte // the last header block
 	// maxFrame is the peer's SETTINGS_MAX_FRAME_SIZE.
 	maxFrame atomic.Uint32
 	err      error // the first write error; the connection is then dead
@@ -62,7 +61,7 @@ func newFramer(c net.Conn, w *frameWriter, headerList uint32) (*frameReader, *bu
 	// DATA frames are copied out before the next read.
 	fr.SetReuseFrames()
 	w.bw, w.fr = bw, fr
-	w.henc = hpack.NewEncoder(&w.hbuf)
+	w.henc = newHPACKEncoder()
 	w.maxFrame.Store(defaultMaxFrame)
 	return newFrameReader(fr, headerList), br
 }
@@ -212,11 +211,8 @@ var errNotWritten = errors.New("h2relay: nothing written")
 // headerBlock HPACK-encodes fields with the connection's encoder; the
 // caller holds the writer. The block is valid until the next call.
 func (w *frameWriter) headerBlock(fields []hpack.HeaderField) []byte {
-	w.hbuf.Reset()
-	for _, f := range fields {
-		_ = w.henc.WriteField(f) // writes to a bytes.Buffer cannot fail
-	}
-	return w.hbuf.Bytes()
+	w.hbuf = w.henc.appendBlock(w.hbuf[:0], fields)
+	return w.hbuf
 }
 
 // writeHeaders writes one header block as HEADERS and CONTINUATION frames

@@ -401,7 +401,7 @@ func (sc *serverConn) handle(f http2.Frame) (http2.ErrCode, bool) {
 				sc.w.maxFrame.Store(s.Val)
 			case http2.SettingHeaderTableSize:
 				_ = sc.w.write(func(*http2.Framer) error {
-					sc.w.henc.SetMaxDynamicTableSizeLimit(s.Val)
+					sc.w.henc.setLimit(s.Val)
 					return nil
 				})
 			}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -84,6 +85,7 @@ const maxDeferred = 8
 // own before the call's frames are even looked at.
 type wakeups struct {
 	chans  []chan struct{}
+	owners []*Stream // the stream whose goroutine each channel wakes, or nil
 	frames int
 	acks   bool // the reader corked frames of its own
 }
@@ -91,14 +93,15 @@ type wakeups struct {
 // pending reports whether anything waits for the reader's next wake-up.
 func (w *wakeups) pending() bool { return len(w.chans) > 0 || w.acks }
 
-// add defers waking c.
-func (w *wakeups) add(c chan struct{}) {
+// add defers waking c, on which the goroutine of st (if not nil) waits.
+func (w *wakeups) add(c chan struct{}, st *Stream) {
 	for _, d := range w.chans {
 		if d == c {
 			return
 		}
 	}
 	w.chans = append(w.chans, c)
+	w.owners = append(w.owners, st)
 }
 
 // due reports whether the reader must wake them now: its next frame is
@@ -126,13 +129,78 @@ func frameBuffered(br *bufio.Reader) bool {
 // frameHeaderLen is the size of an HTTP/2 frame header.
 const frameHeaderLen = 9
 
-// flush wakes them.
-func (w *wakeups) flush() {
+// flush wakes them, as one batch with the streams starting (see
+// wakeBatch).
+func (w *wakeups) flush(starting []*Stream) {
+	joinBatch(starting, w.owners)
 	for i, c := range w.chans {
 		wake(c)
-		w.chans[i] = nil
+		w.chans[i], w.owners[i] = nil, nil
 	}
-	w.chans, w.frames = w.chans[:0], 0
+	w.chans, w.owners, w.frames = w.chans[:0], w.owners[:0], 0
+}
+
+// wakeBatch is the streams a connection reader woke (or started) at
+// once, after one read. Their goroutines each write a step of their call
+// and flush it before they wait: on a busy connection with one P they run
+// one after the other, and each flush was a write system call of its own
+// (two per unary call at c=64, one to the backend and one to the client),
+// though the frames of all of them could have left in one. So a member of
+// a batch that reaches its flush while other members have not reached
+// theirs yields the processor first (runtime.Gosched, which runs the
+// goroutines already runnable before it resumes): its frames wait corked
+// in the connection's buffer, and the member that comes last flushes
+// everyone's in one write; the others find nothing left to flush. A
+// stream alone in its read (c=1) never yields, so it gains no latency and
+// no scheduler round trip: nothing else is going to write. A member that
+// blocks elsewhere (an interceptor's network call) only costs the others
+// one yield each, never a flush: whoever yielded flushes when it resumes.
+type wakeBatch struct {
+	left atomic.Int32 // members that have not reached their flush yet
+}
+
+// joinBatch makes the streams of a and b, if there are several, one
+// batch; a stream's goroutine reads its batch when it next flushes
+// (yieldToBatch). A stream alone leaves any batch it was in.
+func joinBatch(a, b []*Stream) {
+	n := len(a) + len(b)
+	if n == 1 {
+		for _, st := range a {
+			st.batch.Store(nil)
+		}
+		for _, st := range b {
+			if st != nil {
+				st.batch.Store(nil)
+			}
+		}
+	}
+	if n < 2 {
+		return
+	}
+	wb := &wakeBatch{}
+	wb.left.Store(int32(n))
+	for _, st := range a {
+		wb.join(st)
+	}
+	for _, st := range b {
+		wb.join(st)
+	}
+}
+
+// join adds st, counted in left already (once: a stream started and given
+// its request in one read is one goroutine).
+func (wb *wakeBatch) join(st *Stream) {
+	if st == nil || st.batch.Swap(wb) == wb {
+		wb.left.Add(-1)
+	}
+}
+
+// yieldToBatch is called by the goroutine of st before it flushes what it
+// corked: it yields if other members of its batch have yet to run.
+func (st *Stream) yieldToBatch() {
+	if wb := st.batch.Swap(nil); wb != nil && wb.left.Add(-1) > 0 {
+		runtime.Gosched()
+	}
 }
 
 // write runs fn with the Framer, holding the connection's writer, and

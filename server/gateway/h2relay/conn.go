@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -161,37 +162,29 @@ type wakeBatch struct {
 
 // joinBatch makes the streams of a and b, if there are several, one
 // batch; a stream's goroutine reads its batch when it next flushes
-// (yieldToBatch). A stream alone leaves any batch it was in.
+// (yieldToBatch). A stream alone leaves any batch it was in. The streams
+// of b may be nil and may be in a too (a stream started and given its
+// request in one read is one goroutine); the reader's lists are short
+// (maxDeferred frames), so they are compared pairwise.
 func joinBatch(a, b []*Stream) {
-	n := len(a) + len(b)
-	if n == 1 {
-		for _, st := range a {
-			st.batch.Store(nil)
-		}
-		for _, st := range b {
-			if st != nil {
-				st.batch.Store(nil)
-			}
+	n := len(a)
+	for _, st := range b {
+		if st != nil && !slices.Contains(a, st) {
+			n++
 		}
 	}
-	if n < 2 {
-		return
+	var wb *wakeBatch
+	if n > 1 {
+		wb = &wakeBatch{}
+		wb.left.Store(int32(n))
 	}
-	wb := &wakeBatch{}
-	wb.left.Store(int32(n))
 	for _, st := range a {
-		wb.join(st)
+		st.batch.Store(wb)
 	}
 	for _, st := range b {
-		wb.join(st)
-	}
-}
-
-// join adds st, counted in left already (once: a stream started and given
-// its request in one read is one goroutine).
-func (wb *wakeBatch) join(st *Stream) {
-	if st == nil || st.batch.Swap(wb) == wb {
-		wb.left.Add(-1)
+		if st != nil {
+			st.batch.Store(wb)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package callinfo
 import (
 	"context"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 )
 
 // Protocol is how the client called.
@@ -299,7 +299,7 @@ const (
 )
 
 // contextKeyPattern is what a context key may be in a metadata key.
-var contextKeyPattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+var contextKeyPattern = lazyregexp.New(`^[a-z0-9_.-]{1,64}$`)
 
 // BackendMetadata returns what the gateway asserts to the backend — the
 // principal, a custom authorizer's context, the trace context, the

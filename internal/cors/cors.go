@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 )
 
 // MaxAgeLimit is the largest max_age_seconds accepted: one day, as
@@ -35,7 +35,7 @@ const (
 )
 
 // httpToken is the syntax of method and header names.
-var httpToken = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+var httpToken = lazyregexp.New("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 
 // Violation is one problem of a configuration: the field (relative to the
 // CorsConfiguration, e.g. "allow_origins[2]") and what is wrong.

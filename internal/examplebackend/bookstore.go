@@ -3,7 +3,6 @@ package examplebackend
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	examplev1 "github.com/tollgate-gw/tollgate/gen/tollgate/example/v1"
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 )
 
 // watchQueueLimit is how many created books a WatchBooks call may have
@@ -25,7 +25,7 @@ import (
 const watchQueueLimit = 1024
 
 // idPattern is what a shelf or book ID must match.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]{0,62}$`)
+var idPattern = lazyregexp.New(`^[A-Za-z0-9][A-Za-z0-9._~-]{0,62}$`)
 
 const idRule = "IDs are 1-63 characters from [A-Za-z0-9._~-], starting with a letter or digit"
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 )
 
 // Format is the OpenAPI version of a document.
@@ -274,7 +274,7 @@ func (b *builder) pathKey(tpl string, vars []pathVar) (string, []pathVar) {
 	return key, vars
 }
 
-var paramPattern = regexp.MustCompile(`\{[^}]*\}`)
+var paramPattern = lazyregexp.New(`\{[^}]*\}`)
 
 // shapeOf is a path with its parameter names removed.
 func shapeOf(key string) string { return paramPattern.ReplaceAllString(key, "{}") }

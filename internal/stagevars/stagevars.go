@@ -1,9 +1,9 @@
 package stagevars
 
-import "regexp"
+import "github.com/tollgate-gw/tollgate/internal/lazyregexp"
 
 // ref matches ${stageVariables.NAME}; NAME is the first submatch.
-var ref = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
+var ref = lazyregexp.New(`\$\{stageVariables\.([A-Za-z0-9_]{1,64})\}`)
 
 // Expand replaces every ${stageVariables.NAME} in s with value(NAME).
 func Expand(s string, value func(name string) string) string {

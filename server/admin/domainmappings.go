@@ -2,13 +2,13 @@ package admin
 
 import (
 	"context"
-	"regexp"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
@@ -21,9 +21,9 @@ var domainMappings = collection{kind: kindDomainMappings, typeName: "domain mapp
 
 var (
 	// domainPattern is a lowercase DNS host name (RFC 1123 labels).
-	domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	domainPattern = lazyregexp.New(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	// basePathPattern is "/seg" or "/seg/seg" of unreserved URL characters.
-	basePathPattern = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
+	basePathPattern = lazyregexp.New(`^(/[A-Za-z0-9._~-]+)+$`)
 )
 
 // CreateDomainMapping creates a domain mapping.

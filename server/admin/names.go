@@ -3,13 +3,14 @@ package admin
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"regexp"
 	"strings"
+
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 )
 
 // idPattern is the syntax of a resource ID (the last segment of a name), as
 // AIP-122 recommends: it is safe in URLs, DNS labels and file names.
-var idPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var idPattern = lazyregexp.New(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // checkID reports why id is not a valid resource ID, or "".
 func checkID(id string) string {

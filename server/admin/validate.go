@@ -28,6 +28,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/headermap"
 	"github.com/tollgate-gw/tollgate/internal/ipacl"
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 	"github.com/tollgate-gw/tollgate/internal/origin"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/serviceconfig"
@@ -87,14 +88,14 @@ const (
 )
 
 var (
-	grpcMethodPattern     = regexp.MustCompile(`^/([A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*/([A-Za-z_][A-Za-z0-9_]*|\*)$`)
-	serviceNamePattern    = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*$`)
-	stageVariableName     = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
-	httpToken             = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
-	identitySourcePattern = regexp.MustCompile(`^\$(request\.(header|querystring)\.[A-Za-z0-9_.-]{1,128}|context\.[A-Za-z0-9_.]{1,128}|stageVariables\.[A-Za-z0-9_]{1,64})$`)
-	cacheKeyParamPattern  = regexp.MustCompile(`^method\.request\.(querystring|header|path)\.[A-Za-z0-9_.-]{1,128}$`)
-	selectionExprPattern  = regexp.MustCompile(`^\$\{?request\.body\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\}?$`)
-	websocketKeyPattern   = regexp.MustCompile(`^[^$\s][^\s]{0,127}$`)
+	grpcMethodPattern     = lazyregexp.New(`^/([A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*/([A-Za-z_][A-Za-z0-9_]*|\*)$`)
+	serviceNamePattern    = lazyregexp.New(`^([A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*$`)
+	stageVariableName     = lazyregexp.New(`^[A-Za-z0-9_]{1,64}$`)
+	httpToken             = lazyregexp.New("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+	identitySourcePattern = lazyregexp.New(`^\$(request\.(header|querystring)\.[A-Za-z0-9_.-]{1,128}|context\.[A-Za-z0-9_.]{1,128}|stageVariables\.[A-Za-z0-9_]{1,64})$`)
+	cacheKeyParamPattern  = lazyregexp.New(`^method\.request\.(querystring|header|path)\.[A-Za-z0-9_.-]{1,128}$`)
+	selectionExprPattern  = lazyregexp.New(`^\$\{?request\.body\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\}?$`)
+	websocketKeyPattern   = lazyregexp.New(`^[^$\s][^\s]{0,127}$`)
 )
 
 // httpMethods are the methods an HttpMatch may name; "*" is any.

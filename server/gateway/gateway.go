@@ -975,11 +975,15 @@ func (g *Gateway) setForwarded(r *http.Request) {
 		XForwardedFor: h.Values(forwarded.XForwardedFor), XForwardedHost: h.Values(forwarded.XForwardedHost),
 		XForwardedProto: h.Values(forwarded.XForwardedProto), Forwarded: h.Values(forwarded.Forwarded),
 	})
-	h[forwarded.XForwardedFor] = []string{res.XForwardedFor}
-	h[forwarded.XForwardedHost] = []string{res.XForwardedHost}
-	h[forwarded.XForwardedProto] = []string{res.XForwardedProto}
-	h[forwarded.Forwarded] = []string{res.Forwarded}
-	h[forwarded.XRealIP] = []string{res.ClientIP}
+	// One backing array for the five values, each header clipped to its
+	// own entry (an Add to one reallocates rather than overwrite the next).
+	vals := [...]string{res.XForwardedFor, res.XForwardedHost, res.XForwardedProto, res.Forwarded, res.ClientIP}
+	all := vals[:]
+	h[forwarded.XForwardedFor] = all[0:1:1]
+	h[forwarded.XForwardedHost] = all[1:2:2]
+	h[forwarded.XForwardedProto] = all[2:3:3]
+	h[forwarded.Forwarded] = all[3:4:4]
+	h[forwarded.XRealIP] = all[4:5:5]
 }
 
 // clientIP is the client's address of an HTTP request after setForwarded.

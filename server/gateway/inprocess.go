@@ -48,10 +48,14 @@ func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply a
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
 	ss := &inProcessStream{req: req, resp: resp}
+	// The transport and the server info live in the stream: one allocation
+	// for the three.
+	ss.transport = inProcessTransport{ss, method}
+	ss.info.FullMethod = method
 	ctx = metadata.NewIncomingContext(context.WithValue(ctx, inProcessKey{}, true), md)
 	// grpc.Method, grpc.SetHeader and the like read the call from here.
-	ss.ctx = grpc.NewContextWithServerTransportStream(ctx, inProcessTransport{ss, method})
-	err := chain(c.g.serverChain, ss, &grpc.StreamServerInfo{FullMethod: method}, c.g.proxyHandler)
+	ss.ctx = grpc.NewContextWithServerTransportStream(ctx, &ss.transport)
+	err := chain(c.g.serverChain, ss, &ss.info, c.g.proxyHandler)
 	ss.mu.Lock()
 	header, trailer, sent := ss.header, ss.trailer, ss.sent
 	ss.mu.Unlock()
@@ -108,9 +112,11 @@ func toStatusError(err error) error {
 // request message in, one response message out. The proxy receives on one
 // goroutine while it sends on another, hence the lock.
 type inProcessStream struct {
-	ctx  context.Context
-	req  proto.Message
-	resp proto.Message
+	ctx       context.Context
+	req       proto.Message
+	resp      proto.Message
+	transport inProcessTransport
+	info      grpc.StreamServerInfo
 
 	mu       sync.Mutex
 	received bool
@@ -128,7 +134,7 @@ func (s *inProcessStream) Context() context.Context { return s.ctx }
 func (s *inProcessStream) SetHeader(md metadata.MD) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.header = metadata.Join(s.header, md)
+	s.header = joinInto(s.header, md)
 	return nil
 }
 
@@ -139,7 +145,20 @@ func (s *inProcessStream) SendHeader(md metadata.MD) error { return s.SetHeader(
 func (s *inProcessStream) SetTrailer(md metadata.MD) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.trailer = metadata.Join(s.trailer, md)
+	s.trailer = joinInto(s.trailer, md)
+}
+
+// joinInto adds md's entries to dst, which the stream owns, as
+// metadata.Join(dst, md) would but without copying dst again on every
+// call: the request ID's header, then the backend's, then its trailer.
+func joinInto(dst, md metadata.MD) metadata.MD {
+	if dst == nil {
+		dst = make(metadata.MD, len(md))
+	}
+	for k, vs := range md {
+		dst[k] = append(dst[k], vs...)
+	}
+	return dst
 }
 
 // RecvMsg hands over the request once, then io.EOF (the client's half-close).
@@ -195,16 +214,16 @@ type inProcessTransport struct {
 }
 
 // Method returns the full method name.
-func (t inProcessTransport) Method() string { return t.method }
+func (t *inProcessTransport) Method() string { return t.method }
 
 // SetHeader adds header metadata.
-func (t inProcessTransport) SetHeader(md metadata.MD) error { return t.s.SetHeader(md) }
+func (t *inProcessTransport) SetHeader(md metadata.MD) error { return t.s.SetHeader(md) }
 
 // SendHeader adds header metadata.
-func (t inProcessTransport) SendHeader(md metadata.MD) error { return t.s.SetHeader(md) }
+func (t *inProcessTransport) SendHeader(md metadata.MD) error { return t.s.SetHeader(md) }
 
 // SetTrailer adds trailer metadata.
-func (t inProcessTransport) SetTrailer(md metadata.MD) error {
+func (t *inProcessTransport) SetTrailer(md metadata.MD) error {
 	t.s.SetTrailer(md)
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -19,6 +18,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/cowmap"
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/reqpath"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
@@ -254,13 +254,25 @@ func (g *Gateway) restRequestOf(ctx context.Context) *restRequest {
 // more). The gateway's own facts about the call travel in its restRequest.
 func requestMetadata(r *http.Request) metadata.MD {
 	md := make(metadata.MD, len(forwarded.Names))
-	for _, k := range forwarded.Names {
+	// One backing array for the values, each entry clipped to its own.
+	vals := make([]string, len(forwarded.Names))
+	for i, k := range forwarded.Names {
 		if v := r.Header.Get(k); v != "" {
-			md[strings.ToLower(k)] = []string{v}
+			vals[i] = v
+			md[forwardedKeys[i]] = vals[i : i+1 : i+1]
 		}
 	}
 	return md
 }
+
+// forwardedKeys are forwarded.Names as metadata keys (lowercase).
+var forwardedKeys = func() []string {
+	keys := make([]string, len(forwarded.Names))
+	for i, k := range forwarded.Names {
+		keys[i] = strings.ToLower(k)
+	}
+	return keys
+}()
 
 // canonicalPath is the canonical form of a transcoded call's path relative
 // to the stage, which ServeHTTP already checked (encoded slashes included:
@@ -288,7 +300,7 @@ func (rt *stageRuntime) matches(method, path string) bool {
 
 // stageIDPattern is the syntax of stage IDs, checked before any lookup so
 // that an encoded or odd first segment never selects a stage.
-var stageIDPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var stageIDPattern = lazyregexp.New(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // ServeHTTP serves the data port: gRPC calls; gRPC-Web, Connect and
 // gRPC-over-WebSocket calls translated onto gRPC (serveWebClient); REST/JSON

@@ -38,6 +38,7 @@ var notes = []string{
 	"tollgate: routing, request IDs, metrics, the account throttle (raised to 1e6 rps) and transcoding, no keys or authorizers. tollgate-policy: the whole chain on the same API: API key in a usage plan (plan throttle + quota), a custom authorizer whose decision is cached (300 s), account + stage + route throttles, metrics, tracing sampled at 1 % exported over OTLP/HTTP to a sink in the proxy process; limits high enough not to refuse.",
 	"Tollgate runs with its shipped collector setting (internal/gctune: GOGC=400 while the heap stays under 24 MiB, down to 100 above) unless GOGC or GOMEMLIMIT is set; the peers, client and backend run with Go's default GOGC=100.",
 	"ws-echo: one WebSocket connection per worker, each round trip a 1 KiB JSON message; direct is a coder/websocket echo server in the bench process, Tollgate routes it through the chain to a gRPC HandleMessage backend and back (two-way route). ws-fanout: broadcasts of 1 KiB to -fanout-conns connections (conc column), at most 8 undelivered at a time; direct is the same per-connection queue design in the bench process, Tollgate is ConnectionsService.PostToStage.",
+	"tollgate-bin: the tollgate binary itself (tollgate serve --grpc-relay frames, built with -tags grpcnotrace as make build does, or LOADBENCH_TOLLGATE_BIN), configured through its admin API and measured from /proc like the peers; the other tollgate targets run server.New inside the harness binary (which also links Vanguard and grpc-gateway), so their RSS counts other mapped pages.",
 	"TARGET@N (e.g. tollgate-frames@1, named in -targets): that Go proxy with GOMAXPROCS=N, to compare with a peer held to as many threads (haproxy-1); without @N a Go proxy uses every core, as haproxy-N with N = cores does.",
 	"haproxy-N and nginx-N: the Debian packages run from a config file the harness writes into a temp dir (HAProxy: cleartext h2 frontend, proto h2 to the backend, nbthread N; nginx: listen http2, grpc_pass to an upstream with keepalive, worker_processes N); their CPU and peak RSS are read from /proc for the process and its workers (CPU at 10 ms resolution).",
 	"machine CPU µs/op: the whole machine's busy CPU (/proc/stat, all cores, user+nice+system+irq+softirq+steal) over the cell divided by ops: client + backend + proxy, and whatever else runs on the machine at the time.",
@@ -207,7 +208,7 @@ func (b *bench) scenario(s string) ([]cell, error) {
 	var targets []string
 	switch s {
 	case scenarioGRPCUnary, scenarioGRPCStream:
-		targets = append([]string{targetDirect, kindTollgate, kindTollgateFrames, kindTollgateTLS, kindTollgatePolicy, kindTollgatePolicyFrames}, b.peers...)
+		targets = append([]string{targetDirect, kindTollgate, kindTollgateFrames, kindTollgateBinary, kindTollgateTLS, kindTollgatePolicy, kindTollgatePolicyFrames}, b.peers...)
 	case scenarioRESTUnary:
 		targets = []string{kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
 	case scenarioConnectUnary, scenarioGRPCWebUnary:
@@ -259,6 +260,13 @@ func (b *bench) target(s, full string) ([]cell, error) {
 			fmt.Fprintf(os.Stderr, "loadbench: %s: %v, skipped\n", t, err)
 			return nil, nil
 		} else if err != nil {
+			return nil, err
+		}
+		defer p.stop()
+		addr = p.addr
+	} else if t == kindTollgateBinary {
+		var err error
+		if p, err = spawnTollgateBinary(b.backend, procs); err != nil {
 			return nil, err
 		}
 		defer p.stop()

@@ -121,7 +121,7 @@ func runProxyChild(kind, backend string) error {
 // isTollgateTarget reports whether a target is one of Tollgate's.
 func isTollgateTarget(t string) bool {
 	switch t {
-	case kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindTollgateFrames, kindTollgatePolicyFrames:
+	case kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindTollgateFrames, kindTollgatePolicyFrames, kindTollgateBinary:
 		return true
 	}
 	return false

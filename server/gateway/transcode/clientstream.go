@@ -42,7 +42,8 @@ func (t *Transcoder) streamingHandler(c *boundMethod) runtime.HandlerFunc {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		_, outbound := runtime.MarshalerForRequest(t.mux, req)
-		annotated, err := runtime.AnnotateContext(ctx, t.mux, req, c.Procedure, runtime.WithHTTPPathPattern(c.Path))
+		annotated, cancelTimeout, err := t.annotate(ctx, req)
+		defer cancelTimeout()
 		if err != nil {
 			runtime.HTTPError(ctx, t.mux, outbound, w, req, err)
 			return

@@ -1,7 +1,9 @@
 package transcode
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unicode/utf16"
@@ -327,11 +329,8 @@ func (d *fastDecoder) scalar(out []byte, f *fieldPlan) ([]byte, bool) {
 		// As protojson: URL-safe if it has URL characters, unpadded if its
 		// length says so.
 		enc := base64.StdEncoding
-		for _, c := range s {
-			if c == '-' || c == '_' {
-				enc = base64.URLEncoding
-				break
-			}
+		if bytes.IndexByte(s, '-') >= 0 || bytes.IndexByte(s, '_') >= 0 {
+			enc = base64.URLEncoding
 		}
 		if len(s)%4 != 0 {
 			enc = enc.WithPadding(base64.NoPadding)
@@ -543,6 +542,21 @@ func (d *fastDecoder) str() ([]byte, bool) {
 		return nil, false
 	}
 	start := d.pos + 1
+	// The common case, a string without escapes, found with the vectorised
+	// byte searches: the closing quote, then no backslash or control
+	// character before it. Otherwise the byte loop below decides, from
+	// the first backslash or control character on.
+	rest := d.in[start:]
+	if q := bytes.IndexByte(rest, '"'); q >= 0 {
+		s := rest[:q]
+		if bytes.IndexByte(s, '\\') < 0 && !hasControl(s) {
+			if !utf8.Valid(s) {
+				return nil, false
+			}
+			d.pos = start + q + 1
+			return s, true
+		}
+	}
 	for i := start; i < len(d.in); i++ {
 		switch c := d.in[i]; {
 		case c == '"':
@@ -559,6 +573,26 @@ func (d *fastDecoder) str() ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// hasControl reports whether s has a byte below 0x20, eight bytes at a
+// time: (x - 0x20…) & ^x & 0x80… is non-zero exactly when some byte of x
+// is below 0x20 (a borrow can mark a wrong byte, never a wrong word).
+func hasControl(s []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s)
+		if (x-0x20*ones)&^x&highs != 0 {
+			return true
+		}
+		s = s[8:]
+	}
+	for _, c := range s {
+		if c < ' ' {
+			return true
+		}
+	}
+	return false
 }
 
 // escaped reads the rest of a string with escapes, from the first escape

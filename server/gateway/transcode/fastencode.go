@@ -1,7 +1,6 @@
 package transcode
 
 import (
-	"encoding/base64"
 	"math"
 	"math/bits"
 	"slices"
@@ -261,7 +260,7 @@ func (f *fieldPlan) appendValue(out []byte, typ protowire.Type, b []byte, depth 
 			return out, n, ok
 		case protoreflect.BytesKind:
 			out = append(out, '"')
-			out = base64.StdEncoding.AppendEncode(out, v)
+			out = appendBase64(out, v)
 			return append(out, '"'), n, true
 		case protoreflect.MessageKind:
 			out, ok := f.msg.appendJSON(out, v, depth+1)

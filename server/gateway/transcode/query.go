@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -37,9 +36,11 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 )
 
-var valuesKeyRegexp = regexp.MustCompile(`^(.*)\[(.*)\]$`)
+var valuesKeyRegexp = lazyregexp.New(`^(.*)\[(.*)\]$`)
 
 // errInvalidUTF8 is the error for a string value that is not valid UTF-8.
 var errInvalidUTF8 = errors.New("invalid UTF-8")

@@ -1,7 +1,6 @@
 package transcode
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,6 +87,14 @@ type Transcoder struct {
 	unmarshaler protojson.UnmarshalOptions
 	// outgoingHeader maps response header metadata to HTTP headers.
 	outgoingHeader runtime.HeaderMatcherFunc
+	// requestHeaders are the API's header mapping patterns (nil: none),
+	// incoming the request header matcher built on them (annotate).
+	requestHeaders *headermap.Patterns
+	incoming       runtime.HeaderMatcherFunc
+	// outgoing and perRequest are WithOutgoingMetadata's and
+	// WithRequestMetadata's metadata (annotate).
+	outgoing   metadata.MD
+	perRequest func(*http.Request) metadata.MD
 	// plans are the fast path's plans, by message type; only New uses it.
 	plans planCache
 }
@@ -143,26 +150,20 @@ func New(files *protoregistry.Files, services []protoreflect.ServiceDescriptor, 
 		}},
 		unmarshaler:    unmarshal,
 		outgoingHeader: outgoingHeaderMatcher(o.headers.ResponseMetadataAsHeaders),
+		requestHeaders: requestHeaders,
+		incoming:       incomingHeaderMatcher(requestHeaders),
+		outgoing:       o.outgoing.Copy(),
+		perRequest:     o.perRequest,
 	}
-	muxOpts := []runtime.ServeMuxOption{
+	// The request's metadata is derived by annotate, not by the mux (its
+	// incoming header matcher and metadata annotators go unused).
+	t.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, fastMarshaler{Marshaler: t.marshaler}),
-		runtime.WithIncomingHeaderMatcher(incomingHeaderMatcher(requestHeaders)),
 		runtime.WithOutgoingHeaderMatcher(t.outgoingHeader),
 		runtime.WithOutgoingTrailerMatcher(outgoingTrailerMatcher(o.headers.ResponseMetadataAsHeaders)),
 		runtime.WithRoutingErrorHandler(t.routingErrorHandler),
 		runtime.WithErrorHandler(t.errorHandler(o.responses)),
-	}
-	if len(o.outgoing) > 0 || o.perRequest != nil {
-		fixed := o.outgoing.Copy()
-		perRequest := o.perRequest
-		muxOpts = append(muxOpts, runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
-			if perRequest == nil {
-				return fixed
-			}
-			return metadata.Join(fixed, perRequest(r))
-		}))
-	}
-	t.mux = runtime.NewServeMux(muxOpts...)
+	)
 
 	t.plans = planCache{}
 	seen := map[string]string{} // "VERB canonical-template" → procedure

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"regexp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/tollgate-gw/tollgate/internal/clock"
+	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
 )
 
 // shardCount spreads the registry's locks: connects, disconnects and
@@ -23,7 +23,7 @@ import (
 const shardCount = 64
 
 // groupPattern is what a group name may be.
-var groupPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+var groupPattern = lazyregexp.New(`^[A-Za-z0-9_.:-]{1,128}$`)
 
 // Option configures a Registry.
 type Option func(*Registry)

@@ -2,7 +2,9 @@ package h2relay_test
 
 import (
 	"context"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,4 +123,81 @@ func BenchmarkRelayServerStream(b *testing.B) {
 			}
 		})
 	}
+}
+
+// writeCounter counts the Write calls (system calls) on the connections
+// it wraps.
+type writeCounter struct{ n atomic.Int64 }
+
+type countedConn struct {
+	net.Conn
+	w *writeCounter
+}
+
+func (c countedConn) Write(p []byte) (int, error) {
+	c.w.n.Add(1)
+	return c.Conn.Write(p)
+}
+
+// writeCountingListener wraps the connections l accepts.
+type writeCountingListener struct {
+	net.Listener
+	w *writeCounter
+}
+
+func (l writeCountingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countedConn{c, l.w}, nil
+}
+
+// BenchmarkRelayUnaryConcurrent makes 64 unary calls at a time through
+// the frame relay on one client connection and reports the relay's write
+// system calls per call to the backend and to the client: with one P
+// (-cpu 1) the calls woken by one read share their flushes.
+func BenchmarkRelayUnaryConcurrent(b *testing.B) {
+	addr := interopBackend(b)
+	var toBackend, toClient writeCounter
+	var d net.Dialer
+	pool := h2relay.NewPool(func(ctx context.Context, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return countedConn{c, &toBackend}, nil
+	}, 64<<10)
+	b.Cleanup(pool.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := h2relay.NewServer(frameHandler(pool, addr), h2relay.WithStreamWorkers(64))
+	go func() { _ = srv.Serve(writeCountingListener{ln, &toClient}) }()
+	b.Cleanup(srv.Close)
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	client := testgrpc.NewTestServiceClient(conn)
+	req := &testpb.SimpleRequest{ResponseSize: 1024, Payload: &testpb.Payload{Body: make([]byte, 1024)}}
+	if _, err := client.UnaryCall(context.Background(), req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(64)
+	b.ResetTimer()
+	backend0, client0 := toBackend.n.Load(), toClient.n.Load()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := client.UnaryCall(context.Background(), req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(toBackend.n.Load()-backend0)/float64(b.N), "backend-writes/op")
+	b.ReportMetric(float64(toClient.n.Load()-client0)/float64(b.N), "client-writes/op")
 }

@@ -180,12 +180,13 @@ func (p *Pool) Retain(addrs []string) {
 // open starts a stream to addr with the request headers, on a connection
 // with room for it (dialling one, within connectTimeout, if needed).
 func (p *Pool) open(ctx context.Context, addr string, connectTimeout time.Duration, fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
+	owner := FromContext(ctx)
 	for attempt := 0; ; attempt++ {
 		cc, err := p.conn(ctx, addr, connectTimeout)
 		if err != nil {
 			return nil, err
 		}
-		cs, err := cc.openStream(fields, notify)
+		cs, err := cc.openStream(fields, notify, owner)
 		if err == nil {
 			return cs, nil
 		}
@@ -373,9 +374,10 @@ func (cc *clientConn) hasRoom() bool {
 	return uint32(len(cc.streams)) < cc.maxStreams
 }
 
-// openStream writes a new stream's request headers.
-func (cc *clientConn) openStream(fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
-	cs := &clientStream{cc: cc, notify: notify, recvAvail: int64(cc.window), resp: queue{pool: cc.bufs}}
+// openStream writes a new stream's request headers; owner is the Stream
+// whose goroutine relays it (nil: none).
+func (cc *clientConn) openStream(fields []hpack.HeaderField, notify chan struct{}, owner *Stream) (*clientStream, error) {
+	cs := &clientStream{cc: cc, notify: notify, owner: owner, recvAvail: int64(cc.window), resp: queue{pool: cc.bufs}}
 	// Corked: the request's first DATA follows at once (Relay flushes).
 	err := cc.w.cork(func(fr *http2.Framer) error {
 		// The ID is taken under the writer, so IDs reach the wire in order.
@@ -492,7 +494,7 @@ func (cc *clientConn) readLoop() {
 // wakeNow wakes the relays the frames read so far concern and writes
 // the reader's corked answers.
 func (cc *clientConn) wakeNow() {
-	cc.wakes.flush()
+	cc.wakes.flush(nil)
 	if cc.wakes.acks {
 		cc.wakes.acks = false
 		cc.w.flush()
@@ -504,7 +506,7 @@ func (cc *clientConn) handle(f http2.Frame) error {
 	case *http2.MetaHeadersFrame:
 		if cs := cc.stream(f.StreamID); cs != nil {
 			cs.onHeaders(f)
-			cc.wakes.add(cs.notify)
+			cc.wakes.add(cs.notify, cs.owner)
 		}
 	case *http2.DataFrame:
 		n := int64(f.Length)
@@ -520,7 +522,7 @@ func (cc *clientConn) handle(f http2.Frame) error {
 			return nil
 		}
 		if cs.onData(data, n, f.StreamEnded()) {
-			cc.wakes.add(cs.notify)
+			cc.wakes.add(cs.notify, cs.owner)
 		} else {
 			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(f.StreamID, http2.ErrCodeFlowControl) })
 		}
@@ -564,7 +566,7 @@ func (cc *clientConn) handle(f http2.Frame) error {
 				cc.w.maxFrame.Store(s.Val)
 			case http2.SettingHeaderTableSize:
 				_ = cc.w.write(func(*http2.Framer) error {
-					cc.w.henc.SetMaxDynamicTableSizeLimit(s.Val)
+					cc.w.henc.setLimit(s.Val)
 					return errNotWritten
 				})
 			}
@@ -615,6 +617,7 @@ type clientStream struct {
 	cc     *clientConn
 	id     uint32
 	notify chan struct{} // the relay's: anything below changed
+	owner  *Stream       // whose goroutine relays it, or nil
 
 	mu        sync.Mutex
 	headers   []hpack.HeaderField // response headers, until taken

@@ -2,9 +2,10 @@ package h2relay
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"net"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -39,8 +40,8 @@ type frameWriter struct {
 	flushers atomic.Int32 // callers of flush not yet past their check
 	bw       *bufio.Writer
 	fr       *http2.Framer
-	henc     *hpack.Encoder
-	hbuf     bytes.Buffer
+	henc     *hpackEncoder
+	hbuf     []byte // the last header block
 	// maxFrame is the peer's SETTINGS_MAX_FRAME_SIZE.
 	maxFrame atomic.Uint32
 	err      error // the first write error; the connection is then dead
@@ -62,7 +63,7 @@ func newFramer(c net.Conn, w *frameWriter, headerList uint32) (*frameReader, *bu
 	// DATA frames are copied out before the next read.
 	fr.SetReuseFrames()
 	w.bw, w.fr = bw, fr
-	w.henc = hpack.NewEncoder(&w.hbuf)
+	w.henc = newHPACKEncoder()
 	w.maxFrame.Store(defaultMaxFrame)
 	return newFrameReader(fr, headerList), br
 }
@@ -85,6 +86,7 @@ const maxDeferred = 8
 // own before the call's frames are even looked at.
 type wakeups struct {
 	chans  []chan struct{}
+	owners []*Stream // the stream whose goroutine each channel wakes, or nil
 	frames int
 	acks   bool // the reader corked frames of its own
 }
@@ -92,14 +94,15 @@ type wakeups struct {
 // pending reports whether anything waits for the reader's next wake-up.
 func (w *wakeups) pending() bool { return len(w.chans) > 0 || w.acks }
 
-// add defers waking c.
-func (w *wakeups) add(c chan struct{}) {
+// add defers waking c, on which the goroutine of st (if not nil) waits.
+func (w *wakeups) add(c chan struct{}, st *Stream) {
 	for _, d := range w.chans {
 		if d == c {
 			return
 		}
 	}
 	w.chans = append(w.chans, c)
+	w.owners = append(w.owners, st)
 }
 
 // due reports whether the reader must wake them now: its next frame is
@@ -127,13 +130,70 @@ func frameBuffered(br *bufio.Reader) bool {
 // frameHeaderLen is the size of an HTTP/2 frame header.
 const frameHeaderLen = 9
 
-// flush wakes them.
-func (w *wakeups) flush() {
+// flush wakes them, as one batch with the streams starting (see
+// wakeBatch).
+func (w *wakeups) flush(starting []*Stream) {
+	joinBatch(starting, w.owners)
 	for i, c := range w.chans {
 		wake(c)
-		w.chans[i] = nil
+		w.chans[i], w.owners[i] = nil, nil
 	}
-	w.chans, w.frames = w.chans[:0], 0
+	w.chans, w.owners, w.frames = w.chans[:0], w.owners[:0], 0
+}
+
+// wakeBatch is the streams a connection reader woke (or started) at
+// once, after one read. Their goroutines each write a step of their call
+// and flush it before they wait: on a busy connection with one P they run
+// one after the other, and each flush was a write system call of its own
+// (two per unary call at c=64, one to the backend and one to the client),
+// though the frames of all of them could have left in one. So a member of
+// a batch that reaches its flush while other members have not reached
+// theirs yields the processor first (runtime.Gosched, which runs the
+// goroutines already runnable before it resumes): its frames wait corked
+// in the connection's buffer, and the member that comes last flushes
+// everyone's in one write; the others find nothing left to flush. A
+// stream alone in its read (c=1) never yields, so it gains no latency and
+// no scheduler round trip: nothing else is going to write. A member that
+// blocks elsewhere (an interceptor's network call) only costs the others
+// one yield each, never a flush: whoever yielded flushes when it resumes.
+type wakeBatch struct {
+	left atomic.Int32 // members that have not reached their flush yet
+}
+
+// joinBatch makes the streams of a and b, if there are several, one
+// batch; a stream's goroutine reads its batch when it next flushes
+// (yieldToBatch). A stream alone leaves any batch it was in. The streams
+// of b may be nil and may be in a too (a stream started and given its
+// request in one read is one goroutine); the reader's lists are short
+// (maxDeferred frames), so they are compared pairwise.
+func joinBatch(a, b []*Stream) {
+	n := len(a)
+	for _, st := range b {
+		if st != nil && !slices.Contains(a, st) {
+			n++
+		}
+	}
+	var wb *wakeBatch
+	if n > 1 {
+		wb = &wakeBatch{}
+		wb.left.Store(int32(n))
+	}
+	for _, st := range a {
+		st.batch.Store(wb)
+	}
+	for _, st := range b {
+		if st != nil {
+			st.batch.Store(wb)
+		}
+	}
+}
+
+// yieldToBatch is called by the goroutine of st before it flushes what it
+// corked: it yields if other members of its batch have yet to run.
+func (st *Stream) yieldToBatch() {
+	if wb := st.batch.Swap(nil); wb != nil && wb.left.Add(-1) > 0 {
+		runtime.Gosched()
+	}
 }
 
 // write runs fn with the Framer, holding the connection's writer, and
@@ -212,11 +272,8 @@ var errNotWritten = errors.New("h2relay: nothing written")
 // headerBlock HPACK-encodes fields with the connection's encoder; the
 // caller holds the writer. The block is valid until the next call.
 func (w *frameWriter) headerBlock(fields []hpack.HeaderField) []byte {
-	w.hbuf.Reset()
-	for _, f := range fields {
-		_ = w.henc.WriteField(f) // writes to a bytes.Buffer cannot fail
-	}
-	return w.hbuf.Bytes()
+	w.hbuf = w.henc.appendBlock(w.hbuf[:0], fields)
+	return w.hbuf
 }
 
 // writeHeaders writes one header block as HEADERS and CONTINUATION frames

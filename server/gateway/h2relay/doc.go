@@ -36,7 +36,13 @@
 // its frames concern once it has handled the whole frames one read
 // brought (a unary request's HEADERS and DATA, a response's HEADERS, DATA
 // and trailers), not frame by frame, so that a call is handed between
-// goroutines, and threads, once per read. Deadlines (grpc-timeout), RST_STREAM
+// goroutines, and threads, once per read; the goroutines one read wakes
+// share their flushes (the last of them to write flushes for all), so that
+// concurrent calls on a connection leave in one write system call rather
+// than one each. Header blocks are encoded by the package's own HPACK
+// encoder, which indexes what repeats from call to call and sends per-call
+// values (grpc-timeout, request IDs, trace context) as literals that leave
+// the dynamic table alone. Deadlines (grpc-timeout), RST_STREAM
 // in both directions and GOAWAY are honoured; a stream the backend refused
 // (GOAWAY or REFUSED_STREAM) before it saw any of the request's data is
 // retried once on a new connection.

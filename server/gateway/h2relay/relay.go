@@ -242,6 +242,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		if progress {
 			continue
 		}
+		st.yieldToBatch()
 		cs.cc.w.flush()
 		st.sc.w.flush()
 		select {

@@ -341,12 +341,12 @@ func (sc *serverConn) serve() {
 // wakeNow starts the streams and wakes the handlers the frames read so
 // far concern.
 func (sc *serverConn) wakeNow() {
+	sc.wakes.flush(sc.starts)
 	for i, st := range sc.starts {
 		sc.srv.start(st)
 		sc.starts[i] = nil
 	}
 	sc.starts = sc.starts[:0]
-	sc.wakes.flush()
 	if sc.wakes.acks {
 		sc.wakes.acks = false
 		sc.w.flush()
@@ -401,7 +401,7 @@ func (sc *serverConn) handle(f http2.Frame) (http2.ErrCode, bool) {
 				sc.w.maxFrame.Store(s.Val)
 			case http2.SettingHeaderTableSize:
 				_ = sc.w.write(func(*http2.Framer) error {
-					sc.w.henc.SetMaxDynamicTableSizeLimit(s.Val)
+					sc.w.henc.setLimit(s.Val)
 					return nil
 				})
 			}
@@ -508,7 +508,7 @@ func (sc *serverConn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool)
 			return 0, true
 		}
 		st.onRequestEnd()
-		sc.wakes.add(st.reqWake)
+		sc.wakes.add(st.reqWake, st)
 		return 0, true
 	}
 	sc.mu.Lock()
@@ -592,7 +592,7 @@ func (sc *serverConn) onData(f *http2.DataFrame) (http2.ErrCode, bool) {
 	data := f.Data()
 	code, woke := st.onData(data, n, f.StreamEnded())
 	if woke {
-		sc.wakes.add(st.reqWake)
+		sc.wakes.add(st.reqWake, st)
 	}
 	if code != http2.ErrCodeNo {
 		sc.resetStream(f.StreamID, code)

@@ -78,6 +78,10 @@ type Stream struct {
 	msgUsed atomic.Bool // RecvMsg or SendMsg was called
 	corked  bool        // Relay runs: its writes to the client are corked
 	recvHdr [5]byte
+
+	// The reader's batch this stream's goroutine was woken in, until it
+	// flushes (see wakeBatch).
+	batch atomic.Pointer[wakeBatch]
 }
 
 var _ grpc.ServerStream = (*Stream)(nil)
@@ -326,7 +330,7 @@ func (st *Stream) writeStatus(err error) {
 	fields = appendMD(fields, st.trailer)
 	st.headerSent = true
 	st.rmu.Unlock()
-	_ = st.sc.w.write(func(fr *http2.Framer) error {
+	_ = st.sc.w.cork(func(fr *http2.Framer) error {
 		if headers != nil {
 			if err := st.sc.w.writeHeaders(fr, st.id, false, st.sc.w.headerBlock(headers)); err != nil {
 				return err
@@ -334,6 +338,8 @@ func (st *Stream) writeStatus(err error) {
 		}
 		return st.sc.w.writeHeaders(fr, st.id, true, st.sc.w.headerBlock(fields))
 	})
+	st.yieldToBatch()
+	st.sc.w.flush()
 }
 
 // appendStatus appends grpc-status, grpc-message and

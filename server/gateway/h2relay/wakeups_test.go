@@ -59,3 +59,37 @@ func TestFrameBuffered(t *testing.T) {
 type blockingReader struct{}
 
 func (blockingReader) Read([]byte) (int, error) { return 0, io.ErrNoProgress }
+
+// TestWakeBatch: the streams one read wakes or starts form one batch,
+// each goroutine counted once (a stream started and given its request in
+// the same read is one), and each member leaves it at its flush; a
+// stream alone in its read leaves any batch it was in.
+func TestWakeBatch(t *testing.T) {
+	a, b, c := &Stream{}, &Stream{}, &Stream{}
+	joinBatch([]*Stream{a, b}, []*Stream{b, nil, c})
+	wb := a.batch.Load()
+	if wb == nil || b.batch.Load() != wb || c.batch.Load() != wb {
+		t.Fatalf("batches %p %p %p, want one", wb, b.batch.Load(), c.batch.Load())
+	}
+	if got := wb.left.Load(); got != 3 {
+		t.Fatalf("left = %d, want 3 (a, b and c)", got)
+	}
+	for i, st := range []*Stream{a, b, c, a} {
+		st.yieldToBatch()
+		if want := int32(max(2-i, 0)); wb.left.Load() != want {
+			t.Fatalf("after %d flushes left = %d, want %d", i+1, wb.left.Load(), want)
+		}
+		if st.batch.Load() != nil {
+			t.Fatalf("stream %d still in its batch after its flush", i)
+		}
+	}
+	joinBatch([]*Stream{a, b}, nil)
+	joinBatch(nil, []*Stream{a})
+	if a.batch.Load() != nil {
+		t.Error("a stream alone in its read stayed in its last batch")
+	}
+	if b.batch.Load() == nil {
+		t.Error("b left its batch without flushing")
+	}
+	joinBatch(nil, []*Stream{nil})
+}

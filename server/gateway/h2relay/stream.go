@@ -288,6 +288,11 @@ func (st *Stream) end() {
 	}
 	st.cancel(context.Canceled)
 	st.sc.removeStream(st)
+	// Frames corked by others may wait for a flush this stream's relay was
+	// woken to make (a backend connection's reader relays DATA into the
+	// write buffer and wakes one relay per connection to flush it): a
+	// stream that ends without writing its status must not leave them.
+	st.sc.w.flush()
 }
 
 // writeStatus ends the stream with err's status: the relay's verbatim
@@ -491,8 +496,9 @@ func (st *Stream) resetErr() error {
 }
 
 // ackRequest acknowledges n bytes of the request passed on: the client
-// may send as much again.
-func (st *Stream) ackRequest(n int) {
+// may send as much again. Unless flush, a WINDOW_UPDATE is corked (the
+// relay flushes before it waits).
+func (st *Stream) ackRequest(n int, flush bool) {
 	st.mu.Lock()
 	st.recvOwed += int64(n)
 	var inc uint32
@@ -503,7 +509,7 @@ func (st *Stream) ackRequest(n int) {
 	}
 	st.mu.Unlock()
 	if inc > 0 {
-		_ = st.sc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(st.id, inc) })
+		_ = st.sc.w.do(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(st.id, inc) }, flush)
 	}
 }
 
@@ -536,19 +542,82 @@ func (st *Stream) reserveSend(n int) (int, <-chan struct{}, error) {
 // writeData writes p (for which window was reserved) as DATA frames.
 func (st *Stream) writeData(p []byte, end bool) error {
 	st.sc.w.sentData.Store(true)
-	return st.sc.w.do(func(fr *http2.Framer) error {
-		max := int(st.sc.w.maxFrame.Load())
-		for {
-			n := min(len(p), max)
-			if err := fr.WriteData(st.id, end && n == len(p), p[:n]); err != nil {
-				return err
-			}
-			p = p[n:]
-			if len(p) == 0 {
-				return nil
-			}
+	return st.sc.w.do(func(*http2.Framer) error { return st.sc.w.writeData(st.id, end, p) }, !st.corked)
+}
+
+// writeNow writes p as one DATA frame into the connection's write buffer
+// if it can without waiting: the stream's and the connection's send
+// windows have room for all of p, and the connection's writer is free
+// with room in its buffer (a write that does not fit would flush it, and
+// the caller, a backend connection's reader, must not wait for this
+// client). The frame leaves with the connection's next flush.
+func (st *Stream) writeNow(p []byte) bool {
+	n := int64(len(p))
+	w := &st.sc.w
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.reset || st.sendWin.avail < n || n > int64(w.maxFrame.Load()) {
+		return false
+	}
+	if !st.sc.sendWin.takeAll(n) {
+		return false
+	}
+	if !w.mu.TryLock() {
+		st.sc.sendWin.give(int(n))
+		return false
+	}
+	ok := w.err == nil && w.bw.Available() >= frameHeaderLen+len(p)
+	if ok {
+		// Cannot fail: it fits in the buffer.
+		_ = w.writeData(st.id, false, p)
+		w.dirty = true
+	}
+	w.mu.Unlock()
+	if !ok {
+		st.sc.sendWin.give(int(n))
+		return false
+	}
+	st.sendWin.avail -= n
+	w.sentData.Store(true)
+	return true
+}
+
+// writeData writes p as DATA frames of stream id, at most the peer's
+// maximum frame size each, straight into the write buffer: the payload
+// is copied once (the Framer would copy it into a frame buffer first).
+// The caller holds the writer.
+func (w *frameWriter) writeData(id uint32, end bool, p []byte) error {
+	max := int(w.maxFrame.Load())
+	for {
+		n := min(len(p), max)
+		var flags byte
+		if end && n == len(p) {
+			flags = byte(http2.FlagDataEndStream)
 		}
-	}, !st.corked)
+		h := [frameHeaderLen]byte{byte(n >> 16), byte(n >> 8), byte(n), byte(http2.FrameData), flags,
+			byte(id >> 24 & 0x7f), byte(id >> 16), byte(id >> 8), byte(id)}
+		if _, err := w.bw.Write(h[:]); err != nil {
+			return err
+		}
+		if _, err := w.bw.Write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+		if len(p) == 0 {
+			return nil
+		}
+	}
+}
+
+// takeAll reserves n bytes of the window if all of them are available.
+func (w *window) takeAll(n int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.avail < n {
+		return false
+	}
+	w.avail -= n
+	return true
 }
 
 // sendAll writes p, waiting for flow-control window as needed.
@@ -586,7 +655,7 @@ func (st *Stream) readFull(p []byte) error {
 		}
 		if n > 0 {
 			read += n
-			st.ackRequest(n)
+			st.ackRequest(n, true)
 			continue
 		}
 		if end {

@@ -27,6 +27,9 @@ var (
 	ErrBackendBroke = errors.New("h2relay: the backend broke the call")
 )
 
+// backendReadBuffer is the read buffer of a connection to a backend.
+const backendReadBuffer = 64 << 10
+
 // DefaultConnectTimeout bounds a connection attempt to a backend when the
 // call sets no ConnectTimeout: the TCP handshake and the backend's first
 // SETTINGS frame.
@@ -303,7 +306,10 @@ func (p *Pool) dialConn(ctx context.Context, addr string, connectTimeout time.Du
 		sendWin:    newWindow(initialWindow),
 		recv:       recvWindow{size: connWindow, avail: connWindow},
 	}
-	cc.fr, cc.br = newFramer(c, &cc.w, maxHeaderList)
+	// A backend connection carries the responses of many calls: a read
+	// of up to 64 KiB takes in four times as many of their frames per
+	// system call (and per batch of wake-ups) as 16 KiB would.
+	cc.fr, cc.br = newFramerSize(c, &cc.w, maxHeaderList, backendReadBuffer)
 	err = cc.w.write(func(fr *http2.Framer) error {
 		if _, err := io.WriteString(cc.w.bw, http2.ClientPreface); err != nil {
 			return err
@@ -666,6 +672,7 @@ type clientStream struct {
 	recvAvail int64
 	recvOwed  int64
 	sendWin   int64
+	winWait   bool // the relay found sendWin empty (see Stream.winWait)
 	done      bool
 
 	// The response's direct path (see onData): once its headers went
@@ -719,13 +726,30 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) (sent *fram
 		cs.mu.Unlock()
 		return nil, true
 	}
-	if len(data) > 0 && !end && cs.sink != nil && !cs.held && cs.resp.len() == 0 && cs.err == nil && cs.relayDirect(data) {
-		if inc := cs.ackLocked(len(data)); inc > 0 {
-			_ = cs.cc.w.cork(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(cs.id, inc) })
-			cs.cc.wakes.acks = true
+	if len(data) > 0 && !end && cs.sink != nil && !cs.held && cs.err == nil {
+		// What the relay has not taken yet goes first, with this frame:
+		// a stream whose frames had to wait (the outbox was full) goes
+		// back to the direct path as soon as the outbox has room.
+		p := data
+		if cs.resp.len() > 0 {
+			cs.resp.push(data)
+			p = cs.resp.bytes()
 		}
-		cs.mu.Unlock()
-		return &cs.sink.sc.w, true
+		if n := len(p); cs.relayDirect(p) {
+			if len(p) != len(data) {
+				cs.resp.release()
+			}
+			if inc := cs.ackLocked(n); inc > 0 {
+				_ = cs.cc.w.cork(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(cs.id, inc) })
+				cs.cc.wakes.acks = true
+			}
+			cs.mu.Unlock()
+			return &cs.sink.sc.w, true
+		}
+		if len(p) != len(data) {
+			cs.mu.Unlock()
+			return nil, true
+		}
 	}
 	if len(data) > 0 {
 		cs.resp.push(data)
@@ -745,6 +769,9 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) (sent *fram
 // the backend connection); what it cannot write now goes the relay's way.
 // cs.mu is held.
 func (cs *clientStream) relayDirect(p []byte) bool {
+	if !cs.sink.mayWrite(len(p)) {
+		return false // checked before the scan: a full outbox sees every frame
+	}
 	scan := cs.respScan
 	r := scan.scan(p)
 	if r.tooLarge > 0 {
@@ -794,11 +821,19 @@ func (cs *clientStream) fail(err error, refused bool) {
 	wake(cs.notify)
 }
 
+// addSendWindow applies a WINDOW_UPDATE (or a SETTINGS change) to the
+// stream's send window, waking the relay if it waits for one.
 func (cs *clientStream) addSendWindow(n int64) {
 	cs.mu.Lock()
 	cs.sendWin += n
+	waiting := cs.winWait && cs.sendWin > 0
+	if waiting {
+		cs.winWait = false
+	}
 	cs.mu.Unlock()
-	wake(cs.notify)
+	if waiting {
+		wake(cs.notify)
+	}
 }
 
 // reserveSend is Stream.reserveSend towards the backend.
@@ -806,6 +841,7 @@ func (cs *clientStream) reserveSend(n int) (int, <-chan struct{}) {
 	cs.mu.Lock()
 	k := int(min(int64(n), cs.sendWin))
 	if k <= 0 {
+		cs.winWait = true
 		cs.mu.Unlock()
 		return 0, nil
 	}

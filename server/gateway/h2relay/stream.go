@@ -61,6 +61,10 @@ type Stream struct {
 	recvAvail int64 // what the client may still send on the stream
 	recvOwed  int64 // consumed, not yet acknowledged with WINDOW_UPDATE
 	sendWin   streamWindow
+	// winWait says a sender found the send window empty: the next
+	// WINDOW_UPDATE wakes it (winWake). The others wake nobody: a
+	// streaming client's updates would otherwise wake the relay for each.
+	winWait bool
 
 	// The response side, written by the handler (SetHeader and
 	// SetTrailer may come from another goroutine of the handler's).
@@ -469,8 +473,14 @@ func (st *Stream) addSendWindow(n int64) bool {
 	st.mu.Lock()
 	st.sendWin.avail += n
 	ok := st.sendWin.avail <= 1<<31-1
+	waiting := st.winWait && st.sendWin.avail > 0
+	if waiting {
+		st.winWait = false
+	}
 	st.mu.Unlock()
-	wake(st.winWake)
+	if waiting {
+		wake(st.winWake)
+	}
 	return ok
 }
 
@@ -525,6 +535,7 @@ func (st *Stream) reserveSend(n int) (int, <-chan struct{}, error) {
 	}
 	k := int(min(int64(n), st.sendWin.avail))
 	if k <= 0 {
+		st.winWait = true
 		st.mu.Unlock()
 		return 0, nil, nil
 	}
@@ -545,41 +556,146 @@ func (st *Stream) writeData(p []byte, end bool) error {
 	return st.sc.w.do(func(*http2.Framer) error { return st.sc.w.writeData(st.id, end, p) }, !st.corked)
 }
 
-// writeNow writes p as one DATA frame into the connection's write buffer
-// if it can without waiting: the stream's and the connection's send
-// windows have room for all of p, and the connection's writer is free
-// with room in its buffer (a write that does not fit would flush it, and
-// the caller, a backend connection's reader, must not wait for this
-// client). The frame leaves with the connection's next flush.
+// writeNow queues p as one DATA frame in the connection's outbox, to
+// leave with the connection's next write, if it can without waiting: the
+// stream's and the connection's send windows have room for all of p, and
+// so has the outbox. The caller is a backend connection's reader, which
+// must never wait for this client (a slow client must not hold up the
+// other calls on the backend connection): it neither takes the
+// connection's writer nor writes to its socket.
 func (st *Stream) writeNow(p []byte) bool {
 	n := int64(len(p))
 	w := &st.sc.w
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.reset || st.sendWin.avail < n || n > int64(w.maxFrame.Load()) {
+	if st.reset || st.sendWin.avail < n {
 		return false
 	}
 	if !st.sc.sendWin.takeAll(n) {
 		return false
 	}
-	if !w.mu.TryLock() {
-		st.sc.sendWin.give(int(n))
-		return false
-	}
-	ok := w.err == nil && w.bw.Available() >= frameHeaderLen+len(p)
-	if ok {
-		// Cannot fail: it fits in the buffer.
-		_ = w.writeData(st.id, false, p)
-		w.dirty = true
-	}
-	w.mu.Unlock()
-	if !ok {
+	if !w.out.add(st.sc.srv.bufs, st.id, p, int(w.maxFrame.Load())) {
 		st.sc.sendWin.give(int(n))
 		return false
 	}
 	st.sendWin.avail -= n
-	w.sentData.Store(true)
 	return true
+}
+
+// mayWrite reports whether writeNow of n bytes would find room in the
+// windows and the outbox, as far as can be told without reserving it
+// (what it reads may change before writeNow).
+func (st *Stream) mayWrite(n int) bool {
+	st.mu.Lock()
+	ok := !st.reset && st.sendWin.avail >= int64(n)
+	st.mu.Unlock()
+	return ok && st.sc.sendWin.has(int64(n)) && st.sc.w.out.room(n, int(st.sc.w.maxFrame.Load()))
+}
+
+// has reports whether n bytes of the window are available.
+func (w *window) has(n int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.avail >= n
+}
+
+// outbox holds DATA frames a backend connection's reader relayed to a
+// client connection, until a writer of that connection moves them into its
+// write buffer (frameWriter.drain: every write and flush does, first, so
+// that they leave before anything written after them). The reader only
+// appends, under a lock of its own that no system call is made under: a
+// writer blocked on a slow client's socket never blocks it; once the
+// outbox is full, the reader leaves frames to the streams' relays. Its
+// buffer, one of the stream window's size, is the server's pooled kind,
+// taken at the first frame and given back at each drain: an idle
+// connection holds none.
+type outbox struct {
+	mu   sync.Mutex
+	box  *[]byte
+	pool *bufPools
+	n    atomic.Int32 // len(*box): whether a drain has anything to move
+}
+
+// add appends p as DATA frames of stream id, of at most maxFrame bytes;
+// false if they do not fit.
+func (o *outbox) add(pool *bufPools, id uint32, p []byte, maxFrame int) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.box == nil {
+		o.pool = pool
+		o.box = pool.large.Get().(*[]byte)
+	}
+	b := *o.box
+	frames := (len(p) + maxFrame - 1) / maxFrame
+	if len(b)+frames*frameHeaderLen+len(p) > cap(b) {
+		return false
+	}
+	for len(p) > 0 {
+		n := min(len(p), maxFrame)
+		b = appendDataHeader(b, id, false, n)
+		b = append(b, p[:n]...)
+		p = p[n:]
+	}
+	*o.box = b
+	o.n.Store(int32(len(b)))
+	return true
+}
+
+// room reports whether p of n bytes would fit (add may still find it
+// does not: another reader may add first).
+func (o *outbox) room(n, maxFrame int) bool {
+	if o.n.Load() == 0 {
+		return true // empty: add decides
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.box == nil || len(*o.box)+(n+maxFrame-1)/maxFrame*frameHeaderLen+n <= cap(*o.box)
+}
+
+// take removes the outbox's frames, nil if none.
+func (o *outbox) take() *[]byte {
+	if o.n.Load() == 0 {
+		return nil
+	}
+	o.mu.Lock()
+	box := o.box
+	o.box = nil
+	o.n.Store(0)
+	o.mu.Unlock()
+	return box
+}
+
+// bytes are the bytes queued, valid until the next push or pop.
+func (q *queue) bytes() []byte {
+	if q.buf == nil {
+		return nil
+	}
+	return q.buf[q.off:]
+}
+
+// drain moves the outbox's frames into the write buffer; the caller holds
+// the writer.
+func (w *frameWriter) drain() {
+	box := w.out.take()
+	if box == nil {
+		return
+	}
+	if w.err == nil {
+		_, w.err = w.bw.Write(*box)
+		w.dirty = true
+		w.sentData.Store(true)
+	}
+	w.out.pool.put(box, *box)
+}
+
+// appendDataHeader appends the header of a DATA frame of n bytes.
+func appendDataHeader(b []byte, id uint32, end bool, n int) []byte {
+	var flags byte
+	if end {
+		flags = byte(http2.FlagDataEndStream)
+	}
+	return append(b, byte(n>>16), byte(n>>8), byte(n), byte(http2.FrameData), flags,
+		byte(id>>24&0x7f), byte(id>>16), byte(id>>8), byte(id))
 }
 
 // writeData writes p as DATA frames of stream id, at most the peer's
@@ -590,13 +706,8 @@ func (w *frameWriter) writeData(id uint32, end bool, p []byte) error {
 	max := int(w.maxFrame.Load())
 	for {
 		n := min(len(p), max)
-		var flags byte
-		if end && n == len(p) {
-			flags = byte(http2.FlagDataEndStream)
-		}
-		h := [frameHeaderLen]byte{byte(n >> 16), byte(n >> 8), byte(n), byte(http2.FrameData), flags,
-			byte(id >> 24 & 0x7f), byte(id >> 16), byte(id >> 8), byte(id)}
-		if _, err := w.bw.Write(h[:]); err != nil {
+		var h [frameHeaderLen]byte
+		if _, err := w.bw.Write(appendDataHeader(h[:0], id, end && n == len(p), n)); err != nil {
 			return err
 		}
 		if _, err := w.bw.Write(p[:n]); err != nil {

@@ -652,17 +652,18 @@ func (o *outbox) room(n, maxFrame int) bool {
 	return o.box == nil || len(*o.box)+(n+maxFrame-1)/maxFrame*frameHeaderLen+n <= cap(*o.box)
 }
 
-// take removes the outbox's frames, nil if none.
-func (o *outbox) take() *[]byte {
+// take removes the outbox's frames, nil if none, and the pool their
+// buffer goes back to.
+func (o *outbox) take() (*[]byte, *bufPools) {
 	if o.n.Load() == 0 {
-		return nil
+		return nil, nil
 	}
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	box := o.box
 	o.box = nil
 	o.n.Store(0)
-	o.mu.Unlock()
-	return box
+	return box, o.pool
 }
 
 // bytes are the bytes queued, valid until the next push or pop.
@@ -676,7 +677,7 @@ func (q *queue) bytes() []byte {
 // drain moves the outbox's frames into the write buffer; the caller holds
 // the writer.
 func (w *frameWriter) drain() {
-	box := w.out.take()
+	box, pool := w.out.take()
 	if box == nil {
 		return
 	}
@@ -685,7 +686,7 @@ func (w *frameWriter) drain() {
 		w.dirty = true
 		w.sentData.Store(true)
 	}
-	w.out.pool.put(box, *box)
+	pool.put(box, *box)
 }
 
 // appendDataHeader appends the header of a DATA frame of n bytes.

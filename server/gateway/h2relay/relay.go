@@ -263,6 +263,12 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		}
 		cs.cc.w.flush()
 		st.sc.w.flush()
+		if buf != nil && len(reqPending) == 0 && len(respPending) == 0 {
+			// Nothing waits in them: a stream that waits long (a slow
+			// client, a quiet backend) holds no copy buffers.
+			scratchPool.Put(buf)
+			buf = nil
+		}
 		select {
 		case <-notify:
 		case <-st.reqWake:

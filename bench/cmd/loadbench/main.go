@@ -38,6 +38,7 @@ var notes = []string{
 	"tollgate: routing, request IDs, metrics, the account throttle (raised to 1e6 rps) and transcoding, no keys or authorizers. tollgate-policy: the whole chain on the same API: API key in a usage plan (plan throttle + quota), a custom authorizer whose decision is cached (300 s), account + stage + route throttles, metrics, tracing sampled at 1 % exported over OTLP/HTTP to a sink in the proxy process; limits high enough not to refuse.",
 	"Tollgate runs with its shipped collector setting (internal/gctune: GOGC=400 while the heap stays under 24 MiB, down to 100 above) unless GOGC or GOMEMLIMIT is set; the peers, client and backend run with Go's default GOGC=100.",
 	"ws-echo: one WebSocket connection per worker, each round trip a 1 KiB JSON message; direct is a coder/websocket echo server in the bench process, Tollgate routes it through the chain to a gRPC HandleMessage backend and back (two-way route). ws-fanout: broadcasts of 1 KiB to -fanout-conns connections (conc column), at most 8 undelivered at a time; direct is the same per-connection queue design in the bench process, Tollgate is ConnectionsService.PostToStage.",
+	"TARGET@N (e.g. tollgate-frames@1, named in -targets): that Go proxy with GOMAXPROCS=N, to compare with a peer held to as many threads (haproxy-1); without @N a Go proxy uses every core, as haproxy-N with N = cores does.",
 	"haproxy-N and nginx-N: the Debian packages run from a config file the harness writes into a temp dir (HAProxy: cleartext h2 frontend, proto h2 to the backend, nbthread N; nginx: listen http2, grpc_pass to an upstream with keepalive, worker_processes N); their CPU and peak RSS are read from /proc for the process and its workers (CPU at 10 ms resolution).",
 	"machine CPU µs/op: the whole machine's busy CPU (/proc/stat, all cores, user+nice+system+irq+softirq+steal) over the cell divided by ops: client + backend + proxy, and whatever else runs on the machine at the time.",
 	"Envoy (grpc_json_transcoder) is not measured: no Envoy package is available from the Debian repositories this machine can reach (checked with apt-cache, Debian 12).",
@@ -99,7 +100,7 @@ func main() {
 		fanoutConns = flag.Int("fanout-conns", 1000, "WebSocket connections a ws-fanout broadcast goes to")
 		out         = flag.String("out", "results/latest.json", "JSON output file (empty: none)")
 		peerWorkers = flag.String("peer-workers", "1,2", "comma-separated HAProxy threads / nginx worker processes of the peer targets (haproxy-N, nginx-N) of grpc-unary and grpc-stream")
-		targetArg   = flag.String("targets", "", "comma-separated targets to run (empty: all of each scenario), e.g. direct,tollgate,haproxy-1,nginx-1")
+		targetArg   = flag.String("targets", "", "comma-separated targets to run (empty: all of each scenario), e.g. direct,tollgate,haproxy-1,nginx-1; a Go proxy target with @N, e.g. tollgate-frames@1, runs it with GOMAXPROCS=N")
 		peerArg     = flag.String("peers", "haproxy,nginx", "peer proxies to measure (empty: none); one that is not installed is skipped")
 	)
 	flag.Parse()
@@ -215,7 +216,7 @@ func (b *bench) scenario(s string) ([]cell, error) {
 		targets = []string{targetDirect, kindTollgate}
 	}
 	var cells []cell
-	for _, t := range targets {
+	for _, t := range b.withProcs(targets) {
 		if len(b.only) > 0 && !b.only[t] {
 			continue
 		}
@@ -228,7 +229,28 @@ func (b *bench) scenario(s string) ([]cell, error) {
 	return cells, nil
 }
 
-func (b *bench) target(s, t string) ([]cell, error) {
+// withProcs adds, after each Go proxy target, the variants of it that
+// -targets names with a processor count ("tollgate-frames@1": the proxy
+// child runs with GOMAXPROCS=1), to compare a Go proxy with a peer held to
+// the same number of threads (haproxy-1).
+func (b *bench) withProcs(targets []string) []string {
+	var out []string
+	for _, t := range targets {
+		out = append(out, t)
+		for only := range b.only {
+			if base, procs, ok := strings.Cut(only, "@"); ok && base == t && t != targetDirect {
+				if _, _, peer := parsePeer(t); !peer && procs != "" {
+					out = append(out, only)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (b *bench) target(s, full string) ([]cell, error) {
+	// t is the target's kind; full may add "@N", the proxy's GOMAXPROCS.
+	t, procs, _ := strings.Cut(full, "@")
 	addr := b.backend
 	var p *proxyProcess
 	if _, _, ok := parsePeer(t); ok {
@@ -243,7 +265,7 @@ func (b *bench) target(s, t string) ([]cell, error) {
 		addr = p.addr
 	} else if t != targetDirect {
 		var err error
-		if p, err = spawnProxy(t, b.backend); err != nil {
+		if p, err = spawnProxy(t, b.backend, procs); err != nil {
 			return nil, err
 		}
 		defer p.stop()
@@ -388,7 +410,7 @@ func (b *bench) target(s, t string) ([]cell, error) {
 		peakAnon := anon.stop()
 		done()
 		c := cell{
-			Scenario: s, Target: t, Concurrency: conc, Unit: unit,
+			Scenario: s, Target: full, Concurrency: conc, Unit: unit,
 			ElapsedSec: r.Elapsed.Seconds(), Calls: r.Calls, Msgs: r.Msgs, Errors: r.Errors, FirstError: r.FirstErr,
 			CallsPerSec: float64(r.Calls-r.Errors) / r.Elapsed.Seconds(),
 			P50Micros:   micros(quantile(r.Latencies, 0.50)),

@@ -313,7 +313,9 @@ type proxyProcess struct {
 	dir      string
 }
 
-func spawnProxy(kind, backend string) (*proxyProcess, error) {
+// spawnProxy starts a proxy child of kind in front of backend; procs, when
+// set, is its GOMAXPROCS.
+func spawnProxy(kind, backend, procs string) (*proxyProcess, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -323,8 +325,11 @@ func spawnProxy(kind, backend string) (*proxyProcess, error) {
 	// LOADBENCH_PROXY_ENV adds space-separated NAME=value pairs to the
 	// proxy child's environment only (e.g. GOMAXPROCS=1), so a runtime
 	// setting can be A/B'd without changing the client and backend.
-	if extra := os.Getenv("LOADBENCH_PROXY_ENV"); extra != "" {
+	if extra := os.Getenv("LOADBENCH_PROXY_ENV"); extra != "" || procs != "" {
 		cmd.Env = append(os.Environ(), strings.Fields(extra)...)
+		if procs != "" {
+			cmd.Env = append(cmd.Env, "GOMAXPROCS="+procs)
+		}
 	}
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -349,9 +349,9 @@ type clientConn struct {
 	fr     *frameReader
 	br     *bufio.Reader // what fr reads from
 	wakes  wakeups       // read loop only: relays to wake (see wakeups)
-	// Read loop only: the client connections this batch of frames wrote
-	// DATA into directly (relayData), each flushed by one relay woken
-	// for it; flushOnly counts those wake-ups among wakes'.
+	// Read loop only: the client connections this batch of frames relayed
+	// DATA to (their outboxes, see clientStream.onData), each flushed by
+	// one relay woken for it; flushOnly counts those wake-ups among wakes'.
 	flushes   []*frameWriter
 	flushOnly int
 
@@ -676,8 +676,8 @@ type clientStream struct {
 	done      bool
 
 	// The response's direct path (see onData): once its headers went
-	// out, the connection's reader writes DATA straight into the client
-	// connection's write buffer while nothing of the response waits.
+	// out, the connection's reader relays DATA to the client connection
+	// (its outbox) itself while nothing of the response waits.
 	sink     *Stream    // the client's stream, or nil: the relay passes DATA on
 	held     bool       // the relay holds response bytes it took (readResponse)
 	respScan msgScanner // the response's messages (limit, byte count)
@@ -705,11 +705,14 @@ func (cs *clientStream) onHeaders(f *http2.MetaHeadersFrame) {
 
 // onData takes a DATA frame's payload; ok false is a flow-control error
 // (the stream failed). When the stream's response headers went to the
-// client and nothing of the response waits, the payload goes straight
-// into the client connection's write buffer (relayDirect), acknowledged
-// to the backend at once, and sent is that connection's writer, to be
-// flushed; otherwise the payload is queued and the reader wakes the relay
-// (notify) after.
+// client and nothing of the response waits in the relay, the payload
+// goes straight to the client connection's outbox (relayDirect), with
+// what waited in the stream's queue before it, and is acknowledged to the
+// backend at once (corked; the reader flushes after its batch); sent is
+// then that connection's writer, to be flushed by a relay the reader
+// wakes. Otherwise the payload is queued and the reader wakes the relay
+// (notify) after: one copy and no hand-off per frame on the direct path,
+// two copies and a wake-up per batch on the relay's.
 func (cs *clientStream) onData(data []byte, flowLen int64, end bool) (sent *frameWriter, ok bool) {
 	cs.mu.Lock()
 	if flowLen > cs.recvAvail {
@@ -761,13 +764,13 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) (sent *fram
 	return nil, true
 }
 
-// relayDirect writes p, the next response bytes, to the client as one
-// DATA frame if that can be done at once: the messages in it are within
-// the limit, the client's windows have room for all of it, and its
-// connection's writer is free with room in its buffer. The reader never
-// waits for the client (a slow client must not hold up the other calls on
-// the backend connection); what it cannot write now goes the relay's way.
-// cs.mu is held.
+// relayDirect queues p, the next response bytes, as DATA frames in the
+// client connection's outbox if that can be done at once: the messages in
+// it are within the limit (the relay ends a call over it), and the
+// client's windows and the outbox have room for all of it. The reader
+// never waits for the client (a slow client must not hold up the other
+// calls on the backend connection); what it cannot pass on now goes the
+// relay's way. cs.mu is held.
 func (cs *clientStream) relayDirect(p []byte) bool {
 	if !cs.sink.mayWrite(len(p)) {
 		return false // checked before the scan: a full outbox sees every frame

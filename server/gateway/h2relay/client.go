@@ -772,15 +772,15 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) (sent *fram
 // calls on the backend connection); what it cannot pass on now goes the
 // relay's way. cs.mu is held.
 func (cs *clientStream) relayDirect(p []byte) bool {
-	if !cs.sink.mayWrite(len(p)) {
-		return false // checked before the scan: a full outbox sees every frame
-	}
+	var r scanResult
 	scan := cs.respScan
-	r := scan.scan(p)
-	if r.tooLarge > 0 {
-		return false // the relay ends the call
-	}
-	if !cs.sink.writeNow(p) {
+	// Scanned once the room is reserved: a full outbox sees every frame
+	// of every stream, and their queues grow.
+	ok := cs.sink.writeNow(p, func() bool {
+		r = scan.scan(p)
+		return r.tooLarge == 0 // else the relay ends the call
+	})
+	if !ok {
 		return false
 	}
 	cs.respScan = scan

@@ -556,14 +556,15 @@ func (st *Stream) writeData(p []byte, end bool) error {
 	return st.sc.w.do(func(*http2.Framer) error { return st.sc.w.writeData(st.id, end, p) }, !st.corked)
 }
 
-// writeNow queues p as one DATA frame in the connection's outbox, to
-// leave with the connection's next write, if it can without waiting: the
-// stream's and the connection's send windows have room for all of p, and
-// so has the outbox. The caller is a backend connection's reader, which
-// must never wait for this client (a slow client must not hold up the
-// other calls on the backend connection): it neither takes the
-// connection's writer nor writes to its socket.
-func (st *Stream) writeNow(p []byte) bool {
+// writeNow queues p as DATA frames in the connection's outbox, to leave
+// with the connection's next write, if it can without waiting and check
+// (called once the room is reserved) agrees: the stream's and the
+// connection's send windows have room for all of p, and so has the
+// outbox. The caller is a backend connection's reader, which must never
+// wait for this client (a slow client must not hold up the other calls
+// on the backend connection): it neither takes the connection's writer
+// nor writes to its socket.
+func (st *Stream) writeNow(p []byte, check func() bool) bool {
 	n := int64(len(p))
 	w := &st.sc.w
 	st.mu.Lock()
@@ -574,29 +575,12 @@ func (st *Stream) writeNow(p []byte) bool {
 	if !st.sc.sendWin.takeAll(n) {
 		return false
 	}
-	if !w.out.add(st.sc.srv.bufs, st.id, p, int(w.maxFrame.Load())) {
+	if !w.out.add(st.sc.srv.bufs, st.id, p, int(w.maxFrame.Load()), check) {
 		st.sc.sendWin.give(int(n))
 		return false
 	}
 	st.sendWin.avail -= n
 	return true
-}
-
-// mayWrite reports whether writeNow of n bytes would find room in the
-// windows and the outbox, as far as can be told without reserving it
-// (what it reads may change before writeNow).
-func (st *Stream) mayWrite(n int) bool {
-	st.mu.Lock()
-	ok := !st.reset && st.sendWin.avail >= int64(n)
-	st.mu.Unlock()
-	return ok && st.sc.sendWin.has(int64(n)) && st.sc.w.out.room(n, int(st.sc.w.maxFrame.Load()))
-}
-
-// has reports whether n bytes of the window are available.
-func (w *window) has(n int64) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.avail >= n
 }
 
 // outbox holds DATA frames a backend connection's reader relayed to a
@@ -616,9 +600,9 @@ type outbox struct {
 	n    atomic.Int32 // len(*box): whether a drain has anything to move
 }
 
-// add appends p as DATA frames of stream id, of at most maxFrame bytes;
-// false if they do not fit.
-func (o *outbox) add(pool *bufPools, id uint32, p []byte, maxFrame int) bool {
+// add appends p as DATA frames of stream id, of at most maxFrame bytes,
+// if they fit and check agrees.
+func (o *outbox) add(pool *bufPools, id uint32, p []byte, maxFrame int, check func() bool) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.box == nil {
@@ -627,7 +611,12 @@ func (o *outbox) add(pool *bufPools, id uint32, p []byte, maxFrame int) bool {
 	}
 	b := *o.box
 	frames := (len(p) + maxFrame - 1) / maxFrame
-	if len(b)+frames*frameHeaderLen+len(p) > cap(b) {
+	if len(b)+frames*frameHeaderLen+len(p) > cap(b) || !check() {
+		if len(b) == 0 {
+			// An idle connection holds no buffer.
+			o.pool.put(o.box, b)
+			o.box = nil
+		}
 		return false
 	}
 	for len(p) > 0 {
@@ -639,17 +628,6 @@ func (o *outbox) add(pool *bufPools, id uint32, p []byte, maxFrame int) bool {
 	*o.box = b
 	o.n.Store(int32(len(b)))
 	return true
-}
-
-// room reports whether p of n bytes would fit (add may still find it
-// does not: another reader may add first).
-func (o *outbox) room(n, maxFrame int) bool {
-	if o.n.Load() == 0 {
-		return true // empty: add decides
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.box == nil || len(*o.box)+(n+maxFrame-1)/maxFrame*frameHeaderLen+n <= cap(*o.box)
 }
 
 // take removes the outbox's frames, nil if none, and the pool their

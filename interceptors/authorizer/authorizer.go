@@ -116,7 +116,7 @@ type Interceptor struct {
 	fastLen int      // entries stored in fast since it was last cleared; guarded by mu
 	// jwtFast maps a compiled stage's JWT authorizer message to its
 	// verifier, as fast does for custom authorizers (cleared with it).
-	jwtFast sync.Map // *adminv1.Authorizer → *jwtauth.Verifier
+	jwtFast sync.Map // *adminv1.Authorizer → *jwtEntry
 	// headerKeys and restHeaderKeys cache the metadata key of each header
 	// identity source for gRPC calls, and its http.Header key for REST
 	// calls, so the hot path neither lower-cases nor canonicalizes.
@@ -143,6 +143,24 @@ type customEntry struct {
 	name       string         // authorizer resource name
 	stage      string         // stage resource name
 	target     string         // resolved callout target
+	// keys are the metadata and http.Header keys of the identity
+	// sources, in their order ("" for other sources), so that a call
+	// finds them without a lookup.
+	keys []headerKeys
+}
+
+// headerKeys are the keys of a "$request.header.NAME" identity source in
+// the metadata of a gRPC or WebSocket call and in the http.Header of a
+// REST call.
+type headerKeys struct{ md, rest string }
+
+// jwtEntry is a JWT authorizer's verifier with what a call needs to find
+// its token.
+type jwtEntry struct {
+	verifier *jwtauth.Verifier
+	source   string     // the identity source of the token
+	keys     headerKeys // the source's header keys, if a header
+	bearer   bool       // the source is the Authorization header
 }
 
 // Provides is what the authorizer policy writes into the call record for
@@ -225,27 +243,23 @@ func version(a *adminv1.Authorizer) string { return a.GetUid() + ":" + a.GetEtag
 
 // authorizeJWT verifies the bearer token of a call.
 func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *adminv1.Authorizer, scopes []string) error {
-	j := a.GetJwt()
-	sources := j.GetIdentitySources()
-	if len(sources) == 0 {
-		sources = []string{"$request.header.Authorization"}
+	e, err := i.verifier(a)
+	if err != nil {
+		i.logger.ErrorContext(ctx, "JWT authorizer cannot be built", "authorizer", a.GetName(), "error", err)
+		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
 	}
-	token, err := i.identity(ctx, call, sources[0])
+	token, err := i.identity(ctx, call, e.source, e.keys)
 	if err != nil {
 		i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
 		return errUnauthorized
 	}
-	if strings.EqualFold(sources[0], "$request.header.Authorization") {
+	if e.bearer {
 		token = jwtauth.BearerToken(token)
 	}
 	if token == "" {
 		return errUnauthorized
 	}
-	v, err := i.verifier(a)
-	if err != nil {
-		i.logger.ErrorContext(ctx, "JWT authorizer cannot be built", "authorizer", a.GetName(), "error", err)
-		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
-	}
+	v := e.verifier
 	claims, err := v.Verify(ctx, token)
 	if err != nil {
 		i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
@@ -260,37 +274,44 @@ func (i *Interceptor) authorizeJWT(ctx context.Context, call *callinfo.Call, a *
 }
 
 // verifier returns the verifier of an authorizer version, building it once.
-func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtauth.Verifier, error) {
-	if v, ok := i.jwtFast.Load(a); ok {
-		return v.(*jwtauth.Verifier), nil
+func (i *Interceptor) verifier(a *adminv1.Authorizer) (*jwtEntry, error) {
+	if e, ok := i.jwtFast.Load(a); ok {
+		return e.(*jwtEntry), nil
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if v, ok := i.jwt[version(a)]; ok {
-		i.storeFast(a, v)
-		return v, nil
-	}
 	j := a.GetJwt()
-	cfg := jwtauth.Config{
-		Issuer:     j.GetIssuer(),
-		Audiences:  j.GetAudiences(),
-		JWKSURI:    j.GetJwksUri(),
-		InlineJWKS: []byte(j.GetInlineJwks()),
-		Leeway:     j.GetLeeway().AsDuration(),
+	v, ok := i.jwt[version(a)]
+	if !ok {
+		cfg := jwtauth.Config{
+			Issuer:     j.GetIssuer(),
+			Audiences:  j.GetAudiences(),
+			JWKSURI:    j.GetJwksUri(),
+			InlineJWKS: []byte(j.GetInlineJwks()),
+			Leeway:     j.GetLeeway().AsDuration(),
+		}
+		if j.GetInlineJwks() == "" {
+			cfg.InlineJWKS = nil
+		}
+		var err error
+		if v, err = jwtauth.New(cfg, jwtauth.WithHTTPClient(i.httpClient), jwtauth.WithLogger(i.logger)); err != nil {
+			return nil, err
+		}
+		i.jwt[version(a)] = v
 	}
-	if j.GetInlineJwks() == "" {
-		cfg.InlineJWKS = nil
+	e := &jwtEntry{verifier: v, source: "$request.header.Authorization"}
+	if sources := j.GetIdentitySources(); len(sources) > 0 {
+		e.source = sources[0]
 	}
-	v, err := jwtauth.New(cfg, jwtauth.WithHTTPClient(i.httpClient), jwtauth.WithLogger(i.logger))
-	if err != nil {
-		return nil, err
+	e.bearer = strings.EqualFold(e.source, "$request.header.Authorization")
+	if strings.HasPrefix(e.source, "$request.header.") {
+		e.keys = headerKeys{md: i.headerKey(e.source, false), rest: i.headerKey(e.source, true)}
 	}
-	i.jwt[version(a)] = v
-	i.storeFast(a, v)
-	return v, nil
+	i.storeFast(a, e)
+	return e, nil
 }
 
-// storeFast adds a verifier to jwtFast, or a custom entry to fast,
+// storeFast adds a JWT entry to jwtFast, or a custom entry to fast,
 // clearing both when they hold fastMax entries. Call with i.mu held.
 func (i *Interceptor) storeFast(a *adminv1.Authorizer, v any) {
 	if i.fastLen >= fastMax {
@@ -335,19 +356,24 @@ func (i *Interceptor) clearFast() {
 // authorizeCustom asks a custom authorizer (or its cache) about a call.
 func (i *Interceptor) authorizeCustom(ctx context.Context, call *callinfo.Call, a *adminv1.Authorizer) error {
 	c := a.GetCustom()
-	values := make([]string, len(c.GetIdentitySources()))
-	for n, src := range c.GetIdentitySources() {
-		v, err := i.identity(ctx, call, src)
+	entry, err := i.customAuthorizer(call, a)
+	if err != nil {
+		i.logger.ErrorContext(ctx, "custom authorizer cannot be built", "authorizer", a.GetName(), "error", err)
+		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
+	}
+	srcs := c.GetIdentitySources()
+	values := make([]string, len(srcs))
+	for n, src := range srcs {
+		var keys headerKeys
+		if len(entry.keys) == len(srcs) {
+			keys = entry.keys[n]
+		}
+		v, err := i.identity(ctx, call, src, keys)
 		if err != nil {
 			i.logger.DebugContext(ctx, "unauthorized", "authorizer", a.GetName(), "reason", err)
 			return errUnauthorized
 		}
 		values[n] = v
-	}
-	entry, err := i.customAuthorizer(call, a)
-	if err != nil {
-		i.logger.ErrorContext(ctx, "custom authorizer cannot be built", "authorizer", a.GetName(), "error", err)
-		return gatewayerr.New(codes.Internal, ReasonFailure, "the route's authorizer is misconfigured")
 	}
 	resource := call.Resource()
 	typ := datav1.AuthorizeRequest_TYPE_REQUEST
@@ -532,6 +558,7 @@ func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*
 		return nil, errors.New("no callout target")
 	}
 	e := &customEntry{
+		keys: make([]headerKeys, len(c.GetIdentitySources())),
 		authorizer: customauth.New(caller,
 			customauth.WithTTL(time.Duration(c.GetResultTtlSeconds())*time.Second),
 			customauth.WithTimeout(c.GetTimeout().AsDuration()),
@@ -540,6 +567,11 @@ func (i *Interceptor) buildCustom(call *callinfo.Call, a *adminv1.Authorizer) (*
 		name:   a.GetName(),
 		stage:  call.Stage,
 		target: key.target,
+	}
+	for n, src := range c.GetIdentitySources() {
+		if strings.HasPrefix(src, "$request.header.") {
+			e.keys[n] = headerKeys{md: i.headerKey(src, false), rest: i.headerKey(src, true)}
+		}
 	}
 	if expr := c.GetIdentityValidationExpression(); expr != "" {
 		re, err := regexp.Compile("^(?:" + expr + ")$")
@@ -626,8 +658,9 @@ var (
 
 // identity returns the value of one identity source for a call. A header
 // or query parameter that appears more than once is refused rather than
-// guessed at: the authorizer must see exactly what the backend sees.
-func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source string) (string, error) {
+// guessed at: the authorizer must see exactly what the backend sees. keys
+// are the source's header keys if known (see customEntry.keys).
+func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source string, keys headerKeys) (string, error) {
 	one := func(vals []string) (string, error) {
 		switch {
 		case len(vals) == 0 || vals[0] == "":
@@ -639,8 +672,15 @@ func (i *Interceptor) identity(ctx context.Context, call *callinfo.Call, source 
 	}
 	switch {
 	case strings.HasPrefix(source, "$request.header."):
-		key := i.headerKey(source, call.Protocol == callinfo.REST)
-		if call.Protocol == callinfo.REST {
+		rest := call.Protocol == callinfo.REST
+		key := keys.md
+		if rest {
+			key = keys.rest
+		}
+		if key == "" {
+			key = i.headerKey(source, rest)
+		}
+		if rest {
 			return one(call.Header[key])
 		}
 		return one(call.MetadataValues(ctx, key))

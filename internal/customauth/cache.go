@@ -2,32 +2,33 @@ package customauth
 
 import (
 	"container/list"
-	"crypto/sha256"
 	"encoding/binary"
 	"maps"
 	"slices"
 	"time"
 
 	datav1 "github.com/tollgate-gw/tollgate/gen/tollgate/data/v1"
+	"github.com/tollgate-gw/tollgate/internal/idhash"
 )
 
 // cacheKey identifies a cached policy. The parts of a request's key that
 // are configuration, the same for every caller (authorizer name, stage,
 // target, generation, type and identity source names), are interned as a
 // scope number; only the identity values, which differ per caller, are
-// hashed with SHA-256 on every call. Hashing bounds an entry's size
-// whatever the size of the tokens and keeps no token in memory; telling
-// two identities apart then rests on SHA-256's collision resistance (128
-// bits), telling two scopes apart on the exact comparison of their
-// encodings when they are interned.
+// digested (internal/idhash, SHA-256 based) on every call. Digesting
+// bounds an entry's size whatever the size of the tokens and keeps no
+// token in memory; telling two identities apart then rests on SHA-256's
+// collision resistance (128 bits), telling two scopes apart on the exact
+// comparison of their encodings when they are interned.
 type cacheKey struct {
 	scope  uint64
-	digest [sha256.Size]byte
+	digest idhash.Digest
 }
 
-// keyBufSize is the size of the stack buffer the scope and the identity
-// values are encoded in. It holds a typical JSON Web Token with room to
-// spare; a longer encoding costs one heap allocation per call.
+// keyBufSize is the size of the stack buffer a scope, or the identity
+// values of a request with more than one, are encoded in. It holds a
+// typical JSON Web Token with room to spare; a longer encoding costs one
+// heap allocation.
 const keyBufSize = 1024
 
 // maxScopes bounds the interned scopes of an Authorizer. A gateway has a
@@ -60,17 +61,43 @@ func (s *scope) matches(r *Request) bool {
 
 // key returns the cache key of r, interning its scope on first use.
 func (a *Authorizer) key(r *Request) cacheKey {
-	var buf [keyBufSize]byte
 	sc := a.last.Load()
 	if sc == nil || !sc.matches(r) {
-		b := r.appendScope(buf[:0])
-		var ok bool
-		if sc, ok = (*a.scopes.Load())[string(b)]; !ok {
-			sc = a.intern(r, b)
-		}
+		sc = a.scopeOf(r)
 		a.last.Store(sc)
 	}
-	return cacheKey{scope: sc.id, digest: sha256.Sum256(r.appendValues(buf[:0]))}
+	return cacheKey{scope: sc.id, digest: r.digest()}
+}
+
+// scopeOf returns the interned scope of r, interning it if it is new. Kept
+// apart from key so that a call whose scope is the last one's does not
+// clear the encoding buffer.
+func (a *Authorizer) scopeOf(r *Request) *scope {
+	var buf [keyBufSize]byte
+	b := r.appendScope(buf[:0])
+	if sc, ok := (*a.scopes.Load())[string(b)]; ok {
+		return sc
+	}
+	return a.intern(r, b)
+}
+
+// digest returns the digest of r's identity values. The scope fixes their
+// number, so a single value is digested as it is, in place (no copy, no
+// buffer to clear: for a token of a few hundred bytes that was a tenth of
+// a cache hit); several are digested in their length-prefixed encoding
+// (see appendValues), so that two different lists never have the same
+// input.
+func (r *Request) digest() idhash.Digest {
+	if len(r.IdentityValues) == 1 {
+		return idhash.String(r.IdentityValues[0])
+	}
+	return r.digestList()
+}
+
+// digestList is digest for any number of values.
+func (r *Request) digestList() idhash.Digest {
+	var buf [keyBufSize]byte
+	return idhash.Bytes(r.appendValues(buf[:0]))
 }
 
 // intern returns the scope of r, whose encoding is enc, adding it to the

@@ -3,6 +3,7 @@ package websocket
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -75,7 +76,7 @@ func (w *smallBufferWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		b, _ := brw.Reader.Peek(n)
 		conn = &prefixConn{Conn: conn, prefix: bytes.Clone(b)}
 	}
-	pr := &pooledReader{Conn: conn, bufs: w.bufs}
+	pr := &pooledReader{Conn: conn, bufs: w.bufs, direct: overTLS(conn)}
 	br := bufio.NewReaderSize(pr, libraryReadBufferSize)
 	w.hijack = &idleWait{br: br, conn: pr}
 	// The library reads from the bufio.Reader (which it resets to read
@@ -115,16 +116,26 @@ func (c *prefixConn) NetConn() net.Conn { return c.Conn }
 // bytes not yet returned, and given back as soon as they are: the small
 // reads of the library's bufio.Reader still cost one read(2) per
 // readBufferSize bytes, but an idle connection holds no buffer.
+//
+// Over TLS it reads straight through: the *tls.Conn keeps the decrypted
+// record itself, so small reads cost no read(2) anyway, and the reader of
+// an idle TLS connection, blocked in the tls.Conn's Read (see idleWait),
+// would otherwise hold a borrowed buffer all along (500 B per idle
+// connection).
 type pooledReader struct {
 	net.Conn
-	bufs *readBuffers
-	buf  *[readBufferSize]byte // borrowed while rest is not empty
-	rest []byte                // bytes of buf not yet returned
+	bufs   *readBuffers
+	direct bool                  // a *tls.Conn is under Conn: no buffer
+	buf    *[readBufferSize]byte // borrowed while rest is not empty
+	rest   []byte                // bytes of buf not yet returned
 }
 
 // Read returns buffered bytes first; a read at least as large as the
 // buffer reads straight into p.
 func (c *pooledReader) Read(p []byte) (int, error) {
+	if c.direct {
+		return c.Conn.Read(p)
+	}
 	if len(c.rest) == 0 {
 		if len(p) >= readBufferSize {
 			return c.Conn.Read(p)
@@ -164,6 +175,22 @@ func (c *pooledReader) Buffered() int { return len(c.rest) }
 
 // NetConn returns the connection read from.
 func (c *pooledReader) NetConn() net.Conn { return c.Conn }
+
+// overTLS reports whether a *tls.Conn is under conn, through wrappers that
+// lead down with NetConn.
+func overTLS(conn net.Conn) bool {
+	for range 16 {
+		switch t := conn.(type) {
+		case *tls.Conn:
+			return true
+		case interface{ NetConn() net.Conn }:
+			conn = t.NetConn()
+		default:
+			return false
+		}
+	}
+	return false
+}
 
 // hijack takes over the connection under w; the wrappers of the upgrade's
 // ResponseWriter start their Hijack with it.

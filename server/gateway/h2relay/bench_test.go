@@ -201,3 +201,56 @@ func BenchmarkRelayUnaryConcurrent(b *testing.B) {
 	b.ReportMetric(float64(toBackend.n.Load()-backend0)/float64(b.N), "backend-writes/op")
 	b.ReportMetric(float64(toClient.n.Load()-client0)/float64(b.N), "client-writes/op")
 }
+
+// BenchmarkRelayServerStream64 measures 64 concurrent server streams of
+// 1,000 × 1 KiB on one client connection (loadbench's grpc-stream cell at
+// c=64); an op is one message.
+func BenchmarkRelayServerStream64(b *testing.B) {
+	addr := interopBackend(b)
+	pool := h2relay.NewPool(nil, 64<<10)
+	b.Cleanup(pool.Close)
+	direct, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = direct.Close() })
+	params := make([]*testpb.ResponseParameters, 1000)
+	for i := range params {
+		params[i] = &testpb.ResponseParameters{Size: 1024}
+	}
+	for _, tc := range []struct {
+		name string
+		conn *grpc.ClientConn
+	}{
+		{"direct", direct},
+		{"frames", relayServer(b, frameHandler(pool, addr))},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			client := testgrpc.NewTestServiceClient(tc.conn)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetParallelism(32) // 64 streams on 2 cores
+			b.RunParallel(func(pb *testing.PB) {
+				for {
+					ctx, cancel := context.WithCancel(ctx)
+					s, err := client.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{ResponseParameters: params})
+					if err != nil {
+						cancel()
+						b.Error(err)
+						return
+					}
+					for {
+						if _, err := s.Recv(); err != nil {
+							break
+						}
+						if !pb.Next() {
+							cancel()
+							return
+						}
+					}
+					cancel()
+				}
+			})
+		})
+	}
+}

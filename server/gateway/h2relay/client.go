@@ -27,6 +27,9 @@ var (
 	ErrBackendBroke = errors.New("h2relay: the backend broke the call")
 )
 
+// backendReadBuffer is the read buffer of a connection to a backend.
+const backendReadBuffer = 64 << 10
+
 // DefaultConnectTimeout bounds a connection attempt to a backend when the
 // call sets no ConnectTimeout: the TCP handshake and the backend's first
 // SETTINGS frame.
@@ -304,7 +307,10 @@ func (p *Pool) dialConn(ctx context.Context, addr string, connectTimeout time.Du
 		sendWin:    newWindow(initialWindow),
 		recv:       recvWindow{size: connWindow, avail: connWindow},
 	}
-	cc.fr, cc.br = newFramer(c, &cc.w, maxHeaderList)
+	// A backend connection carries the responses of many calls: a read
+	// of up to 64 KiB takes in four times as many of their frames per
+	// system call (and per batch of wake-ups) as 16 KiB would.
+	cc.fr, cc.br = newFramerSize(c, &cc.w, maxHeaderList, backendReadBuffer)
 	err = cc.w.write(func(fr *http2.Framer) error {
 		if _, err := io.WriteString(cc.w.bw, http2.ClientPreface); err != nil {
 			return err
@@ -344,6 +350,11 @@ type clientConn struct {
 	fr     *frameReader
 	br     *bufio.Reader // what fr reads from
 	wakes  wakeups       // read loop only: relays to wake (see wakeups)
+	// Read loop only: the client connections this batch of frames relayed
+	// DATA to (their outboxes, see clientStream.onData), each flushed by
+	// one relay woken for it; flushOnly counts those wake-ups among wakes'.
+	flushes   []*frameWriter
+	flushOnly int
 
 	sendWin *window
 	recv    recvWindow
@@ -465,7 +476,7 @@ func (cc *clientConn) readLoop() {
 		cc.close(err)
 	}()
 	for {
-		if cc.wakes.pending() && cc.wakes.due(cc.br) {
+		if cc.wakes.pending() && cc.wakeDue() {
 			cc.wakeNow()
 		}
 		var f http2.Frame
@@ -491,10 +502,24 @@ func (cc *clientConn) readLoop() {
 	}
 }
 
+// wakeDue is wakeups.due, but for a batch whose only wake-ups are
+// flushes of DATA the reader relayed itself: those wait for the end of
+// what the read buffer holds (at most one read's worth of frames), so that
+// a busy connection's responses leave in one write per read, not one per
+// maxDeferred frames.
+func (cc *clientConn) wakeDue() bool {
+	if len(cc.wakes.chans) > cc.flushOnly {
+		return cc.wakes.due(cc.br)
+	}
+	return !frameBuffered(cc.br)
+}
+
 // wakeNow wakes the relays the frames read so far concern and writes
 // the reader's corked answers.
 func (cc *clientConn) wakeNow() {
 	cc.wakes.flush(nil)
+	clear(cc.flushes)
+	cc.flushes, cc.flushOnly = cc.flushes[:0], 0
 	if cc.wakes.acks {
 		cc.wakes.acks = false
 		cc.w.flush()
@@ -521,10 +546,13 @@ func (cc *clientConn) handle(f http2.Frame) error {
 		if cs == nil {
 			return nil
 		}
-		if cs.onData(data, n, f.StreamEnded()) {
-			cc.wakes.add(cs.notify, cs.owner)
-		} else {
+		switch sent, ok := cs.onData(data, n, f.StreamEnded()); {
+		case !ok:
 			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(f.StreamID, http2.ErrCodeFlowControl) })
+		case sent != nil:
+			cc.flushAfter(sent, cs.notify, cs.owner)
+		default:
+			cc.wakes.add(cs.notify, cs.owner)
 		}
 	case *http2.RSTStreamFrame:
 		if cs := cc.stream(f.StreamID); cs != nil {
@@ -604,6 +632,23 @@ func (cc *clientConn) handle(f http2.Frame) error {
 	return nil
 }
 
+// flushAfter has the relay notified on notify flush w (a client
+// connection the reader wrote DATA into) once the reader has handled the
+// frames it has read: one relay per client connection and batch.
+func (cc *clientConn) flushAfter(w *frameWriter, notify chan struct{}, owner *Stream) {
+	for _, f := range cc.flushes {
+		if f == w {
+			return
+		}
+	}
+	cc.flushes = append(cc.flushes, w)
+	n := len(cc.wakes.chans)
+	cc.wakes.add(notify, owner)
+	if len(cc.wakes.chans) > n {
+		cc.flushOnly++
+	}
+}
+
 // ackConn acknowledges n bytes of the backend's DATA consumed.
 func (cc *clientConn) ackConn(n int64) {
 	if inc := cc.recv.consumed(n); inc > 0 {
@@ -630,7 +675,16 @@ type clientStream struct {
 	recvAvail int64
 	recvOwed  int64
 	sendWin   int64
+	winWait   bool // the relay found sendWin empty (see Stream.winWait)
 	done      bool
+
+	// The response's direct path (see onData): once its headers went
+	// out, the connection's reader relays DATA to the client connection
+	// (its outbox) itself while nothing of the response waits.
+	sink     *Stream    // the client's stream, or nil: the relay passes DATA on
+	held     bool       // the relay holds response bytes it took (readResponse)
+	respScan msgScanner // the response's messages (limit, byte count)
+	touch    func()     // Call.Touch
 }
 
 // onHeaders keeps the response's headers or trailers; the reader wakes
@@ -652,14 +706,22 @@ func (cs *clientStream) onHeaders(f *http2.MetaHeadersFrame) {
 	cs.mu.Unlock()
 }
 
-// onData queues a DATA frame's payload; false is a flow-control error
-// (the stream failed). The reader wakes the relay (notify) after.
-func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
+// onData takes a DATA frame's payload; ok false is a flow-control error
+// (the stream failed). When the stream's response headers went to the
+// client and nothing of the response waits in the relay, the payload
+// goes straight to the client connection's outbox (relayDirect), with
+// what waited in the stream's queue before it, and is acknowledged to the
+// backend at once (corked; the reader flushes after its batch); sent is
+// then that connection's writer, to be flushed by a relay the reader
+// wakes. Otherwise the payload is queued and the reader wakes the relay
+// (notify) after: one copy and no hand-off per frame on the direct path,
+// two copies and a wake-up per batch on the relay's.
+func (cs *clientStream) onData(data []byte, flowLen int64, end bool) (sent *frameWriter, ok bool) {
 	cs.mu.Lock()
 	if flowLen > cs.recvAvail {
 		cs.mu.Unlock()
 		cs.fail(fmt.Errorf("%w: the backend exceeded the stream's flow-control window", ErrBackendBroke), false)
-		return false
+		return nil, false
 	}
 	cs.recvAvail -= flowLen
 	cs.recvOwed += flowLen - int64(len(data))
@@ -668,7 +730,32 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
 	}
 	if cs.done {
 		cs.mu.Unlock()
-		return true
+		return nil, true
+	}
+	if len(data) > 0 && !end && cs.sink != nil && !cs.held && cs.err == nil {
+		// What the relay has not taken yet goes first, with this frame:
+		// a stream whose frames had to wait (the outbox was full) goes
+		// back to the direct path as soon as the outbox has room.
+		p := data
+		if cs.resp.len() > 0 {
+			cs.resp.push(data)
+			p = cs.resp.bytes()
+		}
+		if n := len(p); cs.relayDirect(p) {
+			if len(p) != len(data) {
+				cs.resp.release()
+			}
+			if inc := cs.ackLocked(n); inc > 0 {
+				_ = cs.cc.w.cork(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(cs.id, inc) })
+				cs.cc.wakes.acks = true
+			}
+			cs.mu.Unlock()
+			return &cs.sink.sc.w, true
+		}
+		if len(p) != len(data) {
+			cs.mu.Unlock()
+			return nil, true
+		}
 	}
 	if len(data) > 0 {
 		cs.resp.push(data)
@@ -677,7 +764,41 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) bool {
 		cs.gotTrail = true // a response without trailers; the relay reports it
 	}
 	cs.mu.Unlock()
+	return nil, true
+}
+
+// relayDirect queues p, the next response bytes, as DATA frames in the
+// client connection's outbox if that can be done at once: the messages in
+// it are within the limit (the relay ends a call over it), and the
+// client's windows and the outbox have room for all of it. The reader
+// never waits for the client (a slow client must not hold up the other
+// calls on the backend connection); what it cannot pass on now goes the
+// relay's way. cs.mu is held.
+func (cs *clientStream) relayDirect(p []byte) bool {
+	var r scanResult
+	scan := cs.respScan
+	// Scanned once the room is reserved: a full outbox sees every frame
+	// of every stream, and their queues grow.
+	ok := cs.sink.writeNow(p, func() bool {
+		r = scan.scan(p)
+		return r.tooLarge == 0 // else the relay ends the call
+	})
+	if !ok {
+		return false
+	}
+	cs.respScan = scan
+	if r.messages > 0 && cs.touch != nil {
+		cs.touch()
+	}
 	return true
+}
+
+// direct lets the reader write the response's DATA to st itself, from
+// now on: its headers went out, and the relay holds none of its bytes.
+func (cs *clientStream) direct(st *Stream, touch func()) {
+	cs.mu.Lock()
+	cs.sink, cs.touch = st, touch
+	cs.mu.Unlock()
 }
 
 // onReset handles the backend's RST_STREAM. After a whole response, NO_ERROR
@@ -706,11 +827,19 @@ func (cs *clientStream) fail(err error, refused bool) {
 	wake(cs.notify)
 }
 
+// addSendWindow applies a WINDOW_UPDATE (or a SETTINGS change) to the
+// stream's send window, waking the relay if it waits for one.
 func (cs *clientStream) addSendWindow(n int64) {
 	cs.mu.Lock()
 	cs.sendWin += n
+	waiting := cs.winWait && cs.sendWin > 0
+	if waiting {
+		cs.winWait = false
+	}
 	cs.mu.Unlock()
-	wake(cs.notify)
+	if waiting {
+		wake(cs.notify)
+	}
 }
 
 // reserveSend is Stream.reserveSend towards the backend.
@@ -718,6 +847,7 @@ func (cs *clientStream) reserveSend(n int) (int, <-chan struct{}) {
 	cs.mu.Lock()
 	k := int(min(int64(n), cs.sendWin))
 	if k <= 0 {
+		cs.winWait = true
 		cs.mu.Unlock()
 		return 0, nil
 	}
@@ -734,43 +864,45 @@ func (cs *clientStream) reserveSend(n int) (int, <-chan struct{}) {
 
 // writeData writes p as DATA frames to the backend, corked.
 func (cs *clientStream) writeData(p []byte, end bool) error {
-	return cs.cc.w.cork(func(fr *http2.Framer) error {
-		max := int(cs.cc.w.maxFrame.Load())
-		for {
-			n := min(len(p), max)
-			if err := fr.WriteData(cs.id, end && n == len(p), p[:n]); err != nil {
-				return err
-			}
-			p = p[n:]
-			if len(p) == 0 {
-				return nil
-			}
-		}
-	})
+	return cs.cc.w.cork(func(*http2.Framer) error { return cs.cc.w.writeData(cs.id, end, p) })
 }
 
 // readResponse moves up to len(p) response bytes into p; they must be
-// acknowledged with ackResponse once written to the client.
+// acknowledged with ackResponse once written to the client. Until then
+// the reader writes none of the response itself.
 func (cs *clientStream) readResponse(p []byte) int {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	return cs.resp.pop(p)
+	n := cs.resp.pop(p)
+	cs.held = n > 0
+	return n
 }
 
-// ackResponse lets the backend send n more bytes.
-func (cs *clientStream) ackResponse(n int) {
+// ackResponse lets the backend send n more bytes (corked: the relay
+// flushes before it waits); rest is what the relay still holds of what it
+// read.
+func (cs *clientStream) ackResponse(n, rest int) {
 	cs.mu.Lock()
-	cs.recvOwed += int64(n)
-	var inc uint32
-	if !cs.gotTrail && cs.err == nil && cs.recvOwed >= int64(cs.cc.window)/4 {
-		inc = uint32(cs.recvOwed)
-		cs.recvAvail += cs.recvOwed
-		cs.recvOwed = 0
-	}
+	inc := cs.ackLocked(n)
+	cs.held = rest > 0
 	cs.mu.Unlock()
 	if inc > 0 {
-		_ = cs.cc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(cs.id, inc) })
+		_ = cs.cc.w.cork(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(cs.id, inc) })
 	}
+}
+
+// ackLocked records n response bytes passed on and returns the stream
+// WINDOW_UPDATE to send now, if any: in steps of a quarter of the window,
+// as grpc-go does, and none once the response ended. cs.mu is held.
+func (cs *clientStream) ackLocked(n int) uint32 {
+	cs.recvOwed += int64(n)
+	if cs.gotTrail || cs.err != nil || cs.recvOwed < int64(cs.cc.window)/4 {
+		return 0
+	}
+	inc := uint32(cs.recvOwed)
+	cs.recvAvail += cs.recvOwed
+	cs.recvOwed = 0
+	return inc
 }
 
 // cancel resets the stream (the client went away, or the gateway ended
@@ -784,6 +916,7 @@ func (cs *clientStream) cancel(code http2.ErrCode) {
 func (cs *clientStream) close() {
 	cs.mu.Lock()
 	cs.done = true
+	cs.sink, cs.touch = nil, nil // no more DATA to the client: its stream ends next
 	cs.resp.release()
 	cs.recvOwed = 0
 	cs.mu.Unlock()

@@ -49,14 +49,22 @@ type frameWriter struct {
 	// sentData is set when a stream's headers or data are written
 	// (keepalive enforcement forgives pings then).
 	sentData atomic.Bool
+	// out holds DATA frames relayed by backend connections' readers,
+	// moved into bw by every write and flush first (see outbox).
+	out outbox
 }
 
 // newFramer returns a Framer reading from c and writing into w's buffer,
 // and the buffered reader it reads from; the returned reader decodes
 // header blocks.
 func newFramer(c net.Conn, w *frameWriter, headerList uint32) (*frameReader, *bufio.Reader) {
+	return newFramerSize(c, w, headerList, 16<<10)
+}
+
+// newFramerSize is newFramer with a read buffer of readBuf bytes.
+func newFramerSize(c net.Conn, w *frameWriter, headerList uint32, readBuf int) (*frameReader, *bufio.Reader) {
 	bw := bufio.NewWriterSize(c, writeBuffer)
-	br := bufio.NewReaderSize(c, 16<<10)
+	br := bufio.NewReaderSize(c, readBuf)
 	fr := http2.NewFramer(bw, br)
 	fr.MaxHeaderListSize = headerList
 	fr.SetMaxReadFrameSize(defaultMaxFrame)
@@ -222,6 +230,7 @@ func (w *frameWriter) flush() {
 		// made its own: it will, once it has the lock.
 		return
 	}
+	w.drain()
 	if w.dirty && w.err == nil {
 		w.err = w.bw.Flush()
 	}
@@ -232,6 +241,7 @@ func (w *frameWriter) do(fn func(fr *http2.Framer) error, flush bool) error {
 	w.waiting.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.drain()
 	err := w.err
 	if err == nil {
 		err = fn(w.fr)

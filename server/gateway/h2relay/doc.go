@@ -42,7 +42,17 @@
 // than one each. Header blocks are encoded by the package's own HPACK
 // encoder, which indexes what repeats from call to call and sends per-call
 // values (grpc-timeout, request IDs, trace context) as literals that leave
-// the dynamic table alone. Deadlines (grpc-timeout), RST_STREAM
+// the dynamic table alone.
+// Once a response's headers went
+// to the client, a backend connection's reader passes the response's DATA
+// frames on itself, into the client connection's outbox (one copy, no
+// hand-off), as long as the client's windows and the outbox have room;
+// the connection's writers move the outbox into their buffer before
+// anything else they write, and one relay per client connection is woken
+// per read to flush it. The reader never writes to a client's socket: a
+// client that stops reading fills its outbox, its frames then wait in
+// their streams for their relays, and the other calls on the backend
+// connection go on. Deadlines (grpc-timeout), RST_STREAM
 // in both directions and GOAWAY are honoured; a stream the backend refused
 // (GOAWAY or REFUSED_STREAM) before it saw any of the request's data is
 // retried once on a new connection.

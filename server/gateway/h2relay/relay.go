@@ -87,21 +87,28 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 	if err != nil {
 		return res, err
 	}
-	buf := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(buf)
+	// The copy buffers are taken when first needed: a response the
+	// connection's reader relays itself needs none.
+	var buf *scratch
+	defer func() {
+		if buf != nil {
+			scratchPool.Put(buf)
+		}
+	}()
 	// Writes are corked and flushed before each wait: what one step of
 	// the call writes leaves in one system call. The client's last frames
 	// leave with the status the Stream writes when the handler returns.
 	st.corked = true
 	defer func() { st.corked = false }()
 	reqScan := msgScanner{max: uint32(min(maxMsg, 1<<32-1))}
-	respScan := reqScan
+	cs.respScan = reqScan
 	defer func() {
 		if cs != nil {
 			cs.cc.w.flush()
-			cs.close()
+			cs.close() // the reader writes no more DATA to st
+			res.ResponseBytes = cs.respScan.payload
 		}
-		res.RequestBytes, res.ResponseBytes = reqScan.payload, respScan.payload
+		res.RequestBytes = reqScan.payload
 	}()
 	var (
 		reqPending, respPending []byte
@@ -124,6 +131,9 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		// Client to backend.
 		if !reqSent {
 			if len(reqPending) == 0 && !reqEnd {
+				if buf == nil {
+					buf = scratchPool.Get().(*scratch)
+				}
 				n, end, rerr := st.readRequest(buf.req[:])
 				if rerr != nil {
 					cs.cancel(http2.ErrCodeCancel)
@@ -152,7 +162,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 				if werr := cs.writeData(reqPending[:k], last); werr != nil {
 					return res, fmt.Errorf("%w: %v", ErrBackendBroke, werr)
 				}
-				st.ackRequest(k)
+				st.ackRequest(k, false)
 				reqPending = reqPending[k:]
 				reqSent, reqDataSent, progress = last, true, true
 			case reqEnd:
@@ -175,14 +185,22 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 				cs.cancel(http2.ErrCodeCancel)
 				return res, status.Error(codes.Canceled, "the client connection broke")
 			}
+			// From now on the backend connection's reader writes the
+			// response's DATA to the client itself while none waits.
+			cs.direct(st, call.Touch)
 			progress = true
 		}
 		// Data is read only once the headers went out (they may have
 		// arrived, with data, since they were looked at above).
-		if len(respPending) == 0 && res.Answered {
+		if len(respPending) == 0 && res.Answered && cs.buffered() > 0 {
+			if buf == nil {
+				buf = scratchPool.Get().(*scratch)
+			}
 			if n := cs.readResponse(buf.resp[:]); n > 0 {
 				respPending = buf.resp[:n]
-				r := respScan.scan(respPending)
+				// The reader relays nothing while the relay holds
+				// bytes: the scanner is the relay's.
+				r := cs.respScan.scan(respPending)
 				if r.tooLarge > 0 {
 					cs.cancel(http2.ErrCodeCancel)
 					return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
@@ -203,8 +221,8 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 					cs.cancel(http2.ErrCodeCancel)
 					return res, status.Error(codes.Canceled, "the client connection broke")
 				}
-				cs.ackResponse(k)
 				respPending = respPending[k:]
+				cs.ackResponse(k, len(respPending))
 				progress = true
 			} else {
 				waitClientConn = wait
@@ -234,6 +252,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 				if cs, err = pool.open(ctx, call.Addr, call.ConnectTimeout, fields, notify); err != nil {
 					return res, err
 				}
+				cs.respScan = reqScan
 				reqSent = false
 				continue
 			}
@@ -245,6 +264,12 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		st.yieldToBatch()
 		cs.cc.w.flush()
 		st.sc.w.flush()
+		if buf != nil && len(reqPending) == 0 && len(respPending) == 0 {
+			// Nothing waits in them: a stream that waits long (a slow
+			// client, a quiet backend) holds no copy buffers.
+			scratchPool.Put(buf)
+			buf = nil
+		}
 		select {
 		case <-notify:
 		case <-st.reqWake:

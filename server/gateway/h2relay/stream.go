@@ -61,6 +61,10 @@ type Stream struct {
 	recvAvail int64 // what the client may still send on the stream
 	recvOwed  int64 // consumed, not yet acknowledged with WINDOW_UPDATE
 	sendWin   streamWindow
+	// winWait says a sender found the send window empty: the next
+	// WINDOW_UPDATE wakes it (winWake). The others wake nobody: a
+	// streaming client's updates would otherwise wake the relay for each.
+	winWait bool
 
 	// The response side, written by the handler (SetHeader and
 	// SetTrailer may come from another goroutine of the handler's).
@@ -292,6 +296,11 @@ func (st *Stream) end() {
 	}
 	st.cancel(context.Canceled)
 	st.sc.removeStream(st)
+	// Frames corked by others may wait for a flush this stream's relay was
+	// woken to make (a backend connection's reader relays DATA into the
+	// write buffer and wakes one relay per connection to flush it): a
+	// stream that ends without writing its status must not leave them.
+	st.sc.w.flush()
 }
 
 // writeStatus ends the stream with err's status: the relay's verbatim
@@ -470,8 +479,14 @@ func (st *Stream) addSendWindow(n int64) bool {
 	st.mu.Lock()
 	st.sendWin.avail += n
 	ok := st.sendWin.avail <= 1<<31-1
+	waiting := st.winWait && st.sendWin.avail > 0
+	if waiting {
+		st.winWait = false
+	}
 	st.mu.Unlock()
-	wake(st.winWake)
+	if waiting {
+		wake(st.winWake)
+	}
 	return ok
 }
 
@@ -497,8 +512,9 @@ func (st *Stream) resetErr() error {
 }
 
 // ackRequest acknowledges n bytes of the request passed on: the client
-// may send as much again.
-func (st *Stream) ackRequest(n int) {
+// may send as much again. Unless flush, a WINDOW_UPDATE is corked (the
+// relay flushes before it waits).
+func (st *Stream) ackRequest(n int, flush bool) {
 	st.mu.Lock()
 	st.recvOwed += int64(n)
 	var inc uint32
@@ -509,7 +525,7 @@ func (st *Stream) ackRequest(n int) {
 	}
 	st.mu.Unlock()
 	if inc > 0 {
-		_ = st.sc.w.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(st.id, inc) })
+		_ = st.sc.w.do(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(st.id, inc) }, flush)
 	}
 }
 
@@ -525,6 +541,7 @@ func (st *Stream) reserveSend(n int) (int, <-chan struct{}, error) {
 	}
 	k := int(min(int64(n), st.sendWin.avail))
 	if k <= 0 {
+		st.winWait = true
 		st.mu.Unlock()
 		return 0, nil, nil
 	}
@@ -542,19 +559,161 @@ func (st *Stream) reserveSend(n int) (int, <-chan struct{}, error) {
 // writeData writes p (for which window was reserved) as DATA frames.
 func (st *Stream) writeData(p []byte, end bool) error {
 	st.sc.w.sentData.Store(true)
-	return st.sc.w.do(func(fr *http2.Framer) error {
-		max := int(st.sc.w.maxFrame.Load())
-		for {
-			n := min(len(p), max)
-			if err := fr.WriteData(st.id, end && n == len(p), p[:n]); err != nil {
-				return err
-			}
-			p = p[n:]
-			if len(p) == 0 {
-				return nil
-			}
+	return st.sc.w.do(func(*http2.Framer) error { return st.sc.w.writeData(st.id, end, p) }, !st.corked)
+}
+
+// writeNow queues p as DATA frames in the connection's outbox, to leave
+// with the connection's next write, if it can without waiting and check
+// (called once the room is reserved) agrees: the stream's and the
+// connection's send windows have room for all of p, and so has the
+// outbox. The caller is a backend connection's reader, which must never
+// wait for this client (a slow client must not hold up the other calls
+// on the backend connection): it neither takes the connection's writer
+// nor writes to its socket.
+func (st *Stream) writeNow(p []byte, check func() bool) bool {
+	n := int64(len(p))
+	w := &st.sc.w
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.reset || st.sendWin.avail < n {
+		return false
+	}
+	if !st.sc.sendWin.takeAll(n) {
+		return false
+	}
+	if !w.out.add(st.sc.srv.bufs, st.id, p, int(w.maxFrame.Load()), check) {
+		st.sc.sendWin.give(int(n))
+		return false
+	}
+	st.sendWin.avail -= n
+	return true
+}
+
+// outbox holds DATA frames a backend connection's reader relayed to a
+// client connection, until a writer of that connection moves them into its
+// write buffer (frameWriter.drain: every write and flush does, first, so
+// that they leave before anything written after them). The reader only
+// appends, under a lock of its own that no system call is made under: a
+// writer blocked on a slow client's socket never blocks it; once the
+// outbox is full, the reader leaves frames to the streams' relays. Its
+// buffer, one of the stream window's size, is the server's pooled kind,
+// taken at the first frame and given back at each drain: an idle
+// connection holds none.
+type outbox struct {
+	mu   sync.Mutex
+	box  *[]byte
+	pool *bufPools
+	n    atomic.Int32 // len(*box): whether a drain has anything to move
+}
+
+// add appends p as DATA frames of stream id, of at most maxFrame bytes,
+// if they fit and check agrees.
+func (o *outbox) add(pool *bufPools, id uint32, p []byte, maxFrame int, check func() bool) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.box == nil {
+		o.pool = pool
+		o.box = pool.large.Get().(*[]byte)
+	}
+	b := *o.box
+	frames := (len(p) + maxFrame - 1) / maxFrame
+	if len(b)+frames*frameHeaderLen+len(p) > cap(b) || !check() {
+		if len(b) == 0 {
+			// An idle connection holds no buffer.
+			o.pool.put(o.box, b)
+			o.box = nil
 		}
-	}, !st.corked)
+		return false
+	}
+	for len(p) > 0 {
+		n := min(len(p), maxFrame)
+		b = appendDataHeader(b, id, false, n)
+		b = append(b, p[:n]...)
+		p = p[n:]
+	}
+	*o.box = b
+	o.n.Store(int32(len(b)))
+	return true
+}
+
+// take removes the outbox's frames, nil if none, and the pool their
+// buffer goes back to.
+func (o *outbox) take() (*[]byte, *bufPools) {
+	if o.n.Load() == 0 {
+		return nil, nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	box := o.box
+	o.box = nil
+	o.n.Store(0)
+	return box, o.pool
+}
+
+// bytes are the bytes queued, valid until the next push or pop.
+func (q *queue) bytes() []byte {
+	if q.buf == nil {
+		return nil
+	}
+	return q.buf[q.off:]
+}
+
+// drain moves the outbox's frames into the write buffer; the caller holds
+// the writer.
+func (w *frameWriter) drain() {
+	box, pool := w.out.take()
+	if box == nil {
+		return
+	}
+	if w.err == nil {
+		_, w.err = w.bw.Write(*box)
+		w.dirty = true
+		w.sentData.Store(true)
+	}
+	pool.put(box, *box)
+}
+
+// appendDataHeader appends the header of a DATA frame of n bytes.
+func appendDataHeader(b []byte, id uint32, end bool, n int) []byte {
+	var flags byte
+	if end {
+		flags = byte(http2.FlagDataEndStream)
+	}
+	return append(b, byte(n>>16), byte(n>>8), byte(n), byte(http2.FrameData), flags,
+		byte(id>>24&0x7f), byte(id>>16), byte(id>>8), byte(id))
+}
+
+// writeData writes p as DATA frames of stream id, at most the peer's
+// maximum frame size each, straight into the write buffer: the payload
+// is copied once (the Framer would copy it into a frame buffer first).
+// The caller holds the writer.
+func (w *frameWriter) writeData(id uint32, end bool, p []byte) error {
+	max := int(w.maxFrame.Load())
+	for {
+		n := min(len(p), max)
+		var h [frameHeaderLen]byte
+		if _, err := w.bw.Write(appendDataHeader(h[:0], id, end && n == len(p), n)); err != nil {
+			return err
+		}
+		if _, err := w.bw.Write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+		if len(p) == 0 {
+			return nil
+		}
+	}
+}
+
+// takeAll reserves n bytes of the window if all of them are available.
+func (w *window) takeAll(n int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.avail < n {
+		return false
+	}
+	w.avail -= n
+	return true
 }
 
 // sendAll writes p, waiting for flow-control window as needed.
@@ -592,7 +751,7 @@ func (st *Stream) readFull(p []byte) error {
 		}
 		if n > 0 {
 			read += n
-			st.ackRequest(n)
+			st.ackRequest(n, true)
 			continue
 		}
 		if end {

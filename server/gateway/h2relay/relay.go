@@ -262,8 +262,12 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			continue
 		}
 		st.yieldToBatch()
-		cs.cc.w.flush()
+		// The client's first: the backend connection's reader may have
+		// left this relay to flush DATA it put in the client
+		// connection's outbox for other calls too, and a flush to a
+		// backend whose socket is full could hold that up.
 		st.sc.w.flush()
+		cs.cc.w.flush()
 		if buf != nil && len(reqPending) == 0 && len(respPending) == 0 {
 			// Nothing waits in them: a stream that waits long (a slow
 			// client, a quiet backend) holds no copy buffers.

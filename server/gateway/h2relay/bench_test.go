@@ -84,8 +84,15 @@ func BenchmarkRelayUnary(b *testing.B) {
 	}
 }
 
-// BenchmarkRelayServerStream measures a server stream of 100 × 1 KiB.
-func BenchmarkRelayServerStream(b *testing.B) {
+// streamTarget is a connection a streaming benchmark calls through.
+type streamTarget struct {
+	name string
+	conn *grpc.ClientConn
+}
+
+// streamTargets returns the interop backend called directly and through the
+// frame relay, and with messages also through the message relay.
+func streamTargets(b *testing.B, messages bool) []streamTarget {
 	addr := interopBackend(b)
 	pool := h2relay.NewPool(nil, 64<<10)
 	b.Cleanup(pool.Close)
@@ -94,18 +101,26 @@ func BenchmarkRelayServerStream(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = direct.Close() })
-	params := make([]*testpb.ResponseParameters, 100)
+	targets := []streamTarget{{"direct", direct}, {"frames", relayServer(b, frameHandler(pool, addr))}}
+	if messages {
+		targets = append(targets, streamTarget{"messages", relayServer(b, messageHandler(b, addr))})
+	}
+	return targets
+}
+
+// responseParams asks for n responses of 1 KiB.
+func responseParams(n int) []*testpb.ResponseParameters {
+	params := make([]*testpb.ResponseParameters, n)
 	for i := range params {
 		params[i] = &testpb.ResponseParameters{Size: 1024}
 	}
-	for _, tc := range []struct {
-		name string
-		conn *grpc.ClientConn
-	}{
-		{"direct", direct},
-		{"frames", relayServer(b, frameHandler(pool, addr))},
-		{"messages", relayServer(b, messageHandler(b, addr))},
-	} {
+	return params
+}
+
+// BenchmarkRelayServerStream measures a server stream of 100 × 1 KiB.
+func BenchmarkRelayServerStream(b *testing.B) {
+	params := responseParams(100)
+	for _, tc := range streamTargets(b, true) {
 		b.Run(tc.name, func(b *testing.B) {
 			client := testgrpc.NewTestServiceClient(tc.conn)
 			ctx := context.Background()
@@ -206,25 +221,8 @@ func BenchmarkRelayUnaryConcurrent(b *testing.B) {
 // 1,000 × 1 KiB on one client connection (loadbench's grpc-stream cell at
 // c=64); an op is one message.
 func BenchmarkRelayServerStream64(b *testing.B) {
-	addr := interopBackend(b)
-	pool := h2relay.NewPool(nil, 64<<10)
-	b.Cleanup(pool.Close)
-	direct, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = direct.Close() })
-	params := make([]*testpb.ResponseParameters, 1000)
-	for i := range params {
-		params[i] = &testpb.ResponseParameters{Size: 1024}
-	}
-	for _, tc := range []struct {
-		name string
-		conn *grpc.ClientConn
-	}{
-		{"direct", direct},
-		{"frames", relayServer(b, frameHandler(pool, addr))},
-	} {
+	params := responseParams(1000)
+	for _, tc := range streamTargets(b, false) {
 		b.Run(tc.name, func(b *testing.B) {
 			client := testgrpc.NewTestServiceClient(tc.conn)
 			ctx := context.Background()

@@ -59,12 +59,14 @@ func WithCredentials(c credentials.TransportCredentials) Option {
 	return func(s *Server) { s.creds = c }
 }
 
-// WithStreamWorkers runs streams on n reused goroutines, whose stacks
-// have grown to the depth of the handler already (a fresh goroutine per
-// call copies its stack several times on the way down an interceptor
+// WithStreamWorkers runs streams on up to n reused goroutines, whose
+// stacks have grown to the depth of the handler already (a fresh goroutine
+// per call copies its stack several times on the way down an interceptor
 // chain); a stream that finds every worker busy gets a goroutine of its
-// own. Default 0: a goroutine per stream.
-func WithStreamWorkers(n int) Option { return func(s *Server) { s.workers = n } }
+// own. Workers start when first needed, and the one that finished last
+// serves the next stream, so that a server with few calls at a time keeps
+// using a few warm stacks. Default 0: a goroutine per stream.
+func WithStreamWorkers(n int) Option { return func(s *Server) { s.workers.max = n } }
 
 // WithMaxMsgSize bounds a message received or relayed in either direction
 // (RESOURCE_EXHAUSTED beyond). Default DefaultMaxMsgSize.
@@ -79,10 +81,8 @@ type Server struct {
 	idle         time.Duration
 	creds        credentials.TransportCredentials
 	maxMsg       int
-	workers      int
-	bufs         *bufPools    // streams' request queues
-	work         chan *Stream // to idle workers; nil without workers
-	stopWorkers  sync.Once
+	workers      workerPool
+	bufs         *bufPools // streams' request queues
 
 	mu       sync.Mutex
 	lns      map[net.Listener]struct{}
@@ -106,41 +106,15 @@ func NewServer(h Handler, opts ...Option) *Server {
 		o(s)
 	}
 	s.bufs = newBufPool(int(s.streamWindow))
-	if s.workers > 0 {
-		s.work = make(chan *Stream)
-		for range s.workers {
-			go s.worker()
-		}
-	}
+	s.workers.run = (*Stream).run
 	return s
-}
-
-// workerRenewal is how many streams a worker serves before it hands over
-// to a fresh goroutine, so that a stack grown by one deep call shrinks.
-const workerRenewal = 1 << 14
-
-// worker serves streams until the Server is closed.
-func (s *Server) worker() {
-	for range workerRenewal {
-		st, ok := <-s.work
-		if !ok {
-			return
-		}
-		st.run()
-	}
-	go s.worker()
 }
 
 // start runs a stream on an idle worker or a goroutine of its own.
 func (s *Server) start(st *Stream) {
-	if s.work != nil {
-		select {
-		case s.work <- st:
-			return
-		default:
-		}
+	if !s.workers.start(st) {
+		go st.run()
 	}
-	go st.run()
 }
 
 // ErrServerClosed is returned by Serve after Close or GracefulStop.
@@ -231,9 +205,7 @@ func (s *Server) Close() {
 		sc.close(errors.New("h2relay: server closed"))
 	}
 	s.connsWG.Wait()
-	if s.work != nil {
-		s.stopWorkers.Do(func() { close(s.work) })
-	}
+	s.workers.close()
 }
 
 // GracefulStop stops accepting, sends GOAWAY on every connection, waits

@@ -138,7 +138,8 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 		// target grpc-go resolves needs grpc-go's client.
 		return g.frames.proxy.Serve(ss, method, pc)
 	}
-	lim := grpcproxy.StartLimits(ctx, &pc)
+	// The relay ends a unary call at the route timeout itself.
+	lim := grpcproxy.StartRelayLimits(ctx, &pc)
 	touch, answered := lim.Hooks()
 	res, err := h2relay.Relay(lim.Context(), st, g.frames.pool, h2relay.Call{
 		Addr:           addr,
@@ -148,6 +149,7 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 		ConnectTimeout: pc.Backend.ConnectTimeout,
 		Touch:          touch,
 		Answered:       answered,
+		Deadline:       lim.Deadline(),
 	})
 	call.RequestBytes += res.RequestBytes
 	call.ResponseBytes += res.ResponseBytes

@@ -152,8 +152,8 @@ func testRouteOverridesAndTimeout(t *testing.T, relay gateway.Option) {
 	conn := tg.grpcConn(t)
 	echo := examplev1.NewEchoServiceClient(conn)
 	_, err := echo.Echo(ctx(t), &examplev1.EchoRequest{Message: "sleep:2s"})
-	if status.Code(err) != codes.DeadlineExceeded {
-		t.Fatalf("route timeout: %v", err)
+	if status.Code(err) != codes.DeadlineExceeded || gatewayerr.Reason(err) != gatewayerr.ReasonBackendTimeout {
+		t.Fatalf("route timeout: %v; want DEADLINE_EXCEEDED, BACKEND_TIMEOUT", err)
 	}
 	_, err = examplev1.NewBookstoreServiceClient(conn).ListShelves(ctx(t), &examplev1.ListShelvesRequest{})
 	if status.Code(err) != codes.Unavailable || strings.Contains(err.Error(), "127.0.0.1:1") || gatewayerr.Reason(err) != gatewayerr.ReasonBackendUnavailable {
@@ -451,6 +451,35 @@ func TestDomainMappings(t *testing.T) {
 	if _, err := examplev1.NewEchoServiceClient(tg.grpcConn(t)).Echo(ctx(t), &examplev1.EchoRequest{Message: "x"}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("unmapped authority with two stages: %v", err)
 	}
+}
+
+// TestRouteTimeoutDeafBackend: a backend that ignores its grpc-timeout
+// and never answers is cut off at the route timeout by the gateway
+// itself, with the route timeout's status, on both relays.
+func TestRouteTimeoutDeafBackend(t *testing.T) { bothRelays(t, testRouteTimeoutDeafBackend) }
+
+func testRouteTimeoutDeafBackend(t *testing.T, relay gateway.Option) {
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	reset := make(chan struct{}, 1)
+	deaf := httptest.NewUnstartedServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // only the gateway's reset ends the call
+		reset <- struct{}{}
+	}))
+	deaf.Config.Protocols = &protocols
+	deaf.Start()
+	t.Cleanup(deaf.Close)
+	tg := startGateway(t, relay)
+	tg.load(t, entry("shop", "prod", deployment(t, "shop", "v1", strings.TrimPrefix(deaf.URL, "http://"), &adminv1.Route{
+		Name:    "apis/shop/routes/echo",
+		Match:   &adminv1.Route_GrpcMethod{GrpcMethod: "/tollgate.example.v1.EchoService/Echo"},
+		Timeout: durationpb.New(200 * time.Millisecond),
+	}), nil))
+	_, err := examplev1.NewEchoServiceClient(tg.grpcConn(t)).Echo(ctx(t), &examplev1.EchoRequest{Message: "x"})
+	if status.Code(err) != codes.DeadlineExceeded || gatewayerr.Reason(err) != gatewayerr.ReasonBackendTimeout {
+		t.Fatalf("route timeout: %v; want DEADLINE_EXCEEDED, BACKEND_TIMEOUT", err)
+	}
+	<-reset // the backend's stream was reset
 }
 
 // TestBackendResetsTheStream: a backend that resets its streams (here an

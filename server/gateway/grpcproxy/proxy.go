@@ -258,10 +258,11 @@ func (p *Proxy) forward(ctx context.Context, ss grpc.ServerStream, method string
 // frame-level relay) uses them to end calls exactly as the Proxy does.
 type Limits struct {
 	ctx          context.Context
-	cancel       context.CancelFunc
+	cancel       context.CancelFunc // nil for a relay's unary call
 	stopDeadline context.CancelFunc // the maximum duration's, or nil
 	deadline     gatewayDeadline    // set when a gateway limit is the earlier deadline
 	watch        *streamWatch
+	relay        bool // the relay ends the unary call at deadline itself
 }
 
 // StartLimits starts the limits of call on ctx. The backend call must run
@@ -299,6 +300,39 @@ func StartLimits(ctx context.Context, call *Call) *Limits {
 	return l
 }
 
+// StartRelayLimits starts the limits of call for a relay that ends a
+// unary call at [Limits.Deadline] itself: the call gets no context of its
+// own, and its Context is ctx. A context with a deadline costs a timer, a
+// registration in the stream's context and ~8 allocations a call; a
+// relay that already waits on its own channels ends the call with one
+// reused timer. A stream's limits are StartLimits'. Stop releases them
+// all the same.
+func StartRelayLimits(ctx context.Context, call *Call) *Limits {
+	if call.Streaming {
+		return StartLimits(ctx, call)
+	}
+	l := &Limits{ctx: ctx, relay: true}
+	if call.Timeout > 0 {
+		dl := time.Now().Add(call.Timeout)
+		if clientDL, ok := ctx.Deadline(); !ok || dl.Before(clientDL) {
+			l.deadline = gatewayDeadline{at: dl, cause: errRouteTimeout}
+		}
+	}
+	return l
+}
+
+// Deadline is when the relay must end a unary call started by
+// StartRelayLimits, with DEADLINE_EXCEEDED, if the client's deadline (in
+// Context) has not ended it first: the route timeout when it comes
+// before the client's deadline. Zero means none, and always for limits
+// that StartLimits started, whose Context carries their deadline.
+func (l *Limits) Deadline() time.Time {
+	if !l.relay {
+		return time.Time{}
+	}
+	return l.deadline.at
+}
+
 // Context is the context the backend call runs in.
 func (l *Limits) Context() context.Context { return l.ctx }
 
@@ -325,7 +359,9 @@ func (l *Limits) Stop() {
 	if l.stopDeadline != nil {
 		l.stopDeadline()
 	}
-	l.cancel()
+	if l.cancel != nil {
+		l.cancel()
+	}
 }
 
 // Failure says how a backend call failed, for [Proxy.Error].
@@ -348,23 +384,34 @@ const (
 // not be reached or broke the call (UNAVAILABLE, BACKEND_UNAVAILABLE).
 func (p *Proxy) Error(l *Limits, method string, call Call, err error, how Failure) error {
 	ctx := l.ctx
+	cause := context.Cause(ctx)
+	dl, hasDL := ctx.Deadline()
+	if l.relay && !l.deadline.at.IsZero() {
+		// The relay's own deadline, which comes before the client's: once
+		// it has passed, the gateway ended the call, as the cause of a
+		// context with that deadline would say.
+		dl, hasDL = l.deadline.at, true
+		if l.deadline.passed() {
+			cause = l.deadline.cause
+		}
+	}
 	switch how {
 	case FailedToConnect:
 		err = status.Error(codes.Unavailable, err.Error())
 	case FailedBroken:
-		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		if hasDL && !time.Now().Before(dl) {
 			// The backend reset the stream at the deadline it was given
 			// (the route timeout's or the client's), before the
 			// gateway's own timer fired.
 			err = status.Error(codes.DeadlineExceeded, "context deadline exceeded")
 			break
 		}
-		if !gatewayEnded(ctx) && ctx.Err() == nil {
+		if !gatewayCause(cause) && ctx.Err() == nil {
 			p.logger.WarnContext(ctx, "grpcproxy: backend stream broke", "method", method, "target", call.Backend.Target, "error", err)
 			return gatewayerr.New(codes.Unavailable, gatewayerr.ReasonBackendUnavailable, "the backend broke the call")
 		}
 	}
-	return p.backendError(ctx, method, call, l.deadline, err, how == FailedToConnect)
+	return p.causedError(ctx, cause, method, call, l.deadline, err, how == FailedToConnect)
 }
 
 // Serve relays one call the Director already decided (call) on ss, as the
@@ -466,7 +513,11 @@ func forwardResponses(ss grpc.ServerStream, cs grpc.ClientStream, watch *streamW
 // gatewayEnded reports whether one of the gateway's own timers ended the
 // call's context.
 func gatewayEnded(ctx context.Context) bool {
-	cause := context.Cause(ctx)
+	return gatewayCause(context.Cause(ctx))
+}
+
+// gatewayCause reports whether cause is one of the gateway's own timers'.
+func gatewayCause(cause error) bool {
 	return errors.Is(cause, errStreamIdle) || errors.Is(cause, errMaxStreamDuration) || errors.Is(cause, errRouteTimeout)
 }
 
@@ -477,9 +528,14 @@ func gatewayEnded(ctx context.Context) bool {
 // which fails only when gRPC could not reach the backend, from one
 // reported by the backend.
 func (p *Proxy) backendError(ctx context.Context, method string, call Call, deadline gatewayDeadline, err error, atStart bool) error {
+	return p.causedError(ctx, context.Cause(ctx), method, call, deadline, err, atStart)
+}
+
+// causedError is backendError for a call whose context's cause, or the
+// relay's deadline in its stead, is cause.
+func (p *Proxy) causedError(ctx context.Context, cause error, method string, call Call, deadline gatewayDeadline, err error, atStart bool) error {
 	st := status.Convert(err)
-	cause := context.Cause(ctx)
-	if !gatewayEnded(ctx) && st.Code() == codes.DeadlineExceeded && deadline.passed() {
+	if !gatewayCause(cause) && st.Code() == codes.DeadlineExceeded && deadline.passed() {
 		// The backend got the gateway's deadline as grpc-timeout and ended
 		// the call there (its DEADLINE_EXCEEDED, or an RST_STREAM CANCEL
 		// that grpc-go reports as DEADLINE_EXCEEDED past the deadline)

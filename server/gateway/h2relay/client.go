@@ -183,9 +183,16 @@ func (p *Pool) Retain(addrs []string) {
 // open starts a stream to addr with the request headers, on a connection
 // with room for it (dialling one, within connectTimeout, if needed).
 func (p *Pool) open(ctx context.Context, addr string, connectTimeout time.Duration, fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
+	return p.openBy(ctx, time.Time{}, addr, connectTimeout, fields, notify)
+}
+
+// openBy is open for a call that ends at deadline (zero: none) if ctx has
+// not ended it before: waiting for another call's connection attempt
+// ends then too, as it would with a context of that deadline.
+func (p *Pool) openBy(ctx context.Context, deadline time.Time, addr string, connectTimeout time.Duration, fields []hpack.HeaderField, notify chan struct{}) (*clientStream, error) {
 	owner := FromContext(ctx)
 	for attempt := 0; ; attempt++ {
-		cc, err := p.conn(ctx, addr, connectTimeout)
+		cc, err := p.conn(ctx, deadline, addr, connectTimeout)
 		if err != nil {
 			return nil, err
 		}
@@ -199,8 +206,9 @@ func (p *Pool) open(ctx context.Context, addr string, connectTimeout time.Durati
 	}
 }
 
-// conn returns a usable connection to addr.
-func (p *Pool) conn(ctx context.Context, addr string, connectTimeout time.Duration) (*clientConn, error) {
+// conn returns a usable connection to addr; a wait for another call's
+// connection attempt ends with ctx or at deadline (zero: none).
+func (p *Pool) conn(ctx context.Context, deadline time.Time, addr string, connectTimeout time.Duration) (*clientConn, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -228,11 +236,19 @@ func (p *Pool) conn(ctx context.Context, addr string, connectTimeout time.Durati
 	// than each dialling its own (a burst of calls at startup).
 	if d, ok := p.dialing[addr]; ok {
 		p.mu.Unlock()
+		var expired <-chan time.Time
+		if !deadline.IsZero() {
+			t := time.NewTimer(time.Until(deadline))
+			defer t.Stop()
+			expired = t.C
+		}
 		select {
 		case <-d.done:
 			return d.cc, d.err
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, ctx.Err())
+		case <-expired:
+			return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, context.DeadlineExceeded)
 		}
 	}
 	if f := p.failing[addr]; f != nil {

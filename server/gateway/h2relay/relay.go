@@ -48,6 +48,11 @@ type Call struct {
 	// Answered, if not nil, is called once when the backend first answers
 	// (headers, or a status without them).
 	Answered func()
+	// Deadline, if not zero, ends the call with DEADLINE_EXCEEDED at that
+	// time if the context's deadline has not ended it before; the backend
+	// gets the earlier of the two as grpc-timeout. It is a route's
+	// timeout, without a context of its own (grpcproxy.StartRelayLimits).
+	Deadline time.Time
 }
 
 // Result is what a relayed call carried.
@@ -81,12 +86,31 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 	if maxMsg <= 0 {
 		maxMsg = st.sc.srv.maxMsg
 	}
-	fields := requestFields(ctx, st, &call)
+	// The call's own deadline counts only if it comes before the
+	// context's, which ends the call anyway.
+	deadline, own := call.Deadline, !call.Deadline.IsZero()
+	if dl, ok := ctx.Deadline(); ok && (!own || !dl.After(deadline)) {
+		deadline, own = dl, false
+	}
+	fields := requestFields(st, &call, deadline)
 	notify := make(chan struct{}, 1)
-	cs, err := pool.open(ctx, call.Addr, call.ConnectTimeout, fields, notify)
+	var ownDeadline time.Time // what the dial waits are bounded by besides ctx
+	if own {
+		ownDeadline = deadline
+	}
+	cs, err := pool.openBy(ctx, ownDeadline, call.Addr, call.ConnectTimeout, fields, notify)
 	if err != nil {
 		return res, err
 	}
+	// The call's own deadline is a timer, taken when the relay first
+	// waits: a reused one, without a context's allocations.
+	var deadlineTimer *time.Timer
+	var deadlineC <-chan time.Time
+	defer func() {
+		if deadlineTimer != nil {
+			putTimer(deadlineTimer)
+		}
+	}()
 	// The copy buffers are taken when first needed: a response the
 	// connection's reader relays itself needs none.
 	var buf *scratch
@@ -249,7 +273,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 				retried = true
 				cs.cc.w.flush()
 				cs.close()
-				if cs, err = pool.open(ctx, call.Addr, call.ConnectTimeout, fields, notify); err != nil {
+				if cs, err = pool.openBy(ctx, ownDeadline, call.Addr, call.ConnectTimeout, fields, notify); err != nil {
 					return res, err
 				}
 				cs.respScan = reqScan
@@ -274,6 +298,10 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			scratchPool.Put(buf)
 			buf = nil
 		}
+		if own && deadlineTimer == nil {
+			deadlineTimer = getTimer(time.Until(deadline))
+			deadlineC = deadlineTimer.C
+		}
 		select {
 		case <-notify:
 		case <-st.reqWake:
@@ -283,8 +311,34 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		case <-ctx.Done():
 			cs.cancel(http2.ErrCodeCancel)
 			return res, ctxError(ctx)
+		case <-deadlineC:
+			cs.cancel(http2.ErrCodeCancel)
+			return res, errDeadlineExceeded
 		}
 	}
+}
+
+// errDeadlineExceeded ends a call at its Call.Deadline, as ctxError
+// reports a context's deadline.
+var errDeadlineExceeded = status.FromContextError(context.DeadlineExceeded).Err()
+
+// timerPool holds stopped timers for calls' deadlines.
+var timerPool sync.Pool
+
+// getTimer returns a timer that fires after d.
+func getTimer(d time.Duration) *time.Timer {
+	if t, _ := timerPool.Get().(*time.Timer); t != nil {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+// putTimer stops t and keeps it for another call. A stopped timer's
+// channel delivers nothing from before its next Reset (Go 1.23 timers).
+func putTimer(t *time.Timer) {
+	t.Stop()
+	timerPool.Put(t)
 }
 
 // ctxError is the status of a call whose context ended.
@@ -302,8 +356,9 @@ func (cs *clientStream) buffered() int {
 	return cs.resp.len()
 }
 
-// requestFields are the request headers the backend gets.
-func requestFields(ctx context.Context, st *Stream, call *Call) []hpack.HeaderField {
+// requestFields are the request headers the backend gets; a deadline
+// that is not zero is sent as grpc-timeout.
+func requestFields(st *Stream, call *Call, deadline time.Time) []hpack.HeaderField {
 	// The stream's own metadata, not a copy of the context's
 	// (metadata.FromIncomingContext copies every key and value).
 	md := st.md
@@ -327,8 +382,8 @@ func requestFields(ctx context.Context, st *Stream, call *Call) []hpack.HeaderFi
 		}
 	}
 	fields = append(fields, hpack.HeaderField{Name: "te", Value: "trailers"})
-	if dl, ok := ctx.Deadline(); ok {
-		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(dl))})
+	if !deadline.IsZero() {
+		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(deadline))})
 	}
 	for k, vs := range md {
 		if dropRequestKey(k) {

@@ -73,7 +73,7 @@ func newFramerSize(c net.Conn, w *frameWriter, headerList uint32, readBuf int) (
 	w.bw, w.fr = bw, fr
 	w.henc = newHPACKEncoder()
 	w.maxFrame.Store(defaultMaxFrame)
-	return newFrameReader(fr, headerList), br
+	return newFrameReader(fr, br, headerList), br
 }
 
 // maxDeferred bounds how many frames a connection reader handles before

@@ -1,8 +1,11 @@
 package h2relay
 
 import (
+	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -18,13 +21,27 @@ import (
 // that closure captures and a growing field slice for every header block
 // (~7 allocations a block, three blocks a call on each side); this one
 // keeps that state in the connection and copies the fields out once.
+// HEADERS, PING and WINDOW_UPDATE frames (the Framer allocates each; a
+// unary call brings two of each besides its HEADERS) are parsed in the
+// read buffer into frames the reader reuses, with the Framer's checks and
+// errors; the Framer still reads every frame header (its size limit and
+// frame order checks) and the other frames.
 //
-// The returned MetaHeadersFrame is valid until the next ReadFrame, as
-// every frame the Framer returns; its Fields are the caller's to keep.
+// The returned frame is valid until the next ReadFrame, as every frame
+// the Framer returns; a MetaHeadersFrame's Fields are the caller's to keep.
 type frameReader struct {
 	fr  *http2.Framer
+	br  *bufio.Reader // what fr reads from
 	dec *hpack.Decoder
 	max uint32 // the header list limit
+
+	// Frames returned, reused.
+	hf   http2.HeadersFrame
+	ping http2.PingFrame
+	wu   http2.WindowUpdateFrame
+	// pending is the length of a payload parsed in br and not yet
+	// discarded (release).
+	pending int
 
 	// The state of the header block being decoded.
 	mh             http2.MetaHeadersFrame
@@ -35,8 +52,8 @@ type frameReader struct {
 	invalid        error
 }
 
-func newFrameReader(fr *http2.Framer, maxList uint32) *frameReader {
-	r := &frameReader{fr: fr, dec: hpack.NewDecoder(4096, nil), max: maxList}
+func newFrameReader(fr *http2.Framer, br *bufio.Reader, maxList uint32) *frameReader {
+	r := &frameReader{fr: fr, br: br, dec: hpack.NewDecoder(4096, nil), max: maxList}
 	r.dec.SetMaxStringLength(int(maxList))
 	r.dec.SetEmitFunc(r.emit)
 	return r
@@ -50,7 +67,21 @@ var (
 
 // ReadFrame reads the next frame, decoding header blocks.
 func (r *frameReader) ReadFrame() (http2.Frame, error) {
-	f, err := r.fr.ReadFrame()
+	fh, err := r.fr.ReadFrameHeader()
+	if err != nil {
+		return nil, err
+	}
+	if int(fh.Length) <= r.br.Size() {
+		switch fh.Type {
+		case http2.FrameHeaders:
+			return r.readHeadersFrame(fh)
+		case http2.FramePing:
+			return r.readPing(fh)
+		case http2.FrameWindowUpdate:
+			return r.readWindowUpdate(fh)
+		}
+	}
+	f, err := r.fr.ReadFrameForHeader(fh)
 	if err != nil {
 		return f, err
 	}
@@ -58,12 +89,106 @@ func (r *frameReader) ReadFrame() (http2.Frame, error) {
 	if !ok {
 		return f, nil
 	}
-	return r.readHeaders(hf)
+	return r.readHeaders(hf, hf.HeaderBlockFragment())
 }
 
-// readHeaders decodes the block hf starts, following http2.Framer's
-// readMetaFrame (x/net v0.61.0).
-func (r *frameReader) readHeaders(hf *http2.HeadersFrame) (http2.Frame, error) {
+// payload returns the payload of the frame fh heads in the read buffer,
+// valid until release, which the caller must call before the next read.
+func (r *frameReader) payload(fh http2.FrameHeader) ([]byte, error) {
+	p, err := r.br.Peek(int(fh.Length))
+	if err != nil {
+		if errors.Is(err, io.EOF) && len(p) > 0 {
+			err = io.ErrUnexpectedEOF // as io.ReadFull, which the Framer uses
+		}
+		return nil, err
+	}
+	r.pending = len(p)
+	return p, nil
+}
+
+// release discards the payload parsed in the read buffer.
+func (r *frameReader) release() {
+	if r.pending > 0 {
+		_, _ = r.br.Discard(r.pending)
+		r.pending = 0
+	}
+}
+
+// readPing parses a PING frame as http2.Framer does.
+func (r *frameReader) readPing(fh http2.FrameHeader) (http2.Frame, error) {
+	p, err := r.payload(fh)
+	if err != nil {
+		return nil, err
+	}
+	defer r.release()
+	if len(p) != 8 {
+		return nil, http2.ConnectionError(http2.ErrCodeFrameSize)
+	}
+	if fh.StreamID != 0 {
+		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	r.ping = http2.PingFrame{FrameHeader: fh}
+	copy(r.ping.Data[:], p)
+	return &r.ping, nil
+}
+
+// readWindowUpdate parses a WINDOW_UPDATE frame as http2.Framer does.
+func (r *frameReader) readWindowUpdate(fh http2.FrameHeader) (http2.Frame, error) {
+	p, err := r.payload(fh)
+	if err != nil {
+		return nil, err
+	}
+	defer r.release()
+	if len(p) != 4 {
+		return nil, http2.ConnectionError(http2.ErrCodeFrameSize)
+	}
+	inc := binary.BigEndian.Uint32(p) & 0x7fffffff
+	if inc == 0 {
+		if fh.StreamID == 0 {
+			return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+		}
+		return nil, http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol}
+	}
+	r.wu = http2.WindowUpdateFrame{FrameHeader: fh, Increment: inc}
+	return &r.wu, nil
+}
+
+// readHeadersFrame parses a HEADERS frame as http2.Framer does and
+// decodes the block it starts.
+func (r *frameReader) readHeadersFrame(fh http2.FrameHeader) (http2.Frame, error) {
+	p, err := r.payload(fh)
+	if err != nil {
+		return nil, err
+	}
+	defer r.release()
+	if fh.StreamID == 0 {
+		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	r.hf = http2.HeadersFrame{FrameHeader: fh}
+	pad := 0
+	if fh.Flags.Has(http2.FlagHeadersPadded) {
+		if len(p) < 1 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		pad, p = int(p[0]), p[1:]
+	}
+	if fh.Flags.Has(http2.FlagHeadersPriority) {
+		if len(p) < 5 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		v := binary.BigEndian.Uint32(p)
+		r.hf.Priority = http2.PriorityParam{StreamDep: v & 0x7fffffff, Exclusive: v&0x80000000 != 0, Weight: p[4]}
+		p = p[5:]
+	}
+	if len(p) < pad {
+		return nil, http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol}
+	}
+	return r.readHeaders(&r.hf, p[:len(p)-pad])
+}
+
+// readHeaders decodes the block hf starts, whose first fragment is frag,
+// following http2.Framer's readMetaFrame (x/net v0.61.0).
+func (r *frameReader) readHeaders(hf *http2.HeadersFrame, frag []byte) (http2.Frame, error) {
 	r.mh = http2.MetaHeadersFrame{HeadersFrame: hf}
 	mh := &r.mh
 	r.fields = r.fields[:0]
@@ -71,7 +196,6 @@ func (r *frameReader) readHeaders(hf *http2.HeadersFrame) (http2.Frame, error) {
 	r.sawRegular, r.invalid = false, nil
 	r.dec.SetEmitEnabled(true)
 
-	frag := hf.HeaderBlockFragment()
 	ended := hf.HeadersEnded()
 	for {
 		// Too much: a fragment more than twice what is left to accept, or
@@ -86,6 +210,9 @@ func (r *frameReader) readHeaders(hf *http2.HeadersFrame) (http2.Frame, error) {
 		if _, err := r.dec.Write(frag); err != nil {
 			return mh, http2.ConnectionError(http2.ErrCodeCompression)
 		}
+		// A HEADERS payload parsed in the read buffer is used up: the
+		// next frame is read after it.
+		r.release()
 		if ended {
 			break
 		}

@@ -1,6 +1,7 @@
 package h2relay
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"testing"
@@ -53,14 +54,21 @@ func writeBlocks(t testing.TB, blocks []block) []byte {
 	return buf.Bytes()
 }
 
-// readAll reads frames until an error, describing each header block (or
-// error) as a string, with x/net's reader (ours false) or frameReader.
-func readAll(wire []byte, maxList uint32, ours bool) []string {
-	fr := http2.NewFramer(nil, bytes.NewReader(wire))
+// readAll reads frames until an error, describing each header block,
+// PING and WINDOW_UPDATE frame (or error) as a string, with x/net's
+// reader (ours false) or frameReader, both reading from a buffer of
+// bufSize bytes (zero: 16 KiB).
+func readAll(wire []byte, maxList uint32, ours bool, bufSize ...int) []string {
+	size := 16 << 10
+	if len(bufSize) > 0 {
+		size = bufSize[0]
+	}
+	br := bufio.NewReaderSize(bytes.NewReader(wire), size)
+	fr := http2.NewFramer(nil, br)
 	fr.MaxHeaderListSize = maxList
 	read := fr.ReadFrame
 	if ours {
-		read = newFrameReader(fr, maxList).ReadFrame
+		read = newFrameReader(fr, br, maxList).ReadFrame
 	} else {
 		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	}
@@ -75,12 +83,21 @@ func readAll(wire []byte, maxList uint32, ours bool) []string {
 				if _, ok := err.(http2.StreamError); ok {
 					continue
 				}
+			default:
+				out = append(out, fmt.Sprintf("error %v", err))
 			}
 			break
 		}
-		if mh, ok := f.(*http2.MetaHeadersFrame); ok {
-			kept = append(kept, mh.Fields)
-			out = append(out, fmt.Sprintf("stream %d truncated=%v ended=%v", mh.StreamID, mh.Truncated, mh.StreamEnded()))
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			kept = append(kept, f.Fields)
+			out = append(out, fmt.Sprintf("stream %d truncated=%v ended=%v priority=%+v", f.StreamID, f.Truncated, f.StreamEnded(), f.Priority))
+		case *http2.PingFrame:
+			out = append(out, fmt.Sprintf("ping %+v %x", f.FrameHeader, f.Data))
+		case *http2.WindowUpdateFrame:
+			out = append(out, fmt.Sprintf("window update %+v %d", f.FrameHeader, f.Increment))
+		default:
+			out = append(out, fmt.Sprintf("%+v", f.Header()))
 		}
 	}
 	// Fields must stay the caller's after later blocks were read.
@@ -157,6 +174,78 @@ func FuzzFrameReader(f *testing.F) {
 		got := readAll(wire, lim, true)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("frameReader differs from http2.Framer (-framer +ours):\n%s", diff)
+		}
+	})
+}
+
+// rawFrame is one frame as bytes: its header and payload, unchecked.
+func rawFrame(typ http2.FrameType, flags http2.Flags, id uint32, payload ...byte) []byte {
+	n := len(payload)
+	return append([]byte{byte(n >> 16), byte(n >> 8), byte(n), byte(typ), byte(flags),
+		byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}, payload...)
+}
+
+// TestFrameReaderParsesAsFramer: the frames frameReader parses itself
+// (HEADERS with padding and priority, PING, WINDOW_UPDATE), well formed
+// or not, read as http2.Framer reads them, with the frames after them.
+func TestFrameReaderParsesAsFramer(t *testing.T) {
+	block := encodeBlock([]hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}, 1)[0]
+	padded := append(append([]byte{3}, block...), 0, 0, 0)
+	prio := append([]byte{0x80, 0, 0, 1, 42}, block...)
+	ping := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	ok := rawFrame(http2.FramePing, 0, 0, ping...) // read after each case's frames
+	tests := []struct {
+		name string
+		wire []byte
+	}{
+		{"ping", rawFrame(http2.FramePing, 0, 0, ping...)},
+		{"ping ack", rawFrame(http2.FramePing, http2.FlagPingAck, 0, ping...)},
+		{"ping short", rawFrame(http2.FramePing, 0, 0, ping[:7]...)},
+		{"ping on a stream", rawFrame(http2.FramePing, 0, 1, ping...)},
+		{"window update", rawFrame(http2.FrameWindowUpdate, 0, 0, 0, 1, 0, 0)},
+		{"window update, reserved bit", rawFrame(http2.FrameWindowUpdate, 0, 3, 0x80, 0, 0, 9)},
+		{"window update zero", rawFrame(http2.FrameWindowUpdate, 0, 0, 0, 0, 0, 0)},
+		{"window update zero on a stream", rawFrame(http2.FrameWindowUpdate, 0, 5, 0x80, 0, 0, 0)},
+		{"window update long", rawFrame(http2.FrameWindowUpdate, 0, 1, 0, 0, 0, 1, 0)},
+		{"headers", rawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders, 1, block...)},
+		{"headers padded", rawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersPadded|http2.FlagHeadersEndStream, 1, padded...)},
+		{"headers with priority", rawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersPriority, 3, prio...)},
+		{"headers padding too long", rawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersPadded, 1, 200, 0x88)},
+		{"headers padding cut", rawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersPadded, 1)},
+		{"headers priority cut", rawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersPriority, 1, 0, 0, 1)},
+		{"headers on stream 0", rawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders, 0, block...)},
+		{"headers then continuation", append(rawFrame(http2.FrameHeaders, 0, 1, block[:1]...), rawFrame(http2.FrameContinuation, http2.FlagContinuationEndHeaders, 1, block[1:]...)...)},
+		{"headers, then not a continuation", append(rawFrame(http2.FrameHeaders, 0, 1, block...), ok...)},
+		{"payload cut", rawFrame(http2.FramePing, 0, 0, ping...)[:12]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wire := append(append([]byte(nil), tt.wire...), ok...)
+			for _, size := range []int{16 << 10, 16} { // parsed in the buffer, or by the Framer
+				want := readAll(wire, 1<<20, false, size)
+				got := readAll(wire, 1<<20, true, size)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("buffer %d: frameReader differs from http2.Framer (-framer +ours):\n%s", size, diff)
+				}
+			}
+		})
+	}
+}
+
+// FuzzFrameReaderFrames checks frameReader against http2.Framer on
+// arbitrary frames, which it parses itself or leaves to the Framer.
+func FuzzFrameReaderFrames(f *testing.F) {
+	f.Add(rawFrame(http2.FramePing, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8), uint16(0))
+	f.Add(append(rawFrame(http2.FrameWindowUpdate, 0, 1, 0, 0, 1, 0), rawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersPadded, 1, 1, 0x88, 0)...), uint16(30))
+	f.Add(append(rawFrame(http2.FrameHeaders, http2.FlagHeadersPriority, 1, 0, 0, 0, 0, 9, 0x82), rawFrame(http2.FrameContinuation, http2.FlagContinuationEndHeaders, 1, 0x84)...), uint16(1000))
+	f.Fuzz(func(t *testing.T, wire []byte, maxList uint16) {
+		lim := uint32(maxList) + 1
+		for _, size := range []int{16 << 10, 16} {
+			want := readAll(wire, lim, false, size)
+			got := readAll(wire, lim, true, size)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("buffer %d: frameReader differs from http2.Framer (-framer +ours):\n%s", size, diff)
+			}
 		}
 	})
 }

@@ -425,7 +425,11 @@ func appendValues(fields []hpack.HeaderField, k string, vs []string) []hpack.Hea
 // (but :status in headers) and hop-by-hop headers; in trailers, also the
 // content-type of a trailers-only response, which the Stream writes.
 func filterFields(fields []hpack.HeaderField, headers bool) []hpack.HeaderField {
-	out := make([]hpack.HeaderField, 0, len(fields))
+	return appendFiltered(make([]hpack.HeaderField, 0, len(fields)), fields, headers)
+}
+
+// appendFiltered appends to out what filterFields keeps of fields.
+func appendFiltered(out, fields []hpack.HeaderField, headers bool) []hpack.HeaderField {
 	for _, f := range fields {
 		switch {
 		case f.Name == ":status" && headers:
@@ -479,7 +483,9 @@ func (st *Stream) writeRelayHeaders(backend []hpack.HeaderField) error {
 		st.rmu.Unlock()
 		return nil
 	}
-	fields := filterFields(backend, true)
+	// Encoded before cork returns: the fields can live on the stack.
+	var buf [16]hpack.HeaderField
+	fields := appendFiltered(buf[:0], backend, true)
 	fields = appendMD(fields, st.header)
 	st.headerSent = true
 	st.rmu.Unlock()

@@ -691,8 +691,9 @@ func (w *frameWriter) writeData(id uint32, end bool, p []byte) error {
 	max := int(w.maxFrame.Load())
 	for {
 		n := min(len(p), max)
-		var h [frameHeaderLen]byte
-		if _, err := w.bw.Write(appendDataHeader(h[:0], id, end && n == len(p), n)); err != nil {
+		// The frame header is built in the buffer's free space (a local
+		// array would escape through bufio's Write: an allocation a frame).
+		if _, err := w.bw.Write(appendDataHeader(w.bw.AvailableBuffer(), id, end && n == len(p), n)); err != nil {
 			return err
 		}
 		if _, err := w.bw.Write(p[:n]); err != nil {

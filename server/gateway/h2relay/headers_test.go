@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -246,6 +247,28 @@ func FuzzFrameReaderFrames(f *testing.F) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("buffer %d: frameReader differs from http2.Framer (-framer +ours):\n%s", size, diff)
 			}
+		}
+	})
+}
+
+// FuzzFieldValidity checks the field name and value checks against
+// httpguts', which x/net's Framer uses.
+func FuzzFieldValidity(f *testing.F) {
+	for _, s := range []string{"", "a", "x-request-id", "X-Up", "a\tb", "a\nb", "0123456789abcdef\x7f", "ünïcode value", "\x00", ":path", "tab\tin a long value of many bytes"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validFieldValue(s), httpguts.ValidHeaderFieldValue(s); got != want {
+			t.Errorf("validFieldValue(%q) = %v, httpguts says %v", s, got, want)
+		}
+		want := s != ""
+		for _, c := range s {
+			if !httpguts.IsTokenRune(c) || 'A' <= c && c <= 'Z' {
+				want = false
+			}
+		}
+		if got := validWireHeaderFieldName(s); got != want {
+			t.Errorf("validWireHeaderFieldName(%q) = %v, want %v", s, got, want)
 		}
 	})
 }

@@ -111,8 +111,7 @@ func (g *Gateway) serveRelayStream(st *h2relay.Stream) {
 		st.Finish(err)
 		return
 	}
-	info := &grpc.StreamServerInfo{FullMethod: st.Method(), IsClientStream: true, IsServerStream: true}
-	st.Finish(fr.chain(nil, st, info))
+	st.Finish(fr.chain(nil, st, st.ServerInfo()))
 }
 
 // relayHandler is the last handler of the chain on the frame-level

@@ -47,6 +47,7 @@ type frameReader struct {
 	// The state of the header block being decoded.
 	mh             http2.MetaHeadersFrame
 	fields         []hpack.HeaderField // reused: copied out per block
+	slab           []hpack.HeaderField // where blocks' fields are copied out to
 	headersRemain  uint32
 	trailersRemain uint32
 	sawRegular     bool
@@ -228,7 +229,7 @@ func (r *frameReader) readHeaders(hf *http2.HeadersFrame, frag []byte) (http2.Fr
 		return mh, http2.ConnectionError(http2.ErrCodeCompression)
 	}
 	if len(r.fields) > 0 {
-		mh.Fields = slices.Clone(r.fields)
+		mh.Fields = r.copyOut(r.fields)
 	}
 	clear(r.fields) // drop the strings until the next block
 	if r.invalid != nil {
@@ -238,6 +239,27 @@ func (r *frameReader) readHeaders(hf *http2.HeadersFrame, frag []byte) (http2.Fr
 		return nil, http2.StreamError{StreamID: mh.StreamID, Code: http2.ErrCodeProtocol, Cause: err}
 	}
 	return mh, nil
+}
+
+// slabFields is how many fields a slab of copied-out fields holds: the
+// blocks of a few calls (a unary call's request has about eight fields,
+// its response headers and trailers two or three each).
+const slabFields = 32
+
+// copyOut copies fields to the reader's slab, a new one when it is full:
+// one allocation for the blocks of several calls instead of one a block.
+// The copy is capped, so that an append to it copies it.
+func (r *frameReader) copyOut(fields []hpack.HeaderField) []hpack.HeaderField {
+	n := len(fields)
+	if cap(r.slab)-len(r.slab) < n {
+		if n > slabFields/2 {
+			return slices.Clone(fields) // a large block: a slab of its own
+		}
+		r.slab = make([]hpack.HeaderField, 0, slabFields)
+	}
+	i := len(r.slab)
+	r.slab = append(r.slab, fields...)
+	return r.slab[i : i+n : i+n]
 }
 
 // emit takes one decoded field.

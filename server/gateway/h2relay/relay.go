@@ -92,7 +92,11 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 	if dl, ok := ctx.Deadline(); ok && (!own || !dl.After(deadline)) {
 		deadline, own = dl, false
 	}
-	fields := requestFields(st, &call, deadline)
+	// The request's fields are encoded when the backend stream opens:
+	// they can live on the stack (a retry on another connection encodes
+	// them again).
+	var fieldBuf [24]hpack.HeaderField
+	fields := requestFields(fieldBuf[:0], st, &call, deadline)
 	notify := make(chan struct{}, 1)
 	var ownDeadline time.Time // what the dial waits are bounded by besides ctx
 	if own {
@@ -263,7 +267,9 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 				return res, fmt.Errorf("%w: the response ended without trailers", ErrBackendBroke)
 			}
 			err := statusOf(trailers)
-			st.setRelayTrailers(filterFields(trailers, false), err)
+			// Filtered in place: the reader copied the block out for
+			// this stream alone.
+			st.setRelayTrailers(appendFiltered(trailers[:0], trailers, false), err)
 			return res, err
 		}
 		if cerr != nil {
@@ -356,9 +362,9 @@ func (cs *clientStream) buffered() int {
 	return cs.resp.len()
 }
 
-// requestFields are the request headers the backend gets; a deadline
-// that is not zero is sent as grpc-timeout.
-func requestFields(st *Stream, call *Call, deadline time.Time) []hpack.HeaderField {
+// requestFields appends to fields the request headers the backend gets; a
+// deadline that is not zero is sent as grpc-timeout.
+func requestFields(fields []hpack.HeaderField, st *Stream, call *Call, deadline time.Time) []hpack.HeaderField {
 	// The stream's own metadata, not a copy of the context's
 	// (metadata.FromIncomingContext copies every key and value).
 	md := st.md
@@ -366,7 +372,6 @@ func requestFields(st *Stream, call *Call, deadline time.Time) []hpack.HeaderFie
 	if authority == "" {
 		authority = call.Addr
 	}
-	fields := make([]hpack.HeaderField, 0, 8+len(md)+len(call.Metadata))
 	fields = append(fields,
 		hpack.HeaderField{Name: ":method", Value: "POST"},
 		hpack.HeaderField{Name: ":scheme", Value: "http"},

@@ -163,7 +163,7 @@ func (s *Server) ServeConn(c net.Conn) {
 		}
 		c, p.AuthInfo = hc, info
 	}
-	sc := &serverConn{srv: s, c: c, peer: p, streams: map[uint32]*Stream{}, peerWindow: initialWindow}
+	sc := &serverConn{srv: s, c: c, peer: p, peerCtx: peer.NewContext(context.Background(), p), streams: map[uint32]*Stream{}, peerWindow: initialWindow}
 	s.mu.Lock()
 	if s.closed || s.draining {
 		s.mu.Unlock()
@@ -228,12 +228,13 @@ func (s *Server) GracefulStop(ctx context.Context) {
 
 // serverConn is one client connection.
 type serverConn struct {
-	srv  *Server
-	c    net.Conn
-	peer *peer.Peer
-	w    frameWriter
-	fr   *frameReader
-	br   *bufio.Reader // what fr reads from
+	srv     *Server
+	c       net.Conn
+	peer    *peer.Peer
+	peerCtx context.Context // carries peer: the base of its streams' contexts
+	w       frameWriter
+	fr      *frameReader
+	br      *bufio.Reader // what fr reads from
 
 	// Read loop only: new streams and request wake-ups, deferred until
 	// the frames already read are handled (see wakeups).

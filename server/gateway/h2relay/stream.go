@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -46,6 +45,7 @@ type Stream struct {
 	encoding  string              // the request's grpc-encoding
 	fields    []hpack.HeaderField // the request's regular header fields, as received
 	md        metadata.MD         // the incoming metadata in ctx
+	info      grpc.StreamServerInfo
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	stopTimer context.CancelFunc // the grpc-timeout's timer, or nil
@@ -95,6 +95,7 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 		sc:        sc,
 		id:        id,
 		method:    path,
+		info:      grpc.StreamServerInfo{FullMethod: path, IsClientStream: true, IsServerStream: true},
 		authority: f.PseudoValue("authority"),
 		fields:    f.RegularFields(),
 		reqWake:   make(chan struct{}, 1),
@@ -143,7 +144,8 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 		md[":authority"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	st.md = md
-	ctx := peer.NewContext(context.WithValue(context.Background(), streamKey{}, st), sc.peer)
+	// The peer's context is the connection's: one value fewer per call.
+	ctx := context.WithValue(sc.peerCtx, streamKey{}, st)
 	ctx = metadata.NewIncomingContext(ctx, md)
 	ctx = grpc.NewContextWithServerTransportStream(ctx, transportStream{st})
 	ctx, st.cancel = context.WithCancelCause(ctx)
@@ -153,6 +155,12 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 	st.ctx = ctx
 	return st
 }
+
+// ServerInfo is the call's grpc.StreamServerInfo, for an interceptor
+// chain: every call a bidirectional stream, as on the wire all four kinds
+// of call look the same. It is the stream's own, not one per call; the
+// chain must not change it.
+func (st *Stream) ServerInfo() *grpc.StreamServerInfo { return &st.info }
 
 // decodeBin decodes a binary header value, padded or not, as gRPC does.
 func decodeBin(v string) ([]byte, error) {
@@ -314,7 +322,9 @@ func (st *Stream) writeStatus(err error) {
 		return
 	}
 	st.rmu.Lock()
-	var fields, headers []hpack.HeaderField
+	// Encoded before cork returns: the trailers can live on the stack.
+	var buf [8]hpack.HeaderField
+	fields, headers := buf[:0], []hpack.HeaderField(nil)
 	if !st.headerSent {
 		headers = []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
 		if len(st.header) == 0 {

@@ -92,11 +92,11 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 	if dl, ok := ctx.Deadline(); ok && (!own || !dl.After(deadline)) {
 		deadline, own = dl, false
 	}
-	// The request's fields are encoded when the backend stream opens:
-	// they can live on the stack (a retry on another connection encodes
-	// them again).
-	var fieldBuf [24]hpack.HeaderField
-	fields := requestFields(fieldBuf[:0], st, &call, deadline)
+	// The request's fields are encoded when the backend stream opens (and
+	// again for a retry on another connection): scratch, not garbage.
+	scratchFields := getFields()
+	fields := requestFields((*scratchFields)[:0], st, &call, deadline)
+	defer putFields(scratchFields, fields)
 	notify := make(chan struct{}, 1)
 	var ownDeadline time.Time // what the dial waits are bounded by besides ctx
 	if own {
@@ -488,15 +488,39 @@ func (st *Stream) writeRelayHeaders(backend []hpack.HeaderField) error {
 		st.rmu.Unlock()
 		return nil
 	}
-	// Encoded before cork returns: the fields can live on the stack.
-	var buf [16]hpack.HeaderField
-	fields := appendFiltered(buf[:0], backend, true)
+	// Encoded before cork returns: scratch, not garbage.
+	scratch := getFields()
+	fields := appendFiltered((*scratch)[:0], backend, true)
 	fields = appendMD(fields, st.header)
 	st.headerSent = true
 	st.rmu.Unlock()
-	return st.sc.w.cork(func(fr *http2.Framer) error {
+	err := st.sc.w.cork(func(fr *http2.Framer) error {
 		return st.sc.w.writeHeaders(fr, st.id, false, st.sc.w.headerBlock(fields))
 	})
+	putFields(scratch, fields)
+	return err
+}
+
+// fieldsPool holds scratch slices for the fields of header blocks that
+// are encoded before the function that gathers them returns. Not on the
+// stack: a stream's goroutine, fresh unless the Server has workers, would
+// grow its stack for them, a copy of the whole stack each time.
+var fieldsPool = sync.Pool{New: func() any {
+	s := make([]hpack.HeaderField, 0, 24)
+	return &s
+}}
+
+// getFields returns an empty scratch slice of fields.
+func getFields() *[]hpack.HeaderField { return fieldsPool.Get().(*[]hpack.HeaderField) }
+
+// putFields gives back the scratch slice p, as used (grown, maybe).
+func putFields(p *[]hpack.HeaderField, used []hpack.HeaderField) {
+	if cap(used) > 256 {
+		return // an unusual block: not kept
+	}
+	clear(used) // the strings go
+	*p = used[:0]
+	fieldsPool.Put(p)
 }
 
 // setRelayTrailers keeps the backend's trailers for the stream's end.

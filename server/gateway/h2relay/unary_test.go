@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 	"github.com/tollgate-gw/tollgate/server/gateway/h2relay"
 )
 
@@ -277,111 +277,54 @@ func TestUnaryDeadlineAndCancel(t *testing.T) {
 	}
 }
 
-// rawBackend serves HTTP/2 on loopback and answers each request, once its
-// END_STREAM arrives, with answer.
-func rawBackend(t *testing.T, answer func(fr *http2.Framer, enc func(...hpack.HeaderField) []byte, id uint32)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				preface := make([]byte, len(http2.ClientPreface))
-				if _, err := io.ReadFull(c, preface); err != nil {
-					return
-				}
-				fr := http2.NewFramer(c, c)
-				fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-				var b bytes.Buffer
-				henc := hpack.NewEncoder(&b)
-				enc := func(fields ...hpack.HeaderField) []byte {
-					b.Reset()
-					for _, f := range fields {
-						_ = henc.WriteField(f)
-					}
-					return bytes.Clone(b.Bytes())
-				}
-				if fr.WriteSettings() != nil {
-					return
-				}
-				for {
-					f, err := fr.ReadFrame()
-					if err != nil {
-						return
-					}
-					switch f := f.(type) {
-					case *http2.SettingsFrame:
-						if !f.IsAck() {
-							_ = fr.WriteSettingsAck()
-						}
-					case *http2.DataFrame:
-						if f.StreamEnded() {
-							answer(fr, enc, f.StreamID)
-						}
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func hf(k, v string) hpack.HeaderField { return hpack.HeaderField{Name: k, Value: v} }
 
 // TestUnaryBackendFailures: a backend that is not there, resets the
 // stream, is not a gRPC server or answers a unary call with two messages.
 func TestUnaryBackendFailures(t *testing.T) {
 	ok200 := []hpack.HeaderField{hf(":status", "200"), hf("content-type", "application/grpc")}
-	msg := []byte{0, 0, 0, 0, 1, 8}
 	tests := []struct {
 		name    string
-		answer  func(fr *http2.Framer, enc func(...hpack.HeaderField) []byte, id uint32)
+		answer  func(a *testkit.HTTP2Answer)
 		wantErr error
 		want    codes.Code
 		wantMsg string
 	}{
-		{name: "reset", answer: func(fr *http2.Framer, _ func(...hpack.HeaderField) []byte, id uint32) {
-			_ = fr.WriteRSTStream(id, http2.ErrCodeInternal)
+		{name: "reset", answer: func(a *testkit.HTTP2Answer) {
+			_ = a.Reset(http2.ErrCodeInternal)
 		}, wantErr: h2relay.ErrBackendBroke},
-		{name: "reset after headers", answer: func(fr *http2.Framer, enc func(...hpack.HeaderField) []byte, id uint32) {
-			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: enc(ok200...), EndHeaders: true})
-			_ = fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		{name: "reset after headers", answer: func(a *testkit.HTTP2Answer) {
+			_ = a.Headers(false, ok200...)
+			_ = a.Reset(http2.ErrCodeCancel)
 		}, wantErr: h2relay.ErrBackendBroke},
-		{name: "not gRPC", answer: func(fr *http2.Framer, enc func(...hpack.HeaderField) []byte, id uint32) {
-			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: enc(hf(":status", "404"), hf("content-type", "text/html")), EndHeaders: true, EndStream: true})
+		{name: "not gRPC", answer: func(a *testkit.HTTP2Answer) {
+			_ = a.Headers(true, hf(":status", "404"), hf("content-type", "text/html"))
 		}, want: codes.Unimplemented, wantMsg: "404"},
-		{name: "two messages", answer: func(fr *http2.Framer, enc func(...hpack.HeaderField) []byte, id uint32) {
-			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: enc(ok200...), EndHeaders: true})
-			_ = fr.WriteData(id, false, append(msg, msg...))
-			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: enc(hf("grpc-status", "0")), EndHeaders: true, EndStream: true})
+		{name: "two messages", answer: func(a *testkit.HTTP2Answer) {
+			_ = a.Headers(false, ok200...)
+			_ = a.Message([]byte{8})
+			_ = a.Message([]byte{8})
+			_ = a.Headers(true, hf("grpc-status", "0"))
 		}, want: codes.Internal, wantMsg: "more than one response message"},
-		{name: "no message", answer: func(fr *http2.Framer, enc func(...hpack.HeaderField) []byte, id uint32) {
-			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: enc(ok200...), EndHeaders: true})
-			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: enc(hf("grpc-status", "0")), EndHeaders: true, EndStream: true})
+		{name: "no message", answer: func(a *testkit.HTTP2Answer) {
+			_ = a.Headers(false, ok200...)
+			_ = a.Headers(true, hf("grpc-status", "0"))
 		}, want: codes.Internal, wantMsg: "no response message"},
-		{name: "no trailers", answer: func(fr *http2.Framer, enc func(...hpack.HeaderField) []byte, id uint32) {
-			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: enc(ok200...), EndHeaders: true})
-			_ = fr.WriteData(id, true, msg)
+		{name: "no trailers", answer: func(a *testkit.HTTP2Answer) {
+			_ = a.Headers(false, ok200...)
+			_ = a.Framer.WriteData(a.StreamID, true, []byte{0, 0, 0, 0, 1, 8})
 		}, wantErr: h2relay.ErrBackendBroke},
-		{name: "details from the raw trailers", answer: func(fr *http2.Framer, enc func(...hpack.HeaderField) []byte, id uint32) {
+		{name: "details from the raw trailers", answer: func(a *testkit.HTTP2Answer) {
 			d, _ := proto.Marshal(status.New(codes.NotFound, "x").Proto())
-			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: enc(append(ok200, hf("grpc-status", "5"), hf("grpc-status-details-bin", base64.RawStdEncoding.EncodeToString(d)))...), EndHeaders: true, EndStream: true})
+			_ = a.Headers(true, append(ok200, hf("grpc-status", "5"), hf("grpc-status-details-bin", base64.RawStdEncoding.EncodeToString(d)))...)
 		}, want: codes.NotFound},
-		{name: "malformed binary header", answer: func(fr *http2.Framer, enc func(...hpack.HeaderField) []byte, id uint32) {
-			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: enc(append(ok200, hf("x-bin", "!!"))...), EndHeaders: true})
+		{name: "malformed binary header", answer: func(a *testkit.HTTP2Answer) {
+			_ = a.Headers(false, append(ok200, hf("x-bin", "!!"))...)
 		}, want: codes.Internal, wantMsg: "malformed x-bin"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := rawBackend(t, tc.answer)
+			addr := testkit.HTTP2Backend(t, tc.answer)
 			pool := newPool(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -37,7 +37,9 @@ func (a *HTTP2Answer) Message(payload []byte) error {
 }
 
 // Reset writes RST_STREAM with code.
-func (a *HTTP2Answer) Reset(code http2.ErrCode) error { return a.Framer.WriteRSTStream(a.StreamID, code) }
+func (a *HTTP2Answer) Reset(code http2.ErrCode) error {
+	return a.Framer.WriteRSTStream(a.StreamID, code)
+}
 
 // HTTP2Backend serves cleartext HTTP/2 (prior knowledge) on loopback
 // until the test ends and calls answer for each request once the request

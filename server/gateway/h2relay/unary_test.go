@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -348,4 +349,77 @@ func TestUnaryBackendFailures(t *testing.T) {
 			t.Fatalf("got %v, want %v", err, h2relay.ErrBackendUnavailable)
 		}
 	})
+}
+
+// BenchmarkPoolUnary: one unary call of 1 KiB each way over Pool.Unary to
+// grpc-go's interop server.
+func BenchmarkPoolUnary(b *testing.B) {
+	addr := interopBackend(b)
+	pool := h2relay.NewPool(nil, 64<<10)
+	b.Cleanup(pool.Close)
+	req, err := proto.Marshal(&testpb.SimpleRequest{ResponseSize: 1024, Payload: &testpb.Payload{Body: make([]byte, 1024)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	md := metadata.Pairs("x-request-id", "r1")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := pool.Unary(ctx, h2relay.Call{Addr: addr}, unaryMethod, md, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzUnaryResponse: whatever a backend answers (headers, DATA that may
+// not be gRPC messages, trailers with any status, details and binary
+// values), Pool.Unary returns without a panic or a hang, and a success
+// carries exactly one whole message.
+func FuzzUnaryResponse(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 2, 8, 1}, "0", []byte(nil), "AAE")
+	f.Add([]byte{1, 0, 0, 0, 2, 8, 1}, "0", []byte(nil), "")
+	f.Add([]byte{0, 0, 0, 0, 1}, "0", []byte{8, 5}, "!")
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, "5", []byte{8, 5, 18, 1, 'x'}, "AAE=")
+	f.Add([]byte{}, "x", []byte{0xff}, "AA")
+	type answer struct {
+		data            []byte
+		code, binHeader string
+		details         []byte
+	}
+	var cur atomic.Pointer[answer]
+	addr := testkit.HTTP2Backend(f, func(a *testkit.HTTP2Answer) {
+		in := cur.Load()
+		_ = a.Headers(false, hf(":status", "200"), hf("content-type", "application/grpc"), hf("grpc-encoding", "gzip"), hf("h-bin", in.binHeader))
+		if len(in.data) > 0 {
+			_ = a.Framer.WriteData(a.StreamID, false, in.data)
+		}
+		_ = a.Headers(true, hf("grpc-status", in.code), hf("grpc-status-details-bin", base64.RawStdEncoding.EncodeToString(in.details)))
+	})
+	pool := h2relay.NewPool(nil, 64<<10)
+	f.Cleanup(pool.Close)
+	f.Fuzz(func(t *testing.T, data []byte, code string, details []byte, binHeader string) {
+		if len(data) > 32<<10 || !validHeaderValue(code) || !validHeaderValue(binHeader) {
+			return
+		}
+		cur.Store(&answer{data: data, code: code, details: details, binHeader: binHeader})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, err := pool.Unary(ctx, h2relay.Call{Addr: addr, MaxMsgSize: 16 << 10}, unaryMethod, nil, []byte{8, 1})
+		if ctx.Err() != nil {
+			t.Fatalf("the call hung: %v", err)
+		}
+		if err == nil && res.ResponseBytes+5 != int64(len(data)) {
+			t.Fatalf("success with %d response bytes from %d bytes of DATA", res.ResponseBytes, len(data))
+		}
+	})
+}
+
+// validHeaderValue reports whether v can be sent as a header value.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

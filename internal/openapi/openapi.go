@@ -83,6 +83,10 @@ type Options struct {
 	ServerURL string
 	// Version is the document's info.version. Empty means "1".
 	Version string
+	// Files, when set, are the API's linked descriptors, described
+	// instead of the snapshot's descriptor set: the data plane's stages
+	// keep their descriptors linked and drop the bytes.
+	Files *protoregistry.Files
 }
 
 // Render builds the document of snap and encodes it.
@@ -148,8 +152,15 @@ func Build(snap *adminv1.ApiSnapshot, opts Options) (*openapi3.T, error) {
 	if opts.ServerURL != "" {
 		doc.Servers = openapi3.Servers{{URL: opts.ServerURL}}
 	}
-	if set := api.GetFileDescriptorSet(); set != nil {
-		if err := b.addDescriptors(set); err != nil {
+	files := opts.Files
+	if set := api.GetFileDescriptorSet(); files == nil && set != nil {
+		var err error
+		if files, err = linkDescriptors(set); err != nil {
+			return nil, err
+		}
+	}
+	if files != nil {
+		if err := b.addDescriptors(files); err != nil {
 			return nil, err
 		}
 	}
@@ -167,7 +178,6 @@ func Build(snap *adminv1.ApiSnapshot, opts Options) (*openapi3.T, error) {
 // builder accumulates one document.
 type builder struct {
 	snap    *adminv1.ApiSnapshot
-	files   *protoregistry.Files
 	schemas openapi3.Schemas
 	paths   *openapi3.Paths
 	// keys maps a path key ("/v1/{name}") to the template it was made
@@ -181,16 +191,21 @@ type builder struct {
 	usedAuthorizers map[string]bool
 }
 
-func (b *builder) addDescriptors(raw []byte) error {
+// linkDescriptors decodes and links a serialized FileDescriptorSet.
+func linkDescriptors(raw []byte) (*protoregistry.Files, error) {
 	var set descriptorpb.FileDescriptorSet
 	if err := proto.Unmarshal(raw, &set); err != nil {
-		return fmt.Errorf("decode descriptors: %w", err)
+		return nil, fmt.Errorf("decode descriptors: %w", err)
 	}
 	files, err := protodesc.NewFiles(&set)
 	if err != nil {
-		return fmt.Errorf("link descriptors: %w", err)
+		return nil, fmt.Errorf("link descriptors: %w", err)
 	}
-	b.files = files
+	return files, nil
+}
+
+// addDescriptors adds the operations of the services in files.
+func (b *builder) addDescriptors(files *protoregistry.Files) error {
 	var services []protoreflect.ServiceDescriptor
 	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
 		for i := range fd.Services().Len() {

@@ -41,6 +41,9 @@ func (g *Gateway) serveOpenAPI(w http.ResponseWriter, r *http.Request, cur *serv
 		rt.openapi.once.Do(func() {
 			rt.openapi.doc, rt.openapi.err = openapi.Build(st.Snapshot, openapi.Options{
 				Version: st.Deployment[strings.LastIndex(st.Deployment, "/")+1:],
+				// The stage's snapshot is stripped of its descriptor set
+				// (routing.withoutDescriptors): describe the linked files.
+				Files: st.Files,
 			})
 		})
 		if rt.openapi.err != nil {

@@ -51,9 +51,9 @@ type PathItem struct {
 	Put     *Operation `json:"put,omitempty"`
 }
 
-// operation returns the slot of method (upper case) in an item, or nil
+// methodSlot returns the slot of method (upper case) in an item, or nil
 // for methods a path item has no place for.
-func operation[O any](method string, del, get, head, options, patch, post, put *O) *O {
+func methodSlot[O any](method string, del, get, head, options, patch, post, put *O) *O {
 	switch method {
 	case "DELETE":
 		return del
@@ -75,7 +75,7 @@ func operation[O any](method string, del, get, head, options, patch, post, put *
 
 // slot returns where the operation of method (upper case) goes, or nil.
 func (p *PathItem) slot(method string) **Operation {
-	return operation(method, &p.Delete, &p.Get, &p.Head, &p.Options, &p.Patch, &p.Post, &p.Put)
+	return methodSlot(method, &p.Delete, &p.Get, &p.Head, &p.Options, &p.Patch, &p.Post, &p.Put)
 }
 
 // Operation is an Operation Object.
@@ -177,7 +177,7 @@ type swaggerPath struct {
 }
 
 func (p *swaggerPath) slot(method string) **swaggerOperation {
-	return operation(method, &p.Delete, &p.Get, &p.Head, &p.Options, &p.Patch, &p.Post, &p.Put)
+	return methodSlot(method, &p.Delete, &p.Get, &p.Head, &p.Options, &p.Patch, &p.Post, &p.Put)
 }
 
 // swaggerOperation is an OpenAPI 2.0 Operation Object.

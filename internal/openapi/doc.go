@@ -23,9 +23,10 @@
 // admin CLI writes YAML). It used to be kin-openapi's openapi3.T, but
 // kin-openapi is a document loader and validator: importing it links
 // santhosh-tekuri/jsonschema, whose package initialisation compiles every
-// JSON Schema meta-schema, which cost every tollgate process about 18 ms
-// and 1.7 MB of allocations at start-up, and several MB of mapped pages,
-// for a feature that only needs to print a document. The tests still
+// JSON Schema meta-schema: that cost every tollgate process about 18 ms
+// (more on a loaded machine) and 1.7 MB of allocations at start-up, and
+// several MB of mapped pages (docs/performance.md, "Start-up without
+// kin-openapi"), for a feature that only needs to print a document. The tests still
 // load and validate the rendered documents with kin-openapi, and compare
 // them with golden files written by the kin-openapi renderer.
 package openapi

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -86,14 +85,7 @@ func (g *Gateway) restUnaryHandler(srv any, ss grpc.ServerStream) error {
 			if res.Trailer != nil {
 				ss.SetTrailer(res.Trailer)
 			}
-			how := grpcproxy.FailedStatus
-			switch {
-			case errors.Is(err, h2relay.ErrBackendUnavailable):
-				how = grpcproxy.FailedToConnect
-			case errors.Is(err, h2relay.ErrBackendBroke):
-				how = grpcproxy.FailedBroken
-			}
-			err = g.frames.proxy.Error(lim, method, pc, err, how)
+			err = g.frames.proxy.Error(lim, method, pc, err, relayFailure(err))
 		} else if err = ss.SendMsg(grpcproxy.NewFrame(res.Response)); err == nil && res.Trailer != nil {
 			// A response the client could not take (an undecodable
 			// message) is the client side's error, as in grpcproxy.

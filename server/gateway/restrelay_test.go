@@ -132,6 +132,7 @@ func restOutcomeOf(t *testing.T, url, body string, header map[string]string) res
 // for a success with header and trailer metadata, a status with details,
 // the route's and the client's deadlines, a compressed response, one over
 // the size limit, a backend that is down and one that resets the stream.
+// A route with retries keeps grpcproxy on both.
 func TestRESTBackendCalls(t *testing.T) {
 	tests := []struct {
 		name, stage, body string
@@ -187,12 +188,16 @@ func TestRESTBackendCalls(t *testing.T) {
 				}
 			}
 			prod := deployment(t, "shop", "v1", addr, route(300*time.Millisecond))
+			retryRoute := route(time.Minute)
+			retryRoute.RetryPolicy = &adminv1.RetryPolicy{Attempts: 2}
+			retried := deployment(t, "retry", "v1", addr, retryRoute)
 			prod.Snapshot.Api.HeaderMapping = &adminv1.HeaderMapping{RequestHeadersToMetadata: []string{"X-Echo-A"}}
 			tg.load(t,
 				entry("shop", "prod", prod, nil),
 				entry("slow", "slow", deployment(t, "slow", "v1", addr, route(time.Minute)), nil),
 				entry("down", "down", deployment(t, "down", "v1", closedAddr(t)), nil),
 				entry("reset", "reset", deployment(t, "reset", "v1", reset), nil),
+				entry("retry", "retry", retried, nil),
 			)
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
@@ -214,6 +219,14 @@ func TestRESTBackendCalls(t *testing.T) {
 			agent := echo.lastAgent()
 			if relay == gateway.RelayFrames && agent != h2relay.UnaryUserAgent || relay == gateway.RelayGRPC && !strings.HasPrefix(agent, "grpc-go/") {
 				t.Errorf("with the %s relay the backend saw user-agent %q", relay, agent)
+			}
+			// A retried route needs the request whole: grpcproxy, whichever
+			// relay.
+			if o := restOutcomeOf(t, tg.url("/retry/v1/echo"), `{"message":"again"}`, nil); o.Status != http.StatusOK || o.Body["message"] != "again" {
+				t.Errorf("retried route: %+v", o)
+			}
+			if agent := echo.lastAgent(); !strings.HasPrefix(agent, "grpc-go/") {
+				t.Errorf("with the %s relay the backend of a retried route saw user-agent %q", relay, agent)
 			}
 		})
 	}

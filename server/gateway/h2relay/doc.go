@@ -66,4 +66,11 @@
 // path, gzip (any compressor registered with grpc-go) request messages are
 // inflated as grpc-go's server inflates them, bounded by the message size
 // limit.
+//
+// [Pool.Unary] is the Pool's client for a unary call whose request is in
+// memory already rather than on a server-side Stream (the gateway's
+// transcoded REST calls): one message each way over the same pooled
+// connections, windows and deadlines, the response's metadata and status
+// (details included) returned as grpc-go's client returns them, a gzip
+// response inflated within the size limit.
 package h2relay

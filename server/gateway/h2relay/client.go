@@ -893,11 +893,7 @@ func (cs *clientStream) ackResponse(n, rest int) {
 
 // ackLocked records n response bytes passed on and returns the stream
 // WINDOW_UPDATE to send now, if any: in steps of a quarter of the window,
-// as grpc-go does, and none once the response ended. (Halves would halve
-// the updates, but leave the backend a quarter less window to send on
-// while the gateway is busy: with 16 streams on a loaded machine the
-// window, not the gateway's CPU, is what holds a stream back.) cs.mu is
-// held.
+// as grpc-go does, and none once the response ended. cs.mu is held.
 func (cs *clientStream) ackLocked(n int) uint32 {
 	cs.recvOwed += int64(n)
 	if cs.gotTrail || cs.err != nil || cs.recvOwed < int64(cs.cc.window)/4 {

@@ -765,8 +765,11 @@ func (cs *clientStream) onData(data []byte, flowLen int64, end bool) (sent *fram
 				_ = cs.cc.w.cork(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(cs.id, inc) })
 				cs.cc.wakes.acks = true
 			}
+			// Read under the lock: close clears sink (a relay that
+			// returned while the backend still sends).
+			w := &cs.sink.sc.w
 			cs.mu.Unlock()
-			return &cs.sink.sc.w, true
+			return w, true
 		}
 		if len(p) != len(data) {
 			cs.mu.Unlock()

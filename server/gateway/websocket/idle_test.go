@@ -185,7 +185,7 @@ func TestIdleWaitFindsSocket(t *testing.T) {
 	// through it.
 	idle := func(conn net.Conn, k int) *idleWait {
 		pr := &pooledReader{Conn: conn, bufs: bufs}
-		w := &idleWait{br: bufio.NewReaderSize(pr, libraryReadBufferSize), conn: pr}
+		w := &idleWait{br: bufio.NewReaderSize(pr, libraryReadBufferSize), pr: pr}
 		if k > 0 {
 			if _, err := w.br.Discard(k); err != nil {
 				t.Fatal(err)
@@ -194,29 +194,30 @@ func TestIdleWaitFindsSocket(t *testing.T) {
 		return w
 	}
 	cases := []struct {
-		name string
-		w    *idleWait
-		want bool
+		name        string
+		w           *idleWait
+		want, drain bool
 	}{
-		{"plain socket", idle(server, 0), true},
-		{"through drained wrappers", idle(&wrapped{Conn: &prefixConn{Conn: server}}, 0), true},
-		{"a wrapper holds bytes", idle(&wrapped{Conn: server, n: 1}, 0), false},
-		{"read-ahead not yet read", idle(&prefixConn{Conn: server, prefix: []byte("x")}, 0), false},
-		{"an unknown wrapper", idle(opaque{server}, 0), false},
-		{"TLS", idle(tls.Server(server, &tls.Config{}), 0), false},
-		{"nil", nil, false},
+		{"plain socket", idle(server, 0), true, false},
+		{"through drained wrappers", idle(&wrapped{Conn: &prefixConn{Conn: server}}, 0), true, false},
+		{"a wrapper holds bytes", idle(&wrapped{Conn: server, n: 1}, 0), false, false},
+		{"read-ahead not yet read", idle(&prefixConn{Conn: server, prefix: []byte("x")}, 0), false, false},
+		{"an unknown wrapper", idle(opaque{server}, 0), false, false},
+		{"TLS not yet drained", idle(tls.Server(server, &tls.Config{}), 0), false, true},
+		{"nil", nil, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.w.rawConn() != nil; got != tc.want {
-				t.Errorf("socket found: %v, want %v", got, tc.want)
+			rc, drain := tc.w.rawConn()
+			if got := rc != nil; got != tc.want || drain != tc.drain {
+				t.Errorf("socket found: %v, drain %v; want %v, %v", got, drain, tc.want, tc.drain)
 			}
 		})
 	}
 	// Bytes in the library's bufio.Reader, then in the pooled buffer,
 	// then none.
 	w := idle(server, 1)
-	if w.rawConn() != nil {
+	if waits(w) {
 		t.Error("waits with bytes in the bufio.Reader")
 	}
 	if _, err := w.br.Discard(w.br.Buffered()); err != nil {
@@ -230,8 +231,8 @@ func TestIdleWaitFindsSocket(t *testing.T) {
 	if _, err := pr.Read(p); err != nil {
 		t.Fatal(err)
 	}
-	w = &idleWait{br: bufio.NewReaderSize(pr, libraryReadBufferSize), conn: pr}
-	if pr.Buffered() == 0 || w.rawConn() != nil {
+	w = &idleWait{br: bufio.NewReaderSize(pr, libraryReadBufferSize), pr: pr}
+	if pr.Buffered() == 0 || waits(w) {
 		t.Errorf("waits with %d bytes in the pooled buffer", pr.Buffered())
 	}
 	for pr.Buffered() > 0 {
@@ -242,9 +243,15 @@ func TestIdleWaitFindsSocket(t *testing.T) {
 	if pr.buf != nil {
 		t.Error("the drained reader still holds its buffer")
 	}
-	if w.rawConn() == nil {
+	if !waits(w) {
 		t.Error("does not wait on a drained connection")
 	}
+}
+
+// waits reports whether w finds a socket to wait on.
+func waits(w *idleWait) bool {
+	rc, _ := w.rawConn()
+	return rc != nil
 }
 
 // TestPongWaitRefusesAfterFunc checks that ending a ping's wait for its

@@ -40,8 +40,9 @@ const (
 	// clientReadEnv makes the client process read and count messages,
 	// printing "count N" every 20 ms.
 	clientReadEnv = "TOLLGATE_WS_CLIENT_READ"
-	// benchTLSEnv, when set, makes BenchmarkWebSocketIdleConnections serve
-	// TLS (wss://), as a data port with a certificate does.
+	// benchTLSEnv, when set, makes BenchmarkWebSocketIdleConnections and
+	// BenchmarkWebSocketMessage serve TLS (wss://), as a data port with a
+	// certificate does.
 	benchTLSEnv = "TOLLGATE_WS_BENCH_TLS"
 )
 
@@ -276,7 +277,7 @@ func BenchmarkWebSocketFanOut(b *testing.B) {
 // BenchmarkWebSocketMessage sends messages on a two-way route through the
 // gateway (routing, the interceptor chain, a unary gRPC integration call on
 // loopback) and waits for each answer, over one connection per parallel
-// worker.
+// worker; over TLS with TOLLGATE_WS_BENCH_TLS.
 func BenchmarkWebSocketMessage(b *testing.B) {
 	be := newWSBackend()
 	be.notify = make(chan wsEvent) // unbuffered: drained below
@@ -296,14 +297,25 @@ func BenchmarkWebSocketMessage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tg := serveGateway(b, gw)
+	var tg *testGateway
+	url, opts := "", (*websocket.DialOptions)(nil)
+	if os.Getenv(benchTLSEnv) != "" {
+		tg = serveGatewayTLS(b, gw)
+		url = "wss://" + tg.addr + "/prod"
+		opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the benchmark's throwaway certificate
+		}}}
+	} else {
+		tg = serveGateway(b, gw)
+		url = "ws://" + tg.addr + "/prod"
+	}
 	tg.load(b, wsStage(wsDeployment(lis.Addr().String(), wsRoute("echo", "echo", true)), nil))
 	msg := []byte(`{"action":"echo","text":"` + strings.Repeat("x", 100) + `"}`)
 	b.SetParallelism(4)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
-		c, _, err := websocket.Dial(ctx, "ws://"+tg.addr+"/prod", nil)
+		c, _, err := websocket.Dial(ctx, url, opts)
 		if err != nil {
 			b.Error(err)
 			return

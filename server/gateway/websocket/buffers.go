@@ -184,9 +184,12 @@ func (c *pooledReader) release() {
 }
 
 // Buffered returns how many bytes read are still to be returned, or 1 when
-// only an error is, so that the reader reads at once.
+// only an error is, or while a Read is under way, so that the reader reads
+// at once (rather than wait for that Read).
 func (c *pooledReader) Buffered() int {
-	c.mu.Lock()
+	if !c.mu.TryLock() {
+		return 1
+	}
 	defer c.mu.Unlock()
 	if len(c.rest) == 0 && c.err != nil {
 		return 1
@@ -242,7 +245,9 @@ func (c *pooledReader) drainNow() {
 // tlsDrained reports whether drainNow found nothing and nothing has been
 // read since.
 func (c *pooledReader) tlsDrained() bool {
-	c.mu.Lock()
+	if !c.mu.TryLock() {
+		return false // a Read is under way
+	}
 	defer c.mu.Unlock()
 	return c.drained && len(c.rest) == 0 && c.err == nil
 }

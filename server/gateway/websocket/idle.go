@@ -29,8 +29,9 @@ import (
 // reader decrypts what came with fill, so that it can take a keepalive pong
 // itself (as takePong does on a plain socket).
 type idleWait struct {
-	br *bufio.Reader // the library's
-	pr *pooledReader // what br reads from
+	br *bufio.Reader   // the library's
+	pr *pooledReader   // what br reads from
+	rc syscall.RawConn // the socket, once found (it is the connection's for good)
 }
 
 // bufferedConn is a connection wrapper that can say whether it holds bytes
@@ -63,22 +64,26 @@ func (w *idleWait) rawConn() (rc syscall.RawConn, drain bool) {
 			}
 			c = t.NetConn()
 		case *net.TCPConn:
-			rc, err := t.SyscallConn()
-			if err != nil {
-				return nil, false
-			}
-			return rc, false
+			return w.socket(t), false
 		case *net.UnixConn:
-			rc, err := t.SyscallConn()
-			if err != nil {
-				return nil, false
-			}
-			return rc, false
+			return w.socket(t), false
 		default:
 			return nil, false
 		}
 	}
 	return nil, false
+}
+
+// socket returns the socket's RawConn, found once (SyscallConn allocates).
+func (w *idleWait) socket(c syscall.Conn) syscall.RawConn {
+	if w.rc == nil {
+		rc, err := c.SyscallConn()
+		if err != nil {
+			return nil
+		}
+		w.rc = rc
+	}
+	return w.rc
 }
 
 // overTLS reports whether the reader reads through a *tls.Conn.

@@ -446,3 +446,25 @@ func TestIdleWaitDrainsTLS(t *testing.T) {
 		t.Fatal("read past the client's close")
 	}
 }
+
+// FuzzPongFrameSize checks that pongFrameSize only ever accepts a whole
+// masked client pong frame at the front of its input.
+func FuzzPongFrameSize(f *testing.F) {
+	f.Add([]byte{0x8A, 0x80, 1, 2, 3, 4})
+	f.Add([]byte{0x8A, 0x82, 1, 2, 3, 4, 'p', 'g', 0x81})
+	f.Add([]byte{0x8A, 0x82, 1, 2, 3})
+	f.Add([]byte{0x89, 0x80, 1, 2, 3, 4})
+	f.Add([]byte{0x8A, 0xFE, 0, 200})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		size := pongFrameSize(b)
+		if size == 0 {
+			return
+		}
+		if size > len(b) || size < 6 || size > maxPongFrame {
+			t.Fatalf("size %d of %d bytes", size, len(b))
+		}
+		if b[0] != 0x8A || b[1]&0x80 == 0 || size != 6+int(b[1]&0x7F) {
+			t.Fatalf("% x taken as a %d-byte pong", b[:min(len(b), 8)], size)
+		}
+	})
+}

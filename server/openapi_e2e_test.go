@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/goccy/go-yaml"
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -94,6 +96,22 @@ func TestExportDeployment(t *testing.T) {
 	doc = loadOpenAPI(t, []byte(res.body))
 	if want := "http://" + ts.DataAddr() + "/demo"; len(doc.Servers) != 1 || doc.Servers[0].URL != want {
 		t.Errorf("servers = %v, want %s", doc.Servers, want)
+	}
+	// It is the deployment's export with the data plane's URL as its
+	// server.
+	exp, err := admin.ExportDeployment(ctx, &adminv1.ExportDeploymentRequest{Name: st.GetDeployment(), Stage: "demo", ServerUrl: "http://" + ts.DataAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served, exported any
+	if err := json.Unmarshal([]byte(res.body), &served); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(exp.GetData(), &exported); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(exported, served); diff != "" {
+		t.Errorf("openapi.json differs from the export (-export +served):\n%s", diff)
 	}
 	// The document's paths are served there.
 	if res := doHTTP(t, http1Client(t), http.MethodGet, doc.Servers[0].URL+"/v1/shelves", "", ""); res.status != http.StatusOK {

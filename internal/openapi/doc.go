@@ -13,5 +13,20 @@
 // operations whose route asks for them.
 //
 // The admin API's ExportDeployment and the data plane's
-// /{stage}/openapi.json both render through [Render].
+// /{stage}/openapi.json both render through [Render] (the data plane
+// through [Build] and [Encode], to set the server per request).
+//
+// The document is a small model of the package's own ([Document] and the
+// objects under it, and a Swagger 2.0 counterpart the conversion fills
+// in): plain structs holding exactly the objects and fields this package
+// writes, encoded with encoding/json (and goccy/go-yaml for YAML, as the
+// admin CLI writes YAML). It used to be kin-openapi's openapi3.T, but
+// kin-openapi is a document loader and validator: importing it links
+// santhosh-tekuri/jsonschema, whose package initialisation compiles every
+// JSON Schema meta-schema: that cost every tollgate process about 18 ms
+// (more on a loaded machine) and 1.7 MB of allocations at start-up, and
+// several MB of mapped pages (docs/performance.md, "Start-up without
+// kin-openapi"), for a feature that only needs to print a document. The tests still
+// load and validate the rendered documents with kin-openapi, and compare
+// them with golden files written by the kin-openapi renderer.
 package openapi

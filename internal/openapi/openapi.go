@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi2conv"
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/goccy/go-yaml"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
@@ -83,6 +81,10 @@ type Options struct {
 	ServerURL string
 	// Version is the document's info.version. Empty means "1".
 	Version string
+	// Files, when set, are the API's linked descriptors, described
+	// instead of the snapshot's descriptor set: the data plane's stages
+	// keep their descriptors linked and drop the bytes.
+	Files *protoregistry.Files
 }
 
 // Render builds the document of snap and encodes it.
@@ -94,13 +96,13 @@ func Render(snap *adminv1.ApiSnapshot, f Format, o Output, opts Options) ([]byte
 	return Encode(doc, f, o)
 }
 
-// Encode encodes an OpenAPI 3 document built by Build in format f, as o.
-func Encode(doc *openapi3.T, f Format, o Output) ([]byte, error) {
+// Encode encodes a document built by Build in format f, as o.
+func Encode(doc *Document, f Format, o Output) ([]byte, error) {
 	var v any = doc
 	if f == OpenAPI2 {
-		d2, err := openapi2conv.FromV3(doc)
+		d2, err := toSwagger(doc)
 		if err != nil {
-			return nil, fmt.Errorf("convert to OpenAPI 2.0: %w", err)
+			return nil, err
 		}
 		v = d2
 	}
@@ -121,15 +123,15 @@ func Encode(doc *openapi3.T, f Format, o Output) ([]byte, error) {
 var ErrNotREST = errors.New("only gRPC/REST APIs can be described as OpenAPI")
 
 // Build returns the OpenAPI 3.1 document of snap.
-func Build(snap *adminv1.ApiSnapshot, opts Options) (*openapi3.T, error) {
+func Build(snap *adminv1.ApiSnapshot, opts Options) (*Document, error) {
 	api := snap.GetApi()
 	if api.GetProtocol() == adminv1.Api_PROTOCOL_WEBSOCKET {
 		return nil, ErrNotREST
 	}
 	b := &builder{
 		snap:    snap,
-		schemas: openapi3.Schemas{},
-		paths:   openapi3.NewPaths(),
+		schemas: map[string]*Schema{},
+		paths:   map[string]*PathItem{},
 		keys:    map[string]string{},
 		opIDs:   map[string]int{},
 	}
@@ -141,25 +143,30 @@ func Build(snap *adminv1.ApiSnapshot, opts Options) (*openapi3.T, error) {
 	if version == "" {
 		version = "1"
 	}
-	doc := &openapi3.T{
+	doc := &Document{
 		OpenAPI: "3.1.0",
-		Info:    &openapi3.Info{Title: title, Description: api.GetDescription(), Version: version},
+		Info:    Info{Title: title, Description: api.GetDescription(), Version: version},
 	}
 	if opts.ServerURL != "" {
-		doc.Servers = openapi3.Servers{{URL: opts.ServerURL}}
+		doc.Servers = []Server{{URL: opts.ServerURL}}
 	}
-	if set := api.GetFileDescriptorSet(); set != nil {
-		if err := b.addDescriptors(set); err != nil {
+	files := opts.Files
+	if set := api.GetFileDescriptorSet(); files == nil && set != nil {
+		var err error
+		if files, err = linkDescriptors(set); err != nil {
+			return nil, err
+		}
+	}
+	if files != nil {
+		if err := b.addDescriptors(files); err != nil {
 			return nil, err
 		}
 	}
 	b.addHTTPRoutes()
 	doc.Paths = b.paths
-	doc.Components = &openapi3.Components{Schemas: b.schemas, SecuritySchemes: b.securitySchemes()}
-	if len(b.tags) > 0 {
-		for _, t := range b.tags {
-			doc.Tags = append(doc.Tags, &openapi3.Tag{Name: t})
-		}
+	doc.Components = Components{Schemas: b.schemas, SecuritySchemes: b.securitySchemes()}
+	for _, t := range b.tags {
+		doc.Tags = append(doc.Tags, Tag{Name: t})
 	}
 	return doc, nil
 }
@@ -167,9 +174,8 @@ func Build(snap *adminv1.ApiSnapshot, opts Options) (*openapi3.T, error) {
 // builder accumulates one document.
 type builder struct {
 	snap    *adminv1.ApiSnapshot
-	files   *protoregistry.Files
-	schemas openapi3.Schemas
-	paths   *openapi3.Paths
+	schemas map[string]*Schema
+	paths   map[string]*PathItem
 	// keys maps a path key ("/v1/{name}") to the template it was made
 	// from, to tell templates apart that only differ in their patterns.
 	keys  map[string]string
@@ -181,16 +187,21 @@ type builder struct {
 	usedAuthorizers map[string]bool
 }
 
-func (b *builder) addDescriptors(raw []byte) error {
+// linkDescriptors decodes and links a serialized FileDescriptorSet.
+func linkDescriptors(raw []byte) (*protoregistry.Files, error) {
 	var set descriptorpb.FileDescriptorSet
 	if err := proto.Unmarshal(raw, &set); err != nil {
-		return fmt.Errorf("decode descriptors: %w", err)
+		return nil, fmt.Errorf("decode descriptors: %w", err)
 	}
 	files, err := protodesc.NewFiles(&set)
 	if err != nil {
-		return fmt.Errorf("link descriptors: %w", err)
+		return nil, fmt.Errorf("link descriptors: %w", err)
 	}
-	b.files = files
+	return files, nil
+}
+
+// addDescriptors adds the operations of the services in files.
+func (b *builder) addDescriptors(files *protoregistry.Files) error {
 	var services []protoreflect.ServiceDescriptor
 	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
 		for i := range fd.Services().Len() {
@@ -246,13 +257,15 @@ func (b *builder) addMethod(md protoreflect.MethodDescriptor) error {
 }
 
 // addOperation sets the operation of verb on the path key.
-func (b *builder) addOperation(key, verb string, op *openapi3.Operation) {
-	item := b.paths.Value(key)
+func (b *builder) addOperation(key, verb string, op *Operation) {
+	item := b.paths[key]
 	if item == nil {
-		item = &openapi3.PathItem{}
-		b.paths.Set(key, item)
+		item = &PathItem{}
+		b.paths[key] = item
 	}
-	item.SetOperation(strings.ToUpper(verb), op)
+	if slot := item.slot(strings.ToUpper(verb)); slot != nil {
+		*slot = op
+	}
 }
 
 // pathKey returns the document's path for tpl: grpc-gateway's ("{name}"
@@ -280,7 +293,7 @@ var paramPattern = lazyregexp.New(`\{[^}]*\}`)
 func shapeOf(key string) string { return paramPattern.ReplaceAllString(key, "{}") }
 
 // operation builds the operation of one binding.
-func (b *builder) operation(md protoreflect.MethodDescriptor, rule *annotations.HttpRule, tpl string) (*openapi3.Operation, string, error) {
+func (b *builder) operation(md protoreflect.MethodDescriptor, rule *annotations.HttpRule, tpl string) (*Operation, string, error) {
 	vars, err := parseTemplate(tpl)
 	if err != nil {
 		return nil, "", err
@@ -297,15 +310,13 @@ func (b *builder) operation(md protoreflect.MethodDescriptor, rule *annotations.
 		pathFields[vars[i].field] = true
 	}
 	key, vars := b.pathKey(tpl, vars)
-	op := openapi3.NewOperation()
+	op := &Operation{}
 	for _, v := range vars {
 		s := b.scalarSchema(v.leaf)
 		if v.pattern != "" {
 			s.Pattern = v.pattern
 		}
-		p := openapi3.NewPathParameter(v.name).WithSchema(s)
-		p.Description = fieldComment(v.leaf)
-		op.AddParameter(p)
+		op.Parameters = append(op.Parameters, &Parameter{In: "path", Name: v.name, Required: true, Schema: s, Description: fieldComment(v.leaf)})
 	}
 	body := rule.GetBody()
 	switch {
@@ -313,28 +324,26 @@ func (b *builder) operation(md protoreflect.MethodDescriptor, rule *annotations.
 		// The request body is a stream of whole request messages
 		// (newline-delimited JSON), whatever the rule's body says; the
 		// query string plays no part (grpc-gateway's shape).
-		rb := openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(b.messageRef(in))
-		rb.Description = "A stream of " + string(in.FullName()) + " messages, as newline-delimited JSON (streaming inputs)."
-		op.RequestBody = &openapi3.RequestBodyRef{Value: rb}
+		op.RequestBody = jsonBody(b.messageRef(in), "A stream of "+string(in.FullName())+" messages, as newline-delimited JSON (streaming inputs).")
 	case body == "":
 		b.queryParams(op, in, "", "", pathFields, nil, 0)
 	case body == "*":
-		var s *openapi3.SchemaRef
+		// The message without its path fields, inline; the whole
+		// message by reference (adding it to the components) otherwise.
+		var s *Schema
 		if len(pathFields) == 0 {
 			s = b.messageRef(in)
 		} else {
-			s = openapi3.NewSchemaRef("", b.messageSchema(in, pathFields))
+			s = b.messageSchema(in, pathFields)
 		}
-		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(s)}
+		op.RequestBody = jsonBody(s, "")
 	default:
 		fds, err := fieldPath(in, body)
 		if err != nil {
 			return nil, "", err
 		}
 		leaf := fds[len(fds)-1]
-		rb := openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(b.fieldSchema(leaf))
-		rb.Description = fieldComment(leaf)
-		op.RequestBody = &openapi3.RequestBodyRef{Value: rb}
+		op.RequestBody = jsonBody(b.fieldSchema(leaf), fieldComment(leaf))
 		skip := map[string]bool{body: true}
 		for f := range pathFields {
 			skip[f] = true
@@ -352,17 +361,30 @@ func (b *builder) operation(md protoreflect.MethodDescriptor, rule *annotations.
 		// grpc-gateway's shape: one {"result": ...} or {"error": ...}
 		// object per message, newline-delimited (or Server-Sent Events
 		// when the client asks for text/event-stream).
-		stream := openapi3.NewObjectSchema()
-		stream.Title = "Stream result of " + string(md.Output().FullName())
-		stream.Properties = openapi3.Schemas{"result": out, "error": b.statusRef()}
-		out = openapi3.NewSchemaRef("", stream)
+		out = &Schema{
+			Type:       "object",
+			Title:      "Stream result of " + string(md.Output().FullName()),
+			Properties: map[string]*Schema{"result": out, "error": b.statusRef()},
+		}
 		desc = "A successful response (streaming responses)."
 	}
-	op.Responses = openapi3.NewResponses(
-		openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription(desc).WithJSONSchemaRef(out)}),
-		openapi3.WithName("default", openapi3.NewResponse().WithDescription("An unexpected error response.").WithJSONSchemaRef(b.statusRef())),
-	)
+	op.Responses = map[string]*Response{
+		"200":     {Description: desc, Content: jsonContent(out)},
+		"default": {Description: "An unexpected error response.", Content: jsonContent(b.statusRef())},
+	}
 	return op, key, nil
+}
+
+// jsonType is the media type of request and response bodies.
+const jsonType = "application/json"
+
+func jsonContent(s *Schema) map[string]*MediaType {
+	return map[string]*MediaType{jsonType: {Schema: s}}
+}
+
+// jsonBody is a required JSON request body.
+func jsonBody(s *Schema, description string) *RequestBody {
+	return &RequestBody{Content: jsonContent(s), Description: description, Required: true}
 }
 
 // maxQueryDepth bounds how deep nested messages are expanded into query
@@ -374,7 +396,7 @@ const maxQueryDepth = 5
 // enums, repeated scalars and well-known types that have a string form,
 // and nested messages' fields with a dotted name, as grpc-gateway parses
 // them.
-func (b *builder) queryParams(op *openapi3.Operation, md protoreflect.MessageDescriptor, prefix, jsonPrefix string, skip map[string]bool, seen []protoreflect.FullName, depth int) {
+func (b *builder) queryParams(op *Operation, md protoreflect.MessageDescriptor, prefix, jsonPrefix string, skip map[string]bool, seen []protoreflect.FullName, depth int) {
 	if depth > maxQueryDepth {
 		return
 	}
@@ -407,20 +429,17 @@ func (b *builder) queryParams(op *openapi3.Operation, md protoreflect.MessageDes
 	}
 }
 
-func (b *builder) addQuery(op *openapi3.Operation, name string, fd protoreflect.FieldDescriptor, s *openapi3.Schema) {
+func (b *builder) addQuery(op *Operation, name string, fd protoreflect.FieldDescriptor, s *Schema) {
+	p := &Parameter{In: "query", Name: name, Schema: s, Description: fieldComment(fd)}
 	if fd.IsList() {
-		s = openapi3.NewArraySchema().WithItems(s)
+		explode := true
+		p.Schema, p.Explode = &Schema{Type: "array", Items: s}, &explode
 	}
-	p := openapi3.NewQueryParameter(name).WithSchema(s)
-	p.Description = fieldComment(fd)
-	if fd.IsList() {
-		p.Explode = openapi3.Ptr(true)
-	}
-	op.AddParameter(p)
+	op.Parameters = append(op.Parameters, p)
 }
 
-func isQueryable(s *openapi3.Schema) bool {
-	return s.Type != nil && !s.Type.Is("object") && !s.Type.Is("array")
+func isQueryable(s *Schema) bool {
+	return s.Type != "" && s.Type != "object" && s.Type != "array"
 }
 
 // routeOf returns the route of the snapshot serving fullMethod: an exact
@@ -470,20 +489,15 @@ func (b *builder) addHTTPRoutes() {
 		}
 		id := r.GetName()[strings.LastIndex(r.GetName(), "/")+1:]
 		for _, verb := range methods {
-			op := openapi3.NewOperation()
-			op.OperationID = id
+			op := &Operation{OperationID: id}
 			if len(methods) > 1 {
 				op.OperationID = id + "_" + strings.ToLower(verb)
 			}
 			op.Description = r.GetDescription()
 			for _, v := range vars {
-				s := openapi3.NewStringSchema()
-				s.Pattern = v.pattern
-				op.AddParameter(openapi3.NewPathParameter(v.name).WithSchema(s))
+				op.Parameters = append(op.Parameters, &Parameter{In: "path", Name: v.name, Required: true, Schema: &Schema{Type: "string", Pattern: v.pattern}})
 			}
-			op.Responses = openapi3.NewResponses(
-				openapi3.WithName("default", openapi3.NewResponse().WithDescription("The backend's response.")),
-			)
+			op.Responses = map[string]*Response{"default": {Description: "The backend's response."}}
 			op.Security = b.security(r)
 			b.addOperation(key, verb, op)
 		}
@@ -492,11 +506,11 @@ func (b *builder) addHTTPRoutes() {
 
 // security returns the security requirements of route's operations, or
 // nil when it asks for none.
-func (b *builder) security(r *adminv1.Route) *openapi3.SecurityRequirements {
+func (b *builder) security(r *adminv1.Route) []SecurityRequirement {
 	if r == nil {
 		return nil
 	}
-	req := openapi3.SecurityRequirement{}
+	req := SecurityRequirement{}
 	auth := r.GetAuthorization()
 	if r.GetApiKeyRequired() || auth.GetType() == adminv1.RouteAuthorization_TYPE_API_KEY {
 		b.usesAPIKey = true
@@ -516,7 +530,7 @@ func (b *builder) security(r *adminv1.Route) *openapi3.SecurityRequirements {
 	if len(req) == 0 {
 		return nil
 	}
-	return &openapi3.SecurityRequirements{req}
+	return []SecurityRequirement{req}
 }
 
 // apiKeyScheme is the name of the API key's security scheme.
@@ -528,15 +542,15 @@ func schemeName(a *adminv1.Authorizer) string {
 
 // securitySchemes returns the schemes the operations refer to: every
 // authorizer of the deployment, and the API key when a route requires one.
-func (b *builder) securitySchemes() openapi3.SecuritySchemes {
-	out := openapi3.SecuritySchemes{}
+func (b *builder) securitySchemes() map[string]*SecurityScheme {
+	out := map[string]*SecurityScheme{}
 	if b.usesAPIKey {
-		s := &openapi3.SecurityScheme{Type: "apiKey", In: "header", Name: "x-api-key",
+		s := &SecurityScheme{Type: "apiKey", In: "header", Name: "x-api-key",
 			Description: "An API key of a usage plan that covers the stage."}
 		if b.snap.GetApi().GetApiKeySource() == adminv1.Api_API_KEY_SOURCE_AUTHORIZER {
 			s.Description = "The API key is the usage identifier the authorizer returns."
 		}
-		out[apiKeyScheme] = &openapi3.SecuritySchemeRef{Value: s}
+		out[apiKeyScheme] = s
 	}
 	for _, a := range b.snap.GetAuthorizers() {
 		var sources []string
@@ -552,7 +566,7 @@ func (b *builder) securitySchemes() openapi3.SecuritySchemes {
 		if a.GetDisplayName() != "" {
 			desc = a.GetDisplayName() + ": " + desc
 		}
-		out[schemeName(a)] = &openapi3.SecuritySchemeRef{Value: identityScheme(a.GetJwt() != nil, sources, desc)}
+		out[schemeName(a)] = identityScheme(a.GetJwt() != nil, sources, desc)
 	}
 	if len(out) == 0 {
 		return nil
@@ -563,7 +577,7 @@ func (b *builder) securitySchemes() openapi3.SecuritySchemes {
 // identityScheme describes where an authorizer reads its credential: a
 // bearer token from the Authorization header (the default), or an
 // apiKey-style header or query parameter.
-func identityScheme(jwt bool, sources []string, desc string) *openapi3.SecurityScheme {
+func identityScheme(jwt bool, sources []string, desc string) *SecurityScheme {
 	src := "$request.header.Authorization"
 	for _, s := range sources {
 		if strings.HasPrefix(s, "$request.header.") || strings.HasPrefix(s, "$request.querystring.") {
@@ -572,13 +586,13 @@ func identityScheme(jwt bool, sources []string, desc string) *openapi3.SecurityS
 		}
 	}
 	if name, ok := strings.CutPrefix(src, "$request.querystring."); ok {
-		return &openapi3.SecurityScheme{Type: "apiKey", In: "query", Name: name, Description: desc}
+		return &SecurityScheme{Type: "apiKey", In: "query", Name: name, Description: desc}
 	}
 	name := strings.TrimPrefix(src, "$request.header.")
 	if jwt && strings.EqualFold(name, "Authorization") {
-		return &openapi3.SecurityScheme{Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: desc}
+		return &SecurityScheme{Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: desc}
 	}
-	return &openapi3.SecurityScheme{Type: "apiKey", In: "header", Name: name, Description: desc}
+	return &SecurityScheme{Type: "apiKey", In: "header", Name: name, Description: desc}
 }
 
 // httpRule returns the google.api.http option of md, or nil. The options

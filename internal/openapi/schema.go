@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -91,51 +90,52 @@ func renderPath(tpl string, vars []pathVar) string {
 	return sb.String()
 }
 
+// componentSchemas is where references to component schemas point.
+const componentSchemas = "#/components/schemas/"
+
 // schemaRef returns a reference to a component schema.
-func schemaRef(name string) string { return "#/components/schemas/" + name }
+func schemaRef(name string) *Schema { return &Schema{Ref: componentSchemas + name} }
 
 // statusRef returns the schema of google.rpc.Status, the body of every
 // error the gateway and its backends answer.
-func (b *builder) statusRef() *openapi3.SchemaRef {
+func (b *builder) statusRef() *Schema {
 	const name = "google.rpc.Status"
 	if _, ok := b.schemas[name]; !ok {
 		anyName := "google.protobuf.Any"
-		b.schemas[anyName] = openapi3.NewSchemaRef("", wellKnownSchema(protoreflect.FullName(anyName)))
-		s := openapi3.NewObjectSchema()
-		s.Description = "The error model of gRPC and of the gateway's JSON errors."
-		s.Properties = openapi3.Schemas{
-			"code":    openapi3.NewSchemaRef("", openapi3.NewInt32Schema()),
-			"message": openapi3.NewSchemaRef("", openapi3.NewStringSchema()),
-			"details": openapi3.NewSchemaRef("", openapi3.NewArraySchema().WithItems(&openapi3.Schema{})),
+		b.schemas[anyName] = wellKnownSchema(protoreflect.FullName(anyName))
+		b.schemas[name] = &Schema{
+			Type:        "object",
+			Description: "The error model of gRPC and of the gateway's JSON errors.",
+			Properties: map[string]*Schema{
+				"code":    int32Schema(),
+				"message": stringSchema(""),
+				"details": {Type: "array", Items: schemaRef(anyName)},
+			},
 		}
-		s.Properties["details"].Value.Items = openapi3.NewSchemaRef(schemaRef(anyName), nil)
-		b.schemas[name] = openapi3.NewSchemaRef("", s)
 	}
-	return openapi3.NewSchemaRef(schemaRef(name), nil)
+	return schemaRef(name)
 }
 
 // messageRef returns a reference to md's component schema, adding it (and
 // the messages it refers to) first. Well-known types are inlined.
-func (b *builder) messageRef(md protoreflect.MessageDescriptor) *openapi3.SchemaRef {
+func (b *builder) messageRef(md protoreflect.MessageDescriptor) *Schema {
 	if ws := wellKnownSchema(md.FullName()); ws != nil {
-		return openapi3.NewSchemaRef("", ws)
+		return ws
 	}
 	name := string(md.FullName())
 	if _, ok := b.schemas[name]; !ok {
 		// Placeholder first: recursive messages refer to themselves.
-		ref := &openapi3.SchemaRef{}
-		b.schemas[name] = ref
-		ref.Value = b.messageSchema(md, nil)
+		s := &Schema{}
+		b.schemas[name] = s
+		*s = *b.messageSchema(md, nil)
 	}
-	return openapi3.NewSchemaRef(schemaRef(name), nil)
+	return schemaRef(name)
 }
 
 // messageSchema returns md's object schema, without the top-level fields
 // in skip (path parameters of a body "*" request).
-func (b *builder) messageSchema(md protoreflect.MessageDescriptor, skip map[string]bool) *openapi3.Schema {
-	s := openapi3.NewObjectSchema()
-	s.Description = comment(md)
-	s.Properties = openapi3.Schemas{}
+func (b *builder) messageSchema(md protoreflect.MessageDescriptor, skip map[string]bool) *Schema {
+	s := &Schema{Type: "object", Description: comment(md), Properties: map[string]*Schema{}}
 	fields := md.Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
@@ -144,11 +144,11 @@ func (b *builder) messageSchema(md protoreflect.MessageDescriptor, skip map[stri
 		}
 		fs := b.fieldSchema(fd)
 		if fs.Ref == "" {
-			if c := comment(fd); c != "" && fs.Value.Description == "" {
-				fs.Value.Description = c
+			if c := comment(fd); c != "" && fs.Description == "" {
+				fs.Description = c
 			}
 			if hasBehavior(fd, annotations.FieldBehavior_OUTPUT_ONLY) {
-				fs.Value.ReadOnly = true
+				fs.ReadOnly = true
 			}
 		}
 		s.Properties[fd.JSONName()] = fs
@@ -160,124 +160,132 @@ func (b *builder) messageSchema(md protoreflect.MessageDescriptor, skip map[stri
 }
 
 // fieldSchema returns the schema of one field's JSON value.
-func (b *builder) fieldSchema(fd protoreflect.FieldDescriptor) *openapi3.SchemaRef {
+func (b *builder) fieldSchema(fd protoreflect.FieldDescriptor) *Schema {
 	if fd.IsMap() {
-		s := openapi3.NewObjectSchema()
-		v := b.singularSchema(fd.MapValue())
-		s.AdditionalProperties = openapi3.AdditionalProperties{Schema: v}
-		return openapi3.NewSchemaRef("", s)
+		return &Schema{Type: "object", AdditionalProperties: b.singularSchema(fd.MapValue())}
 	}
 	one := b.singularSchema(fd)
 	if fd.IsList() {
-		return openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Items: one})
+		return &Schema{Type: "array", Items: one}
 	}
 	return one
 }
 
-func (b *builder) singularSchema(fd protoreflect.FieldDescriptor) *openapi3.SchemaRef {
+func (b *builder) singularSchema(fd protoreflect.FieldDescriptor) *Schema {
 	switch fd.Kind() {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		return b.messageRef(fd.Message())
 	case protoreflect.EnumKind:
 		return b.enumRef(fd.Enum())
 	}
-	return openapi3.NewSchemaRef("", b.scalarSchema(fd))
+	return b.scalarSchema(fd)
 }
 
 // enumRef returns a reference to ed's component schema: its value names,
 // as protojson writes them.
-func (b *builder) enumRef(ed protoreflect.EnumDescriptor) *openapi3.SchemaRef {
+func (b *builder) enumRef(ed protoreflect.EnumDescriptor) *Schema {
 	name := string(ed.FullName())
 	if _, ok := b.schemas[name]; !ok {
-		s := openapi3.NewStringSchema()
+		s := stringSchema("")
 		s.Description = comment(ed)
-		for i := range ed.Values().Len() {
-			s.Enum = append(s.Enum, string(ed.Values().Get(i).Name()))
-		}
-		b.schemas[name] = openapi3.NewSchemaRef("", s)
+		s.Enum = enumValues(ed)
+		b.schemas[name] = s
 	}
-	return openapi3.NewSchemaRef(schemaRef(name), nil)
+	return schemaRef(name)
+}
+
+// enumValues are the names of ed's values, as protojson writes them.
+func enumValues(ed protoreflect.EnumDescriptor) []string {
+	out := make([]string, ed.Values().Len())
+	for i := range out {
+		out[i] = string(ed.Values().Get(i).Name())
+	}
+	return out
 }
 
 // scalarSchema returns the inline schema of a non-message field's value in
 // protojson's mapping (64-bit integers are strings), or of a well-known
 // type's, for parameters.
-func (b *builder) scalarSchema(fd protoreflect.FieldDescriptor) *openapi3.Schema {
+func (b *builder) scalarSchema(fd protoreflect.FieldDescriptor) *Schema {
 	switch fd.Kind() {
 	case protoreflect.BoolKind:
-		return openapi3.NewBoolSchema()
+		return &Schema{Type: "boolean"}
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		return openapi3.NewInt32Schema()
+		return int32Schema()
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		return openapi3.NewIntegerSchema().WithFormat("int64").WithMin(0)
+		return uint32Schema()
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		return openapi3.NewStringSchema().WithFormat("int64")
+		return stringSchema("int64")
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		return openapi3.NewStringSchema().WithFormat("uint64")
+		return stringSchema("uint64")
 	case protoreflect.FloatKind:
-		return openapi3.NewFloat64Schema().WithFormat("float")
+		return &Schema{Type: "number", Format: "float"}
 	case protoreflect.DoubleKind:
-		return openapi3.NewFloat64Schema().WithFormat("double")
+		return &Schema{Type: "number", Format: "double"}
 	case protoreflect.BytesKind:
-		return openapi3.NewStringSchema().WithFormat("byte")
+		return stringSchema("byte")
 	case protoreflect.EnumKind:
-		s := openapi3.NewStringSchema()
-		for i := range fd.Enum().Values().Len() {
-			s.Enum = append(s.Enum, string(fd.Enum().Values().Get(i).Name()))
-		}
-		return s
+		return &Schema{Type: "string", Enum: enumValues(fd.Enum())}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		if ws := wellKnownSchema(fd.Message().FullName()); ws != nil {
 			return ws
 		}
-		return openapi3.NewObjectSchema()
+		return &Schema{Type: "object"}
 	}
-	return openapi3.NewStringSchema()
+	return stringSchema("")
+}
+
+func stringSchema(format string) *Schema { return &Schema{Type: "string", Format: format} }
+
+func int32Schema() *Schema { return &Schema{Type: "integer", Format: "int32"} }
+
+// uint32Schema is an unsigned 32-bit integer's: int64 is the format that
+// holds all of its values.
+func uint32Schema() *Schema {
+	zero := 0.0
+	return &Schema{Type: "integer", Format: "int64", Minimum: &zero}
 }
 
 // wellKnownSchema returns the schema of a well-known type's JSON form, or
 // nil for other messages.
-func wellKnownSchema(name protoreflect.FullName) *openapi3.Schema {
+func wellKnownSchema(name protoreflect.FullName) *Schema {
 	switch name {
 	case "google.protobuf.Timestamp":
-		return openapi3.NewDateTimeSchema()
+		return stringSchema("date-time")
 	case "google.protobuf.Duration":
-		s := openapi3.NewStringSchema()
-		s.Description = "A duration in seconds with up to nine fractional digits, ending with 's', e.g. \"3.5s\"."
-		return s
+		return &Schema{Type: "string", Description: "A duration in seconds with up to nine fractional digits, ending with 's', e.g. \"3.5s\"."}
 	case "google.protobuf.FieldMask":
-		s := openapi3.NewStringSchema()
-		s.Description = "Comma-separated field paths."
-		return s
+		return &Schema{Type: "string", Description: "Comma-separated field paths."}
 	case "google.protobuf.Struct", "google.protobuf.Empty":
-		return openapi3.NewObjectSchema()
+		return &Schema{Type: "object"}
 	case "google.protobuf.Value":
-		return &openapi3.Schema{}
+		return &Schema{}
 	case "google.protobuf.ListValue":
-		return openapi3.NewArraySchema().WithItems(&openapi3.Schema{})
+		return &Schema{Type: "array", Items: &Schema{}}
 	case "google.protobuf.Any":
-		s := openapi3.NewObjectSchema()
-		s.Properties = openapi3.Schemas{"@type": openapi3.NewSchemaRef("", openapi3.NewStringSchema())}
-		s.AdditionalProperties = openapi3.AdditionalProperties{Has: openapi3.Ptr(true)}
-		return s
+		return &Schema{
+			Type:                 "object",
+			Properties:           map[string]*Schema{"@type": stringSchema("")},
+			AdditionalProperties: true,
+		}
 	case "google.protobuf.BoolValue":
-		return openapi3.NewBoolSchema()
+		return &Schema{Type: "boolean"}
 	case "google.protobuf.StringValue":
-		return openapi3.NewStringSchema()
+		return stringSchema("")
 	case "google.protobuf.BytesValue":
-		return openapi3.NewStringSchema().WithFormat("byte")
+		return stringSchema("byte")
 	case "google.protobuf.Int32Value":
-		return openapi3.NewInt32Schema()
+		return int32Schema()
 	case "google.protobuf.UInt32Value":
-		return openapi3.NewIntegerSchema().WithFormat("int64").WithMin(0)
+		return uint32Schema()
 	case "google.protobuf.Int64Value":
-		return openapi3.NewStringSchema().WithFormat("int64")
+		return stringSchema("int64")
 	case "google.protobuf.UInt64Value":
-		return openapi3.NewStringSchema().WithFormat("uint64")
+		return stringSchema("uint64")
 	case "google.protobuf.FloatValue":
-		return openapi3.NewFloat64Schema().WithFormat("float")
+		return &Schema{Type: "number", Format: "float"}
 	case "google.protobuf.DoubleValue":
-		return openapi3.NewFloat64Schema().WithFormat("double")
+		return &Schema{Type: "number", Format: "double"}
 	}
 	return nil
 }

@@ -152,14 +152,7 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 	call.RequestBytes += res.RequestBytes
 	call.ResponseBytes += res.ResponseBytes
 	if err != nil {
-		how := grpcproxy.FailedStatus
-		switch {
-		case errors.Is(err, h2relay.ErrBackendUnavailable):
-			how = grpcproxy.FailedToConnect
-		case errors.Is(err, h2relay.ErrBackendBroke):
-			how = grpcproxy.FailedBroken
-		}
-		err = g.frames.proxy.Error(lim, method, pc, err, how)
+		err = g.frames.proxy.Error(lim, method, pc, err, relayFailure(err))
 	}
 	lim.Stop()
 	if pc.Done != nil {
@@ -169,6 +162,18 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 		pc.Finally()
 	}
 	return err
+}
+
+// relayFailure says how a call over the frame relay's pool failed, for
+// grpcproxy's error mapping.
+func relayFailure(err error) grpcproxy.Failure {
+	switch {
+	case errors.Is(err, h2relay.ErrBackendUnavailable):
+		return grpcproxy.FailedToConnect
+	case errors.Is(err, h2relay.ErrBackendBroke):
+		return grpcproxy.FailedBroken
+	}
+	return grpcproxy.FailedStatus
 }
 
 // relayAddr is the address the frame relay dials for a backend, or false

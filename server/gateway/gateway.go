@@ -337,7 +337,10 @@ func New(opts ...Option) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: in-process connection: %w", err)
 	}
 	g.inprocConn = conn
-	g.transcoded = &inProcessConn{g: g, stream: conn}
+	g.transcoded = &inProcessConn{g: g, stream: conn, final: g.proxyHandler}
+	if g.frames != nil {
+		g.transcoded.final = g.restUnaryHandler
+	}
 	g.backendTLS.logger = g.logger
 	g.httpProxy = newHTTPIntegrations(g.logger, g.allowLinkLocal, &g.backendTLS, g.upstreams)
 	g.upstreams.http = g.httpProxy

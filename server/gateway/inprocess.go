@@ -28,6 +28,9 @@ import (
 type inProcessConn struct {
 	g      *Gateway
 	stream grpc.ClientConnInterface
+	// final is the chain's last handler for unary calls: the message
+	// relay (grpcproxy), or with the frame relay on, restUnaryHandler.
+	final grpc.StreamHandler
 }
 
 var _ grpc.ClientConnInterface = (*inProcessConn)(nil)
@@ -55,7 +58,7 @@ func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply a
 	ctx = metadata.NewIncomingContext(context.WithValue(ctx, inProcessKey{}, true), md)
 	// grpc.Method, grpc.SetHeader and the like read the call from here.
 	ss.ctx = grpc.NewContextWithServerTransportStream(ctx, &ss.transport)
-	err := chain(c.g.serverChain, ss, &ss.info, c.g.proxyHandler)
+	err := chain(c.g.serverChain, ss, &ss.info, c.final)
 	ss.mu.Lock()
 	header, trailer, sent := ss.header, ss.trailer, ss.sent
 	ss.mu.Unlock()

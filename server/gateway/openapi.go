@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"google.golang.org/grpc/codes"
 
 	"github.com/tollgate-gw/tollgate/internal/openapi"
@@ -19,7 +18,7 @@ const openapiPath = "/openapi.json"
 // openapiDoc is a stage runtime's OpenAPI document, built once.
 type openapiDoc struct {
 	once sync.Once
-	doc  *openapi3.T
+	doc  *openapi.Document
 	err  error
 }
 
@@ -41,6 +40,9 @@ func (g *Gateway) serveOpenAPI(w http.ResponseWriter, r *http.Request, cur *serv
 		rt.openapi.once.Do(func() {
 			rt.openapi.doc, rt.openapi.err = openapi.Build(st.Snapshot, openapi.Options{
 				Version: st.Deployment[strings.LastIndex(st.Deployment, "/")+1:],
+				// The stage's snapshot is stripped of its descriptor set
+				// (routing.withoutDescriptors): describe the linked files.
+				Files: st.Files,
 			})
 		})
 		if rt.openapi.err != nil {
@@ -53,7 +55,7 @@ func (g *Gateway) serveOpenAPI(w http.ResponseWriter, r *http.Request, cur *serv
 			scheme = "https"
 		}
 		doc := *rt.openapi.doc // a shallow copy: only its servers differ per request
-		doc.Servers = openapi3.Servers{{URL: scheme + "://" + r.Host + strings.TrimSuffix(r.URL.EscapedPath(), rest)}}
+		doc.Servers = []openapi.Server{{URL: scheme + "://" + r.Host + strings.TrimSuffix(r.URL.EscapedPath(), rest)}}
 		b, err := openapi.Encode(&doc, openapi.OpenAPI3, openapi.JSON)
 		if err != nil {
 			g.logger.Warn("openapi document not encoded", "stage", st.Name, "error", err)

@@ -210,7 +210,7 @@ func (b *bench) scenario(s string) ([]cell, error) {
 	case scenarioGRPCUnary, scenarioGRPCStream:
 		targets = append([]string{targetDirect, kindTollgate, kindTollgateFrames, kindTollgateBinary, kindTollgateTLS, kindTollgatePolicy, kindTollgatePolicyFrames}, b.peers...)
 	case scenarioRESTUnary:
-		targets = []string{kindTollgate, kindTollgateTLS, kindTollgatePolicy, kindGRPCGateway, kindVanguard}
+		targets = []string{kindTollgate, kindTollgateFrames, kindTollgateTLS, kindTollgatePolicy, kindTollgatePolicyFrames, kindGRPCGateway, kindVanguard}
 	case scenarioConnectUnary, scenarioGRPCWebUnary:
 		targets = []string{kindTollgate, kindTollgatePolicy, kindVanguard}
 	case scenarioWSEcho, scenarioWSFanout:
@@ -314,7 +314,7 @@ func (b *bench) target(s, full string) ([]cell, error) {
 	case scenarioRESTUnary:
 		url := "http://" + addr + "/v1/echo"
 		header := http.Header{}
-		if t == kindTollgate || t == kindTollgatePolicy {
+		if isTollgateTarget(t) {
 			url = "http://" + addr + "/" + benchStageID + "/v1/echo"
 		}
 		client := newHTTPClient()
@@ -322,7 +322,7 @@ func (b *bench) target(s, full string) ([]cell, error) {
 			url = "https://" + addr + "/" + benchStageID + "/v1/echo"
 			client = newHTTPSClient()
 		}
-		if t == kindTollgatePolicy {
+		if isPolicyTarget(t) {
 			for k, v := range policyMetadata() {
 				header[http.CanonicalHeaderKey(k)] = v
 			}
@@ -335,7 +335,7 @@ func (b *bench) target(s, full string) ([]cell, error) {
 		if t == kindTollgate || t == kindTollgatePolicy {
 			url = "http://" + addr + "/" + benchStageID + "/tollgate.example.v1.EchoService/Echo"
 		}
-		if t == kindTollgatePolicy {
+		if isPolicyTarget(t) {
 			for k, v := range policyMetadata() {
 				header[http.CanonicalHeaderKey(k)] = v
 			}

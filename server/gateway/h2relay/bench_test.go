@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
@@ -217,15 +218,136 @@ func BenchmarkRelayUnaryConcurrent(b *testing.B) {
 	b.ReportMetric(float64(toClient.n.Load()-client0)/float64(b.N), "client-writes/op")
 }
 
+// frameStats counts what is written to connections: write calls, bytes,
+// and HTTP/2 frames by type (the frames parsed out of the bytes written).
+type frameStats struct {
+	mu            sync.Mutex
+	writes, bytes int64
+	frames        [10]int64 // by http2.FrameType
+}
+
+// frameConn is a connection whose writes are counted in stats.
+type frameConn struct {
+	net.Conn
+	stats      *frameStats
+	frameParse             // of the writes
+	reads      *frameStats // nil: reads are not counted
+	readParse  frameParse
+}
+
+func (c *frameConn) Write(p []byte) (int, error) {
+	c.stats.count(p, &c.frameParse)
+	return c.Conn.Write(p)
+}
+
+func (c *frameConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.reads != nil && n > 0 {
+		c.reads.count(p[:n], &c.readParse)
+	}
+	return n, err
+}
+
+// frameParse follows frame boundaries across the calls of one direction.
+type frameParse struct {
+	preface int // bytes of a client preface still to skip
+	hdr     []byte
+	left    int // payload bytes of the current frame still to come
+}
+
+// count counts one call of p's bytes.
+func (s *frameStats) count(p []byte, f *frameParse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	s.bytes += int64(len(p))
+	if f.preface > 0 {
+		n := min(f.preface, len(p))
+		f.preface -= n
+		p = p[n:]
+	}
+	for len(p) > 0 {
+		if f.left > 0 {
+			n := min(f.left, len(p))
+			f.left -= n
+			p = p[n:]
+			continue
+		}
+		n := min(9-len(f.hdr), len(p))
+		f.hdr = append(f.hdr, p[:n]...)
+		p = p[n:]
+		if len(f.hdr) == 9 {
+			if t := int(f.hdr[3]); t < len(s.frames) {
+				s.frames[t]++
+			}
+			f.left = int(f.hdr[0])<<16 | int(f.hdr[1])<<8 | int(f.hdr[2])
+			f.hdr = f.hdr[:0]
+		}
+	}
+}
+
+// frameListener counts the writes to the connections it accepts.
+type frameListener struct {
+	net.Listener
+	stats *frameStats
+}
+
+func (l frameListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &frameConn{Conn: c, stats: l.stats}, nil
+}
+
+// snapshot returns the counts so far.
+func (s *frameStats) snapshot() (writes, bytes int64, frames [10]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes, s.bytes, s.frames
+}
+
 // BenchmarkRelayServerStream64 measures 64 concurrent server streams of
 // 1,000 × 1 KiB on one client connection (loadbench's grpc-stream cell at
-// c=64); an op is one message.
+// c=64); an op is one message. The frames target reports what the relay
+// writes per message: to the client, its write calls, DATA frames and
+// bytes per write; to the backend, its WINDOW_UPDATE frames and writes;
+// and the DATA frames the backend sent.
 func BenchmarkRelayServerStream64(b *testing.B) {
 	params := responseParams(1000)
-	for _, tc := range streamTargets(b, false) {
+	addr := interopBackend(b)
+	var toClient, toBackend, fromBackend frameStats
+	var d net.Dialer
+	pool := h2relay.NewPool(func(ctx context.Context, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return &frameConn{Conn: c, stats: &toBackend, frameParse: frameParse{preface: len(http2.ClientPreface)}, reads: &fromBackend}, nil
+	}, 64<<10)
+	b.Cleanup(pool.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := h2relay.NewServer(frameHandler(pool, addr))
+	go func() { _ = srv.Serve(frameListener{ln, &toClient}) }()
+	b.Cleanup(srv.Close)
+	dial := func(addr string) *grpc.ClientConn {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = conn.Close() })
+		return conn
+	}
+	for _, tc := range []streamTarget{{"direct", dial(addr)}, {"frames", dial(ln.Addr().String())}} {
 		b.Run(tc.name, func(b *testing.B) {
 			client := testgrpc.NewTestServiceClient(tc.conn)
 			ctx := context.Background()
+			cw0, cb0, cf0 := toClient.snapshot()
+			bw0, _, bf0 := toBackend.snapshot()
+			_, _, rf0 := fromBackend.snapshot()
 			b.ReportAllocs()
 			b.SetParallelism(32) // 64 streams on 2 cores
 			b.RunParallel(func(pb *testing.PB) {
@@ -249,6 +371,22 @@ func BenchmarkRelayServerStream64(b *testing.B) {
 					cancel()
 				}
 			})
+			if tc.name == "direct" {
+				return
+			}
+			b.StopTimer()
+			cw, cb, cf := toClient.snapshot()
+			bw, _, bf := toBackend.snapshot()
+			_, _, rf := fromBackend.snapshot()
+			n := float64(b.N)
+			b.ReportMetric(float64(rf[http2.FrameData]-rf0[http2.FrameData])/n, "backend-DATA/msg")
+			b.ReportMetric(float64(cw-cw0)/n, "client-writes/msg")
+			b.ReportMetric(float64(cf[http2.FrameData]-cf0[http2.FrameData])/n, "client-DATA/msg")
+			if cw > cw0 {
+				b.ReportMetric(float64(cb-cb0)/float64(cw-cw0), "B/client-write")
+			}
+			b.ReportMetric(float64(bw-bw0)/n, "backend-writes/msg")
+			b.ReportMetric(float64(bf[http2.FrameWindowUpdate]-bf0[http2.FrameWindowUpdate])/n, "backend-WU/msg")
 		})
 	}
 }

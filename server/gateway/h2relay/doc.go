@@ -48,8 +48,10 @@
 // frames on itself, into the client connection's outbox (one copy, no
 // hand-off), as long as the client's windows and the outbox have room;
 // the connection's writers move the outbox into their buffer before
-// anything else they write, and one relay per client connection is woken
-// per read to flush it. The reader never writes to a client's socket: a
+// anything else they write, each stream's DATA in it coalesced into as
+// few frames as the client's maximum frame size allows (a backend's frame
+// per message would be a frame per message for the client to handle), and
+// one relay per client connection is woken per read to flush it. The reader never writes to a client's socket: a
 // client that stops reading fills its outbox, its frames then wait in
 // their streams for their relays, and the other calls on the backend
 // connection go on. Deadlines (grpc-timeout), RST_STREAM
@@ -64,4 +66,11 @@
 // path, gzip (any compressor registered with grpc-go) request messages are
 // inflated as grpc-go's server inflates them, bounded by the message size
 // limit.
+//
+// [Pool.Unary] is the Pool's client for a unary call whose request is in
+// memory already rather than on a server-side Stream (the gateway's
+// transcoded REST calls): one message each way over the same pooled
+// connections, windows and deadlines, the response's metadata and status
+// (details included) returned as grpc-go's client returns them, a gzip
+// response inflated within the size limit.
 package h2relay

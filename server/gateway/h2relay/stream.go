@@ -599,14 +599,29 @@ func (st *Stream) writeNow(p []byte, check func() bool) bool {
 // buffer, one of the stream window's size, is the server's pooled kind,
 // taken at the first frame and given back at each drain: an idle
 // connection holds none.
+//
+// The frames in it are records, not yet the frames that leave: a drain
+// writes each stream's payloads in it as few DATA frames as the peer's
+// maximum frame size allows (see writeCoalesced). A backend sends a DATA
+// frame per message, and on a connection carrying several streams their
+// frames come interleaved; the client then reads, accounts and queues one
+// frame per message. Coalesced, a stream's messages that wait together
+// cost the client one frame.
 type outbox struct {
-	mu   sync.Mutex
-	box  *[]byte
-	pool *bufPools
-	n    atomic.Int32 // len(*box): whether a drain has anything to move
+	mu     sync.Mutex
+	box    *[]byte
+	pool   *bufPools
+	frames int          // records in the box
+	last   int          // offset of the last record, -1 if none
+	n      atomic.Int32 // len(*box): whether a drain has anything to move
 }
 
-// add appends p as DATA frames of stream id, of at most maxFrame bytes,
+// maxOutboxFrames bounds the records an outbox holds, and so the work of
+// coalescing them (quadratic in the streams among them): a backend
+// sending tiny frames fills it, and its frames then go the relays' way.
+const maxOutboxFrames = 256
+
+// add appends p as DATA records of stream id, of at most maxFrame bytes,
 // if they fit and check agrees.
 func (o *outbox) add(pool *bufPools, id uint32, p []byte, maxFrame int, check func() bool) bool {
 	o.mu.Lock()
@@ -614,10 +629,17 @@ func (o *outbox) add(pool *bufPools, id uint32, p []byte, maxFrame int, check fu
 	if o.box == nil {
 		o.pool = pool
 		o.box = pool.large.Get().(*[]byte)
+		o.frames, o.last = 0, -1
 	}
 	b := *o.box
-	frames := (len(p) + maxFrame - 1) / maxFrame
-	if len(b)+frames*frameHeaderLen+len(p) > cap(b) || !check() {
+	// The last record grows when it is the same stream's and has room:
+	// consecutive frames of one stream take one record.
+	grow := 0
+	if o.last >= 0 && recordID(b[o.last:]) == id {
+		grow = min(len(p), maxFrame-recordLen(b[o.last:]))
+	}
+	frames := (len(p) - grow + maxFrame - 1) / maxFrame
+	if len(b)+frames*frameHeaderLen+len(p) > cap(b) || o.frames+frames > maxOutboxFrames || !check() {
 		if len(b) == 0 {
 			// An idle connection holds no buffer.
 			o.pool.put(o.box, b)
@@ -625,18 +647,34 @@ func (o *outbox) add(pool *bufPools, id uint32, p []byte, maxFrame int, check fu
 		}
 		return false
 	}
+	if grow > 0 {
+		n := recordLen(b[o.last:]) + grow
+		b[o.last], b[o.last+1], b[o.last+2] = byte(n>>16), byte(n>>8), byte(n)
+		b = append(b, p[:grow]...)
+		p = p[grow:]
+	}
 	for len(p) > 0 {
 		n := min(len(p), maxFrame)
+		o.last = len(b)
 		b = appendDataHeader(b, id, false, n)
 		b = append(b, p[:n]...)
 		p = p[n:]
+		o.frames++
 	}
 	*o.box = b
 	o.n.Store(int32(len(b)))
 	return true
 }
 
-// take removes the outbox's frames, nil if none, and the pool their
+// recordLen and recordID read the header of a DATA record (a frame
+// header).
+func recordLen(h []byte) int { return int(h[0])<<16 | int(h[1])<<8 | int(h[2]) }
+
+func recordID(h []byte) uint32 {
+	return (uint32(h[5])<<24 | uint32(h[6])<<16 | uint32(h[7])<<8 | uint32(h[8])) & (1<<31 - 1)
+}
+
+// take removes the outbox's records, nil if none, and the pool their
 // buffer goes back to.
 func (o *outbox) take() (*[]byte, *bufPools) {
 	if o.n.Load() == 0 {
@@ -646,6 +684,7 @@ func (o *outbox) take() (*[]byte, *bufPools) {
 	defer o.mu.Unlock()
 	box := o.box
 	o.box = nil
+	o.frames, o.last = 0, -1
 	o.n.Store(0)
 	return box, o.pool
 }
@@ -658,19 +697,77 @@ func (q *queue) bytes() []byte {
 	return q.buf[q.off:]
 }
 
-// drain moves the outbox's frames into the write buffer; the caller holds
-// the writer.
+// drain moves the outbox's frames into the write buffer, each stream's
+// coalesced; the caller holds the writer.
 func (w *frameWriter) drain() {
 	box, pool := w.out.take()
 	if box == nil {
 		return
 	}
 	if w.err == nil {
-		_, w.err = w.bw.Write(*box)
+		w.err = w.writeCoalesced(*box)
 		w.dirty = true
 		w.sentData.Store(true)
 	}
 	pool.put(box, *box)
+}
+
+// writeCoalesced writes the DATA records in b as DATA frames, each
+// stream's payloads, in their order, in frames as large as the peer
+// accepts; streams in the order of their first record. Frames of
+// different streams may be reordered (RFC 9113 section 5.1.2 orders a
+// stream's own frames only), and every record of b leaves before anything
+// written after it. b is consumed: the IDs of written records are zeroed.
+// The caller holds the writer.
+func (w *frameWriter) writeCoalesced(b []byte) error {
+	max := int(w.maxFrame.Load())
+	for off := 0; off < len(b); off += frameHeaderLen + recordLen(b[off:]) {
+		id := recordID(b[off:])
+		if id == 0 {
+			continue // written with an earlier record of its stream
+		}
+		total := 0
+		for o := off; o < len(b); o += frameHeaderLen + recordLen(b[o:]) {
+			if recordID(b[o:]) == id {
+				total += recordLen(b[o:])
+			}
+		}
+		left := 0 // of the frame being written
+		for o := off; o < len(b) && total > 0; o += frameHeaderLen + recordLen(b[o:]) {
+			if recordID(b[o:]) != id {
+				continue
+			}
+			p := b[o+frameHeaderLen : o+frameHeaderLen+recordLen(b[o:])]
+			clear(b[o+5 : o+frameHeaderLen]) // written
+			for len(p) > 0 {
+				if left == 0 {
+					left = min(total, max)
+					if err := w.writeDataHeader(id, false, left); err != nil {
+						return err
+					}
+				}
+				k := min(left, len(p))
+				if _, err := w.bw.Write(p[:k]); err != nil {
+					return err
+				}
+				p, left, total = p[k:], left-k, total-k
+			}
+		}
+	}
+	return nil
+}
+
+// writeDataHeader writes the header of a DATA frame of n bytes into the
+// write buffer's free space (a header array of the caller's would escape
+// to the heap through the buffer's Write: an allocation per frame).
+func (w *frameWriter) writeDataHeader(id uint32, end bool, n int) error {
+	if w.bw.Available() < frameHeaderLen {
+		if err := w.bw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := w.bw.Write(appendDataHeader(w.bw.AvailableBuffer(), id, end, n))
+	return err
 }
 
 // appendDataHeader appends the header of a DATA frame of n bytes.
@@ -691,8 +788,7 @@ func (w *frameWriter) writeData(id uint32, end bool, p []byte) error {
 	max := int(w.maxFrame.Load())
 	for {
 		n := min(len(p), max)
-		var h [frameHeaderLen]byte
-		if _, err := w.bw.Write(appendDataHeader(h[:0], id, end && n == len(p), n)); err != nil {
+		if err := w.writeDataHeader(id, end && n == len(p), n); err != nil {
 			return err
 		}
 		if _, err := w.bw.Write(p[:n]); err != nil {

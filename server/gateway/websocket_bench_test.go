@@ -40,8 +40,12 @@ const (
 	// clientReadEnv makes the client process read and count messages,
 	// printing "count N" every 20 ms.
 	clientReadEnv = "TOLLGATE_WS_CLIENT_READ"
-	// benchTLSEnv, when set, makes BenchmarkWebSocketIdleConnections serve
-	// TLS (wss://), as a data port with a certificate does.
+	// benchSendEnv makes each client of BenchmarkWebSocketIdleConnections
+	// send one message of that many bytes before it goes idle.
+	benchSendEnv = "TOLLGATE_WS_BENCH_SEND"
+	// benchTLSEnv, when set, makes BenchmarkWebSocketIdleConnections and
+	// BenchmarkWebSocketMessage serve TLS (wss://), as a data port with a
+	// certificate does.
 	benchTLSEnv = "TOLLGATE_WS_BENCH_TLS"
 )
 
@@ -97,6 +101,12 @@ func TestWebSocketClientProcess(t *testing.T) {
 				fails.Add(1)
 				return
 			}
+			if n, _ := strconv.Atoi(os.Getenv(benchSendEnv)); n > 0 {
+				if err := c.Write(ctx, websocket.MessageBinary, make([]byte, n)); err != nil {
+					fails.Add(1)
+					return
+				}
+			}
 			if os.Getenv(clientReadEnv) != "" {
 				go func() {
 					for {
@@ -131,7 +141,9 @@ func TestWebSocketClientProcess(t *testing.T) {
 // BenchmarkWebSocketIdleConnections opens TOLLGATE_WS_BENCH_CONNS (default
 // 10000) idle WebSocket connections from a separate client process and
 // reports the gateway's memory per connection (Go heap and stacks, after
-// GC, bookkeeping included; kernel socket buffers excluded).
+// GC, bookkeeping included; kernel socket buffers excluded). With
+// TOLLGATE_WS_BENCH_SEND, each client first sends one message of that many
+// bytes, to a one-way route with a mock integration.
 //
 //	go test -run '^$' -bench WebSocketIdle -benchtime 1x ./server/gateway/
 func BenchmarkWebSocketIdleConnections(b *testing.B) {
@@ -152,7 +164,14 @@ func BenchmarkWebSocketIdleConnections(b *testing.B) {
 	} else {
 		tg = serveGateway(b, gw)
 	}
-	tg.load(b, wsStage(wsDeployment("127.0.0.1:1"), nil))
+	var routes []*adminv1.Route
+	if os.Getenv(benchSendEnv) != "" {
+		// The message goes to a one-way route answered by a mock.
+		def := wsRoute("default", "$default", false)
+		def.Integration = &adminv1.Integration{Target: &adminv1.Integration_Mock{Mock: &adminv1.MockIntegration{StatusCode: 200}}}
+		routes = append(routes, def)
+	}
+	tg.load(b, wsStage(wsDeployment("127.0.0.1:1", routes...), nil))
 	for b.Loop() {
 		runtime.GC()
 		var before runtime.MemStats
@@ -276,7 +295,7 @@ func BenchmarkWebSocketFanOut(b *testing.B) {
 // BenchmarkWebSocketMessage sends messages on a two-way route through the
 // gateway (routing, the interceptor chain, a unary gRPC integration call on
 // loopback) and waits for each answer, over one connection per parallel
-// worker.
+// worker; over TLS with TOLLGATE_WS_BENCH_TLS.
 func BenchmarkWebSocketMessage(b *testing.B) {
 	be := newWSBackend()
 	be.notify = make(chan wsEvent) // unbuffered: drained below
@@ -296,14 +315,25 @@ func BenchmarkWebSocketMessage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tg := serveGateway(b, gw)
+	var tg *testGateway
+	url, opts := "", (*websocket.DialOptions)(nil)
+	if os.Getenv(benchTLSEnv) != "" {
+		tg = serveGatewayTLS(b, gw)
+		url = "wss://" + tg.addr + "/prod"
+		opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the benchmark's throwaway certificate
+		}}}
+	} else {
+		tg = serveGateway(b, gw)
+		url = "ws://" + tg.addr + "/prod"
+	}
 	tg.load(b, wsStage(wsDeployment(lis.Addr().String(), wsRoute("echo", "echo", true)), nil))
 	msg := []byte(`{"action":"echo","text":"` + strings.Repeat("x", 100) + `"}`)
 	b.SetParallelism(4)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
-		c, _, err := websocket.Dial(ctx, "ws://"+tg.addr+"/prod", nil)
+		c, _, err := websocket.Dial(ctx, url, opts)
 		if err != nil {
 			b.Error(err)
 			return

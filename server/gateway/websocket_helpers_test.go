@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -176,6 +177,7 @@ type wsGateway struct {
 	*testGateway
 	backend *wsBackend
 	target  string
+	tls     bool // served over TLS (wss://)
 }
 
 const testAdminToken = "admin-token-0123456789"
@@ -189,6 +191,13 @@ func startWSGateway(t *testing.T, settings *adminv1.WebSocketSettings, intercept
 // clock).
 func startWSGatewayWith(t *testing.T, opts []gateway.Option, settings *adminv1.WebSocketSettings, interceptors []grpc.StreamServerInterceptor, routes ...*adminv1.Route) *wsGateway {
 	t.Helper()
+	return startWSGatewayOver(t, false, opts, settings, interceptors, routes...)
+}
+
+// startWSGatewayOver is startWSGatewayWith, over TLS if useTLS (through
+// connsplit, as a data port with a certificate).
+func startWSGatewayOver(t *testing.T, useTLS bool, opts []gateway.Option, settings *adminv1.WebSocketSettings, interceptors []grpc.StreamServerInterceptor, routes ...*adminv1.Route) *wsGateway {
+	t.Helper()
 	be := newWSBackend()
 	target := startServer(t, func(s *grpc.Server) { datav1.RegisterWebSocketIntegrationServiceServer(s, be) })
 	opts = append([]gateway.Option{gateway.WithInterceptors(interceptors...), gateway.WithCallbackAdminToken(func(tok string) bool { return tok == testAdminToken })}, opts...)
@@ -196,18 +205,30 @@ func startWSGatewayWith(t *testing.T, opts []gateway.Option, settings *adminv1.W
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := serveGateway(t, gw)
+	var tg *testGateway
+	if useTLS {
+		tg = serveGatewayTLS(t, gw)
+	} else {
+		tg = serveGateway(t, gw)
+	}
 	if routes == nil {
 		routes = defaultWSRoutes()
 	}
 	tg.load(t, wsStage(wsDeployment(target, routes...), settings))
-	return &wsGateway{testGateway: tg, backend: be, target: target}
+	return &wsGateway{testGateway: tg, backend: be, target: target, tls: useTLS}
 }
 
 // dial connects a WebSocket client to path with headers.
 func (g *wsGateway) dial(t *testing.T, path string, header http.Header) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
-	c, resp, err := websocket.Dial(ctx(t), "ws://"+g.addr+path, &websocket.DialOptions{HTTPHeader: header})
+	url, opts := "ws://"+g.addr+path, &websocket.DialOptions{HTTPHeader: header}
+	if g.tls {
+		url = "wss://" + g.addr + path
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the test's throwaway certificate
+		}}
+	}
+	c, resp, err := websocket.Dial(ctx(t), url, opts)
 	if c != nil {
 		t.Cleanup(func() { _ = c.CloseNow() })
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -700,5 +701,69 @@ func TestWebSocketConnectRefusals(t *testing.T) {
 	}
 	if g.gw.Connections() != 0 {
 		t.Errorf("%d connections after refused upgrades", g.gw.Connections())
+	}
+}
+
+// waitingWSReaders returns how many WebSocket connection readers wait for
+// their client on the socket, rather than inside a read.
+func waitingWSReaders() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "websocket.waitReadable(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestWebSocketOverTLS serves a connection over TLS through connsplit,
+// with a frame limit (whose scanner reads between the library and the
+// tls.Conn): messages small and larger than a read buffer or a TLS record,
+// a burst, each answered while the connection's reader waits for the
+// client on the socket between messages rather than inside the tls.Conn;
+// then the client's close.
+func TestWebSocketOverTLS(t *testing.T) {
+	s := settings(0, 0, 64<<10, 0)
+	s.MaxFrameBytes = 48 << 10
+	g := startWSGatewayOver(t, true, nil, s, nil)
+	c, id := g.mustDial(t, "/prod")
+	waits := func() {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for waitingWSReaders() != 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the reader does not wait for the client: %d waiting", waitingWSReaders())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waits()
+	for _, n := range []int{10, 600, 20000} {
+		msg := `{"action":"echo","pad":"` + strings.Repeat("x", n) + `"}`
+		if got := roundTrip(t, c, msg); got != "echo:"+msg {
+			t.Fatalf("%d-byte pad: %.40q...", n, got)
+		}
+		waits()
+	}
+	const burst = 30
+	for i := range burst {
+		if err := c.Write(ctx(t), websocket.MessageText, fmt.Appendf(nil, `{"action":"echo","i":%d}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]bool{}
+	for range burst {
+		got[read(t, c)] = true
+	}
+	for i := range burst {
+		if want := fmt.Sprintf(`echo:{"action":"echo","i":%d}`, i); !got[want] {
+			t.Errorf("no %s", want)
+		}
+	}
+	waits()
+	_ = c.Close(websocket.StatusNormalClosure, "bye")
+	if d := g.backend.waitDisconnect(t, id, 1000); d.Reason != "bye" {
+		t.Errorf("$disconnect reason %q", d.Reason)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Sizes of the buffers a connection's github.com/coder/websocket.Conn reads
@@ -78,7 +80,7 @@ func (w *smallBufferWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	pr := &pooledReader{Conn: conn, bufs: w.bufs, direct: overTLS(conn)}
 	br := bufio.NewReaderSize(pr, libraryReadBufferSize)
-	w.hijack = &idleWait{br: br, conn: pr}
+	w.hijack = &idleWait{br: br, pr: pr}
 	// The library reads from the bufio.Reader (which it resets to read
 	// from the returned connection) and writes through the bufio.Writer.
 	return pr, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize)), nil
@@ -118,26 +120,37 @@ func (c *prefixConn) NetConn() net.Conn { return c.Conn }
 // readBufferSize bytes, but an idle connection holds no buffer.
 //
 // Over TLS it reads straight through: the *tls.Conn keeps the decrypted
-// record itself, so small reads cost no read(2) anyway, and the reader of
-// an idle TLS connection, blocked in the tls.Conn's Read (see idleWait),
-// would otherwise hold a borrowed buffer all along (500 B per idle
-// connection).
+// record itself, so small reads cost no read(2) anyway. It borrows a buffer
+// only for the connection's reader (see idleWait): drainNow takes what the
+// tls.Conn already holds without waiting, fill what the socket has, and
+// they keep it for the next Read.
 type pooledReader struct {
 	net.Conn
 	bufs   *readBuffers
-	direct bool                  // a *tls.Conn is under Conn: no buffer
-	buf    *[readBufferSize]byte // borrowed while rest is not empty
-	rest   []byte                // bytes of buf not yet returned
+	direct bool // a *tls.Conn is under Conn: no buffer for the library's reads
+
+	// mu serializes the library's reads (which hold it while they wait)
+	// with the reader's drainNow and fill: the library's close handshake
+	// may read from another goroutine.
+	mu      sync.Mutex
+	buf     *[readBufferSize]byte // borrowed while rest is not empty
+	rest    []byte                // bytes of buf not yet returned
+	err     error                 // drainNow's or fill's, returned after rest
+	drained bool                  // drainNow found nothing, and nothing was read since
 }
 
 // Read returns buffered bytes first; a read at least as large as the
 // buffer reads straight into p.
 func (c *pooledReader) Read(p []byte) (int, error) {
-	if c.direct {
-		return c.Conn.Read(p)
-	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if len(c.rest) == 0 {
-		if len(p) >= readBufferSize {
+		if err := c.err; err != nil {
+			c.err = nil
+			return 0, err
+		}
+		c.drained = false
+		if c.direct || len(p) >= readBufferSize {
 			return c.Conn.Read(p)
 		}
 		b := c.bufs.get()
@@ -170,11 +183,111 @@ func (c *pooledReader) release() {
 	c.buf, c.rest = nil, nil
 }
 
-// Buffered returns how many bytes read are still to be returned.
-func (c *pooledReader) Buffered() int { return len(c.rest) }
+// Buffered returns how many bytes read are still to be returned, or 1 when
+// only an error is, or while a Read is under way, so that the reader reads
+// at once (rather than wait for that Read).
+func (c *pooledReader) Buffered() int {
+	if !c.mu.TryLock() {
+		return 1
+	}
+	defer c.mu.Unlock()
+	if len(c.rest) == 0 && c.err != nil {
+		return 1
+	}
+	return len(c.rest)
+}
 
 // NetConn returns the connection read from.
 func (c *pooledReader) NetConn() net.Conn { return c.Conn }
+
+// aLongTimeAgo is a read deadline that has passed: a read fails at once
+// rather than wait for the socket (as net/http aborts its background read).
+var aLongTimeAgo = time.Unix(1, 0)
+
+// drainNow reads, without waiting for the socket, what the connections
+// between it and the socket hold: a *tls.Conn's decrypted bytes and whole
+// records it read ahead, which a wait on the socket would not see. A read
+// whose deadline has passed returns those, or fails with a timeout before
+// it would read the socket (a timeout does not fail a tls.Conn for good).
+// Bytes read are kept for the next Read, as is an error other than the
+// timeout; with neither, the connection holds nothing above its socket
+// but, at most, part of a record, whose rest the socket will bring (see
+// tlsDrained). It returns at once if a Read is under way.
+//
+// The read deadline is cleared afterwards: the library's reads have none.
+func (c *pooledReader) drainNow() {
+	if !c.mu.TryLock() {
+		return
+	}
+	defer c.mu.Unlock()
+	if len(c.rest) > 0 || c.err != nil {
+		return
+	}
+	if err := c.Conn.SetReadDeadline(aLongTimeAgo); err != nil {
+		return
+	}
+	b := c.bufs.get()
+	n, err := c.Conn.Read(b[:])
+	_ = c.Conn.SetReadDeadline(time.Time{})
+	var ne net.Error
+	timedOut := errors.As(err, &ne) && ne.Timeout()
+	if n > 0 {
+		c.buf, c.rest = b, b[:n]
+	} else {
+		c.bufs.put(b)
+	}
+	if !timedOut {
+		c.err = err
+	}
+	c.drained = n == 0 && timedOut
+}
+
+// tlsDrained reports whether drainNow found nothing and nothing has been
+// read since.
+func (c *pooledReader) tlsDrained() bool {
+	if !c.mu.TryLock() {
+		return false // a Read is under way
+	}
+	defer c.mu.Unlock()
+	return c.drained && len(c.rest) == 0 && c.err == nil
+}
+
+// fill reads, waiting for it, what the client sends next (over TLS, at
+// least the plaintext of one record, up to the buffer's size) and keeps it
+// for the next Read, with any error.
+func (c *pooledReader) fill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.rest) > 0 || c.err != nil {
+		return
+	}
+	c.drained = false
+	b := c.bufs.get()
+	n, err := c.Conn.Read(b[:])
+	if n > 0 {
+		c.buf, c.rest = b, b[:n]
+	} else {
+		c.bufs.put(b)
+	}
+	c.err = err
+}
+
+// takePong drops a complete client pong frame from the front of the
+// buffered bytes, and reports whether it did. Call it only at a frame
+// boundary with nothing buffered above (see idleWait).
+func (c *pooledReader) takePong() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	size := pongFrameSize(c.rest)
+	if size == 0 {
+		return false
+	}
+	c.rest = c.rest[size:]
+	if len(c.rest) == 0 {
+		c.release()
+	}
+	return true
+}
 
 // overTLS reports whether a *tls.Conn is under conn, through wrappers that
 // lead down with NetConn.

@@ -39,8 +39,8 @@ type harness struct {
 	limits Limits
 	// beforeStart runs between registration and the upgrade's 101.
 	beforeStart func(c *Conn)
-	// noWait makes readers read at once, as over TLS, instead of waiting
-	// for the client first (see idleWait).
+	// noWait makes readers read at once, instead of waiting for the
+	// client first (see idleWait).
 	noWait bool
 
 	mu          sync.Mutex
@@ -52,6 +52,18 @@ type harness struct {
 // connection of stage "s" with limits (defaults filled in); messages are
 // echoed back.
 func newHarness(t *testing.T, limits Limits) *harness {
+	t.Helper()
+	return startHarness(t, limits, false)
+}
+
+// newTLSHarness is newHarness serving wss:// (HTTP/1.1 over TLS).
+func newTLSHarness(t *testing.T, limits Limits) *harness {
+	t.Helper()
+	return startHarness(t, limits, true)
+}
+
+// startHarness starts a harness, over TLS if useTLS.
+func startHarness(t *testing.T, limits Limits, useTLS bool) *harness {
 	t.Helper()
 	def := LimitsOf(nil)
 	if limits.IdleTimeout == 0 {
@@ -74,7 +86,11 @@ func newHarness(t *testing.T, limits Limits) *harness {
 		conns: map[string]*Conn{}, disconnects: make(chan disconnected, 100),
 	}
 	h.reg = NewRegistry(WithClock(h.clk))
-	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
+	if useTLS {
+		h.srv = httptest.NewTLSServer(http.HandlerFunc(h.serve))
+	} else {
+		h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
@@ -124,7 +140,10 @@ func (h *harness) dial(query string) (*websocket.Conn, *Conn) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.srv.URL, "http")+"/?"+query, nil)
+	// The server's client trusts its certificate (over TLS) and speaks
+	// HTTP/1.1.
+	ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.srv.URL, "http")+"/?"+query,
+		&websocket.DialOptions{HTTPClient: h.srv.Client()})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
 	"syscall"
 )
@@ -17,12 +18,20 @@ import (
 // socket and the library: the library's bufio.Reader, the pooledReader
 // under it, and every wrapper below (read-ahead, connsplit's replayed
 // sniff, PROXY header reader, ...). Each wrapper says so with Buffered and
-// leads further down with NetConn; a wrapper that does not (a *tls.Conn,
-// which may hold a decrypted record) ends the search and the reader reads
-// at once, as before.
+// leads further down with NetConn; a wrapper that does not ends the search
+// and the reader reads at once, as before.
+//
+// A *tls.Conn cannot say so: it may hold decrypted bytes, and whole records
+// read past the one it decrypted. The pooledReader's drainNow takes those
+// without waiting for the socket; once it has found none, only part of a
+// record can be left in the tls.Conn, whose rest must come from the socket,
+// and the search goes on under it. When the socket becomes readable, the
+// reader decrypts what came with fill, so that it can take a keepalive pong
+// itself (as takePong does on a plain socket).
 type idleWait struct {
-	br   *bufio.Reader // the library's
-	conn net.Conn      // what br reads from
+	br *bufio.Reader   // the library's
+	pr *pooledReader   // what br reads from
+	rc syscall.RawConn // the socket, once found (it is the connection's for good)
 }
 
 // bufferedConn is a connection wrapper that can say whether it holds bytes
@@ -33,38 +42,52 @@ type bufferedConn interface {
 }
 
 // rawConn returns the socket to wait on, or nil when some bytes are
-// already buffered or the socket cannot be reached. Call it only while
-// nothing reads the connection.
-func (w *idleWait) rawConn() syscall.RawConn {
+// already buffered or the socket cannot be reached. drain reports that a
+// *tls.Conn is in the way and may hold bytes: call the pooledReader's
+// drainNow, then rawConn again. Call it only while nothing reads the
+// connection.
+func (w *idleWait) rawConn() (rc syscall.RawConn, drain bool) {
 	if w == nil || !canWait || w.br.Buffered() > 0 {
-		return nil
+		return nil, false
 	}
-	c := w.conn
+	var c net.Conn = w.pr
 	for range 16 {
 		switch t := c.(type) {
+		case *tls.Conn:
+			if !w.pr.tlsDrained() {
+				return nil, true
+			}
+			c = t.NetConn()
 		case bufferedConn:
 			if t.Buffered() > 0 {
-				return nil
+				return nil, false
 			}
 			c = t.NetConn()
 		case *net.TCPConn:
-			rc, err := t.SyscallConn()
-			if err != nil {
-				return nil
-			}
-			return rc
+			return w.socket(t), false
 		case *net.UnixConn:
-			rc, err := t.SyscallConn()
-			if err != nil {
-				return nil
-			}
-			return rc
+			return w.socket(t), false
 		default:
-			return nil
+			return nil, false
 		}
 	}
-	return nil
+	return nil, false
 }
+
+// socket returns the socket's RawConn, found once (SyscallConn allocates).
+func (w *idleWait) socket(c syscall.Conn) syscall.RawConn {
+	if w.rc == nil {
+		rc, err := c.SyscallConn()
+		if err != nil {
+			return nil
+		}
+		w.rc = rc
+	}
+	return w.rc
+}
+
+// overTLS reports whether the reader reads through a *tls.Conn.
+func (w *idleWait) overTLS() bool { return w != nil && w.pr.direct }
 
 // waitReadable blocks until rc is readable, at end of stream, closed or
 // failed. Errors are left to the Read that follows.
@@ -73,4 +96,22 @@ func waitReadable(rc syscall.RawConn) {
 	// be read: the poller then parks the goroutine until the socket
 	// becomes readable (edge-triggered, so the peek must come first).
 	_ = rc.Read(peekReadable)
+}
+
+// maxPongFrame is the size of the largest client pong frame: a 2-byte
+// header, a 4-byte mask and at most 125 bytes of payload (RFC 6455 section
+// 5.5).
+const maxPongFrame = 2 + 4 + 125
+
+// pongFrameSize returns the size of the client pong frame b starts with,
+// or 0 if b does not start with a complete one: FIN and opcode 0xA,
+// masked, as a client's frames are, with a 7-bit length.
+func pongFrameSize(b []byte) int {
+	if len(b) < 2 || b[0] != 0x8A || b[1]&0x80 == 0 || b[1]&0x7F > 125 {
+		return 0
+	}
+	if size := 6 + int(b[1]&0x7F); len(b) >= size {
+		return size
+	}
+	return 0 // not all here: the library reads it
 }

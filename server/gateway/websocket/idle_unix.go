@@ -15,11 +15,6 @@ func peekReadable(fd uintptr) bool {
 	return err != syscall.EAGAIN && err != syscall.EWOULDBLOCK
 }
 
-// maxPongFrame is the size of the largest client pong frame: a 2-byte
-// header, a 4-byte mask and at most 125 bytes of payload (RFC 6455 section
-// 5.5).
-const maxPongFrame = 2 + 4 + 125
-
 // takePong reads one client pong frame from the socket when its bytes
 // start with a complete one, and reports whether it did. Call it only at a
 // frame boundary with nothing buffered above the socket (see idleWait):
@@ -32,13 +27,11 @@ func takePong(rc syscall.RawConn) bool {
 	)
 	_ = rc.Read(func(fd uintptr) bool {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// FIN and opcode 0xA; masked, as a client's frames are, with a
-		// 7-bit length.
-		if err != nil || n < 2 || b[0] != 0x8A || b[1]&0x80 == 0 || b[1]&0x7F > 125 {
+		if err != nil || n <= 0 {
 			return true
 		}
-		if size = 6 + int(b[1]&0x7F); n < size {
-			return true // not all here: the library reads it
+		if size = pongFrameSize(b[:n]); size == 0 {
+			return true
 		}
 		m, _, err := syscall.Recvfrom(int(fd), b[:size], syscall.MSG_DONTWAIT)
 		took = err == nil && m == size

@@ -227,10 +227,18 @@ type reader struct {
 // is buffered (see idleWait). Reading a message grows a goroutine's stack
 // to 4 KiB for good, so a goroutine that has read one (fresh false) does
 // not wait itself: it hands the loop to a new goroutine, whose stack is
-// small, and ends.
+// small, and ends. Over TLS, looking into the tls.Conn (drainNow, fill)
+// goes as deep, so the goroutine that did waits no more either.
 func (r *Registry) read(rd *reader, fresh bool) {
 	for {
-		if rc := rd.waitable(); rc != nil {
+		rc, drain := rd.waitable()
+		if drain {
+			rd.idle.pr.drainNow()
+			fresh = false
+			// nil: bytes (or an error) to read, or closing.
+			rc, _ = rd.waitable()
+		}
+		if rc != nil {
 			if !fresh {
 				r.serving.add()
 				go func() {
@@ -240,6 +248,16 @@ func (r *Registry) read(rd *reader, fresh bool) {
 				return
 			}
 			waitReadable(rc)
+			if rd.idle.overTLS() {
+				// Records came: decrypt what there is, which may be a
+				// keepalive pong to take without the library's reader.
+				rd.idle.pr.fill()
+				fresh = false
+				if rd.idle.pr.takePong() {
+					rd.c.ponged()
+				}
+				continue
+			}
 			if takePong(rc) {
 				// A keepalive answered: no need for the library's reader
 				// (which would then wait for the next frame deep in its
@@ -262,15 +280,16 @@ func (r *Registry) read(rd *reader, fresh bool) {
 // once: when bytes are buffered, or when the connection is closing (the
 // library's Close then reads the client's close frame itself, and the
 // buffers must not be looked at concurrently: c.closed orders the two).
-func (rd *reader) waitable() syscall.RawConn {
+// drain reports that a *tls.Conn must be drained first (see idleWait).
+func (rd *reader) waitable() (rc syscall.RawConn, drain bool) {
 	if rd.idle == nil {
-		return nil
+		return nil, false
 	}
 	c := rd.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return nil
+		return nil, false
 	}
 	return rd.idle.rawConn()
 }

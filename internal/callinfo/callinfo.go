@@ -175,10 +175,10 @@ type Request struct {
 	ClientCert *ClientCert
 	// Metadata is the call's incoming metadata (lowercase keys) as the
 	// gateway routed it, the very map in the call's context, for gRPC
-	// calls: read through [Call.MetadataValues] without the copy that
-	// each metadata.ValueFromIncomingContext makes. Read-only. Nil when
-	// the gateway did not record it (REST, WebSocket): readers fall back on
-	// the context's.
+	// calls and unary REST calls: read through [Call.MetadataValues]
+	// without the copy that each metadata.ValueFromIncomingContext makes.
+	// Read-only. Nil when the gateway did not record it (streaming REST,
+	// WebSocket): readers fall back on the context's.
 	Metadata metadata.MD
 }
 

@@ -848,6 +848,12 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		call.SourceIP = rec.sourceIP
 		call.UserAgent = rec.header.Get("User-Agent")
 		call.ClientCert = rec.clientCert
+		if ips := inProcessStreamOf(ctx); ips != nil && ips.md != nil {
+			// The map in the context, as for gRPC calls: policies read
+			// it without metadata.ValueFromIncomingContext's copies,
+			// and restUnaryHandler sends it as is.
+			call.Metadata = ips.md
+		}
 	} else {
 		call.Metadata = md
 		ctx = g.forwardGRPC(ctx, call)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/internal/safeproto"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
+	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
 )
 
 // inProcessConn is the connection the transcoders call. A unary call runs
@@ -49,8 +50,19 @@ func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply a
 	if !ok {
 		return status.Errorf(codes.Internal, "in-process call: response %T is not a protobuf message", reply)
 	}
-	md, _ := metadata.FromOutgoingContext(ctx)
-	ss := &inProcessStream{req: req, resp: resp}
+	var md metadata.MD
+	own := false
+	for _, o := range opts {
+		if o, ok := o.(*transcode.OutgoingMetadata); ok {
+			// The transcoder's map, made for this call: no copy.
+			md, own = o.MD, true
+			break
+		}
+	}
+	if !own {
+		md, _ = metadata.FromOutgoingContext(ctx)
+	}
+	ss := &inProcessStream{req: req, resp: resp, md: md}
 	// The transport and the server info live in the stream: one allocation
 	// for the three.
 	ss.transport = inProcessTransport{ss, method}
@@ -115,9 +127,12 @@ func toStatusError(err error) error {
 // request message in, one response message out. The proxy receives on one
 // goroutine while it sends on another, hence the lock.
 type inProcessStream struct {
-	ctx       context.Context
-	req       proto.Message
-	resp      proto.Message
+	ctx  context.Context
+	req  proto.Message
+	resp proto.Message
+	// md is the incoming metadata the call's context started with,
+	// lowercase keys: read-only.
+	md        metadata.MD
 	transport inProcessTransport
 	info      grpc.StreamServerInfo
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/h2relay"
+	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
 )
 
 // restUnaryHandler is the last handler of a transcoded unary call's chain
@@ -48,22 +49,33 @@ func (g *Gateway) restUnaryHandler(srv any, ss grpc.ServerStream) error {
 		ips.giveBack()
 		return g.frames.proxy.Serve(ss, method, pc)
 	}
-	buf := restRequestPool.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= maxPooledRequest {
-			restRequestPool.Put(buf)
+	// The fast path's wire form as it is; any other message encoded
+	// into a pooled buffer.
+	request, fast := transcode.WireForm(req)
+	if !fast {
+		buf := restRequestPool.Get().(*[]byte)
+		defer func() {
+			if cap(*buf) <= maxPooledRequest {
+				restRequestPool.Put(buf)
+			}
+		}()
+		*buf, err = proto.MarshalOptions{}.MarshalAppend((*buf)[:0], req)
+		if err != nil {
+			err = status.Errorf(codes.Internal, "encoding the request: %v", err)
 		}
-	}()
-	*buf, err = proto.MarshalOptions{}.MarshalAppend((*buf)[:0], req)
-	if err != nil {
-		err = status.Errorf(codes.Internal, "encoding the request: %v", err)
+		request = *buf
 	}
 	lim := grpcproxy.StartLimits(ctx, &pc)
 	var res h2relay.UnaryResult
 	if err == nil {
-		// A copy, as grpcproxy makes one: policies may have changed the
-		// context's metadata, which is the one the backend gets.
-		md, _ := metadata.FromIncomingContext(ctx)
+		// The context's metadata, which is the one the backend gets:
+		// call.Metadata is that very map (the gateway replaces it along
+		// with the context's, see forwardGRPC), which Pool.Unary only
+		// reads; a copy of the context's otherwise, as grpcproxy makes.
+		md := call.Metadata
+		if md == nil {
+			md, _ = metadata.FromIncomingContext(ctx)
+		}
 		touch, answered := lim.Hooks()
 		res, err = g.frames.pool.Unary(lim.Context(), h2relay.Call{
 			Addr:           addr,
@@ -73,7 +85,7 @@ func (g *Gateway) restUnaryHandler(srv any, ss grpc.ServerStream) error {
 			ConnectTimeout: pc.Backend.ConnectTimeout,
 			Touch:          touch,
 			Answered:       answered,
-		}, method, md, *buf)
+		}, method, md, request)
 		call.RequestBytes += res.RequestBytes
 		call.ResponseBytes += res.ResponseBytes
 		if res.Header != nil {

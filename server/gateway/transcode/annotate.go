@@ -33,12 +33,19 @@ import (
 // are left out: nothing reads them. cancel, never nil, releases the
 // deadline's timer.
 func (t *Transcoder) annotate(ctx context.Context, req *http.Request) (_ context.Context, cancel context.CancelFunc, _ error) {
+	ctx, _, cancel, err := t.annotateMD(ctx, req)
+	return ctx, cancel, err
+}
+
+// annotateMD is annotate, also returning the outgoing metadata it put in
+// the context (nil if none): a map of this call's own.
+func (t *Transcoder) annotateMD(ctx context.Context, req *http.Request) (_ context.Context, _ metadata.MD, cancel context.CancelFunc, _ error) {
 	cancel = func() {}
 	timeout := runtime.DefaultContextTimeout
 	if tm := req.Header.Get("Grpc-Timeout"); tm != "" {
 		var err error
 		if timeout, err = decodeTimeout(tm); err != nil {
-			return nil, cancel, status.Errorf(codes.InvalidArgument, "invalid grpc-timeout: %s", tm)
+			return nil, nil, cancel, status.Errorf(codes.InvalidArgument, "invalid grpc-timeout: %s", tm)
 		}
 	}
 	// The annotator's entries (WithOutgoingMetadata's, then
@@ -101,7 +108,7 @@ func (t *Transcoder) annotate(ctx context.Context, req *http.Request) (_ context
 			if strings.HasSuffix(key, "-Bin") {
 				b, err := decodeBinHeader(v)
 				if err != nil {
-					return nil, cancel, status.Errorf(codes.InvalidArgument, "invalid binary header %s: %s", key, err)
+					return nil, nil, cancel, status.Errorf(codes.InvalidArgument, "invalid binary header %s: %s", key, err)
 				}
 				v, own = string(b), nil
 			} else if !isValidMetadataText(v) {
@@ -155,9 +162,9 @@ func (t *Transcoder) annotate(ctx context.Context, req *http.Request) (_ context
 		}
 	}
 	if len(md) == 0 {
-		return ctx, cancel, nil
+		return ctx, nil, cancel, nil
 	}
-	return metadata.NewOutgoingContext(ctx, md), cancel, nil
+	return metadata.NewOutgoingContext(ctx, md), md, cancel, nil
 }
 
 // lowerKeys returns md with its keys lowercased: md itself when they all

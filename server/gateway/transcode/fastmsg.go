@@ -47,6 +47,17 @@ var (
 	_ protoreflect.Message = (*fastMessage)(nil)
 )
 
+// WireForm returns the wire form of a request message the Transcoder
+// built from JSON on its fast path, without the copy proto.Marshal makes:
+// read-only, valid while the call lasts. ok is false for any other
+// message (then proto.Marshal it).
+func WireForm(m proto.Message) (wire []byte, ok bool) {
+	if fm, isFast := m.(*fastMessage); isFast && fm.state == fastWire {
+		return fm.wire, true
+	}
+	return nil, false
+}
+
 // fastJSONPool holds response JSON buffers, returned once the response is
 // written.
 var fastJSONPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

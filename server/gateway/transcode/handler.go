@@ -18,6 +18,7 @@ import (
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -38,7 +39,7 @@ func (t *Transcoder) handler(c *boundMethod) runtime.HandlerFunc {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		_, outbound := runtime.MarshalerForRequest(t.mux, req)
-		annotated, cancelTimeout, err := t.annotate(ctx, req)
+		annotated, outMD, cancelTimeout, err := t.annotateMD(ctx, req)
 		defer cancelTimeout()
 		if err != nil {
 			runtime.HTTPError(ctx, t.mux, outbound, w, req, err)
@@ -61,7 +62,7 @@ func (t *Transcoder) handler(c *boundMethod) runtime.HandlerFunc {
 			t.forwardStream(annotated, outbound, w, req, c, recv)
 			return
 		}
-		resp, md, err := t.callUnary(annotated, c, req, pathParams)
+		resp, md, err := t.callUnary(annotated, outMD, c, req, pathParams)
 		annotated = runtime.NewServerMetadataContext(annotated, md)
 		if err != nil {
 			runtime.HTTPError(annotated, t.mux, outbound, w, req, err)
@@ -107,8 +108,9 @@ func (t *Transcoder) wrapResponse(c *boundMethod, resp proto.Message) proto.Mess
 	return responseBodyMessage{Message: resp, body: c.responseBody(resp.ProtoReflect())}
 }
 
-// callUnary makes a unary call.
-func (t *Transcoder) callUnary(ctx context.Context, c *boundMethod, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+// callUnary makes a unary call; outMD is the metadata annotate put in
+// ctx, handed to the connection as an [OutgoingMetadata] option.
+func (t *Transcoder) callUnary(ctx context.Context, outMD metadata.MD, c *boundMethod, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var md runtime.ServerMetadata
 	in, err := t.buildRequest(c, req, pathParams)
 	if err != nil {
@@ -120,8 +122,27 @@ func (t *Transcoder) callUnary(ctx context.Context, c *boundMethod, req *http.Re
 	} else {
 		out = t.newResponse(c)
 	}
-	err = t.conn.Invoke(ctx, c.Procedure, in, out, grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD))
+	opts := [3]grpc.CallOption{grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD)}
+	n := 2
+	if outMD != nil {
+		opts[n] = &OutgoingMetadata{MD: outMD}
+		n++
+	}
+	err = t.conn.Invoke(ctx, c.Procedure, in, out, opts[:n]...)
 	return out, md, err
+}
+
+// OutgoingMetadata is the call option with which a Transcoder hands the
+// connection it calls (grpc.ClientConnInterface) the outgoing metadata of
+// a unary call's context, the map itself that metadata.FromOutgoingContext
+// would copy (every key and value, on every call). The map is the call's
+// own, made for it, with lowercase keys: a connection that serves the call
+// in process may make it the call's incoming metadata as is. It must not
+// be changed. grpc-go's connections ignore the option.
+type OutgoingMetadata struct {
+	grpc.EmptyCallOption
+	// MD is the context's outgoing metadata.
+	MD metadata.MD
 }
 
 // serverStreamDesc describes every server-streaming call.

@@ -65,7 +65,8 @@ func (g *Gateway) restUnaryHandler(srv any, ss grpc.ServerStream) error {
 		}
 		request = *buf
 	}
-	lim := grpcproxy.StartLimits(ctx, &pc)
+	// Pool.Unary ends the call at the route timeout itself.
+	lim := grpcproxy.StartRelayLimits(ctx, &pc)
 	var res h2relay.UnaryResult
 	if err == nil {
 		// The context's metadata, which is the one the backend gets:
@@ -85,6 +86,7 @@ func (g *Gateway) restUnaryHandler(srv any, ss grpc.ServerStream) error {
 			ConnectTimeout: pc.Backend.ConnectTimeout,
 			Touch:          touch,
 			Answered:       answered,
+			Deadline:       lim.Deadline(),
 		}, method, md, request)
 		call.RequestBytes += res.RequestBytes
 		call.ResponseBytes += res.ResponseBytes

@@ -54,7 +54,8 @@ type UnaryResult struct {
 // x-tollgate-* are dropped, as [Relay] drops them), replaced key by key by
 // call.Metadata, with grpc-timeout from ctx's deadline and the compressors
 // registered with grpc-go in grpc-accept-encoding. ctx's end resets the
-// stream (RST_STREAM CANCEL). Both messages are bounded by
+// stream (RST_STREAM CANCEL), and so does call.Deadline, as in [Relay]
+// (the earlier of it and ctx's deadline is the grpc-timeout). Both messages are bounded by
 // call.MaxMsgSize (zero: [DefaultMaxMsgSize]), the response also once
 // inflated. A stream the backend refused before processing it is retried
 // once on a new connection (the request is still here to send again).
@@ -76,14 +77,32 @@ func (p *Pool) Unary(ctx context.Context, call Call, method string, md metadata.
 	if ctx.Err() != nil {
 		return res, ctxError(ctx)
 	}
-	fields := unaryFields(ctx, &call, method, md)
+	// The call's own deadline counts only if it comes before the
+	// context's, which ends the call anyway.
+	deadline, own := call.Deadline, !call.Deadline.IsZero()
+	if dl, ok := ctx.Deadline(); ok && (!own || !dl.After(deadline)) {
+		deadline, own = dl, false
+	}
+	var ownDeadline time.Time // what the dial waits are bounded by besides ctx
+	if own {
+		ownDeadline = deadline
+	}
+	fields := unaryFields(&call, method, md, deadline)
 	notify := make(chan struct{}, 1)
+	// The call's own deadline is a reused timer, taken when the call
+	// first waits, without a context's allocations.
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			putTimer(timer)
+		}
+	}()
 	for retried := false; ; retried = true {
-		cs, err := p.open(ctx, call.Addr, call.ConnectTimeout, fields, notify)
+		cs, err := p.openBy(ctx, ownDeadline, call.Addr, call.ConnectTimeout, fields, notify)
 		if err != nil {
 			return res, err
 		}
-		u := unaryCall{cs: cs, call: &call, maxMsg: maxMsg, res: &res}
+		u := unaryCall{cs: cs, call: &call, maxMsg: maxMsg, res: &res, deadline: ownDeadline, timer: &timer}
 		err = u.run(ctx, request)
 		cs.cc.w.flush()
 		cs.close()
@@ -110,6 +129,9 @@ type unaryCall struct {
 	maxMsg  int
 	res     *UnaryResult
 	refused bool // the backend refused the stream unprocessed
+
+	deadline time.Time    // the call's own (Call.Deadline), or zero
+	timer    **time.Timer // Unary's deadline timer, nil until taken
 
 	sent     int     // bytes of the framed request written
 	hdr      [5]byte // the response message's prefix
@@ -192,12 +214,22 @@ func (u *unaryCall) run(ctx context.Context, request []byte) error {
 			continue
 		}
 		cs.cc.w.flush()
+		var deadlineC <-chan time.Time
+		if !u.deadline.IsZero() {
+			if *u.timer == nil {
+				*u.timer = getTimer(time.Until(u.deadline))
+			}
+			deadlineC = (*u.timer).C
+		}
 		select {
 		case <-cs.notify:
 		case <-waitConn:
 		case <-ctx.Done():
 			cs.cancel(http2.ErrCodeCancel)
 			return ctxError(ctx)
+		case <-deadlineC:
+			cs.cancel(http2.ErrCodeCancel)
+			return errDeadlineExceeded
 		}
 	}
 }
@@ -355,8 +387,9 @@ func (u *unaryCall) inflate() error {
 	return nil
 }
 
-// unaryFields are the request headers of a Unary call.
-func unaryFields(ctx context.Context, call *Call, method string, md metadata.MD) []hpack.HeaderField {
+// unaryFields are the request headers of a Unary call; a deadline that
+// is not zero is sent as grpc-timeout.
+func unaryFields(call *Call, method string, md metadata.MD, deadline time.Time) []hpack.HeaderField {
 	authority := call.Authority
 	if authority == "" {
 		authority = call.Addr
@@ -374,8 +407,8 @@ func unaryFields(ctx context.Context, call *Call, method string, md metadata.MD)
 	if ae := acceptEncoding(); ae != "" {
 		fields = append(fields, hpack.HeaderField{Name: "grpc-accept-encoding", Value: ae})
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(dl))})
+	if !deadline.IsZero() {
+		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(deadline))})
 	}
 	for k, vs := range md {
 		lk := k

@@ -87,39 +87,50 @@ func (p *Pool) Unary(ctx context.Context, call Call, method string, md metadata.
 	if own {
 		ownDeadline = deadline
 	}
-	fields := unaryFields(&call, method, md, deadline)
+	// What outlives a stack frame here, allocated at once.
+	st := &unaryState{call: call}
+	fields := unaryFields(&st.call, method, md, deadline)
 	notify := make(chan struct{}, 1)
 	// The call's own deadline is a reused timer, taken when the call
 	// first waits, without a context's allocations.
-	var timer *time.Timer
 	defer func() {
-		if timer != nil {
-			putTimer(timer)
+		if st.timer != nil {
+			putTimer(st.timer)
 		}
 	}()
 	for retried := false; ; retried = true {
 		cs, err := p.openBy(ctx, ownDeadline, call.Addr, call.ConnectTimeout, fields, notify)
 		if err != nil {
-			return res, err
+			return st.res, err
 		}
-		u := unaryCall{cs: cs, call: &call, maxMsg: maxMsg, res: &res, deadline: ownDeadline, timer: &timer}
+		u := &st.u
+		*u = unaryCall{cs: cs, call: &st.call, maxMsg: maxMsg, res: &st.res, deadline: ownDeadline, timer: &st.timer}
 		err = u.run(ctx, request)
 		cs.cc.w.flush()
 		cs.close()
-		if u.refused && !retried && !res.Answered {
+		if u.refused && !retried && !st.res.Answered {
 			// The backend never processed the stream: once more, on
 			// another connection.
-			res = UnaryResult{}
+			st.res = UnaryResult{}
 			continue
 		}
 		if err == nil && u.count == 0 {
-			return res, status.Errorf(codes.Internal, "%s: the backend sent no response message", method)
+			return st.res, status.Errorf(codes.Internal, "%s: the backend sent no response message", method)
 		}
 		if err != nil {
-			res.Response = nil
+			st.res.Response = nil
 		}
-		return res, err
+		return st.res, err
 	}
+}
+
+// unaryState is a Unary call's: its Call, result, deadline timer and
+// attempt, in one allocation.
+type unaryState struct {
+	call  Call
+	res   UnaryResult
+	timer *time.Timer
+	u     unaryCall
 }
 
 // unaryCall is one attempt of a Unary call on one backend stream.
@@ -133,6 +144,7 @@ type unaryCall struct {
 	deadline time.Time    // the call's own (Call.Deadline), or zero
 	timer    **time.Timer // Unary's deadline timer, nil until taken
 
+	prefix   [5]byte // the request message's
 	sent     int     // bytes of the framed request written
 	hdr      [5]byte // the response message's prefix
 	hdrN     int
@@ -146,7 +158,7 @@ type unaryCall struct {
 // status, ctx's end or a failure.
 func (u *unaryCall) run(ctx context.Context, request []byte) error {
 	cs := u.cs
-	var prefix [5]byte
+	prefix := &u.prefix
 	n := len(request)
 	prefix[1], prefix[2], prefix[3], prefix[4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	total := len(prefix) + n
@@ -498,23 +510,24 @@ func (w *frameWriter) writeMessage(id uint32, prefix, payload []byte, off, k int
 	max := int(w.maxFrame.Load())
 	for k > 0 {
 		n := min(k, max)
-		var h [frameHeaderLen]byte
-		if _, err := w.bw.Write(appendDataHeader(h[:0], id, end && n == k, n)); err != nil {
+		// The frame header and the message prefix are appended to the
+		// buffer's free space (bufio's idiom): handed to Write as
+		// slices of their own, they would escape to the heap.
+		b := appendDataHeader(w.bw.AvailableBuffer(), id, end && n == k, n)
+		left, o := n, off
+		if o < len(prefix) {
+			m := min(len(prefix)-o, left)
+			b = append(b, prefix[o:o+m]...)
+			o += m
+			left -= m
+		}
+		if _, err := w.bw.Write(b); err != nil {
 			return err
 		}
-		for left, o := n, off; left > 0; {
-			var part []byte
-			if o < len(prefix) {
-				part = prefix[o:]
-			} else {
-				part = payload[o-len(prefix):]
-			}
-			part = part[:min(len(part), left)]
-			if _, err := w.bw.Write(part); err != nil {
+		if left > 0 {
+			if _, err := w.bw.Write(payload[o-len(prefix) : o-len(prefix)+left]); err != nil {
 				return err
 			}
-			o += len(part)
-			left -= len(part)
 		}
 		off += n
 		k -= n

@@ -222,32 +222,44 @@ func TestUnary(t *testing.T) {
 	}
 }
 
-// TestUnaryDeadlineAndCancel: the caller's deadline reaches the backend
-// as grpc-timeout, and the end of the caller's context (deadline or
-// cancellation) ends the backend's call (RST_STREAM) and the caller's.
+// TestUnaryDeadlineAndCancel: the caller's deadline (the earlier of the
+// context's and Call.Deadline) reaches the backend as grpc-timeout, and
+// the end of the caller's context (deadline or cancellation) or
+// Call.Deadline ends the backend's call (RST_STREAM) and the caller's.
 func TestUnaryDeadlineAndCancel(t *testing.T) {
 	be, addr := startUnaryBackend(t)
 	pool := newPool(t)
 	md := metadata.Pairs("behave", "wait")
 	req := marshal(t, &testpb.SimpleRequest{})
 	for _, tc := range []struct {
-		name string
-		ctx  func() (context.Context, context.CancelFunc)
-		want codes.Code
+		name     string
+		ctx      func() (context.Context, context.CancelFunc)
+		deadline time.Duration // Call.Deadline from now, if not zero
+		want     codes.Code
 	}{
 		{"deadline", func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 300*time.Millisecond)
-		}, codes.DeadlineExceeded},
+		}, 0, codes.DeadlineExceeded},
+		{"call deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithCancel(context.Background())
+		}, 300 * time.Millisecond, codes.DeadlineExceeded},
+		{"call deadline after the context's", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 300*time.Millisecond)
+		}, time.Hour, codes.DeadlineExceeded},
 		{"cancel", func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
 			go func() { <-be.seen; cancel() }()
 			return ctx, cancel
-		}, codes.Canceled},
+		}, 0, codes.Canceled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := tc.ctx()
 			defer cancel()
-			_, err := pool.Unary(ctx, h2relay.Call{Addr: addr}, unaryMethod, md, req)
+			call := h2relay.Call{Addr: addr}
+			if tc.deadline != 0 {
+				call.Deadline = time.Now().Add(tc.deadline)
+			}
+			_, err := pool.Unary(ctx, call, unaryMethod, md, req)
 			if status.Code(err) != tc.want {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
@@ -275,6 +287,17 @@ func TestUnaryDeadlineAndCancel(t *testing.T) {
 	var resp testpb.SimpleResponse
 	if err := proto.Unmarshal(res.Response, &resp); err != nil || resp.GetUsername() != "1h0m0s" {
 		t.Fatalf("the backend's deadline was %q from now (%v), want 1h", resp.GetUsername(), err)
+	}
+	// Call.Deadline, when it comes first.
+	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Hour)
+	defer cancel()
+	res, err = pool.Unary(ctx, h2relay.Call{Addr: addr, Deadline: time.Now().Add(time.Hour)}, unaryMethod, metadata.Pairs("behave", "deadline"), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Reset()
+	if err := proto.Unmarshal(res.Response, &resp); err != nil || resp.GetUsername() != "1h0m0s" {
+		t.Fatalf("the backend's deadline was %q from now (%v), want 1h (Call.Deadline)", resp.GetUsername(), err)
 	}
 }
 

@@ -111,25 +111,37 @@ func (t *Transcoder) wrapResponse(c *boundMethod, resp proto.Message) proto.Mess
 // callUnary makes a unary call; outMD is the metadata annotate put in
 // ctx, handed to the connection as an [OutgoingMetadata] option.
 func (t *Transcoder) callUnary(ctx context.Context, outMD metadata.MD, c *boundMethod, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
-	var md runtime.ServerMetadata
 	in, err := t.buildRequest(c, req, pathParams)
 	if err != nil {
-		return nil, md, err
+		return nil, runtime.ServerMetadata{}, err
 	}
+	// What the call needs on the heap (the metadata the options point
+	// into, the options, a fast response), allocated at once.
+	u := &unaryState{}
 	var out proto.Message
 	if c.respPlan != nil {
-		out = &fastMessage{plan: c.respPlan, typ: c.respType}
+		u.fast = fastMessage{plan: c.respPlan, typ: c.respType}
+		out = &u.fast
 	} else {
 		out = t.newResponse(c)
 	}
-	opts := [3]grpc.CallOption{grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD)}
+	u.opts[0], u.opts[1] = grpc.Header(&u.md.HeaderMD), grpc.Trailer(&u.md.TrailerMD)
 	n := 2
 	if outMD != nil {
-		opts[n] = &OutgoingMetadata{MD: outMD}
+		u.outMD.MD = outMD
+		u.opts[n] = &u.outMD
 		n++
 	}
-	err = t.conn.Invoke(ctx, c.Procedure, in, out, opts[:n]...)
-	return out, md, err
+	err = t.conn.Invoke(ctx, c.Procedure, in, out, u.opts[:n]...)
+	return out, u.md, err
+}
+
+// unaryState is what callUnary allocates for a call.
+type unaryState struct {
+	md    runtime.ServerMetadata
+	opts  [3]grpc.CallOption
+	outMD OutgoingMetadata
+	fast  fastMessage
 }
 
 // OutgoingMetadata is the call option with which a Transcoder hands the

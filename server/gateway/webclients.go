@@ -100,7 +100,7 @@ func (g *Gateway) serveWebClient(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		stageID, rest, _ := strings.Cut(raw[1:], "/")
 		m, ok := rpcPath("/" + rest)
-		if !ok || !stageIDPattern.MatchString(stageID) {
+		if !ok || !isStageID(stageID) {
 			return false
 		}
 		method = m

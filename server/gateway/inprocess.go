@@ -168,13 +168,20 @@ func (s *inProcessStream) SetTrailer(md metadata.MD) {
 
 // joinInto adds md's entries to dst, which the stream owns, as
 // metadata.Join(dst, md) would but without copying dst again on every
-// call: the request ID's header, then the backend's, then its trailer.
+// call: the request ID's header, then the backend's, then its trailer. A
+// key new to dst takes md's values as they are, clipped (an append to
+// either copies), rather than a copy of them: metadata values are not
+// changed in place once set, and the copy was an allocation per key.
 func joinInto(dst, md metadata.MD) metadata.MD {
 	if dst == nil {
 		dst = make(metadata.MD, len(md))
 	}
 	for k, vs := range md {
-		dst[k] = append(dst[k], vs...)
+		if old, ok := dst[k]; ok {
+			dst[k] = append(old, vs...)
+		} else {
+			dst[k] = vs[:len(vs):len(vs)]
+		}
 	}
 	return dst
 }

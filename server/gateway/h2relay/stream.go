@@ -47,7 +47,6 @@ type Stream struct {
 	md        metadata.MD         // the incoming metadata in ctx
 	info      grpc.StreamServerInfo
 	ctx       context.Context
-	sctx      streamCtx // ctx, unless grpc-go's context keys were not found
 	cancel    context.CancelCauseFunc
 	stopTimer context.CancelFunc // the grpc-timeout's timer, or nil
 
@@ -147,14 +146,14 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 	}
 	st.md = md
 	// The peer's context is the connection's: one value fewer per call.
-	// The stream's own values are answered by its streamCtx, over its
-	// cancellation.
-	ctx, cancel := context.WithCancelCause(sc.peerCtx)
-	st.cancel = cancel
+	ctx := context.WithValue(sc.peerCtx, streamKey{}, st)
+	ctx = metadata.NewIncomingContext(ctx, md)
+	ctx = grpc.NewContextWithServerTransportStream(ctx, transportStream{st})
+	ctx, st.cancel = context.WithCancelCause(ctx)
 	if d, ok := ParseTimeout(timeout); ok {
 		ctx, st.stopTimer = context.WithTimeout(ctx, d)
 	}
-	st.ctx = st.newStreamContext(ctx)
+	st.ctx = ctx
 	return st
 }
 
@@ -1024,16 +1023,15 @@ func (st *Stream) SetHeader(md metadata.MD) error {
 // SetHeaderField adds one response header entry, as SetHeader with a
 // metadata.MD of that one key and value would, without the map: the
 // gateway's request ID on every call. A key SetHeader would treat apart
-// (not lower case, binary, reserved), a key SetHeader set already or a
-// second field goes through SetHeader.
+// (not lower case, binary, reserved) or a second field goes through
+// SetHeader.
 func (st *Stream) SetHeaderField(key, value string) error {
 	st.rmu.Lock()
 	if st.headerSent {
 		st.rmu.Unlock()
 		return status.Error(codes.Internal, "transport: the stream is done or WriteHeader was already called")
 	}
-	// A key SetHeader set already goes after its values, in the map.
-	if st.headerField.Name == "" && st.header[key] == nil && plainHeaderKey(key) {
+	if st.headerField.Name == "" && plainHeaderKey(key) {
 		st.headerField = hpack.HeaderField{Name: key, Value: value}
 		st.rmu.Unlock()
 		return nil

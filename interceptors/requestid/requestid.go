@@ -93,7 +93,11 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 			ctx = NewContext(ctx, id)
 			ss = &wrappedStream{ServerStream: ss, ctx: ctx}
 		}
-		_ = ss.SetHeader(metadata.MD{MetadataKey: []string{id}})
+		if hs, ok := ss.(headerFieldSetter); ok {
+			_ = hs.SetHeaderField(MetadataKey, id)
+		} else {
+			_ = ss.SetHeader(metadata.MD{MetadataKey: []string{id}})
+		}
 		err := handler(srv, ss)
 		if o.logger.Enabled(ctx, slog.LevelDebug) {
 			attrs := []slog.Attr{
@@ -112,6 +116,14 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 		}
 		return err
 	}
+}
+
+// headerFieldSetter is a stream that takes one response header entry
+// without a metadata map (the gateway's frame-level streams): the map, its
+// value slice and their copies are most of what this interceptor
+// allocates.
+type headerFieldSetter interface {
+	SetHeaderField(key, value string) error
 }
 
 // fromMetadata returns the client's ID if it is acceptable (c may be nil).

@@ -867,6 +867,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		return handler(srv, &webStream{routedStream{ServerStream: ss, ctx: ctx}})
 	}
 	rc.ctx = ctx
+	rc.spare = &rc.counting
 	return handler(srv, &rc.routedStream)
 }
 
@@ -1169,17 +1170,30 @@ func incomingMetadata(ctx context.Context) metadata.MD {
 type routedStream struct {
 	grpc.ServerStream
 	ctx context.Context
+	// spare is a counting stream allocated with the call, for the
+	// integration interceptor to take (nil once taken, or when none).
+	spare *countingStream
 }
 
 // Context returns the routed context.
 func (s *routedStream) Context() context.Context { return s.ctx }
 
+// SetHeaderField adds one response header entry: without a metadata map
+// when the stream below takes it so (h2relay.Stream).
+func (s *routedStream) SetHeaderField(key, value string) error {
+	if hs, ok := s.ServerStream.(interface{ SetHeaderField(k, v string) error }); ok {
+		return hs.SetHeaderField(key, value)
+	}
+	return s.ServerStream.SetHeader(metadata.MD{key: []string{value}})
+}
+
 // routedCall is a routed call's stream with its call record and the
 // context carrying them, so that one allocation serves all three.
 type routedCall struct {
 	routedStream
-	call    callinfo.Call
-	callCtx callinfo.Context // carries the route and call
+	call     callinfo.Call
+	callCtx  callinfo.Context // carries the route and call
+	counting countingStream   // routedStream.spare
 }
 
 // newRef returns a fresh stage reference.

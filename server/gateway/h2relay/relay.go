@@ -491,7 +491,7 @@ func (st *Stream) writeRelayHeaders(backend []hpack.HeaderField) error {
 	// Encoded before cork returns: scratch, not garbage.
 	scratch := getFields()
 	fields := appendFiltered((*scratch)[:0], backend, true)
-	fields = appendMD(fields, st.header)
+	fields = st.appendHeader(fields)
 	st.headerSent = true
 	st.rmu.Unlock()
 	err := st.sc.w.cork(func(fr *http2.Framer) error {

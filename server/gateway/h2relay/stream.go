@@ -70,6 +70,7 @@ type Stream struct {
 	// SetTrailer may come from another goroutine of the handler's).
 	rmu         sync.Mutex
 	header      metadata.MD
+	headerField hpack.HeaderField // one more header entry, set by SetHeaderField (Name "" when none)
 	trailer     metadata.MD
 	headerSent  bool
 	dataSent    bool
@@ -327,13 +328,13 @@ func (st *Stream) writeStatus(err error) {
 	fields, headers := buf[:0], []hpack.HeaderField(nil)
 	if !st.headerSent {
 		headers = []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
-		if len(st.header) == 0 {
+		if len(st.header) == 0 && st.headerField.Name == "" {
 			// Trailers-only.
 			fields, headers = headers, nil
 		} else {
 			// Header metadata goes in headers of its own, as grpc-go's
 			// server sends it, so clients find it in Header().
-			headers = appendMD(headers, st.header)
+			headers = st.appendHeader(headers)
 		}
 	}
 	if st.relayTrails != nil && err == st.relayErr {
@@ -1019,6 +1020,50 @@ func (st *Stream) SetHeader(md metadata.MD) error {
 	return nil
 }
 
+// SetHeaderField adds one response header entry, as SetHeader with a
+// metadata.MD of that one key and value would, without the map: the
+// gateway's request ID on every call. A key SetHeader would treat apart
+// (not lower case, binary, reserved) or a second field goes through
+// SetHeader.
+func (st *Stream) SetHeaderField(key, value string) error {
+	st.rmu.Lock()
+	if st.headerSent {
+		st.rmu.Unlock()
+		return status.Error(codes.Internal, "transport: the stream is done or WriteHeader was already called")
+	}
+	if st.headerField.Name == "" && plainHeaderKey(key) {
+		st.headerField = hpack.HeaderField{Name: key, Value: value}
+		st.rmu.Unlock()
+		return nil
+	}
+	st.rmu.Unlock()
+	return st.SetHeader(metadata.MD{key: []string{value}})
+}
+
+// plainHeaderKey reports whether appendMD would send key's values as they
+// are: lower case, not binary, neither a pseudo-header nor one the
+// transport or gRPC sets.
+func plainHeaderKey(k string) bool {
+	if k == "" || k[0] == ':' || isHopByHop(k) || isReservedGRPC(k) || strings.HasSuffix(k, "-bin") {
+		return false
+	}
+	for i := range len(k) {
+		if c := k[i]; 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendHeader appends the response header metadata to fields; st.rmu is
+// held.
+func (st *Stream) appendHeader(fields []hpack.HeaderField) []hpack.HeaderField {
+	if st.headerField.Name != "" {
+		fields = append(fields, st.headerField)
+	}
+	return appendMD(fields, st.header)
+}
+
 // joinHeader adds md to header, taking md itself for the first (the
 // usual single SetHeader of a call then copies nothing).
 func joinHeader(header, md metadata.MD) metadata.MD {
@@ -1037,7 +1082,7 @@ func (st *Stream) SendHeader(md metadata.MD) error {
 	}
 	st.header = joinHeader(st.header, md)
 	fields := []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
-	fields = appendMD(fields, st.header)
+	fields = st.appendHeader(fields)
 	st.headerSent = true
 	st.rmu.Unlock()
 	return st.sc.w.write(func(fr *http2.Framer) error {

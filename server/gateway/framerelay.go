@@ -156,12 +156,7 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 		err = g.frames.proxy.Error(lim, method, pc, err, relayFailure(err))
 	}
 	lim.Stop()
-	if pc.Done != nil {
-		pc.Done(err)
-	}
-	if pc.Finally != nil {
-		pc.Finally()
-	}
+	pc.End(err)
 	return err
 }
 

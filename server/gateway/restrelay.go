@@ -107,12 +107,7 @@ func (g *Gateway) restUnaryHandler(srv any, ss grpc.ServerStream) error {
 		}
 	}
 	lim.Stop()
-	if pc.Done != nil {
-		pc.Done(err)
-	}
-	if pc.Finally != nil {
-		pc.Finally()
-	}
+	pc.End(err)
 	return err
 }
 

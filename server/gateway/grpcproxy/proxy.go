@@ -75,6 +75,17 @@ type Call struct {
 	Retarget func() (Backend, func(error), error)
 }
 
+// End calls Done with err, then Finally (each when set): what the one who
+// relayed a decided call owes the Director once the call is over.
+func (c *Call) End(err error) {
+	if c.Done != nil {
+		c.Done(err)
+	}
+	if c.Finally != nil {
+		c.Finally()
+	}
+}
+
 // Director picks the backend of a call from its context (which carries the
 // incoming metadata and whatever the gateway's interceptors added) and its
 // full method name, "/package.Service/Method". Its error goes back to the
@@ -143,12 +154,7 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 		return err
 	}
 	err = p.forward(ctx, ss, method, &call)
-	if call.Done != nil {
-		call.Done(err)
-	}
-	if call.Finally != nil {
-		call.Finally()
-	}
+	call.End(err)
 	return err
 }
 
@@ -420,12 +426,7 @@ func (p *Proxy) Error(l *Limits, method string, call Call, err error, how Failur
 // needs the message relay.
 func (p *Proxy) Serve(ss grpc.ServerStream, method string, call Call) error {
 	err := p.forward(ss.Context(), ss, method, &call)
-	if call.Done != nil {
-		call.Done(err)
-	}
-	if call.Finally != nil {
-		call.Finally()
-	}
+	call.End(err)
 	return err
 }
 

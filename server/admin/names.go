@@ -5,19 +5,15 @@ import (
 	"encoding/hex"
 	"strings"
 
-	"github.com/tollgate-gw/tollgate/internal/lazyregexp"
+	"github.com/tollgate-gw/tollgate/internal/resourceid"
 )
-
-// idPattern is the syntax of a resource ID (the last segment of a name), as
-// AIP-122 recommends: it is safe in URLs, DNS labels and file names.
-var idPattern = lazyregexp.New(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // checkID reports why id is not a valid resource ID, or "".
 func checkID(id string) string {
 	if id == "" {
 		return "must not be empty"
 	}
-	if !idPattern.MatchString(id) {
+	if !resourceid.Valid(id) {
 		return "must be 1-63 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen (got " + quoteShort(id) + ")"
 	}
 	return ""
@@ -32,7 +28,7 @@ func quoteShort(s string) string {
 	return `"` + strings.ToValidUTF8(s, "?") + `"`
 }
 
-// newID returns a random ID that satisfies idPattern, for Create calls that
+// newID returns a random ID that is a valid resource ID, for Create calls that
 // leave the ID to the server.
 func newID(prefix string) string {
 	var b [6]byte

@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/pathtemplate"
 	"github.com/tollgate-gw/tollgate/internal/reqpath"
+	"github.com/tollgate-gw/tollgate/internal/resourceid"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/transcode"
@@ -297,22 +298,6 @@ func (rt *stageRuntime) matches(method, path string) bool {
 	return ok
 }
 
-// isStageID reports whether s has the syntax of stage IDs,
-// ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$, checked before any lookup so that an
-// encoded or odd first segment never selects a stage. By hand: the
-// regular expression cost more than the rest of the path's routing.
-func isStageID(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
 // ServeHTTP serves the data port: gRPC calls; gRPC-Web, Connect and
 // gRPC-over-WebSocket calls translated onto gRPC (serveWebClient); REST/JSON
 // calls transcoded onto gRPC; and plain HTTP routes.
@@ -352,7 +337,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	stageID, rest, _ := strings.Cut(raw[1:], "/")
 	rest = "/" + rest
-	if !isStageID(stageID) {
+	// Checked before any lookup, so that an encoded or odd first segment
+	// never selects a stage.
+	if !resourceid.Valid(stageID) {
 		writeError(w, http.StatusNotFound, codes.NotFound, "no API is deployed at this path: it must start with /{stage}/")
 		return
 	}

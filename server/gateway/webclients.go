@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/origin"
+	"github.com/tollgate-gw/tollgate/internal/resourceid"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/webclients"
 )
@@ -100,7 +101,7 @@ func (g *Gateway) serveWebClient(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		stageID, rest, _ := strings.Cut(raw[1:], "/")
 		m, ok := rpcPath("/" + rest)
-		if !ok || !isStageID(stageID) {
+		if !ok || !resourceid.Valid(stageID) {
 			return false
 		}
 		method = m

@@ -24,7 +24,15 @@ func TestDelivery(t *testing.T) {
 		}
 		b := fleetbus.New(c, nil)
 		t.Cleanup(func() { _ = b.Close(); _ = c.Close() })
-		b.Handle("flush", func(topic, payload string) { ch <- got{name, topic, payload} })
+		// The loop below publishes until both others heard, so more
+		// notices may arrive than it reads: a full channel drops them
+		// rather than blocking the bus's receiver, which Close waits for.
+		b.Handle("flush", func(topic, payload string) {
+			select {
+			case ch <- got{name, topic, payload}:
+			default:
+			}
+		})
 		buses = append(buses, b)
 	}
 	// Subscriptions are asynchronous: publish until both others heard.

@@ -390,16 +390,29 @@ func requestFields(fields []hpack.HeaderField, st *Stream, call *Call, deadline 
 	if !deadline.IsZero() {
 		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(deadline))})
 	}
+	return appendMetadata(fields, md, call.Metadata, false)
+}
+
+// appendMetadata appends the backend request's metadata: the client's md,
+// less what dropRequestKey keeps out and the keys the gateway's own
+// metadata replaces, then the gateway's own (its x-tollgate-* entries
+// included). The keys of a frame-relayed call's md are lowercase already
+// (HPACK); lower says they may not be (md built in process) and are
+// lowercased first, as grpc-go's client does.
+func appendMetadata(fields []hpack.HeaderField, md, own metadata.MD, lower bool) []hpack.HeaderField {
 	for k, vs := range md {
+		if lower && hasUpper(k) {
+			k = strings.ToLower(k)
+		}
 		if dropRequestKey(k) {
 			continue
 		}
-		if _, ok := call.Metadata[k]; ok {
+		if _, ok := own[k]; ok {
 			continue
 		}
 		fields = appendValues(fields, k, vs)
 	}
-	for k, vs := range call.Metadata {
+	for k, vs := range own {
 		if dropRequestKey(k) && !callinfo.IsInternal(k) {
 			continue
 		}

@@ -16,8 +16,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
 
 // UnaryUserAgent is the user-agent of the calls [Pool.Unary] makes.
@@ -422,26 +420,7 @@ func unaryFields(call *Call, method string, md metadata.MD, deadline time.Time) 
 	if !deadline.IsZero() {
 		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(deadline))})
 	}
-	for k, vs := range md {
-		lk := k
-		if hasUpper(k) {
-			lk = strings.ToLower(k)
-		}
-		if dropRequestKey(lk) {
-			continue
-		}
-		if _, ok := call.Metadata[lk]; ok {
-			continue
-		}
-		fields = appendValues(fields, lk, vs)
-	}
-	for k, vs := range call.Metadata {
-		if dropRequestKey(k) && !callinfo.IsInternal(k) {
-			continue
-		}
-		fields = appendValues(fields, k, vs)
-	}
-	return fields
+	return appendMetadata(fields, md, call.Metadata, true)
 }
 
 func hasUpper(s string) bool {

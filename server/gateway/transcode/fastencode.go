@@ -498,6 +498,8 @@ func (f *fieldPlan) decodeKey(e *mapEntry, b []byte) bool {
 	}
 	switch f.kind {
 	case protoreflect.BoolKind:
+		// Assigned either way: a key sent twice is the last one.
+		e.unum = 0
 		if v != 0 {
 			e.unum = 1
 		}

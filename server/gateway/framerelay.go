@@ -139,17 +139,7 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 	}
 	// The relay ends a unary call at the route timeout itself.
 	lim := grpcproxy.StartRelayLimits(ctx, &pc)
-	touch, answered := lim.Hooks()
-	res, err := h2relay.Relay(lim.Context(), st, g.frames.pool, h2relay.Call{
-		Addr:           addr,
-		Authority:      pc.Backend.Authority,
-		Metadata:       pc.Metadata,
-		MaxMsgSize:     g.maxRecvMsgSize,
-		ConnectTimeout: pc.Backend.ConnectTimeout,
-		Touch:          touch,
-		Answered:       answered,
-		Deadline:       lim.Deadline(),
-	})
+	res, err := h2relay.Relay(lim.Context(), st, g.frames.pool, g.relayCall(addr, &pc, lim))
 	call.RequestBytes += res.RequestBytes
 	call.ResponseBytes += res.ResponseBytes
 	if err != nil {
@@ -158,6 +148,23 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 	lim.Stop()
 	pc.End(err)
 	return err
+}
+
+// relayCall is what the frame relay's pool needs of a decided call to a
+// cleartext backend at addr, under lim: the same for a relayed gRPC call
+// and a transcoded REST one.
+func (g *Gateway) relayCall(addr string, pc *grpcproxy.Call, lim *grpcproxy.Limits) h2relay.Call {
+	touch, answered := lim.Hooks()
+	return h2relay.Call{
+		Addr:           addr,
+		Authority:      pc.Backend.Authority,
+		Metadata:       pc.Metadata,
+		MaxMsgSize:     g.maxRecvMsgSize,
+		ConnectTimeout: pc.Backend.ConnectTimeout,
+		Touch:          touch,
+		Answered:       answered,
+		Deadline:       lim.Deadline(),
+	}
 }
 
 // relayFailure says how a call over the frame relay's pool failed, for

@@ -77,17 +77,7 @@ func (g *Gateway) restUnaryHandler(srv any, ss grpc.ServerStream) error {
 		if md == nil {
 			md, _ = metadata.FromIncomingContext(ctx)
 		}
-		touch, answered := lim.Hooks()
-		res, err = g.frames.pool.Unary(lim.Context(), h2relay.Call{
-			Addr:           addr,
-			Authority:      pc.Backend.Authority,
-			Metadata:       pc.Metadata,
-			MaxMsgSize:     g.maxRecvMsgSize,
-			ConnectTimeout: pc.Backend.ConnectTimeout,
-			Touch:          touch,
-			Answered:       answered,
-			Deadline:       lim.Deadline(),
-		}, method, md, request)
+		res, err = g.frames.pool.Unary(lim.Context(), g.relayCall(addr, &pc, lim), method, md, request)
 		call.RequestBytes += res.RequestBytes
 		call.ResponseBytes += res.ResponseBytes
 		if res.Header != nil {

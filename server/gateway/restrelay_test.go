@@ -201,7 +201,7 @@ func TestRESTBackendCalls(t *testing.T) {
 			tg.load(t,
 				entry("shop", "prod", prod, nil),
 				entry("slow", "slow", deployment(t, "slow", "v1", addr, route(time.Minute)), nil),
-				entry("down", "down", deployment(t, "down", "v1", closedAddr(t)), nil),
+				entry("down", "down", deployment(t, "down", "v1", testkit.ClosedAddr(t)), nil),
 				entry("reset", "reset", deployment(t, "reset", "v1", reset), nil),
 				entry("retry", "retry", retried, nil),
 			)
@@ -247,16 +247,4 @@ func TestRESTBackendCalls(t *testing.T) {
 			t.Errorf("%s: the relays differ:\ngrpc:   %+v\nframes: %+v", name, a, b)
 		}
 	}
-}
-
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
 }

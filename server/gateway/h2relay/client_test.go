@@ -17,6 +17,7 @@ import (
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
 
+	"github.com/tollgate-gw/tollgate/internal/testkit"
 	"github.com/tollgate-gw/tollgate/server/gateway/h2relay"
 )
 
@@ -40,18 +41,6 @@ func countingDialer(n *atomic.Int64) h2relay.Dialer {
 		n.Add(1)
 		return d.DialContext(ctx, "tcp", addr)
 	}
-}
-
-// closedAddr is a loopback address nothing listens on (for now).
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
 }
 
 // serveInterop starts grpc-go's interop server on addr, or skips the test
@@ -91,7 +80,7 @@ func TestPoolBackoff(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			addr := closedAddr(t)
+			addr := testkit.ClosedAddr(t)
 			var dials atomic.Int64
 			pool := h2relay.NewPool(countingDialer(&dials), 64<<10, h2relay.WithBackoff(tc.cfg), h2relay.WithWake(tc.wake))
 			t.Cleanup(pool.Close)

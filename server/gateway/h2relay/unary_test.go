@@ -367,7 +367,7 @@ func TestUnaryBackendFailures(t *testing.T) {
 
 	t.Run("unavailable", func(t *testing.T) {
 		pool := newPool(t)
-		_, err := pool.Unary(context.Background(), h2relay.Call{Addr: closedAddr(t)}, unaryMethod, nil, nil)
+		_, err := pool.Unary(context.Background(), h2relay.Call{Addr: testkit.ClosedAddr(t)}, unaryMethod, nil, nil)
 		if !errors.Is(err, h2relay.ErrBackendUnavailable) {
 			t.Fatalf("got %v, want %v", err, h2relay.ErrBackendUnavailable)
 		}

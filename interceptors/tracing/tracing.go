@@ -133,13 +133,13 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 	// the client's there is none to remove: one entry less keeps the
 	// backend's metadata a small map.)
 	tc := &tracedCall{tracedStream: tracedStream{ServerStream: ss, ctx: ctx}}
-	tc.md = make(metadata.MD, 2)
-	tc.md["traceparent"] = nil
+	tc.entries = tc.room[:1:len(tc.room)]
+	tc.entries[0].Key = "traceparent"
 	if call.MetadataValues(ctx, "tracestate") != nil {
-		tc.md["tracestate"] = nil
+		tc.entries = append(tc.entries, callinfo.MetadataEntry{Key: "tracestate"})
 	}
 	t.propagator.Inject(ctx, (*injector)(tc))
-	call.TraceMetadata = tc.md
+	call.TraceMetadata = tc.entries
 
 	err := handler(srv, &tc.tracedStream)
 	if !recording {
@@ -243,38 +243,82 @@ func (c Carrier) Keys() []string {
 }
 
 // tracedCall is what a traced call allocates, at once: its stream, and
-// its trace metadata with room for the values Inject sets.
+// its trace metadata with room for the entries and values Inject sets.
 type tracedCall struct {
 	tracedStream
-	md   metadata.MD
-	vals [2]string // traceparent and tracestate, usually
-	n    int       // of vals in use
+	entries []callinfo.MetadataEntry // in room while it fits
+	room    [3]callinfo.MetadataEntry
+	vals    [2]string // traceparent and tracestate, usually
+	n       int       // of vals in use
 }
 
 // injector is the carrier Inject writes a tracedCall's metadata through:
-// Carrier's, but the values' slices are taken from the call's own array
-// while it has room (Carrier.Set allocates one for every value).
+// Entries', but the values' slices are taken from the call's own array
+// while it has room.
 type injector tracedCall
 
 var _ propagation.TextMapCarrier = (*injector)(nil)
 
 // Get returns the first value of key, or "".
-func (c *injector) Get(key string) string { return Carrier(c.md).Get(key) }
+func (c *injector) Get(key string) string { return Entries{&c.entries}.Get(key) }
 
 // Keys returns the keys present.
-func (c *injector) Keys() []string { return Carrier(c.md).Keys() }
+func (c *injector) Keys() []string { return Entries{&c.entries}.Keys() }
 
 // Set replaces the values of key with value.
 func (c *injector) Set(key, value string) {
 	if c.n == len(c.vals) {
-		Carrier(c.md).Set(key, value)
+		Entries{&c.entries}.Set(key, value)
 		return
 	}
 	c.vals[c.n] = value
 	// Capped: an append to the entry copies instead of writing into the
 	// next value.
-	c.md[strings.ToLower(key)] = c.vals[c.n : c.n+1 : c.n+1]
+	Entries{&c.entries}.set(key, c.vals[c.n:c.n+1:c.n+1])
 	c.n++
+}
+
+// Entries adapts a call's trace metadata (callinfo.Call.TraceMetadata) to
+// a propagation.TextMapCarrier. Keys are lowercase, as in gRPC metadata.
+type Entries struct {
+	E *[]callinfo.MetadataEntry
+}
+
+var _ propagation.TextMapCarrier = Entries{}
+
+// Get returns the first value of key, or "".
+func (c Entries) Get(key string) string {
+	key = strings.ToLower(key)
+	for _, e := range *c.E {
+		if e.Key == key && len(e.Values) > 0 {
+			return e.Values[0]
+		}
+	}
+	return ""
+}
+
+// Set replaces the values of key with value.
+func (c Entries) Set(key, value string) { c.set(key, []string{value}) }
+
+// set replaces the values of key.
+func (c Entries) set(key string, values []string) {
+	key = strings.ToLower(key)
+	for i := range *c.E {
+		if (*c.E)[i].Key == key {
+			(*c.E)[i].Values = values
+			return
+		}
+	}
+	*c.E = append(*c.E, callinfo.MetadataEntry{Key: key, Values: values})
+}
+
+// Keys returns the keys present.
+func (c Entries) Keys() []string {
+	keys := make([]string, 0, len(*c.E))
+	for _, e := range *c.E {
+		keys = append(keys, e.Key)
+	}
+	return keys
 }
 
 // tracedStream replaces a stream's context.

@@ -70,9 +70,11 @@ type Call struct {
 	APIKey *APIKey
 	// TraceMetadata is the trace context the backend call carries in place
 	// of the client's (traceparent, tracestate, baggage), set by the
-	// tracing interceptor on traced stages; a key with no values removes
-	// the client's entry. Nil leaves the client's as they are.
-	TraceMetadata metadata.MD
+	// tracing interceptor on traced stages; an entry with no values removes
+	// the client's entry of its key. Nil leaves the client's as they are.
+	// Entries rather than a map: the interceptor keeps them in its own
+	// allocation, and BackendMetadata copies them anyway.
+	TraceMetadata []MetadataEntry
 	// ResponseCache says whether the stage's response cache answered the
 	// call (CacheUnused when the call was not cacheable); set by the cache.
 	ResponseCache CacheOutcome
@@ -339,8 +341,8 @@ func (c *Call) BackendMetadata(extra ...string) metadata.MD {
 	for i := 0; i+1 < len(cert); i += 2 {
 		one(cert[i], cert[i+1])
 	}
-	for k, vs := range c.TraceMetadata {
-		md[k] = vs
+	for _, e := range c.TraceMetadata {
+		md[e.Key] = e.Values
 	}
 	for k, vs := range c.Forwarded {
 		md[k] = vs
@@ -360,6 +362,12 @@ func (c *Call) BackendMetadata(extra ...string) metadata.MD {
 		}
 	}
 	return md
+}
+
+// MetadataEntry is one metadata key, lowercase, and its values.
+type MetadataEntry struct {
+	Key    string
+	Values []string
 }
 
 // GetRouteAuthorization returns the route's authorization, or nil; it is

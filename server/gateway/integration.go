@@ -33,7 +33,7 @@ func integrationInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 		defer span.End()
 		if span.IsRecording() && call.TraceMetadata != nil {
 			// The backend's parent is this span rather than the server span.
-			propagation.TraceContext{}.Inject(ctx, tracing.Carrier(call.TraceMetadata))
+			propagation.TraceContext{}.Inject(ctx, tracing.Entries{E: &call.TraceMetadata})
 		}
 	}
 	start := time.Now()

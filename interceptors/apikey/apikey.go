@@ -114,8 +114,7 @@ func Required(r *adminv1.Route) bool {
 // digests of the keys lookup knows are remembered (see digestCache), never
 // its answers: each call asks lookup.
 func StreamServerInterceptor(lookup Lookup) grpc.StreamServerInterceptor {
-	c := &checker{lookup: lookup, digests: newDigestCache()}
-	c.byDigest, _ = lookup.(DigestLookup)
+	c := newChecker(lookup)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		call := callinfo.FromContext(ss.Context())
 		if call == nil || !Required(call.Route) {
@@ -133,6 +132,13 @@ type checker struct {
 	lookup   Lookup
 	byDigest DigestLookup // lookup, when it is one
 	digests  *digestCache
+	records  *recordCache
+}
+
+func newChecker(lookup Lookup) *checker {
+	c := &checker{lookup: lookup, digests: newDigestCache(), records: new(recordCache)}
+	c.byDigest, _ = lookup.(DigestLookup)
+	return c
 }
 
 // find looks up the key of value, remembering its digest if it is known.
@@ -185,7 +191,7 @@ func (c *checker) check(ctx context.Context, call *callinfo.Call) error {
 	if !ok {
 		return errNotInPlan
 	}
-	call.APIKey = &callinfo.APIKey{Name: key.Name, UsagePlan: plan.GetName(), Plan: plan, CustomerID: key.CustomerID}
+	call.APIKey = c.records.record(key, plan)
 	return nil
 }
 

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"unsafe"
+
+	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
+	"github.com/tollgate-gw/tollgate/internal/callinfo"
 )
 
 // digestSlots is the number of entries of a digestCache: a power of two,
@@ -66,4 +69,42 @@ func (c *digestCache) add(value string, sum [sha256.Size]byte) {
 // slot returns the slot of value.
 func (c *digestCache) slot(value string) *atomic.Pointer[digestEntry] {
 	return &c.slots[maphash.String(c.seed, value)&(digestSlots-1)]
+}
+
+// recordBits sets the number of entries of a recordCache.
+const (
+	recordBits  = 10
+	recordSlots = 1 << recordBits
+)
+
+// recordCache shares the call record of a key (callinfo.APIKey) among the
+// calls with the same Key and plan, rather than allocating one per call.
+// An entry is used only for the very Key and plan it was made from, with
+// the same name and customer ID (a Lookup replaces a Key that changes,
+// and the comparison covers one that would not): a changed key or plan
+// gets a new record on its next call. It is a fixed table, one entry per
+// slot, which a new entry replaces.
+type recordCache struct {
+	slots [recordSlots]atomic.Pointer[recordEntry]
+}
+
+// recordEntry is one shared record and what it was made from.
+type recordEntry struct {
+	key  *Key
+	plan *adminv1.UsagePlan
+	rec  *callinfo.APIKey
+}
+
+// record returns the call record of key on plan.
+func (c *recordCache) record(key *Key, plan *adminv1.UsagePlan) *callinfo.APIKey {
+	h := uint64(uintptr(unsafe.Pointer(key)))>>4 ^ uint64(uintptr(unsafe.Pointer(plan)))>>3
+	slot := &c.slots[(h*0x9E3779B97F4A7C15)>>(64-recordBits)]
+	if e := slot.Load(); e != nil && e.key == key && e.plan == plan &&
+		e.rec.Name == key.Name && e.rec.CustomerID == key.CustomerID && e.rec.UsagePlan == plan.GetName() {
+		return e.rec
+	}
+	rec := &callinfo.APIKey{Name: key.Name, UsagePlan: plan.GetName(), Plan: plan, CustomerID: key.CustomerID,
+		PlanBucket: callinfo.PlanBucket(key.Name, plan.GetName())}
+	slot.Store(&recordEntry{key: key, plan: plan, rec: rec})
+	return rec
 }

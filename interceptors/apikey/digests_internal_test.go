@@ -97,8 +97,7 @@ func TestDigestCacheDecidesNothing(t *testing.T) {
 			if kind == "hex" {
 				lookup = onlyHex{table}
 			}
-			c := &checker{lookup: lookup, digests: newDigestCache()}
-			c.byDigest, _ = lookup.(DigestLookup)
+			c := newChecker(lookup)
 			call := func() (*callinfo.Call, error) {
 				call := &callinfo.Call{RouteFacts: &callinfo.RouteFacts{Stage: stage, Route: &adminv1.Route{ApiKeyRequired: true}}}
 				ctx := callinfo.NewContext(metadata.NewIncomingContext(context.Background(), metadata.Pairs(MetadataKey, value)), call)
@@ -145,7 +144,7 @@ func TestDigestCacheDecidesNothing(t *testing.T) {
 // cached, and known ones fill at most the fixed table.
 func TestDigestCacheBounded(t *testing.T) {
 	table := &keyTable{}
-	c := &checker{lookup: table, byDigest: table, digests: newDigestCache()}
+	c := newChecker(table)
 	for i := range 3 * digestSlots {
 		if _, err := c.find(context.Background(), "random-key-"+strconv.Itoa(i)+"-0123456789abcdef"); err != nil {
 			t.Fatal(err)
@@ -219,5 +218,36 @@ func TestInterceptorUsesDigestLookup(t *testing.T) {
 	table.set(value, nil)
 	if err := run(); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("revoked key: %v, want PERMISSION_DENIED", err)
+	}
+}
+
+// TestRecordCache: calls with the same key and plan share one record;
+// any change to the key or plan gets a new one, right.
+func TestRecordCache(t *testing.T) {
+	var c recordCache
+	gold := &adminv1.UsagePlan{Name: "usagePlans/gold"}
+	key := &Key{Name: "apiKeys/a", CustomerID: "c1", Enabled: true}
+	first := c.record(key, gold)
+	want := callinfo.APIKey{Name: "apiKeys/a", UsagePlan: "usagePlans/gold", Plan: gold, CustomerID: "c1", PlanBucket: "plan|apiKeys/a|usagePlans/gold"}
+	if *first != want {
+		t.Fatalf("record %+v, want %+v", *first, want)
+	}
+	if c.record(key, gold) != first {
+		t.Error("the same key and plan got a new record")
+	}
+	silver := &adminv1.UsagePlan{Name: "usagePlans/silver"}
+	if got := c.record(key, silver); got.UsagePlan != "usagePlans/silver" || got.Plan != silver || got.PlanBucket != "plan|apiKeys/a|usagePlans/silver" {
+		t.Errorf("another plan: %+v", *got)
+	}
+	replaced := &Key{Name: "apiKeys/a", CustomerID: "c2", Enabled: true}
+	if got := c.record(replaced, gold); got.CustomerID != "c2" {
+		t.Errorf("a replaced key: %+v", *got)
+	}
+	key.CustomerID = "c3" // changed in place, which the index never does
+	if got := c.record(key, gold); got.CustomerID != "c3" || got == first {
+		t.Errorf("a key changed in place: %+v", *got)
+	}
+	if *first != want {
+		t.Errorf("a shared record changed: %+v", *first)
 	}
 }

@@ -209,7 +209,8 @@ type AuthResult struct {
 	MayInvalidateCache bool
 }
 
-// APIKey is a resolved API key.
+// APIKey is a resolved API key. Read-only: calls with the same key and
+// plan may share one.
 type APIKey struct {
 	// Name is the key's resource name, "apiKeys/{key}"; never the secret.
 	Name string
@@ -219,7 +220,18 @@ type APIKey struct {
 	Plan *adminv1.UsagePlan
 	// CustomerID is the key's customer ID.
 	CustomerID string
+	// PlanBucket is PlanBucket(Name, UsagePlan), made once for the key and
+	// plan rather than on every call; empty when not made.
+	PlanBucket string
 }
+
+// PlanBucketPrefix starts the names of the usage-plan levels' token
+// buckets (see interceptors/throttle/levels).
+const PlanBucketPrefix = "plan|"
+
+// PlanBucket names the token bucket of a usage plan's throttle for one API
+// key (resource names of both).
+func PlanBucket(key, plan string) string { return PlanBucketPrefix + key + "|" + plan }
 
 // InternalPrefix starts every metadata key and HTTP header the gateway
 // asserts itself (the caller's identity, its own request details): a

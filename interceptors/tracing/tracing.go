@@ -329,3 +329,7 @@ type tracedStream struct {
 
 // Context returns the replaced context.
 func (s *tracedStream) Context() context.Context { return s.ctx }
+
+// Unwrap returns the stream s wraps: the proxy's integration step finds
+// the routed stream's spare counting stream below it.
+func (s *tracedStream) Unwrap() grpc.ServerStream { return s.ServerStream }

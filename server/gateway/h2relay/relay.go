@@ -64,9 +64,11 @@ type Result struct {
 	Answered bool
 }
 
-// scratch is a relay's pair of copy buffers, one per direction: what a
-// call holds between reading a frame's bytes and writing them on.
-type scratch struct{ req, resp [defaultMaxFrame]byte }
+// scratch is a relay's copy buffer for the request: what a call holds
+// between reading a frame's bytes and writing them on. The response's
+// bytes go from the stream's queue straight into the client connection's
+// write buffer (Stream.writeDataFrom).
+type scratch struct{ req [defaultMaxFrame]byte }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
@@ -115,8 +117,8 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			putTimer(deadlineTimer)
 		}
 	}()
-	// The copy buffers are taken when first needed: a response the
-	// connection's reader relays itself needs none.
+	// The request's copy buffer is taken when request bytes wait, and
+	// given back before the relay waits.
 	var buf *scratch
 	defer func() {
 		if buf != nil {
@@ -139,10 +141,10 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		res.RequestBytes = reqScan.payload
 	}()
 	var (
-		reqPending, respPending []byte
-		reqEnd, reqSent         bool // the client half-closed; END_STREAM went to the backend
-		reqDataSent             bool // some request DATA went to the backend
-		retried                 bool
+		reqPending      []byte
+		reqEnd, reqSent bool // the client half-closed; END_STREAM went to the backend
+		reqDataSent     bool // some request DATA went to the backend
+		retried         bool
 	)
 	answered := func() {
 		if !res.Answered {
@@ -219,44 +221,52 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			progress = true
 		}
 		// Data is read only once the headers went out (they may have
-		// arrived, with data, since they were looked at above).
-		if len(respPending) == 0 && res.Answered && cs.buffered() > 0 {
-			if buf == nil {
-				buf = scratchPool.Get().(*scratch)
-			}
-			if n := cs.readResponse(buf.resp[:]); n > 0 {
-				respPending = buf.resp[:n]
-				// The reader relays nothing while the relay holds
-				// bytes: the scanner is the relay's.
-				r := cs.respScan.scan(respPending)
-				if r.tooLarge > 0 {
-					cs.cancel(http2.ErrCodeCancel)
-					return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
-				}
-				if r.messages > 0 && call.Touch != nil {
-					call.Touch()
-				}
-			}
-		}
-		if len(respPending) > 0 {
-			k, wait, werr := st.reserveSend(len(respPending))
+		// arrived, with data, since they were looked at above), and only
+		// as much of it as the client's windows take now: bytes the relay
+		// took but could not send would hold its copy buffer while it
+		// waits for a slow client, on top of the stream's queue.
+		if n := cs.buffered(); n > 0 && res.Answered {
+			k, wait, werr := st.reserveSend(min(n, defaultMaxFrame))
 			if werr != nil {
 				cs.cancel(http2.ErrCodeCancel)
 				return res, werr
 			}
-			if k > 0 {
-				if werr := st.writeData(respPending[:k], false); werr != nil {
+			if k == 0 {
+				waitClientConn = wait
+			} else {
+				// Copied from the stream's queue straight into the client
+				// connection's write buffer, under its writer.
+				var r scanResult
+				got, werr := st.writeDataFrom(k, func(p []byte) (int, bool) {
+					// The reader may have passed some on itself since
+					// buffered looked.
+					n := cs.readResponse(p)
+					// The reader relays nothing while the relay holds
+					// bytes: the scanner is the relay's.
+					r = cs.respScan.scan(p[:n])
+					return n, r.tooLarge == 0
+				})
+				if r.tooLarge > 0 {
+					cs.cancel(http2.ErrCodeCancel)
+					return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
+				}
+				if werr != nil && !errors.Is(werr, errNotWritten) {
 					cs.cancel(http2.ErrCodeCancel)
 					return res, status.Error(codes.Canceled, "the client connection broke")
 				}
-				respPending = respPending[k:]
-				cs.ackResponse(k, len(respPending))
-				progress = true
-			} else {
-				waitClientConn = wait
+				if got < k {
+					st.unreserveSend(k - got)
+				}
+				if got > 0 {
+					if r.messages > 0 && call.Touch != nil {
+						call.Touch()
+					}
+					cs.ackResponse(got, 0)
+					progress = true
+				}
 			}
 		}
-		if gotTrail && len(respPending) == 0 && (cs.buffered() == 0 || !res.Answered) && cerr == nil {
+		if gotTrail && (cs.buffered() == 0 || !res.Answered) && cerr == nil {
 			answered()
 			if !reqSent {
 				// The backend ended the call before the client's side
@@ -298,9 +308,9 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		// backend whose socket is full could hold that up.
 		st.sc.w.flush()
 		cs.cc.w.flush()
-		if buf != nil && len(reqPending) == 0 && len(respPending) == 0 {
-			// Nothing waits in them: a stream that waits long (a slow
-			// client, a quiet backend) holds no copy buffers.
+		if buf != nil && len(reqPending) == 0 {
+			// Nothing waits in it: a stream that waits long (a slow
+			// client, a quiet backend) holds no copy buffer.
 			scratchPool.Put(buf)
 			buf = nil
 		}

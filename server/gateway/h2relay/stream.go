@@ -501,6 +501,17 @@ func (st *Stream) addSendWindow(n int64) bool {
 	return ok
 }
 
+// requestState returns how many request bytes wait, whether the client
+// half-closed, and the client's reset, if any.
+func (st *Stream) requestState() (n int, end bool, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.reset {
+		return 0, false, st.resetErr()
+	}
+	return st.req.len(), st.reqEnd, nil
+}
+
 // readRequest moves up to len(p) bytes of the request into p. end says
 // the client half-closed and everything was read. The bytes must be
 // acknowledged with ackRequest once passed on.
@@ -588,17 +599,17 @@ func (st *Stream) writeData(p []byte, end bool) error {
 // bytes on this way without a copy buffer of its own, which it would hold
 // while it waits for the writer (behind a slow client's full socket,
 // every stream of the connection waits there).
-func (st *Stream) writeDataFrom(n int, fill func(p []byte) (int, bool)) (int, error) {
+func (st *Stream) writeDataFrom(n int, fill func(p []byte) (int, bool, bool)) (int, error) {
 	st.sc.w.sentData.Store(true)
 	return st.sc.w.writeDataFrom(st.id, n, !st.corked, fill)
 }
 
 // writeDataFrom takes the writer and writes a DATA frame of stream id
 // whose payload, at most n bytes, fill copies into the write buffer; fill
-// returns how many bytes it copied and whether to write them. When it
-// copies none or refuses, nothing is written and the error is
-// errNotWritten. flush is as for do.
-func (w *frameWriter) writeDataFrom(id uint32, n int, flush bool, fill func(p []byte) (int, bool)) (int, error) {
+// returns how many bytes it copied, whether the frame ends the stream
+// and whether to write it. When it copies none or refuses, nothing is
+// written and the error is errNotWritten. flush is as for do.
+func (w *frameWriter) writeDataFrom(id uint32, n int, flush bool, fill func(p []byte) (n int, end, ok bool)) (int, error) {
 	wrote := 0
 	err := w.do(func(*http2.Framer) error {
 		n := min(n, w.bw.Size()-frameHeaderLen)
@@ -608,11 +619,11 @@ func (w *frameWriter) writeDataFrom(id uint32, n int, flush bool, fill func(p []
 			}
 		}
 		b := w.bw.AvailableBuffer()[:frameHeaderLen+n]
-		k, ok := fill(b[frameHeaderLen:])
+		k, end, ok := fill(b[frameHeaderLen:])
 		if k == 0 || !ok {
 			return errNotWritten
 		}
-		appendDataHeader(b[:0], id, false, k)
+		appendDataHeader(b[:0], id, end, k)
 		if _, err := w.bw.Write(b[:frameHeaderLen+k]); err != nil {
 			return err
 		}

@@ -218,9 +218,8 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		}
 		// Data is read only once the headers went out (they may have
 		// arrived, with data, since they were looked at above), and only
-		// as much of it as the client's windows take now: bytes the relay
-		// took but could not send would hold its copy buffer while it
-		// waits for a slow client, on top of the stream's queue.
+		// as much of it as the client's windows take now: the relay holds
+		// no bytes of its own while it waits for a slow client.
 		if n := cs.buffered(); n > 0 && res.Answered {
 			k, wait, werr := st.reserveSend(min(n, defaultMaxFrame))
 			if werr != nil {

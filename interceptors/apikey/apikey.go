@@ -135,6 +135,7 @@ type checker struct {
 	records  *recordCache
 }
 
+// newChecker returns the checker of the keys lookup finds.
 func newChecker(lookup Lookup) *checker {
 	c := &checker{lookup: lookup, digests: newDigestCache(), records: new(recordCache)}
 	c.byDigest, _ = lookup.(DigestLookup)

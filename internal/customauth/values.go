@@ -12,8 +12,10 @@ import (
 
 const (
 	// valueSlots is the number of entries of a valueDigests, a power of
-	// two.
-	valueSlots = 4096
+	// two. There is an Authorizer per authorizer and stage, so the table
+	// is small and made on first use: 8 KiB for a stage with traffic,
+	// nothing for the others.
+	valueSlots = 1024
 	// maxRememberedValue is the longest identity value a valueDigests
 	// keeps: a bearer token or an opaque session ID. Longer ones (JWTs
 	// with many claims) are digested on every call, as before.
@@ -37,7 +39,7 @@ const (
 // only.
 type valueDigests struct {
 	seed  maphash.Seed
-	slots [valueSlots]atomic.Pointer[valueDigest]
+	slots atomic.Pointer[[valueSlots]atomic.Pointer[valueDigest]] // nil until a value is remembered
 }
 
 // valueDigest is one value and its digest; never changed once stored.
@@ -50,8 +52,8 @@ func newValueDigests() *valueDigests { return &valueDigests{seed: maphash.MakeSe
 
 // digest returns the digest of value, and whether it was remembered.
 func (v *valueDigests) digest(value string) (idhash.Digest, bool) {
-	if len(value) <= maxRememberedValue {
-		if e := v.slot(value).Load(); e != nil && len(e.value) == len(value) &&
+	if slots := v.slots.Load(); slots != nil && len(value) <= maxRememberedValue {
+		if e := v.slot(slots, value).Load(); e != nil && len(e.value) == len(value) &&
 			subtle.ConstantTimeCompare(bytesOf(e.value), bytesOf(value)) == 1 {
 			return e.digest, true
 		}
@@ -64,13 +66,19 @@ func (v *valueDigests) remember(value string, d idhash.Digest) {
 	if len(value) > maxRememberedValue {
 		return
 	}
+	slots := v.slots.Load()
+	if slots == nil {
+		v.slots.CompareAndSwap(nil, new([valueSlots]atomic.Pointer[valueDigest]))
+		slots = v.slots.Load()
+	}
 	// A copy: the value may share its memory with the rest of the call's
 	// headers, which the entry must not keep alive.
-	v.slot(value).Store(&valueDigest{value: strings.Clone(value), digest: d})
+	v.slot(slots, value).Store(&valueDigest{value: strings.Clone(value), digest: d})
 }
 
-func (v *valueDigests) slot(value string) *atomic.Pointer[valueDigest] {
-	return &v.slots[maphash.String(v.seed, value)&(valueSlots-1)]
+// slot returns the slot of value in slots.
+func (v *valueDigests) slot(slots *[valueSlots]atomic.Pointer[valueDigest], value string) *atomic.Pointer[valueDigest] {
+	return &slots[maphash.String(v.seed, value)&(valueSlots-1)]
 }
 
 // bytesOf returns the bytes of s without copying them, for functions that

@@ -15,9 +15,13 @@ import (
 
 // remembered counts the filled slots of v.
 func remembered(v *valueDigests) int {
+	slots := v.slots.Load()
+	if slots == nil {
+		return 0
+	}
 	n := 0
-	for i := range v.slots {
-		if v.slots[i].Load() != nil {
+	for i := range slots {
+		if slots[i].Load() != nil {
 			n++
 		}
 	}
@@ -87,6 +91,9 @@ func TestValueDigestsDecideNothing(t *testing.T) {
 // whichever value last took its slot.
 func TestValueDigestsMatchIdhash(t *testing.T) {
 	v := newValueDigests()
+	if v.slots.Load() != nil {
+		t.Fatal("a table made before any value was remembered")
+	}
 	values := []string{"", "a", "bench-caller", strings.Repeat("y", maxRememberedValue)}
 	for _, s := range values {
 		d, known := v.digest(s)
@@ -101,7 +108,7 @@ func TestValueDigestsMatchIdhash(t *testing.T) {
 		}
 	}
 	other := "bench-calleR" // same length as a remembered value
-	v.slot(other).Store(&valueDigest{value: "bench-caller", digest: idhash.String("bench-caller")})
+	v.slot(v.slots.Load(), other).Store(&valueDigest{value: "bench-caller", digest: idhash.String("bench-caller")})
 	if d, known := v.digest(other); known || d != idhash.String(other) {
 		t.Fatal("a value was given another's digest")
 	}

@@ -1020,6 +1020,16 @@ func hostOf(addr string) string {
 
 // direct is the proxy's director: the route chosen by routeInterceptor.
 func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call, error) {
+	pc, err := g.decide(ctx, fullMethod)
+	if err == nil {
+		pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
+	}
+	return pc, err
+}
+
+// decide is direct without the backend's metadata, which the frame relay
+// sends from the call's parts (relayParts) rather than from a map.
+func (g *Gateway) decide(ctx context.Context, fullMethod string) (grpcproxy.Call, error) {
 	r := routing.FromContext(ctx)
 	if r == nil {
 		return grpcproxy.Call{}, status.Errorf(codes.Internal, "no route for %s", fullMethod)
@@ -1056,7 +1066,6 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 			pc.Retarget = g.upstreams.retargetGRPC(ctx, in, first)
 		}
 	}
-	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
 	// A method the descriptor says takes one request is relayed without

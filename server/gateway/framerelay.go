@@ -125,7 +125,9 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 	ctx := ss.Context()
 	st := h2relay.FromContext(ctx)
 	call := callinfo.FromContext(ctx)
-	if st == nil || st.MessagesUsed() || call == nil || call.NeedsMessages || call.RequestType != nil || inProcess(ctx) {
+	// A call of the frame-level server is never the gateway's own
+	// (inProcess): its stream's context is the client connection's.
+	if st == nil || st.MessagesUsed() || call == nil || call.NeedsMessages || call.RequestType != nil {
 		return g.proxyHandler(srv, ss)
 	}
 	method := st.Method()

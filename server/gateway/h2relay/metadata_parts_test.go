@@ -63,6 +63,32 @@ func TestMetadataParts(t *testing.T) {
 		"multi":                {"a", "b", "c"},
 		"plain":                {"kept"},
 	}
+	// A request's regular fields as received: repeated keys, reserved
+	// and hop-by-hop ones, binary values padded, unpadded and invalid.
+	wire := []hpack.HeaderField{
+		{Name: "content-type", Value: "application/grpc"},
+		{Name: "user-agent", Value: "client/1"},
+		{Name: "te", Value: "trailers"},
+		{Name: "grpc-timeout", Value: "1S"},
+		{Name: "grpc-encoding", Value: "gzip"},
+		{Name: "grpc-accept-encoding", Value: "gzip"},
+		{Name: "host", Value: "example.com"},
+		{Name: "x-real-ip", Value: "6.6.6.6"},
+		{Name: "multi", Value: "a"},
+		{Name: "traceparent", Value: "00-client-01"},
+		{Name: "multi", Value: "b"},
+		{Name: "tracestate", Value: "client=1"},
+		{Name: "x-request-id", Value: "client-id"},
+		{Name: "x-tollgate-principal", Value: "mallory"},
+		{Name: "X-Tollgate-Ctx-Tier", Value: "forged"},
+		{Name: "data-bin", Value: "AAEC"},
+		{Name: "short-bin", Value: "AAE"},
+		{Name: "padded-bin", Value: "AA=="},
+		{Name: "bad-bin", Value: "!!!"},
+		{Name: "grpc-trace-bin", Value: "AAEC"},
+		{Name: "multi", Value: "c"},
+		{Name: "plain", Value: "kept"},
+	}
 	for _, tt := range []struct {
 		name  string
 		parts partsOf
@@ -95,6 +121,18 @@ func TestMetadataParts(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			// The frame relay's client entries from the request's
+			// fields against those of the Stream's metadata.
+			own := tt.parts.merged()
+			md, _, _ := requestMD(wire, "example.com")
+			byMD := appendMetadata(nil, md, nil, &Call{Metadata: own}, false)
+			byFields := appendMetadata(nil, nil, wire, &Call{Parts: &tt.parts}, false)
+			if diff := cmp.Diff(canonical(byMD), canonical(byFields)); diff != "" {
+				t.Fatalf("fields from the request's fields differ from the metadata's (-metadata +fields):\n%s", diff)
+			}
+			if !clientFirst(byFields, own) {
+				t.Fatalf("a client's field after the gateway's: %q", byFields)
+			}
 			for _, lower := range []bool{false, true} {
 				md := client
 				if lower {
@@ -105,8 +143,8 @@ func TestMetadataParts(t *testing.T) {
 					md["Plain"], md["MIXED-Case"] = md["plain"], []string{"up"}
 					delete(md, "plain")
 				}
-				byMap := appendMetadata(nil, md, &Call{Metadata: tt.parts.merged()}, lower)
-				byParts := appendMetadata(nil, md, &Call{Parts: &tt.parts}, lower)
+				byMap := appendMetadata(nil, md, nil, &Call{Metadata: tt.parts.merged()}, lower)
+				byParts := appendMetadata(nil, md, nil, &Call{Parts: &tt.parts}, lower)
 				if diff := cmp.Diff(canonical(byMap), canonical(byParts)); diff != "" {
 					t.Fatalf("lower=%v: fields from parts differ from the map's (-map +parts):\n%s", lower, diff)
 				}

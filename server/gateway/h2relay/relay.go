@@ -381,9 +381,6 @@ func (cs *clientStream) buffered() int {
 // requestFields appends to fields the request headers the backend gets; a
 // deadline that is not zero is sent as grpc-timeout.
 func requestFields(fields []hpack.HeaderField, st *Stream, call *Call, deadline time.Time) []hpack.HeaderField {
-	// The stream's own metadata, not a copy of the context's
-	// (metadata.FromIncomingContext copies every key and value).
-	md := st.md
 	authority := call.Authority
 	if authority == "" {
 		authority = call.Addr
@@ -406,16 +403,23 @@ func requestFields(fields []hpack.HeaderField, st *Stream, call *Call, deadline 
 	if !deadline.IsZero() {
 		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(deadline))})
 	}
-	return appendMetadata(fields, md, call, false)
+	// The client's entries from the stream's fields as received, not
+	// from its metadata map (no map walk; the same entries, see
+	// appendMetadata).
+	return appendMetadata(fields, nil, st.fields, call, false)
 }
 
-// appendMetadata appends the backend request's metadata: the client's md,
-// less what dropRequestKey keeps out and the keys the gateway's own
-// metadata (call.Metadata, then call.Parts) replaces, then the gateway's
-// own (its x-tollgate-* entries included). The keys of a frame-relayed
-// call's md are lowercase already (HPACK); lower says they may not be (md
-// built in process) and are lowercased first, as grpc-go's client does.
-func appendMetadata(fields []hpack.HeaderField, md metadata.MD, call *Call, lower bool) []hpack.HeaderField {
+// appendMetadata appends the backend request's metadata: the client's md
+// or, for a frame-relayed call, its request's header fields as received
+// (client), less what dropRequestKey keeps out and the keys the gateway's
+// own metadata (call.Metadata, then call.Parts) replaces, then the
+// gateway's own (its x-tollgate-* entries included). client gives what
+// the Stream's metadata would (each key's values in order; a binary value
+// that does not decode left out, the others sent in unpadded base64),
+// without a walk of its map. md's keys may not be lowercase (md built in
+// process) when lower is set, and are lowercased first, as grpc-go's
+// client does.
+func appendMetadata(fields []hpack.HeaderField, md metadata.MD, client []hpack.HeaderField, call *Call, lower bool) []hpack.HeaderField {
 	own := ownMetadata{maps: [3]metadata.MD{call.Metadata}}
 	if call.Parts != nil {
 		// The pairs only name strings, which the fields take: the
@@ -443,6 +447,21 @@ func appendMetadata(fields []hpack.HeaderField, md metadata.MD, call *Call, lowe
 			continue
 		}
 		fields = appendValues(fields, k, vs)
+	}
+	for _, f := range client {
+		if dropRequestKey(f.Name) || own.has(f.Name, 0) {
+			continue
+		}
+		if strings.HasSuffix(f.Name, "-bin") {
+			// Decoded and encoded again, as from the metadata.
+			b, err := decodeBin(f.Value)
+			if err != nil {
+				continue // not metadata (newStream)
+			}
+			fields = appendValue(fields, f.Name, string(b))
+			continue
+		}
+		fields = append(fields, hpack.HeaderField{Name: f.Name, Value: f.Value})
 	}
 	for i, m := range own.maps {
 		for k, vs := range m {

@@ -420,7 +420,7 @@ func unaryFields(call *Call, method string, md metadata.MD, deadline time.Time) 
 	if !deadline.IsZero() {
 		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(deadline))})
 	}
-	return appendMetadata(fields, md, call, true)
+	return appendMetadata(fields, md, nil, call, true)
 }
 
 func hasUpper(s string) bool {

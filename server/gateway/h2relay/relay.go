@@ -112,40 +112,24 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 	// again for a retry on another connection): scratch, not garbage.
 	scratchFields := getFields()
 	fields := requestFields((*scratchFields)[:0], st, &call, deadline)
-	defer putFields(scratchFields, fields)
 	notify := make(chan struct{}, 1)
 	var ownDeadline time.Time // what the dial waits are bounded by besides ctx
 	if own {
 		ownDeadline = deadline
 	}
-	cs, err := pool.openBy(ctx, ownDeadline, call.Addr, call.ConnectTimeout, fields, notify)
-	if err != nil {
-		return res, err
-	}
-	// The call's own deadline is a timer, taken when the relay first
-	// waits: a reused one, without a context's allocations.
-	var deadlineTimer *time.Timer
-	var deadlineC <-chan time.Time
-	defer func() {
-		if deadlineTimer != nil {
-			putTimer(deadlineTimer)
-		}
-	}()
-	// The copy buffers are taken when first needed: a response the
-	// connection's reader relays itself needs none.
-	var buf *scratch
-	defer func() {
-		if buf != nil {
-			scratchPool.Put(buf)
-		}
-	}()
-	// Writes are corked and flushed before each wait: what one step of
-	// the call writes leaves in one system call. The client's last frames
-	// leave with the status the Stream writes when the handler returns.
-	st.corked = true
-	defer func() { st.corked = false }()
-	reqScan := msgScanner{max: uint32(min(maxMsg, 1<<32-1))}
-	cs.respScan = reqScan
+	var (
+		cs *clientStream
+		// The call's own deadline is a timer, taken when the relay
+		// first waits: a reused one, without a context's allocations.
+		deadlineTimer *time.Timer
+		deadlineC     <-chan time.Time
+		// The copy buffers are taken when first needed: a response the
+		// connection's reader relays itself needs none.
+		buf     *scratch
+		reqScan = msgScanner{max: uint32(min(maxMsg, 1<<32-1))}
+	)
+	// One deferred call for all that the relay gives back: with this
+	// function's many returns, each defer costs a record at run time.
 	defer func() {
 		if cs != nil {
 			cs.cc.w.flush()
@@ -153,7 +137,24 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			res.ResponseBytes = cs.respScan.payload
 		}
 		res.RequestBytes = reqScan.payload
+		st.corked = false
+		if buf != nil {
+			scratchPool.Put(buf)
+		}
+		if deadlineTimer != nil {
+			putTimer(deadlineTimer)
+		}
+		putFields(scratchFields, fields)
 	}()
+	cs, err = pool.openBy(ctx, ownDeadline, call.Addr, call.ConnectTimeout, fields, notify)
+	if err != nil {
+		return res, err
+	}
+	// Writes are corked and flushed before each wait: what one step of
+	// the call writes leaves in one system call. The client's last frames
+	// leave with the status the Stream writes when the handler returns.
+	st.corked = true
+	cs.respScan = reqScan
 	var (
 		reqPending, respPending []byte
 		reqEnd, reqSent         bool // the client half-closed; END_STREAM went to the backend

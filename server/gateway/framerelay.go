@@ -126,7 +126,7 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 	st := h2relay.FromContext(ctx)
 	call := callinfo.FromContext(ctx)
 	// A call of the frame-level server is never the gateway's own
-	// (inProcess): its stream's context is the client connection's.
+	// (inProcess; see fromClient).
 	if st == nil || st.MessagesUsed() || call == nil || call.NeedsMessages || call.RequestType != nil {
 		return g.proxyHandler(srv, ss)
 	}

@@ -804,7 +804,10 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	}
 	var route *routing.Route
 	var md metadata.MD // the frame server's incoming metadata, or nil
-	rec := g.restRequestOf(ctx)
+	var rec *restRequest
+	if !fromClient(ss) {
+		rec = g.restRequestOf(ctx)
+	}
 	if rec != nil {
 		v, ok := g.refs.Load(rec.ref)
 		if !ok {
@@ -1129,6 +1132,15 @@ func backendMetadata(call *callinfo.Call, requestID string) metadata.MD {
 		return metadata.MD{requestid.MetadataKey: {requestID}}
 	}
 	return call.BackendMetadata(requestid.MetadataKey, requestID)
+}
+
+// fromClient reports, without a look through the context, whether ss is
+// the frame-level server's stream: a call a client made over ServeGRPC's
+// listener, never the gateway's own (inProcess) nor a transcoded REST
+// call.
+func fromClient(ss grpc.ServerStream) bool {
+	_, ok := ss.(*h2relay.Stream)
+	return ok
 }
 
 // inProcess reports whether a call came from the gateway's own transcoder.

@@ -821,7 +821,15 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	} else {
 		var r *routing.Route
 		var err error
-		md = incomingMetadata(ctx)
+		frames, _ := ss.(*h2relay.Stream)
+		var authority string
+		if frames != nil {
+			// The stream's own, without a look through the context.
+			md, authority = frames.Metadata(), frames.Authority()
+		} else {
+			md = incomingMetadata(ctx)
+			authority = mdFirst(ctx, md, ":authority")
+		}
 		if st := webStage(ctx); st != nil {
 			// A translated web client call, pinned to the stage that
 			// matched its HTTP request.
@@ -830,7 +838,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 				err = fmt.Errorf("%w: stage %s does not serve %s", routing.ErrNoRoute, st.Name, info.FullMethod)
 			}
 		} else {
-			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, mdFirst(ctx, md, StageMetadataKey), mdFirst(ctx, md, ":authority"))
+			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, mdFirst(ctx, md, StageMetadataKey), authority)
 		}
 		switch {
 		case errors.Is(err, routing.ErrAmbiguous):
@@ -859,7 +867,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 	} else {
 		call.Metadata = md
-		ctx = g.forwardGRPC(ctx, call)
+		ctx = g.forwardGRPC(ctx, call, ss)
 		if p, ok := peer.FromContext(ctx); ok {
 			call.ClientCert = clientCertOfPeer(p)
 		}
@@ -888,19 +896,37 @@ var forwardMetadataKeys = func() []string {
 // client's own forwarding entries are replaced in the returned context's
 // metadata (and call.Metadata) too, so that authorizers and cache keys
 // never see them unless the peer is a trusted proxy.
-func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.Context {
-	req := forwarded.Request{Host: mdFirst(ctx, call.Metadata, ":authority")}
+func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call, ss grpc.ServerStream) context.Context {
+	frames, _ := ss.(*h2relay.Stream)
+	req := forwarded.Request{}
+	if frames != nil {
+		req.Host = frames.Authority() // the :authority of its metadata
+	} else {
+		req.Host = mdFirst(ctx, call.Metadata, ":authority")
+	}
 	p, _ := peer.FromContext(ctx)
 	if p != nil && p.Addr != nil {
 		req.TLS = p.AuthInfo != nil
 	}
 	// Key by key rather than FromIncomingContext, which copies the whole
-	// map and every value: a client rarely sends any of these.
+	// map and every value: a client rarely sends any of these. A frame
+	// stream's metadata (call.Metadata) holds a key if and only if its
+	// request has a field of that name: its few fields are looked
+	// through instead of five look-ups in the map.
 	own := false
-	for _, k := range forwardMetadataKeys {
-		if call.MetadataValues(ctx, k) != nil {
-			own = true
-			break
+	if frames != nil {
+		for _, f := range frames.Fields() {
+			if slices.Contains(forwardMetadataKeys, f.Name) {
+				own = true
+				break
+			}
+		}
+	} else {
+		for _, k := range forwardMetadataKeys {
+			if call.MetadataValues(ctx, k) != nil {
+				own = true
+				break
+			}
 		}
 	}
 	// Without entries of the client's own, the result depends on the

@@ -867,8 +867,11 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 	} else {
 		call.Metadata = md
-		ctx = g.forwardGRPC(ctx, call, ss)
-		if p, ok := peer.FromContext(ctx); ok {
+		// The peer is looked up once, for both (forwardGRPC's context
+		// carries the same one).
+		p, ok := peer.FromContext(ctx)
+		ctx = g.forwardGRPC(ctx, call, ss, p)
+		if ok {
 			call.ClientCert = clientCertOfPeer(p)
 		}
 		call.UserAgent = mdFirst(ctx, md, "user-agent")
@@ -892,11 +895,12 @@ var forwardMetadataKeys = func() []string {
 }()
 
 // forwardGRPC sets what the gateway asserts about a gRPC client's
-// connection: call.SourceIP, and call.Forwarded for the backend. A
-// client's own forwarding entries are replaced in the returned context's
-// metadata (and call.Metadata) too, so that authorizers and cache keys
-// never see them unless the peer is a trusted proxy.
-func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call, ss grpc.ServerStream) context.Context {
+// connection (its peer p, or nil): call.SourceIP, and call.Forwarded for
+// the backend. A client's own forwarding entries are replaced in the
+// returned context's metadata (and call.Metadata) too, so that
+// authorizers and cache keys never see them unless the peer is a trusted
+// proxy.
+func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call, ss grpc.ServerStream, p *peer.Peer) context.Context {
 	frames, _ := ss.(*h2relay.Stream)
 	req := forwarded.Request{}
 	if frames != nil {
@@ -904,7 +908,6 @@ func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call, ss grpc.
 	} else {
 		req.Host = mdFirst(ctx, call.Metadata, ":authority")
 	}
-	p, _ := peer.FromContext(ctx)
 	if p != nil && p.Addr != nil {
 		req.TLS = p.AuthInfo != nil
 	}

@@ -108,8 +108,9 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 	st.encoding = encoding
 	st.md = md
 	// The peer's context is the connection's: one value fewer per call.
-	ctx := context.WithValue(sc.peerCtx, streamKey{}, st)
-	ctx = metadata.NewIncomingContext(ctx, md)
+	// The stream is found through its grpc.ServerTransportStream
+	// (FromContext): one more fewer.
+	ctx := metadata.NewIncomingContext(sc.peerCtx, md)
 	ctx = grpc.NewContextWithServerTransportStream(ctx, transportStream{st})
 	ctx, st.cancel = context.WithCancelCause(ctx)
 	if d, ok := ParseTimeout(timeout); ok {
@@ -240,14 +241,16 @@ func formatTimeout(n int64, unit byte) string {
 	return string(append(strconv.AppendInt(b[:0], n, 10), unit))
 }
 
-// streamKey is the context key of a Stream.
-type streamKey struct{}
-
 // FromContext returns the Stream whose context ctx is or derives from, or
 // nil: the frame-level stream under the wrappers of an interceptor chain.
+// It is the context's grpc.ServerTransportStream's (grpc.SetHeader's):
+// a context that replaced that with another (an in-process call's) has
+// none.
 func FromContext(ctx context.Context) *Stream {
-	st, _ := ctx.Value(streamKey{}).(*Stream)
-	return st
+	if t, ok := grpc.ServerTransportStreamFromContext(ctx).(transportStream); ok {
+		return t.st
+	}
+	return nil
 }
 
 // Context returns the stream's context.

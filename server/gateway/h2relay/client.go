@@ -833,7 +833,29 @@ func (cs *clientStream) onReset(code http2.ErrCode) {
 	if complete && code == http2.ErrCodeNo {
 		return
 	}
-	cs.fail(fmt.Errorf("%w: the backend reset the stream (%v)", ErrBackendBroke, code), code == http2.ErrCodeRefusedStream)
+	cs.fail(&resetError{code: code}, code == http2.ErrCodeRefusedStream)
+}
+
+// resetError is a call the backend reset (RST_STREAM) before its status.
+type resetError struct{ code http2.ErrCode }
+
+func (e *resetError) Error() string {
+	return fmt.Sprintf("%v: the backend reset the stream (%v)", ErrBackendBroke, e.code)
+}
+
+func (e *resetError) Unwrap() error { return ErrBackendBroke }
+
+// afterDeadline returns the call's error as the caller reports it: a
+// backend's CANCEL once the call's deadline has passed is the deadline
+// (a backend ends a call whose grpc-timeout ran out that way, and its
+// reset can come before the gateway's own timer fires), as grpc-go's
+// client reports it; any other error as it is.
+func afterDeadline(err error, deadline time.Time) error {
+	var reset *resetError
+	if !deadline.IsZero() && errors.As(err, &reset) && reset.code == http2.ErrCodeCancel && !time.Now().Before(deadline) {
+		return errDeadlineExceeded
+	}
+	return err
 }
 
 // fail ends the stream from the backend's side.

@@ -310,7 +310,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 				reqSent = false
 				continue
 			}
-			return res, cerr
+			return res, afterDeadline(cerr, deadline)
 		}
 		if progress {
 			continue

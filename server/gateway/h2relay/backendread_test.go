@@ -163,3 +163,43 @@ func TestBackendStallAndClose(t *testing.T) {
 		})
 	}
 }
+
+// TestBackendPingAcks: a backend's PINGs are acknowledged with their
+// payloads, also when they arrive in one read with the response they
+// wake the relay for (the acknowledgement then waits for the relay).
+func TestBackendPingAcks(t *testing.T) {
+	acks := make(chan [8]byte, 4)
+	addr := testkit.HTTP2Backend(t, func(a *testkit.HTTP2Answer) {
+		var b bytes.Buffer
+		_ = http2.NewFramer(&b, nil).WritePing(false, [8]byte{'p', 1})
+		b.Write(responseFrames(a, []byte("resp"), false))
+		_ = http2.NewFramer(&b, nil).WritePing(false, [8]byte{'p', 2})
+		if _, err := a.Conn.Write(b.Bytes()); err != nil {
+			return
+		}
+		// Read on (the gateway's frames) until both acks came.
+		fr := http2.NewFramer(nil, a.Conn)
+		for n := 0; n < 2; {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			if p, ok := f.(*http2.PingFrame); ok && p.IsAck() {
+				acks <- p.Data
+				n++
+			}
+		}
+	})
+	pool := newPool(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := pool.Unary(ctx, h2relay.Call{Addr: addr}, unaryMethod, nil, []byte{8, 1})
+	if err != nil || string(res.Response) != "resp" {
+		t.Fatalf("got %q, %v", res.Response, err)
+	}
+	for _, want := range [][8]byte{{'p', 1}, {'p', 2}} {
+		if got := <-acks; got != want {
+			t.Fatalf("ack of %v, want %v", got, want)
+		}
+	}
+}

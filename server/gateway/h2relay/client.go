@@ -569,13 +569,11 @@ func (cc *clientConn) wakeDue() bool {
 // wakeNow wakes the relays the frames read so far concern and writes
 // the reader's corked answers.
 func (cc *clientConn) wakeNow() {
+	woke := len(cc.wakes.chans) > 0
 	cc.wakes.flush(nil)
 	clear(cc.flushes)
 	cc.flushes, cc.flushOnly = cc.flushes[:0], 0
-	if cc.wakes.acks {
-		cc.wakes.acks = false
-		cc.w.flush()
-	}
+	cc.wakes.writeAcks(&cc.w, woke)
 }
 
 func (cc *clientConn) handle(f http2.Frame) error {
@@ -659,9 +657,7 @@ func (cc *clientConn) handle(f http2.Frame) error {
 		}
 	case *http2.PingFrame:
 		if !f.IsAck() {
-			data := f.Data
-			_ = cc.w.cork(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
-			cc.wakes.acks = true
+			cc.wakes.pings = append(cc.wakes.pings, f.Data)
 		}
 	case *http2.GoAwayFrame:
 		cc.mu.Lock()

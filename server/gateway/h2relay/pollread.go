@@ -15,20 +15,27 @@ import (
 // the descriptor's readiness and reads before it parks (the bytes may be
 // there already), so after a read that took everything the socket held,
 // the reader's next Read finds it empty (EAGAIN), parks, and reads again
-// once woken. Half of a backend connection's reads at concurrency 1 were
-// those empty reads.
+// once woken. Half of a connection's reads at concurrency 1 were those
+// empty reads.
 //
-// The reset is what makes the first read necessary: an edge of the
-// edge-triggered poller that arrived since the last wait may have been
-// dropped with it. Inside one syscall.RawConn.Read call no reset happens
-// between the reader's function returning false and its wait: the poller
-// remembers any edge since the previous wait (its readiness flag), so a
-// reader that knows the socket was empty when it last read (the read
-// returned less than it asked for, or EAGAIN) may wait at once, and
-// nothing that arrives after that read is missed; a stale flag costs one
-// empty read, as before. So a backend connection's reader runs its loop
-// inside RawConn.Read, as long as the frames it needs fit in its read
-// buffer (pollReader), and leaves it for anything else.
+// The reset is what makes that read necessary: an edge of the
+// edge-triggered poller that came since the last wait may have been
+// dropped with it. Inside one syscall.RawConn.Read call there is no reset
+// between the function returning false and the wait: the poller keeps
+// any edge since the previous wait (its readiness flag), so a reader that
+// knows the socket was empty when it last read (the read returned less
+// than it asked for, or EAGAIN) may wait at once, and nothing that
+// arrives after that read is missed; a stale flag costs one empty read,
+// as before. (Across two RawConn.Read calls that is not so: each starts
+// with the reset, and must read first.) So a backend connection's reader
+// runs its loop inside RawConn.Read (pollRead) while the frames it needs
+// fit in its read buffer, and leaves it for anything else.
+//
+// Only connections that are sockets themselves can: the backend
+// connections the Pool dials in cleartext. A client's connection comes
+// from the data port wrapped (connsplit's replay of the sniffed bytes,
+// h2guard's count of reset streams, TLS), and reading its socket directly
+// would skip what they do.
 
 // sockReader is what a connection's bufio.Reader reads from: the
 // connection itself, or, while the connection's reader runs inside the

@@ -166,7 +166,7 @@ func TestBackendStallAndClose(t *testing.T) {
 
 // TestBackendPingAcks: a backend's PINGs are acknowledged with their
 // payloads, also when they arrive in one read with the response they
-// wake the relay for (the acknowledgement then waits for the relay).
+// wake the relay for (the reader defers its answers until it woke it).
 func TestBackendPingAcks(t *testing.T) {
 	acks := make(chan [8]byte, 4)
 	addr := testkit.HTTP2Backend(t, func(a *testkit.HTTP2Answer) {

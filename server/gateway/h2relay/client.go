@@ -569,11 +569,13 @@ func (cc *clientConn) wakeDue() bool {
 // wakeNow wakes the relays the frames read so far concern and writes
 // the reader's corked answers.
 func (cc *clientConn) wakeNow() {
-	woke := len(cc.wakes.chans) > 0
 	cc.wakes.flush(nil)
 	clear(cc.flushes)
 	cc.flushes, cc.flushOnly = cc.flushes[:0], 0
-	cc.wakes.writeAcks(&cc.w, woke)
+	if cc.wakes.acks {
+		cc.wakes.acks = false
+		cc.w.flush()
+	}
 }
 
 func (cc *clientConn) handle(f http2.Frame) error {
@@ -657,7 +659,9 @@ func (cc *clientConn) handle(f http2.Frame) error {
 		}
 	case *http2.PingFrame:
 		if !f.IsAck() {
-			cc.wakes.pings = append(cc.wakes.pings, f.Data)
+			data := f.Data
+			_ = cc.w.cork(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
+			cc.wakes.acks = true
 		}
 	case *http2.GoAwayFrame:
 		cc.mu.Lock()

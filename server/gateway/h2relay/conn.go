@@ -89,21 +89,20 @@ const maxDeferred = 8
 // response's HEADERS, DATA and trailers) would run, find part of the
 // call, sleep and be woken again, each time handed to another thread.
 //
-// The reader's own answers wait until then too: WINDOW_UPDATEs in the
-// write buffer (acks), to leave after the wake-ups or with the frames a
-// woken goroutine writes meanwhile; PING acknowledgements (pings) until
-// the woken goroutines have written (see writeAcks). Neither costs a
-// system call of its own before the call's frames are even looked at.
+// The reader's own answers (PING acknowledgements, connection
+// WINDOW_UPDATEs) wait in the write buffer until then too (acks): they
+// then leave after the wake-ups, off the call's path, or with the frames a
+// woken goroutine writes meanwhile, instead of in a system call of their
+// own before the call's frames are even looked at.
 type wakeups struct {
 	chans  []chan struct{}
 	owners []*Stream // the stream whose goroutine each channel wakes, or nil
 	frames int
-	acks   bool      // the reader corked frames of its own
-	pings  [][8]byte // PINGs to acknowledge
+	acks   bool // the reader corked frames of its own
 }
 
 // pending reports whether anything waits for the reader's next wake-up.
-func (w *wakeups) pending() bool { return len(w.chans) > 0 || w.acks || len(w.pings) > 0 }
+func (w *wakeups) pending() bool { return len(w.chans) > 0 || w.acks }
 
 // add defers waking c, on which the goroutine of st (if not nil) waits.
 func (w *wakeups) add(c chan struct{}, st *Stream) {
@@ -150,40 +149,6 @@ func (w *wakeups) flush(starting []*Stream) {
 		w.chans[i], w.owners[i] = nil, nil
 	}
 	w.chans, w.owners, w.frames = w.chans[:0], w.owners[:0], 0
-}
-
-// writeAcks writes the reader's answers: its corked WINDOW_UPDATEs and
-// its PING acknowledgements. If the reader has just woken or started
-// goroutines (woke), it first yields (runtime.Gosched), so that they
-// write their call's next step before the acknowledgements are even in
-// the write buffer: with one P a woken goroutine runs only once the
-// reader yields or waits, and a relay flushes the client's connection
-// before the backend's, so an acknowledgement (the peers' bandwidth
-// estimators ping whenever DATA arrives: on every unary call) cost a
-// write system call, and on a client connection also the reader's empty
-// read, before the call's own write, at concurrency 1 on every call's
-// path. The acknowledgement is late by the goroutines' run, which only
-// makes a peer's bandwidth estimate lower.
-func (w *wakeups) writeAcks(fw *frameWriter, woke bool) {
-	if !w.acks && len(w.pings) == 0 {
-		return
-	}
-	if woke && len(w.pings) > 0 {
-		runtime.Gosched()
-	}
-	if len(w.pings) > 0 {
-		_ = fw.cork(func(fr *http2.Framer) error {
-			for _, p := range w.pings {
-				if err := fr.WritePing(true, p); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		w.pings = w.pings[:0]
-	}
-	w.acks = false
-	fw.flush()
 }
 
 // wakeBatch is the streams a connection reader woke (or started) at

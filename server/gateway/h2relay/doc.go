@@ -39,8 +39,7 @@
 // goroutines, and threads, once per read; the goroutines one read wakes
 // share their flushes (the last of them to write flushes for all), so that
 // concurrent calls on a connection leave in one write system call rather
-// than one each; the readers' PING acknowledgements leave after the
-// goroutines they woke have written, off the call's path. A backend
+// than one each. A backend
 // connection's reader reads its socket inside syscall.RawConn.Read, so
 // that it waits for the poller without first reading the socket it has
 // just emptied (Go's Read makes that empty read). Header blocks are

@@ -314,14 +314,16 @@ func (sc *serverConn) serve() {
 // wakeNow starts the streams and wakes the handlers the frames read so
 // far concern.
 func (sc *serverConn) wakeNow() {
-	woke := len(sc.starts) > 0 || len(sc.wakes.chans) > 0
 	sc.wakes.flush(sc.starts)
 	for i, st := range sc.starts {
 		sc.srv.start(st)
 		sc.starts[i] = nil
 	}
 	sc.starts = sc.starts[:0]
-	sc.wakes.writeAcks(&sc.w, woke)
+	if sc.wakes.acks {
+		sc.wakes.acks = false
+		sc.w.flush()
+	}
 }
 
 // handle processes one frame; false (with an error code) ends the
@@ -398,7 +400,9 @@ func (sc *serverConn) handle(f http2.Frame) (http2.ErrCode, bool) {
 			sc.close(errors.New("h2relay: too many pings"))
 			return 0, true
 		}
-		sc.wakes.pings = append(sc.wakes.pings, f.Data)
+		data := f.Data
+		_ = sc.w.cork(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
+		sc.wakes.acks = true
 	case *http2.GoAwayFrame:
 		sc.mu.Lock()
 		sc.goingAway = true

@@ -136,7 +136,7 @@ func TestServerRefusals(t *testing.T) {
 
 // TestServerPingAcks: every PING is acknowledged with its payload, alone
 // or arriving in one read with a request whose handler the reader starts
-// (the acknowledgement then waits for the handler's goroutine to run).
+// (the reader defers its answers until it has started it).
 func TestServerPingAcks(t *testing.T) {
 	h := func(st *h2relay.Stream) { st.Finish(nil) }
 	rc := dialRaw(t, h)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
@@ -75,8 +76,16 @@ func runProxyChild(kind, backend string) error {
 	// LOADBENCH_HEAPPROFILE_DIR=dir writes dir/<kind>.heap.pprof and
 	// dir/<kind>.heap.pprof.txt: the heap profile and the runtime's memory
 	// classes when the runtime held the most memory (checked every 20 ms).
+	// It also writes dir/<kind>.end.heap.pprof when the child stops, after
+	// a collection: a heap profile is as of the last completed collection,
+	// and a streaming proxy may collect once in a whole run, so only this
+	// one holds the run's allocations (alloc_space) and what is live at its
+	// end (inuse_space). Allocations are sampled every 64 KiB instead of
+	// 512 KiB.
 	if dir := os.Getenv("LOADBENCH_HEAPPROFILE_DIR"); dir != "" {
+		goruntime.MemProfileRate = 64 << 10
 		go writePeakHeapProfile(ctx, filepath.Join(dir, kind+".heap.pprof"))
+		defer writeEndHeapProfile(filepath.Join(dir, kind+".end.heap.pprof"))
 	}
 	var (
 		addr string
@@ -545,5 +554,14 @@ func writePeakHeapProfile(ctx context.Context, path string) {
 			_ = pprof.Lookup("heap").WriteTo(f, 0)
 			f.Close()
 		}
+	}
+}
+
+// writeEndHeapProfile writes the heap profile to path after a collection.
+func writeEndHeapProfile(path string) {
+	goruntime.GC()
+	if f, err := os.Create(path); err == nil {
+		_ = pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
 	}
 }

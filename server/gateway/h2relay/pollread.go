@@ -153,9 +153,7 @@ func (r *sockReader) pollRead(br *bufio.Reader, step func() pollStep, wait func(
 				}
 				continue
 			}
-			switch s := step(); s {
-			case pollNext:
-			default:
+			if s := step(); s != pollNext {
 				r.fd, res = -1, s
 				return true
 			}

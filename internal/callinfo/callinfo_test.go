@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
@@ -119,6 +120,60 @@ func TestBackendMetadata(t *testing.T) {
 				if g := got[k]; len(g) != len(vs)+1 || (len(vs) > 0 && g[0] != vs[0]) {
 					t.Fatalf("after appends, %s = %q, want %q and the appended value", k, g, vs)
 				}
+			}
+		})
+	}
+}
+
+// TestBackendParts checks that BackendParts holds BackendMetadata's
+// entries, merged as the frame relay merges them (maps, then pairs, each
+// replacing the earlier ones' keys; a key repeated in pairs keeps every
+// value), and that its pairs are appended to what the caller passes.
+func TestBackendParts(t *testing.T) {
+	cert := &callinfo.ClientCert{Subject: "CN=a", Issuer: "CN=ca", SANs: []string{"a", "b"}, Serial: "1f", Fingerprint: "ab"}
+	for _, tt := range []struct {
+		name  string
+		call  callinfo.Call
+		extra []string
+	}{
+		{"nothing", callinfo.Call{}, nil},
+		{"empty extra value", callinfo.Call{}, []string{"x-request-id", ""}},
+		{"extra only", callinfo.Call{}, []string{"x-request-id", "r1"}},
+		{"forwarded and request ID", callinfo.Call{Request: callinfo.Request{Forwarded: metadata.MD{
+			"x-forwarded-for": {"10.0.0.1"}, "x-forwarded-host": {"h"}, "x-forwarded-proto": {"http"}, "forwarded": {"for=10.0.0.1"}, "x-real-ip": {"10.0.0.1"},
+		}}}, []string{"x-request-id", "r1"}},
+		{"all", callinfo.Call{
+			AuthResult:    callinfo.AuthResult{Principal: "alice", AuthorizerContext: map[string]string{"Tier": "gold", "tier": "silver", "bad key": "x", "b-bin": "y"}},
+			TraceMetadata: metadata.MD{"traceparent": {"00-a-b-01"}, "tracestate": nil},
+			Request:       callinfo.Request{Forwarded: metadata.MD{"x-real-ip": {"10.0.0.1"}}, ClientCert: cert},
+		}, []string{"x-request-id", "r1", "x-other", ""}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.call.BackendMetadata(tt.extra...)
+			maps, pairs := tt.call.BackendParts([]string{"before", "kept"}, tt.extra...)
+			if len(pairs) < 2 || pairs[0] != "before" || pairs[1] != "kept" {
+				t.Fatalf("pairs = %q, want them appended to the caller's", pairs)
+			}
+			got := metadata.MD{}
+			for _, m := range maps {
+				for k, vs := range m {
+					got[k] = vs
+				}
+			}
+			seen := map[string]bool{}
+			for i := 2; i+1 < len(pairs); i += 2 {
+				k := pairs[i]
+				if !seen[k] {
+					seen[k], got[k] = true, nil
+				}
+				got[k] = append(got[k], pairs[i+1])
+			}
+			if len(got) == 0 {
+				got = nil
+			}
+			sorted := cmpopts.SortSlices(func(a, b string) bool { return a < b })
+			if diff := cmp.Diff(want, got, sorted); diff != "" {
+				t.Fatalf("BackendParts merged (-BackendMetadata +parts):\n%s", diff)
 			}
 		})
 	}

@@ -9,8 +9,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/metadata"
 
 	policychain "github.com/tollgate-gw/tollgate/interceptors/chain"
+	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
@@ -123,11 +125,13 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 	ctx := ss.Context()
 	st := h2relay.FromContext(ctx)
 	call := callinfo.FromContext(ctx)
-	if st == nil || st.MessagesUsed() || call == nil || call.NeedsMessages || call.RequestType != nil || inProcess(ctx) {
+	// A call of the frame-level server is never the gateway's own
+	// (inProcess; see fromClient).
+	if st == nil || st.MessagesUsed() || call == nil || call.NeedsMessages || call.RequestType != nil {
 		return g.proxyHandler(srv, ss)
 	}
 	method := st.Method()
-	pc, err := g.direct(ctx, method)
+	pc, err := g.decide(ctx, method)
 	if err != nil {
 		return err
 	}
@@ -135,11 +139,12 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 	if !ok || pc.Retry != nil {
 		// A retried call needs its request whole; a TLS backend or a
 		// target grpc-go resolves needs grpc-go's client.
+		pc.Metadata = backendMetadata(call, requestid.FromContext(ctx))
 		return g.frames.proxy.Serve(ss, method, pc)
 	}
 	// The relay ends a unary call at the route timeout itself.
 	lim := grpcproxy.StartRelayLimits(ctx, &pc)
-	res, err := h2relay.Relay(lim.Context(), st, g.frames.pool, g.relayCall(addr, &pc, lim))
+	res, err := h2relay.Relay(lim.Context(), st, g.frames.pool, g.relayCall(ctx, addr, &pc, lim))
 	call.RequestBytes += res.RequestBytes
 	call.ResponseBytes += res.ResponseBytes
 	if err != nil {
@@ -150,21 +155,44 @@ func (g *Gateway) relayHandler(srv any, ss grpc.ServerStream) error {
 	return err
 }
 
-// relayCall is what the frame relay's pool needs of a decided call to a
-// cleartext backend at addr, under lim: the same for a relayed gRPC call
-// and a transcoded REST one.
-func (g *Gateway) relayCall(addr string, pc *grpcproxy.Call, lim *grpcproxy.Limits) h2relay.Call {
+// relayCall is what the frame relay's pool needs of a call decided
+// (decide) to a cleartext backend at addr, under lim: the same for a
+// relayed gRPC call and a transcoded REST one. The backend's metadata is
+// the call's parts (relayParts), without the map BackendMetadata builds,
+// unless pc has its metadata already.
+func (g *Gateway) relayCall(ctx context.Context, addr string, pc *grpcproxy.Call, lim *grpcproxy.Limits) h2relay.Call {
 	touch, answered := lim.Hooks()
+	md, parts := pc.Metadata, h2relay.MetadataParts(nil)
+	if md == nil {
+		if call := callinfo.FromContext(ctx); call != nil && (call.RequestID != "" || requestid.FromContext(ctx) == "") {
+			parts = (*relayParts)(call)
+		} else {
+			md = backendMetadata(call, requestid.FromContext(ctx))
+		}
+	}
 	return h2relay.Call{
 		Addr:           addr,
 		Authority:      pc.Backend.Authority,
-		Metadata:       pc.Metadata,
+		Metadata:       md,
+		Parts:          parts,
 		MaxMsgSize:     g.maxRecvMsgSize,
 		ConnectTimeout: pc.Backend.ConnectTimeout,
 		Touch:          touch,
 		Answered:       answered,
 		Deadline:       lim.Deadline(),
 	}
+}
+
+// relayParts is a routed call's backend metadata for the frame relay:
+// BackendMetadata's entries, with the call's request ID
+// (callinfo.Call.RequestID, where the request ID interceptor keeps a
+// routed call's), given in parts.
+type relayParts callinfo.Call
+
+// MetadataParts implements h2relay.MetadataParts.
+func (p *relayParts) MetadataParts(pairs []string) ([2]metadata.MD, []string) {
+	c := (*callinfo.Call)(p)
+	return c.BackendParts(pairs, requestid.MetadataKey, c.RequestID)
 }
 
 // relayFailure says how a call over the frame relay's pool failed, for

@@ -804,7 +804,10 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	}
 	var route *routing.Route
 	var md metadata.MD // the frame server's incoming metadata, or nil
-	rec := g.restRequestOf(ctx)
+	var rec *restRequest
+	if !fromClient(ss) {
+		rec = g.restRequestOf(ctx)
+	}
 	if rec != nil {
 		v, ok := g.refs.Load(rec.ref)
 		if !ok {
@@ -818,7 +821,15 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	} else {
 		var r *routing.Route
 		var err error
-		md = incomingMetadata(ctx)
+		frames, _ := ss.(*h2relay.Stream)
+		var authority string
+		if frames != nil {
+			// The stream's own, without a look through the context.
+			md, authority = frames.Metadata(), frames.Authority()
+		} else {
+			md = incomingMetadata(ctx)
+			authority = mdFirst(ctx, md, ":authority")
+		}
 		if st := webStage(ctx); st != nil {
 			// A translated web client call, pinned to the stage that
 			// matched its HTTP request.
@@ -827,7 +838,7 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 				err = fmt.Errorf("%w: stage %s does not serve %s", routing.ErrNoRoute, st.Name, info.FullMethod)
 			}
 		} else {
-			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, mdFirst(ctx, md, StageMetadataKey), mdFirst(ctx, md, ":authority"))
+			r, err = g.current.Load().table.ResolveGRPC(info.FullMethod, mdFirst(ctx, md, StageMetadataKey), authority)
 		}
 		switch {
 		case errors.Is(err, routing.ErrAmbiguous):
@@ -856,8 +867,11 @@ func (g *Gateway) routeInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 		}
 	} else {
 		call.Metadata = md
-		ctx = g.forwardGRPC(ctx, call)
-		if p, ok := peer.FromContext(ctx); ok {
+		// The peer is looked up once, for both (forwardGRPC's context
+		// carries the same one).
+		p, ok := peer.FromContext(ctx)
+		ctx = g.forwardGRPC(ctx, call, ss, p)
+		if ok {
 			call.ClientCert = clientCertOfPeer(p)
 		}
 		call.UserAgent = mdFirst(ctx, md, "user-agent")
@@ -881,23 +895,41 @@ var forwardMetadataKeys = func() []string {
 }()
 
 // forwardGRPC sets what the gateway asserts about a gRPC client's
-// connection: call.SourceIP, and call.Forwarded for the backend. A
-// client's own forwarding entries are replaced in the returned context's
-// metadata (and call.Metadata) too, so that authorizers and cache keys
-// never see them unless the peer is a trusted proxy.
-func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call) context.Context {
-	req := forwarded.Request{Host: mdFirst(ctx, call.Metadata, ":authority")}
-	p, _ := peer.FromContext(ctx)
+// connection (its peer p, or nil): call.SourceIP, and call.Forwarded for
+// the backend. A client's own forwarding entries are replaced in the
+// returned context's metadata (and call.Metadata) too, so that
+// authorizers and cache keys never see them unless the peer is a trusted
+// proxy.
+func (g *Gateway) forwardGRPC(ctx context.Context, call *callinfo.Call, ss grpc.ServerStream, p *peer.Peer) context.Context {
+	frames, _ := ss.(*h2relay.Stream)
+	req := forwarded.Request{}
+	if frames != nil {
+		req.Host = frames.Authority() // the :authority of its metadata
+	} else {
+		req.Host = mdFirst(ctx, call.Metadata, ":authority")
+	}
 	if p != nil && p.Addr != nil {
 		req.TLS = p.AuthInfo != nil
 	}
 	// Key by key rather than FromIncomingContext, which copies the whole
-	// map and every value: a client rarely sends any of these.
+	// map and every value: a client rarely sends any of these. A frame
+	// stream's metadata (call.Metadata) holds a key if and only if its
+	// request has a field of that name: its few fields are looked
+	// through instead of five look-ups in the map.
 	own := false
-	for _, k := range forwardMetadataKeys {
-		if call.MetadataValues(ctx, k) != nil {
-			own = true
-			break
+	if frames != nil {
+		for _, f := range frames.Fields() {
+			if slices.Contains(forwardMetadataKeys, f.Name) {
+				own = true
+				break
+			}
+		}
+	} else {
+		for _, k := range forwardMetadataKeys {
+			if call.MetadataValues(ctx, k) != nil {
+				own = true
+				break
+			}
 		}
 	}
 	// Without entries of the client's own, the result depends on the
@@ -1020,6 +1052,16 @@ func hostOf(addr string) string {
 
 // direct is the proxy's director: the route chosen by routeInterceptor.
 func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call, error) {
+	pc, err := g.decide(ctx, fullMethod)
+	if err == nil {
+		pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
+	}
+	return pc, err
+}
+
+// decide is direct without the backend's metadata, which the frame relay
+// sends from the call's parts (relayParts) rather than from a map.
+func (g *Gateway) decide(ctx context.Context, fullMethod string) (grpcproxy.Call, error) {
 	r := routing.FromContext(ctx)
 	if r == nil {
 		return grpcproxy.Call{}, status.Errorf(codes.Internal, "no route for %s", fullMethod)
@@ -1056,7 +1098,6 @@ func (g *Gateway) direct(ctx context.Context, fullMethod string) (grpcproxy.Call
 			pc.Retarget = g.upstreams.retargetGRPC(ctx, in, first)
 		}
 	}
-	pc.Metadata = backendMetadata(callinfo.FromContext(ctx), requestid.FromContext(ctx))
 	// An in-process unary call's request is in memory already.
 	pc.RequestsBuffered = ctx.Value(inProcessKey{}) != nil
 	// A method the descriptor says takes one request is relayed without
@@ -1120,6 +1161,15 @@ func backendMetadata(call *callinfo.Call, requestID string) metadata.MD {
 		return metadata.MD{requestid.MetadataKey: {requestID}}
 	}
 	return call.BackendMetadata(requestid.MetadataKey, requestID)
+}
+
+// fromClient reports, without a look through the context, whether ss is
+// the frame-level server's stream: a call a client made over ServeGRPC's
+// listener, never the gateway's own (inProcess) nor a transcoded REST
+// call.
+func fromClient(ss grpc.ServerStream) bool {
+	_, ok := ss.(*h2relay.Stream)
+	return ok
 }
 
 // inProcess reports whether a call came from the gateway's own transcoder.

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tollgate-gw/tollgate/interceptors/requestid"
 	"github.com/tollgate-gw/tollgate/internal/callinfo"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/h2relay"
@@ -40,13 +41,14 @@ func (g *Gateway) restUnaryHandler(srv any, ss grpc.ServerStream) error {
 		return g.proxyHandler(srv, ss)
 	}
 	method := ips.info.FullMethod
-	pc, err := g.direct(ctx, method)
+	pc, err := g.decide(ctx, method)
 	if err != nil {
 		return err
 	}
 	addr, ok := relayAddr(pc.Backend)
 	if !ok || pc.Retry != nil {
 		ips.giveBack()
+		pc.Metadata = backendMetadata(call, requestid.FromContext(ctx))
 		return g.frames.proxy.Serve(ss, method, pc)
 	}
 	// The fast path's wire form as it is; any other message encoded
@@ -77,7 +79,7 @@ func (g *Gateway) restUnaryHandler(srv any, ss grpc.ServerStream) error {
 		if md == nil {
 			md, _ = metadata.FromIncomingContext(ctx)
 		}
-		res, err = g.frames.pool.Unary(lim.Context(), g.relayCall(addr, &pc, lim), method, md, request)
+		res, err = g.frames.pool.Unary(lim.Context(), g.relayCall(ctx, addr, &pc, lim), method, md, request)
 		call.RequestBytes += res.RequestBytes
 		call.ResponseBytes += res.ResponseBytes
 		if res.Header != nil {

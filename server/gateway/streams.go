@@ -13,7 +13,7 @@ func (g *Gateway) OpenGRPCStreams() int64 { return g.openStreams.Load() }
 // countStreams is the first interceptor of the gRPC server: it counts the
 // calls in flight that a client made.
 func (g *Gateway) countStreams(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if inProcess(ss.Context()) {
+	if !fromClient(ss) && inProcess(ss.Context()) {
 		return handler(srv, ss)
 	}
 	g.openStreams.Add(1)

@@ -29,14 +29,28 @@ type hpackEncoder struct {
 	added   uint64     // entries ever added: the id of the newest
 	update  bool       // a maximum size update starts the next block
 
-	byField map[fieldKey]uint64 // name and value to the entry's id
-	byName  map[string]uint64   // name to the newest entry's id
+	// The entries by name and value and by name: each bucket holds the
+	// id of the newest entry of its hash, each entry the id of the next
+	// older one of its buckets. Entries leave the table oldest first, so
+	// a chain ends at the first id no longer in it; nothing is deleted.
+	// (Two maps did this before: their hashing and probing cost more
+	// than the rest of a block's encoding.)
+	byField, byName [hashBuckets]uint64
 }
+
+// hashBuckets is the number of buckets of each of an encoder's indexes: a
+// 4,096-byte table holds at most 128 entries (32 bytes of overhead each).
+const hashBuckets = 1 << hashBits
+
+const hashBits = 6
 
 // dynEntry is one entry of the dynamic table.
 type dynEntry struct {
 	fieldKey
 	id uint64
+	// nextField and nextName are the ids of the next older entries of
+	// the entry's byField and byName buckets, 0 for none.
+	nextField, nextName uint64
 }
 
 type fieldKey struct{ name, value string }
@@ -48,8 +62,6 @@ func newHPACKEncoder() *hpackEncoder {
 	return &hpackEncoder{
 		maxSize: defaultTableSize,
 		limit:   defaultTableSize,
-		byField: map[fieldKey]uint64{},
-		byName:  map[string]uint64{},
 	}
 }
 
@@ -89,7 +101,7 @@ func (e *hpackEncoder) appendField(b []byte, f *hpack.HeaderField) []byte {
 	}
 	perCall := perCallName(f.Name)
 	if !perCall {
-		if id, ok := e.byField[fieldKey{f.Name, f.Value}]; ok {
+		if id := e.findField(f.Name, f.Value); id != 0 {
 			return appendVarInt(b, 7, 0x80, e.index(id))
 		}
 	}
@@ -111,10 +123,57 @@ func (e *hpackEncoder) nameIndex(idx uint64, name string) uint64 {
 	if idx != 0 {
 		return idx
 	}
-	if id, ok := e.byName[name]; ok {
+	if id := e.findName(name); id != 0 {
 		return e.index(id)
 	}
 	return 0
+}
+
+// findField returns the id of the newest entry of name and value, or 0.
+func (e *hpackEncoder) findField(name, value string) uint64 {
+	first := e.added + 1 - uint64(len(e.ents)) // ents[0]'s id
+	for id := e.byField[fieldBucket(name, value)]; id >= first; {
+		ent := &e.ents[id-first]
+		if ent.name == name && ent.value == value {
+			return id
+		}
+		id = ent.nextField
+	}
+	return 0
+}
+
+// findName returns the id of the newest entry of name, or 0.
+func (e *hpackEncoder) findName(name string) uint64 {
+	first := e.added + 1 - uint64(len(e.ents))
+	for id := e.byName[nameBucket(name)]; id >= first; {
+		ent := &e.ents[id-first]
+		if ent.name == name {
+			return id
+		}
+		id = ent.nextName
+	}
+	return 0
+}
+
+// nameBucket and fieldBucket are the buckets of a name and of a field.
+// Their hash samples a string (its length and three of its bytes) rather
+// than reading it whole: a few instructions instead of a hash function's
+// call. Fields that share samples share a bucket and are told apart by
+// comparison; a chain is never longer than the table (128 entries).
+func nameBucket(name string) uint64 {
+	return sample(name) * 0x9e3779b97f4a7c15 >> (64 - hashBits)
+}
+
+func fieldBucket(name, value string) uint64 {
+	return (sample(name)*31 + sample(value)) * 0x9e3779b97f4a7c15 >> (64 - hashBits)
+}
+
+func sample(s string) uint64 {
+	n := uint64(len(s))
+	if n == 0 {
+		return 0
+	}
+	return n<<24 ^ uint64(s[0])<<16 ^ uint64(s[n/2])<<8 ^ uint64(s[n-1])
 }
 
 // index is the HPACK index of the dynamic entry id: the newest entry is
@@ -127,25 +186,18 @@ func (e *hpackEncoder) index(id uint64) uint64 {
 func (e *hpackEncoder) add(name, value string, size uint32) {
 	e.evict(size)
 	e.added++
-	k := fieldKey{name, value}
-	e.ents = append(e.ents, dynEntry{fieldKey: k, id: e.added})
+	fb, nb := fieldBucket(name, value), nameBucket(name)
+	e.ents = append(e.ents, dynEntry{fieldKey: fieldKey{name, value}, id: e.added, nextField: e.byField[fb], nextName: e.byName[nb]})
 	e.size += size
-	e.byField[k] = e.added
-	e.byName[name] = e.added
+	e.byField[fb], e.byName[nb] = e.added, e.added
 }
 
 // evict drops the oldest entries until room more bytes fit.
 func (e *hpackEncoder) evict(room uint32) {
 	n := 0
 	for n < len(e.ents) && e.size+room > e.maxSize {
-		old := e.ents[n]
+		old := &e.ents[n]
 		e.size -= fieldSize(old.name, old.value)
-		if e.byField[old.fieldKey] == old.id {
-			delete(e.byField, old.fieldKey)
-		}
-		if e.byName[old.name] == old.id {
-			delete(e.byName, old.name)
-		}
 		n++
 	}
 	if n > 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/http2/hpack"
@@ -244,4 +245,55 @@ type sliceWriter struct{ b *[]byte }
 func (w *sliceWriter) Write(p []byte) (int, error) {
 	*w.b = append(*w.b, p...)
 	return len(p), nil
+}
+
+// TestHPACKEncoderIndex checks the encoder's indexes against a scan of its
+// table while fields come and go: many names and values (more than the
+// table holds, so entries are evicted, and more than the buckets, so
+// chains form), repeated names with other values, a limit lowered and
+// raised. The newest entry of each field and of each name is found, and
+// nothing that left the table is.
+func TestHPACKEncoderIndex(t *testing.T) {
+	e := newHPACKEncoder()
+	d := hpack.NewDecoder(4096, nil)
+	check := func(step int, name, value string) {
+		t.Helper()
+		var wantField, wantName uint64
+		for i := len(e.ents) - 1; i >= 0; i-- {
+			ent := e.ents[i]
+			if wantField == 0 && ent.name == name && ent.value == value {
+				wantField = ent.id
+			}
+			if wantName == 0 && ent.name == name {
+				wantName = ent.id
+			}
+		}
+		if got := e.findField(name, value); got != wantField {
+			t.Fatalf("step %d: findField(%q, %q) = %d, want %d", step, name, value, got, wantField)
+		}
+		if got := e.findName(name); got != wantName {
+			t.Fatalf("step %d: findName(%q) = %d, want %d", step, name, got, wantName)
+		}
+	}
+	for step := range 3000 {
+		switch step {
+		case 1000:
+			e.setLimit(300)
+			d.SetAllowedMaxDynamicTableSize(300)
+		case 1500:
+			e.setLimit(defaultTableSize)
+			d.SetAllowedMaxDynamicTableSize(defaultTableSize)
+		}
+		name := "x-key-" + strconv.Itoa(step%37)
+		value := strings.Repeat("v", step%5) + strconv.Itoa(step*7919%211)
+		fields := []hpack.HeaderField{{Name: name, Value: value}, {Name: ":path", Value: "/s.S/M" + strconv.Itoa(step%97)}}
+		block := e.appendBlock(nil, fields)
+		if got := decodeBlock(t, d, block); !slices.Equal(got, fields) {
+			t.Fatalf("step %d: decoded\n%v\nwant\n%v", step, got, fields)
+		}
+		for _, f := range fields {
+			check(step, f.Name, f.Value)
+		}
+		check(step, "x-key-"+strconv.Itoa((step+5)%41), strconv.Itoa(step%211))
+	}
 }

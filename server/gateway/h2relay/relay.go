@@ -34,6 +34,10 @@ type Call struct {
 	// (Stream.Metadata), not the context's: a handler that changes what
 	// the backend gets says so here.
 	Metadata metadata.MD
+	// Parts, if not nil, gives more of what the gateway asserts without a
+	// map built for the call: its entries are handled as Metadata's and
+	// replace Metadata's entries of the same keys.
+	Parts MetadataParts
 	// MaxMsgSize bounds each message in both directions
 	// (RESOURCE_EXHAUSTED beyond); zero means the Server's limit.
 	MaxMsgSize int
@@ -53,6 +57,18 @@ type Call struct {
 	// gets the earlier of the two as grpc-timeout. It is a route's
 	// timeout, without a context of its own (grpcproxy.StartRelayLimits).
 	Deadline time.Time
+}
+
+// MetadataParts is metadata the gateway asserts to the backend, given in
+// parts rather than merged into one map (callinfo.Call.BackendParts).
+type MetadataParts interface {
+	// MetadataParts returns maps whose entries replace the client's
+	// entries of their keys (a key without values removes them and adds
+	// none), and appends to pairs single entries, keys and values
+	// alternately, that do the same. A key of pairs replaces the maps'
+	// entries of that key, and the second map's the first's. It must not
+	// keep pairs.
+	MetadataParts(pairs []string) (maps [2]metadata.MD, _ []string)
 }
 
 // Result is what a relayed call carried.
@@ -90,32 +106,21 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 	// again for a retry on another connection): scratch, not garbage.
 	scratchFields := getFields()
 	fields := requestFields((*scratchFields)[:0], st, &call, deadline)
-	defer putFields(scratchFields, fields)
 	notify := make(chan struct{}, 1)
 	var ownDeadline time.Time // what the dial waits are bounded by besides ctx
 	if own {
 		ownDeadline = deadline
 	}
-	cs, err := pool.openBy(ctx, ownDeadline, call.Addr, call.ConnectTimeout, fields, notify)
-	if err != nil {
-		return res, err
-	}
-	// The call's own deadline is a timer, taken when the relay first
-	// waits: a reused one, without a context's allocations.
-	var deadlineTimer *time.Timer
-	var deadlineC <-chan time.Time
-	defer func() {
-		if deadlineTimer != nil {
-			putTimer(deadlineTimer)
-		}
-	}()
-	// Writes are corked and flushed before each wait: what one step of
-	// the call writes leaves in one system call. The client's last frames
-	// leave with the status the Stream writes when the handler returns.
-	st.corked = true
-	defer func() { st.corked = false }()
-	reqScan := msgScanner{max: uint32(min(maxMsg, 1<<32-1))}
-	cs.respScan = reqScan
+	var (
+		cs *clientStream
+		// The call's own deadline is a timer, taken when the relay
+		// first waits: a reused one, without a context's allocations.
+		deadlineTimer *time.Timer
+		deadlineC     <-chan time.Time
+		reqScan       = msgScanner{max: uint32(min(maxMsg, 1<<32-1))}
+	)
+	// One deferred call for all that the relay gives back: with this
+	// function's many returns, each defer costs a record at run time.
 	defer func() {
 		if cs != nil {
 			cs.cc.w.flush()
@@ -123,7 +128,21 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			res.ResponseBytes = cs.respScan.payload
 		}
 		res.RequestBytes = reqScan.payload
+		st.corked = false
+		if deadlineTimer != nil {
+			putTimer(deadlineTimer)
+		}
+		putFields(scratchFields, fields)
 	}()
+	cs, err = pool.openBy(ctx, ownDeadline, call.Addr, call.ConnectTimeout, fields, notify)
+	if err != nil {
+		return res, err
+	}
+	// Writes are corked and flushed before each wait: what one step of
+	// the call writes leaves in one system call. The client's last frames
+	// leave with the status the Stream writes when the handler returns.
+	st.corked = true
+	cs.respScan = reqScan
 	var (
 		reqSent     bool // END_STREAM went to the backend
 		reqDataSent bool // some request DATA went to the backend
@@ -364,9 +383,6 @@ func (cs *clientStream) buffered() int {
 // requestFields appends to fields the request headers the backend gets; a
 // deadline that is not zero is sent as grpc-timeout.
 func requestFields(fields []hpack.HeaderField, st *Stream, call *Call, deadline time.Time) []hpack.HeaderField {
-	// The stream's own metadata, not a copy of the context's
-	// (metadata.FromIncomingContext copies every key and value).
-	md := st.md
 	authority := call.Authority
 	if authority == "" {
 		authority = call.Addr
@@ -389,16 +405,39 @@ func requestFields(fields []hpack.HeaderField, st *Stream, call *Call, deadline 
 	if !deadline.IsZero() {
 		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(deadline))})
 	}
-	return appendMetadata(fields, md, call.Metadata, false)
+	// The client's entries from the stream's fields as received, not
+	// from its metadata map (no map walk; the same entries, see
+	// appendMetadata).
+	return appendMetadata(fields, nil, st.fields, call, false)
 }
 
-// appendMetadata appends the backend request's metadata: the client's md,
-// less what dropRequestKey keeps out and the keys the gateway's own
-// metadata replaces, then the gateway's own (its x-tollgate-* entries
-// included). The keys of a frame-relayed call's md are lowercase already
-// (HPACK); lower says they may not be (md built in process) and are
-// lowercased first, as grpc-go's client does.
-func appendMetadata(fields []hpack.HeaderField, md, own metadata.MD, lower bool) []hpack.HeaderField {
+// appendMetadata appends the backend request's metadata: the client's md
+// or, for a frame-relayed call, its request's header fields as received
+// (client), less what dropRequestKey keeps out and the keys the gateway's
+// own metadata (call.Metadata, then call.Parts) replaces, then the
+// gateway's own (its x-tollgate-* entries included). client gives what
+// the Stream's metadata would (each key's values in order; a binary value
+// that does not decode left out, the others sent in unpadded base64),
+// without a walk of its map. md's keys may not be lowercase (md built in
+// process) when lower is set, and are lowercased first, as grpc-go's
+// client does.
+func appendMetadata(fields []hpack.HeaderField, md metadata.MD, client []hpack.HeaderField, call *Call, lower bool) []hpack.HeaderField {
+	own := ownMetadata{maps: [3]metadata.MD{call.Metadata}}
+	if call.Parts != nil {
+		// The pairs only name strings, which the fields take: the
+		// slice goes back once they are appended.
+		sp := pairsPool.Get().(*[]string)
+		defer func() {
+			if cap(own.pairs) <= 64 {
+				clear(own.pairs)
+				*sp = own.pairs[:0]
+				pairsPool.Put(sp)
+			}
+		}()
+		var maps [2]metadata.MD
+		maps, own.pairs = call.Parts.MetadataParts((*sp)[:0])
+		own.maps[1], own.maps[2] = maps[0], maps[1]
+	}
 	for k, vs := range md {
 		if lower && hasUpper(k) {
 			k = strings.ToLower(k)
@@ -406,19 +445,76 @@ func appendMetadata(fields []hpack.HeaderField, md, own metadata.MD, lower bool)
 		if dropRequestKey(k) {
 			continue
 		}
-		if _, ok := own[k]; ok {
+		if own.has(k, 0) {
 			continue
 		}
 		fields = appendValues(fields, k, vs)
 	}
-	for k, vs := range own {
+	for _, f := range client {
+		if dropRequestKey(f.Name) || own.has(f.Name, 0) {
+			continue
+		}
+		if strings.HasSuffix(f.Name, "-bin") {
+			// Decoded and encoded again, as from the metadata.
+			b, err := decodeBin(f.Value)
+			if err != nil {
+				continue // not metadata (newStream)
+			}
+			fields = appendValue(fields, f.Name, string(b))
+			continue
+		}
+		fields = append(fields, hpack.HeaderField{Name: f.Name, Value: f.Value})
+	}
+	for i, m := range own.maps {
+		for k, vs := range m {
+			if dropRequestKey(k) && !callinfo.IsInternal(k) {
+				continue
+			}
+			if own.has(k, i+1) {
+				continue // a later part's
+			}
+			fields = appendValues(fields, k, vs)
+		}
+	}
+	for i := 0; i+1 < len(own.pairs); i += 2 {
+		k := own.pairs[i]
 		if dropRequestKey(k) && !callinfo.IsInternal(k) {
 			continue
 		}
-		fields = appendValues(fields, k, vs)
+		fields = appendValue(fields, k, own.pairs[i+1])
 	}
 	return fields
 }
+
+// ownMetadata is the gateway's metadata for a backend request, in parts:
+// maps, then pairs (keys and values alternately), each replacing the
+// earlier ones' entries of its keys.
+type ownMetadata struct {
+	maps  [3]metadata.MD
+	pairs []string
+}
+
+// has reports whether a part from the from-th map on (the pairs last)
+// holds key.
+func (o *ownMetadata) has(key string, from int) bool {
+	for _, m := range o.maps[from:] {
+		if _, ok := m[key]; ok {
+			return true
+		}
+	}
+	for i := 0; i < len(o.pairs); i += 2 {
+		if o.pairs[i] == key {
+			return true
+		}
+	}
+	return false
+}
+
+// pairsPool holds scratch slices for MetadataParts' pairs.
+var pairsPool = sync.Pool{New: func() any {
+	s := make([]string, 0, 16)
+	return &s
+}}
 
 // dropRequestKey reports whether a client's metadata key stays out of
 // the backend's request: as grpcproxy.OutgoingMetadata.
@@ -428,14 +524,19 @@ func dropRequestKey(k string) bool {
 }
 
 func appendValues(fields []hpack.HeaderField, k string, vs []string) []hpack.HeaderField {
-	bin := strings.HasSuffix(k, "-bin")
 	for _, v := range vs {
-		if bin {
-			v = base64.RawStdEncoding.EncodeToString([]byte(v))
-		}
-		fields = append(fields, hpack.HeaderField{Name: k, Value: v})
+		fields = appendValue(fields, k, v)
 	}
 	return fields
+}
+
+// appendValue appends one metadata entry as a header field, a binary
+// value base64-encoded.
+func appendValue(fields []hpack.HeaderField, k, v string) []hpack.HeaderField {
+	if strings.HasSuffix(k, "-bin") {
+		v = base64.RawStdEncoding.EncodeToString([]byte(v))
+	}
+	return append(fields, hpack.HeaderField{Name: k, Value: v})
 }
 
 // filterFields drops what describes the backend's hop only: pseudo-headers

@@ -542,6 +542,9 @@ func (sc *serverConn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool)
 // isGRPCContentType reports whether ct is application/grpc or one of its
 // subtypes ("application/grpc+proto", "application/grpc;...").
 func isGRPCContentType(ct string) bool {
+	if ct == "application/grpc" {
+		return true // the usual one, without lowercasing
+	}
 	rest, ok := strings.CutPrefix(strings.ToLower(ct), "application/grpc")
 	return ok && (rest == "" || rest[0] == '+' || rest[0] == ';')
 }

@@ -104,18 +104,37 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 		recvAvail: int64(sc.srv.streamWindow),
 		req:       queue{pool: sc.srv.bufs},
 	}
-	md := make(metadata.MD, len(st.fields)+1)
+	md, timeout, encoding := requestMD(st.fields, st.authority)
+	st.encoding = encoding
+	st.md = md
+	// The peer's context is the connection's: one value fewer per call.
+	// The stream is found through its grpc.ServerTransportStream
+	// (FromContext): one more fewer.
+	ctx := metadata.NewIncomingContext(sc.peerCtx, md)
+	ctx = grpc.NewContextWithServerTransportStream(ctx, transportStream{st})
+	ctx, st.cancel = context.WithCancelCause(ctx)
+	if d, ok := ParseTimeout(timeout); ok {
+		ctx, st.stopTimer = context.WithTimeout(ctx, d)
+	}
+	st.ctx = ctx
+	return st
+}
+
+// requestMD is the incoming metadata of a request's regular header fields
+// and its :authority, as grpc-go's server makes it, and the request's
+// grpc-timeout and grpc-encoding.
+func requestMD(fields []hpack.HeaderField, authority string) (md metadata.MD, timeout, encoding string) {
+	md = make(metadata.MD, len(fields)+1)
 	// One backing array for the values, each key's slice capped so that a
 	// repeated key's append copies: one allocation instead of one per key.
-	vals := make([]string, 0, len(st.fields)+1)
-	var timeout string
-	for _, hf := range st.fields {
+	vals := make([]string, 0, len(fields)+1)
+	for _, hf := range fields {
 		switch hf.Name {
 		case "grpc-timeout":
 			timeout = hf.Value
 			continue
 		case "grpc-encoding":
-			st.encoding = hf.Value
+			encoding = hf.Value
 			continue
 		case "te", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host":
 			continue
@@ -140,21 +159,11 @@ func newStream(sc *serverConn, id uint32, path string, f *http2.MetaHeadersFrame
 		vals = append(vals, v)
 		md[hf.Name] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-	if st.authority != "" {
-		vals = append(vals, st.authority)
+	if authority != "" {
+		vals = append(vals, authority)
 		md[":authority"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-	st.md = md
-	// The peer's context is the connection's: one value fewer per call.
-	ctx := context.WithValue(sc.peerCtx, streamKey{}, st)
-	ctx = metadata.NewIncomingContext(ctx, md)
-	ctx = grpc.NewContextWithServerTransportStream(ctx, transportStream{st})
-	ctx, st.cancel = context.WithCancelCause(ctx)
-	if d, ok := ParseTimeout(timeout); ok {
-		ctx, st.stopTimer = context.WithTimeout(ctx, d)
-	}
-	st.ctx = ctx
-	return st
+	return md, timeout, encoding
 }
 
 // ServerInfo is the call's grpc.StreamServerInfo, for an interceptor
@@ -232,14 +241,16 @@ func formatTimeout(n int64, unit byte) string {
 	return string(append(strconv.AppendInt(b[:0], n, 10), unit))
 }
 
-// streamKey is the context key of a Stream.
-type streamKey struct{}
-
 // FromContext returns the Stream whose context ctx is or derives from, or
 // nil: the frame-level stream under the wrappers of an interceptor chain.
+// It is the context's grpc.ServerTransportStream's (grpc.SetHeader's):
+// a context that replaced that with another (an in-process call's) has
+// none.
 func FromContext(ctx context.Context) *Stream {
-	st, _ := ctx.Value(streamKey{}).(*Stream)
-	return st
+	if t, ok := grpc.ServerTransportStreamFromContext(ctx).(transportStream); ok {
+		return t.st
+	}
+	return nil
 }
 
 // Context returns the stream's context.

@@ -404,7 +404,7 @@ func unaryFields(call *Call, method string, md metadata.MD, deadline time.Time) 
 	if authority == "" {
 		authority = call.Addr
 	}
-	fields := make([]hpack.HeaderField, 0, 10+len(md)+len(call.Metadata))
+	fields := make([]hpack.HeaderField, 0, 16+len(md)+len(call.Metadata))
 	fields = append(fields,
 		hpack.HeaderField{Name: ":method", Value: "POST"},
 		hpack.HeaderField{Name: ":scheme", Value: "http"},
@@ -420,7 +420,7 @@ func unaryFields(call *Call, method string, md metadata.MD, deadline time.Time) 
 	if !deadline.IsZero() {
 		fields = append(fields, hpack.HeaderField{Name: "grpc-timeout", Value: FormatTimeout(time.Until(deadline))})
 	}
-	return appendMetadata(fields, md, call.Metadata, true)
+	return appendMetadata(fields, md, nil, call, true)
 }
 
 func hasUpper(s string) bool {

@@ -20,9 +20,16 @@ type HTTP2Answer struct {
 	StreamID uint32
 	// Request is the request's header fields.
 	Request []hpack.HeaderField
+	// Conn is the connection, for an answer written in pieces of its
+	// own choosing (frames built with Encode); Framer writes to it too.
+	Conn net.Conn
 
 	enc func(fields []hpack.HeaderField) []byte
 }
+
+// Encode returns fields as a header block of the connection's HPACK
+// encoder, for a HEADERS frame an answer writes itself.
+func (a *HTTP2Answer) Encode(fields ...hpack.HeaderField) []byte { return a.enc(fields) }
 
 // Headers writes a HEADERS frame of fields, ending the stream if end.
 func (a *HTTP2Answer) Headers(end bool, fields ...hpack.HeaderField) error {
@@ -114,7 +121,7 @@ func serveHTTP2(c net.Conn, answer func(a *HTTP2Answer)) {
 			end, id = f.StreamEnded(), f.StreamID
 		}
 		if end {
-			answer(&HTTP2Answer{Framer: fr, StreamID: id, Request: requests[id], enc: enc})
+			answer(&HTTP2Answer{Framer: fr, StreamID: id, Request: requests[id], Conn: c, enc: enc})
 			delete(requests, id)
 		}
 	}

@@ -326,7 +326,8 @@ func (p *Pool) dialConn(ctx context.Context, addr string, connectTimeout time.Du
 	// A backend connection carries the responses of many calls: a read
 	// of up to 64 KiB takes in four times as many of their frames per
 	// system call (and per batch of wake-ups) as 16 KiB would.
-	cc.fr, cc.br = newFramerSize(c, &cc.w, maxHeaderList, backendReadBuffer)
+	cc.sr = newSockReader(c)
+	cc.fr, cc.br = newFramerSize(c, cc.sr, &cc.w, maxHeaderList, backendReadBuffer)
 	err = cc.w.write(func(fr *http2.Framer) error {
 		if _, err := io.WriteString(cc.w.bw, http2.ClientPreface); err != nil {
 			return err
@@ -365,6 +366,7 @@ type clientConn struct {
 	w      frameWriter
 	fr     *frameReader
 	br     *bufio.Reader // what fr reads from
+	sr     *sockReader   // what br reads from
 	wakes  wakeups       // read loop only: relays to wake (see wakeups)
 	// Read loop only: the client connections this batch of frames relayed
 	// DATA to (their outboxes, see clientStream.onData), each flushed by
@@ -466,6 +468,7 @@ func (cc *clientConn) close(err error) {
 		streams = append(streams, cs)
 	}
 	cc.mu.Unlock()
+	cc.sr.stop()
 	_ = cc.c.Close()
 	for _, cs := range streams {
 		cs.fail(fmt.Errorf("%w: %v", ErrBackendBroke, err), false)
@@ -484,38 +487,71 @@ func (cc *clientConn) stream(id uint32) *clientStream {
 	return cc.streams[id]
 }
 
-// readLoop reads the backend's frames until the connection ends.
+// readLoop reads the backend's frames until the connection ends: inside
+// the socket's RawConn.Read while the frames fit in the read buffer (see
+// sockReader), else with Conn.Read.
 func (cc *clientConn) readLoop() {
 	var err error
 	defer func() {
 		cc.wakeNow()
 		cc.close(err)
 	}()
-	for {
-		if cc.wakes.pending() && cc.wakeDue() {
+	step := func() pollStep {
+		var stop bool
+		if stop, err = cc.readFrame(); stop {
+			return pollStop
+		}
+		return pollNext
+	}
+	wait := func() {
+		if cc.wakes.pending() {
 			cc.wakeNow()
 		}
-		var f http2.Frame
-		f, err = cc.fr.ReadFrame()
-		if err != nil {
-			var se http2.StreamError
-			if errors.As(err, &se) {
-				if cs := cc.stream(se.StreamID); cs != nil {
-					cs.fail(fmt.Errorf("%w: %v", ErrBackendBroke, se), false)
+	}
+	for {
+		if cc.sr.rc != nil {
+			s, perr := cc.sr.pollRead(cc.br, step, wait)
+			if s == pollStop {
+				if perr != nil {
+					err = perr
 				}
-				_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(se.StreamID, se.Code) })
-				continue
+				return
 			}
-			var ce http2.ConnectionError
-			if errors.As(err, &ce) {
-				_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteGoAway(0, http2.ErrCode(ce), nil) })
-			}
-			return
 		}
-		if err = cc.handle(f); err != nil {
+		var stop bool
+		if stop, err = cc.readFrame(); stop {
 			return
 		}
 	}
+}
+
+// readFrame reads and handles one frame, first waking what the frames
+// before it concern if it is due; stop reports that the connection is
+// done (with err).
+func (cc *clientConn) readFrame() (stop bool, err error) {
+	if cc.wakes.pending() && cc.wakeDue() {
+		cc.wakeNow()
+	}
+	f, err := cc.fr.ReadFrame()
+	if err != nil {
+		var se http2.StreamError
+		if errors.As(err, &se) {
+			if cs := cc.stream(se.StreamID); cs != nil {
+				cs.fail(fmt.Errorf("%w: %v", ErrBackendBroke, se), false)
+			}
+			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(se.StreamID, se.Code) })
+			return false, nil
+		}
+		var ce http2.ConnectionError
+		if errors.As(err, &ce) {
+			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteGoAway(0, http2.ErrCode(ce), nil) })
+		}
+		return true, err
+	}
+	if err = cc.handle(f); err != nil {
+		return true, err
+	}
+	return false, nil
 }
 
 // wakeDue is wakeups.due, but for a batch whose only wake-ups are
@@ -833,7 +869,29 @@ func (cs *clientStream) onReset(code http2.ErrCode) {
 	if complete && code == http2.ErrCodeNo {
 		return
 	}
-	cs.fail(fmt.Errorf("%w: the backend reset the stream (%v)", ErrBackendBroke, code), code == http2.ErrCodeRefusedStream)
+	cs.fail(&resetError{code: code}, code == http2.ErrCodeRefusedStream)
+}
+
+// resetError is a call the backend reset (RST_STREAM) before its status.
+type resetError struct{ code http2.ErrCode }
+
+func (e *resetError) Error() string {
+	return fmt.Sprintf("%v: the backend reset the stream (%v)", ErrBackendBroke, e.code)
+}
+
+func (e *resetError) Unwrap() error { return ErrBackendBroke }
+
+// afterDeadline returns the call's error as the caller reports it: a
+// backend's CANCEL once the call's deadline has passed is the deadline
+// (a backend ends a call whose grpc-timeout ran out that way, and its
+// reset can come before the gateway's own timer fires), as grpc-go's
+// client reports it; any other error as it is.
+func afterDeadline(err error, deadline time.Time) error {
+	var reset *resetError
+	if !deadline.IsZero() && errors.As(err, &reset) && reset.code == http2.ErrCodeCancel && !time.Now().Before(deadline) {
+		return errDeadlineExceeded
+	}
+	return err
 }
 
 // fail ends the stream from the backend's side.
@@ -879,14 +937,6 @@ func (cs *clientStream) reserveSend(n int) (int, <-chan struct{}) {
 		cs.mu.Unlock()
 	}
 	return got, wait
-}
-
-// unreserveSend gives back n bytes reserved with reserveSend and not sent.
-func (cs *clientStream) unreserveSend(n int) {
-	cs.mu.Lock()
-	cs.sendWin += int64(n)
-	cs.mu.Unlock()
-	cs.cc.sendWin.give(n)
 }
 
 // writeData writes p as DATA frames to the backend, corked.

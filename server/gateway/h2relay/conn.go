@@ -3,6 +3,7 @@ package h2relay
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
 	"runtime"
 	"slices"
@@ -58,13 +59,14 @@ type frameWriter struct {
 // and the buffered reader it reads from; the returned reader decodes
 // header blocks.
 func newFramer(c net.Conn, w *frameWriter, headerList uint32) (*frameReader, *bufio.Reader) {
-	return newFramerSize(c, w, headerList, 16<<10)
+	return newFramerSize(c, c, w, headerList, 16<<10)
 }
 
-// newFramerSize is newFramer with a read buffer of readBuf bytes.
-func newFramerSize(c net.Conn, w *frameWriter, headerList uint32, readBuf int) (*frameReader, *bufio.Reader) {
+// newFramerSize is newFramer with a read buffer of readBuf bytes, filled
+// from src (c or a reader of it).
+func newFramerSize(c net.Conn, src io.Reader, w *frameWriter, headerList uint32, readBuf int) (*frameReader, *bufio.Reader) {
 	bw := bufio.NewWriterSize(c, writeBuffer)
-	br := bufio.NewReaderSize(c, readBuf)
+	br := bufio.NewReaderSize(src, readBuf)
 	fr := http2.NewFramer(bw, br)
 	fr.MaxHeaderListSize = headerList
 	fr.SetMaxReadFrameSize(defaultMaxFrame)

@@ -39,7 +39,11 @@
 // goroutines, and threads, once per read; the goroutines one read wakes
 // share their flushes (the last of them to write flushes for all), so that
 // concurrent calls on a connection leave in one write system call rather
-// than one each. Header blocks are encoded by the package's own HPACK
+// than one each. A backend
+// connection's reader reads its socket inside syscall.RawConn.Read, so
+// that it waits for the poller without first reading the socket it has
+// just emptied (Go's Read makes that empty read). Header blocks are
+// encoded by the package's own HPACK
 // encoder, which indexes what repeats from call to call and sends per-call
 // values (grpc-timeout, request IDs, trace context) as literals that leave
 // the dynamic table alone.

@@ -133,3 +133,44 @@ func TestServerRefusals(t *testing.T) {
 		})
 	})
 }
+
+// TestServerPingAcks: every PING is acknowledged with its payload, alone
+// or arriving in one read with a request whose handler the reader starts
+// (the reader defers its answers until it has started it).
+func TestServerPingAcks(t *testing.T) {
+	h := func(st *h2relay.Stream) { st.Finish(nil) }
+	rc := dialRaw(t, h)
+	acked := func(want [8]byte) func(http2.Frame) bool {
+		return func(f http2.Frame) bool {
+			p, ok := f.(*http2.PingFrame)
+			return ok && p.IsAck() && p.Data == want
+		}
+	}
+	if err := rc.fr.WritePing(false, [8]byte{'a'}); err != nil {
+		t.Fatal(err)
+	}
+	rc.until("the first PING's ack", acked([8]byte{'a'}))
+
+	// A PING, a request and another PING in one write.
+	var b bytes.Buffer
+	orig := rc.fr
+	rc.fr = http2.NewFramer(&b, nil)
+	_ = rc.fr.WritePing(false, [8]byte{'b'})
+	rc.headers(1, "application/grpc", true)
+	_ = rc.fr.WritePing(false, [8]byte{'c'})
+	rc.fr = orig
+	if _, err := rc.conn.Write(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	var gotB, gotC, ended bool
+	rc.until("both acks and the response", func(f http2.Frame) bool {
+		switch f := f.(type) {
+		case *http2.PingFrame:
+			gotB = gotB || f.IsAck() && f.Data == [8]byte{'b'}
+			gotC = gotC || f.IsAck() && f.Data == [8]byte{'c'}
+		case *http2.MetaHeadersFrame:
+			ended = ended || f.StreamID == 1 && f.StreamEnded()
+		}
+		return gotB && gotC && ended
+	})
+}

@@ -102,7 +102,7 @@ func (p *Pool) Unary(ctx context.Context, call Call, method string, md metadata.
 			return st.res, err
 		}
 		u := &st.u
-		*u = unaryCall{cs: cs, call: &st.call, maxMsg: maxMsg, res: &st.res, deadline: ownDeadline, timer: &st.timer}
+		*u = unaryCall{cs: cs, call: &st.call, maxMsg: maxMsg, res: &st.res, deadline: ownDeadline, until: deadline, timer: &st.timer}
 		err = u.run(ctx, request)
 		cs.cc.w.flush()
 		cs.close()
@@ -140,6 +140,7 @@ type unaryCall struct {
 	refused bool // the backend refused the stream unprocessed
 
 	deadline time.Time    // the call's own (Call.Deadline), or zero
+	until    time.Time    // the earlier of it and ctx's deadline, or zero
 	timer    **time.Timer // Unary's deadline timer, nil until taken
 
 	prefix   [5]byte // the request message's
@@ -206,7 +207,7 @@ func (u *unaryCall) run(ctx context.Context, request []byte) error {
 		}
 		if cerr != nil {
 			u.refused = refused
-			return cerr
+			return afterDeadline(cerr, u.until)
 		}
 		if gotTrail && (cs.buffered() == 0 || !u.res.Answered) {
 			u.answered()

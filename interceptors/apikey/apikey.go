@@ -73,6 +73,15 @@ type Lookup interface {
 	LookupAPIKey(ctx context.Context, hash string) (*Key, error)
 }
 
+// DigestLookup is a Lookup that also finds a key by the SHA-256 of its
+// value as bytes (the gateway's own index): the interceptor then neither
+// encodes the digest in hex nor has it decoded on every call.
+type DigestLookup interface {
+	Lookup
+	// LookupAPIKeyDigest is LookupAPIKey with the digest unencoded.
+	LookupAPIKeyDigest(ctx context.Context, sum [sha256.Size]byte) (*Key, error)
+}
+
 // LookupFunc adapts a function to Lookup.
 type LookupFunc func(ctx context.Context, hash string) (*Key, error)
 
@@ -84,8 +93,11 @@ func (f LookupFunc) LookupAPIKey(ctx context.Context, hash string) (*Key, error)
 // least 20 characters (generated ones 256 bits of entropy), so an unsalted
 // fast hash cannot be brute-forced, and lookups by hash stay O(1).
 func Hash(value string) string {
-	// On the stack for keys of up to 64 bytes: one allocation, the result.
-	sum := sha256.Sum256(append(make([]byte, 0, 64), value...))
+	return hexDigest(sha256.Sum256(bytesOf(value)))
+}
+
+// hexDigest encodes a digest as Hash does.
+func hexDigest(sum [sha256.Size]byte) string {
 	var h [2 * sha256.Size]byte
 	hex.Encode(h[:], sum[:])
 	return string(h[:])
@@ -98,22 +110,58 @@ func Required(r *adminv1.Route) bool {
 
 // StreamServerInterceptor checks the API key of calls whose route requires
 // one and records the resolved key in the call (callinfo.Call.APIKey).
-// Calls without callinfo (outside the data plane) pass untouched.
+// Calls without callinfo (outside the data plane) pass untouched. The
+// digests of the keys lookup knows are remembered (see digestCache), never
+// its answers: each call asks lookup.
 func StreamServerInterceptor(lookup Lookup) grpc.StreamServerInterceptor {
+	c := newChecker(lookup)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		call := callinfo.FromContext(ss.Context())
 		if call == nil || !Required(call.Route) {
 			return handler(srv, ss)
 		}
-		if err := check(ss.Context(), lookup, call); err != nil {
+		if err := c.check(ss.Context(), call); err != nil {
 			return err
 		}
 		return handler(srv, ss)
 	}
 }
 
+// checker checks the keys of calls.
+type checker struct {
+	lookup   Lookup
+	byDigest DigestLookup // lookup, when it is one
+	digests  *digestCache
+	records  *recordCache
+}
+
+// newChecker returns the checker of the keys lookup finds.
+func newChecker(lookup Lookup) *checker {
+	c := &checker{lookup: lookup, digests: newDigestCache(), records: new(recordCache)}
+	c.byDigest, _ = lookup.(DigestLookup)
+	return c
+}
+
+// find looks up the key of value, remembering its digest if it is known.
+func (c *checker) find(ctx context.Context, value string) (*Key, error) {
+	sum, cached := c.digests.digest(value)
+	var (
+		key *Key
+		err error
+	)
+	if c.byDigest != nil {
+		key, err = c.byDigest.LookupAPIKeyDigest(ctx, sum)
+	} else {
+		key, err = c.lookup.LookupAPIKey(ctx, hexDigest(sum))
+	}
+	if key != nil && !cached {
+		c.digests.add(value, sum)
+	}
+	return key, err
+}
+
 // check resolves and validates the key of a call.
-func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
+func (c *checker) check(ctx context.Context, call *callinfo.Call) error {
 	var value string
 	if call.APIKeySource == adminv1.Api_API_KEY_SOURCE_AUTHORIZER {
 		value = call.UsageIdentifierKey
@@ -128,7 +176,7 @@ func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
 	if value == "" {
 		return errMissing
 	}
-	key, err := lookup.LookupAPIKey(ctx, Hash(value))
+	key, err := c.find(ctx, value)
 	if err != nil {
 		return status.Error(codes.Internal, "could not check the API key")
 	}
@@ -144,7 +192,7 @@ func check(ctx context.Context, lookup Lookup, call *callinfo.Call) error {
 	if !ok {
 		return errNotInPlan
 	}
-	call.APIKey = &callinfo.APIKey{Name: key.Name, UsagePlan: plan.GetName(), Plan: plan, CustomerID: key.CustomerID}
+	call.APIKey = c.records.record(key, plan)
 	return nil
 }
 

@@ -2,7 +2,9 @@ package tracing
 
 import (
 	"context"
+	"encoding/hex"
 	"strings"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
@@ -43,6 +45,9 @@ const (
 type Tracer struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
+	// w3c reports that propagator is the default one: the interceptor
+	// then writes the traceparent itself (see tracedCall.injectW3C).
+	w3c bool
 }
 
 // Option configures a Tracer.
@@ -54,7 +59,7 @@ type Option func(*Tracer)
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(t *Tracer) {
 		if p != nil {
-			t.propagator = p
+			t.propagator, t.w3c = p, false
 		}
 	}
 }
@@ -67,6 +72,7 @@ func New(tp trace.TracerProvider, opts ...Option) *Tracer {
 	t := &Tracer{
 		tracer:     tp.Tracer(ScopeName),
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		w3c:        true,
 	}
 	for _, opt := range opts {
 		opt(t)
@@ -133,13 +139,20 @@ func (t *Tracer) trace(ctx context.Context, call *callinfo.Call, srv any, ss grp
 	// the client's there is none to remove: one entry less keeps the
 	// backend's metadata a small map.)
 	tc := &tracedCall{tracedStream: tracedStream{ServerStream: ss, ctx: ctx}}
-	tc.md = make(metadata.MD, 2)
-	tc.md["traceparent"] = nil
+	tc.entries = tc.room[:1:len(tc.room)]
+	tc.entries[0].Key = "traceparent"
 	if call.MetadataValues(ctx, "tracestate") != nil {
-		tc.md["tracestate"] = nil
+		tc.entries = append(tc.entries, callinfo.MetadataEntry{Key: "tracestate"})
 	}
-	t.propagator.Inject(ctx, (*injector)(tc))
-	call.TraceMetadata = tc.md
+	if t.w3c {
+		// The default propagator's Inject, with the traceparent in the
+		// call's own allocation rather than a string of its own.
+		tc.injectW3C(ctx)
+		propagation.Baggage{}.Inject(ctx, (*injector)(tc))
+	} else {
+		t.propagator.Inject(ctx, (*injector)(tc))
+	}
+	call.TraceMetadata = tc.entries
 
 	err := handler(srv, &tc.tracedStream)
 	if !recording {
@@ -243,38 +256,116 @@ func (c Carrier) Keys() []string {
 }
 
 // tracedCall is what a traced call allocates, at once: its stream, and
-// its trace metadata with room for the values Inject sets.
+// its trace metadata with room for the entries and values Inject sets.
 type tracedCall struct {
 	tracedStream
-	md   metadata.MD
-	vals [2]string // traceparent and tracestate, usually
-	n    int       // of vals in use
+	entries []callinfo.MetadataEntry // in room while it fits
+	room    [3]callinfo.MetadataEntry
+	vals    [2]string // traceparent and tracestate, usually
+	n       int       // of vals in use
+	// traceparent holds the traceparent value injectW3C writes, which a
+	// string refers to: never changed once written.
+	traceparent [traceparentLen]byte
+}
+
+// traceparentLen is the length of a version 00 traceparent:
+// "00-{trace ID}-{span ID}-{flags}" in lowercase hex.
+const traceparentLen = 2 + 1 + 2*len(trace.TraceID{}) + 1 + 2*len(trace.SpanID{}) + 1 + 2
+
+// injectW3C is propagation.TraceContext's Inject into tc, its traceparent
+// written in tc.traceparent: what that Inject sets, without building a
+// string (TestInjectW3C compares them).
+func (tc *tracedCall) injectW3C(ctx context.Context) {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return
+	}
+	in := (*injector)(tc)
+	if ts := sc.TraceState().String(); ts != "" {
+		in.Set("tracestate", ts)
+	}
+	// Only the flags the spec defines: sampled and random.
+	flags := sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom)
+	traceID, spanID := sc.TraceID(), sc.SpanID()
+	b := tc.traceparent[:0]
+	b = append(b, "00-"...)
+	b = hex.AppendEncode(b, traceID[:])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, spanID[:])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, []byte{byte(flags)})
+	// b is tc.traceparent, which it fits exactly; were it not, the array
+	// append made, which nothing writes to either.
+	in.Set("traceparent", unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 // injector is the carrier Inject writes a tracedCall's metadata through:
-// Carrier's, but the values' slices are taken from the call's own array
-// while it has room (Carrier.Set allocates one for every value).
+// Entries', but the values' slices are taken from the call's own array
+// while it has room.
 type injector tracedCall
 
 var _ propagation.TextMapCarrier = (*injector)(nil)
 
 // Get returns the first value of key, or "".
-func (c *injector) Get(key string) string { return Carrier(c.md).Get(key) }
+func (c *injector) Get(key string) string { return Entries{&c.entries}.Get(key) }
 
 // Keys returns the keys present.
-func (c *injector) Keys() []string { return Carrier(c.md).Keys() }
+func (c *injector) Keys() []string { return Entries{&c.entries}.Keys() }
 
 // Set replaces the values of key with value.
 func (c *injector) Set(key, value string) {
 	if c.n == len(c.vals) {
-		Carrier(c.md).Set(key, value)
+		Entries{&c.entries}.Set(key, value)
 		return
 	}
 	c.vals[c.n] = value
 	// Capped: an append to the entry copies instead of writing into the
 	// next value.
-	c.md[strings.ToLower(key)] = c.vals[c.n : c.n+1 : c.n+1]
+	Entries{&c.entries}.set(key, c.vals[c.n:c.n+1:c.n+1])
 	c.n++
+}
+
+// Entries adapts a call's trace metadata (callinfo.Call.TraceMetadata) to
+// a propagation.TextMapCarrier. Keys are lowercase, as in gRPC metadata.
+type Entries struct {
+	E *[]callinfo.MetadataEntry
+}
+
+var _ propagation.TextMapCarrier = Entries{}
+
+// Get returns the first value of key, or "".
+func (c Entries) Get(key string) string {
+	key = strings.ToLower(key)
+	for _, e := range *c.E {
+		if e.Key == key && len(e.Values) > 0 {
+			return e.Values[0]
+		}
+	}
+	return ""
+}
+
+// Set replaces the values of key with value.
+func (c Entries) Set(key, value string) { c.set(key, []string{value}) }
+
+// set replaces the values of key.
+func (c Entries) set(key string, values []string) {
+	key = strings.ToLower(key)
+	for i := range *c.E {
+		if (*c.E)[i].Key == key {
+			(*c.E)[i].Values = values
+			return
+		}
+	}
+	*c.E = append(*c.E, callinfo.MetadataEntry{Key: key, Values: values})
+}
+
+// Keys returns the keys present.
+func (c Entries) Keys() []string {
+	keys := make([]string, 0, len(*c.E))
+	for _, e := range *c.E {
+		keys = append(keys, e.Key)
+	}
+	return keys
 }
 
 // tracedStream replaces a stream's context.
@@ -285,3 +376,7 @@ type tracedStream struct {
 
 // Context returns the replaced context.
 func (s *tracedStream) Context() context.Context { return s.ctx }
+
+// Unwrap returns the stream s wraps: the proxy's integration step finds
+// the routed stream's spare counting stream below it.
+func (s *tracedStream) Unwrap() grpc.ServerStream { return s.ServerStream }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -382,6 +383,23 @@ func TestCarrier(t *testing.T) {
 	}
 	keys := strings.Join(sortedKeys(c.Keys()), ",")
 	if keys != "a,b" {
+		t.Errorf("Keys = %s", keys)
+	}
+}
+
+func TestEntries(t *testing.T) {
+	md := []callinfo.MetadataEntry{{Key: "traceparent", Values: []string{"1"}}, {Key: "tracestate"}}
+	c := tracing.Entries{E: &md}
+	if c.Get("TraceParent") != "1" || c.Get("tracestate") != "" || c.Get("missing") != "" {
+		t.Errorf("Get: %q %q %q", c.Get("TraceParent"), c.Get("tracestate"), c.Get("missing"))
+	}
+	c.Set("traceparent", "2") // replaces
+	c.Set("Baggage", "b=1")   // appends, lowercase
+	want := []callinfo.MetadataEntry{{Key: "traceparent", Values: []string{"2"}}, {Key: "tracestate"}, {Key: "baggage", Values: []string{"b=1"}}}
+	if diff := cmp.Diff(want, md); diff != "" {
+		t.Errorf("after Set (-want +got):\n%s", diff)
+	}
+	if keys := strings.Join(c.Keys(), ","); keys != "traceparent,tracestate,baggage" {
 		t.Errorf("Keys = %s", keys)
 	}
 }

@@ -70,9 +70,11 @@ type Call struct {
 	APIKey *APIKey
 	// TraceMetadata is the trace context the backend call carries in place
 	// of the client's (traceparent, tracestate, baggage), set by the
-	// tracing interceptor on traced stages; a key with no values removes
-	// the client's entry. Nil leaves the client's as they are.
-	TraceMetadata metadata.MD
+	// tracing interceptor on traced stages; an entry with no values removes
+	// the client's entry of its key. Nil leaves the client's as they are.
+	// Entries rather than a map: the interceptor keeps them in its own
+	// allocation, and BackendMetadata copies them anyway.
+	TraceMetadata []MetadataEntry
 	// ResponseCache says whether the stage's response cache answered the
 	// call (CacheUnused when the call was not cacheable); set by the cache.
 	ResponseCache CacheOutcome
@@ -207,7 +209,8 @@ type AuthResult struct {
 	MayInvalidateCache bool
 }
 
-// APIKey is a resolved API key.
+// APIKey is a resolved API key. Read-only: calls with the same key and
+// plan may share one.
 type APIKey struct {
 	// Name is the key's resource name, "apiKeys/{key}"; never the secret.
 	Name string
@@ -217,7 +220,18 @@ type APIKey struct {
 	Plan *adminv1.UsagePlan
 	// CustomerID is the key's customer ID.
 	CustomerID string
+	// PlanBucket is PlanBucket(Name, UsagePlan), made once for the key and
+	// plan rather than on every call; empty when not made.
+	PlanBucket string
 }
+
+// PlanBucketPrefix starts the names of the usage-plan levels' token
+// buckets (see interceptors/throttle/levels).
+const PlanBucketPrefix = "plan|"
+
+// PlanBucket names the token bucket of a usage plan's throttle for one API
+// key (resource names of both).
+func PlanBucket(key, plan string) string { return PlanBucketPrefix + key + "|" + plan }
 
 // InternalPrefix starts every metadata key and HTTP header the gateway
 // asserts itself (the caller's identity, its own request details): a
@@ -339,8 +353,8 @@ func (c *Call) BackendMetadata(extra ...string) metadata.MD {
 	for i := 0; i+1 < len(cert); i += 2 {
 		one(cert[i], cert[i+1])
 	}
-	for k, vs := range c.TraceMetadata {
-		md[k] = vs
+	for _, e := range c.TraceMetadata {
+		md[e.Key] = e.Values
 	}
 	for k, vs := range c.Forwarded {
 		md[k] = vs
@@ -362,18 +376,40 @@ func (c *Call) BackendMetadata(extra ...string) metadata.MD {
 	return md
 }
 
+// MetadataEntry is one metadata key, lowercase, and its values.
+type MetadataEntry struct {
+	Key    string
+	Values []string
+}
+
 // BackendParts returns the entries of BackendMetadata(extra...) without
 // merging them into a map, for a relay that writes them out directly: the
-// trace context's and the forwarding entries' maps as they are (a key
-// without values removes the client's entries and adds none), and the
-// single values (the client certificate's, the principal, the
-// authorizer's context, extra's pairs with a value) appended to pairs,
-// keys and values alternately. A key of pairs replaces a map's entries of
-// that key, and the second map's the first's. The sources' keys are the
-// gateway's own and do not overlap, so both forms send the same entries;
-// this one allocates nothing but what pairs grows by.
+// forwarding entries' map as it is, the trace context's entries that
+// remove the client's (no values) in a map of their own, made only for
+// them (a key without values removes the client's entries and adds
+// none), and the single values (the trace context's, the client
+// certificate's, the principal, the authorizer's context, extra's pairs
+// with a value) appended to pairs, keys and values alternately. A key of
+// pairs replaces a map's entries of that key, and the second map's the
+// first's. The sources' keys are the gateway's own and do not overlap, so
+// both forms send the same entries; this one allocates nothing but what
+// pairs grows by, and the removals' map when there are any.
 func (c *Call) BackendParts(pairs []string, extra ...string) (maps [2]metadata.MD, _ []string) {
-	maps = [2]metadata.MD{c.TraceMetadata, c.Forwarded}
+	maps[1] = c.Forwarded
+	for _, e := range c.TraceMetadata {
+		if len(e.Values) == 0 {
+			// A removal has no pair: a map, only when the client sent
+			// an entry the gateway's trace context must remove.
+			if maps[0] == nil {
+				maps[0] = metadata.MD{}
+			}
+			maps[0][e.Key] = nil
+			continue
+		}
+		for _, v := range e.Values {
+			pairs = append(pairs, e.Key, v)
+		}
+	}
 	if c.ClientCert != nil {
 		pairs = append(pairs, c.ClientCert.Pairs()...)
 	}

@@ -101,7 +101,7 @@ func TestBackendMetadata(t *testing.T) {
 		{"extra only", callinfo.Call{}, []string{"x-request-id", "r1"}, metadata.MD{"x-request-id": {"r1"}}},
 		{"all", callinfo.Call{
 			AuthResult:    callinfo.AuthResult{Principal: "alice", AuthorizerContext: map[string]string{"Tier": "gold", "bad key": "x", "b-bin": "y"}},
-			TraceMetadata: metadata.MD{"traceparent": {"00-a-b-01"}, "tracestate": nil},
+			TraceMetadata: []callinfo.MetadataEntry{{Key: "traceparent", Values: []string{"00-a-b-01"}}, {Key: "tracestate"}},
 			Request:       callinfo.Request{Forwarded: metadata.MD{"x-real-ip": {"10.0.0.1"}}},
 		}, []string{"x-request-id", "r1", "x-other", ""}, metadata.MD{
 			"x-tollgate-principal": {"alice"}, "x-tollgate-ctx-tier": {"gold"},
@@ -142,9 +142,12 @@ func TestBackendParts(t *testing.T) {
 		{"forwarded and request ID", callinfo.Call{Request: callinfo.Request{Forwarded: metadata.MD{
 			"x-forwarded-for": {"10.0.0.1"}, "x-forwarded-host": {"h"}, "x-forwarded-proto": {"http"}, "forwarded": {"for=10.0.0.1"}, "x-real-ip": {"10.0.0.1"},
 		}}}, []string{"x-request-id", "r1"}},
+		{"trace context without a removal", callinfo.Call{
+			TraceMetadata: []callinfo.MetadataEntry{{Key: "traceparent", Values: []string{"00-a-b-00"}}, {Key: "baggage", Values: []string{"k=v"}}},
+		}, []string{"x-request-id", "r1"}},
 		{"all", callinfo.Call{
 			AuthResult:    callinfo.AuthResult{Principal: "alice", AuthorizerContext: map[string]string{"Tier": "gold", "tier": "silver", "bad key": "x", "b-bin": "y"}},
-			TraceMetadata: metadata.MD{"traceparent": {"00-a-b-01"}, "tracestate": nil},
+			TraceMetadata: []callinfo.MetadataEntry{{Key: "traceparent", Values: []string{"00-a-b-01"}}, {Key: "tracestate"}},
 			Request:       callinfo.Request{Forwarded: metadata.MD{"x-real-ip": {"10.0.0.1"}}, ClientCert: cert},
 		}, []string{"x-request-id", "r1", "x-other", ""}},
 	} {

@@ -139,6 +139,8 @@ type Authorizer struct {
 	// epoch does not fill the cache.
 	epoch uint64
 	cache *lru
+	// values remembers the digests of identity values (see valueDigests).
+	values *valueDigests
 	// flights are the callouts in progress, by key.
 	flights map[cacheKey]*flight
 }
@@ -171,6 +173,7 @@ func New(caller Caller, opts ...Option) *Authorizer {
 		caller:  caller,
 		opts:    o,
 		cache:   newLRU(o.maxEntries),
+		values:  newValueDigests(),
 		flights: make(map[cacheKey]*flight),
 	}
 	a.base = time.Now()
@@ -200,7 +203,7 @@ func (a *Authorizer) Cached(req *Request) (Decision, bool) {
 	if a.opts.ttl <= 0 || len(req.IdentitySources) == 0 || len(req.IdentitySources) != len(req.IdentityValues) {
 		return Decision{}, false
 	}
-	key := a.key(req)
+	key, known := a.key(req)
 	now := a.now()
 	a.mu.Lock()
 	p, ok := a.cache.get(key, now)
@@ -208,6 +211,7 @@ func (a *Authorizer) Cached(req *Request) (Decision, bool) {
 	if !ok {
 		return Decision{}, false
 	}
+	a.remember(req, key, known)
 	d := p.decide(req.MethodResource)
 	d.FromCache = true
 	return d, true
@@ -234,11 +238,12 @@ func (a *Authorizer) Decide(ctx context.Context, req Request) (Decision, error) 
 		return p.decide(req.MethodResource), nil
 	}
 
-	key := a.key(&req)
+	key, known := a.key(&req)
 	now := a.now()
 	a.mu.Lock()
 	if p, ok := a.cache.get(key, now); ok {
 		a.mu.Unlock()
+		a.remember(&req, key, known)
 		d := p.decide(req.MethodResource)
 		d.FromCache = true
 		return d, nil

@@ -15,9 +15,9 @@ import (
 // are configuration, the same for every caller (authorizer name, stage,
 // target, generation, type and identity source names), are interned as a
 // scope number; only the identity values, which differ per caller, are
-// digested (internal/idhash, SHA-256 based) on every call. Digesting
-// bounds an entry's size whatever the size of the tokens and keeps no
-// token in memory; telling two identities apart then rests on SHA-256's
+// digested (internal/idhash, SHA-256 based), on every call but for the
+// short values valueDigests remembers. Digesting bounds an entry's size
+// whatever the size of the tokens and keeps no token in the cache; telling two identities apart then rests on SHA-256's
 // collision resistance (128 bits), telling two scopes apart on the exact
 // comparison of their encodings when they are interned.
 type cacheKey struct {
@@ -59,14 +59,28 @@ func (s *scope) matches(r *Request) bool {
 		s.generation == r.Generation && s.typ == r.Type && slices.Equal(s.sources, r.IdentitySources)
 }
 
-// key returns the cache key of r, interning its scope on first use.
-func (a *Authorizer) key(r *Request) cacheKey {
+// key returns the cache key of r, interning its scope on first use, and
+// whether its digest needs no remembering (see valueDigests): it came
+// from there, or r has several identity values, which are not kept.
+func (a *Authorizer) key(r *Request) (cacheKey, bool) {
 	sc := a.last.Load()
 	if sc == nil || !sc.matches(r) {
 		sc = a.scopeOf(r)
 		a.last.Store(sc)
 	}
-	return cacheKey{scope: sc.id, digest: r.digest()}
+	if len(r.IdentityValues) == 1 {
+		d, known := a.values.digest(r.IdentityValues[0])
+		return cacheKey{scope: sc.id, digest: d}, known
+	}
+	return cacheKey{scope: sc.id, digest: r.digest()}, true
+}
+
+// remember keeps the digest of r's identity value once the cache held a
+// policy for it (known is key's second result).
+func (a *Authorizer) remember(r *Request, key cacheKey, known bool) {
+	if !known {
+		a.values.remember(r.IdentityValues[0], key.digest)
+	}
 }
 
 // scopeOf returns the interned scope of r, interning it if it is new. Kept

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -19,32 +20,38 @@ import (
 // It does not allocate, and takes at most time proportional to
 // len(pattern)×len(resource).
 func MatchResource(pattern, resource string) bool {
-	p, r := 0, 0
-	// star is the index in pattern of the last "*" seen (-1: none yet) and
-	// mark the index in resource where its match currently ends. On a
-	// mismatch the last star swallows one more byte and matching resumes
-	// after it; earlier stars never need to be revisited, because whatever
-	// they could match instead, the last star can match too.
-	star, mark := -1, 0
-	for r < len(resource) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, r
-			p++
-		case p < len(pattern) && pattern[p] == resource[r]:
-			p++
-			r++
-		case star >= 0:
-			mark++
-			p, r = star+1, mark
-		default:
+	first := strings.IndexByte(pattern, '*')
+	if first < 0 {
+		return pattern == resource
+	}
+	// The literal head and tail are compared at once (a pattern is
+	// usually "api/stage/*" or "api/stage/*/path/*"); the segments
+	// between stars are then found in order, each at its leftmost place:
+	// whatever a later placement could match, the leftmost leaves the
+	// rest at least as much room to match.
+	last := strings.LastIndexByte(pattern, '*')
+	head, tail := pattern[:first], pattern[last+1:]
+	if len(resource) < len(head)+len(tail) || resource[:len(head)] != head || resource[len(resource)-len(tail):] != tail {
+		return false
+	}
+	rest := resource[len(head) : len(resource)-len(tail)]
+	for mid := pattern[first:last]; mid != ""; {
+		mid = mid[1:] // the star
+		seg := mid
+		if i := strings.IndexByte(mid, '*'); i >= 0 {
+			seg = mid[:i]
+		}
+		mid = mid[len(seg):]
+		if seg == "" {
+			continue
+		}
+		i := strings.Index(rest, seg)
+		if i < 0 {
 			return false
 		}
+		rest = rest[i+len(seg):]
 	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
+	return true
 }
 
 // policy is a validated authorizer response: what is cached, shared by every

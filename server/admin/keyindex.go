@@ -154,11 +154,11 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// lookup answers from the maps: the key (nil for an unknown one), whether
-// the maps are loaded (else the answer is only the last known one), and
-// whether they ever were.
-func (ix *keyIndex) lookup(hash string) (k *apikey.Key, loaded, ever bool) {
-	h, ok := decodeHash(hash)
+// lookup answers from the maps for the digest h (ok false: no key's, for
+// an input that was not a digest): the key (nil for an unknown one),
+// whether the maps are loaded (else the answer is only the last known
+// one), and whether they ever were.
+func (ix *keyIndex) lookup(h [sha256.Size]byte, ok bool) (k *apikey.Key, loaded, ever bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ok {

@@ -2,6 +2,8 @@ package admin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 
 	adminv1 "github.com/tollgate-gw/tollgate/gen/tollgate/admin/v1"
@@ -9,7 +11,7 @@ import (
 	"github.com/tollgate-gw/tollgate/server/store"
 )
 
-var _ apikey.Lookup = (*Service)(nil)
+var _ apikey.DigestLookup = (*Service)(nil)
 
 // LookupAPIKey finds an API key by the hex SHA-256 of its value, with the
 // stages its usage plans cover. It returns nil for an unknown key. It
@@ -20,9 +22,25 @@ var _ apikey.Lookup = (*Service)(nil)
 // the store fails then too, the index's last answer, if it has one, is
 // better than refusing every caller.
 func (s *Service) LookupAPIKey(ctx context.Context, hash string) (*apikey.Key, error) {
-	k, loaded, ever := s.keys.lookup(hash)
+	h, ok := decodeHash(hash) // not ok: no key has it
+	return s.lookupKey(ctx, h, ok, hash)
+}
+
+// LookupAPIKeyDigest is LookupAPIKey with the digest as bytes, as the
+// data plane's interceptor has it.
+func (s *Service) LookupAPIKeyDigest(ctx context.Context, sum [sha256.Size]byte) (*apikey.Key, error) {
+	return s.lookupKey(ctx, sum, true, "")
+}
+
+// lookupKey answers LookupAPIKey for the digest h (valid: h is one) whose
+// hex form is hash ("": not encoded yet, only the store needs it).
+func (s *Service) lookupKey(ctx context.Context, h [sha256.Size]byte, valid bool, hash string) (*apikey.Key, error) {
+	k, loaded, ever := s.keys.lookup(h, valid)
 	if loaded {
 		return k, nil
+	}
+	if hash == "" {
+		hash = hex.EncodeToString(h[:])
 	}
 	s.reloadSoon()
 	fk, err := s.keyFallback.LookupAPIKey(ctx, hash)

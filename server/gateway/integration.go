@@ -33,16 +33,14 @@ func integrationInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 		defer span.End()
 		if span.IsRecording() && call.TraceMetadata != nil {
 			// The backend's parent is this span rather than the server span.
-			propagation.TraceContext{}.Inject(ctx, tracing.Carrier(call.TraceMetadata))
+			propagation.TraceContext{}.Inject(ctx, tracing.Entries{E: &call.TraceMetadata})
 		}
 	}
 	start := time.Now()
-	// The routed call's own counting stream when the chain left its
-	// stream unwrapped: one allocation fewer.
-	var cs *countingStream
-	if rs, ok := ss.(*routedStream); ok && rs.spare != nil {
-		cs, rs.spare = rs.spare, nil
-	} else {
+	// The routed call's own counting stream, below the streams the chain
+	// wrapped it in: one allocation fewer.
+	cs := takeSpare(ss)
+	if cs == nil {
 		cs = new(countingStream)
 	}
 	cs.ServerStream, cs.ctx, cs.call = ss, ctx, call
@@ -54,6 +52,25 @@ func integrationInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	// which the interceptors read from now on.
 	call.RequestBytes += cs.requestBytes.Load()
 	return err
+}
+
+// takeSpare takes the spare counting stream of the routed stream below
+// ss, looking through the wrappers that unwrap (Unwrap, as the tracing
+// interceptor's stream does); nil when there is none or it was taken.
+func takeSpare(ss grpc.ServerStream) *countingStream {
+	for range 8 { // a chain wraps a call's stream a few times at most
+		switch s := ss.(type) {
+		case *routedStream:
+			cs := s.spare
+			s.spare = nil
+			return cs
+		case interface{ Unwrap() grpc.ServerStream }:
+			ss = s.Unwrap()
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // countingStream counts the raw message bytes a proxied call carries.

@@ -11,7 +11,7 @@ import (
 // Bucket key prefixes, one per level, so that levels never share a bucket.
 const (
 	accountBucket = "account"
-	planPrefix    = "plan|"
+	planPrefix    = callinfo.PlanBucketPrefix
 )
 
 // PlanNeeds is what UsagePlan reads from the call record (see package
@@ -67,7 +67,11 @@ func UsagePlan(ctx context.Context, dst []throttle.Check) []throttle.Check {
 		}
 	}
 	if t := plan.GetThrottle(); t != nil {
-		dst = append(dst, throttle.Check{Level: throttle.LevelPlan, Key: planPrefix + call.APIKey.Name + "|" + plan.GetName(), Limit: limitOf(t), FailClosed: failsClosed(call)})
+		key := call.APIKey.PlanBucket
+		if key == "" {
+			key = callinfo.PlanBucket(call.APIKey.Name, plan.GetName())
+		}
+		dst = append(dst, throttle.Check{Level: throttle.LevelPlan, Key: key, Limit: limitOf(t), FailClosed: failsClosed(call)})
 	}
 	return dst
 }

@@ -51,6 +51,13 @@ func TestThrottleChecks(t *testing.T) {
 		{"plan throttle per key", call("cold", true, stage), &adminv1.AccountSettings{}, []throttle.Check{
 			{Level: "stage", Key: "apis/shop/stages/prod|cold", Limit: throttle.Limit{Rate: 100, Burst: 50}}},
 			[]throttle.Check{{Level: "plan", Key: "plan|apiKeys/k|usagePlans/gold", Limit: throttle.Limit{Rate: 10, Burst: 20}}}},
+		{"plan throttle, bucket named by the API-key policy", func() *callinfo.Call {
+			c := call("cold", true, stage)
+			c.APIKey.PlanBucket = "plan|made once" // read, not made again
+			return c
+		}(), &adminv1.AccountSettings{}, []throttle.Check{
+			{Level: "stage", Key: "apis/shop/stages/prod|cold", Limit: throttle.Limit{Rate: 100, Burst: 50}}},
+			[]throttle.Check{{Level: "plan", Key: "plan|made once", Limit: throttle.Limit{Rate: 10, Burst: 20}}}},
 		{"plan route override", call("hot", true, stage), &adminv1.AccountSettings{}, []throttle.Check{
 			{Level: "route", Key: "apis/shop/stages/prod|hot", Limit: throttle.Limit{Rate: 5, Burst: 5}}},
 			[]throttle.Check{{Level: "plan-route", Key: "plan|apiKeys/k|apis/shop/stages/prod|hot", Limit: throttle.Limit{Rate: 1, Burst: 1}}}},

@@ -939,6 +939,14 @@ func (cs *clientStream) reserveSend(n int) (int, <-chan struct{}) {
 	return got, wait
 }
 
+// unreserveSend gives back n bytes reserved with reserveSend and not sent.
+func (cs *clientStream) unreserveSend(n int) {
+	cs.mu.Lock()
+	cs.sendWin += int64(n)
+	cs.mu.Unlock()
+	cs.cc.sendWin.give(n)
+}
+
 // writeData writes p as DATA frames to the backend, corked.
 func (cs *clientStream) writeData(p []byte, end bool) error {
 	return cs.cc.w.cork(func(*http2.Framer) error { return cs.cc.w.writeData(cs.id, end, p) })

@@ -248,18 +248,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			if k == 0 {
 				waitClientConn = wait
 			} else {
-				// Copied from the stream's queue straight into the client
-				// connection's write buffer, under its writer.
-				var r scanResult
-				got, werr := st.writeDataFrom(k, func(p []byte) (int, bool, bool) {
-					// The reader may have passed some on itself since
-					// buffered looked.
-					n := cs.readResponse(p)
-					// The reader relays nothing while the relay holds
-					// bytes: the scanner is the relay's.
-					r = cs.respScan.scan(p[:n])
-					return n, false, r.tooLarge == 0
-				})
+				got, r, werr := cs.sendQueued(st, k)
 				if r.tooLarge > 0 {
 					cs.cancel(http2.ErrCodeCancel)
 					return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
@@ -275,7 +264,6 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 					if r.messages > 0 && call.Touch != nil {
 						call.Touch()
 					}
-					cs.ackResponse(got, 0)
 					progress = true
 				}
 			}
@@ -371,6 +359,34 @@ func ctxError(ctx context.Context) error {
 		return status.Error(codes.Canceled, "the client cancelled the call")
 	}
 	return status.FromContextError(ctx.Err()).Err()
+}
+
+// sendQueued writes one DATA frame of at most k response bytes (the
+// client's window reserved) to st, copied from the stream's queue straight
+// into the client connection's write buffer, under its writer, and returns
+// how many it wrote and what the scanner found in them. The reader stops
+// relaying first (hold): the drain of the outbox that the writer makes
+// before the copy then moves into the buffer every frame the reader put
+// there, and the queue holds only bytes that came after them. (Held only
+// once the writer is taken, the reader could put a frame in the outbox
+// between that drain and the copy, and the copy's later bytes would leave
+// before it.)
+func (cs *clientStream) sendQueued(st *Stream, k int) (int, scanResult, error) {
+	cs.hold()
+	var r scanResult
+	got, err := st.writeDataFrom(k, func(p []byte) (int, bool, bool) {
+		// The reader may have passed some on itself since the relay
+		// looked.
+		n := cs.readResponse(p)
+		// The reader relays nothing while the relay holds the response:
+		// the scanner is the relay's.
+		r = cs.respScan.scan(p[:n])
+		return n, false, r.tooLarge == 0
+	})
+	// The reader may relay again (also when nothing was written: the
+	// writer's error, or an empty queue).
+	cs.ackResponse(got, 0)
+	return got, r, err
 }
 
 // buffered is how many response bytes wait in the stream.

@@ -94,3 +94,106 @@ func TestWriteDataFrom(t *testing.T) {
 		})
 	}
 }
+
+// hookWriter is a socket whose next write first runs hook: what another
+// goroutine does while a writer waits for the socket.
+type hookWriter struct {
+	out  bytes.Buffer
+	hook func()
+}
+
+func (h *hookWriter) Write(p []byte) (int, error) {
+	if f := h.hook; f != nil {
+		h.hook = nil
+		f()
+	}
+	return h.out.Write(p)
+}
+
+// TestSendQueuedKeepsOrder checks that the response's bytes leave in their
+// order when the backend connection's reader gets more of them while the
+// relay copies the queue into the client connection's write buffer (here:
+// while that writer flushes the full buffer to the socket, between the
+// outbox's drain and the copy). The relay holds the response before it
+// takes the writer, so the reader queues them behind the relay's. Had it
+// held it only once under the writer, the reader would put the queue's
+// first bytes and the next frame in the outbox, queue the frame after
+// them (the client's window has no room left for it), and the relay would
+// copy that last frame into the buffer ahead of the outbox's.
+func TestSendQueuedKeepsOrder(t *testing.T) {
+	const chunk = 1000
+	pool := newBufPool(64 << 10)
+	sock := &hookWriter{}
+	sc := &serverConn{srv: &Server{bufs: pool}, sendWin: newWindow(1 << 20)}
+	sc.w.bw = bufio.NewWriterSize(sock, writeBuffer)
+	sc.w.maxFrame.Store(defaultMaxFrame)
+	// The stream's window: the relay's first frame, then room for two
+	// frames the reader relays, not three.
+	st := &Stream{sc: sc, id: 1, sendWin: streamWindow{avail: chunk + 2*chunk + chunk/2}}
+	cc := &clientConn{window: 1 << 30, bufs: pool}
+	cs := &clientStream{cc: cc, id: 3, recvAvail: 1 << 30, resp: queue{pool: pool}, gotHdr: true, sink: st}
+	cs.respScan.max = 1<<32 - 1
+
+	var want []byte
+	next := func() []byte {
+		p := make([]byte, chunk)
+		for i := range p {
+			p[i] = byte(len(want) + i)
+		}
+		want = append(want, p...)
+		return p
+	}
+	// The first chunk waits for the relay (the reader could not pass it
+	// on); the buffer is nearly full, so the relay's write flushes it
+	// first, and meanwhile the reader gets two more.
+	cs.resp.push(next())
+	prefix := bytes.Repeat([]byte{0xee}, writeBuffer-100)
+	_, _ = sc.w.bw.Write(prefix)
+	sock.hook = func() {
+		for range 2 {
+			if _, ok := cs.onData(next(), chunk, false); !ok {
+				t.Error("onData refused a frame within the window")
+			}
+		}
+	}
+	for i := 0; cs.buffered() > 0; i++ {
+		if i > 10 {
+			t.Fatalf("%d bytes still queued after %d frames", cs.buffered(), i)
+		}
+		k, _, err := st.reserveSend(min(cs.buffered(), defaultMaxFrame))
+		if err != nil || k == 0 {
+			t.Fatalf("reserveSend = %d, %v", k, err)
+		}
+		got, _, err := cs.sendQueued(st, k)
+		if err != nil && !errors.Is(err, errNotWritten) {
+			t.Fatal(err)
+		}
+		if got < k {
+			st.unreserveSend(k - got)
+		}
+	}
+	sc.w.flush()
+	b := sock.out.Bytes()
+	if !bytes.Equal(b[:len(prefix)], prefix) {
+		t.Fatal("the bytes buffered before were changed")
+	}
+	fr := http2.NewFramer(nil, bytes.NewReader(b[len(prefix):]))
+	var data []byte
+	for {
+		f, err := fr.ReadFrame()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		df, ok := f.(*http2.DataFrame)
+		if !ok || df.StreamID != 1 {
+			t.Fatalf("frame %v, want DATA of stream 1", f)
+		}
+		data = append(data, df.Data()...)
+	}
+	if !bytes.Equal(data, want) {
+		t.Fatalf("the client got %d bytes, not the %d sent in their order (first byte %d)", len(data), len(want), data[0])
+	}
+}

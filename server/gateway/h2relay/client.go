@@ -734,7 +734,7 @@ type clientStream struct {
 	// out, the connection's reader relays DATA to the client connection
 	// (its outbox) itself while nothing of the response waits.
 	sink     *Stream    // the client's stream, or nil: the relay passes DATA on
-	held     bool       // the relay holds response bytes it took (readResponse)
+	held     bool       // the relay holds the response (hold, until ackResponse)
 	respScan msgScanner // the response's messages (limit, byte count)
 	touch    func()     // Call.Touch
 }

@@ -734,7 +734,7 @@ type clientStream struct {
 	// out, the connection's reader relays DATA to the client connection
 	// (its outbox) itself while nothing of the response waits.
 	sink     *Stream    // the client's stream, or nil: the relay passes DATA on
-	held     bool       // the relay holds response bytes it took (readResponse)
+	held     bool       // the relay holds the response (hold, until ackResponse)
 	respScan msgScanner // the response's messages (limit, byte count)
 	touch    func()     // Call.Touch
 }
@@ -939,20 +939,36 @@ func (cs *clientStream) reserveSend(n int) (int, <-chan struct{}) {
 	return got, wait
 }
 
+// unreserveSend gives back n bytes reserved with reserveSend and not sent.
+func (cs *clientStream) unreserveSend(n int) {
+	cs.mu.Lock()
+	cs.sendWin += int64(n)
+	cs.mu.Unlock()
+	cs.cc.sendWin.give(n)
+}
+
 // writeData writes p as DATA frames to the backend, corked.
 func (cs *clientStream) writeData(p []byte, end bool) error {
 	return cs.cc.w.cork(func(*http2.Framer) error { return cs.cc.w.writeData(cs.id, end, p) })
 }
 
-// readResponse moves up to len(p) response bytes into p; they must be
-// acknowledged with ackResponse once written to the client. Until then
-// the reader writes none of the response itself.
+// hold stops the reader from relaying the response itself until
+// ackResponse: what it gets from now on is queued for the relay, so every
+// frame it put in the client connection's outbox came before the queue's
+// bytes, and leaves before them with the next drain of the writer.
+func (cs *clientStream) hold() {
+	cs.mu.Lock()
+	cs.held = true
+	cs.mu.Unlock()
+}
+
+// readResponse moves up to len(p) response bytes into p; the caller holds
+// the response (hold) and acknowledges them with ackResponse once written
+// to the client. Until then the reader writes none of the response itself.
 func (cs *clientStream) readResponse(p []byte) int {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	n := cs.resp.pop(p)
-	cs.held = n > 0
-	return n
+	return cs.resp.pop(p)
 }
 
 // ackResponse lets the backend send n more bytes (corked: the relay

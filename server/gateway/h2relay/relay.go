@@ -80,12 +80,6 @@ type Result struct {
 	Answered bool
 }
 
-// scratch is a relay's pair of copy buffers, one per direction: what a
-// call holds between reading a frame's bytes and writing them on.
-type scratch struct{ req, resp [defaultMaxFrame]byte }
-
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
-
 // Relay relays the call on st to the backend at call.Addr, frame by
 // frame, and returns the backend's status as an error (nil for OK), whose
 // trailers st then sends verbatim if the handler ends the stream with
@@ -123,10 +117,7 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		// first waits: a reused one, without a context's allocations.
 		deadlineTimer *time.Timer
 		deadlineC     <-chan time.Time
-		// The copy buffers are taken when first needed: a response the
-		// connection's reader relays itself needs none.
-		buf     *scratch
-		reqScan = msgScanner{max: uint32(min(maxMsg, 1<<32-1))}
+		reqScan       = msgScanner{max: uint32(min(maxMsg, 1<<32-1))}
 	)
 	// One deferred call for all that the relay gives back: with this
 	// function's many returns, each defer costs a record at run time.
@@ -138,9 +129,6 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		}
 		res.RequestBytes = reqScan.payload
 		st.corked = false
-		if buf != nil {
-			scratchPool.Put(buf)
-		}
 		if deadlineTimer != nil {
 			putTimer(deadlineTimer)
 		}
@@ -156,10 +144,9 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 	st.corked = true
 	cs.respScan = reqScan
 	var (
-		reqPending, respPending []byte
-		reqEnd, reqSent         bool // the client half-closed; END_STREAM went to the backend
-		reqDataSent             bool // some request DATA went to the backend
-		retried                 bool
+		reqSent     bool // END_STREAM went to the backend
+		reqDataSent bool // some request DATA went to the backend
+		retried     bool
 	)
 	answered := func() {
 		if !res.Answered {
@@ -173,44 +160,57 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		progress := false
 		var waitBackendConn, waitClientConn <-chan struct{}
 
-		// Client to backend.
+		// Client to backend: as much of the request as the backend's
+		// windows take now, copied from the stream's queue straight into
+		// the backend connection's write buffer, under its writer.
 		if !reqSent {
-			if len(reqPending) == 0 && !reqEnd {
-				if buf == nil {
-					buf = scratchPool.Get().(*scratch)
-				}
-				n, end, rerr := st.readRequest(buf.req[:])
-				if rerr != nil {
-					cs.cancel(http2.ErrCodeCancel)
-					return res, rerr
-				}
-				reqPending, reqEnd = buf.req[:n], end
-				if n > 0 {
-					r := reqScan.scan(reqPending)
-					if r.tooLarge > 0 {
-						cs.cancel(http2.ErrCodeCancel)
-						return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
-					}
-					if r.messages > 0 && call.Touch != nil {
-						call.Touch()
-					}
-				}
+			n, end, rerr := st.requestState()
+			if rerr != nil {
+				cs.cancel(http2.ErrCodeCancel)
+				return res, rerr
 			}
 			switch {
-			case len(reqPending) > 0:
-				k, wait := cs.reserveSend(len(reqPending))
+			case n > 0:
+				k, wait := cs.reserveSend(min(n, defaultMaxFrame))
 				if k == 0 {
 					waitBackendConn = wait
 					break
 				}
-				last := k == len(reqPending) && reqEnd
-				if werr := cs.writeData(reqPending[:k], last); werr != nil {
+				var (
+					r    scanResult
+					last bool
+				)
+				got, werr := cs.cc.w.writeDataFrom(cs.id, k, false, func(p []byte) (int, bool, bool) {
+					m, e, err := st.readRequest(p)
+					if err != nil {
+						rerr = err
+						return 0, false, false
+					}
+					r, last = reqScan.scan(p[:m]), e
+					return m, e, r.tooLarge == 0
+				})
+				if rerr != nil {
+					cs.cancel(http2.ErrCodeCancel)
+					return res, rerr
+				}
+				if r.tooLarge > 0 {
+					cs.cancel(http2.ErrCodeCancel)
+					return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
+				}
+				if werr != nil && !errors.Is(werr, errNotWritten) {
 					return res, fmt.Errorf("%w: %v", ErrBackendBroke, werr)
 				}
-				st.ackRequest(k, false)
-				reqPending = reqPending[k:]
-				reqSent, reqDataSent, progress = last, true, true
-			case reqEnd:
+				if got < k {
+					cs.unreserveSend(k - got)
+				}
+				if got > 0 {
+					if r.messages > 0 && call.Touch != nil {
+						call.Touch()
+					}
+					st.ackRequest(got, false)
+					reqSent, reqDataSent, progress = last, true, true
+				}
+			case end:
 				if werr := cs.writeData(nil, true); werr != nil {
 					return res, fmt.Errorf("%w: %v", ErrBackendBroke, werr)
 				}
@@ -236,44 +236,39 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 			progress = true
 		}
 		// Data is read only once the headers went out (they may have
-		// arrived, with data, since they were looked at above).
-		if len(respPending) == 0 && res.Answered && cs.buffered() > 0 {
-			if buf == nil {
-				buf = scratchPool.Get().(*scratch)
-			}
-			if n := cs.readResponse(buf.resp[:]); n > 0 {
-				respPending = buf.resp[:n]
-				// The reader relays nothing while the relay holds
-				// bytes: the scanner is the relay's.
-				r := cs.respScan.scan(respPending)
-				if r.tooLarge > 0 {
-					cs.cancel(http2.ErrCodeCancel)
-					return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
-				}
-				if r.messages > 0 && call.Touch != nil {
-					call.Touch()
-				}
-			}
-		}
-		if len(respPending) > 0 {
-			k, wait, werr := st.reserveSend(len(respPending))
+		// arrived, with data, since they were looked at above), and only
+		// as much of it as the client's windows take now: the relay holds
+		// no bytes of its own while it waits for a slow client.
+		if n := cs.buffered(); n > 0 && res.Answered {
+			k, wait, werr := st.reserveSend(min(n, defaultMaxFrame))
 			if werr != nil {
 				cs.cancel(http2.ErrCodeCancel)
 				return res, werr
 			}
-			if k > 0 {
-				if werr := st.writeData(respPending[:k], false); werr != nil {
+			if k == 0 {
+				waitClientConn = wait
+			} else {
+				got, r, werr := cs.sendQueued(st, k)
+				if r.tooLarge > 0 {
+					cs.cancel(http2.ErrCodeCancel)
+					return res, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", r.tooLarge, maxMsg)
+				}
+				if werr != nil && !errors.Is(werr, errNotWritten) {
 					cs.cancel(http2.ErrCodeCancel)
 					return res, status.Error(codes.Canceled, "the client connection broke")
 				}
-				respPending = respPending[k:]
-				cs.ackResponse(k, len(respPending))
-				progress = true
-			} else {
-				waitClientConn = wait
+				if got < k {
+					st.unreserveSend(k - got)
+				}
+				if got > 0 {
+					if r.messages > 0 && call.Touch != nil {
+						call.Touch()
+					}
+					progress = true
+				}
 			}
 		}
-		if gotTrail && len(respPending) == 0 && (cs.buffered() == 0 || !res.Answered) && cerr == nil {
+		if gotTrail && (cs.buffered() == 0 || !res.Answered) && cerr == nil {
 			answered()
 			if !reqSent {
 				// The backend ended the call before the client's side
@@ -315,12 +310,6 @@ func Relay(ctx context.Context, st *Stream, pool *Pool, call Call) (res Result, 
 		// backend whose socket is full could hold that up.
 		st.sc.w.flush()
 		cs.cc.w.flush()
-		if buf != nil && len(reqPending) == 0 && len(respPending) == 0 {
-			// Nothing waits in them: a stream that waits long (a slow
-			// client, a quiet backend) holds no copy buffers.
-			scratchPool.Put(buf)
-			buf = nil
-		}
 		if own && deadlineTimer == nil {
 			deadlineTimer = getTimer(time.Until(deadline))
 			deadlineC = deadlineTimer.C
@@ -370,6 +359,34 @@ func ctxError(ctx context.Context) error {
 		return status.Error(codes.Canceled, "the client cancelled the call")
 	}
 	return status.FromContextError(ctx.Err()).Err()
+}
+
+// sendQueued writes one DATA frame of at most k response bytes (the
+// client's window reserved) to st, copied from the stream's queue straight
+// into the client connection's write buffer, under its writer, and returns
+// how many it wrote and what the scanner found in them. The reader stops
+// relaying first (hold): the drain of the outbox that the writer makes
+// before the copy then moves into the buffer every frame the reader put
+// there, and the queue holds only bytes that came after them. (Held only
+// once the writer is taken, the reader could put a frame in the outbox
+// between that drain and the copy, and the copy's later bytes would leave
+// before it.)
+func (cs *clientStream) sendQueued(st *Stream, k int) (int, scanResult, error) {
+	cs.hold()
+	var r scanResult
+	got, err := st.writeDataFrom(k, func(p []byte) (int, bool, bool) {
+		// The reader may have passed some on itself since the relay
+		// looked.
+		n := cs.readResponse(p)
+		// The reader relays nothing while the relay holds the response:
+		// the scanner is the relay's.
+		r = cs.respScan.scan(p[:n])
+		return n, false, r.tooLarge == 0
+	})
+	// The reader may relay again (also when nothing was written: the
+	// writer's error, or an empty queue).
+	cs.ackResponse(got, 0)
+	return got, r, err
 }
 
 // buffered is how many response bytes wait in the stream.

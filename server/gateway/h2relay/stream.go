@@ -512,6 +512,17 @@ func (st *Stream) addSendWindow(n int64) bool {
 	return ok
 }
 
+// requestState returns how many request bytes wait, whether the client
+// half-closed, and the client's reset, if any.
+func (st *Stream) requestState() (n int, end bool, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.reset {
+		return 0, false, st.resetErr()
+	}
+	return st.req.len(), st.reqEnd, nil
+}
+
 // readRequest moves up to len(p) bytes of the request into p. end says
 // the client half-closed and everything was read. The bytes must be
 // acknowledged with ackRequest once passed on.
@@ -578,10 +589,59 @@ func (st *Stream) reserveSend(n int) (int, <-chan struct{}, error) {
 	return got, wait, nil
 }
 
+// unreserveSend gives back n bytes reserved with reserveSend and not sent.
+func (st *Stream) unreserveSend(n int) {
+	st.mu.Lock()
+	st.sendWin.avail += int64(n)
+	st.mu.Unlock()
+	st.sc.sendWin.give(n)
+}
+
 // writeData writes p (for which window was reserved) as DATA frames.
 func (st *Stream) writeData(p []byte, end bool) error {
 	st.sc.w.sentData.Store(true)
 	return st.sc.w.do(func(*http2.Framer) error { return st.sc.w.writeData(st.id, end, p) }, !st.corked)
+}
+
+// writeDataFrom writes one DATA frame of at most n bytes (window
+// reserved; n at most defaultMaxFrame, which every peer accepts) whose
+// payload fill copies straight into the connection's write buffer, and
+// returns how many bytes it wrote. A relay passes its stream's queued
+// bytes on this way without a copy buffer of its own, which it would hold
+// while it waits for the writer (behind a slow client's full socket,
+// every stream of the connection waits there).
+func (st *Stream) writeDataFrom(n int, fill func(p []byte) (int, bool, bool)) (int, error) {
+	st.sc.w.sentData.Store(true)
+	return st.sc.w.writeDataFrom(st.id, n, !st.corked, fill)
+}
+
+// writeDataFrom takes the writer and writes a DATA frame of stream id
+// whose payload, at most n bytes, fill copies into the write buffer; fill
+// returns how many bytes it copied, whether the frame ends the stream
+// and whether to write it. When it copies none or refuses, nothing is
+// written and the error is errNotWritten. flush is as for do.
+func (w *frameWriter) writeDataFrom(id uint32, n int, flush bool, fill func(p []byte) (n int, end, ok bool)) (int, error) {
+	wrote := 0
+	err := w.do(func(*http2.Framer) error {
+		n := min(n, w.bw.Size()-frameHeaderLen)
+		if w.bw.Available() < frameHeaderLen+n {
+			if err := w.bw.Flush(); err != nil {
+				return err
+			}
+		}
+		b := w.bw.AvailableBuffer()[:frameHeaderLen+n]
+		k, end, ok := fill(b[frameHeaderLen:])
+		if k == 0 || !ok {
+			return errNotWritten
+		}
+		appendDataHeader(b[:0], id, end, k)
+		if _, err := w.bw.Write(b[:frameHeaderLen+k]); err != nil {
+			return err
+		}
+		wrote = k
+		return nil
+	}, flush)
+	return wrote, err
 }
 
 // writeNow queues p as DATA frames in the connection's outbox, to leave

@@ -73,15 +73,7 @@ func (o onlyHex) LookupAPIKey(ctx context.Context, hash string) (*Key, error) {
 }
 
 // occupied counts the cache's filled slots.
-func occupied(c *digestCache) int {
-	n := 0
-	for i := range c.slots {
-		if c.slots[i].Load() != nil {
-			n++
-		}
-	}
-	return n
-}
+func occupied(c *digestCache) int { return c.known.Len() }
 
 // TestDigestCacheDecidesNothing: with a key's digest cached, every change
 // to what the Lookup answers for it applies to the very next call, for
@@ -188,14 +180,8 @@ func TestDigestCacheMatchesHash(t *testing.T) {
 			t.Fatalf("%q: digest %x, want %s", v, sum, Hash(v))
 		}
 	}
-	// A value of the same length as a cached one, differing in its last
-	// byte, is not taken for it even in the same slot.
-	v := values[2]
-	sum, _ := c.digest(v)
-	c.slot(v[:len(v)-1] + "X").Store(&digestEntry{value: v, sum: sum})
-	if got, cached := c.digest(v[:len(v)-1] + "X"); cached || got == sum {
-		t.Fatal("a different value was given a cached key's digest")
-	}
+	// (A value of the same length as a cached one in the same slot is not
+	// taken for it: internal/valuememo's TestTable.)
 }
 
 // TestInterceptorUsesDigestLookup: through the interceptor, a known key

@@ -61,24 +61,14 @@ func TestOutboxCoalesces(t *testing.T) {
 			if w.out.box != nil || w.out.n.Load() != 0 {
 				t.Fatal("the outbox kept its buffer after a drain")
 			}
-			fr := http2.NewFramer(nil, &out)
-			fr.SetMaxReadFrameSize(1 << 24)
 			var got []frame
 			recv := map[uint32][]byte{}
-			for {
-				f, err := fr.ReadFrame()
-				if errors.Is(err, io.EOF) {
-					break
+			for _, d := range readDataFrames(t, &out, 1<<24) {
+				if d.end {
+					t.Fatalf("unexpected END_STREAM on stream %d", d.id)
 				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				d, ok := f.(*http2.DataFrame)
-				if !ok || d.StreamEnded() {
-					t.Fatalf("unexpected frame %v", f)
-				}
-				got = append(got, frame{d.StreamID, len(d.Data())})
-				recv[d.StreamID] = append(recv[d.StreamID], d.Data()...)
+				got = append(got, frame{d.id, len(d.data)})
+				recv[d.id] = append(recv[d.id], d.data...)
 			}
 			if len(got) != len(tc.want) {
 				t.Fatalf("frames %v, want %v", got, tc.want)
@@ -184,22 +174,12 @@ func FuzzOutbox(f *testing.F) {
 		if err := w.bw.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		fr := http2.NewFramer(nil, &out)
-		fr.SetMaxReadFrameSize(uint32(maxFrame))
 		recv := map[uint32][]byte{}
-		for {
-			f, err := fr.ReadFrame()
-			if errors.Is(err, io.EOF) {
-				break
+		for _, d := range readDataFrames(t, &out, uint32(maxFrame)) {
+			if d.end || len(d.data) == 0 {
+				t.Fatalf("unexpected DATA frame on stream %d: END_STREAM %v, %d bytes", d.id, d.end, len(d.data))
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, ok := f.(*http2.DataFrame)
-			if !ok || d.StreamEnded() || len(d.Data()) == 0 {
-				t.Fatalf("unexpected frame %v", f)
-			}
-			recv[d.StreamID] = append(recv[d.StreamID], d.Data()...)
+			recv[d.id] = append(recv[d.id], d.data...)
 		}
 		for id, p := range sent {
 			if !bytes.Equal(recv[id], p) {
@@ -207,4 +187,34 @@ func FuzzOutbox(f *testing.F) {
 			}
 		}
 	})
+}
+
+// dataFrame is a DATA frame read back from what a frameWriter wrote.
+type dataFrame struct {
+	id   uint32
+	end  bool // END_STREAM
+	data []byte
+}
+
+// readDataFrames reads every frame in r (of at most maxFrame bytes), each
+// of which must be a DATA frame.
+func readDataFrames(t testing.TB, r io.Reader, maxFrame uint32) []dataFrame {
+	t.Helper()
+	fr := http2.NewFramer(nil, r)
+	fr.SetMaxReadFrameSize(maxFrame)
+	var frames []dataFrame
+	for {
+		f, err := fr.ReadFrame()
+		if errors.Is(err, io.EOF) {
+			return frames
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, ok := f.(*http2.DataFrame)
+		if !ok {
+			t.Fatalf("unexpected frame %v, want DATA", f)
+		}
+		frames = append(frames, dataFrame{id: d.StreamID, end: d.StreamEnded(), data: bytes.Clone(d.Data())})
+	}
 }

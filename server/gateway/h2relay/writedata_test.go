@@ -177,21 +177,12 @@ func TestSendQueuedKeepsOrder(t *testing.T) {
 	if !bytes.Equal(b[:len(prefix)], prefix) {
 		t.Fatal("the bytes buffered before were changed")
 	}
-	fr := http2.NewFramer(nil, bytes.NewReader(b[len(prefix):]))
 	var data []byte
-	for {
-		f, err := fr.ReadFrame()
-		if errors.Is(err, io.EOF) {
-			break
+	for _, d := range readDataFrames(t, bytes.NewReader(b[len(prefix):]), defaultMaxFrame) {
+		if d.id != 1 {
+			t.Fatalf("DATA of stream %d, want stream 1", d.id)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		df, ok := f.(*http2.DataFrame)
-		if !ok || df.StreamID != 1 {
-			t.Fatalf("frame %v, want DATA of stream 1", f)
-		}
-		data = append(data, df.Data()...)
+		data = append(data, d.data...)
 	}
 	if !bytes.Equal(data, want) {
 		t.Fatalf("the client got %d bytes, not the %d sent in their order (first byte %d)", len(data), len(want), data[0])

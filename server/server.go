@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate-gw/tollgate/interceptors/cache"
 	"github.com/tollgate-gw/tollgate/interceptors/quota"
 	"github.com/tollgate-gw/tollgate/internal/connlimit"
+	"github.com/tollgate-gw/tollgate/internal/rawsock"
 	"github.com/tollgate-gw/tollgate/server/admin"
 	"github.com/tollgate-gw/tollgate/server/adminauth"
 	"github.com/tollgate-gw/tollgate/server/gateway"
@@ -320,12 +321,14 @@ func (s *Server) release() error {
 // listen opens a TCP listener on addr. Its error names the setting (flag)
 // and address, and keeps only the root cause ("address already in use"), so
 // that the operator sees at once which of the two ports is the problem.
+// Its connections read and write without entering the scheduler's system
+// call state (see rawsock), beneath every other wrapper.
 func listen(setting, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", setting, addr, listenCause(err))
 	}
-	return ln, nil
+	return rawsock.Listener(ln), nil
 }
 
 // listenCause strips the "listen tcp ...: bind:" layers off a listen error,

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+
 	// gzip is registered with grpc-go's compressors so that both gRPC
 	// relays inflate gzip requests on the message path (validation, the
 	// cache) rather than refuse them; the binary had it only by way of
@@ -42,6 +43,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
+	"github.com/tollgate-gw/tollgate/internal/rawsock"
 	"github.com/tollgate-gw/tollgate/server/gateway/grpcproxy"
 	"github.com/tollgate-gw/tollgate/server/gateway/h2relay"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
@@ -260,7 +262,14 @@ func New(opts ...Option) (*Gateway, error) {
 		grpc.WithInitialConnWindowSize(connWindow),
 	}
 	if !g.allowLinkLocal {
-		dialOpts = append(dialOpts, grpc.WithContextDialer(netguard.GRPCDialer()))
+		dial := netguard.GRPCDialer()
+		dialOpts = append(dialOpts, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			c, err := dial(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			return rawsock.Wrap(c), nil
+		}))
 	}
 	g.pool = grpcproxy.NewPool(grpcproxy.WithMaxRecvMsgSize(g.maxRecvMsgSize), grpcproxy.WithLogger(g.logger),
 		grpcproxy.WithDialOptions(dialOpts...))

@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate-gw/tollgate/internal/forwarded"
 	"github.com/tollgate-gw/tollgate/internal/gatewayerr"
 	"github.com/tollgate-gw/tollgate/internal/netguard"
+	"github.com/tollgate-gw/tollgate/internal/rawsock"
 	"github.com/tollgate-gw/tollgate/server/gateway/routing"
 	"github.com/tollgate-gw/tollgate/server/gateway/upstream"
 )
@@ -49,7 +50,11 @@ func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool, tlsConfigs *b
 		if t, ok := ctx.Value(connectTimeoutKey{}).(time.Duration); ok && t > 0 {
 			d.Timeout = t
 		}
-		return d.DialContext(ctx, network, addr)
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return rawsock.Wrap(c), nil
 	}
 	mk := func(insecure bool) *http.Transport {
 		return &http.Transport{
@@ -69,7 +74,10 @@ func newHTTPIntegrations(logger *slog.Logger, allowLinkLocal bool, tlsConfigs *b
 	// (a used Transport's clone does not negotiate HTTP/2).
 	h.newTransport = func(cfg *tls.Config) *http.Transport {
 		tr := mk(false)
-		tr.TLSClientConfig = cfg
+		// A clone: the transport adds "h2" to its configuration's
+		// NextProtos on first use, and cfg is shared with the gRPC
+		// integrations of the same setting, which clone it as they dial.
+		tr.TLSClientConfig = cfg.Clone()
 		return tr
 	}
 	var p http.Protocols

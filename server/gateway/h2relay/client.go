@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate-gw/tollgate/internal/rawsock"
+
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/backoff"
@@ -308,6 +310,7 @@ func (p *Pool) dialConn(ctx context.Context, addr string, connectTimeout time.Du
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBackendUnavailable, err)
 	}
+	c = rawsock.Wrap(c)
 	connWindow := 16 * int64(p.window)
 	cc := &clientConn{
 		c:          c,

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/net/http2"
+
+	"github.com/tollgate-gw/tollgate/internal/rawsock"
 )
 
 // A connection reader that reads with net.Conn.Read makes two read system
@@ -32,7 +34,9 @@ import (
 // fit in its read buffer, and leaves it for anything else.
 //
 // Only connections that are sockets themselves can: the backend
-// connections the Pool dials in cleartext. A client's connection comes
+// connections the Pool dials in cleartext. Their reads there are raw
+// (rawsock.ReadFD), as their Conn's are (the Pool wraps them with
+// rawsock.Wrap). A client's connection comes
 // from the data port wrapped (connsplit's replay of the sniffed bytes,
 // h2guard's count of reset streams, TLS), and reading its socket directly
 // would skip what they do.
@@ -52,6 +56,9 @@ type sockReader struct {
 	// stopped is set when the connection is being closed: Close waits
 	// for the reader to leave RawConn.Read, so it reads no more there.
 	stopped atomic.Bool
+	// failed is the error a read inside RawConn.Read got (a reset): the
+	// socket reports it once, so the next read outside returns it.
+	failed error
 }
 
 // errWouldBlock is a sockReader's answer inside RawConn.Read when reading
@@ -67,6 +74,8 @@ func newSockReader(c net.Conn) *sockReader {
 	// socket (SyscallConn through an embedded *net.TCPConn) may have
 	// bytes of its own to return first, or look at what it reads.
 	switch s := c.(type) {
+	case *rawsock.Conn:
+		r.rc = s.RawConn()
 	case *net.TCPConn:
 		r.rc, _ = s.SyscallConn()
 	case *net.UnixConn:
@@ -79,6 +88,10 @@ func newSockReader(c net.Conn) *sockReader {
 // connection.
 func (r *sockReader) Read(p []byte) (int, error) {
 	if r.fd < 0 {
+		if err := r.failed; err != nil {
+			r.failed = nil
+			return 0, err
+		}
 		return r.c.Read(p)
 	}
 	if r.empty || r.stopped.Load() {
@@ -87,22 +100,22 @@ func (r *sockReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	for {
-		n, err := syscall.Read(r.fd, p)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			r.empty = true
-			return 0, errWouldBlock
-		case err != nil || n <= 0:
-			// EOF or an error: Conn.Read, outside, reads it again and
-			// reports it as the net package does.
-			return 0, errWouldBlock
-		}
-		r.empty = n < len(p)
-		return n, nil
+	n, errno := rawsock.ReadFD(r.fd, p)
+	switch {
+	case errno == syscall.EAGAIN:
+		r.empty = true
+		return 0, errWouldBlock
+	case errno != 0:
+		// Reported by the next read outside RawConn.Read.
+		r.failed = rawsock.OpError(r.c, "read", errno)
+		return 0, errWouldBlock
+	case n <= 0:
+		// The end: Conn.Read, outside, reads it again and reports it
+		// as the net package does.
+		return 0, errWouldBlock
 	}
+	r.empty = n < len(p)
+	return n, nil
 }
 
 // stop makes the reader leave RawConn.Read at its next read; the

@@ -21,6 +21,11 @@
 // error, a deadline) is read or written again through the net.Conn, so
 // callers see exactly the errors the net package reports.
 //
+// Under the race detector, a raw read or write does not order memory as
+// syscall.Read and Write do (they synchronize through the runtime's
+// ioSync): that matters only to code passing memory between goroutines of
+// one process through a socket, which the gateway does not do.
+//
 // Wrap is applied where a socket is made: the data and admin listeners
 // and the backend connections the gateway dials, beneath every other
 // wrapper (TLS, PROXY protocol, connection limits).

@@ -30,7 +30,7 @@ type digestCache struct {
 }
 
 func newDigestCache() *digestCache {
-	return &digestCache{known: valuememo.New[[sha256.Size]byte](digestSlots, 0)}
+	return &digestCache{known: valuememo.New[[sha256.Size]byte](digestSlots, 0, 0)}
 }
 
 // digest returns the SHA-256 of value, and whether it came from the cache.

@@ -12,9 +12,14 @@ const (
 	// nothing for the others.
 	valueSlots = 1024
 	// maxRememberedValue is the longest identity value a valueDigests
-	// keeps: a bearer token or an opaque session ID. Longer ones (JWTs
-	// with many claims) are digested on every call, as before.
-	maxRememberedValue = 256
+	// keeps: a bearer token, an opaque session ID, a JWT with many
+	// claims. Longer ones are digested on every call.
+	maxRememberedValue = 8 << 10
+	// rememberedBytes bounds the values a valueDigests holds in all: as
+	// many as a table full of 256-byte tokens, so that long tokens do not
+	// raise its worst case (1,024 slots of 8 KiB would be 8 MiB an
+	// authorizer and stage). Room for 200 distinct 1,200-byte tokens.
+	rememberedBytes = valueSlots * 256
 )
 
 // valueDigests remembers the digests of single identity values whose
@@ -27,14 +32,14 @@ const (
 //
 // A value is added on a cache hit only, so values sent once (a flood of
 // random tokens) never enter it; at most valueSlots values of at most
-// maxRememberedValue bytes. The policy cache's own entries hold digests
-// only.
+// maxRememberedValue bytes, rememberedBytes in all. The policy cache's own
+// entries hold digests only.
 type valueDigests struct {
 	known *valuememo.Table[idhash.Digest]
 }
 
 func newValueDigests() *valueDigests {
-	return &valueDigests{known: valuememo.New[idhash.Digest](valueSlots, maxRememberedValue)}
+	return &valueDigests{known: valuememo.New[idhash.Digest](valueSlots, maxRememberedValue, rememberedBytes)}
 }
 
 // digest returns the digest of value, and whether it was remembered.

@@ -96,6 +96,23 @@ func TestValueDigestsMatchIdhash(t *testing.T) {
 	// in its slot not taken for it: internal/valuememo's TestTable.)
 }
 
+// TestValueDigestsLongTokens: tokens of a JWT's size are remembered, up
+// to the table's byte budget and no further, whatever their number.
+func TestValueDigestsLongTokens(t *testing.T) {
+	v := newValueDigests()
+	token := func(i int) string { return strconv.Itoa(i) + "." + strings.Repeat("t", 1200) }
+	v.remember(token(0), idhash.String(token(0)))
+	if d, known := v.digest(token(0)); !known || d != idhash.String(token(0)) {
+		t.Fatalf("a 1,200-byte token: known %v, or another digest", known)
+	}
+	for i := range valueSlots {
+		v.remember(token(i), idhash.String(token(i)))
+	}
+	if n, b := remembered(v), v.known.Bytes(); b > rememberedBytes || n < rememberedBytes/(2*1210) {
+		t.Fatalf("%d tokens of 1,200 bytes remembered (%d bytes), budget %d", n, b, rememberedBytes)
+	}
+}
+
 // fakeNow is a clock the test moves.
 type fakeNow struct {
 	mu sync.Mutex

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 )
 
@@ -19,6 +20,23 @@ const maxChunk = 256 << 10
 type Conn struct {
 	net.Conn
 	rc syscall.RawConn
+	// rd and wr hold each direction's callback and its arguments and
+	// results, made once per connection: a closure made per call escapes
+	// to the heap through syscall.RawConn, two allocations a read and
+	// a write.
+	rd, wr rawOp
+}
+
+// rawOp is one direction's callback for syscall.RawConn with its
+// arguments and results. mu serialises the callers of that direction
+// (the net package's descriptor lock already does inside the call, and
+// one goroutine per direction is the rule anyway).
+type rawOp struct {
+	mu    sync.Mutex
+	p     []byte
+	done  int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool
 }
 
 // socket is what a wrapped connection must be: a socket of the net
@@ -42,7 +60,32 @@ func Wrap(c net.Conn) net.Conn {
 	if err != nil || !supported(rc) {
 		return c
 	}
-	return &Conn{Conn: c, rc: rc}
+	w := &Conn{Conn: c, rc: rc}
+	w.rd.fn, w.wr.fn = w.rd.read, w.wr.write
+	return w
+}
+
+// read is a read's callback: one read(2), or a wait for readiness.
+func (o *rawOp) read(fd uintptr) bool {
+	o.done, o.errno = ReadFD(int(fd), o.p)
+	return o.errno != syscall.EAGAIN
+}
+
+// write is a write's callback: write(2) until all of o.p is written, an
+// error, or a wait for room.
+func (o *rawOp) write(fd uintptr) bool {
+	for o.done < len(o.p) {
+		n, errno := WriteFD(int(fd), o.p[o.done:min(len(o.p), o.done+maxChunk)])
+		switch {
+		case errno == syscall.EAGAIN:
+			return false
+		case errno != 0 || n <= 0:
+			o.errno = errno
+			return true
+		}
+		o.done += n
+	}
+	return true
 }
 
 // RawConn returns the socket's syscall.RawConn.
@@ -79,12 +122,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) > maxChunk {
 		p = p[:maxChunk]
 	}
-	n := 0
-	var errno syscall.Errno
-	err := c.rc.Read(func(fd uintptr) bool {
-		n, errno = ReadFD(int(fd), p)
-		return errno != syscall.EAGAIN
-	})
+	c.rd.mu.Lock()
+	c.rd.p, c.rd.done, c.rd.errno = p, 0, 0
+	err := c.rc.Read(c.rd.fn)
+	n, errno := c.rd.done, c.rd.errno
+	c.rd.p = nil
+	c.rd.mu.Unlock()
 	switch {
 	case err != nil:
 		// A deadline or Close: the net package reads again and reports
@@ -104,23 +147,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return c.Conn.Write(p)
 	}
-	done := 0
-	var errno syscall.Errno
-	err := c.rc.Write(func(fd uintptr) bool {
-		for done < len(p) {
-			var n int
-			n, errno = WriteFD(int(fd), p[done:min(len(p), done+maxChunk)])
-			switch {
-			case errno == syscall.EAGAIN:
-				errno = 0
-				return false
-			case errno != 0 || n <= 0:
-				return true
-			}
-			done += n
-		}
-		return true
-	})
+	c.wr.mu.Lock()
+	c.wr.p, c.wr.done, c.wr.errno = p, 0, 0
+	err := c.rc.Write(c.wr.fn)
+	done, errno := c.wr.done, c.wr.errno
+	c.wr.p = nil
+	c.wr.mu.Unlock()
 	switch {
 	case err != nil:
 		// A deadline or Close: the net package writes the rest and

@@ -551,7 +551,9 @@ func (cc *clientConn) readFrame() (stop bool, err error) {
 		}
 		return true, err
 	}
-	if err = cc.handle(f); err != nil {
+	err = cc.handle(f)
+	cc.fr.release() // a DATA frame's payload, handled
+	if err != nil {
 		return true, err
 	}
 	return false, nil
@@ -588,7 +590,7 @@ func (cc *clientConn) handle(f http2.Frame) error {
 			cs.onHeaders(f)
 			cc.wakes.add(cs.notify, cs.owner)
 		}
-	case *http2.DataFrame:
+	case *bufferedData:
 		n := int64(f.Length)
 		if !cc.recv.receive(n) {
 			_ = cc.w.write(func(fr *http2.Framer) error { return fr.WriteGoAway(0, http2.ErrCodeFlowControl, nil) })

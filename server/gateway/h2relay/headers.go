@@ -23,10 +23,11 @@ import (
 // (~7 allocations a block, three blocks a call on each side); this one
 // keeps that state in the connection and copies the fields out once.
 // HEADERS, PING and WINDOW_UPDATE frames (the Framer allocates each; a
-// unary call brings two of each besides its HEADERS) are parsed in the
-// read buffer into frames the reader reuses, with the Framer's checks and
-// errors; the Framer still reads every frame header (its size limit and
-// frame order checks) and the other frames.
+// unary call brings two of each besides its HEADERS) and DATA frames (the
+// Framer copies their payload) are parsed in the read buffer into frames
+// the reader reuses, with the Framer's checks and errors; the Framer
+// still reads every frame header (its size limit and frame order checks)
+// and the other frames.
 //
 // The returned frame is valid until the next ReadFrame, as every frame
 // the Framer returns; a MetaHeadersFrame's Fields are the caller's to keep.
@@ -40,6 +41,7 @@ type frameReader struct {
 	hf   http2.HeadersFrame
 	ping http2.PingFrame
 	wu   http2.WindowUpdateFrame
+	data bufferedData
 	// pending is the length of a payload parsed in br and not yet
 	// discarded (release).
 	pending int
@@ -67,14 +69,33 @@ var (
 	errMixPseudoHeaderTypes = errors.New("mix of request and response pseudo headers")
 )
 
-// ReadFrame reads the next frame, decoding header blocks.
+// bufferedData is a DATA frame as frameReader returns it, in place of
+// *http2.DataFrame (whose data field only the Framer can set). Its data
+// is valid until the reader's release, or its next ReadFrame.
+type bufferedData struct {
+	http2.FrameHeader
+	data []byte
+}
+
+// Data returns the frame's data, without padding.
+func (f *bufferedData) Data() []byte { return f.data }
+
+// StreamEnded reports whether the frame ends its stream.
+func (f *bufferedData) StreamEnded() bool { return f.Flags.Has(http2.FlagDataEndStream) }
+
+// ReadFrame reads the next frame, decoding header blocks. A DATA frame
+// comes as a *bufferedData, never a *http2.DataFrame; the caller calls
+// release when done with it.
 func (r *frameReader) ReadFrame() (http2.Frame, error) {
+	r.release()
 	fh, err := r.fr.ReadFrameHeader()
 	if err != nil {
 		return nil, err
 	}
 	if int(fh.Length) <= r.br.Size() {
 		switch fh.Type {
+		case http2.FrameData:
+			return r.readData(fh)
 		case http2.FrameHeaders:
 			return r.readHeadersFrame(fh)
 		case http2.FramePing:
@@ -87,11 +108,42 @@ func (r *frameReader) ReadFrame() (http2.Frame, error) {
 	if err != nil {
 		return f, err
 	}
-	hf, ok := f.(*http2.HeadersFrame)
-	if !ok {
-		return f, nil
+	switch f := f.(type) {
+	case *http2.HeadersFrame:
+		return r.readHeaders(f, f.HeaderBlockFragment())
+	case *http2.DataFrame:
+		r.data = bufferedData{FrameHeader: f.FrameHeader, data: f.Data()}
+		return &r.data, nil
 	}
-	return r.readHeaders(hf, hf.HeaderBlockFragment())
+	return f, nil
+}
+
+// readData parses a DATA frame as http2.Framer does, in the read buffer:
+// the Framer would copy its payload into a buffer of its own first (a
+// copy of every byte relayed, 2 % of a stream's CPU).
+func (r *frameReader) readData(fh http2.FrameHeader) (http2.Frame, error) {
+	p, err := r.payload(fh)
+	if err != nil {
+		return nil, err
+	}
+	if fh.StreamID == 0 {
+		r.release()
+		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	pad := 0
+	if fh.Flags.Has(http2.FlagDataPadded) {
+		if len(p) < 1 {
+			r.release()
+			return nil, io.ErrUnexpectedEOF
+		}
+		pad, p = int(p[0]), p[1:]
+	}
+	if pad > len(p) {
+		r.release()
+		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	r.data = bufferedData{FrameHeader: fh, data: p[:len(p)-pad]}
+	return &r.data, nil
 }
 
 // payload returns the payload of the frame fh heads in the read buffer,

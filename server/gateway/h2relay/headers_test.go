@@ -97,6 +97,10 @@ func readAll(wire []byte, maxList uint32, ours bool, bufSize ...int) []string {
 			out = append(out, fmt.Sprintf("ping %+v %x", f.FrameHeader, f.Data))
 		case *http2.WindowUpdateFrame:
 			out = append(out, fmt.Sprintf("window update %+v %d", f.FrameHeader, f.Increment))
+		case *http2.DataFrame:
+			out = append(out, fmt.Sprintf("data %+v ended=%v %q", f.FrameHeader, f.StreamEnded(), f.Data()))
+		case *bufferedData:
+			out = append(out, fmt.Sprintf("data %+v ended=%v %q", f.FrameHeader, f.StreamEnded(), f.Data()))
 		default:
 			out = append(out, fmt.Sprintf("%+v", f.Header()))
 		}
@@ -187,7 +191,7 @@ func rawFrame(typ http2.FrameType, flags http2.Flags, id uint32, payload ...byte
 }
 
 // TestFrameReaderParsesAsFramer: the frames frameReader parses itself
-// (HEADERS with padding and priority, PING, WINDOW_UPDATE), well formed
+// (HEADERS with padding and priority, PING, WINDOW_UPDATE, DATA), well formed
 // or not, read as http2.Framer reads them, with the frames after them.
 func TestFrameReaderParsesAsFramer(t *testing.T) {
 	block := encodeBlock([]hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}, 1)[0]
@@ -218,6 +222,17 @@ func TestFrameReaderParsesAsFramer(t *testing.T) {
 		{"headers then continuation", append(rawFrame(http2.FrameHeaders, 0, 1, block[:1]...), rawFrame(http2.FrameContinuation, http2.FlagContinuationEndHeaders, 1, block[1:]...)...)},
 		{"headers, then not a continuation", append(rawFrame(http2.FrameHeaders, 0, 1, block...), ok...)},
 		{"payload cut", rawFrame(http2.FramePing, 0, 0, ping...)[:12]},
+		{"data", rawFrame(http2.FrameData, 0, 1, 'a', 'b', 'c')},
+		{"data ending the stream", rawFrame(http2.FrameData, http2.FlagDataEndStream, 3, 'a')},
+		{"data empty", rawFrame(http2.FrameData, http2.FlagDataEndStream, 1)},
+		{"data padded", rawFrame(http2.FrameData, http2.FlagDataPadded, 1, 2, 'a', 'b', 0, 0)},
+		{"data all padding", rawFrame(http2.FrameData, http2.FlagDataPadded, 1, 2, 0, 0)},
+		{"data padding too long", rawFrame(http2.FrameData, http2.FlagDataPadded, 1, 3, 'a', 0)},
+		{"data padding cut", rawFrame(http2.FrameData, http2.FlagDataPadded, 1)},
+		{"data on stream 0", rawFrame(http2.FrameData, 0, 0, 'a')},
+		{"data cut", rawFrame(http2.FrameData, 0, 1, 'a', 'b', 'c')[:11]},
+		{"data larger than the buffer", rawFrame(http2.FrameData, 0, 1, bytes.Repeat([]byte{'d'}, 40)...)},
+		{"headers, then data", append(rawFrame(http2.FrameHeaders, 0, 1, block...), rawFrame(http2.FrameData, 0, 1, 'a')...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,6 +252,7 @@ func TestFrameReaderParsesAsFramer(t *testing.T) {
 // arbitrary frames, which it parses itself or leaves to the Framer.
 func FuzzFrameReaderFrames(f *testing.F) {
 	f.Add(rawFrame(http2.FramePing, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8), uint16(0))
+	f.Add(append(rawFrame(http2.FrameData, http2.FlagDataPadded, 1, 1, 'x', 0), rawFrame(http2.FrameData, http2.FlagDataEndStream, 1, 'y')...), uint16(0))
 	f.Add(append(rawFrame(http2.FrameWindowUpdate, 0, 1, 0, 0, 1, 0), rawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersPadded, 1, 1, 0x88, 0)...), uint16(30))
 	f.Add(append(rawFrame(http2.FrameHeaders, http2.FlagHeadersPriority, 1, 0, 0, 0, 0, 9, 0x82), rawFrame(http2.FrameContinuation, http2.FlagContinuationEndHeaders, 1, 0x84)...), uint16(1000))
 	f.Fuzz(func(t *testing.T, wire []byte, maxList uint16) {

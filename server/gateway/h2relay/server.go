@@ -304,7 +304,9 @@ func (sc *serverConn) serve() {
 			}
 			return
 		}
-		if code, ok := sc.handle(f); !ok {
+		code, ok := sc.handle(f)
+		sc.fr.release() // a DATA frame's payload, handled
+		if !ok {
 			sc.fail(code)
 			return
 		}
@@ -332,7 +334,7 @@ func (sc *serverConn) handle(f http2.Frame) (http2.ErrCode, bool) {
 	switch f := f.(type) {
 	case *http2.MetaHeadersFrame:
 		return sc.onHeaders(f)
-	case *http2.DataFrame:
+	case *bufferedData:
 		return sc.onData(f)
 	case *http2.WindowUpdateFrame:
 		if f.StreamID == 0 {
@@ -549,7 +551,7 @@ func isGRPCContentType(ct string) bool {
 	return ok && (rest == "" || rest[0] == '+' || rest[0] == ';')
 }
 
-func (sc *serverConn) onData(f *http2.DataFrame) (http2.ErrCode, bool) {
+func (sc *serverConn) onData(f *bufferedData) (http2.ErrCode, bool) {
 	n := int64(f.Length)
 	if !sc.recv.receive(n) {
 		return http2.ErrCodeFlowControl, false

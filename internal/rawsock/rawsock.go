@@ -88,6 +88,17 @@ func (o *rawOp) write(fd uintptr) bool {
 	return true
 }
 
+// run runs the direction's callback on p through call (the RawConn's
+// Read or Write) and returns what it did.
+func (o *rawOp) run(call func(func(fd uintptr) bool) error, p []byte) (int, syscall.Errno, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.p, o.done, o.errno = p, 0, 0
+	err := call(o.fn)
+	o.p = nil
+	return o.done, o.errno, err
+}
+
 // RawConn returns the socket's syscall.RawConn.
 func (c *Conn) RawConn() syscall.RawConn { return c.rc }
 
@@ -122,12 +133,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) > maxChunk {
 		p = p[:maxChunk]
 	}
-	c.rd.mu.Lock()
-	c.rd.p, c.rd.done, c.rd.errno = p, 0, 0
-	err := c.rc.Read(c.rd.fn)
-	n, errno := c.rd.done, c.rd.errno
-	c.rd.p = nil
-	c.rd.mu.Unlock()
+	n, errno, err := c.rd.run(c.rc.Read, p)
 	switch {
 	case err != nil:
 		// A deadline or Close: the net package reads again and reports
@@ -147,12 +153,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return c.Conn.Write(p)
 	}
-	c.wr.mu.Lock()
-	c.wr.p, c.wr.done, c.wr.errno = p, 0, 0
-	err := c.rc.Write(c.wr.fn)
-	done, errno := c.wr.done, c.wr.errno
-	c.wr.p = nil
-	c.wr.mu.Unlock()
+	done, errno, err := c.wr.run(c.rc.Write, p)
 	switch {
 	case err != nil:
 		// A deadline or Close: the net package writes the rest and

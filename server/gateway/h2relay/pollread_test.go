@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -125,7 +126,7 @@ func TestPollRead(t *testing.T) {
 				break
 			}
 		}
-		if !equalInts(got, sizes) {
+		if !slices.Equal(got, sizes) {
 			t.Fatalf("pieces of %d: frames %v, want %v", piece, got, sizes)
 		}
 		// The 2000-byte frame, the HEADERS the CONTINUATION goes on from,
@@ -134,18 +135,6 @@ func TestPollRead(t *testing.T) {
 			t.Fatalf("pieces of %d: left RawConn.Read %d times, want at least 3", piece, leaves)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPollReadClose: closing the connection (stop, then Close) ends a
